@@ -1,0 +1,230 @@
+/*  hs_broker.c: hs-bus, the broker (DESIGN §2).
+ *
+ *  Publishers connect to our XSUB socket, subscribers to our XPUB socket; every
+ *  message goes to every subscriber whose prefix matches. Stateless: on restart
+ *  everyone reconnects (ZeroMQ reconnects by itself) and resyncs.
+ *
+ *  We do not forward subscriptions upstream. Instead our XSUB subscribes to
+ *  everything, once, so a publisher never drops a message for want of having
+ *  heard a subscription yet, and filtering happens here, in XPUB.
+ */
+#include "hs_bus.h"
+#include "hs_log.h"
+#include "hs_notify.h"
+#include "hs_util.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+static volatile sig_atomic_t s_stop;
+static void s_on_signal (int sig)
+{
+    (void)sig;
+    s_stop = 1;
+}
+
+static void s_usage (FILE *f)
+{
+    fprintf (f,
+             "usage: hs-bus [--bind ADDR] [--port N] [--ipc DIR] [--hwm N]\n"
+             "  --bind ADDR   interface to listen on (default *; use 127.0.0.1 for loopback only)\n"
+             "  --port N      publishers connect to N, subscribers to N+1 (default 7400)\n"
+             "  --ipc DIR     also listen on ipc://DIR/pub and ipc://DIR/sub\n"
+             "  --hwm N       messages queued per peer before dropping (default %d)\n",
+             HS_BUS_HWM);
+}
+
+typedef struct {
+    void *ctx, *xsub, *xpub;
+    char instance[16];
+    int64_t started_at;
+    uint64_t msgs, bytes, subs_seen, hb_seq;
+} self_t;
+
+static int s_bind (void *sock, const char *ep)
+{
+    if (zmq_bind (sock, ep) != 0) {
+        log_error ("cannot listen on %s: %s", ep, zmq_strerror (errno));
+        return -errno;
+    }
+    log_info ("listening on %s", ep);
+    return 0;
+}
+
+static void s_heartbeat (self_t *self)
+{
+    Hs__Envelope env = HS__ENVELOPE__INIT;
+    Hs__ComponentHeartbeat hb = HS__COMPONENT_HEARTBEAT__INIT;
+    Hs__Counter c_msgs = HS__COUNTER__INIT, c_bytes = HS__COUNTER__INIT;
+    Hs__Counter *counters[] = {&c_msgs, &c_bytes};
+    char host[256] = "";
+    gethostname (host, sizeof host - 1);
+    char sender[64];
+    snprintf (sender, sizeof sender, "hs-bus/%s", self->instance);
+    hb.component = "hs-bus";
+    hb.instance = self->instance;
+    hb.host = host;
+    hb.started_at_ns = self->started_at;
+    hb.interval_ms = 1000;
+    c_msgs.name = "forwarded_msgs";
+    c_msgs.value = self->msgs;
+    c_bytes.name = "forwarded_bytes";
+    c_bytes.value = self->bytes;
+    hb.counters = counters;
+    hb.n_counters = 2;
+    env.sender = sender;
+    env.sender_seq = ++self->hb_seq;
+    env.sent_at_ns = hs_now_ns ();
+    env.body_case = HS__ENVELOPE__BODY_HEARTBEAT;
+    env.heartbeat = &hb;
+    uint8_t buf[1024];
+    size_t len = hs__envelope__get_packed_size (&env);
+    if (len > sizeof buf) return;
+    hs__envelope__pack (&env, buf);
+    char topic[64];
+    snprintf (topic, sizeof topic, "hb.bus.%s", self->instance);
+    zmq_send (self->xpub, topic, strlen (topic), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    zmq_send (self->xpub, buf, len, ZMQ_DONTWAIT);
+}
+
+/* Moves one whole multi-frame message from XSUB to XPUB. */
+static int s_forward_one (self_t *self)
+{
+    int more = 1;
+    while (more) {
+        zmq_msg_t msg;
+        zmq_msg_init (&msg);
+        if (zmq_msg_recv (&msg, self->xsub, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&msg);
+            return -errno;
+        }
+        more = zmq_msg_more (&msg);
+        self->bytes += zmq_msg_size (&msg);
+        /* XPUB never blocks: a slow subscriber past its HWM loses messages,
+         * which the streams' sequences let it detect. */
+        zmq_msg_send (&msg, self->xpub, more ? ZMQ_SNDMORE : 0);
+        zmq_msg_close (&msg);
+    }
+    self->msgs++;
+    return 0;
+}
+
+int main (int argc, char **argv)
+{
+    hs_log_init ("hs-bus");
+    const char *bind_addr = "*";
+    const char *ipc_dir = NULL;
+    int port = HS_BUS_PORT;
+    int hwm = HS_BUS_HWM;
+    static struct option opts[] = {
+        {"bind", required_argument, 0, 'b'}, {"port", required_argument, 0, 'p'},
+        {"ipc", required_argument, 0, 'i'},  {"hwm", required_argument, 0, 'w'},
+        {"help", no_argument, 0, 'h'},       {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long (argc, argv, "b:p:i:w:h", opts, NULL)) != -1) {
+        int64_t v;
+        switch (c) {
+        case 'b': bind_addr = optarg; break;
+        case 'i': ipc_dir = optarg; break;
+        case 'p':
+            if (hs_parse_i64 (optarg, &v) < 0 || v <= 0 || v >= 65535) {
+                fprintf (stderr, "hs-bus: --port: not a port number: %s\n", optarg);
+                return 2;
+            }
+            port = (int)v;
+            break;
+        case 'w':
+            if (hs_parse_i64 (optarg, &v) < 0 || v <= 0 || v > 100000000) {
+                fprintf (stderr, "hs-bus: --hwm: not a positive count: %s\n", optarg);
+                return 2;
+            }
+            hwm = (int)v;
+            break;
+        case 'h': s_usage (stdout); return 0;
+        default: s_usage (stderr); return 2;
+        }
+    }
+
+    self_t self = {0};
+    hs_random_id (self.instance, 8);
+    self.started_at = hs_now_ns ();
+    self.ctx = zmq_ctx_new ();
+    self.xsub = zmq_socket (self.ctx, ZMQ_XSUB);
+    self.xpub = zmq_socket (self.ctx, ZMQ_XPUB);
+    int linger = 0;
+    int64_t max = HS_BUS_MAX_MSG + HS_BUS_MAX_TOPIC + 1024;
+    zmq_setsockopt (self.xsub, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt (self.xpub, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt (self.xsub, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt (self.xpub, ZMQ_LINGER, &linger, sizeof linger);
+    /* A publisher that sends a frame above the limit is disconnected by
+     * ZeroMQ; it reconnects, and nothing else is disturbed. */
+    zmq_setsockopt (self.xsub, ZMQ_MAXMSGSIZE, &max, sizeof max);
+
+    char ep[600];
+    snprintf (ep, sizeof ep, "tcp://%s:%d", bind_addr, port);
+    if (s_bind (self.xsub, ep) < 0) return 1;
+    snprintf (ep, sizeof ep, "tcp://%s:%d", bind_addr, port + 1);
+    if (s_bind (self.xpub, ep) < 0) return 1;
+    if (ipc_dir) {
+        snprintf (ep, sizeof ep, "ipc://%s/pub", ipc_dir);
+        if (s_bind (self.xsub, ep) < 0) return 1;
+        snprintf (ep, sizeof ep, "ipc://%s/sub", ipc_dir);
+        if (s_bind (self.xpub, ep) < 0) return 1;
+    }
+    /* Subscribe-all upstream: XSUB replays it to every publisher that connects. */
+    uint8_t suball = 1;
+    zmq_send (self.xsub, &suball, 1, 0);
+
+    struct sigaction sa = {0};
+    sa.sa_handler = s_on_signal;
+    sigaction (SIGINT, &sa, NULL);
+    sigaction (SIGTERM, &sa, NULL);
+    signal (SIGPIPE, SIG_IGN);
+
+    hs_notify_ready ("hs-bus forwarding");
+    int64_t next_hb = hs_mono_ns ();
+    zmq_pollitem_t items[] = {{self.xsub, 0, ZMQ_POLLIN, 0}, {self.xpub, 0, ZMQ_POLLIN, 0}};
+    while (!s_stop) {
+        int64_t now = hs_mono_ns ();
+        if (now >= next_hb) {
+            s_heartbeat (&self);
+            hs_notify_watchdog ();
+            next_hb = now + 1000000000LL;
+        }
+        int timeout = (int)((next_hb - now) / 1000000) + 1;
+        int r = zmq_poll (items, 2, timeout);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            log_error ("poll: %s", zmq_strerror (errno));
+            break;
+        }
+        if (items[0].revents & ZMQ_POLLIN) {
+            /* Forward a batch before polling again: poll is the costly part. */
+            for (int i = 0; i < 4096; i++)
+                if (s_forward_one (&self) < 0) break;
+        }
+        if (items[1].revents & ZMQ_POLLIN) {
+            /* Subscriptions from subscribers: XPUB already filters by them;
+             * read them so they do not queue up. */
+            for (;;) {
+                zmq_msg_t msg;
+                zmq_msg_init (&msg);
+                int n = zmq_msg_recv (&msg, self.xpub, ZMQ_DONTWAIT);
+                zmq_msg_close (&msg);
+                if (n < 0) break;
+                self.subs_seen++;
+            }
+        }
+    }
+    log_info ("stopping after %llu messages", (unsigned long long)self.msgs);
+    zmq_close (self.xsub);
+    zmq_close (self.xpub);
+    zmq_ctx_term (self.ctx);
+    return 0;
+}

@@ -1,0 +1,403 @@
+/*  hs_bus.c: PUB/SUB connection to hs-bus, checked decoding, garbage counting. */
+#include "hs_bus.h"
+#include "hs_log.h"
+#include "hs_util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <zmq.h>
+
+#define JOIN_QUEUE_MAX 10000
+
+typedef struct s_queued {
+    char *topic;
+    Hs__Envelope *env;
+    struct s_queued *next;
+} s_queued_t;
+
+struct hs_bus_t {
+    void *ctx;
+    void *pub;
+    void *sub;
+    char *component;
+    char *instance;
+    char *sender;
+    uint64_t seq;
+    uint64_t garbage[HS_GARBAGE__COUNT];
+    s_queued_t *queue_head, *queue_tail;
+    size_t queue_len;
+};
+
+static const char *s_garbage_names[HS_GARBAGE__COUNT] = {
+    [HS_GARBAGE_FRAMES] = "frames",       [HS_GARBAGE_TOPIC] = "topic",
+    [HS_GARBAGE_OVERSIZED] = "oversized", [HS_GARBAGE_DECODE] = "decode",
+    [HS_GARBAGE_BODY] = "body",
+};
+
+const char *hs_garbage_name (hs_garbage_t reason)
+{
+    return reason < HS_GARBAGE__COUNT ? s_garbage_names[reason] : "?";
+}
+
+int hs_bus_endpoints (const char *addr, char *ret_pub, char *ret_sub, size_t len)
+{
+    if (hs_empty (addr)) addr = getenv ("HS_BUS");
+    if (hs_empty (addr)) addr = HS_BUS_DEFAULT;
+    if (hs_startswith (addr, "ipc://")) {
+        snprintf (ret_pub, len, "%s/pub", addr);
+        snprintf (ret_sub, len, "%s/sub", addr);
+        return 0;
+    }
+    if (hs_startswith (addr, "tcp://")) addr += 6;
+    char host[256];
+    int port = HS_BUS_PORT;
+    const char *colon = strrchr (addr, ':');
+    if (colon && !strchr (colon, ']')) {
+        int64_t p;
+        if (hs_parse_i64 (colon + 1, &p) < 0 || p <= 0 || p >= 65535) return -EINVAL;
+        port = (int)p;
+        snprintf (host, sizeof host, "%.*s", (int)(colon - addr), addr);
+    } else {
+        snprintf (host, sizeof host, "%s", addr);
+    }
+    if (!*host) return -EINVAL;
+    snprintf (ret_pub, len, "tcp://%s:%d", host, port);
+    snprintf (ret_sub, len, "tcp://%s:%d", host, port + 1);
+    return 0;
+}
+
+static void s_set_common (void *sock)
+{
+    int hwm = HS_BUS_HWM, linger = 200, ivl = 100, ivl_max = 1000;
+    zmq_setsockopt (sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt (sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt (sock, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt (sock, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
+    zmq_setsockopt (sock, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max);
+}
+
+int hs_bus_connect (const char *addr, const char *component, const char *instance,
+                    hs_bus_t **ret_bus)
+{
+    char pub_ep[512], sub_ep[512];
+    int r = hs_bus_endpoints (addr, pub_ep, sub_ep, sizeof pub_ep);
+    if (r < 0) return r;
+
+    hs_bus_t *self = hs_calloc (1, sizeof *self);
+    self->component = hs_strdup (component);
+    if (hs_empty (instance)) {
+        char id[9];
+        hs_random_id (id, 8);
+        self->instance = hs_strdup (id);
+    } else {
+        self->instance = hs_strdup (instance);
+    }
+    self->sender = hs_sprintf ("%s/%s", self->component, self->instance);
+    self->ctx = zmq_ctx_new ();
+    self->pub = zmq_socket (self->ctx, ZMQ_PUB);
+    self->sub = zmq_socket (self->ctx, ZMQ_SUB);
+    if (!self->ctx || !self->pub || !self->sub) {
+        r = -errno;
+        hs_bus_destroy (&self);
+        return r ? r : -ENOMEM;
+    }
+    s_set_common (self->pub);
+    s_set_common (self->sub);
+    /* A bad actor on the bus may send a huge frame: never buffer more than the
+     * limit plus slack for the topic. */
+    int64_t max = HS_BUS_MAX_MSG + HS_BUS_MAX_TOPIC + 1024;
+    zmq_setsockopt (self->sub, ZMQ_MAXMSGSIZE, &max, sizeof max);
+    if (zmq_connect (self->pub, pub_ep) != 0 || zmq_connect (self->sub, sub_ep) != 0) {
+        r = -errno;
+        hs_bus_destroy (&self);
+        return r;
+    }
+    *ret_bus = self;
+    return 0;
+}
+
+void hs_bus_destroy (hs_bus_t **self_p)
+{
+    hs_bus_t *self = *self_p;
+    if (!self) return;
+    while (self->queue_head) {
+        s_queued_t *q = self->queue_head;
+        self->queue_head = q->next;
+        free (q->topic);
+        hs_pb_free (q->env);
+        free (q);
+    }
+    if (self->pub) zmq_close (self->pub);
+    if (self->sub) zmq_close (self->sub);
+    if (self->ctx) zmq_ctx_term (self->ctx);
+    free (self->component);
+    free (self->instance);
+    free (self->sender);
+    free (self);
+    *self_p = NULL;
+}
+
+const char *hs_bus_sender (hs_bus_t *self)
+{
+    return self->sender;
+}
+const char *hs_bus_instance (hs_bus_t *self)
+{
+    return self->instance;
+}
+const char *hs_bus_component (hs_bus_t *self)
+{
+    return self->component;
+}
+
+int hs_bus_subscribe (hs_bus_t *self, const char *prefix)
+{
+    return zmq_setsockopt (self->sub, ZMQ_SUBSCRIBE, prefix, strlen (prefix)) == 0 ? 0 : -errno;
+}
+
+int hs_bus_unsubscribe (hs_bus_t *self, const char *prefix)
+{
+    return zmq_setsockopt (self->sub, ZMQ_UNSUBSCRIBE, prefix, strlen (prefix)) == 0 ? 0 : -errno;
+}
+
+int hs_bus_publish_raw (hs_bus_t *self, const char *topic, const void *data, size_t len)
+{
+    if (len > HS_BUS_MAX_MSG) return -EMSGSIZE;
+    if (zmq_send (self->pub, topic, strlen (topic), ZMQ_SNDMORE) < 0) return -errno;
+    if (zmq_send (self->pub, data, len, 0) < 0) return -errno;
+    return 0;
+}
+
+int hs_bus_publish (hs_bus_t *self, const char *topic, Hs__Envelope *env)
+{
+    hs_pb_set_str (&env->sender, self->sender);
+    env->sender_seq = ++self->seq;
+    env->sent_at_ns = hs_now_ns ();
+    size_t len = protobuf_c_message_get_packed_size (&env->base);
+    if (len > HS_BUS_MAX_MSG) return -EMSGSIZE;
+    uint8_t stackbuf[4096];
+    uint8_t *buf = len <= sizeof stackbuf ? stackbuf : hs_malloc (len);
+    protobuf_c_message_pack (&env->base, buf);
+    int r = hs_bus_publish_raw (self, topic, buf, len);
+    if (buf != stackbuf) free (buf);
+    return r;
+}
+
+void hs_bus_frames_free (hs_frame_t *frames, size_t n)
+{
+    for (size_t i = 0; i < n; i++) free (frames[i].data);
+    free (frames);
+}
+
+int hs_bus_recv_raw (hs_bus_t *self, hs_frame_t **ret_frames, size_t *ret_n, int timeout_ms)
+{
+    if (timeout_ms != 0) {
+        zmq_pollitem_t item = {self->sub, 0, ZMQ_POLLIN, 0};
+        int r = zmq_poll (&item, 1, timeout_ms);
+        if (r < 0) return -errno;
+        if (r == 0) return -EAGAIN;
+    }
+    hs_frame_t *frames = NULL;
+    size_t n = 0;
+    int more = 1;
+    while (more) {
+        zmq_msg_t msg;
+        zmq_msg_init (&msg);
+        if (zmq_msg_recv (&msg, self->sub, n == 0 ? ZMQ_DONTWAIT : 0) < 0) {
+            int err = errno;
+            zmq_msg_close (&msg);
+            hs_bus_frames_free (frames, n);
+            return -err;
+        }
+        more = zmq_msg_more (&msg);
+        /* Keep at most 8 frames of a malformed message; drain the rest. */
+        if (n < 8) {
+            frames = hs_realloc (frames, (n + 1) * sizeof *frames);
+            frames[n].len = zmq_msg_size (&msg);
+            frames[n].data = hs_malloc (frames[n].len + 1);
+            memcpy (frames[n].data, zmq_msg_data (&msg), frames[n].len);
+            frames[n].data[frames[n].len] = '\0';
+            n++;
+        }
+        zmq_msg_close (&msg);
+    }
+    *ret_frames = frames;
+    *ret_n = n;
+    return 0;
+}
+
+static bool s_topic_ok (const hs_frame_t *f)
+{
+    if (f->len == 0 || f->len > HS_BUS_MAX_TOPIC) return false;
+    for (size_t i = 0; i < f->len; i++)
+        if (f->data[i] < 0x21 || f->data[i] > 0x7e) return false;
+    return true;
+}
+
+int hs_bus_decode (const hs_frame_t *frames, size_t n, Hs__Envelope **ret_env,
+                   hs_garbage_t *ret_reason)
+{
+    hs_garbage_t reason;
+    if (n != 2)
+        reason = HS_GARBAGE_FRAMES;
+    else if (!s_topic_ok (&frames[0]))
+        reason = HS_GARBAGE_TOPIC;
+    else if (frames[1].len > HS_BUS_MAX_MSG)
+        reason = HS_GARBAGE_OVERSIZED;
+    else {
+        Hs__Envelope *env = hs__envelope__unpack (NULL, frames[1].len, frames[1].data);
+        if (!env)
+            reason = HS_GARBAGE_DECODE;
+        else if (env->body_case == HS__ENVELOPE__BODY__NOT_SET) {
+            hs_pb_free (env);
+            reason = HS_GARBAGE_BODY;
+        } else {
+            *ret_env = env;
+            return 0;
+        }
+    }
+    *ret_reason = reason;
+    return -EBADMSG;
+}
+
+static void s_count_garbage (hs_bus_t *self, const hs_frame_t *frames, size_t n,
+                             hs_garbage_t reason)
+{
+    self->garbage[reason]++;
+    /* The sender is known only if the envelope decodes far enough; otherwise
+     * the topic is the best name we have for the offender. */
+    char who[300] = "unknown sender";
+    if (n == 2 && reason == HS_GARBAGE_BODY) {
+        Hs__Envelope *env = hs__envelope__unpack (NULL, frames[1].len, frames[1].data);
+        if (env) snprintf (who, sizeof who, "sender %s", env->sender);
+        hs_pb_free (env);
+    } else if (n >= 1 && s_topic_ok (&frames[0])) {
+        snprintf (who, sizeof who, "topic %.*s", (int)frames[0].len, (const char *)frames[0].data);
+    }
+    char key[340];
+    snprintf (key, sizeof key, "garbage:%s:%s", hs_garbage_name (reason), who);
+    hs_log_once (HS_LOG_WARN, key,
+                 "refused bus message (%s) from %s; counted, further ones not logged",
+                 hs_garbage_name (reason), who);
+}
+
+static int s_recv_one (hs_bus_t *self, char **ret_topic, Hs__Envelope **ret_env, int timeout_ms)
+{
+    int64_t deadline = timeout_ms > 0 ? hs_mono_ns () + (int64_t)timeout_ms * 1000000 : 0;
+    for (;;) {
+        hs_frame_t *frames;
+        size_t n;
+        int r = hs_bus_recv_raw (self, &frames, &n, timeout_ms);
+        if (r < 0) return r;
+        Hs__Envelope *env;
+        hs_garbage_t reason;
+        if (hs_bus_decode (frames, n, &env, &reason) == 0) {
+            *ret_topic = (char *)frames[0].data; /* NUL-terminated copy */
+            frames[0].data = NULL;
+            hs_bus_frames_free (frames, n);
+            *ret_env = env;
+            return 0;
+        }
+        s_count_garbage (self, frames, n, reason);
+        hs_bus_frames_free (frames, n);
+        if (timeout_ms > 0) {
+            int64_t left = (deadline - hs_mono_ns ()) / 1000000;
+            if (left <= 0) return -EAGAIN;
+            timeout_ms = (int)left;
+        }
+    }
+}
+
+int hs_bus_recv (hs_bus_t *self, char **ret_topic, Hs__Envelope **ret_env, int timeout_ms)
+{
+    if (self->queue_head) {
+        s_queued_t *q = self->queue_head;
+        self->queue_head = q->next;
+        if (!self->queue_head) self->queue_tail = NULL;
+        self->queue_len--;
+        *ret_topic = q->topic;
+        *ret_env = q->env;
+        free (q);
+        return 0;
+    }
+    return s_recv_one (self, ret_topic, ret_env, timeout_ms);
+}
+
+int hs_bus_join (hs_bus_t *self, int timeout_ms)
+{
+    char topic[HS_BUS_MAX_TOPIC];
+    snprintf (topic, sizeof topic, "echo.%s", self->instance);
+    char nonce[17];
+    hs_random_id (nonce, 16);
+    hs_bus_subscribe (self, topic);
+    int64_t deadline = hs_mono_ns () + (int64_t)timeout_ms * 1000000;
+    int rc = -ETIMEDOUT;
+    int interval_ms = 5;
+    while (hs_mono_ns () < deadline) {
+        Hs__Envelope env = HS__ENVELOPE__INIT;
+        Hs__Ping ping = HS__PING__INIT;
+        ping.nonce = nonce;
+        env.body_case = HS__ENVELOPE__BODY_PING;
+        env.ping = &ping;
+        hs_bus_publish (self, topic, &env);
+        hs_pb_take_str (&env.sender, NULL); /* publish set a heap copy */
+        int64_t wait_until = hs_mono_ns () + (int64_t)interval_ms * 1000000;
+        bool found = false;
+        while (!found) {
+            int left = (int)((wait_until - hs_mono_ns ()) / 1000000);
+            if (left <= 0) break;
+            char *t;
+            Hs__Envelope *in;
+            if (s_recv_one (self, &t, &in, left) < 0) break;
+            if (in->body_case == HS__ENVELOPE__BODY_PING && strcmp (t, topic) == 0 &&
+                strcmp (in->ping->nonce, nonce) == 0) {
+                found = true;
+                free (t);
+                hs_pb_free (in);
+            } else if (strcmp (t, topic) == 0 || self->queue_len >= JOIN_QUEUE_MAX) {
+                free (t);
+                hs_pb_free (in);
+            } else {
+                s_queued_t *q = hs_calloc (1, sizeof *q);
+                q->topic = t;
+                q->env = in;
+                if (self->queue_tail)
+                    self->queue_tail->next = q;
+                else
+                    self->queue_head = q;
+                self->queue_tail = q;
+                self->queue_len++;
+            }
+        }
+        if (found) {
+            rc = 0;
+            break;
+        }
+        if (interval_ms < 100) interval_ms *= 2;
+    }
+    hs_bus_unsubscribe (self, topic);
+    return rc;
+}
+
+uint64_t hs_bus_garbage (hs_bus_t *self)
+{
+    uint64_t sum = 0;
+    for (int i = 0; i < HS_GARBAGE__COUNT; i++) sum += self->garbage[i];
+    return sum;
+}
+
+uint64_t hs_bus_garbage_by (hs_bus_t *self, hs_garbage_t reason)
+{
+    return reason < HS_GARBAGE__COUNT ? self->garbage[reason] : 0;
+}
+
+void *hs_bus_sub_socket (hs_bus_t *self)
+{
+    return self->sub;
+}
+
+bool hs_bus_pending (hs_bus_t *self)
+{
+    return self->queue_head != NULL;
+}

@@ -1,0 +1,107 @@
+/*  hs_bus.h: a component's connection to the Homeostat bus (DESIGN §2).
+ *
+ *  Every component holds one PUB socket connected to hs-bus's XSUB side and
+ *  one SUB socket connected to its XPUB side. A bus message is two frames:
+ *  topic, then one serialized hs.Envelope.
+ *
+ *  Addresses (`--bus` or HS_BUS), all meaning the pair of broker sockets:
+ *    HOST            tcp://HOST:7400 (publish) and tcp://HOST:7401 (subscribe)
+ *    HOST:PORT       tcp://HOST:PORT and tcp://HOST:PORT+1
+ *    ipc://DIR       ipc://DIR/pub and ipc://DIR/sub
+ *  Default: 127.0.0.1:7400.
+ *
+ *  Limits, chosen deliberately (see docs/architecture.md):
+ *    HS_BUS_MAX_MSG     4 MiB per envelope; larger ones are refused on send and
+ *                       counted as garbage on receive.
+ *    HS_BUS_MAX_TOPIC   256 bytes of printable ASCII.
+ *    HS_BUS_HWM         100,000 messages queued per socket before ZeroMQ drops.
+ */
+#ifndef HS_BUS_H
+#define HS_BUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hs_pb.h"
+
+#define HS_BUS_DEFAULT   "127.0.0.1:7400"
+#define HS_BUS_PORT      7400
+#define HS_BUS_MAX_MSG   (4 * 1024 * 1024)
+#define HS_BUS_MAX_TOPIC 256
+#define HS_BUS_HWM       100000
+
+typedef struct hs_bus_t hs_bus_t;
+
+/* Why a received message was refused. */
+typedef enum {
+    HS_GARBAGE_FRAMES = 0, /* not exactly two frames */
+    HS_GARBAGE_TOPIC,      /* empty, too long, or not printable ASCII */
+    HS_GARBAGE_OVERSIZED,  /* envelope above HS_BUS_MAX_MSG */
+    HS_GARBAGE_DECODE,     /* not a valid hs.Envelope */
+    HS_GARBAGE_BODY,       /* an Envelope with no body this schema knows */
+    HS_GARBAGE__COUNT
+} hs_garbage_t;
+
+/* Resolves an address (see above) into the two endpoints. 0 or -EINVAL.
+ * addr NULL or "": $HS_BUS, then HS_BUS_DEFAULT. */
+int hs_bus_endpoints (const char *addr, char *ret_pub, char *ret_sub, size_t len);
+
+/* Connects. `component` and `instance` name the sender ("hs-store", "a1b2c");
+ * instance NULL picks a random one. Returns 0 or -errno. */
+int hs_bus_connect (const char *addr, const char *component, const char *instance,
+                    hs_bus_t **ret_bus);
+void hs_bus_destroy (hs_bus_t **self_p);
+
+/* "<component>/<instance>", the Envelope sender. Borrowed. */
+const char *hs_bus_sender (hs_bus_t *self);
+const char *hs_bus_instance (hs_bus_t *self);
+const char *hs_bus_component (hs_bus_t *self);
+
+int hs_bus_subscribe (hs_bus_t *self, const char *prefix);
+int hs_bus_unsubscribe (hs_bus_t *self, const char *prefix);
+
+/* Proves the round trip through the broker: publishes on echo.<instance> until
+ * it comes back on the SUB socket. Afterwards, nothing this component publishes
+ * is dropped for want of a connection, and subscriptions made before the call
+ * are in force. Other messages received meanwhile are queued for hs_bus_recv.
+ * 0, or -ETIMEDOUT. */
+int hs_bus_join (hs_bus_t *self, int timeout_ms);
+
+/* Fills env's sender, sender_seq and sent_at_ns, packs and sends.
+ * 0, -EMSGSIZE (over HS_BUS_MAX_MSG), -EAGAIN (queue full), -errno. */
+int hs_bus_publish (hs_bus_t *self, const char *topic, Hs__Envelope *env);
+/* Sends two frames as they are (tests, tools, benchmarks). */
+int hs_bus_publish_raw (hs_bus_t *self, const char *topic, const void *data, size_t len);
+
+/* Receives one valid message. Garbage is counted, logged once per sender, and
+ * skipped. timeout_ms: -1 blocks, 0 polls. Returns 0 with *ret_topic (caller
+ * frees) and *ret_env (hs_pb_free), -EAGAIN on timeout, -EINTR, or -errno. */
+int hs_bus_recv (hs_bus_t *self, char **ret_topic, Hs__Envelope **ret_env, int timeout_ms);
+
+/* Receives raw frames without decoding (the tap). nframes may differ from 2.
+ * Frames are returned in *ret_frames (array of hs_frame_t, free with
+ * hs_bus_frames_free). 0, -EAGAIN, -EINTR, -errno. */
+typedef struct {
+    uint8_t *data;
+    size_t len;
+} hs_frame_t;
+int hs_bus_recv_raw (hs_bus_t *self, hs_frame_t **ret_frames, size_t *ret_n, int timeout_ms);
+void hs_bus_frames_free (hs_frame_t *frames, size_t n);
+
+/* Checks two raw frames and decodes them. 0 with *ret_env, or -EBADMSG with
+ * *ret_reason set. Counts nothing. */
+int hs_bus_decode (const hs_frame_t *frames, size_t n, Hs__Envelope **ret_env,
+                   hs_garbage_t *ret_reason);
+const char *hs_garbage_name (hs_garbage_t reason);
+
+/* Counters of refused messages. */
+uint64_t hs_bus_garbage (hs_bus_t *self);
+uint64_t hs_bus_garbage_by (hs_bus_t *self, hs_garbage_t reason);
+
+/* The SUB socket (a libzmq void *), to poll for ZMQ_POLLIN in an event loop.
+ * Also check hs_bus_pending: hs_bus_join may have queued messages. */
+void *hs_bus_sub_socket (hs_bus_t *self);
+bool hs_bus_pending (hs_bus_t *self);
+
+#endif

@@ -1,0 +1,123 @@
+/*  hs_client.h: the client library every component and tool uses.
+ *
+ *  Two things, over one bus connection:
+ *
+ *  1. Commands. hs_client_call publishes a Command on cmd.<kind> and waits for
+ *     its Ack on ack.<client_id>, resending with the *same* request id (so the
+ *     store applies it at most once) with backoff until acked or out of time.
+ *
+ *  2. Watches: snapshot-then-follow for any set of kinds. A watch subscribes to
+ *     the kinds' event topics and hb.store first, then loads a snapshot
+ *     (streamed from the store over the bus, or read from the store's LMDB
+ *     directory when given `local_store`), then applies the buffered events
+ *     newer than the snapshot. A gap in a stream's sequence, a stream whose
+ *     hb.store sequence is ahead of what we saw for longer than a grace period,
+ *     or a new store epoch triggers a resync: a fresh snapshot, diffed against
+ *     the cache so the callback sees exactly the changes it missed.
+ *
+ *  Single-threaded: the owner drives it from its event loop with
+ *  hs_client_process, or lets hs_client_call / hs_watch_wait_synced pump it.
+ */
+#ifndef HS_CLIENT_H
+#define HS_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hs_bus.h"
+#include "hs_obj.h"
+
+typedef struct hs_client_t hs_client_t;
+typedef struct hs_watch_t hs_watch_t;
+
+/* Connects to the bus and joins it (hs_bus_join). 0 or -errno
+ * (-ETIMEDOUT: no broker answered within join_timeout_ms). */
+int hs_client_new (const char *bus_addr, const char *component, const char *instance,
+                   int join_timeout_ms, hs_client_t **ret_client);
+/* Frees the client, its watches and pending calls (their callbacks are not run). */
+void hs_client_destroy (hs_client_t **self_p);
+hs_bus_t *hs_client_bus (hs_client_t *self);
+/* The client id acks come back to (the bus instance). Borrowed. */
+const char *hs_client_id (hs_client_t *self);
+
+/* ------------------------------------------------------------------ commands */
+
+typedef struct {
+    int timeout_ms; /* give up after this long; 0: 10000 */
+    int retry_ms;   /* first resend after this long, doubling to 1000; 0: 200 */
+    bool dry_run;
+} hs_call_opts_t;
+
+/* A write of `op` carrying `obj` (ownership of obj passes to the write). */
+Hs__Write *hs_write_new (Hs__Op op, Hs__Object *obj);
+/* A write naming its target (delete, bind). */
+Hs__Write *hs_write_target (Hs__Op op, hs_kind_t kind, const char *ns, const char *name);
+
+/* Sends writes (borrowed; committed together or not at all) and waits for
+ * the ack. Returns 0 with *ret_ack (hs_pb_free) whatever the ack's code: look
+ * at ack->code. -ETIMEDOUT when no ack came in time. opts may be NULL. */
+int hs_client_call (hs_client_t *self, Hs__Write *const *writes, size_t n,
+                    const hs_call_opts_t *opts, Hs__Ack **ret_ack);
+
+/* Asynchronous form: fn runs from hs_client_process with err 0 and the ack
+ * (borrowed), or err -ETIMEDOUT and ack NULL. Writes are copied. */
+typedef void (hs_ack_fn) (void *arg, int err, const Hs__Ack *ack);
+int hs_client_send (hs_client_t *self, Hs__Write *const *writes, size_t n,
+                    const hs_call_opts_t *opts, hs_ack_fn *fn, void *arg);
+size_t hs_client_inflight (hs_client_t *self);
+
+/* Kubernetes' reason for a code: "NotFound", "AlreadyExists", "Conflict", ... */
+const char *hs_code_reason (Hs__Code code);
+
+/* ------------------------------------------------------------------ watches */
+
+/* type is ADDED, MODIFIED or DELETED. old is the previous state (MODIFIED,
+ * DELETED) or NULL. Both borrowed for the call only. */
+typedef void (hs_watch_fn) (void *arg, Hs__EventType type, const Hs__Object *obj,
+                            const Hs__Object *old);
+
+typedef struct {
+    const hs_kind_t *kinds; /* which kinds; NULL/0: every kind */
+    size_t n_kinds;
+    const char *pod_node;    /* pods: only those bound to this node (agents) */
+    const char *local_store; /* store data directory to snapshot from, or NULL */
+    hs_watch_fn *fn;         /* may be NULL: just keep the cache */
+    void *arg;
+} hs_watch_opts_t;
+
+/* Starts a watch (subscribes now, snapshots on the next process call).
+ * The options are copied. */
+hs_watch_t *hs_client_watch (hs_client_t *self, const hs_watch_opts_t *opts);
+/* Pumps the client until the watch has loaded its first snapshot.
+ * 0 or -ETIMEDOUT. */
+int hs_watch_wait_synced (hs_watch_t *w, int timeout_ms);
+bool hs_watch_synced (hs_watch_t *w);
+/* Cache reads. Borrowed until the next hs_client_process. */
+const Hs__Object *hs_watch_get (hs_watch_t *w, hs_kind_t kind, const char *ns, const char *name);
+/* Objects of `kind` (HS_KIND_NONE: all), sorted by key. *ret is a malloc'd
+ * array of borrowed pointers; free the array only. Returns the count. */
+size_t hs_watch_list (hs_watch_t *w, hs_kind_t kind, const Hs__Object ***ret);
+/* The store revision the cache reflects, the store's epoch, resync count. */
+int64_t hs_watch_revision (hs_watch_t *w);
+uint64_t hs_watch_epoch (hs_watch_t *w);
+uint64_t hs_watch_resyncs (hs_watch_t *w);
+
+/* ------------------------------------------------------------------ other topics */
+
+/* Subscribes to prefix and calls fn for each valid message on it. */
+typedef void (hs_msg_fn) (void *arg, const char *topic, const Hs__Envelope *env);
+int hs_client_on (hs_client_t *self, const char *prefix, hs_msg_fn *fn, void *arg);
+
+/* ------------------------------------------------------------------ event loop */
+
+/* The socket to poll for ZMQ_POLLIN (libzmq void *). */
+void *hs_client_socket (hs_client_t *self);
+/* How long the owner may sleep before calling hs_client_process again
+ * (retries, resync timers), in ms; 0 if work is pending now. */
+int hs_client_timeout_ms (hs_client_t *self);
+/* Receives and dispatches messages for up to timeout_ms (0: only what is
+ * ready), and runs due timers. Returns messages handled, or -EINTR. */
+int hs_client_process (hs_client_t *self, int timeout_ms);
+
+#endif

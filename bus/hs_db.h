@@ -1,0 +1,60 @@
+/*  hs_db.h: the store's LMDB layout, shared by hs-store (writes), the client
+ *  library (local read-only snapshots) and hsctl (snapshot files).
+ *
+ *  Named databases in one LMDB environment (a directory):
+ *    objects   "<kind>/<namespace>/<name>" -> packed hs.Object
+ *    streams   "<kind>.<routing>"          -> uint64 last sequence (native)
+ *    meta      "revision" -> int64; "epoch" -> uint64 (written at each store start)
+ *    requests  "<client_id>\n<request_id>" -> int64 time + packed hs.Ack
+ *    reqtime   be64 time + request key     -> "" (prunes old request ids)
+ *  MDB_val pointers never leave this module's functions.
+ */
+#ifndef HS_DB_H
+#define HS_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hs_obj.h"
+
+typedef struct hs_db_t hs_db_t;
+
+typedef struct {
+    bool readonly;   /* a reader beside a running store */
+    bool nosync;     /* --no-sync: commits are not fsynced */
+    size_t map_size; /* 0: 8 GiB */
+} hs_db_opts_t;
+
+/* Opens (creating when writable) the environment in dir. 0 or -errno. */
+int hs_db_open (const char *dir, const hs_db_opts_t *opts, hs_db_t **ret_db);
+void hs_db_close (hs_db_t **self_p);
+
+/* A consistent view: every object of the kinds asked for, from one read
+ * transaction, with the revision, epoch and stream sequences it reflects. */
+typedef struct {
+    uint64_t epoch;
+    int64_t revision;
+    Hs__StreamSeq **streams;
+    size_t n_streams;
+    Hs__Object **objects;
+    size_t n_objects;
+} hs_db_snapshot_t;
+
+/* kinds NULL/0: every kind. pod_node non-empty: only pods bound to it.
+ * 0 or -errno. Free with hs_db_snapshot_free. */
+int hs_db_snapshot (hs_db_t *self, const hs_kind_t *kinds, size_t n_kinds, const char *pod_node,
+                    hs_db_snapshot_t *ret_snap);
+void hs_db_snapshot_free (hs_db_snapshot_t *snap);
+
+/* Snapshot files (hsctl snapshot save/restore): "HSSNAP1\n", then
+ * length-prefixed (u32 big-endian) hs.SnapshotChunk messages; the last chunk
+ * has last=true and total_objects, and a file without it is refused. */
+int hs_db_snapshot_write_file (const char *path, const hs_db_snapshot_t *snap);
+int hs_db_snapshot_read_file (const char *path, hs_db_snapshot_t *ret_snap, char **ret_error);
+
+/* Writes snap into a new, empty store directory (the store must not be
+ * running there). -EEXIST if dir already holds a store. */
+int hs_db_restore (const char *dir, const hs_db_snapshot_t *snap);
+
+#endif

@@ -1,0 +1,41 @@
+/*  hs_notify.c: sd_notify wrappers (libsystemd). */
+#include "hs_notify.h"
+#include "hs_util.h"
+
+#include <stdio.h>
+#include <systemd/sd-daemon.h>
+
+static int64_t s_next_ping_ns;
+static int64_t s_interval_ns = -1;
+
+void hs_notify_ready (const char *status)
+{
+    char buf[512];
+    snprintf (buf, sizeof buf, "READY=1\nSTATUS=%s", hs_s (status));
+    sd_notify (0, buf);
+}
+
+void hs_notify_status (const char *status)
+{
+    char buf[512];
+    snprintf (buf, sizeof buf, "STATUS=%s", hs_s (status));
+    sd_notify (0, buf);
+}
+
+void hs_notify_watchdog (void)
+{
+    if (s_interval_ns < 0) {
+        uint64_t usec = 0;
+        s_interval_ns = sd_watchdog_enabled (0, &usec) > 0 ? (int64_t)usec * 1000 / 2 : 0;
+    }
+    if (s_interval_ns == 0) return;
+    int64_t now = hs_mono_ns ();
+    if (now < s_next_ping_ns) return;
+    s_next_ping_ns = now + s_interval_ns;
+    sd_notify (0, "WATCHDOG=1");
+}
+
+void hs_notify_stopping (void)
+{
+    sd_notify (0, "STOPPING=1");
+}

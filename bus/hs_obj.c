@@ -1,0 +1,172 @@
+/*  hs_obj.c: the kind table and generic object access. */
+#include "hs_obj.h"
+#include "hs_util.h"
+
+#include <stdio.h>
+#include <strings.h>
+#include <string.h>
+
+static const hs_kind_info_t s_kinds[HS_KIND__COUNT] = {
+    [HS_KIND_NODE] = {HS_KIND_NODE, "node", "Node", "nodes", "no", "v1", "", false,
+                      HS__OBJECT__KIND_NODE, &hs__node__descriptor},
+    [HS_KIND_POD] = {HS_KIND_POD, "pod", "Pod", "pods", "po", "v1", "", true, HS__OBJECT__KIND_POD,
+                     &hs__pod__descriptor},
+    [HS_KIND_REPLICASET] = {HS_KIND_REPLICASET, "replicaset", "ReplicaSet", "replicasets", "rs",
+                            "apps/v1", "apps", true, HS__OBJECT__KIND_REPLICA_SET,
+                            &hs__replica_set__descriptor},
+    [HS_KIND_DEPLOYMENT] = {HS_KIND_DEPLOYMENT, "deployment", "Deployment", "deployments", "deploy",
+                            "apps/v1", "apps", true, HS__OBJECT__KIND_DEPLOYMENT,
+                            &hs__deployment__descriptor},
+    [HS_KIND_JOB] = {HS_KIND_JOB, "job", "Job", "jobs", "job", "batch/v1", "batch", true,
+                     HS__OBJECT__KIND_JOB, &hs__job__descriptor},
+    [HS_KIND_EVENT] = {HS_KIND_EVENT, "event", "Event", "events", "ev", "v1", "", true,
+                       HS__OBJECT__KIND_EVENT, &hs__event__descriptor},
+};
+
+const hs_kind_info_t *hs_kind_info (hs_kind_t kind)
+{
+    if (kind <= HS_KIND_NONE || kind >= HS_KIND__COUNT) return NULL;
+    return &s_kinds[kind];
+}
+
+hs_kind_t hs_kind_parse (const char *s)
+{
+    if (hs_empty (s)) return HS_KIND_NONE;
+    char word[64];
+    snprintf (word, sizeof word, "%s", s);
+    char *dot = strchr (word, '.');
+    const char *group = NULL;
+    if (dot) {
+        *dot = '\0';
+        group = dot + 1;
+    }
+    for (int k = HS_KIND_NONE + 1; k < HS_KIND__COUNT; k++) {
+        const hs_kind_info_t *i = &s_kinds[k];
+        if (strcasecmp (word, i->name) && strcasecmp (word, i->plural) &&
+            strcasecmp (word, i->short_name) && strcasecmp (word, i->kind_name))
+            continue;
+        if (group && strcasecmp (group, i->group)) continue;
+        return (hs_kind_t)k;
+    }
+    return HS_KIND_NONE;
+}
+
+hs_kind_t hs_obj_kind (const Hs__Object *o)
+{
+    if (!o) return HS_KIND_NONE;
+    for (int k = HS_KIND_NONE + 1; k < HS_KIND__COUNT; k++)
+        if (s_kinds[k].object_case == o->kind_case) return (hs_kind_t)k;
+    return HS_KIND_NONE;
+}
+
+ProtobufCMessage *hs_obj_body (const Hs__Object *o)
+{
+    if (!o) return NULL;
+    switch (o->kind_case) {
+    case HS__OBJECT__KIND_NODE: return &o->node->base;
+    case HS__OBJECT__KIND_POD: return &o->pod->base;
+    case HS__OBJECT__KIND_REPLICA_SET: return &o->replica_set->base;
+    case HS__OBJECT__KIND_DEPLOYMENT: return &o->deployment->base;
+    case HS__OBJECT__KIND_JOB: return &o->job->base;
+    case HS__OBJECT__KIND_EVENT: return &o->event->base;
+    default: return NULL;
+    }
+}
+
+Hs__ObjectMeta *hs_obj_meta (const Hs__Object *o)
+{
+    if (!o) return NULL;
+    switch (o->kind_case) {
+    case HS__OBJECT__KIND_NODE: return o->node ? o->node->metadata : NULL;
+    case HS__OBJECT__KIND_POD: return o->pod ? o->pod->metadata : NULL;
+    case HS__OBJECT__KIND_REPLICA_SET: return o->replica_set ? o->replica_set->metadata : NULL;
+    case HS__OBJECT__KIND_DEPLOYMENT: return o->deployment ? o->deployment->metadata : NULL;
+    case HS__OBJECT__KIND_JOB: return o->job ? o->job->metadata : NULL;
+    case HS__OBJECT__KIND_EVENT: return o->event ? o->event->metadata : NULL;
+    default: return NULL;
+    }
+}
+
+Hs__Object *hs_obj_wrap (hs_kind_t kind, ProtobufCMessage *body)
+{
+    Hs__Object *o = hs_pb_new (&hs__object__descriptor);
+    const hs_kind_info_t *info = hs_kind_info (kind);
+    if (!info) return o;
+    o->kind_case = info->object_case;
+    switch (kind) {
+    case HS_KIND_NODE: o->node = (Hs__Node *)body; break;
+    case HS_KIND_POD: o->pod = (Hs__Pod *)body; break;
+    case HS_KIND_REPLICASET: o->replica_set = (Hs__ReplicaSet *)body; break;
+    case HS_KIND_DEPLOYMENT: o->deployment = (Hs__Deployment *)body; break;
+    case HS_KIND_JOB: o->job = (Hs__Job *)body; break;
+    case HS_KIND_EVENT: o->event = (Hs__Event *)body; break;
+    default: break;
+    }
+    return o;
+}
+
+Hs__Object *hs_obj_new (hs_kind_t kind, const char *ns, const char *name)
+{
+    const hs_kind_info_t *info = hs_kind_info (kind);
+    if (!info) return hs_pb_new (&hs__object__descriptor);
+    ProtobufCMessage *body = hs_pb_new (info->descriptor);
+    /* Every kind's field 1 is `ObjectMeta metadata`. */
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field (info->descriptor, 1);
+    Hs__ObjectMeta *meta = hs_pb_new (&hs__object_meta__descriptor);
+    if (info->namespaced) hs_pb_set_str (&meta->namespace_, ns);
+    hs_pb_set_str (&meta->name, name);
+    *(Hs__ObjectMeta **)((char *)body + f->offset) = meta;
+    return hs_obj_wrap (kind, body);
+}
+
+ProtobufCMessage *hs_obj_unwrap (Hs__Object *o)
+{
+    ProtobufCMessage *body = hs_obj_body (o);
+    o->kind_case = HS__OBJECT__KIND__NOT_SET;
+    hs_pb_free (o);
+    return body;
+}
+
+char *hs_obj_key (hs_kind_t kind, const char *ns, const char *name)
+{
+    const hs_kind_info_t *info = hs_kind_info (kind);
+    return hs_sprintf ("%s/%s/%s", info ? info->name : "?",
+                       info && info->namespaced ? hs_s (ns) : "", hs_s (name));
+}
+
+char *hs_obj_key_of (const Hs__Object *o)
+{
+    Hs__ObjectMeta *m = hs_obj_meta (o);
+    return hs_obj_key (hs_obj_kind (o), m ? m->namespace_ : "", m ? m->name : "");
+}
+
+const char *hs_obj_routing (const Hs__Object *o)
+{
+    if (o && o->kind_case == HS__OBJECT__KIND_POD && o->pod && o->pod->spec &&
+        !hs_empty (o->pod->spec->node_name))
+        return o->pod->spec->node_name;
+    return "-";
+}
+
+char *hs_obj_stream (const Hs__Object *o)
+{
+    const hs_kind_info_t *info = hs_kind_info (hs_obj_kind (o));
+    return hs_sprintf ("%s.%s", info ? info->name : "?", hs_obj_routing (o));
+}
+
+char *hs_obj_topic (const Hs__Object *o)
+{
+    const hs_kind_info_t *info = hs_kind_info (hs_obj_kind (o));
+    Hs__ObjectMeta *m = hs_obj_meta (o);
+    return hs_sprintf ("ev.%s.%s.%s/%s", info ? info->name : "?", hs_obj_routing (o),
+                       m ? m->namespace_ : "", m ? m->name : "");
+}
+
+char *hs_obj_ref (hs_kind_t kind, const char *name)
+{
+    const hs_kind_info_t *info = hs_kind_info (kind);
+    if (!info) return hs_sprintf ("unknown/%s", hs_s (name));
+    if (*info->group) return hs_sprintf ("%s.%s/%s", info->name, info->group, hs_s (name));
+    return hs_sprintf ("%s/%s", info->name, hs_s (name));
+}

@@ -1,0 +1,50 @@
+/*  hs_pb.h: ownership helpers for protobuf-c messages.
+ *
+ *  One rule for every message in Homeostat: it is "unpacked-shaped". Every
+ *  string is either protobuf_c_empty_string or heap-allocated, and every array
+ *  and sub-message is heap-allocated, so hs_pb_free (protobuf-c's
+ *  free_unpacked) frees any message, whether it was unpacked or built by hand.
+ */
+#ifndef HS_PB_H
+#define HS_PB_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bus.pb-c.h"
+#include "objects.pb-c.h"
+
+/* A new zero-initialised message of descriptor d (init'ed, heap). */
+void *hs_pb_new (const ProtobufCMessageDescriptor *d);
+/* Frees a message and everything it owns. NULL-safe. */
+void hs_pb_free (void *msg);
+/* For _cleanup_: frees *(msg **) and NULLs it. */
+void hs_pb_freep (void *msg_p);
+#define _cleanup_pb_ __attribute__ ((cleanup (hs_pb_freep)))
+
+/* Replaces a string field: frees the old value, stores a copy of s ("" for NULL). */
+void hs_pb_set_str (char **field, const char *s);
+/* Takes ownership of heap string s (NULL means ""). */
+void hs_pb_take_str (char **field, char *s);
+
+/* Appends item to a repeated field: hs_pb_push ((void ***) &m->containers, &m->n_containers, c). */
+void hs_pb_push (void ***items, size_t *n, void *item);
+
+/* Deep copy (pack + unpack). Returns NULL only if msg is NULL. */
+void *hs_pb_dup (const void *msg);
+/* Serialized bytes, caller frees. */
+uint8_t *hs_pb_pack (const void *msg, size_t *ret_len);
+/* Byte-equal serializations. */
+bool hs_pb_equal (const void *a, const void *b);
+
+/* Map fields (repeated *Entry {key, value}), string to string. */
+const char *hs_pb_map_get (void *const *entries, size_t n, const char *key);
+/* Sets key=value in a string map whose entry type is given by its descriptor. */
+void hs_pb_map_set (void ***entries, size_t *n, const ProtobufCMessageDescriptor *entry_desc,
+                    const char *key, const char *value);
+/* Sorts a map's entries by key, so equal maps serialize equally. */
+void hs_pb_map_sort (void **entries, size_t n);
+
+#endif

@@ -1,0 +1,271 @@
+/*  hs_util.c: allocation, strings, clocks, ids and time text. */
+#include "hs_util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+static void s_oom (size_t size)
+{
+    fprintf (stderr, "fatal: out of memory allocating %zu bytes\n", size);
+    abort ();
+}
+
+void *hs_malloc (size_t size)
+{
+    void *p = malloc (size ? size : 1);
+    if (!p) s_oom (size);
+    return p;
+}
+
+void *hs_calloc (size_t n, size_t size)
+{
+    void *p = calloc (n ? n : 1, size ? size : 1);
+    if (!p) s_oom (n * size);
+    return p;
+}
+
+void *hs_realloc (void *p, size_t size)
+{
+    void *q = realloc (p, size ? size : 1);
+    if (!q) s_oom (size);
+    return q;
+}
+
+char *hs_strdup (const char *s)
+{
+    if (!s) return NULL;
+    char *d = strdup (s);
+    if (!d) s_oom (strlen (s));
+    return d;
+}
+
+char *hs_strndup (const char *s, size_t n)
+{
+    if (!s) return NULL;
+    char *d = strndup (s, n);
+    if (!d) s_oom (n);
+    return d;
+}
+
+char *hs_sprintf (const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    char *s = NULL;
+    int r = vasprintf (&s, fmt, ap);
+    va_end (ap);
+    if (r < 0) s_oom (strlen (fmt));
+    return s;
+}
+
+void hs_freep (void *p)
+{
+    free (*(void **)p);
+    *(void **)p = NULL;
+}
+
+bool hs_streq (const char *a, const char *b)
+{
+    return strcmp (hs_s (a), hs_s (b)) == 0;
+}
+
+bool hs_startswith (const char *s, const char *prefix)
+{
+    return strncmp (hs_s (s), prefix, strlen (prefix)) == 0;
+}
+
+int64_t hs_now_ns (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int64_t hs_mono_ns (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void s_random_bytes (void *buf, size_t len)
+{
+    uint8_t *p = buf;
+    while (len > 0) {
+        ssize_t r = getrandom (p, len, 0);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            /* getrandom cannot fail on Linux >= 3.17 with a valid buffer */
+            abort ();
+        }
+        p += r;
+        len -= (size_t)r;
+    }
+}
+
+void hs_random_id (char *buf, size_t len)
+{
+    static const char alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
+    uint8_t raw[64];
+    size_t done = 0;
+    while (done < len) {
+        size_t chunk = len - done < sizeof raw ? len - done : sizeof raw;
+        s_random_bytes (raw, chunk);
+        for (size_t i = 0; i < chunk; i++) buf[done + i] = alphabet[raw[i] % (sizeof alphabet - 1)];
+        done += chunk;
+    }
+    buf[len] = '\0';
+}
+
+char *hs_uuid (void)
+{
+    uint8_t b[16];
+    s_random_bytes (b, sizeof b);
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+    return hs_sprintf ("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+                       b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+                       b[13], b[14], b[15]);
+}
+
+const char *hs_fmt_time (int64_t ns, char *buf, size_t len)
+{
+    time_t t = (time_t)(ns / 1000000000LL);
+    struct tm tm;
+    gmtime_r (&t, &tm);
+    strftime (buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+int hs_parse_time (const char *s, int64_t *ret_ns)
+{
+    struct tm tm = {0};
+    const char *p = strptime (hs_s (s), "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!p) return -EINVAL;
+    int64_t frac = 0;
+    if (*p == '.') {
+        int64_t scale = 100000000;
+        for (p++; *p >= '0' && *p <= '9'; p++) {
+            frac += (*p - '0') * scale;
+            scale /= 10;
+        }
+    }
+    int64_t offset = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int hh, mm;
+        if (sscanf (p + 1, "%2d:%2d", &hh, &mm) != 2) return -EINVAL;
+        offset = (hh * 3600 + mm * 60) * (*p == '+' ? 1 : -1);
+        p += 6;
+    } else {
+        return -EINVAL;
+    }
+    if (*p) return -EINVAL;
+    int64_t secs = (int64_t)timegm (&tm) - offset;
+    *ret_ns = secs * 1000000000LL + frac;
+    return 0;
+}
+
+const char *hs_fmt_age (int64_t since_ns, int64_t now_ns, char *buf, size_t len)
+{
+    if (since_ns <= 0) {
+        snprintf (buf, len, "<unknown>");
+        return buf;
+    }
+    int64_t d = (now_ns - since_ns) / 1000000000LL;
+    if (d < 0) d = 0;
+    /* kubectl's HumanDuration, abridged */
+    if (d < 120)
+        snprintf (buf, len, "%llds", (long long)d);
+    else if (d < 600) {
+        if (d % 60)
+            snprintf (buf, len, "%lldm%llds", (long long)d / 60, (long long)d % 60);
+        else
+            snprintf (buf, len, "%lldm", (long long)d / 60);
+    } else if (d < 3 * 3600)
+        snprintf (buf, len, "%lldm", (long long)d / 60);
+    else if (d < 8 * 3600) {
+        long long h = d / 3600, m = (d % 3600) / 60;
+        if (m)
+            snprintf (buf, len, "%lldh%lldm", h, m);
+        else
+            snprintf (buf, len, "%lldh", h);
+    } else if (d < 48 * 3600)
+        snprintf (buf, len, "%lldh", (long long)d / 3600);
+    else if (d < 8 * 86400) {
+        long long dd = d / 86400, h = (d % 86400) / 3600;
+        if (h)
+            snprintf (buf, len, "%lldd%lldh", dd, h);
+        else
+            snprintf (buf, len, "%lldd", dd);
+    } else if (d < 2 * 365 * 86400LL)
+        snprintf (buf, len, "%lldd", (long long)d / 86400);
+    else
+        snprintf (buf, len, "%lldy", (long long)d / (365 * 86400LL));
+    return buf;
+}
+
+int hs_parse_i64 (const char *s, int64_t *ret)
+{
+    if (hs_empty (s)) return -EINVAL;
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll (s, &end, 10);
+    if (errno == ERANGE) return -ERANGE;
+    if (*end || end == s) return -EINVAL;
+    *ret = v;
+    return 0;
+}
+
+void hs_buf_append (hs_buf_t *b, const void *data, size_t len)
+{
+    if (b->len + len + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + len + 1) cap *= 2;
+        b->data = hs_realloc (b->data, cap);
+        b->cap = cap;
+    }
+    memcpy (b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+}
+
+void hs_buf_puts (hs_buf_t *b, const char *s)
+{
+    hs_buf_append (b, s, strlen (s));
+}
+
+void hs_buf_printf (hs_buf_t *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    char *s = NULL;
+    int r = vasprintf (&s, fmt, ap);
+    va_end (ap);
+    if (r < 0) s_oom (strlen (fmt));
+    hs_buf_append (b, s, (size_t)r);
+    free (s);
+}
+
+char *hs_buf_take (hs_buf_t *b)
+{
+    if (!b->data) return hs_strdup ("");
+    char *d = b->data;
+    b->data = NULL;
+    b->len = b->cap = 0;
+    return d;
+}
+
+void hs_buf_free (hs_buf_t *b)
+{
+    free (b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
