@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "hs_bus.h"
+#include "hs_db.h"
 #include "hs_obj.h"
 
 typedef struct hs_client_t hs_client_t;
@@ -102,6 +103,15 @@ size_t hs_watch_list (hs_watch_t *w, hs_kind_t kind, const Hs__Object ***ret);
 int64_t hs_watch_revision (hs_watch_t *w);
 uint64_t hs_watch_epoch (hs_watch_t *w);
 uint64_t hs_watch_resyncs (hs_watch_t *w);
+
+/* ------------------------------------------------------------------ snapshots */
+
+/* Asks the store for a snapshot over the bus (SnapshotRequest on cmd.snapshot,
+ * SnapshotChunks back on snap.<client_id>) and collects it; a lost chunk makes
+ * it ask again. 0, -ETIMEDOUT, or -EPROTO (the store answered with an error).
+ * Free with hs_db_snapshot_free. */
+int hs_client_snapshot (hs_client_t *self, const hs_kind_t *kinds, size_t n_kinds,
+                        const char *pod_node, int timeout_ms, hs_db_snapshot_t *ret_snap);
 
 /* ------------------------------------------------------------------ other topics */
 
