@@ -5,7 +5,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps build test test-asan test-fast bench demo demo-down format format-check clean install
+.PHONY: all deps build build-asan test test-asan test-fast bench demo demo-down format format-check clean install
 
 all: build
 
@@ -47,6 +47,12 @@ format:
 
 format-check:
 	scripts/check-format
+
+demo: build
+	scripts/demo
+
+demo-down:
+	scripts/demo-down
 
 install: build
 	cmake --install $(BUILD)
