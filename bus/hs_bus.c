@@ -268,10 +268,11 @@ static void s_count_garbage (hs_bus_t *self, const hs_frame_t *frames, size_t n,
     /* The sender is known only if the envelope decodes far enough; otherwise
      * the topic is the best name we have for the offender. */
     char who[300] = "unknown sender";
-    if (n == 2 && reason == HS_GARBAGE_BODY) {
-        Hs__Envelope *env = hs__envelope__unpack (NULL, frames[1].len, frames[1].data);
-        if (env) snprintf (who, sizeof who, "sender %s", env->sender);
-        hs_pb_free (env);
+    Hs__Envelope *env = NULL;
+    if (n == 2 && reason == HS_GARBAGE_BODY)
+        env = hs__envelope__unpack (NULL, frames[1].len, frames[1].data);
+    if (env && !hs_empty (env->sender)) {
+        snprintf (who, sizeof who, "sender %s", env->sender);
     } else if (n >= 1 && s_topic_ok (&frames[0])) {
         snprintf (who, sizeof who, "topic %.*s", (int)frames[0].len, (const char *)frames[0].data);
     }

@@ -1,0 +1,155 @@
+/*  test_util.c: hs_util, hs_obj and hs_pb selftests. */
+#include "hs_obj.h"
+#include "hs_pb.h"
+#include "hs_test.h"
+#include "hs_util.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+static void test_time_roundtrip (void)
+{
+    char buf[64];
+    int64_t ns = 1795262400LL * 1000000000LL; /* 2026-11-21T12:00:00Z */
+    CHECK_EQ_STR (hs_fmt_time (ns, buf, sizeof buf), "2026-11-21T12:00:00Z");
+    int64_t back = 0;
+    CHECK_EQ_INT (hs_parse_time ("2026-11-21T12:00:00Z", &back), 0);
+    CHECK_EQ_INT (back, ns);
+    CHECK_EQ_INT (hs_parse_time ("2026-11-21T13:00:00+01:00", &back), 0);
+    CHECK_EQ_INT (back, ns);
+    CHECK_EQ_INT (hs_parse_time ("2026-11-21T12:00:00.5Z", &back), 0);
+    CHECK_EQ_INT (back, ns + 500000000LL);
+    CHECK_EQ_INT (hs_parse_time ("yesterday", &back), -EINVAL);
+    CHECK_EQ_INT (hs_parse_time ("2026-11-21T12:00:00", &back), -EINVAL);
+}
+
+static void test_age (void)
+{
+    char buf[32];
+    int64_t s = 1000000000LL, now = 1000000 * s;
+    CHECK_EQ_STR (hs_fmt_age (now - 5 * s, now, buf, sizeof buf), "5s");
+    CHECK_EQ_STR (hs_fmt_age (now - 119 * s, now, buf, sizeof buf), "119s");
+    CHECK_EQ_STR (hs_fmt_age (now - 192 * s, now, buf, sizeof buf), "3m12s");
+    CHECK_EQ_STR (hs_fmt_age (now - 45 * 60 * s, now, buf, sizeof buf), "45m");
+    CHECK_EQ_STR (hs_fmt_age (now - 4 * 3600 * s, now, buf, sizeof buf), "4h");
+    CHECK_EQ_STR (hs_fmt_age (now - 26 * 3600 * s, now, buf, sizeof buf), "26h");
+    CHECK_EQ_STR (hs_fmt_age (now - 3 * 86400 * s, now, buf, sizeof buf), "3d");
+    CHECK_EQ_STR (hs_fmt_age (0, now, buf, sizeof buf), "<unknown>");
+}
+
+static void test_parse_i64 (void)
+{
+    int64_t v = 0;
+    CHECK_EQ_INT (hs_parse_i64 ("42", &v), 0);
+    CHECK_EQ_INT (v, 42);
+    CHECK_EQ_INT (hs_parse_i64 ("-7", &v), 0);
+    CHECK_EQ_INT (v, -7);
+    CHECK_EQ_INT (hs_parse_i64 ("4x", &v), -EINVAL);
+    CHECK_EQ_INT (hs_parse_i64 ("", &v), -EINVAL);
+    CHECK_EQ_INT (hs_parse_i64 ("99999999999999999999", &v), -ERANGE);
+}
+
+static void test_ids (void)
+{
+    char a[6], b[6];
+    hs_random_id (a, 5);
+    hs_random_id (b, 5);
+    CHECK_EQ_INT (strlen (a), 5);
+    CHECK (strcmp (a, b) != 0);
+    char *u = hs_uuid ();
+    CHECK_EQ_INT (strlen (u), 36);
+    CHECK_EQ_INT (u[14], '4');
+    free (u);
+}
+
+static void test_kinds (void)
+{
+    CHECK_EQ_INT (hs_kind_parse ("po"), HS_KIND_POD);
+    CHECK_EQ_INT (hs_kind_parse ("pods"), HS_KIND_POD);
+    CHECK_EQ_INT (hs_kind_parse ("Pod"), HS_KIND_POD);
+    CHECK_EQ_INT (hs_kind_parse ("rs"), HS_KIND_REPLICASET);
+    CHECK_EQ_INT (hs_kind_parse ("deploy"), HS_KIND_DEPLOYMENT);
+    CHECK_EQ_INT (hs_kind_parse ("deployments.apps"), HS_KIND_DEPLOYMENT);
+    CHECK_EQ_INT (hs_kind_parse ("deployments.batch"), HS_KIND_NONE);
+    CHECK_EQ_INT (hs_kind_parse ("job"), HS_KIND_JOB);
+    CHECK_EQ_INT (hs_kind_parse ("no"), HS_KIND_NODE);
+    CHECK_EQ_INT (hs_kind_parse ("ev"), HS_KIND_EVENT);
+    CHECK_EQ_INT (hs_kind_parse ("foo"), HS_KIND_NONE);
+    CHECK_EQ_INT (hs_kind_parse (NULL), HS_KIND_NONE);
+}
+
+static void test_object_routing (void)
+{
+    Hs__Object *o = hs_obj_new (HS_KIND_POD, "default", "web");
+    char *key = hs_obj_key_of (o);
+    CHECK_EQ_STR (key, "pod/default/web");
+    free (key);
+    char *topic = hs_obj_topic (o);
+    CHECK_EQ_STR (topic, "ev.pod.-.default/web");
+    free (topic);
+    o->pod->spec = hs_pb_new (&hs__pod_spec__descriptor);
+    hs_pb_set_str (&o->pod->spec->node_name, "n1");
+    char *stream = hs_obj_stream (o);
+    CHECK_EQ_STR (stream, "pod.n1");
+    free (stream);
+    char *ref = hs_obj_ref (HS_KIND_DEPLOYMENT, "web");
+    CHECK_EQ_STR (ref, "deployment.apps/web");
+    free (ref);
+
+    Hs__Object *n = hs_obj_new (HS_KIND_NODE, "ignored", "n1");
+    key = hs_obj_key_of (n);
+    CHECK_EQ_STR (key, "node//n1");
+    free (key);
+    hs_pb_free (n);
+
+    /* dup and equality */
+    Hs__Object *copy = hs_pb_dup (o);
+    CHECK (hs_pb_equal (o, copy));
+    hs_pb_set_str (&copy->pod->metadata->name, "other");
+    CHECK (!hs_pb_equal (o, copy));
+    hs_pb_free (copy);
+    hs_pb_free (o);
+}
+
+static void test_maps (void)
+{
+    Hs__ObjectMeta *m = hs_pb_new (&hs__object_meta__descriptor);
+    hs_pb_map_set ((void ***)&m->labels, &m->n_labels, &hs__object_meta__labels_entry__descriptor,
+                   "b", "2");
+    hs_pb_map_set ((void ***)&m->labels, &m->n_labels, &hs__object_meta__labels_entry__descriptor,
+                   "a", "1");
+    hs_pb_map_set ((void ***)&m->labels, &m->n_labels, &hs__object_meta__labels_entry__descriptor,
+                   "b", "3");
+    CHECK_EQ_INT (m->n_labels, 2);
+    CHECK_EQ_STR (hs_pb_map_get ((void *const *)m->labels, m->n_labels, "b"), "3");
+    CHECK (hs_pb_map_get ((void *const *)m->labels, m->n_labels, "c") == NULL);
+    hs_pb_map_sort ((void **)m->labels, m->n_labels);
+    CHECK_EQ_STR (m->labels[0]->key, "a");
+    hs_pb_free (m);
+}
+
+static void test_buf (void)
+{
+    hs_buf_t b = {0};
+    for (int i = 0; i < 1000; i++) hs_buf_printf (&b, "%d,", i);
+    CHECK (b.len > 1000);
+    char *s = hs_buf_take (&b);
+    CHECK (strncmp (s, "0,1,2,", 6) == 0);
+    free (s);
+    CHECK (b.data == NULL);
+}
+
+int main (int argc, char **argv)
+{
+    hs_test_t tests[] = {
+        {"time_roundtrip", test_time_roundtrip},
+        {"age", test_age},
+        {"parse_i64", test_parse_i64},
+        {"ids", test_ids},
+        {"kinds", test_kinds},
+        {"object_routing", test_object_routing},
+        {"maps", test_maps},
+        {"buf", test_buf},
+    };
+    return HS_TEST_RUN (tests);
+}
