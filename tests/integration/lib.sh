@@ -5,7 +5,7 @@
 # conditions with deadlines (wait_for), never fixed sleeps.
 set -euo pipefail
 
-HS_BIN=${HS_BIN:?HS_BIN must point at the build's bin directory}
+HS_BIN=${HS_BIN:?HS_BIN must point at the build bin directory}
 HS_SRC=${HS_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 T=$(mktemp -d "${TMPDIR:-/tmp}/hs-it-XXXXXX")
 HS_PIDS=()
