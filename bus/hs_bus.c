@@ -276,6 +276,7 @@ static void s_count_garbage (hs_bus_t *self, const hs_frame_t *frames, size_t n,
     } else if (n >= 1 && s_topic_ok (&frames[0])) {
         snprintf (who, sizeof who, "topic %.*s", (int)frames[0].len, (const char *)frames[0].data);
     }
+    hs_pb_free (env);
     char key[340];
     snprintf (key, sizeof key, "garbage:%s:%s", hs_garbage_name (reason), who);
     hs_log_once (HS_LOG_WARN, key,
