@@ -57,4 +57,43 @@ int hs_db_snapshot_read_file (const char *path, hs_db_snapshot_t *ret_snap, char
  * running there). -EEXIST if dir already holds a store. */
 int hs_db_restore (const char *dir, const hs_db_snapshot_t *snap);
 
+/* Splits snap into SnapshotChunk messages (hs-store's bus answer and the file
+ * format): index 0, 1, ..., at most max_objects objects and about max_bytes
+ * packed objects each (a single larger object gets a chunk of its own), epoch
+ * and revision on every chunk; the last has last=true, total_objects and the
+ * streams. Always at least one chunk. The chunks BORROW snap's objects and
+ * streams: free them with hs_db_chunks_free, before hs_db_snapshot_free. */
+void hs_db_snapshot_chunks (const hs_db_snapshot_t *snap, const char *request_id,
+                            size_t max_objects, size_t max_bytes, Hs__SnapshotChunk ***ret_chunks,
+                            size_t *ret_n);
+void hs_db_chunks_free (Hs__SnapshotChunk **chunks, size_t n);
+
+/* ------------------------------------------------------------------ writer side
+ *
+ * hs-store is the only writer; it runs its own transactions on these handles.
+ * One more named database, private to hs-store:
+ *    nodeuse   "<node>" -> three int64 (native): cpu millicores, memory bytes
+ *              and pod count requested by the non-terminal pods bound to the
+ *              node; rebuilt from `objects` at every store start.
+ */
+typedef enum {
+    HS_DB_OBJECTS = 0,
+    HS_DB_STREAMS,
+    HS_DB_META,
+    HS_DB_REQUESTS,
+    HS_DB_REQTIME,
+    HS_DB_NODEUSE,
+    HS_DB__COUNT
+} hs_db_table_t;
+
+struct MDB_env;
+/* The LMDB environment and a table's handle (an MDB_dbi). Borrowed. */
+struct MDB_env *hs_db_env (hs_db_t *self);
+unsigned int hs_db_dbi (hs_db_t *self, hs_db_table_t table);
+/* The one place LMDB codes become errno-style codes: 0, -ENOENT (MDB_NOTFOUND),
+ * -EEXIST (MDB_KEYEXIST), -ENOSPC (MDB_MAP_FULL, MDB_TXN_FULL), -EINVAL
+ * (MDB_BAD_VALSIZE), -EBADMSG (corrupt or incompatible file), -rc for system
+ * errors. */
+int hs_db_errno (int mdb_rc);
+
 #endif

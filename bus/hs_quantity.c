@@ -143,7 +143,8 @@ char *hs_quantity_fmt_bytes (int64_t bytes)
         for (int i = 0; i < 6; i++) {
             int shift = 60 - 10 * i;
             int64_t unit = (int64_t)1 << shift;
-            if (bytes % unit == 0) return hs_sprintf ("%lld%s", (long long)(bytes / unit), suffix[i]);
+            if (bytes % unit == 0)
+                return hs_sprintf ("%lld%s", (long long)(bytes / unit), suffix[i]);
         }
     }
     return hs_sprintf ("%lld", (long long)bytes);

@@ -1,0 +1,343 @@
+/*  store_main.c: hs-store's wiring: flags, the bus, the event loop.
+ *
+ *  The loop waits on the bus and a signalfd. When commands are queued it
+ *  drains them all (up to BATCH_MAX), applies them in one transaction
+ *  (store_apply: group commit), then publishes the events in commit order,
+ *  then the acks, then serves the snapshot requests that came with them.
+ *  hb.store goes out every HB_INTERVAL_MS.
+ */
+#include "store.h"
+#include "hs_bus.h"
+#include "hs_log.h"
+#include "hs_notify.h"
+#include "hs_util.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define BATCH_MAX       8192
+#define SNAP_MAX        64 /* snapshot requests served per loop turn */
+#define HB_INTERVAL_MS  200
+#define JOIN_TIMEOUT_MS 30000
+#define CHUNK_OBJECTS   500
+#define CHUNK_BYTES     (1u << 20)
+
+typedef struct {
+    store_t *store;
+    hs_bus_t *bus;
+    int sigfd;
+    const char *instance;
+    int64_t started_at_ns;
+    int64_t next_hb_ns;
+    /* one batch */
+    Hs__Envelope **envs;
+    size_t n_envs;
+    Hs__Command **cmds;
+    size_t n_cmds;
+    Hs__SnapshotRequest **snaps;
+    size_t n_snaps;
+    store_out_t out;
+} self_t;
+
+static void s_usage (FILE *f)
+{
+    fprintf (f, "usage: hs-store --data DIR [--bus ADDR] [--no-sync] [--instance NAME]\n"
+                "                [--request-ttl SECONDS]\n"
+                "  --data DIR            LMDB directory (created if missing)\n"
+                "  --bus ADDR            the bus (default $HS_BUS, else " HS_BUS_DEFAULT ")\n"
+                "  --no-sync             do not fsync commits (faster, not durable)\n"
+                "  --instance NAME       instance name on the bus (default: random)\n"
+                "  --request-ttl SECONDS how long request ids are remembered (default 600)\n");
+}
+
+/* ------------------------------------------------------------------ publishing */
+
+static void s_publish (self_t *self, const char *topic, Hs__Envelope *env)
+{
+    int r = hs_bus_publish (self->bus, topic, env);
+    hs_pb_take_str (&env->sender, NULL); /* publish set a heap copy */
+    if (r < 0)
+        hs_log_once (HS_LOG_WARN, "store:publish",
+                     "cannot publish on %s: %s (further failures not "
+                     "logged)",
+                     topic, strerror (-r));
+}
+
+static void s_publish_out (self_t *self)
+{
+    store_out_t *out = &self->out;
+    for (size_t i = 0; i < out->n_events; i++) {
+        Hs__Envelope env = HS__ENVELOPE__INIT;
+        env.body_case = HS__ENVELOPE__BODY_EVENT;
+        env.event = out->events[i].event;
+        s_publish (self, out->events[i].topic, &env);
+    }
+    for (size_t i = 0; i < out->n_acks; i++) {
+        Hs__Envelope env = HS__ENVELOPE__INIT;
+        env.body_case = HS__ENVELOPE__BODY_ACK;
+        env.ack = out->acks[i].ack;
+        s_publish (self, out->acks[i].topic, &env);
+    }
+}
+
+static void s_send_chunk (self_t *self, const char *topic, Hs__SnapshotChunk *chunk)
+{
+    Hs__Envelope env = HS__ENVELOPE__INIT;
+    env.body_case = HS__ENVELOPE__BODY_SNAPSHOT_CHUNK;
+    env.snapshot_chunk = chunk;
+    s_publish (self, topic, &env);
+}
+
+static void s_serve_snapshot (self_t *self, const Hs__SnapshotRequest *req)
+{
+    if (hs_empty (req->client_id)) {
+        store_count_garbage (self->store);
+        hs_log_once (HS_LOG_WARN, "store:snap-no-client",
+                     "refused a snapshot request without "
+                     "client_id; counted as garbage, further ones not logged");
+        return;
+    }
+    _cleanup_free_ char *topic = hs_sprintf ("snap.%s", req->client_id);
+    if (strlen (topic) > HS_BUS_MAX_TOPIC) {
+        store_count_garbage (self->store);
+        return;
+    }
+    hs_kind_t kinds[HS_KIND__COUNT];
+    size_t n_kinds = 0;
+    Hs__SnapshotChunk err = HS__SNAPSHOT_CHUNK__INIT;
+    char *msg = NULL;
+    for (size_t i = 0; i < req->n_kinds && !msg; i++) {
+        hs_kind_t k = hs_kind_parse (req->kinds[i]);
+        if (k == HS_KIND_NONE)
+            msg = hs_sprintf ("the server doesn't have a resource type \"%.100s\"", req->kinds[i]);
+        else if (n_kinds < HS_ARRAY_LEN (kinds))
+            kinds[n_kinds++] = k;
+    }
+    hs_db_snapshot_t snap;
+    int r = msg ? -EINVAL
+                : hs_db_snapshot (store_db (self->store), kinds, n_kinds, req->pod_node, &snap);
+    if (r < 0) {
+        if (!msg) msg = hs_sprintf ("cannot read the store: %s", strerror (-r));
+        err.request_id = req->request_id;
+        err.code = msg && r == -EINVAL ? HS__CODE__CODE_INVALID : HS__CODE__CODE_INTERNAL;
+        err.message = msg;
+        err.epoch = store_epoch (self->store);
+        err.revision = store_revision (self->store);
+        err.last = true;
+        s_send_chunk (self, topic, &err);
+        err.request_id = NULL;
+        err.message = NULL;
+        free (msg);
+        return;
+    }
+    Hs__SnapshotChunk **chunks;
+    size_t n;
+    hs_db_snapshot_chunks (&snap, req->request_id, CHUNK_OBJECTS, CHUNK_BYTES, &chunks, &n);
+    for (size_t i = 0; i < n; i++) s_send_chunk (self, topic, chunks[i]);
+    hs_db_chunks_free (chunks, n);
+    hs_db_snapshot_free (&snap);
+}
+
+static void s_heartbeat (self_t *self)
+{
+    Hs__StoreHeartbeat *hb = hs_pb_new (&hs__store_heartbeat__descriptor);
+    if (store_heartbeat (self->store, hb) < 0) {
+        hs_pb_free (hb);
+        return;
+    }
+    hb->garbage += hs_bus_garbage (self->bus);
+    hb->started_at_ns = self->started_at_ns;
+    hs_pb_set_str (&hb->instance, self->instance);
+    Hs__Envelope env = HS__ENVELOPE__INIT;
+    env.body_case = HS__ENVELOPE__BODY_STORE_HEARTBEAT;
+    env.store_heartbeat = hb;
+    s_publish (self, "hb.store", &env);
+    hs_pb_free (hb);
+}
+
+/* ------------------------------------------------------------------ the batch */
+
+static void s_take (self_t *self, char *topic, Hs__Envelope *env)
+{
+    bool ok = false;
+    if (hs_startswith (topic, "cmd.")) {
+        if (env->body_case == HS__ENVELOPE__BODY_COMMAND) {
+            self->cmds[self->n_cmds++] = env->command;
+            ok = true;
+        } else if (env->body_case == HS__ENVELOPE__BODY_SNAPSHOT_REQUEST &&
+                   self->n_snaps < SNAP_MAX) {
+            self->snaps[self->n_snaps++] = env->snapshot_request;
+            ok = true;
+        }
+    }
+    if (!ok) {
+        store_count_garbage (self->store);
+        char key[300];
+        snprintf (key, sizeof key, "store:body:%s", env->sender);
+        hs_log_once (HS_LOG_WARN, key,
+                     "refused a message on %s from %s: not a command; counted "
+                     "as garbage, further ones not logged",
+                     topic, env->sender);
+        hs_pb_free (env);
+    } else {
+        self->envs[self->n_envs++] = env;
+    }
+    free (topic);
+}
+
+static void s_batch (self_t *self)
+{
+    while (self->n_envs < BATCH_MAX && self->n_snaps < SNAP_MAX) {
+        char *topic;
+        Hs__Envelope *env;
+        int r = hs_bus_recv (self->bus, &topic, &env, 0);
+        if (r < 0) break; /* -EAGAIN: drained */
+        s_take (self, topic, env);
+    }
+    if (self->n_cmds > 0) {
+        int r = store_apply (self->store, self->cmds, self->n_cmds, &self->out);
+        if (r < 0)
+            log_error ("a batch of %zu commands did not commit: %s; answered Unavailable",
+                       self->n_cmds, strerror (-r));
+        s_publish_out (self);
+        store_out_clear (&self->out);
+    }
+    /* After the commit, so a snapshot reflects every command before it. */
+    for (size_t i = 0; i < self->n_snaps; i++) s_serve_snapshot (self, self->snaps[i]);
+    for (size_t i = 0; i < self->n_envs; i++) hs_pb_free (self->envs[i]);
+    self->n_envs = self->n_cmds = self->n_snaps = 0;
+}
+
+/* ------------------------------------------------------------------ main */
+
+int main (int argc, char **argv)
+{
+    hs_log_init ("hs-store");
+    const char *bus_addr = NULL, *data = NULL, *instance = NULL;
+    store_opts_t opts = {0};
+    static const struct option longopts[] = {
+        {"bus", required_argument, NULL, 'b'},
+        {"data", required_argument, NULL, 'd'},
+        {"no-sync", no_argument, NULL, 'n'},
+        {"instance", required_argument, NULL, 'i'},
+        {"request-ttl", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int ch;
+    while ((ch = getopt_long (argc, argv, "b:d:ni:t:h", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'b': bus_addr = optarg; break;
+        case 'd': data = optarg; break;
+        case 'n': opts.nosync = true; break;
+        case 'i': instance = optarg; break;
+        case 't': {
+            int64_t secs;
+            if (hs_parse_i64 (optarg, &secs) < 0 || secs <= 0 || secs > 365LL * 86400) {
+                fprintf (stderr, "hs-store: --request-ttl: not a positive number of seconds: %s\n",
+                         optarg);
+                return 2;
+            }
+            opts.request_ttl_ns = secs * 1000000000LL;
+            break;
+        }
+        case 'h': s_usage (stdout); return 0;
+        default: s_usage (stderr); return 2;
+        }
+    }
+    if (optind < argc || hs_empty (data)) {
+        if (hs_empty (data)) fprintf (stderr, "hs-store: --data DIR is required\n");
+        s_usage (stderr);
+        return 2;
+    }
+
+    /* Block the signals before ZeroMQ starts its threads, so they all arrive
+     * at our signalfd. */
+    sigset_t mask;
+    sigemptyset (&mask);
+    sigaddset (&mask, SIGTERM);
+    sigaddset (&mask, SIGINT);
+    sigprocmask (SIG_BLOCK, &mask, NULL);
+    signal (SIGPIPE, SIG_IGN);
+
+    self_t self = {.sigfd = -1};
+    self.started_at_ns = hs_now_ns ();
+    int rc = 1;
+    int r = store_open (data, &opts, &self.store);
+    if (r < 0) {
+        log_error ("cannot open the store at %s: %s", data, strerror (-r));
+        return 1;
+    }
+    log_info ("store at %s: epoch %016llx, revision %lld%s", data,
+              (unsigned long long)store_epoch (self.store), (long long)store_revision (self.store),
+              opts.nosync ? " (no-sync: commits are not durable)" : "");
+    self.sigfd = signalfd (-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (self.sigfd < 0) {
+        log_error ("signalfd: %s", strerror (errno));
+        goto out;
+    }
+    r = hs_bus_connect (bus_addr, "hs-store", instance, &self.bus);
+    if (r < 0) {
+        log_error ("cannot connect to the bus at %s: %s",
+                   hs_s (bus_addr ? bus_addr : getenv ("HS_BUS")), strerror (-r));
+        goto out;
+    }
+    self.instance = hs_bus_instance (self.bus);
+    hs_bus_subscribe (self.bus, "cmd.");
+    r = hs_bus_join (self.bus, JOIN_TIMEOUT_MS);
+    if (r < 0) {
+        log_error ("cannot join the bus: %s", strerror (-r));
+        goto out;
+    }
+    self.envs = hs_calloc (BATCH_MAX + SNAP_MAX, sizeof *self.envs);
+    self.cmds = hs_calloc (BATCH_MAX, sizeof *self.cmds);
+    self.snaps = hs_calloc (SNAP_MAX, sizeof *self.snaps);
+    hs_notify_ready ("serving");
+    log_info ("serving on the bus as %s", hs_bus_sender (self.bus));
+    s_heartbeat (&self);
+    self.next_hb_ns = hs_mono_ns () + HB_INTERVAL_MS * 1000000LL;
+
+    for (;;) {
+        int64_t now = hs_mono_ns ();
+        long timeout = (long)((self.next_hb_ns - now) / 1000000);
+        if (timeout < 0 || hs_bus_pending (self.bus)) timeout = 0;
+        zmq_pollitem_t items[2] = {{hs_bus_sub_socket (self.bus), 0, ZMQ_POLLIN, 0},
+                                   {NULL, self.sigfd, ZMQ_POLLIN, 0}};
+        int n = zmq_poll (items, 2, timeout);
+        if (n < 0 && errno != EINTR) {
+            log_error ("zmq_poll: %s", strerror (errno));
+            break;
+        }
+        if (n > 0 && (items[1].revents & ZMQ_POLLIN)) {
+            struct signalfd_siginfo si;
+            if (read (self.sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+                log_info ("signal %u: stopping", si.ssi_signo);
+                rc = 0;
+                break;
+            }
+        }
+        if (hs_bus_pending (self.bus) || (n > 0 && (items[0].revents & ZMQ_POLLIN)))
+            s_batch (&self);
+        if (hs_mono_ns () >= self.next_hb_ns) {
+            s_heartbeat (&self);
+            self.next_hb_ns = hs_mono_ns () + HB_INTERVAL_MS * 1000000LL;
+        }
+        hs_notify_watchdog ();
+    }
+    hs_notify_stopping ();
+out:
+    store_out_clear (&self.out);
+    free (self.envs);
+    free (self.cmds);
+    free (self.snaps);
+    hs_bus_destroy (&self.bus);
+    store_destroy (&self.store);
+    if (self.sigfd >= 0) close (self.sigfd);
+    return rc;
+}

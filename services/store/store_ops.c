@@ -1,0 +1,1183 @@
+/*  store_ops.c: applying Commands to LMDB (see store.h), the store's core.
+ *
+ *  One write transaction per batch; one nested transaction per command, so a
+ *  command is all-or-nothing and its failure leaves its neighbours alone.
+ *  The request memory (requests/reqtime) is written in the batch transaction
+ *  next to the writes, so a retried request id is answered from it, never
+ *  applied twice, even across a crash.
+ */
+#include "store.h"
+#include "store_validate.h"
+#include "hs_log.h"
+#include "hs_quantity.h"
+#include "hs_util.h"
+
+#include <errno.h>
+#include <lmdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+
+#define MAX_KEY        511 /* LMDB's default maximum key size */
+#define MAX_REQ_KEY    400 /* client_id + request_id; leaves room in reqtime keys */
+#define PRUNE_MIN      64
+#define GEN_NAME_TRIES 8
+
+struct store_t {
+    hs_db_t *db;
+    MDB_env *env;
+    MDB_dbi objects, streams, meta, requests, reqtime, nodeuse;
+    uint64_t epoch;
+    int64_t revision; /* last committed */
+    int64_t ttl_ns;
+    uint64_t commands, commits, garbage;
+};
+
+/* One command being applied. */
+typedef struct {
+    store_t *s;
+    store_out_t *out;
+    MDB_txn *txn; /* the command's nested transaction */
+    int64_t now_ns;
+    int64_t rev; /* the revision this command's changes get */
+    bool changed;
+    bool dry_run;
+    Hs__Code code;
+    char *msg;
+    int db_error; /* an LMDB failure, not a refusal */
+    Hs__WriteResult **results;
+    size_t n_results;
+} s_cmd_t;
+
+/* ------------------------------------------------------------------ small things */
+
+hs_db_t *store_db (store_t *self)
+{
+    return self->db;
+}
+
+uint64_t store_epoch (store_t *self)
+{
+    return self->epoch;
+}
+
+int64_t store_revision (store_t *self)
+{
+    return self->revision;
+}
+
+void store_count_garbage (store_t *self)
+{
+    self->garbage++;
+}
+
+static int s_fail (s_cmd_t *c, Hs__Code code, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+static int s_fail (s_cmd_t *c, Hs__Code code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    char *s = NULL;
+    if (vasprintf (&s, fmt, ap) < 0) abort ();
+    va_end (ap);
+    free (c->msg);
+    c->msg = s;
+    c->code = code;
+    return -1;
+}
+
+/* An LMDB failure inside a command: the store, not the request, is at fault. */
+static int s_fail_db (s_cmd_t *c, int err, const char *what)
+{
+    if (err != -EUCLEAN) c->db_error = err < 0 ? err : -EIO;
+    return s_fail (c, err == -ENOSPC ? HS__CODE__CODE_UNAVAILABLE : HS__CODE__CODE_INTERNAL,
+                   "store cannot %s: %s", what, strerror (-err));
+}
+
+static int s_not_found (s_cmd_t *c, hs_kind_t kind, const char *name)
+{
+    return s_fail (c, HS__CODE__CODE_NOT_FOUND, "%s \"%s\" not found", store_resource_name (kind),
+                   name);
+}
+
+static int s_stale (s_cmd_t *c, hs_kind_t kind, const char *name)
+{
+    return s_fail (c, HS__CODE__CODE_CONFLICT,
+                   "Operation cannot be fulfilled on %s \"%s\": the object has been modified; "
+                   "please apply your changes to the latest version and try again",
+                   store_resource_name (kind), name);
+}
+
+static bool s_terminal (const Hs__Pod *p)
+{
+    const char *phase = p && p->status ? p->status->phase : "";
+    return hs_streq (phase, "Succeeded") || hs_streq (phase, "Failed");
+}
+
+static bool s_bound (const Hs__Pod *p)
+{
+    return p && p->spec && !hs_empty (p->spec->node_name);
+}
+
+/* Swaps one field's storage between two messages of the same type. */
+static void s_swap_field (ProtobufCMessage *a, ProtobufCMessage *b, const char *name)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name (a->descriptor, name);
+    if (!f) return;
+    size_t size;
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+    case PROTOBUF_C_TYPE_DOUBLE: size = 8; break;
+    case PROTOBUF_C_TYPE_BOOL: size = sizeof (protobuf_c_boolean); break;
+    case PROTOBUF_C_TYPE_STRING:
+    case PROTOBUF_C_TYPE_MESSAGE: size = sizeof (void *); break;
+    case PROTOBUF_C_TYPE_BYTES: size = sizeof (ProtobufCBinaryData); break;
+    default: size = 4; break;
+    }
+    if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+        size = sizeof (void *);
+        size_t *na = (size_t *)((char *)a + f->quantifier_offset);
+        size_t *nb = (size_t *)((char *)b + f->quantifier_offset);
+        size_t t = *na;
+        *na = *nb;
+        *nb = t;
+    }
+    uint8_t tmp[sizeof (ProtobufCBinaryData)];
+    memcpy (tmp, (char *)a + f->offset, size);
+    memcpy ((char *)a + f->offset, (char *)b + f->offset, size);
+    memcpy ((char *)b + f->offset, tmp, size);
+}
+
+/* A body's sub-message field by name ("spec", "status"), or NULL. */
+static const ProtobufCMessage *s_sub (const Hs__Object *o, const char *name)
+{
+    const ProtobufCMessage *body = hs_obj_body (o);
+    if (!body) return NULL;
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name (body->descriptor, name);
+    if (!f || f->type != PROTOBUF_C_TYPE_MESSAGE) return NULL;
+    return *(const ProtobufCMessage **)((const char *)body + f->offset);
+}
+
+static bool s_has_field (hs_kind_t kind, const char *name)
+{
+    const hs_kind_info_t *info = hs_kind_info (kind);
+    return info && protobuf_c_message_descriptor_get_field_by_name (info->descriptor, name);
+}
+
+/* Equal sub-messages (NULL equals an empty one). */
+static bool s_sub_equal (const ProtobufCMessage *a, const ProtobufCMessage *b)
+{
+    size_t la = a ? protobuf_c_message_get_packed_size (a) : 0;
+    size_t lb = b ? protobuf_c_message_get_packed_size (b) : 0;
+    if (la != lb) return false;
+    if (la == 0) return true;
+    return hs_pb_equal (a, b);
+}
+
+/* ------------------------------------------------------------------ LMDB access */
+
+static int s_get (MDB_txn *txn, MDB_dbi dbi, const char *key, size_t klen, MDB_val *ret)
+{
+    if (klen == 0 || klen > MAX_KEY) return -ENOENT; /* such a key can never have been stored */
+    MDB_val k = {klen, (void *)key};
+    return hs_db_errno (mdb_get (txn, dbi, &k, ret));
+}
+
+static int s_put (MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void *val,
+                  size_t vlen)
+{
+    MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+    return hs_db_errno (mdb_put (txn, dbi, &k, &v, 0));
+}
+
+/* 0 with *ret (caller frees), -ENOENT, -EUCLEAN (does not decode), or another -errno. */
+static int s_get_obj (s_cmd_t *c, const char *key, Hs__Object **ret)
+{
+    MDB_val v;
+    int r = s_get (c->txn, c->s->objects, key, strlen (key), &v);
+    if (r < 0) return r;
+    Hs__Object *o = hs__object__unpack (NULL, v.mv_size, v.mv_data);
+    if (!o) return -EUCLEAN; /* a stored value that does not decode: the txn is fine */
+    *ret = o;
+    return 0;
+}
+
+static int s_put_obj (s_cmd_t *c, const char *key, const Hs__Object *o)
+{
+    size_t len = protobuf_c_message_get_packed_size (&o->base);
+    MDB_val k = {strlen (key), (void *)key}, v = {len, NULL};
+    int rc = mdb_put (c->txn, c->s->objects, &k, &v, MDB_RESERVE);
+    if (rc) return hs_db_errno (rc);
+    protobuf_c_message_pack (&o->base, v.mv_data); /* straight into the page: no copy */
+    return 0;
+}
+
+/* ------------------------------------------------------------------ node usage index */
+
+typedef struct {
+    int64_t v[3]; /* cpu millicores, memory bytes, pods */
+} s_row_t;
+
+/* Saturating, so absurd (but valid) requests never overflow the sums. */
+static int64_t s_sat_add (int64_t a, int64_t b)
+{
+    int64_t r;
+    return __builtin_add_overflow (a, b, &r) ? (b > 0 ? INT64_MAX : INT64_MIN) : r;
+}
+
+static int s_usage_get (MDB_txn *txn, MDB_dbi dbi, const char *node, s_row_t *ret)
+{
+    MDB_val v;
+    memset (ret, 0, sizeof *ret);
+    int r = s_get (txn, dbi, node, strlen (node), &v);
+    if (r == -ENOENT) return 0;
+    if (r < 0) return r;
+    if (v.mv_size == sizeof *ret) memcpy (ret, v.mv_data, sizeof *ret);
+    return 0;
+}
+
+static int s_usage_add (MDB_txn *txn, MDB_dbi dbi, const char *node, const store_usage_t *u,
+                        int sign)
+{
+    if (strlen (node) > MAX_KEY) return 0; /* validated names never get here */
+    s_row_t row;
+    int r = s_usage_get (txn, dbi, node, &row);
+    if (r < 0) return r;
+    const int64_t d[3] = {u->cpu_milli, u->mem_bytes, u->pods};
+    for (int i = 0; i < 3; i++) row.v[i] = s_sat_add (row.v[i], sign > 0 ? d[i] : -d[i]);
+    return s_put (txn, dbi, node, strlen (node), &row, sizeof row);
+}
+
+/* Does this object use room on a node: a bound, non-terminal pod? */
+static const char *s_pod_node (const Hs__Object *o, store_usage_t *u)
+{
+    if (!o || o->kind_case != HS__OBJECT__KIND_POD || !s_bound (o->pod) || s_terminal (o->pod))
+        return NULL;
+    store_pod_requests (o->pod, u);
+    return o->pod->spec->node_name;
+}
+
+static int s_usage_update (s_cmd_t *c, const Hs__Object *old, const Hs__Object *new)
+{
+    store_usage_t uo, un;
+    const char *no = s_pod_node (old, &uo);
+    const char *nn = s_pod_node (new, &un);
+    if (no && nn && strcmp (no, nn) == 0 && memcmp (&uo, &un, sizeof uo) == 0) return 0;
+    int r = 0;
+    if (no) r = s_usage_add (c->txn, c->s->nodeuse, no, &uo, -1);
+    if (r == 0 && nn) r = s_usage_add (c->txn, c->s->nodeuse, nn, &un, +1);
+    return r;
+}
+
+int store_node_usage (store_t *self, const char *node, store_node_usage_t *ret)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin (self->env, NULL, MDB_RDONLY, &txn);
+    if (rc) return hs_db_errno (rc);
+    MDB_val v;
+    int r = s_get (txn, self->nodeuse, node, strlen (node), &v);
+    if (r == 0) {
+        s_row_t row = {{0}};
+        if (v.mv_size == sizeof row) memcpy (&row, v.mv_data, sizeof row);
+        *ret = (store_node_usage_t){row.v[0], row.v[1], row.v[2]};
+    }
+    mdb_txn_abort (txn);
+    return r;
+}
+
+/* ------------------------------------------------------------------ events and results */
+
+static void s_result (s_cmd_t *c, Hs__Result result, const Hs__Object *o)
+{
+    Hs__WriteResult *wr = hs_pb_new (&hs__write_result__descriptor);
+    const Hs__ObjectMeta *m = hs_obj_meta (o);
+    wr->result = result;
+    hs_pb_set_str (&wr->kind, hs_kind_info (hs_obj_kind (o))->name);
+    hs_pb_set_str (&wr->namespace_, m->namespace_);
+    hs_pb_set_str (&wr->name, m->name);
+    hs_pb_set_str (&wr->uid, m->uid);
+    wr->resource_version = m->resource_version;
+    hs_pb_push ((void ***)&c->results, &c->n_results, wr);
+}
+
+/* Bumps the object's stream and records the event; takes obj. */
+static int s_emit (s_cmd_t *c, Hs__EventType type, Hs__Object *obj)
+{
+    if (c->dry_run) {
+        hs_pb_free (obj);
+        return 0;
+    }
+    char *stream = hs_obj_stream (obj);
+    size_t slen = strlen (stream);
+    MDB_val v;
+    uint64_t seq = 0;
+    int r = s_get (c->txn, c->s->streams, stream, slen, &v);
+    if (r == 0 && v.mv_size == sizeof seq) memcpy (&seq, v.mv_data, sizeof seq);
+    if (r == 0 || r == -ENOENT) {
+        seq++;
+        r = s_put (c->txn, c->s->streams, stream, slen, &seq, sizeof seq);
+    }
+    if (r < 0) {
+        free (stream);
+        hs_pb_free (obj);
+        return r;
+    }
+    Hs__WatchEvent *ev = hs_pb_new (&hs__watch_event__descriptor);
+    ev->type = type;
+    ev->revision = c->rev;
+    hs_pb_take_str (&ev->stream, stream);
+    ev->seq = seq;
+    ev->epoch = c->s->epoch;
+    ev->object = obj;
+    store_out_t *out = c->out;
+    if (out->n_events == out->cap_events) {
+        out->cap_events = out->cap_events ? out->cap_events * 2 : 64;
+        out->events = hs_realloc (out->events, out->cap_events * sizeof *out->events);
+    }
+    out->events[out->n_events++] = (store_event_t){hs_obj_topic (obj), ev};
+    return 0;
+}
+
+/* Stores new (taken) under key, replacing old (borrowed, may be NULL). */
+static int s_commit_obj (s_cmd_t *c, const char *key, const Hs__Object *old, Hs__Object *new,
+                         Hs__EventType type)
+{
+    int r = s_put_obj (c, key, new);
+    if (r == 0) r = s_usage_update (c, old, new);
+    if (r < 0) {
+        hs_pb_free (new);
+        return s_fail_db (c, r, "write the object");
+    }
+    c->changed = true;
+    r = s_emit (c, type, new);
+    return r < 0 ? s_fail_db (c, r, "write the stream sequence") : 0;
+}
+
+/* Removes old (taken) from key. */
+static int s_remove_obj (s_cmd_t *c, const char *key, Hs__Object *old)
+{
+    MDB_val k = {strlen (key), (void *)key};
+    int r = hs_db_errno (mdb_del (c->txn, c->s->objects, &k, NULL));
+    if (r == 0) r = s_usage_update (c, old, NULL);
+    if (r < 0) {
+        hs_pb_free (old);
+        return s_fail_db (c, r, "delete the object");
+    }
+    c->changed = true;
+    hs_obj_meta (old)->resource_version = c->rev; /* the last state, at the deleting revision */
+    r = s_emit (c, HS__EVENT_TYPE__DELETED, old);
+    return r < 0 ? s_fail_db (c, r, "write the stream sequence") : 0;
+}
+
+/* ------------------------------------------------------------------ write checks */
+
+static int s_check_size (s_cmd_t *c, const Hs__Object *o)
+{
+    size_t len = protobuf_c_message_get_packed_size (&o->base);
+    if (len <= STORE_MAX_OBJECT) return 0;
+    const Hs__ObjectMeta *m = hs_obj_meta (o);
+    return s_fail (c, HS__CODE__CODE_INVALID,
+                   "%s \"%s\" is invalid: metadata: Too long: the object is %zu bytes, must have "
+                   "at most %d bytes",
+                   hs_kind_info (hs_obj_kind (o))->kind_name, m ? m->name : "", len,
+                   STORE_MAX_OBJECT);
+}
+
+/* Defaults, normalizes and validates o in place; for pods replacing old,
+ * checks the spec stayed what it may. */
+static int s_prepare (s_cmd_t *c, Hs__Object *o, const Hs__Object *old)
+{
+    store_defaults (o, c->now_ns);
+    store_normalize (o);
+    char *msg = NULL;
+    if (store_validate (o, &msg) < 0 || (old && o->kind_case == HS__OBJECT__KIND_POD &&
+                                         store_validate_pod_update (old->pod, o->pod, &msg) < 0)) {
+        s_fail (c, HS__CODE__CODE_INVALID, "%s", msg);
+        free (msg);
+        return -1;
+    }
+    return s_check_size (c, o);
+}
+
+static int s_preconditions (s_cmd_t *c, const Hs__Write *w, const Hs__Object *cur)
+{
+    const Hs__ObjectMeta *m = hs_obj_meta (cur);
+    hs_kind_t kind = hs_obj_kind (cur);
+    if (!hs_empty (w->expected_uid) && !hs_streq (w->expected_uid, m->uid))
+        return s_fail (c, HS__CODE__CODE_CONFLICT,
+                       "Precondition failed: UID in precondition: %s, UID in object meta: %s",
+                       w->expected_uid, m->uid);
+    if (w->expected_revision != 0 && w->expected_revision != m->resource_version)
+        return s_stale (c, kind, m->name);
+    return 0;
+}
+
+/* The object a create/apply/update/update_status write carries, taken from
+ * it, with metadata present. */
+static int s_take_object (s_cmd_t *c, Hs__Write *w, Hs__Object **ret)
+{
+    hs_kind_t kind = hs_obj_kind (w->object);
+    if (kind == HS_KIND_NONE || !hs_obj_body (w->object))
+        return s_fail (c, HS__CODE__CODE_INVALID,
+                       "object: Required value: the write carries no "
+                       "object of a known kind");
+    if (!hs_empty (w->kind) && hs_kind_parse (w->kind) != kind)
+        return s_fail (c, HS__CODE__CODE_INVALID, "kind: Invalid value: \"%s\": the object is a %s",
+                       w->kind, hs_kind_info (kind)->kind_name);
+    Hs__Object *o = TAKE_PTR (w->object);
+    if (!hs_obj_meta (o)) {
+        const hs_kind_info_t *info = hs_kind_info (kind);
+        const ProtobufCFieldDescriptor *f =
+            protobuf_c_message_descriptor_get_field (info->descriptor, 1);
+        *(Hs__ObjectMeta **)((char *)hs_obj_body (o) + f->offset) =
+            hs_pb_new (&hs__object_meta__descriptor);
+    }
+    Hs__ObjectMeta *m = hs_obj_meta (o);
+    if (hs_kind_info (kind)->namespaced && hs_empty (m->namespace_))
+        hs_pb_set_str (&m->namespace_, "default");
+    *ret = o;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ the ops */
+
+static int s_create (s_cmd_t *c, Hs__Object *o /* taken */, Hs__Result result)
+{
+    _cleanup_pb_ Hs__Object *obj = o;
+    Hs__ObjectMeta *m = hs_obj_meta (obj);
+    hs_kind_t kind = hs_obj_kind (obj);
+    if (!hs_kind_info (kind)->namespaced) hs_pb_set_str (&m->namespace_, NULL);
+    if (hs_empty (m->name) && !hs_empty (m->generate_name)) {
+        for (int attempt = 0; attempt < GEN_NAME_TRIES; attempt++) {
+            char suffix[6];
+            hs_random_id (suffix, 5);
+            /* Kubernetes shortens the prefix so the name stays valid. */
+            hs_pb_take_str (&m->name, hs_sprintf ("%.58s%s", m->generate_name, suffix));
+            _cleanup_free_ char *key = hs_obj_key_of (obj);
+            MDB_val v;
+            if (s_get (c->txn, c->s->objects, key, strlen (key), &v) == -ENOENT) break;
+        }
+    }
+    hs_pb_take_str (&m->uid, hs_uuid ());
+    m->creation_timestamp = c->now_ns;
+    m->generation = 1;
+    m->resource_version = c->rev;
+    m->deletion_timestamp = 0;
+    hs_pb_free (m->deletion_grace_period_seconds);
+    m->deletion_grace_period_seconds = NULL;
+    if (kind == HS_KIND_POD) {
+        if (!obj->pod->status) obj->pod->status = hs_pb_new (&hs__pod_status__descriptor);
+        if (hs_empty (obj->pod->status->phase)) hs_pb_set_str (&obj->pod->status->phase, "Pending");
+    }
+    if (s_prepare (c, obj, NULL) < 0) return -1;
+    _cleanup_free_ char *key = hs_obj_key_of (obj);
+    MDB_val v;
+    int r = s_get (c->txn, c->s->objects, key, strlen (key), &v);
+    if (r == 0)
+        return s_fail (c, HS__CODE__CODE_ALREADY_EXISTS, "%s \"%s\" already exists",
+                       store_resource_name (kind), m->name);
+    if (r != -ENOENT) return s_fail_db (c, r, "read the object");
+    s_result (c, result, obj);
+    return s_commit_obj (c, key, NULL, TAKE_PTR (obj), HS__EVENT_TYPE__ADDED);
+}
+
+/* Replaces what an apply/update may replace in merged (a copy of the stored
+ * object) with what in carries. */
+static void s_merge (Hs__Object *merged, Hs__Object *in, bool update)
+{
+    Hs__ObjectMeta *mm = hs_obj_meta (merged), *mi = hs_obj_meta (in);
+    s_swap_field (&mm->base, &mi->base, "labels");
+    s_swap_field (&mm->base, &mi->base, "annotations");
+    s_swap_field (&mm->base, &mi->base, "owner_references");
+    if (update) s_swap_field (&mm->base, &mi->base, "finalizers");
+    ProtobufCMessage *bm = hs_obj_body (merged), *bi = hs_obj_body (in);
+    hs_kind_t kind = hs_obj_kind (merged);
+    if (kind == HS_KIND_EVENT) {
+        /* An Event has no spec: everything but its metadata is its content. */
+        const ProtobufCMessageDescriptor *d = bm->descriptor;
+        for (unsigned i = 0; i < d->n_fields; i++)
+            if (strcmp (d->fields[i].name, "metadata") != 0)
+                s_swap_field (bm, bi, d->fields[i].name);
+        return;
+    }
+    const char *keep_node = NULL;
+    if (kind == HS_KIND_POD && merged->pod->spec) keep_node = merged->pod->spec->node_name;
+    char *node = hs_strdup (keep_node);
+    s_swap_field (bm, bi, "spec");
+    if (kind == HS_KIND_POD) {
+        if (!merged->pod->spec) merged->pod->spec = hs_pb_new (&hs__pod_spec__descriptor);
+        /* The manifest rarely names a node; binding did. */
+        if (hs_empty (merged->pod->spec->node_name))
+            hs_pb_set_str (&merged->pod->spec->node_name, node);
+    }
+    free (node);
+}
+
+/* Apply or update of an existing object. */
+static int s_replace (s_cmd_t *c, const char *key, Hs__Object *cur, Hs__Object *in, bool update)
+{
+    hs_kind_t kind = hs_obj_kind (cur);
+    if (kind == HS_KIND_POD && in->pod->spec && !hs_empty (in->pod->spec->node_name) &&
+        !hs_streq (in->pod->spec->node_name, cur->pod->spec ? cur->pod->spec->node_name : ""))
+        return s_fail (c, HS__CODE__CODE_INVALID,
+                       "Pod \"%s\" is invalid: spec.nodeName: Forbidden: a pod is bound to a node "
+                       "by binding only",
+                       hs_obj_meta (cur)->name);
+    _cleanup_pb_ Hs__Object *merged = hs_pb_dup (cur);
+    size_t fin_before = hs_obj_meta (cur)->n_finalizers;
+    s_merge (merged, in, update);
+    if (s_prepare (c, merged, cur) < 0) return -1;
+    Hs__ObjectMeta *m = hs_obj_meta (merged);
+    if (hs_pb_equal (merged, cur)) {
+        s_result (c, HS__RESULT__RESULT_UNCHANGED, cur);
+        return 0;
+    }
+    if (!s_sub_equal (s_sub (merged, "spec"), s_sub (cur, "spec"))) m->generation++;
+    m->resource_version = c->rev;
+    /* An update that drops the last finalizer of an object being deleted
+     * completes the deletion. */
+    if (update && fin_before > 0 && m->n_finalizers == 0 && m->deletion_timestamp != 0 &&
+        (kind != HS_KIND_POD || !s_bound (merged->pod) || s_terminal (merged->pod) ||
+         (m->deletion_grace_period_seconds && m->deletion_grace_period_seconds->value == 0))) {
+        s_result (c, HS__RESULT__RESULT_DELETED, merged);
+        return s_remove_obj (c, key, TAKE_PTR (merged));
+    }
+    s_result (c, HS__RESULT__RESULT_CONFIGURED, merged);
+    return s_commit_obj (c, key, cur, TAKE_PTR (merged), HS__EVENT_TYPE__MODIFIED);
+}
+
+static int s_apply_like (s_cmd_t *c, Hs__Write *w, Hs__Op op)
+{
+    Hs__Object *taken = NULL;
+    if (s_take_object (c, w, &taken) < 0) return -1;
+    _cleanup_pb_ Hs__Object *in = taken;
+    hs_kind_t kind = hs_obj_kind (in);
+    const hs_kind_info_t *info = hs_kind_info (kind);
+    Hs__ObjectMeta *mi = hs_obj_meta (in);
+    if (op == HS__OP__OP_CREATE) return s_create (c, TAKE_PTR (in), HS__RESULT__RESULT_CREATED);
+    if (hs_empty (mi->name))
+        return s_fail (c, HS__CODE__CODE_INVALID,
+                       "%s \"\" is invalid: metadata.name: Required value: name is required",
+                       info->kind_name);
+    if (!info->namespaced) hs_pb_set_str (&mi->namespace_, NULL);
+    _cleanup_free_ char *key = hs_obj_key_of (in);
+    _cleanup_pb_ Hs__Object *cur = NULL;
+    int r = s_get_obj (c, key, &cur);
+    if (r == -ENOENT) {
+        if (op == HS__OP__OP_APPLY) return s_create (c, TAKE_PTR (in), HS__RESULT__RESULT_CREATED);
+        return s_not_found (c, kind, mi->name);
+    }
+    if (r < 0) return s_fail_db (c, r, "read the object");
+    if (s_preconditions (c, w, cur) < 0) return -1;
+
+    if (op != HS__OP__OP_UPDATE_STATUS) return s_replace (c, key, cur, in, op == HS__OP__OP_UPDATE);
+
+    if (!s_has_field (kind, "status"))
+        return s_fail (c, HS__CODE__CODE_INVALID,
+                       "%s \"%s\" is invalid: status: Forbidden: %s has "
+                       "no status",
+                       info->kind_name, mi->name, info->kind_name);
+    _cleanup_pb_ Hs__Object *merged = hs_pb_dup (cur);
+    s_swap_field (hs_obj_body (merged), hs_obj_body (in), "status");
+    if (s_prepare (c, merged, NULL) < 0) return -1;
+    if (hs_pb_equal (merged, cur)) {
+        s_result (c, HS__RESULT__RESULT_UNCHANGED, cur);
+        return 0;
+    }
+    hs_obj_meta (merged)->resource_version = c->rev;
+    s_result (c, HS__RESULT__RESULT_CONFIGURED, merged);
+    return s_commit_obj (c, key, cur, TAKE_PTR (merged), HS__EVENT_TYPE__MODIFIED);
+}
+
+/* The kind, namespace and name a delete or bind names. */
+static int s_target (s_cmd_t *c, const Hs__Write *w, hs_kind_t fallback, hs_kind_t *ret_kind,
+                     char **ret_key, const char **ret_name)
+{
+    hs_kind_t kind = hs_kind_parse (w->kind);
+    const char *ns = w->namespace_, *name = w->name;
+    Hs__ObjectMeta *om = hs_obj_meta (w->object);
+    if (kind == HS_KIND_NONE && hs_empty (w->kind)) kind = hs_obj_kind (w->object);
+    if (kind == HS_KIND_NONE && hs_empty (w->kind)) kind = fallback;
+    if (om && hs_empty (name)) {
+        name = om->name;
+        if (hs_empty (ns)) ns = om->namespace_;
+    }
+    if (kind == HS_KIND_NONE)
+        return s_fail (c, HS__CODE__CODE_INVALID, "kind: Unsupported value: \"%s\"",
+                       hs_s (w->kind));
+    const hs_kind_info_t *info = hs_kind_info (kind);
+    if (hs_empty (name)) return s_fail (c, HS__CODE__CODE_INVALID, "name: Required value");
+    if (info->namespaced && hs_empty (ns)) ns = "default";
+    *ret_kind = kind;
+    *ret_key = hs_obj_key (kind, ns, name);
+    *ret_name = name;
+    return 0;
+}
+
+static int s_delete (s_cmd_t *c, const Hs__Write *w)
+{
+    hs_kind_t kind;
+    _cleanup_free_ char *key = NULL;
+    const char *name;
+    if (s_target (c, w, HS_KIND_NONE, &kind, &key, &name) < 0) return -1;
+    if (w->grace_period_seconds && w->grace_period_seconds->value < 0)
+        return s_fail (
+            c, HS__CODE__CODE_INVALID,
+            "gracePeriodSeconds: Invalid value: %lld: must be greater than or equal to 0",
+            (long long)w->grace_period_seconds->value);
+    Hs__Object *cur = NULL;
+    int r = s_get_obj (c, key, &cur);
+    if (r == -ENOENT) return s_not_found (c, kind, name);
+    if (r < 0) return s_fail_db (c, r, "read the object");
+    _cleanup_pb_ Hs__Object *obj = cur;
+    if (s_preconditions (c, w, obj) < 0) return -1;
+    Hs__ObjectMeta *m = hs_obj_meta (obj);
+
+    bool graceful = m->n_finalizers > 0;
+    int64_t grace = 0;
+    if (kind == HS_KIND_POD && s_bound (obj->pod) && !s_terminal (obj->pod) &&
+        (!w->grace_period_seconds || w->grace_period_seconds->value > 0)) {
+        graceful = true;
+        const Hs__Int64Value *tg = obj->pod->spec->termination_grace_period_seconds;
+        grace = w->grace_period_seconds ? w->grace_period_seconds->value : tg ? tg->value : 30;
+    }
+    if (!graceful) {
+        m->resource_version = c->rev;
+        s_result (c, HS__RESULT__RESULT_DELETED, obj);
+        return s_remove_obj (c, key, TAKE_PTR (obj));
+    }
+    /* Graceful: the agent stops the processes, then deletes with grace 0. A
+     * second graceful delete keeps the first timestamp and may only shorten
+     * the grace period. */
+    _cleanup_pb_ Hs__Object *upd = hs_pb_dup (obj);
+    m = hs_obj_meta (upd);
+    bool changed = false;
+    if (m->deletion_timestamp == 0) {
+        m->deletion_timestamp = c->now_ns;
+        changed = true;
+    }
+    if (!m->deletion_grace_period_seconds) {
+        m->deletion_grace_period_seconds = hs_pb_new (&hs__int64_value__descriptor);
+        m->deletion_grace_period_seconds->value = grace;
+        changed = true;
+    } else if (grace < m->deletion_grace_period_seconds->value) {
+        m->deletion_grace_period_seconds->value = grace;
+        changed = true;
+    }
+    if (!changed) {
+        s_result (c, HS__RESULT__RESULT_DELETING, obj);
+        return 0;
+    }
+    m->resource_version = c->rev;
+    s_result (c, HS__RESULT__RESULT_DELETING, upd);
+    return s_commit_obj (c, key, obj, TAKE_PTR (upd), HS__EVENT_TYPE__MODIFIED);
+}
+
+/* Room left on a node for one more pod's requests. */
+static int s_check_room (s_cmd_t *c, const Hs__Node *node, const char *node_name,
+                         const Hs__Pod *pod)
+{
+    s_row_t used;
+    int r = s_usage_get (c->txn, c->s->nodeuse, node_name, &used);
+    if (r < 0) return s_fail_db (c, r, "read the node's usage");
+    store_usage_t want;
+    store_pod_requests (pod, &want);
+    const Hs__ResourceList *alloc = node->status ? node->status->allocatable : NULL;
+    const Hs__ResourceList *cap = node->status ? node->status->capacity : NULL;
+    const char *avail[3] = {
+        alloc && !hs_empty (alloc->cpu) ? alloc->cpu
+        : cap                           ? cap->cpu
+                                        : "",
+        alloc && !hs_empty (alloc->memory) ? alloc->memory
+        : cap                              ? cap->memory
+                                           : "",
+        alloc && !hs_empty (alloc->pods) ? alloc->pods
+        : cap                            ? cap->pods
+                                         : "",
+    };
+    static const char *names[3] = {"cpu", "memory", "pods"};
+    int64_t need[3] = {want.cpu_milli, want.mem_bytes, want.pods};
+    hs_buf_t why = {0};
+    for (int i = 0; i < 3; i++) {
+        if (hs_empty (avail[i])) continue; /* not reported: unlimited */
+        int64_t limit;
+        int q = i == 0   ? hs_quantity_cpu_milli (avail[i], &limit)
+                : i == 1 ? hs_quantity_bytes (avail[i], &limit)
+                         : hs_quantity_count (avail[i], &limit);
+        if (q < 0) continue; /* validated on write; never here */
+        if (s_sat_add (used.v[i], need[i]) > limit)
+            hs_buf_printf (&why, "%sInsufficient %s", why.len ? ", " : "", names[i]);
+    }
+    if (why.len == 0) return 0;
+    _cleanup_free_ char *text = hs_buf_take (&why);
+    return s_fail (c, HS__CODE__CODE_CONFLICT, "node \"%s\" lacks room: %s", node_name, text);
+}
+
+static void s_set_scheduled (Hs__Pod *pod, int64_t now_ns)
+{
+    if (!pod->status) pod->status = hs_pb_new (&hs__pod_status__descriptor);
+    Hs__PodStatus *st = pod->status;
+    Hs__PodCondition *cond = NULL;
+    for (size_t i = 0; i < st->n_conditions; i++)
+        if (hs_streq (st->conditions[i]->type, "PodScheduled")) cond = st->conditions[i];
+    if (!cond) {
+        cond = hs_pb_new (&hs__pod_condition__descriptor);
+        hs_pb_set_str (&cond->type, "PodScheduled");
+        hs_pb_push ((void ***)&st->conditions, &st->n_conditions, cond);
+    }
+    if (!hs_streq (cond->status, "True")) {
+        hs_pb_set_str (&cond->status, "True");
+        cond->last_transition_time = now_ns;
+    }
+    hs_pb_set_str (&cond->reason, NULL);
+    hs_pb_set_str (&cond->message, NULL);
+}
+
+static int s_bind (s_cmd_t *c, const Hs__Write *w)
+{
+    hs_kind_t kind;
+    _cleanup_free_ char *key = NULL;
+    const char *name;
+    if (s_target (c, w, HS_KIND_POD, &kind, &key, &name) < 0) return -1;
+    if (kind != HS_KIND_POD)
+        return s_fail (c, HS__CODE__CODE_INVALID,
+                       "kind: Unsupported value: \"%s\": only pods are "
+                       "bound to nodes",
+                       hs_kind_info (kind)->name);
+    if (hs_empty (w->node_name))
+        return s_fail (c, HS__CODE__CODE_INVALID, "target.name: Required value: bind needs a node");
+    Hs__Object *cur = NULL;
+    int r = s_get_obj (c, key, &cur);
+    if (r == -ENOENT) return s_not_found (c, HS_KIND_POD, name);
+    if (r < 0) return s_fail_db (c, r, "read the pod");
+    _cleanup_pb_ Hs__Object *pod = cur;
+    if (s_preconditions (c, w, pod) < 0) return -1;
+    if (s_bound (pod->pod))
+        return s_fail (c, HS__CODE__CODE_CONFLICT, "pod \"%s\" is already assigned to node \"%s\"",
+                       name, pod->pod->spec->node_name);
+    if (hs_obj_meta (pod)->deletion_timestamp != 0)
+        return s_fail (c, HS__CODE__CODE_CONFLICT, "pod \"%s\" is being deleted", name);
+    if (s_terminal (pod->pod))
+        return s_fail (c, HS__CODE__CODE_CONFLICT, "pod \"%s\" has already terminated", name);
+
+    _cleanup_free_ char *nkey = hs_obj_key (HS_KIND_NODE, "", w->node_name);
+    _cleanup_pb_ Hs__Object *node = NULL;
+    r = s_get_obj (c, nkey, &node);
+    if (r == -ENOENT) return s_not_found (c, HS_KIND_NODE, w->node_name);
+    if (r < 0) return s_fail_db (c, r, "read the node");
+    if (node->node->spec && node->node->spec->unschedulable)
+        return s_fail (c, HS__CODE__CODE_FORBIDDEN, "node \"%s\" is unschedulable", w->node_name);
+    if (s_check_room (c, node->node, w->node_name, pod->pod) < 0) return -1;
+
+    _cleanup_pb_ Hs__Object *bound = hs_pb_dup (pod);
+    if (!bound->pod->spec) bound->pod->spec = hs_pb_new (&hs__pod_spec__descriptor);
+    hs_pb_set_str (&bound->pod->spec->node_name, w->node_name);
+    s_set_scheduled (bound->pod, c->now_ns);
+    hs_obj_meta (bound)->resource_version = c->rev;
+    s_result (c, HS__RESULT__RESULT_BOUND, bound);
+    return s_commit_obj (c, key, pod, TAKE_PTR (bound), HS__EVENT_TYPE__MODIFIED);
+}
+
+static int s_write (s_cmd_t *c, Hs__Write *w)
+{
+    switch (w->op) {
+    case HS__OP__OP_CREATE:
+    case HS__OP__OP_APPLY:
+    case HS__OP__OP_UPDATE:
+    case HS__OP__OP_UPDATE_STATUS: return s_apply_like (c, w, w->op);
+    case HS__OP__OP_DELETE: return s_delete (c, w);
+    case HS__OP__OP_BIND: return s_bind (c, w);
+    default: return s_fail (c, HS__CODE__CODE_INVALID, "op: Unsupported value: %d", (int)w->op);
+    }
+}
+
+/* ------------------------------------------------------------------ commands */
+
+static void s_push_ack (store_out_t *out, const char *client_id, Hs__Ack *ack)
+{
+    if (out->n_acks == out->cap_acks) {
+        out->cap_acks = out->cap_acks ? out->cap_acks * 2 : 64;
+        out->acks = hs_realloc (out->acks, out->cap_acks * sizeof *out->acks);
+    }
+    out->acks[out->n_acks++] = (store_ack_t){hs_sprintf ("ack.%s", client_id), ack};
+}
+
+static void s_drop_events (store_out_t *out, size_t keep)
+{
+    while (out->n_events > keep) {
+        store_event_t *e = &out->events[--out->n_events];
+        free (e->topic);
+        hs_pb_free (e->event);
+    }
+}
+
+/* Acks worth remembering: the answer would be the same on a retry. A store
+ * that was full or broken may do better next time. */
+static bool s_definitive (Hs__Code code)
+{
+    return code != HS__CODE__CODE_UNAVAILABLE && code != HS__CODE__CODE_INTERNAL;
+}
+
+/* Remembers ack under reqkey in the batch transaction. */
+static int s_remember (store_t *s, MDB_txn *txn, const char *reqkey, size_t klen, int64_t now,
+                       const Hs__Ack *ack)
+{
+    size_t len = protobuf_c_message_get_packed_size (&ack->base);
+    MDB_val k = {klen, (void *)reqkey}, v = {sizeof now + len, NULL};
+    int rc = mdb_put (txn, s->requests, &k, &v, MDB_RESERVE);
+    if (rc) return hs_db_errno (rc);
+    memcpy (v.mv_data, &now, sizeof now);
+    protobuf_c_message_pack (&ack->base, (uint8_t *)v.mv_data + sizeof now);
+    uint8_t tkey[8 + MAX_REQ_KEY];
+    uint64_t t = (uint64_t)now;
+    for (int i = 0; i < 8; i++)
+        tkey[i] = (uint8_t)(t >> (56 - 8 * i)); /* big-endian: sorts by time */
+    memcpy (tkey + 8, reqkey, klen);
+    return s_put (txn, s->reqtime, tkey, 8 + klen, "", 0);
+}
+
+/* Applies one command inside the batch transaction. *rev is the batch's
+ * revision so far. Returns the ack (NULL for an unanswerable command), and
+ * -errno in *ret_broken when the batch transaction itself failed. */
+static Hs__Ack *s_command (store_t *s, MDB_txn *txn, Hs__Command *cmd, int64_t now, int64_t *rev,
+                           store_out_t *out, int *ret_broken)
+{
+    Hs__Ack *ack = hs_pb_new (&hs__ack__descriptor);
+    hs_pb_set_str (&ack->request_id, cmd->request_id);
+    char reqkey[MAX_REQ_KEY + 2];
+    size_t klen = strlen (cmd->client_id) + 1 + strlen (cmd->request_id);
+    bool remember = !hs_empty (cmd->request_id) && !cmd->dry_run;
+    if (klen > MAX_REQ_KEY) {
+        ack->code = HS__CODE__CODE_INVALID;
+        hs_pb_set_str (&ack->message, "request_id: Too long: client and request id must have at "
+                                      "most 400 bytes together");
+        ack->revision = *rev;
+        return ack;
+    }
+    size_t clen = strlen (cmd->client_id);
+    memcpy (reqkey, cmd->client_id, clen);
+    reqkey[clen] = '\n';
+    memcpy (reqkey + clen + 1, cmd->request_id, klen - clen - 1);
+
+    if (remember) {
+        MDB_val v;
+        int r = s_get (txn, s->requests, reqkey, klen, &v);
+        if (r == 0 && v.mv_size >= sizeof (int64_t)) {
+            Hs__Ack *old = hs__ack__unpack (NULL, v.mv_size - sizeof (int64_t),
+                                            (const uint8_t *)v.mv_data + sizeof (int64_t));
+            if (old) {
+                hs_pb_free (ack);
+                old->replayed = true;
+                return old;
+            }
+        }
+    }
+
+    s_cmd_t c = {.s = s, .out = out, .now_ns = now, .rev = *rev + 1, .dry_run = cmd->dry_run};
+    int failed = -1;
+    if (cmd->n_writes == 0) {
+        s_fail (&c, HS__CODE__CODE_INVALID, "writes: Required value: the command has no writes");
+        failed = 0;
+    } else if (cmd->n_writes > STORE_MAX_WRITES) {
+        s_fail (&c, HS__CODE__CODE_INVALID,
+                "writes: Too many: %zu: must have at most %d writes in one command", cmd->n_writes,
+                STORE_MAX_WRITES);
+        failed = 0;
+    } else if (cmd->n_writes == 1 && !cmd->dry_run) {
+        /* The common case needs no nested transaction (which costs a few
+         * MiB of allocation and a copy of every page it touches): a single
+         * write checks everything before its first put, so a refusal leaves
+         * nothing to undo. A failing put poisons the batch transaction. */
+        c.txn = txn;
+        if (s_write (&c, cmd->writes[0]) < 0) {
+            failed = 0;
+            if (c.db_error) *ret_broken = c.db_error;
+        }
+    } else {
+        int rc = mdb_txn_begin (s->env, txn, 0, &c.txn);
+        if (rc) {
+            s_fail_db (&c, hs_db_errno (rc), "begin a transaction");
+            failed = 0;
+        } else {
+            size_t mark = out->n_events;
+            for (size_t i = 0; i < cmd->n_writes && failed < 0; i++)
+                if (s_write (&c, cmd->writes[i]) < 0) failed = (int)i;
+            if (failed < 0 && !c.dry_run) {
+                rc = mdb_txn_commit (c.txn);
+                if (rc) {
+                    s_fail_db (&c, hs_db_errno (rc), "commit the command");
+                    failed = 0;
+                }
+            } else {
+                mdb_txn_abort (c.txn);
+            }
+            if (failed >= 0) s_drop_events (out, mark);
+        }
+    }
+    if (failed >= 0) {
+        ack->code = c.code;
+        hs_pb_take_str (&ack->message, c.msg);
+        ack->failed_index = failed;
+        ack->revision = *rev;
+        for (size_t i = 0; i < c.n_results; i++) hs_pb_free (c.results[i]);
+        free (c.results);
+    } else {
+        if (c.changed && !c.dry_run) *rev = c.rev;
+        ack->code = HS__CODE__CODE_OK;
+        ack->revision = *rev;
+        ack->results = c.results;
+        ack->n_results = c.n_results;
+    }
+    if (remember && s_definitive (ack->code)) {
+        int r = s_remember (s, txn, reqkey, klen, now, ack);
+        if (r < 0) *ret_broken = r;
+    }
+    return ack;
+}
+
+/* Forgets request ids older than the TTL, a bounded number per batch. */
+static int s_prune (store_t *s, MDB_txn *txn, int64_t now, size_t limit)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open (txn, s->reqtime, &cur);
+    if (rc) return hs_db_errno (rc);
+    MDB_val k, v;
+    size_t n = 0;
+    for (rc = mdb_cursor_get (cur, &k, &v, MDB_FIRST); rc == 0 && n < limit;
+         rc = mdb_cursor_get (cur, &k, &v, MDB_NEXT), n++) {
+        if (k.mv_size < 8) {
+            rc = mdb_cursor_del (cur, 0);
+            if (rc) break;
+            continue;
+        }
+        const uint8_t *p = k.mv_data;
+        uint64_t t = 0;
+        for (int i = 0; i < 8; i++) t = (t << 8) | p[i];
+        if ((int64_t)t > now - s->ttl_ns) break;
+        MDB_val rk = {k.mv_size - 8, (uint8_t *)k.mv_data + 8}, rv;
+        if (mdb_get (txn, s->requests, &rk, &rv) == 0 && rv.mv_size >= 8) {
+            int64_t stored;
+            memcpy (&stored, rv.mv_data, sizeof stored);
+            if (stored == (int64_t)t) {
+                rc = mdb_del (txn, s->requests, &rk, NULL);
+                if (rc) break;
+            }
+        }
+        rc = mdb_cursor_del (cur, 0);
+        if (rc) break;
+    }
+    mdb_cursor_close (cur);
+    return rc && rc != MDB_NOTFOUND ? hs_db_errno (rc) : 0;
+}
+
+void store_out_clear (store_out_t *out)
+{
+    s_drop_events (out, 0);
+    for (size_t i = 0; i < out->n_acks; i++) {
+        free (out->acks[i].topic);
+        hs_pb_free (out->acks[i].ack);
+    }
+    free (out->events);
+    free (out->acks);
+    memset (out, 0, sizeof *out);
+}
+
+/* The batch did not commit: no event happened, and every answer becomes
+ * Unavailable (clients retry with the same request id). */
+static void s_fail_batch (store_t *s, store_out_t *out, int err)
+{
+    s_drop_events (out, 0);
+    out->commit_error = err;
+    for (size_t i = 0; i < out->n_acks; i++) {
+        /* Replays too: the ack they repeat may come from this very batch. */
+        Hs__Ack *a = out->acks[i].ack;
+        a->replayed = false;
+        for (size_t j = 0; j < a->n_results; j++) hs_pb_free (a->results[j]);
+        free (a->results);
+        a->results = NULL;
+        a->n_results = 0;
+        a->code = HS__CODE__CODE_UNAVAILABLE;
+        a->revision = s->revision;
+        hs_pb_take_str (&a->message,
+                        hs_sprintf ("store cannot commit: %s; retry", strerror (-err)));
+    }
+}
+
+int store_apply (store_t *self, Hs__Command *const *cmds, size_t n, store_out_t *out)
+{
+    store_out_clear (out);
+    int64_t now = hs_now_ns ();
+    int64_t rev = self->revision;
+    int changed = 0, broken = 0;
+    MDB_txn *txn = NULL;
+    int rc = mdb_txn_begin (self->env, NULL, 0, &txn);
+    if (rc) {
+        txn = NULL;
+        broken = hs_db_errno (rc);
+    }
+    for (size_t i = 0; i < n; i++) {
+        Hs__Command *cmd = cmds[i];
+        self->commands++;
+        if (hs_empty (cmd->client_id)) {
+            /* Nobody to answer: garbage, whoever sent it. */
+            out->unanswerable++;
+            self->garbage++;
+            hs_log_once (HS_LOG_WARN, "store:no-client-id",
+                         "refused a command without client_id (request \"%s\"); counted as "
+                         "garbage, further ones not logged",
+                         cmd->request_id);
+            continue;
+        }
+        Hs__Ack *ack;
+        if (broken) {
+            ack = hs_pb_new (&hs__ack__descriptor);
+            hs_pb_set_str (&ack->request_id, cmd->request_id);
+        } else {
+            int64_t before = rev;
+            ack = s_command (self, txn, cmd, now, &rev, out, &broken);
+            if (rev != before) changed++;
+        }
+        s_push_ack (out, cmd->client_id, ack);
+    }
+    if (!broken) broken = s_prune (self, txn, now, PRUNE_MIN + 2 * n);
+    if (!broken && rev != self->revision)
+        broken = s_put (txn, self->meta, "revision", 8, &rev, sizeof rev);
+    if (!broken) {
+        rc = mdb_txn_commit (txn); /* fsyncs unless --no-sync */
+        txn = NULL;
+        if (rc) broken = hs_db_errno (rc);
+    }
+    if (txn) mdb_txn_abort (txn);
+    if (broken) {
+        s_fail_batch (self, out, broken);
+        return broken;
+    }
+    int64_t committed_at = hs_now_ns ();
+    for (size_t i = 0; i < out->n_events; i++) out->events[i].event->committed_at_ns = committed_at;
+    self->revision = rev;
+    self->commits++;
+    return changed;
+}
+
+/* ------------------------------------------------------------------ open and heartbeat */
+
+static int s_rebuild_usage (store_t *s, MDB_txn *txn)
+{
+    int rc = mdb_drop (txn, s->nodeuse, 0);
+    if (rc) return hs_db_errno (rc);
+    MDB_cursor *cur;
+    rc = mdb_cursor_open (txn, s->objects, &cur);
+    if (rc) return hs_db_errno (rc);
+    MDB_val k = {4, "pod/"}, v;
+    int r = 0;
+    for (rc = mdb_cursor_get (cur, &k, &v, MDB_SET_RANGE);
+         rc == 0 && k.mv_size >= 4 && memcmp (k.mv_data, "pod/", 4) == 0;
+         rc = mdb_cursor_get (cur, &k, &v, MDB_NEXT)) {
+        Hs__Object *o = hs__object__unpack (NULL, v.mv_size, v.mv_data);
+        store_usage_t u;
+        const char *node = s_pod_node (o, &u);
+        if (node) r = s_usage_add (txn, s->nodeuse, node, &u, +1);
+        hs_pb_free (o);
+        if (r < 0) break;
+    }
+    mdb_cursor_close (cur);
+    if (r < 0) return r;
+    return rc && rc != MDB_NOTFOUND ? hs_db_errno (rc) : 0;
+}
+
+int store_open (const char *dir, const store_opts_t *opts, store_t **ret_store)
+{
+    store_opts_t none = {0};
+    if (!opts) opts = &none;
+    hs_db_opts_t dbo = {.readonly = false, .nosync = opts->nosync, .map_size = opts->map_size};
+    hs_db_t *db;
+    int r = hs_db_open (dir, &dbo, &db);
+    if (r < 0) return r;
+    store_t *self = hs_calloc (1, sizeof *self);
+    self->db = db;
+    self->env = hs_db_env (db);
+    self->objects = hs_db_dbi (db, HS_DB_OBJECTS);
+    self->streams = hs_db_dbi (db, HS_DB_STREAMS);
+    self->meta = hs_db_dbi (db, HS_DB_META);
+    self->requests = hs_db_dbi (db, HS_DB_REQUESTS);
+    self->reqtime = hs_db_dbi (db, HS_DB_REQTIME);
+    self->nodeuse = hs_db_dbi (db, HS_DB_NODEUSE);
+    self->ttl_ns = opts->request_ttl_ns > 0 ? opts->request_ttl_ns : STORE_DEFAULT_TTL_NS;
+    /* A new epoch each start: subscribers resync instead of trusting
+     * sequences they may have seen from a store that lost its tail. */
+    do {
+        if (getrandom (&self->epoch, sizeof self->epoch, 0) != sizeof self->epoch)
+            self->epoch = (uint64_t)hs_now_ns () ^ (uint64_t)hs_mono_ns ();
+    } while (self->epoch == 0);
+
+    MDB_txn *txn;
+    int rc = mdb_txn_begin (self->env, NULL, 0, &txn);
+    if (rc) {
+        r = hs_db_errno (rc);
+        goto fail;
+    }
+    MDB_val v;
+    if (s_get (txn, self->meta, "revision", 8, &v) == 0 && v.mv_size == sizeof self->revision)
+        memcpy (&self->revision, v.mv_data, sizeof self->revision);
+    r = s_put (txn, self->meta, "epoch", 5, &self->epoch, sizeof self->epoch);
+    if (r == 0) r = s_rebuild_usage (self, txn);
+    if (r < 0) {
+        mdb_txn_abort (txn);
+        goto fail;
+    }
+    rc = mdb_txn_commit (txn);
+    if (rc) {
+        r = hs_db_errno (rc);
+        goto fail;
+    }
+    *ret_store = self;
+    return 0;
+fail:
+    store_destroy (&self);
+    return r;
+}
+
+void store_destroy (store_t **self_p)
+{
+    store_t *self = *self_p;
+    if (!self) return;
+    hs_db_close (&self->db);
+    free (self);
+    *self_p = NULL;
+}
+
+int store_heartbeat (store_t *self, Hs__StoreHeartbeat *hb)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin (self->env, NULL, MDB_RDONLY, &txn);
+    if (rc) return hs_db_errno (rc);
+    hb->epoch = self->epoch;
+    hb->revision = self->revision;
+    hb->commands = self->commands;
+    hb->commits = self->commits;
+    hb->garbage = self->garbage;
+    MDB_stat st;
+    if (mdb_stat (txn, self->objects, &st) == 0) hb->objects = st.ms_entries;
+    MDB_cursor *cur;
+    rc = mdb_cursor_open (txn, self->streams, &cur);
+    if (rc == 0) {
+        MDB_val k, v;
+        for (rc = mdb_cursor_get (cur, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get (cur, &k, &v, MDB_NEXT)) {
+            Hs__StreamSeq *ss = hs_pb_new (&hs__stream_seq__descriptor);
+            hs_pb_take_str (&ss->stream, hs_strndup (k.mv_data, k.mv_size));
+            if (v.mv_size == sizeof ss->seq) memcpy (&ss->seq, v.mv_data, sizeof ss->seq);
+            hs_pb_push ((void ***)&hb->streams, &hb->n_streams, ss);
+        }
+        mdb_cursor_close (cur);
+    }
+    mdb_txn_abort (txn);
+    return rc && rc != MDB_NOTFOUND ? hs_db_errno (rc) : 0;
+}

@@ -1,0 +1,1062 @@
+/*  store_validate.c: defaults and validation of objects before the store
+ *  writes them (see store_validate.h). Pure: no LMDB, no sockets.
+ */
+#include "store_validate.h"
+#include "hs_quantity.h"
+#include "hs_util.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define LABEL_MAX     63
+#define SUBDOMAIN_MAX 253
+
+#define DNS_LABEL_MSG                                                                              \
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and "   \
+    "must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex "     \
+    "used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+#define DNS_SUBDOMAIN_MSG                                                                          \
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "   \
+    "'.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used "  \
+    "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+#define LABEL_NAME_MSG                                                                             \
+    "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end "  \
+    "with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for " \
+    "validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
+#define LABEL_VALUE_MSG                                                                            \
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or "    \
+    "'.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or "             \
+    "'my_value',  or '12345', regex used for validation is "                                       \
+    "'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
+#define QUANTITY_MSG "must be a valid quantity (e.g. \"500m\", \"2\", \"64Mi\", \"1G\")"
+
+/* ------------------------------------------------------------------ small things */
+
+static const char *s_resources[HS_KIND__COUNT] = {
+    [HS_KIND_NODE] = "nodes",
+    [HS_KIND_POD] = "pods",
+    [HS_KIND_REPLICASET] = "replicasets.apps",
+    [HS_KIND_DEPLOYMENT] = "deployments.apps",
+    [HS_KIND_JOB] = "jobs.batch",
+    [HS_KIND_EVENT] = "events",
+};
+
+const char *store_resource_name (hs_kind_t kind)
+{
+    return kind > HS_KIND_NONE && kind < HS_KIND__COUNT ? s_resources[kind] : "objects";
+}
+
+static Hs__Int32Value *s_i32 (int32_t v)
+{
+    Hs__Int32Value *p = hs_pb_new (&hs__int32_value__descriptor);
+    p->value = v;
+    return p;
+}
+
+static Hs__Int64Value *s_i64 (int64_t v)
+{
+    Hs__Int64Value *p = hs_pb_new (&hs__int64_value__descriptor);
+    p->value = v;
+    return p;
+}
+
+/* Every generated map entry has this layout (see hs_pb.c). */
+typedef struct {
+    ProtobufCMessage base;
+    char *key;
+    char *value;
+} s_entry_t;
+
+/* ------------------------------------------------------------------ defaults */
+
+static void s_default_probe (Hs__Probe *p)
+{
+    if (!p) return;
+    if (p->timeout_seconds == 0) p->timeout_seconds = 1;
+    if (p->period_seconds == 0) p->period_seconds = 10;
+    if (p->success_threshold == 0) p->success_threshold = 1;
+    if (p->failure_threshold == 0) p->failure_threshold = 3;
+}
+
+static void s_default_pod_spec (Hs__PodSpec *spec)
+{
+    if (!spec) return;
+    if (hs_empty (spec->restart_policy)) hs_pb_set_str (&spec->restart_policy, "Always");
+    if (!spec->termination_grace_period_seconds)
+        spec->termination_grace_period_seconds = s_i64 (30);
+    for (size_t i = 0; i < spec->n_containers; i++) {
+        Hs__Container *c = spec->containers[i];
+        for (size_t j = 0; j < c->n_ports; j++)
+            if (hs_empty (c->ports[j]->protocol)) hs_pb_set_str (&c->ports[j]->protocol, "TCP");
+        s_default_probe (c->liveness_probe);
+        s_default_probe (c->readiness_probe);
+        s_default_probe (c->startup_probe);
+        /* Like Kubernetes: a limit without a request requests the limit. */
+        Hs__ResourceRequirements *r = c->resources;
+        if (r && r->limits) {
+            if (!r->requests) r->requests = hs_pb_new (&hs__resource_list__descriptor);
+            if (hs_empty (r->requests->cpu) && !hs_empty (r->limits->cpu))
+                hs_pb_set_str (&r->requests->cpu, r->limits->cpu);
+            if (hs_empty (r->requests->memory) && !hs_empty (r->limits->memory))
+                hs_pb_set_str (&r->requests->memory, r->limits->memory);
+        }
+    }
+}
+
+static void s_default_template (Hs__PodTemplateSpec **tp)
+{
+    if (!*tp) *tp = hs_pb_new (&hs__pod_template_spec__descriptor);
+    if (!(*tp)->metadata) (*tp)->metadata = hs_pb_new (&hs__object_meta__descriptor);
+    if (!(*tp)->spec) (*tp)->spec = hs_pb_new (&hs__pod_spec__descriptor);
+    s_default_pod_spec ((*tp)->spec);
+}
+
+static void s_default_job (Hs__Job *job)
+{
+    if (!job->spec) job->spec = hs_pb_new (&hs__job_spec__descriptor);
+    Hs__JobSpec *s = job->spec;
+    if (!s->parallelism) s->parallelism = s_i32 (1);
+    if (!s->completions) s->completions = s_i32 (1);
+    if (!s->backoff_limit) s->backoff_limit = s_i32 (6);
+    if (hs_empty (s->completion_mode)) hs_pb_set_str (&s->completion_mode, "NonIndexed");
+    s_default_template (&s->template_);
+    bool has_selector =
+        s->selector && (s->selector->n_match_labels || s->selector->n_match_expressions);
+    if (!has_selector && !hs_empty (job->metadata->uid)) {
+        /* Kubernetes generates a selector unique to this job and labels the
+         * template with it, so two jobs never adopt each other's pods. */
+        if (!s->selector) s->selector = hs_pb_new (&hs__label_selector__descriptor);
+        const char *keys[2] = {"controller-uid", "job-name"};
+        const char *vals[2] = {job->metadata->uid, job->metadata->name};
+        for (int i = 0; i < 2; i++) {
+            hs_pb_map_set ((void ***)&s->selector->match_labels, &s->selector->n_match_labels,
+                           &hs__label_selector__match_labels_entry__descriptor, keys[i], vals[i]);
+            Hs__ObjectMeta *tm = s->template_->metadata;
+            hs_pb_map_set ((void ***)&tm->labels, &tm->n_labels,
+                           &hs__object_meta__labels_entry__descriptor, keys[i], vals[i]);
+        }
+    }
+}
+
+void store_defaults (Hs__Object *o, int64_t now_ns)
+{
+    hs_kind_t kind = hs_obj_kind (o);
+    const hs_kind_info_t *info = hs_kind_info (kind);
+    ProtobufCMessage *body = hs_obj_body (o);
+    if (!info || !body) return;
+    Hs__ObjectMeta *m = hs_obj_meta (o);
+    if (!m) {
+        /* Every kind's field 1 is `ObjectMeta metadata`. */
+        const ProtobufCFieldDescriptor *f =
+            protobuf_c_message_descriptor_get_field (info->descriptor, 1);
+        m = hs_pb_new (&hs__object_meta__descriptor);
+        *(Hs__ObjectMeta **)((char *)body + f->offset) = m;
+    }
+    if (info->namespaced && hs_empty (m->namespace_)) hs_pb_set_str (&m->namespace_, "default");
+    if (!info->namespaced) hs_pb_set_str (&m->namespace_, NULL);
+
+    switch (kind) {
+    case HS_KIND_POD:
+        if (!o->pod->spec) o->pod->spec = hs_pb_new (&hs__pod_spec__descriptor);
+        s_default_pod_spec (o->pod->spec);
+        break;
+    case HS_KIND_REPLICASET: {
+        Hs__ReplicaSet *rs = o->replica_set;
+        if (!rs->spec) rs->spec = hs_pb_new (&hs__replica_set_spec__descriptor);
+        if (!rs->spec->replicas) rs->spec->replicas = s_i32 (1);
+        s_default_template (&rs->spec->template_);
+        break;
+    }
+    case HS_KIND_DEPLOYMENT: {
+        Hs__DeploymentSpec *s = o->deployment->spec;
+        if (!s) s = o->deployment->spec = hs_pb_new (&hs__deployment_spec__descriptor);
+        if (!s->replicas) s->replicas = s_i32 (1);
+        if (!s->strategy) s->strategy = hs_pb_new (&hs__deployment_strategy__descriptor);
+        if (hs_empty (s->strategy->type)) hs_pb_set_str (&s->strategy->type, "RollingUpdate");
+        if (hs_streq (s->strategy->type, "RollingUpdate")) {
+            Hs__RollingUpdateDeployment *ru = s->strategy->rolling_update;
+            if (!ru)
+                ru = s->strategy->rolling_update =
+                    hs_pb_new (&hs__rolling_update_deployment__descriptor);
+            if (hs_empty (ru->max_surge)) hs_pb_set_str (&ru->max_surge, "25%");
+            if (hs_empty (ru->max_unavailable)) hs_pb_set_str (&ru->max_unavailable, "25%");
+        }
+        if (!s->revision_history_limit) s->revision_history_limit = s_i32 (10);
+        if (!s->progress_deadline_seconds) s->progress_deadline_seconds = s_i32 (600);
+        s_default_template (&s->template_);
+        break;
+    }
+    case HS_KIND_JOB: s_default_job (o->job); break;
+    case HS_KIND_NODE:
+        if (!o->node->spec) o->node->spec = hs_pb_new (&hs__node_spec__descriptor);
+        break;
+    case HS_KIND_EVENT: {
+        Hs__Event *e = o->event;
+        if (e->count == 0) e->count = 1;
+        if (e->first_timestamp == 0)
+            e->first_timestamp = e->last_timestamp ? e->last_timestamp : now_ns;
+        if (e->last_timestamp == 0) e->last_timestamp = e->first_timestamp;
+        if (hs_empty (e->type)) hs_pb_set_str (&e->type, "Normal");
+        break;
+    }
+    default: break;
+    }
+}
+
+/* ------------------------------------------------------------------ normalize */
+
+typedef struct {
+    s_entry_t *e;
+    size_t idx;
+} s_sorted_t;
+
+static int s_sorted_cmp (const void *a, const void *b)
+{
+    const s_sorted_t *x = a, *y = b;
+    int c = strcmp (x->e->key, y->e->key);
+    if (c) return c;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Sorts by key; of duplicate keys the last one sent wins (protobuf's rule). */
+static void s_map_normalize (void **entries, size_t *n)
+{
+    if (*n < 2) return;
+    s_sorted_t *v = hs_malloc (*n * sizeof *v);
+    for (size_t i = 0; i < *n; i++) v[i] = (s_sorted_t){entries[i], i};
+    qsort (v, *n, sizeof *v, s_sorted_cmp);
+    size_t out = 0;
+    for (size_t i = 0; i < *n; i++) {
+        if (i + 1 < *n && strcmp (v[i].e->key, v[i + 1].e->key) == 0) {
+            hs_pb_free (v[i].e);
+            continue;
+        }
+        entries[out++] = v[i].e;
+    }
+    *n = out;
+    free (v);
+}
+
+static void s_norm_meta (Hs__ObjectMeta *m)
+{
+    if (!m) return;
+    s_map_normalize ((void **)m->labels, &m->n_labels);
+    s_map_normalize ((void **)m->annotations, &m->n_annotations);
+}
+
+static void s_norm_selector (Hs__LabelSelector *s)
+{
+    if (s) s_map_normalize ((void **)s->match_labels, &s->n_match_labels);
+}
+
+static void s_norm_template (Hs__PodTemplateSpec *t)
+{
+    if (!t) return;
+    s_norm_meta (t->metadata);
+    if (t->spec) s_map_normalize ((void **)t->spec->node_selector, &t->spec->n_node_selector);
+}
+
+void store_normalize (Hs__Object *o)
+{
+    s_norm_meta (hs_obj_meta (o));
+    switch (hs_obj_kind (o)) {
+    case HS_KIND_POD:
+        if (o->pod->spec)
+            s_map_normalize ((void **)o->pod->spec->node_selector, &o->pod->spec->n_node_selector);
+        break;
+    case HS_KIND_REPLICASET:
+        if (o->replica_set->spec) {
+            s_norm_selector (o->replica_set->spec->selector);
+            s_norm_template (o->replica_set->spec->template_);
+        }
+        break;
+    case HS_KIND_DEPLOYMENT:
+        if (o->deployment->spec) {
+            s_norm_selector (o->deployment->spec->selector);
+            s_norm_template (o->deployment->spec->template_);
+        }
+        break;
+    case HS_KIND_JOB:
+        if (o->job->spec) {
+            s_norm_selector (o->job->spec->selector);
+            s_norm_template (o->job->spec->template_);
+        }
+        break;
+    default: break;
+    }
+}
+
+/* ------------------------------------------------------------------ error list */
+
+typedef struct {
+    hs_buf_t buf;
+    int n;
+} s_errs_t;
+
+static void s_err (s_errs_t *e, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+static void s_err (s_errs_t *e, const char *fmt, ...)
+{
+    if (e->n >= 20) return; /* enough to fix the first ones */
+    if (e->n) hs_buf_puts (&e->buf, ", ");
+    va_list ap;
+    va_start (ap, fmt);
+    char *s = NULL;
+    if (vasprintf (&s, fmt, ap) < 0) abort ();
+    va_end (ap);
+    hs_buf_puts (&e->buf, s);
+    free (s);
+    e->n++;
+}
+
+/* Go's %q, shortened: "text" with quotes and backslashes escaped. */
+static const char *s_q (const char *s, char *buf, size_t len)
+{
+    size_t o = 0;
+    buf[o++] = '"';
+    for (const char *p = hs_s (s); *p && o + 6 < len; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"' || c == '\\') {
+            buf[o++] = '\\';
+            buf[o++] = (char)c;
+        } else if (c < 0x20 || c == 0x7f) {
+            o += (size_t)snprintf (buf + o, len - o, "\\x%02x", c);
+        } else {
+            buf[o++] = (char)c;
+        }
+    }
+    if (o + 6 >= len && strlen (hs_s (s)) > 0) {
+        buf[o++] = '.';
+        buf[o++] = '.';
+        buf[o++] = '.';
+    }
+    buf[o++] = '"';
+    buf[o] = '\0';
+    return buf;
+}
+
+#define Q(s) s_q ((s), (char[160]){0}, 160)
+
+/* A field path into buf (long paths are cut short, never overflow). */
+static void s_path (char *buf, size_t len, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+static void s_path (char *buf, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (buf, len, fmt, ap);
+    va_end (ap);
+}
+
+/* ------------------------------------------------------------------ names */
+
+static bool s_alnum_lower (char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+static bool s_alnum (char c)
+{
+    return s_alnum_lower (c) || (c >= 'A' && c <= 'Z');
+}
+
+static bool s_is_dns_label (const char *s)
+{
+    size_t n = strlen (s);
+    if (n == 0 || !s_alnum_lower (s[0]) || !s_alnum_lower (s[n - 1])) return false;
+    for (size_t i = 0; i < n; i++)
+        if (!s_alnum_lower (s[i]) && s[i] != '-') return false;
+    return true;
+}
+
+static bool s_is_dns_subdomain (const char *s)
+{
+    /* Each dot-separated part is a DNS label. */
+    const char *p = s;
+    char part[SUBDOMAIN_MAX + 1];
+    if (strlen (s) > SUBDOMAIN_MAX) return false;
+    for (;;) {
+        const char *dot = strchr (p, '.');
+        size_t len = dot ? (size_t)(dot - p) : strlen (p);
+        memcpy (part, p, len);
+        part[len] = '\0';
+        if (!s_is_dns_label (part)) return false;
+        if (!dot) return true;
+        p = dot + 1;
+    }
+}
+
+static void s_check_label (s_errs_t *e, const char *path, const char *v)
+{
+    if (hs_empty (v)) {
+        s_err (e, "%s: Required value", path);
+    } else if (strlen (v) > LABEL_MAX) {
+        s_err (e, "%s: Invalid value: %s: must be no more than 63 characters", path, Q (v));
+    } else if (!s_is_dns_label (v)) {
+        s_err (e, "%s: Invalid value: %s: " DNS_LABEL_MSG, path, Q (v));
+    }
+}
+
+static void s_check_subdomain (s_errs_t *e, const char *path, const char *v)
+{
+    if (hs_empty (v)) {
+        s_err (e, "%s: Required value", path);
+    } else if (strlen (v) > SUBDOMAIN_MAX) {
+        s_err (e, "%s: Invalid value: %s: must be no more than 253 characters", path, Q (v));
+    } else if (!s_is_dns_subdomain (v)) {
+        s_err (e, "%s: Invalid value: %s: " DNS_SUBDOMAIN_MSG, path, Q (v));
+    }
+}
+
+/* ([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9] */
+static bool s_is_label_word (const char *s, size_t n)
+{
+    if (n == 0 || !s_alnum (s[0]) || !s_alnum (s[n - 1])) return false;
+    for (size_t i = 0; i < n; i++)
+        if (!s_alnum (s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.') return false;
+    return true;
+}
+
+/* A qualified name: [prefix/]name, prefix a DNS subdomain. */
+static void s_check_qualified (s_errs_t *e, const char *path, const char *key)
+{
+    const char *slash = strchr (key, '/');
+    const char *name = slash ? slash + 1 : key;
+    if (slash) {
+        char prefix[SUBDOMAIN_MAX + 1];
+        size_t plen = (size_t)(slash - key);
+        if (plen == 0) {
+            s_err (e, "%s: Invalid value: %s: prefix part must be non-empty", path, Q (key));
+            return;
+        }
+        if (plen > SUBDOMAIN_MAX ||
+            (memcpy (prefix, key, plen), prefix[plen] = '\0', !s_is_dns_subdomain (prefix))) {
+            s_err (e, "%s: Invalid value: %s: prefix part " DNS_SUBDOMAIN_MSG, path, Q (key));
+            return;
+        }
+    }
+    size_t n = strlen (name);
+    if (n == 0)
+        s_err (e, "%s: Invalid value: %s: name part must be non-empty", path, Q (key));
+    else if (n > LABEL_MAX)
+        s_err (e, "%s: Invalid value: %s: name part must be no more than 63 characters", path,
+               Q (key));
+    else if (!s_is_label_word (name, n))
+        s_err (e, "%s: Invalid value: %s: " LABEL_NAME_MSG, path, Q (key));
+}
+
+static void s_check_labels (s_errs_t *e, const char *path, void *const *entries, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const s_entry_t *l = entries[i];
+        s_check_qualified (e, path, l->key);
+        size_t vn = strlen (l->value);
+        if (vn > LABEL_MAX)
+            s_err (e, "%s: Invalid value: %s: must be no more than 63 characters", path,
+                   Q (l->value));
+        else if (vn && !s_is_label_word (l->value, vn))
+            s_err (e, "%s: Invalid value: %s: " LABEL_VALUE_MSG, path, Q (l->value));
+    }
+}
+
+static void s_check_meta (s_errs_t *e, const hs_kind_info_t *info, const Hs__ObjectMeta *m)
+{
+    if (hs_empty (m->name))
+        s_err (e, "metadata.name: Required value: name or generateName is required");
+    else
+        s_check_subdomain (e, "metadata.name", m->name);
+    if (info->namespaced) s_check_label (e, "metadata.namespace", m->namespace_);
+    s_check_labels (e, "metadata.labels", (void *const *)m->labels, m->n_labels);
+    size_t total = 0;
+    for (size_t i = 0; i < m->n_annotations; i++) {
+        s_check_qualified (e, "metadata.annotations", m->annotations[i]->key);
+        total += strlen (m->annotations[i]->key) + strlen (m->annotations[i]->value);
+    }
+    if (total > 256 * 1024)
+        s_err (e, "metadata.annotations: Too long: must have at most 262144 bytes");
+    for (size_t i = 0; i < m->n_owner_references; i++) {
+        const Hs__OwnerReference *r = m->owner_references[i];
+        if (hs_empty (r->kind)) s_err (e, "metadata.ownerReferences[%zu].kind: Required value", i);
+        if (hs_empty (r->name)) s_err (e, "metadata.ownerReferences[%zu].name: Required value", i);
+        if (hs_empty (r->uid))
+            s_err (e,
+                   "metadata.ownerReferences[%zu].uid: Invalid value: \"\": uid must not be "
+                   "empty",
+                   i);
+    }
+}
+
+/* ------------------------------------------------------------------ pods */
+
+static void s_check_quantity (s_errs_t *e, const char *path, const char *v, int which, int64_t *ret)
+{
+    *ret = -1;
+    if (hs_empty (v)) return;
+    int r = which == 0   ? hs_quantity_cpu_milli (v, ret)
+            : which == 1 ? hs_quantity_bytes (v, ret)
+                         : hs_quantity_count (v, ret);
+    if (r == -ERANGE)
+        s_err (e, "%s: Invalid value: %s: quantity is too large", path, Q (v));
+    else if (r < 0)
+        s_err (e, "%s: Invalid value: %s: " QUANTITY_MSG, path, Q (v));
+    if (r < 0) *ret = -1;
+}
+
+static void s_check_resources (s_errs_t *e, const char *path, const Hs__ResourceRequirements *r)
+{
+    if (!r) return;
+    char p[300];
+    int64_t lim[2] = {-1, -1}, req[2] = {-1, -1};
+    static const char *names[2] = {"cpu", "memory"};
+    if (r->limits) {
+        s_path (p, sizeof p, "%s.limits.cpu", path);
+        s_check_quantity (e, p, r->limits->cpu, 0, &lim[0]);
+        s_path (p, sizeof p, "%s.limits.memory", path);
+        s_check_quantity (e, p, r->limits->memory, 1, &lim[1]);
+    }
+    if (r->requests) {
+        s_path (p, sizeof p, "%s.requests.cpu", path);
+        s_check_quantity (e, p, r->requests->cpu, 0, &req[0]);
+        s_path (p, sizeof p, "%s.requests.memory", path);
+        s_check_quantity (e, p, r->requests->memory, 1, &req[1]);
+    }
+    for (int i = 0; i < 2; i++) {
+        if (lim[i] < 0 || req[i] < 0 || req[i] <= lim[i]) continue;
+        const char *rv = i == 0 ? r->requests->cpu : r->requests->memory;
+        const char *lv = i == 0 ? r->limits->cpu : r->limits->memory;
+        s_err (e, "%s.requests: Invalid value: %s: must be less than or equal to %s limit of %s",
+               path, Q (rv), names[i], lv);
+    }
+}
+
+static bool s_port_ok (const char *port)
+{
+    int64_t n;
+    if (hs_parse_i64 (port, &n) == 0) return n >= 1 && n <= 65535;
+    /* A named port: an IANA service name. */
+    size_t len = strlen (port);
+    bool letter = false;
+    if (len == 0 || len > 15) return false;
+    for (size_t i = 0; i < len; i++) {
+        if (!s_alnum_lower (port[i]) && port[i] != '-') return false;
+        if (port[i] >= 'a' && port[i] <= 'z') letter = true;
+    }
+    return letter && port[0] != '-' && port[len - 1] != '-';
+}
+
+static void s_check_probe (s_errs_t *e, const char *path, const Hs__Probe *p, bool liveness_like)
+{
+    if (!p) return;
+    int handlers = (p->exec != NULL) + (p->http_get != NULL) + (p->tcp_socket != NULL);
+    if (handlers == 0)
+        s_err (e, "%s: Required value: must specify a handler type", path);
+    else if (handlers > 1)
+        s_err (e, "%s: Forbidden: may not specify more than 1 handler type", path);
+    if (p->exec && p->exec->n_command == 0) s_err (e, "%s.exec.command: Required value", path);
+    if (p->http_get) {
+        if (hs_empty (p->http_get->port))
+            s_err (e, "%s.httpGet.port: Required value", path);
+        else if (!s_port_ok (p->http_get->port))
+            s_err (e,
+                   "%s.httpGet.port: Invalid value: %s: must be between 1 and 65535, inclusive, "
+                   "or a port name",
+                   path, Q (p->http_get->port));
+        if (!hs_empty (p->http_get->scheme) && !hs_streq (p->http_get->scheme, "HTTP") &&
+            !hs_streq (p->http_get->scheme, "HTTPS"))
+            s_err (e,
+                   "%s.httpGet.scheme: Unsupported value: %s: supported values: \"HTTP\", "
+                   "\"HTTPS\"",
+                   path, Q (p->http_get->scheme));
+    }
+    if (p->tcp_socket) {
+        if (hs_empty (p->tcp_socket->port))
+            s_err (e, "%s.tcpSocket.port: Required value", path);
+        else if (!s_port_ok (p->tcp_socket->port))
+            s_err (e,
+                   "%s.tcpSocket.port: Invalid value: %s: must be between 1 and 65535, "
+                   "inclusive, or a port name",
+                   path, Q (p->tcp_socket->port));
+    }
+    struct {
+        const char *name;
+        int32_t v, min;
+    } f[] = {{"initialDelaySeconds", p->initial_delay_seconds, 0},
+             {"timeoutSeconds", p->timeout_seconds, 1},
+             {"periodSeconds", p->period_seconds, 1},
+             {"successThreshold", p->success_threshold, 1},
+             {"failureThreshold", p->failure_threshold, 1}};
+    for (size_t i = 0; i < HS_ARRAY_LEN (f); i++)
+        if (f[i].v < f[i].min)
+            s_err (e, "%s.%s: Invalid value: %d: must be greater than or equal to %d", path,
+                   f[i].name, f[i].v, f[i].min);
+    if (liveness_like && p->success_threshold != 1)
+        s_err (e, "%s.successThreshold: Invalid value: %d: must be 1", path, p->success_threshold);
+}
+
+static void s_check_port_num (s_errs_t *e, const char *path, int32_t port, bool required)
+{
+    if (port == 0) {
+        if (required) s_err (e, "%s: Required value", path);
+    } else if (port < 1 || port > 65535) {
+        s_err (e, "%s: Invalid value: %d: must be between 1 and 65535, inclusive", path, port);
+    }
+}
+
+static void s_check_container (s_errs_t *e, const char *path, const Hs__Container *c)
+{
+    char p[300];
+    s_path (p, sizeof p, "%s.name", path);
+    s_check_label (e, p, c->name);
+    if (c->n_command == 0 || hs_empty (c->command[0]))
+        s_err (e,
+               "%s.command: Required value: homeostat runs processes, not images: give the "
+               "program to run in `command`",
+               path);
+    for (size_t i = 0; i < c->n_env; i++)
+        if (hs_empty (c->env[i]->name)) s_err (e, "%s.env[%zu].name: Required value", path, i);
+    for (size_t i = 0; i < c->n_ports; i++) {
+        const Hs__ContainerPort *port = c->ports[i];
+        s_path (p, sizeof p, "%s.ports[%zu].containerPort", path, i);
+        s_check_port_num (e, p, port->container_port, true);
+        s_path (p, sizeof p, "%s.ports[%zu].hostPort", path, i);
+        s_check_port_num (e, p, port->host_port, false);
+        if (!hs_streq (port->protocol, "TCP") && !hs_streq (port->protocol, "UDP") &&
+            !hs_streq (port->protocol, "SCTP"))
+            s_err (e,
+                   "%s.ports[%zu].protocol: Unsupported value: %s: supported values: "
+                   "\"SCTP\", \"TCP\", \"UDP\"",
+                   path, i, Q (port->protocol));
+        for (size_t j = 0; j < i; j++) {
+            if (!hs_empty (port->name) && hs_streq (port->name, c->ports[j]->name))
+                s_err (e, "%s.ports[%zu].name: Duplicate value: %s", path, i, Q (port->name));
+        }
+    }
+    s_path (p, sizeof p, "%s.resources", path);
+    s_check_resources (e, p, c->resources);
+    s_path (p, sizeof p, "%s.livenessProbe", path);
+    s_check_probe (e, p, c->liveness_probe, true);
+    s_path (p, sizeof p, "%s.readinessProbe", path);
+    s_check_probe (e, p, c->readiness_probe, false);
+    s_path (p, sizeof p, "%s.startupProbe", path);
+    s_check_probe (e, p, c->startup_probe, true);
+}
+
+/* restart_ok: the restart policies this owner allows (NULL: any of the three). */
+static void s_check_pod_spec (s_errs_t *e, const char *path, const Hs__PodSpec *s,
+                              const char *const *restart_ok, size_t n_restart_ok)
+{
+    char p[300];
+    if (!s || s->n_containers == 0) {
+        s_err (e, "%s.containers: Required value", path);
+    } else {
+        for (size_t i = 0; i < s->n_containers; i++) {
+            s_path (p, sizeof p, "%s.containers[%zu]", path, i);
+            s_check_container (e, p, s->containers[i]);
+            for (size_t j = 0; j < i; j++)
+                if (!hs_empty (s->containers[i]->name) &&
+                    hs_streq (s->containers[i]->name, s->containers[j]->name))
+                    s_err (e, "%s.containers[%zu].name: Duplicate value: %s", path, i,
+                           Q (s->containers[i]->name));
+        }
+    }
+    if (!s) return;
+    static const char *const all[] = {"Always", "OnFailure", "Never"};
+    if (!restart_ok) {
+        restart_ok = all;
+        n_restart_ok = 3;
+    }
+    bool ok = false;
+    for (size_t i = 0; i < n_restart_ok; i++) ok |= hs_streq (s->restart_policy, restart_ok[i]);
+    if (!ok) {
+        hs_buf_t b = {0};
+        for (size_t i = 0; i < n_restart_ok; i++)
+            hs_buf_printf (&b, "%s\"%s\"", i ? ", " : "", restart_ok[i]);
+        s_err (e, "%s.restartPolicy: Unsupported value: %s: supported values: %s", path,
+               Q (s->restart_policy), b.data);
+        hs_buf_free (&b);
+    }
+    if (s->termination_grace_period_seconds && s->termination_grace_period_seconds->value < 0)
+        s_err (e,
+               "%s.terminationGracePeriodSeconds: Invalid value: %lld: must be greater than or "
+               "equal to 0",
+               path, (long long)s->termination_grace_period_seconds->value);
+    if (s->active_deadline_seconds && s->active_deadline_seconds->value <= 0)
+        s_err (e, "%s.activeDeadlineSeconds: Invalid value: %lld: must be greater than 0", path,
+               (long long)s->active_deadline_seconds->value);
+    if (!hs_empty (s->node_name)) {
+        s_path (p, sizeof p, "%s.nodeName", path);
+        s_check_subdomain (e, p, s->node_name);
+    }
+    for (size_t i = 0; i < s->n_tolerations; i++) {
+        const Hs__Toleration *t = s->tolerations[i];
+        if (!hs_empty (t->operator_) && !hs_streq (t->operator_, "Equal") &&
+            !hs_streq (t->operator_, "Exists"))
+            s_err (e,
+                   "%s.tolerations[%zu].operator: Unsupported value: %s: supported values: "
+                   "\"Equal\", \"Exists\"",
+                   path, i, Q (t->operator_));
+        if (!hs_empty (t->effect) && !hs_streq (t->effect, "NoSchedule") &&
+            !hs_streq (t->effect, "PreferNoSchedule") && !hs_streq (t->effect, "NoExecute"))
+            s_err (e,
+                   "%s.tolerations[%zu].effect: Unsupported value: %s: supported values: "
+                   "\"NoSchedule\", \"PreferNoSchedule\", \"NoExecute\"",
+                   path, i, Q (t->effect));
+    }
+}
+
+/* ------------------------------------------------------------------ selectors */
+
+static const char *s_label (Hs__ObjectMeta__LabelsEntry *const *labels, size_t n, const char *k)
+{
+    return hs_pb_map_get ((void *const *)labels, n, k);
+}
+
+bool store_selector_matches (const Hs__LabelSelector *sel,
+                             Hs__ObjectMeta__LabelsEntry *const *labels, size_t n_labels)
+{
+    if (!sel || (sel->n_match_labels == 0 && sel->n_match_expressions == 0)) return false;
+    for (size_t i = 0; i < sel->n_match_labels; i++) {
+        const char *v = s_label (labels, n_labels, sel->match_labels[i]->key);
+        if (!v || strcmp (v, sel->match_labels[i]->value) != 0) return false;
+    }
+    for (size_t i = 0; i < sel->n_match_expressions; i++) {
+        const Hs__LabelSelectorRequirement *r = sel->match_expressions[i];
+        const char *v = s_label (labels, n_labels, r->key);
+        bool in = false;
+        for (size_t j = 0; v && j < r->n_values; j++) in |= strcmp (v, r->values[j]) == 0;
+        if (hs_streq (r->operator_, "In") && !in) return false;
+        if (hs_streq (r->operator_, "NotIn") && in) return false;
+        if (hs_streq (r->operator_, "Exists") && !v) return false;
+        if (hs_streq (r->operator_, "DoesNotExist") && v) return false;
+    }
+    return true;
+}
+
+/* Go's %#v of a map[string]string, as Kubernetes prints template labels. */
+static char *s_fmt_map (Hs__ObjectMeta__LabelsEntry *const *labels, size_t n)
+{
+    hs_buf_t b = {0};
+    hs_buf_puts (&b, "map[string]string{");
+    for (size_t i = 0; i < n; i++)
+        hs_buf_printf (&b, "%s%s:%s", i ? ", " : "", Q (labels[i]->key), Q (labels[i]->value));
+    hs_buf_puts (&b, "}");
+    return hs_buf_take (&b);
+}
+
+static void s_check_selector (s_errs_t *e, const Hs__LabelSelector *sel, const char *what)
+{
+    if (!sel || (sel->n_match_labels == 0 && sel->n_match_expressions == 0)) {
+        s_err (e, "spec.selector: Required value");
+        return;
+    }
+    s_check_labels (e, "spec.selector.matchLabels", (void *const *)sel->match_labels,
+                    sel->n_match_labels);
+    for (size_t i = 0; i < sel->n_match_expressions; i++) {
+        const Hs__LabelSelectorRequirement *r = sel->match_expressions[i];
+        bool set_op = hs_streq (r->operator_, "In") || hs_streq (r->operator_, "NotIn");
+        bool exist_op =
+            hs_streq (r->operator_, "Exists") || hs_streq (r->operator_, "DoesNotExist");
+        if (!set_op && !exist_op)
+            s_err (e,
+                   "spec.selector.matchExpressions[%zu].operator: Invalid value: %s: not a valid "
+                   "selector operator",
+                   i, Q (r->operator_));
+        if (set_op && r->n_values == 0)
+            s_err (e,
+                   "spec.selector.matchExpressions[%zu].values: Required value: must be "
+                   "specified when `operator` is 'In' or 'NotIn'",
+                   i);
+        if (exist_op && r->n_values > 0)
+            s_err (e,
+                   "spec.selector.matchExpressions[%zu].values: Forbidden: may not be specified "
+                   "when `operator` is 'Exists' or 'DoesNotExist'",
+                   i);
+    }
+    (void)what;
+}
+
+static void s_check_workload (s_errs_t *e, const Hs__Int32Value *replicas, const char *rname,
+                              const Hs__LabelSelector *sel, const Hs__PodTemplateSpec *t,
+                              const char *const *restart_ok, size_t n_restart_ok)
+{
+    if (replicas && replicas->value < 0)
+        s_err (e, "%s: Invalid value: %d: must be greater than or equal to 0", rname,
+               replicas->value);
+    s_check_selector (e, sel, rname);
+    Hs__ObjectMeta *tm = t ? t->metadata : NULL;
+    if (tm)
+        s_check_labels (e, "spec.template.metadata.labels", (void *const *)tm->labels,
+                        tm->n_labels);
+    if (sel && (sel->n_match_labels || sel->n_match_expressions) &&
+        !store_selector_matches (sel, tm ? tm->labels : NULL, tm ? tm->n_labels : 0)) {
+        _cleanup_free_ char *m = s_fmt_map (tm ? tm->labels : NULL, tm ? tm->n_labels : 0);
+        s_err (e,
+               "spec.template.metadata.labels: Invalid value: %s: `selector` does not match "
+               "template `labels`",
+               m);
+    }
+    s_check_pod_spec (e, "spec.template.spec", t ? t->spec : NULL, restart_ok, n_restart_ok);
+}
+
+/* An int or a percentage ("25%"), as maxSurge / maxUnavailable. */
+static int s_int_or_percent (s_errs_t *e, const char *path, const char *v, int64_t *ret)
+{
+    *ret = 0;
+    if (hs_empty (v)) return 0;
+    size_t n = strlen (v);
+    int64_t x;
+    if (v[n - 1] == '%') {
+        char num[32];
+        if (n - 1 == 0 || n - 1 >= sizeof num) goto bad_percent;
+        memcpy (num, v, n - 1);
+        num[n - 1] = '\0';
+        if (hs_parse_i64 (num, &x) < 0 || num[0] == '+' || num[0] == '-') goto bad_percent;
+        if (x > 100) {
+            s_err (e, "%s: Invalid value: %s: must not be greater than 100%%", path, Q (v));
+            return -1;
+        }
+        *ret = x;
+        return 0;
+    }
+    if (hs_parse_i64 (v, &x) == 0) {
+        if (x < 0) {
+            s_err (e, "%s: Invalid value: %lld: must be greater than or equal to 0", path,
+                   (long long)x);
+            return -1;
+        }
+        *ret = x;
+        return 0;
+    }
+bad_percent:
+    s_err (e,
+           "%s: Invalid value: %s: a valid percent string must be a numeric string followed by "
+           "an ending '%%' (e.g. '1%%',  or '93%%', regex used for validation is '[0-9]+%%')",
+           path, Q (v));
+    return -1;
+}
+
+static void s_check_deployment (s_errs_t *e, const Hs__DeploymentSpec *s)
+{
+    static const char *const always[] = {"Always"};
+    s_check_workload (e, s->replicas, "spec.replicas", s->selector, s->template_, always, 1);
+    const Hs__DeploymentStrategy *st = s->strategy;
+    if (st && !hs_streq (st->type, "RollingUpdate") && !hs_streq (st->type, "Recreate"))
+        s_err (e,
+               "spec.strategy.type: Unsupported value: %s: supported values: \"Recreate\", "
+               "\"RollingUpdate\"",
+               Q (st->type));
+    if (st && hs_streq (st->type, "Recreate") && st->rolling_update)
+        s_err (e, "spec.strategy.rollingUpdate: Forbidden: may not be specified when strategy "
+                  "`type` is 'Recreate'");
+    if (st && st->rolling_update) {
+        int64_t surge, unavail;
+        int a = s_int_or_percent (e, "spec.strategy.rollingUpdate.maxSurge",
+                                  st->rolling_update->max_surge, &surge);
+        int b = s_int_or_percent (e, "spec.strategy.rollingUpdate.maxUnavailable",
+                                  st->rolling_update->max_unavailable, &unavail);
+        if (a == 0 && b == 0 && surge == 0 && unavail == 0)
+            s_err (e,
+                   "spec.strategy.rollingUpdate.maxUnavailable: Invalid value: %s: may not be 0 "
+                   "when `maxSurge` is 0",
+                   Q (st->rolling_update->max_unavailable));
+    }
+    if (s->revision_history_limit && s->revision_history_limit->value < 0)
+        s_err (e,
+               "spec.revisionHistoryLimit: Invalid value: %d: must be greater than or equal to 0",
+               s->revision_history_limit->value);
+    if (s->min_ready_seconds < 0)
+        s_err (e, "spec.minReadySeconds: Invalid value: %d: must be greater than or equal to 0",
+               s->min_ready_seconds);
+    if (s->progress_deadline_seconds && s->progress_deadline_seconds->value <= s->min_ready_seconds)
+        s_err (e,
+               "spec.progressDeadlineSeconds: Invalid value: %d: must be greater than "
+               "minReadySeconds",
+               s->progress_deadline_seconds->value);
+}
+
+static void s_check_job (s_errs_t *e, const Hs__JobSpec *s)
+{
+    static const char *const job_restart[] = {"OnFailure", "Never"};
+    s_check_workload (e, NULL, "spec.selector", s->selector, s->template_, job_restart, 2);
+    struct {
+        const char *name;
+        const Hs__Int32Value *v;
+    } f[] = {{"parallelism", s->parallelism},
+             {"completions", s->completions},
+             {"backoffLimit", s->backoff_limit},
+             {"ttlSecondsAfterFinished", s->ttl_seconds_after_finished}};
+    for (size_t i = 0; i < HS_ARRAY_LEN (f); i++)
+        if (f[i].v && f[i].v->value < 0)
+            s_err (e, "spec.%s: Invalid value: %d: must be greater than or equal to 0", f[i].name,
+                   f[i].v->value);
+    if (s->active_deadline_seconds && s->active_deadline_seconds->value <= 0)
+        s_err (e, "spec.activeDeadlineSeconds: Invalid value: %lld: must be greater than 0",
+               (long long)s->active_deadline_seconds->value);
+    if (!hs_streq (s->completion_mode, "NonIndexed") && !hs_streq (s->completion_mode, "Indexed"))
+        s_err (e,
+               "spec.completionMode: Unsupported value: %s: supported values: \"NonIndexed\", "
+               "\"Indexed\"",
+               Q (s->completion_mode));
+}
+
+static void s_check_resource_list (s_errs_t *e, const char *path, const Hs__ResourceList *l)
+{
+    if (!l) return;
+    char p[128];
+    int64_t v;
+    s_path (p, sizeof p, "%s.cpu", path);
+    s_check_quantity (e, p, l->cpu, 0, &v);
+    s_path (p, sizeof p, "%s.memory", path);
+    s_check_quantity (e, p, l->memory, 1, &v);
+    s_path (p, sizeof p, "%s.pods", path);
+    s_check_quantity (e, p, l->pods, 2, &v);
+}
+
+static void s_check_node (s_errs_t *e, const Hs__Node *n)
+{
+    if (n->status) {
+        s_check_resource_list (e, "status.capacity", n->status->capacity);
+        s_check_resource_list (e, "status.allocatable", n->status->allocatable);
+    }
+    for (size_t i = 0; n->spec && i < n->spec->n_taints; i++) {
+        const Hs__Taint *t = n->spec->taints[i];
+        char p[64];
+        s_path (p, sizeof p, "spec.taints[%zu].key", i);
+        if (hs_empty (t->key))
+            s_err (e, "%s: Required value", p);
+        else
+            s_check_qualified (e, p, t->key);
+        if (!hs_streq (t->effect, "NoSchedule") && !hs_streq (t->effect, "PreferNoSchedule") &&
+            !hs_streq (t->effect, "NoExecute"))
+            s_err (e,
+                   "spec.taints[%zu].effect: Unsupported value: %s: supported values: "
+                   "\"NoSchedule\", \"PreferNoSchedule\", \"NoExecute\"",
+                   i, Q (t->effect));
+    }
+}
+
+int store_validate (const Hs__Object *o, char **ret_msg)
+{
+    hs_kind_t kind = hs_obj_kind (o);
+    const hs_kind_info_t *info = hs_kind_info (kind);
+    const Hs__ObjectMeta *m = hs_obj_meta (o);
+    if (!info || !hs_obj_body (o)) {
+        *ret_msg = hs_strdup ("object: Required value: the object has no kind");
+        return -EINVAL;
+    }
+    s_errs_t e = {0};
+    if (!m) {
+        s_err (&e, "metadata: Required value");
+    } else {
+        s_check_meta (&e, info, m);
+    }
+    switch (kind) {
+    case HS_KIND_POD: s_check_pod_spec (&e, "spec", o->pod->spec, NULL, 0); break;
+    case HS_KIND_REPLICASET: {
+        static const char *const always[] = {"Always"};
+        const Hs__ReplicaSetSpec *s = o->replica_set->spec;
+        if (!s)
+            s_err (&e, "spec: Required value");
+        else {
+            s_check_workload (&e, s->replicas, "spec.replicas", s->selector, s->template_, always,
+                              1);
+            if (s->min_ready_seconds < 0)
+                s_err (&e,
+                       "spec.minReadySeconds: Invalid value: %d: must be greater than or "
+                       "equal to 0",
+                       s->min_ready_seconds);
+        }
+        break;
+    }
+    case HS_KIND_DEPLOYMENT:
+        if (!o->deployment->spec)
+            s_err (&e, "spec: Required value");
+        else
+            s_check_deployment (&e, o->deployment->spec);
+        break;
+    case HS_KIND_JOB:
+        if (!o->job->spec)
+            s_err (&e, "spec: Required value");
+        else
+            s_check_job (&e, o->job->spec);
+        break;
+    case HS_KIND_NODE: s_check_node (&e, o->node); break;
+    case HS_KIND_EVENT:
+        if (o->event->count < 0)
+            s_err (&e, "count: Invalid value: %d: must be greater than or equal to 0",
+                   o->event->count);
+        break;
+    default: break;
+    }
+    if (e.n == 0) {
+        hs_buf_free (&e.buf);
+        return 0;
+    }
+    const char *name = m ? (hs_empty (m->name) ? m->generate_name : m->name) : "";
+    _cleanup_free_ char *list = hs_buf_take (&e.buf);
+    *ret_msg = e.n == 1 ? hs_sprintf ("%s \"%s\" is invalid: %s", info->kind_name, name, list)
+                        : hs_sprintf ("%s \"%s\" is invalid: [%s]", info->kind_name, name, list);
+    return -EINVAL;
+}
+
+/* ------------------------------------------------------------------ pod updates */
+
+static void s_mask_mutable (Hs__PodSpec *s, const Hs__PodSpec *old)
+{
+    for (size_t i = 0; i < s->n_containers; i++) hs_pb_set_str (&s->containers[i]->image, NULL);
+    hs_pb_free (s->active_deadline_seconds);
+    s->active_deadline_seconds = NULL;
+    hs_pb_set_str (&s->node_name, NULL);
+    /* Tolerations may only be added: keep just the old prefix. */
+    if (old && s->n_tolerations >= old->n_tolerations) {
+        for (size_t i = old->n_tolerations; i < s->n_tolerations; i++)
+            hs_pb_free (s->tolerations[i]);
+        s->n_tolerations = old->n_tolerations;
+    }
+}
+
+int store_validate_pod_update (const Hs__Pod *old, const Hs__Pod *upd, char **ret_msg)
+{
+    _cleanup_pb_ Hs__PodSpec *a = old->spec ? hs_pb_dup (old->spec) : NULL;
+    _cleanup_pb_ Hs__PodSpec *b = upd->spec ? hs_pb_dup (upd->spec) : NULL;
+    if (!a) a = hs_pb_new (&hs__pod_spec__descriptor);
+    if (!b) b = hs_pb_new (&hs__pod_spec__descriptor);
+    /* Mask b with the tolerations a had, before a's own copy is masked. */
+    s_mask_mutable (b, a);
+    s_mask_mutable (a, NULL);
+    if (hs_pb_equal (a, b)) return 0;
+    const char *name = old->metadata ? old->metadata->name : "";
+    *ret_msg = hs_sprintf ("Pod \"%s\" is invalid: spec: Forbidden: pod updates may not change "
+                           "fields other than `spec.containers[*].image`, "
+                           "`spec.activeDeadlineSeconds` or `spec.tolerations` (only additions "
+                           "to existing tolerations)",
+                           name);
+    return -EINVAL;
+}
+
+/* ------------------------------------------------------------------ usage */
+
+/* Saturating: a pod asking for more than int64 can hold asks for "all". */
+static int64_t s_sat_add (int64_t a, int64_t b)
+{
+    int64_t r;
+    return __builtin_add_overflow (a, b, &r) ? (b > 0 ? INT64_MAX : INT64_MIN) : r;
+}
+
+void store_pod_requests (const Hs__Pod *pod, store_usage_t *ret)
+{
+    store_usage_t u = {0, 0, 1};
+    const Hs__PodSpec *s = pod ? pod->spec : NULL;
+    for (size_t i = 0; s && i < s->n_containers; i++) {
+        const Hs__ResourceRequirements *r = s->containers[i]->resources;
+        if (!r || !r->requests) continue;
+        int64_t v;
+        /* Validated before it was stored; a bad value counts as nothing. */
+        if (!hs_empty (r->requests->cpu) && hs_quantity_cpu_milli (r->requests->cpu, &v) == 0)
+            u.cpu_milli = s_sat_add (u.cpu_milli, v);
+        if (!hs_empty (r->requests->memory) && hs_quantity_bytes (r->requests->memory, &v) == 0)
+            u.mem_bytes = s_sat_add (u.mem_bytes, v);
+    }
+    *ret = u;
+}

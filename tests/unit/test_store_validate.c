@@ -1,0 +1,392 @@
+/*  test_store_validate.c: hs-store's defaults and validation messages
+ *  (services/store/store_validate), without LMDB or sockets.
+ */
+#include "hs_test.h"
+#include "hs_util.h"
+#include "store_validate.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+/* ------------------------------------------------------------------ builders */
+
+static Hs__Container *s_container (const char *name, const char *cmd)
+{
+    Hs__Container *c = hs_pb_new (&hs__container__descriptor);
+    hs_pb_set_str (&c->name, name);
+    if (cmd) {
+        char *arg = hs_strdup (cmd);
+        hs_pb_push ((void ***)&c->command, &c->n_command, arg);
+    }
+    return c;
+}
+
+static Hs__Object *s_pod (const char *name)
+{
+    Hs__Object *o = hs_obj_new (HS_KIND_POD, "", name);
+    o->pod->spec = hs_pb_new (&hs__pod_spec__descriptor);
+    hs_pb_push ((void ***)&o->pod->spec->containers, &o->pod->spec->n_containers,
+                s_container ("app", "sleep"));
+    return o;
+}
+
+static void s_label (Hs__ObjectMeta *m, const char *k, const char *v)
+{
+    hs_pb_map_set ((void ***)&m->labels, &m->n_labels, &hs__object_meta__labels_entry__descriptor,
+                   k, v);
+}
+
+static Hs__PodTemplateSpec *s_template (const char *app, const char *restart)
+{
+    Hs__PodTemplateSpec *t = hs_pb_new (&hs__pod_template_spec__descriptor);
+    t->metadata = hs_pb_new (&hs__object_meta__descriptor);
+    if (app) s_label (t->metadata, "app", app);
+    t->spec = hs_pb_new (&hs__pod_spec__descriptor);
+    hs_pb_push ((void ***)&t->spec->containers, &t->spec->n_containers,
+                s_container ("app", "sleep"));
+    if (restart) hs_pb_set_str (&t->spec->restart_policy, restart);
+    return t;
+}
+
+static Hs__LabelSelector *s_selector (const char *app)
+{
+    Hs__LabelSelector *s = hs_pb_new (&hs__label_selector__descriptor);
+    hs_pb_map_set ((void ***)&s->match_labels, &s->n_match_labels,
+                   &hs__label_selector__match_labels_entry__descriptor, "app", app);
+    return s;
+}
+
+static Hs__Int32Value *s_i32 (int32_t v)
+{
+    Hs__Int32Value *p = hs_pb_new (&hs__int32_value__descriptor);
+    p->value = v;
+    return p;
+}
+
+static Hs__Object *s_rs (const char *name, int replicas, const char *sel, const char *tmpl)
+{
+    Hs__Object *o = hs_obj_new (HS_KIND_REPLICASET, "", name);
+    o->replica_set->spec = hs_pb_new (&hs__replica_set_spec__descriptor);
+    o->replica_set->spec->replicas = s_i32 (replicas);
+    if (sel) o->replica_set->spec->selector = s_selector (sel);
+    o->replica_set->spec->template_ = s_template (tmpl, NULL);
+    return o;
+}
+
+/* Defaults, normalizes and validates: the message, or NULL when valid. */
+static char *s_check (Hs__Object *o)
+{
+    store_defaults (o, 1000);
+    store_normalize (o);
+    char *msg = NULL;
+    int r = store_validate (o, &msg);
+    hs_pb_free (o);
+    if (r == 0) return NULL;
+    CHECK_EQ_INT (r, -EINVAL);
+    return msg;
+}
+
+#define EXPECT_MSG(obj, text)                                                                      \
+    do {                                                                                           \
+        char *_m = s_check (obj);                                                                  \
+        CHECK_EQ_STR (_m, text);                                                                   \
+        free (_m);                                                                                 \
+    } while (0)
+
+#define EXPECT_HAS(obj, text)                                                                      \
+    do {                                                                                           \
+        char *_m = s_check (obj);                                                                  \
+        CHECK_CONTAINS (_m, text);                                                                 \
+        free (_m);                                                                                 \
+    } while (0)
+
+#define EXPECT_OK(obj)                                                                             \
+    do {                                                                                           \
+        char *_m = s_check (obj);                                                                  \
+        if (_m) fprintf (stderr, "  unexpected: %s\n", _m);                                        \
+        CHECK (_m == NULL);                                                                        \
+        free (_m);                                                                                 \
+    } while (0)
+
+/* ------------------------------------------------------------------ tests */
+
+static void test_valid_objects (void)
+{
+    EXPECT_OK (s_pod ("web"));
+    EXPECT_OK (s_rs ("rs", 3, "web", "web"));
+    Hs__Object *n = hs_obj_new (HS_KIND_NODE, "", "n1");
+    n->node->status = hs_pb_new (&hs__node_status__descriptor);
+    n->node->status->capacity = hs_pb_new (&hs__resource_list__descriptor);
+    hs_pb_set_str (&n->node->status->capacity->cpu, "4");
+    hs_pb_set_str (&n->node->status->capacity->memory, "8Gi");
+    hs_pb_set_str (&n->node->status->capacity->pods, "110");
+    EXPECT_OK (n);
+}
+
+static void test_pod_messages (void)
+{
+    Hs__Object *o = s_pod ("web");
+    hs_pb_set_str (&o->pod->spec->containers[0]->name, NULL);
+    EXPECT_MSG (o, "Pod \"web\" is invalid: spec.containers[0].name: Required value");
+
+    o = s_pod ("web");
+    hs_pb_free (o->pod->spec->containers[0]);
+    o->pod->spec->n_containers = 0;
+    EXPECT_MSG (o, "Pod \"web\" is invalid: spec.containers: Required value");
+
+    o = s_pod ("web");
+    hs_pb_push ((void ***)&o->pod->spec->containers, &o->pod->spec->n_containers,
+                s_container ("app", "true"));
+    EXPECT_MSG (o, "Pod \"web\" is invalid: spec.containers[1].name: Duplicate value: \"app\"");
+
+    o = s_pod ("web");
+    hs_pb_set_str (&o->pod->spec->containers[0]->name, "App_1");
+    EXPECT_HAS (o, "spec.containers[0].name: Invalid value: \"App_1\": a lowercase RFC 1123 label");
+
+    /* We run processes, not images. */
+    o = s_pod ("web");
+    hs_pb_push ((void ***)&o->pod->spec->containers, &o->pod->spec->n_containers,
+                s_container ("side", NULL));
+    hs_pb_set_str (&o->pod->spec->containers[1]->image, "nginx");
+    EXPECT_HAS (o, "Pod \"web\" is invalid: spec.containers[1].command: Required value: "
+                   "homeostat runs processes, not images");
+
+    o = s_pod ("web");
+    hs_pb_set_str (&o->pod->spec->restart_policy, "Sometimes");
+    EXPECT_MSG (o, "Pod \"web\" is invalid: spec.restartPolicy: Unsupported value: \"Sometimes\": "
+                   "supported values: \"Always\", \"OnFailure\", \"Never\"");
+
+    o = s_pod ("web");
+    Hs__ResourceRequirements *r = hs_pb_new (&hs__resource_requirements__descriptor);
+    r->requests = hs_pb_new (&hs__resource_list__descriptor);
+    r->limits = hs_pb_new (&hs__resource_list__descriptor);
+    hs_pb_set_str (&r->requests->cpu, "2");
+    hs_pb_set_str (&r->limits->cpu, "1");
+    hs_pb_set_str (&r->requests->memory, "12x");
+    o->pod->spec->containers[0]->resources = r;
+    EXPECT_MSG (o, "Pod \"web\" is invalid: [spec.containers[0].resources.requests.memory: Invalid "
+                   "value: \"12x\": must be a valid quantity (e.g. \"500m\", \"2\", \"64Mi\", "
+                   "\"1G\"), spec.containers[0].resources.requests: Invalid value: \"2\": must be "
+                   "less than or equal to cpu limit of 1]");
+
+    o = s_pod ("web");
+    Hs__ContainerPort *p = hs_pb_new (&hs__container_port__descriptor);
+    p->container_port = 70000;
+    hs_pb_push ((void ***)&o->pod->spec->containers[0]->ports,
+                &o->pod->spec->containers[0]->n_ports, p);
+    p = hs_pb_new (&hs__container_port__descriptor);
+    p->container_port = 80;
+    hs_pb_set_str (&p->protocol, "XTP");
+    hs_pb_push ((void ***)&o->pod->spec->containers[0]->ports,
+                &o->pod->spec->containers[0]->n_ports, p);
+    EXPECT_MSG (o, "Pod \"web\" is invalid: [spec.containers[0].ports[0].containerPort: Invalid "
+                   "value: 70000: must be between 1 and 65535, inclusive, "
+                   "spec.containers[0].ports[1].protocol: Unsupported value: \"XTP\": supported "
+                   "values: \"SCTP\", \"TCP\", \"UDP\"]");
+
+    o = s_pod ("web");
+    Hs__Probe *probe = hs_pb_new (&hs__probe__descriptor);
+    probe->exec = hs_pb_new (&hs__exec_action__descriptor);
+    hs_pb_push ((void ***)&probe->exec->command, &probe->exec->n_command, hs_strdup ("true"));
+    probe->tcp_socket = hs_pb_new (&hs__tcpsocket_action__descriptor);
+    hs_pb_set_str (&probe->tcp_socket->port, "8080");
+    o->pod->spec->containers[0]->liveness_probe = probe;
+    o->pod->spec->containers[0]->readiness_probe = hs_pb_new (&hs__probe__descriptor);
+    EXPECT_MSG (o, "Pod \"web\" is invalid: [spec.containers[0].livenessProbe: Forbidden: may not "
+                   "specify more than 1 handler type, spec.containers[0].readinessProbe: Required "
+                   "value: must specify a handler type]");
+}
+
+static void test_meta_messages (void)
+{
+    EXPECT_HAS (s_pod ("Web_1"), "Pod \"Web_1\" is invalid: metadata.name: Invalid value: "
+                                 "\"Web_1\": a lowercase RFC 1123 subdomain must consist of");
+    EXPECT_MSG (s_pod (""), "Pod \"\" is invalid: metadata.name: Required value: name or "
+                            "generateName is required");
+    Hs__Object *o = s_pod ("web");
+    hs_pb_set_str (&hs_obj_meta (o)->namespace_, "Bad.NS");
+    EXPECT_HAS (o, "metadata.namespace: Invalid value: \"Bad.NS\": a lowercase RFC 1123 label");
+    o = s_pod ("web");
+    s_label (hs_obj_meta (o), "bad key!", "x");
+    EXPECT_HAS (o, "metadata.labels: Invalid value: \"bad key!\": name part must consist of");
+    o = s_pod ("web");
+    s_label (hs_obj_meta (o), "example.com/app", "not valid!");
+    EXPECT_HAS (o, "metadata.labels: Invalid value: \"not valid!\": a valid label must be an empty "
+                   "string or consist of");
+    o = s_pod ("web");
+    s_label (hs_obj_meta (o), "example.com/app", "");
+    s_label (hs_obj_meta (o), "tier", "front_end.v1");
+    EXPECT_OK (o);
+}
+
+static void test_workload_messages (void)
+{
+    EXPECT_MSG (s_rs ("x", -1, "web", "web"),
+                "ReplicaSet \"x\" is invalid: spec.replicas: Invalid value: -1: must be greater "
+                "than or equal to 0");
+    EXPECT_MSG (s_rs ("x", 1, "web", "other"),
+                "ReplicaSet \"x\" is invalid: spec.template.metadata.labels: Invalid value: "
+                "map[string]string{\"app\":\"other\"}: `selector` does not match template "
+                "`labels`");
+    EXPECT_MSG (s_rs ("x", 1, NULL, "web"),
+                "ReplicaSet \"x\" is invalid: spec.selector: Required value");
+
+    /* A Job's template must say OnFailure or Never; the defaulted Always is refused. */
+    Hs__Object *j = hs_obj_new (HS_KIND_JOB, "", "pi");
+    j->job->spec = hs_pb_new (&hs__job_spec__descriptor);
+    j->job->spec->template_ = s_template (NULL, NULL);
+    hs_pb_set_str (&hs_obj_meta (j)->uid, "1234-uid");
+    EXPECT_MSG (j, "Job \"pi\" is invalid: spec.template.spec.restartPolicy: Unsupported value: "
+                   "\"Always\": supported values: \"OnFailure\", \"Never\"");
+    j = hs_obj_new (HS_KIND_JOB, "", "pi");
+    j->job->spec = hs_pb_new (&hs__job_spec__descriptor);
+    j->job->spec->template_ = s_template (NULL, "Never");
+    j->job->spec->backoff_limit = s_i32 (-2);
+    hs_pb_set_str (&hs_obj_meta (j)->uid, "1234-uid");
+    EXPECT_MSG (j, "Job \"pi\" is invalid: spec.backoffLimit: Invalid value: -2: must be greater "
+                   "than or equal to 0");
+
+    Hs__Object *d = hs_obj_new (HS_KIND_DEPLOYMENT, "", "web");
+    d->deployment->spec = hs_pb_new (&hs__deployment_spec__descriptor);
+    d->deployment->spec->selector = s_selector ("web");
+    d->deployment->spec->template_ = s_template ("web", NULL);
+    d->deployment->spec->strategy = hs_pb_new (&hs__deployment_strategy__descriptor);
+    hs_pb_set_str (&d->deployment->spec->strategy->type, "BlueGreen");
+    EXPECT_MSG (d, "Deployment \"web\" is invalid: spec.strategy.type: Unsupported value: "
+                   "\"BlueGreen\": supported values: \"Recreate\", \"RollingUpdate\"");
+
+    Hs__Object *n = hs_obj_new (HS_KIND_NODE, "", "n1");
+    n->node->status = hs_pb_new (&hs__node_status__descriptor);
+    n->node->status->capacity = hs_pb_new (&hs__resource_list__descriptor);
+    hs_pb_set_str (&n->node->status->capacity->memory, "lots");
+    EXPECT_MSG (n, "Node \"n1\" is invalid: status.capacity.memory: Invalid value: \"lots\": must "
+                   "be a valid quantity (e.g. \"500m\", \"2\", \"64Mi\", \"1G\")");
+}
+
+static void test_defaults (void)
+{
+    Hs__Object *o = s_pod ("web");
+    Hs__Probe *probe = hs_pb_new (&hs__probe__descriptor);
+    probe->exec = hs_pb_new (&hs__exec_action__descriptor);
+    o->pod->spec->containers[0]->readiness_probe = probe;
+    Hs__ContainerPort *p = hs_pb_new (&hs__container_port__descriptor);
+    p->container_port = 80;
+    hs_pb_push ((void ***)&o->pod->spec->containers[0]->ports,
+                &o->pod->spec->containers[0]->n_ports, p);
+    Hs__ResourceRequirements *r = hs_pb_new (&hs__resource_requirements__descriptor);
+    r->limits = hs_pb_new (&hs__resource_list__descriptor);
+    hs_pb_set_str (&r->limits->memory, "64Mi");
+    o->pod->spec->containers[0]->resources = r;
+    store_defaults (o, 1);
+    CHECK_EQ_STR (hs_obj_meta (o)->namespace_, "default");
+    CHECK_EQ_STR (o->pod->spec->restart_policy, "Always");
+    CHECK (o->pod->spec->termination_grace_period_seconds &&
+           o->pod->spec->termination_grace_period_seconds->value == 30);
+    CHECK_EQ_STR (p->protocol, "TCP");
+    CHECK_EQ_INT (probe->timeout_seconds, 1);
+    CHECK_EQ_INT (probe->period_seconds, 10);
+    CHECK_EQ_INT (probe->success_threshold, 1);
+    CHECK_EQ_INT (probe->failure_threshold, 3);
+    CHECK_EQ_STR (r->requests->memory, "64Mi"); /* requests default to limits */
+    store_usage_t u;
+    store_pod_requests (o->pod, &u);
+    CHECK_EQ_INT (u.mem_bytes, 64 << 20);
+    CHECK_EQ_INT (u.pods, 1);
+    hs_pb_free (o);
+
+    Hs__Object *d = hs_obj_new (HS_KIND_DEPLOYMENT, "", "web");
+    store_defaults (d, 1);
+    Hs__DeploymentSpec *ds = d->deployment->spec;
+    CHECK (ds->replicas && ds->replicas->value == 1);
+    CHECK_EQ_STR (ds->strategy->type, "RollingUpdate");
+    CHECK_EQ_STR (ds->strategy->rolling_update->max_surge, "25%");
+    CHECK_EQ_STR (ds->strategy->rolling_update->max_unavailable, "25%");
+    CHECK (ds->revision_history_limit && ds->revision_history_limit->value == 10);
+    CHECK (ds->progress_deadline_seconds && ds->progress_deadline_seconds->value == 600);
+    CHECK_EQ_STR (ds->template_->spec->restart_policy, "Always");
+    hs_pb_free (d);
+
+    Hs__Object *rs = hs_obj_new (HS_KIND_REPLICASET, "", "rs");
+    store_defaults (rs, 1);
+    CHECK (rs->replica_set->spec->replicas && rs->replica_set->spec->replicas->value == 1);
+    hs_pb_free (rs);
+
+    Hs__Object *j = hs_obj_new (HS_KIND_JOB, "", "pi");
+    hs_pb_set_str (&hs_obj_meta (j)->uid, "u-1");
+    store_defaults (j, 1);
+    Hs__JobSpec *js = j->job->spec;
+    CHECK (js->parallelism && js->parallelism->value == 1);
+    CHECK (js->completions && js->completions->value == 1);
+    CHECK (js->backoff_limit && js->backoff_limit->value == 6);
+    CHECK_EQ_STR (js->completion_mode, "NonIndexed");
+    CHECK_EQ_STR (hs_pb_map_get ((void *const *)js->selector->match_labels,
+                                 js->selector->n_match_labels, "controller-uid"),
+                  "u-1");
+    CHECK_EQ_STR (hs_pb_map_get ((void *const *)js->selector->match_labels,
+                                 js->selector->n_match_labels, "job-name"),
+                  "pi");
+    CHECK_EQ_STR (hs_pb_map_get ((void *const *)js->template_->metadata->labels,
+                                 js->template_->metadata->n_labels, "controller-uid"),
+                  "u-1");
+    hs_pb_free (j);
+
+    Hs__Object *e = hs_obj_new (HS_KIND_EVENT, "", "web.1");
+    store_defaults (e, 777);
+    CHECK_EQ_INT (e->event->count, 1);
+    CHECK_EQ_INT (e->event->first_timestamp, 777);
+    CHECK_EQ_INT (e->event->last_timestamp, 777);
+    hs_pb_free (e);
+
+    /* Cluster-scoped kinds have no namespace. */
+    Hs__Object *n = hs_obj_new (HS_KIND_NODE, "", "n1");
+    hs_pb_set_str (&hs_obj_meta (n)->namespace_, "default");
+    store_defaults (n, 1);
+    CHECK_EQ_STR (hs_obj_meta (n)->namespace_, "");
+    hs_pb_free (n);
+}
+
+static void test_normalize (void)
+{
+    Hs__Object *a = s_pod ("web"), *b = s_pod ("web");
+    s_label (hs_obj_meta (a), "b", "2");
+    s_label (hs_obj_meta (a), "a", "1");
+    s_label (hs_obj_meta (b), "a", "1");
+    s_label (hs_obj_meta (b), "b", "2");
+    CHECK (!hs_pb_equal (a, b));
+    store_normalize (a);
+    store_normalize (b);
+    CHECK (hs_pb_equal (a, b));
+    hs_pb_free (a);
+    hs_pb_free (b);
+}
+
+static void test_selector (void)
+{
+    Hs__Object *o = s_pod ("web");
+    Hs__ObjectMeta *m = hs_obj_meta (o);
+    s_label (m, "app", "web");
+    s_label (m, "tier", "front");
+    Hs__LabelSelector *sel = s_selector ("web");
+    CHECK (store_selector_matches (sel, m->labels, m->n_labels));
+    Hs__LabelSelectorRequirement *req = hs_pb_new (&hs__label_selector_requirement__descriptor);
+    hs_pb_set_str (&req->key, "tier");
+    hs_pb_set_str (&req->operator_, "NotIn");
+    hs_pb_push ((void ***)&req->values, &req->n_values, hs_strdup ("front"));
+    hs_pb_push ((void ***)&sel->match_expressions, &sel->n_match_expressions, req);
+    CHECK (!store_selector_matches (sel, m->labels, m->n_labels));
+    hs_pb_set_str (&req->operator_, "In");
+    CHECK (store_selector_matches (sel, m->labels, m->n_labels));
+    hs_pb_free (sel);
+    hs_pb_free (o);
+}
+
+int main (int argc, char **argv)
+{
+    static const hs_test_t tests[] = {
+        {"valid_objects", test_valid_objects}, {"pod_messages", test_pod_messages},
+        {"meta_messages", test_meta_messages}, {"workload_messages", test_workload_messages},
+        {"defaults", test_defaults},           {"normalize", test_normalize},
+        {"selector", test_selector},
+    };
+    return HS_TEST_RUN (tests);
+}
