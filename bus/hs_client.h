@@ -17,6 +17,20 @@
  *
  *  Single-threaded: the owner drives it from its event loop with
  *  hs_client_process, or lets hs_client_call / hs_watch_wait_synced pump it.
+ *
+ *  Callbacks and re-entrancy. Watch callbacks, ack callbacks (hs_client_send)
+ *  and hs_client_on handlers run from inside hs_client_process,
+ *  hs_client_call, hs_client_snapshot and hs_watch_wait_synced. From a
+ *  callback you may:
+ *    - read caches (hs_watch_get/list), hs_client_send, hs_client_watch,
+ *      hs_client_on;
+ *    - call hs_client_call and hs_client_snapshot: they work, but while they
+ *      wait only acks and their own snapshot chunks are handled; every other
+ *      message is queued, in order, for the next top-level hs_client_process.
+ *      So no cache changes and no other callback runs under your feet, and
+ *      the pointers you were given stay valid until you return.
+ *  You may not call hs_client_process or hs_watch_wait_synced (they return
+ *  -EDEADLK) nor hs_client_destroy.
  */
 #ifndef HS_CLIENT_H
 #define HS_CLIENT_H
@@ -33,7 +47,8 @@ typedef struct hs_client_t hs_client_t;
 typedef struct hs_watch_t hs_watch_t;
 
 /* Connects to the bus and joins it (hs_bus_join). 0 or -errno
- * (-ETIMEDOUT: no broker answered within join_timeout_ms). */
+ * (-ETIMEDOUT: no broker answered within join_timeout_ms; 0 means 5000,
+ * negative means wait for ever). */
 int hs_client_new (const char *bus_addr, const char *component, const char *instance,
                    int join_timeout_ms, hs_client_t **ret_client);
 /* Frees the client, its watches and pending calls (their callbacks are not run). */
@@ -57,16 +72,23 @@ Hs__Write *hs_write_target (Hs__Op op, hs_kind_t kind, const char *ns, const cha
 
 /* Sends writes (borrowed; committed together or not at all) and waits for
  * the ack. Returns 0 with *ret_ack (hs_pb_free) whatever the ack's code: look
- * at ack->code. -ETIMEDOUT when no ack came in time. opts may be NULL. */
+ * at ack->code. -ETIMEDOUT when no ack came in time. opts may be NULL.
+ * Also: -EINVAL (no writes), -EMSGSIZE (command over HS_BUS_MAX_MSG), -EINTR
+ * (a signal interrupted the wait; the call is abandoned). The topic is
+ * cmd.<kind of the first write> (cmd.batch if unknown); every resend reuses
+ * the request id. Callbacks of other messages may run while it waits (see
+ * the banner). */
 int hs_client_call (hs_client_t *self, Hs__Write *const *writes, size_t n,
                     const hs_call_opts_t *opts, Hs__Ack **ret_ack);
 
 /* Asynchronous form: fn runs from hs_client_process with err 0 and the ack
- * (borrowed), or err -ETIMEDOUT and ack NULL. Writes are copied. */
+ * (borrowed), or err -ETIMEDOUT and ack NULL. Writes are copied. fn may be
+ * NULL. Returns 0, -EINVAL or -EMSGSIZE (then fn never runs). Thousands may
+ * be in flight: lookups are by hash, timers in a heap. */
 typedef void (hs_ack_fn) (void *arg, int err, const Hs__Ack *ack);
 int hs_client_send (hs_client_t *self, Hs__Write *const *writes, size_t n,
                     const hs_call_opts_t *opts, hs_ack_fn *fn, void *arg);
-size_t hs_client_inflight (hs_client_t *self);
+size_t hs_client_inflight (hs_client_t *self); /* calls not yet acked or timed out */
 
 /* Kubernetes' reason for a code: "NotFound", "AlreadyExists", "Conflict", ... */
 const char *hs_code_reason (Hs__Code code);
@@ -74,7 +96,11 @@ const char *hs_code_reason (Hs__Code code);
 /* ------------------------------------------------------------------ watches */
 
 /* type is ADDED, MODIFIED or DELETED. old is the previous state (MODIFIED,
- * DELETED) or NULL. Both borrowed for the call only. */
+ * DELETED) or NULL. Both borrowed for the call only.
+ * The type follows this watch's cache, not the wire: a pod bound to the
+ * watch's pod_node arrives as ADDED. After a resync the callback gets exactly
+ * the difference: ADDED, MODIFIED (only if the bytes differ) and DELETED
+ * (obj and old both the last state this watch knew). */
 typedef void (hs_watch_fn) (void *arg, Hs__EventType type, const Hs__Object *obj,
                             const Hs__Object *old);
 
@@ -88,10 +114,14 @@ typedef struct {
 } hs_watch_opts_t;
 
 /* Starts a watch (subscribes now, snapshots on the next process call).
- * The options are copied. */
+ * The options are copied. NULL if a kind is invalid. Before snapshotting, a
+ * ping on a topic subscribed after the watch's own proves its subscriptions
+ * are in force at the broker, so the snapshot and the events meet. With
+ * local_store, a failing local read falls back to the bus. Watches live until
+ * hs_client_destroy. */
 hs_watch_t *hs_client_watch (hs_client_t *self, const hs_watch_opts_t *opts);
 /* Pumps the client until the watch has loaded its first snapshot.
- * 0 or -ETIMEDOUT. */
+ * 0 or -ETIMEDOUT (-EDEADLK from a callback, -EINTR). */
 int hs_watch_wait_synced (hs_watch_t *w, int timeout_ms);
 bool hs_watch_synced (hs_watch_t *w);
 /* Cache reads. Borrowed until the next hs_client_process. */
@@ -99,7 +129,9 @@ const Hs__Object *hs_watch_get (hs_watch_t *w, hs_kind_t kind, const char *ns, c
 /* Objects of `kind` (HS_KIND_NONE: all), sorted by key. *ret is a malloc'd
  * array of borrowed pointers; free the array only. Returns the count. */
 size_t hs_watch_list (hs_watch_t *w, hs_kind_t kind, const Hs__Object ***ret);
-/* The store revision the cache reflects, the store's epoch, resync count. */
+/* The store revision the cache reflects (events applied, and hb.store's
+ * revision once it shows no stream ahead), the store's epoch, and the number
+ * of completed resyncs (the first load is not one). */
 int64_t hs_watch_revision (hs_watch_t *w);
 uint64_t hs_watch_epoch (hs_watch_t *w);
 uint64_t hs_watch_resyncs (hs_watch_t *w);
@@ -109,13 +141,18 @@ uint64_t hs_watch_resyncs (hs_watch_t *w);
 /* Asks the store for a snapshot over the bus (SnapshotRequest on cmd.snapshot,
  * SnapshotChunks back on snap.<client_id>) and collects it; a lost chunk makes
  * it ask again. 0, -ETIMEDOUT, or -EPROTO (the store answered with an error).
- * Free with hs_db_snapshot_free. */
+ * Free with hs_db_snapshot_free. A wrong total_objects or ~1 s without a
+ * chunk also makes it ask again (new request id). timeout_ms <= 0: 10000.
+ * -EINVAL for an invalid kind. */
 int hs_client_snapshot (hs_client_t *self, const hs_kind_t *kinds, size_t n_kinds,
                         const char *pod_node, int timeout_ms, hs_db_snapshot_t *ret_snap);
 
 /* ------------------------------------------------------------------ other topics */
 
-/* Subscribes to prefix and calls fn for each valid message on it. */
+/* Subscribes to prefix and calls fn for each valid message on it, including
+ * those the client also handles itself (acks, events, hb.store); several
+ * handlers may match one message. env is borrowed for the call. Messages no
+ * one handles are freed silently. 0, -EINVAL or -errno. */
 typedef void (hs_msg_fn) (void *arg, const char *topic, const Hs__Envelope *env);
 int hs_client_on (hs_client_t *self, const char *prefix, hs_msg_fn *fn, void *arg);
 
@@ -124,10 +161,13 @@ int hs_client_on (hs_client_t *self, const char *prefix, hs_msg_fn *fn, void *ar
 /* The socket to poll for ZMQ_POLLIN (libzmq void *). */
 void *hs_client_socket (hs_client_t *self);
 /* How long the owner may sleep before calling hs_client_process again
- * (retries, resync timers), in ms; 0 if work is pending now. */
+ * (retries, resync timers), in ms; 0 if work is pending now; -1 if no timer
+ * is armed (sleep until the socket is readable). */
 int hs_client_timeout_ms (hs_client_t *self);
 /* Receives and dispatches messages for up to timeout_ms (0: only what is
- * ready), and runs due timers. Returns messages handled, or -EINTR. */
+ * ready; -1: until something arrives), and runs due timers. Returns as soon
+ * as it has handled a batch of messages (at most 10000): messages handled,
+ * 0 if none came in time, -EINTR, or -EDEADLK when called from a callback. */
 int hs_client_process (hs_client_t *self, int timeout_ms);
 
 #endif
