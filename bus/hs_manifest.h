@@ -31,7 +31,22 @@ typedef struct {
  * *.json files in name order; subdirectories too when recursive), or "-" for
  * standard input. Appends to *m (start from a zeroed hs_manifest_t). All or
  * nothing: on error *m is unchanged and *ret_error says what and where
- * (caller frees). 0 or -EINVAL / -ENOENT / -errno. */
+ * (caller frees). 0 or -EINVAL / -ENOENT / -EFBIG / -errno.
+ *
+ * Each document must be a mapping with `apiVersion` and `kind` (the exact,
+ * case-sensitive Kind name); the rest is the kind's message. Error forms:
+ *   error: the path "x.yaml" does not exist                           (-ENOENT)
+ *   error: no manifests found in DIR                                  (-ENOENT)
+ *   error: F: document N: line L, column C: <YAML syntax problem>
+ *   error: F: line L, column C: more than 10000 documents
+ *   error: F: file is larger than 16 MiB                              (-EFBIG)
+ *   error: F: document N: expected a mapping, got a list
+ *   error: F: document N: kind: unknown kind "Foo"
+ *   error: F: document N (Deployment "web"): apiVersion: expected "apps/v1" for kind Deployment, got "v1"
+ *   error: F: document N (Pod "web"): spec.containers[0].imag: unknown field "imag"
+ *   error: F: document N (Pod): metadata.name: Required value
+ * (`(Kind "name")` shows what is known: `(Pod)` without a name, nothing
+ * without a known kind.) Standard input is named STDIN. */
 int hs_manifest_load (const char *path, bool recursive, hs_manifest_t *m, char **ret_error);
 /* Same for text already in memory; `name` is used in errors. */
 int hs_manifest_parse (const char *text, size_t len, const char *name, hs_manifest_t *m,
@@ -39,7 +54,7 @@ int hs_manifest_parse (const char *text, size_t len, const char *name, hs_manife
 void hs_manifest_free (hs_manifest_t *m);
 
 /* The manifest form of an object (apiVersion and kind first), as YAML or JSON
- * per flags (HS_FMT_*). Caller frees. */
+ * per flags (HS_FMT_*). Caller frees. NULL if the object's kind is unset. */
 char *hs_manifest_render (const Hs__Object *o, int flags);
 /* The same as a tree, for lists ({"apiVersion":"v1","kind":"List","items":[...]}). */
 struct hs_tree;

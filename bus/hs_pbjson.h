@@ -56,6 +56,24 @@ int hs_yaml_parse (const char *text, size_t len, hs_tree_t ***ret_docs, size_t *
                    char **ret_error);
 void hs_trees_free (hs_tree_t **docs, size_t n);
 
+/* Limits of hs_yaml_parse (each is a clean -EINVAL error with line/column):
+ * nesting depth, nodes per document and per call, nodes copied by alias
+ * expansion in one call (so "billion laughs" input cannot exhaust memory),
+ * documents per call.
+ * Scalars "", "~", "null", "Null", "NULL" (plain) become HS_TREE_NULL; a
+ * mapping naming a key twice is an error ("duplicate key"). */
+#define HS_YAML_MAX_DEPTH       200
+#define HS_YAML_MAX_NODES       1000000
+#define HS_YAML_MAX_TOTAL_NODES 2000000
+#define HS_YAML_MAX_ALIAS_NODES 100000
+#define HS_YAML_MAX_DOCS        10000
+
+/* hs_yaml_parse that also tells, on error, which document (1-based, as the
+ * user counts them) the error is in, or 0 when it is about the whole input
+ * (too many documents). ret_err_doc may be NULL. (Additive.) */
+int hs_yaml_parse_ex (const char *text, size_t len, hs_tree_t ***ret_docs, size_t *ret_n,
+                      int *ret_err_doc, char **ret_error);
+
 /* An error that names the field: path "spec.containers[0].image". */
 typedef struct {
     char path[512];
@@ -78,9 +96,14 @@ enum {
     HS_FMT_DEFAULTS = 1 << 6, /* also print zero / empty fields */
 };
 
-/* Message -> tree (for composing documents, e.g. adding apiVersion/kind). */
+/* Message -> tree (for composing documents, e.g. adding apiVersion/kind).
+ * NULL m gives an HS_TREE_NULL tree. Build on trees with hs_tree_add. */
 hs_tree_t *hs_pb_to_tree (const ProtobufCMessage *m, int flags);
-/* Tree -> text; caller frees. YAML output is block style, ends with '\n'. */
+/* Tree -> text; caller frees. YAML output is block style, ends with '\n'.
+ * Pretty JSON ends with '\n'; HS_FMT_COMPACT JSON is one line without it.
+ * A scalar with `quoted` set is a string (JSON: always quoted; YAML: quoted
+ * only when plain text would read back differently); an unquoted one is
+ * written bare when it is a valid literal there (numbers, true/false). */
 char *hs_tree_to_text (const hs_tree_t *t, int flags);
 /* Message -> text in one go; caller frees. */
 char *hs_pb_to_text (const ProtobufCMessage *m, int flags);
