@@ -1,0 +1,89 @@
+/*  ctl.h: what hsctl's verbs share: the global options, the connection to the
+ *  bus and the store (with kubectl's error messages), and the verb table.
+ *
+ *  Every function that talks to the user prints its own error and returns -1
+ *  (or a negative errno) so a verb only has to return 1.
+ */
+#ifndef CTL_H
+#define CTL_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "hs_client.h"
+#include "hs_db.h"
+#include "hs_obj.h"
+#include "hs_util.h"
+
+typedef struct {
+    const char *bus;  /* --bus, or NULL: $HS_BUS, then the default */
+    const char *ns;   /* -n; "default" unless given */
+    bool ns_given;    /* -n was on the command line */
+    bool all_ns;      /* -A */
+    int timeout_ms;   /* --request-timeout, default 10 s */
+    const char *verb; /* for "See 'hsctl VERB --help'" */
+    bool help;        /* -h/--help was given: the verb prints its usage */
+    hs_client_t *client;
+} ctl_t;
+
+/* --------------------------------------------------------------- options */
+
+/* Global options every verb accepts (ids above 255 are long-only). */
+enum { CTL_OPT_BUS = 1000, CTL_OPT_TIMEOUT, CTL_OPT_VERB_BASE = 1100 };
+
+/* A verb's getopt_long tables, merged with the global ones. */
+typedef struct {
+    struct option longs[64];
+    char shorts[96];
+} ctl_getopt_t;
+
+void ctl_getopt_build (ctl_getopt_t *g, const struct option *verb_longs, const char *verb_shorts);
+/* Handles a global option: 1 handled, 0 not global, -1 bad value (printed). */
+int ctl_global_opt (ctl_t *ctl, int c, const char *arg);
+/* Prints kubectl's unknown-flag message for the current getopt state. */
+void ctl_bad_flag (ctl_t *ctl, char **argv);
+/* Runs getopt_long over argv with globals merged in; calls fn for each verb
+ * option. Returns the index of the first positional (argv permuted), or -1
+ * after printing an error. */
+typedef int (ctl_opt_fn) (ctl_t *ctl, void *arg, int c, const char *optarg);
+int ctl_parse (ctl_t *ctl, int argc, char **argv, const struct option *verb_longs,
+               const char *verb_shorts, ctl_opt_fn *fn, void *arg);
+
+/* Prints "error: MSG" and "See 'hsctl VERB -h' for help and examples." */
+void ctl_usage_error (ctl_t *ctl, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
+/* --------------------------------------------------------------- bus */
+
+/* Connects once (later calls reuse it). 0, or -1 after printing
+ * "error: cannot reach the bus at ADDR: is hs-bus running?". */
+int ctl_connect (ctl_t *ctl);
+/* The bus address the user meant ("127.0.0.1:7400" when nothing was set). */
+const char *ctl_bus_addr (ctl_t *ctl);
+/* A snapshot of `kinds` (NULL/0: all). 0 or -1 (printed). */
+int ctl_snapshot (ctl_t *ctl, const hs_kind_t *kinds, size_t n, hs_db_snapshot_t *ret);
+/* One command; 0 with the ack (whatever its code), or -1 (printed). */
+int ctl_call (ctl_t *ctl, Hs__Write *const *writes, size_t n, bool dry_run, Hs__Ack **ret_ack);
+/* "Unable to connect to the server: the store did not answer within 10s". */
+void ctl_print_store_timeout (ctl_t *ctl);
+
+/* --------------------------------------------------------------- verbs */
+
+typedef int (ctl_verb_fn) (ctl_t *ctl, int argc, char **argv);
+
+int ctl_apply_main (ctl_t *ctl, int argc, char **argv);
+int ctl_create_main (ctl_t *ctl, int argc, char **argv);
+int ctl_get_main (ctl_t *ctl, int argc, char **argv);
+int ctl_describe_main (ctl_t *ctl, int argc, char **argv);
+int ctl_delete_main (ctl_t *ctl, int argc, char **argv);
+int ctl_snapshot_main (ctl_t *ctl, int argc, char **argv);
+int ctl_version_main (ctl_t *ctl, int argc, char **argv);
+int ctl_help_main (ctl_t *ctl, int argc, char **argv);
+
+/* `get components`: live component instances from their heartbeats. */
+int ctl_get_components (ctl_t *ctl, bool no_headers);
+
+/* Prints the list of verbs (hsctl help). */
+void ctl_print_verbs (FILE *out);
+
+#endif

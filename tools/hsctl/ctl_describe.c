@@ -1,0 +1,147 @@
+/*  ctl_describe.c: `hsctl describe KIND NAME...` (or TYPE/NAME, or KIND -l SEL).
+ *
+ *  One snapshot brings the object and what its description draws on (events,
+ *  pods, replica sets); ctl_describe_fmt.c does the text.
+ */
+#include "ctl.h"
+#include "ctl_fmt.h"
+
+#include <string.h>
+
+static const struct option s_longs[] = {
+    {"selector", required_argument, NULL, 'l'},
+    {NULL, 0, NULL, 0},
+};
+
+static int s_opt (ctl_t *ctl, void *arg, int c, const char *optarg)
+{
+    if (c != 'l') return -1;
+    *(const char **)arg = optarg;
+    return 0;
+}
+
+static void s_usage (void)
+{
+    printf ("Show details of a specific resource, with the events about it.\n\n"
+            "Usage:\n  hsctl describe TYPE NAME... | TYPE/NAME... | TYPE -l SELECTOR | TYPE\n");
+}
+
+static bool s_in_ns (ctl_t *ctl, hs_kind_t kind, const Hs__ObjectMeta *m)
+{
+    return !hs_kind_info (kind)->namespaced || ctl->all_ns || hs_streq (m->namespace_, ctl->ns);
+}
+
+int ctl_describe_main (ctl_t *ctl, int argc, char **argv)
+{
+    const char *selector = NULL;
+    int first = ctl_parse (ctl, argc, argv, s_longs, "l:", s_opt, &selector);
+    if (first < 0) return 1;
+    if (ctl->help) {
+        s_usage ();
+        return 0;
+    }
+    int npos = argc - first;
+    char **pos = argv + first;
+    if (npos == 0) {
+        ctl_usage_error (ctl, "Required resource not specified.");
+        return 1;
+    }
+    /* (kind, name) pairs; a kind alone means "all of them" */
+    hs_kind_t *kinds = hs_calloc ((size_t)npos + 1, sizeof (hs_kind_t));
+    const char **names = hs_calloc ((size_t)npos + 1, sizeof (char *));
+    size_t n = 0;
+    int rc = 1;
+    ctl_selector_t *sel = NULL;
+    hs_db_snapshot_t snap = {0};
+    hs_kind_t kind = HS_KIND_NONE;
+    if (strchr (pos[0], '/')) {
+        for (int i = 0; i < npos; i++) {
+            char *slash = strchr (pos[i], '/');
+            if (!slash) {
+                ctl_usage_error (ctl, "arguments in resource/name form must have a single "
+                                      "resource and name");
+                goto out;
+            }
+            *slash = '\0';
+            kinds[n] = hs_kind_parse (pos[i]);
+            if (kinds[n] == HS_KIND_NONE) {
+                fprintf (stderr, "error: the server doesn't have a resource type \"%s\"\n", pos[i]);
+                goto out;
+            }
+            names[n++] = slash + 1;
+        }
+    } else {
+        kind = hs_kind_parse (pos[0]);
+        if (kind == HS_KIND_NONE) {
+            fprintf (stderr, "error: the server doesn't have a resource type \"%s\"\n", pos[0]);
+            goto out;
+        }
+        for (int i = 1; i < npos; i++) {
+            kinds[n] = kind;
+            names[n++] = pos[i];
+        }
+    }
+    if (selector) {
+        char *err = NULL;
+        sel = ctl_selector_parse (selector, &err);
+        if (!sel) {
+            fprintf (stderr, "error: %s\n", err);
+            free (err);
+            goto out;
+        }
+    }
+    if (ctl_snapshot (ctl, NULL, 0, &snap) < 0) goto out;
+    int64_t now = hs_now_ns ();
+    const Hs__Object *const *rel = (const Hs__Object *const *)snap.objects;
+    rc = 0;
+    bool first_out = true;
+    if (n == 0) {
+        /* describe KIND [-l SEL]: every match */
+        const Hs__Object **hits = hs_calloc (snap.n_objects + 1, sizeof (*hits));
+        size_t nh = 0;
+        for (size_t i = 0; i < snap.n_objects; i++) {
+            const Hs__ObjectMeta *m = hs_obj_meta (snap.objects[i]);
+            if (hs_obj_kind (snap.objects[i]) != kind || !m || !s_in_ns (ctl, kind, m)) continue;
+            if (!ctl_selector_matches (sel, (void *const *)m->labels, m->n_labels)) continue;
+            hits[nh++] = snap.objects[i];
+        }
+        ctl_sort_objects (hits, nh);
+        for (size_t i = 0; i < nh; i++) {
+            _cleanup_free_ char *t = ctl_describe_render (hits[i], rel, snap.n_objects, now);
+            printf ("%s%s", first_out ? "" : "\n\n", t);
+            first_out = false;
+        }
+        if (nh == 0) {
+            if (hs_kind_info (kind)->namespaced && !ctl->all_ns)
+                fprintf (stderr, "No resources found in %s namespace.\n", ctl->ns);
+            else
+                fprintf (stderr, "No resources found\n");
+        }
+        free (hits);
+        goto out;
+    }
+    for (size_t j = 0; j < n; j++) {
+        const Hs__Object *found = NULL;
+        for (size_t i = 0; i < snap.n_objects && !found; i++) {
+            const Hs__ObjectMeta *m = hs_obj_meta (snap.objects[i]);
+            if (hs_obj_kind (snap.objects[i]) == kinds[j] && m && hs_streq (m->name, names[j]) &&
+                s_in_ns (ctl, kinds[j], m))
+                found = snap.objects[i];
+        }
+        if (!found) {
+            fprintf (stderr, "Error from server (NotFound): %s \"%s\" not found\n",
+                     hs_kind_info (kinds[j])->plural, names[j]);
+            rc = 1;
+            continue;
+        }
+        _cleanup_free_ char *t = ctl_describe_render (found, rel, snap.n_objects, now);
+        printf ("%s%s", first_out ? "" : "\n\n", t);
+        first_out = false;
+    }
+out:
+    hs_db_snapshot_free (&snap);
+    ctl_selector_free (&sel);
+    free (kinds);
+    free (names);
+    return rc;
+}

@@ -1,0 +1,785 @@
+/*  ctl_describe_fmt.c: `hsctl describe` text, following kubectl's describers
+ *  line for line where our object model has the field. Pure: the object and
+ *  the objects around it (events, pods, replica sets) in, text out.
+ */
+#include "ctl_fmt.h"
+#include "hs_quantity.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+/* ------------------------------------------------------------ prefix writer */
+
+/* kubectl's PrefixWriter over a tabwriter(0, 8, 2, ' ', 0): lines are
+ * collected and aligned per flushed section. */
+typedef struct {
+    hs_buf_t done;
+    hs_buf_t cur;
+    int64_t now;
+} s_w_t;
+
+static void s_write (s_w_t *w, int level, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+static void s_write (s_w_t *w, int level, const char *fmt, ...)
+{
+    for (int i = 0; i < level; i++) hs_buf_puts (&w->cur, "  ");
+    va_list ap;
+    va_start (ap, fmt);
+    char *s = NULL;
+    if (vasprintf (&s, fmt, ap) < 0) s = NULL;
+    va_end (ap);
+    hs_buf_puts (&w->cur, hs_s (s));
+    free (s);
+}
+
+static void s_flush (s_w_t *w)
+{
+    if (!w->cur.len) return;
+    _cleanup_free_ char *text = hs_buf_take (&w->cur);
+    _cleanup_free_ char *out = ctl_tabwrite (text, 0, 2);
+    hs_buf_puts (&w->done, out);
+}
+
+static const char *s_time (int64_t ns, char *buf, size_t len)
+{
+    if (!ns) return "<unset>";
+    return ctl_fmt_rfc1123 (ns, buf, len);
+}
+
+static const char *s_age (s_w_t *w, int64_t since, char *buf, size_t len)
+{
+    return hs_fmt_age (since, w->now, buf, len);
+}
+
+static const char *s_bool (bool b)
+{
+    return b ? "True" : "False";
+}
+
+/* ------------------------------------------------------------ shared pieces */
+
+typedef struct {
+    ProtobufCMessage base;
+    char *key;
+    char *value;
+} s_entry_t;
+
+static int s_entry_cmp (const void *a, const void *b)
+{
+    return strcmp ((*(const s_entry_t *const *)a)->key, (*(const s_entry_t *const *)b)->key);
+}
+
+/* "Labels:  a=b" / "        c=d", or "<none>"; annotations use "k: v". */
+static void s_map_multiline (s_w_t *w, const char *indent, const char *title, void *const *entries,
+                             size_t n, bool annotations)
+{
+    s_write (w, 0, "%s%s:\t", indent, title);
+    if (n == 0) {
+        s_write (w, 0, "<none>\n");
+        return;
+    }
+    const s_entry_t **sorted = hs_malloc (n * sizeof (*sorted));
+    memcpy (sorted, entries, n * sizeof (*sorted));
+    qsort (sorted, n, sizeof (*sorted), s_entry_cmp);
+    for (size_t i = 0; i < n; i++) {
+        if (i) s_write (w, 0, "%s\t", indent);
+        if (annotations)
+            s_write (w, 0, "%s: %s\n", sorted[i]->key, sorted[i]->value);
+        else
+            s_write (w, 0, "%s=%s\n", sorted[i]->key, sorted[i]->value);
+    }
+    free (sorted);
+}
+
+static void s_meta_maps (s_w_t *w, const Hs__ObjectMeta *m)
+{
+    s_map_multiline (w, "", "Labels", (void *const *)m->labels, m->n_labels, false);
+    s_map_multiline (w, "", "Annotations", (void *const *)m->annotations, m->n_annotations, true);
+}
+
+static void s_controlled_by (s_w_t *w, const Hs__ObjectMeta *m)
+{
+    for (size_t i = 0; i < m->n_owner_references; i++)
+        if (m->owner_references[i]->controller) {
+            s_write (w, 0, "Controlled By:\t%s/%s\n", m->owner_references[i]->kind,
+                     m->owner_references[i]->name);
+            return;
+        }
+}
+
+static void s_tolerations (s_w_t *w, const char *indent, Hs__Toleration **t, size_t n)
+{
+    s_write (w, 0, "%sTolerations:\t", indent);
+    if (n == 0) {
+        s_write (w, 0, "<none>\n");
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (i) s_write (w, 0, "%s\t", indent);
+        s_write (w, 0, "%s", t[i]->key);
+        if (!hs_empty (t[i]->value)) s_write (w, 0, "=%s", t[i]->value);
+        if (!hs_empty (t[i]->effect)) s_write (w, 0, ":%s", t[i]->effect);
+        if (hs_streq (t[i]->operator_, "Exists") && hs_empty (t[i]->value)) {
+            if (!hs_empty (t[i]->key) || !hs_empty (t[i]->effect)) s_write (w, 0, " ");
+            s_write (w, 0, "op=Exists");
+        }
+        if (t[i]->toleration_seconds)
+            s_write (w, 0, " for %llds", (long long)t[i]->toleration_seconds->value);
+        s_write (w, 0, "\n");
+    }
+}
+
+static void s_probe (s_w_t *w, const char *title, const Hs__Probe *p)
+{
+    if (!p) return;
+    char attrs[160];
+    snprintf (attrs, sizeof attrs, "delay=%ds timeout=%ds period=%ds #success=%d #failure=%d",
+              p->initial_delay_seconds, p->timeout_seconds ? p->timeout_seconds : 1,
+              p->period_seconds ? p->period_seconds : 10,
+              p->success_threshold ? p->success_threshold : 1,
+              p->failure_threshold ? p->failure_threshold : 3);
+    if (p->exec) {
+        hs_buf_t b = {0};
+        for (size_t i = 0; i < p->exec->n_command; i++)
+            hs_buf_printf (&b, "%s%s", i ? " " : "", p->exec->command[i]);
+        _cleanup_free_ char *cmd = hs_buf_take (&b);
+        s_write (w, 2, "%s:\texec [%s] %s\n", title, cmd, attrs);
+    } else if (p->http_get) {
+        const Hs__HTTPGetAction *h = p->http_get;
+        char scheme[16];
+        snprintf (scheme, sizeof scheme, "%s", hs_empty (h->scheme) ? "http" : h->scheme);
+        for (char *c = scheme; *c; c++)
+            if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
+        s_write (w, 2, "%s:\thttp-get %s://%s%s%s%s %s\n", title, scheme, hs_s (h->host),
+                 hs_empty (h->port) ? "" : ":", hs_s (h->port), hs_s (h->path), attrs);
+    } else if (p->tcp_socket)
+        s_write (w, 2, "%s:\ttcp-socket %s:%s %s\n", title, hs_s (p->tcp_socket->host),
+                 hs_s (p->tcp_socket->port), attrs);
+    else
+        s_write (w, 2, "%s:\tunknown %s\n", title, attrs);
+}
+
+static void s_state (s_w_t *w, const char *name, const Hs__ContainerState *s)
+{
+    char buf[64];
+    if (s && s->running) {
+        s_write (w, 2, "%s:\tRunning\n", name);
+        s_write (w, 3, "Started:\t%s\n", s_time (s->running->started_at, buf, sizeof buf));
+    } else if (s && s->waiting) {
+        s_write (w, 2, "%s:\tWaiting\n", name);
+        if (!hs_empty (s->waiting->reason)) s_write (w, 3, "Reason:\t%s\n", s->waiting->reason);
+    } else if (s && s->terminated) {
+        const Hs__ContainerStateTerminated *t = s->terminated;
+        s_write (w, 2, "%s:\tTerminated\n", name);
+        if (!hs_empty (t->reason)) s_write (w, 3, "Reason:\t%s\n", t->reason);
+        if (!hs_empty (t->message)) s_write (w, 3, "Message:\t%s\n", t->message);
+        s_write (w, 3, "Exit Code:\t%d\n", t->exit_code);
+        if (t->signal > 0) s_write (w, 3, "Signal:\t%d\n", t->signal);
+        s_write (w, 3, "Started:\t%s\n", s_time (t->started_at, buf, sizeof buf));
+        s_write (w, 3, "Finished:\t%s\n", s_time (t->finished_at, buf, sizeof buf));
+    } else
+        s_write (w, 2, "%s:\tWaiting\n", name);
+}
+
+static void s_resource_list (s_w_t *w, const char *title, const Hs__ResourceList *r)
+{
+    if (!r || (hs_empty (r->cpu) && hs_empty (r->memory) && hs_empty (r->pods))) return;
+    s_write (w, 2, "%s:\n", title);
+    if (!hs_empty (r->cpu)) s_write (w, 3, "cpu:\t%s\n", r->cpu);
+    if (!hs_empty (r->memory)) s_write (w, 3, "memory:\t%s\n", r->memory);
+    if (!hs_empty (r->pods)) s_write (w, 3, "pods:\t%s\n", r->pods);
+}
+
+static char *s_ports (Hs__ContainerPort **ports, size_t n, bool host)
+{
+    hs_buf_t b = {0};
+    for (size_t i = 0; i < n; i++) {
+        int p = host ? ports[i]->host_port : ports[i]->container_port;
+        hs_buf_printf (&b, "%s%d/%s", i ? ", " : "", p,
+                       hs_empty (ports[i]->protocol) ? "TCP" : ports[i]->protocol);
+    }
+    return hs_buf_take (&b);
+}
+
+static void s_containers (s_w_t *w, const char *space, Hs__Container **cs, size_t n,
+                          Hs__ContainerStatus **sts, size_t n_sts)
+{
+    s_write (w, 0, "%sContainers:\n", space);
+    for (size_t i = 0; i < n; i++) {
+        const Hs__Container *c = cs[i];
+        const Hs__ContainerStatus *st = NULL;
+        for (size_t j = 0; j < n_sts; j++)
+            if (hs_streq (sts[j]->name, c->name)) st = sts[j];
+        s_write (w, 1, "%s%s:\n", hs_empty (space) ? "" : " ", c->name);
+        if (st) s_write (w, 2, "Container ID:\t%s\n", hs_s (st->container_id));
+        s_write (w, 2, "Image:\t%s\n", hs_s (c->image));
+        _cleanup_free_ char *ports = s_ports (c->ports, c->n_ports, false);
+        _cleanup_free_ char *hports = s_ports (c->ports, c->n_ports, true);
+        s_write (w, 2, "%s:\t%s\n", strchr (ports, ',') ? "Ports" : "Port",
+                 *ports ? ports : "<none>");
+        s_write (w, 2, "%s:\t%s\n", strchr (hports, ',') ? "Host Ports" : "Host Port",
+                 *hports ? hports : "<none>");
+        if (c->n_command) {
+            s_write (w, 2, "Command:\n");
+            for (size_t k = 0; k < c->n_command; k++) s_write (w, 3, "%s\n", c->command[k]);
+        }
+        if (c->n_args) {
+            s_write (w, 2, "Args:\n");
+            for (size_t k = 0; k < c->n_args; k++) s_write (w, 3, "%s\n", c->args[k]);
+        }
+        if (st) {
+            s_state (w, "State", st->state);
+            if (st->last_state && st->last_state->terminated)
+                s_state (w, "Last State", st->last_state);
+            s_write (w, 2, "Ready:\t%s\n", s_bool (st->ready));
+            s_write (w, 2, "Restart Count:\t%d\n", st->restart_count);
+        }
+        if (c->resources) {
+            s_resource_list (w, "Limits", c->resources->limits);
+            s_resource_list (w, "Requests", c->resources->requests);
+        }
+        s_probe (w, "Liveness", c->liveness_probe);
+        s_probe (w, "Readiness", c->readiness_probe);
+        s_probe (w, "Startup", c->startup_probe);
+        s_write (w, 2, "Environment:%s\n", c->n_env ? "" : "\t<none>");
+        for (size_t k = 0; k < c->n_env; k++)
+            s_write (w, 3, "%s:\t%s\n", c->env[k]->name, hs_s (c->env[k]->value));
+    }
+}
+
+static void s_pod_template (s_w_t *w, const Hs__PodTemplateSpec *t)
+{
+    s_write (w, 0, "Pod Template:\n");
+    if (!t) {
+        s_write (w, 1, "<unset>\n");
+        return;
+    }
+    const Hs__ObjectMeta *m = t->metadata;
+    s_map_multiline (w, "  ", "Labels", m ? (void *const *)m->labels : NULL, m ? m->n_labels : 0,
+                     false);
+    if (m && m->n_annotations)
+        s_map_multiline (w, "  ", "Annotations", (void *const *)m->annotations, m->n_annotations,
+                         true);
+    const Hs__PodSpec *s = t->spec;
+    s_containers (w, "  ", s ? s->containers : NULL, s ? s->n_containers : 0, NULL, 0);
+    s_map_multiline (w, "  ", "Node-Selectors", s ? (void *const *)s->node_selector : NULL,
+                     s ? s->n_node_selector : 0, false);
+    s_tolerations (w, "  ", s ? s->tolerations : NULL, s ? s->n_tolerations : 0);
+}
+
+static int64_t s_event_last (const Hs__Event *e)
+{
+    if (e->last_timestamp) return e->last_timestamp;
+    if (e->first_timestamp) return e->first_timestamp;
+    return e->metadata ? e->metadata->creation_timestamp : 0;
+}
+
+static int s_event_cmp (const void *a, const void *b)
+{
+    int64_t x = s_event_last ((*(const Hs__Object *const *)a)->event);
+    int64_t y = s_event_last ((*(const Hs__Object *const *)b)->event);
+    return x < y ? -1 : x > y;
+}
+
+static void s_events (s_w_t *w, const Hs__Object *o, const Hs__Object *const *rel, size_t n)
+{
+    const hs_kind_info_t *info = hs_kind_info (hs_obj_kind (o));
+    const Hs__ObjectMeta *m = hs_obj_meta (o);
+    const Hs__Object **evs = hs_calloc (n + 1, sizeof (*evs));
+    size_t ne = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (hs_obj_kind (rel[i]) != HS_KIND_EVENT || !rel[i]->event) continue;
+        const Hs__ObjectReference *io = rel[i]->event->involved_object;
+        if (!io || strcasecmp (hs_s (io->kind), info->kind_name)) continue;
+        if (!hs_streq (io->name, m->name)) continue;
+        if (info->namespaced && !hs_streq (io->namespace_, m->namespace_)) continue;
+        if (!hs_empty (io->uid) && !hs_empty (m->uid) && !hs_streq (io->uid, m->uid)) continue;
+        evs[ne++] = rel[i];
+    }
+    if (ne == 0) {
+        s_write (w, 0, "Events:\t<none>\n");
+        free (evs);
+        return;
+    }
+    s_flush (w);
+    qsort (evs, ne, sizeof (*evs), s_event_cmp);
+    s_write (w, 0, "Events:\n  Type\tReason\tAge\tFrom\tMessage\n");
+    s_write (w, 1, "----\t------\t----\t----\t-------\n");
+    for (size_t i = 0; i < ne; i++) {
+        const Hs__Event *e = evs[i]->event;
+        char first[32], last[32], interval[96];
+        int64_t f = e->first_timestamp ? e->first_timestamp : s_event_last (e);
+        s_age (w, f, first, sizeof first);
+        if (e->count > 1)
+            snprintf (interval, sizeof interval, "%s (x%d over %s)",
+                      s_age (w, s_event_last (e), last, sizeof last), e->count, first);
+        else
+            snprintf (interval, sizeof interval, "%s", first);
+        const char *from = e->source && !hs_empty (e->source->component) ? e->source->component
+                                                                         : e->reporting_component;
+        /* one line per event: a newline in the message would break the table */
+        _cleanup_free_ char *msg = hs_strdup (hs_s (e->message));
+        for (char *c = msg; *c; c++)
+            if (*c == '\n' || *c == '\t') *c = ' ';
+        s_write (w, 1, "%s\t%s\t%s\t%s\t%s\n", hs_s (e->type), hs_s (e->reason), interval,
+                 hs_s (from), msg);
+    }
+    free (evs);
+}
+
+/* Pods controlled by (or, without owner refs, selected by) a workload. */
+static bool s_pod_belongs (const Hs__Pod *p, const Hs__ObjectMeta *owner,
+                           const Hs__LabelSelector *sel)
+{
+    const Hs__ObjectMeta *m = p->metadata;
+    if (!m || !hs_streq (m->namespace_, owner->namespace_)) return false;
+    for (size_t i = 0; i < m->n_owner_references; i++)
+        if (m->owner_references[i]->controller)
+            return hs_streq (m->owner_references[i]->uid, owner->uid);
+    return ctl_label_selector_matches (sel, (void *const *)m->labels, m->n_labels);
+}
+
+static void s_pod_phases (const Hs__Object *const *rel, size_t n, const Hs__ObjectMeta *owner,
+                          const Hs__LabelSelector *sel, int counts[4])
+{
+    for (size_t i = 0; i < n; i++) {
+        if (hs_obj_kind (rel[i]) != HS_KIND_POD || !s_pod_belongs (rel[i]->pod, owner, sel))
+            continue;
+        const char *ph = rel[i]->pod->status ? rel[i]->pod->status->phase : "";
+        if (hs_streq (ph, "Running"))
+            counts[0]++;
+        else if (hs_streq (ph, "Succeeded"))
+            counts[2]++;
+        else if (hs_streq (ph, "Failed"))
+            counts[3]++;
+        else
+            counts[1]++;
+    }
+}
+
+/* ------------------------------------------------------------ per kind */
+
+static const char *s_qos (const Hs__PodSpec *s)
+{
+    bool any = false, guaranteed = true;
+    for (size_t i = 0; s && i < s->n_containers; i++) {
+        const Hs__ResourceRequirements *r = s->containers[i]->resources;
+        const Hs__ResourceList *l = r ? r->limits : NULL, *q = r ? r->requests : NULL;
+        if ((l && (!hs_empty (l->cpu) || !hs_empty (l->memory))) ||
+            (q && (!hs_empty (q->cpu) || !hs_empty (q->memory))))
+            any = true;
+        if (!l || hs_empty (l->cpu) || hs_empty (l->memory)) {
+            guaranteed = false;
+            continue;
+        }
+        int64_t a, b;
+        if (q && !hs_empty (q->cpu) &&
+            (hs_quantity_cpu_milli (q->cpu, &a) < 0 || hs_quantity_cpu_milli (l->cpu, &b) < 0 ||
+             a != b))
+            guaranteed = false;
+        if (q && !hs_empty (q->memory) &&
+            (hs_quantity_bytes (q->memory, &a) < 0 || hs_quantity_bytes (l->memory, &b) < 0 ||
+             a != b))
+            guaranteed = false;
+    }
+    if (!any) return "BestEffort";
+    return guaranteed ? "Guaranteed" : "Burstable";
+}
+
+static void s_describe_pod (s_w_t *w, const Hs__Pod *p, const Hs__Object *o,
+                            const Hs__Object *const *rel, size_t n)
+{
+    const Hs__ObjectMeta *m = p->metadata;
+    const Hs__PodSpec *s = p->spec;
+    const Hs__PodStatus *st = p->status;
+    char buf[64], age[32];
+    s_write (w, 0, "Name:\t%s\n", m->name);
+    s_write (w, 0, "Namespace:\t%s\n", m->namespace_);
+    s_write (w, 0, "Priority:\t%d\n", s ? s->priority : 0);
+    if (!s || hs_empty (s->node_name))
+        s_write (w, 0, "Node:\t<none>\n");
+    else if (st && !hs_empty (st->host_ip))
+        s_write (w, 0, "Node:\t%s/%s\n", s->node_name, st->host_ip);
+    else
+        s_write (w, 0, "Node:\t%s\n", s->node_name);
+    if (st && st->start_time)
+        s_write (w, 0, "Start Time:\t%s\n", ctl_fmt_rfc1123 (st->start_time, buf, sizeof buf));
+    s_meta_maps (w, m);
+    if (m->deletion_timestamp) {
+        s_write (w, 0, "Status:\tTerminating (lasts %s)\n",
+                 s_age (w, m->deletion_timestamp, age, sizeof age));
+        if (m->deletion_grace_period_seconds)
+            s_write (w, 0, "Termination Grace Period:\t%llds\n",
+                     (long long)m->deletion_grace_period_seconds->value);
+    } else
+        s_write (w, 0, "Status:\t%s\n", st && !hs_empty (st->phase) ? st->phase : "Pending");
+    if (st && !hs_empty (st->reason)) s_write (w, 0, "Reason:\t%s\n", st->reason);
+    if (st && !hs_empty (st->message)) s_write (w, 0, "Message:\t%s\n", st->message);
+    s_write (w, 0, "IP:\t%s\n", st ? hs_s (st->pod_ip) : "");
+    s_controlled_by (w, m);
+    s_containers (w, "", s ? s->containers : NULL, s ? s->n_containers : 0,
+                  st ? st->container_statuses : NULL, st ? st->n_container_statuses : 0);
+    if (st && st->n_conditions) {
+        s_write (w, 0, "Conditions:\n  Type\tStatus\n");
+        for (size_t i = 0; i < st->n_conditions; i++)
+            s_write (w, 1, "%s \t%s \n", st->conditions[i]->type, st->conditions[i]->status);
+    }
+    s_write (w, 0, "QoS Class:\t%s\n", s_qos (s));
+    s_map_multiline (w, "", "Node-Selectors", s ? (void *const *)s->node_selector : NULL,
+                     s ? s->n_node_selector : 0, false);
+    s_tolerations (w, "", s ? s->tolerations : NULL, s ? s->n_tolerations : 0);
+    s_events (w, o, rel, n);
+}
+
+static void s_pod_resources (const Hs__Pod *p, int64_t r[4])
+{
+    /* cpu req, cpu lim, mem req, mem lim */
+    for (size_t i = 0; p->spec && i < p->spec->n_containers; i++) {
+        const Hs__ResourceRequirements *rr = p->spec->containers[i]->resources;
+        int64_t v;
+        if (!rr) continue;
+        if (rr->requests && hs_quantity_cpu_milli (rr->requests->cpu, &v) == 0) r[0] += v;
+        if (rr->limits && hs_quantity_cpu_milli (rr->limits->cpu, &v) == 0) r[1] += v;
+        if (rr->requests && hs_quantity_bytes (rr->requests->memory, &v) == 0) r[2] += v;
+        if (rr->limits && hs_quantity_bytes (rr->limits->memory, &v) == 0) r[3] += v;
+    }
+}
+
+static int s_pct (int64_t v, int64_t of)
+{
+    return of > 0 ? (int)(v * 100 / of) : 0;
+}
+
+static void s_describe_node (s_w_t *w, const Hs__Node *nd, const Hs__Object *o,
+                             const Hs__Object *const *rel, size_t n)
+{
+    const Hs__ObjectMeta *m = nd->metadata;
+    const Hs__NodeStatus *st = nd->status;
+    char buf[64], buf2[64];
+    s_write (w, 0, "Name:\t%s\n", m->name);
+    _cleanup_free_ char *roles = ctl_node_roles (nd);
+    s_write (w, 0, "Roles:\t%s\n", roles);
+    s_meta_maps (w, m);
+    s_write (w, 0, "CreationTimestamp:\t%s\n", s_time (m->creation_timestamp, buf, sizeof buf));
+    s_write (w, 0, "Taints:\t");
+    if (!nd->spec || nd->spec->n_taints == 0) s_write (w, 0, "<none>\n");
+    for (size_t i = 0; nd->spec && i < nd->spec->n_taints; i++) {
+        const Hs__Taint *t = nd->spec->taints[i];
+        if (i) s_write (w, 0, "\t");
+        s_write (w, 0, "%s%s%s:%s\n", t->key, hs_empty (t->value) ? "" : "=", hs_s (t->value),
+                 t->effect);
+    }
+    s_write (w, 0, "Unschedulable:\t%s\n", nd->spec && nd->spec->unschedulable ? "true" : "false");
+    if (st && st->n_conditions) {
+        s_write (w, 0,
+                 "Conditions:\n  Type\tStatus\tLastHeartbeatTime\tLastTransitionTime\t"
+                 "Reason\tMessage\n");
+        s_write (w, 1, "----\t------\t-----------------\t------------------\t------\t-------\n");
+        for (size_t i = 0; i < st->n_conditions; i++) {
+            const Hs__NodeCondition *c = st->conditions[i];
+            s_write (w, 1, "%s \t%s \t%s \t%s \t%s \t%s\n", c->type, c->status,
+                     s_time (c->last_heartbeat_time, buf, sizeof buf),
+                     s_time (c->last_transition_time, buf2, sizeof buf2), hs_s (c->reason),
+                     hs_s (c->message));
+        }
+    }
+    s_write (w, 0, "Addresses:\n");
+    for (size_t i = 0; st && i < st->n_addresses; i++)
+        s_write (w, 1, "%s:\t%s\n", st->addresses[i]->type, st->addresses[i]->address);
+    if (st && st->capacity) {
+        s_write (w, 0, "Capacity:\n");
+        if (!hs_empty (st->capacity->cpu)) s_write (w, 1, "cpu:\t%s\n", st->capacity->cpu);
+        if (!hs_empty (st->capacity->memory)) s_write (w, 1, "memory:\t%s\n", st->capacity->memory);
+        if (!hs_empty (st->capacity->pods)) s_write (w, 1, "pods:\t%s\n", st->capacity->pods);
+    }
+    const Hs__ResourceList *alloc = st ? (st->allocatable ? st->allocatable : st->capacity) : NULL;
+    if (st && st->allocatable) {
+        s_write (w, 0, "Allocatable:\n");
+        if (!hs_empty (alloc->cpu)) s_write (w, 1, "cpu:\t%s\n", alloc->cpu);
+        if (!hs_empty (alloc->memory)) s_write (w, 1, "memory:\t%s\n", alloc->memory);
+        if (!hs_empty (alloc->pods)) s_write (w, 1, "pods:\t%s\n", alloc->pods);
+    }
+    if (st && st->node_info) {
+        const Hs__NodeSystemInfo *ni = st->node_info;
+        s_write (w, 0, "System Info:\n");
+        s_write (w, 1, "Machine ID:\t%s\n", hs_s (ni->machine_id));
+        s_write (w, 1, "Kernel Version:\t%s\n", hs_s (ni->kernel_version));
+        s_write (w, 1, "OS Image:\t%s\n", hs_s (ni->os_image));
+        s_write (w, 1, "Architecture:\t%s\n", hs_s (ni->architecture));
+        s_write (w, 1, "Agent Version:\t%s\n", hs_s (ni->agent_version));
+    }
+    if (nd->spec && !hs_empty (nd->spec->pod_cidr))
+        s_write (w, 0, "PodCIDR:\t%s\n", nd->spec->pod_cidr);
+
+    int64_t cap_cpu = 0, cap_mem = 0;
+    if (alloc) {
+        if (hs_quantity_cpu_milli (alloc->cpu, &cap_cpu) < 0) cap_cpu = 0;
+        if (hs_quantity_bytes (alloc->memory, &cap_mem) < 0) cap_mem = 0;
+    }
+    size_t npods = 0;
+    for (size_t i = 0; i < n; i++) {
+        const Hs__Pod *p = hs_obj_kind (rel[i]) == HS_KIND_POD ? rel[i]->pod : NULL;
+        const char *ph = p && p->status ? p->status->phase : "";
+        if (p && p->spec && hs_streq (p->spec->node_name, m->name) && !hs_streq (ph, "Succeeded") &&
+            !hs_streq (ph, "Failed"))
+            npods++;
+    }
+    s_write (w, 0, "Non-terminated Pods:\t(%zu in total)\n", npods);
+    s_write (w, 1,
+             "Namespace\tName\t\tCPU Requests\tCPU Limits\tMemory Requests\tMemory "
+             "Limits\tAge\n");
+    s_write (w, 1,
+             "---------\t----\t\t------------\t----------\t---------------\t-------------"
+             "\t---\n");
+    int64_t total[4] = {0};
+    for (size_t i = 0; i < n; i++) {
+        const Hs__Pod *p = hs_obj_kind (rel[i]) == HS_KIND_POD ? rel[i]->pod : NULL;
+        const char *ph = p && p->status ? p->status->phase : "";
+        if (!p || !p->spec || !hs_streq (p->spec->node_name, m->name) ||
+            hs_streq (ph, "Succeeded") || hs_streq (ph, "Failed"))
+            continue;
+        int64_t r[4] = {0};
+        s_pod_resources (p, r);
+        for (int k = 0; k < 4; k++) total[k] += r[k];
+        _cleanup_free_ char *c0 = hs_quantity_fmt_cpu (r[0]);
+        _cleanup_free_ char *c1 = hs_quantity_fmt_cpu (r[1]);
+        _cleanup_free_ char *m0 = hs_quantity_fmt_bytes (r[2]);
+        _cleanup_free_ char *m1 = hs_quantity_fmt_bytes (r[3]);
+        char age[32];
+        s_write (w, 1, "%s\t%s\t\t%s (%d%%)\t%s (%d%%)\t%s (%d%%)\t%s (%d%%)\t%s\n",
+                 p->metadata->namespace_, p->metadata->name, c0, s_pct (r[0], cap_cpu), c1,
+                 s_pct (r[1], cap_cpu), m0, s_pct (r[2], cap_mem), m1, s_pct (r[3], cap_mem),
+                 s_age (w, p->metadata->creation_timestamp, age, sizeof age));
+    }
+    s_write (w, 0,
+             "Allocated resources:\n  (Total limits may be over 100 percent, i.e., "
+             "overcommitted.)\n");
+    s_write (w, 1, "Resource\tRequests\tLimits\n");
+    s_write (w, 1, "--------\t--------\t------\n");
+    _cleanup_free_ char *c0 = hs_quantity_fmt_cpu (total[0]);
+    _cleanup_free_ char *c1 = hs_quantity_fmt_cpu (total[1]);
+    _cleanup_free_ char *m0 = hs_quantity_fmt_bytes (total[2]);
+    _cleanup_free_ char *m1 = hs_quantity_fmt_bytes (total[3]);
+    s_write (w, 1, "cpu\t%s (%d%%)\t%s (%d%%)\n", c0, s_pct (total[0], cap_cpu), c1,
+             s_pct (total[1], cap_cpu));
+    s_write (w, 1, "memory\t%s (%d%%)\t%s (%d%%)\n", m0, s_pct (total[2], cap_mem), m1,
+             s_pct (total[3], cap_mem));
+    s_events (w, o, rel, n);
+}
+
+static void s_conditions3 (s_w_t *w, size_t n, const char *(*get) (const void *, int),
+                           void *const *items)
+{
+    if (n == 0) return;
+    s_write (w, 0, "Conditions:\n  Type\tStatus\tReason\n");
+    s_write (w, 1, "----\t------\t------\n");
+    for (size_t i = 0; i < n; i++)
+        s_write (w, 1, "%s \t%s\t%s\n", get (items[i], 0), get (items[i], 1), get (items[i], 2));
+}
+
+static const char *s_rs_cond (const void *c, int f)
+{
+    const Hs__ReplicaSetCondition *x = c;
+    return f == 0 ? x->type : f == 1 ? x->status : x->reason;
+}
+
+static const char *s_deploy_cond (const void *c, int f)
+{
+    const Hs__DeploymentCondition *x = c;
+    return f == 0 ? x->type : f == 1 ? x->status : x->reason;
+}
+
+static void s_describe_rs (s_w_t *w, const Hs__ReplicaSet *r, const Hs__Object *o,
+                           const Hs__Object *const *rel, size_t n)
+{
+    const Hs__ObjectMeta *m = r->metadata;
+    const Hs__LabelSelector *sel = r->spec ? r->spec->selector : NULL;
+    s_write (w, 0, "Name:\t%s\n", m->name);
+    s_write (w, 0, "Namespace:\t%s\n", m->namespace_);
+    _cleanup_free_ char *sels = ctl_label_selector_str (sel);
+    s_write (w, 0, "Selector:\t%s\n", sels);
+    s_meta_maps (w, m);
+    s_controlled_by (w, m);
+    s_write (w, 0, "Replicas:\t%d current / %d desired\n", r->status ? r->status->replicas : 0,
+             r->spec && r->spec->replicas ? r->spec->replicas->value : 1);
+    int c[4] = {0};
+    s_pod_phases (rel, n, m, sel, c);
+    s_write (w, 0, "Pods Status:\t%d Running / %d Waiting / %d Succeeded / %d Failed\n", c[0], c[1],
+             c[2], c[3]);
+    s_pod_template (w, r->spec ? r->spec->template_ : NULL);
+    if (r->status)
+        s_conditions3 (w, r->status->n_conditions, s_rs_cond, (void *const *)r->status->conditions);
+    s_events (w, o, rel, n);
+}
+
+static int64_t s_revision_of (const Hs__ObjectMeta *m)
+{
+    const char *v = hs_pb_map_get ((void *const *)m->annotations, m->n_annotations,
+                                   "deployment.kubernetes.io/revision");
+    int64_t r = 0;
+    if (v && hs_parse_i64 (v, &r) < 0) r = 0;
+    return r;
+}
+
+static void s_rs_list (hs_buf_t *b, const Hs__ReplicaSet *r)
+{
+    hs_buf_printf (b, "%s%s (%d/%d replicas created)", b->len ? ", " : "", r->metadata->name,
+                   r->status ? r->status->replicas : 0,
+                   r->spec && r->spec->replicas ? r->spec->replicas->value : 1);
+}
+
+static void s_describe_deploy (s_w_t *w, const Hs__Deployment *d, const Hs__Object *o,
+                               const Hs__Object *const *rel, size_t n)
+{
+    const Hs__ObjectMeta *m = d->metadata;
+    const Hs__DeploymentSpec *s = d->spec;
+    const Hs__DeploymentStatus *st = d->status;
+    char buf[64];
+    s_write (w, 0, "Name:\t%s\n", m->name);
+    s_write (w, 0, "Namespace:\t%s\n", m->namespace_);
+    s_write (w, 0, "CreationTimestamp:\t%s\n", s_time (m->creation_timestamp, buf, sizeof buf));
+    s_meta_maps (w, m);
+    _cleanup_free_ char *sels = ctl_label_selector_str (s ? s->selector : NULL);
+    s_write (w, 0, "Selector:\t%s\n", sels);
+    s_write (
+        w, 0, "Replicas:\t%d desired | %d updated | %d total | %d available | %d unavailable\n",
+        s && s->replicas ? s->replicas->value : 1, st ? st->updated_replicas : 0,
+        st ? st->replicas : 0, st ? st->available_replicas : 0, st ? st->unavailable_replicas : 0);
+    const Hs__DeploymentStrategy *strat = s ? s->strategy : NULL;
+    const char *type = strat && !hs_empty (strat->type) ? strat->type : "RollingUpdate";
+    s_write (w, 0, "StrategyType:\t%s\n", type);
+    s_write (w, 0, "MinReadySeconds:\t%d\n", s ? s->min_ready_seconds : 0);
+    if (!strcmp (type, "RollingUpdate")) {
+        const Hs__RollingUpdateDeployment *ru = strat ? strat->rolling_update : NULL;
+        s_write (w, 0, "RollingUpdateStrategy:\t%s max unavailable, %s max surge\n",
+                 ru && !hs_empty (ru->max_unavailable) ? ru->max_unavailable : "25%",
+                 ru && !hs_empty (ru->max_surge) ? ru->max_surge : "25%");
+    }
+    s_pod_template (w, s ? s->template_ : NULL);
+    if (st) s_conditions3 (w, st->n_conditions, s_deploy_cond, (void *const *)st->conditions);
+    /* its ReplicaSets: the newest revision is the new one */
+    const Hs__ReplicaSet *newest = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (hs_obj_kind (rel[i]) != HS_KIND_REPLICASET) continue;
+        const Hs__ReplicaSet *r = rel[i]->replica_set;
+        bool owned = false;
+        for (size_t k = 0; k < r->metadata->n_owner_references; k++)
+            owned |= hs_streq (r->metadata->owner_references[k]->uid, m->uid);
+        if (!owned) continue;
+        if (!newest || s_revision_of (r->metadata) > s_revision_of (newest->metadata) ||
+            (s_revision_of (r->metadata) == s_revision_of (newest->metadata) &&
+             r->metadata->creation_timestamp > newest->metadata->creation_timestamp))
+            newest = r;
+    }
+    hs_buf_t olds = {0}, news = {0};
+    for (size_t i = 0; i < n; i++) {
+        if (hs_obj_kind (rel[i]) != HS_KIND_REPLICASET) continue;
+        const Hs__ReplicaSet *r = rel[i]->replica_set;
+        bool owned = false;
+        for (size_t k = 0; k < r->metadata->n_owner_references; k++)
+            owned |= hs_streq (r->metadata->owner_references[k]->uid, m->uid);
+        if (!owned) continue;
+        if (r == newest)
+            s_rs_list (&news, r);
+        else if (r->status && r->status->replicas > 0)
+            s_rs_list (&olds, r);
+    }
+    _cleanup_free_ char *o_text = olds.len ? hs_buf_take (&olds) : hs_strdup ("<none>");
+    _cleanup_free_ char *n_text = news.len ? hs_buf_take (&news) : hs_strdup ("<none>");
+    s_write (w, 0, "OldReplicaSets:\t%s\n", o_text);
+    s_write (w, 0, "NewReplicaSet:\t%s\n", n_text);
+    hs_buf_free (&olds);
+    hs_buf_free (&news);
+    s_events (w, o, rel, n);
+}
+
+static void s_describe_job (s_w_t *w, const Hs__Job *j, const Hs__Object *o,
+                            const Hs__Object *const *rel, size_t n)
+{
+    const Hs__ObjectMeta *m = j->metadata;
+    const Hs__JobSpec *s = j->spec;
+    const Hs__JobStatus *st = j->status;
+    char buf[64];
+    s_write (w, 0, "Name:\t%s\n", m->name);
+    s_write (w, 0, "Namespace:\t%s\n", m->namespace_);
+    _cleanup_free_ char *sels = ctl_label_selector_str (s ? s->selector : NULL);
+    s_write (w, 0, "Selector:\t%s\n", sels);
+    s_meta_maps (w, m);
+    s_controlled_by (w, m);
+    s_write (w, 0, "Parallelism:\t%d\n", s && s->parallelism ? s->parallelism->value : 1);
+    if (s && s->completions)
+        s_write (w, 0, "Completions:\t%d\n", s->completions->value);
+    else
+        s_write (w, 0, "Completions:\t<unset>\n");
+    s_write (w, 0, "Completion Mode:\t%s\n",
+             s && !hs_empty (s->completion_mode) ? s->completion_mode : "NonIndexed");
+    s_write (w, 0, "Suspend:\t%s\n", s && s->suspend ? "true" : "false");
+    s_write (w, 0, "Backoff Limit:\t%d\n", s && s->backoff_limit ? s->backoff_limit->value : 6);
+    if (s && s->ttl_seconds_after_finished)
+        s_write (w, 0, "TTL Seconds After Finished:\t%d\n", s->ttl_seconds_after_finished->value);
+    if (st && st->start_time)
+        s_write (w, 0, "Start Time:\t%s\n", ctl_fmt_rfc1123 (st->start_time, buf, sizeof buf));
+    if (st && st->completion_time)
+        s_write (w, 0, "Completed At:\t%s\n",
+                 ctl_fmt_rfc1123 (st->completion_time, buf, sizeof buf));
+    if (st && st->start_time && st->completion_time)
+        s_write (w, 0, "Duration:\t%s\n",
+                 ctl_fmt_duration (st->completion_time - st->start_time, buf, sizeof buf));
+    if (s && s->active_deadline_seconds)
+        s_write (w, 0, "Active Deadline Seconds:\t%llds\n",
+                 (long long)s->active_deadline_seconds->value);
+    s_write (w, 0, "Pods Statuses:\t%d Active (%d Ready) / %d Succeeded / %d Failed\n",
+             st ? st->active : 0, st ? st->ready : 0, st ? st->succeeded : 0, st ? st->failed : 0);
+    s_pod_template (w, s ? s->template_ : NULL);
+    if (st && st->n_conditions) {
+        s_write (w, 0, "Conditions:\n  Type\tStatus\tReason\n");
+        s_write (w, 1, "----\t------\t------\n");
+        for (size_t i = 0; i < st->n_conditions; i++)
+            s_write (w, 1, "%s \t%s\t%s\n", st->conditions[i]->type, st->conditions[i]->status,
+                     hs_s (st->conditions[i]->reason));
+    }
+    s_events (w, o, rel, n);
+}
+
+static void s_describe_event (s_w_t *w, const Hs__Event *e)
+{
+    const Hs__ObjectMeta *m = e->metadata;
+    char buf[64];
+    s_write (w, 0, "Name:\t%s\n", m->name);
+    s_write (w, 0, "Namespace:\t%s\n", m->namespace_);
+    s_meta_maps (w, m);
+    s_write (w, 0, "Type:\t%s\n", hs_s (e->type));
+    s_write (w, 0, "Reason:\t%s\n", hs_s (e->reason));
+    s_write (w, 0, "Message:\t%s\n", hs_s (e->message));
+    s_write (w, 0, "Source:\t%s\n",
+             e->source && !hs_empty (e->source->component) ? e->source->component
+                                                           : hs_s (e->reporting_component));
+    if (e->involved_object) {
+        s_write (w, 0, "Involved Object:\n");
+        s_write (w, 1, "Kind:\t%s\n", hs_s (e->involved_object->kind));
+        s_write (w, 1, "Namespace:\t%s\n", hs_s (e->involved_object->namespace_));
+        s_write (w, 1, "Name:\t%s\n", hs_s (e->involved_object->name));
+    }
+    s_write (w, 0, "First Timestamp:\t%s\n", s_time (e->first_timestamp, buf, sizeof buf));
+    s_write (w, 0, "Last Timestamp:\t%s\n", s_time (e->last_timestamp, buf, sizeof buf));
+    s_write (w, 0, "Count:\t%d\n", e->count ? e->count : 1);
+}
+
+char *ctl_describe_render (const Hs__Object *o, const Hs__Object *const *rel, size_t n, int64_t now)
+{
+    s_w_t w = {.now = now};
+    if (!hs_obj_meta (o)) return hs_strdup ("");
+    switch (hs_obj_kind (o)) {
+    case HS_KIND_POD: s_describe_pod (&w, o->pod, o, rel, n); break;
+    case HS_KIND_NODE: s_describe_node (&w, o->node, o, rel, n); break;
+    case HS_KIND_REPLICASET: s_describe_rs (&w, o->replica_set, o, rel, n); break;
+    case HS_KIND_DEPLOYMENT: s_describe_deploy (&w, o->deployment, o, rel, n); break;
+    case HS_KIND_JOB: s_describe_job (&w, o->job, o, rel, n); break;
+    case HS_KIND_EVENT: s_describe_event (&w, o->event); break;
+    default: break;
+    }
+    s_flush (&w);
+    return hs_buf_take (&w.done);
+}

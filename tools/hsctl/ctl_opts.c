@@ -1,0 +1,134 @@
+/*  ctl_opts.c: command-line parsing. Every verb's options are merged with the
+ *  global ones (--bus, -n, -A, --request-timeout, -h) and parsed with GNU
+ *  getopt_long, so flags may come before or after the positional arguments,
+ *  as with kubectl. Errors are kubectl's ("error: unknown flag: --foo").
+ */
+#include "ctl.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+static const struct option s_global_longs[] = {
+    {"bus", required_argument, NULL, CTL_OPT_BUS},
+    {"namespace", required_argument, NULL, 'n'},
+    {"all-namespaces", no_argument, NULL, 'A'},
+    {"request-timeout", required_argument, NULL, CTL_OPT_TIMEOUT},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+void ctl_getopt_build (ctl_getopt_t *g, const struct option *verb_longs, const char *verb_shorts)
+{
+    size_t n = 0;
+    for (const struct option *o = s_global_longs; o->name; o++) g->longs[n++] = *o;
+    for (const struct option *o = verb_longs; o && o->name && n + 1 < HS_ARRAY_LEN (g->longs); o++)
+        g->longs[n++] = *o;
+    g->longs[n] = (struct option){NULL, 0, NULL, 0};
+    snprintf (g->shorts, sizeof g->shorts, ":n:Ah%s", hs_s (verb_shorts));
+}
+
+/* "10", "10s", "500ms", "2m" -> ms; 0 means "no limit" (a day). */
+static int s_parse_timeout (const char *s, int *ret_ms)
+{
+    char *end;
+    double v = strtod (s, &end);
+    if (end == s || v < 0) return -1;
+    double ms;
+    if (*end == '\0' || !strcmp (end, "s"))
+        ms = v * 1000;
+    else if (!strcmp (end, "ms"))
+        ms = v;
+    else if (!strcmp (end, "m"))
+        ms = v * 60000;
+    else if (!strcmp (end, "h"))
+        ms = v * 3600000;
+    else
+        return -1;
+    if (ms > 86400000 || ms == 0) ms = 86400000;
+    *ret_ms = ms < 1 ? 1 : (int)ms;
+    return 0;
+}
+
+int ctl_global_opt (ctl_t *ctl, int c, const char *arg)
+{
+    switch (c) {
+    case CTL_OPT_BUS: ctl->bus = arg; return 1;
+    case 'n':
+        if (hs_empty (arg)) {
+            fprintf (stderr, "error: a namespace must be given with -n\n");
+            return -1;
+        }
+        ctl->ns = arg;
+        ctl->ns_given = true;
+        return 1;
+    case 'A': ctl->all_ns = true; return 1;
+    case 'h': ctl->help = true; return 1;
+    case CTL_OPT_TIMEOUT:
+        if (s_parse_timeout (arg, &ctl->timeout_ms) < 0) {
+            fprintf (stderr,
+                     "error: invalid argument \"%s\" for \"--request-timeout\" flag: "
+                     "use a number of seconds or a unit (1s, 2m, 500ms)\n",
+                     arg);
+            return -1;
+        }
+        return 1;
+    default: return 0;
+    }
+}
+
+void ctl_usage_error (ctl_t *ctl, const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    fputs ("error: ", stderr);
+    vfprintf (stderr, fmt, ap);
+    fputc ('\n', stderr);
+    va_end (ap);
+    fprintf (stderr, "See 'hsctl %s -h' for help and examples\n", hs_s (ctl->verb));
+}
+
+static void s_flag_error (ctl_t *ctl, char **argv, int c)
+{
+    const char *arg = argv[optind - 1];
+    bool is_long = hs_startswith (arg, "--");
+    if (c == ':') {
+        if (is_long) {
+            char name[128];
+            snprintf (name, sizeof name, "%s", arg);
+            name[strcspn (name, "=")] = '\0';
+            fprintf (stderr, "error: flag needs an argument: %s\n", name);
+        } else
+            fprintf (stderr, "error: flag needs an argument: '%c' in -%c\n", optopt, optopt);
+    } else if (is_long || optopt == 0) {
+        char name[128];
+        snprintf (name, sizeof name, "%s", arg);
+        name[strcspn (name, "=")] = '\0';
+        fprintf (stderr, "error: unknown flag: %s\n", name);
+    } else
+        fprintf (stderr, "error: unknown shorthand flag: '%c' in %s\n", optopt, arg);
+    fprintf (stderr, "See 'hsctl %s --help' for usage.\n", hs_s (ctl->verb));
+}
+
+int ctl_parse (ctl_t *ctl, int argc, char **argv, const struct option *verb_longs,
+               const char *verb_shorts, ctl_opt_fn *fn, void *arg)
+{
+    ctl_getopt_t g;
+    ctl_getopt_build (&g, verb_longs, verb_shorts);
+    optind = 0; /* GNU: full re-initialisation */
+    opterr = 0;
+    int c;
+    while ((c = getopt_long (argc, argv, g.shorts, g.longs, NULL)) != -1) {
+        if (c == '?' || c == ':') {
+            s_flag_error (ctl, argv, c);
+            return -1;
+        }
+        int r = ctl_global_opt (ctl, c, optarg);
+        if (r < 0) return -1;
+        if (r > 0) continue;
+        if (!fn || fn (ctl, arg, c, optarg) < 0) {
+            if (!fn) s_flag_error (ctl, argv, '?');
+            return -1;
+        }
+    }
+    return optind;
+}

@@ -1,0 +1,237 @@
+/*  test_ctl_fmt.c: selftest of hsctl's pure formatting (no bus): alignment,
+ *  kubectl's pod/node status rules, selectors, tables and describe text.
+ */
+#include "ctl_fmt.h"
+#include "hs_test.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define SEC 1000000000LL
+
+static Hs__Object *s_pod (const char *name, const char *phase)
+{
+    Hs__Object *o = hs_obj_new (HS_KIND_POD, "default", name);
+    Hs__Pod *p = o->pod;
+    p->metadata->creation_timestamp = 1000 * SEC;
+    p->spec = hs_pb_new (&hs__pod_spec__descriptor);
+    Hs__Container *c = hs_pb_new (&hs__container__descriptor);
+    hs_pb_set_str (&c->name, "main");
+    hs_pb_set_str (&c->image, "busybox");
+    hs_pb_push ((void ***)&p->spec->containers, &p->spec->n_containers, c);
+    p->status = hs_pb_new (&hs__pod_status__descriptor);
+    hs_pb_set_str (&p->status->phase, phase);
+    return o;
+}
+
+static Hs__ContainerStatus *s_add_status (Hs__Pod *p, bool ready, int restarts)
+{
+    Hs__ContainerStatus *cs = hs_pb_new (&hs__container_status__descriptor);
+    hs_pb_set_str (&cs->name, "main");
+    cs->ready = ready;
+    cs->restart_count = restarts;
+    cs->state = hs_pb_new (&hs__container_state__descriptor);
+    hs_pb_push ((void ***)&p->status->container_statuses, &p->status->n_container_statuses, cs);
+    return cs;
+}
+
+static void test_tabwrite (void)
+{
+    char *out = ctl_tabwrite ("NAME\tREADY\tAGE\nweb-long-name\t1/1\t5s\n", 6, 3);
+    CHECK_EQ_STR (out, "NAME            READY   AGE\nweb-long-name   1/1     5s\n");
+    free (out);
+    /* a line without the cell ends the block: alignment restarts after it */
+    out = ctl_tabwrite ("a:\tx\nlonger:\ty\nSection:\n  k:\tv\n", 0, 2);
+    CHECK_EQ_STR (out, "a:       x\nlonger:  y\nSection:\n  k:  v\n");
+    free (out);
+}
+
+static void test_pod_status (void)
+{
+    Hs__Object *o = s_pod ("web", "Running");
+    int ready, total, restarts;
+    int64_t last;
+    Hs__ContainerStatus *cs = s_add_status (o->pod, true, 2);
+    cs->state->running = hs_pb_new (&hs__container_state_running__descriptor);
+    CHECK_EQ_STR (ctl_pod_status (o->pod, &ready, &total, &restarts, &last), "Running");
+    CHECK_EQ_INT (ready, 1);
+    CHECK_EQ_INT (total, 1);
+    CHECK_EQ_INT (restarts, 2);
+    CHECK_EQ_INT (last, 0);
+
+    hs_pb_free (cs->state->running);
+    cs->state->running = NULL;
+    cs->state->waiting = hs_pb_new (&hs__container_state_waiting__descriptor);
+    hs_pb_set_str (&cs->state->waiting->reason, "CrashLoopBackOff");
+    CHECK_EQ_STR (ctl_pod_status (o->pod, &ready, &total, &restarts, &last), "CrashLoopBackOff");
+    CHECK_EQ_INT (ready, 0);
+
+    hs_pb_free (cs->state->waiting);
+    cs->state->waiting = NULL;
+    cs->state->terminated = hs_pb_new (&hs__container_state_terminated__descriptor);
+    cs->state->terminated->exit_code = 3;
+    CHECK_EQ_STR (ctl_pod_status (o->pod, NULL, NULL, NULL, NULL), "ExitCode:3");
+    hs_pb_set_str (&cs->state->terminated->reason, "OOMKilled");
+    CHECK_EQ_STR (ctl_pod_status (o->pod, NULL, NULL, NULL, NULL), "OOMKilled");
+
+    o->pod->metadata->deletion_timestamp = 2000 * SEC;
+    CHECK_EQ_STR (ctl_pod_status (o->pod, NULL, NULL, NULL, NULL), "Terminating");
+    hs_pb_free (o);
+
+    o = s_pod ("lost", "Failed");
+    hs_pb_set_str (&o->pod->status->reason, "NodeLost");
+    CHECK_EQ_STR (ctl_pod_status (o->pod, NULL, NULL, NULL, NULL), "NodeLost");
+    hs_pb_free (o);
+}
+
+static void test_pod_table (void)
+{
+    Hs__Object *a = s_pod ("web", "Running");
+    Hs__ContainerStatus *cs = s_add_status (a->pod, true, 0);
+    cs->state->running = hs_pb_new (&hs__container_state_running__descriptor);
+    Hs__Object *b = s_pod ("worker-1", "Pending");
+    hs_pb_set_str (&b->pod->spec->node_name, "n1");
+    const Hs__Object *objs[] = {a, b};
+    ctl_list_opts_t lo = {0};
+    char *t = ctl_table_render (HS_KIND_POD, objs, 2, &lo, 1005 * SEC);
+    CHECK_EQ_STR (t, "NAME       READY   STATUS    RESTARTS   AGE\n"
+                     "web        1/1     Running   0          5s\n"
+                     "worker-1   0/1     Pending   0          5s\n");
+    free (t);
+    lo.wide = true;
+    lo.all_ns = true;
+    t = ctl_table_render (HS_KIND_POD, objs, 2, &lo, 1005 * SEC);
+    CHECK_EQ_STR (t, "NAMESPACE   NAME       READY   STATUS    RESTARTS   AGE   IP       NODE\n"
+                     "default     web        1/1     Running   0          5s    <none>   <none>\n"
+                     "default     worker-1   0/1     Pending   0          5s    <none>   n1\n");
+    free (t);
+    hs_pb_free (a);
+    hs_pb_free (b);
+}
+
+static void test_node_status (void)
+{
+    Hs__Object *o = hs_obj_new (HS_KIND_NODE, NULL, "n1");
+    char buf[64];
+    CHECK_EQ_STR (ctl_node_status (o->node, buf, sizeof buf), "Unknown");
+    o->node->status = hs_pb_new (&hs__node_status__descriptor);
+    Hs__NodeCondition *c = hs_pb_new (&hs__node_condition__descriptor);
+    hs_pb_set_str (&c->type, "Ready");
+    hs_pb_set_str (&c->status, "False");
+    hs_pb_push ((void ***)&o->node->status->conditions, &o->node->status->n_conditions, c);
+    o->node->spec = hs_pb_new (&hs__node_spec__descriptor);
+    o->node->spec->unschedulable = true;
+    CHECK_EQ_STR (ctl_node_status (o->node, buf, sizeof buf), "NotReady,SchedulingDisabled");
+    char *roles = ctl_node_roles (o->node);
+    CHECK_EQ_STR (roles, "<none>");
+    free (roles);
+    hs_pb_map_set ((void ***)&o->node->metadata->labels, &o->node->metadata->n_labels,
+                   &hs__object_meta__labels_entry__descriptor, "node-role.kubernetes.io/worker",
+                   "");
+    hs_pb_map_set ((void ***)&o->node->metadata->labels, &o->node->metadata->n_labels,
+                   &hs__object_meta__labels_entry__descriptor,
+                   "node-role.kubernetes.io/control-plane", "");
+    roles = ctl_node_roles (o->node);
+    CHECK_EQ_STR (roles, "control-plane,worker");
+    free (roles);
+    hs_pb_free (o);
+}
+
+static void test_selector (void)
+{
+    Hs__Object *o = hs_obj_new (HS_KIND_POD, "default", "x");
+    Hs__ObjectMeta *m = o->pod->metadata;
+    hs_pb_map_set ((void ***)&m->labels, &m->n_labels, &hs__object_meta__labels_entry__descriptor,
+                   "app", "web");
+    hs_pb_map_set ((void ***)&m->labels, &m->n_labels, &hs__object_meta__labels_entry__descriptor,
+                   "tier", "front");
+    struct {
+        const char *sel;
+        bool match;
+    } cases[] = {
+        {"app=web", true},
+        {"app==web", true},
+        {"app!=web", false},
+        {"app", true},
+        {"!app", false},
+        {"!gpu", true},
+        {"app=web,tier=back", false},
+        {"tier in (front, back)", true},
+        {"tier notin (front)", false},
+        {"app=web,tier in (x,front),!gpu", true},
+        {"", true},
+    };
+    for (size_t i = 0; i < HS_ARRAY_LEN (cases); i++) {
+        char *err = NULL;
+        ctl_selector_t *s = ctl_selector_parse (cases[i].sel, &err);
+        CHECK (s != NULL);
+        if (!s) {
+            fprintf (stderr, "  selector %s: %s\n", cases[i].sel, err);
+            free (err);
+            continue;
+        }
+        if (ctl_selector_matches (s, (void *const *)m->labels, m->n_labels) != cases[i].match)
+            fprintf (stderr, "  FAIL selector \"%s\"\n", cases[i].sel), hs_test_failures++;
+        ctl_selector_free (&s);
+    }
+    const char *bad[] = {"=x", "a=b,", "app=(x", "a in x", "a b", "a=b c", "in ()"};
+    for (size_t i = 0; i < HS_ARRAY_LEN (bad); i++) {
+        char *err = NULL;
+        ctl_selector_t *s = ctl_selector_parse (bad[i], &err);
+        if (s)
+            fprintf (stderr, "  FAIL selector \"%s\" accepted\n", bad[i]), hs_test_failures++;
+        else
+            CHECK_CONTAINS (err, "unable to parse requirement");
+        ctl_selector_free (&s);
+        free (err);
+    }
+    hs_pb_free (o);
+}
+
+static void test_describe (void)
+{
+    Hs__Object *p = s_pod ("web", "Running");
+    hs_pb_map_set ((void ***)&p->pod->metadata->labels, &p->pod->metadata->n_labels,
+                   &hs__object_meta__labels_entry__descriptor, "app", "web");
+    hs_pb_set_str (&p->pod->metadata->uid, "u1");
+    Hs__Object *e = hs_obj_new (HS_KIND_EVENT, "default", "web.1");
+    e->event->involved_object = hs_pb_new (&hs__object_reference__descriptor);
+    hs_pb_set_str (&e->event->involved_object->kind, "Pod");
+    hs_pb_set_str (&e->event->involved_object->namespace_, "default");
+    hs_pb_set_str (&e->event->involved_object->name, "web");
+    hs_pb_set_str (&e->event->type, "Normal");
+    hs_pb_set_str (&e->event->reason, "Scheduled");
+    hs_pb_set_str (&e->event->message, "Successfully assigned default/web to n1");
+    e->event->first_timestamp = e->event->last_timestamp = 1001 * SEC;
+    e->event->source = hs_pb_new (&hs__event_source__descriptor);
+    hs_pb_set_str (&e->event->source->component, "hs-scheduler");
+    const Hs__Object *rel[] = {p, e};
+    char *t = ctl_describe_render (p, rel, 2, 1005 * SEC);
+    CHECK_CONTAINS (t, "Name:         web\n");
+    CHECK_CONTAINS (t, "Labels:       app=web\n");
+    CHECK_CONTAINS (t, "Annotations:  <none>\n");
+    CHECK_CONTAINS (t, "Containers:\n  main:\n    Image:        busybox\n");
+    CHECK_CONTAINS (t, "QoS Class:        BestEffort\n");
+    CHECK_CONTAINS (t, "Events:\n  Type    Reason     Age   From          Message\n"
+                       "  ----    ------     ----  ----          -------\n"
+                       "  Normal  Scheduled  4s    hs-scheduler  Successfully assigned "
+                       "default/web to n1\n");
+    free (t);
+    const Hs__Object *none[] = {p};
+    t = ctl_describe_render (p, none, 1, 1005 * SEC);
+    CHECK_CONTAINS (t, "Events:           <none>\n");
+    free (t);
+    hs_pb_free (p);
+    hs_pb_free (e);
+}
+
+int main (int argc, char **argv)
+{
+    setenv ("TZ", "UTC", 1);
+    static const hs_test_t tests[] = {
+        {"tabwrite", test_tabwrite},   {"pod_status", test_pod_status},
+        {"pod_table", test_pod_table}, {"node_status", test_node_status},
+        {"selector", test_selector},   {"describe", test_describe},
+    };
+    return HS_TEST_RUN (tests);
+}
