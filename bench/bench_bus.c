@@ -1,0 +1,392 @@
+/*  bench_bus.c: bench-bus, message throughput through a real hs-bus.
+ *
+ *  Starts hs-bus on a free loopback port pair (and an ipc:// directory), then
+ *  for each row forks P publisher processes and one subscriber process, each
+ *  with its own bus connection (hs_bus_connect + hs_bus_join, so nothing is
+ *  lost for want of a connection). Every publisher sends a fixed count of
+ *  two-frame messages (topic "bench.x", a valid hs.Envelope body of the given
+ *  size) as fast as ZeroMQ takes them; the subscriber counts what arrives.
+ *  hs-bus's own heartbeat (hb.bus.*, forwarded_msgs) tells where the lost
+ *  messages went: publisher -> bus (publisher's PUB queue full) or bus ->
+ *  subscriber (the broker's XPUB queue full). Prints one table.
+ */
+#include "benchlib.h"
+#include "hs_bus.h"
+#include "hs_pb.h"
+#include "hs_util.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define TOPIC "bench.x"
+
+typedef struct {
+    const char *bus;  /* address for hs_bus_connect */
+    int pubs;         /* publishers in this row */
+    size_t size;      /* envelope bytes */
+    uint64_t count;   /* per publisher */
+    const char *dir;  /* where workers write results */
+    int idle_ms;      /* subscriber: stop after this long without a message */
+    int64_t limit_ns; /* hard bound on a row's duration */
+    double rate;      /* offered msgs/s over all publishers; 0: flood */
+} row_t;
+
+/* Counters in the result files. */
+enum { R_SENT, R_RECV, R_T_FIRST, R_T_LAST, R_FWD0, R_FWD1, R_T_START, R_T_END };
+
+/* A valid Envelope (a Ping padded with its nonce) of exactly `size` bytes. */
+static uint8_t *s_make_body (size_t size, size_t *ret_len)
+{
+    Hs__Envelope env = HS__ENVELOPE__INIT;
+    Hs__Ping ping = HS__PING__INIT;
+    env.sender = "bench-bus/pub";
+    env.sender_seq = 1;
+    env.sent_at_ns = hs_now_ns ();
+    env.body_case = HS__ENVELOPE__BODY_PING;
+    env.ping = &ping;
+    char *nonce = hs_calloc (1, size + 1);
+    ping.nonce = nonce;
+    size_t len = 0;
+    /* The nonce's length prefix grows at 128; search for the exact fit. */
+    for (size_t k = 0; k <= size; k++) {
+        memset (nonce, 'x', k);
+        nonce[k] = '\0';
+        len = hs__envelope__get_packed_size (&env);
+        if (len >= size) break;
+    }
+    uint8_t *buf = hs_malloc (len);
+    hs__envelope__pack (&env, buf);
+    free (nonce);
+    *ret_len = len;
+    return buf;
+}
+
+static int s_publisher (row_t *row, int i)
+{
+    hs_bus_t *bus = NULL;
+    char inst[32];
+    snprintf (inst, sizeof inst, "pub%d-%d", i, (int)getpid ());
+    int r = hs_bus_connect (row->bus, "bench-bus", inst, &bus);
+    if (r < 0) bl_worker_fail ("publisher: cannot connect to %s: %s", row->bus, strerror (-r));
+    if (hs_bus_join (bus, 10000) < 0)
+        bl_worker_fail ("publisher: no hs-bus answered at %s within 10 s", row->bus);
+    size_t len;
+    uint8_t *body = s_make_body (row->size, &len);
+    int64_t t0 = bl_worker_ready ();
+    bl_sleep_until (t0);
+
+    bl_result_t res = {0};
+    res.c[R_T_START] = (uint64_t)bl_mono_ns ();
+    /* Paced: batches of 100 on a schedule, so the offered rate is exact. */
+    double per_ns = row->rate > 0 ? row->rate / row->pubs / 1e9 : 0;
+    for (uint64_t n = 0; n < row->count; n++) {
+        if (hs_bus_publish_raw (bus, TOPIC, body, len) == 0) res.c[R_SENT]++;
+        if (per_ns > 0 && n % 100 == 99) bl_sleep_until (t0 + (int64_t)((double)(n + 1) / per_ns));
+        if ((n & 0xffff) == 0 && bl_mono_ns () - t0 > row->limit_ns) break;
+    }
+    res.c[R_T_END] = (uint64_t)bl_mono_ns ();
+    free (body);
+    /* Give the queued tail time to leave before close: the socket's linger
+     * (200 ms) would otherwise discard it, which says nothing about the bus. */
+    usleep (1000000);
+    hs_bus_destroy (&bus);
+    char *path = hs_sprintf ("%s/pub-%d", row->dir, i);
+    r = bl_result_write (path, &res);
+    free (path);
+    return r < 0;
+}
+
+/* Reads forwarded_msgs from an hs-bus heartbeat; false if it is not one. */
+static bool s_forwarded (zmq_msg_t *body, uint64_t *ret)
+{
+    Hs__Envelope *env =
+        hs__envelope__unpack (NULL, zmq_msg_size (body), (const uint8_t *)zmq_msg_data (body));
+    if (!env) return false;
+    bool ok = false;
+    if (env->body_case == HS__ENVELOPE__BODY_HEARTBEAT)
+        for (size_t i = 0; i < env->heartbeat->n_counters; i++)
+            if (strcmp (env->heartbeat->counters[i]->name, "forwarded_msgs") == 0) {
+                *ret = env->heartbeat->counters[i]->value;
+                ok = true;
+            }
+    hs_pb_free (env);
+    return ok;
+}
+
+static int s_subscriber (row_t *row, int i)
+{
+    (void)i;
+    hs_bus_t *bus = NULL;
+    int r = hs_bus_connect (row->bus, "bench-bus", NULL, &bus);
+    if (r < 0) bl_worker_fail ("subscriber: cannot connect to %s: %s", row->bus, strerror (-r));
+    hs_bus_subscribe (bus, TOPIC);
+    hs_bus_subscribe (bus, "hb.bus.");
+    if (hs_bus_join (bus, 10000) < 0)
+        bl_worker_fail ("subscriber: no hs-bus answered at %s within 10 s", row->bus);
+    void *sock = hs_bus_sub_socket (bus);
+    int64_t t0 = bl_worker_ready ();
+    /* The start signal came at least one heartbeat interval before t0, after
+     * every worker had joined: the first heartbeat after it is our baseline. */
+    int64_t go_seen = bl_mono_ns ();
+    bl_result_t res = {0};
+    bool have_fwd0 = false, have_fwd1 = false;
+    int64_t last_msg = 0, idle_since = 0;
+    int64_t hard_end = t0 + row->limit_ns + 5000000000LL;
+    const size_t topic_len = strlen (TOPIC);
+    for (;;) {
+        int64_t now = bl_mono_ns ();
+        if (now > hard_end) break;
+        if (res.c[R_RECV] > 0 && !idle_since && now - last_msg > (int64_t)row->idle_ms * 1000000)
+            idle_since = now;
+        if (idle_since && (have_fwd1 || now - idle_since > 2500000000LL)) break;
+        zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll (&item, 1, 50) <= 0) continue;
+        for (;;) {
+            zmq_msg_t topic, body;
+            zmq_msg_init (&topic);
+            if (zmq_msg_recv (&topic, sock, ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close (&topic);
+                break;
+            }
+            zmq_msg_init (&body);
+            bool two = zmq_msg_more (&topic) && zmq_msg_recv (&body, sock, 0) >= 0;
+            if (two && zmq_msg_size (&topic) == topic_len &&
+                memcmp (zmq_msg_data (&topic), TOPIC, topic_len) == 0) {
+                int64_t t = bl_mono_ns ();
+                if (!res.c[R_RECV]) res.c[R_T_FIRST] = (uint64_t)t;
+                res.c[R_RECV]++;
+                last_msg = t;
+                res.c[R_T_LAST] = (uint64_t)t;
+            } else if (two) {
+                uint64_t fwd;
+                int64_t t = bl_mono_ns ();
+                if (s_forwarded (&body, &fwd)) {
+                    if (!have_fwd0 && t >= go_seen && t < t0 && res.c[R_RECV] == 0) {
+                        res.c[R_FWD0] = fwd;
+                        have_fwd0 = true;
+                    } else if (have_fwd0 && idle_since && t >= idle_since) {
+                        res.c[R_FWD1] = fwd;
+                        have_fwd1 = true;
+                    }
+                }
+            }
+            while (zmq_msg_more (&body)) { /* drain a malformed tail */
+                zmq_msg_close (&body);
+                zmq_msg_init (&body);
+                if (zmq_msg_recv (&body, sock, 0) < 0) break;
+            }
+            zmq_msg_close (&topic);
+            zmq_msg_close (&body);
+        }
+    }
+    if (!have_fwd1) res.c[R_FWD0] = res.c[R_FWD1] = 0;
+    hs_bus_destroy (&bus);
+    char *path = hs_sprintf ("%s/sub", row->dir);
+    r = bl_result_write (path, &res);
+    free (path);
+    return r < 0;
+}
+
+static int s_worker (void *arg, int i)
+{
+    row_t *row = arg;
+    return i == 0 ? s_subscriber (row, i) : s_publisher (row, i - 1);
+}
+
+static void s_print_header (void)
+{
+    printf ("%-9s %4s %6s %10s %12s %12s %10s %7s %14s %9s %14s\n", "transport", "pubs", "bytes",
+            "offered/s", "sent", "received", "lost", "lost%", "recv msgs/s", "MB/s",
+            "lost pub/bus");
+}
+
+static int s_run_row (const char *tmp, int n, const char *label, row_t *row)
+{
+    char *dir = hs_sprintf ("%s/row%d", tmp, n);
+    if (mkdir (dir, 0700) < 0) bl_die ("mkdir %s: %s", dir, strerror (errno));
+    row->dir = dir;
+    bl_group_t *g = bl_group_start (row->pubs + 1, s_worker, row);
+    int64_t t0;
+    if (bl_group_go (g, 15000, 1200, &t0) < 0) {
+        bl_group_wait (&g, 2000);
+        free (dir);
+        return -1;
+    }
+    int failed = bl_group_wait (&g, (int)(row->limit_ns / 1000000) + 15000);
+    if (failed) fprintf (stderr, "bench-bus: %d worker(s) failed in row %s\n", failed, label);
+
+    uint64_t sent = 0, t_start = UINT64_MAX, t_end = 0;
+    for (int i = 0; i < row->pubs; i++) {
+        char *path = hs_sprintf ("%s/pub-%d", dir, i);
+        bl_result_t r;
+        if (bl_result_read (path, &r) == 0) {
+            sent += r.c[R_SENT];
+            if (r.c[R_T_START] < t_start) t_start = r.c[R_T_START];
+            if (r.c[R_T_END] > t_end) t_end = r.c[R_T_END];
+        }
+        bl_result_free (&r);
+        free (path);
+    }
+    char *path = hs_sprintf ("%s/sub", dir);
+    bl_result_t s;
+    int rr = bl_result_read (path, &s);
+    free (path);
+    free (dir);
+    if (rr < 0) {
+        fprintf (stderr, "bench-bus: row %s: no subscriber result\n", label);
+        return -1;
+    }
+    uint64_t recv = s.c[R_RECV];
+    double secs = (double)(s.c[R_T_LAST] - s.c[R_T_FIRST]) / 1e9;
+    double rate = secs > 0 ? (double)recv / secs : 0;
+    double mbs = rate * (double)(row->size + strlen (TOPIC)) / 1e6;
+    uint64_t lost = sent > recv ? sent - recv : 0;
+    char split[40] = "?";
+    if (s.c[R_FWD1] >= s.c[R_FWD0] && s.c[R_FWD1]) {
+        uint64_t fwd = s.c[R_FWD1] - s.c[R_FWD0];
+        uint64_t pub_lost = sent > fwd ? sent - fwd : 0;
+        uint64_t bus_lost = fwd > recv ? fwd - recv : 0;
+        snprintf (split, sizeof split, "%llu/%llu", (unsigned long long)pub_lost,
+                  (unsigned long long)bus_lost);
+    }
+    char b1[32], b2[32], b3[32], b4[32], b5[32] = "flood";
+    if (row->rate > 0) bl_fmt_count (row->rate, b5, sizeof b5);
+    printf ("%-9s %4d %6zu %10s %12s %12s %10s %6.2f%% %14s %9.1f %14s\n", label, row->pubs,
+            row->size, b5, bl_fmt_count ((double)sent, b1, sizeof b1),
+            bl_fmt_count ((double)recv, b2, sizeof b2), bl_fmt_count ((double)lost, b3, sizeof b3),
+            sent ? 100.0 * (double)lost / (double)sent : 0.0, bl_fmt_count (rate, b4, sizeof b4),
+            mbs, split);
+    bl_result_free (&s);
+    (void)t_start;
+    (void)t_end;
+    return 0;
+}
+
+static void s_usage (FILE *f)
+{
+    fprintf (f,
+             "usage: bench-bus [--bin DIR] [--bus HOST:PORT] [--count N] [--seconds S] [--no-ipc]\n"
+             "  --bin DIR     where hs-bus is (default: $HS_BIN, then next to bench-bus)\n"
+             "  --bus ADDR    use this running hs-bus instead of starting one (tcp rows only)\n"
+             "  --count N     flood rows: messages per publisher (default 2000000)\n"
+             "  --seconds S   paced rows: seconds of offered load (default 3)\n"
+             "  --no-ipc      skip the ipc:// rows\n");
+}
+
+int main (int argc, char **argv)
+{
+    bl_init ("bench-bus");
+    const char *bin_dir = NULL, *given_bus = NULL;
+    int64_t count = 2000000;
+    double secs = 3;
+    bool ipc = true;
+    static struct option opts[] = {
+        {"bin", required_argument, 0, 'b'},   {"bus", required_argument, 0, 'B'},
+        {"count", required_argument, 0, 'n'}, {"no-ipc", no_argument, 0, 'I'},
+        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long (argc, argv, "b:B:n:Is:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'b': bin_dir = optarg; break;
+        case 'B': given_bus = optarg; break;
+        case 'n':
+            if (hs_parse_i64 (optarg, &count) < 0 || count <= 0) bl_die ("--count: %s", optarg);
+            break;
+        case 'I': ipc = false; break;
+        case 's':
+            secs = atof (optarg);
+            if (secs <= 0 || secs > 600) bl_die ("--seconds: %s", optarg);
+            break;
+        case 'h': s_usage (stdout); return 0;
+        default: s_usage (stderr); return 2;
+        }
+    }
+
+    char tcp_addr[64], ipc_addr[600] = "";
+    char *tmp = bl_tmpdir ("bus");
+    char *log = hs_sprintf ("%s/hs-bus.log", tmp);
+    const char *bus_desc;
+    if (given_bus) {
+        snprintf (tcp_addr, sizeof tcp_addr, "%s", given_bus);
+        ipc = false;
+        bus_desc = "given";
+    } else {
+        char *hsbus = bl_find_bin ("hs-bus", bin_dir);
+        if (!hsbus) bl_die ("cannot find hs-bus (use --bin DIR or HS_BIN)");
+        int port = bl_free_port (true);
+        char port_s[16];
+        snprintf (port_s, sizeof port_s, "%d", port);
+        char *argv_bus[] = {hsbus, "--bind", "127.0.0.1", "--port", port_s, NULL, NULL, NULL};
+        if (ipc) {
+            argv_bus[5] = "--ipc";
+            argv_bus[6] = tmp;
+            snprintf (ipc_addr, sizeof ipc_addr, "ipc://%s", tmp);
+        }
+        pid_t pid = bl_spawn (argv_bus, log);
+        if (bl_wait_tcp (port + 1, 5000) < 0 || !bl_alive (pid)) {
+            bl_tail_log (log, 20);
+            bl_die ("hs-bus did not start");
+        }
+        snprintf (tcp_addr, sizeof tcp_addr, "127.0.0.1:%d", port);
+        bus_desc = hsbus;
+    }
+
+    printf ("== bench-bus: throughput through hs-bus (%s)\n", bus_desc);
+    printf ("   each publisher and the subscriber is its own process with its own bus connection;\n"
+            "   publishers send (topic \"%s\" + body) either %lld messages each as fast as\n"
+            "   they can (offered = flood: ZeroMQ PUB drops at its HWM, so this shows how\n"
+            "   much a burst loses), or paced to an offered total rate for %.0f s;\n"
+            "   bytes = body size (a valid hs.Envelope); default HWM %d per socket;\n"
+            "   recv msgs/s = received / (last - first receive time); MB/s counts topic+body;\n"
+            "   lost pub/bus = lost before hs-bus (publisher queue) / in hs-bus->subscriber,\n"
+            "   from hs-bus's forwarded_msgs heartbeat counter.\n",
+            TOPIC, (long long)count, secs, HS_BUS_HWM);
+    s_print_header ();
+    struct {
+        const char *label;
+        bool ipc;
+        int pubs;
+        size_t size;
+        double rate;
+    } rows[] = {
+        /* clang-format off */
+        {"tcp", false, 1, 64, 0},
+        {"tcp", false, 2, 64, 0},
+        {"tcp", false, 1, 1024, 0},
+        {"ipc", true, 1, 64, 0},
+        {"tcp", false, 1, 64, 250e3},
+        {"tcp", false, 1, 64, 500e3},
+        {"tcp", false, 1, 64, 750e3},
+        {"tcp", false, 1, 64, 1e6},
+        {"tcp", false, 2, 64, 500e3},
+        {"tcp", false, 2, 64, 1e6},
+        {"ipc", true, 1, 64, 500e3},
+        {"ipc", true, 1, 64, 1e6},
+        {"ipc", true, 2, 64, 1e6},
+        {"tcp", false, 1, 1024, 250e3},
+        /* clang-format on */
+    };
+    int bad = 0;
+    for (size_t i = 0; i < HS_ARRAY_LEN (rows); i++) {
+        if (rows[i].ipc && !ipc) continue;
+        row_t row = {
+            .bus = rows[i].ipc ? ipc_addr : tcp_addr,
+            .pubs = rows[i].pubs,
+            .size = rows[i].size,
+            .count =
+                rows[i].rate > 0 ? (uint64_t)(rows[i].rate * secs / rows[i].pubs) : (uint64_t)count,
+            .idle_ms = 1000,
+            .limit_ns = 60000000000LL,
+            .rate = rows[i].rate,
+        };
+        if (s_run_row (tmp, (int)i, rows[i].label, &row) < 0) bad++;
+    }
+    free (log);
+    free (tmp);
+    return bad ? 1 : 0;
+}
