@@ -598,8 +598,9 @@ static bool s_is_timestamp (const ProtobufCFieldDescriptor *f)
     if (f->type != PROTOBUF_C_TYPE_INT64 && f->type != PROTOBUF_C_TYPE_SINT64 &&
         f->type != PROTOBUF_C_TYPE_SFIXED64)
         return false;
+    /* time_added is Kubernetes' one timestamp named the other way round. */
     return s_ends_with (f->name, "_timestamp") || s_ends_with (f->name, "_time") ||
-           s_ends_with (f->name, "_at");
+           s_ends_with (f->name, "_at") || strcmp (f->name, "time_added") == 0;
 }
 
 static size_t s_elem_size (ProtobufCType t)

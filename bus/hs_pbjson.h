@@ -9,7 +9,8 @@
  *      container_id -> containerID, pod_cidr -> podCIDR);
  *    - map<string,string> fields are YAML mappings;
  *    - hs.Int32Value / hs.Int64Value are plain numbers;
- *    - int64 fields named *_timestamp, *_time or *_at are RFC 3339 text
+ *    - int64 fields named *_timestamp, *_time or *_at (and Taint's
+ *      time_added) are RFC 3339 text
  *      (HS_FMT_RAW prints the nanoseconds instead); the parser takes either;
  *    - enums print their value name; the parser takes the name or the number;
  *    - output omits zero values, empty strings, empty lists and absent messages

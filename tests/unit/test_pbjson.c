@@ -362,7 +362,7 @@ static void test_round_trip_kinds (void)
                   "  unschedulable: true\n"
                   "  podCIDR: 10.1.0.0/24\n"
                   "  taints:\n"
-                  "  - {key: gpu, value: 'true', effect: NoSchedule, timeAdded: 17}\n"
+                  "  - {key: gpu, value: 'true', effect: NoSchedule, timeAdded: 2026-01-02T03:04:05Z}\n"
                   "status:\n"
                   "  capacity: {cpu: '4', memory: 8Gi, pods: '110'}\n"
                   "  allocatable: {cpu: 3800m, memory: 7Gi, pods: '110'}\n"
@@ -661,6 +661,17 @@ static void test_timestamps (void)
     CHECK_CONTAINS (s, "\"deletionGracePeriodSeconds\":null");
     free (s);
     hs_pb_free (m);
+
+    /* Taint's timeAdded is a timestamp too, though it names it the other way round */
+    Hs__Taint *taint =
+        (Hs__Taint *)s_parse (&hs__taint__descriptor, "key: k\ntimeAdded: 2026-11-21T12:00:00Z\n");
+    if (taint) {
+        CHECK_EQ_INT (taint->time_added, 1795262400LL * 1000000000LL);
+        char *t = hs_pb_to_text (&taint->base, HS_FMT_YAML);
+        CHECK_EQ_STR (t, "key: k\ntimeAdded: \"2026-11-21T12:00:00Z\"\n");
+        free (t);
+        hs_pb_free (taint);
+    }
 
     /* non-timestamp int64 fields stay numbers: sentAtNs, resourceVersion */
     Hs__Envelope *e = (Hs__Envelope *)s_parse (&hs__envelope__descriptor, "sentAtNs: 12\n");
