@@ -79,17 +79,10 @@ bool hs_pb_equal (const void *a, const void *b)
     return eq;
 }
 
-/* Every generated *Entry struct for map<string,string> has this layout. */
-typedef struct {
-    ProtobufCMessage base;
-    char *key;
-    char *value;
-} s_entry_t;
-
 const char *hs_pb_map_get (void *const *entries, size_t n, const char *key)
 {
     for (size_t i = 0; i < n; i++) {
-        const s_entry_t *e = entries[i];
+        const hs_pb_map_entry_t *e = entries[i];
         if (strcmp (e->key, key) == 0) return e->value;
     }
     return NULL;
@@ -99,13 +92,13 @@ void hs_pb_map_set (void ***entries, size_t *n, const ProtobufCMessageDescriptor
                     const char *key, const char *value)
 {
     for (size_t i = 0; i < *n; i++) {
-        s_entry_t *e = (*entries)[i];
+        hs_pb_map_entry_t *e = (*entries)[i];
         if (strcmp (e->key, key) == 0) {
             hs_pb_set_str (&e->value, value);
             return;
         }
     }
-    s_entry_t *e = hs_pb_new (entry_desc);
+    hs_pb_map_entry_t *e = hs_pb_new (entry_desc);
     hs_pb_set_str (&e->key, key);
     hs_pb_set_str (&e->value, value);
     hs_pb_push (entries, n, e);
@@ -113,12 +106,20 @@ void hs_pb_map_set (void ***entries, size_t *n, const ProtobufCMessageDescriptor
 
 static int s_entry_cmp (const void *a, const void *b)
 {
-    const s_entry_t *ea = *(s_entry_t *const *)a;
-    const s_entry_t *eb = *(s_entry_t *const *)b;
+    const hs_pb_map_entry_t *ea = *(hs_pb_map_entry_t *const *)a;
+    const hs_pb_map_entry_t *eb = *(hs_pb_map_entry_t *const *)b;
     return strcmp (ea->key, eb->key);
 }
 
 void hs_pb_map_sort (void **entries, size_t n)
 {
     if (n > 1) qsort (entries, n, sizeof (void *), s_entry_cmp);
+}
+
+const hs_pb_map_entry_t **hs_pb_map_sorted (void *const *entries, size_t n)
+{
+    const hs_pb_map_entry_t **sorted = hs_malloc (n * sizeof (*sorted));
+    if (n) memcpy (sorted, entries, n * sizeof (*sorted));
+    hs_pb_map_sort ((void **)sorted, n);
+    return sorted;
 }

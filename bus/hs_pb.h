@@ -39,12 +39,22 @@ uint8_t *hs_pb_pack (const void *msg, size_t *ret_len);
 /* Byte-equal serializations. */
 bool hs_pb_equal (const void *a, const void *b);
 
-/* Map fields (repeated *Entry {key, value}), string to string. */
+/* Map fields (repeated *Entry {key, value}), string to string. Every
+ * generated entry struct of a map<string,string> has this layout. */
+typedef struct {
+    ProtobufCMessage base;
+    char *key;
+    char *value;
+} hs_pb_map_entry_t;
+
 const char *hs_pb_map_get (void *const *entries, size_t n, const char *key);
 /* Sets key=value in a string map whose entry type is given by its descriptor. */
 void hs_pb_map_set (void ***entries, size_t *n, const ProtobufCMessageDescriptor *entry_desc,
                     const char *key, const char *value);
 /* Sorts a map's entries by key, so equal maps serialize equally. */
 void hs_pb_map_sort (void **entries, size_t n);
+/* A copy of a map's entry pointers sorted by key, for printing; the entries
+ * stay the map's. Free the array only. */
+const hs_pb_map_entry_t **hs_pb_map_sorted (void *const *entries, size_t n);
 
 #endif

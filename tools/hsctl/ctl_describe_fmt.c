@@ -60,17 +60,6 @@ static const char *s_bool (bool b)
 
 /* ------------------------------------------------------------ shared pieces */
 
-typedef struct {
-    ProtobufCMessage base;
-    char *key;
-    char *value;
-} s_entry_t;
-
-static int s_entry_cmp (const void *a, const void *b)
-{
-    return strcmp ((*(const s_entry_t *const *)a)->key, (*(const s_entry_t *const *)b)->key);
-}
-
 /* "Labels:  a=b" / "        c=d", or "<none>"; annotations use "k: v". */
 static void s_map_multiline (s_w_t *w, const char *indent, const char *title, void *const *entries,
                              size_t n, bool annotations)
@@ -80,9 +69,7 @@ static void s_map_multiline (s_w_t *w, const char *indent, const char *title, vo
         s_write (w, 0, "<none>\n");
         return;
     }
-    const s_entry_t **sorted = hs_malloc (n * sizeof (*sorted));
-    memcpy (sorted, entries, n * sizeof (*sorted));
-    qsort (sorted, n, sizeof (*sorted), s_entry_cmp);
+    const hs_pb_map_entry_t **sorted = hs_pb_map_sorted (entries, n);
     for (size_t i = 0; i < n; i++) {
         if (i) s_write (w, 0, "%s\t", indent);
         if (annotations)

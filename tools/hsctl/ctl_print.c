@@ -25,24 +25,10 @@ const char *ctl_fmt_duration (int64_t ns, char *buf, size_t len)
     return hs_fmt_age (1, 1 + ns, buf, len);
 }
 
-typedef struct {
-    ProtobufCMessage base;
-    char *key;
-    char *value;
-} s_entry_t;
-
-static int s_entry_cmp (const void *a, const void *b)
-{
-    const s_entry_t *x = *(const s_entry_t *const *)a, *y = *(const s_entry_t *const *)b;
-    return strcmp (x->key, y->key);
-}
-
 char *ctl_labels_str (void *const *entries, size_t n)
 {
     if (n == 0) return hs_strdup ("<none>");
-    const s_entry_t **sorted = hs_malloc (n * sizeof (*sorted));
-    memcpy (sorted, entries, n * sizeof (*sorted));
-    qsort (sorted, n, sizeof (*sorted), s_entry_cmp);
+    const hs_pb_map_entry_t **sorted = hs_pb_map_sorted (entries, n);
     hs_buf_t b = {0};
     for (size_t i = 0; i < n; i++)
         hs_buf_printf (&b, "%s%s=%s", i ? "," : "", sorted[i]->key, sorted[i]->value);
