@@ -81,15 +81,15 @@ static int s_publisher (row_t *row, int i)
     bl_sleep_until (t0);
 
     bl_result_t res = {0};
-    res.c[R_T_START] = (uint64_t)bl_mono_ns ();
+    res.c[R_T_START] = (uint64_t)hs_mono_ns ();
     /* Paced: batches of 100 on a schedule, so the offered rate is exact. */
     double per_ns = row->rate > 0 ? row->rate / row->pubs / 1e9 : 0;
     for (uint64_t n = 0; n < row->count; n++) {
         if (hs_bus_publish_raw (bus, TOPIC, body, len) == 0) res.c[R_SENT]++;
         if (per_ns > 0 && n % 100 == 99) bl_sleep_until (t0 + (int64_t)((double)(n + 1) / per_ns));
-        if ((n & 0xffff) == 0 && bl_mono_ns () - t0 > row->limit_ns) break;
+        if ((n & 0xffff) == 0 && hs_mono_ns () - t0 > row->limit_ns) break;
     }
-    res.c[R_T_END] = (uint64_t)bl_mono_ns ();
+    res.c[R_T_END] = (uint64_t)hs_mono_ns ();
     free (body);
     /* Give the queued tail time to leave before close: the socket's linger
      * (200 ms) would otherwise discard it, which says nothing about the bus. */
@@ -132,14 +132,14 @@ static int s_subscriber (row_t *row, int i)
     int64_t t0 = bl_worker_ready ();
     /* The start signal came at least one heartbeat interval before t0, after
      * every worker had joined: the first heartbeat after it is our baseline. */
-    int64_t go_seen = bl_mono_ns ();
+    int64_t go_seen = hs_mono_ns ();
     bl_result_t res = {0};
     bool have_fwd0 = false, have_fwd1 = false;
     int64_t last_msg = 0, idle_since = 0;
     int64_t hard_end = t0 + row->limit_ns + 5000000000LL;
     const size_t topic_len = strlen (TOPIC);
     for (;;) {
-        int64_t now = bl_mono_ns ();
+        int64_t now = hs_mono_ns ();
         if (now > hard_end) break;
         if (res.c[R_RECV] > 0 && !idle_since && now - last_msg > (int64_t)row->idle_ms * 1000000)
             idle_since = now;
@@ -157,14 +157,14 @@ static int s_subscriber (row_t *row, int i)
             bool two = zmq_msg_more (&topic) && zmq_msg_recv (&body, sock, 0) >= 0;
             if (two && zmq_msg_size (&topic) == topic_len &&
                 memcmp (zmq_msg_data (&topic), TOPIC, topic_len) == 0) {
-                int64_t t = bl_mono_ns ();
+                int64_t t = hs_mono_ns ();
                 if (!res.c[R_RECV]) res.c[R_T_FIRST] = (uint64_t)t;
                 res.c[R_RECV]++;
                 last_msg = t;
                 res.c[R_T_LAST] = (uint64_t)t;
             } else if (two) {
                 uint64_t fwd;
-                int64_t t = bl_mono_ns ();
+                int64_t t = hs_mono_ns ();
                 if (s_forwarded (&body, &fwd)) {
                     if (!have_fwd0 && t >= go_seen && t < t0 && res.c[R_RECV] == 0) {
                         res.c[R_FWD0] = fwd;

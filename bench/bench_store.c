@@ -96,7 +96,7 @@ static Hs__Object *s_make_pod (const char *name, int64_t sent_real_ns)
 
 static size_t s_pod_size (void)
 {
-    Hs__Object *o = s_make_pod ("r0-w0-c000-0000000", bl_real_ns ());
+    Hs__Object *o = s_make_pod ("r0-w0-c000-0000000", hs_now_ns ());
     size_t len = hs__object__get_packed_size (o);
     hs_pb_free (o);
     return len;
@@ -130,7 +130,7 @@ static void s_hs_on_ack (void *arg, int err, const Hs__Ack *ack)
 {
     lclient_t *lc = arg;
     worker_t *w = lc->w;
-    int64_t now = bl_mono_ns ();
+    int64_t now = hs_mono_ns ();
     lc->busy = false;
     w->inflight--;
     if (err == 0 && ack && ack->code == HS__CODE__CODE_OK) w->res.c[C_ALL_OK]++;
@@ -156,9 +156,9 @@ static void s_hs_send (lclient_t *lc)
     char name[64];
     snprintf (name, sizeof name, "r%d-w%d-c%03d-%07llu", w->row->row, w->id, lc->idx,
               (unsigned long long)lc->seq++);
-    Hs__Write *wr = hs_write_new (HS__OP__OP_APPLY, s_make_pod (name, bl_real_ns ()));
+    Hs__Write *wr = hs_write_new (HS__OP__OP_APPLY, s_make_pod (name, hs_now_ns ()));
     hs_call_opts_t opts = {.timeout_ms = 30000};
-    lc->sent_ns = bl_mono_ns ();
+    lc->sent_ns = hs_mono_ns ();
     int r = hs_client_send (w->cl, &wr, 1, &opts, s_hs_on_ack, lc);
     hs_pb_free (wr);
     if (r < 0) {
@@ -179,7 +179,7 @@ static int s_hs_client (const row_t *row, int id)
     /* Proves hs-store answers before the clock starts. */
     char name[64];
     snprintf (name, sizeof name, "r%d-w%d-ready", row->row, id);
-    Hs__Write *wr = hs_write_new (HS__OP__OP_APPLY, s_make_pod (name, bl_real_ns ()));
+    Hs__Write *wr = hs_write_new (HS__OP__OP_APPLY, s_make_pod (name, hs_now_ns ()));
     hs_call_opts_t opts = {.timeout_ms = 15000};
     Hs__Ack *ack = NULL;
     r = hs_client_call (w.cl, &wr, 1, &opts, &ack);
@@ -204,7 +204,7 @@ static int s_hs_client (const row_t *row, int id)
     }
     /* After the window, let the calls in flight finish (not counted). */
     int64_t drain_end = w.t_end + 5000000000LL;
-    while (bl_mono_ns () < drain_end && (w.inflight > 0 || bl_mono_ns () < w.t_end)) {
+    while (hs_mono_ns () < drain_end && (w.inflight > 0 || hs_mono_ns () < w.t_end)) {
         r = hs_client_process (w.cl, 20);
         if (r < 0 && r != -EINTR) break;
     }
@@ -230,12 +230,12 @@ static int s_hs_events (const row_t *row)
     bl_result_t res = {0};
     uint64_t last_seq = 0;
     char *stream = NULL;
-    while (bl_mono_ns () < t_end + 1000000000LL) {
+    while (hs_mono_ns () < t_end + 1000000000LL) {
         char *topic;
         Hs__Envelope *env;
         r = hs_bus_recv (bus, &topic, &env, 50);
         if (r < 0) continue;
-        int64_t now_real = bl_real_ns (), now = bl_mono_ns ();
+        int64_t now_real = hs_now_ns (), now = hs_mono_ns ();
         if (env->body_case == HS__ENVELOPE__BODY_EVENT && env->event->object &&
             env->event->object->pod && env->event->object->pod->metadata) {
             const Hs__WatchEvent *ev = env->event;
@@ -582,14 +582,14 @@ static int s_etcd_client (const row_t *row, int id)
     bl_sleep_until (t0);
     for (int i = 0; i < n; i++) {
         s_etcd_build (&e, &cs[i]);
-        cs[i].sent_ns = bl_mono_ns ();
+        cs[i].sent_ns = hs_mono_ns ();
         s_etcd_kick (ep, &cs[i]);
         cs[i].busy = true;
         e.inflight++;
     }
     int64_t drain_end = e.t_end + 5000000000LL;
     struct epoll_event evs[256];
-    while (bl_mono_ns () < drain_end && e.inflight > 0) {
+    while (hs_mono_ns () < drain_end && e.inflight > 0) {
         int k = epoll_wait (ep, evs, 256, 20);
         for (int j = 0; j < k; j++) {
             conn_t *c = evs[j].data.ptr;
@@ -620,7 +620,7 @@ static int s_etcd_client (const row_t *row, int id)
                 c->in_len -= (size_t)used;
             }
             if (!c->busy) continue;
-            int64_t now = bl_mono_ns ();
+            int64_t now = hs_mono_ns ();
             if (ok) e.res.c[C_ALL_OK]++;
             if (now >= e.t_meas && now < e.t_end) {
                 if (ok) {
@@ -635,7 +635,7 @@ static int s_etcd_client (const row_t *row, int id)
             e.inflight--;
             if (now < e.t_end) {
                 s_etcd_build (&e, c);
-                c->sent_ns = bl_mono_ns ();
+                c->sent_ns = hs_mono_ns ();
                 c->busy = true;
                 e.inflight++;
             }
@@ -715,8 +715,8 @@ static int s_hs_check (const row_t *row)
     hs_bus_subscribe (bus, "hb.store");
     bl_result_t res = {0};
     if (hs_bus_join (bus, 5000) == 0) {
-        int64_t deadline = bl_mono_ns () + 3000000000LL;
-        while (bl_mono_ns () < deadline) {
+        int64_t deadline = hs_mono_ns () + 3000000000LL;
+        while (hs_mono_ns () < deadline) {
             char *topic;
             Hs__Envelope *env;
             if (hs_bus_recv (bus, &topic, &env, 100) < 0) continue;
@@ -937,9 +937,9 @@ static int s_start_etcd (const char *tmp, int *ret_port, pid_t *ret_pid, char **
         return -1;
     }
     pid_t pid = bl_spawn (argv_etcd, log);
-    int64_t deadline = bl_mono_ns () + 20000000000LL;
+    int64_t deadline = hs_mono_ns () + 20000000000LL;
     int rc = -1;
-    while (bl_mono_ns () < deadline && bl_alive (pid)) {
+    while (hs_mono_ns () < deadline && bl_alive (pid)) {
         char *body = NULL;
         int st = s_http_get (port, "/health", &body);
         bool ok = st == 200 && body && strstr (body, "\"health\":\"true\"");

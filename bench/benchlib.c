@@ -38,20 +38,6 @@ static volatile sig_atomic_t s_cleaning;
 
 /* ------------------------------------------------------------------ clocks */
 
-int64_t bl_mono_ns (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-int64_t bl_real_ns (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 void bl_sleep_until (int64_t t)
 {
     struct timespec ts = {(time_t)(t / 1000000000LL), (long)(t % 1000000000LL)};
@@ -195,11 +181,11 @@ int bl_stop (pid_t pid)
     for (int i = 0; i < s_nprocs; i++) {
         if (s_procs[i] != pid) continue;
         kill (pid, SIGTERM);
-        int64_t deadline = bl_mono_ns () + 3000000000LL;
+        int64_t deadline = hs_mono_ns () + 3000000000LL;
         for (;;) {
             pid_t r = waitpid (pid, &status, WNOHANG);
             if (r == pid || r < 0) break;
-            if (bl_mono_ns () > deadline) {
+            if (hs_mono_ns () > deadline) {
                 kill (pid, SIGKILL);
                 waitpid (pid, &status, 0);
                 break;
@@ -288,7 +274,7 @@ int bl_free_port (bool pair)
     /* Outside the usual ephemeral range (32768-60999) so that our own client
      * connections cannot take it between this check and the bind. */
     static unsigned seed;
-    if (!seed) seed = (unsigned)(getpid () ^ bl_mono_ns ());
+    if (!seed) seed = (unsigned)(getpid () ^ hs_mono_ns ());
     for (int tries = 0; tries < 1000; tries++) {
         int port = 20000 + (int)(rand_r (&seed) % 12000);
         if (s_port_free (port) && (!pair || s_port_free (port + 1))) return port;
@@ -298,8 +284,8 @@ int bl_free_port (bool pair)
 
 int bl_wait_tcp (int port, int timeout_ms)
 {
-    int64_t deadline = bl_mono_ns () + (int64_t)timeout_ms * 1000000;
-    while (bl_mono_ns () < deadline) {
+    int64_t deadline = hs_mono_ns () + (int64_t)timeout_ms * 1000000;
+    while (hs_mono_ns () < deadline) {
         int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons ((uint16_t)port)};
         a.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
@@ -387,11 +373,11 @@ void bl_worker_fail (const char *fmt, ...)
 
 int bl_group_go (bl_group_t *g, int timeout_ms, int lead_ms, int64_t *ret_t0)
 {
-    int64_t deadline = bl_mono_ns () + (int64_t)timeout_ms * 1000000;
+    int64_t deadline = hs_mono_ns () + (int64_t)timeout_ms * 1000000;
     int ready = 0;
     char buf[512];
     while (ready < g->n) {
-        int left = (int)((deadline - bl_mono_ns ()) / 1000000);
+        int left = (int)((deadline - hs_mono_ns ()) / 1000000);
         if (left <= 0) {
             fprintf (stderr, "%s: only %d of %d workers got ready within %d ms\n", s_prog, ready,
                      g->n, timeout_ms);
@@ -414,7 +400,7 @@ int bl_group_go (bl_group_t *g, int timeout_ms, int lead_ms, int64_t *ret_t0)
             }
         }
     }
-    int64_t t0 = bl_mono_ns () + (int64_t)lead_ms * 1000000;
+    int64_t t0 = hs_mono_ns () + (int64_t)lead_ms * 1000000;
     for (int i = 0; i < g->n; i++)
         if (write (g->go_wr, &t0, sizeof t0) != sizeof t0) return -1;
     *ret_t0 = t0;
@@ -428,7 +414,7 @@ int bl_group_wait (bl_group_t **g_p, int timeout_ms)
     /* Closing go makes any worker still waiting for it exit. */
     close (g->go_wr);
     int failed = 0;
-    int64_t deadline = bl_mono_ns () + (int64_t)timeout_ms * 1000000;
+    int64_t deadline = hs_mono_ns () + (int64_t)timeout_ms * 1000000;
     for (int i = 0; i < g->n; i++) {
         int status = 0;
         for (;;) {
@@ -438,7 +424,7 @@ int bl_group_wait (bl_group_t **g_p, int timeout_ms)
                 status = -1;
                 break;
             }
-            if (bl_mono_ns () > deadline) {
+            if (hs_mono_ns () > deadline) {
                 kill (g->pids[i], SIGKILL);
                 waitpid (g->pids[i], &status, 0);
                 break;

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "hs_util.h" /* hs_mono_ns, hs_now_ns */
+
 /* ------------------------------------------------------------------ cleanup */
 
 /* Installs the exit/signal handlers that kill spawned processes and remove
@@ -92,8 +94,6 @@ void bl_result_free (bl_result_t *r);
 
 /* ------------------------------------------------------------------ misc */
 
-int64_t bl_mono_ns (void);
-int64_t bl_real_ns (void);
 /* Sleeps until CLOCK_MONOTONIC reaches t (ns). */
 void bl_sleep_until (int64_t t);
 /* "12.3 ms", "850 us" into buf. */
