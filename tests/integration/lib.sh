@@ -103,3 +103,17 @@ expect_rc() {
   [ "$rc" -eq "$want" ] || fail "'$*' exited $rc, expected $want; it printed:
 $(cat "$T/last.out")"
 }
+
+# start_tap NAME ARGS...: hs-tap in the background, stdout to $T/NAME.out,
+# stderr to $T/NAME.err; returns once it is subscribed. Sets TAP_PID.
+start_tap() {
+  local name=$1; shift
+  hs-tap "$@" >"$T/$name.out" 2>"$T/$name.err" &
+  TAP_PID=$!
+  HS_PIDS+=("$TAP_PID")
+  wait_for 10 "hs-tap $name to subscribe" grep -q "listening on" "$T/$name.err"
+}
+
+# exited PID: true once PID is gone. A child that exited but was not reaped
+# yet still answers kill -0, so look at its state.
+exited() { [ ! -e "/proc/$1" ] || grep -q '^State:.*Z' "/proc/$1/status"; }

@@ -9,14 +9,6 @@
 # offender) however often it came, and counts the garbage in hb.store.
 source "$(dirname "$0")/lib.sh"
 
-start_tap() {
-  local name=$1; shift
-  hs-tap "$@" >"$T/$name.out" 2>"$T/$name.err" &
-  TAP_PID=$!
-  HS_PIDS+=("$TAP_PID")
-  wait_for 10 "hs-tap $name to subscribe" grep -q "listening on" "$T/$name.err"
-}
-exited() { [ ! -e "/proc/$1" ] || grep -q '^State:.*Z' "/proc/$1/status"; }
 alive() { exited "$1" && fail "$2 died: $(tail -n 20 "$3" 2>/dev/null)"; return 0; }
 # count FILE FIXED-STRING: lines of FILE containing it
 count() { grep -cF -- "$2" "$1" || true; }

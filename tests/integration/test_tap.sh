@@ -5,17 +5,6 @@
 # hsctl, a real apply seen decoded (cmd.pod, ack., ev.pod.).
 source "$(dirname "$0")/lib.sh"
 
-# start_tap NAME ARGS...: hs-tap in the background, stdout to $T/NAME.out,
-# stderr to $T/NAME.err; returns once it is subscribed. Sets TAP_PID.
-start_tap() {
-  local name=$1; shift
-  hs-tap "$@" >"$T/$name.out" 2>"$T/$name.err" &
-  TAP_PID=$!
-  HS_PIDS+=("$TAP_PID")
-  wait_for 10 "hs-tap $name to subscribe" grep -q "listening on" "$T/$name.err"
-}
-# A child that exited but was not reaped yet still answers kill -0.
-exited() { [ ! -e "/proc/$1" ] || grep -q '^State:.*Z' "/proc/$1/status"; }
 # wait_exit PID SECONDS: waits for PID to end, its exit code into RC.
 wait_exit() {
   wait_for "$2" "process $1 to exit" exited "$1"
