@@ -143,6 +143,13 @@ const char *hs_fmt_time (int64_t ns, char *buf, size_t len)
     return buf;
 }
 
+static bool s_digits (const char *p, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (p[i] < '0' || p[i] > '9') return false;
+    return true;
+}
+
 int hs_parse_time (const char *s, int64_t *ret_ns)
 {
     struct tm tm = {0};
@@ -160,16 +167,28 @@ int hs_parse_time (const char *s, int64_t *ret_ns)
     if (*p == 'Z' || *p == 'z') {
         p++;
     } else if (*p == '+' || *p == '-') {
-        int hh, mm;
-        if (sscanf (p + 1, "%2d:%2d", &hh, &mm) != 2) return -EINVAL;
+        /* exactly "+hh:mm" */
+        if (!s_digits (p + 1, 2) || p[3] != ':' || !s_digits (p + 4, 2)) return -EINVAL;
+        int hh = (p[1] - '0') * 10 + (p[2] - '0');
+        int mm = (p[4] - '0') * 10 + (p[5] - '0');
+        if (hh > 23 || mm > 59) return -EINVAL;
         offset = (hh * 3600 + mm * 60) * (*p == '+' ? 1 : -1);
         p += 6;
     } else {
         return -EINVAL;
     }
     if (*p) return -EINVAL;
-    int64_t secs = (int64_t)timegm (&tm) - offset;
-    *ret_ns = secs * 1000000000LL + frac;
+    /* timegm normalises 2020-02-31 into March: refuse dates that are not real */
+    struct tm check = tm;
+    int64_t secs = (int64_t)timegm (&check);
+    if (check.tm_mday != tm.tm_mday || check.tm_mon != tm.tm_mon || check.tm_year != tm.tm_year)
+        return -EINVAL;
+    int64_t ns;
+    if (__builtin_sub_overflow (secs, offset, &secs) ||
+        __builtin_mul_overflow (secs, (int64_t)1000000000, &ns) ||
+        __builtin_add_overflow (ns, frac, &ns))
+        return -ERANGE; /* outside 1677..2262, what nanoseconds in an int64 can hold */
+    *ret_ns = ns;
     return 0;
 }
 

@@ -21,6 +21,14 @@ static void test_time_roundtrip (void)
     CHECK_EQ_INT (back, ns + 500000000LL);
     CHECK_EQ_INT (hs_parse_time ("yesterday", &back), -EINVAL);
     CHECK_EQ_INT (hs_parse_time ("2026-11-21T12:00:00", &back), -EINVAL);
+    /* hostile offsets and dates: no out-of-bounds read, no overflow */
+    CHECK_EQ_INT (hs_parse_time ("2020-01-01T00:00:00+1:00", &back), -EINVAL);
+    CHECK_EQ_INT (hs_parse_time ("2020-01-01T00:00:00+", &back), -EINVAL);
+    CHECK_EQ_INT (hs_parse_time ("2020-01-01T00:00:00+25:00", &back), -EINVAL);
+    CHECK_EQ_INT (hs_parse_time ("2020-02-31T00:00:00Z", &back), -EINVAL);
+    CHECK_EQ_INT (hs_parse_time ("9999-12-31T23:59:59Z", &back), -ERANGE);
+    CHECK_EQ_INT (hs_parse_time ("0000-01-01T00:00:00Z", &back), -ERANGE);
+    CHECK_EQ_INT (hs_parse_time ("2262-04-11T23:47:16Z", &back), 0);
 }
 
 static void test_age (void)
