@@ -8,19 +8,19 @@
 
 static const hs_kind_info_t s_kinds[HS_KIND__COUNT] = {
     [HS_KIND_NODE] = {HS_KIND_NODE, "node", "Node", "nodes", "no", "v1", "", false,
-                      HS__OBJECT__KIND_NODE, &hs__node__descriptor},
+                      HS__OBJECT__KIND_NODE, &hs__node__descriptor, "nodes"},
     [HS_KIND_POD] = {HS_KIND_POD, "pod", "Pod", "pods", "po", "v1", "", true, HS__OBJECT__KIND_POD,
-                     &hs__pod__descriptor},
+                     &hs__pod__descriptor, "pods"},
     [HS_KIND_REPLICASET] = {HS_KIND_REPLICASET, "replicaset", "ReplicaSet", "replicasets", "rs",
                             "apps/v1", "apps", true, HS__OBJECT__KIND_REPLICA_SET,
-                            &hs__replica_set__descriptor},
+                            &hs__replica_set__descriptor, "replicasets.apps"},
     [HS_KIND_DEPLOYMENT] = {HS_KIND_DEPLOYMENT, "deployment", "Deployment", "deployments", "deploy",
                             "apps/v1", "apps", true, HS__OBJECT__KIND_DEPLOYMENT,
-                            &hs__deployment__descriptor},
+                            &hs__deployment__descriptor, "deployments.apps"},
     [HS_KIND_JOB] = {HS_KIND_JOB, "job", "Job", "jobs", "job", "batch/v1", "batch", true,
-                     HS__OBJECT__KIND_JOB, &hs__job__descriptor},
+                     HS__OBJECT__KIND_JOB, &hs__job__descriptor, "jobs.batch"},
     [HS_KIND_EVENT] = {HS_KIND_EVENT, "event", "Event", "events", "ev", "v1", "", true,
-                       HS__OBJECT__KIND_EVENT, &hs__event__descriptor},
+                       HS__OBJECT__KIND_EVENT, &hs__event__descriptor, "events"},
 };
 
 const hs_kind_info_t *hs_kind_info (hs_kind_t kind)

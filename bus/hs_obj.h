@@ -31,6 +31,7 @@ typedef struct {
     bool namespaced;
     Hs__Object__KindCase object_case;
     const ProtobufCMessageDescriptor *descriptor;
+    const char *resource; /* "pods", "deployments.apps": kubectl's NotFound text */
 } hs_kind_info_t;
 
 /* Info for a kind; NULL for HS_KIND_NONE or out of range. */

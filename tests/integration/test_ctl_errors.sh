@@ -58,7 +58,9 @@ pass "unknown verb, kind, flag, output, selector"
 # ---- NotFound
 check 1 'Error from server (NotFound): pods "x" not found' hsctl get pod x
 check 1 'Error from server (NotFound): nodes "x" not found' hsctl get node x
-check 1 'Error from server (NotFound): deployments "x" not found' hsctl get deploy x
+check 1 'Error from server (NotFound): deployments.apps "x" not found' hsctl get deploy x
+check 1 'Error from server (NotFound): jobs.batch "x" not found' hsctl describe job x
+check 1 'Error from server (NotFound): replicasets.apps "x" not found' hsctl delete rs x
 check 1 'Error from server (NotFound): pods "x" not found' hsctl delete pod x
 check 1 'Error from server (NotFound): pods "x" not found' hsctl describe pod x
 check 0 '' hsctl delete pod x --ignore-not-found
@@ -136,3 +138,19 @@ check 1 'Error from server (NotFound): pods "first" not found' hsctl get pod fir
 check 1 'Error from server (NotFound): pods "third" not found' hsctl get pod third
 check 0 "pod/web" hsctl get pods -o name
 pass "all-or-nothing apply"
+
+# ---- arguments kubectl refuses
+check 1 "error: arguments in resource/name form must have a single resource and name" hsctl delete pod/
+check 1 "error: arguments in resource/name form must have a single resource and name" hsctl get /web
+check 1 "error: --now and --grace-period cannot be specified together" hsctl delete pod web --now --grace-period=5
+run hsctl get pods --request-timeout nan
+[ "$RC" -eq 1 ] || fail "--request-timeout nan exited $RC: $(cat "$T/out")"
+pass "bad resource/name forms, --now with --grace-period, and a NaN timeout are refused"
+
+# ---- --grace-period=0 without --force means 1 (kubectl: no accidental immediate removal)
+start_tap gp cmd.pod -o json
+check 0 'pod "web" deleted' hsctl delete pod web --grace-period=0
+wait_for 10 "the tap to show the delete" grep -q '"op":"OP_DELETE"' "$T/gp.out"
+grep '"op":"OP_DELETE"' "$T/gp.out" | grep -q '"gracePeriodSeconds":1' \
+  || fail "--grace-period=0 without --force did not send 1: $(cat "$T/gp.out")"
+pass "--grace-period=0 without --force sends a grace period of 1"

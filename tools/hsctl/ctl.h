@@ -53,6 +53,11 @@ int ctl_parse (ctl_t *ctl, int argc, char **argv, const struct option *verb_long
 /* Prints "error: MSG" and "See 'hsctl VERB -h' for help and examples." */
 void ctl_usage_error (ctl_t *ctl, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 
+/* Splits a "TYPE/NAME" argument in place: 0 with *ret_kind and *ret_name
+ * (pointing into arg), or -1 after printing kubectl's error (no slash, an
+ * empty or slashed name, an unknown type). */
+int ctl_split_ref (char *arg, hs_kind_t *ret_kind, char **ret_name);
+
 /* --------------------------------------------------------------- bus */
 
 /* Connects once (later calls reuse it). 0, or -1 after printing

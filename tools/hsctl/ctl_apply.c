@@ -142,7 +142,7 @@ static int s_client_dry_run (ctl_t *ctl, const s_opts_t *o, const hs_manifest_t 
             fprintf (stderr,
                      "Error from server (AlreadyExists): error when creating \"%s\": %s \"%s\" "
                      "already exists\n",
-                     m->docs[i].file, info ? info->plural : "objects", meta ? meta->name : "");
+                     m->docs[i].file, info ? info->resource : "objects", meta ? meta->name : "");
             hs_db_snapshot_free (&snap);
             return 1;
         }
@@ -220,7 +220,11 @@ static int s_run (ctl_t *ctl, int argc, char **argv, Hs__Op op)
         rc = 0;
     } else {
         const char *reason = hs_code_reason (ack->code);
-        int fi = ack->failed_index;
+        /* Unavailable and Internal are the store's own failures, of the whole
+         * command: failed_index is then 0 by default and names nothing. */
+        bool per_write =
+            ack->code != HS__CODE__CODE_UNAVAILABLE && ack->code != HS__CODE__CODE_INTERNAL;
+        int fi = per_write ? ack->failed_index : -1;
         if (fi >= 0 && (size_t)fi < m.n && op == HS__OP__OP_APPLY)
             fprintf (stderr,
                      "Error from server (%s): error when applying \"%s\" (document %d): %s\n",

@@ -7,9 +7,11 @@
 #include <errno.h>
 #include <string.h>
 
-/* How long to wait for the broker's echo: a broker that is up answers in
- * milliseconds, so do not make the user wait the whole request timeout. */
-#define CTL_JOIN_MAX_MS 3000
+/* How long to wait for the broker's echo. A broker that is up answers in
+ * milliseconds; this is its own limit, apart from --request-timeout, so a
+ * short request timeout on a loaded machine still tells "no bus" apart from
+ * "no store". */
+#define CTL_JOIN_MS 3000
 
 const char *ctl_bus_addr (ctl_t *ctl)
 {
@@ -21,8 +23,7 @@ const char *ctl_bus_addr (ctl_t *ctl)
 int ctl_connect (ctl_t *ctl)
 {
     if (ctl->client) return 0;
-    int join = ctl->timeout_ms < CTL_JOIN_MAX_MS ? ctl->timeout_ms : CTL_JOIN_MAX_MS;
-    int r = hs_client_new (ctl_bus_addr (ctl), "hsctl", NULL, join, &ctl->client);
+    int r = hs_client_new (ctl_bus_addr (ctl), "hsctl", NULL, CTL_JOIN_MS, &ctl->client);
     if (r == -ETIMEDOUT) {
         fprintf (stderr, "error: cannot reach the bus at %s: is hs-bus running?\n",
                  ctl_bus_addr (ctl));

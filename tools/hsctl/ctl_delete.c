@@ -26,6 +26,7 @@ typedef struct {
     const char *selector;
     bool all;
     int64_t grace; /* -1: the object's own */
+    bool now;
     bool force;
     const char *policy; /* "" | Background | Orphan | Foreground */
     bool ignore_not_found;
@@ -67,7 +68,7 @@ static int s_opt (ctl_t *ctl, void *arg, int c, const char *optarg)
             return -1;
         }
         return 0;
-    case S_OPT_NOW: o->grace = 1; return 0;
+    case S_OPT_NOW: o->now = true; return 0;
     case S_OPT_FORCE: o->force = true; return 0;
     case S_OPT_IGNORE_NOT_FOUND:
         o->ignore_not_found = !optarg || !strcmp (optarg, "true");
@@ -121,7 +122,6 @@ static Hs__Write *s_write (const s_opts_t *o, hs_kind_t kind, const char *ns, co
 {
     Hs__Write *w = hs_write_target (HS__OP__OP_DELETE, kind, ns, name);
     int64_t grace = o->grace;
-    if (o->force && grace < 0) grace = 0;
     if (grace >= 0) {
         w->grace_period_seconds = hs_pb_new (&hs__int64_value__descriptor);
         w->grace_period_seconds->value = grace;
@@ -133,7 +133,7 @@ static Hs__Write *s_write (const s_opts_t *o, hs_kind_t kind, const char *ns, co
 static void s_print_deleted (const s_opts_t *o, hs_kind_t kind, const char *name)
 {
     _cleanup_free_ char *word = s_kind_word (kind);
-    bool forced = o->force && o->grace <= 0;
+    bool forced = o->force && o->grace == 0;
     printf ("%s \"%s\" %sdeleted\n", word, name, forced ? "force " : "");
 }
 
@@ -156,10 +156,10 @@ static int s_delete_one (ctl_t *ctl, const s_opts_t *o, hs_kind_t kind, const ch
                 fprintf (stderr,
                          "Error from server (NotFound): error when deleting \"%s\": %s \"%s\" "
                          "not found\n",
-                         file, hs_kind_info (kind)->plural, name);
+                         file, hs_kind_info (kind)->resource, name);
             else
                 fprintf (stderr, "Error from server (NotFound): %s \"%s\" not found\n",
-                         hs_kind_info (kind)->plural, name);
+                         hs_kind_info (kind)->resource, name);
             rc = 1;
         }
     } else {
@@ -232,7 +232,7 @@ static int s_by_selector (ctl_t *ctl, const s_opts_t *o, hs_kind_t kind)
     ctl_selector_free (&sel);
     int rc = 0;
     if (n == 0) {
-        fprintf (stderr, "No resources found\n");
+        printf ("No resources found\n"); /* kubectl delete says it on stdout */
         goto out;
     }
     ctl_sort_objects (hits, n);
@@ -271,7 +271,19 @@ int ctl_delete_main (ctl_t *ctl, int argc, char **argv)
         s_usage ();
         return 0;
     }
-    if (o.force && o.grace <= 0)
+    /* kubectl's rules: --now is --grace-period=1; --grace-period=0 without
+     * --force is turned into 1 so nothing is removed by accident; --force
+     * alone means 0. */
+    if (o.now) {
+        if (o.grace != -1) {
+            fprintf (stderr, "error: --now and --grace-period cannot be specified together\n");
+            return 1;
+        }
+        o.grace = 1;
+    }
+    if (o.grace == 0 && !o.force) o.grace = 1;
+    if (o.force && o.grace < 0) o.grace = 0;
+    if (o.force && o.grace == 0)
         fprintf (stderr, "Warning: Immediate deletion does not wait for confirmation that the "
                          "running resource has been terminated. The resource may continue to "
                          "run on the cluster indefinitely.\n");
@@ -292,20 +304,10 @@ int ctl_delete_main (ctl_t *ctl, int argc, char **argv)
     if (strchr (pos[0], '/')) {
         int rc = 0;
         for (int i = 0; i < npos; i++) {
-            char *slash = strchr (pos[i], '/');
-            if (!slash) {
-                ctl_usage_error (ctl, "there is no need to specify a resource type as a "
-                                      "separate argument when passing arguments in "
-                                      "resource/name form");
-                return 1;
-            }
-            *slash = '\0';
-            hs_kind_t k = hs_kind_parse (pos[i]);
-            if (k == HS_KIND_NONE) {
-                fprintf (stderr, "error: the server doesn't have a resource type \"%s\"\n", pos[i]);
-                return 1;
-            }
-            int r = s_delete_one (ctl, &o, k, s_ns_for (ctl, k), slash + 1, NULL);
+            hs_kind_t k;
+            char *name;
+            if (ctl_split_ref (pos[i], &k, &name) < 0) return 1;
+            int r = s_delete_one (ctl, &o, k, s_ns_for (ctl, k), name, NULL);
             if (r < 0) return 1;
             rc |= r;
         }

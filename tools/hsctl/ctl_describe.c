@@ -56,19 +56,9 @@ int ctl_describe_main (ctl_t *ctl, int argc, char **argv)
     hs_kind_t kind = HS_KIND_NONE;
     if (strchr (pos[0], '/')) {
         for (int i = 0; i < npos; i++) {
-            char *slash = strchr (pos[i], '/');
-            if (!slash) {
-                ctl_usage_error (ctl, "arguments in resource/name form must have a single "
-                                      "resource and name");
-                goto out;
-            }
-            *slash = '\0';
-            kinds[n] = hs_kind_parse (pos[i]);
-            if (kinds[n] == HS_KIND_NONE) {
-                fprintf (stderr, "error: the server doesn't have a resource type \"%s\"\n", pos[i]);
-                goto out;
-            }
-            names[n++] = slash + 1;
+            char *name;
+            if (ctl_split_ref (pos[i], &kinds[n], &name) < 0) goto out;
+            names[n++] = name;
         }
     } else {
         kind = hs_kind_parse (pos[0]);
@@ -130,7 +120,7 @@ int ctl_describe_main (ctl_t *ctl, int argc, char **argv)
         }
         if (!found) {
             fprintf (stderr, "Error from server (NotFound): %s \"%s\" not found\n",
-                     hs_kind_info (kinds[j])->plural, names[j]);
+                     hs_kind_info (kinds[j])->resource, names[j]);
             rc = 1;
             continue;
         }

@@ -155,23 +155,11 @@ static int s_parse_query (ctl_t *ctl, int argc, char **argv, s_query_t *q)
     if (strchr (argv[0], '/')) {
         q->explicit_refs = true;
         for (int i = 0; i < argc; i++) {
-            char *slash = strchr (argv[i], '/');
-            if (!slash) {
-                fprintf (stderr, "error: there is no need to specify a resource type as a "
-                                 "separate argument when passing arguments in resource/name "
-                                 "form (e.g. 'hsctl get resource/<resource_name>' instead of "
-                                 "'hsctl get resource resource/<resource_name>'\n");
-                return -1;
-            }
-            *slash = '\0';
-            hs_kind_t k = hs_kind_parse (argv[i]);
-            if (k == HS_KIND_NONE) {
-                fprintf (stderr, "error: the server doesn't have a resource type \"%s\"\n",
-                         argv[i]);
-                return -1;
-            }
+            hs_kind_t k;
+            char *name;
+            if (ctl_split_ref (argv[i], &k, &name) < 0) return -1;
             s_add_kind (q, k);
-            s_add_name (q, k, slash + 1);
+            s_add_name (q, k, name);
         }
         return 0;
     }
@@ -287,7 +275,7 @@ static int s_list (ctl_t *ctl, const s_opts_t *o, const s_query_t *q, ctl_select
                     hs_streq (hs_obj_meta (all[i])->name, q->names[j]);
         if (!found) {
             fprintf (stderr, "Error from server (NotFound): %s \"%s\" not found\n",
-                     hs_kind_info (q->name_kinds[j])->plural, q->names[j]);
+                     hs_kind_info (q->name_kinds[j])->resource, q->names[j]);
             rc = 1;
         }
     }

@@ -6,6 +6,7 @@
 #include "ctl.h"
 
 #include <stdarg.h>
+#include <math.h>
 #include <string.h>
 
 static const struct option s_global_longs[] = {
@@ -32,7 +33,7 @@ static int s_parse_timeout (const char *s, int *ret_ms)
 {
     char *end;
     double v = strtod (s, &end);
-    if (end == s || v < 0) return -1;
+    if (end == s || !isfinite (v) || v < 0) return -1; /* "nan" and "inf" too */
     double ms;
     if (*end == '\0' || !strcmp (end, "s"))
         ms = v * 1000;
@@ -131,4 +132,30 @@ int ctl_parse (ctl_t *ctl, int argc, char **argv, const struct option *verb_long
         }
     }
     return optind;
+}
+
+int ctl_split_ref (char *arg, hs_kind_t *ret_kind, char **ret_name)
+{
+    char *slash = strchr (arg, '/');
+    if (!slash) {
+        fprintf (stderr, "error: there is no need to specify a resource type as a separate "
+                         "argument when passing arguments in resource/name form (e.g. 'hsctl "
+                         "get resource/<resource_name>' instead of 'hsctl get resource "
+                         "resource/<resource_name>'\n");
+        return -1;
+    }
+    if (slash == arg || !slash[1] || strchr (slash + 1, '/')) {
+        fprintf (stderr, "error: arguments in resource/name form must have a single resource and "
+                         "name\n");
+        return -1;
+    }
+    *slash = '\0';
+    hs_kind_t k = hs_kind_parse (arg);
+    if (k == HS_KIND_NONE) {
+        fprintf (stderr, "error: the server doesn't have a resource type \"%s\"\n", arg);
+        return -1;
+    }
+    *ret_kind = k;
+    *ret_name = slash + 1;
+    return 0;
 }

@@ -109,6 +109,10 @@ int tap_rec_read (FILE *f, int64_t *ret_recv_ns, hs_frame_t **ret_frames, size_t
     return 1;
 bad:
     hs_bus_frames_free (frames, n);
-    *ret_error = hs_sprintf ("%s in the message at byte %ld", what, start);
+    /* A pipe has no offset; the caller still says how many messages were good. */
+    if (start < 0)
+        *ret_error = hs_sprintf ("%s", what);
+    else
+        *ret_error = hs_sprintf ("%s in the message at byte %ld", what, start);
     return ferror (f) ? -EIO : -EBADMSG;
 }
