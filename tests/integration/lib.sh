@@ -4,6 +4,9 @@
 # starts is killed and $T removed on exit, whatever happens. Waits are for
 # conditions with deadlines (wait_for), never fixed sleeps.
 set -euo pipefail
+# Job control: every background job gets its own process group, so cleanup
+# can kill a job with everything it started (a client loop and its hsctl).
+set -m
 
 HS_BIN=${HS_BIN:?HS_BIN must point at the build bin directory}
 HS_SRC=${HS_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
@@ -13,8 +16,10 @@ export PATH="$HS_BIN:$PATH"
 
 hs_cleanup() {
   local rc=$?
+  # Kill whole process groups; a job already reaped has no group left, so a
+  # recycled pid of someone else's is not hit (it would not lead a group).
   for p in "${HS_PIDS[@]:-}"; do
-    [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true
+    [ -n "$p" ] && kill -9 -- "-$p" 2>/dev/null || true
   done
   for p in "${HS_PIDS[@]:-}"; do
     [ -n "$p" ] && wait "$p" 2>/dev/null || true
@@ -27,22 +32,30 @@ hs_cleanup() {
   exit $rc
 }
 trap hs_cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { echo "ok: $*"; }
 
-# A free TCP port p with p+1 also free, on loopback.
+# A TCP port p with p+1, both free on loopback right now, picked below the
+# kernel's ephemeral range so no outgoing connection takes them meanwhile.
 free_port_pair() {
   python3 - <<'PY'
-import socket
-for _ in range(200):
-    s=socket.socket(); s.bind(("127.0.0.1",0)); p=s.getsockname()[1]; s.close()
-    if p>=65534: continue
-    t=socket.socket()
+import random, socket
+lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+lo = max(lo, 12000)
+for _ in range(500):
+    p = random.randrange(10000, lo - 2)
+    socks = []
     try:
-        t.bind(("127.0.0.1",p+1)); t.close(); print(p); break
+        for port in (p, p + 1):
+            s = socket.socket(); socks.append(s); s.bind(("127.0.0.1", port))
+        print(p); break
     except OSError:
-        t.close()
+        pass
+    finally:
+        for s in socks: s.close()
 PY
 }
 
@@ -70,9 +83,25 @@ start() {
   HS_PIDS+=("$LAST_PID")
 }
 
+# start_bus: hs-bus on $HS_PORT; returns once it listens. If the port was
+# taken meanwhile, it picks another pair (and moves HS_BUS with it).
 start_bus() {
-  start bus "$HS_BIN/hs-bus" --bind 127.0.0.1 --port "$HS_PORT"
-  BUS_PID=$LAST_PID
+  local attempt
+  for attempt in 1 2 3; do
+    start bus "$HS_BIN/hs-bus" --bind 127.0.0.1 --port "$HS_PORT"
+    BUS_PID=$LAST_PID
+    local deadline=$(( $(date +%s%N) + 10 * 1000000000 ))
+    while ! grep -q "listening on tcp://127.0.0.1:$((HS_PORT + 1))" "$T/bus.log" 2>/dev/null; do
+      if ! kill -0 "$BUS_PID" 2>/dev/null; then break; fi
+      [ "$(date +%s%N)" -gt "$deadline" ] && fail "hs-bus did not listen within 10s"
+      sleep 0.02   # polling interval of a deadline wait
+    done
+    kill -0 "$BUS_PID" 2>/dev/null && return 0
+    grep -q "Address already in use" "$T/bus.log" || fail "hs-bus exited at start"
+    HS_PORT=$(free_port_pair)
+    export HS_BUS="127.0.0.1:$HS_PORT"
+  done
+  fail "hs-bus found no free port in 3 tries"
 }
 
 start_store() {

@@ -129,7 +129,7 @@ pass "the store logged each (reason, offender) once: $(wc -l <"$T/refused.txt") 
 
 # ---- and counts it: hb.store's garbage counter, seen through the tap
 hb_garbage() {
-  hs-tap -o json -c 1 hb.store 2>/dev/null | python3 -c '
+  timeout 5 hs-tap -o json -c 1 hb.store 2>/dev/null | python3 -c '
 import json, sys
 o = json.loads(sys.stdin.readline())
 print(int(o["envelope"]["storeHeartbeat"].get("garbage", 0)))'
