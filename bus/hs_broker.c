@@ -165,6 +165,10 @@ int main (int argc, char **argv)
     /* A publisher that sends a frame above the limit is disconnected by
      * ZeroMQ; it reconnects, and nothing else is disturbed. */
     zmq_setsockopt (self.xsub, ZMQ_MAXMSGSIZE, &max, sizeof max);
+    /* Subscribers only ever send subscriptions: one byte and a topic prefix.
+     * Anything larger is a hostile peer, disconnected the same way. */
+    int64_t max_sub = HS_BUS_MAX_TOPIC + 1;
+    zmq_setsockopt (self.xpub, ZMQ_MAXMSGSIZE, &max_sub, sizeof max_sub);
 
     char ep[600];
     snprintf (ep, sizeof ep, "tcp://%s:%d", bind_addr, port);
@@ -212,7 +216,7 @@ int main (int argc, char **argv)
         if (items[1].revents & ZMQ_POLLIN) {
             /* Subscriptions from subscribers: XPUB already filters by them;
              * read them so they do not queue up. */
-            for (;;) {
+            for (int i = 0; i < 4096; i++) { /* bounded: forwarding must not starve */
                 zmq_msg_t msg;
                 zmq_msg_init (&msg);
                 int n = zmq_msg_recv (&msg, self.xpub, ZMQ_DONTWAIT);
