@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/uio.h>
+
 #include "hs_pb.h"
 
 #define HS_BUS_DEFAULT   "127.0.0.1:7400"
@@ -71,6 +73,16 @@ int hs_bus_join (hs_bus_t *self, int timeout_ms);
 /* Fills env's sender, sender_seq and sent_at_ns, packs and sends.
  * 0, -EMSGSIZE (over HS_BUS_MAX_MSG), -EAGAIN (queue full), -errno. */
 int hs_bus_publish (hs_bus_t *self, const char *topic, Hs__Envelope *env);
+/* Like hs_bus_publish for a body that is already encoded: fills sender,
+ * sender_seq and sent_at_ns, then sends an Envelope whose body is field
+ * `field` (HS__ENVELOPE__BODY_COMMAND, _ACK, _EVENT, ...) with the
+ * concatenated bytes of parts[0..n) as the sub-message. The frame is
+ * byte-for-byte what hs_bus_publish would pack for the decoded body. For
+ * senders that already hold the packed body (hs-store packs each object once
+ * for LMDB and reuses the bytes in the event; the client library packs a
+ * command once and resends the bytes). 0, -EMSGSIZE, -EAGAIN, -errno. */
+int hs_bus_publish_body (hs_bus_t *self, const char *topic, unsigned field,
+                         const struct iovec *parts, size_t n);
 /* Sends two frames as they are (tests, tools, benchmarks). */
 int hs_bus_publish_raw (hs_bus_t *self, const char *topic, const void *data, size_t len);
 

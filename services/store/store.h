@@ -39,11 +39,13 @@ int64_t store_revision (store_t *self);
 typedef struct {
     char *topic; /* ev.<kind>.<routing>.<ns>/<name> */
     Hs__WatchEvent *event;
+    size_t obj_off, obj_len; /* event->object, packed, in the out's bytes */
 } store_event_t;
 
 typedef struct {
     char *topic; /* ack.<client_id> */
     Hs__Ack *ack;
+    size_t off, len; /* ack, packed, in the out's bytes */
 } store_ack_t;
 
 typedef struct {
@@ -51,6 +53,10 @@ typedef struct {
     size_t n_events, cap_events;
     store_ack_t *acks; /* one per answerable command, in order */
     size_t n_acks, cap_acks;
+    /* Each object and ack is packed once, here: the same bytes go into LMDB
+     * and onto the bus (hs_bus_publish_body). */
+    uint8_t *bytes;
+    size_t n_bytes, cap_bytes;
     uint64_t unanswerable; /* commands without client_id: garbage */
     int commit_error;      /* 0, or why the batch did not commit (acks say Unavailable) */
 } store_out_t;
@@ -60,6 +66,9 @@ typedef struct {
  * of commands that changed something, or -errno when the batch could not
  * commit (then every ack is CODE_UNAVAILABLE and no event is reported). */
 int store_apply (store_t *self, Hs__Command *const *cmds, size_t n, store_out_t *out);
+/* Empties out, keeping its buffers for the next batch. */
+void store_out_reset (store_out_t *out);
+/* Empties out and frees its buffers. */
 void store_out_clear (store_out_t *out);
 
 /* Counters and the stream sequences for hb.store. Fills epoch, revision,

@@ -69,20 +69,56 @@ static void s_publish (self_t *self, const char *topic, Hs__Envelope *env)
                      topic, strerror (-r));
 }
 
+static void s_publish_body (self_t *self, const char *topic, unsigned field,
+                            const struct iovec *parts, size_t n)
+{
+    int r = hs_bus_publish_body (self->bus, topic, field, parts, n);
+    if (r < 0)
+        hs_log_once (HS_LOG_WARN, "store:publish",
+                     "cannot publish on %s: %s (further failures not "
+                     "logged)",
+                     topic, strerror (-r));
+}
+
+/* Protobuf's base-128 varint; returns the bytes written (at most 10). */
+static size_t s_varint (uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+/* The events and acks go out as the bytes store_apply packed (the object
+ * once, for LMDB and the event alike). A WatchEvent is packed without its
+ * object, then the object's field (7, the last one, so the frame is
+ * byte-for-byte what packing the whole event gives) is appended. */
 static void s_publish_out (self_t *self)
 {
     store_out_t *out = &self->out;
     for (size_t i = 0; i < out->n_events; i++) {
-        Hs__Envelope env = HS__ENVELOPE__INIT;
-        env.body_case = HS__ENVELOPE__BODY_EVENT;
-        env.event = out->events[i].event;
-        s_publish (self, out->events[i].topic, &env);
+        const store_event_t *e = &out->events[i];
+        Hs__WatchEvent head = *e->event;
+        head.object = NULL;
+        uint8_t buf[512];
+        size_t hlen = protobuf_c_message_get_packed_size (&head.base);
+        uint8_t *hbuf = hlen + 11 <= sizeof buf ? buf : hs_malloc (hlen + 11);
+        protobuf_c_message_pack (&head.base, hbuf);
+        if (e->event->object) {
+            hbuf[hlen++] = 7 << 3 | 2;
+            hlen += s_varint (hbuf + hlen, e->obj_len);
+        }
+        struct iovec parts[2] = {{hbuf, hlen}, {out->bytes + e->obj_off, e->obj_len}};
+        s_publish_body (self, e->topic, HS__ENVELOPE__BODY_EVENT, parts, 2);
+        if (hbuf != buf) free (hbuf);
     }
     for (size_t i = 0; i < out->n_acks; i++) {
-        Hs__Envelope env = HS__ENVELOPE__INIT;
-        env.body_case = HS__ENVELOPE__BODY_ACK;
-        env.ack = out->acks[i].ack;
-        s_publish (self, out->acks[i].topic, &env);
+        const store_ack_t *a = &out->acks[i];
+        struct iovec part = {out->bytes + a->off, a->len};
+        s_publish_body (self, a->topic, HS__ENVELOPE__BODY_ACK, &part, 1);
     }
 }
 
@@ -206,7 +242,7 @@ static void s_batch (self_t *self)
             log_error ("a batch of %zu commands did not commit: %s; answered Unavailable",
                        self->n_cmds, strerror (-r));
         s_publish_out (self);
-        store_out_clear (&self->out);
+        store_out_reset (&self->out);
     }
     /* After the commit, so a snapshot reflects every command before it. */
     for (size_t i = 0; i < self->n_snaps; i++) s_serve_snapshot (self, self->snaps[i]);

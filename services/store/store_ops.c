@@ -12,6 +12,7 @@
 #include "hs_quantity.h"
 #include "hs_util.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <lmdb.h>
 #include <stdarg.h>
@@ -107,6 +108,84 @@ static int s_stale (s_cmd_t *c, hs_kind_t kind, const char *name)
                    "Operation cannot be fulfilled on %s \"%s\": the object has been modified; "
                    "please apply your changes to the latest version and try again",
                    store_resource_name (kind), name);
+}
+
+/* A heap string joining the n parts. The per-command keys, topics and
+ * stream names were built with hs_sprintf, whose format parsing was ~4% of
+ * the store's CPU at 256 clients. */
+static char *s_join (size_t n, const char *const *parts)
+{
+    size_t lens[8], total = 0;
+    assert (n <= HS_ARRAY_LEN (lens));
+    for (size_t i = 0; i < n; i++) total += lens[i] = strlen (parts[i]);
+    char *s = hs_malloc (total + 1), *p = s;
+    for (size_t i = 0; i < n; i++) {
+        memcpy (p, parts[i], lens[i]);
+        p += lens[i];
+    }
+    *p = '\0';
+    return s;
+}
+#define S_JOIN(...)                                                                                \
+    s_join (HS_ARRAY_LEN (((const char *[]){__VA_ARGS__})), (const char *[]){__VA_ARGS__})
+
+/* What hs_obj_key, hs_obj_key_of, hs_obj_stream and hs_obj_topic (hs_obj.c)
+ * give, without the format parsing. */
+static char *s_key (hs_kind_t kind, const char *ns, const char *name)
+{
+    const hs_kind_info_t *info = hs_kind_info (kind);
+    return S_JOIN (info ? info->name : "?", "/", info && info->namespaced ? hs_s (ns) : "", "/",
+                   hs_s (name));
+}
+
+static char *s_key_of (const Hs__Object *o)
+{
+    Hs__ObjectMeta *m = hs_obj_meta (o);
+    return s_key (hs_obj_kind (o), m ? m->namespace_ : "", m ? m->name : "");
+}
+
+static char *s_stream_of (const Hs__Object *o)
+{
+    const hs_kind_info_t *info = hs_kind_info (hs_obj_kind (o));
+    return S_JOIN (info ? info->name : "?", ".", hs_obj_routing (o));
+}
+
+static char *s_topic_of (const Hs__Object *o)
+{
+    const hs_kind_info_t *info = hs_kind_info (hs_obj_kind (o));
+    Hs__ObjectMeta *m = hs_obj_meta (o);
+    return S_JOIN ("ev.", info ? info->name : "?", ".", hs_obj_routing (o), ".",
+                   m ? hs_s (m->namespace_) : "", "/", m ? hs_s (m->name) : "");
+}
+
+/* A random (version 4) UUID, as hs_uuid makes, from a buffer of random
+ * bytes refilled 4 KiB at a time: hs_uuid's getrandom call per object was
+ * ~4% of the store's CPU at 256 clients. */
+static char *s_uuid (void)
+{
+    static uint8_t pool[4096];
+    static size_t used = sizeof pool;
+    if (used + 16 > sizeof pool) {
+        for (size_t got = 0; got < sizeof pool;) {
+            ssize_t r = getrandom (pool + got, sizeof pool - got, 0);
+            if (r < 0 && errno != EINTR) abort (); /* cannot fail on Linux >= 3.17 */
+            if (r > 0) got += (size_t)r;
+        }
+        used = 0;
+    }
+    uint8_t *b = pool + used;
+    used += 16;
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+    static const char hex[] = "0123456789abcdef";
+    char *s = hs_malloc (37), *p = s;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
+        *p++ = hex[b[i] >> 4];
+        *p++ = hex[b[i] & 15];
+    }
+    *p = '\0';
+    return s;
 }
 
 static bool s_terminal (const Hs__Pod *p)
@@ -209,14 +288,31 @@ static int s_get_obj (s_cmd_t *c, const char *key, Hs__Object **ret)
     return 0;
 }
 
-static int s_put_obj (s_cmd_t *c, const char *key, const Hs__Object *o)
+/* Packs msg at the end of out->bytes; *ret_off and *ret_len say where.
+ * Objects and acks are packed once, here, and the same bytes are written to
+ * LMDB and published (store_main.c, hs_bus_publish_body). Packing each again
+ * inside its envelope (protobuf-c recomputes every nested size at each
+ * level) was the largest protobuf cost of an apply: with this, hs-store's
+ * CPU per apply at 256 clients went from ~33 to ~29 µs. The buffer is
+ * reused from batch to batch. */
+static void s_pack (store_out_t *out, const ProtobufCMessage *msg, size_t *ret_off, size_t *ret_len)
 {
-    size_t len = protobuf_c_message_get_packed_size (&o->base);
-    MDB_val k = {strlen (key), (void *)key}, v = {len, NULL};
-    int rc = mdb_put (c->txn, c->s->objects, &k, &v, MDB_RESERVE);
-    if (rc) return hs_db_errno (rc);
-    protobuf_c_message_pack (&o->base, v.mv_data); /* straight into the page: no copy */
-    return 0;
+    size_t len = protobuf_c_message_get_packed_size (msg);
+    if (out->cap_bytes - out->n_bytes < len) {
+        size_t cap = out->cap_bytes ? out->cap_bytes * 2 : 64 * 1024;
+        while (cap - out->n_bytes < len) cap *= 2;
+        out->bytes = hs_realloc (out->bytes, cap);
+        out->cap_bytes = cap;
+    }
+    protobuf_c_message_pack (msg, out->bytes + out->n_bytes);
+    *ret_off = out->n_bytes;
+    *ret_len = len;
+    out->n_bytes += len;
+}
+
+static int s_put_obj (s_cmd_t *c, const char *key, size_t off, size_t len)
+{
+    return s_put (c->txn, c->s->objects, key, strlen (key), c->out->bytes + off, len);
 }
 
 /* ------------------------------------------------------------------ node usage index */
@@ -307,14 +403,15 @@ static void s_result (s_cmd_t *c, Hs__Result result, const Hs__Object *o)
     hs_pb_push ((void ***)&c->results, &c->n_results, wr);
 }
 
-/* Bumps the object's stream and records the event; takes obj. */
-static int s_emit (s_cmd_t *c, Hs__EventType type, Hs__Object *obj)
+/* Bumps the object's stream and records the event; takes obj, packed at
+ * off/len in c->out->bytes. */
+static int s_emit (s_cmd_t *c, Hs__EventType type, Hs__Object *obj, size_t off, size_t len)
 {
     if (c->dry_run) {
         hs_pb_free (obj);
         return 0;
     }
-    char *stream = hs_obj_stream (obj);
+    char *stream = s_stream_of (obj);
     size_t slen = strlen (stream);
     MDB_val v;
     uint64_t seq = 0;
@@ -341,7 +438,7 @@ static int s_emit (s_cmd_t *c, Hs__EventType type, Hs__Object *obj)
         out->cap_events = out->cap_events ? out->cap_events * 2 : 64;
         out->events = hs_realloc (out->events, out->cap_events * sizeof *out->events);
     }
-    out->events[out->n_events++] = (store_event_t){hs_obj_topic (obj), ev};
+    out->events[out->n_events++] = (store_event_t){s_topic_of (obj), ev, off, len};
     return 0;
 }
 
@@ -349,14 +446,16 @@ static int s_emit (s_cmd_t *c, Hs__EventType type, Hs__Object *obj)
 static int s_commit_obj (s_cmd_t *c, const char *key, const Hs__Object *old, Hs__Object *new,
                          Hs__EventType type)
 {
-    int r = s_put_obj (c, key, new);
+    size_t off, len;
+    s_pack (c->out, &new->base, &off, &len);
+    int r = s_put_obj (c, key, off, len);
     if (r == 0) r = s_usage_update (c, old, new);
     if (r < 0) {
         hs_pb_free (new);
         return s_fail_db (c, r, "write the object");
     }
     c->changed = true;
-    r = s_emit (c, type, new);
+    r = s_emit (c, type, new, off, len);
     return r < 0 ? s_fail_db (c, r, "write the stream sequence") : 0;
 }
 
@@ -372,7 +471,9 @@ static int s_remove_obj (s_cmd_t *c, const char *key, Hs__Object *old)
     }
     c->changed = true;
     hs_obj_meta (old)->resource_version = c->rev; /* the last state, at the deleting revision */
-    r = s_emit (c, HS__EVENT_TYPE__DELETED, old);
+    size_t off = 0, len = 0;
+    if (!c->dry_run) s_pack (c->out, &old->base, &off, &len);
+    r = s_emit (c, HS__EVENT_TYPE__DELETED, old, off, len);
     return r < 0 ? s_fail_db (c, r, "write the stream sequence") : 0;
 }
 
@@ -460,12 +561,12 @@ static int s_create (s_cmd_t *c, Hs__Object *o /* taken */, Hs__Result result)
             hs_random_id (suffix, 5);
             /* Kubernetes shortens the prefix so the name stays valid. */
             hs_pb_take_str (&m->name, hs_sprintf ("%.58s%s", m->generate_name, suffix));
-            _cleanup_free_ char *key = hs_obj_key_of (obj);
+            _cleanup_free_ char *key = s_key_of (obj);
             MDB_val v;
             if (s_get (c->txn, c->s->objects, key, strlen (key), &v) == -ENOENT) break;
         }
     }
-    hs_pb_take_str (&m->uid, hs_uuid ());
+    hs_pb_take_str (&m->uid, s_uuid ());
     m->creation_timestamp = c->now_ns;
     m->generation = 1;
     m->resource_version = c->rev;
@@ -477,7 +578,7 @@ static int s_create (s_cmd_t *c, Hs__Object *o /* taken */, Hs__Result result)
         if (hs_empty (obj->pod->status->phase)) hs_pb_set_str (&obj->pod->status->phase, "Pending");
     }
     if (s_prepare (c, obj, NULL) < 0) return -1;
-    _cleanup_free_ char *key = hs_obj_key_of (obj);
+    _cleanup_free_ char *key = s_key_of (obj);
     MDB_val v;
     int r = s_get (c->txn, c->s->objects, key, strlen (key), &v);
     if (r == 0)
@@ -567,7 +668,7 @@ static int s_apply_like (s_cmd_t *c, Hs__Write *w, Hs__Op op)
                        "%s \"\" is invalid: metadata.name: Required value: name is required",
                        info->kind_name);
     if (!info->namespaced) hs_pb_set_str (&mi->namespace_, NULL);
-    _cleanup_free_ char *key = hs_obj_key_of (in);
+    _cleanup_free_ char *key = s_key_of (in);
     _cleanup_pb_ Hs__Object *cur = NULL;
     int r = s_get_obj (c, key, &cur);
     if (r == -ENOENT) {
@@ -616,7 +717,7 @@ static int s_target (s_cmd_t *c, const Hs__Write *w, hs_kind_t fallback, hs_kind
     if (hs_empty (name)) return s_fail (c, HS__CODE__CODE_INVALID, "name: Required value");
     if (info->namespaced && hs_empty (ns)) ns = "default";
     *ret_kind = kind;
-    *ret_key = hs_obj_key (kind, ns, name);
+    *ret_key = s_key (kind, ns, name);
     *ret_name = name;
     return 0;
 }
@@ -767,7 +868,7 @@ static int s_bind (s_cmd_t *c, const Hs__Write *w)
     if (s_terminal (pod->pod))
         return s_fail (c, HS__CODE__CODE_CONFLICT, "pod \"%s\" has already terminated", name);
 
-    _cleanup_free_ char *nkey = hs_obj_key (HS_KIND_NODE, "", w->node_name);
+    _cleanup_free_ char *nkey = s_key (HS_KIND_NODE, "", w->node_name);
     _cleanup_pb_ Hs__Object *node = NULL;
     r = s_get_obj (c, nkey, &node);
     if (r == -ENOENT) return s_not_found (c, HS_KIND_NODE, w->node_name);
@@ -800,13 +901,17 @@ static int s_write (s_cmd_t *c, Hs__Write *w)
 
 /* ------------------------------------------------------------------ commands */
 
-static void s_push_ack (store_out_t *out, const char *client_id, Hs__Ack *ack)
+/* Records ack (taken) and packs it, unless the caller already did (len
+ * not 0: at off in out->bytes). */
+static void s_push_ack (store_out_t *out, const char *client_id, Hs__Ack *ack, size_t off,
+                        size_t len)
 {
     if (out->n_acks == out->cap_acks) {
         out->cap_acks = out->cap_acks ? out->cap_acks * 2 : 64;
         out->acks = hs_realloc (out->acks, out->cap_acks * sizeof *out->acks);
     }
-    out->acks[out->n_acks++] = (store_ack_t){hs_sprintf ("ack.%s", client_id), ack};
+    if (len == 0) s_pack (out, &ack->base, &off, &len);
+    out->acks[out->n_acks++] = (store_ack_t){S_JOIN ("ack.", client_id), ack, off, len};
 }
 
 static void s_drop_events (store_out_t *out, size_t keep)
@@ -825,16 +930,16 @@ static bool s_definitive (Hs__Code code)
     return code != HS__CODE__CODE_UNAVAILABLE && code != HS__CODE__CODE_INTERNAL;
 }
 
-/* Remembers ack under reqkey in the batch transaction. */
+/* Remembers an ack (packed: len bytes at packed) under reqkey in the batch
+ * transaction. */
 static int s_remember (store_t *s, MDB_txn *txn, const char *reqkey, size_t klen, int64_t now,
-                       const Hs__Ack *ack)
+                       const uint8_t *packed, size_t len)
 {
-    size_t len = protobuf_c_message_get_packed_size (&ack->base);
     MDB_val k = {klen, (void *)reqkey}, v = {sizeof now + len, NULL};
     int rc = mdb_put (txn, s->requests, &k, &v, MDB_RESERVE);
     if (rc) return hs_db_errno (rc);
     memcpy (v.mv_data, &now, sizeof now);
-    protobuf_c_message_pack (&ack->base, (uint8_t *)v.mv_data + sizeof now);
+    memcpy ((uint8_t *)v.mv_data + sizeof now, packed, len);
     uint8_t tkey[8 + MAX_REQ_KEY];
     uint64_t t = (uint64_t)now;
     for (int i = 0; i < 8; i++)
@@ -844,11 +949,13 @@ static int s_remember (store_t *s, MDB_txn *txn, const char *reqkey, size_t klen
 }
 
 /* Applies one command inside the batch transaction. *rev is the batch's
- * revision so far. Returns the ack (NULL for an unanswerable command), and
- * -errno in *ret_broken when the batch transaction itself failed. */
+ * revision so far. Returns the ack, and -errno in *ret_broken when the batch
+ * transaction itself failed. When the ack was packed (to be remembered),
+ * *ret_off and *ret_len say where in out->bytes; otherwise *ret_len is 0. */
 static Hs__Ack *s_command (store_t *s, MDB_txn *txn, Hs__Command *cmd, int64_t now, int64_t *rev,
-                           store_out_t *out, int *ret_broken)
+                           store_out_t *out, int *ret_broken, size_t *ret_off, size_t *ret_len)
 {
+    *ret_len = 0;
     Hs__Ack *ack = hs_pb_new (&hs__ack__descriptor);
     hs_pb_set_str (&ack->request_id, cmd->request_id);
     char reqkey[MAX_REQ_KEY + 2];
@@ -936,7 +1043,8 @@ static Hs__Ack *s_command (store_t *s, MDB_txn *txn, Hs__Command *cmd, int64_t n
         ack->n_results = c.n_results;
     }
     if (remember && s_definitive (ack->code)) {
-        int r = s_remember (s, txn, reqkey, klen, now, ack);
+        s_pack (out, &ack->base, ret_off, ret_len);
+        int r = s_remember (s, txn, reqkey, klen, now, out->bytes + *ret_off, *ret_len);
         if (r < 0) *ret_broken = r;
     }
     return ack;
@@ -977,15 +1085,25 @@ static int s_prune (store_t *s, MDB_txn *txn, int64_t now, size_t limit)
     return rc && rc != MDB_NOTFOUND ? hs_db_errno (rc) : 0;
 }
 
-void store_out_clear (store_out_t *out)
+void store_out_reset (store_out_t *out)
 {
     s_drop_events (out, 0);
     for (size_t i = 0; i < out->n_acks; i++) {
         free (out->acks[i].topic);
         hs_pb_free (out->acks[i].ack);
     }
+    out->n_acks = 0;
+    out->n_bytes = 0;
+    out->unanswerable = 0;
+    out->commit_error = 0;
+}
+
+void store_out_clear (store_out_t *out)
+{
+    store_out_reset (out);
     free (out->events);
     free (out->acks);
+    free (out->bytes);
     memset (out, 0, sizeof *out);
 }
 
@@ -1007,12 +1125,13 @@ static void s_fail_batch (store_t *s, store_out_t *out, int err)
         a->revision = s->revision;
         hs_pb_take_str (&a->message,
                         hs_sprintf ("store cannot commit: %s; retry", strerror (-err)));
+        s_pack (out, &a->base, &out->acks[i].off, &out->acks[i].len);
     }
 }
 
 int store_apply (store_t *self, Hs__Command *const *cmds, size_t n, store_out_t *out)
 {
-    store_out_clear (out);
+    store_out_reset (out); /* keeps its buffers: a batch reuses the last one's */
     int64_t now = hs_now_ns ();
     int64_t rev = self->revision;
     int changed = 0, broken = 0;
@@ -1036,15 +1155,16 @@ int store_apply (store_t *self, Hs__Command *const *cmds, size_t n, store_out_t 
             continue;
         }
         Hs__Ack *ack;
+        size_t off = 0, len = 0;
         if (broken) {
             ack = hs_pb_new (&hs__ack__descriptor);
             hs_pb_set_str (&ack->request_id, cmd->request_id);
         } else {
             int64_t before = rev;
-            ack = s_command (self, txn, cmd, now, &rev, out, &broken);
+            ack = s_command (self, txn, cmd, now, &rev, out, &broken, &off, &len);
             if (rev != before) changed++;
         }
-        s_push_ack (out, cmd->client_id, ack);
+        s_push_ack (out, cmd->client_id, ack, off, len);
     }
     if (!broken) broken = s_prune (self, txn, now, PRUNE_MIN + 2 * n);
     if (!broken && rev != self->revision)
