@@ -184,8 +184,8 @@ static void s_free_obj (void *o)
 typedef struct s_pending {
     char rid[RID_LEN + 1];
     char *topic;
-    Hs__Envelope *env;    /* the command, republished as is on every try */
-    bool borrowed_writes; /* hs_client_call: the writes are the caller's */
+    uint8_t *cmd; /* the packed Command, republished as is on every try */
+    size_t cmd_len;
     int64_t deadline_ns, next_ns, due_ns;
     int interval_ms;
     size_t heap_idx;
@@ -420,34 +420,31 @@ static char *s_cmd_topic (const Hs__Write *w)
 static void s_pending_free (s_pending_t *p)
 {
     if (!p) return;
-    if (p->env && p->borrowed_writes && p->env->command) {
-        free (p->env->command->writes);
-        p->env->command->writes = NULL;
-        p->env->command->n_writes = 0;
-    }
-    hs_pb_free (p->env);
+    free (p->cmd);
     hs_pb_free (p->ack);
     free (p->topic);
     free (p);
 }
 
+/* The Command is packed once, here, straight from the caller's writes
+ * (which stay the caller's, as before). It used to be a deep copy of the
+ * writes (hs_pb_dup: pack, unpack), packed again inside the envelope on
+ * every try and freed at the end: bench-store's client processes took ~22
+ * µs of CPU per apply with that, ~16 µs with this. Every try sends the same
+ * bytes, with a fresh sender_seq and sent_at_ns, as before. */
 static s_pending_t *s_pending_new (hs_client_t *self, Hs__Write *const *writes, size_t n,
-                                   const hs_call_opts_t *opts, bool borrow)
+                                   const hs_call_opts_t *opts)
 {
     s_pending_t *p = hs_calloc (1, sizeof *p);
     s_next_rid (self, p->rid);
     p->topic = s_cmd_topic (writes[0]);
-    Hs__Command *cmd = hs_pb_new (&hs__command__descriptor);
-    hs_pb_set_str (&cmd->client_id, hs_bus_instance (self->bus));
-    hs_pb_set_str (&cmd->request_id, p->rid);
-    cmd->dry_run = opts && opts->dry_run;
-    cmd->writes = hs_malloc (n * sizeof *cmd->writes);
-    cmd->n_writes = n;
-    for (size_t i = 0; i < n; i++) cmd->writes[i] = borrow ? writes[i] : hs_pb_dup (writes[i]);
-    p->borrowed_writes = borrow;
-    p->env = hs_pb_new (&hs__envelope__descriptor);
-    p->env->body_case = HS__ENVELOPE__BODY_COMMAND;
-    p->env->command = cmd;
+    Hs__Command cmd = HS__COMMAND__INIT;
+    cmd.client_id = (char *)hs_bus_instance (self->bus);
+    cmd.request_id = p->rid;
+    cmd.dry_run = opts && opts->dry_run;
+    cmd.writes = (Hs__Write **)writes; /* only read by pack */
+    cmd.n_writes = n;
+    p->cmd = hs_pb_pack (&cmd, &p->cmd_len);
 
     int timeout_ms = opts && opts->timeout_ms > 0 ? opts->timeout_ms : CALL_TIMEOUT_MS;
     p->interval_ms = opts && opts->retry_ms > 0 ? opts->retry_ms : CALL_RETRY_MS;
@@ -455,11 +452,18 @@ static s_pending_t *s_pending_new (hs_client_t *self, Hs__Write *const *writes, 
     return p;
 }
 
+/* Publishes one try of p's command. */
+static int s_pending_publish (hs_client_t *self, s_pending_t *p)
+{
+    struct iovec body = {p->cmd, p->cmd_len};
+    return hs_bus_publish_body (self->bus, p->topic, HS__ENVELOPE__BODY_COMMAND, &body, 1);
+}
+
 /* Publishes the first try and registers the call. 0, or -EMSGSIZE (never
  * registered then). Other send errors are retried like a lost message. */
 static int s_pending_start (hs_client_t *self, s_pending_t *p)
 {
-    int r = hs_bus_publish (self->bus, p->topic, p->env);
+    int r = s_pending_publish (self, p);
     if (r == -EMSGSIZE) return r;
     if (r < 0) log_debug ("command %s: send failed (%s), will retry", p->rid, strerror (-r));
     int64_t now = hs_mono_ns ();
@@ -510,7 +514,7 @@ static void s_pending_timers (hs_client_t *self, int64_t now)
             continue;
         }
         /* Same envelope, same request id: the store applies it at most once. */
-        int r = hs_bus_publish (self->bus, p->topic, p->env);
+        int r = s_pending_publish (self, p);
         if (r < 0) log_debug ("command %s: resend failed: %s", p->rid, strerror (-r));
         p->interval_ms =
             p->interval_ms * 2 > CALL_RETRY_MAX_MS ? CALL_RETRY_MAX_MS : p->interval_ms * 2;
@@ -1437,7 +1441,7 @@ int hs_client_send (hs_client_t *self, Hs__Write *const *writes, size_t n,
     if (!writes || n == 0) return -EINVAL;
     for (size_t i = 0; i < n; i++)
         if (!writes[i]) return -EINVAL;
-    s_pending_t *p = s_pending_new (self, writes, n, opts, false);
+    s_pending_t *p = s_pending_new (self, writes, n, opts);
     p->fn = fn;
     p->arg = arg;
     int r = s_pending_start (self, p);
@@ -1451,7 +1455,7 @@ int hs_client_call (hs_client_t *self, Hs__Write *const *writes, size_t n,
     if (!writes || n == 0 || !ret_ack) return -EINVAL;
     for (size_t i = 0; i < n; i++)
         if (!writes[i]) return -EINVAL;
-    s_pending_t *p = s_pending_new (self, writes, n, opts, true);
+    s_pending_t *p = s_pending_new (self, writes, n, opts);
     p->sync = true;
     int r = s_pending_start (self, p);
     if (r < 0) {
