@@ -34,18 +34,10 @@
 
 /* ------------------------------------------------------------------ small things */
 
-static const char *s_resources[HS_KIND__COUNT] = {
-    [HS_KIND_NODE] = "nodes",
-    [HS_KIND_POD] = "pods",
-    [HS_KIND_REPLICASET] = "replicasets.apps",
-    [HS_KIND_DEPLOYMENT] = "deployments.apps",
-    [HS_KIND_JOB] = "jobs.batch",
-    [HS_KIND_EVENT] = "events",
-};
-
 const char *store_resource_name (hs_kind_t kind)
 {
-    return kind > HS_KIND_NONE && kind < HS_KIND__COUNT ? s_resources[kind] : "objects";
+    const hs_kind_info_t *info = hs_kind_info (kind);
+    return info ? info->resource : "objects";
 }
 
 static Hs__Int32Value *s_i32 (int32_t v)
