@@ -184,18 +184,6 @@ int hs_bus_publish (hs_bus_t *self, const char *topic, Hs__Envelope *env)
     return r;
 }
 
-/* Protobuf's base-128 varint; returns the bytes written (at most 10). */
-static size_t s_varint (uint8_t *p, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (uint8_t)v;
-    return n;
-}
-
 int hs_bus_publish_body (hs_bus_t *self, const char *topic, unsigned field,
                          const struct iovec *parts, size_t n)
 {
@@ -210,14 +198,14 @@ int hs_bus_publish_body (hs_bus_t *self, const char *topic, unsigned field,
     if (slen > HS_BUS_MAX_MSG) return -EMSGSIZE;
     size_t h = 0;
     head[h++] = 1 << 3 | 2;
-    h += s_varint (head + h, slen);
+    h += hs_pb_varint (head + h, slen);
     size_t after_sender = h;
     head[h++] = 2 << 3 | 0;
-    h += s_varint (head + h, ++self->seq);
+    h += hs_pb_varint (head + h, ++self->seq);
     head[h++] = 3 << 3 | 0;
-    h += s_varint (head + h, (uint64_t)hs_now_ns ());
-    h += s_varint (head + h, (uint64_t)field << 3 | 2);
-    h += s_varint (head + h, body);
+    h += hs_pb_varint (head + h, (uint64_t)hs_now_ns ());
+    h += hs_pb_varint (head + h, (uint64_t)field << 3 | 2);
+    h += hs_pb_varint (head + h, body);
     size_t len = h + slen + body;
     if (len > HS_BUS_MAX_MSG) return -EMSGSIZE;
     /* Written straight into the message ZeroMQ sends: one copy of the body,

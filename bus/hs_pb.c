@@ -67,6 +67,17 @@ void *hs_pb_dup (const void *msg)
     return copy;
 }
 
+size_t hs_pb_varint (uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
 bool hs_pb_equal (const void *a, const void *b)
 {
     if (!a || !b) return a == b;

@@ -36,6 +36,9 @@ void hs_pb_push (void ***items, size_t *n, void *item);
 void *hs_pb_dup (const void *msg);
 /* Serialized bytes, caller frees. */
 uint8_t *hs_pb_pack (const void *msg, size_t *ret_len);
+/* Writes v as protobuf's base-128 varint into p (room for 10 bytes);
+ * returns the bytes written. For framing bytes that are already packed. */
+size_t hs_pb_varint (uint8_t *p, uint64_t v);
 /* Byte-equal serializations. */
 bool hs_pb_equal (const void *a, const void *b);
 

@@ -80,18 +80,6 @@ static void s_publish_body (self_t *self, const char *topic, unsigned field,
                      topic, strerror (-r));
 }
 
-/* Protobuf's base-128 varint; returns the bytes written (at most 10). */
-static size_t s_varint (uint8_t *p, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (uint8_t)v;
-    return n;
-}
-
 /* The events and acks go out as the bytes store_apply packed (the object
  * once, for LMDB and the event alike). A WatchEvent is packed without its
  * object, then the object's field (7, the last one, so the frame is
@@ -109,7 +97,7 @@ static void s_publish_out (self_t *self)
         protobuf_c_message_pack (&head.base, hbuf);
         if (e->event->object) {
             hbuf[hlen++] = 7 << 3 | 2;
-            hlen += s_varint (hbuf + hlen, e->obj_len);
+            hlen += hs_pb_varint (hbuf + hlen, e->obj_len);
         }
         struct iovec parts[2] = {{hbuf, hlen}, {out->bytes + e->obj_off, e->obj_len}};
         s_publish_body (self, e->topic, HS__ENVELOPE__BODY_EVENT, parts, 2);
