@@ -158,36 +158,6 @@ static char *s_topic_of (const Hs__Object *o)
                    m ? hs_s (m->namespace_) : "", "/", m ? hs_s (m->name) : "");
 }
 
-/* A random (version 4) UUID, as hs_uuid makes, from a buffer of random
- * bytes refilled 4 KiB at a time: hs_uuid's getrandom call per object was
- * ~4% of the store's CPU at 256 clients. */
-static char *s_uuid (void)
-{
-    static uint8_t pool[4096];
-    static size_t used = sizeof pool;
-    if (used + 16 > sizeof pool) {
-        for (size_t got = 0; got < sizeof pool;) {
-            ssize_t r = getrandom (pool + got, sizeof pool - got, 0);
-            if (r < 0 && errno != EINTR) abort (); /* cannot fail on Linux >= 3.17 */
-            if (r > 0) got += (size_t)r;
-        }
-        used = 0;
-    }
-    uint8_t *b = pool + used;
-    used += 16;
-    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
-    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
-    static const char hex[] = "0123456789abcdef";
-    char *s = hs_malloc (37), *p = s;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
-        *p++ = hex[b[i] >> 4];
-        *p++ = hex[b[i] & 15];
-    }
-    *p = '\0';
-    return s;
-}
-
 static bool s_terminal (const Hs__Pod *p)
 {
     const char *phase = p && p->status ? p->status->phase : "";
@@ -566,7 +536,7 @@ static int s_create (s_cmd_t *c, Hs__Object *o /* taken */, Hs__Result result)
             if (s_get (c->txn, c->s->objects, key, strlen (key), &v) == -ENOENT) break;
         }
     }
-    hs_pb_take_str (&m->uid, s_uuid ());
+    hs_pb_take_str (&m->uid, hs_uuid ());
     m->creation_timestamp = c->now_ns;
     m->generation = 1;
     m->resource_version = c->rev;

@@ -6,6 +6,8 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static void test_time_roundtrip (void)
 {
@@ -68,6 +70,34 @@ static void test_ids (void)
     CHECK_EQ_INT (strlen (u), 36);
     CHECK_EQ_INT (u[14], '4');
     free (u);
+
+    /* the random pool: distinct values, and a forked child does not repeat
+     * what its parent draws next */
+    char *first = hs_uuid ();
+    int dup = 0;
+    for (int i = 0; i < 10000; i++) {
+        char *x = hs_uuid ();
+        if (strcmp (x, first) == 0) dup++;
+        free (x);
+    }
+    CHECK_EQ_INT (dup, 0);
+    free (first);
+    int fds[2];
+    CHECK_EQ_INT (pipe (fds), 0);
+    pid_t pid = fork ();
+    if (pid == 0) {
+        char *c = hs_uuid ();
+        ssize_t w = write (fds[1], c, 36);
+        _exit (w == 36 ? 0 : 1);
+    }
+    char *mine = hs_uuid ();
+    char theirs[37] = {0};
+    CHECK_EQ_INT (read (fds[0], theirs, 36), 36);
+    waitpid (pid, NULL, 0);
+    CHECK (strcmp (mine, theirs) != 0);
+    free (mine);
+    close (fds[0]);
+    close (fds[1]);
 }
 
 static void test_kinds (void)
