@@ -1,10 +1,13 @@
 /*  store.h: hs-store's decisions, apart from its wiring (DESIGN §3).
  *
- *  store_apply takes a batch of Commands and applies them in ONE LMDB write
- *  transaction (group commit), each command in its own nested transaction so
- *  a failing command rolls back only itself. What the bus must then carry
- *  comes back in a store_out_t: the WatchEvents in commit order, then the
- *  Acks. No sockets here: store_main.c publishes them.
+ *  store_apply takes a batch of Commands and applies them into the open LMDB
+ *  write transaction (the window, shared by several batches), a command with
+ *  several writes in a nested transaction so a failing command rolls back
+ *  only itself; then it appends the batch's effects to the write-ahead log
+ *  and fdatasyncs it (group commit). store_checkpoint commits the window.
+ *  What the bus must then carry comes back in a store_out_t: the WatchEvents
+ *  in commit order, then the Acks. No sockets here: store_main.c publishes
+ *  them.
  */
 #ifndef STORE_H
 #define STORE_H
@@ -19,6 +22,14 @@
 #define STORE_MAX_OBJECT     (1 << 20) /* packed bytes per object */
 #define STORE_DEFAULT_TTL_NS (600LL * 1000000000LL)
 
+/* The write-ahead window: a checkpoint (LMDB commit) is due when the window
+ * is this old, has this many commands, or has logged this many bytes of
+ * effects (a proxy for its dirty pages), and whenever the store is idle. */
+#define STORE_WINDOW_NS       (20LL * 1000000LL)
+#define STORE_WINDOW_COMMANDS 8192
+#define STORE_WINDOW_BYTES    (64u << 20)
+#define STORE_WAL_FILE        "wal" /* in the data directory, beside data.mdb */
+
 typedef struct store_t store_t;
 
 typedef struct {
@@ -27,10 +38,24 @@ typedef struct {
     size_t map_size;        /* 0: hs_db's default */
 } store_opts_t;
 
-/* Opens the data directory (created if missing), writes a new random epoch,
- * and rebuilds the per-node usage index from the objects. 0 or -errno. */
+/* Opens the data directory (created if missing), replays the write-ahead
+ * log past LMDB's last checkpoint, writes a new random epoch, rebuilds the
+ * per-node usage index from the objects, commits, and empties the log.
+ * 0 or -errno. (HS_STORE_TEST_NO_CHECKPOINT in the environment makes
+ * store_checkpoint_due always false: for crash tests.) */
 int store_open (const char *dir, const store_opts_t *opts, store_t **ret_store);
+/* Checkpoints (a clean shutdown), then closes. */
 void store_destroy (store_t **self_p);
+
+/* Commits the window, if one is open, with meta "wal_batch" = the last batch
+ * it holds, then empties the log. Readers of the LMDB file (hs_db_snapshot,
+ * local snapshots) see acked writes only after this: call it before serving
+ * a snapshot. On failure the window is rebuilt from the log. 0 or -errno. */
+int store_checkpoint (store_t *self);
+/* Whether to checkpoint now (see STORE_WINDOW_*); idle: no command waits. */
+bool store_checkpoint_due (store_t *self, int64_t mono_now, bool idle);
+/* When the open window becomes due by age (hs_mono_ns), or INT64_MAX. */
+int64_t store_checkpoint_deadline (store_t *self);
 
 hs_db_t *store_db (store_t *self);
 uint64_t store_epoch (store_t *self);
@@ -61,10 +86,12 @@ typedef struct {
     int commit_error;      /* 0, or why the batch did not commit (acks say Unavailable) */
 } store_out_t;
 
-/* Applies cmds (modified: write objects are taken) in one transaction and
- * fills *out (cleared first; free with store_out_clear). Returns the number
- * of commands that changed something, or -errno when the batch could not
- * commit (then every ack is CODE_UNAVAILABLE and no event is reported). */
+/* Applies cmds (modified: write objects are taken) into the window, makes
+ * them durable in the write-ahead log, and fills *out (cleared first; free
+ * with store_out_clear). Returns the number of commands that changed
+ * something, or -errno when the batch could not be made durable (then every
+ * ack is CODE_UNAVAILABLE, no event is reported, and the window was rebuilt
+ * from the log without this batch). */
 int store_apply (store_t *self, Hs__Command *const *cmds, size_t n, store_out_t *out);
 /* Empties out, keeping its buffers for the next batch. */
 void store_out_reset (store_out_t *out);

@@ -1,10 +1,13 @@
 /*  store_main.c: hs-store's wiring: flags, the bus, the event loop.
  *
  *  The loop waits on the bus and a signalfd. When commands are queued it
- *  drains them all (up to BATCH_MAX), applies them in one transaction
- *  (store_apply: group commit), then publishes the events in commit order,
- *  then the acks, then serves the snapshot requests that came with them.
- *  hb.store goes out every HB_INTERVAL_MS.
+ *  drains them all (up to BATCH_MAX), applies them and makes them durable in
+ *  the write-ahead log (store_apply: group commit), then publishes the
+ *  events in commit order, then the acks, then checkpoints (commits LMDB)
+ *  and serves the snapshot requests that came with them. It also
+ *  checkpoints when the window is due (store_checkpoint_due) and as soon as
+ *  no command has arrived for IDLE_MS. hb.store goes out every
+ *  HB_INTERVAL_MS.
  */
 #include "store.h"
 #include "hs_bus.h"
@@ -24,6 +27,7 @@
 #define BATCH_MAX       8192
 #define SNAP_MAX        64 /* snapshot requests served per loop turn */
 #define HB_INTERVAL_MS  200
+#define IDLE_MS         1 /* no command for this long: checkpoint */
 #define JOIN_TIMEOUT_MS 30000
 #define CHUNK_OBJECTS   500
 #define CHUNK_BYTES     (1u << 20)
@@ -51,7 +55,8 @@ static void s_usage (FILE *f)
                 "                [--request-ttl SECONDS]\n"
                 "  --data DIR            LMDB directory (created if missing)\n"
                 "  --bus ADDR            the bus (default $HS_BUS, else " HS_BUS_DEFAULT ")\n"
-                "  --no-sync             do not fsync commits (faster, not durable)\n"
+                "  --no-sync             never fsync: neither the write-ahead log nor LMDB's\n"
+                "                        commits (faster; acked writes can be lost)\n"
                 "  --instance NAME       instance name on the bus (default: random)\n"
                 "  --request-ttl SECONDS how long request ids are remembered (default 600)\n");
 }
@@ -215,6 +220,16 @@ static void s_take (self_t *self, char *topic, Hs__Envelope *env)
     free (topic);
 }
 
+static void s_checkpoint (self_t *self)
+{
+    int r = store_checkpoint (self->store);
+    if (r < 0)
+        hs_log_once (HS_LOG_ERROR, "store:checkpoint",
+                     "cannot checkpoint: %s; acked writes stay in the write-ahead log (further "
+                     "failures not logged)",
+                     strerror (-r));
+}
+
 static void s_batch (self_t *self)
 {
     while (self->n_envs < BATCH_MAX && self->n_snaps < SNAP_MAX) {
@@ -232,7 +247,11 @@ static void s_batch (self_t *self)
         s_publish_out (self);
         store_out_reset (&self->out);
     }
-    /* After the commit, so a snapshot reflects every command before it. */
+    /* A snapshot reads committed LMDB state, which must hold every acked
+     * write: checkpoint first. A due checkpoint also waits for the acks
+     * above: they are durable already, in the log. */
+    if (self->n_snaps > 0 || store_checkpoint_due (self->store, hs_mono_ns (), false))
+        s_checkpoint (self);
     for (size_t i = 0; i < self->n_snaps; i++) s_serve_snapshot (self, self->snaps[i]);
     for (size_t i = 0; i < self->n_envs; i++) hs_pb_free (self->envs[i]);
     self->n_envs = self->n_cmds = self->n_snaps = 0;
@@ -329,7 +348,11 @@ int main (int argc, char **argv)
 
     for (;;) {
         int64_t now = hs_mono_ns ();
-        long timeout = (long)((self.next_hb_ns - now) / 1000000);
+        int64_t wake = self.next_hb_ns;
+        if (store_checkpoint_deadline (self.store) < wake)
+            wake = store_checkpoint_deadline (self.store);
+        long timeout = (long)((wake - now) / 1000000);
+        if (store_checkpoint_due (self.store, now, true) && timeout > IDLE_MS) timeout = IDLE_MS;
         if (timeout < 0 || hs_bus_pending (self.bus)) timeout = 0;
         zmq_pollitem_t items[2] = {{hs_bus_sub_socket (self.bus), 0, ZMQ_POLLIN, 0},
                                    {NULL, self.sigfd, ZMQ_POLLIN, 0}};
@@ -348,6 +371,10 @@ int main (int argc, char **argv)
         }
         if (hs_bus_pending (self.bus) || (n > 0 && (items[0].revents & ZMQ_POLLIN)))
             s_batch (&self);
+        else if (n == 0 && store_checkpoint_due (self.store, hs_mono_ns (), true))
+            /* Idle: commit now, so local readers of the LMDB file (the
+             * client library's local snapshots) are not left behind. */
+            s_checkpoint (&self);
         if (hs_mono_ns () >= self.next_hb_ns) {
             s_heartbeat (&self);
             self.next_hb_ns = hs_mono_ns () + HB_INTERVAL_MS * 1000000LL;

@@ -8,6 +8,7 @@
  */
 #include "store.h"
 #include "store_validate.h"
+#include "store_wal.h"
 #include "hs_log.h"
 #include "hs_quantity.h"
 #include "hs_util.h"
@@ -17,6 +18,7 @@
 #include <lmdb.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -30,9 +32,20 @@ struct store_t {
     MDB_env *env;
     MDB_dbi objects, streams, meta, requests, reqtime, nodeuse;
     uint64_t epoch;
-    int64_t revision; /* last committed */
+    int64_t revision; /* last acked: durable in the log, maybe not yet in LMDB */
     int64_t ttl_ns;
-    uint64_t commands, commits, garbage;
+    uint64_t commands, commits, checkpoints, garbage;
+    /* The write-ahead window (docs/architecture.md §4): one LMDB write
+     * transaction stays open across batches; each batch's effects go to the
+     * log, fdatasync'ed before its acks; a checkpoint commits the window. */
+    store_wal_t *wal;
+    store_wal_buf_t fx; /* the current batch's effects, in order */
+    MDB_txn *txn;       /* the window, or NULL */
+    int64_t window_start_ns;
+    uint64_t window_cmds, window_bytes;
+    uint64_t wal_batch; /* the last batch number appended to the log */
+    bool must_recover;  /* a failure aborted the window: rebuild it from the log */
+    bool no_checkpoint; /* HS_STORE_TEST_NO_CHECKPOINT: only snapshots and close checkpoint */
 };
 
 /* One command being applied. */
@@ -239,11 +252,36 @@ static int s_get (MDB_txn *txn, MDB_dbi dbi, const char *key, size_t klen, MDB_v
     return hs_db_errno (mdb_get (txn, dbi, &k, ret));
 }
 
-static int s_put (MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void *val,
-                  size_t vlen)
+/* The table a handle belongs to, as the log names it. */
+static unsigned s_table_of (const store_t *s, MDB_dbi dbi)
+{
+    const MDB_dbi dbis[HS_DB__COUNT] = {
+        [HS_DB_OBJECTS] = s->objects,   [HS_DB_STREAMS] = s->streams, [HS_DB_META] = s->meta,
+        [HS_DB_REQUESTS] = s->requests, [HS_DB_REQTIME] = s->reqtime, [HS_DB_NODEUSE] = s->nodeuse};
+    for (unsigned t = 0; t < HS_DB__COUNT; t++)
+        if (dbis[t] == dbi) return t;
+    assert (!"a handle the store did not open");
+    return HS_DB__COUNT;
+}
+
+/* Every write to LMDB goes through s_put and s_del, which record it in the
+ * batch's effects once LMDB took it: what the log must hold for a replay to
+ * rebuild exactly what was acked. */
+static int s_put (store_t *s, MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
+                  const void *val, size_t vlen)
 {
     MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
-    return hs_db_errno (mdb_put (txn, dbi, &k, &v, 0));
+    int r = hs_db_errno (mdb_put (txn, dbi, &k, &v, 0));
+    if (r == 0) store_wal_effect_put (&s->fx, s_table_of (s, dbi), key, klen, val, vlen, NULL, 0);
+    return r;
+}
+
+static int s_del (store_t *s, MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen)
+{
+    MDB_val k = {klen, (void *)key};
+    int r = hs_db_errno (mdb_del (txn, dbi, &k, NULL));
+    if (r == 0) store_wal_effect_del (&s->fx, s_table_of (s, dbi), key, klen);
+    return r;
 }
 
 /* 0 with *ret (caller frees), -ENOENT, -EUCLEAN (does not decode), or another -errno. */
@@ -282,7 +320,7 @@ static void s_pack (store_out_t *out, const ProtobufCMessage *msg, size_t *ret_o
 
 static int s_put_obj (s_cmd_t *c, const char *key, size_t off, size_t len)
 {
-    return s_put (c->txn, c->s->objects, key, strlen (key), c->out->bytes + off, len);
+    return s_put (c->s, c->txn, c->s->objects, key, strlen (key), c->out->bytes + off, len);
 }
 
 /* ------------------------------------------------------------------ node usage index */
@@ -309,16 +347,17 @@ static int s_usage_get (MDB_txn *txn, MDB_dbi dbi, const char *node, s_row_t *re
     return 0;
 }
 
-static int s_usage_add (MDB_txn *txn, MDB_dbi dbi, const char *node, const store_usage_t *u,
+static int s_usage_add (store_t *s, MDB_txn *txn, const char *node, const store_usage_t *u,
                         int sign)
 {
+    MDB_dbi dbi = s->nodeuse;
     if (strlen (node) > MAX_KEY) return 0; /* validated names never get here */
     s_row_t row;
     int r = s_usage_get (txn, dbi, node, &row);
     if (r < 0) return r;
     const int64_t d[3] = {u->cpu_milli, u->mem_bytes, u->pods};
     for (int i = 0; i < 3; i++) row.v[i] = s_sat_add (row.v[i], sign > 0 ? d[i] : -d[i]);
-    return s_put (txn, dbi, node, strlen (node), &row, sizeof row);
+    return s_put (s, txn, dbi, node, strlen (node), &row, sizeof row);
 }
 
 /* Does this object use room on a node: a bound, non-terminal pod? */
@@ -337,24 +376,37 @@ static int s_usage_update (s_cmd_t *c, const Hs__Object *old, const Hs__Object *
     const char *nn = s_pod_node (new, &un);
     if (no && nn && strcmp (no, nn) == 0 && memcmp (&uo, &un, sizeof uo) == 0) return 0;
     int r = 0;
-    if (no) r = s_usage_add (c->txn, c->s->nodeuse, no, &uo, -1);
-    if (r == 0 && nn) r = s_usage_add (c->txn, c->s->nodeuse, nn, &un, +1);
+    if (no) r = s_usage_add (c->s, c->txn, no, &uo, -1);
+    if (r == 0 && nn) r = s_usage_add (c->s, c->txn, nn, &un, +1);
     return r;
+}
+
+/* The acked state: the open window if there is one (LMDB may lag it),
+ * else a read transaction. *ret_owned: the caller aborts it. */
+static int s_read_txn (store_t *self, MDB_txn **ret, bool *ret_owned)
+{
+    *ret_owned = !self->txn;
+    if (self->txn) {
+        *ret = self->txn;
+        return 0;
+    }
+    return hs_db_errno (mdb_txn_begin (self->env, NULL, MDB_RDONLY, ret));
 }
 
 int store_node_usage (store_t *self, const char *node, store_node_usage_t *ret)
 {
     MDB_txn *txn;
-    int rc = mdb_txn_begin (self->env, NULL, MDB_RDONLY, &txn);
-    if (rc) return hs_db_errno (rc);
+    bool owned;
+    int r = s_read_txn (self, &txn, &owned);
+    if (r < 0) return r;
     MDB_val v;
-    int r = s_get (txn, self->nodeuse, node, strlen (node), &v);
+    r = s_get (txn, self->nodeuse, node, strlen (node), &v);
     if (r == 0) {
         s_row_t row = {{0}};
         if (v.mv_size == sizeof row) memcpy (&row, v.mv_data, sizeof row);
         *ret = (store_node_usage_t){row.v[0], row.v[1], row.v[2]};
     }
-    mdb_txn_abort (txn);
+    if (owned) mdb_txn_abort (txn);
     return r;
 }
 
@@ -389,7 +441,7 @@ static int s_emit (s_cmd_t *c, Hs__EventType type, Hs__Object *obj, size_t off, 
     if (r == 0 && v.mv_size == sizeof seq) memcpy (&seq, v.mv_data, sizeof seq);
     if (r == 0 || r == -ENOENT) {
         seq++;
-        r = s_put (c->txn, c->s->streams, stream, slen, &seq, sizeof seq);
+        r = s_put (c->s, c->txn, c->s->streams, stream, slen, &seq, sizeof seq);
     }
     if (r < 0) {
         free (stream);
@@ -432,8 +484,7 @@ static int s_commit_obj (s_cmd_t *c, const char *key, const Hs__Object *old, Hs_
 /* Removes old (taken) from key. */
 static int s_remove_obj (s_cmd_t *c, const char *key, Hs__Object *old)
 {
-    MDB_val k = {strlen (key), (void *)key};
-    int r = hs_db_errno (mdb_del (c->txn, c->s->objects, &k, NULL));
+    int r = s_del (c->s, c->txn, c->s->objects, key, strlen (key));
     if (r == 0) r = s_usage_update (c, old, NULL);
     if (r < 0) {
         hs_pb_free (old);
@@ -910,12 +961,13 @@ static int s_remember (store_t *s, MDB_txn *txn, const char *reqkey, size_t klen
     if (rc) return hs_db_errno (rc);
     memcpy (v.mv_data, &now, sizeof now);
     memcpy ((uint8_t *)v.mv_data + sizeof now, packed, len);
+    store_wal_effect_put (&s->fx, HS_DB_REQUESTS, reqkey, klen, &now, sizeof now, packed, len);
     uint8_t tkey[8 + MAX_REQ_KEY];
     uint64_t t = (uint64_t)now;
     for (int i = 0; i < 8; i++)
         tkey[i] = (uint8_t)(t >> (56 - 8 * i)); /* big-endian: sorts by time */
     memcpy (tkey + 8, reqkey, klen);
-    return s_put (txn, s->reqtime, tkey, 8 + klen, "", 0);
+    return s_put (s, txn, s->reqtime, tkey, 8 + klen, "", 0);
 }
 
 /* Applies one command inside the batch transaction. *rev is the batch's
@@ -978,6 +1030,8 @@ static Hs__Ack *s_command (store_t *s, MDB_txn *txn, Hs__Command *cmd, int64_t n
             if (c.db_error) *ret_broken = c.db_error;
         }
     } else {
+        /* The child's effects are kept only if it commits. */
+        size_t fx_mark = s->fx.len;
         int rc = mdb_txn_begin (s->env, txn, 0, &c.txn);
         if (rc) {
             s_fail_db (&c, hs_db_errno (rc), "begin a transaction");
@@ -995,6 +1049,7 @@ static Hs__Ack *s_command (store_t *s, MDB_txn *txn, Hs__Command *cmd, int64_t n
             } else {
                 mdb_txn_abort (c.txn);
             }
+            if (failed >= 0 || c.dry_run) s->fx.len = fx_mark;
             if (failed >= 0) s_drop_events (out, mark);
         }
     }
@@ -1031,6 +1086,7 @@ static int s_prune (store_t *s, MDB_txn *txn, int64_t now, size_t limit)
     for (rc = mdb_cursor_get (cur, &k, &v, MDB_FIRST); rc == 0 && n < limit;
          rc = mdb_cursor_get (cur, &k, &v, MDB_NEXT), n++) {
         if (k.mv_size < 8) {
+            store_wal_effect_del (&s->fx, HS_DB_REQTIME, k.mv_data, k.mv_size);
             rc = mdb_cursor_del (cur, 0);
             if (rc) break;
             continue;
@@ -1044,10 +1100,14 @@ static int s_prune (store_t *s, MDB_txn *txn, int64_t now, size_t limit)
             int64_t stored;
             memcpy (&stored, rv.mv_data, sizeof stored);
             if (stored == (int64_t)t) {
-                rc = mdb_del (txn, s->requests, &rk, NULL);
-                if (rc) break;
+                int r = s_del (s, txn, s->requests, rk.mv_data, rk.mv_size);
+                if (r < 0) {
+                    mdb_cursor_close (cur);
+                    return r;
+                }
             }
         }
+        store_wal_effect_del (&s->fx, HS_DB_REQTIME, k.mv_data, k.mv_size);
         rc = mdb_cursor_del (cur, 0);
         if (rc) break;
     }
@@ -1099,18 +1159,163 @@ static void s_fail_batch (store_t *s, store_out_t *out, int err)
     }
 }
 
+/* ------------------------------------------------------------------ open and heartbeat */
+
+/* Not recorded in the log: it runs at open, in the recovery transaction,
+ * which commits before anything is acked. */
+static int s_rebuild_usage (store_t *s, MDB_txn *txn)
+{
+    int rc = mdb_drop (txn, s->nodeuse, 0);
+    if (rc) return hs_db_errno (rc);
+    MDB_cursor *cur;
+    rc = mdb_cursor_open (txn, s->objects, &cur);
+    if (rc) return hs_db_errno (rc);
+    MDB_val k = {4, "pod/"}, v;
+    int r = 0;
+    for (rc = mdb_cursor_get (cur, &k, &v, MDB_SET_RANGE);
+         rc == 0 && k.mv_size >= 4 && memcmp (k.mv_data, "pod/", 4) == 0;
+         rc = mdb_cursor_get (cur, &k, &v, MDB_NEXT)) {
+        Hs__Object *o = hs__object__unpack (NULL, v.mv_size, v.mv_data);
+        store_usage_t u;
+        const char *node = s_pod_node (o, &u);
+        if (node) r = s_usage_add (s, txn, node, &u, +1);
+        hs_pb_free (o);
+        if (r < 0) break;
+    }
+    mdb_cursor_close (cur);
+    if (r < 0) return r;
+    return rc && rc != MDB_NOTFOUND ? hs_db_errno (rc) : 0;
+}
+
+/* Applies one log record's effects to txn (recovery). */
+typedef struct {
+    store_t *s;
+    MDB_txn *txn;
+    uint64_t committed; /* LMDB's wal_batch: records up to it are in LMDB already */
+    uint64_t last;      /* the last record replayed */
+    size_t replayed, skipped;
+} s_replay_t;
+
+static int s_replay_record (void *arg, uint64_t batch, const uint8_t *payload, size_t len)
+{
+    s_replay_t *rp = arg;
+    if (batch <= rp->committed) {
+        rp->skipped++;
+        return 0;
+    }
+    const MDB_dbi dbis[HS_DB__COUNT] = {
+        [HS_DB_OBJECTS] = rp->s->objects, [HS_DB_STREAMS] = rp->s->streams,
+        [HS_DB_META] = rp->s->meta,       [HS_DB_REQUESTS] = rp->s->requests,
+        [HS_DB_REQTIME] = rp->s->reqtime, [HS_DB_NODEUSE] = rp->s->nodeuse};
+    size_t off = 0;
+    store_wal_effect_t e;
+    int r;
+    while ((r = store_wal_effect_next (payload, len, &off, &e)) == 1) {
+        if (e.table >= HS_DB__COUNT || e.klen == 0 || e.klen > MAX_KEY) return -EBADMSG;
+        MDB_val k = {e.klen, (void *)e.key}, v = {e.vlen, (void *)e.val};
+        int rc = e.op == STORE_WAL_PUT ? mdb_put (rp->txn, dbis[e.table], &k, &v, 0)
+                                       : mdb_del (rp->txn, dbis[e.table], &k, NULL);
+        /* Strict: the effects replay onto exactly the state they were made
+         * on (LMDB at wal_batch, then the records before), so a delete of a
+         * missing key means the log and LMDB disagree. */
+        if (rc) return rc == MDB_NOTFOUND ? -EBADMSG : hs_db_errno (rc);
+    }
+    if (r < 0) return r;
+    rp->last = batch;
+    rp->replayed++;
+    return 0;
+}
+
+/* Rebuilds the acked state: replays every log record past LMDB's wal_batch
+ * into one transaction, commits it (synced, unless --no-sync) and empties
+ * the log. At open (then also writes the new epoch and rebuilds the usage
+ * index) and after a failure aborted the window. */
+static int s_recover (store_t *self, bool at_open)
+{
+    assert (!self->txn);
+    MDB_txn *txn;
+    int rc = mdb_txn_begin (self->env, NULL, 0, &txn);
+    if (rc) return hs_db_errno (rc);
+    s_replay_t rp = {.s = self, .txn = txn};
+    MDB_val v;
+    if (s_get (txn, self->meta, "wal_batch", 9, &v) == 0 && v.mv_size == sizeof rp.committed)
+        memcpy (&rp.committed, v.mv_data, sizeof rp.committed);
+    uint8_t *buf = NULL;
+    size_t len = 0, valid = 0;
+    int r = store_wal_read (self->wal, &buf, &len);
+    if (r == 0) r = store_wal_scan (buf, len, s_replay_record, &rp, &valid);
+    free (buf);
+    if (r >= 0 && valid < len)
+        /* Never acked: acks go out only after a record's fdatasync returned,
+         * and a record is torn or corrupt only if that did not happen. */
+        log_warn ("write-ahead log: discarded a torn or corrupt tail of %zu bytes after %zu "
+                  "records",
+                  len - valid, rp.replayed + rp.skipped);
+    if (r >= 0 && rp.replayed > 0)
+        r = hs_db_errno (mdb_put (txn, self->meta, &(MDB_val){9, "wal_batch"},
+                                  &(MDB_val){sizeof rp.last, &rp.last}, 0));
+    if (r >= 0) {
+        self->revision = 0;
+        if (s_get (txn, self->meta, "revision", 8, &v) == 0 && v.mv_size == sizeof self->revision)
+            memcpy (&self->revision, v.mv_data, sizeof self->revision);
+    }
+    if (r >= 0 && at_open) {
+        r = hs_db_errno (mdb_put (txn, self->meta, &(MDB_val){5, "epoch"},
+                                  &(MDB_val){sizeof self->epoch, &self->epoch}, 0));
+        if (r == 0) r = s_rebuild_usage (self, txn);
+    }
+    if (r < 0) {
+        mdb_txn_abort (txn);
+        return r;
+    }
+    rc = mdb_txn_commit (txn); /* synced: from here the log's records are redundant */
+    if (rc) return hs_db_errno (rc);
+    if (rp.replayed > 0)
+        log_info ("write-ahead log: replayed %zu batches (to batch %llu) over LMDB's batch %llu",
+                  rp.replayed, (unsigned long long)rp.last, (unsigned long long)rp.committed);
+    self->wal_batch = rp.replayed > 0 ? rp.last : rp.committed;
+    self->fx.len = 0;
+    self->commits++;
+    return store_wal_reset (self->wal);
+}
+
+/* The batch failed after touching the window: abort the window (LMDB then
+ * holds none of its batches) and rebuild it from the log, which holds every
+ * batch acked before this one. */
+static void s_abort_window (store_t *self)
+{
+    if (self->txn) mdb_txn_abort (self->txn);
+    self->txn = NULL;
+    int r = s_recover (self, false);
+    self->must_recover = r < 0;
+    if (r < 0)
+        log_error ("cannot rebuild the store from its write-ahead log: %s; retrying at the next "
+                   "batch",
+                   strerror (-r));
+}
+
 int store_apply (store_t *self, Hs__Command *const *cmds, size_t n, store_out_t *out)
 {
     store_out_reset (out); /* keeps its buffers: a batch reuses the last one's */
     int64_t now = hs_now_ns ();
-    int64_t rev = self->revision;
     int changed = 0, broken = 0;
-    MDB_txn *txn = NULL;
-    int rc = mdb_txn_begin (self->env, NULL, 0, &txn);
-    if (rc) {
-        txn = NULL;
-        broken = hs_db_errno (rc);
+    if (self->must_recover) {
+        broken = s_recover (self, false);
+        self->must_recover = broken < 0;
     }
+    if (!broken && !self->txn) {
+        int rc = mdb_txn_begin (self->env, NULL, 0, &self->txn);
+        if (rc) {
+            self->txn = NULL;
+            broken = hs_db_errno (rc);
+        } else {
+            self->window_start_ns = hs_mono_ns ();
+            self->window_cmds = self->window_bytes = 0;
+        }
+    }
+    MDB_txn *txn = self->txn;
+    int64_t rev = self->revision;
+    self->fx.len = 0;
     for (size_t i = 0; i < n; i++) {
         Hs__Command *cmd = cmds[i];
         self->commands++;
@@ -1138,17 +1343,22 @@ int store_apply (store_t *self, Hs__Command *const *cmds, size_t n, store_out_t 
     }
     if (!broken) broken = s_prune (self, txn, now, PRUNE_MIN + 2 * n);
     if (!broken && rev != self->revision)
-        broken = s_put (txn, self->meta, "revision", 8, &rev, sizeof rev);
-    if (!broken) {
-        rc = mdb_txn_commit (txn); /* fsyncs unless --no-sync */
-        txn = NULL;
-        if (rc) broken = hs_db_errno (rc);
+        broken = s_put (self, txn, self->meta, "revision", 8, &rev, sizeof rev);
+    /* The durability point: one record with every effect of the batch,
+     * fdatasync'ed (unless --no-sync) before store_main publishes a single
+     * event or ack. A batch without effects (only refusals without a request
+     * id, replays, dry runs) has nothing to make durable. */
+    if (!broken && self->fx.len > 0) {
+        broken = store_wal_append (self->wal, self->wal_batch + 1, self->fx.data, self->fx.len);
+        if (!broken) self->wal_batch++;
     }
-    if (txn) mdb_txn_abort (txn);
     if (broken) {
+        if (txn || self->must_recover) s_abort_window (self);
         s_fail_batch (self, out, broken);
         return broken;
     }
+    self->window_cmds += n;
+    self->window_bytes += self->fx.len;
     int64_t committed_at = hs_now_ns ();
     for (size_t i = 0; i < out->n_events; i++) out->events[i].event->committed_at_ns = committed_at;
     self->revision = rev;
@@ -1156,30 +1366,40 @@ int store_apply (store_t *self, Hs__Command *const *cmds, size_t n, store_out_t 
     return changed;
 }
 
-/* ------------------------------------------------------------------ open and heartbeat */
-
-static int s_rebuild_usage (store_t *s, MDB_txn *txn)
+int store_checkpoint (store_t *self)
 {
-    int rc = mdb_drop (txn, s->nodeuse, 0);
-    if (rc) return hs_db_errno (rc);
-    MDB_cursor *cur;
-    rc = mdb_cursor_open (txn, s->objects, &cur);
-    if (rc) return hs_db_errno (rc);
-    MDB_val k = {4, "pod/"}, v;
-    int r = 0;
-    for (rc = mdb_cursor_get (cur, &k, &v, MDB_SET_RANGE);
-         rc == 0 && k.mv_size >= 4 && memcmp (k.mv_data, "pod/", 4) == 0;
-         rc = mdb_cursor_get (cur, &k, &v, MDB_NEXT)) {
-        Hs__Object *o = hs__object__unpack (NULL, v.mv_size, v.mv_data);
-        store_usage_t u;
-        const char *node = s_pod_node (o, &u);
-        if (node) r = s_usage_add (txn, s->nodeuse, node, &u, +1);
-        hs_pb_free (o);
-        if (r < 0) break;
+    if (!self->txn) return 0;
+    /* wal_batch goes in the same transaction as the batches' writes: LMDB
+     * then says exactly which records it holds, so a replay skips them. */
+    int r = hs_db_errno (mdb_put (self->txn, self->meta, &(MDB_val){9, "wal_batch"},
+                                  &(MDB_val){sizeof self->wal_batch, &self->wal_batch}, 0));
+    if (r == 0) {
+        /* LMDB's normal commit: fdatasync of the data, then of the meta page
+         * (unless --no-sync). */
+        r = hs_db_errno (mdb_txn_commit (self->txn));
+        self->txn = NULL;
     }
-    mdb_cursor_close (cur);
-    if (r < 0) return r;
-    return rc && rc != MDB_NOTFOUND ? hs_db_errno (rc) : 0;
+    if (r < 0) {
+        s_abort_window (self);
+        return r;
+    }
+    self->checkpoints++;
+    /* Only now are the log's records redundant. A failure to empty it only
+     * costs space: replay skips records at or below wal_batch. */
+    return store_wal_reset (self->wal);
+}
+
+bool store_checkpoint_due (store_t *self, int64_t mono_now, bool idle)
+{
+    if (!self->txn || self->no_checkpoint) return false;
+    return idle || mono_now - self->window_start_ns >= STORE_WINDOW_NS ||
+           self->window_cmds >= STORE_WINDOW_COMMANDS || self->window_bytes >= STORE_WINDOW_BYTES;
+}
+
+int64_t store_checkpoint_deadline (store_t *self)
+{
+    if (!self->txn || self->no_checkpoint) return INT64_MAX;
+    return self->window_start_ns + STORE_WINDOW_NS;
 }
 
 int store_open (const char *dir, const store_opts_t *opts, store_t **ret_store)
@@ -1200,6 +1420,7 @@ int store_open (const char *dir, const store_opts_t *opts, store_t **ret_store)
     self->reqtime = hs_db_dbi (db, HS_DB_REQTIME);
     self->nodeuse = hs_db_dbi (db, HS_DB_NODEUSE);
     self->ttl_ns = opts->request_ttl_ns > 0 ? opts->request_ttl_ns : STORE_DEFAULT_TTL_NS;
+    self->no_checkpoint = !hs_empty (getenv ("HS_STORE_TEST_NO_CHECKPOINT"));
     /* A new epoch each start: subscribers resync instead of trusting
      * sequences they may have seen from a store that lost its tail. */
     do {
@@ -1207,26 +1428,12 @@ int store_open (const char *dir, const store_opts_t *opts, store_t **ret_store)
             self->epoch = (uint64_t)hs_now_ns () ^ (uint64_t)hs_mono_ns ();
     } while (self->epoch == 0);
 
-    MDB_txn *txn;
-    int rc = mdb_txn_begin (self->env, NULL, 0, &txn);
-    if (rc) {
-        r = hs_db_errno (rc);
-        goto fail;
-    }
-    MDB_val v;
-    if (s_get (txn, self->meta, "revision", 8, &v) == 0 && v.mv_size == sizeof self->revision)
-        memcpy (&self->revision, v.mv_data, sizeof self->revision);
-    r = s_put (txn, self->meta, "epoch", 5, &self->epoch, sizeof self->epoch);
-    if (r == 0) r = s_rebuild_usage (self, txn);
-    if (r < 0) {
-        mdb_txn_abort (txn);
-        goto fail;
-    }
-    rc = mdb_txn_commit (txn);
-    if (rc) {
-        r = hs_db_errno (rc);
-        goto fail;
-    }
+    _cleanup_free_ char *path = hs_sprintf ("%s/" STORE_WAL_FILE, dir);
+    r = store_wal_open (path, opts->nosync, &self->wal);
+    if (r < 0) goto fail;
+    r = s_recover (self, true);
+    if (r < 0) goto fail;
+    self->commits = 0;
     *ret_store = self;
     return 0;
 fail:
@@ -1238,6 +1445,13 @@ void store_destroy (store_t **self_p)
 {
     store_t *self = *self_p;
     if (!self) return;
+    /* A clean shutdown leaves LMDB complete and the log empty. */
+    int r = self->txn ? store_checkpoint (self) : 0;
+    if (r < 0)
+        log_error ("cannot checkpoint at close: %s (the write-ahead log keeps every acked batch)",
+                   strerror (-r));
+    store_wal_destroy (&self->wal);
+    store_wal_buf_free (&self->fx);
     hs_db_close (&self->db);
     free (self);
     *self_p = NULL;
@@ -1246,8 +1460,9 @@ void store_destroy (store_t **self_p)
 int store_heartbeat (store_t *self, Hs__StoreHeartbeat *hb)
 {
     MDB_txn *txn;
-    int rc = mdb_txn_begin (self->env, NULL, MDB_RDONLY, &txn);
-    if (rc) return hs_db_errno (rc);
+    bool owned;
+    int rc = s_read_txn (self, &txn, &owned);
+    if (rc < 0) return rc;
     hb->epoch = self->epoch;
     hb->revision = self->revision;
     hb->commands = self->commands;
@@ -1268,6 +1483,6 @@ int store_heartbeat (store_t *self, Hs__StoreHeartbeat *hb)
         }
         mdb_cursor_close (cur);
     }
-    mdb_txn_abort (txn);
+    if (owned) mdb_txn_abort (txn);
     return rc && rc != MDB_NOTFOUND ? hs_db_errno (rc) : 0;
 }
