@@ -478,6 +478,10 @@ int hs_db_restore (const char *dir, const hs_db_snapshot_t *snap)
     char path[4096];
     snprintf (path, sizeof path, "%s/data.mdb", hs_s (dir));
     if (access (path, F_OK) == 0) return -EEXIST;
+    /* hs-store's write-ahead log (store_wal.h) left beside: its records
+     * would be replayed over the restored state. */
+    snprintf (path, sizeof path, "%s/wal", hs_s (dir));
+    if (access (path, F_OK) == 0) return -EEXIST;
     for (size_t i = 0; i < snap->n_objects; i++) {
         Hs__ObjectMeta *m = hs_obj_meta (snap->objects[i]);
         if (hs_obj_kind (snap->objects[i]) == HS_KIND_NONE || !m || hs_empty (m->name))
