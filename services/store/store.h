@@ -26,7 +26,7 @@
  * is this old, has this many commands, or has logged this many bytes of
  * effects (a proxy for its dirty pages), and whenever the store is idle. */
 #define STORE_WINDOW_NS       (20LL * 1000000LL)
-#define STORE_WINDOW_COMMANDS 8192
+#define STORE_WINDOW_COMMANDS 4096
 #define STORE_WINDOW_BYTES    (64u << 20)
 #define STORE_WAL_FILE        "wal" /* in the data directory, beside data.mdb */
 
