@@ -34,6 +34,7 @@ struct hs_db_t {
     MDB_dbi dbi[HS_DB__COUNT];
     bool have[HS_DB__COUNT]; /* a read-only opener may find a table missing */
     bool readonly;
+    char *wal; /* readers: the path of hs-store's write-ahead log */
 };
 
 int hs_db_errno (int rc)
@@ -73,6 +74,7 @@ void hs_db_close (hs_db_t **self_p)
     hs_db_t *self = *self_p;
     if (!self) return;
     if (self->env) mdb_env_close (self->env);
+    free (self->wal);
     free (self);
     *self_p = NULL;
 }
@@ -110,6 +112,7 @@ int hs_db_open (const char *dir, const hs_db_opts_t *opts, hs_db_t **ret_db)
 
     hs_db_t *self = hs_calloc (1, sizeof *self);
     self->readonly = opts->readonly;
+    if (opts->readonly) self->wal = hs_sprintf ("%s/" HS_DB_WAL_FILE, dir);
     int rc = mdb_env_create (&self->env);
     if (rc) {
         self->env = NULL;
@@ -253,6 +256,13 @@ int hs_db_snapshot (hs_db_t *self, const hs_kind_t *kinds, size_t n_kinds, const
             want[kinds[i]] = true;
         }
     }
+    /* Beside a running store, LMDB may lag the acked writes, which are then
+     * in the store's write-ahead log; the store empties the log at every
+     * checkpoint. Checked BEFORE the read transaction begins: an empty log
+     * then means that transaction holds every write acked so far (one acked
+     * later has its events published after the caller subscribed). */
+    struct stat st;
+    if (self->readonly && stat (self->wal, &st) == 0 && st.st_size > 0) return -EAGAIN;
     MDB_txn *txn;
     int rc = mdb_txn_begin (self->env, NULL, MDB_RDONLY, &txn);
     if (rc) return hs_db_errno (rc);
@@ -480,7 +490,7 @@ int hs_db_restore (const char *dir, const hs_db_snapshot_t *snap)
     if (access (path, F_OK) == 0) return -EEXIST;
     /* hs-store's write-ahead log (store_wal.h) left beside: its records
      * would be replayed over the restored state. */
-    snprintf (path, sizeof path, "%s/wal", hs_s (dir));
+    snprintf (path, sizeof path, "%s/" HS_DB_WAL_FILE, hs_s (dir));
     if (access (path, F_OK) == 0) return -EEXIST;
     for (size_t i = 0; i < snap->n_objects; i++) {
         Hs__ObjectMeta *m = hs_obj_meta (snap->objects[i]);

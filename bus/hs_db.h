@@ -42,7 +42,9 @@ typedef struct {
 } hs_db_snapshot_t;
 
 /* kinds NULL/0: every kind. pod_node non-empty: only pods bound to it.
- * 0 or -errno. Free with hs_db_snapshot_free. */
+ * 0 or -errno. Free with hs_db_snapshot_free. A reader (readonly) gets
+ * -EAGAIN while hs-store's write-ahead log is not empty: LMDB may then lack
+ * acked writes, and the caller should ask the store instead. */
 int hs_db_snapshot (hs_db_t *self, const hs_kind_t *kinds, size_t n_kinds, const char *pod_node,
                     hs_db_snapshot_t *ret_snap);
 void hs_db_snapshot_free (hs_db_snapshot_t *snap);
@@ -67,6 +69,10 @@ void hs_db_snapshot_chunks (const hs_db_snapshot_t *snap, const char *request_id
                             size_t max_objects, size_t max_bytes, Hs__SnapshotChunk ***ret_chunks,
                             size_t *ret_n);
 void hs_db_chunks_free (Hs__SnapshotChunk **chunks, size_t n);
+
+/* hs-store's write-ahead log, in the same directory (services/store/store_wal.h):
+ * empty whenever LMDB holds every acked write. */
+#define HS_DB_WAL_FILE "wal"
 
 /* ------------------------------------------------------------------ writer side
  *

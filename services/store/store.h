@@ -28,7 +28,7 @@
 #define STORE_WINDOW_NS       (20LL * 1000000LL)
 #define STORE_WINDOW_COMMANDS 4096
 #define STORE_WINDOW_BYTES    (64u << 20)
-#define STORE_WAL_FILE        "wal" /* in the data directory, beside data.mdb */
+#define STORE_WAL_FILE        HS_DB_WAL_FILE /* in the data directory, beside data.mdb */
 
 typedef struct store_t store_t;
 
