@@ -223,6 +223,20 @@ int store_wal_open (const char *path, bool nosync, store_wal_t **ret_wal)
         close (fd);
         return err;
     }
+    /* The file's name must survive a power loss too: fsync the directory
+     * (the file may have just been created), once, before any append is
+     * acked. */
+    if (!nosync) {
+        const char *slash = strrchr (path, '/');
+        _cleanup_free_ char *dir = slash ? hs_strndup (path, (size_t)(slash - path)) : NULL;
+        int dfd = open (dir && *dir ? dir : slash ? "/" : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int err = dfd < 0 || fsync (dfd) != 0 ? -errno : 0;
+        if (dfd >= 0) close (dfd);
+        if (err < 0) {
+            close (fd);
+            return err;
+        }
+    }
     store_wal_t *self = hs_calloc (1, sizeof *self);
     self->fd = fd;
     self->nosync = nosync;
