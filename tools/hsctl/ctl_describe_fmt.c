@@ -617,6 +617,16 @@ static void s_rs_list (hs_buf_t *b, const Hs__ReplicaSet *r)
                    r->spec && r->spec->replicas ? r->spec->replicas->value : 1);
 }
 
+/* o as a ReplicaSet owned by the object with this uid, or NULL. */
+static const Hs__ReplicaSet *s_owned_rs (const Hs__Object *o, const char *owner_uid)
+{
+    if (hs_obj_kind (o) != HS_KIND_REPLICASET) return NULL;
+    const Hs__ObjectMeta *m = o->replica_set->metadata;
+    for (size_t k = 0; k < m->n_owner_references; k++)
+        if (hs_streq (m->owner_references[k]->uid, owner_uid)) return o->replica_set;
+    return NULL;
+}
+
 static void s_describe_deploy (s_w_t *w, const Hs__Deployment *d, const Hs__Object *o,
                                const Hs__Object *const *rel, size_t n)
 {
@@ -649,12 +659,8 @@ static void s_describe_deploy (s_w_t *w, const Hs__Deployment *d, const Hs__Obje
     /* its ReplicaSets: the newest revision is the new one */
     const Hs__ReplicaSet *newest = NULL;
     for (size_t i = 0; i < n; i++) {
-        if (hs_obj_kind (rel[i]) != HS_KIND_REPLICASET) continue;
-        const Hs__ReplicaSet *r = rel[i]->replica_set;
-        bool owned = false;
-        for (size_t k = 0; k < r->metadata->n_owner_references; k++)
-            owned |= hs_streq (r->metadata->owner_references[k]->uid, m->uid);
-        if (!owned) continue;
+        const Hs__ReplicaSet *r = s_owned_rs (rel[i], m->uid);
+        if (!r) continue;
         if (!newest || s_revision_of (r->metadata) > s_revision_of (newest->metadata) ||
             (s_revision_of (r->metadata) == s_revision_of (newest->metadata) &&
              r->metadata->creation_timestamp > newest->metadata->creation_timestamp))
@@ -662,12 +668,8 @@ static void s_describe_deploy (s_w_t *w, const Hs__Deployment *d, const Hs__Obje
     }
     hs_buf_t olds = {0}, news = {0};
     for (size_t i = 0; i < n; i++) {
-        if (hs_obj_kind (rel[i]) != HS_KIND_REPLICASET) continue;
-        const Hs__ReplicaSet *r = rel[i]->replica_set;
-        bool owned = false;
-        for (size_t k = 0; k < r->metadata->n_owner_references; k++)
-            owned |= hs_streq (r->metadata->owner_references[k]->uid, m->uid);
-        if (!owned) continue;
+        const Hs__ReplicaSet *r = s_owned_rs (rel[i], m->uid);
+        if (!r) continue;
         if (r == newest)
             s_rs_list (&news, r);
         else if (r->status && r->status->replicas > 0)
