@@ -13,6 +13,7 @@
 
 #include "hs_client.h"
 #include "hs_db.h"
+#include "hs_manifest.h"
 #include "hs_obj.h"
 #include "hs_util.h"
 
@@ -52,6 +53,12 @@ int ctl_parse (ctl_t *ctl, int argc, char **argv, const struct option *verb_long
 
 /* Prints "error: MSG" and "See 'hsctl VERB -h' for help and examples." */
 void ctl_usage_error (ctl_t *ctl, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
+/* -f FILE, repeatable: appends to a growing list of borrowed argv strings. */
+void ctl_add_file (char ***files, size_t *n, const char *path);
+/* Loads every -f path into *m, all or nothing (-R: recursive). 0, or -1
+ * after printing the loader's one-line error (file, document, field). */
+int ctl_load_files (char *const *files, size_t n, bool recursive, hs_manifest_t *m);
 
 /* Splits a "TYPE/NAME" argument in place: 0 with *ret_kind and *ret_name
  * (pointing into arg), or -1 after printing kubectl's error (no slash, an

@@ -37,10 +37,7 @@ static int s_opt (ctl_t *ctl, void *arg, int c, const char *optarg)
 {
     s_opts_t *o = arg;
     switch (c) {
-    case 'f':
-        o->files = hs_realloc (o->files, (o->n_files + 1) * sizeof (char *));
-        o->files[o->n_files++] = (char *)optarg;
-        return 0;
+    case 'f': ctl_add_file (&o->files, &o->n_files, optarg); return 0;
     case 'R': o->recursive = true; return 0;
     case S_OPT_DRY_RUN:
         if (!optarg || !strcmp (optarg, "client"))
@@ -175,15 +172,7 @@ static int s_run (ctl_t *ctl, int argc, char **argv, Hs__Op op)
     }
 
     hs_manifest_t m = {0};
-    for (size_t i = 0; i < o.n_files; i++) {
-        _cleanup_free_ char *err = NULL;
-        if (hs_manifest_load (o.files[i], o.recursive, &m, &err) < 0) {
-            const char *e = err ? err : "cannot load manifests";
-            fprintf (stderr, "%s%s\n", hs_startswith (e, "error: ") ? "" : "error: ", e);
-            hs_manifest_free (&m);
-            return 1;
-        }
-    }
+    if (ctl_load_files (o.files, o.n_files, o.recursive, &m) < 0) return 1;
     int rc = 1;
     if (m.n == 0) {
         fprintf (stderr, "error: no objects passed to %s\n",

@@ -54,10 +54,7 @@ static int s_opt (ctl_t *ctl, void *arg, int c, const char *optarg)
 {
     s_opts_t *o = arg;
     switch (c) {
-    case 'f':
-        o->files = hs_realloc (o->files, (o->n_files + 1) * sizeof (char *));
-        o->files[o->n_files++] = (char *)optarg;
-        return 0;
+    case 'f': ctl_add_file (&o->files, &o->n_files, optarg); return 0;
     case 'R': o->recursive = true; return 0;
     case 'l': o->selector = optarg; return 0;
     case S_OPT_ALL: o->all = true; return 0;
@@ -178,15 +175,7 @@ static const char *s_ns_for (ctl_t *ctl, hs_kind_t kind)
 static int s_by_files (ctl_t *ctl, const s_opts_t *o)
 {
     hs_manifest_t m = {0};
-    for (size_t i = 0; i < o->n_files; i++) {
-        _cleanup_free_ char *err = NULL;
-        if (hs_manifest_load (o->files[i], o->recursive, &m, &err) < 0) {
-            const char *e = err ? err : "cannot load manifests";
-            fprintf (stderr, "%s%s\n", hs_startswith (e, "error: ") ? "" : "error: ", e);
-            hs_manifest_free (&m);
-            return 1;
-        }
-    }
+    if (ctl_load_files (o->files, o->n_files, o->recursive, &m) < 0) return 1;
     int rc = 0;
     for (size_t i = 0; i < m.n; i++) {
         const Hs__ObjectMeta *meta = hs_obj_meta (m.docs[i].object);

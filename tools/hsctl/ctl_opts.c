@@ -159,3 +159,23 @@ int ctl_split_ref (char *arg, hs_kind_t *ret_kind, char **ret_name)
     *ret_name = slash + 1;
     return 0;
 }
+
+void ctl_add_file (char ***files, size_t *n, const char *path)
+{
+    *files = hs_realloc (*files, (*n + 1) * sizeof (char *));
+    (*files)[(*n)++] = (char *)path;
+}
+
+int ctl_load_files (char *const *files, size_t n, bool recursive, hs_manifest_t *m)
+{
+    for (size_t i = 0; i < n; i++) {
+        _cleanup_free_ char *err = NULL;
+        if (hs_manifest_load (files[i], recursive, m, &err) < 0) {
+            const char *e = err ? err : "cannot load manifests";
+            fprintf (stderr, "%s%s\n", hs_startswith (e, "error: ") ? "" : "error: ", e);
+            hs_manifest_free (m);
+            return -1;
+        }
+    }
+    return 0;
+}
