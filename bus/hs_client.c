@@ -289,11 +289,16 @@ struct hs_client_t {
     uint64_t last_rid; /* request ids count up per client (see s_next_rid) */
 };
 
-/* Request ids are this client's counter in fixed-width hex. The client id is
- * already unique per process, and ids that count up keep one client's
- * remembered answers adjacent in the store's request table, so a batch
- * dirties a few B-tree pages per client instead of one random page per
- * command (and pruning the oldest does the same). */
+/* Request ids are this client's counter in fixed-width hex, starting from
+ * the realtime clock in ns at hs_client_new. The start matters: a client id
+ * is the bus instance, which a component may fix (hs-agent --node-name, an
+ * --instance flag), and the store remembers answers per client id and
+ * request id for minutes, so a restarted process counting from 1 again
+ * would be answered with its predecessor's replies. A process issues far
+ * fewer than one request per ns, so its ids stay below its successor's
+ * start. Ids that count up also keep one client's remembered answers
+ * adjacent in the store's request table, so a batch dirties a few B-tree
+ * pages per client instead of one random page per command. */
 static void s_next_rid (hs_client_t *self, char *rid)
 {
     snprintf (rid, RID_LEN + 1, "%016llx", (unsigned long long)++self->last_rid);
@@ -1369,6 +1374,7 @@ int hs_client_new (const char *bus_addr, const char *component, const char *inst
     if (r < 0) return r;
     hs_client_t *self = hs_calloc (1, sizeof *self);
     self->bus = bus;
+    self->last_rid = (uint64_t)hs_now_ns (); /* see s_next_rid */
     const char *id = hs_bus_instance (bus);
     self->ack_topic = hs_sprintf ("ack.%s", id);
     self->snap_topic = hs_sprintf ("snap.%s", id);
