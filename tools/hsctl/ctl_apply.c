@@ -1,8 +1,13 @@
-/*  ctl_apply.c: `hsctl apply -f` and `hsctl create -f`.
+/*  ctl_apply.c: `hsctl apply -f`, `hsctl create -f` and `hsctl replace -f`.
  *
- *  Every object from every -f goes into ONE command, so the store commits
- *  them all or none: a bad third document means nothing of the first two is
- *  written. Manifest errors stop us before anything is sent.
+ *  apply and create: every object from every -f goes into ONE command, so
+ *  the store commits them all or none: a bad third document means nothing of
+ *  the first two is written. Manifest errors stop us before anything is sent.
+ *
+ *  replace (kubectl's): one update per object, like kubectl, so one missing
+ *  object does not stop the others; a resourceVersion in the file is a
+ *  precondition. --subresource=status replaces the status only (how a status'
+ *  owner, or a test standing in for one, reports it).
  */
 #include "ctl.h"
 #include "hs_manifest.h"
@@ -24,7 +29,7 @@ static void s_opts_done (s_opts_t *o)
     free (o->files);
 }
 
-enum { S_OPT_DRY_RUN = CTL_OPT_VERB_BASE };
+enum { S_OPT_DRY_RUN = CTL_OPT_VERB_BASE, S_OPT_SUBRESOURCE };
 
 static const struct option s_longs[] = {
     {"filename", required_argument, NULL, 'f'},
@@ -242,4 +247,106 @@ int ctl_apply_main (ctl_t *ctl, int argc, char **argv)
 int ctl_create_main (ctl_t *ctl, int argc, char **argv)
 {
     return s_run (ctl, argc, argv, HS__OP__OP_CREATE);
+}
+
+/* ------------------------------------------------------------------ replace */
+
+typedef struct {
+    char **files;
+    size_t n_files;
+    bool recursive;
+    bool status;
+} s_replace_opts_t;
+
+static void s_replace_opts_done (s_replace_opts_t *o)
+{
+    free (o->files);
+}
+
+static const struct option s_replace_longs[] = {
+    {"filename", required_argument, NULL, 'f'},
+    {"recursive", no_argument, NULL, 'R'},
+    {"subresource", required_argument, NULL, S_OPT_SUBRESOURCE},
+    {NULL, 0, NULL, 0},
+};
+
+static int s_replace_opt (ctl_t *ctl, void *arg, int c, const char *optarg)
+{
+    s_replace_opts_t *o = arg;
+    switch (c) {
+    case 'f': ctl_add_file (&o->files, &o->n_files, optarg); return 0;
+    case 'R': o->recursive = true; return 0;
+    case S_OPT_SUBRESOURCE:
+        if (strcmp (optarg, "status") != 0) {
+            fprintf (stderr, "error: invalid subresource value: \"%s\". Must be one of [status]\n",
+                     optarg);
+            return -1;
+        }
+        o->status = true;
+        return 0;
+    default: return -1;
+    }
+}
+
+int ctl_replace_main (ctl_t *ctl, int argc, char **argv)
+{
+    _cleanup_ (s_replace_opts_done) s_replace_opts_t o = {0};
+    int first = ctl_parse (ctl, argc, argv, s_replace_longs, "f:R", s_replace_opt, &o);
+    if (first < 0) return 1;
+    if (ctl->help) {
+        printf ("Replace a resource by file name or stdin: its labels, annotations and spec,\n"
+                "or with --subresource=status its status only.\n\n"
+                "Usage:\n  hsctl replace -f FILENAME [--subresource=status]\n\n"
+                "Options:\n"
+                "  -f, --filename=[]   a file, a directory of *.yaml/*.yml/*.json, or - for "
+                "stdin (repeatable)\n"
+                "  -R, --recursive     process the directories given with -f recursively\n"
+                "      --subresource=status\n"
+                "                      replace the status, not the spec\n\n"
+                "A resourceVersion in the file must be the object's current one.\n");
+        return 0;
+    }
+    if (first < argc) {
+        ctl_usage_error (ctl, "Unexpected args: [%s]", argv[first]);
+        return 1;
+    }
+    if (o.n_files == 0) {
+        ctl_usage_error (ctl, "must specify --filename to replace");
+        return 1;
+    }
+    hs_manifest_t m = {0};
+    if (ctl_load_files (o.files, o.n_files, o.recursive, &m) < 0) return 1;
+    bool failed = false;
+    int rc = 0;
+    if (m.n == 0) {
+        fprintf (stderr, "error: no objects passed to replace\n");
+        rc = 1;
+    } else if (s_fix_namespaces (ctl, &m) < 0)
+        rc = 1;
+    for (size_t i = 0; rc == 0 && i < m.n; i++) {
+        const Hs__Object *obj = m.docs[i].object;
+        const Hs__ObjectMeta *meta = hs_obj_meta (obj);
+        Hs__Write *w =
+            hs_write_new (o.status ? HS__OP__OP_UPDATE_STATUS : HS__OP__OP_UPDATE, hs_pb_dup (obj));
+        w->expected_revision = meta ? meta->resource_version : 0;
+        Hs__Ack *ack = NULL;
+        int r = ctl_call (ctl, &w, 1, false, &ack);
+        hs_pb_free (w);
+        if (r < 0) {
+            rc = 1; /* no bus or no store: the others would fail alike */
+            break;
+        }
+        if (ack->code == HS__CODE__CODE_OK) {
+            _cleanup_free_ char *ref = hs_obj_ref (hs_obj_kind (obj), meta ? meta->name : "");
+            printf ("%s replaced\n", ref);
+        } else {
+            /* go on with the others, fail at the end */
+            fprintf (stderr, "Error from server (%s): error when replacing \"%s\": %s\n",
+                     hs_code_reason (ack->code), m.docs[i].file, ack->message);
+            failed = true;
+        }
+        hs_pb_free (ack);
+    }
+    hs_manifest_free (&m);
+    return rc || failed ? 1 : 0;
 }

@@ -1,0 +1,692 @@
+/*  sched_main.c: hs-scheduler's wiring: flags, the bus, the event loop, the
+ *  pending pods and what is written (DESIGN §4). The decisions are in
+ *  sched_pick.c.
+ *
+ *  One client, one watch on nodes and pods. Level-triggered: the watch
+ *  callback only keeps the set of pending pods (unbound, not being deleted,
+ *  not finished, ours by spec.schedulerName) and notes when the cluster
+ *  changed in a way that may let an unschedulable pod fit. A pass (s_cycle)
+ *  takes the pending pods that are due, in kube's queue order (higher
+ *  spec.priority first, then creation time, then name), builds the
+ *  cluster view from the watch's cache plus the binds still in flight (the
+ *  "assumed" pods, so a burst does not pile on one node before the watch
+ *  shows the binds), and for each either binds it (OP_BIND, asynchronous,
+ *  many in flight) or records why it fits nowhere.
+ *
+ *  Binding is the store's atomic bind and nothing else: when it refuses (the
+ *  node lacks room because another scheduler was faster, the pod is already
+ *  bound, gone, ...), the assumption is dropped and the pod is tried again
+ *  after a backoff, with whatever the watch shows by then.
+ *
+ *  Unschedulable: PodScheduled=False, reason Unschedulable, with Kubernetes'
+ *  message, written with the revision we saw (a Conflict just means a later
+ *  try) and only when the message differs from what the pod already says;
+ *  when the write succeeds, a FailedScheduling Event and one log line. A pod
+ *  is retried after 100 ms, doubling to 10 s; a cluster change (a node added
+ *  or changed, a bound pod deleted or finished) brings the backoff back to
+ *  100 ms; every --resync-ms every pending pod is retried.
+ */
+#include "sched_pick.h"
+#include "hs_client.h"
+#include "hs_log.h"
+#include "hs_notify.h"
+#include "hs_util.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define MS                 1000000LL
+#define DEFAULT_NAME       "default-scheduler"
+#define DEFAULT_HB_MS      250
+#define DEFAULT_RESYNC_MS  10000
+#define BACKOFF_INITIAL_MS 100
+#define BACKOFF_MAX_MS     10000
+#define JOIN_TIMEOUT_MS    30000
+#define CALL_TIMEOUT_MS    10000
+
+/* One pending pod of ours. */
+typedef struct {
+    char *ns, *name, *uid;
+    int32_t priority;
+    int64_t created_ns;
+    int64_t next_try_ns; /* monotonic; 0: now */
+    int64_t last_try_ns;
+    int backoff_ms; /* 0: never failed since it became pending */
+    char *assumed;  /* the node we bound it to, until the watch shows it bound */
+    bool bind_inflight;
+    bool status_inflight;
+} s_pod_t;
+
+typedef enum { S_ACK_BIND, S_ACK_STATUS } s_ack_kind_t;
+
+struct self_t;
+
+/* An ack we wait for; all of them are on a list so they are freed at exit
+ * even when their callbacks never run. */
+typedef struct s_ctx_t {
+    struct s_ctx_t *prev, *next;
+    struct self_t *self;
+    s_ack_kind_t kind;
+    char *key, *uid, *node, *message;
+} s_ctx_t;
+
+typedef struct self_t {
+    hs_client_t *client;
+    hs_watch_t *watch;
+    int sigfd;
+    const char *sched_name;
+    const char *instance;
+    char host[256];
+    int hb_ms, resync_ms;
+    bool synced;
+    int64_t started_at_ns;
+    int64_t next_hb_ns, next_resync_ns;
+    int64_t next_due_ns; /* earliest next_try of a pending pod; INT64_MAX: none */
+    zhashx_t *pods;      /* "ns/name" -> s_pod_t */
+    s_ctx_t *ctxs;
+    uint64_t n_pods; /* pods in the cache */
+    uint64_t bound, bind_refused, unschedulable, cycles, events;
+} self_t;
+
+static void s_usage (FILE *f)
+{
+    fprintf (f, "usage: hs-scheduler [--bus ADDR] [--instance NAME] [--name SCHEDULER]\n"
+                "                    [--heartbeat-ms MS] [--resync-ms MS]\n"
+                "  --bus ADDR          the bus (default $HS_BUS, else " HS_BUS_DEFAULT ")\n"
+                "  --instance NAME     instance name on the bus (default: random)\n"
+                "  --name SCHEDULER    the spec.schedulerName served (default " DEFAULT_NAME ")\n"
+                "  --heartbeat-ms MS   hb.scheduler.<instance> interval (default 250)\n"
+                "  --resync-ms MS      retry every pending pod this often (default 10000)\n");
+}
+
+/* ------------------------------------------------------------------ pods */
+
+static void s_pod_destroy (void **item)
+{
+    s_pod_t *p = *item;
+    if (!p) return;
+    free (p->ns);
+    free (p->name);
+    free (p->uid);
+    free (p->assumed);
+    free (p);
+    *item = NULL;
+}
+
+static char *s_key (const char *ns, const char *name)
+{
+    return hs_sprintf ("%s/%s", hs_s (ns), hs_s (name));
+}
+
+/* Unbound, not being deleted, not finished, and ours by schedulerName. */
+static bool s_is_pending (const self_t *self, const Hs__Pod *pod)
+{
+    if (!pod || !pod->metadata || !pod->spec) return false;
+    if (!hs_empty (pod->spec->node_name) || pod->metadata->deletion_timestamp) return false;
+    if (sched_pod_terminal (pod)) return false;
+    const char *want =
+        hs_empty (pod->spec->scheduler_name) ? DEFAULT_NAME : pod->spec->scheduler_name;
+    return hs_streq (want, self->sched_name);
+}
+
+/* Bound and not finished: it holds room on its node. */
+static bool s_holds_room (const Hs__Pod *pod)
+{
+    return pod && pod->spec && !hs_empty (pod->spec->node_name) && !sched_pod_terminal (pod);
+}
+
+static void s_due (self_t *self, s_pod_t *p, int64_t at_ns)
+{
+    p->next_try_ns = at_ns;
+    if (at_ns < self->next_due_ns) self->next_due_ns = at_ns;
+}
+
+static void s_backoff (self_t *self, s_pod_t *p, int64_t now)
+{
+    p->backoff_ms = p->backoff_ms ? p->backoff_ms * 2 : BACKOFF_INITIAL_MS;
+    if (p->backoff_ms > BACKOFF_MAX_MS) p->backoff_ms = BACKOFF_MAX_MS;
+    s_due (self, p, now + p->backoff_ms * MS);
+}
+
+/* Something may now fit: pods backing off try again 100 ms after their last
+ * try, and their backoff starts over. */
+static void s_cluster_changed (self_t *self)
+{
+    for (s_pod_t *p = zhashx_first (self->pods); p; p = zhashx_next (self->pods)) {
+        if (p->backoff_ms == 0) continue;
+        p->backoff_ms = BACKOFF_INITIAL_MS;
+        int64_t at = p->last_try_ns + BACKOFF_INITIAL_MS * MS;
+        if (at < p->next_try_ns) s_due (self, p, at);
+    }
+}
+
+static void s_on_pod (self_t *self, Hs__EventType type, const Hs__Pod *pod, const Hs__Pod *old)
+{
+    const Hs__ObjectMeta *m = pod->metadata;
+    if (!m) return;
+    _cleanup_free_ char *key = s_key (m->namespace_, m->name);
+    s_pod_t *p = zhashx_lookup (self->pods, key);
+    bool freed = false;
+    if (type == HS__EVENT_TYPE__DELETED) {
+        freed = s_holds_room (pod);
+        if (p) zhashx_delete (self->pods, key);
+        if (self->n_pods) self->n_pods--;
+    } else {
+        if (type == HS__EVENT_TYPE__ADDED) self->n_pods++;
+        freed = old && s_holds_room (old) && !s_holds_room (pod);
+        if (p && !hs_streq (p->uid, m->uid)) {
+            zhashx_delete (self->pods, key); /* deleted and created again */
+            p = NULL;
+        }
+        if (s_is_pending (self, pod)) {
+            if (!p) {
+                p = hs_calloc (1, sizeof *p);
+                p->ns = hs_strdup (m->namespace_);
+                p->name = hs_strdup (m->name);
+                p->uid = hs_strdup (m->uid);
+                p->priority = pod->spec->priority;
+                p->created_ns = m->creation_timestamp;
+                zhashx_insert (self->pods, key, p);
+                s_due (self, p, 0);
+            } else if (old && old->metadata && old->metadata->generation != m->generation) {
+                /* its spec changed (tolerations added): try it now */
+                p->backoff_ms = 0;
+                s_due (self, p, 0);
+            }
+        } else if (p) {
+            zhashx_delete (self->pods, key); /* bound (the watch shows it), deleting, finished */
+        }
+    }
+    if (freed) s_cluster_changed (self);
+}
+
+/* ------------------------------------------------------------------ nodes */
+
+static bool s_msg_eq (const void *a, const void *b)
+{
+    if (!a || !b) return a == b;
+    return hs_pb_equal (a, b);
+}
+
+static bool s_labels_eq (const Hs__ObjectMeta *a, const Hs__ObjectMeta *b)
+{
+    if (!a || !b) return a == b;
+    if (a->n_labels != b->n_labels) return false;
+    for (size_t i = 0; i < a->n_labels; i++) {
+        const char *v = hs_pb_map_get ((void *const *)b->labels, b->n_labels, a->labels[i]->key);
+        if (!v || !hs_streq (v, a->labels[i]->value)) return false;
+    }
+    return true;
+}
+
+/* Did what scheduling looks at change? (Not heartbeat times.) */
+static bool s_node_changed (const Hs__Node *a, const Hs__Node *b)
+{
+    if (sched_node_ready (a) != sched_node_ready (b)) return true;
+    if (!s_msg_eq (a->spec, b->spec) || !s_labels_eq (a->metadata, b->metadata)) return true;
+    const Hs__NodeStatus *sa = a->status, *sb = b->status;
+    return !s_msg_eq (sa ? sa->allocatable : NULL, sb ? sb->allocatable : NULL) ||
+           !s_msg_eq (sa ? sa->capacity : NULL, sb ? sb->capacity : NULL);
+}
+
+static void s_on_change (void *arg, Hs__EventType type, const Hs__Object *obj,
+                         const Hs__Object *old)
+{
+    self_t *self = arg;
+    switch (hs_obj_kind (obj)) {
+    case HS_KIND_POD: s_on_pod (self, type, obj->pod, old ? old->pod : NULL); break;
+    case HS_KIND_NODE:
+        if (type != HS__EVENT_TYPE__MODIFIED || !old || s_node_changed (old->node, obj->node))
+            s_cluster_changed (self);
+        break;
+    default: break;
+    }
+}
+
+/* ------------------------------------------------------------------ writes */
+
+static s_ctx_t *s_ctx_new (self_t *self, s_ack_kind_t kind, const s_pod_t *p)
+{
+    s_ctx_t *c = hs_calloc (1, sizeof *c);
+    c->self = self;
+    c->kind = kind;
+    c->key = s_key (p->ns, p->name);
+    c->uid = hs_strdup (p->uid);
+    c->next = self->ctxs;
+    if (self->ctxs) self->ctxs->prev = c;
+    self->ctxs = c;
+    return c;
+}
+
+static void s_ctx_free (self_t *self, s_ctx_t *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        self->ctxs = c->next;
+    if (c->next) c->next->prev = c->prev;
+    free (c->key);
+    free (c->uid);
+    free (c->node);
+    free (c->message);
+    free (c);
+}
+
+/* An Event about a pod, fire and forget (kube's name: "<pod>.<hex time>"). */
+static void s_event (self_t *self, const char *ns, const char *name, const char *uid,
+                     const char *type, const char *reason, const char *message)
+{
+    int64_t now = hs_now_ns ();
+    _cleanup_free_ char *ename = hs_sprintf ("%.236s.%llx", name, (unsigned long long)now);
+    Hs__Object *o = hs_obj_new (HS_KIND_EVENT, ns, ename);
+    Hs__Event *e = o->event;
+    e->involved_object = hs_pb_new (&hs__object_reference__descriptor);
+    hs_pb_set_str (&e->involved_object->kind, "Pod");
+    hs_pb_set_str (&e->involved_object->namespace_, ns);
+    hs_pb_set_str (&e->involved_object->name, name);
+    hs_pb_set_str (&e->involved_object->uid, uid);
+    hs_pb_set_str (&e->involved_object->api_version, "v1");
+    hs_pb_set_str (&e->reason, reason);
+    hs_pb_set_str (&e->message, message);
+    hs_pb_set_str (&e->type, type);
+    e->source = hs_pb_new (&hs__event_source__descriptor);
+    hs_pb_set_str (&e->source->component, self->sched_name);
+    hs_pb_set_str (&e->reporting_component, self->sched_name);
+    hs_pb_set_str (&e->reporting_instance, self->instance);
+    e->first_timestamp = e->last_timestamp = now;
+    e->count = 1;
+    Hs__Write *w = hs_write_new (HS__OP__OP_CREATE, o);
+    hs_call_opts_t opts = {.timeout_ms = CALL_TIMEOUT_MS};
+    int r = hs_client_send (self->client, &w, 1, &opts, NULL, NULL);
+    if (r < 0)
+        hs_log_once (HS_LOG_WARN, "sched:event", "cannot send an event: %s (not logged again)",
+                     strerror (-r));
+    else
+        self->events++;
+    hs_pb_free (w);
+}
+
+static void s_on_ack (void *arg, int err, const Hs__Ack *ack)
+{
+    s_ctx_t *c = arg;
+    self_t *self = c->self;
+    s_pod_t *p = zhashx_lookup (self->pods, c->key);
+    if (p && !hs_streq (p->uid, c->uid)) p = NULL;
+    bool ok = err == 0 && ack->code == HS__CODE__CODE_OK;
+    const char *why = err ? strerror (-err) : ack->message;
+    char *slash = strchr (c->key, '/');
+    const char *ns = c->key, *name = slash ? slash + 1 : c->key;
+    if (slash) *slash = '\0';
+    if (c->kind == S_ACK_BIND) {
+        if (p) p->bind_inflight = false;
+        if (ok) {
+            self->bound++;
+            log_debug ("bound %s/%s to %s", ns, name, c->node);
+            _cleanup_free_ char *msg =
+                hs_sprintf ("Successfully assigned %s/%s to %s", ns, name, c->node);
+            s_event (self, ns, name, c->uid, "Normal", "Scheduled", msg);
+            /* p keeps its assumption until the watch shows the pod bound */
+        } else {
+            self->bind_refused++;
+            log_debug ("bind of %s/%s to %s refused: %s", ns, name, c->node, why);
+            if (p) {
+                free (p->assumed);
+                p->assumed = NULL;
+                s_backoff (self, p, hs_mono_ns ());
+            }
+        }
+    } else {
+        if (p) {
+            p->status_inflight = false;
+            s_due (self, p, p->next_try_ns); /* a pass meanwhile skipped it */
+        }
+        if (ok) {
+            self->unschedulable++;
+            log_info ("pod %s/%s is unschedulable: %s", ns, name, c->message);
+            s_event (self, ns, name, c->uid, "Warning", "FailedScheduling", c->message);
+        } else {
+            /* Conflict: the pod changed meanwhile; its next try sees it. */
+            log_debug ("status of %s/%s not written: %s", ns, name, why);
+        }
+    }
+    s_ctx_free (self, c);
+}
+
+static void s_bind (self_t *self, s_pod_t *p, const char *node)
+{
+    Hs__Write *w = hs_write_target (HS__OP__OP_BIND, HS_KIND_POD, p->ns, p->name);
+    hs_pb_set_str (&w->node_name, node);
+    hs_pb_set_str (&w->expected_uid, p->uid); /* not a namesake created since */
+    s_ctx_t *c = s_ctx_new (self, S_ACK_BIND, p);
+    c->node = hs_strdup (node);
+    hs_call_opts_t opts = {.timeout_ms = CALL_TIMEOUT_MS};
+    int r = hs_client_send (self->client, &w, 1, &opts, s_on_ack, c);
+    hs_pb_free (w);
+    if (r < 0) {
+        hs_log_once (HS_LOG_WARN, "sched:bind", "cannot send a bind: %s (not logged again)",
+                     strerror (-r));
+        s_ctx_free (self, c);
+        s_backoff (self, p, hs_mono_ns ());
+        return;
+    }
+    p->bind_inflight = true;
+    free (p->assumed);
+    p->assumed = hs_strdup (node);
+}
+
+static Hs__PodCondition *s_condition (const Hs__PodStatus *st, const char *type)
+{
+    for (size_t i = 0; st && i < st->n_conditions; i++)
+        if (hs_streq (st->conditions[i]->type, type)) return st->conditions[i];
+    return NULL;
+}
+
+/* PodScheduled=False with the message, unless the pod says so already. */
+static void s_unschedulable (self_t *self, s_pod_t *p, const Hs__Pod *pod, const char *message)
+{
+    const Hs__PodCondition *cur = s_condition (pod->status, "PodScheduled");
+    if (cur && hs_streq (cur->status, "False") && hs_streq (cur->reason, "Unschedulable") &&
+        hs_streq (cur->message, message))
+        return;
+    Hs__Object *o = hs_obj_new (HS_KIND_POD, p->ns, p->name);
+    Hs__PodStatus *st =
+        pod->status ? hs_pb_dup (pod->status) : hs_pb_new (&hs__pod_status__descriptor);
+    o->pod->status = st;
+    Hs__PodCondition *cond = s_condition (st, "PodScheduled");
+    if (!cond) {
+        cond = hs_pb_new (&hs__pod_condition__descriptor);
+        hs_pb_set_str (&cond->type, "PodScheduled");
+        hs_pb_push ((void ***)&st->conditions, &st->n_conditions, cond);
+    }
+    if (!hs_streq (cond->status, "False")) cond->last_transition_time = hs_now_ns ();
+    hs_pb_set_str (&cond->status, "False");
+    hs_pb_set_str (&cond->reason, "Unschedulable");
+    hs_pb_set_str (&cond->message, message);
+    Hs__Write *w = hs_write_new (HS__OP__OP_UPDATE_STATUS, o);
+    w->expected_revision = pod->metadata->resource_version;
+    hs_pb_set_str (&w->expected_uid, p->uid);
+    s_ctx_t *c = s_ctx_new (self, S_ACK_STATUS, p);
+    c->message = hs_strdup (message);
+    hs_call_opts_t opts = {.timeout_ms = CALL_TIMEOUT_MS};
+    int r = hs_client_send (self->client, &w, 1, &opts, s_on_ack, c);
+    hs_pb_free (w);
+    if (r < 0) {
+        hs_log_once (HS_LOG_WARN, "sched:status",
+                     "cannot send a status update: %s (not logged "
+                     "again)",
+                     strerror (-r));
+        s_ctx_free (self, c);
+        return;
+    }
+    p->status_inflight = true;
+}
+
+/* ------------------------------------------------------------------ a pass */
+
+static int s_pod_order (const void *a, const void *b)
+{
+    const s_pod_t *x = *(s_pod_t *const *)a, *y = *(s_pod_t *const *)b;
+    if (x->priority != y->priority) return x->priority > y->priority ? -1 : 1;
+    if (x->created_ns != y->created_ns) return x->created_ns < y->created_ns ? -1 : 1;
+    int c = strcmp (x->ns, y->ns);
+    return c ? c : strcmp (x->name, y->name);
+}
+
+static void s_cycle (self_t *self)
+{
+    int64_t now = hs_mono_ns ();
+    self->next_due_ns = INT64_MAX;
+    size_t n_pending = zhashx_size (self->pods), n_due = 0;
+    s_pod_t **due = hs_calloc (n_pending + 1, sizeof (s_pod_t *));
+    for (s_pod_t *p = zhashx_first (self->pods); p; p = zhashx_next (self->pods)) {
+        if (p->bind_inflight || p->status_inflight || p->assumed) continue;
+        if (p->next_try_ns > now) {
+            if (p->next_try_ns < self->next_due_ns) self->next_due_ns = p->next_try_ns;
+            continue;
+        }
+        due[n_due++] = p;
+    }
+    if (n_due == 0) {
+        free (due);
+        return;
+    }
+    self->cycles++;
+    qsort (due, n_due, sizeof (s_pod_t *), s_pod_order);
+
+    const Hs__Object **nodes = NULL, **pods = NULL;
+    size_t nn = hs_watch_list (self->watch, HS_KIND_NODE, &nodes);
+    const Hs__Node **nv = hs_calloc (nn + 1, sizeof (Hs__Node *));
+    for (size_t i = 0; i < nn; i++) nv[i] = nodes[i]->node;
+    sched_cluster_t *cluster = sched_cluster_new (nv, nn);
+    size_t np = hs_watch_list (self->watch, HS_KIND_POD, &pods);
+    for (size_t i = 0; i < np; i++)
+        if (s_holds_room (pods[i]->pod)) sched_cluster_add_pod (cluster, pods[i]->pod, NULL);
+    /* binds in flight, or acked and not yet seen by the watch */
+    for (s_pod_t *p = zhashx_first (self->pods); p; p = zhashx_next (self->pods)) {
+        if (!p->assumed) continue;
+        const Hs__Object *o = hs_watch_get (self->watch, HS_KIND_POD, p->ns, p->name);
+        if (o && s_is_pending (self, o->pod)) sched_cluster_add_pod (cluster, o->pod, p->assumed);
+    }
+
+    for (size_t i = 0; i < n_due; i++) {
+        s_pod_t *p = due[i];
+        const Hs__Object *o = hs_watch_get (self->watch, HS_KIND_POD, p->ns, p->name);
+        if (!o || !s_is_pending (self, o->pod) || !hs_streq (o->pod->metadata->uid, p->uid)) {
+            /* the watch callback forgets such pods; never keep one */
+            _cleanup_free_ char *key = s_key (p->ns, p->name);
+            zhashx_delete (self->pods, key);
+            continue;
+        }
+        p->last_try_ns = now;
+        const char *node = NULL;
+        char *message = NULL;
+        if (sched_pick (cluster, o->pod, &node, &message) == 0) {
+            p->backoff_ms = 0;
+            s_bind (self, p, node);
+            sched_cluster_add_pod (cluster, o->pod, node);
+        } else {
+            s_backoff (self, p, now);
+            s_unschedulable (self, p, o->pod, message);
+            free (message);
+        }
+    }
+    sched_cluster_destroy (&cluster);
+    free (nv);
+    free (nodes);
+    free (pods);
+    free (due);
+}
+
+/* ------------------------------------------------------------------ heartbeat */
+
+static void s_heartbeat (self_t *self)
+{
+    Hs__ComponentHeartbeat hb = HS__COMPONENT_HEARTBEAT__INIT;
+    Hs__Counter cs[5];
+    Hs__Counter *cp[5];
+    const char *names[5] = {"bound", "bind_refused", "unschedulable", "cycles", "events"};
+    const uint64_t values[5] = {self->bound, self->bind_refused, self->unschedulable, self->cycles,
+                                self->events};
+    for (int i = 0; i < 5; i++) {
+        hs__counter__init (&cs[i]);
+        cs[i].name = (char *)names[i];
+        cs[i].value = values[i];
+        cp[i] = &cs[i];
+    }
+    hb.component = (char *)"hs-scheduler";
+    hb.instance = (char *)self->instance;
+    hb.host = self->host;
+    hb.started_at_ns = self->started_at_ns;
+    hb.observed_revision = hs_watch_revision (self->watch);
+    hb.interval_ms = (uint32_t)self->hb_ms;
+    hb.owned = zhashx_size (self->pods);
+    hb.total = self->n_pods;
+    hb.counters = cp;
+    hb.n_counters = 5;
+    hb.garbage = hs_bus_garbage (hs_client_bus (self->client));
+    Hs__Envelope env = HS__ENVELOPE__INIT;
+    env.body_case = HS__ENVELOPE__BODY_HEARTBEAT;
+    env.heartbeat = &hb;
+    _cleanup_free_ char *topic = hs_sprintf ("hb.scheduler.%s", self->instance);
+    int r = hs_bus_publish (hs_client_bus (self->client), topic, &env);
+    hs_pb_take_str (&env.sender, NULL); /* publish set a heap copy */
+    if (r < 0)
+        hs_log_once (HS_LOG_WARN, "sched:hb", "cannot publish on %s: %s (not logged again)", topic,
+                     strerror (-r));
+}
+
+/* ------------------------------------------------------------------ main */
+
+static int s_parse_ms (const char *flag, const char *s, int *ret)
+{
+    int64_t v;
+    if (hs_parse_i64 (s, &v) < 0 || v <= 0 || v > 3600 * 1000) {
+        fprintf (stderr, "hs-scheduler: %s: not a positive number of milliseconds: %s\n", flag, s);
+        return -1;
+    }
+    *ret = (int)v;
+    return 0;
+}
+
+int main (int argc, char **argv)
+{
+    hs_log_init ("hs-scheduler");
+    const char *bus_addr = NULL, *instance = NULL;
+    self_t self = {.sigfd = -1,
+                   .sched_name = DEFAULT_NAME,
+                   .hb_ms = DEFAULT_HB_MS,
+                   .resync_ms = DEFAULT_RESYNC_MS,
+                   .next_due_ns = INT64_MAX};
+    static const struct option longopts[] = {
+        {"bus", required_argument, NULL, 'b'},
+        {"instance", required_argument, NULL, 'i'},
+        {"name", required_argument, NULL, 'n'},
+        {"heartbeat-ms", required_argument, NULL, 'H'},
+        {"resync-ms", required_argument, NULL, 'R'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int ch;
+    while ((ch = getopt_long (argc, argv, "b:i:n:h", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'b': bus_addr = optarg; break;
+        case 'i': instance = optarg; break;
+        case 'n':
+            if (hs_empty (optarg)) {
+                fprintf (stderr, "hs-scheduler: --name must not be empty\n");
+                return 2;
+            }
+            self.sched_name = optarg;
+            break;
+        case 'H':
+            if (s_parse_ms ("--heartbeat-ms", optarg, &self.hb_ms) < 0) return 2;
+            break;
+        case 'R':
+            if (s_parse_ms ("--resync-ms", optarg, &self.resync_ms) < 0) return 2;
+            break;
+        case 'h': s_usage (stdout); return 0;
+        default: s_usage (stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        s_usage (stderr);
+        return 2;
+    }
+
+    /* Block the signals before ZeroMQ starts its threads, so they all arrive
+     * at our signalfd. */
+    sigset_t mask;
+    sigemptyset (&mask);
+    sigaddset (&mask, SIGTERM);
+    sigaddset (&mask, SIGINT);
+    sigprocmask (SIG_BLOCK, &mask, NULL);
+    signal (SIGPIPE, SIG_IGN);
+
+    int rc = 1;
+    self.started_at_ns = hs_now_ns ();
+    gethostname (self.host, sizeof self.host - 1);
+    self.pods = zhashx_new ();
+    zhashx_set_destructor (self.pods, s_pod_destroy);
+    self.sigfd = signalfd (-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (self.sigfd < 0) {
+        log_error ("signalfd: %s", strerror (errno));
+        goto out;
+    }
+    int r = hs_client_new (bus_addr, "hs-scheduler", instance, JOIN_TIMEOUT_MS, &self.client);
+    if (r < 0) {
+        log_error ("cannot join the bus at %s: %s", hs_s (bus_addr ? bus_addr : getenv ("HS_BUS")),
+                   strerror (-r));
+        goto out;
+    }
+    self.instance = hs_bus_instance (hs_client_bus (self.client));
+    const hs_kind_t kinds[] = {HS_KIND_NODE, HS_KIND_POD};
+    hs_watch_opts_t wo = {
+        .kinds = kinds, .n_kinds = HS_ARRAY_LEN (kinds), .fn = s_on_change, .arg = &self};
+    self.watch = hs_client_watch (self.client, &wo);
+    s_heartbeat (&self);
+    self.next_hb_ns = hs_mono_ns () + self.hb_ms * MS;
+
+    for (;;) {
+        int64_t now = hs_mono_ns ();
+        int64_t wake = self.next_hb_ns;
+        if (self.synced && self.next_resync_ns < wake) wake = self.next_resync_ns;
+        if (self.synced && self.next_due_ns < wake) wake = self.next_due_ns;
+        int64_t left = wake - now;
+        long timeout = left <= 0 ? 0 : (long)((left + MS - 1) / MS);
+        int ct = hs_client_timeout_ms (self.client);
+        if (ct >= 0 && ct < timeout) timeout = ct;
+        zmq_pollitem_t items[2] = {{hs_client_socket (self.client), 0, ZMQ_POLLIN, 0},
+                                   {NULL, self.sigfd, ZMQ_POLLIN, 0}};
+        int n = zmq_poll (items, 2, timeout);
+        if (n < 0 && errno != EINTR) {
+            log_error ("zmq_poll: %s", strerror (errno));
+            break;
+        }
+        if (n > 0 && (items[1].revents & ZMQ_POLLIN)) {
+            struct signalfd_siginfo si;
+            if (read (self.sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+                log_info ("signal %u: stopping", si.ssi_signo);
+                rc = 0;
+                break;
+            }
+        }
+        r = hs_client_process (self.client, 0);
+        if (r < 0 && r != -EINTR) {
+            log_error ("the bus failed: %s", strerror (-r));
+            break;
+        }
+        now = hs_mono_ns ();
+        if (!self.synced && hs_watch_synced (self.watch)) {
+            self.synced = true;
+            self.next_resync_ns = now + self.resync_ms * MS;
+            hs_notify_ready ("scheduling");
+            log_info ("scheduling pods of schedulerName %s as %s", self.sched_name,
+                      hs_bus_sender (hs_client_bus (self.client)));
+        }
+        if (self.synced && now >= self.next_resync_ns) {
+            for (s_pod_t *p = zhashx_first (self.pods); p; p = zhashx_next (self.pods))
+                s_due (&self, p, now);
+            self.next_resync_ns = now + self.resync_ms * MS;
+        }
+        if (self.synced && now >= self.next_due_ns) s_cycle (&self);
+        if (hs_mono_ns () >= self.next_hb_ns) {
+            s_heartbeat (&self);
+            self.next_hb_ns = hs_mono_ns () + self.hb_ms * MS;
+        }
+        hs_notify_watchdog ();
+    }
+    hs_notify_stopping ();
+out:
+    hs_client_destroy (&self.client);
+    while (self.ctxs) s_ctx_free (&self, self.ctxs);
+    zhashx_destroy (&self.pods);
+    if (self.sigfd >= 0) close (self.sigfd);
+    return rc;
+}

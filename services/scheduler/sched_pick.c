@@ -1,0 +1,499 @@
+/*  sched_pick.c: filter and score, pure (see sched_pick.h for the rules). */
+#include "sched_pick.h"
+#include "hs_quantity.h"
+#include "hs_util.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define S_CPU  0
+#define S_MEM  1
+#define S_PODS 2
+
+/* kube-scheduler's defaults for containers without requests, for scoring
+ * only (so best-effort pods spread instead of piling on one node). */
+#define S_NONZERO_CPU_MILLI 100
+#define S_NONZERO_MEM_BYTES (200LL * 1024 * 1024)
+#define S_MAX_SCORE         100
+
+static const char S_NOT_READY[] = "node(s) were not ready";
+static const char S_UNSCHEDULABLE[] = "node(s) were unschedulable";
+static const char S_SELECTOR[] = "node(s) didn't match Pod's node affinity/selector";
+static const char S_PORTS[] = "node(s) didn't have free ports for the requested pod ports";
+static const char S_TOO_MANY_PODS[] = "Too many pods";
+static const char S_NO_CPU[] = "Insufficient cpu";
+static const char S_NO_MEM[] = "Insufficient memory";
+
+typedef struct {
+    const char *uid;
+    int64_t count;
+} s_owner_t;
+
+typedef struct {
+    const char *protocol; /* "TCP" when unset */
+    const char *ip;       /* "0.0.0.0" when unset */
+    int32_t port;
+} s_port_t;
+
+typedef struct {
+    const Hs__Node *node;
+    const char *name;
+    bool ready;
+    int64_t alloc[3]; /* cpu, memory, pods; -1: not reported, unlimited */
+    int64_t used[3];
+    int64_t used_nonzero[2];
+    s_port_t *ports;
+    size_t n_ports;
+    s_owner_t *owners;
+    size_t n_owners;
+} s_node_t;
+
+struct sched_cluster_t {
+    s_node_t *nodes; /* sorted by name */
+    size_t n;
+};
+
+/* ------------------------------------------------------------------ pods and nodes */
+
+static int64_t s_sat_add (int64_t a, int64_t b)
+{
+    if (b > 0 && a > INT64_MAX - b) return INT64_MAX;
+    if (b < 0 && a < INT64_MIN - b) return INT64_MIN;
+    return a + b;
+}
+
+static void s_requests (const Hs__Pod *pod, sched_req_t *ret, sched_req_t *ret_nonzero)
+{
+    sched_req_t req = {0, 0}, nz = {0, 0};
+    const Hs__PodSpec *s = pod ? pod->spec : NULL;
+    for (size_t i = 0; s && i < s->n_containers; i++) {
+        const Hs__ResourceRequirements *r = s->containers[i]->resources;
+        const Hs__ResourceList *q = r ? r->requests : NULL;
+        int64_t cpu = 0, mem = 0;
+        /* The store validated them; a bad value counts as nothing, as there. */
+        if (q && !hs_empty (q->cpu) && hs_quantity_cpu_milli (q->cpu, &cpu) < 0) cpu = 0;
+        if (q && !hs_empty (q->memory) && hs_quantity_bytes (q->memory, &mem) < 0) mem = 0;
+        req.cpu_milli = s_sat_add (req.cpu_milli, cpu);
+        req.mem_bytes = s_sat_add (req.mem_bytes, mem);
+        nz.cpu_milli = s_sat_add (nz.cpu_milli, cpu ? cpu : S_NONZERO_CPU_MILLI);
+        nz.mem_bytes = s_sat_add (nz.mem_bytes, mem ? mem : S_NONZERO_MEM_BYTES);
+    }
+    if (ret) *ret = req;
+    if (ret_nonzero) *ret_nonzero = nz;
+}
+
+void sched_pod_requests (const Hs__Pod *pod, sched_req_t *ret)
+{
+    s_requests (pod, ret, NULL);
+}
+
+bool sched_pod_terminal (const Hs__Pod *pod)
+{
+    const char *phase = pod && pod->status ? pod->status->phase : "";
+    return hs_streq (phase, "Succeeded") || hs_streq (phase, "Failed");
+}
+
+const char *sched_pod_controller (const Hs__Pod *pod)
+{
+    const Hs__ObjectMeta *m = pod ? pod->metadata : NULL;
+    for (size_t i = 0; m && i < m->n_owner_references; i++)
+        if (m->owner_references[i]->controller && !hs_empty (m->owner_references[i]->uid))
+            return m->owner_references[i]->uid;
+    return NULL;
+}
+
+bool sched_node_ready (const Hs__Node *node)
+{
+    const Hs__NodeStatus *st = node ? node->status : NULL;
+    for (size_t i = 0; st && i < st->n_conditions; i++)
+        if (hs_streq (st->conditions[i]->type, "Ready"))
+            return hs_streq (st->conditions[i]->status, "True");
+    return false;
+}
+
+bool sched_tolerates (const Hs__Toleration *t, const Hs__Taint *taint)
+{
+    if (!hs_empty (t->effect) && !hs_streq (t->effect, taint->effect)) return false;
+    if (!hs_empty (t->key) && !hs_streq (t->key, taint->key)) return false;
+    if (hs_empty (t->operator_) || hs_streq (t->operator_, "Equal"))
+        return hs_streq (t->value, taint->value);
+    return hs_streq (t->operator_, "Exists");
+}
+
+/* One resource of a node: allocatable, else capacity; -1 when neither says
+ * (or, never after the store's validation, says nonsense). */
+static int64_t s_alloc (const Hs__Node *node, int which)
+{
+    const Hs__NodeStatus *st = node->status;
+    const Hs__ResourceList *lists[2] = {st ? st->allocatable : NULL, st ? st->capacity : NULL};
+    for (int k = 0; k < 2; k++) {
+        const Hs__ResourceList *l = lists[k];
+        const char *s = !l ? NULL : which == S_CPU ? l->cpu : which == S_MEM ? l->memory : l->pods;
+        if (hs_empty (s)) continue;
+        int64_t v;
+        int r = which == S_CPU   ? hs_quantity_cpu_milli (s, &v)
+                : which == S_MEM ? hs_quantity_bytes (s, &v)
+                                 : hs_quantity_count (s, &v);
+        return r < 0 ? -1 : v;
+    }
+    return -1;
+}
+
+/* ------------------------------------------------------------------ the cluster */
+
+static int s_node_cmp (const void *a, const void *b)
+{
+    return strcmp (((const s_node_t *)a)->name, ((const s_node_t *)b)->name);
+}
+
+sched_cluster_t *sched_cluster_new (const Hs__Node *const *nodes, size_t n)
+{
+    sched_cluster_t *self = hs_calloc (1, sizeof *self);
+    self->nodes = hs_calloc (n + 1, sizeof (s_node_t));
+    for (size_t i = 0; i < n; i++) {
+        const Hs__Node *node = nodes[i];
+        if (!node || !node->metadata || hs_empty (node->metadata->name)) continue;
+        s_node_t *sn = &self->nodes[self->n++];
+        sn->node = node;
+        sn->name = node->metadata->name;
+        sn->ready = sched_node_ready (node);
+        for (int k = 0; k < 3; k++) sn->alloc[k] = s_alloc (node, k);
+    }
+    /* one node per name (a cache keyed by name never has two) */
+    qsort (self->nodes, self->n, sizeof (s_node_t), s_node_cmp);
+    size_t w = 0;
+    for (size_t i = 0; i < self->n; i++) {
+        if (w > 0 && strcmp (self->nodes[w - 1].name, self->nodes[i].name) == 0) continue;
+        self->nodes[w++] = self->nodes[i];
+    }
+    self->n = w;
+    return self;
+}
+
+void sched_cluster_destroy (sched_cluster_t **self_p)
+{
+    if (!self_p || !*self_p) return;
+    sched_cluster_t *self = *self_p;
+    for (size_t i = 0; i < self->n; i++) {
+        free (self->nodes[i].ports);
+        free (self->nodes[i].owners);
+    }
+    free (self->nodes);
+    free (self);
+    *self_p = NULL;
+}
+
+size_t sched_cluster_size (const sched_cluster_t *self)
+{
+    return self->n;
+}
+
+const char *sched_cluster_node_name (const sched_cluster_t *self, size_t i)
+{
+    return i < self->n ? self->nodes[i].name : NULL;
+}
+
+int sched_cluster_find (const sched_cluster_t *self, const char *name)
+{
+    size_t lo = 0, hi = self->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp (self->nodes[mid].name, hs_s (name));
+        if (c == 0) return (int)mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+static const char *s_port_protocol (const Hs__ContainerPort *p)
+{
+    return hs_empty (p->protocol) ? "TCP" : p->protocol;
+}
+
+static const char *s_port_ip (const Hs__ContainerPort *p)
+{
+    return hs_empty (p->host_ip) ? "0.0.0.0" : p->host_ip;
+}
+
+int sched_cluster_add_pod (sched_cluster_t *self, const Hs__Pod *pod, const char *node_name)
+{
+    if (!node_name) node_name = pod && pod->spec ? pod->spec->node_name : NULL;
+    if (hs_empty (node_name)) return -ENOENT;
+    int i = sched_cluster_find (self, node_name);
+    if (i < 0) return -ENOENT;
+    if (sched_pod_terminal (pod)) return 0;
+    s_node_t *sn = &self->nodes[i];
+    sched_req_t req, nz;
+    s_requests (pod, &req, &nz);
+    sn->used[S_CPU] = s_sat_add (sn->used[S_CPU], req.cpu_milli);
+    sn->used[S_MEM] = s_sat_add (sn->used[S_MEM], req.mem_bytes);
+    sn->used[S_PODS]++;
+    sn->used_nonzero[S_CPU] = s_sat_add (sn->used_nonzero[S_CPU], nz.cpu_milli);
+    sn->used_nonzero[S_MEM] = s_sat_add (sn->used_nonzero[S_MEM], nz.mem_bytes);
+    const Hs__PodSpec *s = pod->spec;
+    for (size_t c = 0; s && c < s->n_containers; c++) {
+        const Hs__Container *ct = s->containers[c];
+        for (size_t p = 0; p < ct->n_ports; p++) {
+            const Hs__ContainerPort *cp = ct->ports[p];
+            if (cp->host_port <= 0) continue;
+            sn->ports = hs_realloc (sn->ports, (sn->n_ports + 1) * sizeof (s_port_t));
+            sn->ports[sn->n_ports++] =
+                (s_port_t){s_port_protocol (cp), s_port_ip (cp), cp->host_port};
+        }
+    }
+    const char *owner = sched_pod_controller (pod);
+    if (owner) {
+        size_t k = 0;
+        while (k < sn->n_owners && strcmp (sn->owners[k].uid, owner) != 0) k++;
+        if (k == sn->n_owners) {
+            sn->owners = hs_realloc (sn->owners, (sn->n_owners + 1) * sizeof (s_owner_t));
+            sn->owners[sn->n_owners++] = (s_owner_t){owner, 0};
+        }
+        sn->owners[k].count++;
+    }
+    return 0;
+}
+
+void sched_cluster_used (const sched_cluster_t *self, size_t i, sched_req_t *ret_req,
+                         int64_t *ret_pods)
+{
+    const s_node_t *sn = &self->nodes[i];
+    if (ret_req) *ret_req = (sched_req_t){sn->used[S_CPU], sn->used[S_MEM]};
+    if (ret_pods) *ret_pods = sn->used[S_PODS];
+}
+
+/* ------------------------------------------------------------------ filter */
+
+static void s_why (sched_why_t *why, const char *reason)
+{
+    if (why && why->n < SCHED_MAX_REASONS) why->reasons[why->n++] = reason;
+}
+
+/* The first NoSchedule/NoExecute taint no toleration of the pod tolerates. */
+static const Hs__Taint *s_untolerated (const Hs__Node *node, const Hs__Pod *pod)
+{
+    const Hs__NodeSpec *ns = node->spec;
+    const Hs__PodSpec *ps = pod->spec;
+    for (size_t i = 0; ns && i < ns->n_taints; i++) {
+        const Hs__Taint *t = ns->taints[i];
+        if (!hs_streq (t->effect, "NoSchedule") && !hs_streq (t->effect, "NoExecute")) continue;
+        bool ok = false;
+        for (size_t k = 0; ps && k < ps->n_tolerations && !ok; k++)
+            ok = sched_tolerates (ps->tolerations[k], t);
+        if (!ok) return t;
+    }
+    return NULL;
+}
+
+static bool s_selector_matches (const Hs__Node *node, const Hs__Pod *pod)
+{
+    const Hs__PodSpec *ps = pod->spec;
+    const Hs__ObjectMeta *m = node->metadata;
+    for (size_t i = 0; ps && i < ps->n_node_selector; i++) {
+        const Hs__PodSpec__NodeSelectorEntry *e = ps->node_selector[i];
+        const char *v = hs_pb_map_get ((void *const *)m->labels, m->n_labels, e->key);
+        if (!v || !hs_streq (v, e->value)) return false;
+    }
+    return true;
+}
+
+static bool s_ip_clash (const char *a, const char *b)
+{
+    return hs_streq (a, "0.0.0.0") || hs_streq (b, "0.0.0.0") || hs_streq (a, b);
+}
+
+static bool s_ports_free (const s_node_t *sn, const Hs__Pod *pod)
+{
+    const Hs__PodSpec *s = pod->spec;
+    for (size_t c = 0; s && c < s->n_containers; c++) {
+        const Hs__Container *ct = s->containers[c];
+        for (size_t p = 0; p < ct->n_ports; p++) {
+            const Hs__ContainerPort *cp = ct->ports[p];
+            if (cp->host_port <= 0) continue;
+            for (size_t k = 0; k < sn->n_ports; k++) {
+                const s_port_t *u = &sn->ports[k];
+                if (u->port == cp->host_port && hs_streq (u->protocol, s_port_protocol (cp)) &&
+                    s_ip_clash (u->ip, s_port_ip (cp)))
+                    return false;
+            }
+        }
+    }
+    return true;
+}
+
+bool sched_filter (const sched_cluster_t *self, size_t i, const Hs__Pod *pod, sched_why_t *ret_why)
+{
+    const s_node_t *sn = &self->nodes[i];
+    if (ret_why) ret_why->n = 0;
+    if (sn->node->spec && sn->node->spec->unschedulable) {
+        s_why (ret_why, S_UNSCHEDULABLE);
+        return false;
+    }
+    if (!sn->ready) {
+        s_why (ret_why, S_NOT_READY);
+        return false;
+    }
+    const Hs__Taint *taint = s_untolerated (sn->node, pod);
+    if (taint) {
+        if (ret_why) {
+            snprintf (ret_why->text, sizeof ret_why->text, "node(s) had untolerated taint {%s: %s}",
+                      hs_s (taint->key), hs_s (taint->value));
+            s_why (ret_why, ret_why->text);
+        }
+        return false;
+    }
+    if (!s_selector_matches (sn->node, pod)) {
+        s_why (ret_why, S_SELECTOR);
+        return false;
+    }
+    if (!s_ports_free (sn, pod)) {
+        s_why (ret_why, S_PORTS);
+        return false;
+    }
+    /* The store's bind refuses when used + wanted > limit; so do we. */
+    sched_req_t req;
+    s_requests (pod, &req, NULL);
+    const int64_t want[3] = {req.cpu_milli, req.mem_bytes, 1};
+    static const char *const reason[3] = {S_NO_CPU, S_NO_MEM, S_TOO_MANY_PODS};
+    static const int order[3] = {S_PODS, S_CPU, S_MEM}; /* kube's order */
+    bool fits = true;
+    for (int k = 0; k < 3; k++) {
+        int r = order[k];
+        if (sn->alloc[r] < 0) continue;
+        if (s_sat_add (sn->used[r], want[r]) > sn->alloc[r]) {
+            s_why (ret_why, reason[r]);
+            fits = false;
+        }
+    }
+    return fits;
+}
+
+/* ------------------------------------------------------------------ score */
+
+void sched_score (const sched_cluster_t *self, size_t i, const Hs__Pod *pod, sched_score_t *ret)
+{
+    const s_node_t *sn = &self->nodes[i];
+    sched_req_t req, nz;
+    s_requests (pod, &req, &nz);
+    sched_score_t sc = {0, S_MAX_SCORE, 0};
+
+    const char *owner = sched_pod_controller (pod);
+    for (size_t k = 0; owner && k < sn->n_owners; k++)
+        if (strcmp (sn->owners[k].uid, owner) == 0) sc.spread = sn->owners[k].count;
+
+    /* BalancedResourceAllocation: 1 - |cpu fraction - memory fraction| / 2
+     * (the standard deviation of two), fractions capped at 1. */
+    const int64_t want[2] = {req.cpu_milli, req.mem_bytes};
+    const int64_t want_nz[2] = {nz.cpu_milli, nz.mem_bytes};
+    double frac[2];
+    int nf = 0;
+    for (int r = 0; r < 2; r++) {
+        if (sn->alloc[r] <= 0) continue;
+        double f = (double)s_sat_add (sn->used[r], want[r]) / (double)sn->alloc[r];
+        frac[nf++] = f > 1 ? 1 : f;
+    }
+    if (nf == 2) sc.balanced = (int)((1 - fabs (frac[0] - frac[1]) / 2) * S_MAX_SCORE);
+
+    /* LeastAllocated: the mean of (allocatable - requested) / allocatable. */
+    int64_t sum = 0;
+    int nr = 0;
+    for (int r = 0; r < 2; r++) {
+        if (sn->alloc[r] < 0) continue;
+        nr++;
+        int64_t used = s_sat_add (sn->used_nonzero[r], want_nz[r]);
+        if (sn->alloc[r] == 0 || used > sn->alloc[r]) continue;
+        /* in 128-bit: allocatable bytes times 100 may not fit in 64 */
+        sum += (int64_t)((__int128)(sn->alloc[r] - used) * S_MAX_SCORE / sn->alloc[r]);
+    }
+    sc.least = nr ? (int)(sum / nr) : S_MAX_SCORE;
+    *ret = sc;
+}
+
+int sched_score_cmp (const sched_score_t *a, const sched_score_t *b)
+{
+    if (a->spread != b->spread) return a->spread < b->spread ? -1 : 1;
+    if (a->balanced != b->balanced) return a->balanced > b->balanced ? -1 : 1;
+    if (a->least != b->least) return a->least > b->least ? -1 : 1;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ pick */
+
+typedef struct {
+    char *reason;
+    size_t count;
+} s_hist_t;
+
+static int s_str_cmp (const void *a, const void *b)
+{
+    return strcmp (*(char *const *)a, *(char *const *)b);
+}
+
+/* kube-scheduler's FitError.Error(): "COUNT REASON" strings, sorted as strings. */
+static char *s_fit_message (size_t n_nodes, const s_hist_t *hist, size_t n_hist)
+{
+    char **parts = hs_calloc (n_hist + 1, sizeof (char *));
+    for (size_t i = 0; i < n_hist; i++)
+        parts[i] = hs_sprintf ("%zu %s", hist[i].count, hist[i].reason);
+    qsort (parts, n_hist, sizeof (char *), s_str_cmp);
+    hs_buf_t b = {0};
+    hs_buf_printf (&b, "0/%zu nodes are available:", n_nodes);
+    for (size_t i = 0; i < n_hist; i++) {
+        hs_buf_printf (&b, "%s%s", i ? ", " : " ", parts[i]);
+        free (parts[i]);
+    }
+    hs_buf_puts (&b, ".");
+    free (parts);
+    return hs_buf_take (&b);
+}
+
+int sched_pick (const sched_cluster_t *self, const Hs__Pod *pod, const char **ret_node,
+                char **ret_message)
+{
+    if (self->n == 0) {
+        *ret_message = hs_strdup ("no nodes available to schedule pods");
+        return -ENOSPC;
+    }
+    int best = -1;
+    sched_score_t best_sc = {0};
+    s_hist_t *hist = NULL;
+    size_t n_hist = 0;
+    for (size_t i = 0; i < self->n; i++) {
+        sched_why_t why;
+        if (!sched_filter (self, i, pod, &why)) {
+            if (best >= 0) continue; /* the reasons only matter if nothing fits */
+            for (size_t r = 0; r < why.n; r++) {
+                size_t k = 0;
+                while (k < n_hist && strcmp (hist[k].reason, why.reasons[r]) != 0) k++;
+                if (k == n_hist) {
+                    hist = hs_realloc (hist, (n_hist + 1) * sizeof (s_hist_t));
+                    hist[n_hist++] = (s_hist_t){hs_strdup (why.reasons[r]), 0};
+                }
+                hist[k].count++;
+            }
+            continue;
+        }
+        sched_score_t sc;
+        sched_score (self, i, pod, &sc);
+        /* nodes are sorted by name: on a tie the earlier one stays */
+        if (best < 0 || sched_score_cmp (&sc, &best_sc) < 0) {
+            best = (int)i;
+            best_sc = sc;
+        }
+    }
+    int rc = 0;
+    if (best >= 0)
+        *ret_node = self->nodes[best].name;
+    else {
+        *ret_message = s_fit_message (self->n, hist, n_hist);
+        rc = -ENOSPC;
+    }
+    for (size_t k = 0; k < n_hist; k++) free (hist[k].reason);
+    free (hist);
+    return rc;
+}
