@@ -1,0 +1,808 @@
+/*  shim.c: hs-shim, the per-container shim. The container runs as a real
+ *  process whose parent is this small shim, which holds its exit status and
+ *  its log pipes, so the agent itself can crash and come back.
+ *
+ *  Three processes, one after the other:
+ *  - the foreground, which the agent spawns: checks the flags, claims DIR,
+ *    forks the daemon and exits once the container has started (0) or failed
+ *    to (127 not found, 126 not executable, 1 anything else; one line on
+ *    stderr, also in DIR/error). No daemon remains after a failure.
+ *  - the daemon: a new session, stdin/stdout on /dev/null, stderr on
+ *    DIR/shim.log; a child subreaper. It is the container's parent: it
+ *    writes DIR/state, copies the container's stdout and stderr into
+ *    DIR/container.log (shim_log.c), forwards SIGTERM, SIGINT, SIGHUP,
+ *    SIGQUIT, SIGUSR1 and SIGUSR2 to it, reaps it and writes DIR/exit.
+ *  - the container: created in new pid, mount, UTS and IPC namespaces
+ *    (unshare of the pid namespace in the daemon, then fork, so the
+ *    container is pid 1 there and still the daemon's child); joins its
+ *    cgroups, mounts its own /proc, sets its hostname, working directory,
+ *    stdio, signals and environment, then execve. Setup errors come back
+ *    through a close-on-exec pipe: EOF means the exec happened.
+ *
+ *  DIR/state and DIR/exit are written atomically (temp file, fsync, rename)
+ *  as key=value lines; see s_write_state and s_write_exit.
+ */
+#include "hs_log.h"
+#include "hs_util.h"
+#include "shim_log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define DEFAULT_PATH      "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define DEFAULT_MAX_BYTES (10u << 20)
+#define DEFAULT_MAX_FILES 5
+#define MAX_FILES_LIMIT   100
+/* After the container's init exits, its pipes are read until EOF or this
+ * long: with --no-namespaces, a descendant outside any pid namespace can
+ * keep them open forever. */
+#define DRAIN_AFTER_EXIT_MS 2000
+#define READ_CHUNK          65536
+
+typedef struct {
+    const char *state_dir;
+    const char **cgroup_procs;
+    size_t n_cgroup_procs;
+    const char *workdir;
+    const char **env; /* KEY=VALUE, borrowed from argv */
+    size_t n_env;
+    const char *hostname;
+    uint64_t log_max_bytes;
+    unsigned log_max_files;
+    bool namespaces;
+    char **argv; /* PROG ARG..., borrowed */
+} s_opts_t;
+
+/* A start result: from the container to the daemon, and from the daemon to
+ * the foreground. Smaller than PIPE_BUF, so one write is atomic. */
+typedef struct {
+    int32_t code; /* the foreground's exit code: 0 started, 1, 126 or 127 */
+    char msg[1020];
+} s_result_t;
+
+typedef struct {
+    const s_opts_t *opts;
+    int dirfd;
+    int sigfd;
+    int fds[2]; /* read ends of the container's stdout and stderr; -1 at EOF */
+    shim_log_t *log;
+    bool drop_logged;
+    pid_t pid; /* the container's init (host pid) */
+    bool exited;
+    int status;
+    int64_t finished_at_ns;
+    int64_t drain_deadline; /* CLOCK_MONOTONIC ns */
+} self_t;
+
+static void s_usage (FILE *f)
+{
+    fprintf (f,
+             "usage: hs-shim --state DIR [--cgroup-procs FILE]... [--workdir DIR]\n"
+             "               [--env KEY=VALUE]... [--hostname NAME] [--log-max-bytes N]\n"
+             "               [--log-max-files N] [--no-namespaces] -- PROG [ARG]...\n"
+             "  --state DIR          this run's directory (created 0700; must hold no state)\n"
+             "  --cgroup-procs FILE  a cgroup.procs file the container joins before exec\n"
+             "  --workdir DIR        the container's working directory (default /)\n"
+             "  --env KEY=VALUE      the container's environment (nothing is inherited;\n"
+             "                       PATH and HOSTNAME get defaults)\n"
+             "  --hostname NAME      the container's hostname (its own UTS namespace)\n"
+             "  --log-max-bytes N    rotate DIR/container.log at N bytes (default %u, min %u)\n"
+             "  --log-max-files N    keep at most N log files (default %u)\n"
+             "  --no-namespaces      run the container in the shim's namespaces\n",
+             DEFAULT_MAX_BYTES, SHIM_LOG_MIN_BYTES, DEFAULT_MAX_FILES);
+}
+
+/* strerror as Go prints errors: "no such file or directory". */
+static const char *s_strerror (int err, char *buf, size_t len)
+{
+    snprintf (buf, len, "%s", strerror (err));
+    if (buf[0] >= 'A' && buf[0] <= 'Z') buf[0] = (char)(buf[0] - 'A' + 'a');
+    return buf;
+}
+
+static void s_result_set (s_result_t *res, int code, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+static void s_result_set (s_result_t *res, int code, const char *fmt, ...)
+{
+    memset (res, 0, sizeof *res);
+    res->code = code;
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (res->msg, sizeof res->msg, fmt, ap);
+    va_end (ap);
+    /* One line, whatever a path held. */
+    for (char *p = res->msg; *p; p++)
+        if (*p == '\n' || *p == '\r') *p = ' ';
+}
+
+static int s_write_all (int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t w = write (fd, p, len);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) return -errno;
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Reads up to len bytes, stopping early only at EOF; the count, or -errno. */
+static ssize_t s_read_full (int fd, void *data, size_t len)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = read (fd, (char *)data + got, len - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return -errno;
+        if (n == 0) break;
+        got += (size_t)n;
+    }
+    return (ssize_t)got;
+}
+
+/* Replaces dirfd/name with content: .name.tmp, fsync, rename, fsync of the
+ * directory. 0 or -errno. */
+static int s_write_atomic (int dirfd, const char *name, const char *content)
+{
+    _cleanup_free_ char *tmp = hs_sprintf (".%s.tmp", name);
+    int fd = openat (dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return -errno;
+    int r = s_write_all (fd, content, strlen (content));
+    if (r == 0 && fsync (fd) < 0) r = -errno;
+    if (close (fd) < 0 && r == 0) r = -errno;
+    if (r == 0 && renameat (dirfd, tmp, dirfd, name) < 0) r = -errno;
+    if (r < 0) {
+        unlinkat (dirfd, tmp, 0);
+        return r;
+    }
+    fsync (dirfd);
+    return 0;
+}
+
+/* mkdir -p, each missing component 0700. 0 or -errno. */
+static int s_mkdir_p (const char *path)
+{
+    _cleanup_free_ char *p = hs_strdup (path);
+    for (char *s = p + 1;; s++) {
+        if (*s != '/' && *s != '\0') continue;
+        char c = *s;
+        *s = '\0';
+        if (mkdir (p, 0700) < 0 && errno != EEXIST) return -errno;
+        *s = c;
+        if (c == '\0') break;
+    }
+    struct stat st;
+    if (stat (path, &st) < 0) return -errno;
+    return S_ISDIR (st.st_mode) ? 0 : -ENOTDIR;
+}
+
+/* Field 22 of /proc/self/stat: start time in clock ticks after boot. */
+static int s_self_start_ticks (unsigned long long *ret)
+{
+    char buf[1024];
+    int fd = open ("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    ssize_t n = s_read_full (fd, buf, sizeof buf - 1);
+    close (fd);
+    if (n < 0) return (int)n;
+    buf[n] = '\0';
+    /* The command name (field 2) may hold spaces and parentheses. */
+    char *p = strrchr (buf, ')');
+    if (!p) return -EBADMSG;
+    p++;
+    for (int field = 3; field <= 22; field++) {
+        while (*p == ' ') p++;
+        if (field == 22) {
+            char *end;
+            errno = 0;
+            unsigned long long v = strtoull (p, &end, 10);
+            if (errno || end == p) return -EBADMSG;
+            *ret = v;
+            return 0;
+        }
+        p = strchr (p, ' ');
+        if (!p) return -EBADMSG;
+    }
+    return -EBADMSG;
+}
+
+/* ------------------------------------------------------------------ flags */
+
+/* 0 with *opts filled, 1 after --help, -1 after printing an error. */
+static int s_parse (int argc, char **argv, s_opts_t *opts)
+{
+    enum { O_STATE = 1, O_CGROUP, O_WORKDIR, O_ENV, O_HOSTNAME, O_MAXB, O_MAXF, O_NONS, O_HELP };
+    static const struct option longopts[] = {
+        {"state", required_argument, NULL, O_STATE},
+        {"cgroup-procs", required_argument, NULL, O_CGROUP},
+        {"workdir", required_argument, NULL, O_WORKDIR},
+        {"env", required_argument, NULL, O_ENV},
+        {"hostname", required_argument, NULL, O_HOSTNAME},
+        {"log-max-bytes", required_argument, NULL, O_MAXB},
+        {"log-max-files", required_argument, NULL, O_MAXF},
+        {"no-namespaces", no_argument, NULL, O_NONS},
+        {"help", no_argument, NULL, O_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    opts->cgroup_procs = hs_calloc ((size_t)argc, sizeof *opts->cgroup_procs);
+    opts->env = hs_calloc ((size_t)argc, sizeof *opts->env);
+    opts->log_max_bytes = DEFAULT_MAX_BYTES;
+    opts->log_max_files = DEFAULT_MAX_FILES;
+    opts->namespaces = true;
+    opterr = 0;
+    int c;
+    int64_t v;
+    while ((c = getopt_long (argc, argv, "+", longopts, NULL)) != -1) {
+        switch (c) {
+        case O_STATE: opts->state_dir = optarg; break;
+        case O_CGROUP: opts->cgroup_procs[opts->n_cgroup_procs++] = optarg; break;
+        case O_WORKDIR: opts->workdir = optarg; break;
+        case O_HOSTNAME: opts->hostname = optarg; break;
+        case O_NONS: opts->namespaces = false; break;
+        case O_HELP: s_usage (stdout); return 1;
+        case O_ENV:
+            if (!strchr (optarg, '=') || optarg[0] == '=') {
+                fprintf (stderr, "hs-shim: --env wants KEY=VALUE, not \"%s\"\n", optarg);
+                return -1;
+            }
+            opts->env[opts->n_env++] = optarg;
+            break;
+        case O_MAXB:
+            if (hs_parse_i64 (optarg, &v) < 0 || v < SHIM_LOG_MIN_BYTES) {
+                fprintf (stderr, "hs-shim: --log-max-bytes wants a byte count >= %u, not \"%s\"\n",
+                         SHIM_LOG_MIN_BYTES, optarg);
+                return -1;
+            }
+            opts->log_max_bytes = (uint64_t)v;
+            break;
+        case O_MAXF:
+            if (hs_parse_i64 (optarg, &v) < 0 || v < 1 || v > MAX_FILES_LIMIT) {
+                fprintf (stderr, "hs-shim: --log-max-files wants 1 to %d, not \"%s\"\n",
+                         MAX_FILES_LIMIT, optarg);
+                return -1;
+            }
+            opts->log_max_files = (unsigned)v;
+            break;
+        default:
+            fprintf (stderr, "hs-shim: unknown flag or missing value: %s (see --help)\n",
+                     argv[optind - 1]);
+            return -1;
+        }
+    }
+    if (hs_empty (opts->state_dir)) {
+        fprintf (stderr, "hs-shim: --state DIR is required (see --help)\n");
+        return -1;
+    }
+    if (optind >= argc) {
+        fprintf (stderr, "hs-shim: no program to run: -- PROG [ARG]... (see --help)\n");
+        return -1;
+    }
+    if (opts->hostname && (strlen (opts->hostname) == 0 || strlen (opts->hostname) > 64)) {
+        fprintf (stderr, "hs-shim: --hostname wants 1 to 64 characters\n");
+        return -1;
+    }
+    opts->argv = argv + optind;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ the container */
+
+/* What the container child needs, all prepared before the fork. */
+typedef struct {
+    const s_opts_t *opts;
+    char **envp;
+    const char *path; /* the PATH programs are looked up in */
+    int out_w, err_w; /* write ends of the log pipes */
+    int report_w;     /* close-on-exec: EOF at exec, an s_result_t on failure */
+} s_child_t;
+
+static void s_child_fail (const s_child_t *c, int code, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4), noreturn));
+static void s_child_fail (const s_child_t *c, int code, const char *fmt, ...)
+{
+    s_result_t res;
+    va_list ap;
+    va_start (ap, fmt);
+    char msg[sizeof res.msg];
+    vsnprintf (msg, sizeof msg, fmt, ap);
+    va_end (ap);
+    s_result_set (&res, code, "%s", msg);
+    s_write_all (c->report_w, &res, sizeof res);
+    _exit (1);
+}
+
+/* execve of prog, looked up in path if it has no '/' as execvpe does, but in
+ * the container's PATH rather than ours, and with no /bin/sh fallback for
+ * ENOEXEC. Returns the errno that explains the failure. */
+static int s_exec (const char *prog, char **argv, char **envp, const char *path)
+{
+    if (*prog == '\0') return ENOENT;
+    if (strchr (prog, '/')) {
+        execve (prog, argv, envp);
+        return errno;
+    }
+    bool denied = false;
+    const char *p = path;
+    for (;;) {
+        const char *end = strchrnul (p, ':');
+        char full[PATH_MAX];
+        size_t dlen = (size_t)(end - p);
+        if (dlen == 0)
+            snprintf (full, sizeof full, "%s", prog); /* an empty entry is "." */
+        else if ((size_t)snprintf (full, sizeof full, "%.*s/%s", (int)dlen, p, prog) >= sizeof full)
+            full[0] = '\0';
+        if (full[0]) {
+            execve (full, argv, envp);
+            switch (errno) {
+            case EACCES: denied = true; break;
+            case ENOENT:
+            case ENOTDIR:
+            case ESTALE:
+            case ENODEV:
+            case ETIMEDOUT: break;
+            default: return errno;
+            }
+        }
+        if (*end == '\0') break;
+        p = end + 1;
+    }
+    return denied ? EACCES : ENOENT;
+}
+
+static void s_container (const s_child_t *c) __attribute__ ((noreturn));
+static void s_container (const s_child_t *c)
+{
+    const s_opts_t *o = c->opts;
+    char eb[128];
+
+    /* The cgroup first, so everything the container ever starts is in it. */
+    for (size_t i = 0; i < o->n_cgroup_procs; i++) {
+        const char *file = o->cgroup_procs[i];
+        int fd = open (file, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || s_write_all (fd, "0", 1) < 0)
+            s_child_fail (c, 1, "join cgroup \"%s\": %s", file, s_strerror (errno, eb, sizeof eb));
+        close (fd);
+    }
+    if (o->namespaces) {
+        if (unshare (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC) < 0)
+            s_child_fail (c, 1, "unshare mount, uts and ipc namespaces: %s",
+                          s_strerror (errno, eb, sizeof eb));
+        /* Our mounts must not propagate back to the host. */
+        if (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+            s_child_fail (c, 1, "make / private: %s", s_strerror (errno, eb, sizeof eb));
+        if (mount ("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+            s_child_fail (c, 1, "mount proc on /proc: %s", s_strerror (errno, eb, sizeof eb));
+        if (o->hostname && sethostname (o->hostname, strlen (o->hostname)) < 0)
+            s_child_fail (c, 1, "sethostname \"%s\": %s", o->hostname,
+                          s_strerror (errno, eb, sizeof eb));
+    }
+    const char *wd = o->workdir ? o->workdir : "/";
+    if (chdir (wd) < 0)
+        s_child_fail (c, 1, "chdir \"%s\": %s", wd, s_strerror (errno, eb, sizeof eb));
+
+    int null = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null < 0 || dup2 (null, 0) < 0 || dup2 (c->out_w, 1) < 0 || dup2 (c->err_w, 2) < 0)
+        s_child_fail (c, 1, "set up stdio: %s", s_strerror (errno, eb, sizeof eb));
+
+    /* Default dispositions and an empty mask: the shim's SIG_IGN of SIGPIPE
+     * and its blocked signals must not reach the workload. */
+    struct sigaction sa = {.sa_handler = SIG_DFL};
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP) sigaction (sig, &sa, NULL);
+    sigset_t none;
+    sigemptyset (&none);
+    sigprocmask (SIG_SETMASK, &none, NULL);
+
+    int err = s_exec (o->argv[0], o->argv, c->envp, c->path);
+    s_child_fail (c, err == ENOENT ? 127 : 126, "exec \"%s\": %s", o->argv[0],
+                  s_strerror (err, eb, sizeof eb));
+}
+
+/* The container's environment: exactly --env (the last KEY= wins), plus PATH
+ * and HOSTNAME unless --env sets them. *ret_owned holds the one string made
+ * here. The array is the caller's (free); its strings are borrowed. */
+static char **s_build_env (const s_opts_t *o, const char *hostname, char **ret_owned,
+                           const char **ret_path)
+{
+    char **envp = hs_calloc (o->n_env + 3, sizeof *envp);
+    size_t n = 0;
+    const char *path = NULL;
+    bool has_hostname = false;
+    for (size_t i = 0; i < o->n_env; i++) {
+        if (hs_startswith (o->env[i], "PATH=")) path = o->env[i] + 5;
+        if (hs_startswith (o->env[i], "HOSTNAME=")) has_hostname = true;
+    }
+    if (!path) envp[n++] = (char *)"PATH=" DEFAULT_PATH;
+    *ret_owned = NULL;
+    if (!has_hostname) envp[n++] = *ret_owned = hs_sprintf ("HOSTNAME=%s", hostname);
+    for (size_t i = 0; i < o->n_env; i++) {
+        size_t klen = (size_t)(strchr (o->env[i], '=') - o->env[i]) + 1;
+        bool later = false;
+        for (size_t j = i + 1; j < o->n_env && !later; j++)
+            later = strncmp (o->env[i], o->env[j], klen) == 0;
+        if (!later) envp[n++] = (char *)o->env[i];
+    }
+    *ret_path = path ? path : DEFAULT_PATH;
+    return envp;
+}
+
+/* ------------------------------------------------------------------ the daemon */
+
+static int s_write_state (self_t *self, int64_t started_at_ns, unsigned long long ticks)
+{
+    _cleanup_free_ char *text =
+        hs_sprintf ("shim_pid=%d\npid=%d\nstarted_at_ns=%lld\nshim_started_ticks=%llu\n",
+                    (int)getpid (), (int)self->pid, (long long)started_at_ns, ticks);
+    return s_write_atomic (self->dirfd, "state", text);
+}
+
+static int s_write_exit (self_t *self)
+{
+    int code, sig = 0;
+    if (WIFSIGNALED (self->status)) {
+        sig = WTERMSIG (self->status);
+        code = 128 + sig;
+    } else
+        code = WEXITSTATUS (self->status);
+    _cleanup_free_ char *text = hs_sprintf ("exit_code=%d\nsignal=%d\nfinished_at_ns=%lld\n", code,
+                                            sig, (long long)self->finished_at_ns);
+    return s_write_atomic (self->dirfd, "exit", text);
+}
+
+/* Starts the container. 0, or -1 with *res saying why (nothing left running). */
+static int s_start (self_t *self, s_result_t *res)
+{
+    const s_opts_t *o = self->opts;
+    char eb[128];
+    int r =
+        shim_log_new (self->dirfd, "container.log", o->log_max_bytes, o->log_max_files, &self->log);
+    if (r < 0) {
+        s_result_set (res, 1, "open \"%s/container.log\": %s", o->state_dir,
+                      s_strerror (-r, eb, sizeof eb));
+        return -1;
+    }
+    char host[HOST_NAME_MAX + 1] = "";
+    if (!o->hostname) gethostname (host, sizeof host - 1);
+    _cleanup_free_ char *owned = NULL;
+    const char *path;
+    _cleanup_free_ char **envp = s_build_env (o, o->hostname ? o->hostname : host, &owned, &path);
+
+    int outp[2], errp[2], rep[2];
+    if (pipe2 (outp, O_CLOEXEC) < 0) goto sys_fail;
+    if (pipe2 (errp, O_CLOEXEC) < 0) {
+        close (outp[0]), close (outp[1]);
+        goto sys_fail;
+    }
+    if (pipe2 (rep, O_CLOEXEC) < 0) {
+        close (outp[0]), close (outp[1]), close (errp[0]), close (errp[1]);
+        goto sys_fail;
+    }
+    /* Our next child is pid 1 of a new pid namespace, and stays our child.
+     * Afterwards our children are born in our own namespace again: once the
+     * container's init is gone, no fork could succeed in its namespace. */
+    int own_pidns = -1;
+    if (o->namespaces) {
+        own_pidns = open ("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+        if (own_pidns < 0 || unshare (CLONE_NEWPID) < 0) {
+            s_result_set (res, 1, "unshare pid namespace: %s", s_strerror (errno, eb, sizeof eb));
+            if (own_pidns >= 0) close (own_pidns);
+            close (outp[0]), close (outp[1]), close (errp[0]), close (errp[1]);
+            close (rep[0]), close (rep[1]);
+            return -1;
+        }
+    }
+    pid_t pid = fork ();
+    if (pid == 0) {
+        close (outp[0]), close (errp[0]), close (rep[0]);
+        s_child_t c = {o, envp, path, outp[1], errp[1], rep[1]};
+        s_container (&c);
+    }
+    int fork_errno = errno;
+    if (own_pidns >= 0) {
+        if (setns (own_pidns, CLONE_NEWPID) < 0)
+            log_warn ("cannot go back to our own pid namespace for children: %s", strerror (errno));
+        close (own_pidns);
+    }
+    close (outp[1]), close (errp[1]), close (rep[1]);
+    if (pid < 0) {
+        close (outp[0]), close (errp[0]), close (rep[0]);
+        s_result_set (res, 1, "fork: %s", s_strerror (fork_errno, eb, sizeof eb));
+        return -1;
+    }
+    self->fds[0] = outp[0];
+    self->fds[1] = errp[0];
+    fcntl (outp[0], F_SETFL, O_NONBLOCK);
+    fcntl (errp[0], F_SETFL, O_NONBLOCK);
+    /* The agent's working directory must not stay busy for the container's life. */
+    if (chdir ("/") < 0) log_warn ("chdir /: %s", strerror (errno));
+
+    ssize_t n = s_read_full (rep[0], res, sizeof *res);
+    close (rep[0]);
+    if (n != 0) {
+        if (n != (ssize_t)sizeof *res)
+            s_result_set (res, 1, "container setup failed without saying why");
+        res->msg[sizeof res->msg - 1] = '\0';
+        while (waitpid (pid, NULL, 0) < 0 && errno == EINTR) {}
+        return -1;
+    }
+    self->pid = pid;
+    int64_t started_at = hs_now_ns ();
+    unsigned long long ticks = 0;
+    r = s_self_start_ticks (&ticks);
+    if (r == 0) r = s_write_state (self, started_at, ticks);
+    if (r < 0) {
+        s_result_set (res, 1, "write \"%s/state\": %s", o->state_dir,
+                      s_strerror (-r, eb, sizeof eb));
+        kill (pid, SIGKILL);
+        while (waitpid (pid, NULL, 0) < 0 && errno == EINTR) {}
+        return -1;
+    }
+    log_info ("started %s as pid %d", o->argv[0], (int)pid);
+    return 0;
+
+sys_fail:
+    s_result_set (res, 1, "pipe: %s", s_strerror (errno, eb, sizeof eb));
+    return -1;
+}
+
+static void s_reap (self_t *self)
+{
+    int status;
+    pid_t p;
+    /* Orphans re-parented to us (we are a subreaper) are reaped and forgotten. */
+    while ((p = waitpid (-1, &status, WNOHANG)) > 0) {
+        if (p != self->pid || self->exited) continue;
+        self->exited = true;
+        self->status = status;
+        self->finished_at_ns = hs_now_ns ();
+        self->drain_deadline = hs_mono_ns () + DRAIN_AFTER_EXIT_MS * 1000000LL;
+        if (WIFSIGNALED (status))
+            log_info ("container pid %d killed by signal %d", (int)p, WTERMSIG (status));
+        else
+            log_info ("container pid %d exited with %d", (int)p, WEXITSTATUS (status));
+    }
+}
+
+static void s_on_signals (self_t *self)
+{
+    struct signalfd_siginfo si;
+    while (read (self->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        int sig = (int)si.ssi_signo;
+        if (sig == SIGCHLD) {
+            s_reap (self);
+            continue;
+        }
+        /* Once reaped, the pid may be someone else's: nothing to forward to. */
+        if (self->exited) continue;
+        if (kill (self->pid, sig) < 0)
+            log_warn ("cannot forward SIG%s to %d: %s", sigabbrev_np (sig), (int)self->pid,
+                      strerror (errno));
+        else
+            log_info ("forwarded SIG%s to %d", sigabbrev_np (sig), (int)self->pid);
+    }
+}
+
+static void s_close_stream (self_t *self, int i)
+{
+    shim_log_eof (self->log, (shim_log_stream_t)i, hs_now_ns ());
+    close (self->fds[i]);
+    self->fds[i] = -1;
+}
+
+static void s_on_output (self_t *self, int i)
+{
+    static char buf[READ_CHUNK];
+    ssize_t n = read (self->fds[i], buf, sizeof buf);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (n < 0)
+        log_warn ("reading the container's %s: %s", i ? "stderr" : "stdout", strerror (errno));
+    if (n <= 0) {
+        s_close_stream (self, i);
+        return;
+    }
+    shim_log_feed (self->log, (shim_log_stream_t)i, buf, (size_t)n, hs_now_ns ());
+    int err;
+    if (!self->drop_logged && shim_log_dropped (self->log, &err) > 0) {
+        self->drop_logged = true;
+        log_error ("cannot write container.log: %s; dropping output (counted, logged once)",
+                   strerror (err));
+    }
+}
+
+/* Until the container has exited and its pipes are drained (or the drain
+ * deadline passed). */
+static void s_loop (self_t *self)
+{
+    for (;;) {
+        int timeout = -1;
+        if (self->exited) {
+            if (self->fds[0] < 0 && self->fds[1] < 0) break;
+            int64_t left = self->drain_deadline - hs_mono_ns ();
+            if (left <= 0) {
+                log_warn ("container output still open %d ms after its exit (a descendant holds "
+                          "it); stopped reading",
+                          DRAIN_AFTER_EXIT_MS);
+                break;
+            }
+            timeout = (int)((left + 999999) / 1000000);
+        }
+        struct pollfd pfd[3] = {
+            {self->sigfd, POLLIN, 0},
+            {self->fds[0], POLLIN, 0},
+            {self->fds[1], POLLIN, 0},
+        };
+        int n = poll (pfd, 3, timeout);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            log_error ("poll: %s", strerror (errno));
+            break;
+        }
+        if (pfd[0].revents) s_on_signals (self);
+        for (int i = 0; i < 2; i++)
+            if (self->fds[i] >= 0 && pfd[i + 1].revents) s_on_output (self, i);
+    }
+    for (int i = 0; i < 2; i++)
+        if (self->fds[i] >= 0) s_close_stream (self, i);
+}
+
+/* The daemon, in the child of the foreground; result_w gets the start
+ * result. Returns its exit code. */
+static int s_daemon (const s_opts_t *o, int dirfd, int result_w)
+{
+    self_t self = {.opts = o, .dirfd = dirfd, .sigfd = -1, .fds = {-1, -1}};
+    setsid ();
+    /* Off the agent's pipes: a crashed agent must not take us down with
+     * SIGPIPE or a full pipe. Our own log lines go to DIR/shim.log. */
+    int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
+    int logfd = openat (dirfd, "shim.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (null >= 0) dup2 (null, 0), dup2 (null, 1);
+    dup2 (logfd >= 0 ? logfd : null, 2);
+    if (null > 2) close (null);
+    if (logfd > 2) close (logfd);
+    signal (SIGPIPE, SIG_IGN);
+
+    s_result_t res;
+    char eb[128];
+    sigset_t set;
+    sigemptyset (&set);
+    int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCHLD};
+    for (size_t i = 0; i < HS_ARRAY_LEN (sigs); i++) sigaddset (&set, sigs[i]);
+    sigprocmask (SIG_BLOCK, &set, NULL);
+    self.sigfd = signalfd (-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    int rc = 1;
+    if (self.sigfd < 0)
+        s_result_set (&res, 1, "signalfd: %s", s_strerror (errno, eb, sizeof eb));
+    else if (prctl (PR_SET_CHILD_SUBREAPER, 1) < 0)
+        s_result_set (&res, 1, "set child subreaper: %s", s_strerror (errno, eb, sizeof eb));
+    else if (s_start (&self, &res) == 0) {
+        s_result_set (&res, 0, "started");
+        rc = 0;
+    }
+    if (rc != 0) log_error ("%s", res.msg);
+    /* The foreground may be gone already (the agent died): EPIPE is fine. */
+    s_write_all (result_w, &res, sizeof res);
+    close (result_w);
+
+    if (rc == 0) {
+        s_loop (&self);
+        int err;
+        uint64_t dropped = shim_log_dropped (self.log, &err);
+        if (dropped > 0)
+            log_error ("%llu container.log records dropped (first error: %s)",
+                       (unsigned long long)dropped, strerror (err));
+        int r = s_write_exit (&self);
+        if (r < 0) {
+            log_error ("cannot write %s/exit: %s", o->state_dir, strerror (-r));
+            rc = 1;
+        }
+    }
+    shim_log_destroy (&self.log);
+    if (self.fds[0] >= 0) close (self.fds[0]);
+    if (self.fds[1] >= 0) close (self.fds[1]);
+    if (self.sigfd >= 0) close (self.sigfd);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ the foreground */
+
+/* The one line the agent reads on our stderr, also kept in DIR/error. */
+static int s_fail (int dirfd, int code, const char *msg)
+{
+    fprintf (stderr, "%s\n", msg);
+    if (dirfd >= 0) {
+        _cleanup_free_ char *text = hs_sprintf ("%s\n", msg);
+        s_write_atomic (dirfd, "error", text);
+    }
+    return code;
+}
+
+static int s_run (const s_opts_t *o)
+{
+    char eb[128];
+    int r = s_mkdir_p (o->state_dir);
+    if (r < 0) {
+        fprintf (stderr, "mkdir \"%s\": %s\n", o->state_dir, s_strerror (-r, eb, sizeof eb));
+        return 1;
+    }
+    int dirfd = open (o->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd < 0) {
+        fprintf (stderr, "open \"%s\": %s\n", o->state_dir, s_strerror (errno, eb, sizeof eb));
+        return 1;
+    }
+    /* A fresh DIR per run: an old state or exit would be taken for ours. */
+    const char *old = faccessat (dirfd, "state", F_OK, 0) == 0  ? "state"
+                      : faccessat (dirfd, "exit", F_OK, 0) == 0 ? "exit"
+                                                                : NULL;
+    if (old) {
+        fprintf (stderr, "state directory \"%s\" was used by an earlier run (it holds %s)\n",
+                 o->state_dir, old);
+        close (dirfd);
+        return 1;
+    }
+    unlinkat (dirfd, "error", 0);
+
+    int rp[2];
+    if (pipe2 (rp, O_CLOEXEC) < 0) {
+        _cleanup_free_ char *m = hs_sprintf ("pipe: %s", s_strerror (errno, eb, sizeof eb));
+        r = s_fail (dirfd, 1, m);
+        close (dirfd);
+        return r;
+    }
+    fflush (NULL);
+    pid_t pid = fork ();
+    if (pid == 0) {
+        close (rp[0]);
+        r = s_daemon (o, dirfd, rp[1]);
+        close (dirfd);
+        return r;
+    }
+    int fork_errno = errno;
+    close (rp[1]);
+    s_result_t res;
+    ssize_t n = pid < 0 ? 0 : s_read_full (rp[0], &res, sizeof res);
+    close (rp[0]);
+    if (pid < 0)
+        s_result_set (&res, 1, "fork: %s", s_strerror (fork_errno, eb, sizeof eb));
+    else if (n != (ssize_t)sizeof res)
+        s_result_set (&res, 1, "the shim daemon died before the container started");
+    res.msg[sizeof res.msg - 1] = '\0';
+    if (res.code == 0) {
+        close (dirfd);
+        return 0;
+    }
+    /* It exits right after a failed start: wait, so that none remains. */
+    if (pid > 0)
+        while (waitpid (pid, NULL, 0) < 0 && errno == EINTR) {}
+    r = s_fail (dirfd, res.code, res.msg);
+    close (dirfd);
+    return r;
+}
+
+int main (int argc, char **argv)
+{
+    /* Nothing the agent leaked to us may live on in a long-lived daemon. */
+    close_range (3, ~0u, 0);
+    hs_log_init ("hs-shim");
+    s_opts_t opts = {0};
+    int r = s_parse (argc, argv, &opts);
+    int rc = r < 0 ? 1 : r > 0 ? 0 : s_run (&opts);
+    free (opts.cgroup_procs);
+    free (opts.env);
+    return rc;
+}
