@@ -7,6 +7,11 @@
 #ifndef HS_OBJ_H
 #define HS_OBJ_H
 
+/* A mirror pod's annotation (Kubernetes' name): the pod stands for a static
+ * pod that a node's agent runs from a manifest file; its value is the
+ * manifest's hash. Only that agent may delete it (store: Forbidden). */
+#define HS_MIRROR_ANNOTATION "kubernetes.io/config.mirror"
+
 #include "hs_pb.h"
 
 typedef enum {

@@ -761,6 +761,14 @@ static int s_delete (s_cmd_t *c, const Hs__Write *w)
     _cleanup_pb_ Hs__Object *obj = cur;
     if (s_preconditions (c, w, obj) < 0) return -1;
     Hs__ObjectMeta *m = hs_obj_meta (obj);
+    /* A mirror pod stands for a static pod its node's agent runs from a
+     * manifest: only that agent removes it (naming its uid). */
+    if (kind == HS_KIND_POD && hs_empty (w->expected_uid) &&
+        hs_pb_map_get ((void *const *)m->annotations, m->n_annotations, HS_MIRROR_ANNOTATION))
+        return s_fail (c, HS__CODE__CODE_FORBIDDEN,
+                       "pods \"%s\" is forbidden: it is the mirror of a static pod of node \"%s\"; "
+                       "remove its manifest from the node's --manifests directory instead",
+                       name, obj->pod->spec ? hs_s (obj->pod->spec->node_name) : "");
 
     bool graceful = m->n_finalizers > 0;
     int64_t grace = 0;
