@@ -16,6 +16,9 @@ export PATH="$HS_BIN:$PATH"
 
 hs_cleanup() {
   local rc=$?
+  # What outlives lib.sh's process groups: shims (they setsid) and the
+  # workloads in our cgroups.
+  hs_kill_workloads
   # Kill whole process groups; a job already reaped has no group left, so a
   # recycled pid of someone else's is not hit (it would not lead a group).
   for p in "${HS_PIDS[@]:-}"; do
@@ -31,6 +34,32 @@ hs_cleanup() {
   rm -rf "$T"
   exit $rc
 }
+# Cgroups of this test's agents live under this parent, in every hierarchy.
+HS_CG_PARENT="hs-it-$$-$RANDOM"
+
+# Kills every process of this test that left lib.sh's process groups: any
+# whose command line names $T (shims run with --state $T/...) and any in a
+# cgroup under $HS_CG_PARENT; then removes those cgroups, deepest first.
+hs_kill_workloads() {
+  local pass pid dirs
+  for pass in 1 2 3; do
+    for pid in $(grep -lsF -- "$T" /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3); do
+      [ "$pid" != "$$" ] && kill -9 "$pid" 2>/dev/null || true
+    done
+    for f in $(find /sys/fs/cgroup -path "*/$HS_CG_PARENT*" -name cgroup.procs 2>/dev/null); do
+      for pid in $(cat "$f" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
+    done
+  done
+  dirs=$(find /sys/fs/cgroup -depth -type d -path "*/$HS_CG_PARENT*" 2>/dev/null || true)
+  for d in $dirs; do
+    local deadline=$(( $(date +%s%N) + 5 * 1000000000 ))
+    while ! rmdir "$d" 2>/dev/null && [ -d "$d" ]; do
+      [ "$(date +%s%N)" -gt "$deadline" ] && { echo "cannot remove cgroup $d" >&2; break; }
+      sleep 0.02   # polling interval of a deadline wait
+    done
+  done
+}
+
 trap hs_cleanup EXIT
 trap 'exit 143' TERM
 trap 'exit 130' INT
@@ -146,3 +175,13 @@ start_tap() {
 # exited PID: true once PID is gone. A child that exited but was not reaped
 # yet still answers kill -0, so look at its state.
 exited() { [ ! -e "/proc/$1" ] || grep -q '^State:.*Z' "/proc/$1/status"; }
+
+# start_agent NODE ARGS...: hs-agent for node NODE, state in $T/agent-NODE,
+# cgroups under $HS_CG_PARENT/NODE; returns once the Node is registered.
+start_agent() {
+  local node=$1; shift
+  start "agent-$node" "$HS_BIN/hs-agent" --bus "$HS_BUS" --node-name "$node" \
+    --state-dir "$T/agent-$node" --cgroup-parent "$HS_CG_PARENT/$node" "$@"
+  AGENT_PID=$LAST_PID
+  wait_for 20 "node $node to register" sh -c "hsctl get node '$node' | grep -Eq ' Ready( |\$)'"
+}

@@ -1,0 +1,92 @@
+/*  agent.h: hs-agent, the node agent (DESIGN §5).
+ *
+ *  One agent runs the pods bound to its node. Each container runs under its
+ *  own hs-shim, in its own cgroup (cgroup.h), and the agent follows it
+ *  through the shim's pidfd and the files the shim writes in the run's
+ *  directory (state when started, exit when done). The agent decides
+ *  restarts (restartPolicy, crash-loop backoff), stops pods gracefully and
+ *  reports exactly what happened: container states, restart counts, phase,
+ *  conditions and Events.
+ *
+ *  agent_main.c: flags, the Node object and heartbeats, the event loop.
+ *  agent_pods.c: the pods and their containers.
+ */
+#ifndef AGENT_H
+#define AGENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cgroup.h"
+#include "hs_client.h"
+
+typedef struct {
+    const char *node;           /* the Node's name */
+    const char *state_dir;      /* runs, logs */
+    const char *shim;           /* path of hs-shim */
+    int64_t backoff_initial_ns; /* the second restart's delay (the first is immediate) */
+    int64_t backoff_max_ns;
+    int64_t backoff_reset_ns; /* a run this long resets the backoff */
+    int64_t log_max_bytes;
+    int log_max_files;
+    bool no_namespaces;
+} agent_conf_t;
+
+typedef struct agent_pods_t agent_pods_t;
+typedef struct agent_state_t agent_state_t;
+
+/* Offline until agent_pods_set_online. */
+agent_pods_t *agent_pods_new (const agent_conf_t *conf, hs_cg_t *cg, agent_state_t *state);
+/* Stops nothing: the workloads outlive the agent (their shims hold them). */
+void agent_pods_destroy (agent_pods_t **self_p);
+
+/* After a restart, before the watch: rebuilds the pods from the agent's
+ * record, adopting the shims that still run (same pid, same start time) and
+ * reaping those that ended meanwhile. Returns the number of pods or -errno. */
+int agent_pods_adopt (agent_pods_t *self);
+/* Once the watch has its first snapshot: adopted pods the store no longer
+ * binds here are stopped and cleaned up. */
+void agent_pods_confirm (agent_pods_t *self);
+
+/* Registered with the store, through client (NULL: offline again): status
+ * writes, Events, deletes and mirror pods go out only online. Going online
+ * re-sends every status. */
+void agent_pods_set_online (agent_pods_t *self, hs_client_t *client);
+/* The static pods loaded from --manifests (agent_static_load; borrowed):
+ * new ones start, changed ones are replaced, missing ones stop. */
+void agent_pods_set_static (agent_pods_t *self, Hs__Pod *const *pods, size_t n);
+/* Loads DIR's Pods as static pods of node (see agent_static.c). Returns the
+ * count with *ret_pods (hs_pb_free each, free the array), or -errno. */
+int agent_static_load (const char *dir, const char *node, Hs__Pod ***ret_pods);
+
+/* The watch callback: a pod bound to this node appeared, changed or went. */
+void agent_pods_on_event (void *arg, Hs__EventType type, const Hs__Object *obj,
+                          const Hs__Object *old);
+
+/* One turn of work: containers that exited, starts that are due, stops
+ * whose grace ran out, status writes. Returns how long the loop may sleep
+ * (ms, -1: until something arrives). */
+int agent_pods_work (agent_pods_t *self);
+
+/* The descriptors to poll (the shims' pidfds): fills up to max, returns the
+ * count. agent_pods_work handles them, readable or not. */
+size_t agent_pods_fds (agent_pods_t *self, int *fds, size_t max);
+
+/* The directory of a container's current (or, with previous, last but one)
+ * run: its shim's files and container.log (+ .1, .2 ... when rotated).
+ * Empty container: the pod's only one. NULL with *ret_err (kubectl's words:
+ * `pods "x" not found`, `a container name must be specified for pod x,
+ * choose one of: [a b]`, `previous terminated container "c" in pod "x" not
+ * found`) when there is none. Both malloc'd. */
+char *agent_pods_log_dir (agent_pods_t *self, const char *ns, const char *pod,
+                          const char *container, bool previous, char **ret_err);
+
+/* mkdir -p, mode 0700. 0 or -errno. */
+int agent_mkdir_p (const char *path);
+
+/* Counters for the heartbeat. */
+uint64_t agent_pods_count (agent_pods_t *self);
+uint64_t agent_pods_running (agent_pods_t *self);
+
+#endif

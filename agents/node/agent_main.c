@@ -1,0 +1,515 @@
+/*  agent_main.c: hs-agent's wiring: flags, the Node, heartbeats, the loop.
+ *
+ *  At start the agent registers its Node (OP_APPLY of labels, then its
+ *  status: capacity, allocatable, Ready, addresses, system info), then
+ *  watches only the pods bound to it (hs_watch_opts_t.pod_node). Every
+ *  heartbeat interval it publishes a ComponentHeartbeat on
+ *  hb.agent.<node>; every status interval it re-posts the Node's Ready
+ *  condition with a fresh heartbeat time. The loop polls the bus, a
+ *  signalfd and the pidfds of the running shims (agent_pods.c).
+ *
+ *  Stopping the agent (SIGTERM) leaves the workloads running: their shims
+ *  hold them.
+ */
+#include "agent.h"
+#include "agent_state.h"
+
+#include "hs_log.h"
+#include "hs_notify.h"
+#include "hs_pb.h"
+#include "hs_quantity.h"
+#include "hs_util.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define MAX_POLL        1024
+#define STATIC_CHECK_MS 5000
+
+typedef struct {
+    agent_conf_t conf;
+    const char *labels;
+    const char *manifests; /* --manifests DIR: static pods */
+    int64_t next_static_mono;
+    int64_t cpu_milli, memory_bytes, max_pods;
+    int heartbeat_ms, status_ms;
+    hs_client_t *client;
+    hs_watch_t *watch;
+    agent_pods_t *pods;
+    int64_t started_at_ns;
+    bool node_registered;
+    int64_t next_hb_mono, next_status_mono;
+} self_t;
+
+static void s_usage (FILE *f)
+{
+    fprintf (f,
+             "usage: hs-agent [--bus ADDR] [--node-name NAME] [--labels K=V,...] [--cpu Q]\n"
+             "                [--memory Q] [--max-pods N] [--state-dir DIR] [--cgroup-root DIR]\n"
+             "                [--cgroup-parent NAME] [--shim PATH] [--heartbeat-ms MS]\n"
+             "                [--status-interval-ms MS] [--backoff-initial S] [--backoff-max S]\n"
+             "                [--backoff-reset S] [--log-max-bytes N] [--log-max-files N]\n"
+             "                [--no-namespaces] [--manifests DIR]\n"
+             "  --node-name NAME       the Node (default: the host name)\n"
+             "  --labels K=V,...       extra Node labels\n"
+             "  --cpu Q, --memory Q    capacity (default: this machine's CPUs and memory)\n"
+             "  --max-pods N           pods capacity (default 110)\n"
+             "  --state-dir DIR        runs and logs (default /var/lib/homeostat/agent-NODE)\n"
+             "  --cgroup-root DIR      cgroup mount root (default /sys/fs/cgroup)\n"
+             "  --cgroup-parent NAME   our group under it (default homeostat/NODE)\n"
+             "  --shim PATH            hs-shim (default: next to hs-agent)\n"
+             "  --heartbeat-ms MS      hb.agent.NODE interval (default 250)\n"
+             "  --status-interval-ms MS  Node status re-post (default 10000)\n"
+             "  --backoff-initial S    delay of the second restart (default 10)\n"
+             "  --backoff-max S        crash-loop backoff ceiling (default 300)\n"
+             "  --backoff-reset S      a run this long resets the backoff (default 600)\n"
+             "  --log-max-bytes N      rotate a container's log at N bytes (default 10 MiB)\n"
+             "  --log-max-files N      log files kept per container (default 5)\n"
+             "  --no-namespaces        run containers without PID/mount/UTS/IPC namespaces\n"
+             "  --manifests DIR        run the Pods in DIR's *.yaml/*.yml/*.json as static pods,\n"
+             "                         with or without a control plane (re-read every 5 s)\n");
+}
+
+/* ------------------------------------------------------------------ the Node */
+
+static int64_t s_mem_total (void)
+{
+    FILE *f = fopen ("/proc/meminfo", "re");
+    if (!f) return 0;
+    char line[256];
+    long long kb = 0;
+    while (fgets (line, sizeof line, f))
+        if (sscanf (line, "MemTotal: %lld kB", &kb) == 1) break;
+    fclose (f);
+    return kb * 1024;
+}
+
+static void s_labels (self_t *self, Hs__ObjectMeta *m)
+{
+    struct utsname u;
+    uname (&u);
+    hs_pb_map_set ((void ***)&m->labels, &m->n_labels, &hs__object_meta__labels_entry__descriptor,
+                   "kubernetes.io/hostname", self->conf.node);
+    hs_pb_map_set ((void ***)&m->labels, &m->n_labels, &hs__object_meta__labels_entry__descriptor,
+                   "kubernetes.io/os", "linux");
+    hs_pb_map_set ((void ***)&m->labels, &m->n_labels, &hs__object_meta__labels_entry__descriptor,
+                   "kubernetes.io/arch", hs_streq (u.machine, "x86_64") ? "amd64" : u.machine);
+    if (hs_empty (self->labels)) return;
+    _cleanup_free_ char *copy = hs_strdup (self->labels);
+    char *save = NULL;
+    for (char *kv = strtok_r (copy, ",", &save); kv; kv = strtok_r (NULL, ",", &save)) {
+        char *eq = strchr (kv, '=');
+        if (eq) *eq = '\0';
+        hs_pb_map_set ((void ***)&m->labels, &m->n_labels,
+                       &hs__object_meta__labels_entry__descriptor, kv, eq ? eq + 1 : "");
+    }
+}
+
+static Hs__ResourceList *s_resources (const self_t *self)
+{
+    Hs__ResourceList *r = hs_pb_new (&hs__resource_list__descriptor);
+    hs_pb_take_str (&r->cpu, hs_quantity_fmt_cpu (self->cpu_milli));
+    hs_pb_take_str (&r->memory, hs_quantity_fmt_bytes (self->memory_bytes));
+    r->pods = hs_sprintf ("%lld", (long long)self->max_pods);
+    return r;
+}
+
+static int s_call (self_t *self, Hs__Write *w, const char *what)
+{
+    Hs__Ack *ack = NULL;
+    /* Short: static pods wait while this does (see s_idle). */
+    hs_call_opts_t opts = {.timeout_ms = 2000};
+    int r = hs_client_call (self->client, &w, 1, &opts, &ack);
+    hs_pb_free (w);
+    if (r < 0) {
+        log_warn ("%s: no answer from the store: %s", what, strerror (-r));
+        return r;
+    }
+    if (ack->code != HS__CODE__CODE_OK) {
+        log_warn ("%s: %s: %s", what, hs_code_reason (ack->code), hs_s (ack->message));
+        r = -EPROTO;
+    }
+    hs_pb_free (ack);
+    return r;
+}
+
+/* The Node's status: capacity, allocatable, Ready with a fresh heartbeat. */
+static int s_post_status (self_t *self)
+{
+    Hs__Object *o = hs_obj_new (HS_KIND_NODE, NULL, self->conf.node);
+    Hs__NodeStatus *st = hs_pb_new (&hs__node_status__descriptor);
+    o->node->status = st;
+    st->capacity = s_resources (self);
+    st->allocatable = s_resources (self);
+    Hs__NodeCondition *c = hs_pb_new (&hs__node_condition__descriptor);
+    hs_pb_set_str (&c->type, "Ready");
+    hs_pb_set_str (&c->status, "True");
+    hs_pb_set_str (&c->reason, "AgentReady");
+    hs_pb_set_str (&c->message, "hs-agent is posting ready status");
+    c->last_heartbeat_time = hs_now_ns ();
+    c->last_transition_time = self->started_at_ns;
+    hs_pb_push ((void ***)&st->conditions, &st->n_conditions, c);
+    Hs__NodeAddress *a = hs_pb_new (&hs__node_address__descriptor);
+    hs_pb_set_str (&a->type, "InternalIP");
+    hs_pb_set_str (&a->address, "127.0.0.1");
+    hs_pb_push ((void ***)&st->addresses, &st->n_addresses, a);
+    a = hs_pb_new (&hs__node_address__descriptor);
+    hs_pb_set_str (&a->type, "Hostname");
+    hs_pb_set_str (&a->address, self->conf.node);
+    hs_pb_push ((void ***)&st->addresses, &st->n_addresses, a);
+    struct utsname u;
+    uname (&u);
+    st->node_info = hs_pb_new (&hs__node_system_info__descriptor);
+    hs_pb_set_str (&st->node_info->kernel_version, u.release);
+    hs_pb_set_str (&st->node_info->architecture, u.machine);
+    hs_pb_set_str (&st->node_info->os_image, "linux");
+    hs_pb_set_str (&st->node_info->agent_version, "hs-agent " HS_VERSION);
+    FILE *f = fopen ("/etc/machine-id", "re");
+    char mid[64] = "";
+    if (f) {
+        if (fgets (mid, sizeof mid, f)) mid[strcspn (mid, "\n")] = '\0';
+        fclose (f);
+    }
+    hs_pb_set_str (&st->node_info->machine_id, mid);
+    return s_call (self, hs_write_new (HS__OP__OP_UPDATE_STATUS, o), "posting the Node's status");
+}
+
+static int s_register (self_t *self)
+{
+    Hs__Object *o = hs_obj_new (HS_KIND_NODE, NULL, self->conf.node);
+    s_labels (self, o->node->metadata);
+    o->node->spec = hs_pb_new (&hs__node_spec__descriptor);
+    int r = s_call (self, hs_write_new (HS__OP__OP_APPLY, o), "registering the Node");
+    if (r == 0) r = s_post_status (self);
+    if (r == 0) log_info ("registered node %s", self->conf.node);
+    return r;
+}
+
+static void s_heartbeat (self_t *self)
+{
+    Hs__ComponentHeartbeat hb = HS__COMPONENT_HEARTBEAT__INIT;
+    hb.component = "hs-agent";
+    hb.instance = (char *)self->conf.node;
+    char host[HOST_NAME_MAX + 1] = "";
+    gethostname (host, sizeof host);
+    hb.host = host;
+    hb.started_at_ns = self->started_at_ns;
+    hb.observed_revision = self->watch ? hs_watch_revision (self->watch) : 0;
+    hb.interval_ms = (uint32_t)self->heartbeat_ms;
+    hb.owned = agent_pods_count (self->pods);
+    hb.total = agent_pods_running (self->pods);
+    hb.garbage = hs_bus_garbage (hs_client_bus (self->client));
+    Hs__Envelope env = HS__ENVELOPE__INIT;
+    env.body_case = HS__ENVELOPE__BODY_HEARTBEAT;
+    env.heartbeat = &hb;
+    _cleanup_free_ char *topic = hs_sprintf ("hb.agent.%s", self->conf.node);
+    hs_bus_publish (hs_client_bus (self->client), topic, &env);
+    hs_pb_take_str (&env.sender, NULL); /* publish set a heap copy */
+}
+
+/* ------------------------------------------------------------------ offline */
+
+/* Re-reads --manifests every STATIC_CHECK_MS: new, changed and removed
+ * static pods (agent_pods_set_static). */
+static void s_static_check (self_t *self)
+{
+    if (!self->manifests || hs_mono_ns () < self->next_static_mono) return;
+    self->next_static_mono = hs_mono_ns () + STATIC_CHECK_MS * 1000000LL;
+    Hs__Pod **pods = NULL;
+    int n = agent_static_load (self->manifests, self->conf.node, &pods);
+    if (n < 0) return; /* logged; what runs keeps running */
+    agent_pods_set_static (self->pods, pods, (size_t)n);
+    for (int i = 0; i < n; i++) hs_pb_free (pods[i]);
+    free (pods);
+}
+
+/* Runs the pods for up to ms without the bus (before it or the store
+ * answer). -1 if a signal asks us to stop. */
+static int s_idle (self_t *self, int sigfd, int ms)
+{
+    int64_t until = hs_mono_ns () + ms * 1000000LL;
+    for (;;) {
+        s_static_check (self);
+        int timeout = agent_pods_work (self->pods);
+        int left = (int)((until - hs_mono_ns ()) / 1000000);
+        if (left <= 0) return 0;
+        if (timeout < 0 || timeout > left) timeout = left;
+        if (timeout > STATIC_CHECK_MS) timeout = STATIC_CHECK_MS;
+        struct pollfd pf[MAX_POLL + 1] = {{.fd = sigfd, .events = POLLIN}};
+        int fds[MAX_POLL];
+        size_t nf = agent_pods_fds (self->pods, fds, MAX_POLL);
+        for (size_t i = 0; i < nf; i++) pf[1 + i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
+        if (poll (pf, 1 + nf, timeout) > 0 && (pf[0].revents & POLLIN)) {
+            struct signalfd_siginfo si;
+            if (read (sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+                log_info ("signal %u: stopping (the workloads keep running)", si.ssi_signo);
+                return -1;
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ main */
+
+static int s_seconds (const char *flag, const char *s, int64_t *ret_ns)
+{
+    int64_t v;
+    if (hs_parse_i64 (s, &v) < 0 || v < 0 || v > 86400 * 365) {
+        fprintf (stderr, "hs-agent: %s: not a number of seconds: %s\n", flag, s);
+        return -1;
+    }
+    *ret_ns = v * 1000000000LL;
+    return 0;
+}
+
+int main (int argc, char **argv)
+{
+    hs_log_init ("hs-agent");
+    self_t self = {.heartbeat_ms = 250, .status_ms = 10000, .max_pods = 110};
+    agent_conf_t *conf = &self.conf;
+    conf->backoff_initial_ns = 10 * 1000000000LL;
+    conf->backoff_max_ns = 300 * 1000000000LL;
+    conf->backoff_reset_ns = 600 * 1000000000LL;
+    conf->log_max_bytes = 10 << 20;
+    conf->log_max_files = 5;
+    const char *bus = NULL, *cg_root = NULL, *cg_parent = NULL, *state_dir = NULL;
+    const char *node = NULL, *shim = NULL;
+    static const struct option longopts[] = {
+        {"bus", required_argument, NULL, 'b'},
+        {"node-name", required_argument, NULL, 'n'},
+        {"labels", required_argument, NULL, 'l'},
+        {"cpu", required_argument, NULL, 'c'},
+        {"memory", required_argument, NULL, 'm'},
+        {"max-pods", required_argument, NULL, 'p'},
+        {"state-dir", required_argument, NULL, 's'},
+        {"cgroup-root", required_argument, NULL, 'R'},
+        {"cgroup-parent", required_argument, NULL, 'P'},
+        {"shim", required_argument, NULL, 'S'},
+        {"heartbeat-ms", required_argument, NULL, 'H'},
+        {"status-interval-ms", required_argument, NULL, 'I'},
+        {"backoff-initial", required_argument, NULL, '1'},
+        {"backoff-max", required_argument, NULL, '2'},
+        {"backoff-reset", required_argument, NULL, '3'},
+        {"log-max-bytes", required_argument, NULL, '4'},
+        {"log-max-files", required_argument, NULL, '5'},
+        {"no-namespaces", no_argument, NULL, 'N'},
+        {"manifests", required_argument, NULL, 'M'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int ch;
+    int64_t v;
+    while ((ch = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'b': bus = optarg; break;
+        case 'n': node = optarg; break;
+        case 'l': self.labels = optarg; break;
+        case 'c':
+            if (hs_quantity_cpu_milli (optarg, &self.cpu_milli) < 0 || self.cpu_milli <= 0) {
+                fprintf (stderr, "hs-agent: --cpu: not a CPU quantity: %s\n", optarg);
+                return 2;
+            }
+            break;
+        case 'm':
+            if (hs_quantity_bytes (optarg, &self.memory_bytes) < 0 || self.memory_bytes <= 0) {
+                fprintf (stderr, "hs-agent: --memory: not a memory quantity: %s\n", optarg);
+                return 2;
+            }
+            break;
+        case 'p':
+        case 'H':
+        case 'I':
+        case '4':
+        case '5':
+            if (hs_parse_i64 (optarg, &v) < 0 || v <= 0 || v > INT_MAX) {
+                fprintf (stderr, "hs-agent: %s: not a positive number: %s\n", argv[optind - 1],
+                         optarg);
+                return 2;
+            }
+            if (ch == 'p') self.max_pods = v;
+            if (ch == 'H') self.heartbeat_ms = (int)v;
+            if (ch == 'I') self.status_ms = (int)v;
+            if (ch == '4') conf->log_max_bytes = v;
+            if (ch == '5') conf->log_max_files = (int)v;
+            /* hs-shim's bounds: any record fits an empty file. */
+            if ((ch == '4' && v < 32768) || (ch == '5' && v > 100)) {
+                fprintf (stderr, "hs-agent: %s: out of range (bytes >= 32768; files 1..100): %s\n",
+                         argv[optind - 1], optarg);
+                return 2;
+            }
+            break;
+        case 's': state_dir = optarg; break;
+        case 'R': cg_root = optarg; break;
+        case 'P': cg_parent = optarg; break;
+        case 'S': shim = optarg; break;
+        case '1':
+            if (s_seconds ("--backoff-initial", optarg, &conf->backoff_initial_ns) < 0) return 2;
+            break;
+        case '2':
+            if (s_seconds ("--backoff-max", optarg, &conf->backoff_max_ns) < 0) return 2;
+            break;
+        case '3':
+            if (s_seconds ("--backoff-reset", optarg, &conf->backoff_reset_ns) < 0) return 2;
+            break;
+        case 'N': conf->no_namespaces = true; break;
+        case 'M': self.manifests = optarg; break;
+        case 'h': s_usage (stdout); return 0;
+        default: s_usage (stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        s_usage (stderr);
+        return 2;
+    }
+    char host[HOST_NAME_MAX + 1] = "node";
+    gethostname (host, sizeof host);
+    conf->node = node ? node : host;
+    _cleanup_free_ char *sd =
+        state_dir ? hs_strdup (state_dir) : hs_sprintf ("/var/lib/homeostat/agent-%s", conf->node);
+    conf->state_dir = sd;
+    _cleanup_free_ char *parent =
+        cg_parent ? hs_strdup (cg_parent) : hs_sprintf ("homeostat/%s", conf->node);
+    char self_path[PATH_MAX];
+    ssize_t sl = readlink ("/proc/self/exe", self_path, sizeof self_path - 1);
+    self_path[sl > 0 ? sl : 0] = '\0';
+    char *slash = strrchr (self_path, '/');
+    if (slash) slash[1] = '\0';
+    _cleanup_free_ char *shim_path = shim ? hs_strdup (shim) : hs_sprintf ("%shs-shim", self_path);
+    conf->shim = shim_path;
+    if (access (conf->shim, X_OK) != 0) {
+        fprintf (stderr, "hs-agent: the shim %s: %s (--shim PATH)\n", conf->shim, strerror (errno));
+        return 2;
+    }
+    if (!self.cpu_milli) self.cpu_milli = sysconf (_SC_NPROCESSORS_ONLN) * 1000;
+    if (!self.memory_bytes) self.memory_bytes = s_mem_total ();
+    self.started_at_ns = hs_now_ns ();
+
+    /* The shims' daemons are orphaned by their first process: as subreaper
+     * the agent becomes their parent and reaps them (agent_pods_work), so
+     * no zombie waits for an init that may not reap. */
+    prctl (PR_SET_CHILD_SUBREAPER, 1);
+    sigset_t mask;
+    sigemptyset (&mask);
+    sigaddset (&mask, SIGTERM);
+    sigaddset (&mask, SIGINT);
+    sigprocmask (SIG_BLOCK, &mask, NULL);
+    signal (SIGPIPE, SIG_IGN);
+    int sigfd = signalfd (-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    int rc = 1;
+    hs_cg_t *cg = NULL;
+    agent_state_t *state = NULL;
+    _cleanup_free_ char *dbdir = hs_sprintf ("%s/db", conf->state_dir);
+    int r = agent_mkdir_p (conf->state_dir);
+    if (r == 0) r = agent_state_open (dbdir, &state);
+    if (r < 0) {
+        log_error ("cannot open the agent's record in %s: %s", dbdir, strerror (-r));
+        goto out;
+    }
+    r = hs_cg_open (cg_root, parent, &cg);
+    if (r < 0) {
+        log_error ("cannot set up cgroups under %s/%s: %s", cg_root ? cg_root : "/sys/fs/cgroup",
+                   parent, strerror (-r));
+        goto out;
+    }
+    log_info ("node %s: cgroup v%d, parent %s, state in %s, %lldm CPU, %lld bytes of memory",
+              conf->node, hs_cg_version (cg), parent, conf->state_dir, (long long)self.cpu_milli,
+              (long long)self.memory_bytes);
+    self.pods = agent_pods_new (conf, cg, state);
+    r = agent_pods_adopt (self.pods);
+    if (r < 0)
+        log_error ("cannot read the agent's record: %s; starting without it", strerror (-r));
+    else if (r > 0)
+        log_info ("adopted %d pods from the agent's record", r);
+    s_static_check (&self);
+    if (s_idle (&self, sigfd, 0) < 0) goto stopped; /* start them now */
+    /* Static pods run before (and without) any control plane: while the
+     * bus or the store is away, they keep running between attempts. */
+    while ((r = hs_client_new (bus, "hs-agent", conf->node, 1000, &self.client)) < 0) {
+        if (r != -ETIMEDOUT) {
+            log_error ("cannot join the bus: %s", strerror (-r));
+            goto out;
+        }
+        if (s_idle (&self, sigfd, 1000) < 0) goto stopped;
+    }
+    /* Register before watching: the scheduler binds only to known nodes. */
+    while (s_register (&self) < 0)
+        if (s_idle (&self, sigfd, 1000) < 0) goto stopped;
+    agent_pods_set_online (self.pods, self.client);
+    hs_kind_t kinds[] = {HS_KIND_POD};
+    hs_watch_opts_t wo = {.kinds = kinds,
+                          .n_kinds = 1,
+                          .pod_node = conf->node,
+                          .fn = agent_pods_on_event,
+                          .arg = self.pods};
+    self.watch = hs_client_watch (self.client, &wo);
+    hs_notify_ready ("registered; watching the node's pods");
+    self.next_hb_mono = hs_mono_ns ();
+    self.next_status_mono = hs_mono_ns () + self.status_ms * 1000000LL;
+
+    bool confirmed = false;
+    for (;;) {
+        if (!confirmed && hs_watch_synced (self.watch)) {
+            agent_pods_confirm (self.pods);
+            confirmed = true;
+        }
+        s_static_check (&self);
+        int timeout = agent_pods_work (self.pods);
+        int ct = hs_client_timeout_ms (self.client);
+        if (ct >= 0 && (timeout < 0 || ct < timeout)) timeout = ct;
+        int64_t now = hs_mono_ns ();
+        int hb_ms = (int)((self.next_hb_mono - now) / 1000000);
+        if (hb_ms < 0) hb_ms = 0;
+        if (timeout < 0 || hb_ms < timeout) timeout = hb_ms;
+        zmq_pollitem_t items[MAX_POLL + 2] = {{hs_client_socket (self.client), 0, ZMQ_POLLIN, 0},
+                                              {NULL, sigfd, ZMQ_POLLIN, 0}};
+        int fds[MAX_POLL];
+        size_t nf = agent_pods_fds (self.pods, fds, MAX_POLL);
+        for (size_t i = 0; i < nf; i++)
+            items[2 + i] = (zmq_pollitem_t){NULL, fds[i], ZMQ_POLLIN, 0};
+        int n = zmq_poll (items, (int)(2 + nf), timeout);
+        if (n < 0 && errno != EINTR) {
+            log_error ("zmq_poll: %s", strerror (errno));
+            break;
+        }
+        if (n > 0 && (items[1].revents & ZMQ_POLLIN)) {
+            struct signalfd_siginfo si;
+            if (read (sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+                log_info ("signal %u: stopping (the workloads keep running)", si.ssi_signo);
+                break;
+            }
+        }
+        r = hs_client_process (self.client, 0);
+        if (r == -EINTR) continue;
+        now = hs_mono_ns ();
+        if (now >= self.next_hb_mono) {
+            s_heartbeat (&self);
+            self.next_hb_mono = now + self.heartbeat_ms * 1000000LL;
+        }
+        if (now >= self.next_status_mono) {
+            s_post_status (&self);
+            self.next_status_mono = hs_mono_ns () + self.status_ms * 1000000LL;
+        }
+        hs_notify_watchdog ();
+    }
+stopped:
+    rc = 0;
+    hs_notify_stopping ();
+out:
+    agent_pods_destroy (&self.pods);
+    agent_state_close (&state);
+    hs_client_destroy (&self.client);
+    hs_cg_destroy (&cg);
+    if (sigfd >= 0) close (sigfd);
+    return rc;
+}

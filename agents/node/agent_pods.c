@@ -1,0 +1,1202 @@
+/*  agent_pods.c: the pods bound to this node, and their containers.
+ *
+ *  A pod arrives through the watch (agent_pods_on_event) and lives here until
+ *  it is gone from the store and nothing of it runs. Each container is a
+ *  small state machine:
+ *
+ *    waiting --start--> running --exit--> waiting (restart due later:
+ *       ^                                 CrashLoopBackOff) or terminated
+ *       '------------ start failed (ContainerCannotRun) ----'
+ *
+ *  A start runs hs-shim, which answers once the program is exec'd (or not)
+ *  and leaves a daemon that is the container's parent. The agent holds a
+ *  pidfd of that daemon: readable = the container is done and its exit file
+ *  written. Nothing about an exit is guessed: the code and signal come from
+ *  the shim's waitpid, OOMKilled from the cgroup's oom_kill counter.
+ *
+ *  Restarts follow Kubernetes: restartPolicy Always / OnFailure / Never; the
+ *  first restart is immediate, later ones wait backoff_initial doubling to
+ *  backoff_max; a run of backoff_reset or longer starts the series again.
+ *
+ *  Deletion: a deletionTimestamp makes the agent send SIGTERM through each
+ *  shim (pidfd_send_signal: never a recycled pid), SIGKILL the cgroup when
+ *  the grace period is over, remove the cgroups, and delete the pod from the
+ *  store with grace 0, as the kubelet does. A pod that vanished from the
+ *  store or was bound elsewhere is stopped the same way, without writes.
+ */
+#include "agent.h"
+#include "agent_state.h"
+
+#include "hs_log.h"
+#include "hs_pb.h"
+#include "hs_quantity.h"
+#include "hs_util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define STATUS_RETRY_NS (1000LL * 1000000LL)
+#define DELETE_RETRY_NS (2000LL * 1000000LL)
+#define RUNS_KEPT       2 /* the current run and the previous one (logs --previous) */
+
+typedef enum { C_WAITING, C_RUNNING, C_TERMINATED } cstate_t;
+
+typedef struct {
+    char *name;
+    char *cgroup; /* <uid>_<name> under the agent's parent group */
+    cstate_t state;
+    int runs;      /* runs started, = restartCount + 1 once started */
+    char *run_dir; /* the current or last run's */
+    pid_t shim_pid, pid;
+    int pidfd;           /* the shim's, while it runs; -1 otherwise */
+    uint64_t shim_ticks; /* the shim's start time (s_start_ticks): adoption checks it */
+    int64_t started_at_ns;
+    uint64_t oom_base; /* the cgroup's oom_kill count at start */
+    bool stop_sent;
+    Hs__ContainerStateTerminated *term; /* while terminated */
+    Hs__ContainerStateTerminated *last; /* lastState */
+    char *wait_reason, *wait_msg;
+    int64_t backoff_ns;      /* the next restart's delay */
+    int64_t next_start_mono; /* when waiting: start at (0: now) */
+    bool done;               /* never starts again */
+} acont_t;
+
+typedef struct {
+    char *ns, *name, *uid;
+    char *dir; /* state_dir/pods/<ns>_<name>_<uid> */
+    Hs__Pod *pod;
+    acont_t *c;
+    size_t n_c;
+    int64_t start_time;
+    bool stopping;        /* SIGTERM sent; SIGKILL at kill_at */
+    int64_t kill_at_mono; /* 0: not yet */
+    bool gone;            /* not ours in the store any more: no writes */
+    bool dirty;           /* status to write */
+    bool unsaved;         /* record to write (agent_state) */
+    bool unconfirmed;     /* adopted from the record; not yet seen in the store */
+    bool is_static;       /* from --manifests: no store object of its own */
+    char *mirror_uid;     /* static: its mirror pod's uid in the store, once seen */
+    int64_t mirror_sent_mono;
+    bool static_seen; /* static: in the last load of the manifests */
+    int64_t status_retry_mono;
+    int64_t delete_sent_mono; /* 0: not sent */
+    bool cgroups_removed;
+} apod_t;
+
+struct agent_pods_t {
+    agent_conf_t conf;
+    hs_client_t *client;
+    hs_cg_t *cg;
+    agent_state_t *state;
+    bool online; /* registered: writes to the store may go out */
+    apod_t **pods;
+    size_t n_pods;
+};
+
+/* ------------------------------------------------------------------ small things */
+
+static int s_pidfd_open (pid_t pid)
+{
+    return (int)syscall (SYS_pidfd_open, pid, 0);
+}
+
+static int s_pidfd_signal (int pidfd, int sig)
+{
+    return (int)syscall (SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+static int s_rm_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    remove (path);
+    return 0;
+}
+
+static void s_rm_rf (const char *path)
+{
+    nftw (path, s_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int agent_mkdir_p (const char *path)
+{
+    _cleanup_free_ char *p = hs_strdup (path);
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/') continue;
+        *s = '\0';
+        if (mkdir (p, 0700) != 0 && errno != EEXIST) return -errno;
+        *s = '/';
+    }
+    return mkdir (p, 0700) != 0 && errno != EEXIST ? -errno : 0;
+}
+
+/* key=value lines of a small file: the value of key, or NULL. */
+static char *s_kv_get (const char *dir, const char *file, const char *key)
+{
+    _cleanup_free_ char *path = hs_sprintf ("%s/%s", dir, file);
+    FILE *f = fopen (path, "re");
+    if (!f) return NULL;
+    char line[512];
+    char *ret = NULL;
+    size_t kl = strlen (key);
+    while (!ret && fgets (line, sizeof line, f)) {
+        if (strncmp (line, key, kl) == 0 && line[kl] == '=') {
+            line[strcspn (line, "\n")] = '\0';
+            ret = hs_strdup (line + kl + 1);
+        }
+    }
+    fclose (f);
+    return ret;
+}
+
+static int64_t s_kv_i64 (const char *dir, const char *file, const char *key, int64_t dflt)
+{
+    _cleanup_free_ char *v = s_kv_get (dir, file, key);
+    int64_t n;
+    return v && hs_parse_i64 (v, &n) == 0 ? n : dflt;
+}
+
+static const char *s_policy (const apod_t *p)
+{
+    const char *rp = p->pod->spec ? p->pod->spec->restart_policy : NULL;
+    return hs_empty (rp) ? "Always" : rp;
+}
+
+static const Hs__Container *s_spec (const apod_t *p, const char *name)
+{
+    const Hs__PodSpec *sp = p->pod->spec;
+    for (size_t i = 0; sp && i < sp->n_containers; i++)
+        if (hs_streq (sp->containers[i]->name, name)) return sp->containers[i];
+    return NULL;
+}
+
+static char *s_fmt_dur (int64_t ns)
+{
+    int64_t s = ns / 1000000000LL;
+    if (s >= 60 && s % 60 == 0) return hs_sprintf ("%lldm", (long long)(s / 60));
+    if (s >= 60) return hs_sprintf ("%lldm%llds", (long long)(s / 60), (long long)(s % 60));
+    return hs_sprintf ("%llds", (long long)s);
+}
+
+/* ------------------------------------------------------------------ events */
+
+/* An Event about the pod, as the kubelet would write it. Fire and forget:
+ * an Event that is lost costs an explanation, not correctness. */
+static void s_event (agent_pods_t *self, apod_t *p, const char *type, const char *reason,
+                     const char *fmt, ...) __attribute__ ((format (printf, 5, 6)));
+static void s_event (agent_pods_t *self, apod_t *p, const char *type, const char *reason,
+                     const char *fmt, ...)
+{
+    if (p->gone || !self->online || (p->is_static && !p->mirror_uid)) return;
+    char id[17];
+    hs_random_id (id, sizeof id);
+    _cleanup_free_ char *name = hs_sprintf ("%s.%s", p->name, id);
+    Hs__Object *o = hs_obj_new (HS_KIND_EVENT, p->ns, name);
+    Hs__Event *e = o->event;
+    e->involved_object = hs_pb_new (&hs__object_reference__descriptor);
+    hs_pb_set_str (&e->involved_object->kind, "Pod");
+    hs_pb_set_str (&e->involved_object->namespace_, p->ns);
+    hs_pb_set_str (&e->involved_object->name, p->name);
+    hs_pb_set_str (&e->involved_object->uid, p->is_static ? p->mirror_uid : p->uid);
+    hs_pb_set_str (&e->reason, reason);
+    hs_pb_set_str (&e->type, type);
+    va_list ap;
+    va_start (ap, fmt);
+    char *msg = NULL;
+    if (vasprintf (&msg, fmt, ap) < 0) msg = NULL;
+    va_end (ap);
+    hs_pb_take_str (&e->message, msg);
+    e->source = hs_pb_new (&hs__event_source__descriptor);
+    hs_pb_set_str (&e->source->component, "hs-agent");
+    hs_pb_set_str (&e->source->host, self->conf.node);
+    e->first_timestamp = e->last_timestamp = hs_now_ns ();
+    e->count = 1;
+    hs_pb_set_str (&e->reporting_component, "hs-agent");
+    hs_pb_set_str (&e->reporting_instance, self->conf.node);
+    Hs__Write *w = hs_write_new (HS__OP__OP_CREATE, o);
+    hs_client_send (self->client, &w, 1, NULL, NULL, NULL);
+    hs_pb_free (w);
+}
+
+/* ------------------------------------------------------------------ pods */
+
+static apod_t *s_find (agent_pods_t *self, const char *ns, const char *name)
+{
+    for (size_t i = 0; i < self->n_pods; i++)
+        if (hs_streq (self->pods[i]->ns, ns) && hs_streq (self->pods[i]->name, name))
+            return self->pods[i];
+    return NULL;
+}
+
+static void s_cont_free (acont_t *c)
+{
+    free (c->name);
+    free (c->cgroup);
+    free (c->run_dir);
+    if (c->pidfd >= 0) close (c->pidfd);
+    hs_pb_free (c->term);
+    hs_pb_free (c->last);
+    free (c->wait_reason);
+    free (c->wait_msg);
+}
+
+static void s_pod_free (apod_t *p)
+{
+    for (size_t i = 0; i < p->n_c; i++) s_cont_free (&p->c[i]);
+    free (p->c);
+    free (p->ns);
+    free (p->name);
+    free (p->uid);
+    free (p->dir);
+    free (p->mirror_uid);
+    hs_pb_free (p->pod);
+    free (p);
+}
+
+/* A plain C string field (NULL for none), not a protobuf one. */
+static void s_set (char **field, const char *s)
+{
+    free (*field);
+    *field = hs_empty (s) ? NULL : hs_strdup (s);
+}
+
+static void s_set_waiting (acont_t *c, const char *reason, char *msg)
+{
+    c->state = C_WAITING;
+    s_set (&c->wait_reason, reason);
+    free (c->wait_msg);
+    c->wait_msg = msg;
+}
+
+static apod_t *s_pod_add (agent_pods_t *self, const Hs__Pod *pod)
+{
+    const Hs__ObjectMeta *m = pod->metadata;
+    apod_t *p = hs_calloc (1, sizeof *p);
+    p->ns = hs_strdup (m->namespace_);
+    p->name = hs_strdup (m->name);
+    p->uid = hs_strdup (m->uid);
+    p->dir = hs_sprintf ("%s/pods/%s_%s_%s", self->conf.state_dir, p->ns, p->name, p->uid);
+    p->pod = hs_pb_dup (pod);
+    p->start_time = pod->status && pod->status->start_time ? pod->status->start_time : hs_now_ns ();
+    p->n_c = pod->spec ? pod->spec->n_containers : 0;
+    p->c = hs_calloc (p->n_c ? p->n_c : 1, sizeof *p->c);
+    for (size_t i = 0; i < p->n_c; i++) {
+        acont_t *c = &p->c[i];
+        c->name = hs_strdup (pod->spec->containers[i]->name);
+        c->cgroup = hs_sprintf ("%s_%s", p->uid, c->name);
+        c->pidfd = -1;
+        s_set_waiting (c, "ContainerCreating", NULL);
+    }
+    p->dirty = p->unsaved = true;
+    self->pods = hs_realloc (self->pods, (self->n_pods + 1) * sizeof *self->pods);
+    self->pods[self->n_pods++] = p;
+    log_info ("pod %s/%s (%s): %zu containers, restartPolicy %s", p->ns, p->name, p->uid, p->n_c,
+              s_policy (p));
+    return p;
+}
+
+static void s_pod_forget (agent_pods_t *self, apod_t *p)
+{
+    for (size_t i = 0; i < self->n_pods; i++) {
+        if (self->pods[i] != p) continue;
+        memmove (&self->pods[i], &self->pods[i + 1], (self->n_pods - i - 1) * sizeof *self->pods);
+        self->n_pods--;
+        break;
+    }
+    s_rm_rf (p->dir);
+    int r = agent_state_del (self->state, p->uid);
+    if (r < 0) log_warn ("pod %s/%s: cannot remove its record: %s", p->ns, p->name, strerror (-r));
+    log_info ("pod %s/%s (%s): stopped and forgotten", p->ns, p->name, p->uid);
+    s_pod_free (p);
+}
+
+static int64_t s_grace_ns (const apod_t *p)
+{
+    const Hs__ObjectMeta *m = p->pod->metadata;
+    if (m->deletion_grace_period_seconds)
+        return m->deletion_grace_period_seconds->value * 1000000000LL;
+    const Hs__Int64Value *g = p->pod->spec ? p->pod->spec->termination_grace_period_seconds : NULL;
+    return (g ? g->value : 30) * 1000000000LL;
+}
+
+/* Starts stopping every container: SIGTERM now, SIGKILL after the grace. */
+static void s_pod_stop (agent_pods_t *self, apod_t *p, const char *why)
+{
+    if (p->stopping) return;
+    p->stopping = true;
+    p->unsaved = true;
+    int64_t grace = s_grace_ns (p);
+    p->kill_at_mono = hs_mono_ns () + grace;
+    for (size_t i = 0; i < p->n_c; i++) {
+        acont_t *c = &p->c[i];
+        c->done = true;
+        if (c->state != C_RUNNING) continue;
+        s_event (self, p, "Normal", "Killing", "Stopping container %s", c->name);
+        if (c->pidfd >= 0 && s_pidfd_signal (c->pidfd, SIGTERM) < 0 && errno != ESRCH)
+            log_warn ("pod %s/%s: cannot signal container %s: %s", p->ns, p->name, c->name,
+                      strerror (errno));
+        c->stop_sent = true;
+    }
+    log_info ("pod %s/%s: stopping (%s), grace %llds", p->ns, p->name, why,
+              (long long)(grace / 1000000000LL));
+}
+
+void agent_pods_on_event (void *arg, Hs__EventType type, const Hs__Object *obj,
+                          const Hs__Object *old)
+{
+    (void)old;
+    agent_pods_t *self = arg;
+    const Hs__Pod *pod = obj ? obj->pod : NULL;
+    if (!pod || !pod->metadata) return;
+    const Hs__ObjectMeta *m = pod->metadata;
+    apod_t *p = s_find (self, m->namespace_, m->name);
+    const char *mirror =
+        hs_pb_map_get ((void *const *)m->annotations, m->n_annotations, HS_MIRROR_ANNOTATION);
+    if (p && p->is_static) {
+        /* The store's side of a static pod: its mirror. */
+        const char *ours = hs_pb_map_get ((void *const *)p->pod->metadata->annotations,
+                                          p->pod->metadata->n_annotations, HS_MIRROR_ANNOTATION);
+        free (p->mirror_uid);
+        p->mirror_uid = NULL;
+        if (type != HS__EVENT_TYPE__DELETED && hs_streq (mirror, ours)) {
+            p->mirror_uid = hs_strdup (m->uid);
+            p->dirty = true;
+        } else if (type != HS__EVENT_TYPE__DELETED) {
+            hs_log_once (HS_LOG_WARN, "agent:mirror-clash",
+                         "pod %s/%s in the store is not the mirror of our static pod of that "
+                         "name; the static pod runs without a mirror (further clashes not logged)",
+                         p->ns, p->name);
+        }
+        return;
+    }
+    if (!p && mirror && type != HS__EVENT_TYPE__DELETED) {
+        /* A mirror whose static pod we no longer run (its manifest went
+         * while we were away): remove it. */
+        if (self->online) {
+            Hs__Write *w = hs_write_target (HS__OP__OP_DELETE, HS_KIND_POD, m->namespace_, m->name);
+            w->grace_period_seconds = hs_pb_new (&hs__int64_value__descriptor);
+            w->grace_period_seconds->value = 0;
+            hs_pb_set_str (&w->expected_uid, m->uid);
+            hs_client_send (self->client, &w, 1, NULL, NULL, NULL);
+            hs_pb_free (w);
+        }
+        return;
+    }
+    if (p && !hs_streq (p->uid, m->uid)) {
+        /* The same name, another pod: the old one is gone. */
+        p->gone = true;
+        s_pod_stop (self, p, "replaced in the store");
+        p = NULL;
+    }
+    bool ours = pod->spec && hs_streq (pod->spec->node_name, self->conf.node);
+    if (type == HS__EVENT_TYPE__DELETED || !ours) {
+        if (p) {
+            p->gone = true;
+            s_pod_stop (self, p, type == HS__EVENT_TYPE__DELETED ? "deleted" : "bound elsewhere");
+        }
+        return;
+    }
+    if (!p) {
+        /* Already finished with it: a late event for a pod being deleted. */
+        if (m->deletion_timestamp && m->deletion_grace_period_seconds &&
+            m->deletion_grace_period_seconds->value == 0)
+            return;
+        p = s_pod_add (self, pod);
+    } else if (!p->gone) {
+        hs_pb_free (p->pod);
+        p->pod = hs_pb_dup (pod);
+        p->unsaved = true;
+    }
+    p->unconfirmed = false;
+    if (m->deletion_timestamp && !p->stopping) s_pod_stop (self, p, "deleted");
+}
+
+/* ------------------------------------------------------------------ one container's runs */
+
+static void s_add_arg (char ***argv, size_t *n, const char *s)
+{
+    *argv = hs_realloc (*argv, (*n + 2) * sizeof **argv);
+    (*argv)[(*n)++] = hs_strdup (s);
+    (*argv)[*n] = NULL;
+}
+
+static void s_limits (const Hs__Container *spec, hs_cg_limits_t *l)
+{
+    memset (l, 0, sizeof *l);
+    const Hs__ResourceRequirements *r = spec->resources;
+    if (!r) return;
+    if (r->limits && !hs_empty (r->limits->memory))
+        hs_quantity_bytes (r->limits->memory, &l->memory_max);
+    if (r->limits && !hs_empty (r->limits->cpu))
+        hs_quantity_cpu_milli (r->limits->cpu, &l->cpu_max_milli);
+    if (r->requests && !hs_empty (r->requests->cpu))
+        hs_quantity_cpu_milli (r->requests->cpu, &l->cpu_request_milli);
+    else if (l->cpu_max_milli)
+        l->cpu_request_milli = l->cpu_max_milli; /* Kubernetes: requests default to limits */
+}
+
+/* Runs hs-shim and waits for its answer: 0 with the container running, or
+ * -errno / the shim's exit code (> 0) with *ret_msg saying why. */
+static int s_run_shim (agent_pods_t *self, apod_t *p, acont_t *c, const Hs__Container *spec,
+                       char **ret_msg)
+{
+    *ret_msg = NULL;
+    char **argv = NULL;
+    size_t n = 0;
+    s_add_arg (&argv, &n, self->conf.shim);
+    s_add_arg (&argv, &n, "--state");
+    s_add_arg (&argv, &n, c->run_dir);
+    char **procs = hs_cg_procs_files (self->cg, c->cgroup);
+    for (size_t i = 0; procs && procs[i]; i++) {
+        s_add_arg (&argv, &n, "--cgroup-procs");
+        s_add_arg (&argv, &n, procs[i]);
+    }
+    hs_cg_strv_free (procs);
+    if (!hs_empty (spec->working_dir)) {
+        s_add_arg (&argv, &n, "--workdir");
+        s_add_arg (&argv, &n, spec->working_dir);
+    }
+    for (size_t i = 0; i < spec->n_env; i++) {
+        _cleanup_free_ char *kv =
+            hs_sprintf ("%s=%s", spec->env[i]->name, hs_s (spec->env[i]->value));
+        s_add_arg (&argv, &n, "--env");
+        s_add_arg (&argv, &n, kv);
+    }
+    const char *host =
+        p->pod->spec && !hs_empty (p->pod->spec->hostname) ? p->pod->spec->hostname : p->name;
+    s_add_arg (&argv, &n, "--hostname");
+    s_add_arg (&argv, &n, host);
+    _cleanup_free_ char *lb = hs_sprintf ("%lld", (long long)self->conf.log_max_bytes);
+    _cleanup_free_ char *lf = hs_sprintf ("%d", self->conf.log_max_files);
+    s_add_arg (&argv, &n, "--log-max-bytes");
+    s_add_arg (&argv, &n, lb);
+    s_add_arg (&argv, &n, "--log-max-files");
+    s_add_arg (&argv, &n, lf);
+    if (self->conf.no_namespaces) s_add_arg (&argv, &n, "--no-namespaces");
+    s_add_arg (&argv, &n, "--");
+    for (size_t i = 0; i < spec->n_command; i++) s_add_arg (&argv, &n, spec->command[i]);
+    for (size_t i = 0; i < spec->n_args; i++) s_add_arg (&argv, &n, spec->args[i]);
+
+    int err[2];
+    int r = 0;
+    if (pipe2 (err, O_CLOEXEC) != 0) {
+        r = -errno;
+        goto out;
+    }
+    pid_t pid = fork ();
+    if (pid < 0) {
+        r = -errno;
+        close (err[0]);
+        close (err[1]);
+        goto out;
+    }
+    if (pid == 0) {
+        dup2 (err[1], 2);
+        int nul = open ("/dev/null", O_RDWR);
+        if (nul >= 0) {
+            dup2 (nul, 0);
+            dup2 (nul, 1);
+        }
+        sigset_t none;
+        sigemptyset (&none);
+        sigprocmask (SIG_SETMASK, &none, NULL);
+        execv (argv[0], argv);
+        dprintf (2, "cannot run the shim %s: %s\n", argv[0], strerror (errno));
+        _exit (1);
+    }
+    close (err[1]);
+    hs_buf_t msg = {0};
+    char buf[512];
+    ssize_t k;
+    while ((k = read (err[0], buf, sizeof buf)) > 0 || (k < 0 && errno == EINTR))
+        if (k > 0 && msg.len < 4096) hs_buf_append (&msg, buf, (size_t)k);
+    close (err[0]);
+    int st;
+    while (waitpid (pid, &st, 0) < 0 && errno == EINTR) {}
+    r = WIFEXITED (st) ? WEXITSTATUS (st) : 1;
+    char *text = hs_buf_take (&msg);
+    text[strcspn (text, "\n")] = '\0';
+    if (r != 0) {
+        *ret_msg = text;
+        text = NULL;
+    }
+    free (text);
+out:
+    for (size_t i = 0; i < n; i++) free (argv[i]);
+    free (argv);
+    return r;
+}
+
+/* The terminated state of a finished run. */
+static Hs__ContainerStateTerminated *s_term_new (int32_t code, int32_t sig, const char *reason,
+                                                 const char *msg, int64_t started, int64_t finished)
+{
+    Hs__ContainerStateTerminated *t = hs_pb_new (&hs__container_state_terminated__descriptor);
+    t->exit_code = code;
+    t->signal = sig;
+    hs_pb_set_str (&t->reason, reason);
+    hs_pb_set_str (&t->message, msg);
+    t->started_at = started;
+    t->finished_at = finished;
+    return t;
+}
+
+/* A run ended (or never started): restart per policy, with backoff, or stay
+ * terminated. term is taken. */
+static void s_ended (agent_pods_t *self, apod_t *p, acont_t *c, Hs__ContainerStateTerminated *term,
+                     bool cannot_run)
+{
+    int64_t now = hs_mono_ns ();
+    const char *policy = s_policy (p);
+    bool failed = term->exit_code != 0 || cannot_run;
+    bool restart = !c->done && !p->stopping &&
+                   (hs_streq (policy, "Always") || (hs_streq (policy, "OnFailure") && failed));
+    hs_pb_freep (&c->term);
+    p->dirty = p->unsaved = true;
+    if (!restart) {
+        c->state = C_TERMINATED;
+        c->term = term;
+        c->done = true;
+        return;
+    }
+    hs_pb_free (c->last);
+    c->last = term;
+    /* A long run forgives the earlier crashes. */
+    if (!cannot_run && term->finished_at - term->started_at >= self->conf.backoff_reset_ns)
+        c->backoff_ns = 0;
+    int64_t delay = c->backoff_ns;
+    c->backoff_ns = delay == 0 ? self->conf.backoff_initial_ns : delay * 2;
+    if (c->backoff_ns > self->conf.backoff_max_ns) c->backoff_ns = self->conf.backoff_max_ns;
+    c->next_start_mono = now + delay;
+    _cleanup_free_ char *d = s_fmt_dur (delay);
+    if (cannot_run)
+        s_set_waiting (c, "ContainerCannotRun", hs_strdup (term->message));
+    else
+        s_set_waiting (c, delay > 0 ? "CrashLoopBackOff" : "Restarting",
+                       hs_sprintf ("back-off %s restarting failed container=%s pod=%s_%s(%s)", d,
+                                   c->name, p->name, p->ns, p->uid));
+    if (delay > 0)
+        s_event (self, p, "Warning", "BackOff",
+                 "Back-off restarting failed container %s in pod %s_%s(%s)", c->name, p->name,
+                 p->ns, p->uid);
+}
+
+static void s_start (agent_pods_t *self, apod_t *p, acont_t *c)
+{
+    const Hs__Container *spec = s_spec (p, c->name);
+    if (!spec) return;
+    c->next_start_mono = 0;
+    /* The cgroup lives as long as the container: limits, and the OOM
+     * counter whose growth during a run means OOMKilled. */
+    hs_cg_limits_t lim;
+    s_limits (spec, &lim);
+    int r = hs_cg_create (self->cg, c->cgroup, &lim);
+    if (r < 0) {
+        _cleanup_free_ char *msg = hs_sprintf ("cannot create the cgroup: %s", strerror (-r));
+        s_event (self, p, "Warning", "Failed", "Error: %s", msg);
+        c->runs++;
+        s_ended (self, p, c, s_term_new (128, 0, "StartError", msg, 0, hs_now_ns ()), true);
+        return;
+    }
+    if (hs_cg_oom_kills (self->cg, c->cgroup, &c->oom_base) < 0) c->oom_base = 0;
+    if (spec->n_command == 0 && spec->n_args == 0) {
+        c->runs++;
+        s_event (self, p, "Warning", "Failed", "Error: no command specified");
+        s_ended (self, p, c,
+                 s_term_new (128, 0, "ContainerCannotRun", "no command specified", 0, hs_now_ns ()),
+                 true);
+        return;
+    }
+    /* A fresh directory per run; keep the previous one (its log). */
+    if (c->runs >= RUNS_KEPT) {
+        _cleanup_free_ char *old = hs_sprintf ("%s/%s/%d", p->dir, c->name, c->runs - RUNS_KEPT);
+        s_rm_rf (old);
+    }
+    free (c->run_dir);
+    c->run_dir = hs_sprintf ("%s/%s/%d", p->dir, c->name, c->runs);
+    s_rm_rf (c->run_dir);
+    _cleanup_free_ char *parent = hs_sprintf ("%s/%s", p->dir, c->name);
+    agent_mkdir_p (parent);
+    c->runs++;
+    char *msg = NULL;
+    r = s_run_shim (self, p, c, spec, &msg);
+    if (r != 0) {
+        if (!msg || !*msg) {
+            free (msg);
+            msg = hs_sprintf ("the shim failed (%d)", r);
+        }
+        log_warn ("pod %s/%s: container %s cannot run: %s", p->ns, p->name, c->name, msg);
+        s_event (self, p, "Warning", "Failed", "Error: %s", msg);
+        s_ended (self, p, c,
+                 s_term_new (r > 0 ? r : 128, 0, "ContainerCannotRun", msg, 0, hs_now_ns ()), true);
+        free (msg);
+        return;
+    }
+    c->shim_pid = (pid_t)s_kv_i64 (c->run_dir, "state", "shim_pid", 0);
+    c->pid = (pid_t)s_kv_i64 (c->run_dir, "state", "pid", 0);
+    c->started_at_ns = s_kv_i64 (c->run_dir, "state", "started_at_ns", hs_now_ns ());
+    c->shim_ticks = (uint64_t)s_kv_i64 (c->run_dir, "state", "shim_started_ticks", 0);
+    c->pidfd = c->shim_pid > 0 ? s_pidfd_open (c->shim_pid) : -1;
+    /* No pidfd: the shim is already gone (a very short run); its exit file
+     * tells the rest at the next turn. */
+    c->state = C_RUNNING;
+    c->stop_sent = false;
+    hs_pb_freep (&c->term);
+    free (c->wait_reason);
+    free (c->wait_msg);
+    c->wait_reason = c->wait_msg = NULL;
+    p->dirty = p->unsaved = true;
+    s_event (self, p, "Normal", "Started", "Started container %s", c->name);
+    log_info ("pod %s/%s: container %s started (pid %d, run %d)", p->ns, p->name, c->name,
+              (int)c->pid, c->runs);
+}
+
+/* The shim said the run is over (or is gone without saying). */
+static void s_reap (agent_pods_t *self, apod_t *p, acont_t *c)
+{
+    if (c->pidfd >= 0) close (c->pidfd);
+    c->pidfd = -1;
+    int64_t code = s_kv_i64 (c->run_dir, "exit", "exit_code", -1);
+    int64_t sig = s_kv_i64 (c->run_dir, "exit", "signal", 0);
+    int64_t fin = s_kv_i64 (c->run_dir, "exit", "finished_at_ns", hs_now_ns ());
+    /* Whatever the container left in its cgroup goes with it. */
+    hs_cg_kill (self->cg, c->cgroup, SIGKILL);
+    uint64_t ooms = 0;
+    bool oom = hs_cg_oom_kills (self->cg, c->cgroup, &ooms) == 0 && ooms > c->oom_base;
+    const char *reason;
+    _cleanup_free_ char *msg = NULL;
+    if (code < 0) {
+        reason = "ContainerStatusUnknown";
+        code = 137;
+        msg = hs_strdup ("the container's shim ended without recording an exit status");
+    } else if (oom) {
+        reason = "OOMKilled";
+    } else {
+        reason = code == 0 ? "Completed" : "Error";
+    }
+    log_info ("pod %s/%s: container %s exited: code %lld, signal %lld, %s", p->ns, p->name, c->name,
+              (long long)code, (long long)sig, reason);
+    if (oom)
+        s_event (self, p, "Warning", "OOMKilled",
+                 "Container %s was killed by the kernel's OOM killer (memory limit reached)",
+                 c->name);
+    s_ended (self, p, c,
+             s_term_new ((int32_t)code, (int32_t)sig, reason, msg, c->started_at_ns, fin), false);
+}
+
+/* ------------------------------------------------------------------ status */
+
+static Hs__ContainerState *s_state_msg (const acont_t *c, bool current)
+{
+    Hs__ContainerState *s = hs_pb_new (&hs__container_state__descriptor);
+    if (!current) {
+        s->terminated = hs_pb_dup (c->last);
+        return s;
+    }
+    switch (c->state) {
+    case C_RUNNING:
+        s->running = hs_pb_new (&hs__container_state_running__descriptor);
+        s->running->started_at = c->started_at_ns;
+        break;
+    case C_TERMINATED: s->terminated = hs_pb_dup (c->term); break;
+    case C_WAITING:
+        s->waiting = hs_pb_new (&hs__container_state_waiting__descriptor);
+        hs_pb_set_str (&s->waiting->reason, c->wait_reason);
+        hs_pb_set_str (&s->waiting->message, c->wait_msg);
+        break;
+    }
+    return s;
+}
+
+/* Kubernetes' phase from the container states (the kubelet's getPhase). */
+static const char *s_phase (const apod_t *p)
+{
+    size_t running = 0, waiting = 0, stopped = 0, succeeded = 0;
+    for (size_t i = 0; i < p->n_c; i++) {
+        const acont_t *c = &p->c[i];
+        if (c->state == C_RUNNING)
+            running++;
+        else if (c->state == C_TERMINATED) {
+            stopped++;
+            if (c->term && c->term->exit_code == 0) succeeded++;
+        } else if (c->last)
+            stopped++;
+        else
+            waiting++;
+    }
+    if (waiting > 0) return "Pending";
+    if (running > 0) return "Running";
+    if (stopped == p->n_c && p->n_c > 0) {
+        const char *policy = s_policy (p);
+        if (hs_streq (policy, "Always")) return "Running";
+        if (succeeded == p->n_c) return "Succeeded";
+        return hs_streq (policy, "Never") ? "Failed" : "Running";
+    }
+    return "Pending";
+}
+
+static void s_condition (Hs__PodStatus *st, const Hs__PodStatus *old, const char *type, bool ok,
+                         const char *reason)
+{
+    Hs__PodCondition *c = hs_pb_new (&hs__pod_condition__descriptor);
+    hs_pb_set_str (&c->type, type);
+    hs_pb_set_str (&c->status, ok ? "True" : "False");
+    if (!ok) hs_pb_set_str (&c->reason, reason);
+    c->last_transition_time = hs_now_ns ();
+    for (size_t i = 0; old && i < old->n_conditions; i++)
+        if (hs_streq (old->conditions[i]->type, type) &&
+            hs_streq (old->conditions[i]->status, c->status))
+            c->last_transition_time = old->conditions[i]->last_transition_time;
+    hs_pb_push ((void ***)&st->conditions, &st->n_conditions, c);
+}
+
+static void s_status_ack (void *arg, int err, const Hs__Ack *ack)
+{
+    (void)arg;
+    if (err < 0 || (ack && ack->code != HS__CODE__CODE_OK && ack->code != HS__CODE__CODE_NOT_FOUND))
+        hs_log_once (HS_LOG_WARN, "agent:status",
+                     "a pod status write failed: %s (retried; further failures not logged)",
+                     err < 0 ? strerror (-err) : hs_s (ack->message));
+}
+
+static void s_write_status (agent_pods_t *self, apod_t *p)
+{
+    /* Offline, or a static pod without its mirror yet: the status waits. */
+    if (!self->online || (p->is_static && !p->mirror_uid)) return;
+    const Hs__PodStatus *old = p->pod->status;
+    Hs__Object *o = hs_obj_new (HS_KIND_POD, p->ns, p->name);
+    hs_pb_set_str (&o->pod->metadata->uid, p->is_static ? p->mirror_uid : p->uid);
+    Hs__PodStatus *st = hs_pb_new (&hs__pod_status__descriptor);
+    o->pod->status = st;
+    hs_pb_set_str (&st->phase, s_phase (p));
+    st->start_time = p->start_time;
+    hs_pb_set_str (&st->host_ip, "127.0.0.1");
+    hs_pb_set_str (&st->pod_ip, "127.0.0.1");
+    /* Others' conditions (PodScheduled) stay; ours are rewritten. */
+    for (size_t i = 0; old && i < old->n_conditions; i++) {
+        const char *t = old->conditions[i]->type;
+        if (hs_streq (t, "Initialized") || hs_streq (t, "ContainersReady") || hs_streq (t, "Ready"))
+            continue;
+        hs_pb_push ((void ***)&st->conditions, &st->n_conditions, hs_pb_dup (old->conditions[i]));
+    }
+    bool all_running = p->n_c > 0;
+    for (size_t i = 0; i < p->n_c; i++) {
+        const acont_t *c = &p->c[i];
+        all_running = all_running && c->state == C_RUNNING;
+        Hs__ContainerStatus *cs = hs_pb_new (&hs__container_status__descriptor);
+        hs_pb_set_str (&cs->name, c->name);
+        cs->state = s_state_msg (c, true);
+        if (c->last) cs->last_state = s_state_msg (c, false);
+        cs->restart_count = c->runs > 1 ? c->runs - 1 : 0;
+        cs->ready = cs->started = c->state == C_RUNNING;
+        const Hs__Container *spec = s_spec (p, c->name);
+        hs_pb_set_str (&cs->image, spec ? spec->image : NULL);
+        if (c->pid > 0) cs->container_id = hs_sprintf ("hs://%s/%d", self->conf.node, (int)c->pid);
+        hs_pb_push ((void ***)&st->container_statuses, &st->n_container_statuses, cs);
+    }
+    const char *phase = st->phase;
+    bool finished = hs_streq (phase, "Succeeded") || hs_streq (phase, "Failed");
+    s_condition (st, old, "Initialized", true, NULL);
+    s_condition (st, old, "ContainersReady", all_running,
+                 finished ? "PodCompleted" : "ContainersNotReady");
+    s_condition (st, old, "Ready", all_running, finished ? "PodCompleted" : "ContainersNotReady");
+    Hs__Write *w = hs_write_new (HS__OP__OP_UPDATE_STATUS, o);
+    int r = hs_client_send (self->client, &w, 1, NULL, s_status_ack, NULL);
+    hs_pb_free (w);
+    if (r < 0) {
+        p->status_retry_mono = hs_mono_ns () + STATUS_RETRY_NS;
+        return;
+    }
+    p->dirty = false;
+}
+
+/* ------------------------------------------------------------------ the record */
+
+static int64_t s_mono_to_real (int64_t mono)
+{
+    return mono ? mono - hs_mono_ns () + hs_now_ns () : 0;
+}
+
+static int64_t s_real_to_mono (int64_t real)
+{
+    return real ? real - hs_now_ns () + hs_mono_ns () : 0;
+}
+
+/* Field 22 of /proc/<pid>/stat: when the process started, in clock ticks
+ * since boot. With the pid it names one process for the life of the boot. */
+static uint64_t s_start_ticks (pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf (path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen (path, "re");
+    if (!f) return 0;
+    size_t n = fread (buf, 1, sizeof buf - 1, f);
+    fclose (f);
+    buf[n] = '\0';
+    char *s = strrchr (buf, ')'); /* the command may hold spaces and parentheses */
+    unsigned long long ticks = 0;
+    /* after ")": state is field 3, starttime field 22 */
+    if (s && sscanf (s + 1,
+                     " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
+                     "%*d %llu",
+                     &ticks) == 1)
+        return ticks;
+    return 0;
+}
+
+static void s_save (agent_pods_t *self, apod_t *p)
+{
+    Hs__AgentPod rec = HS__AGENT_POD__INIT;
+    rec.pod = p->pod;
+    rec.start_time = p->start_time;
+    rec.stopping = p->stopping;
+    rec.kill_at = s_mono_to_real (p->kill_at_mono);
+    rec.is_static = p->is_static;
+    Hs__AgentContainer *cs = hs_calloc (p->n_c ? p->n_c : 1, sizeof *cs);
+    Hs__AgentRun *runs = hs_calloc (p->n_c ? p->n_c : 1, sizeof *runs);
+    Hs__AgentContainer **ptrs = hs_calloc (p->n_c ? p->n_c : 1, sizeof *ptrs);
+    for (size_t i = 0; i < p->n_c; i++) {
+        const acont_t *c = &p->c[i];
+        Hs__AgentContainer *ac = &cs[i];
+        hs__agent_container__init (ac);
+        hs__agent_run__init (&runs[i]);
+        ac->name = c->name;
+        ac->state = (int32_t)c->state;
+        ac->runs = c->runs;
+        ac->run = &runs[i];
+        runs[i].dir = c->run_dir ? c->run_dir : (char *)"";
+        runs[i].shim_pid = c->shim_pid;
+        runs[i].shim_start_ticks = c->shim_ticks;
+        runs[i].pid = c->pid;
+        runs[i].started_at = c->started_at_ns;
+        runs[i].oom_base = c->oom_base;
+        ac->term = c->term;
+        ac->last = c->last;
+        ac->wait_reason = c->wait_reason ? c->wait_reason : (char *)"";
+        ac->wait_message = c->wait_msg ? c->wait_msg : (char *)"";
+        ac->backoff_ns = c->backoff_ns;
+        ac->next_start_at = s_mono_to_real (c->next_start_mono);
+        ac->done = c->done;
+        ptrs[i] = ac;
+    }
+    rec.containers = ptrs;
+    rec.n_containers = p->n_c;
+    int r = agent_state_put (self->state, p->uid, &rec);
+    if (r < 0)
+        hs_log_once (HS_LOG_ERROR, "agent:record",
+                     "cannot write the agent's record: %s (an agent restart may not adopt "
+                     "its pods; further failures not logged)",
+                     strerror (-r));
+    else
+        p->unsaved = false;
+    free (ptrs);
+    free (runs);
+    free (cs);
+}
+
+/* Rebuilds a pod from its record: running containers whose shim is still
+ * the same process are adopted as they are; the others are reaped from
+ * their exit files (and restarted per policy at the next turn). */
+static void s_adopt (agent_pods_t *self, const Hs__AgentPod *rec)
+{
+    apod_t *p = s_pod_add (self, rec->pod);
+    p->start_time = rec->start_time;
+    p->is_static = rec->is_static;
+    p->unconfirmed = !rec->is_static;
+    p->stopping = rec->stopping;
+    p->kill_at_mono = s_real_to_mono (rec->kill_at);
+    size_t adopted = 0, ended = 0;
+    for (size_t i = 0; i < rec->n_containers; i++) {
+        const Hs__AgentContainer *ac = rec->containers[i];
+        acont_t *c = NULL;
+        for (size_t j = 0; j < p->n_c; j++)
+            if (hs_streq (p->c[j].name, ac->name)) c = &p->c[j];
+        if (!c) continue;
+        c->state = (cstate_t)ac->state;
+        c->runs = ac->runs;
+        const Hs__AgentRun *run = ac->run;
+        if (run) s_set (&c->run_dir, run->dir);
+        c->shim_pid = run ? run->shim_pid : 0;
+        c->shim_ticks = run ? run->shim_start_ticks : 0;
+        c->pid = run ? run->pid : 0;
+        c->started_at_ns = run ? run->started_at : 0;
+        c->oom_base = run ? run->oom_base : 0;
+        hs_pb_freep (&c->term);
+        c->term = ac->term ? hs_pb_dup (ac->term) : NULL;
+        c->last = ac->last ? hs_pb_dup (ac->last) : NULL;
+        s_set_waiting (c, NULL, NULL);
+        c->state = (cstate_t)ac->state;
+        s_set (&c->wait_reason, ac->wait_reason);
+        s_set (&c->wait_msg, ac->wait_message);
+        c->backoff_ns = ac->backoff_ns;
+        c->next_start_mono = s_real_to_mono (ac->next_start_at);
+        c->done = ac->done;
+        c->stop_sent = p->stopping;
+        if (c->state != C_RUNNING) continue;
+        if (c->shim_pid > 0 && c->shim_ticks && s_start_ticks (c->shim_pid) == c->shim_ticks)
+            c->pidfd = s_pidfd_open (c->shim_pid);
+        if (c->pidfd >= 0) {
+            adopted++;
+        } else {
+            /* Ended while we were away: its exit file says how. */
+            ended++;
+            s_reap (self, p, c);
+        }
+    }
+    log_info ("pod %s/%s (%s): adopted %zu running containers, %zu ended meanwhile", p->ns, p->name,
+              p->uid, adopted, ended);
+}
+
+int agent_pods_adopt (agent_pods_t *self)
+{
+    Hs__AgentPod **recs;
+    int n = agent_state_load (self->state, &recs);
+    if (n < 0) return n;
+    for (int i = 0; i < n; i++) {
+        s_adopt (self, recs[i]);
+        hs_pb_free (recs[i]);
+    }
+    free (recs);
+    return n;
+}
+
+void agent_pods_confirm (agent_pods_t *self)
+{
+    for (size_t i = 0; i < self->n_pods; i++) {
+        apod_t *p = self->pods[i];
+        if (!p->unconfirmed || p->is_static) continue;
+        p->unconfirmed = false;
+        p->gone = true;
+        s_pod_stop (self, p, "deleted or bound elsewhere while the agent was down");
+    }
+}
+
+/* ------------------------------------------------------------------ the loop's work */
+
+/* Every container of a stopping pod is down: clean up, then let the store
+ * forget the pod (or forget it ourselves when the store already has). */
+static bool s_pod_finish (agent_pods_t *self, apod_t *p)
+{
+    for (size_t i = 0; i < p->n_c; i++)
+        if (p->c[i].state == C_RUNNING) return false;
+    if (!p->cgroups_removed) {
+        bool all = true;
+        for (size_t i = 0; i < p->n_c; i++) {
+            int r = hs_cg_remove (self->cg, p->c[i].cgroup);
+            if (r == -EBUSY) {
+                hs_cg_kill (self->cg, p->c[i].cgroup, SIGKILL);
+                all = false;
+            }
+        }
+        if (!all) return false;
+        p->cgroups_removed = true;
+    }
+    if (p->is_static && p->mirror_uid && self->online) {
+        /* Its manifest is gone (or changed): so is its mirror. */
+        Hs__Write *w = hs_write_target (HS__OP__OP_DELETE, HS_KIND_POD, p->ns, p->name);
+        w->grace_period_seconds = hs_pb_new (&hs__int64_value__descriptor);
+        w->grace_period_seconds->value = 0;
+        hs_pb_set_str (&w->expected_uid, p->mirror_uid);
+        hs_client_send (self->client, &w, 1, NULL, NULL, NULL);
+        hs_pb_free (w);
+    }
+    if (p->gone || p->is_static) {
+        s_pod_forget (self, p);
+        return true;
+    }
+    if (!self->online) return false;
+    if (p->dirty) s_write_status (self, p);
+    int64_t now = hs_mono_ns ();
+    if (p->delete_sent_mono == 0 || now - p->delete_sent_mono > DELETE_RETRY_NS) {
+        Hs__Write *w = hs_write_target (HS__OP__OP_DELETE, HS_KIND_POD, p->ns, p->name);
+        w->grace_period_seconds = hs_pb_new (&hs__int64_value__descriptor);
+        w->grace_period_seconds->value = 0;
+        hs_pb_set_str (&w->expected_uid, p->uid);
+        hs_client_send (self->client, &w, 1, NULL, NULL, NULL);
+        hs_pb_free (w);
+        p->delete_sent_mono = now;
+    }
+    return false;
+}
+
+int agent_pods_work (agent_pods_t *self)
+{
+    /* Shims that ended (we are their subreaper; their status is in their
+     * exit files, not here). */
+    while (waitpid (-1, NULL, WNOHANG) > 0) {}
+    int64_t now = hs_mono_ns ();
+    int64_t wake = INT64_MAX;
+    for (size_t i = 0; i < self->n_pods; i++) {
+        apod_t *p = self->pods[i];
+        for (size_t j = 0; j < p->n_c; j++) {
+            acont_t *c = &p->c[j];
+            if (c->state == C_RUNNING) {
+                struct pollfd pf = {.fd = c->pidfd, .events = POLLIN};
+                if (c->pidfd < 0 || poll (&pf, 1, 0) > 0) s_reap (self, p, c);
+            }
+            if (c->state == C_RUNNING && p->stopping && p->kill_at_mono <= now) {
+                hs_cg_kill (self->cg, c->cgroup, SIGKILL);
+                p->kill_at_mono = now + 1000000000LL; /* again in a second if need be */
+            }
+            if (c->state == C_WAITING && !c->done && !p->stopping) {
+                if (c->next_start_mono <= now) s_start (self, p, c);
+                if (c->state == C_WAITING && !c->done && c->next_start_mono < wake)
+                    wake = c->next_start_mono;
+            }
+        }
+        if (p->stopping) {
+            if (s_pod_finish (self, p)) {
+                i--; /* forgotten: the array moved */
+                continue;
+            }
+            if (p->kill_at_mono < wake) wake = p->kill_at_mono;
+            if (p->delete_sent_mono && p->delete_sent_mono + DELETE_RETRY_NS < wake)
+                wake = p->delete_sent_mono + DELETE_RETRY_NS;
+        }
+        if (p->is_static && !p->mirror_uid && !p->stopping && self->online &&
+            now - p->mirror_sent_mono > DELETE_RETRY_NS) {
+            /* Its mirror: the pod as loaded, so `hsctl get pods` shows it. */
+            Hs__Object *o = hs_pb_new (&hs__object__descriptor);
+            o->kind_case = HS__OBJECT__KIND_POD;
+            o->pod = hs_pb_dup (p->pod);
+            hs_pb_freep (&o->pod->status);
+            hs_pb_set_str (&o->pod->metadata->uid, NULL);
+            Hs__Write *w = hs_write_new (HS__OP__OP_CREATE, o);
+            hs_client_send (self->client, &w, 1, NULL, NULL, NULL);
+            hs_pb_free (w);
+            p->mirror_sent_mono = now;
+        }
+        if (p->unsaved) s_save (self, p);
+        if (p->dirty && !p->gone && p->status_retry_mono <= now) s_write_status (self, p);
+        if (p->dirty && !p->gone && p->status_retry_mono < wake) wake = p->status_retry_mono;
+    }
+    if (wake == INT64_MAX) return -1;
+    int64_t ms = (wake - hs_mono_ns ()) / 1000000 + 1;
+    return ms < 0 ? 0 : ms > 1000 ? 1000 : (int)ms;
+}
+
+char *agent_pods_log_dir (agent_pods_t *self, const char *ns, const char *pod,
+                          const char *container, bool previous, char **ret_err)
+{
+    *ret_err = NULL;
+    apod_t *p = s_find (self, hs_empty (ns) ? "default" : ns, pod);
+    if (!p || p->gone) {
+        *ret_err = hs_sprintf ("pods \"%s\" not found", hs_s (pod));
+        return NULL;
+    }
+    const acont_t *c = NULL;
+    if (hs_empty (container) && p->n_c == 1) c = &p->c[0];
+    for (size_t i = 0; !c && i < p->n_c; i++)
+        if (hs_streq (p->c[i].name, container)) c = &p->c[i];
+    if (!c) {
+        hs_buf_t names = {0};
+        for (size_t i = 0; i < p->n_c; i++)
+            hs_buf_printf (&names, "%s%s", i ? " " : "", p->c[i].name);
+        _cleanup_free_ char *list = hs_buf_take (&names);
+        *ret_err =
+            hs_empty (container)
+                ? hs_sprintf ("a container name must be specified for pod %s, choose one of: [%s]",
+                              p->name, list)
+                : hs_sprintf ("container %s is not valid for pod %s", container, p->name);
+        return NULL;
+    }
+    /* Runs are numbered from 0; c->runs were started. */
+    int run = c->runs - (previous ? 2 : 1);
+    if (run < 0) {
+        *ret_err = previous
+                       ? hs_sprintf ("previous terminated container \"%s\" in pod \"%s\" not found",
+                                     c->name, p->name)
+                       : hs_sprintf ("container \"%s\" in pod \"%s\" is waiting to start: %s",
+                                     c->name, p->name, hs_s (c->wait_reason));
+        return NULL;
+    }
+    return hs_sprintf ("%s/%s/%d", p->dir, c->name, run);
+}
+
+void agent_pods_set_online (agent_pods_t *self, hs_client_t *client)
+{
+    self->client = client;
+    self->online = client != NULL;
+    for (size_t i = 0; client && i < self->n_pods; i++) self->pods[i]->dirty = true;
+}
+
+void agent_pods_set_static (agent_pods_t *self, Hs__Pod *const *pods, size_t n)
+{
+    for (size_t i = 0; i < self->n_pods; i++) self->pods[i]->static_seen = false;
+    for (size_t i = 0; i < n; i++) {
+        const Hs__ObjectMeta *m = pods[i]->metadata;
+        apod_t *p = s_find (self, m->namespace_, m->name);
+        if (p && p->is_static && hs_streq (p->uid, m->uid)) {
+            p->static_seen = true;
+            continue;
+        }
+        if (p && !p->is_static) {
+            log_warn ("static pod %s/%s: a pod of that name from the store runs here; skipped",
+                      m->namespace_, m->name);
+            continue;
+        }
+        if (p) {
+            /* The manifest changed: the old pod goes, the new one comes
+             * once it is gone (s_find finds the old one until then). */
+            s_pod_stop (self, p, "its manifest changed");
+            continue;
+        }
+        p = s_pod_add (self, pods[i]);
+        p->is_static = p->static_seen = true;
+    }
+    for (size_t i = 0; i < self->n_pods; i++) {
+        apod_t *p = self->pods[i];
+        if (p->is_static && !p->static_seen) s_pod_stop (self, p, "its manifest was removed");
+    }
+}
+
+size_t agent_pods_fds (agent_pods_t *self, int *fds, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < self->n_pods; i++)
+        for (size_t j = 0; j < self->pods[i]->n_c; j++)
+            if (self->pods[i]->c[j].pidfd >= 0 && n < max) fds[n++] = self->pods[i]->c[j].pidfd;
+    return n;
+}
+
+uint64_t agent_pods_count (agent_pods_t *self)
+{
+    return self->n_pods;
+}
+
+uint64_t agent_pods_running (agent_pods_t *self)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < self->n_pods; i++)
+        for (size_t j = 0; j < self->pods[i]->n_c; j++) n += self->pods[i]->c[j].state == C_RUNNING;
+    return n;
+}
+
+agent_pods_t *agent_pods_new (const agent_conf_t *conf, hs_cg_t *cg, agent_state_t *state)
+{
+    agent_pods_t *self = hs_calloc (1, sizeof *self);
+    self->conf = *conf;
+    self->cg = cg;
+    self->state = state;
+    return self;
+}
+
+void agent_pods_destroy (agent_pods_t **self_p)
+{
+    agent_pods_t *self = *self_p;
+    if (!self) return;
+    for (size_t i = 0; i < self->n_pods; i++) s_pod_free (self->pods[i]);
+    free (self->pods);
+    free (self);
+    *self_p = NULL;
+}
