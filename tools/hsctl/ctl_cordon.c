@@ -31,7 +31,7 @@ static const Hs__Object *s_find (const hs_db_snapshot_t *snap, const char *name)
 }
 
 /* 0 done (printed), 1 failed (printed). */
-static int s_one (ctl_t *ctl, const char *name, bool cordon)
+int ctl_cordon_node (ctl_t *ctl, const char *name, bool cordon)
 {
     const char *word = cordon ? "cordoned" : "uncordoned";
     for (int attempt = 0; attempt < S_TRIES; attempt++) {
@@ -104,7 +104,7 @@ static int s_run (ctl_t *ctl, int argc, char **argv, bool cordon)
             }
             name = slash + 1;
         }
-        if (s_one (ctl, name, cordon) != 0) rc = 1;
+        if (ctl_cordon_node (ctl, name, cordon) != 0) rc = 1;
     }
     return rc;
 }

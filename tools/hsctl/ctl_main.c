@@ -21,6 +21,7 @@ static const s_verb_t s_verbs[] = {
     {"replace", ctl_replace_main, "Replace a resource by file name or stdin"},
     {"cordon", ctl_cordon_main, "Mark node as unschedulable"},
     {"uncordon", ctl_uncordon_main, "Mark node as schedulable"},
+    {"drain", ctl_drain_main, "Drain node in preparation for maintenance"},
     {"snapshot", ctl_snapshot_main, "Save, restore and inspect backups of the store"},
     {"version", ctl_version_main, "Print the client and server version information"},
     {"help", ctl_help_main, "Help about any command"},
