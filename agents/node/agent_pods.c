@@ -199,7 +199,7 @@ static void s_event (agent_pods_t *self, apod_t *p, const char *type, const char
 {
     if (p->gone || !self->online || (p->is_static && !p->mirror_uid)) return;
     char id[17];
-    hs_random_id (id, sizeof id);
+    hs_random_id (id, sizeof id - 1);
     _cleanup_free_ char *name = hs_sprintf ("%s.%s", p->name, id);
     Hs__Object *o = hs_obj_new (HS_KIND_EVENT, p->ns, name);
     Hs__Event *e = o->event;

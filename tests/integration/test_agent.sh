@@ -133,3 +133,11 @@ for p in crash oom done nocmd; do hsctl delete pod "$p" >/dev/null; done
 wait_for 30 "all pods gone" sh -c "hsctl get pods 2>&1 | grep -q 'No resources found'"
 wait_for 10 "no container cgroup left" sh -c "[ -z \"\$(find /sys/fs/cgroup -mindepth 1 -type d -path '*$HS_CG_PARENT/n1/*')\" ]"
 pass "every pod deleted and cleaned up"
+
+# ---- a clean stop: SIGTERM, exit 0, no sanitizer report (ASan builds)
+kill -TERM "$AGENT_PID"
+wait_for 10 "the agent to stop" exited "$AGENT_PID"
+wait "$AGENT_PID" 2>/dev/null && rc=0 || rc=$?
+[ "$rc" = 0 ] || fail "the agent exited $rc on SIGTERM"
+! grep -Eq 'Sanitizer|runtime error' "$T/agent-n1.log" || fail "sanitizer report: $(grep -E -A20 'Sanitizer|runtime error' "$T/agent-n1.log")"
+pass "SIGTERM: clean exit"
