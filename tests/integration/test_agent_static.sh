@@ -4,6 +4,7 @@
 # (<name>-<node>, Running) that `hsctl delete` refuses; removing the
 # manifest stops the pod and removes its mirror; a new manifest starts one.
 source "$(dirname "$0")/lib.sh"
+need_root_cgroups
 
 mkdir -p "$T/manifests"
 cat >"$T/manifests/ticker.yaml" <<EOF

@@ -11,7 +11,7 @@ source "$(dirname "$0")/lib.sh"
 
 SHIM="$HS_BIN/hs-shim"
 [ -x "$SHIM" ] || fail "hs-shim is not built ($SHIM): agents/node/CMakeLists.txt needs include(shim.cmake)"
-[ "$(id -u)" -eq 0 ] || fail "needs root: namespaces, mounts and cgroups"
+need_root_cgroups
 
 if [ -d /sys/fs/cgroup/pids ]; then
   CG=/sys/fs/cgroup/pids/hs-test-shim-$$
