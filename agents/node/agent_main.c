@@ -13,6 +13,7 @@
  */
 #include "agent.h"
 #include "agent_state.h"
+#include "agent_logs.h"
 
 #include "hs_log.h"
 #include "hs_notify.h"
@@ -47,6 +48,7 @@ typedef struct {
     hs_client_t *client;
     hs_watch_t *watch;
     agent_pods_t *pods;
+    agent_logs_t *logs; /* hsctl logs (agent_logs.c) */
     int64_t started_at_ns;
     bool node_registered;
     int64_t next_hb_mono, next_status_mono;
@@ -453,6 +455,7 @@ int main (int argc, char **argv)
                           .fn = agent_pods_on_event,
                           .arg = self.pods};
     self.watch = hs_client_watch (self.client, &wo);
+    self.logs = agent_logs_new (self.client, self.pods, conf->node);
     hs_notify_ready ("registered; watching the node's pods");
     self.next_hb_mono = hs_mono_ns ();
     self.next_status_mono = hs_mono_ns () + self.status_ms * 1000000LL;
@@ -465,6 +468,8 @@ int main (int argc, char **argv)
         }
         s_static_check (&self);
         int timeout = agent_pods_work (self.pods);
+        int lt = agent_logs_work (self.logs);
+        if (lt >= 0 && (timeout < 0 || lt < timeout)) timeout = lt;
         int ct = hs_client_timeout_ms (self.client);
         if (ct >= 0 && (timeout < 0 || ct < timeout)) timeout = ct;
         int64_t now = hs_mono_ns ();
@@ -506,6 +511,7 @@ stopped:
     rc = 0;
     hs_notify_stopping ();
 out:
+    agent_logs_destroy (&self.logs);
     agent_pods_destroy (&self.pods);
     agent_state_close (&state);
     hs_client_destroy (&self.client);

@@ -2,6 +2,7 @@
  *  the verb, and the verb table.
  */
 #include "ctl.h"
+#include "ctl_logs.h"
 #include "hs_log.h"
 
 #include <string.h>
@@ -17,6 +18,7 @@ static const s_verb_t s_verbs[] = {
     {"create", ctl_create_main, "Create a resource from a file or from stdin"},
     {"get", ctl_get_main, "Display one or many resources"},
     {"describe", ctl_describe_main, "Show details of a specific resource"},
+    {"logs", ctl_logs_main, "Print the logs for a container in a pod"},
     {"delete", ctl_delete_main, "Delete resources by file names, stdin, names or label selector"},
     {"replace", ctl_replace_main, "Replace a resource by file name or stdin"},
     {"cordon", ctl_cordon_main, "Mark node as unschedulable"},

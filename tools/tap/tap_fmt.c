@@ -311,6 +311,31 @@ static void s_snapshot_chunk (hs_buf_t *b, const Hs__SnapshotChunk *c)
                        c->n_streams);
 }
 
+static void s_log_request (hs_buf_t *b, const Hs__LogRequest *r)
+{
+    hs_buf_printf (b, "logs%s %s/%s", r->cancel ? " cancel" : "",
+                   hs_empty (r->namespace_) ? "default" : r->namespace_, hs_s (r->pod));
+    if (!hs_empty (r->container)) hs_buf_printf (b, " -c %s", r->container);
+    if (r->follow) hs_buf_puts (b, " -f");
+    if (r->previous) hs_buf_puts (b, " -p");
+    if (r->tail_lines >= 0) hs_buf_printf (b, " --tail %lld", (long long)r->tail_lines);
+    if (r->timestamps) hs_buf_puts (b, " --timestamps");
+    if (r->limit_bytes) hs_buf_printf (b, " --limit-bytes %lld", (long long)r->limit_bytes);
+    hs_buf_printf (b, " req=%s client=%s", hs_s (r->request_id), hs_s (r->client_id));
+}
+
+static void s_log_chunk (hs_buf_t *b, const Hs__LogChunk *c)
+{
+    hs_buf_printf (b, "log req=%s #%llu %zu bytes", hs_s (c->request_id),
+                   (unsigned long long)c->seq, c->data.len);
+    if (c->code != HS__CODE__CODE_OK) {
+        char reason[64];
+        hs_buf_printf (b, " %s: %s", s_code_reason (c->code, reason, sizeof reason),
+                       hs_s (c->message));
+    }
+    if (c->eof) hs_buf_puts (b, " eof");
+}
+
 /* The Envelope field that holds the body (oneof case values are field numbers). */
 static const ProtobufCFieldDescriptor *s_body_field (const Hs__Envelope *env)
 {
@@ -358,6 +383,8 @@ char *tap_summary (const Hs__Envelope *env)
     case HS__ENVELOPE__BODY_PING:
         hs_buf_printf (&b, "ping nonce=%s", hs_s (env->ping->nonce));
         break;
+    case HS__ENVELOPE__BODY_LOG_REQUEST: s_log_request (&b, env->log_request); break;
+    case HS__ENVELOPE__BODY_LOG_CHUNK: s_log_chunk (&b, env->log_chunk); break;
     default: hs_buf_free (&b); return tap_summary_generic (env);
     }
     return hs_buf_take (&b);
