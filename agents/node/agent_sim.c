@@ -1,0 +1,1074 @@
+/*  agent_sim.c: `hs-agent --simulate N`, N hollow nodes from one process.
+ *
+ *  Like kubemark's hollow kubelet or kwok: the nodes are real Node objects
+ *  (labels, capacity, Ready re-posted), the pods bound to them are real pods
+ *  in the store, but nothing runs. A pod goes Running --start-delay-ms after
+ *  it was seen bound; a pod with restartPolicy OnFailure or Never then
+ *  "exits 0" after the seconds in its homeostat.io/simulate-run-seconds
+ *  annotation (default 0) and goes Succeeded; a pod with a deletionTimestamp
+ *  is deleted with grace 0 and its uid as precondition, as the real agent
+ *  does once its containers are down.
+ *
+ *  It must stay cheap at thousands of nodes, so:
+ *    - a node is an index: its name is --node-prefix and the number, made
+ *      when needed; per node we keep one byte of flags and a slot in the
+ *      write queue (5 bytes);
+ *    - one watch on every pod (no pod_node filter: there are N nodes), and
+ *      the pods we simulate in one hash keyed by uid; a pod that finished is
+ *      forgotten (the watch's cache still holds it);
+ *    - every write goes through one queue, flushed into Commands of up to
+ *      SIM_BATCH writes, at most SIM_INFLIGHT Commands in flight
+ *      (hs_client_send). A pod is queued once however often it changes, and
+ *      has at most one write in flight: what is written is its state at
+ *      flush time (so Running then Succeeded in quick succession writes only
+ *      Succeeded). When the store refuses one write of a Command
+ *      (failed_index), that write's pod or node is dealt with and the others,
+ *      never applied, are queued again;
+ *    - one ComponentHeartbeat for the process (hb.agent-sim.<instance>), not
+ *      one per node; the Nodes' Ready re-posts are spread evenly over
+ *      --status-interval-ms.
+ *  Neither Events nor logs are written for hollow pods.
+ */
+#include "agent_sim.h"
+
+#include "hs_client.h"
+#include "hs_log.h"
+#include "hs_notify.h"
+#include "hs_pb.h"
+#include "hs_quantity.h"
+#include "hs_util.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <malloc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define MS              1000000LL
+#define SIM_BATCH       100         /* writes per Command */
+#define SIM_INFLIGHT    64          /* Commands in flight */
+#define SIM_HOLD_NS     (1000 * MS) /* pause after the store failed a Command */
+#define SIM_STATUS_TICK (20 * MS)   /* re-posts are batched per tick at least this long */
+#define SIM_MAX_NODES   1000000
+#define RUN_ANNOTATION  "homeostat.io/simulate-run-seconds"
+
+/* A node's flags (one byte per node). */
+enum {
+    N_APPLIED = 1, /* the Node object exists (our apply was acked) */
+    N_READY = 2,   /* its status was posted at least once */
+    N_BUSY = 4,    /* queued or in flight: never twice */
+};
+
+/* What a simulated pod's containers are doing. */
+enum { P_STARTING, P_RUNNING, P_SUCCEEDED };
+
+typedef struct spod {
+    struct spod *qprev, *qnext; /* the write queue */
+    int64_t due_mono;           /* the timer (start or finish) while in the heap */
+    int64_t started_ns;         /* realtime the containers "started"; 0: not yet */
+    int64_t run_ns;             /* OnFailure/Never: how long they run; -1: for ever */
+    uint32_t heap_idx;          /* UINT32_MAX: no timer */
+    uint32_t node;
+    uint8_t phase;    /* P_* */
+    uint8_t reported; /* the phase the store has from us (P_STARTING: nothing) */
+    bool deleting;    /* it has a deletionTimestamp: delete it */
+    bool queued, inflight;
+    bool gone;   /* forgotten while a write was in flight: the ack frees it */
+    char data[]; /* uid \0 namespace \0 name \0 */
+} spod_t;
+
+typedef enum { W_NODE_REG, W_NODE_STATUS, W_POD_STATUS, W_POD_DELETE } wkind_t;
+
+typedef struct {
+    uint8_t kind;    /* wkind_t */
+    uint8_t phase;   /* W_POD_STATUS: the phase written */
+    uint8_t nwrites; /* writes it took in the Command */
+    uint32_t node;
+    spod_t *pod;
+} sitem_t;
+
+struct sim;
+
+/* One Command in flight. All are on a list so that at exit the pods they
+ * hold are freed even though their acks never come. */
+typedef struct sbatch {
+    struct sbatch *prev, *next;
+    struct sim *self;
+    size_t n;
+    sitem_t items[];
+} sbatch_t;
+
+typedef struct sim {
+    /* flags */
+    uint32_t n_nodes;
+    const char *prefix;
+    size_t prefix_len;
+    const char *labels;
+    char *cpu, *memory, *pods_cap; /* formatted quantities */
+    int64_t start_delay_ns;
+    int64_t status_ns;
+    int heartbeat_ms;
+    /* the nodes */
+    uint8_t *nflags;
+    uint32_t *nq; /* ring of node indices to write */
+    uint32_t nq_head, nq_len;
+    uint32_t n_ready;
+    bool all_ready;
+    int64_t status_base_mono; /* re-posts: node i of round r at base + r*interval + i*interval/N */
+    uint64_t status_round;
+    uint32_t status_next;
+    /* the pods */
+    zhashx_t *pods; /* uid -> spod_t (keys are the pods' own data) */
+    spod_t *pq_head, *pq_tail;
+    spod_t **heap;
+    uint32_t heap_n, heap_cap;
+    uint64_t n_running;
+    /* writes */
+    sbatch_t *batches;
+    int inflight;
+    int64_t hold_until_mono;
+    /* counters */
+    uint64_t writes, commands, refused, timeouts, succeeded, deleted;
+    /* wiring */
+    char *instance;
+    char host[HOST_NAME_MAX + 1];
+    struct utsname uts;
+    char machine_id[64];
+    int64_t started_at_ns, started_mono;
+    hs_client_t *client;
+    hs_watch_t *watch;
+} sim_t;
+
+static void s_usage (FILE *f)
+{
+    fprintf (f, "usage: hs-agent --simulate N [--bus ADDR] [--node-prefix P] [--labels K=V,...]\n"
+                "                [--cpu Q] [--memory Q] [--max-pods N] [--start-delay-ms MS]\n"
+                "                [--status-interval-ms MS] [--heartbeat-ms MS]\n"
+                "  --simulate N           register N hollow nodes P0 .. P(N-1) from this process;\n"
+                "                         their pods only pretend to run\n"
+                "  --node-prefix P        node name prefix (default hollow-)\n"
+                "  --labels K=V,...       extra labels of every node\n"
+                "  --cpu Q, --memory Q    each node's capacity (default 4 and 16Gi)\n"
+                "  --max-pods N           each node's pods capacity (default 110)\n"
+                "  --start-delay-ms MS    a bound pod goes Running after MS (default 0)\n"
+                "  --status-interval-ms MS  every node's Ready is re-posted once per MS, spread\n"
+                "                         evenly (default 10000)\n"
+                "  --heartbeat-ms MS      hb.agent-sim.<instance> interval (default 250)\n"
+                "Pods with restartPolicy OnFailure or Never succeed (exit code 0) after the\n"
+                "decimal seconds of their annotation " RUN_ANNOTATION " (default 0).\n");
+}
+
+/* ------------------------------------------------------------------ names */
+
+static void s_node_name (const sim_t *self, uint32_t i, char *buf, size_t len)
+{
+    snprintf (buf, len, "%s%u", self->prefix, i);
+}
+
+/* The index of one of our nodes, or -1: the prefix, then the number as we
+ * print it (no sign, no leading zero), below N. */
+static int64_t s_node_index (const sim_t *self, const char *name)
+{
+    if (!name || strncmp (name, self->prefix, self->prefix_len) != 0) return -1;
+    const char *d = name + self->prefix_len;
+    if (!*d || (d[0] == '0' && d[1])) return -1;
+    uint64_t v = 0;
+    for (; *d; d++) {
+        if (*d < '0' || *d > '9') return -1;
+        v = v * 10 + (uint64_t)(*d - '0');
+        if (v >= self->n_nodes) return -1;
+    }
+    return (int64_t)v;
+}
+
+static const char *s_pod_uid (const spod_t *p)
+{
+    return p->data;
+}
+
+static const char *s_pod_ns (const spod_t *p)
+{
+    return p->data + strlen (p->data) + 1;
+}
+
+static const char *s_pod_name (const spod_t *p)
+{
+    const char *ns = s_pod_ns (p);
+    return ns + strlen (ns) + 1;
+}
+
+/* ------------------------------------------------------------------ the timer heap */
+
+static void s_heap_set (sim_t *self, uint32_t i, spod_t *p)
+{
+    self->heap[i] = p;
+    p->heap_idx = i;
+}
+
+static void s_heap_up (sim_t *self, uint32_t i)
+{
+    spod_t *p = self->heap[i];
+    while (i > 0) {
+        uint32_t parent = (i - 1) / 2;
+        if (self->heap[parent]->due_mono <= p->due_mono) break;
+        s_heap_set (self, i, self->heap[parent]);
+        i = parent;
+    }
+    s_heap_set (self, i, p);
+}
+
+static void s_heap_down (sim_t *self, uint32_t i)
+{
+    spod_t *p = self->heap[i];
+    for (;;) {
+        uint32_t l = 2 * i + 1, r = l + 1, m = l;
+        if (l >= self->heap_n) break;
+        if (r < self->heap_n && self->heap[r]->due_mono < self->heap[l]->due_mono) m = r;
+        if (self->heap[m]->due_mono >= p->due_mono) break;
+        s_heap_set (self, i, self->heap[m]);
+        i = m;
+    }
+    s_heap_set (self, i, p);
+}
+
+static void s_timer_set (sim_t *self, spod_t *p, int64_t due_mono)
+{
+    p->due_mono = due_mono;
+    if (p->heap_idx != UINT32_MAX) {
+        s_heap_up (self, p->heap_idx);
+        s_heap_down (self, p->heap_idx);
+        return;
+    }
+    if (self->heap_n == self->heap_cap) {
+        self->heap_cap = self->heap_cap ? self->heap_cap * 2 : 64;
+        self->heap = hs_realloc (self->heap, self->heap_cap * sizeof (spod_t *));
+    }
+    s_heap_set (self, self->heap_n++, p);
+    s_heap_up (self, p->heap_idx);
+}
+
+static void s_timer_clear (sim_t *self, spod_t *p)
+{
+    uint32_t i = p->heap_idx;
+    if (i == UINT32_MAX) return;
+    p->heap_idx = UINT32_MAX;
+    spod_t *last = self->heap[--self->heap_n];
+    if (i == self->heap_n) return;
+    s_heap_set (self, i, last);
+    s_heap_up (self, i);
+    s_heap_down (self, last->heap_idx);
+}
+
+/* ------------------------------------------------------------------ the pods */
+
+static bool s_needs_write (const spod_t *p)
+{
+    if (p->deleting) return true;
+    return p->phase != P_STARTING && p->phase != p->reported;
+}
+
+static void s_queue_pod (sim_t *self, spod_t *p)
+{
+    if (p->queued || p->inflight || p->gone || !s_needs_write (p)) return;
+    p->queued = true;
+    p->qnext = NULL;
+    p->qprev = self->pq_tail;
+    if (self->pq_tail)
+        self->pq_tail->qnext = p;
+    else
+        self->pq_head = p;
+    self->pq_tail = p;
+}
+
+static void s_unqueue_pod (sim_t *self, spod_t *p)
+{
+    if (!p->queued) return;
+    if (p->qprev)
+        p->qprev->qnext = p->qnext;
+    else
+        self->pq_head = p->qnext;
+    if (p->qnext)
+        p->qnext->qprev = p->qprev;
+    else
+        self->pq_tail = p->qprev;
+    p->qprev = p->qnext = NULL;
+    p->queued = false;
+}
+
+/* Drops a pod from everything; frees it unless a write of it is in flight. */
+static void s_pod_forget (sim_t *self, spod_t *p)
+{
+    if (p->gone) return;
+    if (p->phase == P_RUNNING && self->n_running) self->n_running--;
+    zhashx_delete (self->pods, s_pod_uid (p));
+    s_timer_clear (self, p);
+    s_unqueue_pod (self, p);
+    if (p->inflight)
+        p->gone = true;
+    else
+        free (p);
+}
+
+/* The containers start: Running, and for run-to-completion pods the finish
+ * is due run_ns later (now, when 0: then only Succeeded is written). */
+static void s_pod_start (sim_t *self, spod_t *p, int64_t now_mono)
+{
+    p->phase = P_RUNNING;
+    self->n_running++;
+    p->started_ns = hs_now_ns ();
+    if (p->run_ns == 0) {
+        p->phase = P_SUCCEEDED;
+        self->n_running--;
+    } else if (p->run_ns > 0) {
+        s_timer_set (self, p, now_mono + p->run_ns);
+    }
+    s_queue_pod (self, p);
+}
+
+static void s_pod_due (sim_t *self, spod_t *p, int64_t now_mono)
+{
+    if (p->phase == P_STARTING) {
+        s_pod_start (self, p, now_mono);
+    } else if (p->phase == P_RUNNING) {
+        p->phase = P_SUCCEEDED;
+        if (self->n_running) self->n_running--;
+        s_queue_pod (self, p);
+    }
+}
+
+static bool s_terminal (const Hs__Pod *pod)
+{
+    const char *ph = pod->status ? pod->status->phase : NULL;
+    return hs_streq (ph, "Succeeded") || hs_streq (ph, "Failed");
+}
+
+/* How long a pod "runs": -1 (for ever) under restartPolicy Always, else
+ * the annotation's seconds (0 when absent or unreadable). */
+static int64_t s_run_ns (const Hs__Pod *pod)
+{
+    const char *policy = pod->spec ? pod->spec->restart_policy : NULL;
+    if (hs_empty (policy) || hs_streq (policy, "Always")) return -1;
+    const Hs__ObjectMeta *m = pod->metadata;
+    const char *v = hs_pb_map_get ((void *const *)m->annotations, m->n_annotations, RUN_ANNOTATION);
+    if (!v) return 0;
+    char *end = NULL;
+    errno = 0;
+    double s = strtod (v, &end);
+    if (errno || end == v || *end || !(s >= 0 && s <= 86400.0 * 365)) {
+        hs_log_once (HS_LOG_WARN, "sim:run-seconds",
+                     "pod %s/%s: %s=\"%s\" is not a number of seconds; it runs 0 s "
+                     "(not logged again)",
+                     m->namespace_, m->name, RUN_ANNOTATION, v);
+        return 0;
+    }
+    return (int64_t)(s * 1e9 + 0.5);
+}
+
+static spod_t *s_pod_new (sim_t *self, const Hs__Pod *pod, uint32_t node)
+{
+    const Hs__ObjectMeta *m = pod->metadata;
+    size_t lu = strlen (m->uid), ln = strlen (m->namespace_), lm = strlen (m->name);
+    spod_t *p = hs_calloc (1, sizeof *p + lu + ln + lm + 3);
+    memcpy (p->data, m->uid, lu + 1);
+    memcpy (p->data + lu + 1, m->namespace_, ln + 1);
+    memcpy (p->data + lu + ln + 2, m->name, lm + 1);
+    p->heap_idx = UINT32_MAX;
+    p->node = node;
+    p->run_ns = s_run_ns (pod);
+    zhashx_insert (self->pods, s_pod_uid (p), p);
+    return p;
+}
+
+/* A pod bound to one of our nodes that we have not seen (new, or from
+ * before this process started): one whose containers all run (we reported
+ * them) is adopted as is; any other starts after the delay. */
+static void s_pod_begin (sim_t *self, spod_t *p, const Hs__Pod *pod, int64_t now_mono)
+{
+    const Hs__PodStatus *st = pod->status;
+    bool running = st && hs_streq (st->phase, "Running") && st->n_container_statuses > 0;
+    for (size_t i = 0; running && i < st->n_container_statuses; i++) {
+        const Hs__ContainerState *cs = st->container_statuses[i]->state;
+        running = cs && cs->running;
+    }
+    if (running) {
+        p->phase = p->reported = P_RUNNING;
+        self->n_running++;
+        p->started_ns = st->start_time ? st->start_time : hs_now_ns ();
+        if (p->run_ns >= 0) {
+            int64_t left = p->started_ns + p->run_ns - hs_now_ns ();
+            s_timer_set (self, p, now_mono + (left > 0 ? left : 0));
+        }
+        return;
+    }
+    if (self->start_delay_ns == 0)
+        s_pod_start (self, p, now_mono);
+    else
+        s_timer_set (self, p, now_mono + self->start_delay_ns);
+}
+
+/* The watch callback: every pod of the cluster goes by; ours are those bound
+ * to one of our nodes. */
+static void s_on_pod (void *arg, Hs__EventType type, const Hs__Object *obj, const Hs__Object *old)
+{
+    (void)old;
+    sim_t *self = arg;
+    const Hs__Pod *pod = obj ? obj->pod : NULL;
+    if (!pod || !pod->metadata || hs_empty (pod->metadata->uid)) return;
+    spod_t *p = zhashx_lookup (self->pods, pod->metadata->uid);
+    if (type == HS__EVENT_TYPE__DELETED) {
+        if (p) {
+            self->deleted++;
+            s_pod_forget (self, p);
+        }
+        return;
+    }
+    int64_t node = s_node_index (self, pod->spec ? pod->spec->node_name : NULL);
+    if (node < 0) {
+        if (p) s_pod_forget (self, p);
+        return;
+    }
+    bool deleting = pod->metadata->deletion_timestamp != 0;
+    if (!p) {
+        /* finished (by us, or before we came): nothing to pretend */
+        if (s_terminal (pod) && !deleting) return;
+        p = s_pod_new (self, pod, (uint32_t)node);
+        if (!deleting) s_pod_begin (self, p, pod, hs_mono_ns ());
+    }
+    if (deleting && !p->deleting) {
+        p->deleting = true;
+        s_timer_clear (self, p);
+    }
+    s_queue_pod (self, p);
+}
+
+/* ------------------------------------------------------------------ building writes */
+
+static void s_cond (Hs__PodStatus *st, const Hs__PodStatus *old, const char *type, bool ok,
+                    const char *reason, int64_t now)
+{
+    Hs__PodCondition *c = hs_pb_new (&hs__pod_condition__descriptor);
+    hs_pb_set_str (&c->type, type);
+    hs_pb_set_str (&c->status, ok ? "True" : "False");
+    if (!ok) hs_pb_set_str (&c->reason, reason);
+    c->last_transition_time = now;
+    for (size_t i = 0; old && i < old->n_conditions; i++)
+        if (hs_streq (old->conditions[i]->type, type) &&
+            hs_streq (old->conditions[i]->status, c->status))
+            c->last_transition_time = old->conditions[i]->last_transition_time;
+    hs_pb_push ((void ***)&st->conditions, &st->n_conditions, c);
+}
+
+/* The status a pod of ours has in phase `phase`, as hs-agent reports it
+ * (agent_pods.c): Others' conditions (PodScheduled) kept, ours rewritten. */
+static Hs__Write *s_pod_status_write (sim_t *self, const spod_t *p, const Hs__Pod *cur)
+{
+    bool done = p->phase == P_SUCCEEDED;
+    int64_t now = hs_now_ns ();
+    Hs__Object *o = hs_obj_new (HS_KIND_POD, s_pod_ns (p), s_pod_name (p));
+    hs_pb_set_str (&o->pod->metadata->uid, s_pod_uid (p));
+    Hs__PodStatus *st = hs_pb_new (&hs__pod_status__descriptor);
+    o->pod->status = st;
+    hs_pb_set_str (&st->phase, done ? "Succeeded" : "Running");
+    st->start_time = p->started_ns;
+    hs_pb_set_str (&st->host_ip, "127.0.0.1");
+    hs_pb_set_str (&st->pod_ip, "127.0.0.1");
+    const Hs__PodStatus *old = cur->status;
+    for (size_t i = 0; old && i < old->n_conditions; i++) {
+        const char *t = old->conditions[i]->type;
+        if (hs_streq (t, "Initialized") || hs_streq (t, "ContainersReady") || hs_streq (t, "Ready"))
+            continue;
+        hs_pb_push ((void ***)&st->conditions, &st->n_conditions, hs_pb_dup (old->conditions[i]));
+    }
+    s_cond (st, old, "Initialized", true, NULL, now);
+    s_cond (st, old, "ContainersReady", !done, "PodCompleted", now);
+    s_cond (st, old, "Ready", !done, "PodCompleted", now);
+    char node[256];
+    s_node_name (self, p->node, node, sizeof node);
+    size_t nc = cur->spec ? cur->spec->n_containers : 0;
+    for (size_t i = 0; i < nc; i++) {
+        const Hs__Container *spec = cur->spec->containers[i];
+        Hs__ContainerStatus *cs = hs_pb_new (&hs__container_status__descriptor);
+        hs_pb_set_str (&cs->name, spec->name);
+        hs_pb_set_str (&cs->image, spec->image);
+        cs->container_id = hs_sprintf ("sim://%s/%s/%s", node, s_pod_uid (p), hs_s (spec->name));
+        cs->state = hs_pb_new (&hs__container_state__descriptor);
+        if (done) {
+            Hs__ContainerStateTerminated *t =
+                hs_pb_new (&hs__container_state_terminated__descriptor);
+            t->exit_code = 0;
+            hs_pb_set_str (&t->reason, "Completed");
+            t->started_at = p->started_ns;
+            t->finished_at = p->started_ns + (p->run_ns > 0 ? p->run_ns : 0);
+            hs_pb_set_str (&t->container_id, cs->container_id);
+            cs->state->terminated = t;
+        } else {
+            cs->state->running = hs_pb_new (&hs__container_state_running__descriptor);
+            cs->state->running->started_at = p->started_ns;
+            cs->ready = cs->started = true;
+        }
+        hs_pb_push ((void ***)&st->container_statuses, &st->n_container_statuses, cs);
+    }
+    Hs__Write *w = hs_write_new (HS__OP__OP_UPDATE_STATUS, o);
+    hs_pb_set_str (&w->expected_uid, s_pod_uid (p));
+    return w;
+}
+
+static void s_label (Hs__ObjectMeta *m, const char *k, const char *v)
+{
+    hs_pb_map_set ((void ***)&m->labels, &m->n_labels, &hs__object_meta__labels_entry__descriptor,
+                   k, v);
+}
+
+static Hs__Write *s_node_apply_write (sim_t *self, const char *name)
+{
+    Hs__Object *o = hs_obj_new (HS_KIND_NODE, NULL, name);
+    Hs__ObjectMeta *m = o->node->metadata;
+    s_label (m, "kubernetes.io/hostname", name);
+    s_label (m, "kubernetes.io/os", "linux");
+    s_label (m, "kubernetes.io/arch",
+             hs_streq (self->uts.machine, "x86_64") ? "amd64" : self->uts.machine);
+    s_label (m, "homeostat.io/hollow", "true");
+    if (!hs_empty (self->labels)) {
+        _cleanup_free_ char *copy = hs_strdup (self->labels);
+        char *save = NULL;
+        for (char *kv = strtok_r (copy, ",", &save); kv; kv = strtok_r (NULL, ",", &save)) {
+            char *eq = strchr (kv, '=');
+            if (eq) *eq = '\0';
+            s_label (m, kv, eq ? eq + 1 : "");
+        }
+    }
+    o->node->spec = hs_pb_new (&hs__node_spec__descriptor);
+    return hs_write_new (HS__OP__OP_APPLY, o);
+}
+
+static Hs__ResourceList *s_resources (const sim_t *self)
+{
+    Hs__ResourceList *r = hs_pb_new (&hs__resource_list__descriptor);
+    hs_pb_set_str (&r->cpu, self->cpu);
+    hs_pb_set_str (&r->memory, self->memory);
+    hs_pb_set_str (&r->pods, self->pods_cap);
+    return r;
+}
+
+/* The Node's status as agent_main.c posts it: capacity, allocatable, Ready
+ * with a fresh heartbeat time, addresses, system info. */
+static Hs__Write *s_node_status_write (sim_t *self, const char *name)
+{
+    Hs__Object *o = hs_obj_new (HS_KIND_NODE, NULL, name);
+    Hs__NodeStatus *st = hs_pb_new (&hs__node_status__descriptor);
+    o->node->status = st;
+    st->capacity = s_resources (self);
+    st->allocatable = s_resources (self);
+    Hs__NodeCondition *c = hs_pb_new (&hs__node_condition__descriptor);
+    hs_pb_set_str (&c->type, "Ready");
+    hs_pb_set_str (&c->status, "True");
+    hs_pb_set_str (&c->reason, "AgentReady");
+    hs_pb_set_str (&c->message, "hs-agent is posting ready status (hollow node)");
+    c->last_heartbeat_time = hs_now_ns ();
+    c->last_transition_time = self->started_at_ns;
+    hs_pb_push ((void ***)&st->conditions, &st->n_conditions, c);
+    Hs__NodeAddress *a = hs_pb_new (&hs__node_address__descriptor);
+    hs_pb_set_str (&a->type, "InternalIP");
+    hs_pb_set_str (&a->address, "127.0.0.1");
+    hs_pb_push ((void ***)&st->addresses, &st->n_addresses, a);
+    a = hs_pb_new (&hs__node_address__descriptor);
+    hs_pb_set_str (&a->type, "Hostname");
+    hs_pb_set_str (&a->address, name);
+    hs_pb_push ((void ***)&st->addresses, &st->n_addresses, a);
+    st->node_info = hs_pb_new (&hs__node_system_info__descriptor);
+    hs_pb_set_str (&st->node_info->kernel_version, self->uts.release);
+    hs_pb_set_str (&st->node_info->architecture, self->uts.machine);
+    hs_pb_set_str (&st->node_info->os_image, "linux");
+    hs_pb_set_str (&st->node_info->agent_version, "hs-agent " HS_VERSION " (simulated)");
+    hs_pb_set_str (&st->node_info->machine_id, self->machine_id);
+    return hs_write_new (HS__OP__OP_UPDATE_STATUS, o);
+}
+
+/* ------------------------------------------------------------------ the write queue */
+
+static void s_queue_node (sim_t *self, uint32_t i)
+{
+    if (self->nflags[i] & N_BUSY) return;
+    self->nflags[i] |= N_BUSY;
+    self->nq[(self->nq_head + self->nq_len++) % self->n_nodes] = i;
+}
+
+static uint32_t s_pop_node (sim_t *self)
+{
+    uint32_t i = self->nq[self->nq_head];
+    self->nq_head = (self->nq_head + 1) % self->n_nodes;
+    self->nq_len--;
+    return i;
+}
+
+static void s_node_ready (sim_t *self, uint32_t i)
+{
+    if (self->nflags[i] & N_READY) return;
+    self->nflags[i] |= N_READY;
+    if (++self->n_ready < self->n_nodes || self->all_ready) return;
+    self->all_ready = true;
+    log_info ("registered %u hollow nodes %s0 .. %s%u in %lld ms", self->n_nodes, self->prefix,
+              self->prefix, self->n_nodes - 1,
+              (long long)((hs_mono_ns () - self->started_mono) / MS));
+    hs_notify_ready ("hollow nodes registered");
+    /* Registration had thousands of writes in flight; give the heap back so
+     * the resident size is what idle nodes cost. */
+    malloc_trim (0);
+}
+
+/* One item's outcome. code: the store's answer to this item's writes; -1:
+ * not applied (another write of the Command failed, or no answer): again. */
+static void s_item_done (sim_t *self, const sitem_t *it, int code)
+{
+    if (it->kind == W_NODE_REG || it->kind == W_NODE_STATUS) {
+        self->nflags[it->node] &= (uint8_t)~N_BUSY;
+        if (code == HS__CODE__CODE_OK) {
+            self->nflags[it->node] |= N_APPLIED;
+            s_node_ready (self, it->node);
+            return;
+        }
+        if (code == HS__CODE__CODE_NOT_FOUND) self->nflags[it->node] &= (uint8_t)~N_APPLIED;
+        s_queue_node (self, it->node);
+        return;
+    }
+    spod_t *p = it->pod;
+    p->inflight = false;
+    if (p->gone) {
+        free (p);
+        return;
+    }
+    if (code == HS__CODE__CODE_OK) {
+        if (it->kind == W_POD_DELETE) {
+            s_pod_forget (self, p);
+            return;
+        }
+        p->reported = it->phase;
+        if (p->reported == P_SUCCEEDED && !p->deleting) {
+            self->succeeded++;
+            s_pod_forget (self, p); /* finished: nothing more to pretend */
+            return;
+        }
+    } else if (code == HS__CODE__CODE_NOT_FOUND || code == HS__CODE__CODE_CONFLICT) {
+        /* deleted, or a namesake with another uid: not ours to write */
+        s_pod_forget (self, p);
+        return;
+    }
+    s_queue_pod (self, p);
+}
+
+static void s_batch_free (sim_t *self, sbatch_t *b)
+{
+    if (b->prev)
+        b->prev->next = b->next;
+    else
+        self->batches = b->next;
+    if (b->next) b->next->prev = b->prev;
+    free (b);
+}
+
+static void s_on_ack (void *arg, int err, const Hs__Ack *ack)
+{
+    sbatch_t *b = arg;
+    sim_t *self = b->self;
+    self->inflight--;
+    bool ok = err == 0 && ack->code == HS__CODE__CODE_OK;
+    /* which item the failed write belongs to */
+    size_t failed = SIZE_MAX;
+    if (!ok && err == 0 && ack->failed_index >= 0) {
+        size_t w = 0;
+        for (size_t i = 0; i < b->n; i++) {
+            w += b->items[i].nwrites;
+            if ((size_t)ack->failed_index < w) {
+                failed = i;
+                break;
+            }
+        }
+    }
+    if (!ok) {
+        if (err)
+            self->timeouts++;
+        else
+            self->refused++;
+        bool transient = err || ack->code == HS__CODE__CODE_UNAVAILABLE ||
+                         ack->code == HS__CODE__CODE_INTERNAL || failed == SIZE_MAX;
+        if (transient) self->hold_until_mono = hs_mono_ns () + SIM_HOLD_NS;
+        if (err || (ack->code != HS__CODE__CODE_NOT_FOUND && ack->code != HS__CODE__CODE_CONFLICT &&
+                    ack->code != HS__CODE__CODE_UNAVAILABLE))
+            hs_log_once (HS_LOG_WARN, "sim:write",
+                         "the store did not take a batch of hollow-node writes: %s (retried; "
+                         "further failures not logged)",
+                         err ? strerror (-err) : hs_s (ack->message));
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        int code = ok ? HS__CODE__CODE_OK : i == failed ? (int)ack->code : -1;
+        s_item_done (self, &b->items[i], code);
+    }
+    s_batch_free (self, b);
+}
+
+/* Sends what is queued, SIM_BATCH writes per Command, while fewer than
+ * SIM_INFLIGHT Commands are in flight. */
+static void s_flush (sim_t *self)
+{
+    hs_call_opts_t opts = {.timeout_ms = 30000};
+    Hs__Write *writes[SIM_BATCH];
+    while (self->inflight < SIM_INFLIGHT && (self->nq_len || self->pq_head) &&
+           hs_mono_ns () >= self->hold_until_mono) {
+        sbatch_t *b = hs_calloc (1, sizeof *b + SIM_BATCH * sizeof (sitem_t));
+        b->self = self;
+        size_t nw = 0;
+        char name[256];
+        while (nw + 2 <= SIM_BATCH && self->nq_len) {
+            uint32_t i = s_pop_node (self);
+            s_node_name (self, i, name, sizeof name);
+            sitem_t *it = &b->items[b->n++];
+            it->node = i;
+            if (self->nflags[i] & N_APPLIED) {
+                it->kind = W_NODE_STATUS;
+                it->nwrites = 1;
+            } else {
+                /* create and first status in one Command: the store applies
+                 * the writes of a Command in order, in one transaction */
+                it->kind = W_NODE_REG;
+                it->nwrites = 2;
+                writes[nw++] = s_node_apply_write (self, name);
+            }
+            writes[nw++] = s_node_status_write (self, name);
+        }
+        while (nw < SIM_BATCH && self->pq_head) {
+            spod_t *p = self->pq_head;
+            s_unqueue_pod (self, p);
+            const Hs__Object *o =
+                hs_watch_get (self->watch, HS_KIND_POD, s_pod_ns (p), s_pod_name (p));
+            if (!o || !hs_streq (o->pod->metadata->uid, s_pod_uid (p))) {
+                s_pod_forget (self, p); /* gone from the store: nothing to write */
+                continue;
+            }
+            sitem_t *it = &b->items[b->n++];
+            it->pod = p;
+            it->nwrites = 1;
+            p->inflight = true;
+            if (p->deleting) {
+                it->kind = W_POD_DELETE;
+                Hs__Write *w =
+                    hs_write_target (HS__OP__OP_DELETE, HS_KIND_POD, s_pod_ns (p), s_pod_name (p));
+                w->grace_period_seconds = hs_pb_new (&hs__int64_value__descriptor);
+                w->grace_period_seconds->value = 0;
+                hs_pb_set_str (&w->expected_uid, s_pod_uid (p));
+                writes[nw++] = w;
+            } else {
+                it->kind = W_POD_STATUS;
+                it->phase = p->phase;
+                writes[nw++] = s_pod_status_write (self, p, o->pod);
+            }
+        }
+        if (nw == 0) {
+            free (b);
+            break;
+        }
+        int r = hs_client_send (self->client, writes, nw, &opts, s_on_ack, b);
+        for (size_t i = 0; i < nw; i++) hs_pb_free (writes[i]);
+        if (r < 0) {
+            hs_log_once (HS_LOG_WARN, "sim:send", "cannot send hollow-node writes: %s",
+                         strerror (-r));
+            for (size_t i = 0; i < b->n; i++) s_item_done (self, &b->items[i], -1);
+            free (b);
+            self->hold_until_mono = hs_mono_ns () + SIM_HOLD_NS;
+            break;
+        }
+        b->next = self->batches;
+        if (self->batches) self->batches->prev = b;
+        self->batches = b;
+        self->inflight++;
+        self->commands++;
+        self->writes += nw;
+    }
+}
+
+/* ------------------------------------------------------------------ timers */
+
+/* When node status_next of status_round is due. */
+static int64_t s_status_due (const sim_t *self)
+{
+    return self->status_base_mono + (int64_t)self->status_round * self->status_ns +
+           (int64_t)((__int128)self->status_ns * self->status_next / self->n_nodes);
+}
+
+static void s_status_tick (sim_t *self, int64_t now)
+{
+    while (s_status_due (self) <= now) {
+        s_queue_node (self, self->status_next);
+        if (++self->status_next == self->n_nodes) {
+            self->status_next = 0;
+            self->status_round++;
+        }
+    }
+}
+
+static void s_heartbeat (sim_t *self)
+{
+    Hs__ComponentHeartbeat hb = HS__COMPONENT_HEARTBEAT__INIT;
+    const char *names[] = {"nodes_ready", "pods_running", "pods_succeeded", "pods_deleted",
+                           "writes",      "commands",     "refused",        "timeouts"};
+    const uint64_t values[] = {self->n_ready, self->n_running, self->succeeded, self->deleted,
+                               self->writes,  self->commands,  self->refused,   self->timeouts};
+    Hs__Counter cs[HS_ARRAY_LEN (names)];
+    Hs__Counter *cp[HS_ARRAY_LEN (names)];
+    for (size_t i = 0; i < HS_ARRAY_LEN (names); i++) {
+        hs__counter__init (&cs[i]);
+        cs[i].name = (char *)names[i];
+        cs[i].value = values[i];
+        cp[i] = &cs[i];
+    }
+    hb.component = (char *)"hs-agent-sim";
+    hb.instance = self->instance;
+    hb.host = self->host;
+    hb.started_at_ns = self->started_at_ns;
+    hb.observed_revision = hs_watch_revision (self->watch);
+    hb.interval_ms = (uint32_t)self->heartbeat_ms;
+    hb.owned = self->n_nodes;
+    hb.total = zhashx_size (self->pods);
+    hb.counters = cp;
+    hb.n_counters = HS_ARRAY_LEN (names);
+    hb.garbage = hs_bus_garbage (hs_client_bus (self->client));
+    Hs__Envelope env = HS__ENVELOPE__INIT;
+    env.body_case = HS__ENVELOPE__BODY_HEARTBEAT;
+    env.heartbeat = &hb;
+    _cleanup_free_ char *topic = hs_sprintf ("hb.agent-sim.%s", self->instance);
+    hs_bus_publish (hs_client_bus (self->client), topic, &env);
+    hs_pb_take_str (&env.sender, NULL); /* publish set a heap copy */
+}
+
+/* ------------------------------------------------------------------ main */
+
+static int s_positive (const char *flag, const char *s, int64_t min, int64_t max, int64_t *ret)
+{
+    int64_t v;
+    if (hs_parse_i64 (s, &v) < 0 || v < min || v > max) {
+        fprintf (stderr, "hs-agent: %s: not a number in %lld..%lld: %s\n", flag, (long long)min,
+                 (long long)max, s);
+        return -1;
+    }
+    *ret = v;
+    return 0;
+}
+
+static void s_destroy (sim_t *self)
+{
+    hs_client_destroy (&self->client); /* pending acks are dropped, not run */
+    while (self->batches) {
+        sbatch_t *b = self->batches;
+        for (size_t i = 0; i < b->n; i++)
+            if (b->items[i].pod && b->items[i].pod->gone) free (b->items[i].pod);
+        s_batch_free (self, b);
+    }
+    if (self->pods) {
+        for (spod_t *p = zhashx_first (self->pods); p; p = zhashx_next (self->pods)) free (p);
+        zhashx_destroy (&self->pods);
+    }
+    free (self->heap);
+    free (self->nflags);
+    free (self->nq);
+    free (self->cpu);
+    free (self->memory);
+    free (self->pods_cap);
+    free (self->instance);
+}
+
+int agent_sim_main (int argc, char **argv)
+{
+    hs_log_init ("hs-agent");
+    sim_t self = {.prefix = "hollow-", .heartbeat_ms = 250, .status_ns = 10000 * MS};
+    const char *bus = NULL;
+    int64_t n = -1, cpu_milli = 4000, mem = 16LL << 30, max_pods = 110, v;
+    static const struct option longopts[] = {
+        {"simulate", required_argument, NULL, 'N'},
+        {"bus", required_argument, NULL, 'b'},
+        {"node-prefix", required_argument, NULL, 'P'},
+        {"labels", required_argument, NULL, 'l'},
+        {"cpu", required_argument, NULL, 'c'},
+        {"memory", required_argument, NULL, 'm'},
+        {"max-pods", required_argument, NULL, 'p'},
+        {"start-delay-ms", required_argument, NULL, 'D'},
+        {"status-interval-ms", required_argument, NULL, 'I'},
+        {"heartbeat-ms", required_argument, NULL, 'H'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int ch;
+    while ((ch = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'N':
+            if (s_positive ("--simulate", optarg, 1, SIM_MAX_NODES, &n) < 0) return 2;
+            break;
+        case 'b': bus = optarg; break;
+        case 'P':
+            /* names and topics: what a Node name may hold, and short */
+            if (strlen (optarg) > 200 ||
+                strspn (optarg, "abcdefghijklmnopqrstuvwxyz0123456789-.") != strlen (optarg)) {
+                fprintf (stderr,
+                         "hs-agent: --node-prefix: lower-case letters, digits, '-' "
+                         "and '.' only: %s\n",
+                         optarg);
+                return 2;
+            }
+            self.prefix = optarg;
+            break;
+        case 'l': self.labels = optarg; break;
+        case 'c':
+            if (hs_quantity_cpu_milli (optarg, &cpu_milli) < 0 || cpu_milli <= 0) {
+                fprintf (stderr, "hs-agent: --cpu: not a CPU quantity: %s\n", optarg);
+                return 2;
+            }
+            break;
+        case 'm':
+            if (hs_quantity_bytes (optarg, &mem) < 0 || mem <= 0) {
+                fprintf (stderr, "hs-agent: --memory: not a memory quantity: %s\n", optarg);
+                return 2;
+            }
+            break;
+        case 'p':
+            if (s_positive ("--max-pods", optarg, 1, 1000000, &max_pods) < 0) return 2;
+            break;
+        case 'D':
+            if (s_positive ("--start-delay-ms", optarg, 0, 86400000, &v) < 0) return 2;
+            self.start_delay_ns = v * MS;
+            break;
+        case 'I':
+            if (s_positive ("--status-interval-ms", optarg, 1, 86400000, &v) < 0) return 2;
+            self.status_ns = v * MS;
+            break;
+        case 'H':
+            if (s_positive ("--heartbeat-ms", optarg, 1, 3600000, &v) < 0) return 2;
+            self.heartbeat_ms = (int)v;
+            break;
+        case 'h': s_usage (stdout); return 0;
+        default: s_usage (stderr); return 2;
+        }
+    }
+    if (optind < argc || n < 1) {
+        s_usage (stderr);
+        return 2;
+    }
+    self.n_nodes = (uint32_t)n;
+    self.prefix_len = strlen (self.prefix);
+    self.cpu = hs_quantity_fmt_cpu (cpu_milli);
+    self.memory = hs_quantity_fmt_bytes (mem);
+    self.pods_cap = hs_sprintf ("%lld", (long long)max_pods);
+    /* the instance: the prefix without its trailing separators ("hollow") */
+    size_t il = self.prefix_len;
+    while (il > 0 && (self.prefix[il - 1] == '-' || self.prefix[il - 1] == '.')) il--;
+    self.instance = il ? hs_strndup (self.prefix, il) : hs_strdup ("sim");
+    for (char *c = self.instance; *c; c++)
+        if (*c == '.') *c = '-';
+    self.nflags = hs_calloc (self.n_nodes, 1);
+    self.nq = hs_calloc (self.n_nodes, sizeof (uint32_t));
+    self.pods = zhashx_new ();
+    zhashx_set_key_duplicator (self.pods, NULL);
+    zhashx_set_key_destructor (self.pods, NULL);
+    gethostname (self.host, sizeof self.host - 1);
+    uname (&self.uts);
+    FILE *f = fopen ("/etc/machine-id", "re");
+    if (f) {
+        if (fgets (self.machine_id, sizeof self.machine_id, f))
+            self.machine_id[strcspn (self.machine_id, "\n")] = '\0';
+        fclose (f);
+    }
+    self.started_at_ns = hs_now_ns ();
+    self.started_mono = hs_mono_ns ();
+
+    /* Block the signals before ZeroMQ starts its threads, so they all arrive
+     * at our signalfd. */
+    sigset_t mask;
+    sigemptyset (&mask);
+    sigaddset (&mask, SIGTERM);
+    sigaddset (&mask, SIGINT);
+    sigprocmask (SIG_BLOCK, &mask, NULL);
+    signal (SIGPIPE, SIG_IGN);
+    int rc = 1;
+    int sigfd = signalfd (-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sigfd < 0) {
+        log_error ("signalfd: %s", strerror (errno));
+        goto out;
+    }
+    int r = hs_client_new (bus, "hs-agent-sim", self.instance, -1, &self.client);
+    if (r < 0) {
+        log_error ("cannot join the bus: %s", strerror (-r));
+        goto out;
+    }
+    log_info ("simulating %u hollow nodes %s0 .. %s%u (%s CPU, %s memory, %s pods each; "
+              "pods go Running after %lld ms)",
+              self.n_nodes, self.prefix, self.prefix, self.n_nodes - 1, self.cpu, self.memory,
+              self.pods_cap, (long long)(self.start_delay_ns / MS));
+    for (uint32_t i = 0; i < self.n_nodes; i++) s_queue_node (&self, i);
+    hs_kind_t kinds[] = {HS_KIND_POD};
+    hs_watch_opts_t wo = {.kinds = kinds, .n_kinds = 1, .fn = s_on_pod, .arg = &self};
+    self.watch = hs_client_watch (self.client, &wo);
+    /* The first re-post of node i is one interval plus its share after now. */
+    self.status_base_mono = hs_mono_ns ();
+    self.status_round = 1;
+    int64_t next_hb = hs_mono_ns ();
+
+    for (;;) {
+        int64_t now = hs_mono_ns ();
+        int64_t wake = next_hb;
+        int64_t sd = s_status_due (&self);
+        if (sd < now + SIM_STATUS_TICK) sd = now + SIM_STATUS_TICK;
+        if (sd < wake) wake = sd;
+        if (self.heap_n && self.heap[0]->due_mono < wake) wake = self.heap[0]->due_mono;
+        if ((self.nq_len || self.pq_head) && self.inflight < SIM_INFLIGHT &&
+            self.hold_until_mono < wake)
+            wake = self.hold_until_mono;
+        int64_t left = wake - now;
+        int timeout = left <= 0 ? 0 : left >= 1000 * MS ? 1000 : (int)((left + MS - 1) / MS);
+        int ct = hs_client_timeout_ms (self.client);
+        if (ct >= 0 && ct < timeout) timeout = ct;
+        zmq_pollitem_t items[2] = {{hs_client_socket (self.client), 0, ZMQ_POLLIN, 0},
+                                   {NULL, sigfd, ZMQ_POLLIN, 0}};
+        int np = zmq_poll (items, 2, timeout);
+        if (np < 0 && errno != EINTR) {
+            log_error ("zmq_poll: %s", strerror (errno));
+            goto out;
+        }
+        if (np > 0 && (items[1].revents & ZMQ_POLLIN)) {
+            struct signalfd_siginfo si;
+            if (read (sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+                log_info ("signal %u: stopping (%u hollow nodes, %zu pods)", si.ssi_signo,
+                          self.n_nodes, zhashx_size (self.pods));
+                break;
+            }
+        }
+        r = hs_client_process (self.client, 0);
+        if (r < 0 && r != -EINTR) {
+            log_error ("the bus failed: %s", strerror (-r));
+            goto out;
+        }
+        now = hs_mono_ns ();
+        while (self.heap_n && self.heap[0]->due_mono <= now) {
+            spod_t *p = self.heap[0];
+            s_timer_clear (&self, p);
+            s_pod_due (&self, p, now);
+        }
+        s_status_tick (&self, now);
+        s_flush (&self);
+        if (now >= next_hb) {
+            s_heartbeat (&self);
+            next_hb = now + self.heartbeat_ms * MS;
+        }
+        hs_notify_watchdog ();
+    }
+    rc = 0;
+    hs_notify_stopping ();
+out:
+    s_destroy (&self);
+    if (sigfd >= 0) close (sigfd);
+    return rc;
+}

@@ -1,0 +1,570 @@
+/*  bench_sched.c: bench-sched, scheduling throughput at scale with hollow
+ *  nodes (hs-agent --simulate), like kube-scheduler's scheduler_perf.
+ *
+ *  Spawns hs-bus, hs-store (data dir in a temp dir, durable by default),
+ *  hs-scheduler and `hs-agent --simulate N`. First a baseline: an
+ *  `hs-agent --simulate 1` alone, idle, for the resident size of the process
+ *  itself; then N hollow nodes, waited for until all are Ready in the store
+ *  and the scheduler's heartbeat shows it has seen them. Then P pods (small
+ *  requests, so all fit) are created as fast as the store takes them:
+ *  Commands of --batch OP_CREATE writes, --inflight Commands in flight.
+ *
+ *  Everything is measured from the bus, on the store's clock: a pod's
+ *  creationTimestamp; bound = committed_at_ns of the first event that shows
+ *  spec.nodeName set; Running = committed_at_ns of the first event with
+ *  phase Running. A pod whose events this process missed (the bus may drop)
+ *  is counted from a final snapshot, without times. Prints tables; no
+ *  pass/fail.
+ */
+#include "benchlib.h"
+#include "hs_client.h"
+#include "hs_obj.h"
+#include "hs_pb.h"
+#include "hs_util.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MS          1000000LL
+#define NODE_PREFIX "hollow-"
+#define POD_PREFIX  "bench-"
+
+typedef struct {
+    int64_t created, bound, running; /* store clock, ns; 0: not seen */
+} podt_t;
+
+typedef struct {
+    hs_client_t *cl;
+    int nodes, pods;
+    int ready;              /* hollow nodes Ready in our node watch */
+    int64_t sched_rev;      /* the scheduler's last observed_revision */
+    uint64_t sched_ctr[4];  /* its counters: bound, bind_refused, unschedulable, cycles */
+    podt_t *t;              /* per pod */
+    int n_bound, n_running; /* seen in events */
+    int next;               /* next pod to create */
+    int batch, inflight_max, inflight;
+    int created_ok, create_err;
+    char *err_msg;
+} bench_t;
+
+/* ------------------------------------------------------------------ /proc */
+
+static long s_rss_kib (pid_t pid)
+{
+    char path[64], line[256];
+    snprintf (path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen (path, "re");
+    if (!f) return -1;
+    long kb = -1;
+    while (fgets (line, sizeof line, f))
+        if (sscanf (line, "VmRSS: %ld kB", &kb) == 1) break;
+    fclose (f);
+    return kb;
+}
+
+/* user + system CPU time of pid, in seconds. */
+static double s_cpu_s (pid_t pid)
+{
+    char path[64], buf[2048];
+    snprintf (path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen (path, "re");
+    if (!f) return -1;
+    size_t n = fread (buf, 1, sizeof buf - 1, f);
+    fclose (f);
+    buf[n] = '\0';
+    const char *p = strrchr (buf, ')'); /* comm may hold spaces */
+    unsigned long ut = 0, st = 0;
+    if (!p || sscanf (p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf (_SC_CLK_TCK);
+}
+
+/* ------------------------------------------------------------------ bus callbacks */
+
+static bool s_node_ready (const Hs__Object *o)
+{
+    const Hs__Node *n = o ? o->node : NULL;
+    if (!n || !n->metadata || !hs_startswith (n->metadata->name, NODE_PREFIX) || !n->status)
+        return false;
+    for (size_t i = 0; i < n->status->n_conditions; i++)
+        if (hs_streq (n->status->conditions[i]->type, "Ready"))
+            return hs_streq (n->status->conditions[i]->status, "True");
+    return false;
+}
+
+static void s_on_node (void *arg, Hs__EventType type, const Hs__Object *obj, const Hs__Object *old)
+{
+    bench_t *b = arg;
+    bool was = old && s_node_ready (old);
+    bool is = type != HS__EVENT_TYPE__DELETED && s_node_ready (obj);
+    b->ready += (int)is - (int)was;
+}
+
+static void s_on_sched_hb (void *arg, const char *topic, const Hs__Envelope *env)
+{
+    bench_t *b = arg;
+    (void)topic;
+    if (env->body_case != HS__ENVELOPE__BODY_HEARTBEAT) return;
+    const Hs__ComponentHeartbeat *hb = env->heartbeat;
+    if (hb->observed_revision > b->sched_rev) b->sched_rev = hb->observed_revision;
+    static const char *names[4] = {"bound", "bind_refused", "unschedulable", "cycles"};
+    for (size_t i = 0; i < hb->n_counters; i++)
+        for (int k = 0; k < 4; k++)
+            if (hs_streq (hb->counters[i]->name, names[k]))
+                b->sched_ctr[k] = hb->counters[i]->value;
+}
+
+/* Our pods are bench-<i>: i, or -1. */
+static int s_pod_index (const bench_t *b, const char *name)
+{
+    if (!hs_startswith (name, POD_PREFIX)) return -1;
+    int64_t v;
+    if (hs_parse_i64 (name + strlen (POD_PREFIX), &v) < 0 || v < 0 || v >= b->pods) return -1;
+    return (int)v;
+}
+
+static void s_note (bench_t *b, const Hs__Pod *pod, int64_t at)
+{
+    if (!pod || !pod->metadata) return;
+    int i = s_pod_index (b, pod->metadata->name);
+    if (i < 0) return;
+    podt_t *t = &b->t[i];
+    if (!t->created) t->created = pod->metadata->creation_timestamp;
+    if (!t->bound && pod->spec && !hs_empty (pod->spec->node_name)) {
+        t->bound = at;
+        b->n_bound++;
+    }
+    if (!t->running && pod->status && hs_streq (pod->status->phase, "Running")) {
+        t->running = at;
+        b->n_running++;
+    }
+}
+
+static void s_on_pod_ev (void *arg, const char *topic, const Hs__Envelope *env)
+{
+    (void)topic;
+    if (env->body_case != HS__ENVELOPE__BODY_EVENT || !env->event->object) return;
+    s_note (arg, env->event->object->pod, env->event->committed_at_ns);
+}
+
+/* ------------------------------------------------------------------ creating pods */
+
+static Hs__Object *s_make_pod (int i)
+{
+    char name[32];
+    snprintf (name, sizeof name, POD_PREFIX "%d", i);
+    Hs__Object *obj = hs_obj_new (HS_KIND_POD, "default", name);
+    Hs__Pod *pod = obj->pod;
+    hs_pb_map_set ((void ***)&pod->metadata->labels, &pod->metadata->n_labels,
+                   &hs__object_meta__labels_entry__descriptor, "app", "bench");
+    pod->spec = hs_pb_new (&hs__pod_spec__descriptor);
+    Hs__Container *c = hs_pb_new (&hs__container__descriptor);
+    hs_pb_set_str (&c->name, "app");
+    hs_pb_set_str (&c->image, "busybox:1.36");
+    char *a0 = NULL, *a1 = NULL;
+    hs_pb_set_str (&a0, "sleep");
+    hs_pb_set_str (&a1, "3600");
+    hs_pb_push ((void ***)&c->command, &c->n_command, a0);
+    hs_pb_push ((void ***)&c->command, &c->n_command, a1);
+    c->resources = hs_pb_new (&hs__resource_requirements__descriptor);
+    c->resources->requests = hs_pb_new (&hs__resource_list__descriptor);
+    hs_pb_set_str (&c->resources->requests->cpu, "10m");
+    hs_pb_set_str (&c->resources->requests->memory, "16Mi");
+    hs_pb_push ((void ***)&pod->spec->containers, &pod->spec->n_containers, c);
+    hs_pb_set_str (&pod->spec->restart_policy, "Always");
+    return obj;
+}
+
+static void s_send_more (bench_t *b);
+
+static void s_on_create_ack (void *arg, int err, const Hs__Ack *ack)
+{
+    bench_t *b = arg;
+    b->inflight--;
+    if (err == 0 && ack->code == HS__CODE__CODE_OK) {
+        b->created_ok += (int)ack->n_results;
+    } else {
+        b->create_err++;
+        if (!b->err_msg)
+            b->err_msg = hs_sprintf ("%s", err ? strerror (-err) : hs_s (ack->message));
+    }
+}
+
+static void s_send_more (bench_t *b)
+{
+    hs_call_opts_t opts = {.timeout_ms = 60000};
+    Hs__Write **w = hs_calloc ((size_t)b->batch, sizeof *w);
+    while (b->inflight < b->inflight_max && b->next < b->pods) {
+        int n = 0;
+        while (n < b->batch && b->next < b->pods)
+            w[n++] = hs_write_new (HS__OP__OP_CREATE, s_make_pod (b->next++));
+        int r = hs_client_send (b->cl, w, (size_t)n, &opts, s_on_create_ack, b);
+        for (int i = 0; i < n; i++) hs_pb_free (w[i]);
+        if (r < 0) bl_die ("cannot send a create: %s", strerror (-r));
+        b->inflight++;
+    }
+    free (w);
+}
+
+/* ------------------------------------------------------------------ reporting */
+
+static int s_cmp_i64 (const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static const char *s_ms (uint64_t ns, char *buf, size_t len)
+{
+    if (ns >= 10000000000ULL)
+        snprintf (buf, len, "%.1f s", (double)ns / 1e9);
+    else
+        snprintf (buf, len, "%.0f ms", (double)ns / 1e6);
+    return buf;
+}
+
+/* ------------------------------------------------------------------ main */
+
+static void s_usage (FILE *f)
+{
+    fprintf (
+        f,
+        "usage: bench-sched [--bin DIR] [--nodes N] [--pods P] [--quick] [--batch B]\n"
+        "                   [--inflight K] [--no-sync] [--timeout S]\n"
+        "  --bin DIR       where hs-bus, hs-store, hs-scheduler and hs-agent are\n"
+        "  --nodes N       hollow nodes (default 5000)\n"
+        "  --pods P        pods to create (default 50000)\n"
+        "  --quick         500 nodes, 5000 pods\n"
+        "  --batch B       OP_CREATE writes per Command (default 100)\n"
+        "  --inflight K    Commands in flight while creating (default 8)\n"
+        "  --no-sync       hs-store --no-sync (labelled; not durable)\n"
+        "  --timeout S     give up waiting for Running after S s without progress (30)\n"
+        "  --csv FILE      write every pod's times (ns, store clock): i,created,bound,running\n");
+}
+
+static void s_pump (bench_t *b, int ms)
+{
+    int r = hs_client_process (b->cl, ms);
+    if (r < 0 && r != -EINTR) bl_die ("the bus failed: %s", strerror (-r));
+}
+
+static void s_wait_log (const char *path, const char *what, pid_t pid, int timeout_ms)
+{
+    int64_t deadline = hs_mono_ns () + timeout_ms * MS;
+    for (;;) {
+        FILE *f = fopen (path, "re");
+        char line[1024];
+        bool found = false;
+        while (f && !found && fgets (line, sizeof line, f)) found = strstr (line, what) != NULL;
+        if (f) fclose (f);
+        if (found) return;
+        if (!bl_alive (pid) || hs_mono_ns () > deadline) {
+            bl_tail_log (path, 20);
+            bl_die ("no \"%s\" in %s", what, path);
+        }
+        usleep (20000);
+    }
+}
+
+int main (int argc, char **argv)
+{
+    bl_init ("bench-sched");
+    const char *bin_dir = NULL;
+    bench_t b = {.nodes = 5000, .pods = 50000, .batch = 100, .inflight_max = 8};
+    bool nosync = false;
+    int stall_s = 30;
+    const char *csv = NULL;
+    static struct option opts[] = {{"bin", required_argument, 0, 'b'},
+                                   {"nodes", required_argument, 0, 'n'},
+                                   {"pods", required_argument, 0, 'p'},
+                                   {"quick", no_argument, 0, 'q'},
+                                   {"batch", required_argument, 0, 'B'},
+                                   {"inflight", required_argument, 0, 'K'},
+                                   {"no-sync", no_argument, 0, 'N'},
+                                   {"timeout", required_argument, 0, 't'},
+                                   {"csv", required_argument, 0, 'C'},
+                                   {"help", no_argument, 0, 'h'},
+                                   {0, 0, 0, 0}};
+    int c;
+    int64_t v;
+    while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'b': bin_dir = optarg; break;
+        case 'n':
+            if (hs_parse_i64 (optarg, &v) < 0 || v < 1 || v > 100000)
+                bl_die ("--nodes: %s", optarg);
+            b.nodes = (int)v;
+            break;
+        case 'p':
+            if (hs_parse_i64 (optarg, &v) < 0 || v < 1 || v > 1000000)
+                bl_die ("--pods: %s", optarg);
+            b.pods = (int)v;
+            break;
+        case 'q':
+            b.nodes = 500;
+            b.pods = 5000;
+            break;
+        case 'B':
+            if (hs_parse_i64 (optarg, &v) < 0 || v < 1 || v > 1000) bl_die ("--batch: %s", optarg);
+            b.batch = (int)v;
+            break;
+        case 'K':
+            if (hs_parse_i64 (optarg, &v) < 0 || v < 1 || v > 4096)
+                bl_die ("--inflight: %s", optarg);
+            b.inflight_max = (int)v;
+            break;
+        case 'N': nosync = true; break;
+        case 't':
+            if (hs_parse_i64 (optarg, &v) < 0 || v < 1 || v > 3600)
+                bl_die ("--timeout: %s", optarg);
+            stall_s = (int)v;
+            break;
+        case 'C': csv = optarg; break;
+        case 'h': s_usage (stdout); return 0;
+        default: s_usage (stderr); return 2;
+        }
+    }
+    const char *names[] = {"hs-bus", "hs-store", "hs-scheduler", "hs-agent"};
+    char *bin[4];
+    for (int i = 0; i < 4; i++)
+        if (!(bin[i] = bl_find_bin (names[i], bin_dir)))
+            bl_die ("cannot find %s (--bin, $HS_BIN, next to bench-sched); build it first",
+                    names[i]);
+    char *tmp = bl_tmpdir ("sched");
+    b.t = hs_calloc ((size_t)b.pods, sizeof *b.t);
+
+    /* ---- hs-bus, hs-store */
+    int port = bl_free_port (true);
+    char port_s[16], bus[64];
+    snprintf (port_s, sizeof port_s, "%d", port);
+    snprintf (bus, sizeof bus, "127.0.0.1:%d", port);
+    char *log_bus = hs_sprintf ("%s/hs-bus.log", tmp),
+         *log_store = hs_sprintf ("%s/hs-store.log", tmp);
+    char *log_sched = hs_sprintf ("%s/hs-scheduler.log", tmp);
+    char *log_base = hs_sprintf ("%s/hs-agent-base.log", tmp);
+    char *log_sim = hs_sprintf ("%s/hs-agent-sim.log", tmp);
+    char *data = hs_sprintf ("%s/store", tmp);
+    char *a_bus[] = {bin[0], "--bind", "127.0.0.1", "--port", port_s, NULL};
+    pid_t bus_pid = bl_spawn (a_bus, log_bus);
+    if (bl_wait_tcp (port + 1, 5000) < 0) bl_die ("hs-bus did not start");
+    char *a_store[] = {bin[1], "--bus", bus, "--data", data, nosync ? "--no-sync" : NULL, NULL};
+    pid_t store_pid = bl_spawn (a_store, log_store);
+    int r = hs_client_new (bus, "bench-sched", NULL, 10000, &b.cl);
+    if (r < 0) bl_die ("cannot join hs-bus at %s: %s", bus, strerror (-r));
+    hs_kind_t nk[] = {HS_KIND_NODE};
+    hs_watch_opts_t wo = {.kinds = nk, .n_kinds = 1, .fn = s_on_node, .arg = &b};
+    hs_watch_t *nw = hs_client_watch (b.cl, &wo);
+    if (hs_watch_wait_synced (nw, 20000) < 0) {
+        bl_tail_log (log_store, 20);
+        bl_die ("hs-store did not answer a snapshot within 20 s");
+    }
+    hs_client_on (b.cl, "hb.scheduler.", s_on_sched_hb, &b);
+    hs_client_on (b.cl, "ev.pod.", s_on_pod_ev, &b);
+
+    /* ---- baseline: the simulator with one node, alone */
+    char n_s[16];
+    snprintf (n_s, sizeof n_s, "%d", b.nodes);
+    char *a_base[] = {bin[3], "--simulate", "1", "--node-prefix", "base-", "--bus", bus, NULL};
+    pid_t base_pid = bl_spawn (a_base, log_base);
+    s_wait_log (log_base, "registered 1 hollow nodes", base_pid, 20000);
+    int64_t settle = hs_mono_ns () + 2000 * MS;
+    while (hs_mono_ns () < settle) s_pump (&b, 50);
+    long rss_base = s_rss_kib (base_pid);
+    bl_stop (base_pid);
+    Hs__Write *del = hs_write_target (HS__OP__OP_DELETE, HS_KIND_NODE, NULL, "base-0");
+    Hs__Ack *ack = NULL;
+    if (hs_client_call (b.cl, &del, 1, NULL, &ack) == 0) hs_pb_free (ack);
+    hs_pb_free (del);
+
+    /* ---- the scheduler, N hollow nodes */
+    char *a_sched[] = {bin[2], "--bus", bus, NULL};
+    pid_t sched_pid = bl_spawn (a_sched, log_sched);
+    s_wait_log (log_sched, "scheduling pods", sched_pid, 20000);
+    char *a_sim[] = {bin[3], "--simulate", n_s, "--bus", bus, NULL};
+    int64_t t_sim = hs_mono_ns ();
+    pid_t sim_pid = bl_spawn (a_sim, log_sim);
+    int64_t deadline = t_sim + 120000 * MS;
+    while (b.ready < b.nodes) {
+        if (hs_mono_ns () > deadline || !bl_alive (sim_pid)) {
+            bl_tail_log (log_sim, 20);
+            bl_die ("%d of %d hollow nodes Ready after 120 s", b.ready, b.nodes);
+        }
+        s_pump (&b, 50);
+    }
+    int64_t t_ready = hs_mono_ns ();
+    /* the scheduler has seen every node: its heartbeat's revision */
+    int64_t rev = hs_watch_revision (nw);
+    deadline = hs_mono_ns () + 30000 * MS;
+    while (b.sched_rev < rev) {
+        if (hs_mono_ns () > deadline) bl_die ("the scheduler did not catch up with the nodes");
+        s_pump (&b, 50);
+    }
+    settle = hs_mono_ns () + 2000 * MS;
+    while (hs_mono_ns () < settle) s_pump (&b, 50);
+    long rss_idle = s_rss_kib (sim_pid);
+
+    printf ("\n== bench-sched: %d hollow nodes (hs-agent --simulate), %d pods, hs-store %s\n",
+            b.nodes, b.pods,
+            nosync ? "--no-sync (NOT durable)" : "durable (every group commit fsynced)");
+    printf ("   hs-bus, hs-store, hs-scheduler, hs-agent --simulate %d and this process on one\n"
+            "   machine. Pods: 1 container, requests 10m/16Mi (all fit), created as Commands of\n"
+            "   %d OP_CREATE writes, %d Commands in flight. Times from the bus, on the store's\n"
+            "   clock: creationTimestamp -> bound (committed_at of the event setting nodeName)\n"
+            "   -> Running (committed_at of the agent's status event). rate = pods / (first\n"
+            "   creation -> last such event).\n",
+            b.nodes, b.batch, b.inflight_max);
+    char buf[8][32];
+    printf ("   %d nodes Ready %s after the simulator started\n", b.nodes,
+            bl_fmt_ns ((uint64_t)(t_ready - t_sim), buf[0], 32));
+
+    /* ---- the pods */
+    double cpu0[4] = {s_cpu_s (sched_pid), s_cpu_s (store_pid), s_cpu_s (sim_pid),
+                      s_cpu_s (bus_pid)};
+    int64_t t0 = hs_mono_ns ();
+    int64_t last_progress = t0, last_print = t0;
+    int last_running = -1, last_bound = -1;
+    s_send_more (&b);
+    while (b.n_running < b.pods) {
+        s_pump (&b, 20);
+        s_send_more (&b);
+        int64_t now = hs_mono_ns ();
+        if (b.n_running != last_running || b.n_bound != last_bound) {
+            last_running = b.n_running;
+            last_bound = b.n_bound;
+            last_progress = now;
+        }
+        if (b.next >= b.pods && b.inflight == 0 && b.n_running >= b.created_ok)
+            break; /* some creates failed: everything else is done */
+        if (now - last_progress > stall_s * 1000 * MS) {
+            fprintf (stderr, "bench-sched: no progress for %d s; stopping the wait\n", stall_s);
+            break;
+        }
+        if (now - last_print > 5000 * MS) {
+            fprintf (stderr, "bench-sched: %.0f s: created %d, bound %d, Running %d\n",
+                     (double)(now - t0) / 1e9, b.created_ok, b.n_bound, b.n_running);
+            last_print = now;
+        }
+        if (!bl_alive (sched_pid) || !bl_alive (store_pid) || !bl_alive (sim_pid))
+            bl_die ("a server died (logs in %s)", tmp);
+    }
+    double cpu1[4] = {s_cpu_s (sched_pid), s_cpu_s (store_pid), s_cpu_s (sim_pid),
+                      s_cpu_s (bus_pid)};
+    long rss_after = s_rss_kib (sim_pid);
+    /* one more scheduler heartbeat, so its counters cover the whole run */
+    settle = hs_mono_ns () + 600 * MS;
+    while (hs_mono_ns () < settle) s_pump (&b, 50);
+
+    /* what the events missed, from a snapshot */
+    int snap_bound = -1, snap_running = -1;
+    hs_db_snapshot_t snap = {0};
+    hs_kind_t pk[] = {HS_KIND_POD};
+    if (hs_client_snapshot (b.cl, pk, 1, NULL, 30000, &snap) == 0) {
+        snap_bound = snap_running = 0;
+        for (size_t i = 0; i < snap.n_objects; i++) {
+            const Hs__Pod *p = snap.objects[i]->pod;
+            if (!p || s_pod_index (&b, p->metadata->name) < 0) continue;
+            if (p->spec && !hs_empty (p->spec->node_name)) snap_bound++;
+            if (p->status && hs_streq (p->status->phase, "Running")) snap_running++;
+        }
+        hs_db_snapshot_free (&snap);
+    }
+
+    int64_t first_created = INT64_MAX, last_created = 0, last_bound_t = 0, last_run_t = 0;
+    int64_t *cb = hs_calloc ((size_t)b.pods, sizeof (int64_t));
+    int64_t *cr = hs_calloc ((size_t)b.pods, sizeof (int64_t));
+    int64_t *br = hs_calloc ((size_t)b.pods, sizeof (int64_t));
+    size_t ncb = 0, ncr = 0, nbr = 0;
+    for (int i = 0; i < b.pods; i++) {
+        const podt_t *t = &b.t[i];
+        if (!t->created) continue;
+        if (t->created < first_created) first_created = t->created;
+        if (t->created > last_created) last_created = t->created;
+        if (t->bound) {
+            cb[ncb++] = t->bound - t->created;
+            if (t->bound > last_bound_t) last_bound_t = t->bound;
+        }
+        if (t->running) {
+            cr[ncr++] = t->running - t->created;
+            if (t->running > last_run_t) last_run_t = t->running;
+        }
+        if (t->bound && t->running) br[nbr++] = t->running - t->bound;
+    }
+    FILE *cf = csv ? fopen (csv, "we") : NULL;
+    if (csv && !cf) fprintf (stderr, "bench-sched: cannot write %s: %s\n", csv, strerror (errno));
+    for (int i = 0; cf && i < b.pods; i++)
+        fprintf (cf, "%d,%lld,%lld,%lld\n", i, (long long)b.t[i].created, (long long)b.t[i].bound,
+                 (long long)b.t[i].running);
+    if (cf) fclose (cf);
+    qsort (cb, ncb, sizeof *cb, s_cmp_i64);
+    qsort (cr, ncr, sizeof *cr, s_cmp_i64);
+    qsort (br, nbr, sizeof *br, s_cmp_i64);
+#define PCT(a, n, p) ((n) ? (uint64_t)(a)[(size_t)((double)((n)-1) * (p) / 100.0)] : 0)
+    double span_c = (double)(last_created - first_created) / 1e9;
+    double span_b = (double)(last_bound_t - first_created) / 1e9;
+    double span_r = (double)(last_run_t - first_created) / 1e9;
+
+    printf ("\n%8s %8s %10s %10s %10s %12s %12s\n", "", "pods", "span", "pods/s", "p50", "p99",
+            "max");
+    printf ("%8s %8d %10s %10s %10s %12s %12s\n", "created", b.created_ok,
+            s_ms ((uint64_t)(span_c * 1e9), buf[0], 32),
+            span_c > 0 ? bl_fmt_count (b.created_ok / span_c, buf[1], 32) : "-", "-", "-", "-");
+    printf ("%8s %8zu %10s %10s %10s %12s %12s\n", "bound", ncb,
+            s_ms ((uint64_t)(span_b * 1e9), buf[0], 32),
+            span_b > 0 ? bl_fmt_count ((double)ncb / span_b, buf[1], 32) : "-",
+            s_ms (PCT (cb, ncb, 50), buf[2], 32), s_ms (PCT (cb, ncb, 99), buf[3], 32),
+            s_ms (PCT (cb, ncb, 100), buf[4], 32));
+    printf ("%8s %8zu %10s %10s %10s %12s %12s\n", "Running", ncr,
+            s_ms ((uint64_t)(span_r * 1e9), buf[0], 32),
+            span_r > 0 ? bl_fmt_count ((double)ncr / span_r, buf[1], 32) : "-",
+            s_ms (PCT (cr, ncr, 50), buf[2], 32), s_ms (PCT (cr, ncr, 99), buf[3], 32),
+            s_ms (PCT (cr, ncr, 100), buf[4], 32));
+    printf ("   span and pods/s from the first creation; p50/p99/max: created -> bound, created\n"
+            "   -> Running; bound -> Running p50 %s, p99 %s.\n",
+            s_ms (PCT (br, nbr, 50), buf[0], 32), s_ms (PCT (br, nbr, 99), buf[1], 32));
+    if (b.create_err)
+        printf ("   %d create Commands failed (first: %s)\n", b.create_err, hs_s (b.err_msg));
+    if (snap_bound >= 0)
+        printf ("   check: the store holds %d bench pods bound, %d Running (events seen: %d "
+                "bound, %d Running)\n",
+                snap_bound, snap_running, b.n_bound, b.n_running);
+    printf ("   hs-scheduler's counters: %llu bound, %llu binds refused, %llu unschedulable, "
+            "%llu passes\n",
+            (unsigned long long)b.sched_ctr[0], (unsigned long long)b.sched_ctr[1],
+            (unsigned long long)b.sched_ctr[2], (unsigned long long)b.sched_ctr[3]);
+    const char *who[4] = {"hs-scheduler", "hs-store", "hs-agent --simulate", "hs-bus"};
+    printf ("\n%22s %12s %14s\n", "CPU during the pods", "seconds", "per pod");
+    for (int i = 0; i < 4; i++) {
+        double d = cpu1[i] - cpu0[i];
+        printf ("%22s %12.2f %11.1f us\n", who[i], d, b.pods ? d * 1e6 / b.pods : 0);
+    }
+    printf ("\n%34s %12s\n", "resident memory (VmRSS)", "KiB");
+    printf ("%34s %12ld\n", "hs-agent --simulate 1, idle", rss_base);
+    char lbl[64];
+    snprintf (lbl, sizeof lbl, "hs-agent --simulate %d, idle", b.nodes);
+    printf ("%34s %12ld\n", lbl, rss_idle);
+    snprintf (lbl, sizeof lbl, "  the same after %d pods", b.pods);
+    printf ("%34s %12ld\n", lbl, rss_after);
+    if (b.nodes > 1 && rss_base > 0 && rss_idle > 0)
+        printf ("   per idle hollow node: (%ld - %ld) KiB / %d = %.0f bytes\n", rss_idle, rss_base,
+                b.nodes - 1, (double)(rss_idle - rss_base) * 1024.0 / (b.nodes - 1));
+
+    free (cb);
+    free (cr);
+    free (br);
+    free (b.t);
+    free (b.err_msg);
+    hs_client_destroy (&b.cl);
+    for (int i = 0; i < 4; i++) free (bin[i]);
+    free (log_bus);
+    free (log_store);
+    free (log_sched);
+    free (log_base);
+    free (log_sim);
+    free (data);
+    free (tmp);
+    return 0;
+}
