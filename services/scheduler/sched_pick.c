@@ -53,7 +53,15 @@ typedef struct {
 struct sched_cluster_t {
     s_node_t *nodes; /* sorted by name */
     size_t n;
+    size_t next_start; /* sched_pick's rotating first node (sampling) */
 };
+
+/* What filter and score need of a pod, worked out once per pick rather
+ * than once per node (the quantities are text). */
+typedef struct {
+    sched_req_t req, nonzero;
+    const char *owner;
+} s_want_t;
 
 /* ------------------------------------------------------------------ pods and nodes */
 
@@ -326,7 +334,14 @@ static bool s_ports_free (const s_node_t *sn, const Hs__Pod *pod)
     return true;
 }
 
-bool sched_filter (const sched_cluster_t *self, size_t i, const Hs__Pod *pod, sched_why_t *ret_why)
+static void s_want (const Hs__Pod *pod, s_want_t *ret)
+{
+    s_requests (pod, &ret->req, &ret->nonzero);
+    ret->owner = sched_pod_controller (pod);
+}
+
+static bool s_filter (const sched_cluster_t *self, size_t i, const Hs__Pod *pod, const s_want_t *w,
+                      sched_why_t *ret_why)
 {
     const s_node_t *sn = &self->nodes[i];
     if (ret_why) ret_why->n = 0;
@@ -356,9 +371,7 @@ bool sched_filter (const sched_cluster_t *self, size_t i, const Hs__Pod *pod, sc
         return false;
     }
     /* The store's bind refuses when used + wanted > limit; so do we. */
-    sched_req_t req;
-    s_requests (pod, &req, NULL);
-    const int64_t want[3] = {req.cpu_milli, req.mem_bytes, 1};
+    const int64_t want[3] = {w->req.cpu_milli, w->req.mem_bytes, 1};
     static const char *const reason[3] = {S_NO_CPU, S_NO_MEM, S_TOO_MANY_PODS};
     static const int order[3] = {S_PODS, S_CPU, S_MEM}; /* kube's order */
     bool fits = true;
@@ -373,16 +386,22 @@ bool sched_filter (const sched_cluster_t *self, size_t i, const Hs__Pod *pod, sc
     return fits;
 }
 
+bool sched_filter (const sched_cluster_t *self, size_t i, const Hs__Pod *pod, sched_why_t *ret_why)
+{
+    s_want_t w;
+    s_want (pod, &w);
+    return s_filter (self, i, pod, &w, ret_why);
+}
+
 /* ------------------------------------------------------------------ score */
 
-void sched_score (const sched_cluster_t *self, size_t i, const Hs__Pod *pod, sched_score_t *ret)
+static void s_score (const sched_cluster_t *self, size_t i, const s_want_t *w, sched_score_t *ret)
 {
     const s_node_t *sn = &self->nodes[i];
-    sched_req_t req, nz;
-    s_requests (pod, &req, &nz);
+    const sched_req_t req = w->req, nz = w->nonzero;
     sched_score_t sc = {0, S_MAX_SCORE, 0};
 
-    const char *owner = sched_pod_controller (pod);
+    const char *owner = w->owner;
     for (size_t k = 0; owner && k < sn->n_owners; k++)
         if (strcmp (sn->owners[k].uid, owner) == 0) sc.spread = sn->owners[k].count;
 
@@ -412,6 +431,13 @@ void sched_score (const sched_cluster_t *self, size_t i, const Hs__Pod *pod, sch
     }
     sc.least = nr ? (int)(sum / nr) : S_MAX_SCORE;
     *ret = sc;
+}
+
+void sched_score (const sched_cluster_t *self, size_t i, const Hs__Pod *pod, sched_score_t *ret)
+{
+    s_want_t w;
+    s_want (pod, &w);
+    s_score (self, i, &w, ret);
 }
 
 int sched_score_cmp (const sched_score_t *a, const sched_score_t *b)
@@ -452,20 +478,38 @@ static char *s_fit_message (size_t n_nodes, const s_hist_t *hist, size_t n_hist)
     return hs_buf_take (&b);
 }
 
-int sched_pick (const sched_cluster_t *self, const Hs__Pod *pod, const char **ret_node,
+size_t sched_nodes_to_find (size_t n)
+{
+    if (n <= SCHED_MIN_FEASIBLE) return n;
+    long pct = 50 - (long)(n / 125);
+    if (pct < 5) pct = 5;
+    size_t k = n * (size_t)pct / 100;
+    return k < SCHED_MIN_FEASIBLE ? SCHED_MIN_FEASIBLE : k;
+}
+
+int sched_pick (sched_cluster_t *self, const Hs__Pod *pod, const char **ret_node,
                 char **ret_message)
 {
     if (self->n == 0) {
         *ret_message = hs_strdup ("no nodes available to schedule pods");
         return -ENOSPC;
     }
+    s_want_t w;
+    s_want (pod, &w);
+    /* kube-scheduler's percentageOfNodesToScore: stop once enough feasible
+     * nodes were found, starting where the last pick stopped so every node
+     * gets its turn. Nothing feasible: every node was looked at, and the
+     * message counts them all. */
+    size_t want = sched_nodes_to_find (self->n), found = 0, seen = 0;
+    size_t start = self->next_start % self->n;
     int best = -1;
     sched_score_t best_sc = {0};
     s_hist_t *hist = NULL;
     size_t n_hist = 0;
-    for (size_t i = 0; i < self->n; i++) {
+    for (; seen < self->n && found < want; seen++) {
+        size_t i = (start + seen) % self->n;
         sched_why_t why;
-        if (!sched_filter (self, i, pod, &why)) {
+        if (!s_filter (self, i, pod, &w, best >= 0 ? NULL : &why)) {
             if (best >= 0) continue; /* the reasons only matter if nothing fits */
             for (size_t r = 0; r < why.n; r++) {
                 size_t k = 0;
@@ -478,14 +522,17 @@ int sched_pick (const sched_cluster_t *self, const Hs__Pod *pod, const char **re
             }
             continue;
         }
+        found++;
         sched_score_t sc;
-        sched_score (self, i, pod, &sc);
-        /* nodes are sorted by name: on a tie the earlier one stays */
-        if (best < 0 || sched_score_cmp (&sc, &best_sc) < 0) {
+        s_score (self, i, &w, &sc);
+        /* nodes are sorted by name: on a tie the earlier name wins */
+        int cmp = best < 0 ? -1 : sched_score_cmp (&sc, &best_sc);
+        if (cmp < 0 || (cmp == 0 && (int)i < best)) {
             best = (int)i;
             best_sc = sc;
         }
     }
+    self->next_start = (start + seen) % self->n;
     int rc = 0;
     if (best >= 0)
         *ret_node = self->nodes[best].name;

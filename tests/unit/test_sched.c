@@ -515,13 +515,60 @@ static void test_burst (void)
     s_reset ();
 }
 
+/* kube's percentageOfNodesToScore: how many feasible nodes a pick looks
+ * for, and that successive picks start where the last one stopped. */
+static void test_sampling (void)
+{
+    CHECK_EQ_INT (sched_nodes_to_find (3), 3);
+    CHECK_EQ_INT (sched_nodes_to_find (100), 100);
+    CHECK_EQ_INT (sched_nodes_to_find (500), 230);     /* 46% */
+    CHECK_EQ_INT (sched_nodes_to_find (5000), 500);    /* 10% */
+    CHECK_EQ_INT (sched_nodes_to_find (100000), 5000); /* at least 5% */
+    CHECK_EQ_INT (sched_nodes_to_find (150), 100);     /* 49% = 73, but at least 100 */
+
+    enum { N = 500 };
+    const Hs__Node **nodes = hs_calloc (N, sizeof *nodes);
+    for (int i = 0; i < N; i++) {
+        char name[16];
+        snprintf (name, sizeof name, "n%03d", i);
+        nodes[i] = s_node (name, "1", "1Gi", "", NULL, NULL, NULL);
+    }
+    sched_cluster_t *c = s_cluster (nodes, N);
+    /* Equal nodes: a pick takes the first of its sample; the next pick's
+     * sample starts 230 nodes further on. */
+    const Hs__Pod *p = s_pod ("p", "100m", "10Mi", NULL, NULL, NULL, NULL);
+    const char *node = NULL;
+    char *msg = NULL;
+    CHECK_EQ_INT (sched_pick (c, p, &node, &msg), 0);
+    CHECK_EQ_STR (node, "n000");
+    CHECK_EQ_INT (sched_pick (c, p, &node, &msg), 0);
+    CHECK_EQ_STR (node, "n230");
+    CHECK_EQ_INT (sched_pick (c, p, &node, &msg), 0);
+    CHECK_EQ_STR (node, "n000"); /* 460..499, then 0..189: a tie goes to the first name */
+    CHECK_EQ_INT (sched_pick (c, p, &node, &msg), 0);
+    CHECK_EQ_STR (node, "n190"); /* 190..419 */
+    /* Nothing fits: every node is looked at and counted. */
+    const Hs__Pod *big = s_pod ("big", "2", "10Mi", NULL, NULL, NULL, NULL);
+    CHECK_EQ_INT (sched_pick (c, big, &node, &msg), -ENOSPC);
+    CHECK_EQ_STR (msg, "0/500 nodes are available: 500 Insufficient cpu.");
+    free (msg);
+    sched_cluster_destroy (&c);
+    free (nodes);
+    s_reset ();
+}
+
 int main (int argc, char **argv)
 {
     static const hs_test_t tests[] = {
-        {"reasons", test_reasons},         {"requests_accounting", test_requests_accounting},
-        {"tolerations", test_tolerations}, {"host_ports", test_host_ports},
-        {"message", test_message},         {"spread", test_spread},
-        {"balanced", test_balanced},       {"burst", test_burst},
+        {"sampling", test_sampling},
+        {"reasons", test_reasons},
+        {"requests_accounting", test_requests_accounting},
+        {"tolerations", test_tolerations},
+        {"host_ports", test_host_ports},
+        {"message", test_message},
+        {"spread", test_spread},
+        {"balanced", test_balanced},
+        {"burst", test_burst},
     };
     return HS_TEST_RUN (tests);
 }
