@@ -49,6 +49,12 @@ bool hs_startswith (const char *s, const char *prefix);
 int64_t hs_now_ns (void);
 int64_t hs_mono_ns (void);
 
+/* A daemon's stop signals: blocks SIGTERM and SIGINT (call it before any
+ * thread starts, ZeroMQ's included, so every thread inherits the mask and
+ * the signals all reach the descriptor), ignores SIGPIPE, and returns a
+ * non-blocking signalfd for SIGTERM/SIGINT, or -errno. */
+int hs_stop_signalfd (void);
+
 /* Writes `len` random lower-case alphanumerics and a NUL into buf (len+1 bytes). */
 void hs_random_id (char *buf, size_t len);
 /* A random UUID v4 string, caller frees. */

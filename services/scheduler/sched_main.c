@@ -616,21 +616,16 @@ int main (int argc, char **argv)
 
     /* Block the signals before ZeroMQ starts its threads, so they all arrive
      * at our signalfd. */
-    sigset_t mask;
-    sigemptyset (&mask);
-    sigaddset (&mask, SIGTERM);
-    sigaddset (&mask, SIGINT);
-    sigprocmask (SIG_BLOCK, &mask, NULL);
-    signal (SIGPIPE, SIG_IGN);
 
     int rc = 1;
     self.started_at_ns = hs_now_ns ();
     gethostname (self.host, sizeof self.host - 1);
     self.pods = zhashx_new ();
     zhashx_set_destructor (self.pods, s_pod_destroy);
-    self.sigfd = signalfd (-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    /* before hs_client_new: ZeroMQ's threads must inherit the blocked mask */
+    self.sigfd = hs_stop_signalfd ();
     if (self.sigfd < 0) {
-        log_error ("signalfd: %s", strerror (errno));
+        log_error ("signalfd: %s", strerror (-self.sigfd));
         goto out;
     }
     int r = hs_client_new (bus_addr, "hs-scheduler", instance, JOIN_TIMEOUT_MS, &self.client);

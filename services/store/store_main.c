@@ -306,14 +306,13 @@ int main (int argc, char **argv)
 
     /* Block the signals before ZeroMQ starts its threads, so they all arrive
      * at our signalfd. */
-    sigset_t mask;
-    sigemptyset (&mask);
-    sigaddset (&mask, SIGTERM);
-    sigaddset (&mask, SIGINT);
-    sigprocmask (SIG_BLOCK, &mask, NULL);
-    signal (SIGPIPE, SIG_IGN);
+    int sigfd = hs_stop_signalfd ();
+    if (sigfd < 0) {
+        log_error ("signalfd: %s", strerror (-sigfd));
+        return 1;
+    }
 
-    self_t self = {.sigfd = -1};
+    self_t self = {.sigfd = sigfd};
     self.started_at_ns = hs_now_ns ();
     int rc = 1;
     int r = store_open (data, &opts, &self.store);
@@ -324,11 +323,6 @@ int main (int argc, char **argv)
     log_info ("store at %s: epoch %016llx, revision %lld%s", data,
               (unsigned long long)store_epoch (self.store), (long long)store_revision (self.store),
               opts.nosync ? " (no-sync: commits are not durable)" : "");
-    self.sigfd = signalfd (-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-    if (self.sigfd < 0) {
-        log_error ("signalfd: %s", strerror (errno));
-        goto out;
-    }
     r = hs_bus_connect (bus_addr, "hs-store", instance, &self.bus);
     if (r < 0) {
         log_error ("cannot connect to the bus at %s: %s",
