@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/utsname.h>
 
 #include "cgroup.h"
 #include "hs_client.h"
@@ -81,6 +82,28 @@ size_t agent_pods_fds (agent_pods_t *self, int *fds, size_t max);
  * found`) when there is none. Both malloc'd. */
 char *agent_pods_log_dir (agent_pods_t *self, const char *ns, const char *pod,
                           const char *container, bool previous, char **ret_err);
+
+/* ------------------------------------------------------------------ the Node (agent_node.c) */
+
+/* The Node to register: labels kubernetes.io/hostname, os and arch, then
+ * "k=v,k2=v2" from labels (may be NULL). */
+Hs__Object *agent_node_object (const char *name, const struct utsname *u, const char *labels);
+
+typedef struct {
+    const char *name;
+    const char *cpu, *memory, *pods; /* capacity = allocatable, as quantities */
+    int64_t ready_since_ns;          /* Ready's lastTransitionTime */
+    const char *message;             /* Ready's message */
+    const char *agent_version;
+    const char *machine_id;
+    const struct utsname *uts;
+} agent_node_info_t;
+
+/* The Node's status to post: capacity, allocatable, Ready with a fresh
+ * heartbeat time, addresses, system info. */
+Hs__Object *agent_node_status (const agent_node_info_t *info);
+/* /etc/machine-id, or "". */
+void agent_machine_id (char *buf, size_t len);
 
 /* mkdir -p, mode 0700. 0 or -errno. */
 int agent_mkdir_p (const char *path);

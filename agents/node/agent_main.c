@@ -97,36 +97,6 @@ static int64_t s_mem_total (void)
     return kb * 1024;
 }
 
-static void s_labels (self_t *self, Hs__ObjectMeta *m)
-{
-    struct utsname u;
-    uname (&u);
-    hs_pb_map_set ((void ***)&m->labels, &m->n_labels, &hs__object_meta__labels_entry__descriptor,
-                   "kubernetes.io/hostname", self->conf.node);
-    hs_pb_map_set ((void ***)&m->labels, &m->n_labels, &hs__object_meta__labels_entry__descriptor,
-                   "kubernetes.io/os", "linux");
-    hs_pb_map_set ((void ***)&m->labels, &m->n_labels, &hs__object_meta__labels_entry__descriptor,
-                   "kubernetes.io/arch", hs_streq (u.machine, "x86_64") ? "amd64" : u.machine);
-    if (hs_empty (self->labels)) return;
-    _cleanup_free_ char *copy = hs_strdup (self->labels);
-    char *save = NULL;
-    for (char *kv = strtok_r (copy, ",", &save); kv; kv = strtok_r (NULL, ",", &save)) {
-        char *eq = strchr (kv, '=');
-        if (eq) *eq = '\0';
-        hs_pb_map_set ((void ***)&m->labels, &m->n_labels,
-                       &hs__object_meta__labels_entry__descriptor, kv, eq ? eq + 1 : "");
-    }
-}
-
-static Hs__ResourceList *s_resources (const self_t *self)
-{
-    Hs__ResourceList *r = hs_pb_new (&hs__resource_list__descriptor);
-    hs_pb_take_str (&r->cpu, hs_quantity_fmt_cpu (self->cpu_milli));
-    hs_pb_take_str (&r->memory, hs_quantity_fmt_bytes (self->memory_bytes));
-    r->pods = hs_sprintf ("%lld", (long long)self->max_pods);
-    return r;
-}
-
 static int s_call (self_t *self, Hs__Write *w, const char *what)
 {
     Hs__Ack *ack = NULL;
@@ -149,49 +119,31 @@ static int s_call (self_t *self, Hs__Write *w, const char *what)
 /* The Node's status: capacity, allocatable, Ready with a fresh heartbeat. */
 static int s_post_status (self_t *self)
 {
-    Hs__Object *o = hs_obj_new (HS_KIND_NODE, NULL, self->conf.node);
-    Hs__NodeStatus *st = hs_pb_new (&hs__node_status__descriptor);
-    o->node->status = st;
-    st->capacity = s_resources (self);
-    st->allocatable = s_resources (self);
-    Hs__NodeCondition *c = hs_pb_new (&hs__node_condition__descriptor);
-    hs_pb_set_str (&c->type, "Ready");
-    hs_pb_set_str (&c->status, "True");
-    hs_pb_set_str (&c->reason, "AgentReady");
-    hs_pb_set_str (&c->message, "hs-agent is posting ready status");
-    c->last_heartbeat_time = hs_now_ns ();
-    c->last_transition_time = self->started_at_ns;
-    hs_pb_push ((void ***)&st->conditions, &st->n_conditions, c);
-    Hs__NodeAddress *a = hs_pb_new (&hs__node_address__descriptor);
-    hs_pb_set_str (&a->type, "InternalIP");
-    hs_pb_set_str (&a->address, "127.0.0.1");
-    hs_pb_push ((void ***)&st->addresses, &st->n_addresses, a);
-    a = hs_pb_new (&hs__node_address__descriptor);
-    hs_pb_set_str (&a->type, "Hostname");
-    hs_pb_set_str (&a->address, self->conf.node);
-    hs_pb_push ((void ***)&st->addresses, &st->n_addresses, a);
     struct utsname u;
     uname (&u);
-    st->node_info = hs_pb_new (&hs__node_system_info__descriptor);
-    hs_pb_set_str (&st->node_info->kernel_version, u.release);
-    hs_pb_set_str (&st->node_info->architecture, u.machine);
-    hs_pb_set_str (&st->node_info->os_image, "linux");
-    hs_pb_set_str (&st->node_info->agent_version, "hs-agent " HS_VERSION);
-    FILE *f = fopen ("/etc/machine-id", "re");
-    char mid[64] = "";
-    if (f) {
-        if (fgets (mid, sizeof mid, f)) mid[strcspn (mid, "\n")] = '\0';
-        fclose (f);
-    }
-    hs_pb_set_str (&st->node_info->machine_id, mid);
-    return s_call (self, hs_write_new (HS__OP__OP_UPDATE_STATUS, o), "posting the Node's status");
+    char mid[64];
+    agent_machine_id (mid, sizeof mid);
+    _cleanup_free_ char *cpu = hs_quantity_fmt_cpu (self->cpu_milli);
+    _cleanup_free_ char *mem = hs_quantity_fmt_bytes (self->memory_bytes);
+    _cleanup_free_ char *pods = hs_sprintf ("%lld", (long long)self->max_pods);
+    agent_node_info_t in = {.name = self->conf.node,
+                            .cpu = cpu,
+                            .memory = mem,
+                            .pods = pods,
+                            .ready_since_ns = self->started_at_ns,
+                            .message = "hs-agent is posting ready status",
+                            .agent_version = "hs-agent " HS_VERSION,
+                            .machine_id = mid,
+                            .uts = &u};
+    return s_call (self, hs_write_new (HS__OP__OP_UPDATE_STATUS, agent_node_status (&in)),
+                   "posting the Node's status");
 }
 
 static int s_register (self_t *self)
 {
-    Hs__Object *o = hs_obj_new (HS_KIND_NODE, NULL, self->conf.node);
-    s_labels (self, o->node->metadata);
-    o->node->spec = hs_pb_new (&hs__node_spec__descriptor);
+    struct utsname u;
+    uname (&u);
+    Hs__Object *o = agent_node_object (self->conf.node, &u, self->labels);
     int r = s_call (self, hs_write_new (HS__OP__OP_APPLY, o), "registering the Node");
     if (r == 0) r = s_post_status (self);
     if (r == 0) log_info ("registered node %s", self->conf.node);
@@ -407,13 +359,11 @@ int main (int argc, char **argv)
      * the agent becomes their parent and reaps them (agent_pods_work), so
      * no zombie waits for an init that may not reap. */
     prctl (PR_SET_CHILD_SUBREAPER, 1);
-    sigset_t mask;
-    sigemptyset (&mask);
-    sigaddset (&mask, SIGTERM);
-    sigaddset (&mask, SIGINT);
-    sigprocmask (SIG_BLOCK, &mask, NULL);
-    signal (SIGPIPE, SIG_IGN);
-    int sigfd = signalfd (-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    int sigfd = hs_stop_signalfd ();
+    if (sigfd < 0) {
+        log_error ("signalfd: %s", strerror (-sigfd));
+        return 1;
+    }
     int rc = 1;
     hs_cg_t *cg = NULL;
     agent_state_t *state = NULL;

@@ -228,6 +228,18 @@ static void s_event (agent_pods_t *self, apod_t *p, const char *type, const char
     hs_pb_free (w);
 }
 
+/* Removes a pod from the store now (grace 0), only if it is still the one
+ * with this uid: what the kubelet does once a pod's processes are gone. */
+static void s_delete_now (agent_pods_t *self, const char *ns, const char *name, const char *uid)
+{
+    Hs__Write *w = hs_write_target (HS__OP__OP_DELETE, HS_KIND_POD, ns, name);
+    w->grace_period_seconds = hs_pb_new (&hs__int64_value__descriptor);
+    w->grace_period_seconds->value = 0;
+    hs_pb_set_str (&w->expected_uid, uid);
+    hs_client_send (self->client, &w, 1, NULL, NULL, NULL);
+    hs_pb_free (w);
+}
+
 /* ------------------------------------------------------------------ pods */
 
 static apod_t *s_find (agent_pods_t *self, const char *ns, const char *name)
@@ -383,12 +395,7 @@ void agent_pods_on_event (void *arg, Hs__EventType type, const Hs__Object *obj,
         /* A mirror whose static pod we no longer run (its manifest went
          * while we were away): remove it. */
         if (self->online) {
-            Hs__Write *w = hs_write_target (HS__OP__OP_DELETE, HS_KIND_POD, m->namespace_, m->name);
-            w->grace_period_seconds = hs_pb_new (&hs__int64_value__descriptor);
-            w->grace_period_seconds->value = 0;
-            hs_pb_set_str (&w->expected_uid, m->uid);
-            hs_client_send (self->client, &w, 1, NULL, NULL, NULL);
-            hs_pb_free (w);
+            s_delete_now (self, m->namespace_, m->name, m->uid);
         }
         return;
     }
@@ -1003,12 +1010,7 @@ static bool s_pod_finish (agent_pods_t *self, apod_t *p)
     }
     if (p->is_static && p->mirror_uid && self->online) {
         /* Its manifest is gone (or changed): so is its mirror. */
-        Hs__Write *w = hs_write_target (HS__OP__OP_DELETE, HS_KIND_POD, p->ns, p->name);
-        w->grace_period_seconds = hs_pb_new (&hs__int64_value__descriptor);
-        w->grace_period_seconds->value = 0;
-        hs_pb_set_str (&w->expected_uid, p->mirror_uid);
-        hs_client_send (self->client, &w, 1, NULL, NULL, NULL);
-        hs_pb_free (w);
+        s_delete_now (self, p->ns, p->name, p->mirror_uid);
     }
     if (p->gone || p->is_static) {
         s_pod_forget (self, p);
@@ -1018,12 +1020,7 @@ static bool s_pod_finish (agent_pods_t *self, apod_t *p)
     if (p->dirty) s_write_status (self, p);
     int64_t now = hs_mono_ns ();
     if (p->delete_sent_mono == 0 || now - p->delete_sent_mono > DELETE_RETRY_NS) {
-        Hs__Write *w = hs_write_target (HS__OP__OP_DELETE, HS_KIND_POD, p->ns, p->name);
-        w->grace_period_seconds = hs_pb_new (&hs__int64_value__descriptor);
-        w->grace_period_seconds->value = 0;
-        hs_pb_set_str (&w->expected_uid, p->uid);
-        hs_client_send (self->client, &w, 1, NULL, NULL, NULL);
-        hs_pb_free (w);
+        s_delete_now (self, p->ns, p->name, p->uid);
         p->delete_sent_mono = now;
     }
     return false;

@@ -29,6 +29,7 @@
  *      --status-interval-ms.
  *  Neither Events nor logs are written for hollow pods.
  */
+#include "agent.h"
 #include "agent_sim.h"
 
 #include "hs_client.h"
@@ -521,75 +522,28 @@ static Hs__Write *s_pod_status_write (sim_t *self, const spod_t *p, const Hs__Po
     return w;
 }
 
-static void s_label (Hs__ObjectMeta *m, const char *k, const char *v)
-{
-    hs_pb_map_set ((void ***)&m->labels, &m->n_labels, &hs__object_meta__labels_entry__descriptor,
-                   k, v);
-}
-
 static Hs__Write *s_node_apply_write (sim_t *self, const char *name)
 {
-    Hs__Object *o = hs_obj_new (HS_KIND_NODE, NULL, name);
-    Hs__ObjectMeta *m = o->node->metadata;
-    s_label (m, "kubernetes.io/hostname", name);
-    s_label (m, "kubernetes.io/os", "linux");
-    s_label (m, "kubernetes.io/arch",
-             hs_streq (self->uts.machine, "x86_64") ? "amd64" : self->uts.machine);
-    s_label (m, "homeostat.io/hollow", "true");
-    if (!hs_empty (self->labels)) {
-        _cleanup_free_ char *copy = hs_strdup (self->labels);
-        char *save = NULL;
-        for (char *kv = strtok_r (copy, ",", &save); kv; kv = strtok_r (NULL, ",", &save)) {
-            char *eq = strchr (kv, '=');
-            if (eq) *eq = '\0';
-            s_label (m, kv, eq ? eq + 1 : "");
-        }
-    }
-    o->node->spec = hs_pb_new (&hs__node_spec__descriptor);
+    Hs__Object *o = agent_node_object (name, &self->uts, self->labels);
+    hs_pb_map_set ((void ***)&o->node->metadata->labels, &o->node->metadata->n_labels,
+                   &hs__object_meta__labels_entry__descriptor, "homeostat.io/hollow", "true");
     return hs_write_new (HS__OP__OP_APPLY, o);
-}
-
-static Hs__ResourceList *s_resources (const sim_t *self)
-{
-    Hs__ResourceList *r = hs_pb_new (&hs__resource_list__descriptor);
-    hs_pb_set_str (&r->cpu, self->cpu);
-    hs_pb_set_str (&r->memory, self->memory);
-    hs_pb_set_str (&r->pods, self->pods_cap);
-    return r;
 }
 
 /* The Node's status as agent_main.c posts it: capacity, allocatable, Ready
  * with a fresh heartbeat time, addresses, system info. */
 static Hs__Write *s_node_status_write (sim_t *self, const char *name)
 {
-    Hs__Object *o = hs_obj_new (HS_KIND_NODE, NULL, name);
-    Hs__NodeStatus *st = hs_pb_new (&hs__node_status__descriptor);
-    o->node->status = st;
-    st->capacity = s_resources (self);
-    st->allocatable = s_resources (self);
-    Hs__NodeCondition *c = hs_pb_new (&hs__node_condition__descriptor);
-    hs_pb_set_str (&c->type, "Ready");
-    hs_pb_set_str (&c->status, "True");
-    hs_pb_set_str (&c->reason, "AgentReady");
-    hs_pb_set_str (&c->message, "hs-agent is posting ready status (hollow node)");
-    c->last_heartbeat_time = hs_now_ns ();
-    c->last_transition_time = self->started_at_ns;
-    hs_pb_push ((void ***)&st->conditions, &st->n_conditions, c);
-    Hs__NodeAddress *a = hs_pb_new (&hs__node_address__descriptor);
-    hs_pb_set_str (&a->type, "InternalIP");
-    hs_pb_set_str (&a->address, "127.0.0.1");
-    hs_pb_push ((void ***)&st->addresses, &st->n_addresses, a);
-    a = hs_pb_new (&hs__node_address__descriptor);
-    hs_pb_set_str (&a->type, "Hostname");
-    hs_pb_set_str (&a->address, name);
-    hs_pb_push ((void ***)&st->addresses, &st->n_addresses, a);
-    st->node_info = hs_pb_new (&hs__node_system_info__descriptor);
-    hs_pb_set_str (&st->node_info->kernel_version, self->uts.release);
-    hs_pb_set_str (&st->node_info->architecture, self->uts.machine);
-    hs_pb_set_str (&st->node_info->os_image, "linux");
-    hs_pb_set_str (&st->node_info->agent_version, "hs-agent " HS_VERSION " (simulated)");
-    hs_pb_set_str (&st->node_info->machine_id, self->machine_id);
-    return hs_write_new (HS__OP__OP_UPDATE_STATUS, o);
+    agent_node_info_t in = {.name = name,
+                            .cpu = self->cpu,
+                            .memory = self->memory,
+                            .pods = self->pods_cap,
+                            .ready_since_ns = self->started_at_ns,
+                            .message = "hs-agent is posting ready status (hollow node)",
+                            .agent_version = "hs-agent " HS_VERSION " (simulated)",
+                            .machine_id = self->machine_id,
+                            .uts = &self->uts};
+    return hs_write_new (HS__OP__OP_UPDATE_STATUS, agent_node_status (&in));
 }
 
 /* ------------------------------------------------------------------ the write queue */
@@ -976,27 +930,16 @@ int agent_sim_main (int argc, char **argv)
     zhashx_set_key_destructor (self.pods, NULL);
     gethostname (self.host, sizeof self.host - 1);
     uname (&self.uts);
-    FILE *f = fopen ("/etc/machine-id", "re");
-    if (f) {
-        if (fgets (self.machine_id, sizeof self.machine_id, f))
-            self.machine_id[strcspn (self.machine_id, "\n")] = '\0';
-        fclose (f);
-    }
+    agent_machine_id (self.machine_id, sizeof self.machine_id);
     self.started_at_ns = hs_now_ns ();
     self.started_mono = hs_mono_ns ();
 
     /* Block the signals before ZeroMQ starts its threads, so they all arrive
      * at our signalfd. */
-    sigset_t mask;
-    sigemptyset (&mask);
-    sigaddset (&mask, SIGTERM);
-    sigaddset (&mask, SIGINT);
-    sigprocmask (SIG_BLOCK, &mask, NULL);
-    signal (SIGPIPE, SIG_IGN);
     int rc = 1;
-    int sigfd = signalfd (-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    int sigfd = hs_stop_signalfd ();
     if (sigfd < 0) {
-        log_error ("signalfd: %s", strerror (errno));
+        log_error ("signalfd: %s", strerror (-sigfd));
         goto out;
     }
     int r = hs_client_new (bus, "hs-agent-sim", self.instance, -1, &self.client);
