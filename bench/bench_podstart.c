@@ -355,24 +355,6 @@ static void s_usage (FILE *f)
                 "Needs root (cgroups).\n");
 }
 
-static void s_wait_log (const char *path, const char *what, pid_t pid, int timeout_ms)
-{
-    int64_t deadline = hs_mono_ns () + timeout_ms * MS;
-    for (;;) {
-        FILE *f = fopen (path, "re");
-        char line[1024];
-        bool found = false;
-        while (f && !found && fgets (line, sizeof line, f)) found = strstr (line, what) != NULL;
-        if (f) fclose (f);
-        if (found) return;
-        if (!bl_alive (pid) || hs_mono_ns () > deadline) {
-            bl_tail_log (path, 20);
-            bl_die ("no \"%s\" in %s", what, path);
-        }
-        usleep (20000);
-    }
-}
-
 int main (int argc, char **argv)
 {
     bl_init ("bench-podstart");
@@ -445,12 +427,12 @@ int main (int argc, char **argv)
     hs_client_on (b.cl, "ev.pod.", s_on_pod_ev, &b);
     char *a_sched[] = {bin[2], "--bus", bus, NULL};
     pid_t sched_pid = bl_spawn (a_sched, log_sched);
-    s_wait_log (log_sched, "scheduling pods", sched_pid, 20000);
+    bl_wait_log (log_sched, "scheduling pods", sched_pid, 20000);
     char *a_agent[] = {
         bin[3], "--bus",  bus,    "--node-name", NODE,     "--state-dir", state, "--cgroup-parent",
         parent, "--shim", bin[4], "--max-pods",  max_pods, NULL};
     s_agent_pid = bl_spawn (a_agent, log_agent);
-    s_wait_log (log_agent, "registered node " NODE, s_agent_pid, 20000);
+    bl_wait_log (log_agent, "registered node " NODE, s_agent_pid, 20000);
     if (!bl_alive (store_pid)) bl_die ("hs-store died");
 
     printf ("\n== bench-podstart: real pods through hs-store (%s), hs-scheduler and one hs-agent\n",

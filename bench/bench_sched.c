@@ -252,24 +252,6 @@ static void s_pump (bench_t *b, int ms)
     if (r < 0 && r != -EINTR) bl_die ("the bus failed: %s", strerror (-r));
 }
 
-static void s_wait_log (const char *path, const char *what, pid_t pid, int timeout_ms)
-{
-    int64_t deadline = hs_mono_ns () + timeout_ms * MS;
-    for (;;) {
-        FILE *f = fopen (path, "re");
-        char line[1024];
-        bool found = false;
-        while (f && !found && fgets (line, sizeof line, f)) found = strstr (line, what) != NULL;
-        if (f) fclose (f);
-        if (found) return;
-        if (!bl_alive (pid) || hs_mono_ns () > deadline) {
-            bl_tail_log (path, 20);
-            bl_die ("no \"%s\" in %s", what, path);
-        }
-        usleep (20000);
-    }
-}
-
 int main (int argc, char **argv)
 {
     bl_init ("bench-sched");
@@ -370,7 +352,7 @@ int main (int argc, char **argv)
     snprintf (n_s, sizeof n_s, "%d", b.nodes);
     char *a_base[] = {bin[3], "--simulate", "1", "--node-prefix", "base-", "--bus", bus, NULL};
     pid_t base_pid = bl_spawn (a_base, log_base);
-    s_wait_log (log_base, "registered 1 hollow nodes", base_pid, 20000);
+    bl_wait_log (log_base, "registered 1 hollow nodes", base_pid, 20000);
     int64_t settle = hs_mono_ns () + 2000 * MS;
     while (hs_mono_ns () < settle) s_pump (&b, 50);
     long rss_base = s_rss_kib (base_pid);
@@ -383,7 +365,7 @@ int main (int argc, char **argv)
     /* ---- the scheduler, N hollow nodes */
     char *a_sched[] = {bin[2], "--bus", bus, NULL};
     pid_t sched_pid = bl_spawn (a_sched, log_sched);
-    s_wait_log (log_sched, "scheduling pods", sched_pid, 20000);
+    bl_wait_log (log_sched, "scheduling pods", sched_pid, 20000);
     char *a_sim[] = {bin[3], "--simulate", n_s, "--bus", bus, NULL};
     int64_t t_sim = hs_mono_ns ();
     pid_t sim_pid = bl_spawn (a_sim, log_sim);

@@ -230,6 +230,24 @@ void bl_tail_log (const char *path, int lines)
     for (int i = 0; i < 64; i++) free (ring[i]);
 }
 
+void bl_wait_log (const char *path, const char *what, pid_t pid, int timeout_ms)
+{
+    int64_t deadline = hs_mono_ns () + timeout_ms * 1000000LL;
+    for (;;) {
+        FILE *f = fopen (path, "re");
+        char line[1024];
+        bool found = false;
+        while (f && !found && fgets (line, sizeof line, f)) found = strstr (line, what) != NULL;
+        if (f) fclose (f);
+        if (found) return;
+        if (!bl_alive (pid) || hs_mono_ns () > deadline) {
+            bl_tail_log (path, 20);
+            bl_die ("no \"%s\" in %s", what, path);
+        }
+        usleep (20000); /* polling interval of a deadline wait */
+    }
+}
+
 char *bl_find_bin (const char *name, const char *dir)
 {
     char self[PATH_MAX];

@@ -38,6 +38,9 @@ int bl_stop (pid_t pid);
 bool bl_alive (pid_t pid);
 /* Prints the last lines of a log file to stderr (for error reports). */
 void bl_tail_log (const char *path, int lines);
+/* Polls the log at path until a line contains what; dies (showing the log's
+ * tail) if pid exits first or timeout_ms passes. */
+void bl_wait_log (const char *path, const char *what, pid_t pid, int timeout_ms);
 
 /* Full path of a Homeostat binary: dir (if given), then $HS_BIN, then the
  * directory of this executable, then its ../bin. NULL if not found. Caller frees. */
