@@ -242,11 +242,14 @@ static void s_delete_now (agent_pods_t *self, const char *ns, const char *name, 
 
 /* ------------------------------------------------------------------ pods */
 
+/* The pod of that name we run for the store: not one that is already gone
+ * from it (being stopped), which a new pod of the same name may follow. */
 static apod_t *s_find (agent_pods_t *self, const char *ns, const char *name)
 {
-    for (size_t i = 0; i < self->n_pods; i++)
-        if (hs_streq (self->pods[i]->ns, ns) && hs_streq (self->pods[i]->name, name))
-            return self->pods[i];
+    for (size_t i = 0; i < self->n_pods; i++) {
+        apod_t *p = self->pods[i];
+        if (!p->gone && hs_streq (p->ns, ns) && hs_streq (p->name, name)) return p;
+    }
     return NULL;
 }
 
@@ -400,7 +403,9 @@ void agent_pods_on_event (void *arg, Hs__EventType type, const Hs__Object *obj,
         return;
     }
     if (p && !hs_streq (p->uid, m->uid)) {
-        /* The same name, another pod: the old one is gone. */
+        /* An older pod of that name leaving: already let go of. */
+        if (type == HS__EVENT_TYPE__DELETED) return;
+        /* A new pod of that name: the one we run is gone. */
         p->gone = true;
         s_pod_stop (self, p, "replaced in the store");
         p = NULL;

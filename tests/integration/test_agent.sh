@@ -128,8 +128,21 @@ exited "$pid" || fail "container pid $pid still alive"
 wait_for 10 "web's cgroup removed" sh -c "! find /sys/fs/cgroup -type d -path '*$HS_CG_PARENT/n1/*' | grep -q \"\$(basename $memcg)\""
 pass "graceful delete: SIGTERM seen by the workload, pod and cgroup gone"
 
+# ---- a pod force-deleted and created again under the same name
+pod again Always "echo one > $T/again.1; while :; do sleep 0.05; done"
+wait_for 20 "again Running" field_is again "p['status']['phase']" Running
+old=$(field again "p['status']['containerStatuses'][0]['containerID'].split('/')[-1]")
+hsctl delete pod again --grace-period=0 --force >/dev/null 2>&1
+pod again Always "echo two > $T/again.2; while :; do sleep 0.05; done"
+wait_for 20 "the new pod's process" test -s "$T/again.2"
+wait_for 20 "the old pod's process stopped" exited "$old"
+wait_for 20 "the new pod Running" sh -c "hsctl get pod again -o json | grep -q running && [ \"\$(hsctl get pod again -o json | python3 -c \"import json,sys; print(json.load(sys.stdin)['status']['containerStatuses'][0]['containerID'].split('/')[-1])\")\" != '$old' ]"
+[ "$(pgrep -f "again.1" | wc -l)" = 0 ] || fail "the old pod's process survived"
+[ "$(pgrep -f "^/bin/sh -c echo two" | wc -l)" = 1 ] || fail "not exactly one process for the new pod: $(pgrep -af "echo two")"
+pass "a pod re-created under the same name replaces the old one"
+
 # ---- everything deleted: no container left
-for p in crash oom done nocmd; do hsctl delete pod "$p" >/dev/null; done
+for p in crash oom done nocmd again; do hsctl delete pod "$p" >/dev/null; done
 wait_for 30 "all pods gone" sh -c "hsctl get pods 2>&1 | grep -q 'No resources found'"
 wait_for 10 "no container cgroup left" sh -c "[ -z \"\$(find /sys/fs/cgroup -mindepth 1 -type d -path '*$HS_CG_PARENT/n1/*')\" ]"
 pass "every pod deleted and cleaned up"
