@@ -52,11 +52,8 @@ hs_kill_workloads() {
   done
   dirs=$(find /sys/fs/cgroup -depth -type d -path "*/$HS_CG_PARENT*" 2>/dev/null || true)
   for d in $dirs; do
-    local deadline=$(( $(date +%s%N) + 5 * 1000000000 ))
-    while ! rmdir "$d" 2>/dev/null && [ -d "$d" ]; do
-      [ "$(date +%s%N)" -gt "$deadline" ] && { echo "cannot remove cgroup $d" >&2; break; }
-      sleep 0.02   # polling interval of a deadline wait
-    done
+    poll_until 5 sh -c "rmdir '$d' 2>/dev/null || [ ! -d '$d' ]" ||
+      echo "cannot remove cgroup $d" >&2
   done
 }
 
@@ -91,16 +88,22 @@ PY
 HS_PORT=$(free_port_pair)
 export HS_BUS="127.0.0.1:$HS_PORT"
 
+# poll_until SECONDS COMMAND...: retries COMMAND until it succeeds (0) or
+# SECONDS pass (1). The one polling loop of the tests: everything that waits
+# goes through it.
+poll_until() {
+  local secs=$1; shift
+  local deadline=$(( $(date +%s%N) + secs * 1000000000 ))
+  while ! "$@" >/dev/null 2>&1; do
+    [ "$(date +%s%N)" -gt "$deadline" ] && return 1
+    sleep 0.02   # polling interval of a deadline wait, not a fixed wait
+  done
+}
+
 # wait_for SECONDS DESCRIPTION COMMAND...: retries COMMAND until it succeeds.
 wait_for() {
   local secs=$1 what=$2; shift 2
-  local deadline=$(( $(date +%s%N) + secs * 1000000000 ))
-  while ! "$@" >/dev/null 2>&1; do
-    if [ "$(date +%s%N)" -gt "$deadline" ]; then
-      fail "timed out after ${secs}s waiting for: $what"
-    fi
-    sleep 0.02   # polling interval of a deadline wait, not a fixed wait
-  done
+  poll_until "$secs" "$@" || fail "timed out after ${secs}s waiting for: $what"
 }
 
 # start NAME CMD...: runs a process in the background, logging to $T/NAME.log.
@@ -119,12 +122,9 @@ start_bus() {
   for attempt in 1 2 3; do
     start bus "$HS_BIN/hs-bus" --bind 127.0.0.1 --port "$HS_PORT"
     BUS_PID=$LAST_PID
-    local deadline=$(( $(date +%s%N) + 10 * 1000000000 ))
-    while ! grep -q "listening on tcp://127.0.0.1:$((HS_PORT + 1))" "$T/bus.log" 2>/dev/null; do
-      if ! kill -0 "$BUS_PID" 2>/dev/null; then break; fi
-      [ "$(date +%s%N)" -gt "$deadline" ] && fail "hs-bus did not listen within 10s"
-      sleep 0.02   # polling interval of a deadline wait
-    done
+    # listening, or exited (the port was taken)
+    poll_until 10 sh -c "grep -q 'listening on tcp://127.0.0.1:$((HS_PORT + 1))' '$T/bus.log' ||
+                         ! kill -0 $BUS_PID" || fail "hs-bus did not listen within 10s"
     kill -0 "$BUS_PID" 2>/dev/null && return 0
     grep -q "Address already in use" "$T/bus.log" || fail "hs-bus exited at start"
     HS_PORT=$(free_port_pair)
