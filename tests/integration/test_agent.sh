@@ -50,7 +50,7 @@ has_line 'cpu:'
 pass "node registered and Ready"
 
 # ---- a running pod, isolated
-pod web Always "trap 'echo term > $T/web.term; exit 0' TERM; echo pid=\$\$; hostname; while :; do sleep 0.05; done" '    resources:
+pod web Always "trap 'echo term > $T/web.term; exit 0' TERM; echo pid=\$\$; hostname; sleep 3600 & wait" '    resources:
       limits:
         memory: 64Mi
         cpu: 500m'
@@ -129,11 +129,11 @@ wait_for 10 "web's cgroup removed" sh -c "! find /sys/fs/cgroup -type d -path '*
 pass "graceful delete: SIGTERM seen by the workload, pod and cgroup gone"
 
 # ---- a pod force-deleted and created again under the same name
-pod again Always "echo one > $T/again.1; while :; do sleep 0.05; done"
+pod again Always "echo one > $T/again.1; sleep 3600 & wait"
 wait_for 20 "again Running" field_is again "p['status']['phase']" Running
 old=$(field again "p['status']['containerStatuses'][0]['containerID'].split('/')[-1]")
 hsctl delete pod again --grace-period=0 --force >/dev/null 2>&1
-pod again Always "echo two > $T/again.2; while :; do sleep 0.05; done"
+pod again Always "echo two > $T/again.2; sleep 3600 & wait"
 wait_for 20 "the new pod's process" test -s "$T/again.2"
 wait_for 20 "the old pod's process stopped" exited "$old"
 wait_for 20 "the new pod Running" sh -c "hsctl get pod again -o json | grep -q running && [ \"\$(hsctl get pod again -o json | python3 -c \"import json,sys; print(json.load(sys.stdin)['status']['containerStatuses'][0]['containerID'].split('/')[-1])\")\" != '$old' ]"

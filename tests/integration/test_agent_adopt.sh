@@ -21,7 +21,7 @@ spec:
   terminationGracePeriodSeconds: 1
   containers:
   - name: main
-    command: ["/bin/sh", "-c", "while :; do sleep 0.05; done"]
+    command: ["/bin/sh", "-c", "sleep 3600 & wait"]
 EOF
   hsctl apply -f "$T/$1.yaml" >/dev/null || fail "apply $1"
 }

@@ -70,7 +70,7 @@ spec:
   terminationGracePeriodSeconds: 1
   containers:
   - name: main
-    command: ["/bin/sh", "-c", "while :; do sleep 1; done"]
+    command: ["/bin/sh", "-c", "sleep 3600 & wait"]
 EOF
 wait_for 20 "a new manifest's mirror Running" sh -c "hsctl get pods | grep -Eq '^second-n1 +1/1 +Running'"
 pass "a new manifest starts a static pod"

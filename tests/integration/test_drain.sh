@@ -16,7 +16,7 @@ spec:
   terminationGracePeriodSeconds: 1
   containers:
   - name: main
-    command: ["/bin/sh", "-c", "while :; do sleep 1; done"]
+    command: ["/bin/sh", "-c", "sleep 3600 & wait"]
 EOF
 start_agent n1 --manifests "$T/manifests"
 wait_for 20 "the mirror pod" sh -c "hsctl get pods | grep -Eq '^static-n1 +1/1 +Running'"
@@ -32,7 +32,7 @@ spec:
   terminationGracePeriodSeconds: 5
   containers:
   - name: main
-    command: ["/bin/sh", "-c", "trap 'echo bye > $T/$p.term; exit 0' TERM; while :; do sleep 0.05; done"]
+    command: ["/bin/sh", "-c", "trap 'echo bye > $T/$p.term; exit 0' TERM; sleep 3600 & wait"]
 EOF
   hsctl apply -f "$T/$p.yaml" >/dev/null
 done

@@ -218,7 +218,7 @@ pass "environment: exactly --env (last wins) + PATH + HOSTNAME; --workdir; looku
 
 # ---- 5. signal forwarding
 D=$T/sig
-expect_rc 0 shim "$D" -- sh -c "trap 'echo got-term > $T/term; exit 0' TERM; while :; do sleep 0.1; done"
+expect_rc 0 shim "$D" -- sh -c "trap 'echo got-term > $T/term; exit 0' TERM; sleep 3600 & wait"
 kill -TERM "$(kv "$D/state" shim_pid)"
 wait_for 10 "the container's TERM trap" test -f "$T/term"
 wait_exit "$D"
