@@ -140,30 +140,28 @@ int agent_mkdir_p (const char *path)
     return mkdir (p, 0700) != 0 && errno != EEXIST ? -errno : 0;
 }
 
-/* key=value lines of a small file: the value of key, or NULL. */
-static char *s_kv_get (const char *dir, const char *file, const char *key)
+/* The numbers of a shim's small key=value file (state, exit), read once:
+ * each of the n keys' values into vals[i], or dflts[i] when the file or the
+ * key is missing or not a number. false if the file cannot be read. */
+static bool s_kv_read (const char *dir, const char *file, const char *const *keys,
+                       const int64_t *dflts, int64_t *vals, size_t n)
 {
+    memcpy (vals, dflts, n * sizeof *vals);
     _cleanup_free_ char *path = hs_sprintf ("%s/%s", dir, file);
     FILE *f = fopen (path, "re");
-    if (!f) return NULL;
+    if (!f) return false;
     char line[512];
-    char *ret = NULL;
-    size_t kl = strlen (key);
-    while (!ret && fgets (line, sizeof line, f)) {
-        if (strncmp (line, key, kl) == 0 && line[kl] == '=') {
-            line[strcspn (line, "\n")] = '\0';
-            ret = hs_strdup (line + kl + 1);
-        }
+    while (fgets (line, sizeof line, f)) {
+        line[strcspn (line, "\n")] = '\0';
+        char *eq = strchr (line, '=');
+        if (!eq) continue;
+        *eq = '\0';
+        for (size_t i = 0; i < n; i++)
+            if (strcmp (line, keys[i]) == 0 && hs_parse_i64 (eq + 1, &vals[i]) < 0)
+                vals[i] = dflts[i];
     }
     fclose (f);
-    return ret;
-}
-
-static int64_t s_kv_i64 (const char *dir, const char *file, const char *key, int64_t dflt)
-{
-    _cleanup_free_ char *v = s_kv_get (dir, file, key);
-    int64_t n;
-    return v && hs_parse_i64 (v, &n) == 0 ? n : dflt;
+    return true;
 }
 
 static const char *s_policy (const apod_t *p)
@@ -654,10 +652,14 @@ static void s_start (agent_pods_t *self, apod_t *p, acont_t *c)
         free (msg);
         return;
     }
-    c->shim_pid = (pid_t)s_kv_i64 (c->run_dir, "state", "shim_pid", 0);
-    c->pid = (pid_t)s_kv_i64 (c->run_dir, "state", "pid", 0);
-    c->started_at_ns = s_kv_i64 (c->run_dir, "state", "started_at_ns", hs_now_ns ());
-    c->shim_ticks = (uint64_t)s_kv_i64 (c->run_dir, "state", "shim_started_ticks", 0);
+    static const char *const keys[] = {"shim_pid", "pid", "started_at_ns", "shim_started_ticks"};
+    const int64_t dflts[] = {0, 0, hs_now_ns (), 0};
+    int64_t v[4];
+    s_kv_read (c->run_dir, "state", keys, dflts, v, 4);
+    c->shim_pid = (pid_t)v[0];
+    c->pid = (pid_t)v[1];
+    c->started_at_ns = v[2];
+    c->shim_ticks = (uint64_t)v[3];
     c->pidfd = c->shim_pid > 0 ? s_pidfd_open (c->shim_pid) : -1;
     /* No pidfd: the shim is already gone (a very short run); its exit file
      * tells the rest at the next turn. */
@@ -678,9 +680,11 @@ static void s_reap (agent_pods_t *self, apod_t *p, acont_t *c)
 {
     if (c->pidfd >= 0) close (c->pidfd);
     c->pidfd = -1;
-    int64_t code = s_kv_i64 (c->run_dir, "exit", "exit_code", -1);
-    int64_t sig = s_kv_i64 (c->run_dir, "exit", "signal", 0);
-    int64_t fin = s_kv_i64 (c->run_dir, "exit", "finished_at_ns", hs_now_ns ());
+    static const char *const keys[] = {"exit_code", "signal", "finished_at_ns"};
+    const int64_t dflts[] = {-1, 0, hs_now_ns ()};
+    int64_t v[3];
+    s_kv_read (c->run_dir, "exit", keys, dflts, v, 3);
+    int64_t code = v[0], sig = v[1], fin = v[2];
     /* Whatever the container left in its cgroup goes with it. */
     hs_cg_kill (self->cg, c->cgroup, SIGKILL);
     uint64_t ooms = 0;

@@ -298,6 +298,14 @@ int64_t hs_cg_cpu_quota (int64_t limit_milli)
 
 /* ------------------------------------------------------------------ v1 */
 
+/* pids.max: the same file and format in v1 and v2. */
+static int s_write_pids_max (hs_cg_t *self, const s_hier_t *h, const char *name, int64_t pids_max)
+{
+    _cleanup_free_ char *p = s_path (h, name, "pids.max");
+    return pids_max > 0 ? s_writef (self, p, "%lld", (long long)pids_max)
+                        : s_write (self, p, "max");
+}
+
 static int s_v1_apply (hs_cg_t *self, const char *name, const hs_cg_limits_t *l)
 {
     int r;
@@ -336,9 +344,7 @@ static int s_v1_apply (hs_cg_t *self, const char *name, const hs_cg_limits_t *l)
     if (!h)
         s_skip_controller ("pids", "no v1 pids hierarchy mounted");
     else {
-        _cleanup_free_ char *p = s_path (h, name, "pids.max");
-        r = l->pids_max > 0 ? s_writef (self, p, "%lld", (long long)l->pids_max)
-                            : s_write (self, p, "max");
+        r = s_write_pids_max (self, h, name, l->pids_max);
         if (r < 0) return r;
     }
     return 0;
@@ -505,9 +511,7 @@ static int s_v2_apply (hs_cg_t *self, const char *name, const hs_cg_limits_t *l)
     if (!(avail & CG_PIDS))
         s_skip_controller ("pids", "not in the group's cgroup.controllers");
     else {
-        _cleanup_free_ char *p = s_path (h, name, "pids.max");
-        r = l->pids_max > 0 ? s_writef (self, p, "%lld", (long long)l->pids_max)
-                            : s_write (self, p, "max");
+        r = s_write_pids_max (self, h, name, l->pids_max);
         if (r < 0) return r;
     }
     return 0;
