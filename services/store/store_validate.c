@@ -2,6 +2,7 @@
  *  writes them (see store_validate.h). Pure: no LMDB, no sockets.
  */
 #include "store_validate.h"
+#include "hs_workload.h"
 #include "hs_quantity.h"
 #include "hs_util.h"
 
@@ -699,30 +700,10 @@ static void s_check_pod_spec (s_errs_t *e, const char *path, const Hs__PodSpec *
 
 /* ------------------------------------------------------------------ selectors */
 
-static const char *s_label (Hs__ObjectMeta__LabelsEntry *const *labels, size_t n, const char *k)
-{
-    return hs_pb_map_get ((void *const *)labels, n, k);
-}
-
 bool store_selector_matches (const Hs__LabelSelector *sel,
                              Hs__ObjectMeta__LabelsEntry *const *labels, size_t n_labels)
 {
-    if (!sel || (sel->n_match_labels == 0 && sel->n_match_expressions == 0)) return false;
-    for (size_t i = 0; i < sel->n_match_labels; i++) {
-        const char *v = s_label (labels, n_labels, sel->match_labels[i]->key);
-        if (!v || strcmp (v, sel->match_labels[i]->value) != 0) return false;
-    }
-    for (size_t i = 0; i < sel->n_match_expressions; i++) {
-        const Hs__LabelSelectorRequirement *r = sel->match_expressions[i];
-        const char *v = s_label (labels, n_labels, r->key);
-        bool in = false;
-        for (size_t j = 0; v && j < r->n_values; j++) in |= strcmp (v, r->values[j]) == 0;
-        if (hs_streq (r->operator_, "In") && !in) return false;
-        if (hs_streq (r->operator_, "NotIn") && in) return false;
-        if (hs_streq (r->operator_, "Exists") && !v) return false;
-        if (hs_streq (r->operator_, "DoesNotExist") && v) return false;
-    }
-    return true;
+    return hs_selector_matches (sel, (void *const *)labels, n_labels);
 }
 
 /* Go's %#v of a map[string]string, as Kubernetes prints template labels. */

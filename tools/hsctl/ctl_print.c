@@ -3,6 +3,7 @@
  *  DURATION). Pure: objects and a clock in, text out.
  */
 #include "ctl_fmt.h"
+#include "hs_workload.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -66,35 +67,9 @@ char *ctl_label_selector_str (const Hs__LabelSelector *sel)
     return hs_buf_take (&b);
 }
 
-static bool s_in (const char *v, char **values, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (hs_streq (v, values[i])) return true;
-    return false;
-}
-
 bool ctl_label_selector_matches (const Hs__LabelSelector *sel, void *const *labels, size_t n)
 {
-    if (!sel || (sel->n_match_labels == 0 && sel->n_match_expressions == 0)) return false;
-    for (size_t i = 0; i < sel->n_match_labels; i++) {
-        const char *v = hs_pb_map_get (labels, n, sel->match_labels[i]->key);
-        if (!v || !hs_streq (v, sel->match_labels[i]->value)) return false;
-    }
-    for (size_t i = 0; i < sel->n_match_expressions; i++) {
-        const Hs__LabelSelectorRequirement *r = sel->match_expressions[i];
-        const char *v = hs_pb_map_get (labels, n, r->key);
-        if (hs_streq (r->operator_, "In")) {
-            if (!v || !s_in (v, r->values, r->n_values)) return false;
-        } else if (hs_streq (r->operator_, "NotIn")) {
-            if (v && s_in (v, r->values, r->n_values)) return false;
-        } else if (hs_streq (r->operator_, "Exists")) {
-            if (!v) return false;
-        } else if (hs_streq (r->operator_, "DoesNotExist")) {
-            if (v) return false;
-        } else
-            return false;
-    }
-    return true;
+    return hs_selector_matches (sel, labels, n);
 }
 
 /* ------------------------------------------------------------ derived status */
