@@ -652,6 +652,14 @@ static int s_replace (s_cmd_t *c, const char *key, Hs__Object *cur, Hs__Object *
                        "Pod \"%s\" is invalid: spec.nodeName: Forbidden: a pod is bound to a node "
                        "by binding only",
                        hs_obj_meta (cur)->name);
+    /* An Event applied again under its name (hs_event_send names Events
+     * after what they say) is a repeat: count it, keep the first time. */
+    if (kind == HS_KIND_EVENT && !update && in->event && cur->event &&
+        hs_streq (in->event->reason, cur->event->reason) &&
+        hs_streq (in->event->message, cur->event->message)) {
+        in->event->count = cur->event->count + (in->event->count > 0 ? in->event->count : 1);
+        if (cur->event->first_timestamp) in->event->first_timestamp = cur->event->first_timestamp;
+    }
     _cleanup_pb_ Hs__Object *merged = hs_pb_dup (cur);
     size_t fin_before = hs_obj_meta (cur)->n_finalizers;
     s_merge (merged, in, update);

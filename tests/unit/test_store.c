@@ -735,19 +735,33 @@ static void test_apply_kinds (void)
     CHECK_EQ_INT (a->code, 0);
     CHECK_EQ_INT (a->results[0]->result, HS__RESULT__RESULT_UNCHANGED);
 
-    /* An Event has no spec: apply replaces its content. */
+    /* An Event has no spec: apply replaces its content, and an apply that
+     * says the same again (reason and message) is a repeat: counted, with
+     * the first timestamp kept. */
     Hs__Object *e = hs_obj_new (HS_KIND_EVENT, "", "web.1");
     hs_pb_set_str (&e->event->reason, "Scheduled");
     e->event->count = 1;
+    e->event->first_timestamp = e->event->last_timestamp = 1000;
     CHECK_EQ_INT (s_one (s, s_w (HS__OP__OP_APPLY, e))->code, 0);
     e = hs_obj_new (HS_KIND_EVENT, "", "web.1");
     hs_pb_set_str (&e->event->reason, "Scheduled");
     e->event->count = 2;
+    e->event->first_timestamp = e->event->last_timestamp = 2000;
     a = s_one (s, s_w (HS__OP__OP_APPLY, e));
     CHECK_EQ_INT (a->results[0]->result, HS__RESULT__RESULT_CONFIGURED);
     Hs__Object *got = s_get (s, HS_KIND_EVENT, "web.1");
-    CHECK_EQ_INT (got->event->count, 2);
+    CHECK_EQ_INT (got->event->count, 3);
+    CHECK_EQ_INT (got->event->first_timestamp, 1000);
+    CHECK_EQ_INT (got->event->last_timestamp, 2000);
     CHECK_EQ_STR (got->event->reason, "Scheduled");
+    hs_pb_free (got);
+    e = hs_obj_new (HS_KIND_EVENT, "", "web.1");
+    hs_pb_set_str (&e->event->reason, "Pulled");
+    e->event->count = 1;
+    CHECK_EQ_INT (s_one (s, s_w (HS__OP__OP_APPLY, e))->code, 0);
+    got = s_get (s, HS_KIND_EVENT, "web.1");
+    CHECK_EQ_INT (got->event->count, 1);
+    CHECK_EQ_STR (got->event->reason, "Pulled");
     hs_pb_free (got);
     a = s_one (s, s_w (HS__OP__OP_UPDATE_STATUS, hs_obj_new (HS_KIND_EVENT, "", "web.1")));
     CHECK_EQ_INT (a->code, HS__CODE__CODE_INVALID);

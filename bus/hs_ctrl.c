@@ -1,0 +1,424 @@
+/*  hs_ctrl.c: the controllers' shared loop, membership and Events (hs_ctrl.h). */
+#include "hs_ctrl.h"
+#include "hs_log.h"
+#include "hs_notify.h"
+#include "hs_util.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define MS               1000000LL
+#define JOIN_TIMEOUT_MS  30000
+#define MAX_COUNTERS     24
+#define EVENT_TIMEOUT_MS 10000
+
+typedef struct {
+    char *instance;
+    int64_t seen_mono;
+} s_member_t;
+
+struct hs_ctrl_t {
+    hs_ctrl_opts_t o;
+    const hs_ctrl_ops_t *ops;
+    hs_client_t *client;
+    hs_watch_t *watch;
+    const char *instance;
+    char host[256];
+    int64_t started_at_ns;
+    int64_t synced_mono;  /* 0: not yet */
+    int64_t active_mono;  /* passes run from here on */
+    int64_t next_pass, next_hb, next_resync;
+    zhashx_t *members;    /* instance -> s_member_t, peers only */
+    char **live;          /* live instances, this one included */
+    size_t n_live;
+    uint64_t passes;
+};
+
+/* ------------------------------------------------------------------ flags */
+
+static int s_parse_ms (const char *prog, const char *flag, const char *s, int *ret)
+{
+    int64_t v;
+    if (hs_parse_i64 (s, &v) < 0 || v <= 0 || v > 3600 * 1000) {
+        fprintf (stderr, "%s: --%s: not a positive number of milliseconds: %s\n", prog, flag, s);
+        return -1;
+    }
+    *ret = (int)v;
+    return 1;
+}
+
+int hs_ctrl_opt (hs_ctrl_opts_t *o, const char *prog, int ch, const char *arg)
+{
+    switch (ch) {
+    case 0x4800: o->bus = arg; return 1;
+    case 0x4801:
+        if (hs_empty (arg) || strchr (arg, '.') || strchr (arg, '/')) {
+            fprintf (stderr, "%s: --instance: must be a non-empty word without '.' or '/'\n",
+                     prog);
+            return -1;
+        }
+        o->instance = arg;
+        return 1;
+    case 0x4802: return s_parse_ms (prog, "heartbeat-ms", arg, &o->hb_ms);
+    case 0x4803: return s_parse_ms (prog, "member-timeout-ms", arg, &o->member_timeout_ms);
+    case 0x4804: return s_parse_ms (prog, "resync-ms", arg, &o->resync_ms);
+    default: return 0;
+    }
+}
+
+void hs_ctrl_usage (FILE *f)
+{
+    fprintf (f, "  --bus ADDR              the bus (default $HS_BUS, else " HS_BUS_DEFAULT ")\n"
+                "  --instance NAME         instance name on the bus (default: random)\n"
+                "  --heartbeat-ms MS       heartbeat interval (default 250)\n"
+                "  --member-timeout-ms MS  a silent peer has left after this (default 1000)\n"
+                "  --resync-ms MS          a full pass at least this often (default 10000)\n");
+}
+
+/* ------------------------------------------------------------------ membership */
+
+uint64_t hs_rendezvous_score (const char *instance, const char *key)
+{
+    /* FNV-1a over instance, NUL, key; then a 64-bit finalizer so that
+     * instances whose names differ in one letter still spread evenly. */
+    uint64_t h = 14695981039346656037ULL;
+    for (const unsigned char *p = (const unsigned char *)hs_s (instance); *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    h = (h ^ 0) * 1099511628211ULL;
+    for (const unsigned char *p = (const unsigned char *)hs_s (key); *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+static void s_member_destroy (void **item)
+{
+    s_member_t *m = *item;
+    if (!m) return;
+    free (m->instance);
+    free (m);
+    *item = NULL;
+}
+
+static int s_strcmp_p (const void *a, const void *b)
+{
+    return strcmp (*(char *const *)a, *(char *const *)b);
+}
+
+/* Rebuilds the live list from the peers heard within the timeout; true if
+ * it changed. */
+static bool s_members_refresh (hs_ctrl_t *c, int64_t now)
+{
+    int64_t limit = (int64_t)c->o.member_timeout_ms * MS;
+    zlistx_t *gone = zlistx_new ();
+    for (s_member_t *m = zhashx_first (c->members); m; m = zhashx_next (c->members))
+        if (now - m->seen_mono > limit) zlistx_add_end (gone, m->instance);
+    for (char *i = zlistx_first (gone); i; i = zlistx_next (gone)) {
+        log_info ("peer %s left (silent for %d ms)", i, c->o.member_timeout_ms);
+        zhashx_delete (c->members, i);
+    }
+    zlistx_destroy (&gone);
+    size_t n = zhashx_size (c->members) + 1;
+    char **live = hs_calloc (n, sizeof *live);
+    size_t k = 0;
+    live[k++] = (char *)c->instance;
+    for (s_member_t *m = zhashx_first (c->members); m; m = zhashx_next (c->members))
+        live[k++] = m->instance;
+    qsort (live, k, sizeof *live, s_strcmp_p);
+    bool changed = k != c->n_live;
+    for (size_t i = 0; !changed && i < k; i++) changed = strcmp (live[i], c->live[i]) != 0;
+    free (c->live);
+    c->live = live;
+    c->n_live = k;
+    return changed;
+}
+
+static void s_on_peer (void *arg, const char *topic, const Hs__Envelope *env)
+{
+    hs_ctrl_t *c = arg;
+    (void)topic;
+    if (env->body_case != HS__ENVELOPE__BODY_HEARTBEAT) return;
+    const char *inst = env->heartbeat->instance;
+    if (hs_empty (inst) || hs_streq (inst, c->instance)) return;
+    if (!hs_streq (env->heartbeat->component, c->ops->component)) return;
+    s_member_t *m = zhashx_lookup (c->members, inst);
+    if (!m) {
+        m = hs_calloc (1, sizeof *m);
+        m->instance = hs_strdup (inst);
+        zhashx_insert (c->members, inst, m);
+        log_info ("peer %s joined", inst);
+        m->seen_mono = hs_mono_ns ();
+        if (s_members_refresh (c, m->seen_mono)) hs_ctrl_kick (c);
+        return;
+    }
+    m->seen_mono = hs_mono_ns ();
+}
+
+bool hs_ctrl_owns (hs_ctrl_t *c, const char *key)
+{
+    if (c->n_live <= 1) return true;
+    const char *best = NULL;
+    uint64_t best_score = 0;
+    for (size_t i = 0; i < c->n_live; i++) {
+        uint64_t s = hs_rendezvous_score (c->live[i], key);
+        if (!best || s > best_score) {
+            best = c->live[i];
+            best_score = s;
+        }
+    }
+    return best == c->instance;
+}
+
+size_t hs_ctrl_members (hs_ctrl_t *c)
+{
+    return c->n_live;
+}
+
+/* ------------------------------------------------------------------ events */
+
+void hs_event_send (hs_client_t *client, const char *component, const char *instance,
+                    const char *host, const char *kind, const char *ns, const char *name,
+                    const char *uid, const char *type, const char *reason, const char *message)
+{
+    uint64_t h = hs_rendezvous_score (uid, reason);
+    h ^= hs_rendezvous_score (reason, message);
+    _cleanup_free_ char *ename = hs_sprintf ("%.236s.%016llx", name, (unsigned long long)h);
+    Hs__Object *o = hs_obj_new (HS_KIND_EVENT, ns, ename);
+    Hs__Event *e = o->event;
+    e->involved_object = hs_pb_new (&hs__object_reference__descriptor);
+    hs_kind_t k = hs_kind_parse (kind);
+    const hs_kind_info_t *info = hs_kind_info (k);
+    hs_pb_set_str (&e->involved_object->kind, info ? info->kind_name : kind);
+    hs_pb_set_str (&e->involved_object->api_version, info ? info->api_version : "");
+    hs_pb_set_str (&e->involved_object->namespace_, ns);
+    hs_pb_set_str (&e->involved_object->name, name);
+    hs_pb_set_str (&e->involved_object->uid, uid);
+    hs_pb_set_str (&e->reason, reason);
+    hs_pb_set_str (&e->message, message);
+    hs_pb_set_str (&e->type, type);
+    e->source = hs_pb_new (&hs__event_source__descriptor);
+    hs_pb_set_str (&e->source->component, component);
+    hs_pb_set_str (&e->source->host, host);
+    hs_pb_set_str (&e->reporting_component, component);
+    hs_pb_set_str (&e->reporting_instance, instance);
+    e->first_timestamp = e->last_timestamp = hs_now_ns ();
+    e->count = 1;
+    Hs__Write *w = hs_write_new (HS__OP__OP_APPLY, o);
+    hs_call_opts_t opts = {.timeout_ms = EVENT_TIMEOUT_MS};
+    int r = hs_client_send (client, &w, 1, &opts, NULL, NULL);
+    if (r < 0)
+        hs_log_once (HS_LOG_WARN, "ctrl:event", "cannot send an Event: %s (not logged again)",
+                     strerror (-r));
+    hs_pb_free (w);
+}
+
+void hs_ctrl_event (hs_ctrl_t *c, const Hs__Object *obj, const char *type, const char *reason,
+                    const char *fmt, ...)
+{
+    const Hs__ObjectMeta *m = hs_obj_meta (obj);
+    if (!m) return;
+    va_list ap;
+    va_start (ap, fmt);
+    char *msg = NULL;
+    if (vasprintf (&msg, fmt, ap) < 0) msg = NULL;
+    va_end (ap);
+    hs_event_send (c->client, c->ops->component, c->instance, c->host,
+                   hs_kind_info (hs_obj_kind (obj))->name, m->namespace_, m->name, m->uid, type,
+                   reason, msg);
+    free (msg);
+}
+
+/* ------------------------------------------------------------------ the loop */
+
+hs_client_t *hs_ctrl_client (hs_ctrl_t *c)
+{
+    return c->client;
+}
+
+hs_watch_t *hs_ctrl_watch (hs_ctrl_t *c)
+{
+    return c->watch;
+}
+
+const char *hs_ctrl_instance (hs_ctrl_t *c)
+{
+    return c->instance;
+}
+
+void hs_ctrl_kick (hs_ctrl_t *c)
+{
+    c->next_pass = 0;
+}
+
+void hs_ctrl_wake_at (hs_ctrl_t *c, int64_t mono_ns)
+{
+    if (mono_ns < c->next_pass) c->next_pass = mono_ns;
+}
+
+static void s_heartbeat (hs_ctrl_t *c)
+{
+    Hs__ComponentHeartbeat hb = HS__COMPONENT_HEARTBEAT__INIT;
+    const char *names[MAX_COUNTERS];
+    uint64_t values[MAX_COUNTERS];
+    size_t n = 0;
+    if (c->ops->counters) n = c->ops->counters (c->ops->arg, names, values, MAX_COUNTERS - 2);
+    if (n > MAX_COUNTERS - 2) n = MAX_COUNTERS - 2;
+    names[n] = "passes";
+    values[n++] = c->passes;
+    names[n] = "members";
+    values[n++] = c->n_live;
+    Hs__Counter cs[MAX_COUNTERS];
+    Hs__Counter *cp[MAX_COUNTERS];
+    for (size_t i = 0; i < n; i++) {
+        hs__counter__init (&cs[i]);
+        cs[i].name = (char *)names[i];
+        cs[i].value = values[i];
+        cp[i] = &cs[i];
+    }
+    hb.component = (char *)c->ops->component;
+    hb.instance = (char *)c->instance;
+    hb.host = c->host;
+    hb.started_at_ns = c->started_at_ns;
+    hb.observed_revision = c->watch ? hs_watch_revision (c->watch) : 0;
+    hb.interval_ms = (uint32_t)c->o.hb_ms;
+    if (c->ops->share) c->ops->share (c->ops->arg, &hb.owned, &hb.total);
+    hb.counters = cp;
+    hb.n_counters = n;
+    hb.garbage = hs_bus_garbage (hs_client_bus (c->client));
+    Hs__Envelope env = HS__ENVELOPE__INIT;
+    env.body_case = HS__ENVELOPE__BODY_HEARTBEAT;
+    env.heartbeat = &hb;
+    _cleanup_free_ char *topic = hs_sprintf ("hb.%s.%s", c->ops->role, c->instance);
+    int r = hs_bus_publish (hs_client_bus (c->client), topic, &env);
+    hs_pb_take_str (&env.sender, NULL); /* publish set a heap copy */
+    if (r < 0)
+        hs_log_once (HS_LOG_WARN, "ctrl:hb", "cannot publish on %s: %s (not logged again)", topic,
+                     strerror (-r));
+}
+
+static int64_t s_min (int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
+int hs_ctrl_run (const hs_ctrl_opts_t *opts, const hs_ctrl_ops_t *ops)
+{
+    hs_ctrl_t c = {.o = *opts, .ops = ops, .next_pass = INT64_MAX};
+    if (!c.o.hb_ms) c.o.hb_ms = 250;
+    if (!c.o.member_timeout_ms) c.o.member_timeout_ms = 1000;
+    if (!c.o.resync_ms) c.o.resync_ms = 10000;
+    c.started_at_ns = hs_now_ns ();
+    gethostname (c.host, sizeof c.host - 1);
+    c.members = zhashx_new ();
+    zhashx_set_destructor (c.members, s_member_destroy);
+    int rc = 1;
+    /* before hs_client_new: ZeroMQ's threads must inherit the blocked mask */
+    int sigfd = hs_stop_signalfd ();
+    if (sigfd < 0) {
+        log_error ("signalfd: %s", strerror (-sigfd));
+        goto out;
+    }
+    int r = hs_client_new (c.o.bus, ops->component, c.o.instance, JOIN_TIMEOUT_MS, &c.client);
+    if (r < 0) {
+        log_error ("cannot join the bus at %s: %s",
+                   hs_s (c.o.bus ? c.o.bus : getenv ("HS_BUS")), strerror (-r));
+        goto out;
+    }
+    c.instance = hs_bus_instance (hs_client_bus (c.client));
+    s_members_refresh (&c, hs_mono_ns ());
+    _cleanup_free_ char *prefix = hs_sprintf ("hb.%s.", ops->role);
+    r = hs_client_on (c.client, prefix, s_on_peer, &c);
+    if (r < 0) {
+        log_error ("cannot subscribe to %s: %s", prefix, strerror (-r));
+        goto out;
+    }
+    if (ops->start && ops->start (ops->arg, &c) != 0) goto out;
+    hs_watch_opts_t wo = {
+        .kinds = ops->kinds, .n_kinds = ops->n_kinds, .fn = ops->on_change, .arg = ops->arg};
+    c.watch = hs_client_watch (c.client, &wo);
+    if (!c.watch) {
+        log_error ("cannot watch");
+        goto out;
+    }
+    s_heartbeat (&c);
+    c.next_hb = hs_mono_ns () + c.o.hb_ms * MS;
+
+    for (;;) {
+        int64_t now = hs_mono_ns ();
+        int64_t wake = c.next_hb;
+        if (c.synced_mono) {
+            wake = s_min (wake, c.next_resync);
+            wake = s_min (wake, now < c.active_mono ? c.active_mono : c.next_pass);
+        }
+        /* peers expire on time even when nothing else happens */
+        wake = s_min (wake, now + c.o.member_timeout_ms * MS / 4);
+        int64_t left = wake - now;
+        long timeout = left <= 0 ? 0 : (long)((left + MS - 1) / MS);
+        int ct = hs_client_timeout_ms (c.client);
+        if (ct >= 0 && ct < timeout) timeout = ct;
+        zmq_pollitem_t items[2] = {{hs_client_socket (c.client), 0, ZMQ_POLLIN, 0},
+                                   {NULL, sigfd, ZMQ_POLLIN, 0}};
+        int n = zmq_poll (items, 2, timeout);
+        if (n < 0 && errno != EINTR) {
+            log_error ("zmq_poll: %s", strerror (errno));
+            break;
+        }
+        if (n > 0 && (items[1].revents & ZMQ_POLLIN)) {
+            struct signalfd_siginfo si;
+            if (read (sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+                log_info ("signal %u: stopping", si.ssi_signo);
+                rc = 0;
+                break;
+            }
+        }
+        r = hs_client_process (c.client, 0);
+        if (r < 0 && r != -EINTR) {
+            log_error ("the bus failed: %s", strerror (-r));
+            break;
+        }
+        now = hs_mono_ns ();
+        if (s_members_refresh (&c, now)) {
+            log_info ("%zu live instance(s) of %s", c.n_live, ops->component);
+            hs_ctrl_kick (&c);
+        }
+        if (!c.synced_mono && hs_watch_synced (c.watch)) {
+            c.synced_mono = now;
+            /* learn the peers before acting (see the banner) */
+            c.active_mono = now + c.o.member_timeout_ms * MS;
+            c.next_resync = c.active_mono;
+            hs_notify_ready ("synced");
+            log_info ("synced at revision %lld as %s; acting in %d ms",
+                      (long long)hs_watch_revision (c.watch),
+                      hs_bus_sender (hs_client_bus (c.client)), c.o.member_timeout_ms);
+        }
+        if (c.synced_mono && now >= c.active_mono &&
+            (now >= c.next_pass || now >= c.next_resync)) {
+            if (now >= c.next_resync) c.next_resync = now + c.o.resync_ms * MS;
+            c.next_pass = INT64_MAX;
+            c.passes++;
+            int64_t want = ops->pass (ops->arg, &c, now);
+            hs_ctrl_wake_at (&c, want);
+        }
+        if (hs_mono_ns () >= c.next_hb) {
+            s_heartbeat (&c);
+            c.next_hb = hs_mono_ns () + c.o.hb_ms * MS;
+        }
+        hs_notify_watchdog ();
+    }
+    hs_notify_stopping ();
+out:
+    hs_client_destroy (&c.client);
+    zhashx_destroy (&c.members);
+    free (c.live);
+    if (sigfd >= 0) close (sigfd);
+    return rc;
+}
