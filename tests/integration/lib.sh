@@ -140,6 +140,24 @@ start_store() {
   wait_for 20 "hs-store to answer" "$HS_BIN/hsctl" get nodes
 }
 
+# start_ctrl NAME [ARGS...]: a controller (scheduler, replicas, jobs, prober)
+# as hs-NAME on the bus, logging to $T/NAME[-INSTANCE].log; returns once it
+# has synced and waited out its member timeout (it logs "synced" first).
+# Pass --instance X to run several of one kind. Sets CTRL_PID.
+start_ctrl() {
+  local name=$1; shift
+  local inst="" a prev=""
+  for a in "$@"; do
+    [ "$prev" = "--instance" ] && inst=$a
+    case "$a" in --instance=*) inst=${a#--instance=} ;; esac
+    prev=$a
+  done
+  local log="$name${inst:+-$inst}"
+  start "$log" "$HS_BIN/hs-$name" --bus "$HS_BUS" "$@"
+  CTRL_PID=$LAST_PID
+  wait_for 30 "hs-$name to sync" grep -q "synced\|scheduling pods" "$T/$log.log"
+}
+
 # expect_out "expected substring" CMD...: runs CMD, checks its output contains it.
 expect_out() {
   local want=$1; shift
