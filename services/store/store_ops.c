@@ -751,6 +751,71 @@ static int s_target (s_cmd_t *c, const Hs__Write *w, hs_kind_t fallback, hs_kind
     return 0;
 }
 
+/* propagationPolicy Orphan: the dependents of owner (the pods and replica
+ * sets of its namespace that name its uid) lose that owner reference in
+ * the same transaction, so no garbage collector ever sees them orphaned
+ * by a deletion that meant to keep them. */
+static void s_keys_free (char **keys, size_t n)
+{
+    for (size_t i = 0; i < n; i++) free (keys[i]);
+    free (keys);
+}
+
+static int s_orphan_dependents (s_cmd_t *c, const Hs__ObjectMeta *owner)
+{
+    static const char *const kinds[] = {"pod", "replicaset"};
+    for (size_t k = 0; k < HS_ARRAY_LEN (kinds); k++) {
+        _cleanup_free_ char *prefix = hs_sprintf ("%s/%s/", kinds[k], hs_s (owner->namespace_));
+        size_t plen = strlen (prefix), n = 0;
+        char **keys = NULL;
+        MDB_cursor *cur;
+        int rc = mdb_cursor_open (c->txn, c->s->objects, &cur);
+        if (rc) return s_fail_db (c, hs_db_errno (rc), "read the dependents");
+        MDB_val kv = {plen, prefix}, v;
+        for (rc = mdb_cursor_get (cur, &kv, &v, MDB_SET_RANGE);
+             rc == 0 && kv.mv_size >= plen && memcmp (kv.mv_data, prefix, plen) == 0;
+             rc = mdb_cursor_get (cur, &kv, &v, MDB_NEXT)) {
+            Hs__Object *o = hs__object__unpack (NULL, v.mv_size, v.mv_data);
+            const Hs__ObjectMeta *m = hs_obj_meta (o);
+            for (size_t i = 0; m && i < m->n_owner_references; i++)
+                if (hs_streq (m->owner_references[i]->uid, owner->uid)) {
+                    hs_pb_push ((void ***)&keys, &n, hs_strndup (kv.mv_data, kv.mv_size));
+                    break;
+                }
+            hs_pb_free (o);
+        }
+        mdb_cursor_close (cur);
+        /* written after the scan: no cursor is open while the tree changes */
+        for (size_t j = 0; j < n; j++) {
+            Hs__Object *o = NULL;
+            int r = s_get_obj (c, keys[j], &o);
+            if (r < 0) {
+                s_keys_free (keys, n);
+                return s_fail_db (c, r, "read a dependent");
+            }
+            Hs__Object *upd = hs_pb_dup (o);
+            Hs__ObjectMeta *m = hs_obj_meta (upd);
+            size_t out = 0;
+            for (size_t i = 0; i < m->n_owner_references; i++) {
+                if (hs_streq (m->owner_references[i]->uid, owner->uid))
+                    hs_pb_free (m->owner_references[i]);
+                else
+                    m->owner_references[out++] = m->owner_references[i];
+            }
+            m->n_owner_references = out;
+            m->resource_version = c->rev;
+            r = s_commit_obj (c, keys[j], o, upd, HS__EVENT_TYPE__MODIFIED);
+            hs_pb_free (o);
+            if (r < 0) {
+                s_keys_free (keys, n);
+                return r;
+            }
+        }
+        s_keys_free (keys, n);
+    }
+    return 0;
+}
+
 static int s_delete (s_cmd_t *c, const Hs__Write *w)
 {
     hs_kind_t kind;
@@ -778,6 +843,7 @@ static int s_delete (s_cmd_t *c, const Hs__Write *w)
                        "remove its manifest from the node's --manifests directory instead",
                        name, obj->pod->spec ? hs_s (obj->pod->spec->node_name) : "");
 
+    if (hs_streq (w->propagation_policy, "Orphan") && s_orphan_dependents (c, m) < 0) return -1;
     bool graceful = m->n_finalizers > 0;
     int64_t grace = 0;
     if (kind == HS_KIND_POD && s_bound (obj->pod) && !s_terminal (obj->pod) &&

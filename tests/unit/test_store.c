@@ -3,6 +3,7 @@
  *  replays across a reopen, batches, bind's room check, snapshots.
  */
 #include "hs_test.h"
+#include "hs_workload.h"
 #include "hs_util.h"
 #include "store.h"
 
@@ -946,6 +947,48 @@ static void test_fuzz (void)
     store_destroy (&s);
 }
 
+/* Deleting an owner with propagationPolicy Orphan keeps its dependents and
+ * drops their reference to it, in the deleting transaction; Background
+ * (the default) leaves the references for the garbage collectors. */
+static void test_orphan (void)
+{
+    store_t *s = s_open ("orphan");
+    CHECK_EQ_INT (s_one (s, s_w (HS__OP__OP_CREATE, s_job ("pi")))->code, 0);
+    Hs__Object *job = s_get (s, HS_KIND_JOB, "pi");
+    for (int i = 0; i < 2; i++) {
+        Hs__Object *p = s_pod (i ? "pi-b" : "pi-a", NULL, NULL);
+        Hs__ObjectMeta *m = hs_obj_meta (p);
+        hs_pb_push ((void ***)&m->owner_references, &m->n_owner_references,
+                    hs_controller_ref_new (job));
+        CHECK_EQ_INT (s_one (s, s_w (HS__OP__OP_CREATE, p))->code, 0);
+    }
+    Hs__Object *other = s_pod ("other", NULL, NULL);
+    Hs__OwnerReference *r = hs_pb_new (&hs__owner_reference__descriptor);
+    hs_pb_set_str (&r->uid, "someone-else");
+    hs_pb_set_str (&r->api_version, "batch/v1");
+    hs_pb_set_str (&r->kind, "Job");
+    hs_pb_set_str (&r->name, "else");
+    hs_pb_push ((void ***)&hs_obj_meta (other)->owner_references,
+                &hs_obj_meta (other)->n_owner_references, r);
+    CHECK_EQ_INT (s_one (s, s_w (HS__OP__OP_CREATE, other))->code, 0);
+
+    Hs__Write *w = s_delete ("job", "pi", -1);
+    hs_pb_set_str (&w->propagation_policy, "Orphan");
+    CHECK_EQ_INT (s_one (s, w)->code, 0);
+    CHECK (s_get (s, HS_KIND_JOB, "pi") == NULL);
+    for (int i = 0; i < 2; i++) {
+        Hs__Object *p = s_get (s, HS_KIND_POD, i ? "pi-b" : "pi-a");
+        CHECK (p && hs_obj_meta (p)->n_owner_references == 0);
+        hs_pb_free (p);
+    }
+    Hs__Object *o = s_get (s, HS_KIND_POD, "other");
+    CHECK (o && hs_obj_meta (o)->n_owner_references == 1);
+    hs_pb_free (o);
+    hs_pb_free (job);
+    store_out_clear (&g_out);
+    store_destroy (&s);
+}
+
 int main (int argc, char **argv)
 {
     static const hs_test_t tests[] = {
@@ -962,6 +1005,7 @@ int main (int argc, char **argv)
         {"streams", test_streams},
         {"snapshot_restore", test_snapshot_restore},
         {"fuzz", test_fuzz},
+        {"orphan", test_orphan},
     };
     return HS_TEST_RUN (tests);
 }
