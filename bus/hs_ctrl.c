@@ -36,6 +36,7 @@ struct hs_ctrl_t {
     zhashx_t *members;    /* instance -> s_member_t, peers only */
     char **live;          /* live instances, this one included */
     size_t n_live;
+    uint64_t membership;
     uint64_t passes;
 };
 
@@ -139,6 +140,7 @@ static bool s_members_refresh (hs_ctrl_t *c, int64_t now)
     free (c->live);
     c->live = live;
     c->n_live = k;
+    if (changed) c->membership++;
     return changed;
 }
 
@@ -181,6 +183,11 @@ bool hs_ctrl_owns (hs_ctrl_t *c, const char *key)
 size_t hs_ctrl_members (hs_ctrl_t *c)
 {
     return c->n_live;
+}
+
+uint64_t hs_ctrl_membership (hs_ctrl_t *c)
+{
+    return c->membership;
 }
 
 /* ------------------------------------------------------------------ events */

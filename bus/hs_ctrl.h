@@ -88,6 +88,9 @@ const char *hs_ctrl_instance (hs_ctrl_t *c);
 bool hs_ctrl_owns (hs_ctrl_t *c, const char *key);
 /* Live instances, this one included. */
 size_t hs_ctrl_members (hs_ctrl_t *c);
+/* Bumped whenever the live set changes: what hs_ctrl_owns answers may have
+ * changed for any key. */
+uint64_t hs_ctrl_membership (hs_ctrl_t *c);
 /* A pass as soon as the loop gets to it. */
 void hs_ctrl_kick (hs_ctrl_t *c);
 /* A pass at the latest at this monotonic time. */

@@ -28,28 +28,22 @@
  */
 #include "sched_pick.h"
 #include "hs_client.h"
+#include "hs_ctrl.h"
 #include "hs_log.h"
-#include "hs_notify.h"
 #include "hs_util.h"
 
 #include <czmq.h>
 #include <errno.h>
 #include <malloc.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/signalfd.h>
-#include <unistd.h>
-#include <zmq.h>
 
 #define MS                 1000000LL
 #define DEFAULT_NAME       "default-scheduler"
-#define DEFAULT_HB_MS      250
 #define DEFAULT_RESYNC_MS  10000
 #define BACKOFF_INITIAL_MS 100
 #define BACKOFF_MAX_MS     10000
-#define JOIN_TIMEOUT_MS    30000
 #define CALL_TIMEOUT_MS    10000
 #define PASS_MAX_NS        (100 * MS) /* one scheduling pass, at most */
 
@@ -80,16 +74,14 @@ typedef struct s_ctx_t {
 } s_ctx_t;
 
 typedef struct self_t {
+    hs_ctrl_t *ctrl;
     hs_client_t *client;
     hs_watch_t *watch;
-    int sigfd;
     const char *sched_name;
-    const char *instance;
-    char host[256];
-    int hb_ms, resync_ms;
-    bool synced;
-    int64_t started_at_ns;
-    int64_t next_hb_ns, next_resync_ns;
+    int resync_ms;
+    bool announced;
+    uint64_t membership; /* hs_ctrl_membership the pending set was built for */
+    int64_t next_resync_ns;
     int64_t next_due_ns; /* earliest next_try of a pending pod; INT64_MAX: none */
     zhashx_t *pods;      /* "ns/name" -> s_pod_t */
     s_ctx_t *ctxs;
@@ -99,13 +91,13 @@ typedef struct self_t {
 
 static void s_usage (FILE *f)
 {
-    fprintf (f, "usage: hs-scheduler [--bus ADDR] [--instance NAME] [--name SCHEDULER]\n"
-                "                    [--heartbeat-ms MS] [--resync-ms MS]\n"
-                "  --bus ADDR          the bus (default $HS_BUS, else " HS_BUS_DEFAULT ")\n"
-                "  --instance NAME     instance name on the bus (default: random)\n"
-                "  --name SCHEDULER    the spec.schedulerName served (default " DEFAULT_NAME ")\n"
-                "  --heartbeat-ms MS   hb.scheduler.<instance> interval (default 250)\n"
-                "  --resync-ms MS      retry every pending pod this often (default 10000)\n");
+    fprintf (f, "usage: hs-scheduler [--name SCHEDULER] [controller flags]\n"
+                "  --name SCHEDULER        the spec.schedulerName served (default " DEFAULT_NAME
+                ");\n"
+                "                          instances of one name share its pods by rendezvous\n"
+                "                          hashing (heartbeats on hb.scheduler.<instance>, or\n"
+                "                          hb.scheduler-<name>.<instance> for other names)\n");
+    hs_ctrl_usage (f);
 }
 
 /* ------------------------------------------------------------------ pods */
@@ -127,7 +119,8 @@ static char *s_key (const char *ns, const char *name)
     return hs_sprintf ("%s/%s", hs_s (ns), hs_s (name));
 }
 
-/* Unbound, not being deleted, not finished, and ours by schedulerName. */
+/* Unbound, not being deleted, not finished, ours by schedulerName, and
+ * this instance's share by rendezvous hashing of "ns/name". */
 static bool s_is_pending (const self_t *self, const Hs__Pod *pod)
 {
     if (!pod || !pod->metadata || !pod->spec) return false;
@@ -135,7 +128,10 @@ static bool s_is_pending (const self_t *self, const Hs__Pod *pod)
     if (sched_pod_terminal (pod)) return false;
     const char *want =
         hs_empty (pod->spec->scheduler_name) ? DEFAULT_NAME : pod->spec->scheduler_name;
-    return hs_streq (want, self->sched_name);
+    if (!hs_streq (want, self->sched_name)) return false;
+    if (hs_ctrl_members (self->ctrl) <= 1) return true;
+    _cleanup_free_ char *key = s_key (pod->metadata->namespace_, pod->metadata->name);
+    return hs_ctrl_owns (self->ctrl, key);
 }
 
 /* Bound and not finished: it holds room on its node. */
@@ -148,6 +144,7 @@ static void s_due (self_t *self, s_pod_t *p, int64_t at_ns)
 {
     p->next_try_ns = at_ns;
     if (at_ns < self->next_due_ns) self->next_due_ns = at_ns;
+    hs_ctrl_wake_at (self->ctrl, at_ns);
 }
 
 static void s_backoff (self_t *self, s_pod_t *p, int64_t now)
@@ -281,38 +278,13 @@ static void s_ctx_free (self_t *self, s_ctx_t *c)
     free (c);
 }
 
-/* An Event about a pod, fire and forget (kube's name: "<pod>.<hex time>"). */
+/* An Event about a pod, fire and forget; repeats merge in the store. */
 static void s_event (self_t *self, const char *ns, const char *name, const char *uid,
                      const char *type, const char *reason, const char *message)
 {
-    int64_t now = hs_now_ns ();
-    _cleanup_free_ char *ename = hs_sprintf ("%.236s.%llx", name, (unsigned long long)now);
-    Hs__Object *o = hs_obj_new (HS_KIND_EVENT, ns, ename);
-    Hs__Event *e = o->event;
-    e->involved_object = hs_pb_new (&hs__object_reference__descriptor);
-    hs_pb_set_str (&e->involved_object->kind, "Pod");
-    hs_pb_set_str (&e->involved_object->namespace_, ns);
-    hs_pb_set_str (&e->involved_object->name, name);
-    hs_pb_set_str (&e->involved_object->uid, uid);
-    hs_pb_set_str (&e->involved_object->api_version, "v1");
-    hs_pb_set_str (&e->reason, reason);
-    hs_pb_set_str (&e->message, message);
-    hs_pb_set_str (&e->type, type);
-    e->source = hs_pb_new (&hs__event_source__descriptor);
-    hs_pb_set_str (&e->source->component, self->sched_name);
-    hs_pb_set_str (&e->reporting_component, self->sched_name);
-    hs_pb_set_str (&e->reporting_instance, self->instance);
-    e->first_timestamp = e->last_timestamp = now;
-    e->count = 1;
-    Hs__Write *w = hs_write_new (HS__OP__OP_CREATE, o);
-    hs_call_opts_t opts = {.timeout_ms = CALL_TIMEOUT_MS};
-    int r = hs_client_send (self->client, &w, 1, &opts, NULL, NULL);
-    if (r < 0)
-        hs_log_once (HS_LOG_WARN, "sched:event", "cannot send an event: %s (not logged again)",
-                     strerror (-r));
-    else
-        self->events++;
-    hs_pb_free (w);
+    hs_event_send (self->client, self->sched_name, hs_ctrl_instance (self->ctrl), NULL, "pod", ns,
+                   name, uid, type, reason, message);
+    self->events++;
 }
 
 static void s_on_ack (void *arg, int err, const Hs__Ack *ack)
@@ -513,56 +485,86 @@ static void s_cycle (self_t *self)
     free (due);
 }
 
-/* ------------------------------------------------------------------ heartbeat */
+/* ------------------------------------------------------------------ the controller */
 
-static void s_heartbeat (self_t *self)
+static size_t s_counters (void *arg, const char **names, uint64_t *values, size_t max)
 {
-    Hs__ComponentHeartbeat hb = HS__COMPONENT_HEARTBEAT__INIT;
-    Hs__Counter cs[5];
-    Hs__Counter *cp[5];
-    const char *names[5] = {"bound", "bind_refused", "unschedulable", "cycles", "events"};
-    const uint64_t values[5] = {self->bound, self->bind_refused, self->unschedulable, self->cycles,
-                                self->events};
-    for (int i = 0; i < 5; i++) {
-        hs__counter__init (&cs[i]);
-        cs[i].name = (char *)names[i];
-        cs[i].value = values[i];
-        cp[i] = &cs[i];
+    self_t *self = arg;
+    const char *n[] = {"bound", "bind_refused", "unschedulable", "cycles", "events"};
+    const uint64_t v[] = {self->bound, self->bind_refused, self->unschedulable, self->cycles,
+                          self->events};
+    size_t k = 0;
+    for (; k < HS_ARRAY_LEN (n) && k < max; k++) {
+        names[k] = n[k];
+        values[k] = v[k];
     }
-    hb.component = (char *)"hs-scheduler";
-    hb.instance = (char *)self->instance;
-    hb.host = self->host;
-    hb.started_at_ns = self->started_at_ns;
-    hb.observed_revision = hs_watch_revision (self->watch);
-    hb.interval_ms = (uint32_t)self->hb_ms;
-    hb.owned = zhashx_size (self->pods);
-    hb.total = self->n_pods;
-    hb.counters = cp;
-    hb.n_counters = 5;
-    hb.garbage = hs_bus_garbage (hs_client_bus (self->client));
-    Hs__Envelope env = HS__ENVELOPE__INIT;
-    env.body_case = HS__ENVELOPE__BODY_HEARTBEAT;
-    env.heartbeat = &hb;
-    _cleanup_free_ char *topic = hs_sprintf ("hb.scheduler.%s", self->instance);
-    int r = hs_bus_publish (hs_client_bus (self->client), topic, &env);
-    hs_pb_take_str (&env.sender, NULL); /* publish set a heap copy */
-    if (r < 0)
-        hs_log_once (HS_LOG_WARN, "sched:hb", "cannot publish on %s: %s (not logged again)", topic,
-                     strerror (-r));
+    return k;
+}
+
+static void s_share (void *arg, uint64_t *owned, uint64_t *total)
+{
+    self_t *self = arg;
+    *owned = zhashx_size (self->pods);
+    *total = self->n_pods;
+}
+
+static int s_start (void *arg, hs_ctrl_t *ctrl)
+{
+    self_t *self = arg;
+    self->ctrl = ctrl;
+    self->client = hs_ctrl_client (ctrl);
+    return 0;
+}
+
+/* The pending set again from the cache: what this instance owns changed. */
+static void s_rebuild (self_t *self)
+{
+    zhashx_purge (self->pods);
+    self->next_due_ns = INT64_MAX;
+    const Hs__Object **pods = NULL;
+    size_t n = hs_watch_list (self->watch, HS_KIND_POD, &pods);
+    for (size_t i = 0; i < n; i++) {
+        const Hs__Pod *pod = pods[i]->pod;
+        if (!s_is_pending (self, pod)) continue;
+        s_pod_t *p = hs_calloc (1, sizeof *p);
+        p->ns = hs_strdup (pod->metadata->namespace_);
+        p->name = hs_strdup (pod->metadata->name);
+        p->uid = hs_strdup (pod->metadata->uid);
+        p->priority = pod->spec->priority;
+        p->created_ns = pod->metadata->creation_timestamp;
+        _cleanup_free_ char *key = s_key (p->ns, p->name);
+        zhashx_insert (self->pods, key, p);
+        s_due (self, p, 0);
+    }
+    free (pods);
+}
+
+static int64_t s_pass (void *arg, hs_ctrl_t *ctrl, int64_t now)
+{
+    self_t *self = arg;
+    self->watch = hs_ctrl_watch (ctrl);
+    if (!self->announced) {
+        self->announced = true;
+        self->next_resync_ns = now + self->resync_ms * MS;
+        log_info ("scheduling pods of schedulerName %s as %s", self->sched_name,
+                  hs_bus_sender (hs_client_bus (self->client)));
+    }
+    if (self->membership != hs_ctrl_membership (ctrl)) {
+        self->membership = hs_ctrl_membership (ctrl);
+        s_rebuild (self);
+        log_info ("%zu scheduler instance(s): %zu pending pods are mine",
+                  hs_ctrl_members (ctrl), zhashx_size (self->pods));
+    }
+    if (now >= self->next_resync_ns) {
+        for (s_pod_t *p = zhashx_first (self->pods); p; p = zhashx_next (self->pods))
+            s_due (self, p, now);
+        self->next_resync_ns = now + self->resync_ms * MS;
+    }
+    if (now >= self->next_due_ns) s_cycle (self);
+    return self->next_due_ns < self->next_resync_ns ? self->next_due_ns : self->next_resync_ns;
 }
 
 /* ------------------------------------------------------------------ main */
-
-static int s_parse_ms (const char *flag, const char *s, int *ret)
-{
-    int64_t v;
-    if (hs_parse_i64 (s, &v) < 0 || v <= 0 || v > 3600 * 1000) {
-        fprintf (stderr, "hs-scheduler: %s: not a positive number of milliseconds: %s\n", flag, s);
-        return -1;
-    }
-    *ret = (int)v;
-    return 0;
-}
 
 int main (int argc, char **argv)
 {
@@ -572,38 +574,26 @@ int main (int argc, char **argv)
      * passes that was a third of the scheduler's CPU at 50,000 pods. */
     mallopt (M_MXFAST, 0);
     hs_log_init ("hs-scheduler");
-    const char *bus_addr = NULL, *instance = NULL;
-    self_t self = {.sigfd = -1,
-                   .sched_name = DEFAULT_NAME,
-                   .hb_ms = DEFAULT_HB_MS,
-                   .resync_ms = DEFAULT_RESYNC_MS,
-                   .next_due_ns = INT64_MAX};
+    hs_ctrl_opts_t co = {.resync_ms = DEFAULT_RESYNC_MS};
+    self_t self = {.sched_name = DEFAULT_NAME, .next_due_ns = INT64_MAX};
     static const struct option longopts[] = {
-        {"bus", required_argument, NULL, 'b'},
-        {"instance", required_argument, NULL, 'i'},
+        HS_CTRL_LONGOPTS,
         {"name", required_argument, NULL, 'n'},
-        {"heartbeat-ms", required_argument, NULL, 'H'},
-        {"resync-ms", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int ch;
-    while ((ch = getopt_long (argc, argv, "b:i:n:h", longopts, NULL)) != -1) {
+    while ((ch = getopt_long (argc, argv, "n:h", longopts, NULL)) != -1) {
+        int r = hs_ctrl_opt (&co, "hs-scheduler", ch, optarg);
+        if (r < 0) return 2;
+        if (r > 0) continue;
         switch (ch) {
-        case 'b': bus_addr = optarg; break;
-        case 'i': instance = optarg; break;
         case 'n':
-            if (hs_empty (optarg)) {
-                fprintf (stderr, "hs-scheduler: --name must not be empty\n");
+            if (hs_empty (optarg) || strchr (optarg, '.')) {
+                fprintf (stderr, "hs-scheduler: --name must be a non-empty word without '.'\n");
                 return 2;
             }
             self.sched_name = optarg;
-            break;
-        case 'H':
-            if (s_parse_ms ("--heartbeat-ms", optarg, &self.hb_ms) < 0) return 2;
-            break;
-        case 'R':
-            if (s_parse_ms ("--resync-ms", optarg, &self.resync_ms) < 0) return 2;
             break;
         case 'h': s_usage (stdout); return 0;
         default: s_usage (stderr); return 2;
@@ -613,89 +603,26 @@ int main (int argc, char **argv)
         s_usage (stderr);
         return 2;
     }
-
-    /* Block the signals before ZeroMQ starts its threads, so they all arrive
-     * at our signalfd. */
-
-    int rc = 1;
-    self.started_at_ns = hs_now_ns ();
-    gethostname (self.host, sizeof self.host - 1);
+    self.resync_ms = co.resync_ms;
+    /* instances of one scheduler name share its pods; other names are other schedulers */
+    _cleanup_free_ char *role = hs_streq (self.sched_name, DEFAULT_NAME)
+                                    ? hs_strdup ("scheduler")
+                                    : hs_sprintf ("scheduler-%s", self.sched_name);
     self.pods = zhashx_new ();
     zhashx_set_destructor (self.pods, s_pod_destroy);
-    /* before hs_client_new: ZeroMQ's threads must inherit the blocked mask */
-    self.sigfd = hs_stop_signalfd ();
-    if (self.sigfd < 0) {
-        log_error ("signalfd: %s", strerror (-self.sigfd));
-        goto out;
-    }
-    int r = hs_client_new (bus_addr, "hs-scheduler", instance, JOIN_TIMEOUT_MS, &self.client);
-    if (r < 0) {
-        log_error ("cannot join the bus at %s: %s", hs_s (bus_addr ? bus_addr : getenv ("HS_BUS")),
-                   strerror (-r));
-        goto out;
-    }
-    self.instance = hs_bus_instance (hs_client_bus (self.client));
     const hs_kind_t kinds[] = {HS_KIND_NODE, HS_KIND_POD};
-    hs_watch_opts_t wo = {
-        .kinds = kinds, .n_kinds = HS_ARRAY_LEN (kinds), .fn = s_on_change, .arg = &self};
-    self.watch = hs_client_watch (self.client, &wo);
-    s_heartbeat (&self);
-    self.next_hb_ns = hs_mono_ns () + self.hb_ms * MS;
-
-    for (;;) {
-        int64_t now = hs_mono_ns ();
-        int64_t wake = self.next_hb_ns;
-        if (self.synced && self.next_resync_ns < wake) wake = self.next_resync_ns;
-        if (self.synced && self.next_due_ns < wake) wake = self.next_due_ns;
-        int64_t left = wake - now;
-        long timeout = left <= 0 ? 0 : (long)((left + MS - 1) / MS);
-        int ct = hs_client_timeout_ms (self.client);
-        if (ct >= 0 && ct < timeout) timeout = ct;
-        zmq_pollitem_t items[2] = {{hs_client_socket (self.client), 0, ZMQ_POLLIN, 0},
-                                   {NULL, self.sigfd, ZMQ_POLLIN, 0}};
-        int n = zmq_poll (items, 2, timeout);
-        if (n < 0 && errno != EINTR) {
-            log_error ("zmq_poll: %s", strerror (errno));
-            break;
-        }
-        if (n > 0 && (items[1].revents & ZMQ_POLLIN)) {
-            struct signalfd_siginfo si;
-            if (read (self.sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
-                log_info ("signal %u: stopping", si.ssi_signo);
-                rc = 0;
-                break;
-            }
-        }
-        r = hs_client_process (self.client, 0);
-        if (r < 0 && r != -EINTR) {
-            log_error ("the bus failed: %s", strerror (-r));
-            break;
-        }
-        now = hs_mono_ns ();
-        if (!self.synced && hs_watch_synced (self.watch)) {
-            self.synced = true;
-            self.next_resync_ns = now + self.resync_ms * MS;
-            hs_notify_ready ("scheduling");
-            log_info ("scheduling pods of schedulerName %s as %s", self.sched_name,
-                      hs_bus_sender (hs_client_bus (self.client)));
-        }
-        if (self.synced && now >= self.next_resync_ns) {
-            for (s_pod_t *p = zhashx_first (self.pods); p; p = zhashx_next (self.pods))
-                s_due (&self, p, now);
-            self.next_resync_ns = now + self.resync_ms * MS;
-        }
-        if (self.synced && now >= self.next_due_ns) s_cycle (&self);
-        if (hs_mono_ns () >= self.next_hb_ns) {
-            s_heartbeat (&self);
-            self.next_hb_ns = hs_mono_ns () + self.hb_ms * MS;
-        }
-        hs_notify_watchdog ();
-    }
-    hs_notify_stopping ();
-out:
-    hs_client_destroy (&self.client);
+    hs_ctrl_ops_t ops = {.component = "hs-scheduler",
+                         .role = role,
+                         .kinds = kinds,
+                         .n_kinds = HS_ARRAY_LEN (kinds),
+                         .on_change = s_on_change,
+                         .start = s_start,
+                         .pass = s_pass,
+                         .counters = s_counters,
+                         .share = s_share,
+                         .arg = &self};
+    int rc = hs_ctrl_run (&co, &ops);
     while (self.ctxs) s_ctx_free (&self, self.ctxs);
     zhashx_destroy (&self.pods);
-    if (self.sigfd >= 0) close (self.sigfd);
     return rc;
 }

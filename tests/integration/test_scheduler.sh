@@ -217,15 +217,32 @@ grep -Eq '^hs-scheduler +r1 ' "$T/out" && grep -Eq '^hs-scheduler +r2 ' "$T/out"
 $(cat "$T/out")"
 pass "two schedulers, 40 pods, room for 10: exactly 10 bound, 30 Pending with the reason"
 
-kill -TERM "$R1" "$R2"
-wait_for 10 "scheduler r1 to exit" exited "$R1"
-wait_for 10 "scheduler r2 to exit" exited "$R2"
-for p in "$R1" "$R2"; do
-  rc=0
-  wait "$p" || rc=$?
-  [ "$rc" -eq 0 ] || fail "a racing hs-scheduler exited $rc on SIGTERM"
+# they share the pods by rendezvous hashing: each saw the other and owns a part
+for r in race1 race2; do
+  grep -q "2 scheduler instance(s)" "$T/$r.log" || fail "$r never saw its peer:
+$(tail -n 20 "$T/$r.log")"
 done
-pass "both racing schedulers stopped cleanly"
+hsctl get components >"$T/out"
+grep -E '^hs-scheduler +r[12] ' "$T/out" | grep -Eq ' [0-9]+/[0-9]+ \(' ||
+  fail "get components shows no share:
+$(cat "$T/out")"
+# kill -9 one: its share moves to the survivor, which schedules every pod
+# once a node with room arrives
+kill -9 "$R1"
+wait_for 10 "scheduler r1 to die" exited "$R1"
+wait "$R1" 2>/dev/null || true
+wait_for 10 "r2 to take r1's share" grep -q "1 scheduler instance(s)" "$T/race2.log"
+node roomy 8 8Gi
+all_bound() { [ "$(unbound)" -eq 0 ]; }
+wait_for 30 "every race pod bound after r1's death" all_bound
+pass "a killed scheduler's share moved to the survivor"
+
+kill -TERM "$R2"
+wait_for 10 "scheduler r2 to exit" exited "$R2"
+rc=0
+wait "$R2" || rc=$?
+[ "$rc" -eq 0 ] || fail "hs-scheduler r2 exited $rc on SIGTERM"
+pass "the surviving scheduler stopped cleanly"
 
 # ---- the store's atomic bind is what keeps them honest: two schedulers
 # serving different schedulerNames both believe the node has room for 10 of
