@@ -57,6 +57,11 @@ bool store_checkpoint_due (store_t *self, int64_t mono_now, bool idle);
 /* When the open window becomes due by age (hs_mono_ns), or INT64_MAX. */
 int64_t store_checkpoint_deadline (store_t *self);
 
+/* A command (caller frees) deleting up to max Events last seen before
+ * before_ns (Kubernetes keeps Events an hour), or NULL if none. Each delete
+ * expects the Event's revision, so one repeated meanwhile stays. Apply it
+ * with store_apply like any other; its acks go to ack.hs-store. */
+Hs__Command *store_expired_events (store_t *self, int64_t before_ns, size_t max);
 hs_db_t *store_db (store_t *self);
 uint64_t store_epoch (store_t *self);
 int64_t store_revision (store_t *self);

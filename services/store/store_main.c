@@ -35,6 +35,8 @@
 #define JOIN_TIMEOUT_MS 30000
 #define CHUNK_OBJECTS   500
 #define CHUNK_BYTES     (1u << 20)
+#define EVENT_SWEEP_MS  10000 /* expired Events are looked for this often */
+#define EVENT_SWEEP_MAX 500   /* and deleted this many at a time */
 
 typedef struct {
     store_t *store;
@@ -43,6 +45,7 @@ typedef struct {
     const char *instance;
     int64_t started_at_ns;
     int64_t next_hb_ns;
+    int64_t event_ttl_ns, next_sweep_ns;
     /* one batch */
     Hs__Envelope **envs;
     size_t n_envs;
@@ -56,13 +59,15 @@ typedef struct {
 static void s_usage (FILE *f)
 {
     fprintf (f, "usage: hs-store --data DIR [--bus ADDR] [--no-sync] [--instance NAME]\n"
-                "                [--request-ttl SECONDS]\n"
+                "                [--request-ttl SECONDS] [--event-ttl SECONDS]\n"
                 "  --data DIR            LMDB directory (created if missing)\n"
                 "  --bus ADDR            the bus (default $HS_BUS, else " HS_BUS_DEFAULT ")\n"
                 "  --no-sync             never fsync: neither the write-ahead log nor LMDB's\n"
                 "                        commits (faster; acked writes can be lost)\n"
                 "  --instance NAME       instance name on the bus (default: random)\n"
-                "  --request-ttl SECONDS how long request ids are remembered (default 600)\n");
+                "  --request-ttl SECONDS how long request ids are remembered (default 600)\n"
+                "  --event-ttl SECONDS   Events not repeated for this long are deleted\n"
+                "                        (default 3600, as Kubernetes)\n");
 }
 
 /* ------------------------------------------------------------------ publishing */
@@ -224,6 +229,24 @@ static void s_take (self_t *self, char *topic, Hs__Envelope *env)
     free (topic);
 }
 
+/* Deletes Events nobody repeated within --event-ttl, through the same path
+ * as any command: logged, committed, published. */
+static void s_sweep_events (self_t *self)
+{
+    Hs__Command *cmd =
+        store_expired_events (self->store, hs_now_ns () - self->event_ttl_ns, EVENT_SWEEP_MAX);
+    if (!cmd) return;
+    size_t n = cmd->n_writes;
+    int r = store_apply (self->store, &cmd, 1, &self->out);
+    if (r < 0)
+        log_warn ("could not delete %zu expired Events: %s", n, strerror (-r));
+    else
+        log_debug ("deleted %zu expired Events", n);
+    s_publish_out (self);
+    store_out_reset (&self->out);
+    hs_pb_free (cmd);
+}
+
 static void s_checkpoint (self_t *self)
 {
     int r = store_checkpoint (self->store);
@@ -268,12 +291,14 @@ int main (int argc, char **argv)
     hs_log_init ("hs-store");
     const char *bus_addr = NULL, *data = NULL, *instance = NULL;
     store_opts_t opts = {0};
+    int64_t event_ttl_ns = 3600LL * 1000000000LL;
     static const struct option longopts[] = {
         {"bus", required_argument, NULL, 'b'},
         {"data", required_argument, NULL, 'd'},
         {"no-sync", no_argument, NULL, 'n'},
         {"instance", required_argument, NULL, 'i'},
         {"request-ttl", required_argument, NULL, 't'},
+        {"event-ttl", required_argument, NULL, 'E'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -294,6 +319,16 @@ int main (int argc, char **argv)
             opts.request_ttl_ns = secs * 1000000000LL;
             break;
         }
+        case 'E': {
+            int64_t secs;
+            if (hs_parse_i64 (optarg, &secs) < 0 || secs <= 0 || secs > 365LL * 86400) {
+                fprintf (stderr, "hs-store: --event-ttl: not a positive number of seconds: %s\n",
+                         optarg);
+                return 2;
+            }
+            event_ttl_ns = secs * 1000000000LL;
+            break;
+        }
         case 'h': s_usage (stdout); return 0;
         default: s_usage (stderr); return 2;
         }
@@ -312,7 +347,7 @@ int main (int argc, char **argv)
         return 1;
     }
 
-    self_t self = {.sigfd = sigfd};
+    self_t self = {.sigfd = sigfd, .event_ttl_ns = event_ttl_ns};
     self.started_at_ns = hs_now_ns ();
     int rc = 1;
     int r = store_open (data, &opts, &self.store);
@@ -373,6 +408,10 @@ int main (int argc, char **argv)
             /* Idle: commit now, so local readers of the LMDB file (the
              * client library's local snapshots) are not left behind. */
             s_checkpoint (&self);
+        if (hs_mono_ns () >= self.next_sweep_ns) {
+            s_sweep_events (&self);
+            self.next_sweep_ns = hs_mono_ns () + EVENT_SWEEP_MS * 1000000LL;
+        }
         if (hs_mono_ns () >= self.next_hb_ns) {
             s_heartbeat (&self);
             self.next_hb_ns = hs_mono_ns () + HB_INTERVAL_MS * 1000000LL;

@@ -1539,6 +1539,47 @@ void store_destroy (store_t **self_p)
     *self_p = NULL;
 }
 
+Hs__Command *store_expired_events (store_t *self, int64_t before_ns, size_t max)
+{
+    MDB_txn *txn;
+    bool owned;
+    if (s_read_txn (self, &txn, &owned) < 0) return NULL;
+    Hs__Command *cmd = NULL;
+    MDB_cursor *cur;
+    if (mdb_cursor_open (txn, self->objects, &cur) == 0) {
+        MDB_val k = {6, "event/"}, v;
+        int rc;
+        for (rc = mdb_cursor_get (cur, &k, &v, MDB_SET_RANGE);
+             rc == 0 && k.mv_size >= 6 && memcmp (k.mv_data, "event/", 6) == 0 &&
+             (!cmd || cmd->n_writes < max);
+             rc = mdb_cursor_get (cur, &k, &v, MDB_NEXT)) {
+            Hs__Object *o = hs__object__unpack (NULL, v.mv_size, v.mv_data);
+            const Hs__Event *e = o ? o->event : NULL;
+            if (e && e->metadata && e->last_timestamp && e->last_timestamp < before_ns) {
+                if (!cmd) {
+                    cmd = hs_pb_new (&hs__command__descriptor);
+                    hs_pb_set_str (&cmd->client_id, "hs-store");
+                    char id[17];
+                    hs_random_id (id, sizeof id - 1);
+                    hs_pb_take_str (&cmd->request_id, hs_sprintf ("event-ttl-%s", id));
+                }
+                Hs__Write *w = hs_pb_new (&hs__write__descriptor);
+                w->op = HS__OP__OP_DELETE;
+                hs_pb_set_str (&w->kind, "event");
+                hs_pb_set_str (&w->namespace_, e->metadata->namespace_);
+                hs_pb_set_str (&w->name, e->metadata->name);
+                /* only if it has not been repeated meanwhile */
+                w->expected_revision = e->metadata->resource_version;
+                hs_pb_push ((void ***)&cmd->writes, &cmd->n_writes, w);
+            }
+            hs_pb_free (o);
+        }
+        mdb_cursor_close (cur);
+    }
+    if (owned) mdb_txn_abort (txn);
+    return cmd;
+}
+
 int store_heartbeat (store_t *self, Hs__StoreHeartbeat *hb)
 {
     MDB_txn *txn;

@@ -989,6 +989,39 @@ static void test_orphan (void)
     store_destroy (&s);
 }
 
+/* Events not repeated within the TTL are found for deletion; fresh ones stay. */
+static void test_event_ttl (void)
+{
+    store_t *s = s_open ("event_ttl");
+    const char *names[] = {"old.1", "old.2", "fresh.1"};
+    const int64_t last[] = {1000, 2000, 9000};
+    for (int i = 0; i < 3; i++) {
+        Hs__Object *e = hs_obj_new (HS_KIND_EVENT, "", names[i]);
+        hs_pb_set_str (&e->event->reason, "Test");
+        e->event->first_timestamp = e->event->last_timestamp = last[i];
+        CHECK_EQ_INT (s_one (s, s_w (HS__OP__OP_APPLY, e))->code, 0);
+    }
+    CHECK (store_expired_events (s, 500, 10) == NULL);
+    Hs__Command *cmd = store_expired_events (s, 5000, 10);
+    CHECK (cmd && cmd->n_writes == 2);
+    if (cmd) {
+        store_out_clear (&g_out);
+        CHECK (store_apply (s, &cmd, 1, &g_out) >= 0);
+        CHECK_EQ_INT (g_out.n_acks, 1);
+        CHECK_EQ_INT (g_out.acks[0].ack->code, 0);
+        CHECK_EQ_INT (g_out.n_events, 2);
+        hs_pb_free (cmd);
+    }
+    CHECK (s_get (s, HS_KIND_EVENT, "old.1") == NULL);
+    Hs__Object *f = s_get (s, HS_KIND_EVENT, "fresh.1");
+    CHECK (f != NULL);
+    hs_pb_free (f);
+    cmd = store_expired_events (s, 5000, 10);
+    CHECK (cmd == NULL);
+    store_out_clear (&g_out);
+    store_destroy (&s);
+}
+
 int main (int argc, char **argv)
 {
     static const hs_test_t tests[] = {
@@ -1006,6 +1039,7 @@ int main (int argc, char **argv)
         {"snapshot_restore", test_snapshot_restore},
         {"fuzz", test_fuzz},
         {"orphan", test_orphan},
+        {"event_ttl", test_event_ttl},
     };
     return HS_TEST_RUN (tests);
 }
