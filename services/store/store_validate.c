@@ -110,8 +110,10 @@ static void s_default_job (Hs__Job *job)
 {
     if (!job->spec) job->spec = hs_pb_new (&hs__job_spec__descriptor);
     Hs__JobSpec *s = job->spec;
+    /* Kubernetes: completions stays unset (a work queue) when only
+     * parallelism is given. */
+    if (!s->completions && !s->parallelism) s->completions = s_i32 (1);
     if (!s->parallelism) s->parallelism = s_i32 (1);
-    if (!s->completions) s->completions = s_i32 (1);
     if (!s->backoff_limit) s->backoff_limit = s_i32 (6);
     if (hs_empty (s->completion_mode)) hs_pb_set_str (&s->completion_mode, "NonIndexed");
     s_default_template (&s->template_);
@@ -866,10 +868,9 @@ static void s_check_job (s_errs_t *e, const Hs__JobSpec *s)
     if (s->active_deadline_seconds && s->active_deadline_seconds->value <= 0)
         s_err (e, "spec.activeDeadlineSeconds: Invalid value: %lld: must be greater than 0",
                (long long)s->active_deadline_seconds->value);
-    if (!hs_streq (s->completion_mode, "NonIndexed") && !hs_streq (s->completion_mode, "Indexed"))
-        s_err (e,
-               "spec.completionMode: Unsupported value: %s: supported values: \"NonIndexed\", "
-               "\"Indexed\"",
+    /* hs-jobs runs NonIndexed Jobs only: refuse what it would not honour. */
+    if (!hs_streq (s->completion_mode, "NonIndexed"))
+        s_err (e, "spec.completionMode: Unsupported value: %s: supported values: \"NonIndexed\"",
                Q (s->completion_mode));
 }
 

@@ -79,13 +79,13 @@ run hsctl get rs
 has_line '^NAME   DESIRED   CURRENT   READY   AGE$'
 has_line '^echo   2         0         0       [0-9]+s$'
 run hsctl get job
-has_line '^NAME    COMPLETIONS   DURATION   AGE$'
-has_line '^hello   0/3 +[0-9]+s$'
+has_line '^NAME    STATUS    COMPLETIONS   DURATION   AGE$'
+has_line '^hello   Running   0/3 +[0-9]+s$'
 run hsctl get all
 has_line '^pod/web +0/1'
 has_line '^replicaset\.apps/echo +2'
 has_line '^deployment\.apps/api +0/3'
-has_line '^job\.batch/hello +0/3'
+has_line '^job\.batch/hello +Running +0/3'
 run hsctl get pod/web deploy/api
 has_line '^pod/web +0/1'
 has_line '^deployment\.apps/api +0/3'

@@ -177,8 +177,8 @@ static const char *s_cols_rs[] = {"NAME", "DESIRED",    "CURRENT", "READY",
                                   "AGE",  "CONTAINERS", "IMAGES",  "SELECTOR"};
 static const char *s_cols_deploy[] = {"NAME", "READY",      "UP-TO-DATE", "AVAILABLE",
                                       "AGE",  "CONTAINERS", "IMAGES",     "SELECTOR"};
-static const char *s_cols_job[] = {"NAME",       "COMPLETIONS", "DURATION", "AGE",
-                                   "CONTAINERS", "IMAGES",      "SELECTOR"};
+static const char *s_cols_job[] = {"NAME", "STATUS",     "COMPLETIONS", "DURATION",
+                                   "AGE",  "CONTAINERS", "IMAGES",      "SELECTOR"};
 static const char *s_cols_event[] = {"LAST SEEN", "TYPE",    "REASON",     "OBJECT", "SUBOBJECT",
                                      "SOURCE",    "MESSAGE", "FIRST SEEN", "COUNT",  "NAME"};
 
@@ -195,7 +195,7 @@ size_t ctl_columns (hs_kind_t kind, bool wide, const char **ret)
     case HS_KIND_NODE: return s_copy (ret, s_cols_node, wide ? 8 : 5);
     case HS_KIND_REPLICASET: return s_copy (ret, s_cols_rs, wide ? 8 : 5);
     case HS_KIND_DEPLOYMENT: return s_copy (ret, s_cols_deploy, wide ? 8 : 5);
-    case HS_KIND_JOB: return s_copy (ret, s_cols_job, wide ? 7 : 4);
+    case HS_KIND_JOB: return s_copy (ret, s_cols_job, wide ? 8 : 5);
     case HS_KIND_EVENT:
         if (wide) return s_copy (ret, s_cols_event, 10);
         ret[0] = "LAST SEEN", ret[1] = "TYPE", ret[2] = "REASON", ret[3] = "OBJECT";
@@ -308,27 +308,49 @@ static size_t s_deploy_cells (const Hs__Deployment *d, bool wide, int64_t now, c
                                  d->spec ? d->spec->selector : NULL, c + 5);
 }
 
+/* kubectl's hasJobCondition: the first condition of that type is True. */
+static bool s_job_cond (const Hs__JobStatus *st, const char *type)
+{
+    for (size_t i = 0; st && i < st->n_conditions; i++)
+        if (hs_streq (st->conditions[i]->type, type))
+            return hs_streq (st->conditions[i]->status, "True");
+    return false;
+}
+
 static size_t s_job_cells (const Hs__Job *j, bool wide, int64_t now, char **c)
 {
     const Hs__JobStatus *st = j->status;
     int succeeded = st ? st->succeeded : 0;
     c[0] = hs_strdup (j->metadata->name);
+    /* kubectl's STATUS column, in its order */
+    const char *status = "Running";
+    if (s_job_cond (st, "Complete"))
+        status = "Complete";
+    else if (s_job_cond (st, "Failed"))
+        status = "Failed";
+    else if (j->metadata->deletion_timestamp)
+        status = "Terminating";
+    else if (s_job_cond (st, "Suspended"))
+        status = "Suspended";
+    else if (s_job_cond (st, "FailureTarget"))
+        status = "FailureTarget";
+    c[1] = hs_strdup (status);
     if (j->spec && j->spec->completions)
-        c[1] = hs_sprintf ("%d/%d", succeeded, j->spec->completions->value);
+        c[2] = hs_sprintf ("%d/%d", succeeded, j->spec->completions->value);
     else if (j->spec && j->spec->parallelism && j->spec->parallelism->value > 1)
-        c[1] = hs_sprintf ("%d/1 of %d", succeeded, j->spec->parallelism->value);
+        c[2] = hs_sprintf ("%d/1 of %d", succeeded, j->spec->parallelism->value);
     else
-        c[1] = hs_sprintf ("%d/1", succeeded);
+        c[2] = hs_sprintf ("%d/1", succeeded);
     char buf[32];
     if (!st || !st->start_time)
-        c[2] = hs_strdup ("");
+        c[3] = hs_strdup ("");
     else
-        c[2] = hs_strdup (ctl_fmt_duration (
+        c[3] = hs_strdup (ctl_fmt_duration (
             (st->completion_time ? st->completion_time : now) - st->start_time, buf, sizeof buf));
-    c[3] = s_age (j->metadata->creation_timestamp, now);
-    if (!wide) return 4;
-    return 4 + s_template_cells (j->spec ? j->spec->template_ : NULL,
-                                 j->spec ? j->spec->selector : NULL, c + 4);
+    c[4] = s_age (j->metadata->creation_timestamp, now);
+    if (!wide) return 5;
+    return 5 + s_template_cells (j->spec ? j->spec->template_ : NULL,
+                                 j->spec ? j->spec->selector : NULL, c + 5);
 }
 
 static char *s_lower (const char *s)
