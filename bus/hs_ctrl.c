@@ -6,6 +6,7 @@
 
 #include <czmq.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -21,6 +22,14 @@ typedef struct {
     char *instance;
     int64_t seen_mono;
 } s_member_t;
+
+/* An extra descriptor (hs_ctrl_fd_add); fd -1: removed during a round. */
+typedef struct {
+    int fd;
+    short events;
+    hs_ctrl_fd_fn *fn;
+    void *arg;
+} s_fd_t;
 
 struct hs_ctrl_t {
     hs_ctrl_opts_t o;
@@ -38,6 +47,8 @@ struct hs_ctrl_t {
     size_t n_live;
     uint64_t membership;
     uint64_t passes;
+    s_fd_t *fds; /* extra descriptors, in the order added */
+    size_t n_fds, cap_fds;
 };
 
 /* ------------------------------------------------------------------ flags */
@@ -244,6 +255,67 @@ void hs_ctrl_event (hs_ctrl_t *c, const Hs__Object *obj, const char *type, const
     free (msg);
 }
 
+/* ------------------------------------------------------------------ extra descriptors */
+
+static s_fd_t *s_fd_find (hs_ctrl_t *c, int fd)
+{
+    for (size_t i = 0; i < c->n_fds; i++)
+        if (c->fds[i].fd == fd) return &c->fds[i];
+    return NULL;
+}
+
+int hs_ctrl_fd_add (hs_ctrl_t *c, int fd, short events, hs_ctrl_fd_fn *fn, void *arg)
+{
+    if (fd < 0 || !fn || (events & ~(POLLIN | POLLOUT))) return -EINVAL;
+    if (s_fd_find (c, fd)) return -EEXIST;
+    size_t live = 0;
+    for (size_t i = 0; i < c->n_fds; i++) live += c->fds[i].fd >= 0;
+    if (live >= HS_CTRL_MAX_FDS) return -ENOSPC;
+    if (c->n_fds == c->cap_fds) {
+        c->cap_fds = c->cap_fds ? c->cap_fds * 2 : 16;
+        c->fds = hs_realloc (c->fds, c->cap_fds * sizeof *c->fds);
+    }
+    c->fds[c->n_fds++] = (s_fd_t){.fd = fd, .events = events, .fn = fn, .arg = arg};
+    return 0;
+}
+
+int hs_ctrl_fd_events (hs_ctrl_t *c, int fd, short events)
+{
+    s_fd_t *f = fd >= 0 ? s_fd_find (c, fd) : NULL;
+    if (!f) return -ENOENT;
+    f->events = events & (POLLIN | POLLOUT);
+    return 0;
+}
+
+void hs_ctrl_fd_remove (hs_ctrl_t *c, int fd)
+{
+    s_fd_t *f = fd >= 0 ? s_fd_find (c, fd) : NULL;
+    if (f) f->fd = -1; /* compacted after the round (s_fd_compact) */
+}
+
+static void s_fd_compact (hs_ctrl_t *c)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < c->n_fds; i++)
+        if (c->fds[i].fd >= 0) c->fds[k++] = c->fds[i];
+    c->n_fds = k;
+}
+
+/* Runs the callbacks of the extra descriptors zmq_poll found ready: items
+ * [0, n) were built from fds[0, n) before the poll; callbacks may append
+ * (not run this round) or remove (skipped) entries meanwhile. */
+static void s_fd_dispatch (hs_ctrl_t *c, const zmq_pollitem_t *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        short zr = items[i].revents;
+        if (!zr || c->fds[i].fd != items[i].fd) continue;
+        short r = (short)(((zr & ZMQ_POLLIN) ? POLLIN : 0) | ((zr & ZMQ_POLLOUT) ? POLLOUT : 0) |
+                          ((zr & ZMQ_POLLERR) ? POLLERR : 0));
+        c->fds[i].fn (c->fds[i].arg, c, c->fds[i].fd, r);
+    }
+    s_fd_compact (c);
+}
+
 /* ------------------------------------------------------------------ the loop */
 
 hs_client_t *hs_ctrl_client (hs_ctrl_t *c)
@@ -372,21 +444,35 @@ int hs_ctrl_run (const hs_ctrl_opts_t *opts, const hs_ctrl_ops_t *ops)
         long timeout = left <= 0 ? 0 : (long)((left + MS - 1) / MS);
         int ct = hs_client_timeout_ms (c.client);
         if (ct >= 0 && ct < timeout) timeout = ct;
-        zmq_pollitem_t items[2] = {{hs_client_socket (c.client), 0, ZMQ_POLLIN, 0},
-                                   {NULL, sigfd, ZMQ_POLLIN, 0}};
-        int n = zmq_poll (items, 2, timeout);
+        s_fd_compact (&c);
+        size_t nfd = c.n_fds;
+        zmq_pollitem_t *items = hs_calloc (2 + nfd, sizeof *items);
+        items[0] = (zmq_pollitem_t){hs_client_socket (c.client), 0, ZMQ_POLLIN, 0};
+        items[1] = (zmq_pollitem_t){NULL, sigfd, ZMQ_POLLIN, 0};
+        for (size_t i = 0; i < nfd; i++)
+            items[2 + i] = (zmq_pollitem_t){
+                NULL, c.fds[i].fd,
+                (short)(((c.fds[i].events & POLLIN) ? ZMQ_POLLIN : 0) |
+                        ((c.fds[i].events & POLLOUT) ? ZMQ_POLLOUT : 0)),
+                0};
+        int n = zmq_poll (items, (int)(2 + nfd), timeout);
         if (n < 0 && errno != EINTR) {
+            free (items);
             log_error ("zmq_poll: %s", strerror (errno));
             break;
         }
+        bool stop = false;
         if (n > 0 && (items[1].revents & ZMQ_POLLIN)) {
             struct signalfd_siginfo si;
             if (read (sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
                 log_info ("signal %u: stopping", si.ssi_signo);
                 rc = 0;
-                break;
+                stop = true;
             }
         }
+        if (n > 0 && !stop) s_fd_dispatch (&c, items + 2, nfd);
+        free (items);
+        if (stop) break;
         r = hs_client_process (c.client, 0);
         if (r < 0 && r != -EINTR) {
             log_error ("the bus failed: %s", strerror (-r));
@@ -426,6 +512,7 @@ out:
     hs_client_destroy (&c.client);
     zhashx_destroy (&c.members);
     free (c.live);
+    free (c.fds);
     if (sigfd >= 0) close (sigfd);
     return rc;
 }

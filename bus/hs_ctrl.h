@@ -99,6 +99,23 @@ void hs_ctrl_wake_at (hs_ctrl_t *c, int64_t mono_ns);
 void hs_ctrl_event (hs_ctrl_t *c, const Hs__Object *obj, const char *type, const char *reason,
                     const char *fmt, ...) __attribute__ ((format (printf, 5, 6)));
 
+/* Extra descriptors the loop polls besides the bus (a controller's own
+ * non-blocking sockets: hs-prober's tcpSocket and httpGet probes), so they
+ * never block it. events is POLLIN and/or POLLOUT (<poll.h>); fn runs from
+ * the loop, between bus messages and passes, with what happened: POLLIN,
+ * POLLOUT, or POLLERR for an error or hang-up. A descriptor stays polled
+ * until hs_ctrl_fd_remove, which the owner calls before closing it; fn may
+ * add, change and remove descriptors, its own included (one removed during
+ * a round is not called again in it). Returns 0, -EEXIST (fd already
+ * polled), -ENOSPC (HS_CTRL_MAX_FDS polled) or -EINVAL. */
+#define HS_CTRL_MAX_FDS 1024
+typedef void (hs_ctrl_fd_fn) (void *arg, hs_ctrl_t *c, int fd, short revents);
+int hs_ctrl_fd_add (hs_ctrl_t *c, int fd, short events, hs_ctrl_fd_fn *fn, void *arg);
+/* Changes what fd is polled for. 0 or -ENOENT. */
+int hs_ctrl_fd_events (hs_ctrl_t *c, int fd, short events);
+/* Stops polling fd (does not close it). NULL-safe about unknown fds. */
+void hs_ctrl_fd_remove (hs_ctrl_t *c, int fd);
+
 /* ------------------------------------------------------------------ pieces */
 
 /* Rendezvous: the score of (instance, key); the owner is the highest. */
