@@ -131,10 +131,9 @@ const char *ctl_node_status (const Hs__Node *node, char *buf, size_t len)
     for (size_t i = 0; node->status && i < node->status->n_conditions; i++) {
         const Hs__NodeCondition *c = node->status->conditions[i];
         if (!hs_streq (c->type, "Ready")) continue;
-        if (hs_streq (c->status, "True"))
-            s = "Ready";
-        else if (hs_streq (c->status, "False"))
-            s = "NotReady";
+        /* kubectl: Ready True is Ready, False or Unknown NotReady; no
+         * Ready condition at all is Unknown */
+        s = hs_streq (c->status, "True") ? "Ready" : "NotReady";
     }
     snprintf (buf, len, "%s%s", s,
               node->spec && node->spec->unschedulable ? ",SchedulingDisabled" : "");

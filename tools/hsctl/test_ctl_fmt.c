@@ -122,6 +122,10 @@ static void test_node_status (void)
     o->node->spec = hs_pb_new (&hs__node_spec__descriptor);
     o->node->spec->unschedulable = true;
     CHECK_EQ_STR (ctl_node_status (o->node, buf, sizeof buf), "NotReady,SchedulingDisabled");
+    /* what hs-prober writes for a silent node: kubectl says NotReady too */
+    hs_pb_set_str (&c->status, "Unknown");
+    o->node->spec->unschedulable = false;
+    CHECK_EQ_STR (ctl_node_status (o->node, buf, sizeof buf), "NotReady");
     char *roles = ctl_node_roles (o->node);
     CHECK_EQ_STR (roles, "<none>");
     free (roles);
