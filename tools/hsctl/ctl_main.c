@@ -24,6 +24,8 @@ static const s_verb_t s_verbs[] = {
     {"cordon", ctl_cordon_main, "Mark node as unschedulable"},
     {"uncordon", ctl_uncordon_main, "Mark node as schedulable"},
     {"drain", ctl_drain_main, "Drain node in preparation for maintenance"},
+    {"scale", ctl_scale_main, "Set a new size for a deployment, replica set or job"},
+    {"rollout", ctl_rollout_main, "Manage the rollout of a deployment"},
     {"snapshot", ctl_snapshot_main, "Save, restore and inspect backups of the store"},
     {"version", ctl_version_main, "Print the client and server version information"},
     {"help", ctl_help_main, "Help about any command"},

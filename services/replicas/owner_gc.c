@@ -1,0 +1,23 @@
+/*  owner_gc.c: the garbage rule (owner_gc.h). */
+#include "owner_gc.h"
+
+gc_verdict_t gc_decide (bool owner_exists, int64_t *missing_since_mono, int64_t now_mono,
+                        int64_t dep_created_ns, int64_t now_ns, int64_t *ret_wake_mono)
+{
+    if (owner_exists) {
+        *missing_since_mono = 0;
+        return GC_KEEP;
+    }
+    if (*missing_since_mono == 0) *missing_since_mono = now_mono;
+    int64_t at = *missing_since_mono + GC_OWNER_GONE_NS;
+    int64_t age = now_ns - dep_created_ns;
+    if (age < GC_MIN_AGE_NS) {
+        int64_t t = now_mono + (GC_MIN_AGE_NS - age);
+        if (t > at) at = t;
+    }
+    if (at > now_mono) {
+        *ret_wake_mono = at;
+        return GC_WAIT;
+    }
+    return GC_DELETE;
+}
