@@ -612,9 +612,32 @@ static int s_create (s_cmd_t *c, Hs__Object *o /* taken */, Hs__Result result)
 
 /* Replaces what an apply/update may replace in merged (a copy of the stored
  * object) with what in carries. */
+/* Annotations a controller writes on objects users apply (kube's revision
+ * bookkeeping, hs-replicas' fence): an apply that does not name them keeps
+ * them, as kubectl's three-way merge would. */
+static bool s_controller_annotation (const char *key)
+{
+    return hs_startswith (key, "deployment.kubernetes.io/") ||
+           hs_streq (key, "homeostat.io/replicas-sync");
+}
+
+static void s_keep_controller_annotations (const Hs__ObjectMeta *cur, Hs__ObjectMeta *in)
+{
+    for (size_t i = 0; i < cur->n_annotations; i++) {
+        const char *k = cur->annotations[i]->key;
+        if (!s_controller_annotation (k) ||
+            hs_pb_map_get ((void *const *)in->annotations, in->n_annotations, k))
+            continue;
+        hs_pb_map_set ((void ***)&in->annotations, &in->n_annotations,
+                       &hs__object_meta__annotations_entry__descriptor, k,
+                       cur->annotations[i]->value);
+    }
+}
+
 static void s_merge (Hs__Object *merged, Hs__Object *in, bool update)
 {
     Hs__ObjectMeta *mm = hs_obj_meta (merged), *mi = hs_obj_meta (in);
+    if (!update) s_keep_controller_annotations (mm, mi);
     s_swap_field (&mm->base, &mi->base, "labels");
     s_swap_field (&mm->base, &mi->base, "annotations");
     s_swap_field (&mm->base, &mi->base, "owner_references");

@@ -1022,6 +1022,33 @@ static void test_event_ttl (void)
     store_destroy (&s);
 }
 
+/* Re-applying an unchanged manifest keeps what controllers annotated. */
+static void test_apply_keeps_controller_annotations (void)
+{
+    store_t *s = s_open ("keep_annotations");
+    CHECK_EQ_INT (s_one (s, s_w (HS__OP__OP_APPLY, s_job ("pi")))->code, 0);
+    Hs__Object *j = s_get (s, HS_KIND_JOB, "pi");
+    Hs__ObjectMeta *m = hs_obj_meta (j);
+    hs_pb_map_set ((void ***)&m->annotations, &m->n_annotations,
+                   &hs__object_meta__annotations_entry__descriptor,
+                   "deployment.kubernetes.io/revision", "3");
+    hs_pb_map_set ((void ***)&m->annotations, &m->n_annotations,
+                   &hs__object_meta__annotations_entry__descriptor, "note", "mine");
+    CHECK_EQ_INT (s_one (s, s_w (HS__OP__OP_UPDATE, j))->code, 0);
+    const Hs__Ack *a = s_one (s, s_w (HS__OP__OP_APPLY, s_job ("pi")));
+    CHECK_EQ_INT (a->code, 0);
+    Hs__Object *got = s_get (s, HS_KIND_JOB, "pi");
+    m = hs_obj_meta (got);
+    CHECK_EQ_STR (hs_pb_map_get ((void *const *)m->annotations, m->n_annotations,
+                                 "deployment.kubernetes.io/revision"),
+                  "3");
+    /* a user's annotation the manifest no longer names goes */
+    CHECK (hs_pb_map_get ((void *const *)m->annotations, m->n_annotations, "note") == NULL);
+    hs_pb_free (got);
+    store_out_clear (&g_out);
+    store_destroy (&s);
+}
+
 int main (int argc, char **argv)
 {
     static const hs_test_t tests[] = {
@@ -1040,6 +1067,7 @@ int main (int argc, char **argv)
         {"fuzz", test_fuzz},
         {"orphan", test_orphan},
         {"event_ttl", test_event_ttl},
+        {"apply_keeps_controller_annotations", test_apply_keeps_controller_annotations},
     };
     return HS_TEST_RUN (tests);
 }
