@@ -79,6 +79,7 @@ int hs_ctrl_opt (hs_ctrl_opts_t *o, const char *prog, int ch, const char *arg)
     case 0x4802: return s_parse_ms (prog, "heartbeat-ms", arg, &o->hb_ms);
     case 0x4803: return s_parse_ms (prog, "member-timeout-ms", arg, &o->member_timeout_ms);
     case 0x4804: return s_parse_ms (prog, "resync-ms", arg, &o->resync_ms);
+    case 0x4805: o->local_store = arg; return 1;
     default: return 0;
     }
 }
@@ -89,7 +90,9 @@ void hs_ctrl_usage (FILE *f)
                 "  --instance NAME         instance name on the bus (default: random)\n"
                 "  --heartbeat-ms MS       heartbeat interval (default 250)\n"
                 "  --member-timeout-ms MS  a silent peer has left after this (default 1000)\n"
-                "  --resync-ms MS          a full pass at least this often (default 10000)\n");
+                "  --resync-ms MS          a full pass at least this often (default 10000)\n"
+                "  --store-dir DIR         on the store's host: read snapshots from its data\n"
+                "                          directory (faster catch-up; falls back to the bus)\n");
 }
 
 /* ------------------------------------------------------------------ membership */
@@ -422,7 +425,11 @@ int hs_ctrl_run (const hs_ctrl_opts_t *opts, const hs_ctrl_ops_t *ops)
     }
     if (ops->start && ops->start (ops->arg, &c) != 0) goto out;
     hs_watch_opts_t wo = {
-        .kinds = ops->kinds, .n_kinds = ops->n_kinds, .fn = ops->on_change, .arg = ops->arg};
+        .kinds = ops->kinds,
+        .n_kinds = ops->n_kinds,
+        .local_store = c.o.local_store,
+        .fn = ops->on_change,
+        .arg = ops->arg};
     c.watch = hs_client_watch (c.client, &wo);
     if (!c.watch) {
         log_error ("cannot watch");

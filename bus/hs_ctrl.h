@@ -62,15 +62,18 @@ typedef struct {
     int hb_ms;            /* 0: 250 */
     int member_timeout_ms; /* 0: 1000 */
     int resync_ms;        /* 0: 10000 */
+    const char *local_store; /* the store's data directory, when on its host: snapshots
+                                are read from its LMDB file (faster); NULL: over the bus */
 } hs_ctrl_opts_t;
 
 /* The common flags, for a controller's getopt_long table (put them first;
- * their codes are 0x4800..0x4804) and its usage text. */
+ * their codes are 0x4800..0x4805) and its usage text. */
 #define HS_CTRL_LONGOPTS                                                                           \
     {"bus", required_argument, NULL, 0x4800}, {"instance", required_argument, NULL, 0x4801},       \
         {"heartbeat-ms", required_argument, NULL, 0x4802},                                         \
         {"member-timeout-ms", required_argument, NULL, 0x4803},                                    \
-        {"resync-ms", required_argument, NULL, 0x4804}
+        {"resync-ms", required_argument, NULL, 0x4804},                                            \
+        {"store-dir", required_argument, NULL, 0x4805}
 /* 1 if ch was a common flag and is now in o; 0 if it is not one; -1 (after
  * a message on stderr naming the program) if its value is bad. */
 int hs_ctrl_opt (hs_ctrl_opts_t *o, const char *prog, int ch, const char *arg);
