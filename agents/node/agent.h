@@ -10,6 +10,8 @@
  *
  *  agent_main.c: flags, the Node object and heartbeats, the event loop.
  *  agent_pods.c: the pods and their containers.
+ *  agent_probe.c: probe.<node>: hs-prober's results and exec probes.
+ *  agent_rules.c: the pure decisions about probes and node failure.
  */
 #ifndef AGENT_H
 #define AGENT_H
@@ -82,6 +84,32 @@ size_t agent_pods_fds (agent_pods_t *self, int *fds, size_t max);
  * found`) when there is none. Both malloc'd. */
 char *agent_pods_log_dir (agent_pods_t *self, const char *ns, const char *pod,
                           const char *container, bool previous, char **ret_err);
+
+/* ------------------------------------------------------------------ probes (agent_probe.c) */
+
+/* A ProbeResult from hs-prober (borrowed): for a pod we run (namespace,
+ * name and uid match) and one of its containers, about its current run
+ * (restart_count): readiness sets its ready flag, startup its started flag,
+ * a liveness failure restarts it once per run (SIGTERM, the grace, SIGKILL;
+ * then restartPolicy). The pod's status is written when what it shows
+ * changes. Anything else is ignored. */
+void agent_pods_probe_result (agent_pods_t *self, const Hs__ProbeResult *r);
+
+/* Where an exec probe runs: a running container's init (host pid), the
+ * cgroup.procs files of its cgroup, its env (KEY=VALUE) and workingDir. */
+typedef struct {
+    pid_t pid;
+    char **cgroup_procs; /* NULL-terminated */
+    char **env;          /* NULL-terminated */
+    char *workdir;       /* NULL: / */
+} agent_exec_target_t;
+
+/* Finds a running container (container "" = the pod's only one; uid ""
+ * matches any). 0 with *ret (agent_exec_target_free), -ENOENT for no such
+ * pod or container, -ESRCH when it is not running. */
+int agent_pods_exec_target (agent_pods_t *self, const char *ns, const char *pod, const char *uid,
+                            const char *container, agent_exec_target_t *ret);
+void agent_exec_target_free (agent_exec_target_t *t);
 
 /* ------------------------------------------------------------------ the Node (agent_node.c) */
 

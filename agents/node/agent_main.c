@@ -4,9 +4,13 @@
  *  status: capacity, allocatable, Ready, addresses, system info), then
  *  watches only the pods bound to it (hs_watch_opts_t.pod_node). Every
  *  heartbeat interval it publishes a ComponentHeartbeat on
- *  hb.agent.<node>; every status interval it re-posts the Node's Ready
- *  condition with a fresh heartbeat time. The loop polls the bus, a
- *  signalfd and the pidfds of the running shims (agent_pods.c).
+ *  hb.agent.<node> (naming the node in `nodes`, which is how hs-prober
+ *  tells a live node); every status interval it re-posts the Node's Ready
+ *  condition with a fresh heartbeat time, and at once when its own Node's
+ *  event (subscribed to by topic, ev.node.-./<node>) shows Ready not True:
+ *  hs-prober declares a silent node Unknown, and a live agent says
+ *  otherwise. The loop polls the bus, a signalfd, the pidfds of the
+ *  running shims (agent_pods.c) and the exec probes' pipes (agent_probe.c).
  *
  *  Stopping the agent (SIGTERM) leaves the workloads running: their shims
  *  hold them.
@@ -14,6 +18,8 @@
 #include "agent.h"
 #include "agent_state.h"
 #include "agent_logs.h"
+#include "agent_probe.h"
+#include "agent_rules.h"
 
 #include "hs_log.h"
 #include "hs_notify.h"
@@ -48,8 +54,11 @@ typedef struct {
     hs_client_t *client;
     hs_watch_t *watch;
     agent_pods_t *pods;
-    agent_logs_t *logs; /* hsctl logs (agent_logs.c) */
+    agent_logs_t *logs;   /* hsctl logs (agent_logs.c) */
+    agent_probe_t *probe; /* probe results and exec probes (agent_probe.c) */
+    char *node_topic;     /* ev.node.-./<node>: our Node's events */
     int64_t started_at_ns;
+    int64_t ready_since_ns; /* the Ready condition's lastTransitionTime we post */
     bool node_registered;
     int64_t next_hb_mono, next_status_mono;
 } self_t;
@@ -130,7 +139,7 @@ static int s_post_status (self_t *self)
                             .cpu = cpu,
                             .memory = mem,
                             .pods = pods,
-                            .ready_since_ns = self->started_at_ns,
+                            .ready_since_ns = self->ready_since_ns,
                             .message = "hs-agent is posting ready status",
                             .agent_version = "hs-agent " HS_VERSION,
                             .machine_id = mid,
@@ -164,12 +173,51 @@ static void s_heartbeat (self_t *self)
     hb.owned = agent_pods_count (self->pods);
     hb.total = agent_pods_running (self->pods);
     hb.garbage = hs_bus_garbage (hs_client_bus (self->client));
+    char *nodes[1] = {(char *)self->conf.node};
+    hb.nodes = nodes;
+    hb.n_nodes = 1;
+    const char *names[] = {"probe_results", "exec_probes", "probe_refused"};
+    const uint64_t values[] = {agent_probe_results (self->probe), agent_probe_execs (self->probe),
+                               agent_probe_refused (self->probe)};
+    Hs__Counter cs[HS_ARRAY_LEN (names)];
+    Hs__Counter *cp[HS_ARRAY_LEN (names)];
+    for (size_t i = 0; i < HS_ARRAY_LEN (names); i++) {
+        hs__counter__init (&cs[i]);
+        cs[i].name = (char *)names[i];
+        cs[i].value = values[i];
+        cp[i] = &cs[i];
+    }
+    hb.counters = cp;
+    hb.n_counters = HS_ARRAY_LEN (names);
     Hs__Envelope env = HS__ENVELOPE__INIT;
     env.body_case = HS__ENVELOPE__BODY_HEARTBEAT;
     env.heartbeat = &hb;
     _cleanup_free_ char *topic = hs_sprintf ("hb.agent.%s", self->conf.node);
     hs_bus_publish (hs_client_bus (self->client), topic, &env);
     hs_pb_take_str (&env.sender, NULL); /* publish set a heap copy */
+}
+
+/* Our Node changed in the store. Ready not True (hs-prober saw our
+ * heartbeats stop) while we are alive: re-post Ready=True now, with a
+ * transition time of now. Ready True: keep its transition time. */
+static void s_on_node (void *arg, const char *topic, const Hs__Envelope *env)
+{
+    self_t *self = arg;
+    if (strcmp (topic, self->node_topic) != 0) return; /* ev.node.-./<node>2 */
+    const Hs__WatchEvent *ev = env->body_case == HS__ENVELOPE__BODY_EVENT ? env->event : NULL;
+    const Hs__Node *node = ev && ev->object ? ev->object->node : NULL;
+    if (!node || !node->metadata || !hs_streq (node->metadata->name, self->conf.node) ||
+        ev->type == HS__EVENT_TYPE__DELETED)
+        return;
+    int64_t since = 0;
+    if (agent_rules_node_ready (node, &since)) {
+        if (since > 0) self->ready_since_ns = since;
+        return;
+    }
+    if (self->next_status_mono == 0) return; /* already due */
+    log_info ("node %s: the store shows it not Ready; re-posting Ready=True", self->conf.node);
+    self->ready_since_ns = hs_now_ns ();
+    self->next_status_mono = 0;
 }
 
 /* ------------------------------------------------------------------ offline */
@@ -353,7 +401,7 @@ int main (int argc, char **argv)
     }
     if (!self.cpu_milli) self.cpu_milli = sysconf (_SC_NPROCESSORS_ONLN) * 1000;
     if (!self.memory_bytes) self.memory_bytes = s_mem_total ();
-    self.started_at_ns = hs_now_ns ();
+    self.started_at_ns = self.ready_since_ns = hs_now_ns ();
 
     /* The shims' daemons are orphaned by their first process: as subreaper
      * the agent becomes their parent and reaps them (agent_pods_work), so
@@ -412,6 +460,13 @@ int main (int argc, char **argv)
                           .arg = self.pods};
     self.watch = hs_client_watch (self.client, &wo);
     self.logs = agent_logs_new (self.client, self.pods, conf->node);
+    self.probe = agent_probe_new (self.client, self.pods, conf->node, conf->shim);
+    self.node_topic = hs_sprintf ("ev.node.-./%s", conf->node);
+    r = hs_client_on (self.client, self.node_topic, s_on_node, &self);
+    if (r < 0)
+        log_error ("cannot subscribe to %s: %s; a Node marked not Ready waits for the next "
+                   "status re-post",
+                   self.node_topic, strerror (-r));
     hs_notify_ready ("registered; watching the node's pods");
     self.next_hb_mono = hs_mono_ns ();
     self.next_status_mono = hs_mono_ns () + self.status_ms * 1000000LL;
@@ -426,16 +481,19 @@ int main (int argc, char **argv)
         int timeout = agent_pods_work (self.pods);
         int lt = agent_logs_work (self.logs);
         if (lt >= 0 && (timeout < 0 || lt < timeout)) timeout = lt;
+        int pt = agent_probe_work (self.probe);
+        if (pt >= 0 && (timeout < 0 || pt < timeout)) timeout = pt;
         int ct = hs_client_timeout_ms (self.client);
         if (ct >= 0 && (timeout < 0 || ct < timeout)) timeout = ct;
         int64_t now = hs_mono_ns ();
         int hb_ms = (int)((self.next_hb_mono - now) / 1000000);
         if (hb_ms < 0) hb_ms = 0;
         if (timeout < 0 || hb_ms < timeout) timeout = hb_ms;
-        zmq_pollitem_t items[MAX_POLL + 2] = {{hs_client_socket (self.client), 0, ZMQ_POLLIN, 0},
-                                              {NULL, sigfd, ZMQ_POLLIN, 0}};
-        int fds[MAX_POLL];
+        zmq_pollitem_t items[MAX_POLL + AGENT_EXEC_MAX + 2] = {
+            {hs_client_socket (self.client), 0, ZMQ_POLLIN, 0}, {NULL, sigfd, ZMQ_POLLIN, 0}};
+        int fds[MAX_POLL + AGENT_EXEC_MAX];
         size_t nf = agent_pods_fds (self.pods, fds, MAX_POLL);
+        nf += agent_probe_fds (self.probe, fds + nf, AGENT_EXEC_MAX);
         for (size_t i = 0; i < nf; i++)
             items[2 + i] = (zmq_pollitem_t){NULL, fds[i], ZMQ_POLLIN, 0};
         int n = zmq_poll (items, (int)(2 + nf), timeout);
@@ -467,6 +525,8 @@ stopped:
     rc = 0;
     hs_notify_stopping ();
 out:
+    agent_probe_destroy (&self.probe);
+    free (self.node_topic);
     agent_logs_destroy (&self.logs);
     agent_pods_destroy (&self.pods);
     agent_state_close (&state);

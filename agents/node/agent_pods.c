@@ -23,8 +23,17 @@
  *  the grace period is over, remove the cgroups, and delete the pod from the
  *  store with grace 0, as the kubelet does. A pod that vanished from the
  *  store or was bound elsewhere is stopped the same way, without writes.
+ *
+ *  Probes (agent_pods_probe_result, agent_rules.h): a container's ready and
+ *  started flags follow hs-prober's latest word about its current run; a
+ *  liveness failure stops the run (SIGTERM, the grace, SIGKILL) and the
+ *  exit is handled like any other. A pod hs-prober marked Failed/NodeLost
+ *  is stopped like a deleted one and then deleted; its status is never
+ *  written again. Status writes go one at a time per pod, conditional on
+ *  the pod's last seen revision (see s_write_status).
  */
 #include "agent.h"
+#include "agent_rules.h"
 #include "agent_state.h"
 
 #include "hs_log.h"
@@ -47,6 +56,7 @@
 #include <unistd.h>
 
 #define STATUS_RETRY_NS (1000LL * 1000000LL)
+#define STALE_RETRY_NS  (100LL * 1000000LL) /* a status write refused as stale */
 #define DELETE_RETRY_NS (2000LL * 1000000LL)
 #define RUNS_KEPT       2 /* the current run and the previous one (logs --previous) */
 
@@ -70,6 +80,8 @@ typedef struct {
     int64_t backoff_ns;      /* the next restart's delay */
     int64_t next_start_mono; /* when waiting: start at (0: now) */
     bool done;               /* never starts again */
+    agent_cprobe_t pr;       /* what the probes said about this run (agent_rules.h) */
+    int64_t kill_at_mono;    /* liveness restart: SIGTERM sent, SIGKILL then; 0: none */
 } acont_t;
 
 typedef struct {
@@ -92,7 +104,17 @@ typedef struct {
     int64_t status_retry_mono;
     int64_t delete_sent_mono; /* 0: not sent */
     bool cgroups_removed;
+    bool node_lost;       /* hs-prober marked it Failed/NodeLost: stop, delete, never write */
+    bool status_inflight; /* one status write at a time (expected revision: see s_write_status) */
 } apod_t;
+
+/* A status write in flight: its ack finds the pod again by uid (the pod may
+ * be gone by then). On a list so that the agent's exit frees them. */
+typedef struct s_sack {
+    struct s_sack *prev, *next;
+    struct agent_pods_t *self;
+    char *uid;
+} s_sack_t;
 
 struct agent_pods_t {
     agent_conf_t conf;
@@ -102,6 +124,7 @@ struct agent_pods_t {
     bool online; /* registered: writes to the store may go out */
     apod_t **pods;
     size_t n_pods;
+    s_sack_t *sacks; /* status writes in flight */
 };
 
 /* ------------------------------------------------------------------ small things */
@@ -176,6 +199,31 @@ static const Hs__Container *s_spec (const apod_t *p, const char *name)
     for (size_t i = 0; sp && i < sp->n_containers; i++)
         if (hs_streq (sp->containers[i]->name, name)) return sp->containers[i];
     return NULL;
+}
+
+/* The container's probe state, its derived fields brought up to date. */
+static agent_cprobe_t *s_pr (const apod_t *p, acont_t *c)
+{
+    const Hs__Container *spec = s_spec (p, c->name);
+    c->pr.running = c->state == C_RUNNING;
+    c->pr.restarts = c->runs > 0 ? c->runs - 1 : 0;
+    c->pr.has_readiness = spec && spec->readiness_probe;
+    c->pr.has_startup = spec && spec->startup_probe;
+    c->pr.has_liveness = spec && spec->liveness_probe;
+    return &c->pr;
+}
+
+static acont_t *s_cont (apod_t *p, const char *name)
+{
+    for (size_t i = 0; i < p->n_c; i++)
+        if (hs_streq (p->c[i].name, name)) return &p->c[i];
+    return NULL;
+}
+
+/* The uid hs-prober and the store know the pod by (a static pod's mirror's). */
+static const char *s_store_uid (const apod_t *p)
+{
+    return p->is_static ? p->mirror_uid : p->uid;
 }
 
 static char *s_fmt_dur (int64_t ns)
@@ -428,6 +476,14 @@ void agent_pods_on_event (void *arg, Hs__EventType type, const Hs__Object *obj,
         p->unsaved = true;
     }
     p->unconfirmed = false;
+    /* hs-prober gave the pod up with its silent node; its owner replaces it.
+     * What still runs here goes, and the pod with it; its Failed status is
+     * the last word (s_write_status writes nothing more). */
+    if (!p->gone && !p->node_lost && agent_rules_node_lost (pod)) {
+        p->node_lost = true;
+        p->dirty = false;
+        s_pod_stop (self, p, "marked Failed/NodeLost while the node was silent");
+    }
     if (m->deletion_timestamp && !p->stopping) s_pod_stop (self, p, "deleted");
 }
 
@@ -665,6 +721,8 @@ static void s_start (agent_pods_t *self, apod_t *p, acont_t *c)
      * tells the rest at the next turn. */
     c->state = C_RUNNING;
     c->stop_sent = false;
+    c->kill_at_mono = 0;
+    agent_rules_new_run (&c->pr);
     hs_pb_freep (&c->term);
     free (c->wait_reason);
     free (c->wait_msg);
@@ -680,6 +738,8 @@ static void s_reap (agent_pods_t *self, apod_t *p, acont_t *c)
 {
     if (c->pidfd >= 0) close (c->pidfd);
     c->pidfd = -1;
+    c->kill_at_mono = 0;
+    agent_rules_new_run (&c->pr);
     static const char *const keys[] = {"exit_code", "signal", "finished_at_ns"};
     const int64_t dflts[] = {-1, 0, hs_now_ns ()};
     int64_t v[3];
@@ -762,12 +822,13 @@ static const char *s_phase (const apod_t *p)
 }
 
 static void s_condition (Hs__PodStatus *st, const Hs__PodStatus *old, const char *type, bool ok,
-                         const char *reason)
+                         const char *reason, const char *message)
 {
     Hs__PodCondition *c = hs_pb_new (&hs__pod_condition__descriptor);
     hs_pb_set_str (&c->type, type);
     hs_pb_set_str (&c->status, ok ? "True" : "False");
     if (!ok) hs_pb_set_str (&c->reason, reason);
+    if (!ok) hs_pb_set_str (&c->message, message);
     c->last_transition_time = hs_now_ns ();
     for (size_t i = 0; old && i < old->n_conditions; i++)
         if (hs_streq (old->conditions[i]->type, type) &&
@@ -776,19 +837,58 @@ static void s_condition (Hs__PodStatus *st, const Hs__PodStatus *old, const char
     hs_pb_push ((void ***)&st->conditions, &st->n_conditions, c);
 }
 
+static void s_sack_free (agent_pods_t *self, s_sack_t *a)
+{
+    if (a->prev)
+        a->prev->next = a->next;
+    else
+        self->sacks = a->next;
+    if (a->next) a->next->prev = a->prev;
+    free (a->uid);
+    free (a);
+}
+
 static void s_status_ack (void *arg, int err, const Hs__Ack *ack)
 {
-    (void)arg;
-    if (err < 0 || (ack && ack->code != HS__CODE__CODE_OK && ack->code != HS__CODE__CODE_NOT_FOUND))
+    s_sack_t *a = arg;
+    agent_pods_t *self = a->self;
+    apod_t *p = NULL;
+    for (size_t i = 0; i < self->n_pods && !p; i++)
+        if (self->pods[i]->status_inflight && hs_streq (self->pods[i]->uid, a->uid))
+            p = self->pods[i];
+    s_sack_free (self, a);
+    Hs__Code code = err < 0 ? HS__CODE__CODE_UNAVAILABLE : ack->code;
+    if (code != HS__CODE__CODE_OK && code != HS__CODE__CODE_NOT_FOUND &&
+        code != HS__CODE__CODE_CONFLICT)
         hs_log_once (HS_LOG_WARN, "agent:status",
                      "a pod status write failed: %s (retried; further failures not logged)",
                      err < 0 ? strerror (-err) : hs_s (ack->message));
+    if (!p) return;
+    p->status_inflight = false;
+    if (code == HS__CODE__CODE_CONFLICT || code == HS__CODE__CODE_UNAVAILABLE) {
+        /* Stale (someone else wrote the pod: its event is here or on its
+         * way) or no answer: write again what we know now. */
+        p->dirty = true;
+        p->status_retry_mono =
+            hs_mono_ns () + (code == HS__CODE__CODE_CONFLICT ? STALE_RETRY_NS : STATUS_RETRY_NS);
+    }
 }
 
+/* Writes the pod's status. One write at a time per pod, with the pod's
+ * last seen revision as a precondition: a status someone else wrote
+ * meanwhile (hs-prober's Failed/NodeLost) is never overwritten by one built
+ * before we saw it; a stale write is refused (Conflict) and made again from
+ * what the watch brought. Static pods' mirrors are written without it (we
+ * do not keep their revision). */
 static void s_write_status (agent_pods_t *self, apod_t *p)
 {
-    /* Offline, or a static pod without its mirror yet: the status waits. */
-    if (!self->online || (p->is_static && !p->mirror_uid)) return;
+    if (p->node_lost) {
+        p->dirty = false;
+        return;
+    }
+    /* Offline, a static pod without its mirror yet, or a write in flight
+     * (its ack comes back here): the status waits. */
+    if (!self->online || (p->is_static && !p->mirror_uid) || p->status_inflight) return;
     const Hs__PodStatus *old = p->pod->status;
     Hs__Object *o = hs_obj_new (HS_KIND_POD, p->ns, p->name);
     hs_pb_set_str (&o->pod->metadata->uid, p->is_static ? p->mirror_uid : p->uid);
@@ -805,16 +905,21 @@ static void s_write_status (agent_pods_t *self, apod_t *p)
             continue;
         hs_pb_push ((void ***)&st->conditions, &st->n_conditions, hs_pb_dup (old->conditions[i]));
     }
-    bool all_running = p->n_c > 0;
+    bool all_ready = p->n_c > 0;
+    hs_buf_t unready = {0};
     for (size_t i = 0; i < p->n_c; i++) {
-        const acont_t *c = &p->c[i];
-        all_running = all_running && c->state == C_RUNNING;
+        acont_t *c = &p->c[i];
+        const agent_cprobe_t *pr = s_pr (p, c);
+        bool ready = agent_rules_ready (pr);
+        all_ready = all_ready && ready;
+        if (!ready) hs_buf_printf (&unready, "%s%s", unready.len ? " " : "", c->name);
         Hs__ContainerStatus *cs = hs_pb_new (&hs__container_status__descriptor);
         hs_pb_set_str (&cs->name, c->name);
         cs->state = s_state_msg (c, true);
         if (c->last) cs->last_state = s_state_msg (c, false);
         cs->restart_count = c->runs > 1 ? c->runs - 1 : 0;
-        cs->ready = cs->started = c->state == C_RUNNING;
+        cs->ready = ready;
+        cs->started = agent_rules_started (pr);
         const Hs__Container *spec = s_spec (p, c->name);
         hs_pb_set_str (&cs->image, spec ? spec->image : NULL);
         if (c->pid > 0) cs->container_id = hs_sprintf ("hs://%s/%d", self->conf.node, (int)c->pid);
@@ -822,17 +927,34 @@ static void s_write_status (agent_pods_t *self, apod_t *p)
     }
     const char *phase = st->phase;
     bool finished = hs_streq (phase, "Succeeded") || hs_streq (phase, "Failed");
-    s_condition (st, old, "Initialized", true, NULL);
-    s_condition (st, old, "ContainersReady", all_running,
-                 finished ? "PodCompleted" : "ContainersNotReady");
-    s_condition (st, old, "Ready", all_running, finished ? "PodCompleted" : "ContainersNotReady");
+    _cleanup_free_ char *names = hs_buf_take (&unready);
+    _cleanup_free_ char *msg =
+        finished ? NULL : hs_sprintf ("containers with unready status: [%s]", names);
+    s_condition (st, old, "Initialized", true, NULL, NULL);
+    s_condition (st, old, "ContainersReady", all_ready,
+                 finished ? "PodCompleted" : "ContainersNotReady", msg);
+    s_condition (st, old, "Ready", all_ready, finished ? "PodCompleted" : "ContainersNotReady",
+                 msg);
     Hs__Write *w = hs_write_new (HS__OP__OP_UPDATE_STATUS, o);
-    int r = hs_client_send (self->client, &w, 1, NULL, s_status_ack, NULL);
+    if (!p->is_static) {
+        w->expected_revision = p->pod->metadata->resource_version;
+        hs_pb_set_str (&w->expected_uid, p->uid);
+    }
+    s_sack_t *a = hs_calloc (1, sizeof *a);
+    a->self = self;
+    a->uid = hs_strdup (p->uid);
+    int r = hs_client_send (self->client, &w, 1, NULL, s_status_ack, a);
     hs_pb_free (w);
     if (r < 0) {
+        free (a->uid);
+        free (a);
         p->status_retry_mono = hs_mono_ns () + STATUS_RETRY_NS;
         return;
     }
+    a->next = self->sacks;
+    if (self->sacks) self->sacks->prev = a;
+    self->sacks = a;
+    p->status_inflight = true;
     p->dirty = false;
 }
 
@@ -959,6 +1081,16 @@ static void s_adopt (agent_pods_t *self, const Hs__AgentPod *rec)
         c->done = ac->done;
         c->stop_sent = p->stopping;
         if (c->state != C_RUNNING) continue;
+        /* What the probes had said about this run, as our last status
+         * showed it: the prober repeats it anyway, but Ready need not
+         * flicker across an agent restart. */
+        const Hs__PodStatus *ps = rec->pod->status;
+        for (size_t k = 0; ps && k < ps->n_container_statuses; k++) {
+            const Hs__ContainerStatus *cs = ps->container_statuses[k];
+            if (!hs_streq (cs->name, c->name) || cs->restart_count != c->runs - 1) continue;
+            c->pr.probe_ready = cs->ready;
+            c->pr.probe_started = cs->started;
+        }
         if (c->shim_pid > 0 && c->shim_ticks && s_start_ticks (c->shim_pid) == c->shim_ticks)
             c->pidfd = s_pidfd_open (c->shim_pid);
         if (c->pidfd >= 0) {
@@ -1054,6 +1186,13 @@ int agent_pods_work (agent_pods_t *self)
                 hs_cg_kill (self->cg, c->cgroup, SIGKILL);
                 p->kill_at_mono = now + 1000000000LL; /* again in a second if need be */
             }
+            /* A liveness restart whose grace is over. */
+            if (c->state == C_RUNNING && c->kill_at_mono && c->kill_at_mono <= now) {
+                hs_cg_kill (self->cg, c->cgroup, SIGKILL);
+                c->kill_at_mono = now + 1000000000LL;
+            }
+            if (c->state == C_RUNNING && c->kill_at_mono && c->kill_at_mono < wake)
+                wake = c->kill_at_mono;
             if (c->state == C_WAITING && !c->done && !p->stopping) {
                 if (c->next_start_mono <= now) s_start (self, p, c);
                 if (c->state == C_WAITING && !c->done && c->next_start_mono < wake)
@@ -1084,7 +1223,9 @@ int agent_pods_work (agent_pods_t *self)
         }
         if (p->unsaved) s_save (self, p);
         if (p->dirty && !p->gone && p->status_retry_mono <= now) s_write_status (self, p);
-        if (p->dirty && !p->gone && p->status_retry_mono < wake) wake = p->status_retry_mono;
+        /* A write in flight: its ack wakes us. */
+        if (p->dirty && !p->gone && !p->status_inflight && p->status_retry_mono < wake)
+            wake = p->status_retry_mono;
     }
     if (wake == INT64_MAX) return -1;
     int64_t ms = (wake - hs_mono_ns ()) / 1000000 + 1;
@@ -1175,6 +1316,106 @@ size_t agent_pods_fds (agent_pods_t *self, int *fds, size_t max)
     return n;
 }
 
+/* ------------------------------------------------------------------ probes */
+
+/* Liveness failed: SIGTERM now, SIGKILL after grace_ns; the exit is then a
+ * run's end like any other (restart per policy, restartCount, lastState). */
+static void s_cont_restart (agent_pods_t *self, apod_t *p, acont_t *c, int64_t grace_ns,
+                            const char *why)
+{
+    (void)self;
+    if (c->pidfd >= 0 && s_pidfd_signal (c->pidfd, SIGTERM) < 0 && errno != ESRCH)
+        log_warn ("pod %s/%s: cannot signal container %s: %s", p->ns, p->name, c->name,
+                  strerror (errno));
+    c->kill_at_mono = hs_mono_ns () + grace_ns;
+    log_info ("pod %s/%s: container %s failed liveness probe (%s), will be restarted "
+              "(grace %llds)",
+              p->ns, p->name, c->name, why, (long long)(grace_ns / 1000000000LL));
+}
+
+void agent_pods_probe_result (agent_pods_t *self, const Hs__ProbeResult *r)
+{
+    apod_t *p = s_find (self, hs_empty (r->namespace_) ? "default" : r->namespace_, r->pod);
+    if (!p || p->gone || p->node_lost || !hs_streq (s_store_uid (p), r->uid)) return;
+    acont_t *c = s_cont (p, r->container);
+    if (!c) return;
+    agent_cprobe_t *pr = s_pr (p, c);
+    switch (agent_rules_probe (pr, r)) {
+    case AGENT_PROBE_IGNORED:
+        log_debug ("pod %s/%s: %s result for container %s (run %d) ignored", p->ns, p->name,
+                   hs_s (r->probe), c->name, (int)r->restart_count);
+        return;
+    case AGENT_PROBE_UNCHANGED: return;
+    case AGENT_PROBE_CHANGED:
+        log_info ("pod %s/%s: container %s %s (%s probe: %s)", p->ns, p->name, c->name,
+                  agent_rules_ready (pr) ? "ready" : "not ready", r->probe,
+                  r->success ? "success" : "failure");
+        p->dirty = true;
+        return;
+    case AGENT_PROBE_RESTART: {
+        p->dirty = true; /* not ready while it goes down */
+        if (p->stopping) return;
+        const Hs__Container *spec = s_spec (p, c->name);
+        const Hs__Probe *probe = !spec                  ? NULL
+                                 : spec->liveness_probe ? spec->liveness_probe
+                                                        : spec->startup_probe;
+        int64_t grace = agent_rules_liveness_grace_ns (r, probe, p->pod);
+        s_cont_restart (self, p, c, grace, hs_empty (r->message) ? "no message" : r->message);
+        return;
+    }
+    }
+}
+
+/* The parent of pid (field 4 of /proc/<pid>/stat), or -1. */
+static pid_t s_parent_of (pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf (path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen (path, "re");
+    if (!f) return -1;
+    size_t n = fread (buf, 1, sizeof buf - 1, f);
+    fclose (f);
+    buf[n] = '\0';
+    const char *s = strrchr (buf, ')');
+    int ppid = -1;
+    char state = 0;
+    if (!s || sscanf (s + 1, " %c %d", &state, &ppid) != 2 || state == 'Z') return -1;
+    return (pid_t)ppid;
+}
+
+int agent_pods_exec_target (agent_pods_t *self, const char *ns, const char *pod, const char *uid,
+                            const char *container, agent_exec_target_t *ret)
+{
+    memset (ret, 0, sizeof *ret);
+    apod_t *p = s_find (self, hs_empty (ns) ? "default" : ns, pod);
+    if (!p || p->gone || p->node_lost) return -ENOENT;
+    if (!hs_empty (uid) && !hs_streq (uid, s_store_uid (p))) return -ENOENT;
+    acont_t *c = hs_empty (container) && p->n_c == 1 ? &p->c[0] : s_cont (p, container);
+    if (!c) return -ENOENT;
+    /* Running, and the pid still the container's init: its parent is the
+     * run's shim, which has not reaped it (a pid is reused only once reaped). */
+    if (c->state != C_RUNNING || c->pidfd < 0 || c->pid <= 0 || c->shim_pid <= 0 ||
+        s_parent_of (c->pid) != c->shim_pid)
+        return -ESRCH;
+    const Hs__Container *spec = s_spec (p, c->name);
+    if (!spec) return -ESRCH;
+    ret->pid = c->pid;
+    ret->cgroup_procs = hs_cg_procs_files (self->cg, c->cgroup);
+    ret->env = hs_calloc (spec->n_env + 1, sizeof *ret->env);
+    for (size_t i = 0; i < spec->n_env; i++)
+        ret->env[i] = hs_sprintf ("%s=%s", spec->env[i]->name, hs_s (spec->env[i]->value));
+    ret->workdir = hs_empty (spec->working_dir) ? NULL : hs_strdup (spec->working_dir);
+    return 0;
+}
+
+void agent_exec_target_free (agent_exec_target_t *t)
+{
+    hs_cg_strv_free (t->cgroup_procs);
+    hs_cg_strv_free (t->env);
+    free (t->workdir);
+    memset (t, 0, sizeof *t);
+}
+
 uint64_t agent_pods_count (agent_pods_t *self)
 {
     return self->n_pods;
@@ -1201,6 +1442,7 @@ void agent_pods_destroy (agent_pods_t **self_p)
 {
     agent_pods_t *self = *self_p;
     if (!self) return;
+    while (self->sacks) s_sack_free (self, self->sacks);
     for (size_t i = 0; i < self->n_pods; i++) s_pod_free (self->pods[i]);
     free (self->pods);
     free (self);

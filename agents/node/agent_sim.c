@@ -25,11 +25,21 @@
  *      (failed_index), that write's pod or node is dealt with and the others,
  *      never applied, are queued again;
  *    - one ComponentHeartbeat for the process (hb.agent-sim.<instance>), not
- *      one per node; the Nodes' Ready re-posts are spread evenly over
- *      --status-interval-ms.
+ *      one per node, naming every hollow node in `nodes` (so hs-prober
+ *      sees them alive; split into several heartbeats of at most
+ *      SIM_HB_NODES names when there are more); the Nodes' Ready re-posts
+ *      are spread evenly over --status-interval-ms.
+ *  Node failure, as the real agent: one subscription to the events of our
+ *  Nodes (ev.node.-./<prefix>, no watch and no cache) re-posts a node's
+ *  Ready=True at once when the store shows it not Ready (hs-prober found
+ *  our heartbeats missing); its new lastTransitionTime is kept in a small
+ *  hash of such nodes. A pod hs-prober marked Failed with reason NodeLost
+ *  is dropped and deleted (grace 0, its uid as precondition), never
+ *  written again.
  *  Neither Events nor logs are written for hollow pods.
  */
 #include "agent.h"
+#include "agent_rules.h"
 #include "agent_sim.h"
 
 #include "hs_client.h"
@@ -59,6 +69,7 @@
 #define SIM_HOLD_NS     (1000 * MS) /* pause after the store failed a Command */
 #define SIM_STATUS_TICK (20 * MS)   /* re-posts are batched per tick at least this long */
 #define SIM_MAX_NODES   1000000
+#define SIM_HB_NODES    50000 /* node names per heartbeat: ~0.75 MB, far below HS_BUS_MAX_MSG */
 #define RUN_ANNOTATION  "homeostat.io/simulate-run-seconds"
 
 /* A node's flags (one byte per node). */
@@ -126,6 +137,9 @@ typedef struct sim {
     int64_t status_base_mono; /* re-posts: node i of round r at base + r*interval + i*interval/N */
     uint64_t status_round;
     uint32_t status_next;
+    zhashx_t *ready_since; /* node name -> int64_t * ns: Ready's transition after a NotReady */
+    char *node_topic;      /* ev.node.-./<prefix> */
+    uint64_t ready_reposts, nodelost;
     /* the pods */
     zhashx_t *pods; /* uid -> spod_t (keys are the pods' own data) */
     spod_t *pq_head, *pq_tail;
@@ -436,7 +450,11 @@ static void s_on_pod (void *arg, Hs__EventType type, const Hs__Object *obj, cons
         if (p) s_pod_forget (self, p);
         return;
     }
-    bool deleting = pod->metadata->deletion_timestamp != 0;
+    /* hs-prober gave it up with its silent node (Failed/NodeLost): drop it
+     * and delete it, as a deleted pod. */
+    bool lost = agent_rules_node_lost (pod);
+    if (lost && !(p && p->deleting)) self->nodelost++;
+    bool deleting = pod->metadata->deletion_timestamp != 0 || lost;
     if (!p) {
         /* finished (by us, or before we came): nothing to pretend */
         if (s_terminal (pod) && !deleting) return;
@@ -534,11 +552,12 @@ static Hs__Write *s_node_apply_write (sim_t *self, const char *name)
  * with a fresh heartbeat time, addresses, system info. */
 static Hs__Write *s_node_status_write (sim_t *self, const char *name)
 {
+    const int64_t *since = zhashx_lookup (self->ready_since, name);
     agent_node_info_t in = {.name = name,
                             .cpu = self->cpu,
                             .memory = self->memory,
                             .pods = self->pods_cap,
-                            .ready_since_ns = self->started_at_ns,
+                            .ready_since_ns = since ? *since : self->started_at_ns,
                             .message = "hs-agent is posting ready status (hollow node)",
                             .agent_version = "hs-agent " HS_VERSION " (simulated)",
                             .machine_id = self->machine_id,
@@ -767,13 +786,45 @@ static void s_status_tick (sim_t *self, int64_t now)
     }
 }
 
+/* An event of one of our Nodes (by topic prefix, no cache): not Ready
+ * while we are alive means hs-prober missed our heartbeats: post
+ * Ready=True again now, with a new transition time. */
+static void s_on_node (void *arg, const char *topic, const Hs__Envelope *env)
+{
+    (void)topic;
+    sim_t *self = arg;
+    const Hs__WatchEvent *ev = env->body_case == HS__ENVELOPE__BODY_EVENT ? env->event : NULL;
+    const Hs__Node *node = ev && ev->object ? ev->object->node : NULL;
+    if (!node || !node->metadata || ev->type == HS__EVENT_TYPE__DELETED) return;
+    int64_t i = s_node_index (self, node->metadata->name);
+    if (i < 0 || agent_rules_node_ready (node, NULL)) return;
+    int64_t *since = zhashx_lookup (self->ready_since, node->metadata->name);
+    if (!since) {
+        since = hs_malloc (sizeof *since);
+        zhashx_insert (self->ready_since, node->metadata->name, since);
+    }
+    *since = hs_now_ns ();
+    self->ready_reposts++;
+    log_debug ("hollow node %s: the store shows it not Ready; re-posting Ready=True",
+               node->metadata->name);
+    s_queue_node (self, (uint32_t)i);
+}
+
+static void s_free_item (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
+
 static void s_heartbeat (sim_t *self)
 {
     Hs__ComponentHeartbeat hb = HS__COMPONENT_HEARTBEAT__INIT;
-    const char *names[] = {"nodes_ready", "pods_running", "pods_succeeded", "pods_deleted",
-                           "writes",      "commands",     "refused",        "timeouts"};
-    const uint64_t values[] = {self->n_ready, self->n_running, self->succeeded, self->deleted,
-                               self->writes,  self->commands,  self->refused,   self->timeouts};
+    const char *names[] = {"nodes_ready",   "pods_running", "pods_succeeded", "pods_deleted",
+                           "writes",        "commands",     "refused",        "timeouts",
+                           "ready_reposts", "pods_nodelost"};
+    const uint64_t values[] = {
+        self->n_ready,  self->n_running, self->succeeded, self->deleted,       self->writes,
+        self->commands, self->refused,   self->timeouts,  self->ready_reposts, self->nodelost};
     Hs__Counter cs[HS_ARRAY_LEN (names)];
     Hs__Counter *cp[HS_ARRAY_LEN (names)];
     for (size_t i = 0; i < HS_ARRAY_LEN (names); i++) {
@@ -797,8 +848,25 @@ static void s_heartbeat (sim_t *self)
     env.body_case = HS__ENVELOPE__BODY_HEARTBEAT;
     env.heartbeat = &hb;
     _cleanup_free_ char *topic = hs_sprintf ("hb.agent-sim.%s", self->instance);
-    hs_bus_publish (hs_client_bus (self->client), topic, &env);
-    hs_pb_take_str (&env.sender, NULL); /* publish set a heap copy */
+    /* The nodes we speak for, SIM_HB_NODES per heartbeat: names made now,
+     * in one buffer (they are only indices the rest of the time). */
+    size_t per = self->n_nodes < SIM_HB_NODES ? self->n_nodes : SIM_HB_NODES;
+    size_t slot = self->prefix_len + 11; /* the number and its NUL */
+    char *buf = hs_malloc (per * slot);
+    char **ptrs = hs_calloc (per, sizeof *ptrs);
+    for (uint32_t first = 0; first < self->n_nodes; first += (uint32_t)per) {
+        size_t n = self->n_nodes - first < per ? self->n_nodes - first : per;
+        for (size_t k = 0; k < n; k++) {
+            ptrs[k] = buf + k * slot;
+            s_node_name (self, first + (uint32_t)k, ptrs[k], slot);
+        }
+        hb.nodes = ptrs;
+        hb.n_nodes = n;
+        hs_bus_publish (hs_client_bus (self->client), topic, &env);
+        hs_pb_take_str (&env.sender, NULL); /* publish set a heap copy */
+    }
+    free (ptrs);
+    free (buf);
 }
 
 /* ------------------------------------------------------------------ main */
@@ -835,6 +903,8 @@ static void s_destroy (sim_t *self)
     free (self->memory);
     free (self->pods_cap);
     free (self->instance);
+    free (self->node_topic);
+    zhashx_destroy (&self->ready_since);
 }
 
 int agent_sim_main (int argc, char **argv)
@@ -928,6 +998,8 @@ int agent_sim_main (int argc, char **argv)
     self.pods = zhashx_new ();
     zhashx_set_key_duplicator (self.pods, NULL);
     zhashx_set_key_destructor (self.pods, NULL);
+    self.ready_since = zhashx_new ();
+    zhashx_set_destructor (self.ready_since, s_free_item);
     gethostname (self.host, sizeof self.host - 1);
     uname (&self.uts);
     agent_machine_id (self.machine_id, sizeof self.machine_id);
@@ -955,6 +1027,12 @@ int agent_sim_main (int argc, char **argv)
     hs_kind_t kinds[] = {HS_KIND_POD};
     hs_watch_opts_t wo = {.kinds = kinds, .n_kinds = 1, .fn = s_on_pod, .arg = &self};
     self.watch = hs_client_watch (self.client, &wo);
+    self.node_topic = hs_sprintf ("ev.node.-./%s", self.prefix);
+    r = hs_client_on (self.client, self.node_topic, s_on_node, &self);
+    if (r < 0)
+        log_error ("cannot subscribe to %s: %s; a Node marked not Ready waits for its next "
+                   "status re-post",
+                   self.node_topic, strerror (-r));
     /* The first re-post of node i is one interval plus its share after now. */
     self.status_base_mono = hs_mono_ns ();
     self.status_round = 1;

@@ -21,6 +21,15 @@
  *
  *  DIR/state and DIR/exit are written atomically (temp file, fsync, rename)
  *  as key=value lines; see s_write_state and s_write_exit.
+ *
+ *  `hs-shim --exec PID` is another, short-lived mode: the agent's exec
+ *  probes. It joins the cgroups given (--cgroup-procs) and the IPC, UTS,
+ *  PID and mount namespaces of the container whose init is host pid PID,
+ *  runs the command there (in a new session, killed if we die) with the
+ *  container's --env and --workdir, collects its stdout and stderr (the
+ *  first 10 KiB), kills its process group at --timeout-ms, and writes one
+ *  answer on its own stdout for the agent (format in agent_rules.h):
+ *  "exit N", "timeout" or "error TEXT", a newline, then the output.
  */
 #include "hs_log.h"
 #include "hs_util.h"
@@ -40,6 +49,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -52,6 +62,13 @@
  * keep them open forever. */
 #define DRAIN_AFTER_EXIT_MS 2000
 #define READ_CHUNK          65536
+/* --exec: the output kept (agent_rules.h AGENT_EXEC_OUTPUT_MAX), the
+ * default time limit, and how long the output is read after the command
+ * exited (a background child of it may hold the pipe open). */
+#define EXEC_OUTPUT_MAX         (10 * 1024)
+#define EXEC_DEFAULT_TIMEOUT_MS 1000
+#define EXEC_MAX_TIMEOUT_MS     (3600 * 1000)
+#define EXEC_DRAIN_MS           100
 
 typedef struct {
     const char *state_dir;
@@ -64,7 +81,9 @@ typedef struct {
     uint64_t log_max_bytes;
     unsigned log_max_files;
     bool namespaces;
-    char **argv; /* PROG ARG..., borrowed */
+    pid_t exec_pid;     /* --exec: the container's init (host pid); 0: not exec mode */
+    int64_t timeout_ms; /* --exec: kill the command after this long */
+    char **argv;        /* PROG ARG..., borrowed */
 } s_opts_t;
 
 /* A start result: from the container to the daemon, and from the daemon to
@@ -102,8 +121,13 @@ static void s_usage (FILE *f)
              "  --hostname NAME      the container's hostname (its own UTS namespace)\n"
              "  --log-max-bytes N    rotate DIR/container.log at N bytes (default %u, min %u)\n"
              "  --log-max-files N    keep at most N log files (default %u)\n"
-             "  --no-namespaces      run the container in the shim's namespaces\n",
-             DEFAULT_MAX_BYTES, SHIM_LOG_MIN_BYTES, DEFAULT_MAX_FILES);
+             "  --no-namespaces      run the container in the shim's namespaces\n"
+             "       hs-shim --exec PID [--cgroup-procs FILE]... [--workdir DIR]\n"
+             "               [--env KEY=VALUE]... [--timeout-ms MS] -- PROG [ARG]...\n"
+             "  --exec PID           run PROG inside the namespaces of the container whose\n"
+             "                       init is PID (an exec probe); the answer goes to stdout\n"
+             "  --timeout-ms MS      kill it after MS (default %d)\n",
+             DEFAULT_MAX_BYTES, SHIM_LOG_MIN_BYTES, DEFAULT_MAX_FILES, EXEC_DEFAULT_TIMEOUT_MS);
 }
 
 /* strerror as Go prints errors: "no such file or directory". */
@@ -227,7 +251,19 @@ static int s_self_start_ticks (unsigned long long *ret)
 /* 0 with *opts filled, 1 after --help, -1 after printing an error. */
 static int s_parse (int argc, char **argv, s_opts_t *opts)
 {
-    enum { O_STATE = 1, O_CGROUP, O_WORKDIR, O_ENV, O_HOSTNAME, O_MAXB, O_MAXF, O_NONS, O_HELP };
+    enum {
+        O_STATE = 1,
+        O_CGROUP,
+        O_WORKDIR,
+        O_ENV,
+        O_HOSTNAME,
+        O_MAXB,
+        O_MAXF,
+        O_NONS,
+        O_EXEC,
+        O_TIMEOUT,
+        O_HELP
+    };
     static const struct option longopts[] = {
         {"state", required_argument, NULL, O_STATE},
         {"cgroup-procs", required_argument, NULL, O_CGROUP},
@@ -237,6 +273,8 @@ static int s_parse (int argc, char **argv, s_opts_t *opts)
         {"log-max-bytes", required_argument, NULL, O_MAXB},
         {"log-max-files", required_argument, NULL, O_MAXF},
         {"no-namespaces", no_argument, NULL, O_NONS},
+        {"exec", required_argument, NULL, O_EXEC},
+        {"timeout-ms", required_argument, NULL, O_TIMEOUT},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -245,6 +283,7 @@ static int s_parse (int argc, char **argv, s_opts_t *opts)
     opts->log_max_bytes = DEFAULT_MAX_BYTES;
     opts->log_max_files = DEFAULT_MAX_FILES;
     opts->namespaces = true;
+    opts->timeout_ms = EXEC_DEFAULT_TIMEOUT_MS;
     opterr = 0;
     int c;
     int64_t v;
@@ -279,13 +318,28 @@ static int s_parse (int argc, char **argv, s_opts_t *opts)
             }
             opts->log_max_files = (unsigned)v;
             break;
+        case O_EXEC:
+            if (hs_parse_i64 (optarg, &v) < 0 || v < 1 || v > INT32_MAX) {
+                fprintf (stderr, "hs-shim: --exec wants a process id, not \"%s\"\n", optarg);
+                return -1;
+            }
+            opts->exec_pid = (pid_t)v;
+            break;
+        case O_TIMEOUT:
+            if (hs_parse_i64 (optarg, &v) < 0 || v < 1 || v > EXEC_MAX_TIMEOUT_MS) {
+                fprintf (stderr, "hs-shim: --timeout-ms wants 1 to %d, not \"%s\"\n",
+                         EXEC_MAX_TIMEOUT_MS, optarg);
+                return -1;
+            }
+            opts->timeout_ms = v;
+            break;
         default:
             fprintf (stderr, "hs-shim: unknown flag or missing value: %s (see --help)\n",
                      argv[optind - 1]);
             return -1;
         }
     }
-    if (hs_empty (opts->state_dir)) {
+    if (hs_empty (opts->state_dir) && !opts->exec_pid) {
         fprintf (stderr, "hs-shim: --state DIR is required (see --help)\n");
         return -1;
     }
@@ -794,6 +848,223 @@ static int s_run (const s_opts_t *o)
     return r;
 }
 
+/* ------------------------------------------------------------------ --exec */
+
+/* The one answer of --exec mode, on stdout: head line, then output. */
+static int s_exec_answer (const char *head, const char *out, size_t len)
+{
+    signal (SIGPIPE, SIG_IGN); /* the agent gave up on us: EPIPE, not death */
+    if (s_write_all (1, head, strlen (head)) < 0 || s_write_all (1, "\n", 1) < 0 ||
+        (len && s_write_all (1, out, len) < 0))
+        return 1;
+    return 0;
+}
+
+static int s_exec_error (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+static int s_exec_error (const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (msg, sizeof msg, fmt, ap);
+    va_end (ap);
+    for (char *p = msg; *p; p++)
+        if (*p == '\n' || *p == '\r') *p = ' ';
+    _cleanup_free_ char *head = hs_sprintf ("error %s", msg);
+    s_exec_answer (head, NULL, 0);
+    return 1;
+}
+
+/* The command's process, in the container's namespaces: its own session
+ * and process group (so a timeout kills everything it started), killed
+ * when the helper dies, stdout and stderr on the output pipe. */
+static void s_exec_child (const s_opts_t *o, char **envp, const char *path, int out_w, int report_w,
+                          pid_t helper) __attribute__ ((noreturn));
+static void s_exec_child (const s_opts_t *o, char **envp, const char *path, int out_w, int report_w,
+                          pid_t helper)
+{
+    s_child_t c = {.opts = o, .report_w = report_w};
+    char eb[128];
+    setsid ();
+    prctl (PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid () != helper && getppid () != 0) _exit (1); /* the helper is already gone */
+    int null = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null < 0 || dup2 (null, 0) < 0 || dup2 (out_w, 1) < 0 || dup2 (out_w, 2) < 0)
+        s_child_fail (&c, 1, "set up stdio: %s", s_strerror (errno, eb, sizeof eb));
+    struct sigaction sa = {.sa_handler = SIG_DFL};
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP) sigaction (sig, &sa, NULL);
+    sigset_t none;
+    sigemptyset (&none);
+    sigprocmask (SIG_SETMASK, &none, NULL);
+    int err = s_exec (o->argv[0], o->argv, envp, path);
+    s_child_fail (&c, err == ENOENT ? 127 : 126, "exec \"%s\": %s", o->argv[0],
+                  s_strerror (err, eb, sizeof eb));
+}
+
+/* Joins the container (cgroups, then namespaces: all opened before the
+ * mount namespace changes what /proc is), runs the command, answers. */
+static int s_exec_main (const s_opts_t *o)
+{
+    char eb[128];
+    static const struct {
+        const char *name;
+        int type;
+    } nss[] = {
+        {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS}, {"pid", CLONE_NEWPID}, {"mnt", CLONE_NEWNS}};
+    /* Before any goto out: their cleanup runs there. */
+    _cleanup_free_ char *owned = NULL;
+    _cleanup_free_ char **envp = NULL;
+    const char *path = NULL;
+    char host[HOST_NAME_MAX + 1] = "";
+    int fds[HS_ARRAY_LEN (nss)];
+    for (size_t i = 0; i < HS_ARRAY_LEN (nss); i++) {
+        char nspath[64], own[64];
+        snprintf (nspath, sizeof nspath, "/proc/%d/ns/%s", (int)o->exec_pid, nss[i].name);
+        snprintf (own, sizeof own, "/proc/self/ns/%s", nss[i].name);
+        fds[i] = open (nspath, O_RDONLY | O_CLOEXEC);
+        if (fds[i] < 0) {
+            int e = errno;
+            for (size_t j = 0; j < i; j++)
+                if (fds[j] >= 0) close (fds[j]);
+            if (e == ENOENT || e == ESRCH) return s_exec_error ("container not running");
+            return s_exec_error ("open %s: %s", nspath, s_strerror (e, eb, sizeof eb));
+        }
+        /* Already ours (a container run with --no-namespaces): nothing to join. */
+        struct stat a, b;
+        if (fstat (fds[i], &a) == 0 && stat (own, &b) == 0 && a.st_dev == b.st_dev &&
+            a.st_ino == b.st_ino) {
+            close (fds[i]);
+            fds[i] = -1;
+        }
+    }
+    int rc = 1;
+    for (size_t i = 0; i < o->n_cgroup_procs; i++) {
+        int fd = open (o->cgroup_procs[i], O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || s_write_all (fd, "0", 1) < 0) {
+            int e = errno;
+            if (fd >= 0) close (fd);
+            s_exec_error ("join cgroup \"%s\": %s", o->cgroup_procs[i],
+                          s_strerror (e, eb, sizeof eb));
+            goto out;
+        }
+        close (fd);
+    }
+    for (size_t i = 0; i < HS_ARRAY_LEN (nss); i++) {
+        if (fds[i] < 0) continue;
+        if (setns (fds[i], nss[i].type) < 0) {
+            s_exec_error ("join the container's %s namespace: %s", nss[i].name,
+                          s_strerror (errno, eb, sizeof eb));
+            goto out;
+        }
+    }
+    const char *wd = o->workdir ? o->workdir : "/";
+    if (chdir (wd) < 0) {
+        s_exec_error ("chdir \"%s\": %s", wd, s_strerror (errno, eb, sizeof eb));
+        goto out;
+    }
+    gethostname (host, sizeof host - 1);
+    envp = s_build_env (o, host, &owned, &path);
+
+    int outp[2], rep[2];
+    if (pipe2 (outp, O_CLOEXEC) < 0) {
+        s_exec_error ("pipe: %s", s_strerror (errno, eb, sizeof eb));
+        goto out;
+    }
+    if (pipe2 (rep, O_CLOEXEC) < 0) {
+        s_exec_error ("pipe: %s", s_strerror (errno, eb, sizeof eb));
+        close (outp[0]), close (outp[1]);
+        goto out;
+    }
+    pid_t helper = getpid ();
+    pid_t pid = fork ();
+    if (pid == 0) {
+        close (outp[0]), close (rep[0]);
+        s_exec_child (o, envp, path, outp[1], rep[1], helper);
+    }
+    int fork_errno = errno;
+    close (outp[1]), close (rep[1]);
+    if (pid < 0) {
+        close (outp[0]), close (rep[0]);
+        /* ENOMEM: the pid namespace has no init any more. */
+        if (fork_errno == ENOMEM)
+            s_exec_error ("container not running");
+        else
+            s_exec_error ("fork: %s", s_strerror (fork_errno, eb, sizeof eb));
+        goto out;
+    }
+    s_result_t res;
+    ssize_t n = s_read_full (rep[0], &res, sizeof res);
+    close (rep[0]);
+    if (n != 0) {
+        close (outp[0]);
+        while (waitpid (pid, NULL, 0) < 0 && errno == EINTR) {}
+        if (n != (ssize_t)sizeof res) s_result_set (&res, 1, "the command failed to start");
+        res.msg[sizeof res.msg - 1] = '\0';
+        s_exec_error ("%s", res.msg);
+        goto out;
+    }
+    int pidfd = (int)syscall (SYS_pidfd_open, pid, 0);
+    fcntl (outp[0], F_SETFL, O_NONBLOCK);
+    static char out[EXEC_OUTPUT_MAX];
+    size_t got = 0;
+    int status = 0;
+    bool exited = false, timed_out = false;
+    int64_t deadline = hs_mono_ns () + o->timeout_ms * 1000000LL, drain_until = 0;
+    int rfd = outp[0];
+    for (;;) {
+        int64_t now = hs_mono_ns ();
+        if (exited && (rfd < 0 || now >= drain_until)) break;
+        if (!exited && now >= deadline) {
+            kill (-pid, SIGKILL); /* its process group: what it started too */
+            kill (pid, SIGKILL);
+            while (waitpid (pid, &status, 0) < 0 && errno == EINTR) {}
+            timed_out = true;
+            break;
+        }
+        int64_t until = exited ? drain_until : deadline;
+        int timeout = (int)((until - now + 999999) / 1000000);
+        struct pollfd pfd[2] = {{rfd, POLLIN, 0}, {exited ? -1 : pidfd, POLLIN, 0}};
+        /* No pidfd (an old kernel): look at the child every 10 ms. */
+        if (pidfd < 0 && !exited && timeout > 10) timeout = 10;
+        int k = poll (pfd, 2, timeout);
+        if (k < 0 && errno != EINTR) break;
+        if (rfd >= 0 && pfd[0].revents) {
+            char buf[READ_CHUNK];
+            ssize_t r = read (rfd, buf, sizeof buf);
+            if (r > 0) {
+                size_t keep = got + (size_t)r > sizeof out ? sizeof out - got : (size_t)r;
+                memcpy (out + got, buf, keep);
+                got += keep;
+            } else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
+                close (rfd);
+                rfd = -1;
+            }
+        }
+        if (!exited && (pfd[1].revents || pidfd < 0)) {
+            pid_t w = waitpid (pid, &status, pidfd < 0 ? WNOHANG : 0);
+            if (w == pid) {
+                exited = true;
+                drain_until = hs_mono_ns () + EXEC_DRAIN_MS * 1000000LL;
+            }
+        }
+    }
+    if (rfd >= 0) close (rfd);
+    if (pidfd >= 0) close (pidfd);
+    if (timed_out) {
+        rc = s_exec_answer ("timeout", out, got);
+    } else {
+        int code = WIFSIGNALED (status) ? 128 + WTERMSIG (status) : WEXITSTATUS (status);
+        char head[32];
+        snprintf (head, sizeof head, "exit %d", code);
+        rc = s_exec_answer (head, out, got);
+    }
+out:
+    for (size_t i = 0; i < HS_ARRAY_LEN (nss); i++)
+        if (fds[i] >= 0) close (fds[i]);
+    return rc;
+}
+
 int main (int argc, char **argv)
 {
     /* Nothing the agent leaked to us may live on in a long-lived daemon. */
@@ -801,6 +1072,12 @@ int main (int argc, char **argv)
     hs_log_init ("hs-shim");
     s_opts_t opts = {0};
     int r = s_parse (argc, argv, &opts);
+    if (r == 0 && opts.exec_pid) {
+        /* In the container's mount namespace /proc is the container's: no
+         * exit handler may run (a sanitizer's leak check reads /proc/self
+         * and spins there). The answer is written; the agent reads to EOF. */
+        _exit (s_exec_main (&opts));
+    }
     int rc = r < 0 ? 1 : r > 0 ? 0 : s_run (&opts);
     free (opts.cgroup_procs);
     free (opts.env);
