@@ -39,11 +39,11 @@ struct hs_ctrl_t {
     const char *instance;
     char host[256];
     int64_t started_at_ns;
-    int64_t synced_mono;  /* 0: not yet */
-    int64_t active_mono;  /* passes run from here on */
+    int64_t synced_mono; /* 0: not yet */
+    int64_t active_mono; /* passes run from here on */
     int64_t next_pass, next_hb, next_resync;
-    zhashx_t *members;    /* instance -> s_member_t, peers only */
-    char **live;          /* live instances, this one included */
+    zhashx_t *members; /* instance -> s_member_t, peers only */
+    char **live;       /* live instances, this one included */
     size_t n_live;
     uint64_t membership;
     uint64_t passes;
@@ -70,8 +70,7 @@ int hs_ctrl_opt (hs_ctrl_opts_t *o, const char *prog, int ch, const char *arg)
     case 0x4800: o->bus = arg; return 1;
     case 0x4801:
         if (hs_empty (arg) || strchr (arg, '.') || strchr (arg, '/')) {
-            fprintf (stderr, "%s: --instance: must be a non-empty word without '.' or '/'\n",
-                     prog);
+            fprintf (stderr, "%s: --instance: must be a non-empty word without '.' or '/'\n", prog);
             return -1;
         }
         o->instance = arg;
@@ -411,8 +410,8 @@ int hs_ctrl_run (const hs_ctrl_opts_t *opts, const hs_ctrl_ops_t *ops)
     }
     int r = hs_client_new (c.o.bus, ops->component, c.o.instance, JOIN_TIMEOUT_MS, &c.client);
     if (r < 0) {
-        log_error ("cannot join the bus at %s: %s",
-                   hs_s (c.o.bus ? c.o.bus : getenv ("HS_BUS")), strerror (-r));
+        log_error ("cannot join the bus at %s: %s", hs_s (c.o.bus ? c.o.bus : getenv ("HS_BUS")),
+                   strerror (-r));
         goto out;
     }
     c.instance = hs_bus_instance (hs_client_bus (c.client));
@@ -424,12 +423,11 @@ int hs_ctrl_run (const hs_ctrl_opts_t *opts, const hs_ctrl_ops_t *ops)
         goto out;
     }
     if (ops->start && ops->start (ops->arg, &c) != 0) goto out;
-    hs_watch_opts_t wo = {
-        .kinds = ops->kinds,
-        .n_kinds = ops->n_kinds,
-        .local_store = c.o.local_store,
-        .fn = ops->on_change,
-        .arg = ops->arg};
+    hs_watch_opts_t wo = {.kinds = ops->kinds,
+                          .n_kinds = ops->n_kinds,
+                          .local_store = c.o.local_store,
+                          .fn = ops->on_change,
+                          .arg = ops->arg};
     c.watch = hs_client_watch (c.client, &wo);
     if (!c.watch) {
         log_error ("cannot watch");
@@ -457,11 +455,11 @@ int hs_ctrl_run (const hs_ctrl_opts_t *opts, const hs_ctrl_ops_t *ops)
         items[0] = (zmq_pollitem_t){hs_client_socket (c.client), 0, ZMQ_POLLIN, 0};
         items[1] = (zmq_pollitem_t){NULL, sigfd, ZMQ_POLLIN, 0};
         for (size_t i = 0; i < nfd; i++)
-            items[2 + i] = (zmq_pollitem_t){
-                NULL, c.fds[i].fd,
-                (short)(((c.fds[i].events & POLLIN) ? ZMQ_POLLIN : 0) |
-                        ((c.fds[i].events & POLLOUT) ? ZMQ_POLLOUT : 0)),
-                0};
+            items[2 + i] =
+                (zmq_pollitem_t){NULL, c.fds[i].fd,
+                                 (short)(((c.fds[i].events & POLLIN) ? ZMQ_POLLIN : 0) |
+                                         ((c.fds[i].events & POLLOUT) ? ZMQ_POLLOUT : 0)),
+                                 0};
         int n = zmq_poll (items, (int)(2 + nfd), timeout);
         if (n < 0 && errno != EINTR) {
             free (items);
@@ -500,8 +498,7 @@ int hs_ctrl_run (const hs_ctrl_opts_t *opts, const hs_ctrl_ops_t *ops)
                       (long long)hs_watch_revision (c.watch),
                       hs_bus_sender (hs_client_bus (c.client)), c.o.member_timeout_ms);
         }
-        if (c.synced_mono && now >= c.active_mono &&
-            (now >= c.next_pass || now >= c.next_resync)) {
+        if (c.synced_mono && now >= c.active_mono && (now >= c.next_pass || now >= c.next_resync)) {
             if (now >= c.next_resync) c.next_resync = now + c.o.resync_ms * MS;
             c.next_pass = INT64_MAX;
             c.passes++;

@@ -37,8 +37,8 @@
 typedef struct hs_ctrl_t hs_ctrl_t;
 
 typedef struct {
-    const char *component; /* "hs-replicas": logs, heartbeats, Events' source */
-    const char *role;      /* "replicas": hb.<role>.<instance>, the peers */
+    const char *component;  /* "hs-replicas": logs, heartbeats, Events' source */
+    const char *role;       /* "replicas": hb.<role>.<instance>, the peers */
     const hs_kind_t *kinds; /* watched */
     size_t n_kinds;
     hs_watch_fn *on_change; /* may be NULL */
@@ -57,11 +57,11 @@ typedef struct {
 } hs_ctrl_ops_t;
 
 typedef struct {
-    const char *bus;      /* NULL: $HS_BUS or the default */
-    const char *instance; /* NULL: random */
-    int hb_ms;            /* 0: 250 */
-    int member_timeout_ms; /* 0: 1000 */
-    int resync_ms;        /* 0: 10000 */
+    const char *bus;         /* NULL: $HS_BUS or the default */
+    const char *instance;    /* NULL: random */
+    int hb_ms;               /* 0: 250 */
+    int member_timeout_ms;   /* 0: 1000 */
+    int resync_ms;           /* 0: 10000 */
     const char *local_store; /* the store's data directory, when on its host: snapshots
                                 are read from its LMDB file (faster); NULL: over the bus */
 } hs_ctrl_opts_t;
@@ -73,7 +73,9 @@ typedef struct {
         {"heartbeat-ms", required_argument, NULL, 0x4802},                                         \
         {"member-timeout-ms", required_argument, NULL, 0x4803},                                    \
         {"resync-ms", required_argument, NULL, 0x4804},                                            \
-        {"store-dir", required_argument, NULL, 0x4805}
+    {                                                                                              \
+        "store-dir", required_argument, NULL, 0x4805                                               \
+    }
 /* 1 if ch was a common flag and is now in o; 0 if it is not one; -1 (after
  * a message on stderr naming the program) if its value is bad. */
 int hs_ctrl_opt (hs_ctrl_opts_t *o, const char *prog, int ch, const char *arg);

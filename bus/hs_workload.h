@@ -24,8 +24,7 @@ bool hs_pod_ready (const Hs__Pod *pod);
 /* Ready for at least min_ready_s seconds at now_ns (wall clock). When it is
  * ready but not yet available, *ret_when (may be NULL) gets the wall time it
  * becomes available; else 0. */
-bool hs_pod_available (const Hs__Pod *pod, int32_t min_ready_s, int64_t now_ns,
-                       int64_t *ret_when);
+bool hs_pod_available (const Hs__Pod *pod, int32_t min_ready_s, int64_t now_ns, int64_t *ret_when);
 /* The pod's condition of this type, or NULL. */
 Hs__PodCondition *hs_pod_condition (const Hs__PodStatus *st, const char *type);
 

@@ -91,12 +91,12 @@ typedef struct self_t {
 
 static void s_usage (FILE *f)
 {
-    fprintf (f, "usage: hs-scheduler [--name SCHEDULER] [controller flags]\n"
-                "  --name SCHEDULER        the spec.schedulerName served (default " DEFAULT_NAME
-                ");\n"
-                "                          instances of one name share its pods by rendezvous\n"
-                "                          hashing (heartbeats on hb.scheduler.<instance>, or\n"
-                "                          hb.scheduler-<name>.<instance> for other names)\n");
+    fprintf (f,
+             "usage: hs-scheduler [--name SCHEDULER] [controller flags]\n"
+             "  --name SCHEDULER        the spec.schedulerName served (default " DEFAULT_NAME ");\n"
+             "                          instances of one name share its pods by rendezvous\n"
+             "                          hashing (heartbeats on hb.scheduler.<instance>, or\n"
+             "                          hb.scheduler-<name>.<instance> for other names)\n");
     hs_ctrl_usage (f);
 }
 
@@ -552,8 +552,8 @@ static int64_t s_pass (void *arg, hs_ctrl_t *ctrl, int64_t now)
     if (self->membership != hs_ctrl_membership (ctrl)) {
         self->membership = hs_ctrl_membership (ctrl);
         s_rebuild (self);
-        log_info ("%zu scheduler instance(s): %zu pending pods are mine",
-                  hs_ctrl_members (ctrl), zhashx_size (self->pods));
+        log_info ("%zu scheduler instance(s): %zu pending pods are mine", hs_ctrl_members (ctrl),
+                  zhashx_size (self->pods));
     }
     if (now >= self->next_resync_ns) {
         for (s_pod_t *p = zhashx_first (self->pods); p; p = zhashx_next (self->pods))
