@@ -211,7 +211,7 @@ void hs_event_send (hs_client_t *client, const char *component, const char *inst
 {
     uint64_t h = hs_rendezvous_score (uid, reason);
     h ^= hs_rendezvous_score (reason, message);
-    _cleanup_free_ char *ename = hs_sprintf ("%.236s.%016llx", name, (unsigned long long)h);
+    _cleanup_free_ char *ename = hs_sprintf ("%.236s.%016llx", hs_s (name), (unsigned long long)h);
     Hs__Object *o = hs_obj_new (HS_KIND_EVENT, ns, ename);
     Hs__Event *e = o->event;
     e->involved_object = hs_pb_new (&hs__object_reference__descriptor);
@@ -433,7 +433,8 @@ int hs_ctrl_run (const hs_ctrl_opts_t *opts, const hs_ctrl_ops_t *ops)
         log_error ("cannot watch");
         goto out;
     }
-    s_heartbeat (&c);
+    /* No heartbeat before the snapshot is in: peers give up a member's
+     * share when they hear it, and it cannot act on it before then. */
     c.next_hb = hs_mono_ns () + c.o.hb_ms * MS;
 
     for (;;) {
@@ -484,7 +485,9 @@ int hs_ctrl_run (const hs_ctrl_opts_t *opts, const hs_ctrl_ops_t *ops)
             break;
         }
         now = hs_mono_ns ();
-        if (s_members_refresh (&c, now)) {
+        /* With messages still queued a peer's heartbeat may be among them:
+         * expire no one before they are read. */
+        if (!hs_bus_pending (hs_client_bus (c.client)) && s_members_refresh (&c, now)) {
             log_info ("%zu live instance(s) of %s", c.n_live, ops->component);
             hs_ctrl_kick (&c);
         }
@@ -497,6 +500,7 @@ int hs_ctrl_run (const hs_ctrl_opts_t *opts, const hs_ctrl_ops_t *ops)
             log_info ("synced at revision %lld as %s; acting in %d ms",
                       (long long)hs_watch_revision (c.watch),
                       hs_bus_sender (hs_client_bus (c.client)), c.o.member_timeout_ms);
+            c.next_hb = now; /* announce ourselves now */
         }
         if (c.synced_mono && now >= c.active_mono && (now >= c.next_pass || now >= c.next_resync)) {
             if (now >= c.next_resync) c.next_resync = now + c.o.resync_ms * MS;
@@ -504,8 +508,15 @@ int hs_ctrl_run (const hs_ctrl_opts_t *opts, const hs_ctrl_ops_t *ops)
             c.passes++;
             int64_t want = ops->pass (ops->arg, &c, now);
             hs_ctrl_wake_at (&c, want);
+            int64_t took_ms = (hs_mono_ns () - now) / MS;
+            if (took_ms * 2 > c.o.member_timeout_ms)
+                hs_log_once (HS_LOG_WARN, "ctrl:slowpass",
+                             "a pass took %lld ms, over half the member timeout (%d ms): peers may "
+                             "take this instance for gone; raise --member-timeout-ms (not logged "
+                             "again)",
+                             (long long)took_ms, c.o.member_timeout_ms);
         }
-        if (hs_mono_ns () >= c.next_hb) {
+        if (c.synced_mono && hs_mono_ns () >= c.next_hb) {
             s_heartbeat (&c);
             c.next_hb = hs_mono_ns () + c.o.hb_ms * MS;
         }

@@ -8,8 +8,10 @@
  *      hs_ctrl_kick; the pass (ops.pass) re-derives what to do from the
  *      whole cache, for the objects this instance owns;
  *    - every instance publishes a ComponentHeartbeat on hb.<role>.<instance>
- *      every hb_ms and listens to its peers' on hb.<role>.; a peer silent for
- *      member_timeout_ms has left. An object belongs to the live instance
+ *      every hb_ms once its snapshot is loaded (not before: peers give up
+ *      its share when they hear it) and listens to its peers' on
+ *      hb.<role>.; a peer silent for member_timeout_ms has left (judged only
+ *      when no message waits to be read, so a backlog never expires one). An object belongs to the live instance
  *      with the highest rendezvous score for its key (hs_ctrl_owns), so a
  *      change of membership moves only the leaver's or joiner's share, and
  *      the survivors take a dead instance's share within one timeout;

@@ -434,6 +434,11 @@ static int64_t s_pass (void *arg, hs_ctrl_t *ctrl, int64_t now_mono)
         if (!j) {
             j = hs_calloc (1, sizeof *j);
             j->uid = hs_strdup (m->uid);
+            /* New to this instance: maybe another one owned it a moment
+             * ago and its last creates are not in our cache yet. Wait for
+             * an hb.store sent after now and the cache to reach its
+             * revision, so parallelism holds across a takeover too. */
+            j->await_since = now_mono;
             zhashx_insert (self->jobs, key, j);
         }
         j->seen = true;

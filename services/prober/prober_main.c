@@ -613,7 +613,14 @@ static int64_t s_probe_pass (self_t *self, int64_t now)
         now = hs_mono_ns ();
     }
     bool busy = false;
-    for (s_pod_t *p = zhashx_first (self->pods); p; p = zhashx_next (self->pods)) {
+    /* Over a copy: a probe that fails to start finishes at once, and that
+     * looks pods up (zhashx_lookup moves the table's cursor). */
+    size_t n_pods = zhashx_size (self->pods), k_pod = 0;
+    s_pod_t **pods = hs_calloc (n_pods + 1, sizeof *pods);
+    for (s_pod_t *p = zhashx_first (self->pods); p && k_pod < n_pods; p = zhashx_next (self->pods))
+        pods[k_pod++] = p;
+    for (size_t ip = 0; ip < k_pod; ip++) {
+        s_pod_t *p = pods[ip];
         /* a silent node's agent would neither run an exec nor act on a
          * verdict; its pods are the node check's business */
         if (s_node_silent (self, p->node, now)) continue;
@@ -632,6 +639,7 @@ static int64_t s_probe_pass (self_t *self, int64_t now)
             next = s_min (next, probe_ctr_next (&c->pc));
         }
     }
+    free (pods);
     for (s_op_t *op = self->ops; op; op = op->next) next = s_min (next, op->deadline);
     if (busy) next = s_min (next, now + BUSY_RETRY_NS);
     return s_grid (next);

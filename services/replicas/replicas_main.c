@@ -719,12 +719,21 @@ static void s_sync_rs (self_t *self, s_obj_t *o, const Hs__Object *obj, int64_t 
     const Hs__Pod **ov = hs_calloc (orphans.n + 1, sizeof *ov);
     for (size_t i = 0; i < pods.n; i++) pv[i] = pods.v[i]->pod;
     for (size_t i = 0; i < orphans.n; i++) ov[i] = orphans.v[i]->pod;
+    /* A Command must stay under HS_BUS_MAX_MSG: with a large template,
+     * fewer pod creates per Command (half the limit leaves room for the
+     * envelope, the ReplicaSet's own writes and the pods' metadata). */
+    size_t tsize =
+        obj->replica_set->spec && obj->replica_set->spec->template_
+            ? protobuf_c_message_get_packed_size (&obj->replica_set->spec->template_->base)
+            : 0;
+    size_t fit = (HS_BUS_MAX_MSG / 2) / (tsize + 1024);
     rs_input_t in = {.rs = obj,
                      .pods = pv,
                      .n_pods = pods.n,
                      .orphans = ov,
                      .n_orphans = orphans.n,
-                     .now_ns = wall};
+                     .now_ns = wall,
+                     .max_pod_writes = fit < RS_MAX_POD_WRITES ? (int)(fit ? fit : 1) : 0};
     rp_plan_t plan;
     int r = rs_sync (&in, &plan);
     self->syncs++;
