@@ -106,6 +106,7 @@ typedef struct {
     bool cgroups_removed;
     bool node_lost;       /* hs-prober marked it Failed/NodeLost: stop, delete, never write */
     bool status_inflight; /* one status write at a time (expected revision: see s_write_status) */
+    int64_t acked_rev;    /* the revision our last acked status write made */
 } apod_t;
 
 /* A status write in flight: its ack finds the pod again by uid (the pod may
@@ -865,6 +866,9 @@ static void s_status_ack (void *arg, int err, const Hs__Ack *ack)
                      err < 0 ? strerror (-err) : hs_s (ack->message));
     if (!p) return;
     p->status_inflight = false;
+    if (code == HS__CODE__CODE_OK && ack && ack->n_results > 0 &&
+        ack->results[0]->resource_version > p->acked_rev)
+        p->acked_rev = ack->results[0]->resource_version;
     if (code == HS__CODE__CODE_CONFLICT || code == HS__CODE__CODE_UNAVAILABLE) {
         /* Stale (someone else wrote the pod: its event is here or on its
          * way) or no answer: write again what we know now. */
@@ -937,7 +941,11 @@ static void s_write_status (agent_pods_t *self, apod_t *p)
                  msg);
     Hs__Write *w = hs_write_new (HS__OP__OP_UPDATE_STATUS, o);
     if (!p->is_static) {
-        w->expected_revision = p->pod->metadata->resource_version;
+        /* Our own last write may be acked before its event arrives:
+         * revisions only grow, so the later of the two is the pod's. */
+        w->expected_revision = p->pod->metadata->resource_version > p->acked_rev
+                                   ? p->pod->metadata->resource_version
+                                   : p->acked_rev;
         hs_pb_set_str (&w->expected_uid, p->uid);
     }
     s_sack_t *a = hs_calloc (1, sizeof *a);
