@@ -36,6 +36,7 @@
 #include "agent_rules.h"
 #include "agent_state.h"
 
+#include "hs_ctrl.h"
 #include "hs_log.h"
 #include "hs_pb.h"
 #include "hs_quantity.h"
@@ -238,41 +239,23 @@ static char *s_fmt_dur (int64_t ns)
 /* ------------------------------------------------------------------ events */
 
 /* An Event about the pod, as the kubelet would write it. Fire and forget:
- * an Event that is lost costs an explanation, not correctness. */
+ * an Event that is lost costs an explanation, not correctness. Named after
+ * what it says (hs_event_send), so a repeat (BackOff of a crash-looping
+ * container) is merged by the store: kubectl's "x12 over 3m". */
 static void s_event (agent_pods_t *self, apod_t *p, const char *type, const char *reason,
                      const char *fmt, ...) __attribute__ ((format (printf, 5, 6)));
 static void s_event (agent_pods_t *self, apod_t *p, const char *type, const char *reason,
                      const char *fmt, ...)
 {
     if (p->gone || !self->online || (p->is_static && !p->mirror_uid)) return;
-    char id[17];
-    hs_random_id (id, sizeof id - 1);
-    _cleanup_free_ char *name = hs_sprintf ("%s.%s", p->name, id);
-    Hs__Object *o = hs_obj_new (HS_KIND_EVENT, p->ns, name);
-    Hs__Event *e = o->event;
-    e->involved_object = hs_pb_new (&hs__object_reference__descriptor);
-    hs_pb_set_str (&e->involved_object->kind, "Pod");
-    hs_pb_set_str (&e->involved_object->namespace_, p->ns);
-    hs_pb_set_str (&e->involved_object->name, p->name);
-    hs_pb_set_str (&e->involved_object->uid, p->is_static ? p->mirror_uid : p->uid);
-    hs_pb_set_str (&e->reason, reason);
-    hs_pb_set_str (&e->type, type);
     va_list ap;
     va_start (ap, fmt);
     char *msg = NULL;
     if (vasprintf (&msg, fmt, ap) < 0) msg = NULL;
     va_end (ap);
-    hs_pb_take_str (&e->message, msg);
-    e->source = hs_pb_new (&hs__event_source__descriptor);
-    hs_pb_set_str (&e->source->component, "hs-agent");
-    hs_pb_set_str (&e->source->host, self->conf.node);
-    e->first_timestamp = e->last_timestamp = hs_now_ns ();
-    e->count = 1;
-    hs_pb_set_str (&e->reporting_component, "hs-agent");
-    hs_pb_set_str (&e->reporting_instance, self->conf.node);
-    Hs__Write *w = hs_write_new (HS__OP__OP_CREATE, o);
-    hs_client_send (self->client, &w, 1, NULL, NULL, NULL);
-    hs_pb_free (w);
+    hs_event_send (self->client, "hs-agent", self->conf.node, self->conf.node, "pod", p->ns,
+                   p->name, p->is_static ? p->mirror_uid : p->uid, type, reason, msg);
+    free (msg);
 }
 
 /* Removes a pod from the store now (grace 0), only if it is still the one
