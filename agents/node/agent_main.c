@@ -148,12 +148,60 @@ static int s_post_status (self_t *self)
                    "posting the Node's status");
 }
 
+/* The Node exists already (a restart): keep its spec (cordon, taints:
+ * what users and hs-prober set) and refresh only our labels, with the
+ * revision we read. */
+static int s_reregister (self_t *self, Hs__Object *want /* taken */)
+{
+    _cleanup_pb_ Hs__Object *mine = want;
+    hs_kind_t k = HS_KIND_NODE;
+    hs_db_snapshot_t snap = {0};
+    int r = hs_client_snapshot (self->client, &k, 1, NULL, 5000, &snap);
+    if (r < 0) {
+        log_warn ("registering the Node: cannot read it back: %s", strerror (-r));
+        return r;
+    }
+    Hs__Object *upd = NULL;
+    for (size_t i = 0; i < snap.n_objects && !upd; i++)
+        if (hs_streq (hs_obj_meta (snap.objects[i])->name, self->conf.node))
+            upd = hs_pb_dup (snap.objects[i]);
+    hs_db_snapshot_free (&snap);
+    if (!upd) return -EAGAIN; /* deleted meanwhile: the next try creates it */
+    Hs__ObjectMeta *um = hs_obj_meta (upd), *wm = hs_obj_meta (mine);
+    for (size_t i = 0; i < wm->n_labels; i++)
+        hs_pb_map_set ((void ***)&um->labels, &um->n_labels,
+                       &hs__object_meta__labels_entry__descriptor, wm->labels[i]->key,
+                       wm->labels[i]->value);
+    Hs__Write *w = hs_write_new (HS__OP__OP_UPDATE, upd);
+    w->expected_revision = um->resource_version;
+    return s_call (self, w, "registering the Node (it exists: keeping its spec)");
+}
+
 static int s_register (self_t *self)
 {
     struct utsname u;
     uname (&u);
     Hs__Object *o = agent_node_object (self->conf.node, &u, self->labels);
-    int r = s_call (self, hs_write_new (HS__OP__OP_APPLY, o), "registering the Node");
+    Hs__Object *again = hs_pb_dup (o);
+    Hs__Write *cw = hs_write_new (HS__OP__OP_CREATE, o);
+    Hs__Ack *ack = NULL;
+    hs_call_opts_t opts = {.timeout_ms = 2000};
+    int r = hs_client_call (self->client, &cw, 1, &opts, &ack);
+    hs_pb_free (cw);
+    if (r < 0) {
+        log_warn ("registering the Node: no answer from the store: %s", strerror (-r));
+        hs_pb_free (again);
+    } else if (ack->code == HS__CODE__CODE_ALREADY_EXISTS) {
+        r = s_reregister (self, again);
+    } else {
+        if (ack->code != HS__CODE__CODE_OK) {
+            log_warn ("registering the Node: %s: %s", hs_code_reason (ack->code),
+                      hs_s (ack->message));
+            r = -EPROTO;
+        }
+        hs_pb_free (again);
+    }
+    hs_pb_free (ack);
     if (r == 0) r = s_post_status (self);
     if (r == 0) log_info ("registered node %s", self->conf.node);
     return r;

@@ -217,5 +217,5 @@ start_agent() {
   start "agent-$node" "$HS_BIN/hs-agent" --bus "$HS_BUS" --node-name "$node" \
     --state-dir "$T/agent-$node" --cgroup-parent "$HS_CG_PARENT/$node" "$@"
   AGENT_PID=$LAST_PID
-  wait_for 20 "node $node to register" sh -c "hsctl get node '$node' | grep -Eq ' Ready( |\$)'"
+  wait_for 20 "node $node to register" sh -c "hsctl get node '$node' | grep -Eq ' Ready(,SchedulingDisabled)?( |\$)'"
 }

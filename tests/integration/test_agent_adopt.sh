@@ -75,7 +75,9 @@ wait_for 20 "gone's container stopped" exited "$gone_pid"
 wait_for 10 "gone's cgroup removed" sh -c "[ -z \"\$(find /sys/fs/cgroup -type d -path '*$gone_cg')\" ]"
 pass "a pod deleted meanwhile: stopped and cleaned up"
 
-# ---- a second restart adopts the restarted container too
+# ---- a second restart adopts the restarted container too, and keeps the
+# Node's spec: a cordon (and taints) set while it ran survive its restart
+hsctl cordon n1 >/dev/null
 kill -9 "$AGENT_PID"
 wait_for 10 "the agent to die" exited "$AGENT_PID"
 dies_pid2=$(cpid dies)
@@ -83,7 +85,11 @@ start_agent n1 --backoff-initial 1 --backoff-max 2
 wait_for 10 "second adoption" grep -q 'adopted 2 pods from the agent' "$T/agent-n1.log"
 [ "$(cpid dies)" = "$dies_pid2" ] && [ "$(restarts dies)" = 1 ] || fail "dies restarted again"
 [ "$(cpid keep)" = "$keep_pid" ] || fail "keep restarted at the second adoption"
-pass "a second agent restart adopts everything again"
+wait_for 10 "the third registration" sh -c "[ \$(grep -c 'registered node n1' '$T/agent-n1.log') -ge 3 ]"
+hsctl get node n1 | grep -q 'Ready,SchedulingDisabled' || fail "the restart undid the cordon:
+$(hsctl get node n1)"
+hsctl uncordon n1 >/dev/null
+pass "a second agent restart adopts everything again and keeps the cordon"
 
 hsctl delete pod keep dies >/dev/null
 wait_for 20 "pods gone" sh -c "hsctl get pods 2>&1 | grep -q 'No resources found'"
