@@ -191,6 +191,7 @@ typedef struct s_pending {
     size_t heap_idx;
     hs_ack_fn *fn;
     void *arg;
+    void (*free_arg) (void *arg); /* arg's, if fn never runs (destroy) */
     bool sync, done;
     int err;
     Hs__Ack *ack;
@@ -1396,7 +1397,11 @@ void hs_client_destroy (hs_client_t **self_p)
     hs_client_t *self = *self_p;
     if (!self) return;
     for (size_t i = 0; i < self->pending.cap; i++)
-        if (self->pending.slots[i].key) s_pending_free (self->pending.slots[i].val);
+        if (self->pending.slots[i].key) {
+            s_pending_t *p = self->pending.slots[i].val;
+            if (p->free_arg) p->free_arg (p->arg);
+            s_pending_free (p);
+        }
     s_map_clear (&self->pending, NULL);
     free (self->heap.items);
     while (self->snaps) s_snap_free (self, self->snaps);
@@ -1450,8 +1455,9 @@ int hs_client_send (hs_client_t *self, Hs__Write *const *writes, size_t n,
     s_pending_t *p = s_pending_new (self, writes, n, opts);
     p->fn = fn;
     p->arg = arg;
+    p->free_arg = opts ? opts->free_arg : NULL;
     int r = s_pending_start (self, p);
-    if (r < 0) s_pending_free (p);
+    if (r < 0) s_pending_free (p); /* arg stays the caller's */
     return r;
 }
 

@@ -51,7 +51,8 @@ typedef struct hs_watch_t hs_watch_t;
  * negative means wait for ever). */
 int hs_client_new (const char *bus_addr, const char *component, const char *instance,
                    int join_timeout_ms, hs_client_t **ret_client);
-/* Frees the client, its watches and pending calls (their callbacks are not run). */
+/* Frees the client, its watches and pending calls (their callbacks are not
+ * run; their free_arg is, see hs_call_opts_t). */
 void hs_client_destroy (hs_client_t **self_p);
 hs_bus_t *hs_client_bus (hs_client_t *self);
 /* The client id acks come back to (the bus instance). Borrowed. */
@@ -63,6 +64,10 @@ typedef struct {
     int timeout_ms; /* give up after this long; 0: 10000 */
     int retry_ms;   /* first resend after this long, doubling to 1000; 0: 200 */
     bool dry_run;
+    /* hs_client_send: frees the callback's arg when the callback will never
+     * run because hs_client_destroy dropped the call first, so callers keep
+     * no list of contexts in flight just to free them at exit. NULL: none. */
+    void (*free_arg) (void *arg);
 } hs_call_opts_t;
 
 /* A write of `op` carrying `obj` (ownership of obj passes to the write). */

@@ -63,10 +63,9 @@ typedef enum { S_CREATE, S_DELETE_POD, S_STATUS, S_DELETE_JOB, S_GC } s_op_t;
 
 struct self_t;
 
-/* A write we wait for; all of them are on a list so they are freed at exit
- * even when their callbacks never run. */
+/* A write we wait for: freed by its callback, or by the client at exit
+ * when the callback never runs (hs_call_opts_t.free_arg). */
 typedef struct s_ctx_t {
-    struct s_ctx_t *prev, *next;
     struct self_t *self;
     s_op_t op;
     char *key;             /* the Job's "ns/name" (NULL for S_GC) */
@@ -84,7 +83,6 @@ typedef struct self_t {
     zhashx_t *jobs;        /* "ns/name" -> s_job_t */
     zhashx_t *gc_inflight; /* pod uid -> pod uid: deletes sent */
     jobs_gc_t *gc;
-    s_ctx_t *ctxs;
     int64_t hb_mono, hb_rev; /* the last hb.store: when, and its revision */
     uint64_t owned, total;
     uint64_t created, deleted, create_failed, status_writes, conflicts, completed, failed,
@@ -134,19 +132,13 @@ static s_ctx_t *s_ctx_new (self_t *self, s_op_t op, const Hs__ObjectMeta *job)
         c->name = hs_strdup (job->name);
         c->uid = hs_strdup (job->uid);
     }
-    c->next = self->ctxs;
-    if (self->ctxs) self->ctxs->prev = c;
-    self->ctxs = c;
     return c;
 }
 
-static void s_ctx_free (self_t *self, s_ctx_t *c)
+/* Also the calls' free_arg. */
+static void s_ctx_free (void *arg)
 {
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        self->ctxs = c->next;
-    if (c->next) c->next->prev = c->prev;
+    s_ctx_t *c = arg;
     free (c->key);
     free (c->ns);
     free (c->name);
@@ -262,19 +254,19 @@ static void s_on_ack (void *arg, int err, const Hs__Ack *ack)
         break;
     }
     hs_ctrl_kick (self->ctrl);
-    s_ctx_free (self, c);
+    s_ctx_free (c);
 }
 
 /* Sends one write (taken) for ctx; false (ctx freed) if it could not go. */
 static bool s_send (self_t *self, Hs__Write *w, s_ctx_t *c, s_job_t *j)
 {
-    hs_call_opts_t opts = {.timeout_ms = CALL_TIMEOUT_MS};
+    hs_call_opts_t opts = {.timeout_ms = CALL_TIMEOUT_MS, .free_arg = s_ctx_free};
     int r = hs_client_send (self->client, &w, 1, &opts, s_on_ack, c);
     hs_pb_free (w);
     if (r < 0) {
         hs_log_once (HS_LOG_WARN, "jobs:send", "cannot send a write: %s (not logged again)",
                      strerror (-r));
-        s_ctx_free (self, c);
+        s_ctx_free (c);
         return false;
     }
     if (j) j->inflight++;
@@ -613,7 +605,6 @@ int main (int argc, char **argv)
                          .share = s_share,
                          .arg = &self};
     int rc = hs_ctrl_run (&o, &ops);
-    while (self.ctxs) s_ctx_free (&self, self.ctxs);
     zhashx_destroy (&self.jobs);
     zhashx_destroy (&self.gc_inflight);
     jobs_gc_destroy (&self.gc);

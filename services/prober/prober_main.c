@@ -98,9 +98,9 @@ typedef struct {
 
 typedef enum { S_ACK_STATUS, S_ACK_TAINT, S_ACK_EVICT } s_ack_kind_t;
 
-/* An ack we wait for; on a list so they are freed at exit. */
+/* An ack we wait for: freed by its callback, or by the client at exit when
+ * the callback never runs (hs_call_opts_t.free_arg). */
 typedef struct s_ctx_t {
-    struct s_ctx_t *prev, *next;
     struct self_t *self;
     s_ack_kind_t kind;
     bool add; /* taint: added (or removed) */
@@ -127,7 +127,6 @@ typedef struct self_t {
     int64_t next_node_check;
     uint64_t checks;
     size_t nodes_owned, nodes_total;
-    s_ctx_t *ctxs;
     uint64_t probes, failures, nodes_notready, evictions, results, events;
 } self_t;
 
@@ -709,19 +708,13 @@ static s_ctx_t *s_ctx_new (self_t *self, s_ack_kind_t kind)
     s_ctx_t *c = hs_calloc (1, sizeof *c);
     c->self = self;
     c->kind = kind;
-    c->next = self->ctxs;
-    if (self->ctxs) self->ctxs->prev = c;
-    self->ctxs = c;
     return c;
 }
 
-static void s_ctx_free (self_t *self, s_ctx_t *c)
+/* Also the calls' free_arg. */
+static void s_ctx_free (void *arg)
 {
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        self->ctxs = c->next;
-    if (c->next) c->next->prev = c->prev;
+    s_ctx_t *c = arg;
     free (c->node);
     free (c->ns);
     free (c->name);
@@ -788,12 +781,12 @@ static void s_on_ack (void *arg, int err, const Hs__Ack *ack)
         break;
     }
     }
-    s_ctx_free (self, c);
+    s_ctx_free (c);
 }
 
 static void s_write (self_t *self, Hs__Write *w, s_ctx_t *c)
 {
-    hs_call_opts_t opts = {.timeout_ms = CALL_TIMEOUT_MS};
+    hs_call_opts_t opts = {.timeout_ms = CALL_TIMEOUT_MS, .free_arg = s_ctx_free};
     int r = hs_client_send (hs_ctrl_client (self->ctrl), &w, 1, &opts, s_on_ack, c);
     hs_pb_free (w);
     if (r < 0) {
@@ -1171,7 +1164,6 @@ int main (int argc, char **argv)
         probe_net_destroy (&op->net);
         s_op_free (op);
     }
-    while (self.ctxs) s_ctx_free (&self, self.ctxs);
     zhashx_destroy (&self.pods);
     zhashx_destroy (&self.dirty);
     zhashx_destroy (&self.execs);

@@ -88,10 +88,9 @@ typedef struct {
     uint64_t serial;
 } s_touch_t;
 
-/* An answer we wait for. On a list so they are freed at exit even when
- * their callbacks never ran. */
+/* An answer we wait for: freed by its callback, or by the client at exit
+ * when the callback never runs (hs_call_opts_t.free_arg). */
 typedef struct s_ack_t {
-    struct s_ack_t *prev, *next;
     struct self_t *self;
     s_kind_t kind; /* the subject: Events are about it */
     char *ns, *name, *uid;
@@ -115,7 +114,6 @@ typedef struct self_t {
     zhashx_t *orphan_pods;         /* ns -> zhashx of pod names */
     zhashx_t *orphan_rs;           /* ns -> zhashx of ReplicaSet names */
     zhashx_t *gc;                  /* "p:ns/name" | "r:ns/name" -> s_gc_t */
-    s_ack_t *acks;
     uint64_t serial;
     int64_t next_full;
     size_t last_members;
@@ -389,13 +387,10 @@ static void s_on_change (void *arg, Hs__EventType type, const Hs__Object *obj,
 
 /* ------------------------------------------------------------------ acks */
 
-static void s_ack_free (self_t *self, s_ack_t *a)
+/* Also the calls' free_arg. */
+static void s_ack_free (void *arg)
 {
-    if (a->prev)
-        a->prev->next = a->next;
-    else
-        self->acks = a->next;
-    if (a->next) a->next->prev = a->prev;
+    s_ack_t *a = arg;
     for (size_t i = 0; i < a->n_touch; i++) free (a->touch[i].key);
     free (a->touch);
     for (size_t i = 0; i < a->n; i++) {
@@ -422,9 +417,6 @@ static s_ack_t *s_ack_new (self_t *self, s_kind_t kind, const Hs__ObjectMeta *m)
     a->ns = hs_strdup (m->namespace_);
     a->name = hs_strdup (m->name);
     a->uid = hs_strdup (m->uid);
-    a->next = self->acks;
-    if (self->acks) self->acks->prev = a;
-    self->acks = a;
     return a;
 }
 
@@ -485,7 +477,7 @@ static void s_on_ack (void *arg, int err, const Hs__Ack *ack)
             if (g) g->inflight = false; /* and g->until holds the retry */
         }
         hs_ctrl_kick (self->ctrl);
-        s_ack_free (self, a);
+        s_ack_free (a);
         return;
     }
 
@@ -549,7 +541,7 @@ static void s_on_ack (void *arg, int err, const Hs__Ack *ack)
             s_event (self, a, "Warning", "ReplicaSetCreateError", msg);
         }
     }
-    s_ack_free (self, a);
+    s_ack_free (a);
 }
 
 /* ------------------------------------------------------------------ sending */
@@ -598,14 +590,14 @@ static void s_send_plan (self_t *self, s_obj_t *subject, const Hs__ObjectMeta *s
             if (k == HS_KIND_REPLICASET) s_touch (a, s_state (self, S_RS, ns, name, true));
             if (k == HS_KIND_DEPLOYMENT) s_touch (a, s_state (self, S_DEPLOY, ns, name, true));
         }
-        hs_call_opts_t opts = {.timeout_ms = CALL_TIMEOUT_MS};
+        hs_call_opts_t opts = {.timeout_ms = CALL_TIMEOUT_MS, .free_arg = s_ack_free};
         int r = hs_client_send (hs_ctrl_client (self->ctrl), ws, cmd->n, &opts, s_on_ack, a);
         free (ws);
         if (r < 0) {
             log_warn ("%s: cannot send a command of %zu writes: %s", subject->key, cmd->n,
                       strerror (-r));
             s_backoff (subject, now);
-            s_ack_free (self, a);
+            s_ack_free (a);
             continue;
         }
         for (size_t i = 0; i < a->n_touch; i++) {
@@ -865,7 +857,7 @@ static void s_collect (self_t *self, int64_t now, int64_t wall, int64_t *wake)
             hs_pb_set_str (&w->expected_uid, m->uid);
             s_ack_t *a = s_ack_new (self, S_RS, m);
             a->gc_key = hs_strdup (dep);
-            hs_call_opts_t opts = {.timeout_ms = CALL_TIMEOUT_MS};
+            hs_call_opts_t opts = {.timeout_ms = CALL_TIMEOUT_MS, .free_arg = s_ack_free};
             int r = hs_client_send (hs_ctrl_client (self->ctrl), &w, 1, &opts, s_on_ack, a);
             hs_pb_free (w);
             if (!g) {
@@ -875,7 +867,7 @@ static void s_collect (self_t *self, int64_t now, int64_t wall, int64_t *wake)
             g->until = now + GC_RETRY_NS;
             if (r < 0) {
                 log_warn ("cannot send a delete: %s", strerror (-r));
-                s_ack_free (self, a);
+                s_ack_free (a);
                 continue;
             }
             g->inflight = true;
@@ -1050,7 +1042,6 @@ int main (int argc, char **argv)
                          .share = s_share,
                          .arg = &self};
     int rc = hs_ctrl_run (&o, &ops);
-    while (self.acks) s_ack_free (&self, self.acks);
     zhashx_destroy (&self.rss);
     zhashx_destroy (&self.deploys);
     zhashx_destroy (&self.uid_rs);

@@ -64,10 +64,9 @@ typedef enum { S_ACK_BIND, S_ACK_STATUS } s_ack_kind_t;
 
 struct self_t;
 
-/* An ack we wait for; all of them are on a list so they are freed at exit
- * even when their callbacks never run. */
+/* An ack we wait for: freed by its callback, or by the client at exit when
+ * the callback never runs (hs_call_opts_t.free_arg). */
 typedef struct s_ctx_t {
-    struct s_ctx_t *prev, *next;
     struct self_t *self;
     s_ack_kind_t kind;
     char *key, *uid, *node, *message;
@@ -84,8 +83,7 @@ typedef struct self_t {
     int64_t next_resync_ns;
     int64_t next_due_ns; /* earliest next_try of a pending pod; INT64_MAX: none */
     zhashx_t *pods;      /* "ns/name" -> s_pod_t */
-    s_ctx_t *ctxs;
-    uint64_t n_pods; /* pods in the cache */
+    uint64_t n_pods;     /* pods in the cache */
     uint64_t bound, bind_refused, unschedulable, cycles, events;
 } self_t;
 
@@ -258,19 +256,13 @@ static s_ctx_t *s_ctx_new (self_t *self, s_ack_kind_t kind, const s_pod_t *p)
     c->kind = kind;
     c->key = s_key (p->ns, p->name);
     c->uid = hs_strdup (p->uid);
-    c->next = self->ctxs;
-    if (self->ctxs) self->ctxs->prev = c;
-    self->ctxs = c;
     return c;
 }
 
-static void s_ctx_free (self_t *self, s_ctx_t *c)
+/* Also the calls' free_arg. */
+static void s_ctx_free (void *arg)
 {
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        self->ctxs = c->next;
-    if (c->next) c->next->prev = c->prev;
+    s_ctx_t *c = arg;
     free (c->key);
     free (c->uid);
     free (c->node);
@@ -330,7 +322,7 @@ static void s_on_ack (void *arg, int err, const Hs__Ack *ack)
             log_debug ("status of %s/%s not written: %s", ns, name, why);
         }
     }
-    s_ctx_free (self, c);
+    s_ctx_free (c);
 }
 
 static void s_bind (self_t *self, s_pod_t *p, const char *node)
@@ -340,13 +332,13 @@ static void s_bind (self_t *self, s_pod_t *p, const char *node)
     hs_pb_set_str (&w->expected_uid, p->uid); /* not a namesake created since */
     s_ctx_t *c = s_ctx_new (self, S_ACK_BIND, p);
     c->node = hs_strdup (node);
-    hs_call_opts_t opts = {.timeout_ms = CALL_TIMEOUT_MS};
+    hs_call_opts_t opts = {.timeout_ms = CALL_TIMEOUT_MS, .free_arg = s_ctx_free};
     int r = hs_client_send (self->client, &w, 1, &opts, s_on_ack, c);
     hs_pb_free (w);
     if (r < 0) {
         hs_log_once (HS_LOG_WARN, "sched:bind", "cannot send a bind: %s (not logged again)",
                      strerror (-r));
-        s_ctx_free (self, c);
+        s_ctx_free (c);
         s_backoff (self, p, hs_mono_ns ());
         return;
     }
@@ -388,7 +380,7 @@ static void s_unschedulable (self_t *self, s_pod_t *p, const Hs__Pod *pod, const
     hs_pb_set_str (&w->expected_uid, p->uid);
     s_ctx_t *c = s_ctx_new (self, S_ACK_STATUS, p);
     c->message = hs_strdup (message);
-    hs_call_opts_t opts = {.timeout_ms = CALL_TIMEOUT_MS};
+    hs_call_opts_t opts = {.timeout_ms = CALL_TIMEOUT_MS, .free_arg = s_ctx_free};
     int r = hs_client_send (self->client, &w, 1, &opts, s_on_ack, c);
     hs_pb_free (w);
     if (r < 0) {
@@ -396,7 +388,7 @@ static void s_unschedulable (self_t *self, s_pod_t *p, const Hs__Pod *pod, const
                      "cannot send a status update: %s (not logged "
                      "again)",
                      strerror (-r));
-        s_ctx_free (self, c);
+        s_ctx_free (c);
         return;
     }
     p->status_inflight = true;
@@ -622,7 +614,6 @@ int main (int argc, char **argv)
                          .share = s_share,
                          .arg = &self};
     int rc = hs_ctrl_run (&co, &ops);
-    while (self.ctxs) s_ctx_free (&self, self.ctxs);
     zhashx_destroy (&self.pods);
     return rc;
 }
