@@ -31,9 +31,7 @@
 #include "hs_workload.h"
 
 #include <czmq.h>
-#include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -76,90 +74,6 @@ typedef struct {
 static char s_cg_parent[64];
 static char s_tmp[PATH_MAX];
 
-static void s_kill_procs_file (const char *path)
-{
-    FILE *f = fopen (path, "re");
-    if (!f) return;
-    int pid;
-    while (fscanf (f, "%d", &pid) == 1)
-        if (pid > 1 && pid != getpid ()) kill (pid, SIGKILL);
-    fclose (f);
-}
-
-static int s_kill_cb (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)ftw;
-    if (flag == FTW_DP || flag == FTW_D) {
-        char procs[PATH_MAX];
-        snprintf (procs, sizeof procs, "%s/cgroup.procs", path);
-        s_kill_procs_file (procs);
-    }
-    return 0;
-}
-
-static int s_rmdir_cb (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)ftw;
-    if (flag == FTW_DP) {
-        for (int i = 0; i < 100 && rmdir (path) < 0 && errno == EBUSY; i++) {
-            char procs[PATH_MAX];
-            snprintf (procs, sizeof procs, "%s/cgroup.procs", path);
-            s_kill_procs_file (procs);
-            usleep (20000);
-        }
-    }
-    return 0;
-}
-
-/* cb over <parent>[/sub] in every hierarchy (v2, and v1's controllers). */
-static void s_each_cgroup (const char *sub,
-                           int (*cb) (const char *, const struct stat *, int, struct FTW *))
-{
-    char path[PATH_MAX];
-    struct stat st;
-    snprintf (path, sizeof path, "/sys/fs/cgroup/%s%s%s", s_cg_parent, sub ? "/" : "",
-              sub ? sub : "");
-    if (lstat (path, &st) == 0 && S_ISDIR (st.st_mode)) nftw (path, cb, 16, FTW_DEPTH | FTW_PHYS);
-    DIR *d = opendir ("/sys/fs/cgroup");
-    if (!d) return;
-    struct dirent *e;
-    while ((e = readdir (d))) {
-        if (e->d_name[0] == '.' || e->d_type != DT_DIR) continue;
-        snprintf (path, sizeof path, "/sys/fs/cgroup/%s/%s%s%s", e->d_name, s_cg_parent,
-                  sub ? "/" : "", sub ? sub : "");
-        if (lstat (path, &st) == 0 && S_ISDIR (st.st_mode))
-            nftw (path, cb, 16, FTW_DEPTH | FTW_PHYS);
-    }
-    closedir (d);
-}
-
-/* Kills the processes whose command line contains needle. */
-static void s_kill_cmdline (const char *needle)
-{
-    DIR *d = opendir ("/proc");
-    if (!d) return;
-    struct dirent *e;
-    size_t tl = strlen (needle);
-    while ((e = readdir (d))) {
-        int pid = atoi (e->d_name);
-        if (pid <= 1 || pid == getpid ()) continue;
-        char path[64], buf[4096];
-        snprintf (path, sizeof path, "/proc/%d/cmdline", pid);
-        FILE *f = fopen (path, "re");
-        if (!f) continue;
-        size_t n = fread (buf, 1, sizeof buf, f);
-        fclose (f);
-        for (size_t i = 0; i + tl <= n; i++)
-            if (memcmp (buf + i, needle, tl) == 0) {
-                kill (pid, SIGKILL);
-                break;
-            }
-    }
-    closedir (d);
-}
-
 /* A real node's workloads: its shims (--state under its state dir) and
  * whatever is in its cgroups. */
 static void s_kill_node_workloads (const char *node)
@@ -167,8 +81,8 @@ static void s_kill_node_workloads (const char *node)
     char needle[PATH_MAX + 128];
     snprintf (needle, sizeof needle, "%sagent-%s/", s_tmp, node);
     for (int pass = 0; pass < 3; pass++) {
-        s_kill_cmdline (needle);
-        s_each_cgroup (node, s_kill_cb);
+        bl_kill_cmdline (needle);
+        bl_cgroup_kill (s_cg_parent, node);
     }
 }
 
@@ -178,10 +92,10 @@ static void s_cleanup_workloads (void)
     if (done || !s_cg_parent[0]) return;
     done = true;
     for (int pass = 0; pass < 3; pass++) {
-        if (s_tmp[0]) s_kill_cmdline (s_tmp);
-        s_each_cgroup (NULL, s_kill_cb);
+        if (s_tmp[0]) bl_kill_cmdline (s_tmp);
+        bl_cgroup_kill (s_cg_parent, NULL);
     }
-    s_each_cgroup (NULL, s_rmdir_cb);
+    bl_cgroup_remove (s_cg_parent, NULL);
 }
 
 static void s_on_signal (int sig)
@@ -745,7 +659,7 @@ int main (int argc, char **argv)
             s_rs (&b, true);
             s_wait (&b, s_p_all_on_victim, NULL, 60000, "the pods Running on the victim", log_v);
             s_measure (&b, vpid, "rkeep", timeout_s, s_kill_node_workloads, &realst, log_prober);
-            s_each_cgroup (b.victim, s_rmdir_cb);
+            bl_cgroup_remove (s_cg_parent, b.victim);
             free (vstate);
             free (vparent);
             free (log_v);

@@ -26,9 +26,7 @@
 #include "hs_pb.h"
 #include "hs_util.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -69,89 +67,6 @@ static char s_cg_parent[64];   /* hs-bench-<pid> */
 static char s_tmp[PATH_MAX];   /* our temp dir: the shims' command lines name it */
 static pid_t s_agent_pid = -1; /* stopped first, so it restarts nothing */
 
-static void s_kill_procs_file (const char *path)
-{
-    FILE *f = fopen (path, "re");
-    if (!f) return;
-    int pid;
-    while (fscanf (f, "%d", &pid) == 1)
-        if (pid > 1 && pid != getpid ()) kill (pid, SIGKILL);
-    fclose (f);
-}
-
-static int s_kill_cb (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)ftw;
-    if (flag == FTW_DP || flag == FTW_D) {
-        char procs[PATH_MAX];
-        snprintf (procs, sizeof procs, "%s/cgroup.procs", path);
-        s_kill_procs_file (procs);
-    }
-    return 0;
-}
-
-static int s_rmdir_cb (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)ftw;
-    if (flag == FTW_DP) {
-        for (int i = 0; i < 100 && rmdir (path) < 0 && errno == EBUSY; i++) {
-            char procs[PATH_MAX];
-            snprintf (procs, sizeof procs, "%s/cgroup.procs", path);
-            s_kill_procs_file (procs);
-            usleep (20000);
-        }
-    }
-    return 0;
-}
-
-/* Our group in every hierarchy: /sys/fs/cgroup/<parent> (v2) and
- * /sys/fs/cgroup/<controller>/<parent> (v1; symlinked names skipped). */
-static void s_each_cgroup_root (int (*cb) (const char *, const struct stat *, int, struct FTW *))
-{
-    char path[PATH_MAX];
-    struct stat st;
-    snprintf (path, sizeof path, "/sys/fs/cgroup/%s", s_cg_parent);
-    if (lstat (path, &st) == 0 && S_ISDIR (st.st_mode)) nftw (path, cb, 16, FTW_DEPTH | FTW_PHYS);
-    DIR *d = opendir ("/sys/fs/cgroup");
-    if (!d) return;
-    struct dirent *e;
-    while ((e = readdir (d))) {
-        if (e->d_name[0] == '.' || e->d_type != DT_DIR) continue;
-        snprintf (path, sizeof path, "/sys/fs/cgroup/%s/%s", e->d_name, s_cg_parent);
-        if (lstat (path, &st) == 0 && S_ISDIR (st.st_mode))
-            nftw (path, cb, 16, FTW_DEPTH | FTW_PHYS);
-    }
-    closedir (d);
-}
-
-/* Processes whose command line names our temp dir: the shims (--state). */
-static void s_kill_shims (void)
-{
-    if (!s_tmp[0]) return;
-    DIR *d = opendir ("/proc");
-    if (!d) return;
-    struct dirent *e;
-    size_t tl = strlen (s_tmp);
-    while ((e = readdir (d))) {
-        int pid = atoi (e->d_name);
-        if (pid <= 1 || pid == getpid ()) continue;
-        char path[64], buf[4096];
-        snprintf (path, sizeof path, "/proc/%d/cmdline", pid);
-        FILE *f = fopen (path, "re");
-        if (!f) continue;
-        size_t n = fread (buf, 1, sizeof buf, f);
-        fclose (f);
-        for (size_t i = 0; i + tl <= n; i++)
-            if (memcmp (buf + i, s_tmp, tl) == 0) {
-                kill (pid, SIGKILL);
-                break;
-            }
-    }
-    closedir (d);
-}
-
 static void s_cleanup_workloads (void)
 {
     static bool done;
@@ -162,10 +77,10 @@ static void s_cleanup_workloads (void)
         waitpid (s_agent_pid, NULL, 0);
     }
     for (int pass = 0; pass < 3; pass++) {
-        s_kill_shims ();
-        s_each_cgroup_root (s_kill_cb);
+        if (s_tmp[0]) bl_kill_cmdline (s_tmp); /* the shims: --state names it */
+        bl_cgroup_kill (s_cg_parent, NULL);
     }
-    s_each_cgroup_root (s_rmdir_cb);
+    bl_cgroup_remove (s_cg_parent, NULL);
 }
 
 static void s_on_signal (int sig)

@@ -8,8 +8,10 @@
 #include "benchlib.h"
 #include "hs_util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -569,4 +571,98 @@ const char *bl_fmt_count (double v, char *buf, size_t len)
     }
     buf[o] = '\0';
     return buf;
+}
+
+/* ------------------------------------------------------------------ real workloads */
+
+static void s_kill_procs_file (const char *path)
+{
+    FILE *f = fopen (path, "re");
+    if (!f) return;
+    int pid;
+    while (fscanf (f, "%d", &pid) == 1)
+        if (pid > 1 && pid != getpid ()) kill (pid, SIGKILL);
+    fclose (f);
+}
+
+static int s_kill_cb (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if (flag == FTW_DP || flag == FTW_D) {
+        char procs[PATH_MAX];
+        snprintf (procs, sizeof procs, "%s/cgroup.procs", path);
+        s_kill_procs_file (procs);
+    }
+    return 0;
+}
+
+static int s_rmdir_cb (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if (flag == FTW_DP) {
+        for (int i = 0; i < 100 && rmdir (path) < 0 && errno == EBUSY; i++) {
+            char procs[PATH_MAX];
+            snprintf (procs, sizeof procs, "%s/cgroup.procs", path);
+            s_kill_procs_file (procs);
+            usleep (20000);
+        }
+    }
+    return 0;
+}
+
+/* cb over <parent>[/sub] in every hierarchy (v2, and v1's controllers). */
+static void s_each_cgroup (const char *parent, const char *sub,
+                           int (*cb) (const char *, const struct stat *, int, struct FTW *))
+{
+    char path[PATH_MAX];
+    struct stat st;
+    snprintf (path, sizeof path, "/sys/fs/cgroup/%s%s%s", parent, sub ? "/" : "", sub ? sub : "");
+    if (lstat (path, &st) == 0 && S_ISDIR (st.st_mode)) nftw (path, cb, 16, FTW_DEPTH | FTW_PHYS);
+    DIR *d = opendir ("/sys/fs/cgroup");
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir (d))) {
+        if (e->d_name[0] == '.' || e->d_type != DT_DIR) continue;
+        snprintf (path, sizeof path, "/sys/fs/cgroup/%s/%s%s%s", e->d_name, parent, sub ? "/" : "",
+                  sub ? sub : "");
+        if (lstat (path, &st) == 0 && S_ISDIR (st.st_mode))
+            nftw (path, cb, 16, FTW_DEPTH | FTW_PHYS);
+    }
+    closedir (d);
+}
+
+void bl_cgroup_kill (const char *parent, const char *sub)
+{
+    s_each_cgroup (parent, sub, s_kill_cb);
+}
+
+void bl_cgroup_remove (const char *parent, const char *sub)
+{
+    s_each_cgroup (parent, sub, s_rmdir_cb);
+}
+
+void bl_kill_cmdline (const char *needle)
+{
+    DIR *d = opendir ("/proc");
+    if (!d) return;
+    struct dirent *e;
+    size_t tl = strlen (needle);
+    while ((e = readdir (d))) {
+        int pid = atoi (e->d_name);
+        if (pid <= 1 || pid == getpid ()) continue;
+        char path[64], buf[4096];
+        snprintf (path, sizeof path, "/proc/%d/cmdline", pid);
+        FILE *f = fopen (path, "re");
+        if (!f) continue;
+        size_t n = fread (buf, 1, sizeof buf, f);
+        fclose (f);
+        for (size_t i = 0; i + tl <= n; i++)
+            if (memcmp (buf + i, needle, tl) == 0) {
+                kill (pid, SIGKILL);
+                break;
+            }
+    }
+    closedir (d);
 }

@@ -38,6 +38,18 @@ int bl_stop (pid_t pid);
 bool bl_alive (pid_t pid);
 /* Prints the last lines of a log file to stderr (for error reports). */
 void bl_tail_log (const char *path, int lines);
+
+/* ------------------------------------------------------------------ real workloads */
+
+/* Kills every process in the cgroup <parent>[/<sub>] and below, in every
+ * hierarchy (v2's /sys/fs/cgroup/<parent>, and each v1 controller's). */
+void bl_cgroup_kill (const char *parent, const char *sub);
+/* Removes <parent>[/<sub>] and below in every hierarchy, deepest first,
+ * killing what still holds a group busy. */
+void bl_cgroup_remove (const char *parent, const char *sub);
+/* Kills every process (not us) whose command line contains needle: shims
+ * name their --state directory there. */
+void bl_kill_cmdline (const char *needle);
 /* Polls the log at path until a line contains what; dies (showing the log's
  * tail) if pid exits first or timeout_ms passes. */
 void bl_wait_log (const char *path, const char *what, pid_t pid, int timeout_ms);
