@@ -53,13 +53,22 @@ struct hs_ctrl_t {
 
 /* ------------------------------------------------------------------ flags */
 
-static int s_parse_ms (const char *prog, const char *flag, const char *s, int *ret)
+int hs_ctrl_parse_ms (const char *prog, const char *flag, const char *s, int64_t max_ms,
+                      int64_t *ret_ms)
 {
     int64_t v;
-    if (hs_parse_i64 (s, &v) < 0 || v <= 0 || v > 3600 * 1000) {
+    if (hs_parse_i64 (s, &v) < 0 || v <= 0 || v > max_ms) {
         fprintf (stderr, "%s: --%s: not a positive number of milliseconds: %s\n", prog, flag, s);
         return -1;
     }
+    *ret_ms = v;
+    return 0;
+}
+
+static int s_parse_ms (const char *prog, const char *flag, const char *s, int *ret)
+{
+    int64_t v;
+    if (hs_ctrl_parse_ms (prog, flag, s, 3600 * 1000, &v) < 0) return -1;
     *ret = (int)v;
     return 1;
 }

@@ -82,6 +82,10 @@ typedef struct {
  * a message on stderr naming the program) if its value is bad. */
 int hs_ctrl_opt (hs_ctrl_opts_t *o, const char *prog, int ch, const char *arg);
 void hs_ctrl_usage (FILE *f);
+/* A controller's own millisecond flag: a positive number up to max_ms, or
+ * -1 after a message on stderr naming prog and --flag. */
+int hs_ctrl_parse_ms (const char *prog, const char *flag, const char *s, int64_t max_ms,
+                      int64_t *ret_ms);
 
 /* Joins the bus, watches, and runs passes until SIGTERM/SIGINT. Returns the
  * process exit code (0 after a signal, 1 on failure). */

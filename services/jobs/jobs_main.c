@@ -539,17 +539,6 @@ static void s_share (void *arg, uint64_t *owned, uint64_t *total)
 
 /* ------------------------------------------------------------------ main */
 
-static int s_parse_ms (const char *flag, const char *s, int64_t *ret)
-{
-    int64_t v;
-    if (hs_parse_i64 (s, &v) < 0 || v <= 0 || v > 24 * 3600 * 1000LL) {
-        fprintf (stderr, "hs-jobs: --%s: not a positive number of milliseconds: %s\n", flag, s);
-        return -1;
-    }
-    *ret = v;
-    return 0;
-}
-
 int main (int argc, char **argv)
 {
     hs_log_init ("hs-jobs");
@@ -571,10 +560,14 @@ int main (int argc, char **argv)
         if (r > 0) continue;
         switch (ch) {
         case 'B':
-            if (s_parse_ms ("backoff-base-ms", optarg, &self.params.backoff_base_ms) < 0) return 2;
+            if (hs_ctrl_parse_ms ("hs-jobs", "backoff-base-ms", optarg, 24 * 3600 * 1000LL,
+                                  &self.params.backoff_base_ms) < 0)
+                return 2;
             break;
         case 'M':
-            if (s_parse_ms ("backoff-max-ms", optarg, &self.params.backoff_max_ms) < 0) return 2;
+            if (hs_ctrl_parse_ms ("hs-jobs", "backoff-max-ms", optarg, 24 * 3600 * 1000LL,
+                                  &self.params.backoff_max_ms) < 0)
+                return 2;
             break;
         case 'h': s_usage (stdout); return 0;
         default: s_usage (stderr); return 2;

@@ -1095,10 +1095,7 @@ static void s_usage (FILE *f)
 static int s_parse_ms (const char *flag, const char *s, int64_t *ret_ns)
 {
     int64_t v;
-    if (hs_parse_i64 (s, &v) < 0 || v <= 0 || v > 86400 * 1000) {
-        fprintf (stderr, "hs-prober: --%s: not a positive number of milliseconds: %s\n", flag, s);
-        return -1;
-    }
+    if (hs_ctrl_parse_ms ("hs-prober", flag, s, 86400 * 1000, &v) < 0) return -1;
     *ret_ns = v * MS;
     return 0;
 }
