@@ -411,11 +411,14 @@ void agent_pods_on_event (void *arg, Hs__EventType type, const Hs__Object *obj,
         /* The store's side of a static pod: its mirror. */
         const char *ours = hs_pb_map_get ((void *const *)p->pod->metadata->annotations,
                                           p->pod->metadata->n_annotations, HS_MIRROR_ANNOTATION);
+        bool same = hs_streq (p->mirror_uid, m->uid);
         free (p->mirror_uid);
         p->mirror_uid = NULL;
         if (type != HS__EVENT_TYPE__DELETED && hs_streq (mirror, ours)) {
             p->mirror_uid = hs_strdup (m->uid);
-            p->dirty = true;
+            /* A new mirror gets our status; our own status writes come
+             * back here too and must not start another. */
+            if (!same) p->dirty = true;
         } else if (type != HS__EVENT_TYPE__DELETED) {
             hs_log_once (HS_LOG_WARN, "agent:mirror-clash",
                          "pod %s/%s in the store is not the mirror of our static pod of that "

@@ -38,6 +38,13 @@ grep -q 'kubernetes.io/config.mirror' "$T/mirror.yaml" || fail "no mirror annota
 grep -q 'nodeName: n1' "$T/mirror.yaml" || fail "mirror not bound to n1"
 pass "the static pod is visible as a mirror pod"
 
+# The agent's status writes come back to it as the mirror's events: they
+# must not start more writes. Two seconds of the bus carry a handful of
+# status writes at most (the periodic re-post is every 10 s), not hundreds.
+n=$( (timeout 2 hs-tap cmd.pod -o json 2>/dev/null || true) | grep -c '"ticker-n1"' || true)
+[ "$n" -le 3 ] || fail "$n status writes of the mirror in 2 s: a write loop"
+pass "the mirror's status is written once, not in a loop ($n writes in 2 s)"
+
 expect_rc 1 hsctl delete pod ticker-n1
 expect_out 'Error from server (Forbidden): pods "ticker-n1" is forbidden' hsctl delete pod ticker-n1
 hsctl get pod ticker-n1 >/dev/null || fail "the mirror was deleted"
@@ -72,6 +79,8 @@ spec:
   - name: main
     command: ["/bin/sh", "-c", "sleep 3600 & wait"]
 EOF
+kill -HUP "$AGENT_PID"
+wait_for 10 "the agent re-reading on SIGHUP" grep -q "SIGHUP: re-reading" "$T/agent-n1.log"
 wait_for 20 "a new manifest's mirror Running" sh -c "hsctl get pods | grep -Eq '^second-n1 +1/1 +Running'"
 pass "a new manifest starts a static pod"
 
