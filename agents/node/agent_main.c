@@ -89,7 +89,8 @@ static void s_usage (FILE *f)
              "  --log-max-files N      log files kept per container (default 5)\n"
              "  --no-namespaces        run containers without PID/mount/UTS/IPC namespaces\n"
              "  --manifests DIR        run the Pods in DIR's *.yaml/*.yml/*.json as static pods,\n"
-             "                         with or without a control plane (re-read every 5 s)\n");
+             "                         with or without a control plane (re-read every 5 s,\n"
+             "                         and at once on SIGHUP)\n");
 }
 
 /* ------------------------------------------------------------------ the Node */
@@ -284,6 +285,21 @@ static void s_static_check (self_t *self)
     free (pods);
 }
 
+/* A signal from the signalfd: SIGHUP re-reads --manifests now (0); SIGTERM
+ * and SIGINT stop the agent (-1). */
+static int s_signal (self_t *self, int sigfd)
+{
+    struct signalfd_siginfo si;
+    if (read (sigfd, &si, sizeof si) != (ssize_t)sizeof si) return 0;
+    if (si.ssi_signo == SIGHUP) {
+        log_info ("SIGHUP: re-reading %s", self->manifests ? self->manifests : "(no --manifests)");
+        self->next_static_mono = 0;
+        return 0;
+    }
+    log_info ("signal %u: stopping (the workloads keep running)", si.ssi_signo);
+    return -1;
+}
+
 /* Runs the pods for up to ms without the bus (before it or the store
  * answer). -1 if a signal asks us to stop. */
 static int s_idle (self_t *self, int sigfd, int ms)
@@ -300,13 +316,9 @@ static int s_idle (self_t *self, int sigfd, int ms)
         int fds[MAX_POLL];
         size_t nf = agent_pods_fds (self->pods, fds, MAX_POLL);
         for (size_t i = 0; i < nf; i++) pf[1 + i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
-        if (poll (pf, 1 + nf, timeout) > 0 && (pf[0].revents & POLLIN)) {
-            struct signalfd_siginfo si;
-            if (read (sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
-                log_info ("signal %u: stopping (the workloads keep running)", si.ssi_signo);
-                return -1;
-            }
-        }
+        if (poll (pf, 1 + nf, timeout) > 0 && (pf[0].revents & POLLIN) &&
+            s_signal (self, sigfd) < 0)
+            return -1;
     }
 }
 
@@ -456,6 +468,15 @@ int main (int argc, char **argv)
      * no zombie waits for an init that may not reap. */
     prctl (PR_SET_CHILD_SUBREAPER, 1);
     int sigfd = hs_stop_signalfd ();
+    if (sigfd >= 0) { /* and SIGHUP, to re-read --manifests at once */
+        sigset_t mask;
+        sigemptyset (&mask);
+        sigaddset (&mask, SIGTERM);
+        sigaddset (&mask, SIGINT);
+        sigaddset (&mask, SIGHUP);
+        sigprocmask (SIG_BLOCK, &mask, NULL);
+        if (signalfd (sigfd, &mask, 0) < 0) sigfd = -errno;
+    }
     if (sigfd < 0) {
         log_error ("signalfd: %s", strerror (-sigfd));
         return 1;
@@ -549,13 +570,7 @@ int main (int argc, char **argv)
             log_error ("zmq_poll: %s", strerror (errno));
             break;
         }
-        if (n > 0 && (items[1].revents & ZMQ_POLLIN)) {
-            struct signalfd_siginfo si;
-            if (read (sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
-                log_info ("signal %u: stopping (the workloads keep running)", si.ssi_signo);
-                break;
-            }
-        }
+        if (n > 0 && (items[1].revents & ZMQ_POLLIN) && s_signal (&self, sigfd) < 0) break;
         r = hs_client_process (self.client, 0);
         if (r == -EINTR) continue;
         now = hs_mono_ns ();
