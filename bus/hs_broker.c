@@ -198,10 +198,10 @@ int main (int argc, char **argv)
         int64_t now = hs_mono_ns ();
         if (now >= next_hb) {
             s_heartbeat (&self);
-            hs_notify_watchdog ();
             next_hb = now + 1000000000LL;
         }
-        int timeout = (int)((next_hb - now) / 1000000) + 1;
+        hs_notify_watchdog ();
+        int timeout = (int)hs_notify_timeout ((next_hb - now) / 1000000 + 1);
         int r = zmq_poll (items, 2, timeout);
         if (r < 0) {
             if (errno == EINTR) continue;
@@ -226,6 +226,7 @@ int main (int argc, char **argv)
             }
         }
     }
+    hs_notify_stopping ();
     log_info ("stopping after %llu messages", (unsigned long long)self.msgs);
     zmq_close (self.xsub);
     zmq_close (self.xpub);

@@ -459,6 +459,7 @@ int hs_ctrl_run (const hs_ctrl_opts_t *opts, const hs_ctrl_ops_t *ops)
         long timeout = left <= 0 ? 0 : (long)((left + MS - 1) / MS);
         int ct = hs_client_timeout_ms (c.client);
         if (ct >= 0 && ct < timeout) timeout = ct;
+        timeout = hs_notify_timeout (timeout);
         s_fd_compact (&c);
         size_t nfd = c.n_fds;
         zmq_pollitem_t *items = hs_calloc (2 + nfd, sizeof *items);

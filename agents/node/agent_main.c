@@ -536,7 +536,6 @@ int main (int argc, char **argv)
         log_error ("cannot subscribe to %s: %s; a Node marked not Ready waits for the next "
                    "status re-post",
                    self.node_topic, strerror (-r));
-    hs_notify_ready ("registered; watching the node's pods");
     self.next_hb_mono = hs_mono_ns ();
     self.next_status_mono = hs_mono_ns () + self.status_ms * 1000000LL;
 
@@ -545,6 +544,8 @@ int main (int argc, char **argv)
         if (!confirmed && hs_watch_synced (self.watch)) {
             agent_pods_confirm (self.pods);
             confirmed = true;
+            /* registered, and the node's pods are in: ready */
+            hs_notify_ready ("registered; watching the node's pods");
         }
         s_static_check (&self);
         int timeout = agent_pods_work (self.pods);
@@ -558,6 +559,7 @@ int main (int argc, char **argv)
         int hb_ms = (int)((self.next_hb_mono - now) / 1000000);
         if (hb_ms < 0) hb_ms = 0;
         if (timeout < 0 || hb_ms < timeout) timeout = hb_ms;
+        timeout = (int)hs_notify_timeout (timeout);
         zmq_pollitem_t items[MAX_POLL + AGENT_EXEC_MAX + 2] = {
             {hs_client_socket (self.client), 0, ZMQ_POLLIN, 0}, {NULL, sigfd, ZMQ_POLLIN, 0}};
         int fds[MAX_POLL + AGENT_EXEC_MAX];

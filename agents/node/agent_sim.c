@@ -1052,6 +1052,7 @@ int agent_sim_main (int argc, char **argv)
         int timeout = left <= 0 ? 0 : left >= 1000 * MS ? 1000 : (int)((left + MS - 1) / MS);
         int ct = hs_client_timeout_ms (self.client);
         if (ct >= 0 && ct < timeout) timeout = ct;
+        timeout = (int)hs_notify_timeout (timeout);
         zmq_pollitem_t items[2] = {{hs_client_socket (self.client), 0, ZMQ_POLLIN, 0},
                                    {NULL, sigfd, ZMQ_POLLIN, 0}};
         int np = zmq_poll (items, 2, timeout);

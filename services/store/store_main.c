@@ -387,6 +387,7 @@ int main (int argc, char **argv)
         long timeout = (long)((wake - now) / 1000000);
         if (store_checkpoint_due (self.store, now, true) && timeout > IDLE_MS) timeout = IDLE_MS;
         if (timeout < 0 || hs_bus_pending (self.bus)) timeout = 0;
+        timeout = hs_notify_timeout (timeout);
         zmq_pollitem_t items[2] = {{hs_bus_sub_socket (self.bus), 0, ZMQ_POLLIN, 0},
                                    {NULL, self.sigfd, ZMQ_POLLIN, 0}};
         int n = zmq_poll (items, 2, timeout);
