@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The native launcher and the failure tour, as a user runs them
+# (issue 5): `scripts/homeostat up` starts one agent, which runs the control
+# plane as static pods; `scale` runs N instances of a controller; the
+# failure tour kill -9s every component and a workload and must find every
+# running workload untouched (it exits 1 otherwise); `down` leaves no
+# process, cgroup or state behind.
+source "$(dirname "$0")/lib.sh"
+need_root_cgroups
+
+export BIN=$HS_BIN HS_DEMO_DIR=$T/demo HS_DEMO_CGROUP=$HS_CG_PARENT HS_DEMO_NODES="tn1 tn2"
+HS_TOUR_PORT=$(( $(free_port_pair) + 1 ))
+export HS_TOUR_PORT
+L=$HS_SRC/scripts/homeostat
+down() { "$L" down >>"$T/down.log" 2>&1 || true; }
+trap 'down; hs_cleanup' EXIT
+
+"$L" up >"$T/up.log" 2>&1 || fail "homeostat up: $(tail -5 "$T/up.log")"
+hsctl get pods -n homeostat-system >"$T/cp.txt"
+for c in hs-bus hs-store hs-scheduler-1 hs-replicas-1 hs-jobs-1 hs-prober-1; do
+  grep -Eq "^$c-tn1 +1/1 +Running" "$T/cp.txt" || fail "no Running static pod $c-tn1: $(cat "$T/cp.txt")"
+done
+pass "one agent runs the whole control plane as static pods"
+
+"$L" scale replicas 3 >"$T/scale.log" 2>&1 || fail "scale: $(tail -5 "$T/scale.log")"
+n=$(hsctl get components --no-headers | awk '$1 == "hs-replicas"' | wc -l)
+[ "$n" -eq 3 ] || fail "$n hs-replicas instances after scale 3"
+pass "scale replicas 3: three hs-replicas instances on the bus"
+
+"$HS_SRC/scripts/failure-tour" --native >"$T/tour.log" 2>&1 || {
+  cat "$T/tour.log" >&2
+  fail "the failure tour found a disturbed workload or did not finish"
+}
+grep -A12 '^killed (kill -9)' "$T/tour.log"
+for what in "the scheduler" "one hs-replicas instance of two" "the store" "the bus" \
+            "the prober" "an agent" "a workload process"; do
+  grep -q "^$what" "$T/tour.log" || fail "no row for $what in the tour's table"
+done
+pass "the failure tour: every kill stayed isolated"
+
+"$L" down >"$T/down.log" 2>&1 || fail "down: $(tail -5 "$T/down.log")"
+[ ! -d "$HS_DEMO_DIR" ] || fail "down left $HS_DEMO_DIR"
+left=$(grep -lsF -- "$HS_DEMO_DIR" /proc/[0-9]*/cmdline 2>/dev/null | wc -l)
+[ "$left" -eq 0 ] || fail "down left $left processes"
+[ -z "$(find /sys/fs/cgroup -path "*/$HS_CG_PARENT*" 2>/dev/null)" ] || fail "down left cgroups"
+pass "down: no process, cgroup or state left"
