@@ -175,6 +175,24 @@ expect_out "skipped rollback (current template already matches revision 4)" \
   hsctl rollout undo deployment/web --to-revision=4
 pass "rollout undo: back to v2 (now revision 4), all ready"
 
+# ---- pause, restart refused while paused, resume, restart rolls new pods
+expect_out "deployment.apps/web paused" hsctl rollout pause deployment/web
+expect_out 'error: deployments.apps "web" is already paused' hsctl rollout pause deployment/web
+expect_rc 1 hsctl rollout restart deployment/web
+expect_rc 1 hsctl rollout undo deployment/web
+expect_out "deployment.apps/web resumed" hsctl rollout resume deployment/web
+expect_out 'error: deployments.apps "web" is not paused' hsctl rollout resume deployment/web
+old_pods=$(hsctl get pods -o name | sort)
+expect_out "deployment.apps/web restarted" hsctl rollout restart deployment/web
+hsctl rollout status deployment/web --timeout=90s >"$T/status5" 2>&1 ||
+  fail "rollout after restart did not finish: $(cat "$T/status5"; hsctl get deploy,rs,pods)"
+wait_for 60 "10 ready pods, none of the old ones" bash -c \
+  "[ \"\$(hsctl get pods -o name | sort | comm -12 - <(echo '$old_pods') | wc -l)\" -eq 0 ] &&
+   [ \"\$(hsctl get pods --no-headers | grep -c ' 1/1 *Running')\" -eq 10 ]"
+hsctl get deploy web -o yaml | grep -q 'kubectl.kubernetes.io/restartedAt' ||
+  fail "no restartedAt annotation in the template"
+pass "rollout pause/resume; restart replaces every pod"
+
 # ---- scale, then delete: the ReplicaSets and pods go
 expect_out "deployment.apps/web scaled" hsctl scale deployment web --replicas=4
 wait_for 30 "4 pods" q_is "len(pods)" 4

@@ -1,4 +1,5 @@
-/*  ctl_rollout.c: `hsctl rollout status|history|undo deployment/NAME`.
+/*  ctl_rollout.c: `hsctl rollout status|history|undo|pause|resume|restart
+ *  deployment/NAME`.
  *
  *  status  watches the Deployment and prints kubectl's lines until the
  *          rollout finished (exit 0), exceeded its progress deadline or
@@ -8,6 +9,9 @@
  *  undo    copies the pod template of a revision's ReplicaSet (the one
  *          before the current, or --to-revision) into the Deployment, with
  *          an update naming the revision it read (retried on Conflict).
+ *  pause, resume  set or clear spec.paused; restart stamps the template with
+ *          kubectl.kubernetes.io/restartedAt, so a new ReplicaSet rolls out.
+ *          All three write the way undo does.
  */
 #include "ctl.h"
 
@@ -110,7 +114,10 @@ static void s_usage (void)
             "Usage:\n"
             "  hsctl rollout status deployment/NAME [--timeout=DURATION] [--watch=false]\n"
             "  hsctl rollout history deployment/NAME [--revision=N]\n"
-            "  hsctl rollout undo deployment/NAME [--to-revision=N]\n");
+            "  hsctl rollout undo deployment/NAME [--to-revision=N]\n"
+            "  hsctl rollout pause deployment/NAME\n"
+            "  hsctl rollout resume deployment/NAME\n"
+            "  hsctl rollout restart deployment/NAME\n");
 }
 
 /* ------------------------------------------------------------------ reading */
@@ -433,66 +440,32 @@ static bool s_same_template (const Hs__PodTemplateSpec *a, const Hs__PodTemplate
     return eq;
 }
 
-static int s_undo (ctl_t *ctl, const s_opts_t *o, const char *name)
+/* ------------------------------------------------------------------ changes */
+
+/* A change of the Deployment: given the view, edits upd (a copy of the
+ * Deployment) and returns S_WRITE, or prints why not and returns the exit
+ * code. done is the word printed after the write ("rolled back"). */
+enum { S_WRITE = -1 };
+typedef int (*s_change_fn) (const s_view_t *v, Hs__Object *upd, void *arg, const char **done);
+
+/* Reads, changes and writes the Deployment with the revision it read as a
+ * precondition, again from a fresh read on Conflict (kubectl's retry). */
+static int s_change (ctl_t *ctl, const char *name, s_change_fn fn, void *arg)
 {
     for (int attempt = 0; attempt < S_TRIES; attempt++) {
         s_view_t v;
         if (s_view (ctl, name, &v) != 0) return 1;
-        const Hs__Deployment *d = v.d->deployment;
-        if (d->spec && d->spec->paused) {
-            fprintf (stderr,
-                     "error: you cannot rollback a paused deployment; resume it first with "
-                     "'hsctl rollout resume deployment/%s' and try again\n",
-                     name);
-            s_view_free (&v);
-            return 1;
-        }
-        const Hs__Object *target = NULL;
-        int64_t rev = o->to_revision;
-        if (rev > 0) {
-            for (size_t i = 0; i < v.n_rs; i++)
-                if (s_revision (v.rs[i]->replica_set->metadata) == rev) target = v.rs[i];
-            if (!target) {
-                fprintf (stderr, "error: unable to find specified revision %lld in history\n",
-                         (long long)rev);
-                s_view_free (&v);
-                return 1;
-            }
-        } else {
-            /* the highest revision below the current (highest) one */
-            size_t with_rev = 0;
-            for (size_t i = 0; i < v.n_rs; i++)
-                if (s_revision (v.rs[i]->replica_set->metadata) > 0) with_rev++;
-            if (with_rev < 2) {
-                fprintf (stderr, "error: no rollout history found for deployment \"%s\"\n", name);
-                s_view_free (&v);
-                return 1;
-            }
-            target = v.rs[v.n_rs - 2]; /* sorted by revision */
-            rev = s_revision (target->replica_set->metadata);
-        }
-        Hs__PodTemplateSpec *t = s_template_of (target);
-        if (s_same_template (t, d->spec ? d->spec->template_ : NULL)) {
-            printf ("deployment.apps/%s skipped rollback (current template already matches "
-                    "revision %lld)\n",
-                    name, (long long)rev);
-            hs_pb_free (t);
-            s_view_free (&v);
-            return 0;
-        }
         Hs__Object *upd = hs_pb_dup (v.d);
-        int64_t expect = d->metadata->resource_version;
         if (!upd->deployment->spec)
             upd->deployment->spec = hs_pb_new (&hs__deployment_spec__descriptor);
-        hs_pb_free (upd->deployment->spec->template_);
-        upd->deployment->spec->template_ = t;
-        /* like kubectl: the revision's change-cause comes back with it */
-        const char *cause = s_ann (target->replica_set->metadata, CHANGE_CAUSE);
-        Hs__ObjectMeta *um = upd->deployment->metadata;
-        if (cause)
-            hs_pb_map_set ((void ***)&um->annotations, &um->n_annotations,
-                           &hs__object_meta__annotations_entry__descriptor, CHANGE_CAUSE, cause);
+        const char *done = NULL;
+        int rc = fn (&v, upd, arg, &done);
+        int64_t expect = v.d->deployment->metadata->resource_version;
         s_view_free (&v);
+        if (rc != S_WRITE) {
+            hs_pb_free (upd);
+            return rc;
+        }
         Hs__Write *w = hs_write_new (HS__OP__OP_UPDATE, upd);
         w->expected_revision = expect;
         Hs__Ack *ack = NULL;
@@ -501,7 +474,7 @@ static int s_undo (ctl_t *ctl, const s_opts_t *o, const char *name)
         if (r < 0) return 1;
         Hs__Code code = ack->code;
         if (code == HS__CODE__CODE_OK)
-            printf ("deployment.apps/%s rolled back\n", name);
+            printf ("deployment.apps/%s %s\n", name, done);
         else if (code != HS__CODE__CODE_CONFLICT)
             fprintf (stderr, "Error from server (%s): %s\n", hs_code_reason (code), ack->message);
         hs_pb_free (ack);
@@ -513,6 +486,101 @@ static int s_undo (ctl_t *ctl, const s_opts_t *o, const char *name)
              "version and try again\n",
              name);
     return 1;
+}
+
+static int s_undo_fn (const s_view_t *v, Hs__Object *upd, void *arg, const char **done)
+{
+    const s_opts_t *o = arg;
+    const Hs__Deployment *d = v->d->deployment;
+    const char *name = d->metadata->name;
+    if (d->spec && d->spec->paused) {
+        fprintf (stderr,
+                 "error: you cannot rollback a paused deployment; resume it first with "
+                 "'hsctl rollout resume deployment/%s' and try again\n",
+                 name);
+        return 1;
+    }
+    const Hs__Object *target = NULL;
+    int64_t rev = o->to_revision;
+    if (rev > 0) {
+        for (size_t i = 0; i < v->n_rs; i++)
+            if (s_revision (v->rs[i]->replica_set->metadata) == rev) target = v->rs[i];
+        if (!target) {
+            fprintf (stderr, "error: unable to find specified revision %lld in history\n",
+                     (long long)rev);
+            return 1;
+        }
+    } else {
+        /* the highest revision below the current (highest) one */
+        size_t with_rev = 0;
+        for (size_t i = 0; i < v->n_rs; i++)
+            if (s_revision (v->rs[i]->replica_set->metadata) > 0) with_rev++;
+        if (with_rev < 2) {
+            fprintf (stderr, "error: no rollout history found for deployment \"%s\"\n", name);
+            return 1;
+        }
+        target = v->rs[v->n_rs - 2]; /* sorted by revision */
+        rev = s_revision (target->replica_set->metadata);
+    }
+    Hs__PodTemplateSpec *t = s_template_of (target);
+    if (s_same_template (t, d->spec ? d->spec->template_ : NULL)) {
+        printf ("deployment.apps/%s skipped rollback (current template already matches "
+                "revision %lld)\n",
+                name, (long long)rev);
+        hs_pb_free (t);
+        return 0;
+    }
+    hs_pb_free (upd->deployment->spec->template_);
+    upd->deployment->spec->template_ = t;
+    /* like kubectl: the revision's change-cause comes back with it */
+    const char *cause = s_ann (target->replica_set->metadata, CHANGE_CAUSE);
+    Hs__ObjectMeta *um = upd->deployment->metadata;
+    if (cause)
+        hs_pb_map_set ((void ***)&um->annotations, &um->n_annotations,
+                       &hs__object_meta__annotations_entry__descriptor, CHANGE_CAUSE, cause);
+    *done = "rolled back";
+    return S_WRITE;
+}
+
+/* pause (arg non-NULL) or resume: spec.paused, as kubectl does. */
+static int s_pause_fn (const s_view_t *v, Hs__Object *upd, void *arg, const char **done)
+{
+    bool pause = arg != NULL;
+    const Hs__Deployment *d = v->d->deployment;
+    if ((d->spec && d->spec->paused) == pause) {
+        fprintf (stderr, "error: deployments.apps \"%s\" is %s\n", d->metadata->name,
+                 pause ? "already paused" : "not paused");
+        return 1;
+    }
+    upd->deployment->spec->paused = pause;
+    *done = pause ? "paused" : "resumed";
+    return S_WRITE;
+}
+
+/* restart: a new template annotation, so a new ReplicaSet rolls out. */
+static int s_restart_fn (const s_view_t *v, Hs__Object *upd, void *arg, const char **done)
+{
+    (void)arg;
+    const Hs__Deployment *d = v->d->deployment;
+    if (d->spec && d->spec->paused) {
+        fprintf (stderr,
+                 "error: deployments.apps \"%s\" can't restart paused deployment (run rollout "
+                 "resume first)\n",
+                 d->metadata->name);
+        return 1;
+    }
+    Hs__DeploymentSpec *spec = upd->deployment->spec;
+    if (!spec->template_) spec->template_ = hs_pb_new (&hs__pod_template_spec__descriptor);
+    if (!spec->template_->metadata)
+        spec->template_->metadata = hs_pb_new (&hs__object_meta__descriptor);
+    Hs__ObjectMeta *tm = spec->template_->metadata;
+    char when[64];
+    hs_fmt_time (hs_now_ns (), when, sizeof when);
+    hs_pb_map_set ((void ***)&tm->annotations, &tm->n_annotations,
+                   &hs__object_meta__annotations_entry__descriptor,
+                   "kubectl.kubernetes.io/restartedAt", when);
+    *done = "restarted";
+    return S_WRITE;
 }
 
 /* ------------------------------------------------------------------ main */
@@ -528,12 +596,18 @@ int ctl_rollout_main (ctl_t *ctl, int argc, char **argv)
     }
     const char *sub = argv[first];
     char *name = NULL;
-    if (strcmp (sub, "status") && strcmp (sub, "history") && strcmp (sub, "undo")) {
+    static const char *const subs[] = {"status", "history", "undo", "pause", "resume", "restart"};
+    bool known = false;
+    for (size_t i = 0; i < HS_ARRAY_LEN (subs); i++) known = known || !strcmp (sub, subs[i]);
+    if (!known) {
         fprintf (stderr, "error: unknown command \"%s\" for \"hsctl rollout\"\n", sub);
         return 1;
     }
     if (s_target (ctl, argc, argv, first + 1, sub, &name) != 0) return 1;
     if (!strcmp (sub, "status")) return s_status (ctl, &o, name);
     if (!strcmp (sub, "history")) return s_history (ctl, &o, name);
-    return s_undo (ctl, &o, name);
+    if (!strcmp (sub, "pause")) return s_change (ctl, name, s_pause_fn, &o);
+    if (!strcmp (sub, "resume")) return s_change (ctl, name, s_pause_fn, NULL);
+    if (!strcmp (sub, "restart")) return s_change (ctl, name, s_restart_fn, NULL);
+    return s_change (ctl, name, s_undo_fn, &o);
 }
