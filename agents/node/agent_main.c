@@ -219,8 +219,9 @@ static void s_heartbeat (self_t *self)
     hb.started_at_ns = self->started_at_ns;
     hb.observed_revision = self->watch ? hs_watch_revision (self->watch) : 0;
     hb.interval_ms = (uint32_t)self->heartbeat_ms;
-    hb.owned = agent_pods_count (self->pods);
-    hb.total = agent_pods_running (self->pods);
+    /* hsctl get components: OWNED "running/pods of the node (%)" */
+    hb.owned = agent_pods_running (self->pods);
+    hb.total = agent_pods_count (self->pods);
     hb.garbage = hs_bus_garbage (hs_client_bus (self->client));
     char *nodes[1] = {(char *)self->conf.node};
     hb.nodes = nodes;
