@@ -57,6 +57,12 @@
 #include <unistd.h>
 
 #define STATUS_RETRY_NS (1000LL * 1000000LL)
+/* The group of the shim daemons, beside the containers' under the agent's
+ * parent: out of the agent's own groups (a container runtime that kills what
+ * is left in the agent's container must not reach them), and never in a
+ * container's (its SIGKILL would take the shim before it writes the exit).
+ * Made at a start, removed when no container runs. */
+#define SHIM_CGROUP     "shims"
 #define STALE_RETRY_NS  (100LL * 1000000LL) /* a status write refused as stale */
 #define DELETE_RETRY_NS (2000LL * 1000000LL)
 #define RUNS_KEPT       2 /* the current run and the previous one (logs --previous) */
@@ -127,6 +133,7 @@ struct agent_pods_t {
     apod_t **pods;
     size_t n_pods;
     s_sack_t *sacks; /* status writes in flight */
+    bool shim_cg;    /* SHIM_CGROUP may exist (a predecessor's too) */
 };
 
 /* ------------------------------------------------------------------ small things */
@@ -704,6 +711,14 @@ static void s_start (agent_pods_t *self, apod_t *p, acont_t *c)
     c->started_at_ns = v[2];
     c->shim_ticks = (uint64_t)v[3];
     c->pidfd = c->shim_pid > 0 ? s_pidfd_open (c->shim_pid) : -1;
+    r = c->pidfd >= 0 ? hs_cg_create (self->cg, SHIM_CGROUP, NULL) : 0;
+    if (c->pidfd >= 0 && r == 0) {
+        self->shim_cg = true;
+        r = hs_cg_attach (self->cg, SHIM_CGROUP, c->shim_pid);
+    }
+    if (r < 0 && r != -ESRCH) /* -ESRCH: already done */
+        hs_log_once (HS_LOG_WARN, "agent:shim-cgroup", "cannot move shims to cgroup %s: %s",
+                     SHIM_CGROUP, hs_cg_last_error (self->cg));
     /* No pidfd: the shim is already gone (a very short run); its exit file
      * tells the rest at the next turn. */
     c->state = C_RUNNING;
@@ -1221,6 +1236,10 @@ int agent_pods_work (agent_pods_t *self)
         if (p->dirty && !p->gone && !p->status_inflight && p->status_retry_mono < wake)
             wake = p->status_retry_mono;
     }
+    if (self->shim_cg && agent_pods_running (self) == 0) {
+        (void)hs_cg_remove (self->cg, SHIM_CGROUP); /* busy: a stray shim; made again later */
+        self->shim_cg = false;
+    }
     if (wake == INT64_MAX) return -1;
     int64_t ms = (wake - hs_mono_ns ()) / 1000000 + 1;
     return ms < 0 ? 0 : ms > 1000 ? 1000 : (int)ms;
@@ -1429,6 +1448,7 @@ agent_pods_t *agent_pods_new (const agent_conf_t *conf, hs_cg_t *cg, agent_state
     self->conf = *conf;
     self->cg = cg;
     self->state = state;
+    self->shim_cg = true;
     return self;
 }
 

@@ -2,7 +2,12 @@
  *
  *  A hs_cg_t is a list of hierarchies, each a directory `<mount>/<parent>`
  *  that holds the pod groups: v1 has one per mounted controller we use
- *  (memory, cpu, pids; co-mounted controllers share one), v2 exactly one.
+ *  (memory, cpu, pids; co-mounted controllers share one), then every other
+ *  v1 hierarchy (devices, freezer, cpuset, name=systemd, the hybrid cgroup2
+ *  one, ...) for membership alone, so a pod's processes leave the agent's own
+ *  groups everywhere: a container runtime that kills what is left in the
+ *  agent's container (runc looks in its devices group) does not reach them.
+ *  v2 has exactly one.
  *  Making, listing, attaching, killing and removing groups is the same walk
  *  over that list for both versions; what differs (control file names and
  *  formats, the OOM counter, memory usage) sits behind s_ops_t, as in crun's
@@ -25,7 +30,7 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
-#define MAX_HIER        3           /* memory, cpu, pids */
+#define MAX_HIER        16          /* v1: memory, cpu, pids, then the rest */
 #define MAX_FILE_SIZE   (16u << 20) /* a control file we read (cgroup.procs) */
 #define KILL_MAX_PASSES 10000       /* SIGKILL passes before giving up (-EAGAIN) */
 #define MIN_CPU_QUOTA   1000        /* us; the kernel refuses less (Kubernetes' floor) */
@@ -44,7 +49,8 @@ static const struct {
 typedef struct {
     char *mount;     /* where the hierarchy is mounted */
     char *dir;       /* mount/parent: the pod groups live here */
-    unsigned ctrls;  /* v1: which of ours it carries; v2: 0 (per group) */
+    unsigned ctrls;  /* v1: which of ours it carries (0: membership only); v2: 0 */
+    bool cpuset;     /* v1 cpuset: a new group gets its parent's cpus and mems */
     bool made_first; /* hs_cg_open made parent's first component (parent has two) */
 } s_hier_t;
 
@@ -415,11 +421,12 @@ static int s_v1_find (hs_cg_t *self)
         while (dash < n && strcmp (fields[dash], "-") != 0) dash++;
         if (n < 7 || dash + 3 >= n) continue; /* fstype, source, super options */
         const char *fstype = fields[dash + 1], *opts = fields[dash + 3];
-        if (strcmp (fstype, "cgroup") != 0) continue;
+        bool hybrid = strcmp (fstype, "cgroup2") == 0; /* v1 with the unified one beside */
+        if (strcmp (fstype, "cgroup") != 0 && !hybrid) continue;
         char *mnt = fields[4];
         s_unescape (mnt);
         if (!s_path_under (mnt, self->root)) continue;
-        for (size_t c = 0; c < HS_ARRAY_LEN (s_ctrls); c++) {
+        for (size_t c = 0; c < HS_ARRAY_LEN (s_ctrls) && !hybrid; c++) {
             if (!s_has_word (opts, s_ctrls[c].name, ",")) continue;
             if (s_hier_of (self, s_ctrls[c].bit)) continue; /* first mount wins */
             s_hier_t *h = NULL;
@@ -433,9 +440,21 @@ static int s_v1_find (hs_cg_t *self)
             }
             h->ctrls |= s_ctrls[c].bit;
         }
+        /* Any other hierarchy: membership only (one entry per mount point). */
+        bool known = false;
+        for (size_t i = 0; i < self->n_hier && !known; i++)
+            known = strcmp (self->hier[i].mount, mnt) == 0;
+        if (!known && self->n_hier < MAX_HIER) {
+            s_hier_t *h = &self->hier[self->n_hier++];
+            h->mount = hs_strdup (mnt);
+            h->dir = hs_sprintf ("%s/%s", mnt, self->parent);
+            h->cpuset = !hybrid && s_has_word (opts, "cpuset", ",");
+        }
     }
     fclose (f);
-    if (self->n_hier == 0)
+    bool ours = false;
+    for (size_t i = 0; i < self->n_hier; i++) ours |= self->hier[i].ctrls != 0;
+    if (!ours)
         return s_fail (self, -ENOENT, "no cgroup v1 memory, cpu or pids hierarchy under %s",
                        self->root);
     return 0;
@@ -552,6 +571,37 @@ static int s_mkdir (hs_cg_t *self, const char *path, bool *ret_made)
     return 0;
 }
 
+/* A v1 cpuset group starts with no CPUs and no memory nodes, and nothing
+ * can join it until it has some: an empty one gets its parent's. */
+static int s_cpuset_fill (hs_cg_t *self, const char *dir)
+{
+    static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
+    _cleanup_free_ char *up = hs_strdup (dir);
+    char *slash = strrchr (up, '/');
+    if (!slash || slash == up) return 0;
+    *slash = '\0';
+    for (size_t i = 0; i < HS_ARRAY_LEN (files); i++) {
+        _cleanup_free_ char *mine = hs_sprintf ("%s/%s", dir, files[i]);
+        _cleanup_free_ char *theirs = hs_sprintf ("%s/%s", up, files[i]);
+        _cleanup_free_ char *cur = NULL, *val = NULL;
+        int r = s_read (self, mine, &cur);
+        if (r < 0) return r;
+        if (cur[strspn (cur, " \n")] != '\0') continue;
+        if ((r = s_read (self, theirs, &val)) < 0) return r;
+        val[strcspn (val, "\n")] = '\0';
+        if ((r = s_write (self, mine, val)) < 0) return r;
+    }
+    return 0;
+}
+
+/* mkdir of a group directory in hierarchy h, ready for processes to join. */
+static int s_mkdir_in (hs_cg_t *self, const s_hier_t *h, const char *dir, bool *ret_made)
+{
+    int r = s_mkdir (self, dir, ret_made);
+    if (r == 0 && h->cpuset) r = s_cpuset_fill (self, dir);
+    return r;
+}
+
 /* Makes parent (one or two components) in hierarchy h; on v2, enables our
  * controllers for the children of each level from the mount down. */
 static int s_make_parent (hs_cg_t *self, s_hier_t *h)
@@ -561,14 +611,21 @@ static int s_make_parent (hs_cg_t *self, s_hier_t *h)
     if (slash) {
         _cleanup_free_ char *first =
             hs_sprintf ("%s/%.*s", h->mount, (int)(slash - self->parent), self->parent);
-        int r = s_mkdir (self, first, &h->made_first);
+        int r = s_mkdir_in (self, h, first, &h->made_first);
         if (r < 0) return r;
         if (self->version == 2) s_v2_enable_subtree (self, first);
     }
-    int r = s_mkdir (self, h->dir, NULL);
+    int r = s_mkdir_in (self, h, h->dir, NULL);
     if (r < 0) return r;
     if (self->version == 2) s_v2_enable_subtree (self, h->dir);
     return 0;
+}
+
+static void s_hier_free (s_hier_t *h)
+{
+    free (h->mount);
+    free (h->dir);
+    memset (h, 0, sizeof *h);
 }
 
 static bool s_valid_parent (const char *parent)
@@ -605,7 +662,24 @@ int hs_cg_open (const char *root, const char *parent, hs_cg_t **ret_cg)
         self->ops = &s_v1_ops;
         r = s_v1_find (self);
     }
-    for (size_t i = 0; r == 0 && i < self->n_hier; i++) r = s_make_parent (self, &self->hier[i]);
+    for (size_t i = 0; r == 0 && i < self->n_hier;) {
+        s_hier_t *h = &self->hier[i];
+        r = s_make_parent (self, h);
+        if (r < 0 && self->version == 1 && h->ctrls == 0) {
+            /* A membership-only hierarchy we may not write: pods stay in
+             * whatever group the agent has there, as before. */
+            char key[300];
+            snprintf (key, sizeof key, "hs-cg-skip-%s", h->mount);
+            hs_log_once (HS_LOG_WARN, key, "cgroup hierarchy %s is not used: %s", h->mount,
+                         hs_cg_last_error (self));
+            s_hier_free (h);
+            memmove (h, h + 1, (self->n_hier - i - 1) * sizeof *h);
+            memset (&self->hier[--self->n_hier], 0, sizeof *h);
+            r = 0;
+            continue;
+        }
+        i++;
+    }
     if (r < 0) {
         log_debug ("cgroup: cannot open %s/%s: %s", root, parent, hs_s (self->error));
         hs_cg_destroy (&self);
@@ -619,10 +693,7 @@ void hs_cg_destroy (hs_cg_t **self_p)
 {
     if (!self_p || !*self_p) return;
     hs_cg_t *self = *self_p;
-    for (size_t i = 0; i < self->n_hier; i++) {
-        free (self->hier[i].mount);
-        free (self->hier[i].dir);
-    }
+    for (size_t i = 0; i < self->n_hier; i++) s_hier_free (&self->hier[i]);
     free (self->root);
     free (self->parent);
     free (self->error);
@@ -662,7 +733,7 @@ int hs_cg_create (hs_cg_t *self, const char *name, const hs_cg_limits_t *limits)
     int r = 0;
     for (size_t i = 0; r == 0 && i < self->n_hier; i++) {
         _cleanup_free_ char *dir = s_path (&self->hier[i], name, NULL);
-        r = s_mkdir (self, dir, &made[i]);
+        r = s_mkdir_in (self, &self->hier[i], dir, &made[i]);
     }
     if (r == 0) r = self->ops->apply (self, name, limits);
     if (r < 0) {

@@ -3,8 +3,10 @@
  *  hs_cg_open finds out which cgroup version the node runs (v2: root is a
  *  cgroup2 filesystem; v1: one hierarchy per controller, found in
  *  /proc/self/mountinfo) and makes our own group, `parent`, in every hierarchy
- *  we use (v1: memory, cpu, pids; v2: the unified one). Pod containers are
- *  groups one level below it. Limits follow Kubernetes' conversions.
+ *  (v1: memory, cpu, pids for limits, and every other mounted one for
+ *  membership alone, so a pod leaves the agent's groups everywhere: one it may
+ *  not write is skipped with a warning; v2: the unified one). Pod containers
+ *  are groups one level below it. Limits follow Kubernetes' conversions.
  *
  *  Functions that can fail return 0 or -errno; when the failure is about a
  *  file, hs_cg_last_error names it. Library code: nothing is logged above
