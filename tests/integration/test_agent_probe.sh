@@ -179,7 +179,8 @@ case "$(result r5)" in
   *) fail "exec r5 (no such program): $(result r5)" ;;
 esac
 [ "$(result r6)" = "-1||no command given" ] || fail "exec r6 (no command): $(result r6)"
-ps -eo args | grep -q '^sleep 30$' && fail "the timed-out exec's command is still running"
+# killed at its timeout; the kill lands asynchronously, so a deadline
+wait_for 10 "the timed-out exec's command gone" sh -c "! ps -eo args | grep -q '^sleep 30\$'"
 pass "exec probes: hostname and pid namespace of the pod, exit code, output, timeout, errors"
 
 # ---- the heartbeat names the node
