@@ -7,11 +7,16 @@
  *  not finished, ours by spec.schedulerName) and notes when the cluster
  *  changed in a way that may let an unschedulable pod fit. A pass (s_cycle)
  *  takes the pending pods that are due, in kube's queue order (higher
- *  spec.priority first, then creation time, then name), builds the
- *  cluster view from the watch's cache plus the binds still in flight (the
- *  "assumed" pods, so a burst does not pile on one node before the watch
- *  shows the binds), and for each either binds it (OP_BIND, asynchronous,
- *  many in flight) or records why it fits nowhere.
+ *  spec.priority first, then creation time, then name), and for each
+ *  either binds it (OP_BIND, asynchronous, many in flight) or records why it
+ *  fits nowhere. The cluster view is kept for the process's life and updated
+ *  per event rather than built per pass: the watch callback counts each pod
+ *  that holds room under its key (and takes it out when it stops), a node
+ *  changed in place replaces its entry, and a node added or deleted has the
+ *  node list rebuilt at the next pass. A bind sent counts its pod as
+ *  "assumed" on the chosen node (so a burst does not pile on one node before
+ *  the watch shows the binds) until the watch shows it bound, the bind is
+ *  refused, or the pod is no longer ours.
  *
  *  Binding is the store's atomic bind and nothing else: when it refuses (the
  *  node lacks room because another scheduler was faster, the pod is already
@@ -76,6 +81,9 @@ typedef struct self_t {
     hs_ctrl_t *ctrl;
     hs_client_t *client;
     hs_watch_t *watch;
+    sched_cluster_t *cluster; /* the incremental view: see the banner */
+    bool nodes_dirty;         /* a node added or deleted: the list again */
+    uint64_t resyncs;         /* the watch's, when the node list was made */
     const char *sched_name;
     int resync_ms;
     bool announced;
@@ -138,6 +146,15 @@ static bool s_holds_room (const Hs__Pod *pod)
     return pod && pod->spec && !hs_empty (pod->spec->node_name) && !sched_pod_terminal (pod);
 }
 
+/* Forgets pending pod key, and what its bind in flight counts. */
+static void s_drop (self_t *self, const char *key)
+{
+    s_pod_t *p = zhashx_lookup (self->pods, key);
+    if (!p) return;
+    if (p->assumed) sched_cluster_unset_pod (self->cluster, key, true);
+    zhashx_delete (self->pods, key);
+}
+
 static void s_due (self_t *self, s_pod_t *p, int64_t at_ns)
 {
     p->next_try_ns = at_ns;
@@ -173,13 +190,14 @@ static void s_on_pod (self_t *self, Hs__EventType type, const Hs__Pod *pod, cons
     bool freed = false;
     if (type == HS__EVENT_TYPE__DELETED) {
         freed = s_holds_room (pod);
-        if (p) zhashx_delete (self->pods, key);
+        s_drop (self, key);
+        sched_cluster_unset_pod (self->cluster, key, false);
         if (self->n_pods) self->n_pods--;
     } else {
         if (type == HS__EVENT_TYPE__ADDED) self->n_pods++;
         freed = old && s_holds_room (old) && !s_holds_room (pod);
         if (p && !hs_streq (p->uid, m->uid)) {
-            zhashx_delete (self->pods, key); /* deleted and created again */
+            s_drop (self, key); /* deleted and created again */
             p = NULL;
         }
         if (s_is_pending (self, pod)) {
@@ -198,8 +216,13 @@ static void s_on_pod (self_t *self, Hs__EventType type, const Hs__Pod *pod, cons
                 s_due (self, p, 0);
             }
         } else if (p) {
-            zhashx_delete (self->pods, key); /* bound (the watch shows it), deleting, finished */
+            s_drop (self, key); /* bound (the watch shows it), deleting, finished */
         }
+        /* the view: what it holds now (a bound pod replaces its assumption) */
+        if (s_holds_room (pod))
+            sched_cluster_set_pod (self->cluster, key, pod, NULL, false);
+        else if (old && s_holds_room (old))
+            sched_cluster_unset_pod (self->cluster, key, false);
     }
     if (freed) s_cluster_changed (self);
 }
@@ -240,6 +263,10 @@ static void s_on_change (void *arg, Hs__EventType type, const Hs__Object *obj,
     switch (hs_obj_kind (obj)) {
     case HS_KIND_POD: s_on_pod (self, type, obj->pod, old ? old->pod : NULL); break;
     case HS_KIND_NODE:
+        /* the view borrows nodes from the cache: the new state replaces the old */
+        if (type != HS__EVENT_TYPE__MODIFIED ||
+            sched_cluster_update_node (self->cluster, obj->node) < 0)
+            self->nodes_dirty = true;
         if (type != HS__EVENT_TYPE__MODIFIED || !old || s_node_changed (old->node, obj->node))
             s_cluster_changed (self);
         break;
@@ -303,6 +330,10 @@ static void s_on_ack (void *arg, int err, const Hs__Ack *ack)
             self->bind_refused++;
             log_debug ("bind of %s/%s to %s refused: %s", ns, name, c->node, why);
             if (p) {
+                if (p->assumed) {
+                    _cleanup_free_ char *key = s_key (ns, name);
+                    sched_cluster_unset_pod (self->cluster, key, true);
+                }
                 free (p->assumed);
                 p->assumed = NULL;
                 s_backoff (self, p, hs_mono_ns ());
@@ -325,7 +356,8 @@ static void s_on_ack (void *arg, int err, const Hs__Ack *ack)
     s_ctx_free (c);
 }
 
-static void s_bind (self_t *self, s_pod_t *p, const char *node)
+/* true if the bind was sent. */
+static bool s_bind (self_t *self, s_pod_t *p, const char *node)
 {
     Hs__Write *w = hs_write_target (HS__OP__OP_BIND, HS_KIND_POD, p->ns, p->name);
     hs_pb_set_str (&w->node_name, node);
@@ -340,11 +372,12 @@ static void s_bind (self_t *self, s_pod_t *p, const char *node)
                      strerror (-r));
         s_ctx_free (c);
         s_backoff (self, p, hs_mono_ns ());
-        return;
+        return false;
     }
     p->bind_inflight = true;
     free (p->assumed);
     p->assumed = hs_strdup (node);
+    return true;
 }
 
 static Hs__PodCondition *s_condition (const Hs__PodStatus *st, const char *type)
@@ -426,20 +459,21 @@ static void s_cycle (self_t *self)
     self->cycles++;
     qsort (due, n_due, sizeof (s_pod_t *), s_pod_order);
 
-    const Hs__Object **nodes = NULL, **pods = NULL;
-    size_t nn = hs_watch_list (self->watch, HS_KIND_NODE, &nodes);
-    const Hs__Node **nv = hs_calloc (nn + 1, sizeof (Hs__Node *));
-    for (size_t i = 0; i < nn; i++) nv[i] = nodes[i]->node;
-    sched_cluster_t *cluster = sched_cluster_new (nv, nn);
-    size_t np = hs_watch_list (self->watch, HS_KIND_POD, &pods);
-    for (size_t i = 0; i < np; i++)
-        if (s_holds_room (pods[i]->pod)) sched_cluster_add_pod (cluster, pods[i]->pod, NULL);
-    /* binds in flight, or acked and not yet seen by the watch */
-    for (s_pod_t *p = zhashx_first (self->pods); p; p = zhashx_next (self->pods)) {
-        if (!p->assumed) continue;
-        const Hs__Object *o = hs_watch_get (self->watch, HS_KIND_POD, p->ns, p->name);
-        if (o && s_is_pending (self, o->pod)) sched_cluster_add_pod (cluster, o->pod, p->assumed);
+    /* A resync replaces every cached object, the unchanged ones without an
+     * event: the view's borrowed nodes go with them. */
+    if (hs_watch_resyncs (self->watch) != self->resyncs) self->nodes_dirty = true;
+    if (self->nodes_dirty) {
+        const Hs__Object **nodes = NULL;
+        size_t nn = hs_watch_list (self->watch, HS_KIND_NODE, &nodes);
+        const Hs__Node **nv = hs_calloc (nn + 1, sizeof (Hs__Node *));
+        for (size_t i = 0; i < nn; i++) nv[i] = nodes[i]->node;
+        sched_cluster_set_nodes (self->cluster, nv, nn);
+        self->nodes_dirty = false;
+        self->resyncs = hs_watch_resyncs (self->watch);
+        free (nv);
+        free (nodes);
     }
+    sched_cluster_t *cluster = self->cluster;
 
     for (size_t i = 0; i < n_due; i++) {
         /* A pass is bounded: past PASS_MAX_NS the rest stays due and the
@@ -454,7 +488,7 @@ static void s_cycle (self_t *self)
         if (!o || !s_is_pending (self, o->pod) || !hs_streq (o->pod->metadata->uid, p->uid)) {
             /* the watch callback forgets such pods; never keep one */
             _cleanup_free_ char *key = s_key (p->ns, p->name);
-            zhashx_delete (self->pods, key);
+            s_drop (self, key);
             continue;
         }
         p->last_try_ns = now;
@@ -462,18 +496,16 @@ static void s_cycle (self_t *self)
         char *message = NULL;
         if (sched_pick (cluster, o->pod, &node, &message) == 0) {
             p->backoff_ms = 0;
-            s_bind (self, p, node);
-            sched_cluster_add_pod (cluster, o->pod, node);
+            if (s_bind (self, p, node)) {
+                _cleanup_free_ char *key = s_key (p->ns, p->name);
+                sched_cluster_set_pod (cluster, key, o->pod, node, true);
+            }
         } else {
             s_backoff (self, p, now);
             s_unschedulable (self, p, o->pod, message);
             free (message);
         }
     }
-    sched_cluster_destroy (&cluster);
-    free (nv);
-    free (nodes);
-    free (pods);
     free (due);
 }
 
@@ -511,6 +543,8 @@ static int s_start (void *arg, hs_ctrl_t *ctrl)
 /* The pending set again from the cache: what this instance owns changed. */
 static void s_rebuild (self_t *self)
 {
+    for (s_pod_t *p = zhashx_first (self->pods); p; p = zhashx_next (self->pods))
+        if (p->assumed) sched_cluster_unset_pod (self->cluster, zhashx_cursor (self->pods), true);
     zhashx_purge (self->pods);
     self->next_due_ns = INT64_MAX;
     const Hs__Object **pods = NULL;
@@ -602,6 +636,7 @@ int main (int argc, char **argv)
                                     : hs_sprintf ("scheduler-%s", self.sched_name);
     self.pods = zhashx_new ();
     zhashx_set_destructor (self.pods, s_pod_destroy);
+    self.cluster = sched_cluster_new (NULL, 0);
     const hs_kind_t kinds[] = {HS_KIND_NODE, HS_KIND_POD};
     hs_ctrl_ops_t ops = {.component = "hs-scheduler",
                          .role = role,
@@ -615,5 +650,6 @@ int main (int argc, char **argv)
                          .arg = &self};
     int rc = hs_ctrl_run (&co, &ops);
     zhashx_destroy (&self.pods);
+    sched_cluster_destroy (&self.cluster);
     return rc;
 }

@@ -3,6 +3,7 @@
 #include "hs_quantity.h"
 #include "hs_util.h"
 
+#include <czmq.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -27,33 +28,53 @@ static const char S_NO_CPU[] = "Insufficient cpu";
 static const char S_NO_MEM[] = "Insufficient memory";
 
 typedef struct {
-    const char *uid;
+    char *uid; /* owned */
     int64_t count;
 } s_owner_t;
 
 typedef struct {
-    const char *protocol; /* "TCP" when unset */
-    const char *ip;       /* "0.0.0.0" when unset */
+    char *protocol; /* owned; "TCP" when unset */
+    char *ip;       /* owned; "0.0.0.0" when unset */
     int32_t port;
 } s_port_t;
 
+/* What the pods counted on one node name use (the node may not exist). */
 typedef struct {
-    const Hs__Node *node;
-    const char *name;
-    bool ready;
-    int64_t alloc[3]; /* cpu, memory, pods; -1: not reported, unlimited */
+    char *name;
     int64_t used[3];
     int64_t used_nonzero[2];
     s_port_t *ports;
     size_t n_ports;
     s_owner_t *owners;
     size_t n_owners;
+} s_use_t;
+
+typedef struct {
+    const Hs__Node *node;
+    const char *name; /* use->name */
+    bool ready;
+    bool unschedulable; /* spec.unschedulable */
+    bool tainted;       /* has a NoSchedule or NoExecute taint */
+    int64_t alloc[3];   /* cpu, memory, pods; -1: not reported, unlimited */
+    s_use_t *use;
 } s_node_t;
+
+/* What one pod counted under a key adds to its node's use. */
+typedef struct {
+    s_use_t *use;
+    sched_req_t req, nz;
+    s_port_t *ports; /* owned copies */
+    size_t n_ports;
+    char *owner;
+    bool assumed;
+} s_contrib_t;
 
 struct sched_cluster_t {
     s_node_t *nodes; /* sorted by name */
     size_t n;
     size_t next_start; /* sched_pick's rotating first node (sampling) */
+    zhashx_t *uses;    /* node name -> s_use_t */
+    zhashx_t *pods;    /* key -> s_contrib_t */
 };
 
 /* What filter and score need of a pod, worked out once per pick rather
@@ -156,18 +177,86 @@ static int s_node_cmp (const void *a, const void *b)
     return strcmp (((const s_node_t *)a)->name, ((const s_node_t *)b)->name);
 }
 
+static void s_use_destroy (void **item)
+{
+    s_use_t *u = *item;
+    if (!u) return;
+    for (size_t k = 0; k < u->n_ports; k++) {
+        free (u->ports[k].protocol);
+        free (u->ports[k].ip);
+    }
+    for (size_t k = 0; k < u->n_owners; k++) free (u->owners[k].uid);
+    free (u->ports);
+    free (u->owners);
+    free (u->name);
+    free (u);
+    *item = NULL;
+}
+
+static void s_contrib_free (s_contrib_t *c)
+{
+    if (!c) return;
+    for (size_t k = 0; k < c->n_ports; k++) {
+        free (c->ports[k].protocol);
+        free (c->ports[k].ip);
+    }
+    free (c->ports);
+    free (c->owner);
+    free (c);
+}
+
+static void s_contrib_destroy (void **item)
+{
+    s_contrib_free (*item);
+    *item = NULL;
+}
+
+static s_use_t *s_use_get (sched_cluster_t *self, const char *name)
+{
+    s_use_t *u = zhashx_lookup (self->uses, name);
+    if (!u) {
+        u = hs_calloc (1, sizeof *u);
+        u->name = hs_strdup (name);
+        zhashx_insert (self->uses, name, u);
+    }
+    return u;
+}
+
+static void s_fill_node (s_node_t *sn, const Hs__Node *node)
+{
+    sn->node = node;
+    sn->ready = sched_node_ready (node);
+    sn->unschedulable = node->spec && node->spec->unschedulable;
+    sn->tainted = false;
+    for (size_t i = 0; node->spec && i < node->spec->n_taints; i++) {
+        const char *e = node->spec->taints[i]->effect;
+        if (hs_streq (e, "NoSchedule") || hs_streq (e, "NoExecute")) sn->tainted = true;
+    }
+    for (int k = 0; k < 3; k++) sn->alloc[k] = s_alloc (node, k);
+}
+
 sched_cluster_t *sched_cluster_new (const Hs__Node *const *nodes, size_t n)
 {
     sched_cluster_t *self = hs_calloc (1, sizeof *self);
+    self->uses = zhashx_new ();
+    zhashx_set_destructor (self->uses, s_use_destroy);
+    self->pods = zhashx_new ();
+    zhashx_set_destructor (self->pods, s_contrib_destroy);
+    sched_cluster_set_nodes (self, nodes, n);
+    return self;
+}
+
+void sched_cluster_set_nodes (sched_cluster_t *self, const Hs__Node *const *nodes, size_t n)
+{
+    free (self->nodes);
+    self->n = 0;
     self->nodes = hs_calloc (n + 1, sizeof (s_node_t));
     for (size_t i = 0; i < n; i++) {
         const Hs__Node *node = nodes[i];
         if (!node || !node->metadata || hs_empty (node->metadata->name)) continue;
         s_node_t *sn = &self->nodes[self->n++];
-        sn->node = node;
-        sn->name = node->metadata->name;
-        sn->ready = sched_node_ready (node);
-        for (int k = 0; k < 3; k++) sn->alloc[k] = s_alloc (node, k);
+        sn->name = node->metadata->name; /* for the sort; the use's own copy below */
+        s_fill_node (sn, node);
     }
     /* one node per name (a cache keyed by name never has two) */
     qsort (self->nodes, self->n, sizeof (s_node_t), s_node_cmp);
@@ -177,17 +266,38 @@ sched_cluster_t *sched_cluster_new (const Hs__Node *const *nodes, size_t n)
         self->nodes[w++] = self->nodes[i];
     }
     self->n = w;
-    return self;
+    for (size_t i = 0; i < self->n; i++) {
+        self->nodes[i].use = s_use_get (self, self->nodes[i].name);
+        self->nodes[i].name = self->nodes[i].use->name;
+    }
+    /* forget what nothing uses on names no node has (no contribution points
+     * at a use without pods: each one counts one pod) */
+    if (zhashx_size (self->uses) > self->n) {
+        zlistx_t *keys = zhashx_keys (self->uses);
+        for (const char *k = zlistx_first (keys); k; k = zlistx_next (keys)) {
+            const s_use_t *u = zhashx_lookup (self->uses, k);
+            if (u->used[S_PODS] == 0 && sched_cluster_find (self, k) < 0)
+                zhashx_delete (self->uses, k);
+        }
+        zlistx_destroy (&keys);
+    }
+}
+
+int sched_cluster_update_node (sched_cluster_t *self, const Hs__Node *node)
+{
+    if (!node || !node->metadata) return -ENOENT;
+    int i = sched_cluster_find (self, node->metadata->name);
+    if (i < 0) return -ENOENT;
+    s_fill_node (&self->nodes[i], node);
+    return 0;
 }
 
 void sched_cluster_destroy (sched_cluster_t **self_p)
 {
     if (!self_p || !*self_p) return;
     sched_cluster_t *self = *self_p;
-    for (size_t i = 0; i < self->n; i++) {
-        free (self->nodes[i].ports);
-        free (self->nodes[i].owners);
-    }
+    zhashx_destroy (&self->pods);
+    zhashx_destroy (&self->uses);
     free (self->nodes);
     free (self);
     *self_p = NULL;
@@ -228,6 +338,84 @@ static const char *s_port_ip (const Hs__ContainerPort *p)
     return hs_empty (p->host_ip) ? "0.0.0.0" : p->host_ip;
 }
 
+/* What pod (not terminal) adds on a node, with copies of what it borrows. */
+static s_contrib_t *s_contrib_new (const Hs__Pod *pod)
+{
+    s_contrib_t *c = hs_calloc (1, sizeof *c);
+    s_requests (pod, &c->req, &c->nz);
+    const Hs__PodSpec *s = pod->spec;
+    for (size_t k = 0; s && k < s->n_containers; k++) {
+        const Hs__Container *ct = s->containers[k];
+        for (size_t p = 0; p < ct->n_ports; p++) {
+            const Hs__ContainerPort *cp = ct->ports[p];
+            if (cp->host_port <= 0) continue;
+            c->ports = hs_realloc (c->ports, (c->n_ports + 1) * sizeof (s_port_t));
+            c->ports[c->n_ports++] = (s_port_t){hs_strdup (s_port_protocol (cp)),
+                                                hs_strdup (s_port_ip (cp)), cp->host_port};
+        }
+    }
+    const char *owner = sched_pod_controller (pod);
+    if (owner) c->owner = hs_strdup (owner);
+    return c;
+}
+
+static void s_use_add (s_use_t *u, const s_contrib_t *c)
+{
+    u->used[S_CPU] = s_sat_add (u->used[S_CPU], c->req.cpu_milli);
+    u->used[S_MEM] = s_sat_add (u->used[S_MEM], c->req.mem_bytes);
+    u->used[S_PODS]++;
+    u->used_nonzero[S_CPU] = s_sat_add (u->used_nonzero[S_CPU], c->nz.cpu_milli);
+    u->used_nonzero[S_MEM] = s_sat_add (u->used_nonzero[S_MEM], c->nz.mem_bytes);
+    if (c->n_ports) {
+        u->ports = hs_realloc (u->ports, (u->n_ports + c->n_ports) * sizeof (s_port_t));
+        for (size_t k = 0; k < c->n_ports; k++)
+            u->ports[u->n_ports++] = (s_port_t){hs_strdup (c->ports[k].protocol),
+                                                hs_strdup (c->ports[k].ip), c->ports[k].port};
+    }
+    if (c->owner) {
+        size_t k = 0;
+        while (k < u->n_owners && strcmp (u->owners[k].uid, c->owner) != 0) k++;
+        if (k == u->n_owners) {
+            u->owners = hs_realloc (u->owners, (u->n_owners + 1) * sizeof (s_owner_t));
+            u->owners[u->n_owners++] = (s_owner_t){hs_strdup (c->owner), 0};
+        }
+        u->owners[k].count++;
+    }
+}
+
+/* Exactly what s_use_add (u, c) added, taken out. */
+static void s_use_sub (s_use_t *u, const s_contrib_t *c)
+{
+    u->used[S_CPU] = s_sat_add (u->used[S_CPU], -c->req.cpu_milli);
+    u->used[S_MEM] = s_sat_add (u->used[S_MEM], -c->req.mem_bytes);
+    u->used[S_PODS]--;
+    u->used_nonzero[S_CPU] = s_sat_add (u->used_nonzero[S_CPU], -c->nz.cpu_milli);
+    u->used_nonzero[S_MEM] = s_sat_add (u->used_nonzero[S_MEM], -c->nz.mem_bytes);
+    for (size_t p = 0; p < c->n_ports; p++) {
+        const s_port_t *cp = &c->ports[p];
+        for (size_t k = 0; k < u->n_ports; k++) {
+            s_port_t *up = &u->ports[k];
+            if (up->port != cp->port || strcmp (up->protocol, cp->protocol) != 0 ||
+                strcmp (up->ip, cp->ip) != 0)
+                continue;
+            free (up->protocol);
+            free (up->ip);
+            u->ports[k] = u->ports[--u->n_ports];
+            break;
+        }
+    }
+    if (c->owner) {
+        for (size_t k = 0; k < u->n_owners; k++) {
+            if (strcmp (u->owners[k].uid, c->owner) != 0) continue;
+            if (--u->owners[k].count == 0) {
+                free (u->owners[k].uid);
+                u->owners[k] = u->owners[--u->n_owners];
+            }
+            break;
+        }
+    }
+}
+
 int sched_cluster_add_pod (sched_cluster_t *self, const Hs__Pod *pod, const char *node_name)
 {
     if (!node_name) node_name = pod && pod->spec ? pod->spec->node_name : NULL;
@@ -235,44 +423,41 @@ int sched_cluster_add_pod (sched_cluster_t *self, const Hs__Pod *pod, const char
     int i = sched_cluster_find (self, node_name);
     if (i < 0) return -ENOENT;
     if (sched_pod_terminal (pod)) return 0;
-    s_node_t *sn = &self->nodes[i];
-    sched_req_t req, nz;
-    s_requests (pod, &req, &nz);
-    sn->used[S_CPU] = s_sat_add (sn->used[S_CPU], req.cpu_milli);
-    sn->used[S_MEM] = s_sat_add (sn->used[S_MEM], req.mem_bytes);
-    sn->used[S_PODS]++;
-    sn->used_nonzero[S_CPU] = s_sat_add (sn->used_nonzero[S_CPU], nz.cpu_milli);
-    sn->used_nonzero[S_MEM] = s_sat_add (sn->used_nonzero[S_MEM], nz.mem_bytes);
-    const Hs__PodSpec *s = pod->spec;
-    for (size_t c = 0; s && c < s->n_containers; c++) {
-        const Hs__Container *ct = s->containers[c];
-        for (size_t p = 0; p < ct->n_ports; p++) {
-            const Hs__ContainerPort *cp = ct->ports[p];
-            if (cp->host_port <= 0) continue;
-            sn->ports = hs_realloc (sn->ports, (sn->n_ports + 1) * sizeof (s_port_t));
-            sn->ports[sn->n_ports++] =
-                (s_port_t){s_port_protocol (cp), s_port_ip (cp), cp->host_port};
-        }
-    }
-    const char *owner = sched_pod_controller (pod);
-    if (owner) {
-        size_t k = 0;
-        while (k < sn->n_owners && strcmp (sn->owners[k].uid, owner) != 0) k++;
-        if (k == sn->n_owners) {
-            sn->owners = hs_realloc (sn->owners, (sn->n_owners + 1) * sizeof (s_owner_t));
-            sn->owners[sn->n_owners++] = (s_owner_t){owner, 0};
-        }
-        sn->owners[k].count++;
-    }
+    s_contrib_t *c = s_contrib_new (pod);
+    s_use_add (self->nodes[i].use, c);
+    s_contrib_free (c);
+    return 0;
+}
+
+void sched_cluster_unset_pod (sched_cluster_t *self, const char *key, bool only_assumed)
+{
+    s_contrib_t *c = zhashx_lookup (self->pods, key);
+    if (!c || (only_assumed && !c->assumed)) return;
+    s_use_sub (c->use, c);
+    zhashx_delete (self->pods, key);
+}
+
+int sched_cluster_set_pod (sched_cluster_t *self, const char *key, const Hs__Pod *pod,
+                           const char *node_name, bool assumed)
+{
+    sched_cluster_unset_pod (self, key, false);
+    if (!node_name) node_name = pod && pod->spec ? pod->spec->node_name : NULL;
+    if (hs_empty (node_name) || !pod || sched_pod_terminal (pod)) return 0;
+    s_contrib_t *c = s_contrib_new (pod);
+    c->assumed = assumed;
+    int i = sched_cluster_find (self, node_name);
+    c->use = i >= 0 ? self->nodes[i].use : s_use_get (self, node_name);
+    s_use_add (c->use, c);
+    zhashx_insert (self->pods, key, c);
     return 0;
 }
 
 void sched_cluster_used (const sched_cluster_t *self, size_t i, sched_req_t *ret_req,
                          int64_t *ret_pods)
 {
-    const s_node_t *sn = &self->nodes[i];
-    if (ret_req) *ret_req = (sched_req_t){sn->used[S_CPU], sn->used[S_MEM]};
-    if (ret_pods) *ret_pods = sn->used[S_PODS];
+    const s_use_t *u = self->nodes[i].use;
+    if (ret_req) *ret_req = (sched_req_t){u->used[S_CPU], u->used[S_MEM]};
+    if (ret_pods) *ret_pods = u->used[S_PODS];
 }
 
 /* ------------------------------------------------------------------ filter */
@@ -323,8 +508,8 @@ static bool s_ports_free (const s_node_t *sn, const Hs__Pod *pod)
         for (size_t p = 0; p < ct->n_ports; p++) {
             const Hs__ContainerPort *cp = ct->ports[p];
             if (cp->host_port <= 0) continue;
-            for (size_t k = 0; k < sn->n_ports; k++) {
-                const s_port_t *u = &sn->ports[k];
+            for (size_t k = 0; k < sn->use->n_ports; k++) {
+                const s_port_t *u = &sn->use->ports[k];
                 if (u->port == cp->host_port && hs_streq (u->protocol, s_port_protocol (cp)) &&
                     s_ip_clash (u->ip, s_port_ip (cp)))
                     return false;
@@ -345,7 +530,7 @@ static bool s_filter (const sched_cluster_t *self, size_t i, const Hs__Pod *pod,
 {
     const s_node_t *sn = &self->nodes[i];
     if (ret_why) ret_why->n = 0;
-    if (sn->node->spec && sn->node->spec->unschedulable) {
+    if (sn->unschedulable) {
         s_why (ret_why, S_UNSCHEDULABLE);
         return false;
     }
@@ -353,7 +538,7 @@ static bool s_filter (const sched_cluster_t *self, size_t i, const Hs__Pod *pod,
         s_why (ret_why, S_NOT_READY);
         return false;
     }
-    const Hs__Taint *taint = s_untolerated (sn->node, pod);
+    const Hs__Taint *taint = sn->tainted ? s_untolerated (sn->node, pod) : NULL;
     if (taint) {
         if (ret_why) {
             snprintf (ret_why->text, sizeof ret_why->text, "node(s) had untolerated taint {%s: %s}",
@@ -378,7 +563,7 @@ static bool s_filter (const sched_cluster_t *self, size_t i, const Hs__Pod *pod,
     for (int k = 0; k < 3; k++) {
         int r = order[k];
         if (sn->alloc[r] < 0) continue;
-        if (s_sat_add (sn->used[r], want[r]) > sn->alloc[r]) {
+        if (s_sat_add (sn->use->used[r], want[r]) > sn->alloc[r]) {
             s_why (ret_why, reason[r]);
             fits = false;
         }
@@ -398,12 +583,13 @@ bool sched_filter (const sched_cluster_t *self, size_t i, const Hs__Pod *pod, sc
 static void s_score (const sched_cluster_t *self, size_t i, const s_want_t *w, sched_score_t *ret)
 {
     const s_node_t *sn = &self->nodes[i];
+    const s_use_t *u = sn->use;
     const sched_req_t req = w->req, nz = w->nonzero;
     sched_score_t sc = {0, S_MAX_SCORE, 0};
 
     const char *owner = w->owner;
-    for (size_t k = 0; owner && k < sn->n_owners; k++)
-        if (strcmp (sn->owners[k].uid, owner) == 0) sc.spread = sn->owners[k].count;
+    for (size_t k = 0; owner && k < u->n_owners; k++)
+        if (strcmp (u->owners[k].uid, owner) == 0) sc.spread = u->owners[k].count;
 
     /* BalancedResourceAllocation: 1 - |cpu fraction - memory fraction| / 2
      * (the standard deviation of two), fractions capped at 1. */
@@ -413,7 +599,7 @@ static void s_score (const sched_cluster_t *self, size_t i, const s_want_t *w, s
     int nf = 0;
     for (int r = 0; r < 2; r++) {
         if (sn->alloc[r] <= 0) continue;
-        double f = (double)s_sat_add (sn->used[r], want[r]) / (double)sn->alloc[r];
+        double f = (double)s_sat_add (u->used[r], want[r]) / (double)sn->alloc[r];
         frac[nf++] = f > 1 ? 1 : f;
     }
     if (nf == 2) sc.balanced = (int)((1 - fabs (frac[0] - frac[1]) / 2) * S_MAX_SCORE);
@@ -424,10 +610,13 @@ static void s_score (const sched_cluster_t *self, size_t i, const s_want_t *w, s
     for (int r = 0; r < 2; r++) {
         if (sn->alloc[r] < 0) continue;
         nr++;
-        int64_t used = s_sat_add (sn->used_nonzero[r], want_nz[r]);
+        int64_t used = s_sat_add (u->used_nonzero[r], want_nz[r]);
         if (sn->alloc[r] == 0 || used > sn->alloc[r]) continue;
-        /* in 128-bit: allocatable bytes times 100 may not fit in 64 */
-        sum += (int64_t)((__int128)(sn->alloc[r] - used) * S_MAX_SCORE / sn->alloc[r]);
+        /* in 128-bit when allocatable times 100 may not fit in 64 */
+        if (sn->alloc[r] <= INT64_MAX / S_MAX_SCORE)
+            sum += (sn->alloc[r] - used) * S_MAX_SCORE / sn->alloc[r];
+        else
+            sum += (int64_t)((__int128)(sn->alloc[r] - used) * S_MAX_SCORE / sn->alloc[r]);
     }
     sc.least = nr ? (int)(sum / nr) : S_MAX_SCORE;
     *ret = sc;

@@ -87,6 +87,25 @@ int sched_cluster_find (const sched_cluster_t *self, const char *name);
  * uses nothing: 0, nothing counted. -ENOENT: no such node here (or the pod
  * is unbound and node_name is NULL). */
 int sched_cluster_add_pod (sched_cluster_t *self, const Hs__Pod *pod, const char *node_name);
+/* The incremental view (hs-scheduler keeps one cluster for its life rather
+ * than one per pass). What pods use is kept per node name, so it survives a
+ * node's deletion and return, and pods may be counted under a key ("ns/name")
+ * and taken out again exactly: */
+/* The nodes again (after one was added or deleted), keeping what the pods
+ * counted so far use. */
+void sched_cluster_set_nodes (sched_cluster_t *self, const Hs__Node *const *nodes, size_t n);
+/* Node (borrowed) replaces the one of its name in place: 0, or -ENOENT
+ * when the cluster has no node of that name (call sched_cluster_set_nodes). */
+int sched_cluster_update_node (sched_cluster_t *self, const Hs__Node *node);
+/* Counts pod (borrowed for the call only) under key, on node_name or its own
+ * spec.node_name, replacing what key counted before; assumed marks a bind
+ * not yet seen. A node not in the cluster is counted all the same (for when
+ * it comes back). A terminal or unbound pod: key counts nothing, 0. */
+int sched_cluster_set_pod (sched_cluster_t *self, const char *key, const Hs__Pod *pod,
+                           const char *node_name, bool assumed);
+/* Takes out what key counts (only if it is an assumption, if only_assumed). */
+void sched_cluster_unset_pod (sched_cluster_t *self, const char *key, bool only_assumed);
+
 /* What pods use on node i (pods counts the pods). */
 void sched_cluster_used (const sched_cluster_t *self, size_t i, sched_req_t *ret_req,
                          int64_t *ret_pods);

@@ -557,6 +557,91 @@ static void test_sampling (void)
     s_reset ();
 }
 
+/* The incremental view hs-scheduler keeps: pods counted under keys, replaced
+ * and taken out exactly; assumptions; nodes replaced in place or listed
+ * again; pods on a node that is gone counted for when it returns. */
+static void test_incremental (void)
+{
+    const Hs__Node *nodes[] = {s_node ("n1", "1", "1Gi", "", NULL, NULL, NULL)};
+    sched_cluster_t *c = s_cluster (nodes, 1);
+    sched_req_t r;
+    int64_t pods;
+    sched_why_t why;
+    const Hs__Pod *a = s_pod ("a", "300m", "100Mi", NULL, NULL, "n1", NULL);
+    CHECK_EQ_INT (sched_cluster_set_pod (c, "default/a", a, NULL, false), 0);
+    CHECK_EQ_INT (sched_cluster_set_pod (c, "default/a", a, NULL, false), 0); /* replaces */
+    sched_cluster_used (c, 0, &r, &pods);
+    CHECK_EQ_INT (r.cpu_milli, 300);
+    CHECK_EQ_INT (r.mem_bytes, 100LL << 20);
+    CHECK_EQ_INT (pods, 1);
+    /* an assumption, refused; again, then the watch shows it bound */
+    const Hs__Pod *b = s_pod ("b", "300m", "", NULL, NULL, NULL, NULL);
+    CHECK_EQ_INT (sched_cluster_set_pod (c, "default/b", b, "n1", true), 0);
+    sched_cluster_used (c, 0, &r, &pods);
+    CHECK_EQ_INT (r.cpu_milli, 600);
+    sched_cluster_unset_pod (c, "default/b", true);
+    sched_cluster_used (c, 0, &r, &pods);
+    CHECK_EQ_INT (r.cpu_milli, 300);
+    CHECK_EQ_INT (pods, 1);
+    CHECK_EQ_INT (sched_cluster_set_pod (c, "default/b", b, "n1", true), 0);
+    const Hs__Pod *b_bound = s_pod ("b", "300m", "", NULL, NULL, "n1", NULL);
+    CHECK_EQ_INT (sched_cluster_set_pod (c, "default/b", b_bound, NULL, false), 0);
+    sched_cluster_unset_pod (c, "default/b", true); /* not an assumption any more */
+    sched_cluster_used (c, 0, &r, &pods);
+    CHECK_EQ_INT (r.cpu_milli, 600);
+    CHECK_EQ_INT (pods, 2);
+    /* host ports and owners come out with their pod */
+    const char *port8080 = "    ports:\n    - containerPort: 80\n      hostPort: 8080\n";
+    const Hs__Pod *w = s_pod ("w", "", "", NULL, port8080, "n1", "rs-1");
+    const Hs__Pod *w2 = s_pod ("w2", "", "", NULL, port8080, NULL, "rs-1");
+    CHECK_EQ_INT (sched_cluster_set_pod (c, "default/w", w, NULL, false), 0);
+    CHECK_EQ_STR (s_reason (c, "n1", w2, &why),
+                  "node(s) didn't have free ports for the requested pod ports");
+    sched_score_t sc;
+    sched_score (c, 0, s_pod ("w3", "", "", NULL, NULL, NULL, "rs-1"), &sc);
+    CHECK_EQ_INT (sc.spread, 1);
+    sched_cluster_unset_pod (c, "default/w", false);
+    CHECK_EQ_STR (s_reason (c, "n1", w2, &why), "");
+    sched_score (c, 0, s_pod ("w4", "", "", NULL, NULL, NULL, "rs-1"), &sc);
+    CHECK_EQ_INT (sc.spread, 0);
+    /* a pod that finished counts nothing */
+    const Hs__Object *done = s_load ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n"
+                                     "spec:\n  nodeName: n1\n  containers:\n  - name: c\n"
+                                     "    command: [x]\nstatus:\n  phase: Succeeded\n");
+    CHECK_EQ_INT (sched_cluster_set_pod (c, "default/a", done->pod, NULL, false), 0);
+    sched_cluster_used (c, 0, &r, &pods);
+    CHECK_EQ_INT (r.cpu_milli, 300);
+    CHECK_EQ_INT (pods, 1);
+    /* a node changed in place; one unknown */
+    const Hs__Node *n1c = s_node ("n1", "1", "1Gi", "", NULL, "  unschedulable: true\n", NULL);
+    CHECK_EQ_INT (sched_cluster_update_node (c, n1c), 0);
+    CHECK_EQ_STR (s_reason (c, "n1", w2, &why), "node(s) were unschedulable");
+    const Hs__Node *n2 = s_node ("n2", "1", "1Gi", "", NULL, NULL, NULL);
+    CHECK_EQ_INT (sched_cluster_update_node (c, n2), -ENOENT);
+    /* a pod on n2 before n2 is listed, counted once it is, kept while it is gone */
+    const Hs__Pod *g = s_pod ("g", "700m", "", NULL, NULL, "n2", NULL);
+    CHECK_EQ_INT (sched_cluster_set_pod (c, "default/g", g, NULL, false), 0);
+    const Hs__Node *both[] = {nodes[0], n2};
+    sched_cluster_set_nodes (c, both, 2);
+    CHECK_EQ_INT (sched_cluster_size (c), 2);
+    int i2 = sched_cluster_find (c, "n2");
+    CHECK (i2 >= 0);
+    sched_cluster_used (c, (size_t)i2, &r, &pods);
+    CHECK_EQ_INT (r.cpu_milli, 700);
+    CHECK_EQ_INT (pods, 1);
+    sched_cluster_set_nodes (c, nodes, 1);
+    CHECK_EQ_INT (sched_cluster_find (c, "n2"), -1);
+    sched_cluster_used (c, 0, &r, &pods); /* n1 kept what it had */
+    CHECK_EQ_INT (r.cpu_milli, 300);
+    sched_cluster_set_nodes (c, both, 2);
+    CHECK_EQ_STR (s_reason (c, "n2", s_pod ("h", "400m", "", NULL, NULL, NULL, NULL), &why),
+                  "Insufficient cpu");
+    sched_cluster_unset_pod (c, "default/g", false);
+    CHECK_EQ_STR (s_reason (c, "n2", s_pod ("h2", "400m", "", NULL, NULL, NULL, NULL), &why), "");
+    sched_cluster_destroy (&c);
+    s_reset ();
+}
+
 int main (int argc, char **argv)
 {
     static const hs_test_t tests[] = {
@@ -569,6 +654,7 @@ int main (int argc, char **argv)
         {"spread", test_spread},
         {"balanced", test_balanced},
         {"burst", test_burst},
+        {"incremental", test_incremental},
     };
     return HS_TEST_RUN (tests);
 }
