@@ -103,6 +103,43 @@ void hs_ctrl_usage (FILE *f)
                 "                          directory (faster catch-up; falls back to the bus)\n");
 }
 
+bool hs_ctrl_args (int argc, char **argv, const char *prog, hs_ctrl_opts_t *o,
+                   const struct option *extra, const char *shortopts, hs_ctrl_flag_fn fn, void *arg,
+                   void (*usage) (FILE *f), int *ret_rc)
+{
+    static const struct option common[] = {HS_CTRL_LONGOPTS};
+    size_t n_extra = 0;
+    while (extra && extra[n_extra].name) n_extra++;
+    struct option *all = hs_calloc (HS_ARRAY_LEN (common) + n_extra + 2, sizeof *all);
+    memcpy (all, common, sizeof common);
+    if (n_extra) memcpy (all + HS_ARRAY_LEN (common), extra, n_extra * sizeof *all);
+    all[HS_ARRAY_LEN (common) + n_extra] = (struct option){"help", no_argument, NULL, 'h'};
+    _cleanup_free_ char *so = hs_sprintf ("h%s", shortopts ? shortopts : "");
+    int rc = -1, ch;
+    while (rc < 0 && (ch = getopt_long (argc, argv, so, all, NULL)) != -1) {
+        int r = hs_ctrl_opt (o, prog, ch, optarg);
+        if (r != 0) {
+            if (r < 0) rc = 2;
+        } else if (ch == 'h') {
+            usage (stdout);
+            rc = 0;
+        } else if (ch == '?' || ch == ':' || !fn) {
+            usage (stderr); /* getopt said what was wrong */
+            rc = 2;
+        } else if (fn (arg, ch, optarg) < 0) {
+            rc = 2;
+        }
+    }
+    if (rc < 0 && optind < argc) {
+        fprintf (stderr, "%s: unexpected argument: %s\n", prog, argv[optind]);
+        usage (stderr);
+        rc = 2;
+    }
+    free (all);
+    *ret_rc = rc < 0 ? 0 : rc;
+    return rc < 0;
+}
+
 /* ------------------------------------------------------------------ membership */
 
 uint64_t hs_rendezvous_score (const char *instance, const char *key)

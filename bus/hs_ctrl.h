@@ -82,6 +82,17 @@ typedef struct {
  * a message on stderr naming the program) if its value is bad. */
 int hs_ctrl_opt (hs_ctrl_opts_t *o, const char *prog, int ch, const char *arg);
 void hs_ctrl_usage (FILE *f);
+/* A controller's own flag, for hs_ctrl_args: 0, or -1 after a message on
+ * stderr (a bad value). */
+typedef int (*hs_ctrl_flag_fn) (void *arg, int ch, const char *value);
+/* A controller's command line: the common flags into o, -h/--help, and its
+ * own flags (extra: a getopt_long table ending in a zeroed entry, and
+ * shortopts; either may be NULL) through fn. true: run; false: exit with
+ * *ret_rc, 0 after --help (usage on stdout), 2 after a usage error (usage on
+ * stderr) or a bad value. */
+bool hs_ctrl_args (int argc, char **argv, const char *prog, hs_ctrl_opts_t *o,
+                   const struct option *extra, const char *shortopts, hs_ctrl_flag_fn fn, void *arg,
+                   void (*usage) (FILE *f), int *ret_rc);
 /* A controller's own millisecond flag: a positive number up to max_ms, or
  * -1 after a message on stderr naming prog and --flag. */
 int hs_ctrl_parse_ms (const char *prog, const char *flag, const char *s, int64_t max_ms,

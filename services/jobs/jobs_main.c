@@ -539,6 +539,14 @@ static void s_share (void *arg, uint64_t *owned, uint64_t *total)
 
 /* ------------------------------------------------------------------ main */
 
+static int s_flag (void *arg, int ch, const char *value)
+{
+    jobs_params_t *p = arg;
+    const char *flag = ch == 'B' ? "backoff-base-ms" : "backoff-max-ms";
+    return hs_ctrl_parse_ms ("hs-jobs", flag, value, 24 * 3600 * 1000LL,
+                             ch == 'B' ? &p->backoff_base_ms : &p->backoff_max_ms);
+}
+
 int main (int argc, char **argv)
 {
     hs_log_init ("hs-jobs");
@@ -547,37 +555,14 @@ int main (int argc, char **argv)
                               .max_per_pass = JOBS_MAX_PER_PASS}};
     hs_ctrl_opts_t o = {0};
     static const struct option longopts[] = {
-        HS_CTRL_LONGOPTS,
         {"backoff-base-ms", required_argument, NULL, 'B'},
         {"backoff-max-ms", required_argument, NULL, 'M'},
-        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    int ch;
-    while ((ch = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
-        int r = hs_ctrl_opt (&o, "hs-jobs", ch, optarg);
-        if (r < 0) return 2;
-        if (r > 0) continue;
-        switch (ch) {
-        case 'B':
-            if (hs_ctrl_parse_ms ("hs-jobs", "backoff-base-ms", optarg, 24 * 3600 * 1000LL,
-                                  &self.params.backoff_base_ms) < 0)
-                return 2;
-            break;
-        case 'M':
-            if (hs_ctrl_parse_ms ("hs-jobs", "backoff-max-ms", optarg, 24 * 3600 * 1000LL,
-                                  &self.params.backoff_max_ms) < 0)
-                return 2;
-            break;
-        case 'h': s_usage (stdout); return 0;
-        default: s_usage (stderr); return 2;
-        }
-    }
-    if (optind < argc) {
-        fprintf (stderr, "hs-jobs: unexpected argument: %s\n", argv[optind]);
-        s_usage (stderr);
-        return 2;
-    }
+    int rc;
+    if (!hs_ctrl_args (argc, argv, "hs-jobs", &o, longopts, NULL, s_flag, &self.params, s_usage,
+                       &rc))
+        return rc;
     if (self.params.backoff_max_ms < self.params.backoff_base_ms)
         self.params.backoff_max_ms = self.params.backoff_base_ms;
     self.jobs = zhashx_new ();
@@ -597,7 +582,7 @@ int main (int argc, char **argv)
                          .counters = s_counters,
                          .share = s_share,
                          .arg = &self};
-    int rc = hs_ctrl_run (&o, &ops);
+    rc = hs_ctrl_run (&o, &ops);
     zhashx_destroy (&self.jobs);
     zhashx_destroy (&self.gc_inflight);
     jobs_gc_destroy (&self.gc);

@@ -1100,38 +1100,27 @@ static int s_parse_ms (const char *flag, const char *s, int64_t *ret_ns)
     return 0;
 }
 
+/* --node-grace-ms, --eviction-timeout-ms */
+static int s_flag (void *arg, int ch, const char *value)
+{
+    nodemon_conf_t *nm = arg;
+    return ch == 'g' ? s_parse_ms ("node-grace-ms", value, &nm->grace_ns)
+                     : s_parse_ms ("eviction-timeout-ms", value, &nm->eviction_ns);
+}
+
 int main (int argc, char **argv)
 {
     hs_log_init (COMPONENT);
     hs_ctrl_opts_t o = {0};
     self_t self = {.nm = {.grace_ns = 1000 * MS, .eviction_ns = 1000 * MS}};
     static const struct option longopts[] = {
-        HS_CTRL_LONGOPTS,
         {"node-grace-ms", required_argument, NULL, 'g'},
         {"eviction-timeout-ms", required_argument, NULL, 'e'},
-        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    int ch;
-    while ((ch = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
-        int r = hs_ctrl_opt (&o, "hs-prober", ch, optarg);
-        if (r < 0) return 2;
-        if (r > 0) continue;
-        switch (ch) {
-        case 'g':
-            if (s_parse_ms ("node-grace-ms", optarg, &self.nm.grace_ns) < 0) return 2;
-            break;
-        case 'e':
-            if (s_parse_ms ("eviction-timeout-ms", optarg, &self.nm.eviction_ns) < 0) return 2;
-            break;
-        case 'h': s_usage (stdout); return 0;
-        default: s_usage (stderr); return 2;
-        }
-    }
-    if (optind < argc) {
-        s_usage (stderr);
-        return 2;
-    }
+    int rc;
+    if (!hs_ctrl_args (argc, argv, "hs-prober", &o, longopts, NULL, s_flag, &self.nm, s_usage, &rc))
+        return rc;
     gethostname (self.host, sizeof self.host - 1);
     srandom ((unsigned)(hs_now_ns () ^ getpid ())); /* first-probe spread (probe_sched.h) */
     self.pods = zhashx_new ();
@@ -1153,7 +1142,7 @@ int main (int argc, char **argv)
                          .counters = s_counters,
                          .share = s_share,
                          .arg = &self};
-    int rc = hs_ctrl_run (&o, &ops);
+    rc = hs_ctrl_run (&o, &ops);
     /* the client is gone: what was in flight is only memory now */
     while (self.ops) {
         s_op_t *op = self.ops;

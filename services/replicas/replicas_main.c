@@ -999,27 +999,9 @@ int main (int argc, char **argv)
     mallopt (M_MXFAST, 0);
     hs_log_init ("hs-replicas");
     hs_ctrl_opts_t o = {0};
-    static const struct option longopts[] = {
-        HS_CTRL_LONGOPTS,
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    int ch;
-    while ((ch = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
-        int r = hs_ctrl_opt (&o, "hs-replicas", ch, optarg);
-        if (r < 0) return 2;
-        if (r > 0) continue;
-        if (ch == 'h') {
-            s_usage (stdout);
-            return 0;
-        }
-        s_usage (stderr);
-        return 2;
-    }
-    if (optind < argc) {
-        s_usage (stderr);
-        return 2;
-    }
+    int rc;
+    if (!hs_ctrl_args (argc, argv, "hs-replicas", &o, NULL, NULL, NULL, NULL, s_usage, &rc))
+        return rc;
     self_t self = {.resync_ms = o.resync_ms ? o.resync_ms : 10000};
     gethostname (self.host, sizeof self.host - 1);
     self.rss = s_table (s_obj_destroy);
@@ -1041,7 +1023,7 @@ int main (int argc, char **argv)
                          .counters = s_counters,
                          .share = s_share,
                          .arg = &self};
-    int rc = hs_ctrl_run (&o, &ops);
+    rc = hs_ctrl_run (&o, &ops);
     zhashx_destroy (&self.rss);
     zhashx_destroy (&self.deploys);
     zhashx_destroy (&self.uid_rs);

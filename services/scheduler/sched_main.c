@@ -592,6 +592,18 @@ static int64_t s_pass (void *arg, hs_ctrl_t *ctrl, int64_t now)
 
 /* ------------------------------------------------------------------ main */
 
+/* --name NAME (the only flag of its own) */
+static int s_flag (void *arg, int ch, const char *value)
+{
+    (void)ch;
+    if (hs_empty (value) || strchr (value, '.')) {
+        fprintf (stderr, "hs-scheduler: --name must be a non-empty word without '.'\n");
+        return -1;
+    }
+    ((self_t *)arg)->sched_name = value;
+    return 0;
+}
+
 int main (int argc, char **argv)
 {
     /* No fastbins: each pass allocates arrays as large as the cluster, and
@@ -603,32 +615,13 @@ int main (int argc, char **argv)
     hs_ctrl_opts_t co = {.resync_ms = DEFAULT_RESYNC_MS};
     self_t self = {.sched_name = DEFAULT_NAME, .next_due_ns = INT64_MAX};
     static const struct option longopts[] = {
-        HS_CTRL_LONGOPTS,
         {"name", required_argument, NULL, 'n'},
-        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    int ch;
-    while ((ch = getopt_long (argc, argv, "n:h", longopts, NULL)) != -1) {
-        int r = hs_ctrl_opt (&co, "hs-scheduler", ch, optarg);
-        if (r < 0) return 2;
-        if (r > 0) continue;
-        switch (ch) {
-        case 'n':
-            if (hs_empty (optarg) || strchr (optarg, '.')) {
-                fprintf (stderr, "hs-scheduler: --name must be a non-empty word without '.'\n");
-                return 2;
-            }
-            self.sched_name = optarg;
-            break;
-        case 'h': s_usage (stdout); return 0;
-        default: s_usage (stderr); return 2;
-        }
-    }
-    if (optind < argc) {
-        s_usage (stderr);
-        return 2;
-    }
+    int rc;
+    if (!hs_ctrl_args (argc, argv, "hs-scheduler", &co, longopts, "n:", s_flag, &self, s_usage,
+                       &rc))
+        return rc;
     self.resync_ms = co.resync_ms;
     /* instances of one scheduler name share its pods; other names are other schedulers */
     _cleanup_free_ char *role = hs_streq (self.sched_name, DEFAULT_NAME)
@@ -648,7 +641,7 @@ int main (int argc, char **argv)
                          .counters = s_counters,
                          .share = s_share,
                          .arg = &self};
-    int rc = hs_ctrl_run (&co, &ops);
+    rc = hs_ctrl_run (&co, &ops);
     zhashx_destroy (&self.pods);
     sched_cluster_destroy (&self.cluster);
     return rc;
