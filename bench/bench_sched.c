@@ -66,23 +66,6 @@ static long s_rss_kib (pid_t pid)
     return kb;
 }
 
-/* user + system CPU time of pid, in seconds. */
-static double s_cpu_s (pid_t pid)
-{
-    char path[64], buf[2048];
-    snprintf (path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen (path, "re");
-    if (!f) return -1;
-    size_t n = fread (buf, 1, sizeof buf - 1, f);
-    fclose (f);
-    buf[n] = '\0';
-    const char *p = strrchr (buf, ')'); /* comm may hold spaces */
-    unsigned long ut = 0, st = 0;
-    if (!p || sscanf (p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-        return -1;
-    return (double)(ut + st) / (double)sysconf (_SC_CLK_TCK);
-}
-
 /* ------------------------------------------------------------------ bus callbacks */
 
 static bool s_node_ready (const Hs__Object *o)
@@ -404,8 +387,8 @@ int main (int argc, char **argv)
             bl_fmt_ns ((uint64_t)(t_ready - t_sim), buf[0], 32));
 
     /* ---- the pods */
-    double cpu0[4] = {s_cpu_s (sched_pid), s_cpu_s (store_pid), s_cpu_s (sim_pid),
-                      s_cpu_s (bus_pid)};
+    double cpu0[4] = {bl_cpu_s (sched_pid), bl_cpu_s (store_pid), bl_cpu_s (sim_pid),
+                      bl_cpu_s (bus_pid)};
     int64_t t0 = hs_mono_ns ();
     int64_t last_progress = t0, last_print = t0;
     int last_running = -1, last_bound = -1;
@@ -433,8 +416,8 @@ int main (int argc, char **argv)
         if (!bl_alive (sched_pid) || !bl_alive (store_pid) || !bl_alive (sim_pid))
             bl_die ("a server died (logs in %s)", tmp);
     }
-    double cpu1[4] = {s_cpu_s (sched_pid), s_cpu_s (store_pid), s_cpu_s (sim_pid),
-                      s_cpu_s (bus_pid)};
+    double cpu1[4] = {bl_cpu_s (sched_pid), bl_cpu_s (store_pid), bl_cpu_s (sim_pid),
+                      bl_cpu_s (bus_pid)};
     long rss_after = s_rss_kib (sim_pid);
     /* one more scheduler heartbeat, so its counters cover the whole run */
     settle = hs_mono_ns () + 600 * MS;

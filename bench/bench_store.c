@@ -55,6 +55,7 @@ typedef struct {
     int etcd_port;   /* etcd */
     bool grpc;       /* etcd: gRPC (HTTP/2) rather than the JSON gateway */
     size_t value_size;
+    pid_t server_pid, bus_pid; /* CPU is measured on these during the window */
 } row_t;
 
 /* Counters in a client worker's result; s[0] = latency samples (ns). */
@@ -751,6 +752,7 @@ typedef struct {
     uint64_t ok, errors;
     bl_samples_t lat, ev_commit, ev_send;
     uint64_t events, gaps, all_ok;
+    double server_cpu_s, bus_cpu_s; /* CPU seconds used in the measured window */
     bool done;
 } rowres_t;
 
@@ -768,6 +770,12 @@ static int s_run_row (const char *tmp, row_t *row, rowres_t *out)
         free (dir);
         return -1;
     }
+    /* The servers' CPU during the measured window: a steadier figure than
+     * the rate on a shared VM, and where the next optimisation should go. */
+    bl_sleep_until (t0 + row->warm_ns);
+    double cpu0[2] = {bl_cpu_s (row->server_pid), bl_cpu_s (row->bus_pid)};
+    bl_sleep_until (t0 + row->warm_ns + row->dur_ns);
+    double cpu1[2] = {bl_cpu_s (row->server_pid), bl_cpu_s (row->bus_pid)};
     int64_t total_ms = (row->warm_ns + row->dur_ns) / 1000000;
     int failed = bl_group_wait (&g, (int)total_ms + 20000);
     if (failed) fprintf (stderr, "bench-store: %d worker(s) failed in row %d\n", failed, row->row);
@@ -805,6 +813,8 @@ static int s_run_row (const char *tmp, row_t *row, rowres_t *out)
     bl_samples_sort (&out->ev_commit);
     bl_samples_sort (&out->ev_send);
     out->rate = (double)out->ok / ((double)row->dur_ns / 1e9);
+    out->server_cpu_s = cpu0[0] < 0 || cpu1[0] < 0 ? -1 : cpu1[0] - cpu0[0];
+    out->bus_cpu_s = cpu0[1] < 0 || cpu1[1] < 0 ? -1 : cpu1[1] - cpu0[1];
     out->done = true;
     free (dir);
     return 0;
@@ -819,37 +829,50 @@ static void s_rowres_free (rowres_t *r)
 
 static void s_print_hs_header (void)
 {
-    printf ("%7s %5s %12s %7s %9s %9s %9s %10s %10s %10s %10s %6s\n", "clients", "procs",
+    printf ("%7s %5s %12s %7s %9s %9s %9s %10s %10s %10s %10s %6s %9s %9s\n", "clients", "procs",
             "applies/s", "errors", "ack p50", "ack p99", "ack max", "cmt>ev p50", "cmt>ev p99",
-            "snd>ev p50", "snd>ev p99", "ev gap");
+            "snd>ev p50", "snd>ev p99", "ev gap", "store cpu", "bus cpu");
+}
+
+/* CPU seconds per operation, as "12.3 us". */
+static const char *s_fmt_cpu_per_op (double cpu_s, uint64_t ops, char *buf, size_t len)
+{
+    if (cpu_s < 0 || ops == 0)
+        snprintf (buf, len, "-");
+    else
+        snprintf (buf, len, "%.1f us", cpu_s * 1e6 / (double)ops);
+    return buf;
 }
 
 static void s_print_hs_row (const row_t *row, const rowres_t *r)
 {
     char b[10][32];
-    printf ("%7d %5d %12s %7llu %9s %9s %9s %10s %10s %10s %10s %6llu\n", r->clients, row->procs,
-            bl_fmt_count (r->rate, b[0], 32), (unsigned long long)r->errors,
+    printf ("%7d %5d %12s %7llu %9s %9s %9s %10s %10s %10s %10s %6llu %9s %9s\n", r->clients,
+            row->procs, bl_fmt_count (r->rate, b[0], 32), (unsigned long long)r->errors,
             bl_fmt_ns (bl_pct (&r->lat, 50), b[1], 32), bl_fmt_ns (bl_pct (&r->lat, 99), b[2], 32),
             bl_fmt_ns (bl_pct (&r->lat, 100), b[3], 32),
             bl_fmt_ns (bl_pct (&r->ev_commit, 50), b[4], 32),
             bl_fmt_ns (bl_pct (&r->ev_commit, 99), b[5], 32),
             bl_fmt_ns (bl_pct (&r->ev_send, 50), b[6], 32),
-            bl_fmt_ns (bl_pct (&r->ev_send, 99), b[7], 32), (unsigned long long)r->gaps);
+            bl_fmt_ns (bl_pct (&r->ev_send, 99), b[7], 32), (unsigned long long)r->gaps,
+            s_fmt_cpu_per_op (r->server_cpu_s, r->ok, b[8], 32),
+            s_fmt_cpu_per_op (r->bus_cpu_s, r->ok, b[9], 32));
 }
 
 static void s_print_etcd_header (void)
 {
-    printf ("%7s %5s %12s %7s %9s %9s %9s\n", "clients", "procs", "writes/s", "errors", "p50",
-            "p99", "max");
+    printf ("%7s %5s %12s %7s %9s %9s %9s %9s\n", "clients", "procs", "writes/s", "errors", "p50",
+            "p99", "max", "etcd cpu");
 }
 
 static void s_print_etcd_row (const row_t *row, const rowres_t *r)
 {
-    char b[4][32];
-    printf ("%7d %5d %12s %7llu %9s %9s %9s\n", r->clients, row->procs,
+    char b[5][32];
+    printf ("%7d %5d %12s %7llu %9s %9s %9s %9s\n", r->clients, row->procs,
             bl_fmt_count (r->rate, b[0], 32), (unsigned long long)r->errors,
             bl_fmt_ns (bl_pct (&r->lat, 50), b[1], 32), bl_fmt_ns (bl_pct (&r->lat, 99), b[2], 32),
-            bl_fmt_ns (bl_pct (&r->lat, 100), b[3], 32));
+            bl_fmt_ns (bl_pct (&r->lat, 100), b[3], 32),
+            s_fmt_cpu_per_op (r->server_cpu_s, r->ok, b[4], 32));
 }
 
 /* ------------------------------------------------------------------ servers */
@@ -1070,7 +1093,9 @@ int main (int argc, char **argv)
             "   %g s warm-up, then %g s measured; ack = send->ack receipt in the client;\n"
             "   cmt>ev = subscriber's realtime at receipt - WatchEvent.committed_at_ns;\n"
             "   snd>ev = receipt - client's realtime at send; both from a separate process\n"
-            "   subscribed to ev.pod.; ev gap = events the subscriber missed (stream seq).\n",
+            "   subscribed to ev.pod.; ev gap = events the subscriber missed (stream seq);\n"
+            "   store/bus cpu = hs-store's/hs-bus's CPU time (user+system, all threads)\n"
+            "   in the measured window, per acked apply.\n",
             pod_size, warm, secs);
         s_print_hs_header ();
         for (int i = 0; i < nclients; i++) {
@@ -1080,7 +1105,9 @@ int main (int argc, char **argv)
                          .procs = procs_of[i],
                          .warm_ns = (int64_t)(warm * 1e9),
                          .dur_ns = (int64_t)(secs * 1e9),
-                         .bus = sv.bus};
+                         .bus = sv.bus,
+                         .server_pid = sv.store_pid,
+                         .bus_pid = sv.bus_pid};
             rowres_t *r = nosync ? &nosync_res[i] : &hs_res[i];
             if (s_run_row (tmp, &row, r) < 0 || !bl_alive (sv.store_pid)) {
                 if (!bl_alive (sv.store_pid)) {
@@ -1147,7 +1174,8 @@ int main (int argc, char **argv)
                 "   re-issues each call as gRPC inside etcd: slower than the gRPC rows above.\n");
         printf ("   Same shape as hs-store: C logical clients in K processes, one put in flight\n"
                 "   each, a new key per put, %zu-byte value (= our packed Pod); %g s warm-up,\n"
-                "   %g s measured; latency = send -> response in the client.\n",
+                "   %g s measured; latency = send -> response in the client; etcd cpu = etcd's\n"
+                "   CPU time (user+system) in the measured window, per acked put.\n",
                 pod_size, warm, secs);
         s_print_etcd_header ();
         for (int i = 0; i < nclients; i++) {
@@ -1159,7 +1187,9 @@ int main (int argc, char **argv)
                          .dur_ns = (int64_t)(secs * 1e9),
                          .etcd_port = port,
                          .grpc = grpc,
-                         .value_size = pod_size};
+                         .value_size = pod_size,
+                         .server_pid = pid,
+                         .bus_pid = -1};
             if (s_run_row (tmp, &row, &res[i]) < 0 || !bl_alive (pid)) {
                 if (!bl_alive (pid)) bl_tail_log (log, 20);
                 bad++;

@@ -36,6 +36,8 @@ pid_t bl_spawn (char *const argv[], const char *log_path);
 int bl_stop (pid_t pid);
 /* True while the spawned process is running. */
 bool bl_alive (pid_t pid);
+/* User + system CPU time of a process so far, in seconds; -1 if it is gone. */
+double bl_cpu_s (pid_t pid);
 /* Prints the last lines of a log file to stderr (for error reports). */
 void bl_tail_log (const char *path, int lines);
 
