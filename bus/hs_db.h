@@ -71,7 +71,8 @@ void hs_db_snapshot_chunks (const hs_db_snapshot_t *snap, const char *request_id
 void hs_db_chunks_free (Hs__SnapshotChunk **chunks, size_t n);
 
 /* hs-store's write-ahead log, in the same directory (services/store/store_wal.h):
- * empty whenever LMDB holds every acked write. */
+ * empty (no bytes, or a zeroed first record header) whenever LMDB holds every
+ * acked write. */
 #define HS_DB_WAL_FILE "wal"
 
 /* ------------------------------------------------------------------ writer side

@@ -25,8 +25,8 @@
 /* The write-ahead window: a checkpoint (LMDB commit) is due when the window
  * is this old, has this many commands, or has logged this many bytes of
  * effects (a proxy for its dirty pages), and whenever the store is idle. */
-#define STORE_WINDOW_NS       (20LL * 1000000LL)
-#define STORE_WINDOW_COMMANDS 4096
+#define STORE_WINDOW_NS       (400LL * 1000000LL)
+#define STORE_WINDOW_COMMANDS 65536
 #define STORE_WINDOW_BYTES    (64u << 20)
 #define STORE_WAL_FILE        HS_DB_WAL_FILE /* in the data directory, beside data.mdb */
 

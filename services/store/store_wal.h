@@ -8,7 +8,9 @@
  *
  *  A record: u32 payload length, u32 CRC-32C of (batch, payload), u64 batch
  *  number, the payload; integers little-endian. Batch numbers strictly
- *  increase through a file. A payload is a sequence of effects:
+ *  increase through a file. A zero header (or a file shorter than one) is
+ *  an empty log: emptying the log zeroes the first header and keeps the
+ *  file's blocks for the next records; what follows them is older. A payload is a sequence of effects:
  *    u8 op (1 put, 2 delete), u8 table (hs_db_table_t), u16 key length,
  *    [u32 value length], key, [value]          (the value only for a put)
  *  Nothing here knows LMDB or sockets: the unit tests drive it directly.
@@ -22,6 +24,8 @@
 
 #define STORE_WAL_HEADER     16
 #define STORE_WAL_MAX_RECORD (1u << 30) /* payload bytes; a longer length is corruption */
+/* A reset keeps the file's blocks for the next window up to this length. */
+#define STORE_WAL_KEEP (64u << 20)
 
 /* ------------------------------------------------------------------ effects */
 
@@ -71,6 +75,11 @@ typedef int (*store_wal_fn) (void *arg, uint64_t batch, const uint8_t *payload, 
  * length of the valid prefix. */
 int store_wal_scan (const uint8_t *buf, size_t len, store_wal_fn fn, void *arg, size_t *ret_valid);
 
+/* Whether the scan's stop at off (its *ret_valid) is the log's clean end:
+ * the end of buf, or a zero header. Otherwise what follows is an older
+ * window's leftovers or a torn append; neither was ever acked. */
+bool store_wal_is_end (const uint8_t *buf, size_t len, size_t off);
+
 /* ------------------------------------------------------------------ the file */
 
 typedef struct store_wal_t store_wal_t;
@@ -85,10 +94,13 @@ int store_wal_read (store_wal_t *self, uint8_t **ret_buf, size_t *ret_len);
  * returns 0 the record survives a crash or power loss. On failure the file
  * is cut back to its previous length (best effort) and -errno returned. */
 int store_wal_append (store_wal_t *self, uint64_t batch, const uint8_t *payload, size_t len);
-/* Empties the file (after a checkpoint made every record in it redundant).
- * Not synced: see store_wal.c. 0 or -errno. */
-int store_wal_reset (store_wal_t *self);
-/* Bytes in the file. */
+/* Empties the log (after a checkpoint made every record in it redundant):
+ * zeroes the first record's header and appends from the start again,
+ * overwriting the file's blocks; truncate (or a file longer than
+ * STORE_WAL_KEEP): cuts the file to nothing instead. Not synced: see
+ * store_wal.c. 0 or -errno. */
+int store_wal_reset (store_wal_t *self, bool truncate);
+/* Bytes of records in the log (the file may be longer: see reset). */
 uint64_t store_wal_size (store_wal_t *self);
 
 #endif

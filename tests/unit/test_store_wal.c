@@ -158,24 +158,70 @@ static void test_corrupt (void)
     CHECK_EQ_INT (store_wal_crc32c (0, "123456789", 9), 0xE3069283u);
 }
 
-static void test_reset (void)
+static size_t s_file_len (const char *path)
 {
-    _cleanup_free_ char *path = s_path ("reset.wal");
-    store_wal_t *w = NULL;
-    CHECK_EQ_INT (store_wal_open (path, true, &w), 0);
-    CHECK_EQ_INT (store_wal_append (w, 1, (const uint8_t *)"x", 1), 0);
-    CHECK_EQ_INT (store_wal_append (w, 2, (const uint8_t *)"y", 1), 0);
-    CHECK_EQ_INT (store_wal_reset (w), 0);
-    CHECK_EQ_INT (store_wal_append (w, 3, (const uint8_t *)"z", 1), 0);
-    store_wal_destroy (&w);
-    CHECK_EQ_INT (store_wal_open (path, true, &w), 0);
+    struct stat st;
+    CHECK (stat (path, &st) == 0);
+    return (size_t)st.st_size;
+}
+
+static int s_records (store_wal_t *w, uint64_t *first, size_t *valid, bool *clean)
+{
     uint8_t *buf;
     size_t len;
     CHECK_EQ_INT (store_wal_read (w, &buf, &len), 0);
     s_seen_t seen = {0};
-    CHECK_EQ_INT (store_wal_scan (buf, len, s_collect, &seen, NULL), 1);
-    CHECK_EQ_INT (seen.batches[0], 3);
+    int n = store_wal_scan (buf, len, s_collect, &seen, valid);
+    *first = n > 0 ? seen.batches[0] : 0;
+    *clean = store_wal_is_end (buf, len, *valid);
     free (buf);
+    return n;
+}
+
+/* A reset keeps the file and zeroes the first header; the next window's
+ * records overwrite the old ones, and a replay stops where they end. */
+static void test_reset (void)
+{
+    _cleanup_free_ char *path = s_path ("reset.wal");
+    store_wal_t *w = NULL;
+    uint64_t first;
+    size_t valid;
+    bool clean;
+    CHECK_EQ_INT (store_wal_open (path, true, &w), 0);
+    CHECK_EQ_INT (store_wal_append (w, 1, (const uint8_t *)"x", 1), 0);
+    CHECK_EQ_INT (store_wal_append (w, 2, (const uint8_t *)"y", 1), 0);
+    CHECK_EQ_INT (store_wal_append (w, 3, (const uint8_t *)"z", 1), 0);
+    CHECK_EQ_INT (store_wal_reset (w, false), 0);
+    CHECK_EQ_INT (store_wal_size (w), 0);
+    CHECK_EQ_INT (s_file_len (path), 3 * (STORE_WAL_HEADER + 1)); /* blocks kept */
+    CHECK_EQ_INT (s_records (w, &first, &valid, &clean), 0);      /* but empty */
+    CHECK (clean);
+
+    /* One new record: the old second one follows it, with a lower batch. */
+    CHECK_EQ_INT (store_wal_append (w, 4, (const uint8_t *)"a", 1), 0);
+    store_wal_destroy (&w);
+    CHECK_EQ_INT (store_wal_open (path, true, &w), 0);
+    CHECK_EQ_INT (s_records (w, &first, &valid, &clean), 1);
+    CHECK_EQ_INT (first, 4);
+    CHECK_EQ_INT (valid, STORE_WAL_HEADER + 1);
+    CHECK (!clean);
+
+    /* A longer new record ends inside an old one: the CRC stops the scan. */
+    CHECK_EQ_INT (store_wal_reset (w, false), 0);
+    CHECK_EQ_INT (store_wal_append (w, 5, (const uint8_t *)"0123456789", 10), 0);
+    CHECK_EQ_INT (s_records (w, &first, &valid, &clean), 1);
+    CHECK_EQ_INT (first, 5);
+
+    /* Appends past the old end grow the file; a truncating reset empties it. */
+    CHECK_EQ_INT (store_wal_append (w, 6, (const uint8_t *)"0123456789", 10), 0);
+    CHECK_EQ_INT (store_wal_append (w, 7, (const uint8_t *)"0123456789", 10), 0);
+    CHECK_EQ_INT (s_records (w, &first, &valid, &clean), 3);
+    CHECK (clean);
+    CHECK_EQ_INT (s_file_len (path), 3 * (STORE_WAL_HEADER + 10));
+    CHECK_EQ_INT (store_wal_reset (w, true), 0);
+    CHECK_EQ_INT (s_file_len (path), 0);
+    CHECK_EQ_INT (s_records (w, &first, &valid, &clean), 0);
+    CHECK (clean);
     store_wal_destroy (&w);
 }
 
