@@ -294,7 +294,7 @@ int hs_bus_decode (const hs_frame_t *frames, size_t n, Hs__Envelope **ret_env,
     else if (frames[1].len > HS_BUS_MAX_MSG)
         reason = HS_GARBAGE_OVERSIZED;
     else {
-        Hs__Envelope *env = hs__envelope__unpack (NULL, frames[1].len, frames[1].data);
+        Hs__Envelope *env = hs__envelope__unpack (&hs_pb_allocator, frames[1].len, frames[1].data);
         if (!env)
             reason = HS_GARBAGE_DECODE;
         else if (env->body_case == HS__ENVELOPE__BODY__NOT_SET) {
@@ -318,7 +318,7 @@ static void s_count_garbage (hs_bus_t *self, const hs_frame_t *frames, size_t n,
     char who[300] = "unknown sender";
     Hs__Envelope *env = NULL;
     if (n == 2 && reason == HS_GARBAGE_BODY)
-        env = hs__envelope__unpack (NULL, frames[1].len, frames[1].data);
+        env = hs__envelope__unpack (&hs_pb_allocator, frames[1].len, frames[1].data);
     if (env && !hs_empty (env->sender)) {
         snprintf (who, sizeof who, "sender %s", env->sender);
     } else if (n >= 1 && s_topic_ok (&frames[0])) {

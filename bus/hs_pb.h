@@ -16,6 +16,35 @@
 #include "bus.pb-c.h"
 #include "objects.pb-c.h"
 
+/* ------------------------------------------------------------------ arenas
+ *
+ * Every message byte comes from hs_pb_alloc and goes back through
+ * hs_pb_release: protobuf-c gets them as hs_pb_allocator (unpack with
+ * &hs_pb_allocator; hs_pb_free uses it). With no arena entered (every
+ * process but hs-store's batches) they are malloc and free.
+ *
+ * A thread that enters an arena gets its allocations from it, by bumping a
+ * pointer; releasing one of them does nothing, and leaving the arena frees
+ * them all at once. Memory from malloc stays malloc's: release frees it, so
+ * a message may mix both (a heap string taken into an arena message).
+ * The rule that makes this safe: nothing allocated while inside may be
+ * used after leaving. hs-store enters for one batch, from receiving its
+ * commands to freeing them, and keeps no message across batches. Under
+ * ASan what an arena held is poisoned when it is left. */
+typedef struct hs_pb_arena hs_pb_arena_t;
+hs_pb_arena_t *hs_pb_arena_new (void);
+void hs_pb_arena_destroy (hs_pb_arena_t **self_p);
+/* Makes self the calling thread's arena until hs_pb_arena_leave. */
+void hs_pb_arena_enter (hs_pb_arena_t *self);
+/* Stops allocating from it and frees everything it handed out. */
+void hs_pb_arena_leave (hs_pb_arena_t *self);
+/* Bytes handed out since the last leave (tests). */
+size_t hs_pb_arena_used (const hs_pb_arena_t *self);
+
+void *hs_pb_alloc (size_t size);
+void hs_pb_release (void *p);
+extern ProtobufCAllocator hs_pb_allocator;
+
 /* A new zero-initialised message of descriptor d (init'ed, heap). */
 void *hs_pb_new (const ProtobufCMessageDescriptor *d);
 /* Frees a message and everything it owns. NULL-safe. */
@@ -29,7 +58,9 @@ void hs_pb_set_str (char **field, const char *s);
 /* Takes ownership of heap string s (NULL means ""). */
 void hs_pb_take_str (char **field, char *s);
 
-/* Appends item to a repeated field: hs_pb_push ((void ***) &m->containers, &m->n_containers, c). */
+/* Appends item to a repeated field: hs_pb_push ((void ***) &m->containers, &m->n_containers, c).
+ * The array it returns is always malloc's (an arena's is copied out), so
+ * arrays grown with it may be freed with free(). */
 void hs_pb_push (void ***items, size_t *n, void *item);
 
 /* Deep copy (pack + unpack). Returns NULL only if msg is NULL. */

@@ -55,6 +55,7 @@ typedef struct {
     Hs__SnapshotRequest **snaps;
     size_t n_snaps;
     store_out_t out;
+    hs_pb_arena_t *arena; /* one batch's messages (s_batch) */
 } self_t;
 
 static void s_usage (FILE *f)
@@ -260,6 +261,11 @@ static void s_checkpoint (self_t *self)
 
 static void s_batch (self_t *self)
 {
+    /* Every message of the batch, from the commands received to the acks
+     * and events published, comes from the arena and goes at once when
+     * the batch ends: malloc and free of the tens of small pieces of each
+     * object were a third of the store's CPU (hs_pb.h). */
+    hs_pb_arena_enter (self->arena);
     while (self->n_envs < BATCH_MAX && self->n_snaps < SNAP_MAX) {
         char *topic;
         Hs__Envelope *env;
@@ -283,6 +289,7 @@ static void s_batch (self_t *self)
     for (size_t i = 0; i < self->n_snaps; i++) s_serve_snapshot (self, self->snaps[i]);
     for (size_t i = 0; i < self->n_envs; i++) hs_pb_free (self->envs[i]);
     self->n_envs = self->n_cmds = self->n_snaps = 0;
+    hs_pb_arena_leave (self->arena);
 }
 
 /* ------------------------------------------------------------------ main */
@@ -353,7 +360,7 @@ int main (int argc, char **argv)
         return 1;
     }
 
-    self_t self = {.sigfd = sigfd, .event_ttl_ns = event_ttl_ns};
+    self_t self = {.sigfd = sigfd, .event_ttl_ns = event_ttl_ns, .arena = hs_pb_arena_new ()};
     self.started_at_ns = hs_now_ns ();
     int rc = 1;
     int r = store_open (data, &opts, &self.store);
@@ -433,6 +440,7 @@ out:
     free (self.snaps);
     hs_bus_destroy (&self.bus);
     store_destroy (&self.store);
+    hs_pb_arena_destroy (&self.arena);
     if (self.sigfd >= 0) close (self.sigfd);
     return rc;
 }

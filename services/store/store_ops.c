@@ -290,7 +290,7 @@ static int s_get_obj (s_cmd_t *c, const char *key, Hs__Object **ret)
     MDB_val v;
     int r = s_get (c->txn, c->s->objects, key, strlen (key), &v);
     if (r < 0) return r;
-    Hs__Object *o = hs__object__unpack (NULL, v.mv_size, v.mv_data);
+    Hs__Object *o = hs__object__unpack (&hs_pb_allocator, v.mv_size, v.mv_data);
     if (!o) return -EUCLEAN; /* a stored value that does not decode: the txn is fine */
     *ret = o;
     return 0;
@@ -798,7 +798,7 @@ static int s_orphan_dependents (s_cmd_t *c, const Hs__ObjectMeta *owner)
         for (rc = mdb_cursor_get (cur, &kv, &v, MDB_SET_RANGE);
              rc == 0 && kv.mv_size >= plen && memcmp (kv.mv_data, prefix, plen) == 0;
              rc = mdb_cursor_get (cur, &kv, &v, MDB_NEXT)) {
-            Hs__Object *o = hs__object__unpack (NULL, v.mv_size, v.mv_data);
+            Hs__Object *o = hs__object__unpack (&hs_pb_allocator, v.mv_size, v.mv_data);
             const Hs__ObjectMeta *m = hs_obj_meta (o);
             for (size_t i = 0; m && i < m->n_owner_references; i++)
                 if (hs_streq (m->owner_references[i]->uid, owner->uid)) {
@@ -1104,7 +1104,7 @@ static Hs__Ack *s_command (store_t *s, MDB_txn *txn, Hs__Command *cmd, int64_t n
         MDB_val v;
         int r = s_get (txn, s->requests, reqkey, klen, &v);
         if (r == 0 && v.mv_size >= sizeof (int64_t)) {
-            Hs__Ack *old = hs__ack__unpack (NULL, v.mv_size - sizeof (int64_t),
+            Hs__Ack *old = hs__ack__unpack (&hs_pb_allocator, v.mv_size - sizeof (int64_t),
                                             (const uint8_t *)v.mv_data + sizeof (int64_t));
             if (old) {
                 hs_pb_free (ack);
@@ -1253,7 +1253,7 @@ static void s_fail_batch (store_t *s, store_out_t *out, int err)
         Hs__Ack *a = out->acks[i].ack;
         a->replayed = false;
         for (size_t j = 0; j < a->n_results; j++) hs_pb_free (a->results[j]);
-        free (a->results);
+        hs_pb_release (a->results);
         a->results = NULL;
         a->n_results = 0;
         a->code = HS__CODE__CODE_UNAVAILABLE;
@@ -1280,7 +1280,7 @@ static int s_rebuild_usage (store_t *s, MDB_txn *txn)
     for (rc = mdb_cursor_get (cur, &k, &v, MDB_SET_RANGE);
          rc == 0 && k.mv_size >= 4 && memcmp (k.mv_data, "pod/", 4) == 0;
          rc = mdb_cursor_get (cur, &k, &v, MDB_NEXT)) {
-        Hs__Object *o = hs__object__unpack (NULL, v.mv_size, v.mv_data);
+        Hs__Object *o = hs__object__unpack (&hs_pb_allocator, v.mv_size, v.mv_data);
         store_usage_t u;
         const char *node = s_pod_node (o, &u);
         if (node) r = s_usage_add (s, txn, node, &u, +1);
@@ -1580,7 +1580,7 @@ Hs__Command *store_expired_events (store_t *self, int64_t before_ns, size_t max)
              rc == 0 && k.mv_size >= 6 && memcmp (k.mv_data, "event/", 6) == 0 &&
              (!cmd || cmd->n_writes < max);
              rc = mdb_cursor_get (cur, &k, &v, MDB_NEXT)) {
-            Hs__Object *o = hs__object__unpack (NULL, v.mv_size, v.mv_data);
+            Hs__Object *o = hs__object__unpack (&hs_pb_allocator, v.mv_size, v.mv_data);
             const Hs__Event *e = o ? o->event : NULL;
             if (e && e->metadata && e->last_timestamp && e->last_timestamp < before_ns) {
                 if (!cmd) {

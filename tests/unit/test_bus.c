@@ -1,6 +1,8 @@
 /*  test_bus.c: hs_bus against the real hs-bus broker: endpoints, join,
  *  publish/receive, prefix filtering, and garbage that is counted and survived. */
 #include "hs_bus.h"
+#include "hs_obj.h"
+#include "hs_pb.h"
 #include "hs_test.h"
 #include "hs_util.h"
 
@@ -196,6 +198,58 @@ static void test_broker_survives_oversized_frame (void)
     hs_bus_destroy (&b);
 }
 
+/* Messages built and decoded inside an arena come from it; heap strings
+ * taken into them stay the heap's and are freed; arrays grown with
+ * hs_pb_push are the heap's; leaving frees it all; outside, plain heap. */
+static void test_arena (void)
+{
+    hs_pb_arena_t *a = hs_pb_arena_new ();
+    for (int round = 0; round < 3; round++) {
+        hs_pb_arena_enter (a);
+        Hs__Object *o = hs_obj_new (HS_KIND_POD, "default", "web");
+        hs_pb_set_str (&o->pod->metadata->uid, "uid-1");
+        hs_pb_take_str (&o->pod->metadata->generate_name, hs_strdup ("heap-"));
+        for (int i = 0; i < 50; i++) {
+            char k[16];
+            snprintf (k, sizeof k, "k%d", i);
+            hs_pb_map_set ((void ***)&o->pod->metadata->labels, &o->pod->metadata->n_labels,
+                           &hs__object_meta__labels_entry__descriptor, k, "v");
+        }
+        CHECK (hs_pb_arena_used (a) > 0);
+        size_t len;
+        uint8_t *buf = hs_pb_pack (o, &len);
+        Hs__Object *copy = hs__object__unpack (&hs_pb_allocator, len, buf);
+        free (buf);
+        CHECK (copy && hs_pb_equal (o, copy));
+        /* a repeated field decoded into the arena, grown with push: the
+         * array moves to the heap and may be freed with free() */
+        hs_pb_map_set ((void ***)&copy->pod->metadata->labels, &copy->pod->metadata->n_labels,
+                       &hs__object_meta__labels_entry__descriptor, "new", "x");
+        CHECK_EQ_INT (copy->pod->metadata->n_labels, 51);
+        CHECK_EQ_STR (hs_pb_map_get ((void *const *)copy->pod->metadata->labels,
+                                     copy->pod->metadata->n_labels, "k49"),
+                      "v");
+        void **arr = (void **)copy->pod->metadata->labels;
+        for (size_t i = 0; i < copy->pod->metadata->n_labels; i++) hs_pb_free (arr[i]);
+        free (arr);
+        copy->pod->metadata->labels = NULL;
+        copy->pod->metadata->n_labels = 0;
+        hs_pb_free (copy);
+        hs_pb_free (o); /* frees the heap string; the arena's are kept until leave */
+        hs_pb_arena_leave (a);
+        CHECK_EQ_INT (hs_pb_arena_used (a), 0);
+    }
+    /* Outside an arena: the heap, as before. */
+    Hs__Object *o = hs_obj_new (HS_KIND_POD, "default", "web");
+    hs_pb_set_str (&o->pod->metadata->uid, "uid-2");
+    CHECK_EQ_INT (hs_pb_arena_used (a), 0);
+    hs_pb_arena_enter (a);
+    hs_pb_free (o); /* heap memory freed inside an arena goes back to the heap */
+    hs_pb_arena_leave (a);
+    hs_pb_arena_destroy (&a);
+    CHECK (a == NULL);
+}
+
 int main (int argc, char **argv)
 {
     s_start_broker ();
@@ -206,6 +260,7 @@ int main (int argc, char **argv)
         {"garbage_is_counted", test_garbage_is_counted},
         {"decode_reasons", test_decode_reasons},
         {"broker_survives_big_frame", test_broker_survives_oversized_frame},
+        {"arena", test_arena},
     };
     return HS_TEST_RUN (tests);
 }
