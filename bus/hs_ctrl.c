@@ -251,9 +251,9 @@ uint64_t hs_ctrl_membership (hs_ctrl_t *c)
 
 /* ------------------------------------------------------------------ events */
 
-void hs_event_send (hs_client_t *client, const char *component, const char *instance,
-                    const char *host, const char *kind, const char *ns, const char *name,
-                    const char *uid, const char *type, const char *reason, const char *message)
+Hs__Write *hs_event_write (const char *component, const char *instance, const char *host,
+                           const char *kind, const char *ns, const char *name, const char *uid,
+                           const char *type, const char *reason, const char *message)
 {
     uint64_t h = hs_rendezvous_score (uid, reason);
     h ^= hs_rendezvous_score (reason, message);
@@ -278,12 +278,26 @@ void hs_event_send (hs_client_t *client, const char *component, const char *inst
     hs_pb_set_str (&e->reporting_instance, instance);
     e->first_timestamp = e->last_timestamp = hs_now_ns ();
     e->count = 1;
-    Hs__Write *w = hs_write_new (HS__OP__OP_APPLY, o);
+    return hs_write_new (HS__OP__OP_APPLY, o);
+}
+
+void hs_events_send (hs_client_t *client, Hs__Write **writes, size_t n)
+{
+    if (n == 0) return;
     hs_call_opts_t opts = {.timeout_ms = EVENT_TIMEOUT_MS};
-    int r = hs_client_send (client, &w, 1, &opts, NULL, NULL);
+    int r = hs_client_send (client, writes, n, &opts, NULL, NULL);
     if (r < 0)
         hs_log_once (HS_LOG_WARN, "ctrl:event", "cannot send an Event: %s (not logged again)",
                      strerror (-r));
+}
+
+void hs_event_send (hs_client_t *client, const char *component, const char *instance,
+                    const char *host, const char *kind, const char *ns, const char *name,
+                    const char *uid, const char *type, const char *reason, const char *message)
+{
+    Hs__Write *w =
+        hs_event_write (component, instance, host, kind, ns, name, uid, type, reason, message);
+    hs_events_send (client, &w, 1);
     hs_pb_free (w);
 }
 

@@ -150,5 +150,12 @@ uint64_t hs_rendezvous_score (const char *instance, const char *key);
 void hs_event_send (hs_client_t *client, const char *component, const char *instance,
                     const char *host, const char *kind, const char *ns, const char *name,
                     const char *uid, const char *type, const char *reason, const char *message);
+/* The same Event as a Write, for sending several in one Command. */
+Hs__Write *hs_event_write (const char *component, const char *instance, const char *host,
+                           const char *kind, const char *ns, const char *name, const char *uid,
+                           const char *type, const char *reason, const char *message);
+/* Sends n Event writes (borrowed) as one Command, fire and forget. One
+ * Command is one store transaction: a write that fails fails them all. */
+void hs_events_send (hs_client_t *client, Hs__Write **writes, size_t n);
 
 #endif
