@@ -8,8 +8,8 @@
  *  changed in a way that may let an unschedulable pod fit. A pass (s_cycle)
  *  takes the pending pods that are due, in kube's queue order (higher
  *  spec.priority first, then creation time, then name), and for each
- *  either binds it (OP_BIND, asynchronous, many in flight) or records why it
- *  fits nowhere. The cluster view is kept for the process's life and updated
+ *  either binds it (OP_BIND, asynchronous, many in flight, up to BIND_BATCH
+ *  in one Command) or records why it fits nowhere. The cluster view is kept for the process's life and updated
  *  per event rather than built per pass: the watch callback counts each pod
  *  that holds room under its key (and takes it out when it stops), a node
  *  changed in place replaces its entry, and a node added or deleted has the
@@ -51,6 +51,7 @@
 #define BACKOFF_MAX_MS     10000
 #define CALL_TIMEOUT_MS    10000
 #define PASS_MAX_NS        (100 * MS) /* one scheduling pass, at most */
+#define BIND_BATCH         64         /* binds per Command */
 
 /* One pending pod of ours. */
 typedef struct {
@@ -65,16 +66,30 @@ typedef struct {
     bool status_inflight;
 } s_pod_t;
 
-typedef enum { S_ACK_BIND, S_ACK_STATUS } s_ack_kind_t;
-
 struct self_t;
 
-/* An ack we wait for: freed by its callback, or by the client at exit when
- * the callback never runs (hs_call_opts_t.free_arg). */
+/* One bind of a Command of binds. */
+typedef struct {
+    char *key, *uid, *node;
+} s_bind_t;
+
+/* The binds of one pass, sent as one Command (BIND_BATCH at most): one
+ * envelope, one ack and one request-table entry for them all, instead of
+ * one each. The Command is one store transaction: if a bind is refused,
+ * the ack names it (failed_index) and the others were not applied either;
+ * they are tried again at once, the refused one after its backoff. */
+typedef struct {
+    struct self_t *self;
+    Hs__Write **writes;
+    s_bind_t *items;
+    size_t n;
+} s_binds_t;
+
+/* A status update's ack we wait for: freed by its callback, or by the
+ * client at exit when the callback never runs (hs_call_opts_t.free_arg). */
 typedef struct s_ctx_t {
     struct self_t *self;
-    s_ack_kind_t kind;
-    char *key, *uid, *node, *message;
+    char *key, *uid, *message;
 } s_ctx_t;
 
 typedef struct self_t {
@@ -93,6 +108,7 @@ typedef struct self_t {
     zhashx_t *pods;      /* "ns/name" -> s_pod_t */
     uint64_t n_pods;     /* pods in the cache */
     uint64_t bound, bind_refused, unschedulable, cycles, events;
+    s_binds_t *binds; /* this pass's binds, not sent yet */
 } self_t;
 
 static void s_usage (FILE *f)
@@ -276,11 +292,10 @@ static void s_on_change (void *arg, Hs__EventType type, const Hs__Object *obj,
 
 /* ------------------------------------------------------------------ writes */
 
-static s_ctx_t *s_ctx_new (self_t *self, s_ack_kind_t kind, const s_pod_t *p)
+static s_ctx_t *s_ctx_new (self_t *self, const s_pod_t *p)
 {
     s_ctx_t *c = hs_calloc (1, sizeof *c);
     c->self = self;
-    c->kind = kind;
     c->key = s_key (p->ns, p->name);
     c->uid = hs_strdup (p->uid);
     return c;
@@ -292,7 +307,6 @@ static void s_ctx_free (void *arg)
     s_ctx_t *c = arg;
     free (c->key);
     free (c->uid);
-    free (c->node);
     free (c->message);
     free (c);
 }
@@ -317,67 +331,146 @@ static void s_on_ack (void *arg, int err, const Hs__Ack *ack)
     char *slash = strchr (c->key, '/');
     const char *ns = c->key, *name = slash ? slash + 1 : c->key;
     if (slash) *slash = '\0';
-    if (c->kind == S_ACK_BIND) {
-        if (p) p->bind_inflight = false;
-        if (ok) {
-            self->bound++;
-            log_debug ("bound %s/%s to %s", ns, name, c->node);
-            _cleanup_free_ char *msg =
-                hs_sprintf ("Successfully assigned %s/%s to %s", ns, name, c->node);
-            s_event (self, ns, name, c->uid, "Normal", "Scheduled", msg);
-            /* p keeps its assumption until the watch shows the pod bound */
-        } else {
-            self->bind_refused++;
-            log_debug ("bind of %s/%s to %s refused: %s", ns, name, c->node, why);
-            if (p) {
-                if (p->assumed) {
-                    _cleanup_free_ char *key = s_key (ns, name);
-                    sched_cluster_unset_pod (self->cluster, key, true);
-                }
-                free (p->assumed);
-                p->assumed = NULL;
-                s_backoff (self, p, hs_mono_ns ());
-            }
-        }
+    if (p) {
+        p->status_inflight = false;
+        s_due (self, p, p->next_try_ns); /* a pass meanwhile skipped it */
+    }
+    if (ok) {
+        self->unschedulable++;
+        log_info ("pod %s/%s is unschedulable: %s", ns, name, c->message);
+        s_event (self, ns, name, c->uid, "Warning", "FailedScheduling", c->message);
     } else {
-        if (p) {
-            p->status_inflight = false;
-            s_due (self, p, p->next_try_ns); /* a pass meanwhile skipped it */
-        }
-        if (ok) {
-            self->unschedulable++;
-            log_info ("pod %s/%s is unschedulable: %s", ns, name, c->message);
-            s_event (self, ns, name, c->uid, "Warning", "FailedScheduling", c->message);
-        } else {
-            /* Conflict: the pod changed meanwhile; its next try sees it. */
-            log_debug ("status of %s/%s not written: %s", ns, name, why);
-        }
+        /* Conflict: the pod changed meanwhile; its next try sees it. */
+        log_debug ("status of %s/%s not written: %s", ns, name, why);
     }
     s_ctx_free (c);
 }
 
-/* true if the bind was sent. */
-static bool s_bind (self_t *self, s_pod_t *p, const char *node)
+/* ------------------------------------------------------------------ binds */
+
+/* Also the calls' free_arg. */
+static void s_binds_free (void *arg)
 {
-    Hs__Write *w = hs_write_target (HS__OP__OP_BIND, HS_KIND_POD, p->ns, p->name);
-    hs_pb_set_str (&w->node_name, node);
-    hs_pb_set_str (&w->expected_uid, p->uid); /* not a namesake created since */
-    s_ctx_t *c = s_ctx_new (self, S_ACK_BIND, p);
-    c->node = hs_strdup (node);
-    hs_call_opts_t opts = {.timeout_ms = CALL_TIMEOUT_MS, .free_arg = s_ctx_free};
-    int r = hs_client_send (self->client, &w, 1, &opts, s_on_ack, c);
-    hs_pb_free (w);
+    s_binds_t *b = arg;
+    if (!b) return;
+    for (size_t i = 0; i < b->n; i++) {
+        free (b->items[i].key);
+        free (b->items[i].uid);
+        free (b->items[i].node);
+        hs_pb_free (b->writes[i]);
+    }
+    free (b->items);
+    free (b->writes);
+    free (b);
+}
+
+/* The pod of bind i, if it is still the one we bound (same uid). */
+static s_pod_t *s_bind_pod (self_t *self, const s_bind_t *it)
+{
+    s_pod_t *p = zhashx_lookup (self->pods, it->key);
+    return p && hs_streq (p->uid, it->uid) ? p : NULL;
+}
+
+/* The bind was not applied: the pod's room is no longer assumed, and it is
+ * tried again at retry_at (its backoff when refused is -1). */
+static void s_bind_undo (self_t *self, const s_bind_t *it, bool refused, int64_t now)
+{
+    s_pod_t *p = s_bind_pod (self, it);
+    if (!p) return;
+    p->bind_inflight = false;
+    if (p->assumed) sched_cluster_unset_pod (self->cluster, it->key, true);
+    free (p->assumed);
+    p->assumed = NULL;
+    if (refused)
+        s_backoff (self, p, now);
+    else
+        s_due (self, p, now);
+}
+
+static void s_on_binds_ack (void *arg, int err, const Hs__Ack *ack)
+{
+    s_binds_t *b = arg;
+    self_t *self = b->self;
+    int64_t now = hs_mono_ns ();
+    if (err == 0 && ack->code == HS__CODE__CODE_OK) {
+        Hs__Write **events = hs_calloc (b->n, sizeof (Hs__Write *));
+        for (size_t i = 0; i < b->n; i++) {
+            const s_bind_t *it = &b->items[i];
+            s_pod_t *p = s_bind_pod (self, it);
+            if (p) p->bind_inflight = false; /* assumed until the watch shows it bound */
+            self->bound++;
+            const char *slash = strchr (it->key, '/');
+            _cleanup_free_ char *ns = hs_strndup (it->key, slash ? (size_t)(slash - it->key) : 0);
+            const char *name = slash ? slash + 1 : it->key;
+            log_debug ("bound %s to %s", it->key, it->node);
+            _cleanup_free_ char *msg =
+                hs_sprintf ("Successfully assigned %s to %s", it->key, it->node);
+            events[i] = hs_event_write (self->sched_name, hs_ctrl_instance (self->ctrl), NULL,
+                                        "pod", ns, name, it->uid, "Normal", "Scheduled", msg);
+        }
+        hs_events_send (self->client, events, b->n);
+        self->events += b->n;
+        for (size_t i = 0; i < b->n; i++) hs_pb_free (events[i]);
+        free (events);
+    } else {
+        /* Nothing of the Command was applied. The write the store refused
+         * (failed_index) backs off; the others go again at once. A lost
+         * call (err) backs them all off. */
+        const char *why = err ? strerror (-err) : ack->message;
+        bool whole = err != 0 || ack->code == HS__CODE__CODE_UNAVAILABLE ||
+                     ack->code == HS__CODE__CODE_INTERNAL; /* not about one write */
+        size_t failed = !whole && ack->failed_index >= 0 ? (size_t)ack->failed_index : b->n;
+        for (size_t i = 0; i < b->n; i++) {
+            bool refused = whole || i == failed || failed >= b->n;
+            if (refused) {
+                self->bind_refused++;
+                log_debug ("bind of %s to %s refused: %s", b->items[i].key, b->items[i].node, why);
+            }
+            s_bind_undo (self, &b->items[i], refused, now);
+        }
+    }
+    s_binds_free (b);
+}
+
+/* Sends this pass's binds, if any. */
+static void s_binds_flush (self_t *self)
+{
+    s_binds_t *b = self->binds;
+    self->binds = NULL;
+    if (!b) return;
+    hs_call_opts_t opts = {.timeout_ms = CALL_TIMEOUT_MS, .free_arg = s_binds_free};
+    int r = hs_client_send (self->client, b->writes, b->n, &opts, s_on_binds_ack, b);
     if (r < 0) {
         hs_log_once (HS_LOG_WARN, "sched:bind", "cannot send a bind: %s (not logged again)",
                      strerror (-r));
-        s_ctx_free (c);
-        s_backoff (self, p, hs_mono_ns ());
-        return false;
+        int64_t now = hs_mono_ns ();
+        for (size_t i = 0; i < b->n; i++) s_bind_undo (self, &b->items[i], true, now);
+        s_binds_free (b);
     }
+}
+
+/* Adds the bind of p to node to this pass's Command (sent when full or at
+ * the end of the pass) and assumes the pod there meanwhile. */
+static void s_bind (self_t *self, s_pod_t *p, const Hs__Pod *pod, const char *node)
+{
+    if (!self->binds) {
+        self->binds = hs_calloc (1, sizeof (s_binds_t));
+        self->binds->self = self;
+        self->binds->writes = hs_calloc (BIND_BATCH, sizeof (Hs__Write *));
+        self->binds->items = hs_calloc (BIND_BATCH, sizeof (s_bind_t));
+    }
+    s_binds_t *b = self->binds;
+    Hs__Write *w = hs_write_target (HS__OP__OP_BIND, HS_KIND_POD, p->ns, p->name);
+    hs_pb_set_str (&w->node_name, node);
+    hs_pb_set_str (&w->expected_uid, p->uid); /* not a namesake created since */
+    b->writes[b->n] = w;
+    b->items[b->n] = (s_bind_t){s_key (p->ns, p->name), hs_strdup (p->uid), hs_strdup (node)};
+    sched_cluster_set_pod (self->cluster, b->items[b->n].key, pod, node, true);
+    b->n++;
     p->bind_inflight = true;
     free (p->assumed);
     p->assumed = hs_strdup (node);
-    return true;
+    if (b->n == BIND_BATCH) s_binds_flush (self);
 }
 
 static Hs__PodCondition *s_condition (const Hs__PodStatus *st, const char *type)
@@ -411,7 +504,7 @@ static void s_unschedulable (self_t *self, s_pod_t *p, const Hs__Pod *pod, const
     Hs__Write *w = hs_write_new (HS__OP__OP_UPDATE_STATUS, o);
     w->expected_revision = pod->metadata->resource_version;
     hs_pb_set_str (&w->expected_uid, p->uid);
-    s_ctx_t *c = s_ctx_new (self, S_ACK_STATUS, p);
+    s_ctx_t *c = s_ctx_new (self, p);
     c->message = hs_strdup (message);
     hs_call_opts_t opts = {.timeout_ms = CALL_TIMEOUT_MS, .free_arg = s_ctx_free};
     int r = hs_client_send (self->client, &w, 1, &opts, s_on_ack, c);
@@ -496,16 +589,14 @@ static void s_cycle (self_t *self)
         char *message = NULL;
         if (sched_pick (cluster, o->pod, &node, &message) == 0) {
             p->backoff_ms = 0;
-            if (s_bind (self, p, node)) {
-                _cleanup_free_ char *key = s_key (p->ns, p->name);
-                sched_cluster_set_pod (cluster, key, o->pod, node, true);
-            }
+            s_bind (self, p, o->pod, node);
         } else {
             s_backoff (self, p, now);
             s_unschedulable (self, p, o->pod, message);
             free (message);
         }
     }
+    s_binds_flush (self);
     free (due);
 }
 
@@ -642,6 +733,7 @@ int main (int argc, char **argv)
                          .share = s_share,
                          .arg = &self};
     rc = hs_ctrl_run (&co, &ops);
+    s_binds_free (self.binds); /* none: every pass sends its binds */
     zhashx_destroy (&self.pods);
     sched_cluster_destroy (&self.cluster);
     return rc;
