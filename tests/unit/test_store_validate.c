@@ -121,6 +121,17 @@ static void test_valid_objects (void)
     hs_pb_set_str (&n->node->status->capacity->memory, "8Gi");
     hs_pb_set_str (&n->node->status->capacity->pods, "110");
     EXPECT_OK (n);
+
+    /* a taint without a key is named by its index */
+    n = hs_obj_new (HS_KIND_NODE, "", "n2");
+    n->node->spec = hs_pb_new (&hs__node_spec__descriptor);
+    for (int i = 0; i < 2; i++) {
+        Hs__Taint *t = hs_pb_new (&hs__taint__descriptor);
+        hs_pb_set_str (&t->key, i == 0 ? "dedicated" : NULL);
+        hs_pb_set_str (&t->effect, "NoSchedule");
+        hs_pb_push ((void ***)&n->node->spec->taints, &n->node->spec->n_taints, t);
+    }
+    EXPECT_HAS (n, "spec.taints[1].key: Required value");
 }
 
 static void test_pod_messages (void)
@@ -138,6 +149,17 @@ static void test_pod_messages (void)
     hs_pb_push ((void ***)&o->pod->spec->containers, &o->pod->spec->n_containers,
                 s_container ("app", "true"));
     EXPECT_MSG (o, "Pod \"web\" is invalid: spec.containers[1].name: Duplicate value: \"app\"");
+
+    /* a two-digit index in the path */
+    o = s_pod ("web");
+    for (int i = 1; i <= 10; i++) {
+        char name[16];
+        snprintf (name, sizeof name, "c%d", i);
+        hs_pb_push ((void ***)&o->pod->spec->containers, &o->pod->spec->n_containers,
+                    s_container (name, "true"));
+    }
+    hs_pb_set_str (&o->pod->spec->containers[10]->name, NULL);
+    EXPECT_MSG (o, "Pod \"web\" is invalid: spec.containers[10].name: Required value");
 
     o = s_pod ("web");
     hs_pb_set_str (&o->pod->spec->containers[0]->name, "App_1");
