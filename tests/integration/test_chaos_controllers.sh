@@ -89,8 +89,13 @@ with open(t + "/sampler.out", "w") as f:
     f.write(f"{samples} samples, at most {worst['web']} web and {worst['batch']} job pods\n")
 PY
 # $T/limit: replicas + maxSurge for the Deployment, written before each change
-# (while scaling down, the larger until the smaller is reached).
-echo 22 >"$T/limit"
+# (while scaling down, the larger until the smaller is reached). Replaced with
+# a rename, never rewritten in place: the sampler must not read it half-written.
+set_limit() {
+  echo "$1" >"$T/limit.new"
+  mv -f "$T/limit.new" "$T/limit"
+}
+set_limit 22
 start sampler python3 "$T/sampler.py" "$T" 5
 SAMPLER=$LAST_PID
 
@@ -121,7 +126,7 @@ deploy v2 20
 restart replicas r1
 restart jobs j1 --backoff-base-ms 200
 restart scheduler s1
-echo 26 >"$T/limit"
+set_limit 26
 deploy v3 24
 restart prober p1
 # two hs-replicas instances, then one of them killed in the middle of a rollout
@@ -132,7 +137,7 @@ wait_for 90 "web rolled to v4 at 24 available" avail 24
 kill -9 "$(pgrep -f "hs-replicas --bus $HS_BUS --instance r2" | head -1)"
 deploy v5 20
 wait_for 90 "web rolled to v5 at 20 available (r1 alone)" avail 20
-echo 22 >"$T/limit"
+set_limit 22
 
 jobdone() {
   hsctl get job batch -o json | python3 -c "
