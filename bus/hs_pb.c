@@ -20,7 +20,7 @@
 #define S_CHUNK_KEEP (4u << 20)   /* leave keeps one chunk up to this size */
 #define S_CHUNKS_MAX 24
 #define S_ALIGN      16
-/* Each allocation is preceded by its size, for hs_pb_realloc's copy. */
+/* Each allocation is preceded by its size, for s_realloc's copy. */
 #define S_HEAD S_ALIGN
 
 typedef struct {

@@ -372,7 +372,7 @@ static s_pod_t *s_bind_pod (self_t *self, const s_bind_t *it)
 }
 
 /* The bind was not applied: the pod's room is no longer assumed, and it is
- * tried again at retry_at (its backoff when refused is -1). */
+ * tried again after its backoff if the store refused it, else at once. */
 static void s_bind_undo (self_t *self, const s_bind_t *it, bool refused, int64_t now)
 {
     s_pod_t *p = s_bind_pod (self, it);
