@@ -669,16 +669,10 @@ void bl_kill_cmdline (const char *needle)
 
 double bl_cpu_s (pid_t pid)
 {
-    char path[64], buf[2048];
-    snprintf (path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen (path, "re");
-    if (!f) return -1;
-    size_t n = fread (buf, 1, sizeof buf - 1, f);
-    fclose (f);
-    buf[n] = '\0';
-    const char *p = strrchr (buf, ')'); /* comm may hold spaces */
+    char buf[2048];
+    const char *p = hs_proc_stat ((int)pid, buf, sizeof buf);
     unsigned long ut = 0, st = 0;
-    if (!p || sscanf (p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+    if (!p || sscanf (p, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
         return -1;
     return (double)(ut + st) / (double)sysconf (_SC_CLK_TCK);
 }

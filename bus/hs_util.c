@@ -343,3 +343,16 @@ void hs_buf_free (hs_buf_t *b)
     b->data = NULL;
     b->len = b->cap = 0;
 }
+
+const char *hs_proc_stat (int pid, char *buf, size_t len)
+{
+    char path[64];
+    snprintf (path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen (path, "re");
+    if (!f) return NULL;
+    size_t n = fread (buf, 1, len - 1, f);
+    fclose (f);
+    buf[n] = '\0';
+    char *s = strrchr (buf, ')');
+    return s ? s + 1 : NULL;
+}

@@ -55,6 +55,12 @@ int64_t hs_mono_ns (void);
  * non-blocking signalfd for SIGTERM/SIGINT, or -errno. */
 int hs_stop_signalfd (void);
 
+/* The fields of /proc/<pid>/stat after the command name, i.e. from field 3
+ * (state) on, read into buf (len bytes; 1024 is plenty); NULL if the
+ * process is gone. The name may hold spaces and parentheses: the fields
+ * start after its last ')'. */
+const char *hs_proc_stat (int pid, char *buf, size_t len);
+
 /* Writes `len` random lower-case alphanumerics and a NUL into buf (len+1 bytes). */
 void hs_random_id (char *buf, size_t len);
 /* A random UUID v4 string, caller frees. */

@@ -983,17 +983,11 @@ static int64_t s_real_to_mono (int64_t real)
  * since boot. With the pid it names one process for the life of the boot. */
 static uint64_t s_start_ticks (pid_t pid)
 {
-    char path[64], buf[1024];
-    snprintf (path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen (path, "re");
-    if (!f) return 0;
-    size_t n = fread (buf, 1, sizeof buf - 1, f);
-    fclose (f);
-    buf[n] = '\0';
-    char *s = strrchr (buf, ')'); /* the command may hold spaces and parentheses */
+    char buf[1024];
+    const char *s = hs_proc_stat ((int)pid, buf, sizeof buf);
     unsigned long long ticks = 0;
-    /* after ")": state is field 3, starttime field 22 */
-    if (s && sscanf (s + 1,
+    /* from state (field 3) on: starttime is field 22 */
+    if (s && sscanf (s,
                      " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
                      "%*d %llu",
                      &ticks) == 1)
@@ -1382,17 +1376,11 @@ void agent_pods_probe_result (agent_pods_t *self, const Hs__ProbeResult *r)
 /* The parent of pid (field 4 of /proc/<pid>/stat), or -1. */
 static pid_t s_parent_of (pid_t pid)
 {
-    char path[64], buf[1024];
-    snprintf (path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen (path, "re");
-    if (!f) return -1;
-    size_t n = fread (buf, 1, sizeof buf - 1, f);
-    fclose (f);
-    buf[n] = '\0';
-    const char *s = strrchr (buf, ')');
+    char buf[1024];
+    const char *s = hs_proc_stat ((int)pid, buf, sizeof buf);
     int ppid = -1;
     char state = 0;
-    if (!s || sscanf (s + 1, " %c %d", &state, &ppid) != 2 || state == 'Z') return -1;
+    if (!s || sscanf (s, " %c %d", &state, &ppid) != 2 || state == 'Z') return -1;
     return (pid_t)ppid;
 }
 
