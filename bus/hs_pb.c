@@ -31,7 +31,6 @@ typedef struct {
 struct hs_pb_arena {
     s_chunk_t chunks[S_CHUNKS_MAX];
     size_t n;
-    size_t handed; /* bytes handed out since the last leave */
 };
 
 static __thread hs_pb_arena_t *t_arena;
@@ -41,13 +40,13 @@ hs_pb_arena_t *hs_pb_arena_new (void)
     return hs_calloc (1, sizeof (hs_pb_arena_t));
 }
 
-static void s_chunks_free (hs_pb_arena_t *self, size_t from)
+static void s_chunks_free (hs_pb_arena_t *self)
 {
-    for (size_t i = from; i < self->n; i++) {
+    for (size_t i = 0; i < self->n; i++) {
         S_UNPOISON (self->chunks[i].base, self->chunks[i].size);
         free (self->chunks[i].base);
     }
-    if (from < self->n) self->n = from;
+    self->n = 0;
 }
 
 void hs_pb_arena_destroy (hs_pb_arena_t **self_p)
@@ -55,7 +54,7 @@ void hs_pb_arena_destroy (hs_pb_arena_t **self_p)
     hs_pb_arena_t *self = *self_p;
     if (!self) return;
     if (t_arena == self) t_arena = NULL;
-    s_chunks_free (self, 0);
+    s_chunks_free (self);
     free (self);
     *self_p = NULL;
 }
@@ -74,21 +73,22 @@ void hs_pb_arena_leave (hs_pb_arena_t *self)
         s_chunk_t last = self->chunks[self->n - 1];
         if (last.size <= S_CHUNK_KEEP) {
             self->n--;
-            s_chunks_free (self, 0);
+            s_chunks_free (self);
             self->chunks[0] = last;
             self->chunks[0].used = 0;
             self->n = 1;
             S_POISON (last.base, last.size);
         } else {
-            s_chunks_free (self, 0);
+            s_chunks_free (self);
         }
     }
-    self->handed = 0;
 }
 
 size_t hs_pb_arena_used (const hs_pb_arena_t *self)
 {
-    return self->handed;
+    size_t used = 0;
+    for (size_t i = 0; i < self->n; i++) used += self->chunks[i].used;
+    return used;
 }
 
 static bool s_in_arena (const hs_pb_arena_t *a, const void *p)
@@ -115,7 +115,6 @@ static void *s_arena_alloc (hs_pb_arena_t *a, size_t size)
     }
     uint8_t *p = c->base + c->used;
     c->used += need;
-    a->handed += need;
     S_UNPOISON (p, need);
     memcpy (p, &size, sizeof size);
     return p + S_HEAD;

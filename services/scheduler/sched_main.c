@@ -80,7 +80,7 @@ typedef struct {
  * they are tried again at once, the refused one after its backoff. */
 typedef struct {
     struct self_t *self;
-    Hs__Write **writes;
+    Hs__Write **writes; /* until sent: the client keeps the packed Command */
     s_bind_t *items;
     size_t n;
 } s_binds_t;
@@ -349,6 +349,13 @@ static void s_on_ack (void *arg, int err, const Hs__Ack *ack)
 /* ------------------------------------------------------------------ binds */
 
 /* Also the calls' free_arg. */
+static void s_binds_writes_free (s_binds_t *b)
+{
+    for (size_t i = 0; b->writes && i < b->n; i++) hs_pb_free (b->writes[i]);
+    free (b->writes);
+    b->writes = NULL;
+}
+
 static void s_binds_free (void *arg)
 {
     s_binds_t *b = arg;
@@ -357,10 +364,9 @@ static void s_binds_free (void *arg)
         free (b->items[i].key);
         free (b->items[i].uid);
         free (b->items[i].node);
-        hs_pb_free (b->writes[i]);
     }
+    s_binds_writes_free (b);
     free (b->items);
-    free (b->writes);
     free (b);
 }
 
@@ -440,6 +446,7 @@ static void s_binds_flush (self_t *self)
     if (!b) return;
     hs_call_opts_t opts = {.timeout_ms = CALL_TIMEOUT_MS, .free_arg = s_binds_free};
     int r = hs_client_send (self->client, b->writes, b->n, &opts, s_on_binds_ack, b);
+    s_binds_writes_free (b);
     if (r < 0) {
         hs_log_once (HS_LOG_WARN, "sched:bind", "cannot send a bind: %s (not logged again)",
                      strerror (-r));
