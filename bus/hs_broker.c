@@ -43,7 +43,7 @@ typedef struct {
     void *ctx, *xsub, *xpub;
     char instance[16];
     int64_t started_at;
-    uint64_t msgs, bytes, subs_seen, hb_seq;
+    uint64_t msgs, bytes, batches, subs_seen, hb_seq;
 } self_t;
 
 static int s_bind (void *sock, const char *ep)
@@ -60,8 +60,9 @@ static void s_heartbeat (self_t *self)
 {
     Hs__Envelope env = HS__ENVELOPE__INIT;
     Hs__ComponentHeartbeat hb = HS__COMPONENT_HEARTBEAT__INIT;
-    Hs__Counter c_msgs = HS__COUNTER__INIT, c_bytes = HS__COUNTER__INIT;
-    Hs__Counter *counters[] = {&c_msgs, &c_bytes};
+    Hs__Counter c_msgs = HS__COUNTER__INIT, c_bytes = HS__COUNTER__INIT,
+                c_batches = HS__COUNTER__INIT;
+    Hs__Counter *counters[] = {&c_msgs, &c_bytes, &c_batches};
     char host[256] = "";
     gethostname (host, sizeof host - 1);
     char sender[64];
@@ -75,8 +76,10 @@ static void s_heartbeat (self_t *self)
     c_msgs.value = self->msgs;
     c_bytes.name = "forwarded_bytes";
     c_bytes.value = self->bytes;
+    c_batches.name = "received_batches";
+    c_batches.value = self->batches;
     hb.counters = counters;
-    hb.n_counters = 2;
+    hb.n_counters = HS_ARRAY_LEN (counters);
     env.sender = sender;
     env.sender_seq = ++self->hb_seq;
     env.sent_at_ns = hs_now_ns ();
@@ -92,10 +95,16 @@ static void s_heartbeat (self_t *self)
     zmq_send (self->xpub, buf, len, ZMQ_DONTWAIT);
 }
 
-/* Moves one whole multi-frame message from XSUB to XPUB. */
+/* Moves one whole multi-frame message from XSUB to XPUB. A batch
+ * (hs_bus_batch_begin, first frame HS_BUS_BATCH_TOPIC) goes out as the
+ * two-frame messages it carries, in order; its frames are moved, not
+ * copied. A batch with an odd frame count ends in a one-frame message,
+ * which receivers count as garbage, as they would have unbatched. */
 static int s_forward_one (self_t *self)
 {
     int more = 1;
+    bool batch = false;
+    size_t part = 0; /* frame number within the message being forwarded */
     while (more) {
         zmq_msg_t msg;
         zmq_msg_init (&msg);
@@ -104,13 +113,27 @@ static int s_forward_one (self_t *self)
             return -errno;
         }
         more = zmq_msg_more (&msg);
+        if (part == 0 && !batch && more && zmq_msg_size (&msg) == strlen (HS_BUS_BATCH_TOPIC) &&
+            memcmp (zmq_msg_data (&msg), HS_BUS_BATCH_TOPIC, strlen (HS_BUS_BATCH_TOPIC)) == 0) {
+            batch = true;
+            self->batches++;
+            zmq_msg_close (&msg);
+            continue;
+        }
         self->bytes += zmq_msg_size (&msg);
+        /* In a batch, every second frame ends a message. */
+        bool last = batch ? (part == 1 || !more) : !more;
         /* XPUB never blocks: a slow subscriber past its HWM loses messages,
          * which the streams' sequences let it detect. */
-        zmq_msg_send (&msg, self->xpub, more ? ZMQ_SNDMORE : 0);
+        zmq_msg_send (&msg, self->xpub, last ? 0 : ZMQ_SNDMORE);
         zmq_msg_close (&msg);
+        if (last) {
+            self->msgs++;
+            part = 0;
+        } else {
+            part++;
+        }
     }
-    self->msgs++;
     return 0;
 }
 

@@ -4,6 +4,7 @@
 #include "hs_util.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <zmq.h>
@@ -27,6 +28,11 @@ struct hs_bus_t {
     uint64_t garbage[HS_GARBAGE__COUNT];
     s_queued_t *queue_head, *queue_tail;
     size_t queue_len;
+    /* hs_bus_batch_begin..end: messages go out as one bus.batch message;
+     * the last body is held back until we know whether another follows. */
+    int batching; /* nesting depth of hs_bus_batch_begin */
+    size_t batch_n;
+    zmq_msg_t batch_last;
 };
 
 static const char *s_garbage_names[HS_GARBAGE__COUNT] = {
@@ -128,6 +134,7 @@ void hs_bus_destroy (hs_bus_t **self_p)
         hs_pb_free (q->env);
         free (q);
     }
+    if (self->batch_n > 0) zmq_msg_close (&self->batch_last);
     if (self->pub) zmq_close (self->pub);
     if (self->sub) zmq_close (self->sub);
     if (self->ctx) zmq_ctx_term (self->ctx);
@@ -161,12 +168,65 @@ int hs_bus_unsubscribe (hs_bus_t *self, const char *prefix)
     return zmq_setsockopt (self->sub, ZMQ_UNSUBSCRIBE, prefix, strlen (prefix)) == 0 ? 0 : -errno;
 }
 
+/* Sends topic and body (taken); in a batch, the body is held back as
+ * batch_last, and the one held before goes out as a non-final frame. */
+static int s_send_msg (hs_bus_t *self, const char *topic, zmq_msg_t *body)
+{
+    if (!self->batching) {
+        if (zmq_send (self->pub, topic, strlen (topic), ZMQ_SNDMORE) < 0 ||
+            zmq_msg_send (body, self->pub, 0) < 0) {
+            int err = errno;
+            zmq_msg_close (body);
+            return -err;
+        }
+        return 0;
+    }
+    int rc = 0;
+    if (self->batch_n == 0)
+        rc = zmq_send (self->pub, HS_BUS_BATCH_TOPIC, strlen (HS_BUS_BATCH_TOPIC), ZMQ_SNDMORE);
+    else
+        rc = zmq_msg_send (&self->batch_last, self->pub, ZMQ_SNDMORE);
+    if (rc >= 0) rc = zmq_send (self->pub, topic, strlen (topic), ZMQ_SNDMORE);
+    if (rc < 0) {
+        int err = errno;
+        zmq_msg_close (body);
+        return -err;
+    }
+    if (self->batch_n > 0) zmq_msg_close (&self->batch_last);
+    zmq_msg_init (&self->batch_last);
+    zmq_msg_move (&self->batch_last, body);
+    zmq_msg_close (body);
+    self->batch_n++;
+    return 0;
+}
+
+void hs_bus_batch_begin (hs_bus_t *self)
+{
+    self->batching++;
+}
+
+int hs_bus_batch_flush (hs_bus_t *self)
+{
+    if (self->batch_n == 0) return 0;
+    self->batch_n = 0;
+    int rc = zmq_msg_send (&self->batch_last, self->pub, 0) < 0 ? -errno : 0;
+    zmq_msg_close (&self->batch_last);
+    return rc;
+}
+
+int hs_bus_batch_end (hs_bus_t *self)
+{
+    if (self->batching > 0 && --self->batching > 0) return 0;
+    return hs_bus_batch_flush (self);
+}
+
 int hs_bus_publish_raw (hs_bus_t *self, const char *topic, const void *data, size_t len)
 {
     if (len > HS_BUS_MAX_MSG) return -EMSGSIZE;
-    if (zmq_send (self->pub, topic, strlen (topic), ZMQ_SNDMORE) < 0) return -errno;
-    if (zmq_send (self->pub, data, len, 0) < 0) return -errno;
-    return 0;
+    zmq_msg_t msg;
+    if (zmq_msg_init_size (&msg, len) != 0) return -errno;
+    if (len) memcpy (zmq_msg_data (&msg), data, len);
+    return s_send_msg (self, topic, &msg);
 }
 
 int hs_bus_publish (hs_bus_t *self, const char *topic, Hs__Envelope *env)
@@ -223,13 +283,7 @@ int hs_bus_publish_body (hs_bus_t *self, const char *topic, unsigned field,
         if (parts[i].iov_len) memcpy (p, parts[i].iov_base, parts[i].iov_len);
         p += parts[i].iov_len;
     }
-    if (zmq_send (self->pub, topic, strlen (topic), ZMQ_SNDMORE) < 0 ||
-        zmq_msg_send (&msg, self->pub, 0) < 0) {
-        int err = errno;
-        zmq_msg_close (&msg);
-        return -err;
-    }
-    return 0;
+    return s_send_msg (self, topic, &msg);
 }
 
 void hs_bus_frames_free (hs_frame_t *frames, size_t n)
@@ -238,27 +292,55 @@ void hs_bus_frames_free (hs_frame_t *frames, size_t n)
     free (frames);
 }
 
+int hs_bus_wait (hs_bus_t *self, int timeout_ms)
+{
+    /* zmq_poll would poll(2) once with no timeout before waiting; asking the
+     * socket first costs no system call when a message is queued, which
+     * under load is nearly always. ZMQ_FD only says that the socket's state
+     * may have changed: ZMQ_EVENTS is the truth, asked after every wake. */
+    int fd;
+    size_t fd_len = sizeof fd;
+    if (zmq_getsockopt (self->sub, ZMQ_FD, &fd, &fd_len) != 0) return -errno;
+    int64_t deadline = timeout_ms > 0 ? hs_mono_ns () + (int64_t)timeout_ms * 1000000 : 0;
+    for (;;) {
+        int events;
+        size_t ev_len = sizeof events;
+        if (zmq_getsockopt (self->sub, ZMQ_EVENTS, &events, &ev_len) != 0) return -errno;
+        if (events & ZMQ_POLLIN) return 0;
+        int wait = timeout_ms;
+        if (timeout_ms > 0) {
+            int64_t left = deadline - hs_mono_ns ();
+            if (left <= 0) return -EAGAIN;
+            wait = (int)((left + 999999) / 1000000);
+        }
+        if (timeout_ms == 0) return -EAGAIN;
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll (&p, 1, wait) < 0) return -errno;
+    }
+}
+
 int hs_bus_recv_raw (hs_bus_t *self, hs_frame_t **ret_frames, size_t *ret_n, int timeout_ms)
 {
-    if (timeout_ms != 0) {
-        zmq_pollitem_t item = {self->sub, 0, ZMQ_POLLIN, 0};
-        int r = zmq_poll (&item, 1, timeout_ms);
-        if (r < 0) return -errno;
-        if (r == 0) return -EAGAIN;
+    /* Receive first, wait only if nothing is queued. */
+    zmq_msg_t msg;
+    zmq_msg_init (&msg);
+    while (zmq_msg_recv (&msg, self->sub, ZMQ_DONTWAIT) < 0) {
+        int err = errno;
+        if (err != EAGAIN || timeout_ms == 0) {
+            zmq_msg_close (&msg);
+            return -err;
+        }
+        int r = hs_bus_wait (self, timeout_ms);
+        if (r < 0) {
+            zmq_msg_close (&msg);
+            return r;
+        }
+        timeout_ms = 0; /* readable now: one more try, without waiting */
     }
     hs_frame_t *frames = NULL;
     size_t n = 0;
-    int more = 1;
-    while (more) {
-        zmq_msg_t msg;
-        zmq_msg_init (&msg);
-        if (zmq_msg_recv (&msg, self->sub, n == 0 ? ZMQ_DONTWAIT : 0) < 0) {
-            int err = errno;
-            zmq_msg_close (&msg);
-            hs_bus_frames_free (frames, n);
-            return -err;
-        }
-        more = zmq_msg_more (&msg);
+    for (;;) {
+        int more = zmq_msg_more (&msg);
         /* Keep at most 8 frames of a malformed message; drain the rest. */
         if (n < 8) {
             frames = hs_realloc (frames, (n + 1) * sizeof *frames);
@@ -269,6 +351,14 @@ int hs_bus_recv_raw (hs_bus_t *self, hs_frame_t **ret_frames, size_t *ret_n, int
             n++;
         }
         zmq_msg_close (&msg);
+        if (!more) break;
+        zmq_msg_init (&msg);
+        if (zmq_msg_recv (&msg, self->sub, 0) < 0) {
+            int err = errno;
+            zmq_msg_close (&msg);
+            hs_bus_frames_free (frames, n);
+            return -err;
+        }
     }
     *ret_frames = frames;
     *ret_n = n;

@@ -83,6 +83,20 @@ int hs_bus_publish (hs_bus_t *self, const char *topic, Hs__Envelope *env);
  * command once and resends the bytes). 0, -EMSGSIZE, -EAGAIN, -errno. */
 int hs_bus_publish_body (hs_bus_t *self, const char *topic, unsigned field,
                          const struct iovec *parts, size_t n);
+/* Batches: between begin and end, hs_bus_publish, _publish_body and
+ * _publish_raw send nothing of their own; end (or flush) sends what they
+ * published as one message [HS_BUS_BATCH_TOPIC, topic1, body1, topic2,
+ * body2, ...], which hs-bus splits back into the two-frame messages, in
+ * order: subscribers never see a batch. One message instead of many saves
+ * the sender and hs-bus a wake-up of ZeroMQ's I/O thread per message.
+ * begin/end nest (only the outermost end sends); flush sends now, and the
+ * batch goes on. Flush before waiting for an answer to something published
+ * in a batch. end and flush return 0 or -errno; a failed send loses the
+ * batch, as a lost message would be lost. */
+#define HS_BUS_BATCH_TOPIC "bus.batch"
+void hs_bus_batch_begin (hs_bus_t *self);
+int hs_bus_batch_flush (hs_bus_t *self);
+int hs_bus_batch_end (hs_bus_t *self);
 /* Sends two frames as they are (tests, tools, benchmarks). */
 int hs_bus_publish_raw (hs_bus_t *self, const char *topic, const void *data, size_t len);
 
@@ -90,6 +104,11 @@ int hs_bus_publish_raw (hs_bus_t *self, const char *topic, const void *data, siz
  * skipped. timeout_ms: -1 blocks, 0 polls. Returns 0 with *ret_topic (caller
  * frees) and *ret_env (hs_pb_free), -EAGAIN on timeout, -EINTR, or -errno. */
 int hs_bus_recv (hs_bus_t *self, char **ret_topic, Hs__Envelope **ret_env, int timeout_ms);
+
+/* Waits until a message can be received: 0, -EAGAIN when timeout_ms
+ * (-1 blocks, 0 polls) passes first, -EINTR, or -errno. Cheaper than
+ * zmq_poll on the SUB socket alone. */
+int hs_bus_wait (hs_bus_t *self, int timeout_ms);
 
 /* Receives raw frames without decoding (the tap). nframes may differ from 2.
  * Frames are returned in *ret_frames (array of hs_frame_t, free with

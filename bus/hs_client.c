@@ -1294,8 +1294,21 @@ static int64_t s_next_due (hs_client_t *self)
     return due;
 }
 
-/* hs_client_process without the re-entrancy check (see the file banner). */
+static int s_pump_batched (hs_client_t *self, int timeout_ms);
+
+/* hs_client_process without the re-entrancy check (see the file banner).
+ * What the callbacks publish goes out in one bus batch per pass (a
+ * component answering many messages sends one bus message, not many), and
+ * before any wait, since the wait may be for an answer to it. */
 static int s_pump (hs_client_t *self, int timeout_ms)
+{
+    hs_bus_batch_begin (self->bus);
+    int r = s_pump_batched (self, timeout_ms);
+    hs_bus_batch_end (self->bus);
+    return r;
+}
+
+static int s_pump_batched (hs_client_t *self, int timeout_ms)
 {
     int64_t deadline = timeout_ms > 0 ? hs_mono_ns () + (int64_t)timeout_ms * MS : 0;
     int handled = 0;
@@ -1338,8 +1351,9 @@ static int s_pump (hs_client_t *self, int timeout_ms)
             wait = left <= 0 ? 0 : (long)((left + MS - 1) / MS);
             if (wait > INT_MAX) wait = INT_MAX;
         }
-        zmq_pollitem_t item = {hs_bus_sub_socket (self->bus), 0, ZMQ_POLLIN, 0};
-        if (zmq_poll (&item, 1, wait) < 0) return -errno;
+        hs_bus_batch_flush (self->bus);
+        int r = hs_bus_wait (self->bus, (int)wait);
+        if (r < 0 && r != -EAGAIN) return r;
     }
 }
 

@@ -103,6 +103,7 @@ static void s_publish_body (self_t *self, const char *topic, unsigned field,
 static void s_publish_out (self_t *self)
 {
     store_out_t *out = &self->out;
+    hs_bus_batch_begin (self->bus);
     for (size_t i = 0; i < out->n_events; i++) {
         const store_event_t *e = &out->events[i];
         Hs__WatchEvent head = *e->event;
@@ -124,6 +125,9 @@ static void s_publish_out (self_t *self)
         struct iovec part = {out->bytes + a->off, a->len};
         s_publish_body (self, a->topic, HS__ENVELOPE__BODY_ACK, &part, 1);
     }
+    int r = hs_bus_batch_end (self->bus);
+    if (r < 0)
+        hs_log_once (HS_LOG_WARN, "store:publish", "cannot publish a batch: %s", strerror (-r));
 }
 
 static void s_send_chunk (self_t *self, const char *topic, Hs__SnapshotChunk *chunk)

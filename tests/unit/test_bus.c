@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
 
 static char s_addr[64];
 
@@ -198,6 +200,162 @@ static void test_broker_survives_oversized_frame (void)
     hs_bus_destroy (&b);
 }
 
+/* Receives one message within 5 s and checks its topic and ping nonce. */
+static void s_expect (hs_bus_t *b, const char *topic, const char *nonce)
+{
+    char *t = NULL;
+    Hs__Envelope *env = NULL;
+    CHECK_EQ_INT (hs_bus_recv (b, &t, &env, 5000), 0);
+    CHECK_EQ_STR (t, topic);
+    CHECK_EQ_STR (env && env->body_case == HS__ENVELOPE__BODY_PING ? env->ping->nonce : NULL,
+                  nonce);
+    free (t);
+    hs_pb_free (env);
+}
+
+static void s_publish_ping (hs_bus_t *a, const char *topic, const char *nonce)
+{
+    Hs__Envelope *env = s_ping (nonce);
+    CHECK_EQ_INT (hs_bus_publish (a, topic, env), 0);
+    hs_pb_free (env);
+}
+
+/* A batch reaches subscribers as the messages it holds, filtered and in
+ * order, and only when the outermost end (or a flush) sends it. */
+static void test_batch (void)
+{
+    hs_bus_t *a = NULL, *b = NULL;
+    CHECK_EQ_INT (hs_bus_connect (s_addr, "pub", "ba", &a), 0);
+    CHECK_EQ_INT (hs_bus_connect (s_addr, "sub", "bb", &b), 0);
+    CHECK_EQ_INT (hs_bus_subscribe (b, "bw."), 0);
+    CHECK_EQ_INT (hs_bus_join (a, 5000), 0);
+    CHECK_EQ_INT (hs_bus_join (b, 5000), 0);
+
+    hs_bus_batch_begin (a);
+    hs_bus_batch_begin (a); /* nested: its end sends nothing */
+    char nonce[16];
+    for (int i = 0; i < 10; i++) {
+        snprintf (nonce, sizeof nonce, "n%d", i);
+        s_publish_ping (a, i % 2 ? "other.b" : "bw.b", nonce);
+    }
+    uint8_t raw[] = {0x0a, 0x00}; /* publish_raw joins the batch too */
+    CHECK_EQ_INT (hs_bus_publish_raw (a, "bw.raw", raw, sizeof raw), 0);
+    CHECK_EQ_INT (hs_bus_batch_end (a), 0);
+    CHECK_EQ_INT (hs_bus_wait (b, 300), -EAGAIN); /* nothing sent yet */
+    CHECK_EQ_INT (hs_bus_batch_end (a), 0);
+    uint64_t last_seq = 0;
+    for (int i = 0; i < 10; i += 2) {
+        char *t = NULL;
+        Hs__Envelope *env = NULL;
+        CHECK_EQ_INT (hs_bus_recv (b, &t, &env, 5000), 0);
+        snprintf (nonce, sizeof nonce, "n%d", i);
+        CHECK_EQ_STR (t, "bw.b");
+        CHECK_EQ_STR (env ? env->ping->nonce : NULL, nonce);
+        CHECK (env && env->sender_seq > last_seq);
+        last_seq = env ? env->sender_seq : 0;
+        free (t);
+        hs_pb_free (env);
+    }
+    /* The raw frame was garbage ({0x0a, 0x00}: an empty sender, no body),
+     * counted like any other; the next batch still arrives. */
+    s_publish_ping (a, "bw.after", "after");
+    s_expect (b, "bw.after", "after");
+    CHECK_EQ_INT (hs_bus_garbage_by (b, HS_GARBAGE_BODY), 1);
+
+    /* flush sends what is there and the batch goes on */
+    hs_bus_batch_begin (a);
+    s_publish_ping (a, "bw.f", "first");
+    CHECK_EQ_INT (hs_bus_batch_flush (a), 0);
+    s_expect (b, "bw.f", "first");
+    s_publish_ping (a, "bw.f", "second");
+    CHECK_EQ_INT (hs_bus_wait (b, 200), -EAGAIN);
+    CHECK_EQ_INT (hs_bus_batch_end (a), 0);
+    s_expect (b, "bw.f", "second");
+    /* an empty batch sends nothing */
+    hs_bus_batch_begin (a);
+    CHECK_EQ_INT (hs_bus_batch_end (a), 0);
+    CHECK_EQ_INT (hs_bus_wait (b, 0), -EAGAIN);
+    hs_bus_destroy (&a);
+    hs_bus_destroy (&b);
+}
+
+/* A batch with an odd number of frames, from a raw ZeroMQ publisher: the
+ * broker forwards the pairs, and the dangling topic as a one-frame message
+ * that receivers count as garbage; the broker goes on. */
+static void test_batch_malformed (void)
+{
+    hs_bus_t *a = NULL, *b = NULL;
+    CHECK_EQ_INT (hs_bus_connect (s_addr, "pub", "ma", &a), 0);
+    CHECK_EQ_INT (hs_bus_connect (s_addr, "sub", "mb", &b), 0);
+    CHECK_EQ_INT (hs_bus_subscribe (b, "bm."), 0);
+    CHECK_EQ_INT (hs_bus_join (a, 5000), 0);
+    CHECK_EQ_INT (hs_bus_join (b, 5000), 0);
+    /* a valid envelope to carry */
+    Hs__Envelope *env = s_ping ("inside");
+    hs_pb_set_str (&env->sender, "raw/1");
+    env->sender_seq = 1;
+    size_t len;
+    uint8_t *buf = hs_pb_pack (env, &len);
+    hs_pb_free (env);
+
+    char pub_ep[300], sub_ep[300];
+    CHECK_EQ_INT (hs_bus_endpoints (s_addr, pub_ep, sub_ep, sizeof pub_ep), 0);
+    void *ctx = zmq_ctx_new ();
+    void *raw = zmq_socket (ctx, ZMQ_PUB);
+    CHECK_EQ_INT (zmq_connect (raw, pub_ep), 0);
+    /* ZeroMQ drops what a PUB sends before the broker's subscription
+     * reaches it: send the batch until its good message comes through. */
+    int64_t deadline = hs_mono_ns () + 5000000000LL;
+    bool seen = false;
+    while (!seen && hs_mono_ns () < deadline) {
+        zmq_send (raw, HS_BUS_BATCH_TOPIC, strlen (HS_BUS_BATCH_TOPIC), ZMQ_SNDMORE);
+        zmq_send (raw, "bm.good", 7, ZMQ_SNDMORE);
+        zmq_send (raw, buf, len, ZMQ_SNDMORE);
+        zmq_send (raw, "bm.dangling", 11, 0);
+        char *t = NULL;
+        Hs__Envelope *in = NULL;
+        if (hs_bus_recv (b, &t, &in, 100) == 0) {
+            CHECK_EQ_STR (t, "bm.good");
+            CHECK_EQ_STR (in->ping->nonce, "inside");
+            seen = true;
+            free (t);
+            hs_pb_free (in);
+        }
+    }
+    CHECK (seen);
+    /* the dangling topic of that batch arrives next, as garbage */
+    s_publish_ping (a, "bm.after", "after");
+    s_expect (b, "bm.after", "after");
+    CHECK (hs_bus_garbage_by (b, HS_GARBAGE_FRAMES) >= 1);
+    zmq_close (raw);
+    zmq_ctx_term (ctx);
+    free (buf);
+    hs_bus_destroy (&a);
+    hs_bus_destroy (&b);
+}
+
+/* hs_bus_wait: 0 once something is queued, -EAGAIN after the timeout. */
+static void test_wait (void)
+{
+    hs_bus_t *a = NULL, *b = NULL;
+    CHECK_EQ_INT (hs_bus_connect (s_addr, "pub", "wa", &a), 0);
+    CHECK_EQ_INT (hs_bus_connect (s_addr, "sub", "wb", &b), 0);
+    CHECK_EQ_INT (hs_bus_subscribe (b, "wt."), 0);
+    CHECK_EQ_INT (hs_bus_join (a, 5000), 0);
+    CHECK_EQ_INT (hs_bus_join (b, 5000), 0);
+    int64_t t0 = hs_mono_ns ();
+    CHECK_EQ_INT (hs_bus_wait (b, 150), -EAGAIN);
+    int64_t waited_ms = (hs_mono_ns () - t0) / 1000000;
+    CHECK (waited_ms >= 145 && waited_ms < 2000);
+    CHECK_EQ_INT (hs_bus_wait (b, 0), -EAGAIN);
+    s_publish_ping (a, "wt.x", "x");
+    CHECK_EQ_INT (hs_bus_wait (b, 5000), 0);
+    CHECK_EQ_INT (hs_bus_wait (b, 0), 0); /* still queued: waiting took nothing */
+    s_expect (b, "wt.x", "x");
+    hs_bus_destroy (&a);
+    hs_bus_destroy (&b);
+}
+
 /* Messages built and decoded inside an arena come from it; heap strings
  * taken into them stay the heap's and are freed; arrays grown with
  * hs_pb_push are the heap's; leaving frees it all; outside, plain heap. */
@@ -261,6 +419,9 @@ int main (int argc, char **argv)
         {"decode_reasons", test_decode_reasons},
         {"broker_survives_big_frame", test_broker_survives_oversized_frame},
         {"arena", test_arena},
+        {"batch", test_batch},
+        {"batch_malformed", test_batch_malformed},
+        {"wait", test_wait},
     };
     return HS_TEST_RUN (tests);
 }
