@@ -319,46 +319,61 @@ int hs_bus_wait (hs_bus_t *self, int timeout_ms)
     }
 }
 
-int hs_bus_recv_raw (hs_bus_t *self, hs_frame_t **ret_frames, size_t *ret_n, int timeout_ms)
+#define S_FRAMES_KEPT 8
+
+/* Receives one message into msgs (the first S_FRAMES_KEPT frames; the
+ * rest of a malformed one are drained), without copying: receive first,
+ * wait only if nothing is queued. The caller closes msgs[0..*ret_n). */
+static int s_recv_msgs (hs_bus_t *self, zmq_msg_t *msgs, size_t *ret_n, int timeout_ms)
 {
-    /* Receive first, wait only if nothing is queued. */
-    zmq_msg_t msg;
-    zmq_msg_init (&msg);
-    while (zmq_msg_recv (&msg, self->sub, ZMQ_DONTWAIT) < 0) {
+    zmq_msg_init (&msgs[0]);
+    while (zmq_msg_recv (&msgs[0], self->sub, ZMQ_DONTWAIT) < 0) {
         int err = errno;
         if (err != EAGAIN || timeout_ms == 0) {
-            zmq_msg_close (&msg);
+            zmq_msg_close (&msgs[0]);
             return -err;
         }
         int r = hs_bus_wait (self, timeout_ms);
         if (r < 0) {
-            zmq_msg_close (&msg);
+            zmq_msg_close (&msgs[0]);
             return r;
         }
         timeout_ms = 0; /* readable now: one more try, without waiting */
     }
-    hs_frame_t *frames = NULL;
-    size_t n = 0;
-    for (;;) {
-        int more = zmq_msg_more (&msg);
-        /* Keep at most 8 frames of a malformed message; drain the rest. */
-        if (n < 8) {
-            frames = hs_realloc (frames, (n + 1) * sizeof *frames);
-            frames[n].len = zmq_msg_size (&msg);
-            frames[n].data = hs_malloc (frames[n].len + 1);
-            memcpy (frames[n].data, zmq_msg_data (&msg), frames[n].len);
-            frames[n].data[frames[n].len] = '\0';
-            n++;
-        }
-        zmq_msg_close (&msg);
-        if (!more) break;
-        zmq_msg_init (&msg);
-        if (zmq_msg_recv (&msg, self->sub, 0) < 0) {
+    size_t n = 1;
+    int more = zmq_msg_more (&msgs[0]);
+    while (more) {
+        zmq_msg_t extra, *m = n < S_FRAMES_KEPT ? &msgs[n] : &extra;
+        zmq_msg_init (m);
+        if (zmq_msg_recv (m, self->sub, 0) < 0) {
             int err = errno;
-            zmq_msg_close (&msg);
-            hs_bus_frames_free (frames, n);
+            zmq_msg_close (m);
+            for (size_t i = 0; i < n; i++) zmq_msg_close (&msgs[i]);
             return -err;
         }
+        more = zmq_msg_more (m);
+        if (m == &extra)
+            zmq_msg_close (m);
+        else
+            n++;
+    }
+    *ret_n = n;
+    return 0;
+}
+
+int hs_bus_recv_raw (hs_bus_t *self, hs_frame_t **ret_frames, size_t *ret_n, int timeout_ms)
+{
+    zmq_msg_t msgs[S_FRAMES_KEPT];
+    size_t n;
+    int r = s_recv_msgs (self, msgs, &n, timeout_ms);
+    if (r < 0) return r;
+    hs_frame_t *frames = hs_calloc (n, sizeof *frames);
+    for (size_t i = 0; i < n; i++) {
+        frames[i].len = zmq_msg_size (&msgs[i]);
+        frames[i].data = hs_malloc (frames[i].len + 1);
+        memcpy (frames[i].data, zmq_msg_data (&msgs[i]), frames[i].len);
+        frames[i].data[frames[i].len] = '\0';
+        zmq_msg_close (&msgs[i]);
     }
     *ret_frames = frames;
     *ret_n = n;
@@ -426,21 +441,25 @@ static int s_recv_one (hs_bus_t *self, char **ret_topic, Hs__Envelope **ret_env,
 {
     int64_t deadline = timeout_ms > 0 ? hs_mono_ns () + (int64_t)timeout_ms * 1000000 : 0;
     for (;;) {
-        hs_frame_t *frames;
+        zmq_msg_t msgs[S_FRAMES_KEPT];
         size_t n;
-        int r = hs_bus_recv_raw (self, &frames, &n, timeout_ms);
+        int r = s_recv_msgs (self, msgs, &n, timeout_ms);
         if (r < 0) return r;
+        /* Decoded straight from ZeroMQ's buffers: only the topic is copied. */
+        hs_frame_t frames[S_FRAMES_KEPT] = {{0}};
+        for (size_t i = 0; i < n; i++)
+            frames[i] = (hs_frame_t){zmq_msg_data (&msgs[i]), zmq_msg_size (&msgs[i])};
         Hs__Envelope *env;
         hs_garbage_t reason;
-        if (hs_bus_decode (frames, n, &env, &reason) == 0) {
-            *ret_topic = (char *)frames[0].data; /* NUL-terminated copy */
-            frames[0].data = NULL;
-            hs_bus_frames_free (frames, n);
+        r = hs_bus_decode (frames, n, &env, &reason);
+        if (r == 0) {
+            *ret_topic = hs_strndup ((const char *)frames[0].data, frames[0].len);
             *ret_env = env;
-            return 0;
+        } else {
+            s_count_garbage (self, frames, n, reason);
         }
-        s_count_garbage (self, frames, n, reason);
-        hs_bus_frames_free (frames, n);
+        for (size_t i = 0; i < n; i++) zmq_msg_close (&msgs[i]);
+        if (r == 0) return 0;
         if (timeout_ms > 0) {
             int64_t left = (deadline - hs_mono_ns ()) / 1000000;
             if (left <= 0) return -EAGAIN;
