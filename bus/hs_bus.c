@@ -134,7 +134,7 @@ void hs_bus_destroy (hs_bus_t **self_p)
         hs_pb_free (q->env);
         free (q);
     }
-    if (self->batch_n > 0) zmq_msg_close (&self->batch_last);
+    hs_bus_batch_flush (self); /* a batch never ended still goes */
     if (self->pub) zmq_close (self->pub);
     if (self->sub) zmq_close (self->sub);
     if (self->ctx) zmq_ctx_term (self->ctx);

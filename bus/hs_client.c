@@ -1302,6 +1302,9 @@ static int s_pump_batched (hs_client_t *self, int timeout_ms);
  * before any wait, since the wait may be for an answer to it. */
 static int s_pump (hs_client_t *self, int timeout_ms)
 {
+    /* Nested (a sync call from a callback): what the outer pass batched,
+     * the call's command included, goes now. Otherwise nothing is pending. */
+    hs_bus_batch_flush (self->bus);
     hs_bus_batch_begin (self->bus);
     int r = s_pump_batched (self, timeout_ms);
     hs_bus_batch_end (self->bus);
