@@ -34,6 +34,7 @@ typedef struct {
     int idle_ms;      /* subscriber: stop after this long without a message */
     int64_t limit_ns; /* hard bound on a row's duration */
     double rate;      /* offered msgs/s over all publishers; 0: flood */
+    int batch;        /* publish in bus batches of this many; 0: one by one */
 } row_t;
 
 /* Counters in the result files. */
@@ -84,8 +85,12 @@ static int s_publisher (row_t *row, int i)
     res.c[R_T_START] = (uint64_t)hs_mono_ns ();
     /* Paced: batches of 100 on a schedule, so the offered rate is exact. */
     double per_ns = row->rate > 0 ? row->rate / row->pubs / 1e9 : 0;
+    int batch = row->batch;
     for (uint64_t n = 0; n < row->count; n++) {
+        if (batch > 1 && n % (uint64_t)batch == 0) hs_bus_batch_begin (bus);
         if (hs_bus_publish_raw (bus, TOPIC, body, len) == 0) res.c[R_SENT]++;
+        if (batch > 1 && (n % (uint64_t)batch == (uint64_t)batch - 1 || n + 1 == row->count))
+            hs_bus_batch_end (bus);
         if (per_ns > 0 && n % 100 == 99) bl_sleep_until (t0 + (int64_t)((double)(n + 1) / per_ns));
         if ((n & 0xffff) == 0 && hs_mono_ns () - t0 > row->limit_ns) break;
     }
@@ -200,9 +205,9 @@ static int s_worker (void *arg, int i)
 
 static void s_print_header (void)
 {
-    printf ("%-9s %4s %6s %10s %12s %12s %10s %7s %14s %9s %14s\n", "transport", "pubs", "bytes",
-            "offered/s", "sent", "received", "lost", "lost%", "recv msgs/s", "MB/s",
-            "lost pub/bus");
+    printf ("%-9s %4s %6s %5s %10s %12s %12s %10s %7s %14s %9s %14s\n", "transport", "pubs",
+            "bytes", "batch", "offered/s", "sent", "received", "lost", "lost%", "recv msgs/s",
+            "MB/s", "lost pub/bus");
 }
 
 static int s_run_row (const char *tmp, int n, const char *label, row_t *row)
@@ -256,8 +261,10 @@ static int s_run_row (const char *tmp, int n, const char *label, row_t *row)
     }
     char b1[32], b2[32], b3[32], b4[32], b5[32] = "flood";
     if (row->rate > 0) bl_fmt_count (row->rate, b5, sizeof b5);
-    printf ("%-9s %4d %6zu %10s %12s %12s %10s %6.2f%% %14s %9.1f %14s\n", label, row->pubs,
-            row->size, b5, bl_fmt_count ((double)sent, b1, sizeof b1),
+    char b6[16] = "-";
+    if (row->batch > 1) snprintf (b6, sizeof b6, "%d", row->batch);
+    printf ("%-9s %4d %6zu %5s %10s %12s %12s %10s %6.2f%% %14s %9.1f %14s\n", label, row->pubs,
+            row->size, b6, b5, bl_fmt_count ((double)sent, b1, sizeof b1),
             bl_fmt_count ((double)recv, b2, sizeof b2), bl_fmt_count ((double)lost, b3, sizeof b3),
             sent ? 100.0 * (double)lost / (double)sent : 0.0, bl_fmt_count (rate, b4, sizeof b4),
             mbs, split);
@@ -344,7 +351,9 @@ int main (int argc, char **argv)
             "   bytes = body size (a valid hs.Envelope); default HWM %d per socket;\n"
             "   recv msgs/s = received / (last - first receive time); MB/s counts topic+body;\n"
             "   lost pub/bus = lost before hs-bus (publisher queue) / in hs-bus->subscriber,\n"
-            "   from hs-bus's forwarded_msgs heartbeat counter.\n",
+            "   from hs-bus's forwarded_msgs heartbeat counter; batch = the publishers send\n"
+            "   bus batches of that many messages (hs_bus_batch_begin/end, as hs-store and\n"
+            "   the client library do), which hs-bus forwards one by one; - = one by one.\n",
             TOPIC, (long long)count, secs, HS_BUS_HWM);
     s_print_header ();
     struct {
@@ -353,22 +362,28 @@ int main (int argc, char **argv)
         int pubs;
         size_t size;
         double rate;
+        int batch;
     } rows[] = {
         /* clang-format off */
-        {"tcp", false, 1, 64, 0},
-        {"tcp", false, 2, 64, 0},
-        {"tcp", false, 1, 1024, 0},
-        {"ipc", true, 1, 64, 0},
-        {"tcp", false, 1, 64, 250e3},
-        {"tcp", false, 1, 64, 500e3},
-        {"tcp", false, 1, 64, 750e3},
-        {"tcp", false, 1, 64, 1e6},
-        {"tcp", false, 2, 64, 500e3},
-        {"tcp", false, 2, 64, 1e6},
-        {"ipc", true, 1, 64, 500e3},
-        {"ipc", true, 1, 64, 1e6},
-        {"ipc", true, 2, 64, 1e6},
-        {"tcp", false, 1, 1024, 250e3},
+        {"tcp", false, 1, 64, 0, 0},
+        {"tcp", false, 2, 64, 0, 0},
+        {"tcp", false, 1, 1024, 0, 0},
+        {"ipc", true, 1, 64, 0, 0},
+        {"tcp", false, 1, 64, 250e3, 0},
+        {"tcp", false, 1, 64, 500e3, 0},
+        {"tcp", false, 1, 64, 750e3, 0},
+        {"tcp", false, 1, 64, 1e6, 0},
+        {"tcp", false, 2, 64, 500e3, 0},
+        {"tcp", false, 2, 64, 1e6, 0},
+        {"ipc", true, 1, 64, 500e3, 0},
+        {"ipc", true, 1, 64, 1e6, 0},
+        {"ipc", true, 2, 64, 1e6, 0},
+        {"tcp", false, 1, 1024, 250e3, 0},
+        {"tcp", false, 1, 64, 0, 100},
+        {"tcp", false, 1, 64, 1e6, 100},
+        {"tcp", false, 1, 64, 1.5e6, 100},
+        {"tcp", false, 2, 64, 1e6, 100},
+        {"tcp", false, 2, 64, 1.5e6, 100},
         /* clang-format on */
     };
     int bad = 0;
@@ -383,6 +398,7 @@ int main (int argc, char **argv)
             .idle_ms = 1000,
             .limit_ns = 60000000000LL,
             .rate = rows[i].rate,
+            .batch = rows[i].batch,
         };
         if (s_run_row (tmp, (int)i, rows[i].label, &row) < 0) bad++;
     }
