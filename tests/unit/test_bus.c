@@ -63,14 +63,21 @@ static Hs__Envelope *s_ping (const char *nonce)
     return env;
 }
 
+/* Publisher a and subscriber b (on prefix), both joined. */
+static void s_pair (const char *a_comp, const char *a_inst, const char *b_comp, const char *b_inst,
+                    const char *prefix, hs_bus_t **a, hs_bus_t **b)
+{
+    CHECK_EQ_INT (hs_bus_connect (s_addr, a_comp, a_inst, a), 0);
+    CHECK_EQ_INT (hs_bus_connect (s_addr, b_comp, b_inst, b), 0);
+    CHECK_EQ_INT (hs_bus_subscribe (*b, prefix), 0);
+    CHECK_EQ_INT (hs_bus_join (*a, 5000), 0);
+    CHECK_EQ_INT (hs_bus_join (*b, 5000), 0);
+}
+
 static void test_publish_and_filter (void)
 {
     hs_bus_t *a = NULL, *b = NULL;
-    CHECK_EQ_INT (hs_bus_connect (s_addr, "pub", "a1", &a), 0);
-    CHECK_EQ_INT (hs_bus_connect (s_addr, "sub", "b1", &b), 0);
-    CHECK_EQ_INT (hs_bus_subscribe (b, "wanted."), 0);
-    CHECK_EQ_INT (hs_bus_join (a, 5000), 0);
-    CHECK_EQ_INT (hs_bus_join (b, 5000), 0);
+    s_pair ("pub", "a1", "sub", "b1", "wanted.", &a, &b);
 
     /* A joined publisher's very first message is delivered: no slow joiner. */
     for (int i = 0; i < 100; i++) {
@@ -105,11 +112,7 @@ static void test_publish_and_filter (void)
 static void test_garbage_is_counted (void)
 {
     hs_bus_t *a = NULL, *b = NULL;
-    CHECK_EQ_INT (hs_bus_connect (s_addr, "evil", "e1", &a), 0);
-    CHECK_EQ_INT (hs_bus_connect (s_addr, "victim", "v1", &b), 0);
-    CHECK_EQ_INT (hs_bus_subscribe (b, "g."), 0);
-    CHECK_EQ_INT (hs_bus_join (a, 5000), 0);
-    CHECK_EQ_INT (hs_bus_join (b, 5000), 0);
+    s_pair ("evil", "e1", "victim", "v1", "g.", &a, &b);
 
     /* undecodable bytes */
     uint8_t junk[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 0x01};
@@ -225,11 +228,7 @@ static void s_publish_ping (hs_bus_t *a, const char *topic, const char *nonce)
 static void test_batch (void)
 {
     hs_bus_t *a = NULL, *b = NULL;
-    CHECK_EQ_INT (hs_bus_connect (s_addr, "pub", "ba", &a), 0);
-    CHECK_EQ_INT (hs_bus_connect (s_addr, "sub", "bb", &b), 0);
-    CHECK_EQ_INT (hs_bus_subscribe (b, "bw."), 0);
-    CHECK_EQ_INT (hs_bus_join (a, 5000), 0);
-    CHECK_EQ_INT (hs_bus_join (b, 5000), 0);
+    s_pair ("pub", "ba", "sub", "bb", "bw.", &a, &b);
 
     hs_bus_batch_begin (a);
     hs_bus_batch_begin (a); /* nested: its end sends nothing */
@@ -285,11 +284,7 @@ static void test_batch (void)
 static void test_batch_malformed (void)
 {
     hs_bus_t *a = NULL, *b = NULL;
-    CHECK_EQ_INT (hs_bus_connect (s_addr, "pub", "ma", &a), 0);
-    CHECK_EQ_INT (hs_bus_connect (s_addr, "sub", "mb", &b), 0);
-    CHECK_EQ_INT (hs_bus_subscribe (b, "bm."), 0);
-    CHECK_EQ_INT (hs_bus_join (a, 5000), 0);
-    CHECK_EQ_INT (hs_bus_join (b, 5000), 0);
+    s_pair ("pub", "ma", "sub", "mb", "bm.", &a, &b);
     /* a valid envelope to carry */
     Hs__Envelope *env = s_ping ("inside");
     hs_pb_set_str (&env->sender, "raw/1");
@@ -338,11 +333,7 @@ static void test_batch_malformed (void)
 static void test_wait (void)
 {
     hs_bus_t *a = NULL, *b = NULL;
-    CHECK_EQ_INT (hs_bus_connect (s_addr, "pub", "wa", &a), 0);
-    CHECK_EQ_INT (hs_bus_connect (s_addr, "sub", "wb", &b), 0);
-    CHECK_EQ_INT (hs_bus_subscribe (b, "wt."), 0);
-    CHECK_EQ_INT (hs_bus_join (a, 5000), 0);
-    CHECK_EQ_INT (hs_bus_join (b, 5000), 0);
+    s_pair ("pub", "wa", "sub", "wb", "wt.", &a, &b);
     int64_t t0 = hs_mono_ns ();
     CHECK_EQ_INT (hs_bus_wait (b, 150), -EAGAIN);
     int64_t waited_ms = (hs_mono_ns () - t0) / 1000000;
