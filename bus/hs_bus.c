@@ -314,6 +314,9 @@ int hs_bus_wait (hs_bus_t *self, int timeout_ms)
             wait = (int)((left + 999999) / 1000000);
         }
         if (timeout_ms == 0) return -EAGAIN;
+        /* Never block with publications held back: what we wait for may
+         * be the answer to one of them. */
+        hs_bus_batch_flush (self);
         struct pollfd p = {fd, POLLIN, 0};
         if (poll (&p, 1, wait) < 0) return -errno;
     }

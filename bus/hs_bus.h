@@ -90,9 +90,10 @@ int hs_bus_publish_body (hs_bus_t *self, const char *topic, unsigned field,
  * order: subscribers never see a batch. One message instead of many saves
  * the sender and hs-bus a wake-up of ZeroMQ's I/O thread per message.
  * begin/end nest (only the outermost end sends); flush sends now, and the
- * batch goes on. Flush before waiting for an answer to something published
- * in a batch. end and flush return 0 or -errno; a failed send loses the
- * batch, as a lost message would be lost. */
+ * batch goes on. hs_bus_wait, and so every receive that waits, flushes
+ * before it blocks: what it waits for may answer something in the batch.
+ * end and flush return 0 or -errno; a failed send loses the batch, as a
+ * lost message would be lost. */
 #define HS_BUS_BATCH_TOPIC "bus.batch"
 void hs_bus_batch_begin (hs_bus_t *self);
 int hs_bus_batch_flush (hs_bus_t *self);
@@ -107,7 +108,7 @@ int hs_bus_recv (hs_bus_t *self, char **ret_topic, Hs__Envelope **ret_env, int t
 
 /* Waits until a message can be received: 0, -EAGAIN when timeout_ms
  * (-1 blocks, 0 polls) passes first, -EINTR, or -errno. Cheaper than
- * zmq_poll on the SUB socket alone. */
+ * zmq_poll on the SUB socket alone. Sends a pending batch before blocking. */
 int hs_bus_wait (hs_bus_t *self, int timeout_ms);
 
 /* Receives raw frames without decoding (the tap). nframes may differ from 2.

@@ -1299,7 +1299,8 @@ static int s_pump_batched (hs_client_t *self, int timeout_ms);
 /* hs_client_process without the re-entrancy check (see the file banner).
  * What the callbacks publish goes out in one bus batch per pass (a
  * component answering many messages sends one bus message, not many), and
- * before any wait, since the wait may be for an answer to it. */
+ * before any wait (hs_bus_wait sends it), since the wait may be for an
+ * answer to it. */
 static int s_pump (hs_client_t *self, int timeout_ms)
 {
     /* Nested (a sync call from a callback): what the outer pass batched,
@@ -1354,8 +1355,7 @@ static int s_pump_batched (hs_client_t *self, int timeout_ms)
             wait = left <= 0 ? 0 : (long)((left + MS - 1) / MS);
             if (wait > INT_MAX) wait = INT_MAX;
         }
-        hs_bus_batch_flush (self->bus);
-        int r = hs_bus_wait (self->bus, (int)wait);
+        int r = hs_bus_wait (self->bus, (int)wait); /* flushes the batch first */
         if (r < 0 && r != -EAGAIN) return r;
     }
 }

@@ -270,6 +270,14 @@ static void test_batch (void)
     CHECK_EQ_INT (hs_bus_wait (b, 200), -EAGAIN);
     CHECK_EQ_INT (hs_bus_batch_end (a), 0);
     s_expect (b, "bw.f", "second");
+    /* waiting sends what is batched: joining inside a batch works (its
+     * pings would otherwise sit in the batch while it waits for them) */
+    hs_bus_t *c = NULL;
+    CHECK_EQ_INT (hs_bus_connect (s_addr, "pub", "bc", &c), 0);
+    hs_bus_batch_begin (c);
+    CHECK_EQ_INT (hs_bus_join (c, 5000), 0);
+    CHECK_EQ_INT (hs_bus_batch_end (c), 0);
+    hs_bus_destroy (&c);
     /* an empty batch sends nothing */
     hs_bus_batch_begin (a);
     CHECK_EQ_INT (hs_bus_batch_end (a), 0);
