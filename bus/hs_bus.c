@@ -29,7 +29,8 @@ struct hs_bus_t {
     s_queued_t *queue_head, *queue_tail;
     size_t queue_len;
     /* hs_bus_batch_begin..end: messages go out as one bus.batch message;
-     * the last body is held back until we know whether another follows. */
+     * the last body is held back until we know whether another follows.
+     * batch_last is always an initialised message (empty when batch_n is 0). */
     int batching; /* nesting depth of hs_bus_batch_begin */
     size_t batch_n;
     zmq_msg_t batch_last;
@@ -91,6 +92,7 @@ int hs_bus_connect (const char *addr, const char *component, const char *instanc
     if (r < 0) return r;
 
     hs_bus_t *self = hs_calloc (1, sizeof *self);
+    zmq_msg_init (&self->batch_last);
     self->component = hs_strdup (component);
     if (hs_empty (instance)) {
         char id[9];
@@ -135,6 +137,7 @@ void hs_bus_destroy (hs_bus_t **self_p)
         free (q);
     }
     hs_bus_batch_flush (self); /* a batch never ended still goes */
+    zmq_msg_close (&self->batch_last);
     if (self->pub) zmq_close (self->pub);
     if (self->sub) zmq_close (self->sub);
     if (self->ctx) zmq_ctx_term (self->ctx);
@@ -192,9 +195,7 @@ static int s_send_msg (hs_bus_t *self, const char *topic, zmq_msg_t *body)
         zmq_msg_close (body);
         return -err;
     }
-    if (self->batch_n > 0) zmq_msg_close (&self->batch_last);
-    zmq_msg_init (&self->batch_last);
-    zmq_msg_move (&self->batch_last, body);
+    zmq_msg_move (&self->batch_last, body); /* batch_last was empty: sent or new */
     zmq_msg_close (body);
     self->batch_n++;
     return 0;
@@ -209,9 +210,11 @@ int hs_bus_batch_flush (hs_bus_t *self)
 {
     if (self->batch_n == 0) return 0;
     self->batch_n = 0;
-    int rc = zmq_msg_send (&self->batch_last, self->pub, 0) < 0 ? -errno : 0;
+    if (zmq_msg_send (&self->batch_last, self->pub, 0) >= 0) return 0; /* sending empties it */
+    int err = errno;
     zmq_msg_close (&self->batch_last);
-    return rc;
+    zmq_msg_init (&self->batch_last);
+    return -err;
 }
 
 int hs_bus_batch_end (hs_bus_t *self)
@@ -236,12 +239,10 @@ int hs_bus_publish (hs_bus_t *self, const char *topic, Hs__Envelope *env)
     env->sent_at_ns = hs_now_ns ();
     size_t len = protobuf_c_message_get_packed_size (&env->base);
     if (len > HS_BUS_MAX_MSG) return -EMSGSIZE;
-    uint8_t stackbuf[4096];
-    uint8_t *buf = len <= sizeof stackbuf ? stackbuf : hs_malloc (len);
-    protobuf_c_message_pack (&env->base, buf);
-    int r = hs_bus_publish_raw (self, topic, buf, len);
-    if (buf != stackbuf) free (buf);
-    return r;
+    zmq_msg_t msg; /* packed straight into the message ZeroMQ sends */
+    if (zmq_msg_init_size (&msg, len) != 0) return -errno;
+    protobuf_c_message_pack (&env->base, zmq_msg_data (&msg));
+    return s_send_msg (self, topic, &msg);
 }
 
 int hs_bus_publish_body (hs_bus_t *self, const char *topic, unsigned field,

@@ -245,14 +245,14 @@ static void s_get_meta (hs_db_t *self, MDB_txn *txn, const char *name, void *out
 }
 
 /* Whether hs-store's write-ahead log holds records: its first record header
- * (16 bytes) is there and not zeroed (store_wal.h). The store appends the
+ * is there and not zeroed (store_wal.h). The store appends the
  * first record of a window over a zeroed header, so a header being written
  * now reads as records: the safe answer. */
 static bool s_wal_has_records (const char *path)
 {
     int fd = open (path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return false;
-    uint8_t hdr[16];
+    uint8_t hdr[HS_DB_WAL_HEADER];
     ssize_t n = pread (fd, hdr, sizeof hdr, 0);
     close (fd);
     if (n < (ssize_t)sizeof hdr) return n > 0; /* a torn first header: not known to be empty */

@@ -73,7 +73,8 @@ void hs_db_chunks_free (Hs__SnapshotChunk **chunks, size_t n);
 /* hs-store's write-ahead log, in the same directory (services/store/store_wal.h):
  * empty (no bytes, or a zeroed first record header) whenever LMDB holds every
  * acked write. */
-#define HS_DB_WAL_FILE "wal"
+#define HS_DB_WAL_FILE   "wal"
+#define HS_DB_WAL_HEADER 16 /* bytes of a record header (STORE_WAL_HEADER) */
 
 /* ------------------------------------------------------------------ writer side
  *

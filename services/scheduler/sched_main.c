@@ -9,9 +9,10 @@
  *  takes the pending pods that are due, in kube's queue order (higher
  *  spec.priority first, then creation time, then name), and for each
  *  either binds it (OP_BIND, asynchronous, many in flight, up to BIND_BATCH
- *  in one Command) or records why it fits nowhere. The cluster view is kept for the process's life and updated
- *  per event rather than built per pass: the watch callback counts each pod
- *  that holds room under its key (and takes it out when it stops), a node
+ *  in one Command) or records why it fits nowhere. The cluster view is kept
+ *  for the process's life and updated per event rather than built per pass:
+ *  the watch callback counts each pod that holds room under its key (and
+ *  takes it out when it stops), a node
  *  changed in place replaces its entry, and a node added or deleted has the
  *  node list rebuilt at the next pass. A bind sent counts its pod as
  *  "assumed" on the chosen node (so a burst does not pile on one node before

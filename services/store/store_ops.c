@@ -22,6 +22,9 @@
 #include <string.h>
 #include <sys/random.h>
 
+/* Readers beside the store tell an empty log by its first header (hs_db.c). */
+_Static_assert(STORE_WAL_HEADER == HS_DB_WAL_HEADER, "one record header size");
+
 #define MAX_KEY        511 /* LMDB's default maximum key size */
 #define MAX_REQ_KEY    400 /* client_id + request_id; leaves room in reqtime keys */
 #define PRUNE_MIN      64

@@ -333,7 +333,6 @@ static const char *s_q (const char *s, char *buf, size_t len)
 
 #define Q(s) s_q ((s), (char[160]){0}, 160)
 
-/* A field path into buf (long paths are cut short, never overflow). */
 /* Appends s at *at in buf (len bytes), truncating as snprintf would. */
 static void s_put_str (char *buf, size_t len, size_t *at, const char *s)
 {
@@ -345,7 +344,8 @@ static void s_put_str (char *buf, size_t len, size_t *at, const char *s)
     buf[*at] = '\0';
 }
 
-/* "<path>.<field>[<idx>]<rest>" into buf ([<idx>] only for idx >= 0). The
+/* The field path "<path>.<field>[<idx>]<rest>" into buf ([<idx>] only for
+ * idx >= 0; long paths are cut short, never overflow). The
  * store builds these for every field it checks, in case it must name one;
  * vsnprintf did it at 6% of the store's CPU per apply. */
 static void s_path (char *buf, size_t len, const char *path, const char *field, long idx,

@@ -10,7 +10,8 @@
  *  number, the payload; integers little-endian. Batch numbers strictly
  *  increase through a file. A zero header (or a file shorter than one) is
  *  an empty log: emptying the log zeroes the first header and keeps the
- *  file's blocks for the next records; what follows them is older. A payload is a sequence of effects:
+ *  file's blocks for the next records; what follows them is older. A
+ *  payload is a sequence of effects:
  *    u8 op (1 put, 2 delete), u8 table (hs_db_table_t), u16 key length,
  *    [u32 value length], key, [value]          (the value only for a put)
  *  Nothing here knows LMDB or sockets: the unit tests drive it directly.
