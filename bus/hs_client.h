@@ -55,6 +55,11 @@ int hs_client_new (const char *bus_addr, const char *component, const char *inst
  * run; their free_arg is, see hs_call_opts_t). */
 void hs_client_destroy (hs_client_t **self_p);
 hs_bus_t *hs_client_bus (hs_client_t *self);
+/* Runs the client on a loop: its bus socket and its timers (retries,
+ * resync grace) become the loop's sources, so the daemon needs no
+ * hs_client_process or hs_client_timeout_ms of its own. 0 or -errno. */
+struct hs_loop_t;
+int hs_client_attach (hs_client_t *self, struct hs_loop_t *loop);
 /* The client id acks come back to (the bus instance). Borrowed. */
 const char *hs_client_id (hs_client_t *self);
 
