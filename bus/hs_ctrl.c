@@ -1,5 +1,6 @@
 /*  hs_ctrl.c: the controllers' shared loop, membership and Events (hs_ctrl.h). */
 #include "hs_ctrl.h"
+#include "hs_daemon.h"
 #include "hs_log.h"
 #include "hs_notify.h"
 #include "hs_util.h"
@@ -107,6 +108,22 @@ void hs_ctrl_usage (FILE *f)
                 "                          directory (faster catch-up; falls back to the bus)\n");
 }
 
+typedef struct {
+    hs_ctrl_opts_t *o;
+    const char *prog;
+    hs_ctrl_flag_fn fn;
+    void *arg;
+} s_args_t;
+
+/* The common flags first, then the controller's own. */
+static int s_args_flag (void *arg, int ch, const char *value)
+{
+    s_args_t *a = arg;
+    int r = hs_ctrl_opt (a->o, a->prog, ch, value);
+    if (r != 0) return r < 0 ? -1 : 0;
+    return a->fn ? a->fn (a->arg, ch, value) : -1;
+}
+
 bool hs_ctrl_args (int argc, char **argv, const char *prog, hs_ctrl_opts_t *o,
                    const struct option *extra, const char *shortopts, hs_ctrl_flag_fn fn, void *arg,
                    void (*usage) (FILE *f), int *ret_rc)
@@ -114,34 +131,16 @@ bool hs_ctrl_args (int argc, char **argv, const char *prog, hs_ctrl_opts_t *o,
     static const struct option common[] = {HS_CTRL_LONGOPTS};
     size_t n_extra = 0;
     while (extra && extra[n_extra].name) n_extra++;
-    struct option *all = hs_calloc (HS_ARRAY_LEN (common) + n_extra + 2, sizeof *all);
+    _cleanup_free_ struct option *all =
+        hs_calloc (HS_ARRAY_LEN (common) + n_extra + 1, sizeof *all);
     memcpy (all, common, sizeof common);
     if (n_extra) memcpy (all + HS_ARRAY_LEN (common), extra, n_extra * sizeof *all);
-    all[HS_ARRAY_LEN (common) + n_extra] = (struct option){"help", no_argument, NULL, 'h'};
-    _cleanup_free_ char *so = hs_sprintf ("h%s", shortopts ? shortopts : "");
-    int rc = -1, ch;
-    while (rc < 0 && (ch = getopt_long (argc, argv, so, all, NULL)) != -1) {
-        int r = hs_ctrl_opt (o, prog, ch, optarg);
-        if (r != 0) {
-            if (r < 0) rc = 2;
-        } else if (ch == 'h') {
-            usage (stdout);
-            rc = 0;
-        } else if (ch == '?' || ch == ':' || !fn) {
-            usage (stderr); /* getopt said what was wrong */
-            rc = 2;
-        } else if (fn (arg, ch, optarg) < 0) {
-            rc = 2;
-        }
-    }
-    if (rc < 0 && optind < argc) {
-        fprintf (stderr, "%s: unexpected argument: %s\n", prog, argv[optind]);
-        usage (stderr);
-        rc = 2;
-    }
-    free (all);
+    s_args_t a = {.o = o, .prog = prog, .fn = fn, .arg = arg};
+    hs_daemon_t d = {
+        .name = prog, .usage = usage, .options = all, .shortopts = shortopts, .flag = s_args_flag};
+    int rc = hs_daemon_parse (&d, &a, argc, argv);
     *ret_rc = rc < 0 ? 0 : rc;
-    return rc < 0;
+    return rc == 0;
 }
 
 /* ------------------------------------------------------------------ membership */
