@@ -61,12 +61,10 @@ struct hs_ctrl_t {
 int hs_ctrl_parse_ms (const char *prog, const char *flag, const char *s, int64_t max_ms,
                       int64_t *ret_ms)
 {
-    int64_t v;
-    if (hs_parse_i64 (s, &v) < 0 || v <= 0 || v > max_ms) {
-        fprintf (stderr, "%s: --%s: not a positive number of milliseconds: %s\n", prog, flag, s);
-        return -1;
-    }
-    *ret_ms = v;
+    _cleanup_free_ char *dashed = hs_sprintf ("--%s", flag);
+    int64_t ns;
+    if (hs_daemon_ms (prog, dashed, s, max_ms, &ns) < 0) return -1;
+    *ret_ms = ns / MS;
     return 0;
 }
 
