@@ -1,10 +1,14 @@
 /*  store_ops.c: applying Commands to LMDB (see store.h), the store's core.
  *
- *  One write transaction per batch; one nested transaction per command, so a
- *  command is all-or-nothing and its failure leaves its neighbours alone.
- *  The request memory (requests/reqtime) is written in the batch transaction
- *  next to the writes, so a retried request id is answered from it, never
- *  applied twice, even across a crash.
+ *  Batches share one LMDB write transaction (the window, committed by
+ *  store_checkpoint); a batch is durable once one write-ahead log record of
+ *  its effects is fdatasync'ed (store_wal.h). A command of several writes
+ *  runs in a nested transaction, a single write checks everything before
+ *  its first put: either way a command is all-or-nothing and its failure
+ *  leaves its neighbours alone.
+ *  The request memory (requests/reqtime) is written in the window and the
+ *  log record next to the writes, so a retried request id is answered from
+ *  it, never applied twice, even across a crash.
  */
 #include "store.h"
 #include "store_validate.h"
