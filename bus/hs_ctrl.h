@@ -1,4 +1,4 @@
-/*  hs_ctrl.h: what every controller shares (DESIGN §4): the event loop,
+/*  hs_ctrl.h: what every controller shares (docs/architecture.md §12): the event loop,
  *  heartbeats, membership, rendezvous sharding and Events.
  *
  *  A controller (hs-replicas, hs-jobs, hs-prober, hs-scheduler) is one

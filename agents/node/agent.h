@@ -1,4 +1,4 @@
-/*  agent.h: hs-agent, the node agent (DESIGN §5).
+/*  agent.h: hs-agent, the node agent (docs/architecture.md §10).
  *
  *  One agent runs the pods bound to its node. Each container runs under its
  *  own hs-shim, in its own cgroup (cgroup.h), and the agent follows it

@@ -1,5 +1,5 @@
 /*  sched_main.c: hs-scheduler's wiring: flags, the bus, the event loop, the
- *  pending pods and what is written (DESIGN §4). The decisions are in
+ *  pending pods and what is written (docs/architecture.md §11). The decisions are in
  *  sched_pick.c.
  *
  *  One client, one watch on nodes and pods. Level-triggered: the watch
