@@ -1,4 +1,4 @@
-/*  agent_sim.h: `hs-agent --simulate N`, hollow nodes (DESIGN §5).
+/*  agent_sim.h: `hs-agent --simulate N`, hollow nodes (docs/architecture.md §10).
  *
  *  One process registers N Nodes and pretends to run the pods bound to
  *  them, as kubemark and kwok do: for scale tests and benchmarks, not for
