@@ -160,18 +160,6 @@ static void s_rm_rf (const char *path)
     nftw (path, s_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-int agent_mkdir_p (const char *path)
-{
-    _cleanup_free_ char *p = hs_strdup (path);
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/') continue;
-        *s = '\0';
-        if (mkdir (p, 0700) != 0 && errno != EEXIST) return -errno;
-        *s = '/';
-    }
-    return mkdir (p, 0700) != 0 && errno != EEXIST ? -errno : 0;
-}
-
 /* The numbers of a shim's small key=value file (state, exit), read once:
  * each of the n keys' values into vals[i], or dflts[i] when the file or the
  * key is missing or not a number. false if the file cannot be read. */
@@ -686,7 +674,7 @@ static void s_start (agent_pods_t *self, apod_t *p, acont_t *c)
     c->run_dir = hs_sprintf ("%s/%s/%d", p->dir, c->name, c->runs);
     s_rm_rf (c->run_dir);
     _cleanup_free_ char *parent = hs_sprintf ("%s/%s", p->dir, c->name);
-    agent_mkdir_p (parent);
+    hs_mkdir_p (parent, 0700);
     c->runs++;
     char *msg = NULL;
     r = s_run_shim (self, p, c, spec, &msg);

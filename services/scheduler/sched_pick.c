@@ -86,13 +86,6 @@ typedef struct {
 
 /* ------------------------------------------------------------------ pods and nodes */
 
-static int64_t s_sat_add (int64_t a, int64_t b)
-{
-    if (b > 0 && a > INT64_MAX - b) return INT64_MAX;
-    if (b < 0 && a < INT64_MIN - b) return INT64_MIN;
-    return a + b;
-}
-
 static void s_requests (const Hs__Pod *pod, sched_req_t *ret, sched_req_t *ret_nonzero)
 {
     sched_req_t req = {0, 0}, nz = {0, 0};
@@ -104,10 +97,10 @@ static void s_requests (const Hs__Pod *pod, sched_req_t *ret, sched_req_t *ret_n
         /* The store validated them; a bad value counts as nothing, as there. */
         if (q && !hs_empty (q->cpu) && hs_quantity_cpu_milli (q->cpu, &cpu) < 0) cpu = 0;
         if (q && !hs_empty (q->memory) && hs_quantity_bytes (q->memory, &mem) < 0) mem = 0;
-        req.cpu_milli = s_sat_add (req.cpu_milli, cpu);
-        req.mem_bytes = s_sat_add (req.mem_bytes, mem);
-        nz.cpu_milli = s_sat_add (nz.cpu_milli, cpu ? cpu : S_NONZERO_CPU_MILLI);
-        nz.mem_bytes = s_sat_add (nz.mem_bytes, mem ? mem : S_NONZERO_MEM_BYTES);
+        req.cpu_milli = hs_sat_add (req.cpu_milli, cpu);
+        req.mem_bytes = hs_sat_add (req.mem_bytes, mem);
+        nz.cpu_milli = hs_sat_add (nz.cpu_milli, cpu ? cpu : S_NONZERO_CPU_MILLI);
+        nz.mem_bytes = hs_sat_add (nz.mem_bytes, mem ? mem : S_NONZERO_MEM_BYTES);
     }
     if (ret) *ret = req;
     if (ret_nonzero) *ret_nonzero = nz;
@@ -361,11 +354,11 @@ static s_contrib_t *s_contrib_new (const Hs__Pod *pod)
 
 static void s_use_add (s_use_t *u, const s_contrib_t *c)
 {
-    u->used[S_CPU] = s_sat_add (u->used[S_CPU], c->req.cpu_milli);
-    u->used[S_MEM] = s_sat_add (u->used[S_MEM], c->req.mem_bytes);
+    u->used[S_CPU] = hs_sat_add (u->used[S_CPU], c->req.cpu_milli);
+    u->used[S_MEM] = hs_sat_add (u->used[S_MEM], c->req.mem_bytes);
     u->used[S_PODS]++;
-    u->used_nonzero[S_CPU] = s_sat_add (u->used_nonzero[S_CPU], c->nz.cpu_milli);
-    u->used_nonzero[S_MEM] = s_sat_add (u->used_nonzero[S_MEM], c->nz.mem_bytes);
+    u->used_nonzero[S_CPU] = hs_sat_add (u->used_nonzero[S_CPU], c->nz.cpu_milli);
+    u->used_nonzero[S_MEM] = hs_sat_add (u->used_nonzero[S_MEM], c->nz.mem_bytes);
     if (c->n_ports) {
         u->ports = hs_realloc (u->ports, (u->n_ports + c->n_ports) * sizeof (s_port_t));
         for (size_t k = 0; k < c->n_ports; k++)
@@ -386,11 +379,11 @@ static void s_use_add (s_use_t *u, const s_contrib_t *c)
 /* Exactly what s_use_add (u, c) added, taken out. */
 static void s_use_sub (s_use_t *u, const s_contrib_t *c)
 {
-    u->used[S_CPU] = s_sat_add (u->used[S_CPU], -c->req.cpu_milli);
-    u->used[S_MEM] = s_sat_add (u->used[S_MEM], -c->req.mem_bytes);
+    u->used[S_CPU] = hs_sat_add (u->used[S_CPU], -c->req.cpu_milli);
+    u->used[S_MEM] = hs_sat_add (u->used[S_MEM], -c->req.mem_bytes);
     u->used[S_PODS]--;
-    u->used_nonzero[S_CPU] = s_sat_add (u->used_nonzero[S_CPU], -c->nz.cpu_milli);
-    u->used_nonzero[S_MEM] = s_sat_add (u->used_nonzero[S_MEM], -c->nz.mem_bytes);
+    u->used_nonzero[S_CPU] = hs_sat_add (u->used_nonzero[S_CPU], -c->nz.cpu_milli);
+    u->used_nonzero[S_MEM] = hs_sat_add (u->used_nonzero[S_MEM], -c->nz.mem_bytes);
     for (size_t p = 0; p < c->n_ports; p++) {
         const s_port_t *cp = &c->ports[p];
         for (size_t k = 0; k < u->n_ports; k++) {
@@ -563,7 +556,7 @@ static bool s_filter (const sched_cluster_t *self, size_t i, const Hs__Pod *pod,
     for (int k = 0; k < 3; k++) {
         int r = order[k];
         if (sn->alloc[r] < 0) continue;
-        if (s_sat_add (sn->use->used[r], want[r]) > sn->alloc[r]) {
+        if (hs_sat_add (sn->use->used[r], want[r]) > sn->alloc[r]) {
             s_why (ret_why, reason[r]);
             fits = false;
         }
@@ -599,7 +592,7 @@ static void s_score (const sched_cluster_t *self, size_t i, const s_want_t *w, s
     int nf = 0;
     for (int r = 0; r < 2; r++) {
         if (sn->alloc[r] <= 0) continue;
-        double f = (double)s_sat_add (u->used[r], want[r]) / (double)sn->alloc[r];
+        double f = (double)hs_sat_add (u->used[r], want[r]) / (double)sn->alloc[r];
         frac[nf++] = f > 1 ? 1 : f;
     }
     if (nf == 2) sc.balanced = (int)((1 - fabs (frac[0] - frac[1]) / 2) * S_MAX_SCORE);
@@ -610,7 +603,7 @@ static void s_score (const sched_cluster_t *self, size_t i, const s_want_t *w, s
     for (int r = 0; r < 2; r++) {
         if (sn->alloc[r] < 0) continue;
         nr++;
-        int64_t used = s_sat_add (u->used_nonzero[r], want_nz[r]);
+        int64_t used = hs_sat_add (u->used_nonzero[r], want_nz[r]);
         if (sn->alloc[r] == 0 || used > sn->alloc[r]) continue;
         /* in 128-bit when allocatable times 100 may not fit in 64 */
         if (sn->alloc[r] <= INT64_MAX / S_MAX_SCORE)

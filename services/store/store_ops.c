@@ -332,13 +332,6 @@ typedef struct {
     int64_t v[3]; /* cpu millicores, memory bytes, pods */
 } s_row_t;
 
-/* Saturating, so absurd (but valid) requests never overflow the sums. */
-static int64_t s_sat_add (int64_t a, int64_t b)
-{
-    int64_t r;
-    return __builtin_add_overflow (a, b, &r) ? (b > 0 ? INT64_MAX : INT64_MIN) : r;
-}
-
 static int s_usage_get (MDB_txn *txn, MDB_dbi dbi, const char *node, s_row_t *ret)
 {
     MDB_val v;
@@ -359,7 +352,7 @@ static int s_usage_add (store_t *s, MDB_txn *txn, const char *node, const store_
     int r = s_usage_get (txn, dbi, node, &row);
     if (r < 0) return r;
     const int64_t d[3] = {u->cpu_milli, u->mem_bytes, u->pods};
-    for (int i = 0; i < 3; i++) row.v[i] = s_sat_add (row.v[i], sign > 0 ? d[i] : -d[i]);
+    for (int i = 0; i < 3; i++) row.v[i] = hs_sat_add (row.v[i], sign > 0 ? d[i] : -d[i]);
     return s_put (s, txn, dbi, node, strlen (node), &row, sizeof row);
 }
 
@@ -942,7 +935,7 @@ static int s_check_room (s_cmd_t *c, const Hs__Node *node, const char *node_name
                 : i == 1 ? hs_quantity_bytes (avail[i], &limit)
                          : hs_quantity_count (avail[i], &limit);
         if (q < 0) continue; /* validated on write; never here */
-        if (s_sat_add (used.v[i], need[i]) > limit)
+        if (hs_sat_add (used.v[i], need[i]) > limit)
             hs_buf_printf (&why, "%sInsufficient %s", why.len ? ", " : "", names[i]);
     }
     if (why.len == 0) return 0;

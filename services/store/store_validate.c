@@ -1037,13 +1037,6 @@ int store_validate_pod_update (const Hs__Pod *old, const Hs__Pod *upd, char **re
 
 /* ------------------------------------------------------------------ usage */
 
-/* Saturating: a pod asking for more than int64 can hold asks for "all". */
-static int64_t s_sat_add (int64_t a, int64_t b)
-{
-    int64_t r;
-    return __builtin_add_overflow (a, b, &r) ? (b > 0 ? INT64_MAX : INT64_MIN) : r;
-}
-
 void store_pod_requests (const Hs__Pod *pod, store_usage_t *ret)
 {
     store_usage_t u = {0, 0, 1};
@@ -1054,9 +1047,9 @@ void store_pod_requests (const Hs__Pod *pod, store_usage_t *ret)
         int64_t v;
         /* Validated before it was stored; a bad value counts as nothing. */
         if (!hs_empty (r->requests->cpu) && hs_quantity_cpu_milli (r->requests->cpu, &v) == 0)
-            u.cpu_milli = s_sat_add (u.cpu_milli, v);
+            u.cpu_milli = hs_sat_add (u.cpu_milli, v);
         if (!hs_empty (r->requests->memory) && hs_quantity_bytes (r->requests->memory, &v) == 0)
-            u.mem_bytes = s_sat_add (u.mem_bytes, v);
+            u.mem_bytes = hs_sat_add (u.mem_bytes, v);
     }
     *ret = u;
 }
