@@ -41,6 +41,7 @@
 #include "hs_pb.h"
 #include "hs_quantity.h"
 #include "hs_util.h"
+#include "hs_workload.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -918,8 +919,7 @@ static void s_write_status (agent_pods_t *self, apod_t *p)
         if (c->pid > 0) cs->container_id = hs_sprintf ("hs://%s/%d", self->conf.node, (int)c->pid);
         hs_pb_push ((void ***)&st->container_statuses, &st->n_container_statuses, cs);
     }
-    const char *phase = st->phase;
-    bool finished = hs_streq (phase, "Succeeded") || hs_streq (phase, "Failed");
+    bool finished = hs_pod_phase_terminal (st->phase);
     _cleanup_free_ char *names = hs_buf_take (&unready);
     _cleanup_free_ char *msg =
         finished ? NULL : hs_sprintf ("containers with unready status: [%s]", names);

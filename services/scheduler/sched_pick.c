@@ -1,7 +1,7 @@
 /*  sched_pick.c: filter and score, pure (see sched_pick.h for the rules). */
 #include "sched_pick.h"
-#include "hs_quantity.h"
 #include "hs_util.h"
+#include "hs_workload.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -13,11 +13,7 @@
 #define S_MEM  1
 #define S_PODS 2
 
-/* kube-scheduler's defaults for containers without requests, for scoring
- * only (so best-effort pods spread instead of piling on one node). */
-#define S_NONZERO_CPU_MILLI 100
-#define S_NONZERO_MEM_BYTES (200LL * 1024 * 1024)
-#define S_MAX_SCORE         100
+#define S_MAX_SCORE 100
 
 static const char S_NOT_READY[] = "node(s) were not ready";
 static const char S_UNSCHEDULABLE[] = "node(s) were unschedulable";
@@ -86,44 +82,15 @@ typedef struct {
 
 /* ------------------------------------------------------------------ pods and nodes */
 
+/* A pod's requests, and its non-zero requests for scoring (so best-effort
+ * pods spread instead of piling on one node): hs_workload's rules. */
 static void s_requests (const Hs__Pod *pod, sched_req_t *ret, sched_req_t *ret_nonzero)
 {
-    sched_req_t req = {0, 0}, nz = {0, 0};
-    const Hs__PodSpec *s = pod ? pod->spec : NULL;
-    for (size_t i = 0; s && i < s->n_containers; i++) {
-        const Hs__ResourceRequirements *r = s->containers[i]->resources;
-        const Hs__ResourceList *q = r ? r->requests : NULL;
-        int64_t cpu = 0, mem = 0;
-        /* The store validated them; a bad value counts as nothing, as there. */
-        if (q && !hs_empty (q->cpu) && hs_quantity_cpu_milli (q->cpu, &cpu) < 0) cpu = 0;
-        if (q && !hs_empty (q->memory) && hs_quantity_bytes (q->memory, &mem) < 0) mem = 0;
-        req.cpu_milli = hs_sat_add (req.cpu_milli, cpu);
-        req.mem_bytes = hs_sat_add (req.mem_bytes, mem);
-        nz.cpu_milli = hs_sat_add (nz.cpu_milli, cpu ? cpu : S_NONZERO_CPU_MILLI);
-        nz.mem_bytes = hs_sat_add (nz.mem_bytes, mem ? mem : S_NONZERO_MEM_BYTES);
-    }
-    if (ret) *ret = req;
-    if (ret_nonzero) *ret_nonzero = nz;
-}
-
-void sched_pod_requests (const Hs__Pod *pod, sched_req_t *ret)
-{
-    s_requests (pod, ret, NULL);
-}
-
-bool sched_pod_terminal (const Hs__Pod *pod)
-{
-    const char *phase = pod && pod->status ? pod->status->phase : "";
-    return hs_streq (phase, "Succeeded") || hs_streq (phase, "Failed");
-}
-
-const char *sched_pod_controller (const Hs__Pod *pod)
-{
-    const Hs__ObjectMeta *m = pod ? pod->metadata : NULL;
-    for (size_t i = 0; m && i < m->n_owner_references; i++)
-        if (m->owner_references[i]->controller && !hs_empty (m->owner_references[i]->uid))
-            return m->owner_references[i]->uid;
-    return NULL;
+    hs_resources_t r, nz;
+    hs_pod_requests (pod, &r);
+    hs_pod_requests_nonzero (pod, &nz);
+    *ret = (sched_req_t){r.cpu_milli, r.mem_bytes};
+    *ret_nonzero = (sched_req_t){nz.cpu_milli, nz.mem_bytes};
 }
 
 bool sched_node_ready (const Hs__Node *node)
@@ -142,25 +109,6 @@ bool sched_tolerates (const Hs__Toleration *t, const Hs__Taint *taint)
     if (hs_empty (t->operator_) || hs_streq (t->operator_, "Equal"))
         return hs_streq (t->value, taint->value);
     return hs_streq (t->operator_, "Exists");
-}
-
-/* One resource of a node: allocatable, else capacity; -1 when neither says
- * (or, never after the store's validation, says nonsense). */
-static int64_t s_alloc (const Hs__Node *node, int which)
-{
-    const Hs__NodeStatus *st = node->status;
-    const Hs__ResourceList *lists[2] = {st ? st->allocatable : NULL, st ? st->capacity : NULL};
-    for (int k = 0; k < 2; k++) {
-        const Hs__ResourceList *l = lists[k];
-        const char *s = !l ? NULL : which == S_CPU ? l->cpu : which == S_MEM ? l->memory : l->pods;
-        if (hs_empty (s)) continue;
-        int64_t v;
-        int r = which == S_CPU   ? hs_quantity_cpu_milli (s, &v)
-                : which == S_MEM ? hs_quantity_bytes (s, &v)
-                                 : hs_quantity_count (s, &v);
-        return r < 0 ? -1 : v;
-    }
-    return -1;
 }
 
 /* ------------------------------------------------------------------ the cluster */
@@ -225,7 +173,11 @@ static void s_fill_node (s_node_t *sn, const Hs__Node *node)
         const char *e = node->spec->taints[i]->effect;
         if (hs_streq (e, "NoSchedule") || hs_streq (e, "NoExecute")) sn->tainted = true;
     }
-    for (int k = 0; k < 3; k++) sn->alloc[k] = s_alloc (node, k);
+    hs_resources_t a; /* allocatable, else capacity; -1: unlimited */
+    hs_node_allocatable (node, &a);
+    sn->alloc[S_CPU] = a.cpu_milli;
+    sn->alloc[S_MEM] = a.mem_bytes;
+    sn->alloc[S_PODS] = a.pods;
 }
 
 sched_cluster_t *sched_cluster_new (const Hs__Node *const *nodes, size_t n)
@@ -347,7 +299,7 @@ static s_contrib_t *s_contrib_new (const Hs__Pod *pod)
                                                 hs_strdup (s_port_ip (cp)), cp->host_port};
         }
     }
-    const char *owner = sched_pod_controller (pod);
+    const char *owner = hs_controller_uid (pod ? pod->metadata : NULL);
     if (owner) c->owner = hs_strdup (owner);
     return c;
 }
@@ -415,7 +367,7 @@ int sched_cluster_add_pod (sched_cluster_t *self, const Hs__Pod *pod, const char
     if (hs_empty (node_name)) return -ENOENT;
     int i = sched_cluster_find (self, node_name);
     if (i < 0) return -ENOENT;
-    if (sched_pod_terminal (pod)) return 0;
+    if (hs_pod_terminal (pod)) return 0;
     s_contrib_t *c = s_contrib_new (pod);
     s_use_add (self->nodes[i].use, c);
     s_contrib_free (c);
@@ -435,7 +387,7 @@ int sched_cluster_set_pod (sched_cluster_t *self, const char *key, const Hs__Pod
 {
     sched_cluster_unset_pod (self, key, false);
     if (!node_name) node_name = pod && pod->spec ? pod->spec->node_name : NULL;
-    if (hs_empty (node_name) || !pod || sched_pod_terminal (pod)) return 0;
+    if (hs_empty (node_name) || !pod || hs_pod_terminal (pod)) return 0;
     s_contrib_t *c = s_contrib_new (pod);
     c->assumed = assumed;
     int i = sched_cluster_find (self, node_name);
@@ -515,7 +467,7 @@ static bool s_ports_free (const s_node_t *sn, const Hs__Pod *pod)
 static void s_want (const Hs__Pod *pod, s_want_t *ret)
 {
     s_requests (pod, &ret->req, &ret->nonzero);
-    ret->owner = sched_pod_controller (pod);
+    ret->owner = hs_controller_uid (pod ? pod->metadata : NULL);
 }
 
 static bool s_filter (const sched_cluster_t *self, size_t i, const Hs__Pod *pod, const s_want_t *w,

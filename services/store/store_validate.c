@@ -1034,22 +1034,3 @@ int store_validate_pod_update (const Hs__Pod *old, const Hs__Pod *upd, char **re
                            name);
     return -EINVAL;
 }
-
-/* ------------------------------------------------------------------ usage */
-
-void store_pod_requests (const Hs__Pod *pod, store_usage_t *ret)
-{
-    store_usage_t u = {0, 0, 1};
-    const Hs__PodSpec *s = pod ? pod->spec : NULL;
-    for (size_t i = 0; s && i < s->n_containers; i++) {
-        const Hs__ResourceRequirements *r = s->containers[i]->resources;
-        if (!r || !r->requests) continue;
-        int64_t v;
-        /* Validated before it was stored; a bad value counts as nothing. */
-        if (!hs_empty (r->requests->cpu) && hs_quantity_cpu_milli (r->requests->cpu, &v) == 0)
-            u.cpu_milli = hs_sat_add (u.cpu_milli, v);
-        if (!hs_empty (r->requests->memory) && hs_quantity_bytes (r->requests->memory, &v) == 0)
-            u.mem_bytes = hs_sat_add (u.mem_bytes, v);
-    }
-    *ret = u;
-}

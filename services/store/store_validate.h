@@ -30,14 +30,6 @@ int store_validate (const Hs__Object *o, char **ret_msg);
  * callers keep the old one). 0 or -EINVAL with *ret_msg. */
 int store_validate_pod_update (const Hs__Pod *old, const Hs__Pod *upd, char **ret_msg);
 
-/* What a pod asks of its node: summed container requests and one pod slot. */
-typedef struct {
-    int64_t cpu_milli;
-    int64_t mem_bytes;
-    int64_t pods;
-} store_usage_t;
-void store_pod_requests (const Hs__Pod *pod, store_usage_t *ret);
-
 /* Does a selector match a label map (matchLabels and matchExpressions)?
  * An empty selector matches nothing here (we never select "everything"). */
 bool store_selector_matches (const Hs__LabelSelector *sel,

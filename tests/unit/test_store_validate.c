@@ -3,6 +3,7 @@
  */
 #include "hs_test.h"
 #include "hs_util.h"
+#include "hs_workload.h"
 #include "store_validate.h"
 
 #include <errno.h>
@@ -310,8 +311,8 @@ static void test_defaults (void)
     CHECK_EQ_INT (probe->success_threshold, 1);
     CHECK_EQ_INT (probe->failure_threshold, 3);
     CHECK_EQ_STR (r->requests->memory, "64Mi"); /* requests default to limits */
-    store_usage_t u;
-    store_pod_requests (o->pod, &u);
+    hs_resources_t u;
+    hs_pod_requests (o->pod, &u);
     CHECK_EQ_INT (u.mem_bytes, 64 << 20);
     CHECK_EQ_INT (u.pods, 1);
     hs_pb_free (o);

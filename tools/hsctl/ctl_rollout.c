@@ -14,6 +14,7 @@
  *          All three write the way undo does.
  */
 #include "ctl.h"
+#include "hs_workload.h"
 
 #include <errno.h>
 #include <math.h>
@@ -174,9 +175,7 @@ static int s_view (ctl_t *ctl, const char *name, s_view_t *v)
         const Hs__Object *o = v->snap.objects[i];
         if (hs_obj_kind (o) != HS_KIND_REPLICASET || !o->replica_set->metadata) continue;
         const Hs__ObjectMeta *m = o->replica_set->metadata;
-        for (size_t j = 0; j < m->n_owner_references; j++)
-            if (m->owner_references[j]->controller && hs_streq (m->owner_references[j]->uid, uid))
-                v->rs[v->n_rs++] = o;
+        if (hs_controlled_by (m, uid)) v->rs[v->n_rs++] = o;
     }
     qsort (v->rs, v->n_rs, sizeof *v->rs, s_cmp_rev);
     return 0;
