@@ -7,7 +7,7 @@
  *  applied twice, even across a crash.
  */
 #include "store.h"
-#include "store_validate.h"
+#include "hs_validate.h"
 #include "store_wal.h"
 #include "hs_log.h"
 #include "hs_util.h"
@@ -114,7 +114,7 @@ static int s_fail_db (s_cmd_t *c, int err, const char *what)
 
 static int s_not_found (s_cmd_t *c, hs_kind_t kind, const char *name)
 {
-    return s_fail (c, HS__CODE__CODE_NOT_FOUND, "%s \"%s\" not found", store_resource_name (kind),
+    return s_fail (c, HS__CODE__CODE_NOT_FOUND, "%s \"%s\" not found", hs_kind_resource (kind),
                    name);
 }
 
@@ -123,7 +123,7 @@ static int s_stale (s_cmd_t *c, hs_kind_t kind, const char *name)
     return s_fail (c, HS__CODE__CODE_CONFLICT,
                    "Operation cannot be fulfilled on %s \"%s\": the object has been modified; "
                    "please apply your changes to the latest version and try again",
-                   store_resource_name (kind), name);
+                   hs_kind_resource (kind), name);
 }
 
 /* A heap string joining the n parts. The per-command keys, topics and
@@ -506,11 +506,11 @@ static int s_check_size (s_cmd_t *c, const Hs__Object *o)
  * checks the spec stayed what it may. */
 static int s_prepare (s_cmd_t *c, Hs__Object *o, const Hs__Object *old)
 {
-    store_defaults (o, c->now_ns);
-    store_normalize (o);
+    hs_obj_defaults (o, c->now_ns);
+    hs_obj_normalize (o);
     char *msg = NULL;
-    if (store_validate (o, &msg) < 0 || (old && o->kind_case == HS__OBJECT__KIND_POD &&
-                                         store_validate_pod_update (old->pod, o->pod, &msg) < 0)) {
+    if (hs_obj_validate (o, &msg) < 0 || (old && o->kind_case == HS__OBJECT__KIND_POD &&
+                                          hs_pod_validate_update (old->pod, o->pod, &msg) < 0)) {
         s_fail (c, HS__CODE__CODE_INVALID, "%s", msg);
         free (msg);
         return -1;
@@ -594,7 +594,7 @@ static int s_create (s_cmd_t *c, Hs__Object *o /* taken */, Hs__Result result)
     int r = s_get (c->txn, c->s->objects, key, strlen (key), &v);
     if (r == 0)
         return s_fail (c, HS__CODE__CODE_ALREADY_EXISTS, "%s \"%s\" already exists",
-                       store_resource_name (kind), m->name);
+                       hs_kind_resource (kind), m->name);
     if (r != -ENOENT) return s_fail_db (c, r, "read the object");
     s_result (c, result, obj);
     return s_commit_obj (c, key, NULL, TAKE_PTR (obj), HS__EVENT_TYPE__ADDED);
