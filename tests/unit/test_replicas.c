@@ -405,22 +405,22 @@ static Hs__Object *s_deploy (const char *name, int32_t replicas, const char *sur
 static void test_hash (void)
 {
     Hs__PodTemplateSpec *a = s_template ("web", "v1"), *b = s_template ("web", "v2");
-    char h1[DEPLOY_HASH_LEN + 1], h2[DEPLOY_HASH_LEN + 1], h3[DEPLOY_HASH_LEN + 1];
-    deploy_template_hash (a, 0, h1);
-    deploy_template_hash (a, 0, h2);
+    char h1[HS_ROLLOUT_HASH_LEN + 1], h2[HS_ROLLOUT_HASH_LEN + 1], h3[HS_ROLLOUT_HASH_LEN + 1];
+    hs_rollout_template_hash (a, 0, h1);
+    hs_rollout_template_hash (a, 0, h2);
     CHECK_EQ_STR (h1, h2);
-    CHECK_EQ_INT (strlen (h1), DEPLOY_HASH_LEN);
-    CHECK_EQ_INT (strspn (h1, "bcdfghjklmnpqrstvwxz2456789"), DEPLOY_HASH_LEN);
-    deploy_template_hash (b, 0, h3);
+    CHECK_EQ_INT (strlen (h1), HS_ROLLOUT_HASH_LEN);
+    CHECK_EQ_INT (strspn (h1, "bcdfghjklmnpqrstvwxz2456789"), HS_ROLLOUT_HASH_LEN);
+    hs_rollout_template_hash (b, 0, h3);
     CHECK (strcmp (h1, h3) != 0);
-    deploy_template_hash (a, 1, h3);
+    hs_rollout_template_hash (a, 1, h3);
     CHECK (strcmp (h1, h3) != 0);
     /* label order does not matter; the hash label is ignored when comparing */
     s_label (a->metadata, "z", "1");
     Hs__PodTemplateSpec *c = hs_pb_dup (a);
-    s_label (c->metadata, DEPLOY_HASH_LABEL, h1);
-    CHECK (deploy_template_equal (a, c));
-    CHECK (!deploy_template_equal (a, b));
+    s_label (c->metadata, HS_ROLLOUT_HASH_LABEL, h1);
+    CHECK (hs_rollout_template_equal (a, c));
+    CHECK (!hs_rollout_template_equal (a, b));
     hs_pb_free (a);
     hs_pb_free (b);
     hs_pb_free (c);
@@ -455,25 +455,26 @@ static void test_deploy_new (void)
     CHECK_EQ_INT (s_count_tag (&plan, RP_TAG_STATUS), 1);
     const Hs__Write *w = s_nth_tag (&plan, RP_TAG_RS_CREATE, 0);
     const Hs__ReplicaSet *rs = w->object->replica_set;
-    char hash[DEPLOY_HASH_LEN + 1];
-    deploy_template_hash (d->deployment->spec->template_, 0, hash);
+    char hash[HS_ROLLOUT_HASH_LEN + 1];
+    hs_rollout_template_hash (d->deployment->spec->template_, 0, hash);
     _cleanup_free_ char *name = hs_sprintf ("web-%s", hash);
     CHECK_EQ_STR (rs->metadata->name, name);
     CHECK_EQ_INT (rs->spec->replicas->value, 10);
     CHECK_EQ_STR (hs_pb_map_get ((void *const *)rs->metadata->labels, rs->metadata->n_labels,
-                                 DEPLOY_HASH_LABEL),
+                                 HS_ROLLOUT_HASH_LABEL),
                   hash);
     const Hs__LabelSelector *sel = rs->spec->selector;
-    CHECK_EQ_STR (
-        hs_pb_map_get ((void *const *)sel->match_labels, sel->n_match_labels, DEPLOY_HASH_LABEL),
-        hash);
+    CHECK_EQ_STR (hs_pb_map_get ((void *const *)sel->match_labels, sel->n_match_labels,
+                                 HS_ROLLOUT_HASH_LABEL),
+                  hash);
     CHECK_EQ_STR (hs_pb_map_get ((void *const *)sel->match_labels, sel->n_match_labels, "app"),
                   "web");
     const Hs__ObjectMeta *tm = rs->spec->template_->metadata;
-    CHECK_EQ_STR (hs_pb_map_get ((void *const *)tm->labels, tm->n_labels, DEPLOY_HASH_LABEL), hash);
+    CHECK_EQ_STR (hs_pb_map_get ((void *const *)tm->labels, tm->n_labels, HS_ROLLOUT_HASH_LABEL),
+                  hash);
     const Hs__ObjectMeta *m = rs->metadata;
-    CHECK_EQ_STR (hs_pb_map_get ((void *const *)m->annotations, m->n_annotations, DEPLOY_REVISION),
-                  "1");
+    CHECK_EQ_STR (
+        hs_pb_map_get ((void *const *)m->annotations, m->n_annotations, HS_ROLLOUT_REVISION), "1");
     CHECK_EQ_STR (hs_pb_map_get ((void *const *)m->annotations, m->n_annotations,
                                  "kubernetes.io/change-cause"),
                   "first");
@@ -502,7 +503,8 @@ static void test_deploy_new (void)
     const Hs__Write *du = s_nth_tag (&plan, RP_TAG_DEPLOY_UPDATE, 0);
     const Hs__ObjectMeta *dm = du->object->deployment->metadata;
     CHECK_EQ_STR (
-        hs_pb_map_get ((void *const *)dm->annotations, dm->n_annotations, DEPLOY_REVISION), "1");
+        hs_pb_map_get ((void *const *)dm->annotations, dm->n_annotations, HS_ROLLOUT_REVISION),
+        "1");
     CHECK_EQ_INT (du->expected_revision, 100);
 
     rp_plan_free (&plan);
@@ -521,8 +523,8 @@ static const Hs__Object *s_lookup (void *arg, const char *ns, const char *name)
 static void test_deploy_collision (void)
 {
     Hs__Object *d = s_deploy ("web", 3, "1", "0", "v1");
-    char hash[DEPLOY_HASH_LEN + 1];
-    deploy_template_hash (d->deployment->spec->template_, 0, hash);
+    char hash[HS_ROLLOUT_HASH_LEN + 1];
+    hs_rollout_template_hash (d->deployment->spec->template_, 0, hash);
     _cleanup_free_ char *name = hs_sprintf ("web-%s", hash);
     Hs__Object *sq = s_rs (name, 1, "other");
     s_squatter = sq;
@@ -844,9 +846,10 @@ static void s_roll (int32_t replicas, const char *surge, const char *unavail, in
     CHECK_EQ_INT (n, 2);
     for (size_t i = 0; i < n; i++) {
         const Hs__ReplicaSet *rs = rss[i]->replica_set;
-        bool is_new = deploy_template_equal (rs->spec->template_, d->deployment->spec->template_);
+        bool is_new =
+            hs_rollout_template_equal (rs->spec->template_, d->deployment->spec->template_);
         CHECK_EQ_INT (rs->spec->replicas->value, is_new ? replicas : 0);
-        CHECK_EQ_INT (deploy_rs_revision (rs->metadata), is_new ? 2 : 1);
+        CHECK_EQ_INT (hs_rollout_revision (rs->metadata), is_new ? 2 : 1);
     }
     sim_free (&s);
 }
@@ -924,8 +927,9 @@ static void test_deploy_stall_and_cleanup (void)
     CHECK_EQ_INT (n, 2);
     for (size_t i = 0; i < n; i++) {
         const Hs__ReplicaSet *rs = rss[i]->replica_set;
-        bool is_new = deploy_template_equal (rs->spec->template_, d->deployment->spec->template_);
-        CHECK_EQ_INT (deploy_rs_revision (rs->metadata), is_new ? 3 : 2);
+        bool is_new =
+            hs_rollout_template_equal (rs->spec->template_, d->deployment->spec->template_);
+        CHECK_EQ_INT (hs_rollout_revision (rs->metadata), is_new ? 3 : 2);
         if (is_new)
             CHECK_EQ_STR (hs_pb_map_get ((void *const *)rs->metadata->annotations,
                                          rs->metadata->n_annotations, DEPLOY_REVISION_HISTORY),
@@ -1016,7 +1020,8 @@ static void test_deploy_scaling (void)
     for (size_t i = 0; i < n; i++) {
         const Hs__ReplicaSet *rs = rss[i]->replica_set;
         total += rs->spec->replicas->value;
-        bool is_new = deploy_template_equal (rs->spec->template_, d->deployment->spec->template_);
+        bool is_new =
+            hs_rollout_template_equal (rs->spec->template_, d->deployment->spec->template_);
         if (is_new)
             nw = rs->spec->replicas->value;
         else
