@@ -1107,23 +1107,67 @@ static void test_deploy_adopt (void)
 
 static void test_gc (void)
 {
-    int64_t since = 0, wake = 0, mono = 5 * S;
-    /* an existing owner resets the clock */
-    CHECK_EQ_INT (gc_decide (true, &since, mono, T0 - 10 * S, T0, &wake), GC_KEEP);
-    CHECK_EQ_INT (since, 0);
-    /* first seen missing: wait a second */
-    CHECK_EQ_INT (gc_decide (false, &since, mono, T0 - 10 * S, T0, &wake), GC_WAIT);
-    CHECK_EQ_INT (since, mono);
-    CHECK_EQ_INT (wake, mono + GC_OWNER_GONE_NS);
-    CHECK_EQ_INT (gc_decide (false, &since, mono + S / 2, T0 - 10 * S, T0 + S / 2, &wake), GC_WAIT);
-    CHECK_EQ_INT (gc_decide (false, &since, mono + S, T0 - 10 * S, T0 + S, &wake), GC_DELETE);
-    /* a young dependent waits until it is 2 s old */
-    CHECK_EQ_INT (gc_decide (false, &since, mono + S, T0, T0 + S, &wake), GC_WAIT);
-    CHECK_EQ_INT (wake, mono + 2 * S);
-    CHECK_EQ_INT (gc_decide (false, &since, mono + 2 * S, T0, T0 + 2 * S, &wake), GC_DELETE);
-    /* the owner back: kept, the clock reset */
-    CHECK_EQ_INT (gc_decide (true, &since, mono + 3 * S, T0, T0 + 3 * S, &wake), GC_KEEP);
-    CHECK_EQ_INT (since, 0);
+    /* One owner's record through a sequence of passes: each row is one
+     * gc_decide call, in order, sharing `since`. */
+    enum { NONE = -1 };
+    static const struct {
+        const char *why;
+        const char *kind;
+        bool exists, deleting;
+        int64_t mono, created, wall; /* mono and wall in s after the start */
+        gc_verdict_t want;
+        int64_t since, wake; /* since/wake in s after the start, or NONE */
+    } steps[] = {
+        {"an existing owner: nothing of it is garbage", "ReplicaSet", true, false, 0, -10, 0,
+         GC_KEEP_ALL, NONE, NONE},
+        {"first seen missing: the clock starts, wait a second", "ReplicaSet", false, false, 0, -10,
+         0, GC_WAIT, 0, 1},
+        {"half a second on: still waiting", "ReplicaSet", false, false, 0, -10, 0, GC_WAIT, 0, 1},
+        {"a dependent being deleted is left alone", "ReplicaSet", false, true, 1, -10, 1, GC_KEEP,
+         0, NONE},
+        {"missing for a second, old dependent: garbage", "ReplicaSet", false, false, 1, -10, 1,
+         GC_DELETE, 0, NONE},
+        {"a young dependent waits until it is 2 s old", "ReplicaSet", false, false, 1, 0, 1,
+         GC_WAIT, 0, 2},
+        {"then goes", "ReplicaSet", false, false, 2, 0, 2, GC_DELETE, 0, NONE},
+        {"the owner back: all kept, the clock reset", "ReplicaSet", true, false, 3, 0, 3,
+         GC_KEEP_ALL, NONE, NONE},
+        {"a Deployment owner is ours too", "Deployment", false, false, 4, -10, 4, GC_WAIT, 4, 5},
+        {"whose dependents go a second later", "Deployment", false, false, 5, -10, 5, GC_DELETE, 4,
+         NONE},
+        {"the owner back", "Deployment", true, false, 6, -10, 6, GC_KEEP_ALL, NONE, NONE},
+        {"another kind of owner (a Job's pods) is not ours to judge", "Job", false, false, 7, -10,
+         7, GC_KEEP_ALL, NONE, NONE},
+        {"nor an owner without a kind", "", false, false, 8, -10, 8, GC_KEEP_ALL, NONE, NONE},
+        {"a dependent being deleted still starts the owner's clock", "ReplicaSet", false, true, 9,
+         -10, 9, GC_KEEP, 9, NONE},
+        {"so its old sibling goes a second later", "ReplicaSet", false, false, 10, -10, 10,
+         GC_DELETE, 9, NONE},
+    };
+    const int64_t mono0 = 5 * S;
+    int64_t since = 0;
+    for (size_t i = 0; i < HS_ARRAY_LEN (steps); i++) {
+        gc_input_t in = {.owner_kind = steps[i].kind,
+                         .owner_exists = steps[i].exists,
+                         .dep_deleting = steps[i].deleting,
+                         .dep_created_ns = T0 + steps[i].created * S};
+        int64_t wake = -1;
+        /* half a second on, in the third row */
+        int64_t mono = mono0 + steps[i].mono * S + (i == 2 ? S / 2 : 0);
+        int64_t wall = T0 + steps[i].wall * S + (i == 2 ? S / 2 : 0);
+        gc_verdict_t v = gc_decide (&in, &since, mono, wall, &wake);
+        if (v != steps[i].want) fprintf (stderr, "  step %zu: %s\n", i, steps[i].why);
+        CHECK_EQ_INT (v, steps[i].want);
+        CHECK_EQ_INT (since, steps[i].since == NONE ? 0 : mono0 + steps[i].since * S);
+        if (steps[i].wake != NONE)
+            CHECK_EQ_INT (wake, mono0 + steps[i].wake * S);
+        else
+            CHECK_EQ_INT (wake, -1); /* written for GC_WAIT only */
+    }
+    CHECK (gc_owner_kind ("ReplicaSet"));
+    CHECK (gc_owner_kind ("Deployment"));
+    CHECK (!gc_owner_kind ("Job"));
+    CHECK (!gc_owner_kind (NULL));
 }
 
 int main (int argc, char **argv)
