@@ -29,6 +29,12 @@ const hs_kind_info_t *hs_kind_info (hs_kind_t kind)
     return &s_kinds[kind];
 }
 
+const char *hs_kind_resource (hs_kind_t kind)
+{
+    const hs_kind_info_t *info = hs_kind_info (kind);
+    return info ? info->resource : "objects";
+}
+
 hs_kind_t hs_kind_parse (const char *s)
 {
     if (hs_empty (s)) return HS_KIND_NONE;

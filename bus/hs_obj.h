@@ -41,6 +41,9 @@ typedef struct {
 
 /* Info for a kind; NULL for HS_KIND_NONE or out of range. */
 const hs_kind_info_t *hs_kind_info (hs_kind_t kind);
+/* "pods" or "deployments.apps": the resource name in Kubernetes' messages
+ * ("objects" for HS_KIND_NONE). Static. */
+const char *hs_kind_resource (hs_kind_t kind);
 /* Accepts name, plural, short name, Kind, case-insensitive, and "kind.group"
  * ("deployments.apps"). HS_KIND_NONE if unknown. */
 hs_kind_t hs_kind_parse (const char *s);

@@ -25,6 +25,7 @@
 
 #include "cgroup.h"
 #include "hs_client.h"
+#include "hs_util.h"
 
 typedef struct {
     const char *node;           /* the Node's name */
@@ -135,8 +136,12 @@ Hs__Object *agent_node_status (const agent_node_info_t *info);
 /* /etc/machine-id, or "". */
 void agent_machine_id (char *buf, size_t len);
 
-/* mkdir -p, mode 0700. 0 or -errno. */
-int agent_mkdir_p (const char *path);
+/* mkdir -p for the agent's own directories, which are private (0700):
+ * hs_mkdir_p (path, 0700), 0 or -errno. */
+static inline int agent_mkdir_p (const char *path)
+{
+    return hs_mkdir_p (path, 0700);
+}
 
 /* Counters for the heartbeat. */
 uint64_t agent_pods_count (agent_pods_t *self);

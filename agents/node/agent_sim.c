@@ -48,6 +48,7 @@
 #include "hs_pb.h"
 #include "hs_quantity.h"
 #include "hs_util.h"
+#include "hs_workload.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -359,12 +360,6 @@ static void s_pod_due (sim_t *self, spod_t *p, int64_t now_mono)
     }
 }
 
-static bool s_terminal (const Hs__Pod *pod)
-{
-    const char *ph = pod->status ? pod->status->phase : NULL;
-    return hs_streq (ph, "Succeeded") || hs_streq (ph, "Failed");
-}
-
 /* How long a pod "runs": -1 (for ever) under restartPolicy Always, else
  * the annotation's seconds (0 when absent or unreadable). */
 static int64_t s_run_ns (const Hs__Pod *pod)
@@ -457,7 +452,7 @@ static void s_on_pod (void *arg, Hs__EventType type, const Hs__Object *obj, cons
     bool deleting = pod->metadata->deletion_timestamp != 0 || lost;
     if (!p) {
         /* finished (by us, or before we came): nothing to pretend */
-        if (s_terminal (pod) && !deleting) return;
+        if (hs_pod_terminal (pod) && !deleting) return;
         p = s_pod_new (self, pod, (uint32_t)node);
         if (!deleting) s_pod_begin (self, p, pod, hs_mono_ns ());
     }
