@@ -345,10 +345,13 @@ static void s_usage (FILE *f)
 static int s_parse_args (int argc, char **argv, opts_t *o)
 {
     *o = (opts_t){.count = 2000000, .secs = 3, .ipc = true};
-    static struct option opts[] = {
-        {"bin", required_argument, 0, 'b'},   {"bus", required_argument, 0, 'B'},
-        {"count", required_argument, 0, 'n'}, {"no-ipc", no_argument, 0, 'I'},
-        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
+    static struct option opts[] = {{"bin", required_argument, 0, 'b'},
+                                   {"bus", required_argument, 0, 'B'},
+                                   {"count", required_argument, 0, 'n'},
+                                   {"seconds", required_argument, 0, 's'},
+                                   {"no-ipc", no_argument, 0, 'I'},
+                                   {"help", no_argument, 0, 'h'},
+                                   {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long (argc, argv, "b:B:n:Is:h", opts, NULL)) != -1) {
         switch (c) {
