@@ -149,7 +149,7 @@ import base64, json, sys
 for line in open(sys.argv[1]):
     m = json.loads(line)
     r = m.get("envelope", {}).get("execResult")
-    if m["topic"] == "probres.tester" and r and r.get("requestID") == sys.argv[2]:
+    if m["topic"] == "probres.tester/" and r and r.get("requestID") == sys.argv[2]:
         out = base64.b64decode(r.get("output", "")).decode(errors="replace")
         print("%s|%s|%s" % (r.get("exitCode", 0), out, r.get("error", "")))
         sys.exit(0)
@@ -219,7 +219,7 @@ pod lost 'sleep 3600 & wait'
 wait_for 20 "lost Running" field_is pod lost "o['status']['phase']" Running
 lpid=$(field pod lost "o['status']['containerStatuses'][0]['containerID'].rsplit('/',1)[1]")
 luid=$(field pod lost "o['metadata']['uid']")
-start_tap lostev hs-tap ev.pod.n1.default/lost -o json
+start_tap lostev hs-tap ev.pod.n1/default/lost -o json
 hsctl get pod lost -o json | python3 -c "
 import json, sys
 o = json.load(sys.stdin)

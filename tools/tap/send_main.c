@@ -6,6 +6,7 @@
  *  is dropped for want of a connection; at exit it waits for the queue to
  *  drain.
  */
+#include "hs_topic.h"
 #include "hs_bus.h"
 #include "hs_log.h"
 #include "hs_pbjson.h"
@@ -69,8 +70,8 @@ static send_stamp_t s_stamp (self_t *self)
 /* Pings echo.<instance> from our own PUB socket until one comes back. */
 static int s_join (self_t *self, int timeout_ms)
 {
-    char topic[128], nonce[17];
-    snprintf (topic, sizeof topic, "echo.%s", hs_bus_instance (self->bus));
+    char nonce[17];
+    _cleanup_free_ char *topic = hs_topic_to ("echo", hs_bus_instance (self->bus));
     hs_random_id (nonce, 16);
     int r = hs_bus_subscribe (self->bus, topic);
     if (r < 0) return r;

@@ -195,7 +195,7 @@ static int s_live (self_t *self, const char *bus_addr)
     if (self->filter.n_include == 0) hs_bus_subscribe (bus, "");
     for (size_t i = 0; i < self->filter.n_include; i++)
         hs_bus_subscribe (bus, self->filter.include[i]);
-    snprintf (self->own_echo, sizeof self->own_echo, "echo.%s", hs_bus_instance (bus));
+    snprintf (self->own_echo, sizeof self->own_echo, "echo.%s/", hs_bus_instance (bus));
     if (hs_bus_join (bus, JOIN_TIMEOUT_MS) < 0) {
         fprintf (stderr, "error: cannot reach the bus at %s: is hs-bus running?\n", shown_addr);
         hs_bus_destroy (&bus);
