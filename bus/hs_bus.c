@@ -419,12 +419,15 @@ static int s_decode (const hs_frame_t *frames, size_t n, const char *oversized_p
               memcmp (frames[0].data, oversized_prefix, strlen (oversized_prefix)) != 0))
         reason = HS_GARBAGE_OVERSIZED;
     else {
+        /* An oversized envelope that was let through but is no use is
+         * counted as what it is above all: oversized. */
+        bool big = frames[1].len > HS_BUS_MAX_MSG;
         Hs__Envelope *env = hs__envelope__unpack (&hs_pb_allocator, frames[1].len, frames[1].data);
         if (!env)
-            reason = HS_GARBAGE_DECODE;
+            reason = big ? HS_GARBAGE_OVERSIZED : HS_GARBAGE_DECODE;
         else if (env->body_case == HS__ENVELOPE__BODY__NOT_SET) {
             hs_pb_free (env);
-            reason = HS_GARBAGE_BODY;
+            reason = big ? HS_GARBAGE_OVERSIZED : HS_GARBAGE_BODY;
         } else {
             *ret_env = env;
             return 0;
