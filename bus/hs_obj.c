@@ -165,8 +165,8 @@ char *hs_obj_topic (const Hs__Object *o)
 {
     const hs_kind_info_t *info = hs_kind_info (hs_obj_kind (o));
     Hs__ObjectMeta *m = hs_obj_meta (o);
-    return hs_sprintf ("ev.%s.%s.%s/%s", info ? info->name : "?", hs_obj_routing (o),
-                       m ? m->namespace_ : "", m ? m->name : "");
+    return hs_sprintf ("ev.%s.%s/%s/%s", info ? info->name : "?", hs_obj_routing (o),
+                       m ? hs_s (m->namespace_) : "", m ? hs_s (m->name) : "");
 }
 
 char *hs_obj_ref (hs_kind_t kind, const char *name)

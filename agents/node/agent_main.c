@@ -7,7 +7,7 @@
  *  hb.agent.<node> (naming the node in `nodes`, which is how hs-prober
  *  tells a live node); every status interval it re-posts the Node's Ready
  *  condition with a fresh heartbeat time, and at once when its own Node's
- *  event (subscribed to by topic, ev.node.-./<node>) shows Ready not True:
+ *  event (subscribed to by topic, ev.node.-//<node>) shows Ready not True:
  *  hs-prober declares a silent node Unknown, and a live agent says
  *  otherwise. The loop polls the bus, a signalfd, the pidfds of the
  *  running shims (agent_pods.c) and the exec probes' pipes (agent_probe.c).
@@ -21,6 +21,7 @@
 #include "agent_probe.h"
 #include "agent_rules.h"
 
+#include "hs_topic.h"
 #include "hs_log.h"
 #include "hs_notify.h"
 #include "hs_pb.h"
@@ -56,7 +57,7 @@ typedef struct {
     agent_pods_t *pods;
     agent_logs_t *logs;   /* hsctl logs (agent_logs.c) */
     agent_probe_t *probe; /* probe results and exec probes (agent_probe.c) */
-    char *node_topic;     /* ev.node.-./<node>: our Node's events */
+    char *node_topic;     /* ev.node.-//<node>: our Node's events */
     int64_t started_at_ns;
     int64_t ready_since_ns; /* the Ready condition's lastTransitionTime we post */
     bool node_registered;
@@ -253,7 +254,7 @@ static void s_heartbeat (self_t *self)
 static void s_on_node (void *arg, const char *topic, const Hs__Envelope *env)
 {
     self_t *self = arg;
-    if (strcmp (topic, self->node_topic) != 0) return; /* ev.node.-./<node>2 */
+    if (strcmp (topic, self->node_topic) != 0) return; /* ev.node.-//<node>2 */
     const Hs__WatchEvent *ev = env->body_case == HS__ENVELOPE__BODY_EVENT ? env->event : NULL;
     const Hs__Node *node = ev && ev->object ? ev->object->node : NULL;
     if (!node || !node->metadata || !hs_streq (node->metadata->name, self->conf.node) ||
@@ -531,7 +532,7 @@ int main (int argc, char **argv)
     self.watch = hs_client_watch (self.client, &wo);
     self.logs = agent_logs_new (self.client, self.pods, conf->node);
     self.probe = agent_probe_new (self.client, self.pods, conf->node, conf->shim);
-    self.node_topic = hs_sprintf ("ev.node.-./%s", conf->node);
+    self.node_topic = hs_topic_event (HS_KIND_NODE, "-", "", conf->node);
     r = hs_client_on (self.client, self.node_topic, s_on_node, &self);
     if (r < 0)
         log_error ("cannot subscribe to %s: %s; a Node marked not Ready waits for the next "

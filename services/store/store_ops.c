@@ -14,6 +14,8 @@
 #include "hs_validate.h"
 #include "store_wal.h"
 #include "hs_log.h"
+#include "hs_quantity.h"
+#include "hs_topic.h"
 #include "hs_util.h"
 #include "hs_workload.h"
 
@@ -174,7 +176,7 @@ static char *s_topic_of (const Hs__Object *o)
 {
     const hs_kind_info_t *info = hs_kind_info (hs_obj_kind (o));
     Hs__ObjectMeta *m = hs_obj_meta (o);
-    return S_JOIN ("ev.", info ? info->name : "?", ".", hs_obj_routing (o), ".",
+    return S_JOIN ("ev.", info ? info->name : "?", ".", hs_obj_routing (o), "/",
                    m ? hs_s (m->namespace_) : "", "/", m ? hs_s (m->name) : "");
 }
 
@@ -1015,7 +1017,7 @@ static void s_push_ack (store_out_t *out, const char *client_id, Hs__Ack *ack, s
         out->acks = hs_realloc (out->acks, out->cap_acks * sizeof *out->acks);
     }
     if (len == 0) s_pack (out, &ack->base, &off, &len);
-    out->acks[out->n_acks++] = (store_ack_t){S_JOIN ("ack.", client_id), ack, off, len};
+    out->acks[out->n_acks++] = (store_ack_t){S_JOIN ("ack.", client_id, "/"), ack, off, len};
 }
 
 static void s_drop_events (store_out_t *out, size_t keep)
@@ -1403,14 +1405,8 @@ int store_apply (store_t *self, Hs__Command *const *cmds, size_t n, store_out_t 
     for (size_t i = 0; i < n; i++) {
         Hs__Command *cmd = cmds[i];
         self->commands++;
-        if (hs_empty (cmd->client_id)) {
-            /* Nobody to answer: garbage, whoever sent it. */
+        if (!store_answerable (self, cmd)) {
             out->unanswerable++;
-            self->garbage++;
-            hs_log_once (HS_LOG_WARN, "store:no-client-id",
-                         "refused a command without client_id (request \"%s\"); counted as "
-                         "garbage, further ones not logged",
-                         cmd->request_id);
             continue;
         }
         Hs__Ack *ack;
@@ -1448,6 +1444,36 @@ int store_apply (store_t *self, Hs__Command *const *cmds, size_t n, store_out_t 
     self->revision = rev;
     self->commits++;
     return changed;
+}
+
+bool store_answerable (store_t *self, const Hs__Command *cmd)
+{
+    if (hs_topic_id_ok (cmd->client_id)) return true;
+    /* Nobody to answer (ack.<client_id>/ would not name one client):
+     * garbage, whoever sent it. */
+    self->garbage++;
+    hs_log_once (HS_LOG_WARN, "store:no-client-id",
+                 "refused a command whose client_id is empty, too long or holds '/' or a "
+                 "non-printable byte (request \"%.100s\"); counted as garbage, further ones "
+                 "not logged",
+                 hs_s (cmd->request_id));
+    return false;
+}
+
+void store_refuse (store_t *self, store_out_t *out, const Hs__Command *cmd, Hs__Code code,
+                   const char *msg)
+{
+    self->commands++;
+    if (!store_answerable (self, cmd)) {
+        out->unanswerable++;
+        return;
+    }
+    Hs__Ack *ack = hs_pb_new (&hs__ack__descriptor);
+    hs_pb_set_str (&ack->request_id, cmd->request_id);
+    ack->code = code;
+    hs_pb_set_str (&ack->message, msg);
+    ack->revision = self->revision;
+    s_push_ack (out, cmd->client_id, ack, 0, 0);
 }
 
 int store_checkpoint (store_t *self)

@@ -169,7 +169,7 @@ static void test_object_routing (void)
     CHECK_EQ_STR (key, "pod/default/web");
     free (key);
     char *topic = hs_obj_topic (o);
-    CHECK_EQ_STR (topic, "ev.pod.-.default/web");
+    CHECK_EQ_STR (topic, "ev.pod.-/default/web");
     free (topic);
     o->pod->spec = hs_pb_new (&hs__pod_spec__descriptor);
     hs_pb_set_str (&o->pod->spec->node_name, "n1");
