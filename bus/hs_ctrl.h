@@ -1,5 +1,6 @@
-/*  hs_ctrl.h: what every controller shares (docs/architecture.md §12): the event loop,
- *  heartbeats, membership, rendezvous sharding and Events.
+/*  hs_ctrl.h: what every controller shares (docs/architecture.md §12): a
+ *  level-triggered pass on the daemon loop (hs_loop.h, §17), heartbeats,
+ *  membership, rendezvous sharding and Events.
  *
  *  A controller (hs-replicas, hs-jobs, hs-prober, hs-scheduler) is one
  *  client, one snapshot-then-follow watch and a level-triggered pass:
