@@ -11,7 +11,10 @@
  *  agent_main.c: flags, the Node object and heartbeats, the event loop.
  *  agent_pods.c: the pods and their containers.
  *  agent_probe.c: probe.<node>: hs-prober's results and exec probes.
- *  agent_rules.c: the pure decisions about probes and node failure.
+ *  agent_static.c: --manifests DIR, the static pods.
+ *  agents/common/: what hs-hollow shares (hsagent_core): agent_rules.c, the
+ *  pure decisions about probes and node failure, and agent_node.c, the Node
+ *  object.
  */
 #ifndef AGENT_H
 #define AGENT_H
@@ -21,6 +24,7 @@
 #include <sys/types.h>
 #include <sys/utsname.h>
 
+#include "agent_node.h"
 #include "cgroup.h"
 #include "hs_client.h"
 
@@ -110,28 +114,6 @@ typedef struct {
 int agent_pods_exec_target (agent_pods_t *self, const char *ns, const char *pod, const char *uid,
                             const char *container, agent_exec_target_t *ret);
 void agent_exec_target_free (agent_exec_target_t *t);
-
-/* ------------------------------------------------------------------ the Node (agent_node.c) */
-
-/* The Node to register: labels kubernetes.io/hostname, os and arch, then
- * "k=v,k2=v2" from labels (may be NULL). */
-Hs__Object *agent_node_object (const char *name, const struct utsname *u, const char *labels);
-
-typedef struct {
-    const char *name;
-    const char *cpu, *memory, *pods; /* capacity = allocatable, as quantities */
-    int64_t ready_since_ns;          /* Ready's lastTransitionTime */
-    const char *message;             /* Ready's message */
-    const char *agent_version;
-    const char *machine_id;
-    const struct utsname *uts;
-} agent_node_info_t;
-
-/* The Node's status to post: capacity, allocatable, Ready with a fresh
- * heartbeat time, addresses, system info. */
-Hs__Object *agent_node_status (const agent_node_info_t *info);
-/* /etc/machine-id, or "". */
-void agent_machine_id (char *buf, size_t len);
 
 /* mkdir -p, mode 0700. 0 or -errno. */
 int agent_mkdir_p (const char *path);
