@@ -6,8 +6,8 @@
  *  Spawns hs-bus, hs-store (durable by default), hs-scheduler, hs-replicas
  *  and hs-prober. Then two scenarios, each a number of rounds:
  *
- *    hollow  keepers: `hs-agent --simulate K` (keep-0..); each round a new
- *            `hs-agent --simulate 1` process (the victim, v<r>-0) gets all
+ *    hollow  keepers: `hs-hollow K` (keep-0..); each round a new
+ *            `hs-hollow 1` process (the victim, v<r>-0) gets all
  *            the pods of a ReplicaSet (the keepers are cordoned meanwhile),
  *            the keepers are uncordoned, and the victim process is killed
  *            (SIGKILL): its node falls silent with its pods;
@@ -456,7 +456,7 @@ static void s_usage (FILE *f)
              "                      [--real-rounds R] [--real-pods N] [--no-real] [--no-sync]\n"
              "                      [--timeout S] [--prober-arg ARG]...\n"
              "  --bin DIR          where hs-bus, hs-store, hs-scheduler, hs-replicas,\n"
-             "                     hs-prober, hs-agent (and hs-shim) are\n"
+             "                     hs-prober, hs-hollow, hs-agent (and hs-shim) are\n"
              "  --rounds R         hollow rounds (default 10)\n"
              "  --pods N           pods of the lost hollow node (default 20)\n"
              "  --keep-nodes K     hollow nodes that survive (default 10)\n"
@@ -517,11 +517,11 @@ int main (int argc, char **argv)
         }
     }
     const char *names[] = {"hs-bus",    "hs-store", "hs-scheduler", "hs-replicas",
-                           "hs-prober", "hs-agent", "hs-shim"};
-    char *bin[7];
-    for (int i = 0; i < 7; i++) {
+                           "hs-prober", "hs-agent", "hs-shim",      "hs-hollow"};
+    char *bin[8];
+    for (int i = 0; i < 8; i++) {
         bin[i] = bl_find_bin (names[i], bin_dir);
-        if (!bin[i] && i < 6)
+        if (!bin[i] && i != 6)
             bl_die ("cannot find %s (--bin, $HS_BIN, next to bench-nodeloss); build it first%s",
                     names[i],
                     i == 3 ? " (hs-replicas replaces the lost pods: services/replicas)" : "");
@@ -554,7 +554,7 @@ int main (int argc, char **argv)
     char *log_sched = hs_sprintf ("%s/hs-scheduler.log", tmp);
     char *log_rep = hs_sprintf ("%s/hs-replicas.log", tmp);
     char *log_prober = hs_sprintf ("%s/hs-prober.log", tmp);
-    char *log_keep = hs_sprintf ("%s/hs-agent-keep.log", tmp);
+    char *log_keep = hs_sprintf ("%s/hs-hollow-keep.log", tmp);
     char *data = hs_sprintf ("%s/store", tmp);
     char *a_bus[] = {bin[0], "--bind", "127.0.0.1", "--port", port_s, NULL};
     bl_spawn (a_bus, log_bus);
@@ -597,8 +597,7 @@ int main (int argc, char **argv)
     if (rounds > 0) {
         char keep_s[16];
         snprintf (keep_s, sizeof keep_s, "%d", keep);
-        char *a_keep[] = {bin[5],  "--simulate", keep_s, "--node-prefix",
-                          "keep-", "--bus",      bus,    NULL};
+        char *a_keep[] = {bin[7], keep_s, "--node-prefix", "keep-", "--bus", bus, NULL};
         pid_t keep_pid = bl_spawn (a_keep, log_keep);
         s_nodes_arg_t kr = {"keep-", false, keep};
         s_wait (&b, s_p_nodes_ready, &kr, 60000, "the hollow keepers Ready", log_keep);
@@ -611,8 +610,8 @@ int main (int argc, char **argv)
             s_cordon (&b, "keep-", true);
             s_nodes_arg_t shut = {"keep-", true, 0};
             s_wait (&b, s_p_cordoned, &shut, 20000, "the keepers cordoned", NULL);
-            char *log_v = hs_sprintf ("%s/hs-agent-%s.log", tmp, prefix);
-            char *a_v[] = {bin[5], "--simulate", "1", "--node-prefix", prefix, "--bus", bus, NULL};
+            char *log_v = hs_sprintf ("%s/hs-hollow-%s.log", tmp, prefix);
+            char *a_v[] = {bin[7], "1", "--node-prefix", prefix, "--bus", bus, NULL};
             pid_t vpid = bl_spawn (a_v, log_v);
             s_wait (&b, s_p_node_ready, b.victim, 30000, "the victim node Ready", log_v);
             s_wait (&b, s_p_sched_caught_up, NULL, 20000, "hs-scheduler to see the nodes", NULL);
@@ -684,7 +683,7 @@ int main (int argc, char **argv)
     s_stats_free (&realst);
     zhashx_destroy (&b.seen);
     hs_client_destroy (&b.cl);
-    for (int i = 0; i < 7; i++) free (bin[i]);
+    for (int i = 0; i < 8; i++) free (bin[i]);
     free (log_bus);
     free (log_store);
     free (log_sched);

@@ -1,9 +1,9 @@
 /*  bench_sched.c: bench-sched, scheduling throughput at scale with hollow
- *  nodes (hs-agent --simulate), like kube-scheduler's scheduler_perf.
+ *  nodes (hs-hollow), like kube-scheduler's scheduler_perf.
  *
  *  Spawns hs-bus, hs-store (data dir in a temp dir, durable by default),
- *  hs-scheduler and `hs-agent --simulate N`. First a baseline: an
- *  `hs-agent --simulate 1` alone, idle, for the resident size of the process
+ *  hs-scheduler and `hs-hollow N`. First a baseline: an
+ *  `hs-hollow 1` alone, idle, for the resident size of the process
  *  itself; then N hollow nodes, waited for until all are Ready in the store
  *  and the scheduler's heartbeat shows it has seen them. Then P pods (small
  *  requests, so all fit) are created as fast as the store takes them:
@@ -218,7 +218,7 @@ static void s_usage (FILE *f)
         f,
         "usage: bench-sched [--bin DIR] [--nodes N] [--pods P] [--quick] [--batch B]\n"
         "                   [--inflight K] [--no-sync] [--timeout S]\n"
-        "  --bin DIR       where hs-bus, hs-store, hs-scheduler and hs-agent are\n"
+        "  --bin DIR       where hs-bus, hs-store, hs-scheduler and hs-hollow are\n"
         "  --nodes N       hollow nodes (default 5000)\n"
         "  --pods P        pods to create (default 50000)\n"
         "  --quick         500 nodes, 5000 pods\n"
@@ -293,7 +293,7 @@ int main (int argc, char **argv)
         default: s_usage (stderr); return 2;
         }
     }
-    const char *names[] = {"hs-bus", "hs-store", "hs-scheduler", "hs-agent"};
+    const char *names[] = {"hs-bus", "hs-store", "hs-scheduler", "hs-hollow"};
     char *bin[4];
     for (int i = 0; i < 4; i++)
         if (!(bin[i] = bl_find_bin (names[i], bin_dir)))
@@ -310,8 +310,8 @@ int main (int argc, char **argv)
     char *log_bus = hs_sprintf ("%s/hs-bus.log", tmp),
          *log_store = hs_sprintf ("%s/hs-store.log", tmp);
     char *log_sched = hs_sprintf ("%s/hs-scheduler.log", tmp);
-    char *log_base = hs_sprintf ("%s/hs-agent-base.log", tmp);
-    char *log_sim = hs_sprintf ("%s/hs-agent-sim.log", tmp);
+    char *log_base = hs_sprintf ("%s/hs-hollow-base.log", tmp);
+    char *log_sim = hs_sprintf ("%s/hs-hollow.log", tmp);
     char *data = hs_sprintf ("%s/store", tmp);
     char *a_bus[] = {bin[0], "--bind", "127.0.0.1", "--port", port_s, NULL};
     pid_t bus_pid = bl_spawn (a_bus, log_bus);
@@ -333,7 +333,7 @@ int main (int argc, char **argv)
     /* ---- baseline: the simulator with one node, alone */
     char n_s[16];
     snprintf (n_s, sizeof n_s, "%d", b.nodes);
-    char *a_base[] = {bin[3], "--simulate", "1", "--node-prefix", "base-", "--bus", bus, NULL};
+    char *a_base[] = {bin[3], "1", "--node-prefix", "base-", "--bus", bus, NULL};
     pid_t base_pid = bl_spawn (a_base, log_base);
     bl_wait_log (log_base, "registered 1 hollow nodes", base_pid, 20000);
     int64_t settle = hs_mono_ns () + 2000 * MS;
@@ -349,7 +349,7 @@ int main (int argc, char **argv)
     char *a_sched[] = {bin[2], "--bus", bus, NULL};
     pid_t sched_pid = bl_spawn (a_sched, log_sched);
     bl_wait_log (log_sched, "scheduling pods", sched_pid, 20000);
-    char *a_sim[] = {bin[3], "--simulate", n_s, "--bus", bus, NULL};
+    char *a_sim[] = {bin[3], n_s, "--bus", bus, NULL};
     int64_t t_sim = hs_mono_ns ();
     pid_t sim_pid = bl_spawn (a_sim, log_sim);
     int64_t deadline = t_sim + 120000 * MS;
@@ -372,10 +372,9 @@ int main (int argc, char **argv)
     while (hs_mono_ns () < settle) s_pump (&b, 50);
     long rss_idle = s_rss_kib (sim_pid);
 
-    printf ("\n== bench-sched: %d hollow nodes (hs-agent --simulate), %d pods, hs-store %s\n",
-            b.nodes, b.pods,
-            nosync ? "--no-sync (NOT durable)" : "durable (every group commit fsynced)");
-    printf ("   hs-bus, hs-store, hs-scheduler, hs-agent --simulate %d and this process on one\n"
+    printf ("\n== bench-sched: %d hollow nodes (hs-hollow), %d pods, hs-store %s\n", b.nodes,
+            b.pods, nosync ? "--no-sync (NOT durable)" : "durable (every group commit fsynced)");
+    printf ("   hs-bus, hs-store, hs-scheduler, hs-hollow %d and this process on one\n"
             "   machine. Pods: 1 container, requests 10m/16Mi (all fit), created as Commands of\n"
             "   %d OP_CREATE writes, %d Commands in flight. Times from the bus, on the store's\n"
             "   clock: creationTimestamp -> bound (committed_at of the event setting nodeName)\n"
@@ -500,16 +499,16 @@ int main (int argc, char **argv)
             "%llu passes\n",
             (unsigned long long)b.sched_ctr[0], (unsigned long long)b.sched_ctr[1],
             (unsigned long long)b.sched_ctr[2], (unsigned long long)b.sched_ctr[3]);
-    const char *who[4] = {"hs-scheduler", "hs-store", "hs-agent --simulate", "hs-bus"};
+    const char *who[4] = {"hs-scheduler", "hs-store", "hs-hollow", "hs-bus"};
     printf ("\n%22s %12s %14s\n", "CPU during the pods", "seconds", "per pod");
     for (int i = 0; i < 4; i++) {
         double d = cpu1[i] - cpu0[i];
         printf ("%22s %12.2f %11.1f us\n", who[i], d, b.pods ? d * 1e6 / b.pods : 0);
     }
     printf ("\n%34s %12s\n", "resident memory (VmRSS)", "KiB");
-    printf ("%34s %12ld\n", "hs-agent --simulate 1, idle", rss_base);
+    printf ("%34s %12ld\n", "hs-hollow 1, idle", rss_base);
     char lbl[64];
-    snprintf (lbl, sizeof lbl, "hs-agent --simulate %d, idle", b.nodes);
+    snprintf (lbl, sizeof lbl, "hs-hollow %d, idle", b.nodes);
     printf ("%34s %12ld\n", lbl, rss_idle);
     snprintf (lbl, sizeof lbl, "  the same after %d pods", b.pods);
     printf ("%34s %12ld\n", lbl, rss_after);

@@ -338,12 +338,6 @@ static int s_seconds (const char *flag, const char *s, int64_t *ret_ns)
 
 int main (int argc, char **argv)
 {
-    /* --simulate N: hollow nodes, a different program (agent_sim.h). */
-    for (int i = 1; i < argc; i++)
-        if (strcmp (argv[i], "--simulate") == 0 || strncmp (argv[i], "--simulate=", 11) == 0) {
-            extern int agent_sim_main (int argc, char **argv);
-            return agent_sim_main (argc, argv);
-        }
     hs_log_init ("hs-agent");
     self_t self = {.heartbeat_ms = 250, .status_ms = 10000, .max_pods = 110};
     agent_conf_t *conf = &self.conf;
