@@ -9,25 +9,17 @@
  *  heard a subscription yet, and filtering happens here, in XPUB.
  */
 #include "hs_bus.h"
+#include "hs_daemon.h"
 #include "hs_log.h"
 #include "hs_notify.h"
 #include "hs_util.h"
 
 #include <errno.h>
 #include <getopt.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <zmq.h>
-
-static volatile sig_atomic_t s_stop;
-static void s_on_signal (int sig)
-{
-    (void)sig;
-    s_stop = 1;
-}
 
 static void s_usage (FILE *f)
 {
@@ -41,7 +33,11 @@ static void s_usage (FILE *f)
 }
 
 typedef struct {
+    const char *bind_addr, *ipc_dir;
+    int port, hwm;
     void *ctx, *xsub, *xpub;
+    hs_loop_zsock_t *in, *subs;
+    hs_loop_timer_t *hb;
     char instance[16];
     int64_t started_at;
     uint64_t msgs, bytes, batches, subs_seen, hb_seq;
@@ -96,13 +92,6 @@ static void s_heartbeat (self_t *self)
     zmq_send (self->xpub, buf, len, ZMQ_DONTWAIT);
 }
 
-static bool s_readable (void *sock)
-{
-    int events = 0;
-    size_t len = sizeof events;
-    return zmq_getsockopt (sock, ZMQ_EVENTS, &events, &len) == 0 && (events & ZMQ_POLLIN);
-}
-
 /* Moves one whole multi-frame message from XSUB to XPUB. A batch
  * (hs_bus_batch_begin, first frame HS_BUS_BATCH_TOPIC) goes out as the
  * two-frame messages it carries, in order; its frames are moved, not
@@ -145,132 +134,129 @@ static int s_forward_one (self_t *self)
     return 0;
 }
 
-int main (int argc, char **argv)
+/* Forwards a bounded batch, then lets the loop look again. */
+static void s_on_publishers (void *arg)
 {
-    hs_log_init ("hs-bus");
-    const char *bind_addr = "*";
-    const char *ipc_dir = NULL;
-    int port = HS_BUS_PORT;
-    int hwm = HS_BUS_HWM;
-    static struct option opts[] = {
-        {"bind", required_argument, 0, 'b'}, {"port", required_argument, 0, 'p'},
-        {"ipc", required_argument, 0, 'i'},  {"hwm", required_argument, 0, 'w'},
-        {"help", no_argument, 0, 'h'},       {0, 0, 0, 0}};
-    int c;
-    while ((c = getopt_long (argc, argv, "b:p:i:w:h", opts, NULL)) != -1) {
-        int64_t v;
-        switch (c) {
-        case 'b': bind_addr = optarg; break;
-        case 'i': ipc_dir = optarg; break;
-        case 'p':
-            if (hs_parse_i64 (optarg, &v) < 0 || v <= 0 || v >= 65535) {
-                fprintf (stderr, "hs-bus: --port: not a port number: %s\n", optarg);
-                return 2;
-            }
-            port = (int)v;
-            break;
-        case 'w':
-            if (hs_parse_i64 (optarg, &v) < 0 || v <= 0 || v > 100000000) {
-                fprintf (stderr, "hs-bus: --hwm: not a positive count: %s\n", optarg);
-                return 2;
-            }
-            hwm = (int)v;
-            break;
-        case 'h': s_usage (stdout); return 0;
-        default: s_usage (stderr); return 2;
-        }
-    }
+    self_t *self = arg;
+    for (int i = 0; i < 4096; i++)
+        if (s_forward_one (self) < 0) break;
+}
 
-    self_t self = {0};
-    hs_random_id (self.instance, 8);
-    self.started_at = hs_now_ns ();
-    self.ctx = zmq_ctx_new ();
-    self.xsub = zmq_socket (self.ctx, ZMQ_XSUB);
-    self.xpub = zmq_socket (self.ctx, ZMQ_XPUB);
+/* Subscriptions from subscribers: XPUB already filters by them; read them
+ * so they do not queue up (bounded: forwarding must not starve). */
+static void s_on_subscribers (void *arg)
+{
+    self_t *self = arg;
+    for (int i = 0; i < 4096; i++) {
+        zmq_msg_t msg;
+        zmq_msg_init (&msg);
+        int n = zmq_msg_recv (&msg, self->xpub, ZMQ_DONTWAIT);
+        zmq_msg_close (&msg);
+        if (n < 0) break;
+        self->subs_seen++;
+    }
+}
+
+static void s_on_heartbeat (void *arg)
+{
+    self_t *self = arg;
+    s_heartbeat (self);
+    hs_loop_timer_set (self->hb, hs_mono_ns () + 1000000000LL);
+}
+
+static int s_flag (void *arg, int ch, const char *value)
+{
+    self_t *self = arg;
+    int64_t v;
+    switch (ch) {
+    case 'b': self->bind_addr = value; return 0;
+    case 'i': self->ipc_dir = value; return 0;
+    case 'p':
+        if (hs_daemon_int ("hs-bus", "--port", value, 1, 65534, &v) < 0) return -1;
+        self->port = (int)v;
+        return 0;
+    case 'w':
+        if (hs_daemon_int ("hs-bus", "--hwm", value, 1, 100000000, &v) < 0) return -1;
+        self->hwm = (int)v;
+        return 0;
+    default: return -1;
+    }
+}
+
+static int s_setup (void *arg, hs_loop_t *loop)
+{
+    self_t *self = arg;
+    hs_random_id (self->instance, 8);
+    self->started_at = hs_now_ns ();
+    self->ctx = zmq_ctx_new ();
+    self->xsub = zmq_socket (self->ctx, ZMQ_XSUB);
+    self->xpub = zmq_socket (self->ctx, ZMQ_XPUB);
     int linger = 0;
     int64_t max = HS_BUS_MAX_MSG + HS_BUS_MAX_TOPIC + 1024;
-    zmq_setsockopt (self.xsub, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    zmq_setsockopt (self.xpub, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    zmq_setsockopt (self.xsub, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt (self.xpub, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt (self->xsub, ZMQ_RCVHWM, &self->hwm, sizeof self->hwm);
+    zmq_setsockopt (self->xpub, ZMQ_SNDHWM, &self->hwm, sizeof self->hwm);
+    zmq_setsockopt (self->xsub, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt (self->xpub, ZMQ_LINGER, &linger, sizeof linger);
     /* A publisher that sends a frame above the limit is disconnected by
      * ZeroMQ; it reconnects, and nothing else is disturbed. */
-    zmq_setsockopt (self.xsub, ZMQ_MAXMSGSIZE, &max, sizeof max);
+    zmq_setsockopt (self->xsub, ZMQ_MAXMSGSIZE, &max, sizeof max);
     /* Subscribers only ever send subscriptions: one byte and a topic prefix.
      * Anything larger is a hostile peer, disconnected the same way. */
     int64_t max_sub = HS_BUS_MAX_TOPIC + 1;
-    zmq_setsockopt (self.xpub, ZMQ_MAXMSGSIZE, &max_sub, sizeof max_sub);
+    zmq_setsockopt (self->xpub, ZMQ_MAXMSGSIZE, &max_sub, sizeof max_sub);
 
     char ep[600];
-    snprintf (ep, sizeof ep, "tcp://%s:%d", bind_addr, port);
-    if (s_bind (self.xsub, ep) < 0) return 1;
-    snprintf (ep, sizeof ep, "tcp://%s:%d", bind_addr, port + 1);
-    if (s_bind (self.xpub, ep) < 0) return 1;
-    if (ipc_dir) {
-        snprintf (ep, sizeof ep, "ipc://%s/pub", ipc_dir);
-        if (s_bind (self.xsub, ep) < 0) return 1;
-        snprintf (ep, sizeof ep, "ipc://%s/sub", ipc_dir);
-        if (s_bind (self.xpub, ep) < 0) return 1;
+    snprintf (ep, sizeof ep, "tcp://%s:%d", self->bind_addr, self->port);
+    if (s_bind (self->xsub, ep) < 0) return 1;
+    snprintf (ep, sizeof ep, "tcp://%s:%d", self->bind_addr, self->port + 1);
+    if (s_bind (self->xpub, ep) < 0) return 1;
+    if (self->ipc_dir) {
+        snprintf (ep, sizeof ep, "ipc://%s/pub", self->ipc_dir);
+        if (s_bind (self->xsub, ep) < 0) return 1;
+        snprintf (ep, sizeof ep, "ipc://%s/sub", self->ipc_dir);
+        if (s_bind (self->xpub, ep) < 0) return 1;
     }
     /* Subscribe-all upstream: XSUB replays it to every publisher that connects. */
     uint8_t suball = 1;
-    zmq_send (self.xsub, &suball, 1, 0);
-
-    struct sigaction sa = {0};
-    sa.sa_handler = s_on_signal;
-    sigaction (SIGINT, &sa, NULL);
-    sigaction (SIGTERM, &sa, NULL);
-    signal (SIGPIPE, SIG_IGN);
-
+    zmq_send (self->xsub, &suball, 1, 0);
+    self->in = hs_loop_zsock (loop, self->xsub, s_on_publishers, NULL, self);
+    self->subs = hs_loop_zsock (loop, self->xpub, s_on_subscribers, NULL, self);
+    if (!self->in || !self->subs) return 1;
+    self->hb = hs_loop_timer (loop, hs_mono_ns (), s_on_heartbeat, self);
     hs_notify_ready ("hs-bus forwarding");
-    int64_t next_hb = hs_mono_ns ();
-    /* Not zmq_poll: it calls poll(2) with no timeout before every wait.
-     * We ask the sockets (ZMQ_EVENTS) first, and poll their ZMQ_FDs only
-     * when neither has anything: under load, forwarding takes no poll. */
-    int fds[2];
-    size_t fd_len = sizeof fds[0];
-    zmq_getsockopt (self.xsub, ZMQ_FD, &fds[0], &fd_len);
-    fd_len = sizeof fds[1];
-    zmq_getsockopt (self.xpub, ZMQ_FD, &fds[1], &fd_len);
-    while (!s_stop) {
-        int64_t now = hs_mono_ns ();
-        if (now >= next_hb) {
-            s_heartbeat (&self);
-            next_hb = now + 1000000000LL;
-        }
-        hs_notify_watchdog ();
-        bool in = s_readable (self.xsub), subs = s_readable (self.xpub);
-        if (!in && !subs) {
-            int timeout = (int)hs_notify_timeout ((next_hb - now) / 1000000 + 1);
-            struct pollfd p[2] = {{fds[0], POLLIN, 0}, {fds[1], POLLIN, 0}};
-            if (poll (p, 2, timeout) < 0 && errno != EINTR) {
-                log_error ("poll: %s", strerror (errno));
-                break;
-            }
-            continue; /* ZMQ_FD only says "look again" */
-        }
-        if (in) {
-            /* Forward a batch before looking again. */
-            for (int i = 0; i < 4096; i++)
-                if (s_forward_one (&self) < 0) break;
-        }
-        if (subs) {
-            /* Subscriptions from subscribers: XPUB already filters by them;
-             * read them so they do not queue up. */
-            for (int i = 0; i < 4096; i++) { /* bounded: forwarding must not starve */
-                zmq_msg_t msg;
-                zmq_msg_init (&msg);
-                int n = zmq_msg_recv (&msg, self.xpub, ZMQ_DONTWAIT);
-                zmq_msg_close (&msg);
-                if (n < 0) break;
-                self.subs_seen++;
-            }
-        }
-    }
-    hs_notify_stopping ();
-    log_info ("stopping after %llu messages", (unsigned long long)self.msgs);
-    zmq_close (self.xsub);
-    zmq_close (self.xpub);
-    zmq_ctx_term (self.ctx);
     return 0;
+}
+
+static void s_teardown (void *arg)
+{
+    self_t *self = arg;
+    log_info ("stopping after %llu messages", (unsigned long long)self->msgs);
+    hs_loop_zsock_free (&self->in);
+    hs_loop_zsock_free (&self->subs);
+    hs_loop_timer_free (&self->hb);
+    if (self->xsub) zmq_close (self->xsub);
+    if (self->xpub) zmq_close (self->xpub);
+    if (self->ctx) zmq_ctx_term (self->ctx);
+}
+
+static const struct option s_options[] = {
+    {"bind", required_argument, 0, 'b'},
+    {"port", required_argument, 0, 'p'},
+    {"ipc", required_argument, 0, 'i'},
+    {"hwm", required_argument, 0, 'w'},
+    {0, 0, 0, 0},
+};
+
+static const hs_daemon_t s_daemon = {.name = "hs-bus",
+                                     .usage = s_usage,
+                                     .options = s_options,
+                                     .shortopts = "b:p:i:w:",
+                                     .flag = s_flag,
+                                     .setup = s_setup,
+                                     .teardown = s_teardown};
+
+int main (int argc, char **argv)
+{
+    self_t self = {.bind_addr = "*", .port = HS_BUS_PORT, .hwm = HS_BUS_HWM};
+    return hs_daemon_main (&s_daemon, &self, argc, argv);
 }

@@ -19,6 +19,7 @@
  *  hs_client_process and hs_watch_wait_synced from a callback return -EDEADLK.
  */
 #include "hs_client.h"
+#include "hs_loop.h"
 #include "hs_log.h"
 #include "hs_util.h"
 
@@ -286,7 +287,12 @@ struct hs_client_t {
     size_t n_handlers;
     s_deferred_t *defer_head, *defer_tail;
     size_t n_defer;
-    int depth;         /* > 0 while a user callback runs */
+    int depth; /* > 0 while a user callback runs */
+    /* hs_client_attach: the loop's sources */
+    hs_loop_t *loop;
+    hs_loop_zsock_t *zsock;
+    hs_loop_timer_t *timer;
+    hs_loop_post_t *post;
     uint64_t last_rid; /* request ids count up per client (see s_next_rid) */
 };
 
@@ -1377,6 +1383,47 @@ int hs_client_timeout_ms (hs_client_t *self)
     return left > INT_MAX ? INT_MAX : (int)left;
 }
 
+/* ------------------------------------------------------------------ on a loop */
+
+static void s_attached_process (void *arg)
+{
+    hs_client_t *self = arg;
+    int r = hs_client_process (self, 0);
+    if (r < 0 && r != -EINTR) {
+        log_error ("the bus failed: %s", strerror (-r));
+        hs_loop_exit (self->loop, 1);
+    }
+}
+
+/* Work queued outside the socket: what a join or a nested call read. */
+static bool s_attached_pending (void *arg)
+{
+    hs_client_t *self = arg;
+    return self->depth == 0 && (hs_bus_pending (self->bus) || self->defer_head);
+}
+
+/* After anything ran, the next timer (a retry, a snapshot stall, a
+ * resync's grace) may have moved. */
+static void s_attached_rearm (void *arg)
+{
+    hs_client_t *self = arg;
+    int64_t due = s_next_due (self);
+    hs_loop_timer_set (self->timer, due < 0 ? HS_NEVER : due);
+}
+
+int hs_client_attach (hs_client_t *self, hs_loop_t *loop)
+{
+    if (self->loop) return -EBUSY;
+    self->zsock = hs_loop_zsock (loop, hs_bus_sub_socket (self->bus), s_attached_process,
+                                 s_attached_pending, self);
+    if (!self->zsock) return -EIO;
+    self->loop = loop;
+    self->timer = hs_loop_timer (loop, HS_NEVER, s_attached_process, self);
+    self->post = hs_loop_post_last (loop, s_attached_rearm, self);
+    s_attached_rearm (self);
+    return 0;
+}
+
 void *hs_client_socket (hs_client_t *self)
 {
     return hs_bus_sub_socket (self->bus);
@@ -1433,6 +1480,9 @@ void hs_client_destroy (hs_client_t **self_p)
         hs_pb_free (d->env);
         free (d);
     }
+    hs_loop_zsock_free (&self->zsock);
+    hs_loop_timer_free (&self->timer);
+    hs_loop_post_free (&self->post);
     hs_bus_destroy (&self->bus);
     free (self->ack_topic);
     free (self->snap_topic);

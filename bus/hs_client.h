@@ -41,6 +41,7 @@
 
 #include "hs_bus.h"
 #include "hs_db.h"
+#include "hs_loop.h"
 #include "hs_obj.h"
 
 typedef struct hs_client_t hs_client_t;
@@ -58,8 +59,7 @@ hs_bus_t *hs_client_bus (hs_client_t *self);
 /* Runs the client on a loop: its bus socket and its timers (retries,
  * resync grace) become the loop's sources, so the daemon needs no
  * hs_client_process or hs_client_timeout_ms of its own. 0 or -errno. */
-struct hs_loop_t;
-int hs_client_attach (hs_client_t *self, struct hs_loop_t *loop);
+int hs_client_attach (hs_client_t *self, hs_loop_t *loop);
 /* The client id acks come back to (the bus instance). Borrowed. */
 const char *hs_client_id (hs_client_t *self);
 

@@ -9,7 +9,7 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <string.h>
-#include <sys/signalfd.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -23,10 +23,11 @@ typedef struct {
     int64_t seen_mono;
 } s_member_t;
 
-/* An extra descriptor (hs_ctrl_fd_add); fd -1: removed during a round. */
+/* An extra descriptor (hs_ctrl_fd_add), a source of the loop. */
 typedef struct {
+    hs_ctrl_t *c;
     int fd;
-    short events;
+    hs_loop_io_t *io;
     hs_ctrl_fd_fn *fn;
     void *arg;
 } s_fd_t;
@@ -47,8 +48,11 @@ struct hs_ctrl_t {
     size_t n_live;
     uint64_t membership;
     uint64_t passes;
-    s_fd_t *fds; /* extra descriptors, in the order added */
+    s_fd_t **fds; /* extra descriptors */
     size_t n_fds, cap_fds;
+    hs_loop_t *loop;
+    hs_loop_timer_t *wake; /* the next pass, heartbeat or expiry */
+    hs_loop_post_t *tick;  /* after anything ran */
 };
 
 /* ------------------------------------------------------------------ flags */
@@ -319,63 +323,56 @@ void hs_ctrl_event (hs_ctrl_t *c, const Hs__Object *obj, const char *type, const
 
 /* ------------------------------------------------------------------ extra descriptors */
 
-static s_fd_t *s_fd_find (hs_ctrl_t *c, int fd)
+static size_t s_fd_index (hs_ctrl_t *c, int fd)
 {
     for (size_t i = 0; i < c->n_fds; i++)
-        if (c->fds[i].fd == fd) return &c->fds[i];
-    return NULL;
+        if (c->fds[i]->fd == fd) return i;
+    return SIZE_MAX;
+}
+
+/* EPOLLIN, EPOLLOUT and EPOLLERR have poll(2)'s values. */
+static void s_fd_ready (void *arg, int fd, uint32_t revents)
+{
+    s_fd_t *f = arg;
+    short r = (short)(revents & (EPOLLIN | EPOLLOUT));
+    if (revents & (EPOLLERR | EPOLLHUP)) r |= POLLERR;
+    f->fn (f->arg, f->c, fd, r);
 }
 
 int hs_ctrl_fd_add (hs_ctrl_t *c, int fd, short events, hs_ctrl_fd_fn *fn, void *arg)
 {
     if (fd < 0 || !fn || (events & ~(POLLIN | POLLOUT))) return -EINVAL;
-    if (s_fd_find (c, fd)) return -EEXIST;
-    size_t live = 0;
-    for (size_t i = 0; i < c->n_fds; i++) live += c->fds[i].fd >= 0;
-    if (live >= HS_CTRL_MAX_FDS) return -ENOSPC;
+    if (s_fd_index (c, fd) != SIZE_MAX) return -EEXIST;
+    if (c->n_fds >= HS_CTRL_MAX_FDS) return -ENOSPC;
+    s_fd_t *f = hs_calloc (1, sizeof *f);
+    *f = (s_fd_t){.c = c, .fd = fd, .fn = fn, .arg = arg};
+    f->io = hs_loop_io (c->loop, fd, (uint32_t)events, s_fd_ready, f);
+    if (!f->io) {
+        free (f);
+        return -EINVAL;
+    }
     if (c->n_fds == c->cap_fds) {
         c->cap_fds = c->cap_fds ? c->cap_fds * 2 : 16;
         c->fds = hs_realloc (c->fds, c->cap_fds * sizeof *c->fds);
     }
-    c->fds[c->n_fds++] = (s_fd_t){.fd = fd, .events = events, .fn = fn, .arg = arg};
+    c->fds[c->n_fds++] = f;
     return 0;
 }
 
 int hs_ctrl_fd_events (hs_ctrl_t *c, int fd, short events)
 {
-    s_fd_t *f = fd >= 0 ? s_fd_find (c, fd) : NULL;
-    if (!f) return -ENOENT;
-    f->events = events & (POLLIN | POLLOUT);
-    return 0;
+    size_t i = fd >= 0 ? s_fd_index (c, fd) : SIZE_MAX;
+    if (i == SIZE_MAX) return -ENOENT;
+    return hs_loop_io_events (c->fds[i]->io, (uint32_t)(events & (POLLIN | POLLOUT)));
 }
 
 void hs_ctrl_fd_remove (hs_ctrl_t *c, int fd)
 {
-    s_fd_t *f = fd >= 0 ? s_fd_find (c, fd) : NULL;
-    if (f) f->fd = -1; /* compacted after the round (s_fd_compact) */
-}
-
-static void s_fd_compact (hs_ctrl_t *c)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < c->n_fds; i++)
-        if (c->fds[i].fd >= 0) c->fds[k++] = c->fds[i];
-    c->n_fds = k;
-}
-
-/* Runs the callbacks of the extra descriptors zmq_poll found ready: items
- * [0, n) were built from fds[0, n) before the poll; callbacks may append
- * (not run this round) or remove (skipped) entries meanwhile. */
-static void s_fd_dispatch (hs_ctrl_t *c, const zmq_pollitem_t *items, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        short zr = items[i].revents;
-        if (!zr || c->fds[i].fd != items[i].fd) continue;
-        short r = (short)(((zr & ZMQ_POLLIN) ? POLLIN : 0) | ((zr & ZMQ_POLLOUT) ? POLLOUT : 0) |
-                          ((zr & ZMQ_POLLERR) ? POLLERR : 0));
-        c->fds[i].fn (c->fds[i].arg, c, c->fds[i].fd, r);
-    }
-    s_fd_compact (c);
+    size_t i = fd >= 0 ? s_fd_index (c, fd) : SIZE_MAX;
+    if (i == SIZE_MAX) return;
+    hs_loop_io_free (&c->fds[i]->io);
+    free (c->fds[i]);
+    c->fds[i] = c->fds[--c->n_fds];
 }
 
 /* ------------------------------------------------------------------ the loop */
@@ -451,6 +448,67 @@ static int64_t s_min (int64_t a, int64_t b)
     return a < b ? a : b;
 }
 
+/* After anything ran (a bus message, a timer, a descriptor): expire
+ * peers, notice the snapshot, run a pass when one is due, heartbeat; then
+ * set the timer for the next of those. */
+static void s_tick (void *arg)
+{
+    hs_ctrl_t *c = arg;
+    const hs_ctrl_ops_t *ops = c->ops;
+    if (hs_loop_exiting (c->loop)) return;
+    int64_t now = hs_mono_ns ();
+    /* With messages still queued a peer's heartbeat may be among them:
+     * expire no one before they are read. */
+    if (!hs_bus_pending (hs_client_bus (c->client)) && s_members_refresh (c, now)) {
+        log_info ("%zu live instance(s) of %s", c->n_live, ops->component);
+        hs_ctrl_kick (c);
+    }
+    if (!c->synced_mono && hs_watch_synced (c->watch)) {
+        c->synced_mono = now;
+        /* learn the peers before acting (see the banner) */
+        c->active_mono = now + c->o.member_timeout_ms * MS;
+        c->next_resync = c->active_mono;
+        hs_notify_ready ("synced");
+        log_info ("synced at revision %lld as %s; acting in %d ms",
+                  (long long)hs_watch_revision (c->watch),
+                  hs_bus_sender (hs_client_bus (c->client)), c->o.member_timeout_ms);
+        c->next_hb = now; /* announce ourselves now */
+    }
+    if (c->synced_mono && now >= c->active_mono && (now >= c->next_pass || now >= c->next_resync)) {
+        if (now >= c->next_resync) c->next_resync = now + c->o.resync_ms * MS;
+        c->next_pass = INT64_MAX;
+        c->passes++;
+        int64_t want = ops->pass (ops->arg, c, now);
+        hs_ctrl_wake_at (c, want);
+        int64_t took_ms = (hs_mono_ns () - now) / MS;
+        if (took_ms * 2 > c->o.member_timeout_ms)
+            hs_log_once (HS_LOG_WARN, "ctrl:slowpass",
+                         "a pass took %lld ms, over half the member timeout (%d ms): peers may "
+                         "take this instance for gone; raise --member-timeout-ms (not logged "
+                         "again)",
+                         (long long)took_ms, c->o.member_timeout_ms);
+    }
+    if (c->synced_mono && hs_mono_ns () >= c->next_hb) {
+        s_heartbeat (c);
+        c->next_hb = hs_mono_ns () + c->o.hb_ms * MS;
+    }
+    now = hs_mono_ns ();
+    int64_t wake = c->next_hb;
+    if (c->synced_mono) {
+        wake = s_min (wake, c->next_resync);
+        wake = s_min (wake, now < c->active_mono ? c->active_mono : c->next_pass);
+    }
+    /* peers expire on time even when nothing else happens */
+    wake = s_min (wake, now + c->o.member_timeout_ms * MS / 4);
+    hs_loop_timer_set (c->wake, wake);
+}
+
+/* The timer only wakes the loop: s_tick runs after it, as after anything. */
+static void s_wake (void *arg)
+{
+    (void)arg;
+}
+
 int hs_ctrl_run (const hs_ctrl_opts_t *opts, const hs_ctrl_ops_t *ops)
 {
     hs_ctrl_t c = {.o = *opts, .ops = ops, .next_pass = INT64_MAX};
@@ -463,12 +521,12 @@ int hs_ctrl_run (const hs_ctrl_opts_t *opts, const hs_ctrl_ops_t *ops)
     zhashx_set_destructor (c.members, s_member_destroy);
     int rc = 1;
     /* before hs_client_new: ZeroMQ's threads must inherit the blocked mask */
-    int sigfd = hs_stop_signalfd ();
-    if (sigfd < 0) {
-        log_error ("signalfd: %s", strerror (-sigfd));
+    int r = hs_loop_new (&c.loop);
+    if (r < 0) {
+        log_error ("cannot make the event loop: %s", strerror (-r));
         goto out;
     }
-    int r = hs_client_new (c.o.bus, ops->component, c.o.instance, JOIN_TIMEOUT_MS, &c.client);
+    r = hs_client_new (c.o.bus, ops->component, c.o.instance, JOIN_TIMEOUT_MS, &c.client);
     if (r < 0) {
         log_error ("cannot join the bus at %s: %s", hs_s (c.o.bus ? c.o.bus : getenv ("HS_BUS")),
                    strerror (-r));
@@ -493,102 +551,26 @@ int hs_ctrl_run (const hs_ctrl_opts_t *opts, const hs_ctrl_ops_t *ops)
         log_error ("cannot watch");
         goto out;
     }
+    r = hs_client_attach (c.client, c.loop);
+    if (r < 0) {
+        log_error ("cannot put the bus on the loop: %s", strerror (-r));
+        goto out;
+    }
     /* No heartbeat before the snapshot is in: peers give up a member's
      * share when they hear it, and it cannot act on it before then. */
     c.next_hb = hs_mono_ns () + c.o.hb_ms * MS;
-
-    for (;;) {
-        int64_t now = hs_mono_ns ();
-        int64_t wake = c.next_hb;
-        if (c.synced_mono) {
-            wake = s_min (wake, c.next_resync);
-            wake = s_min (wake, now < c.active_mono ? c.active_mono : c.next_pass);
-        }
-        /* peers expire on time even when nothing else happens */
-        wake = s_min (wake, now + c.o.member_timeout_ms * MS / 4);
-        int64_t left = wake - now;
-        long timeout = left <= 0 ? 0 : (long)((left + MS - 1) / MS);
-        int ct = hs_client_timeout_ms (c.client);
-        if (ct >= 0 && ct < timeout) timeout = ct;
-        timeout = hs_notify_timeout (timeout);
-        s_fd_compact (&c);
-        size_t nfd = c.n_fds;
-        zmq_pollitem_t *items = hs_calloc (2 + nfd, sizeof *items);
-        items[0] = (zmq_pollitem_t){hs_client_socket (c.client), 0, ZMQ_POLLIN, 0};
-        items[1] = (zmq_pollitem_t){NULL, sigfd, ZMQ_POLLIN, 0};
-        for (size_t i = 0; i < nfd; i++)
-            items[2 + i] =
-                (zmq_pollitem_t){NULL, c.fds[i].fd,
-                                 (short)(((c.fds[i].events & POLLIN) ? ZMQ_POLLIN : 0) |
-                                         ((c.fds[i].events & POLLOUT) ? ZMQ_POLLOUT : 0)),
-                                 0};
-        int n = zmq_poll (items, (int)(2 + nfd), timeout);
-        if (n < 0 && errno != EINTR) {
-            free (items);
-            log_error ("zmq_poll: %s", strerror (errno));
-            break;
-        }
-        bool stop = false;
-        if (n > 0 && (items[1].revents & ZMQ_POLLIN)) {
-            struct signalfd_siginfo si;
-            if (read (sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
-                log_info ("signal %u: stopping", si.ssi_signo);
-                rc = 0;
-                stop = true;
-            }
-        }
-        if (n > 0 && !stop) s_fd_dispatch (&c, items + 2, nfd);
-        free (items);
-        if (stop) break;
-        r = hs_client_process (c.client, 0);
-        if (r < 0 && r != -EINTR) {
-            log_error ("the bus failed: %s", strerror (-r));
-            break;
-        }
-        now = hs_mono_ns ();
-        /* With messages still queued a peer's heartbeat may be among them:
-         * expire no one before they are read. */
-        if (!hs_bus_pending (hs_client_bus (c.client)) && s_members_refresh (&c, now)) {
-            log_info ("%zu live instance(s) of %s", c.n_live, ops->component);
-            hs_ctrl_kick (&c);
-        }
-        if (!c.synced_mono && hs_watch_synced (c.watch)) {
-            c.synced_mono = now;
-            /* learn the peers before acting (see the banner) */
-            c.active_mono = now + c.o.member_timeout_ms * MS;
-            c.next_resync = c.active_mono;
-            hs_notify_ready ("synced");
-            log_info ("synced at revision %lld as %s; acting in %d ms",
-                      (long long)hs_watch_revision (c.watch),
-                      hs_bus_sender (hs_client_bus (c.client)), c.o.member_timeout_ms);
-            c.next_hb = now; /* announce ourselves now */
-        }
-        if (c.synced_mono && now >= c.active_mono && (now >= c.next_pass || now >= c.next_resync)) {
-            if (now >= c.next_resync) c.next_resync = now + c.o.resync_ms * MS;
-            c.next_pass = INT64_MAX;
-            c.passes++;
-            int64_t want = ops->pass (ops->arg, &c, now);
-            hs_ctrl_wake_at (&c, want);
-            int64_t took_ms = (hs_mono_ns () - now) / MS;
-            if (took_ms * 2 > c.o.member_timeout_ms)
-                hs_log_once (HS_LOG_WARN, "ctrl:slowpass",
-                             "a pass took %lld ms, over half the member timeout (%d ms): peers may "
-                             "take this instance for gone; raise --member-timeout-ms (not logged "
-                             "again)",
-                             (long long)took_ms, c.o.member_timeout_ms);
-        }
-        if (c.synced_mono && hs_mono_ns () >= c.next_hb) {
-            s_heartbeat (&c);
-            c.next_hb = hs_mono_ns () + c.o.hb_ms * MS;
-        }
-        hs_notify_watchdog ();
-    }
+    c.wake = hs_loop_timer (c.loop, c.next_hb, s_wake, &c);
+    c.tick = hs_loop_post (c.loop, s_tick, &c);
+    rc = hs_loop_run (c.loop);
     hs_notify_stopping ();
 out:
+    hs_loop_post_free (&c.tick);
+    hs_loop_timer_free (&c.wake);
+    while (c.n_fds) hs_ctrl_fd_remove (&c, c.fds[0]->fd);
     hs_client_destroy (&c.client);
+    hs_loop_destroy (&c.loop);
     zhashx_destroy (&c.members);
     free (c.live);
     free (c.fds);
-    if (sigfd >= 0) close (sigfd);
     return rc;
 }

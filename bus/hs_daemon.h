@@ -27,8 +27,8 @@
 #include "hs_loop.h"
 
 typedef struct {
-    const char *name;  /* "hs-store": the log prefix and the program in messages */
-    const char *usage; /* the whole --help text, printed as it is */
+    const char *name;             /* "hs-store": the log prefix and the program in messages */
+    void (*usage) (FILE *f);      /* the whole --help text */
     const struct option *options; /* getopt_long table ending in a zeroed entry; may be NULL */
     const char *shortopts;        /* may be NULL */
     /* One flag: 0, or -1 after a message on stderr that names the flag
@@ -49,8 +49,8 @@ int hs_daemon_main (const hs_daemon_t *d, void *self, int argc, char **argv);
 
 /* Flag helpers: parse value into *ret, or print "<prog>: <flag>: <why>: <value>"
  * on stderr and return -1. */
-int hs_daemon_int (const char *prog, const char *flag, const char *value, int64_t min,
-                   int64_t max, int64_t *ret);
+int hs_daemon_int (const char *prog, const char *flag, const char *value, int64_t min, int64_t max,
+                   int64_t *ret);
 /* Milliseconds, 1..max_ms, into nanoseconds. */
 int hs_daemon_ms (const char *prog, const char *flag, const char *value, int64_t max_ms,
                   int64_t *ret_ns);

@@ -40,6 +40,7 @@ typedef struct hs_loop_t hs_loop_t;
 typedef struct hs_loop_timer_t hs_loop_timer_t;
 typedef struct hs_loop_io_t hs_loop_io_t;
 typedef struct hs_loop_zsock_t hs_loop_zsock_t;
+typedef struct hs_loop_post_t hs_loop_post_t;
 
 typedef void (hs_loop_fn) (void *arg);
 typedef void (hs_loop_io_fn) (void *arg, int fd, uint32_t revents);
@@ -89,7 +90,11 @@ int hs_loop_signal (hs_loop_t *self, int signo, hs_loop_signal_fn *fn, void *arg
 /* Runs fn after every loop iteration that dispatched anything (sd-event's
  * post sources): the place to recompute a deadline that any activity may
  * have moved. */
-int hs_loop_post (hs_loop_t *self, hs_loop_fn *fn, void *arg);
+hs_loop_post_t *hs_loop_post (hs_loop_t *self, hs_loop_fn *fn, void *arg);
+/* The same, after every hs_loop_post hook (and with the ZeroMQ sockets'
+ * own re-checks): for deadlines those hooks may move (hs_client's). */
+hs_loop_post_t *hs_loop_post_last (hs_loop_t *self, hs_loop_fn *fn, void *arg);
+void hs_loop_post_free (hs_loop_post_t **p_p);
 
 /* The sd-event loop underneath, for what this layer does not wrap. */
 struct sd_event;

@@ -1,6 +1,6 @@
 /*  store_main.c: hs-store's wiring: flags, the bus, the event loop.
  *
- *  The loop waits on the bus and a signalfd. When commands are queued it
+ *  On the daemon loop (hs_loop.h): when commands are queued it
  *  takes them (up to BATCH_MAX), applies them and makes them durable in
  *  the write-ahead log (store_apply: group commit), then publishes the
  *  events in commit order, then the acks, then checkpoints (commits LMDB)
@@ -11,17 +11,15 @@
  */
 #include "store.h"
 #include "hs_bus.h"
+#include "hs_daemon.h"
 #include "hs_log.h"
 #include "hs_notify.h"
 #include "hs_util.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <malloc.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -49,13 +47,18 @@
 #define EVENT_SWEEP_MAX 500   /* and deleted this many at a time */
 
 typedef struct {
+    /* flags */
+    const char *bus_addr, *data, *instance_flag;
+    store_opts_t opts;
+    int64_t event_ttl_ns;
+    /* running */
     store_t *store;
     hs_bus_t *bus;
-    int sigfd;
     const char *instance;
     int64_t started_at_ns;
-    int64_t next_hb_ns;
-    int64_t event_ttl_ns, next_sweep_ns;
+    hs_loop_t *loop;
+    hs_loop_zsock_t *commands;
+    hs_loop_timer_t *hb, *sweep, *idle;
     /* one batch */
     Hs__Envelope **envs;
     size_t n_envs;
@@ -305,155 +308,172 @@ static void s_batch (self_t *self)
     hs_pb_arena_leave (self->arena);
 }
 
-/* ------------------------------------------------------------------ main */
+/* ------------------------------------------------------------------ the loop */
+
+/* Commands are queued: take a batch. Then, with a window open, checkpoint
+ * once no command came for IDLE_MS, so local readers of the LMDB file (the
+ * client library's local snapshots) are not left behind, or at the
+ * window's deadline, whichever is first. */
+static void s_on_commands (void *arg)
+{
+    self_t *self = arg;
+    s_batch (self);
+    int64_t at = HS_NEVER;
+    if (store_checkpoint_due (self->store, hs_mono_ns (), true)) {
+        at = hs_mono_ns () + IDLE_MS * 1000000LL;
+        int64_t deadline = store_checkpoint_deadline (self->store);
+        if (deadline < at) at = deadline;
+    }
+    hs_loop_timer_set (self->idle, at);
+}
+
+static void s_on_idle (void *arg)
+{
+    self_t *self = arg;
+    if (store_checkpoint_due (self->store, hs_mono_ns (), true)) s_checkpoint (self);
+}
+
+static void s_on_heartbeat (void *arg)
+{
+    self_t *self = arg;
+    s_heartbeat (self);
+    hs_loop_timer_set (self->hb, hs_mono_ns () + HB_INTERVAL_MS * 1000000LL);
+}
+
+static void s_on_sweep (void *arg)
+{
+    self_t *self = arg;
+    s_sweep_events (self);
+    hs_loop_timer_set (self->sweep, hs_mono_ns () + EVENT_SWEEP_MS * 1000000LL);
+}
+
+static bool s_pending (void *arg)
+{
+    self_t *self = arg;
+    return hs_bus_pending (self->bus);
+}
+
+/* ------------------------------------------------------------------ the daemon */
+
+static int s_flag (void *arg, int ch, const char *value)
+{
+    self_t *self = arg;
+    switch (ch) {
+    case 'b': self->bus_addr = value; return 0;
+    case 'd': self->data = value; return 0;
+    case 'n': self->opts.nosync = true; return 0;
+    case 'i': self->instance_flag = value; return 0;
+    case 't':
+    case 'E': {
+        const char *flag = ch == 't' ? "--request-ttl" : "--event-ttl";
+        int64_t secs;
+        if (hs_daemon_int ("hs-store", flag, value, 1, 365LL * 86400, &secs) < 0) return -1;
+        *(ch == 't' ? &self->opts.request_ttl_ns : &self->event_ttl_ns) = secs * 1000000000LL;
+        return 0;
+    }
+    default: return -1;
+    }
+}
+
+static int s_check (void *arg, int argc, char **argv)
+{
+    self_t *self = arg;
+    if (argc > 0) {
+        fprintf (stderr, "hs-store: unexpected argument: %s\n", argv[0]);
+        return -1;
+    }
+    if (hs_empty (self->data)) {
+        fprintf (stderr, "hs-store: --data DIR is required\n");
+        s_usage (stderr);
+        return -1;
+    }
+    return 0;
+}
+
+static int s_setup (void *arg, hs_loop_t *loop)
+{
+    self_t *self = arg;
+    self->loop = loop;
+    self->arena = hs_pb_arena_new ();
+    self->started_at_ns = hs_now_ns ();
+    int r = store_open (self->data, &self->opts, &self->store);
+    if (r < 0) {
+        log_error ("cannot open the store at %s: %s", self->data, strerror (-r));
+        return 1;
+    }
+    log_info ("store at %s: epoch %016llx, revision %lld%s", self->data,
+              (unsigned long long)store_epoch (self->store),
+              (long long)store_revision (self->store),
+              self->opts.nosync ? " (no-sync: commits are not durable)" : "");
+    r = hs_bus_connect (self->bus_addr, "hs-store", self->instance_flag, &self->bus);
+    if (r < 0) {
+        log_error ("cannot connect to the bus at %s: %s",
+                   hs_s (self->bus_addr ? self->bus_addr : getenv ("HS_BUS")), strerror (-r));
+        return 1;
+    }
+    self->instance = hs_bus_instance (self->bus);
+    hs_bus_subscribe (self->bus, "cmd.");
+    r = hs_bus_join (self->bus, JOIN_TIMEOUT_MS);
+    if (r < 0) {
+        log_error ("cannot join the bus: %s", strerror (-r));
+        return 1;
+    }
+    self->envs = hs_calloc (BATCH_MAX + SNAP_MAX, sizeof *self->envs);
+    self->cmds = hs_calloc (BATCH_MAX, sizeof *self->cmds);
+    self->snaps = hs_calloc (SNAP_MAX, sizeof *self->snaps);
+    self->commands =
+        hs_loop_zsock (loop, hs_bus_sub_socket (self->bus), s_on_commands, s_pending, self);
+    if (!self->commands) return 1;
+    self->idle = hs_loop_timer (loop, HS_NEVER, s_on_idle, self);
+    self->hb = hs_loop_timer (loop, hs_mono_ns (), s_on_heartbeat, self);
+    self->sweep = hs_loop_timer (loop, hs_mono_ns (), s_on_sweep, self);
+    hs_notify_ready ("serving");
+    log_info ("serving on the bus as %s", hs_bus_sender (self->bus));
+    return 0;
+}
+
+static void s_teardown (void *arg)
+{
+    self_t *self = arg;
+    hs_loop_zsock_free (&self->commands);
+    hs_loop_timer_free (&self->idle);
+    hs_loop_timer_free (&self->hb);
+    hs_loop_timer_free (&self->sweep);
+    store_out_clear (&self->out);
+    free (self->envs);
+    free (self->cmds);
+    free (self->snaps);
+    hs_bus_destroy (&self->bus);
+    store_destroy (&self->store);
+    hs_pb_arena_destroy (&self->arena);
+}
+
+static const struct option s_options[] = {
+    {"bus", required_argument, NULL, 'b'},
+    {"data", required_argument, NULL, 'd'},
+    {"no-sync", no_argument, NULL, 'n'},
+    {"instance", required_argument, NULL, 'i'},
+    {"request-ttl", required_argument, NULL, 't'},
+    {"event-ttl", required_argument, NULL, 'E'},
+    {NULL, 0, NULL, 0},
+};
+
+static const hs_daemon_t s_daemon = {.name = "hs-store",
+                                     .usage = s_usage,
+                                     .options = s_options,
+                                     .shortopts = "b:d:ni:t:",
+                                     .flag = s_flag,
+                                     .check = s_check,
+                                     .setup = s_setup,
+                                     .teardown = s_teardown};
 
 int main (int argc, char **argv)
 {
     /* No fastbins (as hs-scheduler): glibc consolidates every fastbin before
      * a large allocation or free (LMDB's commit, a snapshot, an outbox),
      * and with tens of thousands of small protobuf chunks freed per second
-     * that was 15% of the store's CPU in bench-sched. */
+     * that was a large share of the store's CPU (docs/architecture.md §4). */
     mallopt (M_MXFAST, 0);
-    hs_log_init ("hs-store");
-    const char *bus_addr = NULL, *data = NULL, *instance = NULL;
-    store_opts_t opts = {0};
-    int64_t event_ttl_ns = 3600LL * 1000000000LL;
-    static const struct option longopts[] = {
-        {"bus", required_argument, NULL, 'b'},
-        {"data", required_argument, NULL, 'd'},
-        {"no-sync", no_argument, NULL, 'n'},
-        {"instance", required_argument, NULL, 'i'},
-        {"request-ttl", required_argument, NULL, 't'},
-        {"event-ttl", required_argument, NULL, 'E'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    int ch;
-    while ((ch = getopt_long (argc, argv, "b:d:ni:t:h", longopts, NULL)) != -1) {
-        switch (ch) {
-        case 'b': bus_addr = optarg; break;
-        case 'd': data = optarg; break;
-        case 'n': opts.nosync = true; break;
-        case 'i': instance = optarg; break;
-        case 't': {
-            int64_t secs;
-            if (hs_parse_i64 (optarg, &secs) < 0 || secs <= 0 || secs > 365LL * 86400) {
-                fprintf (stderr, "hs-store: --request-ttl: not a positive number of seconds: %s\n",
-                         optarg);
-                return 2;
-            }
-            opts.request_ttl_ns = secs * 1000000000LL;
-            break;
-        }
-        case 'E': {
-            int64_t secs;
-            if (hs_parse_i64 (optarg, &secs) < 0 || secs <= 0 || secs > 365LL * 86400) {
-                fprintf (stderr, "hs-store: --event-ttl: not a positive number of seconds: %s\n",
-                         optarg);
-                return 2;
-            }
-            event_ttl_ns = secs * 1000000000LL;
-            break;
-        }
-        case 'h': s_usage (stdout); return 0;
-        default: s_usage (stderr); return 2;
-        }
-    }
-    if (optind < argc || hs_empty (data)) {
-        if (hs_empty (data)) fprintf (stderr, "hs-store: --data DIR is required\n");
-        s_usage (stderr);
-        return 2;
-    }
-
-    /* Block the signals before ZeroMQ starts its threads, so they all arrive
-     * at our signalfd. */
-    int sigfd = hs_stop_signalfd ();
-    if (sigfd < 0) {
-        log_error ("signalfd: %s", strerror (-sigfd));
-        return 1;
-    }
-
-    self_t self = {.sigfd = sigfd, .event_ttl_ns = event_ttl_ns, .arena = hs_pb_arena_new ()};
-    self.started_at_ns = hs_now_ns ();
-    int rc = 1;
-    int r = store_open (data, &opts, &self.store);
-    if (r < 0) {
-        log_error ("cannot open the store at %s: %s", data, strerror (-r));
-        return 1;
-    }
-    log_info ("store at %s: epoch %016llx, revision %lld%s", data,
-              (unsigned long long)store_epoch (self.store), (long long)store_revision (self.store),
-              opts.nosync ? " (no-sync: commits are not durable)" : "");
-    r = hs_bus_connect (bus_addr, "hs-store", instance, &self.bus);
-    if (r < 0) {
-        log_error ("cannot connect to the bus at %s: %s",
-                   hs_s (bus_addr ? bus_addr : getenv ("HS_BUS")), strerror (-r));
-        goto out;
-    }
-    self.instance = hs_bus_instance (self.bus);
-    hs_bus_subscribe (self.bus, "cmd.");
-    r = hs_bus_join (self.bus, JOIN_TIMEOUT_MS);
-    if (r < 0) {
-        log_error ("cannot join the bus: %s", strerror (-r));
-        goto out;
-    }
-    self.envs = hs_calloc (BATCH_MAX + SNAP_MAX, sizeof *self.envs);
-    self.cmds = hs_calloc (BATCH_MAX, sizeof *self.cmds);
-    self.snaps = hs_calloc (SNAP_MAX, sizeof *self.snaps);
-    hs_notify_ready ("serving");
-    log_info ("serving on the bus as %s", hs_bus_sender (self.bus));
-    s_heartbeat (&self);
-    self.next_hb_ns = hs_mono_ns () + HB_INTERVAL_MS * 1000000LL;
-
-    for (;;) {
-        int64_t now = hs_mono_ns ();
-        int64_t wake = self.next_hb_ns;
-        if (store_checkpoint_deadline (self.store) < wake)
-            wake = store_checkpoint_deadline (self.store);
-        long timeout = (long)((wake - now) / 1000000);
-        if (store_checkpoint_due (self.store, now, true) && timeout > IDLE_MS) timeout = IDLE_MS;
-        if (timeout < 0 || hs_bus_pending (self.bus)) timeout = 0;
-        timeout = hs_notify_timeout (timeout);
-        zmq_pollitem_t items[2] = {{hs_bus_sub_socket (self.bus), 0, ZMQ_POLLIN, 0},
-                                   {NULL, self.sigfd, ZMQ_POLLIN, 0}};
-        int n = zmq_poll (items, 2, timeout);
-        if (n < 0 && errno != EINTR) {
-            log_error ("zmq_poll: %s", strerror (errno));
-            break;
-        }
-        if (n > 0 && (items[1].revents & ZMQ_POLLIN)) {
-            struct signalfd_siginfo si;
-            if (read (self.sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
-                log_info ("signal %u: stopping", si.ssi_signo);
-                rc = 0;
-                break;
-            }
-        }
-        if (hs_bus_pending (self.bus) || (n > 0 && (items[0].revents & ZMQ_POLLIN)))
-            s_batch (&self);
-        else if (n == 0 && store_checkpoint_due (self.store, hs_mono_ns (), true))
-            /* Idle: commit now, so local readers of the LMDB file (the
-             * client library's local snapshots) are not left behind. */
-            s_checkpoint (&self);
-        if (hs_mono_ns () >= self.next_sweep_ns) {
-            s_sweep_events (&self);
-            self.next_sweep_ns = hs_mono_ns () + EVENT_SWEEP_MS * 1000000LL;
-        }
-        if (hs_mono_ns () >= self.next_hb_ns) {
-            s_heartbeat (&self);
-            self.next_hb_ns = hs_mono_ns () + HB_INTERVAL_MS * 1000000LL;
-        }
-        hs_notify_watchdog ();
-    }
-    hs_notify_stopping ();
-out:
-    store_out_clear (&self.out);
-    free (self.envs);
-    free (self.cmds);
-    free (self.snaps);
-    hs_bus_destroy (&self.bus);
-    store_destroy (&self.store);
-    hs_pb_arena_destroy (&self.arena);
-    if (self.sigfd >= 0) close (self.sigfd);
-    return rc;
+    self_t self = {.event_ttl_ns = 3600LL * 1000000000LL};
+    return hs_daemon_main (&s_daemon, &self, argc, argv);
 }

@@ -6,6 +6,7 @@
  *  trusts a byte of it.
  */
 #include "hs_bus.h"
+#include "hs_daemon.h"
 #include "hs_log.h"
 #include "hs_util.h"
 #include "tap_fmt.h"
@@ -14,19 +15,11 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #define JOIN_TIMEOUT_MS 5000
 #define STATS_EVERY_NS  1000000000LL
-
-static volatile sig_atomic_t s_stop;
-static void s_on_signal (int sig)
-{
-    (void)sig;
-    s_stop = 1;
-}
 
 static void s_usage (FILE *f)
 {
@@ -60,6 +53,16 @@ static void s_usage (FILE *f)
 }
 
 typedef struct {
+    /* flags */
+    const char *bus_addr, *read_path, *write_path;
+    const char **include, **exclude;
+    /* running */
+    hs_loop_t *loop;
+    hs_bus_t *bus;
+    hs_loop_zsock_t *in;
+    hs_loop_timer_t *tick; /* --stats: every second; -r: the next records */
+    FILE *replay;
+    int64_t first, last, msgs, last_tick;
     tap_filter_t filter;
     bool json, stats, quiet;
     int64_t count; /* 0: no limit */
@@ -71,6 +74,11 @@ typedef struct {
     int rc;             /* set on an output error */
 } self_t;
 
+static void s_stop (self_t *self)
+{
+    hs_loop_exit (self->loop, self->rc);
+}
+
 /* stdout went away (hs-tap | head): stop quietly. Any other write error: 1. */
 static bool s_output_ok (self_t *self)
 {
@@ -79,7 +87,7 @@ static bool s_output_ok (self_t *self)
         fprintf (stderr, "hs-tap: cannot write output: %s\n", strerror (errno));
         self->rc = 1;
     }
-    s_stop = 1;
+    s_stop (self);
     return false;
 }
 
@@ -89,7 +97,7 @@ static void s_flush (self_t *self)
     if (self->rec && fflush (self->rec) != 0) {
         fprintf (stderr, "hs-tap: cannot write %s: %s\n", self->rec_path, strerror (errno));
         self->rc = 1;
-        s_stop = 1;
+        s_stop (self);
     }
 }
 
@@ -106,7 +114,7 @@ static bool s_handle (self_t *self, const tap_msg_t *m)
         if (r < 0 && r != -EINVAL) {
             fprintf (stderr, "hs-tap: cannot write %s: %s\n", self->rec_path, strerror (-r));
             self->rc = 1;
-            s_stop = 1;
+            s_stop (self);
             return true;
         }
     }
@@ -139,77 +147,130 @@ static void s_print_stats (self_t *self, int64_t now_ns, int64_t interval_ns)
     s_flush (self);
 }
 
-/* -r: a recording instead of the bus. */
-static int s_replay (self_t *self, const char *path)
+/* -r: a recording instead of the bus, RECORDS_PER_TURN records a turn of
+ * the loop so a signal is heard between them. */
+#define RECORDS_PER_TURN 1024
+
+static void s_replay_done (self_t *self, bool ok)
 {
-    FILE *f = strcmp (path, "-") == 0 ? stdin : fopen (path, "rbe");
-    if (!f) {
+    if (ok && self->stats)
+        s_print_stats (self, self->last, self->last > self->first ? self->last - self->first : 0);
+    s_flush (self);
+    hs_loop_exit (self->loop, self->rc);
+}
+
+static void s_replay_some (void *arg)
+{
+    self_t *self = arg;
+    char *error = NULL;
+    for (int i = 0; i < RECORDS_PER_TURN; i++) {
+        int64_t recv_ns;
+        hs_frame_t *frames;
+        size_t n;
+        int r = tap_rec_read (self->replay, &recv_ns, &frames, &n, &error);
+        if (r <= 0) {
+            if (r < 0) {
+                s_flush (self);
+                fprintf (stderr, "hs-tap: %s: %s (after %lld good messages)\n", self->read_path,
+                         error, (long long)self->msgs);
+                self->rc = 1;
+            }
+            free (error);
+            s_replay_done (self, r == 0);
+            return;
+        }
+        if (self->msgs++ == 0) self->first = recv_ns;
+        self->last = recv_ns;
+        tap_msg_t m = {frames, n, recv_ns};
+        bool done = s_handle (self, &m);
+        hs_bus_frames_free (frames, n);
+        if (done || hs_loop_exiting (self->loop)) {
+            s_replay_done (self, true);
+            return;
+        }
+    }
+    hs_loop_timer_set (self->tick, hs_mono_ns ());
+}
+
+static int s_replay_start (self_t *self)
+{
+    const char *path = self->read_path;
+    self->replay = strcmp (path, "-") == 0 ? stdin : fopen (path, "rbe");
+    if (!self->replay) {
         fprintf (stderr, "hs-tap: cannot open %s: %s\n", path, strerror (errno));
         return 1;
     }
     char *error = NULL;
-    int rc = 0;
-    int64_t first = 0, last = 0, msgs = 0;
-    if (tap_rec_read_header (f, &error) < 0) {
+    if (tap_rec_read_header (self->replay, &error) < 0) {
         fprintf (stderr, "hs-tap: %s: %s\n", path, error);
-        rc = 1;
+        free (error);
+        return 1;
     }
-    while (rc == 0 && !s_stop) {
-        int64_t recv_ns;
-        hs_frame_t *frames;
-        size_t n;
-        int r = tap_rec_read (f, &recv_ns, &frames, &n, &error);
-        if (r == 0) break;
-        if (r < 0) {
-            s_flush (self);
-            fprintf (stderr, "hs-tap: %s: %s (after %lld good messages)\n", path, error,
-                     (long long)msgs);
-            rc = 1;
-            break;
-        }
-        if (msgs++ == 0) first = recv_ns;
-        last = recv_ns;
-        tap_msg_t m = {frames, n, recv_ns};
-        bool done = s_handle (self, &m);
-        hs_bus_frames_free (frames, n);
-        if (done) break;
-    }
-    if (rc == 0 && self->stats) s_print_stats (self, last, last > first ? last - first : 0);
-    free (error);
-    if (f != stdin) fclose (f);
-    s_flush (self);
-    return rc ? rc : self->rc;
+    self->tick = hs_loop_timer (self->loop, hs_mono_ns (), s_replay_some, self);
+    return 0;
 }
 
-static int s_live (self_t *self, const char *bus_addr)
+/* Messages from the bus: a bounded batch, then the loop looks again. Idle
+ * is a good moment to push out what is buffered. */
+static void s_on_bus (void *arg)
 {
+    self_t *self = arg;
+    for (int i = 0; i < 1024 && !hs_loop_exiting (self->loop); i++) {
+        hs_frame_t *frames;
+        size_t n;
+        int r = hs_bus_recv_raw (self->bus, &frames, &n, 0);
+        if (r == -EAGAIN || r == -EINTR) break;
+        if (r < 0) {
+            fprintf (stderr, "hs-tap: receive failed: %s\n", strerror (-r));
+            self->rc = 1;
+            s_stop (self);
+            return;
+        }
+        tap_msg_t m = {frames, n, hs_now_ns ()};
+        bool done = n > 0 && s_handle (self, &m);
+        hs_bus_frames_free (frames, n);
+        if (done) s_stop (self);
+    }
+    s_flush (self);
+}
+
+static void s_on_stats (void *arg)
+{
+    self_t *self = arg;
+    int64_t now = hs_mono_ns ();
+    s_print_stats (self, hs_now_ns (), now - self->last_tick);
+    self->last_tick = now;
+    hs_loop_timer_set (self->tick, now + STATS_EVERY_NS);
+}
+
+static int s_live_start (self_t *self)
+{
+    const char *bus_addr = self->bus_addr;
     const char *shown_addr = !hs_empty (bus_addr)            ? bus_addr
                              : !hs_empty (getenv ("HS_BUS")) ? getenv ("HS_BUS")
                                                              : HS_BUS_DEFAULT;
-    hs_bus_t *bus = NULL;
-    int r = hs_bus_connect (bus_addr, "hs-tap", NULL, &bus);
+    int r = hs_bus_connect (bus_addr, "hs-tap", NULL, &self->bus);
     if (r < 0) {
         fprintf (stderr, "error: cannot connect to the bus at %s: %s\n", shown_addr, strerror (-r));
         return r == -EINVAL ? 2 : 1;
     }
-    if (self->filter.n_include == 0) hs_bus_subscribe (bus, "");
+    if (self->filter.n_include == 0) hs_bus_subscribe (self->bus, "");
     for (size_t i = 0; i < self->filter.n_include; i++)
-        hs_bus_subscribe (bus, self->filter.include[i]);
-    snprintf (self->own_echo, sizeof self->own_echo, "echo.%s", hs_bus_instance (bus));
-    if (hs_bus_join (bus, JOIN_TIMEOUT_MS) < 0) {
+        hs_bus_subscribe (self->bus, self->filter.include[i]);
+    snprintf (self->own_echo, sizeof self->own_echo, "echo.%s", hs_bus_instance (self->bus));
+    if (hs_bus_join (self->bus, JOIN_TIMEOUT_MS) < 0) {
         fprintf (stderr, "error: cannot reach the bus at %s: is hs-bus running?\n", shown_addr);
-        hs_bus_destroy (&bus);
         return 1;
     }
     /* Like tcpdump: on stderr, so scripts can wait for it and stdout stays data. */
     fprintf (stderr, "hs-tap: listening on %s\n", shown_addr);
-    bool done = false;
     /* What arrived while joining was decoded and queued by hs_bus_join (garbage
      * then was counted, not kept): show it as the bytes it came as. */
-    while (!done && hs_bus_pending (bus)) {
+    bool done = false;
+    while (!done && hs_bus_pending (self->bus)) {
         char *topic;
         Hs__Envelope *env;
-        if (hs_bus_recv (bus, &topic, &env, 0) < 0) break;
+        if (hs_bus_recv (self->bus, &topic, &env, 0) < 0) break;
         hs_frame_t frames[2] = {{(uint8_t *)topic, strlen (topic)}, {NULL, 0}};
         frames[1].data = hs_pb_pack (env, &frames[1].len);
         tap_msg_t m = {frames, 2, hs_now_ns ()};
@@ -218,112 +279,113 @@ static int s_live (self_t *self, const char *bus_addr)
         free (topic);
         hs_pb_free (env);
     }
-    int64_t last_tick = hs_mono_ns (), next_tick = last_tick + STATS_EVERY_NS;
-    while (!done && !s_stop) {
-        hs_frame_t *frames;
-        size_t n;
-        r = hs_bus_recv_raw (bus, &frames, &n, 0);
-        if (r == -EAGAIN) {
-            /* Idle: a good moment to push out what is buffered. */
-            s_flush (self);
-            int wait_ms = 1000;
-            if (self->stats) wait_ms = (int)((next_tick - hs_mono_ns ()) / 1000000) + 1;
-            if (wait_ms < 0) wait_ms = 0;
-            r = hs_bus_recv_raw (bus, &frames, &n, wait_ms);
+    if (done) {
+        s_flush (self);
+        s_stop (self);
+        return 0;
+    }
+    self->in = hs_loop_zsock (self->loop, hs_bus_sub_socket (self->bus), s_on_bus, NULL, self);
+    if (!self->in) return 1;
+    self->last_tick = hs_mono_ns ();
+    if (self->stats)
+        self->tick = hs_loop_timer (self->loop, self->last_tick + STATS_EVERY_NS, s_on_stats, self);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ the program */
+
+static int s_flag (void *arg, int ch, const char *value)
+{
+    self_t *self = arg;
+    switch (ch) {
+    case 'b': self->bus_addr = value; return 0;
+    case 'x': self->exclude[self->filter.n_exclude++] = value; return 0;
+    case 'o':
+        if (strcmp (value, "json") == 0)
+            self->json = true;
+        else if (strcmp (value, "line") != 0) {
+            fprintf (stderr, "hs-tap: -o: expected line or json, not %s\n", value);
+            return -1;
         }
-        if (r == 0) {
-            tap_msg_t m = {frames, n, hs_now_ns ()};
-            done = n > 0 && s_handle (self, &m);
-            hs_bus_frames_free (frames, n);
-        } else if (r != -EAGAIN && r != -EINTR) {
-            fprintf (stderr, "hs-tap: receive failed: %s\n", strerror (-r));
-            self->rc = 1;
-            break;
-        }
-        int64_t now = hs_mono_ns ();
-        if (self->stats && now >= next_tick) {
-            s_print_stats (self, hs_now_ns (), now - last_tick);
-            last_tick = now;
-            next_tick = now + STATS_EVERY_NS;
+        return 0;
+    case 'c': return hs_daemon_int ("hs-tap", "-c", value, 1, INT64_MAX, &self->count);
+    case 's': self->stats = true; return 0;
+    case 'w': self->write_path = value; return 0;
+    case 'r': self->read_path = value; return 0;
+    case 'q': self->quiet = true; return 0;
+    default: return -1;
+    }
+}
+
+static int s_check (void *arg, int argc, char **argv)
+{
+    self_t *self = arg;
+    for (int i = 0; i < argc; i++) self->include[self->filter.n_include++] = argv[i];
+    self->filter.include = self->include;
+    self->filter.exclude = self->exclude;
+    return 0;
+}
+
+static int s_setup (void *arg, hs_loop_t *loop)
+{
+    self_t *self = arg;
+    self->loop = loop;
+    if (self->write_path) {
+        self->rec_path = self->write_path;
+        self->rec = fopen (self->write_path, "wbe");
+        if (!self->rec || tap_rec_write_header (self->rec) < 0) {
+            fprintf (stderr, "hs-tap: cannot write %s: %s\n", self->write_path, strerror (errno));
+            return 1;
         }
     }
-    if (self->stats) s_print_stats (self, hs_now_ns (), hs_mono_ns () - last_tick);
-    s_flush (self);
-    hs_bus_destroy (&bus);
-    return self->rc;
+    if (self->stats) self->st = tap_stats_new ();
+    return self->read_path ? s_replay_start (self) : s_live_start (self);
 }
+
+static void s_teardown (void *arg)
+{
+    self_t *self = arg;
+    if (self->bus) {
+        if (self->stats) s_print_stats (self, hs_now_ns (), hs_mono_ns () - self->last_tick);
+        s_flush (self);
+    }
+    hs_loop_zsock_free (&self->in);
+    hs_loop_timer_free (&self->tick);
+    hs_bus_destroy (&self->bus);
+    if (self->replay && self->replay != stdin) fclose (self->replay);
+    if (self->rec && fclose (self->rec) != 0) {
+        fprintf (stderr, "hs-tap: cannot write %s: %s\n", self->write_path, strerror (errno));
+        self->rc = 1;
+    }
+    tap_stats_destroy (&self->st);
+}
+
+static const struct option s_options[] = {{"bus", required_argument, 0, 'b'},
+                                          {"exclude", required_argument, 0, 'x'},
+                                          {"output", required_argument, 0, 'o'},
+                                          {"count", required_argument, 0, 'c'},
+                                          {"stats", no_argument, 0, 's'},
+                                          {"write", required_argument, 0, 'w'},
+                                          {"read", required_argument, 0, 'r'},
+                                          {"quiet", no_argument, 0, 'q'},
+                                          {0, 0, 0, 0}};
+
+static const hs_daemon_t s_program = {.name = "hs-tap",
+                                      .usage = s_usage,
+                                      .options = s_options,
+                                      .shortopts = "b:x:o:c:w:r:q",
+                                      .flag = s_flag,
+                                      .check = s_check,
+                                      .setup = s_setup,
+                                      .teardown = s_teardown};
 
 int main (int argc, char **argv)
 {
-    hs_log_init ("hs-tap");
-    const char *bus_addr = NULL, *read_path = NULL, *write_path = NULL;
     self_t self = {0};
-    const char **include = hs_calloc ((size_t)argc + 1, sizeof *include);
-    const char **exclude = hs_calloc ((size_t)argc + 1, sizeof *exclude);
-    static struct option opts[] = {
-        {"bus", required_argument, 0, 'b'},    {"exclude", required_argument, 0, 'x'},
-        {"output", required_argument, 0, 'o'}, {"count", required_argument, 0, 'c'},
-        {"stats", no_argument, 0, 's'},        {"write", required_argument, 0, 'w'},
-        {"read", required_argument, 0, 'r'},   {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
-    int c, rc = 0;
-    while ((c = getopt_long (argc, argv, "b:x:o:c:w:r:qh", opts, NULL)) != -1) {
-        switch (c) {
-        case 'b': bus_addr = optarg; break;
-        case 'x': exclude[self.filter.n_exclude++] = optarg; break;
-        case 'o':
-            if (strcmp (optarg, "json") == 0)
-                self.json = true;
-            else if (strcmp (optarg, "line") != 0) {
-                fprintf (stderr, "hs-tap: -o: expected line or json, not %s\n", optarg);
-                rc = 2;
-            }
-            break;
-        case 'c':
-            if (hs_parse_i64 (optarg, &self.count) < 0 || self.count < 1) {
-                fprintf (stderr, "hs-tap: -c: not a positive count: %s\n", optarg);
-                rc = 2;
-            }
-            break;
-        case 's': self.stats = true; break;
-        case 'w': write_path = optarg; break;
-        case 'r': read_path = optarg; break;
-        case 'q': self.quiet = true; break;
-        case 'h': s_usage (stdout); goto out;
-        default: s_usage (stderr); rc = 2;
-        }
-    }
-    for (int i = optind; i < argc; i++) include[self.filter.n_include++] = argv[i];
-    self.filter.include = include;
-    self.filter.exclude = exclude;
-    if (rc) goto out;
-
-    struct sigaction sa = {0};
-    sa.sa_handler = s_on_signal; /* no SA_RESTART: poll must return EINTR */
-    sigaction (SIGINT, &sa, NULL);
-    sigaction (SIGTERM, &sa, NULL);
-    signal (SIGPIPE, SIG_IGN);
-
-    if (write_path) {
-        self.rec_path = write_path;
-        self.rec = fopen (write_path, "wbe");
-        if (!self.rec || tap_rec_write_header (self.rec) < 0) {
-            fprintf (stderr, "hs-tap: cannot write %s: %s\n", write_path, strerror (errno));
-            rc = 1;
-            goto out;
-        }
-    }
-    if (self.stats) self.st = tap_stats_new ();
-    rc = read_path ? s_replay (&self, read_path) : s_live (&self, bus_addr);
-    if (self.rec && fclose (self.rec) != 0) {
-        fprintf (stderr, "hs-tap: cannot write %s: %s\n", write_path, strerror (errno));
-        rc = 1;
-    }
-    self.rec = NULL;
-out:
-    if (self.rec) fclose (self.rec);
-    tap_stats_destroy (&self.st);
-    free (include);
-    free (exclude);
-    return rc;
+    self.include = hs_calloc ((size_t)argc + 1, sizeof *self.include);
+    self.exclude = hs_calloc ((size_t)argc + 1, sizeof *self.exclude);
+    int rc = hs_daemon_main (&s_program, &self, argc, argv);
+    free (self.include);
+    free (self.exclude);
+    return rc ? rc : self.rc;
 }
