@@ -124,7 +124,7 @@ struct hollow_t {
     char *cpu, *memory, *pods_cap; /* formatted quantities */
     int64_t start_delay_ns;
     int64_t status_ns;
-    int heartbeat_ms;
+    int64_t heartbeat_ns;
     /* the nodes */
     uint8_t *nflags;
     uint32_t *nq; /* ring of node indices to write */
@@ -812,7 +812,7 @@ static void s_heartbeat (hollow_t *self)
     hb.host = self->host;
     hb.started_at_ns = self->started_at_ns;
     hb.observed_revision = hs_watch_revision (self->watch);
-    hb.interval_ms = (uint32_t)self->heartbeat_ms;
+    hb.interval_ms = (uint32_t)(self->heartbeat_ns / MS);
     hb.owned = self->n_nodes;
     hb.total = zhashx_size (self->pods);
     hb.counters = cp;
@@ -858,7 +858,7 @@ hollow_t *hollow_new (const hollow_conf_t *conf)
     self->pods_cap = hs_sprintf ("%lld", (long long)conf->max_pods);
     self->start_delay_ns = conf->start_delay_ns;
     self->status_ns = conf->status_ns;
-    self->heartbeat_ms = conf->heartbeat_ms;
+    self->heartbeat_ns = conf->heartbeat_ns;
     /* the instance: the prefix without its trailing separators ("hollow") */
     size_t il = self->prefix_len;
     while (il > 0 && (self->prefix[il - 1] == '-' || self->prefix[il - 1] == '.')) il--;
@@ -948,7 +948,7 @@ int64_t hollow_work (hollow_t *self)
     s_flush (self);
     if (now >= self->next_hb_mono) {
         s_heartbeat (self);
-        self->next_hb_mono = now + self->heartbeat_ms * MS;
+        self->next_hb_mono = now + self->heartbeat_ns;
     }
     /* The next of: the heartbeat, a re-post tick (batched: at least
      * SIM_STATUS_TICK apart), a pod's timer, the end of a hold when writes
@@ -962,9 +962,4 @@ int64_t hollow_work (hollow_t *self)
         self->hold_until_mono < wake)
         wake = self->hold_until_mono;
     return wake;
-}
-
-size_t hollow_pods (const hollow_t *self)
-{
-    return zhashx_size (self->pods);
 }

@@ -31,7 +31,7 @@ typedef struct {
     int64_t max_pods;
     int64_t start_delay_ns; /* a bound pod goes Running this long after we saw it */
     int64_t status_ns;      /* every node's Ready is re-posted once per interval, spread */
-    int heartbeat_ms;       /* hb.agent-sim.<instance> */
+    int64_t heartbeat_ns;   /* hb.agent-sim.<instance> */
 } hollow_conf_t;
 
 typedef struct hollow_t hollow_t;
@@ -56,8 +56,5 @@ void hollow_start (hollow_t *self, hs_client_t *client);
  * (absolute monotonic ns); anything the client delivers meanwhile (acks,
  * pod events) also wants a turn. */
 int64_t hollow_work (hollow_t *self);
-
-/* The pods pretending to run (for the log). */
-size_t hollow_pods (const hollow_t *self);
 
 #endif

@@ -15,6 +15,15 @@ phase_count() { hsctl get pods --no-headers | awk -v s="$1" '$3 == s' | wc -l; }
 count_is() { [ "$("$1" "$2")" -eq "$3" ]; }
 sched_ready() { grep -q "scheduling pods of schedulerName" "$T/sched.log"; }
 
+# ---- usage: N is required and positive; hs-agent no longer simulates
+expect_rc 2 hs-hollow
+expect_rc 2 hs-hollow 0
+expect_rc 2 hs-hollow 3 4
+expect_rc 2 hs-hollow 3 --node-prefix UPPER
+expect_rc 0 hs-hollow --help
+expect_rc 2 hs-agent --simulate 3
+pass "hs-hollow N: usage errors exit 2; hs-agent has no --simulate"
+
 start_bus
 start_store
 
