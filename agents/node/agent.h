@@ -27,6 +27,7 @@
 #include "agent_node.h"
 #include "cgroup.h"
 #include "hs_client.h"
+#include "hs_loop.h"
 
 typedef struct {
     const char *node;           /* the Node's name */
@@ -43,8 +44,12 @@ typedef struct {
 typedef struct agent_pods_t agent_pods_t;
 typedef struct agent_state_t agent_state_t;
 
-/* Offline until agent_pods_set_online. */
-agent_pods_t *agent_pods_new (const agent_conf_t *conf, hs_cg_t *cg, agent_state_t *state);
+/* Offline until agent_pods_set_online. The shims' pidfds become sources of
+ * loop (borrowed; may be NULL, then nothing but the deadlines wakes the
+ * loop) as runs start and go; they only wake it: agent_pods_work, which the
+ * loop runs after every wake-up, does the rest. */
+agent_pods_t *agent_pods_new (const agent_conf_t *conf, hs_cg_t *cg, agent_state_t *state,
+                              hs_loop_t *loop);
 /* Stops nothing: the workloads outlive the agent (their shims hold them). */
 void agent_pods_destroy (agent_pods_t **self_p);
 
@@ -72,13 +77,11 @@ void agent_pods_on_event (void *arg, Hs__EventType type, const Hs__Object *obj,
                           const Hs__Object *old);
 
 /* One turn of work: containers that exited, starts that are due, stops
- * whose grace ran out, status writes. Returns how long the loop may sleep
- * (ms, -1: until something arrives). */
-int agent_pods_work (agent_pods_t *self);
-
-/* The descriptors to poll (the shims' pidfds): fills up to max, returns the
- * count. agent_pods_work handles them, readable or not. */
-size_t agent_pods_fds (agent_pods_t *self, int *fds, size_t max);
+ * whose grace ran out, status writes, retries. Level-triggered: it looks at
+ * every pod, so any wake-up may call it. Returns when the next turn is due
+ * at the latest (absolute monotonic ns), or HS_NEVER: until something
+ * arrives (a pidfd, an event, an ack). */
+int64_t agent_pods_work (agent_pods_t *self);
 
 /* The directory of a container's current (or, with previous, last but one)
  * run: its shim's files and container.log (+ .1, .2 ... when rotated).
