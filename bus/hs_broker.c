@@ -1,4 +1,4 @@
-/*  hs_broker.c: hs-bus, the broker (DESIGN §2).
+/*  hs_broker.c: hs-bus, the broker (docs/architecture.md §3).
  *
  *  Publishers connect to our XSUB socket, subscribers to our XPUB socket; every
  *  message goes to every subscriber whose prefix matches. Stateless: on restart

@@ -1,4 +1,4 @@
-/*  hs_bus.h: a component's connection to the Homeostat bus (DESIGN §2).
+/*  hs_bus.h: a component's connection to the Homeostat bus (docs/architecture.md §3).
  *
  *  Every component holds one PUB socket connected to hs-bus's XSUB side and
  *  one SUB socket connected to its XPUB side. A bus message is two frames:

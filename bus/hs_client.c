@@ -441,8 +441,8 @@ static void s_pending_free (s_pending_t *p)
 /* The Command is packed once, here, straight from the caller's writes
  * (which stay the caller's, as before). It used to be a deep copy of the
  * writes (hs_pb_dup: pack, unpack), packed again inside the envelope on
- * every try and freed at the end: bench-store's client processes took ~22
- * µs of CPU per apply with that, ~16 µs with this. Every try sends the same
+ * every try and freed at the end, which cost the client more CPU per
+ * apply (docs/architecture.md §4, "Pack once"). Every try sends the same
  * bytes, with a fresh sender_seq and sent_at_ns, as before. */
 static s_pending_t *s_pending_new (hs_client_t *self, Hs__Write *const *writes, size_t n,
                                    const hs_call_opts_t *opts)

@@ -1,6 +1,8 @@
 /*  hs_ctrl.c: the controllers' shared loop, membership and Events (hs_ctrl.h). */
 #include "hs_ctrl.h"
+#include "hs_daemon.h"
 #include "hs_log.h"
+#include "hs_members.h"
 #include "hs_notify.h"
 #include "hs_util.h"
 
@@ -17,11 +19,6 @@
 #define JOIN_TIMEOUT_MS  30000
 #define MAX_COUNTERS     24
 #define EVENT_TIMEOUT_MS 10000
-
-typedef struct {
-    char *instance;
-    int64_t seen_mono;
-} s_member_t;
 
 /* An extra descriptor (hs_ctrl_fd_add), a source of the loop. */
 typedef struct {
@@ -43,10 +40,8 @@ struct hs_ctrl_t {
     int64_t synced_mono; /* 0: not yet */
     int64_t active_mono; /* passes run from here on */
     int64_t next_pass, next_hb, next_resync;
-    zhashx_t *members; /* instance -> s_member_t, peers only */
-    char **live;       /* live instances, this one included */
-    size_t n_live;
-    uint64_t membership;
+    hs_members_t *members; /* live instances, this one included */
+    size_t n_live;         /* hs_members_count (members) */
     uint64_t passes;
     s_fd_t **fds; /* extra descriptors */
     size_t n_fds, cap_fds;
@@ -60,12 +55,10 @@ struct hs_ctrl_t {
 int hs_ctrl_parse_ms (const char *prog, const char *flag, const char *s, int64_t max_ms,
                       int64_t *ret_ms)
 {
-    int64_t v;
-    if (hs_parse_i64 (s, &v) < 0 || v <= 0 || v > max_ms) {
-        fprintf (stderr, "%s: --%s: not a positive number of milliseconds: %s\n", prog, flag, s);
-        return -1;
-    }
-    *ret_ms = v;
+    _cleanup_free_ char *dashed = hs_sprintf ("--%s", flag);
+    int64_t ns;
+    if (hs_daemon_ms (prog, dashed, s, max_ms, &ns) < 0) return -1;
+    *ret_ms = ns / MS;
     return 0;
 }
 
@@ -107,6 +100,22 @@ void hs_ctrl_usage (FILE *f)
                 "                          directory (faster catch-up; falls back to the bus)\n");
 }
 
+typedef struct {
+    hs_ctrl_opts_t *o;
+    const char *prog;
+    hs_ctrl_flag_fn fn;
+    void *arg;
+} s_args_t;
+
+/* The common flags first, then the controller's own. */
+static int s_args_flag (void *arg, int ch, const char *value)
+{
+    s_args_t *a = arg;
+    int r = hs_ctrl_opt (a->o, a->prog, ch, value);
+    if (r != 0) return r < 0 ? -1 : 0;
+    return a->fn ? a->fn (a->arg, ch, value) : -1;
+}
+
 bool hs_ctrl_args (int argc, char **argv, const char *prog, hs_ctrl_opts_t *o,
                    const struct option *extra, const char *shortopts, hs_ctrl_flag_fn fn, void *arg,
                    void (*usage) (FILE *f), int *ret_rc)
@@ -114,96 +123,37 @@ bool hs_ctrl_args (int argc, char **argv, const char *prog, hs_ctrl_opts_t *o,
     static const struct option common[] = {HS_CTRL_LONGOPTS};
     size_t n_extra = 0;
     while (extra && extra[n_extra].name) n_extra++;
-    struct option *all = hs_calloc (HS_ARRAY_LEN (common) + n_extra + 2, sizeof *all);
+    _cleanup_free_ struct option *all =
+        hs_calloc (HS_ARRAY_LEN (common) + n_extra + 1, sizeof *all);
     memcpy (all, common, sizeof common);
     if (n_extra) memcpy (all + HS_ARRAY_LEN (common), extra, n_extra * sizeof *all);
-    all[HS_ARRAY_LEN (common) + n_extra] = (struct option){"help", no_argument, NULL, 'h'};
-    _cleanup_free_ char *so = hs_sprintf ("h%s", shortopts ? shortopts : "");
-    int rc = -1, ch;
-    while (rc < 0 && (ch = getopt_long (argc, argv, so, all, NULL)) != -1) {
-        int r = hs_ctrl_opt (o, prog, ch, optarg);
-        if (r != 0) {
-            if (r < 0) rc = 2;
-        } else if (ch == 'h') {
-            usage (stdout);
-            rc = 0;
-        } else if (ch == '?' || ch == ':' || !fn) {
-            usage (stderr); /* getopt said what was wrong */
-            rc = 2;
-        } else if (fn (arg, ch, optarg) < 0) {
-            rc = 2;
-        }
-    }
-    if (rc < 0 && optind < argc) {
-        fprintf (stderr, "%s: unexpected argument: %s\n", prog, argv[optind]);
-        usage (stderr);
-        rc = 2;
-    }
-    free (all);
+    s_args_t a = {.o = o, .prog = prog, .fn = fn, .arg = arg};
+    hs_daemon_t d = {
+        .name = prog, .usage = usage, .options = all, .shortopts = shortopts, .flag = s_args_flag};
+    int rc = hs_daemon_parse (&d, &a, argc, argv);
     *ret_rc = rc < 0 ? 0 : rc;
-    return rc < 0;
+    return rc == 0;
 }
 
 /* ------------------------------------------------------------------ membership */
 
-uint64_t hs_rendezvous_score (const char *instance, const char *key)
+static void s_member_gone (void *arg, const char *instance, int64_t silent_ns)
 {
-    /* FNV-1a over instance, NUL, key; then a 64-bit finalizer so that
-     * instances whose names differ in one letter still spread evenly. */
-    uint64_t h = 14695981039346656037ULL;
-    for (const unsigned char *p = (const unsigned char *)hs_s (instance); *p; p++)
-        h = (h ^ *p) * 1099511628211ULL;
-    h = (h ^ 0) * 1099511628211ULL;
-    for (const unsigned char *p = (const unsigned char *)hs_s (key); *p; p++)
-        h = (h ^ *p) * 1099511628211ULL;
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
+    (void)arg;
+    log_info ("peer %s left (silent for %lld ms)", instance, (long long)(silent_ns / MS));
 }
 
-static void s_member_destroy (void **item)
-{
-    s_member_t *m = *item;
-    if (!m) return;
-    free (m->instance);
-    free (m);
-    *item = NULL;
-}
-
-static int s_strcmp_p (const void *a, const void *b)
-{
-    return strcmp (*(char *const *)a, *(char *const *)b);
-}
-
-/* Rebuilds the live list from the peers heard within the timeout; true if
- * it changed. */
+/* Expires the peers silent for longer than the timeout; true if the live
+ * set changed. The first call makes the table (the instance is known). */
 static bool s_members_refresh (hs_ctrl_t *c, int64_t now)
 {
-    int64_t limit = (int64_t)c->o.member_timeout_ms * MS;
-    zlistx_t *gone = zlistx_new ();
-    for (s_member_t *m = zhashx_first (c->members); m; m = zhashx_next (c->members))
-        if (now - m->seen_mono > limit) zlistx_add_end (gone, m->instance);
-    for (char *i = zlistx_first (gone); i; i = zlistx_next (gone)) {
-        log_info ("peer %s left (silent for %d ms)", i, c->o.member_timeout_ms);
-        zhashx_delete (c->members, i);
+    bool changed = false;
+    if (!c->members) {
+        c->members = hs_members_new (c->instance, (int64_t)c->o.member_timeout_ms * MS);
+        changed = true;
     }
-    zlistx_destroy (&gone);
-    size_t n = zhashx_size (c->members) + 1;
-    char **live = hs_calloc (n, sizeof *live);
-    size_t k = 0;
-    live[k++] = (char *)c->instance;
-    for (s_member_t *m = zhashx_first (c->members); m; m = zhashx_next (c->members))
-        live[k++] = m->instance;
-    qsort (live, k, sizeof *live, s_strcmp_p);
-    bool changed = k != c->n_live;
-    for (size_t i = 0; !changed && i < k; i++) changed = strcmp (live[i], c->live[i]) != 0;
-    free (c->live);
-    c->live = live;
-    c->n_live = k;
-    if (changed) c->membership++;
+    changed |= hs_members_expire (c->members, now, s_member_gone, c) > 0;
+    c->n_live = hs_members_count (c->members);
     return changed;
 }
 
@@ -215,32 +165,19 @@ static void s_on_peer (void *arg, const char *topic, const Hs__Envelope *env)
     const char *inst = env->heartbeat->instance;
     if (hs_empty (inst) || hs_streq (inst, c->instance)) return;
     if (!hs_streq (env->heartbeat->component, c->ops->component)) return;
-    s_member_t *m = zhashx_lookup (c->members, inst);
-    if (!m) {
-        m = hs_calloc (1, sizeof *m);
-        m->instance = hs_strdup (inst);
-        zhashx_insert (c->members, inst, m);
-        log_info ("peer %s joined", inst);
-        m->seen_mono = hs_mono_ns ();
-        if (s_members_refresh (c, m->seen_mono)) hs_ctrl_kick (c);
-        return;
-    }
-    m->seen_mono = hs_mono_ns ();
+    int r = hs_members_heard (c->members, inst, hs_mono_ns ());
+    if (r == -ENOSPC)
+        hs_log_once (HS_LOG_WARN, "ctrl:members", "over %d peers: %s ignored (not logged again)",
+                     HS_MEMBERS_MAX, inst);
+    if (r <= 0) return;
+    log_info ("peer %s joined", inst);
+    c->n_live = hs_members_count (c->members);
+    hs_ctrl_kick (c);
 }
 
 bool hs_ctrl_owns (hs_ctrl_t *c, const char *key)
 {
-    if (c->n_live <= 1) return true;
-    const char *best = NULL;
-    uint64_t best_score = 0;
-    for (size_t i = 0; i < c->n_live; i++) {
-        uint64_t s = hs_rendezvous_score (c->live[i], key);
-        if (!best || s > best_score) {
-            best = c->live[i];
-            best_score = s;
-        }
-    }
-    return best == c->instance;
+    return hs_members_owns (c->members, c->instance, key);
 }
 
 size_t hs_ctrl_members (hs_ctrl_t *c)
@@ -250,7 +187,7 @@ size_t hs_ctrl_members (hs_ctrl_t *c)
 
 uint64_t hs_ctrl_membership (hs_ctrl_t *c)
 {
-    return c->membership;
+    return hs_members_generation (c->members);
 }
 
 /* ------------------------------------------------------------------ events */
@@ -517,8 +454,6 @@ int hs_ctrl_run (const hs_ctrl_opts_t *opts, const hs_ctrl_ops_t *ops)
     if (!c.o.resync_ms) c.o.resync_ms = 10000;
     c.started_at_ns = hs_now_ns ();
     gethostname (c.host, sizeof c.host - 1);
-    c.members = zhashx_new ();
-    zhashx_set_destructor (c.members, s_member_destroy);
     int rc = 1;
     /* before hs_client_new: ZeroMQ's threads must inherit the blocked mask */
     int r = hs_loop_new (&c.loop);
@@ -569,8 +504,7 @@ out:
     while (c.n_fds) hs_ctrl_fd_remove (&c, c.fds[0]->fd);
     hs_client_destroy (&c.client);
     hs_loop_destroy (&c.loop);
-    zhashx_destroy (&c.members);
-    free (c.live);
+    hs_members_destroy (&c.members);
     free (c.fds);
     return rc;
 }

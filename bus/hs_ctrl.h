@@ -1,4 +1,4 @@
-/*  hs_ctrl.h: what every controller shares (DESIGN §4): the event loop,
+/*  hs_ctrl.h: what every controller shares (docs/architecture.md §12): the event loop,
  *  heartbeats, membership, rendezvous sharding and Events.
  *
  *  A controller (hs-replicas, hs-jobs, hs-prober, hs-scheduler) is one
@@ -35,6 +35,7 @@
 #include <stdio.h>
 
 #include "hs_client.h"
+#include "hs_members.h"
 
 typedef struct hs_ctrl_t hs_ctrl_t;
 
@@ -140,8 +141,7 @@ void hs_ctrl_fd_remove (hs_ctrl_t *c, int fd);
 
 /* ------------------------------------------------------------------ pieces */
 
-/* Rendezvous: the score of (instance, key); the owner is the highest. */
-uint64_t hs_rendezvous_score (const char *instance, const char *key);
+/* Rendezvous: hs_rendezvous_score (instance, key) is in hs_members.h. */
 
 /* An Event about the object of kind/ns/name/uid, fire and forget: named
  * "<name>.<hash of uid, reason and message>" and applied, so the store

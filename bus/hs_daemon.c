@@ -18,8 +18,7 @@ static struct option *s_options (const hs_daemon_t *d)
     return all;
 }
 
-/* 0 to run, else the exit code (0 after --help). */
-static int s_parse (const hs_daemon_t *d, void *self, int argc, char **argv)
+int hs_daemon_parse (const hs_daemon_t *d, void *self, int argc, char **argv)
 {
     _cleanup_free_ struct option *all = s_options (d);
     _cleanup_free_ char *so = hs_sprintf (":h%s", hs_s (d->shortopts));
@@ -51,7 +50,7 @@ static int s_parse (const hs_daemon_t *d, void *self, int argc, char **argv)
 int hs_daemon_main (const hs_daemon_t *d, void *self, int argc, char **argv)
 {
     hs_log_init (d->name);
-    int rc = s_parse (d, self, argc, argv);
+    int rc = hs_daemon_parse (d, self, argc, argv);
     if (rc != 0) return rc < 0 ? 0 : rc;
     hs_loop_t *loop = NULL;
     int r = hs_loop_new (&loop);

@@ -46,6 +46,9 @@ typedef struct {
 } hs_daemon_t;
 
 int hs_daemon_main (const hs_daemon_t *d, void *self, int argc, char **argv);
+/* hs_daemon_main's command line alone (d->setup is not used): 0 to go on,
+ * -1 after --help (exit 0), or 2 after a usage error (said on stderr). */
+int hs_daemon_parse (const hs_daemon_t *d, void *self, int argc, char **argv);
 
 /* Flag helpers: parse value into *ret, or print "<prog>: <flag>: <why>: <value>"
  * on stderr and return -1. */

@@ -113,7 +113,7 @@ static void s_getrandom (void *buf, size_t len)
 }
 
 /* Random bytes from a per-thread 4 KiB pool refilled by getrandom: one
- * getrandom per uuid was ~4% of hs-store's CPU at 256 clients. A forked
+ * getrandom per uuid showed in hs-store's profile (docs/architecture.md §4). A forked
  * child starts with an empty pool, so parent and child never share values. */
 static __thread uint8_t s_pool[4096];
 static __thread size_t s_pool_used = sizeof s_pool;

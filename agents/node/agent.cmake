@@ -1,4 +1,4 @@
-# hs-agent (DESIGN §5): the node agent. Its containers run under hs-shim.
+# hs-agent (docs/architecture.md §10): the node agent. Its containers run under hs-shim.
 add_executable(hs-agent agent_main.c agent_pods.c agent_state.c agent_static.c
                         agent_logs.c agent_probe.c)
 target_link_libraries(hs-agent PRIVATE hsagent_core hsagent_cg hsstore_core hsbus ${LMDB_LIB})

@@ -1,4 +1,4 @@
-/*  agent.h: hs-agent, the node agent (DESIGN §5).
+/*  agent.h: hs-agent, the node agent (docs/architecture.md §10).
  *
  *  One agent runs the pods bound to its node. Each container runs under its
  *  own hs-shim, in its own cgroup (cgroup.h), and the agent follows it
@@ -8,13 +8,13 @@
  *  reports exactly what happened: container states, restart counts, phase,
  *  conditions and Events.
  *
- *  agent_main.c: flags, the Node object and heartbeats, the event loop.
- *  agent_pods.c: the pods and their containers.
+ *  agent_main.c: flags, registering the Node, heartbeats, the event loop.
+ *  agent_pods.c: the pods and their containers; agent_static.c: static pods.
  *  agent_probe.c: probe.<node>: hs-prober's results and exec probes.
- *  agent_static.c: --manifests DIR, the static pods.
- *  agents/common/: what hs-hollow shares (hsagent_core): agent_rules.c, the
- *  pure decisions about probes and node failure, and agent_node.c, the Node
- *  object.
+ *  agent_state.c: the record of what runs; agent_logs.c: `hsctl logs`.
+ *  agents/common/ (hsagent_core, shared with hs-hollow): agent_rules.c, the
+ *  pure decisions about probes and node failure; agent_node.c, the Node
+ *  object and its status.
  */
 #ifndef AGENT_H
 #define AGENT_H

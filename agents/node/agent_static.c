@@ -1,4 +1,4 @@
-/*  agent_static.c: static pods from `hs-agent --manifests DIR` (DESIGN §5).
+/*  agent_static.c: static pods from `hs-agent --manifests DIR` (docs/architecture.md §10).
  *
  *  Like the kubelet's file source: every *.yaml, *.yml and *.json file in
  *  DIR holds Pods the agent runs with no control plane at all. Each pod gets

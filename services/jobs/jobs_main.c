@@ -1,4 +1,4 @@
-/*  jobs_main.c: hs-jobs' wiring (DESIGN §4): flags, the controller loop
+/*  jobs_main.c: hs-jobs' wiring (docs/architecture.md §14): flags, the controller loop
  *  (hs_ctrl), expectations, and the writes jobs_sync.c decides.
  *
  *  One watch on Jobs and Pods. The watch callback only kicks a pass when a

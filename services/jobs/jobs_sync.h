@@ -1,4 +1,4 @@
-/*  jobs_sync.h: hs-jobs' decisions (DESIGN §4), without the bus or a clock:
+/*  jobs_sync.h: hs-jobs' decisions (docs/architecture.md §14), without the bus or a clock:
  *  a Job, the pods it controls and the time in; what to write out.
  *
  *  Kubernetes' job controller, reduced to what our schema holds:

@@ -1,4 +1,4 @@
-/*  prober_main.c: hs-prober's wiring (DESIGN §4): flags, the bus, the probes
+/*  prober_main.c: hs-prober's wiring (docs/architecture.md §15): flags, the bus, the probes
  *  in flight, what is written. The decisions are in probe_sched.c (probe
  *  timing), probe_target.c (what a probe checks, the kubelet's messages),
  *  probe_net.c (a tcpSocket/httpGet check on a non-blocking socket) and
@@ -1086,7 +1086,7 @@ static void s_usage (FILE *f)
 {
     fprintf (f, "usage: hs-prober [options]\n"
                 "Runs pods' liveness, readiness and startup probes; marks silent nodes\n"
-                "NotReady and fails their pods (DESIGN §4).\n");
+                "NotReady and fails their pods (docs/architecture.md §15).\n");
     hs_ctrl_usage (f);
     fprintf (f, "  --node-grace-ms MS      a node silent this long is NotReady (default 1000)\n"
                 "  --eviction-timeout-ms MS  its pods are failed this long after (default 1000)\n");

@@ -1,6 +1,6 @@
 /*  replicas_main.c: hs-replicas' wiring: flags, the controller loop
  *  (hs_ctrl), the indexes over the watch's cache, expectations, sending
- *  plans and reading their acks, Events, garbage collection (DESIGN §4).
+ *  plans and reading their acks, Events, garbage collection (docs/architecture.md §13).
  *  The decisions are in rs_sync.c, deploy_sync.c and owner_gc.c.
  *
  *  Ownership. Each instance syncs the ReplicaSets and Deployments whose
@@ -988,7 +988,7 @@ static void s_usage (FILE *f)
 {
     fprintf (f, "usage: hs-replicas [--bus ADDR] [--instance NAME] [--heartbeat-ms MS]\n"
                 "                   [--member-timeout-ms MS] [--resync-ms MS]\n"
-                "Keeps ReplicaSets' pods and rolls Deployments (DESIGN §4).\n");
+                "Keeps ReplicaSets' pods and rolls Deployments (docs/architecture.md §13).\n");
     hs_ctrl_usage (f);
 }
 

@@ -1,5 +1,5 @@
 /*  sched_main.c: hs-scheduler's wiring: flags, the bus, the event loop, the
- *  pending pods and what is written (DESIGN §4). The decisions are in
+ *  pending pods and what is written (docs/architecture.md §11). The decisions are in
  *  sched_pick.c.
  *
  *  One client, one watch on nodes and pods. Level-triggered: the watch
@@ -708,7 +708,8 @@ int main (int argc, char **argv)
     /* No fastbins: each pass allocates arrays as large as the cluster, and
      * glibc consolidates every fastbin before a large allocation; with the
      * watch freeing tens of thousands of small protobuf chunks between
-     * passes that was a third of the scheduler's CPU at 50,000 pods. */
+     * passes that was a large share of the scheduler's CPU (docs/architecture.md
+     * §11). */
     mallopt (M_MXFAST, 0);
     hs_log_init ("hs-scheduler");
     hs_ctrl_opts_t co = {.resync_ms = DEFAULT_RESYNC_MS};

@@ -1,4 +1,4 @@
-/*  sched_pick.h: the scheduler's decisions, pure (DESIGN §4): nodes and pods
+/*  sched_pick.h: the scheduler's decisions, pure (docs/architecture.md §11): nodes and pods
  *  in, a node or Kubernetes' reasons why none out. No bus, no clock, no I/O,
  *  so the unit tests drive it with objects built in memory.
  *

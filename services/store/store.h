@@ -1,4 +1,4 @@
-/*  store.h: hs-store's decisions, apart from its wiring (DESIGN §3).
+/*  store.h: hs-store's decisions, apart from its wiring (docs/architecture.md §4).
  *
  *  store_apply takes a batch of Commands and applies them into the open LMDB
  *  write transaction (the window, shared by several batches), a command with

@@ -27,18 +27,15 @@
  * apply, fdatasync and publish, then take a while to send their next
  * commands; with every queued command in one batch (the cap was 8192), all
  * clients moved in one group and the store idled through their turnaround
- * (21% of its time at 256 clients). At most 128 splits them into groups
- * that overlap: one is applied while another turns around. bench-store,
- * 8192 -> 128: at 256 clients +11% applies/s (median of 14 interleaved
- * pairs), at 1,024 clients 39-42k -> 51-57k/s. 64 was worse at 256 clients:
+ * (docs/architecture.md §4 has the figures). At most 128 splits them into groups
+ * that overlap: one is applied while another turns around. 64 was worse:
  * more fdatasyncs. */
 #define BATCH_MAX      128
 #define SNAP_MAX       64 /* snapshot requests served per loop turn */
 #define HB_INTERVAL_MS 200
 /* No command for this long: checkpoint. Not less: the clients take a few
  * ms to turn their acks into new commands; with 1 ms the store checkpointed
- * after most batches (362 checkpoints for 520 batches in one run, when all
- * 256 clients' commands landed in one batch) and lost the point. */
+ * after most batches (docs/architecture.md §4) and lost the point. */
 #define IDLE_MS         5
 #define JOIN_TIMEOUT_MS 30000
 #define CHUNK_OBJECTS   500
@@ -280,7 +277,7 @@ static void s_batch (self_t *self)
     /* Every message of the batch, from the commands received to the acks
      * and events published, comes from the arena and goes at once when
      * the batch ends: malloc and free of the tens of small pieces of each
-     * object were a third of the store's CPU (hs_pb.h). */
+     * object were a large share of the store's CPU (hs_pb.h). */
     hs_pb_arena_enter (self->arena);
     while (self->n_envs < BATCH_MAX && self->n_snaps < SNAP_MAX) {
         char *topic;
@@ -472,7 +469,7 @@ int main (int argc, char **argv)
     /* No fastbins (as hs-scheduler): glibc consolidates every fastbin before
      * a large allocation or free (LMDB's commit, a snapshot, an outbox),
      * and with tens of thousands of small protobuf chunks freed per second
-     * that was a large share of the store's CPU (docs/architecture.md §4). */
+     * that showed in the store's profile (docs/architecture.md §4). */
     mallopt (M_MXFAST, 0);
     self_t self = {.event_ttl_ns = 3600LL * 1000000000LL};
     return hs_daemon_main (&s_daemon, &self, argc, argv);

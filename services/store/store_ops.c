@@ -1,10 +1,14 @@
 /*  store_ops.c: applying Commands to LMDB (see store.h), the store's core.
  *
- *  One write transaction per batch; one nested transaction per command, so a
- *  command is all-or-nothing and its failure leaves its neighbours alone.
- *  The request memory (requests/reqtime) is written in the batch transaction
- *  next to the writes, so a retried request id is answered from it, never
- *  applied twice, even across a crash.
+ *  Batches share one LMDB write transaction (the window, committed by
+ *  store_checkpoint); a batch is durable once one write-ahead log record of
+ *  its effects is fdatasync'ed (store_wal.h). A command of several writes
+ *  runs in a nested transaction, a single write checks everything before
+ *  its first put: either way a command is all-or-nothing and its failure
+ *  leaves its neighbours alone.
+ *  The request memory (requests/reqtime) is written in the window and the
+ *  log record next to the writes, so a retried request id is answered from
+ *  it, never applied twice, even across a crash.
  */
 #include "store.h"
 #include "store_validate.h"
@@ -127,8 +131,8 @@ static int s_stale (s_cmd_t *c, hs_kind_t kind, const char *name)
 }
 
 /* A heap string joining the n parts. The per-command keys, topics and
- * stream names were built with hs_sprintf, whose format parsing was ~4% of
- * the store's CPU at 256 clients. */
+ * stream names were built with hs_sprintf, whose format parsing showed in
+ * the store's profile (docs/architecture.md §4). */
 static char *s_join (size_t n, const char *const *parts)
 {
     size_t lens[8], total = 0;
@@ -303,8 +307,8 @@ static int s_get_obj (s_cmd_t *c, const char *key, Hs__Object **ret)
  * Objects and acks are packed once, here, and the same bytes are written to
  * LMDB and published (store_main.c, hs_bus_publish_body). Packing each again
  * inside its envelope (protobuf-c recomputes every nested size at each
- * level) was the largest protobuf cost of an apply: with this, hs-store's
- * CPU per apply at 256 clients went from ~33 to ~29 µs. The buffer is
+ * level) was the largest protobuf cost of an apply (docs/architecture.md
+ * §4, "Pack once"). The buffer is
  * reused from batch to batch. */
 static void s_pack (store_out_t *out, const ProtobufCMessage *msg, size_t *ret_off, size_t *ret_len)
 {

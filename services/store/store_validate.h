@@ -1,4 +1,4 @@
-/*  store_validate.h: hs-store's defaults and validation (DESIGN §3), pure.
+/*  store_validate.h: hs-store's defaults and validation (docs/architecture.md §4), pure.
  *
  *  Objects are defaulted, normalized, then validated, all before anything is
  *  written. Messages follow Kubernetes' form and name the field:

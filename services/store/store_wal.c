@@ -64,7 +64,7 @@ static uint32_t s_crc_sw (uint32_t c, const uint8_t *p, size_t n)
 }
 
 #if defined(__x86_64__)
-/* The SSE4.2 instruction computes the same polynomial ~20x faster than the
+/* The SSE4.2 instruction computes the same polynomial much faster than the
  * table: a batch's payload is a few hundred KiB, so this matters. */
 __attribute__ ((target ("sse4.2"))) static uint32_t s_crc_hw (uint32_t c, const uint8_t *p,
                                                               size_t n)
@@ -353,8 +353,8 @@ int store_wal_reset (store_wal_t *self, bool truncate)
      *
      * Reuse rather than truncate: fdatasync after appending past the end
      * must also write the file's new size (a journal commit); overwriting
-     * blocks the file already has needs none, and measured at 256 clients
-     * the log's fdatasync took 0.32 ms instead of 0.82. The zeroed first
+     * blocks the file already has needs none, so the log's fdatasync is
+     * much shorter (docs/architecture.md §4). The zeroed first
      * header is what marks the log empty, for the replay (it stops there)
      * and for readers beside the store (hs_db_snapshot). */
     if (truncate || self->end > STORE_WAL_KEEP) {

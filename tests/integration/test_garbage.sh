@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Garbage on the bus (DESIGN §7: any process may send garbage; every decode is
+# Garbage on the bus (docs/architecture.md §8: any process may send garbage; every decode is
 # checked, nothing crashes, the offender is logged once and counted).
 #
 # hs-send puts every kind of broken message, repeatedly, on cmd.pod (which the

@@ -1,4 +1,4 @@
-/*  ctl_components.c: `hsctl get components` (DESIGN §6) — every live component
+/*  ctl_components.c: `hsctl get components` (docs/architecture.md §3) — every live component
  *  instance, from the heartbeats on hb.*: how far it lags behind the store's
  *  revision and what share of its objects it owns. Heartbeats are not stored,
  *  so this listens to the bus for a few heartbeat intervals.

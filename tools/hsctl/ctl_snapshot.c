@@ -1,5 +1,5 @@
 /*  ctl_snapshot.c: `hsctl snapshot save|restore|status` — consistent backups
- *  of the store (DESIGN §3).
+ *  of the store (docs/architecture.md §4).
  *
  *  save asks the running store for a snapshot of every kind over the bus and
  *  writes it to FILE.tmp, then renames, so FILE is never half-written.

@@ -7,6 +7,7 @@
  *  drain.
  */
 #include "hs_bus.h"
+#include "hs_daemon.h"
 #include "hs_log.h"
 #include "hs_pbjson.h"
 #include "hs_util.h"
@@ -48,6 +49,14 @@ static void s_usage (FILE *f)
 }
 
 typedef struct {
+    /* the command line */
+    const char *bus_addr, *garbage, *nonce, *envelope, *topic;
+    bool ping, raw;
+    int64_t count;
+    send_garbage_t kind;
+    hs_frame_t *raw_frames; /* --frames, decoded up front so a typo sends nothing */
+    size_t n_raw;
+    /* sending */
     void *ctx, *pub;
     hs_bus_t *bus; /* its SUB side hears our join pings come back */
     uint64_t seq;
@@ -130,135 +139,157 @@ static uint8_t *s_envelope_from_text (self_t *self, const char *text, size_t *re
     return buf;
 }
 
-int main (int argc, char **argv)
-{
-    hs_log_init ("hs-send");
-    const char *bus_addr = NULL, *garbage = NULL, *nonce = NULL, *envelope = NULL;
-    bool ping = false, raw = false;
-    int64_t count = 1;
-    static struct option opts[] = {{"bus", required_argument, 0, 'b'},
-                                   {"frames", no_argument, 0, 'f'},
-                                   {"garbage", required_argument, 0, 'g'},
-                                   {"ping", no_argument, 0, 'p'},
-                                   {"nonce", required_argument, 0, 'N'},
-                                   {"envelope", required_argument, 0, 'e'},
-                                   {"count", required_argument, 0, 'n'},
-                                   {"help", no_argument, 0, 'h'},
-                                   {0, 0, 0, 0}};
-    int c;
-    while ((c = getopt_long (argc, argv, "b:fg:pN:e:n:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'b': bus_addr = optarg; break;
-        case 'f': raw = true; break;
-        case 'g': garbage = optarg; break;
-        case 'p': ping = true; break;
-        case 'N': nonce = optarg; break;
-        case 'e': envelope = optarg; break;
-        case 'n':
-            if (hs_parse_i64 (optarg, &count) < 0 || count < 1 || count > 100000000) {
-                fprintf (stderr, "hs-send: --count: not a positive count: %s\n", optarg);
-                return 2;
-            }
-            break;
-        case 'h': s_usage (stdout); return 0;
-        default: s_usage (stderr); return 2;
-        }
-    }
-    if (optind >= argc) {
-        s_usage (stderr);
-        return 2;
-    }
-    const char *topic = argv[optind++];
-    if ((int)ping + (int)raw + (garbage != NULL) + (envelope != NULL) != 1) {
-        fprintf (stderr, "hs-send: give exactly one of --ping, --envelope, --frames, --garbage\n");
-        return 2;
-    }
-    if (!raw && optind < argc) {
-        fprintf (stderr, "hs-send: unexpected argument: %s\n", argv[optind]);
-        return 2;
-    }
-    send_garbage_t kind = SEND_GARBAGE_FRAMES;
-    if (garbage && send_garbage_parse (garbage, &kind) < 0) {
-        fprintf (stderr, "hs-send: --garbage: unknown kind %s (see --help)\n", garbage);
-        return 2;
-    }
-    /* Raw frames are decoded up front so a typo sends nothing. */
-    size_t n_raw = raw ? 1 + (size_t)(argc - optind) : 0;
-    hs_frame_t *raw_frames = raw ? hs_calloc (n_raw, sizeof *raw_frames) : NULL;
-    if (raw) {
-        raw_frames[0].len = strlen (topic);
-        raw_frames[0].data = (uint8_t *)hs_strdup (topic);
-        for (size_t i = 1; i < n_raw; i++) {
-            if (send_hex_decode (argv[optind + (int)i - 1], &raw_frames[i].data,
-                                 &raw_frames[i].len) < 0) {
-                fprintf (stderr, "hs-send: --frames: not hex: %s\n", argv[optind + (int)i - 1]);
-                hs_bus_frames_free (raw_frames, n_raw);
-                return 2;
-            }
-        }
-    }
+/* ------------------------------------------------------------------ the command line */
 
+static int s_flag (void *arg, int ch, const char *value)
+{
+    self_t *self = arg;
+    switch (ch) {
+    case 'b': self->bus_addr = value; return 0;
+    case 'f': self->raw = true; return 0;
+    case 'g': self->garbage = value; return 0;
+    case 'p': self->ping = true; return 0;
+    case 'N': self->nonce = value; return 0;
+    case 'e': self->envelope = value; return 0;
+    case 'n': return hs_daemon_int ("hs-send", "--count", value, 1, 100000000, &self->count);
+    default: return -1;
+    }
+}
+
+/* TOPIC, and with --frames the HEX frames after it. */
+static int s_check (void *arg, int argc, char **argv)
+{
+    self_t *self = arg;
+    if (argc < 1) {
+        s_usage (stderr);
+        return -1;
+    }
+    self->topic = argv[0];
+    if ((int)self->ping + (int)self->raw + (self->garbage != NULL) + (self->envelope != NULL) !=
+        1) {
+        fprintf (stderr, "hs-send: give exactly one of --ping, --envelope, --frames, --garbage\n");
+        return -1;
+    }
+    if (!self->raw && argc > 1) {
+        fprintf (stderr, "hs-send: unexpected argument: %s\n", argv[1]);
+        return -1;
+    }
+    if (self->garbage && send_garbage_parse (self->garbage, &self->kind) < 0) {
+        fprintf (stderr, "hs-send: --garbage: unknown kind %s (see --help)\n", self->garbage);
+        return -1;
+    }
+    if (!self->raw) return 0;
+    self->n_raw = (size_t)argc;
+    self->raw_frames = hs_calloc (self->n_raw, sizeof *self->raw_frames);
+    self->raw_frames[0].len = strlen (self->topic);
+    self->raw_frames[0].data = (uint8_t *)hs_strdup (self->topic);
+    for (size_t i = 1; i < self->n_raw; i++)
+        if (send_hex_decode (argv[i], &self->raw_frames[i].data, &self->raw_frames[i].len) < 0) {
+            fprintf (stderr, "hs-send: --frames: not hex: %s\n", argv[i]);
+            return -1;
+        }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ sending */
+
+/* The bus connection and our own PUB socket, joined: 0, or the exit code. */
+static int s_open (self_t *self)
+{
     char pub_ep[512], sub_ep[512];
-    if (hs_bus_endpoints (bus_addr, pub_ep, sub_ep, sizeof pub_ep) < 0) {
-        fprintf (stderr, "hs-send: not a bus address: %s\n", hs_s (bus_addr));
+    if (hs_bus_endpoints (self->bus_addr, pub_ep, sub_ep, sizeof pub_ep) < 0) {
+        fprintf (stderr, "hs-send: not a bus address: %s\n", hs_s (self->bus_addr));
         return 2;
     }
-    self_t self = {0};
-    int r = hs_bus_connect (bus_addr, "hs-send", NULL, &self.bus);
+    int r = hs_bus_connect (self->bus_addr, "hs-send", NULL, &self->bus);
     if (r < 0) {
         fprintf (stderr, "hs-send: cannot connect to the bus: %s\n", strerror (-r));
         return 1;
     }
-    self.ctx = zmq_ctx_new ();
-    self.pub = zmq_socket (self.ctx, ZMQ_PUB);
+    self->ctx = zmq_ctx_new ();
+    self->pub = zmq_socket (self->ctx, ZMQ_PUB);
     /* A huge frame makes the broker drop the connection, so what is queued
      * behind it may never be delivered: do not wait the full linger for it. */
-    int linger = garbage && kind == SEND_GARBAGE_HUGE ? 500 : LINGER_MS, hwm = HS_BUS_HWM;
-    zmq_setsockopt (self.pub, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt (self.pub, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    int rc = 0;
-    if (zmq_connect (self.pub, pub_ep) != 0) {
+    int linger = self->garbage && self->kind == SEND_GARBAGE_HUGE ? 500 : LINGER_MS;
+    int hwm = HS_BUS_HWM;
+    zmq_setsockopt (self->pub, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt (self->pub, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    if (zmq_connect (self->pub, pub_ep) != 0) {
         fprintf (stderr, "hs-send: cannot connect to %s: %s\n", pub_ep, zmq_strerror (errno));
-        rc = 1;
-    } else if (s_join (&self, JOIN_TIMEOUT_MS) < 0) {
-        fprintf (stderr, "error: cannot reach the bus at %s: is hs-bus running?\n", pub_ep);
-        rc = 1;
+        return 1;
     }
-    for (int64_t i = 0; rc == 0 && i < count; i++) {
+    if (s_join (self, JOIN_TIMEOUT_MS) < 0) {
+        fprintf (stderr, "error: cannot reach the bus at %s: is hs-bus running?\n", pub_ep);
+        return 1;
+    }
+    return 0;
+}
+
+/* One message as asked: 0, or the exit code. */
+static int s_send_one (self_t *self)
+{
+    int r;
+    if (self->raw) {
+        r = s_send_frames (self, self->raw_frames, self->n_raw);
+    } else if (self->garbage) {
         hs_frame_t *frames = NULL;
         size_t n = 0;
-        if (raw) {
-            r = s_send_frames (&self, raw_frames, n_raw);
-        } else if (garbage) {
-            send_stamp_t st = s_stamp (&self);
-            send_build_garbage (kind, topic, &st, &frames, &n);
-            r = s_send_frames (&self, frames, n);
-            hs_bus_frames_free (frames, n);
-        } else {
-            size_t len = 0;
-            uint8_t *buf = NULL;
-            if (ping) {
-                send_stamp_t st = s_stamp (&self);
-                char id[17];
-                hs_random_id (id, 16);
-                buf = send_build_ping (&st, nonce ? nonce : id, &len);
-            } else if (!(buf = s_envelope_from_text (&self, envelope, &len))) {
-                rc = 2;
-                break;
-            }
-            hs_frame_t two[2] = {{(uint8_t *)topic, strlen (topic)}, {buf, len}};
-            r = s_send_frames (&self, two, 2);
-            free (buf);
+        send_stamp_t st = s_stamp (self);
+        send_build_garbage (self->kind, self->topic, &st, &frames, &n);
+        r = s_send_frames (self, frames, n);
+        hs_bus_frames_free (frames, n);
+    } else {
+        size_t len = 0;
+        uint8_t *buf = NULL;
+        if (self->ping) {
+            send_stamp_t st = s_stamp (self);
+            char id[17];
+            hs_random_id (id, 16);
+            buf = send_build_ping (&st, self->nonce ? self->nonce : id, &len);
+        } else if (!(buf = s_envelope_from_text (self, self->envelope, &len))) {
+            return 2;
         }
-        if (r < 0) {
-            fprintf (stderr, "hs-send: send failed: %s\n", zmq_strerror (-r));
-            rc = 1;
-        }
+        hs_frame_t two[2] = {{(uint8_t *)self->topic, strlen (self->topic)}, {buf, len}};
+        r = s_send_frames (self, two, 2);
+        free (buf);
     }
-    hs_bus_frames_free (raw_frames, n_raw);
+    if (r < 0) {
+        fprintf (stderr, "hs-send: send failed: %s\n", zmq_strerror (-r));
+        return 1;
+    }
+    return 0;
+}
+
+static void s_close (self_t *self)
+{
+    hs_bus_frames_free (self->raw_frames, self->n_raw);
     /* Closing with a linger waits until the queue reaches the broker. */
-    zmq_close (self.pub);
-    zmq_ctx_term (self.ctx);
-    hs_bus_destroy (&self.bus);
-    return rc;
+    if (self->pub) zmq_close (self->pub);
+    if (self->ctx) zmq_ctx_term (self->ctx);
+    hs_bus_destroy (&self->bus);
+}
+
+static const struct option s_options[] = {
+    {"bus", required_argument, 0, 'b'},     {"frames", no_argument, 0, 'f'},
+    {"garbage", required_argument, 0, 'g'}, {"ping", no_argument, 0, 'p'},
+    {"nonce", required_argument, 0, 'N'},   {"envelope", required_argument, 0, 'e'},
+    {"count", required_argument, 0, 'n'},   {0, 0, 0, 0}};
+
+/* A one-shot tool, not a daemon: the skeleton's command line, no loop. */
+static const hs_daemon_t s_program = {.name = "hs-send",
+                                      .usage = s_usage,
+                                      .options = s_options,
+                                      .shortopts = "b:fg:pN:e:n:",
+                                      .flag = s_flag,
+                                      .check = s_check};
+
+int main (int argc, char **argv)
+{
+    hs_log_init ("hs-send");
+    self_t self = {.count = 1};
+    int rc = hs_daemon_parse (&s_program, &self, argc, argv);
+    if (rc == 0) rc = s_open (&self);
+    for (int64_t i = 0; rc == 0 && i < self.count; i++) rc = s_send_one (&self);
+    s_close (&self);
+    return rc < 0 ? 0 : rc;
 }

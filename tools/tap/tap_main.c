@@ -1,5 +1,5 @@
 /*  tap_main.c: hs-tap, the bus tap: shows, filters, counts, records and
- *  replays bus traffic (DESIGN §2). The wiring only; what a message looks like
+ *  replays bus traffic (docs/architecture.md §6). The wiring only; what a message looks like
  *  is tap_fmt.c, the recording format tap_rec.c, the rate table tap_stats.c.
  *
  *  It reads raw frames (hs_bus_recv_raw), so it shows garbage too, and never
