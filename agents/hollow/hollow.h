@@ -1,5 +1,5 @@
-/*  hollow.h: hs-hollow's hollow nodes (DESIGN §5, §8), like kubemark's
- *  hollow kubelet and kwok.
+/*  hollow.h: hs-hollow's hollow nodes (docs/architecture.md §10), like
+ *  kubemark's hollow kubelet and kwok.
  *
  *  One process registers N Nodes and pretends to run the pods bound to
  *  them: for scale tests and benchmarks, not for workloads. Nothing is
