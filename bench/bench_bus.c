@@ -274,6 +274,61 @@ static int s_run_row (const char *tmp, int n, const char *label, row_t *row)
     return 0;
 }
 
+/* ------------------------------------------------------------------ main */
+
+/* What the command line asks for. */
+typedef struct {
+    const char *bin_dir;   /* --bin */
+    const char *given_bus; /* --bus: a running hs-bus; NULL: we start one */
+    int64_t count;         /* --count: flood rows, messages per publisher */
+    double secs;           /* --seconds: paced rows, seconds of offered load */
+    bool ipc;              /* the ipc:// rows: off with --no-ipc and with --bus */
+} opts_t;
+
+/* The hs-bus the rows go through. */
+typedef struct {
+    char *tmp;        /* our temp dir: row results, hs-bus's ipc sockets and log */
+    char *log;        /* hs-bus's log */
+    char *hsbus;      /* its binary; NULL with --bus */
+    const char *desc; /* for the title: the binary, or "given" */
+    char tcp[64];     /* tcp address for hs_bus_connect */
+    char ipc[600];    /* ipc:// address; "" without the ipc rows */
+} bus_t;
+
+/* One line of the table. */
+typedef struct {
+    const char *label;
+    bool ipc;
+    int pubs;
+    size_t size;
+    double rate; /* offered msgs/s over all publishers; 0: flood */
+    int batch;
+} row_spec_t;
+
+static const row_spec_t s_rows[] = {
+    /* clang-format off */
+    {"tcp", false, 1, 64, 0, 0},
+    {"tcp", false, 2, 64, 0, 0},
+    {"tcp", false, 1, 1024, 0, 0},
+    {"ipc", true, 1, 64, 0, 0},
+    {"tcp", false, 1, 64, 250e3, 0},
+    {"tcp", false, 1, 64, 500e3, 0},
+    {"tcp", false, 1, 64, 750e3, 0},
+    {"tcp", false, 1, 64, 1e6, 0},
+    {"tcp", false, 2, 64, 500e3, 0},
+    {"tcp", false, 2, 64, 1e6, 0},
+    {"ipc", true, 1, 64, 500e3, 0},
+    {"ipc", true, 1, 64, 1e6, 0},
+    {"ipc", true, 2, 64, 1e6, 0},
+    {"tcp", false, 1, 1024, 250e3, 0},
+    {"tcp", false, 1, 64, 0, 100},
+    {"tcp", false, 1, 64, 1e6, 100},
+    {"tcp", false, 1, 64, 1.5e6, 100},
+    {"tcp", false, 2, 64, 1e6, 100},
+    {"tcp", false, 2, 64, 1.5e6, 100},
+    /* clang-format on */
+};
+
 static void s_usage (FILE *f)
 {
     fprintf (f,
@@ -285,65 +340,74 @@ static void s_usage (FILE *f)
              "  --no-ipc      skip the ipc:// rows\n");
 }
 
-int main (int argc, char **argv)
+/* Fills o from the command line (dies on a bad value). Returns -1 to run the
+ * benchmark, or the exit code: 0 after --help, 2 after an unknown flag. */
+static int s_parse_args (int argc, char **argv, opts_t *o)
 {
-    bl_init ("bench-bus");
-    const char *bin_dir = NULL, *given_bus = NULL;
-    int64_t count = 2000000;
-    double secs = 3;
-    bool ipc = true;
-    static struct option opts[] = {
-        {"bin", required_argument, 0, 'b'},   {"bus", required_argument, 0, 'B'},
-        {"count", required_argument, 0, 'n'}, {"no-ipc", no_argument, 0, 'I'},
-        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
+    *o = (opts_t){.count = 2000000, .secs = 3, .ipc = true};
+    static struct option opts[] = {{"bin", required_argument, 0, 'b'},
+                                   {"bus", required_argument, 0, 'B'},
+                                   {"count", required_argument, 0, 'n'},
+                                   {"seconds", required_argument, 0, 's'},
+                                   {"no-ipc", no_argument, 0, 'I'},
+                                   {"help", no_argument, 0, 'h'},
+                                   {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long (argc, argv, "b:B:n:Is:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'b': bin_dir = optarg; break;
-        case 'B': given_bus = optarg; break;
+        case 'b': o->bin_dir = optarg; break;
+        case 'B': o->given_bus = optarg; break;
         case 'n':
-            if (hs_parse_i64 (optarg, &count) < 0 || count <= 0) bl_die ("--count: %s", optarg);
+            if (hs_parse_i64 (optarg, &o->count) < 0 || o->count <= 0)
+                bl_die ("--count: %s", optarg);
             break;
-        case 'I': ipc = false; break;
-        case 's':
-            secs = atof (optarg);
-            if (secs <= 0 || secs > 600) bl_die ("--seconds: %s", optarg);
-            break;
+        case 'I': o->ipc = false; break;
+        case 's': o->secs = bl_parse_seconds ("--seconds", optarg, false); break;
         case 'h': s_usage (stdout); return 0;
         default: s_usage (stderr); return 2;
         }
     }
+    return -1;
+}
 
-    char tcp_addr[64], ipc_addr[600] = "";
-    char *tmp = bl_tmpdir ("bus");
-    char *log = hs_sprintf ("%s/hs-bus.log", tmp);
-    const char *bus_desc;
-    if (given_bus) {
-        snprintf (tcp_addr, sizeof tcp_addr, "%s", given_bus);
-        ipc = false;
-        bus_desc = "given";
-    } else {
-        char *hsbus = bl_find_bin ("hs-bus", bin_dir);
-        if (!hsbus) bl_die ("cannot find hs-bus (use --bin DIR or HS_BIN)");
-        int port = bl_free_port (true);
-        char port_s[16];
-        snprintf (port_s, sizeof port_s, "%d", port);
-        char *argv_bus[] = {hsbus, "--bind", "127.0.0.1", "--port", port_s, NULL, NULL, NULL};
-        if (ipc) {
-            argv_bus[5] = "--ipc";
-            argv_bus[6] = tmp;
-            snprintf (ipc_addr, sizeof ipc_addr, "ipc://%s", tmp);
-        }
-        pid_t pid = bl_spawn (argv_bus, log);
-        if (bl_wait_tcp (port + 1, 5000) < 0 || !bl_alive (pid)) {
-            bl_tail_log (log, 20);
-            bl_die ("hs-bus did not start");
-        }
-        snprintf (tcp_addr, sizeof tcp_addr, "127.0.0.1:%d", port);
-        bus_desc = hsbus;
+/* Makes the temp dir and starts hs-bus on a free port pair (with --ipc in the
+ * temp dir unless o->ipc is off), or takes the --bus one, which turns the
+ * ipc rows off. Dies if hs-bus does not start. */
+static void s_start_bus (opts_t *o, bus_t *bus)
+{
+    *bus = (bus_t){0};
+    bus->tmp = bl_tmpdir ("bus");
+    bus->log = hs_sprintf ("%s/hs-bus.log", bus->tmp);
+    if (o->given_bus) {
+        snprintf (bus->tcp, sizeof bus->tcp, "%s", o->given_bus);
+        o->ipc = false;
+        bus->desc = "given";
+        return;
     }
+    bus->hsbus = bl_find_bin ("hs-bus", o->bin_dir);
+    if (!bus->hsbus) bl_die ("cannot find hs-bus (use --bin DIR or HS_BIN)");
+    int port = bl_free_port (true);
+    char port_s[16];
+    snprintf (port_s, sizeof port_s, "%d", port);
+    char *argv_bus[] = {bus->hsbus, "--bind", "127.0.0.1", "--port", port_s, NULL, NULL, NULL};
+    if (o->ipc) {
+        argv_bus[5] = "--ipc";
+        argv_bus[6] = bus->tmp;
+        snprintf (bus->ipc, sizeof bus->ipc, "ipc://%s", bus->tmp);
+    }
+    pid_t pid = bl_spawn (argv_bus, bus->log);
+    if (bl_wait_tcp (port + 1, 5000) < 0 || !bl_alive (pid)) {
+        bl_tail_log (bus->log, 20);
+        bl_die ("hs-bus did not start");
+    }
+    snprintf (bus->tcp, sizeof bus->tcp, "127.0.0.1:%d", port);
+    bus->desc = bus->hsbus;
+}
 
-    printf ("== bench-bus: throughput through hs-bus (%s)\n", bus_desc);
+/* The title, what the columns mean, and the table's header. */
+static void s_print_intro (const opts_t *o, const bus_t *bus)
+{
+    printf ("== bench-bus: throughput through hs-bus (%s)\n", bus->desc);
     printf ("   each publisher and the subscriber is its own process with its own bus connection;\n"
             "   publishers send (topic \"%s\" + body) either %lld messages each as fast as\n"
             "   they can (offered = flood: ZeroMQ PUB drops at its HWM, so this shows how\n"
@@ -354,55 +418,54 @@ int main (int argc, char **argv)
             "   from hs-bus's forwarded_msgs heartbeat counter; batch = the publishers send\n"
             "   bus batches of that many messages (hs_bus_batch_begin/end, as hs-store and\n"
             "   the client library do), which hs-bus forwards one by one; - = one by one.\n",
-            TOPIC, (long long)count, secs, HS_BUS_HWM);
+            TOPIC, (long long)o->count, o->secs, HS_BUS_HWM);
     s_print_header ();
-    struct {
-        const char *label;
-        bool ipc;
-        int pubs;
-        size_t size;
-        double rate;
-        int batch;
-    } rows[] = {
-        /* clang-format off */
-        {"tcp", false, 1, 64, 0, 0},
-        {"tcp", false, 2, 64, 0, 0},
-        {"tcp", false, 1, 1024, 0, 0},
-        {"ipc", true, 1, 64, 0, 0},
-        {"tcp", false, 1, 64, 250e3, 0},
-        {"tcp", false, 1, 64, 500e3, 0},
-        {"tcp", false, 1, 64, 750e3, 0},
-        {"tcp", false, 1, 64, 1e6, 0},
-        {"tcp", false, 2, 64, 500e3, 0},
-        {"tcp", false, 2, 64, 1e6, 0},
-        {"ipc", true, 1, 64, 500e3, 0},
-        {"ipc", true, 1, 64, 1e6, 0},
-        {"ipc", true, 2, 64, 1e6, 0},
-        {"tcp", false, 1, 1024, 250e3, 0},
-        {"tcp", false, 1, 64, 0, 100},
-        {"tcp", false, 1, 64, 1e6, 100},
-        {"tcp", false, 1, 64, 1.5e6, 100},
-        {"tcp", false, 2, 64, 1e6, 100},
-        {"tcp", false, 2, 64, 1.5e6, 100},
-        /* clang-format on */
-    };
+}
+
+/* Runs and prints every row of s_rows (the ipc ones only with o->ipc).
+ * Returns the number of rows that failed. */
+static int s_run_rows (const opts_t *o, const bus_t *bus)
+{
     int bad = 0;
-    for (size_t i = 0; i < HS_ARRAY_LEN (rows); i++) {
-        if (rows[i].ipc && !ipc) continue;
+    for (size_t i = 0; i < HS_ARRAY_LEN (s_rows); i++) {
+        const row_spec_t *spec = &s_rows[i];
+        if (spec->ipc && !o->ipc) continue;
+        /* Paced rows send what the rate asks for over --seconds; flood rows --count. */
+        uint64_t count =
+            spec->rate > 0 ? (uint64_t)(spec->rate * o->secs / spec->pubs) : (uint64_t)o->count;
         row_t row = {
-            .bus = rows[i].ipc ? ipc_addr : tcp_addr,
-            .pubs = rows[i].pubs,
-            .size = rows[i].size,
-            .count =
-                rows[i].rate > 0 ? (uint64_t)(rows[i].rate * secs / rows[i].pubs) : (uint64_t)count,
+            .bus = spec->ipc ? bus->ipc : bus->tcp,
+            .pubs = spec->pubs,
+            .size = spec->size,
+            .count = count,
             .idle_ms = 1000,
             .limit_ns = 60000000000LL,
-            .rate = rows[i].rate,
-            .batch = rows[i].batch,
+            .rate = spec->rate,
+            .batch = spec->batch,
         };
-        if (s_run_row (tmp, (int)i, rows[i].label, &row) < 0) bad++;
+        if (s_run_row (bus->tmp, (int)i, spec->label, &row) < 0) bad++;
     }
-    free (log);
-    free (tmp);
+    return bad;
+}
+
+/* Frees what s_start_bus allocated; hs-bus and the temp dir go at exit. */
+static void s_bus_free (bus_t *bus)
+{
+    free (bus->hsbus);
+    free (bus->log);
+    free (bus->tmp);
+}
+
+int main (int argc, char **argv)
+{
+    bl_init ("bench-bus");
+    opts_t o;
+    int rc = s_parse_args (argc, argv, &o);
+    if (rc >= 0) return rc;
+    bus_t bus;
+    s_start_bus (&o, &bus);
+    s_print_intro (&o, &bus);
+    int bad = s_run_rows (&o, &bus);
+    s_bus_free (&bus);
     return bad ? 1 : 0;
 }

@@ -86,6 +86,8 @@ static void s_kill_node_workloads (const char *node)
     }
 }
 
+/* Every shim of ours and everything in our cgroups, then the cgroups. Once;
+ * at exit, on a signal (bl_cleanup_first) or at the end. */
 static void s_cleanup_workloads (void)
 {
     static bool done;
@@ -96,14 +98,6 @@ static void s_cleanup_workloads (void)
         bl_cgroup_kill (s_cg_parent, NULL);
     }
     bl_cgroup_remove (s_cg_parent, NULL);
-}
-
-static void s_on_signal (int sig)
-{
-    s_cleanup_workloads ();
-    bl_cleanup ();
-    signal (sig, SIG_DFL);
-    raise (sig);
 }
 
 /* ------------------------------------------------------------------ bus */
@@ -449,6 +443,29 @@ static void s_stats_free (stats_t *st)
 
 /* ------------------------------------------------------------------ main */
 
+/* What the command line asks for. */
+typedef struct {
+    const char *bin_dir;        /* --bin */
+    int rounds, pods, keep;     /* hollow: --rounds, --pods, --keep-nodes */
+    int real_rounds, real_pods; /* real agents: --real-rounds, --real-pods */
+    int timeout_s;              /* --timeout: a round gives up */
+    bool real;                  /* off with --no-real, or without root or hs-shim */
+    bool nosync;                /* --no-sync */
+    char *prober_args[8];       /* --prober-arg, passed on to hs-prober */
+    int n_prober_args;
+} opts_t;
+
+enum { B_BUS, B_STORE, B_SCHED, B_REPLICAS, B_PROBER, B_AGENT, B_SHIM, B_HOLLOW, B_N };
+
+/* The control plane we started, and what we must free. */
+typedef struct {
+    char *bin[B_N]; /* bin[B_SHIM] may be NULL: then no real agents */
+    char *tmp;
+    bl_plane_t plane; /* hs-bus, hs-store */
+    char *log_sched, *log_rep, *log_prober, *log_keep;
+    pid_t rep_pid, prober_pid; /* checked after every round */
+} cluster_t;
+
 static void s_usage (FILE *f)
 {
     fprintf (f,
@@ -468,21 +485,17 @@ static void s_usage (FILE *f)
              "  --prober-arg ARG   passed to hs-prober (e.g. --prober-arg=--node-grace-ms=500)\n");
 }
 
-static int s_int (const char *flag, const char *s, int lo, int hi)
+/* Fills o from the command line (dies on a bad value). Returns -1 to run the
+ * benchmark, or the exit code: 0 after --help, 2 after an unknown flag. */
+static int s_parse_args (int argc, char **argv, opts_t *o)
 {
-    int64_t v;
-    if (hs_parse_i64 (s, &v) < 0 || v < lo || v > hi) bl_die ("%s: %s", flag, s);
-    return (int)v;
-}
-
-int main (int argc, char **argv)
-{
-    bl_init ("bench-nodeloss");
-    const char *bin_dir = NULL;
-    int rounds = 10, pods = 20, keep = 10, real_rounds = 5, real_pods = 10, timeout_s = 60;
-    bool real = true, nosync = false;
-    char *prober_args[8];
-    int n_prober_args = 0;
+    *o = (opts_t){.rounds = 10,
+                  .pods = 20,
+                  .keep = 10,
+                  .real_rounds = 5,
+                  .real_pods = 10,
+                  .timeout_s = 60,
+                  .real = true};
     static struct option opts[] = {{"bin", required_argument, 0, 'b'},
                                    {"rounds", required_argument, 0, 'r'},
                                    {"pods", required_argument, 0, 'p'},
@@ -498,182 +511,231 @@ int main (int argc, char **argv)
     int c;
     while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'b': bin_dir = optarg; break;
-        case 'r': rounds = s_int ("--rounds", optarg, 0, 1000); break;
-        case 'p': pods = s_int ("--pods", optarg, 1, 100); break;
-        case 'k': keep = s_int ("--keep-nodes", optarg, 1, 5000); break;
-        case 'R': real_rounds = s_int ("--real-rounds", optarg, 0, 100); break;
-        case 'P': real_pods = s_int ("--real-pods", optarg, 1, 100); break;
-        case 'x': real = false; break;
-        case 'N': nosync = true; break;
-        case 't': timeout_s = s_int ("--timeout", optarg, 1, 3600); break;
+        case 'b': o->bin_dir = optarg; break;
+        case 'r': o->rounds = bl_parse_int ("--rounds", optarg, 0, 1000); break;
+        case 'p': o->pods = bl_parse_int ("--pods", optarg, 1, 100); break;
+        case 'k': o->keep = bl_parse_int ("--keep-nodes", optarg, 1, 5000); break;
+        case 'R': o->real_rounds = bl_parse_int ("--real-rounds", optarg, 0, 100); break;
+        case 'P': o->real_pods = bl_parse_int ("--real-pods", optarg, 1, 100); break;
+        case 'x': o->real = false; break;
+        case 'N': o->nosync = true; break;
+        case 't': o->timeout_s = bl_parse_int ("--timeout", optarg, 1, 3600); break;
         case 'a':
-            if (n_prober_args >= (int)HS_ARRAY_LEN (prober_args) - 4)
+            /* Room is left in hs-prober's argv for its own three and the NULL. */
+            if (o->n_prober_args >= (int)HS_ARRAY_LEN (o->prober_args) - 4)
                 bl_die ("too many --prober-arg");
-            prober_args[n_prober_args++] = optarg;
+            o->prober_args[o->n_prober_args++] = optarg;
             break;
         case 'h': s_usage (stdout); return 0;
         default: s_usage (stderr); return 2;
         }
     }
+    return -1;
+}
+
+/* Finds the binaries into c->bin (dies without one we need), and turns the
+ * real agents off, saying why, without root or hs-shim. */
+static void s_find_bins (opts_t *o, cluster_t *c)
+{
     const char *names[] = {"hs-bus",    "hs-store", "hs-scheduler", "hs-replicas",
                            "hs-prober", "hs-agent", "hs-shim",      "hs-hollow"};
-    char *bin[8];
-    for (int i = 0; i < 8; i++) {
-        bin[i] = bl_find_bin (names[i], bin_dir);
-        if (!bin[i] && i != 6)
+    for (int i = 0; i < B_N; i++) {
+        c->bin[i] = bl_find_bin (names[i], o->bin_dir);
+        if (!c->bin[i] && i != B_SHIM)
             bl_die ("cannot find %s (--bin, $HS_BIN, next to bench-nodeloss); build it first%s",
                     names[i],
-                    i == 3 ? " (hs-replicas replaces the lost pods: services/replicas)" : "");
+                    i == B_REPLICAS ? " (hs-replicas replaces the lost pods: services/replicas)"
+                                    : "");
     }
-    if (real && (geteuid () != 0 || !bin[6])) {
+    if (o->real && (geteuid () != 0 || !c->bin[B_SHIM])) {
         fprintf (stderr, "bench-nodeloss: real agents skipped (%s)\n",
                  geteuid () != 0 ? "needs root for cgroups" : "no hs-shim");
-        real = false;
+        o->real = false;
     }
-    char *tmp = bl_tmpdir ("nodeloss");
-    snprintf (s_tmp, sizeof s_tmp, "%s/", tmp);
-    snprintf (s_cg_parent, sizeof s_cg_parent, "hs-bench-nodeloss-%d", (int)getpid ());
-    atexit (s_cleanup_workloads); /* runs before benchlib's (registered earlier) */
-    struct sigaction sa = {0};
-    sa.sa_handler = s_on_signal;
-    sigemptyset (&sa.sa_mask);
-    sigaction (SIGINT, &sa, NULL);
-    sigaction (SIGTERM, &sa, NULL);
-    sigaction (SIGHUP, &sa, NULL);
+}
 
-    /* ---- the control plane */
-    bench_t b = {0};
-    b.seen = zhashx_new ();
-    int port = bl_free_port (true);
-    char port_s[16], bus[64];
-    snprintf (port_s, sizeof port_s, "%d", port);
-    snprintf (bus, sizeof bus, "127.0.0.1:%d", port);
-    char *log_bus = hs_sprintf ("%s/hs-bus.log", tmp),
-         *log_store = hs_sprintf ("%s/hs-store.log", tmp);
-    char *log_sched = hs_sprintf ("%s/hs-scheduler.log", tmp);
-    char *log_rep = hs_sprintf ("%s/hs-replicas.log", tmp);
-    char *log_prober = hs_sprintf ("%s/hs-prober.log", tmp);
-    char *log_keep = hs_sprintf ("%s/hs-hollow-keep.log", tmp);
-    char *data = hs_sprintf ("%s/store", tmp);
-    char *a_bus[] = {bin[0], "--bind", "127.0.0.1", "--port", port_s, NULL};
-    bl_spawn (a_bus, log_bus);
-    if (bl_wait_tcp (port + 1, 5000) < 0) bl_die ("hs-bus did not start");
-    char *a_store[] = {bin[1], "--bus", bus, "--data", data, nosync ? "--no-sync" : NULL, NULL};
-    pid_t store_pid = bl_spawn (a_store, log_store);
-    int r = hs_client_new (bus, "bench-nodeloss", NULL, 10000, &b.cl);
+/* Arms the workload cleanup, starts hs-bus, hs-store, our client (a watch
+ * of nodes and pods, events, the scheduler's heartbeat), hs-scheduler,
+ * hs-replicas and hs-prober, each waited for. Dies on any failure. */
+static void s_start (const opts_t *o, bench_t *b, cluster_t *c)
+{
+    c->tmp = bl_tmpdir ("nodeloss");
+    snprintf (s_tmp, sizeof s_tmp, "%s/", c->tmp);
+    snprintf (s_cg_parent, sizeof s_cg_parent, "hs-bench-nodeloss-%d", (int)getpid ());
+    bl_cleanup_first (s_cleanup_workloads);
+    b->seen = zhashx_new ();
+    c->log_sched = hs_sprintf ("%s/hs-scheduler.log", c->tmp);
+    c->log_rep = hs_sprintf ("%s/hs-replicas.log", c->tmp);
+    c->log_prober = hs_sprintf ("%s/hs-prober.log", c->tmp);
+    c->log_keep = hs_sprintf ("%s/hs-hollow-keep.log", c->tmp);
+    bl_plane_start (&c->plane, c->tmp, c->bin[B_BUS], c->bin[B_STORE], o->nosync);
+    char *bus = c->plane.bus;
+    int r = hs_client_new (bus, "bench-nodeloss", NULL, 10000, &b->cl);
     if (r < 0) bl_die ("cannot join hs-bus at %s: %s", bus, strerror (-r));
     hs_kind_t kinds[] = {HS_KIND_NODE, HS_KIND_POD};
     hs_watch_opts_t wo = {.kinds = kinds, .n_kinds = 2};
-    b.w = hs_client_watch (b.cl, &wo);
-    if (hs_watch_wait_synced (b.w, 20000) < 0) {
-        bl_tail_log (log_store, 20);
+    b->w = hs_client_watch (b->cl, &wo);
+    if (hs_watch_wait_synced (b->w, 20000) < 0) {
+        bl_tail_log (c->plane.store_log, 20);
         bl_die ("hs-store did not answer a snapshot within 20 s");
     }
-    hs_client_on (b.cl, "ev.", s_on_ev, &b);
-    hs_client_on (b.cl, "hb.scheduler.", s_on_sched_hb, &b);
-    char *a_sched[] = {bin[2], "--bus", bus, NULL};
-    pid_t sched_pid = bl_spawn (a_sched, log_sched);
-    char *a_rep[] = {bin[3], "--bus", bus, NULL};
-    pid_t rep_pid = bl_spawn (a_rep, log_rep);
-    char *a_prober[16] = {bin[4], "--bus", bus};
-    for (int i = 0; i < n_prober_args; i++) a_prober[3 + i] = prober_args[i];
-    pid_t prober_pid = bl_spawn (a_prober, log_prober);
-    bl_wait_log (log_sched, "scheduling pods", sched_pid, 20000);
-    bl_wait_log (log_rep, "synced", rep_pid, 20000);
-    bl_wait_log (log_prober, "synced", prober_pid, 20000);
-    if (!bl_alive (store_pid)) bl_die ("hs-store died");
+    hs_client_on (b->cl, "ev.", s_on_ev, b);
+    hs_client_on (b->cl, "hb.scheduler.", s_on_sched_hb, b);
+    char *a_sched[] = {c->bin[B_SCHED], "--bus", bus, NULL};
+    pid_t sched_pid = bl_spawn (a_sched, c->log_sched);
+    char *a_rep[] = {c->bin[B_REPLICAS], "--bus", bus, NULL};
+    c->rep_pid = bl_spawn (a_rep, c->log_rep);
+    char *a_prober[16] = {c->bin[B_PROBER], "--bus", bus};
+    for (int i = 0; i < o->n_prober_args; i++) a_prober[3 + i] = o->prober_args[i];
+    c->prober_pid = bl_spawn (a_prober, c->log_prober);
+    bl_wait_log (c->log_sched, "scheduling pods", sched_pid, 20000);
+    bl_wait_log (c->log_rep, "synced", c->rep_pid, 20000);
+    bl_wait_log (c->log_prober, "synced", c->prober_pid, 20000);
+    if (!bl_alive (c->plane.store_pid)) bl_die ("hs-store died");
+}
 
+/* The title and what the rounds are. */
+static void s_print_intro (const opts_t *o)
+{
     printf ("\n== bench-nodeloss: a node is lost; its pods run elsewhere (hs-store %s)\n",
-            nosync ? "--no-sync, NOT durable" : "durable");
+            o->nosync ? "--no-sync, NOT durable" : "durable");
     printf ("   hs-bus, hs-store, hs-scheduler, hs-replicas, hs-prober (%s)\n"
             "   and the agents on one machine. Each round: a ReplicaSet's pods all on one node,\n"
             "   other nodes open; the node's agent is killed (SIGKILL; for real agents with its\n"
             "   workloads). Times from the kill to the store's commit of what the bus showed.\n",
-            n_prober_args ? "with --prober-arg flags" : "default flags: grace 1 s, eviction 1 s");
+            o->n_prober_args ? "with --prober-arg flags"
+                             : "default flags: grace 1 s, eviction 1 s");
+}
 
-    /* ---- hollow nodes */
+/* One hollow round: the keepers cordoned, a new `hs-hollow 1`
+ * (v<round>-0) takes the round's ReplicaSet, then s_measure kills it. */
+static void s_hollow_round (const opts_t *o, bench_t *b, cluster_t *c, int round, pid_t keep_pid,
+                            stats_t *st)
+{
+    snprintf (b->app, sizeof b->app, "loss%d", round);
+    char prefix[32];
+    snprintf (prefix, sizeof prefix, "v%d-", round);
+    snprintf (b->victim, sizeof b->victim, "v%d-0", round);
+    s_cordon (b, "keep-", true);
+    s_nodes_arg_t shut = {"keep-", true, 0};
+    s_wait (b, s_p_cordoned, &shut, 20000, "the keepers cordoned", NULL);
+    char *log_v = hs_sprintf ("%s/hs-hollow-%s.log", c->tmp, prefix);
+    char *a_v[] = {c->bin[B_HOLLOW], "1", "--node-prefix", prefix, "--bus", c->plane.bus, NULL};
+    pid_t vpid = bl_spawn (a_v, log_v);
+    s_wait (b, s_p_node_ready, b->victim, 30000, "the victim node Ready", log_v);
+    s_wait (b, s_p_sched_caught_up, NULL, 20000, "hs-scheduler to see the nodes", NULL);
+    s_rs (b, false);
+    s_wait (b, s_p_all_on_victim, NULL, 60000, "the pods Running on the victim", c->log_rep);
+    s_measure (b, vpid, "keep-", o->timeout_s, NULL, st, c->log_prober);
+    free (log_v);
+    if (!bl_alive (keep_pid) || !bl_alive (c->prober_pid) || !bl_alive (c->rep_pid))
+        bl_die ("a process died (logs in %s)", c->tmp);
+}
+
+/* The hollow scenario: `hs-hollow K` keepers, o->rounds rounds,
+ * the keepers stopped; prints its table. */
+static void s_run_hollow (const opts_t *o, bench_t *b, cluster_t *c, stats_t *st)
+{
+    char keep_s[16];
+    snprintf (keep_s, sizeof keep_s, "%d", o->keep);
+    char *a_keep[] = {c->bin[B_HOLLOW], keep_s, "--node-prefix", "keep-", "--bus",
+                      c->plane.bus,     NULL};
+    pid_t keep_pid = bl_spawn (a_keep, c->log_keep);
+    s_nodes_arg_t kr = {"keep-", false, o->keep};
+    s_wait (b, s_p_nodes_ready, &kr, 60000, "the hollow keepers Ready", c->log_keep);
+    b->n = o->pods;
+    for (int round = 0; round < o->rounds; round++) s_hollow_round (o, b, c, round, keep_pid, st);
+    bl_stop (keep_pid);
+    s_cordon (b, "keep-", true); /* silent now; nothing more goes there */
+    char head[96];
+    snprintf (head, sizeof head, "hollow nodes: %d pods on the lost node, %d keepers", o->pods,
+              o->keep);
+    s_report (head, st);
+}
+
+/* One real round: the keeper cordoned, a new real agent (rv<round>) takes the
+ * round's ReplicaSet, then s_measure kills it with its workloads. */
+static void s_real_round (const opts_t *o, bench_t *b, cluster_t *c, int round, pid_t rk_pid,
+                          stats_t *st)
+{
+    snprintf (b->app, sizeof b->app, "rloss%d", round);
+    snprintf (b->victim, sizeof b->victim, "rv%d", round);
+    s_cordon (b, "rkeep", true);
+    s_nodes_arg_t shut = {"rkeep", true, 0};
+    s_wait (b, s_p_cordoned, &shut, 20000, "the keeper cordoned", NULL);
+    char *vstate = hs_sprintf ("%sagent-%s", s_tmp, b->victim);
+    char *vparent = hs_sprintf ("%s/%s", s_cg_parent, b->victim);
+    char *log_v = hs_sprintf ("%s/hs-agent-%s.log", c->tmp, b->victim);
+    char *a_v[] = {c->bin[B_AGENT], "--bus",       c->plane.bus,   "--node-name",
+                   b->victim,       "--state-dir", vstate,         "--cgroup-parent",
+                   vparent,         "--shim",      c->bin[B_SHIM], NULL};
+    pid_t vpid = bl_spawn (a_v, log_v);
+    s_wait (b, s_p_node_ready, b->victim, 30000, "the victim agent Ready", log_v);
+    s_wait (b, s_p_sched_caught_up, NULL, 20000, "hs-scheduler to see the nodes", NULL);
+    s_rs (b, true);
+    s_wait (b, s_p_all_on_victim, NULL, 60000, "the pods Running on the victim", log_v);
+    s_measure (b, vpid, "rkeep", o->timeout_s, s_kill_node_workloads, st, c->log_prober);
+    bl_cgroup_remove (s_cg_parent, b->victim);
+    free (vstate);
+    free (vparent);
+    free (log_v);
+    if (!bl_alive (rk_pid) || !bl_alive (c->prober_pid) || !bl_alive (c->rep_pid))
+        bl_die ("a process died (logs in %s)", c->tmp);
+}
+
+/* The real scenario: a real keeper agent (rkeep), o->real_rounds rounds;
+ * prints its table. */
+static void s_run_real (const opts_t *o, bench_t *b, cluster_t *c, stats_t *st)
+{
+    char *state = hs_sprintf ("%sagent-rkeep", s_tmp);
+    char *parent = hs_sprintf ("%s/rkeep", s_cg_parent);
+    char *log_rk = hs_sprintf ("%s/hs-agent-rkeep.log", c->tmp);
+    char *a_rk[] = {c->bin[B_AGENT], "--bus",       c->plane.bus,   "--node-name",
+                    "rkeep",         "--state-dir", state,          "--cgroup-parent",
+                    parent,          "--shim",      c->bin[B_SHIM], NULL};
+    pid_t rk_pid = bl_spawn (a_rk, log_rk);
+    s_wait (b, s_p_node_ready, "rkeep", 30000, "the real keeper Ready", log_rk);
+    b->n = o->real_pods;
+    for (int round = 0; round < o->real_rounds; round++) s_real_round (o, b, c, round, rk_pid, st);
+    char head[96];
+    snprintf (head, sizeof head, "real agents: %d pods on the lost node, 1 keeper", o->real_pods);
+    s_report (head, st);
+    free (state);
+    free (parent);
+    free (log_rk);
+}
+
+/* Frees what s_find_bins and s_start allocated; the processes and the temp
+ * dir go with the cleanup. */
+static void s_cluster_free (cluster_t *c)
+{
+    for (int i = 0; i < B_N; i++) free (c->bin[i]);
+    bl_plane_free (&c->plane);
+    free (c->log_sched);
+    free (c->log_rep);
+    free (c->log_prober);
+    free (c->log_keep);
+    free (c->tmp);
+}
+
+int main (int argc, char **argv)
+{
+    bl_init ("bench-nodeloss");
+    opts_t o;
+    int rc = s_parse_args (argc, argv, &o);
+    if (rc >= 0) return rc;
+    cluster_t c = {0};
+    s_find_bins (&o, &c);
+    bench_t b = {0};
+    s_start (&o, &b, &c);
+    s_print_intro (&o);
+
     stats_t hollow = {0}, realst = {0};
-    if (rounds > 0) {
-        char keep_s[16];
-        snprintf (keep_s, sizeof keep_s, "%d", keep);
-        char *a_keep[] = {bin[7], keep_s, "--node-prefix", "keep-", "--bus", bus, NULL};
-        pid_t keep_pid = bl_spawn (a_keep, log_keep);
-        s_nodes_arg_t kr = {"keep-", false, keep};
-        s_wait (&b, s_p_nodes_ready, &kr, 60000, "the hollow keepers Ready", log_keep);
-        b.n = pods;
-        for (int round = 0; round < rounds; round++) {
-            snprintf (b.app, sizeof b.app, "loss%d", round);
-            char prefix[32];
-            snprintf (prefix, sizeof prefix, "v%d-", round);
-            snprintf (b.victim, sizeof b.victim, "v%d-0", round);
-            s_cordon (&b, "keep-", true);
-            s_nodes_arg_t shut = {"keep-", true, 0};
-            s_wait (&b, s_p_cordoned, &shut, 20000, "the keepers cordoned", NULL);
-            char *log_v = hs_sprintf ("%s/hs-hollow-%s.log", tmp, prefix);
-            char *a_v[] = {bin[7], "1", "--node-prefix", prefix, "--bus", bus, NULL};
-            pid_t vpid = bl_spawn (a_v, log_v);
-            s_wait (&b, s_p_node_ready, b.victim, 30000, "the victim node Ready", log_v);
-            s_wait (&b, s_p_sched_caught_up, NULL, 20000, "hs-scheduler to see the nodes", NULL);
-            s_rs (&b, false);
-            s_wait (&b, s_p_all_on_victim, NULL, 60000, "the pods Running on the victim", log_rep);
-            s_measure (&b, vpid, "keep-", timeout_s, NULL, &hollow, log_prober);
-            free (log_v);
-            if (!bl_alive (keep_pid) || !bl_alive (prober_pid) || !bl_alive (rep_pid))
-                bl_die ("a process died (logs in %s)", tmp);
-        }
-        bl_stop (keep_pid);
-        s_cordon (&b, "keep-", true); /* silent now; nothing more goes there */
-        char head[96];
-        snprintf (head, sizeof head, "hollow nodes: %d pods on the lost node, %d keepers", pods,
-                  keep);
-        s_report (head, &hollow);
-    }
-
-    /* ---- real agents */
-    if (real && real_rounds > 0) {
-        char *state = hs_sprintf ("%sagent-rkeep", s_tmp);
-        char *parent = hs_sprintf ("%s/rkeep", s_cg_parent);
-        char *log_rk = hs_sprintf ("%s/hs-agent-rkeep.log", tmp);
-        char *a_rk[] = {bin[5], "--bus",           bus,    "--node-name", "rkeep", "--state-dir",
-                        state,  "--cgroup-parent", parent, "--shim",      bin[6],  NULL};
-        pid_t rk_pid = bl_spawn (a_rk, log_rk);
-        s_wait (&b, s_p_node_ready, "rkeep", 30000, "the real keeper Ready", log_rk);
-        b.n = real_pods;
-        for (int round = 0; round < real_rounds; round++) {
-            snprintf (b.app, sizeof b.app, "rloss%d", round);
-            snprintf (b.victim, sizeof b.victim, "rv%d", round);
-            s_cordon (&b, "rkeep", true);
-            s_nodes_arg_t shut = {"rkeep", true, 0};
-            s_wait (&b, s_p_cordoned, &shut, 20000, "the keeper cordoned", NULL);
-            char *vstate = hs_sprintf ("%sagent-%s", s_tmp, b.victim);
-            char *vparent = hs_sprintf ("%s/%s", s_cg_parent, b.victim);
-            char *log_v = hs_sprintf ("%s/hs-agent-%s.log", tmp, b.victim);
-            char *a_v[] = {bin[5],   "--bus",       bus,    "--node-name",
-                           b.victim, "--state-dir", vstate, "--cgroup-parent",
-                           vparent,  "--shim",      bin[6], NULL};
-            pid_t vpid = bl_spawn (a_v, log_v);
-            s_wait (&b, s_p_node_ready, b.victim, 30000, "the victim agent Ready", log_v);
-            s_wait (&b, s_p_sched_caught_up, NULL, 20000, "hs-scheduler to see the nodes", NULL);
-            s_rs (&b, true);
-            s_wait (&b, s_p_all_on_victim, NULL, 60000, "the pods Running on the victim", log_v);
-            s_measure (&b, vpid, "rkeep", timeout_s, s_kill_node_workloads, &realst, log_prober);
-            bl_cgroup_remove (s_cg_parent, b.victim);
-            free (vstate);
-            free (vparent);
-            free (log_v);
-            if (!bl_alive (rk_pid) || !bl_alive (prober_pid) || !bl_alive (rep_pid))
-                bl_die ("a process died (logs in %s)", tmp);
-        }
-        char head[96];
-        snprintf (head, sizeof head, "real agents: %d pods on the lost node, 1 keeper", real_pods);
-        s_report (head, &realst);
-        free (state);
-        free (parent);
-        free (log_rk);
-    } else {
-        printf ("\nreal agents: skipped%s\n", real ? " (--real-rounds 0)" : "");
-    }
+    if (o.rounds > 0) s_run_hollow (&o, &b, &c, &hollow);
+    if (o.real && o.real_rounds > 0)
+        s_run_real (&o, &b, &c, &realst);
+    else
+        printf ("\nreal agents: skipped%s\n", o.real ? " (--real-rounds 0)" : "");
     printf ("\n   p99 is by nearest rank: with fewer than 100 rounds it is the largest. Silence\n"
             "   counts from the agent's last heartbeat (every 250 ms), so 'not Ready' comes up to\n"
             "   one heartbeat interval before the grace period after the kill, 'Failed' one\n"
@@ -683,14 +745,6 @@ int main (int argc, char **argv)
     s_stats_free (&realst);
     zhashx_destroy (&b.seen);
     hs_client_destroy (&b.cl);
-    for (int i = 0; i < 8; i++) free (bin[i]);
-    free (log_bus);
-    free (log_store);
-    free (log_sched);
-    free (log_rep);
-    free (log_prober);
-    free (log_keep);
-    free (data);
-    free (tmp);
+    s_cluster_free (&c);
     return 0;
 }

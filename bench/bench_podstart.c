@@ -67,6 +67,8 @@ static char s_cg_parent[64];   /* hs-bench-<pid> */
 static char s_tmp[PATH_MAX];   /* our temp dir: the shims' command lines name it */
 static pid_t s_agent_pid = -1; /* stopped first, so it restarts nothing */
 
+/* Kills the agent, then our shims and everything in our cgroups, and removes
+ * the cgroups. Once; at exit, on a signal (bl_cleanup_first) or at the end. */
 static void s_cleanup_workloads (void)
 {
     static bool done;
@@ -81,14 +83,6 @@ static void s_cleanup_workloads (void)
         bl_cgroup_kill (s_cg_parent, NULL);
     }
     bl_cgroup_remove (s_cg_parent, NULL);
-}
-
-static void s_on_signal (int sig)
-{
-    s_cleanup_workloads ();
-    bl_cleanup ();
-    signal (sig, SIG_DFL);
-    raise (sig);
 }
 
 /* ------------------------------------------------------------------ events */
@@ -260,6 +254,23 @@ static void s_rows (const char *label, const bench_t *b, int from)
 
 /* ------------------------------------------------------------------ main */
 
+/* What the command line asks for. */
+typedef struct {
+    const char *bin_dir; /* --bin */
+    int pods;            /* --pods: per phase, sequential and burst */
+    int crashes;         /* --crashes: at most pods */
+    bool nosync;         /* --no-sync */
+} opts_t;
+
+/* The servers we started, and what we must free. */
+typedef struct {
+    char *bin[5]; /* hs-bus, hs-store, hs-scheduler, hs-agent, hs-shim */
+    char *tmp;
+    bl_plane_t plane; /* hs-bus, hs-store */
+    char *log_sched, *log_agent;
+    char *state; /* the agent's --state-dir */
+} cluster_t;
+
 static void s_usage (FILE *f)
 {
     fprintf (f, "usage: bench-podstart [--bin DIR] [--pods N] [--crashes N] [--no-sync]\n"
@@ -270,13 +281,11 @@ static void s_usage (FILE *f)
                 "Needs root (cgroups).\n");
 }
 
-int main (int argc, char **argv)
+/* Fills o from the command line (dies on a bad value). Returns -1 to run the
+ * benchmark, or the exit code: 0 after --help, 2 after an unknown flag. */
+static int s_parse_args (int argc, char **argv, opts_t *o)
 {
-    bl_init ("bench-podstart");
-    const char *bin_dir = NULL;
-    bench_t b = {.n = 100};
-    int crashes = 20;
-    bool nosync = false;
+    *o = (opts_t){.pods = 100, .crashes = 20};
     static struct option opts[] = {
         {"bin", required_argument, 0, 'b'},     {"pods", required_argument, 0, 'p'},
         {"crashes", required_argument, 0, 'c'}, {"no-sync", no_argument, 0, 'N'},
@@ -285,106 +294,107 @@ int main (int argc, char **argv)
     int64_t v;
     while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'b': bin_dir = optarg; break;
+        case 'b': o->bin_dir = optarg; break;
         case 'p':
             if (hs_parse_i64 (optarg, &v) < 0 || v < 1 || v > MAX_PODS / 2)
                 bl_die ("--pods: 1..%d: %s", MAX_PODS / 2, optarg);
-            b.n = (int)v;
+            o->pods = (int)v;
             break;
-        case 'c':
-            if (hs_parse_i64 (optarg, &v) < 0 || v < 0 || v > MAX_PODS / 2)
-                bl_die ("--crashes: %s", optarg);
-            crashes = (int)v;
-            break;
-        case 'N': nosync = true; break;
+        case 'c': o->crashes = bl_parse_int ("--crashes", optarg, 0, MAX_PODS / 2); break;
+        case 'N': o->nosync = true; break;
         case 'h': s_usage (stdout); return 0;
         default: s_usage (stderr); return 2;
         }
     }
-    if (crashes > b.n) crashes = b.n;
-    if (geteuid () != 0) bl_die ("needs root: the agent makes cgroups and namespaces");
+    /* Only the sequential pods are killed. */
+    if (o->crashes > o->pods) o->crashes = o->pods;
+    return -1;
+}
+
+/* Starts hs-bus, hs-store, our client (watching ev.pod.), hs-scheduler and
+ * the agent, each waited for; arms the workload cleanup first. Dies on any
+ * failure (the cleanup runs). */
+static void s_start (const opts_t *o, bench_t *b, cluster_t *c)
+{
+    *c = (cluster_t){0};
     const char *names[] = {"hs-bus", "hs-store", "hs-scheduler", "hs-agent", "hs-shim"};
-    char *bin[5];
-    for (int i = 0; i < 5; i++)
-        if (!(bin[i] = bl_find_bin (names[i], bin_dir)))
-            bl_die ("cannot find %s (--bin, $HS_BIN, next to bench-podstart); build it first",
-                    names[i]);
-    char *tmp = bl_tmpdir ("podstart");
-    snprintf (s_tmp, sizeof s_tmp, "%s/", tmp);
+    bl_find_bins (names, 5, o->bin_dir, c->bin);
+    c->tmp = bl_tmpdir ("podstart");
+    snprintf (s_tmp, sizeof s_tmp, "%s/", c->tmp);
     snprintf (s_cg_parent, sizeof s_cg_parent, "hs-bench-%d", (int)getpid ());
-    atexit (s_cleanup_workloads); /* runs before benchlib's (registered earlier) */
-    struct sigaction sa = {0};
-    sa.sa_handler = s_on_signal;
-    sigemptyset (&sa.sa_mask);
-    sigaction (SIGINT, &sa, NULL);
-    sigaction (SIGTERM, &sa, NULL);
-    sigaction (SIGHUP, &sa, NULL);
-    b.t = hs_calloc ((size_t)(2 * b.n), sizeof *b.t);
-
-    int port = bl_free_port (true);
-    char port_s[16], bus[64], max_pods[16], parent[96];
-    snprintf (port_s, sizeof port_s, "%d", port);
-    snprintf (bus, sizeof bus, "127.0.0.1:%d", port);
-    snprintf (max_pods, sizeof max_pods, "%d", 2 * b.n + 10);
-    snprintf (parent, sizeof parent, "%s/n1", s_cg_parent);
-    char *log_bus = hs_sprintf ("%s/hs-bus.log", tmp),
-         *log_store = hs_sprintf ("%s/hs-store.log", tmp);
-    char *log_sched = hs_sprintf ("%s/hs-scheduler.log", tmp);
-    char *log_agent = hs_sprintf ("%s/hs-agent.log", tmp);
-    char *data = hs_sprintf ("%s/store", tmp), *state = hs_sprintf ("%s/agent", tmp);
-    char *a_bus[] = {bin[0], "--bind", "127.0.0.1", "--port", port_s, NULL};
-    bl_spawn (a_bus, log_bus);
-    if (bl_wait_tcp (port + 1, 5000) < 0) bl_die ("hs-bus did not start");
-    char *a_store[] = {bin[1], "--bus", bus, "--data", data, nosync ? "--no-sync" : NULL, NULL};
-    pid_t store_pid = bl_spawn (a_store, log_store);
-    int r = hs_client_new (bus, "bench-podstart", NULL, 10000, &b.cl);
+    bl_cleanup_first (s_cleanup_workloads);
+    c->log_sched = hs_sprintf ("%s/hs-scheduler.log", c->tmp);
+    c->log_agent = hs_sprintf ("%s/hs-agent.log", c->tmp);
+    c->state = hs_sprintf ("%s/agent", c->tmp);
+    bl_plane_start (&c->plane, c->tmp, c->bin[0], c->bin[1], o->nosync);
+    char *bus = c->plane.bus;
+    int r = hs_client_new (bus, "bench-podstart", NULL, 10000, &b->cl);
     if (r < 0) bl_die ("cannot join hs-bus at %s: %s", bus, strerror (-r));
-    hs_client_on (b.cl, "ev.pod.", s_on_pod_ev, &b);
-    char *a_sched[] = {bin[2], "--bus", bus, NULL};
-    pid_t sched_pid = bl_spawn (a_sched, log_sched);
-    bl_wait_log (log_sched, "scheduling pods", sched_pid, 20000);
+    hs_client_on (b->cl, "ev.pod.", s_on_pod_ev, b);
+    char *a_sched[] = {c->bin[2], "--bus", bus, NULL};
+    pid_t sched_pid = bl_spawn (a_sched, c->log_sched);
+    bl_wait_log (c->log_sched, "scheduling pods", sched_pid, 20000);
+    char max_pods[16], parent[96];
+    snprintf (max_pods, sizeof max_pods, "%d", 2 * b->n + 10);
+    snprintf (parent, sizeof parent, "%s/n1", s_cg_parent);
     char *a_agent[] = {
-        bin[3], "--bus",  bus,    "--node-name", NODE,     "--state-dir", state, "--cgroup-parent",
-        parent, "--shim", bin[4], "--max-pods",  max_pods, NULL};
-    s_agent_pid = bl_spawn (a_agent, log_agent);
-    bl_wait_log (log_agent, "registered node " NODE, s_agent_pid, 20000);
-    if (!bl_alive (store_pid)) bl_die ("hs-store died");
+        c->bin[3],         "--bus", bus,      "--node-name", NODE,         "--state-dir", c->state,
+        "--cgroup-parent", parent,  "--shim", c->bin[4],     "--max-pods", max_pods,      NULL};
+    s_agent_pid = bl_spawn (a_agent, c->log_agent);
+    bl_wait_log (c->log_agent, "registered node " NODE, s_agent_pid, 20000);
+    if (!bl_alive (c->plane.store_pid)) bl_die ("hs-store died");
+}
 
+/* The title, what the rows mean, and the table's header. */
+static void s_print_intro (const opts_t *o, const bench_t *b)
+{
     printf ("\n== bench-podstart: real pods through hs-store (%s), hs-scheduler and one hs-agent\n",
-            nosync ? "--no-sync, NOT durable" : "durable");
+            o->nosync ? "--no-sync, NOT durable" : "durable");
     printf ("   Each pod: one container, /bin/sleep 3600, restartPolicy Always, no requests; the\n"
             "   agent runs it under hs-shim in its own cgroup and PID/mount/UTS/IPC namespaces.\n"
             "   apply = our realtime when the Command was sent; created = creationTimestamp;\n"
             "   bound/Running = WatchEvent.committed_at_ns of the first event showing it.\n"
             "   sequential: %d pods, one at a time (apply, wait for Running, next);\n"
             "   burst: %d pods, %d Commands sent at once.\n\n",
-            b.n, b.n, b.n);
+            b->n, b->n, b->n);
     printf ("%-34s %6s %10s %10s %10s\n", "", "pods", "p50", "p99", "max");
+}
 
-    /* ---- sequential */
-    for (int i = 0; i < b.n; i++) {
-        s_apply (&b, i);
-        if (!s_wait (&b, s_is_running, i, 30000))
-            bl_die ("pod ps-%d not Running within 30 s%s%s", i, b.err ? ": " : "", hs_s (b.err));
+/* Pods ps-0.. one at a time: apply, wait until Running, the next. Prints
+ * the phase's rows; dies if one is not Running within 30 s. */
+static void s_run_sequential (bench_t *b)
+{
+    for (int i = 0; i < b->n; i++) {
+        s_apply (b, i);
+        if (!s_wait (b, s_is_running, i, 30000))
+            bl_die ("pod ps-%d not Running within 30 s%s%s", i, b->err ? ": " : "", hs_s (b->err));
     }
-    s_rows ("sequential", &b, 0);
+    s_rows ("sequential", b, 0);
+}
 
-    /* ---- burst */
-    for (int i = b.n; i < 2 * b.n; i++) s_apply (&b, i);
-    if (!s_wait (&b, s_all_running, b.n, 60000))
-        bl_die ("the burst was not Running within 60 s%s%s", b.err ? ": " : "", hs_s (b.err));
-    s_rows ("burst", &b, b.n);
+/* Pods pb-0..: every apply at once, then wait for all. Prints the phase's
+ * rows; dies if they are not all Running within 60 s. */
+static void s_run_burst (bench_t *b)
+{
+    for (int i = b->n; i < 2 * b->n; i++) s_apply (b, i);
+    if (!s_wait (b, s_all_running, b->n, 60000))
+        bl_die ("the burst was not Running within 60 s%s%s", b->err ? ": " : "", hs_s (b->err));
+    s_rows ("burst", b, b->n);
+}
 
-    /* ---- crash -> first restart */
+/* kill -9 of the first `crashes` sequential pods' containers, one at a time,
+ * each until the event showing it restarted. Prints the crash table. */
+static void s_run_crashes (bench_t *b, int crashes)
+{
     int64_t *lat = hs_calloc ((size_t)crashes + 1, sizeof (int64_t));
     size_t nl = 0;
     for (int i = 0; i < crashes; i++) {
-        pt_t *t = &b.t[i];
+        pt_t *t = &b->t[i];
         if (t->pid <= 1) bl_die ("pod ps-%d has no container pid", i);
         pid_t pid = t->pid;
         int64_t killed = hs_now_ns ();
         if (kill (pid, SIGKILL) < 0) bl_die ("kill %d: %s", (int)pid, strerror (errno));
-        if (!s_wait (&b, s_restarted, i, 30000))
+        if (!s_wait (b, s_restarted, i, 30000))
             bl_die ("pod ps-%d was not restarted within 30 s", i);
         lat[nl++] = t->restarted - killed;
     }
@@ -393,18 +403,39 @@ int main (int argc, char **argv)
     printf ("   the event shows restartCount 1 and state running; the agent's first restart\n"
             "   is immediate by design (later ones back off, 10 s doubling).\n");
     free (lat);
+}
 
+/* Frees what s_start allocated; the processes and the temp dir go with the
+ * cleanup. */
+static void s_cluster_free (cluster_t *c)
+{
+    for (int i = 0; i < 5; i++) free (c->bin[i]);
+    bl_plane_free (&c->plane);
+    free (c->log_sched);
+    free (c->log_agent);
+    free (c->state);
+    free (c->tmp);
+}
+
+int main (int argc, char **argv)
+{
+    bl_init ("bench-podstart");
+    opts_t o;
+    int rc = s_parse_args (argc, argv, &o);
+    if (rc >= 0) return rc;
+    if (geteuid () != 0) bl_die ("needs root: the agent makes cgroups and namespaces");
+    bench_t b = {.n = o.pods};
+    b.t = hs_calloc ((size_t)(2 * b.n), sizeof *b.t);
+    cluster_t c;
+    s_start (&o, &b, &c);
+    s_print_intro (&o, &b);
+    s_run_sequential (&b);
+    s_run_burst (&b);
+    s_run_crashes (&b, o.crashes);
     hs_client_destroy (&b.cl);
     s_cleanup_workloads ();
     free (b.t);
     free (b.err);
-    for (int i = 0; i < 5; i++) free (bin[i]);
-    free (log_bus);
-    free (log_store);
-    free (log_sched);
-    free (log_agent);
-    free (data);
-    free (state);
-    free (tmp);
+    s_cluster_free (&c);
     return 0;
 }

@@ -989,6 +989,29 @@ static int s_start_etcd (const char *tmp, int *ret_port, pid_t *ret_pid, char **
 
 /* ------------------------------------------------------------------ main */
 
+/* What the command line asks for. */
+typedef struct {
+    const char *bin_dir; /* --bin */
+    int clients[16];     /* --clients: C of each row */
+    int nclients;
+    int max_procs;        /* --procs: K = min(C, this) */
+    double secs, warm;    /* --seconds, --warmup */
+    bool etcd, only_etcd; /* --etcd, --only-etcd */
+    bool nosync_row;      /* --no-sync-row */
+} opts_t;
+
+/* One run of the benchmark: what every pass needs, what the summary reads. */
+typedef struct {
+    const opts_t *o;
+    char *tmp;
+    size_t pod_size;       /* bytes of our packed Pod: etcd's value size */
+    int procs_of[16];      /* K of each row */
+    int rown;              /* rows started so far: names each row's directory */
+    int bad;               /* failures; exit code 1 if any */
+    char *hsbus, *hsstore; /* NULL with --only-etcd or if not found */
+    rowres_t hs[16], nosync[16], grpc[16], json[16];
+} run_t;
+
 static void s_usage (FILE *f)
 {
     fprintf (f,
@@ -1004,13 +1027,25 @@ static void s_usage (FILE *f)
              "  --no-sync-row   add rows with hs-store --no-sync (labelled; not durable)\n");
 }
 
-int main (int argc, char **argv)
+/* --clients LIST into o->clients; dies on a bad list. */
+static void s_parse_clients (const char *arg, opts_t *o)
 {
-    bl_init ("bench-store");
-    const char *bin_dir = NULL;
-    int clients[16] = {1, 16, 256}, nclients = 3, max_procs = 8;
-    double secs = 5, warm = 1;
-    bool etcd = false, only_etcd = false, nosync_row = false;
+    o->nclients = 0;
+    char *copy = hs_strdup (arg), *save = NULL;
+    for (char *t = strtok_r (copy, ",", &save); t; t = strtok_r (NULL, ",", &save)) {
+        int64_t v;
+        if (hs_parse_i64 (t, &v) < 0 || v <= 0 || v > 4096 || o->nclients >= 16)
+            bl_die ("--clients: bad list %s", arg);
+        o->clients[o->nclients++] = (int)v;
+    }
+    free (copy);
+}
+
+/* Fills o from the command line (dies on a bad value). Returns -1 to run the
+ * benchmark, or the exit code: 0 after --help, 2 after an unknown flag. */
+static int s_parse_args (int argc, char **argv, opts_t *o)
+{
+    *o = (opts_t){.clients = {1, 16, 256}, .nclients = 3, .max_procs = 8, .secs = 5, .warm = 1};
     static struct option opts[] = {
         {"bin", required_argument, 0, 'b'},    {"clients", required_argument, 0, 'c'},
         {"procs", required_argument, 0, 'p'},  {"seconds", required_argument, 0, 's'},
@@ -1020,74 +1055,45 @@ int main (int argc, char **argv)
     int c;
     while ((c = getopt_long (argc, argv, "b:c:p:s:w:eENh", opts, NULL)) != -1) {
         switch (c) {
-        case 'b': bin_dir = optarg; break;
-        case 'c': {
-            nclients = 0;
-            char *copy = hs_strdup (optarg), *save = NULL;
-            for (char *t = strtok_r (copy, ",", &save); t; t = strtok_r (NULL, ",", &save)) {
-                int64_t v;
-                if (hs_parse_i64 (t, &v) < 0 || v <= 0 || v > 4096 || nclients >= 16)
-                    bl_die ("--clients: bad list %s", optarg);
-                clients[nclients++] = (int)v;
-            }
-            free (copy);
-            break;
-        }
-        case 'p': {
-            int64_t v;
-            if (hs_parse_i64 (optarg, &v) < 0 || v <= 0 || v > 64) bl_die ("--procs: %s", optarg);
-            max_procs = (int)v;
-            break;
-        }
-        case 's':
-            secs = atof (optarg);
-            if (secs <= 0 || secs > 600) bl_die ("--seconds: %s", optarg);
-            break;
-        case 'w':
-            warm = atof (optarg);
-            if (warm < 0 || warm > 600) bl_die ("--warmup: %s", optarg);
-            break;
-        case 'e': etcd = true; break;
-        case 'E': etcd = only_etcd = true; break;
-        case 'N': nosync_row = true; break;
+        case 'b': o->bin_dir = optarg; break;
+        case 'c': s_parse_clients (optarg, o); break;
+        case 'p': o->max_procs = bl_parse_int ("--procs", optarg, 1, 64); break;
+        case 's': o->secs = bl_parse_seconds ("--seconds", optarg, false); break;
+        case 'w': o->warm = bl_parse_seconds ("--warmup", optarg, true); break;
+        case 'e': o->etcd = true; break;
+        case 'E': o->etcd = o->only_etcd = true; break;
+        case 'N': o->nosync_row = true; break;
         case 'h': s_usage (stdout); return 0;
         default: s_usage (stderr); return 2;
         }
     }
-    char *tmp = bl_tmpdir ("store");
-    size_t pod_size = s_pod_size ();
-    int bad = 0, rown = 0;
-    rowres_t hs_res[16] = {0}, etcd_res[16] = {0}, json_res[16] = {0}, nosync_res[16] = {0};
-    int procs_of[16];
-    for (int i = 0; i < nclients; i++)
-        procs_of[i] = clients[i] < max_procs ? clients[i] : max_procs;
+    return -1;
+}
 
-    char *hsbus = NULL, *hsstore = NULL;
-    if (!only_etcd) {
-        hsbus = bl_find_bin ("hs-bus", bin_dir);
-        hsstore = bl_find_bin ("hs-store", bin_dir);
-        if (!hsbus || !hsstore) {
-            fprintf (stderr,
-                     "bench-store: cannot find %s (looked in --bin, $HS_BIN, next to "
-                     "bench-store); build it first, or use --only-etcd\n",
-                     !hsbus ? "hs-bus" : "hs-store");
-            bad++;
-        }
+/* Finds hs-bus and hs-store unless --only-etcd; without them the hs-store
+ * rows are skipped and the run counts as failed. */
+static void s_find_hs (run_t *run)
+{
+    if (run->o->only_etcd) return;
+    run->hsbus = bl_find_bin ("hs-bus", run->o->bin_dir);
+    run->hsstore = bl_find_bin ("hs-store", run->o->bin_dir);
+    if (!run->hsbus || !run->hsstore) {
+        fprintf (stderr,
+                 "bench-store: cannot find %s (looked in --bin, $HS_BIN, next to "
+                 "bench-store); build it first, or use --only-etcd\n",
+                 !run->hsbus ? "hs-bus" : "hs-store");
+        run->bad++;
     }
-    for (int pass = 0; hsbus && hsstore && pass < (nosync_row ? 2 : 1); pass++) {
-        bool nosync = pass == 1;
-        hs_servers_t sv = {0};
-        if (s_start_hs (tmp, hsbus, hsstore, nosync, nosync ? "nosync" : "durable", &sv) < 0) {
-            s_stop_hs (&sv);
-            bad++;
-            break;
-        }
-        printf ("\n== bench-store: hs-store %s (%s), data dir %s\n",
-                nosync ? "--no-sync (NOT durable: commits are not fsynced)"
-                       : "durable (default: every group commit fsynced before acks)",
-                hsstore, sv.data);
-        printf (
-            "   each row: C logical clients in K separate processes (own hs_client, own bus\n"
+}
+
+/* The title of an hs-store table, what its columns mean, and its header. */
+static void s_print_hs_intro (const run_t *run, bool nosync, const char *data)
+{
+    printf ("\n== bench-store: hs-store %s (%s), data dir %s\n",
+            nosync ? "--no-sync (NOT durable: commits are not fsynced)"
+                   : "durable (default: every group commit fsynced before acks)",
+            run->hsstore, data);
+    printf ("   each row: C logical clients in K separate processes (own hs_client, own bus\n"
             "   connection each), one Command {OP_APPLY of a new Pod, %zu bytes packed} in flight\n"
             "   per logical client (hs_client_send, wait for the ack, send the next);\n"
             "   %g s warm-up, then %g s measured; ack = send->ack receipt in the client;\n"
@@ -1096,159 +1102,242 @@ int main (int argc, char **argv)
             "   subscribed to ev.pod.; ev gap = events the subscriber missed (stream seq);\n"
             "   store/bus cpu = hs-store's/hs-bus's CPU time (user+system, all threads)\n"
             "   in the measured window, per acked apply.\n",
-            pod_size, warm, secs);
-        s_print_hs_header ();
-        for (int i = 0; i < nclients; i++) {
-            row_t row = {.target = TARGET_HS,
-                         .row = ++rown,
-                         .clients = clients[i],
-                         .procs = procs_of[i],
-                         .warm_ns = (int64_t)(warm * 1e9),
-                         .dur_ns = (int64_t)(secs * 1e9),
-                         .bus = sv.bus,
-                         .server_pid = sv.store_pid,
-                         .bus_pid = sv.bus_pid};
-            rowres_t *r = nosync ? &nosync_res[i] : &hs_res[i];
-            if (s_run_row (tmp, &row, r) < 0 || !bl_alive (sv.store_pid)) {
-                if (!bl_alive (sv.store_pid)) {
-                    bl_tail_log (sv.store_log, 20);
-                    fprintf (stderr, "bench-store: hs-store died\n");
-                }
-                bad++;
-                break;
-            }
-            s_print_hs_row (&row, r);
-        }
-        /* Check that the acked applies are really there: the store's count. */
-        uint64_t acked = 0;
-        int ready_pods = 0;
-        for (int i = 0; i < nclients; i++) {
-            rowres_t *r = nosync ? &nosync_res[i] : &hs_res[i];
-            acked += r->all_ok;
-            if (r->done) ready_pods += procs_of[i];
-        }
-        row_t chk = {.target = TARGET_CHECK, .bus = sv.bus, .dir = tmp};
-        bl_group_t *g = bl_group_start (1, s_worker, &chk);
-        int64_t t0;
-        bl_result_t cr = {0};
-        char *cpath = hs_sprintf ("%s/check", tmp);
-        if (bl_group_go (g, 10000, 0, &t0) == 0 && bl_group_wait (&g, 10000) == 0 &&
-            bl_result_read (cpath, &cr) == 0 && cr.c[0] > 0)
-            printf ("   check: hs-store reports %llu objects; our clients saw %llu applies acked "
-                    "(warm-up included) + %d readiness pods\n",
-                    (unsigned long long)(cr.c[0] - 1), (unsigned long long)acked, ready_pods);
-        else
-            printf ("   check: no hb.store heartbeat seen; cannot count the store's objects\n");
-        bl_group_wait (&g, 1000);
-        bl_result_free (&cr);
-        free (cpath);
-        s_stop_hs (&sv);
-    }
+            run->pod_size, run->o->warm, run->o->secs);
+    s_print_hs_header ();
+}
 
-    for (int pass = 0; etcd && pass < 2; pass++) {
-        bool grpc = pass == 0;
-        rowres_t *res = grpc ? etcd_res : json_res;
-        int port;
-        pid_t pid;
-        char *log = NULL;
-        if (s_start_etcd (tmp, &port, &pid, &log) < 0) {
-            bad++;
+/* Runs and prints the hs-store rows into res, until one fails (or the store
+ * dies: its log's tail is shown). */
+static void s_hs_rows (run_t *run, const hs_servers_t *sv, rowres_t *res)
+{
+    const opts_t *o = run->o;
+    for (int i = 0; i < o->nclients; i++) {
+        row_t row = {.target = TARGET_HS,
+                     .row = ++run->rown,
+                     .clients = o->clients[i],
+                     .procs = run->procs_of[i],
+                     .warm_ns = (int64_t)(o->warm * 1e9),
+                     .dur_ns = (int64_t)(o->secs * 1e9),
+                     .bus = sv->bus,
+                     .server_pid = sv->store_pid,
+                     .bus_pid = sv->bus_pid};
+        if (s_run_row (run->tmp, &row, &res[i]) < 0 || !bl_alive (sv->store_pid)) {
+            if (!bl_alive (sv->store_pid)) {
+                bl_tail_log (sv->store_log, 20);
+                fprintf (stderr, "bench-store: hs-store died\n");
+            }
+            run->bad++;
             break;
         }
-        char *ver = NULL;
-        int st = s_http_get (port, "/version", &ver);
-        const char *vb = ver && st == 200 ? strstr (ver, "\r\n\r\n") : NULL;
-        printf (
-            "\n== bench-store --etcd: etcd %s, single node, its default fsync, fresh data dir\n",
+        s_print_hs_row (&row, &res[i]);
+    }
+}
+
+/* Prints the check line: the store's object count (from a worker reading
+ * hb.store) against the applies our clients saw acked. */
+static void s_hs_print_check (const run_t *run, const hs_servers_t *sv, const rowres_t *res)
+{
+    /* Each client process applies one readiness pod per row it ran. */
+    uint64_t acked = 0;
+    int ready_pods = 0;
+    for (int i = 0; i < run->o->nclients; i++) {
+        acked += res[i].all_ok;
+        if (res[i].done) ready_pods += run->procs_of[i];
+    }
+    row_t chk = {.target = TARGET_CHECK, .bus = sv->bus, .dir = run->tmp};
+    bl_group_t *g = bl_group_start (1, s_worker, &chk);
+    int64_t t0;
+    bl_result_t cr = {0};
+    char *cpath = hs_sprintf ("%s/check", run->tmp);
+    if (bl_group_go (g, 10000, 0, &t0) == 0 && bl_group_wait (&g, 10000) == 0 &&
+        bl_result_read (cpath, &cr) == 0 && cr.c[0] > 0)
+        printf ("   check: hs-store reports %llu objects; our clients saw %llu applies acked "
+                "(warm-up included) + %d readiness pods\n",
+                (unsigned long long)(cr.c[0] - 1), (unsigned long long)acked, ready_pods);
+    else
+        printf ("   check: no hb.store heartbeat seen; cannot count the store's objects\n");
+    bl_group_wait (&g, 1000);
+    bl_result_free (&cr);
+    free (cpath);
+}
+
+/* One hs-store table (durable, or --no-sync): fresh hs-bus and hs-store, the
+ * rows, the check, both stopped. Returns -1 if they did not start. */
+static int s_hs_pass (run_t *run, bool nosync)
+{
+    hs_servers_t sv = {0};
+    if (s_start_hs (run->tmp, run->hsbus, run->hsstore, nosync, nosync ? "nosync" : "durable",
+                    &sv) < 0) {
+        s_stop_hs (&sv);
+        run->bad++;
+        return -1;
+    }
+    rowres_t *res = nosync ? run->nosync : run->hs;
+    s_print_hs_intro (run, nosync, sv.data);
+    s_hs_rows (run, &sv, res);
+    s_hs_print_check (run, &sv, res);
+    s_stop_hs (&sv);
+    return 0;
+}
+
+/* The title of an etcd table (with etcd's version), the client it uses,
+ * and its header. */
+static void s_print_etcd_intro (const run_t *run, int port, bool grpc)
+{
+    char *ver = NULL;
+    int st = s_http_get (port, "/version", &ver);
+    const char *vb = ver && st == 200 ? strstr (ver, "\r\n\r\n") : NULL;
+    printf ("\n== bench-store --etcd: etcd %s, single node, its default fsync, fresh data dir\n",
             vb ? vb + 4 : "?");
-        free (ver);
-        if (grpc)
-            printf (
-                "   client: etcd's native gRPC API (etcdserverpb.KV/Put over HTTP/2, h2c), spoken\n"
+    free (ver);
+    if (grpc)
+        printf ("   client: etcd's native gRPC API (etcdserverpb.KV/Put over HTTP/2, h2c), spoken\n"
                 "   by our own epoll C client (we cannot link grpc; Debian ships no etcd\n"
                 "   `benchmark` tool); one HTTP/2 connection per logical client.\n");
-        else
-            printf (
-                "   client: etcd's v3 JSON gateway (POST /v3/kv/put, base64 key/value) over\n"
+    else
+        printf ("   client: etcd's v3 JSON gateway (POST /v3/kv/put, base64 key/value) over\n"
                 "   HTTP/1.1 keep-alive, one TCP connection per logical client. The gateway\n"
                 "   re-issues each call as gRPC inside etcd: slower than the gRPC rows above.\n");
-        printf ("   Same shape as hs-store: C logical clients in K processes, one put in flight\n"
-                "   each, a new key per put, %zu-byte value (= our packed Pod); %g s warm-up,\n"
-                "   %g s measured; latency = send -> response in the client; etcd cpu = etcd's\n"
-                "   CPU time (user+system) in the measured window, per acked put.\n",
-                pod_size, warm, secs);
-        s_print_etcd_header ();
-        for (int i = 0; i < nclients; i++) {
-            row_t row = {.target = TARGET_ETCD,
-                         .row = ++rown,
-                         .clients = clients[i],
-                         .procs = procs_of[i],
-                         .warm_ns = (int64_t)(warm * 1e9),
-                         .dur_ns = (int64_t)(secs * 1e9),
-                         .etcd_port = port,
-                         .grpc = grpc,
-                         .value_size = pod_size,
-                         .server_pid = pid,
-                         .bus_pid = -1};
-            if (s_run_row (tmp, &row, &res[i]) < 0 || !bl_alive (pid)) {
-                if (!bl_alive (pid)) bl_tail_log (log, 20);
-                bad++;
-                break;
-            }
-            s_print_etcd_row (&row, &res[i]);
-        }
-        /* Check that the acked puts are really there: count the keys. */
-        uint64_t acked = 0;
-        for (int i = 0; i < nclients; i++) acked += res[i].all_ok;
-        char *body = NULL;
-        st =
-            s_http_post (port, "/v3/kv/range",
-                         "{\"key\":\"L3JlZ2lzdHJ5L3BvZHMv\",\"range_end\":\"L3JlZ2lzdHJ5L3BvZHMw\","
-                         "\"count_only\":true}",
-                         &body);
-        const char *cnt = body && st == 200 ? strstr (body, "\"count\":\"") : NULL;
-        printf ("   check: etcd holds %lld keys under /registry/pods/; our clients saw %llu puts "
-                "acked (warm-up included)\n",
-                cnt ? atoll (cnt + 9) : -1LL, (unsigned long long)acked);
-        free (body);
-        bl_stop (pid);
-        char *data = hs_sprintf ("%s/etcd-data", tmp);
-        char *argv_rm[] = {"/bin/rm", "-rf", "--", data, NULL};
-        pid_t rm = bl_spawn (argv_rm, NULL);
-        bl_stop (rm);
-        free (data);
-        free (log);
-    }
+    printf ("   Same shape as hs-store: C logical clients in K processes, one put in flight\n"
+            "   each, a new key per put, %zu-byte value (= our packed Pod); %g s warm-up,\n"
+            "   %g s measured; latency = send -> response in the client; etcd cpu = etcd's\n"
+            "   CPU time (user+system) in the measured window, per acked put.\n",
+            run->pod_size, run->o->warm, run->o->secs);
+    s_print_etcd_header ();
+}
 
-    if (!only_etcd && etcd) {
-        printf ("\n== summary: durable writes/s, same machine, same run, same client shape\n"
-                "   (ratio = hs-store / the faster of etcd's two APIs at that row)\n");
-        printf ("%7s %12s %12s %12s %7s %11s %11s %11s\n", "clients", "hs-store", "etcd gRPC",
-                "etcd JSON", "ratio", "hs p99", "gRPC p99", "JSON p99");
-        for (int i = 0; i < nclients; i++) {
-            char b[6][32], ratio[16] = "-";
-            const rowres_t *h = &hs_res[i], *g = &etcd_res[i], *j = &json_res[i];
-            double best = 0;
-            if (g->done && g->rate > best) best = g->rate;
-            if (j->done && j->rate > best) best = j->rate;
-            if (h->done && best > 0) snprintf (ratio, sizeof ratio, "%.1fx", h->rate / best);
-            printf ("%7d %12s %12s %12s %7s %11s %11s %11s\n", clients[i],
-                    h->done ? bl_fmt_count (h->rate, b[0], 32) : "-",
-                    g->done ? bl_fmt_count (g->rate, b[1], 32) : "-",
-                    j->done ? bl_fmt_count (j->rate, b[2], 32) : "-", ratio,
-                    h->done ? bl_fmt_ns (bl_pct (&h->lat, 99), b[3], 32) : "-",
-                    g->done ? bl_fmt_ns (bl_pct (&g->lat, 99), b[4], 32) : "-",
-                    j->done ? bl_fmt_ns (bl_pct (&j->lat, 99), b[5], 32) : "-");
+/* Runs and prints the etcd rows into res, until one fails (or etcd dies: its
+ * log's tail is shown). */
+static void s_etcd_rows (run_t *run, int port, pid_t pid, const char *log, bool grpc, rowres_t *res)
+{
+    const opts_t *o = run->o;
+    for (int i = 0; i < o->nclients; i++) {
+        row_t row = {.target = TARGET_ETCD,
+                     .row = ++run->rown,
+                     .clients = o->clients[i],
+                     .procs = run->procs_of[i],
+                     .warm_ns = (int64_t)(o->warm * 1e9),
+                     .dur_ns = (int64_t)(o->secs * 1e9),
+                     .etcd_port = port,
+                     .grpc = grpc,
+                     .value_size = run->pod_size,
+                     .server_pid = pid,
+                     .bus_pid = -1};
+        if (s_run_row (run->tmp, &row, &res[i]) < 0 || !bl_alive (pid)) {
+            if (!bl_alive (pid)) bl_tail_log (log, 20);
+            run->bad++;
+            break;
         }
+        s_print_etcd_row (&row, &res[i]);
     }
+}
+
+/* Prints the check line: etcd's key count under /registry/pods/ against the
+ * puts our clients saw acked. */
+static void s_etcd_print_check (const run_t *run, int port, const rowres_t *res)
+{
+    uint64_t acked = 0;
+    for (int i = 0; i < run->o->nclients; i++) acked += res[i].all_ok;
+    char *body = NULL;
+    /* range [/registry/pods/, /registry/pods0), base64 as the gateway wants */
+    int st =
+        s_http_post (port, "/v3/kv/range",
+                     "{\"key\":\"L3JlZ2lzdHJ5L3BvZHMv\",\"range_end\":\"L3JlZ2lzdHJ5L3BvZHMw\","
+                     "\"count_only\":true}",
+                     &body);
+    const char *cnt = body && st == 200 ? strstr (body, "\"count\":\"") : NULL;
+    printf ("   check: etcd holds %lld keys under /registry/pods/; our clients saw %llu puts "
+            "acked (warm-up included)\n",
+            cnt ? atoll (cnt + 9) : -1LL, (unsigned long long)acked);
+    free (body);
+}
+
+/* One etcd table (gRPC, or JSON): a fresh etcd, the rows, the check; etcd
+ * stopped and its data removed. Returns -1 if etcd did not start. */
+static int s_etcd_pass (run_t *run, bool grpc)
+{
+    rowres_t *res = grpc ? run->grpc : run->json;
+    int port;
+    pid_t pid;
+    char *log = NULL;
+    if (s_start_etcd (run->tmp, &port, &pid, &log) < 0) {
+        run->bad++;
+        return -1;
+    }
+    s_print_etcd_intro (run, port, grpc);
+    s_etcd_rows (run, port, pid, log, grpc, res);
+    s_etcd_print_check (run, port, res);
+    bl_stop (pid);
+    /* The next pass starts from an empty data dir. */
+    char *data = hs_sprintf ("%s/etcd-data", run->tmp);
+    char *argv_rm[] = {"/bin/rm", "-rf", "--", data, NULL};
+    pid_t rm = bl_spawn (argv_rm, NULL);
+    bl_stop (rm);
+    free (data);
+    free (log);
+    return 0;
+}
+
+/* The summary table: hs-store's rate against the faster of etcd's APIs at
+ * each row; "-" where a row did not run. */
+static void s_print_summary (const run_t *run)
+{
+    printf ("\n== summary: durable writes/s, same machine, same run, same client shape\n"
+            "   (ratio = hs-store / the faster of etcd's two APIs at that row)\n");
+    printf ("%7s %12s %12s %12s %7s %11s %11s %11s\n", "clients", "hs-store", "etcd gRPC",
+            "etcd JSON", "ratio", "hs p99", "gRPC p99", "JSON p99");
+    for (int i = 0; i < run->o->nclients; i++) {
+        char b[6][32], ratio[16] = "-";
+        const rowres_t *h = &run->hs[i], *g = &run->grpc[i], *j = &run->json[i];
+        double best = 0;
+        if (g->done && g->rate > best) best = g->rate;
+        if (j->done && j->rate > best) best = j->rate;
+        if (h->done && best > 0) snprintf (ratio, sizeof ratio, "%.1fx", h->rate / best);
+        printf ("%7d %12s %12s %12s %7s %11s %11s %11s\n", run->o->clients[i],
+                h->done ? bl_fmt_count (h->rate, b[0], 32) : "-",
+                g->done ? bl_fmt_count (g->rate, b[1], 32) : "-",
+                j->done ? bl_fmt_count (j->rate, b[2], 32) : "-", ratio,
+                h->done ? bl_fmt_ns (bl_pct (&h->lat, 99), b[3], 32) : "-",
+                g->done ? bl_fmt_ns (bl_pct (&g->lat, 99), b[4], 32) : "-",
+                j->done ? bl_fmt_ns (bl_pct (&j->lat, 99), b[5], 32) : "-");
+    }
+}
+
+/* Frees the results and paths; the temp dir goes at exit. */
+static void s_run_free (run_t *run)
+{
     for (int i = 0; i < 16; i++) {
-        s_rowres_free (&hs_res[i]);
-        s_rowres_free (&etcd_res[i]);
-        s_rowres_free (&nosync_res[i]);
-        s_rowres_free (&json_res[i]);
+        s_rowres_free (&run->hs[i]);
+        s_rowres_free (&run->grpc[i]);
+        s_rowres_free (&run->nosync[i]);
+        s_rowres_free (&run->json[i]);
     }
-    free (hsbus);
-    free (hsstore);
-    free (tmp);
-    return bad ? 1 : 0;
+    free (run->hsbus);
+    free (run->hsstore);
+    free (run->tmp);
+}
+
+int main (int argc, char **argv)
+{
+    bl_init ("bench-store");
+    opts_t o;
+    int rc = s_parse_args (argc, argv, &o);
+    if (rc >= 0) return rc;
+    run_t run = {.o = &o};
+    run.tmp = bl_tmpdir ("store");
+    run.pod_size = s_pod_size ();
+    for (int i = 0; i < o.nclients; i++)
+        run.procs_of[i] = o.clients[i] < o.max_procs ? o.clients[i] : o.max_procs;
+
+    s_find_hs (&run);
+    /* The durable table, then (--no-sync-row) the --no-sync one. */
+    for (int pass = 0; run.hsbus && run.hsstore && pass < (o.nosync_row ? 2 : 1); pass++)
+        if (s_hs_pass (&run, pass == 1) < 0) break;
+    /* gRPC, then the JSON gateway. */
+    for (int pass = 0; o.etcd && pass < 2; pass++)
+        if (s_etcd_pass (&run, pass == 0) < 0) break;
+    if (!o.only_etcd && o.etcd) s_print_summary (&run);
+
+    s_run_free (&run);
+    return run.bad ? 1 : 0;
 }

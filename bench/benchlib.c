@@ -114,6 +114,31 @@ void bl_init (const char *prog)
     setvbuf (stdout, NULL, _IOLBF, 0);
 }
 
+static void (*s_first) (void);
+
+/* The signal handler once bl_cleanup_first was called: fn, the rest, die. */
+static void s_on_signal_first (int sig)
+{
+    s_first ();
+    bl_cleanup ();
+    signal (sig, SIG_DFL);
+    raise (sig);
+}
+
+void bl_cleanup_first (void (*fn) (void))
+{
+    s_first = fn;
+    atexit (fn); /* runs before bl_cleanup, which bl_init registered earlier */
+    /* No signal masked during the handler (unlike bl_init's): a second
+     * Ctrl-C while the workloads are being killed ends us at once. */
+    struct sigaction sa = {0};
+    sa.sa_handler = s_on_signal_first;
+    sigemptyset (&sa.sa_mask);
+    sigaction (SIGINT, &sa, NULL);
+    sigaction (SIGTERM, &sa, NULL);
+    sigaction (SIGHUP, &sa, NULL);
+}
+
 void bl_die (const char *fmt, ...)
 {
     va_list ap;
@@ -274,6 +299,43 @@ char *bl_find_bin (const char *name, const char *dir)
             free (cands[i]);
     }
     return found;
+}
+
+void bl_find_bins (const char *const names[], int n, const char *dir, char *ret[])
+{
+    for (int i = 0; i < n; i++)
+        if (!(ret[i] = bl_find_bin (names[i], dir)))
+            bl_die ("cannot find %s (--bin, $HS_BIN, next to %s); build it first", names[i],
+                    s_prog);
+}
+
+/* ------------------------------------------------------------------ hs-bus + hs-store */
+
+void bl_plane_start (bl_plane_t *p, const char *dir, char *hsbus, char *hsstore, bool nosync)
+{
+    memset (p, 0, sizeof *p);
+    int port = bl_free_port (true);
+    char port_s[16];
+    snprintf (port_s, sizeof port_s, "%d", port);
+    snprintf (p->bus, sizeof p->bus, "127.0.0.1:%d", port);
+    p->bus_log = hs_sprintf ("%s/hs-bus.log", dir);
+    p->store_log = hs_sprintf ("%s/hs-store.log", dir);
+    p->data = hs_sprintf ("%s/store", dir);
+    char *a_bus[] = {hsbus, "--bind", "127.0.0.1", "--port", port_s, NULL};
+    p->bus_pid = bl_spawn (a_bus, p->bus_log);
+    /* hs-bus binds PUB on port+1 after XSUB on port: +1 accepting means both do. */
+    if (bl_wait_tcp (port + 1, 5000) < 0) bl_die ("hs-bus did not start");
+    char *a_store[] = {hsstore, "--bus", p->bus, "--data", p->data, nosync ? "--no-sync" : NULL,
+                       NULL};
+    p->store_pid = bl_spawn (a_store, p->store_log);
+}
+
+void bl_plane_free (bl_plane_t *p)
+{
+    free (p->bus_log);
+    free (p->store_log);
+    free (p->data);
+    p->bus_log = p->store_log = p->data = NULL;
 }
 
 /* ------------------------------------------------------------------ network */
@@ -541,6 +603,23 @@ void bl_result_free (bl_result_t *r)
 {
     bl_samples_free (&r->s[0]);
     bl_samples_free (&r->s[1]);
+}
+
+/* ------------------------------------------------------------------ flags */
+
+int bl_parse_int (const char *flag, const char *s, int lo, int hi)
+{
+    int64_t v;
+    if (hs_parse_i64 (s, &v) < 0 || v < lo || v > hi) bl_die ("%s: %s", flag, s);
+    return (int)v;
+}
+
+double bl_parse_seconds (const char *flag, const char *s, bool zero_ok)
+{
+    double v = atof (s);
+    /* atof: anything unparsable reads as 0, which only zero_ok accepts. */
+    if ((zero_ok ? v < 0 : v <= 0) || v > 600) bl_die ("%s: %s", flag, s);
+    return v;
 }
 
 /* ------------------------------------------------------------------ format */

@@ -27,6 +27,11 @@ char *bl_tmpdir (const char *tag);
 void bl_cleanup (void);
 /* Prints to stderr and exits 1 (cleanup runs). */
 void bl_die (const char *fmt, ...) __attribute__ ((format (printf, 1, 2), noreturn));
+/* Makes fn run before the rest of the cleanup, at exit and on SIGINT/SIGTERM/
+ * SIGHUP (then the signal kills us as before). For benchmarks with real
+ * workloads, whose agent and shims must go before the temp dir. Call once,
+ * after bl_init; fn must be idempotent and async-signal-safe enough. */
+void bl_cleanup_first (void (*fn) (void));
 
 /* Starts argv[0] (a path) with stdout/stderr appended to log_path (NULL: keep
  * ours); it is killed at exit. Returns its pid. */
@@ -59,6 +64,25 @@ void bl_wait_log (const char *path, const char *what, pid_t pid, int timeout_ms)
 /* Full path of a Homeostat binary: dir (if given), then $HS_BIN, then the
  * directory of this executable, then its ../bin. NULL if not found. Caller frees. */
 char *bl_find_bin (const char *name, const char *dir);
+/* bl_find_bin for each of n names into ret[i]; dies naming the first one
+ * missing. The caller frees each ret[i]. */
+void bl_find_bins (const char *const names[], int n, const char *dir, char *ret[]);
+
+/* ------------------------------------------------------------------ hs-bus + hs-store */
+
+/* The pair every control-plane benchmark starts first. */
+typedef struct {
+    char bus[64];              /* "127.0.0.1:<port>", for --bus and hs_client_new */
+    pid_t bus_pid, store_pid;  /* spawned: killed at exit */
+    char *bus_log, *store_log; /* DIR/hs-bus.log, DIR/hs-store.log */
+    char *data;                /* DIR/store, hs-store's --data */
+} bl_plane_t;
+/* Starts hs-bus (--bind 127.0.0.1, a free port pair) and, once it accepts,
+ * hs-store on it (--data DIR/store, --no-sync if nosync), logging in dir.
+ * Dies if hs-bus does not listen within 5 s; hs-store is not waited for. */
+void bl_plane_start (bl_plane_t *p, const char *dir, char *hsbus, char *hsstore, bool nosync);
+/* Frees the paths (the processes stay: cleanup or bl_stop ends them). */
+void bl_plane_free (bl_plane_t *p);
 
 /* ------------------------------------------------------------------ network */
 
@@ -108,6 +132,14 @@ typedef struct {
 int bl_result_write (const char *path, const bl_result_t *r);
 int bl_result_read (const char *path, bl_result_t *r);
 void bl_result_free (bl_result_t *r);
+
+/* ------------------------------------------------------------------ flags */
+
+/* optarg of flag as an int in lo..hi; dies with "FLAG: VALUE" if it is not. */
+int bl_parse_int (const char *flag, const char *s, int lo, int hi);
+/* optarg of flag as seconds in (0, 600], or [0, 600] with zero_ok; dies with
+ * "FLAG: VALUE" otherwise. */
+double bl_parse_seconds (const char *flag, const char *s, bool zero_ok);
 
 /* ------------------------------------------------------------------ misc */
 

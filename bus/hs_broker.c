@@ -41,6 +41,7 @@ typedef struct {
     char instance[16];
     int64_t started_at;
     uint64_t msgs, bytes, batches, subs_seen, hb_seq;
+    uint64_t dropped_oversized; /* messages over HS_BUS_MAX_MSG or HS_BUS_MAX_TOPIC */
 } self_t;
 
 static int s_bind (void *sock, const char *ep)
@@ -58,8 +59,8 @@ static void s_heartbeat (self_t *self)
     Hs__Envelope env = HS__ENVELOPE__INIT;
     Hs__ComponentHeartbeat hb = HS__COMPONENT_HEARTBEAT__INIT;
     Hs__Counter c_msgs = HS__COUNTER__INIT, c_bytes = HS__COUNTER__INIT,
-                c_batches = HS__COUNTER__INIT;
-    Hs__Counter *counters[] = {&c_msgs, &c_bytes, &c_batches};
+                c_batches = HS__COUNTER__INIT, c_dropped = HS__COUNTER__INIT;
+    Hs__Counter *counters[] = {&c_msgs, &c_bytes, &c_batches, &c_dropped};
     char host[256] = "";
     gethostname (host, sizeof host - 1);
     char sender[64];
@@ -75,6 +76,8 @@ static void s_heartbeat (self_t *self)
     c_bytes.value = self->bytes;
     c_batches.name = "received_batches";
     c_batches.value = self->batches;
+    c_dropped.name = "dropped_oversized";
+    c_dropped.value = self->dropped_oversized;
     hb.counters = counters;
     hb.n_counters = HS_ARRAY_LEN (counters);
     env.sender = sender;
@@ -92,44 +95,141 @@ static void s_heartbeat (self_t *self)
     zmq_send (self->xpub, buf, len, ZMQ_DONTWAIT);
 }
 
+/* Whether a message of this topic and envelope is within the limits
+ * (docs/protocol.md §4). An envelope over HS_BUS_MAX_MSG still goes on
+ * cmd.*: hs-store answers it with an Invalid ack naming the limit, where
+ * dropping it would leave its sender retrying for ever. */
+static bool s_within_limits (const zmq_msg_t *topic, const zmq_msg_t *body)
+{
+    size_t tlen = zmq_msg_size (topic);
+    if (tlen == 0 || tlen > HS_BUS_MAX_TOPIC) return false;
+    if (!body || zmq_msg_size (body) <= HS_BUS_MAX_MSG) return true;
+    return tlen > 4 && memcmp (zmq_msg_data ((zmq_msg_t *)topic), "cmd.", 4) == 0;
+}
+
+/* Counts a dropped message and logs it once per sender: the envelope's
+ * sender if its first field is there to read (as every library packs it),
+ * else the peer's address. */
+static void s_drop (self_t *self, zmq_msg_t *topic, zmq_msg_t *body)
+{
+    self->dropped_oversized++;
+    char who[160] = "";
+    if (body && zmq_msg_size (body) > 2) {
+        const uint8_t *p = zmq_msg_data (body);
+        size_t len = zmq_msg_size (body), slen = 0, i = 1;
+        for (int shift = 0; i < len && i < 6 && shift < 35; shift += 7, i++) {
+            slen |= (size_t)(p[i] & 0x7f) << shift;
+            if (!(p[i] & 0x80)) break;
+        }
+        i++;
+        if (p[0] == (1 << 3 | 2) && slen > 0 && slen < 100 && i + slen <= len) {
+            snprintf (who, sizeof who, "sender %.*s", (int)slen, (const char *)p + i);
+            for (char *c = who; *c; c++)
+                if (*c < 0x20 || *c > 0x7e) *c = '?';
+        }
+    }
+    const char *peer = zmq_msg_gets (topic, "Peer-Address");
+    if (!*who) snprintf (who, sizeof who, "peer %s", peer && *peer ? peer : "(local)");
+    char key[200];
+    snprintf (key, sizeof key, "bus:oversized:%s", who);
+    size_t tlen = zmq_msg_size (topic);
+    hs_log_once (HS_LOG_WARN, key,
+                 "dropped a message from %s: topic of %zu bytes (at most %d), envelope of %zu "
+                 "bytes (at most %d); counted in dropped_oversized, further ones not logged",
+                 who, tlen, HS_BUS_MAX_TOPIC, body ? zmq_msg_size (body) : 0, HS_BUS_MAX_MSG);
+}
+
+/* Receives one frame; 0, or -errno (the message is closed then). */
+static int s_recv_frame (self_t *self, zmq_msg_t *msg, int *more)
+{
+    zmq_msg_init (msg);
+    if (zmq_msg_recv (msg, self->xsub, ZMQ_DONTWAIT) < 0) {
+        int err = errno;
+        zmq_msg_close (msg);
+        return -err;
+    }
+    *more = zmq_msg_more (msg);
+    self->bytes += zmq_msg_size (msg);
+    return 0;
+}
+
+/* Sends (moves) msg on XPUB and closes it. XPUB never blocks: a slow
+ * subscriber past its HWM loses messages, which the streams' sequences let
+ * it detect. */
+static void s_send_frame (self_t *self, zmq_msg_t *msg, bool more)
+{
+    zmq_msg_send (msg, self->xpub, more ? ZMQ_SNDMORE : 0);
+    zmq_msg_close (msg);
+}
+
+/* Forwards a topic and its body (NULL: a lone frame) as one message, or
+ * drops both when over the limits. Closes them. */
+static void s_forward_pair (self_t *self, zmq_msg_t *topic, zmq_msg_t *body, bool more_after)
+{
+    if (!s_within_limits (topic, body)) {
+        s_drop (self, topic, body);
+        zmq_msg_close (topic);
+        if (body) zmq_msg_close (body);
+        return;
+    }
+    s_send_frame (self, topic, body != NULL || more_after);
+    if (body) s_send_frame (self, body, more_after);
+}
+
 /* Moves one whole multi-frame message from XSUB to XPUB. A batch
  * (hs_bus_batch_begin, first frame HS_BUS_BATCH_TOPIC) goes out as the
  * two-frame messages it carries, in order; its frames are moved, not
  * copied. A batch with an odd frame count ends in a one-frame message,
- * which receivers count as garbage, as they would have unbatched. */
+ * which receivers count as garbage, as they would have unbatched. A
+ * message (or a batch's pair) over the limits is dropped and counted. */
 static int s_forward_one (self_t *self)
 {
-    int more = 1;
-    bool batch = false;
-    size_t part = 0; /* frame number within the message being forwarded */
-    while (more) {
-        zmq_msg_t msg;
-        zmq_msg_init (&msg);
-        if (zmq_msg_recv (&msg, self->xsub, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close (&msg);
-            return -errno;
-        }
-        more = zmq_msg_more (&msg);
-        if (part == 0 && !batch && more && zmq_msg_size (&msg) == strlen (HS_BUS_BATCH_TOPIC) &&
-            memcmp (zmq_msg_data (&msg), HS_BUS_BATCH_TOPIC, strlen (HS_BUS_BATCH_TOPIC)) == 0) {
-            batch = true;
-            self->batches++;
-            zmq_msg_close (&msg);
-            continue;
-        }
-        self->bytes += zmq_msg_size (&msg);
-        /* In a batch, every second frame ends a message. */
-        bool last = batch ? (part == 1 || !more) : !more;
-        /* XPUB never blocks: a slow subscriber past its HWM loses messages,
-         * which the streams' sequences let it detect. */
-        zmq_msg_send (&msg, self->xpub, last ? 0 : ZMQ_SNDMORE);
-        zmq_msg_close (&msg);
-        if (last) {
-            self->msgs++;
-            part = 0;
+    zmq_msg_t first, second;
+    int more = 0;
+    int r = s_recv_frame (self, &first, &more);
+    if (r < 0) return r;
+    bool batch =
+        more && zmq_msg_size (&first) == strlen (HS_BUS_BATCH_TOPIC) &&
+        memcmp (zmq_msg_data (&first), HS_BUS_BATCH_TOPIC, strlen (HS_BUS_BATCH_TOPIC)) == 0;
+    if (!batch) {
+        if (!more) {
+            s_forward_pair (self, &first, NULL, false);
         } else {
-            part++;
+            if ((r = s_recv_frame (self, &second, &more)) < 0) {
+                zmq_msg_close (&first);
+                return r;
+            }
+            bool ok = s_within_limits (&first, &second);
+            s_forward_pair (self, &first, &second, more && ok);
+            /* Frames beyond two make it garbage, which its receivers count;
+             * a dropped message's are drained. */
+            while (more) {
+                zmq_msg_t extra;
+                if ((r = s_recv_frame (self, &extra, &more)) < 0) return r;
+                if (ok)
+                    s_send_frame (self, &extra, more);
+                else
+                    zmq_msg_close (&extra);
+            }
         }
+        self->msgs++;
+        return 0;
+    }
+    zmq_msg_close (&first);
+    self->batches++;
+    self->bytes -= strlen (HS_BUS_BATCH_TOPIC);
+    while (more) {
+        if ((r = s_recv_frame (self, &first, &more)) < 0) return r;
+        if (!more) {
+            s_forward_pair (self, &first, NULL, false);
+        } else {
+            if ((r = s_recv_frame (self, &second, &more)) < 0) {
+                zmq_msg_close (&first);
+                return r;
+            }
+            s_forward_pair (self, &first, &second, false);
+        }
+        self->msgs++;
     }
     return 0;
 }
@@ -192,13 +292,16 @@ static int s_setup (void *arg, hs_loop_t *loop)
     self->xsub = zmq_socket (self->ctx, ZMQ_XSUB);
     self->xpub = zmq_socket (self->ctx, ZMQ_XPUB);
     int linger = 0;
-    int64_t max = HS_BUS_MAX_MSG + HS_BUS_MAX_TOPIC + 1024;
     zmq_setsockopt (self->xsub, ZMQ_RCVHWM, &self->hwm, sizeof self->hwm);
     zmq_setsockopt (self->xpub, ZMQ_SNDHWM, &self->hwm, sizeof self->hwm);
     zmq_setsockopt (self->xsub, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt (self->xpub, ZMQ_LINGER, &linger, sizeof linger);
-    /* A publisher that sends a frame above the limit is disconnected by
-     * ZeroMQ; it reconnects, and nothing else is disturbed. */
+    /* Between HS_BUS_MAX_MSG and HS_BUS_MAX_FRAME a message reaches
+     * s_forward_one, which counts it, logs its sender once and drops it (or
+     * forwards it on cmd.*, to be answered). Above HS_BUS_MAX_FRAME ZeroMQ
+     * drops the connection, so memory stays bounded; the peer reconnects
+     * and nobody else notices. */
+    int64_t max = HS_BUS_MAX_FRAME;
     zmq_setsockopt (self->xsub, ZMQ_MAXMSGSIZE, &max, sizeof max);
     /* Subscribers only ever send subscriptions: one byte and a topic prefix.
      * Anything larger is a hostile peer, disconnected the same way. */

@@ -1,6 +1,7 @@
 /*  hs_bus.c: PUB/SUB connection to hs-bus, checked decoding, garbage counting. */
 #include "hs_bus.h"
 #include "hs_log.h"
+#include "hs_topic.h"
 #include "hs_util.h"
 
 #include <errno.h>
@@ -14,6 +15,7 @@
 typedef struct s_queued {
     char *topic;
     Hs__Envelope *env;
+    size_t size;
     struct s_queued *next;
 } s_queued_t;
 
@@ -90,6 +92,10 @@ int hs_bus_connect (const char *addr, const char *component, const char *instanc
     char pub_ep[512], sub_ep[512];
     int r = hs_bus_endpoints (addr, pub_ep, sub_ep, sizeof pub_ep);
     if (r < 0) return r;
+    /* The instance is the client id that acks, snapshots and echoes are
+     * addressed to: it must fit in a topic, and never contain the '/'
+     * that ends it there. */
+    if (!hs_empty (instance) && !hs_topic_id_ok (instance)) return -EINVAL;
 
     hs_bus_t *self = hs_calloc (1, sizeof *self);
     zmq_msg_init (&self->batch_last);
@@ -112,9 +118,9 @@ int hs_bus_connect (const char *addr, const char *component, const char *instanc
     }
     s_set_common (self->pub);
     s_set_common (self->sub);
-    /* A bad actor on the bus may send a huge frame: never buffer more than the
-     * limit plus slack for the topic. */
-    int64_t max = HS_BUS_MAX_MSG + HS_BUS_MAX_TOPIC + 1024;
+    /* A bad actor on the bus may send a huge frame: never buffer more than
+     * the frame limit. */
+    int64_t max = HS_BUS_MAX_FRAME;
     zmq_setsockopt (self->sub, ZMQ_MAXMSGSIZE, &max, sizeof max);
     if (zmq_connect (self->pub, pub_ep) != 0 || zmq_connect (self->sub, sub_ep) != 0) {
         r = -errno;
@@ -175,6 +181,11 @@ int hs_bus_unsubscribe (hs_bus_t *self, const char *prefix)
  * batch_last, and the one held before goes out as a non-final frame. */
 static int s_send_msg (hs_bus_t *self, const char *topic, zmq_msg_t *body)
 {
+    size_t tlen = strlen (topic);
+    if (tlen == 0 || tlen > HS_BUS_MAX_TOPIC) {
+        zmq_msg_close (body);
+        return -EINVAL;
+    }
     if (!self->batching) {
         if (zmq_send (self->pub, topic, strlen (topic), ZMQ_SNDMORE) < 0 ||
             zmq_msg_send (body, self->pub, 0) < 0) {
@@ -392,23 +403,31 @@ static bool s_topic_ok (const hs_frame_t *f)
     return true;
 }
 
-int hs_bus_decode (const hs_frame_t *frames, size_t n, Hs__Envelope **ret_env,
-                   hs_garbage_t *ret_reason)
+/* hs_bus_decode, passing oversized envelopes on topics starting with
+ * oversized_prefix (NULL: none). */
+static int s_decode (const hs_frame_t *frames, size_t n, const char *oversized_prefix,
+                     Hs__Envelope **ret_env, hs_garbage_t *ret_reason)
 {
     hs_garbage_t reason;
     if (n != 2)
         reason = HS_GARBAGE_FRAMES;
     else if (!s_topic_ok (&frames[0]))
         reason = HS_GARBAGE_TOPIC;
-    else if (frames[1].len > HS_BUS_MAX_MSG)
+    else if (frames[1].len > HS_BUS_MAX_MSG &&
+             (!oversized_prefix || frames[1].len > HS_BUS_MAX_FRAME ||
+              frames[0].len < strlen (oversized_prefix) ||
+              memcmp (frames[0].data, oversized_prefix, strlen (oversized_prefix)) != 0))
         reason = HS_GARBAGE_OVERSIZED;
     else {
+        /* An oversized envelope that was let through but is no use is
+         * counted as what it is above all: oversized. */
+        bool big = frames[1].len > HS_BUS_MAX_MSG;
         Hs__Envelope *env = hs__envelope__unpack (&hs_pb_allocator, frames[1].len, frames[1].data);
         if (!env)
-            reason = HS_GARBAGE_DECODE;
+            reason = big ? HS_GARBAGE_OVERSIZED : HS_GARBAGE_DECODE;
         else if (env->body_case == HS__ENVELOPE__BODY__NOT_SET) {
             hs_pb_free (env);
-            reason = HS_GARBAGE_BODY;
+            reason = big ? HS_GARBAGE_OVERSIZED : HS_GARBAGE_BODY;
         } else {
             *ret_env = env;
             return 0;
@@ -416,6 +435,12 @@ int hs_bus_decode (const hs_frame_t *frames, size_t n, Hs__Envelope **ret_env,
     }
     *ret_reason = reason;
     return -EBADMSG;
+}
+
+int hs_bus_decode (const hs_frame_t *frames, size_t n, Hs__Envelope **ret_env,
+                   hs_garbage_t *ret_reason)
+{
+    return s_decode (frames, n, NULL, ret_env, ret_reason);
 }
 
 static void s_count_garbage (hs_bus_t *self, const hs_frame_t *frames, size_t n,
@@ -441,7 +466,8 @@ static void s_count_garbage (hs_bus_t *self, const hs_frame_t *frames, size_t n,
                  hs_garbage_name (reason), who);
 }
 
-static int s_recv_one (hs_bus_t *self, char **ret_topic, Hs__Envelope **ret_env, int timeout_ms)
+static int s_recv_one (hs_bus_t *self, const char *oversized_prefix, char **ret_topic,
+                       Hs__Envelope **ret_env, size_t *ret_size, int timeout_ms)
 {
     int64_t deadline = timeout_ms > 0 ? hs_mono_ns () + (int64_t)timeout_ms * 1000000 : 0;
     for (;;) {
@@ -455,10 +481,11 @@ static int s_recv_one (hs_bus_t *self, char **ret_topic, Hs__Envelope **ret_env,
             frames[i] = (hs_frame_t){zmq_msg_data (&msgs[i]), zmq_msg_size (&msgs[i])};
         Hs__Envelope *env;
         hs_garbage_t reason;
-        r = hs_bus_decode (frames, n, &env, &reason);
+        r = s_decode (frames, n, oversized_prefix, &env, &reason);
         if (r == 0) {
             *ret_topic = hs_strndup ((const char *)frames[0].data, frames[0].len);
             *ret_env = env;
+            *ret_size = frames[1].len;
         } else {
             s_count_garbage (self, frames, n, reason);
         }
@@ -472,7 +499,8 @@ static int s_recv_one (hs_bus_t *self, char **ret_topic, Hs__Envelope **ret_env,
     }
 }
 
-int hs_bus_recv (hs_bus_t *self, char **ret_topic, Hs__Envelope **ret_env, int timeout_ms)
+int hs_bus_recv_sized (hs_bus_t *self, const char *oversized_prefix, char **ret_topic,
+                       Hs__Envelope **ret_env, size_t *ret_size, int timeout_ms)
 {
     if (self->queue_head) {
         s_queued_t *q = self->queue_head;
@@ -481,16 +509,22 @@ int hs_bus_recv (hs_bus_t *self, char **ret_topic, Hs__Envelope **ret_env, int t
         self->queue_len--;
         *ret_topic = q->topic;
         *ret_env = q->env;
+        *ret_size = q->size;
         free (q);
         return 0;
     }
-    return s_recv_one (self, ret_topic, ret_env, timeout_ms);
+    return s_recv_one (self, oversized_prefix, ret_topic, ret_env, ret_size, timeout_ms);
+}
+
+int hs_bus_recv (hs_bus_t *self, char **ret_topic, Hs__Envelope **ret_env, int timeout_ms)
+{
+    size_t size;
+    return hs_bus_recv_sized (self, NULL, ret_topic, ret_env, &size, timeout_ms);
 }
 
 int hs_bus_join (hs_bus_t *self, int timeout_ms)
 {
-    char topic[HS_BUS_MAX_TOPIC];
-    snprintf (topic, sizeof topic, "echo.%s", self->instance);
+    _cleanup_free_ char *topic = hs_topic_to ("echo", self->instance);
     char nonce[17];
     hs_random_id (nonce, 16);
     hs_bus_subscribe (self, topic);
@@ -512,7 +546,8 @@ int hs_bus_join (hs_bus_t *self, int timeout_ms)
             if (left <= 0) break;
             char *t;
             Hs__Envelope *in;
-            if (s_recv_one (self, &t, &in, left) < 0) break;
+            size_t size;
+            if (s_recv_one (self, NULL, &t, &in, &size, left) < 0) break;
             if (in->body_case == HS__ENVELOPE__BODY_PING && strcmp (t, topic) == 0 &&
                 strcmp (in->ping->nonce, nonce) == 0) {
                 found = true;
@@ -525,6 +560,7 @@ int hs_bus_join (hs_bus_t *self, int timeout_ms)
                 s_queued_t *q = hs_calloc (1, sizeof *q);
                 q->topic = t;
                 q->env = in;
+                q->size = size;
                 if (self->queue_tail)
                     self->queue_tail->next = q;
                 else

@@ -10,11 +10,22 @@
  *    ipc://DIR       ipc://DIR/pub and ipc://DIR/sub
  *  Default: 127.0.0.1:7400.
  *
- *  Limits, chosen deliberately (see docs/architecture.md):
- *    HS_BUS_MAX_MSG     4 MiB per envelope; larger ones are refused on send and
- *                       counted as garbage on receive.
- *    HS_BUS_MAX_TOPIC   256 bytes of printable ASCII.
+ *  Limits, chosen deliberately (docs/protocol.md §4 lists every one):
+ *    HS_BUS_MAX_MSG     4 MiB per envelope; larger ones are refused on send
+ *                       (-EMSGSIZE) and counted as garbage on receive, except
+ *                       where a receiver asks for them (hs_bus_recv_sized:
+ *                       hs-store answers an oversized command).
+ *    HS_BUS_MAX_FRAME   8 MiB: ZMQ_MAXMSGSIZE at hs-bus and on every SUB. A
+ *                       frame above it makes ZeroMQ drop the connection, so
+ *                       memory stays bounded; between the two limits hs-bus
+ *                       still sees the message, forwards it on cmd.* (the
+ *                       store answers it) and drops and counts it elsewhere.
+ *    HS_BUS_MAX_TOPIC   1024 bytes of printable ASCII: the longest event
+ *                       topic of valid names (253-byte node and name, 63-byte
+ *                       namespace) is under 600.
  *    HS_BUS_HWM         100,000 messages queued per socket before ZeroMQ drops.
+ *  Instances (client ids) are hs_topic_id_ok: printable, no '/', at most
+ *  HS_TOPIC_MAX_ID bytes.
  */
 #ifndef HS_BUS_H
 #define HS_BUS_H
@@ -30,7 +41,8 @@
 #define HS_BUS_DEFAULT   "127.0.0.1:7400"
 #define HS_BUS_PORT      7400
 #define HS_BUS_MAX_MSG   (4 * 1024 * 1024)
-#define HS_BUS_MAX_TOPIC 256
+#define HS_BUS_MAX_FRAME (2 * HS_BUS_MAX_MSG)
+#define HS_BUS_MAX_TOPIC 1024
 #define HS_BUS_HWM       100000
 
 typedef struct hs_bus_t hs_bus_t;
@@ -50,7 +62,8 @@ typedef enum {
 int hs_bus_endpoints (const char *addr, char *ret_pub, char *ret_sub, size_t len);
 
 /* Connects. `component` and `instance` name the sender ("hs-store", "a1b2c");
- * instance NULL picks a random one. Returns 0 or -errno. */
+ * instance NULL picks a random one. Returns 0 or -errno (-EINVAL: an
+ * instance that cannot be a client id, see hs_topic_id_ok). */
 int hs_bus_connect (const char *addr, const char *component, const char *instance,
                     hs_bus_t **ret_bus);
 void hs_bus_destroy (hs_bus_t **self_p);
@@ -63,7 +76,7 @@ const char *hs_bus_component (hs_bus_t *self);
 int hs_bus_subscribe (hs_bus_t *self, const char *prefix);
 int hs_bus_unsubscribe (hs_bus_t *self, const char *prefix);
 
-/* Proves the round trip through the broker: publishes on echo.<instance> until
+/* Proves the round trip through the broker: publishes on echo.<instance>/ until
  * it comes back on the SUB socket. Afterwards, nothing this component publishes
  * is dropped for want of a connection, and subscriptions made before the call
  * are in force. Other messages received meanwhile are queued for hs_bus_recv.
@@ -71,7 +84,8 @@ int hs_bus_unsubscribe (hs_bus_t *self, const char *prefix);
 int hs_bus_join (hs_bus_t *self, int timeout_ms);
 
 /* Fills env's sender, sender_seq and sent_at_ns, packs and sends.
- * 0, -EMSGSIZE (over HS_BUS_MAX_MSG), -EAGAIN (queue full), -errno. */
+ * 0, -EMSGSIZE (over HS_BUS_MAX_MSG), -EINVAL (topic empty or over
+ * HS_BUS_MAX_TOPIC), -EAGAIN (queue full), -errno. */
 int hs_bus_publish (hs_bus_t *self, const char *topic, Hs__Envelope *env);
 /* Like hs_bus_publish for a body that is already encoded: fills sender,
  * sender_seq and sent_at_ns, then sends an Envelope whose body is field
@@ -105,6 +119,13 @@ int hs_bus_publish_raw (hs_bus_t *self, const char *topic, const void *data, siz
  * skipped. timeout_ms: -1 blocks, 0 polls. Returns 0 with *ret_topic (caller
  * frees) and *ret_env (hs_pb_free), -EAGAIN on timeout, -EINTR, or -errno. */
 int hs_bus_recv (hs_bus_t *self, char **ret_topic, Hs__Envelope **ret_env, int timeout_ms);
+/* hs_bus_recv that also returns *ret_size, the envelope's size in bytes, and
+ * passes envelopes above HS_BUS_MAX_MSG (up to HS_BUS_MAX_FRAME) on topics
+ * starting with oversized_prefix instead of counting them as garbage, so
+ * that the receiver can answer them: hs-store acks an oversized command
+ * Invalid rather than leave its sender retrying for ever. */
+int hs_bus_recv_sized (hs_bus_t *self, const char *oversized_prefix, char **ret_topic,
+                       Hs__Envelope **ret_env, size_t *ret_size, int timeout_ms);
 
 /* Waits until a message can be received: 0, -EAGAIN when timeout_ms
  * (-1 blocks, 0 polls) passes first, -EINTR, or -errno. Cheaper than

@@ -1,11 +1,12 @@
 /*  hs_client.c: the client library (see hs_client.h).
  *
  *  One bus connection carries three things:
- *    - pending calls: Commands on cmd.<kind>, resent with the same request id
- *      until their Ack comes back on ack.<me>. Looked up by request id in a
+ *    - pending calls: Commands on cmd.<kind> (cmd.multi for several kinds,
+ *      hs_topic.h), resent with the same request id until their Ack comes
+ *      back on ack.<me>/. Looked up by request id in a
  *      hash map; their resend/timeout times live in a binary heap.
  *    - snapshot collectors: SnapshotRequests on cmd.snapshot, chunks back on
- *      snap.<me>; a missing chunk or a stall makes a collector ask again.
+ *      snap.<me>/; a missing chunk or a stall makes a collector ask again.
  *    - watches: a cache of objects kept by snapshot-then-follow, with
  *      per-stream sequence tracking, gap / lost-tail / epoch detection and a
  *      diffing resync.
@@ -21,6 +22,7 @@
 #include "hs_client.h"
 #include "hs_loop.h"
 #include "hs_log.h"
+#include "hs_topic.h"
 #include "hs_util.h"
 
 #include <errno.h>
@@ -421,14 +423,6 @@ const char *hs_code_reason (Hs__Code code)
 
 /* ------------------------------------------------------------------ calls */
 
-static char *s_cmd_topic (const Hs__Write *w)
-{
-    hs_kind_t k = hs_kind_parse (w->kind);
-    if (k == HS_KIND_NONE) k = hs_obj_kind (w->object);
-    const hs_kind_info_t *info = hs_kind_info (k);
-    return hs_sprintf ("cmd.%s", info ? info->name : "batch");
-}
-
 static void s_pending_free (s_pending_t *p)
 {
     if (!p) return;
@@ -449,7 +443,7 @@ static s_pending_t *s_pending_new (hs_client_t *self, Hs__Write *const *writes, 
 {
     s_pending_t *p = hs_calloc (1, sizeof *p);
     s_next_rid (self, p->rid);
-    p->topic = s_cmd_topic (writes[0]);
+    p->topic = hs_cmd_topic (writes, n); /* cmd.<kind> or cmd.multi */
     Hs__Command cmd = HS__COMMAND__INIT;
     cmd.client_id = (char *)hs_bus_instance (self->bus);
     cmd.request_id = p->rid;
@@ -1102,9 +1096,9 @@ hs_watch_t *hs_client_watch (hs_client_t *self, const hs_watch_opts_t *opts)
     for (size_t i = 0; i < w->n_kinds; i++) {
         const hs_kind_info_t *info = hs_kind_info (w->kind_list[i]);
         if (w->kind_list[i] == HS_KIND_POD && w->pod_node)
-            w->prefixes[i] = hs_sprintf ("ev.pod.%s.", w->pod_node);
+            w->prefixes[i] = hs_topic_events (HS_KIND_POD, w->pod_node);
         else
-            w->prefixes[i] = hs_sprintf ("ev.%s.", info->name);
+            w->prefixes[i] = hs_topic_events (info->kind, NULL);
         hs_bus_subscribe (self->bus, w->prefixes[i]);
     }
     w->n_prefixes = w->n_kinds;
@@ -1441,9 +1435,9 @@ int hs_client_new (const char *bus_addr, const char *component, const char *inst
     self->bus = bus;
     self->last_rid = (uint64_t)hs_now_ns (); /* see s_next_rid */
     const char *id = hs_bus_instance (bus);
-    self->ack_topic = hs_sprintf ("ack.%s", id);
-    self->snap_topic = hs_sprintf ("snap.%s", id);
-    self->echo_prefix = hs_sprintf ("echo.%s.", id);
+    self->ack_topic = hs_topic_to ("ack", id);
+    self->snap_topic = hs_topic_to ("snap", id);
+    self->echo_prefix = hs_topic_to ("echo", id); /* watches' fences: echo.<id>/<nonce> */
     if ((r = hs_bus_subscribe (bus, self->ack_topic)) < 0 ||
         (r = hs_bus_subscribe (bus, self->snap_topic)) < 0 ||
         (r = hs_bus_join (bus, join_timeout_ms > 0    ? join_timeout_ms

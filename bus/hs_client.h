@@ -2,8 +2,9 @@
  *
  *  Two things, over one bus connection:
  *
- *  1. Commands. hs_client_call publishes a Command on cmd.<kind> and waits for
- *     its Ack on ack.<client_id>, resending with the *same* request id (so the
+ *  1. Commands. hs_client_call publishes a Command on cmd.<kind> (cmd.multi
+ *     when it writes several kinds: hs_cmd_topic) and waits for its Ack on
+ *     ack.<client_id>/, resending with the *same* request id (so the
  *     store applies it at most once) with backoff until acked or out of time.
  *
  *  2. Watches: snapshot-then-follow for any set of kinds. A watch subscribes to
@@ -83,10 +84,11 @@ Hs__Write *hs_write_target (Hs__Op op, hs_kind_t kind, const char *ns, const cha
 /* Sends writes (borrowed; committed together or not at all) and waits for
  * the ack. Returns 0 with *ret_ack (hs_pb_free) whatever the ack's code: look
  * at ack->code. -ETIMEDOUT when no ack came in time. opts may be NULL.
- * Also: -EINVAL (no writes), -EMSGSIZE (command over HS_BUS_MAX_MSG), -EINTR
- * (a signal interrupted the wait; the call is abandoned). The topic is
- * cmd.<kind of the first write> (cmd.batch if unknown); every resend reuses
- * the request id. Callbacks of other messages may run while it waits (see
+ * Also: -EINVAL (no writes), -EMSGSIZE (the command's envelope would be over
+ * HS_BUS_MAX_MSG: nothing is sent; split it), -EINTR (a signal interrupted
+ * the wait; the call is abandoned). The topic is hs_cmd_topic's: cmd.<kind>
+ * when every write is of that kind, else cmd.multi; every resend reuses the
+ * request id. Callbacks of other messages may run while it waits (see
  * the banner). */
 int hs_client_call (hs_client_t *self, Hs__Write *const *writes, size_t n,
                     const hs_call_opts_t *opts, Hs__Ack **ret_ack);
@@ -149,7 +151,7 @@ uint64_t hs_watch_resyncs (hs_watch_t *w);
 /* ------------------------------------------------------------------ snapshots */
 
 /* Asks the store for a snapshot over the bus (SnapshotRequest on cmd.snapshot,
- * SnapshotChunks back on snap.<client_id>) and collects it; a lost chunk makes
+ * SnapshotChunks back on snap.<client_id>/) and collects it; a lost chunk makes
  * it ask again. 0, -ETIMEDOUT, or -EPROTO (the store answered with an error).
  * Free with hs_db_snapshot_free. A wrong total_objects or ~1 s without a
  * chunk also makes it ask again (new request id). timeout_ms <= 0: 10000.

@@ -79,23 +79,6 @@ void hs_db_close (hs_db_t **self_p)
     *self_p = NULL;
 }
 
-/* mkdir -p: the store's --data may name a directory whose parents are new. */
-static int s_mkdir_p (const char *dir)
-{
-    char path[4096];
-    size_t len = strlen (dir);
-    if (len >= sizeof path) return -ENAMETOOLONG;
-    memcpy (path, dir, len + 1);
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir (path, 0755) != 0 && errno != EEXIST) return -errno;
-        *p = '/';
-    }
-    if (mkdir (path, 0755) != 0 && errno != EEXIST) return -errno;
-    return 0;
-}
-
 int hs_db_open (const char *dir, const hs_db_opts_t *opts, hs_db_t **ret_db)
 {
     hs_db_opts_t none = {0};
@@ -106,7 +89,8 @@ int hs_db_open (const char *dir, const hs_db_opts_t *opts, hs_db_t **ret_db)
         snprintf (path, sizeof path, "%s/data.mdb", dir);
         if (access (path, R_OK) != 0) return -errno;
     } else {
-        int r = s_mkdir_p (dir);
+        /* the store's --data may name a directory whose parents are new */
+        int r = hs_mkdir_p (dir, 0755);
         if (r < 0) return r;
     }
 

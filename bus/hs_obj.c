@@ -29,6 +29,12 @@ const hs_kind_info_t *hs_kind_info (hs_kind_t kind)
     return &s_kinds[kind];
 }
 
+const char *hs_kind_resource (hs_kind_t kind)
+{
+    const hs_kind_info_t *info = hs_kind_info (kind);
+    return info ? info->resource : "objects";
+}
+
 hs_kind_t hs_kind_parse (const char *s)
 {
     if (hs_empty (s)) return HS_KIND_NONE;
@@ -159,8 +165,8 @@ char *hs_obj_topic (const Hs__Object *o)
 {
     const hs_kind_info_t *info = hs_kind_info (hs_obj_kind (o));
     Hs__ObjectMeta *m = hs_obj_meta (o);
-    return hs_sprintf ("ev.%s.%s.%s/%s", info ? info->name : "?", hs_obj_routing (o),
-                       m ? m->namespace_ : "", m ? m->name : "");
+    return hs_sprintf ("ev.%s.%s/%s/%s", info ? info->name : "?", hs_obj_routing (o),
+                       m ? hs_s (m->namespace_) : "", m ? hs_s (m->name) : "");
 }
 
 char *hs_obj_ref (hs_kind_t kind, const char *name)

@@ -41,6 +41,9 @@ typedef struct {
 
 /* Info for a kind; NULL for HS_KIND_NONE or out of range. */
 const hs_kind_info_t *hs_kind_info (hs_kind_t kind);
+/* "pods" or "deployments.apps": the resource name in Kubernetes' messages
+ * ("objects" for HS_KIND_NONE). Static. */
+const char *hs_kind_resource (hs_kind_t kind);
 /* Accepts name, plural, short name, Kind, case-insensitive, and "kind.group"
  * ("deployments.apps"). HS_KIND_NONE if unknown. */
 hs_kind_t hs_kind_parse (const char *s);
@@ -62,7 +65,8 @@ char *hs_obj_key (hs_kind_t kind, const char *ns, const char *name);
 char *hs_obj_key_of (const Hs__Object *o);
 /* Bus routing segment: a pod's node name or "-" while unbound; "-" for other kinds. */
 const char *hs_obj_routing (const Hs__Object *o);
-/* Stream name "<kind>.<routing>" and event topic "ev.<kind>.<routing>.<ns>/<name>". */
+/* Stream name "<kind>.<routing>" and event topic "ev.<kind>.<routing>/<ns>/<name>"
+ * (hs_topic.h: '/' ends the routing part, so a prefix cannot match too much). */
 char *hs_obj_stream (const Hs__Object *o);
 char *hs_obj_topic (const Hs__Object *o);
 

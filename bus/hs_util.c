@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -284,6 +285,23 @@ const char *hs_fmt_age (int64_t since_ns, int64_t now_ns, char *buf, size_t len)
     else
         snprintf (buf, len, "%lldy", (long long)d / (365 * 86400LL));
     return buf;
+}
+
+int hs_mkdir_p (const char *path, mode_t mode)
+{
+    if (hs_empty (path)) return -ENOENT;
+    _cleanup_free_ char *p = hs_strdup (path);
+    for (char *s = p + 1;; s++) {
+        if (*s != '/' && *s != '\0') continue;
+        char c = *s;
+        *s = '\0';
+        if (mkdir (p, mode) != 0 && errno != EEXIST) return -errno;
+        *s = c;
+        if (c == '\0') break;
+    }
+    struct stat st;
+    if (stat (path, &st) != 0) return -errno;
+    return S_ISDIR (st.st_mode) ? 0 : -ENOTDIR;
 }
 
 int hs_parse_i64 (const char *s, int64_t *ret)

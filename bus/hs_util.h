@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/types.h>
 
 #define _cleanup_(f)    __attribute__ ((cleanup (f)))
 #define HS_ARRAY_LEN(a) (sizeof (a) / sizeof ((a)[0]))
@@ -75,6 +76,19 @@ const char *hs_fmt_age (int64_t since_ns, int64_t now_ns, char *buf, size_t len)
 
 /* Strict integer parse of the whole string; 0 or -EINVAL / -ERANGE. */
 int hs_parse_i64 (const char *s, int64_t *ret);
+
+/* a + b, clamped to INT64_MAX / INT64_MIN instead of overflowing: sums of
+ * requests (valid but absurd ones included) never wrap. */
+static inline int64_t hs_sat_add (int64_t a, int64_t b)
+{
+    int64_t r;
+    return __builtin_add_overflow (a, b, &r) ? (b > 0 ? INT64_MAX : INT64_MIN) : r;
+}
+
+/* mkdir -p: makes path and its missing parents, each with mode (existing
+ * ones are left as they are). 0 when path is a directory afterwards, else
+ * -errno (-ENOTDIR when something else has that name). */
+int hs_mkdir_p (const char *path, mode_t mode);
 
 /* Growable byte/char buffer. */
 typedef struct {

@@ -1,5 +1,7 @@
-/*  hs_workload.c: selectors, pod lifecycle, owners, templates (hs_workload.h). */
+/*  hs_workload.c: selectors, pod lifecycle, owners, resources, templates
+ *  (hs_workload.h). */
 #include "hs_workload.h"
+#include "hs_quantity.h"
 #include "hs_util.h"
 
 #include <stdlib.h>
@@ -41,10 +43,14 @@ bool hs_selector_matches_meta (const Hs__LabelSelector *sel, const Hs__ObjectMet
     return m && hs_selector_matches (sel, (void *const *)m->labels, m->n_labels);
 }
 
+bool hs_pod_phase_terminal (const char *phase)
+{
+    return hs_streq (phase, "Succeeded") || hs_streq (phase, "Failed");
+}
+
 bool hs_pod_terminal (const Hs__Pod *pod)
 {
-    const char *ph = pod && pod->status ? pod->status->phase : "";
-    return hs_streq (ph, "Succeeded") || hs_streq (ph, "Failed");
+    return hs_pod_phase_terminal (pod && pod->status ? pod->status->phase : NULL);
 }
 
 bool hs_pod_active (const Hs__Pod *pod)
@@ -86,6 +92,18 @@ const Hs__OwnerReference *hs_controller_ref (const Hs__ObjectMeta *m)
     return NULL;
 }
 
+const char *hs_controller_uid (const Hs__ObjectMeta *m)
+{
+    const Hs__OwnerReference *r = hs_controller_ref (m);
+    return r && !hs_empty (r->uid) ? r->uid : NULL;
+}
+
+bool hs_controlled_by (const Hs__ObjectMeta *m, const char *uid)
+{
+    const char *c = hs_controller_uid (m);
+    return c && !hs_empty (uid) && hs_streq (c, uid);
+}
+
 Hs__OwnerReference *hs_controller_ref_new (const Hs__Object *owner)
 {
     const hs_kind_info_t *info = hs_kind_info (hs_obj_kind (owner));
@@ -99,6 +117,71 @@ Hs__OwnerReference *hs_controller_ref_new (const Hs__Object *owner)
     r->block_owner_deletion = true;
     return r;
 }
+
+/* ------------------------------------------------------------------ resources */
+
+/* A pod's containers' requests (limits when !requests), summed. */
+static void s_pod_sum (const Hs__Pod *pod, bool requests, bool nonzero, hs_resources_t *ret)
+{
+    hs_resources_t u = {0, 0, requests ? 1 : 0};
+    const Hs__PodSpec *s = pod ? pod->spec : NULL;
+    for (size_t i = 0; s && i < s->n_containers; i++) {
+        const Hs__ResourceRequirements *r = s->containers[i]->resources;
+        const Hs__ResourceList *q = !r ? NULL : requests ? r->requests : r->limits;
+        int64_t cpu = 0, mem = 0;
+        if (q && !hs_empty (q->cpu) && hs_quantity_cpu_milli (q->cpu, &cpu) < 0) cpu = 0;
+        if (q && !hs_empty (q->memory) && hs_quantity_bytes (q->memory, &mem) < 0) mem = 0;
+        if (nonzero && cpu == 0) cpu = HS_NONZERO_CPU_MILLI;
+        if (nonzero && mem == 0) mem = HS_NONZERO_MEM_BYTES;
+        u.cpu_milli = hs_sat_add (u.cpu_milli, cpu);
+        u.mem_bytes = hs_sat_add (u.mem_bytes, mem);
+    }
+    *ret = u;
+}
+
+void hs_pod_requests (const Hs__Pod *pod, hs_resources_t *ret)
+{
+    s_pod_sum (pod, true, false, ret);
+}
+
+void hs_pod_requests_nonzero (const Hs__Pod *pod, hs_resources_t *ret)
+{
+    s_pod_sum (pod, true, true, ret);
+}
+
+void hs_pod_limits (const Hs__Pod *pod, hs_resources_t *ret)
+{
+    s_pod_sum (pod, false, false, ret);
+}
+
+/* The first of the lists that names the resource decides. */
+static int64_t s_node_has (const Hs__ResourceList *const lists[2], size_t field)
+{
+    for (int k = 0; k < 2; k++) {
+        const Hs__ResourceList *l = lists[k];
+        if (!l) continue;
+        const char *s = field == 0 ? l->cpu : field == 1 ? l->memory : l->pods;
+        if (hs_empty (s)) continue;
+        int64_t v;
+        int r = field == 0   ? hs_quantity_cpu_milli (s, &v)
+                : field == 1 ? hs_quantity_bytes (s, &v)
+                             : hs_quantity_count (s, &v);
+        return r < 0 ? -1 : v;
+    }
+    return -1;
+}
+
+void hs_node_allocatable (const Hs__Node *node, hs_resources_t *ret)
+{
+    const Hs__NodeStatus *st = node ? node->status : NULL;
+    const Hs__ResourceList *const lists[2] = {st ? st->allocatable : NULL,
+                                              st ? st->capacity : NULL};
+    ret->cpu_milli = s_node_has (lists, 0);
+    ret->mem_bytes = s_node_has (lists, 1);
+    ret->pods = s_node_has (lists, 2);
+}
+
+/* ------------------------------------------------------------------ templates */
 
 Hs__Object *hs_pod_from_template (const Hs__PodTemplateSpec *t, const char *ns,
                                   const char *generate_name, const Hs__Object *owner)

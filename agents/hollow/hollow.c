@@ -31,7 +31,7 @@
  *      SIM_HB_NODES names when there are more); the Nodes' Ready re-posts
  *      are spread evenly over --status-interval-ms.
  *  Node failure, as the real agent: one subscription to the events of our
- *  Nodes (ev.node.-./<prefix>, no watch and no cache) re-posts a node's
+ *  Nodes (ev.node.-//<prefix>, no watch and no cache) re-posts a node's
  *  Ready=True at once when the store shows it not Ready (hs-prober found
  *  our heartbeats missing); its new lastTransitionTime is kept in a small
  *  hash of such nodes. A pod hs-prober marked Failed with reason NodeLost
@@ -48,6 +48,7 @@
 #include "hs_notify.h"
 #include "hs_pb.h"
 #include "hs_quantity.h"
+#include "hs_topic.h"
 #include "hs_util.h"
 #include "hs_workload.h"
 
@@ -135,7 +136,7 @@ struct hollow_t {
     uint64_t status_round;
     uint32_t status_next;
     zhashx_t *ready_since; /* node name -> int64_t * ns: Ready's transition after a NotReady */
-    char *node_topic;      /* ev.node.-./<prefix> */
+    char *node_topic;      /* ev.node.-//<prefix> */
     uint64_t ready_reposts, nodelost;
     /* the pods */
     zhashx_t *pods; /* uid -> spod_t (keys are the pods' own data) */
@@ -924,7 +925,7 @@ void hollow_start (hollow_t *self, hs_client_t *client)
     hs_kind_t kinds[] = {HS_KIND_POD};
     hs_watch_opts_t wo = {.kinds = kinds, .n_kinds = 1, .fn = s_on_pod, .arg = self};
     self->watch = hs_client_watch (client, &wo);
-    self->node_topic = hs_sprintf ("ev.node.-./%s", self->prefix);
+    self->node_topic = hs_topic_event (HS_KIND_NODE, "-", "", self->prefix);
     int r = hs_client_on (client, self->node_topic, s_on_node, self);
     if (r < 0)
         log_error ("cannot subscribe to %s: %s; a Node marked not Ready waits for its next "

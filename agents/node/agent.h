@@ -28,6 +28,7 @@
 #include "cgroup.h"
 #include "hs_client.h"
 #include "hs_loop.h"
+#include "hs_util.h"
 
 typedef struct {
     const char *node;           /* the Node's name */
@@ -118,8 +119,12 @@ int agent_pods_exec_target (agent_pods_t *self, const char *ns, const char *pod,
                             const char *container, agent_exec_target_t *ret);
 void agent_exec_target_free (agent_exec_target_t *t);
 
-/* mkdir -p, mode 0700. 0 or -errno. */
-int agent_mkdir_p (const char *path);
+/* mkdir -p for the agent's own directories, which are private (0700):
+ * hs_mkdir_p (path, 0700), 0 or -errno. */
+static inline int agent_mkdir_p (const char *path)
+{
+    return hs_mkdir_p (path, 0700);
+}
 
 /* Counters for the heartbeat. */
 uint64_t agent_pods_count (agent_pods_t *self);

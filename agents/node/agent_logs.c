@@ -12,6 +12,7 @@
 #include "agent_logs.h"
 #include "shim_log.h"
 
+#include "hs_topic.h"
 #include "hs_log.h"
 #include "hs_pb.h"
 #include "hs_util.h"
@@ -563,7 +564,7 @@ static void s_start (agent_logs_t *self, const Hs__LogRequest *r)
     s_stream_t *s = hs_calloc (1, sizeof *s);
     s->client_id = hs_strdup (r->client_id);
     s->request_id = hs_strdup (r->request_id);
-    s->topic = hs_sprintf ("logs.%s", r->client_id);
+    s->topic = hs_topic_to ("logs", r->client_id);
     s->fd = s->dirfd = -1;
     s->follow = r->follow;
     s->timestamps = r->timestamps;
@@ -663,7 +664,7 @@ agent_logs_t *agent_logs_new (hs_client_t *client, agent_pods_t *pods, const cha
     self->client = client;
     self->pods = pods;
     self->node = hs_strdup (node);
-    self->topic = hs_sprintf ("logreq.%s", node);
+    self->topic = hs_topic_to ("logreq", node);
     int r = hs_client_on (client, self->topic, s_on_request, self);
     if (r < 0) {
         log_error ("cannot subscribe to %s: %s; `hsctl logs` will not work", self->topic,

@@ -7,7 +7,7 @@
  *  hb.agent.<node> (naming the node in `nodes`, which is how hs-prober
  *  tells a live node); every status interval it re-posts the Node's Ready
  *  condition with a fresh heartbeat time, and at once when its own Node's
- *  event (subscribed to by topic, ev.node.-./<node>) shows Ready not True:
+ *  event (subscribed to by topic, ev.node.-//<node>) shows Ready not True:
  *  hs-prober declares a silent node Unknown, and a live agent says
  *  otherwise.
  *
@@ -32,6 +32,7 @@
 #include "agent_rules.h"
 
 #include "hs_daemon.h"
+#include "hs_topic.h"
 #include "hs_log.h"
 #include "hs_notify.h"
 #include "hs_pb.h"
@@ -72,7 +73,7 @@ typedef struct {
     agent_pods_t *pods;
     agent_logs_t *logs;   /* hsctl logs (agent_logs.c) */
     agent_probe_t *probe; /* probe results and exec probes (agent_probe.c) */
-    char *node_topic;     /* ev.node.-./<node>: our Node's events */
+    char *node_topic;     /* ev.node.-//<node>: our Node's events */
     int64_t started_at_ns;
     int64_t ready_since_ns; /* the Ready condition's lastTransitionTime we post */
     bool confirmed;         /* the watch synced once: adopted pods confirmed, READY=1 */
@@ -271,7 +272,7 @@ static void s_heartbeat (self_t *self)
 static void s_on_node (void *arg, const char *topic, const Hs__Envelope *env)
 {
     self_t *self = arg;
-    if (strcmp (topic, self->node_topic) != 0) return; /* ev.node.-./<node>2 */
+    if (strcmp (topic, self->node_topic) != 0) return; /* ev.node.-//<node>2 */
     const Hs__WatchEvent *ev = env->body_case == HS__ENVELOPE__BODY_EVENT ? env->event : NULL;
     const Hs__Node *node = ev && ev->object ? ev->object->node : NULL;
     if (!node || !node->metadata || !hs_streq (node->metadata->name, self->conf.node) ||
@@ -361,7 +362,7 @@ static void s_online (self_t *self)
     self->logs = agent_logs_new (self->client, self->pods, self->conf.node);
     self->probe =
         agent_probe_new (self->client, self->loop, self->pods, self->conf.node, self->conf.shim);
-    self->node_topic = hs_sprintf ("ev.node.-./%s", self->conf.node);
+    self->node_topic = hs_topic_event (HS_KIND_NODE, "-", "", self->conf.node);
     int r = hs_client_on (self->client, self->node_topic, s_on_node, self);
     if (r < 0)
         log_error ("cannot subscribe to %s: %s; a Node marked not Ready waits for the next "

@@ -41,6 +41,7 @@
 #include "hs_pb.h"
 #include "hs_quantity.h"
 #include "hs_util.h"
+#include "hs_workload.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -193,18 +194,6 @@ static int s_rm_one (const char *path, const struct stat *st, int flag, struct F
 static void s_rm_rf (const char *path)
 {
     nftw (path, s_rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-int agent_mkdir_p (const char *path)
-{
-    _cleanup_free_ char *p = hs_strdup (path);
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/') continue;
-        *s = '\0';
-        if (mkdir (p, 0700) != 0 && errno != EEXIST) return -errno;
-        *s = '/';
-    }
-    return mkdir (p, 0700) != 0 && errno != EEXIST ? -errno : 0;
 }
 
 /* The numbers of a shim's small key=value file (state, exit), read once:
@@ -721,7 +710,7 @@ static void s_start (agent_pods_t *self, apod_t *p, acont_t *c)
     c->run_dir = hs_sprintf ("%s/%s/%d", p->dir, c->name, c->runs);
     s_rm_rf (c->run_dir);
     _cleanup_free_ char *parent = hs_sprintf ("%s/%s", p->dir, c->name);
-    agent_mkdir_p (parent);
+    hs_mkdir_p (parent, 0700);
     c->runs++;
     char *msg = NULL;
     r = s_run_shim (self, p, c, spec, &msg);
@@ -964,8 +953,7 @@ static void s_write_status (agent_pods_t *self, apod_t *p)
         if (c->pid > 0) cs->container_id = hs_sprintf ("hs://%s/%d", self->conf.node, (int)c->pid);
         hs_pb_push ((void ***)&st->container_statuses, &st->n_container_statuses, cs);
     }
-    const char *phase = st->phase;
-    bool finished = hs_streq (phase, "Succeeded") || hs_streq (phase, "Failed");
+    bool finished = hs_pod_phase_terminal (st->phase);
     _cleanup_free_ char *names = hs_buf_take (&unready);
     _cleanup_free_ char *msg =
         finished ? NULL : hs_sprintf ("containers with unready status: [%s]", names);

@@ -3,6 +3,7 @@
 #include "agent_probe.h"
 #include "agent_rules.h"
 
+#include "hs_topic.h"
 #include "hs_log.h"
 #include "hs_pb.h"
 #include "hs_util.h"
@@ -92,7 +93,7 @@ static void s_answer (agent_probe_t *self, const char *client_id, const char *re
     Hs__Envelope env = HS__ENVELOPE__INIT;
     env.body_case = HS__ENVELOPE__BODY_EXEC_RESULT;
     env.exec_result = &res;
-    _cleanup_free_ char *topic = hs_sprintf ("probres.%s", client_id);
+    _cleanup_free_ char *topic = hs_topic_to ("probres", client_id);
     int r = hs_bus_publish (hs_client_bus (self->client), topic, &env);
     hs_pb_take_str (&env.sender, NULL); /* publish set a heap copy */
     /* A lost answer is a probe that timed out, for the prober. */
@@ -315,7 +316,7 @@ agent_probe_t *agent_probe_new (hs_client_t *client, hs_loop_t *loop, agent_pods
     self->pods = pods;
     self->shim = shim;
     self->node = hs_strdup (node);
-    self->topic = hs_sprintf ("probe.%s", node);
+    self->topic = hs_topic_to ("probe", node);
     int r = hs_client_on (client, self->topic, s_on_message, self);
     if (r < 0) {
         log_error ("cannot subscribe to %s: %s; probes will not reach this node", self->topic,

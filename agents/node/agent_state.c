@@ -1,6 +1,7 @@
 /*  agent_state.c: hs-agent's LMDB record (see agent_state.h). */
 #include "agent_state.h"
 
+#include "hs_db.h"
 #include "hs_log.h"
 #include "hs_pb.h"
 #include "hs_util.h"
@@ -8,7 +9,6 @@
 #include <errno.h>
 #include <lmdb.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define MAP_SIZE (256u << 20)
 
@@ -17,14 +17,10 @@ struct agent_state_t {
     MDB_dbi dbi;
 };
 
-static int s_err (int rc)
-{
-    return rc > 0 ? -rc : rc == 0 ? 0 : -EIO;
-}
-
 int agent_state_open (const char *dir, agent_state_t **ret_state)
 {
-    if (mkdir (dir, 0700) != 0 && errno != EEXIST) return -errno;
+    int r = hs_mkdir_p (dir, 0700);
+    if (r < 0) return r;
     agent_state_t *self = hs_calloc (1, sizeof *self);
     int rc = mdb_env_create (&self->env);
     if (rc == 0) rc = mdb_env_set_mapsize (self->env, MAP_SIZE);
@@ -39,7 +35,7 @@ int agent_state_open (const char *dir, agent_state_t **ret_state)
     if (txn) mdb_txn_abort (txn);
     if (rc) {
         agent_state_close (&self);
-        return s_err (rc);
+        return hs_db_errno (rc);
     }
     *ret_state = self;
     return 0;
@@ -63,28 +59,28 @@ int agent_state_put (agent_state_t *self, const char *uid, const Hs__AgentPod *r
     _cleanup_free_ uint8_t *buf = hs_pb_pack (rec, &len);
     MDB_txn *txn;
     int rc = mdb_txn_begin (self->env, NULL, 0, &txn);
-    if (rc) return s_err (rc);
+    if (rc) return hs_db_errno (rc);
     MDB_val k = {strlen (uid), (void *)uid}, v = {len, buf};
     rc = mdb_put (txn, self->dbi, &k, &v, 0);
     if (rc) {
         mdb_txn_abort (txn);
-        return s_err (rc);
+        return hs_db_errno (rc);
     }
-    return s_err (mdb_txn_commit (txn));
+    return hs_db_errno (mdb_txn_commit (txn));
 }
 
 int agent_state_del (agent_state_t *self, const char *uid)
 {
     MDB_txn *txn;
     int rc = mdb_txn_begin (self->env, NULL, 0, &txn);
-    if (rc) return s_err (rc);
+    if (rc) return hs_db_errno (rc);
     MDB_val k = {strlen (uid), (void *)uid};
     rc = mdb_del (txn, self->dbi, &k, NULL);
     if (rc && rc != MDB_NOTFOUND) {
         mdb_txn_abort (txn);
-        return s_err (rc);
+        return hs_db_errno (rc);
     }
-    return s_err (mdb_txn_commit (txn));
+    return hs_db_errno (mdb_txn_commit (txn));
 }
 
 int agent_state_load (agent_state_t *self, Hs__AgentPod ***ret)
@@ -92,12 +88,12 @@ int agent_state_load (agent_state_t *self, Hs__AgentPod ***ret)
     *ret = NULL;
     MDB_txn *txn;
     int rc = mdb_txn_begin (self->env, NULL, MDB_RDONLY, &txn);
-    if (rc) return s_err (rc);
+    if (rc) return hs_db_errno (rc);
     MDB_cursor *cur;
     rc = mdb_cursor_open (txn, self->dbi, &cur);
     if (rc) {
         mdb_txn_abort (txn);
-        return s_err (rc);
+        return hs_db_errno (rc);
     }
     Hs__AgentPod **recs = NULL;
     size_t n = 0;
@@ -118,7 +114,7 @@ int agent_state_load (agent_state_t *self, Hs__AgentPod ***ret)
     if (rc != MDB_NOTFOUND) {
         for (size_t i = 0; i < n; i++) hs_pb_free (recs[i]);
         free (recs);
-        return s_err (rc);
+        return hs_db_errno (rc);
     }
     *ret = recs;
     return (int)n;

@@ -2,7 +2,7 @@
  *
  *  Like the kubelet's file source: every *.yaml, *.yml and *.json file in
  *  DIR holds Pods the agent runs with no control plane at all. Each pod gets
- *  the store's defaults and validation (store_validate.h, the same code), is
+ *  the store's defaults and validation (hs_validate.h, the same code), is
  *  named <name>-<node> like Kubernetes' static pods, is bound to this node,
  *  and gets a uid that is a hash of the node and the pod as loaded: the
  *  same manifest always gives the same uid, so an agent restart adopts what
@@ -15,7 +15,7 @@
 #include "hs_manifest.h"
 #include "hs_pb.h"
 #include "hs_util.h"
-#include "store_validate.h"
+#include "hs_validate.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -74,9 +74,9 @@ int agent_static_load (const char *dir, const char *node, Hs__Pod ***ret_pods)
         _cleanup_free_ char *name = hs_sprintf ("%s-%s", meta->name, node);
         hs_pb_set_str (&meta->name, name);
         hs_pb_set_str (&o->pod->spec->node_name, node);
-        store_defaults (o, hs_now_ns ());
+        hs_obj_defaults (o, hs_now_ns ());
         char *msg = NULL;
-        if (store_validate (o, &msg) < 0) {
+        if (hs_obj_validate (o, &msg) < 0) {
             log_error ("static pods: %s: document %d: %s; skipped", d->file, d->doc, hs_s (msg));
             free (msg);
             hs_pb_free (o);

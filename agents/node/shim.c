@@ -199,23 +199,6 @@ static int s_write_atomic (int dirfd, const char *name, const char *content)
     return 0;
 }
 
-/* mkdir -p, each missing component 0700. 0 or -errno. */
-static int s_mkdir_p (const char *path)
-{
-    _cleanup_free_ char *p = hs_strdup (path);
-    for (char *s = p + 1;; s++) {
-        if (*s != '/' && *s != '\0') continue;
-        char c = *s;
-        *s = '\0';
-        if (mkdir (p, 0700) < 0 && errno != EEXIST) return -errno;
-        *s = c;
-        if (c == '\0') break;
-    }
-    struct stat st;
-    if (stat (path, &st) < 0) return -errno;
-    return S_ISDIR (st.st_mode) ? 0 : -ENOTDIR;
-}
-
 /* Field 22 of /proc/self/stat: start time in clock ticks after boot. */
 static int s_self_start_ticks (unsigned long long *ret)
 {
@@ -789,7 +772,7 @@ static int s_fail (int dirfd, int code, const char *msg)
 static int s_run (const s_opts_t *o)
 {
     char eb[128];
-    int r = s_mkdir_p (o->state_dir);
+    int r = hs_mkdir_p (o->state_dir, 0700);
     if (r < 0) {
         fprintf (stderr, "mkdir \"%s\": %s\n", o->state_dir, s_strerror (-r, eb, sizeof eb));
         return 1;

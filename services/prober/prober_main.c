@@ -33,6 +33,7 @@
 #include "probe_sched.h"
 #include "probe_target.h"
 
+#include "hs_topic.h"
 #include "hs_ctrl.h"
 #include "hs_log.h"
 #include "hs_util.h"
@@ -192,7 +193,7 @@ static void s_event (self_t *self, const char *kind, const char *ns, const char 
 
 static void s_publish (self_t *self, const char *node, Hs__Envelope *env)
 {
-    _cleanup_free_ char *topic = hs_sprintf ("probe.%s", node);
+    _cleanup_free_ char *topic = hs_topic_to ("probe", node);
     int r = hs_bus_publish (hs_client_bus (hs_ctrl_client (self->ctrl)), topic, env);
     hs_pb_take_str (&env->sender, NULL); /* publish set a heap copy */
     if (r < 0)
@@ -345,9 +346,9 @@ static void s_on_fd (void *arg, hs_ctrl_t *ctrl, int fd, short revents)
 static void s_on_exec_result (void *arg, const char *topic, const Hs__Envelope *env)
 {
     self_t *self = arg;
-    /* a prefix subscription: probres.<id>7 is another client's */
-    const char *id = hs_client_id (hs_ctrl_client (self->ctrl));
-    if (strncmp (topic, "probres.", 8) != 0 || strcmp (topic + 8, id) != 0) return;
+    /* probres.<id>/ is ours alone: '/' ends the id (hs_topic.h) */
+    _cleanup_free_ char *mine = hs_topic_to ("probres", hs_client_id (hs_ctrl_client (self->ctrl)));
+    if (strcmp (topic, mine) != 0) return;
     if (env->body_case != HS__ENVELOPE__BODY_EXEC_RESULT) {
         hs_log_once (HS_LOG_WARN, "prober:probres", "%s sent a message of another kind on %s",
                      hs_s (env->sender), topic);
@@ -1022,9 +1023,9 @@ static int s_start (void *arg, hs_ctrl_t *ctrl)
     hs_client_t *client = hs_ctrl_client (ctrl);
     /* request ids unique across restarts under one instance name */
     self->seq = (uint64_t)hs_now_ns ();
-    _cleanup_free_ char *res = hs_sprintf ("probres.%s", hs_client_id (client));
+    _cleanup_free_ char *res = hs_topic_to ("probres", hs_client_id (client));
     int r = hs_client_on (client, res, s_on_exec_result, self);
-    if (r == 0) r = hs_client_on (client, "hb.agent", s_on_agent_hb, self);
+    if (r == 0) r = hs_client_on (client, "hb.agent", s_on_agent_hb, self); /* and hb.agent-sim. */
     if (r == 0) r = hs_client_on (client, "hb.store", s_on_store_hb, self);
     if (r < 0) {
         log_error ("cannot subscribe: %s", strerror (-r));

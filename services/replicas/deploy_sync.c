@@ -1,6 +1,7 @@
 /*  deploy_sync.c: a Deployment's decisions (deploy_sync.h). The function
  *  names follow kube's pkg/controller/deployment where they do the same. */
 #include "deploy_sync.h"
+#include "hs_rollout.h"
 #include "hs_util.h"
 #include "hs_workload.h"
 #include "rs_sync.h"
@@ -19,72 +20,6 @@
 
 /* ------------------------------------------------------------------ helpers */
 
-static void s_map_del (void ***entries, size_t *n, const char *key)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < *n; i++) {
-        hs_pb_map_entry_t *e = (*entries)[i];
-        if (hs_streq (e->key, key))
-            hs_pb_free (e);
-        else
-            (*entries)[k++] = e;
-    }
-    *n = k;
-}
-
-static void s_sort_template (Hs__PodTemplateSpec *t)
-{
-    if (t->metadata) {
-        hs_pb_map_sort ((void **)t->metadata->labels, t->metadata->n_labels);
-        hs_pb_map_sort ((void **)t->metadata->annotations, t->metadata->n_annotations);
-    }
-    if (t->spec) hs_pb_map_sort ((void **)t->spec->node_selector, t->spec->n_node_selector);
-}
-
-static Hs__PodTemplateSpec *s_template_copy (const Hs__PodTemplateSpec *t)
-{
-    Hs__PodTemplateSpec *c = t ? hs_pb_dup (t) : hs_pb_new (&hs__pod_template_spec__descriptor);
-    if (!c->metadata) c->metadata = hs_pb_new (&hs__object_meta__descriptor);
-    if (!c->spec) c->spec = hs_pb_new (&hs__pod_spec__descriptor);
-    s_sort_template (c);
-    return c;
-}
-
-void deploy_template_hash (const Hs__PodTemplateSpec *t, int32_t collision_count,
-                           char ret[DEPLOY_HASH_LEN + 1])
-{
-    Hs__PodTemplateSpec *c = s_template_copy (t);
-    size_t len = 0;
-    uint8_t *b = hs_pb_pack (c, &len);
-    uint64_t h = 14695981039346656037ULL;
-    for (size_t i = 0; i < len; i++) h = (h ^ b[i]) * 1099511628211ULL;
-    if (collision_count > 0)
-        for (int i = 0; i < 4; i++)
-            h = (h ^ (((uint32_t)collision_count >> (8 * i)) & 0xff)) * 1099511628211ULL;
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    static const char alpha[] = "bcdfghjklmnpqrstvwxz2456789";
-    for (int i = 0; i < DEPLOY_HASH_LEN; i++) {
-        ret[i] = alpha[h % (sizeof alpha - 1)];
-        h /= sizeof alpha - 1;
-    }
-    ret[DEPLOY_HASH_LEN] = '\0';
-    free (b);
-    hs_pb_free (c);
-}
-
-bool deploy_template_equal (const Hs__PodTemplateSpec *a, const Hs__PodTemplateSpec *b)
-{
-    Hs__PodTemplateSpec *x = s_template_copy (a), *y = s_template_copy (b);
-    s_map_del ((void ***)&x->metadata->labels, &x->metadata->n_labels, DEPLOY_HASH_LABEL);
-    s_map_del ((void ***)&y->metadata->labels, &y->metadata->n_labels, DEPLOY_HASH_LABEL);
-    bool eq = hs_pb_equal (x, y);
-    hs_pb_free (x);
-    hs_pb_free (y);
-    return eq;
-}
-
 static const char *s_ann (const Hs__ObjectMeta *m, const char *key)
 {
     return m ? hs_pb_map_get ((void *const *)m->annotations, m->n_annotations, key) : NULL;
@@ -96,12 +31,6 @@ static int64_t s_ann_i64 (const Hs__ObjectMeta *m, const char *key, int64_t dflt
     int64_t x;
     if (!v || hs_parse_i64 (v, &x) < 0) return dflt;
     return x;
-}
-
-int64_t deploy_rs_revision (const Hs__ObjectMeta *m)
-{
-    int64_t v = s_ann_i64 (m, DEPLOY_REVISION, 0);
-    return v > 0 ? v : 0;
 }
 
 static bool s_rolling (const Hs__DeploymentSpec *s)
@@ -327,9 +256,9 @@ static void s_copy_annotations (d_t *x, d_rs_t *r)
 static void s_sync_new_annotations (d_t *x, d_rs_t *r)
 {
     s_copy_annotations (x, r);
-    const char *had = s_ann (s_rs_of (r)->metadata, DEPLOY_REVISION);
+    const char *had = s_ann (s_rs_of (r)->metadata, HS_ROLLOUT_REVISION);
     if (r->revision < x->new_revision) {
-        s_set_ann_i64 (r, DEPLOY_REVISION, x->new_revision);
+        s_set_ann_i64 (r, HS_ROLLOUT_REVISION, x->new_revision);
         if (had) {
             /* back to this template: keep the revisions it had */
             const char *hist = s_ann (s_rs_of (r)->metadata, DEPLOY_REVISION_HISTORY);
@@ -367,8 +296,8 @@ static int32_t s_new_rs_replicas (const d_t *x, const d_rs_t *nrs)
  * false on a hash collision (collisionCount bumped in the status). */
 static bool s_create_new (d_t *x)
 {
-    char hash[DEPLOY_HASH_LEN + 1];
-    deploy_template_hash (x->spec->template_, x->st->collision_count, hash);
+    char hash[HS_ROLLOUT_HASH_LEN + 1];
+    hs_rollout_template_hash (x->spec->template_, x->st->collision_count, hash);
     _cleanup_free_ char *name = hs_sprintf ("%s-%s", x->m->name, hash);
     if (x->in->lookup && x->in->lookup (x->in->lookup_arg, x->m->namespace_, name)) {
         /* not ours (ours would have been found): another template has it */
@@ -379,10 +308,10 @@ static bool s_create_new (d_t *x)
     Hs__ReplicaSet *rs = o->replica_set;
     Hs__ObjectMeta *m = rs->metadata;
     rs->spec = hs_pb_new (&hs__replica_set_spec__descriptor);
-    rs->spec->template_ = s_template_copy (x->spec->template_);
+    rs->spec->template_ = hs_rollout_template_copy (x->spec->template_);
     Hs__ObjectMeta *tm = rs->spec->template_->metadata;
     hs_pb_map_set ((void ***)&tm->labels, &tm->n_labels, &hs__object_meta__labels_entry__descriptor,
-                   DEPLOY_HASH_LABEL, hash);
+                   HS_ROLLOUT_HASH_LABEL, hash);
     hs_pb_map_sort ((void **)tm->labels, tm->n_labels);
     for (size_t i = 0; i < tm->n_labels; i++)
         hs_pb_map_set ((void ***)&m->labels, &m->n_labels,
@@ -391,7 +320,8 @@ static bool s_create_new (d_t *x)
     rs->spec->selector = x->spec->selector ? hs_pb_dup (x->spec->selector)
                                            : hs_pb_new (&hs__label_selector__descriptor);
     hs_pb_map_set ((void ***)&rs->spec->selector->match_labels, &rs->spec->selector->n_match_labels,
-                   &hs__label_selector__match_labels_entry__descriptor, DEPLOY_HASH_LABEL, hash);
+                   &hs__label_selector__match_labels_entry__descriptor, HS_ROLLOUT_HASH_LABEL,
+                   hash);
     hs_pb_map_sort ((void **)rs->spec->selector->match_labels, rs->spec->selector->n_match_labels);
     rs->spec->min_ready_seconds = x->spec->min_ready_seconds;
     rs->spec->replicas = hs_pb_new (&hs__int32_value__descriptor);
@@ -402,7 +332,7 @@ static bool s_create_new (d_t *x)
     *r = (d_rs_t){
         .obj = o, .created = o, .name = m->name, .created_ns = x->now, .revision = x->new_revision};
     s_copy_annotations (x, r);
-    s_set_ann_i64 (r, DEPLOY_REVISION, x->new_revision);
+    s_set_ann_i64 (r, HS_ROLLOUT_REVISION, x->new_revision);
     r->spec = s_new_rs_replicas (x, r);
     s_replicas_annotations (x, r);
     x->nrs = r;
@@ -780,13 +710,13 @@ static void s_emit (d_t *x)
     /* the Deployment's own revision annotation, as kube keeps it */
     bool updated = false;
     if (x->nrs && x->nrs->revision > 0 &&
-        s_ann_i64 (x->m, DEPLOY_REVISION, -1) != x->nrs->revision) {
+        s_ann_i64 (x->m, HS_ROLLOUT_REVISION, -1) != x->nrs->revision) {
         Hs__Object *o = hs_pb_dup (x->in->deploy);
         Hs__ObjectMeta *m = o->deployment->metadata;
         char buf[32];
         snprintf (buf, sizeof buf, "%lld", (long long)x->nrs->revision);
         hs_pb_map_set ((void ***)&m->annotations, &m->n_annotations,
-                       &hs__object_meta__annotations_entry__descriptor, DEPLOY_REVISION, buf);
+                       &hs__object_meta__annotations_entry__descriptor, HS_ROLLOUT_REVISION, buf);
         hs_pb_map_sort ((void **)m->annotations, m->n_annotations);
         hs_pb_free (o->deployment->status);
         o->deployment->status = NULL;
@@ -877,7 +807,7 @@ int deploy_sync (const deploy_input_t *in, rp_plan_t *ret)
         r->obj = o;
         r->name = rs->metadata->name;
         r->created_ns = rs->metadata->creation_timestamp;
-        r->revision = deploy_rs_revision (rs->metadata);
+        r->revision = hs_rollout_revision (rs->metadata);
         r->spec = r->orig = rs->spec->replicas ? rs->spec->replicas->value : 1;
         rs_count_pods (rs->spec->template_, d->spec->min_ready_seconds, in->rs[i].pods,
                        in->rs[i].n_pods, x.now, &r->c);
@@ -887,7 +817,7 @@ int deploy_sync (const deploy_input_t *in, rp_plan_t *ret)
     int64_t max_old = 0;
     for (size_t i = 0; i < x.n; i++) {
         if (!x.nrs &&
-            deploy_template_equal (s_rs_of (&x.rs[i])->spec->template_, d->spec->template_)) {
+            hs_rollout_template_equal (s_rs_of (&x.rs[i])->spec->template_, d->spec->template_)) {
             x.nrs = &x.rs[i];
             continue;
         }

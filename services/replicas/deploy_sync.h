@@ -3,7 +3,7 @@
  *  semantics (pkg/controller/deployment), our code.
  *
  *  ReplicaSets. One per pod template: "<deployment>-<hash>", the hash a
- *  stable function of the template (deploy_template_hash), added as label
+ *  stable function of the template (hs_rollout_template_hash), added as label
  *  pod-template-hash to the ReplicaSet's selector, its template and so its
  *  pods; a controller reference to the Deployment; annotation
  *  deployment.kubernetes.io/revision (the highest of the others + 1 for a
@@ -48,24 +48,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hs_rollout.h"
 #include "replicas_plan.h"
 
-#define DEPLOY_HASH_LABEL       "pod-template-hash"
-#define DEPLOY_REVISION         "deployment.kubernetes.io/revision"
 #define DEPLOY_REVISION_HISTORY "deployment.kubernetes.io/revision-history"
 #define DEPLOY_DESIRED_REPLICAS "deployment.kubernetes.io/desired-replicas"
 #define DEPLOY_MAX_REPLICAS     "deployment.kubernetes.io/max-replicas"
-#define DEPLOY_HASH_LEN         10
-
-/* The template's hash: FNV-1a over its protobuf bytes (maps sorted, as the
- * store normalizes them), and the collision count when > 0, written as
- * DEPLOY_HASH_LEN characters of [bcdfghjklmnpqrstvwxz2456789]. */
-void deploy_template_hash (const Hs__PodTemplateSpec *t, int32_t collision_count,
-                           char ret[DEPLOY_HASH_LEN + 1]);
-/* Equal templates, ignoring the pod-template-hash label. */
-bool deploy_template_equal (const Hs__PodTemplateSpec *a, const Hs__PodTemplateSpec *b);
-/* A ReplicaSet's revision annotation, 0 if none or bad. */
-int64_t deploy_rs_revision (const Hs__ObjectMeta *m);
 /* maxSurge / maxUnavailable resolved against replicas like kube (surge
  * rounds up, unavailable down, both 0 gives unavailable 1; 0 for Recreate;
  * maxUnavailable at most replicas). */

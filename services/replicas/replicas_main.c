@@ -814,19 +814,9 @@ static void s_collect (self_t *self, int64_t now, int64_t wall, int64_t *wake)
     zlistx_destroy (&old);
     for (s_owner_t *ow = zhashx_first (self->owners); ow; ow = zhashx_next (self->owners)) {
         const char *uid = zhashx_cursor (self->owners);
-        bool exists = true;
-        if (hs_streq (ow->kind, "ReplicaSet"))
-            exists = zhashx_lookup (self->uid_rs, uid) != NULL;
-        else if (hs_streq (ow->kind, "Deployment"))
-            exists = zhashx_lookup (self->uid_deploy, uid) != NULL;
-        if (exists) {
-            ow->missing_since = 0;
-            continue;
-        }
-        /* the first pass that finds the owner missing starts its clock */
-        if (ow->missing_since == 0) ow->missing_since = now;
-        int64_t at = ow->missing_since + GC_OWNER_GONE_NS;
-        if (at > now && at < *wake) *wake = at;
+        /* what the cache has; whether that makes garbage is gc_decide's */
+        bool exists = (hs_streq (ow->kind, "ReplicaSet") && zhashx_lookup (self->uid_rs, uid)) ||
+                      (hs_streq (ow->kind, "Deployment") && zhashx_lookup (self->uid_deploy, uid));
         for (void *v = zhashx_first (ow->deps); v; v = zhashx_next (ow->deps)) {
             const char *dep = zhashx_cursor (ow->deps);
             const char *slash = strchr (dep + 2, '/');
@@ -837,16 +827,22 @@ static void s_collect (self_t *self, int64_t now, int64_t wall, int64_t *wake)
             hs_kind_t kind = dep[0] == 'p' ? HS_KIND_POD : HS_KIND_REPLICASET;
             const Hs__Object *o = hs_watch_get (s_w (self), kind, ns, name);
             const Hs__ObjectMeta *m = hs_obj_meta (o);
-            if (!m || m->deletion_timestamp) continue;
+            if (!m) continue;
+            gc_input_t in = {.owner_kind = ow->kind,
+                             .owner_exists = exists,
+                             .dep_deleting = m->deletion_timestamp != 0,
+                             .dep_created_ns = m->creation_timestamp};
+            int64_t at = 0;
+            gc_verdict_t verdict = gc_decide (&in, &ow->missing_since, now, wall, &at);
+            if (verdict == GC_KEEP_ALL) break;
+            if (verdict == GC_KEEP) continue;
+            /* garbage, or maybe: ours to delete, unless a delete is under way */
             if (!hs_ctrl_owns (self->ctrl, dep + 2)) continue;
             s_gc_t *g = zhashx_lookup (self->gc, dep);
             if (g && (g->inflight || g->until > now)) {
                 if (!g->inflight && g->until < *wake) *wake = g->until;
                 continue;
             }
-            at = 0;
-            gc_verdict_t verdict =
-                gc_decide (false, &ow->missing_since, now, m->creation_timestamp, wall, &at);
             if (verdict == GC_WAIT) {
                 if (at < *wake) *wake = at;
                 continue;

@@ -37,6 +37,7 @@
 #include "hs_ctrl.h"
 #include "hs_log.h"
 #include "hs_util.h"
+#include "hs_workload.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -148,7 +149,7 @@ static bool s_is_pending (const self_t *self, const Hs__Pod *pod)
 {
     if (!pod || !pod->metadata || !pod->spec) return false;
     if (!hs_empty (pod->spec->node_name) || pod->metadata->deletion_timestamp) return false;
-    if (sched_pod_terminal (pod)) return false;
+    if (hs_pod_terminal (pod)) return false;
     const char *want =
         hs_empty (pod->spec->scheduler_name) ? DEFAULT_NAME : pod->spec->scheduler_name;
     if (!hs_streq (want, self->sched_name)) return false;
@@ -160,7 +161,7 @@ static bool s_is_pending (const self_t *self, const Hs__Pod *pod)
 /* Bound and not finished: it holds room on its node. */
 static bool s_holds_room (const Hs__Pod *pod)
 {
-    return pod && pod->spec && !hs_empty (pod->spec->node_name) && !sched_pod_terminal (pod);
+    return pod && pod->spec && !hs_empty (pod->spec->node_name) && !hs_pod_terminal (pod);
 }
 
 /* Forgets pending pod key, and what its bind in flight counts. */

@@ -1,7 +1,7 @@
 /*  sched_pick.c: filter and score, pure (see sched_pick.h for the rules). */
 #include "sched_pick.h"
-#include "hs_quantity.h"
 #include "hs_util.h"
+#include "hs_workload.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -13,11 +13,7 @@
 #define S_MEM  1
 #define S_PODS 2
 
-/* kube-scheduler's defaults for containers without requests, for scoring
- * only (so best-effort pods spread instead of piling on one node). */
-#define S_NONZERO_CPU_MILLI 100
-#define S_NONZERO_MEM_BYTES (200LL * 1024 * 1024)
-#define S_MAX_SCORE         100
+#define S_MAX_SCORE 100
 
 static const char S_NOT_READY[] = "node(s) were not ready";
 static const char S_UNSCHEDULABLE[] = "node(s) were unschedulable";
@@ -86,51 +82,15 @@ typedef struct {
 
 /* ------------------------------------------------------------------ pods and nodes */
 
-static int64_t s_sat_add (int64_t a, int64_t b)
-{
-    if (b > 0 && a > INT64_MAX - b) return INT64_MAX;
-    if (b < 0 && a < INT64_MIN - b) return INT64_MIN;
-    return a + b;
-}
-
+/* A pod's requests, and its non-zero requests for scoring (so best-effort
+ * pods spread instead of piling on one node): hs_workload's rules. */
 static void s_requests (const Hs__Pod *pod, sched_req_t *ret, sched_req_t *ret_nonzero)
 {
-    sched_req_t req = {0, 0}, nz = {0, 0};
-    const Hs__PodSpec *s = pod ? pod->spec : NULL;
-    for (size_t i = 0; s && i < s->n_containers; i++) {
-        const Hs__ResourceRequirements *r = s->containers[i]->resources;
-        const Hs__ResourceList *q = r ? r->requests : NULL;
-        int64_t cpu = 0, mem = 0;
-        /* The store validated them; a bad value counts as nothing, as there. */
-        if (q && !hs_empty (q->cpu) && hs_quantity_cpu_milli (q->cpu, &cpu) < 0) cpu = 0;
-        if (q && !hs_empty (q->memory) && hs_quantity_bytes (q->memory, &mem) < 0) mem = 0;
-        req.cpu_milli = s_sat_add (req.cpu_milli, cpu);
-        req.mem_bytes = s_sat_add (req.mem_bytes, mem);
-        nz.cpu_milli = s_sat_add (nz.cpu_milli, cpu ? cpu : S_NONZERO_CPU_MILLI);
-        nz.mem_bytes = s_sat_add (nz.mem_bytes, mem ? mem : S_NONZERO_MEM_BYTES);
-    }
-    if (ret) *ret = req;
-    if (ret_nonzero) *ret_nonzero = nz;
-}
-
-void sched_pod_requests (const Hs__Pod *pod, sched_req_t *ret)
-{
-    s_requests (pod, ret, NULL);
-}
-
-bool sched_pod_terminal (const Hs__Pod *pod)
-{
-    const char *phase = pod && pod->status ? pod->status->phase : "";
-    return hs_streq (phase, "Succeeded") || hs_streq (phase, "Failed");
-}
-
-const char *sched_pod_controller (const Hs__Pod *pod)
-{
-    const Hs__ObjectMeta *m = pod ? pod->metadata : NULL;
-    for (size_t i = 0; m && i < m->n_owner_references; i++)
-        if (m->owner_references[i]->controller && !hs_empty (m->owner_references[i]->uid))
-            return m->owner_references[i]->uid;
-    return NULL;
+    hs_resources_t r, nz;
+    hs_pod_requests (pod, &r);
+    hs_pod_requests_nonzero (pod, &nz);
+    *ret = (sched_req_t){r.cpu_milli, r.mem_bytes};
+    *ret_nonzero = (sched_req_t){nz.cpu_milli, nz.mem_bytes};
 }
 
 bool sched_node_ready (const Hs__Node *node)
@@ -149,25 +109,6 @@ bool sched_tolerates (const Hs__Toleration *t, const Hs__Taint *taint)
     if (hs_empty (t->operator_) || hs_streq (t->operator_, "Equal"))
         return hs_streq (t->value, taint->value);
     return hs_streq (t->operator_, "Exists");
-}
-
-/* One resource of a node: allocatable, else capacity; -1 when neither says
- * (or, never after the store's validation, says nonsense). */
-static int64_t s_alloc (const Hs__Node *node, int which)
-{
-    const Hs__NodeStatus *st = node->status;
-    const Hs__ResourceList *lists[2] = {st ? st->allocatable : NULL, st ? st->capacity : NULL};
-    for (int k = 0; k < 2; k++) {
-        const Hs__ResourceList *l = lists[k];
-        const char *s = !l ? NULL : which == S_CPU ? l->cpu : which == S_MEM ? l->memory : l->pods;
-        if (hs_empty (s)) continue;
-        int64_t v;
-        int r = which == S_CPU   ? hs_quantity_cpu_milli (s, &v)
-                : which == S_MEM ? hs_quantity_bytes (s, &v)
-                                 : hs_quantity_count (s, &v);
-        return r < 0 ? -1 : v;
-    }
-    return -1;
 }
 
 /* ------------------------------------------------------------------ the cluster */
@@ -232,7 +173,11 @@ static void s_fill_node (s_node_t *sn, const Hs__Node *node)
         const char *e = node->spec->taints[i]->effect;
         if (hs_streq (e, "NoSchedule") || hs_streq (e, "NoExecute")) sn->tainted = true;
     }
-    for (int k = 0; k < 3; k++) sn->alloc[k] = s_alloc (node, k);
+    hs_resources_t a; /* allocatable, else capacity; -1: unlimited */
+    hs_node_allocatable (node, &a);
+    sn->alloc[S_CPU] = a.cpu_milli;
+    sn->alloc[S_MEM] = a.mem_bytes;
+    sn->alloc[S_PODS] = a.pods;
 }
 
 sched_cluster_t *sched_cluster_new (const Hs__Node *const *nodes, size_t n)
@@ -354,18 +299,18 @@ static s_contrib_t *s_contrib_new (const Hs__Pod *pod)
                                                 hs_strdup (s_port_ip (cp)), cp->host_port};
         }
     }
-    const char *owner = sched_pod_controller (pod);
+    const char *owner = hs_controller_uid (pod ? pod->metadata : NULL);
     if (owner) c->owner = hs_strdup (owner);
     return c;
 }
 
 static void s_use_add (s_use_t *u, const s_contrib_t *c)
 {
-    u->used[S_CPU] = s_sat_add (u->used[S_CPU], c->req.cpu_milli);
-    u->used[S_MEM] = s_sat_add (u->used[S_MEM], c->req.mem_bytes);
+    u->used[S_CPU] = hs_sat_add (u->used[S_CPU], c->req.cpu_milli);
+    u->used[S_MEM] = hs_sat_add (u->used[S_MEM], c->req.mem_bytes);
     u->used[S_PODS]++;
-    u->used_nonzero[S_CPU] = s_sat_add (u->used_nonzero[S_CPU], c->nz.cpu_milli);
-    u->used_nonzero[S_MEM] = s_sat_add (u->used_nonzero[S_MEM], c->nz.mem_bytes);
+    u->used_nonzero[S_CPU] = hs_sat_add (u->used_nonzero[S_CPU], c->nz.cpu_milli);
+    u->used_nonzero[S_MEM] = hs_sat_add (u->used_nonzero[S_MEM], c->nz.mem_bytes);
     if (c->n_ports) {
         u->ports = hs_realloc (u->ports, (u->n_ports + c->n_ports) * sizeof (s_port_t));
         for (size_t k = 0; k < c->n_ports; k++)
@@ -386,11 +331,11 @@ static void s_use_add (s_use_t *u, const s_contrib_t *c)
 /* Exactly what s_use_add (u, c) added, taken out. */
 static void s_use_sub (s_use_t *u, const s_contrib_t *c)
 {
-    u->used[S_CPU] = s_sat_add (u->used[S_CPU], -c->req.cpu_milli);
-    u->used[S_MEM] = s_sat_add (u->used[S_MEM], -c->req.mem_bytes);
+    u->used[S_CPU] = hs_sat_add (u->used[S_CPU], -c->req.cpu_milli);
+    u->used[S_MEM] = hs_sat_add (u->used[S_MEM], -c->req.mem_bytes);
     u->used[S_PODS]--;
-    u->used_nonzero[S_CPU] = s_sat_add (u->used_nonzero[S_CPU], -c->nz.cpu_milli);
-    u->used_nonzero[S_MEM] = s_sat_add (u->used_nonzero[S_MEM], -c->nz.mem_bytes);
+    u->used_nonzero[S_CPU] = hs_sat_add (u->used_nonzero[S_CPU], -c->nz.cpu_milli);
+    u->used_nonzero[S_MEM] = hs_sat_add (u->used_nonzero[S_MEM], -c->nz.mem_bytes);
     for (size_t p = 0; p < c->n_ports; p++) {
         const s_port_t *cp = &c->ports[p];
         for (size_t k = 0; k < u->n_ports; k++) {
@@ -422,7 +367,7 @@ int sched_cluster_add_pod (sched_cluster_t *self, const Hs__Pod *pod, const char
     if (hs_empty (node_name)) return -ENOENT;
     int i = sched_cluster_find (self, node_name);
     if (i < 0) return -ENOENT;
-    if (sched_pod_terminal (pod)) return 0;
+    if (hs_pod_terminal (pod)) return 0;
     s_contrib_t *c = s_contrib_new (pod);
     s_use_add (self->nodes[i].use, c);
     s_contrib_free (c);
@@ -442,7 +387,7 @@ int sched_cluster_set_pod (sched_cluster_t *self, const char *key, const Hs__Pod
 {
     sched_cluster_unset_pod (self, key, false);
     if (!node_name) node_name = pod && pod->spec ? pod->spec->node_name : NULL;
-    if (hs_empty (node_name) || !pod || sched_pod_terminal (pod)) return 0;
+    if (hs_empty (node_name) || !pod || hs_pod_terminal (pod)) return 0;
     s_contrib_t *c = s_contrib_new (pod);
     c->assumed = assumed;
     int i = sched_cluster_find (self, node_name);
@@ -522,7 +467,7 @@ static bool s_ports_free (const s_node_t *sn, const Hs__Pod *pod)
 static void s_want (const Hs__Pod *pod, s_want_t *ret)
 {
     s_requests (pod, &ret->req, &ret->nonzero);
-    ret->owner = sched_pod_controller (pod);
+    ret->owner = hs_controller_uid (pod ? pod->metadata : NULL);
 }
 
 static bool s_filter (const sched_cluster_t *self, size_t i, const Hs__Pod *pod, const s_want_t *w,
@@ -563,7 +508,7 @@ static bool s_filter (const sched_cluster_t *self, size_t i, const Hs__Pod *pod,
     for (int k = 0; k < 3; k++) {
         int r = order[k];
         if (sn->alloc[r] < 0) continue;
-        if (s_sat_add (sn->use->used[r], want[r]) > sn->alloc[r]) {
+        if (hs_sat_add (sn->use->used[r], want[r]) > sn->alloc[r]) {
             s_why (ret_why, reason[r]);
             fits = false;
         }
@@ -599,7 +544,7 @@ static void s_score (const sched_cluster_t *self, size_t i, const s_want_t *w, s
     int nf = 0;
     for (int r = 0; r < 2; r++) {
         if (sn->alloc[r] <= 0) continue;
-        double f = (double)s_sat_add (u->used[r], want[r]) / (double)sn->alloc[r];
+        double f = (double)hs_sat_add (u->used[r], want[r]) / (double)sn->alloc[r];
         frac[nf++] = f > 1 ? 1 : f;
     }
     if (nf == 2) sc.balanced = (int)((1 - fabs (frac[0] - frac[1]) / 2) * S_MAX_SCORE);
@@ -610,7 +555,7 @@ static void s_score (const sched_cluster_t *self, size_t i, const s_want_t *w, s
     for (int r = 0; r < 2; r++) {
         if (sn->alloc[r] < 0) continue;
         nr++;
-        int64_t used = s_sat_add (u->used_nonzero[r], want_nz[r]);
+        int64_t used = hs_sat_add (u->used_nonzero[r], want_nz[r]);
         if (sn->alloc[r] == 0 || used > sn->alloc[r]) continue;
         /* in 128-bit when allocatable times 100 may not fit in 64 */
         if (sn->alloc[r] <= INT64_MAX / S_MAX_SCORE)

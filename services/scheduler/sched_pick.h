@@ -41,17 +41,14 @@
 
 typedef struct sched_cluster_t sched_cluster_t;
 
-/* A pod's requests: the sum over its containers. */
+/* A pod's requests: the sum over its containers (hs_pod_requests). A
+ * terminal pod (hs_pod_terminal) holds nothing on its node; a pod's owner
+ * for spreading is hs_controller_uid. */
 typedef struct {
     int64_t cpu_milli;
     int64_t mem_bytes;
 } sched_req_t;
 
-void sched_pod_requests (const Hs__Pod *pod, sched_req_t *ret);
-/* Succeeded or Failed: it holds nothing on its node. */
-bool sched_pod_terminal (const Hs__Pod *pod);
-/* The uid of the pod's controller (ownerReference with controller=true), or NULL. */
-const char *sched_pod_controller (const Hs__Pod *pod);
 /* Status Ready=True. */
 bool sched_node_ready (const Hs__Node *node);
 /* Does toleration t tolerate taint? Kubernetes' ToleratesTaint. */

@@ -60,20 +60,20 @@ int64_t store_checkpoint_deadline (store_t *self);
 /* A command (caller frees) deleting up to max Events last seen before
  * before_ns (Kubernetes keeps Events an hour), or NULL if none. Each delete
  * expects the Event's revision, so one repeated meanwhile stays. Apply it
- * with store_apply like any other; its acks go to ack.hs-store. */
+ * with store_apply like any other; its acks go to ack.hs-store/. */
 Hs__Command *store_expired_events (store_t *self, int64_t before_ns, size_t max);
 hs_db_t *store_db (store_t *self);
 uint64_t store_epoch (store_t *self);
 int64_t store_revision (store_t *self);
 
 typedef struct {
-    char *topic; /* ev.<kind>.<routing>.<ns>/<name> */
+    char *topic; /* ev.<kind>.<routing>/<ns>/<name> */
     Hs__WatchEvent *event;
     size_t obj_off, obj_len; /* event->object, packed, in the out's bytes */
 } store_event_t;
 
 typedef struct {
-    char *topic; /* ack.<client_id> */
+    char *topic; /* ack.<client_id>/ */
     Hs__Ack *ack;
     size_t off, len; /* ack, packed, in the out's bytes */
 } store_ack_t;
@@ -98,6 +98,16 @@ typedef struct {
  * ack is CODE_UNAVAILABLE, no event is reported, and the window was rebuilt
  * from the log without this batch). */
 int store_apply (store_t *self, Hs__Command *const *cmds, size_t n, store_out_t *out);
+/* Answers a command refused before store_apply (docs/protocol.md: its
+ * topic does not match its writes, its envelope is over HS_BUS_MAX_MSG):
+ * appends to out an Ack with code and msg, applying and remembering
+ * nothing (the same bytes on the same topic get the same answer). A
+ * command whose client_id cannot be answered is counted as garbage. */
+void store_refuse (store_t *self, store_out_t *out, const Hs__Command *cmd, Hs__Code code,
+                   const char *msg);
+/* Whether the store can answer cmd: its client_id can name an ack topic
+ * (hs_topic_id_ok). Otherwise counts it as garbage, logs once, false. */
+bool store_answerable (store_t *self, const Hs__Command *cmd);
 /* Empties out, keeping its buffers for the next batch. */
 void store_out_reset (store_out_t *out);
 /* Empties out and frees its buffers. */

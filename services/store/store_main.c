@@ -14,6 +14,7 @@
 #include "hs_daemon.h"
 #include "hs_log.h"
 #include "hs_notify.h"
+#include "hs_topic.h"
 #include "hs_util.h"
 
 #include <errno.h>
@@ -65,6 +66,13 @@ typedef struct {
     size_t n_snaps;
     store_out_t out;
     hs_pb_arena_t *arena; /* one batch's messages (s_batch) */
+    /* commands of the batch answered without applying (s_refuse) */
+    struct {
+        Hs__Command *cmd;
+        Hs__Code code;
+        char *msg;
+    } refused[BATCH_MAX];
+    size_t n_refused;
 } self_t;
 
 static void s_usage (FILE *f)
@@ -156,11 +164,14 @@ static void s_serve_snapshot (self_t *self, const Hs__SnapshotRequest *req)
                      "client_id; counted as garbage, further ones not logged");
         return;
     }
-    _cleanup_free_ char *topic = hs_sprintf ("snap.%s", req->client_id);
-    if (strlen (topic) > HS_BUS_MAX_TOPIC) {
+    if (!hs_topic_id_ok (req->client_id)) {
         store_count_garbage (self->store);
+        hs_log_once (HS_LOG_WARN, "store:snap-bad-client",
+                     "refused a snapshot request whose client_id cannot name a topic; counted as "
+                     "garbage, further ones not logged");
         return;
     }
+    _cleanup_free_ char *topic = hs_topic_to ("snap", req->client_id);
     hs_kind_t kinds[HS_KIND__COUNT];
     size_t n_kinds = 0;
     Hs__SnapshotChunk err = HS__SNAPSHOT_CHUNK__INIT;
@@ -216,26 +227,49 @@ static void s_heartbeat (self_t *self)
 
 /* ------------------------------------------------------------------ the batch */
 
-static void s_take (self_t *self, char *topic, Hs__Envelope *env)
+/* Queues a command to be answered code/msg (taken) without applying it. */
+static void s_refuse (self_t *self, Hs__Command *cmd, Hs__Code code, char *msg)
+{
+    self->refused[self->n_refused].cmd = cmd;
+    self->refused[self->n_refused].code = code;
+    self->refused[self->n_refused].msg = msg;
+    self->n_refused++;
+}
+
+/* Sorts one received message into the batch: a Command on the topic its
+ * writes name (hs_cmd_topic_check) is applied; one on another topic, or
+ * over HS_BUS_MAX_MSG (hs_bus_recv_sized passes those on cmd.*), is
+ * answered without applying; a SnapshotRequest on cmd.snapshot is served;
+ * anything else is garbage. */
+static void s_take (self_t *self, char *topic, Hs__Envelope *env, size_t size)
 {
     bool ok = false;
-    if (hs_startswith (topic, "cmd.")) {
-        if (env->body_case == HS__ENVELOPE__BODY_COMMAND) {
-            self->cmds[self->n_cmds++] = env->command;
-            ok = true;
-        } else if (env->body_case == HS__ENVELOPE__BODY_SNAPSHOT_REQUEST &&
-                   self->n_snaps < SNAP_MAX) {
-            self->snaps[self->n_snaps++] = env->snapshot_request;
-            ok = true;
-        }
+    if (env->body_case == HS__ENVELOPE__BODY_COMMAND && hs_startswith (topic, "cmd.")) {
+        Hs__Command *cmd = env->command;
+        char *msg = NULL;
+        ok = true;
+        if (size > HS_BUS_MAX_MSG)
+            s_refuse (self, cmd, HS__CODE__CODE_INVALID,
+                      hs_sprintf ("Command: Too long: the envelope is %zu bytes: must be at most "
+                                  "%d bytes (HS_BUS_MAX_MSG, 4 MiB); split it",
+                                  size, HS_BUS_MAX_MSG));
+        else if (hs_cmd_topic_check (topic, cmd->writes, cmd->n_writes, &msg) < 0)
+            s_refuse (self, cmd, HS__CODE__CODE_FORBIDDEN, msg);
+        else
+            self->cmds[self->n_cmds++] = cmd;
+    } else if (env->body_case == HS__ENVELOPE__BODY_SNAPSHOT_REQUEST &&
+               strcmp (topic, HS_TOPIC_SNAPSHOT) == 0 && size <= HS_BUS_MAX_MSG &&
+               self->n_snaps < SNAP_MAX) {
+        self->snaps[self->n_snaps++] = env->snapshot_request;
+        ok = true;
     }
     if (!ok) {
         store_count_garbage (self->store);
         char key[300];
-        snprintf (key, sizeof key, "store:body:%s", env->sender);
+        snprintf (key, sizeof key, "store:body:%.200s", env->sender);
         hs_log_once (HS_LOG_WARN, key,
-                     "refused a message on %s from %s: not a command; counted "
-                     "as garbage, further ones not logged",
+                     "refused a message on %s from %s: not a command, or a snapshot request "
+                     "not on " HS_TOPIC_SNAPSHOT "; counted as garbage, further ones not logged",
                      topic, env->sender);
         hs_pb_free (env);
     } else {
@@ -282,15 +316,25 @@ static void s_batch (self_t *self)
     while (self->n_envs < BATCH_MAX && self->n_snaps < SNAP_MAX) {
         char *topic;
         Hs__Envelope *env;
-        int r = hs_bus_recv (self->bus, &topic, &env, 0);
+        size_t size;
+        /* Oversized envelopes on cmd.* come through, to be answered. */
+        int r = hs_bus_recv_sized (self->bus, "cmd.", &topic, &env, &size, 0);
         if (r < 0) break; /* -EAGAIN: drained */
-        s_take (self, topic, env);
+        s_take (self, topic, env, size);
     }
-    if (self->n_cmds > 0) {
-        int r = store_apply (self->store, self->cmds, self->n_cmds, &self->out);
-        if (r < 0)
-            log_error ("a batch of %zu commands did not commit: %s; answered Unavailable",
-                       self->n_cmds, strerror (-r));
+    if (self->n_cmds > 0 || self->n_refused > 0) {
+        if (self->n_cmds > 0) {
+            int r = store_apply (self->store, self->cmds, self->n_cmds, &self->out);
+            if (r < 0)
+                log_error ("a batch of %zu commands did not commit: %s; answered Unavailable",
+                           self->n_cmds, strerror (-r));
+        }
+        for (size_t i = 0; i < self->n_refused; i++) {
+            store_refuse (self->store, &self->out, self->refused[i].cmd, self->refused[i].code,
+                          self->refused[i].msg);
+            free (self->refused[i].msg);
+        }
+        self->n_refused = 0;
         s_publish_out (self);
         store_out_reset (&self->out);
     }

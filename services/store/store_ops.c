@@ -11,11 +11,13 @@
  *  it, never applied twice, even across a crash.
  */
 #include "store.h"
-#include "store_validate.h"
+#include "hs_validate.h"
 #include "store_wal.h"
 #include "hs_log.h"
 #include "hs_quantity.h"
+#include "hs_topic.h"
 #include "hs_util.h"
+#include "hs_workload.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -118,7 +120,7 @@ static int s_fail_db (s_cmd_t *c, int err, const char *what)
 
 static int s_not_found (s_cmd_t *c, hs_kind_t kind, const char *name)
 {
-    return s_fail (c, HS__CODE__CODE_NOT_FOUND, "%s \"%s\" not found", store_resource_name (kind),
+    return s_fail (c, HS__CODE__CODE_NOT_FOUND, "%s \"%s\" not found", hs_kind_resource (kind),
                    name);
 }
 
@@ -127,7 +129,7 @@ static int s_stale (s_cmd_t *c, hs_kind_t kind, const char *name)
     return s_fail (c, HS__CODE__CODE_CONFLICT,
                    "Operation cannot be fulfilled on %s \"%s\": the object has been modified; "
                    "please apply your changes to the latest version and try again",
-                   store_resource_name (kind), name);
+                   hs_kind_resource (kind), name);
 }
 
 /* A heap string joining the n parts. The per-command keys, topics and
@@ -174,14 +176,8 @@ static char *s_topic_of (const Hs__Object *o)
 {
     const hs_kind_info_t *info = hs_kind_info (hs_obj_kind (o));
     Hs__ObjectMeta *m = hs_obj_meta (o);
-    return S_JOIN ("ev.", info ? info->name : "?", ".", hs_obj_routing (o), ".",
+    return S_JOIN ("ev.", info ? info->name : "?", ".", hs_obj_routing (o), "/",
                    m ? hs_s (m->namespace_) : "", "/", m ? hs_s (m->name) : "");
-}
-
-static bool s_terminal (const Hs__Pod *p)
-{
-    const char *phase = p && p->status ? p->status->phase : "";
-    return hs_streq (phase, "Succeeded") || hs_streq (phase, "Failed");
 }
 
 static bool s_bound (const Hs__Pod *p)
@@ -336,13 +332,6 @@ typedef struct {
     int64_t v[3]; /* cpu millicores, memory bytes, pods */
 } s_row_t;
 
-/* Saturating, so absurd (but valid) requests never overflow the sums. */
-static int64_t s_sat_add (int64_t a, int64_t b)
-{
-    int64_t r;
-    return __builtin_add_overflow (a, b, &r) ? (b > 0 ? INT64_MAX : INT64_MIN) : r;
-}
-
 static int s_usage_get (MDB_txn *txn, MDB_dbi dbi, const char *node, s_row_t *ret)
 {
     MDB_val v;
@@ -354,7 +343,7 @@ static int s_usage_get (MDB_txn *txn, MDB_dbi dbi, const char *node, s_row_t *re
     return 0;
 }
 
-static int s_usage_add (store_t *s, MDB_txn *txn, const char *node, const store_usage_t *u,
+static int s_usage_add (store_t *s, MDB_txn *txn, const char *node, const hs_resources_t *u,
                         int sign)
 {
     MDB_dbi dbi = s->nodeuse;
@@ -363,22 +352,22 @@ static int s_usage_add (store_t *s, MDB_txn *txn, const char *node, const store_
     int r = s_usage_get (txn, dbi, node, &row);
     if (r < 0) return r;
     const int64_t d[3] = {u->cpu_milli, u->mem_bytes, u->pods};
-    for (int i = 0; i < 3; i++) row.v[i] = s_sat_add (row.v[i], sign > 0 ? d[i] : -d[i]);
+    for (int i = 0; i < 3; i++) row.v[i] = hs_sat_add (row.v[i], sign > 0 ? d[i] : -d[i]);
     return s_put (s, txn, dbi, node, strlen (node), &row, sizeof row);
 }
 
 /* Does this object use room on a node: a bound, non-terminal pod? */
-static const char *s_pod_node (const Hs__Object *o, store_usage_t *u)
+static const char *s_pod_node (const Hs__Object *o, hs_resources_t *u)
 {
-    if (!o || o->kind_case != HS__OBJECT__KIND_POD || !s_bound (o->pod) || s_terminal (o->pod))
+    if (!o || o->kind_case != HS__OBJECT__KIND_POD || !s_bound (o->pod) || hs_pod_terminal (o->pod))
         return NULL;
-    store_pod_requests (o->pod, u);
+    hs_pod_requests (o->pod, u);
     return o->pod->spec->node_name;
 }
 
 static int s_usage_update (s_cmd_t *c, const Hs__Object *old, const Hs__Object *new)
 {
-    store_usage_t uo, un;
+    hs_resources_t uo, un;
     const char *no = s_pod_node (old, &uo);
     const char *nn = s_pod_node (new, &un);
     if (no && nn && strcmp (no, nn) == 0 && memcmp (&uo, &un, sizeof uo) == 0) return 0;
@@ -523,11 +512,11 @@ static int s_check_size (s_cmd_t *c, const Hs__Object *o)
  * checks the spec stayed what it may. */
 static int s_prepare (s_cmd_t *c, Hs__Object *o, const Hs__Object *old)
 {
-    store_defaults (o, c->now_ns);
-    store_normalize (o);
+    hs_obj_defaults (o, c->now_ns);
+    hs_obj_normalize (o);
     char *msg = NULL;
-    if (store_validate (o, &msg) < 0 || (old && o->kind_case == HS__OBJECT__KIND_POD &&
-                                         store_validate_pod_update (old->pod, o->pod, &msg) < 0)) {
+    if (hs_obj_validate (o, &msg) < 0 || (old && o->kind_case == HS__OBJECT__KIND_POD &&
+                                          hs_pod_validate_update (old->pod, o->pod, &msg) < 0)) {
         s_fail (c, HS__CODE__CODE_INVALID, "%s", msg);
         free (msg);
         return -1;
@@ -611,7 +600,7 @@ static int s_create (s_cmd_t *c, Hs__Object *o /* taken */, Hs__Result result)
     int r = s_get (c->txn, c->s->objects, key, strlen (key), &v);
     if (r == 0)
         return s_fail (c, HS__CODE__CODE_ALREADY_EXISTS, "%s \"%s\" already exists",
-                       store_resource_name (kind), m->name);
+                       hs_kind_resource (kind), m->name);
     if (r != -ENOENT) return s_fail_db (c, r, "read the object");
     s_result (c, result, obj);
     return s_commit_obj (c, key, NULL, TAKE_PTR (obj), HS__EVENT_TYPE__ADDED);
@@ -704,7 +693,7 @@ static int s_replace (s_cmd_t *c, const char *key, Hs__Object *cur, Hs__Object *
     /* An update that drops the last finalizer of an object being deleted
      * completes the deletion. */
     if (update && fin_before > 0 && m->n_finalizers == 0 && m->deletion_timestamp != 0 &&
-        (kind != HS_KIND_POD || !s_bound (merged->pod) || s_terminal (merged->pod) ||
+        (kind != HS_KIND_POD || !s_bound (merged->pod) || hs_pod_terminal (merged->pod) ||
          (m->deletion_grace_period_seconds && m->deletion_grace_period_seconds->value == 0))) {
         s_result (c, HS__RESULT__RESULT_DELETED, merged);
         return s_remove_obj (c, key, TAKE_PTR (merged));
@@ -876,7 +865,7 @@ static int s_delete (s_cmd_t *c, const Hs__Write *w)
     if (hs_streq (w->propagation_policy, "Orphan") && s_orphan_dependents (c, m) < 0) return -1;
     bool graceful = m->n_finalizers > 0;
     int64_t grace = 0;
-    if (kind == HS_KIND_POD && s_bound (obj->pod) && !s_terminal (obj->pod) &&
+    if (kind == HS_KIND_POD && s_bound (obj->pod) && !hs_pod_terminal (obj->pod) &&
         (!w->grace_period_seconds || w->grace_period_seconds->value > 0)) {
         graceful = true;
         const Hs__Int64Value *tg = obj->pod->spec->termination_grace_period_seconds;
@@ -921,32 +910,16 @@ static int s_check_room (s_cmd_t *c, const Hs__Node *node, const char *node_name
     s_row_t used;
     int r = s_usage_get (c->txn, c->s->nodeuse, node_name, &used);
     if (r < 0) return s_fail_db (c, r, "read the node's usage");
-    store_usage_t want;
-    store_pod_requests (pod, &want);
-    const Hs__ResourceList *alloc = node->status ? node->status->allocatable : NULL;
-    const Hs__ResourceList *cap = node->status ? node->status->capacity : NULL;
-    const char *avail[3] = {
-        alloc && !hs_empty (alloc->cpu) ? alloc->cpu
-        : cap                           ? cap->cpu
-                                        : "",
-        alloc && !hs_empty (alloc->memory) ? alloc->memory
-        : cap                              ? cap->memory
-                                           : "",
-        alloc && !hs_empty (alloc->pods) ? alloc->pods
-        : cap                            ? cap->pods
-                                         : "",
-    };
+    hs_resources_t want, has;
+    hs_pod_requests (pod, &want);
+    hs_node_allocatable (node, &has);
     static const char *names[3] = {"cpu", "memory", "pods"};
-    int64_t need[3] = {want.cpu_milli, want.mem_bytes, want.pods};
+    const int64_t need[3] = {want.cpu_milli, want.mem_bytes, want.pods};
+    const int64_t avail[3] = {has.cpu_milli, has.mem_bytes, has.pods};
     hs_buf_t why = {0};
     for (int i = 0; i < 3; i++) {
-        if (hs_empty (avail[i])) continue; /* not reported: unlimited */
-        int64_t limit;
-        int q = i == 0   ? hs_quantity_cpu_milli (avail[i], &limit)
-                : i == 1 ? hs_quantity_bytes (avail[i], &limit)
-                         : hs_quantity_count (avail[i], &limit);
-        if (q < 0) continue; /* validated on write; never here */
-        if (s_sat_add (used.v[i], need[i]) > limit)
+        if (avail[i] < 0) continue; /* not reported: unlimited */
+        if (hs_sat_add (used.v[i], need[i]) > avail[i])
             hs_buf_printf (&why, "%sInsufficient %s", why.len ? ", " : "", names[i]);
     }
     if (why.len == 0) return 0;
@@ -998,7 +971,7 @@ static int s_bind (s_cmd_t *c, const Hs__Write *w)
                        name, pod->pod->spec->node_name);
     if (hs_obj_meta (pod)->deletion_timestamp != 0)
         return s_fail (c, HS__CODE__CODE_CONFLICT, "pod \"%s\" is being deleted", name);
-    if (s_terminal (pod->pod))
+    if (hs_pod_terminal (pod->pod))
         return s_fail (c, HS__CODE__CODE_CONFLICT, "pod \"%s\" has already terminated", name);
 
     _cleanup_free_ char *nkey = s_key (HS_KIND_NODE, "", w->node_name);
@@ -1044,7 +1017,7 @@ static void s_push_ack (store_out_t *out, const char *client_id, Hs__Ack *ack, s
         out->acks = hs_realloc (out->acks, out->cap_acks * sizeof *out->acks);
     }
     if (len == 0) s_pack (out, &ack->base, &off, &len);
-    out->acks[out->n_acks++] = (store_ack_t){S_JOIN ("ack.", client_id), ack, off, len};
+    out->acks[out->n_acks++] = (store_ack_t){S_JOIN ("ack.", client_id, "/"), ack, off, len};
 }
 
 static void s_drop_events (store_out_t *out, size_t keep)
@@ -1288,7 +1261,7 @@ static int s_rebuild_usage (store_t *s, MDB_txn *txn)
          rc == 0 && k.mv_size >= 4 && memcmp (k.mv_data, "pod/", 4) == 0;
          rc = mdb_cursor_get (cur, &k, &v, MDB_NEXT)) {
         Hs__Object *o = hs__object__unpack (&hs_pb_allocator, v.mv_size, v.mv_data);
-        store_usage_t u;
+        hs_resources_t u;
         const char *node = s_pod_node (o, &u);
         if (node) r = s_usage_add (s, txn, node, &u, +1);
         hs_pb_free (o);
@@ -1432,14 +1405,8 @@ int store_apply (store_t *self, Hs__Command *const *cmds, size_t n, store_out_t 
     for (size_t i = 0; i < n; i++) {
         Hs__Command *cmd = cmds[i];
         self->commands++;
-        if (hs_empty (cmd->client_id)) {
-            /* Nobody to answer: garbage, whoever sent it. */
+        if (!store_answerable (self, cmd)) {
             out->unanswerable++;
-            self->garbage++;
-            hs_log_once (HS_LOG_WARN, "store:no-client-id",
-                         "refused a command without client_id (request \"%s\"); counted as "
-                         "garbage, further ones not logged",
-                         cmd->request_id);
             continue;
         }
         Hs__Ack *ack;
@@ -1477,6 +1444,36 @@ int store_apply (store_t *self, Hs__Command *const *cmds, size_t n, store_out_t 
     self->revision = rev;
     self->commits++;
     return changed;
+}
+
+bool store_answerable (store_t *self, const Hs__Command *cmd)
+{
+    if (hs_topic_id_ok (cmd->client_id)) return true;
+    /* Nobody to answer (ack.<client_id>/ would not name one client):
+     * garbage, whoever sent it. */
+    self->garbage++;
+    hs_log_once (HS_LOG_WARN, "store:no-client-id",
+                 "refused a command whose client_id is empty, too long or holds '/' or a "
+                 "non-printable byte (request \"%.100s\"); counted as garbage, further ones "
+                 "not logged",
+                 hs_s (cmd->request_id));
+    return false;
+}
+
+void store_refuse (store_t *self, store_out_t *out, const Hs__Command *cmd, Hs__Code code,
+                   const char *msg)
+{
+    self->commands++;
+    if (!store_answerable (self, cmd)) {
+        out->unanswerable++;
+        return;
+    }
+    Hs__Ack *ack = hs_pb_new (&hs__ack__descriptor);
+    hs_pb_set_str (&ack->request_id, cmd->request_id);
+    ack->code = code;
+    hs_pb_set_str (&ack->message, msg);
+    ack->revision = self->revision;
+    s_push_ack (out, cmd->client_id, ack, 0, 0);
 }
 
 int store_checkpoint (store_t *self)

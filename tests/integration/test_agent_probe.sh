@@ -48,7 +48,7 @@ ready_is() { [ "$(ready_col "$1")" = "$2" ]; }
 probe() {
   local uid
   uid=$(field pod "$1" "o['metadata']['uid']")
-  hs-send probe.n1 --envelope "{\"probeResult\": {\"namespace\": \"default\", \"pod\": \"$1\",
+  hs-send probe.n1/ --envelope "{\"probeResult\": {\"namespace\": \"default\", \"pod\": \"$1\",
     \"uid\": \"$uid\", \"container\": \"main\", \"probe\": \"$2\", \"success\": $3,
     \"restartCount\": $4, \"terminationGracePeriodSeconds\": ${5:--1},
     \"message\": \"test\"}}" >/dev/null || fail "hs-send probe $*"
@@ -93,13 +93,13 @@ hsctl delete pod slow --grace-period=0 --force >/dev/null 2>&1
 pass "startup drives containerStatuses[].started, and readiness waits for it"
 
 # ---- garbage and strangers on the topic
-hs-send probe.n1 --garbage decode >/dev/null
-hs-send probe.n1 --garbage body >/dev/null
-hs-send probe.n1 --ping >/dev/null
-hs-send probe.n1 --envelope '{"probeResult": {"pod": "", "container": ""}}' >/dev/null
-hs-send probe.n1 --envelope '{"execRequest": {"clientID": "bad id!", "requestID": "x"}}' >/dev/null
+hs-send probe.n1/ --garbage decode >/dev/null
+hs-send probe.n1/ --garbage body >/dev/null
+hs-send probe.n1/ --ping >/dev/null
+hs-send probe.n1/ --envelope '{"probeResult": {"pod": "", "container": ""}}' >/dev/null
+hs-send probe.n1/ --envelope '{"execRequest": {"clientID": "bad id!", "requestID": "x"}}' >/dev/null
 # a result about another uid, and one about a run that is not the current one: ignored
-hs-send probe.n1 --envelope '{"probeResult": {"namespace": "default", "pod": "web",
+hs-send probe.n1/ --envelope '{"probeResult": {"namespace": "default", "pod": "web",
   "uid": "not-its-uid", "container": "main", "probe": "readiness", "success": true}}' >/dev/null
 probe web readiness true 7
 # ... and a real one after them, which must still work
@@ -138,7 +138,7 @@ pass "liveness failure: restarted once per run, restartCount 1, lastState Error/
 start_tap probres hs-tap probres. -o json
 uid=$(field pod web "o['metadata']['uid']")
 exec_req() { # REQUEST-ID POD TIMEOUT-MS COMMAND-JSON-ARRAY
-  hs-send probe.n1 --envelope "{\"execRequest\": {\"clientID\": \"tester\", \"requestID\": \"$1\",
+  hs-send probe.n1/ --envelope "{\"execRequest\": {\"clientID\": \"tester\", \"requestID\": \"$1\",
     \"namespace\": \"default\", \"pod\": \"$2\", \"uid\": \"$uid\", \"container\": \"main\",
     \"command\": $4, \"timeoutMs\": $3}}" >/dev/null || fail "hs-send exec $1"
 }
@@ -149,7 +149,7 @@ import base64, json, sys
 for line in open(sys.argv[1]):
     m = json.loads(line)
     r = m.get("envelope", {}).get("execResult")
-    if m["topic"] == "probres.tester" and r and r.get("requestID") == sys.argv[2]:
+    if m["topic"] == "probres.tester/" and r and r.get("requestID") == sys.argv[2]:
         out = base64.b64decode(r.get("output", "")).decode(errors="replace")
         print("%s|%s|%s" % (r.get("exitCode", 0), out, r.get("error", "")))
         sys.exit(0)
@@ -219,7 +219,7 @@ pod lost 'sleep 3600 & wait'
 wait_for 20 "lost Running" field_is pod lost "o['status']['phase']" Running
 lpid=$(field pod lost "o['status']['containerStatuses'][0]['containerID'].rsplit('/',1)[1]")
 luid=$(field pod lost "o['metadata']['uid']")
-start_tap lostev hs-tap ev.pod.n1.default/lost -o json
+start_tap lostev hs-tap ev.pod.n1/default/lost -o json
 hsctl get pod lost -o json | python3 -c "
 import json, sys
 o = json.load(sys.stdin)

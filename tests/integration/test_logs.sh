@@ -252,7 +252,7 @@ pass "unknown pod, unscheduled pod, node without agent: kubectl's errors, exit 1
 
 # ---- garbage log requests do not hurt the agent
 for kind in frames decode oversized body topic; do
-  hs-send logreq.n1 --garbage "$kind" --count 2 || fail "hs-send --garbage $kind"
+  hs-send logreq.n1/ --garbage "$kind" --count 2 || fail "hs-send --garbage $kind"
 done
 for env in \
   '{"logRequest": {}}' \
@@ -263,7 +263,7 @@ for env in \
   '{"logRequest": {"clientID": "c1", "requestID": "r4", "pod": "chatty", "follow": true, "tailLines": 9223372036854775807}}' \
   '{"logRequest": {"clientID": "c1", "requestID": "r5", "pod": "hello", "cancel": true}}' \
   '{"ping": {"nonce": "not-a-log-request"}}'; do
-  hs-send logreq.n1 --envelope "$env" || fail "hs-send --envelope $env"
+  hs-send logreq.n1/ --envelope "$env" || fail "hs-send --envelope $env"
 done
 hs-send logs.c1 --ping --nonce after-garbage
 wait_for 10 "the tap to see the ping sent after the garbage" grep -q "ping nonce=after-garbage" "$T/tap.out"

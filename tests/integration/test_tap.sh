@@ -170,15 +170,15 @@ expect_out "pod/tapweb created" hsctl apply -f "$T/pod.yaml"
 wait_for 10 "cmd.pod, ack. and ev.pod. lines" \
   grep -q "ADDED pod default/tapweb" "$T/store.out"
 has_line "$T/store.out" '  hsctl/[a-z0-9]+  cmd\.pod  apply pod default/tapweb req=[^ ]+ \(1 write\)$'
-has_line "$T/store.out" '  hs-store/[a-z0-9]+  ack\.[a-z0-9]+  ok rev=[0-9]+ created pod/tapweb req=[^ ]+$'
-has_line "$T/store.out" '  hs-store/[a-z0-9]+  ev\.pod\.-\.default/tapweb  ADDED pod default/tapweb rev=[0-9]+ seq=pod\.-#[0-9]+$'
+has_line "$T/store.out" '  hs-store/[a-z0-9]+  ack\.[a-z0-9]+/  ok rev=[0-9]+ created pod/tapweb req=[^ ]+$'
+has_line "$T/store.out" '  hs-store/[a-z0-9]+  ev\.pod\.-/default/tapweb  ADDED pod default/tapweb rev=[0-9]+ seq=pod\.-#[0-9]+$'
 # the request id of the command is the one acked
 req=$(grep -Eo 'cmd\.pod  apply pod default/tapweb req=[^ ]+' "$T/store.out" | head -1 | sed 's/.*req=//')
 has_line "$T/store.out" "ok rev=[0-9]+ created pod/tapweb req=$req\$"
 expect_out "pod/tapweb unchanged" hsctl apply -f "$T/pod.yaml"
 wait_for 10 "the unchanged ack" grep -q "unchanged pod/tapweb" "$T/store.out"
 expect_out "already exists" hsctl create -f "$T/pod.yaml"
-wait_for 10 "the AlreadyExists ack" grep -Eq 'ack\.[a-z0-9]+  AlreadyExists: ' "$T/store.out"
+wait_for 10 "the AlreadyExists ack" grep -Eq 'ack\.[a-z0-9]+/  AlreadyExists: ' "$T/store.out"
 kill -INT "$TAP_PID"
 wait_exit "$TAP_PID" 10
 [ "$RC" -eq 0 ] || fail "the store tap exited $RC"

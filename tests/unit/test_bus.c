@@ -4,6 +4,7 @@
 #include "hs_obj.h"
 #include "hs_pb.h"
 #include "hs_test.h"
+#include "hs_topic.h"
 #include "hs_util.h"
 
 #include <errno.h>
@@ -407,6 +408,239 @@ static void test_arena (void)
     CHECK (a == NULL);
 }
 
+/* A valid Envelope (a Ping from "raw/1") of about `size` bytes. */
+static uint8_t *s_big_envelope (size_t size, size_t *ret_len)
+{
+    Hs__Envelope *env = s_ping ("");
+    char *nonce = hs_malloc (size + 1);
+    memset (nonce, 'x', size);
+    nonce[size] = '\0';
+    hs_pb_take_str (&env->ping->nonce, nonce);
+    hs_pb_set_str (&env->sender, "raw/1");
+    env->sender_seq = 1;
+    uint8_t *buf = hs_pb_pack (env, ret_len);
+    hs_pb_free (env);
+    return buf;
+}
+
+/* The dropped_oversized counter of hs-bus's next heartbeat, or -1. */
+static int64_t s_broker_dropped (hs_bus_t *b)
+{
+    int64_t deadline = hs_mono_ns () + 5000000000LL;
+    while (hs_mono_ns () < deadline) {
+        char *t = NULL;
+        Hs__Envelope *env = NULL;
+        if (hs_bus_recv (b, &t, &env, 1000) < 0) continue;
+        int64_t v = -1;
+        if (hs_startswith (t, "hb.bus.") && env->body_case == HS__ENVELOPE__BODY_HEARTBEAT)
+            for (size_t i = 0; i < env->heartbeat->n_counters; i++)
+                if (strcmp (env->heartbeat->counters[i]->name, "dropped_oversized") == 0)
+                    v = (int64_t)env->heartbeat->counters[i]->value;
+        free (t);
+        hs_pb_free (env);
+        if (v >= 0) return v;
+    }
+    return -1;
+}
+
+/* G1 (docs/protocol.md §4): the library refuses to send over the limits;
+ * hs-bus drops a message between HS_BUS_MAX_MSG and HS_BUS_MAX_FRAME and
+ * counts it in hb.bus.<id>, except on cmd.*, where it goes on so that the
+ * store can answer it; hs_bus_recv_sized passes it to a receiver that asks. */
+static void test_oversized_at_broker (void)
+{
+    hs_bus_t *a = NULL, *b = NULL;
+    s_pair ("pub", "oa", "sub", "ob", "ov.", &a, &b);
+    CHECK_EQ_INT (hs_bus_subscribe (b, "cmd.ov"), 0);
+    CHECK_EQ_INT (hs_bus_subscribe (b, "hb.bus."), 0);
+    CHECK_EQ_INT (hs_bus_join (b, 5000), 0);
+    uint8_t small[] = {0x0a, 0x00};
+    CHECK_EQ_INT (hs_bus_publish_raw (a, "ov.x", NULL, (size_t)HS_BUS_MAX_MSG + 1), -EMSGSIZE);
+    char long_topic[HS_BUS_MAX_TOPIC + 2];
+    memset (long_topic, 't', sizeof long_topic - 1);
+    long_topic[sizeof long_topic - 1] = '\0';
+    CHECK_EQ_INT (hs_bus_publish_raw (a, long_topic, small, sizeof small), -EINVAL);
+
+    size_t big_len;
+    uint8_t *big = s_big_envelope ((size_t)HS_BUS_MAX_MSG + 1000, &big_len);
+    CHECK (big_len > HS_BUS_MAX_MSG && big_len < HS_BUS_MAX_FRAME);
+    char pub_ep[300], sub_ep[300];
+    CHECK_EQ_INT (hs_bus_endpoints (s_addr, pub_ep, sub_ep, sizeof pub_ep), 0);
+    void *ctx = zmq_ctx_new ();
+    void *raw = zmq_socket (ctx, ZMQ_PUB);
+    CHECK_EQ_INT (zmq_connect (raw, pub_ep), 0);
+    size_t ping_len;
+    Hs__Envelope *ping = s_ping ("ready");
+    hs_pb_set_str (&ping->sender, "raw/1");
+    uint8_t *ping_buf = hs_pb_pack (ping, &ping_len);
+    hs_pb_free (ping);
+    /* until the broker's subscribe-all has reached the raw PUB */
+    int64_t deadline = hs_mono_ns () + 5000000000LL;
+    bool ready = false;
+    while (!ready && hs_mono_ns () < deadline) {
+        zmq_send (raw, "ov.ready", 8, ZMQ_SNDMORE);
+        zmq_send (raw, ping_buf, ping_len, 0);
+        char *t = NULL;
+        Hs__Envelope *in = NULL;
+        if (hs_bus_recv (b, &t, &in, 100) == 0) {
+            ready = strcmp (t, "ov.ready") == 0;
+            free (t);
+            hs_pb_free (in);
+        }
+    }
+    CHECK (ready);
+    while (hs_bus_wait (b, 200) == 0) { /* the other "ready"s */
+        char *t = NULL;
+        Hs__Envelope *in = NULL;
+        if (hs_bus_recv (b, &t, &in, 0) == 0) {
+            free (t);
+            hs_pb_free (in);
+        }
+    }
+    int64_t before = s_broker_dropped (b);
+    CHECK (before >= 0);
+    zmq_send (raw, "ov.huge", 7, ZMQ_SNDMORE);
+    zmq_send (raw, big, big_len, 0);
+    /* in a batch: the oversized pair goes, its neighbours stay */
+    zmq_send (raw, HS_BUS_BATCH_TOPIC, strlen (HS_BUS_BATCH_TOPIC), ZMQ_SNDMORE);
+    zmq_send (raw, "ov.huge", 7, ZMQ_SNDMORE);
+    zmq_send (raw, big, big_len, ZMQ_SNDMORE);
+    zmq_send (raw, "ov.inbatch", 10, ZMQ_SNDMORE);
+    zmq_send (raw, ping_buf, ping_len, 0);
+    zmq_send (raw, "cmd.ov", 6, ZMQ_SNDMORE);
+    zmq_send (raw, big, big_len, 0);
+    zmq_send (raw, "ov.after", 8, ZMQ_SNDMORE);
+    zmq_send (raw, ping_buf, ping_len, 0);
+    const char *want[] = {"ov.inbatch", "cmd.ov", "ov.after"};
+    for (size_t i = 0; i < HS_ARRAY_LEN (want); i++) {
+        char *t = NULL;
+        Hs__Envelope *in = NULL;
+        size_t size = 0;
+        int r;
+        do { /* heartbeats come too */
+            free (t);
+            hs_pb_free (in);
+            t = NULL;
+            in = NULL;
+            r = hs_bus_recv_sized (b, "cmd.", &t, &in, &size, 5000);
+        } while (r == 0 && hs_startswith (t, "hb."));
+        CHECK_EQ_INT (r, 0);
+        CHECK_EQ_STR (t, want[i]);
+        if (i == 1) CHECK_EQ_INT ((int64_t)size, (int64_t)big_len);
+        free (t);
+        hs_pb_free (in);
+    }
+    CHECK_EQ_INT (hs_bus_garbage (b), 0);
+    /* the counter moves by the two dropped, at the next heartbeat */
+    int64_t after = s_broker_dropped (b);
+    for (int i = 0; i < 3 && after < before + 2; i++) after = s_broker_dropped (b);
+    CHECK_EQ_INT (after, before + 2);
+
+    zmq_close (raw);
+    zmq_ctx_term (ctx);
+    free (big);
+    free (ping_buf);
+    hs_bus_destroy (&a);
+    hs_bus_destroy (&b);
+}
+
+/* G5: '/' ends the names in topics, so a prefix subscription cannot match
+ * another client's acks (x vs xy) or another node's pods (a vs a.b). */
+static void test_prefix_terminated (void)
+{
+    hs_bus_t *a = NULL, *b = NULL;
+    _cleanup_free_ char *ack_x = hs_topic_to ("ack", "x");
+    _cleanup_free_ char *pods_a = hs_topic_events (HS_KIND_POD, "a");
+    _cleanup_free_ char *node_a = hs_topic_event (HS_KIND_NODE, "-", "", "a");
+    CHECK_EQ_STR (ack_x, "ack.x/");
+    CHECK_EQ_STR (pods_a, "ev.pod.a/");
+    CHECK_EQ_STR (node_a, "ev.node.-//a");
+    s_pair ("pub", "pa", "sub", "pb", ack_x, &a, &b);
+    CHECK_EQ_INT (hs_bus_subscribe (b, pods_a), 0);
+    CHECK_EQ_INT (hs_bus_join (b, 5000), 0);
+    s_publish_ping (a, "ack.xy/", "other client");
+    s_publish_ping (a, "ev.pod.a.b/default/p", "other node");
+    s_publish_ping (a, "ev.pod.ab/default/p", "other node");
+    s_publish_ping (a, "ack.x/", "mine");
+    s_publish_ping (a, "ev.pod.a/default/p", "my pod");
+    s_expect (b, "ack.x/", "mine");
+    s_expect (b, "ev.pod.a/default/p", "my pod");
+    CHECK_EQ_INT (hs_bus_wait (b, 200), -EAGAIN);
+    hs_bus_destroy (&a);
+    hs_bus_destroy (&b);
+    /* an instance is a client id: no '/', printable, at most 253 bytes */
+    CHECK_EQ_INT (hs_bus_connect (s_addr, "pub", "a/b", &a), -EINVAL);
+    CHECK_EQ_INT (hs_bus_connect (s_addr, "pub", "a b", &a), -EINVAL);
+    char id[300];
+    memset (id, 'n', sizeof id - 1);
+    id[HS_TOPIC_MAX_ID] = '\0';
+    CHECK (hs_topic_id_ok (id));
+    id[HS_TOPIC_MAX_ID] = 'n';
+    id[HS_TOPIC_MAX_ID + 1] = '\0';
+    CHECK (!hs_topic_id_ok (id));
+    CHECK (hs_topic_id_ok ("node-1.example.com"));
+    CHECK (!hs_topic_id_ok (""));
+}
+
+/* G4: the topic of a command is the kind of its writes, or cmd.multi. */
+static void test_cmd_topic (void)
+{
+    Hs__Write *pod = hs_pb_new (&hs__write__descriptor);
+    pod->op = HS__OP__OP_APPLY;
+    pod->object = hs_obj_new (HS_KIND_POD, "default", "p");
+    Hs__Write *rs = hs_pb_new (&hs__write__descriptor);
+    rs->op = HS__OP__OP_APPLY;
+    rs->object = hs_obj_new (HS_KIND_REPLICASET, "default", "r");
+    Hs__Write *bind = hs_pb_new (&hs__write__descriptor); /* no kind: a pod */
+    bind->op = HS__OP__OP_BIND;
+    hs_pb_set_str (&bind->name, "p");
+    Hs__Write *del = hs_pb_new (&hs__write__descriptor);
+    del->op = HS__OP__OP_DELETE;
+    hs_pb_set_str (&del->kind, "deployment");
+    Hs__Write *odd = hs_pb_new (&hs__write__descriptor);
+    odd->op = HS__OP__OP_DELETE;
+    hs_pb_set_str (&odd->kind, "gizmo");
+
+    Hs__Write *pods[] = {pod, bind}, *mixed[] = {rs, del}, *one_rs[] = {rs}, *unknown[] = {odd};
+    char *t = hs_cmd_topic (pods, 2);
+    CHECK_EQ_STR (t, "cmd.pod");
+    free (t);
+    t = hs_cmd_topic (mixed, 2);
+    CHECK_EQ_STR (t, "cmd.multi");
+    free (t);
+    t = hs_cmd_topic (one_rs, 1);
+    CHECK_EQ_STR (t, "cmd.replicaset");
+    free (t);
+    CHECK_EQ_INT (hs_write_kind (del), HS_KIND_DEPLOYMENT);
+    CHECK_EQ_INT (hs_write_kind (odd), HS_KIND_NONE);
+
+    char *msg = NULL;
+    CHECK_EQ_INT (hs_cmd_topic_check ("cmd.pod", pods, 2, &msg), 0);
+    CHECK_EQ_INT (hs_cmd_topic_check ("cmd.multi", mixed, 2, &msg), 0);
+    CHECK_EQ_INT (hs_cmd_topic_check ("cmd.replicaset", one_rs, 1, &msg), 0);
+    CHECK_EQ_INT (hs_cmd_topic_check ("cmd.pod", unknown, 1, &msg), 0); /* Invalid later */
+    CHECK_EQ_INT (hs_cmd_topic_check ("cmd.pod", one_rs, 1, &msg), -EPERM);
+    CHECK_CONTAINS (msg, "cmd.pod: Forbidden: writes[0] is a ReplicaSet");
+    free (msg);
+    CHECK_EQ_INT (hs_cmd_topic_check ("cmd.replicaset", mixed, 2, &msg), -EPERM);
+    CHECK_CONTAINS (msg, "writes[1] is a Deployment");
+    CHECK_CONTAINS (msg, "use cmd.multi");
+    free (msg);
+    CHECK_EQ_INT (hs_cmd_topic_check ("cmd.multi", one_rs, 1, &msg), -EPERM);
+    CHECK_CONTAINS (msg, "must go on cmd.replicaset");
+    free (msg);
+    CHECK_EQ_INT (hs_cmd_topic_check ("cmd.pods", pods, 2, &msg), -EPERM); /* not the name */
+    free (msg);
+    CHECK_EQ_INT (hs_cmd_topic_check ("cmd.snapshot", pods, 2, &msg), -EPERM);
+    CHECK_CONTAINS (msg, "not a command topic");
+    free (msg);
+    hs_pb_free (pod);
+    hs_pb_free (rs);
+    hs_pb_free (bind);
+    hs_pb_free (del);
+    hs_pb_free (odd);
+}
+
 int main (int argc, char **argv)
 {
     s_start_broker ();
@@ -421,6 +655,9 @@ int main (int argc, char **argv)
         {"batch", test_batch},
         {"batch_malformed", test_batch_malformed},
         {"wait", test_wait},
+        {"oversized_at_broker", test_oversized_at_broker},
+        {"prefix_terminated", test_prefix_terminated},
+        {"cmd_topic", test_cmd_topic},
     };
     return HS_TEST_RUN (tests);
 }

@@ -406,6 +406,69 @@ static size_t s_count_named (hs_client_t *c, hs_kind_t kind, const char *name)
     return n;
 }
 
+/* Records the topics commands were seen on. */
+static void s_topic_tap_fn (void *arg, const char *topic, const Hs__Envelope *env)
+{
+    s_cmd_tap_t *t = arg;
+    if (env->body_case != HS__ENVELOPE__BODY_COMMAND || t->n >= 64) return;
+    snprintf (t->ids[t->n++], sizeof t->ids[0], "%s", topic);
+}
+
+/* Command topics (docs/protocol.md): one kind goes on cmd.<kind>, several
+ * on cmd.multi, and both are applied; a command over HS_BUS_MAX_MSG is
+ * refused by the library, nothing sent. */
+static void test_call_topics (void)
+{
+    cluster_t cl;
+    s_cluster_up (&cl, true);
+    hs_client_t *c = s_client (&cl, "test");
+    hs_client_t *t = s_client (&cl, "tap");
+    s_cmd_tap_t tap = {0};
+    CHECK_EQ_INT (hs_client_on (t, "cmd.", s_topic_tap_fn, &tap), 0);
+    CHECK_EQ_INT (hs_bus_join (hs_client_bus (t), 5000), 0);
+
+    Hs__Write *ws[] = {hs_write_new (HS__OP__OP_CREATE, s_node ("n1")),
+                       hs_write_new (HS__OP__OP_CREATE, s_pod ("p1", NULL))};
+    Hs__Ack *ack = NULL;
+    CHECK_EQ_INT (hs_client_call (c, ws, 2, NULL, &ack), 0);
+    if (ack) CHECK_EQ_INT (ack->code, HS__CODE__CODE_OK);
+    hs_pb_free (ack);
+    ack = NULL;
+    CHECK_EQ_INT (hs_client_call (c, &ws[1], 1, NULL, &ack), 0);
+    if (ack) CHECK_EQ_INT (ack->code, HS__CODE__CODE_ALREADY_EXISTS);
+    hs_pb_free (ack);
+    /* A slow machine may see retries: the tries of the first on cmd.multi,
+     * then those of the second on cmd.pod. */
+    CHECK (WAIT_UNTIL (tap.n >= 2 && strcmp (tap.ids[tap.n - 1], "cmd.pod") == 0, 5000, t));
+    size_t k = 0;
+    while (k < tap.n && strcmp (tap.ids[k], "cmd.multi") == 0) k++;
+    CHECK (k >= 1);
+    for (size_t i = k; i < tap.n; i++) CHECK_EQ_STR (tap.ids[i], "cmd.pod");
+    hs_pb_free (ws[0]);
+    hs_pb_free (ws[1]);
+
+    Hs__Object *big = s_pod ("big", NULL);
+    Hs__ObjectMeta *m = hs_obj_meta (big);
+    Hs__ObjectMeta__AnnotationsEntry *e =
+        hs_pb_new (&hs__object_meta__annotations_entry__descriptor);
+    char *v = hs_malloc ((size_t)HS_BUS_MAX_MSG + 1);
+    memset (v, 'v', HS_BUS_MAX_MSG);
+    v[HS_BUS_MAX_MSG] = '\0';
+    hs_pb_set_str (&e->key, "big");
+    hs_pb_take_str (&e->value, v);
+    hs_pb_push ((void ***)&m->annotations, &m->n_annotations, e);
+    Hs__Write *w = hs_write_new (HS__OP__OP_CREATE, big);
+    ack = NULL;
+    CHECK_EQ_INT (hs_client_call (c, &w, 1, NULL, &ack), -EMSGSIZE);
+    CHECK (ack == NULL);
+    CHECK_EQ_INT (hs_client_send (c, &w, 1, NULL, NULL, NULL), -EMSGSIZE);
+    CHECK_EQ_INT (hs_client_inflight (c), 0);
+    hs_pb_free (w);
+    hs_client_destroy (&t);
+    hs_client_destroy (&c);
+    s_cluster_down (&cl);
+}
+
 /* The store applies the command but its ack is lost; the store is killed
  * and restarted; the client's retry (same request id) still gets the answer,
  * and the object exists once. */
@@ -420,7 +483,7 @@ static void test_retry_across_store_restart (void)
     CHECK_EQ_INT (s_write (b, HS__OP__OP_CREATE, s_node ("n1")), 0); /* the store is up */
 
     char ack_topic[128];
-    snprintf (ack_topic, sizeof ack_topic, "ack.%s", hs_client_id (a));
+    snprintf (ack_topic, sizeof ack_topic, "ack.%s/", hs_client_id (a));
     hs_bus_unsubscribe (hs_client_bus (a), ack_topic);
 
     Hs__Write *w = hs_write_new (HS__OP__OP_CREATE, s_pod ("once", NULL));
@@ -633,6 +696,12 @@ static void test_pod_node_filter (void)
     CHECK_EQ_INT (hs_watch_list (w2, HS_KIND_POD, &list), 1);
     free (list);
     CHECK (!s_log_has (&l1, "ADDED pod/default/q"));
+    /* node n1.x's pods are not n1's (G5: '/' ends the node in the topic) */
+    CHECK_EQ_INT (s_write (b, HS__OP__OP_CREATE, s_node ("n1.x")), 0);
+    CHECK_EQ_INT (s_write (b, HS__OP__OP_CREATE, s_pod ("dotted", NULL)), 0);
+    CHECK_EQ_INT (s_bind (b, "dotted", "n1.x"), 0);
+    CHECK (WAIT_UNTIL (s_log_has (&la, "MODIFIED pod/default/dotted"), 5000, c));
+    CHECK (!s_log_has (&l1, "ADDED pod/default/dotted"));
     CHECK (hs_watch_get (w1, HS_KIND_POD, "default", "q") == NULL);
     CHECK (s_cache_matches_store (w1, b, &pods, 1, "n1"));
     CHECK (s_cache_matches_store (w2, b, &pods, 1, "n2"));
@@ -992,7 +1061,7 @@ static void s_send_chunk (hs_bus_t *bus, const Hs__SnapshotRequest *req, uint32_
     env->body_case = HS__ENVELOPE__BODY_SNAPSHOT_CHUNK;
     env->snapshot_chunk = ch;
     char topic[128];
-    snprintf (topic, sizeof topic, "snap.%s", req->client_id);
+    snprintf (topic, sizeof topic, "snap.%s/", req->client_id);
     hs_bus_publish (bus, topic, env);
     hs_pb_free (env);
 }
@@ -1104,11 +1173,11 @@ static void test_garbage (void)
     CHECK_EQ_INT (hs_bus_connect (cl.addr, "vandal", NULL, &raw), 0);
     CHECK_EQ_INT (hs_bus_join (raw, 5000), 0);
     char ack_topic[128], snap_topic[128];
-    snprintf (ack_topic, sizeof ack_topic, "ack.%s", hs_client_id (c));
-    snprintf (snap_topic, sizeof snap_topic, "snap.%s", hs_client_id (c));
+    snprintf (ack_topic, sizeof ack_topic, "ack.%s/", hs_client_id (c));
+    snprintf (snap_topic, sizeof snap_topic, "snap.%s/", hs_client_id (c));
     /* Undecodable bytes on topics the client listens to. */
     static const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 0x12, 0x99};
-    const char *topics[] = {"ev.pod.-.default/a", "hb.store", "junk.x", ack_topic, snap_topic};
+    const char *topics[] = {"ev.pod.-/default/a", "hb.store", "junk.x", ack_topic, snap_topic};
     for (size_t i = 0; i < HS_ARRAY_LEN (topics); i++)
         CHECK_EQ_INT (hs_bus_publish_raw (raw, topics[i], junk, sizeof junk), 0);
     /* An Envelope with no body. */
@@ -1134,7 +1203,7 @@ static void test_garbage (void)
     e->event->seq = 1000000;
     CHECK_EQ_INT (hs_bus_publish (raw, ack_topic, e), 0);
     CHECK_EQ_INT (hs_bus_publish (raw, snap_topic, e), 0);
-    CHECK_EQ_INT (hs_bus_publish (raw, "ev.pod.-.default/x", e), 0);
+    CHECK_EQ_INT (hs_bus_publish (raw, "ev.pod.-/default/x", e), 0);
     hs_pb_free (e);
     e = hs_pb_new (&hs__envelope__descriptor);
     e->body_case = HS__ENVELOPE__BODY_ACK;
@@ -1284,6 +1353,7 @@ int main (int argc, char **argv)
         {"no_broker", test_no_broker},
         {"call_ack", test_call_ack},
         {"call_timeout", test_call_timeout},
+        {"call_topics", test_call_topics},
         {"retry_across_store_restart", test_retry_across_store_restart},
         {"send_many", test_send_many},
         {"watch_sync_and_live", test_watch_sync_and_live},

@@ -10,7 +10,7 @@
 #include "hs_util.h"
 #include "hs_workload.h"
 #include "jobs_sync.h"
-#include "store_validate.h"
+#include "hs_validate.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -55,9 +55,9 @@ static Hs__Job *s_job (const char *spec_lines, const char *restart)
     hs_pb_set_str (&m->uid, "job-uid");
     m->creation_timestamp = T0 - 10 * NS;
     m->resource_version = 7;
-    store_defaults (o, T0);
+    hs_obj_defaults (o, T0);
     char *msg = NULL;
-    CHECK_EQ_INT (store_validate (o, &msg), 0);
+    CHECK_EQ_INT (hs_obj_validate (o, &msg), 0);
     if (msg) fprintf (stderr, "  validate: %s\n", msg);
     free (msg);
     return o->job;
@@ -570,9 +570,9 @@ static void test_store_rules (void)
         free (err);
         Hs__Object *o = s_docs.docs[s_docs.n - 1].object;
         hs_pb_set_str (&hs_obj_meta (o)->uid, "u");
-        store_defaults (o, T0);
+        hs_obj_defaults (o, T0);
         char *msg = NULL;
-        CHECK_EQ_INT (store_validate (o, &msg), -EINVAL);
+        CHECK_EQ_INT (hs_obj_validate (o, &msg), -EINVAL);
         CHECK_EQ_STR (msg, cases[i][1]);
         free (msg);
     }
@@ -587,9 +587,9 @@ static void test_store_rules (void)
     free (err);
     Hs__Object *o = s_docs.docs[s_docs.n - 1].object;
     hs_pb_set_str (&hs_obj_meta (o)->uid, "u");
-    store_defaults (o, T0);
+    hs_obj_defaults (o, T0);
     char *msg = NULL;
-    CHECK_EQ_INT (store_validate (o, &msg), -EINVAL);
+    CHECK_EQ_INT (hs_obj_validate (o, &msg), -EINVAL);
     CHECK_EQ_STR (msg, "Job \"ix\" is invalid: spec.completionMode: Unsupported value: "
                        "\"Indexed\": supported values: \"NonIndexed\"");
     free (msg);

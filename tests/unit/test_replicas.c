@@ -405,22 +405,22 @@ static Hs__Object *s_deploy (const char *name, int32_t replicas, const char *sur
 static void test_hash (void)
 {
     Hs__PodTemplateSpec *a = s_template ("web", "v1"), *b = s_template ("web", "v2");
-    char h1[DEPLOY_HASH_LEN + 1], h2[DEPLOY_HASH_LEN + 1], h3[DEPLOY_HASH_LEN + 1];
-    deploy_template_hash (a, 0, h1);
-    deploy_template_hash (a, 0, h2);
+    char h1[HS_ROLLOUT_HASH_LEN + 1], h2[HS_ROLLOUT_HASH_LEN + 1], h3[HS_ROLLOUT_HASH_LEN + 1];
+    hs_rollout_template_hash (a, 0, h1);
+    hs_rollout_template_hash (a, 0, h2);
     CHECK_EQ_STR (h1, h2);
-    CHECK_EQ_INT (strlen (h1), DEPLOY_HASH_LEN);
-    CHECK_EQ_INT (strspn (h1, "bcdfghjklmnpqrstvwxz2456789"), DEPLOY_HASH_LEN);
-    deploy_template_hash (b, 0, h3);
+    CHECK_EQ_INT (strlen (h1), HS_ROLLOUT_HASH_LEN);
+    CHECK_EQ_INT (strspn (h1, "bcdfghjklmnpqrstvwxz2456789"), HS_ROLLOUT_HASH_LEN);
+    hs_rollout_template_hash (b, 0, h3);
     CHECK (strcmp (h1, h3) != 0);
-    deploy_template_hash (a, 1, h3);
+    hs_rollout_template_hash (a, 1, h3);
     CHECK (strcmp (h1, h3) != 0);
     /* label order does not matter; the hash label is ignored when comparing */
     s_label (a->metadata, "z", "1");
     Hs__PodTemplateSpec *c = hs_pb_dup (a);
-    s_label (c->metadata, DEPLOY_HASH_LABEL, h1);
-    CHECK (deploy_template_equal (a, c));
-    CHECK (!deploy_template_equal (a, b));
+    s_label (c->metadata, HS_ROLLOUT_HASH_LABEL, h1);
+    CHECK (hs_rollout_template_equal (a, c));
+    CHECK (!hs_rollout_template_equal (a, b));
     hs_pb_free (a);
     hs_pb_free (b);
     hs_pb_free (c);
@@ -455,25 +455,26 @@ static void test_deploy_new (void)
     CHECK_EQ_INT (s_count_tag (&plan, RP_TAG_STATUS), 1);
     const Hs__Write *w = s_nth_tag (&plan, RP_TAG_RS_CREATE, 0);
     const Hs__ReplicaSet *rs = w->object->replica_set;
-    char hash[DEPLOY_HASH_LEN + 1];
-    deploy_template_hash (d->deployment->spec->template_, 0, hash);
+    char hash[HS_ROLLOUT_HASH_LEN + 1];
+    hs_rollout_template_hash (d->deployment->spec->template_, 0, hash);
     _cleanup_free_ char *name = hs_sprintf ("web-%s", hash);
     CHECK_EQ_STR (rs->metadata->name, name);
     CHECK_EQ_INT (rs->spec->replicas->value, 10);
     CHECK_EQ_STR (hs_pb_map_get ((void *const *)rs->metadata->labels, rs->metadata->n_labels,
-                                 DEPLOY_HASH_LABEL),
+                                 HS_ROLLOUT_HASH_LABEL),
                   hash);
     const Hs__LabelSelector *sel = rs->spec->selector;
-    CHECK_EQ_STR (
-        hs_pb_map_get ((void *const *)sel->match_labels, sel->n_match_labels, DEPLOY_HASH_LABEL),
-        hash);
+    CHECK_EQ_STR (hs_pb_map_get ((void *const *)sel->match_labels, sel->n_match_labels,
+                                 HS_ROLLOUT_HASH_LABEL),
+                  hash);
     CHECK_EQ_STR (hs_pb_map_get ((void *const *)sel->match_labels, sel->n_match_labels, "app"),
                   "web");
     const Hs__ObjectMeta *tm = rs->spec->template_->metadata;
-    CHECK_EQ_STR (hs_pb_map_get ((void *const *)tm->labels, tm->n_labels, DEPLOY_HASH_LABEL), hash);
+    CHECK_EQ_STR (hs_pb_map_get ((void *const *)tm->labels, tm->n_labels, HS_ROLLOUT_HASH_LABEL),
+                  hash);
     const Hs__ObjectMeta *m = rs->metadata;
-    CHECK_EQ_STR (hs_pb_map_get ((void *const *)m->annotations, m->n_annotations, DEPLOY_REVISION),
-                  "1");
+    CHECK_EQ_STR (
+        hs_pb_map_get ((void *const *)m->annotations, m->n_annotations, HS_ROLLOUT_REVISION), "1");
     CHECK_EQ_STR (hs_pb_map_get ((void *const *)m->annotations, m->n_annotations,
                                  "kubernetes.io/change-cause"),
                   "first");
@@ -502,7 +503,8 @@ static void test_deploy_new (void)
     const Hs__Write *du = s_nth_tag (&plan, RP_TAG_DEPLOY_UPDATE, 0);
     const Hs__ObjectMeta *dm = du->object->deployment->metadata;
     CHECK_EQ_STR (
-        hs_pb_map_get ((void *const *)dm->annotations, dm->n_annotations, DEPLOY_REVISION), "1");
+        hs_pb_map_get ((void *const *)dm->annotations, dm->n_annotations, HS_ROLLOUT_REVISION),
+        "1");
     CHECK_EQ_INT (du->expected_revision, 100);
 
     rp_plan_free (&plan);
@@ -521,8 +523,8 @@ static const Hs__Object *s_lookup (void *arg, const char *ns, const char *name)
 static void test_deploy_collision (void)
 {
     Hs__Object *d = s_deploy ("web", 3, "1", "0", "v1");
-    char hash[DEPLOY_HASH_LEN + 1];
-    deploy_template_hash (d->deployment->spec->template_, 0, hash);
+    char hash[HS_ROLLOUT_HASH_LEN + 1];
+    hs_rollout_template_hash (d->deployment->spec->template_, 0, hash);
     _cleanup_free_ char *name = hs_sprintf ("web-%s", hash);
     Hs__Object *sq = s_rs (name, 1, "other");
     s_squatter = sq;
@@ -844,9 +846,10 @@ static void s_roll (int32_t replicas, const char *surge, const char *unavail, in
     CHECK_EQ_INT (n, 2);
     for (size_t i = 0; i < n; i++) {
         const Hs__ReplicaSet *rs = rss[i]->replica_set;
-        bool is_new = deploy_template_equal (rs->spec->template_, d->deployment->spec->template_);
+        bool is_new =
+            hs_rollout_template_equal (rs->spec->template_, d->deployment->spec->template_);
         CHECK_EQ_INT (rs->spec->replicas->value, is_new ? replicas : 0);
-        CHECK_EQ_INT (deploy_rs_revision (rs->metadata), is_new ? 2 : 1);
+        CHECK_EQ_INT (hs_rollout_revision (rs->metadata), is_new ? 2 : 1);
     }
     sim_free (&s);
 }
@@ -924,8 +927,9 @@ static void test_deploy_stall_and_cleanup (void)
     CHECK_EQ_INT (n, 2);
     for (size_t i = 0; i < n; i++) {
         const Hs__ReplicaSet *rs = rss[i]->replica_set;
-        bool is_new = deploy_template_equal (rs->spec->template_, d->deployment->spec->template_);
-        CHECK_EQ_INT (deploy_rs_revision (rs->metadata), is_new ? 3 : 2);
+        bool is_new =
+            hs_rollout_template_equal (rs->spec->template_, d->deployment->spec->template_);
+        CHECK_EQ_INT (hs_rollout_revision (rs->metadata), is_new ? 3 : 2);
         if (is_new)
             CHECK_EQ_STR (hs_pb_map_get ((void *const *)rs->metadata->annotations,
                                          rs->metadata->n_annotations, DEPLOY_REVISION_HISTORY),
@@ -1016,7 +1020,8 @@ static void test_deploy_scaling (void)
     for (size_t i = 0; i < n; i++) {
         const Hs__ReplicaSet *rs = rss[i]->replica_set;
         total += rs->spec->replicas->value;
-        bool is_new = deploy_template_equal (rs->spec->template_, d->deployment->spec->template_);
+        bool is_new =
+            hs_rollout_template_equal (rs->spec->template_, d->deployment->spec->template_);
         if (is_new)
             nw = rs->spec->replicas->value;
         else
@@ -1102,23 +1107,67 @@ static void test_deploy_adopt (void)
 
 static void test_gc (void)
 {
-    int64_t since = 0, wake = 0, mono = 5 * S;
-    /* an existing owner resets the clock */
-    CHECK_EQ_INT (gc_decide (true, &since, mono, T0 - 10 * S, T0, &wake), GC_KEEP);
-    CHECK_EQ_INT (since, 0);
-    /* first seen missing: wait a second */
-    CHECK_EQ_INT (gc_decide (false, &since, mono, T0 - 10 * S, T0, &wake), GC_WAIT);
-    CHECK_EQ_INT (since, mono);
-    CHECK_EQ_INT (wake, mono + GC_OWNER_GONE_NS);
-    CHECK_EQ_INT (gc_decide (false, &since, mono + S / 2, T0 - 10 * S, T0 + S / 2, &wake), GC_WAIT);
-    CHECK_EQ_INT (gc_decide (false, &since, mono + S, T0 - 10 * S, T0 + S, &wake), GC_DELETE);
-    /* a young dependent waits until it is 2 s old */
-    CHECK_EQ_INT (gc_decide (false, &since, mono + S, T0, T0 + S, &wake), GC_WAIT);
-    CHECK_EQ_INT (wake, mono + 2 * S);
-    CHECK_EQ_INT (gc_decide (false, &since, mono + 2 * S, T0, T0 + 2 * S, &wake), GC_DELETE);
-    /* the owner back: kept, the clock reset */
-    CHECK_EQ_INT (gc_decide (true, &since, mono + 3 * S, T0, T0 + 3 * S, &wake), GC_KEEP);
-    CHECK_EQ_INT (since, 0);
+    /* One owner's record through a sequence of passes: each row is one
+     * gc_decide call, in order, sharing `since`. */
+    enum { NONE = -1 };
+    static const struct {
+        const char *why;
+        const char *kind;
+        bool exists, deleting;
+        int64_t mono, created, wall; /* mono and wall in s after the start */
+        gc_verdict_t want;
+        int64_t since, wake; /* since/wake in s after the start, or NONE */
+    } steps[] = {
+        {"an existing owner: nothing of it is garbage", "ReplicaSet", true, false, 0, -10, 0,
+         GC_KEEP_ALL, NONE, NONE},
+        {"first seen missing: the clock starts, wait a second", "ReplicaSet", false, false, 0, -10,
+         0, GC_WAIT, 0, 1},
+        {"half a second on: still waiting", "ReplicaSet", false, false, 0, -10, 0, GC_WAIT, 0, 1},
+        {"a dependent being deleted is left alone", "ReplicaSet", false, true, 1, -10, 1, GC_KEEP,
+         0, NONE},
+        {"missing for a second, old dependent: garbage", "ReplicaSet", false, false, 1, -10, 1,
+         GC_DELETE, 0, NONE},
+        {"a young dependent waits until it is 2 s old", "ReplicaSet", false, false, 1, 0, 1,
+         GC_WAIT, 0, 2},
+        {"then goes", "ReplicaSet", false, false, 2, 0, 2, GC_DELETE, 0, NONE},
+        {"the owner back: all kept, the clock reset", "ReplicaSet", true, false, 3, 0, 3,
+         GC_KEEP_ALL, NONE, NONE},
+        {"a Deployment owner is ours too", "Deployment", false, false, 4, -10, 4, GC_WAIT, 4, 5},
+        {"whose dependents go a second later", "Deployment", false, false, 5, -10, 5, GC_DELETE, 4,
+         NONE},
+        {"the owner back", "Deployment", true, false, 6, -10, 6, GC_KEEP_ALL, NONE, NONE},
+        {"another kind of owner (a Job's pods) is not ours to judge", "Job", false, false, 7, -10,
+         7, GC_KEEP_ALL, NONE, NONE},
+        {"nor an owner without a kind", "", false, false, 8, -10, 8, GC_KEEP_ALL, NONE, NONE},
+        {"a dependent being deleted still starts the owner's clock", "ReplicaSet", false, true, 9,
+         -10, 9, GC_KEEP, 9, NONE},
+        {"so its old sibling goes a second later", "ReplicaSet", false, false, 10, -10, 10,
+         GC_DELETE, 9, NONE},
+    };
+    const int64_t mono0 = 5 * S;
+    int64_t since = 0;
+    for (size_t i = 0; i < HS_ARRAY_LEN (steps); i++) {
+        gc_input_t in = {.owner_kind = steps[i].kind,
+                         .owner_exists = steps[i].exists,
+                         .dep_deleting = steps[i].deleting,
+                         .dep_created_ns = T0 + steps[i].created * S};
+        int64_t wake = -1;
+        /* half a second on, in the third row */
+        int64_t mono = mono0 + steps[i].mono * S + (i == 2 ? S / 2 : 0);
+        int64_t wall = T0 + steps[i].wall * S + (i == 2 ? S / 2 : 0);
+        gc_verdict_t v = gc_decide (&in, &since, mono, wall, &wake);
+        if (v != steps[i].want) fprintf (stderr, "  step %zu: %s\n", i, steps[i].why);
+        CHECK_EQ_INT (v, steps[i].want);
+        CHECK_EQ_INT (since, steps[i].since == NONE ? 0 : mono0 + steps[i].since * S);
+        if (steps[i].wake != NONE)
+            CHECK_EQ_INT (wake, mono0 + steps[i].wake * S);
+        else
+            CHECK_EQ_INT (wake, -1); /* written for GC_WAIT only */
+    }
+    CHECK (gc_owner_kind ("ReplicaSet"));
+    CHECK (gc_owner_kind ("Deployment"));
+    CHECK (!gc_owner_kind ("Job"));
+    CHECK (!gc_owner_kind (NULL));
 }
 
 int main (int argc, char **argv)

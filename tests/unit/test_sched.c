@@ -6,6 +6,7 @@
 #include "hs_manifest.h"
 #include "hs_test.h"
 #include "hs_util.h"
+#include "hs_workload.h"
 #include "sched_pick.h"
 
 #include <errno.h>
@@ -161,17 +162,18 @@ static void test_requests_accounting (void)
     const Hs__Node *nodes[] = {s_node ("n", "1", "1Gi", "", NULL, NULL, NULL)};
     sched_cluster_t *c = s_cluster (nodes, 1);
     const Hs__Pod *a = s_pod ("a", "300m", "100Mi", NULL, NULL, "n", NULL);
+    hs_resources_t want;
+    hs_pod_requests (a, &want);
+    CHECK_EQ_INT (want.cpu_milli, 300);
+    CHECK_EQ_INT (want.mem_bytes, 100LL << 20);
     sched_req_t r;
-    sched_pod_requests (a, &r);
-    CHECK_EQ_INT (r.cpu_milli, 300);
-    CHECK_EQ_INT (r.mem_bytes, 100LL << 20);
     CHECK_EQ_INT (sched_cluster_add_pod (c, a, NULL), 0);
     /* a finished pod holds nothing */
     const Hs__Object *done = s_load ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: done\n"
                                      "spec:\n  nodeName: n\n  containers:\n  - name: c\n"
                                      "    command: [x]\n    resources:\n      requests:\n"
                                      "        cpu: 900m\nstatus:\n  phase: Succeeded\n");
-    CHECK (sched_pod_terminal (done->pod));
+    CHECK (hs_pod_terminal (done->pod));
     CHECK_EQ_INT (sched_cluster_add_pod (c, done->pod, NULL), 0);
     /* an assumed bind: counted on the node given, not its own (empty) nodeName */
     const Hs__Pod *b = s_pod ("b", "300m", "", NULL, NULL, NULL, NULL);

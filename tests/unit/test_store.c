@@ -185,7 +185,7 @@ static void test_create (void)
     CHECK_EQ_INT (g_out.n_events, 1);
     if (g_out.n_events) {
         Hs__WatchEvent *ev = g_out.events[0].event;
-        CHECK_EQ_STR (g_out.events[0].topic, "ev.pod.-.default/web");
+        CHECK_EQ_STR (g_out.events[0].topic, "ev.pod.-/default/web");
         CHECK_EQ_INT (ev->type, HS__EVENT_TYPE__ADDED);
         CHECK_EQ_STR (ev->stream, "pod.-");
         CHECK_EQ_INT (ev->seq, 1);
@@ -435,7 +435,7 @@ static void test_bind (void)
         /* On the new stream only. */
         CHECK_EQ_STR (g_out.events[0].event->stream, "pod.n1");
         CHECK_EQ_INT (g_out.events[0].event->seq, 1);
-        CHECK_EQ_STR (g_out.events[0].topic, "ev.pod.n1.default/a");
+        CHECK_EQ_STR (g_out.events[0].topic, "ev.pod.n1/default/a");
         CHECK_EQ_STR (g_out.events[0].event->object->pod->status->conditions[0]->type,
                       "PodScheduled");
     }
@@ -472,7 +472,7 @@ static void test_bind (void)
     CHECK_EQ_INT (g_out.n_acks, 2);
     CHECK_EQ_INT (g_out.acks[0].ack->code, HS__CODE__CODE_OK);
     CHECK_EQ_INT (g_out.acks[1].ack->code, HS__CODE__CODE_CONFLICT);
-    CHECK_EQ_STR (g_out.acks[1].topic, "ack.s2");
+    CHECK_EQ_STR (g_out.acks[1].topic, "ack.s2/");
     hs_pb_free (cmds[0]);
     hs_pb_free (cmds[1]);
 

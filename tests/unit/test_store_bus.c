@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
 
 #define CLIENT     "tstore"
 #define TIMEOUT_MS 15000
@@ -64,7 +66,7 @@ static bool s_is_hb (const char *topic, const Hs__Envelope *env, void *arg)
 
 static bool s_is_ack (const char *topic, const Hs__Envelope *env, void *arg)
 {
-    return strcmp (topic, "ack." CLIENT) == 0 && env->body_case == HS__ENVELOPE__BODY_ACK &&
+    return strcmp (topic, "ack." CLIENT "/") == 0 && env->body_case == HS__ENVELOPE__BODY_ACK &&
            hs_streq (env->ack->request_id, arg);
 }
 
@@ -75,7 +77,7 @@ static bool s_is_event (const char *topic, const Hs__Envelope *env, void *arg)
 
 static bool s_is_chunk (const char *topic, const Hs__Envelope *env, void *arg)
 {
-    return strcmp (topic, "snap." CLIENT) == 0 &&
+    return strcmp (topic, "snap." CLIENT "/") == 0 &&
            env->body_case == HS__ENVELOPE__BODY_SNAPSHOT_CHUNK &&
            hs_streq (env->snapshot_chunk->request_id, arg);
 }
@@ -85,8 +87,8 @@ static bool s_has_garbage (const char *topic, const Hs__Envelope *env, void *arg
     return s_is_hb (topic, env, NULL) && env->store_heartbeat->garbage >= *(uint64_t *)arg;
 }
 
-/* Publishes a Command creating pod `name` with request id `req`. */
-static void s_send_create (const char *req, const char *name)
+/* An Envelope with a Command creating pod `name` with request id `req`. */
+static Hs__Envelope *s_create_env (const char *req, const char *name)
 {
     Hs__Envelope *env = hs_pb_new (&hs__envelope__descriptor);
     env->body_case = HS__ENVELOPE__BODY_COMMAND;
@@ -103,8 +105,94 @@ static void s_send_create (const char *req, const char *name)
     hs_pb_push ((void ***)&ct->command, &ct->n_command, hs_strdup ("sleep"));
     hs_pb_push ((void ***)&p->spec->containers, &p->spec->n_containers, ct);
     hs_pb_push ((void ***)&c->writes, &c->n_writes, w);
+    return env;
+}
+
+/* Publishes a Command creating pod `name` with request id `req`. */
+static void s_send_create (const char *req, const char *name)
+{
+    Hs__Envelope *env = s_create_env (req, name);
     CHECK_EQ_INT (hs_bus_publish (g_bus, "cmd.pod", env), 0);
     hs_pb_free (env);
+}
+
+/* What a client may not send, answered rather than dropped
+ * (docs/protocol.md): a command on another kind's topic (Forbidden), one
+ * over HS_BUS_MAX_MSG (sent raw: the library refuses it) or over the
+ * writes per command (Invalid), each naming what was wrong. */
+static void s_check_refusals (const char *addr)
+{
+    Hs__Envelope *env = s_create_env ("wrongtopic", "wt");
+    CHECK_EQ_INT (hs_bus_publish (g_bus, "cmd.replicaset", env), 0);
+    hs_pb_free (env);
+    Hs__Envelope *ack = s_wait (s_is_ack, "wrongtopic", TIMEOUT_MS);
+    CHECK (ack != NULL);
+    if (ack) {
+        CHECK_EQ_INT (ack->ack->code, HS__CODE__CODE_FORBIDDEN);
+        CHECK_CONTAINS (ack->ack->message,
+                        "cmd.replicaset: Forbidden: writes[0] is a Pod: a command on "
+                        "cmd.replicaset may only write replicasets");
+    }
+    hs_pb_free (ack);
+
+    env = s_create_env ("many", "m");
+    Hs__Command *c = env->command;
+    for (int i = 0; i < 1000; i++) {
+        Hs__Write *w = hs_pb_new (&hs__write__descriptor);
+        w->op = HS__OP__OP_DELETE;
+        hs_pb_set_str (&w->kind, "pod");
+        hs_pb_set_str (&w->name, "x");
+        hs_pb_push ((void ***)&c->writes, &c->n_writes, w);
+    }
+    CHECK_EQ_INT (hs_bus_publish (g_bus, "cmd.pod", env), 0);
+    hs_pb_free (env);
+    ack = s_wait (s_is_ack, "many", TIMEOUT_MS);
+    CHECK (ack != NULL);
+    if (ack) {
+        CHECK_EQ_INT (ack->ack->code, HS__CODE__CODE_INVALID);
+        CHECK_CONTAINS (ack->ack->message, "must have at most 1000 writes");
+    }
+    hs_pb_free (ack);
+
+    env = s_create_env ("huge", "big");
+    char *v = hs_malloc ((size_t)HS_BUS_MAX_MSG + 1);
+    memset (v, 'v', HS_BUS_MAX_MSG);
+    v[HS_BUS_MAX_MSG] = '\0';
+    Hs__ObjectMeta *m = env->command->writes[0]->object->pod->metadata;
+    Hs__ObjectMeta__AnnotationsEntry *e =
+        hs_pb_new (&hs__object_meta__annotations_entry__descriptor);
+    hs_pb_set_str (&e->key, "big");
+    hs_pb_take_str (&e->value, v);
+    hs_pb_push ((void ***)&m->annotations, &m->n_annotations, e);
+    hs_pb_set_str (&env->sender, "raw/1");
+    env->sender_seq = 1;
+    CHECK_EQ_INT (hs_bus_publish (g_bus, "cmd.pod", env), -EMSGSIZE);
+    size_t len;
+    uint8_t *buf = hs_pb_pack (env, &len);
+    hs_pb_free (env);
+    char pub_ep[300], sub_ep[300];
+    CHECK_EQ_INT (hs_bus_endpoints (addr, pub_ep, sub_ep, sizeof pub_ep), 0);
+    void *ctx = zmq_ctx_new ();
+    void *raw = zmq_socket (ctx, ZMQ_PUB);
+    CHECK_EQ_INT (zmq_connect (raw, pub_ep), 0);
+    /* Retried as a client would, until acked (the first may go before the
+     * raw PUB has the broker's subscription). */
+    ack = NULL;
+    for (int i = 0; i < 50 && !ack; i++) {
+        zmq_send (raw, "cmd.pod", 7, ZMQ_SNDMORE);
+        zmq_send (raw, buf, len, 0);
+        ack = s_wait (s_is_ack, "huge", 300);
+    }
+    CHECK (ack != NULL);
+    if (ack) {
+        CHECK_EQ_INT (ack->ack->code, HS__CODE__CODE_INVALID);
+        CHECK_CONTAINS (ack->ack->message, "Command: Too long");
+        CHECK_CONTAINS (ack->ack->message, "must be at most 4194304 bytes (HS_BUS_MAX_MSG");
+    }
+    hs_pb_free (ack);
+    free (buf);
+    zmq_close (raw);
+    zmq_ctx_term (ctx);
 }
 
 static void s_send_snapshot_request (const char *req)
@@ -133,8 +221,8 @@ static void test_store_over_bus (void)
 
     CHECK_EQ_INT (hs_bus_connect (addr, "test", CLIENT, &g_bus), 0);
     if (!g_bus) return;
-    hs_bus_subscribe (g_bus, "ack." CLIENT);
-    hs_bus_subscribe (g_bus, "snap." CLIENT);
+    hs_bus_subscribe (g_bus, "ack." CLIENT "/");
+    hs_bus_subscribe (g_bus, "snap." CLIENT "/");
     hs_bus_subscribe (g_bus, "ev.pod.");
     hs_bus_subscribe (g_bus, "hb.store");
     CHECK_EQ_INT (hs_bus_join (g_bus, TIMEOUT_MS), 0);
@@ -151,7 +239,7 @@ static void test_store_over_bus (void)
 
     /* A command: its event, then its ack. */
     s_send_create ("r1", "web");
-    Hs__Envelope *ev = s_wait (s_is_event, "ev.pod.-.default/web", TIMEOUT_MS);
+    Hs__Envelope *ev = s_wait (s_is_event, "ev.pod.-/default/web", TIMEOUT_MS);
     CHECK (ev != NULL);
     if (ev) {
         CHECK_EQ_INT (ev->event->type, HS__EVENT_TYPE__ADDED);
@@ -222,6 +310,8 @@ static void test_store_over_bus (void)
     CHECK (hb != NULL);
     hs_pb_free (hb);
 
+    s_check_refusals (addr);
+
     /* kill -9, restart: a new epoch; the retry is replayed, not re-applied. */
     hs_test_kill (store, SIGKILL);
     store = s_start_store ();
@@ -244,12 +334,12 @@ static void test_store_over_bus (void)
     /* Events go out in commit order: once the next command's event is here,
      * a second event for the replay would have been seen. */
     s_send_create ("r2", "two");
-    ev = s_wait (s_is_event, "ev.pod.-.default/two", TIMEOUT_MS);
+    ev = s_wait (s_is_event, "ev.pod.-/default/two", TIMEOUT_MS);
     CHECK (ev != NULL);
     if (ev) CHECK_EQ_INT (ev->event->seq, 2);
     hs_pb_free (ev);
     for (size_t i = 0; i < g_n_events; i++) {
-        CHECK (strcmp (g_events[i], "ev.pod.-.default/web") != 0);
+        CHECK (strcmp (g_events[i], "ev.pod.-/default/web") != 0);
         free (g_events[i]);
     }
     g_n_events = 0;

@@ -1,4 +1,5 @@
-/*  test_util.c: hs_util, hs_obj and hs_pb selftests. */
+/*  test_util.c: hs_util (saturating add, mkdir -p included), hs_obj and hs_pb
+ *  selftests. */
 #include "hs_obj.h"
 #include "hs_pb.h"
 #include "hs_test.h"
@@ -6,6 +7,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -57,6 +59,50 @@ static void test_parse_i64 (void)
     CHECK_EQ_INT (hs_parse_i64 ("4x", &v), -EINVAL);
     CHECK_EQ_INT (hs_parse_i64 ("", &v), -EINVAL);
     CHECK_EQ_INT (hs_parse_i64 ("99999999999999999999", &v), -ERANGE);
+}
+
+static void test_sat_add (void)
+{
+    static const struct {
+        int64_t a, b, want;
+    } cases[] = {
+        {1, 2, 3},
+        {-5, 3, -2},
+        {INT64_MAX, 1, INT64_MAX},
+        {INT64_MAX - 1, 1, INT64_MAX},
+        {INT64_MAX, INT64_MAX, INT64_MAX},
+        {INT64_MIN, -1, INT64_MIN},
+        {INT64_MIN, INT64_MIN, INT64_MIN},
+        {INT64_MAX, -1, INT64_MAX - 1},
+        {INT64_MIN, 1, INT64_MIN + 1},
+        {INT64_MAX, INT64_MIN, -1},
+    };
+    for (size_t i = 0; i < HS_ARRAY_LEN (cases); i++)
+        CHECK_EQ_INT (hs_sat_add (cases[i].a, cases[i].b), cases[i].want);
+}
+
+static void test_mkdir_p (void)
+{
+    const char *tmp = hs_test_tmpdir ();
+    _cleanup_free_ char *deep = hs_sprintf ("%s/a/b/c", tmp);
+    CHECK_EQ_INT (hs_mkdir_p (deep, 0700), 0);
+    struct stat st;
+    CHECK_EQ_INT (stat (deep, &st), 0);
+    CHECK (S_ISDIR (st.st_mode));
+    CHECK_EQ_INT (st.st_mode & 0777, 0700);
+    /* again, and with a trailing slash: nothing to do */
+    CHECK_EQ_INT (hs_mkdir_p (deep, 0700), 0);
+    _cleanup_free_ char *slash = hs_sprintf ("%s/a/b/", tmp);
+    CHECK_EQ_INT (hs_mkdir_p (slash, 0755), 0);
+    /* a file in the way */
+    _cleanup_free_ char *file = hs_sprintf ("%s/f", tmp);
+    FILE *f = fopen (file, "w");
+    CHECK (f != NULL);
+    if (f) fclose (f);
+    CHECK_EQ_INT (hs_mkdir_p (file, 0700), -ENOTDIR);
+    _cleanup_free_ char *under = hs_sprintf ("%s/f/x", tmp);
+    CHECK_EQ_INT (hs_mkdir_p (under, 0700), -ENOTDIR);
+    CHECK_EQ_INT (hs_mkdir_p ("", 0700), -ENOENT);
 }
 
 static void test_ids (void)
@@ -123,7 +169,7 @@ static void test_object_routing (void)
     CHECK_EQ_STR (key, "pod/default/web");
     free (key);
     char *topic = hs_obj_topic (o);
-    CHECK_EQ_STR (topic, "ev.pod.-.default/web");
+    CHECK_EQ_STR (topic, "ev.pod.-/default/web");
     free (topic);
     o->pod->spec = hs_pb_new (&hs__pod_spec__descriptor);
     hs_pb_set_str (&o->pod->spec->node_name, "n1");
@@ -183,6 +229,8 @@ int main (int argc, char **argv)
         {"time_roundtrip", test_time_roundtrip},
         {"age", test_age},
         {"parse_i64", test_parse_i64},
+        {"sat_add", test_sat_add},
+        {"mkdir_p", test_mkdir_p},
         {"ids", test_ids},
         {"kinds", test_kinds},
         {"object_routing", test_object_routing},

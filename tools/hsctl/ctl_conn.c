@@ -77,6 +77,13 @@ int ctl_call (ctl_t *ctl, Hs__Write *const *writes, size_t n, bool dry_run, Hs__
         ctl_print_store_timeout (ctl);
         return -1;
     }
+    if (r == -EMSGSIZE) {
+        fprintf (stderr,
+                 "error: the command is larger than the bus carries (%d bytes, HS_BUS_MAX_MSG); "
+                 "nothing was sent: apply fewer or smaller objects at a time\n",
+                 HS_BUS_MAX_MSG);
+        return -1;
+    }
     if (r < 0) {
         fprintf (stderr, "error: cannot send the command: %s\n", strerror (-r));
         return -1;

@@ -4,6 +4,7 @@
  */
 #include "ctl_fmt.h"
 #include "hs_quantity.h"
+#include "hs_workload.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -88,12 +89,8 @@ static void s_meta_maps (s_w_t *w, const Hs__ObjectMeta *m)
 
 static void s_controlled_by (s_w_t *w, const Hs__ObjectMeta *m)
 {
-    for (size_t i = 0; i < m->n_owner_references; i++)
-        if (m->owner_references[i]->controller) {
-            s_write (w, 0, "Controlled By:\t%s/%s\n", m->owner_references[i]->kind,
-                     m->owner_references[i]->name);
-            return;
-        }
+    const Hs__OwnerReference *r = hs_controller_ref (m);
+    if (r) s_write (w, 0, "Controlled By:\t%s/%s\n", r->kind, r->name);
 }
 
 static void s_tolerations (s_w_t *w, const char *indent, Hs__Toleration **t, size_t n)
@@ -322,9 +319,7 @@ static bool s_pod_belongs (const Hs__Pod *p, const Hs__ObjectMeta *owner,
 {
     const Hs__ObjectMeta *m = p->metadata;
     if (!m || !hs_streq (m->namespace_, owner->namespace_)) return false;
-    for (size_t i = 0; i < m->n_owner_references; i++)
-        if (m->owner_references[i]->controller)
-            return hs_streq (m->owner_references[i]->uid, owner->uid);
+    if (hs_controller_ref (m)) return hs_controlled_by (m, owner->uid);
     return ctl_label_selector_matches (sel, (void *const *)m->labels, m->n_labels);
 }
 
@@ -420,23 +415,25 @@ static void s_describe_pod (s_w_t *w, const Hs__Pod *p, const Hs__Object *o,
     s_events (w, o, rel, n);
 }
 
+/* cpu requests, cpu limits, memory requests, memory limits */
 static void s_pod_resources (const Hs__Pod *p, int64_t r[4])
 {
-    /* cpu req, cpu lim, mem req, mem lim */
-    for (size_t i = 0; p->spec && i < p->spec->n_containers; i++) {
-        const Hs__ResourceRequirements *rr = p->spec->containers[i]->resources;
-        int64_t v;
-        if (!rr) continue;
-        if (rr->requests && hs_quantity_cpu_milli (rr->requests->cpu, &v) == 0) r[0] += v;
-        if (rr->limits && hs_quantity_cpu_milli (rr->limits->cpu, &v) == 0) r[1] += v;
-        if (rr->requests && hs_quantity_bytes (rr->requests->memory, &v) == 0) r[2] += v;
-        if (rr->limits && hs_quantity_bytes (rr->limits->memory, &v) == 0) r[3] += v;
-    }
+    hs_resources_t req, lim;
+    hs_pod_requests (p, &req);
+    hs_pod_limits (p, &lim);
+    r[0] = req.cpu_milli;
+    r[1] = lim.cpu_milli;
+    r[2] = req.mem_bytes;
+    r[3] = lim.mem_bytes;
 }
 
+/* v as a percentage of of (0 when of is unknown); 128-bit, as saturated
+ * sums times 100 do not fit in 64. */
 static int s_pct (int64_t v, int64_t of)
 {
-    return of > 0 ? (int)(v * 100 / of) : 0;
+    if (of <= 0) return 0;
+    __int128 p = (__int128)v * 100 / of;
+    return p > INT32_MAX ? INT32_MAX : p < INT32_MIN ? INT32_MIN : (int)p;
 }
 
 static void s_describe_node (s_w_t *w, const Hs__Node *nd, const Hs__Object *o,
@@ -481,8 +478,8 @@ static void s_describe_node (s_w_t *w, const Hs__Node *nd, const Hs__Object *o,
         if (!hs_empty (st->capacity->memory)) s_write (w, 1, "memory:\t%s\n", st->capacity->memory);
         if (!hs_empty (st->capacity->pods)) s_write (w, 1, "pods:\t%s\n", st->capacity->pods);
     }
-    const Hs__ResourceList *alloc = st ? (st->allocatable ? st->allocatable : st->capacity) : NULL;
-    if (st && st->allocatable) {
+    const Hs__ResourceList *alloc = st ? st->allocatable : NULL;
+    if (alloc) {
         s_write (w, 0, "Allocatable:\n");
         if (!hs_empty (alloc->cpu)) s_write (w, 1, "cpu:\t%s\n", alloc->cpu);
         if (!hs_empty (alloc->memory)) s_write (w, 1, "memory:\t%s\n", alloc->memory);
@@ -500,18 +497,15 @@ static void s_describe_node (s_w_t *w, const Hs__Node *nd, const Hs__Object *o,
     if (nd->spec && !hs_empty (nd->spec->pod_cidr))
         s_write (w, 0, "PodCIDR:\t%s\n", nd->spec->pod_cidr);
 
-    int64_t cap_cpu = 0, cap_mem = 0;
-    if (alloc) {
-        if (hs_quantity_cpu_milli (alloc->cpu, &cap_cpu) < 0) cap_cpu = 0;
-        if (hs_quantity_bytes (alloc->memory, &cap_mem) < 0) cap_mem = 0;
-    }
+    /* the percentages are of what the node has for pods: allocatable, else
+     * capacity (unknown: 0%) */
+    hs_resources_t has;
+    hs_node_allocatable (nd, &has);
+    int64_t cap_cpu = has.cpu_milli, cap_mem = has.mem_bytes;
     size_t npods = 0;
     for (size_t i = 0; i < n; i++) {
         const Hs__Pod *p = hs_obj_kind (rel[i]) == HS_KIND_POD ? rel[i]->pod : NULL;
-        const char *ph = p && p->status ? p->status->phase : "";
-        if (p && p->spec && hs_streq (p->spec->node_name, m->name) && !hs_streq (ph, "Succeeded") &&
-            !hs_streq (ph, "Failed"))
-            npods++;
+        if (p && p->spec && hs_streq (p->spec->node_name, m->name) && !hs_pod_terminal (p)) npods++;
     }
     s_write (w, 0, "Non-terminated Pods:\t(%zu in total)\n", npods);
     s_write (w, 1,
@@ -523,13 +517,11 @@ static void s_describe_node (s_w_t *w, const Hs__Node *nd, const Hs__Object *o,
     int64_t total[4] = {0};
     for (size_t i = 0; i < n; i++) {
         const Hs__Pod *p = hs_obj_kind (rel[i]) == HS_KIND_POD ? rel[i]->pod : NULL;
-        const char *ph = p && p->status ? p->status->phase : "";
-        if (!p || !p->spec || !hs_streq (p->spec->node_name, m->name) ||
-            hs_streq (ph, "Succeeded") || hs_streq (ph, "Failed"))
+        if (!p || !p->spec || !hs_streq (p->spec->node_name, m->name) || hs_pod_terminal (p))
             continue;
-        int64_t r[4] = {0};
+        int64_t r[4];
         s_pod_resources (p, r);
-        for (int k = 0; k < 4; k++) total[k] += r[k];
+        for (int k = 0; k < 4; k++) total[k] = hs_sat_add (total[k], r[k]);
         _cleanup_free_ char *c0 = hs_quantity_fmt_cpu (r[0]);
         _cleanup_free_ char *c1 = hs_quantity_fmt_cpu (r[1]);
         _cleanup_free_ char *m0 = hs_quantity_fmt_bytes (r[2]);
@@ -617,14 +609,11 @@ static void s_rs_list (hs_buf_t *b, const Hs__ReplicaSet *r)
                    r->spec && r->spec->replicas ? r->spec->replicas->value : 1);
 }
 
-/* o as a ReplicaSet owned by the object with this uid, or NULL. */
+/* o as a ReplicaSet the object with this uid controls, or NULL. */
 static const Hs__ReplicaSet *s_owned_rs (const Hs__Object *o, const char *owner_uid)
 {
     if (hs_obj_kind (o) != HS_KIND_REPLICASET) return NULL;
-    const Hs__ObjectMeta *m = o->replica_set->metadata;
-    for (size_t k = 0; k < m->n_owner_references; k++)
-        if (hs_streq (m->owner_references[k]->uid, owner_uid)) return o->replica_set;
-    return NULL;
+    return hs_controlled_by (o->replica_set->metadata, owner_uid) ? o->replica_set : NULL;
 }
 
 static void s_describe_deploy (s_w_t *w, const Hs__Deployment *d, const Hs__Object *o,

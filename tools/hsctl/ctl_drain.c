@@ -8,6 +8,7 @@
  *  controller will recreate unless --force.
  */
 #include "ctl.h"
+#include "hs_workload.h"
 
 #include <string.h>
 #include <time.h>
@@ -63,10 +64,7 @@ static bool s_mirror (const Hs__Pod *p)
 
 static bool s_has_controller (const Hs__Pod *p)
 {
-    const Hs__ObjectMeta *m = p->metadata;
-    for (size_t i = 0; i < m->n_owner_references; i++)
-        if (m->owner_references[i]->controller) return true;
-    return false;
+    return hs_controller_ref (p->metadata) != NULL;
 }
 
 /* The pods bound to node that drain must evict. */

@@ -11,6 +11,7 @@
  *  output goes on. Nothing from the agent for 5 s (it sends an empty chunk
  *  every 2 s while a follow is quiet) is an error. Ctrl-C sends a cancel.
  */
+#include "hs_topic.h"
 #include "ctl_logs.h"
 
 #include <errno.h>
@@ -170,8 +171,8 @@ static int s_publish (ctl_t *ctl, const char *topic, Hs__LogRequest *req)
 static int s_stream (ctl_t *ctl, const s_opts_t *o, s_state_t *st)
 {
     const char *id = hs_client_id (ctl->client);
-    _cleanup_free_ char *topic = hs_sprintf ("logs.%s", id);
-    _cleanup_free_ char *req_topic = hs_sprintf ("logreq.%s", st->node);
+    _cleanup_free_ char *topic = hs_topic_to ("logs", id);
+    _cleanup_free_ char *req_topic = hs_topic_to ("logreq", st->node);
     st->topic = topic;
     hs_random_id (st->rid, 16);
     int r = hs_client_on (ctl->client, topic, s_on_chunk, st);

@@ -14,16 +14,15 @@
  *          All three write the way undo does.
  */
 #include "ctl.h"
+#include "hs_rollout.h"
+#include "hs_workload.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define S_TRIES      20
-#define REVISION     "deployment.kubernetes.io/revision"
-#define HASH_LABEL   "pod-template-hash"
-#define CHANGE_CAUSE "kubernetes.io/change-cause"
+#define S_TRIES 20
 
 enum { S_OPT_TIMEOUT = CTL_OPT_VERB_BASE, S_OPT_WATCH, S_OPT_REVISION, S_OPT_TO_REVISION };
 
@@ -122,13 +121,6 @@ static void s_usage (void)
 
 /* ------------------------------------------------------------------ reading */
 
-static int64_t s_revision (const Hs__ObjectMeta *m)
-{
-    const char *v = hs_pb_map_get ((void *const *)m->annotations, m->n_annotations, REVISION);
-    int64_t x;
-    return v && hs_parse_i64 (v, &x) == 0 && x > 0 ? x : 0;
-}
-
 typedef struct {
     hs_db_snapshot_t snap;
     const Hs__Object *d;
@@ -145,8 +137,8 @@ static void s_view_free (s_view_t *v)
 
 static int s_cmp_rev (const void *a, const void *b)
 {
-    int64_t x = s_revision ((*(const Hs__Object *const *)a)->replica_set->metadata);
-    int64_t y = s_revision ((*(const Hs__Object *const *)b)->replica_set->metadata);
+    int64_t x = hs_rollout_revision ((*(const Hs__Object *const *)a)->replica_set->metadata);
+    int64_t y = hs_rollout_revision ((*(const Hs__Object *const *)b)->replica_set->metadata);
     return x < y ? -1 : x > y;
 }
 
@@ -174,9 +166,7 @@ static int s_view (ctl_t *ctl, const char *name, s_view_t *v)
         const Hs__Object *o = v->snap.objects[i];
         if (hs_obj_kind (o) != HS_KIND_REPLICASET || !o->replica_set->metadata) continue;
         const Hs__ObjectMeta *m = o->replica_set->metadata;
-        for (size_t j = 0; j < m->n_owner_references; j++)
-            if (m->owner_references[j]->controller && hs_streq (m->owner_references[j]->uid, uid))
-                v->rs[v->n_rs++] = o;
+        if (hs_controlled_by (m, uid)) v->rs[v->n_rs++] = o;
     }
     qsort (v->rs, v->n_rs, sizeof *v->rs, s_cmp_rev);
     return 0;
@@ -365,7 +355,7 @@ static int s_history (ctl_t *ctl, const s_opts_t *o, const char *name)
     if (o->revision > 0) {
         const Hs__Object *hit = NULL;
         for (size_t i = 0; i < v.n_rs; i++)
-            if (s_revision (v.rs[i]->replica_set->metadata) == o->revision) hit = v.rs[i];
+            if (hs_rollout_revision (v.rs[i]->replica_set->metadata) == o->revision) hit = v.rs[i];
         if (!hit) {
             fprintf (stderr, "error: unable to find the specified revision\n");
             rc = 1;
@@ -380,64 +370,15 @@ static int s_history (ctl_t *ctl, const s_opts_t *o, const char *name)
         printf ("deployment.apps/%s \nREVISION  CHANGE-CAUSE\n", name);
         for (size_t i = 0; i < v.n_rs; i++) {
             const Hs__ObjectMeta *m = v.rs[i]->replica_set->metadata;
-            int64_t rev = s_revision (m);
+            int64_t rev = hs_rollout_revision (m);
             if (!rev) continue;
-            const char *cause = s_ann (m, CHANGE_CAUSE);
+            const char *cause = s_ann (m, HS_ROLLOUT_CHANGE_CAUSE);
             printf ("%-9lld %s\n", (long long)rev, hs_empty (cause) ? "<none>" : cause);
         }
         printf ("\n");
     }
     s_view_free (&v);
     return rc;
-}
-
-/* ------------------------------------------------------------------ undo */
-
-static void s_drop_label (Hs__PodTemplateSpec *t, const char *key)
-{
-    if (!t->metadata) return;
-    Hs__ObjectMeta *m = t->metadata;
-    size_t k = 0;
-    for (size_t i = 0; i < m->n_labels; i++) {
-        if (hs_streq (m->labels[i]->key, key))
-            hs_pb_free (m->labels[i]);
-        else
-            m->labels[k++] = m->labels[i];
-    }
-    m->n_labels = k;
-}
-
-/* The template of a ReplicaSet as a Deployment's: without the hash label. */
-static Hs__PodTemplateSpec *s_template_of (const Hs__Object *rs)
-{
-    const Hs__ReplicaSetSpec *s = rs->replica_set->spec;
-    Hs__PodTemplateSpec *t = s && s->template_ ? hs_pb_dup (s->template_)
-                                               : hs_pb_new (&hs__pod_template_spec__descriptor);
-    s_drop_label (t, HASH_LABEL);
-    if (t->metadata) {
-        hs_pb_map_sort ((void **)t->metadata->labels, t->metadata->n_labels);
-        hs_pb_map_sort ((void **)t->metadata->annotations, t->metadata->n_annotations);
-    }
-    return t;
-}
-
-static bool s_same_template (const Hs__PodTemplateSpec *a, const Hs__PodTemplateSpec *b)
-{
-    Hs__PodTemplateSpec *x = a ? hs_pb_dup (a) : hs_pb_new (&hs__pod_template_spec__descriptor);
-    Hs__PodTemplateSpec *y = b ? hs_pb_dup (b) : hs_pb_new (&hs__pod_template_spec__descriptor);
-    Hs__PodTemplateSpec *t[2] = {x, y};
-    for (int i = 0; i < 2; i++) {
-        if (!t[i]->metadata) t[i]->metadata = hs_pb_new (&hs__object_meta__descriptor);
-        if (!t[i]->spec) t[i]->spec = hs_pb_new (&hs__pod_spec__descriptor);
-        s_drop_label (t[i], HASH_LABEL);
-        hs_pb_map_sort ((void **)t[i]->metadata->labels, t[i]->metadata->n_labels);
-        hs_pb_map_sort ((void **)t[i]->metadata->annotations, t[i]->metadata->n_annotations);
-        hs_pb_map_sort ((void **)t[i]->spec->node_selector, t[i]->spec->n_node_selector);
-    }
-    bool eq = hs_pb_equal (x, y);
-    hs_pb_free (x);
-    hs_pb_free (y);
-    return eq;
 }
 
 /* ------------------------------------------------------------------ changes */
@@ -504,7 +445,7 @@ static int s_undo_fn (const s_view_t *v, Hs__Object *upd, void *arg, const char 
     int64_t rev = o->to_revision;
     if (rev > 0) {
         for (size_t i = 0; i < v->n_rs; i++)
-            if (s_revision (v->rs[i]->replica_set->metadata) == rev) target = v->rs[i];
+            if (hs_rollout_revision (v->rs[i]->replica_set->metadata) == rev) target = v->rs[i];
         if (!target) {
             fprintf (stderr, "error: unable to find specified revision %lld in history\n",
                      (long long)rev);
@@ -514,16 +455,18 @@ static int s_undo_fn (const s_view_t *v, Hs__Object *upd, void *arg, const char 
         /* the highest revision below the current (highest) one */
         size_t with_rev = 0;
         for (size_t i = 0; i < v->n_rs; i++)
-            if (s_revision (v->rs[i]->replica_set->metadata) > 0) with_rev++;
+            if (hs_rollout_revision (v->rs[i]->replica_set->metadata) > 0) with_rev++;
         if (with_rev < 2) {
             fprintf (stderr, "error: no rollout history found for deployment \"%s\"\n", name);
             return 1;
         }
         target = v->rs[v->n_rs - 2]; /* sorted by revision */
-        rev = s_revision (target->replica_set->metadata);
+        rev = hs_rollout_revision (target->replica_set->metadata);
     }
-    Hs__PodTemplateSpec *t = s_template_of (target);
-    if (s_same_template (t, d->spec ? d->spec->template_ : NULL)) {
+    /* the revision's template as a Deployment's: without the hash label */
+    const Hs__ReplicaSetSpec *ts = target->replica_set->spec;
+    Hs__PodTemplateSpec *t = hs_rollout_template_copy (ts ? ts->template_ : NULL);
+    if (hs_rollout_template_equal (t, d->spec ? d->spec->template_ : NULL)) {
         printf ("deployment.apps/%s skipped rollback (current template already matches "
                 "revision %lld)\n",
                 name, (long long)rev);
@@ -533,11 +476,12 @@ static int s_undo_fn (const s_view_t *v, Hs__Object *upd, void *arg, const char 
     hs_pb_free (upd->deployment->spec->template_);
     upd->deployment->spec->template_ = t;
     /* like kubectl: the revision's change-cause comes back with it */
-    const char *cause = s_ann (target->replica_set->metadata, CHANGE_CAUSE);
+    const char *cause = s_ann (target->replica_set->metadata, HS_ROLLOUT_CHANGE_CAUSE);
     Hs__ObjectMeta *um = upd->deployment->metadata;
     if (cause)
         hs_pb_map_set ((void ***)&um->annotations, &um->n_annotations,
-                       &hs__object_meta__annotations_entry__descriptor, CHANGE_CAUSE, cause);
+                       &hs__object_meta__annotations_entry__descriptor, HS_ROLLOUT_CHANGE_CAUSE,
+                       cause);
     *done = "rolled back";
     return S_WRITE;
 }

@@ -95,7 +95,7 @@ int send_build_garbage (send_garbage_t kind, const char *topic, const send_stamp
     }
     case SEND_GARBAGE_OVERSIZED:
     case SEND_GARBAGE_HUGE:
-        len = kind == SEND_GARBAGE_HUGE ? 8u * 1024 * 1024 : (size_t)HS_BUS_MAX_MSG + 1;
+        len = kind == SEND_GARBAGE_HUGE ? (size_t)HS_BUS_MAX_FRAME + 1 : (size_t)HS_BUS_MAX_MSG + 1;
         frames[1].data = hs_calloc (1, len + 1);
         frames[1].len = len;
         break;

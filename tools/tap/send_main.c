@@ -6,6 +6,7 @@
  *  is dropped for want of a connection; at exit it waits for the queue to
  *  drain.
  */
+#include "hs_topic.h"
 #include "hs_bus.h"
 #include "hs_daemon.h"
 #include "hs_log.h"
@@ -37,10 +38,11 @@ static void s_usage (FILE *f)
              "  --garbage KIND            a broken message; KIND is one of\n"
              "      frames     three frames instead of two\n"
              "      decode     bytes that are no Envelope\n"
-             "      oversized  an envelope of %d bytes (one above the limit)\n"
+             "      oversized  an envelope of %d bytes (one above the limit): hs-bus\n"
+             "                 drops and counts it, except on cmd.* (for the store)\n"
              "      body       an Envelope whose only body is unknown field 99\n"
              "      topic      TOPIC with non-printable bytes appended\n"
-             "      huge       an 8 MiB frame, above the broker's limit: it drops\n"
+             "      huge       8 MiB + 1 bytes, above the broker's frame limit: it drops\n"
              "                 our connection and nobody receives it\n"
              "  --count N                 send it N times (default 1)\n"
              "  --bus ADDR                the bus (default $HS_BUS, then %s)\n"
@@ -78,8 +80,8 @@ static send_stamp_t s_stamp (self_t *self)
 /* Pings echo.<instance> from our own PUB socket until one comes back. */
 static int s_join (self_t *self, int timeout_ms)
 {
-    char topic[128], nonce[17];
-    snprintf (topic, sizeof topic, "echo.%s", hs_bus_instance (self->bus));
+    char nonce[17];
+    _cleanup_free_ char *topic = hs_topic_to ("echo", hs_bus_instance (self->bus));
     hs_random_id (nonce, 16);
     int r = hs_bus_subscribe (self->bus, topic);
     if (r < 0) return r;

@@ -116,8 +116,9 @@ const char *tap_topic_group (const hs_frame_t *topic, char *buf, size_t len)
     const char *t = (const char *)topic->data;
     const char *dot1 = memchr (t, '.', topic->len);
     size_t first = dot1 ? (size_t)(dot1 - t) : topic->len;
-    /* Per-client and per-instance topics would give one group each. */
-    static const char *const per_client[] = {"ack", "snap", "echo"};
+    /* Per-client, per-node and per-instance topics would give one group each. */
+    static const char *const per_client[] = {"ack",     "snap",   "echo", "logs",
+                                             "probres", "logreq", "probe"};
     for (size_t i = 0; dot1 && i < HS_ARRAY_LEN (per_client); i++) {
         if (first == strlen (per_client[i]) && memcmp (t, per_client[i], first) == 0) {
             snprintf (buf, len, "%s", per_client[i]);

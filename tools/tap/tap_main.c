@@ -257,7 +257,7 @@ static int s_live_start (self_t *self)
     if (self->filter.n_include == 0) hs_bus_subscribe (self->bus, "");
     for (size_t i = 0; i < self->filter.n_include; i++)
         hs_bus_subscribe (self->bus, self->filter.include[i]);
-    snprintf (self->own_echo, sizeof self->own_echo, "echo.%s", hs_bus_instance (self->bus));
+    snprintf (self->own_echo, sizeof self->own_echo, "echo.%s/", hs_bus_instance (self->bus));
     if (hs_bus_join (self->bus, JOIN_TIMEOUT_MS) < 0) {
         fprintf (stderr, "error: cannot reach the bus at %s: is hs-bus running?\n", shown_addr);
         return 1;

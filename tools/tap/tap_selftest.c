@@ -84,8 +84,9 @@ static void test_ack (void)
     ack.code = HS__CODE__CODE_CONFLICT;
     ack.message = (char *)"the object has been modified\nplease retry";
     ack.n_results = 0;
-    char *line = s_line_of ("ack.c1", &env);
-    CHECK_CONTAINS (line, "  ack.c1  Conflict: the object has been modified please retry req=ab12");
+    char *line = s_line_of ("ack.c1/", &env);
+    CHECK_CONTAINS (line,
+                    "  ack.c1/  Conflict: the object has been modified please retry req=ab12");
     free (line);
     ack.code = HS__CODE__CODE_ALREADY_EXISTS;
     s = tap_summary (&env);
@@ -219,10 +220,10 @@ static void test_json (void)
 {
     size_t len;
     uint8_t *buf = send_build_ping (&s_st, "n\"once", &len);
-    hs_frame_t frames[2] = {{(uint8_t *)"echo.x", 6}, {buf, len}};
+    hs_frame_t frames[2] = {{(uint8_t *)"echo.x/", 7}, {buf, len}};
     tap_msg_t m = {frames, 2, 0};
     char *json = tap_fmt_json (&m);
-    CHECK_CONTAINS (json, "{\"time\":\"2023-11-14T22:13:20.123Z\",\"topic\":\"echo.x\",\"size\":");
+    CHECK_CONTAINS (json, "{\"time\":\"2023-11-14T22:13:20.123Z\",\"topic\":\"echo.x/\",\"size\":");
     CHECK_CONTAINS (json, ",\"envelope\":{");
     CHECK_CONTAINS (json, "n\\\"once");
     CHECK (json[strlen (json) - 1] == '}');
@@ -241,12 +242,15 @@ static void test_groups_and_filter (void)
     static const struct {
         const char *topic, *group;
     } cases[] = {
-        {"ev.pod.n1.default/web", "ev.pod"},
+        {"ev.pod.n1/default/web", "ev.pod"},
+        {"ev.pod.a.b/default/web", "ev.pod"},
         {"cmd.pod", "cmd.pod"},
         {"hb.store", "hb.store"},
-        {"ack.c1", "ack"},
-        {"snap.c1", "snap"},
-        {"echo.x", "echo"},
+        {"ack.c1/", "ack"},
+        {"snap.c1/", "snap"},
+        {"echo.x/", "echo"},
+        {"probe.a.b/", "probe"},
+        {"logs.c1/", "logs"},
         {"hb.bus.abc", "hb.bus"},
         {"single", "single"},
         {"acks.x", "acks.x"},

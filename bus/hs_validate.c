@@ -1,10 +1,10 @@
-/*  store_validate.c: defaults and validation of objects before the store
- *  writes them (see store_validate.h). Pure: no LMDB, no sockets.
+/*  hs_validate.c: defaults and validation of objects before the store
+ *  writes them (see hs_validate.h). Pure: no LMDB, no sockets.
  */
-#include "store_validate.h"
-#include "hs_workload.h"
+#include "hs_validate.h"
 #include "hs_quantity.h"
 #include "hs_util.h"
+#include "hs_workload.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -34,12 +34,6 @@
 #define QUANTITY_MSG "must be a valid quantity (e.g. \"500m\", \"2\", \"64Mi\", \"1G\")"
 
 /* ------------------------------------------------------------------ small things */
-
-const char *store_resource_name (hs_kind_t kind)
-{
-    const hs_kind_info_t *info = hs_kind_info (kind);
-    return info ? info->resource : "objects";
-}
 
 static Hs__Int32Value *s_i32 (int32_t v)
 {
@@ -135,7 +129,7 @@ static void s_default_job (Hs__Job *job)
     }
 }
 
-void store_defaults (Hs__Object *o, int64_t now_ns)
+void hs_obj_defaults (Hs__Object *o, int64_t now_ns)
 {
     hs_kind_t kind = hs_obj_kind (o);
     const hs_kind_info_t *info = hs_kind_info (kind);
@@ -253,7 +247,7 @@ static void s_norm_template (Hs__PodTemplateSpec *t)
     if (t->spec) s_map_normalize ((void **)t->spec->node_selector, &t->spec->n_node_selector);
 }
 
-void store_normalize (Hs__Object *o)
+void hs_obj_normalize (Hs__Object *o)
 {
     s_norm_meta (hs_obj_meta (o));
     switch (hs_obj_kind (o)) {
@@ -728,12 +722,6 @@ static void s_check_pod_spec (s_errs_t *e, const char *path, const Hs__PodSpec *
 
 /* ------------------------------------------------------------------ selectors */
 
-bool store_selector_matches (const Hs__LabelSelector *sel,
-                             Hs__ObjectMeta__LabelsEntry *const *labels, size_t n_labels)
-{
-    return hs_selector_matches (sel, (void *const *)labels, n_labels);
-}
-
 /* Go's %#v of a map[string]string, as Kubernetes prints template labels. */
 static char *s_fmt_map (Hs__ObjectMeta__LabelsEntry *const *labels, size_t n)
 {
@@ -790,7 +778,7 @@ static void s_check_workload (s_errs_t *e, const Hs__Int32Value *replicas, const
         s_check_labels (e, "spec.template.metadata.labels", (void *const *)tm->labels,
                         tm->n_labels);
     if (sel && (sel->n_match_labels || sel->n_match_expressions) &&
-        !store_selector_matches (sel, tm ? tm->labels : NULL, tm ? tm->n_labels : 0)) {
+        !hs_selector_matches (sel, tm ? (void *const *)tm->labels : NULL, tm ? tm->n_labels : 0)) {
         _cleanup_free_ char *m = s_fmt_map (tm ? tm->labels : NULL, tm ? tm->n_labels : 0);
         s_err (e,
                "spec.template.metadata.labels: Invalid value: %s: `selector` does not match "
@@ -936,7 +924,7 @@ static void s_check_node (s_errs_t *e, const Hs__Node *n)
     }
 }
 
-int store_validate (const Hs__Object *o, char **ret_msg)
+int hs_obj_validate (const Hs__Object *o, char **ret_msg)
 {
     hs_kind_t kind = hs_obj_kind (o);
     const hs_kind_info_t *info = hs_kind_info (kind);
@@ -1016,7 +1004,7 @@ static void s_mask_mutable (Hs__PodSpec *s, const Hs__PodSpec *old)
     }
 }
 
-int store_validate_pod_update (const Hs__Pod *old, const Hs__Pod *upd, char **ret_msg)
+int hs_pod_validate_update (const Hs__Pod *old, const Hs__Pod *upd, char **ret_msg)
 {
     _cleanup_pb_ Hs__PodSpec *a = old->spec ? hs_pb_dup (old->spec) : NULL;
     _cleanup_pb_ Hs__PodSpec *b = upd->spec ? hs_pb_dup (upd->spec) : NULL;
@@ -1033,30 +1021,4 @@ int store_validate_pod_update (const Hs__Pod *old, const Hs__Pod *upd, char **re
                            "to existing tolerations)",
                            name);
     return -EINVAL;
-}
-
-/* ------------------------------------------------------------------ usage */
-
-/* Saturating: a pod asking for more than int64 can hold asks for "all". */
-static int64_t s_sat_add (int64_t a, int64_t b)
-{
-    int64_t r;
-    return __builtin_add_overflow (a, b, &r) ? (b > 0 ? INT64_MAX : INT64_MIN) : r;
-}
-
-void store_pod_requests (const Hs__Pod *pod, store_usage_t *ret)
-{
-    store_usage_t u = {0, 0, 1};
-    const Hs__PodSpec *s = pod ? pod->spec : NULL;
-    for (size_t i = 0; s && i < s->n_containers; i++) {
-        const Hs__ResourceRequirements *r = s->containers[i]->resources;
-        if (!r || !r->requests) continue;
-        int64_t v;
-        /* Validated before it was stored; a bad value counts as nothing. */
-        if (!hs_empty (r->requests->cpu) && hs_quantity_cpu_milli (r->requests->cpu, &v) == 0)
-            u.cpu_milli = s_sat_add (u.cpu_milli, v);
-        if (!hs_empty (r->requests->memory) && hs_quantity_bytes (r->requests->memory, &v) == 0)
-            u.mem_bytes = s_sat_add (u.mem_bytes, v);
-    }
-    *ret = u;
 }

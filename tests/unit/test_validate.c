@@ -1,9 +1,10 @@
-/*  test_store_validate.c: hs-store's defaults and validation messages
- *  (services/store/store_validate), without LMDB or sockets.
+/*  test_validate.c: hs-store's defaults and validation messages
+ *  (bus/hs_validate), without LMDB or sockets.
  */
 #include "hs_test.h"
 #include "hs_util.h"
-#include "store_validate.h"
+#include "hs_validate.h"
+#include "hs_workload.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -76,10 +77,10 @@ static Hs__Object *s_rs (const char *name, int replicas, const char *sel, const 
 /* Defaults, normalizes and validates: the message, or NULL when valid. */
 static char *s_check (Hs__Object *o)
 {
-    store_defaults (o, 1000);
-    store_normalize (o);
+    hs_obj_defaults (o, 1000);
+    hs_obj_normalize (o);
     char *msg = NULL;
-    int r = store_validate (o, &msg);
+    int r = hs_obj_validate (o, &msg);
     hs_pb_free (o);
     if (r == 0) return NULL;
     CHECK_EQ_INT (r, -EINVAL);
@@ -299,7 +300,7 @@ static void test_defaults (void)
     r->limits = hs_pb_new (&hs__resource_list__descriptor);
     hs_pb_set_str (&r->limits->memory, "64Mi");
     o->pod->spec->containers[0]->resources = r;
-    store_defaults (o, 1);
+    hs_obj_defaults (o, 1);
     CHECK_EQ_STR (hs_obj_meta (o)->namespace_, "default");
     CHECK_EQ_STR (o->pod->spec->restart_policy, "Always");
     CHECK (o->pod->spec->termination_grace_period_seconds &&
@@ -310,14 +311,14 @@ static void test_defaults (void)
     CHECK_EQ_INT (probe->success_threshold, 1);
     CHECK_EQ_INT (probe->failure_threshold, 3);
     CHECK_EQ_STR (r->requests->memory, "64Mi"); /* requests default to limits */
-    store_usage_t u;
-    store_pod_requests (o->pod, &u);
+    hs_resources_t u;
+    hs_pod_requests (o->pod, &u);
     CHECK_EQ_INT (u.mem_bytes, 64 << 20);
     CHECK_EQ_INT (u.pods, 1);
     hs_pb_free (o);
 
     Hs__Object *d = hs_obj_new (HS_KIND_DEPLOYMENT, "", "web");
-    store_defaults (d, 1);
+    hs_obj_defaults (d, 1);
     Hs__DeploymentSpec *ds = d->deployment->spec;
     CHECK (ds->replicas && ds->replicas->value == 1);
     CHECK_EQ_STR (ds->strategy->type, "RollingUpdate");
@@ -329,13 +330,13 @@ static void test_defaults (void)
     hs_pb_free (d);
 
     Hs__Object *rs = hs_obj_new (HS_KIND_REPLICASET, "", "rs");
-    store_defaults (rs, 1);
+    hs_obj_defaults (rs, 1);
     CHECK (rs->replica_set->spec->replicas && rs->replica_set->spec->replicas->value == 1);
     hs_pb_free (rs);
 
     Hs__Object *j = hs_obj_new (HS_KIND_JOB, "", "pi");
     hs_pb_set_str (&hs_obj_meta (j)->uid, "u-1");
-    store_defaults (j, 1);
+    hs_obj_defaults (j, 1);
     Hs__JobSpec *js = j->job->spec;
     CHECK (js->parallelism && js->parallelism->value == 1);
     CHECK (js->completions && js->completions->value == 1);
@@ -353,7 +354,7 @@ static void test_defaults (void)
     hs_pb_free (j);
 
     Hs__Object *e = hs_obj_new (HS_KIND_EVENT, "", "web.1");
-    store_defaults (e, 777);
+    hs_obj_defaults (e, 777);
     CHECK_EQ_INT (e->event->count, 1);
     CHECK_EQ_INT (e->event->first_timestamp, 777);
     CHECK_EQ_INT (e->event->last_timestamp, 777);
@@ -362,7 +363,7 @@ static void test_defaults (void)
     /* Cluster-scoped kinds have no namespace. */
     Hs__Object *n = hs_obj_new (HS_KIND_NODE, "", "n1");
     hs_pb_set_str (&hs_obj_meta (n)->namespace_, "default");
-    store_defaults (n, 1);
+    hs_obj_defaults (n, 1);
     CHECK_EQ_STR (hs_obj_meta (n)->namespace_, "");
     hs_pb_free (n);
 }
@@ -375,8 +376,8 @@ static void test_normalize (void)
     s_label (hs_obj_meta (b), "a", "1");
     s_label (hs_obj_meta (b), "b", "2");
     CHECK (!hs_pb_equal (a, b));
-    store_normalize (a);
-    store_normalize (b);
+    hs_obj_normalize (a);
+    hs_obj_normalize (b);
     CHECK (hs_pb_equal (a, b));
     hs_pb_free (a);
     hs_pb_free (b);
@@ -389,15 +390,15 @@ static void test_selector (void)
     s_label (m, "app", "web");
     s_label (m, "tier", "front");
     Hs__LabelSelector *sel = s_selector ("web");
-    CHECK (store_selector_matches (sel, m->labels, m->n_labels));
+    CHECK (hs_selector_matches_meta (sel, m));
     Hs__LabelSelectorRequirement *req = hs_pb_new (&hs__label_selector_requirement__descriptor);
     hs_pb_set_str (&req->key, "tier");
     hs_pb_set_str (&req->operator_, "NotIn");
     hs_pb_push ((void ***)&req->values, &req->n_values, hs_strdup ("front"));
     hs_pb_push ((void ***)&sel->match_expressions, &sel->n_match_expressions, req);
-    CHECK (!store_selector_matches (sel, m->labels, m->n_labels));
+    CHECK (!hs_selector_matches_meta (sel, m));
     hs_pb_set_str (&req->operator_, "In");
-    CHECK (store_selector_matches (sel, m->labels, m->n_labels));
+    CHECK (hs_selector_matches_meta (sel, m));
     hs_pb_free (sel);
     hs_pb_free (o);
 }

@@ -1,0 +1,37 @@
+/*  hs_validate.h: hs-store's defaults and validation (docs/architecture.md §4), pure.
+ *
+ *  In bus/ because the store is not its only user: hs-agent defaults and
+ *  validates its static pods with the same code, and nothing outside
+ *  services/store may include the store's headers.
+ *
+ *  Objects are defaulted, normalized, then validated, all before anything is
+ *  written. Messages follow Kubernetes' form and name the field:
+ *    Pod "web" is invalid: spec.containers[0].name: Required value
+ *  and, for several errors, `... is invalid: [first, second]`.
+ */
+#ifndef HS_VALIDATE_H
+#define HS_VALIDATE_H
+
+#include <stdint.h>
+
+#include "hs_obj.h"
+
+/* Kubernetes' defaults, in place: namespace "default", pod restartPolicy,
+ * grace period, port protocol, probe timings, requests from limits,
+ * replicas, deployment strategy, job counts and generated selector (needs
+ * metadata.uid), event count and timestamps (now_ns). */
+void hs_obj_defaults (Hs__Object *o, int64_t now_ns);
+
+/* Sorts every string map (and keeps the last of duplicate keys) so equal
+ * objects pack to equal bytes. */
+void hs_obj_normalize (Hs__Object *o);
+
+/* 0, or -EINVAL with *ret_msg (caller frees) in Kubernetes' form. */
+int hs_obj_validate (const Hs__Object *o, char **ret_msg);
+
+/* A pod's spec is immutable after creation, except container images,
+ * activeDeadlineSeconds, added tolerations and nodeName (set by bind only:
+ * callers keep the old one). 0 or -EINVAL with *ret_msg. */
+int hs_pod_validate_update (const Hs__Pod *old, const Hs__Pod *upd, char **ret_msg);
+
+#endif
