@@ -6,8 +6,8 @@
  *  Spawns hs-bus, hs-store (durable by default), hs-scheduler, hs-replicas
  *  and hs-prober. Then two scenarios, each a number of rounds:
  *
- *    hollow  keepers: `hs-agent --simulate K` (keep-0..); each round a new
- *            `hs-agent --simulate 1` process (the victim, v<r>-0) gets all
+ *    hollow  keepers: `hs-hollow K` (keep-0..); each round a new
+ *            `hs-hollow 1` process (the victim, v<r>-0) gets all
  *            the pods of a ReplicaSet (the keepers are cordoned meanwhile),
  *            the keepers are uncordoned, and the victim process is killed
  *            (SIGKILL): its node falls silent with its pods;
@@ -455,7 +455,7 @@ typedef struct {
     int n_prober_args;
 } opts_t;
 
-enum { B_BUS, B_STORE, B_SCHED, B_REPLICAS, B_PROBER, B_AGENT, B_SHIM, B_N };
+enum { B_BUS, B_STORE, B_SCHED, B_REPLICAS, B_PROBER, B_AGENT, B_SHIM, B_HOLLOW, B_N };
 
 /* The control plane we started, and what we must free. */
 typedef struct {
@@ -473,7 +473,7 @@ static void s_usage (FILE *f)
              "                      [--real-rounds R] [--real-pods N] [--no-real] [--no-sync]\n"
              "                      [--timeout S] [--prober-arg ARG]...\n"
              "  --bin DIR          where hs-bus, hs-store, hs-scheduler, hs-replicas,\n"
-             "                     hs-prober, hs-agent (and hs-shim) are\n"
+             "                     hs-prober, hs-hollow, hs-agent (and hs-shim) are\n"
              "  --rounds R         hollow rounds (default 10)\n"
              "  --pods N           pods of the lost hollow node (default 20)\n"
              "  --keep-nodes K     hollow nodes that survive (default 10)\n"
@@ -538,7 +538,7 @@ static int s_parse_args (int argc, char **argv, opts_t *o)
 static void s_find_bins (opts_t *o, cluster_t *c)
 {
     const char *names[] = {"hs-bus",    "hs-store", "hs-scheduler", "hs-replicas",
-                           "hs-prober", "hs-agent", "hs-shim"};
+                           "hs-prober", "hs-agent", "hs-shim",      "hs-hollow"};
     for (int i = 0; i < B_N; i++) {
         c->bin[i] = bl_find_bin (names[i], o->bin_dir);
         if (!c->bin[i] && i != B_SHIM)
@@ -567,7 +567,7 @@ static void s_start (const opts_t *o, bench_t *b, cluster_t *c)
     c->log_sched = hs_sprintf ("%s/hs-scheduler.log", c->tmp);
     c->log_rep = hs_sprintf ("%s/hs-replicas.log", c->tmp);
     c->log_prober = hs_sprintf ("%s/hs-prober.log", c->tmp);
-    c->log_keep = hs_sprintf ("%s/hs-agent-keep.log", c->tmp);
+    c->log_keep = hs_sprintf ("%s/hs-hollow-keep.log", c->tmp);
     bl_plane_start (&c->plane, c->tmp, c->bin[B_BUS], c->bin[B_STORE], o->nosync);
     char *bus = c->plane.bus;
     int r = hs_client_new (bus, "bench-nodeloss", NULL, 10000, &b->cl);
@@ -607,7 +607,7 @@ static void s_print_intro (const opts_t *o)
                              : "default flags: grace 1 s, eviction 1 s");
 }
 
-/* One hollow round: the keepers cordoned, a new `hs-agent --simulate 1`
+/* One hollow round: the keepers cordoned, a new `hs-hollow 1`
  * (v<round>-0) takes the round's ReplicaSet, then s_measure kills it. */
 static void s_hollow_round (const opts_t *o, bench_t *b, cluster_t *c, int round, pid_t keep_pid,
                             stats_t *st)
@@ -619,9 +619,8 @@ static void s_hollow_round (const opts_t *o, bench_t *b, cluster_t *c, int round
     s_cordon (b, "keep-", true);
     s_nodes_arg_t shut = {"keep-", true, 0};
     s_wait (b, s_p_cordoned, &shut, 20000, "the keepers cordoned", NULL);
-    char *log_v = hs_sprintf ("%s/hs-agent-%s.log", c->tmp, prefix);
-    char *a_v[] = {c->bin[B_AGENT], "--simulate", "1",          "--node-prefix",
-                   prefix,          "--bus",      c->plane.bus, NULL};
+    char *log_v = hs_sprintf ("%s/hs-hollow-%s.log", c->tmp, prefix);
+    char *a_v[] = {c->bin[B_HOLLOW], "1", "--node-prefix", prefix, "--bus", c->plane.bus, NULL};
     pid_t vpid = bl_spawn (a_v, log_v);
     s_wait (b, s_p_node_ready, b->victim, 30000, "the victim node Ready", log_v);
     s_wait (b, s_p_sched_caught_up, NULL, 20000, "hs-scheduler to see the nodes", NULL);
@@ -633,14 +632,14 @@ static void s_hollow_round (const opts_t *o, bench_t *b, cluster_t *c, int round
         bl_die ("a process died (logs in %s)", c->tmp);
 }
 
-/* The hollow scenario: `hs-agent --simulate K` keepers, o->rounds rounds,
+/* The hollow scenario: `hs-hollow K` keepers, o->rounds rounds,
  * the keepers stopped; prints its table. */
 static void s_run_hollow (const opts_t *o, bench_t *b, cluster_t *c, stats_t *st)
 {
     char keep_s[16];
     snprintf (keep_s, sizeof keep_s, "%d", o->keep);
-    char *a_keep[] = {c->bin[B_AGENT], "--simulate", keep_s,       "--node-prefix",
-                      "keep-",         "--bus",      c->plane.bus, NULL};
+    char *a_keep[] = {c->bin[B_HOLLOW], keep_s, "--node-prefix", "keep-", "--bus",
+                      c->plane.bus,     NULL};
     pid_t keep_pid = bl_spawn (a_keep, c->log_keep);
     s_nodes_arg_t kr = {"keep-", false, o->keep};
     s_wait (b, s_p_nodes_ready, &kr, 60000, "the hollow keepers Ready", c->log_keep);

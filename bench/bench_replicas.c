@@ -4,8 +4,8 @@
  *     (one Command), with 1, 2 and 4 hs-replicas instances sharing them,
  *     no scheduler: pods created per second, counted as pod ADDED events
  *     on the bus, from the ReplicaSets' commit to the last pod's.
- *  2. A Deployment of 10,000 replicas on 1,000 hollow nodes (hs-agent
- *     --simulate, hs-scheduler): time from its template change until
+ *  2. A Deployment of 10,000 replicas on 1,000 hollow nodes (hs-hollow,
+ *     hs-scheduler): time from its template change until
  *     updatedReplicas = availableReplicas = replicas = 10,000 and no pod of
  *     the old template is left in the store.
  *  3. Catching up: 100,000 pods in the store (1,000 ReplicaSets x 100, the
@@ -33,8 +33,9 @@
 
 #define MS 1000000LL
 
-enum { B_BUS, B_STORE, B_SCHED, B_AGENT, B_REPLICAS, B_N };
-static const char *s_names[B_N] = {"hs-bus", "hs-store", "hs-scheduler", "hs-agent", "hs-replicas"};
+enum { B_BUS, B_STORE, B_SCHED, B_HOLLOW, B_REPLICAS, B_N };
+static const char *s_names[B_N] = {"hs-bus", "hs-store", "hs-scheduler", "hs-hollow",
+                                   "hs-replicas"};
 static char *s_bin[B_N];
 static bool s_nosync;
 
@@ -357,12 +358,12 @@ static void s_rollout (int nodes, int32_t replicas)
 {
     cluster_t c;
     s_cluster_up (&c, "replicas-roll");
-    _cleanup_free_ char *lsched = s_log (&c, "hs-scheduler"), *lsim = s_log (&c, "hs-agent-sim");
+    _cleanup_free_ char *lsched = s_log (&c, "hs-scheduler"), *lsim = s_log (&c, "hs-hollow");
     char *a_sched[] = {s_bin[B_SCHED], "--bus", c.bus, NULL};
     pid_t sched = bl_spawn (a_sched, lsched);
     char n_s[16];
     snprintf (n_s, sizeof n_s, "%d", nodes);
-    char *a_sim[] = {s_bin[B_AGENT], "--simulate", n_s, "--bus", c.bus, NULL};
+    char *a_sim[] = {s_bin[B_HOLLOW], n_s, "--bus", c.bus, NULL};
     pid_t sim = bl_spawn (a_sim, lsim);
     bl_wait_log (lsim, "registered", sim, 120000);
     bl_wait_log (lsched, "scheduling pods", sched, 30000);
@@ -453,7 +454,7 @@ static void s_rollout (int nodes, int32_t replicas)
     }
     double t_gone = (double)(hs_mono_ns () - t0) / 1e9;
     printf ("\n== 2. rolling update: a Deployment of %d replicas on %d hollow nodes\n"
-            "   (hs-scheduler, hs-agent --simulate, one hs-replicas; maxSurge/maxUnavailable\n"
+            "   (hs-scheduler, hs-hollow, one hs-replicas; maxSurge/maxUnavailable\n"
             "   25%%/25%%; hs-store %s)\n\n",
             replicas, nodes, s_nosync ? "--no-sync" : "durable");
     printf ("%52s %10s\n", "", "seconds");

@@ -1,9 +1,9 @@
 /*  bench_sched.c: bench-sched, scheduling throughput at scale with hollow
- *  nodes (hs-agent --simulate), like kube-scheduler's scheduler_perf.
+ *  nodes (hs-hollow), like kube-scheduler's scheduler_perf.
  *
  *  Spawns hs-bus, hs-store (data dir in a temp dir, durable by default),
- *  hs-scheduler and `hs-agent --simulate N`. First a baseline: an
- *  `hs-agent --simulate 1` alone, idle, for the resident size of the process
+ *  hs-scheduler and `hs-hollow N`. First a baseline: an
+ *  `hs-hollow 1` alone, idle, for the resident size of the process
  *  itself; then N hollow nodes, waited for until all are Ready in the store
  *  and the scheduler's heartbeat shows it has seen them. Then P pods (small
  *  requests, so all fit) are created as fast as the store takes them:
@@ -227,7 +227,7 @@ typedef struct {
 
 /* The servers we started, and what we must free. */
 typedef struct {
-    char *bin[4]; /* hs-bus, hs-store, hs-scheduler, hs-agent */
+    char *bin[4]; /* hs-bus, hs-store, hs-scheduler, hs-hollow */
     char *tmp;
     bl_plane_t plane; /* hs-bus, hs-store */
     char *log_sched, *log_base, *log_sim;
@@ -238,7 +238,7 @@ typedef struct {
 /* What the run measured besides the pods' times. */
 typedef struct {
     int64_t t_sim, t_ready;             /* simulator started, all its nodes Ready (mono ns) */
-    long rss_base, rss_idle, rss_after; /* KiB: --simulate 1 idle, N idle, N after the pods */
+    long rss_base, rss_idle, rss_after; /* KiB: hs-hollow 1 idle, N idle, N after the pods */
     double cpu0[4], cpu1[4];            /* scheduler, store, simulator, bus: before, after */
     int snap_bound, snap_running;       /* from the final snapshot; -1: none */
 } meas_t;
@@ -256,7 +256,7 @@ static void s_usage (FILE *f)
         f,
         "usage: bench-sched [--bin DIR] [--nodes N] [--pods P] [--quick] [--batch B]\n"
         "                   [--inflight K] [--no-sync] [--timeout S]\n"
-        "  --bin DIR       where hs-bus, hs-store, hs-scheduler and hs-agent are\n"
+        "  --bin DIR       where hs-bus, hs-store, hs-scheduler and hs-hollow are\n"
         "  --nodes N       hollow nodes (default 5000)\n"
         "  --pods P        pods to create (default 50000)\n"
         "  --quick         500 nodes, 5000 pods\n"
@@ -324,12 +324,12 @@ static void s_pump_for (bench_t *b, int ms)
 static void s_start_servers (const opts_t *o, bench_t *b, cluster_t *c)
 {
     *c = (cluster_t){0};
-    const char *names[] = {"hs-bus", "hs-store", "hs-scheduler", "hs-agent"};
+    const char *names[] = {"hs-bus", "hs-store", "hs-scheduler", "hs-hollow"};
     bl_find_bins (names, 4, o->bin_dir, c->bin);
     c->tmp = bl_tmpdir ("sched");
     c->log_sched = hs_sprintf ("%s/hs-scheduler.log", c->tmp);
-    c->log_base = hs_sprintf ("%s/hs-agent-base.log", c->tmp);
-    c->log_sim = hs_sprintf ("%s/hs-agent-sim.log", c->tmp);
+    c->log_base = hs_sprintf ("%s/hs-hollow-base.log", c->tmp);
+    c->log_sim = hs_sprintf ("%s/hs-hollow.log", c->tmp);
     bl_plane_start (&c->plane, c->tmp, c->bin[0], c->bin[1], o->nosync);
     int r = hs_client_new (c->plane.bus, "bench-sched", NULL, 10000, &b->cl);
     if (r < 0) bl_die ("cannot join hs-bus at %s: %s", c->plane.bus, strerror (-r));
@@ -344,12 +344,11 @@ static void s_start_servers (const opts_t *o, bench_t *b, cluster_t *c)
     hs_client_on (b->cl, "ev.pod.", s_on_pod_ev, b);
 }
 
-/* `hs-agent --simulate 1` alone and idle: returns its VmRSS (KiB), the
+/* `hs-hollow 1` alone and idle: returns its VmRSS (KiB), the
  * process's own cost. It is stopped and its node deleted. */
 static long s_baseline (bench_t *b, cluster_t *c)
 {
-    char *a_base[] = {c->bin[3], "--simulate", "1",          "--node-prefix",
-                      "base-",   "--bus",      c->plane.bus, NULL};
+    char *a_base[] = {c->bin[3], "1", "--node-prefix", "base-", "--bus", c->plane.bus, NULL};
     pid_t base_pid = bl_spawn (a_base, c->log_base);
     bl_wait_log (c->log_base, "registered 1 hollow nodes", base_pid, 20000);
     s_pump_for (b, 2000);
@@ -362,7 +361,7 @@ static long s_baseline (bench_t *b, cluster_t *c)
     return rss;
 }
 
-/* Starts hs-scheduler and `hs-agent --simulate N`; waits until all N are
+/* Starts hs-scheduler and `hs-hollow N`; waits until all N are
  * Ready and the scheduler has seen them, then for the simulator to settle
  * (its idle VmRSS). Dies on a timeout. */
 static void s_start_nodes (bench_t *b, cluster_t *c, meas_t *m)
@@ -372,7 +371,7 @@ static void s_start_nodes (bench_t *b, cluster_t *c, meas_t *m)
     bl_wait_log (c->log_sched, "scheduling pods", c->sched_pid, 20000);
     char n_s[16];
     snprintf (n_s, sizeof n_s, "%d", b->nodes);
-    char *a_sim[] = {c->bin[3], "--simulate", n_s, "--bus", c->plane.bus, NULL};
+    char *a_sim[] = {c->bin[3], n_s, "--bus", c->plane.bus, NULL};
     m->t_sim = hs_mono_ns ();
     c->sim_pid = bl_spawn (a_sim, c->log_sim);
     int64_t deadline = m->t_sim + 120000 * MS;
@@ -398,10 +397,10 @@ static void s_start_nodes (bench_t *b, cluster_t *c, meas_t *m)
 /* The title, what the times mean, and how long the nodes took. */
 static void s_print_intro (const opts_t *o, const bench_t *b, const meas_t *m)
 {
-    printf ("\n== bench-sched: %d hollow nodes (hs-agent --simulate), %d pods, hs-store %s\n",
-            b->nodes, b->pods,
+    printf ("\n== bench-sched: %d hollow nodes (hs-hollow), %d pods, hs-store %s\n", b->nodes,
+            b->pods,
             o->nosync ? "--no-sync (NOT durable)" : "durable (every group commit fsynced)");
-    printf ("   hs-bus, hs-store, hs-scheduler, hs-agent --simulate %d and this process on one\n"
+    printf ("   hs-bus, hs-store, hs-scheduler, hs-hollow %d and this process on one\n"
             "   machine. Pods: 1 container, requests 10m/16Mi (all fit), created as Commands of\n"
             "   %d OP_CREATE writes, %d Commands in flight. Times from the bus, on the store's\n"
             "   clock: creationTimestamp -> bound (committed_at of the event setting nodeName)\n"
@@ -560,16 +559,16 @@ static void s_print_pods (const bench_t *b, const meas_t *m, const lat_t *l)
 /* The servers' CPU during the pods, and the simulator's resident memory. */
 static void s_print_resources (const bench_t *b, const meas_t *m)
 {
-    const char *who[4] = {"hs-scheduler", "hs-store", "hs-agent --simulate", "hs-bus"};
+    const char *who[4] = {"hs-scheduler", "hs-store", "hs-hollow", "hs-bus"};
     printf ("\n%22s %12s %14s\n", "CPU during the pods", "seconds", "per pod");
     for (int i = 0; i < 4; i++) {
         double d = m->cpu1[i] - m->cpu0[i];
         printf ("%22s %12.2f %11.1f us\n", who[i], d, b->pods ? d * 1e6 / b->pods : 0);
     }
     printf ("\n%34s %12s\n", "resident memory (VmRSS)", "KiB");
-    printf ("%34s %12ld\n", "hs-agent --simulate 1, idle", m->rss_base);
+    printf ("%34s %12ld\n", "hs-hollow 1, idle", m->rss_base);
     char lbl[64];
-    snprintf (lbl, sizeof lbl, "hs-agent --simulate %d, idle", b->nodes);
+    snprintf (lbl, sizeof lbl, "hs-hollow %d, idle", b->nodes);
     printf ("%34s %12ld\n", lbl, m->rss_idle);
     snprintf (lbl, sizeof lbl, "  the same after %d pods", b->pods);
     printf ("%34s %12ld\n", lbl, m->rss_after);

@@ -9,11 +9,12 @@
  *  conditions and Events.
  *
  *  agent_main.c: flags, registering the Node, heartbeats, the event loop.
- *  agent_node.c: the Node object and its status.
  *  agent_pods.c: the pods and their containers; agent_static.c: static pods.
  *  agent_probe.c: probe.<node>: hs-prober's results and exec probes.
  *  agent_state.c: the record of what runs; agent_logs.c: `hsctl logs`.
- *  agent_rules.c: the pure decisions about probes and node failure.
+ *  agents/common/ (hsagent_core, shared with hs-hollow): agent_rules.c, the
+ *  pure decisions about probes and node failure; agent_node.c, the Node
+ *  object and its status.
  */
 #ifndef AGENT_H
 #define AGENT_H
@@ -23,8 +24,10 @@
 #include <sys/types.h>
 #include <sys/utsname.h>
 
+#include "agent_node.h"
 #include "cgroup.h"
 #include "hs_client.h"
+#include "hs_loop.h"
 #include "hs_util.h"
 
 typedef struct {
@@ -42,8 +45,12 @@ typedef struct {
 typedef struct agent_pods_t agent_pods_t;
 typedef struct agent_state_t agent_state_t;
 
-/* Offline until agent_pods_set_online. */
-agent_pods_t *agent_pods_new (const agent_conf_t *conf, hs_cg_t *cg, agent_state_t *state);
+/* Offline until agent_pods_set_online. The shims' pidfds become sources of
+ * loop (borrowed; may be NULL, then nothing but the deadlines wakes the
+ * loop) as runs start and go; they only wake it: agent_pods_work, which the
+ * loop runs after every wake-up, does the rest. */
+agent_pods_t *agent_pods_new (const agent_conf_t *conf, hs_cg_t *cg, agent_state_t *state,
+                              hs_loop_t *loop);
 /* Stops nothing: the workloads outlive the agent (their shims hold them). */
 void agent_pods_destroy (agent_pods_t **self_p);
 
@@ -71,13 +78,11 @@ void agent_pods_on_event (void *arg, Hs__EventType type, const Hs__Object *obj,
                           const Hs__Object *old);
 
 /* One turn of work: containers that exited, starts that are due, stops
- * whose grace ran out, status writes. Returns how long the loop may sleep
- * (ms, -1: until something arrives). */
-int agent_pods_work (agent_pods_t *self);
-
-/* The descriptors to poll (the shims' pidfds): fills up to max, returns the
- * count. agent_pods_work handles them, readable or not. */
-size_t agent_pods_fds (agent_pods_t *self, int *fds, size_t max);
+ * whose grace ran out, status writes, retries. Level-triggered: it looks at
+ * every pod, so any wake-up may call it. Returns when the next turn is due
+ * at the latest (absolute monotonic ns), or HS_NEVER: until something
+ * arrives (a pidfd, an event, an ack). */
+int64_t agent_pods_work (agent_pods_t *self);
 
 /* The directory of a container's current (or, with previous, last but one)
  * run: its shim's files and container.log (+ .1, .2 ... when rotated).
@@ -113,28 +118,6 @@ typedef struct {
 int agent_pods_exec_target (agent_pods_t *self, const char *ns, const char *pod, const char *uid,
                             const char *container, agent_exec_target_t *ret);
 void agent_exec_target_free (agent_exec_target_t *t);
-
-/* ------------------------------------------------------------------ the Node (agent_node.c) */
-
-/* The Node to register: labels kubernetes.io/hostname, os and arch, then
- * "k=v,k2=v2" from labels (may be NULL). */
-Hs__Object *agent_node_object (const char *name, const struct utsname *u, const char *labels);
-
-typedef struct {
-    const char *name;
-    const char *cpu, *memory, *pods; /* capacity = allocatable, as quantities */
-    int64_t ready_since_ns;          /* Ready's lastTransitionTime */
-    const char *message;             /* Ready's message */
-    const char *agent_version;
-    const char *machine_id;
-    const struct utsname *uts;
-} agent_node_info_t;
-
-/* The Node's status to post: capacity, allocatable, Ready with a fresh
- * heartbeat time, addresses, system info. */
-Hs__Object *agent_node_status (const agent_node_info_t *info);
-/* /etc/machine-id, or "". */
-void agent_machine_id (char *buf, size_t len);
 
 /* mkdir -p for the agent's own directories, which are private (0700):
  * hs_mkdir_p (path, 0700), 0 or -errno. */

@@ -686,11 +686,11 @@ void agent_logs_destroy (agent_logs_t **self_p)
     *self_p = NULL;
 }
 
-int agent_logs_work (agent_logs_t *self)
+int64_t agent_logs_work (agent_logs_t *self)
 {
-    if (!self) return -1;
+    if (!self) return HS_NEVER;
     int64_t now = hs_mono_ns ();
-    int64_t wake = INT64_MAX;
+    int64_t wake = HS_NEVER;
     size_t budget = TURN_BYTES;
     size_t n = self->n_streams;
     for (size_t k = 0; k < n; k++) {
@@ -742,8 +742,5 @@ int agent_logs_work (agent_logs_t *self)
     }
     self->n_streams = j;
     if (j == 0) self->rr = 0;
-    if (wake == INT64_MAX) return -1;
-    if (wake <= now) return 0;
-    int64_t ms = (wake - hs_mono_ns ()) / MS + 1;
-    return ms < 0 ? 0 : ms > 1000 ? 1000 : (int)ms;
+    return wake;
 }

@@ -42,9 +42,9 @@ agent_logs_t *agent_logs_new (hs_client_t *client, agent_pods_t *pods, const cha
 void agent_logs_destroy (agent_logs_t **self_p);
 
 /* One turn: reads and sends what the open streams may this turn, ends
- * those that are done, forgets those whose client went quiet. Returns how
- * long the loop may sleep (ms; 0: more to do now; -1: no stream open).
- * NULL-safe (-1). */
-int agent_logs_work (agent_logs_t *self);
+ * those that are done, forgets those whose client went quiet. Returns when
+ * the next turn is due (absolute monotonic ns; now or earlier: more to do
+ * at once; HS_NEVER: no stream open). NULL-safe (HS_NEVER). */
+int64_t agent_logs_work (agent_logs_t *self);
 
 #endif

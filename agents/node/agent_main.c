@@ -9,8 +9,18 @@
  *  condition with a fresh heartbeat time, and at once when its own Node's
  *  event (subscribed to by topic, ev.node.-//<node>) shows Ready not True:
  *  hs-prober declares a silent node Unknown, and a live agent says
- *  otherwise. The loop polls the bus, a signalfd, the pidfds of the
- *  running shims (agent_pods.c) and the exec probes' pipes (agent_probe.c).
+ *  otherwise.
+ *
+ *  The loop (hs_daemon, hs_loop; docs/architecture.md §10): timers for the
+ *  heartbeat, the status re-post, --manifests (every 5 s, and at once on
+ *  SIGHUP) and joining the bus; the client's socket (hs_client_attach);
+ *  the shims' pidfds and the exec probes' pipes, which agent_pods.c and
+ *  agent_probe.c add and remove as they open and close them. Those sources
+ *  only wake the loop: after every wake-up a post hook runs one turn of the
+ *  level-triggered modules (agent_pods_work, agent_logs_work,
+ *  agent_probe_work) and arms the `work` timer for the earliest deadline
+ *  they return. Static pods run from the first turn, before and without
+ *  the bus: joining is a timer that tries again every second.
  *
  *  Stopping the agent (SIGTERM) leaves the workloads running: their shims
  *  hold them.
@@ -21,6 +31,7 @@
 #include "agent_probe.h"
 #include "agent_rules.h"
 
+#include "hs_daemon.h"
 #include "hs_topic.h"
 #include "hs_log.h"
 #include "hs_notify.h"
@@ -29,29 +40,34 @@
 #include "hs_util.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/signalfd.h>
 #include <sys/utsname.h>
 #include <unistd.h>
-#include <zmq.h>
 
-#define MAX_POLL        1024
-#define STATIC_CHECK_MS 5000
+#define MS              1000000LL
+#define STATIC_CHECK_NS (5000 * MS)
+#define JOIN_RETRY_NS   (1000 * MS)
+#define JOIN_WAIT_MS    1000 /* hs_client_new's join: the static pods wait meanwhile */
 
 typedef struct {
     agent_conf_t conf;
-    const char *labels;
+    /* flags */
+    const char *bus, *node_flag, *labels, *state_dir_flag, *cg_root, *cg_parent_flag, *shim_flag;
     const char *manifests; /* --manifests DIR: static pods */
-    int64_t next_static_mono;
     int64_t cpu_milli, memory_bytes, max_pods;
-    int heartbeat_ms, status_ms;
+    int64_t heartbeat_ns, status_ns;
+    /* from the flags and the machine (s_check) */
+    char host[HOST_NAME_MAX + 1];
+    char *state_dir, *cg_parent, *shim;
+    /* set up */
+    hs_loop_t *loop;
+    hs_cg_t *cg;
+    agent_state_t *state;
     hs_client_t *client;
     hs_watch_t *watch;
     agent_pods_t *pods;
@@ -60,8 +76,9 @@ typedef struct {
     char *node_topic;     /* ev.node.-//<node>: our Node's events */
     int64_t started_at_ns;
     int64_t ready_since_ns; /* the Ready condition's lastTransitionTime we post */
-    bool node_registered;
-    int64_t next_hb_mono, next_status_mono;
+    bool confirmed;         /* the watch synced once: adopted pods confirmed, READY=1 */
+    hs_loop_timer_t *work, *manifests_timer, *join, *heartbeat, *status;
+    hs_loop_post_t *turn;
 } self_t;
 
 static void s_usage (FILE *f)
@@ -91,7 +108,8 @@ static void s_usage (FILE *f)
              "  --no-namespaces        run containers without PID/mount/UTS/IPC namespaces\n"
              "  --manifests DIR        run the Pods in DIR's *.yaml/*.yml/*.json as static pods,\n"
              "                         with or without a control plane (re-read every 5 s,\n"
-             "                         and at once on SIGHUP)\n");
+             "                         and at once on SIGHUP)\n"
+             "Hollow nodes (scale tests, benchmarks) are another program: hs-hollow N.\n");
 }
 
 /* ------------------------------------------------------------------ the Node */
@@ -111,7 +129,7 @@ static int64_t s_mem_total (void)
 static int s_call (self_t *self, Hs__Write *w, const char *what)
 {
     Hs__Ack *ack = NULL;
-    /* Short: static pods wait while this does (see s_idle). */
+    /* Short: static pods wait while this does. */
     hs_call_opts_t opts = {.timeout_ms = 2000};
     int r = hs_client_call (self->client, &w, 1, &opts, &ack);
     hs_pb_free (w);
@@ -219,7 +237,7 @@ static void s_heartbeat (self_t *self)
     hb.host = host;
     hb.started_at_ns = self->started_at_ns;
     hb.observed_revision = self->watch ? hs_watch_revision (self->watch) : 0;
-    hb.interval_ms = (uint32_t)self->heartbeat_ms;
+    hb.interval_ms = (uint32_t)(self->heartbeat_ns / MS);
     /* hsctl get components: OWNED "running/pods of the node (%)" */
     hb.owned = agent_pods_running (self->pods);
     hb.total = agent_pods_count (self->pods);
@@ -265,20 +283,45 @@ static void s_on_node (void *arg, const char *topic, const Hs__Envelope *env)
         if (since > 0) self->ready_since_ns = since;
         return;
     }
-    if (self->next_status_mono == 0) return; /* already due */
+    int64_t now = hs_mono_ns ();
+    if (hs_loop_timer_at (self->status) <= now) return; /* already due */
     log_info ("node %s: the store shows it not Ready; re-posting Ready=True", self->conf.node);
     self->ready_since_ns = hs_now_ns ();
-    self->next_status_mono = 0;
+    hs_loop_timer_set (self->status, now);
 }
 
-/* ------------------------------------------------------------------ offline */
+/* ------------------------------------------------------------------ the loop */
 
-/* Re-reads --manifests every STATIC_CHECK_MS: new, changed and removed
- * static pods (agent_pods_set_static). */
-static void s_static_check (self_t *self)
+/* After every wake-up: one turn of the modules, and the `work` timer armed
+ * for the earliest deadline they gave. */
+static void s_turn (void *arg)
 {
-    if (!self->manifests || hs_mono_ns () < self->next_static_mono) return;
-    self->next_static_mono = hs_mono_ns () + STATIC_CHECK_MS * 1000000LL;
+    self_t *self = arg;
+    if (!self->confirmed && self->watch && hs_watch_synced (self->watch)) {
+        agent_pods_confirm (self->pods);
+        self->confirmed = true;
+        /* registered, and the node's pods are in: ready */
+        hs_notify_ready ("registered; watching the node's pods");
+    }
+    int64_t at = agent_pods_work (self->pods);
+    int64_t lt = agent_logs_work (self->logs), pt = agent_probe_work (self->probe);
+    if (lt < at) at = lt;
+    if (pt < at) at = pt;
+    hs_loop_timer_set (self->work, at);
+}
+
+/* A deadline of the modules: the post hook (s_turn) does the work. */
+static void s_on_work (void *arg)
+{
+    (void)arg;
+}
+
+/* Re-reads --manifests: new, changed and removed static pods
+ * (agent_pods_set_static); every STATIC_CHECK_NS, and at once on SIGHUP. */
+static void s_on_manifests (void *arg)
+{
+    self_t *self = arg;
+    hs_loop_timer_set (self->manifests_timer, hs_mono_ns () + STATIC_CHECK_NS);
     Hs__Pod **pods = NULL;
     int n = agent_static_load (self->manifests, self->conf.node, &pods);
     if (n < 0) return; /* logged; what runs keeps running */
@@ -287,318 +330,283 @@ static void s_static_check (self_t *self)
     free (pods);
 }
 
-/* A signal from the signalfd: SIGHUP re-reads --manifests now (0); SIGTERM
- * and SIGINT stop the agent (-1). */
-static int s_signal (self_t *self, int sigfd)
+static void s_on_heartbeat (void *arg)
 {
-    struct signalfd_siginfo si;
-    if (read (sigfd, &si, sizeof si) != (ssize_t)sizeof si) return 0;
-    if (si.ssi_signo == SIGHUP) {
+    self_t *self = arg;
+    s_heartbeat (self);
+    hs_loop_timer_set (self->heartbeat, hs_mono_ns () + self->heartbeat_ns);
+}
+
+static void s_on_status (void *arg)
+{
+    self_t *self = arg;
+    /* Armed first: a not-Ready event seen during the post (s_on_node)
+     * asks for another one at once. */
+    hs_loop_timer_set (self->status, hs_mono_ns () + self->status_ns);
+    s_post_status (self);
+}
+
+/* Registered: the node's pods, logs, probes, our Node's events, heartbeats. */
+static void s_online (self_t *self)
+{
+    self->heartbeat = hs_loop_timer (self->loop, hs_mono_ns (), s_on_heartbeat, self);
+    self->status = hs_loop_timer (self->loop, hs_mono_ns () + self->status_ns, s_on_status, self);
+    agent_pods_set_online (self->pods, self->client);
+    hs_kind_t kinds[] = {HS_KIND_POD};
+    hs_watch_opts_t wo = {.kinds = kinds,
+                          .n_kinds = 1,
+                          .pod_node = self->conf.node,
+                          .fn = agent_pods_on_event,
+                          .arg = self->pods};
+    self->watch = hs_client_watch (self->client, &wo);
+    self->logs = agent_logs_new (self->client, self->pods, self->conf.node);
+    self->probe =
+        agent_probe_new (self->client, self->loop, self->pods, self->conf.node, self->conf.shim);
+    self->node_topic = hs_topic_event (HS_KIND_NODE, "-", "", self->conf.node);
+    int r = hs_client_on (self->client, self->node_topic, s_on_node, self);
+    if (r < 0)
+        log_error ("cannot subscribe to %s: %s; a Node marked not Ready waits for the next "
+                   "status re-post",
+                   self->node_topic, strerror (-r));
+}
+
+/* Joins the bus, then registers the Node (the scheduler binds only to
+ * known nodes): each try blocks for at most a second or two, and the
+ * static pods run between tries, so they need no control plane. */
+static void s_on_join (void *arg)
+{
+    self_t *self = arg;
+    int r = 0;
+    if (!self->client) {
+        r = hs_client_new (self->bus, "hs-agent", self->conf.node, JOIN_WAIT_MS, &self->client);
+        if (r == 0) r = hs_client_attach (self->client, self->loop);
+        if (r < 0 && r != -ETIMEDOUT) {
+            log_error ("cannot join the bus: %s", strerror (-r));
+            hs_loop_exit (self->loop, 1);
+            return;
+        }
+    }
+    if (r == 0 && s_register (self) == 0) {
+        s_online (self);
+        return;
+    }
+    /* a second of the pods' own before the next try */
+    hs_loop_timer_set (self->join, hs_mono_ns () + JOIN_RETRY_NS);
+}
+
+static void s_on_signal (void *arg, int signo)
+{
+    self_t *self = arg;
+    if (signo == SIGHUP) {
         log_info ("SIGHUP: re-reading %s", self->manifests ? self->manifests : "(no --manifests)");
-        self->next_static_mono = 0;
+        if (self->manifests) hs_loop_timer_set (self->manifests_timer, hs_mono_ns ());
+        return;
+    }
+    log_info ("signal %d: stopping (the workloads keep running)", signo);
+    hs_loop_exit (self->loop, 0);
+}
+
+/* ------------------------------------------------------------------ the daemon */
+
+static const struct option s_options[] = {
+    {"bus", required_argument, NULL, 'b'},
+    {"node-name", required_argument, NULL, 'n'},
+    {"labels", required_argument, NULL, 'l'},
+    {"cpu", required_argument, NULL, 'c'},
+    {"memory", required_argument, NULL, 'm'},
+    {"max-pods", required_argument, NULL, 'p'},
+    {"state-dir", required_argument, NULL, 's'},
+    {"cgroup-root", required_argument, NULL, 'R'},
+    {"cgroup-parent", required_argument, NULL, 'P'},
+    {"shim", required_argument, NULL, 'S'},
+    {"heartbeat-ms", required_argument, NULL, 'H'},
+    {"status-interval-ms", required_argument, NULL, 'I'},
+    {"backoff-initial", required_argument, NULL, '1'},
+    {"backoff-max", required_argument, NULL, '2'},
+    {"backoff-reset", required_argument, NULL, '3'},
+    {"log-max-bytes", required_argument, NULL, '4'},
+    {"log-max-files", required_argument, NULL, '5'},
+    {"no-namespaces", no_argument, NULL, 'N'},
+    {"manifests", required_argument, NULL, 'M'},
+    {NULL, 0, NULL, 0},
+};
+
+static const char *s_flag_name (int ch)
+{
+    static char name[32];
+    for (const struct option *o = s_options; o->name; o++)
+        if (o->val == ch) {
+            snprintf (name, sizeof name, "--%s", o->name);
+            return name;
+        }
+    return "?";
+}
+
+static int s_flag (void *arg, int ch, const char *v)
+{
+    self_t *self = arg;
+    agent_conf_t *conf = &self->conf;
+    const char *flag = s_flag_name (ch), *prog = "hs-agent";
+    int64_t n;
+    switch (ch) {
+    case 'b': self->bus = v; return 0;
+    case 'n': self->node_flag = v; return 0;
+    case 'l': self->labels = v; return 0;
+    case 's': self->state_dir_flag = v; return 0;
+    case 'R': self->cg_root = v; return 0;
+    case 'P': self->cg_parent_flag = v; return 0;
+    case 'S': self->shim_flag = v; return 0;
+    case 'N': conf->no_namespaces = true; return 0;
+    case 'M': self->manifests = v; return 0;
+    case 'c':
+        if (hs_quantity_cpu_milli (v, &self->cpu_milli) == 0 && self->cpu_milli > 0) return 0;
+        fprintf (stderr, "hs-agent: --cpu: not a CPU quantity: %s\n", v);
+        return -1;
+    case 'm':
+        if (hs_quantity_bytes (v, &self->memory_bytes) == 0 && self->memory_bytes > 0) return 0;
+        fprintf (stderr, "hs-agent: --memory: not a memory quantity: %s\n", v);
+        return -1;
+    case 'p': return hs_daemon_int (prog, flag, v, 1, INT_MAX, &self->max_pods);
+    case 'H': return hs_daemon_ms (prog, flag, v, INT_MAX, &self->heartbeat_ns);
+    case 'I': return hs_daemon_ms (prog, flag, v, INT_MAX, &self->status_ns);
+    case '1': return hs_daemon_seconds (prog, flag, v, 86400 * 365, &conf->backoff_initial_ns);
+    case '2': return hs_daemon_seconds (prog, flag, v, 86400 * 365, &conf->backoff_max_ns);
+    case '3': return hs_daemon_seconds (prog, flag, v, 86400 * 365, &conf->backoff_reset_ns);
+    /* hs-shim's bounds: any record fits an empty file. */
+    case '4': return hs_daemon_int (prog, flag, v, 32768, INT_MAX, &conf->log_max_bytes);
+    case '5':
+        if (hs_daemon_int (prog, flag, v, 1, 100, &n) < 0) return -1;
+        conf->log_max_files = (int)n;
         return 0;
-    }
-    log_info ("signal %u: stopping (the workloads keep running)", si.ssi_signo);
-    return -1;
-}
-
-/* Runs the pods for up to ms without the bus (before it or the store
- * answer). -1 if a signal asks us to stop. */
-static int s_idle (self_t *self, int sigfd, int ms)
-{
-    int64_t until = hs_mono_ns () + ms * 1000000LL;
-    for (;;) {
-        s_static_check (self);
-        int timeout = agent_pods_work (self->pods);
-        int left = (int)((until - hs_mono_ns ()) / 1000000);
-        if (left <= 0) return 0;
-        if (timeout < 0 || timeout > left) timeout = left;
-        if (timeout > STATIC_CHECK_MS) timeout = STATIC_CHECK_MS;
-        struct pollfd pf[MAX_POLL + 1] = {{.fd = sigfd, .events = POLLIN}};
-        int fds[MAX_POLL];
-        size_t nf = agent_pods_fds (self->pods, fds, MAX_POLL);
-        for (size_t i = 0; i < nf; i++) pf[1 + i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
-        if (poll (pf, 1 + nf, timeout) > 0 && (pf[0].revents & POLLIN) &&
-            s_signal (self, sigfd) < 0)
-            return -1;
+    default: return -1;
     }
 }
 
-/* ------------------------------------------------------------------ main */
-
-static int s_seconds (const char *flag, const char *s, int64_t *ret_ns)
+/* The defaults that depend on the machine and the other flags. */
+static int s_check (void *arg, int argc, char **argv)
 {
-    int64_t v;
-    if (hs_parse_i64 (s, &v) < 0 || v < 0 || v > 86400 * 365) {
-        fprintf (stderr, "hs-agent: %s: not a number of seconds: %s\n", flag, s);
+    self_t *self = arg;
+    agent_conf_t *conf = &self->conf;
+    if (argc > 0) {
+        fprintf (stderr, "hs-agent: unexpected argument: %s\n", argv[0]);
+        s_usage (stderr);
         return -1;
     }
-    *ret_ns = v * 1000000000LL;
+    gethostname (self->host, sizeof self->host - 1);
+    conf->node = self->node_flag ? self->node_flag : self->host[0] ? self->host : "node";
+    self->state_dir = self->state_dir_flag ? hs_strdup (self->state_dir_flag)
+                                           : hs_sprintf ("/var/lib/homeostat/agent-%s", conf->node);
+    conf->state_dir = self->state_dir;
+    self->cg_parent = self->cg_parent_flag ? hs_strdup (self->cg_parent_flag)
+                                           : hs_sprintf ("homeostat/%s", conf->node);
+    char exe[PATH_MAX];
+    ssize_t sl = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+    exe[sl > 0 ? sl : 0] = '\0';
+    char *slash = strrchr (exe, '/');
+    if (slash) slash[1] = '\0';
+    self->shim = self->shim_flag ? hs_strdup (self->shim_flag) : hs_sprintf ("%shs-shim", exe);
+    conf->shim = self->shim;
+    if (access (conf->shim, X_OK) != 0) {
+        fprintf (stderr, "hs-agent: the shim %s: %s (--shim PATH)\n", conf->shim, strerror (errno));
+        return -1;
+    }
+    if (!self->cpu_milli) self->cpu_milli = sysconf (_SC_NPROCESSORS_ONLN) * 1000;
+    if (!self->memory_bytes) self->memory_bytes = s_mem_total ();
     return 0;
 }
 
-int main (int argc, char **argv)
+/* The record, the cgroups, the adopted pods; then the loop's sources. The
+ * bus is not needed: s_on_join looks for it from the first turn on. */
+static int s_setup (void *arg, hs_loop_t *loop)
 {
-    /* --simulate N: hollow nodes, a different program (agent_sim.h). */
-    for (int i = 1; i < argc; i++)
-        if (strcmp (argv[i], "--simulate") == 0 || strncmp (argv[i], "--simulate=", 11) == 0) {
-            extern int agent_sim_main (int argc, char **argv);
-            return agent_sim_main (argc, argv);
-        }
-    hs_log_init ("hs-agent");
-    self_t self = {.heartbeat_ms = 250, .status_ms = 10000, .max_pods = 110};
-    agent_conf_t *conf = &self.conf;
-    conf->backoff_initial_ns = 10 * 1000000000LL;
-    conf->backoff_max_ns = 300 * 1000000000LL;
-    conf->backoff_reset_ns = 600 * 1000000000LL;
-    conf->log_max_bytes = 10 << 20;
-    conf->log_max_files = 5;
-    const char *bus = NULL, *cg_root = NULL, *cg_parent = NULL, *state_dir = NULL;
-    const char *node = NULL, *shim = NULL;
-    static const struct option longopts[] = {
-        {"bus", required_argument, NULL, 'b'},
-        {"node-name", required_argument, NULL, 'n'},
-        {"labels", required_argument, NULL, 'l'},
-        {"cpu", required_argument, NULL, 'c'},
-        {"memory", required_argument, NULL, 'm'},
-        {"max-pods", required_argument, NULL, 'p'},
-        {"state-dir", required_argument, NULL, 's'},
-        {"cgroup-root", required_argument, NULL, 'R'},
-        {"cgroup-parent", required_argument, NULL, 'P'},
-        {"shim", required_argument, NULL, 'S'},
-        {"heartbeat-ms", required_argument, NULL, 'H'},
-        {"status-interval-ms", required_argument, NULL, 'I'},
-        {"backoff-initial", required_argument, NULL, '1'},
-        {"backoff-max", required_argument, NULL, '2'},
-        {"backoff-reset", required_argument, NULL, '3'},
-        {"log-max-bytes", required_argument, NULL, '4'},
-        {"log-max-files", required_argument, NULL, '5'},
-        {"no-namespaces", no_argument, NULL, 'N'},
-        {"manifests", required_argument, NULL, 'M'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    int ch;
-    int64_t v;
-    while ((ch = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
-        switch (ch) {
-        case 'b': bus = optarg; break;
-        case 'n': node = optarg; break;
-        case 'l': self.labels = optarg; break;
-        case 'c':
-            if (hs_quantity_cpu_milli (optarg, &self.cpu_milli) < 0 || self.cpu_milli <= 0) {
-                fprintf (stderr, "hs-agent: --cpu: not a CPU quantity: %s\n", optarg);
-                return 2;
-            }
-            break;
-        case 'm':
-            if (hs_quantity_bytes (optarg, &self.memory_bytes) < 0 || self.memory_bytes <= 0) {
-                fprintf (stderr, "hs-agent: --memory: not a memory quantity: %s\n", optarg);
-                return 2;
-            }
-            break;
-        case 'p':
-        case 'H':
-        case 'I':
-        case '4':
-        case '5':
-            if (hs_parse_i64 (optarg, &v) < 0 || v <= 0 || v > INT_MAX) {
-                fprintf (stderr, "hs-agent: %s: not a positive number: %s\n", argv[optind - 1],
-                         optarg);
-                return 2;
-            }
-            if (ch == 'p') self.max_pods = v;
-            if (ch == 'H') self.heartbeat_ms = (int)v;
-            if (ch == 'I') self.status_ms = (int)v;
-            if (ch == '4') conf->log_max_bytes = v;
-            if (ch == '5') conf->log_max_files = (int)v;
-            /* hs-shim's bounds: any record fits an empty file. */
-            if ((ch == '4' && v < 32768) || (ch == '5' && v > 100)) {
-                fprintf (stderr, "hs-agent: %s: out of range (bytes >= 32768; files 1..100): %s\n",
-                         argv[optind - 1], optarg);
-                return 2;
-            }
-            break;
-        case 's': state_dir = optarg; break;
-        case 'R': cg_root = optarg; break;
-        case 'P': cg_parent = optarg; break;
-        case 'S': shim = optarg; break;
-        case '1':
-            if (s_seconds ("--backoff-initial", optarg, &conf->backoff_initial_ns) < 0) return 2;
-            break;
-        case '2':
-            if (s_seconds ("--backoff-max", optarg, &conf->backoff_max_ns) < 0) return 2;
-            break;
-        case '3':
-            if (s_seconds ("--backoff-reset", optarg, &conf->backoff_reset_ns) < 0) return 2;
-            break;
-        case 'N': conf->no_namespaces = true; break;
-        case 'M': self.manifests = optarg; break;
-        case 'h': s_usage (stdout); return 0;
-        default: s_usage (stderr); return 2;
-        }
-    }
-    if (optind < argc) {
-        s_usage (stderr);
-        return 2;
-    }
-    char host[HOST_NAME_MAX + 1] = "node";
-    gethostname (host, sizeof host);
-    conf->node = node ? node : host;
-    _cleanup_free_ char *sd =
-        state_dir ? hs_strdup (state_dir) : hs_sprintf ("/var/lib/homeostat/agent-%s", conf->node);
-    conf->state_dir = sd;
-    _cleanup_free_ char *parent =
-        cg_parent ? hs_strdup (cg_parent) : hs_sprintf ("homeostat/%s", conf->node);
-    char self_path[PATH_MAX];
-    ssize_t sl = readlink ("/proc/self/exe", self_path, sizeof self_path - 1);
-    self_path[sl > 0 ? sl : 0] = '\0';
-    char *slash = strrchr (self_path, '/');
-    if (slash) slash[1] = '\0';
-    _cleanup_free_ char *shim_path = shim ? hs_strdup (shim) : hs_sprintf ("%shs-shim", self_path);
-    conf->shim = shim_path;
-    if (access (conf->shim, X_OK) != 0) {
-        fprintf (stderr, "hs-agent: the shim %s: %s (--shim PATH)\n", conf->shim, strerror (errno));
-        return 2;
-    }
-    if (!self.cpu_milli) self.cpu_milli = sysconf (_SC_NPROCESSORS_ONLN) * 1000;
-    if (!self.memory_bytes) self.memory_bytes = s_mem_total ();
-    self.started_at_ns = self.ready_since_ns = hs_now_ns ();
-
+    self_t *self = arg;
+    agent_conf_t *conf = &self->conf;
+    self->loop = loop;
+    self->started_at_ns = self->ready_since_ns = hs_now_ns ();
     /* The shims' daemons are orphaned by their first process: as subreaper
      * the agent becomes their parent and reaps them (agent_pods_work), so
      * no zombie waits for an init that may not reap. */
     prctl (PR_SET_CHILD_SUBREAPER, 1);
-    int sigfd = hs_stop_signalfd ();
-    if (sigfd >= 0) { /* and SIGHUP, to re-read --manifests at once */
-        sigset_t mask;
-        sigemptyset (&mask);
-        sigaddset (&mask, SIGTERM);
-        sigaddset (&mask, SIGINT);
-        sigaddset (&mask, SIGHUP);
-        sigprocmask (SIG_BLOCK, &mask, NULL);
-        if (signalfd (sigfd, &mask, 0) < 0) sigfd = -errno;
-    }
-    if (sigfd < 0) {
-        log_error ("signalfd: %s", strerror (-sigfd));
-        return 1;
-    }
-    int rc = 1;
-    hs_cg_t *cg = NULL;
-    agent_state_t *state = NULL;
     _cleanup_free_ char *dbdir = hs_sprintf ("%s/db", conf->state_dir);
     int r = agent_mkdir_p (conf->state_dir);
-    if (r == 0) r = agent_state_open (dbdir, &state);
+    if (r == 0) r = agent_state_open (dbdir, &self->state);
     if (r < 0) {
         log_error ("cannot open the agent's record in %s: %s", dbdir, strerror (-r));
-        goto out;
+        return 1;
     }
-    r = hs_cg_open (cg_root, parent, &cg);
+    r = hs_cg_open (self->cg_root, self->cg_parent, &self->cg);
     if (r < 0) {
-        log_error ("cannot set up cgroups under %s/%s: %s", cg_root ? cg_root : "/sys/fs/cgroup",
-                   parent, strerror (-r));
-        goto out;
+        log_error ("cannot set up cgroups under %s/%s: %s",
+                   self->cg_root ? self->cg_root : "/sys/fs/cgroup", self->cg_parent,
+                   strerror (-r));
+        return 1;
     }
     log_info ("node %s: cgroup v%d, parent %s, state in %s, %lldm CPU, %lld bytes of memory",
-              conf->node, hs_cg_version (cg), parent, conf->state_dir, (long long)self.cpu_milli,
-              (long long)self.memory_bytes);
-    self.pods = agent_pods_new (conf, cg, state);
-    r = agent_pods_adopt (self.pods);
+              conf->node, hs_cg_version (self->cg), self->cg_parent, conf->state_dir,
+              (long long)self->cpu_milli, (long long)self->memory_bytes);
+    self->pods = agent_pods_new (conf, self->cg, self->state, loop);
+    r = agent_pods_adopt (self->pods);
     if (r < 0)
         log_error ("cannot read the agent's record: %s; starting without it", strerror (-r));
     else if (r > 0)
         log_info ("adopted %d pods from the agent's record", r);
-    s_static_check (&self);
-    if (s_idle (&self, sigfd, 0) < 0) goto stopped; /* start them now */
-    /* Static pods run before (and without) any control plane: while the
-     * bus or the store is away, they keep running between attempts. */
-    while ((r = hs_client_new (bus, "hs-agent", conf->node, 1000, &self.client)) < 0) {
-        if (r != -ETIMEDOUT) {
-            log_error ("cannot join the bus: %s", strerror (-r));
-            goto out;
-        }
-        if (s_idle (&self, sigfd, 1000) < 0) goto stopped;
+    self->work = hs_loop_timer (loop, HS_NEVER, s_on_work, self);
+    self->turn = hs_loop_post (loop, s_turn, self);
+    /* The static pods start now, before the first try to join the bus. */
+    if (self->manifests) {
+        self->manifests_timer = hs_loop_timer (loop, HS_NEVER, s_on_manifests, self);
+        s_on_manifests (self);
     }
-    /* Register before watching: the scheduler binds only to known nodes. */
-    while (s_register (&self) < 0)
-        if (s_idle (&self, sigfd, 1000) < 0) goto stopped;
-    agent_pods_set_online (self.pods, self.client);
-    hs_kind_t kinds[] = {HS_KIND_POD};
-    hs_watch_opts_t wo = {.kinds = kinds,
-                          .n_kinds = 1,
-                          .pod_node = conf->node,
-                          .fn = agent_pods_on_event,
-                          .arg = self.pods};
-    self.watch = hs_client_watch (self.client, &wo);
-    self.logs = agent_logs_new (self.client, self.pods, conf->node);
-    self.probe = agent_probe_new (self.client, self.pods, conf->node, conf->shim);
-    self.node_topic = hs_topic_event (HS_KIND_NODE, "-", "", conf->node);
-    r = hs_client_on (self.client, self.node_topic, s_on_node, &self);
-    if (r < 0)
-        log_error ("cannot subscribe to %s: %s; a Node marked not Ready waits for the next "
-                   "status re-post",
-                   self.node_topic, strerror (-r));
-    self.next_hb_mono = hs_mono_ns ();
-    self.next_status_mono = hs_mono_ns () + self.status_ms * 1000000LL;
+    s_turn (self);
+    self->join = hs_loop_timer (loop, hs_mono_ns (), s_on_join, self);
+    r = hs_loop_signal (loop, SIGHUP, s_on_signal, self);
+    if (r == 0) r = hs_loop_signal (loop, SIGTERM, s_on_signal, self);
+    if (r == 0) r = hs_loop_signal (loop, SIGINT, s_on_signal, self);
+    if (r < 0) {
+        log_error ("cannot handle signals: %s", strerror (-r));
+        return 1;
+    }
+    return 0;
+}
 
-    bool confirmed = false;
-    for (;;) {
-        if (!confirmed && hs_watch_synced (self.watch)) {
-            agent_pods_confirm (self.pods);
-            confirmed = true;
-            /* registered, and the node's pods are in: ready */
-            hs_notify_ready ("registered; watching the node's pods");
-        }
-        s_static_check (&self);
-        int timeout = agent_pods_work (self.pods);
-        int lt = agent_logs_work (self.logs);
-        if (lt >= 0 && (timeout < 0 || lt < timeout)) timeout = lt;
-        int pt = agent_probe_work (self.probe);
-        if (pt >= 0 && (timeout < 0 || pt < timeout)) timeout = pt;
-        int ct = hs_client_timeout_ms (self.client);
-        if (ct >= 0 && (timeout < 0 || ct < timeout)) timeout = ct;
-        int64_t now = hs_mono_ns ();
-        int hb_ms = (int)((self.next_hb_mono - now) / 1000000);
-        if (hb_ms < 0) hb_ms = 0;
-        if (timeout < 0 || hb_ms < timeout) timeout = hb_ms;
-        timeout = (int)hs_notify_timeout (timeout);
-        zmq_pollitem_t items[MAX_POLL + AGENT_EXEC_MAX + 2] = {
-            {hs_client_socket (self.client), 0, ZMQ_POLLIN, 0}, {NULL, sigfd, ZMQ_POLLIN, 0}};
-        int fds[MAX_POLL + AGENT_EXEC_MAX];
-        size_t nf = agent_pods_fds (self.pods, fds, MAX_POLL);
-        nf += agent_probe_fds (self.probe, fds + nf, AGENT_EXEC_MAX);
-        for (size_t i = 0; i < nf; i++)
-            items[2 + i] = (zmq_pollitem_t){NULL, fds[i], ZMQ_POLLIN, 0};
-        int n = zmq_poll (items, (int)(2 + nf), timeout);
-        if (n < 0 && errno != EINTR) {
-            log_error ("zmq_poll: %s", strerror (errno));
-            break;
-        }
-        if (n > 0 && (items[1].revents & ZMQ_POLLIN) && s_signal (&self, sigfd) < 0) break;
-        r = hs_client_process (self.client, 0);
-        if (r == -EINTR) continue;
-        now = hs_mono_ns ();
-        if (now >= self.next_hb_mono) {
-            s_heartbeat (&self);
-            self.next_hb_mono = now + self.heartbeat_ms * 1000000LL;
-        }
-        if (now >= self.next_status_mono) {
-            s_post_status (&self);
-            self.next_status_mono = hs_mono_ns () + self.status_ms * 1000000LL;
-        }
-        hs_notify_watchdog ();
-    }
-stopped:
-    rc = 0;
-    hs_notify_stopping ();
-out:
-    agent_probe_destroy (&self.probe);
-    free (self.node_topic);
-    agent_logs_destroy (&self.logs);
-    agent_pods_destroy (&self.pods);
-    agent_state_close (&state);
-    hs_client_destroy (&self.client);
-    hs_cg_destroy (&cg);
-    if (sigfd >= 0) close (sigfd);
-    return rc;
+static void s_teardown (void *arg)
+{
+    self_t *self = arg;
+    hs_loop_timer_free (&self->work);
+    hs_loop_timer_free (&self->manifests_timer);
+    hs_loop_timer_free (&self->join);
+    hs_loop_timer_free (&self->heartbeat);
+    hs_loop_timer_free (&self->status);
+    hs_loop_post_free (&self->turn);
+    agent_probe_destroy (&self->probe);
+    agent_logs_destroy (&self->logs);
+    agent_pods_destroy (&self->pods);
+    agent_state_close (&self->state);
+    hs_client_destroy (&self->client);
+    hs_cg_destroy (&self->cg);
+    free (self->node_topic);
+    free (self->state_dir);
+    free (self->cg_parent);
+    free (self->shim);
+}
+
+static const hs_daemon_t s_daemon = {.name = "hs-agent",
+                                     .usage = s_usage,
+                                     .options = s_options,
+                                     .flag = s_flag,
+                                     .check = s_check,
+                                     .setup = s_setup,
+                                     .teardown = s_teardown};
+
+int main (int argc, char **argv)
+{
+    self_t self = {.max_pods = 110,
+                   .heartbeat_ns = 250 * MS,
+                   .status_ns = 10000 * MS,
+                   .conf = {.backoff_initial_ns = 10 * 1000 * MS,
+                            .backoff_max_ns = 300 * 1000 * MS,
+                            .backoff_reset_ns = 600 * 1000 * MS,
+                            .log_max_bytes = 10 << 20,
+                            .log_max_files = 5}};
+    return hs_daemon_main (&s_daemon, &self, argc, argv);
 }

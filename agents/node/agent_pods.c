@@ -52,12 +52,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define STATUS_RETRY_NS (1000LL * 1000000LL)
+#define SAVE_RETRY_NS   (1000LL * 1000000LL) /* the record could not be written */
+#define CGROUP_RETRY_NS (100LL * 1000000LL)  /* a stopped pod's cgroups still busy */
+/* A running container whose exit no pidfd source reports (the source could
+ * not be made) is looked at this often. */
+#define UNWATCHED_NS (1000LL * 1000000LL)
 /* The group of the shim daemons, beside the containers' under the agent's
  * parent: out of the agent's own groups (a container runtime that kills what
  * is left in the agent's container must not reach them), and never in a
@@ -78,6 +84,7 @@ typedef struct {
     char *run_dir; /* the current or last run's */
     pid_t shim_pid, pid;
     int pidfd;           /* the shim's, while it runs; -1 otherwise */
+    hs_loop_io_t *io;    /* pidfd's loop source (s_pidfd_watch); NULL: none */
     uint64_t shim_ticks; /* the shim's start time (s_start_ticks): adoption checks it */
     int64_t started_at_ns;
     uint64_t oom_base; /* the cgroup's oom_kill count at start */
@@ -127,6 +134,7 @@ typedef struct s_sack {
 
 struct agent_pods_t {
     agent_conf_t conf;
+    hs_loop_t *loop; /* the shims' pidfds are its sources */
     hs_client_t *client;
     hs_cg_t *cg;
     agent_state_t *state;
@@ -147,6 +155,33 @@ static int s_pidfd_open (pid_t pid)
 static int s_pidfd_signal (int pidfd, int sig)
 {
     return (int)syscall (SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+/* A shim's pidfd source only wakes the loop: agent_pods_work, which runs
+ * after every wake-up, reaps the run (see agent.h). */
+static void s_wake (void *arg, int fd, uint32_t revents)
+{
+    (void)arg, (void)fd, (void)revents;
+}
+
+/* c's run has its shim's pidfd (or -1): the loop watches it. */
+static void s_pidfd_watch (agent_pods_t *self, acont_t *c, int pidfd)
+{
+    c->pidfd = pidfd;
+    if (pidfd >= 0 && self->loop) c->io = hs_loop_io (self->loop, pidfd, EPOLLIN, s_wake, NULL);
+}
+
+static void s_pidfd_close (acont_t *c)
+{
+    /* The source first: the descriptor's number may be reused at once. */
+    hs_loop_io_free (&c->io);
+    if (c->pidfd >= 0) close (c->pidfd);
+    c->pidfd = -1;
+}
+
+static void s_before (int64_t *wake, int64_t at)
+{
+    if (at < *wake) *wake = at;
 }
 
 static int s_rm_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -284,7 +319,7 @@ static void s_cont_free (acont_t *c)
     free (c->name);
     free (c->cgroup);
     free (c->run_dir);
-    if (c->pidfd >= 0) close (c->pidfd);
+    s_pidfd_close (c);
     hs_pb_free (c->term);
     hs_pb_free (c->last);
     free (c->wait_reason);
@@ -699,7 +734,7 @@ static void s_start (agent_pods_t *self, apod_t *p, acont_t *c)
     c->pid = (pid_t)v[1];
     c->started_at_ns = v[2];
     c->shim_ticks = (uint64_t)v[3];
-    c->pidfd = c->shim_pid > 0 ? s_pidfd_open (c->shim_pid) : -1;
+    s_pidfd_watch (self, c, c->shim_pid > 0 ? s_pidfd_open (c->shim_pid) : -1);
     r = c->pidfd >= 0 ? hs_cg_create (self->cg, SHIM_CGROUP, NULL) : 0;
     if (c->pidfd >= 0 && r == 0) {
         self->shim_cg = true;
@@ -727,8 +762,7 @@ static void s_start (agent_pods_t *self, apod_t *p, acont_t *c)
 /* The shim said the run is over (or is gone without saying). */
 static void s_reap (agent_pods_t *self, apod_t *p, acont_t *c)
 {
-    if (c->pidfd >= 0) close (c->pidfd);
-    c->pidfd = -1;
+    s_pidfd_close (c);
     c->kill_at_mono = 0;
     agent_rules_new_run (&c->pr);
     static const char *const keys[] = {"exit_code", "signal", "finished_at_ns"};
@@ -1083,7 +1117,7 @@ static void s_adopt (agent_pods_t *self, const Hs__AgentPod *rec)
             c->pr.probe_started = cs->started;
         }
         if (c->shim_pid > 0 && c->shim_ticks && s_start_ticks (c->shim_pid) == c->shim_ticks)
-            c->pidfd = s_pidfd_open (c->shim_pid);
+            s_pidfd_watch (self, c, s_pidfd_open (c->shim_pid));
         if (c->pidfd >= 0) {
             adopted++;
         } else {
@@ -1122,12 +1156,18 @@ void agent_pods_confirm (agent_pods_t *self)
 
 /* ------------------------------------------------------------------ the loop's work */
 
-/* Every container of a stopping pod is down: clean up, then let the store
- * forget the pod (or forget it ourselves when the store already has). */
-static bool s_pod_finish (agent_pods_t *self, apod_t *p)
+/* A stopping pod: once every container is down, clean up, then let the
+ * store forget the pod (or forget it ourselves when the store already
+ * has). True once forgotten; otherwise *wake gets when to look again
+ * (nothing for what an event brings: an exit, going online, the store's
+ * delete). */
+static bool s_pod_finish (agent_pods_t *self, apod_t *p, int64_t now, int64_t *wake)
 {
     for (size_t i = 0; i < p->n_c; i++)
-        if (p->c[i].state == C_RUNNING) return false;
+        if (p->c[i].state == C_RUNNING) {
+            s_before (wake, p->kill_at_mono); /* SIGKILL at the end of the grace */
+            return false;
+        }
     if (!p->cgroups_removed) {
         bool all = true;
         for (size_t i = 0; i < p->n_c; i++) {
@@ -1137,7 +1177,10 @@ static bool s_pod_finish (agent_pods_t *self, apod_t *p)
                 all = false;
             }
         }
-        if (!all) return false;
+        if (!all) {
+            s_before (wake, now + CGROUP_RETRY_NS);
+            return false;
+        }
         p->cgroups_removed = true;
     }
     if (p->is_static && p->mirror_uid && self->online) {
@@ -1150,21 +1193,30 @@ static bool s_pod_finish (agent_pods_t *self, apod_t *p)
     }
     if (!self->online) return false;
     if (p->dirty) s_write_status (self, p);
-    int64_t now = hs_mono_ns ();
     if (p->delete_sent_mono == 0 || now - p->delete_sent_mono > DELETE_RETRY_NS) {
         s_delete_now (self, p->ns, p->name, p->uid);
         p->delete_sent_mono = now;
     }
+    s_before (wake, p->delete_sent_mono + DELETE_RETRY_NS + 1);
     return false;
 }
 
-int agent_pods_work (agent_pods_t *self)
+/* A status write could go out now if one were due: its retry time is a
+ * deadline. Otherwise the event that makes it possible (going online, the
+ * mirror seen, the ack of the write in flight) wakes the loop. */
+static bool s_status_writable (const agent_pods_t *self, const apod_t *p)
+{
+    return self->online && !p->gone && !p->node_lost && !(p->is_static && !p->mirror_uid) &&
+           !p->status_inflight;
+}
+
+int64_t agent_pods_work (agent_pods_t *self)
 {
     /* Shims that ended (we are their subreaper; their status is in their
-     * exit files, not here). */
+     * exit files, not here), and exec probe helpers. */
     while (waitpid (-1, NULL, WNOHANG) > 0) {}
     int64_t now = hs_mono_ns ();
-    int64_t wake = INT64_MAX;
+    int64_t wake = HS_NEVER;
     for (size_t i = 0; i < self->n_pods; i++) {
         apod_t *p = self->pods[i];
         for (size_t j = 0; j < p->n_c; j++) {
@@ -1182,49 +1234,48 @@ int agent_pods_work (agent_pods_t *self)
                 hs_cg_kill (self->cg, c->cgroup, SIGKILL);
                 c->kill_at_mono = now + 1000000000LL;
             }
-            if (c->state == C_RUNNING && c->kill_at_mono && c->kill_at_mono < wake)
-                wake = c->kill_at_mono;
+            if (c->state == C_RUNNING && c->kill_at_mono) s_before (&wake, c->kill_at_mono);
             if (c->state == C_WAITING && !c->done && !p->stopping) {
                 if (c->next_start_mono <= now) s_start (self, p, c);
-                if (c->state == C_WAITING && !c->done && c->next_start_mono < wake)
-                    wake = c->next_start_mono;
+                if (c->state == C_WAITING && !c->done) s_before (&wake, c->next_start_mono);
             }
+            /* Started just now: no pidfd (a very short run) means its exit
+             * file is there; no source means nothing tells us. */
+            if (c->state == C_RUNNING && !c->io)
+                s_before (&wake, c->pidfd < 0 ? now : now + UNWATCHED_NS);
         }
         if (p->stopping) {
-            if (s_pod_finish (self, p)) {
+            if (s_pod_finish (self, p, now, &wake)) {
                 i--; /* forgotten: the array moved */
                 continue;
             }
-            if (p->kill_at_mono < wake) wake = p->kill_at_mono;
-            if (p->delete_sent_mono && p->delete_sent_mono + DELETE_RETRY_NS < wake)
-                wake = p->delete_sent_mono + DELETE_RETRY_NS;
         }
-        if (p->is_static && !p->mirror_uid && !p->stopping && self->online &&
-            now - p->mirror_sent_mono > DELETE_RETRY_NS) {
-            /* Its mirror: the pod as loaded, so `hsctl get pods` shows it. */
-            Hs__Object *o = hs_pb_new (&hs__object__descriptor);
-            o->kind_case = HS__OBJECT__KIND_POD;
-            o->pod = hs_pb_dup (p->pod);
-            hs_pb_freep (&o->pod->status);
-            hs_pb_set_str (&o->pod->metadata->uid, NULL);
-            Hs__Write *w = hs_write_new (HS__OP__OP_CREATE, o);
-            hs_client_send (self->client, &w, 1, NULL, NULL, NULL);
-            hs_pb_free (w);
-            p->mirror_sent_mono = now;
+        if (p->is_static && !p->mirror_uid && !p->stopping && self->online) {
+            if (now - p->mirror_sent_mono > DELETE_RETRY_NS) {
+                /* Its mirror: the pod as loaded, so `hsctl get pods` shows it. */
+                Hs__Object *o = hs_pb_new (&hs__object__descriptor);
+                o->kind_case = HS__OBJECT__KIND_POD;
+                o->pod = hs_pb_dup (p->pod);
+                hs_pb_freep (&o->pod->status);
+                hs_pb_set_str (&o->pod->metadata->uid, NULL);
+                Hs__Write *w = hs_write_new (HS__OP__OP_CREATE, o);
+                hs_client_send (self->client, &w, 1, NULL, NULL, NULL);
+                hs_pb_free (w);
+                p->mirror_sent_mono = now;
+            }
+            /* Its event brings the mirror's uid; without it, again. */
+            s_before (&wake, p->mirror_sent_mono + DELETE_RETRY_NS + 1);
         }
         if (p->unsaved) s_save (self, p);
+        if (p->unsaved) s_before (&wake, now + SAVE_RETRY_NS);
         if (p->dirty && !p->gone && p->status_retry_mono <= now) s_write_status (self, p);
-        /* A write in flight: its ack wakes us. */
-        if (p->dirty && !p->gone && !p->status_inflight && p->status_retry_mono < wake)
-            wake = p->status_retry_mono;
+        if (p->dirty && s_status_writable (self, p)) s_before (&wake, p->status_retry_mono);
     }
     if (self->shim_cg && agent_pods_running (self) == 0) {
         (void)hs_cg_remove (self->cg, SHIM_CGROUP); /* busy: a stray shim; made again later */
         self->shim_cg = false;
     }
-    if (wake == INT64_MAX) return -1;
-    int64_t ms = (wake - hs_mono_ns ()) / 1000000 + 1;
-    return ms < 0 ? 0 : ms > 1000 ? 1000 : (int)ms;
+    return wake;
 }
 
 char *agent_pods_log_dir (agent_pods_t *self, const char *ns, const char *pod,
@@ -1300,15 +1351,6 @@ void agent_pods_set_static (agent_pods_t *self, Hs__Pod *const *pods, size_t n)
         apod_t *p = self->pods[i];
         if (p->is_static && !p->static_seen) s_pod_stop (self, p, "its manifest was removed");
     }
-}
-
-size_t agent_pods_fds (agent_pods_t *self, int *fds, size_t max)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < self->n_pods; i++)
-        for (size_t j = 0; j < self->pods[i]->n_c; j++)
-            if (self->pods[i]->c[j].pidfd >= 0 && n < max) fds[n++] = self->pods[i]->c[j].pidfd;
-    return n;
 }
 
 /* ------------------------------------------------------------------ probes */
@@ -1418,10 +1460,12 @@ uint64_t agent_pods_running (agent_pods_t *self)
     return n;
 }
 
-agent_pods_t *agent_pods_new (const agent_conf_t *conf, hs_cg_t *cg, agent_state_t *state)
+agent_pods_t *agent_pods_new (const agent_conf_t *conf, hs_cg_t *cg, agent_state_t *state,
+                              hs_loop_t *loop)
 {
     agent_pods_t *self = hs_calloc (1, sizeof *self);
     self->conf = *conf;
+    self->loop = loop;
     self->cg = cg;
     self->state = state;
     self->shim_cg = true;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -26,18 +27,21 @@
 #define TIMEOUT_MAX_MS     (3600 * 1000) /* hs-shim's bound */
 #define SLACK_MS           3000          /* the helper's own deadline is the timeout */
 #define ANSWER_MAX         (AGENT_EXEC_OUTPUT_MAX + 4096)
+#define UNWATCHED_NS       (100 * MS) /* a pipe without a loop source is read this often */
 
 typedef struct {
     char *client_id, *request_id;
     pid_t pid;
-    int pidfd; /* the helper's; -1 if pidfd_open failed */
-    int fd;    /* the answer pipe; -1 once at EOF */
+    int pidfd;        /* the helper's; -1 if pidfd_open failed */
+    int fd;           /* the answer pipe; -1 once at EOF */
+    hs_loop_io_t *io; /* fd's loop source; NULL: none (polled every UNWATCHED_NS) */
     hs_buf_t answer;
     int64_t deadline_mono; /* the helper should have answered by then */
 } s_exec_t;
 
 struct agent_probe_t {
     hs_client_t *client; /* borrowed */
+    hs_loop_t *loop;     /* borrowed */
     agent_pods_t *pods;  /* borrowed */
     const char *shim;    /* borrowed */
     char *node;
@@ -98,6 +102,7 @@ static void s_answer (agent_probe_t *self, const char *client_id, const char *re
 
 static void s_exec_free (s_exec_t *e)
 {
+    hs_loop_io_free (&e->io); /* before the close: the number may be reused at once */
     if (e->fd >= 0) close (e->fd);
     if (e->pidfd >= 0) close (e->pidfd);
     hs_buf_free (&e->answer);
@@ -181,6 +186,11 @@ out:
     return r;
 }
 
+static void s_wake (void *arg, int fd, uint32_t revents)
+{
+    (void)arg, (void)fd, (void)revents;
+}
+
 static s_exec_t *s_exec_find (agent_probe_t *self, const char *client_id, const char *request_id)
 {
     for (size_t i = 0; i < self->n_execs; i++)
@@ -240,6 +250,9 @@ static void s_on_exec (agent_probe_t *self, const Hs__Envelope *env, const Hs__E
         s_exec_free (e);
         return;
     }
+    /* The pipe only wakes the loop; agent_probe_work, run after every
+     * wake-up, reads it. */
+    e->io = hs_loop_io (self->loop, e->fd, EPOLLIN, s_wake, NULL);
     e->client_id = hs_strdup (cid);
     e->request_id = hs_strdup (rid);
     e->deadline_mono = hs_mono_ns () + (timeout_ms + SLACK_MS) * MS;
@@ -294,11 +307,12 @@ static void s_on_message (void *arg, const char *topic, const Hs__Envelope *env)
 
 /* ------------------------------------------------------------------ public */
 
-agent_probe_t *agent_probe_new (hs_client_t *client, agent_pods_t *pods, const char *node,
-                                const char *shim)
+agent_probe_t *agent_probe_new (hs_client_t *client, hs_loop_t *loop, agent_pods_t *pods,
+                                const char *node, const char *shim)
 {
     agent_probe_t *self = hs_calloc (1, sizeof *self);
     self->client = client;
+    self->loop = loop;
     self->pods = pods;
     self->shim = shim;
     self->node = hs_strdup (node);
@@ -328,11 +342,11 @@ void agent_probe_destroy (agent_probe_t **self_p)
     *self_p = NULL;
 }
 
-int agent_probe_work (agent_probe_t *self)
+int64_t agent_probe_work (agent_probe_t *self)
 {
-    if (!self) return -1;
+    if (!self) return HS_NEVER;
     int64_t now = hs_mono_ns ();
-    int64_t wake = INT64_MAX;
+    int64_t wake = HS_NEVER;
     size_t j = 0;
     for (size_t i = 0; i < self->n_execs; i++) {
         s_exec_t *e = self->execs[i];
@@ -355,19 +369,11 @@ int agent_probe_work (agent_probe_t *self)
             continue;
         }
         if (e->deadline_mono < wake) wake = e->deadline_mono;
+        if (!e->io && now + UNWATCHED_NS < wake) wake = now + UNWATCHED_NS;
         self->execs[j++] = e;
     }
     self->n_execs = j;
-    if (wake == INT64_MAX) return -1;
-    int64_t ms = (wake - now) / MS + 1;
-    return ms < 0 ? 0 : ms > 1000 ? 1000 : (int)ms;
-}
-
-size_t agent_probe_fds (agent_probe_t *self, int *fds, size_t max)
-{
-    size_t n = 0;
-    for (size_t i = 0; self && i < self->n_execs && n < max; i++) fds[n++] = self->execs[i]->fd;
-    return n;
+    return wake;
 }
 
 uint64_t agent_probe_results (agent_probe_t *self)

@@ -7,8 +7,8 @@
  *    spawns `hs-shim --exec PID ...` (a fresh single-threaded process: it
  *    joins the container's cgroup and its IPC, UTS, PID and mount
  *    namespaces, runs the command, kills it at the timeout and writes one
- *    answer on a pipe), never blocking its loop: the pipe is polled with the
- *    rest. The answer goes back as an ExecResult on probres.<client_id>:
+ *    answer on a pipe), never blocking its loop: the pipe is a source of
+ *    the agent's loop. The answer goes back as an ExecResult on probres.<client_id>:
  *    the exit code and the first 10 KiB of stdout+stderr, or exit code -1
  *    and an error ("container not running", "timed out", why it could not
  *    run). At most AGENT_EXEC_MAX run at once; beyond, the request is
@@ -30,22 +30,21 @@
 
 typedef struct agent_probe_t agent_probe_t;
 
-/* Subscribes to probe.<node> on client. client and pods are borrowed and
- * must outlive it; shim is hs-shim's path (borrowed). NULL (logged) if the
- * subscription fails. */
-agent_probe_t *agent_probe_new (hs_client_t *client, agent_pods_t *pods, const char *node,
-                                const char *shim);
+/* Subscribes to probe.<node> on client. client, loop and pods are borrowed
+ * and must outlive it; shim is hs-shim's path (borrowed). The helpers'
+ * answer pipes become sources of loop while they run; they only wake it
+ * (agent_probe_work reads them). NULL (logged) if the subscription fails. */
+agent_probe_t *agent_probe_new (hs_client_t *client, hs_loop_t *loop, agent_pods_t *pods,
+                                const char *node, const char *shim);
 /* Kills the exec helpers still running (their requests get no answer).
  * NULL-safe. */
 void agent_probe_destroy (agent_probe_t **self_p);
 
 /* One turn: reads the helpers' answers, sends the ExecResults, kills a
- * helper past its deadline. Returns how long the loop may sleep (ms; -1:
- * nothing running). NULL-safe (-1). */
-int agent_probe_work (agent_probe_t *self);
-
-/* The descriptors to poll (the helpers' answer pipes): up to max; the count. */
-size_t agent_probe_fds (agent_probe_t *self, int *fds, size_t max);
+ * helper past its deadline. Returns when the next turn is due at the
+ * latest (absolute monotonic ns; HS_NEVER: nothing running). NULL-safe
+ * (HS_NEVER). */
+int64_t agent_probe_work (agent_probe_t *self);
 
 /* Counters for the heartbeat: results handled, execs run, requests refused. */
 uint64_t agent_probe_results (agent_probe_t *self);

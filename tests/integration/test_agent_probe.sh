@@ -251,7 +251,7 @@ grep -q "lost: stopping (marked Failed/NodeLost" "$T/agent-n1.log" || fail "no s
 pass "a Failed/NodeLost pod is stopped and deleted (grace 0), its status not overwritten"
 
 # ---- hollow nodes: heartbeat names, Ready re-post, NodeLost pods
-start sim "$HS_BIN/hs-agent" --simulate 3 --bus "$HS_BUS" --node-prefix hp- --status-interval-ms 60000
+start sim "$HS_BIN/hs-hollow" 3 --bus "$HS_BUS" --node-prefix hp- --status-interval-ms 60000
 wait_for 20 "hollow nodes Ready" node_ready hp-2
 start_tap simhb hs-tap hb.agent-sim.hp -o json -c 1
 wait_for 10 "a hollow heartbeat" grep -q '"nodes"' "$T/simhb.out"

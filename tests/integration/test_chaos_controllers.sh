@@ -12,7 +12,7 @@ source "$(dirname "$0")/lib.sh"
 
 start_bus
 start_store
-start sim "$HS_BIN/hs-agent" --simulate 8 --bus "$HS_BUS" --status-interval-ms 2000
+start sim "$HS_BIN/hs-hollow" 8 --bus "$HS_BUS" --status-interval-ms 2000
 wait_for 30 "8 Ready hollow nodes" sh -c "[ \$(hsctl get nodes --no-headers | grep -c ' Ready ') -eq 8 ]"
 start_ctrl scheduler --instance s1
 start_ctrl replicas --instance r1

@@ -3,7 +3,7 @@
 # component runs with NOTIFY_SOCKET pointing at a listener of our own
 # (notify_listen: one line per datagram, with its CLOCK_MONOTONIC time and
 # the sender's pid) and WATCHDOG_USEC set. For hs-bus, hs-store, the four
-# controllers, hs-agent and hs-agent --simulate:
+# controllers, hs-agent and hs-hollow:
 #   - READY=1 comes from the component's own pid (systemd's NotifyAccess=main)
 #     and only once it is really ready: the bus listens, the store answers,
 #     the agent's Node is registered; a controller is not READY while the
@@ -131,10 +131,10 @@ for c in replicas jobs prober; do
   watchdog "$c" "$pid"
 done
 
-# ---- hs-agent --simulate: READY=1 once every hollow node is registered
+# ---- hs-hollow: READY=1 once every hollow node is registered
 listen sim
 notify_env sim
-start sim "${NE[@]}" "$HS_BIN/hs-agent" --simulate 3 --bus "$HS_BUS" --node-prefix sim-
+start sim "${NE[@]}" "$HS_BIN/hs-hollow" 3 --bus "$HS_BUS" --node-prefix sim-
 SIM_PID=$LAST_PID
 wait_ready sim "$SIM_PID"
 hsctl get nodes >"$T/out" 2>&1 || fail "hsctl get nodes: $(cat "$T/out")"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Two hs-replicas instances (r1, r2) share 6 ReplicaSets and 3 Deployments
-# on 5 hollow nodes (hs-agent --simulate): both own a share and everything
+# on 5 hollow nodes (hs-hollow): both own a share and everything
 # converges; killed with SIGKILL while a Deployment it owns scales up, r1's
 # share moves to r2 and converges; r1 comes back, takes its share back, and
 # another round of scaling converges. A sampler checks every pod list from
@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh"
 
 start_bus
 start_store
-start sim "$HS_BIN/hs-agent" --bus "$HS_BUS" --simulate 5
+start sim "$HS_BIN/hs-hollow" 5 --bus "$HS_BUS"
 wait_for 20 "5 hollow nodes Ready" sh -c "[ \$(hsctl get nodes --no-headers | grep -c ' Ready') -eq 5 ]"
 start_ctrl scheduler
 start_ctrl replicas --instance r1 --member-timeout-ms 1000

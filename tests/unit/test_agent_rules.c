@@ -1,5 +1,5 @@
 /*  test_agent_rules.c: the node agent's pure decisions about probes and
- *  node failure (agents/node/agent_rules.c): started/ready flags and their
+ *  node failure (agents/common/agent_rules.c): started/ready flags and their
  *  aggregation, what each ProbeResult does (current run only, once-per-run
  *  liveness restarts, probes the spec lacks), the liveness grace, NodeLost
  *  and Node Ready as read from the store, and the exec helper's answer.

@@ -1,4 +1,4 @@
-/*  agent_sim.c: `hs-agent --simulate N`, N hollow nodes from one process.
+/*  hollow.c: hs-hollow's N hollow nodes (see hollow.h).
  *
  *  Like kubemark's hollow kubelet or kwok: the nodes are real Node objects
  *  (labels, capacity, Ready re-posted), the pods bound to them are real pods
@@ -24,8 +24,9 @@
  *      Succeeded). When the store refuses one write of a Command
  *      (failed_index), that write's pod or node is dealt with and the others,
  *      never applied, are queued again;
- *    - one ComponentHeartbeat for the process (hb.agent-sim.<instance>), not
- *      one per node, naming every hollow node in `nodes` (so hs-prober
+ *    - one ComponentHeartbeat for the process (hb.agent-sim.<instance>:
+ *      under the hb.agent prefix hs-prober follows; the name is from when
+ *      this was `hs-agent --simulate`), not one per node, naming every hollow node in `nodes` (so hs-prober
  *      sees them alive; split into several heartbeats of at most
  *      SIM_HB_NODES names when there are more); the Nodes' Ready re-posts
  *      are spread evenly over --status-interval-ms.
@@ -38,41 +39,36 @@
  *  written again.
  *  Neither Events nor logs are written for hollow pods.
  */
-#include "agent.h"
-#include "agent_rules.h"
-#include "agent_sim.h"
+#include "hollow.h"
 
-#include "hs_topic.h"
-#include "hs_client.h"
+#include "agent_node.h"
+#include "agent_rules.h"
+
 #include "hs_log.h"
 #include "hs_notify.h"
 #include "hs_pb.h"
 #include "hs_quantity.h"
+#include "hs_topic.h"
 #include "hs_util.h"
 #include "hs_workload.h"
 
+#include <assert.h>
 #include <czmq.h>
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <malloc.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <sys/utsname.h>
 #include <unistd.h>
-#include <zmq.h>
 
 #define MS              1000000LL
 #define SIM_BATCH       100         /* writes per Command */
 #define SIM_INFLIGHT    64          /* Commands in flight */
 #define SIM_HOLD_NS     (1000 * MS) /* pause after the store failed a Command */
 #define SIM_STATUS_TICK (20 * MS)   /* re-posts are batched per tick at least this long */
-#define SIM_MAX_NODES   1000000
 #define SIM_HB_NODES    50000 /* node names per heartbeat: ~0.75 MB, far below HS_BUS_MAX_MSG */
-#define RUN_ANNOTATION  "homeostat.io/simulate-run-seconds"
 
 /* A node's flags (one byte per node). */
 enum {
@@ -109,27 +105,27 @@ typedef struct {
     spod_t *pod;
 } sitem_t;
 
-struct sim;
+struct hollow_t;
 
 /* One Command in flight. All are on a list so that at exit the pods they
  * hold are freed even though their acks never come. */
 typedef struct sbatch {
     struct sbatch *prev, *next;
-    struct sim *self;
+    struct hollow_t *self;
     size_t n;
     sitem_t items[];
 } sbatch_t;
 
-typedef struct sim {
-    /* flags */
+struct hollow_t {
+    /* the configuration (hollow_conf_t) */
     uint32_t n_nodes;
-    const char *prefix;
+    char *prefix;
     size_t prefix_len;
-    const char *labels;
+    char *labels;
     char *cpu, *memory, *pods_cap; /* formatted quantities */
     int64_t start_delay_ns;
     int64_t status_ns;
-    int heartbeat_ms;
+    int64_t heartbeat_ns;
     /* the nodes */
     uint8_t *nflags;
     uint32_t *nq; /* ring of node indices to write */
@@ -160,39 +156,21 @@ typedef struct sim {
     struct utsname uts;
     char machine_id[64];
     int64_t started_at_ns, started_mono;
+    int64_t next_hb_mono;
     hs_client_t *client;
     hs_watch_t *watch;
-} sim_t;
-
-static void s_usage (FILE *f)
-{
-    fprintf (f, "usage: hs-agent --simulate N [--bus ADDR] [--node-prefix P] [--labels K=V,...]\n"
-                "                [--cpu Q] [--memory Q] [--max-pods N] [--start-delay-ms MS]\n"
-                "                [--status-interval-ms MS] [--heartbeat-ms MS]\n"
-                "  --simulate N           register N hollow nodes P0 .. P(N-1) from this process;\n"
-                "                         their pods only pretend to run\n"
-                "  --node-prefix P        node name prefix (default hollow-)\n"
-                "  --labels K=V,...       extra labels of every node\n"
-                "  --cpu Q, --memory Q    each node's capacity (default 4 and 16Gi)\n"
-                "  --max-pods N           each node's pods capacity (default 110)\n"
-                "  --start-delay-ms MS    a bound pod goes Running after MS (default 0)\n"
-                "  --status-interval-ms MS  every node's Ready is re-posted once per MS, spread\n"
-                "                         evenly (default 10000)\n"
-                "  --heartbeat-ms MS      hb.agent-sim.<instance> interval (default 250)\n"
-                "Pods with restartPolicy OnFailure or Never succeed (exit code 0) after the\n"
-                "decimal seconds of their annotation " RUN_ANNOTATION " (default 0).\n");
-}
+};
 
 /* ------------------------------------------------------------------ names */
 
-static void s_node_name (const sim_t *self, uint32_t i, char *buf, size_t len)
+static void s_node_name (const hollow_t *self, uint32_t i, char *buf, size_t len)
 {
     snprintf (buf, len, "%s%u", self->prefix, i);
 }
 
 /* The index of one of our nodes, or -1: the prefix, then the number as we
  * print it (no sign, no leading zero), below N. */
-static int64_t s_node_index (const sim_t *self, const char *name)
+static int64_t s_node_index (const hollow_t *self, const char *name)
 {
     if (!name || strncmp (name, self->prefix, self->prefix_len) != 0) return -1;
     const char *d = name + self->prefix_len;
@@ -224,13 +202,13 @@ static const char *s_pod_name (const spod_t *p)
 
 /* ------------------------------------------------------------------ the timer heap */
 
-static void s_heap_set (sim_t *self, uint32_t i, spod_t *p)
+static void s_heap_set (hollow_t *self, uint32_t i, spod_t *p)
 {
     self->heap[i] = p;
     p->heap_idx = i;
 }
 
-static void s_heap_up (sim_t *self, uint32_t i)
+static void s_heap_up (hollow_t *self, uint32_t i)
 {
     spod_t *p = self->heap[i];
     while (i > 0) {
@@ -242,7 +220,7 @@ static void s_heap_up (sim_t *self, uint32_t i)
     s_heap_set (self, i, p);
 }
 
-static void s_heap_down (sim_t *self, uint32_t i)
+static void s_heap_down (hollow_t *self, uint32_t i)
 {
     spod_t *p = self->heap[i];
     for (;;) {
@@ -256,7 +234,7 @@ static void s_heap_down (sim_t *self, uint32_t i)
     s_heap_set (self, i, p);
 }
 
-static void s_timer_set (sim_t *self, spod_t *p, int64_t due_mono)
+static void s_timer_set (hollow_t *self, spod_t *p, int64_t due_mono)
 {
     p->due_mono = due_mono;
     if (p->heap_idx != UINT32_MAX) {
@@ -272,7 +250,7 @@ static void s_timer_set (sim_t *self, spod_t *p, int64_t due_mono)
     s_heap_up (self, p->heap_idx);
 }
 
-static void s_timer_clear (sim_t *self, spod_t *p)
+static void s_timer_clear (hollow_t *self, spod_t *p)
 {
     uint32_t i = p->heap_idx;
     if (i == UINT32_MAX) return;
@@ -292,7 +270,7 @@ static bool s_needs_write (const spod_t *p)
     return p->phase != P_STARTING && p->phase != p->reported;
 }
 
-static void s_queue_pod (sim_t *self, spod_t *p)
+static void s_queue_pod (hollow_t *self, spod_t *p)
 {
     if (p->queued || p->inflight || p->gone || !s_needs_write (p)) return;
     p->queued = true;
@@ -305,7 +283,7 @@ static void s_queue_pod (sim_t *self, spod_t *p)
     self->pq_tail = p;
 }
 
-static void s_unqueue_pod (sim_t *self, spod_t *p)
+static void s_unqueue_pod (hollow_t *self, spod_t *p)
 {
     if (!p->queued) return;
     if (p->qprev)
@@ -321,7 +299,7 @@ static void s_unqueue_pod (sim_t *self, spod_t *p)
 }
 
 /* Drops a pod from everything; frees it unless a write of it is in flight. */
-static void s_pod_forget (sim_t *self, spod_t *p)
+static void s_pod_forget (hollow_t *self, spod_t *p)
 {
     if (p->gone) return;
     if (p->phase == P_RUNNING && self->n_running) self->n_running--;
@@ -336,7 +314,7 @@ static void s_pod_forget (sim_t *self, spod_t *p)
 
 /* The containers start: Running, and for run-to-completion pods the finish
  * is due run_ns later (now, when 0: then only Succeeded is written). */
-static void s_pod_start (sim_t *self, spod_t *p, int64_t now_mono)
+static void s_pod_start (hollow_t *self, spod_t *p, int64_t now_mono)
 {
     p->phase = P_RUNNING;
     self->n_running++;
@@ -350,7 +328,7 @@ static void s_pod_start (sim_t *self, spod_t *p, int64_t now_mono)
     s_queue_pod (self, p);
 }
 
-static void s_pod_due (sim_t *self, spod_t *p, int64_t now_mono)
+static void s_pod_due (hollow_t *self, spod_t *p, int64_t now_mono)
 {
     if (p->phase == P_STARTING) {
         s_pod_start (self, p, now_mono);
@@ -368,22 +346,23 @@ static int64_t s_run_ns (const Hs__Pod *pod)
     const char *policy = pod->spec ? pod->spec->restart_policy : NULL;
     if (hs_empty (policy) || hs_streq (policy, "Always")) return -1;
     const Hs__ObjectMeta *m = pod->metadata;
-    const char *v = hs_pb_map_get ((void *const *)m->annotations, m->n_annotations, RUN_ANNOTATION);
+    const char *v =
+        hs_pb_map_get ((void *const *)m->annotations, m->n_annotations, HOLLOW_RUN_ANNOTATION);
     if (!v) return 0;
     char *end = NULL;
     errno = 0;
     double s = strtod (v, &end);
     if (errno || end == v || *end || !(s >= 0 && s <= 86400.0 * 365)) {
-        hs_log_once (HS_LOG_WARN, "sim:run-seconds",
+        hs_log_once (HS_LOG_WARN, "hollow:run-seconds",
                      "pod %s/%s: %s=\"%s\" is not a number of seconds; it runs 0 s "
                      "(not logged again)",
-                     m->namespace_, m->name, RUN_ANNOTATION, v);
+                     m->namespace_, m->name, HOLLOW_RUN_ANNOTATION, v);
         return 0;
     }
     return (int64_t)(s * 1e9 + 0.5);
 }
 
-static spod_t *s_pod_new (sim_t *self, const Hs__Pod *pod, uint32_t node)
+static spod_t *s_pod_new (hollow_t *self, const Hs__Pod *pod, uint32_t node)
 {
     const Hs__ObjectMeta *m = pod->metadata;
     size_t lu = strlen (m->uid), ln = strlen (m->namespace_), lm = strlen (m->name);
@@ -401,7 +380,7 @@ static spod_t *s_pod_new (sim_t *self, const Hs__Pod *pod, uint32_t node)
 /* A pod bound to one of our nodes that we have not seen (new, or from
  * before this process started): one whose containers all run (we reported
  * them) is adopted as is; any other starts after the delay. */
-static void s_pod_begin (sim_t *self, spod_t *p, const Hs__Pod *pod, int64_t now_mono)
+static void s_pod_begin (hollow_t *self, spod_t *p, const Hs__Pod *pod, int64_t now_mono)
 {
     const Hs__PodStatus *st = pod->status;
     bool running = st && hs_streq (st->phase, "Running") && st->n_container_statuses > 0;
@@ -430,7 +409,7 @@ static void s_pod_begin (sim_t *self, spod_t *p, const Hs__Pod *pod, int64_t now
 static void s_on_pod (void *arg, Hs__EventType type, const Hs__Object *obj, const Hs__Object *old)
 {
     (void)old;
-    sim_t *self = arg;
+    hollow_t *self = arg;
     const Hs__Pod *pod = obj ? obj->pod : NULL;
     if (!pod || !pod->metadata || hs_empty (pod->metadata->uid)) return;
     spod_t *p = zhashx_lookup (self->pods, pod->metadata->uid);
@@ -483,7 +462,7 @@ static void s_cond (Hs__PodStatus *st, const Hs__PodStatus *old, const char *typ
 
 /* The status a pod of ours has in phase `phase`, as hs-agent reports it
  * (agent_pods.c): Others' conditions (PodScheduled) kept, ours rewritten. */
-static Hs__Write *s_pod_status_write (sim_t *self, const spod_t *p, const Hs__Pod *cur)
+static Hs__Write *s_pod_status_write (hollow_t *self, const spod_t *p, const Hs__Pod *cur)
 {
     bool done = p->phase == P_SUCCEEDED;
     int64_t now = hs_now_ns ();
@@ -536,7 +515,7 @@ static Hs__Write *s_pod_status_write (sim_t *self, const spod_t *p, const Hs__Po
     return w;
 }
 
-static Hs__Write *s_node_apply_write (sim_t *self, const char *name)
+static Hs__Write *s_node_apply_write (hollow_t *self, const char *name)
 {
     Hs__Object *o = agent_node_object (name, &self->uts, self->labels);
     hs_pb_map_set ((void ***)&o->node->metadata->labels, &o->node->metadata->n_labels,
@@ -546,7 +525,7 @@ static Hs__Write *s_node_apply_write (sim_t *self, const char *name)
 
 /* The Node's status as agent_main.c posts it: capacity, allocatable, Ready
  * with a fresh heartbeat time, addresses, system info. */
-static Hs__Write *s_node_status_write (sim_t *self, const char *name)
+static Hs__Write *s_node_status_write (hollow_t *self, const char *name)
 {
     const int64_t *since = zhashx_lookup (self->ready_since, name);
     agent_node_info_t in = {.name = name,
@@ -554,8 +533,8 @@ static Hs__Write *s_node_status_write (sim_t *self, const char *name)
                             .memory = self->memory,
                             .pods = self->pods_cap,
                             .ready_since_ns = since ? *since : self->started_at_ns,
-                            .message = "hs-agent is posting ready status (hollow node)",
-                            .agent_version = "hs-agent " HS_VERSION " (simulated)",
+                            .message = "hs-hollow is posting ready status",
+                            .agent_version = "hs-hollow " HS_VERSION,
                             .machine_id = self->machine_id,
                             .uts = &self->uts};
     return hs_write_new (HS__OP__OP_UPDATE_STATUS, agent_node_status (&in));
@@ -563,14 +542,14 @@ static Hs__Write *s_node_status_write (sim_t *self, const char *name)
 
 /* ------------------------------------------------------------------ the write queue */
 
-static void s_queue_node (sim_t *self, uint32_t i)
+static void s_queue_node (hollow_t *self, uint32_t i)
 {
     if (self->nflags[i] & N_BUSY) return;
     self->nflags[i] |= N_BUSY;
     self->nq[(self->nq_head + self->nq_len++) % self->n_nodes] = i;
 }
 
-static uint32_t s_pop_node (sim_t *self)
+static uint32_t s_pop_node (hollow_t *self)
 {
     uint32_t i = self->nq[self->nq_head];
     self->nq_head = (self->nq_head + 1) % self->n_nodes;
@@ -578,7 +557,7 @@ static uint32_t s_pop_node (sim_t *self)
     return i;
 }
 
-static void s_node_ready (sim_t *self, uint32_t i)
+static void s_node_ready (hollow_t *self, uint32_t i)
 {
     if (self->nflags[i] & N_READY) return;
     self->nflags[i] |= N_READY;
@@ -595,7 +574,7 @@ static void s_node_ready (sim_t *self, uint32_t i)
 
 /* One item's outcome. code: the store's answer to this item's writes; -1:
  * not applied (another write of the Command failed, or no answer): again. */
-static void s_item_done (sim_t *self, const sitem_t *it, int code)
+static void s_item_done (hollow_t *self, const sitem_t *it, int code)
 {
     if (it->kind == W_NODE_REG || it->kind == W_NODE_STATUS) {
         self->nflags[it->node] &= (uint8_t)~N_BUSY;
@@ -633,7 +612,7 @@ static void s_item_done (sim_t *self, const sitem_t *it, int code)
     s_queue_pod (self, p);
 }
 
-static void s_batch_free (sim_t *self, sbatch_t *b)
+static void s_batch_free (hollow_t *self, sbatch_t *b)
 {
     if (b->prev)
         b->prev->next = b->next;
@@ -646,7 +625,7 @@ static void s_batch_free (sim_t *self, sbatch_t *b)
 static void s_on_ack (void *arg, int err, const Hs__Ack *ack)
 {
     sbatch_t *b = arg;
-    sim_t *self = b->self;
+    hollow_t *self = b->self;
     self->inflight--;
     bool ok = err == 0 && ack->code == HS__CODE__CODE_OK;
     /* which item the failed write belongs to */
@@ -671,7 +650,7 @@ static void s_on_ack (void *arg, int err, const Hs__Ack *ack)
         if (transient) self->hold_until_mono = hs_mono_ns () + SIM_HOLD_NS;
         if (err || (ack->code != HS__CODE__CODE_NOT_FOUND && ack->code != HS__CODE__CODE_CONFLICT &&
                     ack->code != HS__CODE__CODE_UNAVAILABLE))
-            hs_log_once (HS_LOG_WARN, "sim:write",
+            hs_log_once (HS_LOG_WARN, "hollow:write",
                          "the store did not take a batch of hollow-node writes: %s (retried; "
                          "further failures not logged)",
                          err ? strerror (-err) : hs_s (ack->message));
@@ -685,7 +664,7 @@ static void s_on_ack (void *arg, int err, const Hs__Ack *ack)
 
 /* Sends what is queued, SIM_BATCH writes per Command, while fewer than
  * SIM_INFLIGHT Commands are in flight. */
-static void s_flush (sim_t *self)
+static void s_flush (hollow_t *self)
 {
     hs_call_opts_t opts = {.timeout_ms = 30000};
     Hs__Write *writes[SIM_BATCH];
@@ -746,7 +725,7 @@ static void s_flush (sim_t *self)
         int r = hs_client_send (self->client, writes, nw, &opts, s_on_ack, b);
         for (size_t i = 0; i < nw; i++) hs_pb_free (writes[i]);
         if (r < 0) {
-            hs_log_once (HS_LOG_WARN, "sim:send", "cannot send hollow-node writes: %s",
+            hs_log_once (HS_LOG_WARN, "hollow:send", "cannot send hollow-node writes: %s",
                          strerror (-r));
             for (size_t i = 0; i < b->n; i++) s_item_done (self, &b->items[i], -1);
             free (b);
@@ -765,13 +744,13 @@ static void s_flush (sim_t *self)
 /* ------------------------------------------------------------------ timers */
 
 /* When node status_next of status_round is due. */
-static int64_t s_status_due (const sim_t *self)
+static int64_t s_status_due (const hollow_t *self)
 {
     return self->status_base_mono + (int64_t)self->status_round * self->status_ns +
            (int64_t)((__int128)self->status_ns * self->status_next / self->n_nodes);
 }
 
-static void s_status_tick (sim_t *self, int64_t now)
+static void s_status_tick (hollow_t *self, int64_t now)
 {
     while (s_status_due (self) <= now) {
         s_queue_node (self, self->status_next);
@@ -788,7 +767,7 @@ static void s_status_tick (sim_t *self, int64_t now)
 static void s_on_node (void *arg, const char *topic, const Hs__Envelope *env)
 {
     (void)topic;
-    sim_t *self = arg;
+    hollow_t *self = arg;
     const Hs__WatchEvent *ev = env->body_case == HS__ENVELOPE__BODY_EVENT ? env->event : NULL;
     const Hs__Node *node = ev && ev->object ? ev->object->node : NULL;
     if (!node || !node->metadata || ev->type == HS__EVENT_TYPE__DELETED) return;
@@ -812,7 +791,7 @@ static void s_free_item (void **item)
     *item = NULL;
 }
 
-static void s_heartbeat (sim_t *self)
+static void s_heartbeat (hollow_t *self)
 {
     Hs__ComponentHeartbeat hb = HS__COMPONENT_HEARTBEAT__INIT;
     const char *names[] = {"nodes_ready",   "pods_running", "pods_succeeded", "pods_deleted",
@@ -829,12 +808,12 @@ static void s_heartbeat (sim_t *self)
         cs[i].value = values[i];
         cp[i] = &cs[i];
     }
-    hb.component = (char *)"hs-agent-sim";
+    hb.component = (char *)"hs-hollow";
     hb.instance = self->instance;
     hb.host = self->host;
     hb.started_at_ns = self->started_at_ns;
     hb.observed_revision = hs_watch_revision (self->watch);
-    hb.interval_ms = (uint32_t)self->heartbeat_ms;
+    hb.interval_ms = (uint32_t)(self->heartbeat_ns / MS);
     hb.owned = self->n_nodes;
     hb.total = zhashx_size (self->pods);
     hb.counters = cp;
@@ -865,228 +844,123 @@ static void s_heartbeat (sim_t *self)
     free (buf);
 }
 
-/* ------------------------------------------------------------------ main */
+/* ------------------------------------------------------------------ the object */
 
-static int s_positive (const char *flag, const char *s, int64_t min, int64_t max, int64_t *ret)
+hollow_t *hollow_new (const hollow_conf_t *conf)
 {
-    int64_t v;
-    if (hs_parse_i64 (s, &v) < 0 || v < min || v > max) {
-        fprintf (stderr, "hs-agent: %s: not a number in %lld..%lld: %s\n", flag, (long long)min,
-                 (long long)max, s);
-        return -1;
-    }
-    *ret = v;
-    return 0;
+    assert (conf->n_nodes >= 1 && conf->n_nodes <= HOLLOW_MAX_NODES);
+    hollow_t *self = hs_calloc (1, sizeof *self);
+    self->n_nodes = conf->n_nodes;
+    self->prefix = hs_strdup (conf->prefix ? conf->prefix : "hollow-");
+    self->prefix_len = strlen (self->prefix);
+    self->labels = conf->labels ? hs_strdup (conf->labels) : NULL;
+    self->cpu = hs_quantity_fmt_cpu (conf->cpu_milli);
+    self->memory = hs_quantity_fmt_bytes (conf->memory_bytes);
+    self->pods_cap = hs_sprintf ("%lld", (long long)conf->max_pods);
+    self->start_delay_ns = conf->start_delay_ns;
+    self->status_ns = conf->status_ns;
+    self->heartbeat_ns = conf->heartbeat_ns;
+    /* the instance: the prefix without its trailing separators ("hollow") */
+    size_t il = self->prefix_len;
+    while (il > 0 && (self->prefix[il - 1] == '-' || self->prefix[il - 1] == '.')) il--;
+    self->instance = il ? hs_strndup (self->prefix, il) : hs_strdup ("sim");
+    for (char *c = self->instance; *c; c++)
+        if (*c == '.') *c = '-';
+    self->nflags = hs_calloc (self->n_nodes, 1);
+    self->nq = hs_calloc (self->n_nodes, sizeof (uint32_t));
+    self->pods = zhashx_new ();
+    zhashx_set_key_duplicator (self->pods, NULL);
+    zhashx_set_key_destructor (self->pods, NULL);
+    self->ready_since = zhashx_new ();
+    zhashx_set_destructor (self->ready_since, s_free_item);
+    gethostname (self->host, sizeof self->host - 1);
+    uname (&self->uts);
+    agent_machine_id (self->machine_id, sizeof self->machine_id);
+    self->started_at_ns = hs_now_ns ();
+    self->started_mono = hs_mono_ns ();
+    return self;
 }
 
-static void s_destroy (sim_t *self)
+void hollow_destroy (hollow_t **self_p)
 {
-    hs_client_destroy (&self->client); /* pending acks are dropped, not run */
+    hollow_t *self = *self_p;
+    if (!self) return;
+    /* The client went first: the acks of what is in flight never come. */
     while (self->batches) {
         sbatch_t *b = self->batches;
         for (size_t i = 0; i < b->n; i++)
             if (b->items[i].pod && b->items[i].pod->gone) free (b->items[i].pod);
         s_batch_free (self, b);
     }
-    if (self->pods) {
-        for (spod_t *p = zhashx_first (self->pods); p; p = zhashx_next (self->pods)) free (p);
-        zhashx_destroy (&self->pods);
-    }
+    for (spod_t *p = zhashx_first (self->pods); p; p = zhashx_next (self->pods)) free (p);
+    zhashx_destroy (&self->pods);
     free (self->heap);
     free (self->nflags);
     free (self->nq);
     free (self->cpu);
     free (self->memory);
     free (self->pods_cap);
+    free (self->prefix);
+    free (self->labels);
     free (self->instance);
     free (self->node_topic);
     zhashx_destroy (&self->ready_since);
+    free (self);
+    *self_p = NULL;
 }
 
-int agent_sim_main (int argc, char **argv)
+const char *hollow_instance (const hollow_t *self)
 {
-    hs_log_init ("hs-agent");
-    sim_t self = {.prefix = "hollow-", .heartbeat_ms = 250, .status_ns = 10000 * MS};
-    const char *bus = NULL;
-    int64_t n = -1, cpu_milli = 4000, mem = 16LL << 30, max_pods = 110, v;
-    static const struct option longopts[] = {
-        {"simulate", required_argument, NULL, 'N'},
-        {"bus", required_argument, NULL, 'b'},
-        {"node-prefix", required_argument, NULL, 'P'},
-        {"labels", required_argument, NULL, 'l'},
-        {"cpu", required_argument, NULL, 'c'},
-        {"memory", required_argument, NULL, 'm'},
-        {"max-pods", required_argument, NULL, 'p'},
-        {"start-delay-ms", required_argument, NULL, 'D'},
-        {"status-interval-ms", required_argument, NULL, 'I'},
-        {"heartbeat-ms", required_argument, NULL, 'H'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    int ch;
-    while ((ch = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
-        switch (ch) {
-        case 'N':
-            if (s_positive ("--simulate", optarg, 1, SIM_MAX_NODES, &n) < 0) return 2;
-            break;
-        case 'b': bus = optarg; break;
-        case 'P':
-            /* names and topics: what a Node name may hold, and short */
-            if (strlen (optarg) > 200 ||
-                strspn (optarg, "abcdefghijklmnopqrstuvwxyz0123456789-.") != strlen (optarg)) {
-                fprintf (stderr,
-                         "hs-agent: --node-prefix: lower-case letters, digits, '-' "
-                         "and '.' only: %s\n",
-                         optarg);
-                return 2;
-            }
-            self.prefix = optarg;
-            break;
-        case 'l': self.labels = optarg; break;
-        case 'c':
-            if (hs_quantity_cpu_milli (optarg, &cpu_milli) < 0 || cpu_milli <= 0) {
-                fprintf (stderr, "hs-agent: --cpu: not a CPU quantity: %s\n", optarg);
-                return 2;
-            }
-            break;
-        case 'm':
-            if (hs_quantity_bytes (optarg, &mem) < 0 || mem <= 0) {
-                fprintf (stderr, "hs-agent: --memory: not a memory quantity: %s\n", optarg);
-                return 2;
-            }
-            break;
-        case 'p':
-            if (s_positive ("--max-pods", optarg, 1, 1000000, &max_pods) < 0) return 2;
-            break;
-        case 'D':
-            if (s_positive ("--start-delay-ms", optarg, 0, 86400000, &v) < 0) return 2;
-            self.start_delay_ns = v * MS;
-            break;
-        case 'I':
-            if (s_positive ("--status-interval-ms", optarg, 1, 86400000, &v) < 0) return 2;
-            self.status_ns = v * MS;
-            break;
-        case 'H':
-            if (s_positive ("--heartbeat-ms", optarg, 1, 3600000, &v) < 0) return 2;
-            self.heartbeat_ms = (int)v;
-            break;
-        case 'h': s_usage (stdout); return 0;
-        default: s_usage (stderr); return 2;
-        }
-    }
-    if (optind < argc || n < 1) {
-        s_usage (stderr);
-        return 2;
-    }
-    self.n_nodes = (uint32_t)n;
-    self.prefix_len = strlen (self.prefix);
-    self.cpu = hs_quantity_fmt_cpu (cpu_milli);
-    self.memory = hs_quantity_fmt_bytes (mem);
-    self.pods_cap = hs_sprintf ("%lld", (long long)max_pods);
-    /* the instance: the prefix without its trailing separators ("hollow") */
-    size_t il = self.prefix_len;
-    while (il > 0 && (self.prefix[il - 1] == '-' || self.prefix[il - 1] == '.')) il--;
-    self.instance = il ? hs_strndup (self.prefix, il) : hs_strdup ("sim");
-    for (char *c = self.instance; *c; c++)
-        if (*c == '.') *c = '-';
-    self.nflags = hs_calloc (self.n_nodes, 1);
-    self.nq = hs_calloc (self.n_nodes, sizeof (uint32_t));
-    self.pods = zhashx_new ();
-    zhashx_set_key_duplicator (self.pods, NULL);
-    zhashx_set_key_destructor (self.pods, NULL);
-    self.ready_since = zhashx_new ();
-    zhashx_set_destructor (self.ready_since, s_free_item);
-    gethostname (self.host, sizeof self.host - 1);
-    uname (&self.uts);
-    agent_machine_id (self.machine_id, sizeof self.machine_id);
-    self.started_at_ns = hs_now_ns ();
-    self.started_mono = hs_mono_ns ();
+    return self->instance;
+}
 
-    /* Block the signals before ZeroMQ starts its threads, so they all arrive
-     * at our signalfd. */
-    int rc = 1;
-    int sigfd = hs_stop_signalfd ();
-    if (sigfd < 0) {
-        log_error ("signalfd: %s", strerror (-sigfd));
-        goto out;
-    }
-    int r = hs_client_new (bus, "hs-agent-sim", self.instance, -1, &self.client);
-    if (r < 0) {
-        log_error ("cannot join the bus: %s", strerror (-r));
-        goto out;
-    }
+void hollow_start (hollow_t *self, hs_client_t *client)
+{
+    self->client = client;
     log_info ("simulating %u hollow nodes %s0 .. %s%u (%s CPU, %s memory, %s pods each; "
               "pods go Running after %lld ms)",
-              self.n_nodes, self.prefix, self.prefix, self.n_nodes - 1, self.cpu, self.memory,
-              self.pods_cap, (long long)(self.start_delay_ns / MS));
-    for (uint32_t i = 0; i < self.n_nodes; i++) s_queue_node (&self, i);
+              self->n_nodes, self->prefix, self->prefix, self->n_nodes - 1, self->cpu, self->memory,
+              self->pods_cap, (long long)(self->start_delay_ns / MS));
+    for (uint32_t i = 0; i < self->n_nodes; i++) s_queue_node (self, i);
     hs_kind_t kinds[] = {HS_KIND_POD};
-    hs_watch_opts_t wo = {.kinds = kinds, .n_kinds = 1, .fn = s_on_pod, .arg = &self};
-    self.watch = hs_client_watch (self.client, &wo);
-    self.node_topic = hs_topic_event (HS_KIND_NODE, "-", "", self.prefix);
-    r = hs_client_on (self.client, self.node_topic, s_on_node, &self);
+    hs_watch_opts_t wo = {.kinds = kinds, .n_kinds = 1, .fn = s_on_pod, .arg = self};
+    self->watch = hs_client_watch (client, &wo);
+    self->node_topic = hs_topic_event (HS_KIND_NODE, "-", "", self->prefix);
+    int r = hs_client_on (client, self->node_topic, s_on_node, self);
     if (r < 0)
         log_error ("cannot subscribe to %s: %s; a Node marked not Ready waits for its next "
                    "status re-post",
-                   self.node_topic, strerror (-r));
+                   self->node_topic, strerror (-r));
     /* The first re-post of node i is one interval plus its share after now. */
-    self.status_base_mono = hs_mono_ns ();
-    self.status_round = 1;
-    int64_t next_hb = hs_mono_ns ();
+    self->status_base_mono = hs_mono_ns ();
+    self->status_round = 1;
+    self->next_hb_mono = hs_mono_ns ();
+}
 
-    for (;;) {
-        int64_t now = hs_mono_ns ();
-        int64_t wake = next_hb;
-        int64_t sd = s_status_due (&self);
-        if (sd < now + SIM_STATUS_TICK) sd = now + SIM_STATUS_TICK;
-        if (sd < wake) wake = sd;
-        if (self.heap_n && self.heap[0]->due_mono < wake) wake = self.heap[0]->due_mono;
-        if ((self.nq_len || self.pq_head) && self.inflight < SIM_INFLIGHT &&
-            self.hold_until_mono < wake)
-            wake = self.hold_until_mono;
-        int64_t left = wake - now;
-        int timeout = left <= 0 ? 0 : left >= 1000 * MS ? 1000 : (int)((left + MS - 1) / MS);
-        int ct = hs_client_timeout_ms (self.client);
-        if (ct >= 0 && ct < timeout) timeout = ct;
-        timeout = (int)hs_notify_timeout (timeout);
-        zmq_pollitem_t items[2] = {{hs_client_socket (self.client), 0, ZMQ_POLLIN, 0},
-                                   {NULL, sigfd, ZMQ_POLLIN, 0}};
-        int np = zmq_poll (items, 2, timeout);
-        if (np < 0 && errno != EINTR) {
-            log_error ("zmq_poll: %s", strerror (errno));
-            goto out;
-        }
-        if (np > 0 && (items[1].revents & ZMQ_POLLIN)) {
-            struct signalfd_siginfo si;
-            if (read (sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
-                log_info ("signal %u: stopping (%u hollow nodes, %zu pods)", si.ssi_signo,
-                          self.n_nodes, zhashx_size (self.pods));
-                break;
-            }
-        }
-        r = hs_client_process (self.client, 0);
-        if (r < 0 && r != -EINTR) {
-            log_error ("the bus failed: %s", strerror (-r));
-            goto out;
-        }
-        now = hs_mono_ns ();
-        while (self.heap_n && self.heap[0]->due_mono <= now) {
-            spod_t *p = self.heap[0];
-            s_timer_clear (&self, p);
-            s_pod_due (&self, p, now);
-        }
-        s_status_tick (&self, now);
-        s_flush (&self);
-        if (now >= next_hb) {
-            s_heartbeat (&self);
-            next_hb = now + self.heartbeat_ms * MS;
-        }
-        hs_notify_watchdog ();
+int64_t hollow_work (hollow_t *self)
+{
+    int64_t now = hs_mono_ns ();
+    while (self->heap_n && self->heap[0]->due_mono <= now) {
+        spod_t *p = self->heap[0];
+        s_timer_clear (self, p);
+        s_pod_due (self, p, now);
     }
-    rc = 0;
-    hs_notify_stopping ();
-out:
-    s_destroy (&self);
-    if (sigfd >= 0) close (sigfd);
-    return rc;
+    s_status_tick (self, now);
+    s_flush (self);
+    if (now >= self->next_hb_mono) {
+        s_heartbeat (self);
+        self->next_hb_mono = now + self->heartbeat_ns;
+    }
+    /* The next of: the heartbeat, a re-post tick (batched: at least
+     * SIM_STATUS_TICK apart), a pod's timer, the end of a hold when writes
+     * wait for it. */
+    int64_t wake = self->next_hb_mono;
+    int64_t sd = s_status_due (self);
+    if (sd < now + SIM_STATUS_TICK) sd = now + SIM_STATUS_TICK;
+    if (sd < wake) wake = sd;
+    if (self->heap_n && self->heap[0]->due_mono < wake) wake = self->heap[0]->due_mono;
+    if ((self->nq_len || self->pq_head) && self->inflight < SIM_INFLIGHT &&
+        self->hold_until_mono < wake)
+        wake = self->hold_until_mono;
+    return wake;
 }

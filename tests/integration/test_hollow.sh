@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# hs-agent --simulate: one process registers 50 hollow nodes (Ready, with
+# hs-hollow: one process registers 50 hollow nodes (Ready, with
 # capacity, one heartbeat for the process); with hs-scheduler, 200 pods go
 # Running spread over them with a kubelet-shaped status; run-to-completion
 # pods succeed after their simulate-run-seconds annotation; a restart adopts
@@ -15,11 +15,20 @@ phase_count() { hsctl get pods --no-headers | awk -v s="$1" '$3 == s' | wc -l; }
 count_is() { [ "$("$1" "$2")" -eq "$3" ]; }
 sched_ready() { grep -q "scheduling pods of schedulerName" "$T/sched.log"; }
 
+# ---- usage: N is required and positive; hs-agent no longer simulates
+expect_rc 2 hs-hollow
+expect_rc 2 hs-hollow 0
+expect_rc 2 hs-hollow 3 4
+expect_rc 2 hs-hollow 3 --node-prefix UPPER
+expect_rc 0 hs-hollow --help
+expect_rc 2 hs-agent --simulate 3
+pass "hs-hollow N: usage errors exit 2; hs-agent has no --simulate"
+
 start_bus
 start_store
 
 # ---- 50 hollow nodes from one process
-start sim "$HS_BIN/hs-agent" --simulate 50 --bus "$HS_BUS" --status-interval-ms 2000 \
+start sim "$HS_BIN/hs-hollow" 50 --bus "$HS_BUS" --status-interval-ms 2000 \
   --labels zone=sim,tier=hollow
 SIM_PID=$LAST_PID
 wait_for 20 "50 Ready hollow nodes" sh -c "[ \$(hsctl get nodes --no-headers | grep -cE '^hollow-[0-9]+ +Ready ') -eq 50 ]"
@@ -37,9 +46,9 @@ pass "50 hollow nodes registered and Ready, with labels and capacity"
 
 # One heartbeat for the process, not one per node.
 hsctl get components >"$T/out"
-grep -Eq '^hs-agent-sim +hollow .* 50' "$T/out" || fail "no hs-agent-sim heartbeat with 50 nodes:
+grep -Eq '^hs-hollow +hollow .* 50' "$T/out" || fail "no hs-hollow heartbeat with 50 nodes:
 $(cat "$T/out")"
-[ "$(grep -c '^hs-agent' "$T/out")" -eq 1 ] || fail "expected one agent heartbeat:
+[ "$(grep -cE '^hs-(agent|hollow)' "$T/out")" -eq 1 ] || fail "expected one agent heartbeat:
 $(cat "$T/out")"
 # The Ready condition is re-posted (every 2 s here, spread over the nodes).
 hb0=$(hsctl get node hollow-0 -o json | python3 -c "import json,sys; print(json.load(sys.stdin)['status']['conditions'][0]['lastHeartbeatTime'])")
@@ -155,11 +164,11 @@ pass "run-to-completion pods Succeeded (exit 0, Completed) after their annotatio
 # ---- a restart adopts what runs; --start-delay-ms holds a new pod Pending
 rv=$(field web-7 "p['metadata']['resourceVersion']")
 kill -TERM "$SIM_PID"
-wait_for 10 "hs-agent --simulate to exit on SIGTERM" exited "$SIM_PID"
+wait_for 10 "hs-hollow to exit on SIGTERM" exited "$SIM_PID"
 rc=0
 wait "$SIM_PID" || rc=$?
-[ "$rc" -eq 0 ] || fail "hs-agent --simulate exited $rc on SIGTERM"
-start sim2 "$HS_BIN/hs-agent" --simulate 50 --bus "$HS_BUS" --start-delay-ms 2000 \
+[ "$rc" -eq 0 ] || fail "hs-hollow exited $rc on SIGTERM"
+start sim2 "$HS_BIN/hs-hollow" 50 --bus "$HS_BUS" --start-delay-ms 2000 \
   --labels zone=sim,tier=hollow
 wait_for 20 "the restarted simulator to register" grep -q "registered 50 hollow nodes" "$T/sim2.log"
 cat >"$T/late.yaml" <<'EOF'

@@ -1,7 +1,8 @@
 /*  agent_node.c: the Node object an agent registers and re-posts, the same
- *  for a real node (agent_main.c) and a hollow one (agent_sim.c). */
-#include "agent.h"
+ *  for a real node (hs-agent) and a hollow one (hs-hollow); see agent_node.h. */
+#include "agent_node.h"
 
+#include "hs_obj.h"
 #include "hs_pb.h"
 #include "hs_util.h"
 
