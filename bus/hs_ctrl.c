@@ -446,6 +446,62 @@ static void s_wake (void *arg)
     (void)arg;
 }
 
+/* hs_daemon's setup: join, subscribe to the peers, watch, and put it all
+ * on the loop. 0, or 1 after a logged error. */
+static int s_setup (void *arg, hs_loop_t *loop)
+{
+    hs_ctrl_t *c = arg;
+    const hs_ctrl_ops_t *ops = c->ops;
+    c->loop = loop;
+    int r = hs_client_new (c->o.bus, ops->component, c->o.instance, JOIN_TIMEOUT_MS, &c->client);
+    if (r < 0) {
+        log_error ("cannot join the bus at %s: %s", hs_s (c->o.bus ? c->o.bus : getenv ("HS_BUS")),
+                   strerror (-r));
+        return 1;
+    }
+    c->instance = hs_bus_instance (hs_client_bus (c->client));
+    s_members_refresh (c, hs_mono_ns ());
+    _cleanup_free_ char *prefix = hs_sprintf ("hb.%s.", ops->role);
+    r = hs_client_on (c->client, prefix, s_on_peer, c);
+    if (r < 0) {
+        log_error ("cannot subscribe to %s: %s", prefix, strerror (-r));
+        return 1;
+    }
+    if (ops->start && ops->start (ops->arg, c) != 0) return 1;
+    hs_watch_opts_t wo = {.kinds = ops->kinds,
+                          .n_kinds = ops->n_kinds,
+                          .local_store = c->o.local_store,
+                          .fn = ops->on_change,
+                          .arg = ops->arg};
+    c->watch = hs_client_watch (c->client, &wo);
+    if (!c->watch) {
+        log_error ("cannot watch");
+        return 1;
+    }
+    r = hs_client_attach (c->client, loop);
+    if (r < 0) {
+        log_error ("cannot put the bus on the loop: %s", strerror (-r));
+        return 1;
+    }
+    /* No heartbeat before the snapshot is in: peers give up a member's
+     * share when they hear it, and it cannot act on it before then. */
+    c->next_hb = hs_mono_ns () + c->o.hb_ms * MS;
+    c->wake = hs_loop_timer (loop, c->next_hb, s_wake, c);
+    c->tick = hs_loop_post (loop, s_tick, c);
+    return 0;
+}
+
+static void s_teardown (void *arg)
+{
+    hs_ctrl_t *c = arg;
+    hs_loop_post_free (&c->tick);
+    hs_loop_timer_free (&c->wake);
+    while (c->n_fds) hs_ctrl_fd_remove (c, c->fds[0]->fd);
+    hs_client_destroy (&c->client);
+    hs_members_destroy (&c->members);
+    free (c->fds);
+}
+
 int hs_ctrl_run (const hs_ctrl_opts_t *opts, const hs_ctrl_ops_t *ops)
 {
     hs_ctrl_t c = {.o = *opts, .ops = ops, .next_pass = INT64_MAX};
@@ -454,57 +510,6 @@ int hs_ctrl_run (const hs_ctrl_opts_t *opts, const hs_ctrl_ops_t *ops)
     if (!c.o.resync_ms) c.o.resync_ms = 10000;
     c.started_at_ns = hs_now_ns ();
     gethostname (c.host, sizeof c.host - 1);
-    int rc = 1;
-    /* before hs_client_new: ZeroMQ's threads must inherit the blocked mask */
-    int r = hs_loop_new (&c.loop);
-    if (r < 0) {
-        log_error ("cannot make the event loop: %s", strerror (-r));
-        goto out;
-    }
-    r = hs_client_new (c.o.bus, ops->component, c.o.instance, JOIN_TIMEOUT_MS, &c.client);
-    if (r < 0) {
-        log_error ("cannot join the bus at %s: %s", hs_s (c.o.bus ? c.o.bus : getenv ("HS_BUS")),
-                   strerror (-r));
-        goto out;
-    }
-    c.instance = hs_bus_instance (hs_client_bus (c.client));
-    s_members_refresh (&c, hs_mono_ns ());
-    _cleanup_free_ char *prefix = hs_sprintf ("hb.%s.", ops->role);
-    r = hs_client_on (c.client, prefix, s_on_peer, &c);
-    if (r < 0) {
-        log_error ("cannot subscribe to %s: %s", prefix, strerror (-r));
-        goto out;
-    }
-    if (ops->start && ops->start (ops->arg, &c) != 0) goto out;
-    hs_watch_opts_t wo = {.kinds = ops->kinds,
-                          .n_kinds = ops->n_kinds,
-                          .local_store = c.o.local_store,
-                          .fn = ops->on_change,
-                          .arg = ops->arg};
-    c.watch = hs_client_watch (c.client, &wo);
-    if (!c.watch) {
-        log_error ("cannot watch");
-        goto out;
-    }
-    r = hs_client_attach (c.client, c.loop);
-    if (r < 0) {
-        log_error ("cannot put the bus on the loop: %s", strerror (-r));
-        goto out;
-    }
-    /* No heartbeat before the snapshot is in: peers give up a member's
-     * share when they hear it, and it cannot act on it before then. */
-    c.next_hb = hs_mono_ns () + c.o.hb_ms * MS;
-    c.wake = hs_loop_timer (c.loop, c.next_hb, s_wake, &c);
-    c.tick = hs_loop_post (c.loop, s_tick, &c);
-    rc = hs_loop_run (c.loop);
-    hs_notify_stopping ();
-out:
-    hs_loop_post_free (&c.tick);
-    hs_loop_timer_free (&c.wake);
-    while (c.n_fds) hs_ctrl_fd_remove (&c, c.fds[0]->fd);
-    hs_client_destroy (&c.client);
-    hs_loop_destroy (&c.loop);
-    hs_members_destroy (&c.members);
-    free (c.fds);
-    return rc;
+    hs_daemon_t d = {.name = ops->component, .setup = s_setup, .teardown = s_teardown};
+    return hs_daemon_run (&d, &c);
 }

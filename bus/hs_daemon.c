@@ -52,6 +52,12 @@ int hs_daemon_main (const hs_daemon_t *d, void *self, int argc, char **argv)
     hs_log_init (d->name);
     int rc = hs_daemon_parse (d, self, argc, argv);
     if (rc != 0) return rc < 0 ? 0 : rc;
+    return hs_daemon_run (d, self);
+}
+
+int hs_daemon_run (const hs_daemon_t *d, void *self)
+{
+    int rc;
     hs_loop_t *loop = NULL;
     int r = hs_loop_new (&loop);
     if (r < 0) {

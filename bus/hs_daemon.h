@@ -46,6 +46,9 @@ typedef struct {
 } hs_daemon_t;
 
 int hs_daemon_main (const hs_daemon_t *d, void *self, int argc, char **argv);
+/* hs_daemon_main after the command line: the loop, setup, run, teardown.
+ * For daemons whose flags were parsed elsewhere (hs_ctrl_run). */
+int hs_daemon_run (const hs_daemon_t *d, void *self);
 /* hs_daemon_main's command line alone (d->setup is not used): 0 to go on,
  * -1 after --help (exit 0), or 2 after a usage error (said on stderr). */
 int hs_daemon_parse (const hs_daemon_t *d, void *self, int argc, char **argv);
