@@ -58,9 +58,12 @@ static void s_heartbeat (self_t *self)
 {
     Hs__Envelope env = HS__ENVELOPE__INIT;
     Hs__ComponentHeartbeat hb = HS__COMPONENT_HEARTBEAT__INIT;
-    Hs__Counter c_msgs = HS__COUNTER__INIT, c_bytes = HS__COUNTER__INIT,
-                c_batches = HS__COUNTER__INIT, c_dropped = HS__COUNTER__INIT;
-    Hs__Counter *counters[] = {&c_msgs, &c_bytes, &c_batches, &c_dropped};
+    const char *names[] = {"forwarded_msgs", "forwarded_bytes", "received_batches",
+                           "dropped_oversized"};
+    const uint64_t values[] = {self->msgs, self->bytes, self->batches, self->dropped_oversized};
+    Hs__Counter cs[HS_ARRAY_LEN (names)];
+    Hs__Counter *cp[HS_ARRAY_LEN (names)];
+    hs_heartbeat_counters (&hb, cs, cp, names, values, HS_ARRAY_LEN (names));
     char host[256] = "";
     gethostname (host, sizeof host - 1);
     char sender[64];
@@ -70,16 +73,6 @@ static void s_heartbeat (self_t *self)
     hb.host = host;
     hb.started_at_ns = self->started_at;
     hb.interval_ms = 1000;
-    c_msgs.name = "forwarded_msgs";
-    c_msgs.value = self->msgs;
-    c_bytes.name = "forwarded_bytes";
-    c_bytes.value = self->bytes;
-    c_batches.name = "received_batches";
-    c_batches.value = self->batches;
-    c_dropped.name = "dropped_oversized";
-    c_dropped.value = self->dropped_oversized;
-    hb.counters = counters;
-    hb.n_counters = HS_ARRAY_LEN (counters);
     env.sender = sender;
     env.sender_seq = ++self->hb_seq;
     env.sent_at_ns = hs_now_ns ();

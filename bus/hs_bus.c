@@ -600,3 +600,16 @@ bool hs_bus_pending (hs_bus_t *self)
 {
     return self->queue_head != NULL;
 }
+
+void hs_heartbeat_counters (Hs__ComponentHeartbeat *hb, Hs__Counter *cs, Hs__Counter **cp,
+                            const char *const *names, const uint64_t *values, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        hs__counter__init (&cs[i]);
+        cs[i].name = (char *)names[i];
+        cs[i].value = values[i];
+        cp[i] = &cs[i];
+    }
+    hb->counters = cp;
+    hb->n_counters = n;
+}

@@ -148,6 +148,11 @@ int hs_bus_decode (const hs_frame_t *frames, size_t n, Hs__Envelope **ret_env,
                    hs_garbage_t *ret_reason);
 const char *hs_garbage_name (hs_garbage_t reason);
 
+/* A ComponentHeartbeat's counters: points hb at cs and cp (the caller's,
+ * n entries each), filled from n names (borrowed) and values. */
+void hs_heartbeat_counters (Hs__ComponentHeartbeat *hb, Hs__Counter *cs, Hs__Counter **cp,
+                            const char *const *names, const uint64_t *values, size_t n);
+
 /* Counters of refused messages. */
 uint64_t hs_bus_garbage (hs_bus_t *self);
 uint64_t hs_bus_garbage_by (hs_bus_t *self, hs_garbage_t reason);

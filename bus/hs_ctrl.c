@@ -353,12 +353,7 @@ static void s_heartbeat (hs_ctrl_t *c)
     values[n++] = c->n_live;
     Hs__Counter cs[MAX_COUNTERS];
     Hs__Counter *cp[MAX_COUNTERS];
-    for (size_t i = 0; i < n; i++) {
-        hs__counter__init (&cs[i]);
-        cs[i].name = (char *)names[i];
-        cs[i].value = values[i];
-        cp[i] = &cs[i];
-    }
+    hs_heartbeat_counters (&hb, cs, cp, names, values, n);
     hb.component = (char *)c->ops->component;
     hb.instance = (char *)c->instance;
     hb.host = c->host;
@@ -366,8 +361,6 @@ static void s_heartbeat (hs_ctrl_t *c)
     hb.observed_revision = c->watch ? hs_watch_revision (c->watch) : 0;
     hb.interval_ms = (uint32_t)c->o.hb_ms;
     if (c->ops->share) c->ops->share (c->ops->arg, &hb.owned, &hb.total);
-    hb.counters = cp;
-    hb.n_counters = n;
     hb.garbage = hs_bus_garbage (hs_client_bus (c->client));
     Hs__Envelope env = HS__ENVELOPE__INIT;
     env.body_case = HS__ENVELOPE__BODY_HEARTBEAT;

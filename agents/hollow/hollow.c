@@ -802,12 +802,7 @@ static void s_heartbeat (hollow_t *self)
         self->commands, self->refused,   self->timeouts,  self->ready_reposts, self->nodelost};
     Hs__Counter cs[HS_ARRAY_LEN (names)];
     Hs__Counter *cp[HS_ARRAY_LEN (names)];
-    for (size_t i = 0; i < HS_ARRAY_LEN (names); i++) {
-        hs__counter__init (&cs[i]);
-        cs[i].name = (char *)names[i];
-        cs[i].value = values[i];
-        cp[i] = &cs[i];
-    }
+    hs_heartbeat_counters (&hb, cs, cp, names, values, HS_ARRAY_LEN (names));
     hb.component = (char *)"hs-hollow";
     hb.instance = self->instance;
     hb.host = self->host;
@@ -816,8 +811,6 @@ static void s_heartbeat (hollow_t *self)
     hb.interval_ms = (uint32_t)(self->heartbeat_ns / MS);
     hb.owned = self->n_nodes;
     hb.total = zhashx_size (self->pods);
-    hb.counters = cp;
-    hb.n_counters = HS_ARRAY_LEN (names);
     hb.garbage = hs_bus_garbage (hs_client_bus (self->client));
     Hs__Envelope env = HS__ENVELOPE__INIT;
     env.body_case = HS__ENVELOPE__BODY_HEARTBEAT;

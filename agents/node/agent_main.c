@@ -250,14 +250,7 @@ static void s_heartbeat (self_t *self)
                                agent_probe_refused (self->probe)};
     Hs__Counter cs[HS_ARRAY_LEN (names)];
     Hs__Counter *cp[HS_ARRAY_LEN (names)];
-    for (size_t i = 0; i < HS_ARRAY_LEN (names); i++) {
-        hs__counter__init (&cs[i]);
-        cs[i].name = (char *)names[i];
-        cs[i].value = values[i];
-        cp[i] = &cs[i];
-    }
-    hb.counters = cp;
-    hb.n_counters = HS_ARRAY_LEN (names);
+    hs_heartbeat_counters (&hb, cs, cp, names, values, HS_ARRAY_LEN (names));
     Hs__Envelope env = HS__ENVELOPE__INIT;
     env.body_case = HS__ENVELOPE__BODY_HEARTBEAT;
     env.heartbeat = &hb;
