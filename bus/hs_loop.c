@@ -39,6 +39,13 @@ struct hs_loop_zsock_t {
     void *arg;
 };
 
+struct hs_loop_turn_t {
+    hs_loop_post_t *post;
+    hs_loop_timer_t *timer;
+    hs_loop_turn_fn *fn;
+    void *arg;
+};
+
 struct hs_loop_post_t {
     sd_event_source *src;
     hs_loop_fn *fn;
@@ -85,8 +92,11 @@ int hs_loop_new (hs_loop_t **ret_loop)
     signal (SIGPIPE, SIG_IGN);
     hs_loop_t *self = hs_calloc (1, sizeof *self);
     int r = sd_event_new (&self->e);
-    for (size_t i = 0; r >= 0 && i < HS_ARRAY_LEN (s_signals); i++)
+    for (size_t i = 0; r >= 0 && i < HS_ARRAY_LEN (s_signals); i++) {
         r = sd_event_add_signal (self->e, &self->sig[i], s_signals[i], s_on_stop_signal, self);
+        /* a stop is heard before any backlog is worked off */
+        if (r >= 0) r = sd_event_source_set_priority (self->sig[i], SD_EVENT_PRIORITY_IMPORTANT);
+    }
     /* WATCHDOG=1 from the loop itself when systemd asked for it: a loop
      * that stalls stops pinging. A no-op without WATCHDOG_USEC. */
     if (r >= 0) r = sd_event_set_watchdog (self->e, 1);
@@ -128,11 +138,6 @@ void hs_loop_exit (hs_loop_t *self, int code)
 bool hs_loop_exiting (hs_loop_t *self)
 {
     return self->exiting;
-}
-
-struct sd_event *hs_loop_sd (hs_loop_t *self)
-{
-    return self->e;
 }
 
 /* ------------------------------------------------------------------ timers */
@@ -179,11 +184,6 @@ void hs_loop_timer_set (hs_loop_timer_t *t, int64_t at)
     }
     sd_event_source_set_time (t->src, s_usec (at));
     sd_event_source_set_enabled (t->src, SD_EVENT_ONESHOT);
-}
-
-void hs_loop_timer_before (hs_loop_timer_t *t, int64_t at)
-{
-    if (at < t->at) hs_loop_timer_set (t, at);
 }
 
 int64_t hs_loop_timer_at (const hs_loop_timer_t *t)
@@ -307,6 +307,10 @@ hs_loop_zsock_t *hs_loop_zsock (hs_loop_t *self, void *socket, hs_loop_fn *fn,
     z->arg = arg;
     int r = sd_event_add_io (self->e, &z->io, fd, EPOLLIN, s_on_zsock_io, z);
     if (r >= 0) r = sd_event_add_defer (self->e, &z->again, s_on_zsock_again, z);
+    /* Below every other source: a defer source stays first among its
+     * priority (its pending iteration never changes), so at NORMAL a busy
+     * socket would starve timers, signals and the post hooks. */
+    if (r >= 0) r = sd_event_source_set_priority (z->again, SD_EVENT_PRIORITY_NORMAL + 1);
     if (r >= 0) r = sd_event_add_post (self->e, &z->post, s_on_zsock_post, z);
     /* after the daemon's own post hooks, which may have read the socket */
     if (r >= 0) r = sd_event_source_set_priority (z->post, SD_EVENT_PRIORITY_IDLE);
@@ -373,6 +377,7 @@ int hs_loop_signal (hs_loop_t *self, int signo, hs_loop_signal_fn *fn, void *arg
         return r;
     }
     sd_event_source_set_destroy_callback (src, s_free_userdata);
+    sd_event_source_set_priority (src, SD_EVENT_PRIORITY_IMPORTANT);
     if (i >= 0)
         self->sig[i] = src;
     else
@@ -416,4 +421,39 @@ void hs_loop_post_free (hs_loop_post_t **p_p)
     sd_event_source_disable_unref (p->src);
     free (p);
     *p_p = NULL;
+}
+
+/* ------------------------------------------------------------------ turns */
+
+static void s_turn (void *arg)
+{
+    hs_loop_turn_t *t = arg;
+    hs_loop_timer_set (t->timer, t->fn (t->arg));
+}
+
+/* The deadline only wakes the loop: the turn runs after it, as after
+ * anything. */
+static void s_turn_due (void *arg)
+{
+    (void)arg;
+}
+
+hs_loop_turn_t *hs_loop_turn (hs_loop_t *self, hs_loop_turn_fn *fn, void *arg)
+{
+    hs_loop_turn_t *t = hs_calloc (1, sizeof *t);
+    t->fn = fn;
+    t->arg = arg;
+    t->timer = hs_loop_timer (self, 0, s_turn_due, t);
+    t->post = hs_loop_post (self, s_turn, t);
+    return t;
+}
+
+void hs_loop_turn_free (hs_loop_turn_t **t_p)
+{
+    hs_loop_turn_t *t = *t_p;
+    if (!t) return;
+    hs_loop_post_free (&t->post);
+    hs_loop_timer_free (&t->timer);
+    free (t);
+    *t_p = NULL;
 }

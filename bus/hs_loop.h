@@ -17,12 +17,15 @@
  *      other sources had their turn, while messages remain. An optional
  *      pending() says there is work queued outside the socket (hs_bus_join
  *      and nested calls queue messages in memory).
- *    - signals: SIGTERM and SIGINT stop the loop (exit code 0) unless the
+ *    - signals, before any other source: SIGTERM and SIGINT stop the loop
+ *      (exit code 0) unless the
  *      daemon adds its own handler; hs_loop_new blocks them (and SIGHUP)
  *      for the whole process, so it must be called before any thread is
  *      started, ZeroMQ's I/O threads included.
  *    - the watchdog: when systemd set WATCHDOG_USEC, the loop itself sends
- *      WATCHDOG=1 (sd_event_set_watchdog): a stalled loop stops pinging.
+ *      WATCHDOG=1 (sd_event_set_watchdog): a loop stuck in a callback
+ *      stops pinging. One that spins does not, so callbacks take bounded
+ *      batches and timers are never re-armed into the past for ever.
  *
  *  Every callback runs on the loop's thread, one at a time. A source is
  *  freed with hs_loop_*_free (NULL-safe, NULLs the pointer), or with the
@@ -41,6 +44,7 @@ typedef struct hs_loop_timer_t hs_loop_timer_t;
 typedef struct hs_loop_io_t hs_loop_io_t;
 typedef struct hs_loop_zsock_t hs_loop_zsock_t;
 typedef struct hs_loop_post_t hs_loop_post_t;
+typedef struct hs_loop_turn_t hs_loop_turn_t;
 
 typedef void (hs_loop_fn) (void *arg);
 typedef void (hs_loop_io_fn) (void *arg, int fd, uint32_t revents);
@@ -63,8 +67,6 @@ bool hs_loop_exiting (hs_loop_t *self);
 /* A one-shot timer at `at` (monotonic ns; HS_NEVER: disarmed). */
 hs_loop_timer_t *hs_loop_timer (hs_loop_t *self, int64_t at, hs_loop_fn *fn, void *arg);
 void hs_loop_timer_set (hs_loop_timer_t *t, int64_t at);
-/* Arms t for `at` unless it is already armed for earlier. */
-void hs_loop_timer_before (hs_loop_timer_t *t, int64_t at);
 int64_t hs_loop_timer_at (const hs_loop_timer_t *t); /* HS_NEVER when disarmed */
 void hs_loop_timer_free (hs_loop_timer_t **t_p);
 
@@ -77,7 +79,8 @@ int hs_loop_io_events (hs_loop_io_t *io, uint32_t events);
 void hs_loop_io_free (hs_loop_io_t **io_p);
 
 /* A ZeroMQ socket (a libzmq void *) that fn reads while ZMQ_EVENTS says
- * POLLIN or pending(arg) is true (pending may be NULL). */
+ * POLLIN or pending(arg) is true (pending may be NULL). fn must not free
+ * the zsock it was called for. */
 hs_loop_zsock_t *hs_loop_zsock (hs_loop_t *self, void *socket, hs_loop_fn *fn,
                                 hs_loop_pending_fn *pending, void *arg);
 void hs_loop_zsock_free (hs_loop_zsock_t **z_p);
@@ -91,13 +94,18 @@ int hs_loop_signal (hs_loop_t *self, int signo, hs_loop_signal_fn *fn, void *arg
  * post sources): the place to recompute a deadline that any activity may
  * have moved. */
 hs_loop_post_t *hs_loop_post (hs_loop_t *self, hs_loop_fn *fn, void *arg);
-/* The same, after every hs_loop_post hook (and with the ZeroMQ sockets'
- * own re-checks): for deadlines those hooks may move (hs_client's). */
+/* A level-triggered turn: fn runs as soon as the loop runs, after every
+ * iteration that dispatched anything, and at the latest at the deadline
+ * it returned last (monotonic ns; HS_NEVER: none). For daemons that
+ * re-derive what to do from their state (the controllers' passes, the
+ * agent's pods): their other sources only note what changed. */
+typedef int64_t (hs_loop_turn_fn) (void *arg);
+hs_loop_turn_t *hs_loop_turn (hs_loop_t *self, hs_loop_turn_fn *fn, void *arg);
+void hs_loop_turn_free (hs_loop_turn_t **t_p);
+
+/* The same as hs_loop_post, after every hs_loop_post hook and turn (and
+ * with the ZeroMQ sockets' own re-checks): for deadlines those hooks may move (hs_client's). */
 hs_loop_post_t *hs_loop_post_last (hs_loop_t *self, hs_loop_fn *fn, void *arg);
 void hs_loop_post_free (hs_loop_post_t **p_p);
-
-/* The sd-event loop underneath, for what this layer does not wrap. */
-struct sd_event;
-struct sd_event *hs_loop_sd (hs_loop_t *self);
 
 #endif
