@@ -6,14 +6,12 @@
 #include "hs_notify.h"
 #include "hs_util.h"
 
-#include <czmq.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
-#include <zmq.h>
 
 #define MS               1000000LL
 #define JOIN_TIMEOUT_MS  30000
@@ -46,8 +44,7 @@ struct hs_ctrl_t {
     s_fd_t **fds; /* extra descriptors */
     size_t n_fds, cap_fds;
     hs_loop_t *loop;
-    hs_loop_timer_t *wake; /* the next pass, heartbeat or expiry */
-    hs_loop_post_t *tick;  /* after anything ran */
+    hs_loop_turn_t *tick; /* s_tick */
 };
 
 /* ------------------------------------------------------------------ flags */
@@ -378,14 +375,14 @@ static int64_t s_min (int64_t a, int64_t b)
     return a < b ? a : b;
 }
 
-/* After anything ran (a bus message, a timer, a descriptor): expire
- * peers, notice the snapshot, run a pass when one is due, heartbeat; then
- * set the timer for the next of those. */
-static void s_tick (void *arg)
+/* The loop's turn, after anything ran (a bus message, a descriptor): expire
+ * peers, notice the snapshot, run a pass when one is due, heartbeat.
+ * Returns when the next of those is due. */
+static int64_t s_tick (void *arg)
 {
     hs_ctrl_t *c = arg;
     const hs_ctrl_ops_t *ops = c->ops;
-    if (hs_loop_exiting (c->loop)) return;
+    if (hs_loop_exiting (c->loop)) return HS_NEVER;
     int64_t now = hs_mono_ns ();
     /* With messages still queued a peer's heartbeat may be among them:
      * expire no one before they are read. */
@@ -423,20 +420,16 @@ static void s_tick (void *arg)
         c->next_hb = hs_mono_ns () + c->o.hb_ms * MS;
     }
     now = hs_mono_ns ();
-    int64_t wake = c->next_hb;
+    /* Before the snapshot nothing is due but the expiry below (next_hb
+     * then is only the earliest first heartbeat, and would lie in the
+     * past for as long as the store is away). */
+    int64_t wake = HS_NEVER;
     if (c->synced_mono) {
-        wake = s_min (wake, c->next_resync);
+        wake = s_min (c->next_hb, c->next_resync);
         wake = s_min (wake, now < c->active_mono ? c->active_mono : c->next_pass);
     }
     /* peers expire on time even when nothing else happens */
-    wake = s_min (wake, now + c->o.member_timeout_ms * MS / 4);
-    hs_loop_timer_set (c->wake, wake);
-}
-
-/* The timer only wakes the loop: s_tick runs after it, as after anything. */
-static void s_wake (void *arg)
-{
-    (void)arg;
+    return s_min (wake, now + c->o.member_timeout_ms * MS / 4);
 }
 
 /* hs_daemon's setup: join, subscribe to the peers, watch, and put it all
@@ -479,16 +472,14 @@ static int s_setup (void *arg, hs_loop_t *loop)
     /* No heartbeat before the snapshot is in: peers give up a member's
      * share when they hear it, and it cannot act on it before then. */
     c->next_hb = hs_mono_ns () + c->o.hb_ms * MS;
-    c->wake = hs_loop_timer (loop, c->next_hb, s_wake, c);
-    c->tick = hs_loop_post (loop, s_tick, c);
+    c->tick = hs_loop_turn (loop, s_tick, c);
     return 0;
 }
 
 static void s_teardown (void *arg)
 {
     hs_ctrl_t *c = arg;
-    hs_loop_post_free (&c->tick);
-    hs_loop_timer_free (&c->wake);
+    hs_loop_turn_free (&c->tick);
     while (c->n_fds) hs_ctrl_fd_remove (c, c->fds[0]->fd);
     hs_client_destroy (&c->client);
     hs_members_destroy (&c->members);

@@ -6,10 +6,10 @@
  *  benchmarked (bench/) and how the integration tests get many nodes.
  *
  *  The loop (hs_daemon, hs_loop): a timer that joins the bus, then the
- *  client's socket (hs_client_attach) and one timer. The socket delivers
- *  acks and pod events; after every wake-up a post hook runs hollow_work
- *  (timers due, writes flushed, the heartbeat) and arms the timer for the
- *  deadline it returns.
+ *  client's socket (hs_client_attach) and a turn (hs_loop_turn). The socket
+ *  delivers acks and pod events; after every wake-up, and at the deadline
+ *  it returned last, the turn runs hollow_work (timers due, writes
+ *  flushed, the heartbeat).
  */
 #include "hollow.h"
 
@@ -33,8 +33,8 @@ typedef struct {
     hollow_t *hollow;
     hs_client_t *client;
     hs_loop_t *loop;
-    hs_loop_timer_t *work, *join;
-    hs_loop_post_t *turn;
+    hs_loop_timer_t *join;
+    hs_loop_turn_t *turn;
 } self_t;
 
 static void s_usage (FILE *f)
@@ -56,17 +56,11 @@ static void s_usage (FILE *f)
                 "decimal seconds of their annotation " HOLLOW_RUN_ANNOTATION " (default 0).\n");
 }
 
-/* After every wake-up: hollow_work, and the timer armed for its deadline. */
-static void s_turn (void *arg)
+/* The loop's turn, after every wake-up: hollow_work; its deadline. */
+static int64_t s_turn (void *arg)
 {
     self_t *self = arg;
-    hs_loop_timer_set (self->work, hollow_work (self->hollow));
-}
-
-/* hollow_work's deadline: the post hook (s_turn) does the work. */
-static void s_on_work (void *arg)
-{
-    (void)arg;
+    return hollow_work (self->hollow);
 }
 
 static const struct option s_options[] = {
@@ -151,8 +145,7 @@ static void s_on_join (void *arg)
         return;
     }
     hollow_start (self->hollow, self->client);
-    self->turn = hs_loop_post (self->loop, s_turn, self);
-    hs_loop_timer_set (self->work, hs_mono_ns ());
+    self->turn = hs_loop_turn (self->loop, s_turn, self);
 }
 
 static int s_setup (void *arg, hs_loop_t *loop)
@@ -160,7 +153,6 @@ static int s_setup (void *arg, hs_loop_t *loop)
     self_t *self = arg;
     self->loop = loop;
     self->hollow = hollow_new (&self->conf);
-    self->work = hs_loop_timer (loop, HS_NEVER, s_on_work, self);
     self->join = hs_loop_timer (loop, hs_mono_ns (), s_on_join, self);
     return 0;
 }
@@ -168,9 +160,8 @@ static int s_setup (void *arg, hs_loop_t *loop)
 static void s_teardown (void *arg)
 {
     self_t *self = arg;
-    hs_loop_timer_free (&self->work);
     hs_loop_timer_free (&self->join);
-    hs_loop_post_free (&self->turn);
+    hs_loop_turn_free (&self->turn);
     hs_client_destroy (&self->client); /* pending acks are dropped, not run */
     hollow_destroy (&self->hollow);
 }

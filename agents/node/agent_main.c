@@ -16,10 +16,10 @@
  *  SIGHUP) and joining the bus; the client's socket (hs_client_attach);
  *  the shims' pidfds and the exec probes' pipes, which agent_pods.c and
  *  agent_probe.c add and remove as they open and close them. Those sources
- *  only wake the loop: after every wake-up a post hook runs one turn of the
+ *  only wake the loop: after every wake-up, and at the earliest deadline
+ *  they returned last, the loop's turn (hs_loop_turn) runs the
  *  level-triggered modules (agent_pods_work, agent_logs_work,
- *  agent_probe_work) and arms the `work` timer for the earliest deadline
- *  they return. Static pods run from the first turn, before and without
+ *  agent_probe_work). Static pods run from the first turn, before and without
  *  the bus: joining is a timer that tries again every second.
  *
  *  Stopping the agent (SIGTERM) leaves the workloads running: their shims
@@ -77,8 +77,8 @@ typedef struct {
     int64_t started_at_ns;
     int64_t ready_since_ns; /* the Ready condition's lastTransitionTime we post */
     bool confirmed;         /* the watch synced once: adopted pods confirmed, READY=1 */
-    hs_loop_timer_t *work, *manifests_timer, *join, *heartbeat, *status;
-    hs_loop_post_t *turn;
+    hs_loop_timer_t *manifests_timer, *join, *heartbeat, *status;
+    hs_loop_turn_t *turn;
 } self_t;
 
 static void s_usage (FILE *f)
@@ -285,9 +285,9 @@ static void s_on_node (void *arg, const char *topic, const Hs__Envelope *env)
 
 /* ------------------------------------------------------------------ the loop */
 
-/* After every wake-up: one turn of the modules, and the `work` timer armed
- * for the earliest deadline they gave. */
-static void s_turn (void *arg)
+/* The loop's turn, after every wake-up: one turn of the modules. Returns
+ * the earliest deadline they gave. */
+static int64_t s_turn (void *arg)
 {
     self_t *self = arg;
     if (!self->confirmed && self->watch && hs_watch_synced (self->watch)) {
@@ -300,13 +300,7 @@ static void s_turn (void *arg)
     int64_t lt = agent_logs_work (self->logs), pt = agent_probe_work (self->probe);
     if (lt < at) at = lt;
     if (pt < at) at = pt;
-    hs_loop_timer_set (self->work, at);
-}
-
-/* A deadline of the modules: the post hook (s_turn) does the work. */
-static void s_on_work (void *arg)
-{
-    (void)arg;
+    return at;
 }
 
 /* Re-reads --manifests: new, changed and removed static pods
@@ -543,14 +537,12 @@ static int s_setup (void *arg, hs_loop_t *loop)
         log_error ("cannot read the agent's record: %s; starting without it", strerror (-r));
     else if (r > 0)
         log_info ("adopted %d pods from the agent's record", r);
-    self->work = hs_loop_timer (loop, HS_NEVER, s_on_work, self);
-    self->turn = hs_loop_post (loop, s_turn, self);
+    self->turn = hs_loop_turn (loop, s_turn, self);
     /* The static pods start now, before the first try to join the bus. */
     if (self->manifests) {
         self->manifests_timer = hs_loop_timer (loop, HS_NEVER, s_on_manifests, self);
         s_on_manifests (self);
     }
-    s_turn (self);
     self->join = hs_loop_timer (loop, hs_mono_ns (), s_on_join, self);
     r = hs_loop_signal (loop, SIGHUP, s_on_signal, self);
     if (r == 0) r = hs_loop_signal (loop, SIGTERM, s_on_signal, self);
@@ -565,12 +557,11 @@ static int s_setup (void *arg, hs_loop_t *loop)
 static void s_teardown (void *arg)
 {
     self_t *self = arg;
-    hs_loop_timer_free (&self->work);
     hs_loop_timer_free (&self->manifests_timer);
     hs_loop_timer_free (&self->join);
     hs_loop_timer_free (&self->heartbeat);
     hs_loop_timer_free (&self->status);
-    hs_loop_post_free (&self->turn);
+    hs_loop_turn_free (&self->turn);
     agent_probe_destroy (&self->probe);
     agent_logs_destroy (&self->logs);
     agent_pods_destroy (&self->pods);
