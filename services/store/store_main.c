@@ -351,14 +351,11 @@ static void s_batch (self_t *self)
 
 /* ------------------------------------------------------------------ the loop */
 
-/* Commands are queued: take a batch. Then, with a window open, checkpoint
- * once no command came for IDLE_MS, so local readers of the LMDB file (the
- * client library's local snapshots) are not left behind, or at the
- * window's deadline, whichever is first. */
-static void s_on_commands (void *arg)
+/* With a window open, checkpoint once nothing was written for IDLE_MS, so
+ * local readers of the LMDB file (the client library's local snapshots)
+ * are not left behind, or at the window's deadline, whichever is first. */
+static void s_arm_idle (self_t *self)
 {
-    self_t *self = arg;
-    s_batch (self);
     int64_t at = HS_NEVER;
     if (store_checkpoint_due (self->store, hs_mono_ns (), true)) {
         at = hs_mono_ns () + IDLE_MS * 1000000LL;
@@ -366,6 +363,14 @@ static void s_on_commands (void *arg)
         if (deadline < at) at = deadline;
     }
     hs_loop_timer_set (self->idle, at);
+}
+
+/* Commands are queued: take a batch. */
+static void s_on_commands (void *arg)
+{
+    self_t *self = arg;
+    s_batch (self);
+    s_arm_idle (self);
 }
 
 static void s_on_idle (void *arg)
@@ -385,6 +390,7 @@ static void s_on_sweep (void *arg)
 {
     self_t *self = arg;
     s_sweep_events (self);
+    s_arm_idle (self);
     hs_loop_timer_set (self->sweep, hs_mono_ns () + EVENT_SWEEP_MS * 1000000LL);
 }
 
