@@ -14,6 +14,7 @@
 #include "tap_stats.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -60,6 +61,7 @@ typedef struct {
     hs_loop_t *loop;
     hs_bus_t *bus;
     hs_loop_zsock_t *in;
+    bool listening;        /* joined: the stats at exit are worth printing */
     hs_loop_timer_t *tick; /* --stats: every second; -r: the next records */
     FILE *replay;
     int64_t first, last, msgs, last_tick;
@@ -264,6 +266,7 @@ static int s_live_start (self_t *self)
     }
     /* Like tcpdump: on stderr, so scripts can wait for it and stdout stays data. */
     fprintf (stderr, "hs-tap: listening on %s\n", shown_addr);
+    self->listening = true;
     /* What arrived while joining was decoded and queued by hs_bus_join (garbage
      * then was counted, not kept): show it as the bytes it came as. */
     bool done = false;
@@ -326,10 +329,24 @@ static int s_check (void *arg, int argc, char **argv)
     return 0;
 }
 
+/* A hang-up (the terminal closed) stops the tap, as it did before the
+ * loop blocked SIGHUP for every daemon. */
+static void s_on_hangup (void *arg, int signo)
+{
+    self_t *self = arg;
+    (void)signo;
+    s_stop (self);
+}
+
 static int s_setup (void *arg, hs_loop_t *loop)
 {
     self_t *self = arg;
     self->loop = loop;
+    int r = hs_loop_signal (loop, SIGHUP, s_on_hangup, self);
+    if (r < 0) {
+        fprintf (stderr, "hs-tap: cannot handle SIGHUP: %s\n", strerror (-r));
+        return 1;
+    }
     if (self->write_path) {
         self->rec_path = self->write_path;
         self->rec = fopen (self->write_path, "wbe");
@@ -345,7 +362,7 @@ static int s_setup (void *arg, hs_loop_t *loop)
 static void s_teardown (void *arg)
 {
     self_t *self = arg;
-    if (self->bus) {
+    if (self->listening) {
         if (self->stats) s_print_stats (self, hs_now_ns (), hs_mono_ns () - self->last_tick);
         s_flush (self);
     }
