@@ -2,8 +2,6 @@
 #include "hs_util.h"
 
 #include <errno.h>
-#include <signal.h>
-#include <sys/signalfd.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -145,18 +143,6 @@ static void s_random_bytes (void *buf, size_t len)
     /* used bytes are not kept around */
     memset (s_pool + s_pool_used, 0, len);
     s_pool_used += len;
-}
-
-int hs_stop_signalfd (void)
-{
-    sigset_t mask;
-    sigemptyset (&mask);
-    sigaddset (&mask, SIGTERM);
-    sigaddset (&mask, SIGINT);
-    sigprocmask (SIG_BLOCK, &mask, NULL);
-    signal (SIGPIPE, SIG_IGN);
-    int fd = signalfd (-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-    return fd < 0 ? -errno : fd;
 }
 
 void hs_random_id (char *buf, size_t len)

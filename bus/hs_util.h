@@ -50,12 +50,6 @@ bool hs_startswith (const char *s, const char *prefix);
 int64_t hs_now_ns (void);
 int64_t hs_mono_ns (void);
 
-/* A daemon's stop signals: blocks SIGTERM and SIGINT (call it before any
- * thread starts, ZeroMQ's included, so every thread inherits the mask and
- * the signals all reach the descriptor), ignores SIGPIPE, and returns a
- * non-blocking signalfd for SIGTERM/SIGINT, or -errno. */
-int hs_stop_signalfd (void);
-
 /* The fields of /proc/<pid>/stat after the command name, i.e. from field 3
  * (state) on, read into buf (len bytes; 1024 is plenty); NULL if the
  * process is gone. The name may hold spaces and parentheses: the fields
