@@ -10,6 +10,7 @@
  */
 #include "hs_bus.h"
 #include "hs_daemon.h"
+#include "hs_lock.h"
 #include "hs_log.h"
 #include "hs_notify.h"
 #include "hs_util.h"
@@ -35,6 +36,8 @@ static void s_usage (FILE *f)
 typedef struct {
     const char *bind_addr, *ipc_dir;
     int port, hwm;
+    int lock_fd;  /* --ipc DIR's lock (hs_lock.h) */
+    bool serving; /* setup finished: listening */
     void *ctx, *xsub, *xpub;
     hs_loop_zsock_t *in, *subs;
     hs_loop_timer_t *hb;
@@ -47,8 +50,15 @@ typedef struct {
 static int s_bind (void *sock, const char *ep)
 {
     if (zmq_bind (sock, ep) != 0) {
-        log_error ("cannot listen on %s: %s", ep, zmq_strerror (errno));
-        return -errno;
+        int err = errno;
+        if (err == EADDRINUSE)
+            log_error ("cannot listen on %s: %s: another hs-bus (maybe another set's) or another "
+                       "program has it; stop that one, or run this bus with another --port (it "
+                       "takes N and N+1)",
+                       ep, zmq_strerror (err));
+        else
+            log_error ("cannot listen on %s: %s", ep, zmq_strerror (err));
+        return -err;
     }
     log_info ("listening on %s", ep);
     return 0;
@@ -279,6 +289,23 @@ static int s_flag (void *arg, int ch, const char *value)
 static int s_setup (void *arg, hs_loop_t *loop)
 {
     self_t *self = arg;
+    if (self->ipc_dir) {
+        /* ZeroMQ replaces an ipc socket file that exists: without the lock a
+         * second bus would silently take the first one's ipc clients. */
+        pid_t holder = 0;
+        int r = hs_lock_dir (self->ipc_dir, &self->lock_fd, &holder);
+        if (r == -EBUSY) {
+            char who[32];
+            log_error ("the ipc dir %s is held by another hs-bus (%s); stop it first, or run this "
+                       "one with another --ipc",
+                       self->ipc_dir, hs_lock_who (holder, who, sizeof who));
+            return 1;
+        }
+        if (r < 0) {
+            log_error ("cannot lock the ipc dir %s: %s", self->ipc_dir, strerror (-r));
+            return 1;
+        }
+    }
     hs_random_id (self->instance, 8);
     self->started_at = hs_now_ns ();
     self->ctx = zmq_ctx_new ();
@@ -319,6 +346,7 @@ static int s_setup (void *arg, hs_loop_t *loop)
     self->subs = hs_loop_zsock (loop, self->xpub, s_on_subscribers, NULL, self);
     if (!self->in || !self->subs) return 1;
     self->hb = hs_loop_timer (loop, hs_mono_ns (), s_on_heartbeat, self);
+    self->serving = true;
     hs_notify_ready ("hs-bus forwarding");
     return 0;
 }
@@ -326,13 +354,15 @@ static int s_setup (void *arg, hs_loop_t *loop)
 static void s_teardown (void *arg)
 {
     self_t *self = arg;
-    log_info ("stopping after %llu messages", (unsigned long long)self->msgs);
+    /* a bus that never listened says nothing more than why */
+    if (self->serving) log_info ("stopping after %llu messages", (unsigned long long)self->msgs);
     hs_loop_zsock_free (&self->in);
     hs_loop_zsock_free (&self->subs);
     hs_loop_timer_free (&self->hb);
     if (self->xsub) zmq_close (self->xsub);
     if (self->xpub) zmq_close (self->xpub);
     if (self->ctx) zmq_ctx_term (self->ctx);
+    if (self->lock_fd >= 0) close (self->lock_fd);
 }
 
 static const struct option s_options[] = {
@@ -353,6 +383,6 @@ static const hs_daemon_t s_daemon = {.name = "hs-bus",
 
 int main (int argc, char **argv)
 {
-    self_t self = {.bind_addr = "*", .port = HS_BUS_PORT, .hwm = HS_BUS_HWM};
+    self_t self = {.bind_addr = "*", .port = HS_BUS_PORT, .hwm = HS_BUS_HWM, .lock_fd = -1};
     return hs_daemon_main (&s_daemon, &self, argc, argv);
 }

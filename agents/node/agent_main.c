@@ -32,6 +32,7 @@
 #include "agent_rules.h"
 
 #include "hs_daemon.h"
+#include "hs_lock.h"
 #include "hs_topic.h"
 #include "hs_log.h"
 #include "hs_notify.h"
@@ -65,6 +66,7 @@ typedef struct {
     char host[HOST_NAME_MAX + 1];
     char *state_dir, *cg_parent, *shim;
     /* set up */
+    int lock_fd; /* the state dir's lock (hs_lock.h): one agent per state dir */
     hs_loop_t *loop;
     hs_cg_t *cg;
     agent_state_t *state;
@@ -516,7 +518,26 @@ static int s_setup (void *arg, hs_loop_t *loop)
     prctl (PR_SET_CHILD_SUBREAPER, 1);
     _cleanup_free_ char *dbdir = hs_sprintf ("%s/db", conf->state_dir);
     int r = agent_mkdir_p (conf->state_dir);
-    if (r == 0) r = agent_state_open (dbdir, &self->state);
+    if (r < 0) {
+        log_error ("cannot make the state dir %s: %s", conf->state_dir, strerror (-r));
+        return 1;
+    }
+    /* Before anything else: a second agent of this node would fight the
+     * first over its pods, their shims and cgroups. */
+    pid_t holder = 0;
+    r = hs_lock_dir (conf->state_dir, &self->lock_fd, &holder);
+    if (r == -EBUSY) {
+        char who[32];
+        log_error ("node %s: the state dir %s is held by another hs-agent (%s); stop it first, "
+                   "or run this one with another --node-name and --state-dir",
+                   conf->node, conf->state_dir, hs_lock_who (holder, who, sizeof who));
+        return 1;
+    }
+    if (r < 0) {
+        log_error ("cannot lock the state dir %s: %s", conf->state_dir, strerror (-r));
+        return 1;
+    }
+    r = agent_state_open (dbdir, &self->state);
     if (r < 0) {
         log_error ("cannot open the agent's record in %s: %s", dbdir, strerror (-r));
         return 1;
@@ -572,6 +593,8 @@ static void s_teardown (void *arg)
     free (self->state_dir);
     free (self->cg_parent);
     free (self->shim);
+    if (self->lock_fd >= 0) close (self->lock_fd);
+    self->lock_fd = -1;
 }
 
 static const hs_daemon_t s_daemon = {.name = "hs-agent",
@@ -584,7 +607,8 @@ static const hs_daemon_t s_daemon = {.name = "hs-agent",
 
 int main (int argc, char **argv)
 {
-    self_t self = {.max_pods = 110,
+    self_t self = {.lock_fd = -1,
+                   .max_pods = 110,
                    .heartbeat_ns = 250 * MS,
                    .status_ns = 10000 * MS,
                    .conf = {.backoff_initial_ns = 10 * 1000 * MS,

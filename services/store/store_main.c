@@ -12,6 +12,7 @@
 #include "store.h"
 #include "hs_bus.h"
 #include "hs_daemon.h"
+#include "hs_lock.h"
 #include "hs_log.h"
 #include "hs_notify.h"
 #include "hs_topic.h"
@@ -47,6 +48,7 @@
 typedef struct {
     /* flags */
     const char *bus_addr, *data, *instance_flag;
+    int lock_fd; /* the data dir's lock (hs_lock.h): one store per data dir */
     store_opts_t opts;
     int64_t event_ttl_ns;
     /* running */
@@ -443,7 +445,23 @@ static int s_setup (void *arg, hs_loop_t *loop)
     self->loop = loop;
     self->arena = hs_pb_arena_new ();
     self->started_at_ns = hs_now_ns ();
-    int r = store_open (self->data, &self->opts, &self->store);
+    /* Before the store is opened: a second store on this directory would
+     * commit into the same LMDB and WAL and answer the same commands. */
+    int r = hs_mkdir_p (self->data, 0755);
+    pid_t holder = 0;
+    if (r == 0) r = hs_lock_dir (self->data, &self->lock_fd, &holder);
+    if (r == -EBUSY) {
+        char who[32];
+        log_error ("the data dir %s is held by another hs-store (%s); stop it first, or run this "
+                   "one with another --data",
+                   self->data, hs_lock_who (holder, who, sizeof who));
+        return 1;
+    }
+    if (r < 0) {
+        log_error ("cannot lock the data dir %s: %s", self->data, strerror (-r));
+        return 1;
+    }
+    r = store_open (self->data, &self->opts, &self->store);
     if (r < 0) {
         log_error ("cannot open the store at %s: %s", self->data, strerror (-r));
         return 1;
@@ -493,6 +511,8 @@ static void s_teardown (void *arg)
     hs_bus_destroy (&self->bus);
     store_destroy (&self->store);
     hs_pb_arena_destroy (&self->arena);
+    if (self->lock_fd >= 0) close (self->lock_fd);
+    self->lock_fd = -1;
 }
 
 static const struct option s_options[] = {
@@ -521,6 +541,6 @@ int main (int argc, char **argv)
      * and with tens of thousands of small protobuf chunks freed per second
      * that showed in the store's profile (docs/architecture.md §4). */
     mallopt (M_MXFAST, 0);
-    self_t self = {.event_ttl_ns = 3600LL * 1000000000LL};
+    self_t self = {.lock_fd = -1, .event_ttl_ns = 3600LL * 1000000000LL};
     return hs_daemon_main (&s_daemon, &self, argc, argv);
 }
