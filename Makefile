@@ -58,7 +58,8 @@ demo-down:
 	scripts/demo-down
 
 # docker compose (docker-compose/README.md): the image homeostat:latest from
-# this build's binaries, and the end-to-end test of the compose set (root).
+# this build's binaries, and the end-to-end test of the compose set alone
+# (root; `make test` runs it too, as integration.test_compose).
 image: build
 	docker-compose/build-image $(BUILD)/bin
 
