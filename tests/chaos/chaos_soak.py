@@ -663,7 +663,7 @@ class Soak:
                        for c in s.get("conditions", [])):
                 return "job %s not Complete: %s" % (name, json.dumps(s))
         for j in jobs.values():
-            if j["metadata"]["name"] in self.jobs_deleted:
+            if self.delete_acked("job", j["metadata"]["name"]):
                 return "job %s deleted but still there" % j["metadata"]["name"]
         byname = {p["metadata"]["name"]: p for p in pods}
         for name in self.bare:
@@ -702,9 +702,12 @@ class Soak:
                 return "pod %s of the deleted job %s still there" % (p["metadata"]["name"], jn)
         return None
 
-    def bare_delete_acked(self, name):
-        return any(e["verb"] == "delete" and e["kind"] == "pod" and e["name"] == name
+    def delete_acked(self, kind, name):
+        return any(e["verb"] == "delete" and e["kind"] == kind and e["name"] == name
                    and e["outcome"] == "acked" for e in self.ledger)
+
+    def bare_delete_acked(self, name):
+        return self.delete_acked("pod", name)
 
     def final_deploy_write(self, d):
         es = self.deploy_last.get(d, [])
@@ -765,8 +768,7 @@ class Soak:
         for name, e in self.jobs.items():
             self.checked += 1
             j = jobs.get(name)
-            deleted = any(x["verb"] == "delete" and x["kind"] == "job" and x["name"] == name
-                          and x["outcome"] == "acked" for x in self.ledger)
+            deleted = self.delete_acked("job", name)
             if deleted and j is not None:
                 self.violation("job %s: its delete was acked, it is still there" % name)
             if not deleted and name not in self.jobs_deleted and j is None:
