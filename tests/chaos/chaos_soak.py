@@ -83,6 +83,7 @@ class Soak:
         self.kills = collections.Counter()
         self.restarts = collections.Counter()
         self.pauses = collections.Counter()
+        self.recovery_kills = 0
         self.violations = []
         self.notes = []
         self.seq = 0
@@ -259,10 +260,25 @@ class Soak:
                     self.spawn(name)
                     self.restarts[p["type"]] += 1
                     self.last_restart = now()
-                    if name == "bus":
-                        # The port may have been taken meanwhile: then hs-bus
-                        # exits, and is restarted again at the next pass.
-                        pass
+                    # Now and then the restarted one dies again while it
+                    # recovers (the store replaying its log, the agent
+                    # adopting its pods, a controller loading its snapshot).
+                    if not self.stop_faults.is_set() and self.rng.random() < 0.15:
+                        p["kill_at"] = now() + self.rng.uniform(0.05, 0.4)
+            for name, p in self.procs.items():
+                po = p["popen"]
+                if p.get("kill_at") is None or t < p["kill_at"]:
+                    continue
+                p["kill_at"] = None
+                if po is None or po.poll() is not None or p["killed"] or self.stop_faults.is_set():
+                    continue
+                os.kill(po.pid, signal.SIGKILL)
+                p["killed"] = True
+                p["restart_at"] = now() + self.rng.uniform(0.1, 1.0)
+                self.kills[p["type"]] += 1
+                self.recovery_kills += 1
+                self.last_kill = self.last_fault = now()
+                self.log("kill -9 %s pid %d while it recovers" % (name, po.pid))
 
     def faults(self):
         while not self.stop_faults.is_set():
@@ -1074,6 +1090,7 @@ class Soak:
             print("%-12s %6d %9d %7d" % (t, self.kills[t], self.restarts[t], self.pauses[t]))
         print("%-12s %6d %9d %7d" % ("total", sum(self.kills.values()), sum(self.restarts.values()),
                                     sum(self.pauses.values())))
+        print("(%d of the kills hit a component 0.05-0.4 s after its restart)" % self.recovery_kills)
         print()
         print("%-34s %d (%d acked, %d refused, %d unknown)"
               % ("driver writes", len(self.ledger), acked, refused, unknown))
