@@ -588,6 +588,14 @@ static void s_teardown (void *arg)
     agent_pods_destroy (&self->pods);
     agent_state_close (&self->state);
     hs_client_destroy (&self->client);
+    /* A clean stop with no pods left leaves no cgroup behind: the parent goes
+     * (and its first component, when we made it). Workloads still running
+     * keep theirs, and so the parent (-EBUSY): the next start adopts them. */
+    if (self->cg) {
+        int r = hs_cg_remove_parent (self->cg);
+        if (r < 0 && r != -EBUSY)
+            log_warn ("cannot remove the cgroup parent %s: %s", self->cg_parent, strerror (-r));
+    }
     hs_cg_destroy (&self->cg);
     free (self->node_topic);
     free (self->state_dir);

@@ -95,3 +95,13 @@ hsctl delete pod keep dies >/dev/null
 wait_for 20 "pods gone" sh -c "hsctl get pods 2>&1 | grep -q 'No resources found'"
 exited "$keep_pid" || fail "keep's process survived its delete"
 pass "deleted after adoption: stopped"
+
+# ---- a clean stop with no pods left leaves no cgroup behind: the agent
+# removes its --cgroup-parent ($HS_CG_PARENT/n1; the first component only
+# when this very process made it, and an earlier start did here)
+kill -TERM "$AGENT_PID"
+wait_for 10 "the agent to stop" exited "$AGENT_PID"
+left=$(find /sys/fs/cgroup -type d -path "*/$HS_CG_PARENT/n1*" 2>/dev/null || true)
+[ -z "$left" ] || fail "the agent's clean stop left cgroups:
+$left"
+pass "a clean stop removes the agent's cgroups"
