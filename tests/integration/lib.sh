@@ -61,6 +61,12 @@ trap hs_cleanup EXIT
 trap 'exit 143' TERM
 trap 'exit 130' INT
 
+# ms: milliseconds since the epoch. lap MESSAGE: prints it after the time
+# since this test started, for tests that report their timings.
+ms() { echo $(( $(date +%s%N) / 1000000 )); }
+HS_T0=$(ms)
+lap() { echo "  [$(( $(ms) - HS_T0 )) ms] $*"; }
+
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { echo "ok: $*"; }
 

@@ -28,87 +28,22 @@ source "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root (systemd-nspawn)"; exit 77; }
 
-# ---- the tools, installed if missing
-missing=()
-command -v systemd-nspawn >/dev/null || missing+=(systemd-container)
-command -v debootstrap >/dev/null || missing+=(debootstrap)
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "installing ${missing[*]}"
-  (export DEBIAN_FRONTEND=noninteractive
-   apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}") \
-    >"$T/apt.log" 2>&1 || fail "cannot install ${missing[*]}: $(tail -5 "$T/apt.log")"
-fi
+source "$(dirname "$0")/rootfs.sh"
+need_debs systemd-nspawn:systemd-container debootstrap:debootstrap
 
 # What this test leaves must go whatever happens: the container, its
 # cgroups, an unfinished rootfs; then lib.sh's own cleanup.
 boot_cleanup() {
   local rc=$?
   [ -n "${NSPAWN_PID:-}" ] && container_down
-  if [ -n "${DEBOOTSTRAP_PID:-}" ]; then
-    kill -9 -- "-$DEBOOTSTRAP_PID" 2>/dev/null || true
-    wait "$DEBOOTSTRAP_PID" 2>/dev/null || true
-  fi
-  if [ -n "$BUILDING" ]; then umount_under "$BUILDING"; rm -rf --one-file-system "$BUILDING"; fi
+  rootfs_cleanup
   (exit $rc)
   hs_cleanup
 }
 trap boot_cleanup EXIT
-BUILDING=""
 
-ms() { echo $(( $(date +%s%N) / 1000000 )); }
-T0=$(ms)
-lap() { echo "  [$(( $(ms) - T0 )) ms] $*"; }
-
-# ---- the rootfs: cached, keyed by what it holds, made atomically
-SUITE=bookworm
-MIRROR=${HS_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-# systemd to boot; the runtime libraries of our binaries (ldd build/bin/*);
-# python3 for the OOM pod (as test_agent.sh) and the examples.
-PKGS=(systemd systemd-sysv dbus libzmq5 libczmq4 libprotobuf-c1 liblmdb0 libyaml-0-2
-      libsystemd0 python3)
-CACHE=${HS_ROOTFS_CACHE:-/var/cache/homeostat-test}
-KEY=$(printf '%s\n' "$SUITE" "$(dpkg --print-architecture)" minbase "${PKGS[@]}" |
-      sha256sum | cut -c1-16)
-ROOTFS=$CACHE/$SUITE-$KEY
-
-# umount_under DIR: unmounts whatever is mounted at or below DIR, deepest
-# first (debootstrap mounts /proc and /sys in its target).
-umount_under() {
-  local m
-  for m in $(awk -v d="$1" '$5 == d || index($5, d "/") == 1 { print $5 }' /proc/self/mountinfo |
-             sort -r); do
-    umount -l "$m" 2>/dev/null || true
-  done
-}
-
-mkdir -p "$CACHE"
-exec 8>"$CACHE/lock"
-flock -w 600 8 || fail "another run holds $CACHE/lock for over 600 s"
-if [ ! -d "$ROOTFS" ]; then
-  # Under the lock, any .tmp is an interrupted build: never reused.
-  for d in "$CACHE/$SUITE-$KEY".tmp.*; do
-    [ -e "$d" ] || continue
-    umount_under "$d"
-    rm -rf --one-file-system "$d"
-  done
-  BUILDING=$CACHE/$SUITE-$KEY.tmp.$$
-  echo "debootstrap $SUITE into $ROOTFS (${PKGS[*]})"
-  # In the background so that a signal is handled at once (bash runs a
-  # trap only after the foreground command), killing it and its dpkg.
-  debootstrap --variant=minbase --include="$(IFS=,; echo "${PKGS[*]}")" \
-    "$SUITE" "$BUILDING" "$MIRROR" >"$T/debootstrap.log" 2>&1 &
-  DEBOOTSTRAP_PID=$!
-  wait "$DEBOOTSTRAP_PID" || fail "debootstrap failed: $(tail -5 "$T/debootstrap.log")"
-  DEBOOTSTRAP_PID=""
-  umount_under "$BUILDING"
-  rm -rf "$BUILDING"/var/cache/apt/archives/*.deb
-  mv -T "$BUILDING" "$ROOTFS" # the one step that makes it usable: atomic
-  BUILDING=""
-  lap "rootfs built: $ROOTFS"
-else
-  lap "rootfs cached: $ROOTFS"
-fi
-exec 8>&-
+# ---- the rootfs (rootfs.sh): cached, keyed by what it holds, made atomically
+rootfs_ensure
 
 # ---- make install, into $T/root (the container gets it read-only)
 BUILD=$(cd "$HS_BIN/.." && pwd)
