@@ -15,7 +15,12 @@ HS_PIDS=()
 export PATH="$HS_BIN:$PATH"
 
 hs_cleanup() {
-  local rc=$?
+  local rc=$? h
+  # A test's own hooks first (a container to stop, a half-built tree):
+  # best effort, each whatever the others did.
+  for h in "${HS_EXIT_HOOKS[@]:-}"; do
+    [ -n "$h" ] && { "$h" || echo "exit hook $h failed" >&2; }
+  done
   # What outlives lib.sh's process groups: shims (they setsid) and the
   # workloads in our cgroups.
   hs_kill_workloads
@@ -34,6 +39,13 @@ hs_cleanup() {
   rm -rf "$T"
   exit $rc
 }
+# hs_on_exit FUNC: FUNC runs first at exit, before lib.sh kills what the
+# test started and removes $T: for what a test sets up beyond lib.sh's own.
+# (A trap of the test's own would replace hs_cleanup, and must not fail
+# under set -e before calling it.)
+HS_EXIT_HOOKS=()
+hs_on_exit() { HS_EXIT_HOOKS+=("$1"); }
+
 # Cgroups of this test's agents live under this parent, in every hierarchy.
 HS_CG_PARENT="hs-it-$$-$RANDOM"
 

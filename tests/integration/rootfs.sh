@@ -6,9 +6,9 @@
 # suite, architecture, variant and package list (their hash names it), so
 # changing the list makes a new one. Built atomically: debootstrap fills
 # <name>.tmp.<pid> under a lock, and only a complete tree is renamed to
-# <name>; an interrupted build is removed (by our EXIT trap, or by the next
-# build under the lock) and never used. Users never write to it (nspawn
-# --volatile=overlay; the VM copies it).
+# <name>; an interrupted build is removed (by rootfs_cleanup at exit, or by
+# the next build under the lock) and never used. Users never write to it
+# (nspawn --volatile=overlay; the VM copies it).
 
 ROOTFS_SUITE=bookworm
 ROOTFS_MIRROR=${HS_DEBIAN_MIRROR:-http://deb.debian.org/debian}
@@ -31,7 +31,7 @@ umount_under() {
   done
 }
 
-# rootfs_cleanup: for the caller's EXIT trap; kills an unfinished
+# rootfs_cleanup: for an exit hook (hs_on_exit); kills an unfinished
 # debootstrap (its whole process group) and removes its tree.
 rootfs_cleanup() {
   if [ -n "$ROOTFS_DEBOOTSTRAP_PID" ]; then

@@ -32,15 +32,12 @@ source "$(dirname "$0")/rootfs.sh"
 need_debs systemd-nspawn:systemd-container debootstrap:debootstrap
 
 # What this test leaves must go whatever happens: the container, its
-# cgroups, an unfinished rootfs; then lib.sh's own cleanup.
+# cgroups, an unfinished rootfs (then lib.sh's own cleanup).
 boot_cleanup() {
-  local rc=$?
-  [ -n "${NSPAWN_PID:-}" ] && container_down
+  if [ -n "${NSPAWN_PID:-}" ]; then container_down; fi
   rootfs_cleanup
-  (exit $rc)
-  hs_cleanup
 }
-trap boot_cleanup EXIT
+hs_on_exit boot_cleanup
 
 # ---- the rootfs (rootfs.sh): cached, keyed by what it holds, made atomically
 rootfs_ensure
