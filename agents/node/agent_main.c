@@ -552,6 +552,11 @@ static int s_setup (void *arg, hs_loop_t *loop)
     log_info ("node %s: cgroup v%d, parent %s, state in %s, %lldm CPU, %lld bytes of memory",
               conf->node, hs_cg_version (self->cg), self->cg_parent, conf->state_dir,
               (long long)self->cpu_milli, (long long)self->memory_bytes);
+    _cleanup_free_ char *missing = hs_cg_unavailable (self->cg);
+    if (missing)
+        log_warn ("cgroup controllers not available to pods: %s; a pod whose limits need one "
+                  "does not start (StartError), pods without such limits run",
+                  missing);
     self->pods = agent_pods_new (conf, self->cg, self->state, loop);
     r = agent_pods_adopt (self->pods);
     if (r < 0)

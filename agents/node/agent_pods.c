@@ -686,7 +686,9 @@ static void s_start (agent_pods_t *self, apod_t *p, acont_t *c)
     s_limits (spec, &lim);
     int r = hs_cg_create (self->cg, c->cgroup, &lim);
     if (r < 0) {
-        _cleanup_free_ char *msg = hs_sprintf ("cannot create the cgroup: %s", strerror (-r));
+        const char *why = hs_cg_last_error (self->cg);
+        _cleanup_free_ char *msg =
+            hs_sprintf ("cannot create the cgroup: %s", *why ? why : strerror (-r));
         s_event (self, p, "Warning", "Failed", "Error: %s", msg);
         c->runs++;
         s_ended (self, p, c, s_term_new (128, 0, "StartError", msg, 0, hs_now_ns ()), true);

@@ -268,13 +268,32 @@ static int s_missing (hs_cg_t *self, const s_hier_t *h, const char *name, const 
     return s_fail (self, -ENOTSUP, "%s/%s", dir, file);
 }
 
-static void s_skip_controller (const char *ctrl, const char *where)
+/* A controller the group cannot use. With a limit asked of it (`limit`, a
+ * description such as "memory limit 33554432 bytes") that is an error: a
+ * container never runs without the limit its spec asks for. Without one
+ * (no limit, or only a CPU request: a relative weight, not a limit) there
+ * is nothing to enforce; one warning says what is missing. */
+static int s_no_controller (hs_cg_t *self, const char *ctrl, const char *where, const char *limit)
 {
+    if (limit)
+        return s_fail (self, -ENOTSUP, "%s: cgroup controller %s is not available (%s)", limit,
+                       ctrl, where);
     char key[64];
     snprintf (key, sizeof key, "hs-cg-no-%s", ctrl);
     hs_log_once (HS_LOG_WARN, key,
-                 "cgroup controller %s is not available (%s): its limits are not applied", ctrl,
-                 where);
+                 "cgroup controller %s is not available (%s): a pod that sets a %s limit will "
+                 "not start",
+                 ctrl, where, ctrl);
+    return 0;
+}
+
+/* The description of a limit for s_no_controller, or NULL for none. */
+static const char *s_limit_desc (char *buf, size_t size, const char *what, int64_t value,
+                                 const char *unit)
+{
+    if (value <= 0) return NULL;
+    snprintf (buf, size, "%s %lld%s", what, (long long)value, unit);
+    return buf;
 }
 
 /* ------------------------------------------------------------------ conversions */
@@ -315,10 +334,14 @@ static int s_write_pids_max (hs_cg_t *self, const s_hier_t *h, const char *name,
 static int s_v1_apply (hs_cg_t *self, const char *name, const hs_cg_limits_t *l)
 {
     int r;
+    char desc[96];
     s_hier_t *h = s_hier_of (self, CG_MEMORY);
-    if (!h)
-        s_skip_controller ("memory", "no v1 memory hierarchy mounted");
-    else {
+    if (!h) {
+        r = s_no_controller (
+            self, "memory", "no v1 memory hierarchy mounted",
+            s_limit_desc (desc, sizeof desc, "memory limit", l->memory_max, " bytes"));
+        if (r < 0) return r;
+    } else {
         _cleanup_free_ char *p = s_path (h, name, "memory.limit_in_bytes");
         /* swap is left alone (memory.memsw.*): nodes run without it */
         r = l->memory_max > 0 ? s_writef (self, p, "%lld", (long long)l->memory_max)
@@ -326,16 +349,19 @@ static int s_v1_apply (hs_cg_t *self, const char *name, const hs_cg_limits_t *l)
         if (r < 0) return r;
     }
 
+    const char *cpu_limit = s_limit_desc (desc, sizeof desc, "CPU limit", l->cpu_max_milli, "m");
     h = s_hier_of (self, CG_CPU);
-    if (!h)
-        s_skip_controller ("cpu", "no v1 cpu hierarchy mounted");
-    else {
+    if (!h) {
+        r = s_no_controller (self, "cpu", "no v1 cpu hierarchy mounted", cpu_limit);
+        if (r < 0) return r;
+    } else {
         _cleanup_free_ char *period = s_path (h, name, "cpu.cfs_period_us");
         _cleanup_free_ char *quota = s_path (h, name, "cpu.cfs_quota_us");
         _cleanup_free_ char *shares = s_path (h, name, "cpu.shares");
-        if (!s_exists (quota))
-            s_skip_controller ("cpu", "kernel without CFS bandwidth control");
-        else {
+        if (!s_exists (quota)) {
+            r = s_no_controller (self, "cpu", "kernel without CFS bandwidth control", cpu_limit);
+            if (r < 0) return r;
+        } else {
             /* the period first: a quota is checked against it */
             r = s_writef (self, period, "%d", HS_CG_CPU_PERIOD);
             if (r < 0) return r;
@@ -347,9 +373,11 @@ static int s_v1_apply (hs_cg_t *self, const char *name, const hs_cg_limits_t *l)
     }
 
     h = s_hier_of (self, CG_PIDS);
-    if (!h)
-        s_skip_controller ("pids", "no v1 pids hierarchy mounted");
-    else {
+    if (!h) {
+        r = s_no_controller (self, "pids", "no v1 pids hierarchy mounted",
+                             s_limit_desc (desc, sizeof desc, "pids limit", l->pids_max, ""));
+        if (r < 0) return r;
+    } else {
         r = s_write_pids_max (self, h, name, l->pids_max);
         if (r < 0) return r;
     }
@@ -462,16 +490,31 @@ static int s_v1_find (hs_cg_t *self)
 
 /* ------------------------------------------------------------------ v2 */
 
+/* A v2 group's cgroup.controllers, without its newline; NULL when it cannot
+ * be read. The caller's. */
+static char *s_v2_controllers (hs_cg_t *self, const char *dir)
+{
+    _cleanup_free_ char *p = hs_sprintf ("%s/cgroup.controllers", dir);
+    char *text = NULL;
+    if (s_read (self, p, &text) < 0) return NULL;
+    text[strcspn (text, "\n")] = '\0';
+    return text;
+}
+
+/* Which of our controllers a cgroup.controllers text names. */
+static unsigned s_v2_mask (const char *ctrls)
+{
+    unsigned mask = 0;
+    for (size_t c = 0; ctrls && c < HS_ARRAY_LEN (s_ctrls); c++)
+        if (s_has_word (ctrls, s_ctrls[c].name, " \n")) mask |= s_ctrls[c].bit;
+    return mask;
+}
+
 /* Which of our controllers a v2 group may use (its cgroup.controllers). */
 static unsigned s_v2_available (hs_cg_t *self, const char *dir)
 {
-    _cleanup_free_ char *p = hs_sprintf ("%s/cgroup.controllers", dir);
-    _cleanup_free_ char *text = NULL;
-    if (s_read (self, p, &text) < 0) return 0;
-    unsigned mask = 0;
-    for (size_t c = 0; c < HS_ARRAY_LEN (s_ctrls); c++)
-        if (s_has_word (text, s_ctrls[c].name, " \n")) mask |= s_ctrls[c].bit;
-    return mask;
+    _cleanup_free_ char *ctrls = s_v2_controllers (self, dir);
+    return s_v2_mask (ctrls);
 }
 
 /* Enables our controllers for the children of dir, as far as dir has them.
@@ -496,12 +539,20 @@ static int s_v2_apply (hs_cg_t *self, const char *name, const hs_cg_limits_t *l)
 {
     s_hier_t *h = &self->hier[0];
     _cleanup_free_ char *dir = s_path (h, name, NULL);
-    unsigned avail = s_v2_available (self, dir);
+    _cleanup_free_ char *ctrls = s_v2_controllers (self, dir);
+    unsigned avail = s_v2_mask (ctrls);
+    /* where: the group and what its cgroup.controllers holds instead */
+    _cleanup_free_ char *where =
+        hs_sprintf ("%s/cgroup.controllers has \"%s\"", dir, ctrls ? ctrls : "(unreadable)");
+    char desc[96];
     int r;
 
-    if (!(avail & CG_MEMORY))
-        s_skip_controller ("memory", "not in the group's cgroup.controllers");
-    else {
+    if (!(avail & CG_MEMORY)) {
+        r = s_no_controller (
+            self, "memory", where,
+            s_limit_desc (desc, sizeof desc, "memory limit", l->memory_max, " bytes"));
+        if (r < 0) return r;
+    } else {
         _cleanup_free_ char *p = s_path (h, name, "memory.max");
         _cleanup_free_ char *swap = s_path (h, name, "memory.swap.max");
         r = l->memory_max > 0 ? s_writef (self, p, "%lld", (long long)l->memory_max)
@@ -511,9 +562,11 @@ static int s_v2_apply (hs_cg_t *self, const char *name, const hs_cg_limits_t *l)
         if (s_exists (swap) && (r = s_write (self, swap, "0")) < 0) return r;
     }
 
-    if (!(avail & CG_CPU))
-        s_skip_controller ("cpu", "not in the group's cgroup.controllers");
-    else {
+    if (!(avail & CG_CPU)) {
+        r = s_no_controller (self, "cpu", where,
+                             s_limit_desc (desc, sizeof desc, "CPU limit", l->cpu_max_milli, "m"));
+        if (r < 0) return r;
+    } else {
         _cleanup_free_ char *max = s_path (h, name, "cpu.max");
         _cleanup_free_ char *weight = s_path (h, name, "cpu.weight");
         r = l->cpu_max_milli > 0
@@ -527,9 +580,11 @@ static int s_v2_apply (hs_cg_t *self, const char *name, const hs_cg_limits_t *l)
         if ((r = s_writef (self, weight, "%lld", (long long)w)) < 0) return r;
     }
 
-    if (!(avail & CG_PIDS))
-        s_skip_controller ("pids", "not in the group's cgroup.controllers");
-    else {
+    if (!(avail & CG_PIDS)) {
+        r = s_no_controller (self, "pids", where,
+                             s_limit_desc (desc, sizeof desc, "pids limit", l->pids_max, ""));
+        if (r < 0) return r;
+    } else {
         r = s_write_pids_max (self, h, name, l->pids_max);
         if (r < 0) return r;
     }
@@ -715,6 +770,37 @@ static void s_clear_error (hs_cg_t *self)
 {
     free (self->error);
     self->error = NULL;
+}
+
+char *hs_cg_unavailable (hs_cg_t *self)
+{
+    unsigned avail = 0;
+    _cleanup_free_ char *where = NULL;
+    if (self->version == 2) {
+        /* the pod groups get what the parent enables for its children */
+        _cleanup_free_ char *p = hs_sprintf ("%s/cgroup.subtree_control", self->hier[0].dir);
+        _cleanup_free_ char *text = NULL;
+        if (s_read (self, p, &text) == 0) text[strcspn (text, "\n")] = '\0';
+        avail = s_v2_mask (text);
+        _cleanup_free_ char *ctrls = s_v2_controllers (self, self->hier[0].dir);
+        where = hs_sprintf ("%s has \"%s\"; %s/cgroup.controllers \"%s\"", p, hs_s (text),
+                            self->hier[0].dir, hs_s (ctrls));
+    } else {
+        for (size_t c = 0; c < HS_ARRAY_LEN (s_ctrls); c++)
+            if (s_hier_of (self, s_ctrls[c].bit)) avail |= s_ctrls[c].bit;
+        where = hs_sprintf ("no v1 hierarchy of theirs mounted under %s", self->root);
+    }
+    hs_buf_t b = {0};
+    for (size_t c = 0; c < HS_ARRAY_LEN (s_ctrls); c++) {
+        if (avail & s_ctrls[c].bit) continue;
+        if (b.len) hs_buf_append (&b, ", ", 2);
+        hs_buf_append (&b, s_ctrls[c].name, strlen (s_ctrls[c].name));
+    }
+    if (!b.len) return NULL;
+    hs_buf_append (&b, " (", 2);
+    hs_buf_append (&b, where, strlen (where));
+    hs_buf_append (&b, ")", 1);
+    return hs_buf_take (&b);
 }
 
 /* ------------------------------------------------------------------ groups */

@@ -10,8 +10,14 @@
  *
  *  Functions that can fail return 0 or -errno; when the failure is about a
  *  file, hs_cg_last_error names it. Library code: nothing is logged above
- *  debug, except one hs_log_once warning per controller that is not available
- *  (its limits are skipped, not an error).
+ *  debug, except one hs_log_once warning per controller that is not available.
+ *
+ *  A controller that is not available (v1: not mounted; v2: not in the
+ *  group's cgroup.controllers, e.g. a v2 tree on a host whose memory and cpu
+ *  controllers are bound to v1 hierarchies) is an error for a group whose
+ *  limits need it: a container never runs without the limit it asks for
+ *  (-ENOTSUP, hs_cg_last_error names the limit, the controller and the
+ *  group). A group that sets no such limit is made without it.
  */
 #ifndef HS_AGENT_CGROUP_H
 #define HS_AGENT_CGROUP_H
@@ -46,6 +52,11 @@ int hs_cg_open (const char *root, const char *parent, hs_cg_t **ret_cg);
 void hs_cg_destroy (hs_cg_t **self_p);
 /* 1 or 2. */
 int hs_cg_version (const hs_cg_t *self);
+/* Which of memory, cpu, pids the pod groups cannot use, and why: NULL when
+ * all three are available, else the caller's string, e.g. "memory, cpu
+ * (/sys/fs/cgroup/homeostat/n1/cgroup.subtree_control has "pids"; ...)".
+ * For the agent to say at start what its pods cannot be limited by. */
+char *hs_cg_unavailable (hs_cg_t *self);
 /* What the last failed call tripped on, with the path ("write 5 to
  * /sys/fs/cgroup/x/cpu.max: Invalid argument"); "" if none. Borrowed, valid
  * until the next call on self. */
@@ -55,10 +66,15 @@ const char *hs_cg_last_error (const hs_cg_t *self);
  * '/', at most HS_CG_NAME_MAX chars; else -EINVAL) under parent in every
  * hierarchy and applies limits (NULL: none). An existing group gets the
  * limits re-applied (fields at 0 reset to no limit / default weight): 0.
- * A controller that is not available (v1: not mounted; v2: not in the
- * group's cgroup.controllers) is skipped with one hs_log_once warning; a
- * write the kernel refuses is an error (hs_cg_last_error names the file),
- * and a group this call made is then removed again. Negative limits: -EINVAL. */
+ * A controller that is not available (v1: not mounted, or the cpu one
+ * without CFS quota; v2: not in the group's cgroup.controllers): -ENOTSUP
+ * when a limit needs it (memory_max, cpu_max_milli, pids_max > 0;
+ * hs_cg_last_error: "memory limit 33554432 bytes: cgroup controller memory
+ * is not available (<group>/cgroup.controllers has "hugetlb")"); else it is
+ * skipped with one hs_log_once warning (cpu_request_milli alone is a weight,
+ * not a limit). A write the kernel refuses is an error (hs_cg_last_error
+ * names the file). On any error a group this call made is removed again.
+ * Negative limits: -EINVAL. */
 int hs_cg_create (hs_cg_t *self, const char *name, const hs_cg_limits_t *limits);
 
 /* The cgroup.procs files a process writes "0" to (v1: one per hierarchy, v2:

@@ -15,7 +15,12 @@ HS_PIDS=()
 export PATH="$HS_BIN:$PATH"
 
 hs_cleanup() {
-  local rc=$?
+  local rc=$? h
+  # A test's own hooks first (a container to stop, a half-built tree):
+  # best effort, each whatever the others did.
+  for h in "${HS_EXIT_HOOKS[@]:-}"; do
+    [ -n "$h" ] && { "$h" || echo "exit hook $h failed" >&2; }
+  done
   # What outlives lib.sh's process groups: shims (they setsid) and the
   # workloads in our cgroups.
   hs_kill_workloads
@@ -34,6 +39,13 @@ hs_cleanup() {
   rm -rf "$T"
   exit $rc
 }
+# hs_on_exit FUNC: FUNC runs first at exit, before lib.sh kills what the
+# test started and removes $T: for what a test sets up beyond lib.sh's own.
+# (A trap of the test's own would replace hs_cleanup, and must not fail
+# under set -e before calling it.)
+HS_EXIT_HOOKS=()
+hs_on_exit() { HS_EXIT_HOOKS+=("$1"); }
+
 # Cgroups of this test's agents live under this parent, in every hierarchy.
 HS_CG_PARENT="hs-it-$$-$RANDOM"
 
@@ -60,6 +72,12 @@ hs_kill_workloads() {
 trap hs_cleanup EXIT
 trap 'exit 143' TERM
 trap 'exit 130' INT
+
+# ms: milliseconds since the epoch. lap MESSAGE: prints it after the time
+# since this test started, for tests that report their timings.
+ms() { echo $(( $(date +%s%N) / 1000000 )); }
+HS_T0=$(ms)
+lap() { echo "  [$(( $(ms) - HS_T0 )) ms] $*"; }
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { echo "ok: $*"; }

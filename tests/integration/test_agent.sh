@@ -63,8 +63,18 @@ pid=${cid##*/}
 [ "$(readlink /proc/$pid/ns/pid)" != "$(readlink /proc/self/ns/pid)" ] || fail "no PID namespace"
 [ "$(readlink /proc/$pid/ns/mnt)" != "$(readlink /proc/self/ns/mnt)" ] || fail "no mount namespace"
 grep -q "$HS_CG_PARENT/n1/" "/proc/$pid/cgroup" || fail "not in its cgroup: $(cat /proc/$pid/cgroup)"
-memcg=$(find /sys/fs/cgroup/memory -type d -path "*$HS_CG_PARENT/n1/*_main" | head -1)
-[ "$(cat "$memcg/memory.limit_in_bytes")" = $((64 * 1024 * 1024)) ] || fail "memory limit not set"
+# The limits, in the files of the cgroup version the host runs: 64Mi, and
+# 500m as a 50 ms quota per 100 ms period.
+if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then
+  memcg=$(find /sys/fs/cgroup -type d -path "*$HS_CG_PARENT/n1/*_main" | head -1)
+  [ "$(cat "$memcg/memory.max")" = $((64 * 1024 * 1024)) ] || fail "memory.max not set"
+  [ "$(cat "$memcg/cpu.max")" = "50000 100000" ] || fail "cpu.max: $(cat "$memcg/cpu.max")"
+else
+  memcg=$(find /sys/fs/cgroup/memory -type d -path "*$HS_CG_PARENT/n1/*_main" | head -1)
+  [ "$(cat "$memcg/memory.limit_in_bytes")" = $((64 * 1024 * 1024)) ] || fail "memory limit not set"
+  cpucg=$(find /sys/fs/cgroup/cpu -type d -path "*$HS_CG_PARENT/n1/*_main" | head -1)
+  [ "$(cat "$cpucg/cpu.cfs_quota_us")" = 50000 ] || fail "cpu quota: $(cat "$cpucg/cpu.cfs_quota_us")"
+fi
 log=$(find "$T/agent-n1" -name container.log -path "*web*" | head -1)
 wait_for 10 "web's log" grep -q 'stdout F pid=1' "$log"
 grep -q 'stdout F web' "$log" || fail "hostname is not the pod's name: $(cat "$log")"

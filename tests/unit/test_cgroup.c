@@ -511,11 +511,14 @@ static bool s_tree_gone (void *arg)
 /* A child in the group starts 8 forkers, which fork blockers (up to 60
  * each) while the kill runs: one pass over the pids misses the late ones,
  * hs_cg_kill(SIGKILL) must get them all. pids.max bounds the tree where
- * the pids controller is there, should the kill fail. */
+ * the pids controller is there, should the kill fail (where it is not, a
+ * pids limit is refused: the tree goes unbounded). */
 static void s_kill_tree (hs_cg_t *cg, const char *name)
 {
     hs_cg_limits_t lim = {.pids_max = 1000};
-    CHECK_EQ_INT (hs_cg_create (cg, name, &lim), 0);
+    int r = hs_cg_create (cg, name, &lim);
+    if (r == -ENOTSUP) r = hs_cg_create (cg, name, NULL);
+    CHECK_EQ_INT (r, 0);
     int rfd = s_new_release ();
     int go[2];
     if (pipe2 (go, O_CLOEXEC) < 0) abort ();
@@ -677,13 +680,48 @@ static void test_v2_mount (void)
     CHECK_EQ_INT (hs_cg_version (cg), 2);
     hs_cg_limits_t lim = {
         .memory_max = 64 * MiB, .cpu_max_milli = 500, .cpu_request_milli = 250, .pids_max = 100};
-    /* limits of controllers the tree lacks are skipped, not an error */
-    CHECK_EQ_INT (hs_cg_create (cg, "v2", &lim), 0);
+    /* The tree may lack controllers (a v1 host binds memory and cpu to its
+     * v1 hierarchies): a limit that needs one is an error naming it and the
+     * group, and leaves no group; a group without such limits is made. */
     _cleanup_free_ char *dir = hs_sprintf ("%s/%s/v2", s_v2dir, s_parent);
-    _cleanup_free_ char *ctrls_path = hs_sprintf ("%s/cgroup.controllers", dir);
+    _cleanup_free_ char *ctrls_path =
+        hs_sprintf ("%s/%s/cgroup.subtree_control", s_v2dir, s_parent);
     _cleanup_free_ char *ctrls = s_slurp (ctrls_path);
     CHECK (ctrls != NULL);
     fprintf (stderr, "  v2 group controllers: \"%s\"\n", hs_s (ctrls));
+    _cleanup_free_ char *missing = hs_cg_unavailable (cg);
+    bool all = ctrls && strstr (ctrls, "memory") && strstr (ctrls, "cpu") && strstr (ctrls, "pids");
+    CHECK_EQ_INT (missing == NULL, all);
+    static const struct {
+        const char *ctrl;
+        hs_cg_limits_t lim;
+        const char *says;
+    } one[] = {
+        {"memory",
+         {.memory_max = 64 * MiB},
+         "memory limit 67108864 bytes: cgroup controller memory"},
+        {"cpu", {.cpu_max_milli = 500}, "CPU limit 500m: cgroup controller cpu"},
+        {"pids", {.pids_max = 100}, "pids limit 100: cgroup controller pids"},
+    };
+    for (size_t i = 0; i < HS_ARRAY_LEN (one); i++) {
+        if (ctrls && strstr (ctrls, one[i].ctrl)) continue;
+        CHECK (missing && strstr (missing, one[i].ctrl));
+        CHECK_EQ_INT (hs_cg_create (cg, "v2", &one[i].lim), -ENOTSUP);
+        const char *err = hs_cg_last_error (cg);
+        CHECK (strstr (err, one[i].says) != NULL);
+        CHECK (strstr (err, dir) != NULL); /* names the group */
+        CHECK (access (dir, F_OK) != 0);   /* and leaves none behind */
+        fprintf (stderr, "  %s\n", err);
+    }
+    if (!all) {
+        /* a CPU request alone is a weight, not a limit: made without it */
+        hs_cg_limits_t req = {.cpu_request_milli = 250};
+        if (ctrls && strstr (ctrls, "memory")) req.memory_max = lim.memory_max;
+        if (ctrls && strstr (ctrls, "cpu")) req.cpu_max_milli = lim.cpu_max_milli;
+        if (ctrls && strstr (ctrls, "pids")) req.pids_max = lim.pids_max;
+        lim = req;
+    }
+    CHECK_EQ_INT (hs_cg_create (cg, "v2", &lim), 0);
     char *s;
     if (ctrls && strstr (ctrls, "memory")) {
         s = s_ctl (cg, "v2", "memory.max");
