@@ -251,6 +251,48 @@ static void test_exec_parse (void)
     free (buf);
 }
 
+static void test_requests (void)
+{
+    CHECK (agent_rules_id_ok ("hsctl-1.a_b"));
+    CHECK (!agent_rules_id_ok (""));
+    CHECK (!agent_rules_id_ok (NULL));
+    CHECK (!agent_rules_id_ok ("a/b"));
+    char id[AGENT_ID_MAX + 2];
+    memset (id, 'a', sizeof id - 1);
+    id[sizeof id - 1] = '\0';
+    CHECK (!agent_rules_id_ok (id));
+    id[AGENT_ID_MAX] = '\0';
+    CHECK (agent_rules_id_ok (id));
+
+    Hs__ProbeResult r = HS__PROBE_RESULT__INIT;
+    CHECK (!agent_rules_probe_result_ok (&r));
+    r.pod = "web";
+    r.container = "c";
+    CHECK (agent_rules_probe_result_ok (&r));
+
+    Hs__ExecRequest q = HS__EXEC_REQUEST__INIT;
+    CHECK_EQ_STR (agent_rules_exec_check (&q), "a valid pod name is required");
+    q.pod = "web";
+    CHECK_EQ_STR (agent_rules_exec_check (&q), "no command given");
+    char *cmd[] = {"true"};
+    q.command = cmd;
+    q.n_command = 1;
+    CHECK (agent_rules_exec_check (&q) == NULL);
+    q.n_command = AGENT_EXEC_ARGS_MAX + 1;
+    char **many = calloc (q.n_command, sizeof *many);
+    for (size_t i = 0; i < q.n_command; i++) many[i] = "x";
+    q.command = many;
+    CHECK_EQ_STR (agent_rules_exec_check (&q), "the command is too long");
+    free (many);
+
+    Hs__LogRequest l = HS__LOG_REQUEST__INIT;
+    CHECK_EQ_STR (agent_rules_log_check (&l), "a valid pod name is required");
+    l.pod = "web";
+    CHECK (agent_rules_log_check (&l) == NULL);
+    l.limit_bytes = -1;
+    CHECK_EQ_STR (agent_rules_log_check (&l), "limitBytes: must be greater than 0");
+}
+
 int main (int argc, char **argv)
 {
     static const hs_test_t tests[] = {
@@ -258,6 +300,7 @@ int main (int argc, char **argv)
         {"startup", test_startup},       {"liveness", test_liveness},
         {"grace", test_grace},           {"node_lost", test_node_lost},
         {"node_ready", test_node_ready}, {"exec_parse", test_exec_parse},
+        {"requests", test_requests},
     };
     return HS_TEST_RUN (tests);
 }
