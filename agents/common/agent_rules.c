@@ -66,6 +66,16 @@ int64_t agent_rules_liveness_grace_ns (const Hs__ProbeResult *r, const Hs__Probe
     return s * 1000000000LL;
 }
 
+const Hs__Node *agent_rules_event_node (const Hs__Envelope *env)
+{
+    const Hs__WatchEvent *ev = env->body_case == HS__ENVELOPE__BODY_EVENT ? env->event : NULL;
+    if (!ev || ev->type == HS__EVENT_TYPE__DELETED || !ev->object ||
+        ev->object->kind_case != HS__OBJECT__KIND_NODE || !ev->object->node ||
+        !ev->object->node->metadata)
+        return NULL;
+    return ev->object->node;
+}
+
 bool agent_rules_node_lost (const Hs__Pod *pod)
 {
     const Hs__PodStatus *st = pod ? pod->status : NULL;

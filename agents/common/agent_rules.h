@@ -66,6 +66,12 @@ int64_t agent_rules_liveness_grace_ns (const Hs__ProbeResult *r, const Hs__Probe
  * reason NodeLost. */
 bool agent_rules_node_lost (const Hs__Pod *pod);
 
+/* The Node a message on ev.node.* carries (hs_client_on hands any message
+ * on the topic), or NULL: not a WatchEvent, a DELETED one, no object, an
+ * object of another kind (Object's kinds share one pointer: check before
+ * reading ->node), no metadata. Borrowed from env. */
+const Hs__Node *agent_rules_event_node (const Hs__Envelope *env);
+
 /* The Node's Ready condition is True. A Node without one is not. When it
  * is True, *ret_since (may be NULL) gets its lastTransitionTime. */
 bool agent_rules_node_ready (const Hs__Node *node, int64_t *ret_since);
