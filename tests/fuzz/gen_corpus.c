@@ -158,6 +158,32 @@ static void s_store_seeds (Hs__Object **objs, size_t n)
     hs_pb_free (env);
     s_write ("fuzz_store", "sequence", b.data, b.len);
     free (b.data);
+
+    /* Several writes in one command (a nested transaction), applied then
+     * dry-run; a status update and a forced delete of the last object. */
+    b = (hs_buf_t){0};
+    for (int dry = 0; dry < 2; dry++) {
+        Hs__Command *cmd = hs_pb_new (&hs__command__descriptor);
+        hs_pb_set_str (&cmd->client_id, "hsctl-fuzz");
+        hs_pb_set_str (&cmd->request_id, dry ? "multi-dry" : "multi");
+        cmd->dry_run = dry;
+        for (size_t i = 0; i < n; i++)
+            hs_pb_push ((void ***)&cmd->writes, &cmd->n_writes,
+                        hs_write_new (HS__OP__OP_APPLY, hs_pb_dup (objs[i])));
+        char *t = hs_cmd_topic (cmd->writes, cmd->n_writes);
+        Hs__Envelope *e = s_env_cmd (cmd);
+        s_msg (&b, F_END, t, e);
+        hs_pb_free (e);
+        free (t);
+    }
+    Hs__Write *st = hs_write_new (HS__OP__OP_UPDATE_STATUS, hs_pb_dup (objs[n - 1]));
+    st->expected_revision = 1;
+    s_cmd (&b, 0, "status-1", st, false, NULL);
+    Hs__Write *del = s_named (HS__OP__OP_DELETE, "pod", "default", "lost");
+    del->grace_period_seconds = hs_pb_new (&hs__int64_value__descriptor);
+    s_cmd (&b, F_CHECKPOINT, "del-now", del, false, NULL);
+    s_write ("fuzz_store", "multi", b.data, b.len);
+    free (b.data);
 }
 
 /* ------------------------------------------------------------------ the agent */
