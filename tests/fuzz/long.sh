@@ -22,7 +22,7 @@ TMPDIR=$work/tmp nice -n 10 "$bin" -runs="$runs" -max_len=4096 -timeout=10 -rss_
 t1=$(date +%s)
 echo "target:     $target"
 echo "started:    $start, $((t1 - t0)) s wall, exit $rc"
-grep -E '^#[0-9]+ +DONE' "$work/log" | tail -1 || tail -1 "$work/log"
+grep -E '^#[0-9]+[[:space:]]+DONE' "$work/log" | tail -1 || tail -1 "$work/log"
 grep -E '^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' "$work/log" || true
 echo "corpus:     $(find "$work/corpus" -type f | wc -l) files, $(du -sk "$work/corpus" | cut -f1) KiB"
 exit "$rc"

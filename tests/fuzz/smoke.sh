@@ -19,7 +19,7 @@ mkdir -p "$artifacts"
 rc=0
 TMPDIR=$work/tmp "$bin" -max_total_time="$secs" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$artifacts/" "$work/corpus" >"$work/log" 2>&1 || rc=$?
-grep -E '^(#[0-9]+ +DONE|Done|stat::number_of_executed_units|stat::peak_rss_mb)' "$work/log" || true
+grep -E '^(#[0-9]+[[:space:]]+DONE|Done|stat::number_of_executed_units|stat::peak_rss_mb)' "$work/log" || true
 if [ "$rc" -ne 0 ]; then
     echo "smoke: $(basename "$bin") failed (exit $rc); the end of its log:" >&2
     tail -60 "$work/log" >&2
