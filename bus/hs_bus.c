@@ -403,10 +403,8 @@ static bool s_topic_ok (const hs_frame_t *f)
     return true;
 }
 
-/* hs_bus_decode, passing oversized envelopes on topics starting with
- * oversized_prefix (NULL: none). */
-static int s_decode (const hs_frame_t *frames, size_t n, const char *oversized_prefix,
-                     Hs__Envelope **ret_env, hs_garbage_t *ret_reason)
+int hs_bus_decode_sized (const hs_frame_t *frames, size_t n, const char *oversized_prefix,
+                         Hs__Envelope **ret_env, hs_garbage_t *ret_reason)
 {
     hs_garbage_t reason;
     if (n != 2)
@@ -440,7 +438,7 @@ static int s_decode (const hs_frame_t *frames, size_t n, const char *oversized_p
 int hs_bus_decode (const hs_frame_t *frames, size_t n, Hs__Envelope **ret_env,
                    hs_garbage_t *ret_reason)
 {
-    return s_decode (frames, n, NULL, ret_env, ret_reason);
+    return hs_bus_decode_sized (frames, n, NULL, ret_env, ret_reason);
 }
 
 static void s_count_garbage (hs_bus_t *self, const hs_frame_t *frames, size_t n,
@@ -481,7 +479,7 @@ static int s_recv_one (hs_bus_t *self, const char *oversized_prefix, char **ret_
             frames[i] = (hs_frame_t){zmq_msg_data (&msgs[i]), zmq_msg_size (&msgs[i])};
         Hs__Envelope *env;
         hs_garbage_t reason;
-        r = s_decode (frames, n, oversized_prefix, &env, &reason);
+        r = hs_bus_decode_sized (frames, n, oversized_prefix, &env, &reason);
         if (r == 0) {
             *ret_topic = hs_strndup ((const char *)frames[0].data, frames[0].len);
             *ret_env = env;

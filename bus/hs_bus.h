@@ -146,6 +146,11 @@ void hs_bus_frames_free (hs_frame_t *frames, size_t n);
  * *ret_reason set. Counts nothing. */
 int hs_bus_decode (const hs_frame_t *frames, size_t n, Hs__Envelope **ret_env,
                    hs_garbage_t *ret_reason);
+/* hs_bus_decode that passes envelopes above HS_BUS_MAX_MSG (up to
+ * HS_BUS_MAX_FRAME) on topics starting with oversized_prefix, as
+ * hs_bus_recv_sized does (NULL: none). */
+int hs_bus_decode_sized (const hs_frame_t *frames, size_t n, const char *oversized_prefix,
+                         Hs__Envelope **ret_env, hs_garbage_t *ret_reason);
 const char *hs_garbage_name (hs_garbage_t reason);
 
 /* A ComponentHeartbeat's counters: points hb at cs and cp (the caller's,

@@ -933,9 +933,10 @@ static void s_watch_load (hs_watch_t *w, hs_db_snapshot_t *snap)
 static void s_watch_on_event (hs_watch_t *w, Hs__WatchEvent *ev)
 {
     if (!ev->object || hs_empty (ev->stream) || !s_watch_covers (w, ev->stream) ||
-        !hs_obj_meta (ev->object) || hs_obj_kind (ev->object) == HS_KIND_NONE) {
-        /* Not ours, or unusable. If it was a real one, the sequence gap it
-         * leaves makes us resync. */
+        !hs_obj_in_stream (ev->object, ev->stream)) {
+        /* Not ours, or unusable (an object of another kind or routing than
+         * its stream: the callbacks trust the kind). If it was a real one,
+         * the sequence gap it leaves makes us resync. */
         hs_pb_free (ev);
         return;
     }

@@ -161,6 +161,15 @@ char *hs_obj_stream (const Hs__Object *o)
     return hs_sprintf ("%s.%s", info ? info->name : "?", hs_obj_routing (o));
 }
 
+bool hs_obj_in_stream (const Hs__Object *o, const char *stream)
+{
+    const hs_kind_info_t *info = hs_kind_info (hs_obj_kind (o));
+    if (!info || !hs_obj_meta (o) || !stream) return false;
+    size_t n = strlen (info->name);
+    return strncmp (stream, info->name, n) == 0 && stream[n] == '.' &&
+           strcmp (stream + n + 1, hs_obj_routing (o)) == 0;
+}
+
 char *hs_obj_topic (const Hs__Object *o)
 {
     const hs_kind_info_t *info = hs_kind_info (hs_obj_kind (o));

@@ -69,6 +69,10 @@ const char *hs_obj_routing (const Hs__Object *o);
  * (hs_topic.h: '/' ends the routing part, so a prefix cannot match too much). */
 char *hs_obj_stream (const Hs__Object *o);
 char *hs_obj_topic (const Hs__Object *o);
+/* Whether o can travel on stream: its kind is known, it has metadata, and
+ * hs_obj_stream (o) is stream (the store never publishes an object on
+ * another stream). */
+bool hs_obj_in_stream (const Hs__Object *o, const char *stream);
 
 /* "pod/web" (kubectl's resource/name form; "deployment.apps/web" for grouped kinds). */
 char *hs_obj_ref (hs_kind_t kind, const char *name);

@@ -1542,6 +1542,10 @@ static void s_yaml_inline (hs_buf_t *b, const hs_tree_t *t)
         s_yaml_scalar (b, t);
 }
 
+/* The longest key written "key: value" (libyaml refuses a simple key
+ * over 1024 characters). */
+#define S_YAML_KEY_MAX 1000
+
 /* Block YAML in kubectl's layout: a list under a key is not indented further,
  * a mapping in a list starts on the "- " line. first_inline: the first line's
  * indentation is already written. */
@@ -1553,7 +1557,20 @@ static void s_yaml (hs_buf_t *b, const hs_tree_t *t, size_t indent, bool first_i
         const hs_tree_t *v = t->items[i];
         if (map) {
             hs_tree_t key = {.type = HS_TREE_SCALAR, .scalar = t->keys[i], .quoted = true};
+            size_t at = b->len;
             s_yaml_scalar (b, &key);
+            if (b->len - at > S_YAML_KEY_MAX) {
+                /* YAML reads a plain "key:" only up to 1024 characters:
+                 * a longer key goes explicit, "? key" then ":". */
+                hs_buf_t k = {0};
+                hs_buf_append (&k, b->data + at, b->len - at);
+                b->len = at;
+                hs_buf_puts (b, "? ");
+                hs_buf_append (b, k.data, k.len);
+                hs_buf_free (&k);
+                hs_buf_puts (b, "\n");
+                s_indent (b, indent);
+            }
             hs_buf_puts (b, ":");
             if (s_yaml_is_block (v)) {
                 hs_buf_puts (b, "\n");

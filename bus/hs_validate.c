@@ -304,7 +304,10 @@ static const char *s_q (const char *s, char *buf, size_t len)
 {
     size_t o = 0;
     buf[o++] = '"';
-    for (const char *p = hs_s (s); *p && o + 6 < len; p++) {
+    /* Each turn keeps room for the longest escape (4), "...", the closing
+     * quote and the NUL: 9 bytes. */
+    const char *p = hs_s (s);
+    for (; *p && o + 9 <= len; p++) {
         unsigned char c = (unsigned char)*p;
         if (c == '"' || c == '\\') {
             buf[o++] = '\\';
@@ -315,7 +318,7 @@ static const char *s_q (const char *s, char *buf, size_t len)
             buf[o++] = (char)c;
         }
     }
-    if (o + 6 >= len && strlen (hs_s (s)) > 0) {
+    if (*p) {
         buf[o++] = '.';
         buf[o++] = '.';
         buf[o++] = '.';

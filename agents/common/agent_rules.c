@@ -66,6 +66,16 @@ int64_t agent_rules_liveness_grace_ns (const Hs__ProbeResult *r, const Hs__Probe
     return s * 1000000000LL;
 }
 
+const Hs__Node *agent_rules_event_node (const Hs__Envelope *env)
+{
+    const Hs__WatchEvent *ev = env->body_case == HS__ENVELOPE__BODY_EVENT ? env->event : NULL;
+    if (!ev || ev->type == HS__EVENT_TYPE__DELETED || !ev->object ||
+        ev->object->kind_case != HS__OBJECT__KIND_NODE || !ev->object->node ||
+        !ev->object->node->metadata)
+        return NULL;
+    return ev->object->node;
+}
+
 bool agent_rules_node_lost (const Hs__Pod *pod)
 {
     const Hs__PodStatus *st = pod ? pod->status : NULL;
@@ -116,4 +126,53 @@ void agent_rules_exec_parse (const uint8_t *buf, size_t len, agent_exec_answer_t
     ret->output = NULL;
     ret->output_len = 0;
     ret->error = hs_strdup ("the exec helper's answer is malformed");
+}
+
+/* ------------------------------------------------------------------ requests */
+
+bool agent_rules_id_ok (const char *s)
+{
+    size_t n = s ? strlen (s) : 0;
+    if (n == 0 || n > AGENT_ID_MAX) return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.'))
+            return false;
+    }
+    return true;
+}
+
+static bool s_name_ok (const char *s, bool required)
+{
+    size_t n = s ? strlen (s) : 0;
+    return (!required || n > 0) && n <= AGENT_NAME_MAX;
+}
+
+bool agent_rules_probe_result_ok (const Hs__ProbeResult *r)
+{
+    return s_name_ok (r->pod, true) && s_name_ok (r->namespace_, false) &&
+           s_name_ok (r->container, true);
+}
+
+const char *agent_rules_exec_check (const Hs__ExecRequest *q)
+{
+    if (!s_name_ok (q->pod, true) || !s_name_ok (q->namespace_, false) ||
+        !s_name_ok (q->container, false) || !s_name_ok (q->uid, false))
+        return "a valid pod name is required";
+    if (q->n_command == 0 || hs_empty (q->command[0])) return "no command given";
+    size_t bytes = 0;
+    for (size_t i = 0; i < q->n_command; i++) bytes += strlen (q->command[i]) + 1;
+    if (q->n_command > AGENT_EXEC_ARGS_MAX || bytes > AGENT_EXEC_ARGS_BYTES_MAX)
+        return "the command is too long";
+    return NULL;
+}
+
+const char *agent_rules_log_check (const Hs__LogRequest *r)
+{
+    if (!s_name_ok (r->pod, true) || !s_name_ok (r->namespace_, false) ||
+        !s_name_ok (r->container, false))
+        return "a valid pod name is required";
+    if (r->limit_bytes < 0) return "limitBytes: must be greater than 0";
+    return NULL;
 }

@@ -10,6 +10,8 @@
  *  - What the agent reads in the store: a pod hs-prober marked lost
  *    (Failed, reason NodeLost), a Node whose Ready is not True.
  *  - The answer format of `hs-shim --exec` (the exec probe helper).
+ *  - Whether a request from the bus (a ProbeResult or ExecRequest on
+ *    probe.<node>, a LogRequest on logreq.<node>) can be served.
  */
 #ifndef AGENT_RULES_H
 #define AGENT_RULES_H
@@ -64,6 +66,12 @@ int64_t agent_rules_liveness_grace_ns (const Hs__ProbeResult *r, const Hs__Probe
  * reason NodeLost. */
 bool agent_rules_node_lost (const Hs__Pod *pod);
 
+/* The Node a message on ev.node.* carries (hs_client_on hands any message
+ * on the topic), or NULL: not a WatchEvent, a DELETED one, no object, an
+ * object of another kind (Object's kinds share one pointer: check before
+ * reading ->node), no metadata. Borrowed from env. */
+const Hs__Node *agent_rules_event_node (const Hs__Envelope *env);
+
 /* The Node's Ready condition is True. A Node without one is not. When it
  * is True, *ret_since (may be NULL) gets its lastTransitionTime. */
 bool agent_rules_node_ready (const Hs__Node *node, int64_t *ret_since);
@@ -87,5 +95,23 @@ typedef struct {
  * *ret; an empty or malformed answer is an error ("the exec helper ended
  * without an answer"). ret->error is the caller's (free). */
 void agent_rules_exec_parse (const uint8_t *buf, size_t len, agent_exec_answer_t *ret);
+
+/* Requests from the bus: the bounds on their ids and names. */
+#define AGENT_ID_MAX              128         /* client_id, request_id */
+#define AGENT_NAME_MAX            253         /* pod, namespace, container, uid */
+#define AGENT_EXEC_ARGS_MAX       1024        /* words in an exec command */
+#define AGENT_EXEC_ARGS_BYTES_MAX (64 * 1024) /* their bytes */
+
+/* A client_id or request_id can name a stream and a topic: 1 to AGENT_ID_MAX
+ * letters, digits, '-', '_' or '.'. */
+bool agent_rules_id_ok (const char *s);
+/* A ProbeResult names a pod and a container (within AGENT_NAME_MAX). */
+bool agent_rules_probe_result_ok (const Hs__ProbeResult *r);
+/* NULL when an ExecRequest (its ids checked apart) can be run, else the
+ * error to answer with (static text). */
+const char *agent_rules_exec_check (const Hs__ExecRequest *q);
+/* NULL when a LogRequest (its ids checked apart) is well-formed, else the
+ * message of its Invalid answer (static text). */
+const char *agent_rules_log_check (const Hs__LogRequest *r);
 
 #endif

@@ -768,9 +768,8 @@ static void s_on_node (void *arg, const char *topic, const Hs__Envelope *env)
 {
     (void)topic;
     hollow_t *self = arg;
-    const Hs__WatchEvent *ev = env->body_case == HS__ENVELOPE__BODY_EVENT ? env->event : NULL;
-    const Hs__Node *node = ev && ev->object ? ev->object->node : NULL;
-    if (!node || !node->metadata || ev->type == HS__EVENT_TYPE__DELETED) return;
+    const Hs__Node *node = agent_rules_event_node (env);
+    if (!node) return;
     int64_t i = s_node_index (self, node->metadata->name);
     if (i < 0 || agent_rules_node_ready (node, NULL)) return;
     int64_t *since = zhashx_lookup (self->ready_since, node->metadata->name);

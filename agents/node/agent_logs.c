@@ -10,6 +10,7 @@
  *  being written wait for the next turn.
  */
 #include "agent_logs.h"
+#include "agent_rules.h"
 #include "shim_log.h"
 
 #include "hs_topic.h"
@@ -39,8 +40,6 @@
 #define BEAT_NS           (2000 * MS)               /* an empty chunk while quiet */
 #define RESEND_NS         (500 * MS)                /* a finished stream's last chunk, again */
 #define FILES_MAX         128                       /* container.log.N probed */
-#define ID_MAX            128
-#define NAME_MAX_LEN      253
 
 typedef struct {
     dev_t dev;
@@ -519,19 +518,6 @@ static void s_pump (agent_logs_t *self, s_stream_t *s, size_t *budget)
 
 /* ------------------------------------------------------------------ requests */
 
-static bool s_valid_id (const char *s)
-{
-    size_t n = s ? strlen (s) : 0;
-    if (n == 0 || n > ID_MAX) return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_' || c == '.'))
-            return false;
-    }
-    return true;
-}
-
 static void s_refuse (agent_logs_t *self, const Hs__Envelope *env, const char *why)
 {
     self->refused++;
@@ -572,14 +558,9 @@ static void s_start (agent_logs_t *self, const Hs__LogRequest *r)
     s->heard_mono = s->sent_mono = hs_mono_ns ();
     s_add (self, s);
 
-    if (hs_empty (r->pod) || strlen (r->pod) > NAME_MAX_LEN ||
-        strlen (hs_s (r->namespace_)) > NAME_MAX_LEN ||
-        strlen (hs_s (r->container)) > NAME_MAX_LEN) {
-        s_finish (self, s, HS__CODE__CODE_INVALID, "a valid pod name is required");
-        return;
-    }
-    if (r->limit_bytes < 0) {
-        s_finish (self, s, HS__CODE__CODE_INVALID, "limitBytes: must be greater than 0");
+    const char *bad = agent_rules_log_check (r);
+    if (bad) {
+        s_finish (self, s, HS__CODE__CODE_INVALID, bad);
         return;
     }
     if (s_active (self) > STREAMS_MAX) {
@@ -631,7 +612,7 @@ static void s_on_request (void *arg, const char *topic, const Hs__Envelope *env)
         return;
     }
     const Hs__LogRequest *r = env->log_request;
-    if (!s_valid_id (r->client_id) || !s_valid_id (r->request_id)) {
+    if (!agent_rules_id_ok (r->client_id) || !agent_rules_id_ok (r->request_id)) {
         s_refuse (self, env, "client_id and request_id must be 1-128 letters, digits, '-_.'");
         return;
     }

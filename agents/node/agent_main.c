@@ -268,11 +268,8 @@ static void s_on_node (void *arg, const char *topic, const Hs__Envelope *env)
 {
     self_t *self = arg;
     if (strcmp (topic, self->node_topic) != 0) return; /* ev.node.-//<node>2 */
-    const Hs__WatchEvent *ev = env->body_case == HS__ENVELOPE__BODY_EVENT ? env->event : NULL;
-    const Hs__Node *node = ev && ev->object ? ev->object->node : NULL;
-    if (!node || !node->metadata || !hs_streq (node->metadata->name, self->conf.node) ||
-        ev->type == HS__EVENT_TYPE__DELETED)
-        return;
+    const Hs__Node *node = agent_rules_event_node (env);
+    if (!node || !hs_streq (node->metadata->name, self->conf.node)) return;
     int64_t since = 0;
     if (agent_rules_node_ready (node, &since)) {
         if (since > 0) self->ready_since_ns = since;

@@ -19,10 +19,6 @@
 #include <unistd.h>
 
 #define MS                 1000000LL
-#define ID_MAX             128
-#define NAME_MAX_LEN       253
-#define ARGS_MAX           1024          /* words in a command */
-#define ARGS_BYTES_MAX     (64 * 1024)   /* their bytes */
 #define TIMEOUT_DEFAULT_MS 1000          /* Kubernetes' timeoutSeconds default */
 #define TIMEOUT_MAX_MS     (3600 * 1000) /* hs-shim's bound */
 #define SLACK_MS           3000          /* the helper's own deadline is the timeout */
@@ -52,25 +48,6 @@ struct agent_probe_t {
 };
 
 /* ------------------------------------------------------------------ small things */
-
-static bool s_valid_id (const char *s)
-{
-    size_t n = s ? strlen (s) : 0;
-    if (n == 0 || n > ID_MAX) return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_' || c == '.'))
-            return false;
-    }
-    return true;
-}
-
-static bool s_valid_name (const char *s, bool required)
-{
-    size_t n = s ? strlen (s) : 0;
-    return (!required || n > 0) && n <= NAME_MAX_LEN;
-}
 
 static void s_refuse (agent_probe_t *self, const Hs__Envelope *env, const char *why)
 {
@@ -202,25 +179,15 @@ static s_exec_t *s_exec_find (agent_probe_t *self, const char *client_id, const 
 
 static void s_on_exec (agent_probe_t *self, const Hs__Envelope *env, const Hs__ExecRequest *q)
 {
-    if (!s_valid_id (q->client_id) || !s_valid_id (q->request_id)) {
+    if (!agent_rules_id_ok (q->client_id) || !agent_rules_id_ok (q->request_id)) {
         s_refuse (self, env, "client_id and request_id must be 1-128 letters, digits, '-_.'");
         return;
     }
     if (s_exec_find (self, q->client_id, q->request_id)) return; /* a retry: it runs */
     const char *cid = q->client_id, *rid = q->request_id;
-    if (!s_valid_name (q->pod, true) || !s_valid_name (q->namespace_, false) ||
-        !s_valid_name (q->container, false) || !s_valid_name (q->uid, false)) {
-        s_answer (self, cid, rid, -1, NULL, 0, "a valid pod name is required");
-        return;
-    }
-    size_t bytes = 0;
-    for (size_t i = 0; i < q->n_command; i++) bytes += strlen (q->command[i]) + 1;
-    if (q->n_command == 0 || hs_empty (q->command[0])) {
-        s_answer (self, cid, rid, -1, NULL, 0, "no command given");
-        return;
-    }
-    if (q->n_command > ARGS_MAX || bytes > ARGS_BYTES_MAX) {
-        s_answer (self, cid, rid, -1, NULL, 0, "the command is too long");
+    const char *bad = agent_rules_exec_check (q);
+    if (bad) {
+        s_answer (self, cid, rid, -1, NULL, 0, bad);
         return;
     }
     if (self->n_execs >= AGENT_EXEC_MAX) {
@@ -289,8 +256,7 @@ static void s_on_message (void *arg, const char *topic, const Hs__Envelope *env)
     if (strcmp (topic, self->topic) != 0) return; /* another node's, e.g. probe.<node>2 */
     if (env->body_case == HS__ENVELOPE__BODY_PROBE_RESULT && env->probe_result) {
         const Hs__ProbeResult *r = env->probe_result;
-        if (!s_valid_name (r->pod, true) || !s_valid_name (r->namespace_, false) ||
-            !s_valid_name (r->container, true)) {
+        if (!agent_rules_probe_result_ok (r)) {
             s_refuse (self, env, "a ProbeResult must name a pod and a container");
             return;
         }

@@ -1,7 +1,7 @@
 /*  store_main.c: hs-store's wiring: flags, the bus, the event loop.
  *
  *  On the daemon loop (hs_loop.h): when commands are queued it
- *  takes them (up to BATCH_MAX), applies them and makes them durable in
+ *  takes them (up to STORE_BATCH_MAX), applies them and makes them durable in
  *  the write-ahead log (store_apply: group commit), then publishes the
  *  events in commit order, then the acks, then checkpoints (commits LMDB)
  *  and serves the snapshot requests that came with them. It also
@@ -10,6 +10,7 @@
  *  HB_INTERVAL_MS.
  */
 #include "store.h"
+#include "store_batch.h"
 #include "hs_bus.h"
 #include "hs_daemon.h"
 #include "hs_lock.h"
@@ -25,23 +26,12 @@
 #include <unistd.h>
 #include <zmq.h>
 
-/* Commands per group commit. Not more: the batch's clients wait through its
- * apply, fdatasync and publish, then take a while to send their next
- * commands; with every queued command in one batch (the cap was 8192), all
- * clients moved in one group and the store idled through their turnaround
- * (docs/architecture.md §4 has the figures). At most 128 splits them into groups
- * that overlap: one is applied while another turns around. 64 was worse:
- * more fdatasyncs. */
-#define BATCH_MAX      128
-#define SNAP_MAX       64 /* snapshot requests served per loop turn */
 #define HB_INTERVAL_MS 200
 /* No command for this long: checkpoint. Not less: the clients take a few
  * ms to turn their acks into new commands; with 1 ms the store checkpointed
  * after most batches (docs/architecture.md §4) and lost the point. */
 #define IDLE_MS         5
 #define JOIN_TIMEOUT_MS 30000
-#define CHUNK_OBJECTS   500
-#define CHUNK_BYTES     (1u << 20)
 #define EVENT_SWEEP_MS  10000 /* expired Events are looked for this often */
 #define EVENT_SWEEP_MAX 500   /* and deleted this many at a time */
 
@@ -60,21 +50,9 @@ typedef struct {
     hs_loop_zsock_t *commands;
     hs_loop_timer_t *hb, *sweep, *idle;
     /* one batch */
-    Hs__Envelope **envs;
-    size_t n_envs;
-    Hs__Command **cmds;
-    size_t n_cmds;
-    Hs__SnapshotRequest **snaps;
-    size_t n_snaps;
+    store_batch_t *batch;
     store_out_t out;
     hs_pb_arena_t *arena; /* one batch's messages (s_batch) */
-    /* commands of the batch answered without applying (s_refuse) */
-    struct {
-        Hs__Command *cmd;
-        Hs__Code code;
-        char *msg;
-    } refused[BATCH_MAX];
-    size_t n_refused;
 } self_t;
 
 static void s_usage (FILE *f)
@@ -159,55 +137,10 @@ static void s_send_chunk (self_t *self, const char *topic, Hs__SnapshotChunk *ch
 
 static void s_serve_snapshot (self_t *self, const Hs__SnapshotRequest *req)
 {
-    if (hs_empty (req->client_id)) {
-        store_count_garbage (self->store);
-        hs_log_once (HS_LOG_WARN, "store:snap-no-client",
-                     "refused a snapshot request without "
-                     "client_id; counted as garbage, further ones not logged");
-        return;
-    }
-    if (!hs_topic_id_ok (req->client_id)) {
-        store_count_garbage (self->store);
-        hs_log_once (HS_LOG_WARN, "store:snap-bad-client",
-                     "refused a snapshot request whose client_id cannot name a topic; counted as "
-                     "garbage, further ones not logged");
-        return;
-    }
-    _cleanup_free_ char *topic = hs_topic_to ("snap", req->client_id);
-    hs_kind_t kinds[HS_KIND__COUNT];
-    size_t n_kinds = 0;
-    Hs__SnapshotChunk err = HS__SNAPSHOT_CHUNK__INIT;
-    char *msg = NULL;
-    for (size_t i = 0; i < req->n_kinds && !msg; i++) {
-        hs_kind_t k = hs_kind_parse (req->kinds[i]);
-        if (k == HS_KIND_NONE)
-            msg = hs_sprintf ("the server doesn't have a resource type \"%.100s\"", req->kinds[i]);
-        else if (n_kinds < HS_ARRAY_LEN (kinds))
-            kinds[n_kinds++] = k;
-    }
-    hs_db_snapshot_t snap;
-    int r = msg ? -EINVAL
-                : hs_db_snapshot (store_db (self->store), kinds, n_kinds, req->pod_node, &snap);
-    if (r < 0) {
-        if (!msg) msg = hs_sprintf ("cannot read the store: %s", strerror (-r));
-        err.request_id = req->request_id;
-        err.code = msg && r == -EINVAL ? HS__CODE__CODE_INVALID : HS__CODE__CODE_INTERNAL;
-        err.message = msg;
-        err.epoch = store_epoch (self->store);
-        err.revision = store_revision (self->store);
-        err.last = true;
-        s_send_chunk (self, topic, &err);
-        err.request_id = NULL;
-        err.message = NULL;
-        free (msg);
-        return;
-    }
-    Hs__SnapshotChunk **chunks;
-    size_t n;
-    hs_db_snapshot_chunks (&snap, req->request_id, CHUNK_OBJECTS, CHUNK_BYTES, &chunks, &n);
-    for (size_t i = 0; i < n; i++) s_send_chunk (self, topic, chunks[i]);
-    hs_db_chunks_free (chunks, n);
-    hs_db_snapshot_free (&snap);
+    store_snap_answer_t a;
+    if (store_snapshot_answer (self->store, req, &a) < 0) return;
+    for (size_t i = 0; i < a.n; i++) s_send_chunk (self, a.topic, a.chunks[i]);
+    store_snap_answer_free (&a);
 }
 
 static void s_heartbeat (self_t *self)
@@ -228,57 +161,6 @@ static void s_heartbeat (self_t *self)
 }
 
 /* ------------------------------------------------------------------ the batch */
-
-/* Queues a command to be answered code/msg (taken) without applying it. */
-static void s_refuse (self_t *self, Hs__Command *cmd, Hs__Code code, char *msg)
-{
-    self->refused[self->n_refused].cmd = cmd;
-    self->refused[self->n_refused].code = code;
-    self->refused[self->n_refused].msg = msg;
-    self->n_refused++;
-}
-
-/* Sorts one received message into the batch: a Command on the topic its
- * writes name (hs_cmd_topic_check) is applied; one on another topic, or
- * over HS_BUS_MAX_MSG (hs_bus_recv_sized passes those on cmd.*), is
- * answered without applying; a SnapshotRequest on cmd.snapshot is served;
- * anything else is garbage. */
-static void s_take (self_t *self, char *topic, Hs__Envelope *env, size_t size)
-{
-    bool ok = false;
-    if (env->body_case == HS__ENVELOPE__BODY_COMMAND && hs_startswith (topic, "cmd.")) {
-        Hs__Command *cmd = env->command;
-        char *msg = NULL;
-        ok = true;
-        if (size > HS_BUS_MAX_MSG)
-            s_refuse (self, cmd, HS__CODE__CODE_INVALID,
-                      hs_sprintf ("Command: Too long: the envelope is %zu bytes: must be at most "
-                                  "%d bytes (HS_BUS_MAX_MSG, 4 MiB); split it",
-                                  size, HS_BUS_MAX_MSG));
-        else if (hs_cmd_topic_check (topic, cmd->writes, cmd->n_writes, &msg) < 0)
-            s_refuse (self, cmd, HS__CODE__CODE_FORBIDDEN, msg);
-        else
-            self->cmds[self->n_cmds++] = cmd;
-    } else if (env->body_case == HS__ENVELOPE__BODY_SNAPSHOT_REQUEST &&
-               strcmp (topic, HS_TOPIC_SNAPSHOT) == 0 && size <= HS_BUS_MAX_MSG &&
-               self->n_snaps < SNAP_MAX) {
-        self->snaps[self->n_snaps++] = env->snapshot_request;
-        ok = true;
-    }
-    if (!ok) {
-        store_count_garbage (self->store);
-        char key[300];
-        snprintf (key, sizeof key, "store:body:%.200s", env->sender);
-        hs_log_once (HS_LOG_WARN, key,
-                     "refused a message on %s from %s: not a command, or a snapshot request "
-                     "not on " HS_TOPIC_SNAPSHOT "; counted as garbage, further ones not logged",
-                     topic, env->sender);
-        hs_pb_free (env);
-    } else {
-        self->envs[self->n_envs++] = env;
-    }
-    free (topic);
-}
 
 /* Deletes Events nobody repeated within --event-ttl, through the same path
  * as any command: logged, committed, published. */
@@ -315,39 +197,28 @@ static void s_batch (self_t *self)
      * the batch ends: malloc and free of the tens of small pieces of each
      * object were a large share of the store's CPU (hs_pb.h). */
     hs_pb_arena_enter (self->arena);
-    while (self->n_envs < BATCH_MAX && self->n_snaps < SNAP_MAX) {
+    while (!store_batch_full (self->batch)) {
         char *topic;
         Hs__Envelope *env;
         size_t size;
         /* Oversized envelopes on cmd.* come through, to be answered. */
         int r = hs_bus_recv_sized (self->bus, "cmd.", &topic, &env, &size, 0);
         if (r < 0) break; /* -EAGAIN: drained */
-        s_take (self, topic, env, size);
+        store_batch_take (self->batch, topic, env, size);
     }
-    if (self->n_cmds > 0 || self->n_refused > 0) {
-        if (self->n_cmds > 0) {
-            int r = store_apply (self->store, self->cmds, self->n_cmds, &self->out);
-            if (r < 0)
-                log_error ("a batch of %zu commands did not commit: %s; answered Unavailable",
-                           self->n_cmds, strerror (-r));
-        }
-        for (size_t i = 0; i < self->n_refused; i++) {
-            store_refuse (self->store, &self->out, self->refused[i].cmd, self->refused[i].code,
-                          self->refused[i].msg);
-            free (self->refused[i].msg);
-        }
-        self->n_refused = 0;
+    if (store_batch_apply (self->batch, &self->out)) {
         s_publish_out (self);
         store_out_reset (&self->out);
     }
     /* A snapshot reads committed LMDB state, which must hold every acked
      * write: checkpoint first. A due checkpoint also waits for the acks
      * above: they are durable already, in the log. */
-    if (self->n_snaps > 0 || store_checkpoint_due (self->store, hs_mono_ns (), false))
+    size_t n_snaps = store_batch_n_snapshots (self->batch);
+    if (n_snaps > 0 || store_checkpoint_due (self->store, hs_mono_ns (), false))
         s_checkpoint (self);
-    for (size_t i = 0; i < self->n_snaps; i++) s_serve_snapshot (self, self->snaps[i]);
-    for (size_t i = 0; i < self->n_envs; i++) hs_pb_free (self->envs[i]);
-    self->n_envs = self->n_cmds = self->n_snaps = 0;
+    for (size_t i = 0; i < n_snaps; i++)
+        s_serve_snapshot (self, store_batch_snapshot (self->batch, i));
+    store_batch_end (self->batch);
     hs_pb_arena_leave (self->arena);
 }
 
@@ -483,9 +354,7 @@ static int s_setup (void *arg, hs_loop_t *loop)
         log_error ("cannot join the bus: %s", strerror (-r));
         return 1;
     }
-    self->envs = hs_calloc (BATCH_MAX + SNAP_MAX, sizeof *self->envs);
-    self->cmds = hs_calloc (BATCH_MAX, sizeof *self->cmds);
-    self->snaps = hs_calloc (SNAP_MAX, sizeof *self->snaps);
+    self->batch = store_batch_new (self->store);
     self->commands =
         hs_loop_zsock (loop, hs_bus_sub_socket (self->bus), s_on_commands, s_pending, self);
     if (!self->commands) return 1;
@@ -505,9 +374,7 @@ static void s_teardown (void *arg)
     hs_loop_timer_free (&self->hb);
     hs_loop_timer_free (&self->sweep);
     store_out_clear (&self->out);
-    free (self->envs);
-    free (self->cmds);
-    free (self->snaps);
+    store_batch_destroy (&self->batch);
     hs_bus_destroy (&self->bus);
     store_destroy (&self->store);
     hs_pb_arena_destroy (&self->arena);

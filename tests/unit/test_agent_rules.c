@@ -5,6 +5,7 @@
  *  and Node Ready as read from the store, and the exec helper's answer.
  */
 #include "agent_rules.h"
+#include "hs_obj.h"
 #include "hs_pb.h"
 #include "hs_test.h"
 #include "hs_util.h"
@@ -251,6 +252,75 @@ static void test_exec_parse (void)
     free (buf);
 }
 
+/* A message on ev.node.* whose object is another kind is no Node: Object's
+ * kinds share one pointer (fuzz_agent: a Job there was read as a Node). */
+static void test_event_node (void)
+{
+    Hs__Envelope env = HS__ENVELOPE__INIT;
+    CHECK (agent_rules_event_node (&env) == NULL);
+    Hs__WatchEvent ev = HS__WATCH_EVENT__INIT;
+    env.body_case = HS__ENVELOPE__BODY_EVENT;
+    env.event = &ev;
+    CHECK (agent_rules_event_node (&env) == NULL);
+    ev.type = HS__EVENT_TYPE__MODIFIED;
+    ev.object = hs_obj_new (HS_KIND_JOB, "default", "n1");
+    CHECK (agent_rules_event_node (&env) == NULL);
+    hs_pb_free (ev.object);
+    ev.object = hs_obj_new (HS_KIND_NODE, NULL, "n1");
+    const Hs__Node *n = agent_rules_event_node (&env);
+    CHECK (n != NULL && hs_streq (n->metadata->name, "n1"));
+    ev.type = HS__EVENT_TYPE__DELETED;
+    CHECK (agent_rules_event_node (&env) == NULL);
+    hs_pb_free (ev.object);
+    /* an envelope of another body whose pointer is not an event */
+    Hs__Ping ping = HS__PING__INIT;
+    env.body_case = HS__ENVELOPE__BODY_PING;
+    env.ping = &ping;
+    CHECK (agent_rules_event_node (&env) == NULL);
+}
+
+static void test_requests (void)
+{
+    CHECK (agent_rules_id_ok ("hsctl-1.a_b"));
+    CHECK (!agent_rules_id_ok (""));
+    CHECK (!agent_rules_id_ok (NULL));
+    CHECK (!agent_rules_id_ok ("a/b"));
+    char id[AGENT_ID_MAX + 2];
+    memset (id, 'a', sizeof id - 1);
+    id[sizeof id - 1] = '\0';
+    CHECK (!agent_rules_id_ok (id));
+    id[AGENT_ID_MAX] = '\0';
+    CHECK (agent_rules_id_ok (id));
+
+    Hs__ProbeResult r = HS__PROBE_RESULT__INIT;
+    CHECK (!agent_rules_probe_result_ok (&r));
+    r.pod = "web";
+    r.container = "c";
+    CHECK (agent_rules_probe_result_ok (&r));
+
+    Hs__ExecRequest q = HS__EXEC_REQUEST__INIT;
+    CHECK_EQ_STR (agent_rules_exec_check (&q), "a valid pod name is required");
+    q.pod = "web";
+    CHECK_EQ_STR (agent_rules_exec_check (&q), "no command given");
+    char *cmd[] = {"true"};
+    q.command = cmd;
+    q.n_command = 1;
+    CHECK (agent_rules_exec_check (&q) == NULL);
+    q.n_command = AGENT_EXEC_ARGS_MAX + 1;
+    char **many = calloc (q.n_command, sizeof *many);
+    for (size_t i = 0; i < q.n_command; i++) many[i] = "x";
+    q.command = many;
+    CHECK_EQ_STR (agent_rules_exec_check (&q), "the command is too long");
+    free (many);
+
+    Hs__LogRequest l = HS__LOG_REQUEST__INIT;
+    CHECK_EQ_STR (agent_rules_log_check (&l), "a valid pod name is required");
+    l.pod = "web";
+    CHECK (agent_rules_log_check (&l) == NULL);
+    l.limit_bytes = -1;
+    CHECK_EQ_STR (agent_rules_log_check (&l), "limitBytes: must be greater than 0");
+}
+
 int main (int argc, char **argv)
 {
     static const hs_test_t tests[] = {
@@ -258,6 +328,7 @@ int main (int argc, char **argv)
         {"startup", test_startup},       {"liveness", test_liveness},
         {"grace", test_grace},           {"node_lost", test_node_lost},
         {"node_ready", test_node_ready}, {"exec_parse", test_exec_parse},
+        {"requests", test_requests},     {"event_node", test_event_node},
     };
     return HS_TEST_RUN (tests);
 }

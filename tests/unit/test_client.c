@@ -1253,6 +1253,61 @@ static void test_garbage (void)
     s_cluster_down (&cl);
 }
 
+/* An event whose object is not of its stream (a Node on stream pod.-, with
+ * the stream's next sequence) is refused: a pod watch's callback reads
+ * obj->pod, and Object's kinds share one pointer (fuzz_agent found it). */
+static void test_event_wrong_kind (void)
+{
+    cluster_t cl;
+    s_cluster_up (&cl, true);
+    hs_client_t *b = s_client (&cl, "writer");
+    hs_client_t *c = s_client (&cl, "victim");
+    s_log_t log = {0};
+    hs_kind_t kinds[] = {HS_KIND_POD};
+    hs_watch_opts_t wo = {.kinds = kinds, .n_kinds = 1, .fn = s_log_fn, .arg = &log};
+    hs_watch_t *w = hs_client_watch (c, &wo);
+    CHECK_EQ_INT (hs_watch_wait_synced (w, 10000), 0);
+    hs_bus_t *raw = NULL;
+    CHECK_EQ_INT (hs_bus_connect (cl.addr, "vandal", NULL, &raw), 0);
+    hs_bus_subscribe (raw, "ev.pod.");
+    CHECK_EQ_INT (hs_bus_join (raw, 5000), 0);
+    /* The store's event for a pod: its stream's sequence. */
+    CHECK_EQ_INT (s_write (b, HS__OP__OP_CREATE, s_pod ("a", NULL)), 0);
+    char *topic = NULL;
+    Hs__Envelope *seen = NULL;
+    size_t size;
+    while (!seen && hs_bus_recv_sized (raw, NULL, &topic, &seen, &size, 5000) == 0) {
+        if (seen->body_case != HS__ENVELOPE__BODY_EVENT) hs_pb_freep (&seen);
+        free (topic);
+    }
+    CHECK (seen != NULL);
+    if (seen) {
+        /* The next sequence of stream pod.-, carrying a Node. */
+        Hs__Envelope *e = hs_pb_new (&hs__envelope__descriptor);
+        e->body_case = HS__ENVELOPE__BODY_EVENT;
+        e->event = hs_pb_new (&hs__watch_event__descriptor);
+        e->event->type = HS__EVENT_TYPE__ADDED;
+        e->event->epoch = seen->event->epoch;
+        e->event->seq = seen->event->seq + 1;
+        e->event->revision = seen->event->revision + 1;
+        hs_pb_set_str (&e->event->stream, "pod.-");
+        e->event->object = hs_obj_new (HS_KIND_NODE, NULL, "evil");
+        CHECK_EQ_INT (hs_bus_publish (raw, "ev.pod.-/default/evil", e), 0);
+        hs_pb_free (e);
+        hs_pb_free (seen);
+        /* The store's next pod event has that sequence: it must be applied. */
+        CHECK_EQ_INT (s_write (b, HS__OP__OP_CREATE, s_pod ("b", NULL)), 0);
+        CHECK (WAIT_UNTIL (s_log_has (&log, "ADDED pod/default/b"), 5000, c));
+        for (size_t i = 0; i < log.n; i++) CHECK (strstr (log.lines[i], "evil") == NULL);
+        CHECK (hs_watch_get (w, HS_KIND_NODE, "", "evil") == NULL);
+    }
+    hs_bus_destroy (&raw);
+    s_log_clear (&log);
+    hs_client_destroy (&c);
+    hs_client_destroy (&b);
+    s_cluster_down (&cl);
+}
+
 /* Callbacks may call hs_client_call (it works, nothing else is dispatched
  * meanwhile) but not hs_client_process or hs_watch_wait_synced. */
 typedef struct {
@@ -1365,6 +1420,7 @@ int main (int argc, char **argv)
         {"snapshot", test_snapshot},
         {"snapshot_protocol", test_snapshot_protocol},
         {"garbage", test_garbage},
+        {"event_wrong_kind", test_event_wrong_kind},
         {"reentrancy", test_reentrancy},
         {"event_loop", test_event_loop},
     };

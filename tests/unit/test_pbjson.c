@@ -1099,10 +1099,51 @@ static void test_hostile_input (void)
     }
 }
 
+/* A key longer than YAML's 1024-character limit on "key:" renders explicit
+ * ("? key" then ":") and loads back, under a scalar, a mapping and a list
+ * (fuzz_manifest: a Node label key of 1,500 characters rendered to YAML that
+ * did not load: "mapping values are not allowed in this context"). */
+static void test_long_keys (void)
+{
+    char key[1600];
+    memset (key, 'k', sizeof key - 1);
+    key[sizeof key - 1] = '\0';
+    key[5] = '"';
+    hs_tree_t *t = hs_tree_new (HS_TREE_MAP);
+    hs_tree_add (t, key, hs_tree_scalar ("v", true));
+    hs_tree_t *m = hs_tree_new (HS_TREE_MAP);
+    hs_tree_add (m, "a", hs_tree_scalar ("1", false));
+    key[0] = 'm';
+    hs_tree_add (t, key, m);
+    hs_tree_t *l = hs_tree_new (HS_TREE_SEQ);
+    hs_tree_add (l, NULL, hs_tree_scalar ("x", true));
+    key[0] = 'l';
+    hs_tree_add (t, key, l);
+    char *text = hs_tree_to_text (t, HS_FMT_YAML);
+    hs_tree_t **docs = NULL;
+    size_t n = 0;
+    char *err = NULL;
+    CHECK_EQ_INT (hs_yaml_parse (text, strlen (text), &docs, &n, &err), 0);
+    if (err) fprintf (stderr, "  %s\n", err);
+    free (err);
+    CHECK_EQ_INT (n, 1);
+    if (n == 1) {
+        char *again = hs_tree_to_text (docs[0], HS_FMT_YAML);
+        CHECK_EQ_STR (again, text);
+        free (again);
+        const hs_tree_t *got = hs_tree_get (docs[0], key);
+        CHECK (got && got->type == HS_TREE_SEQ && got->n == 1);
+    }
+    hs_trees_free (docs, n);
+    free (text);
+    hs_tree_free (t);
+}
+
 int main (int argc, char **argv)
 {
     static const hs_test_t tests[] = {
         {"json_names", test_json_names},
+        {"long_keys", test_long_keys},
         {"round_trip_pod", test_round_trip_pod},
         {"round_trip_kinds", test_round_trip_kinds},
         {"json_exact", test_json_exact},

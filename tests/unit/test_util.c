@@ -176,6 +176,16 @@ static void test_object_routing (void)
     char *stream = hs_obj_stream (o);
     CHECK_EQ_STR (stream, "pod.n1");
     free (stream);
+    CHECK (hs_obj_in_stream (o, "pod.n1"));
+    CHECK (!hs_obj_in_stream (o, "pod.-"));
+    CHECK (!hs_obj_in_stream (o, "pod.n10"));
+    CHECK (!hs_obj_in_stream (o, "node.n1"));
+    CHECK (!hs_obj_in_stream (o, "pod"));
+    CHECK (!hs_obj_in_stream (o, NULL));
+    Hs__Object *node = hs_obj_new (HS_KIND_NODE, NULL, "n1");
+    CHECK (hs_obj_in_stream (node, "node.-"));
+    CHECK (!hs_obj_in_stream (node, "pod.-"));
+    hs_pb_free (node);
     char *ref = hs_obj_ref (HS_KIND_DEPLOYMENT, "web");
     CHECK_EQ_STR (ref, "deployment.apps/web");
     free (ref);

@@ -403,13 +403,34 @@ static void test_selector (void)
     hs_pb_free (o);
 }
 
+/* A value quoted in a message is cut with "..." inside its buffer, whatever
+ * escapes it holds (fuzz_store: 60 bytes 0x01 as a namespace wrote two
+ * bytes past the quoting buffer: a \xNN escape left 3 bytes for "...", the
+ * quote and the NUL). */
+static void test_quote_escapes (void)
+{
+    for (size_t n = 30; n <= 63; n++) {
+        Hs__Object *o = hs_obj_new (HS_KIND_POD, NULL, "web");
+        char *ns = malloc (n + 1);
+        memset (ns, 0x01, n);
+        ns[n] = '\0';
+        hs_pb_take_str (&o->pod->metadata->namespace_, ns);
+        char *msg = NULL;
+        CHECK_EQ_INT (hs_obj_validate (o, &msg), -EINVAL);
+        CHECK_CONTAINS (msg, "metadata.namespace: Invalid value: \"\\x01");
+        if (n > 38) CHECK_CONTAINS (msg, "...\""); /* 38 escapes fill the buffer */
+        free (msg);
+        hs_pb_free (o);
+    }
+}
+
 int main (int argc, char **argv)
 {
     static const hs_test_t tests[] = {
         {"valid_objects", test_valid_objects}, {"pod_messages", test_pod_messages},
         {"meta_messages", test_meta_messages}, {"workload_messages", test_workload_messages},
         {"defaults", test_defaults},           {"normalize", test_normalize},
-        {"selector", test_selector},
+        {"selector", test_selector},           {"quote_escapes", test_quote_escapes},
     };
     return HS_TEST_RUN (tests);
 }

@@ -1,0 +1,201 @@
+/*  store_batch.c: one batch of hs-store's bus messages (store_batch.h):
+ *  sorting what arrived, applying and refusing commands, answering snapshot
+ *  requests. No sockets.
+ */
+#include "store_batch.h"
+#include "hs_bus.h"
+#include "hs_log.h"
+#include "hs_topic.h"
+#include "hs_util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#define CHUNK_OBJECTS 500
+#define CHUNK_BYTES   (1u << 20)
+
+struct store_batch_t {
+    store_t *store;
+    Hs__Envelope *envs[STORE_BATCH_MAX + STORE_SNAP_MAX];
+    size_t n_envs;
+    Hs__Command *cmds[STORE_BATCH_MAX];
+    size_t n_cmds;
+    Hs__SnapshotRequest *snaps[STORE_SNAP_MAX];
+    size_t n_snaps;
+    /* commands answered without applying (store_refuse) */
+    struct {
+        Hs__Command *cmd;
+        Hs__Code code;
+        char *msg;
+    } refused[STORE_BATCH_MAX];
+    size_t n_refused;
+};
+
+store_batch_t *store_batch_new (store_t *store)
+{
+    store_batch_t *self = hs_calloc (1, sizeof *self);
+    self->store = store;
+    return self;
+}
+
+void store_batch_destroy (store_batch_t **self_p)
+{
+    store_batch_t *self = *self_p;
+    if (!self) return;
+    store_batch_end (self);
+    free (self);
+    *self_p = NULL;
+}
+
+bool store_batch_full (const store_batch_t *self)
+{
+    return self->n_envs >= STORE_BATCH_MAX || self->n_snaps >= STORE_SNAP_MAX;
+}
+
+/* Queues a command to be answered code/msg (taken) without applying it. */
+static void s_refuse (store_batch_t *self, Hs__Command *cmd, Hs__Code code, char *msg)
+{
+    self->refused[self->n_refused].cmd = cmd;
+    self->refused[self->n_refused].code = code;
+    self->refused[self->n_refused].msg = msg;
+    self->n_refused++;
+}
+
+void store_batch_take (store_batch_t *self, char *topic, Hs__Envelope *env, size_t size)
+{
+    bool ok = false;
+    if (store_batch_full (self)) {
+        /* The caller stops taking at full; one more is garbage, not an overflow. */
+    } else if (env->body_case == HS__ENVELOPE__BODY_COMMAND && hs_startswith (topic, "cmd.")) {
+        Hs__Command *cmd = env->command;
+        char *msg = NULL;
+        ok = true;
+        if (size > HS_BUS_MAX_MSG)
+            s_refuse (self, cmd, HS__CODE__CODE_INVALID,
+                      hs_sprintf ("Command: Too long: the envelope is %zu bytes: must be at most "
+                                  "%d bytes (HS_BUS_MAX_MSG, 4 MiB); split it",
+                                  size, HS_BUS_MAX_MSG));
+        else if (hs_cmd_topic_check (topic, cmd->writes, cmd->n_writes, &msg) < 0)
+            s_refuse (self, cmd, HS__CODE__CODE_FORBIDDEN, msg);
+        else
+            self->cmds[self->n_cmds++] = cmd;
+    } else if (env->body_case == HS__ENVELOPE__BODY_SNAPSHOT_REQUEST &&
+               strcmp (topic, HS_TOPIC_SNAPSHOT) == 0 && size <= HS_BUS_MAX_MSG) {
+        self->snaps[self->n_snaps++] = env->snapshot_request;
+        ok = true;
+    }
+    if (!ok) {
+        store_count_garbage (self->store);
+        char key[300];
+        snprintf (key, sizeof key, "store:body:%.200s", env->sender);
+        hs_log_once (HS_LOG_WARN, key,
+                     "refused a message on %s from %s: not a command, or a snapshot request "
+                     "not on " HS_TOPIC_SNAPSHOT "; counted as garbage, further ones not logged",
+                     topic, env->sender);
+        hs_pb_free (env);
+    } else {
+        self->envs[self->n_envs++] = env;
+    }
+    free (topic);
+}
+
+bool store_batch_apply (store_batch_t *self, store_out_t *out)
+{
+    if (self->n_cmds == 0 && self->n_refused == 0) return false;
+    if (self->n_cmds > 0) {
+        int r = store_apply (self->store, self->cmds, self->n_cmds, out);
+        if (r < 0)
+            log_error ("a batch of %zu commands did not commit: %s; answered Unavailable",
+                       self->n_cmds, strerror (-r));
+    }
+    for (size_t i = 0; i < self->n_refused; i++) {
+        store_refuse (self->store, out, self->refused[i].cmd, self->refused[i].code,
+                      self->refused[i].msg);
+        free (self->refused[i].msg);
+    }
+    self->n_refused = 0;
+    self->n_cmds = 0;
+    return true;
+}
+
+size_t store_batch_n_snapshots (const store_batch_t *self)
+{
+    return self->n_snaps;
+}
+
+const Hs__SnapshotRequest *store_batch_snapshot (const store_batch_t *self, size_t i)
+{
+    return i < self->n_snaps ? self->snaps[i] : NULL;
+}
+
+void store_batch_end (store_batch_t *self)
+{
+    for (size_t i = 0; i < self->n_refused; i++) free (self->refused[i].msg);
+    for (size_t i = 0; i < self->n_envs; i++) hs_pb_free (self->envs[i]);
+    self->n_envs = self->n_cmds = self->n_snaps = self->n_refused = 0;
+}
+
+/* ------------------------------------------------------------------ snapshots */
+
+int store_snapshot_answer (store_t *store, const Hs__SnapshotRequest *req, store_snap_answer_t *ret)
+{
+    if (hs_empty (req->client_id)) {
+        store_count_garbage (store);
+        hs_log_once (HS_LOG_WARN, "store:snap-no-client",
+                     "refused a snapshot request without "
+                     "client_id; counted as garbage, further ones not logged");
+        return -EINVAL;
+    }
+    if (!hs_topic_id_ok (req->client_id)) {
+        store_count_garbage (store);
+        hs_log_once (HS_LOG_WARN, "store:snap-bad-client",
+                     "refused a snapshot request whose client_id cannot name a topic; counted as "
+                     "garbage, further ones not logged");
+        return -EINVAL;
+    }
+    *ret = (store_snap_answer_t){.topic = hs_topic_to ("snap", req->client_id)};
+    hs_kind_t kinds[HS_KIND__COUNT];
+    size_t n_kinds = 0;
+    char *msg = NULL;
+    for (size_t i = 0; i < req->n_kinds && !msg; i++) {
+        hs_kind_t k = hs_kind_parse (req->kinds[i]);
+        if (k == HS_KIND_NONE)
+            msg = hs_sprintf ("the server doesn't have a resource type \"%.100s\"", req->kinds[i]);
+        else if (n_kinds < HS_ARRAY_LEN (kinds))
+            kinds[n_kinds++] = k;
+    }
+    int r = msg ? -EINVAL
+                : hs_db_snapshot (store_db (store), kinds, n_kinds, req->pod_node, &ret->snap);
+    if (r < 0) {
+        Hs__SnapshotChunk *err = hs_pb_new (&hs__snapshot_chunk__descriptor);
+        err->code = msg ? HS__CODE__CODE_INVALID : HS__CODE__CODE_INTERNAL;
+        if (!msg) msg = hs_sprintf ("cannot read the store: %s", strerror (-r));
+        hs_pb_set_str (&err->request_id, req->request_id);
+        hs_pb_take_str (&err->message, msg);
+        err->epoch = store_epoch (store);
+        err->revision = store_revision (store);
+        err->last = true;
+        ret->chunks = hs_calloc (1, sizeof *ret->chunks);
+        ret->chunks[0] = err;
+        ret->n = 1;
+        return 0;
+    }
+    ret->has_snap = true;
+    hs_db_snapshot_chunks (&ret->snap, req->request_id, CHUNK_OBJECTS, CHUNK_BYTES, &ret->chunks,
+                           &ret->n);
+    return 0;
+}
+
+void store_snap_answer_free (store_snap_answer_t *a)
+{
+    if (a->has_snap) {
+        hs_db_chunks_free (a->chunks, a->n);
+        hs_db_snapshot_free (&a->snap);
+    } else {
+        for (size_t i = 0; i < a->n; i++) hs_pb_free (a->chunks[i]);
+        free (a->chunks);
+    }
+    free (a->topic);
+    *a = (store_snap_answer_t){0};
+}
