@@ -169,7 +169,7 @@ int store_snapshot_answer (store_t *store, const Hs__SnapshotRequest *req, store
                 : hs_db_snapshot (store_db (store), kinds, n_kinds, req->pod_node, &ret->snap);
     if (r < 0) {
         Hs__SnapshotChunk *err = hs_pb_new (&hs__snapshot_chunk__descriptor);
-        err->code = msg ? HS__CODE__CODE_INVALID : HS__CODE__CODE_INTERNAL;
+        err->code = r == -EINVAL ? HS__CODE__CODE_INVALID : HS__CODE__CODE_INTERNAL;
         if (!msg) msg = hs_sprintf ("cannot read the store: %s", strerror (-r));
         hs_pb_set_str (&err->request_id, req->request_id);
         hs_pb_take_str (&err->message, msg);

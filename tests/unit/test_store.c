@@ -6,6 +6,7 @@
 #include "hs_workload.h"
 #include "hs_util.h"
 #include "store.h"
+#include "store_batch.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -1049,6 +1050,35 @@ static void test_apply_keeps_controller_annotations (void)
     store_destroy (&s);
 }
 
+/* A snapshot request the store cannot serve says why: an unknown kind, or a
+ * node name too long for the store's index, is the client's error
+ * (Invalid), not the store's (Internal); either way one last chunk. */
+static void test_snapshot_errors (void)
+{
+    store_t *s = s_open ("snapshot_errors");
+    char long_node[700];
+    memset (long_node, 'n', sizeof long_node - 1);
+    long_node[sizeof long_node - 1] = '\0';
+    char *kinds[] = {"gizmo"};
+    Hs__SnapshotRequest bad_kind = HS__SNAPSHOT_REQUEST__INIT,
+                        bad_node = HS__SNAPSHOT_REQUEST__INIT;
+    bad_kind.client_id = bad_node.client_id = "c1";
+    bad_kind.request_id = bad_node.request_id = "r1";
+    bad_kind.kinds = kinds;
+    bad_kind.n_kinds = 1;
+    bad_node.pod_node = long_node;
+    const Hs__SnapshotRequest *reqs[] = {&bad_kind, &bad_node};
+    for (size_t i = 0; i < HS_ARRAY_LEN (reqs); i++) {
+        store_snap_answer_t a = {0};
+        CHECK_EQ_INT (store_snapshot_answer (s, reqs[i], &a), 0);
+        CHECK_EQ_INT ((int)a.n, 1);
+        CHECK (a.chunks[0]->last);
+        CHECK_EQ_INT (a.chunks[0]->code, HS__CODE__CODE_INVALID);
+        store_snap_answer_free (&a);
+    }
+    store_destroy (&s);
+}
+
 int main (int argc, char **argv)
 {
     static const hs_test_t tests[] = {
@@ -1068,6 +1098,7 @@ int main (int argc, char **argv)
         {"orphan", test_orphan},
         {"event_ttl", test_event_ttl},
         {"apply_keeps_controller_annotations", test_apply_keeps_controller_annotations},
+        {"snapshot_errors", test_snapshot_errors},
     };
     return HS_TEST_RUN (tests);
 }
