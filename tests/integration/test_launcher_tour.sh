@@ -13,7 +13,7 @@ HS_TOUR_PORT=$(( $(free_port_pair) + 1 ))
 export HS_TOUR_PORT
 L=$HS_SRC/scripts/homeostat
 down() { "$L" down >>"$T/down.log" 2>&1 || true; }
-trap 'down; hs_cleanup' EXIT
+hs_on_exit down # before hs_cleanup, which keeps the test's exit status
 
 "$L" up >"$T/up.log" 2>&1 || fail "homeostat up: $(tail -5 "$T/up.log")"
 hsctl get pods -n homeostat-system >"$T/cp.txt"

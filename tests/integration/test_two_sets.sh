@@ -10,7 +10,7 @@ need_root_cgroups
 export BIN=$HS_BIN HS_DEMO_CGROUP=$HS_CG_PARENT HS_DEMO_NODES="ts1"
 L=$HS_SRC/scripts/homeostat
 down() { HS_DEMO_DIR=$T/a "$L" down >>"$T/down.log" 2>&1 || true; }
-trap 'down; hs_cleanup' EXIT
+hs_on_exit down # before hs_cleanup, which keeps the test's exit status
 
 HS_DEMO_DIR=$T/a "$L" up >"$T/up-a.log" 2>&1 || fail "the first set: $(tail -5 "$T/up-a.log")"
 agent_a=$(cat "$T/a/run/agent-ts1.pid")
