@@ -1478,6 +1478,9 @@ void agent_pods_destroy (agent_pods_t **self_p)
 {
     agent_pods_t *self = *self_p;
     if (!self) return;
+    /* A stop right after the last container ended, before a turn removed
+     * the shims' group: removed here, so the parent can go too. */
+    if (self->shim_cg && agent_pods_running (self) == 0) (void)hs_cg_remove (self->cg, SHIM_CGROUP);
     while (self->sacks) s_sack_free (self, self->sacks);
     for (size_t i = 0; i < self->n_pods; i++) s_pod_free (self->pods[i]);
     free (self->pods);
