@@ -54,7 +54,7 @@ rootfs_ensure() {
   ROOTFS=$ROOTFS_CACHE/$name
   mkdir -p "$ROOTFS_CACHE"
   exec 8>"$ROOTFS_CACHE/lock"
-  flock -w 600 8 || fail "another run holds $ROOTFS_CACHE/lock for over 600 s"
+  flock -w 300 8 || fail "another run holds $ROOTFS_CACHE/lock for over 300 s"
   if [ ! -d "$ROOTFS" ]; then
     need_debs debootstrap:debootstrap
     # Under the lock, any .tmp is an interrupted build: never reused.

@@ -49,8 +49,8 @@ kill -0 "$STORE_PID" || fail "the first store died"
 hsctl get nodes >/dev/null || fail "the first store no longer answers"
 pass "a second hs-store on the same data dir is refused, naming the first's pid"
 
-start_agent n1
 need_root_cgroups
+start_agent n1
 refused agent2 "node n1: the state dir $T/agent-n1 is held by another hs-agent \(pid $AGENT_PID\); stop it first, or run this one with another --node-name and --state-dir" \
   hs-agent --bus "$HS_BUS" --node-name n1 --state-dir "$T/agent-n1" --cgroup-parent "$HS_CG_PARENT/n1"
 kill -0 "$AGENT_PID" || fail "the first agent died"
