@@ -109,6 +109,18 @@ export HS_BUS="127.0.0.1:$HS_PORT"
 # poll_until SECONDS COMMAND...: retries COMMAND until it succeeds (0) or
 # SECONDS pass (1). The one polling loop of the tests: everything that waits
 # goes through it.
+# procs_naming TEXT: the pids of the processes whose command line holds
+# TEXT, one per line. Read with bash alone: a `grep TEXT /proc/*/cmdline`
+# finds itself (its own argv holds TEXT, and its pid is in the glob).
+procs_naming() {
+  local f args
+  for f in /proc/[0-9]*/cmdline; do
+    mapfile -d '' args <"$f" 2>/dev/null || continue
+    [[ "${args[*]}" == *"$1"* ]] && { f=${f#/proc/}; echo "${f%/cmdline}"; }
+  done
+  return 0
+}
+
 poll_until() {
   local secs=$1; shift
   local deadline=$(( $(date +%s%N) + secs * 1000000000 ))

@@ -40,7 +40,7 @@ pass "the failure tour: every kill stayed isolated"
 
 "$L" down >"$T/down.log" 2>&1 || fail "down: $(tail -5 "$T/down.log")"
 [ ! -d "$HS_DEMO_DIR" ] || fail "down left $HS_DEMO_DIR"
-left=$(grep -lsF -- "$HS_DEMO_DIR" /proc/[0-9]*/cmdline 2>/dev/null | wc -l)
-[ "$left" -eq 0 ] || fail "down left $left processes"
+left=$(procs_naming "$HS_DEMO_DIR")
+[ -z "$left" ] || fail "down left processes: $(ps -o pid,ppid,stat,etime,args -p "$(paste -sd, <<<"$left")")"
 [ -z "$(find /sys/fs/cgroup -path "*/$HS_CG_PARENT*" 2>/dev/null)" ] || fail "down left cgroups"
 pass "down: no process, cgroup or state left"

@@ -16,11 +16,15 @@ HS_DEMO_DIR=$T/a "$L" up >"$T/up-a.log" 2>&1 || fail "the first set: $(tail -5 "
 agent_a=$(cat "$T/a/run/agent-ts1.pid")
 
 # What the first set runs: every process naming its data dir, with its
-# start time, and its instances on the bus.
+# start time, and its instances on the bus. Not the transient ones: an exec
+# probe's helper (`hs-shim --exec`, the prober's probes of the static pods)
+# or a process that ended while it was listed.
 procs() {
-  local pid
-  for pid in $(grep -lsF -- "$T/a/" /proc/[0-9]*/cmdline | cut -d/ -f3); do
-    echo "$pid $(awk '{ print $22 }' "/proc/$pid/stat" 2>/dev/null)"
+  local pid start
+  for pid in $(procs_naming "$T/a/"); do
+    tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qx -- --exec && continue
+    start=$(awk '{ print $22 }' "/proc/$pid/stat" 2>/dev/null) || continue
+    [ -n "$start" ] && echo "$pid $start"
   done | sort
 }
 components() { hsctl get components --no-headers | awk '{ print $1, $2 }' | sort; }
@@ -38,11 +42,15 @@ expect_refused() {
   echo "   $name: $(cat "$T/$name.out")"
 }
 port=${HS_BUS##*:}
+# How the line says to stop the first set: its binaries, named when they are
+# not the source tree's build/bin (an out-of-tree build).
+bin_env=""
+[ "$(cd "$HS_BIN" && pwd)" = "$HS_SRC/build/bin" ] || bin_env="BIN=$(cd "$HS_BIN" && pwd) "
 
 # A second set from another data dir on the same port.
 HS_DEMO_DIR=$T/b expect_refused second-set
 expect_out "homeostat: refusing to start: a set already runs (ports $port and $((port + 1)) held by hs-bus pid " cat "$T/second-set.out"
-expect_out "node ts1's hs-agent pid $agent_a, data dir $T/a); stop it first: HS_DEMO_DIR=$T/a HS_BUS=$HS_BUS make -C $HS_SRC demo-down, or start this one on another port: HS_BUS=127.0.0.1:" \
+expect_out "node ts1's hs-agent pid $agent_a, data dir $T/a); stop it first: ${bin_env}HS_DEMO_DIR=$T/a HS_BUS=$HS_BUS make -C $HS_SRC demo-down, or start this one on another port: HS_BUS=127.0.0.1:" \
   cat "$T/second-set.out"
 [ ! -e "$T/b" ] || fail "the refused set made $T/b: $(find "$T/b")"
 pass "a second set on the same port is refused in one line, before it starts anything"
@@ -50,7 +58,7 @@ pass "a second set on the same port is refused in one line, before it starts any
 # The same data dir on another port: the agents' state is taken.
 other=$(free_port_pair)
 HS_DEMO_DIR=$T/a HS_BUS=127.0.0.1:$other expect_refused same-dir
-expect_out "refusing to start: a set already runs (node ts1's hs-agent pid $agent_a on bus $HS_BUS, data dir $T/a); stop it first: HS_DEMO_DIR=$T/a HS_BUS=$HS_BUS make -C $HS_SRC demo-down" \
+expect_out "refusing to start: a set already runs (node ts1's hs-agent pid $agent_a on bus $HS_BUS, data dir $T/a); stop it first: ${bin_env}HS_DEMO_DIR=$T/a HS_BUS=$HS_BUS make -C $HS_SRC demo-down" \
   cat "$T/same-dir.out"
 expect_out "or start this one with another port and data dir" cat "$T/same-dir.out"
 pass "a second set from the same data dir is refused in one line"
