@@ -95,6 +95,14 @@ lap "booted: PID 1 is $LEADER (host pid), is-system-running: running"
 
 # container_down: power the container off (SIGKILL after a deadline), then
 # remove the cgroups it leaves on the host. From boot_cleanup too.
+boot_cgroups() { # BOOT_CG, and its namesakes in every other cgroup hierarchy
+  local mnt
+  [ -n "${BOOT_CG:-}" ] || return 0 # not made yet: nothing of ours
+  for mnt in $(awk '$9 == "cgroup" || $9 == "cgroup2" { print $5 }' /proc/self/mountinfo); do
+    [ -d "$mnt/${BOOT_CG##*/}" ] && echo "$mnt/${BOOT_CG##*/}"
+  done
+  return 0
+}
 container_down() {
   if kill -0 "$NSPAWN_PID" 2>/dev/null; then
     [ -n "${LEADER:-}" ] && kill -RTMIN+4 "$LEADER" 2>/dev/null # systemd: poweroff
@@ -106,14 +114,16 @@ container_down() {
   fi
   wait "$NSPAWN_PID" 2>/dev/null || true
   NSPAWN_PID=""
-  local pid
-  if [ -d "$BOOT_CG" ]; then
-    for pid in $(cat $(find "$BOOT_CG" -name cgroup.procs) 2>/dev/null); do
+  local pid dir
+  # nspawn makes the same path in the v1 name=systemd hierarchy too, when
+  # the host mounts one (a hybrid host like this one): both go.
+  for dir in $(boot_cgroups); do
+    for pid in $(cat $(find "$dir" -name cgroup.procs) 2>/dev/null); do
       kill -9 "$pid" 2>/dev/null || true
     done
-    poll_until 10 sh -c "find '$BOOT_CG' -depth -type d -exec rmdir {} + 2>/dev/null;
-                         [ ! -d '$BOOT_CG' ]" || echo "cannot remove cgroup $BOOT_CG" >&2
-  fi
+    poll_until 10 sh -c "find '$dir' -depth -type d -exec rmdir {} + 2>/dev/null;
+                         [ ! -d '$dir' ]" || echo "cannot remove cgroup $dir" >&2
+  done
   [ -n "$NSPAWN_RUN_MADE" ] && rmdir $NSPAWN_RUN/propagate $NSPAWN_RUN/locks $NSPAWN_RUN \
     2>/dev/null
   return 0
@@ -364,7 +374,7 @@ leader_pid=$LEADER
 container_down
 lap "the container powered off and its cgroups removed in $(( $(ms) - t )) ms"
 ! kill -0 "$leader_pid" 2>/dev/null || fail "the container's PID 1 ($leader_pid) still runs"
-[ ! -d "$BOOT_CG" ] || fail "$BOOT_CG is still there"
+[ -z "$(boot_cgroups)" ] || fail "cgroups left: $(boot_cgroups)"
 ! grep -qF -e "$ROOTFS" -e "$T" /proc/self/mountinfo || fail "mounts left: $(grep -F -e "$ROOTFS" -e "$T" /proc/self/mountinfo)"
 [ ! -e "$ROOTFS/var/lib/homeostat" ] || fail "the cached rootfs was written to ($ROOTFS/var/lib/homeostat)"
 pass "nothing left: the container's processes, mounts and cgroups are gone; the cached rootfs is as built"
