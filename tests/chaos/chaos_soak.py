@@ -348,7 +348,7 @@ class Soak:
     def supervisor(self):
         while not self.stop_sampler.is_set():
             self.supervise_once()
-            time.sleep(0.05)  # supervisor's polling interval
+            self.stop_sampler.wait(0.05)  # the polling interval; ends at once on stop
 
     # ------------------------------------------------------------ churn
     def next_seq(self):
@@ -560,7 +560,7 @@ class Soak:
                         acked_dep[d] = a[-1]["seq"]
             items = self.get_json("pods,deployments,jobs", timeout=3)
             if items is None:
-                time.sleep(0.05)  # polling interval: the store is down
+                self.stop_sampler.wait(0.05)  # polling interval: the store is down
                 continue
             with self.lock:
                 for n in self.bare_deleted:
