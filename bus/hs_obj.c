@@ -21,6 +21,11 @@ static const hs_kind_info_t s_kinds[HS_KIND__COUNT] = {
                      HS__OBJECT__KIND_JOB, &hs__job__descriptor, "jobs.batch"},
     [HS_KIND_EVENT] = {HS_KIND_EVENT, "event", "Event", "events", "ev", "v1", "", true,
                        HS__OBJECT__KIND_EVENT, &hs__event__descriptor, "events"},
+    [HS_KIND_SERVICE] = {HS_KIND_SERVICE, "service", "Service", "services", "svc", "v1", "", true,
+                         HS__OBJECT__KIND_SERVICE, &hs__service__descriptor, "services"},
+    [HS_KIND_ENDPOINTS] = {HS_KIND_ENDPOINTS, "endpoints", "Endpoints", "endpoints", "ep", "v1", "",
+                           true, HS__OBJECT__KIND_ENDPOINTS, &hs__endpoints__descriptor,
+                           "endpoints"},
 };
 
 const hs_kind_info_t *hs_kind_info (hs_kind_t kind)
@@ -75,6 +80,8 @@ ProtobufCMessage *hs_obj_body (const Hs__Object *o)
     case HS__OBJECT__KIND_DEPLOYMENT: return &o->deployment->base;
     case HS__OBJECT__KIND_JOB: return &o->job->base;
     case HS__OBJECT__KIND_EVENT: return &o->event->base;
+    case HS__OBJECT__KIND_SERVICE: return &o->service->base;
+    case HS__OBJECT__KIND_ENDPOINTS: return &o->endpoints->base;
     default: return NULL;
     }
 }
@@ -89,6 +96,8 @@ Hs__ObjectMeta *hs_obj_meta (const Hs__Object *o)
     case HS__OBJECT__KIND_DEPLOYMENT: return o->deployment ? o->deployment->metadata : NULL;
     case HS__OBJECT__KIND_JOB: return o->job ? o->job->metadata : NULL;
     case HS__OBJECT__KIND_EVENT: return o->event ? o->event->metadata : NULL;
+    case HS__OBJECT__KIND_SERVICE: return o->service ? o->service->metadata : NULL;
+    case HS__OBJECT__KIND_ENDPOINTS: return o->endpoints ? o->endpoints->metadata : NULL;
     default: return NULL;
     }
 }
@@ -106,6 +115,8 @@ Hs__Object *hs_obj_wrap (hs_kind_t kind, ProtobufCMessage *body)
     case HS_KIND_DEPLOYMENT: o->deployment = (Hs__Deployment *)body; break;
     case HS_KIND_JOB: o->job = (Hs__Job *)body; break;
     case HS_KIND_EVENT: o->event = (Hs__Event *)body; break;
+    case HS_KIND_SERVICE: o->service = (Hs__Service *)body; break;
+    case HS_KIND_ENDPOINTS: o->endpoints = (Hs__Endpoints *)body; break;
     default: break;
     }
     return o;

@@ -22,6 +22,8 @@ typedef enum {
     HS_KIND_DEPLOYMENT,
     HS_KIND_JOB,
     HS_KIND_EVENT,
+    HS_KIND_SERVICE,
+    HS_KIND_ENDPOINTS,
     HS_KIND__COUNT
 } hs_kind_t;
 

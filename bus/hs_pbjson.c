@@ -572,7 +572,8 @@ const char *hs_pb_json_name (const char *proto_name, char *buf, size_t len)
 
 static bool s_is_wrapper (const ProtobufCMessageDescriptor *d)
 {
-    return d && (!strcmp (d->name, "hs.Int32Value") || !strcmp (d->name, "hs.Int64Value"));
+    return d && (!strcmp (d->name, "hs.Int32Value") || !strcmp (d->name, "hs.Int64Value") ||
+                 !strcmp (d->name, "hs.BoolValue"));
 }
 
 static bool s_is_map_entry (const ProtobufCFieldDescriptor *f)
