@@ -322,8 +322,23 @@ static bool s_expect_key (const s_parser_t *p)
            !p->stack[p->depth - 1].key;
 }
 
+static void s_json_string (hs_buf_t *b, const char *s);
+
+/* The longest mapping key, as JSON text (quotes and escapes included): a
+ * key is written back as JSON, where YAML parsers (libyaml: 1024
+ * characters) refuse a longer simple key, so text we print must not hold
+ * one. Kubernetes' longest keys (label and annotation keys) are 317. */
+#define S_KEY_JSON_MAX 1000
+
 static int s_take_key (s_parser_t *p, const char *text, yaml_mark_t mark)
 {
+    hs_buf_t j = {0};
+    s_json_string (&j, text);
+    size_t n = j.len;
+    hs_buf_free (&j);
+    if (n > S_KEY_JSON_MAX)
+        return s_perr (p, mark, "mapping key is too long (%zu characters as JSON; at most %d)", n,
+                       S_KEY_JSON_MAX);
     s_frame_t *f = &p->stack[p->depth - 1];
     f->key = hs_strdup (text);
     f->key_line = (int)mark.line + 1;

@@ -21,6 +21,8 @@ hs_cleanup() {
   for h in "${HS_EXIT_HOOKS[@]:-}"; do
     [ -n "$h" ] && { "$h" || echo "exit hook $h failed" >&2; }
   done
+  # A hook that found the test left something behind fails a passing test.
+  [ "${HS_EXIT_FAIL:-0}" = 1 ] && [ $rc -eq 0 ] && rc=1
   # What outlives lib.sh's process groups: shims (they setsid) and the
   # workloads in our cgroups.
   hs_kill_workloads
@@ -42,7 +44,8 @@ hs_cleanup() {
 # hs_on_exit FUNC: FUNC runs first at exit, before lib.sh kills what the
 # test started and removes $T: for what a test sets up beyond lib.sh's own.
 # (A trap of the test's own would replace hs_cleanup, and must not fail
-# under set -e before calling it.)
+# under set -e before calling it.) A hook sets HS_EXIT_FAIL=1 to fail a
+# test that passed (it found something left behind).
 HS_EXIT_HOOKS=()
 hs_on_exit() { HS_EXIT_HOOKS+=("$1"); }
 
