@@ -1,0 +1,636 @@
+/*  endpoints_main.c: hs-endpoints' wiring (docs/architecture.md, "hs-endpoints"): flags,
+ *  the controller loop (hs_ctrl), the indexes that make a pod's change cost
+ *  only the Services it concerns, and the writes endpoints_sync.c decides.
+ *
+ *  One watch on Services, Pods and Endpoints. The callback keeps two
+ *  indexes and a dirty set, and kicks a pass at once (hs_ctrl_kick): a pod
+ *  leaving rotation must reach the Endpoints in milliseconds, not at the
+ *  next resync.
+ *
+ *    - pods by label: "<ns>\x1f<key>\x1f<value>" -> the names of the pods
+ *      carrying that label. A Service's candidates are the pods under the
+ *      rarest of its selector's labels, so a sync reads ~its own pods, not
+ *      the namespace's;
+ *    - Services by one selector label (the smallest key): the same form of
+ *      key -> Service names. A pod's change dirties only the Services under
+ *      one of its labels (old or new) whose whole selector matches;
+ *    - a Service's or its Endpoints' change dirties that Service.
+ *
+ *  A pass syncs the dirty Services this instance owns (rendezvous hashing
+ *  of "ns/name"); every --resync-ms, when the membership changed, and the
+ *  first time, it syncs them all ("full pass"). A sync:
+ *
+ *    - Service gone: its Endpoints, if they carry our annotation (we wrote
+ *      them, so the Service had a selector), are deleted, with their uid as
+ *      precondition. The annotation is what lets a restarted instance
+ *      clean up after a Service deleted while none ran; Endpoints without
+ *      it (a selector-less Service's, the user's) are never touched;
+ *    - Service without a selector: nothing (its Endpoints are the user's);
+ *    - else endpoints_sync decides; nothing is written when the stored
+ *      Endpoints already say it (endpoints_same), else a create, or an
+ *      update with the revision and uid we saw (Conflict if someone wrote
+ *      meanwhile: the next sync decides again from the newer state). An
+ *      update keeps the object's other annotations, owner references and
+ *      finalizers;
+ *    - expectations: while a write is in flight, and until the cache shows
+ *      the revision its ack named, the Service is not synced again (it
+ *      stays dirty), so a burst of pod changes never writes from a stale
+ *      cache. A refused or lost write holds the Service 20 ms, doubling to
+ *      5 s while they keep failing;
+ *    - a pod whose named targetPort resolves nowhere gets one Warning Event
+ *      on the Service (MissingTargetPort) per instance lifetime while it
+ *      stays so.
+ */
+#include "endpoints_sync.h"
+#include "hs_client.h"
+#include "hs_ctrl.h"
+#include "hs_log.h"
+#include "hs_util.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MS              1000000LL
+#define US              1000LL
+#define CALL_TIMEOUT_MS 5000
+#define SETTLE_POLL_NS  (50 * MS) /* a Service waiting for the cache looks again this often */
+#define HOLD_MIN_MS     20        /* after a refused or lost write, doubling ... */
+#define HOLD_MAX_MS     5000      /* ... to this */
+
+static char s_one; /* the value of set-like hashes */
+
+/* What we remember about a Service between syncs. */
+typedef struct {
+    int inflight;       /* writes sent and not yet answered */
+    int64_t barrier;    /* the cache must reach this revision before the next sync */
+    int64_t hold_until; /* monotonic: a write failed; no sync before */
+    int64_t hold_ms;
+    char **reported; /* "<pod uid>/<port>" whose missing targetPort has had its Event */
+    size_t n_reported;
+    bool seen; /* owned and looked at in the last full pass */
+} s_svc_t;
+
+typedef enum { S_CREATE, S_UPDATE, S_DELETE } s_op_t;
+
+struct self_t;
+
+typedef struct {
+    struct self_t *self;
+    s_op_t op;
+    char *key; /* "ns/name" */
+} s_ctx_t;
+
+typedef struct self_t {
+    hs_ctrl_t *ctrl;
+    hs_client_t *client;
+    hs_watch_t *watch;
+    int64_t resync_ns;
+    zhashx_t *pods_by_label; /* label key -> zhashx (pod name -> &s_one) */
+    zhashx_t *svcs_by_label; /* label key -> zhashx (service name -> &s_one) */
+    zhashx_t *dirty;         /* "ns/name" -> &s_one */
+    zhashx_t *svcs;          /* "ns/name" -> s_svc_t */
+    bool full_pending;       /* no full pass yet: nothing to note per change */
+    int64_t next_full;       /* monotonic */
+    uint64_t membership;
+    int64_t wake;
+    uint64_t owned, total;
+    uint64_t created, updated, deleted, refused, lost, syncs, full_passes, full_pass_us,
+        missing_ports;
+} self_t;
+
+static void s_usage (FILE *f)
+{
+    fprintf (f, "usage: hs-endpoints [controller flags]\n"
+                "Keeps the Endpoints of every Service with a selector: the addresses of the\n"
+                "pods it selects, ready ones in rotation, the others in notReadyAddresses.\n");
+    hs_ctrl_usage (f);
+}
+
+/* ------------------------------------------------------------------ indexes */
+
+static char *s_label_key (const char *ns, const char *k, const char *v)
+{
+    return hs_sprintf ("%s\x1f%s\x1f%s", hs_s (ns), hs_s (k), hs_s (v));
+}
+
+static void s_set_destroy (void **item)
+{
+    zhashx_t *h = *item;
+    zhashx_destroy (&h);
+    *item = NULL;
+}
+
+static void s_index_add (zhashx_t *idx, const char *key, const char *name)
+{
+    zhashx_t *set = zhashx_lookup (idx, key);
+    if (!set) {
+        set = zhashx_new ();
+        zhashx_insert (idx, key, set);
+    }
+    zhashx_insert (set, name, &s_one);
+}
+
+static void s_index_del (zhashx_t *idx, const char *key, const char *name)
+{
+    zhashx_t *set = zhashx_lookup (idx, key);
+    if (!set) return;
+    zhashx_delete (set, name);
+    if (zhashx_size (set) == 0) zhashx_delete (idx, key);
+}
+
+static void s_pod_index (self_t *self, const Hs__ObjectMeta *m, bool add)
+{
+    for (size_t i = 0; m && i < m->n_labels; i++) {
+        _cleanup_free_ char *k =
+            s_label_key (m->namespace_, m->labels[i]->key, m->labels[i]->value);
+        if (add)
+            s_index_add (self->pods_by_label, k, m->name);
+        else
+            s_index_del (self->pods_by_label, k, m->name);
+    }
+}
+
+/* The selector label a Service is filed under: the smallest key. */
+static const Hs__ServiceSpec__SelectorEntry *s_svc_label (const Hs__Service *svc)
+{
+    const Hs__ServiceSpec__SelectorEntry *best = NULL;
+    for (size_t i = 0; svc->spec && i < svc->spec->n_selector; i++)
+        if (!best || strcmp (svc->spec->selector[i]->key, best->key) < 0)
+            best = svc->spec->selector[i];
+    return best;
+}
+
+static void s_svc_index (self_t *self, const Hs__Service *svc, bool add)
+{
+    const Hs__ServiceSpec__SelectorEntry *e = svc ? s_svc_label (svc) : NULL;
+    if (!e || !svc->metadata) return;
+    _cleanup_free_ char *k = s_label_key (svc->metadata->namespace_, e->key, e->value);
+    if (add)
+        s_index_add (self->svcs_by_label, k, svc->metadata->name);
+    else
+        s_index_del (self->svcs_by_label, k, svc->metadata->name);
+}
+
+static bool s_labels_equal (const Hs__ObjectMeta *a, const Hs__ObjectMeta *b)
+{
+    if (a->n_labels != b->n_labels) return false;
+    for (size_t i = 0; i < a->n_labels; i++)
+        if (!hs_streq (a->labels[i]->key, b->labels[i]->key) ||
+            !hs_streq (a->labels[i]->value, b->labels[i]->value))
+            return false;
+    return true;
+}
+
+static char *s_key (const char *ns, const char *name)
+{
+    return hs_sprintf ("%s/%s", hs_s (ns), hs_s (name));
+}
+
+static void s_dirty (self_t *self, const char *ns, const char *name)
+{
+    _cleanup_free_ char *k = s_key (ns, name);
+    zhashx_insert (self->dirty, k, &s_one);
+}
+
+/* Dirties the Services that select the pod's labels (m: its old or new
+ * metadata). */
+static void s_dirty_for_pod (self_t *self, const Hs__ObjectMeta *m)
+{
+    for (size_t i = 0; i < m->n_labels; i++) {
+        _cleanup_free_ char *k =
+            s_label_key (m->namespace_, m->labels[i]->key, m->labels[i]->value);
+        zhashx_t *set = zhashx_lookup (self->svcs_by_label, k);
+        if (!set) continue;
+        for (void *it = zhashx_first (set); it; it = zhashx_next (set)) {
+            const char *name = zhashx_cursor (set);
+            const Hs__Object *so = hs_watch_get (self->watch, HS_KIND_SERVICE, m->namespace_, name);
+            if (so && endpoints_selects_labels (so->service, (void *const *)m->labels, m->n_labels))
+                s_dirty (self, m->namespace_, name);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ state */
+
+static void s_svc_destroy (void **item)
+{
+    s_svc_t *s = *item;
+    if (!s) return;
+    for (size_t i = 0; i < s->n_reported; i++) free (s->reported[i]);
+    free (s->reported);
+    free (s);
+    *item = NULL;
+}
+
+static s_svc_t *s_svc (self_t *self, const char *key)
+{
+    s_svc_t *s = zhashx_lookup (self->svcs, key);
+    if (!s) {
+        s = hs_calloc (1, sizeof *s);
+        zhashx_insert (self->svcs, key, s);
+    }
+    return s;
+}
+
+static void s_ctx_free (void *arg)
+{
+    s_ctx_t *c = arg;
+    free (c->key);
+    free (c);
+}
+
+static void s_hold (s_svc_t *s)
+{
+    s->hold_ms = s->hold_ms ? s->hold_ms * 2 : HOLD_MIN_MS;
+    if (s->hold_ms > HOLD_MAX_MS) s->hold_ms = HOLD_MAX_MS;
+    s->hold_until = hs_mono_ns () + s->hold_ms * MS;
+}
+
+/* ------------------------------------------------------------------ writes */
+
+static const char *s_op_name (s_op_t op)
+{
+    return op == S_CREATE ? "create" : op == S_UPDATE ? "update" : "delete";
+}
+
+static void s_on_ack (void *arg, int err, const Hs__Ack *ack)
+{
+    s_ctx_t *c = arg;
+    self_t *self = c->self;
+    s_svc_t *s = zhashx_lookup (self->svcs, c->key);
+    bool ok = err == 0 && ack->code == HS__CODE__CODE_OK;
+    bool gone = err == 0 && ack->code == HS__CODE__CODE_NOT_FOUND && c->op == S_DELETE;
+    if (s) {
+        if (s->inflight > 0) s->inflight--;
+        if (err == 0 && ack->revision > s->barrier) s->barrier = ack->revision;
+        if (ok || gone)
+            s->hold_ms = 0;
+        else
+            s_hold (s);
+    }
+    if (ok) {
+        if (c->op == S_CREATE) {
+            self->created++;
+            log_info ("endpoints %s created", c->key);
+        } else if (c->op == S_UPDATE) {
+            self->updated++;
+            log_debug ("endpoints %s updated", c->key);
+        } else {
+            self->deleted++;
+            log_info ("endpoints %s deleted: the service is gone", c->key);
+        }
+    } else if (!gone) {
+        /* Conflict, AlreadyExists, NotFound: someone wrote first; the
+         * cache shows it shortly and the next sync decides again. */
+        if (err) {
+            self->lost++;
+            hs_log_once (HS_LOG_WARN, "endpoints:lost", "endpoints %s: %s not answered: %s", c->key,
+                         s_op_name (c->op), strerror (-err));
+        } else {
+            self->refused++;
+            if (ack->code == HS__CODE__CODE_CONFLICT ||
+                ack->code == HS__CODE__CODE_ALREADY_EXISTS || ack->code == HS__CODE__CODE_NOT_FOUND)
+                log_debug ("endpoints %s: %s refused: %s", c->key, s_op_name (c->op), ack->message);
+            else
+                hs_log_once (HS_LOG_WARN, "endpoints:refused", "endpoints %s: %s refused: %s",
+                             c->key, s_op_name (c->op), ack->message);
+        }
+    }
+    zhashx_insert (self->dirty, c->key, &s_one);
+    hs_ctrl_kick (self->ctrl);
+    s_ctx_free (c);
+}
+
+/* Sends one write (taken) for the Service at key. */
+static void s_send (self_t *self, Hs__Write *w, s_op_t op, const char *key, s_svc_t *s)
+{
+    s_ctx_t *c = hs_calloc (1, sizeof *c);
+    c->self = self;
+    c->op = op;
+    c->key = hs_strdup (key);
+    hs_call_opts_t opts = {.timeout_ms = CALL_TIMEOUT_MS, .retry_ms = 100, .free_arg = s_ctx_free};
+    int r = hs_client_send (self->client, &w, 1, &opts, s_on_ack, c);
+    hs_pb_free (w);
+    if (r < 0) {
+        hs_log_once (HS_LOG_WARN, "endpoints:send", "cannot send a write: %s (not logged again)",
+                     strerror (-r));
+        s_ctx_free (c);
+        s_hold (s);
+        return;
+    }
+    s->inflight++;
+}
+
+/* The update of have to want's content: have's metadata (its annotations,
+ * owner references, finalizers) with want's labels and our annotation. */
+static Hs__Object *s_update_obj (const Hs__Endpoints *have, Hs__Endpoints *want)
+{
+    Hs__ObjectMeta *m = hs_pb_dup (have->metadata);
+    for (size_t i = 0; i < m->n_labels; i++) hs_pb_free (m->labels[i]);
+    free (m->labels);
+    m->labels = TAKE_PTR (want->metadata->labels);
+    m->n_labels = want->metadata->n_labels;
+    want->metadata->n_labels = 0;
+    hs_pb_map_set ((void ***)&m->annotations, &m->n_annotations,
+                   &hs__object_meta__annotations_entry__descriptor, ENDPOINTS_MANAGED_BY,
+                   ENDPOINTS_MANAGED_BY_VALUE);
+    hs_pb_map_sort ((void **)m->annotations, m->n_annotations);
+    hs_pb_free (want->metadata);
+    want->metadata = m;
+    return hs_obj_wrap (HS_KIND_ENDPOINTS, &want->base);
+}
+
+/* ------------------------------------------------------------------ a sync */
+
+/* The pods that may be the Service's: those under its rarest selector
+ * label (borrowed from the cache; free the array). */
+static size_t s_candidates (self_t *self, const Hs__Service *svc, const Hs__Pod ***ret)
+{
+    const char *ns = svc->metadata->namespace_;
+    zhashx_t *best = NULL;
+    for (size_t i = 0; i < svc->spec->n_selector; i++) {
+        const Hs__ServiceSpec__SelectorEntry *e = svc->spec->selector[i];
+        _cleanup_free_ char *k = s_label_key (ns, e->key, e->value);
+        zhashx_t *set = zhashx_lookup (self->pods_by_label, k);
+        if (!set) { /* no pod has this label: none is selected */
+            *ret = NULL;
+            return 0;
+        }
+        if (!best || zhashx_size (set) < zhashx_size (best)) best = set;
+    }
+    size_t n = 0;
+    const Hs__Pod **v = hs_calloc (zhashx_size (best) + 1, sizeof *v);
+    for (void *it = zhashx_first (best); it; it = zhashx_next (best)) {
+        const Hs__Object *o = hs_watch_get (self->watch, HS_KIND_POD, ns, zhashx_cursor (best));
+        if (o && o->pod) v[n++] = o->pod;
+    }
+    *ret = v;
+    return n;
+}
+
+/* One Event per pod and port while its targetPort stays missing. */
+static void s_report_missing (self_t *self, const Hs__Object *so, s_svc_t *s,
+                              const endpoints_plan_t *plan)
+{
+    char **now = hs_calloc (plan->n_missing + 1, sizeof *now);
+    for (size_t i = 0; i < plan->n_missing; i++) {
+        const endpoints_missing_t *x = &plan->missing[i];
+        now[i] = hs_sprintf ("%s/%s", x->pod_uid, x->port);
+        bool known = false;
+        for (size_t j = 0; j < s->n_reported && !known; j++)
+            known = strcmp (s->reported[j], now[i]) == 0;
+        if (known) continue;
+        self->missing_ports++;
+        hs_ctrl_event (self->ctrl, so, "Warning", "MissingTargetPort",
+                       "pod %s has no container port named \"%s\" (%s) for port \"%s\": it stays "
+                       "in notReadyAddresses",
+                       x->pod, x->target, x->protocol, x->port);
+    }
+    for (size_t j = 0; j < s->n_reported; j++) free (s->reported[j]);
+    free (s->reported);
+    s->reported = now;
+    s->n_reported = plan->n_missing;
+}
+
+static void s_sync (self_t *self, const char *key, int64_t now)
+{
+    const char *slash = strchr (key, '/');
+    if (!slash) return;
+    _cleanup_free_ char *ns = hs_strndup (key, (size_t)(slash - key));
+    const char *name = slash + 1;
+    if (!hs_ctrl_owns (self->ctrl, key)) return;
+    s_svc_t *s = s_svc (self, key);
+    s->seen = true;
+    /* not before the cache shows what we wrote last */
+    if (s->inflight > 0) {
+        zhashx_insert (self->dirty, key, &s_one);
+        return;
+    }
+    if (s->hold_until > now) {
+        zhashx_insert (self->dirty, key, &s_one);
+        if (s->hold_until < self->wake) self->wake = s->hold_until;
+        return;
+    }
+    if (hs_watch_revision (self->watch) < s->barrier) {
+        zhashx_insert (self->dirty, key, &s_one);
+        if (now + SETTLE_POLL_NS < self->wake) self->wake = now + SETTLE_POLL_NS;
+        return;
+    }
+    self->syncs++;
+    const Hs__Object *so = hs_watch_get (self->watch, HS_KIND_SERVICE, ns, name);
+    const Hs__Object *eo = hs_watch_get (self->watch, HS_KIND_ENDPOINTS, ns, name);
+    const Hs__Endpoints *have = eo ? eo->endpoints : NULL;
+    if (!so || !so->service) {
+        if (have && endpoints_ours (have) && have->metadata->deletion_timestamp == 0) {
+            Hs__Write *w = hs_write_target (HS__OP__OP_DELETE, HS_KIND_ENDPOINTS, ns, name);
+            hs_pb_set_str (&w->expected_uid, have->metadata->uid);
+            s_send (self, w, S_DELETE, key, s);
+        }
+        return;
+    }
+    const Hs__Service *svc = so->service;
+    if (!svc->metadata || !endpoints_managed (svc)) return; /* the user's Endpoints */
+    const Hs__Pod **pods = NULL;
+    size_t n = s_candidates (self, svc, &pods);
+    endpoints_plan_t plan;
+    int r = endpoints_sync (svc, pods, n, &plan);
+    free (pods);
+    if (r < 0) return;
+    if (plan.n_missing || s->n_reported) s_report_missing (self, so, s, &plan);
+    if (have && endpoints_same (have, plan.want)) {
+        endpoints_plan_clear (&plan);
+        return;
+    }
+    Hs__Endpoints *want = TAKE_PTR (plan.want);
+    Hs__Write *w;
+    if (have) {
+        w = hs_write_new (HS__OP__OP_UPDATE, s_update_obj (have, want));
+        w->expected_revision = have->metadata->resource_version;
+        hs_pb_set_str (&w->expected_uid, have->metadata->uid);
+    } else {
+        w = hs_write_new (HS__OP__OP_CREATE, hs_obj_wrap (HS_KIND_ENDPOINTS, &want->base));
+    }
+    log_debug ("endpoints %s: %zu ready, %zu not ready", key, plan.n_ready, plan.n_not_ready);
+    s_send (self, w, have ? S_UPDATE : S_CREATE, key, s);
+    endpoints_plan_clear (&plan);
+}
+
+/* ------------------------------------------------------------------ the pass */
+
+static void s_full_pass (self_t *self, int64_t now)
+{
+    int64_t t0 = hs_mono_ns ();
+    for (s_svc_t *s = zhashx_first (self->svcs); s; s = zhashx_next (self->svcs)) s->seen = false;
+    zhashx_purge (self->dirty);
+    const Hs__Object **v = NULL;
+    size_t n = hs_watch_list (self->watch, HS_KIND_SERVICE, &v);
+    self->owned = self->total = 0;
+    for (size_t i = 0; i < n; i++) {
+        const Hs__ObjectMeta *m = v[i]->service->metadata;
+        if (!m || !endpoints_managed (v[i]->service)) continue;
+        self->total++;
+        _cleanup_free_ char *key = s_key (m->namespace_, m->name);
+        if (hs_ctrl_owns (self->ctrl, key)) self->owned++;
+        s_sync (self, key, now);
+    }
+    free (v);
+    /* Endpoints of ours whose Service is gone (deleted while no instance
+     * ran, or while its delete was refused) */
+    n = hs_watch_list (self->watch, HS_KIND_ENDPOINTS, &v);
+    for (size_t i = 0; i < n; i++) {
+        const Hs__ObjectMeta *m = v[i]->endpoints->metadata;
+        if (!m || !endpoints_ours (v[i]->endpoints) ||
+            hs_watch_get (self->watch, HS_KIND_SERVICE, m->namespace_, m->name))
+            continue;
+        _cleanup_free_ char *key = s_key (m->namespace_, m->name);
+        s_sync (self, key, now);
+    }
+    free (v);
+    /* forget Services we no longer own or that are gone, once answered */
+    zlistx_t *gone = zlistx_new ();
+    for (s_svc_t *s = zhashx_first (self->svcs); s; s = zhashx_next (self->svcs))
+        if (!s->seen && s->inflight == 0) zlistx_add_end (gone, (void *)zhashx_cursor (self->svcs));
+    for (const char *k = zlistx_first (gone); k; k = zlistx_next (gone))
+        zhashx_delete (self->svcs, k);
+    zlistx_destroy (&gone);
+    self->full_passes++;
+    self->full_pass_us = (uint64_t)((hs_mono_ns () - t0) / US);
+    if (self->full_passes == 1)
+        log_info ("first pass done: %llu service(s) with a selector, %llu owned, in %llu us",
+                  (unsigned long long)self->total, (unsigned long long)self->owned,
+                  (unsigned long long)self->full_pass_us);
+    else
+        log_debug ("full pass: %llu owned in %llu us", (unsigned long long)self->owned,
+                   (unsigned long long)self->full_pass_us);
+}
+
+static int64_t s_pass (void *arg, hs_ctrl_t *ctrl, int64_t now)
+{
+    self_t *self = arg;
+    if (!self->watch) self->watch = hs_ctrl_watch (ctrl);
+    self->wake = INT64_MAX;
+    uint64_t gen = hs_ctrl_membership (ctrl);
+    if (self->full_pending || now >= self->next_full || gen != self->membership) {
+        self->full_pending = false;
+        self->membership = gen;
+        self->next_full = now + self->resync_ns;
+        s_full_pass (self, now);
+    } else if (zhashx_size (self->dirty)) {
+        zhashx_t *work = self->dirty;
+        self->dirty = zhashx_new ();
+        for (void *it = zhashx_first (work); it; it = zhashx_next (work))
+            s_sync (self, zhashx_cursor (work), now);
+        zhashx_destroy (&work);
+    }
+    return self->next_full < self->wake ? self->next_full : self->wake;
+}
+
+/* ------------------------------------------------------------------ callbacks */
+
+static void s_on_change (void *arg, Hs__EventType type, const Hs__Object *obj,
+                         const Hs__Object *old)
+{
+    self_t *self = arg;
+    bool deleted = type == HS__EVENT_TYPE__DELETED;
+    switch (hs_obj_kind (obj)) {
+    case HS_KIND_POD: {
+        const Hs__ObjectMeta *m = obj->pod->metadata, *om = old ? old->pod->metadata : NULL;
+        if (!m) return;
+        bool relabel = deleted || !om || !s_labels_equal (m, om);
+        if (relabel && om) s_pod_index (self, om, false);
+        if (relabel && !deleted) s_pod_index (self, m, true);
+        if (self->full_pending) return; /* the first pass looks at everything */
+        s_dirty_for_pod (self, m);
+        if (om && relabel) s_dirty_for_pod (self, om);
+        break;
+    }
+    case HS_KIND_SERVICE: {
+        const Hs__ObjectMeta *m = obj->service->metadata;
+        if (!m) return;
+        if (old) s_svc_index (self, old->service, false);
+        if (!deleted) s_svc_index (self, obj->service, true);
+        s_dirty (self, m->namespace_, m->name);
+        break;
+    }
+    case HS_KIND_ENDPOINTS: {
+        const Hs__ObjectMeta *m = obj->endpoints->metadata;
+        if (m) s_dirty (self, m->namespace_, m->name);
+        break;
+    }
+    default: return;
+    }
+    if (!self->full_pending && zhashx_size (self->dirty)) hs_ctrl_kick (self->ctrl);
+}
+
+static int s_start (void *arg, hs_ctrl_t *ctrl)
+{
+    self_t *self = arg;
+    self->ctrl = ctrl;
+    self->client = hs_ctrl_client (ctrl);
+    return 0;
+}
+
+static size_t s_counters (void *arg, const char **names, uint64_t *values, size_t max)
+{
+    self_t *self = arg;
+    const char *n[] = {"created", "updated",     "deleted",      "refused",       "lost",
+                       "syncs",   "full_passes", "full_pass_us", "missing_ports", "inflight"};
+    uint64_t v[] = {self->created,       self->updated,
+                    self->deleted,       self->refused,
+                    self->lost,          self->syncs,
+                    self->full_passes,   self->full_pass_us,
+                    self->missing_ports, self->client ? hs_client_inflight (self->client) : 0};
+    size_t k = 0;
+    for (; k < HS_ARRAY_LEN (n) && k < max; k++) {
+        names[k] = n[k];
+        values[k] = v[k];
+    }
+    return k;
+}
+
+static void s_share (void *arg, uint64_t *owned, uint64_t *total)
+{
+    self_t *self = arg;
+    *owned = self->owned;
+    *total = self->total;
+}
+
+/* ------------------------------------------------------------------ main */
+
+int main (int argc, char **argv)
+{
+    hs_log_init ("hs-endpoints");
+    self_t self = {.full_pending = true};
+    hs_ctrl_opts_t o = {0};
+    int rc;
+    if (!hs_ctrl_args (argc, argv, "hs-endpoints", &o, NULL, NULL, NULL, NULL, s_usage, &rc))
+        return rc;
+    self.resync_ns = (o.resync_ms ? o.resync_ms : 10000) * MS;
+    self.pods_by_label = zhashx_new ();
+    zhashx_set_destructor (self.pods_by_label, s_set_destroy);
+    self.svcs_by_label = zhashx_new ();
+    zhashx_set_destructor (self.svcs_by_label, s_set_destroy);
+    self.dirty = zhashx_new ();
+    self.svcs = zhashx_new ();
+    zhashx_set_destructor (self.svcs, s_svc_destroy);
+
+    static const hs_kind_t kinds[] = {HS_KIND_SERVICE, HS_KIND_POD, HS_KIND_ENDPOINTS};
+    hs_ctrl_ops_t ops = {.component = "hs-endpoints",
+                         .role = "endpoints",
+                         .kinds = kinds,
+                         .n_kinds = HS_ARRAY_LEN (kinds),
+                         .on_change = s_on_change,
+                         .start = s_start,
+                         .pass = s_pass,
+                         .counters = s_counters,
+                         .share = s_share,
+                         .arg = &self};
+    rc = hs_ctrl_run (&o, &ops);
+    zhashx_destroy (&self.pods_by_label);
+    zhashx_destroy (&self.svcs_by_label);
+    zhashx_destroy (&self.dirty);
+    zhashx_destroy (&self.svcs);
+    return rc;
+}
