@@ -18,7 +18,9 @@
  *
  *  A pass syncs the dirty Services this instance owns (rendezvous hashing
  *  of "ns/name"); every --resync-ms, when the membership changed, and the
- *  first time, it syncs them all ("full pass"). A sync:
+ *  first time, it also sweeps them all ("full pass"), 2 ms of it per pass
+ *  and dirty Services first, so a sweep over thousands never makes a pod
+ *  change wait for it. A sync:
  *
  *    - Service gone: its Endpoints, if they carry our annotation (we wrote
  *      them, so the Service had a selector), are deleted, with their uid as
@@ -58,6 +60,7 @@
 #define SETTLE_POLL_NS  (50 * MS) /* a Service waiting for the cache looks again this often */
 #define HOLD_MIN_MS     20        /* after a refused or lost write, doubling ... */
 #define HOLD_MAX_MS     5000      /* ... to this */
+#define SWEEP_SLICE_NS  (2 * MS)  /* a pass's share of a full sweep */
 
 static char s_one; /* the value of set-like hashes */
 
@@ -92,7 +95,11 @@ typedef struct self_t {
     zhashx_t *dirty;         /* "ns/name" -> &s_one */
     zhashx_t *svcs;          /* "ns/name" -> s_svc_t */
     bool full_pending;       /* no full pass yet: nothing to note per change */
-    int64_t next_full;       /* monotonic */
+    int64_t next_full;       /* monotonic: the next sweep starts */
+    bool sweeping;           /* a full pass ("sweep") is under way */
+    char **sweep;            /* its keys, taken as they are synced */
+    size_t n_sweep, sweep_pos;
+    int64_t sweep_ns, sweep_mono; /* its time inside passes; when it started */
     uint64_t membership;
     int64_t wake;
     uint64_t owned, total;
@@ -459,35 +466,45 @@ static void s_sync (self_t *self, const char *key, int64_t now)
 
 /* ------------------------------------------------------------------ the pass */
 
-static void s_full_pass (self_t *self, int64_t now)
+/* The keys of a full sweep: every Service with a selector, and our
+ * Endpoints whose Service is gone (deleted while no instance ran, or while
+ * its delete was refused). */
+static void s_sweep_start (self_t *self)
 {
-    int64_t t0 = hs_mono_ns ();
+    for (size_t i = self->sweep_pos; i < self->n_sweep; i++) free (self->sweep[i]);
+    free (self->sweep);
+    self->sweep = NULL;
+    self->n_sweep = self->sweep_pos = 0;
+    self->sweep_ns = 0;
+    self->sweep_mono = hs_mono_ns ();
     for (s_svc_t *s = zhashx_first (self->svcs); s; s = zhashx_next (self->svcs)) s->seen = false;
-    zhashx_purge (self->dirty);
     const Hs__Object **v = NULL;
     size_t n = hs_watch_list (self->watch, HS_KIND_SERVICE, &v);
+    const Hs__Object **e = NULL;
+    size_t ne = hs_watch_list (self->watch, HS_KIND_ENDPOINTS, &e);
+    self->sweep = hs_calloc (n + ne + 1, sizeof *self->sweep);
     self->owned = self->total = 0;
     for (size_t i = 0; i < n; i++) {
         const Hs__ObjectMeta *m = v[i]->service->metadata;
         if (!m || !endpoints_managed (v[i]->service)) continue;
+        char *key = s_key (m->namespace_, m->name);
         self->total++;
-        _cleanup_free_ char *key = s_key (m->namespace_, m->name);
         if (hs_ctrl_owns (self->ctrl, key)) self->owned++;
-        s_sync (self, key, now);
+        self->sweep[self->n_sweep++] = key;
+    }
+    for (size_t i = 0; i < ne; i++) {
+        const Hs__ObjectMeta *m = e[i]->endpoints->metadata;
+        if (m && endpoints_ours (e[i]->endpoints) &&
+            !hs_watch_get (self->watch, HS_KIND_SERVICE, m->namespace_, m->name))
+            self->sweep[self->n_sweep++] = s_key (m->namespace_, m->name);
     }
     free (v);
-    /* Endpoints of ours whose Service is gone (deleted while no instance
-     * ran, or while its delete was refused) */
-    n = hs_watch_list (self->watch, HS_KIND_ENDPOINTS, &v);
-    for (size_t i = 0; i < n; i++) {
-        const Hs__ObjectMeta *m = v[i]->endpoints->metadata;
-        if (!m || !endpoints_ours (v[i]->endpoints) ||
-            hs_watch_get (self->watch, HS_KIND_SERVICE, m->namespace_, m->name))
-            continue;
-        _cleanup_free_ char *key = s_key (m->namespace_, m->name);
-        s_sync (self, key, now);
-    }
-    free (v);
+    free (e);
+    self->sweeping = true;
+}
+
+static void s_sweep_end (self_t *self)
+{
     /* forget Services we no longer own or that are gone, once answered */
     zlistx_t *gone = zlistx_new ();
     for (s_svc_t *s = zhashx_first (self->svcs); s; s = zhashx_next (self->svcs))
@@ -495,17 +512,28 @@ static void s_full_pass (self_t *self, int64_t now)
     for (const char *k = zlistx_first (gone); k; k = zlistx_next (gone))
         zhashx_delete (self->svcs, k);
     zlistx_destroy (&gone);
+    free (self->sweep);
+    self->sweep = NULL;
+    self->n_sweep = self->sweep_pos = 0;
+    self->sweeping = false;
     self->full_passes++;
-    self->full_pass_us = (uint64_t)((hs_mono_ns () - t0) / US);
+    self->full_pass_us = (uint64_t)(self->sweep_ns / US);
+    long long wall_ms = (hs_mono_ns () - self->sweep_mono) / MS;
     if (self->full_passes == 1)
-        log_info ("first pass done: %llu service(s) with a selector, %llu owned, in %llu us",
+        log_info ("first pass done: %llu service(s) with a selector, %llu owned, in %llu us of "
+                  "passes over %lld ms",
                   (unsigned long long)self->total, (unsigned long long)self->owned,
-                  (unsigned long long)self->full_pass_us);
+                  (unsigned long long)self->full_pass_us, wall_ms);
     else
-        log_debug ("full pass: %llu owned in %llu us", (unsigned long long)self->owned,
-                   (unsigned long long)self->full_pass_us);
+        log_debug ("full pass: %llu owned in %llu us of passes over %lld ms",
+                   (unsigned long long)self->owned, (unsigned long long)self->full_pass_us,
+                   wall_ms);
 }
 
+/* A pass: the dirty Services first (a pod that just left rotation does not
+ * wait behind a resync), then the sweep, for at most SWEEP_SLICE_NS per
+ * pass, so a sweep over thousands of Services never holds the loop (and
+ * the next pod change) for more than a slice. */
 static int64_t s_pass (void *arg, hs_ctrl_t *ctrl, int64_t now)
 {
     self_t *self = arg;
@@ -516,13 +544,28 @@ static int64_t s_pass (void *arg, hs_ctrl_t *ctrl, int64_t now)
         self->full_pending = false;
         self->membership = gen;
         self->next_full = now + self->resync_ns;
-        s_full_pass (self, now);
-    } else if (zhashx_size (self->dirty)) {
+        s_sweep_start (self);
+    }
+    if (zhashx_size (self->dirty)) {
         zhashx_t *work = self->dirty;
         self->dirty = zhashx_new ();
         for (void *it = zhashx_first (work); it; it = zhashx_next (work))
             s_sync (self, zhashx_cursor (work), now);
         zhashx_destroy (&work);
+    }
+    if (self->sweeping) {
+        int64_t t0 = hs_mono_ns (), t = t0;
+        while (self->sweep_pos < self->n_sweep && t - t0 < SWEEP_SLICE_NS) {
+            char *key = self->sweep[self->sweep_pos++];
+            s_sync (self, key, now);
+            free (key);
+            t = hs_mono_ns ();
+        }
+        self->sweep_ns += t - t0;
+        if (self->sweep_pos == self->n_sweep)
+            s_sweep_end (self);
+        else
+            self->wake = now; /* the rest at the next turn, after the bus */
     }
     return self->next_full < self->wake ? self->next_full : self->wake;
 }
@@ -632,5 +675,7 @@ int main (int argc, char **argv)
     zhashx_destroy (&self.svcs_by_label);
     zhashx_destroy (&self.dirty);
     zhashx_destroy (&self.svcs);
+    for (size_t i = self.sweep_pos; i < self.n_sweep; i++) free (self.sweep[i]);
+    free (self.sweep);
     return rc;
 }
