@@ -72,7 +72,9 @@ typedef struct {
     int64_t hold_ms;
     char **reported; /* "<pod uid>/<port>" whose missing targetPort has had its Event */
     size_t n_reported;
-    bool seen; /* owned and looked at in the last full pass */
+    bool seen;    /* owned and looked at in the last full pass */
+    uint64_t fp;  /* s_fingerprint of the inputs of the last sync that ... */
+    bool fp_same; /* ... found the Endpoints as they should be */
 } s_svc_t;
 
 typedef enum { S_CREATE, S_UPDATE, S_DELETE } s_op_t;
@@ -103,7 +105,7 @@ typedef struct self_t {
     uint64_t membership;
     int64_t wake;
     uint64_t owned, total;
-    uint64_t created, updated, deleted, refused, lost, syncs, full_passes, full_pass_us,
+    uint64_t created, updated, deleted, refused, lost, syncs, skipped, full_passes, full_pass_us,
         missing_ports;
 } self_t;
 
@@ -377,6 +379,45 @@ static size_t s_candidates (self_t *self, const Hs__Service *svc, const Hs__Pod 
     return n;
 }
 
+/* 64-bit FNV-1a of s, continuing from h. */
+static uint64_t s_fnv (uint64_t h, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)hs_s (s); *p; p++) {
+        h ^= *p;
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+/* splitmix64's finalizer: spreads a value over all 64 bits. */
+static uint64_t s_mix (uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+static uint64_t s_meta_hash (const Hs__ObjectMeta *m)
+{
+    uint64_t h = s_fnv (0xcbf29ce484222325ULL, m ? m->uid : "");
+    h = s_fnv (h, m ? m->name : "");
+    return s_mix (h ^ (uint64_t)(m ? m->resource_version : 0));
+}
+
+/* What a sync of the Service reads, as one number: the Service, its
+ * Endpoints (or none) and the candidate pods, each by uid, name and
+ * revision; the pods summed, so their order does not matter. */
+static uint64_t s_fingerprint (const Hs__Service *svc, const Hs__Endpoints *have,
+                               const Hs__Pod *const *pods, size_t n)
+{
+    uint64_t h = s_meta_hash (svc->metadata) * 3 + (have ? s_meta_hash (have->metadata) : 1);
+    uint64_t sum = n;
+    for (size_t i = 0; i < n; i++) sum += s_meta_hash (pods[i]->metadata);
+    return s_mix (h ^ s_mix (sum));
+}
+
 /* One Event per pod and port while its targetPort stays missing. */
 static void s_report_missing (self_t *self, const Hs__Object *so, s_svc_t *s,
                               const endpoints_plan_t *plan)
@@ -441,12 +482,23 @@ static void s_sync (self_t *self, const char *key, int64_t now)
     if (!svc->metadata || !endpoints_managed (svc)) return; /* the user's Endpoints */
     const Hs__Pod **pods = NULL;
     size_t n = s_candidates (self, svc, &pods);
+    /* The sync is a function of these objects alone: if none changed since
+     * one that found nothing to write, it would find nothing again. */
+    uint64_t fp = s_fingerprint (svc, have, pods, n);
+    if (s->fp_same && s->fp == fp) {
+        free (pods);
+        self->skipped++;
+        return;
+    }
+    s->fp_same = false;
     endpoints_plan_t plan;
     int r = endpoints_sync (svc, pods, n, &plan);
     free (pods);
     if (r < 0) return;
     if (plan.n_missing || s->n_reported) s_report_missing (self, so, s, &plan);
     if (have && endpoints_same (have, plan.want)) {
+        s->fp = fp;
+        s->fp_same = true;
         endpoints_plan_clear (&plan);
         return;
     }
@@ -581,10 +633,11 @@ static void s_on_change (void *arg, Hs__EventType type, const Hs__Object *obj,
     case HS_KIND_POD: {
         const Hs__ObjectMeta *m = obj->pod->metadata, *om = old ? old->pod->metadata : NULL;
         if (!m) return;
+        const Hs__ObjectMeta *was = om ? om : deleted ? m : NULL;
         bool relabel = deleted || !om || !s_labels_equal (m, om);
-        if (relabel && om) s_pod_index (self, om, false);
+        if (relabel && was) s_pod_index (self, was, false);
         if (relabel && !deleted) s_pod_index (self, m, true);
-        if (self->full_pending) return; /* the first pass looks at everything */
+        if (self->full_pending) return; /* the first sweep looks at everything */
         s_dirty_for_pod (self, m);
         if (om && relabel) s_dirty_for_pod (self, om);
         break;
@@ -594,12 +647,12 @@ static void s_on_change (void *arg, Hs__EventType type, const Hs__Object *obj,
         if (!m) return;
         if (old) s_svc_index (self, old->service, false);
         if (!deleted) s_svc_index (self, obj->service, true);
-        s_dirty (self, m->namespace_, m->name);
+        if (!self->full_pending) s_dirty (self, m->namespace_, m->name);
         break;
     }
     case HS_KIND_ENDPOINTS: {
         const Hs__ObjectMeta *m = obj->endpoints->metadata;
-        if (m) s_dirty (self, m->namespace_, m->name);
+        if (m && !self->full_pending) s_dirty (self, m->namespace_, m->name);
         break;
     }
     default: return;
@@ -618,13 +671,20 @@ static int s_start (void *arg, hs_ctrl_t *ctrl)
 static size_t s_counters (void *arg, const char **names, uint64_t *values, size_t max)
 {
     self_t *self = arg;
-    const char *n[] = {"created", "updated",     "deleted",      "refused",       "lost",
-                       "syncs",   "full_passes", "full_pass_us", "missing_ports", "inflight"};
-    uint64_t v[] = {self->created,       self->updated,
-                    self->deleted,       self->refused,
-                    self->lost,          self->syncs,
-                    self->full_passes,   self->full_pass_us,
-                    self->missing_ports, self->client ? hs_client_inflight (self->client) : 0};
+    const char *n[] = {"created",      "updated",       "deleted", "refused",
+                       "lost",         "syncs",         "skipped", "full_passes",
+                       "full_pass_us", "missing_ports", "inflight"};
+    uint64_t v[] = {self->created,
+                    self->updated,
+                    self->deleted,
+                    self->refused,
+                    self->lost,
+                    self->syncs,
+                    self->skipped,
+                    self->full_passes,
+                    self->full_pass_us,
+                    self->missing_ports,
+                    self->client ? hs_client_inflight (self->client) : 0};
     size_t k = 0;
     for (; k < HS_ARRAY_LEN (n) && k < max; k++) {
         names[k] = n[k];
