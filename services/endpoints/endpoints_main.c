@@ -471,7 +471,7 @@ static void s_sync (self_t *self, const char *key, int64_t now)
     const Hs__Object *eo = hs_watch_get (self->watch, HS_KIND_ENDPOINTS, ns, name);
     const Hs__Endpoints *have = eo ? eo->endpoints : NULL;
     if (!so || !so->service) {
-        if (have && endpoints_ours (have) && have->metadata->deletion_timestamp == 0) {
+        if (endpoints_should_delete (NULL, have)) {
             Hs__Write *w = hs_write_target (HS__OP__OP_DELETE, HS_KIND_ENDPOINTS, ns, name);
             hs_pb_set_str (&w->expected_uid, have->metadata->uid);
             s_send (self, w, S_DELETE, key, s);

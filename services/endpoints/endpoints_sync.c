@@ -302,6 +302,11 @@ bool endpoints_ours (const Hs__Endpoints *ep)
                           ENDPOINTS_MANAGED_BY_VALUE);
 }
 
+bool endpoints_should_delete (const Hs__Service *svc, const Hs__Endpoints *ep)
+{
+    return !svc && endpoints_ours (ep) && ep->metadata->deletion_timestamp == 0;
+}
+
 static bool s_labels_same (const Hs__ObjectMeta *a, const Hs__ObjectMeta *b)
 {
     size_t na = a ? a->n_labels : 0, nb = b ? b->n_labels : 0;

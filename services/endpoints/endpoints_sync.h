@@ -107,5 +107,10 @@ void endpoints_plan_clear (endpoints_plan_t *plan);
 bool endpoints_same (const Hs__Endpoints *have, const Hs__Endpoints *want);
 /* Does the Endpoints carry our annotation? */
 bool endpoints_ours (const Hs__Endpoints *ep);
+/* Should ep, the Endpoints named like a Service, be deleted: the Service
+ * is gone (svc NULL), ep is ours (so the Service had a selector) and not
+ * already being deleted? A selector-less Service's Endpoints, the user's,
+ * never are, with or without their Service. */
+bool endpoints_should_delete (const Hs__Service *svc, const Hs__Endpoints *ep);
 
 #endif

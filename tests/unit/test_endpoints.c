@@ -479,6 +479,38 @@ static void test_same_and_ours (void)
     s_reset ();
 }
 
+static void test_deletion (void)
+{
+    const Hs__Service *svc = s_svc_http ();
+    const Hs__Pod *pods[] = {s_pod ("a", "10.0.0.1", true, 8080)};
+    endpoints_plan_t p;
+    CHECK_EQ_INT (endpoints_sync (svc, pods, 1, &p), 0);
+    Hs__Endpoints *ours = hs_pb_dup (p.want);
+    /* the Service is gone: ours go */
+    CHECK (endpoints_should_delete (NULL, ours));
+    /* the Service is there (with or without a selector): they stay */
+    CHECK (!endpoints_should_delete (svc, ours));
+    Hs__Object *o = s_parse ("apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n"
+                             "spec:\n  ports:\n  - {port: 80}\n");
+    CHECK (!endpoints_should_delete (o ? o->service : NULL, ours));
+    /* already being deleted (a finalizer holds it): not again */
+    ours->metadata->deletion_timestamp = 1;
+    CHECK (!endpoints_should_delete (NULL, ours));
+    /* a user's Endpoints (a selector-less Service's): never */
+    Hs__Object *u = s_parse ("apiVersion: v1\nkind: Endpoints\nmetadata:\n  name: ext\n"
+                             "subsets:\n- addresses:\n  - {ip: 192.0.2.1}\n"
+                             "  ports:\n  - {port: 80}\n");
+    CHECK (u != NULL);
+    if (u) {
+        CHECK (!endpoints_ours (u->endpoints));
+        CHECK (!endpoints_should_delete (NULL, u->endpoints));
+    }
+    CHECK (!endpoints_should_delete (NULL, NULL));
+    hs_pb_free (ours);
+    endpoints_plan_clear (&p);
+    s_reset ();
+}
+
 static void test_ip_order (void)
 {
     CHECK (endpoints_ip_cmp ("10.0.0.9", "10.0.0.10") < 0);
@@ -543,6 +575,7 @@ int main (int argc, char **argv)
         {"headless_hostname", test_headless_hostname},
         {"no_selector", test_no_selector},
         {"same_and_ours", test_same_and_ours},
+        {"deletion", test_deletion},
         {"ip_order", test_ip_order},
         {"many_shuffled", test_many_shuffled},
     };
