@@ -8,12 +8,14 @@
 # with a Warning Event on the Service; a selector-less Service's own
 # Endpoints are never touched, not even when it is deleted; deleting a
 # Service deletes its Endpoints; two instances share the Services, and
-# after kill -9 of one the survivor keeps every Endpoints current.
+# after kill -9 of one the survivor keeps every Endpoints current; a Service
+# deleted while no instance runs loses its Endpoints to the next instance.
 source "$(dirname "$0")/lib.sh"
 
 start_bus
 start_store
 start_ctrl endpoints --instance e1 --heartbeat-ms 100 --member-timeout-ms 500
+CTRL_PID_E1=$CTRL_PID
 
 # svc NAME [SELECTOR_APP]: a Service with port http 80 -> targetPort http
 svc() {
@@ -206,3 +208,15 @@ all_gone() {
 }
 wait_for 10 "every Endpoints deleted with its Service" all_gone
 pass "pod web-c deleted: gone from every Endpoints; $N Services deleted: their Endpoints too"
+
+# ---- a Service deleted while no instance runs: the next one deletes its
+# Endpoints (they carry our annotation), and still not the user's
+svc late
+wait_for 5 "Endpoints late" addrs_is late "10.244.1.9 | 10.244.1.10,10.244.3.4"
+kill -9 "$CTRL_PID_E1"
+hsctl delete service late >/dev/null || fail "cannot delete service late"
+ep_gone late && fail "Endpoints late went with no hs-endpoints running"
+start_ctrl endpoints --instance e3 --heartbeat-ms 100 --member-timeout-ms 500
+wait_for 5 "Endpoints late deleted by the new instance" ep_gone late
+addrs_is manual "192.0.2.7 | " || fail "the user's Endpoints manual changed: $(addrs manual)"
+pass "service late deleted while no hs-endpoints ran: the next instance deleted its Endpoints, not the user's"
