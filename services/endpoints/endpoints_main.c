@@ -41,7 +41,8 @@
  *      5 s while they keep failing;
  *    - a pod whose named targetPort resolves nowhere gets one Warning Event
  *      on the Service (MissingTargetPort) per instance lifetime while it
- *      stays so.
+ *      stays so; a write the store refuses as Invalid or Forbidden, a
+ *      Warning FailedToUpdateEndpoint.
  */
 #include "endpoints_sync.h"
 #include "hs_client.h"
@@ -264,6 +265,22 @@ static const char *s_op_name (s_op_t op)
     return op == S_CREATE ? "create" : op == S_UPDATE ? "update" : "delete";
 }
 
+/* A write the store refused for a reason another try will not change
+ * (Invalid, Forbidden): logged once, and a Warning Event on the Service
+ * (kube's FailedToUpdateEndpoint; repeats, one per hold, are merged). */
+static void s_refused (self_t *self, const s_ctx_t *c, const char *why)
+{
+    hs_log_once (HS_LOG_WARN, "endpoints:refused", "endpoints %s: %s refused: %s", c->key,
+                 s_op_name (c->op), why);
+    const char *slash = strchr (c->key, '/');
+    if (!slash || !self->watch) return;
+    _cleanup_free_ char *ns = hs_strndup (c->key, (size_t)(slash - c->key));
+    const Hs__Object *so = hs_watch_get (self->watch, HS_KIND_SERVICE, ns, slash + 1);
+    if (so)
+        hs_ctrl_event (self->ctrl, so, "Warning", "FailedToUpdateEndpoint",
+                       "Failed to %s endpoint %s: %s", s_op_name (c->op), c->key, why);
+}
+
 static void s_on_ack (void *arg, int err, const Hs__Ack *ack)
 {
     s_ctx_t *c = arg;
@@ -303,8 +320,7 @@ static void s_on_ack (void *arg, int err, const Hs__Ack *ack)
                 ack->code == HS__CODE__CODE_ALREADY_EXISTS || ack->code == HS__CODE__CODE_NOT_FOUND)
                 log_debug ("endpoints %s: %s refused: %s", c->key, s_op_name (c->op), ack->message);
             else
-                hs_log_once (HS_LOG_WARN, "endpoints:refused", "endpoints %s: %s refused: %s",
-                             c->key, s_op_name (c->op), ack->message);
+                s_refused (self, c, ack->message);
         }
     }
     zhashx_insert (self->dirty, c->key, &s_one);
@@ -333,7 +349,7 @@ static void s_send (self_t *self, Hs__Write *w, s_op_t op, const char *key, s_sv
 }
 
 /* The update of have to want's content: have's metadata (its annotations,
- * owner references, finalizers) with want's labels and our annotation. */
+ * owner references, finalizers) with want's labels and our annotations. */
 static Hs__Object *s_update_obj (const Hs__Endpoints *have, Hs__Endpoints *want)
 {
     Hs__ObjectMeta *m = hs_pb_dup (have->metadata);
@@ -342,9 +358,20 @@ static Hs__Object *s_update_obj (const Hs__Endpoints *have, Hs__Endpoints *want)
     m->labels = TAKE_PTR (want->metadata->labels);
     m->n_labels = want->metadata->n_labels;
     want->metadata->n_labels = 0;
-    hs_pb_map_set ((void ***)&m->annotations, &m->n_annotations,
-                   &hs__object_meta__annotations_entry__descriptor, ENDPOINTS_MANAGED_BY,
-                   ENDPOINTS_MANAGED_BY_VALUE);
+    /* ours (managed-by, over-capacity) as want says, the others kept */
+    size_t k = 0;
+    for (size_t i = 0; i < m->n_annotations; i++) {
+        Hs__ObjectMeta__AnnotationsEntry *a = m->annotations[i];
+        if (hs_streq (a->key, ENDPOINTS_MANAGED_BY) || hs_streq (a->key, ENDPOINTS_OVER_CAPACITY))
+            hs_pb_free (a);
+        else
+            m->annotations[k++] = a;
+    }
+    m->n_annotations = k;
+    for (size_t i = 0; i < want->metadata->n_annotations; i++)
+        hs_pb_map_set ((void ***)&m->annotations, &m->n_annotations,
+                       &hs__object_meta__annotations_entry__descriptor,
+                       want->metadata->annotations[i]->key, want->metadata->annotations[i]->value);
     hs_pb_map_sort ((void **)m->annotations, m->n_annotations);
     hs_pb_free (want->metadata);
     want->metadata = m;

@@ -250,13 +250,31 @@ int endpoints_sync (const Hs__Service *svc, const Hs__Pod *const *pods, size_t n
         s_endpoint (svc, pod, ret, &eps[k++]);
     }
     qsort (eps, k, sizeof *eps, s_ep_cmp);
+    /* over the cap: the ready ones first (in order), then the rest */
+    size_t n_ready = 0;
+    for (size_t i = 0; i < k; i++) n_ready += eps[i].ready;
+    for (size_t i = 0, kept_ready = 0, kept_not = 0; k > ENDPOINTS_MAX_ADDRESSES && i < k; i++) {
+        size_t room_ready = ENDPOINTS_MAX_ADDRESSES;
+        size_t room_not =
+            n_ready >= ENDPOINTS_MAX_ADDRESSES ? 0 : ENDPOINTS_MAX_ADDRESSES - n_ready;
+        bool keep = eps[i].ready ? kept_ready++ < room_ready : kept_not++ < room_not;
+        if (keep) continue;
+        hs_pb_free (TAKE_PTR (eps[i].addr));
+        ret->n_dropped++;
+    }
 
     Hs__Endpoints *e = ret->want = hs_pb_new (&hs__endpoints__descriptor);
     s_meta (svc, e);
+    if (ret->n_dropped)
+        hs_pb_map_set ((void ***)&e->metadata->annotations, &e->metadata->n_annotations,
+                       &hs__object_meta__annotations_entry__descriptor, ENDPOINTS_OVER_CAPACITY,
+                       ENDPOINTS_OVER_CAPACITY_AT);
+    hs_pb_map_sort ((void **)e->metadata->annotations, e->metadata->n_annotations);
     Hs__EndpointSubset *sub = NULL;
     const char *sub_key = NULL;
     for (size_t i = 0; i < k; i++) {
         s_ep_t *x = &eps[i];
+        if (!x->addr) continue; /* dropped over the cap */
         if (!sub || strcmp (sub_key, x->key) != 0) {
             sub = hs_pb_new (&hs__endpoint_subset__descriptor);
             hs_pb_push ((void ***)&e->subsets, &e->n_subsets, sub);
@@ -318,10 +336,19 @@ static bool s_labels_same (const Hs__ObjectMeta *a, const Hs__ObjectMeta *b)
     return true;
 }
 
+static const char *s_annotation (const Hs__Endpoints *ep, const char *key)
+{
+    const Hs__ObjectMeta *m = ep->metadata;
+    return m ? hs_pb_map_get ((void *const *)m->annotations, m->n_annotations, key) : NULL;
+}
+
 bool endpoints_same (const Hs__Endpoints *have, const Hs__Endpoints *want)
 {
     if (!have || !want) return false;
     if (!endpoints_ours (have) || !s_labels_same (have->metadata, want->metadata)) return false;
+    if (!hs_streq (s_annotation (have, ENDPOINTS_OVER_CAPACITY),
+                   s_annotation (want, ENDPOINTS_OVER_CAPACITY)))
+        return false;
     if (have->n_subsets != want->n_subsets) return false;
     for (size_t i = 0; i < have->n_subsets; i++)
         if (!hs_pb_equal (have->subsets[i], want->subsets[i])) return false;

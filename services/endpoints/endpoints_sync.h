@@ -35,6 +35,9 @@
  *      subset by IP (numerically), then by pod namespace/name, ports in the
  *      Service's order. The same input always gives the same bytes, so the
  *      caller writes only when something changed (endpoints_same);
+ *    - at most ENDPOINTS_MAX_ADDRESSES addresses (kube's 1000): past it,
+ *      ready ones are kept first, then not-ready ones, each in the order
+ *      above, and the annotation ENDPOINTS_OVER_CAPACITY says "truncated";
  *    - the Endpoints carries the Service's labels (plus
  *      service.kubernetes.io/headless for clusterIP None, as kube does) and
  *      the annotation ENDPOINTS_MANAGED_BY: the mark that lets a later
@@ -55,6 +58,13 @@
 #define ENDPOINTS_MANAGED_BY_VALUE "hs-endpoints"
 /* kube's label on the Endpoints of a headless Service. */
 #define ENDPOINTS_HEADLESS_LABEL "service.kubernetes.io/headless"
+/* kube's cap on the addresses of one Endpoints (ready ones kept first),
+ * and the annotation that says the cap was hit. Past it, kube points to
+ * EndpointSlices; here it also keeps the object far below the store's
+ * object size limit. */
+#define ENDPOINTS_MAX_ADDRESSES    1000
+#define ENDPOINTS_OVER_CAPACITY    "endpoints.kubernetes.io/over-capacity"
+#define ENDPOINTS_OVER_CAPACITY_AT "truncated"
 
 /* A pod whose named targetPort resolves in none of its containers. */
 typedef struct {
@@ -70,6 +80,7 @@ typedef struct {
     endpoints_missing_t *missing;
     size_t n_missing;
     size_t n_ready, n_not_ready; /* addresses of each kind, over all subsets */
+    size_t n_dropped;            /* past ENDPOINTS_MAX_ADDRESSES */
 } endpoints_plan_t;
 
 /* Does the Service have a non-empty selector (are its Endpoints ours)? */
@@ -103,7 +114,8 @@ int endpoints_sync (const Hs__Service *svc, const Hs__Pod *const *pods, size_t n
 void endpoints_plan_clear (endpoints_plan_t *plan);
 
 /* Does have already say what want says: the same subsets, the same labels,
- * and our annotation (other annotations, a user's, do not count)? */
+ * our annotation and the same over-capacity annotation (other annotations,
+ * a user's, do not count)? */
 bool endpoints_same (const Hs__Endpoints *have, const Hs__Endpoints *want);
 /* Does the Endpoints carry our annotation? */
 bool endpoints_ours (const Hs__Endpoints *ep);

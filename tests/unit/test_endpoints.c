@@ -562,6 +562,70 @@ static void test_many_shuffled (void)
     s_reset ();
 }
 
+/* kube's cap: at most 1000 addresses, ready ones first, then the
+ * annotation says "truncated". */
+static void test_over_capacity (void)
+{
+    const Hs__Service *svc = s_svc_http ();
+    enum { N = 1210 };
+    static const Hs__Pod *pods[N];
+    for (int i = 0; i < N; i++) {
+        char name[16], ip[24];
+        snprintf (name, sizeof name, "p%d", i);
+        snprintf (ip, sizeof ip, "10.244.%d.%d", i / 200, i % 200 + 1);
+        pods[i] = s_pod (name, ip, true, 8080);
+    }
+    /* 1210 ready: the first 1000 by IP */
+    endpoints_plan_t p;
+    CHECK_EQ_INT (endpoints_sync (svc, pods, N, &p), 0);
+    CHECK_EQ_INT (p.n_dropped, 210);
+    CHECK_EQ_INT (p.want->n_subsets, 1);
+    const Hs__EndpointSubset *s = s_sub (&p, 0);
+    if (s) {
+        CHECK_EQ_INT (s->n_addresses, ENDPOINTS_MAX_ADDRESSES);
+        CHECK_EQ_STR (s->addresses[0]->ip, "10.244.0.1");
+        CHECK_EQ_STR (s->addresses[999]->ip, "10.244.4.200");
+    }
+    const Hs__ObjectMeta *m = p.want->metadata;
+    CHECK_EQ_STR (
+        hs_pb_map_get ((void *const *)m->annotations, m->n_annotations, ENDPOINTS_OVER_CAPACITY),
+        ENDPOINTS_OVER_CAPACITY_AT);
+    /* 600 ready and 405 not: all the ready ones, 400 of the others */
+    endpoints_plan_t q;
+    const Hs__Pod *mixed[1005];
+    for (int i = 0; i < 1005; i++) {
+        char name[16], ip[24];
+        snprintf (name, sizeof name, "nr%d", i);
+        snprintf (ip, sizeof ip, "10.245.%d.%d", i / 200, i % 200 + 1);
+        mixed[i] = i < 600 ? pods[i] : s_pod (name, ip, false, 8080);
+    }
+    CHECK_EQ_INT (endpoints_sync (svc, mixed, 1005, &q), 0);
+    CHECK_EQ_INT (q.n_dropped, 5);
+    s = s_sub (&q, 0);
+    if (s) {
+        CHECK_EQ_INT (s->n_addresses, 600);
+        CHECK_EQ_INT (s->n_not_ready_addresses, 400);
+    }
+    CHECK (!endpoints_same (q.want, p.want)); /* different addresses */
+    /* under the cap again: the annotation goes, and that is a change */
+    endpoints_plan_t r;
+    CHECK_EQ_INT (endpoints_sync (svc, pods, 999, &r), 0);
+    CHECK_EQ_INT (r.n_dropped, 0);
+    m = r.want->metadata;
+    CHECK (
+        !hs_pb_map_get ((void *const *)m->annotations, m->n_annotations, ENDPOINTS_OVER_CAPACITY));
+    Hs__Endpoints *have = hs_pb_dup (r.want);
+    hs_pb_map_set ((void ***)&have->metadata->annotations, &have->metadata->n_annotations,
+                   &hs__object_meta__annotations_entry__descriptor, ENDPOINTS_OVER_CAPACITY,
+                   ENDPOINTS_OVER_CAPACITY_AT);
+    CHECK (!endpoints_same (have, r.want));
+    hs_pb_free (have);
+    endpoints_plan_clear (&r);
+    endpoints_plan_clear (&q);
+    endpoints_plan_clear (&p);
+    s_reset ();
+}
+
 int main (int argc, char **argv)
 {
     static const hs_test_t tests[] = {
@@ -578,6 +642,7 @@ int main (int argc, char **argv)
         {"deletion", test_deletion},
         {"ip_order", test_ip_order},
         {"many_shuffled", test_many_shuffled},
+        {"over_capacity", test_over_capacity},
     };
     int rc = HS_TEST_RUN (tests);
     s_reset ();
