@@ -503,6 +503,50 @@ static uint64_t s_rand (store_t *s)
     return s->rng = x;
 }
 
+/* How many clusterIPs of the current --service-cidr's upper and lower band
+ * are held: kept in the alloc table itself (keys that are no block's), in
+ * the same transactions, rebuilt at open. */
+#define ALLOC_COUNT_UPPER "#SU"
+#define ALLOC_COUNT_LOWER "#SL"
+
+static int s_count_get (MDB_txn *txn, MDB_dbi dbi, const char *key, uint64_t *ret)
+{
+    MDB_val v;
+    *ret = 0;
+    int r = s_get (txn, dbi, key, strlen (key), &v);
+    if (r == -ENOENT) return 0;
+    if (r == 0 && v.mv_size == sizeof *ret) memcpy (ret, v.mv_data, sizeof *ret);
+    return r;
+}
+
+/* The counter of ip's band, or NULL when ip is no usable clusterIP of the
+ * current range. */
+static const char *s_band_counter (const hs_net_conf_t *net, uint32_t ip)
+{
+    if (!store_alloc_svc_in_range (&net->service, ip)) return NULL;
+    uint32_t first;
+    uint64_t count, band = store_alloc_svc_band (&net->service);
+    store_alloc_svc_usable (&net->service, &first, &count);
+    if (band > count) band = 0;
+    return ip - first < band ? ALLOC_COUNT_LOWER : ALLOC_COUNT_UPPER;
+}
+
+/* Adds d to ip's band counter; logged (s_put) unless txn is the recovery's
+ * (s NULL: a plain put). */
+static int s_count_add (store_t *s, MDB_txn *txn, MDB_dbi dbi, const hs_net_conf_t *net,
+                        uint32_t ip, int d)
+{
+    const char *key = s_band_counter (net, ip);
+    if (!key) return 0;
+    uint64_t n;
+    int r = s_count_get (txn, dbi, key, &n);
+    if (r < 0) return r;
+    n = d < 0 && n == 0 ? 0 : n + (uint64_t)(int64_t)d;
+    if (s) return s_put (s, txn, dbi, key, strlen (key), &n, sizeof n);
+    return hs_db_errno (
+        mdb_put (txn, dbi, &(MDB_val){strlen (key), (void *)key}, &(MDB_val){sizeof n, &n}, 0));
+}
+
 /* Sets a string and its one-element list twin (clusterIP/clusterIPs,
  * podCIDR/podCIDRs) to v. */
 static void s_set_pair (char **one, char ***list, size_t *n, const char *v)
@@ -544,12 +588,16 @@ static int s_assign_cluster_ip (s_cmd_t *c, const Hs__Service *cur, Hs__Service 
         uint64_t count, band = store_alloc_svc_band (range), off;
         store_alloc_svc_usable (range, &first, &count);
         if (band > count) band = 0;
-        int r = 0;
-        /* the upper band from a random start, then the lower band */
-        if (count > band)
+        uint64_t held[2] = {0, 0};
+        int r = s_count_get (c->txn, c->s->alloc, ALLOC_COUNT_UPPER, &held[0]);
+        if (r == 0) r = s_count_get (c->txn, c->s->alloc, ALLOC_COUNT_LOWER, &held[1]);
+        /* the upper band from a random start, then the lower band; a band
+         * its count says is full is not scanned (a full /16 would cost a
+         * walk over 65,000 keys per refusal) */
+        if (r == 0 && count > band && held[0] < count - band)
             r = s_alloc_find (c->txn, c->s->alloc, STORE_ALLOC_SVC, first, 32, band, count - band,
                               band + s_rand (c->s) % (count - band), &off);
-        if (r == 0 && band > 0)
+        if (r == 0 && band > 0 && held[1] < band)
             r = s_alloc_find (c->txn, c->s->alloc, STORE_ALLOC_SVC, first, 32, 0, band,
                               s_rand (c->s) % band, &off);
         if (r < 0) return s_fail_db (c, r, "read the allocated addresses");
@@ -681,8 +729,11 @@ static int s_alloc_update (s_cmd_t *c, const char *key, const Hs__Object *old,
         store_alloc_key (kb, to, bo.addr);
         MDB_val v;
         int r = s_get (c->txn, s->alloc, (const char *)kb, sizeof kb, &v);
-        if (r == 0 && v.mv_size == 1 + klen && memcmp ((char *)v.mv_data + 1, key, klen) == 0)
+        if (r == 0 && v.mv_size == 1 + klen && memcmp ((char *)v.mv_data + 1, key, klen) == 0) {
             r = s_del (s, c->txn, s->alloc, kb, sizeof kb);
+            if (r == 0 && to == STORE_ALLOC_SVC)
+                r = s_count_add (s, c->txn, s->alloc, &s->net, bo.addr, -1);
+        }
         if (r < 0 && r != -ENOENT) return r;
     }
     if (hn) {
@@ -692,6 +743,8 @@ static int s_alloc_update (s_cmd_t *c, const char *key, const Hs__Object *old,
         memcpy (val + 1, key, klen);
         int r = s_put (s, c->txn, s->alloc, kb, sizeof kb, val, 1 + klen);
         free (val);
+        if (r == 0 && tn == STORE_ALLOC_SVC)
+            r = s_count_add (s, c->txn, s->alloc, &s->net, bn.addr, +1);
         if (r < 0) return r;
     }
     return 0;
@@ -738,6 +791,8 @@ static int s_rebuild_alloc (store_t *s, MDB_txn *txn)
                     r = hs_db_errno (mdb_put (txn, s->alloc, &(MDB_val){sizeof kb, kb},
                                               &(MDB_val){1 + k.mv_size, val}, 0));
                     free (val);
+                    if (r == 0 && tag == STORE_ALLOC_SVC)
+                        r = s_count_add (NULL, txn, s->alloc, &s->net, b.addr, +1);
                 }
                 free (holder);
             }

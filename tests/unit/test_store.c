@@ -1326,6 +1326,43 @@ static void test_cluster_ip_exhausted (void)
     store_destroy (&s);
 }
 
+/* A /24: 254 usable, the first 16 the lower band. Dynamic creates fill the
+ * upper band first, then the lower one around a requested address; the
+ * band counters survive a reopen (rebuilt) and follow deletes. */
+static void test_cluster_ip_bands (void)
+{
+    store_t *s = s_open_net ("svcbands", "10.244.0.0/16", 24, "10.96.0.0/24");
+    CHECK_EQ_INT (s_one (s, s_w (HS__OP__OP_CREATE, s_svc ("dns", "10.96.0.10")))->code, 0);
+    for (int i = 0; i < 238 + 15; i++) {
+        char name[16];
+        snprintf (name, sizeof name, "s%d", i);
+        CHECK_EQ_INT (s_one (s, s_w (HS__OP__OP_CREATE, s_svc (name, NULL)))->code, 0);
+        _cleanup_free_ char *ip = s_cluster_ip (s, name);
+        uint32_t off = s_ip (ip) - s_ip ("10.96.0.0");
+        if (i < 238)
+            CHECK (off >= 17 && off <= 254); /* the upper band first */
+        else
+            CHECK (off >= 1 && off <= 16 && off != 10);
+    }
+    CHECK_EQ_INT (s_one (s, s_w (HS__OP__OP_CREATE, s_svc ("full", NULL)))->code,
+                  HS__CODE__CODE_INTERNAL);
+    store_out_clear (&g_out);
+    store_destroy (&s);
+    s = s_open_net ("svcbands", "10.244.0.0/16", 24, "10.96.0.0/24");
+    CHECK_EQ_INT (s_one (s, s_w (HS__OP__OP_CREATE, s_svc ("full", NULL)))->code,
+                  HS__CODE__CODE_INTERNAL);
+    CHECK_EQ_INT (s_one (s, s_delete ("service", "dns", -1))->code, 0);
+    CHECK_EQ_INT (s_one (s, s_w (HS__OP__OP_CREATE, s_svc ("full", NULL)))->code, 0);
+    _cleanup_free_ char *got = s_cluster_ip (s, "full");
+    CHECK_EQ_STR (got, "10.96.0.10");
+    CHECK_EQ_INT (s_one (s, s_delete ("service", "s3", -1))->code, 0);
+    CHECK_EQ_INT (s_one (s, s_w (HS__OP__OP_CREATE, s_svc ("again", NULL)))->code, 0);
+    CHECK_EQ_INT (s_one (s, s_w (HS__OP__OP_CREATE, s_svc ("over", NULL)))->code,
+                  HS__CODE__CODE_INTERNAL);
+    store_out_clear (&g_out);
+    store_destroy (&s);
+}
+
 static void test_pod_cidr (void)
 {
     /* 10.244.0.0/28 in /30 slices: 4 nodes */
@@ -1481,6 +1518,7 @@ int main (int argc, char **argv)
         {"alloc_bands", test_alloc_bands},
         {"cluster_ip", test_cluster_ip},
         {"cluster_ip_exhausted", test_cluster_ip_exhausted},
+        {"cluster_ip_bands", test_cluster_ip_bands},
         {"pod_cidr", test_pod_cidr},
         {"alloc_after_kill", test_alloc_after_kill},
     };
