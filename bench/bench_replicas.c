@@ -82,8 +82,15 @@ static void s_cluster_up (cluster_t *c, const char *tag)
     char *a_bus[] = {s_bin[B_BUS], "--bind", "127.0.0.1", "--port", port_s, NULL};
     c->bus_pid = bl_spawn (a_bus, lb);
     if (bl_wait_tcp (port + 1, 5000) < 0) bl_die ("hs-bus did not start");
-    char *a_store[] = {
-        s_bin[B_STORE], "--bus", c->bus, "--data", data, s_nosync ? "--no-sync" : NULL, NULL};
+    char *a_store[] = {s_bin[B_STORE],
+                       "--bus",
+                       c->bus,
+                       "--data",
+                       data,
+                       "--cluster-cidr",
+                       BL_CLUSTER_CIDR,
+                       s_nosync ? "--no-sync" : NULL,
+                       NULL};
     c->store_pid = bl_spawn (a_store, ls);
     int r = hs_client_new (c->bus, "bench-replicas", NULL, 10000, &c->cl);
     if (r < 0) bl_die ("cannot join hs-bus: %s", strerror (-r));

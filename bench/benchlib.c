@@ -325,7 +325,8 @@ void bl_plane_start (bl_plane_t *p, const char *dir, char *hsbus, char *hsstore,
     p->bus_pid = bl_spawn (a_bus, p->bus_log);
     /* hs-bus binds PUB on port+1 after XSUB on port: +1 accepting means both do. */
     if (bl_wait_tcp (port + 1, 5000) < 0) bl_die ("hs-bus did not start");
-    char *a_store[] = {hsstore, "--bus", p->bus, "--data", p->data, nosync ? "--no-sync" : NULL,
+    char *a_store[] = {hsstore, "--bus",          p->bus,          "--data",
+                       p->data, "--cluster-cidr", BL_CLUSTER_CIDR, nosync ? "--no-sync" : NULL,
                        NULL};
     p->store_pid = bl_spawn (a_store, p->store_log);
 }

@@ -27,6 +27,7 @@
 static const char *s_table_names[HS_DB__COUNT] = {
     [HS_DB_OBJECTS] = "objects",   [HS_DB_STREAMS] = "streams", [HS_DB_META] = "meta",
     [HS_DB_REQUESTS] = "requests", [HS_DB_REQTIME] = "reqtime", [HS_DB_NODEUSE] = "nodeuse",
+    [HS_DB_ALLOC] = "alloc",
 };
 
 struct hs_db_t {

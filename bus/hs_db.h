@@ -79,10 +79,14 @@ void hs_db_chunks_free (Hs__SnapshotChunk **chunks, size_t n);
 /* ------------------------------------------------------------------ writer side
  *
  * hs-store is the only writer; it runs its own transactions on these handles.
- * One more named database, private to hs-store:
+ * Two more named databases, private to hs-store:
  *    nodeuse   "<node>" -> three int64 (native): cpu millicores, memory bytes
  *              and pod count requested by the non-terminal pods bound to the
  *              node; rebuilt from `objects` at every store start.
+ *    alloc     the addresses in use (services/store/store_alloc.h):
+ *              'S' + be32 IP -> the Service holding that clusterIP,
+ *              'N' + be32 network -> the Node holding that podCIDR;
+ *              rebuilt from `objects` at every store start.
  */
 typedef enum {
     HS_DB_OBJECTS = 0,
@@ -91,6 +95,7 @@ typedef enum {
     HS_DB_REQUESTS,
     HS_DB_REQTIME,
     HS_DB_NODEUSE,
+    HS_DB_ALLOC, /* after the others: the write-ahead log names tables by number */
     HS_DB__COUNT
 } hs_db_table_t;
 

@@ -567,14 +567,18 @@ const char *hs_pb_json_name (const char *proto_name, char *buf, size_t len)
         while (*s == '_') s++;
         if (!*s) break;
         size_t w = strcspn (s, "_");
-        bool upper_all = false;
+        size_t upper = 0; /* leading letters to upper-case: an acronym's */
         if (!first) {
-            for (size_t a = 0; a < HS_ARRAY_LEN (acronyms); a++)
-                if (w == strlen (acronyms[a]) && !strncmp (s, acronyms[a], w)) upper_all = true;
+            /* and its plural, as Kubernetes writes them: podIPs, podCIDRs */
+            for (size_t a = 0; a < HS_ARRAY_LEN (acronyms); a++) {
+                size_t al = strlen (acronyms[a]);
+                if ((w == al || (w == al + 1 && s[al] == 's')) && !strncmp (s, acronyms[a], al))
+                    upper = al;
+            }
         }
         for (size_t i = 0; i < w && o + 1 < len; i++) {
             char c = s[i];
-            if (upper_all || (!first && i == 0))
+            if (i < upper || (!first && i == 0))
                 c = (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
             buf[o++] = c;
         }

@@ -2,6 +2,7 @@
  *  writes them (see hs_validate.h). Pure: no LMDB, no sockets.
  */
 #include "hs_validate.h"
+#include "hs_net.h"
 #include "hs_quantity.h"
 #include "hs_util.h"
 #include "hs_workload.h"
@@ -32,6 +33,11 @@
     "'my_value',  or '12345', regex used for validation is "                                       \
     "'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
 #define QUANTITY_MSG "must be a valid quantity (e.g. \"500m\", \"2\", \"64Mi\", \"1G\")"
+#define IP_MSG       "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"
+#define CIDR_MSG     "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"
+/* kube's ClientIP affinity default: 3 hours */
+#define AFFINITY_TIMEOUT_DEFAULT 10800
+#define AFFINITY_TIMEOUT_MAX     86400
 
 /* ------------------------------------------------------------------ small things */
 
@@ -71,12 +77,17 @@ static void s_default_pod_spec (Hs__PodSpec *spec)
 {
     if (!spec) return;
     if (hs_empty (spec->restart_policy)) hs_pb_set_str (&spec->restart_policy, "Always");
+    if (hs_empty (spec->dns_policy)) hs_pb_set_str (&spec->dns_policy, "ClusterFirst");
     if (!spec->termination_grace_period_seconds)
         spec->termination_grace_period_seconds = s_i64 (30);
     for (size_t i = 0; i < spec->n_containers; i++) {
         Hs__Container *c = spec->containers[i];
-        for (size_t j = 0; j < c->n_ports; j++)
+        for (size_t j = 0; j < c->n_ports; j++) {
             if (hs_empty (c->ports[j]->protocol)) hs_pb_set_str (&c->ports[j]->protocol, "TCP");
+            /* Kubernetes: on the node's network a port is the node's port */
+            if (spec->host_network && c->ports[j]->host_port == 0)
+                c->ports[j]->host_port = c->ports[j]->container_port;
+        }
         s_default_probe (c->liveness_probe);
         s_default_probe (c->readiness_probe);
         s_default_probe (c->startup_probe);
@@ -126,6 +137,43 @@ static void s_default_job (Hs__Job *job)
             hs_pb_map_set ((void ***)&tm->labels, &tm->n_labels,
                            &hs__object_meta__labels_entry__descriptor, keys[i], vals[i]);
         }
+    }
+}
+
+/* clusterIP/clusterIPs, podCIDR/podCIDRs: the single value and its
+ * one-element list twin fill each other in, as Kubernetes defaults them. */
+static void s_default_pair (char **one, char ***list, size_t *n)
+{
+    if (hs_empty (*one) && *n > 0 && !hs_empty ((*list)[0]))
+        hs_pb_set_str (one, (*list)[0]);
+    else if (!hs_empty (*one) && *n == 0)
+        hs_pb_push ((void ***)list, n, hs_strdup (*one));
+}
+
+static void s_default_service (Hs__Service *svc)
+{
+    if (!svc->spec) svc->spec = hs_pb_new (&hs__service_spec__descriptor);
+    Hs__ServiceSpec *s = svc->spec;
+    if (hs_empty (s->type)) hs_pb_set_str (&s->type, "ClusterIP");
+    if (hs_empty (s->session_affinity)) hs_pb_set_str (&s->session_affinity, "None");
+    if (hs_streq (s->session_affinity, "ClientIP")) {
+        if (!s->session_affinity_config)
+            s->session_affinity_config = hs_pb_new (&hs__session_affinity_config__descriptor);
+        Hs__SessionAffinityConfig *ac = s->session_affinity_config;
+        if (!ac->client_ip) ac->client_ip = hs_pb_new (&hs__client_ipconfig__descriptor);
+        if (!ac->client_ip->timeout_seconds)
+            ac->client_ip->timeout_seconds = s_i32 (AFFINITY_TIMEOUT_DEFAULT);
+    }
+    if (hs_empty (s->internal_traffic_policy))
+        hs_pb_set_str (&s->internal_traffic_policy, "Cluster");
+    s_default_pair (&s->cluster_ip, &s->cluster_ips, &s->n_cluster_ips);
+    for (size_t i = 0; i < s->n_ports; i++) {
+        Hs__ServicePort *p = s->ports[i];
+        if (hs_empty (p->protocol)) hs_pb_set_str (&p->protocol, "TCP");
+        /* targetPort defaults to port (only a valid one: a bad port is
+         * reported once, as itself) */
+        if (hs_empty (p->target_port) && p->port >= 1 && p->port <= 65535)
+            hs_pb_take_str (&p->target_port, hs_sprintf ("%d", p->port));
     }
 }
 
@@ -180,6 +228,17 @@ void hs_obj_defaults (Hs__Object *o, int64_t now_ns)
     case HS_KIND_JOB: s_default_job (o->job); break;
     case HS_KIND_NODE:
         if (!o->node->spec) o->node->spec = hs_pb_new (&hs__node_spec__descriptor);
+        s_default_pair (&o->node->spec->pod_cidr, &o->node->spec->pod_cidrs,
+                        &o->node->spec->n_pod_cidrs);
+        break;
+    case HS_KIND_SERVICE: s_default_service (o->service); break;
+    case HS_KIND_ENDPOINTS:
+        for (size_t i = 0; i < o->endpoints->n_subsets; i++) {
+            Hs__EndpointSubset *ss = o->endpoints->subsets[i];
+            for (size_t j = 0; j < ss->n_ports; j++)
+                if (hs_empty (ss->ports[j]->protocol))
+                    hs_pb_set_str (&ss->ports[j]->protocol, "TCP");
+        }
         break;
     case HS_KIND_EVENT: {
         Hs__Event *e = o->event;
@@ -272,6 +331,10 @@ void hs_obj_normalize (Hs__Object *o)
             s_norm_selector (o->job->spec->selector);
             s_norm_template (o->job->spec->template_);
         }
+        break;
+    case HS_KIND_SERVICE:
+        if (o->service->spec)
+            s_map_normalize ((void **)o->service->spec->selector, &o->service->spec->n_selector);
         break;
     default: break;
     }
@@ -660,6 +723,34 @@ static void s_check_container (s_errs_t *e, const char *path, const Hs__Containe
     s_check_probe (e, p, c->startup_probe, true);
 }
 
+/* dnsPolicy (docs/architecture.md, "Pod DNS") and what hostNetwork implies. */
+static void s_check_pod_network (s_errs_t *e, const char *path, const Hs__PodSpec *s)
+{
+    static const char *const dns[] = {"ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"};
+    bool ok = false;
+    for (size_t i = 0; i < HS_ARRAY_LEN (dns); i++) ok |= hs_streq (s->dns_policy, dns[i]);
+    if (!ok)
+        s_err (e,
+               "%s.dnsPolicy: Unsupported value: %s: supported values: \"ClusterFirst\", "
+               "\"ClusterFirstWithHostNet\", \"Default\", \"None\"",
+               path, Q (s->dns_policy));
+    if (!hs_empty (s->subdomain)) {
+        char p[300];
+        s_path (p, sizeof p, path, "subdomain", -1, "");
+        s_check_label (e, p, s->subdomain);
+    }
+    if (!s->host_network) return;
+    for (size_t i = 0; i < s->n_containers; i++)
+        for (size_t j = 0; j < s->containers[i]->n_ports; j++) {
+            const Hs__ContainerPort *port = s->containers[i]->ports[j];
+            if (port->host_port != 0 && port->host_port != port->container_port)
+                s_err (e,
+                       "%s.containers[%zu].ports[%zu].hostPort: Invalid value: %d: must match "
+                       "`containerPort` when `hostNetwork` is true",
+                       path, i, j, port->host_port);
+        }
+}
+
 /* restart_ok: the restart policies this owner allows (NULL: any of the three). */
 static void s_check_pod_spec (s_errs_t *e, const char *path, const Hs__PodSpec *s,
                               const char *const *restart_ok, size_t n_restart_ok)
@@ -706,6 +797,7 @@ static void s_check_pod_spec (s_errs_t *e, const char *path, const Hs__PodSpec *
         s_path (p, sizeof p, path, "nodeName", -1, "");
         s_check_subdomain (e, p, s->node_name);
     }
+    s_check_pod_network (e, path, s);
     for (size_t i = 0; i < s->n_tolerations; i++) {
         const Hs__Toleration *t = s->tolerations[i];
         if (!hs_empty (t->operator_) && !hs_streq (t->operator_, "Equal") &&
@@ -906,6 +998,25 @@ static void s_check_resource_list (s_errs_t *e, const char *path, const Hs__Reso
 
 static void s_check_node (s_errs_t *e, const Hs__Node *n)
 {
+    const Hs__NodeSpec *sp = n->spec;
+    hs_cidr_t c;
+    if (sp && !hs_empty (sp->pod_cidr)) {
+        if (hs_cidr_parse (sp->pod_cidr, &c) < 0)
+            s_err (e, "spec.podCIDR: Invalid value: %s: " CIDR_MSG, Q (sp->pod_cidr));
+        else if (c.prefix > 30)
+            s_err (e,
+                   "spec.podCIDR: Invalid value: %s: leaves no room for pods: the prefix "
+                   "length must be at most 30",
+                   Q (sp->pod_cidr));
+    }
+    if (sp && sp->n_pod_cidrs > 1)
+        s_err (e,
+               "spec.podCIDRs: Too many: %zu: must have at most 1 items (homeostat's nodes are "
+               "IPv4 single-stack)",
+               sp->n_pod_cidrs);
+    else if (sp && sp->n_pod_cidrs == 1 && !hs_streq (sp->pod_cidrs[0], sp->pod_cidr))
+        s_err (e, "spec.podCIDRs[0]: Invalid value: %s: must match `podCIDR`",
+               Q (sp->pod_cidrs[0]));
     if (n->status) {
         s_check_resource_list (e, "status.capacity", n->status->capacity);
         s_check_resource_list (e, "status.allocatable", n->status->allocatable);
@@ -924,6 +1035,188 @@ static void s_check_node (s_errs_t *e, const Hs__Node *n)
                    "spec.taints[%zu].effect: Unsupported value: %s: supported values: "
                    "\"NoSchedule\", \"PreferNoSchedule\", \"NoExecute\"",
                    i, Q (t->effect));
+    }
+}
+
+/* ------------------------------------------------------------------ services */
+
+static bool s_ipv4_ok (const char *s)
+{
+    uint32_t ip;
+    return hs_ip_parse (s, &ip) == 0;
+}
+
+/* Kubernetes' IsValidPortName (an IANA_SVC_NAME): the first problem, or NULL. */
+static const char *s_port_name_err (const char *name)
+{
+    size_t n = strlen (name);
+    bool charset = true, letter = false;
+    for (size_t i = 0; i < n; i++) {
+        if (!s_alnum_lower (name[i]) && name[i] != '-') charset = false;
+        if (name[i] >= 'a' && name[i] <= 'z') letter = true;
+    }
+    if (n > 15) return "must be no more than 15 characters";
+    if (!charset) return "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)";
+    if (!letter) return "must contain at least one letter (a-z)";
+    if (strstr (name, "--")) return "must not contain consecutive hyphens";
+    if (n > 0 && (name[0] == '-' || name[n - 1] == '-'))
+        return "must not begin or end with a hyphen";
+    return NULL;
+}
+
+/* A targetPort: a number 1..65535 or a container port's name. */
+static void s_check_target_port (s_errs_t *e, size_t i, const char *tp)
+{
+    int64_t n;
+    if (hs_empty (tp)) return; /* defaulted from a port that is itself refused */
+    if (hs_parse_i64 (tp, &n) == 0) {
+        if (n < 1 || n > 65535)
+            s_err (e,
+                   "spec.ports[%zu].targetPort: Invalid value: %lld: must be between 1 and "
+                   "65535, inclusive",
+                   i, (long long)n);
+        return;
+    }
+    const char *why = s_port_name_err (tp);
+    if (why) s_err (e, "spec.ports[%zu].targetPort: Invalid value: %s: %s", i, Q (tp), why);
+}
+
+static void s_check_service (s_errs_t *e, const Hs__ServiceSpec *s)
+{
+    if (!s) {
+        s_err (e, "spec: Required value");
+        return;
+    }
+    bool headless = hs_streq (s->cluster_ip, "None");
+    if (!hs_streq (s->type, "ClusterIP"))
+        s_err (e, "spec.type: Unsupported value: %s: supported values: \"ClusterIP\"", Q (s->type));
+    if (s->n_ports == 0 && !headless) s_err (e, "spec.ports: Required value");
+    char p[64];
+    for (size_t i = 0; i < s->n_ports; i++) {
+        const Hs__ServicePort *sp = s->ports[i];
+        if (hs_empty (sp->name)) {
+            if (s->n_ports > 1) s_err (e, "spec.ports[%zu].name: Required value", i);
+        } else {
+            s_path (p, sizeof p, "spec", "ports", (long)i, ".name");
+            s_check_label (e, p, sp->name);
+        }
+        for (size_t j = 0; j < i && !hs_empty (sp->name); j++)
+            if (hs_streq (sp->name, s->ports[j]->name)) {
+                s_err (e, "spec.ports[%zu].name: Duplicate value: %s", i, Q (sp->name));
+                break;
+            }
+        if (!hs_streq (sp->protocol, "TCP") && !hs_streq (sp->protocol, "UDP"))
+            s_err (e,
+                   "spec.ports[%zu].protocol: Unsupported value: %s: supported values: \"TCP\", "
+                   "\"UDP\"",
+                   i, Q (sp->protocol));
+        if (sp->port < 1 || sp->port > 65535)
+            s_err (e,
+                   "spec.ports[%zu].port: Invalid value: %d: must be between 1 and 65535, "
+                   "inclusive",
+                   i, sp->port);
+        for (size_t j = 0; j < i; j++)
+            if (sp->port == s->ports[j]->port && hs_streq (sp->protocol, s->ports[j]->protocol)) {
+                s_err (e, "spec.ports[%zu]: Duplicate value: \"%d/%s\"", i, sp->port,
+                       hs_s (sp->protocol));
+                break;
+            }
+        s_check_target_port (e, i, sp->target_port);
+        if (sp->node_port != 0)
+            s_err (e,
+                   "spec.ports[%zu].nodePort: Forbidden: may not be used when `type` is "
+                   "'ClusterIP'",
+                   i);
+    }
+    if (!hs_empty (s->cluster_ip) && !headless && !s_ipv4_ok (s->cluster_ip))
+        s_err (e, "spec.clusterIPs[0]: Invalid value: %s: " IP_MSG, Q (s->cluster_ip));
+    if (s->n_cluster_ips > 1)
+        s_err (e,
+               "spec.clusterIPs: Too many: %zu: must have at most 1 items (homeostat's Services "
+               "are IPv4 single-stack)",
+               s->n_cluster_ips);
+    else if (s->n_cluster_ips == 1 && !hs_streq (s->cluster_ips[0], s->cluster_ip))
+        s_err (e, "spec.clusterIPs[0]: Invalid value: %s: must match `clusterIP` when present",
+               Q (s->cluster_ips[0]));
+    bool client_ip = hs_streq (s->session_affinity, "ClientIP");
+    if (!client_ip && !hs_streq (s->session_affinity, "None"))
+        s_err (e,
+               "spec.sessionAffinity: Unsupported value: %s: supported values: \"ClientIP\", "
+               "\"None\"",
+               Q (s->session_affinity));
+    const Hs__SessionAffinityConfig *ac = s->session_affinity_config;
+    if (client_ip && ac && ac->client_ip && ac->client_ip->timeout_seconds) {
+        int32_t t = ac->client_ip->timeout_seconds->value;
+        if (t <= 0 || t > AFFINITY_TIMEOUT_MAX)
+            s_err (e,
+                   "spec.sessionAffinityConfig.clientIP.timeoutSeconds: Invalid value: %d: must "
+                   "be greater than 0 and less than %d",
+                   t, AFFINITY_TIMEOUT_MAX);
+    } else if (!client_ip && ac && ac->client_ip)
+        s_err (e, "spec.sessionAffinityConfig: Forbidden: must not be set when session affinity "
+                  "is None");
+    s_check_labels (e, "spec.selector", (void *const *)s->selector, s->n_selector);
+    if (!hs_streq (s->internal_traffic_policy, "Cluster"))
+        s_err (e,
+               "spec.internalTrafficPolicy: Unsupported value: %s: supported values: \"Cluster\"",
+               Q (s->internal_traffic_policy));
+    if (s->n_external_ips > 0)
+        s_err (e, "spec.externalIPs: Forbidden: not supported: hs-proxy routes a Service's "
+                  "clusterIP only");
+}
+
+static void s_check_endpoint_addresses (s_errs_t *e, size_t i, const char *list,
+                                        Hs__EndpointAddress *const *a, size_t n)
+{
+    char p[96];
+    for (size_t j = 0; j < n; j++) {
+        if (!s_ipv4_ok (a[j]->ip))
+            s_err (e, "subsets[%zu].%s[%zu].ip: Invalid value: %s: " IP_MSG, i, list, j,
+                   Q (a[j]->ip));
+        if (!hs_empty (a[j]->hostname)) {
+            snprintf (p, sizeof p, "subsets[%zu].%s[%zu].hostname", i, list, j);
+            s_check_label (e, p, a[j]->hostname);
+        }
+        if (!hs_empty (a[j]->node_name)) {
+            snprintf (p, sizeof p, "subsets[%zu].%s[%zu].nodeName", i, list, j);
+            s_check_subdomain (e, p, a[j]->node_name);
+        }
+    }
+}
+
+static void s_check_endpoints (s_errs_t *e, const Hs__Endpoints *ep)
+{
+    for (size_t i = 0; i < ep->n_subsets; i++) {
+        const Hs__EndpointSubset *ss = ep->subsets[i];
+        if (ss->n_addresses == 0 && ss->n_not_ready_addresses == 0)
+            s_err (e,
+                   "subsets[%zu]: Required value: must specify `addresses` or "
+                   "`notReadyAddresses`",
+                   i);
+        s_check_endpoint_addresses (e, i, "addresses", ss->addresses, ss->n_addresses);
+        s_check_endpoint_addresses (e, i, "notReadyAddresses", ss->not_ready_addresses,
+                                    ss->n_not_ready_addresses);
+        for (size_t k = 0; k < ss->n_ports; k++) {
+            const Hs__EndpointPort *port = ss->ports[k];
+            if (hs_empty (port->name)) {
+                if (ss->n_ports > 1)
+                    s_err (e, "subsets[%zu].ports[%zu].name: Required value", i, k);
+            } else {
+                char p[64];
+                snprintf (p, sizeof p, "subsets[%zu].ports[%zu].name", i, k);
+                s_check_label (e, p, port->name);
+            }
+            if (port->port < 1 || port->port > 65535)
+                s_err (e,
+                       "subsets[%zu].ports[%zu].port: Invalid value: %d: must be between 1 and "
+                       "65535, inclusive",
+                       i, k, port->port);
+            if (!hs_streq (port->protocol, "TCP") && !hs_streq (port->protocol, "UDP"))
+                s_err (e,
+                       "subsets[%zu].ports[%zu].protocol: Unsupported value: %s: supported "
+                       "values: \"TCP\", \"UDP\"",
+                       i, k, Q (port->protocol));
+        }
     }
 }
 
@@ -973,6 +1266,8 @@ int hs_obj_validate (const Hs__Object *o, char **ret_msg)
             s_check_job (&e, o->job->spec);
         break;
     case HS_KIND_NODE: s_check_node (&e, o->node); break;
+    case HS_KIND_SERVICE: s_check_service (&e, o->service->spec); break;
+    case HS_KIND_ENDPOINTS: s_check_endpoints (&e, o->endpoints); break;
     case HS_KIND_EVENT:
         if (o->event->count < 0)
             s_err (&e, "count: Invalid value: %d: must be greater than or equal to 0",
@@ -999,6 +1294,8 @@ static void s_mask_mutable (Hs__PodSpec *s, const Hs__PodSpec *old)
     hs_pb_free (s->active_deadline_seconds);
     s->active_deadline_seconds = NULL;
     hs_pb_set_str (&s->node_name, NULL);
+    /* Pods stored before dnsPolicy had a default have none: the default. */
+    if (hs_empty (s->dns_policy)) hs_pb_set_str (&s->dns_policy, "ClusterFirst");
     /* Tolerations may only be added: keep just the old prefix. */
     if (old && s->n_tolerations >= old->n_tolerations) {
         for (size_t i = old->n_tolerations; i < s->n_tolerations; i++)

@@ -17,9 +17,19 @@
 #include "hs_obj.h"
 
 /* Kubernetes' defaults, in place: namespace "default", pod restartPolicy,
- * grace period, port protocol, probe timings, requests from limits,
+ * dnsPolicy (ClusterFirst), grace period, port protocol (and hostPort =
+ * containerPort under hostNetwork), probe timings, requests from limits,
  * replicas, deployment strategy, job counts and generated selector (needs
- * metadata.uid), event count and timestamps (now_ns). */
+ * metadata.uid), event count and timestamps (now_ns); Service type
+ * (ClusterIP), sessionAffinity (None; ClientIP's timeout 10800 s),
+ * internalTrafficPolicy (Cluster), port protocol (TCP) and targetPort (=
+ * port), clusterIPs from clusterIP and back (Node podCIDRs likewise);
+ * Endpoints port protocol (TCP). Addresses themselves are the store's
+ * (services/store/store_alloc.h).
+ *
+ * A Service with no selector is valid: no controller writes its Endpoints,
+ * the user does (an Endpoints object of the same namespace and name), as in
+ * Kubernetes. */
 void hs_obj_defaults (Hs__Object *o, int64_t now_ns);
 
 /* Sorts every string map (and keeps the last of duplicate keys) so equal

@@ -40,11 +40,13 @@
  *  Neither Events nor logs are written for hollow pods.
  */
 #include "hollow.h"
+#include "hollow_ips.h"
 
 #include "agent_node.h"
 #include "agent_rules.h"
 
 #include "hs_log.h"
+#include "hs_net.h"
 #include "hs_notify.h"
 #include "hs_pb.h"
 #include "hs_quantity.h"
@@ -69,6 +71,8 @@
 #define SIM_HOLD_NS     (1000 * MS) /* pause after the store failed a Command */
 #define SIM_STATUS_TICK (20 * MS)   /* re-posts are batched per tick at least this long */
 #define SIM_HB_NODES    50000 /* node names per heartbeat: ~0.75 MB, far below HS_BUS_MAX_MSG */
+#define SIM_IP_WAIT     (100 * MS)  /* a pod whose node's podCIDR is not known yet: retry */
+#define SIM_IP_FULL     (1000 * MS) /* a pod whose node's podCIDR is full: retry */
 
 /* A node's flags (one byte per node). */
 enum {
@@ -87,9 +91,11 @@ typedef struct spod {
     int64_t run_ns;             /* OnFailure/Never: how long they run; -1: for ever */
     uint32_t heap_idx;          /* UINT32_MAX: no timer */
     uint32_t node;
-    uint8_t phase;    /* P_* */
-    uint8_t reported; /* the phase the store has from us (P_STARTING: nothing) */
-    bool deleting;    /* it has a deletionTimestamp: delete it */
+    uint8_t phase;     /* P_* */
+    uint8_t reported;  /* the phase the store has from us (P_STARTING: nothing) */
+    bool deleting;     /* it has a deletionTimestamp: delete it */
+    bool host_network; /* spec.hostNetwork: its IP is the node's */
+    uint32_t ip;       /* its fake pod IP (hollow_ips); 0: none yet */
     bool queued, inflight;
     bool gone;   /* forgotten while a write was in flight: the ack frees it */
     char data[]; /* uid \0 namespace \0 name \0 */
@@ -128,7 +134,11 @@ struct hollow_t {
     int64_t heartbeat_ns;
     /* the nodes */
     uint8_t *nflags;
-    uint32_t *nq; /* ring of node indices to write */
+    uint32_t *ncidr;     /* each node's spec.podCIDR (its network address), from its events */
+    uint8_t *nprefix;    /* and its prefix length; 0: not known yet */
+    hollow_ips_t **nips; /* each node's pod IPs held (NULL until one is) */
+    char host_ip[16];    /* the nodes' InternalIP (agent_node_status's): pods' hostIP */
+    uint32_t *nq;        /* ring of node indices to write */
     uint32_t nq_head, nq_len;
     uint32_t n_ready;
     bool all_ready;
@@ -303,6 +313,8 @@ static void s_pod_forget (hollow_t *self, spod_t *p)
 {
     if (p->gone) return;
     if (p->phase == P_RUNNING && self->n_running) self->n_running--;
+    if (p->ip) hollow_ips_put (&self->nips[p->node], p->ip);
+    p->ip = 0;
     zhashx_delete (self->pods, s_pod_uid (p));
     s_timer_clear (self, p);
     s_unqueue_pod (self, p);
@@ -316,6 +328,27 @@ static void s_pod_forget (hollow_t *self, spod_t *p)
  * is due run_ns later (now, when 0: then only Succeeded is written). */
 static void s_pod_start (hollow_t *self, spod_t *p, int64_t now_mono)
 {
+    /* Its sandbox "gets" an address first, from the node's podCIDR (kwok's
+     * PodIPWith): the Node's events bring that, shortly after it
+     * registered; until then the pod waits. */
+    if (!p->host_network && p->ip == 0) {
+        uint8_t prefix = self->nprefix[p->node];
+        if (prefix == 0) {
+            s_timer_set (self, p, now_mono + SIM_IP_WAIT);
+            return;
+        }
+        hs_cidr_t cidr = {self->ncidr[p->node], prefix};
+        if (hollow_ips_take (&self->nips[p->node], &cidr, &p->ip) < 0) {
+            char name[256];
+            s_node_name (self, p->node, name, sizeof name);
+            hs_log_once (HS_LOG_WARN, "hollow:ips-full",
+                         "hollow node %s: its podCIDR has no free address for pod %s/%s; it "
+                         "waits (not logged again)",
+                         name, s_pod_ns (p), s_pod_name (p));
+            s_timer_set (self, p, now_mono + SIM_IP_FULL);
+            return;
+        }
+    }
     p->phase = P_RUNNING;
     self->n_running++;
     p->started_ns = hs_now_ns ();
@@ -373,6 +406,7 @@ static spod_t *s_pod_new (hollow_t *self, const Hs__Pod *pod, uint32_t node)
     p->heap_idx = UINT32_MAX;
     p->node = node;
     p->run_ns = s_run_ns (pod);
+    p->host_network = pod->spec && pod->spec->host_network;
     zhashx_insert (self->pods, s_pod_uid (p), p);
     return p;
 }
@@ -389,6 +423,13 @@ static void s_pod_begin (hollow_t *self, spod_t *p, const Hs__Pod *pod, int64_t 
         running = cs && cs->running;
     }
     if (running) {
+        /* its address stays its own (an older hs-hollow's 127.0.0.1 too,
+         * until the pod is replaced) */
+        uint32_t ip;
+        if (!p->host_network && hs_ip_parse (st->pod_ip, &ip) == 0 && ip != 0) {
+            p->ip = ip;
+            hollow_ips_hold (&self->nips[p->node], ip);
+        }
         p->phase = p->reported = P_RUNNING;
         self->n_running++;
         p->started_ns = st->start_time ? st->start_time : hs_now_ns ();
@@ -472,8 +513,15 @@ static Hs__Write *s_pod_status_write (hollow_t *self, const spod_t *p, const Hs_
     o->pod->status = st;
     hs_pb_set_str (&st->phase, done ? "Succeeded" : "Running");
     st->start_time = p->started_ns;
-    hs_pb_set_str (&st->host_ip, "127.0.0.1");
-    hs_pb_set_str (&st->pod_ip, "127.0.0.1");
+    char ipbuf[16];
+    const char *ip = p->host_network ? self->host_ip : p->ip ? hs_ip_format (p->ip, ipbuf) : "";
+    hs_pb_set_str (&st->host_ip, self->host_ip);
+    hs_pb_set_str (&st->pod_ip, ip);
+    if (*ip) {
+        Hs__PodIP *pi = hs_pb_new (&hs__pod_ip__descriptor);
+        hs_pb_set_str (&pi->ip, ip);
+        hs_pb_push ((void ***)&st->pod_ips, &st->n_pod_ips, pi);
+    }
     const Hs__PodStatus *old = cur->status;
     for (size_t i = 0; old && i < old->n_conditions; i++) {
         const char *t = old->conditions[i]->type;
@@ -771,7 +819,17 @@ static void s_on_node (void *arg, const char *topic, const Hs__Envelope *env)
     const Hs__Node *node = agent_rules_event_node (env);
     if (!node) return;
     int64_t i = s_node_index (self, node->metadata->name);
-    if (i < 0 || agent_rules_node_ready (node, NULL)) return;
+    if (i < 0) return;
+    hs_cidr_t cidr;
+    if (node->spec && hs_cidr_parse (node->spec->pod_cidr, &cidr) == 0) {
+        if (self->nprefix[i] && (self->ncidr[i] != cidr.addr || self->nprefix[i] != cidr.prefix))
+            log_warn ("hollow node %s: its podCIDR is now %s; its running pods keep their "
+                      "addresses",
+                      node->metadata->name, node->spec->pod_cidr);
+        self->ncidr[i] = cidr.addr;
+        self->nprefix[i] = (uint8_t)(cidr.prefix ? cidr.prefix : 32);
+    }
+    if (agent_rules_node_ready (node, NULL)) return;
     int64_t *since = zhashx_lookup (self->ready_since, node->metadata->name);
     if (!since) {
         since = hs_malloc (sizeof *since);
@@ -838,6 +896,28 @@ static void s_heartbeat (hollow_t *self)
 
 /* ------------------------------------------------------------------ the object */
 
+/* The InternalIP our Nodes' status carries (agent_node_status builds it the
+ * same for every node): the pods' hostIP, and the IP of hostNetwork pods. */
+static void s_find_host_ip (hollow_t *self)
+{
+    agent_node_info_t in = {.name = "x",
+                            .cpu = "1",
+                            .memory = "1",
+                            .pods = "1",
+                            .message = "",
+                            .agent_version = "",
+                            .machine_id = self->machine_id,
+                            .uts = &self->uts};
+    Hs__Object *o = agent_node_status (&in);
+    const Hs__NodeStatus *st = o->node->status;
+    for (size_t i = 0; st && i < st->n_addresses; i++)
+        if (hs_streq (st->addresses[i]->type, "InternalIP")) {
+            snprintf (self->host_ip, sizeof self->host_ip, "%s", st->addresses[i]->address);
+            break;
+        }
+    hs_pb_free (o);
+}
+
 hollow_t *hollow_new (const hollow_conf_t *conf)
 {
     assert (conf->n_nodes >= 1 && conf->n_nodes <= HOLLOW_MAX_NODES);
@@ -859,6 +939,9 @@ hollow_t *hollow_new (const hollow_conf_t *conf)
     for (char *c = self->instance; *c; c++)
         if (*c == '.') *c = '-';
     self->nflags = hs_calloc (self->n_nodes, 1);
+    self->ncidr = hs_calloc (self->n_nodes, sizeof (uint32_t));
+    self->nprefix = hs_calloc (self->n_nodes, 1);
+    self->nips = hs_calloc (self->n_nodes, sizeof (hollow_ips_t *));
     self->nq = hs_calloc (self->n_nodes, sizeof (uint32_t));
     self->pods = zhashx_new ();
     zhashx_set_key_duplicator (self->pods, NULL);
@@ -868,6 +951,7 @@ hollow_t *hollow_new (const hollow_conf_t *conf)
     gethostname (self->host, sizeof self->host - 1);
     uname (&self->uts);
     agent_machine_id (self->machine_id, sizeof self->machine_id);
+    s_find_host_ip (self);
     self->started_at_ns = hs_now_ns ();
     self->started_mono = hs_mono_ns ();
     return self;
@@ -888,6 +972,10 @@ void hollow_destroy (hollow_t **self_p)
     zhashx_destroy (&self->pods);
     free (self->heap);
     free (self->nflags);
+    for (uint32_t i = 0; i < self->n_nodes; i++) hollow_ips_free (&self->nips[i]);
+    free (self->nips);
+    free (self->ncidr);
+    free (self->nprefix);
     free (self->nq);
     free (self->cpu);
     free (self->memory);

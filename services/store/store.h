@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "hs_db.h"
+#include "hs_net.h"
 
 #define STORE_MAX_WRITES     1000      /* writes per command */
 #define STORE_MAX_OBJECT     (1 << 20) /* packed bytes per object */
@@ -33,14 +34,16 @@
 typedef struct store_t store_t;
 
 typedef struct {
-    bool nosync;            /* commits are not fsynced (--no-sync) */
-    int64_t request_ttl_ns; /* how long request ids are remembered; 0: 600 s */
-    size_t map_size;        /* 0: hs_db's default */
+    bool nosync;              /* commits are not fsynced (--no-sync) */
+    int64_t request_ttl_ns;   /* how long request ids are remembered; 0: 600 s */
+    size_t map_size;          /* 0: hs_db's default */
+    const hs_net_conf_t *net; /* the address plan (copied); NULL: Kubernetes' defaults */
 } store_opts_t;
 
 /* Opens the data directory (created if missing), replays the write-ahead
  * log past LMDB's last checkpoint, writes a new random epoch, rebuilds the
- * per-node usage index from the objects, commits, and empties the log.
+ * per-node usage index and the address index (store_alloc.h) from the
+ * objects, commits, and empties the log.
  * 0 or -errno. (HS_STORE_TEST_NO_CHECKPOINT in the environment makes
  * store_checkpoint_due always false: for crash tests.) */
 int store_open (const char *dir, const store_opts_t *opts, store_t **ret_store);

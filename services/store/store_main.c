@@ -15,6 +15,7 @@
 #include "hs_daemon.h"
 #include "hs_lock.h"
 #include "hs_log.h"
+#include "hs_net.h"
 #include "hs_notify.h"
 #include "hs_topic.h"
 #include "hs_util.h"
@@ -40,6 +41,7 @@ typedef struct {
     const char *bus_addr, *data, *instance_flag;
     int lock_fd; /* the data dir's lock (hs_lock.h): one store per data dir */
     store_opts_t opts;
+    hs_net_conf_t net; /* --cluster-cidr, --node-cidr-mask-size, --service-cidr */
     int64_t event_ttl_ns;
     /* running */
     store_t *store;
@@ -57,16 +59,23 @@ typedef struct {
 
 static void s_usage (FILE *f)
 {
-    fprintf (f, "usage: hs-store --data DIR [--bus ADDR] [--no-sync] [--instance NAME]\n"
-                "                [--request-ttl SECONDS] [--event-ttl SECONDS]\n"
-                "  --data DIR            LMDB directory (created if missing)\n"
-                "  --bus ADDR            the bus (default $HS_BUS, else " HS_BUS_DEFAULT ")\n"
-                "  --no-sync             never fsync: neither the write-ahead log nor LMDB's\n"
-                "                        commits (faster; acked writes can be lost)\n"
-                "  --instance NAME       instance name on the bus (default: random)\n"
-                "  --request-ttl SECONDS how long request ids are remembered (default 600)\n"
-                "  --event-ttl SECONDS   Events not repeated for this long are deleted\n"
-                "                        (default 3600, as Kubernetes)\n");
+    fprintf (
+        f, "usage: hs-store --data DIR [--bus ADDR] [--no-sync] [--instance NAME]\n"
+           "                [--request-ttl SECONDS] [--event-ttl SECONDS]\n"
+           "                [--cluster-cidr CIDR] [--node-cidr-mask-size N] [--service-cidr CIDR]\n"
+           "  --data DIR            LMDB directory (created if missing)\n"
+           "  --bus ADDR            the bus (default $HS_BUS, else " HS_BUS_DEFAULT ")\n"
+           "  --no-sync             never fsync: neither the write-ahead log nor LMDB's\n"
+           "                        commits (faster; acked writes can be lost)\n"
+           "  --instance NAME       instance name on the bus (default: random)\n"
+           "  --request-ttl SECONDS how long request ids are remembered (default 600)\n"
+           "  --event-ttl SECONDS   Events not repeated for this long are deleted\n"
+           "                        (default 3600, as Kubernetes)\n"
+           "  --cluster-cidr CIDR   pods' addresses: each Node created without\n"
+           "                        spec.podCIDR gets the next free slice "
+           "(default " HS_NET_CLUSTER_CIDR ")\n"
+           "  --node-cidr-mask-size N  the prefix length of a Node's slice (default 24)\n"
+           "  --service-cidr CIDR   Services' clusterIPs (default " HS_NET_SERVICE_CIDR ")\n");
 }
 
 /* ------------------------------------------------------------------ publishing */
@@ -291,6 +300,19 @@ static int s_flag (void *arg, int ch, const char *value)
         *(ch == 't' ? &self->opts.request_ttl_ns : &self->event_ttl_ns) = secs * 1000000000LL;
         return 0;
     }
+    case 'C':
+    case 'M':
+    case 'S': {
+        const char *flag = ch == 'C'   ? "cluster-cidr"
+                           : ch == 'M' ? "node-cidr-mask-size"
+                                       : "service-cidr";
+        const char *why = NULL;
+        if (hs_net_flag (&self->net, flag, value, &why) < 0) {
+            fprintf (stderr, "hs-store: --%s %s: %s\n", flag, value, why);
+            return -1;
+        }
+        return 0;
+    }
     default: return -1;
     }
 }
@@ -307,6 +329,12 @@ static int s_check (void *arg, int argc, char **argv)
         s_usage (stderr);
         return -1;
     }
+    const char *why = NULL;
+    if (hs_net_conf_check (&self->net, &why) < 0) {
+        fprintf (stderr, "hs-store: %s\n", why);
+        return -1;
+    }
+    self->opts.net = &self->net;
     return 0;
 }
 
@@ -337,10 +365,14 @@ static int s_setup (void *arg, hs_loop_t *loop)
         log_error ("cannot open the store at %s: %s", self->data, strerror (-r));
         return 1;
     }
-    log_info ("store at %s: epoch %016llx, revision %lld%s", self->data,
-              (unsigned long long)store_epoch (self->store),
+    _cleanup_free_ char *cc = hs_cidr_format (&self->net.cluster);
+    _cleanup_free_ char *sc = hs_cidr_format (&self->net.service);
+    log_info ("store at %s: epoch %016llx, revision %lld%s; podCIDRs /%d from %s, clusterIPs "
+              "from %s",
+              self->data, (unsigned long long)store_epoch (self->store),
               (long long)store_revision (self->store),
-              self->opts.nosync ? " (no-sync: commits are not durable)" : "");
+              self->opts.nosync ? " (no-sync: commits are not durable)" : "", self->net.node_mask,
+              cc, sc);
     r = hs_bus_connect (self->bus_addr, "hs-store", self->instance_flag, &self->bus);
     if (r < 0) {
         log_error ("cannot connect to the bus at %s: %s",
@@ -389,6 +421,9 @@ static const struct option s_options[] = {
     {"instance", required_argument, NULL, 'i'},
     {"request-ttl", required_argument, NULL, 't'},
     {"event-ttl", required_argument, NULL, 'E'},
+    {"cluster-cidr", required_argument, NULL, 'C'},
+    {"node-cidr-mask-size", required_argument, NULL, 'M'},
+    {"service-cidr", required_argument, NULL, 'S'},
     {NULL, 0, NULL, 0},
 };
 
@@ -409,5 +444,6 @@ int main (int argc, char **argv)
      * that showed in the store's profile (docs/architecture.md §4). */
     mallopt (M_MXFAST, 0);
     self_t self = {.lock_fd = -1, .event_ttl_ns = 3600LL * 1000000000LL};
+    hs_net_conf_default (&self.net);
     return hs_daemon_main (&s_daemon, &self, argc, argv);
 }

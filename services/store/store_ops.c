@@ -12,6 +12,7 @@
  */
 #include "store.h"
 #include "hs_validate.h"
+#include "store_alloc.h"
 #include "store_wal.h"
 #include "hs_log.h"
 #include "hs_quantity.h"
@@ -39,7 +40,10 @@ _Static_assert(STORE_WAL_HEADER == HS_DB_WAL_HEADER, "one record header size");
 struct store_t {
     hs_db_t *db;
     MDB_env *env;
-    MDB_dbi objects, streams, meta, requests, reqtime, nodeuse;
+    MDB_dbi objects, streams, meta, requests, reqtime, nodeuse, alloc;
+    hs_net_conf_t net;  /* the address plan (store_alloc.h) */
+    uint64_t node_next; /* the podCIDR slice to try first (a hint: LMDB decides) */
+    uint64_t rng;       /* xorshift state: where a clusterIP scan starts */
     uint64_t epoch;
     int64_t revision; /* last acked: durable in the log, maybe not yet in LMDB */
     int64_t ttl_ns;
@@ -260,7 +264,8 @@ static unsigned s_table_of (const store_t *s, MDB_dbi dbi)
 {
     const MDB_dbi dbis[HS_DB__COUNT] = {
         [HS_DB_OBJECTS] = s->objects,   [HS_DB_STREAMS] = s->streams, [HS_DB_META] = s->meta,
-        [HS_DB_REQUESTS] = s->requests, [HS_DB_REQTIME] = s->reqtime, [HS_DB_NODEUSE] = s->nodeuse};
+        [HS_DB_REQUESTS] = s->requests, [HS_DB_REQTIME] = s->reqtime, [HS_DB_NODEUSE] = s->nodeuse,
+        [HS_DB_ALLOC] = s->alloc};
     for (unsigned t = 0; t < HS_DB__COUNT; t++)
         if (dbis[t] == dbi) return t;
     assert (!"a handle the store did not open");
@@ -406,6 +411,400 @@ int store_node_usage (store_t *self, const char *node, store_node_usage_t *ret)
     return r;
 }
 
+/* ------------------------------------------------------------------ addresses (store_alloc.h) */
+
+/* The prefix length a held block's value records (its first byte). */
+static int s_alloc_prefix (const MDB_val *v)
+{
+    if (v->mv_size < 1) return 32;
+    int p = *(const uint8_t *)v->mv_data;
+    return p > 32 ? 32 : p;
+}
+
+static uint64_t s_block_end (uint32_t addr, int prefix)
+{
+    return (uint64_t)addr + ((uint64_t)1 << (32 - prefix)) - 1;
+}
+
+/* Whether a held block of tag overlaps [lo, hi]. If so, 1 with *ret_end the
+ * last address of the run of adjacent held blocks that starts with it (a
+ * scan skips the whole run) and *ret_holder (may be NULL; the caller frees)
+ * the first one's holder. 0 when free, or -errno. Held blocks never overlap
+ * each other, so only the first block at or after lo and the last one
+ * before it can overlap [lo, hi]. */
+static int s_alloc_overlap (MDB_txn *txn, MDB_dbi dbi, char tag, uint32_t lo, uint64_t hi,
+                            uint64_t *ret_end, char **ret_holder)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open (txn, dbi, &cur);
+    if (rc) return hs_db_errno (rc);
+    uint8_t kb[STORE_ALLOC_KEY_LEN];
+    store_alloc_key (kb, tag, lo);
+    MDB_val k = {sizeof kb, kb}, v;
+    uint32_t addr;
+    bool hit = false;
+    rc = mdb_cursor_get (cur, &k, &v, MDB_SET_RANGE);
+    if (rc == 0 && store_alloc_key_parse (k.mv_data, k.mv_size, tag, &addr) && addr <= hi)
+        hit = true;
+    else if (rc == 0 || rc == MDB_NOTFOUND) {
+        rc = mdb_cursor_get (cur, &k, &v, rc == 0 ? MDB_PREV : MDB_LAST);
+        hit = rc == 0 && store_alloc_key_parse (k.mv_data, k.mv_size, tag, &addr) &&
+              s_block_end (addr, s_alloc_prefix (&v)) >= lo;
+    }
+    if (rc && rc != MDB_NOTFOUND) {
+        mdb_cursor_close (cur);
+        return hs_db_errno (rc);
+    }
+    if (!hit) {
+        mdb_cursor_close (cur);
+        return 0;
+    }
+    if (ret_holder)
+        *ret_holder =
+            v.mv_size > 1 ? hs_strndup ((char *)v.mv_data + 1, v.mv_size - 1) : hs_strdup ("");
+    uint64_t end = s_block_end (addr, s_alloc_prefix (&v));
+    while (end < UINT32_MAX && mdb_cursor_get (cur, &k, &v, MDB_NEXT) == 0 &&
+           store_alloc_key_parse (k.mv_data, k.mv_size, tag, &addr) && addr == end + 1)
+        end = s_block_end (addr, s_alloc_prefix (&v));
+    mdb_cursor_close (cur);
+    *ret_end = end;
+    return 1;
+}
+
+/* A free block among blocks first .. first+count-1 of 2^(32-prefix)
+ * addresses from base, scanned from start (in that span) to the end, then
+ * from first: 1 with *ret_block, 0 if every one is held, or -errno. */
+static int s_alloc_find (MDB_txn *txn, MDB_dbi dbi, char tag, uint32_t base, int prefix,
+                         uint64_t first, uint64_t count, uint64_t start, uint64_t *ret_block)
+{
+    uint64_t bsize = (uint64_t)1 << (32 - prefix);
+    const uint64_t spans[2][2] = {{start, first + count}, {first, start}};
+    for (int s = 0; s < 2; s++) {
+        for (uint64_t b = spans[s][0]; b < spans[s][1];) {
+            uint64_t lo = base + b * bsize, end;
+            int r = s_alloc_overlap (txn, dbi, tag, (uint32_t)lo, lo + bsize - 1, &end, NULL);
+            if (r < 0) return r;
+            if (r == 0) {
+                *ret_block = b;
+                return 1;
+            }
+            b = (end + 1 - base + bsize - 1) / bsize; /* past the held run */
+        }
+    }
+    return 0;
+}
+
+static uint64_t s_rand (store_t *s)
+{
+    uint64_t x = s->rng;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return s->rng = x;
+}
+
+/* How many clusterIPs of the current --service-cidr's upper and lower band
+ * are held: kept in the alloc table itself (keys that are no block's), in
+ * the same transactions, rebuilt at open. */
+#define ALLOC_COUNT_UPPER "#SU"
+#define ALLOC_COUNT_LOWER "#SL"
+
+static int s_count_get (MDB_txn *txn, MDB_dbi dbi, const char *key, uint64_t *ret)
+{
+    MDB_val v;
+    *ret = 0;
+    int r = s_get (txn, dbi, key, strlen (key), &v);
+    if (r == -ENOENT) return 0;
+    if (r == 0 && v.mv_size == sizeof *ret) memcpy (ret, v.mv_data, sizeof *ret);
+    return r;
+}
+
+/* The counter of ip's band, or NULL when ip is no usable clusterIP of the
+ * current range. */
+static const char *s_band_counter (const hs_net_conf_t *net, uint32_t ip)
+{
+    if (!store_alloc_svc_in_range (&net->service, ip)) return NULL;
+    uint32_t first;
+    uint64_t count, band = store_alloc_svc_band (&net->service);
+    store_alloc_svc_usable (&net->service, &first, &count);
+    if (band > count) band = 0;
+    return ip - first < band ? ALLOC_COUNT_LOWER : ALLOC_COUNT_UPPER;
+}
+
+/* Adds d to ip's band counter; logged (s_put) unless txn is the recovery's
+ * (s NULL: a plain put). */
+static int s_count_add (store_t *s, MDB_txn *txn, MDB_dbi dbi, const hs_net_conf_t *net,
+                        uint32_t ip, int d)
+{
+    const char *key = s_band_counter (net, ip);
+    if (!key) return 0;
+    uint64_t n;
+    int r = s_count_get (txn, dbi, key, &n);
+    if (r < 0) return r;
+    n = d < 0 && n == 0 ? 0 : n + (uint64_t)(int64_t)d;
+    if (s) return s_put (s, txn, dbi, key, strlen (key), &n, sizeof n);
+    return hs_db_errno (
+        mdb_put (txn, dbi, &(MDB_val){strlen (key), (void *)key}, &(MDB_val){sizeof n, &n}, 0));
+}
+
+/* Sets a string and its one-element list twin (clusterIP/clusterIPs,
+ * podCIDR/podCIDRs) to v. */
+static void s_set_pair (char **one, char ***list, size_t *n, const char *v)
+{
+    hs_pb_set_str (one, v);
+    for (size_t i = 0; i < *n; i++) hs_pb_release ((*list)[i]);
+    hs_pb_release (*list);
+    *list = NULL;
+    *n = 0;
+    hs_pb_push ((void ***)list, n, hs_strdup (v));
+}
+
+static int s_assign_cluster_ip (s_cmd_t *c, const Hs__Service *cur, Hs__Service *svc)
+{
+    const char *name = svc->metadata->name;
+    if (!svc->spec) svc->spec = hs_pb_new (&hs__service_spec__descriptor);
+    Hs__ServiceSpec *sp = svc->spec;
+    const char *old = cur && cur->spec ? cur->spec->cluster_ip : NULL;
+    const char *want = sp->cluster_ip;
+    if (!hs_empty (old)) {
+        /* kubectl apply without clusterIP keeps it, as the apiserver's
+         * patchAllocatedValues does */
+        if (hs_empty (want)) {
+            _cleanup_free_ char *keep = hs_strdup (old);
+            s_set_pair (&sp->cluster_ip, &sp->cluster_ips, &sp->n_cluster_ips, keep);
+            return 0;
+        }
+        if (hs_streq (want, old)) return 0;
+        return s_fail (c, HS__CODE__CODE_INVALID,
+                       "Service \"%s\" is invalid: spec.clusterIPs[0]: Invalid value: "
+                       "[]string{\"%s\"}: may not change once set",
+                       name, want);
+    }
+    if (hs_streq (want, "None")) return 0; /* headless: no address */
+    const hs_cidr_t *range = &c->s->net.service;
+    char ipbuf[16];
+    if (hs_empty (want)) {
+        uint32_t first;
+        uint64_t count, band = store_alloc_svc_band (range), off;
+        store_alloc_svc_usable (range, &first, &count);
+        if (band > count) band = 0;
+        uint64_t held[2] = {0, 0};
+        int r = s_count_get (c->txn, c->s->alloc, ALLOC_COUNT_UPPER, &held[0]);
+        if (r == 0) r = s_count_get (c->txn, c->s->alloc, ALLOC_COUNT_LOWER, &held[1]);
+        /* the upper band from a random start, then the lower band; a band
+         * its count says is full is not scanned (a full /16 would cost a
+         * walk over 65,000 keys per refusal) */
+        if (r == 0 && count > band && held[0] < count - band)
+            r = s_alloc_find (c->txn, c->s->alloc, STORE_ALLOC_SVC, first, 32, band, count - band,
+                              band + s_rand (c->s) % (count - band), &off);
+        if (r == 0 && band > 0 && held[1] < band)
+            r = s_alloc_find (c->txn, c->s->alloc, STORE_ALLOC_SVC, first, 32, 0, band,
+                              s_rand (c->s) % band, &off);
+        if (r < 0) return s_fail_db (c, r, "read the allocated addresses");
+        if (r == 0)
+            return s_fail (
+                c, HS__CODE__CODE_INTERNAL,
+                "Internal error occurred: failed to allocate a serviceIP: range is full");
+        hs_ip_format (first + (uint32_t)off, ipbuf);
+        s_set_pair (&sp->cluster_ip, &sp->cluster_ips, &sp->n_cluster_ips, ipbuf);
+        return 0;
+    }
+    uint32_t ip;
+    if (hs_ip_parse (want, &ip) < 0) return 0; /* validation refused it already */
+    if (!store_alloc_svc_in_range (range, ip)) {
+        _cleanup_free_ char *rs = hs_cidr_format (range);
+        return s_fail (c, HS__CODE__CODE_INVALID,
+                       "Service \"%s\" is invalid: spec.clusterIPs: Invalid value: "
+                       "[]string{\"%s\"}: failed to allocate IP %s: the provided IP (%s) is not "
+                       "in the valid range. The range of valid IPs is %s",
+                       name, want, want, want, rs);
+    }
+    uint64_t end;
+    int r = s_alloc_overlap (c->txn, c->s->alloc, STORE_ALLOC_SVC, ip, ip, &end, NULL);
+    if (r < 0) return s_fail_db (c, r, "read the allocated addresses");
+    if (r > 0)
+        return s_fail (c, HS__CODE__CODE_INVALID,
+                       "Service \"%s\" is invalid: spec.clusterIPs: Invalid value: "
+                       "[]string{\"%s\"}: failed to allocate IP %s: provided IP is already "
+                       "allocated",
+                       name, want, want);
+    _cleanup_free_ char *norm = hs_strdup (hs_ip_format (ip, ipbuf));
+    s_set_pair (&sp->cluster_ip, &sp->cluster_ips, &sp->n_cluster_ips, norm);
+    return 0;
+}
+
+static int s_assign_pod_cidr (s_cmd_t *c, const Hs__Node *cur, Hs__Node *node)
+{
+    const char *name = node->metadata->name;
+    if (!node->spec) node->spec = hs_pb_new (&hs__node_spec__descriptor);
+    Hs__NodeSpec *sp = node->spec;
+    const char *old = cur && cur->spec ? cur->spec->pod_cidr : NULL;
+    const char *want = sp->pod_cidr;
+    if (!hs_empty (old)) {
+        /* agents re-apply their Node without it */
+        if (hs_empty (want)) {
+            _cleanup_free_ char *keep = hs_strdup (old);
+            s_set_pair (&sp->pod_cidr, &sp->pod_cidrs, &sp->n_pod_cidrs, keep);
+            return 0;
+        }
+        if (hs_streq (want, old)) return 0;
+        return s_fail (c, HS__CODE__CODE_INVALID,
+                       "Node \"%s\" is invalid: spec.podCIDRs: Forbidden: node updates may not "
+                       "change podCIDR except from \"\" to valid",
+                       name);
+    }
+    const hs_net_conf_t *net = &c->s->net;
+    if (hs_empty (want)) {
+        uint64_t slots = hs_net_node_slots (net), slot;
+        int r = s_alloc_find (c->txn, c->s->alloc, STORE_ALLOC_NODE, net->cluster.addr,
+                              net->node_mask, 0, slots, c->s->node_next % slots, &slot);
+        if (r < 0) return s_fail_db (c, r, "read the allocated addresses");
+        if (r == 0) {
+            _cleanup_free_ char *cs = hs_cidr_format (&net->cluster);
+            return s_fail (c, HS__CODE__CODE_INTERNAL,
+                           "Internal error occurred: failed to allocate cidr for Node \"%s\": "
+                           "CIDR allocation failed; there are no remaining CIDRs left to "
+                           "allocate in the accepted range (--cluster-cidr %s, "
+                           "--node-cidr-mask-size %d: %llu nodes)",
+                           name, cs, net->node_mask, (unsigned long long)slots);
+        }
+        c->s->node_next = slot + 1;
+        hs_cidr_t got = hs_net_node_cidr (net, slot);
+        _cleanup_free_ char *gs = hs_cidr_format (&got);
+        s_set_pair (&sp->pod_cidr, &sp->pod_cidrs, &sp->n_pod_cidrs, gs);
+        return 0;
+    }
+    hs_cidr_t want_c;
+    if (hs_cidr_parse (want, &want_c) < 0) return 0; /* validation refused it already */
+    if (hs_cidr_overlaps (&want_c, &net->service)) {
+        _cleanup_free_ char *ss = hs_cidr_format (&net->service);
+        return s_fail (c, HS__CODE__CODE_INVALID,
+                       "Node \"%s\" is invalid: spec.podCIDR: Invalid value: \"%s\": overlaps the "
+                       "Service CIDR %s",
+                       name, want, ss);
+    }
+    uint64_t end;
+    _cleanup_free_ char *holder = NULL;
+    int r = s_alloc_overlap (c->txn, c->s->alloc, STORE_ALLOC_NODE, want_c.addr,
+                             s_block_end (want_c.addr, want_c.prefix), &end, &holder);
+    if (r < 0) return s_fail_db (c, r, "read the allocated addresses");
+    if (r > 0) {
+        const char *who = holder && hs_startswith (holder, "node//") ? holder + 6 : hs_s (holder);
+        return s_fail (c, HS__CODE__CODE_INVALID,
+                       "Node \"%s\" is invalid: spec.podCIDR: Invalid value: \"%s\": overlaps the "
+                       "podCIDR of Node \"%s\"",
+                       name, want, who);
+    }
+    return 0;
+}
+
+/* Fills in, or checks, the address obj (validated) holds once written
+ * over cur (NULL: a create): an empty clusterIP or podCIDR keeps cur's,
+ * else gets a free one; a requested one must be free; a set one never
+ * changes. Refuses (s_fail) before anything is written. */
+static int s_alloc_assign (s_cmd_t *c, const Hs__Object *cur, Hs__Object *obj)
+{
+    switch (hs_obj_kind (obj)) {
+    case HS_KIND_SERVICE: return s_assign_cluster_ip (c, cur ? cur->service : NULL, obj->service);
+    case HS_KIND_NODE: return s_assign_pod_cidr (c, cur ? cur->node : NULL, obj->node);
+    default: return 0;
+    }
+}
+
+/* The index follows what old (before) and new (after; NULL: deleted)
+ * hold, both stored under key: releases old's block unless another object
+ * holds it (two restored objects may claim one), takes new's. */
+static int s_alloc_update (s_cmd_t *c, const char *key, const Hs__Object *old,
+                           const Hs__Object *new)
+{
+    char to = 0, tn = 0;
+    hs_cidr_t bo, bn;
+    bool ho = old && store_alloc_held (old, &to, &bo);
+    bool hn = new &&store_alloc_held (new, &tn, &bn);
+    if (ho == hn && (!ho || (to == tn && bo.addr == bn.addr && bo.prefix == bn.prefix))) return 0;
+    store_t *s = c->s;
+    size_t klen = strlen (key);
+    uint8_t kb[STORE_ALLOC_KEY_LEN];
+    if (ho) {
+        store_alloc_key (kb, to, bo.addr);
+        MDB_val v;
+        int r = s_get (c->txn, s->alloc, (const char *)kb, sizeof kb, &v);
+        if (r == 0 && v.mv_size == 1 + klen && memcmp ((char *)v.mv_data + 1, key, klen) == 0) {
+            r = s_del (s, c->txn, s->alloc, kb, sizeof kb);
+            if (r == 0 && to == STORE_ALLOC_SVC)
+                r = s_count_add (s, c->txn, s->alloc, &s->net, bo.addr, -1);
+        }
+        if (r < 0 && r != -ENOENT) return r;
+    }
+    if (hn) {
+        store_alloc_key (kb, tn, bn.addr);
+        uint8_t *val = hs_malloc (1 + klen);
+        val[0] = (uint8_t)bn.prefix;
+        memcpy (val + 1, key, klen);
+        int r = s_put (s, c->txn, s->alloc, kb, sizeof kb, val, 1 + klen);
+        free (val);
+        if (r == 0 && tn == STORE_ALLOC_SVC)
+            r = s_count_add (s, c->txn, s->alloc, &s->net, bn.addr, +1);
+        if (r < 0) return r;
+    }
+    return 0;
+}
+
+/* Not recorded in the log, like the usage index: at open, in the recovery
+ * transaction. Objects whose blocks overlap one indexed already (a restore
+ * of an inconsistent snapshot) are logged and left out. */
+static int s_rebuild_alloc (store_t *s, MDB_txn *txn)
+{
+    int rc = mdb_drop (txn, s->alloc, 0);
+    if (rc) return hs_db_errno (rc);
+    static const char *const prefixes[] = {"node/", "service/"};
+    int r = 0;
+    for (size_t p = 0; p < HS_ARRAY_LEN (prefixes) && r == 0; p++) {
+        size_t plen = strlen (prefixes[p]);
+        MDB_cursor *cur;
+        rc = mdb_cursor_open (txn, s->objects, &cur);
+        if (rc) return hs_db_errno (rc);
+        MDB_val k = {plen, (void *)prefixes[p]}, v;
+        for (rc = mdb_cursor_get (cur, &k, &v, MDB_SET_RANGE);
+             rc == 0 && k.mv_size >= plen && memcmp (k.mv_data, prefixes[p], plen) == 0;
+             rc = mdb_cursor_get (cur, &k, &v, MDB_NEXT)) {
+            Hs__Object *o = hs__object__unpack (&hs_pb_allocator, v.mv_size, v.mv_data);
+            char tag;
+            hs_cidr_t b;
+            if (o && store_alloc_held (o, &tag, &b)) {
+                uint64_t end;
+                char *holder = NULL;
+                r = s_alloc_overlap (txn, s->alloc, tag, b.addr, s_block_end (b.addr, b.prefix),
+                                     &end, &holder);
+                if (r > 0) {
+                    log_warn ("%.*s holds an address already held by %s; left out of the "
+                              "address index (delete one of them)",
+                              (int)k.mv_size, (char *)k.mv_data, holder);
+                    r = 0;
+                } else if (r == 0) {
+                    uint8_t kb[STORE_ALLOC_KEY_LEN];
+                    store_alloc_key (kb, tag, b.addr);
+                    uint8_t *val = hs_malloc (1 + k.mv_size);
+                    val[0] = (uint8_t)b.prefix;
+                    memcpy (val + 1, k.mv_data, k.mv_size);
+                    /* no cursor of the alloc table is open: s_alloc_overlap closed its own */
+                    r = hs_db_errno (mdb_put (txn, s->alloc, &(MDB_val){sizeof kb, kb},
+                                              &(MDB_val){1 + k.mv_size, val}, 0));
+                    free (val);
+                    if (r == 0 && tag == STORE_ALLOC_SVC)
+                        r = s_count_add (NULL, txn, s->alloc, &s->net, b.addr, +1);
+                }
+                free (holder);
+            }
+            hs_pb_free (o);
+            if (r < 0) break;
+        }
+        mdb_cursor_close (cur);
+        if (r == 0 && rc && rc != MDB_NOTFOUND) r = hs_db_errno (rc);
+    }
+    return r;
+}
+
 /* ------------------------------------------------------------------ events and results */
 
 static void s_result (s_cmd_t *c, Hs__Result result, const Hs__Object *o)
@@ -468,6 +867,7 @@ static int s_commit_obj (s_cmd_t *c, const char *key, const Hs__Object *old, Hs_
     s_pack (c->out, &new->base, &off, &len);
     int r = s_put_obj (c, key, off, len);
     if (r == 0) r = s_usage_update (c, old, new);
+    if (r == 0) r = s_alloc_update (c, key, old, new);
     if (r < 0) {
         hs_pb_free (new);
         return s_fail_db (c, r, "write the object");
@@ -482,6 +882,7 @@ static int s_remove_obj (s_cmd_t *c, const char *key, Hs__Object *old)
 {
     int r = s_del (c->s, c->txn, c->s->objects, key, strlen (key));
     if (r == 0) r = s_usage_update (c, old, NULL);
+    if (r == 0) r = s_alloc_update (c, key, old, NULL);
     if (r < 0) {
         hs_pb_free (old);
         return s_fail_db (c, r, "delete the object");
@@ -602,6 +1003,7 @@ static int s_create (s_cmd_t *c, Hs__Object *o /* taken */, Hs__Result result)
         return s_fail (c, HS__CODE__CODE_ALREADY_EXISTS, "%s \"%s\" already exists",
                        hs_kind_resource (kind), m->name);
     if (r != -ENOENT) return s_fail_db (c, r, "read the object");
+    if (s_alloc_assign (c, NULL, obj) < 0) return -1;
     s_result (c, result, obj);
     return s_commit_obj (c, key, NULL, TAKE_PTR (obj), HS__EVENT_TYPE__ADDED);
 }
@@ -684,6 +1086,7 @@ static int s_replace (s_cmd_t *c, const char *key, Hs__Object *cur, Hs__Object *
     size_t fin_before = hs_obj_meta (cur)->n_finalizers;
     s_merge (merged, in, update);
     if (s_prepare (c, merged, cur) < 0) return -1;
+    if (s_alloc_assign (c, cur, merged) < 0) return -1;
     Hs__ObjectMeta *m = hs_obj_meta (merged);
     if (hs_pb_equal (merged, cur)) {
         s_result (c, HS__RESULT__RESULT_UNCHANGED, cur);
@@ -1292,7 +1695,8 @@ static int s_replay_record (void *arg, uint64_t batch, const uint8_t *payload, s
     const MDB_dbi dbis[HS_DB__COUNT] = {
         [HS_DB_OBJECTS] = rp->s->objects, [HS_DB_STREAMS] = rp->s->streams,
         [HS_DB_META] = rp->s->meta,       [HS_DB_REQUESTS] = rp->s->requests,
-        [HS_DB_REQTIME] = rp->s->reqtime, [HS_DB_NODEUSE] = rp->s->nodeuse};
+        [HS_DB_REQTIME] = rp->s->reqtime, [HS_DB_NODEUSE] = rp->s->nodeuse,
+        [HS_DB_ALLOC] = rp->s->alloc};
     size_t off = 0;
     store_wal_effect_t e;
     int r;
@@ -1350,6 +1754,7 @@ static int s_recover (store_t *self, bool at_open)
         r = hs_db_errno (mdb_put (txn, self->meta, &(MDB_val){5, "epoch"},
                                   &(MDB_val){sizeof self->epoch, &self->epoch}, 0));
         if (r == 0) r = s_rebuild_usage (self, txn);
+        if (r == 0) r = s_rebuild_alloc (self, txn);
     }
     if (r < 0) {
         mdb_txn_abort (txn);
@@ -1530,6 +1935,13 @@ int store_open (const char *dir, const store_opts_t *opts, store_t **ret_store)
     self->requests = hs_db_dbi (db, HS_DB_REQUESTS);
     self->reqtime = hs_db_dbi (db, HS_DB_REQTIME);
     self->nodeuse = hs_db_dbi (db, HS_DB_NODEUSE);
+    self->alloc = hs_db_dbi (db, HS_DB_ALLOC);
+    if (opts->net)
+        self->net = *opts->net;
+    else
+        hs_net_conf_default (&self->net);
+    if (getrandom (&self->rng, sizeof self->rng, 0) != sizeof self->rng || self->rng == 0)
+        self->rng = (uint64_t)hs_now_ns () | 1;
     self->ttl_ns = opts->request_ttl_ns > 0 ? opts->request_ttl_ns : STORE_DEFAULT_TTL_NS;
     self->no_checkpoint = !hs_empty (getenv ("HS_STORE_TEST_NO_CHECKPOINT"));
     /* A new epoch each start: subscribers resync instead of trusting

@@ -120,7 +120,10 @@ static void test_json_names (void)
         {"creation_timestamp", "creationTimestamp"},
         {"sent_at_ns", "sentAtNs"},
         {"identity_provider", "identityProvider"}, /* "id" only as a whole word */
-        {"pod_ips", "podIps"},
+        {"pod_ips", "podIPs"}, /* Kubernetes' plurals: podIPs, clusterIPs, podCIDRs */
+        {"cluster_ips", "clusterIPs"},
+        {"pod_cidrs", "podCIDRs"},
+        {"external_ips", "externalIPs"},
         {"deletion_grace_period_seconds", "deletionGracePeriodSeconds"},
         {"name", "name"},
     };

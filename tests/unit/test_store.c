@@ -1,17 +1,24 @@
 /*  test_store.c: hs-store's core (services/store/store_ops) on a temporary
  *  LMDB, without sockets: every op, revisions and streams, idempotent
- *  replays across a reopen, batches, bind's room check, snapshots.
+ *  replays across a reopen, batches, bind's room check, snapshots, and the
+ *  addresses it hands out (clusterIPs, podCIDRs: store_alloc.h), also
+ *  across a reopen and a SIGKILL.
  */
 #include "hs_test.h"
 #include "hs_workload.h"
 #include "hs_util.h"
 #include "store.h"
+#include "store_alloc.h"
 #include "store_batch.h"
+#include "store_wal.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static store_out_t g_out;
 
@@ -1079,6 +1086,415 @@ static void test_snapshot_errors (void)
     store_destroy (&s);
 }
 
+/* ------------------------------------------------------------------ addresses */
+
+static store_t *s_open_net (const char *name, const char *cluster, int mask, const char *service)
+{
+    _cleanup_free_ char *dir = s_dir (name);
+    hs_net_conf_t net;
+    hs_net_conf_default (&net);
+    CHECK_EQ_INT (hs_cidr_parse (cluster, &net.cluster), 0);
+    net.node_mask = mask;
+    CHECK_EQ_INT (hs_cidr_parse (service, &net.service), 0);
+    const char *why = NULL;
+    CHECK_EQ_INT (hs_net_conf_check (&net, &why), 0);
+    store_opts_t opts = {.nosync = true, .net = &net};
+    store_t *s = NULL;
+    CHECK_EQ_INT (store_open (dir, &opts, &s), 0);
+    return s;
+}
+
+static Hs__Object *s_svc (const char *name, const char *cluster_ip)
+{
+    Hs__Object *o = hs_obj_new (HS_KIND_SERVICE, "", name);
+    o->service->spec = hs_pb_new (&hs__service_spec__descriptor);
+    hs_pb_set_str (&o->service->spec->cluster_ip, cluster_ip);
+    Hs__ServicePort *p = hs_pb_new (&hs__service_port__descriptor);
+    p->port = 80;
+    hs_pb_push ((void ***)&o->service->spec->ports, &o->service->spec->n_ports, p);
+    hs_pb_map_set ((void ***)&o->service->spec->selector, &o->service->spec->n_selector,
+                   &hs__service_spec__selector_entry__descriptor, "app", name);
+    return o;
+}
+
+static Hs__Object *s_bare_node (const char *name, const char *pod_cidr)
+{
+    Hs__Object *o = hs_obj_new (HS_KIND_NODE, "", name);
+    o->node->spec = hs_pb_new (&hs__node_spec__descriptor);
+    hs_pb_set_str (&o->node->spec->pod_cidr, pod_cidr);
+    return o;
+}
+
+/* The clusterIP the store gave Service name ("" if none). */
+static char *s_cluster_ip (store_t *s, const char *name)
+{
+    _cleanup_pb_ Hs__Object *o = s_get (s, HS_KIND_SERVICE, name);
+    CHECK (o != NULL);
+    if (!o || !o->service->spec) return hs_strdup ("");
+    const Hs__ServiceSpec *sp = o->service->spec;
+    CHECK_EQ_INT (sp->n_cluster_ips, hs_empty (sp->cluster_ip) ? 0 : 1);
+    if (sp->n_cluster_ips == 1) CHECK_EQ_STR (sp->cluster_ips[0], sp->cluster_ip);
+    return hs_strdup (sp->cluster_ip);
+}
+
+static char *s_pod_cidr (store_t *s, const char *name)
+{
+    _cleanup_pb_ Hs__Object *o = s_get (s, HS_KIND_NODE, name);
+    CHECK (o != NULL);
+    if (!o || !o->node->spec) return hs_strdup ("");
+    const Hs__NodeSpec *sp = o->node->spec;
+    CHECK_EQ_INT (sp->n_pod_cidrs, hs_empty (sp->pod_cidr) ? 0 : 1);
+    if (sp->n_pod_cidrs == 1) CHECK_EQ_STR (sp->pod_cidrs[0], sp->pod_cidr);
+    return hs_strdup (sp->pod_cidr);
+}
+
+static uint32_t s_ip (const char *text)
+{
+    uint32_t ip = 0;
+    CHECK_EQ_INT (hs_ip_parse (text, &ip), 0);
+    return ip;
+}
+
+static void test_alloc_bands (void)
+{
+    hs_cidr_t c;
+    hs_cidr_parse ("10.96.0.0/16", &c);
+    CHECK_EQ_INT (store_alloc_svc_band (&c), 256);
+    hs_cidr_parse ("10.96.0.0/24", &c);
+    CHECK_EQ_INT (store_alloc_svc_band (&c), 16);
+    hs_cidr_parse ("10.96.0.0/20", &c);
+    CHECK_EQ_INT (store_alloc_svc_band (&c), 256);
+    hs_cidr_parse ("10.96.0.0/22", &c);
+    CHECK_EQ_INT (store_alloc_svc_band (&c), 64);
+    hs_cidr_parse ("10.96.0.0/28", &c);
+    CHECK_EQ_INT (store_alloc_svc_band (&c), 0);
+    CHECK (!store_alloc_svc_in_range (&c, s_ip ("10.96.0.0")));
+    CHECK (store_alloc_svc_in_range (&c, s_ip ("10.96.0.1")));
+    CHECK (store_alloc_svc_in_range (&c, s_ip ("10.96.0.14")));
+    CHECK (!store_alloc_svc_in_range (&c, s_ip ("10.96.0.15")));
+    CHECK (!store_alloc_svc_in_range (&c, s_ip ("10.96.0.16")));
+    uint8_t k[STORE_ALLOC_KEY_LEN];
+    store_alloc_key (k, STORE_ALLOC_SVC, s_ip ("10.96.1.2"));
+    uint32_t back = 0;
+    CHECK (store_alloc_key_parse (k, sizeof k, STORE_ALLOC_SVC, &back));
+    CHECK_EQ_INT (back, s_ip ("10.96.1.2"));
+    CHECK (!store_alloc_key_parse (k, sizeof k, STORE_ALLOC_NODE, &back));
+    CHECK (!store_alloc_key_parse (k, 4, STORE_ALLOC_SVC, &back));
+}
+
+static void test_cluster_ip (void)
+{
+    store_t *s = s_open ("clusterip"); /* Kubernetes' defaults: 10.96.0.0/16 */
+    hs_cidr_t range;
+    hs_cidr_parse ("10.96.0.0/16", &range);
+    /* dynamic: the upper band, every one distinct */
+    char *ips[20];
+    for (int i = 0; i < 20; i++) {
+        char name[16];
+        snprintf (name, sizeof name, "s%d", i);
+        const Hs__Ack *a = s_one (s, s_w (HS__OP__OP_CREATE, s_svc (name, NULL)));
+        CHECK_EQ_INT (a->code, 0);
+        ips[i] = s_cluster_ip (s, name);
+        uint32_t ip = s_ip (ips[i]);
+        CHECK (store_alloc_svc_in_range (&range, ip));
+        CHECK (ip - range.addr - 1 >= 256); /* not in the lower band */
+        for (int j = 0; j < i; j++) CHECK (strcmp (ips[i], ips[j]) != 0);
+    }
+    /* requested and free: kept (kube-dns's) */
+    const Hs__Ack *a = s_one (s, s_w (HS__OP__OP_CREATE, s_svc ("dns", "10.96.0.10")));
+    CHECK_EQ_INT (a->code, 0);
+    _cleanup_free_ char *dns = s_cluster_ip (s, "dns");
+    CHECK_EQ_STR (dns, "10.96.0.10");
+    /* requested and taken: refused, nothing written */
+    int64_t rev = store_revision (s);
+    a = s_one (s, s_w (HS__OP__OP_CREATE, s_svc ("x", "10.96.0.10")));
+    CHECK_EQ_INT (a->code, HS__CODE__CODE_INVALID);
+    CHECK_EQ_STR (a->message,
+                  "Service \"x\" is invalid: spec.clusterIPs: Invalid value: "
+                  "[]string{\"10.96.0.10\"}: failed to allocate IP 10.96.0.10: provided IP is "
+                  "already allocated");
+    a = s_one (s, s_w (HS__OP__OP_CREATE, s_svc ("x", ips[3])));
+    CHECK_EQ_INT (a->code, HS__CODE__CODE_INVALID);
+    CHECK_CONTAINS (a->message, "provided IP is already allocated");
+    /* outside the range, and its network and broadcast addresses */
+    a = s_one (s, s_w (HS__OP__OP_CREATE, s_svc ("x", "10.97.0.1")));
+    CHECK_EQ_STR (a->message,
+                  "Service \"x\" is invalid: spec.clusterIPs: Invalid value: "
+                  "[]string{\"10.97.0.1\"}: failed to allocate IP 10.97.0.1: the provided IP "
+                  "(10.97.0.1) is not in the valid range. The range of valid IPs is "
+                  "10.96.0.0/16");
+    a = s_one (s, s_w (HS__OP__OP_CREATE, s_svc ("x", "10.96.0.0")));
+    CHECK_CONTAINS (a->message, "is not in the valid range");
+    a = s_one (s, s_w (HS__OP__OP_CREATE, s_svc ("x", "10.96.255.255")));
+    CHECK_CONTAINS (a->message, "is not in the valid range");
+    /* a command that fails after one allocation rolls it back */
+    _cleanup_pb_ Hs__Object *bad = s_svc ("y", NULL);
+    bad->service->spec->ports[0]->port = 0;
+    a = s_run (s, s_cmd ("c1", "two", 2, s_w (HS__OP__OP_CREATE, s_svc ("ok1", "10.96.0.20")),
+                         s_w (HS__OP__OP_CREATE, TAKE_PTR (bad))));
+    CHECK_EQ_INT (a->code, HS__CODE__CODE_INVALID);
+    CHECK_EQ_INT (store_revision (s), rev);
+    a = s_one (s, s_w (HS__OP__OP_CREATE, s_svc ("ok1", "10.96.0.20")));
+    CHECK_EQ_INT (a->code, 0);
+    /* two in one command asking for one address: the second is refused */
+    a = s_run (s, s_cmd ("c1", "dup", 2, s_w (HS__OP__OP_CREATE, s_svc ("d1", "10.96.0.30")),
+                         s_w (HS__OP__OP_CREATE, s_svc ("d2", "10.96.0.30"))));
+    CHECK_EQ_INT (a->code, HS__CODE__CODE_INVALID);
+    CHECK_EQ_INT (a->failed_index, 1);
+    /* a dry run allocates nothing */
+    Hs__Command *dry = s_cmd ("c1", "dry", 1, s_w (HS__OP__OP_CREATE, s_svc ("dry", "10.96.0.31")));
+    dry->dry_run = true;
+    CHECK_EQ_INT (s_run (s, dry)->code, 0);
+    CHECK_EQ_INT (s_one (s, s_w (HS__OP__OP_CREATE, s_svc ("dry", "10.96.0.31")))->code, 0);
+
+    /* headless: nothing allocated */
+    CHECK_EQ_INT (s_one (s, s_w (HS__OP__OP_CREATE, s_svc ("hl", "None")))->code, 0);
+    _cleanup_free_ char *hl = s_cluster_ip (s, "hl");
+    CHECK_EQ_STR (hl, "None");
+
+    /* apply without clusterIP keeps it (unchanged); a new one is refused */
+    a = s_one (s, s_w (HS__OP__OP_APPLY, s_svc ("s1", NULL)));
+    CHECK_EQ_INT (a->code, 0);
+    CHECK_EQ_INT (a->results[0]->result, HS__RESULT__RESULT_UNCHANGED);
+    _cleanup_free_ char *kept = s_cluster_ip (s, "s1");
+    CHECK_EQ_STR (kept, ips[1]);
+    a = s_one (s, s_w (HS__OP__OP_APPLY, s_svc ("s1", "10.96.0.40")));
+    CHECK_EQ_INT (a->code, HS__CODE__CODE_INVALID);
+    CHECK_EQ_STR (a->message, "Service \"s1\" is invalid: spec.clusterIPs[0]: Invalid value: "
+                              "[]string{\"10.96.0.40\"}: may not change once set");
+    a = s_one (s, s_w (HS__OP__OP_APPLY, s_svc ("hl", "10.96.0.41")));
+    CHECK_CONTAINS (a->message, "may not change once set");
+    /* a changed spec without clusterIP: configured, the address kept */
+    Hs__Object *s1 = s_svc ("s1", NULL);
+    s1->service->spec->ports[0]->port = 8080;
+    a = s_one (s, s_w (HS__OP__OP_APPLY, s1));
+    CHECK_EQ_INT (a->results[0]->result, HS__RESULT__RESULT_CONFIGURED);
+    _cleanup_free_ char *kept2 = s_cluster_ip (s, "s1");
+    CHECK_EQ_STR (kept2, ips[1]);
+
+    /* delete frees it */
+    CHECK_EQ_INT (s_one (s, s_delete ("service", "dns", -1))->code, 0);
+    CHECK_EQ_INT (s_one (s, s_w (HS__OP__OP_CREATE, s_svc ("dns2", "10.96.0.10")))->code, 0);
+    CHECK_EQ_INT (s_one (s, s_delete ("service", "s2", -1))->code, 0);
+    CHECK_EQ_INT (s_one (s, s_w (HS__OP__OP_CREATE, s_svc ("re", ips[2])))->code, 0);
+
+    /* the index is rebuilt at a reopen: taken stays taken */
+    store_out_clear (&g_out);
+    store_destroy (&s);
+    s = s_open ("clusterip");
+    a = s_one (s, s_w (HS__OP__OP_CREATE, s_svc ("x", "10.96.0.10")));
+    CHECK_CONTAINS (a->message, "provided IP is already allocated");
+    a = s_one (s, s_w (HS__OP__OP_CREATE, s_svc ("x", ips[5])));
+    CHECK_CONTAINS (a->message, "provided IP is already allocated");
+    CHECK_EQ_INT (s_one (s, s_w (HS__OP__OP_CREATE, s_svc ("x", "10.96.0.11")))->code, 0);
+    for (int i = 0; i < 20; i++) free (ips[i]);
+    store_out_clear (&g_out);
+    store_destroy (&s);
+}
+
+/* A /28 has 14 usable addresses and no lower band. */
+static void test_cluster_ip_exhausted (void)
+{
+    store_t *s = s_open_net ("svcfull", "10.244.0.0/16", 24, "10.96.0.0/28");
+    bool seen[16] = {false};
+    for (int i = 0; i < 14; i++) {
+        char name[16];
+        snprintf (name, sizeof name, "s%d", i);
+        const Hs__Ack *a = s_one (s, s_w (HS__OP__OP_CREATE, s_svc (name, NULL)));
+        CHECK_EQ_INT (a->code, 0);
+        _cleanup_free_ char *ip = s_cluster_ip (s, name);
+        uint32_t off = s_ip (ip) - s_ip ("10.96.0.0");
+        CHECK (off >= 1 && off <= 14);
+        CHECK (!seen[off & 15]);
+        seen[off & 15] = true;
+    }
+    int64_t rev = store_revision (s);
+    const Hs__Ack *a = s_one (s, s_w (HS__OP__OP_CREATE, s_svc ("full", NULL)));
+    CHECK_EQ_INT (a->code, HS__CODE__CODE_INTERNAL);
+    CHECK_EQ_STR (a->message,
+                  "Internal error occurred: failed to allocate a serviceIP: range is full");
+    CHECK_EQ_INT (store_revision (s), rev);
+    /* headless still fits */
+    CHECK_EQ_INT (s_one (s, s_w (HS__OP__OP_CREATE, s_svc ("hl", "None")))->code, 0);
+    /* one freed is the one handed out next */
+    _cleanup_free_ char *freed = s_cluster_ip (s, "s7");
+    CHECK_EQ_INT (s_one (s, s_delete ("service", "s7", -1))->code, 0);
+    CHECK_EQ_INT (s_one (s, s_w (HS__OP__OP_CREATE, s_svc ("full", NULL)))->code, 0);
+    _cleanup_free_ char *got = s_cluster_ip (s, "full");
+    CHECK_EQ_STR (got, freed);
+    store_out_clear (&g_out);
+    store_destroy (&s);
+}
+
+/* A /24: 254 usable, the first 16 the lower band. Dynamic creates fill the
+ * upper band first, then the lower one around a requested address; the
+ * band counters survive a reopen (rebuilt) and follow deletes. */
+static void test_cluster_ip_bands (void)
+{
+    store_t *s = s_open_net ("svcbands", "10.244.0.0/16", 24, "10.96.0.0/24");
+    CHECK_EQ_INT (s_one (s, s_w (HS__OP__OP_CREATE, s_svc ("dns", "10.96.0.10")))->code, 0);
+    for (int i = 0; i < 238 + 15; i++) {
+        char name[16];
+        snprintf (name, sizeof name, "s%d", i);
+        CHECK_EQ_INT (s_one (s, s_w (HS__OP__OP_CREATE, s_svc (name, NULL)))->code, 0);
+        _cleanup_free_ char *ip = s_cluster_ip (s, name);
+        uint32_t off = s_ip (ip) - s_ip ("10.96.0.0");
+        if (i < 238)
+            CHECK (off >= 17 && off <= 254); /* the upper band first */
+        else
+            CHECK (off >= 1 && off <= 16 && off != 10);
+    }
+    CHECK_EQ_INT (s_one (s, s_w (HS__OP__OP_CREATE, s_svc ("full", NULL)))->code,
+                  HS__CODE__CODE_INTERNAL);
+    store_out_clear (&g_out);
+    store_destroy (&s);
+    s = s_open_net ("svcbands", "10.244.0.0/16", 24, "10.96.0.0/24");
+    CHECK_EQ_INT (s_one (s, s_w (HS__OP__OP_CREATE, s_svc ("full", NULL)))->code,
+                  HS__CODE__CODE_INTERNAL);
+    CHECK_EQ_INT (s_one (s, s_delete ("service", "dns", -1))->code, 0);
+    CHECK_EQ_INT (s_one (s, s_w (HS__OP__OP_CREATE, s_svc ("full", NULL)))->code, 0);
+    _cleanup_free_ char *got = s_cluster_ip (s, "full");
+    CHECK_EQ_STR (got, "10.96.0.10");
+    CHECK_EQ_INT (s_one (s, s_delete ("service", "s3", -1))->code, 0);
+    CHECK_EQ_INT (s_one (s, s_w (HS__OP__OP_CREATE, s_svc ("again", NULL)))->code, 0);
+    CHECK_EQ_INT (s_one (s, s_w (HS__OP__OP_CREATE, s_svc ("over", NULL)))->code,
+                  HS__CODE__CODE_INTERNAL);
+    store_out_clear (&g_out);
+    store_destroy (&s);
+}
+
+static void test_pod_cidr (void)
+{
+    /* 10.244.0.0/28 in /30 slices: 4 nodes */
+    store_t *s = s_open_net ("podcidr", "10.244.0.0/28", 30, "10.96.0.0/16");
+    const Hs__Ack *a = s_one (s, s_w (HS__OP__OP_APPLY, s_bare_node ("n0", NULL)));
+    CHECK_EQ_INT (a->code, 0);
+    _cleanup_free_ char *c0 = s_pod_cidr (s, "n0");
+    CHECK_EQ_STR (c0, "10.244.0.0/30");
+    CHECK_EQ_INT (s_one (s, s_w (HS__OP__OP_APPLY, s_bare_node ("n1", NULL)))->code, 0);
+    _cleanup_free_ char *c1 = s_pod_cidr (s, "n1");
+    CHECK_EQ_STR (c1, "10.244.0.4/30");
+    /* a requested one is kept when free, refused when another Node has it */
+    CHECK_EQ_INT (s_one (s, s_w (HS__OP__OP_CREATE, s_bare_node ("req", "10.244.0.12/30")))->code,
+                  0);
+    _cleanup_free_ char *cr = s_pod_cidr (s, "req");
+    CHECK_EQ_STR (cr, "10.244.0.12/30");
+    int64_t rev = store_revision (s);
+    a = s_one (s, s_w (HS__OP__OP_CREATE, s_bare_node ("dup", "10.244.0.4/30")));
+    CHECK_EQ_INT (a->code, HS__CODE__CODE_INVALID);
+    CHECK_EQ_STR (a->message, "Node \"dup\" is invalid: spec.podCIDR: Invalid value: "
+                              "\"10.244.0.4/30\": overlaps the podCIDR of Node \"n1\"");
+    a = s_one (s, s_w (HS__OP__OP_CREATE, s_bare_node ("dup", "10.244.0.0/29")));
+    CHECK_CONTAINS (a->message, "overlaps the podCIDR of Node \"n0\"");
+    a = s_one (s, s_w (HS__OP__OP_CREATE, s_bare_node ("dup", "10.244.0.5/30")));
+    CHECK_CONTAINS (a->message,
+                    "spec.podCIDR: Invalid value: \"10.244.0.5/30\": must be a valid CIDR");
+    a = s_one (s, s_w (HS__OP__OP_CREATE, s_bare_node ("dup", "10.96.0.0/24")));
+    CHECK_CONTAINS (a->message, "overlaps the Service CIDR 10.96.0.0/16");
+    CHECK_EQ_INT (store_revision (s), rev);
+    /* the next free slice skips the requested one */
+    CHECK_EQ_INT (s_one (s, s_w (HS__OP__OP_APPLY, s_bare_node ("n2", NULL)))->code, 0);
+    _cleanup_free_ char *c2 = s_pod_cidr (s, "n2");
+    CHECK_EQ_STR (c2, "10.244.0.8/30");
+    /* full */
+    a = s_one (s, s_w (HS__OP__OP_APPLY, s_bare_node ("n3", NULL)));
+    CHECK_EQ_INT (a->code, HS__CODE__CODE_INTERNAL);
+    CHECK_CONTAINS (a->message,
+                    "failed to allocate cidr for Node \"n3\": CIDR allocation failed; "
+                    "there are no remaining CIDRs left to allocate in the accepted range");
+    CHECK_EQ_INT (store_revision (s), rev + 1);
+    /* an agent's re-apply without podCIDR keeps it; a change is refused */
+    a = s_one (s, s_w (HS__OP__OP_APPLY, s_bare_node ("n1", NULL)));
+    CHECK_EQ_INT (a->results[0]->result, HS__RESULT__RESULT_UNCHANGED);
+    a = s_one (s, s_w (HS__OP__OP_APPLY, s_bare_node ("n1", "10.244.0.12/30")));
+    CHECK_EQ_INT (a->code, HS__CODE__CODE_INVALID);
+    CHECK_EQ_STR (a->message, "Node \"n1\" is invalid: spec.podCIDRs: Forbidden: node updates may "
+                              "not change podCIDR except from \"\" to valid");
+    /* a status update leaves it alone */
+    Hs__Object *st = s_node ("n1", "4", "8Gi", "110");
+    CHECK_EQ_INT (s_one (s, s_w (HS__OP__OP_UPDATE_STATUS, st))->code, 0);
+    _cleanup_free_ char *c1b = s_pod_cidr (s, "n1");
+    CHECK_EQ_STR (c1b, "10.244.0.4/30");
+    /* delete frees it: the next Node gets it */
+    CHECK_EQ_INT (s_one (s, s_delete ("node", "n1", -1))->code, 0);
+    CHECK_EQ_INT (s_one (s, s_w (HS__OP__OP_APPLY, s_bare_node ("n3", NULL)))->code, 0);
+    _cleanup_free_ char *c3 = s_pod_cidr (s, "n3");
+    CHECK_EQ_STR (c3, "10.244.0.4/30");
+    /* after a reopen, what is held stays held */
+    store_out_clear (&g_out);
+    store_destroy (&s);
+    s = s_open_net ("podcidr", "10.244.0.0/28", 30, "10.96.0.0/16");
+    a = s_one (s, s_w (HS__OP__OP_APPLY, s_bare_node ("n4", NULL)));
+    CHECK_EQ_INT (a->code, HS__CODE__CODE_INTERNAL);
+    a = s_one (s, s_w (HS__OP__OP_CREATE, s_bare_node ("dup", "10.244.0.8/30")));
+    CHECK_CONTAINS (a->message, "overlaps the podCIDR of Node \"n2\"");
+    CHECK_EQ_INT (s_one (s, s_delete ("node", "n0", -1))->code, 0);
+    CHECK_EQ_INT (s_one (s, s_w (HS__OP__OP_APPLY, s_bare_node ("n4", NULL)))->code, 0);
+    _cleanup_free_ char *c4 = s_pod_cidr (s, "n4");
+    CHECK_EQ_STR (c4, "10.244.0.0/30");
+    store_out_clear (&g_out);
+    store_destroy (&s);
+}
+
+/* A store killed (SIGKILL) with its allocations only in the write-ahead
+ * log: the restarted store replays them, rebuilds the index and never hands
+ * one out again. */
+static void test_alloc_after_kill (void)
+{
+    _cleanup_free_ char *dir = s_dir ("allockill");
+    int fds[2];
+    CHECK_EQ_INT (pipe (fds), 0);
+    pid_t pid = fork ();
+    if (pid == 0) {
+        close (fds[0]);
+        store_t *s = s_open_net ("allockill", "10.244.0.0/16", 24, "10.96.0.0/28");
+        for (int i = 0; i < 10; i++) {
+            char name[16];
+            snprintf (name, sizeof name, "k%d", i);
+            Hs__Command *cmd = s_cmd ("kill", name, 1, s_w (HS__OP__OP_CREATE, s_svc (name, NULL)));
+            if (store_apply (s, &cmd, 1, &g_out) < 0 || g_out.acks[0].ack->code != 0) _exit (3);
+            hs_pb_free (cmd);
+            /* the event carries what was acked: its clusterIP */
+            const Hs__Object *o = g_out.events[0].event->object;
+            uint32_t ip = s_ip (o->service->spec->cluster_ip);
+            if (write (fds[1], &ip, sizeof ip) != (ssize_t)sizeof ip) _exit (4);
+        }
+        raise (SIGKILL);
+    }
+    close (fds[1]);
+    uint32_t acked[16];
+    size_t n = 0;
+    while (n < 16 && read (fds[0], &acked[n], sizeof acked[n]) == (ssize_t)sizeof acked[n]) n++;
+    close (fds[0]);
+    int status = 0;
+    CHECK_EQ_INT (waitpid (pid, &status, 0), pid);
+    CHECK (WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL);
+    CHECK_EQ_INT (n, 10);
+    _cleanup_free_ char *wal = hs_sprintf ("%s/" STORE_WAL_FILE, dir);
+    struct stat st;
+    CHECK (stat (wal, &st) == 0 && st.st_size > 0); /* LMDB alone lacks them */
+
+    store_t *s = s_open_net ("allockill", "10.244.0.0/16", 24, "10.96.0.0/28");
+    for (size_t i = 0; i < n; i++) {
+        char name[16], want[16];
+        snprintf (name, sizeof name, "k%zu", i);
+        _cleanup_free_ char *ip = s_cluster_ip (s, name);
+        CHECK_EQ_STR (ip, hs_ip_format (acked[i], want));
+    }
+    /* 4 left of 14, none of them one of the 10 */
+    for (int i = 0; i < 4; i++) {
+        char name[16];
+        snprintf (name, sizeof name, "new%d", i);
+        CHECK_EQ_INT (s_one (s, s_w (HS__OP__OP_CREATE, s_svc (name, NULL)))->code, 0);
+        _cleanup_free_ char *ip = s_cluster_ip (s, name);
+        for (size_t j = 0; j < n; j++) CHECK (s_ip (ip) != acked[j]);
+    }
+    CHECK_EQ_INT (s_one (s, s_w (HS__OP__OP_CREATE, s_svc ("over", NULL)))->code,
+                  HS__CODE__CODE_INTERNAL);
+    store_out_clear (&g_out);
+    store_destroy (&s);
+}
+
 int main (int argc, char **argv)
 {
     static const hs_test_t tests[] = {
@@ -1099,6 +1515,12 @@ int main (int argc, char **argv)
         {"event_ttl", test_event_ttl},
         {"apply_keeps_controller_annotations", test_apply_keeps_controller_annotations},
         {"snapshot_errors", test_snapshot_errors},
+        {"alloc_bands", test_alloc_bands},
+        {"cluster_ip", test_cluster_ip},
+        {"cluster_ip_exhausted", test_cluster_ip_exhausted},
+        {"cluster_ip_bands", test_cluster_ip_bands},
+        {"pod_cidr", test_pod_cidr},
+        {"alloc_after_kill", test_alloc_after_kill},
     };
     return HS_TEST_RUN (tests);
 }

@@ -424,13 +424,259 @@ static void test_quote_escapes (void)
     }
 }
 
+static Hs__Object *s_service (const char *name, int n_ports)
+{
+    Hs__Object *o = hs_obj_new (HS_KIND_SERVICE, "", name);
+    o->service->spec = hs_pb_new (&hs__service_spec__descriptor);
+    for (int i = 0; i < n_ports; i++) {
+        Hs__ServicePort *p = hs_pb_new (&hs__service_port__descriptor);
+        p->port = 80 + i;
+        if (n_ports > 1) p->name = hs_sprintf ("p%d", i);
+        hs_pb_push ((void ***)&o->service->spec->ports, &o->service->spec->n_ports, p);
+    }
+    hs_pb_map_set ((void ***)&o->service->spec->selector, &o->service->spec->n_selector,
+                   &hs__service_spec__selector_entry__descriptor, "app", name);
+    return o;
+}
+
+static void test_service_defaults (void)
+{
+    Hs__Object *o = s_service ("web", 2);
+    hs_pb_set_str (&o->service->spec->ports[1]->target_port, "http");
+    hs_pb_set_str (&o->service->spec->session_affinity, "ClientIP");
+    hs_obj_defaults (o, 1);
+    const Hs__ServiceSpec *s = o->service->spec;
+    CHECK_EQ_STR (s->type, "ClusterIP");
+    CHECK_EQ_STR (s->internal_traffic_policy, "Cluster");
+    CHECK_EQ_STR (s->ports[0]->protocol, "TCP");
+    CHECK_EQ_STR (s->ports[0]->target_port, "80");
+    CHECK_EQ_STR (s->ports[1]->target_port, "http");
+    CHECK (s->session_affinity_config && s->session_affinity_config->client_ip &&
+           s->session_affinity_config->client_ip->timeout_seconds &&
+           s->session_affinity_config->client_ip->timeout_seconds->value == 10800);
+    CHECK_EQ_INT (s->n_cluster_ips, 0);
+    char *m = NULL;
+    CHECK_EQ_INT (hs_obj_validate (o, &m), 0);
+    free (m);
+    hs_pb_free (o);
+
+    /* clusterIP and clusterIPs fill each other in; no selector is fine */
+    o = s_service ("web", 1);
+    hs_pb_push ((void ***)&o->service->spec->cluster_ips, &o->service->spec->n_cluster_ips,
+                hs_strdup ("10.96.0.5"));
+    hs_pb_free (o->service->spec->selector[0]);
+    free (o->service->spec->selector);
+    o->service->spec->selector = NULL;
+    o->service->spec->n_selector = 0;
+    hs_obj_defaults (o, 1);
+    CHECK_EQ_STR (o->service->spec->cluster_ip, "10.96.0.5");
+    CHECK_EQ_STR (o->service->spec->session_affinity, "None");
+    hs_pb_free (o);
+    o = s_service ("hl", 0);
+    hs_pb_set_str (&o->service->spec->cluster_ip, "None");
+    hs_obj_defaults (o, 1);
+    CHECK_EQ_INT (o->service->spec->n_cluster_ips, 1);
+    hs_pb_free (o);
+    o = s_service ("hl", 0);
+    hs_pb_set_str (&o->service->spec->cluster_ip, "None");
+    EXPECT_OK (o); /* headless needs no port */
+
+    /* pods: dnsPolicy, and hostPort under hostNetwork */
+    o = s_pod ("web");
+    Hs__ContainerPort *cp = hs_pb_new (&hs__container_port__descriptor);
+    cp->container_port = 8080;
+    hs_pb_push ((void ***)&o->pod->spec->containers[0]->ports,
+                &o->pod->spec->containers[0]->n_ports, cp);
+    o->pod->spec->host_network = true;
+    hs_obj_defaults (o, 1);
+    CHECK_EQ_STR (o->pod->spec->dns_policy, "ClusterFirst");
+    CHECK_EQ_INT (o->pod->spec->containers[0]->ports[0]->host_port, 8080);
+    hs_pb_free (o);
+}
+
+static void test_service_messages (void)
+{
+    Hs__Object *o = s_service ("web", 1);
+    o->service->spec->ports[0]->port = 70000;
+    EXPECT_MSG (o, "Service \"web\" is invalid: spec.ports[0].port: Invalid value: 70000: must be "
+                   "between 1 and 65535, inclusive");
+    o = s_service ("web", 1);
+    o->service->spec->ports[0]->port = 0;
+    EXPECT_MSG (o, "Service \"web\" is invalid: spec.ports[0].port: Invalid value: 0: must be "
+                   "between 1 and 65535, inclusive");
+    o = s_service ("web", 0);
+    EXPECT_MSG (o, "Service \"web\" is invalid: spec.ports: Required value");
+    o = s_service ("web", 2);
+    hs_pb_set_str (&o->service->spec->ports[1]->name, NULL);
+    EXPECT_MSG (o, "Service \"web\" is invalid: spec.ports[1].name: Required value");
+    o = s_service ("web", 2);
+    hs_pb_set_str (&o->service->spec->ports[1]->name, "p0");
+    EXPECT_MSG (o, "Service \"web\" is invalid: spec.ports[1].name: Duplicate value: \"p0\"");
+    o = s_service ("web", 2);
+    hs_pb_set_str (&o->service->spec->ports[1]->name, "Http");
+    EXPECT_HAS (o, "spec.ports[1].name: Invalid value: \"Http\": a lowercase RFC 1123 label");
+    o = s_service ("web", 2);
+    o->service->spec->ports[1]->port = 80;
+    EXPECT_MSG (o, "Service \"web\" is invalid: spec.ports[1]: Duplicate value: \"80/TCP\"");
+    o = s_service ("web", 2);
+    o->service->spec->ports[1]->port = 80;
+    hs_pb_set_str (&o->service->spec->ports[1]->protocol, "UDP");
+    EXPECT_OK (o); /* 80/TCP and 80/UDP: two ports */
+    o = s_service ("web", 1);
+    hs_pb_set_str (&o->service->spec->ports[0]->protocol, "SCTP");
+    EXPECT_MSG (o, "Service \"web\" is invalid: spec.ports[0].protocol: Unsupported value: "
+                   "\"SCTP\": supported values: \"TCP\", \"UDP\"");
+    struct {
+        const char *tp, *msg;
+    } tps[] = {
+        {"0", "Invalid value: 0: must be between 1 and 65535, inclusive"},
+        {"65536", "Invalid value: 65536: must be between 1 and 65535, inclusive"},
+        {"http-metrics-long", "must be no more than 15 characters"},
+        {"Http", "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)"},
+        {"12-34", "must contain at least one letter (a-z)"},
+        {"a--b", "must not contain consecutive hyphens"},
+        {"-http", "must not begin or end with a hyphen"},
+    };
+    for (size_t i = 0; i < HS_ARRAY_LEN (tps); i++) {
+        o = s_service ("web", 1);
+        hs_pb_set_str (&o->service->spec->ports[0]->target_port, tps[i].tp);
+        EXPECT_HAS (o, tps[i].msg);
+        o = s_service ("web", 1);
+        hs_pb_set_str (&o->service->spec->ports[0]->target_port, tps[i].tp);
+        EXPECT_HAS (o, "spec.ports[0].targetPort: Invalid value: ");
+    }
+    o = s_service ("web", 1);
+    hs_pb_set_str (&o->service->spec->ports[0]->target_port, "http-2");
+    EXPECT_OK (o);
+    o = s_service ("web", 1);
+    hs_pb_set_str (&o->service->spec->type, "NodePort");
+    EXPECT_MSG (o, "Service \"web\" is invalid: spec.type: Unsupported value: \"NodePort\": "
+                   "supported values: \"ClusterIP\"");
+    o = s_service ("web", 1);
+    hs_pb_set_str (&o->service->spec->cluster_ip, "10.96.0.300");
+    EXPECT_MSG (o, "Service \"web\" is invalid: spec.clusterIPs[0]: Invalid value: "
+                   "\"10.96.0.300\": must be a valid IP address, (e.g. 10.9.8.7 or "
+                   "2001:db8::ffff)");
+    o = s_service ("web", 1);
+    hs_pb_set_str (&o->service->spec->session_affinity, "Sticky");
+    EXPECT_MSG (o, "Service \"web\" is invalid: spec.sessionAffinity: Unsupported value: "
+                   "\"Sticky\": supported values: \"ClientIP\", \"None\"");
+    o = s_service ("web", 1);
+    hs_pb_map_set ((void ***)&o->service->spec->selector, &o->service->spec->n_selector,
+                   &hs__service_spec__selector_entry__descriptor, "bad key!", "x");
+    EXPECT_HAS (o, "spec.selector: Invalid value: \"bad key!\"");
+    o = s_service ("web", 1);
+    o->service->spec->ports[0]->node_port = 30080;
+    EXPECT_HAS (o, "spec.ports[0].nodePort: Forbidden: may not be used when `type` is "
+                   "'ClusterIP'");
+    /* several problems: a list */
+    o = s_service ("web", 2);
+    o->service->spec->ports[0]->port = 0;
+    hs_pb_set_str (&o->service->spec->ports[1]->protocol, "ICMP");
+    EXPECT_MSG (o, "Service \"web\" is invalid: [spec.ports[0].port: Invalid value: 0: must be "
+                   "between 1 and 65535, inclusive, spec.ports[1].protocol: Unsupported value: "
+                   "\"ICMP\": supported values: \"TCP\", \"UDP\"]");
+}
+
+static Hs__Object *s_endpoints (const char *name, const char *ip, int port)
+{
+    Hs__Object *o = hs_obj_new (HS_KIND_ENDPOINTS, "", name);
+    Hs__EndpointSubset *ss = hs_pb_new (&hs__endpoint_subset__descriptor);
+    Hs__EndpointAddress *a = hs_pb_new (&hs__endpoint_address__descriptor);
+    hs_pb_set_str (&a->ip, ip);
+    hs_pb_push ((void ***)&ss->addresses, &ss->n_addresses, a);
+    Hs__EndpointPort *p = hs_pb_new (&hs__endpoint_port__descriptor);
+    p->port = port;
+    hs_pb_push ((void ***)&ss->ports, &ss->n_ports, p);
+    hs_pb_push ((void ***)&o->endpoints->subsets, &o->endpoints->n_subsets, ss);
+    return o;
+}
+
+static void test_endpoints_messages (void)
+{
+    EXPECT_OK (s_endpoints ("web", "10.244.1.2", 8080));
+    EXPECT_MSG (s_endpoints ("web", "10.244.1", 8080),
+                "Endpoints \"web\" is invalid: subsets[0].addresses[0].ip: Invalid value: "
+                "\"10.244.1\": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)");
+    EXPECT_MSG (s_endpoints ("web", "10.244.1.2", 0),
+                "Endpoints \"web\" is invalid: subsets[0].ports[0].port: Invalid value: 0: must "
+                "be between 1 and 65535, inclusive");
+    Hs__Object *o = s_endpoints ("web", "10.244.1.2", 80);
+    hs_pb_set_str (&o->endpoints->subsets[0]->ports[0]->protocol, "SCTP");
+    EXPECT_HAS (o, "subsets[0].ports[0].protocol: Unsupported value: \"SCTP\"");
+    o = s_endpoints ("web", "10.244.1.2", 80);
+    hs_pb_free (o->endpoints->subsets[0]->addresses[0]);
+    o->endpoints->subsets[0]->n_addresses = 0;
+    EXPECT_MSG (o, "Endpoints \"web\" is invalid: subsets[0]: Required value: must specify "
+                   "`addresses` or `notReadyAddresses`");
+    o = s_endpoints ("web", "10.244.1.2", 80);
+    hs_obj_defaults (o, 1);
+    CHECK_EQ_STR (o->endpoints->subsets[0]->ports[0]->protocol, "TCP");
+    hs_pb_free (o);
+}
+
+static void test_pod_network_messages (void)
+{
+    Hs__Object *o = s_pod ("web");
+    hs_pb_set_str (&o->pod->spec->dns_policy, "Cluster");
+    EXPECT_MSG (o, "Pod \"web\" is invalid: spec.dnsPolicy: Unsupported value: \"Cluster\": "
+                   "supported values: \"ClusterFirst\", \"ClusterFirstWithHostNet\", \"Default\", "
+                   "\"None\"");
+    const char *ok[] = {"ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"};
+    for (size_t i = 0; i < HS_ARRAY_LEN (ok); i++) {
+        o = s_pod ("web");
+        hs_pb_set_str (&o->pod->spec->dns_policy, ok[i]);
+        EXPECT_OK (o);
+    }
+    o = s_pod ("web");
+    o->pod->spec->host_network = true;
+    Hs__ContainerPort *cp = hs_pb_new (&hs__container_port__descriptor);
+    cp->container_port = 8080;
+    cp->host_port = 9090;
+    hs_pb_push ((void ***)&o->pod->spec->containers[0]->ports,
+                &o->pod->spec->containers[0]->n_ports, cp);
+    EXPECT_MSG (o, "Pod \"web\" is invalid: spec.containers[0].ports[0].hostPort: Invalid value: "
+                   "9090: must match `containerPort` when `hostNetwork` is true");
+    /* node podCIDR */
+    o = hs_obj_new (HS_KIND_NODE, "", "n1");
+    o->node->spec = hs_pb_new (&hs__node_spec__descriptor);
+    hs_pb_set_str (&o->node->spec->pod_cidr, "10.244.1.1/24");
+    EXPECT_MSG (o, "Node \"n1\" is invalid: spec.podCIDR: Invalid value: \"10.244.1.1/24\": must "
+                   "be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)");
+    o = hs_obj_new (HS_KIND_NODE, "", "n1");
+    o->node->spec = hs_pb_new (&hs__node_spec__descriptor);
+    hs_pb_set_str (&o->node->spec->pod_cidr, "10.244.1.0/24");
+    hs_pb_push ((void ***)&o->node->spec->pod_cidrs, &o->node->spec->n_pod_cidrs,
+                hs_strdup ("10.244.2.0/24"));
+    EXPECT_MSG (o, "Node \"n1\" is invalid: spec.podCIDRs[0]: Invalid value: \"10.244.2.0/24\": "
+                   "must match `podCIDR`");
+    /* an old pod without dnsPolicy may be applied again */
+    Hs__Object *a = s_pod ("web"), *b = s_pod ("web");
+    hs_obj_defaults (a, 1);
+    hs_pb_set_str (&a->pod->spec->dns_policy, NULL);
+    hs_obj_defaults (b, 1);
+    char *m = NULL;
+    CHECK_EQ_INT (hs_pod_validate_update (a->pod, b->pod, &m), 0);
+    free (m);
+    hs_pb_free (a);
+    hs_pb_free (b);
+}
+
 int main (int argc, char **argv)
 {
     static const hs_test_t tests[] = {
-        {"valid_objects", test_valid_objects}, {"pod_messages", test_pod_messages},
-        {"meta_messages", test_meta_messages}, {"workload_messages", test_workload_messages},
-        {"defaults", test_defaults},           {"normalize", test_normalize},
-        {"selector", test_selector},           {"quote_escapes", test_quote_escapes},
+        {"valid_objects", test_valid_objects},
+        {"pod_messages", test_pod_messages},
+        {"meta_messages", test_meta_messages},
+        {"workload_messages", test_workload_messages},
+        {"defaults", test_defaults},
+        {"normalize", test_normalize},
+        {"selector", test_selector},
+        {"quote_escapes", test_quote_escapes},
+        {"service_defaults", test_service_defaults},
+        {"service_messages", test_service_messages},
+        {"endpoints_messages", test_endpoints_messages},
+        {"pod_network_messages", test_pod_network_messages},
     };
     return HS_TEST_RUN (tests);
 }

@@ -496,6 +496,12 @@ static void s_describe_node (s_w_t *w, const Hs__Node *nd, const Hs__Object *o,
     }
     if (nd->spec && !hs_empty (nd->spec->pod_cidr))
         s_write (w, 0, "PodCIDR:\t%s\n", nd->spec->pod_cidr);
+    if (nd->spec && nd->spec->n_pod_cidrs) {
+        s_write (w, 0, "PodCIDRs:\t");
+        for (size_t i = 0; i < nd->spec->n_pod_cidrs; i++)
+            s_write (w, 0, "%s%s", i ? "," : "", nd->spec->pod_cidrs[i]);
+        s_write (w, 0, "\n");
+    }
 
     /* the percentages are of what the node has for pods: allocatable, else
      * capacity (unknown: 0%) */
@@ -721,6 +727,100 @@ static void s_describe_job (s_w_t *w, const Hs__Job *j, const Hs__Object *o,
     s_events (w, o, rel, n);
 }
 
+/* The Endpoints object of a Service: same namespace and name. */
+static const Hs__Endpoints *s_endpoints_of (const Hs__ObjectMeta *m, const Hs__Object *const *rel,
+                                            size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (hs_obj_kind (rel[i]) != HS_KIND_ENDPOINTS || !rel[i]->endpoints->metadata) continue;
+        const Hs__ObjectMeta *em = rel[i]->endpoints->metadata;
+        if (hs_streq (em->name, m->name) && hs_streq (em->namespace_, m->namespace_))
+            return rel[i]->endpoints;
+    }
+    return NULL;
+}
+
+static void s_describe_service (s_w_t *w, const Hs__Service *svc, const Hs__Object *o,
+                                const Hs__Object *const *rel, size_t n)
+{
+    const Hs__ObjectMeta *m = svc->metadata;
+    const Hs__ServiceSpec *s = svc->spec;
+    s_write (w, 0, "Name:\t%s\n", m->name);
+    s_write (w, 0, "Namespace:\t%s\n", m->namespace_);
+    s_meta_maps (w, m);
+    _cleanup_free_ char *sel =
+        ctl_labels_str (s ? (void *const *)s->selector : NULL, s ? s->n_selector : 0);
+    s_write (w, 0, "Selector:\t%s\n", sel);
+    s_write (w, 0, "Type:\t%s\n", s && !hs_empty (s->type) ? s->type : "ClusterIP");
+    /* homeostat's Services are IPv4 single-stack */
+    s_write (w, 0, "IP Family Policy:\tSingleStack\n");
+    s_write (w, 0, "IP Families:\tIPv4\n");
+    s_write (w, 0, "IP:\t%s\n", s ? hs_s (s->cluster_ip) : "");
+    s_write (w, 0, "IPs:\t");
+    if (!s || s->n_cluster_ips == 0) s_write (w, 0, "<none>");
+    for (size_t i = 0; s && i < s->n_cluster_ips; i++)
+        s_write (w, 0, "%s%s", i ? "," : "", s->cluster_ips[i]);
+    s_write (w, 0, "\n");
+    if (s && s->n_external_ips) {
+        s_write (w, 0, "External IPs:\t");
+        for (size_t i = 0; i < s->n_external_ips; i++)
+            s_write (w, 0, "%s%s", i ? "," : "", s->external_ips[i]);
+        s_write (w, 0, "\n");
+    }
+    const Hs__Endpoints *ep = s_endpoints_of (m, rel, n);
+    for (size_t i = 0; s && i < s->n_ports; i++) {
+        const Hs__ServicePort *sp = s->ports[i];
+        const char *proto = hs_empty (sp->protocol) ? "TCP" : sp->protocol;
+        s_write (w, 0, "Port:\t%s\t%d/%s\n", hs_empty (sp->name) ? "<unset>" : sp->name, sp->port,
+                 proto);
+        s_write (w, 0, "TargetPort:\t%s/%s\n",
+                 hs_empty (sp->target_port) ? "<unset>" : sp->target_port, proto);
+        if (sp->node_port)
+            s_write (w, 0, "NodePort:\t%s\t%d/%s\n", hs_s (sp->name), sp->node_port, proto);
+        _cleanup_free_ char *eps = ctl_endpoints_str (ep, hs_s (sp->name));
+        s_write (w, 0, "Endpoints:\t%s\n", eps);
+    }
+    s_write (w, 0, "Session Affinity:\t%s\n",
+             s && !hs_empty (s->session_affinity) ? s->session_affinity : "None");
+    if (s && !hs_empty (s->internal_traffic_policy))
+        s_write (w, 0, "Internal Traffic Policy:\t%s\n", s->internal_traffic_policy);
+    s_events (w, o, rel, n);
+}
+
+static void s_ep_addresses (s_w_t *w, const char *title, Hs__EndpointAddress *const *a, size_t n)
+{
+    s_write (w, 1, "%s:\t", title);
+    if (n == 0) s_write (w, 0, "<none>");
+    for (size_t i = 0; i < n; i++) s_write (w, 0, "%s%s", i ? "," : "", a[i]->ip);
+    s_write (w, 0, "\n");
+}
+
+static void s_describe_endpoints (s_w_t *w, const Hs__Endpoints *ep, const Hs__Object *o,
+                                  const Hs__Object *const *rel, size_t n)
+{
+    const Hs__ObjectMeta *m = ep->metadata;
+    s_write (w, 0, "Name:\t%s\n", m->name);
+    s_write (w, 0, "Namespace:\t%s\n", m->namespace_);
+    s_meta_maps (w, m);
+    s_write (w, 0, "Subsets:\n");
+    for (size_t i = 0; i < ep->n_subsets; i++) {
+        const Hs__EndpointSubset *ss = ep->subsets[i];
+        s_ep_addresses (w, "Addresses", ss->addresses, ss->n_addresses);
+        s_ep_addresses (w, "NotReadyAddresses", ss->not_ready_addresses, ss->n_not_ready_addresses);
+        if (ss->n_ports) {
+            s_write (w, 1, "Ports:\n");
+            s_write (w, 2, "Name\tPort\tProtocol\n");
+            s_write (w, 2, "----\t----\t--------\n");
+            for (size_t k = 0; k < ss->n_ports; k++)
+                s_write (w, 2, "%s\t%d\t%s\n",
+                         hs_empty (ss->ports[k]->name) ? "<unset>" : ss->ports[k]->name,
+                         ss->ports[k]->port, hs_s (ss->ports[k]->protocol));
+        }
+        s_write (w, 0, "\n");
+    }
+    s_events (w, o, rel, n);
+}
+
 static void s_describe_event (s_w_t *w, const Hs__Event *e)
 {
     const Hs__ObjectMeta *m = e->metadata;
@@ -756,6 +856,8 @@ char *ctl_describe_render (const Hs__Object *o, const Hs__Object *const *rel, si
     case HS_KIND_DEPLOYMENT: s_describe_deploy (&w, o->deployment, o, rel, n); break;
     case HS_KIND_JOB: s_describe_job (&w, o->job, o, rel, n); break;
     case HS_KIND_EVENT: s_describe_event (&w, o->event); break;
+    case HS_KIND_SERVICE: s_describe_service (&w, o->service, o, rel, n); break;
+    case HS_KIND_ENDPOINTS: s_describe_endpoints (&w, o->endpoints, o, rel, n); break;
     default: break;
     }
     s_flush (&w);

@@ -71,6 +71,12 @@ const char *ctl_node_status (const Hs__Node *node, char *buf, size_t len);
 /* "control-plane,worker" from node-role.kubernetes.io/ labels, or "<none>". */
 char *ctl_node_roles (const Hs__Node *node);
 
+/* A Service's PORT(S): "80/TCP,53/UDP" ("<none>" without ports). */
+char *ctl_service_ports_str (const Hs__ServiceSpec *s);
+/* kubectl's ENDPOINTS: up to 3 ready "ip:port" (of the ports named
+ * port_name; NULL: all), then " + N more..."; "<none>" when there is none. */
+char *ctl_endpoints_str (const Hs__Endpoints *ep, const char *port_name);
+
 /* "a=b,c=d" (sorted by key) or "<none>". entries: a string map field. */
 char *ctl_labels_str (void *const *entries, size_t n);
 /* A LabelSelector as kubectl prints it: "app=web,tier in (a,b)" or "<none>". */

@@ -71,8 +71,9 @@ static void s_usage (void)
     printf ("Display one or many resources.\n\n"
             "Usage:\n  hsctl get TYPE[,TYPE...] [NAME...] [options]\n"
             "  hsctl get TYPE/NAME ...\n\n"
-            "Types: pods (po), nodes (no), replicasets (rs), deployments (deploy), jobs, "
-            "events (ev), all,\n       components (cs: live component instances, from "
+            "Types: pods (po), nodes (no), services (svc), endpoints (ep), replicasets (rs),\n"
+            "       deployments (deploy), jobs, events (ev), all,\n       components (cs: live "
+            "component instances, from "
             "their heartbeats)\n\n"
             "Options:\n"
             "  -o, --output=yaml|json|name|wide\n"
@@ -122,7 +123,9 @@ static int s_parse_kinds (const char *text, s_query_t *q)
     char *save = NULL;
     for (char *t = strtok_r (copy, ",", &save); t; t = strtok_r (NULL, ",", &save)) {
         if (!strcmp (t, "all")) {
+            /* kubectl's "all" category, in its order, of the kinds we have */
             s_add_kind (q, HS_KIND_POD);
+            s_add_kind (q, HS_KIND_SERVICE);
             s_add_kind (q, HS_KIND_REPLICASET);
             s_add_kind (q, HS_KIND_DEPLOYMENT);
             s_add_kind (q, HS_KIND_JOB);

@@ -178,6 +178,9 @@ static const char *s_cols_deploy[] = {"NAME", "READY",      "UP-TO-DATE", "AVAIL
                                       "AGE",  "CONTAINERS", "IMAGES",     "SELECTOR"};
 static const char *s_cols_job[] = {"NAME", "STATUS",     "COMPLETIONS", "DURATION",
                                    "AGE",  "CONTAINERS", "IMAGES",      "SELECTOR"};
+static const char *s_cols_svc[] = {"NAME",    "TYPE", "CLUSTER-IP", "EXTERNAL-IP",
+                                   "PORT(S)", "AGE",  "SELECTOR"};
+static const char *s_cols_ep[] = {"NAME", "ENDPOINTS", "AGE"};
 static const char *s_cols_event[] = {"LAST SEEN", "TYPE",    "REASON",     "OBJECT", "SUBOBJECT",
                                      "SOURCE",    "MESSAGE", "FIRST SEEN", "COUNT",  "NAME"};
 
@@ -195,6 +198,8 @@ size_t ctl_columns (hs_kind_t kind, bool wide, const char **ret)
     case HS_KIND_REPLICASET: return s_copy (ret, s_cols_rs, wide ? 8 : 5);
     case HS_KIND_DEPLOYMENT: return s_copy (ret, s_cols_deploy, wide ? 8 : 5);
     case HS_KIND_JOB: return s_copy (ret, s_cols_job, wide ? 8 : 5);
+    case HS_KIND_SERVICE: return s_copy (ret, s_cols_svc, wide ? 7 : 6);
+    case HS_KIND_ENDPOINTS: return s_copy (ret, s_cols_ep, 3);
     case HS_KIND_EVENT:
         if (wide) return s_copy (ret, s_cols_event, 10);
         ret[0] = "LAST SEEN", ret[1] = "TYPE", ret[2] = "REASON", ret[3] = "OBJECT";
@@ -352,6 +357,78 @@ static size_t s_job_cells (const Hs__Job *j, bool wide, int64_t now, char **c)
                                  j->spec ? j->spec->selector : NULL, c + 5);
 }
 
+char *ctl_service_ports_str (const Hs__ServiceSpec *s)
+{
+    if (!s || s->n_ports == 0) return hs_strdup ("<none>");
+    hs_buf_t b = {0};
+    for (size_t i = 0; i < s->n_ports; i++) {
+        const Hs__ServicePort *p = s->ports[i];
+        hs_buf_printf (&b, "%s%d", i ? "," : "", p->port);
+        if (p->node_port) hs_buf_printf (&b, ":%d", p->node_port);
+        hs_buf_printf (&b, "/%s", hs_empty (p->protocol) ? "TCP" : p->protocol);
+    }
+    return hs_buf_take (&b);
+}
+
+/* kubectl's formatEndpoints: the first 3 ready addresses ip:port of the
+ * ports named port_name (NULL: every port), then " + N more...". */
+char *ctl_endpoints_str (const Hs__Endpoints *ep, const char *port_name)
+{
+    enum { MAX = 3 };
+    hs_buf_t b = {0};
+    size_t listed = 0, count = 0;
+    for (size_t i = 0; ep && i < ep->n_subsets; i++) {
+        const Hs__EndpointSubset *ss = ep->subsets[i];
+        if (ss->n_ports == 0) { /* a headless Service may have no ports */
+            count += ss->n_addresses;
+            for (size_t a = 0; a < ss->n_addresses && listed < MAX; a++, listed++)
+                hs_buf_printf (&b, "%s%s", listed ? "," : "", ss->addresses[a]->ip);
+            continue;
+        }
+        for (size_t k = 0; k < ss->n_ports; k++) {
+            if (port_name && !hs_streq (ss->ports[k]->name, port_name)) continue;
+            count += ss->n_addresses;
+            for (size_t a = 0; a < ss->n_addresses && listed < MAX; a++, listed++)
+                hs_buf_printf (&b, "%s%s:%d", listed ? "," : "", ss->addresses[a]->ip,
+                               ss->ports[k]->port);
+        }
+    }
+    if (listed == 0) {
+        hs_buf_free (&b);
+        return hs_strdup ("<none>");
+    }
+    if (count > listed) hs_buf_printf (&b, " + %zu more...", count - listed);
+    return hs_buf_take (&b);
+}
+
+static size_t s_svc_cells (const Hs__Service *svc, bool wide, int64_t now, char **c)
+{
+    const Hs__ServiceSpec *s = svc->spec;
+    c[0] = hs_strdup (svc->metadata->name);
+    c[1] = hs_strdup (s && !hs_empty (s->type) ? s->type : "ClusterIP");
+    c[2] = s_or_none (s ? s->cluster_ip : NULL);
+    if (s && s->n_external_ips) {
+        hs_buf_t b = {0};
+        for (size_t i = 0; i < s->n_external_ips; i++)
+            hs_buf_printf (&b, "%s%s", i ? "," : "", s->external_ips[i]);
+        c[3] = hs_buf_take (&b);
+    } else
+        c[3] = hs_strdup ("<none>");
+    c[4] = ctl_service_ports_str (s);
+    c[5] = s_age (svc->metadata->creation_timestamp, now);
+    if (!wide) return 6;
+    c[6] = ctl_labels_str (s ? (void *const *)s->selector : NULL, s ? s->n_selector : 0);
+    return 7;
+}
+
+static size_t s_ep_cells (const Hs__Endpoints *ep, int64_t now, char **c)
+{
+    c[0] = hs_strdup (ep->metadata->name);
+    c[1] = ctl_endpoints_str (ep, NULL);
+    c[2] = s_age (ep->metadata->creation_timestamp, now);
+    return 3;
+}
+
 static char *s_lower (const char *s)
 {
     char *d = hs_strdup (hs_s (s));
@@ -396,6 +473,8 @@ size_t ctl_cells (const Hs__Object *o, bool wide, int64_t now, char **c)
     case HS_KIND_DEPLOYMENT: return s_deploy_cells (o->deployment, wide, now, c);
     case HS_KIND_JOB: return s_job_cells (o->job, wide, now, c);
     case HS_KIND_EVENT: return s_event_cells (o->event, wide, now, c);
+    case HS_KIND_SERVICE: return s_svc_cells (o->service, wide, now, c);
+    case HS_KIND_ENDPOINTS: return s_ep_cells (o->endpoints, now, c);
     default: c[0] = hs_strdup (hs_obj_meta (o)->name); return 1;
     }
 }

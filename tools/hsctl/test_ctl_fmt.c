@@ -2,6 +2,8 @@
  *  kubectl's pod/node status rules, selectors, tables and describe text.
  */
 #include "ctl_fmt.h"
+#include "hs_manifest.h"
+#include "hs_pbjson.h"
 #include "hs_test.h"
 
 #include <stdlib.h>
@@ -229,13 +231,196 @@ static void test_describe (void)
     hs_pb_free (e);
 }
 
+static Hs__Object *s_service (const char *name, const char *ip)
+{
+    Hs__Object *o = hs_obj_new (HS_KIND_SERVICE, "default", name);
+    o->service->metadata->creation_timestamp = 1000 * SEC;
+    Hs__ServiceSpec *s = o->service->spec = hs_pb_new (&hs__service_spec__descriptor);
+    hs_pb_set_str (&s->type, "ClusterIP");
+    hs_pb_set_str (&s->cluster_ip, ip);
+    hs_pb_push ((void ***)&s->cluster_ips, &s->n_cluster_ips, hs_strdup (ip));
+    hs_pb_set_str (&s->session_affinity, "None");
+    hs_pb_set_str (&s->internal_traffic_policy, "Cluster");
+    const char *names[] = {"dns", "dns-tcp"}, *protos[] = {"UDP", "TCP"};
+    for (int i = 0; i < 2; i++) {
+        Hs__ServicePort *p = hs_pb_new (&hs__service_port__descriptor);
+        hs_pb_set_str (&p->name, names[i]);
+        hs_pb_set_str (&p->protocol, protos[i]);
+        p->port = 53;
+        hs_pb_set_str (&p->target_port, "10053");
+        hs_pb_push ((void ***)&s->ports, &s->n_ports, p);
+    }
+    hs_pb_map_set ((void ***)&s->selector, &s->n_selector,
+                   &hs__service_spec__selector_entry__descriptor, "k8s-app", name);
+    return o;
+}
+
+/* Endpoints with ready addresses 10.244.1.<first> .. (n of them) and one
+ * not ready, ports dns/53/UDP and dns-tcp/53/TCP. */
+static Hs__Object *s_endpoints (const char *name, int n)
+{
+    Hs__Object *o = hs_obj_new (HS_KIND_ENDPOINTS, "default", name);
+    o->endpoints->metadata->creation_timestamp = 1000 * SEC;
+    Hs__EndpointSubset *ss = hs_pb_new (&hs__endpoint_subset__descriptor);
+    for (int i = 0; i <= n; i++) {
+        Hs__EndpointAddress *a = hs_pb_new (&hs__endpoint_address__descriptor);
+        a->ip = hs_sprintf ("10.244.1.%d", i + 2);
+        hs_pb_set_str (&a->node_name, "n1");
+        if (i < n)
+            hs_pb_push ((void ***)&ss->addresses, &ss->n_addresses, a);
+        else
+            hs_pb_push ((void ***)&ss->not_ready_addresses, &ss->n_not_ready_addresses, a);
+    }
+    const char *names[] = {"dns", "dns-tcp"}, *protos[] = {"UDP", "TCP"};
+    for (int i = 0; i < 2; i++) {
+        Hs__EndpointPort *p = hs_pb_new (&hs__endpoint_port__descriptor);
+        hs_pb_set_str (&p->name, names[i]);
+        hs_pb_set_str (&p->protocol, protos[i]);
+        p->port = 10053;
+        hs_pb_push ((void ***)&ss->ports, &ss->n_ports, p);
+    }
+    hs_pb_push ((void ***)&o->endpoints->subsets, &o->endpoints->n_subsets, ss);
+    return o;
+}
+
+static void test_service_table (void)
+{
+    Hs__Object *a = s_service ("kube-dns", "10.96.0.10");
+    Hs__Object *b = s_service ("web", "None");
+    hs_pb_free (b->service->spec->ports[1]);
+    b->service->spec->n_ports = 1;
+    b->service->spec->ports[0]->port = 80;
+    hs_pb_set_str (&b->service->spec->ports[0]->protocol, "TCP");
+    const Hs__Object *objs[] = {a, b};
+    ctl_list_opts_t lo = {0};
+    char *t = ctl_table_render (HS_KIND_SERVICE, objs, 2, &lo, 1005 * SEC);
+    CHECK_EQ_STR (t, "NAME       TYPE        CLUSTER-IP   EXTERNAL-IP   PORT(S)         AGE\n"
+                     "kube-dns   ClusterIP   10.96.0.10   <none>        53/UDP,53/TCP   5s\n"
+                     "web        ClusterIP   None         <none>        80/TCP          5s\n");
+    free (t);
+    lo.wide = true;
+    t = ctl_table_render (HS_KIND_SERVICE, objs, 1, &lo, 1005 * SEC);
+    CHECK_EQ_STR (t, "NAME       TYPE        CLUSTER-IP   EXTERNAL-IP   PORT(S)         AGE   "
+                     "SELECTOR\n"
+                     "kube-dns   ClusterIP   10.96.0.10   <none>        53/UDP,53/TCP   5s    "
+                     "k8s-app=kube-dns\n");
+    free (t);
+    lo = (ctl_list_opts_t){.kind_prefix = true};
+    t = ctl_table_render (HS_KIND_SERVICE, objs, 1, &lo, 1005 * SEC);
+    CHECK_CONTAINS (t, "\nservice/kube-dns   ClusterIP");
+    free (t);
+
+    /* ENDPOINTS: 3 shown, then how many more; <none> without ready ones */
+    Hs__Object *e1 = s_endpoints ("kube-dns", 1), *e3 = s_endpoints ("many", 3),
+               *e0 = s_endpoints ("idle", 0);
+    const Hs__Object *eps[] = {e0, e1, e3};
+    lo = (ctl_list_opts_t){0};
+    t = ctl_table_render (HS_KIND_ENDPOINTS, eps, 3, &lo, 1005 * SEC);
+    CHECK_EQ_STR (
+        t, "NAME       ENDPOINTS                                                        AGE\n"
+           "idle       <none>                                                           5s\n"
+           "kube-dns   10.244.1.2:10053,10.244.1.2:10053                                5s\n"
+           "many       10.244.1.2:10053,10.244.1.3:10053,10.244.1.4:10053 + 3 more...   "
+           "5s\n");
+    free (t);
+    char *s = ctl_endpoints_str (e3->endpoints, "dns-tcp");
+    CHECK_EQ_STR (s, "10.244.1.2:10053,10.244.1.3:10053,10.244.1.4:10053");
+    free (s);
+    s = ctl_endpoints_str (NULL, NULL);
+    CHECK_EQ_STR (s, "<none>");
+    free (s);
+
+    /* describe svc: kubectl's layout, endpoints from the Endpoints object */
+    const Hs__Object *rel[] = {a, e1};
+    t = ctl_describe_render (a, rel, 2, 1005 * SEC);
+    CHECK_EQ_STR (t, "Name:                     kube-dns\n"
+                     "Namespace:                default\n"
+                     "Labels:                   <none>\n"
+                     "Annotations:              <none>\n"
+                     "Selector:                 k8s-app=kube-dns\n"
+                     "Type:                     ClusterIP\n"
+                     "IP Family Policy:         SingleStack\n"
+                     "IP Families:              IPv4\n"
+                     "IP:                       10.96.0.10\n"
+                     "IPs:                      10.96.0.10\n"
+                     "Port:                     dns  53/UDP\n"
+                     "TargetPort:               10053/UDP\n"
+                     "Endpoints:                10.244.1.2:10053\n"
+                     "Port:                     dns-tcp  53/TCP\n"
+                     "TargetPort:               10053/TCP\n"
+                     "Endpoints:                10.244.1.2:10053\n"
+                     "Session Affinity:         None\n"
+                     "Internal Traffic Policy:  Cluster\n"
+                     "Events:                   <none>\n");
+    free (t);
+    const Hs__Object *alone[] = {a};
+    t = ctl_describe_render (a, alone, 1, 1005 * SEC);
+    CHECK_CONTAINS (t, "Endpoints:                <none>\n");
+    free (t);
+
+    t = ctl_describe_render (e1, rel, 2, 1005 * SEC);
+    CHECK_EQ_STR (t, "Name:         kube-dns\n"
+                     "Namespace:    default\n"
+                     "Labels:       <none>\n"
+                     "Annotations:  <none>\n"
+                     "Subsets:\n"
+                     "  Addresses:          10.244.1.2\n"
+                     "  NotReadyAddresses:  10.244.1.3\n"
+                     "  Ports:\n"
+                     "    Name     Port   Protocol\n"
+                     "    ----     ----   --------\n"
+                     "    dns      10053  UDP\n"
+                     "    dns-tcp  10053  TCP\n"
+                     "\n"
+                     "Events:  <none>\n");
+    free (t);
+
+    /* -o yaml / json give back the same objects */
+    const Hs__Object *all[] = {a, b, e3};
+    int fmts[] = {HS_FMT_YAML, HS_FMT_JSON};
+    for (size_t f = 0; f < HS_ARRAY_LEN (fmts); f++)
+        for (size_t i = 0; i < HS_ARRAY_LEN (all); i++) {
+            char *text = ctl_render_objects (&all[i], 1, false, fmts[f]);
+            hs_manifest_t m = {0};
+            char *err = NULL;
+            CHECK_EQ_INT (hs_manifest_parse (text, strlen (text), "out", &m, &err), 0);
+            if (err) fprintf (stderr, "  %s\n%s\n", err, text);
+            CHECK_EQ_INT (m.n, 1);
+            if (m.n == 1) CHECK (hs_pb_equal (m.docs[0].object, all[i]));
+            hs_manifest_free (&m);
+            free (err);
+            free (text);
+        }
+    hs_pb_free (a);
+    hs_pb_free (b);
+    hs_pb_free (e0);
+    hs_pb_free (e1);
+    hs_pb_free (e3);
+}
+
+static void test_node_describe_cidr (void)
+{
+    Hs__Object *o = hs_obj_new (HS_KIND_NODE, NULL, "n1");
+    o->node->spec = hs_pb_new (&hs__node_spec__descriptor);
+    hs_pb_set_str (&o->node->spec->pod_cidr, "10.244.1.0/24");
+    hs_pb_push ((void ***)&o->node->spec->pod_cidrs, &o->node->spec->n_pod_cidrs,
+                hs_strdup ("10.244.1.0/24"));
+    const Hs__Object *rel[] = {o};
+    char *t = ctl_describe_render (o, rel, 1, 1005 * SEC);
+    CHECK_CONTAINS (t, "PodCIDR:              10.244.1.0/24\n"
+                       "PodCIDRs:             10.244.1.0/24\n");
+    free (t);
+    hs_pb_free (o);
+}
+
 int main (int argc, char **argv)
 {
     setenv ("TZ", "UTC", 1);
     static const hs_test_t tests[] = {
-        {"tabwrite", test_tabwrite},   {"pod_status", test_pod_status},
-        {"pod_table", test_pod_table}, {"node_status", test_node_status},
-        {"selector", test_selector},   {"describe", test_describe},
+        {"tabwrite", test_tabwrite},           {"pod_status", test_pod_status},
+        {"pod_table", test_pod_table},         {"node_status", test_node_status},
+        {"selector", test_selector},           {"describe", test_describe},
+        {"service_table", test_service_table}, {"node_describe_cidr", test_node_describe_cidr},
     };
     return HS_TEST_RUN (tests);
 }
