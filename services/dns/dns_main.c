@@ -88,7 +88,11 @@ typedef struct s_up_t {
     int fd;
     s_conn_t *conn; /* NULL once the client went */
     uint16_t client_id;
-    uint8_t *buf; /* the query (length-prefixed) out, then the answer in */
+    size_t upstream; /* index of the upstream it is asking */
+    int tries;
+    uint8_t *query; /* the query, length-prefixed (query_len bytes) */
+    size_t query_len;
+    uint8_t *buf; /* the query out, then the answer in */
     size_t len, off, want;
     bool sent;
     int64_t deadline;
@@ -123,7 +127,8 @@ typedef struct self_t {
     /* publishing */
     bool svc_inflight, eps_inflight;
     int64_t svc_backoff, eps_backoff;
-    bool svc_refused_logged;
+    int64_t svc_need_rev, eps_need_rev; /* the watch must show our last write first */
+    bool svc_refused_logged, unchanged_logged;
     /* counters */
     uint64_t queries, queries_tcp, rcodes[DNS_RCODES], forwarded, forwarded_tcp, fwd_timeouts,
         fwd_late, garbage, dropped_full, tcp_refused, truncated, publishes;
@@ -534,20 +539,49 @@ static void s_up_free (self_t *self, s_up_t *u)
     if (u->next) u->next->prev = u->prev;
     self->n_ups--;
     free (u->buf);
+    free (u->query);
     free (u);
 }
 
-/* A TCP upstream query that failed: SERVFAIL to its client. */
-static void s_up_fail (self_t *self, s_up_t *u, const char *why)
+static void s_up_io (void *arg, hs_ctrl_t *c, int fd, short revents);
+
+/* Connects u to its upstream and sends the query once connected. 0 or -1. */
+static int s_up_connect (self_t *self, s_up_t *u)
+{
+    const struct sockaddr_in *to = &self->upstreams[u->upstream];
+    u->tries++;
+    u->sent = false;
+    u->off = 0;
+    u->len = u->query_len;
+    memcpy (u->buf, u->query, u->query_len);
+    u->fd = socket (AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (u->fd < 0) return -1;
+    if ((connect (u->fd, (const struct sockaddr *)to, sizeof *to) < 0 && errno != EINPROGRESS) ||
+        hs_ctrl_fd_add (self->ctrl, u->fd, POLLOUT, s_up_io, u) < 0) {
+        close (u->fd);
+        u->fd = -1;
+        return -1;
+    }
+    return 0;
+}
+
+/* A TCP upstream query that failed: the next upstream while attempts and
+ * time remain, else SERVFAIL to its client. */
+static void s_up_fail (self_t *self, s_up_t *u, const char *why, bool timed_out)
 {
     log_debug ("TCP upstream query failed: %s", why);
+    if (u->fd >= 0) {
+        hs_ctrl_fd_remove (self->ctrl, u->fd);
+        close (u->fd);
+        u->fd = -1;
+    }
+    while (!timed_out && u->conn && u->tries < ATTEMPTS && (size_t)u->tries < self->n_upstreams) {
+        u->upstream = (u->upstream + 1) % self->n_upstreams;
+        if (s_up_connect (self, u) == 0) return;
+    }
     if (u->conn && !u->conn->closing) {
         dns_query_t q;
-        /* the query is still in u->buf when it was not sent whole */
-        if (u->sent || dns_query_parse (u->buf + 2, u->len - 2, &q) < 0) {
-            q = (dns_query_t){.id = u->client_id};
-            q.question_end = 0;
-        }
+        if (dns_query_parse (u->query + 2, u->query_len - 2, &q) < 0) q.question_end = 0;
         q.id = u->client_id;
         self->rcodes[DNS_RCODE_SERVFAIL]++;
         self->fwd_timeouts++;
@@ -564,11 +598,11 @@ static void s_up_io (void *arg, hs_ctrl_t *c, int fd, short revents)
     (void)c;
     (void)fd;
     if (!u->sent) {
-        if (revents & POLLERR) return s_up_fail (self, u, "connect");
+        if (revents & POLLERR) return s_up_fail (self, u, "connect", false);
         ssize_t n = send (u->fd, u->buf + u->off, u->len - u->off, MSG_DONTWAIT | MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-            return s_up_fail (self, u, strerror (errno));
+            return s_up_fail (self, u, strerror (errno), false);
         }
         u->off += (size_t)n;
         if (u->off < u->len) return;
@@ -580,12 +614,12 @@ static void s_up_io (void *arg, hs_ctrl_t *c, int fd, short revents)
     }
     ssize_t n = recv (u->fd, u->buf + u->off, u->want - u->off, MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-    if (n <= 0) return s_up_fail (self, u, n == 0 ? "closed" : strerror (errno));
+    if (n <= 0) return s_up_fail (self, u, n == 0 ? "closed" : strerror (errno), false);
     u->off += (size_t)n;
     if (u->off < u->want) return;
     if (u->want == 2) {
         size_t l = dns_get16 (u->buf);
-        if (l < DNS_HEADER) return s_up_fail (self, u, "a short answer");
+        if (l < DNS_HEADER) return s_up_fail (self, u, "a short answer", false);
         u->want = 2 + l;
         return;
     }
@@ -614,36 +648,26 @@ static void s_tcp_forward (self_t *self, s_conn_t *cn, const dns_query_t *q, con
         s_conn_send (self, cn, self->obuf, n);
         return;
     }
-    const struct sockaddr_in *to = &self->upstreams[self->rr++ % self->n_upstreams];
-    int fd = socket (AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0 ||
-        (connect (fd, (const struct sockaddr *)to, sizeof *to) < 0 && errno != EINPROGRESS)) {
-        if (fd >= 0) close (fd);
-        self->rcodes[DNS_RCODE_SERVFAIL]++;
-        size_t n = dns_reply_error (q, DNS_RCODE_SERVFAIL, self->obuf, sizeof self->obuf);
-        s_conn_send (self, cn, self->obuf, n);
-        return;
-    }
     s_up_t *u = hs_calloc (1, sizeof *u);
     *u = (s_up_t){.self = self,
-                  .fd = fd,
+                  .fd = -1,
                   .conn = cn,
                   .client_id = q->id,
-                  .len = len + 2,
+                  .upstream = self->rr++ % self->n_upstreams,
+                  .query_len = len + 2,
                   .deadline = hs_mono_ns () + TCP_UP_NS};
+    u->query = hs_malloc (len + 2);
+    dns_put16 (u->query, (uint16_t)len);
+    memcpy (u->query + 2, pkt, len);
     u->buf = hs_malloc (DNS_MAX_TCP + 2);
-    dns_put16 (u->buf, (uint16_t)len);
-    memcpy (u->buf + 2, pkt, len);
     u->next = self->ups;
     if (self->ups) self->ups->prev = u;
     self->ups = u;
     self->n_ups++;
     cn->upstreams++;
     self->forwarded_tcp++;
-    if (hs_ctrl_fd_add (self->ctrl, fd, POLLOUT, s_up_io, u) < 0) {
-        close (fd);
-        u->fd = -1;
-        s_up_fail (self, u, "cannot poll");
+    if (s_up_connect (self, u) < 0) {
+        s_up_fail (self, u, "cannot connect", false);
         return;
     }
     if (u->deadline < self->timer_at) s_timer_arm (self, u->deadline);
@@ -748,7 +772,7 @@ static void s_tcp_deadlines (self_t *self)
     for (s_up_t *u = self->ups, *nx; u; u = nx) {
         nx = u->next;
         if (u->deadline <= now) {
-            s_up_fail (self, u, "timed out");
+            s_up_fail (self, u, "timed out", true);
             continue;
         }
         if (u->deadline < next) next = u->deadline;
@@ -848,10 +872,22 @@ static void s_pub_ack (void *arg, int err, const Hs__Ack *ack)
     if (err < 0 || !ack) {
         log_warn ("cannot write %s: no answer from the store; trying again", a->what);
         *backoff = now + RETRY_NS;
+    } else if (ack->code == HS__CODE__CODE_OK && ack->n_results > 0 && ack->results[0] &&
+               ack->results[0]->result == HS__RESULT__RESULT_UNCHANGED) {
+        /* The store kept the object as it was although ours differs: it
+         * does not take that field on update. Asking again would loop. */
+        if (!self->unchanged_logged)
+            log_error ("the store left %s unchanged although it differs from what hs-dns wants "
+                       "(does this store replace that kind's content on update?); trying again "
+                       "every %lld s",
+                       a->what, (long long)(PUBLISH_BACKOFF_NS / 1000000000LL));
+        self->unchanged_logged = true;
+        *backoff = now + PUBLISH_BACKOFF_NS;
     } else if (ack->code == HS__CODE__CODE_OK) {
         self->publishes++;
         log_info ("wrote %s", a->what);
         if (a->svc) self->svc_refused_logged = false;
+        *(a->svc ? &self->svc_need_rev : &self->eps_need_rev) = ack->revision;
     } else if (ack->code == HS__CODE__CODE_CONFLICT || ack->code == HS__CODE__CODE_ALREADY_EXISTS ||
                ack->code == HS__CODE__CODE_NOT_FOUND || ack->code == HS__CODE__CODE_UNAVAILABLE) {
         /* another instance wrote first: look again once the watch has it */
@@ -920,13 +956,15 @@ static int64_t s_pass (void *arg, hs_ctrl_t *ctrl, int64_t now)
                    .leader = hs_streq (first, self->instance),
                    .live = s_live,
                    .live_arg = self};
-    if (!self->svc_inflight && now >= self->svc_backoff) {
+    int64_t rev = hs_watch_revision (s_w (self));
+    bool waiting = rev < self->svc_need_rev || rev < self->eps_need_rev;
+    if (!self->svc_inflight && now >= self->svc_backoff && rev >= self->svc_need_rev) {
         const Hs__Object *cur =
             hs_watch_get (s_w (self), HS_KIND_SERVICE, HS_NET_DNS_NAMESPACE, HS_NET_DNS_SERVICE);
         Hs__Object *want = dns_pub_service (&p, cur);
         if (want) s_publish_one (self, true, want, cur);
     }
-    if (!self->eps_inflight && now >= self->eps_backoff) {
+    if (!self->eps_inflight && now >= self->eps_backoff && rev >= self->eps_need_rev) {
         const Hs__Object *cur =
             hs_watch_get (self->w, HS_KIND_ENDPOINTS, HS_NET_DNS_NAMESPACE, HS_NET_DNS_SERVICE);
         Hs__Object *want = dns_pub_endpoints (&p, cur);
@@ -935,6 +973,8 @@ static int64_t s_pass (void *arg, hs_ctrl_t *ctrl, int64_t now)
     int64_t wake = INT64_MAX;
     if (self->svc_backoff > now) wake = self->svc_backoff;
     if (self->eps_backoff > now && self->eps_backoff < wake) wake = self->eps_backoff;
+    /* the watch brings our write and kicks a pass; this is in case it does not */
+    if (waiting && now + RETRY_NS < wake) wake = now + RETRY_NS;
     /* with peers, look again as they may leave (the leader prunes) */
     if (hs_members_count (self->members) > 1 && now + self->member_timeout_ns / 2 < wake)
         wake = now + self->member_timeout_ns / 2;
