@@ -52,6 +52,8 @@
 #define PUBLISH_BACKOFF_NS (30000 * MS)
 #define RETRY_NS           (200 * MS)
 #define CALL_TIMEOUT_MS    10000
+#define BURST_NS           (10000 * MS)
+#define BURST_WRITES       20
 
 enum {
     OPT_LISTEN = 0x4900,
@@ -129,6 +131,8 @@ typedef struct self_t {
     int64_t svc_backoff, eps_backoff;
     int64_t svc_need_rev, eps_need_rev; /* the watch must show our last write first */
     bool svc_refused_logged, unchanged_logged;
+    int64_t burst_start; /* writes since then: a guard against fighting someone */
+    int burst_writes;
     /* counters */
     uint64_t queries, queries_tcp, rcodes[DNS_RCODES], forwarded, forwarded_tcp, fwd_timeouts,
         fwd_late, garbage, dropped_full, tcp_refused, truncated, publishes;
@@ -854,6 +858,7 @@ typedef struct {
     char *what;
 } s_pub_ack_t;
 
+/* Also the calls' free_arg, for a call that never answers. */
 static void s_pub_ack_free (void *arg)
 {
     s_pub_ack_t *a = arg;
@@ -902,11 +907,31 @@ static void s_pub_ack (void *arg, int err, const Hs__Ack *ack)
         *backoff = now + PUBLISH_BACKOFF_NS;
     }
     hs_ctrl_wake_at (self->ctrl, *backoff);
+    s_pub_ack_free (a);
 }
 
 static void s_publish_one (self_t *self, bool svc, Hs__Object *want, const Hs__Object *cur)
 {
     const char *kind = svc ? "Service" : "Endpoints";
+    /* Someone who keeps undoing our writes (another program, a store that
+     * rewrites a field) must not make us write in a loop. */
+    int64_t now = hs_mono_ns ();
+    if (now - self->burst_start > BURST_NS) {
+        self->burst_start = now;
+        self->burst_writes = 0;
+    }
+    if (++self->burst_writes > BURST_WRITES) {
+        hs_log_once (HS_LOG_ERROR, "dns:burst",
+                     "over %d writes of kube-system/kube-dns within %lld s: something undoes "
+                     "them; pausing for %lld s each time (not logged again)",
+                     BURST_WRITES, (long long)(BURST_NS / 1000000000LL),
+                     (long long)(PUBLISH_BACKOFF_NS / 1000000000LL));
+        *(svc ? &self->svc_backoff : &self->eps_backoff) = now + PUBLISH_BACKOFF_NS;
+        self->burst_writes = 0;
+        self->burst_start = now + PUBLISH_BACKOFF_NS;
+        hs_pb_free (want);
+        return;
+    }
     s_pub_ack_t *a = hs_calloc (1, sizeof *a);
     a->self = self;
     a->svc = svc;
