@@ -132,6 +132,31 @@ expect_out "port: $DNS_PORT" hsctl get endpoints kube-dns -n kube-system -o yaml
 expect_q "NOERROR aa AN:A:10.96.0.10" kube-dns.kube-system.svc.cluster.local
 pass "kube-system/kube-dns: clusterIP 10.96.0.10, targetPort $DNS_PORT, Endpoints 127.0.0.1:$DNS_PORT"
 
+# drift: someone changes the Service and deletes the Endpoints; hs-dns puts
+# both back
+cat >"$T/drift.yaml" <<EOF
+apiVersion: v1
+kind: Service
+metadata:
+  name: kube-dns
+  namespace: kube-system
+spec:
+  clusterIP: 10.96.0.10
+  selector:
+    app: someone-else
+  ports:
+  - name: dns
+    protocol: UDP
+    port: 54
+EOF
+hsctl apply -f "$T/drift.yaml" >/dev/null
+hsctl delete endpoints kube-dns -n kube-system >/dev/null
+wait_for 5 "kube-dns' Service put back" sh -c "hsctl get svc kube-dns -n kube-system -o yaml | grep -q 'name: dns-tcp' &&
+  ! hsctl get svc kube-dns -n kube-system -o yaml | grep -q 'someone-else'"
+expect_out "port: 53" hsctl get svc kube-dns -n kube-system -o yaml
+wait_for 5 "kube-dns' Endpoints put back" sh -c "hsctl get endpoints kube-dns -n kube-system -o yaml | grep -q 'ip: 127.0.0.1'"
+pass "kube-dns' Service and Endpoints put back after they drifted"
+
 # ---- Services
 cat >"$T/svc.yaml" <<'EOF'
 apiVersion: v1
