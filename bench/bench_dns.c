@@ -8,8 +8,10 @@
  *  clusterIPs 10.96.1.x..) through hs_client and waits until hs-dns answers
  *  the last one.
  *
- *  Each row: one client process, one UDP socket, for --seconds (after a
- *  0.3 s warm-up that is not counted). It keeps `window` queries in flight
+ *  Each row: one client process, one UDP socket, for --seconds per server
+ *  (after a 0.3 s warm-up that is not counted), in --rounds slices in which
+ *  hs-dns and dnsmasq take turns, so a load that changes during the run
+ *  (a shared machine) weighs on both alike. It keeps `window` queries in flight
  *  (1: closed loop, each query sent when the last was answered, so q/s is
  *  1 / latency; 16: the client pipelines), cycling over the names; a query
  *  unanswered for 1 s counts as lost. Latency: send to receive of the
@@ -39,6 +41,7 @@
 typedef struct {
     int services;
     double seconds;
+    int rounds;
     char *bin_dir;
 } s_opts_t;
 
@@ -187,9 +190,10 @@ static void s_print_row (const char *server, const char *what, int window, s_row
 
 static void s_usage (FILE *f)
 {
-    fprintf (f, "usage: bench-dns [--services N] [--seconds S] [--bin DIR]\n"
+    fprintf (f, "usage: bench-dns [--services N] [--seconds S] [--rounds R] [--bin DIR]\n"
                 "  --services N   Services (and dnsmasq host records) to serve (default 100)\n"
-                "  --seconds S    measured time per row (default 3)\n"
+                "  --seconds S    measured time per row and server (default 6)\n"
+                "  --rounds R     slices the servers take turns in, per row (default 6)\n"
                 "  --bin DIR      where hs-bus, hs-store, hs-dns are\n");
 }
 
@@ -204,18 +208,18 @@ static const char *s_dnsmasq (void)
 int main (int argc, char **argv)
 {
     bl_init ("bench-dns");
-    s_opts_t o = {.services = 100, .seconds = 3};
-    static const struct option opts[] = {{"services", required_argument, NULL, 'n'},
-                                         {"seconds", required_argument, NULL, 's'},
-                                         {"bin", required_argument, NULL, 'b'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {0}};
+    s_opts_t o = {.services = 100, .seconds = 6, .rounds = 6};
+    static const struct option opts[] = {
+        {"services", required_argument, NULL, 'n'}, {"seconds", required_argument, NULL, 's'},
+        {"bin", required_argument, NULL, 'b'},      {"rounds", required_argument, NULL, 'r'},
+        {"help", no_argument, NULL, 'h'},           {0}};
     int c;
-    while ((c = getopt_long (argc, argv, "n:s:b:h", opts, NULL)) != -1) {
+    while ((c = getopt_long (argc, argv, "n:s:b:r:h", opts, NULL)) != -1) {
         switch (c) {
         case 'n': o.services = bl_parse_int ("--services", optarg, 1, 250 * 250); break;
         case 's': o.seconds = bl_parse_seconds ("--seconds", optarg, false); break;
         case 'b': o.bin_dir = optarg; break;
+        case 'r': o.rounds = bl_parse_int ("--rounds", optarg, 1, 100); break;
         case 'h': s_usage (stdout); return 0;
         default: s_usage (stderr); return 2;
         }
@@ -320,22 +324,43 @@ int main (int argc, char **argv)
         pid_t pid;
     } servers[] = {{"hs-dns", port, dns_pid}, {"dnsmasq", dm_port, dm_pid}};
     static const int windows[] = {1, 16};
-    for (size_t s = 0; s < HS_ARRAY_LEN (servers); s++) {
-        if (!servers[s].port) continue;
-        for (int kind = 0; kind < 2; kind++)
-            for (size_t wi = 0; wi < HS_ARRAY_LEN (windows); wi++) {
-                s_row_t row = {0};
-                const s_q_t *qs = kind == 0 ? known : nx;
-                int want = kind == 0 ? 0 : 3;
-                s_run (servers[s].port, servers[s].pid, qs, nq, windows[wi], 0.3, want, false,
-                       &row);
-                s_run (servers[s].port, servers[s].pid, qs, nq, windows[wi], o.seconds, want, true,
-                       &row);
+    /* The servers take turns in short slices, so a machine whose load
+     * changes during the run weighs on both alike. */
+    for (int kind = 0; kind < 2; kind++)
+        for (size_t wi = 0; wi < HS_ARRAY_LEN (windows); wi++) {
+            s_row_t rows[2];
+            memset (rows, 0, sizeof rows);
+            double wall[2] = {0, 0}, cpu[2] = {0, 0};
+            const s_q_t *qs = kind == 0 ? known : nx;
+            int want = kind == 0 ? 0 : 3;
+            for (int round = 0; round < o.rounds; round++)
+                for (size_t s = 0; s < HS_ARRAY_LEN (servers); s++) {
+                    if (!servers[s].port) continue;
+                    s_row_t r;
+                    memset (&r, 0, sizeof r);
+                    if (round == 0)
+                        s_run (servers[s].port, servers[s].pid, qs, nq, windows[wi], 0.3, want,
+                               false, &r);
+                    double slice = o.seconds / o.rounds;
+                    s_run (servers[s].port, servers[s].pid, qs, nq, windows[wi], slice, want, true,
+                           &r);
+                    rows[s].answered += r.answered;
+                    rows[s].lost += r.lost;
+                    rows[s].wrong += r.wrong;
+                    bl_samples_merge (&rows[s].lat, &r.lat);
+                    wall[s] += r.answered / (r.qps > 0 ? r.qps : 1);
+                    cpu[s] += r.cpu_pct >= 0 ? r.cpu_pct * slice / 100.0 : 0;
+                    bl_samples_free (&r.lat);
+                }
+            for (size_t s = 0; s < HS_ARRAY_LEN (servers); s++) {
+                if (!servers[s].port) continue;
+                rows[s].qps = wall[s] > 0 ? (double)rows[s].answered / wall[s] : 0;
+                rows[s].cpu_pct = 100.0 * cpu[s] / o.seconds;
                 s_print_row (servers[s].server, kind == 0 ? "A, known names" : "A, NXDOMAIN",
-                             windows[wi], &row);
-                bl_samples_free (&row.lat);
+                             windows[wi], &rows[s]);
+                bl_samples_free (&rows[s].lat);
             }
-    }
+        }
     printf ("\n   window 1: the next query goes when the last is answered (q/s = 1/latency);\n"
             "   window 16: 16 in flight. wrong: an rcode other than NOERROR / NXDOMAIN.\n");
     free (known);
