@@ -32,7 +32,8 @@ typedef struct dns_pending_t {
     int64_t deadline; /* monotonic ns */
     uint8_t *pkt;
     size_t len;
-    size_t client_udp;                 /* the client's UDP answer size (dns_udp_limit) */
+    size_t client_udp; /* the client's UDP answer size (dns_udp_limit) */
+    uint32_t local;    /* the caller's: the address the query came to (network order) */
     struct dns_pending_t *prev, *next; /* by deadline */
 } dns_pending_t;
 

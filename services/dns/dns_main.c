@@ -397,7 +397,7 @@ static s_act_t s_handle (self_t *self, const uint8_t *pkt, size_t len, bool tcp,
 /* ------------------------------------------------------------------ UDP */
 
 static void s_udp_forward (self_t *self, const dns_query_t *q, const uint8_t *pkt, size_t len,
-                           const struct sockaddr *from, socklen_t fromlen)
+                           const struct sockaddr *from, socklen_t fromlen, uint32_t local)
 {
     dns_pending_t *p = dns_fwd_add (self->fwd, from, fromlen, q, pkt, len, hs_mono_ns ());
     if (!p) {
@@ -409,10 +409,74 @@ static void s_udp_forward (self_t *self, const dns_query_t *q, const uint8_t *pk
         return;
     }
     self->forwarded++;
+    p->local = local;
     const struct sockaddr_in *u = &self->upstreams[p->upstream];
     if (sendto (self->up_fd, p->pkt, p->len, 0, (const struct sockaddr *)u, sizeof *u) < 0)
         log_debug ("cannot send to an upstream: %s", strerror (errno));
     if (p->deadline < self->timer_at) s_timer_arm (self, p->deadline);
+}
+
+/* A datagram on the listening socket, with the address it was sent to
+ * (IP_PKTINFO), so the answer leaves from that address: listening on
+ * 0.0.0.0 on a host with several addresses, the kernel would otherwise pick
+ * the source of the route back (the pod bridge's address for a pod), and
+ * the client, or the conntrack entry of the Service's DNAT, would not take
+ * it as the answer. */
+static ssize_t s_udp_recv (self_t *self, int fd, struct sockaddr_storage *from, socklen_t *fromlen,
+                           uint32_t *ret_local)
+{
+    struct iovec iov = {.iov_base = self->buf, .iov_len = sizeof self->buf};
+    union {
+        char buf[CMSG_SPACE (sizeof (struct in_pktinfo))];
+        struct cmsghdr align;
+    } cbuf;
+    struct msghdr mh = {.msg_name = from,
+                        .msg_namelen = *fromlen,
+                        .msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = cbuf.buf,
+                        .msg_controllen = sizeof cbuf.buf};
+    ssize_t n = recvmsg (fd, &mh, MSG_DONTWAIT);
+    *ret_local = 0;
+    if (n < 0) return n;
+    *fromlen = mh.msg_namelen;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR (&mh); c; c = CMSG_NXTHDR (&mh, c))
+        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+            struct in_pktinfo pi;
+            memcpy (&pi, CMSG_DATA (c), sizeof pi);
+            *ret_local = pi.ipi_addr.s_addr;
+        }
+    return n;
+}
+
+/* Sends an answer to a UDP client from local (network order; 0: any). */
+static void s_udp_send (self_t *self, const void *data, size_t len, const struct sockaddr *to,
+                        socklen_t tolen, uint32_t local)
+{
+    if (!local) {
+        (void)sendto (self->udp_fd, data, len, MSG_DONTWAIT, to, tolen);
+        return;
+    }
+    struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
+    union {
+        char buf[CMSG_SPACE (sizeof (struct in_pktinfo))];
+        struct cmsghdr align;
+    } cbuf;
+    memset (&cbuf, 0, sizeof cbuf);
+    struct msghdr mh = {.msg_name = (void *)to,
+                        .msg_namelen = tolen,
+                        .msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = cbuf.buf,
+                        .msg_controllen = sizeof cbuf.buf};
+    struct cmsghdr *c = CMSG_FIRSTHDR (&mh);
+    c->cmsg_level = IPPROTO_IP;
+    c->cmsg_type = IP_PKTINFO;
+    c->cmsg_len = CMSG_LEN (sizeof (struct in_pktinfo));
+    struct in_pktinfo pi = {.ipi_ifindex = 0};
+    pi.ipi_spec_dst.s_addr = local;
+    memcpy (CMSG_DATA (c), &pi, sizeof pi);
+    (void)sendmsg (self->udp_fd, &mh, MSG_DONTWAIT);
 }
 
 static void s_udp_ready (void *arg, hs_ctrl_t *c, int fd, short revents)
@@ -423,8 +487,8 @@ static void s_udp_ready (void *arg, hs_ctrl_t *c, int fd, short revents)
     for (int i = 0; i < UDP_BATCH; i++) {
         struct sockaddr_storage from;
         socklen_t fromlen = sizeof from;
-        ssize_t n = recvfrom (fd, self->buf, sizeof self->buf, MSG_DONTWAIT,
-                              (struct sockaddr *)&from, &fromlen);
+        uint32_t local;
+        ssize_t n = s_udp_recv (self, fd, &from, &fromlen, &local);
         if (n < 0) {
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
                 hs_log_once (HS_LOG_WARN, "dns:udp", "UDP receive: %s (not logged again)",
@@ -436,9 +500,10 @@ static void s_udp_ready (void *arg, hs_ctrl_t *c, int fd, short revents)
         s_act_t act =
             s_handle (self, self->buf, (size_t)n, false, (struct sockaddr *)&from, &q, &olen);
         if (act == A_FORWARD)
-            s_udp_forward (self, &q, self->buf, (size_t)n, (struct sockaddr *)&from, fromlen);
+            s_udp_forward (self, &q, self->buf, (size_t)n, (struct sockaddr *)&from, fromlen,
+                           local);
         else if (act == A_REPLY)
-            (void)sendto (fd, self->obuf, olen, MSG_DONTWAIT, (struct sockaddr *)&from, fromlen);
+            s_udp_send (self, self->obuf, olen, (struct sockaddr *)&from, fromlen, local);
     }
 }
 
@@ -468,8 +533,8 @@ static void s_up_ready (void *arg, hs_ctrl_t *c, int fd, short revents)
         dns_put16 (self->buf, p->client_id);
         int rc = dns_msg_rcode (self->buf);
         if (rc < DNS_RCODES) self->rcodes[rc]++;
-        (void)sendto (self->udp_fd, self->buf, (size_t)n, MSG_DONTWAIT,
-                      (struct sockaddr *)&p->client, p->client_len);
+        s_udp_send (self, self->buf, (size_t)n, (struct sockaddr *)&p->client, p->client_len,
+                    p->local);
         dns_fwd_free (p);
     }
 }
@@ -814,8 +879,7 @@ static void s_timer_ready (void *arg, hs_ctrl_t *c, int fd, short revents)
         if (dns_query_parse (p->pkt, p->len, &q) < 0) q.question_end = 0;
         q.id = p->client_id;
         size_t n = dns_reply_error (&q, DNS_RCODE_SERVFAIL, self->obuf, sizeof self->obuf);
-        (void)sendto (self->udp_fd, self->obuf, n, MSG_DONTWAIT, (struct sockaddr *)&p->client,
-                      p->client_len);
+        s_udp_send (self, self->obuf, n, (struct sockaddr *)&p->client, p->client_len, p->local);
         dns_fwd_free (p);
     }
     s_tcp_deadlines (self);
@@ -1025,6 +1089,7 @@ static int s_listen (self_t *self)
     int rcvbuf = 1 << 20; /* a burst of queries waits here while the loop is busy */
     setsockopt (self->udp_fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     setsockopt (self->tcp_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    setsockopt (self->udp_fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one); /* s_udp_recv */
     if (bind (self->udp_fd, (struct sockaddr *)&self->listen, sizeof self->listen) < 0 ||
         bind (self->tcp_fd, (struct sockaddr *)&self->listen, sizeof self->listen) < 0 ||
         listen (self->tcp_fd, 128) < 0) {

@@ -54,8 +54,9 @@ def query(server, port, name, qtype, tcp=False, edns=None, timeout=4.0):
             buf += c
         m = buf[2:]; s.close()
     else:
+        # connected, as glibc's: an answer from another address than asked is not taken
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(timeout)
-        s.sendto(pkt, (server, port)); m, _ = s.recvfrom(65535); s.close()
+        s.connect((server, port)); s.send(pkt); m = s.recv(65535); s.close()
     rid, fl, qd, an, ns, ar = struct.unpack(">HHHHHH", m[:12])
     assert rid == qid, "id mismatch"
     o = 12
@@ -385,7 +386,9 @@ start ns-store ip netns exec "$NS" "$HS_BIN/hs-store" --bus "127.0.0.1:$NSBUS" -
 start ns-dnsmasq ip netns exec "$NS" dnsmasq -k --conf-file=/dev/null --no-resolv --no-hosts \
   --listen-address=127.0.0.1 --bind-interfaces --port=5353 --address=/example.test/203.0.113.7 \
   --address='/#/' --pid-file
-start ns-dns ip netns exec "$NS" "$HS_BIN/hs-dns" --bus "127.0.0.1:$NSBUS" --listen 10.96.0.10:53 \
+# on every address (pods reach it through the Service's DNAT): answers must
+# leave from the address each query came to
+start ns-dns ip netns exec "$NS" "$HS_BIN/hs-dns" --bus "127.0.0.1:$NSBUS" --listen 0.0.0.0:53 \
   --upstream 127.0.0.1:5353
 wait_for 20 "hs-dns in $NS to sync" grep -q "synced" "$T/ns-dns.log"
 nsctl() { ip netns exec "$NS" "$HS_BIN/hsctl" --bus "127.0.0.1:$NSBUS" "$@"; }
@@ -398,6 +401,9 @@ pod_getent() {
   ip netns exec "$NS" unshare -m sh -c "mount --bind '$T/resolv.conf' /etc/resolv.conf && getent $*"
 }
 wait_for 5 "web to resolve in $NS" pod_getent ahostsv4 web.default.svc.cluster.local
+# 127.0.0.2 while the route back to the client prefers 127.0.0.1 as source
+expect_out "NOERROR aa AN:A:10.96.0.50" ip netns exec "$NS" python3 "$T/dnsq.py" 127.0.0.2 53 web.default.svc.cluster.local
+expect_out "AN:A:203.0.113.7" ip netns exec "$NS" python3 "$T/dnsq.py" 127.0.0.2 53 www.example.test
 for n in web web.default web.default.svc.cluster.local; do
   out=$(pod_getent ahostsv4 "$n") || fail "getent ahostsv4 $n failed"
   case "$out" in *10.96.0.50*) ;; *) fail "getent ahostsv4 $n: $out" ;; esac
@@ -413,4 +419,5 @@ t2=$(ms)
 [ $((t2 - t1)) -lt 1000 ] || fail "getent ahostsv4 nosuch took $((t2 - t1)) ms"
 out=$(pod_getent ahostsv4 www.example.test) || fail "getent ahostsv4 www.example.test (forwarded) failed"
 case "$out" in *203.0.113.7*) ;; *) fail "getent ahostsv4 www.example.test: $out" ;; esac
+pass "hs-dns on 0.0.0.0:53 answers from the address asked (127.0.0.2, forwarded too)"
 pass "glibc in $NS: web, web.default and the full name resolve; A+AAAA in $((t1 - t0)) ms; nosuch not found in $((t2 - t1)) ms; forwarding works"
