@@ -333,6 +333,7 @@ int main (int argc, char **argv)
         .heartbeat_ns = 1000 * MS,
         .opts = {.min_sync_ns = 0, .sync_ns = 30000 * MS, .render = {.masquerade_egress = true}}};
     hs_net_conf_default (&self.net);
+    hs_log_init (s_daemon.name);
     int r = hs_daemon_parse (&s_daemon, &self, argc, argv);
     if (r != 0) return r < 0 ? 0 : r;
     if (self.cleanup) return s_cleanup ();

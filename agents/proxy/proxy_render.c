@@ -403,9 +403,14 @@ char *proxy_render_table (const proxy_conf_t *conf, proxy_svc_t *const *svcs, si
     s_chain_block (&b, "services", NULL, "ip daddr . meta l4proto . th dport vmap @service-ips\n");
     s_chain_block (&b, "service-endpoints-check", NULL,
                    "ip daddr . meta l4proto . th dport vmap @no-endpoint-services\n");
-    _cleanup_free_ char *check = hs_sprintf ("ip daddr @cluster-ips reject\n"
-                                             "ip daddr %s drop\n",
-                                             service);
+    /* a TCP reset, not only ICMP: a node that routes the Service CIDR out
+     * the bridge a packet came in by sends an ICMP redirect first, and
+     * redirects share the per-peer ICMP rate limit with port-unreachable */
+    _cleanup_free_ char *check =
+        hs_sprintf ("ip daddr @cluster-ips meta l4proto tcp reject with tcp reset\n"
+                    "ip daddr @cluster-ips reject\n"
+                    "ip daddr %s drop\n",
+                    service);
     s_chain_block (&b, "cluster-ips-check", NULL, check);
     s_chain_block (&b, "reject-chain", NULL,
                    "meta l4proto tcp reject with tcp reset\n"

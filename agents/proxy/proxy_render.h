@@ -30,7 +30,8 @@
  *        looks it up, reject-chain answers a TCP reset (else ICMP port
  *        unreachable): refused at once, never a timeout.
  *    cluster-ips-check: ip daddr @cluster-ips reject (a ClusterIP's port
- *        that no rule DNATed: an unknown port); ip daddr <service CIDR> drop.
+ *        that no rule DNATed: an unknown port; TCP gets a reset);
+ *        ip daddr <service CIDR> drop.
  *    masquerading: pods' traffic leaving the cluster CIDR is masqueraded
  *        (what the CNI bridge's ipMasq would do); then kube-proxy's mark
  *        0x4000 rule: mark-for-masquerade sets it, masquerading clears it

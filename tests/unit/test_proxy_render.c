@@ -221,6 +221,7 @@ static const char *GOLDEN_TABLE =
     "\t\tip daddr . meta l4proto . th dport vmap @no-endpoint-services\n"
     "\t}\n"
     "\tchain cluster-ips-check {\n"
+    "\t\tip daddr @cluster-ips meta l4proto tcp reject with tcp reset\n"
     "\t\tip daddr @cluster-ips reject\n"
     "\t\tip daddr 10.96.0.0/16 drop\n"
     "\t}\n"
