@@ -61,6 +61,14 @@ int proxy_nft_run (proxy_nft_t *self, const char *text, const char **ret_error)
     return proxy_nft_list (self, text, NULL, ret_error);
 }
 
+int proxy_nft_check (proxy_nft_t *self, const char *text, const char **ret_error)
+{
+    nft_ctx_set_dry_run (self->ctx, true);
+    int r = proxy_nft_list (self, text, NULL, ret_error);
+    nft_ctx_set_dry_run (self->ctx, false);
+    return r;
+}
+
 bool proxy_nft_table_exists (proxy_nft_t *self)
 {
     const char *out = NULL;

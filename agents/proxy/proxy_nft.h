@@ -24,6 +24,9 @@ void proxy_nft_destroy (proxy_nft_t **self_p);
  * nft's message, e.g. "Error: Could not process rule: No such file or
  * directory ...". */
 int proxy_nft_run (proxy_nft_t *self, const char *text, const char **ret_error);
+/* `nft -c`: parses and evaluates text against the kernel's current state
+ * without changing it. 0 or -errno with *ret_error as proxy_nft_run. */
+int proxy_nft_check (proxy_nft_t *self, const char *text, const char **ret_error);
 /* Like proxy_nft_run, and the output (`list ...`) into *ret_output,
  * borrowed until the next call. */
 int proxy_nft_list (proxy_nft_t *self, const char *cmd, const char **ret_output,
