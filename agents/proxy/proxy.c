@@ -28,7 +28,45 @@ typedef struct {
     int64_t since;
 } s_stale_t;
 
+/* How many applied Services have each hairpin-endpoints address: open
+ * addressing on the address (0.0.0.0 is never an endpoint). Rebuilt by
+ * every full sync, so addresses long gone do not pile up. */
+typedef struct {
+    uint32_t *keys;
+    uint32_t *counts;
+    size_t cap, used;
+} s_refs_t;
+
+static uint32_t *s_refs_slot (s_refs_t *r, uint32_t ip)
+{
+    if ((r->used + 1) * 2 > r->cap) {
+        s_refs_t g = {.cap = r->cap ? r->cap * 2 : 1024};
+        g.keys = hs_calloc (g.cap, sizeof *g.keys);
+        g.counts = hs_calloc (g.cap, sizeof *g.counts);
+        for (size_t i = 0; i < r->cap; i++)
+            if (r->keys[i]) *s_refs_slot (&g, r->keys[i]) = r->counts[i];
+        free (r->keys);
+        free (r->counts);
+        *r = g;
+    }
+    size_t i = (ip * 2654435761u) & (r->cap - 1);
+    while (r->keys[i] && r->keys[i] != ip) i = (i + 1) & (r->cap - 1);
+    if (!r->keys[i]) {
+        r->keys[i] = ip;
+        r->used++;
+    }
+    return &r->counts[i];
+}
+
+static void s_refs_clear (s_refs_t *r)
+{
+    free (r->keys);
+    free (r->counts);
+    *r = (s_refs_t){0};
+}
+
 struct proxy_t {
+    s_refs_t hairpin;
     proxy_opts_t opts;
     proxy_nft_t *nft;
     s_entry_t *entries; /* sorted by key */
@@ -73,6 +111,7 @@ void proxy_destroy (proxy_t **self_p)
     free (self->stale);
     free (self->gone);
     free (self->last_error);
+    s_refs_clear (&self->hairpin);
     proxy_nft_destroy (&self->nft);
     free (self);
     *self_p = NULL;
@@ -295,6 +334,13 @@ int proxy_sync (proxy_t *self, bool full, int64_t now)
             if (self->entries[i].next) svcs[k++] = self->entries[i].next;
         text = proxy_render_full (&self->opts.render, svcs, k);
         free (svcs);
+        s_refs_clear (&self->hairpin);
+        for (size_t i = 0; i < self->n; i++) {
+            uint32_t *hp = NULL;
+            size_t m = proxy_svc_hairpin (self->entries[i].next, &hp);
+            for (size_t j = 0; j < m; j++) (*s_refs_slot (&self->hairpin, hp[j]))++;
+            free (hp);
+        }
     } else {
         for (size_t i = 0; i < self->n; i++) {
             s_entry_t *e = &self->entries[i];
@@ -321,6 +367,15 @@ int proxy_sync (proxy_t *self, bool full, int64_t now)
             if (proxy_svc_has (live, self->stale[i].what)) continue;
             _cleanup_free_ char *cmd = proxy_render_delete (self->stale[i].what);
             hs_buf_puts (&deletes, cmd);
+        }
+        /* hairpin addresses: added before removed, so one moving between
+         * Services in this sync is left alone */
+        for (size_t i = 0; i < d.n_hairpin_add; i++)
+            if (++*s_refs_slot (&self->hairpin, d.hairpin_add[i]) == 1)
+                proxy_render_hairpin (&d.main, d.hairpin_add[i], true);
+        for (size_t i = 0; i < d.n_hairpin_del; i++) {
+            uint32_t *c = s_refs_slot (&self->hairpin, d.hairpin_del[i]);
+            if (*c > 0 && --*c == 0) proxy_render_hairpin (&d.main, d.hairpin_del[i], false);
         }
         if (d.pre.len + d.main.len + d.post.len + deletes.len) {
             hs_buf_t b = {0};

@@ -60,7 +60,8 @@ static void s_port_endpoints (proxy_port_t *p, const Hs__ServicePort *sp, const 
             continue;
         for (size_t j = 0; j < ss->n_addresses && p->n_eps < PROXY_MAX_ENDPOINTS; j++) {
             uint32_t ip;
-            if (!ss->addresses[j] || hs_ip_parse (ss->addresses[j]->ip, &ip) < 0) continue;
+            if (!ss->addresses[j] || hs_ip_parse (ss->addresses[j]->ip, &ip) < 0 || ip == 0)
+                continue;
             if (p->n_eps == cap) {
                 cap = cap ? cap * 2 : 4;
                 p->eps = hs_realloc (p->eps, cap * sizeof *p->eps);
@@ -185,6 +186,8 @@ typedef struct {
     size_t n_elems, cap_elems;
     s_aset_t *sets;
     size_t n_sets, cap_sets;
+    uint32_t *hairpin; /* endpoint addresses of compact service ports */
+    size_t n_hairpin, cap_hairpin;
 } s_piece_t;
 
 static s_chain_t *s_piece_chain (s_piece_t *pc, char *name)
@@ -216,6 +219,15 @@ static void s_piece_set (s_piece_t *pc, char *name, int timeout_s)
     pc->sets[pc->n_sets++] = (s_aset_t){name, timeout_s};
 }
 
+static void s_piece_hairpin (s_piece_t *pc, uint32_t ip)
+{
+    if (pc->n_hairpin == pc->cap_hairpin) {
+        pc->cap_hairpin = pc->cap_hairpin ? pc->cap_hairpin * 2 : 16;
+        pc->hairpin = hs_realloc (pc->hairpin, pc->cap_hairpin * sizeof *pc->hairpin);
+    }
+    pc->hairpin[pc->n_hairpin++] = ip;
+}
+
 static void s_piece_free (s_piece_t *pc)
 {
     for (size_t i = 0; i < pc->n_chains; i++) {
@@ -230,6 +242,7 @@ static void s_piece_free (s_piece_t *pc)
     free (pc->chains);
     free (pc->elems);
     free (pc->sets);
+    free (pc->hairpin);
     *pc = (s_piece_t){0};
 }
 
@@ -243,6 +256,23 @@ static int s_elem_cmp (const void *a, const void *b)
     const s_elem_t *x = a, *y = b;
     int c = strcmp (x->map, y->map);
     return c ? c : strcmp (x->key, y->key);
+}
+
+static int s_u32_cmp (const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sorts and drops duplicates; returns the new count. */
+static size_t s_u32_unique (uint32_t *v, size_t n)
+{
+    if (n < 2) return n;
+    qsort (v, n, sizeof *v, s_u32_cmp);
+    size_t w = 1;
+    for (size_t r = 1; r < n; r++)
+        if (v[r] != v[w - 1]) v[w++] = v[r];
+    return w;
 }
 
 static int s_aset_cmp (const void *a, const void *b)
@@ -267,6 +297,29 @@ static void s_piece_port (s_piece_t *pc, const proxy_conf_t *conf, const proxy_s
         return;
     }
     char ip[16];
+    _cleanup_free_ char *cluster = hs_cidr_format (&conf->cluster);
+    if (!s->affinity_s) {
+        /* compact: one chain, the endpoint picked by a numgen map straight
+         * into the DNAT; hairpin by @hairpin-endpoints in masquerading */
+        char *svc_chain = proxy_service_chain (s, p);
+        s_chain_t *c = s_piece_chain (pc, hs_strdup (svc_chain));
+        hs_buf_printf (&c->rules, "ip saddr != %s jump mark-for-masquerade\n", cluster);
+        if (p->n_eps == 1) {
+            hs_buf_printf (&c->rules, "meta l4proto %s dnat to %s:%u\n", s_proto_name (p->proto),
+                           hs_ip_format (p->eps[0].ip, ip), p->eps[0].port);
+        } else {
+            hs_buf_printf (&c->rules, "meta l4proto %s dnat ip to numgen random mod %zu map { ",
+                           s_proto_name (p->proto), p->n_eps);
+            for (size_t i = 0; i < p->n_eps; i++)
+                hs_buf_printf (&c->rules, "%s%zu : %s . %u", i ? ", " : "", i,
+                               hs_ip_format (p->eps[i].ip, ip), p->eps[i].port);
+            hs_buf_puts (&c->rules, " }\n");
+        }
+        for (size_t i = 0; i < p->n_eps; i++) s_piece_hairpin (pc, p->eps[i].ip);
+        s_piece_elem (pc, "service-ips", s_port_key (s, p), hs_sprintf ("goto %s", svc_chain));
+        free (svc_chain);
+        return;
+    }
     char **epc = hs_calloc (p->n_eps, sizeof *epc);
     for (size_t i = 0; i < p->n_eps; i++) {
         const proxy_ep_t *e = &p->eps[i];
@@ -284,7 +337,6 @@ static void s_piece_port (s_piece_t *pc, const proxy_conf_t *conf, const proxy_s
     }
     char *svc_chain = proxy_service_chain (s, p);
     s_chain_t *c = s_piece_chain (pc, hs_strdup (svc_chain));
-    _cleanup_free_ char *cluster = hs_cidr_format (&conf->cluster);
     hs_buf_printf (&c->rules, "ip saddr != %s jump mark-for-masquerade\n", cluster);
     if (s->affinity_s)
         for (size_t i = 0; i < p->n_eps; i++) {
@@ -316,6 +368,7 @@ static void s_piece (s_piece_t *pc, const proxy_conf_t *conf, const proxy_svc_t 
     qsort (pc->chains, pc->n_chains, sizeof *pc->chains, s_chain_cmp);
     qsort (pc->elems, pc->n_elems, sizeof *pc->elems, s_elem_cmp);
     qsort (pc->sets, pc->n_sets, sizeof *pc->sets, s_aset_cmp);
+    pc->n_hairpin = s_u32_unique (pc->hairpin, pc->n_hairpin);
 }
 
 /* ------------------------------------------------------------------ the full table */
@@ -374,6 +427,24 @@ char *proxy_render_table (const proxy_conf_t *conf, proxy_svc_t *const *svcs, si
                      "\t\ttype ipv4_addr\n");
     s_elements (&b, pcs, n, "cluster-ips");
     hs_buf_puts (&b, "\t}\n");
+    /* one element per endpoint address, whatever number of Services have it */
+    size_t n_hp = 0;
+    for (size_t i = 0; i < n; i++) n_hp += pcs[i].n_hairpin;
+    uint32_t *hp = hs_calloc (n_hp ? n_hp : 1, sizeof *hp);
+    n_hp = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < pcs[i].n_hairpin; j++) hp[n_hp++] = pcs[i].hairpin[j];
+    n_hp = s_u32_unique (hp, n_hp);
+    hs_buf_puts (&b, "\tset hairpin-endpoints {\n"
+                     "\t\ttype ipv4_addr . ipv4_addr\n");
+    for (size_t i = 0; i < n_hp; i++) {
+        char ip[16];
+        hs_buf_puts (&b, i ? ",\n" : "\t\telements = {\n");
+        hs_buf_printf (&b, "\t\t\t%s . %s", hs_ip_format (hp[i], ip), ip);
+    }
+    if (n_hp) hs_buf_puts (&b, "\n\t\t}\n");
+    hs_buf_puts (&b, "\t}\n");
+    free (hp);
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < pcs[i].n_sets; j++) {
             hs_buf_printf (&b, "\tset %s ", pcs[i].sets[j].name);
@@ -422,6 +493,7 @@ char *proxy_render_table (const proxy_conf_t *conf, proxy_svc_t *const *svcs, si
         hs_buf_printf (&masq, "ip saddr %s ip daddr != %s masquerade fully-random\n", cluster,
                        cluster);
     hs_buf_printf (&masq,
+                   "ip saddr . ip daddr @hairpin-endpoints masquerade fully-random\n"
                    "mark and 0x%x == 0 return\n"
                    "mark set mark xor 0x%x\n"
                    "masquerade fully-random\n",
@@ -539,8 +611,46 @@ void proxy_diff_service (proxy_diff_t *d, const proxy_conf_t *conf, const proxy_
         if (oe) i++;
         if (ne) j++;
     }
+    /* hairpin addresses: the caller counts them across Services */
+    for (size_t i = 0, j = 0; i < o.n_hairpin || j < n.n_hairpin;) {
+        int c = i == o.n_hairpin   ? 1
+                : j == n.n_hairpin ? -1
+                                   : s_u32_cmp (&o.hairpin[i], &n.hairpin[j]);
+        if (c < 0) {
+            d->hairpin_del =
+                hs_realloc (d->hairpin_del, (d->n_hairpin_del + 1) * sizeof (uint32_t));
+            d->hairpin_del[d->n_hairpin_del++] = o.hairpin[i++];
+        } else if (c > 0) {
+            d->hairpin_add =
+                hs_realloc (d->hairpin_add, (d->n_hairpin_add + 1) * sizeof (uint32_t));
+            d->hairpin_add[d->n_hairpin_add++] = n.hairpin[j++];
+        } else {
+            i++;
+            j++;
+        }
+    }
     s_piece_free (&o);
     s_piece_free (&n);
+}
+
+size_t proxy_svc_hairpin (const proxy_svc_t *s, uint32_t **ret)
+{
+    s_piece_t pc = {0};
+    if (s && !s->affinity_s)
+        for (size_t i = 0; i < s->n_ports; i++)
+            for (size_t j = 0; j < s->ports[i].n_eps; j++)
+                s_piece_hairpin (&pc, s->ports[i].eps[j].ip);
+    size_t n = s_u32_unique (pc.hairpin, pc.n_hairpin);
+    *ret = pc.hairpin;
+    return n;
+}
+
+void proxy_render_hairpin (hs_buf_t *b, uint32_t ip, bool add)
+{
+    char a[16];
+    hs_ip_format (ip, a);
+    hs_buf_printf (b, "%s element " T " hairpin-endpoints { %s . %s }\n", add ? "add" : "delete", a,
+                   a);
 }
 
 bool proxy_svc_has (const proxy_svc_t *s, const char *stale)
@@ -556,7 +666,7 @@ bool proxy_svc_has (const proxy_svc_t *s, const char *stale)
             if (strcmp (c, name) == 0) return true;
         }
         for (size_t j = 0; j < p->n_eps; j++) {
-            if (!chain && !s->affinity_s) break;
+            if (!s->affinity_s) break; /* compact: no endpoint chains, no sets */
             _cleanup_free_ char *c =
                 chain ? proxy_endpoint_chain (s, p, &p->eps[j]) : s_affinity_set (s, p, &p->eps[j]);
             if (strcmp (c, name) == 0) return true;
@@ -588,6 +698,8 @@ void proxy_diff_clear (proxy_diff_t *d)
     hs_buf_free (&d->post);
     for (size_t i = 0; i < d->n_stale; i++) free (d->stale[i]);
     free (d->stale);
+    free (d->hairpin_add);
+    free (d->hairpin_del);
     *d = (proxy_diff_t){0};
 }
 

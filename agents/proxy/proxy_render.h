@@ -18,13 +18,27 @@
  *                   "10.96.0.10 . tcp . 80 : goto service-NS/NAME/tcp/80"
  *    service-NS/NAME/PROTO/PORT, one per service port with ready endpoints:
  *        ip saddr != <cluster CIDR> jump mark-for-masquerade
- *        [ip saddr @affinity-EP goto endpoint-EP ...]        (ClientIP)
+ *        meta l4proto PROTO dnat ip to numgen random mod N map
+ *            { 0 : IP-A . TPORT-A, ... }                        (N > 1)
+ *        meta l4proto PROTO dnat to IP:TPORT                    (N = 1)
+ *      and hairpin traffic (an endpoint reaching itself through its
+ *      Service: source = destination after the DNAT) is masqueraded by
+ *      `ip saddr . ip daddr @hairpin-endpoints` in masquerading, a set of
+ *      "IP . IP" for every endpoint address.
+ *    With sessionAffinity ClientIP, kube-proxy's own form instead:
+ *      service chain: the masquerade mark, then
+ *        ip saddr @affinity-EP goto endpoint-EP ...
  *        numgen random mod N vmap { 0 : goto endpoint-A, ... }  (N > 1)
  *        goto endpoint-A                                        (N = 1)
- *    endpoint-NS/NAME/PROTO/PORT__IP/TPORT, one per ready endpoint:
+ *      endpoint-NS/NAME/PROTO/PORT__IP/TPORT, one per ready endpoint:
  *        ip saddr IP jump mark-for-masquerade                   (hairpin)
- *        [update @affinity-EP { ip saddr }]
+ *        update @affinity-EP { ip saddr }
  *        meta l4proto PROTO dnat to IP:TPORT
+ *    Why the compact form by default: per-endpoint chains named from a
+ *    verdict map are what makes nft slow at scale (1,000 Services x 10
+ *    endpoints is 11,000 chains; the text takes seconds to apply and an
+ *    incremental change pays for loading them all into nft's cache);
+ *    docs/architecture.md has the figures.
  *    no-endpoint-services: the same key type, "... : goto reject-chain" for
  *        a service port without a ready endpoint; service-endpoints-check
  *        looks it up, reject-chain answers a TCP reset (else ICMP port
@@ -130,6 +144,10 @@ typedef struct {
     char **stale;  /* "chain NAME" / "set NAME": delete in a later sync */
     size_t n_stale;
     size_t changed; /* chains written or flushed, elements changed */
+    /* hairpin-endpoints addresses this Service stopped / started using:
+     * the caller counts them across Services (proxy_render_hairpin) */
+    uint32_t *hairpin_del, *hairpin_add;
+    size_t n_hairpin_del, n_hairpin_add;
 } proxy_diff_t;
 
 /* Appends to d what takes the kernel from old to new (either may be NULL:
@@ -147,6 +165,12 @@ char *proxy_render_delete (const char *stale);
  * The caller frees. */
 char *proxy_diff_text (proxy_diff_t *d);
 void proxy_diff_clear (proxy_diff_t *d);
+
+/* The endpoint addresses s puts in @hairpin-endpoints, sorted, unique:
+ * *ret is malloc'd (the caller frees). */
+size_t proxy_svc_hairpin (const proxy_svc_t *s, uint32_t **ret);
+/* "add/delete element ip homeostat hairpin-endpoints { IP . IP }\n" into b. */
+void proxy_render_hairpin (hs_buf_t *b, uint32_t ip, bool add);
 
 /* UDP endpoints that old had and new has not, for one Service: fn runs for
  * each (clusterIP, port, endpoint IP), the conntrack entries to delete. */

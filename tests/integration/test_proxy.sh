@@ -126,6 +126,8 @@ reendpoint() { # NAME PROTO PORT POD...
   service self 10.96.0.11 TCP 8080; endpoints self TCP 8080 a
   service empty 10.96.0.12 TCP 8080
   service echo 10.96.0.13 UDP 5353; endpoints echo UDP 5353 a
+  printf 'apiVersion: v1\nkind: Service\nmetadata: {name: sticky}\nspec:\n  clusterIP: 10.96.0.14\n  sessionAffinity: ClientIP\n  ports: [{port: 8080}]\n---\n'
+  endpoints sticky TCP 8080 a b
   printf 'apiVersion: v1\nkind: Service\nmetadata: {name: headless}\nspec:\n  clusterIP: None\n  ports: [{port: 80}]\n'
 } | apply
 
@@ -160,6 +162,17 @@ out=$(get a http://10.96.0.11:8080/)
 out=$(in_node curl -s -m2 http://10.96.0.11:8080/ || true)
 case "$out" in "a saw "*) ;; *) fail "the node itself -> self: $out" ;; esac
 pass "hairpin: a -> its own Service answers 'a saw 10.244.1.1'; the node reaches it too"
+
+# ---- ClientIP affinity: one client keeps its endpoint; hairpin works there too
+first=$(get c http://10.96.0.14:8080/)
+case "$first" in "a saw 10.244.1.4" | "b saw 10.244.1.4") ;; *) fail "sticky answered: $first" ;; esac
+for i in $(seq 10); do
+  out=$(get c http://10.96.0.14:8080/)
+  [ "$out" = "$first" ] || fail "sticky: request $i went to '$out' after '$first'"
+done
+out=$(get b http://10.96.0.14:8080/)
+case "$out" in "a saw 10.244.1.3" | "b saw 10.244.1.1") ;; *) fail "sticky from b: $out" ;; esac
+pass "sessionAffinity ClientIP: 11 requests from c all reached '${first%% *}'; b reaches it too"
 
 # ---- refused fast: no endpoints, unknown port; dropped: an unused ClusterIP
 refused() { # URL: curl's exit code and time

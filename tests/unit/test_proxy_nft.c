@@ -199,10 +199,26 @@ static void test_proxier_syncs (void)
     CHECK_EQ_INT (proxy_sync (p, false, later + 5 * PROXY_STALE_NS), 0);
     CHECK_EQ_INT (proxy_stats (p)->syncs_full, 2);
     CHECK_CONTAINS (s_list ("chain ip homeostat service-default/db2/tcp/80"),
-                    "goto endpoint-default/db2/tcp/80__10.244.2.5/8080");
+                    "dnat to 10.244.2.5:8080");
+
+    /* hairpin addresses are counted across Services: 10.244.2.5 is db2's;
+     * give it to dup2 too, take it from db2: it stays; from dup2: gone */
+    const char *hp = "10.244.2.5 . 10.244.2.5";
+    CHECK_CONTAINS (s_list ("set ip homeostat hairpin-endpoints"), hp);
+    int64_t t = later + 6 * PROXY_STALE_NS;
+    proxy_set (p, "default/dup2", s_model ("dup2", "10.96.0.21", "10.244.2.5", false));
+    CHECK_EQ_INT (proxy_sync (p, false, t), 0);
+    proxy_set (p, "default/db2", s_model ("db2", "10.96.0.20", "10.244.2.6", false));
+    CHECK_EQ_INT (proxy_sync (p, false, t), 0);
+    CHECK_CONTAINS (s_list ("set ip homeostat hairpin-endpoints"), hp);
+    proxy_set (p, "default/dup2", NULL);
+    CHECK_EQ_INT (proxy_sync (p, false, t), 0);
+    CHECK (strstr (s_list ("set ip homeostat hairpin-endpoints"), hp) == NULL);
+    CHECK_CONTAINS (s_list ("set ip homeostat hairpin-endpoints"), "10.244.2.6 . 10.244.2.6");
+    CHECK_EQ_INT (proxy_stats (p)->sync_errors, 1);
 
     /* the periodic full sync is due sync_ns after the last */
-    CHECK (proxy_work (p, later + 5 * PROXY_STALE_NS) <= later + 5 * PROXY_STALE_NS + 30 * SEC);
+    CHECK (proxy_work (p, t) <= later + 5 * PROXY_STALE_NS + 30 * SEC);
     proxy_destroy (&p);
     CHECK_EQ_INT (proxy_nft_cleanup (s_nft, &err), 0);
     hs_manifest_free (&s_docs);

@@ -185,6 +185,13 @@ static const char *GOLDEN_TABLE =
     "\t\t\t10.96.0.11\n"
     "\t\t}\n"
     "\t}\n"
+    "\tset hairpin-endpoints {\n"
+    "\t\ttype ipv4_addr . ipv4_addr\n"
+    "\t\telements = {\n"
+    "\t\t\t10.244.1.2 . 10.244.1.2,\n"
+    "\t\t\t10.244.2.3 . 10.244.2.3\n"
+    "\t\t}\n"
+    "\t}\n"
     "\tchain filter-input {\n"
     "\t\ttype filter hook input priority -110; policy accept;\n"
     "\t\tct state new jump service-endpoints-check\n"
@@ -234,22 +241,15 @@ static const char *GOLDEN_TABLE =
     "\t}\n"
     "\tchain masquerading {\n"
     "\t\tip saddr 10.244.0.0/16 ip daddr != 10.244.0.0/16 masquerade fully-random\n"
+    "\t\tip saddr . ip daddr @hairpin-endpoints masquerade fully-random\n"
     "\t\tmark and 0x4000 == 0 return\n"
     "\t\tmark set mark xor 0x4000\n"
     "\t\tmasquerade fully-random\n"
     "\t}\n"
-    "\tchain endpoint-default/web/tcp/80__10.244.1.2/8080 {\n"
-    "\t\tip saddr 10.244.1.2 jump mark-for-masquerade\n"
-    "\t\tmeta l4proto tcp dnat to 10.244.1.2:8080\n"
-    "\t}\n"
-    "\tchain endpoint-default/web/tcp/80__10.244.2.3/8080 {\n"
-    "\t\tip saddr 10.244.2.3 jump mark-for-masquerade\n"
-    "\t\tmeta l4proto tcp dnat to 10.244.2.3:8080\n"
-    "\t}\n"
     "\tchain service-default/web/tcp/80 {\n"
     "\t\tip saddr != 10.244.0.0/16 jump mark-for-masquerade\n"
-    "\t\tnumgen random mod 2 vmap { 0 : goto endpoint-default/web/tcp/80__10.244.1.2/8080, 1 : "
-    "goto endpoint-default/web/tcp/80__10.244.2.3/8080 }\n"
+    "\t\tmeta l4proto tcp dnat ip to numgen random mod 2 map { 0 : 10.244.1.2 . 8080, 1 : "
+    "10.244.2.3 . 8080 }\n"
     "\t}\n"
     "}\n";
 
@@ -312,12 +312,16 @@ static void test_table_ports (void)
                           "\t\t\t10.96.0.10 . udp . 53 : goto service-default/kube-dns/udp/53,\n");
     /* metrics has no endpoint port of its name: refused, not black-holed */
     CHECK_CONTAINS (text, "10.96.0.10 . tcp . 9153 : goto reject-chain");
-    CHECK_CONTAINS (text, "\tchain endpoint-default/kube-dns/udp/53__172.30.0.11/10053 {\n"
-                          "\t\tip saddr 172.30.0.11 jump mark-for-masquerade\n"
-                          "\t\tmeta l4proto udp dnat to 172.30.0.11:10053\n");
     CHECK_CONTAINS (text, "\tchain service-default/kube-dns/udp/53 {\n"
                           "\t\tip saddr != 10.244.0.0/16 jump mark-for-masquerade\n"
-                          "\t\tgoto endpoint-default/kube-dns/udp/53__172.30.0.11/10053\n\t}\n");
+                          "\t\tmeta l4proto udp dnat to 172.30.0.11:10053\n\t}\n");
+    /* one hairpin element, though two ports use the address */
+    CHECK_CONTAINS (text, "\t\telements = {\n\t\t\t172.30.0.11 . 172.30.0.11\n\t\t}\n");
+    /* affinity: kube-proxy's per-endpoint chains */
+    CHECK_CONTAINS (text, "\tchain endpoint-default/sticky/tcp/80__10.244.1.5/80 {\n"
+                          "\t\tip saddr 10.244.1.5 jump mark-for-masquerade\n"
+                          "\t\tupdate @affinity-default/sticky/tcp/80__10.244.1.5/80 { ip saddr }\n"
+                          "\t\tmeta l4proto tcp dnat to 10.244.1.5:80\n");
     CHECK_CONTAINS (text, "\tset affinity-default/sticky/tcp/80__10.244.1.5/80 "
                           "{ type ipv4_addr; flags dynamic,timeout; timeout 60s; }\n");
     CHECK_CONTAINS (text, "\t\tip saddr @affinity-default/sticky/tcp/80__10.244.1.6/80 goto "
@@ -333,20 +337,13 @@ static void test_table_ports (void)
 /* ------------------------------------------------------------------ incremental */
 
 static const char *GOLDEN_DIFF =
-    /* pre: nothing (the map element still points at the same chain) */
-    "add chain ip homeostat endpoint-default/web/tcp/80__10.244.1.4/8080\n"
-    "flush chain ip homeostat endpoint-default/web/tcp/80__10.244.1.4/8080\n"
-    "add rule ip homeostat endpoint-default/web/tcp/80__10.244.1.4/8080 ip saddr 10.244.1.4 jump "
-    "mark-for-masquerade\n"
-    "add rule ip homeostat endpoint-default/web/tcp/80__10.244.1.4/8080 meta l4proto tcp dnat to "
-    "10.244.1.4:8080\n"
+    /* pre: nothing (the map element still points at the same chain); the
+     * chain rewritten; hairpin addresses are left to the caller */
     "flush chain ip homeostat service-default/web/tcp/80\n"
     "add rule ip homeostat service-default/web/tcp/80 ip saddr != 10.244.0.0/16 jump "
     "mark-for-masquerade\n"
-    "add rule ip homeostat service-default/web/tcp/80 numgen random mod 2 vmap { 0 : goto "
-    "endpoint-default/web/tcp/80__10.244.1.2/8080, 1 : goto "
-    "endpoint-default/web/tcp/80__10.244.1.4/8080 }\n"
-    "flush chain ip homeostat endpoint-default/web/tcp/80__10.244.2.3/8080\n";
+    "add rule ip homeostat service-default/web/tcp/80 meta l4proto tcp dnat ip to numgen random "
+    "mod 2 map { 0 : 10.244.1.2 . 8080, 1 : 10.244.1.4 . 8080 }\n";
 
 static void test_diff_endpoint_change (void)
 {
@@ -363,14 +360,53 @@ static void test_diff_endpoint_change (void)
     proxy_diff_service (&d, &conf, old, new);
     char *text = proxy_diff_text (&d);
     CHECK_EQ_STR (text, GOLDEN_DIFF);
-    CHECK_EQ_INT (d.n_stale, 1);
-    if (d.n_stale) CHECK_EQ_STR (d.stale[0], "chain endpoint-default/web/tcp/80__10.244.2.3/8080");
-    CHECK (!proxy_svc_has (new, d.stale[0]));
-    CHECK (proxy_svc_has (old, d.stale[0]));
-    _cleanup_free_ char *del = proxy_render_delete (d.stale[0]);
-    CHECK_EQ_STR (del, "delete chain ip homeostat endpoint-default/web/tcp/80__10.244.2.3/8080\n");
+    CHECK_EQ_INT (d.n_stale, 0);
+    CHECK_EQ_INT (d.n_hairpin_del, 1);
+    CHECK_EQ_INT (d.n_hairpin_add, 1);
+    char ip[16];
+    if (d.n_hairpin_del) CHECK_EQ_STR (hs_ip_format (d.hairpin_del[0], ip), "10.244.2.3");
+    if (d.n_hairpin_add) CHECK_EQ_STR (hs_ip_format (d.hairpin_add[0], ip), "10.244.1.4");
+    hs_buf_t hb = {0};
+    proxy_render_hairpin (&hb, d.hairpin_add[0], true);
+    CHECK_EQ_STR (hb.data,
+                  "add element ip homeostat hairpin-endpoints { 10.244.1.4 . 10.244.1.4 }\n");
+    hs_buf_free (&hb);
     free (text);
     proxy_diff_clear (&d);
+    /* with ClientIP affinity: per-endpoint chains; the one left goes stale */
+    const Hs__Service *sticky = s_svc ("web", "10.96.0.10", "  - {port: 80, targetPort: 8080}\n",
+                                       "  sessionAffinity: ClientIP\n");
+    proxy_svc_t *so =
+        s_build (sticky, s_eps ("web", "- addresses: [{ip: 10.244.2.3}, {ip: 10.244.1.2}]\n"
+                                       "  ports: [{port: 8080}]\n"));
+    proxy_svc_t *sn =
+        s_build (sticky, s_eps ("web", "- addresses: [{ip: 10.244.1.4}, {ip: 10.244.1.2}]\n"
+                                       "  ports: [{port: 8080}]\n"));
+    proxy_diff_service (&d, &conf, so, sn);
+    text = proxy_diff_text (&d);
+    s_dump ("diff-affinity", text);
+    CHECK (hs_startswith (text,
+                          "add set ip homeostat affinity-default/web/tcp/80__10.244.1.4/8080 "
+                          "{ type ipv4_addr; flags dynamic,timeout; timeout 10800s; }\n"
+                          "add chain ip homeostat endpoint-default/web/tcp/80__10.244.1.4/8080\n"));
+    CHECK_CONTAINS (text,
+                    "flush chain ip homeostat endpoint-default/web/tcp/80__10.244.2.3/8080\n");
+    CHECK_EQ_INT (d.n_hairpin_add + d.n_hairpin_del, 0);
+    CHECK_EQ_INT (d.n_stale, 2);
+    if (d.n_stale == 2) {
+        CHECK_EQ_STR (d.stale[0], "set affinity-default/web/tcp/80__10.244.2.3/8080");
+        CHECK_EQ_STR (d.stale[1], "chain endpoint-default/web/tcp/80__10.244.2.3/8080");
+        CHECK (!proxy_svc_has (sn, d.stale[1]));
+        CHECK (proxy_svc_has (so, d.stale[1]));
+        CHECK (proxy_svc_has (so, d.stale[0]));
+        _cleanup_free_ char *del = proxy_render_delete (d.stale[1]);
+        CHECK_EQ_STR (del,
+                      "delete chain ip homeostat endpoint-default/web/tcp/80__10.244.2.3/8080\n");
+    }
+    free (text);
+    proxy_diff_clear (&d);
+    proxy_svc_destroy (&so);
+    proxy_svc_destroy (&sn);
     /* unchanged: nothing at all */
     proxy_diff_service (&d, &conf, new, new);
     CHECK (proxy_diff_text (&d) == NULL);
@@ -397,7 +433,7 @@ static void test_diff_add_remove (void)
     CHECK_CONTAINS (text, "add element ip homeostat cluster-ips { 10.96.0.10 }\n");
     CHECK_CONTAINS (text, "add element ip homeostat service-ips { 10.96.0.10 . tcp . 80 : goto "
                           "service-default/web/tcp/80 }\n");
-    CHECK (strstr (text, "add chain ip homeostat endpoint") < strstr (text, "add rule"));
+    CHECK (strstr (text, "add chain ip homeostat service") < strstr (text, "add rule"));
     free (text);
     proxy_diff_clear (&d);
     /* loses its endpoints: element moves maps (delete first), chains flushed */
@@ -409,7 +445,8 @@ static void test_diff_add_remove (void)
                           "goto reject-chain }\n");
     CHECK_CONTAINS (text, "flush chain ip homeostat service-default/web/tcp/80\n");
     CHECK (strstr (text, "cluster-ips") == NULL);
-    CHECK_EQ_INT (d.n_stale, 2);
+    CHECK_EQ_INT (d.n_stale, 1);
+    CHECK_EQ_INT (d.n_hairpin_del, 1);
     free (text);
     proxy_diff_clear (&d);
     /* goes: every element deleted */
