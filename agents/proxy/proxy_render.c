@@ -365,9 +365,10 @@ static void s_piece (s_piece_t *pc, const proxy_conf_t *conf, const proxy_svc_t 
     char ip[16];
     s_piece_elem (pc, "cluster-ips", hs_strdup (hs_ip_format (s->cluster_ip, ip)), NULL);
     for (size_t i = 0; i < s->n_ports; i++) s_piece_port (pc, conf, s, &s->ports[i]);
-    qsort (pc->chains, pc->n_chains, sizeof *pc->chains, s_chain_cmp);
-    qsort (pc->elems, pc->n_elems, sizeof *pc->elems, s_elem_cmp);
-    qsort (pc->sets, pc->n_sets, sizeof *pc->sets, s_aset_cmp);
+    /* qsort wants an array, even of 0 elements */
+    if (pc->n_chains > 1) qsort (pc->chains, pc->n_chains, sizeof *pc->chains, s_chain_cmp);
+    if (pc->n_elems > 1) qsort (pc->elems, pc->n_elems, sizeof *pc->elems, s_elem_cmp);
+    if (pc->n_sets > 1) qsort (pc->sets, pc->n_sets, sizeof *pc->sets, s_aset_cmp);
     pc->n_hairpin = s_u32_unique (pc->hairpin, pc->n_hairpin);
 }
 
