@@ -18,6 +18,7 @@
  */
 #include "benchlib.h"
 #include "proxy.h"
+#include "proxy_ct.h"
 #include "proxy_nft.h"
 
 #include "hs_client.h"
@@ -34,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -78,6 +80,16 @@ static proxy_svc_t *s_model (int i, int gen)
     for (int j = 0; j < s_endpoints; j++) s->ports[0].eps[j] = (proxy_ep_t){s_ep_ip (i, j), 8080};
     if (gen) s->ports[0].eps[0].ip = (10u << 24 | 245u << 16) + (uint32_t)gen;
     return s;
+}
+
+/* CPU time (user + system) of this process or of its reaped children. */
+static int64_t s_cpu_ns (int who)
+{
+    struct rusage ru;
+    getrusage (who, &ru);
+    return ((int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 + ru.ru_utime.tv_usec +
+            ru.ru_stime.tv_usec) *
+           1000;
 }
 
 /* `nft -f path`: wall time, or -1. */
@@ -128,7 +140,7 @@ static void s_in_process (const char *dir)
     if (proxy_nft_new (&nft) < 0) bl_die ("libnftables: no context");
     const char *err = NULL;
 
-    bl_samples_t render = {0}, apply = {0}, cli = {0};
+    bl_samples_t render = {0}, apply = {0}, cli = {0}, apply_cpu = {0}, cli_cpu = {0};
     char *text = NULL;
     for (int r = 0; r < s_runs; r++) {
         free (text);
@@ -146,19 +158,24 @@ static void s_in_process (const char *dir)
     snprintf (note, sizeof note, "%zu KiB of nft text", strlen (text) / 1024);
     s_row ("render the whole table (proxy_render_full)", &render, note);
     for (int r = 0; r < s_runs; r++) {
-        int64_t t0 = hs_mono_ns ();
+        int64_t c0 = s_cpu_ns (RUSAGE_SELF), t0 = hs_mono_ns ();
         if (proxy_nft_run (nft, text, &err) < 0) bl_die ("full apply: %s", err);
         bl_samples_add (&apply, (uint64_t)(hs_mono_ns () - t0));
+        bl_samples_add (&apply_cpu, (uint64_t)(s_cpu_ns (RUSAGE_SELF) - c0));
     }
     s_row ("full apply, libnftables, one transaction", &apply, "table deleted + re-created");
+    s_row ("  its CPU time (user + system, this process)", &apply_cpu, "the load-independent part");
     _cleanup_free_ char *path = hs_sprintf ("%s/full.nft", dir);
     s_write (path, text);
     for (int r = 0; r < s_runs; r++) {
+        int64_t c0 = s_cpu_ns (RUSAGE_CHILDREN);
         int64_t t = s_nft_cli (path);
         if (t < 0) bl_die ("nft -f %s failed", path);
         bl_samples_add (&cli, (uint64_t)t);
+        bl_samples_add (&cli_cpu, (uint64_t)(s_cpu_ns (RUSAGE_CHILDREN) - c0));
     }
     s_row ("full apply, `nft -f FILE` (the CLI peer)", &cli, "fork+exec+parse+apply");
+    s_row ("  its CPU time (user + system, nft)", &cli_cpu, NULL);
     free (text);
 
     /* the proxier: a full sync, then one endpoint change at a time */
@@ -168,7 +185,8 @@ static void s_in_process (const char *dir)
         _cleanup_free_ char *key = hs_sprintf ("default/svc-%d", i);
         proxy_set (p, key, s_model (i, 0));
     }
-    bl_samples_t full = {0}, inc = {0}, inc_render = {0}, inc_apply = {0}, inc_cli = {0};
+    bl_samples_t full = {0}, inc = {0}, inc_render = {0}, inc_apply = {0}, inc_cli = {0},
+                 inc_cpu = {0};
     int64_t t0 = hs_mono_ns ();
     if (proxy_sync (p, true, hs_mono_ns ()) < 0) bl_die ("proxier full sync failed");
     bl_samples_add (&full, (uint64_t)(hs_mono_ns () - t0));
@@ -178,15 +196,17 @@ static void s_in_process (const char *dir)
         int i = (c * 7919) % n;
         _cleanup_free_ char *key = hs_sprintf ("default/svc-%d", i);
         proxy_set (p, key, s_model (i, c));
-        int64_t now = hs_mono_ns ();
+        int64_t c0 = s_cpu_ns (RUSAGE_SELF), now = hs_mono_ns ();
         if (proxy_sync (p, false, now) < 0) bl_die ("incremental sync failed");
         bl_samples_add (&inc, (uint64_t)(hs_mono_ns () - now));
+        bl_samples_add (&inc_cpu, (uint64_t)(s_cpu_ns (RUSAGE_SELF) - c0));
         bl_samples_add (&inc_render, (uint64_t)proxy_stats (p)->last_render_ns);
         bl_samples_add (&inc_apply, (uint64_t)proxy_stats (p)->last_apply_ns);
     }
     s_row ("proxier: one endpoint changed, incremental sync", &inc, "1 endpoint of 1 Service");
     s_row ("  of which: building the diff", &inc_render, NULL);
     s_row ("  of which: libnftables apply", &inc_apply, NULL);
+    s_row ("  its CPU time (user + system)", &inc_cpu, "getrusage: 1-4 ms granularity");
     /* the same kind of diff through the CLI */
     for (int c = 1; c <= 20; c++) {
         int i = (c * 104729) % n;
@@ -210,6 +230,16 @@ static void s_in_process (const char *dir)
         proxy_svc_destroy (&b);
     }
     s_row ("one endpoint changed, the same diff via `nft -f`", &inc_cli, "the CLI peer");
+    /* what a removed UDP endpoint adds after its rules are in */
+    bl_samples_t ct = {0};
+    for (int c = 0; c < 20; c++) {
+        proxy_ct_gone_t g = {s_cluster_ip (0), 53, s_ep_ip (0, 0)};
+        int64_t t = hs_mono_ns ();
+        if (proxy_ct_flush_udp (&g, 1) < 0) bl_die ("conntrack dump failed");
+        bl_samples_add (&ct, (uint64_t)(hs_mono_ns () - t));
+    }
+    s_row ("UDP endpoint gone: conntrack dump + match", &ct, "after the apply; empty table");
+    bl_samples_free (&ct);
     proxy_destroy (&p);
     proxy_nft_cleanup (nft, &err);
     proxy_nft_destroy (&nft);
@@ -218,11 +248,14 @@ static void s_in_process (const char *dir)
     bl_samples_free (&render);
     bl_samples_free (&apply);
     bl_samples_free (&cli);
+    bl_samples_free (&apply_cpu);
+    bl_samples_free (&cli_cpu);
     bl_samples_free (&full);
     bl_samples_free (&inc);
     bl_samples_free (&inc_render);
     bl_samples_free (&inc_apply);
     bl_samples_free (&inc_cli);
+    bl_samples_free (&inc_cpu);
 }
 
 /* ------------------------------------------------------------------ part 2 */
