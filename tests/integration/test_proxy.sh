@@ -240,7 +240,7 @@ out=$(get c http://10.96.0.10:8080/)
 [ "$out" = "b saw 10.244.1.4" ] || fail "with hs-proxy dead, web answered: $out"
 reendpoint web TCP 8080 a   # changed while no proxy runs
 start proxy ip netns exec "$NODE" "$HS_BIN/hs-proxy" --bus "ipc://$T/ipc" --node-name n1 \
-  --sync-period 2
+  --sync-period 3
 PROXY_PID=$LAST_PID
 poll_until 10 sh -c "ip netns exec $NODE nft list chain ip homeostat service-default/web/tcp/8080 | grep -q 10.244.1.2" ||
   fail "restarted hs-proxy did not converge web to a"
@@ -250,11 +250,15 @@ for i in $(seq 5); do
 done
 pass "kill -9: served by the table meanwhile; the restart converged web to a"
 
-# ---- tampering is repaired by the next periodic full sync (--sync-period 2)
+# ---- tampering is repaired by the next periodic full sync (--sync-period 3).
+# Tamper right after a periodic sync, so the next one is ~3 s away.
+full_syncs() { grep -c "full sync" "$T/proxy.log" || true; }
+k=$(full_syncs)
+wait_for 10 "a periodic full sync" sh -c "[ \$(grep -c 'full sync' '$T/proxy.log') -gt $k ]"
 in_node nft flush chain ip homeostat services
 rc=0; in_pod c curl -s -o /dev/null -m2 http://10.96.0.10:8080/ || rc=$?
 [ "$rc" = 7 ] || fail "with the services chain flushed, curl exited $rc (7: refused expected)"
-wait_for 5 "the full resync to repair the table" sh -c \
+wait_for 10 "the full resync to repair the table" sh -c \
   "ip netns exec ${P}c curl -sf -m1 http://10.96.0.10:8080/ | grep -q 'a saw'"
 pass "a flushed chain is repaired by the periodic full sync"
 
