@@ -79,6 +79,8 @@ struct proxy_t {
     int64_t last_full_at; /* when the last full sync succeeded */
     int64_t retry_at;     /* after a failure: not before */
     int64_t backoff_ns;
+    uint32_t genid;   /* the ruleset generation our last transaction made */
+    bool genid_ok;    /* ... and nobody else's came with it */
     char *last_error; /* the last error logged, to log each once */
     proxy_stats_t stats;
     proxy_ct_gone_t *gone;
@@ -387,8 +389,16 @@ int proxy_sync (proxy_t *self, bool full, int64_t now)
         }
     }
     int64_t t1 = hs_mono_ns ();
+    uint32_t g0 = 0, g1 = 0;
+    bool g0_ok = text && proxy_nft_genid (self->nft, &g0) == 0;
     r = text ? proxy_nft_run (self->nft, text, &err) : 0;
     int64_t t2 = hs_mono_ns ();
+    if (text) {
+        /* ours alone if the generation moved by exactly one */
+        self->genid_ok = r == 0 && g0_ok && proxy_nft_genid (self->nft, &g1) == 0 && g1 == g0 + 1;
+        self->genid = g1;
+    }
+    bool noop = !text;
     free (text);
     hs_buf_free (&deletes);
     self->last_sync_at = now;
@@ -415,7 +425,7 @@ int proxy_sync (proxy_t *self, bool full, int64_t now)
         }
         self->n_stale = w;
         for (size_t i = 0; i < d.n_stale; i++) s_stale_add (self, TAKE_PTR (d.stale[i]), now);
-        self->stats.syncs_partial++;
+        if (!noop) self->stats.syncs_partial++;
     }
     free (deleted);
     proxy_diff_clear (&d);
@@ -454,10 +464,27 @@ static int64_t s_due (const proxy_t *self, int64_t now, bool *ret_full)
     return due;
 }
 
+/* The periodic full sync is due: is the table still exactly what our last
+ * transaction left? */
+static bool s_untouched (proxy_t *self)
+{
+    uint32_t g;
+    return self->genid_ok && self->nft && proxy_nft_genid (self->nft, &g) == 0 && g == self->genid;
+}
+
 int64_t proxy_work (proxy_t *self, int64_t now)
 {
     bool full;
     if (s_due (self, now, &full) > now) return s_due (self, now, &full);
+    if (full && !self->need_full) {
+        if (s_untouched (self)) {
+            self->last_full_at = now;
+            self->stats.resyncs_skipped++;
+            full = false;
+        } else {
+            log_info ("periodic resync: nftables changed since our last transaction");
+        }
+    }
     proxy_sync (self, full, now);
     now = hs_mono_ns ();
     return s_due (self, now, &full);

@@ -4,7 +4,10 @@
  *
  *    - A full sync re-creates `table ip homeostat` from every Service in one
  *      transaction (proxy_render_full): on the first sync, after any error,
- *      and every sync_period (it repairs whatever else touched the table).
+ *      and every sync_period (it repairs whatever else touched the table),
+ *      unless the netns's ruleset generation is still the one our last
+ *      transaction made: then nothing, ours or anyone's, changed since, and
+ *      the periodic one is skipped (ClientIP affinity state survives).
  *    - Otherwise a sync is incremental: only the Services marked since the
  *      last one, only their chains and map elements that differ
  *      (proxy_diff_service). Chains that are no longer used are flushed at
@@ -42,6 +45,7 @@ typedef struct {
 
 typedef struct {
     uint64_t syncs_full, syncs_partial, sync_errors;
+    uint64_t resyncs_skipped; /* periodic full syncs found nothing to repair */
     uint64_t ct_deleted, ct_errors;
     uint64_t skipped; /* Services left out: bad names, a clusterIP taken */
     int64_t last_sync_ns, last_render_ns, last_apply_ns; /* durations of the last sync */

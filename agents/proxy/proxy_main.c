@@ -154,15 +154,17 @@ static void s_heartbeat (self_t *self)
     char *nodes[1] = {(char *)self->node};
     hb.nodes = nodes;
     hb.n_nodes = 1;
-    const char *names[] = {"syncs_full", "syncs_partial",    "sync_errors", "ct_deleted",
-                           "ct_errors",  "services_skipped", "last_sync_us"};
+    const char *names[] = {"syncs_full", "syncs_partial",    "sync_errors",  "ct_deleted",
+                           "ct_errors",  "services_skipped", "last_sync_us", "resyncs_skipped"};
     const uint64_t values[] = {st->syncs_full,
                                st->syncs_partial,
                                st->sync_errors,
                                st->ct_deleted,
                                st->ct_errors,
                                st->skipped + self->bad_services,
-                               (uint64_t)(st->last_sync_ns / 1000)};
+                               (uint64_t)(st->last_sync_ns / 1000),
+                               st->resyncs_skipped};
+    _Static_assert(HS_ARRAY_LEN (names) == HS_ARRAY_LEN (values), "a name per counter");
     Hs__Counter cs[HS_ARRAY_LEN (names)];
     Hs__Counter *cp[HS_ARRAY_LEN (names)];
     hs_heartbeat_counters (&hb, cs, cp, names, values, HS_ARRAY_LEN (names));

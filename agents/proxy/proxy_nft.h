@@ -11,6 +11,7 @@
 #define PROXY_NFT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 typedef struct proxy_nft_t proxy_nft_t;
 
@@ -31,6 +32,10 @@ int proxy_nft_check (proxy_nft_t *self, const char *text, const char **ret_error
  * borrowed until the next call. */
 int proxy_nft_list (proxy_nft_t *self, const char *cmd, const char **ret_output,
                     const char **ret_error);
+/* The ruleset generation of this network namespace (NFT_MSG_GETGEN over
+ * netlink: every committed nftables transaction, anyone's, bumps it). 0 or
+ * -errno. */
+int proxy_nft_genid (proxy_nft_t *self, uint32_t *ret_genid);
 /* Whether `table ip homeostat` exists in this network namespace. */
 bool proxy_nft_table_exists (proxy_nft_t *self);
 /* Deletes `table ip homeostat` (hs-proxy --cleanup): 0 (also when there was

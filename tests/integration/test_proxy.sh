@@ -250,17 +250,21 @@ for i in $(seq 5); do
 done
 pass "kill -9: served by the table meanwhile; the restart converged web to a"
 
-# ---- tampering is repaired by the next periodic full sync (--sync-period 3).
-# Tamper right after a periodic sync, so the next one is ~3 s away.
-full_syncs() { grep -c "full sync" "$T/proxy.log" || true; }
-k=$(full_syncs)
-wait_for 10 "a periodic full sync" sh -c "[ \$(grep -c 'full sync' '$T/proxy.log') -gt $k ]"
+# ---- tampering is repaired by the next periodic resync (--sync-period 3):
+# hs-proxy is stopped (SIGSTOP) while the chain is flushed and the refusal
+# checked, so the repair cannot come first.
+k=$(grep -c "full sync" "$T/proxy.log" || true)
+kill -STOP "$PROXY_PID"
 in_node nft flush chain ip homeostat services
 rc=0; in_pod c curl -s -o /dev/null -m2 http://10.96.0.10:8080/ || rc=$?
+kill -CONT "$PROXY_PID"
 [ "$rc" = 7 ] || fail "with the services chain flushed, curl exited $rc (7: refused expected)"
-wait_for 10 "the full resync to repair the table" sh -c \
+wait_for 10 "the periodic resync to repair the table" sh -c \
   "ip netns exec ${P}c curl -sf -m1 http://10.96.0.10:8080/ | grep -q 'a saw'"
-pass "a flushed chain is repaired by the periodic full sync"
+grep -q "nftables changed since our last transaction" "$T/proxy.log" ||
+  fail "the repair was not the periodic resync's"
+[ "$(grep -c "full sync" "$T/proxy.log")" -gt "$k" ] || fail "no full sync repaired the table"
+pass "a flushed chain is seen (ruleset generation) and repaired by the periodic resync"
 
 # ---- a clean stop leaves the table serving; --cleanup removes it
 kill -TERM "$PROXY_PID"

@@ -217,8 +217,21 @@ static void test_proxier_syncs (void)
     CHECK_CONTAINS (s_list ("set ip homeostat hairpin-endpoints"), "10.244.2.6 . 10.244.2.6");
     CHECK_EQ_INT (proxy_stats (p)->sync_errors, 1);
 
-    /* the periodic full sync is due sync_ns after the last */
-    CHECK (proxy_work (p, t) <= later + 5 * PROXY_STALE_NS + 30 * SEC);
+    /* the periodic full sync is due sync_ns after the last; with nothing
+     * changed in the netns since our last transaction it is skipped */
+    int64_t periodic = later + 5 * PROXY_STALE_NS + 30 * SEC; /* the last full + 30 s */
+    CHECK (proxy_work (p, t) <= periodic);
+    proxy_work (p, t + 2 * PROXY_STALE_NS); /* the stale chains go */
+    uint64_t fulls = proxy_stats (p)->syncs_full;
+    CHECK (proxy_work (p, periodic) > periodic);
+    CHECK_EQ_INT (proxy_stats (p)->syncs_full, fulls);
+    CHECK_EQ_INT (proxy_stats (p)->resyncs_skipped, 1);
+    /* anyone's change, even in another table, and the next one is full */
+    CHECK_EQ_INT (proxy_nft_run (s_nft, "add table ip someone-else\n", &err), 0);
+    proxy_work (p, periodic + 30 * SEC);
+    CHECK_EQ_INT (proxy_stats (p)->syncs_full, fulls + 1);
+    CHECK_EQ_INT (proxy_stats (p)->resyncs_skipped, 1);
+    CHECK_EQ_INT (proxy_nft_run (s_nft, "delete table ip someone-else\n", &err), 0);
     proxy_destroy (&p);
     CHECK_EQ_INT (proxy_nft_cleanup (s_nft, &err), 0);
     hs_manifest_free (&s_docs);
