@@ -327,9 +327,8 @@ static int s_on_chain (const struct nlmsghdr *nlh, void *arg)
     return MNL_CB_OK;
 }
 
-static bool s_chain_in_kernel (proxy_nft_t *nft, int i)
+static bool s_chain_in_kernel (int i)
 {
-    (void)nft;
     if (!s_nl) {
         s_nl = mnl_socket_open (NETLINK_NETFILTER);
         if (!s_nl || mnl_socket_bind (s_nl, 0, MNL_SOCKET_AUTOPID) < 0)
@@ -373,8 +372,8 @@ static pid_t s_proxy_start (const char *bus, const char *dir, int min_sync_ms)
 }
 
 /* K changes, each spaced by a random pause up to gap_ms: write -> chain. */
-static void s_latency (hs_client_t *cl, proxy_nft_t *nft, int first, int k, int gap_ms,
-                       bl_samples_t *kern, bl_samples_t *ack, bl_samples_t *probe)
+static void s_latency (hs_client_t *cl, int first, int k, int gap_ms, bl_samples_t *kern,
+                       bl_samples_t *ack, bl_samples_t *probe)
 {
     for (int c = 0; c < k; c++) {
         if (gap_ms) bl_sleep_until (hs_mono_ns () + (int64_t)(rand () % gap_ms) * MS);
@@ -390,7 +389,7 @@ static void s_latency (hs_client_t *cl, proxy_nft_t *nft, int first, int k, int 
             hs_client_process (cl, 0);
             if (!acked && hs_client_inflight (cl) == 0) acked = hs_mono_ns ();
             int64_t p0 = hs_mono_ns ();
-            seen = s_chain_in_kernel (nft, i);
+            seen = s_chain_in_kernel (i);
             int64_t p1 = hs_mono_ns ();
             bl_samples_add (probe, (uint64_t)(p1 - p0));
             if (seen) {
@@ -435,10 +434,10 @@ static void s_processes (const char *dir)
         total);
     s_header (title);
     pid_t proxy = s_proxy_start (plane.bus, dir, 0);
-    for (int t = 0; t < 600 && !s_chain_in_kernel (nft, n - 1); t++)
+    for (int t = 0; t < 600 && !s_chain_in_kernel (n - 1); t++)
         bl_sleep_until (hs_mono_ns () + 100 * MS);
     bl_samples_t kern = {0}, ack = {0}, probe = {0};
-    s_latency (cl, nft, n, k, 50, &kern, &ack, &probe);
+    s_latency (cl, n, k, 50, &kern, &ack, &probe);
     s_row ("hs-proxy --min-sync-period 0 (our default)", &kern, "write sent -> rule in kernel");
     s_row ("  the store's ack of that write", &ack, NULL);
     s_row ("  one probe (netlink GETCHAIN)", &probe, "+1 ms sleep between probes");
@@ -447,7 +446,7 @@ static void s_processes (const char *dir)
     bl_samples_free (&ack);
     bl_samples_free (&probe);
     proxy = s_proxy_start (plane.bus, dir, 1000);
-    s_latency (cl, nft, n + k, k2, 1000, &kern, &ack, &probe);
+    s_latency (cl, n + k, k2, 1000, &kern, &ack, &probe);
     s_row ("hs-proxy --min-sync-period 1000 (kube-proxy's default)", &kern, "changes 0-1 s apart");
     bl_stop (proxy);
     bl_samples_free (&kern);

@@ -3,8 +3,9 @@
  *  "hs-proxy"). No bus, no clock, no netlink: the unit tests drive it with
  *  objects built in memory and compare golden text.
  *
- *  The layout is kube-proxy's nftables mode (pkg/proxy/nftables), in one
- *  table `ip homeostat` that hs-proxy owns alone:
+ *  The layout is kube-proxy's nftables mode (pkg/proxy/nftables), with one
+ *  deviation (no per-endpoint chains unless ClientIP affinity needs them),
+ *  in one table `ip homeostat` that hs-proxy owns alone:
  *
  *    filter-input / filter-forward / filter-output   (filter, priority -110)
  *        ct state new jump service-endpoints-check
@@ -36,9 +37,9 @@
  *        meta l4proto PROTO dnat to IP:TPORT
  *    Why the compact form by default: per-endpoint chains named from a
  *    verdict map are what makes nft slow at scale (1,000 Services x 10
- *    endpoints is 11,000 chains; the text takes seconds to apply and an
- *    incremental change pays for loading them all into nft's cache);
- *    docs/architecture.md has the figures.
+ *    endpoints would be 11,000 chains, and even an incremental change pays
+ *    for nft loading every chain into its cache); docs/architecture.md has
+ *    the figures.
  *    no-endpoint-services: the same key type, "... : goto reject-chain" for
  *        a service port without a ready endpoint; service-endpoints-check
  *        looks it up, reject-chain answers a TCP reset (else ICMP port
