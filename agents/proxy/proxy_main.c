@@ -19,6 +19,7 @@
 #include "proxy.h"
 #include "proxy_nft.h"
 
+#include "hs_notify.h"
 #include "hs_client.h"
 #include "hs_daemon.h"
 #include "hs_log.h"
@@ -122,6 +123,7 @@ static void s_on_synced (self_t *self)
     free (objs);
     self->synced = true;
     log_info ("synced: %zu services", n);
+    hs_notify_ready ("synced");
 }
 
 /* ------------------------------------------------------------------ the loop */
