@@ -28,6 +28,8 @@
 #include "agent.h"
 #include "agent_state.h"
 #include "agent_logs.h"
+#include "agent_exec.h"
+#include "agent_svcenv.h"
 #include "agent_probe.h"
 #include "agent_rules.h"
 
@@ -75,6 +77,8 @@ typedef struct {
     agent_pods_t *pods;
     agent_logs_t *logs;   /* hsctl logs (agent_logs.c) */
     agent_probe_t *probe; /* probe results and exec probes (agent_probe.c) */
+    agent_exec_t *exec;   /* hsctl exec (agent_exec.c) */
+    hs_watch_t *cluster;  /* every Node and Service: routes, Service variables */
     char *node_topic;     /* ev.node.-//<node>: our Node's events */
     int64_t started_at_ns;
     int64_t ready_since_ns; /* the Ready condition's lastTransitionTime we post */
@@ -247,9 +251,11 @@ static void s_heartbeat (self_t *self)
     char *nodes[1] = {(char *)self->conf.node};
     hb.nodes = nodes;
     hb.n_nodes = 1;
-    const char *names[] = {"probe_results", "exec_probes", "probe_refused"};
+    const char *names[] = {"probe_results", "exec_probes", "probe_refused", "exec_sessions",
+                           "exec_refused"};
     const uint64_t values[] = {agent_probe_results (self->probe), agent_probe_execs (self->probe),
-                               agent_probe_refused (self->probe)};
+                               agent_probe_refused (self->probe), agent_exec_started (self->exec),
+                               agent_exec_refused (self->exec)};
     Hs__Counter cs[HS_ARRAY_LEN (names)];
     Hs__Counter *cp[HS_ARRAY_LEN (names)];
     hs_heartbeat_counters (&hb, cs, cp, names, values, HS_ARRAY_LEN (names));
@@ -297,8 +303,10 @@ static int64_t s_turn (void *arg)
     }
     int64_t at = agent_pods_work (self->pods);
     int64_t lt = agent_logs_work (self->logs), pt = agent_probe_work (self->probe);
+    int64_t et = agent_exec_work (self->exec);
     if (lt < at) at = lt;
     if (pt < at) at = pt;
+    if (et < at) at = et;
     return at;
 }
 
@@ -332,11 +340,51 @@ static void s_on_status (void *arg)
     s_post_status (self);
 }
 
+/* The Service variables of a container starting now (agent_svcenv.h), from
+ * the Services the cluster watch holds. */
+static char **s_pod_env (void *arg, const Hs__Pod *pod)
+{
+    self_t *self = arg;
+    if (!self->cluster || !pod->metadata || !agent_svcenv_enabled (pod->spec)) return NULL;
+    const Hs__Object **objs = NULL;
+    size_t n = hs_watch_list (self->cluster, HS_KIND_SERVICE, &objs);
+    char **env = agent_svcenv_build (pod->metadata->namespace_, objs, n);
+    free (objs);
+    return env;
+}
+
+static void s_on_cluster (void *arg, Hs__EventType type, const Hs__Object *obj,
+                          const Hs__Object *old)
+{
+    (void)arg, (void)type, (void)obj, (void)old;
+}
+
+/* The watch of every Node and Service, before the pods' so that the first
+ * containers start with the Service variables: it waits (a second or two
+ * at most, once) for its first snapshot. */
+static void s_watch_cluster (self_t *self)
+{
+    hs_kind_t kinds[] = {HS_KIND_NODE, HS_KIND_SERVICE};
+    hs_watch_opts_t wo = {.kinds = kinds, .n_kinds = 2, .fn = s_on_cluster, .arg = self};
+    self->cluster = hs_client_watch (self->client, &wo);
+    if (!self->cluster) {
+        log_error ("cannot watch Nodes and Services: containers start without the Service "
+                   "variables");
+        return;
+    }
+    int r = hs_watch_wait_synced (self->cluster, 2000);
+    if (r < 0)
+        log_warn ("the Services are not read yet (%s): the first containers may start without "
+                  "their variables",
+                  strerror (-r));
+}
+
 /* Registered: the node's pods, logs, probes, our Node's events, heartbeats. */
 static void s_online (self_t *self)
 {
     self->heartbeat = hs_loop_timer (self->loop, hs_mono_ns (), s_on_heartbeat, self);
     self->status = hs_loop_timer (self->loop, hs_mono_ns () + self->status_ns, s_on_status, self);
+    s_watch_cluster (self);
     agent_pods_set_online (self->pods, self->client);
     hs_kind_t kinds[] = {HS_KIND_POD};
     hs_watch_opts_t wo = {.kinds = kinds,
@@ -348,6 +396,8 @@ static void s_online (self_t *self)
     self->logs = agent_logs_new (self->client, self->pods, self->conf.node);
     self->probe =
         agent_probe_new (self->client, self->loop, self->pods, self->conf.node, self->conf.shim);
+    self->exec =
+        agent_exec_new (self->client, self->loop, self->pods, self->conf.node, self->conf.shim);
     self->node_topic = hs_topic_event (HS_KIND_NODE, "-", "", self->conf.node);
     int r = hs_client_on (self->client, self->node_topic, s_on_node, self);
     if (r < 0)
@@ -496,6 +546,9 @@ static int s_check (void *arg, int argc, char **argv)
         fprintf (stderr, "hs-agent: the shim %s: %s (--shim PATH)\n", conf->shim, strerror (errno));
         return -1;
     }
+    conf->pod_env = s_pod_env;
+    conf->pod_env_free = agent_svcenv_free;
+    conf->pod_env_arg = self;
     if (!self->cpu_milli) self->cpu_milli = sysconf (_SC_NPROCESSORS_ONLN) * 1000;
     if (!self->memory_bytes) self->memory_bytes = s_mem_total ();
     return 0;
@@ -586,6 +639,7 @@ static void s_teardown (void *arg)
     hs_loop_timer_free (&self->status);
     hs_loop_turn_free (&self->turn);
     agent_probe_destroy (&self->probe);
+    agent_exec_destroy (&self->exec);
     agent_logs_destroy (&self->logs);
     agent_pods_destroy (&self->pods);
     agent_state_close (&self->state);
