@@ -591,24 +591,27 @@ int64_t agent_exec_work (agent_exec_t *self)
             if (s->done_mono + DONE_KEEP_NS < wake) wake = s->done_mono + DONE_KEEP_NS;
             continue;
         }
-        if (s->stopping) {
-            if (s->fd < 0) { /* the shim never ran */
-                s->dead = true;
-                continue;
-            }
-            if (!s->killed && s->stop_mono + KILL_AFTER_NS < wake)
-                wake = s->stop_mono + KILL_AFTER_NS;
-            continue;
-        }
-        if (now - s->sent_mono >= BEAT_NS)
-            s_send (self, s, HS__EXEC_STREAM__EXEC_STREAM_NONE, NULL, 0, false, 0,
-                    HS__CODE__CODE_OK, NULL);
-        /* Throttled: the pipe must not wake the loop until it may be read. */
+        /* Throttled: the pipe must not wake the loop until it may be read.
+         * Stopping: it is drained to its end. */
         uint32_t ev = s_can_read (s) ? EPOLLIN : 0;
         if (s->io && ev != s->io_events) {
             hs_loop_io_events (s->io, ev);
             s->io_events = ev;
         }
+        if (s->stopping) {
+            if (s->fd < 0) { /* the shim never ran */
+                s->dead = true;
+                continue;
+            }
+            /* After the SIGKILL, its pipe's EOF (a loop source) ends it. */
+            if (!s->killed && s->stop_mono + KILL_AFTER_NS < wake)
+                wake = s->stop_mono + KILL_AFTER_NS;
+            if (!s->io && now + 100 * MS < wake) wake = now + 100 * MS;
+            continue;
+        }
+        if (now - s->sent_mono >= BEAT_NS)
+            s_send (self, s, HS__EXEC_STREAM__EXEC_STREAM_NONE, NULL, 0, false, 0,
+                    HS__CODE__CODE_OK, NULL);
         if (!s->io && ev) wake = now + 100 * MS; /* no loop source: look again soon */
         if (budget <= 0 && ev) wake = now;
         if (s->tokens <= 0) {

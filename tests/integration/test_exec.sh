@@ -296,6 +296,22 @@ seq 1 400000 | cmp -s - "$T/out" || fail "seq 1 400000 through exec differs: $(w
 seq 1 1000 | cmp -s - "$T/err" || fail "stderr of the large exec differs"
 pass "$(wc -c <"$T/out") bytes of stdout and the stderr with it, whole and in order"
 
+# ---- a reader that stalls: hsctl stops acknowledging, the agent stops
+# reading, the command waits on its pipe; nothing is lost. 6.9 MB is more
+# than the window (64 chunks of at most 64 KiB) and the pipes hold, so the
+# command can only end after the reader resumes; at the rate limit alone it
+# would end in under a second. (The stall is the reader's behaviour under
+# test, not a wait for a condition.)
+RC=0
+t0=$(date +%s%N)
+hsctl exec web -- sh -c "seq 1 1000000; date +%s%N >$T/slow.end" |
+  { sleep 3; cat; } >"$T/slow.out" 2>"$T/slow.err" || RC=$?
+rc_is 0
+seq 1 1000000 | cmp -s - "$T/slow.out" || fail "a stalled reader lost output: $(wc -c <"$T/slow.out") bytes"
+held=$(( ($(cat "$T/slow.end") - t0) / 1000000 ))
+[ "$held" -ge 2500 ] || fail "the command ended ${held} ms after the start, while its reader stalled 3 s: no backpressure"
+pass "a reader stalled for 3 s: the command was held back (ended after ${held} ms), $(wc -c <"$T/slow.out") bytes whole"
+
 # ---- garbage on exec.n1 does not hurt the agent
 for kind in frames decode body; do
   hs-send exec.n1/ --garbage "$kind" --count 2 || fail "hs-send --garbage $kind"
