@@ -331,3 +331,18 @@ rc_is 0
 out_is "still-here"
 kill -0 "$AGENT_PID" || fail "the agent died"
 pass "garbage exec requests: the agent goes on"
+
+# ---- the agent stops (SIGTERM): its sessions' commands are killed, and
+# it exits cleanly (under ASan: no leak, no error in its log)
+bg stop hsctl exec web -- sh -c 'echo up; exec sleep 31339'
+SPID=$BG
+wait_for 10 "the command to start" grep -qx up "$T/stop.out"
+kill -TERM "$AGENT_PID"
+wait_for 20 "the agent to stop" exited "$AGENT_PID"
+RC=0
+wait "$AGENT_PID" || RC=$?
+[ "$RC" -eq 0 ] || fail "the agent exited $RC after SIGTERM: $(tail -n 20 "$T/agent-n1.log")"
+wait_for 5 "the session's command to be killed with the agent" no_proc 'sleep 31339'
+! grep -E 'Sanitizer|runtime error' "$T/agent-n1.log" || fail "the agent's log shows a sanitizer report"
+kill "$SPID" 2>/dev/null || true
+pass "the agent's stop kills its sessions' commands; a clean exit"

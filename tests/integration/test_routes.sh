@@ -174,6 +174,18 @@ done
 has_route h1 "${CIDR[h2]} via 172.30.0.12 dev eth0" || fail "h1 lost its route to h2: $(routes_of h1)"
 pass "deleting Node h3 removes its route on h1 and h2, and only that one"
 
+# ---- a clean stop (SIGTERM) leaves the routes, and exits 0 (under ASan: no leak)
+BEFORE=$(routes_of h2)
+kill -TERM "${AGENT[h2]}"
+wait_for 20 "h2's agent to stop" exited "${AGENT[h2]}"
+RC=0
+wait "${AGENT[h2]}" || RC=$?
+AGENT[h2]=""
+[ "$RC" -eq 0 ] || fail "h2's agent exited $RC after SIGTERM: $(tail -n 20 "$T/agent-h2.log")"
+! grep -E 'Sanitizer|runtime error' "$T/agent-h2.log" || fail "h2's agent log shows a sanitizer report"
+[ "$(routes_of h2)" = "$BEFORE" ] || fail "h2's routes changed with its stop: $(routes_of h2)"
+pass "a stopped agent leaves its routes in place and exits cleanly"
+
 # ---- the root namespace is untouched
 ROOT_AFTER=$(root_state)
 [ "$ROOT_AFTER" = "$ROOT_BEFORE" ] || fail "the root namespace changed:
