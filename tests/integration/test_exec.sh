@@ -265,7 +265,21 @@ err_is 'Error from server: error dialing backend: the node agent on "ghost" did 
 run hsctl exec pending -- true
 rc_is 1
 err_is 'Error from server (BadRequest): pod pending does not have a host assigned'
-pass "unknown container and pod, a completed or unscheduled pod, no agent, -it, no command: kubectl's errors"
+# A container that is not running (waiting out its crash-loop backoff).
+cat >"$T/crashy.yaml" <<EOF
+apiVersion: v1
+kind: Pod
+metadata: {name: crashy}
+spec:
+  nodeName: n1
+  containers: [{name: main, command: [sh, -c, "exit 1"]}]
+EOF
+hsctl apply -f "$T/crashy.yaml" >/dev/null
+wait_for 20 "crashy in CrashLoopBackOff" sh -c "hsctl get pod crashy | grep -q CrashLoopBackOff"
+run hsctl exec crashy -- true
+rc_is 1
+err_is 'error: unable to upgrade connection: container not found ("main")'
+pass "unknown container and pod, a completed, unscheduled or crash-looping pod, no agent, -it, no command: kubectl's errors"
 
 # ---- output streams before the command ends; Ctrl-C kills it
 bg long hsctl exec web -- sh -c 'echo first; echo first-err >&2; exec sleep 31337'
