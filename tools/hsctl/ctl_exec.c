@@ -87,6 +87,7 @@ typedef struct {
     const char *pod, *container, *node;
     uint64_t seq, acked_sent;
     bool got_any, done;
+    bool broken; /* our stdout or stderr was closed (a `| head`): cancel, as SIGPIPE would */
     int rc;
     int64_t heard_mono;
 } s_state_t;
@@ -135,8 +136,10 @@ static void s_on_chunk (void *arg, const char *topic, const Hs__Envelope *env)
     st->got_any = true;
     if (c->data.len) {
         FILE *f = c->stream == HS__EXEC_STREAM__EXEC_STDERR ? stderr : stdout;
-        fwrite (c->data.data, 1, c->data.len, f);
-        fflush (f);
+        if (fwrite (c->data.data, 1, c->data.len, f) != c->data.len || fflush (f) != 0) {
+            st->broken = true;
+            return;
+        }
     }
     if (!c->done) return;
     st->done = true;
@@ -188,9 +191,10 @@ static int s_session (ctl_t *ctl, s_state_t *st, char **cmd, size_t n_cmd, const
     sigaction (SIGINT, &sa, NULL);
     sigaction (SIGTERM, &sa, NULL);
     sigaction (SIGHUP, &sa, NULL);
+    signal (SIGPIPE, SIG_IGN); /* a closed stdout is seen by fwrite, and cancels */
 
     int64_t start = hs_mono_ns (), sent = 0;
-    while (!st->done && !s_signal) {
+    while (!st->done && !s_signal && !st->broken) {
         int64_t now = hs_mono_ns ();
         if (now - (st->got_any ? st->heard_mono : start) >= S_ANSWER_MS * 1000000LL) {
             if (st->got_any)
@@ -223,11 +227,11 @@ static int s_session (ctl_t *ctl, s_state_t *st, char **cmd, size_t n_cmd, const
         }
     }
     if (!st->done) {
-        /* Interrupted: the agent kills the command (the socket lingers to
-         * send this). */
+        /* Interrupted, or nobody reads us any more: the agent kills the
+         * command (the socket lingers to send this). */
         req.cancel = true;
         s_publish (ctl, req_topic, &req);
-        return 128 + s_signal;
+        return 128 + (st->broken ? SIGPIPE : s_signal);
     }
     return st->rc;
 }
@@ -262,6 +266,14 @@ static const char *s_pick_container (const Hs__Pod *pod, const char *name, const
     if (n == 0) {
         fprintf (stderr, "error: pod %s has no containers\n", name);
         return NULL;
+    }
+    /* kubectl's annotation names the default. */
+    const Hs__ObjectMeta *m = pod->metadata;
+    for (size_t i = 0; m && i < m->n_annotations; i++) {
+        if (!hs_streq (m->annotations[i]->key, "kubectl.kubernetes.io/default-container")) continue;
+        for (size_t k = 0; k < n; k++)
+            if (hs_streq (spec->containers[k]->name, m->annotations[i]->value))
+                return spec->containers[k]->name;
     }
     if (n > 1 && !o->quiet) {
         hs_buf_t b = {0};
