@@ -274,11 +274,18 @@ static void s_heartbeat (self_t *self)
     char *nodes[1] = {(char *)self->conf.node};
     hb.nodes = nodes;
     hb.n_nodes = 1;
-    const char *names[] = {"probe_results", "exec_probes", "probe_refused", "exec_sessions",
-                           "exec_refused"};
-    const uint64_t values[] = {agent_probe_results (self->probe), agent_probe_execs (self->probe),
-                               agent_probe_refused (self->probe), agent_exec_started (self->exec),
-                               agent_exec_refused (self->exec)};
+    const char *names[] = {"probe_results", "exec_probes",    "probe_refused",
+                           "exec_sessions", "exec_refused",   "route_syncs",
+                           "routes_added",  "routes_deleted", "route_errors"};
+    const uint64_t values[] = {agent_probe_results (self->probe),
+                               agent_probe_execs (self->probe),
+                               agent_probe_refused (self->probe),
+                               agent_exec_started (self->exec),
+                               agent_exec_refused (self->exec),
+                               agent_routes_counter (self->routes, AGENT_ROUTES_SYNCS),
+                               agent_routes_counter (self->routes, AGENT_ROUTES_ADDED),
+                               agent_routes_counter (self->routes, AGENT_ROUTES_DELETED),
+                               agent_routes_counter (self->routes, AGENT_ROUTES_ERRORS)};
     Hs__Counter cs[HS_ARRAY_LEN (names)];
     Hs__Counter *cp[HS_ARRAY_LEN (names)];
     hs_heartbeat_counters (&hb, cs, cp, names, values, HS_ARRAY_LEN (names));
