@@ -41,9 +41,9 @@ typedef struct {
     int log_max_files;
     bool no_namespaces;
     /* Extra environment a container starts with, before its own env (which
-     * wins): the Service variables (agent_svcenv.h). NULL-terminated
-     * "K=V" array, the caller's (freed with agent_svcenv_free); fn may be
-     * NULL. */
+     * wins): the Service variables (agent_svcenv.h). A NULL-terminated
+     * "K=V" array or NULL, the caller's (freed with pod_env_free);
+     * pod_env may be NULL. */
     char **(*pod_env) (void *arg, const Hs__Pod *pod);
     void (*pod_env_free) (char **env);
     void *pod_env_arg;

@@ -44,10 +44,7 @@
 #include "hs_quantity.h"
 #include "hs_util.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <ifaddrs.h>
-#include <net/if.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -586,20 +583,6 @@ static int s_flag (void *arg, int ch, const char *v)
     }
 }
 
-/* The first IPv4 address of an interface that is up and not loopback, or 0. */
-static uint32_t s_first_ip (void)
-{
-    struct ifaddrs *ifs = NULL;
-    if (getifaddrs (&ifs) < 0) return 0;
-    uint32_t ip = 0;
-    for (struct ifaddrs *i = ifs; i && !ip; i = i->ifa_next)
-        if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET && (i->ifa_flags & IFF_UP) &&
-            !(i->ifa_flags & IFF_LOOPBACK))
-            ip = ntohl (((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr);
-    freeifaddrs (ifs);
-    return ip;
-}
-
 /* --node-ip, or the source address the kernel picks to reach the bus host
  * (an ipc:// bus has none: the first address of an interface up). */
 static int s_node_ip (self_t *self)
@@ -610,17 +593,8 @@ static int s_node_ip (self_t *self)
             fprintf (stderr, "hs-agent: --node-ip: not an IPv4 address: %s\n", self->node_ip_flag);
             return -1;
         }
-    } else {
-        char pub[512], sub[512];
-        if (hs_bus_endpoints (self->bus, pub, sub, sizeof pub) == 0 &&
-            hs_startswith (pub, "tcp://")) {
-            char *host = pub + 6, *colon = strrchr (host, ':');
-            if (colon) *colon = '\0';
-            if (!strcmp (host, "*") || agent_routes_source_ip (host, &ip) < 0) ip = 0;
-        }
-        if (!ip) ip = s_first_ip ();
-        if (!ip) hs_ip_parse ("127.0.0.1", &ip);
-    }
+    } else
+        ip = agent_routes_default_ip (self->bus);
     hs_ip_format (ip, self->node_ip);
     return 0;
 }

@@ -70,6 +70,33 @@ int agent_routes_source_ip (const char *host, uint32_t *ret_ip)
     return r;
 }
 
+static uint32_t s_first_ip (void)
+{
+    struct ifaddrs *ifs = NULL;
+    if (getifaddrs (&ifs) < 0) return 0;
+    uint32_t ip = 0;
+    for (struct ifaddrs *i = ifs; i && !ip; i = i->ifa_next)
+        if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET && (i->ifa_flags & IFF_UP) &&
+            !(i->ifa_flags & IFF_LOOPBACK))
+            ip = ntohl (((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr);
+    freeifaddrs (ifs);
+    return ip;
+}
+
+uint32_t agent_routes_default_ip (const char *bus)
+{
+    uint32_t ip = 0;
+    char pub[512], sub[512];
+    if (hs_bus_endpoints (bus, pub, sub, sizeof pub) == 0 && hs_startswith (pub, "tcp://")) {
+        char *host = pub + 6, *colon = strrchr (host, ':');
+        if (colon) *colon = '\0';
+        if (!strcmp (host, "*") || agent_routes_source_ip (host, &ip) < 0) ip = 0;
+    }
+    if (!ip) ip = s_first_ip ();
+    if (!ip) hs_ip_parse ("127.0.0.1", &ip);
+    return ip;
+}
+
 int agent_routes_ifindex_of (uint32_t ip)
 {
     struct ifaddrs *ifs = NULL;

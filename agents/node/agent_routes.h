@@ -55,6 +55,11 @@ enum { AGENT_ROUTES_SYNCS, AGENT_ROUTES_ADDED, AGENT_ROUTES_DELETED, AGENT_ROUTE
 /* The source address the kernel picks to reach host (a name or an IPv4
  * address, resolved once) into *ret_ip: 0 or -errno. */
 int agent_routes_source_ip (const char *host, uint32_t *ret_ip);
+/* A node's default address: the source address the kernel picks to reach
+ * the bus's host (bus as hs-agent's --bus; NULL: $HS_BUS or the default);
+ * for an ipc:// bus, or when that fails, the first IPv4 address of an
+ * interface that is up and not loopback; else 127.0.0.1. */
+uint32_t agent_routes_default_ip (const char *bus);
 /* The index of the interface that holds ip, or 0. */
 int agent_routes_ifindex_of (uint32_t ip);
 

@@ -75,11 +75,13 @@ export HS_BUS="ipc://$T/ipc"
 start_store
 
 # start_host H: hs-agent for node H inside its namespace (log agent-H.log).
+# h3 goes without --node-ip: on an ipc:// bus its default is the first
+# address of an interface that is up, its eth0's.
 start_host() {
-  local h=$1 n=${1#h}
+  local h=$1 n=${1#h} ip=()
+  [ "$h" = h3 ] || ip=(--node-ip "172.30.0.1$n")
   start "agent-$h" nsenter --net="/run/netns/$P-$h" "$HS_BIN/hs-agent" --bus "$HS_BUS" \
-    --node-name "$h" --node-ip "172.30.0.1$n" --state-dir "$T/agent-$h" \
-    --cgroup-parent "$HS_CG_PARENT/$h"
+    --node-name "$h" "${ip[@]}" --state-dir "$T/agent-$h" --cgroup-parent "$HS_CG_PARENT/$h"
   AGENT[$h]=$LAST_PID
 }
 for h in "${HOSTS[@]}"; do start_host "$h"; done
@@ -108,7 +110,7 @@ n.pop('status',None); print(json.dumps(n))" >"$T/node-$h.json"
   fi
   CIDR[$h]=$c
 done
-pass "nodes registered with their --node-ip as InternalIP; podCIDRs ${CIDR[*]}"
+pass "nodes registered with their --node-ip (h3: its default) as InternalIP; podCIDRs ${CIDR[*]}"
 
 # routes_of H: H's proto-77 routes, one per line
 routes_of() { ip -n "$P-$1" route show proto 77 | sed "s/ *$//"; }
