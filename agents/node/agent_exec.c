@@ -25,6 +25,7 @@
 #define BEAT_NS        (2000 * MS)                   /* an empty chunk while quiet */
 #define KILL_AFTER_NS  (2000 * MS)                   /* SIGTERM to the shim, then SIGKILL */
 #define DONE_KEEP_NS   (10000 * MS)                  /* a finished session is remembered */
+#define DONE_MAX       256                           /* ... and at most this many */
 #define RESEND_NS      (500 * MS)                    /* its last chunk, again */
 #define ENVIRON_MAX    (256 * 1024)                  /* /proc/PID/environ read */
 #define TIMEOUT_MAX_MS (3600 * 1000)                 /* hs-shim's bound */
@@ -403,6 +404,16 @@ static s_sess_t *s_add (agent_exec_t *self, const Hs__ExecRequest *q)
     s->fd = s->pidfd = -1;
     s->heard_mono = s->sent_mono = s->refill_mono = hs_mono_ns ();
     s->tokens = AGENT_EXEC_BURST;
+    /* Forget the oldest finished session when too many are remembered: a
+     * flood of bad requests costs a bounded memory. */
+    size_t done = 0, oldest = self->n_sess;
+    for (size_t i = 0; i < self->n_sess; i++) {
+        const s_sess_t *d = self->sess[i];
+        if (!d->done || d->dead) continue;
+        done++;
+        if (oldest == self->n_sess || d->done_mono < self->sess[oldest]->done_mono) oldest = i;
+    }
+    if (done >= DONE_MAX && oldest < self->n_sess) self->sess[oldest]->dead = true;
     self->sess = hs_realloc (self->sess, (self->n_sess + 1) * sizeof *self->sess);
     self->sess[self->n_sess++] = s;
     return s;
@@ -410,8 +421,8 @@ static s_sess_t *s_add (agent_exec_t *self, const Hs__ExecRequest *q)
 
 static void s_start (agent_exec_t *self, const Hs__ExecRequest *q)
 {
-    /* Remembered finished sessions are bounded by DONE_KEEP_NS and the
-     * rate of requests; the running ones by the limit below. */
+    /* Remembered finished sessions are bounded (s_add); the running ones
+     * by the limit below. */
     s_sess_t *s = s_add (self, q);
     const char *bad = agent_rules_exec_check (q);
     if (bad) {
