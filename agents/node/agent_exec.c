@@ -1,5 +1,6 @@
 /*  agent_exec.c: `hsctl exec` sessions (see agent_exec.h). */
 #include "agent_exec.h"
+#include "agent_exec_frame.h"
 #include "agent_rules.h"
 
 #include "hs_log.h"
@@ -18,7 +19,6 @@
 #include <unistd.h>
 
 #define MS             1000000LL
-#define HEAD_MAX       64                            /* a frame's header line */
 #define IN_MAX         (AGENT_EXEC_CHUNK_MAX + 4096) /* a whole frame, and its header */
 #define TURN_BYTES     ((int64_t)2 * 1024 * 1024)    /* read per turn, all sessions */
 #define IDLE_NS        (5000 * MS)                   /* no request for this long: ended */
@@ -288,57 +288,45 @@ out:
 
 /* ------------------------------------------------------------------ frames */
 
-/* Handles the whole frames in s->in (shim_stream.h). */
+/* Handles the whole frames in s->in (agent_exec_frame.h). */
 static void s_parse (agent_exec_t *self, s_sess_t *s)
 {
     size_t off = 0;
     while (!s->done && off < s->in.len) {
-        const char *p = s->in.data + off;
-        size_t avail = s->in.len - off;
-        const char *nl = memchr (p, '\n', avail < HEAD_MAX + 1024 ? avail : HEAD_MAX + 1024);
-        if (!nl) {
-            if (avail > HEAD_MAX + 1024)
-                s_fail (self, s, HS__CODE__CODE_INTERNAL, "the exec helper's answer is malformed");
+        agent_frame_t f;
+        ssize_t n = agent_exec_frame (s->in.data + off, s->in.len - off, &f);
+        if (n == 0) break; /* the rest comes later */
+        if (n < 0) {
+            s_fail (self, s, HS__CODE__CODE_INTERNAL, "the exec helper's answer is malformed");
             break;
         }
-        size_t hlen = (size_t)(nl - p);
-        char head[HEAD_MAX + 1024 + 1];
-        memcpy (head, p, hlen);
-        head[hlen] = '\0';
-        if ((head[0] == 'o' || head[0] == 'e') && head[1] == ' ') {
-            int64_t len;
-            if (hs_parse_i64 (head + 2, &len) < 0 || len < 0 || len > AGENT_EXEC_CHUNK_MAX) {
-                s_fail (self, s, HS__CODE__CODE_INTERNAL, "the exec helper's answer is malformed");
-                break;
-            }
-            if (avail < hlen + 1 + (size_t)len) break; /* the rest comes later */
+        off += (size_t)n;
+        switch (f.kind) {
+        case AGENT_FRAME_STDOUT:
+        case AGENT_FRAME_STDERR:
             s_send (self, s,
-                    head[0] == 'o' ? HS__EXEC_STREAM__EXEC_STDOUT : HS__EXEC_STREAM__EXEC_STDERR,
-                    nl + 1, (size_t)len, false, 0, HS__CODE__CODE_OK, NULL);
-            off += hlen + 1 + (size_t)len;
-            continue;
-        }
-        off += hlen + 1;
-        int64_t code;
-        if (hs_startswith (head, "exit ") && hs_parse_i64 (head + 5, &code) == 0) {
-            s_send (self, s, HS__EXEC_STREAM__EXEC_STREAM_NONE, NULL, 0, true, (int32_t)code,
+                    f.kind == AGENT_FRAME_STDOUT ? HS__EXEC_STREAM__EXEC_STDOUT
+                                                 : HS__EXEC_STREAM__EXEC_STDERR,
+                    f.data, f.len, false, 0, HS__CODE__CODE_OK, NULL);
+            break;
+        case AGENT_FRAME_EXIT:
+            s_send (self, s, HS__EXEC_STREAM__EXEC_STREAM_NONE, NULL, 0, true, f.code,
                     HS__CODE__CODE_OK, NULL);
-        } else if (hs_startswith (head, "fail ")) {
+            break;
+        case AGENT_FRAME_FAIL: {
             /* Not found (127) or not executable (126): the shell's codes,
              * its words on stderr. */
-            char *text = strchr (head + 5, ' ');
-            int32_t c = (int32_t)strtol (head + 5, NULL, 10);
-            _cleanup_free_ char *line = hs_sprintf ("%s\n", text ? text + 1 : "cannot exec");
+            _cleanup_free_ char *line = hs_sprintf ("%s\n", f.text);
             s_send (self, s, HS__EXEC_STREAM__EXEC_STDERR, line, strlen (line), false, 0,
                     HS__CODE__CODE_OK, NULL);
-            s_send (self, s, HS__EXEC_STREAM__EXEC_STREAM_NONE, NULL, 0, true,
-                    c > 0 && c < 256 ? c : 126, HS__CODE__CODE_OK, NULL);
-        } else if (!strcmp (head, "timeout")) {
+            s_send (self, s, HS__EXEC_STREAM__EXEC_STREAM_NONE, NULL, 0, true, f.code,
+                    HS__CODE__CODE_OK, NULL);
+            break;
+        }
+        case AGENT_FRAME_TIMEOUT:
             s_fail (self, s, HS__CODE__CODE_INTERNAL, "the command ran past its timeout; killed");
-        } else if (hs_startswith (head, "error ")) {
-            s_fail (self, s, HS__CODE__CODE_INTERNAL, head + 6);
-        } else {
-            s_fail (self, s, HS__CODE__CODE_INTERNAL, "the exec helper's answer is malformed");
+            break;
+        case AGENT_FRAME_ERROR: s_fail (self, s, HS__CODE__CODE_INTERNAL, f.text); break;
         }
     }
     if (off) {
