@@ -67,7 +67,7 @@ Hs__Object *agent_node_status (const agent_node_info_t *in)
     c->last_heartbeat_time = hs_now_ns ();
     c->last_transition_time = in->ready_since_ns;
     hs_pb_push ((void ***)&st->conditions, &st->n_conditions, c);
-    s_address (st, "InternalIP", "127.0.0.1");
+    s_address (st, "InternalIP", in->internal_ip ? in->internal_ip : "127.0.0.1");
     s_address (st, "Hostname", in->name);
     st->node_info = hs_pb_new (&hs__node_system_info__descriptor);
     hs_pb_set_str (&st->node_info->kernel_version, in->uts->release);

@@ -24,6 +24,7 @@ typedef struct {
     const char *agent_version;
     const char *machine_id;
     const struct utsname *uts;
+    const char *internal_ip; /* status.addresses InternalIP; NULL: 127.0.0.1 */
 } agent_node_info_t;
 
 /* The Node's status to post: capacity, allocatable, Ready with a fresh

@@ -40,6 +40,13 @@ typedef struct {
     int64_t log_max_bytes;
     int log_max_files;
     bool no_namespaces;
+    /* Extra environment a container starts with, before its own env (which
+     * wins): the Service variables (agent_svcenv.h). A NULL-terminated
+     * "K=V" array or NULL, the caller's (freed with pod_env_free);
+     * pod_env may be NULL. */
+    char **(*pod_env) (void *arg, const Hs__Pod *pod);
+    void (*pod_env_free) (char **env);
+    void *pod_env_arg;
 } agent_conf_t;
 
 typedef struct agent_pods_t agent_pods_t;

@@ -28,11 +28,15 @@
 #include "agent.h"
 #include "agent_state.h"
 #include "agent_logs.h"
+#include "agent_exec.h"
+#include "agent_svcenv.h"
+#include "agent_routes.h"
 #include "agent_probe.h"
 #include "agent_rules.h"
 
 #include "hs_daemon.h"
 #include "hs_lock.h"
+#include "hs_net.h"
 #include "hs_topic.h"
 #include "hs_log.h"
 #include "hs_notify.h"
@@ -75,7 +79,15 @@ typedef struct {
     agent_pods_t *pods;
     agent_logs_t *logs;   /* hsctl logs (agent_logs.c) */
     agent_probe_t *probe; /* probe results and exec probes (agent_probe.c) */
-    char *node_topic;     /* ev.node.-//<node>: our Node's events */
+    agent_exec_t *exec;   /* hsctl exec (agent_exec.c) */
+    hs_watch_t *cluster;  /* every Node and Service: routes, Service variables */
+    /* host-gw routes (agent_routes.c): --node-ip, the cluster's plan */
+    const char *node_ip_flag;
+    char node_ip[16];
+    bool no_routes;
+    hs_net_conf_t net;
+    agent_routes_t *routes;
+    char *node_topic; /* ev.node.-//<node>: our Node's events */
     int64_t started_at_ns;
     int64_t ready_since_ns; /* the Ready condition's lastTransitionTime we post */
     bool confirmed;         /* the watch synced once: adopted pods confirmed, READY=1 */
@@ -91,7 +103,9 @@ static void s_usage (FILE *f)
              "                [--cgroup-parent NAME] [--shim PATH] [--heartbeat-ms MS]\n"
              "                [--status-interval-ms MS] [--backoff-initial S] [--backoff-max S]\n"
              "                [--backoff-reset S] [--log-max-bytes N] [--log-max-files N]\n"
-             "                [--no-namespaces] [--manifests DIR]\n"
+             "                [--no-namespaces] [--manifests DIR] [--node-ip ADDR] [--no-routes]\n"
+             "                [--cluster-cidr CIDR] [--node-cidr-mask-size N]\n"
+             "                [--service-cidr CIDR] [--cluster-domain DOMAIN]\n"
              "  --node-name NAME       the Node (default: the host name)\n"
              "  --labels K=V,...       extra Node labels\n"
              "  --cpu Q, --memory Q    capacity (default: this machine's CPUs and memory)\n"
@@ -111,6 +125,15 @@ static void s_usage (FILE *f)
              "  --manifests DIR        run the Pods in DIR's *.yaml/*.yml/*.json as static pods,\n"
              "                         with or without a control plane (re-read every 5 s,\n"
              "                         and at once on SIGHUP)\n"
+             "  --node-ip ADDR         this node's address (Node.status.addresses InternalIP),\n"
+             "                         which the other nodes route this node's pods through\n"
+             "                         (default: the source address the kernel picks to reach\n"
+             "                         the bus host)\n"
+             "  --no-routes            keep no routes to the other nodes' pods (a loopback\n"
+             "                         node address keeps none either)\n"
+             "  --cluster-cidr, --node-cidr-mask-size, --service-cidr, --cluster-domain:\n"
+             "                         the cluster's address plan (default 10.244.0.0/16, 24,\n"
+             "                         10.96.0.0/16, cluster.local)\n"
              "Hollow nodes (scale tests, benchmarks) are another program: hs-hollow N.\n");
 }
 
@@ -165,7 +188,8 @@ static int s_post_status (self_t *self)
                             .message = "hs-agent is posting ready status",
                             .agent_version = "hs-agent " HS_VERSION,
                             .machine_id = mid,
-                            .uts = &u};
+                            .uts = &u,
+                            .internal_ip = self->node_ip};
     return s_call (self, hs_write_new (HS__OP__OP_UPDATE_STATUS, agent_node_status (&in)),
                    "posting the Node's status");
 }
@@ -247,9 +271,18 @@ static void s_heartbeat (self_t *self)
     char *nodes[1] = {(char *)self->conf.node};
     hb.nodes = nodes;
     hb.n_nodes = 1;
-    const char *names[] = {"probe_results", "exec_probes", "probe_refused"};
-    const uint64_t values[] = {agent_probe_results (self->probe), agent_probe_execs (self->probe),
-                               agent_probe_refused (self->probe)};
+    const char *names[] = {"probe_results", "exec_probes",    "probe_refused",
+                           "exec_sessions", "exec_refused",   "route_syncs",
+                           "routes_added",  "routes_deleted", "route_errors"};
+    const uint64_t values[] = {agent_probe_results (self->probe),
+                               agent_probe_execs (self->probe),
+                               agent_probe_refused (self->probe),
+                               agent_exec_started (self->exec),
+                               agent_exec_refused (self->exec),
+                               agent_routes_counter (self->routes, AGENT_ROUTES_SYNCS),
+                               agent_routes_counter (self->routes, AGENT_ROUTES_ADDED),
+                               agent_routes_counter (self->routes, AGENT_ROUTES_DELETED),
+                               agent_routes_counter (self->routes, AGENT_ROUTES_ERRORS)};
     Hs__Counter cs[HS_ARRAY_LEN (names)];
     Hs__Counter *cp[HS_ARRAY_LEN (names)];
     hs_heartbeat_counters (&hb, cs, cp, names, values, HS_ARRAY_LEN (names));
@@ -297,8 +330,11 @@ static int64_t s_turn (void *arg)
     }
     int64_t at = agent_pods_work (self->pods);
     int64_t lt = agent_logs_work (self->logs), pt = agent_probe_work (self->probe);
+    int64_t et = agent_exec_work (self->exec), rt = agent_routes_work (self->routes);
+    if (rt < at) at = rt;
     if (lt < at) at = lt;
     if (pt < at) at = pt;
+    if (et < at) at = et;
     return at;
 }
 
@@ -332,11 +368,71 @@ static void s_on_status (void *arg)
     s_post_status (self);
 }
 
+/* The Service variables of a container starting now (agent_svcenv.h), from
+ * the Services the cluster watch holds. */
+static char **s_pod_env (void *arg, const Hs__Pod *pod)
+{
+    self_t *self = arg;
+    if (!self->cluster || !pod->metadata || !agent_svcenv_enabled (pod->spec)) return NULL;
+    const Hs__Object **objs = NULL;
+    size_t n = hs_watch_list (self->cluster, HS_KIND_SERVICE, &objs);
+    char **env = agent_svcenv_build (pod->metadata->namespace_, objs, n);
+    free (objs);
+    return env;
+}
+
+static void s_on_cluster (void *arg, Hs__EventType type, const Hs__Object *obj,
+                          const Hs__Object *old)
+{
+    self_t *self = arg;
+    (void)type, (void)old;
+    if (hs_obj_kind (obj) == HS_KIND_NODE) agent_routes_changed (self->routes);
+}
+
+/* host-gw routes, unless this node's address is loopback (every agent of
+ * a one-machine set shares one namespace: routes through 127.0.0.1 would
+ * only break it) or --no-routes. */
+static void s_start_routes (self_t *self)
+{
+    uint32_t ip = 0;
+    hs_ip_parse (self->node_ip, &ip);
+    if (self->no_routes) return;
+    if ((ip >> 24) == 127) {
+        log_info ("node address %s is loopback: no routes to other nodes' pods (--node-ip)",
+                  self->node_ip);
+        return;
+    }
+    self->routes = agent_routes_new (self->loop, self->conf.node, ip, &self->net.service);
+    agent_routes_set_watch (self->routes, self->cluster);
+}
+
+/* The watch of every Node and Service, before the pods' so that the first
+ * containers start with the Service variables: it waits (a second or two
+ * at most, once) for its first snapshot. */
+static void s_watch_cluster (self_t *self)
+{
+    hs_kind_t kinds[] = {HS_KIND_NODE, HS_KIND_SERVICE};
+    hs_watch_opts_t wo = {.kinds = kinds, .n_kinds = 2, .fn = s_on_cluster, .arg = self};
+    self->cluster = hs_client_watch (self->client, &wo);
+    if (!self->cluster) {
+        log_error ("cannot watch Nodes and Services: containers start without the Service "
+                   "variables");
+        return;
+    }
+    int r = hs_watch_wait_synced (self->cluster, 2000);
+    if (r < 0)
+        log_warn ("the Services are not read yet (%s): the first containers may start without "
+                  "their variables",
+                  strerror (-r));
+}
+
 /* Registered: the node's pods, logs, probes, our Node's events, heartbeats. */
 static void s_online (self_t *self)
 {
     self->heartbeat = hs_loop_timer (self->loop, hs_mono_ns (), s_on_heartbeat, self);
     self->status = hs_loop_timer (self->loop, hs_mono_ns () + self->status_ns, s_on_status, self);
+    s_watch_cluster (self);
+    s_start_routes (self);
     agent_pods_set_online (self->pods, self->client);
     hs_kind_t kinds[] = {HS_KIND_POD};
     hs_watch_opts_t wo = {.kinds = kinds,
@@ -348,6 +444,8 @@ static void s_online (self_t *self)
     self->logs = agent_logs_new (self->client, self->pods, self->conf.node);
     self->probe =
         agent_probe_new (self->client, self->loop, self->pods, self->conf.node, self->conf.shim);
+    self->exec =
+        agent_exec_new (self->client, self->loop, self->pods, self->conf.node, self->conf.shim);
     self->node_topic = hs_topic_event (HS_KIND_NODE, "-", "", self->conf.node);
     int r = hs_client_on (self->client, self->node_topic, s_on_node, self);
     if (r < 0)
@@ -414,6 +512,12 @@ static const struct option s_options[] = {
     {"log-max-files", required_argument, NULL, '5'},
     {"no-namespaces", no_argument, NULL, 'N'},
     {"manifests", required_argument, NULL, 'M'},
+    {"node-ip", required_argument, NULL, 'A'},
+    {"no-routes", no_argument, NULL, 'X'},
+    {"cluster-cidr", required_argument, NULL, 1001},
+    {"node-cidr-mask-size", required_argument, NULL, 1002},
+    {"service-cidr", required_argument, NULL, 1003},
+    {"cluster-domain", required_argument, NULL, 1004},
     {NULL, 0, NULL, 0},
 };
 
@@ -444,6 +548,17 @@ static int s_flag (void *arg, int ch, const char *v)
     case 'S': self->shim_flag = v; return 0;
     case 'N': conf->no_namespaces = true; return 0;
     case 'M': self->manifests = v; return 0;
+    case 'A': self->node_ip_flag = v; return 0;
+    case 'X': self->no_routes = true; return 0;
+    case 1001:
+    case 1002:
+    case 1003:
+    case 1004: {
+        const char *why = NULL;
+        if (hs_net_flag (&self->net, flag + 2, v, &why) == 0) return 0;
+        fprintf (stderr, "hs-agent: %s: %s: %s\n", flag, why ? why : "invalid", v);
+        return -1;
+    }
     case 'c':
         if (hs_quantity_cpu_milli (v, &self->cpu_milli) == 0 && self->cpu_milli > 0) return 0;
         fprintf (stderr, "hs-agent: --cpu: not a CPU quantity: %s\n", v);
@@ -466,6 +581,22 @@ static int s_flag (void *arg, int ch, const char *v)
         return 0;
     default: return -1;
     }
+}
+
+/* --node-ip, or the source address the kernel picks to reach the bus host
+ * (an ipc:// bus has none: the first address of an interface up). */
+static int s_node_ip (self_t *self)
+{
+    uint32_t ip = 0;
+    if (self->node_ip_flag) {
+        if (hs_ip_parse (self->node_ip_flag, &ip) < 0) {
+            fprintf (stderr, "hs-agent: --node-ip: not an IPv4 address: %s\n", self->node_ip_flag);
+            return -1;
+        }
+    } else
+        ip = agent_routes_default_ip (self->bus);
+    hs_ip_format (ip, self->node_ip);
+    return 0;
 }
 
 /* The defaults that depend on the machine and the other flags. */
@@ -496,6 +627,15 @@ static int s_check (void *arg, int argc, char **argv)
         fprintf (stderr, "hs-agent: the shim %s: %s (--shim PATH)\n", conf->shim, strerror (errno));
         return -1;
     }
+    const char *why = NULL;
+    if (hs_net_conf_check (&self->net, &why) < 0) {
+        fprintf (stderr, "hs-agent: the cluster's address plan: %s\n", why);
+        return -1;
+    }
+    if (s_node_ip (self) < 0) return -1;
+    conf->pod_env = s_pod_env;
+    conf->pod_env_free = agent_svcenv_free;
+    conf->pod_env_arg = self;
     if (!self->cpu_milli) self->cpu_milli = sysconf (_SC_NPROCESSORS_ONLN) * 1000;
     if (!self->memory_bytes) self->memory_bytes = s_mem_total ();
     return 0;
@@ -586,6 +726,8 @@ static void s_teardown (void *arg)
     hs_loop_timer_free (&self->status);
     hs_loop_turn_free (&self->turn);
     agent_probe_destroy (&self->probe);
+    agent_exec_destroy (&self->exec);
+    agent_routes_destroy (&self->routes);
     agent_logs_destroy (&self->logs);
     agent_pods_destroy (&self->pods);
     agent_state_close (&self->state);
@@ -626,5 +768,6 @@ int main (int argc, char **argv)
                             .backoff_reset_ns = 600 * 1000 * MS,
                             .log_max_bytes = 10 << 20,
                             .log_max_files = 5}};
+    hs_net_conf_default (&self.net);
     return hs_daemon_main (&s_daemon, &self, argc, argv);
 }

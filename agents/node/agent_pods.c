@@ -550,6 +550,13 @@ static int s_run_shim (agent_pods_t *self, apod_t *p, acont_t *c, const Hs__Cont
         s_add_arg (&argv, &n, "--workdir");
         s_add_arg (&argv, &n, spec->working_dir);
     }
+    /* The Service variables first: the container's own env wins. */
+    char **extra = self->conf.pod_env ? self->conf.pod_env (self->conf.pod_env_arg, p->pod) : NULL;
+    for (size_t i = 0; extra && extra[i]; i++) {
+        s_add_arg (&argv, &n, "--env");
+        s_add_arg (&argv, &n, extra[i]);
+    }
+    if (extra) self->conf.pod_env_free (extra);
     for (size_t i = 0; i < spec->n_env; i++) {
         _cleanup_free_ char *kv =
             hs_sprintf ("%s=%s", spec->env[i]->name, hs_s (spec->env[i]->value));

@@ -34,6 +34,7 @@
 #include "hs_log.h"
 #include "hs_util.h"
 #include "shim_log.h"
+#include "shim_stream.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -83,7 +84,9 @@ typedef struct {
     bool namespaces;
     pid_t exec_pid;     /* --exec: the container's init (host pid); 0: not exec mode */
     int64_t timeout_ms; /* --exec: kill the command after this long */
-    char **argv;        /* PROG ARG..., borrowed */
+    bool stream;        /* --exec --stream: `hsctl exec` (shim_stream.h) */
+    bool timeout_given;
+    char **argv; /* PROG ARG..., borrowed */
 } s_opts_t;
 
 /* A start result: from the container to the daemon, and from the daemon to
@@ -126,7 +129,9 @@ static void s_usage (FILE *f)
              "               [--env KEY=VALUE]... [--timeout-ms MS] -- PROG [ARG]...\n"
              "  --exec PID           run PROG inside the namespaces of the container whose\n"
              "                       init is PID (an exec probe); the answer goes to stdout\n"
-             "  --timeout-ms MS      kill it after MS (default %d)\n",
+             "  --timeout-ms MS      kill it after MS (default %d; with --stream: none)\n"
+             "  --stream             `hsctl exec`: stdout and stderr apart, as they come, on\n"
+             "                       stdout in frames (shim_stream.h); SIGTERM kills it\n",
              DEFAULT_MAX_BYTES, SHIM_LOG_MIN_BYTES, DEFAULT_MAX_FILES, EXEC_DEFAULT_TIMEOUT_MS);
 }
 
@@ -245,6 +250,7 @@ static int s_parse (int argc, char **argv, s_opts_t *opts)
         O_NONS,
         O_EXEC,
         O_TIMEOUT,
+        O_STREAM,
         O_HELP
     };
     static const struct option longopts[] = {
@@ -258,6 +264,7 @@ static int s_parse (int argc, char **argv, s_opts_t *opts)
         {"no-namespaces", no_argument, NULL, O_NONS},
         {"exec", required_argument, NULL, O_EXEC},
         {"timeout-ms", required_argument, NULL, O_TIMEOUT},
+        {"stream", no_argument, NULL, O_STREAM},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -315,7 +322,9 @@ static int s_parse (int argc, char **argv, s_opts_t *opts)
                 return -1;
             }
             opts->timeout_ms = v;
+            opts->timeout_given = true;
             break;
+        case O_STREAM: opts->stream = true; break;
         default:
             fprintf (stderr, "hs-shim: unknown flag or missing value: %s (see --help)\n",
                      argv[optind - 1]);
@@ -334,6 +343,7 @@ static int s_parse (int argc, char **argv, s_opts_t *opts)
         fprintf (stderr, "hs-shim: --hostname wants 1 to 64 characters\n");
         return -1;
     }
+    if (opts->stream && !opts->timeout_given) opts->timeout_ms = 0; /* no limit */
     opts->argv = argv + optind;
     return 0;
 }
@@ -861,10 +871,10 @@ static int s_exec_error (const char *fmt, ...)
 /* The command's process, in the container's namespaces: its own session
  * and process group (so a timeout kills everything it started), killed
  * when the helper dies, stdout and stderr on the output pipe. */
-static void s_exec_child (const s_opts_t *o, char **envp, const char *path, int out_w, int report_w,
-                          pid_t helper) __attribute__ ((noreturn));
-static void s_exec_child (const s_opts_t *o, char **envp, const char *path, int out_w, int report_w,
-                          pid_t helper)
+static void s_exec_child (const s_opts_t *o, char **envp, const char *path, int out_w, int err_w,
+                          int report_w, pid_t helper) __attribute__ ((noreturn));
+static void s_exec_child (const s_opts_t *o, char **envp, const char *path, int out_w, int err_w,
+                          int report_w, pid_t helper)
 {
     s_child_t c = {.opts = o, .report_w = report_w};
     char eb[128];
@@ -872,7 +882,7 @@ static void s_exec_child (const s_opts_t *o, char **envp, const char *path, int 
     prctl (PR_SET_PDEATHSIG, SIGKILL);
     if (getppid () != helper && getppid () != 0) _exit (1); /* the helper is already gone */
     int null = open ("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (null < 0 || dup2 (null, 0) < 0 || dup2 (out_w, 1) < 0 || dup2 (out_w, 2) < 0)
+    if (null < 0 || dup2 (null, 0) < 0 || dup2 (out_w, 1) < 0 || dup2 (err_w, 2) < 0)
         s_child_fail (&c, 1, "set up stdio: %s", s_strerror (errno, eb, sizeof eb));
     struct sigaction sa = {.sa_handler = SIG_DFL};
     for (int sig = 1; sig < NSIG; sig++)
@@ -949,26 +959,31 @@ static int s_exec_main (const s_opts_t *o)
     gethostname (host, sizeof host - 1);
     envp = s_build_env (o, host, &owned, &path);
 
-    int outp[2], rep[2];
+    /* --stream: stderr apart (errp); otherwise both on outp. */
+    int outp[2], rep[2], errp[2] = {-1, -1};
     if (pipe2 (outp, O_CLOEXEC) < 0) {
         s_exec_error ("pipe: %s", s_strerror (errno, eb, sizeof eb));
         goto out;
     }
-    if (pipe2 (rep, O_CLOEXEC) < 0) {
+    if (pipe2 (rep, O_CLOEXEC) < 0 || (o->stream && pipe2 (errp, O_CLOEXEC) < 0)) {
         s_exec_error ("pipe: %s", s_strerror (errno, eb, sizeof eb));
         close (outp[0]), close (outp[1]);
         goto out;
     }
+    if (o->stream) shim_stream_signals ();
     pid_t helper = getpid ();
     pid_t pid = fork ();
     if (pid == 0) {
         close (outp[0]), close (rep[0]);
-        s_exec_child (o, envp, path, outp[1], rep[1], helper);
+        if (errp[0] >= 0) close (errp[0]);
+        s_exec_child (o, envp, path, outp[1], o->stream ? errp[1] : outp[1], rep[1], helper);
     }
     int fork_errno = errno;
     close (outp[1]), close (rep[1]);
+    if (errp[1] >= 0) close (errp[1]);
     if (pid < 0) {
         close (outp[0]), close (rep[0]);
+        if (errp[0] >= 0) close (errp[0]);
         /* ENOMEM: the pid namespace has no init any more. */
         if (fork_errno == ENOMEM)
             s_exec_error ("container not running");
@@ -982,9 +997,20 @@ static int s_exec_main (const s_opts_t *o)
     if (n != 0) {
         close (outp[0]);
         while (waitpid (pid, NULL, 0) < 0 && errno == EINTR) {}
+        if (errp[0] >= 0) close (errp[0]);
         if (n != (ssize_t)sizeof res) s_result_set (&res, 1, "the command failed to start");
         res.msg[sizeof res.msg - 1] = '\0';
-        s_exec_error ("%s", res.msg);
+        /* --stream: the shell's codes for a command not found (127) or
+         * not executable (126), as `docker exec` answers. */
+        if (o->stream && (res.code == 126 || res.code == 127)) {
+            _cleanup_free_ char *head = hs_sprintf ("fail %d %s", (int)res.code, res.msg);
+            rc = s_exec_answer (head, NULL, 0);
+        } else
+            s_exec_error ("%s", res.msg);
+        goto out;
+    }
+    if (o->stream) {
+        rc = shim_stream_run (pid, outp[0], errp[0], o->timeout_ms);
         goto out;
     }
     int pidfd = (int)syscall (SYS_pidfd_open, pid, 0);

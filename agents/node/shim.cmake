@@ -1,5 +1,6 @@
 # hs-shim, the per-container shim (agents/node/shim.c). Included from
 # agents/node/CMakeLists.txt with include(shim.cmake).
-add_executable(hs-shim ${CMAKE_CURRENT_LIST_DIR}/shim.c ${CMAKE_CURRENT_LIST_DIR}/shim_log.c)
+add_executable(hs-shim ${CMAKE_CURRENT_LIST_DIR}/shim.c ${CMAKE_CURRENT_LIST_DIR}/shim_log.c
+                       ${CMAKE_CURRENT_LIST_DIR}/shim_stream.c)
 target_link_libraries(hs-shim PRIVATE hsbus)
 install(TARGETS hs-shim RUNTIME DESTINATION bin)

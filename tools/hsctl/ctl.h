@@ -94,6 +94,8 @@ int ctl_uncordon_main (ctl_t *ctl, int argc, char **argv);
 int ctl_drain_main (ctl_t *ctl, int argc, char **argv);
 int ctl_scale_main (ctl_t *ctl, int argc, char **argv);
 int ctl_rollout_main (ctl_t *ctl, int argc, char **argv);
+/* hsctl exec POD [-c C] -- CMD...: ctl_exec.c; exits with the command's status. */
+int ctl_exec_main (ctl_t *ctl, int argc, char **argv);
 /* Sets node's spec.unschedulable; prints kubectl's line. 0, or 1 (printed). */
 int ctl_cordon_node (ctl_t *ctl, const char *name, bool cordon);
 int ctl_snapshot_main (ctl_t *ctl, int argc, char **argv);

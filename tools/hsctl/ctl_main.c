@@ -19,6 +19,7 @@ static const s_verb_t s_verbs[] = {
     {"get", ctl_get_main, "Display one or many resources"},
     {"describe", ctl_describe_main, "Show details of a specific resource"},
     {"logs", ctl_logs_main, "Print the logs for a container in a pod"},
+    {"exec", ctl_exec_main, "Execute a command in a container"},
     {"delete", ctl_delete_main, "Delete resources by file names, stdin, names or label selector"},
     {"replace", ctl_replace_main, "Replace a resource by file name or stdin"},
     {"cordon", ctl_cordon_main, "Mark node as unschedulable"},
