@@ -21,9 +21,9 @@ UNITDIR=$(dirname "$(find "$ROOT" -name hs-bus.service -print -quit)")
 [ "$UNITDIR" != . ] || fail "no hs-bus.service installed under $ROOT"
 ENVFILE=$(find "$ROOT" -path '*/homeostat/homeostat.env' -not -path '*/doc/*' -print -quit)
 [ -n "$ENVFILE" ] || fail "homeostat.env not installed"
-UNITS=(hs-bus.service hs-store.service hs-agent.service hs-scheduler@.service
+UNITS=(hs-bus.service hs-store.service hs-agent.service hs-proxy.service hs-scheduler@.service
        hs-replicas@.service hs-jobs@.service hs-prober@.service hs-endpoints@.service
-       homeostat.target)
+       hs-dns@.service homeostat.target)
 for u in "${UNITS[@]}"; do [ -f "$UNITDIR/$u" ] || fail "$u not installed in $UNITDIR"; done
 n=$(find "$UNITDIR" -type f | wc -l)
 [ "$n" -eq ${#UNITS[@]} ] || fail "$n files in $UNITDIR, expected ${#UNITS[@]}"
@@ -79,7 +79,7 @@ for u in "${UNITS[@]}"; do
   done
   ! grep -q '^Requires=' "$f" || fail "$u has Requires= (a restart of one would stop the others)"
 done
-for c in scheduler replicas jobs prober endpoints; do
+for c in scheduler replicas jobs prober endpoints dns; do
   grep -q '^ExecStart=.*/hs-'"$c"' --instance %i ' "$UNITDIR/hs-$c@.service" ||
     fail "hs-$c@.service: ExecStart without --instance %i"
 done
