@@ -1,6 +1,6 @@
 # hs-agent (docs/architecture.md §10): the node agent. Its containers run under hs-shim.
 add_executable(hs-agent agent_main.c agent_pods.c agent_state.c agent_static.c
                         agent_logs.c agent_probe.c)
-target_link_libraries(hs-agent PRIVATE hsagent_core hsagent_cg hsbus ${LMDB_LIB})
+target_link_libraries(hs-agent PRIVATE hsagent_core hsagent_cg hsagent_net hsbus ${LMDB_LIB})
 target_compile_definitions(hs-agent PRIVATE HS_VERSION="0.1.0")
 install(TARGETS hs-agent RUNTIME DESTINATION bin)

@@ -40,6 +40,16 @@ typedef struct {
     int64_t log_max_bytes;
     int log_max_files;
     bool no_namespaces;
+    /* Pod networking (agent_net.h): pod_network "none" runs every pod in
+     * the node's network namespace, as hostNetwork. */
+    const char *pod_network; /* none, bridge or ptp */
+    const char *cni_bin_dir; /* the CNI plugins */
+    const char *cni_data_dir;
+    const char *netns_dir;
+    int mtu;
+    const char *node_ip; /* status.hostIP (and podIP of hostNetwork pods) */
+    const char *dns_ip;  /* the cluster DNS (hs_net_dns_ip) */
+    const char *domain;  /* --cluster-domain */
 } agent_conf_t;
 
 typedef struct agent_pods_t agent_pods_t;
@@ -72,6 +82,10 @@ void agent_pods_set_static (agent_pods_t *self, Hs__Pod *const *pods, size_t n);
 /* Loads DIR's Pods as static pods of node (see agent_static.c). Returns the
  * count with *ret_pods (hs_pb_free each, free the array), or -errno. */
 int agent_static_load (const char *dir, const char *node, Hs__Pod ***ret_pods);
+
+/* The node's podCIDR (NULL: none yet): pods with their own network wait
+ * for one. A no-op with --pod-network none. */
+void agent_pods_set_pod_cidr (agent_pods_t *self, const char *cidr);
 
 /* The watch callback: a pod bound to this node appeared, changed or went. */
 void agent_pods_on_event (void *arg, Hs__EventType type, const Hs__Object *obj,

@@ -31,7 +31,10 @@
 #include "agent_probe.h"
 #include "agent_rules.h"
 
+#include "agent_cni.h"
+
 #include "hs_daemon.h"
+#include "hs_net.h"
 #include "hs_lock.h"
 #include "hs_topic.h"
 #include "hs_log.h"
@@ -40,8 +43,11 @@
 #include "hs_quantity.h"
 #include "hs_util.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <limits.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +68,11 @@ typedef struct {
     const char *manifests; /* --manifests DIR: static pods */
     int64_t cpu_milli, memory_bytes, max_pods;
     int64_t heartbeat_ns, status_ns;
+    /* pod networking (agent_net.h) */
+    const char *pod_cidr_flag, *node_ip_flag, *cni_data_dir_flag;
+    hs_net_conf_t net;
+    char node_ip[INET_ADDRSTRLEN], dns_ip[INET_ADDRSTRLEN];
+    char *cni_data_dir;
     /* from the flags and the machine (s_check) */
     char host[HOST_NAME_MAX + 1];
     char *state_dir, *cg_parent, *shim;
@@ -91,7 +102,11 @@ static void s_usage (FILE *f)
              "                [--cgroup-parent NAME] [--shim PATH] [--heartbeat-ms MS]\n"
              "                [--status-interval-ms MS] [--backoff-initial S] [--backoff-max S]\n"
              "                [--backoff-reset S] [--log-max-bytes N] [--log-max-files N]\n"
-             "                [--no-namespaces] [--manifests DIR]\n"
+             "                [--no-namespaces] [--manifests DIR] [--pod-network MODE]\n"
+             "                [--pod-cidr CIDR] [--node-ip IP] [--cni-bin-dir DIR]\n"
+             "                [--cni-data-dir DIR] [--netns-dir DIR] [--mtu N]\n"
+             "                [--cluster-cidr CIDR] [--node-cidr-mask-size N]\n"
+             "                [--service-cidr CIDR] [--cluster-domain DOMAIN]\n"
              "  --node-name NAME       the Node (default: the host name)\n"
              "  --labels K=V,...       extra Node labels\n"
              "  --cpu Q, --memory Q    capacity (default: this machine's CPUs and memory)\n"
@@ -111,6 +126,18 @@ static void s_usage (FILE *f)
              "  --manifests DIR        run the Pods in DIR's *.yaml/*.yml/*.json as static pods,\n"
              "                         with or without a control plane (re-read every 5 s,\n"
              "                         and at once on SIGHUP)\n"
+             "  --pod-network MODE     none (every pod in the node's network, as today),\n"
+             "                         bridge (CNI bridge hs0) or ptp (default none)\n"
+             "  --pod-cidr CIDR        the node's podCIDR (default: the Node's spec.podCIDR)\n"
+             "  --node-ip IP           status.hostIP (default: the first non-loopback IPv4)\n"
+             "  --cni-bin-dir DIR      the CNI plugins (default /usr/lib/cni)\n"
+             "  --cni-data-dir DIR     host-local's leases (default /run/homeostat/cni/NODE)\n"
+             "  --netns-dir DIR        pods' pinned network namespaces\n"
+             "                         (default /run/homeostat/netns)\n"
+             "  --mtu N                pod interfaces' MTU (default 1500)\n"
+             "  --cluster-cidr, --node-cidr-mask-size, --service-cidr, --cluster-domain:\n"
+             "                         the cluster's address plan (Kubernetes' defaults);\n"
+             "                         pods' resolv.conf names the DNS at the 10th address\n"
              "Hollow nodes (scale tests, benchmarks) are another program: hs-hollow N.\n");
 }
 
@@ -170,6 +197,41 @@ static int s_post_status (self_t *self)
                    "posting the Node's status");
 }
 
+/* The podCIDR pods get their IPs from: --pod-cidr, else the Node's. */
+static void s_take_cidr (self_t *self, const Hs__Node *node)
+{
+    const char *stored = node && node->spec ? node->spec->pod_cidr : NULL;
+    if (self->pod_cidr_flag) {
+        if (!hs_empty (stored) && !hs_streq (stored, self->pod_cidr_flag))
+            hs_log_once (HS_LOG_WARN, "agent:pod-cidr",
+                         "node %s: --pod-cidr %s overrides the Node's spec.podCIDR %s",
+                         self->conf.node, self->pod_cidr_flag, stored);
+        agent_pods_set_pod_cidr (self->pods, self->pod_cidr_flag);
+        return;
+    }
+    if (!hs_empty (stored)) agent_pods_set_pod_cidr (self->pods, stored);
+}
+
+/* After creating the Node: the podCIDR the store gave it. */
+static void s_read_cidr (self_t *self)
+{
+    if (self->pod_cidr_flag) {
+        s_take_cidr (self, NULL);
+        return;
+    }
+    hs_kind_t k = HS_KIND_NODE;
+    hs_db_snapshot_t snap = {0};
+    int r = hs_client_snapshot (self->client, &k, 1, NULL, 5000, &snap);
+    if (r < 0) {
+        log_warn ("reading the Node's podCIDR: %s (its next event brings it)", strerror (-r));
+        return;
+    }
+    for (size_t i = 0; i < snap.n_objects; i++)
+        if (hs_streq (hs_obj_meta (snap.objects[i])->name, self->conf.node))
+            s_take_cidr (self, snap.objects[i]->node);
+    hs_db_snapshot_free (&snap);
+}
+
 /* The Node exists already (a restart): keep its spec (cordon, taints:
  * what users and hs-prober set) and refresh only our labels, with the
  * revision we read. */
@@ -189,6 +251,7 @@ static int s_reregister (self_t *self, Hs__Object *want /* taken */)
             upd = hs_pb_dup (snap.objects[i]);
     hs_db_snapshot_free (&snap);
     if (!upd) return -EAGAIN; /* deleted meanwhile: the next try creates it */
+    s_take_cidr (self, upd->node);
     Hs__ObjectMeta *um = hs_obj_meta (upd), *wm = hs_obj_meta (mine);
     for (size_t i = 0; i < wm->n_labels; i++)
         hs_pb_map_set ((void ***)&um->labels, &um->n_labels,
@@ -204,6 +267,14 @@ static int s_register (self_t *self)
     struct utsname u;
     uname (&u);
     Hs__Object *o = agent_node_object (self->conf.node, &u, self->labels);
+    /* --pod-cidr: the Node says so too (the kubelet's --pod-cidr), so
+     * other nodes route to it. Otherwise the store assigns one. */
+    if (self->pod_cidr_flag && o->node->spec) {
+        hs_pb_set_str (&o->node->spec->pod_cidr, self->pod_cidr_flag);
+        char *c = NULL;
+        hs_pb_set_str (&c, self->pod_cidr_flag);
+        hs_pb_push ((void ***)&o->node->spec->pod_cidrs, &o->node->spec->n_pod_cidrs, c);
+    }
     Hs__Object *again = hs_pb_dup (o);
     Hs__Write *cw = hs_write_new (HS__OP__OP_CREATE, o);
     Hs__Ack *ack = NULL;
@@ -222,6 +293,7 @@ static int s_register (self_t *self)
             r = -EPROTO;
         }
         hs_pb_free (again);
+        if (r == 0) s_read_cidr (self);
     }
     hs_pb_free (ack);
     if (r == 0) r = s_post_status (self);
@@ -270,6 +342,7 @@ static void s_on_node (void *arg, const char *topic, const Hs__Envelope *env)
     if (strcmp (topic, self->node_topic) != 0) return; /* ev.node.-//<node>2 */
     const Hs__Node *node = agent_rules_event_node (env);
     if (!node || !hs_streq (node->metadata->name, self->conf.node)) return;
+    s_take_cidr (self, node);
     int64_t since = 0;
     if (agent_rules_node_ready (node, &since)) {
         if (since > 0) self->ready_since_ns = since;
@@ -414,6 +487,17 @@ static const struct option s_options[] = {
     {"log-max-files", required_argument, NULL, '5'},
     {"no-namespaces", no_argument, NULL, 'N'},
     {"manifests", required_argument, NULL, 'M'},
+    {"pod-network", required_argument, NULL, 'W'},
+    {"pod-cidr", required_argument, NULL, 'C'},
+    {"node-ip", required_argument, NULL, 'A'},
+    {"cni-bin-dir", required_argument, NULL, 'B'},
+    {"cni-data-dir", required_argument, NULL, 'D'},
+    {"netns-dir", required_argument, NULL, 'E'},
+    {"mtu", required_argument, NULL, 'U'},
+    {"cluster-cidr", required_argument, NULL, 'x'},
+    {"node-cidr-mask-size", required_argument, NULL, 'y'},
+    {"service-cidr", required_argument, NULL, 'z'},
+    {"cluster-domain", required_argument, NULL, 'w'},
     {NULL, 0, NULL, 0},
 };
 
@@ -444,6 +528,48 @@ static int s_flag (void *arg, int ch, const char *v)
     case 'S': self->shim_flag = v; return 0;
     case 'N': conf->no_namespaces = true; return 0;
     case 'M': self->manifests = v; return 0;
+    case 'W':
+        if (hs_streq (v, "none") || agent_cni_mode_valid (v)) {
+            conf->pod_network = v;
+            return 0;
+        }
+        fprintf (stderr, "hs-agent: --pod-network: none, bridge or ptp, not \"%s\"\n", v);
+        return -1;
+    case 'C': {
+        hs_cidr_t c;
+        if (hs_cidr_parse (v, &c) == 0 && c.prefix <= 30) {
+            self->pod_cidr_flag = v;
+            return 0;
+        }
+        fprintf (stderr, "hs-agent: --pod-cidr: not an IPv4 network of 4 addresses or more: %s\n",
+                 v);
+        return -1;
+    }
+    case 'A': {
+        uint32_t ip;
+        if (hs_ip_parse (v, &ip) == 0) {
+            self->node_ip_flag = v;
+            return 0;
+        }
+        fprintf (stderr, "hs-agent: --node-ip: not an IPv4 address: %s\n", v);
+        return -1;
+    }
+    case 'B': conf->cni_bin_dir = v; return 0;
+    case 'D': self->cni_data_dir_flag = v; return 0;
+    case 'E': conf->netns_dir = v; return 0;
+    case 'U':
+        if (hs_daemon_int (prog, flag, v, 576, 65535, &n) < 0) return -1;
+        conf->mtu = (int)n;
+        return 0;
+    case 'x':
+    case 'y':
+    case 'z':
+    case 'w': {
+        const char *why = NULL;
+        if (hs_net_flag (&self->net, flag + 2, v, &why) == 0) return 0;
+        fprintf (stderr, "hs-agent: %s: %s: %s\n", flag, why ? why : "invalid", v);
+        return -1;
+    }
     case 'c':
         if (hs_quantity_cpu_milli (v, &self->cpu_milli) == 0 && self->cpu_milli > 0) return 0;
         fprintf (stderr, "hs-agent: --cpu: not a CPU quantity: %s\n", v);
@@ -466,6 +592,25 @@ static int s_flag (void *arg, int ch, const char *v)
         return 0;
     default: return -1;
     }
+}
+
+/* The node's address: --node-ip, else the first IPv4 address of an
+ * interface that is up and not loopback (in the agent's network
+ * namespace), else 127.0.0.1. */
+static void s_node_ip (const char *flag, char buf[INET_ADDRSTRLEN])
+{
+    snprintf (buf, INET_ADDRSTRLEN, "%s", flag ? flag : "127.0.0.1");
+    if (flag) return;
+    struct ifaddrs *ifs = NULL;
+    if (getifaddrs (&ifs) < 0) return;
+    for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
+        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
+        if ((i->ifa_flags & IFF_LOOPBACK) || !(i->ifa_flags & IFF_UP)) continue;
+        if (hs_streq (i->ifa_name, AGENT_CNI_BRIDGE)) continue; /* our pods' gateway */
+        inet_ntop (AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, buf, INET_ADDRSTRLEN);
+        break;
+    }
+    freeifaddrs (ifs);
 }
 
 /* The defaults that depend on the machine and the other flags. */
@@ -496,6 +641,19 @@ static int s_check (void *arg, int argc, char **argv)
         fprintf (stderr, "hs-agent: the shim %s: %s (--shim PATH)\n", conf->shim, strerror (errno));
         return -1;
     }
+    const char *why = NULL;
+    if (hs_net_conf_check (&self->net, &why) < 0) {
+        fprintf (stderr, "hs-agent: the cluster's address plan: %s\n", why);
+        return -1;
+    }
+    hs_ip_format (hs_net_dns_ip (&self->net), self->dns_ip);
+    conf->dns_ip = self->dns_ip;
+    conf->domain = self->net.domain;
+    s_node_ip (self->node_ip_flag, self->node_ip);
+    conf->node_ip = self->node_ip;
+    self->cni_data_dir = self->cni_data_dir_flag ? hs_strdup (self->cni_data_dir_flag)
+                                                 : hs_sprintf ("/run/homeostat/cni/%s", conf->node);
+    conf->cni_data_dir = self->cni_data_dir;
     if (!self->cpu_milli) self->cpu_milli = sysconf (_SC_NPROCESSORS_ONLN) * 1000;
     if (!self->memory_bytes) self->memory_bytes = s_mem_total ();
     return 0;
@@ -554,6 +712,17 @@ static int s_setup (void *arg, hs_loop_t *loop)
         log_warn ("cgroup controllers not available to pods: %s; a pod whose limits need one "
                   "does not start (StartError), pods without such limits run",
                   missing);
+    if (!hs_streq (conf->pod_network, "none")) {
+        r = hs_mkdir_p (conf->netns_dir, 0755);
+        if (r < 0) {
+            log_error ("cannot make the network namespaces' dir %s: %s", conf->netns_dir,
+                       strerror (-r));
+            return 1;
+        }
+        log_info ("pod network %s: plugins in %s, leases in %s, namespaces in %s, node IP %s",
+                  conf->pod_network, conf->cni_bin_dir, conf->cni_data_dir, conf->netns_dir,
+                  conf->node_ip);
+    }
     self->pods = agent_pods_new (conf, self->cg, self->state, loop);
     r = agent_pods_adopt (self->pods);
     if (r < 0)
@@ -603,6 +772,7 @@ static void s_teardown (void *arg)
     free (self->state_dir);
     free (self->cg_parent);
     free (self->shim);
+    free (self->cni_data_dir);
     if (self->lock_fd >= 0) close (self->lock_fd);
     self->lock_fd = -1;
 }
@@ -625,6 +795,11 @@ int main (int argc, char **argv)
                             .backoff_max_ns = 300 * 1000 * MS,
                             .backoff_reset_ns = 600 * 1000 * MS,
                             .log_max_bytes = 10 << 20,
-                            .log_max_files = 5}};
+                            .log_max_files = 5,
+                            .pod_network = "none",
+                            .cni_bin_dir = "/usr/lib/cni",
+                            .netns_dir = "/run/homeostat/netns",
+                            .mtu = 1500}};
+    hs_net_conf_default (&self.net);
     return hs_daemon_main (&s_daemon, &self, argc, argv);
 }
