@@ -47,6 +47,7 @@ typedef struct {
     const char *cni_data_dir;
     const char *netns_dir;
     int mtu;
+    int netns_pool;      /* namespaces kept prepared */
     const char *node_ip; /* status.hostIP (and podIP of hostNetwork pods) */
     const char *dns_ip;  /* the cluster DNS (hs_net_dns_ip) */
     const char *domain;  /* --cluster-domain */

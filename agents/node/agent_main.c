@@ -104,7 +104,7 @@ static void s_usage (FILE *f)
              "                [--backoff-reset S] [--log-max-bytes N] [--log-max-files N]\n"
              "                [--no-namespaces] [--manifests DIR] [--pod-network MODE]\n"
              "                [--pod-cidr CIDR] [--node-ip IP] [--cni-bin-dir DIR]\n"
-             "                [--cni-data-dir DIR] [--netns-dir DIR] [--mtu N]\n"
+             "                [--cni-data-dir DIR] [--netns-dir DIR] [--netns-pool N] [--mtu N]\n"
              "                [--cluster-cidr CIDR] [--node-cidr-mask-size N]\n"
              "                [--service-cidr CIDR] [--cluster-domain DOMAIN]\n"
              "  --node-name NAME       the Node (default: the host name)\n"
@@ -129,11 +129,13 @@ static void s_usage (FILE *f)
              "  --pod-network MODE     none (every pod in the node's network, as today),\n"
              "                         bridge (CNI bridge hs0) or ptp (default none)\n"
              "  --pod-cidr CIDR        the node's podCIDR (default: the Node's spec.podCIDR)\n"
-             "  --node-ip IP           status.hostIP (default: the first non-loopback IPv4)\n"
+             "  --node-ip IP           status.hostIP (default: with a pod network the first\n"
+             "                         non-loopback IPv4, else 127.0.0.1)\n"
              "  --cni-bin-dir DIR      the CNI plugins (default /usr/lib/cni)\n"
              "  --cni-data-dir DIR     host-local's leases (default /run/homeostat/cni/NODE)\n"
              "  --netns-dir DIR        pods' pinned network namespaces\n"
              "                         (default /run/homeostat/netns)\n"
+             "  --netns-pool N         namespaces kept prepared, loopback up (default 2)\n"
              "  --mtu N                pod interfaces' MTU (default 1500)\n"
              "  --cluster-cidr, --node-cidr-mask-size, --service-cidr, --cluster-domain:\n"
              "                         the cluster's address plan (Kubernetes' defaults);\n"
@@ -494,6 +496,7 @@ static const struct option s_options[] = {
     {"cni-data-dir", required_argument, NULL, 'D'},
     {"netns-dir", required_argument, NULL, 'E'},
     {"mtu", required_argument, NULL, 'U'},
+    {"netns-pool", required_argument, NULL, 'O'},
     {"cluster-cidr", required_argument, NULL, 'x'},
     {"node-cidr-mask-size", required_argument, NULL, 'y'},
     {"service-cidr", required_argument, NULL, 'z'},
@@ -557,6 +560,10 @@ static int s_flag (void *arg, int ch, const char *v)
     case 'B': conf->cni_bin_dir = v; return 0;
     case 'D': self->cni_data_dir_flag = v; return 0;
     case 'E': conf->netns_dir = v; return 0;
+    case 'O':
+        if (hs_daemon_int (prog, flag, v, 0, 64, &n) < 0) return -1;
+        conf->netns_pool = (int)n;
+        return 0;
     case 'U':
         if (hs_daemon_int (prog, flag, v, 576, 65535, &n) < 0) return -1;
         conf->mtu = (int)n;
@@ -594,13 +601,14 @@ static int s_flag (void *arg, int ch, const char *v)
     }
 }
 
-/* The node's address: --node-ip, else the first IPv4 address of an
- * interface that is up and not loopback (in the agent's network
- * namespace), else 127.0.0.1. */
-static void s_node_ip (const char *flag, char buf[INET_ADDRSTRLEN])
+/* The node's address: --node-ip; else, with a pod network, the first IPv4
+ * address of an interface that is up and not loopback (in the agent's
+ * network namespace); else 127.0.0.1, where pods sharing the node's
+ * network have always been reached. */
+static void s_node_ip (const char *flag, bool pod_network, char buf[INET_ADDRSTRLEN])
 {
     snprintf (buf, INET_ADDRSTRLEN, "%s", flag ? flag : "127.0.0.1");
-    if (flag) return;
+    if (flag || !pod_network) return;
     struct ifaddrs *ifs = NULL;
     if (getifaddrs (&ifs) < 0) return;
     for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
@@ -649,7 +657,7 @@ static int s_check (void *arg, int argc, char **argv)
     hs_ip_format (hs_net_dns_ip (&self->net), self->dns_ip);
     conf->dns_ip = self->dns_ip;
     conf->domain = self->net.domain;
-    s_node_ip (self->node_ip_flag, self->node_ip);
+    s_node_ip (self->node_ip_flag, !hs_streq (conf->pod_network, "none"), self->node_ip);
     conf->node_ip = self->node_ip;
     self->cni_data_dir = self->cni_data_dir_flag ? hs_strdup (self->cni_data_dir_flag)
                                                  : hs_sprintf ("/run/homeostat/cni/%s", conf->node);
@@ -799,6 +807,7 @@ int main (int argc, char **argv)
                             .pod_network = "none",
                             .cni_bin_dir = "/usr/lib/cni",
                             .netns_dir = "/run/homeostat/netns",
+                            .netns_pool = 2,
                             .mtu = 1500}};
     hs_net_conf_default (&self.net);
     return hs_daemon_main (&s_daemon, &self, argc, argv);

@@ -5,6 +5,7 @@
 #include "hs_log.h"
 #include "hs_util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -28,8 +29,7 @@
 
 typedef enum {
     SB_NONE,
-    SB_LO_ADD,
-    SB_ADD,
+    SB_ADD, /* loopback and the main plugin: two networks, added at once */
     SB_READY,
     SB_CHECK,
     SB_DEL,
@@ -44,8 +44,8 @@ struct agent_sb_t {
     bool check_due; /* adopted ready: CHECK before anything else */
     bool recreate;  /* tear down and make again (failed CHECK, lost namespace, failed ADD) */
     bool redo;      /* after the teardown: ADD again even if nothing failed */
-    agent_cni_op_t *op;
-    char *result; /* the main ADD's result JSON */
+    agent_cni_op_t *op, *lo_op; /* the main plugin's call; loopback's ADD */
+    char *result;               /* the main ADD's result JSON */
     char *ip;
     int prefix;
     char *subnet, *mode; /* what it was added with */
@@ -60,6 +60,16 @@ typedef struct {
     agent_cni_op_t *op;
 } s_gc_t;
 
+/* A prepared namespace: pinned, loopback ADDed (op in flight until ready). */
+typedef struct {
+    char *path; /* <netns dir>/.pool-<n> */
+    agent_cni_op_t *op;
+    bool ready;
+} s_pool_t;
+
+#define POOL_PREFIX   ".pool-"
+#define POOL_RETRY_NS (5000 * MS)
+
 struct agent_net_t {
     agent_net_conf_t conf;
     char *mode, *bin_dir, *data_dir, *netns_dir; /* conf's strings, owned */
@@ -69,6 +79,10 @@ struct agent_net_t {
     size_t n_sbs;
     s_gc_t *gc;
     size_t n_gc;
+    s_pool_t *pool;
+    size_t n_pool;
+    uint64_t pool_seq;
+    int64_t pool_retry_at;
 };
 
 /* ------------------------------------------------------------------ namespaces */
@@ -128,7 +142,102 @@ agent_net_t *agent_net_new (const agent_net_conf_t *conf, hs_loop_t *loop)
     self->conf.data_dir = self->data_dir;
     self->conf.netns_dir = self->netns_dir;
     self->loop = loop;
+    /* A predecessor's prepared namespaces: nothing runs in them. */
+    DIR *d = opendir (self->conf.netns_dir);
+    struct dirent *e;
+    while (d && (e = readdir (d))) {
+        if (!hs_startswith (e->d_name, POOL_PREFIX)) continue;
+        _cleanup_free_ char *path = hs_sprintf ("%s/%s", self->conf.netns_dir, e->d_name);
+        agent_netns_remove (path);
+    }
+    if (d) closedir (d);
     return self;
+}
+
+static void s_pool_drop (agent_net_t *self, size_t i)
+{
+    s_pool_t *pe = &self->pool[i];
+    agent_cni_op_destroy (&pe->op);
+    agent_netns_remove (pe->path);
+    free (pe->path);
+    self->pool[i] = self->pool[--self->n_pool];
+}
+
+/* Keeps conf.pool prepared namespaces: made only while no sandbox is being
+ * added (a pod's ADD goes first; two Go plugins starting at once share the
+ * CPU). */
+static void s_pool_work (agent_net_t *self, int64_t now, int64_t *wake)
+{
+    for (size_t i = 0; i < self->n_pool; i++) {
+        s_pool_t *pe = &self->pool[i];
+        if (!pe->op || !agent_cni_op_poll (pe->op)) continue;
+        if (agent_cni_op_ok (pe->op)) {
+            agent_cni_op_destroy (&pe->op);
+            pe->ready = true;
+            continue;
+        }
+        _cleanup_free_ char *err = agent_cni_op_error (pe->op);
+        hs_log_once (HS_LOG_WARN, "agent:netns-pool",
+                     "cannot prepare a network namespace: %s (retried every 5 s; further "
+                     "failures not logged)",
+                     err);
+        s_pool_drop (self, i--);
+        self->pool_retry_at = now + POOL_RETRY_NS;
+    }
+    if (self->n_pool >= (size_t)self->conf.pool) return;
+    if (self->pool_retry_at > now) {
+        if (*wake > self->pool_retry_at) *wake = self->pool_retry_at;
+        return;
+    }
+    for (size_t i = 0; i < self->n_sbs; i++)
+        if (self->sbs[i]->state == SB_ADD) return; /* its end is a wake-up */
+    while (self->n_pool < (size_t)self->conf.pool) {
+        char *path = hs_sprintf ("%s/" POOL_PREFIX "%llu", self->conf.netns_dir,
+                                 (unsigned long long)self->pool_seq++);
+        agent_netns_remove (path);
+        int r = agent_netns_create (path);
+        _cleanup_free_ char *lo = agent_cni_loopback_conf ();
+        agent_cni_op_t *op = NULL;
+        if (r == 0)
+            r = agent_cni_op_start (self->loop, self->conf.bin_dir, "loopback", "ADD",
+                                    path + strlen (self->conf.netns_dir) + 1, path, "lo", lo, &op);
+        if (r < 0) {
+            hs_log_once (HS_LOG_WARN, "agent:netns-pool-make",
+                         "cannot prepare a network namespace at %s: %s (further failures not "
+                         "logged)",
+                         path, strerror (-r));
+            agent_netns_remove (path);
+            free (path);
+            self->pool_retry_at = now + POOL_RETRY_NS;
+            if (*wake > self->pool_retry_at) *wake = self->pool_retry_at;
+            return;
+        }
+        self->pool = hs_realloc (self->pool, (self->n_pool + 1) * sizeof *self->pool);
+        self->pool[self->n_pool++] = (s_pool_t){path, op, false};
+    }
+}
+
+/* Moves a prepared namespace to path (a bind mount of the pinned one, then
+ * the pool's file goes). True if there was one. */
+static bool s_pool_take (agent_net_t *self, const char *path)
+{
+    for (size_t i = 0; i < self->n_pool; i++) {
+        s_pool_t *pe = &self->pool[i];
+        if (!pe->ready) continue;
+        int fd = open (path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+        if (fd < 0) return false;
+        close (fd);
+        if (mount (pe->path, path, NULL, MS_BIND, NULL) < 0) {
+            log_warn ("cannot move prepared namespace %s to %s: %s", pe->path, path,
+                      strerror (errno));
+            unlink (path);
+            s_pool_drop (self, i);
+            return false;
+        }
+        s_pool_drop (self, i);
+        return true;
+    }
+    return false;
 }
 
 void agent_net_destroy (agent_net_t **self_p)
@@ -145,6 +254,8 @@ void agent_net_destroy (agent_net_t **self_p)
         free (self->gc[i].id);
     }
     free (self->gc);
+    while (self->n_pool) s_pool_drop (self, 0);
+    free (self->pool);
     free (self->mode);
     free (self->bin_dir);
     free (self->data_dir);
@@ -168,10 +279,15 @@ const char *agent_net_cidr (const agent_net_t *self)
 
 bool agent_net_reaped (agent_net_t *self, pid_t pid, int status)
 {
-    for (size_t i = 0; i < self->n_sbs; i++)
-        if (self->sbs[i]->op && agent_cni_op_reaped (self->sbs[i]->op, pid, status)) return true;
+    for (size_t i = 0; i < self->n_sbs; i++) {
+        agent_sb_t *sb = self->sbs[i];
+        if (sb->op && agent_cni_op_reaped (sb->op, pid, status)) return true;
+        if (sb->lo_op && agent_cni_op_reaped (sb->lo_op, pid, status)) return true;
+    }
     for (size_t i = 0; i < self->n_gc; i++)
         if (self->gc[i].op && agent_cni_op_reaped (self->gc[i].op, pid, status)) return true;
+    for (size_t i = 0; i < self->n_pool; i++)
+        if (self->pool[i].op && agent_cni_op_reaped (self->pool[i].op, pid, status)) return true;
     return false;
 }
 
@@ -223,6 +339,8 @@ int agent_net_gc (agent_net_t *self, const char *const *known, size_t n)
 
 int64_t agent_net_work (agent_net_t *self)
 {
+    int64_t wake = HS_NEVER;
+    if (self->conf.pool > 0) s_pool_work (self, hs_mono_ns (), &wake);
     for (size_t i = 0; i < self->n_gc; i++) {
         s_gc_t *g = &self->gc[i];
         if (!agent_cni_op_poll (g->op)) continue;
@@ -234,7 +352,7 @@ int64_t agent_net_work (agent_net_t *self)
         free (g->id);
         self->gc[i--] = self->gc[--self->n_gc];
     }
-    return HS_NEVER;
+    return wake;
 }
 
 size_t agent_net_gc_pending (const agent_net_t *self)
@@ -266,6 +384,7 @@ void agent_sb_destroy (agent_sb_t **sb_p)
             break;
         }
     agent_cni_op_destroy (&sb->op);
+    agent_cni_op_destroy (&sb->lo_op);
     free (sb->uid);
     free (sb->netns);
     free (sb->result);
@@ -323,7 +442,6 @@ bool agent_sb_record (const agent_sb_t *sb, Hs__AgentNet *ret)
     hs__agent_net__init (ret);
     switch (sb->state) {
     case SB_NONE: return false;
-    case SB_LO_ADD:
     case SB_ADD: ret->state = REC_ADDING; break;
     case SB_READY:
     case SB_CHECK: ret->state = REC_READY; break;
@@ -400,19 +518,21 @@ static bool s_main_call (agent_sb_t *sb, sb_state_t state, const char *cmd, cons
 /* A finished call. */
 static void s_done (agent_sb_t *sb, const agent_sb_cb_t *cb, int64_t now)
 {
-    agent_cni_op_t *op = sb->op;
-    bool ok = agent_cni_op_ok (op);
-    _cleanup_free_ char *err = ok ? NULL : agent_cni_op_error (op);
-    size_t len;
-    const char *out = agent_cni_op_out (op, &len);
-    switch (sb->state) {
-    case SB_LO_ADD:
-        if (ok) {
-            agent_cni_op_destroy (&sb->op);
-            s_main_call (sb, SB_ADD, "ADD", NULL, now);
-            return;
+    agent_cni_op_t *op = sb->op; /* NULL: the main ADD did not start (sb->why) */
+    bool ok = op && agent_cni_op_ok (op);
+    _cleanup_free_ char *err = NULL;
+    if (op && !ok) err = agent_cni_op_error (op);
+    if (!op) err = hs_strdup (sb->why ? sb->why : "the plugin did not run");
+    if (sb->lo_op) {
+        if (ok && !agent_cni_op_ok (sb->lo_op)) {
+            ok = false;
+            err = agent_cni_op_error (sb->lo_op);
         }
-        break;
+        agent_cni_op_destroy (&sb->lo_op);
+    }
+    size_t len = 0;
+    const char *out = op ? agent_cni_op_out (op, &len) : "";
+    switch (sb->state) {
     case SB_ADD:
         if (ok) {
             agent_cni_result_t res;
@@ -430,6 +550,7 @@ static void s_done (agent_sb_t *sb, const agent_sb_cb_t *cb, int64_t now)
                 return;
             }
             err = hs_sprintf ("plugin %s ADD: %s", agent_cni_op_plugin (op), perr);
+            /* (err was NULL: ok) */
             free (perr);
             ok = false;
         }
@@ -501,10 +622,12 @@ agent_sb_view_t agent_sb_step (agent_sb_t *sb, bool want_up, bool idle, const ag
                                int64_t now, int64_t *wake)
 {
     agent_net_t *net = sb->net;
-    if (sb->op) {
-        if (!agent_cni_op_poll (sb->op)) return AGENT_SB_PENDING;
+    if (sb->op || sb->lo_op) {
+        bool done = !sb->op || agent_cni_op_poll (sb->op);
+        if (sb->lo_op && !agent_cni_op_poll (sb->lo_op)) done = false;
+        if (!done) return AGENT_SB_PENDING;
         s_done (sb, cb, now);
-        if (sb->op) return AGENT_SB_PENDING;
+        if (sb->op || sb->lo_op) return AGENT_SB_PENDING;
     }
     switch (sb->state) {
     case SB_READY:
@@ -561,9 +684,11 @@ agent_sb_view_t agent_sb_step (agent_sb_t *sb, bool want_up, bool idle, const ag
         if (*wake > sb->retry_at) *wake = sb->retry_at;
         return AGENT_SB_PENDING;
     }
+    bool lo_up = false; /* a prepared namespace comes with loopback up */
     if (!agent_netns_pinned (sb->netns)) {
         agent_netns_remove (sb->netns); /* a file left without its mount */
-        int r = agent_netns_create (sb->netns);
+        lo_up = s_pool_take (net, sb->netns);
+        int r = lo_up ? 0 : agent_netns_create (sb->netns);
         if (r < 0) {
             s_why (sb, hs_sprintf ("cannot make the network namespace %s: %s", sb->netns,
                                    strerror (-r)));
@@ -575,16 +700,25 @@ agent_sb_view_t agent_sb_step (agent_sb_t *sb, bool want_up, bool idle, const ag
     }
     s_set (&sb->subnet, net->cidr);
     s_set (&sb->mode, net->conf.mode);
-    sb->state = SB_LO_ADD; /* recorded as "adding" before the first call */
+    sb->state = SB_ADD; /* recorded as "adding" before the first call */
     if (cb->save (cb->arg) < 0) {
         sb->state = SB_NONE;
         if (*wake > now + BACKOFF_FIRST) *wake = now + BACKOFF_FIRST;
         return AGENT_SB_PENDING;
     }
+    /* Loopback and the main network are two networks, not a chain: their
+     * ADDs run at the same time (a plugin exec is most of a pod's start). */
     _cleanup_free_ char *lo = agent_cni_loopback_conf ();
-    if (!s_call (sb, SB_LO_ADD, "loopback", "ADD", "lo", lo, now)) {
-        sb->state = SB_NONE;
-        if (*wake > sb->retry_at) *wake = sb->retry_at;
+    int r = lo_up ? 0
+                  : agent_cni_op_start (net->loop, net->conf.bin_dir, "loopback", "ADD", sb->uid,
+                                        sb->netns, "lo", lo, &sb->lo_op);
+    if (r < 0) s_why (sb, hs_sprintf ("cannot run the loopback plugin: %s", strerror (-r)));
+    if (r < 0 || !s_main_call (sb, SB_ADD, "ADD", NULL, now)) {
+        if (!sb->lo_op) {
+            /* Nothing runs: the failure path right away (DEL, backoff). */
+            s_done (sb, cb, now);
+            if (*wake > sb->retry_at) *wake = sb->retry_at;
+        }
     }
     return AGENT_SB_PENDING;
 }

@@ -22,6 +22,11 @@
  *  re-created (the pod's containers are killed first, as the kubelet does:
  *  a running pod never gets a new IP); "deleting" goes on deleting.
  *
+ *  Prepared namespaces: agent_net_work keeps conf.pool namespaces pinned at
+ *  <netns dir>/.pool-<n> with loopback ADDed, made while no pod's ADD runs;
+ *  a new sandbox takes one (a bind mount to its own path), so its start
+ *  costs one plugin call, the main ADD. A restart drops a predecessor's.
+ *
  *  Leaked leases (agent_net_gc): host-local's lease files naming a container
  *  ID that is no known pod are DEL'd.
  */
@@ -41,6 +46,7 @@ typedef struct {
     const char *data_dir;  /* host-local's dataDir */
     const char *netns_dir; /* where namespaces are pinned */
     int mtu;
+    int pool; /* namespaces kept prepared (pinned, loopback up) for the next pods */
 } agent_net_conf_t;
 
 typedef struct agent_net_t agent_net_t;
@@ -74,7 +80,8 @@ bool agent_net_reaped (agent_net_t *self, pid_t pid, int status);
  * Needs the podCIDR (the DEL's configuration); returns -EAGAIN without it,
  * else the number of IDs being collected. */
 int agent_net_gc (agent_net_t *self, const char *const *known, size_t n);
-/* Polls the GC's calls; returns the next deadline (HS_NEVER). */
+/* Polls the GC's calls and keeps the prepared namespaces; returns the next
+ * deadline (HS_NEVER). */
 int64_t agent_net_work (agent_net_t *self);
 /* GC calls still running. */
 size_t agent_net_gc_pending (const agent_net_t *self);

@@ -1388,7 +1388,7 @@ int64_t agent_pods_work (agent_pods_t *self)
     int64_t now = hs_mono_ns ();
     int64_t wake = HS_NEVER;
     if (self->net) {
-        agent_net_work (self->net);
+        wake = agent_net_work (self->net);
         if (!self->gc_done && self->adopted && agent_net_cidr (self->net)) {
             const char **known = hs_calloc (self->n_pods + 1, sizeof *known);
             for (size_t i = 0; i < self->n_pods; i++) known[i] = self->pods[i]->uid;
@@ -1661,7 +1661,8 @@ agent_pods_t *agent_pods_new (const agent_conf_t *conf, hs_cg_t *cg, agent_state
                                .bin_dir = conf->cni_bin_dir,
                                .data_dir = conf->cni_data_dir,
                                .netns_dir = conf->netns_dir,
-                               .mtu = conf->mtu};
+                               .mtu = conf->mtu,
+                               .pool = conf->netns_pool};
         self->net = agent_net_new (&nc, loop);
     }
     return self;

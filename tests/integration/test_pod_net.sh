@@ -32,7 +32,7 @@ net_cleanup() {
   [ -n "${AGENT_PID:-}" ] && kill -9 -- "-$AGENT_PID" 2>/dev/null
   hs_kill_workloads
   local f
-  for f in "$T"/netns/*; do
+  for f in "$T"/netns/* "$T"/netns/.pool-*; do
     [ -e "$f" ] || continue
     umount -l "$f" 2>/dev/null
     rm -f "$f"
@@ -129,6 +129,11 @@ out=$(nsenter --net="$T/netns/$uid_a" curl -sf -m2 "http://$ip_b:8080/hello.txt"
 [ "$out" = "hello from $NS" ] || fail "web-b answered: $out"
 out=$(nsenter --net="/run/netns/$NS" curl -sf -m2 "http://$ip_a:8080/hello.txt") || fail "the node cannot reach web-a"
 pass "pod to pod, and node to pod, on the node's bridge"
+
+# hs-shim --exec (exec probes, hsctl exec) runs in the pod's network too
+out=$(nsenter --net="/run/netns/$NS" "$HS_BIN/hs-shim" --exec "$(cpid web-a srv)" -- ip -4 -o addr show eth0)
+case "$out" in "exit 0"*"inet $ip_a/24"*) ;; *) fail "hs-shim --exec in web-a saw: $out" ;; esac
+pass "hs-shim --exec joins the pod's network namespace"
 
 want_resolv="nameserver 10.96.0.10
 search default.svc.cluster.local svc.cluster.local cluster.local
@@ -227,6 +232,12 @@ hsctl delete pod web-a late hn >/dev/null
 wait_for 30 "all pods gone" sh -c "hsctl get pods 2>&1 | grep -q 'No resources found'"
 [ -z "$(leases)" ] || fail "leases left: $(leases | tr '\n' ' ')"
 [ -z "$(ls "$T/netns")" ] || fail "namespaces left: $(ls "$T/netns")"
+# the prepared namespaces (.pool-N) go with a clean stop of the agent
+wait_for 10 "prepared namespaces (a failed refill waits 5 s)" sh -c "ls -A '$T/netns' | grep -q '^\.pool-'"
+kill -TERM "$AGENT_PID"
+wait_for 10 "the agent to stop" exited "$AGENT_PID"
+[ -z "$(ls -A "$T/netns")" ] || fail "left after the agent's stop: $(ls -A "$T/netns")"
+! grep -q "$T/netns" /proc/self/mountinfo || fail "mounts left under $T/netns"
 [ "$(bridge_ports)" = 0 ] || fail "hs0 still has ports"
 [ "$(ip -br link | awk '{print $1}' | sort)" = "$root_links_before" ] || fail "the root netns' links changed"
 [ "$(ip route)" = "$root_routes_before" ] || fail "the root netns' routes changed"
