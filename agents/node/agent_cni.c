@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -355,18 +356,20 @@ int agent_cni_op_start (hs_loop_t *loop, const char *bin_dir, const char *plugin
 {
     int in[2], out[2], err[2];
     if (pipe2 (in, O_CLOEXEC) < 0) return -errno;
-    if (pipe2 (out, O_CLOEXEC | O_NONBLOCK) < 0) {
+    if (pipe2 (out, O_CLOEXEC) < 0) {
         int e = -errno;
         close (in[0]), close (in[1]);
         return e;
     }
-    if (pipe2 (err, O_CLOEXEC | O_NONBLOCK) < 0) {
+    if (pipe2 (err, O_CLOEXEC) < 0) {
         int e = -errno;
         close (in[0]), close (in[1]), close (out[0]), close (out[1]);
         return e;
     }
-    /* Everything the child needs, made before the fork: after it only
-     * async-signal-safe calls (the agent has threads: ZeroMQ's). */
+    /* Our read ends only are non-blocking (each end of a pipe is its own
+     * open file description): the plugin gets ordinary blocking stdio. */
+    fcntl (out[0], F_SETFL, O_NONBLOCK);
+    fcntl (err[0], F_SETFL, O_NONBLOCK);
     _cleanup_free_ char *prog = hs_sprintf ("%s/%s", bin_dir, plugin);
     char *envp[] = {hs_sprintf ("CNI_COMMAND=%s", command),
                     hs_sprintf ("CNI_CONTAINERID=%s", id),
@@ -376,32 +379,47 @@ int agent_cni_op_start (hs_loop_t *loop, const char *bin_dir, const char *plugin
                     hs_strdup ("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
                     NULL};
     char *argv[] = {(char *)plugin, NULL};
-    pid_t pid = fork ();
-    if (pid == 0) {
-        dup2 (in[0], 0);
-        dup2 (out[1], 1);
-        dup2 (err[1], 2);
-        /* The plugin gets blocking pipes; ours are non-blocking. */
-        fcntl (1, F_SETFL, 0);
-        fcntl (2, F_SETFL, 0);
-        sigset_t none;
-        sigemptyset (&none);
-        sigprocmask (SIG_SETMASK, &none, NULL);
-        struct sigaction sa = {.sa_handler = SIG_DFL};
-        sigaction (SIGPIPE, &sa, NULL);
-        execve (prog, argv, envp);
-        int e = errno;
-        const char *m = e == ENOENT ? "no such file or directory" : "cannot execute";
-        if (write (2, "exec ", 5) < 0 || write (2, prog, strlen (prog)) < 0 ||
-            write (2, ": ", 2) < 0 || write (2, m, strlen (m)) < 0 || write (2, "\n", 1) < 0) {}
-        _exit (e == ENOENT ? 127 : 126);
-    }
-    int fork_errno = errno;
+    /* posix_spawn (glibc: clone with CLONE_VM|CLONE_VFORK): a fork of the
+     * agent would copy its page tables for every call. The child's stdio
+     * are the pipes; its signal mask is empty and SIGPIPE default. */
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    posix_spawn_file_actions_init (&fa);
+    posix_spawn_file_actions_adddup2 (&fa, in[0], 0);
+    posix_spawn_file_actions_adddup2 (&fa, out[1], 1);
+    posix_spawn_file_actions_adddup2 (&fa, err[1], 2);
+    posix_spawnattr_init (&at);
+    sigset_t none, dfl;
+    sigemptyset (&none);
+    sigemptyset (&dfl);
+    sigaddset (&dfl, SIGPIPE);
+    posix_spawnattr_setsigmask (&at, &none);
+    posix_spawnattr_setsigdefault (&at, &dfl);
+    posix_spawnattr_setflags (&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    pid_t pid = -1;
+    int se = posix_spawn (&pid, prog, &fa, &at, argv, envp);
+    posix_spawn_file_actions_destroy (&fa);
+    posix_spawnattr_destroy (&at);
     for (size_t i = 0; envp[i]; i++) free (envp[i]);
     close (in[0]), close (out[1]), close (err[1]);
-    if (pid < 0) {
+    if (se == ENOENT || se == EACCES || se == ENOEXEC || se == ENOTDIR) {
+        /* No plugin to run: reported as its exit would be (127/126 and a
+         * line on stderr), through the same path as any other failure. */
         close (in[1]), close (out[0]), close (err[0]);
-        return -fork_errno;
+        agent_cni_op_t *op = hs_calloc (1, sizeof *op);
+        op->plugin = hs_strdup (plugin);
+        op->command = hs_strdup (command);
+        op->out_fd = op->err_fd = op->pidfd = -1;
+        op->reaped = true;
+        op->status = (se == ENOENT || se == ENOTDIR ? 127 : 126) << 8;
+        hs_buf_printf (&op->err, "exec %s: %s\n", prog,
+                       se == ENOENT || se == ENOTDIR ? "no such file or directory" : strerror (se));
+        *ret = op;
+        return 0;
+    }
+    if (se != 0) {
+        close (in[1]), close (out[0]), close (err[0]);
+        return -se;
     }
     /* The configuration is a few KiB, well under a pipe's buffer: the write
      * does not wait for the child. A child that died at once (EPIPE) says

@@ -638,7 +638,8 @@ static int s_run_shim (agent_pods_t *self, apod_t *p, acont_t *c, const Hs__Cont
         s_add_arg (&argv, &n, agent_sb_netns (p->sb));
     }
     _cleanup_free_ char *resolv = NULL, *hosts = NULL;
-    s_pod_files (self, p, host, &resolv, &hosts);
+    /* Without a mount namespace of its own a container sees the node's files. */
+    if (!self->conf.no_namespaces) s_pod_files (self, p, host, &resolv, &hosts);
     if (resolv) {
         s_add_arg (&argv, &n, "--resolv-conf");
         s_add_arg (&argv, &n, resolv);
