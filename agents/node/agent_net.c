@@ -54,6 +54,7 @@ struct agent_sb_t {
     int64_t retry_at;
     int64_t backoff;
     int64_t add_started; /* mono ns, for the log */
+    bool prepared;       /* this ADD's namespace came from the pool */
     bool cidr_event_sent;
 };
 
@@ -211,9 +212,12 @@ static void s_pool_work (agent_net_t *self, int64_t now, int64_t *wake)
         int r = agent_netns_create (path);
         _cleanup_free_ char *lo = agent_cni_loopback_conf ();
         agent_cni_op_t *op = NULL;
+        /* CNI: a container ID starts with a letter or digit. */
+        _cleanup_free_ char *id =
+            hs_sprintf ("hs-pool-%llu", (unsigned long long)(self->pool_seq - 1));
         if (r == 0)
-            r = agent_cni_op_start (self->loop, self->conf.bin_dir, "loopback", "ADD",
-                                    path + strlen (self->conf.netns_dir) + 1, path, "lo", lo, &op);
+            r = agent_cni_op_start (self->loop, self->conf.bin_dir, "loopback", "ADD", id, path,
+                                    "lo", lo, &op);
         if (r < 0) {
             hs_log_once (HS_LOG_WARN, "agent:netns-pool-make",
                          "cannot prepare a network namespace at %s: %s (further failures not "
@@ -558,8 +562,9 @@ static void s_done (agent_sb_t *sb, const agent_sb_cb_t *cb, int64_t now)
                 sb->state = SB_READY;
                 sb->backoff = 0;
                 s_why (sb, NULL);
-                log_info ("pod %s: network ready, %s/%d on %s (%.1f ms)", sb->uid, sb->ip,
-                          sb->prefix, sb->netns, (double)(hs_mono_ns () - sb->add_started) / 1e6);
+                log_info ("pod %s: network ready, %s/%d on %s (%.1f ms%s)", sb->uid, sb->ip,
+                          sb->prefix, sb->netns, (double)(hs_mono_ns () - sb->add_started) / 1e6,
+                          sb->prepared ? ", a prepared namespace" : "");
                 agent_cni_op_destroy (&sb->op);
                 cb->save (cb->arg); /* a failure leaves the pod unsaved: retried there */
                 return;
@@ -707,6 +712,7 @@ agent_sb_view_t agent_sb_step (agent_sb_t *sb, bool want_up, bool idle, const ag
     if (!agent_netns_pinned (sb->netns)) {
         agent_netns_remove (sb->netns); /* a file left without its mount */
         lo_up = s_pool_take (net, sb->netns);
+        sb->prepared = lo_up;
         int r = lo_up ? 0 : agent_netns_create (sb->netns);
         if (r < 0) {
             s_why (sb, hs_sprintf ("cannot make the network namespace %s: %s", sb->netns,

@@ -60,7 +60,7 @@ start_store
 agent() {
   start agent-n1 nsenter --net="/run/netns/$NS" "$HS_BIN/hs-agent" --bus "ipc://$T/bus" \
     --node-name n1 --state-dir "$T/agent-n1" --cgroup-parent "$HS_CG_PARENT/n1" \
-    --pod-network bridge --pod-cidr "$CIDR_NET.0/24" --node-ip "$NODE_IP" \
+    --pod-network "${POD_NET:-bridge}" --pod-cidr "${POD_CIDR:-$CIDR_NET.0/24}" --node-ip "$NODE_IP" \
     --cni-bin-dir "$T/cnibin" --cni-data-dir "$T/cni" --netns-dir "$T/netns" \
     --backoff-initial 1 --backoff-max 2
   AGENT_PID=$LAST_PID
@@ -123,7 +123,8 @@ nsenter --net="$T/netns/$uid_a" ip -4 -o addr show eth0 | grep -q "inet $ip_a/24
 pass "two pods, IPs $ip_a and $ip_b in $CIDR_NET.0/24, shown in status.podIP(s); hostIP $NODE_IP"
 
 wait_for 20 "web-a's client to reach its server over localhost" grep -q "hello from" "$T/a.local"
-pass "two containers of one pod talk over localhost"
+grep -q "network ready.*a prepared namespace" "$T/agent-n1.log" || fail "no pod got a prepared namespace"
+pass "two containers of one pod talk over localhost; prepared namespaces (loopback up) are used"
 
 out=$(nsenter --net="$T/netns/$uid_a" curl -sf -m2 "http://$ip_b:8080/hello.txt") || fail "web-a cannot reach web-b at $ip_b:8080"
 [ "$out" = "hello from $NS" ] || fail "web-b answered: $out"
@@ -168,6 +169,25 @@ grep -q "network GC: releasing the lease of stale-container-id" "$T/agent-n1.log
   fail "after the restart, lease files: $(leases | tr '\n' ' ')"
 nsenter --net="$T/netns/$uid_a" curl -sf -m2 "http://$ip_b:8080/hello.txt" >/dev/null || fail "pod to pod after the restart"
 pass "agent kill -9 + restart: pods adopted with the same IPs after CHECK; leases = pods; a stale lease collected"
+
+# ---- a sandbox broken while the agent is away: CHECK fails, the sandbox is
+# re-created under a restarted container (never a new IP under a running one)
+restarts() { field "$1" "p['status']['containerStatuses'][0].get('restartCount', 0)"; }
+kill -9 -- "-$AGENT_PID"
+wait_for 10 "the agent to die" exited "$AGENT_PID"
+nsenter --net="$T/netns/$uid_b" ip addr flush dev eth0
+agent
+wait_for 20 "web-b's SandboxChanged event" sh -c "hsctl describe pod web-b | grep -q SandboxChanged"
+hsctl describe pod web-b | grep SandboxChanged | grep -q "network CHECK failed" || fail "SandboxChanged without the CHECK's failure: $(hsctl describe pod web-b)"
+wait_for 30 "web-b restarted in a new sandbox" sh -c "[ \"\$(hsctl get pod web-b -o json | python3 -c \"import json,sys; p=json.load(sys.stdin); print(p['status']['containerStatuses'][0].get('restartCount', 0), p['status']['phase'])\")\" = '1 Running' ]"
+ip_b=$(pod_ip web-b); pid_b=$(cpid web-b srv)
+case "$ip_b" in $CIDR_NET.*) ;; *) fail "web-b's new podIP: $ip_b" ;; esac
+nsenter --net="$T/netns/$uid_b" ip -4 -o addr show eth0 | grep -q "inet $ip_b/24" || fail "web-b's new namespace lacks $ip_b"
+[ "$(leases | tr '\n' ' ')" = "$(printf '%s\n' "$ip_a" "$ip_b" | sort | tr '\n' ' ')" ] ||
+  fail "after the re-creation, lease files: $(leases | tr '\n' ' '), pods: $ip_a $ip_b"
+[ "$(restarts web-a)" = 0 ] && [ "$(pod_ip web-a)" = "$ip_a" ] || fail "web-a was touched"
+wait_for 10 "pod to pod into the new sandbox" sh -c "nsenter --net='$T/netns/$uid_a' curl -sf -m2 http://$ip_b:8080/hello.txt >/dev/null"
+pass "a failed CHECK after a restart: Event SandboxChanged, container killed, sandbox re-created, leases = pods"
 
 # ---- delete a pod: lease, veth and namespace freed
 hsctl delete pod web-b >/dev/null
@@ -233,12 +253,35 @@ wait_for 30 "all pods gone" sh -c "hsctl get pods 2>&1 | grep -q 'No resources f
 [ -z "$(leases)" ] || fail "leases left: $(leases | tr '\n' ' ')"
 [ -z "$(ls "$T/netns")" ] || fail "namespaces left: $(ls "$T/netns")"
 # the prepared namespaces (.pool-N) go with a clean stop of the agent
-wait_for 10 "prepared namespaces (a failed refill waits 5 s)" sh -c "ls -A '$T/netns' | grep -q '^\.pool-'"
+poll_until 10 sh -c "ls -A '$T/netns' | grep -q '^\.pool-'" ||
+  fail "no prepared namespaces (a failed refill waits 5 s): $(ls -A "$T/netns"); $(grep -i 'prepare' "$T/agent-n1.log")"
 kill -TERM "$AGENT_PID"
 wait_for 10 "the agent to stop" exited "$AGENT_PID"
 [ -z "$(ls -A "$T/netns")" ] || fail "left after the agent's stop: $(ls -A "$T/netns")"
 ! grep -q "$T/netns" /proc/self/mountinfo || fail "mounts left under $T/netns"
 [ "$(bridge_ports)" = 0 ] || fail "hs0 still has ports"
+pass "all pods deleted: no lease, namespace or veth left; a clean stop removes the prepared namespaces"
+
+# ---- ptp, and a full podCIDR: a /30 has one address for pods (host-local:
+# .2). (ptp: hs0 keeps 10.244.7.1/24, and the bridge plugin refuses a
+# second gateway address on it, as with cni0 when a node's podCIDR changes.)
+POD_NET=ptp POD_CIDR=10.244.9.0/30 agent
+wait_for 20 "the agent on a /30" grep -q "podCIDR 10.244.9.0/30" "$T/agent-n1.log"
+for p in full1 full2; do
+  sed "s/name: late/name: $p/" "$T/late.yaml" | hsctl apply -f - >/dev/null || fail "apply $p"
+  wait_for 20 "$p in the agent" grep -q "pod default/$p " "$T/agent-n1.log"
+done
+wait_for 20 "one of the two Running" sh -c "hsctl get pods | grep -c Running | grep -qx 1"
+wait_for 20 "the other's FailedCreatePodSandBox" sh -c "{ hsctl describe pod full1; hsctl describe pod full2; } | grep FailedCreatePodSandBox | grep -q 'no IP addresses available'"
+kill -0 "$AGENT_PID" || fail "the agent died of a full podCIDR"
+[ "$(leases | wc -l)" = 1 ] || fail "leases on the /30: $(leases | tr '\n' ' ')"
+hsctl delete pod full1 full2 >/dev/null
+wait_for 30 "the /30 pods gone" sh -c "hsctl get pods 2>&1 | grep -q 'No resources found'"
+[ -z "$(leases)" ] || fail "leases left on the /30: $(leases | tr '\n' ' ')"
+pass "ptp, and a full podCIDR: Event FailedCreatePodSandBox (no IP addresses available), no crash, no leak"
+kill -TERM "$AGENT_PID"
+wait_for 10 "the agent to stop" exited "$AGENT_PID"
+[ -z "$(ls -A "$T/netns")" ] || fail "left after the agent's stop: $(ls -A "$T/netns")"
 [ "$(ip -br link | awk '{print $1}' | sort)" = "$root_links_before" ] || fail "the root netns' links changed"
 [ "$(ip route)" = "$root_routes_before" ] || fail "the root netns' routes changed"
-pass "all pods deleted: nothing left; the root netns untouched"
+pass "the root netns untouched"
