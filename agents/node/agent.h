@@ -12,6 +12,7 @@
  *  agent_pods.c: the pods and their containers; agent_static.c: static pods.
  *  agent_probe.c: probe.<node>: hs-prober's results and exec probes.
  *  agent_state.c: the record of what runs; agent_logs.c: `hsctl logs`.
+ *  agent_net.c: pod network sandboxes; agent_cni.c: the CNI plugin calls.
  *  agents/common/ (hsagent_core, shared with hs-hollow): agent_rules.c, the
  *  pure decisions about probes and node failure; agent_node.c, the Node
  *  object and its status.

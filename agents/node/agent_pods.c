@@ -24,6 +24,12 @@
  *  store with grace 0, as the kubelet does. A pod that vanished from the
  *  store or was bound elsewhere is stopped the same way, without writes.
  *
+ *  Networking (agent_net.h): a pod without hostNetwork has a sandbox; its
+ *  containers start once it is ready (until then: ContainerCreating with the
+ *  reason), its IP is status.podIP, and a stopped pod's sandbox is torn down
+ *  before the pod is forgotten. The CNI calls are children of ours: the
+ *  reaper in agent_pods_work hands their exit status over.
+ *
  *  Probes (agent_pods_probe_result, agent_rules.h): a container's ready and
  *  started flags follow hs-prober's latest word about its current run; a
  *  liveness failure stops the run (SIGTERM, the grace, SIGKILL) and the
@@ -1355,8 +1361,8 @@ static void s_sb_kill (void *arg)
     }
 }
 
-/* One turn of the pod's sandbox: *ret_ok says whether its containers may
- * start; waiting containers that never ran show why they wait. */
+/* One turn of the pod's sandbox (p->sb_view: whether its containers may
+ * start); waiting containers that never ran show why they wait. */
 static void s_net_turn (agent_pods_t *self, apod_t *p, int64_t now, int64_t *wake)
 {
     bool idle = true;
