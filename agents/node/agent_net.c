@@ -437,6 +437,7 @@ void agent_sb_restore (agent_sb_t *sb, const Hs__AgentNet *rec)
     switch (rec->state) {
     case REC_ADDING:
         /* Crashed during the ADD: whatever it did is undone, then done again. */
+        log_info ("pod %s: the agent stopped during its network ADD: DEL, then ADD again", sb->uid);
         sb->state = SB_DEL;
         sb->redo = true;
         s_set (&sb->ip, NULL);

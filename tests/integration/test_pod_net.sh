@@ -8,11 +8,14 @@
 # containers of a pod talk over localhost; pod to pod works; resolv.conf and
 # hosts in a pod are the generated ones; kill -9 + restart of the agent keeps
 # pods running with the same IPs after a CNI CHECK and the lease files match
-# the pods; a planted stale lease is collected; deleting a pod frees its
-# lease, veth and namespace; a missing plugin dir gives an Event and a
-# ContainerCreating pod, no crash, and a retry once the plugins are back; a
-# hostNetwork pod sees the node's interfaces. The root netns is compared
-# before and after; everything is removed at exit.
+# the pods; a planted stale lease is collected; a pod whose CHECK fails
+# after a restart gets a new sandbox under a restarted container; deleting a
+# pod frees its lease, veth and namespace; a missing plugin dir gives an
+# Event and a ContainerCreating pod, no crash, and a retry once the plugins
+# are back; an agent killed during an ADD is followed by a DEL and a new ADD;
+# a hostNetwork pod sees the node's interfaces; ptp on a full /30 gives
+# FailedCreatePodSandBox. The root netns is compared before and after;
+# everything is removed at exit.
 source "$(dirname "$0")/lib.sh"
 need_root_cgroups
 for b in bridge host-local loopback; do
@@ -224,6 +227,36 @@ rm "$T/cnibin" && ln -s /usr/lib/cni "$T/cnibin"
 wait_for 30 "late Running once the plugins are back (a retry with backoff)" running late
 case "$(pod_ip late)" in $CIDR_NET.*) ;; *) fail "late's podIP: $(pod_ip late)" ;; esac
 pass "a missing plugin: Event FailedCreatePodSandBox, ContainerCreating, no crash; retried"
+
+# ---- the agent dies during an ADD (a bridge plugin held in flight by a
+# wrapper): the restarted agent DELs, then ADDs again; one lease, Running
+mkdir "$T/slowbin"
+for b in /usr/lib/cni/*; do ln -s "$b" "$T/slowbin/"; done
+rm "$T/slowbin/bridge"
+cat >"$T/slowbin/bridge" <<'EOF'
+#!/bin/sh
+# The real bridge plugin, an ADD held for 30 s first (the agent dies meanwhile).
+[ "$CNI_COMMAND" = ADD ] && sleep 30
+exec /usr/lib/cni/bridge
+EOF
+chmod +x "$T/slowbin/bridge"
+rm "$T/cnibin" && ln -s "$T/slowbin" "$T/cnibin"
+sed "s/name: late/name: crash/" "$T/late.yaml" | hsctl apply -f - >/dev/null || fail "apply crash"
+wait_for 20 "crash's uid" uid crash
+uid_c=$(uid crash)
+wait_for 20 "crash's ADD in flight" sh -c "[ -e '$T/netns/$uid_c' ] && [ -n \"\$(pgrep -f '$T/slowbin/bridge')\" ]"
+kill -9 -- "-$AGENT_PID" # the agent's process group: the plugin dies with it
+wait_for 10 "the agent to die" exited "$AGENT_PID"
+rm "$T/cnibin" && ln -s /usr/lib/cni "$T/cnibin"
+agent
+wait_for 20 "the DEL of the interrupted ADD" grep -q "pod $uid_c: the agent stopped during its network ADD" "$T/agent-n1.log"
+wait_for 30 "crash Running" running crash
+ip_c=$(pod_ip crash)
+case "$ip_c" in $CIDR_NET.*) ;; *) fail "crash's podIP: $ip_c" ;; esac
+[ "$(head -1 "$T/cni/hs-podnet/$ip_c" | tr -d '\r')" = "$uid_c" ] || fail "crash's lease"
+[ "$(grep -l "$uid_c" "$T"/cni/hs-podnet/[0-9]* | wc -l)" = 1 ] || fail "crash holds $(grep -l "$uid_c" "$T"/cni/hs-podnet/[0-9]* | wc -l) leases"
+hsctl delete pod crash >/dev/null
+pass "the agent killed during an ADD: the restarted agent DELs, then ADDs again; one lease"
 
 # ---- hostNetwork: the node's interfaces and address
 cat >"$T/hn.yaml" <<EOF
