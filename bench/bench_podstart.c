@@ -1,9 +1,18 @@
 /*  bench_podstart.c: bench-podstart, how fast a real pod starts and how fast
- *  a crashed container is back, through the whole control plane.
+ *  a crashed container is back, through the whole control plane, without and
+ *  with pod networking.
  *
- *  Spawns hs-bus, hs-store (temp data dir, durable by default), hs-scheduler
- *  and one real hs-agent (cgroups under hs-bench-<pid>/n1, state in the temp
- *  dir: needs root). Then:
+ *  Spawns hs-bus (also on ipc://), hs-store (temp data dir, durable by
+ *  default), hs-scheduler and two real hs-agents (cgroups under
+ *  hs-bench-<pid>/, state in the temp dir: needs root):
+ *    bench-n1 in our network namespace with --pod-network none (every pod
+ *      in the node's network, as before);
+ *    bench-n2 inside a network namespace made here (hs-bench-<pid>-n2,
+ *      joined with nsenter --net), reaching the bus through ipc://, with
+ *      --pod-network bridge: each pod gets its own namespace, loopback and
+ *      bridge+host-local ADDs (Debian's CNI plugins), an IP in 10.244.1.0/24.
+ *  Pods go to one node or the other by nodeSelector kubernetes.io/hostname.
+ *  Then, for each node:
  *
  *    sequential: 100 pods, one at a time: apply one (a Command sent with
  *      hs_client_send), wait until it is Running, then the next;
@@ -33,13 +42,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define MS       1000000LL
 #define NODE     "bench-n1"
+#define NODE_NET "bench-n2" /* the node with a pod network */
 #define MAX_PODS 1000
+#define GROUPS   4 /* sequential, burst; with a pod network: sequential, burst */
 
 typedef struct {
     int64_t sent;      /* our realtime when the apply went out */
@@ -55,7 +68,7 @@ typedef struct {
 typedef struct {
     hs_client_t *cl;
     int n;   /* pods per phase */
-    pt_t *t; /* 2n: sequential, then burst */
+    pt_t *t; /* GROUPS * n: ps-, pb- (bench-n1), ns-, nb- (bench-n2) */
     int acked, failed;
     char *err;
 } bench_t;
@@ -66,6 +79,22 @@ typedef struct {
 static char s_cg_parent[64];   /* hs-bench-<pid> */
 static char s_tmp[PATH_MAX];   /* our temp dir: the shims' command lines name it */
 static pid_t s_agent_pid = -1; /* stopped first, so it restarts nothing */
+static pid_t s_agent2_pid = -1;
+static char s_netns[64];           /* hs-bench-<pid>-n2, once made */
+static char s_netns_dir[PATH_MAX]; /* the pods' pinned namespaces (in s_tmp) */
+
+/* Runs argv (a full path) and waits: its exit code, or -1. */
+static int s_run (char *const argv[])
+{
+    pid_t pid = fork ();
+    if (pid == 0) {
+        execv (argv[0], argv);
+        _exit (127);
+    }
+    int st = 0;
+    if (pid < 0 || waitpid (pid, &st, 0) < 0) return -1;
+    return WIFEXITED (st) ? WEXITSTATUS (st) : -1;
+}
 
 /* Kills the agent, then our shims and everything in our cgroups, and removes
  * the cgroups. Once; at exit, on a signal (bl_cleanup_first) or at the end. */
@@ -74,26 +103,50 @@ static void s_cleanup_workloads (void)
     static bool done;
     if (done || !s_cg_parent[0]) return;
     done = true;
-    if (s_agent_pid > 0) {
-        kill (s_agent_pid, SIGKILL);
-        waitpid (s_agent_pid, NULL, 0);
-    }
+    pid_t agents[] = {s_agent_pid, s_agent2_pid};
+    for (size_t i = 0; i < 2; i++)
+        if (agents[i] > 0) {
+            kill (agents[i], SIGKILL);
+            waitpid (agents[i], NULL, 0);
+        }
     for (int pass = 0; pass < 3; pass++) {
         if (s_tmp[0]) bl_kill_cmdline (s_tmp); /* the shims: --state names it */
         bl_cgroup_kill (s_cg_parent, NULL);
     }
     bl_cgroup_remove (s_cg_parent, NULL);
+    /* The pods' pinned namespaces and the agent's prepared ones (.pool-N),
+     * then the node's (its bridge and veths go with it; the leases are in
+     * the temp dir). */
+    if (s_netns_dir[0]) {
+        DIR *d = opendir (s_netns_dir);
+        struct dirent *e;
+        while (d && (e = readdir (d))) {
+            if (strcmp (e->d_name, ".") == 0 || strcmp (e->d_name, "..") == 0) continue;
+            char path[PATH_MAX + 256];
+            snprintf (path, sizeof path, "%s/%s", s_netns_dir, e->d_name);
+            umount2 (path, MNT_DETACH);
+            unlink (path);
+        }
+        if (d) closedir (d);
+    }
+    if (s_netns[0]) {
+        char *del[] = {"/usr/sbin/ip", "netns", "del", s_netns, NULL};
+        if (s_run (del) != 0) fprintf (stderr, "bench-podstart: cannot delete netns %s\n", s_netns);
+        s_netns[0] = '\0';
+    }
 }
 
 /* ------------------------------------------------------------------ events */
 
+static const char *const s_prefix[GROUPS] = {"ps-", "pb-", "ns-", "nb-"};
+
 static int s_index (const bench_t *b, const char *name)
 {
     int64_t v;
-    if (hs_startswith (name, "ps-") && hs_parse_i64 (name + 3, &v) == 0 && v >= 0 && v < b->n)
-        return (int)v;
-    if (hs_startswith (name, "pb-") && hs_parse_i64 (name + 3, &v) == 0 && v >= 0 && v < b->n)
-        return b->n + (int)v;
+    for (int g = 0; g < GROUPS; g++)
+        if (hs_startswith (name, s_prefix[g]) && hs_parse_i64 (name + 3, &v) == 0 && v >= 0 &&
+            v < b->n)
+            return g * b->n + (int)v;
     return -1;
 }
 
@@ -127,11 +180,13 @@ static void s_on_pod_ev (void *arg, const char *topic, const Hs__Envelope *env)
 
 /* ------------------------------------------------------------------ pods */
 
-static Hs__Object *s_make_pod (const char *name)
+static Hs__Object *s_make_pod (const char *name, const char *node)
 {
     Hs__Object *obj = hs_obj_new (HS_KIND_POD, "default", name);
     Hs__Pod *pod = obj->pod;
     pod->spec = hs_pb_new (&hs__pod_spec__descriptor);
+    hs_pb_map_set ((void ***)&pod->spec->node_selector, &pod->spec->n_node_selector,
+                   &hs__pod_spec__node_selector_entry__descriptor, "kubernetes.io/hostname", node);
     Hs__Container *c = hs_pb_new (&hs__container__descriptor);
     hs_pb_set_str (&c->name, "main");
     hs_pb_set_str (&c->image, "busybox:1.36");
@@ -159,8 +214,9 @@ static void s_on_ack (void *arg, int err, const Hs__Ack *ack)
 static void s_apply (bench_t *b, int i)
 {
     char name[32];
-    snprintf (name, sizeof name, "%s-%d", i < b->n ? "ps" : "pb", i < b->n ? i : i - b->n);
-    Hs__Write *w = hs_write_new (HS__OP__OP_APPLY, s_make_pod (name));
+    int g = i / b->n;
+    snprintf (name, sizeof name, "%s%d", s_prefix[g], i % b->n);
+    Hs__Write *w = hs_write_new (HS__OP__OP_APPLY, s_make_pod (name, g < 2 ? NODE : NODE_NET));
     hs_call_opts_t opts = {.timeout_ms = 30000};
     b->t[i].sent = hs_now_ns ();
     int r = hs_client_send (b->cl, &w, 1, &opts, s_on_ack, b);
@@ -229,6 +285,28 @@ static void s_row (const char *what, int64_t *v, size_t n)
             s_ms (v[(size_t)((double)(n - 1) * 0.99)], b[1], 32), s_ms (v[n - 1], b[2], 32));
 }
 
+/* p50, p99 and max of a phase's apply -> Running, for the side-by-side table. */
+typedef struct {
+    size_t n;
+    int64_t p50, p99, max;
+} s_stat_t;
+
+static s_stat_t s_phase_stat (const bench_t *b, int from)
+{
+    s_stat_t st = {0};
+    int64_t *v = hs_calloc ((size_t)b->n, sizeof *v);
+    for (int i = from; i < from + b->n; i++)
+        if (b->t[i].running) v[st.n++] = b->t[i].running - b->t[i].sent;
+    qsort (v, st.n, sizeof *v, s_cmp);
+    if (st.n) {
+        st.p50 = v[(st.n - 1) / 2];
+        st.p99 = v[(size_t)((double)(st.n - 1) * 0.99)];
+        st.max = v[st.n - 1];
+    }
+    free (v);
+    return st;
+}
+
 /* The phase's rows: apply -> Running, and the steps in between. */
 static void s_rows (const char *label, const bench_t *b, int from)
 {
@@ -267,18 +345,19 @@ typedef struct {
     char *bin[5]; /* hs-bus, hs-store, hs-scheduler, hs-agent, hs-shim */
     char *tmp;
     bl_plane_t plane; /* hs-bus, hs-store */
-    char *log_sched, *log_agent;
-    char *state; /* the agent's --state-dir */
+    char *log_sched, *log_agent, *log_agent2;
+    char *state, *state2; /* the agents' --state-dir */
 } cluster_t;
 
 static void s_usage (FILE *f)
 {
     fprintf (f, "usage: bench-podstart [--bin DIR] [--pods N] [--crashes N] [--no-sync]\n"
                 "  --bin DIR     where hs-bus, hs-store, hs-scheduler, hs-agent, hs-shim are\n"
-                "  --pods N      pods per phase, sequential and burst (default 100)\n"
+                "  --pods N      pods per phase, sequential and burst, on each node (default 100)\n"
                 "  --crashes N   containers killed, one at a time (default 20)\n"
                 "  --no-sync     hs-store --no-sync (labelled; not durable)\n"
-                "Needs root (cgroups).\n");
+                "Needs root (cgroups, network namespaces), nsenter, ip and\n"
+                "/usr/lib/cni/{bridge,host-local,loopback} (containernetworking-plugins).\n");
 }
 
 /* Fills o from the command line (dies on a bad value). Returns -1 to run the
@@ -296,8 +375,8 @@ static int s_parse_args (int argc, char **argv, opts_t *o)
         switch (c) {
         case 'b': o->bin_dir = optarg; break;
         case 'p':
-            if (hs_parse_i64 (optarg, &v) < 0 || v < 1 || v > MAX_PODS / 2)
-                bl_die ("--pods: 1..%d: %s", MAX_PODS / 2, optarg);
+            if (hs_parse_i64 (optarg, &v) < 0 || v < 1 || v > MAX_PODS / GROUPS)
+                bl_die ("--pods: 1..%d: %s", MAX_PODS / GROUPS, optarg);
             o->pods = (int)v;
             break;
         case 'c': o->crashes = bl_parse_int ("--crashes", optarg, 0, MAX_PODS / 2); break;
@@ -309,6 +388,28 @@ static int s_parse_args (int argc, char **argv, opts_t *o)
     /* Only the sequential pods are killed. */
     if (o->crashes > o->pods) o->crashes = o->pods;
     return -1;
+}
+
+/* bl_plane_start, with the bus also on ipc://DIR/bus: the agent inside
+ * the node's network namespace has no route to our 127.0.0.1. */
+static void s_plane_start (bl_plane_t *p, const char *dir, char *hsbus, char *hsstore, bool nosync)
+{
+    memset (p, 0, sizeof *p);
+    int port = bl_free_port (true);
+    char port_s[16];
+    snprintf (port_s, sizeof port_s, "%d", port);
+    snprintf (p->bus, sizeof p->bus, "127.0.0.1:%d", port);
+    p->bus_log = hs_sprintf ("%s/hs-bus.log", dir);
+    p->store_log = hs_sprintf ("%s/hs-store.log", dir);
+    p->data = hs_sprintf ("%s/store", dir);
+    _cleanup_free_ char *ipc = hs_sprintf ("%s/bus", dir);
+    hs_mkdir_p (ipc, 0700);
+    char *a_bus[] = {hsbus, "--bind", "127.0.0.1", "--port", port_s, "--ipc", ipc, NULL};
+    p->bus_pid = bl_spawn (a_bus, p->bus_log);
+    if (bl_wait_tcp (port + 1, 5000) < 0) bl_die ("hs-bus did not start");
+    char *a_store[] = {hsstore, "--bus", p->bus, "--data", p->data, nosync ? "--no-sync" : NULL,
+                       NULL};
+    p->store_pid = bl_spawn (a_store, p->store_log);
 }
 
 /* Starts hs-bus, hs-store, our client (watching ev.pod.), hs-scheduler and
@@ -326,7 +427,7 @@ static void s_start (const opts_t *o, bench_t *b, cluster_t *c)
     c->log_sched = hs_sprintf ("%s/hs-scheduler.log", c->tmp);
     c->log_agent = hs_sprintf ("%s/hs-agent.log", c->tmp);
     c->state = hs_sprintf ("%s/agent", c->tmp);
-    bl_plane_start (&c->plane, c->tmp, c->bin[0], c->bin[1], o->nosync);
+    s_plane_start (&c->plane, c->tmp, c->bin[0], c->bin[1], o->nosync);
     char *bus = c->plane.bus;
     int r = hs_client_new (bus, "bench-podstart", NULL, 10000, &b->cl);
     if (r < 0) bl_die ("cannot join hs-bus at %s: %s", bus, strerror (-r));
@@ -335,7 +436,7 @@ static void s_start (const opts_t *o, bench_t *b, cluster_t *c)
     pid_t sched_pid = bl_spawn (a_sched, c->log_sched);
     bl_wait_log (c->log_sched, "scheduling pods", sched_pid, 20000);
     char max_pods[16], parent[96];
-    snprintf (max_pods, sizeof max_pods, "%d", 2 * b->n + 10);
+    snprintf (max_pods, sizeof max_pods, "%d", 2 * b->n + 10); /* each node's share */
     snprintf (parent, sizeof parent, "%s/n1", s_cg_parent);
     char *a_agent[] = {
         c->bin[3],         "--bus", bus,      "--node-name", NODE,         "--state-dir", c->state,
@@ -343,6 +444,50 @@ static void s_start (const opts_t *o, bench_t *b, cluster_t *c)
     s_agent_pid = bl_spawn (a_agent, c->log_agent);
     bl_wait_log (c->log_agent, "registered node " NODE, s_agent_pid, 20000);
     if (!bl_alive (c->plane.store_pid)) bl_die ("hs-store died");
+
+    /* The node with a pod network: its own network namespace. */
+    snprintf (s_netns, sizeof s_netns, "hs-bench-%d-n2", (int)getpid ());
+    char *add[] = {"/usr/sbin/ip", "netns", "add", s_netns, NULL};
+    if (s_run (add) != 0) {
+        s_netns[0] = '\0';
+        bl_die ("ip netns add hs-bench-%d-n2 failed", (int)getpid ());
+    }
+    char *lo[] = {"/usr/sbin/ip", "-n", s_netns, "link", "set", "lo", "up", NULL};
+    if (s_run (lo) != 0) bl_die ("ip -n %s link set lo up failed", s_netns);
+    snprintf (s_netns_dir, sizeof s_netns_dir, "%s/netns", c->tmp);
+    c->log_agent2 = hs_sprintf ("%s/hs-agent-n2.log", c->tmp);
+    c->state2 = hs_sprintf ("%s/agent-n2", c->tmp);
+    char ipc_bus[PATH_MAX + 16], net[PATH_MAX], cni[PATH_MAX + 8], parent2[96];
+    snprintf (ipc_bus, sizeof ipc_bus, "ipc://%s/bus", c->tmp);
+    snprintf (net, sizeof net, "--net=/run/netns/%s", s_netns);
+    snprintf (cni, sizeof cni, "%s/cni", c->tmp);
+    snprintf (parent2, sizeof parent2, "%s/n2", s_cg_parent);
+    char *a_agent2[] = {"/usr/bin/nsenter",
+                        net,
+                        c->bin[3],
+                        "--bus",
+                        ipc_bus,
+                        "--node-name",
+                        NODE_NET,
+                        "--state-dir",
+                        c->state2,
+                        "--cgroup-parent",
+                        parent2,
+                        "--shim",
+                        c->bin[4],
+                        "--max-pods",
+                        max_pods,
+                        "--pod-network",
+                        "bridge",
+                        "--pod-cidr",
+                        "10.244.1.0/24",
+                        "--cni-data-dir",
+                        cni,
+                        "--netns-dir",
+                        s_netns_dir,
+                        NULL};
+    s_agent2_pid = bl_spawn (a_agent2, c->log_agent2);
+    bl_wait_log (c->log_agent2, "registered node " NODE_NET, s_agent2_pid, 20000);
 }
 
 /* The title, what the rows mean, and the table's header. */
@@ -352,6 +497,8 @@ static void s_print_intro (const opts_t *o, const bench_t *b)
             o->nosync ? "--no-sync, NOT durable" : "durable");
     printf ("   Each pod: one container, /bin/sleep 3600, restartPolicy Always, no requests; the\n"
             "   agent runs it under hs-shim in its own cgroup and PID/mount/UTS/IPC namespaces.\n"
+            "   " NODE ": no pod network; " NODE_NET ": its own network namespace per pod, CNI\n"
+            "   loopback + bridge/host-local (ADDs at once), the shim joins it.\n"
             "   apply = our realtime when the Command was sent; created = creationTimestamp;\n"
             "   bound/Running = WatchEvent.committed_at_ns of the first event showing it.\n"
             "   sequential: %d pods, one at a time (apply, wait for Running, next);\n"
@@ -360,26 +507,77 @@ static void s_print_intro (const opts_t *o, const bench_t *b)
     printf ("%-34s %6s %10s %10s %10s\n", "", "pods", "p50", "p99", "max");
 }
 
-/* Pods ps-0.. one at a time: apply, wait until Running, the next. Prints
- * the phase's rows; dies if one is not Running within 30 s. */
-static void s_run_sequential (bench_t *b)
+/* Group g's pods one at a time: apply, wait until Running, the next.
+ * Prints the phase's rows; dies if one is not Running within 30 s. */
+static int s_sandbox_row (const char *log, int skip, const char *what);
+static const char *s_log2; /* bench-n2's log: its sandbox times */
+static int s_log2_seen;
+
+static void s_run_sequential (bench_t *b, int g, const char *label)
 {
-    for (int i = 0; i < b->n; i++) {
+    for (int i = g * b->n; i < (g + 1) * b->n; i++) {
         s_apply (b, i);
         if (!s_wait (b, s_is_running, i, 30000))
-            bl_die ("pod ps-%d not Running within 30 s%s%s", i, b->err ? ": " : "", hs_s (b->err));
+            bl_die ("pod %s%d not Running within 30 s%s%s", s_prefix[g], i % b->n,
+                    b->err ? ": " : "", hs_s (b->err));
     }
-    s_rows ("sequential", b, 0);
+    s_rows (label, b, g * b->n);
+    if (g >= 2) s_log2_seen = s_sandbox_row (s_log2, s_log2_seen, "sandbox ADD (agent's log)");
 }
 
-/* Pods pb-0..: every apply at once, then wait for all. Prints the phase's
- * rows; dies if they are not all Running within 60 s. */
-static void s_run_burst (bench_t *b)
+/* Group g's pods: every apply at once, then wait for all. Prints the
+ * phase's rows; dies if they are not all Running within 60 s. */
+static void s_run_burst (bench_t *b, int g, const char *label)
 {
-    for (int i = b->n; i < 2 * b->n; i++) s_apply (b, i);
-    if (!s_wait (b, s_all_running, b->n, 60000))
+    for (int i = g * b->n; i < (g + 1) * b->n; i++) s_apply (b, i);
+    if (!s_wait (b, s_all_running, g * b->n, 60000))
         bl_die ("the burst was not Running within 60 s%s%s", b->err ? ": " : "", hs_s (b->err));
-    s_rows ("burst", b, b->n);
+    s_rows (label, b, g * b->n);
+    if (g >= 2) s_log2_seen = s_sandbox_row (s_log2, s_log2_seen, "sandbox ADD (agent's log)");
+}
+
+/* The sandbox times hs-agent logged ("network ready, ... (12.3 ms" : from
+ * the sandbox's start to its main ADD's result) after the first `skip`
+ * such lines: one row. Returns how many lines there were in all. */
+static int s_sandbox_row (const char *log, int skip, const char *what)
+{
+    FILE *f = fopen (log, "re");
+    if (!f) return skip;
+    int64_t *v = hs_calloc (MAX_PODS + 1, sizeof *v);
+    size_t n = 0;
+    int seen = 0, prepared = 0;
+    char line[1024];
+    while (fgets (line, sizeof line, f)) {
+        const char *r = strstr (line, "network ready, ");
+        const char *paren = r ? strrchr (line, '(') : NULL;
+        double ms;
+        if (!paren || sscanf (paren, "(%lf ms", &ms) != 1) continue;
+        if (seen++ < skip || n >= MAX_PODS) continue;
+        v[n++] = (int64_t)(ms * 1e6);
+        prepared += strstr (paren, "prepared") != NULL;
+    }
+    fclose (f);
+    char label[96];
+    snprintf (label, sizeof label, "  %s (%d prepared)", what, prepared);
+    s_row (label, v, n);
+    free (v);
+    return seen;
+}
+
+/* The side-by-side table: apply -> Running without and with a pod network. */
+static void s_print_compare (const bench_t *b)
+{
+    char x[6][32];
+    printf ("\n%-22s %28s   %28s\n", "apply -> Running", "no pod network (" NODE ")",
+            "pod network, bridge (" NODE_NET ")");
+    printf ("%-22s %9s %9s %9s   %9s %9s %9s\n", "", "p50", "p99", "max", "p50", "p99", "max");
+    const char *labels[] = {"sequential", "burst"};
+    for (int k = 0; k < 2; k++) {
+        s_stat_t a = s_phase_stat (b, k * b->n), n = s_phase_stat (b, (2 + k) * b->n);
+        printf ("%-22s %9s %9s %9s   %9s %9s %9s\n", labels[k], s_ms (a.p50, x[0], 32),
+                s_ms (a.p99, x[1], 32), s_ms (a.max, x[2], 32), s_ms (n.p50, x[3], 32),
+                s_ms (n.p99, x[4], 32), s_ms (n.max, x[5], 32));
+    }
 }
 
 /* kill -9 of the first `crashes` sequential pods' containers, one at a time,
@@ -413,7 +611,9 @@ static void s_cluster_free (cluster_t *c)
     bl_plane_free (&c->plane);
     free (c->log_sched);
     free (c->log_agent);
+    free (c->log_agent2);
     free (c->state);
+    free (c->state2);
     free (c->tmp);
 }
 
@@ -425,12 +625,16 @@ int main (int argc, char **argv)
     if (rc >= 0) return rc;
     if (geteuid () != 0) bl_die ("needs root: the agent makes cgroups and namespaces");
     bench_t b = {.n = o.pods};
-    b.t = hs_calloc ((size_t)(2 * b.n), sizeof *b.t);
+    b.t = hs_calloc ((size_t)(GROUPS * b.n), sizeof *b.t);
     cluster_t c;
     s_start (&o, &b, &c);
+    s_log2 = c.log_agent2;
     s_print_intro (&o, &b);
-    s_run_sequential (&b);
-    s_run_burst (&b);
+    s_run_sequential (&b, 0, "sequential");
+    s_run_sequential (&b, 2, "sequential, pod network");
+    s_run_burst (&b, 1, "burst");
+    s_run_burst (&b, 3, "burst, pod network");
+    s_print_compare (&b);
     s_run_crashes (&b, o.crashes);
     hs_client_destroy (&b.cl);
     s_cleanup_workloads ();

@@ -12,6 +12,7 @@
  *  agent_pods.c: the pods and their containers; agent_static.c: static pods.
  *  agent_probe.c: probe.<node>: hs-prober's results and exec probes.
  *  agent_state.c: the record of what runs; agent_logs.c: `hsctl logs`.
+ *  agent_net.c: pod network sandboxes; agent_cni.c: the CNI plugin calls.
  *  agents/common/ (hsagent_core, shared with hs-hollow): agent_rules.c, the
  *  pure decisions about probes and node failure; agent_node.c, the Node
  *  object and its status.
@@ -47,6 +48,17 @@ typedef struct {
     char **(*pod_env) (void *arg, const Hs__Pod *pod);
     void (*pod_env_free) (char **env);
     void *pod_env_arg;
+    /* Pod networking (agent_net.h): pod_network "none" runs every pod in
+     * the node's network namespace, as hostNetwork. */
+    const char *pod_network; /* none, bridge or ptp */
+    const char *cni_bin_dir; /* the CNI plugins */
+    const char *cni_data_dir;
+    const char *netns_dir;
+    int mtu;
+    int netns_pool;      /* namespaces kept prepared */
+    const char *node_ip; /* status.hostIP (and podIP of hostNetwork pods) */
+    const char *dns_ip;  /* the cluster DNS (hs_net_dns_ip) */
+    const char *domain;  /* --cluster-domain */
 } agent_conf_t;
 
 typedef struct agent_pods_t agent_pods_t;
@@ -79,6 +91,10 @@ void agent_pods_set_static (agent_pods_t *self, Hs__Pod *const *pods, size_t n);
 /* Loads DIR's Pods as static pods of node (see agent_static.c). Returns the
  * count with *ret_pods (hs_pb_free each, free the array), or -errno. */
 int agent_static_load (const char *dir, const char *node, Hs__Pod ***ret_pods);
+
+/* The node's podCIDR (NULL: none yet): pods with their own network wait
+ * for one. A no-op with --pod-network none. */
+void agent_pods_set_pod_cidr (agent_pods_t *self, const char *cidr);
 
 /* The watch callback: a pod bound to this node appeared, changed or went. */
 void agent_pods_on_event (void *arg, Hs__EventType type, const Hs__Object *obj,

@@ -34,7 +34,10 @@
 #include "agent_probe.h"
 #include "agent_rules.h"
 
+#include "agent_cni.h"
+
 #include "hs_daemon.h"
+#include "hs_net.h"
 #include "hs_lock.h"
 #include "hs_net.h"
 #include "hs_topic.h"
@@ -44,8 +47,11 @@
 #include "hs_quantity.h"
 #include "hs_util.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <limits.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +72,11 @@ typedef struct {
     const char *manifests; /* --manifests DIR: static pods */
     int64_t cpu_milli, memory_bytes, max_pods;
     int64_t heartbeat_ns, status_ns;
+    /* pod networking (agent_net.h) */
+    const char *pod_cidr_flag, *node_ip_flag, *cni_data_dir_flag;
+    hs_net_conf_t net;
+    char node_ip[INET_ADDRSTRLEN], dns_ip[INET_ADDRSTRLEN];
+    char *cni_data_dir;
     /* from the flags and the machine (s_check) */
     char host[HOST_NAME_MAX + 1];
     char *state_dir, *cg_parent, *shim;
@@ -81,11 +92,9 @@ typedef struct {
     agent_probe_t *probe; /* probe results and exec probes (agent_probe.c) */
     agent_exec_t *exec;   /* hsctl exec (agent_exec.c) */
     hs_watch_t *cluster;  /* every Node and Service: routes, Service variables */
-    /* host-gw routes (agent_routes.c): --node-ip, the cluster's plan */
-    const char *node_ip_flag;
-    char node_ip[16];
+    /* host-gw routes (agent_routes.c): --no-routes; --node-ip and the
+     * cluster's plan are above */
     bool no_routes;
-    hs_net_conf_t net;
     agent_routes_t *routes;
     char *node_topic; /* ev.node.-//<node>: our Node's events */
     int64_t started_at_ns;
@@ -103,7 +112,9 @@ static void s_usage (FILE *f)
              "                [--cgroup-parent NAME] [--shim PATH] [--heartbeat-ms MS]\n"
              "                [--status-interval-ms MS] [--backoff-initial S] [--backoff-max S]\n"
              "                [--backoff-reset S] [--log-max-bytes N] [--log-max-files N]\n"
-             "                [--no-namespaces] [--manifests DIR] [--node-ip ADDR] [--no-routes]\n"
+             "                [--no-namespaces] [--manifests DIR] [--pod-network MODE]\n"
+             "                [--pod-cidr CIDR] [--node-ip IP] [--no-routes] [--cni-bin-dir DIR]\n"
+             "                [--cni-data-dir DIR] [--netns-dir DIR] [--netns-pool N] [--mtu N]\n"
              "                [--cluster-cidr CIDR] [--node-cidr-mask-size N]\n"
              "                [--service-cidr CIDR] [--cluster-domain DOMAIN]\n"
              "  --node-name NAME       the Node (default: the host name)\n"
@@ -125,15 +136,25 @@ static void s_usage (FILE *f)
              "  --manifests DIR        run the Pods in DIR's *.yaml/*.yml/*.json as static pods,\n"
              "                         with or without a control plane (re-read every 5 s,\n"
              "                         and at once on SIGHUP)\n"
-             "  --node-ip ADDR         this node's address (Node.status.addresses InternalIP),\n"
-             "                         which the other nodes route this node's pods through\n"
-             "                         (default: the source address the kernel picks to reach\n"
-             "                         the bus host)\n"
+             "  --pod-network MODE     none (every pod in the node's network, as before),\n"
+             "                         bridge (CNI bridge hs0) or ptp (default none)\n"
+             "  --pod-cidr CIDR        the node's podCIDR (default: the Node's spec.podCIDR)\n"
+             "  --node-ip ADDR         this node's address (Node.status.addresses InternalIP,\n"
+             "                         pods' hostIP), which the other nodes route this node's\n"
+             "                         pods through (default: the source address the kernel\n"
+             "                         picks to reach the bus host)\n"
              "  --no-routes            keep no routes to the other nodes' pods (a loopback\n"
              "                         node address keeps none either)\n"
+             "  --cni-bin-dir DIR      the CNI plugins (default /usr/lib/cni)\n"
+             "  --cni-data-dir DIR     host-local's leases (default /run/homeostat/cni/NODE)\n"
+             "  --netns-dir DIR        pods' pinned network namespaces\n"
+             "                         (default /run/homeostat/netns)\n"
+             "  --netns-pool N         namespaces kept prepared, loopback up (default 2)\n"
+             "  --mtu N                pod interfaces' MTU (default 1500)\n"
              "  --cluster-cidr, --node-cidr-mask-size, --service-cidr, --cluster-domain:\n"
              "                         the cluster's address plan (default 10.244.0.0/16, 24,\n"
-             "                         10.96.0.0/16, cluster.local)\n"
+             "                         10.96.0.0/16, cluster.local); pods' resolv.conf names\n"
+             "                         the DNS at the 10th address of the Service CIDR\n"
              "Hollow nodes (scale tests, benchmarks) are another program: hs-hollow N.\n");
 }
 
@@ -194,6 +215,41 @@ static int s_post_status (self_t *self)
                    "posting the Node's status");
 }
 
+/* The podCIDR pods get their IPs from: --pod-cidr, else the Node's. */
+static void s_take_cidr (self_t *self, const Hs__Node *node)
+{
+    const char *stored = node && node->spec ? node->spec->pod_cidr : NULL;
+    if (self->pod_cidr_flag) {
+        if (!hs_empty (stored) && !hs_streq (stored, self->pod_cidr_flag))
+            hs_log_once (HS_LOG_WARN, "agent:pod-cidr",
+                         "node %s: --pod-cidr %s overrides the Node's spec.podCIDR %s",
+                         self->conf.node, self->pod_cidr_flag, stored);
+        agent_pods_set_pod_cidr (self->pods, self->pod_cidr_flag);
+        return;
+    }
+    if (!hs_empty (stored)) agent_pods_set_pod_cidr (self->pods, stored);
+}
+
+/* After creating the Node: the podCIDR the store gave it. */
+static void s_read_cidr (self_t *self)
+{
+    if (self->pod_cidr_flag) {
+        s_take_cidr (self, NULL);
+        return;
+    }
+    hs_kind_t k = HS_KIND_NODE;
+    hs_db_snapshot_t snap = {0};
+    int r = hs_client_snapshot (self->client, &k, 1, NULL, 5000, &snap);
+    if (r < 0) {
+        log_warn ("reading the Node's podCIDR: %s (its next event brings it)", strerror (-r));
+        return;
+    }
+    for (size_t i = 0; i < snap.n_objects; i++)
+        if (hs_streq (hs_obj_meta (snap.objects[i])->name, self->conf.node))
+            s_take_cidr (self, snap.objects[i]->node);
+    hs_db_snapshot_free (&snap);
+}
+
 /* The Node exists already (a restart): keep its spec (cordon, taints:
  * what users and hs-prober set) and refresh only our labels, with the
  * revision we read. */
@@ -213,6 +269,7 @@ static int s_reregister (self_t *self, Hs__Object *want /* taken */)
             upd = hs_pb_dup (snap.objects[i]);
     hs_db_snapshot_free (&snap);
     if (!upd) return -EAGAIN; /* deleted meanwhile: the next try creates it */
+    s_take_cidr (self, upd->node);
     Hs__ObjectMeta *um = hs_obj_meta (upd), *wm = hs_obj_meta (mine);
     for (size_t i = 0; i < wm->n_labels; i++)
         hs_pb_map_set ((void ***)&um->labels, &um->n_labels,
@@ -228,6 +285,14 @@ static int s_register (self_t *self)
     struct utsname u;
     uname (&u);
     Hs__Object *o = agent_node_object (self->conf.node, &u, self->labels);
+    /* --pod-cidr: the Node says so too (the kubelet's --pod-cidr), so
+     * other nodes route to it. Otherwise the store assigns one. */
+    if (self->pod_cidr_flag && o->node->spec) {
+        hs_pb_set_str (&o->node->spec->pod_cidr, self->pod_cidr_flag);
+        char *c = NULL;
+        hs_pb_set_str (&c, self->pod_cidr_flag);
+        hs_pb_push ((void ***)&o->node->spec->pod_cidrs, &o->node->spec->n_pod_cidrs, c);
+    }
     Hs__Object *again = hs_pb_dup (o);
     Hs__Write *cw = hs_write_new (HS__OP__OP_CREATE, o);
     Hs__Ack *ack = NULL;
@@ -246,6 +311,7 @@ static int s_register (self_t *self)
             r = -EPROTO;
         }
         hs_pb_free (again);
+        if (r == 0) s_read_cidr (self);
     }
     hs_pb_free (ack);
     if (r == 0) r = s_post_status (self);
@@ -303,6 +369,7 @@ static void s_on_node (void *arg, const char *topic, const Hs__Envelope *env)
     if (strcmp (topic, self->node_topic) != 0) return; /* ev.node.-//<node>2 */
     const Hs__Node *node = agent_rules_event_node (env);
     if (!node || !hs_streq (node->metadata->name, self->conf.node)) return;
+    s_take_cidr (self, node);
     int64_t since = 0;
     if (agent_rules_node_ready (node, &since)) {
         if (since > 0) self->ready_since_ns = since;
@@ -512,12 +579,19 @@ static const struct option s_options[] = {
     {"log-max-files", required_argument, NULL, '5'},
     {"no-namespaces", no_argument, NULL, 'N'},
     {"manifests", required_argument, NULL, 'M'},
+    {"pod-network", required_argument, NULL, 'W'},
+    {"pod-cidr", required_argument, NULL, 'C'},
     {"node-ip", required_argument, NULL, 'A'},
     {"no-routes", no_argument, NULL, 'X'},
-    {"cluster-cidr", required_argument, NULL, 1001},
-    {"node-cidr-mask-size", required_argument, NULL, 1002},
-    {"service-cidr", required_argument, NULL, 1003},
-    {"cluster-domain", required_argument, NULL, 1004},
+    {"cni-bin-dir", required_argument, NULL, 'B'},
+    {"cni-data-dir", required_argument, NULL, 'D'},
+    {"netns-dir", required_argument, NULL, 'E'},
+    {"mtu", required_argument, NULL, 'U'},
+    {"netns-pool", required_argument, NULL, 'O'},
+    {"cluster-cidr", required_argument, NULL, 'x'},
+    {"node-cidr-mask-size", required_argument, NULL, 'y'},
+    {"service-cidr", required_argument, NULL, 'z'},
+    {"cluster-domain", required_argument, NULL, 'w'},
     {NULL, 0, NULL, 0},
 };
 
@@ -548,12 +622,48 @@ static int s_flag (void *arg, int ch, const char *v)
     case 'S': self->shim_flag = v; return 0;
     case 'N': conf->no_namespaces = true; return 0;
     case 'M': self->manifests = v; return 0;
-    case 'A': self->node_ip_flag = v; return 0;
+    case 'W':
+        if (hs_streq (v, "none") || agent_cni_mode_valid (v)) {
+            conf->pod_network = v;
+            return 0;
+        }
+        fprintf (stderr, "hs-agent: --pod-network: none, bridge or ptp, not \"%s\"\n", v);
+        return -1;
+    case 'C': {
+        hs_cidr_t c;
+        if (hs_cidr_parse (v, &c) == 0 && c.prefix <= 30) {
+            self->pod_cidr_flag = v;
+            return 0;
+        }
+        fprintf (stderr, "hs-agent: --pod-cidr: not an IPv4 network of 4 addresses or more: %s\n",
+                 v);
+        return -1;
+    }
+    case 'A': {
+        uint32_t ip;
+        if (hs_ip_parse (v, &ip) == 0) {
+            self->node_ip_flag = v;
+            return 0;
+        }
+        fprintf (stderr, "hs-agent: --node-ip: not an IPv4 address: %s\n", v);
+        return -1;
+    }
     case 'X': self->no_routes = true; return 0;
-    case 1001:
-    case 1002:
-    case 1003:
-    case 1004: {
+    case 'B': conf->cni_bin_dir = v; return 0;
+    case 'D': self->cni_data_dir_flag = v; return 0;
+    case 'E': conf->netns_dir = v; return 0;
+    case 'O':
+        if (hs_daemon_int (prog, flag, v, 0, 64, &n) < 0) return -1;
+        conf->netns_pool = (int)n;
+        return 0;
+    case 'U':
+        if (hs_daemon_int (prog, flag, v, 576, 65535, &n) < 0) return -1;
+        conf->mtu = (int)n;
+        return 0;
+    case 'x':
+    case 'y':
+    case 'z':
+    case 'w': {
         const char *why = NULL;
         if (hs_net_flag (&self->net, flag + 2, v, &why) == 0) return 0;
         fprintf (stderr, "hs-agent: %s: %s: %s\n", flag, why ? why : "invalid", v);
@@ -636,6 +746,13 @@ static int s_check (void *arg, int argc, char **argv)
     conf->pod_env = s_pod_env;
     conf->pod_env_free = agent_svcenv_free;
     conf->pod_env_arg = self;
+    hs_ip_format (hs_net_dns_ip (&self->net), self->dns_ip);
+    conf->dns_ip = self->dns_ip;
+    conf->domain = self->net.domain;
+    conf->node_ip = self->node_ip;
+    self->cni_data_dir = self->cni_data_dir_flag ? hs_strdup (self->cni_data_dir_flag)
+                                                 : hs_sprintf ("/run/homeostat/cni/%s", conf->node);
+    conf->cni_data_dir = self->cni_data_dir;
     if (!self->cpu_milli) self->cpu_milli = sysconf (_SC_NPROCESSORS_ONLN) * 1000;
     if (!self->memory_bytes) self->memory_bytes = s_mem_total ();
     return 0;
@@ -694,6 +811,17 @@ static int s_setup (void *arg, hs_loop_t *loop)
         log_warn ("cgroup controllers not available to pods: %s; a pod whose limits need one "
                   "does not start (StartError), pods without such limits run",
                   missing);
+    if (!hs_streq (conf->pod_network, "none")) {
+        r = hs_mkdir_p (conf->netns_dir, 0755);
+        if (r < 0) {
+            log_error ("cannot make the network namespaces' dir %s: %s", conf->netns_dir,
+                       strerror (-r));
+            return 1;
+        }
+        log_info ("pod network %s: plugins in %s, leases in %s, namespaces in %s, node IP %s",
+                  conf->pod_network, conf->cni_bin_dir, conf->cni_data_dir, conf->netns_dir,
+                  conf->node_ip);
+    }
     self->pods = agent_pods_new (conf, self->cg, self->state, loop);
     r = agent_pods_adopt (self->pods);
     if (r < 0)
@@ -745,6 +873,7 @@ static void s_teardown (void *arg)
     free (self->state_dir);
     free (self->cg_parent);
     free (self->shim);
+    free (self->cni_data_dir);
     if (self->lock_fd >= 0) close (self->lock_fd);
     self->lock_fd = -1;
 }
@@ -767,7 +896,12 @@ int main (int argc, char **argv)
                             .backoff_max_ns = 300 * 1000 * MS,
                             .backoff_reset_ns = 600 * 1000 * MS,
                             .log_max_bytes = 10 << 20,
-                            .log_max_files = 5}};
+                            .log_max_files = 5,
+                            .pod_network = "none",
+                            .cni_bin_dir = "/usr/lib/cni",
+                            .netns_dir = "/run/homeostat/netns",
+                            .netns_pool = 2,
+                            .mtu = 1500}};
     hs_net_conf_default (&self.net);
     return hs_daemon_main (&s_daemon, &self, argc, argv);
 }

@@ -24,6 +24,12 @@
  *  store with grace 0, as the kubelet does. A pod that vanished from the
  *  store or was bound elsewhere is stopped the same way, without writes.
  *
+ *  Networking (agent_net.h): a pod without hostNetwork has a sandbox; its
+ *  containers start once it is ready (until then: ContainerCreating with the
+ *  reason), its IP is status.podIP, and a stopped pod's sandbox is torn down
+ *  before the pod is forgotten. The CNI calls are children of ours: the
+ *  reaper in agent_pods_work hands their exit status over.
+ *
  *  Probes (agent_pods_probe_result, agent_rules.h): a container's ready and
  *  started flags follow hs-prober's latest word about its current run; a
  *  liveness failure stops the run (SIGTERM, the grace, SIGKILL) and the
@@ -33,6 +39,7 @@
  *  the pod's last seen revision (see s_write_status).
  */
 #include "agent.h"
+#include "agent_net.h"
 #include "agent_rules.h"
 #include "agent_state.h"
 
@@ -122,6 +129,8 @@ typedef struct {
     bool node_lost;       /* hs-prober marked it Failed/NodeLost: stop, delete, never write */
     bool status_inflight; /* one status write at a time (expected revision: see s_write_status) */
     int64_t acked_rev;    /* the revision our last acked status write made */
+    agent_sb_t *sb;       /* its network sandbox; NULL: the node's network (hostNetwork) */
+    agent_sb_view_t sb_view;
 } apod_t;
 
 /* A status write in flight: its ack finds the pod again by uid (the pod may
@@ -141,8 +150,11 @@ struct agent_pods_t {
     bool online; /* registered: writes to the store may go out */
     apod_t **pods;
     size_t n_pods;
-    s_sack_t *sacks; /* status writes in flight */
-    bool shim_cg;    /* SHIM_CGROUP may exist (a predecessor's too) */
+    s_sack_t *sacks;  /* status writes in flight */
+    bool shim_cg;     /* SHIM_CGROUP may exist (a predecessor's too) */
+    agent_net_t *net; /* pod sandboxes; NULL with --pod-network none */
+    bool adopted;     /* the record is loaded: leases of no pod are garbage */
+    bool gc_done;
 };
 
 /* ------------------------------------------------------------------ small things */
@@ -253,6 +265,70 @@ static acont_t *s_cont (apod_t *p, const char *name)
     return NULL;
 }
 
+/* The pod's IP for its status: its sandbox's, the node's for a pod in the
+ * node's network; NULL while its sandbox is being made. */
+static const char *s_pod_ip (const agent_pods_t *self, const apod_t *p)
+{
+    return p->sb ? agent_sb_ip (p->sb) : self->conf.node_ip;
+}
+
+static const char *s_dns_policy (const apod_t *p)
+{
+    const char *d = p->pod->spec ? p->pod->spec->dns_policy : NULL;
+    return hs_empty (d) ? "ClusterFirst" : d;
+}
+
+/* Writes name in the pod's directory atomically. 0 or -errno. */
+static int s_write_file (const apod_t *p, const char *name, const char *text)
+{
+    _cleanup_free_ char *path = hs_sprintf ("%s/%s", p->dir, name);
+    _cleanup_free_ char *tmp = hs_sprintf ("%s.tmp", path);
+    FILE *f = fopen (tmp, "we");
+    if (!f) return -errno;
+    fputs (text, f);
+    int r = fclose (f) == 0 ? 0 : -EIO;
+    if (r == 0 && rename (tmp, path) < 0) r = -errno;
+    if (r < 0) unlink (tmp);
+    return r;
+}
+
+/* The pod's /etc/resolv.conf (cluster DNS: dnsPolicy ClusterFirst in its
+ * own network, ClusterFirstWithHostNet in the node's) and /etc/hosts (its
+ * own network), written in its directory for the shim to bind-mount; the
+ * paths (malloc'd) or NULL when the node's files are the pod's. */
+static void s_pod_files (const agent_pods_t *self, const apod_t *p, const char *host,
+                         char **ret_resolv, char **ret_hosts)
+{
+    *ret_resolv = *ret_hosts = NULL;
+    const char *policy = s_dns_policy (p);
+    bool cluster_dns =
+        p->sb ? hs_streq (policy, "ClusterFirst") || hs_streq (policy, "ClusterFirstWithHostNet")
+              : hs_streq (policy, "ClusterFirstWithHostNet");
+    if (cluster_dns && self->conf.dns_ip) {
+        const char *d = self->conf.domain;
+        _cleanup_free_ char *text =
+            hs_sprintf ("nameserver %s\nsearch %s.svc.%s svc.%s %s\noptions ndots:5\n",
+                        self->conf.dns_ip, p->ns, d, d, d);
+        int r = s_write_file (p, "resolv.conf", text);
+        if (r == 0)
+            *ret_resolv = hs_sprintf ("%s/resolv.conf", p->dir);
+        else
+            log_warn ("pod %s/%s: cannot write its resolv.conf: %s", p->ns, p->name, strerror (-r));
+    }
+    const char *ip = p->sb ? agent_sb_ip (p->sb) : NULL;
+    if (ip) {
+        _cleanup_free_ char *text =
+            hs_sprintf ("# Kubernetes-managed hosts file (hs-agent).\n127.0.0.1\tlocalhost\n"
+                        "::1\tlocalhost ip6-localhost ip6-loopback\n%s\t%s\n",
+                        ip, host);
+        int r = s_write_file (p, "hosts", text);
+        if (r == 0)
+            *ret_hosts = hs_sprintf ("%s/hosts", p->dir);
+        else
+            log_warn ("pod %s/%s: cannot write its hosts file: %s", p->ns, p->name, strerror (-r));
+    }
+}
+
 /* The uid hs-prober and the store know the pod by (a static pod's mirror's). */
 static const char *s_store_uid (const apod_t *p)
 {
@@ -335,6 +411,7 @@ static void s_pod_free (apod_t *p)
     free (p->uid);
     free (p->dir);
     free (p->mirror_uid);
+    agent_sb_destroy (&p->sb);
     hs_pb_free (p->pod);
     free (p);
 }
@@ -373,6 +450,8 @@ static apod_t *s_pod_add (agent_pods_t *self, const Hs__Pod *pod)
         c->pidfd = -1;
         s_set_waiting (c, "ContainerCreating", NULL);
     }
+    if (self->net && !(pod->spec && pod->spec->host_network))
+        p->sb = agent_sb_new (self->net, p->uid);
     p->dirty = p->unsaved = true;
     self->pods = hs_realloc (self->pods, (self->n_pods + 1) * sizeof *self->pods);
     self->pods[self->n_pods++] = p;
@@ -567,6 +646,21 @@ static int s_run_shim (agent_pods_t *self, apod_t *p, acont_t *c, const Hs__Cont
         p->pod->spec && !hs_empty (p->pod->spec->hostname) ? p->pod->spec->hostname : p->name;
     s_add_arg (&argv, &n, "--hostname");
     s_add_arg (&argv, &n, host);
+    if (p->sb) {
+        s_add_arg (&argv, &n, "--netns");
+        s_add_arg (&argv, &n, agent_sb_netns (p->sb));
+    }
+    _cleanup_free_ char *resolv = NULL, *hosts = NULL;
+    /* Without a mount namespace of its own a container sees the node's files. */
+    if (!self->conf.no_namespaces) s_pod_files (self, p, host, &resolv, &hosts);
+    if (resolv) {
+        s_add_arg (&argv, &n, "--resolv-conf");
+        s_add_arg (&argv, &n, resolv);
+    }
+    if (hosts) {
+        s_add_arg (&argv, &n, "--hosts");
+        s_add_arg (&argv, &n, hosts);
+    }
     _cleanup_free_ char *lb = hs_sprintf ("%lld", (long long)self->conf.log_max_bytes);
     _cleanup_free_ char *lf = hs_sprintf ("%d", self->conf.log_max_files);
     s_add_arg (&argv, &n, "--log-max-bytes");
@@ -933,8 +1027,14 @@ static void s_write_status (agent_pods_t *self, apod_t *p)
     o->pod->status = st;
     hs_pb_set_str (&st->phase, s_phase (p));
     st->start_time = p->start_time;
-    hs_pb_set_str (&st->host_ip, "127.0.0.1");
-    hs_pb_set_str (&st->pod_ip, "127.0.0.1");
+    const char *ip = s_pod_ip (self, p);
+    hs_pb_set_str (&st->host_ip, self->conf.node_ip);
+    hs_pb_set_str (&st->pod_ip, ip);
+    if (ip) {
+        Hs__PodIP *pip = hs_pb_new (&hs__pod_ip__descriptor);
+        hs_pb_set_str (&pip->ip, ip);
+        hs_pb_push ((void ***)&st->pod_ips, &st->n_pod_ips, pip);
+    }
     /* Others' conditions (PodScheduled) stay; ours are rewritten. */
     for (size_t i = 0; old && i < old->n_conditions; i++) {
         const char *t = old->conditions[i]->type;
@@ -1026,7 +1126,7 @@ static uint64_t s_start_ticks (pid_t pid)
     return 0;
 }
 
-static void s_save (agent_pods_t *self, apod_t *p)
+static int s_save (agent_pods_t *self, apod_t *p)
 {
     Hs__AgentPod rec = HS__AGENT_POD__INIT;
     rec.pod = p->pod;
@@ -1063,7 +1163,10 @@ static void s_save (agent_pods_t *self, apod_t *p)
     }
     rec.containers = ptrs;
     rec.n_containers = p->n_c;
+    Hs__AgentNet net;
+    if (p->sb && agent_sb_record (p->sb, &net)) rec.net = &net;
     int r = agent_state_put (self->state, p->uid, &rec);
+    if (r < 0) p->unsaved = true; /* and logged below */
     if (r < 0)
         hs_log_once (HS_LOG_ERROR, "agent:record",
                      "cannot write the agent's record: %s (an agent restart may not adopt "
@@ -1074,6 +1177,7 @@ static void s_save (agent_pods_t *self, apod_t *p)
     free (ptrs);
     free (runs);
     free (cs);
+    return r;
 }
 
 /* Rebuilds a pod from its record: running containers whose shim is still
@@ -1087,6 +1191,12 @@ static void s_adopt (agent_pods_t *self, const Hs__AgentPod *rec)
     p->unconfirmed = !rec->is_static;
     p->stopping = rec->stopping;
     p->kill_at_mono = s_real_to_mono (rec->kill_at);
+    if (p->sb)
+        agent_sb_restore (p->sb, rec->net);
+    else if (rec->net && rec->net->state != 0)
+        log_warn ("pod %s/%s: its record names network namespace %s, but pods run without "
+                  "one now (--pod-network none or hostNetwork): left as it is",
+                  p->ns, p->name, rec->net->netns);
     size_t adopted = 0, ended = 0;
     for (size_t i = 0; i < rec->n_containers; i++) {
         const Hs__AgentContainer *ac = rec->containers[i];
@@ -1149,6 +1259,7 @@ int agent_pods_adopt (agent_pods_t *self)
         hs_pb_free (recs[i]);
     }
     free (recs);
+    self->adopted = true;
     return n;
 }
 
@@ -1164,6 +1275,11 @@ void agent_pods_confirm (agent_pods_t *self)
 }
 
 /* ------------------------------------------------------------------ the loop's work */
+
+typedef struct {
+    agent_pods_t *self;
+    apod_t *p;
+} s_pod_cb_t;
 
 /* A stopping pod: once every container is down, clean up, then let the
  * store forget the pod (or forget it ourselves when the store already
@@ -1192,6 +1308,9 @@ static bool s_pod_finish (agent_pods_t *self, apod_t *p, int64_t now, int64_t *w
         }
         p->cgroups_removed = true;
     }
+    /* Its network goes once nothing of it runs (agent_sb_step, earlier in
+     * this turn, tears it down): the IP and the veth are free. */
+    if (p->sb && p->sb_view != AGENT_SB_DOWN) return false;
     if (p->is_static && p->mirror_uid && self->online) {
         /* Its manifest is gone (or changed): so is its mirror. */
         s_delete_now (self, p->ns, p->name, p->mirror_uid);
@@ -1219,13 +1338,81 @@ static bool s_status_writable (const agent_pods_t *self, const apod_t *p)
            !p->status_inflight;
 }
 
+/* ------------------------------------------------------------------ the pod's network */
+
+static int s_sb_save (void *arg)
+{
+    s_pod_cb_t *pc = arg;
+    return s_save (pc->self, pc->p);
+}
+
+static void s_sb_event (void *arg, const char *type, const char *reason, const char *msg)
+{
+    s_pod_cb_t *pc = arg;
+    s_event (pc->self, pc->p, type, reason, "%s", msg);
+}
+
+/* The sandbox must be made again: its containers go first (SIGKILL), and
+ * start again per their restartPolicy once it is back. */
+static void s_sb_kill (void *arg)
+{
+    s_pod_cb_t *pc = arg;
+    apod_t *p = pc->p;
+    for (size_t i = 0; i < p->n_c; i++) {
+        acont_t *c = &p->c[i];
+        if (c->state != C_RUNNING || c->kill_at_mono) continue;
+        log_info ("pod %s/%s: killing container %s: its network sandbox is re-created", p->ns,
+                  p->name, c->name);
+        hs_cg_kill (pc->self->cg, c->cgroup, SIGKILL);
+        c->kill_at_mono = hs_mono_ns () + 1000000000LL;
+    }
+}
+
+/* One turn of the pod's sandbox (p->sb_view: whether its containers may
+ * start); waiting containers that never ran show why they wait. */
+static void s_net_turn (agent_pods_t *self, apod_t *p, int64_t now, int64_t *wake)
+{
+    bool idle = true;
+    for (size_t j = 0; j < p->n_c; j++) idle = idle && p->c[j].state != C_RUNNING;
+    s_pod_cb_t pc = {self, p};
+    agent_sb_cb_t cb = {.arg = &pc, .save = s_sb_save, .event = s_sb_event, .kill = s_sb_kill};
+    agent_sb_view_t v = agent_sb_step (p->sb, !p->stopping, idle, &cb, now, wake);
+    if (v != p->sb_view) p->dirty = p->unsaved = true; /* its IP comes or goes */
+    p->sb_view = v;
+    if (v != AGENT_SB_PENDING || p->stopping) return;
+    const char *why = agent_sb_why (p->sb);
+    for (size_t j = 0; j < p->n_c; j++) {
+        acont_t *c = &p->c[j];
+        if (c->state != C_WAITING || c->runs > 0 || c->done) continue;
+        if (hs_streq (c->wait_reason, "ContainerCreating") && hs_streq (c->wait_msg, why)) continue;
+        s_set_waiting (c, "ContainerCreating", hs_strdup (why));
+        p->dirty = true;
+    }
+}
+
 int64_t agent_pods_work (agent_pods_t *self)
 {
     /* Shims that ended (we are their subreaper; their status is in their
-     * exit files, not here), and exec probe helpers. */
-    while (waitpid (-1, NULL, WNOHANG) > 0) {}
+     * exit files, not here), exec probe helpers, and CNI plugin calls
+     * (whose exit status their sandbox takes). */
+    int wst;
+    pid_t dead;
+    while ((dead = waitpid (-1, &wst, WNOHANG)) > 0)
+        if (self->net) agent_net_reaped (self->net, dead, wst);
     int64_t now = hs_mono_ns ();
     int64_t wake = HS_NEVER;
+    if (self->net) {
+        wake = agent_net_work (self->net);
+        if (!self->gc_done && self->adopted && agent_net_cidr (self->net)) {
+            const char **known = hs_calloc (self->n_pods + 1, sizeof *known);
+            for (size_t i = 0; i < self->n_pods; i++) known[i] = self->pods[i]->uid;
+            int r = agent_net_gc (self->net, known, self->n_pods);
+            free (known);
+            if (r < 0 && r != -EAGAIN)
+                log_warn ("network GC: cannot read the leases: %s", strerror (-r));
+            self->gc_done = r != -EAGAIN;
+        }
+    }
     for (size_t i = 0; i < self->n_pods; i++) {
         apod_t *p = self->pods[i];
         for (size_t j = 0; j < p->n_c; j++) {
@@ -1234,6 +1421,11 @@ int64_t agent_pods_work (agent_pods_t *self)
                 struct pollfd pf = {.fd = c->pidfd, .events = POLLIN};
                 if (c->pidfd < 0 || poll (&pf, 1, 0) > 0) s_reap (self, p, c);
             }
+        }
+        if (p->sb) s_net_turn (self, p, now, &wake);
+        bool net_ok = !p->sb || p->sb_view == AGENT_SB_READY;
+        for (size_t j = 0; j < p->n_c; j++) {
+            acont_t *c = &p->c[j];
             if (c->state == C_RUNNING && p->stopping && p->kill_at_mono <= now) {
                 hs_cg_kill (self->cg, c->cgroup, SIGKILL);
                 p->kill_at_mono = now + 1000000000LL; /* again in a second if need be */
@@ -1244,7 +1436,7 @@ int64_t agent_pods_work (agent_pods_t *self)
                 c->kill_at_mono = now + 1000000000LL;
             }
             if (c->state == C_RUNNING && c->kill_at_mono) s_before (&wake, c->kill_at_mono);
-            if (c->state == C_WAITING && !c->done && !p->stopping) {
+            if (c->state == C_WAITING && !c->done && !p->stopping && net_ok) {
                 if (c->next_start_mono <= now) s_start (self, p, c);
                 if (c->state == C_WAITING && !c->done) s_before (&wake, c->next_start_mono);
             }
@@ -1478,7 +1670,23 @@ agent_pods_t *agent_pods_new (const agent_conf_t *conf, hs_cg_t *cg, agent_state
     self->cg = cg;
     self->state = state;
     self->shim_cg = true;
+    if (conf->pod_network && !hs_streq (conf->pod_network, "none")) {
+        agent_net_conf_t nc = {.mode = conf->pod_network,
+                               .bin_dir = conf->cni_bin_dir,
+                               .data_dir = conf->cni_data_dir,
+                               .netns_dir = conf->netns_dir,
+                               .mtu = conf->mtu,
+                               .pool = conf->netns_pool};
+        self->net = agent_net_new (&nc, loop);
+    }
     return self;
+}
+
+void agent_pods_set_pod_cidr (agent_pods_t *self, const char *cidr)
+{
+    if (!self->net || hs_streq (agent_net_cidr (self->net), cidr)) return;
+    log_info ("node %s: podCIDR %s", self->conf.node, hs_empty (cidr) ? "(none)" : cidr);
+    agent_net_set_cidr (self->net, cidr);
 }
 
 void agent_pods_destroy (agent_pods_t **self_p)
@@ -1491,6 +1699,7 @@ void agent_pods_destroy (agent_pods_t **self_p)
     while (self->sacks) s_sack_free (self, self->sacks);
     for (size_t i = 0; i < self->n_pods; i++) s_pod_free (self->pods[i]);
     free (self->pods);
+    agent_net_destroy (&self->net);
     free (self);
     *self_p = NULL;
 }

@@ -15,16 +15,18 @@
  *  - the container: created in new pid, mount, UTS and IPC namespaces
  *    (unshare of the pid namespace in the daemon, then fork, so the
  *    container is pid 1 there and still the daemon's child); joins its
- *    cgroups, mounts its own /proc, sets its hostname, working directory,
- *    stdio, signals and environment, then execve. Setup errors come back
+ *    cgroups, then the pod's network namespace (--netns, setns before the
+ *    other namespaces are made), mounts its own /proc, bind-mounts the
+ *    pod's --resolv-conf and --hosts over /etc's, sets its hostname,
+ *    working directory, stdio, signals and environment, then execve. Setup errors come back
  *    through a close-on-exec pipe: EOF means the exec happened.
  *
  *  DIR/state and DIR/exit are written atomically (temp file, fsync, rename)
  *  as key=value lines; see s_write_state and s_write_exit.
  *
  *  `hs-shim --exec PID` is another, short-lived mode: the agent's exec
- *  probes. It joins the cgroups given (--cgroup-procs) and the IPC, UTS,
- *  PID and mount namespaces of the container whose init is host pid PID,
+ *  probes. It joins the cgroups given (--cgroup-procs) and the network, IPC,
+ *  UTS, PID and mount namespaces of the container whose init is host pid PID,
  *  runs the command there (in a new session, killed if we die) with the
  *  container's --env and --workdir, collects its stdout and stderr (the
  *  first 10 KiB), kills its process group at --timeout-ms, and writes one
@@ -79,6 +81,9 @@ typedef struct {
     const char **env; /* KEY=VALUE, borrowed from argv */
     size_t n_env;
     const char *hostname;
+    const char *netns;       /* --netns: the pod's pinned network namespace */
+    const char *resolv_conf; /* --resolv-conf: bind-mounted on /etc/resolv.conf */
+    const char *hosts;       /* --hosts: bind-mounted on /etc/hosts */
     uint64_t log_max_bytes;
     unsigned log_max_files;
     bool namespaces;
@@ -125,6 +130,9 @@ static void s_usage (FILE *f)
              "  --log-max-bytes N    rotate DIR/container.log at N bytes (default %u, min %u)\n"
              "  --log-max-files N    keep at most N log files (default %u)\n"
              "  --no-namespaces      run the container in the shim's namespaces\n"
+             "  --netns PATH         join this network namespace (the pod's) first\n"
+             "  --resolv-conf FILE   bind-mount FILE on /etc/resolv.conf (needs namespaces)\n"
+             "  --hosts FILE         bind-mount FILE on /etc/hosts (needs namespaces)\n"
              "       hs-shim --exec PID [--cgroup-procs FILE]... [--workdir DIR]\n"
              "               [--env KEY=VALUE]... [--timeout-ms MS] -- PROG [ARG]...\n"
              "  --exec PID           run PROG inside the namespaces of the container whose\n"
@@ -251,6 +259,9 @@ static int s_parse (int argc, char **argv, s_opts_t *opts)
         O_EXEC,
         O_TIMEOUT,
         O_STREAM,
+        O_NETNS,
+        O_RESOLV,
+        O_HOSTS,
         O_HELP
     };
     static const struct option longopts[] = {
@@ -265,6 +276,9 @@ static int s_parse (int argc, char **argv, s_opts_t *opts)
         {"exec", required_argument, NULL, O_EXEC},
         {"timeout-ms", required_argument, NULL, O_TIMEOUT},
         {"stream", no_argument, NULL, O_STREAM},
+        {"netns", required_argument, NULL, O_NETNS},
+        {"resolv-conf", required_argument, NULL, O_RESOLV},
+        {"hosts", required_argument, NULL, O_HOSTS},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -284,6 +298,9 @@ static int s_parse (int argc, char **argv, s_opts_t *opts)
         case O_WORKDIR: opts->workdir = optarg; break;
         case O_HOSTNAME: opts->hostname = optarg; break;
         case O_NONS: opts->namespaces = false; break;
+        case O_NETNS: opts->netns = optarg; break;
+        case O_RESOLV: opts->resolv_conf = optarg; break;
+        case O_HOSTS: opts->hosts = optarg; break;
         case O_HELP: s_usage (stdout); return 1;
         case O_ENV:
             if (!strchr (optarg, '=') || optarg[0] == '=') {
@@ -337,6 +354,11 @@ static int s_parse (int argc, char **argv, s_opts_t *opts)
     }
     if (optind >= argc) {
         fprintf (stderr, "hs-shim: no program to run: -- PROG [ARG]... (see --help)\n");
+        return -1;
+    }
+    if ((opts->resolv_conf || opts->hosts) && !opts->namespaces) {
+        fprintf (stderr, "hs-shim: --resolv-conf and --hosts need a mount namespace: not with "
+                         "--no-namespaces\n");
         return -1;
     }
     if (opts->hostname && (strlen (opts->hostname) == 0 || strlen (opts->hostname) > 64)) {
@@ -426,6 +448,14 @@ static void s_container (const s_child_t *c)
             s_child_fail (c, 1, "join cgroup \"%s\": %s", file, s_strerror (errno, eb, sizeof eb));
         close (fd);
     }
+    /* The pod's network first: its sandbox is shared by its containers. */
+    if (o->netns) {
+        int fd = open (o->netns, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || setns (fd, CLONE_NEWNET) < 0)
+            s_child_fail (c, 1, "join network namespace \"%s\": %s", o->netns,
+                          s_strerror (errno, eb, sizeof eb));
+        close (fd);
+    }
     if (o->namespaces) {
         if (unshare (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC) < 0)
             s_child_fail (c, 1, "unshare mount, uts and ipc namespaces: %s",
@@ -435,6 +465,16 @@ static void s_container (const s_child_t *c)
             s_child_fail (c, 1, "make / private: %s", s_strerror (errno, eb, sizeof eb));
         if (mount ("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
             s_child_fail (c, 1, "mount proc on /proc: %s", s_strerror (errno, eb, sizeof eb));
+        /* The pod's resolver and hosts files, in this mount namespace only. */
+        const char *files[][2] = {{o->resolv_conf, "/etc/resolv.conf"}, {o->hosts, "/etc/hosts"}};
+        for (size_t i = 0; i < HS_ARRAY_LEN (files); i++) {
+            if (!files[i][0]) continue;
+            if (mount (files[i][0], files[i][1], NULL, MS_BIND, NULL) < 0)
+                s_child_fail (c, 1, "bind-mount \"%s\" on %s: %s", files[i][0], files[i][1],
+                              s_strerror (errno, eb, sizeof eb));
+            /* Read-only for the container, as the kubelet mounts them. */
+            mount (NULL, files[i][1], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
+        }
         if (o->hostname && sethostname (o->hostname, strlen (o->hostname)) < 0)
             s_child_fail (c, 1, "sethostname \"%s\": %s", o->hostname,
                           s_strerror (errno, eb, sizeof eb));
@@ -903,8 +943,11 @@ static int s_exec_main (const s_opts_t *o)
     static const struct {
         const char *name;
         int type;
-    } nss[] = {
-        {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS}, {"pid", CLONE_NEWPID}, {"mnt", CLONE_NEWNS}};
+    } nss[] = {{"net", CLONE_NEWNET},
+               {"ipc", CLONE_NEWIPC},
+               {"uts", CLONE_NEWUTS},
+               {"pid", CLONE_NEWPID},
+               {"mnt", CLONE_NEWNS}};
     /* Before any goto out: their cleanup runs there. */
     _cleanup_free_ char *owned = NULL;
     _cleanup_free_ char **envp = NULL;
