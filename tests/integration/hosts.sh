@@ -6,7 +6,9 @@
 #                    each host with eth0 = 172.30.0.1<i>/24 on the fabric and lo
 #                    up. Nothing routes anywhere else: the hosts have no default
 #                    route, so no packet can leave for the machine's network.
-#   on_host I CMD    runs CMD in host I's network namespace.
+#   on_host I CMD    runs CMD in host I's network namespace (nsenter --net:
+#                    `ip netns exec` would also remount /sys, hiding the
+#                    cgroups the agent needs).
 #   host_ip I        172.30.0.1<I>.
 #
 # The fixture records the root network namespace (links, addresses, routes,
@@ -23,7 +25,7 @@ HOSTS_LOCK=/run/lock/homeostat-netns.lock
 
 host_ns() { echo "${HOSTS_NS}h$1"; }
 host_ip() { echo "172.30.0.1$1"; }
-on_host() { local i=$1; shift; ip netns exec "$(host_ns "$i")" "$@"; }
+on_host() { local i=$1; shift; nsenter --net="/run/netns/$(host_ns "$i")" "$@"; }
 
 # The root namespace's network state: what the fixture must leave unchanged.
 hosts_root_state() {
@@ -38,6 +40,7 @@ hosts_up() {
   local n=$1 i ns
   [ "$(id -u)" = 0 ] || { echo "SKIP: the multi-host fixture needs root"; exit 77; }
   command -v ip >/dev/null || { echo "SKIP: no iproute2"; exit 77; }
+  command -v nsenter >/dev/null || { echo "SKIP: no nsenter"; exit 77; }
   hosts_root_state >"$T/root-net.before"
   exec {HOSTS_LOCK_FD}>"$HOSTS_LOCK"
   flock "$HOSTS_LOCK_FD"
