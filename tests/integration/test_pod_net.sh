@@ -121,7 +121,7 @@ case "$ip_b" in $CIDR_NET.*) ;; *) fail "web-b's podIP $ip_b is not in $CIDR_NET
 # podIPs (Kubernetes' name; hs_pbjson spells it podIps until "ips" joins its acronyms)
 field_is web-a "(p['status'].get('podIPs') or p['status'].get('podIps'))[0]['ip']" "$ip_a" || fail "web-a's podIPs: $(hsctl get pod web-a -o yaml)"
 field_is web-a "p['status']['hostIP']" "$NODE_IP" || fail "web-a's hostIP is not $NODE_IP"
-nsenter --net="$T/netns/$uid_a" ip -4 -o addr show eth0 | grep -q "inet $ip_a/24" ||
+nsenter --net="$T/netns/$uid_a" ip -4 -o addr show eth0 | grep >/dev/null "inet $ip_a/24" ||
   fail "web-a's namespace has no $ip_a on eth0: $(nsenter --net="$T/netns/$uid_a" ip -o addr)"
 pass "two pods, IPs $ip_a and $ip_b in $CIDR_NET.0/24, shown in status.podIP(s); hostIP $NODE_IP"
 
@@ -181,11 +181,11 @@ wait_for 10 "the agent to die" exited "$AGENT_PID"
 nsenter --net="$T/netns/$uid_b" ip addr flush dev eth0
 agent
 wait_for 20 "web-b's SandboxChanged event" sh -c "hsctl describe pod web-b | grep -q SandboxChanged"
-hsctl describe pod web-b | grep SandboxChanged | grep -q "network CHECK failed" || fail "SandboxChanged without the CHECK's failure: $(hsctl describe pod web-b)"
+hsctl describe pod web-b | grep SandboxChanged | grep >/dev/null "network CHECK failed" || fail "SandboxChanged without the CHECK's failure: $(hsctl describe pod web-b)"
 wait_for 30 "web-b restarted in a new sandbox" sh -c "[ \"\$(hsctl get pod web-b -o json | python3 -c \"import json,sys; p=json.load(sys.stdin); print(p['status']['containerStatuses'][0].get('restartCount', 0), p['status']['phase'])\")\" = '1 Running' ]"
 ip_b=$(pod_ip web-b); pid_b=$(cpid web-b srv)
 case "$ip_b" in $CIDR_NET.*) ;; *) fail "web-b's new podIP: $ip_b" ;; esac
-nsenter --net="$T/netns/$uid_b" ip -4 -o addr show eth0 | grep -q "inet $ip_b/24" || fail "web-b's new namespace lacks $ip_b"
+nsenter --net="$T/netns/$uid_b" ip -4 -o addr show eth0 | grep >/dev/null "inet $ip_b/24" || fail "web-b's new namespace lacks $ip_b"
 [ "$(leases | tr '\n' ' ')" = "$(printf '%s\n' "$ip_a" "$ip_b" | sort | tr '\n' ' ')" ] ||
   fail "after the re-creation, lease files: $(leases | tr '\n' ' '), pods: $ip_a $ip_b"
 [ "$(restarts web-a)" = 0 ] && [ "$(pod_ip web-a)" = "$ip_a" ] || fail "web-a was touched"
@@ -217,7 +217,7 @@ spec:
 EOF
 hsctl apply -f "$T/late.yaml" >/dev/null || fail "apply late"
 wait_for 20 "late's FailedCreatePodSandBox event" sh -c "hsctl describe pod late | grep -q FailedCreatePodSandBox"
-hsctl describe pod late | grep FailedCreatePodSandBox | grep -q "no such file or directory" ||
+hsctl describe pod late | grep FailedCreatePodSandBox | grep >/dev/null "no such file or directory" ||
   fail "the event does not say why: $(hsctl describe pod late)"
 field_is late "p['status']['containerStatuses'][0]['state']['waiting']['reason']" ContainerCreating ||
   fail "late is not ContainerCreating: $(hsctl get pod late -o yaml)"

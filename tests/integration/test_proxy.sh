@@ -137,7 +137,7 @@ PROXY_PID=$LAST_PID
 wait_for 20 "hs-proxy's first full sync" grep -q "full sync" "$T/proxy.log"
 lap "hs-proxy synced"
 [ "$(nft list tables 2>&1)" = "$ROOT_TABLES" ] || fail "hs-proxy touched the root netns's tables"
-in_node nft list tables | grep -qx "table ip homeostat" || fail "no table ip homeostat in the node"
+in_node nft list tables | grep -x >/dev/null "table ip homeostat" || fail "no table ip homeostat in the node"
 
 # curl from pod c to URL: "<pod> saw <client>" or the failure.
 get() { in_pod "$1" curl -s -m2 "$2" 2>&1 || true; }
@@ -191,14 +191,14 @@ pass "unknown port of a ClusterIP: rejected in ${t}s"
 rc=0; in_pod c curl -s -o /dev/null -m1 http://10.96.0.99:80/ || rc=$?
 [ "$rc" = 28 ] || fail "an unused ClusterIP: curl exited $rc (28: dropped, timeout expected)"
 pass "an unused address of the Service CIDR is dropped"
-in_node nft list map ip homeostat service-ips | grep -q "10.96.0.12\|headless" &&
+in_node nft list map ip homeostat service-ips | grep >/dev/null "10.96.0.12\|headless" &&
   fail "empty/headless must not be in service-ips"
 
 # ---- an endpoint leaves: its rule goes, and it gets no more traffic
 t0=$(date +%s%N)
 reendpoint web TCP 8080 b
 t1=$(date +%s%N)
-chain_has_a() { in_node nft list chain ip homeostat 'service-default/web/tcp/8080' | grep -q 10.244.1.2; }
+chain_has_a() { in_node nft list chain ip homeostat 'service-default/web/tcp/8080' | grep >/dev/null 10.244.1.2; }
 poll_until 5 sh -c "! ip netns exec $NODE nft list chain ip homeostat service-default/web/tcp/8080 | grep -q 10.244.1.2" ||
   fail "a still in web's rules 5 s after the Endpoints write"
 t2=$(date +%s%N)

@@ -113,9 +113,11 @@ done
 pass "nodes registered with their --node-ip (h3: its default) as InternalIP; podCIDRs ${CIDR[*]}"
 
 # routes_of H: H's proto-77 routes, one per line
+# (Read whole, then grepped: with pipefail, `ip ... | grep -q` fails when
+# grep's early exit leaves ip a SIGPIPE.)
 routes_of() { ip -n "$P-$1" route show proto 77 | sed "s/ *$//"; }
-has_route() { routes_of "$1" | grep -qx "$2"; }
-no_route() { ! routes_of "$1" | grep -q "^$2 "; }
+has_route() { local r; r=$(routes_of "$1") && grep -qx "$2" <<<"$r"; }
+no_route() { local r; r=$(routes_of "$1") && ! grep -q "^$2 " <<<"$r"; }
 
 i=0
 for h in "${HOSTS[@]}"; do
@@ -143,7 +145,8 @@ ip -n "$P-h1" route add 10.250.77.0/24 via 172.30.0.12 proto 77
 ip -n "$P-h1" route add 10.250.88.0/24 via 172.30.0.12
 wait_for 5 "the stale proto-77 route to go" no_route h1 10.250.77.0/24
 stale_ms=$(( $(ms) - t0 ))
-ip -n "$P-h1" route show | grep -q '^10.250.88.0/24 via 172.30.0.12' ||
+all=$(ip -n "$P-h1" route show)
+grep -q '^10.250.88.0/24 via 172.30.0.12' <<<"$all" ||
   fail "the route of another proto was touched: $(ip -n "$P-h1" route show)"
 ip -n "$P-h1" route del 10.250.88.0/24
 pass "a proto-77 route no Node explains is removed at once (${stale_ms} ms); others are left alone"
@@ -163,7 +166,7 @@ wait_for 10 "the restarted agent to sync" no_route h1 10.250.66.0/24
 $(routes_of h1)
 -- before:
 $BEFORE"
-! tail -n +$((LINES + 1)) "$T/agent-h1.log" | grep -q 'route add' ||
+! tail -n +$((LINES + 1)) "$T/agent-h1.log" | grep >/dev/null 'route add' ||
   fail "the restarted agent re-added routes it had: $(tail -n +$((LINES + 1)) "$T/agent-h1.log" | grep route)"
 pass "kill -9 leaves the routes; the restarted agent adopts them as they are"
 
