@@ -76,6 +76,20 @@ uint32_t hs_cidr_nth (const hs_cidr_t *c, uint64_t n)
     return c->addr + (uint32_t)n;
 }
 
+int hs_port_parse (const char *s, int *ret_port)
+{
+    if (!s || !*s) return -EINVAL;
+    size_t n = 0;
+    long v = 0;
+    for (const char *p = s; *p; p++, n++) {
+        if (*p < '0' || *p > '9') return -EINVAL;
+        if (n < 6) v = v * 10 + (*p - '0');
+    }
+    if (n > 5 || v < 1 || v > 65535) return -ERANGE;
+    *ret_port = (int)v;
+    return 0;
+}
+
 void hs_net_conf_default (hs_net_conf_t *conf)
 {
     memset (conf, 0, sizeof *conf);
@@ -123,8 +137,11 @@ int hs_net_flag (hs_net_conf_t *conf, const char *flag, const char *value, const
         return 0;
     }
     if (!strcmp (flag, "cluster-domain")) {
-        if (!value || !s_domain_ok (value)) {
-            *ret_why = "not a DNS domain (lower-case labels of letters, digits and '-')";
+        /* At most 100 characters: hs-dns writes the domain three times
+         * into one SOA record, and names under it must still fit 253. */
+        if (!value || strlen (value) > 100 || !s_domain_ok (value)) {
+            *ret_why = "not a DNS domain of at most 100 characters (lower-case labels of letters, "
+                       "digits and '-')";
             return -EINVAL;
         }
         snprintf (conf->domain, sizeof conf->domain, "%s", value);
@@ -143,8 +160,11 @@ int hs_net_conf_check (const hs_net_conf_t *conf, const char **ret_why)
         *ret_why = "--cluster-cidr and --service-cidr overlap";
         return -EINVAL;
     }
-    if (hs_cidr_size (&conf->service) <= HS_NET_DNS_INDEX + 1) {
-        *ret_why = "--service-cidr is too small (it needs more than 11 addresses)";
+    /* 32 at least: dynamic clusterIPs then leave the lowest 16 (the
+     * store's reserved band, KEP-3070) to requested ones, the cluster
+     * DNS's 10th address among them, until the rest is full. */
+    if (hs_cidr_size (&conf->service) < 32) {
+        *ret_why = "--service-cidr is too small (a /27 at least)";
         return -EINVAL;
     }
     return 0;

@@ -58,6 +58,13 @@ uint64_t hs_cidr_size (const hs_cidr_t *c);
 /* The n-th address (0: the network address); n must be < size. */
 uint32_t hs_cidr_nth (const hs_cidr_t *c, uint64_t n);
 
+/* A port number as Services and probes write one: 1 to 5 decimal digits,
+ * nothing else (no sign, no space). 0 with *ret_port set (1..65535);
+ * -ERANGE for digits out of 1..65535 (or more than 5 of them); -EINVAL if
+ * s is not digits (it may be a port's name). Validation and every reader
+ * of targetPort use this one rule. */
+int hs_port_parse (const char *s, int *ret_port);
+
 /* Kubernetes' defaults. */
 void hs_net_conf_default (hs_net_conf_t *conf);
 /* One of the flags above ("cluster-cidr", "node-cidr-mask-size",
@@ -67,7 +74,7 @@ void hs_net_conf_default (hs_net_conf_t *conf);
 int hs_net_flag (hs_net_conf_t *conf, const char *flag, const char *value, const char **ret_why);
 /* Whether the plan is coherent: the node mask is at least the cluster
  * prefix and at most 30, the two CIDRs do not overlap, the Service CIDR has
- * more than HS_NET_DNS_INDEX addresses. 0 or -EINVAL with *ret_why. */
+ * 32 addresses at least. 0 or -EINVAL with *ret_why. */
 int hs_net_conf_check (const hs_net_conf_t *conf, const char **ret_why);
 /* The cluster DNS Service's clusterIP: the 10th address of the Service CIDR. */
 uint32_t hs_net_dns_ip (const hs_net_conf_t *conf);

@@ -23,6 +23,10 @@
     "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "   \
     "'.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used "  \
     "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+#define DNS1035_MSG                                                                                \
+    "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "  \
+    "alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or "           \
+    "'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
 #define LABEL_NAME_MSG                                                                             \
     "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end "  \
     "with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for " \
@@ -541,10 +545,29 @@ static void s_check_labels (s_errs_t *e, const char *path, void *const *entries,
     }
 }
 
+/* A Service's name, as Kubernetes checks it: a DNS-1035 label, because it
+ * becomes one label of a DNS name (hs-dns), of nftables chain names
+ * (hs-proxy) and, upper-cased, of environment variables (a '.' would make
+ * "a.b" and "a-b" one variable). */
+static void s_check_dns1035 (s_errs_t *e, const char *path, const char *v)
+{
+    size_t n = strlen (v);
+    bool ok = n >= 1 && n <= LABEL_MAX && v[0] >= 'a' && v[0] <= 'z' &&
+              ((v[n - 1] >= 'a' && v[n - 1] <= 'z') || (v[n - 1] >= '0' && v[n - 1] <= '9'));
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') || v[i] == '-';
+    if (n > LABEL_MAX)
+        s_err (e, "%s: Invalid value: %s: must be no more than 63 characters", path, Q (v));
+    else if (!ok)
+        s_err (e, "%s: Invalid value: %s: " DNS1035_MSG, path, Q (v));
+}
+
 static void s_check_meta (s_errs_t *e, const hs_kind_info_t *info, const Hs__ObjectMeta *m)
 {
     if (hs_empty (m->name))
         s_err (e, "metadata.name: Required value: name or generateName is required");
+    else if (info->kind == HS_KIND_SERVICE)
+        s_check_dns1035 (e, "metadata.name", m->name);
     else
         s_check_subdomain (e, "metadata.name", m->name);
     if (info->namespaced) s_check_label (e, "metadata.namespace", m->namespace_);
@@ -1067,14 +1090,15 @@ static const char *s_port_name_err (const char *name)
 /* A targetPort: a number 1..65535 or a container port's name. */
 static void s_check_target_port (s_errs_t *e, size_t i, const char *tp)
 {
-    int64_t n;
+    int n;
     if (hs_empty (tp)) return; /* defaulted from a port that is itself refused */
-    if (hs_parse_i64 (tp, &n) == 0) {
-        if (n < 1 || n > 65535)
-            s_err (e,
-                   "spec.ports[%zu].targetPort: Invalid value: %lld: must be between 1 and "
-                   "65535, inclusive",
-                   i, (long long)n);
+    int r = hs_port_parse (tp, &n);
+    if (r == 0) return;
+    if (r == -ERANGE) {
+        s_err (e,
+               "spec.ports[%zu].targetPort: Invalid value: %s: must be between 1 and 65535, "
+               "inclusive",
+               i, tp);
         return;
     }
     const char *why = s_port_name_err (tp);

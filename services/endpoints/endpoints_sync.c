@@ -1,6 +1,7 @@
 /*  endpoints_sync.c: a Service and its pods -> the Endpoints it wants
  *  (endpoints_sync.h has the rules). */
 #include "endpoints_sync.h"
+#include "hs_net.h"
 #include "hs_util.h"
 #include "hs_workload.h"
 
@@ -52,16 +53,12 @@ static const char *s_proto (const char *p)
     return hs_empty (p) ? "TCP" : p;
 }
 
-/* A port number written in decimal, 1..65535; -1 if s is not one. */
+/* A port number written in decimal, 1..65535 (hs_port_parse: the rule
+ * validation applies); -1 if s is not one. */
 static int32_t s_port_number (const char *s)
 {
-    if (hs_empty (s) || strlen (s) > 5) return -1;
-    int32_t v = 0;
-    for (const char *p = s; *p; p++) {
-        if (*p < '0' || *p > '9') return -1;
-        v = v * 10 + (*p - '0');
-    }
-    return v >= 1 && v <= 65535 ? v : -1;
+    int v;
+    return hs_port_parse (s, &v) == 0 ? v : -1;
 }
 
 /* Is s a port name: lower-case letters, digits and '-', with a letter,

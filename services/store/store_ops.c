@@ -676,6 +676,16 @@ static int s_assign_pod_cidr (s_cmd_t *c, const Hs__Node *cur, Hs__Node *node)
     }
     hs_cidr_t want_c;
     if (hs_cidr_parse (want, &want_c) < 0) return 0; /* validation refused it already */
+    /* One of the plan's node slices, nothing else: every agent routes a
+     * Node's podCIDR to it, so a podCIDR outside the cluster CIDR (or a
+     * whole /16) would take traffic meant for anything else. */
+    if (want_c.prefix != net->node_mask || !hs_cidr_contains (&net->cluster, want_c.addr)) {
+        _cleanup_free_ char *cs = hs_cidr_format (&net->cluster);
+        return s_fail (c, HS__CODE__CODE_INVALID,
+                       "Node \"%s\" is invalid: spec.podCIDR: Invalid value: \"%s\": must be a "
+                       "/%d inside the cluster CIDR %s",
+                       name, want, net->node_mask, cs);
+    }
     if (hs_cidr_overlaps (&want_c, &net->service)) {
         _cleanup_free_ char *ss = hs_cidr_format (&net->service);
         return s_fail (c, HS__CODE__CODE_INVALID,

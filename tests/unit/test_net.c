@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void test_cidr_parse (void)
 {
@@ -76,8 +77,19 @@ static void test_conf (void)
     CHECK_EQ_INT (hs_net_conf_check (&c, &why), 0);
     CHECK_EQ_INT (hs_net_flag (&c, "service-cidr", "10.1.128.0/20", &why), 0);
     CHECK_EQ_INT (hs_net_conf_check (&c, &why), -EINVAL); /* overlaps the cluster CIDR */
-    CHECK_EQ_INT (hs_net_flag (&c, "service-cidr", "10.96.0.0/29", &why), 0);
-    CHECK_EQ_INT (hs_net_conf_check (&c, &why), -EINVAL); /* no room for .10 */
+    CHECK_EQ_INT (hs_net_flag (&c, "service-cidr", "10.96.0.0/28", &why), 0);
+    CHECK_EQ_INT (hs_net_conf_check (&c, &why), -EINVAL); /* .10 not kept apart */
+    CHECK_EQ_INT (hs_net_flag (&c, "service-cidr", "10.96.0.0/27", &why), 0);
+    CHECK_EQ_INT (hs_net_conf_check (&c, &why), 0);
+    char longd[120];
+    memset (longd, 'a', sizeof longd - 1);
+    longd[sizeof longd - 1] = '\0';
+    longd[50] = '.';
+    CHECK_EQ_INT (hs_net_flag (&c, "cluster-domain", longd, &why), -EINVAL); /* 119 > 100 */
+    longd[101] = '\0';
+    CHECK_EQ_INT (hs_net_flag (&c, "cluster-domain", longd, &why), -EINVAL);
+    longd[100] = '\0';
+    CHECK_EQ_INT (hs_net_flag (&c, "cluster-domain", longd, &why), 0);
     CHECK_EQ_INT (hs_net_flag (&c, "service-cidr", "10.96.0.0/24", &why), 0);
     CHECK_EQ_INT (hs_net_flag (&c, "node-cidr-mask-size", "8", &why), 0);
     CHECK_EQ_INT (hs_net_conf_check (&c, &why), -EINVAL); /* shorter than the cluster's /16 */

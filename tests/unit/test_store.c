@@ -1292,21 +1292,24 @@ static void test_cluster_ip (void)
     store_destroy (&s);
 }
 
-/* A /28 has 14 usable addresses and no lower band. */
+/* A /27 (the smallest Service CIDR) has 30 usable addresses, the lowest
+ * 16 the lower band: the upper 14 go first, so the DNS's .10 stays free
+ * until they are taken. */
 static void test_cluster_ip_exhausted (void)
 {
-    store_t *s = s_open_net ("svcfull", "10.244.0.0/16", 24, "10.96.0.0/28");
-    bool seen[16] = {false};
-    for (int i = 0; i < 14; i++) {
+    store_t *s = s_open_net ("svcfull", "10.244.0.0/16", 24, "10.96.0.0/27");
+    bool seen[32] = {false};
+    for (int i = 0; i < 30; i++) {
         char name[16];
         snprintf (name, sizeof name, "s%d", i);
         const Hs__Ack *a = s_one (s, s_w (HS__OP__OP_CREATE, s_svc (name, NULL)));
         CHECK_EQ_INT (a->code, 0);
         _cleanup_free_ char *ip = s_cluster_ip (s, name);
         uint32_t off = s_ip (ip) - s_ip ("10.96.0.0");
-        CHECK (off >= 1 && off <= 14);
-        CHECK (!seen[off & 15]);
-        seen[off & 15] = true;
+        CHECK (off >= 1 && off <= 30);
+        if (i < 14) CHECK (off >= 17);
+        CHECK (!seen[off & 31]);
+        seen[off & 31] = true;
     }
     int64_t rev = store_revision (s);
     const Hs__Ack *a = s_one (s, s_w (HS__OP__OP_CREATE, s_svc ("full", NULL)));
@@ -1384,13 +1387,18 @@ static void test_pod_cidr (void)
     CHECK_EQ_INT (a->code, HS__CODE__CODE_INVALID);
     CHECK_EQ_STR (a->message, "Node \"dup\" is invalid: spec.podCIDR: Invalid value: "
                               "\"10.244.0.4/30\": overlaps the podCIDR of Node \"n1\"");
+    /* only one of the plan's /30 slices of 10.244.0.0/28: every agent routes
+     * a Node's podCIDR to it */
     a = s_one (s, s_w (HS__OP__OP_CREATE, s_bare_node ("dup", "10.244.0.0/29")));
-    CHECK_CONTAINS (a->message, "overlaps the podCIDR of Node \"n0\"");
+    CHECK_CONTAINS (a->message, "\"10.244.0.0/29\": must be a /30 inside the cluster CIDR "
+                                "10.244.0.0/28");
+    a = s_one (s, s_w (HS__OP__OP_CREATE, s_bare_node ("dup", "192.0.2.0/30")));
+    CHECK_CONTAINS (a->message, "must be a /30 inside the cluster CIDR");
     a = s_one (s, s_w (HS__OP__OP_CREATE, s_bare_node ("dup", "10.244.0.5/30")));
     CHECK_CONTAINS (a->message,
                     "spec.podCIDR: Invalid value: \"10.244.0.5/30\": must be a valid CIDR");
     a = s_one (s, s_w (HS__OP__OP_CREATE, s_bare_node ("dup", "10.96.0.0/24")));
-    CHECK_CONTAINS (a->message, "overlaps the Service CIDR 10.96.0.0/16");
+    CHECK_CONTAINS (a->message, "must be a /30 inside the cluster CIDR");
     CHECK_EQ_INT (store_revision (s), rev);
     /* the next free slice skips the requested one */
     CHECK_EQ_INT (s_one (s, s_w (HS__OP__OP_APPLY, s_bare_node ("n2", NULL)))->code, 0);
@@ -1447,7 +1455,7 @@ static void test_alloc_after_kill (void)
     pid_t pid = fork ();
     if (pid == 0) {
         close (fds[0]);
-        store_t *s = s_open_net ("allockill", "10.244.0.0/16", 24, "10.96.0.0/28");
+        store_t *s = s_open_net ("allockill", "10.244.0.0/16", 24, "10.96.0.0/27");
         for (int i = 0; i < 10; i++) {
             char name[16];
             snprintf (name, sizeof name, "k%d", i);
@@ -1474,15 +1482,15 @@ static void test_alloc_after_kill (void)
     struct stat st;
     CHECK (stat (wal, &st) == 0 && st.st_size > 0); /* LMDB alone lacks them */
 
-    store_t *s = s_open_net ("allockill", "10.244.0.0/16", 24, "10.96.0.0/28");
+    store_t *s = s_open_net ("allockill", "10.244.0.0/16", 24, "10.96.0.0/27");
     for (size_t i = 0; i < n; i++) {
         char name[16], want[16];
         snprintf (name, sizeof name, "k%zu", i);
         _cleanup_free_ char *ip = s_cluster_ip (s, name);
         CHECK_EQ_STR (ip, hs_ip_format (acked[i], want));
     }
-    /* 4 left of 14, none of them one of the 10 */
-    for (int i = 0; i < 4; i++) {
+    /* 20 left of 30, none of them one of the 10 */
+    for (int i = 0; i < 20; i++) {
         char name[16];
         snprintf (name, sizeof name, "new%d", i);
         CHECK_EQ_INT (s_one (s, s_w (HS__OP__OP_CREATE, s_svc (name, NULL)))->code, 0);
