@@ -24,7 +24,7 @@
     "'.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used "  \
     "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
 #define DNS1035_MSG                                                                                \
-    "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "  \
+    "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "   \
     "alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or "           \
     "'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
 #define LABEL_NAME_MSG                                                                             \
@@ -1194,9 +1194,20 @@ static void s_check_endpoint_addresses (s_errs_t *e, size_t i, const char *list,
 {
     char p[96];
     for (size_t j = 0; j < n; j++) {
+        uint32_t ip = 0;
         if (!s_ipv4_ok (a[j]->ip))
             s_err (e, "subsets[%zu].%s[%zu].ip: Invalid value: %s: " IP_MSG, i, list, j,
                    Q (a[j]->ip));
+        else if (hs_ip_parse (a[j]->ip, &ip) == 0 &&
+                 ((ip >> 24) == 0 || (ip >> 16) == 0xa9fe || (ip >> 28) >= 0xe))
+            /* Kubernetes' ValidateNonSpecialIP (CVE-2021-25740): every
+             * node's hs-proxy would DNAT the Service to it. Loopback stays
+             * allowed (hs-dns on one host advertises 127.0.0.1); hs-proxy
+             * never sends Service traffic there. */
+            s_err (e,
+                   "subsets[%zu].%s[%zu].ip: Invalid value: %s: may not be unspecified, "
+                   "link-local, multicast or reserved",
+                   i, list, j, Q (a[j]->ip));
         if (!hs_empty (a[j]->hostname)) {
             snprintf (p, sizeof p, "subsets[%zu].%s[%zu].hostname", i, list, j);
             s_check_label (e, p, a[j]->hostname);
@@ -1320,6 +1331,13 @@ static void s_mask_mutable (Hs__PodSpec *s, const Hs__PodSpec *old)
     hs_pb_set_str (&s->node_name, NULL);
     /* Pods stored before dnsPolicy had a default have none: the default. */
     if (hs_empty (s->dns_policy)) hs_pb_set_str (&s->dns_policy, "ClusterFirst");
+    /* Likewise hostPort, defaulted under hostNetwork since: compare it
+     * defaulted on both sides. */
+    for (size_t i = 0; s->host_network && i < s->n_containers; i++)
+        for (size_t j = 0; j < s->containers[i]->n_ports; j++) {
+            Hs__ContainerPort *p = s->containers[i]->ports[j];
+            if (p->host_port == 0) p->host_port = p->container_port;
+        }
     /* Tolerations may only be added: keep just the old prefix. */
     if (old && s->n_tolerations >= old->n_tolerations) {
         for (size_t i = old->n_tolerations; i < s->n_tolerations; i++)

@@ -47,6 +47,15 @@ static int s_ep_cmp (const void *a, const void *b)
 
 /* The ready endpoints of service port sp: every subset's addresses times
  * that subset's port of the same name. */
+/* An endpoint address Service traffic may go to: not unspecified (0/8),
+ * loopback (127/8: a node's own local services), link-local (169.254/16:
+ * cloud metadata), multicast or reserved (224/3 and up). Validation
+ * refuses all but loopback; this is the second defence. */
+static bool s_ep_ip_ok (uint32_t ip)
+{
+    return (ip >> 24) != 0 && (ip >> 24) != 127 && (ip >> 16) != 0xa9fe && (ip >> 28) < 0xe;
+}
+
 static void s_port_endpoints (proxy_port_t *p, const Hs__ServicePort *sp, const Hs__Endpoints *ep)
 {
     if (!ep) return;
@@ -60,7 +69,8 @@ static void s_port_endpoints (proxy_port_t *p, const Hs__ServicePort *sp, const 
             continue;
         for (size_t j = 0; j < ss->n_addresses && p->n_eps < PROXY_MAX_ENDPOINTS; j++) {
             uint32_t ip;
-            if (!ss->addresses[j] || hs_ip_parse (ss->addresses[j]->ip, &ip) < 0 || ip == 0)
+            if (!ss->addresses[j] || hs_ip_parse (ss->addresses[j]->ip, &ip) < 0 ||
+                !s_ep_ip_ok (ip))
                 continue;
             if (p->n_eps == cap) {
                 cap = cap ? cap * 2 : 4;

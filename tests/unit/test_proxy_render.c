@@ -100,7 +100,11 @@ static void test_model_ready_only (void)
                       "- addresses: [{ip: 10.244.2.4}]\n"
                       "  ports: [{name: http, port: 9090}, {name: other, port: 1}]\n"
                       "- addresses: [{ip: not-an-ip}, {ip: 10.244.3.3}]\n"
-                      "  ports: [{name: metrics, port: 9100}]\n");
+                      "  ports: [{name: metrics, port: 9100}]\n"
+                      /* never Service traffic to a node's loopback, link-local
+                       * (metadata) or multicast address */
+                      "- addresses: [{ip: 127.0.0.1}, {ip: 169.254.169.254}, {ip: 224.0.0.1}]\n"
+                      "  ports: [{name: http, port: 8080}]\n");
     proxy_svc_t *s = s_build (svc, ep);
     CHECK (s != NULL);
     if (!s) return s_reset ();

@@ -536,6 +536,11 @@ static void test_service_messages (void)
         {"12-34", "must contain at least one letter (a-z)"},
         {"a--b", "must not contain consecutive hyphens"},
         {"-http", "must not begin or end with a hyphen"},
+        /* numbers are 1-5 digits and nothing else (hs_port_parse): what
+         * hs-endpoints reads; strtoll's " 80" and "+80" are not */
+        {"+80", "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)"},
+        {" 80", "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)"},
+        {"000080", "Invalid value: 000080: must be between 1 and 65535, inclusive"},
     };
     for (size_t i = 0; i < HS_ARRAY_LEN (tps); i++) {
         o = s_service ("web", 1);
@@ -547,6 +552,22 @@ static void test_service_messages (void)
     }
     o = s_service ("web", 1);
     hs_pb_set_str (&o->service->spec->ports[0]->target_port, "http-2");
+    EXPECT_OK (o);
+    /* a Service's name is a DNS-1035 label: one label of its DNS name */
+    o = s_service ("a.b", 1);
+    EXPECT_MSG (o, "Service \"a.b\" is invalid: metadata.name: Invalid value: \"a.b\": a "
+                   "DNS-1035 label must consist of lower case alphanumeric characters or '-', "
+                   "start with an alphabetic character, and end with an alphanumeric character "
+                   "(e.g. 'my-name',  or 'abc-123', regex used for validation is "
+                   "'[a-z]([-a-z0-9]*[a-z0-9])?')");
+    o = s_service ("1web", 1);
+    EXPECT_HAS (o, "metadata.name: Invalid value: \"1web\": a DNS-1035 label");
+    char longname[101];
+    memset (longname, 'a', 100);
+    longname[100] = '\0';
+    o = s_service (longname, 1);
+    EXPECT_HAS (o, "must be no more than 63 characters");
+    o = s_service ("web-2", 1);
     EXPECT_OK (o);
     o = s_service ("web", 1);
     hs_pb_set_str (&o->service->spec->type, "NodePort");
@@ -601,6 +622,13 @@ static void test_endpoints_messages (void)
     EXPECT_MSG (s_endpoints ("web", "10.244.1.2", 0),
                 "Endpoints \"web\" is invalid: subsets[0].ports[0].port: Invalid value: 0: must "
                 "be between 1 and 65535, inclusive");
+    /* special addresses (Kubernetes' ValidateNonSpecialIP); loopback stays */
+    const char *special[] = {"0.0.0.0", "169.254.169.254", "224.0.0.1", "255.255.255.255",
+                             "240.0.0.1"};
+    for (size_t i = 0; i < HS_ARRAY_LEN (special); i++)
+        EXPECT_HAS (s_endpoints ("web", special[i], 80),
+                    "may not be unspecified, link-local, multicast or reserved");
+    EXPECT_OK (s_endpoints ("web", "127.0.0.1", 10053));
     Hs__Object *o = s_endpoints ("web", "10.244.1.2", 80);
     hs_pb_set_str (&o->endpoints->subsets[0]->ports[0]->protocol, "SCTP");
     EXPECT_HAS (o, "subsets[0].ports[0].protocol: Unsupported value: \"SCTP\"");
@@ -656,6 +684,28 @@ static void test_pod_network_messages (void)
     hs_pb_set_str (&a->pod->spec->dns_policy, NULL);
     hs_obj_defaults (b, 1);
     char *m = NULL;
+    CHECK_EQ_INT (hs_pod_validate_update (a->pod, b->pod, &m), 0);
+    free (m);
+    hs_pb_free (a);
+    hs_pb_free (b);
+    /* an old hostNetwork pod without hostPort (defaulted since) too, with
+     * a new image */
+    a = s_pod ("web");
+    b = s_pod ("web");
+    for (int k = 0; k < 2; k++) {
+        Hs__Object *x = k ? b : a;
+        x->pod->spec->host_network = true;
+        Hs__ContainerPort *cp = hs_pb_new (&hs__container_port__descriptor);
+        cp->container_port = 8080;
+        hs_pb_push ((void ***)&x->pod->spec->containers[0]->ports,
+                    &x->pod->spec->containers[0]->n_ports, cp);
+    }
+    hs_obj_defaults (a, 1);
+    a->pod->spec->containers[0]->ports[0]->host_port = 0; /* as stored before */
+    hs_obj_defaults (b, 1);
+    hs_pb_set_str (&b->pod->spec->containers[0]->image, "web:2");
+    CHECK_EQ_INT (b->pod->spec->containers[0]->ports[0]->host_port, 8080);
+    m = NULL;
     CHECK_EQ_INT (hs_pod_validate_update (a->pod, b->pod, &m), 0);
     free (m);
     hs_pb_free (a);
