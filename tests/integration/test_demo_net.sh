@@ -215,6 +215,12 @@ wait_for 60 "the catalog Deployment back to 2 ready endpoints" ready_eps catalog
 h get ep catalog -o json | grep -q "$victim" && fail "Endpoints catalog still names $victim"
 pass "front kept answering while $victim was deleted ($result)"
 
+# no control-plane process crashed meanwhile (the agent would have
+# restarted it: RESTARTS > 0)
+restarted=$(h get pods -n homeostat-system --no-headers | awk '$4 != "0"')
+[ -z "$restarted" ] || fail "control-plane pods restarted: $restarted"
+pass "no control-plane pod restarted"
+
 # ---- down leaves nothing
 lap "down"
 launcher "$HS_SRC/scripts/homeostat" down >"$T/down.log" 2>&1 || fail "down: $(cat "$T/down.log")"
