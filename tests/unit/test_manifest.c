@@ -219,9 +219,10 @@ static void test_examples (void)
     if (r < 0) fprintf (stderr, "  %s\n", err);
     CHECK_EQ_INT (r, 0);
     free (err);
-    /* name order: deployment, job, pod-web, replicaset; bad/ is not recursed into */
-    CHECK_EQ_INT (m.n, 4);
-    if (m.n != 4) {
+    /* name order: deployment, job, pod-web, replicaset, service-web; bad/ is
+     * not recursed into */
+    CHECK_EQ_INT (m.n, 5);
+    if (m.n != 5) {
         hs_manifest_free (&m);
         return;
     }
@@ -267,6 +268,10 @@ static void test_examples (void)
 
     Hs__ReplicaSet *rs = m.docs[3].object->replica_set;
     CHECK_EQ_INT (rs->spec->replicas->value, 2);
+    CHECK_EQ_INT (hs_obj_kind (m.docs[4].object), HS_KIND_SERVICE);
+    Hs__Service *svc = m.docs[4].object->service;
+    CHECK_EQ_STR (svc->metadata->name, "web");
+    CHECK_EQ_INT (svc->spec->n_ports, 1);
 
     /* every container of every example has a command (Homeostat runs processes) */
     for (size_t i = 0; i < m.n; i++) {
@@ -277,6 +282,7 @@ static void test_examples (void)
         case HS_KIND_JOB: ps = o->job->spec->template_->spec; break;
         case HS_KIND_DEPLOYMENT: ps = o->deployment->spec->template_->spec; break;
         case HS_KIND_REPLICASET: ps = o->replica_set->spec->template_->spec; break;
+        case HS_KIND_SERVICE: continue; /* no pods */
         default: break;
         }
         CHECK (ps && ps->n_containers > 0);
