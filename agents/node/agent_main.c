@@ -76,7 +76,7 @@ typedef struct {
     const char *pod_cidr_flag, *node_ip_flag, *cni_data_dir_flag;
     hs_net_conf_t net;
     char node_ip[INET_ADDRSTRLEN], dns_ip[INET_ADDRSTRLEN];
-    char *cni_data_dir;
+    char *cni_data_dir, *netns_dir;
     /* from the flags and the machine (s_check) */
     char host[HOST_NAME_MAX + 1];
     char *state_dir, *cg_parent, *shim;
@@ -148,7 +148,7 @@ static void s_usage (FILE *f)
              "  --cni-bin-dir DIR      the CNI plugins (default /usr/lib/cni)\n"
              "  --cni-data-dir DIR     host-local's leases (default /run/homeostat/cni/NODE)\n"
              "  --netns-dir DIR        pods' pinned network namespaces\n"
-             "                         (default /run/homeostat/netns)\n"
+             "                         (default /run/homeostat/netns/NODE)\n"
              "  --netns-pool N         namespaces kept prepared, loopback up (default 2)\n"
              "  --mtu N                pod interfaces' MTU (default 1500)\n"
              "  --cluster-cidr, --node-cidr-mask-size, --service-cidr, --cluster-domain:\n"
@@ -753,6 +753,12 @@ static int s_check (void *arg, int argc, char **argv)
     self->cni_data_dir = self->cni_data_dir_flag ? hs_strdup (self->cni_data_dir_flag)
                                                  : hs_sprintf ("/run/homeostat/cni/%s", conf->node);
     conf->cni_data_dir = self->cni_data_dir;
+    /* Per node, as the leases: two agents on one host (the native launcher,
+     * tests) must never take or sweep each other's prepared namespaces. */
+    if (!conf->netns_dir) {
+        self->netns_dir = hs_sprintf ("/run/homeostat/netns/%s", conf->node);
+        conf->netns_dir = self->netns_dir;
+    }
     if (!self->cpu_milli) self->cpu_milli = sysconf (_SC_NPROCESSORS_ONLN) * 1000;
     if (!self->memory_bytes) self->memory_bytes = s_mem_total ();
     return 0;
@@ -874,6 +880,7 @@ static void s_teardown (void *arg)
     free (self->cg_parent);
     free (self->shim);
     free (self->cni_data_dir);
+    free (self->netns_dir);
     if (self->lock_fd >= 0) close (self->lock_fd);
     self->lock_fd = -1;
 }
@@ -899,7 +906,6 @@ int main (int argc, char **argv)
                             .log_max_files = 5,
                             .pod_network = "none",
                             .cni_bin_dir = "/usr/lib/cni",
-                            .netns_dir = "/run/homeostat/netns",
                             .netns_pool = 2,
                             .mtu = 1500}};
     hs_net_conf_default (&self.net);

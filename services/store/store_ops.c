@@ -585,7 +585,7 @@ static int s_assign_cluster_ip (s_cmd_t *c, const Hs__Service *cur, Hs__Service 
     char ipbuf[16];
     if (hs_empty (want)) {
         uint32_t first;
-        uint64_t count, band = store_alloc_svc_band (range), off;
+        uint64_t count, band = store_alloc_svc_band (range), off = 0;
         store_alloc_svc_usable (range, &first, &count);
         if (band > count) band = 0;
         uint64_t held[2] = {0, 0};

@@ -214,8 +214,7 @@ static void test_error_text (void)
 
 static void s_write (const char *dir, const char *name, const char *text)
 {
-    char path[4096];
-    snprintf (path, sizeof path, "%s/%s", dir, name);
+    _cleanup_free_ char *path = hs_sprintf ("%s/%s", dir, name);
     FILE *f = fopen (path, "w");
     CHECK (f != NULL);
     if (!f) return;
