@@ -1,6 +1,7 @@
 /*  agent_exec.c: `hsctl exec` sessions (see agent_exec.h). */
 #include "agent_exec.h"
 #include "agent_exec_frame.h"
+#include "agent_probe.h"
 #include "agent_rules.h"
 
 #include "hs_log.h"
@@ -249,38 +250,7 @@ static int s_spawn (agent_exec_t *self, const Hs__ExecRequest *q, const agent_ex
     s_add_arg (&argv, &n, "--");
     for (size_t i = 0; i < q->n_command; i++) s_add_arg (&argv, &n, q->command[i]);
 
-    int r = 0;
-    int p[2];
-    if (pipe2 (p, O_CLOEXEC) != 0) {
-        r = -errno;
-        goto out;
-    }
-    pid_t child = fork ();
-    if (child < 0) {
-        r = -errno;
-        close (p[0]);
-        close (p[1]);
-        goto out;
-    }
-    if (child == 0) {
-        int nul = open ("/dev/null", O_RDWR);
-        if (nul >= 0) {
-            dup2 (nul, 0);
-            dup2 (nul, 2);
-        }
-        dup2 (p[1], 1);
-        sigset_t none;
-        sigemptyset (&none);
-        sigprocmask (SIG_SETMASK, &none, NULL);
-        execv (argv[0], argv);
-        _exit (127);
-    }
-    close (p[1]);
-    fcntl (p[0], F_SETFL, O_NONBLOCK);
-    s->fd = p[0];
-    s->pid = child;
-    s->pidfd = (int)syscall (SYS_pidfd_open, child, 0);
-out:
+    int r = agent_spawn_piped (argv, &s->pid, &s->fd, &s->pidfd);
     for (size_t i = 0; i < n; i++) free (argv[i]);
     free (argv);
     return r;

@@ -97,6 +97,40 @@ static void s_add_arg (char ***argv, size_t *n, const char *s)
 
 /* ------------------------------------------------------------------ exec */
 
+/* ------------------------------------------------------------------ the shim, spawned */
+
+int agent_spawn_piped (char *const *argv, pid_t *ret_pid, int *ret_fd, int *ret_pidfd)
+{
+    int p[2];
+    if (pipe2 (p, O_CLOEXEC) != 0) return -errno;
+    pid_t child = fork ();
+    if (child < 0) {
+        int r = -errno;
+        close (p[0]);
+        close (p[1]);
+        return r;
+    }
+    if (child == 0) {
+        int nul = open ("/dev/null", O_RDWR);
+        if (nul >= 0) {
+            dup2 (nul, 0);
+            dup2 (nul, 2);
+        }
+        dup2 (p[1], 1);
+        sigset_t none;
+        sigemptyset (&none);
+        sigprocmask (SIG_SETMASK, &none, NULL);
+        execv (argv[0], argv);
+        _exit (127);
+    }
+    close (p[1]);
+    fcntl (p[0], F_SETFL, O_NONBLOCK);
+    *ret_fd = p[0];
+    *ret_pid = child;
+    *ret_pidfd = (int)syscall (SYS_pidfd_open, child, 0);
+    return 0;
+}
+
 /* Forks and execs the helper with its stdout on a pipe. Between fork and
  * exec the child (of a threaded process) only dup2s, opens and execs. */
 static int s_spawn (agent_probe_t *self, const Hs__ExecRequest *q, const agent_exec_target_t *t,
@@ -126,38 +160,7 @@ static int s_spawn (agent_probe_t *self, const Hs__ExecRequest *q, const agent_e
     s_add_arg (&argv, &n, "--");
     for (size_t i = 0; i < q->n_command; i++) s_add_arg (&argv, &n, q->command[i]);
 
-    int r = 0;
-    int p[2];
-    if (pipe2 (p, O_CLOEXEC) != 0) {
-        r = -errno;
-        goto out;
-    }
-    pid_t child = fork ();
-    if (child < 0) {
-        r = -errno;
-        close (p[0]);
-        close (p[1]);
-        goto out;
-    }
-    if (child == 0) {
-        int nul = open ("/dev/null", O_RDWR);
-        if (nul >= 0) {
-            dup2 (nul, 0);
-            dup2 (nul, 2);
-        }
-        dup2 (p[1], 1);
-        sigset_t none;
-        sigemptyset (&none);
-        sigprocmask (SIG_SETMASK, &none, NULL);
-        execv (argv[0], argv);
-        _exit (127);
-    }
-    close (p[1]);
-    fcntl (p[0], F_SETFL, O_NONBLOCK);
-    e->fd = p[0];
-    e->pid = child;
-    e->pidfd = (int)syscall (SYS_pidfd_open, child, 0);
-out:
+    int r = agent_spawn_piped (argv, &e->pid, &e->fd, &e->pidfd);
     for (size_t i = 0; i < n; i++) free (argv[i]);
     free (argv);
     return r;

@@ -51,4 +51,11 @@ uint64_t agent_probe_results (agent_probe_t *self);
 uint64_t agent_probe_execs (agent_probe_t *self);
 uint64_t agent_probe_refused (agent_probe_t *self);
 
+/* Forks and execs argv (argv[0] a path: hs-shim) with stdin and stderr on
+ * /dev/null and stdout on a non-blocking pipe: 0 with the child's pid, the
+ * pipe's read end and a pidfd (-1 if the kernel has none), or -errno.
+ * Between fork and exec the child (of a threaded process) only dup2s,
+ * opens and execs. Used for exec probes and hsctl exec sessions. */
+int agent_spawn_piped (char *const *argv, pid_t *ret_pid, int *ret_fd, int *ret_pidfd);
+
 #endif
