@@ -469,7 +469,8 @@ static void s_start_routes (self_t *self)
                   self->node_ip);
         return;
     }
-    self->routes = agent_routes_new (self->loop, self->conf.node, ip, &self->net.service);
+    self->routes =
+        agent_routes_new (self->loop, self->conf.node, ip, &self->net.service, &self->net.cluster);
     agent_routes_set_watch (self->routes, self->cluster);
 }
 
