@@ -1247,6 +1247,17 @@ static void s_adopt (agent_pods_t *self, const Hs__AgentPod *rec)
     }
     log_info ("pod %s/%s (%s): adopted %zu running containers, %zu ended meanwhile", p->ns, p->name,
               p->uid, adopted, ended);
+    /* Its record has no sandbox (an agent with --pod-network none ran it)
+     * but a container runs: in the node's network namespace. A sandbox now
+     * would give the pod a new podIP its processes do not have; it stays in
+     * the node's network until it is replaced (a new pod, a new uid). */
+    if (p->sb && (!rec->net || rec->net->state == 0) && adopted > 0) {
+        agent_sb_destroy (&p->sb);
+        log_warn ("pod %s/%s (%s): its containers run in the node's network (it started "
+                  "without a pod network): it keeps the node's network and IP until it is "
+                  "replaced",
+                  p->ns, p->name, p->uid);
+    }
 }
 
 int agent_pods_adopt (agent_pods_t *self)
