@@ -56,6 +56,7 @@ typedef struct {
     const char *netns_dir;
     int mtu;
     int netns_pool;      /* namespaces kept prepared */
+    int cni_timeout_s;   /* every plugin call's deadline; 0: its command's */
     const char *node_ip; /* status.hostIP (and podIP of hostNetwork pods) */
     const char *dns_ip;  /* the cluster DNS (hs_net_dns_ip) */
     const char *domain;  /* --cluster-domain */

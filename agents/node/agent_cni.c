@@ -324,7 +324,16 @@ struct agent_cni_op_t {
     hs_buf_t out, err;
     bool reaped;
     int status;
+    int64_t started, deadline; /* monotonic ns */
+    bool timed_out;
 };
+
+int64_t agent_cni_timeout_ns (const char *command)
+{
+    if (hs_streq (command, "DEL")) return AGENT_CNI_TIMEOUT_DEL_NS;
+    if (hs_streq (command, "CHECK")) return AGENT_CNI_TIMEOUT_CHECK_NS;
+    return AGENT_CNI_TIMEOUT_ADD_NS;
+}
 
 static void s_wake (void *arg, int fd, uint32_t revents)
 {
@@ -437,6 +446,8 @@ int agent_cni_op_start (hs_loop_t *loop, const char *bin_dir, const char *plugin
     op->plugin = hs_strdup (plugin);
     op->command = hs_strdup (command);
     op->pid = pid;
+    op->started = hs_mono_ns ();
+    op->deadline = op->started + agent_cni_timeout_ns (command);
     op->out_fd = out[0];
     op->err_fd = err[0];
     op->pidfd = (int)syscall (SYS_pidfd_open, pid, 0);
@@ -449,11 +460,43 @@ int agent_cni_op_start (hs_loop_t *loop, const char *bin_dir, const char *plugin
     return 0;
 }
 
+static void s_close (int *fd, hs_loop_io_t **io)
+{
+    hs_loop_io_free (io);
+    if (*fd >= 0) close (*fd);
+    *fd = -1;
+}
+
 bool agent_cni_op_poll (agent_cni_op_t *op)
 {
     s_drain (&op->out_fd, &op->out_io, &op->out, AGENT_CNI_OUTPUT_MAX);
     s_drain (&op->err_fd, &op->err_io, &op->err, ERR_MAX);
+    if (!op->reaped && !op->timed_out && hs_mono_ns () >= op->deadline) {
+        op->timed_out = true;
+        if (op->pidfd >= 0)
+            syscall (SYS_pidfd_send_signal, op->pidfd, SIGKILL, NULL, 0);
+        else
+            kill (op->pid, SIGKILL); /* not reaped: the pid is still ours */
+        /* What it said so far stays; a child of the plugin may hold the pipes open. */
+        s_close (&op->out_fd, &op->out_io);
+        s_close (&op->err_fd, &op->err_io);
+    }
     return op->reaped && op->out_fd < 0 && op->err_fd < 0;
+}
+
+void agent_cni_op_set_timeout (agent_cni_op_t *op, int64_t ns)
+{
+    op->deadline = op->started + ns;
+}
+
+int64_t agent_cni_op_deadline (const agent_cni_op_t *op)
+{
+    return op->reaped || op->timed_out ? HS_NEVER : op->deadline;
+}
+
+bool agent_cni_op_timed_out (const agent_cni_op_t *op)
+{
+    return op->timed_out;
 }
 
 bool agent_cni_op_reaped (agent_cni_op_t *op, pid_t pid, int status)
@@ -505,7 +548,7 @@ const char *agent_cni_op_command (const agent_cni_op_t *op)
 
 bool agent_cni_op_answered (const agent_cni_op_t *op)
 {
-    if (!op->out.len) return false;
+    if (!op->out.len || op->timed_out) return false;
     hs_tree_t *t = NULL;
     char *err = NULL;
     bool ok = s_parse_one (op->out.data, op->out.len, &t, &err) == 0;
@@ -516,6 +559,9 @@ bool agent_cni_op_answered (const agent_cni_op_t *op)
 
 char *agent_cni_op_error (const agent_cni_op_t *op)
 {
+    if (op->timed_out)
+        return hs_sprintf ("plugin %s %s timed out after %g s (killed)", op->plugin, op->command,
+                           (double)(op->deadline - op->started) / 1e9);
     size_t len;
     const char *out = agent_cni_op_out (op, &len);
     return agent_cni_error_text (op->plugin, op->command, out, len, agent_cni_op_err (op),

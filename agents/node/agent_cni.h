@@ -23,6 +23,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "hs_loop.h"
@@ -100,8 +101,9 @@ typedef struct agent_cni_op_t agent_cni_op_t;
 int agent_cni_op_start (hs_loop_t *loop, const char *bin_dir, const char *plugin,
                         const char *command, const char *id, const char *netns, const char *ifname,
                         const char *conf, agent_cni_op_t **ret);
-/* Reads what the child wrote so far (never blocks). True once it is done:
- * its output at EOF and its exit status known (agent_cni_op_reaped). */
+/* Reads what the child wrote so far (never blocks), kills it past its
+ * deadline (agent_cni_op_deadline). True once it is done: its output at EOF
+ * (or dropped, timed out) and its exit status known (agent_cni_op_reaped). */
 bool agent_cni_op_poll (agent_cni_op_t *op);
 /* The reaper found pid ended with status: if it is op's child, op takes the
  * status and true is returned (the caller reaps the pid). */
@@ -121,6 +123,22 @@ const char *agent_cni_op_command (const agent_cni_op_t *op);
 bool agent_cni_op_answered (const agent_cni_op_t *op);
 /* The error text of a failed op (agent_cni_error_text); caller frees. */
 char *agent_cni_op_error (const agent_cni_op_t *op);
+/* Every call has a deadline: a plugin that never exits would hold its pod
+ * (and one of the few ADD slots) forever. On expiry agent_cni_op_poll
+ * SIGKILLs it, stops reading its pipes (a child of the plugin may hold
+ * them) and the call ends failed, its error saying it timed out. */
+#define AGENT_CNI_TIMEOUT_ADD_NS   (60 * 1000000000LL)
+#define AGENT_CNI_TIMEOUT_DEL_NS   (30 * 1000000000LL)
+#define AGENT_CNI_TIMEOUT_CHECK_NS (10 * 1000000000LL)
+/* The default timeout of a command (ADD's for any other). */
+int64_t agent_cni_timeout_ns (const char *command);
+/* Sets op's timeout, counted from its start (instead of its command's). */
+void agent_cni_op_set_timeout (agent_cni_op_t *op, int64_t ns);
+/* When op times out (monotonic ns), HS_NEVER once it ended or was killed
+ * (its pidfd wakes the loop then). */
+int64_t agent_cni_op_deadline (const agent_cni_op_t *op);
+/* Whether op was killed for its deadline. */
+bool agent_cni_op_timed_out (const agent_cni_op_t *op);
 /* Kills the child if it still runs (SIGKILL; the reaper collects it) and
  * frees op. NULL-safe, NULLs *op_p. */
 void agent_cni_op_destroy (agent_cni_op_t **op_p);

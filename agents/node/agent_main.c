@@ -151,6 +151,9 @@ static void s_usage (FILE *f)
              "                         (default /run/homeostat/netns/NODE)\n"
              "  --netns-pool N         namespaces kept prepared, loopback up (default 2)\n"
              "  --mtu N                pod interfaces' MTU (default 1500)\n"
+             "  --cni-timeout SECONDS  every CNI plugin call's deadline, after which the\n"
+             "                         plugin is killed and the call failed (default 0:\n"
+             "                         ADD 60, DEL 30, CHECK 10)\n"
              "  --cluster-cidr, --node-cidr-mask-size, --service-cidr, --cluster-domain:\n"
              "                         the cluster's address plan (default 10.244.0.0/16, 24,\n"
              "                         10.96.0.0/16, cluster.local); pods' resolv.conf names\n"
@@ -469,7 +472,8 @@ static void s_start_routes (self_t *self)
                   self->node_ip);
         return;
     }
-    self->routes = agent_routes_new (self->loop, self->conf.node, ip, &self->net.service);
+    self->routes =
+        agent_routes_new (self->loop, self->conf.node, ip, &self->net.service, &self->net.cluster);
     agent_routes_set_watch (self->routes, self->cluster);
 }
 
@@ -588,6 +592,7 @@ static const struct option s_options[] = {
     {"netns-dir", required_argument, NULL, 'E'},
     {"mtu", required_argument, NULL, 'U'},
     {"netns-pool", required_argument, NULL, 'O'},
+    {"cni-timeout", required_argument, NULL, 'T'},
     {"cluster-cidr", required_argument, NULL, 'x'},
     {"node-cidr-mask-size", required_argument, NULL, 'y'},
     {"service-cidr", required_argument, NULL, 'z'},
@@ -655,6 +660,10 @@ static int s_flag (void *arg, int ch, const char *v)
     case 'O':
         if (hs_daemon_int (prog, flag, v, 0, 64, &n) < 0) return -1;
         conf->netns_pool = (int)n;
+        return 0;
+    case 'T':
+        if (hs_daemon_int (prog, flag, v, 0, 3600, &n) < 0) return -1;
+        conf->cni_timeout_s = (int)n;
         return 0;
     case 'U':
         if (hs_daemon_int (prog, flag, v, 576, 65535, &n) < 0) return -1;

@@ -180,11 +180,33 @@ static void s_pool_drop (agent_net_t *self, size_t i)
 /* Keeps conf.pool prepared namespaces: made only while no sandbox is being
  * added (a pod's ADD goes first; two Go plugins starting at once share the
  * CPU). */
+/* Starts a plugin call with the configured timeout (agent_cni_op_start). */
+static int s_start (agent_net_t *self, const char *plugin, const char *cmd, const char *id,
+                    const char *netns, const char *ifname, const char *conf, agent_cni_op_t **ret)
+{
+    int r = agent_cni_op_start (self->loop, self->conf.bin_dir, plugin, cmd, id, netns, ifname,
+                                conf, ret);
+    if (r == 0 && self->conf.cni_timeout_ns > 0)
+        agent_cni_op_set_timeout (*ret, self->conf.cni_timeout_ns);
+    return r;
+}
+
+/* A call still running: wake at its deadline (its end wakes the loop itself). */
+static void s_wake_for (const agent_cni_op_t *op, int64_t *wake)
+{
+    int64_t d = op ? agent_cni_op_deadline (op) : HS_NEVER;
+    if (*wake > d) *wake = d;
+}
+
 static void s_pool_work (agent_net_t *self, int64_t now, int64_t *wake)
 {
     for (size_t i = 0; i < self->n_pool; i++) {
         s_pool_t *pe = &self->pool[i];
-        if (!pe->op || !agent_cni_op_poll (pe->op)) continue;
+        if (!pe->op) continue;
+        if (!agent_cni_op_poll (pe->op)) {
+            s_wake_for (pe->op, wake);
+            continue;
+        }
         if (agent_cni_op_ok (pe->op)) {
             agent_cni_op_destroy (&pe->op);
             pe->ready = true;
@@ -215,9 +237,7 @@ static void s_pool_work (agent_net_t *self, int64_t now, int64_t *wake)
         /* CNI: a container ID starts with a letter or digit. */
         _cleanup_free_ char *id =
             hs_sprintf ("hs-pool-%llu", (unsigned long long)(self->pool_seq - 1));
-        if (r == 0)
-            r = agent_cni_op_start (self->loop, self->conf.bin_dir, "loopback", "ADD", id, path,
-                                    "lo", lo, &op);
+        if (r == 0) r = s_start (self, "loopback", "ADD", id, path, "lo", lo, &op);
         if (r < 0) {
             hs_log_once (HS_LOG_WARN, "agent:netns-pool-make",
                          "cannot prepare a network namespace at %s: %s (further failures not "
@@ -231,6 +251,7 @@ static void s_pool_work (agent_net_t *self, int64_t now, int64_t *wake)
         }
         self->pool = hs_realloc (self->pool, (self->n_pool + 1) * sizeof *self->pool);
         self->pool[self->n_pool++] = (s_pool_t){path, op, false};
+        s_wake_for (op, wake);
     }
 }
 
@@ -336,9 +357,9 @@ int agent_net_gc (agent_net_t *self, const char *const *known, size_t n)
         char *err = NULL;
         _cleanup_free_ char *conf = s_conf (self, NULL, NULL, NULL, &err);
         agent_cni_op_t *op = NULL;
-        int e = conf ? agent_cni_op_start (self->loop, self->conf.bin_dir, self->conf.mode, "DEL",
-                                           ids[i], "", AGENT_CNI_IFNAME, conf, &op)
-                     : -EINVAL;
+        int e =
+            conf ? s_start (self, self->conf.mode, "DEL", ids[i], "", AGENT_CNI_IFNAME, conf, &op)
+                 : -EINVAL;
         if (e < 0) {
             log_warn ("network GC: cannot release the lease of %s: %s", ids[i],
                       err ? err : strerror (-e));
@@ -360,7 +381,10 @@ int64_t agent_net_work (agent_net_t *self)
     if (self->conf.pool > 0) s_pool_work (self, hs_mono_ns (), &wake);
     for (size_t i = 0; i < self->n_gc; i++) {
         s_gc_t *g = &self->gc[i];
-        if (!agent_cni_op_poll (g->op)) continue;
+        if (!agent_cni_op_poll (g->op)) {
+            s_wake_for (g->op, &wake);
+            continue;
+        }
         if (!agent_cni_op_ok (g->op)) {
             _cleanup_free_ char *e = agent_cni_op_error (g->op);
             log_warn ("network GC: releasing %s: %s", g->id, e);
@@ -507,8 +531,7 @@ static bool s_call (agent_sb_t *sb, sb_state_t state, const char *plugin, const 
 {
     agent_net_t *net = sb->net;
     /* DEL names the namespace even when it is gone: plugins cope (CNI). */
-    int r = agent_cni_op_start (net->loop, net->conf.bin_dir, plugin, cmd, sb->uid, sb->netns,
-                                ifname, conf, &sb->op);
+    int r = s_start (net, plugin, cmd, sb->uid, sb->netns, ifname, conf, &sb->op);
     if (r < 0) {
         s_why (sb, hs_sprintf ("cannot run the %s plugin: %s", plugin, strerror (-r)));
         s_failed (sb, now);
@@ -639,7 +662,7 @@ static void s_done (agent_sb_t *sb, const agent_sb_cb_t *cb, int64_t now)
     sb->redo = true;
 }
 
-agent_sb_view_t agent_sb_step (agent_sb_t *sb, bool want_up, bool idle, const agent_sb_cb_t *cb,
+static agent_sb_view_t s_step (agent_sb_t *sb, bool want_up, bool idle, const agent_sb_cb_t *cb,
                                int64_t now, int64_t *wake)
 {
     agent_net_t *net = sb->net;
@@ -735,9 +758,7 @@ agent_sb_view_t agent_sb_step (agent_sb_t *sb, bool want_up, bool idle, const ag
     /* Loopback and the main network are two networks, not a chain: their
      * ADDs run at the same time (a plugin exec is most of a pod's start). */
     _cleanup_free_ char *lo = agent_cni_loopback_conf ();
-    int r = lo_up ? 0
-                  : agent_cni_op_start (net->loop, net->conf.bin_dir, "loopback", "ADD", sb->uid,
-                                        sb->netns, "lo", lo, &sb->lo_op);
+    int r = lo_up ? 0 : s_start (net, "loopback", "ADD", sb->uid, sb->netns, "lo", lo, &sb->lo_op);
     if (r < 0) s_why (sb, hs_sprintf ("cannot run the loopback plugin: %s", strerror (-r)));
     if (r < 0 || !s_main_call (sb, SB_ADD, "ADD", NULL, now)) {
         if (!sb->lo_op) {
@@ -747,4 +768,14 @@ agent_sb_view_t agent_sb_step (agent_sb_t *sb, bool want_up, bool idle, const ag
         }
     }
     return AGENT_SB_PENDING;
+}
+
+agent_sb_view_t agent_sb_step (agent_sb_t *sb, bool want_up, bool idle, const agent_sb_cb_t *cb,
+                               int64_t now, int64_t *wake)
+{
+    agent_sb_view_t v = s_step (sb, want_up, idle, cb, now, wake);
+    /* A call in flight: its end wakes the loop, a hung one its deadline. */
+    s_wake_for (sb->op, wake);
+    s_wake_for (sb->lo_op, wake);
+    return v;
 }

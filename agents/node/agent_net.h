@@ -27,6 +27,9 @@
  *  a new sandbox takes one (a bind mount to its own path), so its start
  *  costs one plugin call, the main ADD. A restart drops a predecessor's.
  *
+ *  Every plugin call has a deadline (agent_cni.h): a hung plugin is
+ *  killed and its call fails like any other (an ADD: Event, DEL, backoff).
+ *
  *  Leaked leases (agent_net_gc): host-local's lease files naming a container
  *  ID that is no known pod are DEL'd.
  */
@@ -46,7 +49,8 @@ typedef struct {
     const char *data_dir;  /* host-local's dataDir */
     const char *netns_dir; /* where namespaces are pinned */
     int mtu;
-    int pool; /* namespaces kept prepared (pinned, loopback up) for the next pods */
+    int pool;               /* namespaces kept prepared (pinned, loopback up) for the next pods */
+    int64_t cni_timeout_ns; /* every plugin call's; 0: its command's (agent_cni_timeout_ns) */
 } agent_net_conf_t;
 
 typedef struct agent_net_t agent_net_t;

@@ -1247,6 +1247,17 @@ static void s_adopt (agent_pods_t *self, const Hs__AgentPod *rec)
     }
     log_info ("pod %s/%s (%s): adopted %zu running containers, %zu ended meanwhile", p->ns, p->name,
               p->uid, adopted, ended);
+    /* Its record has no sandbox (an agent with --pod-network none ran it)
+     * but a container runs: in the node's network namespace. A sandbox now
+     * would give the pod a new podIP its processes do not have; it stays in
+     * the node's network until it is replaced (a new pod, a new uid). */
+    if (p->sb && (!rec->net || rec->net->state == 0) && adopted > 0) {
+        agent_sb_destroy (&p->sb);
+        log_warn ("pod %s/%s (%s): its containers run in the node's network (it started "
+                  "without a pod network): it keeps the node's network and IP until it is "
+                  "replaced",
+                  p->ns, p->name, p->uid);
+    }
 }
 
 int agent_pods_adopt (agent_pods_t *self)
@@ -1402,7 +1413,6 @@ int64_t agent_pods_work (agent_pods_t *self)
     int64_t now = hs_mono_ns ();
     int64_t wake = HS_NEVER;
     if (self->net) {
-        wake = agent_net_work (self->net);
         if (!self->gc_done && self->adopted && agent_net_cidr (self->net)) {
             const char **known = hs_calloc (self->n_pods + 1, sizeof *known);
             for (size_t i = 0; i < self->n_pods; i++) known[i] = self->pods[i]->uid;
@@ -1412,6 +1422,8 @@ int64_t agent_pods_work (agent_pods_t *self)
                 log_warn ("network GC: cannot read the leases: %s", strerror (-r));
             self->gc_done = r != -EAGAIN;
         }
+        /* After the GC started its calls: their deadlines are in the wake-up. */
+        wake = agent_net_work (self->net);
     }
     for (size_t i = 0; i < self->n_pods; i++) {
         apod_t *p = self->pods[i];
@@ -1676,7 +1688,8 @@ agent_pods_t *agent_pods_new (const agent_conf_t *conf, hs_cg_t *cg, agent_state
                                .data_dir = conf->cni_data_dir,
                                .netns_dir = conf->netns_dir,
                                .mtu = conf->mtu,
-                               .pool = conf->netns_pool};
+                               .pool = conf->netns_pool,
+                               .cni_timeout_ns = (int64_t)conf->cni_timeout_s * 1000000000LL};
         self->net = agent_net_new (&nc, loop);
     }
     return self;

@@ -33,6 +33,8 @@ struct agent_routes_t {
     uint32_t node_ip;
     hs_cidr_t svc;
     bool has_svc;
+    hs_cidr_t cluster;
+    bool has_cluster;
     hs_watch_t *watch;
     struct mnl_socket *nl, *mon;
     uint32_t portid, seq;
@@ -226,6 +228,7 @@ static void s_apply (agent_routes_t *self)
     agent_routes_self_t me = {.node = self->node,
                               .node_ip = self->node_ip,
                               .svc = self->has_svc ? &self->svc : NULL,
+                              .cluster = self->has_cluster ? &self->cluster : NULL,
                               .svc_oif =
                                   self->has_svc ? agent_routes_ifindex_of (self->node_ip) : 0};
     agent_route_t *want = NULL;
@@ -354,7 +357,7 @@ static void s_ip_forward (void)
 }
 
 agent_routes_t *agent_routes_new (hs_loop_t *loop, const char *node, uint32_t node_ip,
-                                  const hs_cidr_t *svc)
+                                  const hs_cidr_t *svc, const hs_cidr_t *cluster)
 {
     agent_routes_t *self = hs_calloc (1, sizeof *self);
     self->loop = loop;
@@ -363,6 +366,10 @@ agent_routes_t *agent_routes_new (hs_loop_t *loop, const char *node, uint32_t no
     if (svc) {
         self->svc = *svc;
         self->has_svc = true;
+    }
+    if (cluster) {
+        self->cluster = *cluster;
+        self->has_cluster = true;
     }
     self->nl = mnl_socket_open2 (NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
     self->mon = mnl_socket_open2 (NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);

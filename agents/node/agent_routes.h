@@ -30,10 +30,11 @@
 typedef struct agent_routes_t agent_routes_t;
 
 /* Routes for node, whose InternalIP is node_ip, on loop (borrowed). svc:
- * the Service CIDR (copied; NULL: no Service route). NULL (logged) when
+ * the Service CIDR (copied; NULL: no Service route); cluster: the cluster
+ * CIDR (copied; other Nodes' podCIDRs outside it get no route; NULL: any). NULL (logged) when
  * netlink cannot be opened; the agent runs on without routes. */
 agent_routes_t *agent_routes_new (hs_loop_t *loop, const char *node, uint32_t node_ip,
-                                  const hs_cidr_t *svc);
+                                  const hs_cidr_t *svc, const hs_cidr_t *cluster);
 /* Leaves the routes in place (the pods' traffic goes on; the next start
  * adopts them). NULL-safe. */
 void agent_routes_destroy (agent_routes_t **self_p);

@@ -81,6 +81,16 @@ size_t agent_routes_want (const agent_routes_self_t *me, const Hs__Object *const
             s_skip (ret_skips, &ns, name, "its InternalIP is not an IPv4 address");
             continue;
         }
+        if (r.gw == 0 || (r.gw >> 24) == 127) {
+            s_skip (ret_skips, &ns, name,
+                    "its InternalIP is loopback or 0.0.0.0 (a hollow node?), no next hop");
+            continue;
+        }
+        if (me->cluster &&
+            !(r.dst.prefix >= me->cluster->prefix && hs_cidr_contains (me->cluster, r.dst.addr))) {
+            s_skip (ret_skips, &ns, name, "its podCIDR is not inside the cluster CIDR");
+            continue;
+        }
         if (r.gw == me->node_ip) {
             s_skip (ret_skips, &ns, name, "its InternalIP is this node's own");
             continue;

@@ -4,9 +4,10 @@
  *  Wanted: for every OTHER Node with spec.podCIDR and an InternalIP
  *  address, `<podCIDR> via <InternalIP> proto 77` (HS_ROUTES_PROTO). Nodes
  *  are taken in the order given (the watch's: by name); a podCIDR already
- *  wanted, one that overlaps our own node's, an InternalIP that is ours,
- *  and a podCIDR some route not ours already holds (same destination) are
- *  skipped, each with its reason. And, when no route that is not ours
+ *  wanted, one that overlaps our own node's, one outside the cluster CIDR,
+ *  an InternalIP that is ours or cannot be a next hop (0.0.0.0, 127/8:
+ *  hollow nodes report 127.0.0.1), and a podCIDR some route not ours
+ *  already holds (same destination) are skipped, each with its reason. And, when no route that is not ours
  *  covers the Service CIDR (a default route does), `<service-cidr> dev
  *  <the node IP's interface> proto 77`, so that host processes reach
  *  ClusterIPs: the packet must find a route before hs-proxy's output hook
@@ -38,10 +39,11 @@ typedef struct {
 } agent_route_t;
 
 typedef struct {
-    const char *node;     /* our Node's name */
-    uint32_t node_ip;     /* our InternalIP */
-    const hs_cidr_t *svc; /* the Service CIDR, or NULL: no Service route */
-    int svc_oif;          /* the node IP's interface (0: unknown: no Service route) */
+    const char *node;         /* our Node's name */
+    uint32_t node_ip;         /* our InternalIP */
+    const hs_cidr_t *svc;     /* the Service CIDR, or NULL: no Service route */
+    const hs_cidr_t *cluster; /* the cluster CIDR: podCIDRs outside it are skipped (NULL: any) */
+    int svc_oif;              /* the node IP's interface (0: unknown: no Service route) */
 } agent_routes_self_t;
 
 /* A skipped Node, for the log: name (borrowed from the objects) and why

@@ -54,6 +54,9 @@
 #define CALL_TIMEOUT_MS    10000
 #define BURST_NS           (10000 * MS)
 #define BURST_WRITES       20
+#define MAX_ALLOW          32
+#define MAX_IFNETS         64
+#define IFNETS_NS          (5000 * MS) /* the host's networks, looked at again at most so often */
 
 enum {
     OPT_LISTEN = 0x4900,
@@ -66,6 +69,7 @@ enum {
     OPT_NET_MASK,
     OPT_NET_SERVICE,
     OPT_NET_DOMAIN,
+    OPT_ALLOW,
 };
 
 struct self_t;
@@ -81,6 +85,7 @@ typedef struct s_conn_t {
     int64_t idle_at;
     int upstreams; /* its queries forwarded and not answered yet */
     bool closing;
+    bool allowed; /* its source may ask (s_allowed); else every query is REFUSED */
     struct s_conn_t *prev, *next;
 } s_conn_t;
 
@@ -113,6 +118,13 @@ typedef struct self_t {
     size_t n_upstreams;
     bool upstreams_set;
     uint32_t ttl;
+    /* Who may ask: loopback, the cluster CIDR, the host's networks
+     * (ifnets: its interfaces' subnets, the node fabric) and --allow. */
+    hs_cidr_t allow[MAX_ALLOW];
+    size_t n_allow;
+    hs_cidr_t ifnets[MAX_IFNETS];
+    size_t n_ifnets;
+    int64_t ifnets_at;
     size_t max_inflight, max_tcp;
     int64_t member_timeout_ns;
     int udp_fd, tcp_fd, up_fd, timer_fd;
@@ -135,7 +147,7 @@ typedef struct self_t {
     int burst_writes;
     /* counters */
     uint64_t queries, queries_tcp, rcodes[DNS_RCODES], forwarded, forwarded_tcp, fwd_timeouts,
-        fwd_late, garbage, dropped_full, tcp_refused, truncated, publishes;
+        fwd_late, garbage, dropped_full, tcp_refused, truncated, publishes, refused;
     uint8_t buf[DNS_MAX_TCP + 2], obuf[DNS_MAX_TCP + 2];
 } self_t;
 
@@ -202,6 +214,19 @@ static int s_flag (void *arg, int ch, const char *value)
         if (hs_daemon_int ("hs-dns", "--max-inflight", value, 1, 60000, &v) < 0) return -1;
         self->max_inflight = (size_t)v;
         return 0;
+    case OPT_ALLOW: {
+        if (self->n_allow == MAX_ALLOW) {
+            fprintf (stderr, "hs-dns: --allow: at most %d\n", MAX_ALLOW);
+            return -1;
+        }
+        hs_cidr_t c;
+        if (hs_cidr_parse (value, &c) < 0) {
+            fprintf (stderr, "hs-dns: --allow: want an IPv4 CIDR: %s\n", value);
+            return -1;
+        }
+        self->allow[self->n_allow++] = c;
+        return 0;
+    }
     case OPT_MAX_TCP:
         if (hs_daemon_int ("hs-dns", "--max-tcp", value, 1, 900, &v) < 0) return -1;
         self->max_tcp = (size_t)v;
@@ -236,6 +261,9 @@ static void s_usage (FILE *f)
                 "  --ttl S                   TTL of its answers (default 5)\n"
                 "  --max-inflight N          forwarded UDP queries in flight (default 1024)\n"
                 "  --max-tcp N               TCP connections, clients and upstream (default 256)\n"
+                "  --allow CIDR              clients that may ask besides loopback, the cluster\n"
+                "                            CIDR and the subnets of this host's interfaces (the\n"
+                "                            node fabric); others are REFUSED (repeatable)\n"
                 "  --cluster-cidr, --node-cidr-mask-size, --service-cidr, --cluster-domain:\n"
                 "                            the cluster's address plan (bus/hs_net.h)\n");
     hs_ctrl_usage (f);
@@ -268,6 +296,47 @@ static bool s_is_self (const self_t *self, const struct sockaddr_in *u)
     uint32_t l = ntohl (self->listen.sin_addr.s_addr);
     if (ip == l || ip == ntohl (self->advertise.sin_addr.s_addr)) return true;
     return l == 0 && ((ip >> 24) == 127 || ip == 0);
+}
+
+/* The subnets of the host's IPv4 interfaces that are up (loopback's too). */
+static void s_ifnets (self_t *self)
+{
+    self->n_ifnets = 0;
+    self->ifnets_at = hs_mono_ns ();
+    struct ifaddrs *ifs = NULL;
+    if (getifaddrs (&ifs) < 0) return;
+    for (struct ifaddrs *i = ifs; i && self->n_ifnets < MAX_IFNETS; i = i->ifa_next) {
+        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || !i->ifa_netmask) continue;
+        if (!(i->ifa_flags & IFF_UP)) continue;
+        uint32_t ip = ntohl (((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr);
+        uint32_t mask = ntohl (((struct sockaddr_in *)i->ifa_netmask)->sin_addr.s_addr);
+        int prefix = __builtin_popcount (mask);
+        self->ifnets[self->n_ifnets++] = (hs_cidr_t){ip & mask, prefix};
+    }
+    freeifaddrs (ifs);
+}
+
+static bool s_allowed_now (const self_t *self, uint32_t ip)
+{
+    if ((ip >> 24) == 127 || hs_cidr_contains (&self->net.cluster, ip)) return true;
+    for (size_t i = 0; i < self->n_allow; i++)
+        if (hs_cidr_contains (&self->allow[i], ip)) return true;
+    for (size_t i = 0; i < self->n_ifnets; i++)
+        if (hs_cidr_contains (&self->ifnets[i], ip)) return true;
+    return false;
+}
+
+/* Whether a client at from may ask: hs-dns is no open resolver (it listens
+ * on every address). An unknown source makes it look at the host's
+ * interfaces again (at most every IFNETS_NS) before it is refused. */
+static bool s_allowed (self_t *self, const struct sockaddr *from)
+{
+    if (!from || from->sa_family != AF_INET) return false;
+    uint32_t ip = ntohl (((const struct sockaddr_in *)from)->sin_addr.s_addr);
+    if (s_allowed_now (self, ip)) return true;
+    if (hs_mono_ns () - self->ifnets_at < IFNETS_NS) return false;
+    s_ifnets (self);
+    return s_allowed_now (self, ip);
 }
 
 /* The nameservers of /etc/resolv.conf (IPv4), but ourselves. */
@@ -326,7 +395,7 @@ typedef enum { A_REPLY, A_FORWARD, A_NONE } s_act_t;
 /* Answers the query pkt[0..len) into self->obuf (*ret_len bytes), or says
  * to forward it (q parsed) or to say nothing. max: the size the answer may
  * use over TCP; over UDP the query's own limit. */
-static s_act_t s_handle (self_t *self, const uint8_t *pkt, size_t len, bool tcp,
+static s_act_t s_handle (self_t *self, const uint8_t *pkt, size_t len, bool tcp, bool allowed,
                          const struct sockaddr *from, dns_query_t *q, size_t *ret_len)
 {
     self->queries++;
@@ -336,6 +405,20 @@ static s_act_t s_handle (self_t *self, const uint8_t *pkt, size_t len, bool tcp,
     if (r == DNS_PARSE_DROP) {
         s_garbage (self, len < DNS_HEADER ? "shorter than a header" : "a response", from);
         return A_NONE;
+    }
+    if (!allowed) {
+        /* REFUSED (RFC 1035): no bigger than the query, so no amplifier either. */
+        self->refused++;
+        self->rcodes[DNS_RCODE_REFUSED]++;
+        char ip[INET_ADDRSTRLEN] = "?";
+        if (from && from->sa_family == AF_INET)
+            inet_ntop (AF_INET, &((const struct sockaddr_in *)from)->sin_addr, ip, sizeof ip);
+        hs_log_once (HS_LOG_WARN, "dns:refused",
+                     "refused a query from %s%s: not loopback, the cluster CIDR, this host's "
+                     "networks or --allow (counted as refused; not logged again)",
+                     ip, tcp ? " (TCP)" : "");
+        *ret_len = dns_reply_error (q, DNS_RCODE_REFUSED, self->obuf, sizeof self->obuf);
+        return A_REPLY;
     }
     if (r == DNS_PARSE_FORMERR || r == DNS_PARSE_NOTIMP) {
         if (r == DNS_PARSE_FORMERR) s_garbage (self, "cannot parse the question", from);
@@ -498,7 +581,8 @@ static void s_udp_ready (void *arg, hs_ctrl_t *c, int fd, short revents)
         dns_query_t q;
         size_t olen = 0;
         s_act_t act =
-            s_handle (self, self->buf, (size_t)n, false, (struct sockaddr *)&from, &q, &olen);
+            s_handle (self, self->buf, (size_t)n, false, s_allowed (self, (struct sockaddr *)&from),
+                      (struct sockaddr *)&from, &q, &olen);
         if (act == A_FORWARD)
             s_udp_forward (self, &q, self->buf, (size_t)n, (struct sockaddr *)&from, fromlen,
                            local);
@@ -763,7 +847,7 @@ static void s_conn_io (void *arg, hs_ctrl_t *c, int fd, short revents)
                 if (cn->in_len < 2 + l) break;
                 dns_query_t q;
                 size_t olen = 0;
-                s_act_t act = s_handle (self, cn->in + 2, l, true, NULL, &q, &olen);
+                s_act_t act = s_handle (self, cn->in + 2, l, true, cn->allowed, NULL, &q, &olen);
                 if (act == A_REPLY)
                     s_conn_send (self, cn, self->obuf, olen);
                 else if (act == A_FORWARD)
@@ -787,7 +871,9 @@ static void s_tcp_accept (void *arg, hs_ctrl_t *c, int fd, short revents)
     (void)c;
     (void)revents;
     for (int i = 0; i < 16; i++) {
-        int cfd = accept4 (fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_storage from;
+        socklen_t fromlen = sizeof from;
+        int cfd = accept4 (fd, (struct sockaddr *)&from, &fromlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (cfd < 0) return;
         if (self->n_conns + self->n_ups >= self->max_tcp) {
             self->tcp_refused++;
@@ -803,6 +889,7 @@ static void s_tcp_accept (void *arg, hs_ctrl_t *c, int fd, short revents)
         s_conn_t *cn = hs_calloc (1, sizeof *cn);
         cn->self = self;
         cn->fd = cfd;
+        cn->allowed = s_allowed (self, (struct sockaddr *)&from);
         cn->in = hs_malloc (2 + DNS_MAX_TCP);
         cn->idle_at = hs_mono_ns () + TCP_IDLE_NS;
         if (hs_ctrl_fd_add (self->ctrl, cfd, POLLIN, s_conn_io, cn) < 0) {
@@ -1122,11 +1209,11 @@ static int s_start (void *arg, hs_ctrl_t *ctrl)
 static size_t s_counters (void *arg, const char **names, uint64_t *values, size_t max)
 {
     self_t *self = arg;
-    const char *n[] = {"queries",    "queries_tcp",   "noerror",     "formerr",
-                       "servfail",   "nxdomain",      "notimp",      "badvers",
-                       "forwarded",  "forwarded_tcp", "fwd_failed",  "fwd_unmatched",
-                       "garbage",    "dropped_full",  "tcp_refused", "truncated",
-                       "zone_names", "zone_services", "inflight",    "publishes"};
+    const char *n[] = {
+        "queries",  "queries_tcp",  "noerror",     "formerr",       "servfail",   "nxdomain",
+        "notimp",   "badvers",      "forwarded",   "forwarded_tcp", "fwd_failed", "fwd_unmatched",
+        "garbage",  "dropped_full", "tcp_refused", "truncated",     "zone_names", "zone_services",
+        "inflight", "publishes",    "refused"};
     uint64_t v[] = {self->queries,
                     self->queries_tcp,
                     self->rcodes[DNS_RCODE_NOERROR],
@@ -1146,7 +1233,8 @@ static size_t s_counters (void *arg, const char **names, uint64_t *values, size_
                     dns_zone_names (self->zone),
                     dns_zone_services (self->zone),
                     dns_fwd_inflight (self->fwd) + self->n_ups,
-                    self->publishes};
+                    self->publishes,
+                    self->refused};
     size_t k = 0;
     for (; k < HS_ARRAY_LEN (n) && k < max; k++) {
         names[k] = n[k];
@@ -1182,6 +1270,7 @@ int main (int argc, char **argv)
         {"ttl", required_argument, NULL, OPT_TTL},
         {"max-inflight", required_argument, NULL, OPT_MAX_INFLIGHT},
         {"max-tcp", required_argument, NULL, OPT_MAX_TCP},
+        {"allow", required_argument, NULL, OPT_ALLOW},
         {"cluster-cidr", required_argument, NULL, OPT_NET_CLUSTER},
         {"node-cidr-mask-size", required_argument, NULL, OPT_NET_MASK},
         {"service-cidr", required_argument, NULL, OPT_NET_SERVICE},
@@ -1204,6 +1293,19 @@ int main (int argc, char **argv)
         self->advertise.sin_addr.s_addr = htonl (l ? l : s_host_ip ());
     }
     if (!self->upstreams_set) s_resolv_conf (self);
+    s_ifnets (self);
+    hs_buf_t al = {0};
+    hs_buf_printf (&al, "loopback, the cluster CIDR");
+    for (size_t i = 0; i < self->n_ifnets; i++) {
+        _cleanup_free_ char *c = hs_cidr_format (&self->ifnets[i]);
+        hs_buf_printf (&al, ", %s", c);
+    }
+    for (size_t i = 0; i < self->n_allow; i++) {
+        _cleanup_free_ char *c = hs_cidr_format (&self->allow[i]);
+        hs_buf_printf (&al, ", %s (--allow)", c);
+    }
+    _cleanup_free_ char *al_s = hs_buf_take (&al);
+    log_info ("answering clients in: %s; others are REFUSED", al_s);
     char la[16], aa[16];
     hs_ip_format (ntohl (self->listen.sin_addr.s_addr), la);
     hs_ip_format (ntohl (self->advertise.sin_addr.s_addr), aa);

@@ -186,12 +186,18 @@ static void s_rr_head (uint8_t *p, uint16_t type, uint32_t ttl, uint16_t rdlen)
     dns_put16 (p + 8, rdlen);
 }
 
-/* The zone's SOA record into p (room for 2 * DNS_MAX_NAME + 64 bytes). Length, 0 on a bad zone. */
-static size_t s_soa (const char *zone, uint32_t ttl, uint8_t *p)
+/* The SOA record holds the zone three times (owner, ns.dns.<zone>, hostmaster.<zone>) plus
+ * the fixed part (10), the two prefixes (7 + 11) and the five numbers (20): 3 * zl + 48. */
+#define SOA_MAX (3 * DNS_MAX_NAME + 48)
+
+/* The zone's SOA record into p (cap bytes, SOA_MAX is always enough). Length, 0 on a bad zone
+ * (hostmaster.<zone> would be longer than a name) or one that does not fit cap. */
+static size_t s_soa (const char *zone, uint32_t ttl, uint8_t *p, size_t cap)
 {
     uint8_t zw[DNS_MAX_NAME];
     int zl = dns_name_to_wire (zone, zw);
     if (zl < 0 || zl + 11 > DNS_MAX_NAME) return 0;
+    if (3 * (size_t)zl + 48 > cap) return 0;
     size_t n = 0;
     memcpy (p, zw, (size_t)zl);
     n += (size_t)zl;
@@ -239,8 +245,8 @@ size_t dns_reply_build (const dns_query_t *q, const dns_reply_t *r, size_t max, 
         n += 4;
         qd = 1;
     }
-    uint8_t soa[2 * DNS_MAX_NAME + 64];
-    size_t soa_len = r->soa_zone && qd ? s_soa (r->soa_zone, r->ttl, soa) : 0;
+    uint8_t soa[SOA_MAX];
+    size_t soa_len = r->soa_zone && qd ? s_soa (r->soa_zone, r->ttl, soa, sizeof soa) : 0;
     if (soa_len && r->soa_in_answer) {
         if (n + soa_len <= limit) {
             memcpy (out + n, soa, soa_len);

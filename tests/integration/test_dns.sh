@@ -421,3 +421,35 @@ out=$(pod_getent ahostsv4 www.example.test) || fail "getent ahostsv4 www.example
 case "$out" in *203.0.113.7*) ;; *) fail "getent ahostsv4 www.example.test: $out" ;; esac
 pass "hs-dns on 0.0.0.0:53 answers from the address asked (127.0.0.2, forwarded too)"
 pass "glibc in $NS: web, web.default and the full name resolve; A+AAAA in $((t1 - t0)) ms; nosuch not found in $((t2 - t1)) ms; forwarding works"
+
+# ---- no open resolver: a client outside loopback, the cluster CIDR, the
+# host's networks and --allow is REFUSED, over UDP and TCP, and counted. The
+# client is a namespace of its own, 198.51.100.2/32, routed to $NS's
+# 192.0.2.1/32 (so it is in none of $NS's interface subnets).
+CLI="hs-t$$-dnscli"
+cli_cleanup() { ip netns del "$CLI" 2>/dev/null || true; }
+hs_on_exit cli_cleanup
+ip netns add "$CLI"
+ip -n "$CLI" link set lo up
+ip -n "$NS" link add hsdnsc0 type veth peer name eth0 netns "$CLI"
+ip -n "$NS" addr add 192.0.2.1/32 dev hsdnsc0
+ip -n "$NS" link set hsdnsc0 up
+ip -n "$NS" route add 198.51.100.0/24 dev hsdnsc0
+ip -n "$CLI" addr add 198.51.100.2/32 dev eth0
+ip -n "$CLI" link set eth0 up
+ip -n "$CLI" route add 192.0.2.1/32 dev eth0
+ip -n "$CLI" route add default via 192.0.2.1 dev eth0 onlink
+# a second instance that also allows 198.51.100.0/25
+start ns-dns2 ip netns exec "$NS" "$HS_BIN/hs-dns" --bus "127.0.0.1:$NSBUS" --listen 0.0.0.0:5354 \
+  --upstream 127.0.0.1:5353 --allow 198.51.100.0/25 --instance ns-dns2
+wait_for 20 "the second hs-dns in $NS to sync" grep -q "synced" "$T/ns-dns2.log"
+cliq() { ip netns exec "$CLI" python3 "$T/dnsq.py" "$@"; }
+expect_out "REFUSED" cliq 192.0.2.1 53 web.default.svc.cluster.local
+expect_out "REFUSED" cliq 192.0.2.1 53 www.example.test
+expect_out "REFUSED" cliq 192.0.2.1 53 web.default.svc.cluster.local A --tcp
+grep -q "refused a query from 198.51.100.2" "$T/ns-dns.log" || fail "the refusal was not logged"
+# the same client where --allow covers it; loopback still answered by the first
+expect_out "NOERROR aa AN:A:10.96.0.50" cliq 192.0.2.1 5354 web.default.svc.cluster.local
+expect_out "AN:A:203.0.113.7" cliq 192.0.2.1 5354 www.example.test --tcp
+expect_out "NOERROR aa AN:A:10.96.0.50" ip netns exec "$NS" python3 "$T/dnsq.py" 127.0.0.1 53 web.default.svc.cluster.local
+pass "a client outside the allowed networks is REFUSED (UDP, TCP, logged); --allow lets it ask"

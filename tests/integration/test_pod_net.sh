@@ -315,6 +315,34 @@ pass "ptp, and a full podCIDR: Event FailedCreatePodSandBox (no IP addresses ava
 kill -TERM "$AGENT_PID"
 wait_for 10 "the agent to stop" exited "$AGENT_PID"
 [ -z "$(ls -A "$T/netns")" ] || fail "left after the agent's stop: $(ls -A "$T/netns")"
+
+# ---- a pod started by an agent with --pod-network none, adopted by one with
+# a pod network: its process runs in the node's namespace, so it keeps the
+# node's network and IP (a sandbox now would give it a podIP it has not)
+POD_NET=none agent
+sed "s/name: late/name: legacy/" "$T/late.yaml" | hsctl apply -f - >/dev/null || fail "apply legacy"
+wait_for 20 "legacy Running" running legacy
+[ "$(pod_ip legacy)" = "$NODE_IP" ] || fail "legacy's podIP without a pod network: $(pod_ip legacy)"
+pid_l=$(cpid legacy main); uid_l=$(uid legacy)
+kill -9 -- "-$AGENT_PID"
+wait_for 10 "the agent to die" exited "$AGENT_PID"
+agent
+wait_for 20 "legacy adopted" grep -q "pod default/legacy ($uid_l): adopted 1 running" "$T/agent-n1.log"
+# a wrong sandbox would be made within the agent's first turns: give it its
+# chance (the CNI ADD takes about 100 ms), then look
+poll_until 3 sh -c "[ -e '$T/netns/$uid_l' ]" && fail "legacy got a network namespace under its running process"
+[ "$(pod_ip legacy)" = "$NODE_IP" ] || fail "legacy's podIP after the adoption: $(pod_ip legacy)"
+[ "$(cpid legacy main)" = "$pid_l" ] && [ -d "/proc/$pid_l" ] || fail "legacy's process was restarted"
+[ -z "$(leases)" ] || fail "a lease for legacy: $(leases | tr '\n' ' ')"
+grep -q "pod default/legacy ($uid_l): its containers run in the node's network" "$T/agent-n1.log" ||
+  fail "the kept network was not logged"
+hsctl delete pod legacy >/dev/null
+wait_for 30 "legacy gone" sh -c "hsctl get pods 2>&1 | grep -q 'No resources found'"
+kill -TERM "$AGENT_PID"
+wait_for 10 "the agent to stop" exited "$AGENT_PID"
+[ -z "$(ls -A "$T/netns")" ] || fail "left after the agent's stop: $(ls -A "$T/netns")"
+pass "a pod adopted from an agent without a pod network keeps the node's network and IP"
+
 [ "$(ip -br link | awk '{print $1}' | sort)" = "$root_links_before" ] || fail "the root netns' links changed"
 [ "$(ip route)" = "$root_routes_before" ] || fail "the root netns' routes changed"
 pass "the root netns untouched"

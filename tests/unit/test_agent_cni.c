@@ -426,6 +426,114 @@ static void test_sandbox_records (void)
     CHECK (net == NULL);
 }
 
+/* ------------------------------------------------------------------ timeouts */
+
+/* A plugin that never exits (it stands in for a hung one): a shell script
+ * that execs sleep, so the kill of its pid leaves nothing behind. */
+static void s_hung_plugin (const char *dir, const char *name)
+{
+    s_write (dir, name, "#!/bin/sh\necho partial\nexec sleep 60\n");
+    char path[4096];
+    snprintf (path, sizeof path, "%s/%s", dir, name);
+    chmod (path, 0755);
+}
+
+/* Reaps our children into net (the agent's reaper). */
+static void s_reap_into (agent_net_t *net)
+{
+    int st;
+    pid_t pid;
+    while ((pid = waitpid (-1, &st, WNOHANG)) > 0) agent_net_reaped (net, pid, st);
+}
+
+static void test_timeouts (void)
+{
+    char dir[2048];
+    snprintf (dir, sizeof dir, "%s/hung", hs_test_tmpdir ());
+    hs_mkdir_p (dir, 0700);
+    s_hung_plugin (dir, "bridge");
+    CHECK_EQ_INT (agent_cni_timeout_ns ("ADD"), AGENT_CNI_TIMEOUT_ADD_NS);
+    CHECK_EQ_INT (agent_cni_timeout_ns ("DEL"), AGENT_CNI_TIMEOUT_DEL_NS);
+    CHECK_EQ_INT (agent_cni_timeout_ns ("CHECK"), AGENT_CNI_TIMEOUT_CHECK_NS);
+
+    /* one call: killed at its deadline, failed, saying so */
+    agent_cni_op_t *op = NULL;
+    int64_t t0 = hs_mono_ns ();
+    CHECK_EQ_INT (
+        agent_cni_op_start (NULL, dir, "bridge", "ADD", "id1", "/nonexistent", "eth0", "{}", &op),
+        0);
+    CHECK (agent_cni_op_deadline (op) >= t0 + AGENT_CNI_TIMEOUT_ADD_NS);
+    agent_cni_op_set_timeout (op, 200 * 1000000LL);
+    CHECK (agent_cni_op_deadline (op) <= hs_mono_ns () + 200 * 1000000LL);
+    s_finish (op);
+    int64_t took = hs_mono_ns () - t0;
+    CHECK (agent_cni_op_poll (op));
+    CHECK (agent_cni_op_timed_out (op));
+    CHECK (!agent_cni_op_ok (op));
+    CHECK (!agent_cni_op_answered (op));
+    CHECK (WIFSIGNALED (agent_cni_op_status (op)) && WTERMSIG (agent_cni_op_status (op)) == 9);
+    CHECK (took >= 200 * 1000000LL && took < 4000 * 1000000LL);
+    char *e = agent_cni_op_error (op);
+    CHECK_CONTAINS (e, "plugin bridge ADD timed out after 0.2 s");
+    free (e);
+    CHECK_EQ_INT (agent_cni_op_deadline (op), HS_NEVER);
+    agent_cni_op_destroy (&op);
+
+    /* a sandbox's DEL (restored "deleting"): the step wakes at the deadline,
+     * the call fails the usual way (FailedKillPod Event, a DEL again after
+     * the backoff) */
+    agent_net_conf_t nc = {.mode = "bridge",
+                           .bin_dir = dir,
+                           .data_dir = dir,
+                           .netns_dir = dir,
+                           .cni_timeout_ns = 200 * 1000000LL};
+    agent_net_t *net = agent_net_new (&nc, NULL);
+    s_cb_state_t st = {0};
+    agent_sb_cb_t cb = {&st, s_cb_save, s_cb_event, s_cb_kill};
+    Hs__AgentNet in = HS__AGENT_NET__INIT;
+    in.state = 3;
+    in.netns = "/nonexistent/ns";
+    in.pod_ip = "10.244.7.5";
+    in.subnet = "10.244.7.0/24";
+    in.mode = "bridge";
+    in.result = (char *)BRIDGE_RESULT;
+    agent_sb_t *sb = agent_sb_new (net, "uid-hung");
+    agent_sb_restore (sb, &in);
+    t0 = hs_mono_ns ();
+    int64_t wake = HS_NEVER;
+    CHECK_EQ_INT (agent_sb_step (sb, false, true, &cb, t0, &wake), AGENT_SB_PENDING);
+    CHECK (wake <= t0 + 300 * 1000000LL); /* the call's deadline, not never */
+    for (int i = 0; i < 4000 && st.events == 0; i++) {
+        usleep (1000);
+        s_reap_into (net);
+        wake = HS_NEVER;
+        agent_sb_step (sb, false, true, &cb, hs_mono_ns (), &wake);
+    }
+    CHECK_EQ_INT (st.events, 1);
+    CHECK_EQ_STR (st.last_reason, "FailedKillPod");
+    CHECK_CONTAINS (agent_sb_why (sb), "timed out");
+    CHECK (wake > hs_mono_ns () && wake != HS_NEVER); /* the backoff's retry */
+    agent_sb_destroy (&sb);
+
+    /* the GC's DEL of a leaked lease: agent_net_work wakes at its deadline */
+    char leases[4096];
+    snprintf (leases, sizeof leases, "%s/%s", dir, AGENT_CNI_NETWORK);
+    hs_mkdir_p (leases, 0700);
+    s_write (leases, "10.244.7.9", "leaked-id\r\neth0");
+    agent_net_set_cidr (net, "10.244.7.0/24");
+    CHECK_EQ_INT (agent_net_gc (net, NULL, 0), 1);
+    t0 = hs_mono_ns ();
+    wake = agent_net_work (net);
+    CHECK (wake <= t0 + 300 * 1000000LL);
+    for (int i = 0; i < 4000 && agent_net_gc_pending (net) > 0; i++) {
+        usleep (1000);
+        s_reap_into (net);
+        agent_net_work (net);
+    }
+    CHECK_EQ_INT (agent_net_gc_pending (net), 0);
+    agent_net_destroy (&net);
+}
+
 static void test_netns_helpers (void)
 {
     const char *tmp = hs_test_tmpdir ();
@@ -459,6 +567,7 @@ int main (int argc, char **argv)
         {"leases", test_leases},
         {"op", test_op},
         {"sandbox_records", test_sandbox_records},
+        {"timeouts", test_timeouts},
         {"netns_helpers", test_netns_helpers},
     };
     return HS_TEST_RUN (tests);

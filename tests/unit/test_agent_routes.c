@@ -132,6 +132,46 @@ static void test_want (void)
     for (int i = 0; i < 8; i++) hs_pb_free (nodes[i]);
 }
 
+/* A podCIDR outside the cluster CIDR is no pod network of ours, and a gateway on loopback or
+ * 0.0.0.0 (hollow nodes report InternalIP 127.0.0.1) cannot carry packets to another host:
+ * both are skipped with a reason, not retried on every sync. */
+static void test_want_bounds (void)
+{
+    Hs__Object *nodes[6];
+    nodes[0] = s_node ("n1", "10.244.1.0/24", "172.30.0.11"); /* ourselves */
+    nodes[1] = s_node ("n2", "10.244.2.0/24", "172.30.0.12");
+    nodes[2] = s_node ("h1", "10.244.3.0/24", "127.0.0.1"); /* a hollow node */
+    nodes[3] = s_node ("h2", "10.244.4.0/24", "127.9.9.9");
+    nodes[4] = s_node ("z", "10.244.5.0/24", "0.0.0.0");
+    nodes[5] = s_node ("x", "192.168.7.0/24", "172.30.0.15"); /* outside the cluster CIDR */
+    hs_cidr_t cluster = s_cidr ("10.244.0.0/16");
+    agent_routes_self_t me = {.node = "n1", .node_ip = s_ip ("172.30.0.11"), .cluster = &cluster};
+    agent_route_t *want = NULL;
+    agent_routes_skip_t *skips = NULL;
+    size_t n_skips = 0;
+    size_t n = agent_routes_want (&me, (const Hs__Object *const *)nodes, 6, NULL, 0, &want, &skips,
+                                  &n_skips);
+    CHECK_EQ_INT (n, 1);
+    if (n == 1) CHECK_EQ_STR (s_fmt (&want[0]), "10.244.2.0/24 via 172.30.0.12");
+    CHECK_EQ_INT (n_skips, 4);
+    if (n_skips == 4) {
+        CHECK_EQ_STR (skips[0].node, "h1");
+        CHECK_CONTAINS (skips[0].why, "loopback");
+        CHECK_EQ_STR (skips[1].node, "h2");
+        CHECK_EQ_STR (skips[2].node, "z");
+        CHECK_EQ_STR (skips[3].node, "x");
+        CHECK_CONTAINS (skips[3].why, "cluster CIDR");
+    }
+    free (want);
+    free (skips);
+    /* no cluster CIDR given: podCIDRs are not bounded (the gateways still are) */
+    me.cluster = NULL;
+    n = agent_routes_want (&me, (const Hs__Object *const *)nodes, 6, NULL, 0, &want, NULL, NULL);
+    CHECK_EQ_INT (n, 2);
+    free (want);
+    for (int i = 0; i < 6; i++) hs_pb_free (nodes[i]);
+}
+
 static void test_covered (void)
 {
     hs_cidr_t svc = s_cidr ("10.96.0.0/16");
@@ -193,10 +233,8 @@ static void test_plan (void)
 int main (int argc, char **argv)
 {
     static const hs_test_t tests[] = {
-        {"internal_ip", test_internal_ip},
-        {"want", test_want},
-        {"covered", test_covered},
-        {"plan", test_plan},
+        {"internal_ip", test_internal_ip}, {"want", test_want}, {"want_bounds", test_want_bounds},
+        {"covered", test_covered},         {"plan", test_plan},
     };
     return HS_TEST_RUN (tests);
 }

@@ -419,6 +419,48 @@ static void test_name_to_wire (void)
     CHECK_EQ_INT (dns_name_to_wire (big, w), -EINVAL);
 }
 
+/* The SOA holds the zone three times (owner, ns.dns.<zone>, hostmaster.<zone>): the longest
+ * zone the builder accepts (wire 244 bytes, so that hostmaster.<zone> is still a name) makes a
+ * 3 * 244 + 48 byte record, all of which must fit the builder's buffer. */
+static void test_soa_long_zone (void)
+{
+    char zone[256];
+    size_t zn = 0;
+    for (int l = 0; l < 4; l++) {
+        int len = l < 3 ? 63 : 50;
+        if (l) zone[zn++] = '.';
+        memset (zone + zn, 'a' + l, (size_t)len);
+        zn += (size_t)len;
+    }
+    zone[zn] = '\0';
+    CHECK_EQ_INT (zn, 242);
+    uint8_t b[512], out[DNS_MAX_TCP];
+    dns_query_t q;
+    size_t n = s_query (b, 1, "x.cluster.local", DNS_TYPE_A, 0);
+    CHECK_EQ_INT (dns_query_parse (b, n, &q), 0);
+    dns_reply_t nx = {.rcode = DNS_RCODE_NXDOMAIN, .aa = true, .soa_zone = zone, .ttl = 5};
+    int qd, an, ns, ar;
+    size_t on = dns_reply_build (&q, &nx, DNS_MAX_TCP, out, sizeof out);
+    s_counts (out, &qd, &an, &ns, &ar);
+    CHECK_EQ_INT (ns, 1);
+    CHECK_EQ_INT (on, n + 3 * 244 + 48);
+    CHECK_EQ_INT (dns_get16 (out + n + 244), DNS_TYPE_SOA);
+    CHECK_EQ_INT (dns_get16 (out + on - 2), 5);
+    /* in the answer section too (a SOA query for the zone) */
+    nx.soa_in_answer = true;
+    on = dns_reply_build (&q, &nx, DNS_MAX_TCP, out, sizeof out);
+    s_counts (out, &qd, &an, &ns, &ar);
+    CHECK_EQ_INT (an, 1);
+    CHECK_EQ_INT (on, n + 3 * 244 + 48);
+    /* one character longer and hostmaster.<zone> is no name: no SOA, no overrun */
+    zone[zn] = 'e';
+    zone[zn + 1] = '\0';
+    nx.soa_in_answer = false;
+    on = dns_reply_build (&q, &nx, DNS_MAX_TCP, out, sizeof out);
+    s_counts (out, &qd, &an, &ns, &ar);
+    CHECK_EQ_INT (ns, 0);
+}
+
 int main (int argc, char **argv)
 {
     hs_test_t tests[] = {
@@ -429,6 +471,7 @@ int main (int argc, char **argv)
         {"answers", test_answers},
         {"edns_and_truncation", test_edns_and_truncation},
         {"name_to_wire", test_name_to_wire},
+        {"soa_long_zone", test_soa_long_zone},
     };
     return HS_TEST_RUN (tests);
 }
