@@ -41,7 +41,7 @@ for f in "$src"/bus/hs_*.c; do
 done
 lib_srcs+=("$gen"/*.pb-c.c
            "$src/services/store/store_ops.c" "$src/services/store/store_wal.c"
-           "$src/services/store/store_batch.c"
+           "$src/services/store/store_batch.c" "$src/services/store/store_alloc.c"
            "$src/agents/common/agent_rules.c" "$src/agents/common/agent_node.c")
 objs=()
 pids=()
