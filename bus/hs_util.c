@@ -195,10 +195,18 @@ static bool s_digits (const char *p, int n)
 int hs_parse_time (const char *s, int64_t *ret_ns)
 {
     struct tm tm = {0};
-    const char *p = strptime (hs_s (s), "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!p) return -EINVAL;
+    /* RFC 3339's shape, every field its full width (strptime alone takes
+     * "00:00:2" for 00:00:02): YYYY-MM-DDTHH:MM:SS */
+    const char *q = hs_s (s);
+    if (!s_digits (q, 4) || q[4] != '-' || !s_digits (q + 5, 2) || q[7] != '-' ||
+        !s_digits (q + 8, 2) || (q[10] != 'T' && q[10] != 't') || !s_digits (q + 11, 2) ||
+        q[13] != ':' || !s_digits (q + 14, 2) || q[16] != ':' || !s_digits (q + 17, 2))
+        return -EINVAL;
+    const char *p = strptime (q, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!p || p != q + 19) return -EINVAL;
     int64_t frac = 0;
     if (*p == '.') {
+        if (p[1] < '0' || p[1] > '9') return -EINVAL; /* "12:00:00.Z" */
         int64_t scale = 100000000;
         for (p++; *p >= '0' && *p <= '9'; p++) {
             frac += (*p - '0') * scale;

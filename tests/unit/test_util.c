@@ -25,6 +25,12 @@ static void test_time_roundtrip (void)
     CHECK_EQ_INT (back, ns + 500000000LL);
     CHECK_EQ_INT (hs_parse_time ("yesterday", &back), -EINVAL);
     CHECK_EQ_INT (hs_parse_time ("2026-11-21T12:00:00", &back), -EINVAL);
+    /* every field its full width (fuzz_pbjson: "00:00:2.3" was taken) */
+    CHECK_EQ_INT (hs_parse_time ("2027-01-01T00:00:2.3Z", &back), -EINVAL);
+    CHECK_EQ_INT (hs_parse_time ("2027-1-01T00:00:02Z", &back), -EINVAL);
+    CHECK_EQ_INT (hs_parse_time ("2027-01-01T0:00:02Z", &back), -EINVAL);
+    CHECK_EQ_INT (hs_parse_time ("2027-01-01T00:00:02.Z", &back), -EINVAL);
+    CHECK_EQ_INT (hs_parse_time ("2027-01-01T00:00:02.3Z", &back), 0);
     /* hostile offsets and dates: no out-of-bounds read, no overflow */
     CHECK_EQ_INT (hs_parse_time ("2020-01-01T00:00:00+1:00", &back), -EINVAL);
     CHECK_EQ_INT (hs_parse_time ("2020-01-01T00:00:00+", &back), -EINVAL);
