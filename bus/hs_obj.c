@@ -26,6 +26,11 @@ static const hs_kind_info_t s_kinds[HS_KIND__COUNT] = {
     [HS_KIND_ENDPOINTS] = {HS_KIND_ENDPOINTS, "endpoints", "Endpoints", "endpoints", "ep", "v1", "",
                            true, HS__OBJECT__KIND_ENDPOINTS, &hs__endpoints__descriptor,
                            "endpoints"},
+    [HS_KIND_CONFIGMAP] = {HS_KIND_CONFIGMAP, "configmap", "ConfigMap", "configmaps", "cm", "v1", "",
+                           true, HS__OBJECT__KIND_CONFIG_MAP, &hs__config_map__descriptor,
+                           "configmaps"},
+    [HS_KIND_SECRET] = {HS_KIND_SECRET, "secret", "Secret", "secrets", "secret", "v1", "", true,
+                        HS__OBJECT__KIND_SECRET, &hs__secret__descriptor, "secrets"},
 };
 
 const hs_kind_info_t *hs_kind_info (hs_kind_t kind)
@@ -82,6 +87,8 @@ ProtobufCMessage *hs_obj_body (const Hs__Object *o)
     case HS__OBJECT__KIND_EVENT: return &o->event->base;
     case HS__OBJECT__KIND_SERVICE: return &o->service->base;
     case HS__OBJECT__KIND_ENDPOINTS: return &o->endpoints->base;
+    case HS__OBJECT__KIND_CONFIG_MAP: return &o->config_map->base;
+    case HS__OBJECT__KIND_SECRET: return &o->secret->base;
     default: return NULL;
     }
 }
@@ -98,6 +105,8 @@ Hs__ObjectMeta *hs_obj_meta (const Hs__Object *o)
     case HS__OBJECT__KIND_EVENT: return o->event ? o->event->metadata : NULL;
     case HS__OBJECT__KIND_SERVICE: return o->service ? o->service->metadata : NULL;
     case HS__OBJECT__KIND_ENDPOINTS: return o->endpoints ? o->endpoints->metadata : NULL;
+    case HS__OBJECT__KIND_CONFIG_MAP: return o->config_map ? o->config_map->metadata : NULL;
+    case HS__OBJECT__KIND_SECRET: return o->secret ? o->secret->metadata : NULL;
     default: return NULL;
     }
 }
@@ -117,6 +126,8 @@ Hs__Object *hs_obj_wrap (hs_kind_t kind, ProtobufCMessage *body)
     case HS_KIND_EVENT: o->event = (Hs__Event *)body; break;
     case HS_KIND_SERVICE: o->service = (Hs__Service *)body; break;
     case HS_KIND_ENDPOINTS: o->endpoints = (Hs__Endpoints *)body; break;
+    case HS_KIND_CONFIGMAP: o->config_map = (Hs__ConfigMap *)body; break;
+    case HS_KIND_SECRET: o->secret = (Hs__Secret *)body; break;
     default: break;
     }
     return o;

@@ -24,6 +24,8 @@ typedef enum {
     HS_KIND_EVENT,
     HS_KIND_SERVICE,
     HS_KIND_ENDPOINTS,
+    HS_KIND_CONFIGMAP,
+    HS_KIND_SECRET,
     HS_KIND__COUNT
 } hs_kind_t;
 
