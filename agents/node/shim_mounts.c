@@ -212,18 +212,78 @@ static int s_make_mountpoint (const char *dst, bool dir, const char *staging, ch
     return 0;
 }
 
+static int s_apply_sorted (const char *const *specs, size_t n, const char *staging,
+                           char (*covers)[PATH_MAX], size_t *n_covers_p, char *err, size_t errlen);
+
+/* How deep a path is: its count of '/'. */
+static size_t s_depth (const char *spec)
+{
+    s_mount_t m;
+    if (s_parse (spec, &m) < 0) return 0;
+    size_t d = 0;
+    for (const char *p = m.dst; *p; p++) d += *p == '/';
+    return d;
+}
+
 int shim_mounts_apply (const char *const *specs, size_t n, const char *staging, char *err,
                        size_t errlen)
 {
     static char covers[MAX_COVERS][PATH_MAX];
     size_t n_covers = 0;
+    /* Shallow mount points first (a stable insertion sort: the order given
+     * among equals), so a mount inside another volume is not hidden by it. */
+    const char **order = calloc (n ? n : 1, sizeof *order);
+    if (!order) return s_fail (err, errlen, ENOMEM, "sort the mounts");
     for (size_t i = 0; i < n; i++) {
-        static s_mount_t m;
+        size_t j = i, d = s_depth (specs[i]);
+        while (j > 0 && s_depth (order[j - 1]) > d) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = specs[i];
+    }
+    int r = s_apply_sorted (order, n, staging, covers, &n_covers, err, errlen);
+    free (order);
+    if (r < 0) return r;
+    /* Nothing new beside the host's entries: a file made there would
+     * vanish with the container. */
+    for (size_t i = 0; i < n_covers; i++) {
+        unsigned long keep = s_kept_flags (covers[i]);
+        if (mount (NULL, covers[i], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, NULL) < 0)
+            return s_fail (err, errlen, errno, "make the tmpfs over %s read-only", covers[i]);
+    }
+    return 0;
+}
+
+static int s_apply_sorted (const char *const *specs, size_t n, const char *staging,
+                           char (*covers)[PATH_MAX], size_t *n_covers_p, char *err, size_t errlen)
+{
+    size_t n_covers = 0;
+    for (size_t i = 0; i < n; i++) {
+        static s_mount_t m, prev;
         if (s_parse (specs[i], &m) < 0)
             return s_fail (err, errlen, EINVAL, "--mount %s: wants SRC:DST[:ro]", specs[i]);
         struct stat sst, dst;
         if (stat (m.src, &sst) < 0) return s_fail (err, errlen, errno, "volume source %s", m.src);
         bool dir = S_ISDIR (sst.st_mode);
+        /* Inside a writable volume mounted before (an emptyDir, a hostPath):
+         * the mount point is made in the volume, as runc does, so the
+         * volume stays one directory for every container of the pod. */
+        const char *in_vol = NULL;
+        size_t best = 0;
+        for (size_t j = 0; j < i; j++) {
+            if (s_parse (specs[j], &prev) < 0 || prev.ro) continue;
+            size_t pl = strlen (prev.dst);
+            if (pl > best && !strncmp (m.dst, prev.dst, pl) && m.dst[pl] == '/') {
+                best = pl;
+                in_vol = specs[j];
+            }
+        }
+        if (stat (m.dst, &dst) < 0 && errno == ENOENT && in_vol) {
+            s_parse (in_vol, &prev);
+            int r = s_make_below (prev.dst, m.dst + strlen (prev.dst) + 1, dir, err, errlen);
+            if (r < 0) return r;
+        }
         if (stat (m.dst, &dst) < 0) {
             if (errno != ENOENT) return s_fail (err, errlen, errno, "mount point %s", m.dst);
             if (n_covers == MAX_COVERS)
@@ -243,12 +303,6 @@ int shim_mounts_apply (const char *const *specs, size_t n, const char *staging, 
                 return s_fail (err, errlen, errno, "make %s read-only", m.dst);
         }
     }
-    /* Nothing new beside the host's entries: a file made there would
-     * vanish with the container. */
-    for (size_t i = 0; i < n_covers; i++) {
-        unsigned long keep = s_kept_flags (covers[i]);
-        if (mount (NULL, covers[i], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, NULL) < 0)
-            return s_fail (err, errlen, errno, "make the tmpfs over %s read-only", covers[i]);
-    }
+    *n_covers_p = n_covers;
     return 0;
 }

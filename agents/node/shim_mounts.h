@@ -12,7 +12,9 @@
  *  says why this and not an overlay. Existing entries are the host's as
  *  before; the tmpfs itself is made read-only once every mount is in, so
  *  nothing new can be created beside them (it would vanish with the
- *  container).
+ *  container). Mounts go shallowest first; a missing DST inside a
+ *  writable volume mounted before (emptyDir, hostPath) is made in that
+ *  volume, as runc does.
  */
 #ifndef SHIM_MOUNTS_H
 #define SHIM_MOUNTS_H

@@ -144,6 +144,7 @@ spec:
     - {name: config, mountPath: $MP_CFG}
     - {name: secret, mountPath: $MP_SECRET}
     - {name: config, mountPath: $MP_SUB, subPath: greeting}
+    - {name: mem, mountPath: $MP_SHARED/inner}
     - {name: shared, mountPath: $MP_SHARED}
     - {name: mem, mountPath: $MP_MEM}
   - name: side
@@ -197,7 +198,10 @@ wait_for 10 "side's note in main's view" sh -c "[ \"\$(cat '$R$MP_SHARED/note' 2
 [ "$(stat -fc %T "$R$MP_MEM")" = tmpfs ] || fail "Memory emptyDir is not a tmpfs"
 echo mine >"$R$MP_SHARED/from-main" || fail "emptyDir not writable"
 [ "$(cat "/proc/$side/root$MP_SHARED/from-main")" = mine ] || fail "not shared"
-pass "emptyDir shared by two containers; medium Memory is a tmpfs"
+# A mount inside another volume (listed before it): made in that volume.
+[ "$(stat -fc %T "$R$MP_SHARED/inner")" = tmpfs ] || fail "the nested mount is not there"
+[ -d "/proc/$side/root$MP_SHARED/inner" ] || fail "the nested mount point is not in the shared volume"
+pass "emptyDir shared by two containers; medium Memory is a tmpfs; a mount inside a volume"
 
 # ---- nothing on the host, secret nowhere in clear
 check_host_clean
