@@ -10,7 +10,9 @@
 # two containers; a Memory emptyDir is a tmpfs; hostPath refused without
 # --allow-host-path; the Secret's value in no log and no command line;
 # nothing left mounted or on disk once the pods are gone, also when the
-# agent was down while its pod was deleted.
+# agent was down while its pod was deleted, and what a pod the agent's
+# record no longer has left behind (removed at the agent's start); a
+# hostPath works once the agent allows it.
 source "$(dirname "$0")/lib.sh"
 
 start_bus
@@ -313,11 +315,18 @@ pass "hostPath refused without --allow-host-path: $(field hp "$W['message']")"
 kill -9 "$AGENT_PID"
 wait_for 10 "the agent to exit" exited "$AGENT_PID"
 hsctl delete pod cfg --grace-period=0 --force >/dev/null 2>&1 || true
+# What an agent that died half-way through forgetting a pod leaves: a pod
+# directory its record no longer has, with a volume still mounted.
+ghost="$PODS_DIR/default_ghost_0000/volumes/secret"
+mkdir -p "$ghost" || fail "mkdir $ghost"
+mount -t tmpfs -o size=1m tmpfs "$ghost" || fail "mount a tmpfs on $ghost"
+echo x >"$ghost/leftover"
 start "agent-n1-2" "$HS_BIN/hs-agent" --bus "$HS_BUS" --node-name n1 \
   --state-dir "$T/agent-n1" --cgroup-parent "$HS_CG_PARENT/n1" --backoff-initial 1 --backoff-max 2 \
   --allow-host-path
 AGENT_PID=$LAST_PID
 wait_for 30 "cfg's containers gone" sh -c "! kill -0 $main 2>/dev/null && ! kill -0 $side 2>/dev/null"
+wait_for 10 "the ghost pod's volume unmounted and removed" sh -c "! grep -qF '$ghost' /proc/self/mountinfo && [ ! -e '$PODS_DIR/default_ghost_0000' ]"
 wait_for 20 "hp Running with --allow-host-path" field_is hp "p['status']['phase']" Running
 wait_for 10 "the pod's note on the host" sh -c "[ \"\$(cat '$T/hostdir/note' 2>/dev/null)\" = from-pod ]"
 [ "$(cat "/proc/$(cpid hp 0)/root$MP_HOST/marker")" = from-host ] || fail "hostPath content"
