@@ -153,6 +153,7 @@ spec:
     command: ["/bin/sh", "-c", "echo from-side > $MP_SHARED/note; trap 'exit 0' TERM; sleep 3600 & wait"]
     volumeMounts:
     - {name: shared, mountPath: $MP_SHARED}
+    - {name: mem, mountPath: $MP_MEM, readOnly: true}
 EOF
 hsctl apply -f "$T/cfg.yaml" >/dev/null || fail "apply pod cfg"
 wait_for 30 "cfg Running" field_is cfg "p['status']['phase']" Running
@@ -198,12 +199,19 @@ pass "configMap and secret volumes: files, modes, read-only, secret on tmpfs"
 # ---- emptyDir shared, Memory emptyDir
 wait_for 10 "side's note in main's view" sh -c "[ \"\$(cat '$R$MP_SHARED/note' 2>/dev/null)\" = from-side ]"
 [ "$(stat -fc %T "$R$MP_MEM")" = tmpfs ] || fail "Memory emptyDir is not a tmpfs"
+memdir=$(find "$PODS_DIR" -maxdepth 3 -path '*/volumes/mem' | head -1)
+memopts=$(findmnt -no OPTIONS "$memdir")
+[[ "$memopts" == *size=8192k* ]] || fail "sizeLimit 8Mi not the tmpfs size: $memopts"
+echo mem >"$R$MP_MEM/w" || fail "Memory emptyDir not writable for main"
+out=$( { echo x >"/proc/$side/root$MP_MEM/w2"; } 2>&1) && fail "readOnly: true mount writable"
+[[ "$out" == *"Read-only"* ]] || fail "readOnly mount write: $out"
+[ "$(cat "/proc/$side/root$MP_MEM/w")" = mem ] || fail "side does not see main's file"
 echo mine >"$R$MP_SHARED/from-main" || fail "emptyDir not writable"
 [ "$(cat "/proc/$side/root$MP_SHARED/from-main")" = mine ] || fail "not shared"
 # A mount inside another volume (listed before it): made in that volume.
 [ "$(stat -fc %T "$R$MP_SHARED/inner")" = tmpfs ] || fail "the nested mount is not there"
 [ -d "/proc/$side/root$MP_SHARED/inner" ] || fail "the nested mount point is not in the shared volume"
-pass "emptyDir shared by two containers; medium Memory is a tmpfs; a mount inside a volume"
+pass "emptyDir shared by two containers; Memory: a tmpfs of sizeLimit; readOnly; a mount inside a volume"
 
 # ---- nothing on the host, secret nowhere in clear
 check_host_clean
