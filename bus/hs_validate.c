@@ -928,8 +928,11 @@ static void s_check_volumes (s_errs_t *e, const char *path, const Hs__PodSpec *s
                 s_err (e, "%s.name: Not found: %s", p, Q (m->name));
             if (hs_empty (m->mount_path))
                 s_err (e, "%s.mountPath: Required value", p);
-            else if (m->mount_path[0] != '/' || strchr (m->mount_path, ':'))
-                s_err (e, "%s.mountPath: Invalid value: %s: must be an absolute path without ':'",
+            else if (m->mount_path[0] != '/' || strchr (m->mount_path, ':') ||
+                     (m->mount_path[1] && !s_rel_path_ok (m->mount_path + 1)))
+                s_err (e,
+                       "%s.mountPath: Invalid value: %s: must be an absolute path without ':' "
+                       "or '..'",
                        p, Q (m->mount_path));
             for (size_t k = 0; k < j; k++)
                 if (!hs_empty (m->mount_path) &&

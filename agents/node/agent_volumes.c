@@ -517,9 +517,10 @@ int agent_vols_mounts (const agent_vol_conf_t *conf, const char *pod_dir, const 
             *ret_err = hs_sprintf ("volumeMounts[%zu].name: Not found: \"%s\"", i, hs_s (vm->name));
             goto fail;
         }
-        if (hs_empty (dst) || dst[0] != '/' || strchr (dst, ':')) {
+        if (hs_empty (dst) || dst[0] != '/' || strchr (dst, ':') || strstr (dst, "/../") ||
+            (strlen (dst) >= 3 && !strcmp (dst + strlen (dst) - 3, "/.."))) {
             *ret_err = hs_sprintf ("volumeMounts[%zu].mountPath: Invalid value: \"%s\": must be "
-                                   "an absolute path without ':'",
+                                   "an absolute path without ':' or '..'",
                                    i, hs_s (dst));
             goto fail;
         }

@@ -804,6 +804,13 @@ static void test_config_messages (void)
     EXPECT_MSG (o, "Pod \"web\" is invalid: spec.containers[0].volumeMounts[0].subPath: Invalid "
                    "value: \"../../etc\": must be a relative path without '..'");
 
+    o = s_pod ("web");
+    v = s_volume (o, "d");
+    v->empty_dir = hs_pb_new (&hs__empty_dir_volume_source__descriptor);
+    s_mount (o, "d", "/etc/../root");
+    EXPECT_MSG (o, "Pod \"web\" is invalid: spec.containers[0].volumeMounts[0].mountPath: Invalid "
+                   "value: \"/etc/../root\": must be an absolute path without ':' or '..'");
+
     /* env */
     o = s_pod ("web");
     c = o->pod->spec->containers[0];
