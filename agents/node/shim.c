@@ -17,9 +17,14 @@
  *    container is pid 1 there and still the daemon's child); joins its
  *    cgroups, then the pod's network namespace (--netns, setns before the
  *    other namespaces are made), mounts its own /proc, bind-mounts the
- *    pod's --resolv-conf and --hosts over /etc's, sets its hostname,
+ *    pod's --resolv-conf and --hosts over /etc's, then its volumes
+ *    (--mount, shim_mounts.h), sets its hostname,
  *    working directory, stdio, signals and environment, then execve. Setup errors come back
  *    through a close-on-exec pipe: EOF means the exec happened.
+ *
+ *  The environment is --env's, then --env-stdin's records (read from
+ *  stdin before anything else): the agent passes every variable there, so
+ *  that Secret values never show on a command line.
  *
  *  DIR/state and DIR/exit are written atomically (temp file, fsync, rename)
  *  as key=value lines; see s_write_state and s_write_exit.
