@@ -126,34 +126,35 @@ typedef struct {
 
 static void s_usage (FILE *f)
 {
-    fprintf (f,
-             "usage: hs-shim --state DIR [--cgroup-procs FILE]... [--workdir DIR]\n"
-             "               [--env KEY=VALUE]... [--hostname NAME] [--log-max-bytes N]\n"
-             "               [--log-max-files N] [--no-namespaces] -- PROG [ARG]...\n"
-             "  --state DIR          this run's directory (created 0700; must hold no state)\n"
-             "  --cgroup-procs FILE  a cgroup.procs file the container joins before exec\n"
-             "  --workdir DIR        the container's working directory (default /)\n"
-             "  --env KEY=VALUE      the container's environment (nothing is inherited;\n"
-             "                       PATH and HOSTNAME get defaults)\n"
-             "  --hostname NAME      the container's hostname (its own UTS namespace)\n"
-             "  --log-max-bytes N    rotate DIR/container.log at N bytes (default %u, min %u)\n"
-             "  --log-max-files N    keep at most N log files (default %u)\n"
-             "  --no-namespaces      run the container in the shim's namespaces\n"
-             "  --netns PATH         join this network namespace (the pod's) first\n"
-             "  --resolv-conf FILE   bind-mount FILE on /etc/resolv.conf (needs namespaces)\n"
-             "  --hosts FILE         bind-mount FILE on /etc/hosts (needs namespaces)\n"
-             "  --mount SRC:DST[:ro] bind-mount SRC on DST, read-only with :ro; a missing DST\n"
-             "                       is made in the container only (needs namespaces)\n"
-             "  --env-stdin          read more KEY=VALUE, NUL-separated, from stdin (values\n"
-             "                       that must not show in the process list: Secrets)\n"
-             "       hs-shim --exec PID [--cgroup-procs FILE]... [--workdir DIR]\n"
-             "               [--env KEY=VALUE]... [--timeout-ms MS] -- PROG [ARG]...\n"
-             "  --exec PID           run PROG inside the namespaces of the container whose\n"
-             "                       init is PID (an exec probe); the answer goes to stdout\n"
-             "  --timeout-ms MS      kill it after MS (default %d; with --stream: none)\n"
-             "  --stream             `hsctl exec`: stdout and stderr apart, as they come, on\n"
-             "                       stdout in frames (shim_stream.h); SIGTERM kills it\n",
-             DEFAULT_MAX_BYTES, SHIM_LOG_MIN_BYTES, DEFAULT_MAX_FILES, EXEC_DEFAULT_TIMEOUT_MS);
+    fprintf (
+        f,
+        "usage: hs-shim --state DIR [--cgroup-procs FILE]... [--workdir DIR]\n"
+        "               [--env KEY=VALUE]... [--hostname NAME] [--log-max-bytes N]\n"
+        "               [--log-max-files N] [--no-namespaces] -- PROG [ARG]...\n"
+        "  --state DIR          this run's directory (created 0700; must hold no state)\n"
+        "  --cgroup-procs FILE  a cgroup.procs file the container joins before exec\n"
+        "  --workdir DIR        the container's working directory (default /)\n"
+        "  --env KEY=VALUE      the container's environment (nothing is inherited;\n"
+        "                       PATH and HOSTNAME get defaults)\n"
+        "  --hostname NAME      the container's hostname (its own UTS namespace)\n"
+        "  --log-max-bytes N    rotate DIR/container.log at N bytes (default %u, min %u)\n"
+        "  --log-max-files N    keep at most N log files (default %u)\n"
+        "  --no-namespaces      run the container in the shim's namespaces\n"
+        "  --netns PATH         join this network namespace (the pod's) first\n"
+        "  --resolv-conf FILE   bind-mount FILE on /etc/resolv.conf (needs namespaces)\n"
+        "  --hosts FILE         bind-mount FILE on /etc/hosts (needs namespaces)\n"
+        "  --mount SRC:DST[:ro] bind-mount SRC on DST, read-only with :ro; a missing DST\n"
+        "                       is made in the container only (needs namespaces)\n"
+        "  --env-stdin          read more KEY=VALUE, NUL-separated, from stdin (values\n"
+        "                       that must not show in the process list: Secrets)\n"
+        "       hs-shim --exec PID [--cgroup-procs FILE]... [--workdir DIR]\n"
+        "               [--env KEY=VALUE]... [--env-stdin] [--timeout-ms MS] -- PROG [ARG]...\n"
+        "  --exec PID           run PROG inside the namespaces of the container whose\n"
+        "                       init is PID (an exec probe); the answer goes to stdout\n"
+        "  --timeout-ms MS      kill it after MS (default %d; with --stream: none)\n"
+        "  --stream             `hsctl exec`: stdout and stderr apart, as they come, on\n"
+        "                       stdout in frames (shim_stream.h); SIGTERM kills it\n",
+        DEFAULT_MAX_BYTES, SHIM_LOG_MIN_BYTES, DEFAULT_MAX_FILES, EXEC_DEFAULT_TIMEOUT_MS);
 }
 
 /* strerror as Go prints errors: "no such file or directory". */
@@ -1205,14 +1206,16 @@ int main (int argc, char **argv)
     hs_log_init ("hs-shim");
     s_opts_t opts = {0};
     int r = s_parse (argc, argv, &opts);
+    /* Before --exec too: an exec with a container's Secret variables
+     * should take them this way, not as --env. */
+    _cleanup_free_ char *env_block = NULL;
+    if (r == 0 && opts.env_stdin) r = s_env_stdin (&opts, &env_block);
     if (r == 0 && opts.exec_pid) {
         /* In the container's mount namespace /proc is the container's: no
          * exit handler may run (a sanitizer's leak check reads /proc/self
          * and spins there). The answer is written; the agent reads to EOF. */
         _exit (s_exec_main (&opts));
     }
-    _cleanup_free_ char *env_block = NULL;
-    if (r == 0 && opts.env_stdin) r = s_env_stdin (&opts, &env_block);
     int rc = r < 0 ? 1 : r > 0 ? 0 : s_run (&opts);
     free (opts.cgroup_procs);
     free (opts.env);
