@@ -707,6 +707,245 @@ static void s_check_port_num (s_errs_t *e, const char *path, int32_t port, bool 
     }
 }
 
+/* ------------------------------------------------------------------ env and volumes
+ *
+ * What a container takes from ConfigMaps, Secrets and its pod (issue 16):
+ * env[].valueFrom, envFrom, volumes and volumeMounts, in kube's words. */
+
+static bool s_env_name_ok (const char *s)
+{
+    if (hs_empty (s) || (s[0] >= '0' && s[0] <= '9')) return false;
+    for (const char *p = s; *p; p++)
+        if (!s_alnum (*p) && *p != '_' && *p != '-' && *p != '.') return false;
+    return true;
+}
+
+#define ENV_NAME_MSG                                                                               \
+    "a valid environment variable name must consist of alphabetic characters, digits, '_', '-', "  \
+    "or '.', and must not start with a digit"
+
+static bool s_field_path_ok (const char *f)
+{
+    static const char *const ok[] = {"metadata.name", "metadata.namespace",      "metadata.uid",
+                                     "spec.nodeName", "spec.serviceAccountName", "status.podIP",
+                                     "status.hostIP"};
+    for (size_t i = 0; i < HS_ARRAY_LEN (ok); i++)
+        if (hs_streq (f, ok[i])) return true;
+    size_t len = strlen (hs_s (f));
+    bool sub =
+        (hs_startswith (f, "metadata.labels[") || hs_startswith (f, "metadata.annotations[")) &&
+        len > 0 && f[len - 1] == ']';
+    return sub;
+}
+
+static void s_check_key_ref (s_errs_t *e, const char *path, const char *name, const char *key)
+{
+    if (hs_empty (name)) s_err (e, "%s.name: Required value", path);
+    if (hs_empty (key)) s_err (e, "%s.key: Required value", path);
+}
+
+static void s_check_env (s_errs_t *e, const char *path, const Hs__Container *c)
+{
+    char p[320];
+    for (size_t i = 0; i < c->n_env; i++) {
+        const Hs__EnvVar *v = c->env[i];
+        s_path (p, sizeof p, path, "env", (long)i, "");
+        if (!hs_empty (v->name) && !s_env_name_ok (v->name))
+            s_err (e, "%s.name: Invalid value: %s: " ENV_NAME_MSG, p, Q (v->name));
+        const Hs__EnvVarSource *f = v->value_from;
+        if (!f) continue;
+        int n =
+            (f->config_map_key_ref != NULL) + (f->secret_key_ref != NULL) + (f->field_ref != NULL);
+        if (n == 0)
+            s_err (e,
+                   "%s.valueFrom: Invalid value: \"\": must specify one of: `fieldRef`, "
+                   "`configMapKeyRef` or `secretKeyRef`",
+                   p);
+        else if (n > 1)
+            s_err (e,
+                   "%s.valueFrom: Invalid value: \"\": may not have more than one field "
+                   "specified at a time",
+                   p);
+        if (!hs_empty (v->value))
+            s_err (e,
+                   "%s.valueFrom: Invalid value: \"\": may not be specified when `value` is "
+                   "not empty",
+                   p);
+        char q[360];
+        if (f->config_map_key_ref) {
+            snprintf (q, sizeof q, "%s.valueFrom.configMapKeyRef", p);
+            s_check_key_ref (e, q, f->config_map_key_ref->name, f->config_map_key_ref->key);
+        }
+        if (f->secret_key_ref) {
+            snprintf (q, sizeof q, "%s.valueFrom.secretKeyRef", p);
+            s_check_key_ref (e, q, f->secret_key_ref->name, f->secret_key_ref->key);
+        }
+        if (f->field_ref && !s_field_path_ok (f->field_ref->field_path))
+            s_err (e,
+                   "%s.valueFrom.fieldRef.fieldPath: Unsupported value: %s: supported values: "
+                   "\"metadata.name\", \"metadata.namespace\", \"metadata.uid\", "
+                   "\"metadata.labels['<KEY>']\", \"metadata.annotations['<KEY>']\", "
+                   "\"spec.nodeName\", \"spec.serviceAccountName\", \"status.hostIP\", "
+                   "\"status.podIP\"",
+                   p, Q (f->field_ref->field_path));
+    }
+    for (size_t i = 0; i < c->n_env_from; i++) {
+        const Hs__EnvFromSource *f = c->env_from[i];
+        s_path (p, sizeof p, path, "envFrom", (long)i, "");
+        int n = (f->config_map_ref != NULL) + (f->secret_ref != NULL);
+        if (n != 1)
+            s_err (e, "%s: Invalid value: \"\": %s", p,
+                   n ? "may not have more than one field specified at a time"
+                     : "must specify one of: `configMapRef` or `secretRef`");
+        if (f->config_map_ref && hs_empty (f->config_map_ref->name))
+            s_err (e, "%s.configMapRef.name: Required value", p);
+        if (f->secret_ref && hs_empty (f->secret_ref->name))
+            s_err (e, "%s.secretRef.name: Required value", p);
+        if (!hs_empty (f->prefix) && !s_env_name_ok (f->prefix))
+            s_err (e, "%s.prefix: Invalid value: %s: " ENV_NAME_MSG, p, Q (f->prefix));
+    }
+}
+
+/* A relative path without ".." components (items[].path, subPath). */
+static bool s_rel_path_ok (const char *s)
+{
+    if (hs_empty (s) || s[0] == '/') return false;
+    for (const char *p = s;;) {
+        const char *end = strchrnul (p, '/');
+        if (end - p == 2 && p[0] == '.' && p[1] == '.') return false;
+        if (!*end) return true;
+        p = end + 1;
+    }
+}
+
+static void s_check_items (s_errs_t *e, const char *path, Hs__KeyToPath *const *items, size_t n,
+                           const Hs__Int32Value *default_mode)
+{
+    if (default_mode && (default_mode->value < 0 || default_mode->value > 0777))
+        s_err (e,
+               "%s.defaultMode: Invalid value: %d: must be a number between 0 and 0777 "
+               "(octal), both inclusive",
+               path, default_mode->value);
+    for (size_t i = 0; i < n; i++) {
+        char p[360];
+        snprintf (p, sizeof p, "%s.items[%zu]", path, i);
+        if (hs_empty (items[i]->key)) s_err (e, "%s.key: Required value", p);
+        if (hs_empty (items[i]->path))
+            s_err (e, "%s.path: Required value", p);
+        else if (!s_rel_path_ok (items[i]->path) || hs_startswith (items[i]->path, ".."))
+            s_err (e,
+                   "%s.path: Invalid value: %s: must be a relative path without '..' and may "
+                   "not start with '..'",
+                   p, Q (items[i]->path));
+        if (items[i]->mode && (items[i]->mode->value < 0 || items[i]->mode->value > 0777))
+            s_err (e,
+                   "%s.mode: Invalid value: %d: must be a number between 0 and 0777 (octal), "
+                   "both inclusive",
+                   p, items[i]->mode->value);
+    }
+}
+
+static void s_check_volume (s_errs_t *e, const char *p, const Hs__Volume *v)
+{
+    char q[360];
+    int n = (v->config_map != NULL) + (v->secret != NULL) + (v->empty_dir != NULL) +
+            (v->host_path != NULL);
+    if (n == 0) s_err (e, "%s: Required value: must specify a volume type", p);
+    if (n > 1) s_err (e, "%s: Forbidden: may not specify more than 1 volume type", p);
+    if (v->config_map) {
+        snprintf (q, sizeof q, "%s.configMap", p);
+        if (hs_empty (v->config_map->name)) s_err (e, "%s.name: Required value", q);
+        s_check_items (e, q, v->config_map->items, v->config_map->n_items,
+                       v->config_map->default_mode);
+    }
+    if (v->secret) {
+        snprintf (q, sizeof q, "%s.secret", p);
+        if (hs_empty (v->secret->secret_name)) s_err (e, "%s.secretName: Required value", q);
+        s_check_items (e, q, v->secret->items, v->secret->n_items, v->secret->default_mode);
+    }
+    if (v->empty_dir) {
+        const char *m = v->empty_dir->medium;
+        if (!hs_empty (m) && !hs_streq (m, "Memory"))
+            s_err (e,
+                   "%s.emptyDir.medium: Unsupported value: %s: supported values: \"\", "
+                   "\"Memory\"",
+                   p, Q (m));
+        int64_t bytes;
+        if (!hs_empty (v->empty_dir->size_limit) &&
+            hs_quantity_bytes (v->empty_dir->size_limit, &bytes) < 0)
+            s_err (e, "%s.emptyDir.sizeLimit: Invalid value: %s: " QUANTITY_MSG, p,
+                   Q (v->empty_dir->size_limit));
+    }
+    if (v->host_path) {
+        static const char *const types[] = {"",           "Directory",    "DirectoryOrCreate",
+                                            "File",       "FileOrCreate", "Socket",
+                                            "CharDevice", "BlockDevice"};
+        bool ok = false;
+        for (size_t i = 0; i < HS_ARRAY_LEN (types); i++)
+            ok |= hs_streq (v->host_path->type, types[i]);
+        if (hs_empty (v->host_path->path))
+            s_err (e, "%s.hostPath.path: Required value", p);
+        else if (v->host_path->path[0] != '/')
+            s_err (e, "%s.hostPath.path: Invalid value: %s: must be an absolute path", p,
+                   Q (v->host_path->path));
+        if (!ok)
+            s_err (e,
+                   "%s.hostPath.type: Unsupported value: %s: supported values: \"\", "
+                   "\"BlockDevice\", \"CharDevice\", \"Directory\", \"DirectoryOrCreate\", "
+                   "\"File\", \"FileOrCreate\", \"Socket\"",
+                   p, Q (v->host_path->type));
+    }
+}
+
+static void s_check_volumes (s_errs_t *e, const char *path, const Hs__PodSpec *s)
+{
+    char p[320];
+    for (size_t i = 0; i < s->n_volumes; i++) {
+        const Hs__Volume *v = s->volumes[i];
+        s_path (p, sizeof p, path, "volumes", (long)i, "");
+        char q[340];
+        snprintf (q, sizeof q, "%s.name", p);
+        if (hs_empty (v->name))
+            s_err (e, "%s: Required value", q);
+        else
+            s_check_label (e, q, v->name);
+        for (size_t j = 0; j < i; j++)
+            if (!hs_empty (v->name) && hs_streq (v->name, s->volumes[j]->name))
+                s_err (e, "%s: Duplicate value: %s", q, Q (v->name));
+        s_check_volume (e, p, v);
+    }
+    for (size_t i = 0; i < s->n_containers; i++) {
+        const Hs__Container *c = s->containers[i];
+        for (size_t j = 0; j < c->n_volume_mounts; j++) {
+            const Hs__VolumeMount *m = c->volume_mounts[j];
+            snprintf (p, sizeof p, "%s.containers[%zu].volumeMounts[%zu]", path, i, j);
+            bool found = false;
+            for (size_t k = 0; k < s->n_volumes && !found; k++)
+                found = hs_streq (s->volumes[k]->name, m->name);
+            if (hs_empty (m->name))
+                s_err (e, "%s.name: Required value", p);
+            else if (!found)
+                s_err (e, "%s.name: Not found: %s", p, Q (m->name));
+            if (hs_empty (m->mount_path))
+                s_err (e, "%s.mountPath: Required value", p);
+            else if (m->mount_path[0] != '/' || strchr (m->mount_path, ':') ||
+                     (m->mount_path[1] && !s_rel_path_ok (m->mount_path + 1)))
+                s_err (e,
+                       "%s.mountPath: Invalid value: %s: must be an absolute path without ':' "
+                       "or '..'",
+                       p, Q (m->mount_path));
+            for (size_t k = 0; k < j; k++)
+                if (!hs_empty (m->mount_path) &&
+                    hs_streq (m->mount_path, c->volume_mounts[k]->mount_path))
+                    s_err (e, "%s.mountPath: Invalid value: %s: must be unique", p,
+                           Q (m->mount_path));
+            if (!hs_empty (m->sub_path) && !s_rel_path_ok (m->sub_path))
+                s_err (e, "%s.subPath: Invalid value: %s: must be a relative path without '..'", p,
+                       Q (m->sub_path));
+        }
+    }
+}
+
 static void s_check_container (s_errs_t *e, const char *path, const Hs__Container *c)
 {
     char p[300];
@@ -719,6 +958,7 @@ static void s_check_container (s_errs_t *e, const char *path, const Hs__Containe
                path);
     for (size_t i = 0; i < c->n_env; i++)
         if (hs_empty (c->env[i]->name)) s_err (e, "%s.env[%zu].name: Required value", path, i);
+    s_check_env (e, path, c);
     for (size_t i = 0; i < c->n_ports; i++) {
         const Hs__ContainerPort *port = c->ports[i];
         s_path (p, sizeof p, path, "ports", (long)i, ".containerPort");
@@ -821,6 +1061,7 @@ static void s_check_pod_spec (s_errs_t *e, const char *path, const Hs__PodSpec *
         s_check_subdomain (e, p, s->node_name);
     }
     s_check_pod_network (e, path, s);
+    s_check_volumes (e, path, s);
     for (size_t i = 0; i < s->n_tolerations; i++) {
         const Hs__Toleration *t = s->tolerations[i];
         if (!hs_empty (t->operator_) && !hs_streq (t->operator_, "Equal") &&

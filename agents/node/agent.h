@@ -25,6 +25,7 @@
 #include <sys/types.h>
 #include <sys/utsname.h>
 
+#include "agent_envfrom.h"
 #include "agent_node.h"
 #include "cgroup.h"
 #include "hs_client.h"
@@ -60,6 +61,12 @@ typedef struct {
     const char *node_ip; /* status.hostIP (and podIP of hostNetwork pods) */
     const char *dns_ip;  /* the cluster DNS (hs_net_dns_ip) */
     const char *domain;  /* --cluster-domain */
+    /* ConfigMaps and Secrets (agent_envfrom.h, agent_volumes.h): the
+     * agent's cache of them (NULL: none known), and whether hostPath
+     * volumes may be used (--allow-host-path). */
+    agent_lookup_fn *lookup;
+    void *lookup_arg;
+    bool allow_host_path;
 } agent_conf_t;
 
 typedef struct agent_pods_t agent_pods_t;
@@ -100,6 +107,13 @@ void agent_pods_set_pod_cidr (agent_pods_t *self, const char *cidr);
 /* The watch callback: a pod bound to this node appeared, changed or went. */
 void agent_pods_on_event (void *arg, Hs__EventType type, const Hs__Object *obj,
                           const Hs__Object *old);
+
+/* A ConfigMap or Secret (kind) appeared, changed or went: the volumes
+ * projecting it are brought up to date at the next turn, and containers
+ * waiting for it (CreateContainerConfigError, a volume not set up) try
+ * again at once. */
+void agent_pods_config_changed (agent_pods_t *self, hs_kind_t kind, const char *ns,
+                                const char *name);
 
 /* One turn of work: containers that exited, starts that are due, stops
  * whose grace ran out, status writes, retries. Level-triggered: it looks at

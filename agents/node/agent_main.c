@@ -117,6 +117,7 @@ static void s_usage (FILE *f)
              "                [--cni-data-dir DIR] [--netns-dir DIR] [--netns-pool N] [--mtu N]\n"
              "                [--cluster-cidr CIDR] [--node-cidr-mask-size N]\n"
              "                [--service-cidr CIDR] [--cluster-domain DOMAIN]\n"
+             "                [--allow-host-path]\n"
              "  --node-name NAME       the Node (default: the host name)\n"
              "  --labels K=V,...       extra Node labels\n"
              "  --cpu Q, --memory Q    capacity (default: this machine's CPUs and memory)\n"
@@ -158,6 +159,8 @@ static void s_usage (FILE *f)
              "                         the cluster's address plan (default 10.244.0.0/16, 24,\n"
              "                         10.96.0.0/16, cluster.local); pods' resolv.conf names\n"
              "                         the DNS at the 10th address of the Service CIDR\n"
+             "  --allow-host-path      let pods use hostPath volumes (refused otherwise: the\n"
+             "                         pod waits, CreateContainerConfigError)\n"
              "Hollow nodes (scale tests, benchmarks) are another program: hs-hollow N.\n");
 }
 
@@ -456,7 +459,19 @@ static void s_on_cluster (void *arg, Hs__EventType type, const Hs__Object *obj,
 {
     self_t *self = arg;
     (void)type, (void)old;
-    if (hs_obj_kind (obj) == HS_KIND_NODE) agent_routes_changed (self->routes);
+    hs_kind_t kind = hs_obj_kind (obj);
+    if (kind == HS_KIND_NODE) agent_routes_changed (self->routes);
+    const Hs__ObjectMeta *m = hs_obj_meta (obj);
+    if ((kind == HS_KIND_CONFIGMAP || kind == HS_KIND_SECRET) && m && self->pods)
+        agent_pods_config_changed (self->pods, kind, m->namespace_, m->name);
+}
+
+/* The ConfigMaps and Secrets containers use (agent_envfrom.h), from the
+ * cluster watch's cache; none while offline. */
+static const Hs__Object *s_lookup (void *arg, hs_kind_t kind, const char *ns, const char *name)
+{
+    self_t *self = arg;
+    return self->cluster ? hs_watch_get (self->cluster, kind, ns, name) : NULL;
 }
 
 /* host-gw routes, unless this node's address is loopback (every agent of
@@ -477,13 +492,15 @@ static void s_start_routes (self_t *self)
     agent_routes_set_watch (self->routes, self->cluster);
 }
 
-/* The watch of every Node and Service, before the pods' so that the first
- * containers start with the Service variables: it waits (a second or two
- * at most, once) for its first snapshot. */
+/* The watch of every Node, Service, ConfigMap and Secret, before the
+ * pods' so that the first containers start with the Service variables and
+ * their configuration: it waits (a second or two at most, once) for its
+ * first snapshot. ConfigMaps and Secrets of every namespace: a node's
+ * identity may read them all until the store filters reads per node. */
 static void s_watch_cluster (self_t *self)
 {
-    hs_kind_t kinds[] = {HS_KIND_NODE, HS_KIND_SERVICE};
-    hs_watch_opts_t wo = {.kinds = kinds, .n_kinds = 2, .fn = s_on_cluster, .arg = self};
+    hs_kind_t kinds[] = {HS_KIND_NODE, HS_KIND_SERVICE, HS_KIND_CONFIGMAP, HS_KIND_SECRET};
+    hs_watch_opts_t wo = {.kinds = kinds, .n_kinds = 4, .fn = s_on_cluster, .arg = self};
     self->cluster = hs_client_watch (self->client, &wo);
     if (!self->cluster) {
         log_error ("cannot watch Nodes and Services: containers start without the Service "
@@ -597,6 +614,7 @@ static const struct option s_options[] = {
     {"node-cidr-mask-size", required_argument, NULL, 'y'},
     {"service-cidr", required_argument, NULL, 'z'},
     {"cluster-domain", required_argument, NULL, 'w'},
+    {"allow-host-path", no_argument, NULL, 'h' + 256},
     {NULL, 0, NULL, 0},
 };
 
@@ -654,6 +672,7 @@ static int s_flag (void *arg, int ch, const char *v)
         return -1;
     }
     case 'X': self->no_routes = true; return 0;
+    case 'h' + 256: conf->allow_host_path = true; return 0;
     case 'B': conf->cni_bin_dir = v; return 0;
     case 'D': self->cni_data_dir_flag = v; return 0;
     case 'E': conf->netns_dir = v; return 0;
@@ -755,6 +774,8 @@ static int s_check (void *arg, int argc, char **argv)
     conf->pod_env = s_pod_env;
     conf->pod_env_free = agent_svcenv_free;
     conf->pod_env_arg = self;
+    conf->lookup = s_lookup;
+    conf->lookup_arg = self;
     hs_ip_format (hs_net_dns_ip (&self->net), self->dns_ip);
     conf->dns_ip = self->dns_ip;
     conf->domain = self->net.domain;

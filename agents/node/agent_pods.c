@@ -42,6 +42,7 @@
 #include "agent_net.h"
 #include "agent_rules.h"
 #include "agent_state.h"
+#include "agent_volumes.h"
 
 #include "hs_ctrl.h"
 #include "hs_log.h"
@@ -61,6 +62,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -80,6 +82,9 @@
 #define STALE_RETRY_NS  (100LL * 1000000LL) /* a status write refused as stale */
 #define DELETE_RETRY_NS (2000LL * 1000000LL)
 #define RUNS_KEPT       2 /* the current run and the previous one (logs --previous) */
+/* A container waiting for a ConfigMap, Secret or volume looks again this
+ * often (and at once when one of them changes). */
+#define CONFIG_RETRY_NS (2000LL * 1000000LL)
 
 typedef enum { C_WAITING, C_RUNNING, C_TERMINATED } cstate_t;
 
@@ -131,6 +136,8 @@ typedef struct {
     int64_t acked_rev;    /* the revision our last acked status write made */
     agent_sb_t *sb;       /* its network sandbox; NULL: the node's network (hostNetwork) */
     agent_sb_view_t sb_view;
+    bool vols_ready; /* its volumes were set up (agent_volumes.h) */
+    bool vols_dirty; /* a ConfigMap/Secret they project changed: sync at the next turn */
 } apod_t;
 
 /* A status write in flight: its ack finds the pod again by uid (the pod may
@@ -468,6 +475,10 @@ static void s_pod_forget (agent_pods_t *self, apod_t *p)
         self->n_pods--;
         break;
     }
+    /* Its tmpfs volumes (Secrets, Memory emptyDirs) first: nothing of it
+     * may stay mounted on the node. */
+    int u = agent_vols_unmount_under (p->dir);
+    if (u < 0) log_warn ("pod %s/%s: cannot read the mounts: %s", p->ns, p->name, strerror (-u));
     s_rm_rf (p->dir);
     int r = agent_state_del (self->state, p->uid);
     if (r < 0) log_warn ("pod %s/%s: cannot remove its record: %s", p->ns, p->name, strerror (-r));
@@ -611,7 +622,7 @@ static void s_limits (const Hs__Container *spec, hs_cg_limits_t *l)
 /* Runs hs-shim and waits for its answer: 0 with the container running, or
  * -errno / the shim's exit code (> 0) with *ret_msg saying why. */
 static int s_run_shim (agent_pods_t *self, apod_t *p, acont_t *c, const Hs__Container *spec,
-                       char **ret_msg)
+                       char *const *env, char *const *mounts, char **ret_msg)
 {
     *ret_msg = NULL;
     char **argv = NULL;
@@ -629,18 +640,19 @@ static int s_run_shim (agent_pods_t *self, apod_t *p, acont_t *c, const Hs__Cont
         s_add_arg (&argv, &n, "--workdir");
         s_add_arg (&argv, &n, spec->working_dir);
     }
-    /* The Service variables first: the container's own env wins. */
+    /* The variables go on the shim's stdin, never on its command line
+     * (which anyone on the node may read): Secret values are among them.
+     * The Service variables first: the container's own env wins. */
+    hs_buf_t envb = {0};
     char **extra = self->conf.pod_env ? self->conf.pod_env (self->conf.pod_env_arg, p->pod) : NULL;
-    for (size_t i = 0; extra && extra[i]; i++) {
-        s_add_arg (&argv, &n, "--env");
-        s_add_arg (&argv, &n, extra[i]);
-    }
+    for (size_t i = 0; extra && extra[i]; i++)
+        hs_buf_append (&envb, extra[i], strlen (extra[i]) + 1);
     if (extra) self->conf.pod_env_free (extra);
-    for (size_t i = 0; i < spec->n_env; i++) {
-        _cleanup_free_ char *kv =
-            hs_sprintf ("%s=%s", spec->env[i]->name, hs_s (spec->env[i]->value));
-        s_add_arg (&argv, &n, "--env");
-        s_add_arg (&argv, &n, kv);
+    for (size_t i = 0; env && env[i]; i++) hs_buf_append (&envb, env[i], strlen (env[i]) + 1);
+    s_add_arg (&argv, &n, "--env-stdin");
+    for (size_t i = 0; mounts && mounts[i]; i++) {
+        s_add_arg (&argv, &n, "--mount");
+        s_add_arg (&argv, &n, mounts[i]);
     }
     const char *host =
         p->pod->spec && !hs_empty (p->pod->spec->hostname) ? p->pod->spec->hostname : p->name;
@@ -672,10 +684,17 @@ static int s_run_shim (agent_pods_t *self, apod_t *p, acont_t *c, const Hs__Cont
     for (size_t i = 0; i < spec->n_command; i++) s_add_arg (&argv, &n, spec->command[i]);
     for (size_t i = 0; i < spec->n_args; i++) s_add_arg (&argv, &n, spec->args[i]);
 
-    int err[2];
+    int err[2], in[2] = {-1, -1};
     int r = 0;
     if (pipe2 (err, O_CLOEXEC) != 0) {
         r = -errno;
+        goto out;
+    }
+    /* A socket, not a pipe: send's MSG_NOSIGNAL, whatever SIGPIPE does here. */
+    if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) != 0) {
+        r = -errno;
+        close (err[0]);
+        close (err[1]);
         goto out;
     }
     pid_t pid = fork ();
@@ -683,15 +702,15 @@ static int s_run_shim (agent_pods_t *self, apod_t *p, acont_t *c, const Hs__Cont
         r = -errno;
         close (err[0]);
         close (err[1]);
+        close (in[0]);
+        close (in[1]);
         goto out;
     }
     if (pid == 0) {
         dup2 (err[1], 2);
+        dup2 (in[1], 0);
         int nul = open ("/dev/null", O_RDWR);
-        if (nul >= 0) {
-            dup2 (nul, 0);
-            dup2 (nul, 1);
-        }
+        if (nul >= 0) dup2 (nul, 1);
         sigset_t none;
         sigemptyset (&none);
         sigprocmask (SIG_SETMASK, &none, NULL);
@@ -700,6 +719,16 @@ static int s_run_shim (agent_pods_t *self, apod_t *p, acont_t *c, const Hs__Cont
         _exit (1);
     }
     close (err[1]);
+    close (in[1]);
+    /* The shim reads all of it before anything else; a shim that failed
+     * early leaves EPIPE, and its stderr says why. */
+    for (size_t off = 0; off < envb.len;) {
+        ssize_t w = send (in[0], envb.data + off, envb.len - off, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) break;
+        off += (size_t)w;
+    }
+    close (in[0]);
     hs_buf_t msg = {0};
     char buf[512];
     ssize_t k;
@@ -717,6 +746,9 @@ static int s_run_shim (agent_pods_t *self, apod_t *p, acont_t *c, const Hs__Cont
     }
     free (text);
 out:
+    /* Secret values: wiped, not only freed. */
+    if (envb.data) explicit_bzero (envb.data, envb.len);
+    hs_buf_free (&envb);
     for (size_t i = 0; i < n; i++) free (argv[i]);
     free (argv);
     return r;
@@ -776,11 +808,129 @@ static void s_ended (agent_pods_t *self, apod_t *p, acont_t *c, Hs__ContainerSta
                  p->ns, p->uid);
 }
 
+/* ------------------------------------------------------------------ ConfigMaps, Secrets, volumes */
+
+static const Hs__Object *s_no_lookup (void *arg, hs_kind_t kind, const char *ns, const char *name)
+{
+    (void)arg, (void)kind, (void)ns, (void)name;
+    return NULL;
+}
+
+static agent_vol_conf_t s_vol_conf (const agent_pods_t *self)
+{
+    return (agent_vol_conf_t){.allow_host_path = self->conf.allow_host_path,
+                              .node = self->conf.node,
+                              .lookup = self->conf.lookup ? self->conf.lookup : s_no_lookup,
+                              .arg = self->conf.lookup_arg};
+}
+
+/* A variable list that may hold Secret values: wiped, then freed. */
+static void s_strv_wipe (char ***v)
+{
+    for (size_t i = 0; *v && (*v)[i]; i++) explicit_bzero ((*v)[i], strlen ((*v)[i]));
+    agent_env_free (*v);
+    *v = NULL;
+}
+
+/* What the container needs before it can start: the pod's volumes, its
+ * variables and its mounts. 0 with *ret_env and *ret_mounts, or -1 with
+ * the container waiting (CreateContainerConfigError; ContainerCreating
+ * while a volume's object is missing, as the kubelet's FailedMount) and
+ * trying again later, or at once when a ConfigMap or Secret changes. */
+static int s_prepare (agent_pods_t *self, apod_t *p, acont_t *c, const Hs__Container *spec,
+                      char ***ret_env, char ***ret_mounts)
+{
+    *ret_env = *ret_mounts = NULL;
+    agent_vol_conf_t vc = s_vol_conf (self);
+    const char *reason = NULL;
+    char *err = NULL;
+    if (!p->vols_ready) {
+        int r = agent_mkdir_p (p->dir);
+        if (r < 0) {
+            reason = "CreateContainerConfigError";
+            err = hs_sprintf ("cannot make the pod's directory: %s", strerror (-r));
+        } else if (agent_vols_sync (&vc, p->dir, p->pod, &reason, &err) >= 0) {
+            p->vols_ready = true;
+            p->vols_dirty = false;
+        }
+    }
+    char **env = NULL, **mounts = NULL;
+    if (!err) {
+        agent_env_in_t in = {.pod = p->pod,
+                             .container = spec,
+                             .pod_ip = s_pod_ip (self, p),
+                             .host_ip = self->conf.node_ip,
+                             .lookup = vc.lookup,
+                             .arg = vc.arg};
+        char *skipped = NULL;
+        if (agent_env_build (&in, &env, &skipped, &err) < 0) reason = "CreateContainerConfigError";
+        if (skipped) s_event (self, p, "Warning", "InvalidEnvironmentVariableNames", "%s", skipped);
+        free (skipped);
+    }
+    if (!err && agent_vols_mounts (&vc, p->dir, p->pod, spec, &mounts, &err) < 0)
+        reason = "CreateContainerConfigError";
+    if (!err) {
+        *ret_env = env;
+        *ret_mounts = mounts;
+        return 0;
+    }
+    s_strv_wipe (&env);
+    if (!hs_streq (c->wait_reason, reason) || !hs_streq (c->wait_msg, err)) {
+        log_warn ("pod %s/%s: container %s waits: %s: %s", p->ns, p->name, c->name, reason, err);
+        if (hs_streq (reason, "ContainerCreating"))
+            s_event (self, p, "Warning", "FailedMount", "%s", err);
+        else
+            s_event (self, p, "Warning", "Failed", "Error: %s", err);
+        p->dirty = p->unsaved = true;
+    }
+    s_set_waiting (c, reason, err);
+    c->next_start_mono = hs_mono_ns () + CONFIG_RETRY_NS;
+    return -1;
+}
+
+/* The projected volumes again, after a ConfigMap or Secret changed (or an
+ * agent restart): in place, under the running containers. */
+static void s_vols_refresh (agent_pods_t *self, apod_t *p)
+{
+    p->vols_dirty = false;
+    agent_vol_conf_t vc = s_vol_conf (self);
+    const char *reason;
+    char *err = NULL;
+    int r = agent_vols_sync (&vc, p->dir, p->pod, &reason, &err);
+    if (r > 0) log_info ("pod %s/%s: %d volumes updated", p->ns, p->name, r);
+    if (r < 0) {
+        /* What the containers see stays as it was, as with the kubelet. */
+        log_warn ("pod %s/%s: volumes not updated: %s", p->ns, p->name, err);
+        s_event (self, p, "Warning", "FailedMount", "%s", err);
+    }
+    free (err);
+}
+
+void agent_pods_config_changed (agent_pods_t *self, hs_kind_t kind, const char *ns,
+                                const char *name)
+{
+    for (size_t i = 0; i < self->n_pods; i++) {
+        apod_t *p = self->pods[i];
+        if (!hs_streq (p->ns, hs_empty (ns) ? "default" : ns) || p->stopping) continue;
+        if (p->vols_ready && agent_vols_uses (p->pod, kind, name)) p->vols_dirty = true;
+        for (size_t j = 0; j < p->n_c; j++) {
+            acont_t *c = &p->c[j];
+            if (c->state != C_WAITING || c->done) continue;
+            if (hs_streq (c->wait_reason, "CreateContainerConfigError") ||
+                (!p->vols_ready && hs_streq (c->wait_reason, "ContainerCreating")))
+                c->next_start_mono = 0;
+        }
+    }
+}
+
 static void s_start (agent_pods_t *self, apod_t *p, acont_t *c)
 {
     const Hs__Container *spec = s_spec (p, c->name);
     if (!spec) return;
     c->next_start_mono = 0;
+    _cleanup_ (s_strv_wipe) char **env = NULL;
+    _cleanup_ (s_strv_wipe) char **mounts = NULL;
+    if (s_prepare (self, p, c, spec, &env, &mounts) < 0) return;
     /* The cgroup lives as long as the container: limits, and the OOM
      * counter whose growth during a run means OOMKilled. */
     hs_cg_limits_t lim;
@@ -816,7 +966,7 @@ static void s_start (agent_pods_t *self, apod_t *p, acont_t *c)
     hs_mkdir_p (parent, 0700);
     c->runs++;
     char *msg = NULL;
-    r = s_run_shim (self, p, c, spec, &msg);
+    r = s_run_shim (self, p, c, spec, env, mounts, &msg);
     if (r != 0) {
         if (!msg || !*msg) {
             free (msg);
@@ -1247,6 +1397,9 @@ static void s_adopt (agent_pods_t *self, const Hs__AgentPod *rec)
     }
     log_info ("pod %s/%s (%s): adopted %zu running containers, %zu ended meanwhile", p->ns, p->name,
               p->uid, adopted, ended);
+    /* Its volumes are there (its containers use them): brought up to date
+     * with what changed while we were away, at the first turn. */
+    if (adopted > 0) p->vols_ready = p->vols_dirty = true;
     /* Its record has no sandbox (an agent with --pod-network none ran it)
      * but a container runs: in the node's network namespace. A sandbox now
      * would give the pod a new podIP its processes do not have; it stays in
@@ -1271,6 +1424,15 @@ int agent_pods_adopt (agent_pods_t *self)
     }
     free (recs);
     self->adopted = true;
+    /* What a pod the record no longer has left on the node (its volumes'
+     * mounts above all): an agent that died between a pod's end and its
+     * forgetting. */
+    const char **keep = hs_calloc (self->n_pods + 1, sizeof *keep);
+    for (size_t i = 0; i < self->n_pods; i++) keep[i] = strrchr (self->pods[i]->dir, '/') + 1;
+    _cleanup_free_ char *pods_dir = hs_sprintf ("%s/pods", self->conf.state_dir);
+    int gone = agent_vols_gc (pods_dir, keep, self->n_pods);
+    free (keep);
+    if (gone > 0) log_info ("removed what %d pods no longer here left in %s", gone, pods_dir);
     return n;
 }
 
@@ -1435,6 +1597,7 @@ int64_t agent_pods_work (agent_pods_t *self)
             }
         }
         if (p->sb) s_net_turn (self, p, now, &wake);
+        if (p->vols_dirty && p->vols_ready && !p->stopping) s_vols_refresh (self, p);
         bool net_ok = !p->sb || p->sb_view == AGENT_SB_READY;
         for (size_t j = 0; j < p->n_c; j++) {
             acont_t *c = &p->c[j];
@@ -1645,9 +1808,27 @@ int agent_pods_exec_target (agent_pods_t *self, const char *ns, const char *pod,
     if (!spec) return -ESRCH;
     ret->pid = c->pid;
     ret->cgroup_procs = hs_cg_procs_files (self->cg, c->cgroup);
-    ret->env = hs_calloc (spec->n_env + 1, sizeof *ret->env);
-    for (size_t i = 0; i < spec->n_env; i++)
-        ret->env[i] = hs_sprintf ("%s=%s", spec->env[i]->name, hs_s (spec->env[i]->value));
+    /* The container's variables as they are now, but none from a Secret:
+     * they would go on an exec shim's command line. */
+    agent_vol_conf_t vc = s_vol_conf (self);
+    agent_env_in_t in = {.pod = p->pod,
+                         .container = spec,
+                         .pod_ip = s_pod_ip (self, p),
+                         .host_ip = self->conf.node_ip,
+                         .lookup = vc.lookup,
+                         .arg = vc.arg,
+                         .no_secrets = true};
+    char *skipped = NULL, *err = NULL;
+    if (agent_env_build (&in, &ret->env, &skipped, &err) < 0) {
+        ret->env = hs_calloc (spec->n_env + 1, sizeof *ret->env);
+        size_t k = 0;
+        for (size_t i = 0; i < spec->n_env; i++)
+            if (!spec->env[i]->value_from)
+                ret->env[k++] =
+                    hs_sprintf ("%s=%s", spec->env[i]->name, hs_s (spec->env[i]->value));
+    }
+    free (skipped);
+    free (err);
     ret->workdir = hs_empty (spec->working_dir) ? NULL : hs_strdup (spec->working_dir);
     return 0;
 }

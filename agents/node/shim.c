@@ -17,9 +17,14 @@
  *    container is pid 1 there and still the daemon's child); joins its
  *    cgroups, then the pod's network namespace (--netns, setns before the
  *    other namespaces are made), mounts its own /proc, bind-mounts the
- *    pod's --resolv-conf and --hosts over /etc's, sets its hostname,
+ *    pod's --resolv-conf and --hosts over /etc's, then its volumes
+ *    (--mount, shim_mounts.h), sets its hostname,
  *    working directory, stdio, signals and environment, then execve. Setup errors come back
  *    through a close-on-exec pipe: EOF means the exec happened.
+ *
+ *  The environment is --env's, then --env-stdin's records (read from
+ *  stdin before anything else): the agent passes every variable there, so
+ *  that Secret values never show on a command line.
  *
  *  DIR/state and DIR/exit are written atomically (temp file, fsync, rename)
  *  as key=value lines; see s_write_state and s_write_exit.
@@ -36,6 +41,7 @@
 #include "hs_log.h"
 #include "hs_util.h"
 #include "shim_log.h"
+#include "shim_mounts.h"
 #include "shim_stream.h"
 
 #include <errno.h>
@@ -84,6 +90,9 @@ typedef struct {
     const char *netns;       /* --netns: the pod's pinned network namespace */
     const char *resolv_conf; /* --resolv-conf: bind-mounted on /etc/resolv.conf */
     const char *hosts;       /* --hosts: bind-mounted on /etc/hosts */
+    const char **mounts;     /* --mount SRC:DST[:ro] (shim_mounts.h), borrowed */
+    size_t n_mounts;
+    bool env_stdin; /* --env-stdin: more KEY=VALUE, NUL-separated, on stdin */
     uint64_t log_max_bytes;
     unsigned log_max_files;
     bool namespaces;
@@ -117,30 +126,35 @@ typedef struct {
 
 static void s_usage (FILE *f)
 {
-    fprintf (f,
-             "usage: hs-shim --state DIR [--cgroup-procs FILE]... [--workdir DIR]\n"
-             "               [--env KEY=VALUE]... [--hostname NAME] [--log-max-bytes N]\n"
-             "               [--log-max-files N] [--no-namespaces] -- PROG [ARG]...\n"
-             "  --state DIR          this run's directory (created 0700; must hold no state)\n"
-             "  --cgroup-procs FILE  a cgroup.procs file the container joins before exec\n"
-             "  --workdir DIR        the container's working directory (default /)\n"
-             "  --env KEY=VALUE      the container's environment (nothing is inherited;\n"
-             "                       PATH and HOSTNAME get defaults)\n"
-             "  --hostname NAME      the container's hostname (its own UTS namespace)\n"
-             "  --log-max-bytes N    rotate DIR/container.log at N bytes (default %u, min %u)\n"
-             "  --log-max-files N    keep at most N log files (default %u)\n"
-             "  --no-namespaces      run the container in the shim's namespaces\n"
-             "  --netns PATH         join this network namespace (the pod's) first\n"
-             "  --resolv-conf FILE   bind-mount FILE on /etc/resolv.conf (needs namespaces)\n"
-             "  --hosts FILE         bind-mount FILE on /etc/hosts (needs namespaces)\n"
-             "       hs-shim --exec PID [--cgroup-procs FILE]... [--workdir DIR]\n"
-             "               [--env KEY=VALUE]... [--timeout-ms MS] -- PROG [ARG]...\n"
-             "  --exec PID           run PROG inside the namespaces of the container whose\n"
-             "                       init is PID (an exec probe); the answer goes to stdout\n"
-             "  --timeout-ms MS      kill it after MS (default %d; with --stream: none)\n"
-             "  --stream             `hsctl exec`: stdout and stderr apart, as they come, on\n"
-             "                       stdout in frames (shim_stream.h); SIGTERM kills it\n",
-             DEFAULT_MAX_BYTES, SHIM_LOG_MIN_BYTES, DEFAULT_MAX_FILES, EXEC_DEFAULT_TIMEOUT_MS);
+    fprintf (
+        f,
+        "usage: hs-shim --state DIR [--cgroup-procs FILE]... [--workdir DIR]\n"
+        "               [--env KEY=VALUE]... [--hostname NAME] [--log-max-bytes N]\n"
+        "               [--log-max-files N] [--no-namespaces] -- PROG [ARG]...\n"
+        "  --state DIR          this run's directory (created 0700; must hold no state)\n"
+        "  --cgroup-procs FILE  a cgroup.procs file the container joins before exec\n"
+        "  --workdir DIR        the container's working directory (default /)\n"
+        "  --env KEY=VALUE      the container's environment (nothing is inherited;\n"
+        "                       PATH and HOSTNAME get defaults)\n"
+        "  --hostname NAME      the container's hostname (its own UTS namespace)\n"
+        "  --log-max-bytes N    rotate DIR/container.log at N bytes (default %u, min %u)\n"
+        "  --log-max-files N    keep at most N log files (default %u)\n"
+        "  --no-namespaces      run the container in the shim's namespaces\n"
+        "  --netns PATH         join this network namespace (the pod's) first\n"
+        "  --resolv-conf FILE   bind-mount FILE on /etc/resolv.conf (needs namespaces)\n"
+        "  --hosts FILE         bind-mount FILE on /etc/hosts (needs namespaces)\n"
+        "  --mount SRC:DST[:ro] bind-mount SRC on DST, read-only with :ro; a missing DST\n"
+        "                       is made in the container only (needs namespaces)\n"
+        "  --env-stdin          read more KEY=VALUE, NUL-separated, from stdin (values\n"
+        "                       that must not show in the process list: Secrets)\n"
+        "       hs-shim --exec PID [--cgroup-procs FILE]... [--workdir DIR]\n"
+        "               [--env KEY=VALUE]... [--env-stdin] [--timeout-ms MS] -- PROG [ARG]...\n"
+        "  --exec PID           run PROG inside the namespaces of the container whose\n"
+        "                       init is PID (an exec probe); the answer goes to stdout\n"
+        "  --timeout-ms MS      kill it after MS (default %d; with --stream: none)\n"
+        "  --stream             `hsctl exec`: stdout and stderr apart, as they come, on\n"
+        "                       stdout in frames (shim_stream.h); SIGTERM kills it\n",
+        DEFAULT_MAX_BYTES, SHIM_LOG_MIN_BYTES, DEFAULT_MAX_FILES, EXEC_DEFAULT_TIMEOUT_MS);
 }
 
 /* strerror as Go prints errors: "no such file or directory". */
@@ -262,6 +276,8 @@ static int s_parse (int argc, char **argv, s_opts_t *opts)
         O_NETNS,
         O_RESOLV,
         O_HOSTS,
+        O_MOUNT,
+        O_ENV_STDIN,
         O_HELP
     };
     static const struct option longopts[] = {
@@ -279,11 +295,14 @@ static int s_parse (int argc, char **argv, s_opts_t *opts)
         {"netns", required_argument, NULL, O_NETNS},
         {"resolv-conf", required_argument, NULL, O_RESOLV},
         {"hosts", required_argument, NULL, O_HOSTS},
+        {"mount", required_argument, NULL, O_MOUNT},
+        {"env-stdin", no_argument, NULL, O_ENV_STDIN},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
     opts->cgroup_procs = hs_calloc ((size_t)argc, sizeof *opts->cgroup_procs);
     opts->env = hs_calloc ((size_t)argc, sizeof *opts->env);
+    opts->mounts = hs_calloc ((size_t)argc, sizeof *opts->mounts);
     opts->log_max_bytes = DEFAULT_MAX_BYTES;
     opts->log_max_files = DEFAULT_MAX_FILES;
     opts->namespaces = true;
@@ -301,6 +320,15 @@ static int s_parse (int argc, char **argv, s_opts_t *opts)
         case O_NETNS: opts->netns = optarg; break;
         case O_RESOLV: opts->resolv_conf = optarg; break;
         case O_HOSTS: opts->hosts = optarg; break;
+        case O_ENV_STDIN: opts->env_stdin = true; break;
+        case O_MOUNT:
+            if (!shim_mount_spec_ok (optarg)) {
+                fprintf (stderr, "hs-shim: --mount wants SRC:DST[:ro], both absolute, not \"%s\"\n",
+                         optarg);
+                return -1;
+            }
+            opts->mounts[opts->n_mounts++] = optarg;
+            break;
         case O_HELP: s_usage (stdout); return 1;
         case O_ENV:
             if (!strchr (optarg, '=') || optarg[0] == '=') {
@@ -354,6 +382,10 @@ static int s_parse (int argc, char **argv, s_opts_t *opts)
     }
     if (optind >= argc) {
         fprintf (stderr, "hs-shim: no program to run: -- PROG [ARG]... (see --help)\n");
+        return -1;
+    }
+    if (opts->n_mounts && !opts->namespaces) {
+        fprintf (stderr, "hs-shim: --mount needs a mount namespace: not with --no-namespaces\n");
         return -1;
     }
     if ((opts->resolv_conf || opts->hosts) && !opts->namespaces) {
@@ -475,6 +507,11 @@ static void s_container (const s_child_t *c)
             /* Read-only for the container, as the kubelet mounts them. */
             mount (NULL, files[i][1], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
         }
+        /* The pod's volumes (shim_mounts.h). */
+        char merr[sizeof ((s_result_t *)0)->msg - 16];
+        if (o->n_mounts &&
+            shim_mounts_apply (o->mounts, o->n_mounts, o->state_dir, merr, sizeof merr) < 0)
+            s_child_fail (c, 1, "%s", merr);
         if (o->hostname && sethostname (o->hostname, strlen (o->hostname)) < 0)
             s_child_fail (c, 1, "sethostname \"%s\": %s", o->hostname,
                           s_strerror (errno, eb, sizeof eb));
@@ -1117,6 +1154,51 @@ out:
     return rc;
 }
 
+/* --env-stdin: the KEY=VALUE records on stdin (NUL-separated, at most
+ * ENV_STDIN_MAX bytes) join --env's, after them. *ret_block holds them.
+ * 0, or -1 after printing an error. */
+#define ENV_STDIN_MAX (64u << 20)
+static int s_env_stdin (s_opts_t *o, char **ret_block)
+{
+    hs_buf_t b = {0};
+    char buf[65536];
+    for (;;) {
+        ssize_t k = read (0, buf, sizeof buf);
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0) {
+            fprintf (stderr, "hs-shim: --env-stdin: read: %s\n", strerror (errno));
+            hs_buf_free (&b);
+            return -1;
+        }
+        if (k == 0) break;
+        if (b.len + (size_t)k > ENV_STDIN_MAX) {
+            fprintf (stderr, "hs-shim: --env-stdin: more than %u bytes\n", ENV_STDIN_MAX);
+            hs_buf_free (&b);
+            return -1;
+        }
+        hs_buf_append (&b, buf, (size_t)k);
+    }
+    size_t len = b.len;
+    char *block = hs_buf_take (&b);
+    size_t count = 0;
+    for (size_t i = 0; i < len; i++) count += block[i] == '\0';
+    if (len && block[len - 1] != '\0') count++;
+    o->env = hs_realloc (o->env, (o->n_env + count + 1) * sizeof *o->env);
+    for (size_t i = 0; i < len;) {
+        const char *rec = block + i;
+        size_t rl = strnlen (rec, len - i);
+        if (!memchr (rec, '=', rl) || rec[0] == '=') {
+            fprintf (stderr, "hs-shim: --env-stdin: a record is not KEY=VALUE\n");
+            free (block);
+            return -1;
+        }
+        o->env[o->n_env++] = rec;
+        i += rl + 1;
+    }
+    *ret_block = block;
+    return 0;
+}
+
 int main (int argc, char **argv)
 {
     /* Nothing the agent leaked to us may live on in a long-lived daemon. */
@@ -1124,6 +1206,10 @@ int main (int argc, char **argv)
     hs_log_init ("hs-shim");
     s_opts_t opts = {0};
     int r = s_parse (argc, argv, &opts);
+    /* Before --exec too: an exec with a container's Secret variables
+     * should take them this way, not as --env. */
+    _cleanup_free_ char *env_block = NULL;
+    if (r == 0 && opts.env_stdin) r = s_env_stdin (&opts, &env_block);
     if (r == 0 && opts.exec_pid) {
         /* In the container's mount namespace /proc is the container's: no
          * exit handler may run (a sanitizer's leak check reads /proc/self
@@ -1133,5 +1219,6 @@ int main (int argc, char **argv)
     int rc = r < 0 ? 1 : r > 0 ? 0 : s_run (&opts);
     free (opts.cgroup_procs);
     free (opts.env);
+    free (opts.mounts);
     return rc;
 }

@@ -1052,9 +1052,11 @@ static void s_merge (Hs__Object *merged, Hs__Object *in, bool update)
     if (update) s_swap_field (&mm->base, &mi->base, "finalizers");
     ProtobufCMessage *bm = hs_obj_body (merged), *bi = hs_obj_body (in);
     hs_kind_t kind = hs_obj_kind (merged);
-    if (kind == HS_KIND_EVENT || kind == HS_KIND_ENDPOINTS) {
-        /* An Event or Endpoints has no spec: everything but its metadata
-         * (an Endpoints' subsets) is its content. */
+    if (kind == HS_KIND_EVENT || kind == HS_KIND_ENDPOINTS || kind == HS_KIND_CONFIGMAP ||
+        kind == HS_KIND_SECRET) {
+        /* An Event, Endpoints, ConfigMap or Secret has no spec: everything
+         * but its metadata (an Endpoints' subsets, a ConfigMap's data) is
+         * its content. */
         const ProtobufCMessageDescriptor *d = bm->descriptor;
         for (unsigned i = 0; i < d->n_fields; i++)
             if (strcmp (d->fields[i].name, "metadata") != 0)

@@ -712,6 +712,132 @@ static void test_pod_network_messages (void)
     hs_pb_free (b);
 }
 
+/* env valueFrom/envFrom, volumes and volumeMounts (issue 16), in kube's words. */
+static Hs__Volume *s_volume (Hs__Object *o, const char *name)
+{
+    Hs__Volume *v = hs_pb_new (&hs__volume__descriptor);
+    hs_pb_set_str (&v->name, name);
+    hs_pb_push ((void ***)&o->pod->spec->volumes, &o->pod->spec->n_volumes, v);
+    return v;
+}
+
+static Hs__VolumeMount *s_mount (Hs__Object *o, const char *name, const char *path)
+{
+    Hs__VolumeMount *m = hs_pb_new (&hs__volume_mount__descriptor);
+    hs_pb_set_str (&m->name, name);
+    hs_pb_set_str (&m->mount_path, path);
+    Hs__Container *c = o->pod->spec->containers[0];
+    hs_pb_push ((void ***)&c->volume_mounts, &c->n_volume_mounts, m);
+    return m;
+}
+
+static void test_config_messages (void)
+{
+    /* A valid pod using all of it. */
+    Hs__Object *o = s_pod ("web");
+    Hs__Volume *v = s_volume (o, "cfg");
+    v->config_map = hs_pb_new (&hs__config_map_volume_source__descriptor);
+    hs_pb_set_str (&v->config_map->name, "app");
+    v = s_volume (o, "tmp");
+    v->empty_dir = hs_pb_new (&hs__empty_dir_volume_source__descriptor);
+    hs_pb_set_str (&v->empty_dir->medium, "Memory");
+    hs_pb_set_str (&v->empty_dir->size_limit, "64Mi");
+    s_mount (o, "cfg", "/etc/app");
+    Hs__VolumeMount *m = s_mount (o, "tmp", "/scratch");
+    hs_pb_set_str (&m->sub_path, "a/b");
+    Hs__EnvVar *e = hs_pb_new (&hs__env_var__descriptor);
+    hs_pb_set_str (&e->name, "POD");
+    e->value_from = hs_pb_new (&hs__env_var_source__descriptor);
+    e->value_from->field_ref = hs_pb_new (&hs__object_field_selector__descriptor);
+    hs_pb_set_str (&e->value_from->field_ref->field_path, "metadata.name");
+    Hs__Container *c = o->pod->spec->containers[0];
+    hs_pb_push ((void ***)&c->env, &c->n_env, e);
+    EXPECT_OK (o);
+
+    o = s_pod ("web");
+    s_volume (o, "none");
+    EXPECT_MSG (o, "Pod \"web\" is invalid: spec.volumes[0]: Required value: must specify a "
+                   "volume type");
+    o = s_pod ("web");
+    v = s_volume (o, "two");
+    v->empty_dir = hs_pb_new (&hs__empty_dir_volume_source__descriptor);
+    v->host_path = hs_pb_new (&hs__host_path_volume_source__descriptor);
+    hs_pb_set_str (&v->host_path->path, "/tmp");
+    EXPECT_MSG (o, "Pod \"web\" is invalid: spec.volumes[0]: Forbidden: may not specify more "
+                   "than 1 volume type");
+    o = s_pod ("web");
+    v = s_volume (o, "s");
+    v->secret = hs_pb_new (&hs__secret_volume_source__descriptor);
+    hs_pb_set_str (&v->secret->secret_name, "x");
+    Hs__KeyToPath *it = hs_pb_new (&hs__key_to_path__descriptor);
+    hs_pb_set_str (&it->key, "k");
+    hs_pb_set_str (&it->path, "../etc/passwd");
+    hs_pb_push ((void ***)&v->secret->items, &v->secret->n_items, it);
+    v->secret->default_mode = s_i32 (01000);
+    EXPECT_HAS (o, "spec.volumes[0].secret.defaultMode: Invalid value: 512: must be a number "
+                   "between 0 and 0777 (octal), both inclusive");
+    o = s_pod ("web");
+    v = s_volume (o, "s");
+    v->secret = hs_pb_new (&hs__secret_volume_source__descriptor);
+    hs_pb_set_str (&v->secret->secret_name, "x");
+    it = hs_pb_new (&hs__key_to_path__descriptor);
+    hs_pb_set_str (&it->key, "k");
+    hs_pb_set_str (&it->path, "../etc/passwd");
+    hs_pb_push ((void ***)&v->secret->items, &v->secret->n_items, it);
+    EXPECT_MSG (o, "Pod \"web\" is invalid: spec.volumes[0].secret.items[0].path: Invalid value: "
+                   "\"../etc/passwd\": must be a relative path without '..' and may not start "
+                   "with '..'");
+    o = s_pod ("web");
+    s_mount (o, "missing", "rel");
+    EXPECT_HAS (o, "spec.containers[0].volumeMounts[0].name: Not found: \"missing\"");
+    o = s_pod ("web");
+    v = s_volume (o, "d");
+    v->empty_dir = hs_pb_new (&hs__empty_dir_volume_source__descriptor);
+    hs_pb_set_str (&v->empty_dir->medium, "Disk");
+    EXPECT_MSG (o, "Pod \"web\" is invalid: spec.volumes[0].emptyDir.medium: Unsupported value: "
+                   "\"Disk\": supported values: \"\", \"Memory\"");
+    o = s_pod ("web");
+    v = s_volume (o, "d");
+    v->empty_dir = hs_pb_new (&hs__empty_dir_volume_source__descriptor);
+    m = s_mount (o, "d", "/x");
+    hs_pb_set_str (&m->sub_path, "../../etc");
+    EXPECT_MSG (o, "Pod \"web\" is invalid: spec.containers[0].volumeMounts[0].subPath: Invalid "
+                   "value: \"../../etc\": must be a relative path without '..'");
+
+    o = s_pod ("web");
+    v = s_volume (o, "d");
+    v->empty_dir = hs_pb_new (&hs__empty_dir_volume_source__descriptor);
+    s_mount (o, "d", "/etc/../root");
+    EXPECT_MSG (o, "Pod \"web\" is invalid: spec.containers[0].volumeMounts[0].mountPath: Invalid "
+                   "value: \"/etc/../root\": must be an absolute path without ':' or '..'");
+
+    /* env */
+    o = s_pod ("web");
+    c = o->pod->spec->containers[0];
+    e = hs_pb_new (&hs__env_var__descriptor);
+    hs_pb_set_str (&e->name, "1X");
+    hs_pb_push ((void ***)&c->env, &c->n_env, e);
+    EXPECT_MSG (o, "Pod \"web\" is invalid: spec.containers[0].env[0].name: Invalid value: "
+                   "\"1X\": a valid environment variable name must consist of alphabetic "
+                   "characters, digits, '_', '-', or '.', and must not start with a digit");
+    o = s_pod ("web");
+    c = o->pod->spec->containers[0];
+    e = hs_pb_new (&hs__env_var__descriptor);
+    hs_pb_set_str (&e->name, "X");
+    e->value_from = hs_pb_new (&hs__env_var_source__descriptor);
+    e->value_from->config_map_key_ref = hs_pb_new (&hs__config_map_key_selector__descriptor);
+    hs_pb_set_str (&e->value_from->config_map_key_ref->name, "cm");
+    hs_pb_push ((void ***)&c->env, &c->n_env, e);
+    EXPECT_MSG (o, "Pod \"web\" is invalid: spec.containers[0].env[0].valueFrom.configMapKeyRef."
+                   "key: Required value");
+    o = s_pod ("web");
+    c = o->pod->spec->containers[0];
+    Hs__EnvFromSource *f = hs_pb_new (&hs__env_from_source__descriptor);
+    hs_pb_push ((void ***)&c->env_from, &c->n_env_from, f);
+    EXPECT_MSG (o, "Pod \"web\" is invalid: spec.containers[0].envFrom[0]: Invalid value: \"\": "
+                   "must specify one of: `configMapRef` or `secretRef`");
+}
+
 int main (int argc, char **argv)
 {
     static const hs_test_t tests[] = {
@@ -727,6 +853,7 @@ int main (int argc, char **argv)
         {"service_messages", test_service_messages},
         {"endpoints_messages", test_endpoints_messages},
         {"pod_network_messages", test_pod_network_messages},
+        {"config_messages", test_config_messages},
     };
     return HS_TEST_RUN (tests);
 }
