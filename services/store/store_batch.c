@@ -20,6 +20,7 @@ struct store_batch_t {
     Hs__Envelope *envs[STORE_BATCH_MAX + STORE_SNAP_MAX];
     size_t n_envs;
     Hs__Command *cmds[STORE_BATCH_MAX];
+    char *ids[STORE_BATCH_MAX]; /* cmds[i]'s stamp, or NULL (insecure) */
     size_t n_cmds;
     Hs__SnapshotRequest *snaps[STORE_SNAP_MAX];
     size_t n_snaps;
@@ -53,6 +54,16 @@ bool store_batch_full (const store_batch_t *self)
     return self->n_envs >= STORE_BATCH_MAX || self->n_snaps >= STORE_SNAP_MAX;
 }
 
+/* Forgets the commands taken, and their identities. */
+static void s_ids_free (store_batch_t *self)
+{
+    for (size_t i = 0; i < self->n_cmds; i++) {
+        free (self->ids[i]);
+        self->ids[i] = NULL;
+    }
+    self->n_cmds = 0;
+}
+
 /* Queues a command to be answered code/msg (taken) without applying it. */
 static void s_refuse (store_batch_t *self, Hs__Command *cmd, Hs__Code code, char *msg)
 {
@@ -63,6 +74,12 @@ static void s_refuse (store_batch_t *self, Hs__Command *cmd, Hs__Code code, char
 }
 
 void store_batch_take (store_batch_t *self, char *topic, Hs__Envelope *env, size_t size)
+{
+    store_batch_take_as (self, topic, env, size, NULL);
+}
+
+void store_batch_take_as (store_batch_t *self, char *topic, Hs__Envelope *env, size_t size,
+                          const char *identity)
 {
     bool ok = false;
     if (store_batch_full (self)) {
@@ -78,8 +95,10 @@ void store_batch_take (store_batch_t *self, char *topic, Hs__Envelope *env, size
                                   size, HS_BUS_MAX_MSG));
         else if (hs_cmd_topic_check (topic, cmd->writes, cmd->n_writes, &msg) < 0)
             s_refuse (self, cmd, HS__CODE__CODE_FORBIDDEN, msg);
-        else
+        else {
+            self->ids[self->n_cmds] = identity ? hs_strdup (identity) : NULL;
             self->cmds[self->n_cmds++] = cmd;
+        }
     } else if (env->body_case == HS__ENVELOPE__BODY_SNAPSHOT_REQUEST &&
                strcmp (topic, HS_TOPIC_SNAPSHOT) == 0 && size <= HS_BUS_MAX_MSG) {
         self->snaps[self->n_snaps++] = env->snapshot_request;
@@ -104,7 +123,8 @@ bool store_batch_apply (store_batch_t *self, store_out_t *out)
 {
     if (self->n_cmds == 0 && self->n_refused == 0) return false;
     if (self->n_cmds > 0) {
-        int r = store_apply (self->store, self->cmds, self->n_cmds, out);
+        int r = store_apply_as (self->store, self->cmds, (const char *const *)self->ids,
+                                self->n_cmds, out);
         if (r < 0)
             log_error ("a batch of %zu commands did not commit: %s; answered Unavailable",
                        self->n_cmds, strerror (-r));
@@ -115,7 +135,7 @@ bool store_batch_apply (store_batch_t *self, store_out_t *out)
         free (self->refused[i].msg);
     }
     self->n_refused = 0;
-    self->n_cmds = 0;
+    s_ids_free (self);
     return true;
 }
 
@@ -131,6 +151,7 @@ const Hs__SnapshotRequest *store_batch_snapshot (const store_batch_t *self, size
 
 void store_batch_end (store_batch_t *self)
 {
+    s_ids_free (self);
     for (size_t i = 0; i < self->n_refused; i++) free (self->refused[i].msg);
     for (size_t i = 0; i < self->n_envs; i++) hs_pb_free (self->envs[i]);
     self->n_envs = self->n_cmds = self->n_snaps = self->n_refused = 0;

@@ -37,6 +37,11 @@ bool store_batch_full (const store_batch_t *self);
  * is the envelope's size on the wire (hs_bus_recv_sized passes envelopes
  * over HS_BUS_MAX_MSG on cmd.*: those are answered, not applied). */
 void store_batch_take (store_batch_t *self, char *topic, Hs__Envelope *env, size_t size);
+/* store_batch_take of a message hs-bus stamped with identity
+ * (hs_bus_peer_identity; borrowed, copied; NULL: the bus runs insecure),
+ * which its command is applied as (store_apply_as). */
+void store_batch_take_as (store_batch_t *self, char *topic, Hs__Envelope *env, size_t size,
+                          const char *identity);
 /* Applies the commands taken (store_apply: group commit), then answers the
  * refused ones (store_refuse), into out (empty on entry: store_out_reset).
  * false, out untouched, when the batch holds no command. */
