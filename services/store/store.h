@@ -133,6 +133,9 @@ void store_out_clear (store_out_t *out);
 int store_heartbeat (store_t *self, Hs__StoreHeartbeat *hb);
 /* Counts a message refused above the store (wrong body on cmd.*). */
 void store_count_garbage (store_t *self);
+/* Counts a request refused for its identity outside store_apply_as (a
+ * snapshot request: store_batch.h), in hb.store's forbidden. */
+void store_count_forbidden (store_t *self);
 
 /* The usage index of one node (for tests and debugging). 0 or -ENOENT. */
 typedef struct {

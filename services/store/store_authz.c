@@ -339,3 +339,56 @@ int store_authz_check (const store_authz_id_t *id, const store_authz_req_t *req,
     int r = store_authz_verb (id, req, ret_msg);
     return r < 0 ? r : store_authz_admit (id, req, ret_msg);
 }
+
+/* ------------------------------------------------------------------ reads */
+
+static int s_list_refuse (const store_authz_id_t *id, hs_kind_t kind, char **ret_msg)
+{
+    const hs_kind_info_t *info = hs_kind_info (kind);
+    *ret_msg = hs_sprintf ("%s is forbidden: User \"%s\" cannot list resource \"%s\" in API "
+                           "group \"%s\" at the cluster scope",
+                           info->resource, hs_s (id->identity), info->plural, info->group);
+    return -EPERM;
+}
+
+int store_authz_list (const store_authz_id_t *id, const hs_kind_t *kinds, size_t n_kinds,
+                      const char *pod_node, store_authz_list_t *ret, char **ret_msg)
+{
+    *ret = (store_authz_list_t){.pod_node = hs_s (pod_node)};
+    if (n_kinds > HS_ARRAY_LEN (ret->kinds)) n_kinds = HS_ARRAY_LEN (ret->kinds);
+    if (n_kinds > 0) memcpy (ret->kinds, kinds, n_kinds * sizeof *kinds);
+    ret->n_kinds = n_kinds;
+    if (!id->identity) return 0;
+    switch (id->role) {
+    case STORE_ROLE_ADMIN:
+    case STORE_ROLE_TAP:
+    case STORE_ROLE_SCHEDULER:
+    case STORE_ROLE_REPLICAS:
+    case STORE_ROLE_JOBS:
+    case STORE_ROLE_PROBER:
+    case STORE_ROLE_ENDPOINTS:
+    case STORE_ROLE_DNS: return 0;
+    case STORE_ROLE_NODE: break;
+    default: return s_list_refuse (id, n_kinds > 0 ? kinds[0] : HS_KIND_NODE, ret_msg);
+    }
+    static const hs_kind_t readable[] = {HS_KIND_NODE,      HS_KIND_POD,       HS_KIND_SERVICE,
+                                         HS_KIND_ENDPOINTS, HS_KIND_CONFIGMAP, HS_KIND_SECRET};
+    if (n_kinds == 0) {
+        memcpy (ret->kinds, readable, sizeof readable);
+        ret->n_kinds = HS_ARRAY_LEN (readable);
+    }
+    for (size_t i = 0; i < ret->n_kinds; i++) {
+        bool ok = false;
+        for (size_t j = 0; j < HS_ARRAY_LEN (readable) && !ok; j++)
+            ok = ret->kinds[i] == readable[j];
+        if (!ok) return s_list_refuse (id, ret->kinds[i], ret_msg);
+    }
+    if (!hs_empty (pod_node) && !hs_streq (pod_node, id->name)) {
+        *ret_msg = hs_sprintf ("pods is forbidden: User \"%s\" cannot list pods bound to node "
+                               "\"%s\"",
+                               id->identity, pod_node);
+        return -EPERM;
+    }
+    ret->pod_node = id->name;
+    return 0;
+}

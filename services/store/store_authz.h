@@ -116,6 +116,27 @@ int store_authz_admit (const store_authz_id_t *id, const store_authz_req_t *req,
 /* Both steps. */
 int store_authz_check (const store_authz_id_t *id, const store_authz_req_t *req, char **ret_msg);
 
+/* Reads: what a snapshot request (cmd.snapshot) for kinds (n_kinds 0:
+ * every kind) and pod_node gets, in *ret. node:<N> (after the Node
+ * authorizer's read rule): Nodes, Services and Endpoints (hs-agent's
+ * Service variables, hs-proxy's rules), ConfigMaps and Secrets; pods bound
+ * to N only (an empty pod_node becomes N; another node's is refused); no
+ * other kind. Kubernetes gives a node only the ConfigMaps and Secrets its
+ * pods refer to, by name; hs-agent watches them (a snapshot, then events),
+ * and a snapshot filtered so would miss an existing Secret that a pod bound
+ * later refers to, while the events carry every one anyway until
+ * subscriptions are filtered (libzmq 4.3.5). bootstrap, store and unknown
+ * identities: nothing. The insecure identity, admin, sa:* and tap
+ * (read-only, but reading): what they ask. 0, or -EPERM with *ret_msg
+ * (caller frees). */
+typedef struct {
+    hs_kind_t kinds[HS_KIND__COUNT];
+    size_t n_kinds;       /* 0: every kind */
+    const char *pod_node; /* borrowed: pod_node or the identity's node; "" for none */
+} store_authz_list_t;
+int store_authz_list (const store_authz_id_t *id, const hs_kind_t *kinds, size_t n_kinds,
+                      const char *pod_node, store_authz_list_t *ret, char **ret_msg);
+
 /* Kubernetes' verb for op ("create", "patch", "update", "delete"), and
  * the resource it acts on ("pods", "pods/status", "pods/binding"; static
  * or in buf). For logs and messages. */

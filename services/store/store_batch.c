@@ -3,6 +3,7 @@
  *  requests. No sockets.
  */
 #include "store_batch.h"
+#include "store_authz.h"
 #include "hs_bus.h"
 #include "hs_log.h"
 #include "hs_topic.h"
@@ -23,6 +24,7 @@ struct store_batch_t {
     char *ids[STORE_BATCH_MAX]; /* cmds[i]'s stamp, or NULL (insecure) */
     size_t n_cmds;
     Hs__SnapshotRequest *snaps[STORE_SNAP_MAX];
+    char *snap_ids[STORE_SNAP_MAX]; /* snaps[i]'s stamp, or NULL (insecure) */
     size_t n_snaps;
     /* commands answered without applying (store_refuse) */
     struct {
@@ -101,6 +103,7 @@ void store_batch_take_as (store_batch_t *self, char *topic, Hs__Envelope *env, s
         }
     } else if (env->body_case == HS__ENVELOPE__BODY_SNAPSHOT_REQUEST &&
                strcmp (topic, HS_TOPIC_SNAPSHOT) == 0 && size <= HS_BUS_MAX_MSG) {
+        self->snap_ids[self->n_snaps] = identity ? hs_strdup (identity) : NULL;
         self->snaps[self->n_snaps++] = env->snapshot_request;
         ok = true;
     }
@@ -149,9 +152,18 @@ const Hs__SnapshotRequest *store_batch_snapshot (const store_batch_t *self, size
     return i < self->n_snaps ? self->snaps[i] : NULL;
 }
 
+const char *store_batch_snapshot_identity (const store_batch_t *self, size_t i)
+{
+    return i < self->n_snaps ? self->snap_ids[i] : NULL;
+}
+
 void store_batch_end (store_batch_t *self)
 {
     s_ids_free (self);
+    for (size_t i = 0; i < self->n_snaps; i++) {
+        free (self->snap_ids[i]);
+        self->snap_ids[i] = NULL;
+    }
     for (size_t i = 0; i < self->n_refused; i++) free (self->refused[i].msg);
     for (size_t i = 0; i < self->n_envs; i++) hs_pb_free (self->envs[i]);
     self->n_envs = self->n_cmds = self->n_snaps = self->n_refused = 0;
@@ -160,6 +172,12 @@ void store_batch_end (store_batch_t *self)
 /* ------------------------------------------------------------------ snapshots */
 
 int store_snapshot_answer (store_t *store, const Hs__SnapshotRequest *req, store_snap_answer_t *ret)
+{
+    return store_snapshot_answer_as (store, req, NULL, ret);
+}
+
+int store_snapshot_answer_as (store_t *store, const Hs__SnapshotRequest *req, const char *identity,
+                              store_snap_answer_t *ret)
 {
     if (hs_empty (req->client_id)) {
         store_count_garbage (store);
@@ -186,11 +204,29 @@ int store_snapshot_answer (store_t *store, const Hs__SnapshotRequest *req, store
         else if (n_kinds < HS_ARRAY_LEN (kinds))
             kinds[n_kinds++] = k;
     }
-    int r = msg ? -EINVAL
-                : hs_db_snapshot (store_db (store), kinds, n_kinds, req->pod_node, &ret->snap);
+    store_authz_id_t id;
+    store_authz_id_parse (identity, &id);
+    store_authz_list_t list;
+    int r = msg ? -EINVAL : store_authz_list (&id, kinds, n_kinds, req->pod_node, &list, &msg);
+    if (r == -EPERM) {
+        store_count_forbidden (store);
+        char key[STORE_AUTHZ_MAX_IDENTITY + 64];
+        snprintf (key, sizeof key, "store:forbidden-list:%.*s", STORE_AUTHZ_MAX_IDENTITY,
+                  hs_s (identity));
+        hs_log_once (HS_LOG_WARN, key,
+                     "refused a snapshot (Forbidden): %s (further refusals of this identity's "
+                     "snapshots are counted in hb.store's forbidden, not logged)",
+                     msg);
+    }
+    if (r == 0) {
+        r = hs_db_snapshot (store_db (store), list.kinds, list.n_kinds, list.pod_node, &ret->snap);
+        ret->has_snap = r == 0;
+    }
     if (r < 0) {
         Hs__SnapshotChunk *err = hs_pb_new (&hs__snapshot_chunk__descriptor);
-        err->code = r == -EINVAL ? HS__CODE__CODE_INVALID : HS__CODE__CODE_INTERNAL;
+        err->code = r == -EINVAL  ? HS__CODE__CODE_INVALID
+                    : r == -EPERM ? HS__CODE__CODE_FORBIDDEN
+                                  : HS__CODE__CODE_INTERNAL;
         if (!msg) msg = hs_sprintf ("cannot read the store: %s", strerror (-r));
         hs_pb_set_str (&err->request_id, req->request_id);
         hs_pb_take_str (&err->message, msg);
@@ -202,7 +238,6 @@ int store_snapshot_answer (store_t *store, const Hs__SnapshotRequest *req, store
         ret->n = 1;
         return 0;
     }
-    ret->has_snap = true;
     hs_db_snapshot_chunks (&ret->snap, req->request_id, CHUNK_OBJECTS, CHUNK_BYTES, &ret->chunks,
                            &ret->n);
     return 0;

@@ -47,9 +47,11 @@ void store_batch_take_as (store_batch_t *self, char *topic, Hs__Envelope *env, s
  * false, out untouched, when the batch holds no command. */
 bool store_batch_apply (store_batch_t *self, store_out_t *out);
 
-/* The snapshot requests taken, in order (borrowed, until store_batch_end). */
+/* The snapshot requests taken, in order (borrowed, until store_batch_end),
+ * and the identity each was stamped with (NULL: insecure). */
 size_t store_batch_n_snapshots (const store_batch_t *self);
 const Hs__SnapshotRequest *store_batch_snapshot (const store_batch_t *self, size_t i);
+const char *store_batch_snapshot_identity (const store_batch_t *self, size_t i);
 
 /* Frees the batch's messages: the batch is empty again. */
 void store_batch_end (store_batch_t *self);
@@ -70,6 +72,12 @@ typedef struct {
  * answered. */
 int store_snapshot_answer (store_t *store, const Hs__SnapshotRequest *req,
                            store_snap_answer_t *ret);
+/* store_snapshot_answer for a request stamped with identity (NULL:
+ * insecure): only what store_authz_list lets it read (a node: Nodes,
+ * Services, Endpoints, ConfigMaps, Secrets, its own pods); a refused request gets one chunk with CODE_FORBIDDEN and kubectl's
+ * words, counted in hb.store's forbidden. */
+int store_snapshot_answer_as (store_t *store, const Hs__SnapshotRequest *req, const char *identity,
+                              store_snap_answer_t *ret);
 void store_snap_answer_free (store_snap_answer_t *a);
 
 #endif

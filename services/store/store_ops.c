@@ -104,6 +104,11 @@ void store_count_garbage (store_t *self)
     self->garbage++;
 }
 
+void store_count_forbidden (store_t *self)
+{
+    self->forbidden++;
+}
+
 static int s_fail (s_cmd_t *c, Hs__Code code, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 static int s_fail (s_cmd_t *c, Hs__Code code, const char *fmt, ...)

@@ -1123,6 +1123,142 @@ static void test_request_table (void)
     store_destroy (&s);
 }
 
+/* ------------------------------------------------------------------ reads */
+
+static void test_list_rules (void)
+{
+    store_authz_id_t id;
+    store_authz_list_t l;
+    char *msg = NULL;
+    const hs_kind_t pods[] = {HS_KIND_POD};
+    const hs_kind_t deps[] = {HS_KIND_POD, HS_KIND_DEPLOYMENT};
+    /* what they ask: insecure, admins, controllers, taps */
+    static const char *const all[] = {NULL,           "admin:alice", "sa:scheduler",
+                                      "sa:replicas",  "sa:jobs",     "sa:prober",
+                                      "sa:endpoints", "sa:dns",      "tap:bob"};
+    for (size_t i = 0; i < HS_ARRAY_LEN (all); i++) {
+        store_authz_id_parse (all[i], &id);
+        CHECK_EQ_INT (store_authz_list (&id, deps, 2, "n2", &l, &msg), 0);
+        CHECK_EQ_INT (l.n_kinds, 2);
+        CHECK_EQ_STR (l.pod_node, "n2");
+        CHECK_EQ_INT (store_authz_list (&id, NULL, 0, NULL, &l, &msg), 0);
+        CHECK_EQ_INT (l.n_kinds, 0);
+        CHECK_EQ_STR (l.pod_node, "");
+    }
+    /* a node: its pods, whatever it asks */
+    store_authz_id_parse ("node:n1", &id);
+    CHECK_EQ_INT (store_authz_list (&id, pods, 1, NULL, &l, &msg), 0);
+    CHECK_EQ_STR (l.pod_node, "n1");
+    CHECK_EQ_INT (store_authz_list (&id, pods, 1, "n1", &l, &msg), 0);
+    CHECK_EQ_INT (store_authz_list (&id, NULL, 0, NULL, &l, &msg), 0);
+    CHECK_EQ_INT (l.n_kinds, 6); /* nodes, pods, services, endpoints, configmaps, secrets */
+    CHECK_EQ_INT (store_authz_list (&id, pods, 1, "n2", &l, &msg), -EPERM);
+    CHECK_EQ_STR (msg, "pods is forbidden: User \"node:n1\" cannot list pods bound to node \"n2\"");
+    free (msg);
+    CHECK_EQ_INT (store_authz_list (&id, deps, 2, NULL, &l, &msg), -EPERM);
+    CHECK_EQ_STR (msg, "deployments.apps is forbidden: User \"node:n1\" cannot list resource "
+                       "\"deployments\" in API group \"apps\" at the cluster scope");
+    free (msg);
+    static const char *const none[] = {"bootstrap:07401b", "store", "sa:other", ""};
+    for (size_t i = 0; i < HS_ARRAY_LEN (none); i++) {
+        store_authz_id_parse (none[i], &id);
+        msg = NULL;
+        CHECK_EQ_INT (store_authz_list (&id, pods, 1, NULL, &l, &msg), -EPERM);
+        CHECK_CONTAINS (msg, "cannot list resource \"pods\"");
+        free (msg);
+    }
+}
+
+/* The names of the objects a snapshot answer carries, "kind/ns/name ..."
+ * sorted as the store lists them; or "error <code>: <message>". */
+static char *s_answer (store_t *s, const char *identity, const char *pod_node, size_t n,
+                       const char *const *kinds)
+{
+    CHECK_EQ_INT (store_checkpoint (s), 0);
+    Hs__SnapshotRequest *req = hs_pb_new (&hs__snapshot_request__descriptor);
+    hs_pb_set_str (&req->client_id, "c1");
+    hs_pb_set_str (&req->request_id, "s1");
+    hs_pb_set_str (&req->pod_node, pod_node);
+    for (size_t i = 0; i < n; i++)
+        hs_pb_push ((void ***)&req->kinds, &req->n_kinds, hs_strdup (kinds[i]));
+    store_snap_answer_t a;
+    CHECK_EQ_INT (store_snapshot_answer_as (s, req, identity, &a), 0);
+    hs_buf_t b = {0};
+    for (size_t c = 0; c < a.n; c++) {
+        const Hs__SnapshotChunk *ch = a.chunks[c];
+        if (ch->code) hs_buf_printf (&b, "error %d: %s", (int)ch->code, hs_s (ch->message));
+        for (size_t i = 0; i < ch->n_objects; i++) {
+            const Hs__ObjectMeta *m = hs_obj_meta (ch->objects[i]);
+            hs_buf_printf (&b, "%s%s/%s/%s", b.len ? " " : "",
+                           hs_kind_info (hs_obj_kind (ch->objects[i]))->name, hs_s (m->namespace_),
+                           m->name);
+        }
+    }
+    store_snap_answer_free (&a);
+    hs_pb_free (req);
+    char *text = hs_buf_take (&b);
+    return text ? text : hs_strdup ("");
+}
+
+static void test_store_snapshots (void)
+{
+    store_t *s = s_open ("snapshots");
+    s_ok (s, "node:n1", hs_write_new (HS__OP__OP_CREATE, s_node ("n1")), "node");
+    s_ok (s, "node:n2", hs_write_new (HS__OP__OP_CREATE, s_node ("n2")), "node");
+    s_ok (s, "admin:alice", hs_write_new (HS__OP__OP_CREATE, s_pod ("a", NULL)), "pod");
+    s_ok (s, "sa:scheduler", s_bind ("a", "n1"), "bind");
+    s_ok (s, "admin:alice", hs_write_new (HS__OP__OP_CREATE, s_pod ("b", NULL)), "pod");
+    s_ok (s, "sa:scheduler", s_bind ("b", "n2"), "bind");
+    s_ok (s, "admin:alice", hs_write_new (HS__OP__OP_CREATE, s_pod ("pending", NULL)), "pod");
+    static const char *const objs[][2] = {
+        {"secret", "db"}, {"secret", "other"}, {"configmap", "conf-b"}, {"configmap", "conf-x"}};
+    for (size_t i = 0; i < HS_ARRAY_LEN (objs); i++) {
+        hs_kind_t k = hs_kind_parse (objs[i][0]);
+        s_ok (s, "admin:alice",
+              hs_write_new (HS__OP__OP_CREATE, hs_obj_new (k, "default", objs[i][1])), "object");
+    }
+    s_ok (s, "admin:alice",
+          hs_write_new (HS__OP__OP_CREATE, hs_obj_new (HS_KIND_SECRET, "shop", "db")), "object");
+    Hs__Object *svc = hs_obj_new (HS_KIND_SERVICE, "default", "web");
+    svc->service->spec = hs_pb_new (&hs__service_spec__descriptor);
+    Hs__ServicePort *port = hs_pb_new (&hs__service_port__descriptor);
+    port->port = 80;
+    hs_pb_push ((void ***)&svc->service->spec->ports, &svc->service->spec->n_ports, port);
+    s_ok (s, "admin:alice", hs_write_new (HS__OP__OP_CREATE, svc), "service");
+
+    static const char *const everything[] = {"pods",      "nodes",      "services",
+                                             "endpoints", "configmaps", "secrets"};
+    _cleanup_free_ char *n1 = s_answer (s, "node:n1", NULL, 0, NULL);
+    CHECK_EQ_STR (n1, "node//n1 node//n2 pod/default/a service/default/web "
+                      "configmap/default/conf-b configmap/default/conf-x secret/default/db "
+                      "secret/default/other secret/shop/db");
+    _cleanup_free_ char *n2 = s_answer (s, "node:n2", "n2", HS_ARRAY_LEN (everything), everything);
+    CHECK_EQ_STR (n2, "node//n1 node//n2 pod/default/b service/default/web "
+                      "configmap/default/conf-b configmap/default/conf-x secret/default/db "
+                      "secret/default/other secret/shop/db");
+    _cleanup_free_ char *mine = s_answer (s, "node:n1", NULL, 1, (const char *[]){"pods"});
+    CHECK_EQ_STR (mine, "pod/default/a");
+    uint64_t before = s_forbidden (s);
+    _cleanup_free_ char *other = s_answer (s, "node:n1", "n2", 1, (const char *[]){"pods"});
+    CHECK_EQ_STR (other, "error 5: pods is forbidden: User \"node:n1\" cannot list pods bound to "
+                         "node \"n2\"");
+    _cleanup_free_ char *deps = s_answer (s, "node:n1", NULL, 1, (const char *[]){"deployments"});
+    CHECK_EQ_STR (deps, "error 5: deployments.apps is forbidden: User \"node:n1\" cannot list "
+                        "resource \"deployments\" in API group \"apps\" at the cluster scope");
+    _cleanup_free_ char *boot = s_answer (s, "bootstrap:07401b", NULL, 0, NULL);
+    CHECK_CONTAINS (boot, "error 5: nodes is forbidden: User \"bootstrap:07401b\" cannot list");
+    CHECK_EQ_INT (s_forbidden (s), before + 3);
+    /* everyone else reads everything */
+    _cleanup_free_ char *tap =
+        s_answer (s, "tap:bob", NULL, 2, (const char *[]){"pods", "secrets"});
+    CHECK_EQ_STR (tap, "pod/default/a pod/default/b pod/default/pending secret/default/db "
+                       "secret/default/other secret/shop/db");
+    _cleanup_free_ char *open = s_answer (s, NULL, NULL, 1, (const char *[]){"configmaps"});
+    CHECK_EQ_STR (open, "configmap/default/conf-b configmap/default/conf-x");
+    store_out_clear (&g_out);
+    store_destroy (&s);
+}
+
 int main (int argc, char **argv)
 {
     static const hs_test_t tests[] = {
@@ -1136,6 +1272,8 @@ int main (int argc, char **argv)
         {"store_refusal", test_store_refusal},
         {"store_node_restriction", test_store_node_restriction},
         {"request_table", test_request_table},
+        {"list_rules", test_list_rules},
+        {"store_snapshots", test_store_snapshots},
     };
     return HS_TEST_RUN (tests);
 }
