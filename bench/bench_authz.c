@@ -93,7 +93,7 @@ static double s_writes (store_t *s, const char *identity, int n, Hs__Op op, cons
         }
         double t0 = s_cpu_s ();
         int r = strcmp (identity, "-") == 0 ? store_apply (s, cmds, (size_t)k, &out)
-                                             : store_apply_as (s, cmds, ids, (size_t)k, &out);
+                                            : store_apply_as (s, cmds, ids, (size_t)k, &out);
         cpu += s_cpu_s () - t0;
         if (r < 0) bl_die ("store_apply failed");
         for (size_t j = 0; j < out.n_acks; j++)
