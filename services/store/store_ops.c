@@ -32,6 +32,7 @@
 
 /* Readers beside the store tell an empty log by its first header (hs_db.c). */
 _Static_assert(STORE_WAL_HEADER == HS_DB_WAL_HEADER, "one record header size");
+_Static_assert(STORE_AUTHZ_MAX_IDENTITY == 300, "s_command's refusal says 300 bytes");
 
 #define MAX_KEY        511           /* LMDB's default maximum key size */
 #define MAX_REQ_CR     400           /* client_id + request_id */
@@ -68,9 +69,8 @@ struct store_t {
 typedef struct {
     store_t *s;
     store_out_t *out;
-    const store_authz_id_t
-        *id;      /* who sent it (store_authz.h); identity NULL: the bus is insecure */
-    MDB_txn *txn; /* the command's nested transaction */
+    const store_authz_id_t *id; /* the sender (store_authz.h); identity NULL: insecure */
+    MDB_txn *txn;               /* the command's nested transaction */
     int64_t now_ns;
     int64_t rev; /* the revision this command's changes get */
     bool changed;
