@@ -106,7 +106,8 @@ int store_apply (store_t *self, Hs__Command *const *cmds, size_t n, store_out_t 
  * hs-bus put on cmds[i]. Each write is authorized for it (store_authz.h,
  * on the stored objects, in the write transaction): a refused write gets
  * CODE_FORBIDDEN, counted in hb.store's forbidden. Request ids are
- * remembered per identity. store_apply is store_apply_as with no
+ * remembered per identity. A command whose identity may not name its
+ * client_id (store_authz_client_ok) is dropped: counted, not answered. store_apply is store_apply_as with no
  * identities: the store's own commands (the Event sweep), tests. */
 int store_apply_as (store_t *self, Hs__Command *const *cmds, const char *const *identities,
                     size_t n, store_out_t *out);

@@ -77,6 +77,11 @@ void store_authz_id_parse (const char *identity, store_authz_id_t *ret)
     }
 }
 
+bool store_authz_client_ok (const store_authz_id_t *id, const char *client_id)
+{
+    return !id->identity || id->role != STORE_ROLE_NODE || hs_streq (client_id, id->name);
+}
+
 /* ------------------------------------------------------------------ the role table */
 
 #define OP_C      (1u << HS__OP__OP_CREATE)

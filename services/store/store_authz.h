@@ -95,6 +95,17 @@ void store_authz_id_parse (const char *identity, store_authz_id_t *ret);
 /* "admin", "node", ... (static). */
 const char *store_authz_role_name (store_role_t role);
 
+/* Whether id may send a command or snapshot request naming client_id,
+ * whose answers go to ack.<client_id>/ and snap.<client_id>/ (security.md
+ * §2.5, "bind client_id to the identity"). node:<N> may use the client id
+ * <N> only: hs-agent and hs-proxy of node N use it, and a node using
+ * another client's id would have the store send that client answers to
+ * requests it never made (racing the real ones). Other identities: any
+ * client id (their ids are random instance names, and admins and the
+ * control plane are trusted not to spoof). The store drops a refused
+ * message unanswered and counts it. */
+bool store_authz_client_ok (const store_authz_id_t *id, const char *client_id);
+
 /* One write, as the store sees it. */
 typedef struct {
     Hs__Op op;

@@ -193,6 +193,18 @@ int store_snapshot_answer_as (store_t *store, const Hs__SnapshotRequest *req, co
                      "garbage, further ones not logged");
         return -EINVAL;
     }
+    store_authz_id_t id;
+    store_authz_id_parse (identity, &id);
+    if (!store_authz_client_ok (&id, req->client_id)) {
+        /* Not answered: the chunks would go to another client. */
+        store_count_forbidden (store);
+        hs_log_once (HS_LOG_WARN, "store:snap-client",
+                     "dropped a snapshot request of \"%.*s\" naming client \"%.100s\": a node "
+                     "uses its own name as client id (counted in hb.store's forbidden; further "
+                     "ones not logged)",
+                     STORE_AUTHZ_MAX_IDENTITY, id.identity, req->client_id);
+        return -EPERM;
+    }
     *ret = (store_snap_answer_t){.topic = hs_topic_to ("snap", req->client_id)};
     hs_kind_t kinds[HS_KIND__COUNT];
     size_t n_kinds = 0;
@@ -204,8 +216,6 @@ int store_snapshot_answer_as (store_t *store, const Hs__SnapshotRequest *req, co
         else if (n_kinds < HS_ARRAY_LEN (kinds))
             kinds[n_kinds++] = k;
     }
-    store_authz_id_t id;
-    store_authz_id_parse (identity, &id);
     store_authz_list_t list;
     int r = msg ? -EINVAL : store_authz_list (&id, kinds, n_kinds, req->pod_node, &list, &msg);
     if (r == -EPERM) {

@@ -69,7 +69,8 @@ typedef struct {
 } store_snap_answer_t;
 /* Fills *ret (free with store_snap_answer_free), or returns -EINVAL, counted
  * as garbage and logged once, when the request names no client that can be
- * answered. */
+ * answered (or -EPERM, counted as forbidden, when its identity may not name
+ * that client: store_authz_client_ok). */
 int store_snapshot_answer (store_t *store, const Hs__SnapshotRequest *req,
                            store_snap_answer_t *ret);
 /* store_snapshot_answer for a request stamped with identity (NULL:

@@ -1952,6 +1952,20 @@ int store_apply_as (store_t *self, Hs__Command *const *cmds, const char *const *
             int64_t before = rev;
             store_authz_id_t id;
             store_authz_id_parse (identities ? identities[i] : NULL, &id);
+            if (!store_authz_client_ok (&id, cmd->client_id)) {
+                /* Not answered: the answer would go to another client. */
+                self->forbidden++;
+                out->unanswerable++;
+                char key[STORE_AUTHZ_MAX_IDENTITY + 64];
+                snprintf (key, sizeof key, "store:client:%.*s", STORE_AUTHZ_MAX_IDENTITY,
+                          id.identity);
+                hs_log_once (HS_LOG_WARN, key,
+                             "dropped a command of \"%.*s\" naming client \"%.100s\": a node "
+                             "uses its own name as client id (counted in hb.store's forbidden; "
+                             "further ones not logged)",
+                             STORE_AUTHZ_MAX_IDENTITY, id.identity, cmd->client_id);
+                continue;
+            }
             ack = s_command (self, txn, cmd, &id, now, &rev, out, &broken, &off, &len);
             if (rev != before) changed++;
         }
