@@ -127,6 +127,10 @@ int hs_bus_recv (hs_bus_t *self, char **ret_topic, Hs__Envelope **ret_env, int t
 int hs_bus_recv_sized (hs_bus_t *self, const char *oversized_prefix, char **ret_topic,
                        Hs__Envelope **ret_env, size_t *ret_size, int timeout_ms);
 
+/* The identity hs-bus stamped on the last cmd.* message hs_bus_recv returned ("node:a",
+ * "admin:alice"), or NULL when the bus runs insecure. Borrowed until the next receive. */
+const char *hs_bus_peer_identity (hs_bus_t *self);
+
 /* Waits until a message can be received: 0, -EAGAIN when timeout_ms
  * (-1 blocks, 0 polls) passes first, -EINTR, or -errno. Cheaper than
  * zmq_poll on the SUB socket alone. Sends a pending batch before blocking. */

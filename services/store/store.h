@@ -101,6 +101,16 @@ typedef struct {
  * ack is CODE_UNAVAILABLE, no event is reported, and the window was rebuilt
  * from the log without this batch). */
 int store_apply (store_t *self, Hs__Command *const *cmds, size_t n, store_out_t *out);
+/* store_apply for commands that came by the bus: identities[i] (borrowed;
+ * identities NULL, or an entry NULL: the bus runs insecure) is the stamp
+ * hs-bus put on cmds[i]. Each write is authorized for it (store_authz.h,
+ * on the stored objects, in the write transaction): a refused write gets
+ * CODE_FORBIDDEN, counted in hb.store's forbidden. Request ids are
+ * remembered per identity. A command whose identity may not name its
+ * client_id (store_authz_client_ok) is dropped: counted, not answered. store_apply is store_apply_as with no
+ * identities: the store's own commands (the Event sweep), tests. */
+int store_apply_as (store_t *self, Hs__Command *const *cmds, const char *const *identities,
+                    size_t n, store_out_t *out);
 /* Answers a command refused before store_apply (docs/protocol.md: its
  * topic does not match its writes, its envelope is over HS_BUS_MAX_MSG):
  * appends to out an Ack with code and msg, applying and remembering
@@ -117,12 +127,16 @@ void store_out_reset (store_out_t *out);
 void store_out_clear (store_out_t *out);
 
 /* Counters and the stream sequences for hb.store. Fills epoch, revision,
- * streams (every stream's last seq), objects, commands, commits and the
- * store's own garbage count (unanswerable commands); the caller adds the
- * rest. hs_pb_free-able fields. 0 or -errno. */
+ * streams (every stream's last seq), objects, commands, commits, forbidden
+ * (writes store_authz refused) and the store's own garbage count
+ * (unanswerable commands); the caller adds the rest. hs_pb_free-able
+ * fields. 0 or -errno. */
 int store_heartbeat (store_t *self, Hs__StoreHeartbeat *hb);
 /* Counts a message refused above the store (wrong body on cmd.*). */
 void store_count_garbage (store_t *self);
+/* Counts a request refused for its identity outside store_apply_as (a
+ * snapshot request: store_batch.h), in hb.store's forbidden. */
+void store_count_forbidden (store_t *self);
 
 /* The usage index of one node (for tests and debugging). 0 or -ENOENT. */
 typedef struct {

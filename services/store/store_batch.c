@@ -3,6 +3,7 @@
  *  requests. No sockets.
  */
 #include "store_batch.h"
+#include "store_authz.h"
 #include "hs_bus.h"
 #include "hs_log.h"
 #include "hs_topic.h"
@@ -20,8 +21,10 @@ struct store_batch_t {
     Hs__Envelope *envs[STORE_BATCH_MAX + STORE_SNAP_MAX];
     size_t n_envs;
     Hs__Command *cmds[STORE_BATCH_MAX];
+    char *ids[STORE_BATCH_MAX]; /* cmds[i]'s stamp, or NULL (insecure) */
     size_t n_cmds;
     Hs__SnapshotRequest *snaps[STORE_SNAP_MAX];
+    char *snap_ids[STORE_SNAP_MAX]; /* snaps[i]'s stamp, or NULL (insecure) */
     size_t n_snaps;
     /* commands answered without applying (store_refuse) */
     struct {
@@ -53,6 +56,16 @@ bool store_batch_full (const store_batch_t *self)
     return self->n_envs >= STORE_BATCH_MAX || self->n_snaps >= STORE_SNAP_MAX;
 }
 
+/* Forgets the commands taken, and their identities. */
+static void s_ids_free (store_batch_t *self)
+{
+    for (size_t i = 0; i < self->n_cmds; i++) {
+        free (self->ids[i]);
+        self->ids[i] = NULL;
+    }
+    self->n_cmds = 0;
+}
+
 /* Queues a command to be answered code/msg (taken) without applying it. */
 static void s_refuse (store_batch_t *self, Hs__Command *cmd, Hs__Code code, char *msg)
 {
@@ -63,6 +76,12 @@ static void s_refuse (store_batch_t *self, Hs__Command *cmd, Hs__Code code, char
 }
 
 void store_batch_take (store_batch_t *self, char *topic, Hs__Envelope *env, size_t size)
+{
+    store_batch_take_as (self, topic, env, size, NULL);
+}
+
+void store_batch_take_as (store_batch_t *self, char *topic, Hs__Envelope *env, size_t size,
+                          const char *identity)
 {
     bool ok = false;
     if (store_batch_full (self)) {
@@ -78,10 +97,13 @@ void store_batch_take (store_batch_t *self, char *topic, Hs__Envelope *env, size
                                   size, HS_BUS_MAX_MSG));
         else if (hs_cmd_topic_check (topic, cmd->writes, cmd->n_writes, &msg) < 0)
             s_refuse (self, cmd, HS__CODE__CODE_FORBIDDEN, msg);
-        else
+        else {
+            self->ids[self->n_cmds] = identity ? hs_strdup (identity) : NULL;
             self->cmds[self->n_cmds++] = cmd;
+        }
     } else if (env->body_case == HS__ENVELOPE__BODY_SNAPSHOT_REQUEST &&
                strcmp (topic, HS_TOPIC_SNAPSHOT) == 0 && size <= HS_BUS_MAX_MSG) {
+        self->snap_ids[self->n_snaps] = identity ? hs_strdup (identity) : NULL;
         self->snaps[self->n_snaps++] = env->snapshot_request;
         ok = true;
     }
@@ -104,7 +126,8 @@ bool store_batch_apply (store_batch_t *self, store_out_t *out)
 {
     if (self->n_cmds == 0 && self->n_refused == 0) return false;
     if (self->n_cmds > 0) {
-        int r = store_apply (self->store, self->cmds, self->n_cmds, out);
+        int r = store_apply_as (self->store, self->cmds, (const char *const *)self->ids,
+                                self->n_cmds, out);
         if (r < 0)
             log_error ("a batch of %zu commands did not commit: %s; answered Unavailable",
                        self->n_cmds, strerror (-r));
@@ -115,7 +138,7 @@ bool store_batch_apply (store_batch_t *self, store_out_t *out)
         free (self->refused[i].msg);
     }
     self->n_refused = 0;
-    self->n_cmds = 0;
+    s_ids_free (self);
     return true;
 }
 
@@ -129,8 +152,18 @@ const Hs__SnapshotRequest *store_batch_snapshot (const store_batch_t *self, size
     return i < self->n_snaps ? self->snaps[i] : NULL;
 }
 
+const char *store_batch_snapshot_identity (const store_batch_t *self, size_t i)
+{
+    return i < self->n_snaps ? self->snap_ids[i] : NULL;
+}
+
 void store_batch_end (store_batch_t *self)
 {
+    s_ids_free (self);
+    for (size_t i = 0; i < self->n_snaps; i++) {
+        free (self->snap_ids[i]);
+        self->snap_ids[i] = NULL;
+    }
     for (size_t i = 0; i < self->n_refused; i++) free (self->refused[i].msg);
     for (size_t i = 0; i < self->n_envs; i++) hs_pb_free (self->envs[i]);
     self->n_envs = self->n_cmds = self->n_snaps = self->n_refused = 0;
@@ -139,6 +172,12 @@ void store_batch_end (store_batch_t *self)
 /* ------------------------------------------------------------------ snapshots */
 
 int store_snapshot_answer (store_t *store, const Hs__SnapshotRequest *req, store_snap_answer_t *ret)
+{
+    return store_snapshot_answer_as (store, req, NULL, ret);
+}
+
+int store_snapshot_answer_as (store_t *store, const Hs__SnapshotRequest *req, const char *identity,
+                              store_snap_answer_t *ret)
 {
     if (hs_empty (req->client_id)) {
         store_count_garbage (store);
@@ -154,6 +193,18 @@ int store_snapshot_answer (store_t *store, const Hs__SnapshotRequest *req, store
                      "garbage, further ones not logged");
         return -EINVAL;
     }
+    store_authz_id_t id;
+    store_authz_id_parse (identity, &id);
+    if (!store_authz_client_ok (&id, req->client_id)) {
+        /* Not answered: the chunks would go to another client. */
+        store_count_forbidden (store);
+        hs_log_once (HS_LOG_WARN, "store:snap-client",
+                     "dropped a snapshot request of \"%.*s\" naming client \"%.100s\": a node "
+                     "uses its own name as client id (counted in hb.store's forbidden; further "
+                     "ones not logged)",
+                     STORE_AUTHZ_MAX_IDENTITY, id.identity, req->client_id);
+        return -EPERM;
+    }
     *ret = (store_snap_answer_t){.topic = hs_topic_to ("snap", req->client_id)};
     hs_kind_t kinds[HS_KIND__COUNT];
     size_t n_kinds = 0;
@@ -165,11 +216,27 @@ int store_snapshot_answer (store_t *store, const Hs__SnapshotRequest *req, store
         else if (n_kinds < HS_ARRAY_LEN (kinds))
             kinds[n_kinds++] = k;
     }
-    int r = msg ? -EINVAL
-                : hs_db_snapshot (store_db (store), kinds, n_kinds, req->pod_node, &ret->snap);
+    store_authz_list_t list;
+    int r = msg ? -EINVAL : store_authz_list (&id, kinds, n_kinds, req->pod_node, &list, &msg);
+    if (r == -EPERM) {
+        store_count_forbidden (store);
+        char key[STORE_AUTHZ_MAX_IDENTITY + 64];
+        snprintf (key, sizeof key, "store:forbidden-list:%.*s", STORE_AUTHZ_MAX_IDENTITY,
+                  hs_s (identity));
+        hs_log_once (HS_LOG_WARN, key,
+                     "refused a snapshot (Forbidden): %s (further refusals of this identity's "
+                     "snapshots are counted in hb.store's forbidden, not logged)",
+                     msg);
+    }
+    if (r == 0) {
+        r = hs_db_snapshot (store_db (store), list.kinds, list.n_kinds, list.pod_node, &ret->snap);
+        ret->has_snap = r == 0;
+    }
     if (r < 0) {
         Hs__SnapshotChunk *err = hs_pb_new (&hs__snapshot_chunk__descriptor);
-        err->code = r == -EINVAL ? HS__CODE__CODE_INVALID : HS__CODE__CODE_INTERNAL;
+        err->code = r == -EINVAL  ? HS__CODE__CODE_INVALID
+                    : r == -EPERM ? HS__CODE__CODE_FORBIDDEN
+                                  : HS__CODE__CODE_INTERNAL;
         if (!msg) msg = hs_sprintf ("cannot read the store: %s", strerror (-r));
         hs_pb_set_str (&err->request_id, req->request_id);
         hs_pb_take_str (&err->message, msg);
@@ -181,7 +248,6 @@ int store_snapshot_answer (store_t *store, const Hs__SnapshotRequest *req, store
         ret->n = 1;
         return 0;
     }
-    ret->has_snap = true;
     hs_db_snapshot_chunks (&ret->snap, req->request_id, CHUNK_OBJECTS, CHUNK_BYTES, &ret->chunks,
                            &ret->n);
     return 0;

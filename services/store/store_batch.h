@@ -37,14 +37,21 @@ bool store_batch_full (const store_batch_t *self);
  * is the envelope's size on the wire (hs_bus_recv_sized passes envelopes
  * over HS_BUS_MAX_MSG on cmd.*: those are answered, not applied). */
 void store_batch_take (store_batch_t *self, char *topic, Hs__Envelope *env, size_t size);
+/* store_batch_take of a message hs-bus stamped with identity
+ * (hs_bus_peer_identity; borrowed, copied; NULL: the bus runs insecure),
+ * which its command is applied as (store_apply_as). */
+void store_batch_take_as (store_batch_t *self, char *topic, Hs__Envelope *env, size_t size,
+                          const char *identity);
 /* Applies the commands taken (store_apply: group commit), then answers the
  * refused ones (store_refuse), into out (empty on entry: store_out_reset).
  * false, out untouched, when the batch holds no command. */
 bool store_batch_apply (store_batch_t *self, store_out_t *out);
 
-/* The snapshot requests taken, in order (borrowed, until store_batch_end). */
+/* The snapshot requests taken, in order (borrowed, until store_batch_end),
+ * and the identity each was stamped with (NULL: insecure). */
 size_t store_batch_n_snapshots (const store_batch_t *self);
 const Hs__SnapshotRequest *store_batch_snapshot (const store_batch_t *self, size_t i);
+const char *store_batch_snapshot_identity (const store_batch_t *self, size_t i);
 
 /* Frees the batch's messages: the batch is empty again. */
 void store_batch_end (store_batch_t *self);
@@ -62,9 +69,16 @@ typedef struct {
 } store_snap_answer_t;
 /* Fills *ret (free with store_snap_answer_free), or returns -EINVAL, counted
  * as garbage and logged once, when the request names no client that can be
- * answered. */
+ * answered (or -EPERM, counted as forbidden, when its identity may not name
+ * that client: store_authz_client_ok). */
 int store_snapshot_answer (store_t *store, const Hs__SnapshotRequest *req,
                            store_snap_answer_t *ret);
+/* store_snapshot_answer for a request stamped with identity (NULL:
+ * insecure): only what store_authz_list lets it read (a node: Nodes,
+ * Services, Endpoints, ConfigMaps, Secrets, its own pods); a refused request gets one chunk with CODE_FORBIDDEN and kubectl's
+ * words, counted in hb.store's forbidden. */
+int store_snapshot_answer_as (store_t *store, const Hs__SnapshotRequest *req, const char *identity,
+                              store_snap_answer_t *ret);
 void store_snap_answer_free (store_snap_answer_t *a);
 
 #endif

@@ -144,10 +144,10 @@ static void s_send_chunk (self_t *self, const char *topic, Hs__SnapshotChunk *ch
     s_publish (self, topic, &env);
 }
 
-static void s_serve_snapshot (self_t *self, const Hs__SnapshotRequest *req)
+static void s_serve_snapshot (self_t *self, const Hs__SnapshotRequest *req, const char *identity)
 {
     store_snap_answer_t a;
-    if (store_snapshot_answer (self->store, req, &a) < 0) return;
+    if (store_snapshot_answer_as (self->store, req, identity, &a) < 0) return;
     for (size_t i = 0; i < a.n; i++) s_send_chunk (self, a.topic, a.chunks[i]);
     store_snap_answer_free (&a);
 }
@@ -213,7 +213,14 @@ static void s_batch (self_t *self)
         /* Oversized envelopes on cmd.* come through, to be answered. */
         int r = hs_bus_recv_sized (self->bus, "cmd.", &topic, &env, &size, 0);
         if (r < 0) break; /* -EAGAIN: drained */
-        store_batch_take (self->batch, topic, env, size);
+        /* Who sent it, as hs-bus stamped it: what the store authorizes
+         * (store_authz.h), never Envelope.sender. */
+        const char *identity = hs_bus_peer_identity (self->bus);
+        if (!identity)
+            hs_log_once (HS_LOG_WARN, "store:insecure",
+                         "commands arrive without an identity (the bus runs insecure): every "
+                         "write is allowed, unauthenticated");
+        store_batch_take_as (self->batch, topic, env, size, identity);
     }
     if (store_batch_apply (self->batch, &self->out)) {
         s_publish_out (self);
@@ -226,7 +233,8 @@ static void s_batch (self_t *self)
     if (n_snaps > 0 || store_checkpoint_due (self->store, hs_mono_ns (), false))
         s_checkpoint (self);
     for (size_t i = 0; i < n_snaps; i++)
-        s_serve_snapshot (self, store_batch_snapshot (self->batch, i));
+        s_serve_snapshot (self, store_batch_snapshot (self->batch, i),
+                          store_batch_snapshot_identity (self->batch, i));
     store_batch_end (self->batch);
     hs_pb_arena_leave (self->arena);
 }

@@ -13,6 +13,7 @@
 #include "store.h"
 #include "hs_validate.h"
 #include "store_alloc.h"
+#include "store_authz.h"
 #include "store_wal.h"
 #include "hs_log.h"
 #include "hs_quantity.h"
@@ -31,9 +32,11 @@
 
 /* Readers beside the store tell an empty log by its first header (hs_db.c). */
 _Static_assert(STORE_WAL_HEADER == HS_DB_WAL_HEADER, "one record header size");
+_Static_assert(STORE_AUTHZ_MAX_IDENTITY == 300, "s_command's refusal says 300 bytes");
 
-#define MAX_KEY        511 /* LMDB's default maximum key size */
-#define MAX_REQ_KEY    400 /* client_id + request_id; leaves room in reqtime keys */
+#define MAX_KEY        511           /* LMDB's default maximum key size */
+#define MAX_REQ_CR     400           /* client_id + request_id */
+#define MAX_REQ_KEY    (MAX_KEY - 8) /* identity\nclient_id\nrequest_id: a reqtime key is 8 more */
 #define PRUNE_MIN      64
 #define GEN_NAME_TRIES 8
 
@@ -48,6 +51,7 @@ struct store_t {
     int64_t revision; /* last acked: durable in the log, maybe not yet in LMDB */
     int64_t ttl_ns;
     uint64_t commands, commits, checkpoints, garbage;
+    uint64_t forbidden; /* writes refused by store_authz */
     /* The write-ahead window (docs/architecture.md §4): one LMDB write
      * transaction stays open across batches; each batch's effects go to the
      * log, fdatasync'ed before its acks; a checkpoint commits the window. */
@@ -65,7 +69,8 @@ struct store_t {
 typedef struct {
     store_t *s;
     store_out_t *out;
-    MDB_txn *txn; /* the command's nested transaction */
+    const store_authz_id_t *id; /* the sender (store_authz.h); identity NULL: insecure */
+    MDB_txn *txn;               /* the command's nested transaction */
     int64_t now_ns;
     int64_t rev; /* the revision this command's changes get */
     bool changed;
@@ -97,6 +102,11 @@ int64_t store_revision (store_t *self)
 void store_count_garbage (store_t *self)
 {
     self->garbage++;
+}
+
+void store_count_forbidden (store_t *self)
+{
+    self->forbidden++;
 }
 
 static int s_fail (s_cmd_t *c, Hs__Code code, const char *fmt, ...)
@@ -134,6 +144,44 @@ static int s_stale (s_cmd_t *c, hs_kind_t kind, const char *name)
                    "Operation cannot be fulfilled on %s \"%s\": the object has been modified; "
                    "please apply your changes to the latest version and try again",
                    hs_kind_resource (kind), name);
+}
+
+/* ------------------------------------------------------------------ authorization */
+
+/* Refuses the write Forbidden with msg (taken): counted, and logged once
+ * per identity, verb and resource (a role that keeps trying must not
+ * flood the log; the counter says how often). */
+static int s_forbid (s_cmd_t *c, const store_authz_req_t *req, char *msg)
+{
+    c->s->forbidden++;
+    char rbuf[64], key[STORE_AUTHZ_MAX_IDENTITY + 128];
+    const char *verb = store_authz_verb_name (req->op);
+    const char *res = store_authz_resource (req->op, req->kind, rbuf, sizeof rbuf);
+    snprintf (key, sizeof key, "store:forbidden:%.*s %s %s", STORE_AUTHZ_MAX_IDENTITY,
+              hs_s (c->id->identity), verb, res);
+    hs_log_once (HS_LOG_WARN, key,
+                 "refused (Forbidden): %s (further refusals of \"%.*s\" to %s %s are counted in "
+                 "hb.store's forbidden, not logged)",
+                 msg, STORE_AUTHZ_MAX_IDENTITY, hs_s (c->id->identity), verb, res);
+    s_fail (c, HS__CODE__CODE_FORBIDDEN, "%s", msg);
+    free (msg);
+    return -1;
+}
+
+/* The role table (store_authz_verb): before the store reads anything. */
+static int s_authz_verb (s_cmd_t *c, const store_authz_req_t *req)
+{
+    if (!c->id || !c->id->identity) return 0;
+    char *msg = NULL;
+    return store_authz_verb (c->id, req, &msg) == 0 ? 0 : s_forbid (c, req, msg);
+}
+
+/* Admission (store_authz_admit) on req->stored, read in this transaction. */
+static int s_authz_admit (s_cmd_t *c, const store_authz_req_t *req)
+{
+    if (!c->id || !c->id->identity) return 0;
+    char *msg = NULL;
+    return store_authz_admit (c->id, req, &msg) == 0 ? 0 : s_forbid (c, req, msg);
 }
 
 /* A heap string joining the n parts. The per-command keys, topics and
@@ -977,7 +1025,9 @@ static int s_take_object (s_cmd_t *c, Hs__Write *w, Hs__Object **ret)
 
 /* ------------------------------------------------------------------ the ops */
 
-static int s_create (s_cmd_t *c, Hs__Object *o /* taken */, Hs__Result result)
+/* op: the write's (create, or an apply of what does not exist); the role
+ * table allowed it already. */
+static int s_create (s_cmd_t *c, Hs__Object *o /* taken */, Hs__Result result, Hs__Op op)
 {
     _cleanup_pb_ Hs__Object *obj = o;
     Hs__ObjectMeta *m = hs_obj_meta (obj);
@@ -994,6 +1044,10 @@ static int s_create (s_cmd_t *c, Hs__Object *o /* taken */, Hs__Result result)
             if (s_get (c->txn, c->s->objects, key, strlen (key), &v) == -ENOENT) break;
         }
     }
+    /* Nothing is stored: what is created is all admission can judge. */
+    store_authz_req_t req = {
+        .op = op, .kind = kind, .ns = hs_s (m->namespace_), .name = hs_s (m->name), .obj = obj};
+    if (s_authz_admit (c, &req) < 0) return -1;
     hs_pb_take_str (&m->uid, hs_uuid ());
     m->creation_timestamp = c->now_ns;
     m->generation = 1;
@@ -1076,9 +1130,11 @@ static void s_merge (Hs__Object *merged, Hs__Object *in, bool update)
     free (node);
 }
 
-/* Apply or update of an existing object. */
-static int s_replace (s_cmd_t *c, const char *key, Hs__Object *cur, Hs__Object *in, bool update)
+/* Apply or update (op) of an existing object. Admission judges what would
+ * be stored against what is. */
+static int s_replace (s_cmd_t *c, const char *key, Hs__Object *cur, Hs__Object *in, Hs__Op op)
 {
+    bool update = op == HS__OP__OP_UPDATE;
     hs_kind_t kind = hs_obj_kind (cur);
     if (kind == HS_KIND_POD && in->pod->spec && !hs_empty (in->pod->spec->node_name) &&
         !hs_streq (in->pod->spec->node_name, cur->pod->spec ? cur->pod->spec->node_name : ""))
@@ -1100,6 +1156,13 @@ static int s_replace (s_cmd_t *c, const char *key, Hs__Object *cur, Hs__Object *
     if (s_prepare (c, merged, cur) < 0) return -1;
     if (s_alloc_assign (c, cur, merged) < 0) return -1;
     Hs__ObjectMeta *m = hs_obj_meta (merged);
+    store_authz_req_t req = {.op = op,
+                             .kind = kind,
+                             .ns = hs_s (m->namespace_),
+                             .name = hs_s (m->name),
+                             .stored = cur,
+                             .obj = merged};
+    if (s_authz_admit (c, &req) < 0) return -1;
     if (hs_pb_equal (merged, cur)) {
         s_result (c, HS__RESULT__RESULT_UNCHANGED, cur);
         return 0;
@@ -1126,7 +1189,12 @@ static int s_apply_like (s_cmd_t *c, Hs__Write *w, Hs__Op op)
     hs_kind_t kind = hs_obj_kind (in);
     const hs_kind_info_t *info = hs_kind_info (kind);
     Hs__ObjectMeta *mi = hs_obj_meta (in);
-    if (op == HS__OP__OP_CREATE) return s_create (c, TAKE_PTR (in), HS__RESULT__RESULT_CREATED);
+    store_authz_req_t req = {.op = op,
+                             .kind = kind,
+                             .ns = info->namespaced ? hs_s (mi->namespace_) : "",
+                             .name = hs_s (mi->name)};
+    if (s_authz_verb (c, &req) < 0) return -1;
+    if (op == HS__OP__OP_CREATE) return s_create (c, TAKE_PTR (in), HS__RESULT__RESULT_CREATED, op);
     if (hs_empty (mi->name))
         return s_fail (c, HS__CODE__CODE_INVALID,
                        "%s \"\" is invalid: metadata.name: Required value: name is required",
@@ -1136,13 +1204,14 @@ static int s_apply_like (s_cmd_t *c, Hs__Write *w, Hs__Op op)
     _cleanup_pb_ Hs__Object *cur = NULL;
     int r = s_get_obj (c, key, &cur);
     if (r == -ENOENT) {
-        if (op == HS__OP__OP_APPLY) return s_create (c, TAKE_PTR (in), HS__RESULT__RESULT_CREATED);
+        if (op == HS__OP__OP_APPLY)
+            return s_create (c, TAKE_PTR (in), HS__RESULT__RESULT_CREATED, op);
         return s_not_found (c, kind, mi->name);
     }
     if (r < 0) return s_fail_db (c, r, "read the object");
     if (s_preconditions (c, w, cur) < 0) return -1;
 
-    if (op != HS__OP__OP_UPDATE_STATUS) return s_replace (c, key, cur, in, op == HS__OP__OP_UPDATE);
+    if (op != HS__OP__OP_UPDATE_STATUS) return s_replace (c, key, cur, in, op);
 
     if (!s_has_field (kind, "status"))
         return s_fail (c, HS__CODE__CODE_INVALID,
@@ -1152,6 +1221,9 @@ static int s_apply_like (s_cmd_t *c, Hs__Write *w, Hs__Op op)
     _cleanup_pb_ Hs__Object *merged = hs_pb_dup (cur);
     s_swap_field (hs_obj_body (merged), hs_obj_body (in), "status");
     if (s_prepare (c, merged, NULL) < 0) return -1;
+    req.stored = cur;
+    req.obj = merged;
+    if (s_authz_admit (c, &req) < 0) return -1;
     if (hs_pb_equal (merged, cur)) {
         s_result (c, HS__RESULT__RESULT_UNCHANGED, cur);
         return 0;
@@ -1161,9 +1233,10 @@ static int s_apply_like (s_cmd_t *c, Hs__Write *w, Hs__Op op)
     return s_commit_obj (c, key, cur, TAKE_PTR (merged), HS__EVENT_TYPE__MODIFIED);
 }
 
-/* The kind, namespace and name a delete or bind names. */
-static int s_target (s_cmd_t *c, const Hs__Write *w, hs_kind_t fallback, hs_kind_t *ret_kind,
-                     char **ret_key, const char **ret_name)
+/* The kind, namespace and name a delete or bind names, into *ret_req
+ * (borrowing w's strings; op set from w), and the store key. */
+static int s_target (s_cmd_t *c, const Hs__Write *w, hs_kind_t fallback, store_authz_req_t *ret_req,
+                     char **ret_key)
 {
     hs_kind_t kind = hs_kind_parse (w->kind);
     const char *ns = w->namespace_, *name = w->name;
@@ -1180,9 +1253,9 @@ static int s_target (s_cmd_t *c, const Hs__Write *w, hs_kind_t fallback, hs_kind
     const hs_kind_info_t *info = hs_kind_info (kind);
     if (hs_empty (name)) return s_fail (c, HS__CODE__CODE_INVALID, "name: Required value");
     if (info->namespaced && hs_empty (ns)) ns = "default";
-    *ret_kind = kind;
+    *ret_req = (store_authz_req_t){
+        .op = w->op, .kind = kind, .ns = info->namespaced ? ns : "", .name = name};
     *ret_key = s_key (kind, ns, name);
-    *ret_name = name;
     return 0;
 }
 
@@ -1253,10 +1326,12 @@ static int s_orphan_dependents (s_cmd_t *c, const Hs__ObjectMeta *owner)
 
 static int s_delete (s_cmd_t *c, const Hs__Write *w)
 {
-    hs_kind_t kind;
+    store_authz_req_t req;
     _cleanup_free_ char *key = NULL;
-    const char *name;
-    if (s_target (c, w, HS_KIND_NONE, &kind, &key, &name) < 0) return -1;
+    if (s_target (c, w, HS_KIND_NONE, &req, &key) < 0) return -1;
+    hs_kind_t kind = req.kind;
+    const char *name = req.name;
+    if (s_authz_verb (c, &req) < 0) return -1;
     if (w->grace_period_seconds && w->grace_period_seconds->value < 0)
         return s_fail (
             c, HS__CODE__CODE_INVALID,
@@ -1268,6 +1343,8 @@ static int s_delete (s_cmd_t *c, const Hs__Write *w)
     if (r < 0) return s_fail_db (c, r, "read the object");
     _cleanup_pb_ Hs__Object *obj = cur;
     if (s_preconditions (c, w, obj) < 0) return -1;
+    req.stored = obj;
+    if (s_authz_admit (c, &req) < 0) return -1;
     Hs__ObjectMeta *m = hs_obj_meta (obj);
     /* A mirror pod stands for a static pod its node's agent runs from a
      * manifest: only that agent removes it (naming its uid). */
@@ -1365,10 +1442,13 @@ static void s_set_scheduled (Hs__Pod *pod, int64_t now_ns)
 
 static int s_bind (s_cmd_t *c, const Hs__Write *w)
 {
-    hs_kind_t kind;
+    store_authz_req_t req;
     _cleanup_free_ char *key = NULL;
-    const char *name;
-    if (s_target (c, w, HS_KIND_POD, &kind, &key, &name) < 0) return -1;
+    if (s_target (c, w, HS_KIND_POD, &req, &key) < 0) return -1;
+    hs_kind_t kind = req.kind;
+    const char *name = req.name;
+    req.bind_node = w->node_name;
+    if (s_authz_verb (c, &req) < 0) return -1;
     if (kind != HS_KIND_POD)
         return s_fail (c, HS__CODE__CODE_INVALID,
                        "kind: Unsupported value: \"%s\": only pods are "
@@ -1382,6 +1462,8 @@ static int s_bind (s_cmd_t *c, const Hs__Write *w)
     if (r < 0) return s_fail_db (c, r, "read the pod");
     _cleanup_pb_ Hs__Object *pod = cur;
     if (s_preconditions (c, w, pod) < 0) return -1;
+    req.stored = pod;
+    if (s_authz_admit (c, &req) < 0) return -1;
     if (s_bound (pod->pod))
         return s_fail (c, HS__CODE__CODE_CONFLICT, "pod \"%s\" is already assigned to node \"%s\"",
                        name, pod->pod->spec->node_name);
@@ -1471,30 +1553,59 @@ static int s_remember (store_t *s, MDB_txn *txn, const char *reqkey, size_t klen
     return s_put (s, txn, s->reqtime, tkey, 8 + klen, "", 0);
 }
 
-/* Applies one command inside the batch transaction. *rev is the batch's
+/* Applies one command, sent by id (NULL: from the store itself or an
+ * insecure bus), inside the batch transaction. *rev is the batch's
  * revision so far. Returns the ack, and -errno in *ret_broken when the batch
  * transaction itself failed. When the ack was packed (to be remembered),
- * *ret_off and *ret_len say where in out->bytes; otherwise *ret_len is 0. */
-static Hs__Ack *s_command (store_t *s, MDB_txn *txn, Hs__Command *cmd, int64_t now, int64_t *rev,
-                           store_out_t *out, int *ret_broken, size_t *ret_off, size_t *ret_len)
+ * *ret_off and *ret_len say where in out->bytes; otherwise *ret_len is 0.
+ * Answers are remembered under identity\nclient_id\nrequest_id (identity
+ * "" when there is none): one identity can neither replay another's answer
+ * nor take its request ids first (docs/protocol.md). Neither an identity
+ * nor a client id holds '\n' (store_authz_id_parse, hs_topic_id_ok), so
+ * keys of different triples never meet. */
+static Hs__Ack *s_command (store_t *s, MDB_txn *txn, Hs__Command *cmd, const store_authz_id_t *id,
+                           int64_t now, int64_t *rev, store_out_t *out, int *ret_broken,
+                           size_t *ret_off, size_t *ret_len)
 {
     *ret_len = 0;
     Hs__Ack *ack = hs_pb_new (&hs__ack__descriptor);
     hs_pb_set_str (&ack->request_id, cmd->request_id);
     char reqkey[MAX_REQ_KEY + 2];
-    size_t klen = strlen (cmd->client_id) + 1 + strlen (cmd->request_id);
+    const char *ident = id && id->identity ? id->identity : "";
+    size_t ilen = strlen (ident), clen = strlen (cmd->client_id);
+    size_t crlen = clen + 1 + strlen (cmd->request_id), klen = ilen + 1 + crlen;
     bool remember = !hs_empty (cmd->request_id) && !cmd->dry_run;
-    if (klen > MAX_REQ_KEY) {
-        ack->code = HS__CODE__CODE_INVALID;
-        hs_pb_set_str (&ack->message, "request_id: Too long: client and request id must have at "
-                                      "most 400 bytes together");
+    if (id && id->identity && !id->well_formed) {
+        /* hs-bus stamps only identities it was given; this one could not
+         * be told apart from others in the request table. */
+        s->forbidden++;
+        hs_log_once (HS_LOG_WARN, "store:bad-identity",
+                     "refused a command whose identity stamp is empty, over %d bytes or not "
+                     "printable ASCII (counted in hb.store's forbidden; further ones not logged)",
+                     STORE_AUTHZ_MAX_IDENTITY);
+        ack->code = HS__CODE__CODE_FORBIDDEN;
+        hs_pb_set_str (&ack->message, "forbidden: the identity stamped on this command is empty, "
+                                      "over 300 bytes or not printable ASCII");
         ack->revision = *rev;
         return ack;
     }
-    size_t clen = strlen (cmd->client_id);
-    memcpy (reqkey, cmd->client_id, clen);
-    reqkey[clen] = '\n';
-    memcpy (reqkey + clen + 1, cmd->request_id, klen - clen - 1);
+    if (crlen > MAX_REQ_CR || klen > MAX_REQ_KEY) {
+        ack->code = HS__CODE__CODE_INVALID;
+        hs_pb_take_str (&ack->message,
+                        crlen > MAX_REQ_CR
+                            ? hs_strdup ("request_id: Too long: client and request id must have "
+                                         "at most 400 bytes together")
+                            : hs_sprintf ("request_id: Too long: the identity (%zu bytes), client "
+                                          "and request id must have at most %d bytes together",
+                                          ilen, MAX_REQ_KEY - 2));
+        ack->revision = *rev;
+        return ack;
+    }
+    memcpy (reqkey, ident, ilen);
+    reqkey[ilen] = '\n';
+    memcpy (reqkey + ilen + 1, cmd->client_id, clen);
+    reqkey[ilen + 1 + clen] = '\n';
+    memcpy (reqkey + ilen + 1 + clen + 1, cmd->request_id, crlen - clen - 1);
 
     if (remember) {
         MDB_val v;
@@ -1510,7 +1621,8 @@ static Hs__Ack *s_command (store_t *s, MDB_txn *txn, Hs__Command *cmd, int64_t n
         }
     }
 
-    s_cmd_t c = {.s = s, .out = out, .now_ns = now, .rev = *rev + 1, .dry_run = cmd->dry_run};
+    s_cmd_t c = {
+        .s = s, .out = out, .id = id, .now_ns = now, .rev = *rev + 1, .dry_run = cmd->dry_run};
     int failed = -1;
     if (cmd->n_writes == 0) {
         s_fail (&c, HS__CODE__CODE_INVALID, "writes: Required value: the command has no writes");
@@ -1800,6 +1912,12 @@ static void s_abort_window (store_t *self)
 
 int store_apply (store_t *self, Hs__Command *const *cmds, size_t n, store_out_t *out)
 {
+    return store_apply_as (self, cmds, NULL, n, out);
+}
+
+int store_apply_as (store_t *self, Hs__Command *const *cmds, const char *const *identities,
+                    size_t n, store_out_t *out)
+{
     store_out_reset (out); /* keeps its buffers: a batch reuses the last one's */
     int64_t now = hs_now_ns ();
     int changed = 0, broken = 0;
@@ -1834,7 +1952,23 @@ int store_apply (store_t *self, Hs__Command *const *cmds, size_t n, store_out_t 
             hs_pb_set_str (&ack->request_id, cmd->request_id);
         } else {
             int64_t before = rev;
-            ack = s_command (self, txn, cmd, now, &rev, out, &broken, &off, &len);
+            store_authz_id_t id;
+            store_authz_id_parse (identities ? identities[i] : NULL, &id);
+            if (!store_authz_client_ok (&id, cmd->client_id)) {
+                /* Not answered: the answer would go to another client. */
+                self->forbidden++;
+                out->unanswerable++;
+                char key[STORE_AUTHZ_MAX_IDENTITY + 64];
+                snprintf (key, sizeof key, "store:client:%.*s", STORE_AUTHZ_MAX_IDENTITY,
+                          id.identity);
+                hs_log_once (HS_LOG_WARN, key,
+                             "dropped a command of \"%.*s\" naming client \"%.100s\": a node "
+                             "uses its own name as client id (counted in hb.store's forbidden; "
+                             "further ones not logged)",
+                             STORE_AUTHZ_MAX_IDENTITY, id.identity, cmd->client_id);
+                continue;
+            }
+            ack = s_command (self, txn, cmd, &id, now, &rev, out, &broken, &off, &len);
             if (rev != before) changed++;
         }
         s_push_ack (out, cmd->client_id, ack, off, len);
@@ -2047,6 +2181,7 @@ int store_heartbeat (store_t *self, Hs__StoreHeartbeat *hb)
     hb->commands = self->commands;
     hb->commits = self->commits;
     hb->garbage = self->garbage;
+    hb->forbidden = self->forbidden;
     MDB_stat st;
     if (mdb_stat (txn, self->objects, &st) == 0) hb->objects = st.ms_entries;
     MDB_cursor *cur;

@@ -42,6 +42,7 @@ done
 lib_srcs+=("$gen"/*.pb-c.c
            "$src/services/store/store_ops.c" "$src/services/store/store_wal.c"
            "$src/services/store/store_batch.c" "$src/services/store/store_alloc.c"
+           "$src/services/store/store_authz.c"
            "$src/agents/common/agent_rules.c" "$src/agents/common/agent_node.c")
 objs=()
 pids=()

@@ -279,6 +279,7 @@ static void s_store_heartbeat (hs_buf_t *b, const Hs__StoreHeartbeat *h)
                    (unsigned long long)h->epoch, (long long)h->revision, h->n_streams,
                    (unsigned long long)h->objects, (unsigned long long)h->commands,
                    (unsigned long long)h->garbage);
+    if (h->forbidden) hs_buf_printf (b, " forbidden=%llu", (unsigned long long)h->forbidden);
 }
 
 static void s_heartbeat (hs_buf_t *b, const Hs__ComponentHeartbeat *h)

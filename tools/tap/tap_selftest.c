@@ -124,6 +124,10 @@ static void test_event_and_heartbeats (void)
     s = tap_summary (&env);
     CHECK_EQ_STR (s, "epoch=5 rev=42 streams=0 objects=0 commands=0 garbage=3");
     free (s);
+    sh.forbidden = 2; /* shown once the store refused a write */
+    s = tap_summary (&env);
+    CHECK_EQ_STR (s, "epoch=5 rev=42 streams=0 objects=0 commands=0 garbage=3 forbidden=2");
+    free (s);
 
     Hs__ComponentHeartbeat hb = HS__COMPONENT_HEARTBEAT__INIT;
     hb.component = (char *)"hs-scheduler";
