@@ -22,7 +22,7 @@ static char *s_line_of (const char *topic, Hs__Envelope *env)
     uint8_t *buf = hs_malloc (len + 1);
     hs__envelope__pack (env, buf);
     hs_frame_t frames[2] = {{(uint8_t *)topic, strlen (topic)}, {buf, len}};
-    tap_msg_t m = {frames, 2, 0};
+    tap_msg_t m = {frames, 2, 0, false};
     char *line = tap_fmt_line (&m);
     free (buf);
     return line;
@@ -191,7 +191,7 @@ static void test_garbage_lines (void)
         Hs__Envelope *env = NULL;
         hs_garbage_t reason;
         CHECK_EQ_INT (hs_bus_decode (frames, n, &env, &reason), -EBADMSG);
-        tap_msg_t m = {frames, n, 1700000000000000000LL};
+        tap_msg_t m = {frames, n, 1700000000000000000LL, false};
         char *line = tap_fmt_line (&m);
         CHECK_CONTAINS (line, want[k]);
         CHECK (strchr (line, '\n') == NULL);
@@ -210,7 +210,7 @@ static void test_garbage_lines (void)
     }
     /* One frame, empty frames: still a line, never a crash. */
     hs_frame_t one = {(uint8_t *)"", 0};
-    tap_msg_t m = {&one, 1, 0};
+    tap_msg_t m = {&one, 1, 0, false};
     char *line = tap_fmt_line (&m);
     CHECK_CONTAINS (line, "(empty)  GARBAGE (frames) 1 frame, 0 bytes");
     free (line);
@@ -221,7 +221,7 @@ static void test_json (void)
     size_t len;
     uint8_t *buf = send_build_ping (&s_st, "n\"once", &len);
     hs_frame_t frames[2] = {{(uint8_t *)"echo.x/", 7}, {buf, len}};
-    tap_msg_t m = {frames, 2, 0};
+    tap_msg_t m = {frames, 2, 0, false};
     char *json = tap_fmt_json (&m);
     CHECK_CONTAINS (json, "{\"time\":\"2023-11-14T22:13:20.123Z\",\"topic\":\"echo.x/\",\"size\":");
     CHECK_CONTAINS (json, ",\"envelope\":{");
