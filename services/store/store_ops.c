@@ -1826,10 +1826,10 @@ static int s_secrets_at_open (store_t *s, MDB_txn *txn)
     if (r == 0 && rc && rc != MDB_NOTFOUND) r = hs_db_errno (rc);
     if (r == 0 && !s->keys) {
         if (n_sealed > 0) {
-            s_open_error (s, hs_sprintf ("the store holds %zu encrypted Secrets, but the key file "
-                                         "%s does not exist (restore it, or name it with "
+            s_open_error (s, hs_sprintf ("the store holds %zu encrypted Secret%s, but the key "
+                                         "file %s does not exist (restore it, or name it with "
                                          "--encryption-key)",
-                                         n_sealed, s->key_path));
+                                         n_sealed, n_sealed == 1 ? "" : "s", s->key_path));
             r = -ENOKEY;
         } else {
             char *error = NULL;

@@ -524,7 +524,7 @@ static void test_store_missing_and_wrong_key (void)
     store_t *s = s_open_store (dir, NULL, &error, &r);
     CHECK (s == NULL);
     CHECK_EQ_INT (r, -ENOKEY);
-    CHECK_CONTAINS (error, "the store holds 1 encrypted Secrets, but the key file");
+    CHECK_CONTAINS (error, "the store holds 1 encrypted Secret, but the key file");
     CHECK_CONTAINS (error, key);
     CHECK (error && !strchr (error, '\n'));
     free (error);
