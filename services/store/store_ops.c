@@ -2148,6 +2148,7 @@ int store_open (const char *dir, const store_opts_t *opts, store_t **ret_store)
             self->epoch = (uint64_t)hs_now_ns () ^ (uint64_t)hs_mono_ns ();
     } while (self->epoch == 0);
 
+    _cleanup_free_ char *path = hs_sprintf ("%s/" STORE_WAL_FILE, dir);
     /* The keyring: a missing file is decided after the log's replay (made
      * if nothing is sealed yet, else a refusal), a bad one refuses now. */
     self->key_path = !hs_empty (opts->encryption_key)
@@ -2168,7 +2169,6 @@ int store_open (const char *dir, const store_opts_t *opts, store_t **ret_store)
                   self->key_path, (unsigned)(kst.st_mode & 07777));
     hs_db_set_unseal (db, s_unseal, self);
 
-    _cleanup_free_ char *path = hs_sprintf ("%s/" STORE_WAL_FILE, dir);
     r = store_wal_open (path, opts->nosync, &self->wal);
     if (r < 0) goto fail;
     r = s_recover (self, true);

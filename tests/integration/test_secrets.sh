@@ -159,3 +159,13 @@ start_store
 yaml=$(hsctl get secret db -o yaml)
 case "$yaml" in *"password: $VALUE_B64"*) ;; *) fail "with the key back: $yaml" ;; esac
 pass "a missing key file: refused with one line naming it; with it back, all is there"
+
+# ---- under a sanitizer build: nothing reported by the store or the taps
+stop_store
+for f in "$T"/store.log "$T"/*.err "$T/nokey.out" "$T/rewrite.out"; do
+  [ -f "$f" ] || continue
+  if grep -Eq 'Sanitizer|runtime error' "$f"; then
+    fail "sanitizer report in $f: $(grep -E -A20 'Sanitizer|runtime error' "$f")"
+  fi
+done
+pass "no sanitizer report"

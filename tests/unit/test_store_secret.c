@@ -428,7 +428,7 @@ static void test_store_at_rest (void)
     _cleanup_free_ char *wal = hs_sprintf ("%s/wal", dir);
     size_t wlen = 0;
     _cleanup_free_ uint8_t *wdata = s_read_file (wal, &wlen);
-    CHECK (wlen > 100);
+    CHECK (wdata != NULL && wlen > 100);
     CHECK (!s_file_has (wal, VALUE) && !s_file_has (wal, VALUE_B64));
     CHECK (s_file_has (wal, "hsenc:v1:key-"));
     /* the same again: unchanged (stringData merges the same way) */
