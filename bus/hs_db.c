@@ -378,7 +378,9 @@ int hs_db_snapshot_write_file (const char *path, const hs_db_snapshot_t *snap)
     /* Write beside, fsync, then rename: a crash never leaves half a backup
      * under the final name. */
     _cleanup_free_ char *tmp = hs_sprintf ("%s.tmp.%d", path, (int)getpid ());
-    int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* 0600, as etcdctl's: a backup holds Secrets in clear (the bus carried
+     * them so; docs/architecture.md §4, "Secrets at rest") */
+    int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) return -errno;
     Hs__SnapshotChunk **chunks;
     size_t n;

@@ -23,6 +23,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Readers beside the store tell an empty log by its first header (hs_db.c). */
 _Static_assert(STORE_WAL_HEADER == HS_DB_WAL_HEADER, "one record header size");
@@ -70,8 +72,9 @@ struct store_t {
     char *open_error; /* why store_open refused, for opts->ret_error */
     uint8_t *seal_buf;
     size_t seal_cap;
-    uint64_t secrets_rewritten; /* at open: sealed anew with the first key */
-    bool opened;                /* store_open succeeded: only then may close empty the log */
+    uint64_t secrets_rewritten;  /* at open: sealed anew with the first key */
+    uint64_t secrets_were_clear; /* of which were stored in clear (a restore) */
+    bool opened;                 /* store_open succeeded: only then may close empty the log */
 };
 
 /* One command being applied. */
@@ -1819,6 +1822,7 @@ static int s_secrets_at_open (store_t *s, MDB_txn *txn)
             bool secret = o && o->kind_case == HS__OBJECT__KIND_SECRET;
             hs_pb_free (o);
             if (!secret) continue;
+            s->secrets_were_clear++;
         }
         if (r == 0) hs_pb_push ((void ***)&todo, &n_todo, hs_strndup (k.mv_data, k.mv_size));
     }
@@ -2115,15 +2119,8 @@ int64_t store_checkpoint_deadline (store_t *self)
     return self->window_start_ns + STORE_WINDOW_NS;
 }
 
-int store_open (const char *dir, const store_opts_t *opts, store_t **ret_store)
+static void s_take_db (store_t *self, hs_db_t *db)
 {
-    store_opts_t none = {0};
-    if (!opts) opts = &none;
-    hs_db_opts_t dbo = {.readonly = false, .nosync = opts->nosync, .map_size = opts->map_size};
-    hs_db_t *db;
-    int r = hs_db_open (dir, &dbo, &db);
-    if (r < 0) return r;
-    store_t *self = hs_calloc (1, sizeof *self);
     self->db = db;
     self->env = hs_db_env (db);
     self->objects = hs_db_dbi (db, HS_DB_OBJECTS);
@@ -2133,6 +2130,58 @@ int store_open (const char *dir, const store_opts_t *opts, store_t **ret_store)
     self->reqtime = hs_db_dbi (db, HS_DB_REQTIME);
     self->nodeuse = hs_db_dbi (db, HS_DB_NODEUSE);
     self->alloc = hs_db_dbi (db, HS_DB_ALLOC);
+    hs_db_set_unseal (db, s_unseal, self);
+}
+
+/* After Secrets stored in clear (a snapshot restore) were sealed at open:
+ * LMDB keeps the bytes of the pages it freed until it reuses them, so the
+ * clear values would stay in data.mdb. A compacting copy holds only live
+ * pages: it replaces data.mdb (fsynced, renamed), and the store reopens it.
+ * Runs before anything is acked; the log is empty (the recovery emptied it). */
+static int s_compact (store_t *self, const char *dir, const hs_db_opts_t *dbo)
+{
+    _cleanup_free_ char *tmp = hs_sprintf ("%s/compact.tmp", dir);
+    _cleanup_free_ char *copy = hs_sprintf ("%s/data.mdb", tmp);
+    _cleanup_free_ char *final = hs_sprintf ("%s/data.mdb", dir);
+    unlink (copy); /* an interrupted compaction's */
+    rmdir (tmp);
+    if (mkdir (tmp, 0700) != 0) return -errno;
+    int r = hs_db_errno (mdb_env_copy2 (self->env, tmp, MDB_CP_COMPACT));
+    if (r == 0) {
+        int fd = open (copy, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || fsync (fd) != 0) r = -errno;
+        if (fd >= 0) close (fd);
+    }
+    if (r == 0) {
+        hs_db_close (&self->db);
+        if (rename (copy, final) != 0) r = -errno;
+        int dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            (void)fsync (dfd);
+            close (dfd);
+        }
+    }
+    unlink (copy);
+    rmdir (tmp);
+    if (!self->db) {
+        hs_db_t *db = NULL;
+        int r2 = hs_db_open (dir, dbo, &db);
+        if (r2 < 0) return r2;
+        s_take_db (self, db);
+    }
+    return r;
+}
+
+int store_open (const char *dir, const store_opts_t *opts, store_t **ret_store)
+{
+    store_opts_t none = {0};
+    if (!opts) opts = &none;
+    hs_db_opts_t dbo = {.readonly = false, .nosync = opts->nosync, .map_size = opts->map_size};
+    hs_db_t *db;
+    int r = hs_db_open (dir, &dbo, &db);
+    if (r < 0) return r;
+    store_t *self = hs_calloc (1, sizeof *self);
+    s_take_db (self, db);
     if (opts->net)
         self->net = *opts->net;
     else
@@ -2167,12 +2216,18 @@ int store_open (const char *dir, const store_opts_t *opts, store_t **ret_store)
     if (self->keys && stat (self->key_path, &kst) == 0 && (kst.st_mode & 077))
         log_warn ("the encryption key file %s can be read by others (mode %04o): chmod 600 it",
                   self->key_path, (unsigned)(kst.st_mode & 07777));
-    hs_db_set_unseal (db, s_unseal, self);
 
     r = store_wal_open (path, opts->nosync, &self->wal);
     if (r < 0) goto fail;
     r = s_recover (self, true);
     if (r < 0) goto fail;
+    if (self->secrets_were_clear > 0) {
+        r = s_compact (self, dir, &dbo);
+        if (r < 0) goto fail;
+        log_info ("compacted %s/data.mdb: the %llu Secrets that were stored in clear left no "
+                  "copy in its free pages",
+                  dir, (unsigned long long)self->secrets_were_clear);
+    }
     self->commits = 0;
     self->opened = true;
     *ret_store = self;

@@ -160,6 +160,26 @@ yaml=$(hsctl get secret db -o yaml)
 case "$yaml" in *"password: $VALUE_B64"*) ;; *) fail "with the key back: $yaml" ;; esac
 pass "a missing key file: refused with one line naming it; with it back, all is there"
 
+# ---- a snapshot restore: the backup is 0600; the restored store seals the
+# Secrets the file held in clear and compacts data.mdb, so no clear copy
+# stays in its free pages
+hsctl snapshot save "$T/backup.db" >"$T/save.out" 2>&1 || fail "snapshot save: $(cat "$T/save.out")"
+[ "$(stat -c %a "$T/backup.db")" = 600 ] || fail "the backup has mode $(stat -c %a "$T/backup.db")"
+stop_store
+hsctl snapshot restore "$T/backup.db" --data-dir "$T/restored" >"$T/restore.out" 2>&1 \
+  || fail "snapshot restore: $(cat "$T/restore.out")"
+DATA_SAVED=$DATA
+start store "$HS_BIN/hs-store" --bus "$HS_BUS" --data "$T/restored"
+STORE_PID=$LAST_PID
+wait_for 20 "the restored hs-store to answer" "$HS_BIN/hsctl" get nodes
+yaml=$(hsctl get secret db -o yaml)
+case "$yaml" in *"password: $VALUE_B64"*) ;; *) fail "after a restore: $yaml" ;; esac
+grep -q 'compacted .*restored/data.mdb: the 1 Secrets that were stored in clear' "$T/store.log" \
+  || fail "the restored store did not compact: $(tail -5 "$T/store.log")"
+no_value_in "$T/restored/data.mdb" "$T/restored/wal"
+grep -qa 'hsenc:v1:' "$T/restored/data.mdb" || fail "the restored data.mdb holds no sealed Secret"
+pass "restored: sealed at start, no clear copy left in data.mdb; the backup file is 0600"
+
 # ---- under a sanitizer build: nothing reported by the store or the taps
 stop_store
 for f in "$T"/store.log "$T"/*.err "$T/nokey.out" "$T/rewrite.out"; do

@@ -642,12 +642,29 @@ static void test_store_restored_clear (void)
     CHECK_EQ_INT (r, 0);
     if (!s) return;
     CHECK_EQ_INT (store_secrets_rewritten (s), 1);
+    /* not even in LMDB's free pages: the store compacted the file */
+    _cleanup_free_ char *mdb = hs_sprintf ("%s/data.mdb", dir);
+    CHECK (!s_file_has (mdb, VALUE));
+    CHECK (s_file_has (mdb, "hsenc:v1:"));
     Hs__Object *got = s_get (s, HS_KIND_SECRET, "db");
     size_t len = 0;
     const char *v = s_secret_value (got, "password", &len);
     CHECK (v && len == strlen (VALUE) && memcmp (v, VALUE, len) == 0);
     hs_pb_free (got);
+    /* and it works on: a write, a checkpoint, a reopen */
+    CHECK_EQ_INT (s_apply (s, HS__OP__OP_APPLY,
+                           s_obj ("kind: ConfigMap\napiVersion: v1\nmetadata: {name: after}\n"))
+                      ->code,
+                  HS__CODE__CODE_OK);
     store_destroy (&s);
+    s = s_open_store (dir, NULL, &error, &r);
+    CHECK_EQ_INT (r, 0);
+    CHECK_EQ_INT (store_secrets_rewritten (s), 0);
+    got = s_get (s, HS_KIND_CONFIGMAP, "after");
+    CHECK (got != NULL);
+    hs_pb_free (got);
+    store_destroy (&s);
+    CHECK (!s_file_has (mdb, VALUE));
     free (error);
 }
 
