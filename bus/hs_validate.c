@@ -1334,12 +1334,12 @@ static void s_check_configmap (s_errs_t *e, const Hs__ConfigMap *cm)
     size_t total = 0;
     for (size_t i = 0; i < cm->n_data; i++) {
         s_check_config_key (e, "data", cm->data[i]->key);
-        total += strlen (cm->data[i]->key) + strlen (hs_s (cm->data[i]->value));
+        total += strlen (hs_s (cm->data[i]->value)); /* values, as kube counts */
     }
     for (size_t i = 0; i < cm->n_binary_data; i++) {
         const char *k = cm->binary_data[i]->key;
         s_check_config_key (e, "binaryData", k);
-        total += strlen (k) + cm->binary_data[i]->value.len;
+        total += cm->binary_data[i]->value.len;
         for (size_t j = 0; j < cm->n_data; j++)
             if (hs_streq (cm->data[j]->key, k))
                 s_err (e, "binaryData: Invalid value: %s: duplicate of key present in data", Q (k));

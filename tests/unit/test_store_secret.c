@@ -352,6 +352,24 @@ static void test_validation (void)
     _cleanup_free_ char *msg = s_validate (y);
     CHECK_CONTAINS (msg, ": must be no more than 253 characters");
 
+    /* a ConfigMap over 1 MiB of values (data and binaryData together) */
+    Hs__Object *cm = hs_obj_new (HS_KIND_CONFIGMAP, "", "big");
+    Hs__ConfigMap__BinaryDataEntry *bd = hs_pb_new (&hs__config_map__binary_data_entry__descriptor);
+    hs_pb_set_str (&bd->key, "b");
+    bd->value.len = 1 << 20;
+    bd->value.data = hs_pb_alloc (bd->value.len);
+    memset (bd->value.data, 1, bd->value.len);
+    hs_pb_push ((void ***)&cm->config_map->binary_data, &cm->config_map->n_binary_data, bd);
+    hs_obj_defaults (cm, 1);
+    char *m = NULL;
+    CHECK_EQ_INT (hs_obj_validate (cm, &m), 0); /* exactly 1 MiB */
+    hs_pb_map_set ((void ***)&cm->config_map->data, &cm->config_map->n_data,
+                   &hs__config_map__data_entry__descriptor, "a", "x");
+    CHECK_EQ_INT (hs_obj_validate (cm, &m), -EINVAL);
+    CHECK_EQ_STR (m, "ConfigMap \"big\" is invalid: []: Too long: must have at most 1048576 bytes");
+    free (m);
+    hs_pb_free (cm);
+
     /* stringData is merged into data (it wins), then gone; type Opaque */
     Hs__Object *o = s_obj (SECRET_YAML);
     hs_obj_defaults (o, 1);
