@@ -144,6 +144,72 @@ static void s_pair (int n, size_t size, bool nosync, int rounds, s_res_t *ret_cm
     }
 }
 
+/* ------------------------------------------------------------------ end to end */
+
+/* The same through hs-bus and hs-store (its default fsync), as a user's
+ * client sees it: one hs_client, one apply in flight (hsctl apply of one
+ * manifest after another). ConfigMaps and Secrets alternate in blocks of
+ * n / rounds, on one store; hs-store's CPU (/proc) over each kind's blocks. */
+static void s_e2e (int n, const size_t *sizes, int n_sizes, int rounds, const char *bin_dir)
+{
+    char *bus = bl_find_bin ("hs-bus", bin_dir), *store = bl_find_bin ("hs-store", bin_dir);
+    if (!bus || !store) {
+        printf ("\n(end to end skipped: no hs-bus or hs-store; --bin DIR)\n");
+        return;
+    }
+    bl_plane_t p;
+    char *dir = hs_sprintf ("%s/e2e", g_root);
+    if (hs_mkdir_p (dir, 0700) < 0) bl_die ("cannot make %s", dir);
+    bl_plane_start (&p, dir, bus, store, false);
+    hs_client_t *cl = NULL;
+    int r = hs_client_new (p.bus, "bench-secrets", NULL, 10000, &cl);
+    if (r < 0) bl_die ("cannot join hs-bus: %s", strerror (-r));
+    printf ("\nend to end: hs-bus + hs-store (fsync), one client, one apply in flight; blocks of "
+            "%d alternating\n",
+            n / rounds);
+    printf ("  %-10s %8s %10s %12s %16s\n", "KIND", "BYTES", "APPLIES/S", "WALL µs/op",
+            "STORE CPU µs/op");
+    int seq = 0;
+    for (int i = 0; i < n_sizes; i++) {
+        uint8_t *value = hs_malloc (sizes[i] ? sizes[i] : 1);
+        for (size_t j = 0; j < sizes[i]; j++) value[j] = (uint8_t)(j * 131 + 7);
+        double wall[2] = {0, 0}, cpu[2] = {0, 0};
+        int done[2] = {0, 0};
+        for (int round = 0; round < rounds; round++)
+            for (int k = 0; k < 2; k++) {
+                hs_kind_t kind = k ? HS_KIND_SECRET : HS_KIND_CONFIGMAP;
+                double c0 = bl_cpu_s (p.store_pid);
+                int64_t t0 = hs_mono_ns ();
+                for (int j = 0; j < n / rounds; j++) {
+                    Hs__Write *w =
+                        hs_write_new (HS__OP__OP_APPLY, s_obj (kind, ++seq, sizes[i], value));
+                    Hs__Ack *ack = NULL;
+                    r = hs_client_call (cl, &w, 1, NULL, &ack);
+                    if (r < 0 || ack->code != HS__CODE__CODE_OK) {
+                        bl_tail_log (p.store_log, 20);
+                        bl_die ("an apply failed: %s", r < 0 ? strerror (-r) : ack->message);
+                    }
+                    hs_pb_free (ack);
+                    hs_pb_free (w);
+                    done[k]++;
+                }
+                wall[k] += (double)(hs_mono_ns () - t0) / 1e9;
+                cpu[k] += bl_cpu_s (p.store_pid) - c0;
+            }
+        for (int k = 0; k < 2; k++)
+            printf ("  %-10s %8zu %10.0f %12.1f %16.1f\n", k ? "Secret" : "ConfigMap", sizes[i],
+                    done[k] / wall[k], wall[k] * 1e6 / done[k], cpu[k] * 1e6 / done[k]);
+        free (value);
+    }
+    hs_client_destroy (&cl);
+    bl_stop (p.store_pid);
+    bl_stop (p.bus_pid);
+    bl_plane_free (&p);
+    free (dir);
+    free (bus);
+    free (store);
+}
+
 static void s_primitives (const size_t *sizes, int n_sizes)
 {
     char *dir = hs_sprintf ("%s/keys", g_root);
@@ -182,11 +248,15 @@ int main (int argc, char **argv)
 {
     bl_init ("bench-secrets");
     int n = 1000, rounds = 3;
+    bool e2e = true;
+    const char *bin_dir = NULL;
     size_t sizes[8] = {256, 4096, 65536};
     int n_sizes = 3;
     static const struct option opts[] = {{"count", required_argument, 0, 'n'},
                                          {"sizes", required_argument, 0, 's'},
                                          {"rounds", required_argument, 0, 'r'},
+                                         {"no-e2e", no_argument, 0, 'E'},
+                                         {"bin", required_argument, 0, 'b'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     int c;
@@ -194,6 +264,8 @@ int main (int argc, char **argv)
         switch (c) {
         case 'n': n = bl_parse_int ("--count", optarg, 1, 1000000); break;
         case 'r': rounds = bl_parse_int ("--rounds", optarg, 1, 15); break;
+        case 'E': e2e = false; break;
+        case 'b': bin_dir = optarg; break;
         case 's': {
             n_sizes = 0;
             char *copy = hs_strdup (optarg), *save = NULL;
@@ -204,11 +276,13 @@ int main (int argc, char **argv)
             break;
         }
         default:
-            printf ("usage: bench-secrets [--count N] [--sizes B,B,...] [--rounds R]\n"
+            printf ("usage: bench-secrets [--count N] [--sizes B,B,...] [--rounds R] [--no-e2e] "
+                    "[--bin DIR]\n"
                     "  N Secrets vs N ConfigMaps (binaryData) of B bytes each, applied one\n"
                     "  command per batch through hs-store's core; defaults 1000 and "
                     "256,4096,65536;\n"
-                    "  each figure the median of R alternating rounds (default 3)\n");
+                    "  each figure the median of R alternating rounds (default 3); then the same\n"
+                    "  end to end through hs-bus and hs-store (--no-e2e: not)\n");
             return c == 'h' ? 0 : 2;
         }
     }
@@ -236,6 +310,7 @@ int main (int argc, char **argv)
                     n / sec.wall, sec.wall * 1e6 / n, sec.cpu * 1e6 / n, delta, sec.reopen * 1e3);
         }
     }
+    if (e2e) s_e2e (n, sizes, n_sizes, rounds, bin_dir);
     s_primitives (sizes, n_sizes);
     return 0;
 }
