@@ -89,7 +89,11 @@ static s_res_t s_run (hs_kind_t kind, int n, size_t size, bool nosync)
     char *dir = hs_sprintf ("%s/run-%d", g_root, ++run);
     store_t *s = s_open (dir, nosync, NULL);
     uint8_t *value = hs_malloc (size);
-    for (size_t i = 0; i < size; i++) value[i] = (uint8_t)(hs_mono_ns () * 2654435761u >> 13);
+    uint64_t x = (uint64_t)hs_mono_ns () | 1;
+    for (size_t i = 0; i < size; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift: bytes that do not repeat */
+        value[i] = (uint8_t)x;
+    }
     store_out_t out = {0};
     s_res_t res = {0};
     double cpu0 = s_cpu ();
