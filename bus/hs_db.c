@@ -35,8 +35,22 @@ struct hs_db_t {
     MDB_dbi dbi[HS_DB__COUNT];
     bool have[HS_DB__COUNT]; /* a read-only opener may find a table missing */
     bool readonly;
-    char *wal; /* readers: the path of hs-store's write-ahead log */
+    char *wal;              /* readers: the path of hs-store's write-ahead log */
+    hs_db_unseal_fn unseal; /* hs-store's: opens sealed Secrets */
+    void *unseal_arg;
 };
+
+void hs_db_set_unseal (hs_db_t *self, hs_db_unseal_fn fn, void *arg)
+{
+    self->unseal = fn;
+    self->unseal_arg = arg;
+}
+
+bool hs_db_is_sealed (const void *value, size_t len)
+{
+    return len >= HS_DB_SEALED_PREFIX_LEN &&
+           memcmp (value, HS_DB_SEALED_PREFIX, HS_DB_SEALED_PREFIX_LEN) == 0;
+}
 
 int hs_db_errno (int rc)
 {
@@ -178,7 +192,18 @@ static int s_snap_kind (hs_db_t *self, MDB_txn *txn, hs_kind_t kind, const char 
         for (rc = mdb_cursor_get (cur, &k, &v, MDB_SET_RANGE);
              rc == 0 && s_has_prefix (&k, prefix, plen);
              rc = mdb_cursor_get (cur, &k, &v, MDB_NEXT)) {
-            Hs__Object *o = hs__object__unpack (NULL, v.mv_size, v.mv_data);
+            Hs__Object *o = NULL;
+            if (hs_db_is_sealed (v.mv_data, v.mv_size)) {
+                /* a Secret: only hs-store holds the key */
+                int r = self->unseal ? self->unseal (self->unseal_arg, v.mv_data, v.mv_size, &o)
+                                     : -ENOKEY;
+                if (r < 0) {
+                    mdb_cursor_close (cur);
+                    return r;
+                }
+            } else {
+                o = hs__object__unpack (NULL, v.mv_size, v.mv_data);
+            }
             if (!o) continue; /* never written by us; skip rather than fail a reader */
             if (filter &&
                 !hs_streq (o->pod && o->pod->spec ? o->pod->spec->node_name : "", pod_node)) {
@@ -353,7 +378,9 @@ int hs_db_snapshot_write_file (const char *path, const hs_db_snapshot_t *snap)
     /* Write beside, fsync, then rename: a crash never leaves half a backup
      * under the final name. */
     _cleanup_free_ char *tmp = hs_sprintf ("%s.tmp.%d", path, (int)getpid ());
-    int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* 0600, as etcdctl's: a backup holds Secrets in clear (the bus carried
+     * them so; docs/architecture.md §4, "Secrets at rest") */
+    int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) return -errno;
     Hs__SnapshotChunk **chunks;
     size_t n;

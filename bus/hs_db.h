@@ -47,6 +47,19 @@ typedef struct {
  * acked writes, and the caller should ask the store instead. */
 int hs_db_snapshot (hs_db_t *self, const hs_kind_t *kinds, size_t n_kinds, const char *pod_node,
                     hs_db_snapshot_t *ret_snap);
+
+/* Sealed values: hs-store keeps Secrets encrypted (services/store/
+ * store_secret.h). Such a value starts with a zero byte, which no packed
+ * hs.Object does (protobuf has no field 0). hs-store sets an unseal
+ * function that decrypts and unpacks one (0 with *ret, or -errno: the
+ * snapshot fails with it); without one (a reader beside the store, which
+ * holds no key), a snapshot that meets a sealed value fails with -ENOKEY,
+ * so the client library asks the store on the bus instead. */
+#define HS_DB_SEALED_PREFIX     "\0hsenc:"
+#define HS_DB_SEALED_PREFIX_LEN 7
+typedef int (*hs_db_unseal_fn) (void *arg, const void *value, size_t len, Hs__Object **ret);
+void hs_db_set_unseal (hs_db_t *self, hs_db_unseal_fn fn, void *arg);
+bool hs_db_is_sealed (const void *value, size_t len);
 void hs_db_snapshot_free (hs_db_snapshot_t *snap);
 
 /* Snapshot files (hsctl snapshot save/restore): "HSSNAP1\n", then

@@ -975,7 +975,12 @@ static int s_parse_value (s_ctx_t *c, const ProtobufCFieldDescriptor *f, const h
         ProtobufCBinaryData *b = slot;
         uint8_t *data;
         size_t n;
-        if (s_b64_decode (t->scalar, &data, &n) < 0) return s_expected (c, t, "a base64 string");
+        /* never echoed: bytes are a Secret's data */
+        if (s_b64_decode (t->scalar, &data, &n) < 0)
+            return s_fail (c, t,
+                           "expected a base64 string, got %zu characters that are not "
+                           "(the value is not shown: it may be a secret)",
+                           strlen (hs_s (t->scalar)));
         if (b->data &&
             (!f->default_value || ((const ProtobufCBinaryData *)f->default_value)->data != b->data))
             free (b->data);

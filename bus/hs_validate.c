@@ -181,6 +181,41 @@ static void s_default_service (Hs__Service *svc)
     }
 }
 
+/* ------------------------------------------------------------------ ConfigMap, Secret */
+
+#define CONFIG_KEY_MSG                                                                             \
+    "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. "           \
+    "'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"
+#define MAX_DATA_SIZE (1 << 20) /* kube's MaxSecretSize, for ConfigMaps too */
+#define IMMUTABLE_MSG "field is immutable when `immutable` is set"
+
+/* Secret: stringData is write-only: merged into data (stringData wins), as
+ * the apiserver does on every write, and never stored; type Opaque. */
+static void s_default_secret (Hs__Secret *sec)
+{
+    if (hs_empty (sec->type)) hs_pb_set_str (&sec->type, "Opaque");
+    for (size_t i = 0; i < sec->n_string_data; i++) {
+        Hs__Secret__StringDataEntry *sd = sec->string_data[i];
+        Hs__Secret__DataEntry *d = NULL;
+        for (size_t j = 0; j < sec->n_data && !d; j++)
+            if (hs_streq (sec->data[j]->key, sd->key)) d = sec->data[j];
+        if (!d) {
+            d = hs_pb_new (&hs__secret__data_entry__descriptor);
+            hs_pb_set_str (&d->key, sd->key);
+            hs_pb_push ((void ***)&sec->data, &sec->n_data, d);
+        }
+        /* the string's bytes become the value: take them, no copy left behind */
+        hs_pb_release (d->value.data);
+        d->value.len = strlen (hs_s (sd->value));
+        d->value.data = d->value.len ? (uint8_t *)TAKE_PTR (sd->value) : NULL;
+        if (!sd->value) sd->value = (char *)protobuf_c_empty_string;
+    }
+    for (size_t i = 0; i < sec->n_string_data; i++) hs_pb_free (sec->string_data[i]);
+    hs_pb_release (sec->string_data);
+    sec->string_data = NULL;
+    sec->n_string_data = 0;
+}
+
 void hs_obj_defaults (Hs__Object *o, int64_t now_ns)
 {
     hs_kind_t kind = hs_obj_kind (o);
@@ -236,6 +271,7 @@ void hs_obj_defaults (Hs__Object *o, int64_t now_ns)
                         &o->node->spec->n_pod_cidrs);
         break;
     case HS_KIND_SERVICE: s_default_service (o->service); break;
+    case HS_KIND_SECRET: s_default_secret (o->secret); break;
     case HS_KIND_ENDPOINTS:
         for (size_t i = 0; i < o->endpoints->n_subsets; i++) {
             Hs__EndpointSubset *ss = o->endpoints->subsets[i];
@@ -339,6 +375,14 @@ void hs_obj_normalize (Hs__Object *o)
     case HS_KIND_SERVICE:
         if (o->service->spec)
             s_map_normalize ((void **)o->service->spec->selector, &o->service->spec->n_selector);
+        break;
+    case HS_KIND_CONFIGMAP:
+        s_map_normalize ((void **)o->config_map->data, &o->config_map->n_data);
+        s_map_normalize ((void **)o->config_map->binary_data, &o->config_map->n_binary_data);
+        break;
+    case HS_KIND_SECRET:
+        s_map_normalize ((void **)o->secret->data, &o->secret->n_data);
+        s_map_normalize ((void **)o->secret->string_data, &o->secret->n_string_data);
         break;
     default: break;
     }
@@ -1496,6 +1540,153 @@ static void s_check_endpoints (s_errs_t *e, const Hs__Endpoints *ep)
     }
 }
 
+/* ------------------------------------------------------------------ ConfigMap, Secret checks */
+
+/* IsConfigMapKey: one error per failed rule, as kube lists them. The path
+ * holds the key as kube's field.Path.Key does (data[key]), unquoted when
+ * printable. */
+static void s_check_config_key (s_errs_t *e, const char *path, const char *key)
+{
+    size_t n = strlen (key);
+    bool printable = n <= 253;
+    for (size_t i = 0; i < n && printable; i++) printable = key[i] >= 0x20 && key[i] < 0x7f;
+    char pb[300];
+    snprintf (pb, sizeof pb, "%s[%s]", path, printable ? key : Q (key));
+    if (n > 253)
+        s_err (e, "%s: Invalid value: %s: must be no more than 253 characters", pb, Q (key));
+    bool ok = n > 0;
+    for (size_t i = 0; i < n && ok; i++) {
+        char c = key[i];
+        ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             c == '-' || c == '_' || c == '.';
+    }
+    if (!ok) s_err (e, "%s: Invalid value: %s: " CONFIG_KEY_MSG, pb, Q (key));
+    if (hs_streq (key, "."))
+        s_err (e, "%s: Invalid value: %s: must not be '.'", pb, Q (key));
+    else if (hs_streq (key, ".."))
+        s_err (e, "%s: Invalid value: %s: must not be '..'", pb, Q (key));
+    else if (hs_startswith (key, ".."))
+        s_err (e, "%s: Invalid value: %s: must not start with '..'", pb, Q (key));
+}
+
+/* Never a value in a message: only keys and sizes. */
+static void s_check_configmap (s_errs_t *e, const Hs__ConfigMap *cm)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < cm->n_data; i++) {
+        s_check_config_key (e, "data", cm->data[i]->key);
+        total += strlen (hs_s (cm->data[i]->value)); /* values, as kube counts */
+    }
+    for (size_t i = 0; i < cm->n_binary_data; i++) {
+        const char *k = cm->binary_data[i]->key;
+        s_check_config_key (e, "binaryData", k);
+        total += cm->binary_data[i]->value.len;
+        for (size_t j = 0; j < cm->n_data; j++)
+            if (hs_streq (cm->data[j]->key, k))
+                s_err (e, "binaryData: Invalid value: %s: duplicate of key present in data", Q (k));
+    }
+    if (total > MAX_DATA_SIZE) s_err (e, "[]: Too long: must have at most %d bytes", MAX_DATA_SIZE);
+}
+
+static bool s_secret_has (const Hs__Secret *sec, const char *key)
+{
+    for (size_t i = 0; i < sec->n_data; i++)
+        if (hs_streq (sec->data[i]->key, key)) return true;
+    return false;
+}
+
+static void s_check_secret (s_errs_t *e, const Hs__Secret *sec)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < sec->n_data; i++) {
+        s_check_config_key (e, "data", sec->data[i]->key);
+        total += sec->data[i]->value.len;
+    }
+    /* stringData is merged by the defaults; one left over is checked too */
+    for (size_t i = 0; i < sec->n_string_data; i++) {
+        s_check_config_key (e, "stringData", sec->string_data[i]->key);
+        total += strlen (hs_s (sec->string_data[i]->value));
+    }
+    if (total > MAX_DATA_SIZE)
+        s_err (e, "data: Too long: must have at most %d bytes", MAX_DATA_SIZE);
+    if (strlen (hs_s (sec->type)) > 253)
+        s_err (e, "type: Invalid value: %s: must be no more than 253 characters", Q (sec->type));
+    /* the types whose keys kube requires */
+    static const struct {
+        const char *type, *keys[2];
+    } typed[] = {
+        {"kubernetes.io/tls", {"tls.crt", "tls.key"}},
+        {"kubernetes.io/dockerconfigjson", {".dockerconfigjson", NULL}},
+        {"kubernetes.io/dockercfg", {".dockercfg", NULL}},
+        {"kubernetes.io/ssh-auth", {"ssh-privatekey", NULL}},
+    };
+    for (size_t t = 0; t < HS_ARRAY_LEN (typed); t++) {
+        if (!hs_streq (sec->type, typed[t].type)) continue;
+        for (size_t k = 0; k < 2 && typed[t].keys[k]; k++)
+            if (!s_secret_has (sec, typed[t].keys[k]))
+                s_err (e, "data[%s]: Required value", typed[t].keys[k]);
+    }
+    if (hs_streq (sec->type, "kubernetes.io/basic-auth") && !s_secret_has (sec, "username") &&
+        !s_secret_has (sec, "password"))
+        s_err (e, "data[username]: Required value: either username or password is required");
+}
+
+static bool s_immutable (const Hs__BoolValue *b)
+{
+    return b && b->value;
+}
+
+/* Two maps hold the same entries (both sorted by hs_obj_normalize). */
+static bool s_maps_equal (void *const *a, size_t na, void *const *b, size_t nb)
+{
+    if (na != nb) return false;
+    for (size_t i = 0; i < na; i++)
+        if (!hs_pb_equal (a[i], b[i])) return false;
+    return true;
+}
+
+int hs_data_validate_update (const Hs__Object *old, const Hs__Object *upd, char **ret_msg)
+{
+    s_errs_t e = {0};
+    const char *kind = NULL, *name = "";
+    if (old->kind_case == HS__OBJECT__KIND_CONFIG_MAP &&
+        upd->kind_case == HS__OBJECT__KIND_CONFIG_MAP) {
+        const Hs__ConfigMap *o = old->config_map, *n = upd->config_map;
+        kind = "ConfigMap";
+        name = n->metadata ? n->metadata->name : "";
+        if (s_immutable (o->immutable)) {
+            if (!s_immutable (n->immutable)) s_err (&e, "immutable: Forbidden: " IMMUTABLE_MSG);
+            if (!s_maps_equal ((void *const *)o->data, o->n_data, (void *const *)n->data,
+                               n->n_data))
+                s_err (&e, "data: Forbidden: " IMMUTABLE_MSG);
+            if (!s_maps_equal ((void *const *)o->binary_data, o->n_binary_data,
+                               (void *const *)n->binary_data, n->n_binary_data))
+                s_err (&e, "binaryData: Forbidden: " IMMUTABLE_MSG);
+        }
+    } else if (old->kind_case == HS__OBJECT__KIND_SECRET &&
+               upd->kind_case == HS__OBJECT__KIND_SECRET) {
+        const Hs__Secret *o = old->secret, *n = upd->secret;
+        kind = "Secret";
+        name = n->metadata ? n->metadata->name : "";
+        if (!hs_streq (o->type, n->type))
+            s_err (&e, "type: Invalid value: %s: field is immutable", Q (n->type));
+        if (s_immutable (o->immutable)) {
+            if (!s_immutable (n->immutable)) s_err (&e, "immutable: Forbidden: " IMMUTABLE_MSG);
+            if (!s_maps_equal ((void *const *)o->data, o->n_data, (void *const *)n->data,
+                               n->n_data))
+                s_err (&e, "data: Forbidden: " IMMUTABLE_MSG);
+        }
+    }
+    if (e.n == 0) {
+        hs_buf_free (&e.buf);
+        return 0;
+    }
+    _cleanup_free_ char *list = hs_buf_take (&e.buf);
+    *ret_msg = e.n == 1 ? hs_sprintf ("%s \"%s\" is invalid: %s", kind, name, list)
+                        : hs_sprintf ("%s \"%s\" is invalid: [%s]", kind, name, list);
+    return -EINVAL;
+}
+
 int hs_obj_validate (const Hs__Object *o, char **ret_msg)
 {
     hs_kind_t kind = hs_obj_kind (o);
@@ -1544,6 +1735,8 @@ int hs_obj_validate (const Hs__Object *o, char **ret_msg)
     case HS_KIND_NODE: s_check_node (&e, o->node); break;
     case HS_KIND_SERVICE: s_check_service (&e, o->service->spec); break;
     case HS_KIND_ENDPOINTS: s_check_endpoints (&e, o->endpoints); break;
+    case HS_KIND_CONFIGMAP: s_check_configmap (&e, o->config_map); break;
+    case HS_KIND_SECRET: s_check_secret (&e, o->secret); break;
     case HS_KIND_EVENT:
         if (o->event->count < 0)
             s_err (&e, "count: Invalid value: %d: must be greater than or equal to 0",

@@ -24,6 +24,8 @@
  * (ClusterIP), sessionAffinity (None; ClientIP's timeout 10800 s),
  * internalTrafficPolicy (Cluster), port protocol (TCP) and targetPort (=
  * port), clusterIPs from clusterIP and back (Node podCIDRs likewise);
+ * Secret type (Opaque), and stringData merged into data (stringData wins)
+ * and cleared: it is write-only and never stored;
  * Endpoints port protocol (TCP). Addresses themselves are the store's
  * (services/store/store_alloc.h).
  *
@@ -43,5 +45,11 @@ int hs_obj_validate (const Hs__Object *o, char **ret_msg);
  * activeDeadlineSeconds, added tolerations and nodeName (set by bind only:
  * callers keep the old one). 0 or -EINVAL with *ret_msg. */
 int hs_pod_validate_update (const Hs__Pod *old, const Hs__Pod *upd, char **ret_msg);
+
+/* ConfigMap and Secret updates, as kube's ValidateConfigMapUpdate and
+ * ValidateSecretUpdate: with immutable set, data (and binaryData) and
+ * immutable itself may not change; a Secret's type never does. Other
+ * kinds: 0. 0 or -EINVAL with *ret_msg. Messages name keys, never values. */
+int hs_data_validate_update (const Hs__Object *old, const Hs__Object *upd, char **ret_msg);
 
 #endif

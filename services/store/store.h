@@ -38,6 +38,12 @@ typedef struct {
     int64_t request_ttl_ns;   /* how long request ids are remembered; 0: 600 s */
     size_t map_size;          /* 0: hs_db's default */
     const hs_net_conf_t *net; /* the address plan (copied); NULL: Kubernetes' defaults */
+    /* The keyring of Secrets at rest (store_secret.h); NULL: <dir>/encryption.key,
+     * created with a fresh key when missing and no Secret is encrypted yet. */
+    const char *encryption_key;
+    /* May be NULL: where store_open puts one line (caller frees) saying why
+     * it refused, when the keyring is the cause. */
+    char **ret_error;
 } store_opts_t;
 
 /* Opens the data directory (created if missing), replays the write-ahead
@@ -47,6 +53,15 @@ typedef struct {
  * 0 or -errno. (HS_STORE_TEST_NO_CHECKPOINT in the environment makes
  * store_checkpoint_due always false: for crash tests.) */
 int store_open (const char *dir, const store_opts_t *opts, store_t **ret_store);
+/* Secrets at rest, checked and rewritten at open (docs/architecture.md §4):
+ * every sealed Secret must open with the keyring (else store_open fails:
+ * -ENOKEY or -EBADMSG, with *opts->ret_error naming the key file); each
+ * Secret stored in clear or sealed with another key than the first is
+ * sealed anew with the first. How many were; the key file; the first key's
+ * name. */
+uint64_t store_secrets_rewritten (store_t *self);
+const char *store_key_file (store_t *self);
+const char *store_key_primary (store_t *self);
 /* Checkpoints (a clean shutdown), then closes. */
 void store_destroy (store_t **self_p);
 

@@ -43,6 +43,7 @@ typedef struct {
     store_opts_t opts;
     hs_net_conf_t net; /* --cluster-cidr, --node-cidr-mask-size, --service-cidr */
     int64_t event_ttl_ns;
+    bool rewrite_only; /* --rewrite-secrets: open (which rewrites), report, exit */
     /* running */
     store_t *store;
     hs_bus_t *bus;
@@ -63,6 +64,7 @@ static void s_usage (FILE *f)
         f, "usage: hs-store --data DIR [--bus ADDR] [--no-sync] [--instance NAME]\n"
            "                [--request-ttl SECONDS] [--event-ttl SECONDS]\n"
            "                [--cluster-cidr CIDR] [--node-cidr-mask-size N] [--service-cidr CIDR]\n"
+           "                [--encryption-key FILE] [--rewrite-secrets]\n"
            "  --data DIR            LMDB directory (created if missing)\n"
            "  --bus ADDR            the bus (default $HS_BUS, else " HS_BUS_DEFAULT ")\n"
            "  --no-sync             never fsync: neither the write-ahead log nor LMDB's\n"
@@ -75,7 +77,13 @@ static void s_usage (FILE *f)
            "                        spec.podCIDR gets the next free slice "
            "(default " HS_NET_CLUSTER_CIDR ")\n"
            "  --node-cidr-mask-size N  the prefix length of a Node's slice (default 24)\n"
-           "  --service-cidr CIDR   Services' clusterIPs (default " HS_NET_SERVICE_CIDR ")\n");
+           "  --service-cidr CIDR   Services' clusterIPs (default " HS_NET_SERVICE_CIDR ")\n"
+           "  --encryption-key FILE the keys Secrets are encrypted with at rest: one\n"
+           "                        NAME BASE64 a line, the first encrypts, all decrypt\n"
+           "                        (default DIR/encryption.key, created 0600 on first start)\n"
+           "  --rewrite-secrets     encrypt every Secret with the file's first key, then\n"
+           "                        exit (every start does it too): an older key can then\n"
+           "                        be removed from the file\n");
 }
 
 /* ------------------------------------------------------------------ publishing */
@@ -300,6 +308,8 @@ static int s_flag (void *arg, int ch, const char *value)
     case 'd': self->data = value; return 0;
     case 'n': self->opts.nosync = true; return 0;
     case 'i': self->instance_flag = value; return 0;
+    case 'K': self->opts.encryption_key = value; return 0;
+    case 'R': self->rewrite_only = true; return 0;
     case 't':
     case 'E': {
         const char *flag = ch == 't' ? "--request-ttl" : "--event-ttl";
@@ -368,10 +378,24 @@ static int s_setup (void *arg, hs_loop_t *loop)
         log_error ("cannot lock the data dir %s: %s", self->data, strerror (-r));
         return 1;
     }
+    _cleanup_free_ char *why = NULL;
+    self->opts.ret_error = &why;
     r = store_open (self->data, &self->opts, &self->store);
+    self->opts.ret_error = NULL;
     if (r < 0) {
-        log_error ("cannot open the store at %s: %s", self->data, strerror (-r));
+        if (why)
+            log_error ("%s", why); /* one line naming the key file */
+        else
+            log_error ("cannot open the store at %s: %s", self->data, strerror (-r));
         return 1;
+    }
+    if (self->rewrite_only) {
+        log_info ("every Secret is encrypted with key \"%s\" of %s (%llu encrypted anew): "
+                  "the file's other keys can be removed",
+                  store_key_primary (self->store), store_key_file (self->store),
+                  (unsigned long long)store_secrets_rewritten (self->store));
+        hs_loop_exit (loop, 0);
+        return 0;
     }
     _cleanup_free_ char *cc = hs_cidr_format (&self->net.cluster);
     _cleanup_free_ char *sc = hs_cidr_format (&self->net.service);
@@ -432,6 +456,8 @@ static const struct option s_options[] = {
     {"cluster-cidr", required_argument, NULL, 'C'},
     {"node-cidr-mask-size", required_argument, NULL, 'M'},
     {"service-cidr", required_argument, NULL, 'S'},
+    {"encryption-key", required_argument, NULL, 'K'},
+    {"rewrite-secrets", no_argument, NULL, 'R'},
     {NULL, 0, NULL, 0},
 };
 

@@ -14,6 +14,7 @@
 #include "hs_validate.h"
 #include "store_alloc.h"
 #include "store_authz.h"
+#include "store_secret.h"
 #include "store_wal.h"
 #include "hs_log.h"
 #include "hs_quantity.h"
@@ -23,12 +24,15 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* Readers beside the store tell an empty log by its first header (hs_db.c). */
 _Static_assert(STORE_WAL_HEADER == HS_DB_WAL_HEADER, "one record header size");
@@ -63,6 +67,18 @@ struct store_t {
     uint64_t wal_batch; /* the last batch number appended to the log */
     bool must_recover;  /* a failure aborted the window: rebuild it from the log */
     bool no_checkpoint; /* HS_STORE_TEST_NO_CHECKPOINT: only snapshots and close checkpoint */
+    /* Secrets at rest (store_secret.h): every value under "secret/" is
+     * sealed with the keyring's first key before it reaches LMDB or the
+     * log. keys is NULL only while store_open decides whether to create
+     * the key file. */
+    store_keyring_t *keys;
+    char *key_path;
+    char *open_error; /* why store_open refused, for opts->ret_error */
+    uint8_t *seal_buf;
+    size_t seal_cap;
+    uint64_t secrets_rewritten;  /* at open: sealed anew with the first key */
+    uint64_t secrets_were_clear; /* of which were stored in clear (a restore) */
+    bool opened;                 /* store_open succeeded: only then may close empty the log */
 };
 
 /* One command being applied. */
@@ -87,6 +103,21 @@ typedef struct {
 hs_db_t *store_db (store_t *self)
 {
     return self->db;
+}
+
+uint64_t store_secrets_rewritten (store_t *self)
+{
+    return self->secrets_rewritten;
+}
+
+const char *store_key_file (store_t *self)
+{
+    return self->key_path;
+}
+
+const char *store_key_primary (store_t *self)
+{
+    return self->keys ? store_keyring_primary (self->keys) : "";
 }
 
 uint64_t store_epoch (store_t *self)
@@ -341,11 +372,36 @@ static int s_del (store_t *s, MDB_txn *txn, MDB_dbi dbi, const void *key, size_t
 }
 
 /* 0 with *ret (caller frees), -ENOENT, -EUCLEAN (does not decode), or another -errno. */
+/* Opens a sealed Secret and unpacks it: hs_db's unseal function (the
+ * store's snapshots) and s_get_obj's. 0, or -ENOKEY / -EBADMSG. */
+static int s_unseal (void *arg, const void *value, size_t len, Hs__Object **ret)
+{
+    store_t *s = arg;
+    if (!s->keys) return -ENOKEY;
+    uint8_t *plain;
+    size_t plen;
+    int r = store_secret_open (s->keys, value, len, &plain, &plen);
+    if (r < 0) return r;
+    Hs__Object *o = hs__object__unpack (&hs_pb_allocator, plen, plain);
+    store_secret_free_plain (plain, plen);
+    if (!o) return -EBADMSG;
+    *ret = o;
+    return 0;
+}
+
+static bool s_secret_key (const char *key, size_t klen)
+{
+    return klen > 7 && memcmp (key, "secret/", 7) == 0;
+}
+
 static int s_get_obj (s_cmd_t *c, const char *key, Hs__Object **ret)
 {
     MDB_val v;
     int r = s_get (c->txn, c->s->objects, key, strlen (key), &v);
     if (r < 0) return r;
+    if (hs_db_is_sealed (v.mv_data, v.mv_size))
+        /* checked at open: every sealed Secret opens with the keyring */
+        return s_unseal (c->s, v.mv_data, v.mv_size, ret) < 0 ? -EUCLEAN : 0;
     Hs__Object *o = hs__object__unpack (&hs_pb_allocator, v.mv_size, v.mv_data);
     if (!o) return -EUCLEAN; /* a stored value that does not decode: the txn is fine */
     *ret = o;
@@ -374,9 +430,30 @@ static void s_pack (store_out_t *out, const ProtobufCMessage *msg, size_t *ret_o
     out->n_bytes += len;
 }
 
+/* Seals plain with the first key into s->seal_buf; returns its length. */
+static size_t s_seal (store_t *s, const void *plain, size_t len)
+{
+    size_t n = store_secret_sealed_size (s->keys, len);
+    if (n > s->seal_cap) {
+        s->seal_cap = n < 64 * 1024 ? 64 * 1024 : n;
+        free (s->seal_buf);
+        s->seal_buf = hs_malloc (s->seal_cap);
+    }
+    store_secret_seal (s->keys, plain, len, s->seal_buf);
+    return n;
+}
+
+/* The packed object goes to LMDB and the log as it is, except a Secret's,
+ * which is sealed first: the bus (CURVE-encrypted) carries the clear bytes,
+ * the disk never does. */
 static int s_put_obj (s_cmd_t *c, const char *key, size_t off, size_t len)
 {
-    return s_put (c->s, c->txn, c->s->objects, key, strlen (key), c->out->bytes + off, len);
+    size_t klen = strlen (key);
+    if (s_secret_key (key, klen)) {
+        size_t n = s_seal (c->s, c->out->bytes + off, len);
+        return s_put (c->s, c->txn, c->s->objects, key, klen, c->s->seal_buf, n);
+    }
+    return s_put (c->s, c->txn, c->s->objects, key, klen, c->out->bytes + off, len);
 }
 
 /* ------------------------------------------------------------------ node usage index */
@@ -974,8 +1051,10 @@ static int s_prepare (s_cmd_t *c, Hs__Object *o, const Hs__Object *old)
     hs_obj_defaults (o, c->now_ns);
     hs_obj_normalize (o);
     char *msg = NULL;
-    if (hs_obj_validate (o, &msg) < 0 || (old && o->kind_case == HS__OBJECT__KIND_POD &&
-                                          hs_pod_validate_update (old->pod, o->pod, &msg) < 0)) {
+    if (hs_obj_validate (o, &msg) < 0 ||
+        (old && o->kind_case == HS__OBJECT__KIND_POD &&
+         hs_pod_validate_update (old->pod, o->pod, &msg) < 0) ||
+        (old && hs_data_validate_update (old, o, &msg) < 0)) {
         s_fail (c, HS__CODE__CODE_INVALID, "%s", msg);
         free (msg);
         return -1;
@@ -1109,8 +1188,8 @@ static void s_merge (Hs__Object *merged, Hs__Object *in, bool update)
     if (kind == HS_KIND_EVENT || kind == HS_KIND_ENDPOINTS || kind == HS_KIND_CONFIGMAP ||
         kind == HS_KIND_SECRET) {
         /* An Event, Endpoints, ConfigMap or Secret has no spec: everything
-         * but its metadata (an Endpoints' subsets, a ConfigMap's data) is
-         * its content. */
+         * but its metadata (an Endpoints' subsets, a Secret's data and
+         * type) is its content. */
         const ProtobufCMessageDescriptor *d = bm->descriptor;
         for (unsigned i = 0; i < d->n_fields; i++)
             if (strcmp (d->fields[i].name, "metadata") != 0)
@@ -1800,6 +1879,115 @@ static int s_rebuild_usage (store_t *s, MDB_txn *txn)
     return rc && rc != MDB_NOTFOUND ? hs_db_errno (rc) : 0;
 }
 
+/* ------------------------------------------------------------------ Secrets at open */
+
+static void s_open_error (store_t *s, char *msg /* taken */)
+{
+    free (s->open_error);
+    s->open_error = msg;
+}
+
+/* At open, in the recovery transaction (after the log's replay, not
+ * logged itself: it commits before anything is acked): checks that every
+ * sealed Secret opens with the keyring, creates the key file if there is
+ * none and nothing is sealed yet, and seals anew with the first key every
+ * Secret that is in clear (a restored snapshot, an older store) or sealed
+ * with another key (a rotation). -ENOKEY / -EBADMSG with s->open_error
+ * naming the key file, or another -errno. */
+static int s_secrets_at_open (store_t *s, MDB_txn *txn)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open (txn, s->objects, &cur);
+    if (rc) return hs_db_errno (rc);
+    char **todo = NULL; /* keys to seal anew */
+    size_t n_todo = 0, n_sealed = 0;
+    int r = 0;
+    MDB_val k = {7, "secret/"}, v;
+    for (rc = mdb_cursor_get (cur, &k, &v, MDB_SET_RANGE);
+         rc == 0 && s_secret_key (k.mv_data, k.mv_size) && r == 0;
+         rc = mdb_cursor_get (cur, &k, &v, MDB_NEXT)) {
+        bool sealed = hs_db_is_sealed (v.mv_data, v.mv_size);
+        if (sealed) n_sealed++;
+        if (sealed && s->keys) {
+            uint8_t *plain = NULL;
+            size_t plen = 0;
+            r = store_secret_open (s->keys, v.mv_data, v.mv_size, &plain, &plen);
+            store_secret_free_plain (plain, plen);
+            const char *name = "?";
+            size_t nlen = 1;
+            store_secret_key_name (v.mv_data, v.mv_size, &name, &nlen);
+            if (r == -ENOKEY)
+                s_open_error (s, hs_sprintf ("cannot decrypt %.*s: it is encrypted with key "
+                                             "\"%.*s\", which the key file %s does not hold",
+                                             (int)k.mv_size, (char *)k.mv_data, (int)nlen, name,
+                                             s->key_path));
+            else if (r < 0)
+                s_open_error (s, hs_sprintf ("cannot decrypt %.*s with key \"%.*s\" of the key "
+                                             "file %s: not the key it was encrypted with",
+                                             (int)k.mv_size, (char *)k.mv_data, (int)nlen, name,
+                                             s->key_path));
+            if (r == 0 && store_secret_is_primary (s->keys, v.mv_data, v.mv_size)) continue;
+        }
+        if (r == 0 && !sealed) {
+            /* in clear: only a value that is a Secret (a restore wrote it) */
+            Hs__Object *o = hs__object__unpack (&hs_pb_allocator, v.mv_size, v.mv_data);
+            bool secret = o && o->kind_case == HS__OBJECT__KIND_SECRET;
+            hs_pb_free (o);
+            if (!secret) continue;
+            s->secrets_were_clear++;
+        }
+        if (r == 0) hs_pb_push ((void ***)&todo, &n_todo, hs_strndup (k.mv_data, k.mv_size));
+    }
+    mdb_cursor_close (cur);
+    if (r == 0 && rc && rc != MDB_NOTFOUND) r = hs_db_errno (rc);
+    if (r == 0 && !s->keys) {
+        if (n_sealed > 0) {
+            s_open_error (s, hs_sprintf ("the store holds %zu encrypted Secret%s, but the key "
+                                         "file %s does not exist (restore it, or name it with "
+                                         "--encryption-key)",
+                                         n_sealed, n_sealed == 1 ? "" : "s", s->key_path));
+            r = -ENOKEY;
+        } else {
+            char *error = NULL;
+            r = store_keyring_create (s->key_path, &s->keys, &error);
+            if (r < 0)
+                s_open_error (s, error);
+            else
+                log_info ("created the encryption key file %s (mode 0600): Secrets are encrypted "
+                          "at rest with it; back it up apart from the data",
+                          s->key_path);
+        }
+    }
+    /* written after the scan: no cursor is open while the tree changes */
+    for (size_t i = 0; i < n_todo && r == 0; i++) {
+        MDB_val tk = {strlen (todo[i]), todo[i]}, tv;
+        rc = mdb_get (txn, s->objects, &tk, &tv);
+        if (rc) {
+            r = hs_db_errno (rc);
+            break;
+        }
+        uint8_t *plain = NULL;
+        size_t plen = tv.mv_size;
+        if (hs_db_is_sealed (tv.mv_data, tv.mv_size)) {
+            r = store_secret_open (s->keys, tv.mv_data, tv.mv_size, &plain, &plen);
+            if (r < 0) break;
+        } else {
+            plain = hs_malloc (plen ? plen : 1);
+            memcpy (plain, tv.mv_data, plen);
+        }
+        size_t n = s_seal (s, plain, plen);
+        store_secret_free_plain (plain, plen);
+        r = hs_db_errno (mdb_put (txn, s->objects, &tk, &(MDB_val){n, s->seal_buf}, 0));
+        if (r == 0) s->secrets_rewritten++;
+    }
+    s_keys_free (todo, n_todo);
+    if (r == 0 && s->secrets_rewritten > 0)
+        log_info ("encrypted %llu Secrets anew with key \"%s\" of %s",
+                  (unsigned long long)s->secrets_rewritten, store_keyring_primary (s->keys),
+                  s->key_path);
+    return r;
+}
+
 /* Applies one log record's effects to txn (recovery). */
 typedef struct {
     store_t *s;
@@ -1879,6 +2067,7 @@ static int s_recover (store_t *self, bool at_open)
                                   &(MDB_val){sizeof self->epoch, &self->epoch}, 0));
         if (r == 0) r = s_rebuild_usage (self, txn);
         if (r == 0) r = s_rebuild_alloc (self, txn);
+        if (r == 0) r = s_secrets_at_open (self, txn);
     }
     if (r < 0) {
         mdb_txn_abort (txn);
@@ -2064,15 +2253,8 @@ int64_t store_checkpoint_deadline (store_t *self)
     return self->window_start_ns + STORE_WINDOW_NS;
 }
 
-int store_open (const char *dir, const store_opts_t *opts, store_t **ret_store)
+static void s_take_db (store_t *self, hs_db_t *db)
 {
-    store_opts_t none = {0};
-    if (!opts) opts = &none;
-    hs_db_opts_t dbo = {.readonly = false, .nosync = opts->nosync, .map_size = opts->map_size};
-    hs_db_t *db;
-    int r = hs_db_open (dir, &dbo, &db);
-    if (r < 0) return r;
-    store_t *self = hs_calloc (1, sizeof *self);
     self->db = db;
     self->env = hs_db_env (db);
     self->objects = hs_db_dbi (db, HS_DB_OBJECTS);
@@ -2082,6 +2264,58 @@ int store_open (const char *dir, const store_opts_t *opts, store_t **ret_store)
     self->reqtime = hs_db_dbi (db, HS_DB_REQTIME);
     self->nodeuse = hs_db_dbi (db, HS_DB_NODEUSE);
     self->alloc = hs_db_dbi (db, HS_DB_ALLOC);
+    hs_db_set_unseal (db, s_unseal, self);
+}
+
+/* After Secrets stored in clear (a snapshot restore) were sealed at open:
+ * LMDB keeps the bytes of the pages it freed until it reuses them, so the
+ * clear values would stay in data.mdb. A compacting copy holds only live
+ * pages: it replaces data.mdb (fsynced, renamed), and the store reopens it.
+ * Runs before anything is acked; the log is empty (the recovery emptied it). */
+static int s_compact (store_t *self, const char *dir, const hs_db_opts_t *dbo)
+{
+    _cleanup_free_ char *tmp = hs_sprintf ("%s/compact.tmp", dir);
+    _cleanup_free_ char *copy = hs_sprintf ("%s/data.mdb", tmp);
+    _cleanup_free_ char *final = hs_sprintf ("%s/data.mdb", dir);
+    unlink (copy); /* an interrupted compaction's */
+    rmdir (tmp);
+    if (mkdir (tmp, 0700) != 0) return -errno;
+    int r = hs_db_errno (mdb_env_copy2 (self->env, tmp, MDB_CP_COMPACT));
+    if (r == 0) {
+        int fd = open (copy, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || fsync (fd) != 0) r = -errno;
+        if (fd >= 0) close (fd);
+    }
+    if (r == 0) {
+        hs_db_close (&self->db);
+        if (rename (copy, final) != 0) r = -errno;
+        int dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            (void)fsync (dfd);
+            close (dfd);
+        }
+    }
+    unlink (copy);
+    rmdir (tmp);
+    if (!self->db) {
+        hs_db_t *db = NULL;
+        int r2 = hs_db_open (dir, dbo, &db);
+        if (r2 < 0) return r2;
+        s_take_db (self, db);
+    }
+    return r;
+}
+
+int store_open (const char *dir, const store_opts_t *opts, store_t **ret_store)
+{
+    store_opts_t none = {0};
+    if (!opts) opts = &none;
+    hs_db_opts_t dbo = {.readonly = false, .nosync = opts->nosync, .map_size = opts->map_size};
+    hs_db_t *db;
+    int r = hs_db_open (dir, &dbo, &db);
+    if (r < 0) return r;
+    store_t *self = hs_calloc (1, sizeof *self);
+    s_take_db (self, db);
     if (opts->net)
         self->net = *opts->net;
     else
@@ -2098,14 +2332,42 @@ int store_open (const char *dir, const store_opts_t *opts, store_t **ret_store)
     } while (self->epoch == 0);
 
     _cleanup_free_ char *path = hs_sprintf ("%s/" STORE_WAL_FILE, dir);
+    /* The keyring: a missing file is decided after the log's replay (made
+     * if nothing is sealed yet, else a refusal), a bad one refuses now. */
+    self->key_path = !hs_empty (opts->encryption_key)
+                         ? hs_strdup (opts->encryption_key)
+                         : hs_sprintf ("%s/" STORE_SECRET_KEY_FILE, dir);
+    char *kerr = NULL;
+    r = store_keyring_load (self->key_path, &self->keys, &kerr);
+    if (r == -ENOENT) {
+        free (kerr);
+        r = 0;
+    } else if (r < 0) {
+        s_open_error (self, kerr);
+        goto fail;
+    }
+    struct stat kst;
+    if (self->keys && stat (self->key_path, &kst) == 0 && (kst.st_mode & 077))
+        log_warn ("the encryption key file %s can be read by others (mode %04o): chmod 600 it",
+                  self->key_path, (unsigned)(kst.st_mode & 07777));
+
     r = store_wal_open (path, opts->nosync, &self->wal);
     if (r < 0) goto fail;
     r = s_recover (self, true);
     if (r < 0) goto fail;
+    if (self->secrets_were_clear > 0) {
+        r = s_compact (self, dir, &dbo);
+        if (r < 0) goto fail;
+        log_info ("compacted %s/data.mdb: the %llu Secrets that were stored in clear left no "
+                  "copy in its free pages",
+                  dir, (unsigned long long)self->secrets_were_clear);
+    }
     self->commits = 0;
+    self->opened = true;
     *ret_store = self;
     return 0;
 fail:
+    if (opts->ret_error && self->open_error) *opts->ret_error = TAKE_PTR (self->open_error);
     store_destroy (&self);
     return r;
 }
@@ -2120,11 +2382,17 @@ void store_destroy (store_t **self_p)
     if (r < 0)
         log_error ("cannot checkpoint at close: %s (the write-ahead log keeps every acked batch)",
                    strerror (-r));
-    else if (self->wal)
+    else if (self->wal && self->opened)
+        /* not after a refused open: the log may hold acked batches that
+         * LMDB does not (the recovery did not commit) */
         store_wal_reset (self->wal, true);
     store_wal_destroy (&self->wal);
     store_wal_buf_free (&self->fx);
     hs_db_close (&self->db);
+    store_keyring_destroy (&self->keys);
+    free (self->key_path);
+    free (self->open_error);
+    free (self->seal_buf);
     free (self);
     *self_p = NULL;
 }

@@ -30,9 +30,9 @@ mkdir -p "$out/obj"
 flags="-g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=address,undefined -fno-sanitize-recover=undefined"
 incs=(-I"$src/bus" -I"$gen" -I"$src/services/store" -I"$src/agents/common" -I"$src/agents/node")
 # shellcheck disable=SC2207
-pkgs=($(pkg-config --cflags libprotobuf-c yaml-0.1 libzmq libczmq libsystemd))
+pkgs=($(pkg-config --cflags libprotobuf-c yaml-0.1 libzmq libczmq libsystemd libsodium))
 # shellcheck disable=SC2207
-libs=($(pkg-config --libs libprotobuf-c yaml-0.1 libzmq libczmq libsystemd) -llmdb -lpthread)
+libs=($(pkg-config --libs libprotobuf-c yaml-0.1 libzmq libczmq libsystemd libsodium) -llmdb -lpthread)
 
 # The library: everything but the mains (the broker, the daemons).
 lib_srcs=()
@@ -43,6 +43,7 @@ lib_srcs+=("$gen"/*.pb-c.c
            "$src/services/store/store_ops.c" "$src/services/store/store_wal.c"
            "$src/services/store/store_batch.c" "$src/services/store/store_alloc.c"
            "$src/services/store/store_authz.c"
+           "$src/services/store/store_secret.c"
            "$src/agents/common/agent_rules.c" "$src/agents/common/agent_node.c")
 objs=()
 pids=()

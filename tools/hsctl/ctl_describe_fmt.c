@@ -821,6 +821,49 @@ static void s_describe_endpoints (s_w_t *w, const Hs__Endpoints *ep, const Hs__O
     s_events (w, o, rel, n);
 }
 
+/* kubectl describe configmap: the data in full, after the aligned part
+ * (a value's tabs and newlines are its own, not table cells). */
+static void s_describe_configmap (s_w_t *w, const Hs__ConfigMap *cm, const Hs__Object *o,
+                                  const Hs__Object *const *rel, size_t n)
+{
+    const Hs__ObjectMeta *m = cm->metadata;
+    s_write (w, 0, "Name:\t%s\n", m->name);
+    s_write (w, 0, "Namespace:\t%s\n", m->namespace_);
+    s_meta_maps (w, m);
+    s_flush (w);
+    hs_buf_t *b = &w->done;
+    hs_buf_puts (b, "\nData\n====\n");
+    const hs_pb_map_entry_t **sorted = hs_pb_map_sorted ((void *const *)cm->data, cm->n_data);
+    for (size_t i = 0; i < cm->n_data; i++)
+        hs_buf_printf (b, "%s:\n----\n%s\n", sorted[i]->key, hs_s (sorted[i]->value));
+    free (sorted);
+    hs_buf_puts (b, "\nBinaryData\n====\n");
+    for (size_t i = 0; i < cm->n_binary_data; i++)
+        hs_buf_printf (b, "%s: %zu bytes\n", cm->binary_data[i]->key,
+                       cm->binary_data[i]->value.len);
+    hs_buf_puts (b, "\n");
+    s_events (w, o, rel, n);
+}
+
+/* kubectl describe secret: key names and sizes, never a value. */
+static void s_describe_secret (s_w_t *w, const Hs__Secret *sec, const Hs__Object *o,
+                               const Hs__Object *const *rel, size_t n)
+{
+    const Hs__ObjectMeta *m = sec->metadata;
+    s_write (w, 0, "Name:\t%s\n", m->name);
+    s_write (w, 0, "Namespace:\t%s\n", m->namespace_);
+    s_meta_maps (w, m);
+    s_flush (w);
+    s_write (w, 0, "\nType:\t%s\n", hs_s (sec->type));
+    s_flush (w);
+    s_write (w, 0, "\nData\n====\n");
+    for (size_t i = 0; i < sec->n_data; i++)
+        s_write (w, 0, "%s:\t%zu bytes\n", sec->data[i]->key, sec->data[i]->value.len);
+    s_flush (w);
+    s_write (w, 0, "\n");
+    s_events (w, o, rel, n);
+}
+
 static void s_describe_event (s_w_t *w, const Hs__Event *e)
 {
     const Hs__ObjectMeta *m = e->metadata;
@@ -858,6 +901,8 @@ char *ctl_describe_render (const Hs__Object *o, const Hs__Object *const *rel, si
     case HS_KIND_EVENT: s_describe_event (&w, o->event); break;
     case HS_KIND_SERVICE: s_describe_service (&w, o->service, o, rel, n); break;
     case HS_KIND_ENDPOINTS: s_describe_endpoints (&w, o->endpoints, o, rel, n); break;
+    case HS_KIND_CONFIGMAP: s_describe_configmap (&w, o->config_map, o, rel, n); break;
+    case HS_KIND_SECRET: s_describe_secret (&w, o->secret, o, rel, n); break;
     default: break;
     }
     s_flush (&w);

@@ -181,6 +181,8 @@ static const char *s_cols_job[] = {"NAME", "STATUS",     "COMPLETIONS", "DURATIO
 static const char *s_cols_svc[] = {"NAME",    "TYPE", "CLUSTER-IP", "EXTERNAL-IP",
                                    "PORT(S)", "AGE",  "SELECTOR"};
 static const char *s_cols_ep[] = {"NAME", "ENDPOINTS", "AGE"};
+static const char *s_cols_cm[] = {"NAME", "DATA", "AGE"};
+static const char *s_cols_secret[] = {"NAME", "TYPE", "DATA", "AGE"};
 static const char *s_cols_event[] = {"LAST SEEN", "TYPE",    "REASON",     "OBJECT", "SUBOBJECT",
                                      "SOURCE",    "MESSAGE", "FIRST SEEN", "COUNT",  "NAME"};
 
@@ -200,6 +202,8 @@ size_t ctl_columns (hs_kind_t kind, bool wide, const char **ret)
     case HS_KIND_JOB: return s_copy (ret, s_cols_job, wide ? 8 : 5);
     case HS_KIND_SERVICE: return s_copy (ret, s_cols_svc, wide ? 7 : 6);
     case HS_KIND_ENDPOINTS: return s_copy (ret, s_cols_ep, 3);
+    case HS_KIND_CONFIGMAP: return s_copy (ret, s_cols_cm, 3);
+    case HS_KIND_SECRET: return s_copy (ret, s_cols_secret, 4);
     case HS_KIND_EVENT:
         if (wide) return s_copy (ret, s_cols_event, 10);
         ret[0] = "LAST SEEN", ret[1] = "TYPE", ret[2] = "REASON", ret[3] = "OBJECT";
@@ -429,6 +433,24 @@ static size_t s_ep_cells (const Hs__Endpoints *ep, int64_t now, char **c)
     return 3;
 }
 
+/* DATA: the number of keys (a ConfigMap's data and binaryData together) */
+static size_t s_cm_cells (const Hs__ConfigMap *cm, int64_t now, char **c)
+{
+    c[0] = hs_strdup (cm->metadata->name);
+    c[1] = hs_sprintf ("%zu", cm->n_data + cm->n_binary_data);
+    c[2] = s_age (cm->metadata->creation_timestamp, now);
+    return 3;
+}
+
+static size_t s_secret_cells (const Hs__Secret *sec, int64_t now, char **c)
+{
+    c[0] = hs_strdup (sec->metadata->name);
+    c[1] = hs_strdup (hs_empty (sec->type) ? "Opaque" : sec->type);
+    c[2] = hs_sprintf ("%zu", sec->n_data);
+    c[3] = s_age (sec->metadata->creation_timestamp, now);
+    return 4;
+}
+
 static char *s_lower (const char *s)
 {
     char *d = hs_strdup (hs_s (s));
@@ -475,6 +497,8 @@ size_t ctl_cells (const Hs__Object *o, bool wide, int64_t now, char **c)
     case HS_KIND_EVENT: return s_event_cells (o->event, wide, now, c);
     case HS_KIND_SERVICE: return s_svc_cells (o->service, wide, now, c);
     case HS_KIND_ENDPOINTS: return s_ep_cells (o->endpoints, now, c);
+    case HS_KIND_CONFIGMAP: return s_cm_cells (o->config_map, now, c);
+    case HS_KIND_SECRET: return s_secret_cells (o->secret, now, c);
     default: c[0] = hs_strdup (hs_obj_meta (o)->name); return 1;
     }
 }

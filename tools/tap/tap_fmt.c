@@ -442,6 +442,91 @@ static const hs_frame_t *s_topic (const tap_msg_t *m)
     return m->n >= 1 ? &m->frames[0] : &s_no_frame;
 }
 
+/* ------------------------------------------------------------------ Secrets */
+
+static char *s_redacted (size_t len)
+{
+    return hs_sprintf ("<redacted %zu bytes>", len);
+}
+
+static void s_redact_secret (Hs__Secret *sec)
+{
+    for (size_t i = 0; i < sec->n_string_data; i++) {
+        Hs__Secret__StringDataEntry *e = sec->string_data[i];
+        hs_pb_take_str (&e->value, s_redacted (strlen (hs_s (e->value))));
+    }
+    for (size_t i = 0; i < sec->n_data; i++) {
+        Hs__Secret__DataEntry *d = sec->data[i];
+        if (!hs_pb_map_get ((void *const *)sec->string_data, sec->n_string_data, d->key)) {
+            Hs__Secret__StringDataEntry *e = hs_pb_new (&hs__secret__string_data_entry__descriptor);
+            hs_pb_set_str (&e->key, d->key);
+            hs_pb_take_str (&e->value, s_redacted (d->value.len));
+            hs_pb_push ((void ***)&sec->string_data, &sec->n_string_data, e);
+        }
+        hs_pb_free (d);
+    }
+    hs_pb_release (sec->data);
+    sec->data = NULL;
+    sec->n_data = 0;
+    hs_pb_map_sort ((void **)sec->string_data, sec->n_string_data);
+}
+
+/* Every Secret anywhere in msg, found by walking the schema: commands,
+ * events, snapshot chunks, and whatever body carries objects next. */
+static size_t s_redact_walk (ProtobufCMessage *msg)
+{
+    if (!msg) return 0;
+    if (msg->descriptor == &hs__secret__descriptor) {
+        s_redact_secret ((Hs__Secret *)msg);
+        return 1;
+    }
+    size_t n = 0;
+    const ProtobufCMessageDescriptor *d = msg->descriptor;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        if (f->type != PROTOBUF_C_TYPE_MESSAGE) continue;
+        if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+            uint32_t which = *(const uint32_t *)((const char *)msg + f->quantifier_offset);
+            if (which != f->id) continue;
+        }
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t count = *(const size_t *)((const char *)msg + f->quantifier_offset);
+            ProtobufCMessage **items = *(ProtobufCMessage ***)((char *)msg + f->offset);
+            for (size_t j = 0; j < count; j++) n += s_redact_walk (items[j]);
+        } else {
+            n += s_redact_walk (*(ProtobufCMessage **)((char *)msg + f->offset));
+        }
+    }
+    return n;
+}
+
+size_t tap_redact_secrets (Hs__Envelope *env)
+{
+    return env ? s_redact_walk (&env->base) : 0;
+}
+
+int tap_redact_frames (const tap_msg_t *m, hs_frame_t **ret_frames)
+{
+    Hs__Envelope *env = NULL;
+    hs_garbage_t reason;
+    if (m->n < 2 || hs_bus_decode (m->frames, m->n, &env, &reason) < 0) return 0;
+    if (tap_redact_secrets (env) == 0) {
+        hs_pb_free (env);
+        return 0;
+    }
+    hs_frame_t *f = hs_calloc (m->n, sizeof *f);
+    for (size_t i = 0; i < m->n; i++) {
+        f[i].len = m->frames[i].len;
+        f[i].data = hs_malloc (f[i].len ? f[i].len : 1);
+        memcpy (f[i].data, m->frames[i].data, f[i].len);
+    }
+    free (f[1].data);
+    f[1].data = hs_pb_pack (env, &f[1].len);
+    hs_pb_free (env);
+    *ret_frames = f;
+    return 1;
+}
+
 /* ------------------------------------------------------------------ lines */
 
 char *tap_fmt_line (const tap_msg_t *m)
@@ -452,6 +537,7 @@ char *tap_fmt_line (const tap_msg_t *m)
     Hs__Envelope *env = NULL;
     hs_garbage_t reason = HS_GARBAGE_FRAMES;
     if (m->n >= 1 && hs_bus_decode (m->frames, m->n, &env, &reason) == 0) {
+        if (!m->show_secrets) tap_redact_secrets (env);
         int64_t t = env->sent_at_ns > 0 ? env->sent_at_ns : m->recv_ns;
         char *summary = tap_summary (env);
         char *sender = hs_strdup (hs_empty (env->sender) ? "?" : env->sender);
@@ -496,6 +582,7 @@ char *tap_fmt_json (const tap_msg_t *m)
     hs_buf_printf (&b, "{\"time\":\"%s\",\"topic\":", tap_fmt_rfc3339_ms (t, when, sizeof when));
     tap_json_str (&b, topic->data, topic->len);
     if (ok) {
+        if (!m->show_secrets) tap_redact_secrets (env);
         char *json = hs_pb_to_text (&env->base, HS_FMT_JSON | HS_FMT_COMPACT);
         size_t len = json ? strlen (json) : 0;
         while (len && (json[len - 1] == '\n' || json[len - 1] == ' ')) len--;

@@ -29,7 +29,18 @@ typedef struct {
     const hs_frame_t *frames;
     size_t n;
     int64_t recv_ns;
+    bool show_secrets; /* --show-secrets: Secrets' values as they travel */
 } tap_msg_t;
+
+/* Secrets on the bus (in commands, events and snapshot chunks) travel in
+ * clear: the bus itself is what protects them. The tap shows each Secret's
+ * values as stringData "<redacted N bytes>" (data emptied) unless
+ * m->show_secrets. Returns how many Secrets env held (all redacted). */
+size_t tap_redact_secrets (Hs__Envelope *env);
+/* For recordings: when m decodes and carries a Secret, 1 with *ret_frames
+ * (m->n frames, caller frees with hs_bus_frames_free) holding the same
+ * message with its Secrets redacted; else 0. */
+int tap_redact_frames (const tap_msg_t *m, hs_frame_t **ret_frames);
 
 /* Which topics to show: any of `include` (none: everything), none of `exclude`.
  * Prefixes are compared bytewise against the first frame. Borrowed strings. */

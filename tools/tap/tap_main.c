@@ -26,7 +26,7 @@ static void s_usage (FILE *f)
 {
     fprintf (f,
              "usage: hs-tap [--bus ADDR] [PREFIX...] [--exclude PREFIX]... [-o line|json]\n"
-             "              [-c N] [--stats] [-w FILE [-q]] [-r FILE]\n"
+             "              [-c N] [--stats] [-w FILE [-q]] [-r FILE] [--show-secrets]\n"
              "Shows the messages on the Homeostat bus whose topic starts with one of the\n"
              "PREFIXes (default: all), decoded from the schema; garbage is shown too.\n"
              "  --bus ADDR          the bus (default $HS_BUS, then %s)\n"
@@ -47,6 +47,8 @@ static void s_usage (FILE *f)
              "  -q, --quiet         with -w: record only, print nothing\n"
              "  -r, --read FILE     show a recording instead of the live bus (- = stdin);\n"
              "                      filters and output options apply as live\n"
+             "      --show-secrets  show Secrets' values; without it every Secret's data\n"
+             "                      shows as \"<redacted N bytes>\", in recordings too\n"
              "Live, only messages sent after the tap subscribed are seen; it says\n"
              "\"hs-tap: listening on ADDR\" on stderr once subscribed. Ctrl-C (or\n"
              "SIGTERM) stops it cleanly. Exit status: 0, 1 on a bus or file error, 2 usage.\n",
@@ -67,6 +69,11 @@ typedef struct {
     int64_t first, last, msgs, last_tick;
     tap_filter_t filter;
     bool json, stats, quiet;
+    /* --show-secrets. TODO(sec-bus): once the bus has credentials, allow it
+     * only when the tap holds the admin credential (issue 16: hs-tap shows
+     * Secrets redacted unless it holds the admin credential); until then
+     * anyone who can reach the bus reads Secrets anyway. */
+    bool show_secrets;
     int64_t count; /* 0: no limit */
     int64_t shown;
     FILE *rec;
@@ -111,8 +118,15 @@ static bool s_handle (self_t *self, const tap_msg_t *m)
     if (*self->own_echo && topic->len == strlen (self->own_echo) &&
         memcmp (topic->data, self->own_echo, topic->len) == 0)
         return false;
+    tap_msg_t shown = *m;
+    shown.show_secrets = self->show_secrets;
+    m = &shown;
     if (self->rec) {
-        int r = tap_rec_write (self->rec, m->recv_ns, m->frames, m->n);
+        /* a recording is a file: Secrets redacted in it too */
+        hs_frame_t *redacted = NULL;
+        bool red = !self->show_secrets && tap_redact_frames (m, &redacted) == 1;
+        int r = tap_rec_write (self->rec, m->recv_ns, red ? redacted : m->frames, m->n);
+        if (red) hs_bus_frames_free (redacted, m->n);
         if (r < 0 && r != -EINVAL) {
             fprintf (stderr, "hs-tap: cannot write %s: %s\n", self->rec_path, strerror (-r));
             self->rc = 1;
@@ -183,7 +197,7 @@ static void s_replay_some (void *arg)
         }
         if (self->msgs++ == 0) self->first = recv_ns;
         self->last = recv_ns;
-        tap_msg_t m = {frames, n, recv_ns};
+        tap_msg_t m = {frames, n, recv_ns, false};
         bool done = s_handle (self, &m);
         hs_bus_frames_free (frames, n);
         if (done || hs_loop_exiting (self->loop)) {
@@ -228,7 +242,7 @@ static void s_on_bus (void *arg)
             s_stop (self);
             return;
         }
-        tap_msg_t m = {frames, n, hs_now_ns ()};
+        tap_msg_t m = {frames, n, hs_now_ns (), false};
         bool done = n > 0 && s_handle (self, &m);
         hs_bus_frames_free (frames, n);
         if (done) s_stop (self);
@@ -276,7 +290,7 @@ static int s_live_start (self_t *self)
         if (hs_bus_recv (self->bus, &topic, &env, 0) < 0) break;
         hs_frame_t frames[2] = {{(uint8_t *)topic, strlen (topic)}, {NULL, 0}};
         frames[1].data = hs_pb_pack (env, &frames[1].len);
-        tap_msg_t m = {frames, 2, hs_now_ns ()};
+        tap_msg_t m = {frames, 2, hs_now_ns (), false};
         done = s_handle (self, &m);
         free (frames[1].data);
         free (topic);
@@ -302,6 +316,7 @@ static int s_flag (void *arg, int ch, const char *value)
     self_t *self = arg;
     switch (ch) {
     case 'b': self->bus_addr = value; return 0;
+    case 'S': self->show_secrets = true; return 0;
     case 'x': self->exclude[self->filter.n_exclude++] = value; return 0;
     case 'o':
         if (strcmp (value, "json") == 0)
@@ -377,15 +392,12 @@ static void s_teardown (void *arg)
     tap_stats_destroy (&self->st);
 }
 
-static const struct option s_options[] = {{"bus", required_argument, 0, 'b'},
-                                          {"exclude", required_argument, 0, 'x'},
-                                          {"output", required_argument, 0, 'o'},
-                                          {"count", required_argument, 0, 'c'},
-                                          {"stats", no_argument, 0, 's'},
-                                          {"write", required_argument, 0, 'w'},
-                                          {"read", required_argument, 0, 'r'},
-                                          {"quiet", no_argument, 0, 'q'},
-                                          {0, 0, 0, 0}};
+static const struct option s_options[] = {
+    {"bus", required_argument, 0, 'b'},    {"exclude", required_argument, 0, 'x'},
+    {"output", required_argument, 0, 'o'}, {"count", required_argument, 0, 'c'},
+    {"stats", no_argument, 0, 's'},        {"write", required_argument, 0, 'w'},
+    {"read", required_argument, 0, 'r'},   {"quiet", no_argument, 0, 'q'},
+    {"show-secrets", no_argument, 0, 'S'}, {0, 0, 0, 0}};
 
 static const hs_daemon_t s_program = {.name = "hs-tap",
                                       .usage = s_usage,

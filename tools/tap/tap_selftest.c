@@ -22,7 +22,7 @@ static char *s_line_of (const char *topic, Hs__Envelope *env)
     uint8_t *buf = hs_malloc (len + 1);
     hs__envelope__pack (env, buf);
     hs_frame_t frames[2] = {{(uint8_t *)topic, strlen (topic)}, {buf, len}};
-    tap_msg_t m = {frames, 2, 0};
+    tap_msg_t m = {frames, 2, 0, false};
     char *line = tap_fmt_line (&m);
     free (buf);
     return line;
@@ -195,7 +195,7 @@ static void test_garbage_lines (void)
         Hs__Envelope *env = NULL;
         hs_garbage_t reason;
         CHECK_EQ_INT (hs_bus_decode (frames, n, &env, &reason), -EBADMSG);
-        tap_msg_t m = {frames, n, 1700000000000000000LL};
+        tap_msg_t m = {frames, n, 1700000000000000000LL, false};
         char *line = tap_fmt_line (&m);
         CHECK_CONTAINS (line, want[k]);
         CHECK (strchr (line, '\n') == NULL);
@@ -214,7 +214,7 @@ static void test_garbage_lines (void)
     }
     /* One frame, empty frames: still a line, never a crash. */
     hs_frame_t one = {(uint8_t *)"", 0};
-    tap_msg_t m = {&one, 1, 0};
+    tap_msg_t m = {&one, 1, 0, false};
     char *line = tap_fmt_line (&m);
     CHECK_CONTAINS (line, "(empty)  GARBAGE (frames) 1 frame, 0 bytes");
     free (line);
@@ -225,7 +225,7 @@ static void test_json (void)
     size_t len;
     uint8_t *buf = send_build_ping (&s_st, "n\"once", &len);
     hs_frame_t frames[2] = {{(uint8_t *)"echo.x/", 7}, {buf, len}};
-    tap_msg_t m = {frames, 2, 0};
+    tap_msg_t m = {frames, 2, 0, false};
     char *json = tap_fmt_json (&m);
     CHECK_CONTAINS (json, "{\"time\":\"2023-11-14T22:13:20.123Z\",\"topic\":\"echo.x/\",\"size\":");
     CHECK_CONTAINS (json, ",\"envelope\":{");
@@ -423,6 +423,95 @@ static void test_hex (void)
     CHECK_EQ_INT (send_garbage_parse ("nope", &k), -EINVAL);
 }
 
+/* A Secret anywhere (an event's object, a command's writes, a snapshot
+ * chunk) shows as "<redacted N bytes>" unless show_secrets; recordings too. */
+static void test_secret_redaction (void)
+{
+    static const char value[] = "pa55-w0rd-xyzzy";
+    static const char b64[] = "cGE1NS13MHJkLXh5enp5"; /* base64 of value */
+    Hs__Object *sec = hs_obj_new (HS_KIND_SECRET, "default", "db");
+    Hs__Secret__DataEntry *d = hs_pb_new (&hs__secret__data_entry__descriptor);
+    hs_pb_set_str (&d->key, "password");
+    d->value.len = strlen (value);
+    d->value.data = hs_pb_alloc (d->value.len);
+    memcpy (d->value.data, value, d->value.len);
+    hs_pb_push ((void ***)&sec->secret->data, &sec->secret->n_data, d);
+    Hs__Secret__StringDataEntry *sd = hs_pb_new (&hs__secret__string_data_entry__descriptor);
+    hs_pb_set_str (&sd->key, "token");
+    hs_pb_set_str (&sd->value, value);
+    hs_pb_push ((void ***)&sec->secret->string_data, &sec->secret->n_string_data, sd);
+
+    Hs__Envelope *envs[3];
+    Hs__WatchEvent *ev = hs_pb_new (&hs__watch_event__descriptor);
+    ev->type = HS__EVENT_TYPE__ADDED;
+    ev->object = hs_pb_dup (sec);
+    envs[0] = hs_pb_new (&hs__envelope__descriptor);
+    envs[0]->body_case = HS__ENVELOPE__BODY_EVENT;
+    envs[0]->event = ev;
+    Hs__Command *cmd = hs_pb_new (&hs__command__descriptor);
+    hs_pb_set_str (&cmd->client_id, "c");
+    Hs__Write *w = hs_pb_new (&hs__write__descriptor);
+    w->op = HS__OP__OP_APPLY;
+    w->object = hs_pb_dup (sec);
+    hs_pb_push ((void ***)&cmd->writes, &cmd->n_writes, w);
+    envs[1] = hs_pb_new (&hs__envelope__descriptor);
+    envs[1]->body_case = HS__ENVELOPE__BODY_COMMAND;
+    envs[1]->command = cmd;
+    Hs__SnapshotChunk *ch = hs_pb_new (&hs__snapshot_chunk__descriptor);
+    hs_pb_push ((void ***)&ch->objects, &ch->n_objects, hs_pb_dup (sec));
+    hs_pb_push ((void ***)&ch->objects, &ch->n_objects, hs_obj_new (HS_KIND_POD, "default", "p"));
+    envs[2] = hs_pb_new (&hs__envelope__descriptor);
+    envs[2]->body_case = HS__ENVELOPE__BODY_SNAPSHOT_CHUNK;
+    envs[2]->snapshot_chunk = ch;
+    const char *topics[3] = {"ev.secret.-/default/db", "cmd.secret", "snap.c/"};
+    for (int i = 0; i < 3; i++) {
+        hs_pb_set_str (&envs[i]->sender, "hs-store/s1");
+        size_t len;
+        uint8_t *buf = hs_pb_pack (envs[i], &len);
+        hs_frame_t frames[2] = {{(uint8_t *)topics[i], strlen (topics[i])}, {buf, len}};
+        tap_msg_t m = {frames, 2, 0, false};
+        char *json = tap_fmt_json (&m);
+        char *line = tap_fmt_line (&m);
+        CHECK_CONTAINS (json, "\"password\":\"<redacted 15 bytes>\"");
+        CHECK_CONTAINS (json, "\"token\":\"<redacted 15 bytes>\"");
+        CHECK (json && !strstr (json, b64) && !strstr (json, value));
+        CHECK (line && !strstr (line, b64) && !strstr (line, value));
+        free (json);
+        free (line);
+        hs_frame_t *red = NULL;
+        CHECK_EQ_INT (tap_redact_frames (&m, &red), 1);
+        if (red) {
+            CHECK (!memmem (red[1].data, red[1].len, value, strlen (value)));
+            CHECK (red[0].len == frames[0].len);
+            tap_msg_t rm = {red, 2, 0, true}; /* what a replay of the recording shows */
+            char *rj = tap_fmt_json (&rm);
+            CHECK_CONTAINS (rj, "<redacted 15 bytes>");
+            free (rj);
+            hs_bus_frames_free (red, 2);
+        }
+        m.show_secrets = true;
+        json = tap_fmt_json (&m);
+        CHECK_CONTAINS (json, b64);
+        free (json);
+        free (buf);
+        hs_pb_free (envs[i]);
+    }
+    /* nothing to redact: no copy */
+    Hs__Envelope *plain = hs_pb_new (&hs__envelope__descriptor);
+    plain->body_case = HS__ENVELOPE__BODY_EVENT;
+    plain->event = hs_pb_new (&hs__watch_event__descriptor);
+    plain->event->object = hs_obj_new (HS_KIND_POD, "default", "p");
+    size_t len;
+    uint8_t *buf = hs_pb_pack (plain, &len);
+    hs_frame_t frames[2] = {{(uint8_t *)"ev.pod.-/default/p", 18}, {buf, len}};
+    tap_msg_t m = {frames, 2, 0, false};
+    hs_frame_t *red = NULL;
+    CHECK_EQ_INT (tap_redact_frames (&m, &red), 0);
+    free (buf);
+    hs_pb_free (plain);
+    hs_pb_free (sec);
+}
+
 int main (int argc, char **argv)
 {
     static const hs_test_t tests[] = {
@@ -435,6 +524,7 @@ int main (int argc, char **argv)
         {"recording", test_recording},
         {"stats", test_stats},
         {"hex", test_hex},
+        {"secret_redaction", test_secret_redaction},
     };
     return HS_TEST_RUN (tests);
 }
