@@ -36,6 +36,7 @@
 #include "hs_log.h"
 #include "hs_util.h"
 #include "shim_log.h"
+#include "shim_sec.h"
 #include "shim_stream.h"
 
 #include <errno.h>
@@ -91,7 +92,8 @@ typedef struct {
     int64_t timeout_ms; /* --exec: kill the command after this long */
     bool stream;        /* --exec --stream: `hsctl exec` (shim_stream.h) */
     bool timeout_given;
-    char **argv; /* PROG ARG..., borrowed */
+    shim_sec_t sec; /* user, capabilities, seccomp... (shim_sec.h) */
+    char **argv;    /* PROG ARG..., borrowed */
 } s_opts_t;
 
 /* A start result: from the container to the daemon, and from the daemon to
@@ -133,6 +135,9 @@ static void s_usage (FILE *f)
              "  --netns PATH         join this network namespace (the pod's) first\n"
              "  --resolv-conf FILE   bind-mount FILE on /etc/resolv.conf (needs namespaces)\n"
              "  --hosts FILE         bind-mount FILE on /etc/hosts (needs namespaces)\n"
+             "  --user UID, --group GID, --groups G,G, --caps LIST, --ambient-caps LIST,\n"
+             "  --no-new-privs, --seccomp runtime-default|unconfined, --read-only-root\n"
+             "                       the container's hardening (shim_sec.h); also with --exec\n"
              "       hs-shim --exec PID [--cgroup-procs FILE]... [--workdir DIR]\n"
              "               [--env KEY=VALUE]... [--timeout-ms MS] -- PROG [ARG]...\n"
              "  --exec PID           run PROG inside the namespaces of the container whose\n"
@@ -280,6 +285,7 @@ static int s_parse (int argc, char **argv, s_opts_t *opts)
         {"resolv-conf", required_argument, NULL, O_RESOLV},
         {"hosts", required_argument, NULL, O_HOSTS},
         {"help", no_argument, NULL, O_HELP},
+        SHIM_SEC_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     opts->cgroup_procs = hs_calloc ((size_t)argc, sizeof *opts->cgroup_procs);
@@ -343,6 +349,10 @@ static int s_parse (int argc, char **argv, s_opts_t *opts)
             break;
         case O_STREAM: opts->stream = true; break;
         default:
+            if (c >= SHIM_SEC_OPT_MIN && c <= SHIM_SEC_OPT_MAX) {
+                if (shim_sec_flag (&opts->sec, c, optarg) < 0) return -1;
+                break;
+            }
             fprintf (stderr, "hs-shim: unknown flag or missing value: %s (see --help)\n",
                      argv[optind - 1]);
             return -1;
@@ -365,6 +375,7 @@ static int s_parse (int argc, char **argv, s_opts_t *opts)
         fprintf (stderr, "hs-shim: --hostname wants 1 to 64 characters\n");
         return -1;
     }
+    if (shim_sec_check (&opts->sec, opts->namespaces && !opts->exec_pid) < 0) return -1;
     if (opts->stream && !opts->timeout_given) opts->timeout_ms = 0; /* no limit */
     opts->argv = argv + optind;
     return 0;
@@ -496,6 +507,9 @@ static void s_container (const s_child_t *c)
     sigemptyset (&none);
     sigprocmask (SIG_SETMASK, &none, NULL);
 
+    /* Last, so everything above ran with the shim's privileges. */
+    char why[sizeof ((s_result_t *)0)->msg];
+    if (shim_sec_apply (&o->sec, why, sizeof why) < 0) s_child_fail (c, 1, "%s", why);
     int err = s_exec (o->argv[0], o->argv, c->envp, c->path);
     s_child_fail (c, err == ENOENT ? 127 : 126, "exec \"%s\": %s", o->argv[0],
                   s_strerror (err, eb, sizeof eb));
@@ -930,6 +944,12 @@ static void s_exec_child (const s_opts_t *o, char **envp, const char *path, int 
     sigset_t none;
     sigemptyset (&none);
     sigprocmask (SIG_SETMASK, &none, NULL);
+    /* The container's own hardening (the agent passes it), then the death
+     * signal again: a change of user clears it. */
+    char why[sizeof ((s_result_t *)0)->msg];
+    if (shim_sec_apply (&o->sec, why, sizeof why) < 0) s_child_fail (&c, 1, "%s", why);
+    prctl (PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid () != helper && getppid () != 0) _exit (1);
     int err = s_exec (o->argv[0], o->argv, envp, path);
     s_child_fail (&c, err == ENOENT ? 127 : 126, "exec \"%s\": %s", o->argv[0],
                   s_strerror (err, eb, sizeof eb));
@@ -1133,5 +1153,6 @@ int main (int argc, char **argv)
     int rc = r < 0 ? 1 : r > 0 ? 0 : s_run (&opts);
     free (opts.cgroup_procs);
     free (opts.env);
+    shim_sec_free (&opts.sec);
     return rc;
 }
