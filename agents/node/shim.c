@@ -18,7 +18,9 @@
  *    cgroups, then the pod's network namespace (--netns, setns before the
  *    other namespaces are made), mounts its own /proc, bind-mounts the
  *    pod's --resolv-conf and --hosts over /etc's, sets its hostname,
- *    working directory, stdio, signals and environment, then execve. Setup errors come back
+ *    working directory, stdio, signals and environment, applies its
+ *    hardening (user, capabilities, no_new_privs, seccomp, read-only root:
+ *    shim_sec.h), then execve. Setup errors come back
  *    through a close-on-exec pipe: EOF means the exec happened.
  *
  *  DIR/state and DIR/exit are written atomically (temp file, fsync, rename)

@@ -238,8 +238,8 @@ static const s_rule_t s_rules[] = {
 static const uint32_t s_clone_ns[] = {CLONE_NEWNS,   CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
                                       CLONE_NEWUSER, CLONE_NEWPID,    CLONE_NEWNET};
 
-/* personality's safe values (Docker's): PER_LINUX, UNAME26,
- * ADDR_NO_RANDOMIZE, both, and the query. Sorted. */
+/* personality's safe values (Docker's): PER_LINUX, PER_LINUX32, UNAME26,
+ * PER_LINUX32|UNAME26, and the query. Sorted. */
 static const uint32_t s_personality_ok[] = {0x0, 0x8, 0x20000, 0x20008, 0xffffffff};
 
 static bool s_holds (uint64_t caps, int cap)
