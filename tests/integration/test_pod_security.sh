@@ -73,6 +73,29 @@ expect_eq() { [ "$2" = "$3" ] || fail "$1: got '$2', expected '$3'"; }
 
 DOCKER_CAPS="cap_chown,cap_dac_override,cap_fowner,cap_fsetid,cap_kill,cap_setgid,cap_setuid,cap_setpcap,cap_net_bind_service,cap_net_raw,cap_sys_chroot,cap_mknod,cap_audit_write,cap_setfcap"
 
+# Calls the default profile denies, made from python in the container: one
+# line each, "NAME ok" or "NAME ERRNO".
+cat >"$T/calls.py" <<'EOF'
+import ctypes, errno, os
+libc = ctypes.CDLL(None, use_errno=True)
+def call(name, nr, *args):
+    ctypes.set_errno(0)
+    r = libc.syscall(ctypes.c_long(nr), *[ctypes.c_long(a) for a in args])
+    if r == 0 and name.startswith("clone"):
+        os._exit(0)  # a child the filter should have prevented
+    print(name, "ok" if r >= 0 else errno.errorcode[ctypes.get_errno()], flush=True)
+call("keyctl", 250, 0, 0, 0, 0, 0)
+call("ptrace", 101, 0, 0, 0, 0)                         # PTRACE_TRACEME
+call("clone_newuser", 56, 0x10000000 | 17, 0, 0, 0, 0)  # CLONE_NEWUSER|SIGCHLD
+call("clone3", 435, 0, 0)
+call("personality_query", 135, 0xffffffff)
+call("personality_linux32", 135, 0x8)
+call("personality_linux", 135, 0)
+call("personality_readimpliesexec", 135, 0x400000)
+call("personality_high", 135, 0x80000000)
+EOF
+chmod 644 "$T/calls.py"
+
 cat >"$T/pods.yaml" <<EOF
 apiVersion: v1
 kind: Pod
@@ -82,7 +105,7 @@ spec:
   terminationGracePeriodSeconds: 1
   containers:
   - name: main
-    command: ["/bin/sh", "-c", "unshare -U true; echo unshare=\$?; mount -t tmpfs none /mnt; echo mount=\$?; python3 -c 'import ctypes,os; l=ctypes.CDLL(None,use_errno=True); r=l.syscall(250,0,0,0,0,0); print(\"keyctl\",r,os.strerror(ctypes.get_errno()))'; exec sleep 100000"]
+    command: ["/bin/sh", "-c", "unshare -U true; echo unshare=\$?; mount -t tmpfs none /mnt; echo mount=\$?; python3 $T/calls.py; echo calls done; exec sleep 100000"]
 ---
 apiVersion: v1
 kind: Pod
@@ -227,12 +250,16 @@ expect_eq "def Seccomp" "$(status_of def n1 Seccomp)" 2
 expect_eq "def Uid" "$(status_of def n1 Uid)" "0 0 0 0"
 pass "defaults: Docker's capabilities, NoNewPrivs 1, Seccomp 2"
 
-wait_for 10 "def's output" sh -c "hsctl logs def | grep -q '^keyctl'"
+wait_for 10 "def's output" sh -c "hsctl logs def | grep -q '^calls done'"
 logs=$(hsctl logs def)
 grep -q 'unshare: unshare failed: Operation not permitted' <<<"$logs" || fail "unshare -U in def: $logs"
 grep -q '^unshare=1$' <<<"$logs" || fail "unshare -U succeeded in def: $logs"
 grep -Eq '^mount=(1|32)$' <<<"$logs" || fail "mount succeeded in def: $logs"
-grep -q '^keyctl -1 Operation not permitted$' <<<"$logs" || fail "keyctl in def: $logs"
+for want in "keyctl EPERM" "ptrace EPERM" "clone_newuser EPERM" "clone3 ENOSYS" \
+  "personality_query ok" "personality_linux32 ok" "personality_linux ok" \
+  "personality_readimpliesexec EPERM" "personality_high EPERM"; do
+  grep -qx "$want" <<<"$logs" || fail "def: expected '$want' in: $logs"
+done
 RC=0
 out=$(hsctl exec def -- unshare -m true 2>&1) || RC=$?
 [ "$RC" -ne 0 ] && grep -q 'Operation not permitted' <<<"$out" ||
@@ -240,7 +267,7 @@ out=$(hsctl exec def -- unshare -m true 2>&1) || RC=$?
 out=$(hsctl exec def -- grep -E '^(NoNewPrivs|Seccomp|CapEff):' /proc/self/status)
 grep -q 'NoNewPrivs:.1' <<<"$out" && grep -q 'Seccomp:.2' <<<"$out" &&
   grep -q 'CapEff:.00000000a80425fb' <<<"$out" || fail "hsctl exec def is not held like def: $out"
-pass "blocked calls fail with EPERM (unshare, mount, keyctl), in the container and in hsctl exec"
+pass "blocked calls fail with EPERM (unshare, mount, keyctl, ptrace, clone with CLONE_NEWUSER, personality but the safe ones; clone3 ENOSYS), in the container and in hsctl exec"
 
 # ---- users
 expect_eq "user Uid" "$(status_of user n1 Uid)" "1234 1234 1234 1234"

@@ -213,8 +213,9 @@ static void s_security (s_w_t *w, const Hs__PodSpec *spec, const Hs__Container *
              s.caps == HS_CAPS_ALL ? ""
              : *caps               ? caps
                                    : "<none>");
-    bool root = s.has_uid && s.uid == 0;
-    if (!root && (s.caps_added & s.caps)) {
+    /* Ambient only for a user other than root (a pod without runAsUser runs
+     * as the agent, root on a normal node). */
+    if (s.has_uid && s.uid != 0 && (s.caps_added & s.caps)) {
         _cleanup_free_ char *amb = hs_caps_fmt (s.caps_added & s.caps);
         s_write (w, 3, "Ambient (non-root):\t%s\n", amb);
     }
