@@ -58,9 +58,10 @@
 #define NODE     "bench-n1"
 #define NODE_NET "bench-n2" /* the node with a pod network */
 #define MAX_PODS 1000
-/* sequential, burst; with a pod network: sequential, burst; unhardened
- * (privileged, bench-n1): sequential, burst */
-#define GROUPS 6
+/* sequential, burst; with a pod network: sequential, burst; on bench-n1,
+ * unhardened (privileged) sequential, and a mixed burst: unhardened and
+ * hardened */
+#define GROUPS 7
 
 typedef struct {
     int64_t sent;      /* our realtime when the apply went out */
@@ -76,7 +77,7 @@ typedef struct {
 typedef struct {
     hs_client_t *cl;
     int n;   /* pods per phase */
-    pt_t *t; /* GROUPS * n: ps-, pb- (bench-n1), ns-, nb- (bench-n2), us-, ub- (bench-n1) */
+    pt_t *t; /* GROUPS * n: ps-, pb- (bench-n1), ns-, nb- (bench-n2), us-, ub-, hb- (bench-n1) */
     int acked, failed;
     char *err;
 } bench_t;
@@ -146,7 +147,7 @@ static void s_cleanup_workloads (void)
 
 /* ------------------------------------------------------------------ events */
 
-static const char *const s_prefix[GROUPS] = {"ps-", "pb-", "ns-", "nb-", "us-", "ub-"};
+static const char *const s_prefix[GROUPS] = {"ps-", "pb-", "ns-", "nb-", "us-", "ub-", "hb-"};
 
 static int s_index (const bench_t *b, const char *name)
 {
@@ -231,8 +232,8 @@ static void s_apply (bench_t *b, int i)
     char name[32];
     int g = i / b->n;
     snprintf (name, sizeof name, "%s%d", s_prefix[g], i % b->n);
-    Hs__Write *w = hs_write_new (HS__OP__OP_APPLY,
-                                 s_make_pod (name, g == 2 || g == 3 ? NODE_NET : NODE, g >= 4));
+    Hs__Write *w = hs_write_new (
+        HS__OP__OP_APPLY, s_make_pod (name, g == 2 || g == 3 ? NODE_NET : NODE, g == 4 || g == 5));
     hs_call_opts_t opts = {.timeout_ms = 30000};
     b->t[i].sent = hs_now_ns ();
     int r = hs_client_send (b->cl, &w, 1, &opts, s_on_ack, b);
@@ -452,7 +453,7 @@ static void s_start (const opts_t *o, bench_t *b, cluster_t *c)
     pid_t sched_pid = bl_spawn (a_sched, c->log_sched);
     bl_wait_log (c->log_sched, "scheduling pods", sched_pid, 20000);
     char max_pods[16], parent[96];
-    snprintf (max_pods, sizeof max_pods, "%d", 4 * b->n + 10); /* each node's share */
+    snprintf (max_pods, sizeof max_pods, "%d", 5 * b->n + 10); /* each node's share */
     snprintf (parent, sizeof parent, "%s/n1", s_cg_parent);
     char *a_agent[] = {c->bin[3], "--bus",
                        bus,       "--node-name",
@@ -543,7 +544,8 @@ static void s_run_sequential (bench_t *b, int g, const char *label)
                     b->err ? ": " : "", hs_s (b->err));
     }
     s_rows (label, b, g * b->n);
-    if (g >= 2) s_log2_seen = s_sandbox_row (s_log2, s_log2_seen, "sandbox ADD (agent's log)");
+    if (g == 2 || g == 3)
+        s_log2_seen = s_sandbox_row (s_log2, s_log2_seen, "sandbox ADD (agent's log)");
 }
 
 /* Groups g and u (the same pods, hardened and not) in turn, one pod at a
@@ -572,7 +574,23 @@ static void s_run_burst (bench_t *b, int g, const char *label)
     if (!s_wait (b, s_all_running, g * b->n, 60000))
         bl_die ("the burst was not Running within 60 s%s%s", b->err ? ": " : "", hs_s (b->err));
     s_rows (label, b, g * b->n);
-    if (g >= 2) s_log2_seen = s_sandbox_row (s_log2, s_log2_seen, "sandbox ADD (agent's log)");
+    if (g == 2 || g == 3)
+        s_log2_seen = s_sandbox_row (s_log2, s_log2_seen, "sandbox ADD (agent's log)");
+}
+
+/* Groups u and h (unhardened and hardened) in one burst, their applies in
+ * turn, all at once; then wait for all. Prints both phases' rows. */
+static void s_run_burst_pair (bench_t *b, int u, int h)
+{
+    for (int k = 0; k < b->n; k++) {
+        s_apply (b, u * b->n + k);
+        s_apply (b, h * b->n + k);
+    }
+    if (!s_wait (b, s_all_running, u * b->n, 60000) || !s_wait (b, s_all_running, h * b->n, 60000))
+        bl_die ("the mixed burst was not Running within 60 s%s%s", b->err ? ": " : "",
+                hs_s (b->err));
+    s_rows ("mixed burst, hardened", b, h * b->n);
+    s_rows ("mixed burst, unhardened", b, u * b->n);
 }
 
 /* The sandbox times hs-agent logged ("network ready, ... (12.3 ms" : from
@@ -627,16 +645,18 @@ static void s_print_hardening (const bench_t *b)
     printf ("\n%-22s %28s   %28s\n", "apply -> Running", "hardened defaults (" NODE ")",
             "privileged, none (" NODE ")");
     printf ("%-22s %9s %9s %9s   %9s %9s %9s\n", "", "p50", "p99", "max", "p50", "p99", "max");
-    const char *labels[] = {"sequential", "burst"};
+    const char *labels[] = {"sequential", "mixed burst"};
     for (int k = 0; k < 2; k++) {
-        s_stat_t a = s_phase_stat (b, k * b->n), n = s_phase_stat (b, (4 + k) * b->n);
+        s_stat_t a = s_phase_stat (b, (k ? 6 : 0) * b->n), n = s_phase_stat (b, (k ? 5 : 4) * b->n);
         printf ("%-22s %9s %9s %9s   %9s %9s %9s\n", labels[k], s_ms (a.p50, x[0], 32),
                 s_ms (a.p99, x[1], 32), s_ms (a.max, x[2], 32), s_ms (n.p50, x[3], 32),
                 s_ms (n.p99, x[4], 32), s_ms (n.max, x[5], 32));
     }
     printf ("   hardened: Docker's capabilities, no_new_privs, the RuntimeDefault-like seccomp\n"
             "   profile; privileged: every capability, no filter, no no_new_privs (pods before\n"
-            "   issue 16). Sequential pods alternate between the two.\n");
+            "   issue 16). Sequential pods alternate between the two; the mixed burst sends\n"
+            "   %d of each at once, in turn.\n",
+            b->n);
 }
 
 /* kill -9 of the first `crashes` sequential pods' containers, one at a time,
@@ -692,8 +712,8 @@ int main (int argc, char **argv)
     s_run_sequential_pair (&b, 0, 4, "sequential", "sequential, unhardened");
     s_run_sequential (&b, 2, "sequential, pod network");
     s_run_burst (&b, 1, "burst");
-    s_run_burst (&b, 5, "burst, unhardened");
     s_run_burst (&b, 3, "burst, pod network");
+    s_run_burst_pair (&b, 5, 6);
     s_print_compare (&b);
     s_print_hardening (&b);
     s_run_crashes (&b, o.crashes);

@@ -31,6 +31,8 @@
  *
  *  The filter covers the native architecture and its compat ones (x86 and
  *  x32 on x86_64, arm on aarch64), so a 32-bit call cannot slip past it.
+ *  personality's allow list is a second, hand-written filter of a few
+ *  instructions (s_personality_filter says why).
  */
 #include "shim_sec.h"
 
@@ -38,10 +40,13 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <pwd.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -247,26 +252,57 @@ static bool s_holds (uint64_t caps, int cap)
     return cap != NO_CAP && (caps & HS_CAP_BIT (cap));
 }
 
-/* Denies personality(x) for every 32-bit x not in s_personality_ok.
- * libseccomp compares an argument once per rule, so the gaps between the
- * allowed values are cut into aligned power-of-two blocks, each one
- * masked-equal rule: [lo, hi] takes at most 2 x 32 of them. */
-static int s_deny_personality (scmp_filter_ctx ctx, int nr)
+/* personality(2)'s allow list, as a second filter of a few instructions.
+ * libseccomp compares an argument once per rule, so "deny unless one of
+ * five values" would take the gaps between them cut into ~60 aligned
+ * blocks per architecture, one rule each: most of the filter's build time.
+ * The kernel runs every filter and keeps the strictest answer. */
+static int s_personality_filter (char *err, size_t errlen)
 {
-    uint64_t lo = 0;
-    for (size_t i = 0; i <= HS_ARRAY_LEN (s_personality_ok); i++) {
-        uint64_t hi =
-            i < HS_ARRAY_LEN (s_personality_ok) ? (uint64_t)s_personality_ok[i] : 1ULL << 32;
-        while (lo < hi) {
-            uint64_t size = lo == 0 ? 1ULL << 32 : lo & -lo; /* the alignment of lo */
-            while (lo + size > hi) size >>= 1;
-            uint32_t mask = (uint32_t) ~(size - 1);
-            int r = seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EPERM), nr, 1,
-                                      SCMP_A0_32 (SCMP_CMP_MASKED_EQ, mask, (uint32_t)lo));
-            if (r < 0) return r;
-            lo += size;
-        }
-        lo = hi + 1;
+    /* (audit arch, personality's number) of the native architecture and
+     * its compat ones; x32 reports as x86_64 with its own numbers. */
+    uint32_t arch[4];
+    uint32_t nr[4];
+    size_t n = 0;
+    uint32_t tokens[3] = {seccomp_arch_native (), 0, 0};
+    if (tokens[0] == SCMP_ARCH_X86_64) tokens[1] = SCMP_ARCH_X86, tokens[2] = SCMP_ARCH_X32;
+    if (tokens[0] == SCMP_ARCH_AARCH64) tokens[1] = SCMP_ARCH_ARM;
+    for (size_t i = 0; i < 3 && tokens[i]; i++) {
+        int k = seccomp_syscall_resolve_name_arch (tokens[i], "personality");
+        if (k < 0) continue;
+        arch[n] = tokens[i] == SCMP_ARCH_X32 ? SCMP_ARCH_X86_64 : tokens[i];
+        nr[n++] = (uint32_t)k;
+    }
+    struct sock_filter f[4 * 5 + 3 + HS_ARRAY_LEN (s_personality_ok) + 2];
+    size_t at = 0, n_ok = HS_ARRAY_LEN (s_personality_ok);
+    for (size_t i = 0; i < n; i++) {
+        /* Not this architecture or not personality: the next pair. */
+        f[at++] = (struct sock_filter)BPF_STMT (BPF_LD | BPF_W | BPF_ABS,
+                                                offsetof (struct seccomp_data, arch));
+        f[at++] = (struct sock_filter)BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, arch[i], 0, 3);
+        f[at++] = (struct sock_filter)BPF_STMT (BPF_LD | BPF_W | BPF_ABS,
+                                                offsetof (struct seccomp_data, nr));
+        f[at++] = (struct sock_filter)BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, nr[i], 0, 1);
+        /* To the argument check, past the other pairs and the ALLOW below. */
+        f[at++] = (struct sock_filter)BPF_STMT (BPF_JMP | BPF_JA, (uint32_t)((n - 1 - i) * 5 + 1));
+    }
+    f[at++] = (struct sock_filter)BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    /* The argument's low 32 bits: the kernel takes an unsigned int. */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint32_t lo = offsetof (struct seccomp_data, args[0]);
+#else
+    uint32_t lo = offsetof (struct seccomp_data, args[0]) + 4;
+#endif
+    f[at++] = (struct sock_filter)BPF_STMT (BPF_LD | BPF_W | BPF_ABS, lo);
+    for (size_t i = 0; i < n_ok; i++)
+        f[at++] = (struct sock_filter)BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, s_personality_ok[i],
+                                                (uint8_t)(n_ok - i), 0);
+    f[at++] = (struct sock_filter)BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
+    f[at++] = (struct sock_filter)BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    struct sock_fprog prog = {.len = (unsigned short)at, .filter = f};
+    if (prctl (PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0) {
+        snprintf (err, errlen, "seccomp (personality): %s", strerror (errno));
+        return -1;
     }
     return 0;
 }
@@ -309,10 +345,6 @@ static int s_seccomp_load (uint64_t caps, char *err, size_t errlen)
                                   SCMP_A0_32 (SCMP_CMP_MASKED_EQ, s_clone_ns[i], s_clone_ns[i]));
     }
     if (r == 0) {
-        step = "personality";
-        r = s_deny_personality (ctx, SCMP_SYS (personality));
-    }
-    if (r == 0) {
         step = "load the filter";
         r = seccomp_load (ctx);
     }
@@ -321,7 +353,7 @@ static int s_seccomp_load (uint64_t caps, char *err, size_t errlen)
         snprintf (err, errlen, "seccomp (%s): %s", step, strerror (-r));
         return -1;
     }
-    return 0;
+    return s_personality_filter (err, errlen);
 }
 
 /* ------------------------------------------------------------------ apply */
