@@ -361,16 +361,16 @@ pass "the store refuses bad capability names, negative ids and bad profiles, nam
 
 # ---- describe
 d=$(hsctl describe pod def)
-grep -Eq "Capabilities: +default: CHOWN,DAC_OVERRIDE,FOWNER,FSETID,KILL,SETGID,SETUID,SETPCAP,NET_BIND_SERVICE,NET_RAW,SYS_CHROOT,MKNOD,AUDIT_WRITE,SETFCAP$" <<<"$d" &&
+grep -Eq "Caps: +default: CHOWN,DAC_OVERRIDE,FOWNER,FSETID,KILL,SETGID,SETUID,SETPCAP,NET_BIND_SERVICE,NET_RAW,SYS_CHROOT,MKNOD,AUDIT_WRITE,SETFCAP$" <<<"$d" &&
   grep -Eq "Seccomp: +RuntimeDefault$" <<<"$d" && grep -Eq "NoNewPrivs: +True$" <<<"$d" &&
-  grep -Eq "ReadOnlyRootFilesystem: +False$" <<<"$d" || fail "describe def: $d"
+  grep -Eq "Root FS: +writable$" <<<"$d" || fail "describe def: $d"
 d=$(hsctl describe pod userbind)
-grep -Eq "User: +1234$" <<<"$d" && grep -Eq "Ambient \(non-root\): +NET_BIND_SERVICE$" <<<"$d" ||
+grep -Eq "User: +1234$" <<<"$d" && grep -Eq "Ambient: +NET_BIND_SERVICE$" <<<"$d" ||
   fail "describe userbind: $d"
 d=$(hsctl describe pod priv)
-grep -Eq "Capabilities: +ALL$" <<<"$d" && grep -Eq "Privileged: +True$" <<<"$d" &&
+grep -Eq "Caps: +ALL$" <<<"$d" && grep -Eq "Privileged: +True$" <<<"$d" &&
   grep -Eq "Seccomp: +Unconfined$" <<<"$d" && grep -q CreateContainerConfigError <<<"$d" ||
   fail "describe priv: $d"
 d=$(hsctl describe pod ro)
-grep -Eq "ReadOnlyRootFilesystem: +True$" <<<"$d" || fail "describe ro: $d"
+grep -Eq "Root FS: +read-only$" <<<"$d" || fail "describe ro: $d"
 pass "hsctl describe pod shows the effective settings"

@@ -188,12 +188,13 @@ static char *s_ports (Hs__ContainerPort **ports, size_t n, bool host)
     return hs_buf_take (&b);
 }
 
-/* The container's effective hardening (hs_podsec.h): what hs-agent applies. */
+/* The container's effective hardening (hs_podsec.h): what hs-agent applies.
+ * Keys no wider than "Environment", and no header line, so the
+ * container's block keeps its alignment. */
 static void s_security (s_w_t *w, const Hs__PodSpec *spec, const Hs__Container *c)
 {
     hs_podsec_t s;
     hs_podsec_effective (spec, c, &s);
-    s_write (w, 2, "Security:\n");
     hs_buf_t u = {0};
     if (s.has_uid)
         hs_buf_printf (&u, "%lld", (long long)s.uid);
@@ -204,9 +205,9 @@ static void s_security (s_w_t *w, const Hs__PodSpec *spec, const Hs__Container *
         hs_buf_printf (&u, "%s%lld", i ? "," : ", supplementary groups ", (long long)s.groups[i]);
     if (s.run_as_non_root) hs_buf_puts (&u, " (runAsNonRoot)");
     _cleanup_free_ char *user = hs_buf_take (&u);
-    s_write (w, 3, "User:\t%s\n", user);
+    s_write (w, 2, "User:\t%s\n", user);
     _cleanup_free_ char *caps = hs_caps_fmt (s.caps);
-    s_write (w, 3, "Capabilities:\t%s%s\n",
+    s_write (w, 2, "Caps:\t%s%s\n",
              s.caps == HS_CAPS_ALL          ? "ALL"
              : s.caps == hs_caps_default () ? "default: "
                                             : "",
@@ -217,15 +218,15 @@ static void s_security (s_w_t *w, const Hs__PodSpec *spec, const Hs__Container *
      * as the agent, root on a normal node). */
     if (s.has_uid && s.uid != 0 && (s.caps_added & s.caps)) {
         _cleanup_free_ char *amb = hs_caps_fmt (s.caps_added & s.caps);
-        s_write (w, 3, "Ambient (non-root):\t%s\n", amb);
+        s_write (w, 2, "Ambient:\t%s\n", amb);
     }
     if (s.seccomp == HS_SECCOMP_LOCALHOST)
-        s_write (w, 3, "Seccomp:\tLocalhost/%s\n", hs_s (s.seccomp_localhost));
+        s_write (w, 2, "Seccomp:\tLocalhost/%s\n", hs_s (s.seccomp_localhost));
     else
-        s_write (w, 3, "Seccomp:\t%s\n", hs_seccomp_name (s.seccomp));
-    s_write (w, 3, "NoNewPrivs:\t%s\n", s_bool (s.no_new_privs));
-    s_write (w, 3, "ReadOnlyRootFilesystem:\t%s\n", s_bool (s.read_only_root));
-    s_write (w, 3, "Privileged:\t%s\n", s_bool (s.privileged));
+        s_write (w, 2, "Seccomp:\t%s\n", hs_seccomp_name (s.seccomp));
+    s_write (w, 2, "NoNewPrivs:\t%s\n", s_bool (s.no_new_privs));
+    s_write (w, 2, "Root FS:\t%s\n", s.read_only_root ? "read-only" : "writable");
+    s_write (w, 2, "Privileged:\t%s\n", s_bool (s.privileged));
 }
 
 static void s_containers (s_w_t *w, const char *space, const Hs__PodSpec *spec,
