@@ -12,10 +12,16 @@
  *      --pod-network bridge: each pod gets its own namespace, loopback and
  *      bridge+host-local ADDs (Debian's CNI plugins), an IP in 10.244.1.0/24.
  *  Pods go to one node or the other by nodeSelector kubernetes.io/hostname.
+ *  bench-n1 runs with --allow-privileged: its "unhardened" pods (us-, ub-)
+ *  are privileged, so they start as every pod did before issue 16 (every
+ *  capability, no seccomp filter, no no_new_privs), side by side with the
+ *  same pods under the hardened defaults (Docker's capabilities,
+ *  no_new_privs, the RuntimeDefault-like seccomp profile).
  *  Then, for each node:
  *
  *    sequential: 100 pods, one at a time: apply one (a Command sent with
- *      hs_client_send), wait until it is Running, then the next;
+ *      hs_client_send), wait until it is Running, then the next (on
+ *      bench-n1, a hardened pod and an unhardened one in turn);
  *    burst: 100 more pods, 100 Commands sent at once;
  *    crash: for 20 of the sequential pods, one at a time, kill -9 the
  *      container's process (the pid of containerStatuses[0].containerID,
@@ -52,7 +58,10 @@
 #define NODE     "bench-n1"
 #define NODE_NET "bench-n2" /* the node with a pod network */
 #define MAX_PODS 1000
-#define GROUPS   4 /* sequential, burst; with a pod network: sequential, burst */
+/* sequential, burst; with a pod network: sequential, burst; on bench-n1,
+ * unhardened (privileged) sequential, and a mixed burst: unhardened and
+ * hardened */
+#define GROUPS 7
 
 typedef struct {
     int64_t sent;      /* our realtime when the apply went out */
@@ -68,7 +77,7 @@ typedef struct {
 typedef struct {
     hs_client_t *cl;
     int n;   /* pods per phase */
-    pt_t *t; /* GROUPS * n: ps-, pb- (bench-n1), ns-, nb- (bench-n2) */
+    pt_t *t; /* GROUPS * n: ps-, pb- (bench-n1), ns-, nb- (bench-n2), us-, ub-, hb- (bench-n1) */
     int acked, failed;
     char *err;
 } bench_t;
@@ -138,7 +147,7 @@ static void s_cleanup_workloads (void)
 
 /* ------------------------------------------------------------------ events */
 
-static const char *const s_prefix[GROUPS] = {"ps-", "pb-", "ns-", "nb-"};
+static const char *const s_prefix[GROUPS] = {"ps-", "pb-", "ns-", "nb-", "us-", "ub-", "hb-"};
 
 static int s_index (const bench_t *b, const char *name)
 {
@@ -180,13 +189,21 @@ static void s_on_pod_ev (void *arg, const char *topic, const Hs__Envelope *env)
 
 /* ------------------------------------------------------------------ pods */
 
-static Hs__Object *s_make_pod (const char *name, const char *node)
+/* privileged: none of the hardening (every capability, no seccomp filter,
+ * no no_new_privs), as pods ran before issue 16. bound: spec.nodeName set,
+ * so the pods reach the agent in the order they were sent (the scheduler
+ * binds a batch in its own order). */
+static Hs__Object *s_make_pod (const char *name, const char *node, bool privileged, bool bound)
 {
     Hs__Object *obj = hs_obj_new (HS_KIND_POD, "default", name);
     Hs__Pod *pod = obj->pod;
     pod->spec = hs_pb_new (&hs__pod_spec__descriptor);
-    hs_pb_map_set ((void ***)&pod->spec->node_selector, &pod->spec->n_node_selector,
-                   &hs__pod_spec__node_selector_entry__descriptor, "kubernetes.io/hostname", node);
+    if (bound)
+        hs_pb_set_str (&pod->spec->node_name, node);
+    else
+        hs_pb_map_set ((void ***)&pod->spec->node_selector, &pod->spec->n_node_selector,
+                       &hs__pod_spec__node_selector_entry__descriptor, "kubernetes.io/hostname",
+                       node);
     Hs__Container *c = hs_pb_new (&hs__container__descriptor);
     hs_pb_set_str (&c->name, "main");
     hs_pb_set_str (&c->image, "busybox:1.36");
@@ -195,6 +212,11 @@ static Hs__Object *s_make_pod (const char *name, const char *node)
     hs_pb_set_str (&a1, "3600");
     hs_pb_push ((void ***)&c->command, &c->n_command, a0);
     hs_pb_push ((void ***)&c->command, &c->n_command, a1);
+    if (privileged) {
+        c->security_context = hs_pb_new (&hs__security_context__descriptor);
+        c->security_context->privileged = hs_pb_new (&hs__bool_value__descriptor);
+        c->security_context->privileged->value = true;
+    }
     hs_pb_push ((void ***)&pod->spec->containers, &pod->spec->n_containers, c);
     hs_pb_set_str (&pod->spec->restart_policy, "Always");
     return obj;
@@ -216,7 +238,9 @@ static void s_apply (bench_t *b, int i)
     char name[32];
     int g = i / b->n;
     snprintf (name, sizeof name, "%s%d", s_prefix[g], i % b->n);
-    Hs__Write *w = hs_write_new (HS__OP__OP_APPLY, s_make_pod (name, g < 2 ? NODE : NODE_NET));
+    Hs__Write *w =
+        hs_write_new (HS__OP__OP_APPLY, s_make_pod (name, g == 2 || g == 3 ? NODE_NET : NODE,
+                                                    g == 4 || g == 5, g >= 5));
     hs_call_opts_t opts = {.timeout_ms = 30000};
     b->t[i].sent = hs_now_ns ();
     int r = hs_client_send (b->cl, &w, 1, &opts, s_on_ack, b);
@@ -436,11 +460,16 @@ static void s_start (const opts_t *o, bench_t *b, cluster_t *c)
     pid_t sched_pid = bl_spawn (a_sched, c->log_sched);
     bl_wait_log (c->log_sched, "scheduling pods", sched_pid, 20000);
     char max_pods[16], parent[96];
-    snprintf (max_pods, sizeof max_pods, "%d", 2 * b->n + 10); /* each node's share */
+    snprintf (max_pods, sizeof max_pods, "%d", 5 * b->n + 10); /* each node's share */
     snprintf (parent, sizeof parent, "%s/n1", s_cg_parent);
-    char *a_agent[] = {
-        c->bin[3],         "--bus", bus,      "--node-name", NODE,         "--state-dir", c->state,
-        "--cgroup-parent", parent,  "--shim", c->bin[4],     "--max-pods", max_pods,      NULL};
+    char *a_agent[] = {c->bin[3], "--bus",
+                       bus,       "--node-name",
+                       NODE,      "--state-dir",
+                       c->state,  "--cgroup-parent",
+                       parent,    "--shim",
+                       c->bin[4], "--max-pods",
+                       max_pods,  "--allow-privileged",
+                       NULL};
     s_agent_pid = bl_spawn (a_agent, c->log_agent);
     bl_wait_log (c->log_agent, "registered node " NODE, s_agent_pid, 20000);
     if (!bl_alive (c->plane.store_pid)) bl_die ("hs-store died");
@@ -522,7 +551,26 @@ static void s_run_sequential (bench_t *b, int g, const char *label)
                     b->err ? ": " : "", hs_s (b->err));
     }
     s_rows (label, b, g * b->n);
-    if (g >= 2) s_log2_seen = s_sandbox_row (s_log2, s_log2_seen, "sandbox ADD (agent's log)");
+    if (g == 2 || g == 3)
+        s_log2_seen = s_sandbox_row (s_log2, s_log2_seen, "sandbox ADD (agent's log)");
+}
+
+/* Groups g and u (the same pods, hardened and not) in turn, one pod at a
+ * time: apply, wait until Running, the next; so both see the same machine
+ * over the same minutes. Prints both phases' rows. */
+static void s_run_sequential_pair (bench_t *b, int g, int u, const char *label_g,
+                                   const char *label_u)
+{
+    for (int k = 0; k < b->n; k++)
+        for (int j = 0; j < 2; j++) {
+            int grp = j == 0 ? g : u, i = grp * b->n + k;
+            s_apply (b, i);
+            if (!s_wait (b, s_is_running, i, 30000))
+                bl_die ("pod %s%d not Running within 30 s%s%s", s_prefix[grp], k,
+                        b->err ? ": " : "", hs_s (b->err));
+        }
+    s_rows (label_g, b, g * b->n);
+    s_rows (label_u, b, u * b->n);
 }
 
 /* Group g's pods: every apply at once, then wait for all. Prints the
@@ -533,7 +581,24 @@ static void s_run_burst (bench_t *b, int g, const char *label)
     if (!s_wait (b, s_all_running, g * b->n, 60000))
         bl_die ("the burst was not Running within 60 s%s%s", b->err ? ": " : "", hs_s (b->err));
     s_rows (label, b, g * b->n);
-    if (g >= 2) s_log2_seen = s_sandbox_row (s_log2, s_log2_seen, "sandbox ADD (agent's log)");
+    if (g == 2 || g == 3)
+        s_log2_seen = s_sandbox_row (s_log2, s_log2_seen, "sandbox ADD (agent's log)");
+}
+
+/* Groups u and h (unhardened and hardened) in one burst, their applies in
+ * turn, all at once, bound already (no scheduler: its batch order would
+ * favour one group); then wait for all. Prints both phases' rows. */
+static void s_run_burst_pair (bench_t *b, int u, int h)
+{
+    for (int k = 0; k < b->n; k++) {
+        s_apply (b, u * b->n + k);
+        s_apply (b, h * b->n + k);
+    }
+    if (!s_wait (b, s_all_running, u * b->n, 60000) || !s_wait (b, s_all_running, h * b->n, 60000))
+        bl_die ("the mixed burst was not Running within 60 s%s%s", b->err ? ": " : "",
+                hs_s (b->err));
+    s_rows ("mixed burst, hardened", b, h * b->n);
+    s_rows ("mixed burst, unhardened", b, u * b->n);
 }
 
 /* The sandbox times hs-agent logged ("network ready, ... (12.3 ms" : from
@@ -578,6 +643,28 @@ static void s_print_compare (const bench_t *b)
                 s_ms (a.p99, x[1], 32), s_ms (a.max, x[2], 32), s_ms (n.p50, x[3], 32),
                 s_ms (n.p99, x[4], 32), s_ms (n.max, x[5], 32));
     }
+}
+
+/* The side-by-side table: apply -> Running with the hardened defaults and
+ * without (privileged), on bench-n1. */
+static void s_print_hardening (const bench_t *b)
+{
+    char x[6][32];
+    printf ("\n%-22s %28s   %28s\n", "apply -> Running", "hardened defaults (" NODE ")",
+            "privileged, none (" NODE ")");
+    printf ("%-22s %9s %9s %9s   %9s %9s %9s\n", "", "p50", "p99", "max", "p50", "p99", "max");
+    const char *labels[] = {"sequential", "mixed burst"};
+    for (int k = 0; k < 2; k++) {
+        s_stat_t a = s_phase_stat (b, (k ? 6 : 0) * b->n), n = s_phase_stat (b, (k ? 5 : 4) * b->n);
+        printf ("%-22s %9s %9s %9s   %9s %9s %9s\n", labels[k], s_ms (a.p50, x[0], 32),
+                s_ms (a.p99, x[1], 32), s_ms (a.max, x[2], 32), s_ms (n.p50, x[3], 32),
+                s_ms (n.p99, x[4], 32), s_ms (n.max, x[5], 32));
+    }
+    printf ("   hardened: Docker's capabilities, no_new_privs, the RuntimeDefault-like seccomp\n"
+            "   profile; privileged: every capability, no filter, no no_new_privs (pods before\n"
+            "   issue 16). Sequential pods alternate between the two; the mixed burst sends\n"
+            "   %d of each at once, in turn, with spec.nodeName set (no scheduler).\n",
+            b->n);
 }
 
 /* kill -9 of the first `crashes` sequential pods' containers, one at a time,
@@ -630,11 +717,13 @@ int main (int argc, char **argv)
     s_start (&o, &b, &c);
     s_log2 = c.log_agent2;
     s_print_intro (&o, &b);
-    s_run_sequential (&b, 0, "sequential");
+    s_run_sequential_pair (&b, 0, 4, "sequential", "sequential, unhardened");
     s_run_sequential (&b, 2, "sequential, pod network");
     s_run_burst (&b, 1, "burst");
     s_run_burst (&b, 3, "burst, pod network");
+    s_run_burst_pair (&b, 5, 6);
     s_print_compare (&b);
+    s_print_hardening (&b);
     s_run_crashes (&b, o.crashes);
     hs_client_destroy (&b.cl);
     s_cleanup_workloads ();

@@ -3,6 +3,7 @@
  */
 #include "hs_validate.h"
 #include "hs_net.h"
+#include "hs_podsec.h"
 #include "hs_quantity.h"
 #include "hs_util.h"
 #include "hs_workload.h"
@@ -1058,6 +1059,100 @@ static void s_check_pod_network (s_errs_t *e, const char *path, const Hs__PodSpe
         }
 }
 
+/* ------------------------------------------------------------------ securityContext */
+
+static void s_check_id (s_errs_t *e, const char *path, const char *field, const Hs__Int64Value *v)
+{
+    if (v && (v->value < 0 || v->value > INT32_MAX))
+        s_err (e, "%s.%s: Invalid value: %lld: must be between 0 and 2147483647, inclusive", path,
+               field, (long long)v->value);
+}
+
+static void s_check_seccomp (s_errs_t *e, const char *path, const Hs__SeccompProfile *sp)
+{
+    if (!sp) return;
+    static const char *const types[] = {"RuntimeDefault", "Unconfined", "Localhost"};
+    bool ok = false;
+    for (size_t i = 0; i < HS_ARRAY_LEN (types); i++) ok |= hs_streq (sp->type, types[i]);
+    if (hs_empty (sp->type))
+        s_err (e, "%s.seccompProfile.type: Required value", path);
+    else if (!ok)
+        s_err (e,
+               "%s.seccompProfile.type: Unsupported value: %s: supported values: \"Localhost\", "
+               "\"RuntimeDefault\", \"Unconfined\"",
+               path, Q (sp->type));
+    bool local = hs_streq (sp->type, "Localhost");
+    if (local && hs_empty (sp->localhost_profile))
+        s_err (e,
+               "%s.seccompProfile.localhostProfile: Required value: must be set when seccomp "
+               "type is Localhost",
+               path);
+    if (!local && !hs_empty (sp->localhost_profile))
+        s_err (e,
+               "%s.seccompProfile.localhostProfile: Invalid value: %s: can only be set when "
+               "seccomp type is Localhost",
+               path, Q (sp->localhost_profile));
+}
+
+static void s_check_caps (s_errs_t *e, const char *path, const char *field, char *const *names,
+                          size_t n, bool all_ok)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (all_ok && hs_streq (names[i], "ALL")) continue;
+        if (hs_cap_parse (names[i]) < 0)
+            s_err (e, "%s.capabilities.%s[%zu]: Unsupported value: %s: not a Linux capability%s",
+                   path, field, i, Q (names[i]), all_ok ? " (or ALL)" : " (ALL is only for drop)");
+    }
+}
+
+/* Pod and container securityContext (hs_podsec.h has what they mean). */
+static void s_check_security (s_errs_t *e, const char *path, const Hs__PodSpec *s)
+{
+    char p[300];
+    const Hs__PodSecurityContext *ps = s->security_context;
+    if (ps) {
+        s_path (p, sizeof p, path, "securityContext", -1, "");
+        s_check_id (e, p, "runAsUser", ps->run_as_user);
+        s_check_id (e, p, "runAsGroup", ps->run_as_group);
+        s_check_id (e, p, "fsGroup", ps->fs_group);
+        for (size_t i = 0; i < ps->n_supplemental_groups; i++) {
+            Hs__Int64Value g = {.value = ps->supplemental_groups[i]};
+            char f[48];
+            snprintf (f, sizeof f, "supplementalGroups[%zu]", i);
+            s_check_id (e, p, f, &g);
+        }
+        s_check_seccomp (e, p, ps->seccomp_profile);
+    }
+    for (size_t i = 0; i < s->n_containers; i++) {
+        const Hs__SecurityContext *cs = s->containers[i]->security_context;
+        if (!cs) continue;
+        s_path (p, sizeof p, path, "containers", (long)i, ".securityContext");
+        s_check_id (e, p, "runAsUser", cs->run_as_user);
+        s_check_id (e, p, "runAsGroup", cs->run_as_group);
+        s_check_seccomp (e, p, cs->seccomp_profile);
+        if (cs->capabilities) {
+            s_check_caps (e, p, "add", cs->capabilities->add, cs->capabilities->n_add, false);
+            s_check_caps (e, p, "drop", cs->capabilities->drop, cs->capabilities->n_drop, true);
+        }
+        bool no_escalation =
+            cs->allow_privilege_escalation && !cs->allow_privilege_escalation->value;
+        if (no_escalation && cs->privileged && cs->privileged->value)
+            s_err (e,
+                   "%s: Invalid value: \"securityContext\": cannot set `allowPrivilegeEscalation` "
+                   "to false and `privileged` to true",
+                   p);
+        if (no_escalation && cs->capabilities) {
+            for (size_t j = 0; j < cs->capabilities->n_add; j++)
+                if (hs_cap_parse (cs->capabilities->add[j]) == 21 /* SYS_ADMIN */)
+                    s_err (e,
+                           "%s: Invalid value: \"securityContext\": cannot set "
+                           "`allowPrivilegeEscalation` to false and `capabilities.Add` "
+                           "CAP_SYS_ADMIN",
+                           p);
+        }
+    }
+}
+
 /* restart_ok: the restart policies this owner allows (NULL: any of the three). */
 static void s_check_pod_spec (s_errs_t *e, const char *path, const Hs__PodSpec *s,
                               const char *const *restart_ok, size_t n_restart_ok)
@@ -1106,6 +1201,7 @@ static void s_check_pod_spec (s_errs_t *e, const char *path, const Hs__PodSpec *
     }
     s_check_pod_network (e, path, s);
     s_check_volumes (e, path, s);
+    s_check_security (e, path, s);
     for (size_t i = 0; i < s->n_tolerations; i++) {
         const Hs__Toleration *t = s->tolerations[i];
         if (!hs_empty (t->operator_) && !hs_streq (t->operator_, "Equal") &&

@@ -42,6 +42,7 @@ typedef struct {
     int64_t log_max_bytes;
     int log_max_files;
     bool no_namespaces;
+    bool allow_privileged; /* --allow-privileged: privileged containers may run */
     /* Extra environment a container starts with, before its own env (which
      * wins): the Service variables (agent_svcenv.h). A NULL-terminated
      * "K=V" array or NULL, the caller's (freed with pod_env_free);
@@ -148,6 +149,7 @@ typedef struct {
     char **cgroup_procs; /* NULL-terminated */
     char **env;          /* NULL-terminated */
     char *workdir;       /* NULL: / */
+    char **sec_args;     /* the container's hardening: hs-shim flags (agent_sec.h) */
 } agent_exec_target_t;
 
 /* Finds a running container (container "" = the pod's only one; uid ""

@@ -246,6 +246,7 @@ static int s_spawn (agent_exec_t *self, const Hs__ExecRequest *q, const agent_ex
         s_add_arg (&argv, &n, "--env");
         s_add_arg (&argv, &n, use[i]);
     }
+    for (size_t i = 0; t->sec_args && t->sec_args[i]; i++) s_add_arg (&argv, &n, t->sec_args[i]);
     hs_cg_strv_free (env);
     s_add_arg (&argv, &n, "--");
     for (size_t i = 0; i < q->n_command; i++) s_add_arg (&argv, &n, q->command[i]);

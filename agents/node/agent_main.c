@@ -112,7 +112,8 @@ static void s_usage (FILE *f)
              "                [--cgroup-parent NAME] [--shim PATH] [--heartbeat-ms MS]\n"
              "                [--status-interval-ms MS] [--backoff-initial S] [--backoff-max S]\n"
              "                [--backoff-reset S] [--log-max-bytes N] [--log-max-files N]\n"
-             "                [--no-namespaces] [--manifests DIR] [--pod-network MODE]\n"
+             "                [--no-namespaces] [--allow-privileged] [--manifests DIR]\n"
+             "                [--pod-network MODE]\n"
              "                [--pod-cidr CIDR] [--node-ip IP] [--no-routes] [--cni-bin-dir DIR]\n"
              "                [--cni-data-dir DIR] [--netns-dir DIR] [--netns-pool N] [--mtu N]\n"
              "                [--cluster-cidr CIDR] [--node-cidr-mask-size N]\n"
@@ -134,6 +135,9 @@ static void s_usage (FILE *f)
              "  --log-max-bytes N      rotate a container's log at N bytes (default 10 MiB)\n"
              "  --log-max-files N      log files kept per container (default 5)\n"
              "  --no-namespaces        run containers without PID/mount/UTS/IPC namespaces\n"
+             "  --allow-privileged     run containers with securityContext.privileged (every\n"
+             "                         capability, no seccomp, no no_new_privs); without it\n"
+             "                         they wait with CreateContainerConfigError\n"
              "  --manifests DIR        run the Pods in DIR's *.yaml/*.yml/*.json as static pods,\n"
              "                         with or without a control plane (re-read every 5 s,\n"
              "                         and at once on SIGHUP)\n"
@@ -599,6 +603,7 @@ static const struct option s_options[] = {
     {"log-max-bytes", required_argument, NULL, '4'},
     {"log-max-files", required_argument, NULL, '5'},
     {"no-namespaces", no_argument, NULL, 'N'},
+    {"allow-privileged", no_argument, NULL, 'V'},
     {"manifests", required_argument, NULL, 'M'},
     {"pod-network", required_argument, NULL, 'W'},
     {"pod-cidr", required_argument, NULL, 'C'},
@@ -644,6 +649,7 @@ static int s_flag (void *arg, int ch, const char *v)
     case 'P': self->cg_parent_flag = v; return 0;
     case 'S': self->shim_flag = v; return 0;
     case 'N': conf->no_namespaces = true; return 0;
+    case 'V': conf->allow_privileged = true; return 0;
     case 'M': self->manifests = v; return 0;
     case 'W':
         if (hs_streq (v, "none") || agent_cni_mode_valid (v)) {

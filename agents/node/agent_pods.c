@@ -40,6 +40,7 @@
  */
 #include "agent.h"
 #include "agent_net.h"
+#include "agent_sec.h"
 #include "agent_rules.h"
 #include "agent_state.h"
 #include "agent_volumes.h"
@@ -680,6 +681,9 @@ static int s_run_shim (agent_pods_t *self, apod_t *p, acont_t *c, const Hs__Cont
     s_add_arg (&argv, &n, "--log-max-files");
     s_add_arg (&argv, &n, lf);
     if (self->conf.no_namespaces) s_add_arg (&argv, &n, "--no-namespaces");
+    char **sec = agent_sec_shim_args (p->pod, spec, false);
+    for (size_t i = 0; sec && sec[i]; i++) s_add_arg (&argv, &n, sec[i]);
+    hs_cg_strv_free (sec);
     s_add_arg (&argv, &n, "--");
     for (size_t i = 0; i < spec->n_command; i++) s_add_arg (&argv, &n, spec->command[i]);
     for (size_t i = 0; i < spec->n_args; i++) s_add_arg (&argv, &n, spec->args[i]);
@@ -923,11 +927,34 @@ void agent_pods_config_changed (agent_pods_t *self, hs_kind_t kind, const char *
     }
 }
 
+/* The container cannot be created as specified (CreateContainerConfigError):
+ * it waits, and is tried again with the crash-loop backoff, as the kubelet
+ * does. */
+static void s_config_error (agent_pods_t *self, apod_t *p, acont_t *c, const char *msg)
+{
+    int64_t delay = c->backoff_ns;
+    c->backoff_ns = delay == 0 ? self->conf.backoff_initial_ns : delay * 2;
+    if (c->backoff_ns > self->conf.backoff_max_ns) c->backoff_ns = self->conf.backoff_max_ns;
+    c->next_start_mono = hs_mono_ns () + (delay > 0 ? delay : self->conf.backoff_initial_ns);
+    bool again = c->state == C_WAITING && hs_streq (c->wait_reason, "CreateContainerConfigError") &&
+                 hs_streq (c->wait_msg, msg);
+    s_set_waiting (c, "CreateContainerConfigError", hs_strdup (msg));
+    p->dirty = p->unsaved = true;
+    if (!again) log_warn ("pod %s/%s: container %s: %s", p->ns, p->name, c->name, msg);
+    s_event (self, p, "Warning", "Failed", "Error: %s", msg);
+}
+
 static void s_start (agent_pods_t *self, apod_t *p, acont_t *c)
 {
     const Hs__Container *spec = s_spec (p, c->name);
     if (!spec) return;
     c->next_start_mono = 0;
+    _cleanup_free_ char *refused = agent_sec_refusal (
+        p->pod, spec, self->conf.node, self->conf.allow_privileged, self->conf.no_namespaces);
+    if (refused) {
+        s_config_error (self, p, c, refused);
+        return;
+    }
     _cleanup_ (s_strv_wipe) char **env = NULL;
     _cleanup_ (s_strv_wipe) char **mounts = NULL;
     if (s_prepare (self, p, c, spec, &env, &mounts) < 0) return;
@@ -1830,6 +1857,7 @@ int agent_pods_exec_target (agent_pods_t *self, const char *ns, const char *pod,
     free (skipped);
     free (err);
     ret->workdir = hs_empty (spec->working_dir) ? NULL : hs_strdup (spec->working_dir);
+    ret->sec_args = agent_sec_shim_args (p->pod, spec, true);
     return 0;
 }
 
@@ -1838,6 +1866,7 @@ void agent_exec_target_free (agent_exec_target_t *t)
     hs_cg_strv_free (t->cgroup_procs);
     hs_cg_strv_free (t->env);
     free (t->workdir);
+    hs_cg_strv_free (t->sec_args);
     memset (t, 0, sizeof *t);
 }
 

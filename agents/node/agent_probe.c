@@ -157,6 +157,7 @@ static int s_spawn (agent_probe_t *self, const Hs__ExecRequest *q, const agent_e
         s_add_arg (&argv, &n, "--env");
         s_add_arg (&argv, &n, t->env[i]);
     }
+    for (size_t i = 0; t->sec_args && t->sec_args[i]; i++) s_add_arg (&argv, &n, t->sec_args[i]);
     s_add_arg (&argv, &n, "--");
     for (size_t i = 0; i < q->n_command; i++) s_add_arg (&argv, &n, q->command[i]);
 

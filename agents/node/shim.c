@@ -19,7 +19,9 @@
  *    other namespaces are made), mounts its own /proc, bind-mounts the
  *    pod's --resolv-conf and --hosts over /etc's, then its volumes
  *    (--mount, shim_mounts.h), sets its hostname,
- *    working directory, stdio, signals and environment, then execve. Setup errors come back
+ *    working directory, stdio, signals and environment, applies its
+ *    hardening (user, capabilities, no_new_privs, seccomp, read-only root:
+ *    shim_sec.h), then execve. Setup errors come back
  *    through a close-on-exec pipe: EOF means the exec happened.
  *
  *  The environment is --env's, then --env-stdin's records (read from
@@ -42,6 +44,7 @@
 #include "hs_util.h"
 #include "shim_log.h"
 #include "shim_mounts.h"
+#include "shim_sec.h"
 #include "shim_stream.h"
 
 #include <errno.h>
@@ -100,7 +103,8 @@ typedef struct {
     int64_t timeout_ms; /* --exec: kill the command after this long */
     bool stream;        /* --exec --stream: `hsctl exec` (shim_stream.h) */
     bool timeout_given;
-    char **argv; /* PROG ARG..., borrowed */
+    shim_sec_t sec; /* user, capabilities, seccomp... (shim_sec.h) */
+    char **argv;    /* PROG ARG..., borrowed */
 } s_opts_t;
 
 /* A start result: from the container to the daemon, and from the daemon to
@@ -147,6 +151,9 @@ static void s_usage (FILE *f)
         "                       is made in the container only (needs namespaces)\n"
         "  --env-stdin          read more KEY=VALUE, NUL-separated, from stdin (values\n"
         "                       that must not show in the process list: Secrets)\n"
+        "  --user UID, --group GID, --groups G,G, --caps LIST, --ambient-caps LIST,\n"
+        "  --no-new-privs, --seccomp runtime-default|unconfined, --read-only-root\n"
+        "                       the container's hardening (shim_sec.h); also with --exec\n"
         "       hs-shim --exec PID [--cgroup-procs FILE]... [--workdir DIR]\n"
         "               [--env KEY=VALUE]... [--env-stdin] [--timeout-ms MS] -- PROG [ARG]...\n"
         "  --exec PID           run PROG inside the namespaces of the container whose\n"
@@ -298,6 +305,7 @@ static int s_parse (int argc, char **argv, s_opts_t *opts)
         {"mount", required_argument, NULL, O_MOUNT},
         {"env-stdin", no_argument, NULL, O_ENV_STDIN},
         {"help", no_argument, NULL, O_HELP},
+        SHIM_SEC_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     opts->cgroup_procs = hs_calloc ((size_t)argc, sizeof *opts->cgroup_procs);
@@ -371,6 +379,10 @@ static int s_parse (int argc, char **argv, s_opts_t *opts)
             break;
         case O_STREAM: opts->stream = true; break;
         default:
+            if (c >= SHIM_SEC_OPT_MIN && c <= SHIM_SEC_OPT_MAX) {
+                if (shim_sec_flag (&opts->sec, c, optarg) < 0) return -1;
+                break;
+            }
             fprintf (stderr, "hs-shim: unknown flag or missing value: %s (see --help)\n",
                      argv[optind - 1]);
             return -1;
@@ -397,6 +409,7 @@ static int s_parse (int argc, char **argv, s_opts_t *opts)
         fprintf (stderr, "hs-shim: --hostname wants 1 to 64 characters\n");
         return -1;
     }
+    if (shim_sec_check (&opts->sec, opts->namespaces && !opts->exec_pid) < 0) return -1;
     if (opts->stream && !opts->timeout_given) opts->timeout_ms = 0; /* no limit */
     opts->argv = argv + optind;
     return 0;
@@ -507,10 +520,14 @@ static void s_container (const s_child_t *c)
             /* Read-only for the container, as the kubelet mounts them. */
             mount (NULL, files[i][1], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
         }
-        /* The pod's volumes (shim_mounts.h). */
+        /* readOnlyRootFilesystem before the volumes: what they bind back
+         * from / inherits its read-only flag (shim_sec.h, shim_mounts.h). */
         char merr[sizeof ((s_result_t *)0)->msg - 16];
-        if (o->n_mounts &&
-            shim_mounts_apply (o->mounts, o->n_mounts, o->state_dir, merr, sizeof merr) < 0)
+        if (shim_sec_read_only_root (&o->sec, merr, sizeof merr) < 0)
+            s_child_fail (c, 1, "%s", merr);
+        /* The pod's volumes (shim_mounts.h). */
+        if (o->n_mounts && shim_mounts_apply (o->mounts, o->n_mounts, o->state_dir,
+                                              o->sec.read_only_root, merr, sizeof merr) < 0)
             s_child_fail (c, 1, "%s", merr);
         if (o->hostname && sethostname (o->hostname, strlen (o->hostname)) < 0)
             s_child_fail (c, 1, "sethostname \"%s\": %s", o->hostname,
@@ -533,6 +550,9 @@ static void s_container (const s_child_t *c)
     sigemptyset (&none);
     sigprocmask (SIG_SETMASK, &none, NULL);
 
+    /* Last, so everything above ran with the shim's privileges. */
+    char why[sizeof ((s_result_t *)0)->msg];
+    if (shim_sec_apply (&o->sec, why, sizeof why) < 0) s_child_fail (c, 1, "%s", why);
     int err = s_exec (o->argv[0], o->argv, c->envp, c->path);
     s_child_fail (c, err == ENOENT ? 127 : 126, "exec \"%s\": %s", o->argv[0],
                   s_strerror (err, eb, sizeof eb));
@@ -967,6 +987,12 @@ static void s_exec_child (const s_opts_t *o, char **envp, const char *path, int 
     sigset_t none;
     sigemptyset (&none);
     sigprocmask (SIG_SETMASK, &none, NULL);
+    /* The container's own hardening (the agent passes it), then the death
+     * signal again: a change of user clears it. */
+    char why[sizeof ((s_result_t *)0)->msg];
+    if (shim_sec_apply (&o->sec, why, sizeof why) < 0) s_child_fail (&c, 1, "%s", why);
+    prctl (PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid () != helper && getppid () != 0) _exit (1);
     int err = s_exec (o->argv[0], o->argv, envp, path);
     s_child_fail (&c, err == ENOENT ? 127 : 126, "exec \"%s\": %s", o->argv[0],
                   s_strerror (err, eb, sizeof eb));
@@ -1220,5 +1246,6 @@ int main (int argc, char **argv)
     free (opts.cgroup_procs);
     free (opts.env);
     free (opts.mounts);
+    shim_sec_free (&opts.sec);
     return rc;
 }

@@ -212,7 +212,7 @@ static int s_make_mountpoint (const char *dst, bool dir, const char *staging, ch
     return 0;
 }
 
-static int s_apply_sorted (const char *const *specs, size_t n, const char *staging,
+static int s_apply_sorted (const char *const *specs, size_t n, const char *staging, bool ro_root,
                            char (*covers)[PATH_MAX], size_t *n_covers_p, char *err, size_t errlen);
 
 /* How deep a path is: its count of '/'. */
@@ -225,8 +225,8 @@ static size_t s_depth (const char *spec)
     return d;
 }
 
-int shim_mounts_apply (const char *const *specs, size_t n, const char *staging, char *err,
-                       size_t errlen)
+int shim_mounts_apply (const char *const *specs, size_t n, const char *staging, bool ro_root,
+                       char *err, size_t errlen)
 {
     static char covers[MAX_COVERS][PATH_MAX];
     size_t n_covers = 0;
@@ -242,7 +242,7 @@ int shim_mounts_apply (const char *const *specs, size_t n, const char *staging, 
         }
         order[j] = specs[i];
     }
-    int r = s_apply_sorted (order, n, staging, covers, &n_covers, err, errlen);
+    int r = s_apply_sorted (order, n, staging, ro_root, covers, &n_covers, err, errlen);
     free (order);
     if (r < 0) return r;
     /* Nothing new beside the host's entries: a file made there would
@@ -255,7 +255,7 @@ int shim_mounts_apply (const char *const *specs, size_t n, const char *staging, 
     return 0;
 }
 
-static int s_apply_sorted (const char *const *specs, size_t n, const char *staging,
+static int s_apply_sorted (const char *const *specs, size_t n, const char *staging, bool ro_root,
                            char (*covers)[PATH_MAX], size_t *n_covers_p, char *err, size_t errlen)
 {
     size_t n_covers = 0;
@@ -301,6 +301,13 @@ static int s_apply_sorted (const char *const *specs, size_t n, const char *stagi
             unsigned long keep = s_kept_flags (m.dst);
             if (mount (NULL, m.dst, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, NULL) < 0)
                 return s_fail (err, errlen, errno, "make %s read-only", m.dst);
+        } else if (ro_root) {
+            /* Bound from the read-only / (an emptyDir under the agent's
+             * state dir): writable again, as the volume is meant to be. */
+            unsigned long keep = s_kept_flags (m.dst) & ~(unsigned long)MS_RDONLY;
+            if (mount (NULL, m.dst, NULL, MS_BIND | MS_REMOUNT | keep, NULL) < 0)
+                return s_fail (err, errlen, errno, "make %s writable under a read-only root",
+                               m.dst);
         }
     }
     *n_covers_p = n_covers;

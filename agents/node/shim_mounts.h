@@ -28,8 +28,11 @@ bool shim_mount_spec_ok (const char *spec);
 /* Makes the mounts of specs (--mount values), in order. staging: a
  * directory of the host the container does not need (the run's). 0, or
  * -errno with err (one line) saying which and why. Runs in the container
- * child, after / was made private. */
-int shim_mounts_apply (const char *const *specs, size_t n, const char *staging, char *err,
-                       size_t errlen);
+ * child, after / was made private. ro_root: / was made read-only before
+ * (readOnlyRootFilesystem); a bind inherits its source mount's flags, so a
+ * writable volume whose source lies on / is made writable again, and
+ * everything bound back from / stays read-only. */
+int shim_mounts_apply (const char *const *specs, size_t n, const char *staging, bool ro_root,
+                       char *err, size_t errlen);
 
 #endif

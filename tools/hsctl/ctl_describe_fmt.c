@@ -3,6 +3,7 @@
  *  the objects around it (events, pods, replica sets) in, text out.
  */
 #include "ctl_fmt.h"
+#include "hs_podsec.h"
 #include "hs_quantity.h"
 #include "hs_workload.h"
 
@@ -187,9 +188,52 @@ static char *s_ports (Hs__ContainerPort **ports, size_t n, bool host)
     return hs_buf_take (&b);
 }
 
-static void s_containers (s_w_t *w, const char *space, Hs__Container **cs, size_t n,
+/* The container's effective hardening (hs_podsec.h): what hs-agent applies.
+ * Keys no wider than "Environment", and no header line, so the
+ * container's block keeps its alignment. */
+static void s_security (s_w_t *w, const Hs__PodSpec *spec, const Hs__Container *c)
+{
+    hs_podsec_t s;
+    hs_podsec_effective (spec, c, &s);
+    hs_buf_t u = {0};
+    if (s.has_uid)
+        hs_buf_printf (&u, "%lld", (long long)s.uid);
+    else
+        hs_buf_puts (&u, "<unset> (the node agent's)");
+    if (s.has_gid) hs_buf_printf (&u, ", group %lld", (long long)s.gid);
+    for (size_t i = 0; i < s.n_groups; i++)
+        hs_buf_printf (&u, "%s%lld", i ? "," : ", supplementary groups ", (long long)s.groups[i]);
+    if (s.run_as_non_root) hs_buf_puts (&u, " (runAsNonRoot)");
+    _cleanup_free_ char *user = hs_buf_take (&u);
+    s_write (w, 2, "User:\t%s\n", user);
+    _cleanup_free_ char *caps = hs_caps_fmt (s.caps);
+    s_write (w, 2, "Caps:\t%s%s\n",
+             s.caps == HS_CAPS_ALL          ? "ALL"
+             : s.caps == hs_caps_default () ? "default: "
+                                            : "",
+             s.caps == HS_CAPS_ALL ? ""
+             : *caps               ? caps
+                                   : "<none>");
+    /* Ambient only for a user other than root (a pod without runAsUser runs
+     * as the agent, root on a normal node). */
+    if (s.has_uid && s.uid != 0 && (s.caps_added & s.caps)) {
+        _cleanup_free_ char *amb = hs_caps_fmt (s.caps_added & s.caps);
+        s_write (w, 2, "Ambient:\t%s\n", amb);
+    }
+    if (s.seccomp == HS_SECCOMP_LOCALHOST)
+        s_write (w, 2, "Seccomp:\tLocalhost/%s\n", hs_s (s.seccomp_localhost));
+    else
+        s_write (w, 2, "Seccomp:\t%s\n", hs_seccomp_name (s.seccomp));
+    s_write (w, 2, "NoNewPrivs:\t%s\n", s_bool (s.no_new_privs));
+    s_write (w, 2, "Root FS:\t%s\n", s.read_only_root ? "read-only" : "writable");
+    s_write (w, 2, "Privileged:\t%s\n", s_bool (s.privileged));
+}
+
+static void s_containers (s_w_t *w, const char *space, const Hs__PodSpec *spec,
                           Hs__ContainerStatus **sts, size_t n_sts)
 {
+    Hs__Container **cs = spec ? spec->containers : NULL;
+    size_t n = spec ? spec->n_containers : 0;
     s_write (w, 0, "%sContainers:\n", space);
     for (size_t i = 0; i < n; i++) {
         const Hs__Container *c = cs[i];
@@ -227,6 +271,7 @@ static void s_containers (s_w_t *w, const char *space, Hs__Container **cs, size_
         s_probe (w, "Liveness", c->liveness_probe);
         s_probe (w, "Readiness", c->readiness_probe);
         s_probe (w, "Startup", c->startup_probe);
+        s_security (w, spec, c);
         s_write (w, 2, "Environment:%s\n", c->n_env ? "" : "\t<none>");
         for (size_t k = 0; k < c->n_env; k++)
             s_write (w, 3, "%s:\t%s\n", c->env[k]->name, hs_s (c->env[k]->value));
@@ -247,7 +292,7 @@ static void s_pod_template (s_w_t *w, const Hs__PodTemplateSpec *t)
         s_map_multiline (w, "  ", "Annotations", (void *const *)m->annotations, m->n_annotations,
                          true);
     const Hs__PodSpec *s = t->spec;
-    s_containers (w, "  ", s ? s->containers : NULL, s ? s->n_containers : 0, NULL, 0);
+    s_containers (w, "  ", s, NULL, 0);
     s_map_multiline (w, "  ", "Node-Selectors", s ? (void *const *)s->node_selector : NULL,
                      s ? s->n_node_selector : 0, false);
     s_tolerations (w, "  ", s ? s->tolerations : NULL, s ? s->n_tolerations : 0);
@@ -401,8 +446,7 @@ static void s_describe_pod (s_w_t *w, const Hs__Pod *p, const Hs__Object *o,
     if (st && !hs_empty (st->message)) s_write (w, 0, "Message:\t%s\n", st->message);
     s_write (w, 0, "IP:\t%s\n", st ? hs_s (st->pod_ip) : "");
     s_controlled_by (w, m);
-    s_containers (w, "", s ? s->containers : NULL, s ? s->n_containers : 0,
-                  st ? st->container_statuses : NULL, st ? st->n_container_statuses : 0);
+    s_containers (w, "", s, st ? st->container_statuses : NULL, st ? st->n_container_statuses : 0);
     if (st && st->n_conditions) {
         s_write (w, 0, "Conditions:\n  Type\tStatus\n");
         for (size_t i = 0; i < st->n_conditions; i++)
