@@ -74,7 +74,9 @@ typedef struct {
     int inotify_fd;
     hs_loop_io_t *inotify_io;
     bool selftesting;
-    uint64_t zap_requests, auth_refused, denied, malformed, key_reloads;
+    void *mon[2]; /* handshake failures on XSUB and XPUB: plaintext peers */
+    hs_loop_zsock_t *mon_in[2];
+    uint64_t zap_requests, auth_refused, denied, malformed, key_reloads, handshake_failed;
     int port, hwm;
     int lock_fd;  /* --ipc DIR's lock (hs_lock.h) */
     bool serving; /* setup finished: listening */
@@ -111,11 +113,11 @@ static void s_heartbeat (self_t *self)
     const char *names[] = {
         "forwarded_msgs", "forwarded_bytes", "received_batches", "dropped_oversized",
         "auth_refused",   "denied",          "malformed",        "keys",
-        "key_reloads"};
+        "key_reloads",    "handshake_failed"};
     const uint64_t values[] = {
-        self->msgs,         self->bytes,  self->batches,   self->dropped_oversized,
-        self->auth_refused, self->denied, self->malformed, hs_keytab_size (self->keys),
-        self->key_reloads};
+        self->msgs,         self->bytes,           self->batches,   self->dropped_oversized,
+        self->auth_refused, self->denied,          self->malformed, hs_keytab_size (self->keys),
+        self->key_reloads,  self->handshake_failed};
     Hs__Counter cs[HS_ARRAY_LEN (names)];
     Hs__Counter *cp[HS_ARRAY_LEN (names)];
     hs_heartbeat_counters (&hb, cs, cp, names, values, HS_ARRAY_LEN (names));
@@ -244,7 +246,7 @@ static void s_refused (self_t *self, zmq_msg_t *first, const hs_keytab_entry_t *
     char key[HS_CRED_MAX_IDENTITY + 200];
     snprintf (key, sizeof key, "bus:%s:%s", reason, name);
     hs_log_once (HS_LOG_WARN, key,
-                 "dropped a message from %s (peer %s): %s; counted, further ones not logged", name,
+                 "dropped a message from %s (peer %s): %s; further ones not logged", name,
                  peer && *peer ? peer : "(local)", what);
     (void)self;
 }
@@ -563,6 +565,55 @@ static void s_on_zap (void *arg)
     }
 }
 
+/* A handshake that failed other than by ZAP (which s_zap_one counts): a
+ * plaintext peer (mechanism mismatch) or a CURVE peer that does not have
+ * our public key. Counted in handshake_failed, logged once per address. */
+static void s_on_monitor (void *arg, int i)
+{
+    self_t *self = arg;
+    for (int k = 0; k < 256; k++) {
+        zmq_msg_t ev, addr;
+        zmq_msg_init (&ev);
+        if (zmq_msg_recv (&ev, self->mon[i], ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&ev);
+            return;
+        }
+        uint16_t event = 0;
+        uint32_t value = 0;
+        if (zmq_msg_size (&ev) >= 6) {
+            memcpy (&event, zmq_msg_data (&ev), 2);
+            memcpy (&value, (uint8_t *)zmq_msg_data (&ev) + 2, 4);
+        }
+        zmq_msg_close (&ev);
+        zmq_msg_init (&addr);
+        zmq_msg_recv (&addr, self->mon[i], 0);
+        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+            event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+            self->handshake_failed++;
+            const char *what = value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH
+                                   ? "a plaintext (not CURVE) client"
+                                   : "a handshake that failed (a client without our public key?)";
+            char key[64];
+            snprintf (key, sizeof key, "bus:handshake:%u", (unsigned)value);
+            hs_log_once (HS_LOG_WARN, key,
+                         "refused %s on the %s socket (counted in handshake_failed, further ones "
+                         "not logged)",
+                         what, i == 0 ? "publish" : "subscribe");
+        }
+        zmq_msg_close (&addr);
+    }
+}
+
+static void s_on_monitor_pub (void *arg)
+{
+    s_on_monitor (arg, 0);
+}
+
+static void s_on_monitor_sub (void *arg)
+{
+    s_on_monitor (arg, 1);
+}
+
 /* Makes sock a CURVE server with our key, under our enforced ZAP domain.
  * Before binding: ZeroMQ takes the mechanism at each bind. */
 static int s_secure_socket (self_t *self, void *sock)
@@ -695,6 +746,19 @@ static int s_setup_secure (self_t *self, hs_loop_t *loop)
     if (s_secure_socket (self, self->xsub) < 0 || s_secure_socket (self, self->xpub) < 0) {
         log_error ("cannot make the bus sockets CURVE servers: %s", zmq_strerror (errno));
         return -1;
+    }
+    void *socks[2] = {self->xsub, self->xpub};
+    hs_loop_fn *fns[2] = {s_on_monitor_pub, s_on_monitor_sub};
+    for (int i = 0; i < 2; i++) {
+        char ep[64];
+        snprintf (ep, sizeof ep, "inproc://hs-bus-monitor-%d", i);
+        if (zmq_socket_monitor (socks[i], ep,
+                                ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                                    ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0)
+            continue;
+        self->mon[i] = zmq_socket (self->ctx, ZMQ_PAIR);
+        if (zmq_connect (self->mon[i], ep) == 0)
+            self->mon_in[i] = hs_loop_zsock (loop, self->mon[i], fns[i], NULL, self);
     }
     if (hs_loop_signal (loop, SIGHUP, s_on_hup, self) < 0) return -1;
     self->inotify_fd = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
@@ -842,6 +906,13 @@ static void s_teardown (void *arg)
     hs_loop_zsock_free (&self->in);
     hs_loop_zsock_free (&self->subs);
     hs_loop_zsock_free (&self->zap_in);
+    for (int i = 0; i < 2; i++) {
+        hs_loop_zsock_free (&self->mon_in[i]);
+        if (self->mon[i]) {
+            zmq_socket_monitor (i == 0 ? self->xsub : self->xpub, NULL, 0);
+            zmq_close (self->mon[i]);
+        }
+    }
     hs_loop_io_free (&self->inotify_io);
     if (self->inotify_fd >= 0) close (self->inotify_fd);
     if (self->zap) zmq_close (self->zap);
