@@ -223,6 +223,12 @@ def step_revoke(ctx, args):
             break
     res["echoes_before_stop"] = n - 1
     res["stopped"] = stopped
+    # reads too: hs-bus cut every subscriber; ours cannot come back
+    c.sub.setsockopt(zmq.SUBSCRIBE, b"")
+    time.sleep(0.5)
+    while c.sub.poll(0):
+        c.sub.recv_multipart()
+    res["reads_after_revoke"] = len(read_all(c, 2.5))
     c.seq += 1
     c.send("cmd.pod", envelope(c.name, c.seq, 10, field(1, 2, b"after-revoke")))
     c.ping("hb.agent.b", "after-revoke")

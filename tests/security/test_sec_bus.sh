@@ -148,12 +148,18 @@ wait_for 10 "hs-bus to reload its key directory" counter_at_least key_reloads $(
 wait "$REV_PID" || fail "the revoke attacker failed: $(cat "$T/revoke.err")"
 out=$(cat "$T/revoke.json")
 [ "$(field "$out" stopped)" = True ] || fail "node:b's echoes kept coming after its key was removed: $out"
+[ "$(field "$out" reads_after_revoke)" = 0 ] || fail "node:b still reads the bus after its key was removed: $out"
 [ "$(field "$out" reconnect_refused)" = True ] || fail "node:b reconnected with a removed key: $out"
 [ "$(field "$out" reconnect_ok)" = False ] || fail "node:b completed a handshake with a removed key: $out"
 ! grep -qF '"clientID":"after-revoke"' "$T/seen.log" || fail "node:b's command after revocation arrived"
 wait_for 10 "denied to count node:b's publishes after revocation" counter_at_least denied $((den0 + 2))
 grep -q "its key is not in the key directory" "$T/bus.log" || fail "hs-bus did not log the revoked key"
-pass "revoked node:b: dropped on its open connection at once ($(field "$out" echoes_before_stop) echoes before), refused on reconnect"
+[ "$(counter subscriber_cuts)" -ge 1 ] || fail "hs-bus did not cut the subscribers after a revocation"
+# the legitimate tap was cut too, and came back on its own
+seen_lines=$(wc -l <"$T/seen.log")
+wait_for 10 "the tap to read again after the cut" \
+  sh -c "tail -n +$((seen_lines + 1)) '$T/seen.log' | grep -q '\"topic\":\"hb.store\"'"
+pass "revoked node:b: dropped on its open connection at once ($(field "$out" echoes_before_stop) echoes before), reads nothing after the subscriber cut, refused on reconnect"
 
 # ---- 6. garbage from an authenticated peer: counted, nothing crashes
 drop0=$(counter dropped_oversized)
