@@ -195,6 +195,15 @@ def step_forge(ctx, args):
     c.seq += 1
     c.send("bus.batch", "cmd.pod", envelope(c.name, c.seq, 10, field(1, 2, b"batched")),
            "cmd.node")
+    # a packed batch (hs_bus.h): one allowed command, one forged event
+    c.seq += 1
+    cmd = envelope(c.name, c.seq, 10, field(1, 2, b"packed"))
+    c.seq += 1
+    ev = ping(c.name, c.seq, "packed-forged")
+    pack = b""
+    for t, b in ((b"cmd.pod", cmd), (b"ev.pod.a/default/packed", ev)):
+        pack += varint(len(t)) + t + varint(len(b)) + b
+    c.send("bus.packed", pack)
     # controls: allowed, so they must arrive (stamped with our identity)
     c.seq += 1
     c.send("cmd.pod", envelope(c.name, c.seq, 10, field(1, 2, b"allowed")))
@@ -249,6 +258,7 @@ def step_garbage(ctx, args):
     c = Conn(ctx, args, load(args))
     res = {"joined": c.echo("garbage-join-%d" % os.getpid(), 10)}
     c.send("cmd." + "x" * 2000, b"\x00")  # topic over 1024 bytes
+    c.send("bus.packed", b"\x07cmd.pod\xff\xff\xff\xff")  # a pack that does not parse
     c.send("cmd.pod", os.urandom(4096))  # random bytes: the store counts them
     c.send("cmd.pod", b"\x00" * (5 * 1024 * 1024))  # over the envelope limit
     c.send("echo.x/", b"\x00" * (5 * 1024 * 1024))  # over the limit, not a command

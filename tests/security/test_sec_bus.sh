@@ -109,9 +109,13 @@ for t in "ev.pod.a/default/victim" "ack.hsctl-victim/" "snap.hsctl-victim/" "pro
 done
 ! grep -F '"topic":"hb.store"' "$T/seen.log" | grep -qF '"sender":"attacker/' ||
   fail "node:b's forged hb.store reached a subscriber"
-wait_for 10 "denied to count node:b's 7 forged topics" counter_at_least denied $((den0 + 7))
+# 7 forged topics, and the forged event inside a packed batch
+wait_for 10 "denied to count node:b's 8 forged messages" counter_at_least denied $((den0 + 8))
 den1=$(counter denied)
-[ "$den1" = $((den0 + 7)) ] || fail "denied went from $den0 to $den1, not +7"
+[ "$den1" = $((den0 + 8)) ] || fail "denied went from $den0 to $den1, not +8"
+never_seen "ev.pod.a/default/packed"
+grep -F '"clientID":"packed"' "$T/seen.log" | grep -qF '"identity":"node:b"' ||
+  fail "node:b's packed command did not arrive stamped node:b"
 # the 3-frame message and the one-frame message, and the batch's lone frame
 wait_for 10 "malformed to count 3" counter_at_least malformed $((mal0 + 3))
 mal1=$(counter malformed)
@@ -124,13 +128,13 @@ grep -F '"clientID":"batched"' "$T/seen.log" | grep -qF '"identity":"node:b"' ||
 ! grep -qF '"identity":"admin:root"' "$T/seen.log" || fail "a self-made stamp admin:root went through"
 grep -F '"topic":"hb.agent.b"' "$T/seen.log" | grep -qF 'attacker/' ||
   fail "node:b's own heartbeat (allowed) did not arrive"
-pass "node:b: 7 forged topics dropped (denied $den0 -> $den1), a self-made stamp and bad framing dropped (malformed $mal0 -> $mal1), its commands stamped node:b"
+pass "node:b: 8 forged messages dropped (denied $den0 -> $den1), a self-made stamp and bad framing dropped (malformed $mal0 -> $mal1), its commands stamped node:b"
 
 # ---- 4. the tap's key may only echo
 den0=$(counter denied)
 out=$(attack --cred "$PKI/creds/tap-t.cred" forge)
 [ "$(field "$out" fenced)" = True ] || fail "the tap key's fence never came back: $out"
-wait_for 10 "denied to count the tap's publishes" counter_at_least denied $((den0 + 8))
+wait_for 10 "denied to count the tap's publishes" counter_at_least denied $((den0 + 10))
 ! grep -F '"topic":"cmd.pod"' "$T/seen.log" | grep -qF '"identity":"tap:t"' ||
   fail "a tap key published a command"
 pass "tap:t: commands and every forged topic dropped (denied $den0 -> $(counter denied))"
@@ -163,11 +167,13 @@ pass "revoked node:b: dropped on its open connection at once ($(field "$out" ech
 
 # ---- 6. garbage from an authenticated peer: counted, nothing crashes
 drop0=$(counter dropped_oversized)
+mal0=$(counter malformed)
 garb0=$(counter garbage hb.store)
 out=$(attack --cred "$PKI/creds/node-a.cred" garbage)
 [ "$(field "$out" joined)" = True ] || fail "node:a could not join: $out"
 [ "$(field "$out" rejoined)" = True ] || fail "the bus did not take node:a back after its garbage: $out"
 wait_for 10 "dropped_oversized to count the long topic and the 5 MiB echo" counter_at_least dropped_oversized $((drop0 + 2))
+wait_for 10 "malformed to count the pack that does not parse" counter_at_least malformed $((mal0 + 1))
 garb_ok() { [ "$(counter garbage hb.store)" -gt "$garb0" ]; }
 wait_for 10 "the store to count the random bytes as garbage" garb_ok
 kill -0 "$BUS_PID" 2>/dev/null || fail "hs-bus died: $(tail -5 "$T/bus.log")"
@@ -197,3 +203,8 @@ msg=$(on_host 1 env HS_CREDENTIAL= timeout 10 "$HS_BIN/hsctl" --bus "$BUSADDR" g
   fail "hsctl without a credential succeeded"
 case "$msg" in "error: no bus credential: set HS_CREDENTIAL"*) ;; *) fail "hsctl without a credential said: $msg" ;; esac
 pass "hsctl: one clear line for an unknown key and for no credential"
+
+# ---- under ASan/UBSan (build-asan), a finding in a daemon would be in its log
+! grep -l "runtime error\|ERROR: AddressSanitizer\|ERROR: LeakSanitizer" "$T"/*.log 2>/dev/null ||
+  fail "a sanitizer finding: $(grep -h -A3 "runtime error\|ERROR: .*Sanitizer" "$T"/*.log | head -20)"
+pass "no sanitizer finding in hs-bus's, hs-store's or the taps' logs"
