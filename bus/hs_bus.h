@@ -54,6 +54,8 @@ typedef enum {
     HS_GARBAGE_OVERSIZED,  /* envelope above HS_BUS_MAX_MSG */
     HS_GARBAGE_DECODE,     /* not a valid hs.Envelope */
     HS_GARBAGE_BODY,       /* an Envelope with no body this schema knows */
+    HS_GARBAGE_STAMP,      /* cmd.* without hs-bus's identity stamp (secure mode), or a
+                              stamp that is not an identity */
     HS_GARBAGE__COUNT
 } hs_garbage_t;
 
@@ -61,11 +63,44 @@ typedef enum {
  * addr NULL or "": $HS_BUS, then HS_BUS_DEFAULT. */
 int hs_bus_endpoints (const char *addr, char *ret_pub, char *ret_sub, size_t len);
 
+/* Security (notes/security.md §2, docs/architecture.md "The secured bus").
+ * Every connection is CURVE with the broker's public key pinned, using the
+ * credential (hs_cred.h) named by hs_bus_use_credential or else
+ * $HS_CREDENTIAL; or plaintext when hs_bus_use_insecure was called or
+ * HS_INSECURE is set (not "0"), which the first connect logs loudly. With
+ * neither, hs_bus_connect fails (-ENOKEY). These are process-wide and
+ * should be called before the first connect (a daemon's --credential FILE
+ * and --insecure flags); the last call wins. path is copied; NULL forgets
+ * it (back to the environment). */
+void hs_bus_use_credential (const char *path);
+void hs_bus_use_insecure (void);
+
+/* The line hs_bus_connect or hs_bus_join logged for its last security
+ * failure ("the bus refused this client's key (unknown key ...)"), or NULL.
+ * A tool that prints its own "error: ..." lines (hsctl) turns the logging
+ * off with hs_bus_quiet_errors (true) and prints this instead. */
+const char *hs_bus_last_error (void);
+void hs_bus_quiet_errors (bool quiet);
+
 /* Connects. `component` and `instance` name the sender ("hs-store", "a1b2c");
  * instance NULL picks a random one. Returns 0 or -errno (-EINVAL: an
- * instance that cannot be a client id, see hs_topic_id_ok). */
+ * instance that cannot be a client id, see hs_topic_id_ok; -ENOKEY: no
+ * credential and not insecure; a credential that cannot be loaded: its
+ * hs_cred_load error). Credential problems are logged here, at error level,
+ * as the one line that says what to fix: this is the exception to library
+ * code logging only at debug, because every component would otherwise
+ * need the same words. A key the bus refuses shows in hs_bus_join. */
 int hs_bus_connect (const char *addr, const char *component, const char *instance,
                     hs_bus_t **ret_bus);
+
+/* This connection's identity (from its credential), or NULL insecure. */
+const char *hs_bus_identity (hs_bus_t *self);
+
+/* The identity hs-bus stamped on the cmd.* message most recently returned
+ * by hs_bus_recv / hs_bus_recv_sized (the third frame), or NULL when the
+ * bus runs insecure or that message carried no stamp. Borrowed: valid
+ * until the next receive. */
+const char *hs_bus_peer_identity (hs_bus_t *self);
 void hs_bus_destroy (hs_bus_t **self_p);
 
 /* "<component>/<instance>", the Envelope sender. Borrowed. */
@@ -80,7 +115,10 @@ int hs_bus_unsubscribe (hs_bus_t *self, const char *prefix);
  * it comes back on the SUB socket. Afterwards, nothing this component publishes
  * is dropped for want of a connection, and subscriptions made before the call
  * are in force. Other messages received meanwhile are queued for hs_bus_recv.
- * 0, or -ETIMEDOUT. */
+ * 0, -ETIMEDOUT, or in secure mode -EKEYREJECTED (the bus refused our key:
+ * unknown, revoked or expired) or -EPROTO (the bus does not speak CURVE),
+ * each logged at error level once with what to do; a timeout in secure mode
+ * also logs why no handshake completed (wrong broker-key, or no bus). */
 int hs_bus_join (hs_bus_t *self, int timeout_ms);
 
 /* Fills env's sender, sender_seq and sent_at_ns, packs and sends.
@@ -99,16 +137,23 @@ int hs_bus_publish_body (hs_bus_t *self, const char *topic, unsigned field,
                          const struct iovec *parts, size_t n);
 /* Batches: between begin and end, hs_bus_publish, _publish_body and
  * _publish_raw send nothing of their own; end (or flush) sends what they
- * published as one message [HS_BUS_BATCH_TOPIC, topic1, body1, topic2,
- * body2, ...], which hs-bus splits back into the two-frame messages, in
+ * published as one message of two frames [HS_BUS_PACKED_TOPIC, pack], the
+ * pack holding every pair as varint topic length, topic, varint envelope
+ * length, envelope; hs-bus splits it back into the two-frame messages, in
  * order: subscribers never see a batch. One message instead of many saves
- * the sender and hs-bus a wake-up of ZeroMQ's I/O thread per message.
- * begin/end nest (only the outermost end sends); flush sends now, and the
- * batch goes on. hs_bus_wait, and so every receive that waits, flushes
- * before it blocks: what it waits for may answer something in the batch.
- * end and flush return 0 or -errno; a failed send loses the batch, as a
- * lost message would be lost. */
-#define HS_BUS_BATCH_TOPIC "bus.batch"
+ * the sender and hs-bus a wake-up of ZeroMQ's I/O thread per message, and
+ * on a CURVE bus one encryption per batch instead of two per message
+ * (CURVE boxes every frame). A pack holds at most HS_BUS_PACK_MAX bytes: a
+ * bigger batch goes as several, a bigger pair on its own. hs-bus also still
+ * takes the older multi-frame form [HS_BUS_BATCH_TOPIC, topic1, body1,
+ * ...]. begin/end nest (only the outermost end sends); flush sends now,
+ * and the batch goes on. hs_bus_wait, and so every receive that waits,
+ * flushes before it blocks: what it waits for may answer something in the
+ * batch. end and flush return 0 or -errno; a failed send loses the batch,
+ * as a lost message would be lost. */
+#define HS_BUS_PACKED_TOPIC "bus.packed"
+#define HS_BUS_PACK_MAX     (1024 * 1024)
+#define HS_BUS_BATCH_TOPIC  "bus.batch"
 void hs_bus_batch_begin (hs_bus_t *self);
 int hs_bus_batch_flush (hs_bus_t *self);
 int hs_bus_batch_end (hs_bus_t *self);
@@ -127,10 +172,6 @@ int hs_bus_recv (hs_bus_t *self, char **ret_topic, Hs__Envelope **ret_env, int t
 int hs_bus_recv_sized (hs_bus_t *self, const char *oversized_prefix, char **ret_topic,
                        Hs__Envelope **ret_env, size_t *ret_size, int timeout_ms);
 
-/* The identity hs-bus stamped on the last cmd.* message hs_bus_recv returned ("node:a",
- * "admin:alice"), or NULL when the bus runs insecure. Borrowed until the next receive. */
-const char *hs_bus_peer_identity (hs_bus_t *self);
-
 /* Waits until a message can be received: 0, -EAGAIN when timeout_ms
  * (-1 blocks, 0 polls) passes first, -EINTR, or -errno. Cheaper than
  * zmq_poll on the SUB socket alone. Sends a pending batch before blocking. */
@@ -147,7 +188,10 @@ int hs_bus_recv_raw (hs_bus_t *self, hs_frame_t **ret_frames, size_t *ret_n, int
 void hs_bus_frames_free (hs_frame_t *frames, size_t n);
 
 /* Checks two raw frames and decodes them. 0 with *ret_env, or -EBADMSG with
- * *ret_reason set. Counts nothing. */
+ * *ret_reason set. Counts nothing. A cmd.* message may have a third frame,
+ * hs-bus's identity stamp, which must be a valid identity (hs_cred_role_of)
+ * or the message is HS_GARBAGE_STAMP; hs_bus_recv in secure mode requires
+ * it. Three frames on any other topic are HS_GARBAGE_FRAMES. */
 int hs_bus_decode (const hs_frame_t *frames, size_t n, Hs__Envelope **ret_env,
                    hs_garbage_t *ret_reason);
 /* hs_bus_decode that passes envelopes above HS_BUS_MAX_MSG (up to

@@ -24,35 +24,42 @@
 
 static void s_usage (FILE *f)
 {
-    fprintf (f,
-             "usage: hs-tap [--bus ADDR] [PREFIX...] [--exclude PREFIX]... [-o line|json]\n"
-             "              [-c N] [--stats] [-w FILE [-q]] [-r FILE] [--show-secrets]\n"
-             "Shows the messages on the Homeostat bus whose topic starts with one of the\n"
-             "PREFIXes (default: all), decoded from the schema; garbage is shown too.\n"
-             "  --bus ADDR          the bus (default $HS_BUS, then %s)\n"
-             "  -x, --exclude P     hide topics starting with P (repeatable)\n"
-             "  -o, --output line   one line per message (default):\n"
-             "                        HH:MM:SS.mmm  SENDER  TOPIC  SUMMARY\n"
-             "                      times are the sender's clock (sent_at_ns) in UTC;\n"
-             "                      garbage: recv time, ? or sender, GARBAGE (reason) ...\n"
-             "  -o, --output json   one JSON object per line: {\"time\" (RFC 3339, UTC),\n"
-             "                      \"topic\", \"size\", \"envelope\"}, or for garbage\n"
-             "                      {\"time\", \"topic\", \"garbage\": reason, \"size\", ...}\n"
-             "  -c, --count N       exit after N messages\n"
-             "      --stats         instead of messages, print messages/s and bytes/s per\n"
-             "                      topic group (ev.pod, cmd.pod, hb.store, ack, ...) every\n"
-             "                      second; with -r, one table for the whole recording\n"
-             "  -w, --write FILE    also record the messages shown (raw frames, garbage\n"
-             "                      included) to FILE; the format is in tools/tap/tap_rec.h\n"
-             "  -q, --quiet         with -w: record only, print nothing\n"
-             "  -r, --read FILE     show a recording instead of the live bus (- = stdin);\n"
-             "                      filters and output options apply as live\n"
-             "      --show-secrets  show Secrets' values; without it every Secret's data\n"
-             "                      shows as \"<redacted N bytes>\", in recordings too\n"
-             "Live, only messages sent after the tap subscribed are seen; it says\n"
-             "\"hs-tap: listening on ADDR\" on stderr once subscribed. Ctrl-C (or\n"
-             "SIGTERM) stops it cleanly. Exit status: 0, 1 on a bus or file error, 2 usage.\n",
-             HS_BUS_DEFAULT);
+    fprintf (
+        f,
+        "usage: hs-tap [--bus ADDR] [--credential FILE | --insecure] [PREFIX...]\n"
+        "              [--exclude PREFIX]... [-o line|json]\n"
+        "              [-c N] [--stats] [-w FILE [-q]] [-r FILE] [--show-secrets]\n"
+        "Shows the messages on the Homeostat bus whose topic starts with one of the\n"
+        "PREFIXes (default: all), decoded from the schema; garbage is shown too.\n"
+        "  --bus ADDR          the bus (default $HS_BUS, then %s)\n"
+        "  --credential FILE   the bus credential (default $HS_CREDENTIAL); cmd.* lines\n"
+        "                      show hs-bus's identity stamp as SENDER [identity]\n"
+        "  --insecure          a bus without authentication (also HS_INSECURE=1)\n"
+        "  -x, --exclude P     hide topics starting with P (repeatable)\n"
+        "  -o, --output line   one line per message (default):\n"
+        "                        HH:MM:SS.mmm  SENDER  TOPIC  SUMMARY\n"
+        "                      times are the sender's clock (sent_at_ns) in UTC;\n"
+        "                      garbage: recv time, ? or sender, GARBAGE (reason) ...\n"
+        "  -o, --output json   one JSON object per line: {\"time\" (RFC 3339, UTC),\n"
+        "                      \"topic\", \"size\", \"envelope\"} (and \"identity\", hs-bus's\n"
+        "                      stamp, on cmd.*), or for garbage\n"
+        "                      {\"time\", \"topic\", \"garbage\": reason, \"size\", ...}\n"
+        "  -c, --count N       exit after N messages\n"
+        "      --stats         instead of messages, print messages/s and bytes/s per\n"
+        "                      topic group (ev.pod, cmd.pod, hb.store, ack, ...) every\n"
+        "                      second; with -r, one table for the whole recording\n"
+        "  -w, --write FILE    also record the messages shown (raw frames, garbage\n"
+        "                      included) to FILE; the format is in tools/tap/tap_rec.h\n"
+        "  -q, --quiet         with -w: record only, print nothing\n"
+        "  -r, --read FILE     show a recording instead of the live bus (- = stdin);\n"
+        "                      filters and output options apply as live\n"
+        "      --show-secrets  show Secrets' values (needs an admin credential on a\n"
+        "                      secured bus); without it every Secret's data shows as\n"
+        "                      \"<redacted N bytes>\", in recordings too\n"
+        "Live, only messages sent after the tap subscribed are seen; it says\n"
+        "\"hs-tap: listening on ADDR\" on stderr once subscribed. Ctrl-C (or\n"
+        "SIGTERM) stops it cleanly. Exit status: 0, 1 on a bus or file error, 2 usage.\n",
+        HS_BUS_DEFAULT);
 }
 
 typedef struct {
@@ -69,10 +76,8 @@ typedef struct {
     int64_t first, last, msgs, last_tick;
     tap_filter_t filter;
     bool json, stats, quiet;
-    /* --show-secrets. TODO(sec-bus): once the bus has credentials, allow it
-     * only when the tap holds the admin credential (issue 16: hs-tap shows
-     * Secrets redacted unless it holds the admin credential); until then
-     * anyone who can reach the bus reads Secrets anyway. */
+    /* --show-secrets: live, only with an admin credential (s_live_start);
+     * on an insecure bus anyone reads Secrets anyway. */
     bool show_secrets;
     int64_t count; /* 0: no limit */
     int64_t shown;
@@ -270,6 +275,14 @@ static int s_live_start (self_t *self)
         fprintf (stderr, "error: cannot connect to the bus at %s: %s\n", shown_addr, strerror (-r));
         return r == -EINVAL ? 2 : 1;
     }
+    const char *me = hs_bus_identity (self->bus);
+    if (self->show_secrets && me && !hs_startswith (me, "admin:")) {
+        fprintf (stderr,
+                 "error: --show-secrets needs an admin credential; this tap is \"%s\" "
+                 "(Secrets show redacted without it)\n",
+                 me);
+        return 2;
+    }
     if (self->filter.n_include == 0) hs_bus_subscribe (self->bus, "");
     for (size_t i = 0; i < self->filter.n_include; i++)
         hs_bus_subscribe (self->bus, self->filter.include[i]);
@@ -317,6 +330,9 @@ static int s_flag (void *arg, int ch, const char *value)
     switch (ch) {
     case 'b': self->bus_addr = value; return 0;
     case 'S': self->show_secrets = true; return 0;
+    /* the bus library's process-wide choice, before we connect (hs_bus.h) */
+    case 'K': hs_bus_use_credential (value); return 0;
+    case 'I': hs_bus_use_insecure (); return 0;
     case 'x': self->exclude[self->filter.n_exclude++] = value; return 0;
     case 'o':
         if (strcmp (value, "json") == 0)
@@ -393,7 +409,8 @@ static void s_teardown (void *arg)
 }
 
 static const struct option s_options[] = {
-    {"bus", required_argument, 0, 'b'},    {"exclude", required_argument, 0, 'x'},
+    {"bus", required_argument, 0, 'b'},    {"credential", required_argument, 0, 'K'},
+    {"insecure", no_argument, 0, 'I'},     {"exclude", required_argument, 0, 'x'},
     {"output", required_argument, 0, 'o'}, {"count", required_argument, 0, 'c'},
     {"stats", no_argument, 0, 's'},        {"write", required_argument, 0, 'w'},
     {"read", required_argument, 0, 'r'},   {"quiet", no_argument, 0, 'q'},
