@@ -40,4 +40,35 @@ bool hs_token_id_valid (const char *id);
  * -EINVAL for a malformed token, -EIO when libsodium cannot start. */
 int hs_token_keypair (const char *token, char *ret_public_z85, char *ret_secret_z85);
 
+/* ------------------------------------------------------------ key files
+ * A token lives in the broker's key directory (hs_cred.h) as
+ * DIR/bootstrap-<id>.key: a zcert public file with the token's public key
+ * and metadata identity "bootstrap:<id>", role "bootstrap", node (the one
+ * Node whose key the token may register) and expires (unix seconds).
+ * hs-bus admits the key until it expires; hs-store (store_join.c) reads
+ * node and expires back. */
+
+typedef struct {
+    char id[HS_TOKEN_ID_LEN + 1];
+    char node[254];
+    char public_key[41];
+    int64_t expires; /* unix seconds */
+} hs_token_key_t;
+
+/* Writes dir/bootstrap-<id>.key for token, scoped to node, expiring at
+ * expires (unix seconds, > 0). Atomic (temp file, rename), mode 0644.
+ * 0, -EINVAL (token, node or expires), -errno. */
+int hs_token_key_write (const char *dir, const char *token, const char *node, int64_t expires);
+
+/* Reads dir/bootstrap-<id>.key. 0, or -errno with one line in err
+ * (err_len bytes, may be NULL) naming the file and what is wrong: missing
+ * (-ENOENT), no node, no expires, identity not bootstrap:<id>. */
+int hs_token_key_read (const char *dir, const char *id, char *err, size_t err_len,
+                       hs_token_key_t *ret_key);
+
+/* Saves at path a credential (hs_cred_load reads it) holding the token's
+ * keypair: identity bootstrap:<id>, broker_key pinned. Mode 0600, atomic.
+ * 0, -EINVAL, -errno. */
+int hs_token_cred_write (const char *path, const char *token, const char *broker_key);
+
 #endif

@@ -3,10 +3,13 @@
  *  another for any other, a valid Curve25519 pair (libzmq derives the same
  *  public key from the secret) that completes a real CURVE handshake. */
 #include "hs_token.h"
+#include "hs_cred.h"
 #include "hs_test.h"
 #include "hs_util.h"
 
 #include <errno.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <zmq.h>
 
 static void test_generate (void)
@@ -103,13 +106,72 @@ static void test_handshake (void)
     zmq_ctx_term (ctx);
 }
 
+/* The key file hsctl writes, read back as hs-store does; the agent's
+ * bootstrap credential holds the same public key, and hs_cred_load takes
+ * it. */
+static void test_files (void)
+{
+    const char *dir = hs_test_tmpdir ();
+    const char *token = "k3y5ab.cdefghijklmnop12";
+    CHECK_EQ_INT (hs_token_key_write (dir, token, "node-b", 1999999999), 0);
+    hs_token_key_t k;
+    char err[512] = "";
+    CHECK_EQ_INT (hs_token_key_read (dir, "k3y5ab", err, sizeof err, &k), 0);
+    CHECK_EQ_STR (k.id, "k3y5ab");
+    CHECK_EQ_STR (k.node, "node-b");
+    CHECK_EQ_INT (k.expires, 1999999999);
+    char pub[41], sec[41];
+    CHECK_EQ_INT (hs_token_keypair (token, pub, sec), 0);
+    CHECK_EQ_STR (k.public_key, pub);
+    /* hs-bus reads it like any key file */
+    _cleanup_free_ char *path = hs_sprintf ("%s/bootstrap-k3y5ab.key", dir);
+    hs_cred_key_t ck;
+    CHECK_EQ_INT (hs_cred_key_read (path, err, sizeof err, &ck), 0);
+    CHECK_EQ_STR (ck.identity, "bootstrap:k3y5ab");
+    CHECK_EQ_STR (ck.role, "bootstrap");
+    struct stat st;
+    CHECK_EQ_INT (stat (path, &st), 0);
+    CHECK_EQ_INT (st.st_mode & 0777, 0644);
+
+    /* refusals */
+    CHECK_EQ_INT (hs_token_key_read (dir, "zzzzzz", err, sizeof err, &k), -ENOENT);
+    CHECK_CONTAINS (err, "bootstrap-zzzzzz.key");
+    CHECK_EQ_INT (hs_token_key_read (dir, "../../x", err, sizeof err, &k), -EINVAL);
+    CHECK_EQ_INT (hs_token_key_write (dir, token, "bad/node", 1999999999), -EINVAL);
+    CHECK_EQ_INT (hs_token_key_write (dir, token, "", 1999999999), -EINVAL);
+    CHECK_EQ_INT (hs_token_key_write (dir, token, "n", 0), -EINVAL);
+    CHECK_EQ_INT (hs_token_key_write (dir, "nope", "n", 5), -EINVAL);
+    /* a key file of another identity under a token's name */
+    char other[41];
+    CHECK_EQ_INT (zmq_curve_keypair (other, sec), 0);
+    CHECK_EQ_INT (hs_cred_key_write (dir, "bootstrap-aaaaaa", other, "node:x", 0), 0);
+    CHECK_EQ_INT (hs_token_key_read (dir, "aaaaaa", err, sizeof err, &k), -EINVAL);
+    CHECK_CONTAINS (err, "identity node:x");
+
+    /* the agent's bootstrap credential */
+    char bpub[41], bsec[41];
+    CHECK_EQ_INT (zmq_curve_keypair (bpub, bsec), 0);
+    _cleanup_free_ char *cred_path = hs_sprintf ("%s/bootstrap.cred", dir);
+    CHECK_EQ_INT (hs_token_cred_write (cred_path, token, bpub), 0);
+    CHECK_EQ_INT (stat (cred_path, &st), 0);
+    CHECK_EQ_INT (st.st_mode & 0777, 0600);
+    hs_cred_t *cred = NULL;
+    CHECK_EQ_INT (hs_cred_load (cred_path, err, sizeof err, &cred), 0);
+    if (cred) {
+        CHECK_EQ_STR (cred->identity, "bootstrap:k3y5ab");
+        CHECK_EQ_STR (cred->role, "bootstrap");
+        CHECK_EQ_STR (cred->public_key, pub);
+        CHECK_EQ_STR (cred->broker_key, bpub);
+        free (cred);
+    }
+    CHECK_EQ_INT (hs_token_cred_write (cred_path, token, "short"), -EINVAL);
+}
+
 int main (int argc, char **argv)
 {
     hs_test_t tests[] = {
-        {"generate", test_generate},
-        {"shapes", test_shapes},
-        {"keypair", test_keypair},
-        {"handshake", test_handshake},
+        {"generate", test_generate},   {"shapes", test_shapes}, {"keypair", test_keypair},
+        {"handshake", test_handshake}, {"files", test_files},
     };
     return HS_TEST_RUN (tests);
 }
