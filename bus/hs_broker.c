@@ -7,8 +7,21 @@
  *  We do not forward subscriptions upstream. Instead our XSUB subscribes to
  *  everything, once, so a publisher never drops a message for want of having
  *  heard a subscription yet, and filtering happens here, in XPUB.
+ *
+ *  Secured (--pki DIR; docs/architecture.md "The secured bus"): both sockets
+ *  are CURVE servers with our keypair, and our own ZAP handler (in our own
+ *  zmq context, on inproc://zeromq.zap.01, domain "hs", enforced) admits the
+ *  keys of DIR/keys, putting the key in the connection's User-Id. Every
+ *  message is then looked up by that key in the *current* key table and
+ *  checked against hs_broker_policy: exactly two frames (or well-formed
+ *  batch pairs), a topic its role may publish; cmd.* goes out with a third
+ *  frame, the identity, which no publisher can forge because we decide the
+ *  frame count. Refusals are counted (auth_refused, denied, malformed in our
+ *  heartbeat) and logged once per identity and reason.
  */
+#include "hs_broker_policy.h"
 #include "hs_bus.h"
+#include "hs_cred.h"
 #include "hs_daemon.h"
 #include "hs_lock.h"
 #include "hs_log.h"
@@ -17,24 +30,51 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
 #include <unistd.h>
 #include <zmq.h>
 
+#ifndef ZMQ_ZAP_ENFORCE_DOMAIN
+#define ZMQ_ZAP_ENFORCE_DOMAIN 93 /* draft in libzmq 4.3.4's header, accepted by the library */
+#endif
+#define ZAP_ENDPOINT "inproc://zeromq.zap.01"
+#define ZAP_DOMAIN   "hs"
+#define SELFTEST_MS  5000
+
 static void s_usage (FILE *f)
 {
-    fprintf (f,
-             "usage: hs-bus [--bind ADDR] [--port N] [--ipc DIR] [--hwm N]\n"
-             "  --bind ADDR   interface to listen on (default *; use 127.0.0.1 for loopback only)\n"
-             "  --port N      publishers connect to N, subscribers to N+1 (default 7400)\n"
-             "  --ipc DIR     also listen on ipc://DIR/pub and ipc://DIR/sub\n"
-             "  --hwm N       messages queued per peer before dropping (default %d)\n",
-             HS_BUS_HWM);
+    fprintf (
+        f,
+        "usage: hs-bus (--pki DIR | --insecure) [--bind ADDR] [--port N] [--ipc DIR] [--hwm N]\n"
+        "  --pki DIR     CURVE with DIR/broker.key_secret; admit the keys of DIR/keys/*.key\n"
+        "                (reloaded on SIGHUP and when the directory changes)\n"
+        "  --insecure    no authentication, no encryption (also HS_INSECURE=1)\n"
+        "  --bind ADDR   interface to listen on (default *; use 127.0.0.1 for loopback only)\n"
+        "  --port N      publishers connect to N, subscribers to N+1 (default 7400)\n"
+        "  --ipc DIR     also listen on ipc://DIR/pub and ipc://DIR/sub\n"
+        "  --hwm N       messages queued per peer before dropping (default %d)\n",
+        HS_BUS_HWM);
 }
 
 typedef struct {
-    const char *bind_addr, *ipc_dir;
+    const char *bind_addr, *ipc_dir, *pki_dir;
+    bool insecure_flag;
+    /* secured: our keypair, the key table, the ZAP handler, the reloads */
+    bool secure;
+    hs_cred_t *key;
+    char *keys_dir;
+    hs_keytab_t *keys;
+    void *zap;
+    hs_loop_zsock_t *zap_in;
+    int inotify_fd;
+    hs_loop_io_t *inotify_io;
+    bool selftesting;
+    uint64_t zap_requests, auth_refused, denied, malformed, key_reloads;
     int port, hwm;
     int lock_fd;  /* --ipc DIR's lock (hs_lock.h) */
     bool serving; /* setup finished: listening */
@@ -68,9 +108,14 @@ static void s_heartbeat (self_t *self)
 {
     Hs__Envelope env = HS__ENVELOPE__INIT;
     Hs__ComponentHeartbeat hb = HS__COMPONENT_HEARTBEAT__INIT;
-    const char *names[] = {"forwarded_msgs", "forwarded_bytes", "received_batches",
-                           "dropped_oversized"};
-    const uint64_t values[] = {self->msgs, self->bytes, self->batches, self->dropped_oversized};
+    const char *names[] = {
+        "forwarded_msgs", "forwarded_bytes", "received_batches", "dropped_oversized",
+        "auth_refused",   "denied",          "malformed",        "keys",
+        "key_reloads"};
+    const uint64_t values[] = {
+        self->msgs,         self->bytes,  self->batches,   self->dropped_oversized,
+        self->auth_refused, self->denied, self->malformed, hs_keytab_size (self->keys),
+        self->key_reloads};
     Hs__Counter cs[HS_ARRAY_LEN (names)];
     Hs__Counter *cp[HS_ARRAY_LEN (names)];
     hs_heartbeat_counters (&hb, cs, cp, names, values, HS_ARRAY_LEN (names));
@@ -165,45 +210,163 @@ static void s_send_frame (self_t *self, zmq_msg_t *msg, bool more)
     zmq_msg_close (msg);
 }
 
-/* Forwards a topic and its body (NULL: a lone frame) as one message, or
- * drops both when over the limits. Closes them. */
-static void s_forward_pair (self_t *self, zmq_msg_t *topic, zmq_msg_t *body, bool more_after)
+/* ------------------------------------------------------------ authorization */
+
+/* The identity of the connection msg came from: its key (our ZAP handler's
+ * User-Id) looked up in the current table, so a key removed since the
+ * connection was made is refused now. NULL, with *ret_why, if unknown. */
+static const hs_keytab_entry_t *s_who (self_t *self, zmq_msg_t *msg, const char **ret_why)
 {
+    const char *uid = zmq_msg_gets (msg, "User-Id");
+    const hs_keytab_entry_t *e = hs_keytab_find (self->keys, uid);
+    if (!e) {
+        *ret_why = "revoked";
+        return NULL;
+    }
+    if (e->expires && hs_keytab_expired (e, hs_now_ns () / 1000000000LL)) {
+        *ret_why = "expired";
+        return NULL;
+    }
+    return e;
+}
+
+/* Logs a refusal once per identity (or key) and reason. */
+static void s_refused (self_t *self, zmq_msg_t *first, const hs_keytab_entry_t *who,
+                       const char *reason, const char *what)
+{
+    const char *uid = zmq_msg_gets (first, "User-Id");
+    const char *peer = zmq_msg_gets (first, "Peer-Address");
+    char name[HS_CRED_MAX_IDENTITY + 64];
+    if (who)
+        snprintf (name, sizeof name, "%s", who->identity);
+    else
+        snprintf (name, sizeof name, "key %.8s...", uid ? uid : "(none)");
+    char key[HS_CRED_MAX_IDENTITY + 200];
+    snprintf (key, sizeof key, "bus:%s:%s", reason, name);
+    hs_log_once (HS_LOG_WARN, key,
+                 "dropped a message from %s (peer %s): %s; counted, further ones not logged", name,
+                 peer && *peer ? peer : "(local)", what);
+    (void)self;
+}
+
+/* Whether who may publish this pair; counts and logs a refusal. */
+static bool s_allowed (self_t *self, const hs_keytab_entry_t *who, zmq_msg_t *topic)
+{
+    const char *t = zmq_msg_data (topic);
+    size_t len = zmq_msg_size (topic);
+    if (hs_policy_may_publish (who, t, len)) return true;
+    self->denied++;
+    /* the reason: the topic's family, so one line per thing tried */
+    size_t fam = 0;
+    while (fam < len && fam < 40 && t[fam] != '.') fam++;
+    char reason[64], what[HS_BUS_MAX_TOPIC + 128];
+    snprintf (reason, sizeof reason, "denied:%.*s", (int)fam, t);
+    for (char *c = reason; *c; c++)
+        if (*c < 0x21 || *c > 0x7e) *c = '?';
+    snprintf (what, sizeof what, "role %s may not publish on %.*s (counted in denied)",
+              hs_cred_role_of (who->identity), (int)(len < 200 ? len : 200), t);
+    for (char *c = what; *c; c++)
+        if (*c < 0x20 || *c > 0x7e) *c = '?';
+    s_refused (self, topic, who, reason, what);
+    return false;
+}
+
+/* Forwards a topic and its body (NULL: a lone frame) as one message, or
+ * drops both when over the limits. Closes them. Secured (who set): a
+ * lone frame is malformed, the topic must be who's to publish, and cmd.*
+ * gets who's identity as a third frame. */
+static void s_forward_pair (self_t *self, const hs_keytab_entry_t *who, zmq_msg_t *topic,
+                            zmq_msg_t *body, bool more_after)
+{
+    if (who && !body) {
+        self->malformed++;
+        s_refused (self, topic, who, "malformed",
+                   "a message of one frame (a bus message is topic and envelope; counted in "
+                   "malformed)");
+        zmq_msg_close (topic);
+        return;
+    }
+    if (who && !s_allowed (self, who, topic)) {
+        zmq_msg_close (topic);
+        zmq_msg_close (body);
+        return;
+    }
     if (!s_within_limits (topic, body)) {
         s_drop (self, topic, body);
         zmq_msg_close (topic);
         if (body) zmq_msg_close (body);
         return;
     }
+    bool stamp = who && hs_policy_is_cmd (zmq_msg_data (topic), zmq_msg_size (topic));
     s_send_frame (self, topic, body != NULL || more_after);
-    if (body) s_send_frame (self, body, more_after);
+    if (body) s_send_frame (self, body, more_after || stamp);
+    if (stamp) zmq_send (self->xpub, who->identity, strlen (who->identity), 0);
+}
+
+/* Drains the rest of a message being dropped. */
+static int s_drain (self_t *self, int more)
+{
+    while (more) {
+        zmq_msg_t extra;
+        int r = s_recv_frame (self, &extra, &more);
+        if (r < 0) return r;
+        zmq_msg_close (&extra);
+    }
+    return 0;
 }
 
 /* Moves one whole multi-frame message from XSUB to XPUB. A batch
  * (hs_bus_batch_begin, first frame HS_BUS_BATCH_TOPIC) goes out as the
  * two-frame messages it carries, in order; its frames are moved, not
  * copied. A batch with an odd frame count ends in a one-frame message,
- * which receivers count as garbage, as they would have unbatched. A
- * message (or a batch's pair) over the limits is dropped and counted. */
+ * which receivers count as garbage, as they would have unbatched (secured:
+ * dropped and counted malformed here, as is any message not of two
+ * frames). A message (or a batch's pair) over the limits is dropped and
+ * counted. */
 static int s_forward_one (self_t *self)
 {
     zmq_msg_t first, second;
     int more = 0;
     int r = s_recv_frame (self, &first, &more);
     if (r < 0) return r;
+    const hs_keytab_entry_t *who = NULL;
+    if (self->secure) {
+        const char *why = NULL;
+        if (!(who = s_who (self, &first, &why))) {
+            self->denied++;
+            s_refused (self, &first, NULL, why,
+                       strcmp (why, "expired") == 0
+                           ? "its key has expired (counted in denied)"
+                           : "its key is not in the key directory (revoked; counted in denied)");
+            zmq_msg_close (&first);
+            self->msgs++;
+            return s_drain (self, more);
+        }
+    }
     bool batch =
         more && zmq_msg_size (&first) == strlen (HS_BUS_BATCH_TOPIC) &&
         memcmp (zmq_msg_data (&first), HS_BUS_BATCH_TOPIC, strlen (HS_BUS_BATCH_TOPIC)) == 0;
     if (!batch) {
         if (!more) {
-            s_forward_pair (self, &first, NULL, false);
+            s_forward_pair (self, who, &first, NULL, false);
         } else {
             if ((r = s_recv_frame (self, &second, &more)) < 0) {
                 zmq_msg_close (&first);
                 return r;
             }
+            if (who && more) {
+                /* three frames or more: a forged stamp, or garbage */
+                self->malformed++;
+                s_refused (self, &first, who, "malformed",
+                           "a message of more than two frames (a self-made stamp?); counted in "
+                           "malformed");
+                zmq_msg_close (&first);
+                zmq_msg_close (&second);
+                self->msgs++;
+                return s_drain (self, more);
+            }
             bool ok = s_within_limits (&first, &second);
-            s_forward_pair (self, &first, &second, more && ok);
+            s_forward_pair (self, who, &first, &second, more && ok);
             /* Frames beyond two make it garbage, which its receivers count;
              * a dropped message's are drained. */
             while (more) {
@@ -224,13 +387,13 @@ static int s_forward_one (self_t *self)
     while (more) {
         if ((r = s_recv_frame (self, &first, &more)) < 0) return r;
         if (!more) {
-            s_forward_pair (self, &first, NULL, false);
+            s_forward_pair (self, who, &first, NULL, false);
         } else {
             if ((r = s_recv_frame (self, &second, &more)) < 0) {
                 zmq_msg_close (&first);
                 return r;
             }
-            s_forward_pair (self, &first, &second, false);
+            s_forward_pair (self, who, &first, &second, false);
         }
         self->msgs++;
     }
@@ -267,12 +430,296 @@ static void s_on_heartbeat (void *arg)
     hs_loop_timer_set (self->hb, hs_mono_ns () + 1000000000LL);
 }
 
+/* ------------------------------------------------------------ keys and ZAP */
+
+static void s_on_bad_key (const char *path, const char *why, void *arg)
+{
+    (void)path;
+    (void)arg;
+    log_warn ("ignoring %s", why);
+}
+
+/* (Re)loads the key table from keys_dir. On failure the old table stays. */
+static int s_load_keys (self_t *self, const char *why)
+{
+    hs_cred_key_t *keys = NULL;
+    size_t n = 0, dups = 0;
+    int r = hs_cred_key_list (self->keys_dir, s_on_bad_key, self, &keys, &n);
+    if (r < 0) {
+        log_error ("cannot read the key directory %s: %s%s", self->keys_dir, strerror (-r),
+                   self->keys ? "; keeping the keys loaded before" : "");
+        return r;
+    }
+    hs_keytab_t *table = hs_keytab_new (keys, n, &dups);
+    if (dups)
+        log_warn ("%zu key file(s) in %s repeat another's key; the first by name wins", dups,
+                  self->keys_dir);
+    hs_keytab_destroy (&self->keys);
+    self->keys = table;
+    free (keys);
+    self->key_reloads++;
+    log_info ("%s: %zu key(s) from %s", why, hs_keytab_size (self->keys), self->keys_dir);
+    return 0;
+}
+
+static void s_on_hup (void *arg, int signo)
+{
+    (void)signo;
+    s_load_keys (arg, "SIGHUP");
+}
+
+static void s_on_inotify (void *arg, int fd, uint32_t revents)
+{
+    self_t *self = arg;
+    (void)revents;
+    char buf[4096] __attribute__ ((aligned (__alignof__(struct inotify_event))));
+    bool changed = false;
+    while (read (fd, buf, sizeof buf) > 0) changed = true;
+    if (changed) s_load_keys (self, "key directory changed");
+}
+
+/* One ZAP request (RFC 27): version, request id, domain, address, routing
+ * id, mechanism, then the client's 32-byte CURVE public key. Admits a key
+ * of the table that has not expired, with the key (Z85) as User-Id. */
+static void s_zap_one (self_t *self, zmq_msg_t *f, size_t n)
+{
+    const char *status = "400", *text = "unknown key";
+    char z85[HS_CRED_Z85_LEN + 1] = "";
+    const hs_keytab_entry_t *e = NULL;
+    if (n < 6 || zmq_msg_size (&f[0]) != 3 || memcmp (zmq_msg_data (&f[0]), "1.0", 3) != 0) {
+        status = "500";
+        text = "bad ZAP request";
+    } else if (zmq_msg_size (&f[2]) != strlen (ZAP_DOMAIN) ||
+               memcmp (zmq_msg_data (&f[2]), ZAP_DOMAIN, strlen (ZAP_DOMAIN)) != 0) {
+        text = "wrong domain";
+    } else if (n != 7 || zmq_msg_size (&f[5]) != 5 ||
+               memcmp (zmq_msg_data (&f[5]), "CURVE", 5) != 0 || zmq_msg_size (&f[6]) != 32) {
+        text = "CURVE only";
+    } else {
+        zmq_z85_encode (z85, zmq_msg_data (&f[6]), 32);
+        e = hs_keytab_find (self->keys, z85);
+        if (e && hs_keytab_expired (e, hs_now_ns () / 1000000000LL)) {
+            text = "expired key";
+            e = NULL;
+        } else if (e) {
+            status = "200";
+            text = "OK";
+        }
+    }
+    self->zap_requests++;
+    if (!e && !self->selftesting) {
+        self->auth_refused++;
+        char addr[64] = "?";
+        if (n > 3)
+            snprintf (addr, sizeof addr, "%.*s",
+                      (int)(zmq_msg_size (&f[3]) < 60 ? zmq_msg_size (&f[3]) : 60),
+                      (const char *)zmq_msg_data (&f[3]));
+        char key[128];
+        snprintf (key, sizeof key, "bus:auth:%s:%s", z85, text);
+        hs_log_once (HS_LOG_WARN, key,
+                     "refused a connection from %s: %s %.8s... (counted in auth_refused, further "
+                     "ones not logged)",
+                     addr, text, *z85 ? z85 : "(no CURVE key)");
+    }
+    /* reply: version, request id, status, text, user id, metadata */
+    zmq_send (self->zap, "1.0", 3, ZMQ_SNDMORE);
+    zmq_send (self->zap, n > 1 ? zmq_msg_data (&f[1]) : "", n > 1 ? zmq_msg_size (&f[1]) : 0,
+              ZMQ_SNDMORE);
+    zmq_send (self->zap, status, 3, ZMQ_SNDMORE);
+    zmq_send (self->zap, text, strlen (text), ZMQ_SNDMORE);
+    zmq_send (self->zap, e ? z85 : "", e ? HS_CRED_Z85_LEN : 0, ZMQ_SNDMORE);
+    zmq_send (self->zap, "", 0, 0);
+}
+
+static void s_on_zap (void *arg)
+{
+    self_t *self = arg;
+    for (int i = 0; i < 256; i++) {
+        zmq_msg_t f[8];
+        size_t n = 0;
+        int more = 1;
+        zmq_msg_init (&f[0]);
+        if (zmq_msg_recv (&f[0], self->zap, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&f[0]);
+            return;
+        }
+        n = 1;
+        more = zmq_msg_more (&f[0]);
+        while (more) {
+            zmq_msg_t extra, *m = n < 8 ? &f[n] : &extra;
+            zmq_msg_init (m);
+            if (zmq_msg_recv (m, self->zap, 0) < 0) {
+                zmq_msg_close (m);
+                break;
+            }
+            more = zmq_msg_more (m);
+            if (m == &extra)
+                zmq_msg_close (m);
+            else
+                n++;
+        }
+        s_zap_one (self, f, n);
+        for (size_t k = 0; k < n; k++) zmq_msg_close (&f[k]);
+    }
+}
+
+/* Makes sock a CURVE server with our key, under our enforced ZAP domain.
+ * Before binding: ZeroMQ takes the mechanism at each bind. */
+static int s_secure_socket (self_t *self, void *sock)
+{
+    int one = 1;
+    bool fault = getenv ("HS_BUS_FAULT_NO_ZAP") != NULL; /* tests: what the self-test catches */
+    if (zmq_setsockopt (sock, ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
+        zmq_setsockopt (sock, ZMQ_CURVE_SECRETKEY, self->key->secret_key, HS_CRED_Z85_LEN + 1) !=
+            0 ||
+        zmq_setsockopt (sock, ZMQ_ZAP_DOMAIN, ZAP_DOMAIN, strlen (ZAP_DOMAIN)) != 0)
+        return -errno;
+    if (!fault && zmq_setsockopt (sock, ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof one) != 0) {
+        int err = errno;
+        log_error ("this libzmq refuses ZMQ_ZAP_ENFORCE_DOMAIN (%s): without it a missing ZAP "
+                   "handler would admit any key; hs-bus needs libzmq 4.3 or later",
+                   zmq_strerror (err));
+        return -err;
+    }
+    return 0;
+}
+
+/* Before we say ready: a client with a key of no file must be refused by
+ * our ZAP handler. If it is admitted, authentication is off (no handler,
+ * domain not enforced) and we refuse to run. */
+static int s_selftest (self_t *self, const char *tcp_ep)
+{
+    char ep[600];
+    snprintf (ep, sizeof ep, "%s", tcp_ep);
+    char *any = strstr (ep, "://0.0.0.0:");
+    if (any) {
+        memmove (any + 3 + 9, any + 3 + 7, strlen (any + 3 + 7) + 1);
+        memcpy (any + 3, "127.0.0.1", 9);
+    }
+    char pub[HS_CRED_Z85_LEN + 1], sec[HS_CRED_Z85_LEN + 1];
+    if (zmq_curve_keypair (pub, sec) != 0) {
+        log_error ("self-test: cannot make a key: %s", zmq_strerror (errno));
+        return -1;
+    }
+    void *ctx = zmq_ctx_new ();
+    void *c = zmq_socket (ctx, ZMQ_PUB);
+    int linger = 0;
+    zmq_setsockopt (c, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt (c, ZMQ_CURVE_SERVERKEY, self->key->public_key, HS_CRED_Z85_LEN + 1);
+    zmq_setsockopt (c, ZMQ_CURVE_PUBLICKEY, pub, sizeof pub);
+    zmq_setsockopt (c, ZMQ_CURVE_SECRETKEY, sec, sizeof sec);
+    zmq_socket_monitor (c, "inproc://hs-bus-selftest",
+                        ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                            ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                            ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL);
+    void *mon = zmq_socket (ctx, ZMQ_PAIR);
+    zmq_connect (mon, "inproc://hs-bus-selftest");
+    zmq_connect (c, ep);
+    self->selftesting = true;
+    uint64_t zap_before = self->zap_requests;
+    int rc = 1; /* 1: no verdict yet */
+    int64_t deadline = hs_mono_ns () + (int64_t)SELFTEST_MS * 1000000;
+    while (rc == 1 && hs_mono_ns () < deadline) {
+        zmq_pollitem_t items[] = {{self->zap, 0, ZMQ_POLLIN, 0}, {mon, 0, ZMQ_POLLIN, 0}};
+        if (zmq_poll (items, 2, 50) < 0 && errno != EINTR) break;
+        if (items[0].revents & ZMQ_POLLIN) s_on_zap (self);
+        if (!(items[1].revents & ZMQ_POLLIN)) continue;
+        zmq_msg_t ev;
+        zmq_msg_init (&ev);
+        if (zmq_msg_recv (&ev, mon, 0) < 0) {
+            zmq_msg_close (&ev);
+            continue;
+        }
+        uint16_t event = 0;
+        if (zmq_msg_size (&ev) >= 2) memcpy (&event, zmq_msg_data (&ev), 2);
+        bool more = zmq_msg_more (&ev);
+        zmq_msg_close (&ev);
+        while (more) {
+            zmq_msg_init (&ev);
+            more = zmq_msg_recv (&ev, mon, 0) >= 0 && zmq_msg_more (&ev);
+            zmq_msg_close (&ev);
+        }
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+            rc = -1;
+        else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH && self->zap_requests > zap_before)
+            rc = 0;
+        else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ||
+                 event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL ||
+                 event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+            rc = -2;
+    }
+    self->selftesting = false;
+    zmq_socket_monitor (c, NULL, 0);
+    zmq_close (mon);
+    zmq_close (c);
+    zmq_ctx_term (ctx);
+    if (rc == 0) {
+        log_info ("self-test: a key not in %s was refused by our ZAP handler", self->keys_dir);
+        return 0;
+    }
+    if (rc == -1)
+        log_error ("self-test FAILED: a client with an unregistered key was admitted at %s: "
+                   "authentication is not in force (no ZAP handler, domain not enforced); refusing "
+                   "to serve",
+                   ep);
+    else if (rc == -2)
+        log_error ("self-test FAILED: a client with an unregistered key was refused at %s, but not "
+                   "by our ZAP handler; refusing to serve",
+                   ep);
+    else
+        log_error ("self-test FAILED: no handshake verdict from %s within %d ms; refusing to serve",
+                   ep, SELFTEST_MS);
+    return -1;
+}
+
+/* The secured part of setup: our key, the key table, the ZAP handler, the
+ * reloads. Before any bind. */
+static int s_setup_secure (self_t *self, hs_loop_t *loop)
+{
+    char err[1024];
+    _cleanup_free_ char *kpath = hs_sprintf ("%s/broker.key_secret", self->pki_dir);
+    int r = hs_cred_broker_load (kpath, err, sizeof err, &self->key);
+    if (r < 0) {
+        log_error ("%s (make it with `hsctl init --pki %s`)", err, self->pki_dir);
+        return -1;
+    }
+    self->keys_dir = hs_sprintf ("%s/keys", self->pki_dir);
+    if (s_load_keys (self, "loaded") < 0) return -1;
+    self->zap = zmq_socket (self->ctx, ZMQ_REP);
+    int linger = 0;
+    zmq_setsockopt (self->zap, ZMQ_LINGER, &linger, sizeof linger);
+    if (!getenv ("HS_BUS_FAULT_NO_ZAP") && zmq_bind (self->zap, ZAP_ENDPOINT) != 0) {
+        log_error ("cannot bind the ZAP handler on %s: %s", ZAP_ENDPOINT, zmq_strerror (errno));
+        return -1;
+    }
+    if (s_secure_socket (self, self->xsub) < 0 || s_secure_socket (self, self->xpub) < 0) {
+        log_error ("cannot make the bus sockets CURVE servers: %s", zmq_strerror (errno));
+        return -1;
+    }
+    if (hs_loop_signal (loop, SIGHUP, s_on_hup, self) < 0) return -1;
+    self->inotify_fd = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
+    if (self->inotify_fd < 0 ||
+        inotify_add_watch (self->inotify_fd, self->keys_dir,
+                           IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
+                               IN_DELETE_SELF | IN_ATTRIB) < 0) {
+        log_warn ("cannot watch %s (%s): keys reload on SIGHUP only", self->keys_dir,
+                  strerror (errno));
+    } else {
+        self->inotify_io = hs_loop_io (loop, self->inotify_fd, EPOLLIN, s_on_inotify, self);
+    }
+    log_info ("secured: CURVE, broker key %s, ZAP domain \"%s\" enforced", self->key->public_key,
+              ZAP_DOMAIN);
+    return 0;
+}
+
 static int s_flag (void *arg, int ch, const char *value)
 {
     self_t *self = arg;
     int64_t v;
     switch (ch) {
     case 'b': self->bind_addr = value; return 0;
+    case 'k': self->pki_dir = value; return 0;
+    case 'I': self->insecure_flag = true; return 0;
     case 'i': self->ipc_dir = value; return 0;
     case 'p':
         if (hs_daemon_int ("hs-bus", "--port", value, 1, 65534, &v) < 0) return -1;
@@ -286,9 +733,37 @@ static int s_flag (void *arg, int ch, const char *value)
     }
 }
 
+static int s_check (void *arg, int argc, char **argv)
+{
+    self_t *self = arg;
+    (void)argv;
+    if (argc > 0) {
+        fprintf (stderr, "hs-bus: unexpected argument\n");
+        return -1;
+    }
+    const char *env = getenv ("HS_INSECURE");
+    bool env_insecure = !hs_empty (env) && strcmp (env, "0") != 0;
+    if (self->pki_dir && self->insecure_flag) {
+        fprintf (stderr, "hs-bus: --pki and --insecure exclude each other\n");
+        return -1;
+    }
+    if (!self->pki_dir && !self->insecure_flag && !env_insecure) {
+        fprintf (stderr, "hs-bus: no --pki DIR: give the PKI directory `hsctl init` made "
+                         "(broker.key_secret, keys/), or --insecure (HS_INSECURE=1) to run without "
+                         "authentication or encryption\n");
+        return -1;
+    }
+    self->secure = self->pki_dir != NULL;
+    return 0;
+}
+
 static int s_setup (void *arg, hs_loop_t *loop)
 {
     self_t *self = arg;
+    if (!self->secure)
+        log_warn ("INSECURE BUS: no authentication, no encryption (%s): anyone who can reach port "
+                  "%d can read every object and write anything",
+                  self->insecure_flag ? "--insecure" : "HS_INSECURE", self->port);
     if (self->ipc_dir) {
         /* ZeroMQ replaces an ipc socket file that exists: without the lock a
          * second bus would silently take the first one's ipc clients. */
@@ -327,10 +802,13 @@ static int s_setup (void *arg, hs_loop_t *loop)
      * Anything larger is a hostile peer, disconnected the same way. */
     int64_t max_sub = HS_BUS_MAX_TOPIC + 1;
     zmq_setsockopt (self->xpub, ZMQ_MAXMSGSIZE, &max_sub, sizeof max_sub);
+    if (self->secure && s_setup_secure (self, loop) < 0) return 1;
 
-    char ep[600];
+    char ep[600], tcp_ep[600] = "";
     snprintf (ep, sizeof ep, "tcp://%s:%d", self->bind_addr, self->port);
     if (s_bind (self->xsub, ep) < 0) return 1;
+    size_t ep_len = sizeof tcp_ep;
+    zmq_getsockopt (self->xsub, ZMQ_LAST_ENDPOINT, tcp_ep, &ep_len);
     snprintf (ep, sizeof ep, "tcp://%s:%d", self->bind_addr, self->port + 1);
     if (s_bind (self->xpub, ep) < 0) return 1;
     if (self->ipc_dir) {
@@ -342,6 +820,11 @@ static int s_setup (void *arg, hs_loop_t *loop)
     /* Subscribe-all upstream: XSUB replays it to every publisher that connects. */
     uint8_t suball = 1;
     zmq_send (self->xsub, &suball, 1, 0);
+    if (self->secure) {
+        if (s_selftest (self, tcp_ep) < 0) return 1;
+        self->zap_in = hs_loop_zsock (loop, self->zap, s_on_zap, NULL, self);
+        if (!self->zap_in) return 1;
+    }
     self->in = hs_loop_zsock (loop, self->xsub, s_on_publishers, NULL, self);
     self->subs = hs_loop_zsock (loop, self->xpub, s_on_subscribers, NULL, self);
     if (!self->in || !self->subs) return 1;
@@ -358,6 +841,14 @@ static void s_teardown (void *arg)
     if (self->serving) log_info ("stopping after %llu messages", (unsigned long long)self->msgs);
     hs_loop_zsock_free (&self->in);
     hs_loop_zsock_free (&self->subs);
+    hs_loop_zsock_free (&self->zap_in);
+    hs_loop_io_free (&self->inotify_io);
+    if (self->inotify_fd >= 0) close (self->inotify_fd);
+    if (self->zap) zmq_close (self->zap);
+    hs_keytab_destroy (&self->keys);
+    free (self->keys_dir);
+    if (self->key) explicit_bzero (self->key, sizeof *self->key);
+    free (self->key);
     hs_loop_timer_free (&self->hb);
     if (self->xsub) zmq_close (self->xsub);
     if (self->xpub) zmq_close (self->xpub);
@@ -367,6 +858,8 @@ static void s_teardown (void *arg)
 
 static const struct option s_options[] = {
     {"bind", required_argument, 0, 'b'},
+    {"pki", required_argument, 0, 'k'},
+    {"insecure", no_argument, 0, 'I'},
     {"port", required_argument, 0, 'p'},
     {"ipc", required_argument, 0, 'i'},
     {"hwm", required_argument, 0, 'w'},
@@ -377,12 +870,14 @@ static const hs_daemon_t s_daemon = {.name = "hs-bus",
                                      .usage = s_usage,
                                      .options = s_options,
                                      .shortopts = "b:p:i:w:",
+                                     .check = s_check,
                                      .flag = s_flag,
                                      .setup = s_setup,
                                      .teardown = s_teardown};
 
 int main (int argc, char **argv)
 {
-    self_t self = {.bind_addr = "*", .port = HS_BUS_PORT, .hwm = HS_BUS_HWM, .lock_fd = -1};
+    self_t self = {
+        .bind_addr = "*", .port = HS_BUS_PORT, .hwm = HS_BUS_HWM, .lock_fd = -1, .inotify_fd = -1};
     return hs_daemon_main (&s_daemon, &self, argc, argv);
 }

@@ -1,11 +1,13 @@
 /*  hs_bus.c: PUB/SUB connection to hs-bus, checked decoding, garbage counting. */
 #include "hs_bus.h"
+#include "hs_cred.h"
 #include "hs_log.h"
 #include "hs_topic.h"
 #include "hs_util.h"
 
 #include <errno.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <zmq.h>
@@ -16,6 +18,7 @@ typedef struct s_queued {
     char *topic;
     Hs__Envelope *env;
     size_t size;
+    char *peer; /* the cmd.* stamp, or NULL */
     struct s_queued *next;
 } s_queued_t;
 
@@ -23,6 +26,18 @@ struct hs_bus_t {
     void *ctx;
     void *pub;
     void *sub;
+    /* Secure mode: the credential's identity and public key; the stamp of
+     * the message last returned (peer_set: there was one). The monitors
+     * watch the handshakes until hs_bus_join succeeds. */
+    bool secure;
+    char identity[HS_CRED_MAX_IDENTITY + 1];
+    char public_key[HS_CRED_Z85_LEN + 1];
+    char peer[HS_CRED_MAX_IDENTITY + 1];
+    bool peer_set;
+    void *mon[2];
+    bool handshake_ok[2], mechanism_mismatch;
+    char *cred_path, *pub_ep; /* for the messages of a failed join */
+    int auth_status;          /* ZAP status of a refused handshake, 0: none */
     char *component;
     char *instance;
     char *sender;
@@ -41,7 +56,7 @@ struct hs_bus_t {
 static const char *s_garbage_names[HS_GARBAGE__COUNT] = {
     [HS_GARBAGE_FRAMES] = "frames",       [HS_GARBAGE_TOPIC] = "topic",
     [HS_GARBAGE_OVERSIZED] = "oversized", [HS_GARBAGE_DECODE] = "decode",
-    [HS_GARBAGE_BODY] = "body",
+    [HS_GARBAGE_BODY] = "body",           [HS_GARBAGE_STAMP] = "stamp",
 };
 
 const char *hs_garbage_name (hs_garbage_t reason)
@@ -76,6 +91,162 @@ int hs_bus_endpoints (const char *addr, char *ret_pub, char *ret_sub, size_t len
     return 0;
 }
 
+/* ------------------------------------------------------------- security */
+
+static char *s_cred_path; /* hs_bus_use_credential */
+static char s_last_error[1200];
+static bool s_quiet;
+
+const char *hs_bus_last_error (void)
+{
+    return s_last_error[0] ? s_last_error : NULL;
+}
+
+void hs_bus_quiet_errors (bool quiet)
+{
+    s_quiet = quiet;
+}
+
+/* A security error: kept for hs_bus_last_error, logged unless quiet. */
+static void s_sec_error (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+static void s_sec_error (const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (s_last_error, sizeof s_last_error, fmt, ap);
+    va_end (ap);
+    if (!s_quiet) log_error ("%s", s_last_error);
+}
+static bool s_insecure; /* hs_bus_use_insecure */
+static bool s_insecure_logged;
+
+void hs_bus_use_credential (const char *path)
+{
+    free (s_cred_path);
+    s_cred_path = path ? hs_strdup (path) : NULL;
+}
+
+void hs_bus_use_insecure (void)
+{
+    s_insecure = true;
+}
+
+/* Which mode, in order: the flags (--insecure, then --credential), then
+ * the environment, where a credential wins over HS_INSECURE (the safer
+ * reading of a contradiction). NULL *ret_path: insecure. -ENOKEY: neither. */
+static int s_security (const char **ret_path)
+{
+    if (s_insecure) {
+        *ret_path = NULL;
+        return 0;
+    }
+    if (!hs_empty (s_cred_path)) {
+        *ret_path = s_cred_path;
+        return 0;
+    }
+    const char *env = getenv ("HS_CREDENTIAL");
+    if (!hs_empty (env)) {
+        *ret_path = env;
+        return 0;
+    }
+    env = getenv ("HS_INSECURE");
+    if (!hs_empty (env) && strcmp (env, "0") != 0) {
+        *ret_path = NULL;
+        return 0;
+    }
+    return -ENOKEY;
+}
+
+/* A monitor on sock for the handshake events (before connecting, so that
+ * none is missed), read by s_read_monitors. NULL if it cannot be made. */
+static void *s_monitor (hs_bus_t *self, void *sock, int i)
+{
+    char ep[80];
+    snprintf (ep, sizeof ep, "inproc://hs-bus-monitor-%p-%d", (void *)self, i);
+    int events = ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                 ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
+    if (zmq_socket_monitor (sock, ep, events) != 0) return NULL;
+    void *mon = zmq_socket (self->ctx, ZMQ_PAIR);
+    if (mon && zmq_connect (mon, ep) != 0) {
+        zmq_close (mon);
+        mon = NULL;
+    }
+    return mon;
+}
+
+static void s_stop_monitors (hs_bus_t *self)
+{
+    void *socks[2] = {self->pub, self->sub};
+    for (int i = 0; i < 2; i++) {
+        if (!self->mon[i]) continue;
+        zmq_socket_monitor (socks[i], NULL, 0);
+        zmq_close (self->mon[i]);
+        self->mon[i] = NULL;
+    }
+}
+
+/* Reads what the monitors reported: handshakes done, refused (ZAP status),
+ * mechanism mismatches. */
+static void s_read_monitors (hs_bus_t *self)
+{
+    for (int i = 0; i < 2; i++) {
+        if (!self->mon[i]) continue;
+        for (;;) {
+            zmq_msg_t ev, addr;
+            zmq_msg_init (&ev);
+            if (zmq_msg_recv (&ev, self->mon[i], ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close (&ev);
+                break;
+            }
+            uint16_t event = 0;
+            uint32_t value = 0;
+            if (zmq_msg_size (&ev) >= 6) {
+                memcpy (&event, zmq_msg_data (&ev), 2);
+                memcpy (&value, (uint8_t *)zmq_msg_data (&ev) + 2, 4);
+            }
+            bool more = zmq_msg_more (&ev);
+            zmq_msg_close (&ev);
+            while (more) {
+                zmq_msg_init (&addr);
+                if (zmq_msg_recv (&addr, self->mon[i], 0) < 0)
+                    more = false;
+                else
+                    more = zmq_msg_more (&addr);
+                zmq_msg_close (&addr);
+            }
+            if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+                self->handshake_ok[i] = true;
+            else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+                self->auth_status = value ? (int)value : 400;
+            else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
+                     value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
+                self->mechanism_mismatch = true;
+        }
+    }
+}
+
+/* Puts the credential on both sockets: our keypair, the broker's key. */
+static int s_set_curve (void *sock, const hs_cred_t *cred)
+{
+    if (zmq_setsockopt (sock, ZMQ_CURVE_SERVERKEY, cred->broker_key, HS_CRED_Z85_LEN + 1) != 0 ||
+        zmq_setsockopt (sock, ZMQ_CURVE_PUBLICKEY, cred->public_key, HS_CRED_Z85_LEN + 1) != 0 ||
+        zmq_setsockopt (sock, ZMQ_CURVE_SECRETKEY, cred->secret_key, HS_CRED_Z85_LEN + 1) != 0)
+        return -errno;
+    return 0;
+}
+
+const char *hs_bus_identity (hs_bus_t *self)
+{
+    return self->secure ? self->identity : NULL;
+}
+
+const char *hs_bus_peer_identity (hs_bus_t *self)
+{
+    return self->secure && self->peer_set ? self->peer : NULL;
+}
+
+/* ------------------------------------------------------------- connect */
+
 static void s_set_common (void *sock)
 {
     int hwm = HS_BUS_HWM, linger = 200, ivl = 100, ivl_max = 1000;
@@ -90,12 +261,34 @@ int hs_bus_connect (const char *addr, const char *component, const char *instanc
                     hs_bus_t **ret_bus)
 {
     char pub_ep[512], sub_ep[512];
+    s_last_error[0] = '\0';
     int r = hs_bus_endpoints (addr, pub_ep, sub_ep, sizeof pub_ep);
     if (r < 0) return r;
     /* The instance is the client id that acks, snapshots and echoes are
      * addressed to: it must fit in a topic, and never contain the '/'
      * that ends it there. */
     if (!hs_empty (instance) && !hs_topic_id_ok (instance)) return -EINVAL;
+    const char *cred_path = NULL;
+    if ((r = s_security (&cred_path)) < 0) {
+        s_sec_error (
+            "no bus credential: set HS_CREDENTIAL (or --credential FILE) to a credential "
+            "file, or run `hsctl init` to make one; HS_INSECURE=1 (--insecure) runs without "
+            "authentication or encryption");
+        return r;
+    }
+    hs_cred_t *cred = NULL;
+    if (cred_path) {
+        char err[1024];
+        if ((r = hs_cred_load (cred_path, err, sizeof err, &cred)) < 0) {
+            s_sec_error ("%s", err);
+            return r;
+        }
+    } else if (!s_insecure_logged) {
+        s_insecure_logged = true;
+        log_warn ("INSECURE BUS: no authentication, no encryption (%s): anyone who can reach %s "
+                  "can read every object and write anything",
+                  s_insecure ? "--insecure" : "HS_INSECURE", pub_ep);
+    }
 
     hs_bus_t *self = hs_calloc (1, sizeof *self);
     zmq_msg_init (&self->batch_last);
@@ -122,6 +315,23 @@ int hs_bus_connect (const char *addr, const char *component, const char *instanc
      * the frame limit. */
     int64_t max = HS_BUS_MAX_FRAME;
     zmq_setsockopt (self->sub, ZMQ_MAXMSGSIZE, &max, sizeof max);
+    if (cred) {
+        self->secure = true;
+        snprintf (self->identity, sizeof self->identity, "%s", cred->identity);
+        snprintf (self->public_key, sizeof self->public_key, "%s", cred->public_key);
+        self->cred_path = hs_strdup (cred_path);
+        self->pub_ep = hs_strdup (pub_ep);
+        r = s_set_curve (self->pub, cred);
+        if (r == 0) r = s_set_curve (self->sub, cred);
+        explicit_bzero (cred->secret_key, sizeof cred->secret_key);
+        free (cred);
+        if (r < 0) {
+            hs_bus_destroy (&self);
+            return r;
+        }
+        self->mon[0] = s_monitor (self, self->pub, 0);
+        self->mon[1] = s_monitor (self, self->sub, 1);
+    }
     if (zmq_connect (self->pub, pub_ep) != 0 || zmq_connect (self->sub, sub_ep) != 0) {
         r = -errno;
         hs_bus_destroy (&self);
@@ -139,11 +349,15 @@ void hs_bus_destroy (hs_bus_t **self_p)
         s_queued_t *q = self->queue_head;
         self->queue_head = q->next;
         free (q->topic);
+        free (q->peer);
         hs_pb_free (q->env);
         free (q);
     }
     hs_bus_batch_flush (self); /* a batch never ended still goes */
     zmq_msg_close (&self->batch_last);
+    s_stop_monitors (self);
+    free (self->cred_path);
+    free (self->pub_ep);
     if (self->pub) zmq_close (self->pub);
     if (self->sub) zmq_close (self->sub);
     if (self->ctx) zmq_ctx_term (self->ctx);
@@ -403,14 +617,31 @@ static bool s_topic_ok (const hs_frame_t *f)
     return true;
 }
 
+/* Whether f (a third frame) is an identity stamp: a valid identity. */
+static bool s_stamp_ok (const hs_frame_t *f)
+{
+    if (f->len == 0 || f->len > HS_CRED_MAX_IDENTITY || memchr (f->data, 0, f->len)) return false;
+    char id[HS_CRED_MAX_IDENTITY + 1];
+    memcpy (id, f->data, f->len);
+    id[f->len] = '\0';
+    return hs_cred_role_of (id) != NULL;
+}
+
+static bool s_is_cmd (const hs_frame_t *topic)
+{
+    return topic->len > 4 && memcmp (topic->data, "cmd.", 4) == 0;
+}
+
 int hs_bus_decode_sized (const hs_frame_t *frames, size_t n, const char *oversized_prefix,
                          Hs__Envelope **ret_env, hs_garbage_t *ret_reason)
 {
     hs_garbage_t reason;
-    if (n != 2)
+    if (n != 2 && !(n == 3 && s_is_cmd (&frames[0])))
         reason = HS_GARBAGE_FRAMES;
     else if (!s_topic_ok (&frames[0]))
         reason = HS_GARBAGE_TOPIC;
+    else if (n == 3 && !s_stamp_ok (&frames[2]))
+        reason = HS_GARBAGE_STAMP;
     else if (frames[1].len > HS_BUS_MAX_MSG &&
              (!oversized_prefix || frames[1].len > HS_BUS_MAX_FRAME ||
               frames[0].len < strlen (oversized_prefix) ||
@@ -464,6 +695,8 @@ static void s_count_garbage (hs_bus_t *self, const hs_frame_t *frames, size_t n,
                  hs_garbage_name (reason), who);
 }
 
+/* Receives one valid message. In secure mode a cmd.* message must carry
+ * hs-bus's stamp, kept in self->peer. */
 static int s_recv_one (hs_bus_t *self, const char *oversized_prefix, char **ret_topic,
                        Hs__Envelope **ret_env, size_t *ret_size, int timeout_ms)
 {
@@ -479,11 +712,22 @@ static int s_recv_one (hs_bus_t *self, const char *oversized_prefix, char **ret_
             frames[i] = (hs_frame_t){zmq_msg_data (&msgs[i]), zmq_msg_size (&msgs[i])};
         Hs__Envelope *env;
         hs_garbage_t reason;
-        r = hs_bus_decode_sized (frames, n, oversized_prefix, &env, &reason);
+        if (self->secure && n == 2 && s_is_cmd (&frames[0])) {
+            /* not through hs-bus's stamping: refused before decoding */
+            r = -EBADMSG;
+            reason = HS_GARBAGE_STAMP;
+        } else {
+            r = hs_bus_decode_sized (frames, n, oversized_prefix, &env, &reason);
+        }
         if (r == 0) {
             *ret_topic = hs_strndup ((const char *)frames[0].data, frames[0].len);
             *ret_env = env;
             *ret_size = frames[1].len;
+            self->peer_set = n == 3;
+            if (n == 3) {
+                memcpy (self->peer, frames[2].data, frames[2].len);
+                self->peer[frames[2].len] = '\0';
+            }
         } else {
             s_count_garbage (self, frames, n, reason);
         }
@@ -508,6 +752,9 @@ int hs_bus_recv_sized (hs_bus_t *self, const char *oversized_prefix, char **ret_
         *ret_topic = q->topic;
         *ret_env = q->env;
         *ret_size = q->size;
+        self->peer_set = q->peer != NULL;
+        if (q->peer) snprintf (self->peer, sizeof self->peer, "%s", q->peer);
+        free (q->peer);
         free (q);
         return 0;
     }
@@ -518,6 +765,36 @@ int hs_bus_recv (hs_bus_t *self, char **ret_topic, Hs__Envelope **ret_env, int t
 {
     size_t size;
     return hs_bus_recv_sized (self, NULL, ret_topic, ret_env, &size, timeout_ms);
+}
+
+/* A refused key or a bus without CURVE ends hs_bus_join at once, with the
+ * line that says what to do. */
+static int s_check_handshakes (hs_bus_t *self)
+{
+    s_read_monitors (self);
+    if (self->auth_status) {
+        s_sec_error ("the bus refused this client's key (unknown key %.8s..., identity %s, in %s): "
+                     "it was never registered, or was revoked, or has expired (ZAP status %d)",
+                     self->public_key, self->identity, self->cred_path, self->auth_status);
+        return -EKEYREJECTED;
+    }
+    if (self->mechanism_mismatch) {
+        s_sec_error ("the bus at %s does not speak CURVE: it runs insecure (--insecure); give it "
+                     "--pki DIR, or run this client with HS_INSECURE=1 too",
+                     self->pub_ep);
+        return -EPROTO;
+    }
+    return 0;
+}
+
+static void s_join_timed_out (hs_bus_t *self, int timeout_ms)
+{
+    s_read_monitors (self);
+    if (self->handshake_ok[0] && self->handshake_ok[1]) return; /* the plain timeout says it */
+    s_sec_error (
+        "no CURVE handshake with the bus at %s completed in %d ms: is hs-bus running there "
+        "(with --pki), and is broker-key in %s its public key?",
+        self->pub_ep, timeout_ms, self->cred_path);
 }
 
 int hs_bus_join (hs_bus_t *self, int timeout_ms)
@@ -559,6 +836,7 @@ int hs_bus_join (hs_bus_t *self, int timeout_ms)
                 q->topic = t;
                 q->env = in;
                 q->size = size;
+                q->peer = self->peer_set ? hs_strdup (self->peer) : NULL;
                 if (self->queue_tail)
                     self->queue_tail->next = q;
                 else
@@ -571,9 +849,15 @@ int hs_bus_join (hs_bus_t *self, int timeout_ms)
             rc = 0;
             break;
         }
+        if (self->secure && (rc = s_check_handshakes (self)) < 0) break;
+        rc = -ETIMEDOUT;
         if (interval_ms < 100) interval_ms *= 2;
     }
     hs_bus_unsubscribe (self, topic);
+    if (self->secure) {
+        if (rc == -ETIMEDOUT) s_join_timed_out (self, timeout_ms);
+        s_stop_monitors (self);
+    }
     return rc;
 }
 

@@ -54,6 +54,8 @@ typedef enum {
     HS_GARBAGE_OVERSIZED,  /* envelope above HS_BUS_MAX_MSG */
     HS_GARBAGE_DECODE,     /* not a valid hs.Envelope */
     HS_GARBAGE_BODY,       /* an Envelope with no body this schema knows */
+    HS_GARBAGE_STAMP,      /* cmd.* without hs-bus's identity stamp (secure mode), or a
+                              stamp that is not an identity */
     HS_GARBAGE__COUNT
 } hs_garbage_t;
 
@@ -61,11 +63,43 @@ typedef enum {
  * addr NULL or "": $HS_BUS, then HS_BUS_DEFAULT. */
 int hs_bus_endpoints (const char *addr, char *ret_pub, char *ret_sub, size_t len);
 
+/* Security (notes/security.md §2, docs/architecture.md "The secured bus").
+ * Every connection is CURVE with the broker's public key pinned, using the
+ * credential (hs_cred.h) named by hs_bus_use_credential or else
+ * $HS_CREDENTIAL; or plaintext when hs_bus_use_insecure was called or
+ * HS_INSECURE is set (not "0"), which the first connect logs loudly. With
+ * neither, hs_bus_connect fails (-ENOKEY). These are process-wide and
+ * should be called before the first connect (a daemon's --credential FILE
+ * and --insecure flags). path is copied; NULL forgets it. */
+void hs_bus_use_credential (const char *path);
+void hs_bus_use_insecure (void);
+
+/* The line hs_bus_connect or hs_bus_join logged for its last security
+ * failure ("the bus refused this client's key (unknown key ...)"), or NULL.
+ * A tool that prints its own "error: ..." lines (hsctl) turns the logging
+ * off with hs_bus_quiet_errors (true) and prints this instead. */
+const char *hs_bus_last_error (void);
+void hs_bus_quiet_errors (bool quiet);
+
 /* Connects. `component` and `instance` name the sender ("hs-store", "a1b2c");
  * instance NULL picks a random one. Returns 0 or -errno (-EINVAL: an
- * instance that cannot be a client id, see hs_topic_id_ok). */
+ * instance that cannot be a client id, see hs_topic_id_ok; -ENOKEY: no
+ * credential and not insecure; a credential that cannot be loaded: its
+ * hs_cred_load error). Credential problems are logged here, at error level,
+ * as the one line that says what to fix: this is the exception to library
+ * code logging only at debug, because every component would otherwise
+ * need the same words. A key the bus refuses shows in hs_bus_join. */
 int hs_bus_connect (const char *addr, const char *component, const char *instance,
                     hs_bus_t **ret_bus);
+
+/* This connection's identity (from its credential), or NULL insecure. */
+const char *hs_bus_identity (hs_bus_t *self);
+
+/* The identity hs-bus stamped on the cmd.* message most recently returned
+ * by hs_bus_recv / hs_bus_recv_sized (the third frame), or NULL when the
+ * bus runs insecure or that message carried no stamp. Borrowed: valid
+ * until the next receive. */
+const char *hs_bus_peer_identity (hs_bus_t *self);
 void hs_bus_destroy (hs_bus_t **self_p);
 
 /* "<component>/<instance>", the Envelope sender. Borrowed. */
@@ -80,7 +114,10 @@ int hs_bus_unsubscribe (hs_bus_t *self, const char *prefix);
  * it comes back on the SUB socket. Afterwards, nothing this component publishes
  * is dropped for want of a connection, and subscriptions made before the call
  * are in force. Other messages received meanwhile are queued for hs_bus_recv.
- * 0, or -ETIMEDOUT. */
+ * 0, -ETIMEDOUT, or in secure mode -EKEYREJECTED (the bus refused our key:
+ * unknown, revoked or expired) or -EPROTO (the bus does not speak CURVE),
+ * each logged at error level once with what to do; a timeout in secure mode
+ * also logs why no handshake completed (wrong broker-key, or no bus). */
 int hs_bus_join (hs_bus_t *self, int timeout_ms);
 
 /* Fills env's sender, sender_seq and sent_at_ns, packs and sends.
@@ -143,7 +180,10 @@ int hs_bus_recv_raw (hs_bus_t *self, hs_frame_t **ret_frames, size_t *ret_n, int
 void hs_bus_frames_free (hs_frame_t *frames, size_t n);
 
 /* Checks two raw frames and decodes them. 0 with *ret_env, or -EBADMSG with
- * *ret_reason set. Counts nothing. */
+ * *ret_reason set. Counts nothing. A cmd.* message may have a third frame,
+ * hs-bus's identity stamp, which must be a valid identity (hs_cred_role_of)
+ * or the message is HS_GARBAGE_STAMP; hs_bus_recv in secure mode requires
+ * it. Three frames on any other topic are HS_GARBAGE_FRAMES. */
 int hs_bus_decode (const hs_frame_t *frames, size_t n, Hs__Envelope **ret_env,
                    hs_garbage_t *ret_reason);
 /* hs_bus_decode that passes envelopes above HS_BUS_MAX_MSG (up to

@@ -13,6 +13,10 @@ HS_SRC=${HS_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 T=$(mktemp -d "${TMPDIR:-/tmp}/hs-it-XXXXXX")
 HS_PIDS=()
 export PATH="$HS_BIN:$PATH"
+# The bus runs insecure in these tests until every launcher passes a
+# credential (issue 16; tests/CMakeLists.txt says the same for ctest).
+# tests/security sets its own.
+export HS_INSECURE=${HS_INSECURE-1}
 
 hs_cleanup() {
   local rc=$? h

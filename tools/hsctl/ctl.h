@@ -31,7 +31,13 @@ typedef struct {
 /* --------------------------------------------------------------- options */
 
 /* Global options every verb accepts (ids above 255 are long-only). */
-enum { CTL_OPT_BUS = 1000, CTL_OPT_TIMEOUT, CTL_OPT_VERB_BASE = 1100 };
+enum {
+    CTL_OPT_BUS = 1000,
+    CTL_OPT_TIMEOUT,
+    CTL_OPT_CREDENTIAL,
+    CTL_OPT_INSECURE,
+    CTL_OPT_VERB_BASE = 1100
+};
 
 /* A verb's getopt_long tables, merged with the global ones. */
 typedef struct {

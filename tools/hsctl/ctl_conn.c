@@ -23,7 +23,14 @@ const char *ctl_bus_addr (ctl_t *ctl)
 int ctl_connect (ctl_t *ctl)
 {
     if (ctl->client) return 0;
+    /* a credential or key problem is said once, as our own error line */
+    hs_bus_quiet_errors (true);
     int r = hs_client_new (ctl_bus_addr (ctl), "hsctl", NULL, CTL_JOIN_MS, &ctl->client);
+    const char *why = hs_bus_last_error ();
+    if (r < 0 && why) {
+        fprintf (stderr, "error: %s\n", why);
+        return -1;
+    }
     if (r == -ETIMEDOUT) {
         fprintf (stderr, "error: cannot reach the bus at %s: is hs-bus running?\n",
                  ctl_bus_addr (ctl));

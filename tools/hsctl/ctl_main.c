@@ -45,6 +45,8 @@ void ctl_print_verbs (FILE *out)
              "\nGlobal options:\n"
              "  --bus ADDR                 the bus (HOST, HOST:PORT, ipc://DIR); default $HS_BUS "
              "or " HS_BUS_DEFAULT "\n"
+             "  --credential FILE          the bus credential (default $HS_CREDENTIAL)\n"
+             "  --insecure                 a bus without authentication (also HS_INSECURE=1)\n"
              "  -n, --namespace NS         the namespace (default \"default\")\n"
              "  -A, --all-namespaces       every namespace\n"
              "  --request-timeout SECONDS  how long to wait for the store (default 10)\n"
@@ -71,7 +73,8 @@ int ctl_help_main (ctl_t *ctl, int argc, char **argv)
 static int s_global_words (char **argv, int argc, int i)
 {
     const char *a = argv[i];
-    static const char *with_arg[] = {"--bus", "--namespace", "--request-timeout", "-n"};
+    static const char *with_arg[] = {"--bus", "--credential", "--namespace", "--request-timeout",
+                                     "-n"};
     static const char *without[] = {"--all-namespaces", "-A", "--help", "-h"};
     for (size_t k = 0; k < HS_ARRAY_LEN (without); k++)
         if (!strcmp (a, without[k])) return 1;

@@ -1,5 +1,6 @@
 /*  ctl_opts.c: command-line parsing. Every verb's options are merged with the
- *  global ones (--bus, -n, -A, --request-timeout, -h) and parsed with GNU
+ *  global ones (--bus, --credential, --insecure, -n, -A, --request-timeout,
+ *  -h) and parsed with GNU
  *  getopt_long, so flags may come before or after the positional arguments,
  *  as with kubectl. Errors are kubectl's ("error: unknown flag: --foo").
  */
@@ -11,6 +12,8 @@
 
 static const struct option s_global_longs[] = {
     {"bus", required_argument, NULL, CTL_OPT_BUS},
+    {"credential", required_argument, NULL, CTL_OPT_CREDENTIAL},
+    {"insecure", no_argument, NULL, CTL_OPT_INSECURE},
     {"namespace", required_argument, NULL, 'n'},
     {"all-namespaces", no_argument, NULL, 'A'},
     {"request-timeout", required_argument, NULL, CTL_OPT_TIMEOUT},
@@ -54,6 +57,9 @@ int ctl_global_opt (ctl_t *ctl, int c, const char *arg)
 {
     switch (c) {
     case CTL_OPT_BUS: ctl->bus = arg; return 1;
+    /* the bus library's process-wide choice (hs_bus.h): before any connect */
+    case CTL_OPT_CREDENTIAL: hs_bus_use_credential (arg); return 1;
+    case CTL_OPT_INSECURE: hs_bus_use_insecure (); return 1;
     case 'n':
         if (hs_empty (arg)) {
             fprintf (stderr, "error: a namespace must be given with -n\n");

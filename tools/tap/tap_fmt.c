@@ -456,8 +456,14 @@ char *tap_fmt_line (const tap_msg_t *m)
         char *sender = hs_strdup (hs_empty (env->sender) ? "?" : env->sender);
         s_sanitize (summary);
         s_sanitize (sender);
-        hs_buf_printf (&b, "%s  %s  %.*s  %s", tap_fmt_clock (t, clock, sizeof clock), sender,
-                       (int)topic->len, (const char *)topic->data, summary);
+        /* hs-bus's stamp on a command: who really sent it (the sender is
+         * what the envelope claims); decode checked it is an identity */
+        char stamp[HS_BUS_MAX_TOPIC + 8] = "";
+        if (m->n == 3)
+            snprintf (stamp, sizeof stamp, " [%.*s]", (int)m->frames[2].len,
+                      (const char *)m->frames[2].data);
+        hs_buf_printf (&b, "%s  %s%s  %.*s  %s", tap_fmt_clock (t, clock, sizeof clock), sender,
+                       stamp, (int)topic->len, (const char *)topic->data, summary);
         free (summary);
         free (sender);
         hs_pb_free (env);
@@ -498,6 +504,10 @@ char *tap_fmt_json (const tap_msg_t *m)
         char *json = hs_pb_to_text (&env->base, HS_FMT_JSON | HS_FMT_COMPACT);
         size_t len = json ? strlen (json) : 0;
         while (len && (json[len - 1] == '\n' || json[len - 1] == ' ')) len--;
+        if (m->n == 3) {
+            hs_buf_puts (&b, ",\"identity\":");
+            tap_json_str (&b, m->frames[2].data, m->frames[2].len);
+        }
         hs_buf_printf (&b, ",\"size\":%zu,\"envelope\":", tap_msg_size (m));
         if (len)
             hs_buf_append (&b, json, len);

@@ -1,0 +1,168 @@
+/*  hs_broker_policy.c: hs-bus's key table and publish allow-lists
+ *  (hs_broker_policy.h). */
+#include "hs_broker_policy.h"
+#include "hs_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct hs_keytab_t {
+    hs_keytab_entry_t *entries;
+    size_t n;
+    uint32_t *slots; /* open addressing: index + 1, 0 empty */
+    size_t cap;      /* power of two, at least twice n */
+};
+
+static const struct {
+    const char *name;
+    hs_role_t role;
+} s_roles[] = {
+    {"store", HS_ROLE_STORE},
+    {"node", HS_ROLE_NODE},
+    {"scheduler", HS_ROLE_SCHEDULER},
+    {"controller", HS_ROLE_CONTROLLER},
+    {"prober", HS_ROLE_PROBER},
+    {"endpoints", HS_ROLE_ENDPOINTS},
+    {"dns", HS_ROLE_DNS},
+    {"admin", HS_ROLE_ADMIN},
+    {"tap", HS_ROLE_TAP},
+    {"bootstrap", HS_ROLE_BOOTSTRAP},
+};
+
+hs_role_t hs_role_parse (const char *role)
+{
+    for (size_t i = 0; role && i < HS_ARRAY_LEN (s_roles); i++)
+        if (strcmp (role, s_roles[i].name) == 0) return s_roles[i].role;
+    return HS_ROLE_NONE;
+}
+
+static uint64_t s_hash (const char *s, size_t len)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (size_t i = 0; i < len; i++) h = (h ^ (uint8_t)s[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* The slot holding z85, or the empty one where it would go. */
+static size_t s_slot (const hs_keytab_t *self, const char *z85)
+{
+    size_t mask = self->cap - 1, i = s_hash (z85, HS_CRED_Z85_LEN) & mask;
+    while (self->slots[i] &&
+           memcmp (self->entries[self->slots[i] - 1].public_key, z85, HS_CRED_Z85_LEN) != 0)
+        i = (i + 1) & mask;
+    return i;
+}
+
+hs_keytab_t *hs_keytab_new (const hs_cred_key_t *keys, size_t n, size_t *ret_dups)
+{
+    hs_keytab_t *self = hs_calloc (1, sizeof *self);
+    self->entries = hs_calloc (n ? n : 1, sizeof *self->entries);
+    self->cap = 16;
+    while (self->cap < 2 * n) self->cap *= 2;
+    self->slots = hs_calloc (self->cap, sizeof *self->slots);
+    size_t dups = 0;
+    for (size_t i = 0; i < n; i++) {
+        hs_role_t role = hs_role_parse (keys[i].role);
+        if (role == HS_ROLE_NONE || !hs_cred_key_ok (keys[i].public_key)) {
+            dups++;
+            continue;
+        }
+        size_t s = s_slot (self, keys[i].public_key);
+        if (self->slots[s]) {
+            dups++;
+            continue;
+        }
+        hs_keytab_entry_t *e = &self->entries[self->n];
+        snprintf (e->name, sizeof e->name, "%s", keys[i].name);
+        snprintf (e->identity, sizeof e->identity, "%s", keys[i].identity);
+        snprintf (e->public_key, sizeof e->public_key, "%s", keys[i].public_key);
+        e->role = role;
+        e->expires = keys[i].expires;
+        const char *name = hs_cred_identity_name (e->identity);
+        if (role == HS_ROLE_NODE && name) {
+            snprintf (e->own_hb, sizeof e->own_hb, "hb.agent.%s", name);
+            snprintf (e->own_hb2, sizeof e->own_hb2, "hb.proxy.%s", name);
+        } else if (hs_startswith (e->identity, "sa:") && name) {
+            snprintf (e->own_hb, sizeof e->own_hb, "hb.%s.", name);
+        }
+        self->slots[s] = (uint32_t)++self->n;
+    }
+    if (ret_dups) *ret_dups = dups;
+    return self;
+}
+
+void hs_keytab_destroy (hs_keytab_t **self_p)
+{
+    hs_keytab_t *self = *self_p;
+    if (!self) return;
+    free (self->entries);
+    free (self->slots);
+    free (self);
+    *self_p = NULL;
+}
+
+size_t hs_keytab_size (const hs_keytab_t *self)
+{
+    return self ? self->n : 0;
+}
+
+const hs_keytab_entry_t *hs_keytab_find (const hs_keytab_t *self, const char *z85)
+{
+    if (!self || !z85 || strlen (z85) != HS_CRED_Z85_LEN) return NULL;
+    size_t s = s_slot (self, z85);
+    return self->slots[s] ? &self->entries[self->slots[s] - 1] : NULL;
+}
+
+bool hs_keytab_expired (const hs_keytab_entry_t *e, int64_t now_s)
+{
+    return e->expires > 0 && now_s >= e->expires;
+}
+
+static bool s_prefix (const char *topic, size_t len, const char *prefix)
+{
+    size_t n = strlen (prefix);
+    return len >= n && memcmp (topic, prefix, n) == 0;
+}
+
+static bool s_exact (const char *topic, size_t len, const char *want)
+{
+    return *want && strlen (want) == len && memcmp (topic, want, len) == 0;
+}
+
+bool hs_policy_is_cmd (const char *topic, size_t len)
+{
+    return len > 4 && memcmp (topic, "cmd.", 4) == 0;
+}
+
+bool hs_policy_may_publish (const hs_keytab_entry_t *who, const char *topic, size_t len)
+{
+    if (!who || len == 0) return false;
+    /* every identity proves its round trip through the bus (hs_bus_join) */
+    if (s_prefix (topic, len, "echo.")) return true;
+    switch (who->role) {
+    case HS_ROLE_STORE:
+        return s_prefix (topic, len, "ev.") || s_prefix (topic, len, "ack.") ||
+               s_prefix (topic, len, "snap.") || s_exact (topic, len, "hb.store");
+    case HS_ROLE_NODE:
+        return hs_policy_is_cmd (topic, len) || s_prefix (topic, len, "logs.") ||
+               s_prefix (topic, len, "probres.") || s_prefix (topic, len, "execout.") ||
+               s_exact (topic, len, who->own_hb) || s_exact (topic, len, who->own_hb2);
+    case HS_ROLE_SCHEDULER:
+    case HS_ROLE_CONTROLLER:
+    case HS_ROLE_ENDPOINTS:
+    case HS_ROLE_DNS:
+        return hs_policy_is_cmd (topic, len) ||
+               (*who->own_hb && s_prefix (topic, len, who->own_hb) && len > strlen (who->own_hb));
+    case HS_ROLE_PROBER:
+        return hs_policy_is_cmd (topic, len) || s_prefix (topic, len, "probe.") ||
+               (s_prefix (topic, len, "hb.prober.") && len > strlen ("hb.prober."));
+    case HS_ROLE_ADMIN:
+        return hs_policy_is_cmd (topic, len) || s_prefix (topic, len, "logreq.") ||
+               s_prefix (topic, len, "exec.");
+    case HS_ROLE_BOOTSTRAP: return hs_policy_is_cmd (topic, len);
+    case HS_ROLE_TAP:
+    case HS_ROLE_NONE: return false;
+    }
+    return false;
+}

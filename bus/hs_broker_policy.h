@@ -1,0 +1,87 @@
+/*  hs_broker_policy.h: what hs-bus lets each identity publish (notes/security.md
+ *  §2.2-2.3), and the key table it authenticates and authorizes against.
+ *
+ *  Pure: no sockets, so tests/unit/test_broker_policy.c drives it with tables.
+ *
+ *  The key table maps a client's public key (Z85, as hs-bus's ZAP handler
+ *  puts it in the connection's User-Id) to its identity and role, from the
+ *  key directory's files (hs_cred_key_list). hs-bus looks every message's
+ *  key up in the *current* table, so removing a key file and reloading
+ *  stops that client's next message, on a connection made before.
+ *
+ *  Publishing, by role (a prefix unless marked exact; N is the node of
+ *  node:N, X the name of sa:X):
+ *    store       ev.  ack.  snap.  echo.  hb.store (exact)
+ *    node        cmd.  logs.  probres.  execout.  echo.
+ *                hb.agent.N and hb.proxy.N (exact: its own node's only)
+ *    scheduler, controller, endpoints, dns
+ *                cmd.  echo.  hb.X.
+ *    prober      cmd.  probe.  echo.  hb.prober.
+ *    admin       cmd.  logreq.  exec.  echo.
+ *    tap         echo.
+ *    bootstrap   cmd.  echo.  (the store limits it to registering its key)
+ *  So only the store publishes events, acks, snapshots and hb.store; only
+ *  the prober publishes probes; an agent speaks for its own node only.
+ *  Reads are not limited (Phase 1: any authenticated identity may
+ *  subscribe to anything, until libzmq 4.3.5's XPUB_MANUAL is safe).
+ */
+#ifndef HS_BROKER_POLICY_H
+#define HS_BROKER_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hs_cred.h"
+
+typedef enum {
+    HS_ROLE_NONE = 0,
+    HS_ROLE_STORE,
+    HS_ROLE_NODE,
+    HS_ROLE_SCHEDULER,
+    HS_ROLE_CONTROLLER,
+    HS_ROLE_PROBER,
+    HS_ROLE_ENDPOINTS,
+    HS_ROLE_DNS,
+    HS_ROLE_ADMIN,
+    HS_ROLE_TAP,
+    HS_ROLE_BOOTSTRAP,
+} hs_role_t;
+
+/* "node" -> HS_ROLE_NODE; HS_ROLE_NONE for anything else. */
+hs_role_t hs_role_parse (const char *role);
+
+/* One identity of the key table. */
+typedef struct {
+    char name[HS_CRED_MAX_NAME + 1]; /* its key file, without ".key" */
+    char identity[HS_CRED_MAX_IDENTITY + 1];
+    char public_key[HS_CRED_Z85_LEN + 1];
+    hs_role_t role;
+    int64_t expires; /* unix seconds, 0: never */
+    /* node: "hb.agent.N", "hb.proxy.N"; sa:X: "hb.X." (own_hb2 empty) */
+    char own_hb[HS_CRED_MAX_IDENTITY + 16], own_hb2[HS_CRED_MAX_IDENTITY + 16];
+} hs_keytab_entry_t;
+
+typedef struct hs_keytab_t hs_keytab_t;
+
+/* A table of keys[0..n). A key that appears twice keeps its first entry
+ * (sorted by file name) and is counted in *ret_dups (may be NULL). Keys
+ * whose role is not one of the above are left out and counted too. */
+hs_keytab_t *hs_keytab_new (const hs_cred_key_t *keys, size_t n, size_t *ret_dups);
+void hs_keytab_destroy (hs_keytab_t **self_p);
+size_t hs_keytab_size (const hs_keytab_t *self);
+
+/* The entry of public key z85 (40 characters), or NULL. Borrowed: valid
+ * until the table is destroyed. */
+const hs_keytab_entry_t *hs_keytab_find (const hs_keytab_t *self, const char *z85);
+
+/* Whether the entry's key has expired at unix time now_s. */
+bool hs_keytab_expired (const hs_keytab_entry_t *e, int64_t now_s);
+
+/* Whether who may publish on topic (len bytes, not NUL-terminated). */
+bool hs_policy_may_publish (const hs_keytab_entry_t *who, const char *topic, size_t len);
+
+/* Whether topic (len bytes) is a command: hs-bus stamps it. */
+bool hs_policy_is_cmd (const char *topic, size_t len);
+
+#endif
