@@ -26,6 +26,7 @@ struct agent_join_t {
     char *cred, *boot_cred; /* STATE/node.cred, STATE/bootstrap.cred */
     char public_key[HS_CRED_Z85_LEN + 1];
     int64_t registered_ns; /* when the store took our key, 0: not in this run */
+    bool fresh;            /* the key was made in this run: the bus cannot know it yet */
 };
 
 char *agent_join_cred_path (const char *state_dir)
@@ -97,6 +98,7 @@ static int s_own_key (agent_join_t *self)
         return r;
     }
     log_info ("made node %s's key %.8s..., saved in %s", self->node, self->public_key, self->cred);
+    self->fresh = true;
     return 0;
 }
 
@@ -159,6 +161,13 @@ int agent_join_connect (agent_join_t *self, const char *bus, const char *instanc
     int r = s_own_key (self);
     if (r < 0) return r;
     for (int attempt = 0; attempt < 2; attempt++) {
+        /* A key made in this run is registered before it is tried (the
+         * bus would only refuse it, loudly). */
+        if (self->fresh && !self->registered_ns) {
+            log_info ("registering node %s's new key with join token %s", self->node, self->id);
+            r = s_register (self, bus, join_ms);
+            if (r < 0) return r;
+        }
         hs_bus_use_credential (self->cred);
         r = hs_client_new (bus, "hs-agent", instance, join_ms, ret_client);
         if (r == 0) {

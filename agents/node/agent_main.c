@@ -562,6 +562,13 @@ static void s_on_join (void *arg)
             r = hs_client_new (self->bus, "hs-agent", self->conf.node, JOIN_WAIT_MS, &self->client);
         }
         if (r == 0) r = hs_client_attach (self->client, self->loop);
+        if (r == -EKEYREJECTED) {
+            log_error ("cannot join the bus: it refused node %s's key (revoked? `hsctl keys "
+                       "list`; a new one: hsctl keys create node %s, or a join token)",
+                       self->conf.node, self->conf.node);
+            hs_loop_exit (self->loop, 1);
+            return;
+        }
         if (r < 0 && r != -ETIMEDOUT) {
             log_error ("cannot join the bus: %s", strerror (-r));
             hs_loop_exit (self->loop, 1);
