@@ -23,6 +23,7 @@
 #include "benchlib.h"
 #include "hs_bus.h"
 #include "hs_client.h"
+#include "hs_log.h"
 #include "hs_obj.h"
 #include "hs_pb.h"
 #include "hs_util.h"
@@ -883,8 +884,10 @@ typedef struct {
     char bus[64];
 } hs_servers_t;
 
+/* Starts hs-bus and hs-store; secured with pki (hs-bus --pki, hs-store as
+ * identity "store") when given, else plaintext (hs-bus --insecure). */
 static int s_start_hs (const char *tmp, const char *hsbus, const char *hsstore, bool nosync,
-                       const char *tag, hs_servers_t *s)
+                       const char *tag, const char *pki, hs_servers_t *s)
 {
     int port = bl_free_port (true);
     char port_s[16];
@@ -893,15 +896,26 @@ static int s_start_hs (const char *tmp, const char *hsbus, const char *hsstore, 
     s->bus_log = hs_sprintf ("%s/hs-bus-%s.log", tmp, tag);
     s->store_log = hs_sprintf ("%s/hs-store-%s.log", tmp, tag);
     s->data = hs_sprintf ("%s/store-%s", tmp, tag);
-    char *argv_bus[] = {(char *)hsbus, "--bind", "127.0.0.1", "--port", port_s, NULL};
+    char *argv_bus[] = {(char *)hsbus, "--bind", "127.0.0.1",
+                        "--port",      port_s,   pki ? "--pki" : "--insecure",
+                        (char *)pki,   NULL};
     s->bus_pid = bl_spawn (argv_bus, s->bus_log);
     if (bl_wait_tcp (port + 1, 5000) < 0 || !bl_alive (s->bus_pid)) {
         bl_tail_log (s->bus_log, 20);
         fprintf (stderr, "bench-store: hs-bus did not start\n");
         return -1;
     }
-    char *argv_store[] = {
-        (char *)hsstore, "--bus", s->bus, "--data", s->data, nosync ? "--no-sync" : NULL, NULL};
+    _cleanup_free_ char *cred = pki ? hs_sprintf ("HS_CREDENTIAL=%s/creds/store.cred", pki) : NULL;
+    /* env execs hs-store in place: the pid is hs-store's */
+    char *argv_store[] = {"/usr/bin/env",
+                          cred ? cred : "HS_INSECURE=1",
+                          (char *)hsstore,
+                          "--bus",
+                          s->bus,
+                          "--data",
+                          s->data,
+                          nosync ? "--no-sync" : NULL,
+                          NULL};
     s->store_pid = bl_spawn (argv_store, s->store_log);
     usleep (200000);
     if (!bl_alive (s->store_pid)) {
@@ -998,6 +1012,7 @@ typedef struct {
     double secs, warm;    /* --seconds, --warmup */
     bool etcd, only_etcd; /* --etcd, --only-etcd */
     bool nosync_row;      /* --no-sync-row */
+    bool plain, curve;    /* the main tables; the CURVE comparison (--plain, --curve) */
 } opts_t;
 
 /* One run of the benchmark: what every pass needs, what the summary reads. */
@@ -1017,6 +1032,7 @@ static void s_usage (FILE *f)
     fprintf (f,
              "usage: bench-store [--bin DIR] [--clients 1,16,256] [--procs K] [--seconds S]\n"
              "                   [--warmup S] [--etcd] [--only-etcd] [--no-sync-row]\n"
+             "                   [--plain | --curve]\n"
              "  --bin DIR       where hs-bus and hs-store are (default: $HS_BIN, then next to us)\n"
              "  --clients LIST  concurrent logical clients per row (default 1,16,256)\n"
              "  --procs K       at most K client processes per row (default 8)\n"
@@ -1024,7 +1040,10 @@ static void s_usage (FILE *f)
              "  --warmup S      warm-up before each window (default 1)\n"
              "  --etcd          also run the same workload against etcd (Debian's /usr/bin/etcd)\n"
              "  --only-etcd     run only the etcd rows\n"
-             "  --no-sync-row   add rows with hs-store --no-sync (labelled; not durable)\n");
+             "  --no-sync-row   add rows with hs-store --no-sync (labelled; not durable)\n"
+             "  --plain         skip the CURVE comparison\n"
+             "  --curve         only the CURVE comparison: a plaintext and a CURVE hs-bus +\n"
+             "                  hs-store side by side, rows interleaved\n");
 }
 
 /* --clients LIST into o->clients; dies on a bad list. */
@@ -1045,15 +1064,22 @@ static void s_parse_clients (const char *arg, opts_t *o)
  * benchmark, or the exit code: 0 after --help, 2 after an unknown flag. */
 static int s_parse_args (int argc, char **argv, opts_t *o)
 {
-    *o = (opts_t){.clients = {1, 16, 256}, .nclients = 3, .max_procs = 8, .secs = 5, .warm = 1};
+    *o = (opts_t){.clients = {1, 16, 256},
+                  .nclients = 3,
+                  .max_procs = 8,
+                  .secs = 5,
+                  .warm = 1,
+                  .plain = true,
+                  .curve = true};
     static struct option opts[] = {
         {"bin", required_argument, 0, 'b'},    {"clients", required_argument, 0, 'c'},
         {"procs", required_argument, 0, 'p'},  {"seconds", required_argument, 0, 's'},
         {"warmup", required_argument, 0, 'w'}, {"etcd", no_argument, 0, 'e'},
         {"only-etcd", no_argument, 0, 'E'},    {"no-sync-row", no_argument, 0, 'N'},
+        {"plain", no_argument, 0, 'P'},        {"curve", no_argument, 0, 'C'},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     int c;
-    while ((c = getopt_long (argc, argv, "b:c:p:s:w:eENh", opts, NULL)) != -1) {
+    while ((c = getopt_long (argc, argv, "b:c:p:s:w:eENPCh", opts, NULL)) != -1) {
         switch (c) {
         case 'b': o->bin_dir = optarg; break;
         case 'c': s_parse_clients (optarg, o); break;
@@ -1063,6 +1089,8 @@ static int s_parse_args (int argc, char **argv, opts_t *o)
         case 'e': o->etcd = true; break;
         case 'E': o->etcd = o->only_etcd = true; break;
         case 'N': o->nosync_row = true; break;
+        case 'P': o->curve = false; break;
+        case 'C': o->plain = false; break;
         case 'h': s_usage (stdout); return 0;
         default: s_usage (stderr); return 2;
         }
@@ -1166,7 +1194,7 @@ static void s_hs_print_check (const run_t *run, const hs_servers_t *sv, const ro
 static int s_hs_pass (run_t *run, bool nosync)
 {
     hs_servers_t sv = {0};
-    if (s_start_hs (run->tmp, run->hsbus, run->hsstore, nosync, nosync ? "nosync" : "durable",
+    if (s_start_hs (run->tmp, run->hsbus, run->hsstore, nosync, nosync ? "nosync" : "durable", NULL,
                     &sv) < 0) {
         s_stop_hs (&sv);
         run->bad++;
@@ -1177,6 +1205,74 @@ static int s_hs_pass (run_t *run, bool nosync)
     s_hs_rows (run, &sv, res);
     s_hs_print_check (run, &sv, res);
     s_stop_hs (&sv);
+    return 0;
+}
+
+/* The CURVE comparison: a plaintext and a secured hs-bus + hs-store, both
+ * durable, running side by side; each client count runs on the plaintext
+ * pair, then on the secured one, so both see the same machine. Clients
+ * connect as admin:bench, the store as store. */
+static int s_curve_pass (run_t *run)
+{
+    _cleanup_free_ char *pki = hs_sprintf ("%s/pki", run->tmp);
+    static const char *const ids[] = {"store", "admin:bench"};
+    bl_pki_make (pki, ids, HS_ARRAY_LEN (ids));
+    _cleanup_free_ char *cred = hs_sprintf ("%s/creds/admin-bench.cred", pki);
+    hs_servers_t sv[2] = {{0}};
+    if (s_start_hs (run->tmp, run->hsbus, run->hsstore, false, "plain", NULL, &sv[0]) < 0 ||
+        s_start_hs (run->tmp, run->hsbus, run->hsstore, false, "curve", pki, &sv[1]) < 0) {
+        s_stop_hs (&sv[0]);
+        s_stop_hs (&sv[1]);
+        run->bad++;
+        return -1;
+    }
+    const opts_t *o = run->o;
+    printf ("\n== bench-store --curve: durable hs-store behind a plaintext and a CURVE hs-bus\n"
+            "   the same rows as above, run alternately on two bus+store pairs that run side\n"
+            "   by side (plain, then curve, for each client count); on the CURVE pair the\n"
+            "   clients are admin:bench, the store is store, and every command carries the\n"
+            "   broker's identity stamp. store/bus cpu per acked apply in the window;\n"
+            "   delta = curve applies/s against the plain row just before it.\n");
+    printf ("%-6s %7s %5s %12s %7s %9s %9s %10s %10s %8s\n", "mode", "clients", "procs",
+            "applies/s", "errors", "ack p50", "ack p99", "store cpu", "bus cpu", "delta");
+    for (int i = 0; i < o->nclients; i++) {
+        double plain_rate = 0;
+        for (int curve = 0; curve < 2; curve++) {
+            if (curve)
+                hs_bus_use_credential (cred);
+            else
+                hs_bus_use_insecure ();
+            row_t row = {.target = TARGET_HS,
+                         .row = ++run->rown,
+                         .clients = o->clients[i],
+                         .procs = run->procs_of[i],
+                         .warm_ns = (int64_t)(o->warm * 1e9),
+                         .dur_ns = (int64_t)(o->secs * 1e9),
+                         .bus = sv[curve].bus,
+                         .server_pid = sv[curve].store_pid,
+                         .bus_pid = sv[curve].bus_pid};
+            rowres_t r;
+            if (s_run_row (run->tmp, &row, &r) < 0 || !bl_alive (sv[curve].store_pid)) {
+                if (!bl_alive (sv[curve].store_pid)) bl_tail_log (sv[curve].store_log, 20);
+                run->bad++;
+                continue;
+            }
+            char b[6][32], delta[16] = "";
+            if (curve && plain_rate > 0)
+                snprintf (delta, sizeof delta, "%+.1f%%", 100.0 * (r.rate / plain_rate - 1));
+            if (!curve) plain_rate = r.rate;
+            printf ("%-6s %7d %5d %12s %7llu %9s %9s %10s %10s %8s\n", curve ? "curve" : "plain",
+                    r.clients, row.procs, bl_fmt_count (r.rate, b[0], 32),
+                    (unsigned long long)r.errors, bl_fmt_ns (bl_pct (&r.lat, 50), b[1], 32),
+                    bl_fmt_ns (bl_pct (&r.lat, 99), b[2], 32),
+                    s_fmt_cpu_per_op (r.server_cpu_s, r.ok, b[3], 32),
+                    s_fmt_cpu_per_op (r.bus_cpu_s, r.ok, b[4], 32), delta);
+            s_rowres_free (&r);
+        }
+    }
+    hs_bus_use_credential (NULL);
+    s_stop_hs (&sv[0]);
+    s_stop_hs (&sv[1]);
     return 0;
 }
 
@@ -1320,6 +1416,8 @@ static void s_run_free (run_t *run)
 int main (int argc, char **argv)
 {
     bl_init ("bench-store");
+    /* the workers' "INSECURE BUS" warnings would break up the tables */
+    hs_log_set_level (HS_LOG_ERROR);
     opts_t o;
     int rc = s_parse_args (argc, argv, &o);
     if (rc >= 0) return rc;
@@ -1331,8 +1429,9 @@ int main (int argc, char **argv)
 
     s_find_hs (&run);
     /* The durable table, then (--no-sync-row) the --no-sync one. */
-    for (int pass = 0; run.hsbus && run.hsstore && pass < (o.nosync_row ? 2 : 1); pass++)
+    for (int pass = 0; o.plain && run.hsbus && run.hsstore && pass < (o.nosync_row ? 2 : 1); pass++)
         if (s_hs_pass (&run, pass == 1) < 0) break;
+    if (o.curve && !o.only_etcd && run.hsbus && run.hsstore) s_curve_pass (&run);
     /* gRPC, then the JSON gateway. */
     for (int pass = 0; o.etcd && pass < 2; pass++)
         if (s_etcd_pass (&run, pass == 0) < 0) break;

@@ -6,6 +6,7 @@
  *  fork/execve of rm -rf).
  */
 #include "benchlib.h"
+#include "hs_cred.h"
 #include "hs_util.h"
 
 #include <dirent.h>
@@ -100,6 +101,10 @@ static void s_on_signal (int sig)
 void bl_init (const char *prog)
 {
     s_prog = prog;
+    /* Benchmarks measure a plaintext bus unless they ask for CURVE
+     * (bl_plane_start_pki, hs_bus_use_credential): the spawned hs-bus and
+     * hs-store and every forked client inherit this. */
+    if (!getenv ("HS_CREDENTIAL")) setenv ("HS_INSECURE", "1", 0);
     atexit (bl_cleanup);
     struct sigaction sa = {0};
     sa.sa_handler = s_on_signal;
@@ -311,7 +316,8 @@ void bl_find_bins (const char *const names[], int n, const char *dir, char *ret[
 
 /* ------------------------------------------------------------------ hs-bus + hs-store */
 
-void bl_plane_start (bl_plane_t *p, const char *dir, char *hsbus, char *hsstore, bool nosync)
+void bl_plane_start_pki (bl_plane_t *p, const char *dir, char *hsbus, char *hsstore, bool nosync,
+                         const char *pki)
 {
     memset (p, 0, sizeof *p);
     int port = bl_free_port (true);
@@ -321,14 +327,51 @@ void bl_plane_start (bl_plane_t *p, const char *dir, char *hsbus, char *hsstore,
     p->bus_log = hs_sprintf ("%s/hs-bus.log", dir);
     p->store_log = hs_sprintf ("%s/hs-store.log", dir);
     p->data = hs_sprintf ("%s/store", dir);
-    char *a_bus[] = {hsbus, "--bind", "127.0.0.1", "--port", port_s, NULL};
+    char *a_bus[] = {hsbus,       "--bind", "127.0.0.1",
+                     "--port",    port_s,   pki ? "--pki" : "--insecure",
+                     (char *)pki, NULL};
     p->bus_pid = bl_spawn (a_bus, p->bus_log);
     /* hs-bus binds PUB on port+1 after XSUB on port: +1 accepting means both do. */
     if (bl_wait_tcp (port + 1, 5000) < 0) bl_die ("hs-bus did not start");
-    char *a_store[] = {hsstore, "--bus",          p->bus,          "--data",
-                       p->data, "--cluster-cidr", BL_CLUSTER_CIDR, nosync ? "--no-sync" : NULL,
+    _cleanup_free_ char *cred = pki ? hs_sprintf ("HS_CREDENTIAL=%s/creds/store.cred", pki) : NULL;
+    /* env execs hs-store in place: the pid is hs-store's */
+    char *a_store[] = {"/usr/bin/env",
+                       cred ? cred : "HS_INSECURE=1",
+                       hsstore,
+                       "--bus",
+                       p->bus,
+                       "--data",
+                       p->data,
+                       "--cluster-cidr",
+                       BL_CLUSTER_CIDR,
+                       nosync ? "--no-sync" : NULL,
                        NULL};
     p->store_pid = bl_spawn (a_store, p->store_log);
+}
+
+void bl_plane_start (bl_plane_t *p, const char *dir, char *hsbus, char *hsstore, bool nosync)
+{
+    bl_plane_start_pki (p, dir, hsbus, hsstore, nosync, NULL);
+}
+
+void bl_pki_make (const char *dir, const char *const *ids, size_t n)
+{
+    _cleanup_free_ char *keys = hs_sprintf ("%s/keys", dir);
+    _cleanup_free_ char *creds = hs_sprintf ("%s/creds", dir);
+    _cleanup_free_ char *bpath = hs_sprintf ("%s/broker.key_secret", dir);
+    char bpub[HS_CRED_Z85_LEN + 1], pub[HS_CRED_Z85_LEN + 1];
+    if (hs_mkdir_p (keys, 0755) < 0 || hs_mkdir_p (creds, 0700) < 0 ||
+        hs_cred_broker_create (bpath, bpub) < 0)
+        bl_die ("cannot make a PKI in %s", dir);
+    for (size_t i = 0; i < n; i++) {
+        _cleanup_free_ char *name = hs_strdup (ids[i]);
+        for (char *c = name; *c; c++)
+            if (*c == ':') *c = '-';
+        _cleanup_free_ char *path = hs_sprintf ("%s/%s.cred", creds, name);
+        if (hs_cred_create (path, ids[i], bpub, pub) < 0 ||
+            hs_cred_key_write (keys, name, pub, ids[i], 0) < 0)
+            bl_die ("cannot make a credential for %s in %s", ids[i], dir);
+    }
 }
 
 void bl_plane_free (bl_plane_t *p)

@@ -86,6 +86,14 @@ typedef struct {
  * hs-store on it (--data DIR/store, --no-sync if nosync), logging in dir.
  * Dies if hs-bus does not listen within 5 s; hs-store is not waited for. */
 void bl_plane_start (bl_plane_t *p, const char *dir, char *hsbus, char *hsstore, bool nosync);
+/* bl_plane_start on a secured bus: hs-bus --pki pki (made by bl_pki_make),
+ * hs-store with the credential pki/creds/store.cred. pki NULL: plaintext
+ * (hs-bus --insecure), as bl_plane_start. */
+void bl_plane_start_pki (bl_plane_t *p, const char *dir, char *hsbus, char *hsstore, bool nosync,
+                         const char *pki);
+/* Makes a PKI directory (hs_cred.h's layout) at dir with credentials for
+ * the identities ids[0..n) (creds/<id with ':' as '-'>.cred). Dies on error. */
+void bl_pki_make (const char *dir, const char *const *ids, size_t n);
 /* Frees the paths (the processes stay: cleanup or bl_stop ends them). */
 void bl_plane_free (bl_plane_t *p);
 
@@ -129,7 +137,7 @@ void bl_samples_sort (bl_samples_t *s);
 uint64_t bl_pct (const bl_samples_t *s, double pct);
 
 /* What one worker hands back: counters and up to two sample sets, via a file. */
-#define BL_COUNTERS 8
+#define BL_COUNTERS 12
 typedef struct {
     uint64_t c[BL_COUNTERS];
     bl_samples_t s[2];

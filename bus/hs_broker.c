@@ -74,7 +74,17 @@ typedef struct {
     int inotify_fd;
     hs_loop_io_t *inotify_io;
     bool selftesting;
-    uint64_t zap_requests, auth_refused, denied, malformed, key_reloads;
+    void *mon[2]; /* handshake failures on XSUB and XPUB: plaintext peers */
+    /* XPUB's endpoints as bound, and as zmq_unbind wants them (resolved) */
+    char *sub_eps[2], *sub_eps_bound[2];
+    hs_loop_timer_t *rebind; /* after a cut: binds XPUB's endpoints again */
+    int rebind_tries;
+    bool unbound[2];
+    zmq_msg_t *meta; /* while splitting a pack: its received frame, for User-Id and Peer-Address */
+    int n_sub_eps;
+    uint64_t subscriber_cuts;
+    hs_loop_zsock_t *mon_in[2];
+    uint64_t zap_requests, auth_refused, denied, malformed, key_reloads, handshake_failed;
     int port, hwm;
     int lock_fd;  /* --ipc DIR's lock (hs_lock.h) */
     bool serving; /* setup finished: listening */
@@ -109,13 +119,15 @@ static void s_heartbeat (self_t *self)
     Hs__Envelope env = HS__ENVELOPE__INIT;
     Hs__ComponentHeartbeat hb = HS__COMPONENT_HEARTBEAT__INIT;
     const char *names[] = {
-        "forwarded_msgs", "forwarded_bytes", "received_batches", "dropped_oversized",
-        "auth_refused",   "denied",          "malformed",        "keys",
-        "key_reloads"};
-    const uint64_t values[] = {
-        self->msgs,         self->bytes,  self->batches,   self->dropped_oversized,
-        self->auth_refused, self->denied, self->malformed, hs_keytab_size (self->keys),
-        self->key_reloads};
+        "forwarded_msgs", "forwarded_bytes",  "received_batches", "dropped_oversized",
+        "auth_refused",   "denied",           "malformed",        "keys",
+        "key_reloads",    "handshake_failed", "subscriber_cuts"};
+    const uint64_t values[] = {self->msgs,           self->bytes,
+                               self->batches,        self->dropped_oversized,
+                               self->auth_refused,   self->denied,
+                               self->malformed,      hs_keytab_size (self->keys),
+                               self->key_reloads,    self->handshake_failed,
+                               self->subscriber_cuts};
     Hs__Counter cs[HS_ARRAY_LEN (names)];
     Hs__Counter *cp[HS_ARRAY_LEN (names)];
     hs_heartbeat_counters (&hb, cs, cp, names, values, HS_ARRAY_LEN (names));
@@ -176,7 +188,7 @@ static void s_drop (self_t *self, zmq_msg_t *topic, zmq_msg_t *body)
                 if (*c < 0x20 || *c > 0x7e) *c = '?';
         }
     }
-    const char *peer = zmq_msg_gets (topic, "Peer-Address");
+    const char *peer = zmq_msg_gets (self->meta ? self->meta : topic, "Peer-Address");
     if (!*who) snprintf (who, sizeof who, "peer %s", peer && *peer ? peer : "(local)");
     char key[200];
     snprintf (key, sizeof key, "bus:oversized:%s", who);
@@ -234,6 +246,7 @@ static const hs_keytab_entry_t *s_who (self_t *self, zmq_msg_t *msg, const char 
 static void s_refused (self_t *self, zmq_msg_t *first, const hs_keytab_entry_t *who,
                        const char *reason, const char *what)
 {
+    if (self->meta) first = self->meta; /* a pack's pairs are made here: no properties */
     const char *uid = zmq_msg_gets (first, "User-Id");
     const char *peer = zmq_msg_gets (first, "Peer-Address");
     char name[HS_CRED_MAX_IDENTITY + 64];
@@ -244,9 +257,8 @@ static void s_refused (self_t *self, zmq_msg_t *first, const hs_keytab_entry_t *
     char key[HS_CRED_MAX_IDENTITY + 200];
     snprintf (key, sizeof key, "bus:%s:%s", reason, name);
     hs_log_once (HS_LOG_WARN, key,
-                 "dropped a message from %s (peer %s): %s; counted, further ones not logged", name,
+                 "dropped a message from %s (peer %s): %s; further ones not logged", name,
                  peer && *peer ? peer : "(local)", what);
-    (void)self;
 }
 
 /* Whether who may publish this pair; counts and logs a refusal. */
@@ -315,6 +327,73 @@ static int s_drain (self_t *self, int more)
     return 0;
 }
 
+/* Reads a varint at *p (before end); false if it does not fit. */
+static bool s_varint (const uint8_t **p, const uint8_t *end, uint64_t *ret)
+{
+    uint64_t v = 0;
+    for (int shift = 0; *p < end && shift < 64; shift += 7) {
+        uint8_t b = *(*p)++;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *ret = v;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A pack (hs_bus.h: [bus.packed, pack]) goes out as the two-frame messages
+ * it holds, in order, each through the same checks as a message of its
+ * own. A pack that does not parse is dropped from the first bad pair on
+ * and counted malformed. Closes first. */
+static int s_forward_packed (self_t *self, const hs_keytab_entry_t *who, zmq_msg_t *first)
+{
+    zmq_msg_t pack;
+    int more = 0;
+    int r = s_recv_frame (self, &pack, &more);
+    if (r < 0) {
+        zmq_msg_close (first);
+        return r;
+    }
+    self->batches++;
+    self->bytes -= strlen (HS_BUS_PACKED_TOPIC);
+    self->meta = first;
+    const uint8_t *p = zmq_msg_data (&pack), *end = p + zmq_msg_size (&pack);
+    bool bad = more;
+    while (!bad && p < end) {
+        uint64_t tlen, blen;
+        const uint8_t *t, *b;
+        if (!s_varint (&p, end, &tlen) || tlen > (uint64_t)(end - p)) {
+            bad = true;
+            break;
+        }
+        t = p;
+        p += tlen;
+        if (!s_varint (&p, end, &blen) || blen > (uint64_t)(end - p)) {
+            bad = true;
+            break;
+        }
+        b = p;
+        p += blen;
+        zmq_msg_t tm, bm;
+        zmq_msg_init_size (&tm, tlen);
+        if (tlen) memcpy (zmq_msg_data (&tm), t, tlen);
+        zmq_msg_init_size (&bm, blen);
+        if (blen) memcpy (zmq_msg_data (&bm), b, blen);
+        s_forward_pair (self, who, &tm, &bm, false);
+        self->msgs++;
+    }
+    if (bad) {
+        self->malformed++;
+        s_refused (self, first, who, "malformed",
+                   "a bus.packed message that does not parse (counted in malformed)");
+    }
+    self->meta = NULL;
+    zmq_msg_close (&pack);
+    zmq_msg_close (first);
+    return s_drain (self, more);
+}
+
 /* Moves one whole multi-frame message from XSUB to XPUB. A batch
  * (hs_bus_batch_begin, first frame HS_BUS_BATCH_TOPIC) goes out as the
  * two-frame messages it carries, in order; its frames are moved, not
@@ -343,6 +422,9 @@ static int s_forward_one (self_t *self)
             return s_drain (self, more);
         }
     }
+    if (more && zmq_msg_size (&first) == strlen (HS_BUS_PACKED_TOPIC) &&
+        memcmp (zmq_msg_data (&first), HS_BUS_PACKED_TOPIC, strlen (HS_BUS_PACKED_TOPIC)) == 0)
+        return s_forward_packed (self, who, &first);
     bool batch =
         more && zmq_msg_size (&first) == strlen (HS_BUS_BATCH_TOPIC) &&
         memcmp (zmq_msg_data (&first), HS_BUS_BATCH_TOPIC, strlen (HS_BUS_BATCH_TOPIC)) == 0;
@@ -432,6 +514,55 @@ static void s_on_heartbeat (void *arg)
 
 /* ------------------------------------------------------------ keys and ZAP */
 
+/* XPUB has no per-peer disconnect: to cut a revoked key's subscription,
+ * unbind every XPUB endpoint (which closes the connections made on it) and
+ * bind it again. Every subscriber reconnects in RECONNECT_IVL and
+ * resubscribes (messages meanwhile are lost, as on a bus restart, which the
+ * streams' sequences let clients see); the revoked one fails at ZAP. */
+static void s_cut_subscribers (self_t *self, size_t gone)
+{
+    if (!self->serving || !self->rebind) return;
+    for (int i = 0; i < self->n_sub_eps; i++) {
+        if (self->unbound[i]) continue; /* a cut under way */
+        if (zmq_unbind (self->xpub, self->sub_eps_bound[i]) == 0)
+            self->unbound[i] = true;
+        else
+            log_warn ("cannot unbind %s: %s", self->sub_eps_bound[i], zmq_strerror (errno));
+    }
+    self->subscriber_cuts++;
+    self->rebind_tries = 0;
+    /* the listener closes in ZeroMQ's I/O thread: bind again when it has */
+    hs_loop_timer_set (self->rebind, hs_mono_ns ());
+    log_warn ("%zu key(s) removed or expired: every subscriber was disconnected to reconnect, "
+              "which a revoked key cannot",
+              gone);
+}
+
+static void s_on_rebind (void *arg)
+{
+    self_t *self = arg;
+    bool pending = false;
+    for (int i = 0; i < self->n_sub_eps; i++) {
+        if (!self->unbound[i]) continue;
+        if (zmq_bind (self->xpub, self->sub_eps[i]) == 0) {
+            self->unbound[i] = false;
+        } else if (errno == EADDRINUSE && self->rebind_tries < 500) {
+            pending = true;
+        } else {
+            log_error ("cannot listen on %s again after a revocation: %s; subscribers cannot "
+                       "connect until hs-bus restarts",
+                       self->sub_eps[i], zmq_strerror (errno));
+            self->unbound[i] = false;
+        }
+    }
+    if (pending) {
+        self->rebind_tries++;
+        hs_loop_timer_set (self->rebind, hs_mono_ns () + 10000000LL);
+    } else if (self->rebind_tries > 0) {
+        log_info ("listening for subscribers again after %d ms", self->rebind_tries * 10);
+    }
+}
+
 static void s_on_bad_key (const char *path, const char *why, void *arg)
 {
     (void)path;
@@ -451,6 +582,14 @@ static int s_load_keys (self_t *self, const char *why)
         return r;
     }
     hs_keytab_t *table = hs_keytab_new (keys, n, &dups);
+    /* a key gone (or now expired) may still have a SUB connection open */
+    size_t gone = 0;
+    int64_t now_s = hs_now_ns () / 1000000000LL;
+    for (size_t i = 0; self->keys && i < hs_keytab_size (self->keys); i++) {
+        const hs_keytab_entry_t *old = hs_keytab_entry (self->keys, i);
+        const hs_keytab_entry_t *e = hs_keytab_find (table, old->public_key);
+        if (!e || hs_keytab_expired (e, now_s)) gone++;
+    }
     if (dups)
         log_warn ("%zu key file(s) in %s repeat another's key; the first by name wins", dups,
                   self->keys_dir);
@@ -459,6 +598,7 @@ static int s_load_keys (self_t *self, const char *why)
     free (keys);
     self->key_reloads++;
     log_info ("%s: %zu key(s) from %s", why, hs_keytab_size (self->keys), self->keys_dir);
+    if (gone) s_cut_subscribers (self, gone);
     return 0;
 }
 
@@ -561,6 +701,55 @@ static void s_on_zap (void *arg)
         s_zap_one (self, f, n);
         for (size_t k = 0; k < n; k++) zmq_msg_close (&f[k]);
     }
+}
+
+/* A handshake that failed other than by ZAP (which s_zap_one counts): a
+ * plaintext peer (mechanism mismatch) or a CURVE peer that does not have
+ * our public key. Counted in handshake_failed, logged once per address. */
+static void s_on_monitor (void *arg, int i)
+{
+    self_t *self = arg;
+    for (int k = 0; k < 256; k++) {
+        zmq_msg_t ev, addr;
+        zmq_msg_init (&ev);
+        if (zmq_msg_recv (&ev, self->mon[i], ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&ev);
+            return;
+        }
+        uint16_t event = 0;
+        uint32_t value = 0;
+        if (zmq_msg_size (&ev) >= 6) {
+            memcpy (&event, zmq_msg_data (&ev), 2);
+            memcpy (&value, (uint8_t *)zmq_msg_data (&ev) + 2, 4);
+        }
+        zmq_msg_close (&ev);
+        zmq_msg_init (&addr);
+        zmq_msg_recv (&addr, self->mon[i], 0);
+        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+            event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+            self->handshake_failed++;
+            const char *what = value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH
+                                   ? "a plaintext (not CURVE) client"
+                                   : "a handshake that failed (a client without our public key?)";
+            char key[64];
+            snprintf (key, sizeof key, "bus:handshake:%u", (unsigned)value);
+            hs_log_once (HS_LOG_WARN, key,
+                         "refused %s on the %s socket (counted in handshake_failed, further ones "
+                         "not logged)",
+                         what, i == 0 ? "publish" : "subscribe");
+        }
+        zmq_msg_close (&addr);
+    }
+}
+
+static void s_on_monitor_pub (void *arg)
+{
+    s_on_monitor (arg, 0);
+}
+
+static void s_on_monitor_sub (void *arg)
+{
+    s_on_monitor (arg, 1);
 }
 
 /* Makes sock a CURVE server with our key, under our enforced ZAP domain.
@@ -696,6 +885,20 @@ static int s_setup_secure (self_t *self, hs_loop_t *loop)
         log_error ("cannot make the bus sockets CURVE servers: %s", zmq_strerror (errno));
         return -1;
     }
+    void *socks[2] = {self->xsub, self->xpub};
+    hs_loop_fn *fns[2] = {s_on_monitor_pub, s_on_monitor_sub};
+    for (int i = 0; i < 2; i++) {
+        char ep[64];
+        snprintf (ep, sizeof ep, "inproc://hs-bus-monitor-%d", i);
+        if (zmq_socket_monitor (socks[i], ep,
+                                ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                                    ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0)
+            continue;
+        self->mon[i] = zmq_socket (self->ctx, ZMQ_PAIR);
+        if (zmq_connect (self->mon[i], ep) == 0)
+            self->mon_in[i] = hs_loop_zsock (loop, self->mon[i], fns[i], NULL, self);
+    }
+    self->rebind = hs_loop_timer (loop, HS_NEVER, s_on_rebind, self);
     if (hs_loop_signal (loop, SIGHUP, s_on_hup, self) < 0) return -1;
     self->inotify_fd = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
     if (self->inotify_fd < 0 ||
@@ -731,6 +934,18 @@ static int s_flag (void *arg, int ch, const char *value)
         return 0;
     default: return -1;
     }
+}
+
+/* Remembers an XPUB endpoint just bound, for s_cut_subscribers. */
+static void s_note_sub_ep (self_t *self, const char *ep)
+{
+    if (self->n_sub_eps >= 2) return;
+    char last[600];
+    size_t len = sizeof last;
+    if (zmq_getsockopt (self->xpub, ZMQ_LAST_ENDPOINT, last, &len) != 0)
+        snprintf (last, sizeof last, "%s", ep);
+    self->sub_eps[self->n_sub_eps] = hs_strdup (ep);
+    self->sub_eps_bound[self->n_sub_eps++] = hs_strdup (last);
 }
 
 static int s_check (void *arg, int argc, char **argv)
@@ -811,11 +1026,13 @@ static int s_setup (void *arg, hs_loop_t *loop)
     zmq_getsockopt (self->xsub, ZMQ_LAST_ENDPOINT, tcp_ep, &ep_len);
     snprintf (ep, sizeof ep, "tcp://%s:%d", self->bind_addr, self->port + 1);
     if (s_bind (self->xpub, ep) < 0) return 1;
+    s_note_sub_ep (self, ep);
     if (self->ipc_dir) {
         snprintf (ep, sizeof ep, "ipc://%s/pub", self->ipc_dir);
         if (s_bind (self->xsub, ep) < 0) return 1;
         snprintf (ep, sizeof ep, "ipc://%s/sub", self->ipc_dir);
         if (s_bind (self->xpub, ep) < 0) return 1;
+        s_note_sub_ep (self, ep);
     }
     /* Subscribe-all upstream: XSUB replays it to every publisher that connects. */
     uint8_t suball = 1;
@@ -842,11 +1059,23 @@ static void s_teardown (void *arg)
     hs_loop_zsock_free (&self->in);
     hs_loop_zsock_free (&self->subs);
     hs_loop_zsock_free (&self->zap_in);
+    hs_loop_timer_free (&self->rebind);
+    for (int i = 0; i < 2; i++) {
+        hs_loop_zsock_free (&self->mon_in[i]);
+        if (self->mon[i]) {
+            zmq_socket_monitor (i == 0 ? self->xsub : self->xpub, NULL, 0);
+            zmq_close (self->mon[i]);
+        }
+    }
     hs_loop_io_free (&self->inotify_io);
     if (self->inotify_fd >= 0) close (self->inotify_fd);
     if (self->zap) zmq_close (self->zap);
     hs_keytab_destroy (&self->keys);
     free (self->keys_dir);
+    for (int i = 0; i < self->n_sub_eps; i++) {
+        free (self->sub_eps[i]);
+        free (self->sub_eps_bound[i]);
+    }
     if (self->key) explicit_bzero (self->key, sizeof *self->key);
     free (self->key);
     hs_loop_timer_free (&self->hb);

@@ -107,6 +107,11 @@ size_t hs_keytab_size (const hs_keytab_t *self)
     return self ? self->n : 0;
 }
 
+const hs_keytab_entry_t *hs_keytab_entry (const hs_keytab_t *self, size_t i)
+{
+    return self && i < self->n ? &self->entries[i] : NULL;
+}
+
 const hs_keytab_entry_t *hs_keytab_find (const hs_keytab_t *self, const char *z85)
 {
     if (!self || !z85 || strlen (z85) != HS_CRED_Z85_LEN) return NULL;

@@ -70,6 +70,8 @@ typedef struct hs_keytab_t hs_keytab_t;
 hs_keytab_t *hs_keytab_new (const hs_cred_key_t *keys, size_t n, size_t *ret_dups);
 void hs_keytab_destroy (hs_keytab_t **self_p);
 size_t hs_keytab_size (const hs_keytab_t *self);
+/* Entry i (0 <= i < hs_keytab_size), in the order of the keys given. */
+const hs_keytab_entry_t *hs_keytab_entry (const hs_keytab_t *self, size_t i);
 
 /* The entry of public key z85 (40 characters), or NULL. Borrowed: valid
  * until the table is destroyed. */

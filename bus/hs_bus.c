@@ -45,12 +45,12 @@ struct hs_bus_t {
     uint64_t garbage[HS_GARBAGE__COUNT];
     s_queued_t *queue_head, *queue_tail;
     size_t queue_len;
-    /* hs_bus_batch_begin..end: messages go out as one bus.batch message;
-     * the last body is held back until we know whether another follows.
-     * batch_last is always an initialised message (empty when batch_n is 0). */
+    /* hs_bus_batch_begin..end: messages go out packed into one frame of a
+     * bus.packed message (hs_bus.h): pack holds the pairs so far. */
     int batching; /* nesting depth of hs_bus_batch_begin */
     size_t batch_n;
-    zmq_msg_t batch_last;
+    uint8_t *pack;
+    size_t pack_len, pack_cap;
 };
 
 static const char *s_garbage_names[HS_GARBAGE__COUNT] = {
@@ -124,10 +124,12 @@ void hs_bus_use_credential (const char *path)
 {
     free (s_cred_path);
     s_cred_path = path ? hs_strdup (path) : NULL;
+    s_insecure = false;
 }
 
 void hs_bus_use_insecure (void)
 {
+    hs_bus_use_credential (NULL);
     s_insecure = true;
 }
 
@@ -291,7 +293,6 @@ int hs_bus_connect (const char *addr, const char *component, const char *instanc
     }
 
     hs_bus_t *self = hs_calloc (1, sizeof *self);
-    zmq_msg_init (&self->batch_last);
     self->component = hs_strdup (component);
     if (hs_empty (instance)) {
         char id[9];
@@ -354,7 +355,7 @@ void hs_bus_destroy (hs_bus_t **self_p)
         free (q);
     }
     hs_bus_batch_flush (self); /* a batch never ended still goes */
-    zmq_msg_close (&self->batch_last);
+    free (self->pack);
     s_stop_monitors (self);
     free (self->cred_path);
     free (self->pub_ep);
@@ -391,8 +392,16 @@ int hs_bus_unsubscribe (hs_bus_t *self, const char *prefix)
     return zmq_setsockopt (self->sub, ZMQ_UNSUBSCRIBE, prefix, strlen (prefix)) == 0 ? 0 : -errno;
 }
 
-/* Sends topic and body (taken); in a batch, the body is held back as
- * batch_last, and the one held before goes out as a non-final frame. */
+static void s_pack_free (void *data, void *hint)
+{
+    (void)hint;
+    free (data);
+}
+
+/* Sends topic and body (taken) as two frames; in a batch, appends them to
+ * the pack instead (varint topic length, topic, varint body length, body),
+ * sending the pack first if they would take it over HS_BUS_PACK_MAX. A
+ * pair too big for any pack goes on its own, after the pack. */
 static int s_send_msg (hs_bus_t *self, const char *topic, zmq_msg_t *body)
 {
     size_t tlen = strlen (topic);
@@ -400,8 +409,17 @@ static int s_send_msg (hs_bus_t *self, const char *topic, zmq_msg_t *body)
         zmq_msg_close (body);
         return -EINVAL;
     }
-    if (!self->batching) {
-        if (zmq_send (self->pub, topic, strlen (topic), ZMQ_SNDMORE) < 0 ||
+    size_t blen = zmq_msg_size (body);
+    size_t need = 10 + tlen + 10 + blen;
+    if (self->batching && need > HS_BUS_PACK_MAX) {
+        int r = hs_bus_batch_flush (self);
+        if (r < 0) {
+            zmq_msg_close (body);
+            return r;
+        }
+    }
+    if (!self->batching || need > HS_BUS_PACK_MAX) {
+        if (zmq_send (self->pub, topic, tlen, ZMQ_SNDMORE) < 0 ||
             zmq_msg_send (body, self->pub, 0) < 0) {
             int err = errno;
             zmq_msg_close (body);
@@ -409,18 +427,27 @@ static int s_send_msg (hs_bus_t *self, const char *topic, zmq_msg_t *body)
         }
         return 0;
     }
-    int rc = 0;
-    if (self->batch_n == 0)
-        rc = zmq_send (self->pub, HS_BUS_BATCH_TOPIC, strlen (HS_BUS_BATCH_TOPIC), ZMQ_SNDMORE);
-    else
-        rc = zmq_msg_send (&self->batch_last, self->pub, ZMQ_SNDMORE);
-    if (rc >= 0) rc = zmq_send (self->pub, topic, strlen (topic), ZMQ_SNDMORE);
-    if (rc < 0) {
-        int err = errno;
-        zmq_msg_close (body);
-        return -err;
+    if (self->pack_len + need > HS_BUS_PACK_MAX) {
+        int r = hs_bus_batch_flush (self);
+        if (r < 0) {
+            zmq_msg_close (body);
+            return r;
+        }
     }
-    zmq_msg_move (&self->batch_last, body); /* batch_last was empty: sent or new */
+    if (self->pack_len + need > self->pack_cap) {
+        size_t cap = self->pack_cap ? self->pack_cap : 4096;
+        while (cap < self->pack_len + need) cap *= 2;
+        self->pack = hs_realloc (self->pack, cap);
+        self->pack_cap = cap;
+    }
+    uint8_t *p = self->pack + self->pack_len;
+    p += hs_pb_varint (p, tlen);
+    memcpy (p, topic, tlen);
+    p += tlen;
+    p += hs_pb_varint (p, blen);
+    if (blen) memcpy (p, zmq_msg_data (body), blen);
+    p += blen;
+    self->pack_len = (size_t)(p - self->pack);
     zmq_msg_close (body);
     self->batch_n++;
     return 0;
@@ -435,11 +462,23 @@ int hs_bus_batch_flush (hs_bus_t *self)
 {
     if (self->batch_n == 0) return 0;
     self->batch_n = 0;
-    if (zmq_msg_send (&self->batch_last, self->pub, 0) >= 0) return 0; /* sending empties it */
-    int err = errno;
-    zmq_msg_close (&self->batch_last);
-    zmq_msg_init (&self->batch_last);
-    return -err;
+    /* the pack goes to ZeroMQ as it is, no copy; the next one is new */
+    zmq_msg_t msg;
+    uint8_t *data = self->pack;
+    size_t len = self->pack_len;
+    self->pack = NULL;
+    self->pack_len = self->pack_cap = 0;
+    if (zmq_msg_init_data (&msg, data, len, s_pack_free, NULL) != 0) {
+        free (data);
+        return -ENOMEM;
+    }
+    if (zmq_send (self->pub, HS_BUS_PACKED_TOPIC, strlen (HS_BUS_PACKED_TOPIC), ZMQ_SNDMORE) < 0 ||
+        zmq_msg_send (&msg, self->pub, 0) < 0) {
+        int err = errno;
+        zmq_msg_close (&msg);
+        return -err;
+    }
+    return 0;
 }
 
 int hs_bus_batch_end (hs_bus_t *self)

@@ -70,7 +70,8 @@ int hs_bus_endpoints (const char *addr, char *ret_pub, char *ret_sub, size_t len
  * HS_INSECURE is set (not "0"), which the first connect logs loudly. With
  * neither, hs_bus_connect fails (-ENOKEY). These are process-wide and
  * should be called before the first connect (a daemon's --credential FILE
- * and --insecure flags). path is copied; NULL forgets it. */
+ * and --insecure flags); the last call wins. path is copied; NULL forgets
+ * it (back to the environment). */
 void hs_bus_use_credential (const char *path);
 void hs_bus_use_insecure (void);
 
@@ -136,16 +137,23 @@ int hs_bus_publish_body (hs_bus_t *self, const char *topic, unsigned field,
                          const struct iovec *parts, size_t n);
 /* Batches: between begin and end, hs_bus_publish, _publish_body and
  * _publish_raw send nothing of their own; end (or flush) sends what they
- * published as one message [HS_BUS_BATCH_TOPIC, topic1, body1, topic2,
- * body2, ...], which hs-bus splits back into the two-frame messages, in
+ * published as one message of two frames [HS_BUS_PACKED_TOPIC, pack], the
+ * pack holding every pair as varint topic length, topic, varint envelope
+ * length, envelope; hs-bus splits it back into the two-frame messages, in
  * order: subscribers never see a batch. One message instead of many saves
- * the sender and hs-bus a wake-up of ZeroMQ's I/O thread per message.
- * begin/end nest (only the outermost end sends); flush sends now, and the
- * batch goes on. hs_bus_wait, and so every receive that waits, flushes
- * before it blocks: what it waits for may answer something in the batch.
- * end and flush return 0 or -errno; a failed send loses the batch, as a
- * lost message would be lost. */
-#define HS_BUS_BATCH_TOPIC "bus.batch"
+ * the sender and hs-bus a wake-up of ZeroMQ's I/O thread per message, and
+ * on a CURVE bus one encryption per batch instead of two per message
+ * (CURVE boxes every frame). A pack holds at most HS_BUS_PACK_MAX bytes: a
+ * bigger batch goes as several, a bigger pair on its own. hs-bus also still
+ * takes the older multi-frame form [HS_BUS_BATCH_TOPIC, topic1, body1,
+ * ...]. begin/end nest (only the outermost end sends); flush sends now,
+ * and the batch goes on. hs_bus_wait, and so every receive that waits,
+ * flushes before it blocks: what it waits for may answer something in the
+ * batch. end and flush return 0 or -errno; a failed send loses the batch,
+ * as a lost message would be lost. */
+#define HS_BUS_PACKED_TOPIC "bus.packed"
+#define HS_BUS_PACK_MAX     (1024 * 1024)
+#define HS_BUS_BATCH_TOPIC  "bus.batch"
 void hs_bus_batch_begin (hs_bus_t *self);
 int hs_bus_batch_flush (hs_bus_t *self);
 int hs_bus_batch_end (hs_bus_t *self);

@@ -24,33 +24,39 @@
 
 static void s_usage (FILE *f)
 {
-    fprintf (f,
-             "usage: hs-tap [--bus ADDR] [PREFIX...] [--exclude PREFIX]... [-o line|json]\n"
-             "              [-c N] [--stats] [-w FILE [-q]] [-r FILE]\n"
-             "Shows the messages on the Homeostat bus whose topic starts with one of the\n"
-             "PREFIXes (default: all), decoded from the schema; garbage is shown too.\n"
-             "  --bus ADDR          the bus (default $HS_BUS, then %s)\n"
-             "  -x, --exclude P     hide topics starting with P (repeatable)\n"
-             "  -o, --output line   one line per message (default):\n"
-             "                        HH:MM:SS.mmm  SENDER  TOPIC  SUMMARY\n"
-             "                      times are the sender's clock (sent_at_ns) in UTC;\n"
-             "                      garbage: recv time, ? or sender, GARBAGE (reason) ...\n"
-             "  -o, --output json   one JSON object per line: {\"time\" (RFC 3339, UTC),\n"
-             "                      \"topic\", \"size\", \"envelope\"}, or for garbage\n"
-             "                      {\"time\", \"topic\", \"garbage\": reason, \"size\", ...}\n"
-             "  -c, --count N       exit after N messages\n"
-             "      --stats         instead of messages, print messages/s and bytes/s per\n"
-             "                      topic group (ev.pod, cmd.pod, hb.store, ack, ...) every\n"
-             "                      second; with -r, one table for the whole recording\n"
-             "  -w, --write FILE    also record the messages shown (raw frames, garbage\n"
-             "                      included) to FILE; the format is in tools/tap/tap_rec.h\n"
-             "  -q, --quiet         with -w: record only, print nothing\n"
-             "  -r, --read FILE     show a recording instead of the live bus (- = stdin);\n"
-             "                      filters and output options apply as live\n"
-             "Live, only messages sent after the tap subscribed are seen; it says\n"
-             "\"hs-tap: listening on ADDR\" on stderr once subscribed. Ctrl-C (or\n"
-             "SIGTERM) stops it cleanly. Exit status: 0, 1 on a bus or file error, 2 usage.\n",
-             HS_BUS_DEFAULT);
+    fprintf (
+        f,
+        "usage: hs-tap [--bus ADDR] [--credential FILE | --insecure] [PREFIX...]\n"
+        "              [--exclude PREFIX]... [-o line|json]\n"
+        "              [-c N] [--stats] [-w FILE [-q]] [-r FILE]\n"
+        "Shows the messages on the Homeostat bus whose topic starts with one of the\n"
+        "PREFIXes (default: all), decoded from the schema; garbage is shown too.\n"
+        "  --bus ADDR          the bus (default $HS_BUS, then %s)\n"
+        "  --credential FILE   the bus credential (default $HS_CREDENTIAL); cmd.* lines\n"
+        "                      show hs-bus's identity stamp as SENDER [identity]\n"
+        "  --insecure          a bus without authentication (also HS_INSECURE=1)\n"
+        "  -x, --exclude P     hide topics starting with P (repeatable)\n"
+        "  -o, --output line   one line per message (default):\n"
+        "                        HH:MM:SS.mmm  SENDER  TOPIC  SUMMARY\n"
+        "                      times are the sender's clock (sent_at_ns) in UTC;\n"
+        "                      garbage: recv time, ? or sender, GARBAGE (reason) ...\n"
+        "  -o, --output json   one JSON object per line: {\"time\" (RFC 3339, UTC),\n"
+        "                      \"topic\", \"size\", \"envelope\"} (and \"identity\", hs-bus's\n"
+        "                      stamp, on cmd.*), or for garbage\n"
+        "                      {\"time\", \"topic\", \"garbage\": reason, \"size\", ...}\n"
+        "  -c, --count N       exit after N messages\n"
+        "      --stats         instead of messages, print messages/s and bytes/s per\n"
+        "                      topic group (ev.pod, cmd.pod, hb.store, ack, ...) every\n"
+        "                      second; with -r, one table for the whole recording\n"
+        "  -w, --write FILE    also record the messages shown (raw frames, garbage\n"
+        "                      included) to FILE; the format is in tools/tap/tap_rec.h\n"
+        "  -q, --quiet         with -w: record only, print nothing\n"
+        "  -r, --read FILE     show a recording instead of the live bus (- = stdin);\n"
+        "                      filters and output options apply as live\n"
+        "Live, only messages sent after the tap subscribed are seen; it says\n"
+        "\"hs-tap: listening on ADDR\" on stderr once subscribed. Ctrl-C (or\n"
+        "SIGTERM) stops it cleanly. Exit status: 0, 1 on a bus or file error, 2 usage.\n",
+        HS_BUS_DEFAULT);
 }
 
 typedef struct {
@@ -302,6 +308,9 @@ static int s_flag (void *arg, int ch, const char *value)
     self_t *self = arg;
     switch (ch) {
     case 'b': self->bus_addr = value; return 0;
+    /* the bus library's process-wide choice, before we connect (hs_bus.h) */
+    case 'K': hs_bus_use_credential (value); return 0;
+    case 'I': hs_bus_use_insecure (); return 0;
     case 'x': self->exclude[self->filter.n_exclude++] = value; return 0;
     case 'o':
         if (strcmp (value, "json") == 0)
@@ -378,6 +387,8 @@ static void s_teardown (void *arg)
 }
 
 static const struct option s_options[] = {{"bus", required_argument, 0, 'b'},
+                                          {"credential", required_argument, 0, 'K'},
+                                          {"insecure", no_argument, 0, 'I'},
                                           {"exclude", required_argument, 0, 'x'},
                                           {"output", required_argument, 0, 'o'},
                                           {"count", required_argument, 0, 'c'},
