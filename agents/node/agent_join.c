@@ -139,8 +139,12 @@ static int s_register (agent_join_t *self, const char *bus, int join_ms)
     hs_pb_free (w);
     hs_client_destroy (&client);
     if (r < 0) {
+        /* The store may have taken the key and its answer been lost (hs-bus
+         * cuts the subscribers of a key it drops: the used token's): the
+         * next try starts with our own key. */
         log_warn ("joining: no answer from the store to the key registration: %s; trying again",
                   strerror (-r));
+        self->fresh = false;
         return -EAGAIN;
     }
     if (ack->code != HS__CODE__CODE_OK) {

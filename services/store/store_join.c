@@ -41,8 +41,8 @@ Hs__Code store_join_decide (const char *keys_dir, const char *identity, const Hs
                             int64_t now, char **ret_msg)
 {
     const char *id = hs_startswith (identity, "bootstrap:") ? identity + 10 : NULL;
-    /* A retry whose first answer was lost, after the token was used up:
-     * the key is already the node's; saying so grants nothing. */
+    /* A resend whose first answer was lost, even after the token was
+     * deleted: the key is already the node's; saying so grants nothing. */
     const Hs__Node *asked = cmd->n_writes == 1 ? s_node_of (cmd->writes[0]) : NULL;
     if (asked && asked->metadata && hs_cred_role_of (identity) && id) {
         const char *k = hs_pb_map_get ((void *const *)asked->metadata->annotations,
@@ -114,12 +114,6 @@ Hs__Code store_join_decide (const char *keys_dir, const char *identity, const Hs
             hs_sprintf ("cannot record node %s's key in %s: %s", tk.node, keys_dir, strerror (-r));
         return HS__CODE__CODE_UNAVAILABLE;
     }
-    /* One token, one node, once. */
-    _cleanup_free_ char *token_file = hs_sprintf ("bootstrap-%s", tk.id);
-    r = hs_cred_key_remove (keys_dir, token_file);
-    if (r < 0 && r != -ENOENT)
-        log_warn ("cannot remove the used join token %s/%s.key: %s", keys_dir, token_file,
-                  strerror (-r));
     *ret_msg =
         hs_sprintf ("node %s: key %.8s... registered with join token %s", tk.node, key, tk.id);
     return HS__CODE__CODE_OK;

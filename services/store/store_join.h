@@ -10,8 +10,11 @@
  *  and not expired; the command is exactly that write, for that node; the
  *  node has no key yet (or this one: a retry). Then it records the key as
  *  the node's, keys/node-<name>.key (identity node:<name>), which hs-bus
- *  admits at once (inotify), and removes the used token's file: a token
- *  joins one node once. The agent then reconnects with its own key and
+ *  admits at once (inotify). The token is spent: its node has a key now,
+ *  which no token may replace. Its file stays until it expires or `hsctl
+ *  token delete`: removing a key makes hs-bus cut every subscriber (so that
+ *  a revoked one reconnects and is refused), which would cut this very
+ *  answer, and every other component's stream, at each join. The agent then reconnects with its own key and
  *  registers its Node as node:<name>, like any agent.
  *
  *  Anything else from a bootstrap identity is refused Forbidden, with
@@ -33,9 +36,9 @@
 
 /* The decision, without a bus: identity is the stamp ("bootstrap:<id>"),
  * keys_dir the broker's key directory, now unix seconds. Writes
- * keys/node-<name>.key and removes the token's file when it accepts (not
- * for a dry run). Returns the Ack code; *ret_msg (caller frees) is the
- * message for the user, set for refusals and for success. */
+ * keys/node-<name>.key when it accepts (not for a dry run). Returns the Ack
+ * code; *ret_msg (caller frees) is the message for the user, set for
+ * refusals and for success. */
 Hs__Code store_join_decide (const char *keys_dir, const char *identity, const Hs__Command *cmd,
                             int64_t now, char **ret_msg);
 

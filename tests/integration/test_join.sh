@@ -74,12 +74,11 @@ pub=$(sed -n 's/.*public-key = "\(.*\)"/\1/p' "$cred")
 grep -qF "public-key = \"$pub\"" "$HS_PKI/keys/node-n2.key" ||
   fail "the store did not record n2's key $pub: $(cat "$HS_PKI/keys/node-n2.key" 2>&1)"
 grep -q 'identity = "node:n2"' "$HS_PKI/keys/node-n2.key" || fail "node-n2.key: not node:n2"
-[ ! -e "$HS_PKI/keys/bootstrap-$ID.key" ] || fail "the used token $ID is still admitted"
 [ ! -e "$T/agent-n2/bootstrap.cred" ] || fail "the token's credential was left in the state dir"
 grep -q "registered with join token $ID" "$T/store.log" || fail "the store did not log the join"
 out=$(hsctl token list)
-grep -q "^$ID " <<<"$out" && fail "token list still shows the used token: $out"
-pass "n2 joined: its own key (saved 0600 in its state dir) recorded as node:n2's; the token is used up"
+grep -Eq "^$ID +n2 .*<used>" <<<"$out" || fail "token list does not show $ID used: $out"
+pass "n2 joined: its own key (saved 0600 in its state dir) recorded as node:n2's; the token is spent"
 
 # stop_agent: SIGTERM to the agent (its job's process group: on_host's
 # nsenter and env in front of it).
@@ -97,6 +96,12 @@ pass "restarted with no token: the saved credential"
 stop_agent
 
 # ---- refusals, each one line
+# the spent token, for a fresh state dir (another key for n2): refused
+new_agent agent-again n2 --join "$TOKEN" --broker-key "$BK" --state-dir "$T/agent-n2-again"
+refused agent-again "$AGENT_PID" "node n2 already has a key"
+hsctl token delete "$ID" >/dev/null || fail "token delete $ID"
+[ ! -e "$HS_PKI/keys/bootstrap-$ID.key" ] || fail "token delete left $ID"
+
 new_agent agent-wrong n3 --join abcdef.0123456789abcdef --broker-key "$BK"
 refused agent-wrong "$AGENT_PID" "the bus refused join token abcdef"
 [ ! -e "$HS_PKI/keys/node-n3.key" ] || fail "a wrong token registered a key"

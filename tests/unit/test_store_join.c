@@ -2,7 +2,7 @@
  *  token's key registration, over a real key directory: every refusal
  *  (unknown or expired token, another node, another op, several writes, a
  *  bad key, a node that has a key), a dry run, the registration (the node's
- *  key file written, the token's removed) and a retry after it. */
+ *  key file written; the token spent) and a retry after it. */
 #include "hs_client.h"
 #include "hs_cred.h"
 #include "hs_obj.h"
@@ -97,11 +97,18 @@ static void test_decide (void)
     CHECK_EQ_STR (k.role, "node");
     CHECK_EQ_STR (k.public_key, key);
     CHECK_EQ_INT (k.expires, 0);
-    CHECK (access (token_key, F_OK) != 0); /* used up */
-    /* a retry (its answer lost) after the token is gone: already registered */
+    /* spent: the node has a key; a resend of the same key is answered OK,
+     * another key for n2 with the same token is refused */
+    CHECK (access (token_key, F_OK) == 0);
     CHECK_EQ_INT (s_decide (dir, who, s_cmd (HS__OP__OP_APPLY, "n2", key, 1), NOW, "already"),
                   HS__CODE__CODE_OK);
-    /* the token used up: another key for n2 is refused */
+    CHECK_EQ_INT (s_decide (dir, who, s_cmd (HS__OP__OP_APPLY, "n2", other, 1), NOW,
+                            "already has a key; revoke it first"),
+                  F);
+    /* the token deleted (hsctl token delete): the resend is still answered */
+    CHECK_EQ_INT (unlink (token_key), 0);
+    CHECK_EQ_INT (s_decide (dir, who, s_cmd (HS__OP__OP_APPLY, "n2", key, 1), NOW, "already"),
+                  HS__CODE__CODE_OK);
     CHECK_EQ_INT (s_decide (dir, who, s_cmd (HS__OP__OP_APPLY, "n2", other, 1), NOW, "not known"),
                   F);
     /* a fresh token for a node that has a key cannot replace it */

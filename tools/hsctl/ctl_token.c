@@ -53,7 +53,7 @@ static void s_usage (void)
         "Manage join tokens: each lets one new node register its own key.\n\n"
         "Usage:\n"
         "  hsctl token create --node NAME [--ttl 1h]   a token for node NAME\n"
-        "  hsctl token list                            the tokens\n"
+        "  hsctl token list                            the tokens (<used>: its node joined)\n"
         "  hsctl token delete ID                       remove a token\n\n"
         "Options:\n"
         "  --pki DIR    the PKI directory (default $HS_PKI or " CTL_PKI_DEFAULT ")\n"
@@ -163,7 +163,10 @@ static int s_list (const s_args_t *a)
         gmtime_r (&t, &tm);
         strftime (when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
         char left[32];
-        if (tk.expires <= now)
+        _cleanup_free_ char *node_key = hs_sprintf ("%s/node-%s.key", keys_dir, tk.node);
+        if (access (node_key, F_OK) == 0)
+            snprintf (left, sizeof left, "<used>"); /* its node has a key: spent */
+        else if (tk.expires <= now)
             snprintf (left, sizeof left, "<expired>");
         else
             snprintf (left, sizeof left, "%llds", (long long)(tk.expires - now));
