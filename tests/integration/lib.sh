@@ -215,7 +215,8 @@ wait_for() {
 # start NAME CMD...: runs a process in the background, logging to $T/NAME.log.
 # Sets LAST_PID.
 # On a secured bus the process gets its credential (hs_cred_of), and hs-bus
-# --pki $HS_PKI; on a plaintext one (hs_insecure) hs-bus gets --insecure.
+# --pki $HS_PKI; on a plaintext one (hs_insecure) hs-bus gets --insecure;
+# unless the command gives hs-bus --pki or --insecure itself.
 start() {
   local name=$1; shift
   local cred extra=() w
@@ -225,6 +226,10 @@ start() {
       hs-bus) [ "$HS_SECURE" = 1 ] && extra=(--pki "$HS_PKI") || extra=(--insecure); break ;;
       ?*) break ;;
     esac
+  done
+  # A test that chose the bus's mode itself keeps it.
+  for w in "$@"; do
+    case "$w" in --pki | --pki=* | --insecure) extra=() ;; esac
   done
   if [ -n "$cred" ]; then
     HS_CREDENTIAL=$cred "$@" "${extra[@]}" >>"$T/$name.log" 2>&1 &

@@ -170,10 +170,13 @@ int ctl_config_apply (void)
         }
         *colon = '\0';
         char *key = s_trim (s), *value = s_trim (colon + 1);
+        /* Only what the environment does not set at all: HS_CREDENTIAL=
+         * (empty) says "no credential", and hsctl then says so. */
         if (!strcmp (key, "bus")) {
-            if (hs_empty (getenv ("HS_BUS"))) setenv ("HS_BUS", value, 1);
+            if (!getenv ("HS_BUS")) setenv ("HS_BUS", value, 1);
         } else if (!strcmp (key, "credential")) {
-            if (hs_empty (getenv ("HS_CREDENTIAL")) && !hs_streq (getenv ("HS_INSECURE"), "1"))
+            const char *insecure = getenv ("HS_INSECURE");
+            if (!getenv ("HS_CREDENTIAL") && (hs_empty (insecure) || hs_streq (insecure, "0")))
                 setenv ("HS_CREDENTIAL", value, 1);
         } else {
             fprintf (stderr, "error: %s:%d: unknown key \"%s\" (known: bus, credential)\n", path,

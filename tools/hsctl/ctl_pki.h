@@ -44,8 +44,8 @@ char *ctl_config_path (void);
 /* Writes the config file (0600, its directory 0700). 0, or -1 (printed). */
 int ctl_config_write (const char *path, const char *bus, const char *credential);
 /* Reads the config file, if there is one, and fills in what the
- * environment does not already say: HS_BUS from `bus`, HS_CREDENTIAL from
- * `credential` (not with HS_INSECURE=1). 0, or -1 after printing a line
+ * environment does not set at all (an empty value counts as set): HS_BUS
+ * from `bus`, HS_CREDENTIAL from `credential` (not with HS_INSECURE). 0, or -1 after printing a line
  * naming the file and line of a malformed entry. */
 int ctl_config_apply (void);
 
