@@ -35,8 +35,11 @@
 #include "agent_rules.h"
 
 #include "agent_cni.h"
+#include "agent_join.h"
 
+#include "hs_cred.h"
 #include "hs_daemon.h"
+#include "hs_token.h"
 #include "hs_net.h"
 #include "hs_lock.h"
 #include "hs_net.h"
@@ -70,6 +73,12 @@ typedef struct {
     /* flags */
     const char *bus, *node_flag, *labels, *state_dir_flag, *cg_root, *cg_parent_flag, *shim_flag;
     const char *manifests; /* --manifests DIR: static pods */
+    /* the bus credential: --credential FILE, --insecure, or --join TOKEN
+     * with --broker-key (agent_join.h); else STATE/node.cred if a join
+     * saved one, else $HS_CREDENTIAL / $HS_INSECURE */
+    const char *credential, *join_token, *broker_key;
+    bool insecure;
+    agent_join_t *joiner;
     int64_t cpu_milli, memory_bytes, max_pods;
     int64_t heartbeat_ns, status_ns;
     /* pod networking (agent_net.h) */
@@ -119,6 +128,14 @@ static void s_usage (FILE *f)
              "                [--cluster-cidr CIDR] [--node-cidr-mask-size N]\n"
              "                [--service-cidr CIDR] [--cluster-domain DOMAIN]\n"
              "                [--allow-host-path]\n"
+             "                [--credential FILE | --insecure | --join TOKEN --broker-key Z85]\n"
+             "  --credential FILE      the bus credential (default $HS_CREDENTIAL, else the one\n"
+             "                         a join saved, STATE/node.cred, else $HS_PKI/creds/\n"
+             "                         node-NODE.cred, HS_PKI defaulting to /etc/homeostat/pki)\n"
+             "  --insecure             a plaintext bus (no authentication: tests, demos)\n"
+             "  --join TOKEN           join with a token (hsctl token create --node NAME): make\n"
+             "                         this node's key, register it, save it as STATE/node.cred\n"
+             "  --broker-key Z85       the bus's public key, pinned (printed with the token)\n"
              "  --node-name NAME       the Node (default: the host name)\n"
              "  --labels K=V,...       extra Node labels\n"
              "  --cpu Q, --memory Q    capacity (default: this machine's CPUs and memory)\n"
@@ -554,8 +571,25 @@ static void s_on_join (void *arg)
     self_t *self = arg;
     int r = 0;
     if (!self->client) {
-        r = hs_client_new (self->bus, "hs-agent", self->conf.node, JOIN_WAIT_MS, &self->client);
+        if (self->joiner) {
+            r = agent_join_connect (self->joiner, self->bus, self->conf.node, JOIN_WAIT_MS,
+                                    &self->client);
+            if (r == -EAGAIN) r = -ETIMEDOUT;
+            if (r < 0 && r != -ETIMEDOUT) {
+                hs_loop_exit (self->loop, 1); /* said why, in one line */
+                return;
+            }
+        } else {
+            r = hs_client_new (self->bus, "hs-agent", self->conf.node, JOIN_WAIT_MS, &self->client);
+        }
         if (r == 0) r = hs_client_attach (self->client, self->loop);
+        if (r == -EKEYREJECTED) {
+            log_error ("cannot join the bus: it refused node %s's key (revoked? `hsctl keys "
+                       "list`; a new one: hsctl keys create node %s, or a join token)",
+                       self->conf.node, self->conf.node);
+            hs_loop_exit (self->loop, 1);
+            return;
+        }
         if (r < 0 && r != -ETIMEDOUT) {
             log_error ("cannot join the bus: %s", strerror (-r));
             hs_loop_exit (self->loop, 1);
@@ -620,6 +654,10 @@ static const struct option s_options[] = {
     {"service-cidr", required_argument, NULL, 'z'},
     {"cluster-domain", required_argument, NULL, 'w'},
     {"allow-host-path", no_argument, NULL, 'h' + 256},
+    {"credential", required_argument, NULL, 'K'},
+    {"insecure", no_argument, NULL, 'Z'},
+    {"join", required_argument, NULL, 'J'},
+    {"broker-key", required_argument, NULL, 'G'},
     {NULL, 0, NULL, 0},
 };
 
@@ -679,6 +717,24 @@ static int s_flag (void *arg, int ch, const char *v)
     }
     case 'X': self->no_routes = true; return 0;
     case 'h' + 256: conf->allow_host_path = true; return 0;
+    case 'K': self->credential = v; return 0;
+    case 'Z': self->insecure = true; return 0;
+    case 'J':
+        if (!hs_token_valid (v, NULL)) {
+            fprintf (stderr,
+                     "hs-agent: --join: not a join token (\"<id>.<secret>\": 6 and 16 of a-z, "
+                     "0-9; hsctl token create --node NAME prints one)\n");
+            return -1;
+        }
+        self->join_token = v;
+        return 0;
+    case 'G':
+        if (!hs_cred_key_ok (v)) {
+            fprintf (stderr, "hs-agent: --broker-key: not a 40-character Z85 key: %s\n", v);
+            return -1;
+        }
+        self->broker_key = v;
+        return 0;
     case 'B': conf->cni_bin_dir = v; return 0;
     case 'D': self->cni_data_dir_flag = v; return 0;
     case 'E': conf->netns_dir = v; return 0;
@@ -744,6 +800,48 @@ static int s_node_ip (self_t *self)
 }
 
 /* The defaults that depend on the machine and the other flags. */
+/* The bus credential, from the flags (see self_t). */
+static int s_check_credential (self_t *self)
+{
+    if (!!self->credential + self->insecure + !!self->join_token > 1) {
+        fprintf (stderr, "hs-agent: --credential, --insecure and --join exclude each other\n");
+        return -1;
+    }
+    if (self->join_token && !self->broker_key) {
+        fprintf (stderr, "hs-agent: --join needs --broker-key Z85, the bus's public key (hsctl "
+                         "token create prints the whole line)\n");
+        return -1;
+    }
+    if (self->broker_key && !self->join_token) {
+        fprintf (stderr, "hs-agent: --broker-key goes with --join\n");
+        return -1;
+    }
+    if (self->insecure) {
+        hs_bus_use_insecure ();
+    } else if (self->credential) {
+        hs_bus_use_credential (self->credential);
+    } else if (self->join_token) {
+        self->joiner =
+            agent_join_new (self->conf.node, self->state_dir, self->join_token, self->broker_key);
+    } else {
+        /* Neither flag nor HS_CREDENTIAL: a node that joined once keeps its
+         * credential in its state dir; on the control-plane host, `hsctl
+         * init --node NAME` made one in the PKI directory. */
+        _cleanup_free_ char *saved = agent_join_cred_path (self->state_dir);
+        const char *insecure = getenv ("HS_INSECURE"), *pki = getenv ("HS_PKI");
+        _cleanup_free_ char *made = hs_sprintf (
+            "%s/creds/node-%s.cred", hs_empty (pki) ? "/etc/homeostat/pki" : pki, self->conf.node);
+        if (hs_empty (getenv ("HS_CREDENTIAL")) &&
+            (hs_empty (insecure) || hs_streq (insecure, "0"))) {
+            if (access (saved, F_OK) == 0)
+                hs_bus_use_credential (saved);
+            else if (access (made, F_OK) == 0)
+                hs_bus_use_credential (made);
+        }
+    }
+    return 0;
+}
+
 static int s_check (void *arg, int argc, char **argv)
 {
     self_t *self = arg;
@@ -758,6 +856,7 @@ static int s_check (void *arg, int argc, char **argv)
     self->state_dir = self->state_dir_flag ? hs_strdup (self->state_dir_flag)
                                            : hs_sprintf ("/var/lib/homeostat/agent-%s", conf->node);
     conf->state_dir = self->state_dir;
+    if (s_check_credential (self) < 0) return -1;
     self->cg_parent = self->cg_parent_flag ? hs_strdup (self->cg_parent_flag)
                                            : hs_sprintf ("homeostat/%s", conf->node);
     char exe[PATH_MAX];
@@ -902,6 +1001,7 @@ static void s_teardown (void *arg)
     agent_pods_destroy (&self->pods);
     agent_state_close (&self->state);
     hs_client_destroy (&self->client);
+    agent_join_destroy (&self->joiner);
     /* A clean stop with no pods left leaves no cgroup behind: the parent goes
      * (and its first component, when we made it). Workloads still running
      * keep theirs, and so the parent (-EBUSY): the next start adopts them. */

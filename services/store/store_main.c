@@ -11,6 +11,7 @@
  */
 #include "store.h"
 #include "store_batch.h"
+#include "store_join.h"
 #include "hs_bus.h"
 #include "hs_daemon.h"
 #include "hs_lock.h"
@@ -221,6 +222,8 @@ static void s_batch (self_t *self)
         /* Oversized envelopes on cmd.* come through, to be answered. */
         int r = hs_bus_recv_sized (self->bus, "cmd.", &topic, &env, &size, 0);
         if (r < 0) break; /* -EAGAIN: drained */
+        /* A join token's one command never reaches the batch (store_join.h). */
+        if (store_join_take (self->bus, topic, env)) continue;
         /* Who sent it, as hs-bus stamped it: what the store authorizes
          * (store_authz.h), never Envelope.sender. */
         const char *identity = hs_bus_peer_identity (self->bus);

@@ -13,10 +13,6 @@ HS_SRC=${HS_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 T=$(mktemp -d "${TMPDIR:-/tmp}/hs-it-XXXXXX")
 HS_PIDS=()
 export PATH="$HS_BIN:$PATH"
-# The bus runs insecure in these tests until every launcher passes a
-# credential (issue 16; tests/CMakeLists.txt says the same for ctest).
-# tests/security sets its own.
-export HS_INSECURE=${HS_INSECURE-1}
 
 hs_cleanup() {
   local rc=$? h
@@ -113,6 +109,79 @@ PY
 HS_PORT=$(free_port_pair)
 export HS_BUS="127.0.0.1:$HS_PORT"
 
+# ---- security. Every test runs on a secured bus, as a user's cluster does
+# (CurveZMQ, an identity per component; docs/architecture.md "Bootstrap"),
+# unless it calls hs_insecure before it starts anything. The cluster's keys
+# are made here, by `hsctl init`, in $HS_PKI: `start` gives hs-bus --pki
+# and each process the credential of its identity (hs_cred_of); hsctl and
+# hs-tap act as the test's admin (HS_CREDENTIAL; $HSCONFIG, hsctl's config,
+# names the same credential). Nothing outside $T is read or written.
+export HS_PKI="$T/pki"
+export HSCONFIG="$T/hsconfig"
+HS_SECURE=1
+unset HS_INSECURE
+"$HS_BIN/hsctl" init --pki "$HS_PKI" --user test >"$T/init.log" 2>&1 ||
+  fail "hsctl init --pki $HS_PKI failed: $(cat "$T/init.log")"
+export HS_CREDENTIAL="$HS_PKI/creds/admin-test.cred"
+
+# hs_insecure: this test runs on a plaintext bus (HS_INSECURE=1, hs-bus
+# --insecure): for what needs no keys, such as a raw ZeroMQ peer sending
+# garbage. Call it before starting anything.
+hs_insecure() {
+  HS_SECURE=0
+  export HS_INSECURE=1
+  unset HS_CREDENTIAL
+}
+
+# hs_node_cred NODE: the path of node NODE's credential (identity
+# node:NODE), made with `hsctl keys create node` the first time.
+hs_node_cred() {
+  local f="$HS_PKI/creds/node-$1.cred"
+  [ -f "$f" ] || "$HS_BIN/hsctl" keys create node "$1" --pki "$HS_PKI" >>"$T/init.log" 2>&1 ||
+    fail "hsctl keys create node $1 failed: $(tail -n 3 "$T/init.log")"
+  echo "$f"
+}
+
+# hs_cred_of CMD ARGS...: the credential the process CMD ARGS runs with on
+# a secured bus, by the first hs-* program in the words (so `on_host 2
+# hs-agent ...` counts): each component its identity's, an agent or proxy
+# its node's (--node-name, else the host name); nothing for the others
+# (they inherit the admin's) or for an agent given --credential, --join
+# or --insecure, or whose --state-dir holds the credential a join saved.
+# hs_prog_of WORD: the Homeostat program WORD runs (its base name), or
+# nothing (a namespace named hs-..., a wrapper).
+hs_prog_of() {
+  case "${1##*/}" in
+    hs-bus | hs-store | hs-scheduler | hs-replicas | hs-jobs | hs-prober | hs-endpoints | \
+      hs-dns | hs-agent | hs-proxy | hs-tap | hs-hollow | hs-apiserver | hs-metrics | \
+      hs-autoscaler | hsctl) echo "${1##*/}" ;;
+  esac
+}
+
+hs_cred_of() {
+  [ "$HS_SECURE" = 1 ] || return 0
+  local w exe="" node="" prev="" own=0
+  for w in "$@"; do
+    if [ -z "$exe" ]; then
+      exe=$(hs_prog_of "$w")
+    else
+      [ "$prev" = --node-name ] && node=$w
+      [ "$prev" = --state-dir ] && [ -f "$w/node.cred" ] && own=1
+      case "$w" in
+        --node-name=*) node=${w#--node-name=} ;;
+        --credential | --credential=* | --join | --join=* | --insecure) own=1 ;;
+      esac
+    fi
+    prev=$w
+  done
+  case "$exe" in
+    hs-store) echo "$HS_PKI/creds/store.cred" ;;
+    hs-scheduler | hs-replicas | hs-jobs | hs-prober | hs-endpoints | hs-dns)
+      echo "$HS_PKI/creds/${exe#hs-}.cred" ;;
+    hs-agent | hs-proxy) [ "$own" = 1 ] || hs_node_cred "${node:-$(hostname)}" ;;
+  esac
+}
+
 # poll_until SECONDS COMMAND...: retries COMMAND until it succeeds (0) or
 # SECONDS pass (1). The one polling loop of the tests: everything that waits
 # goes through it.
@@ -145,9 +214,28 @@ wait_for() {
 
 # start NAME CMD...: runs a process in the background, logging to $T/NAME.log.
 # Sets LAST_PID.
+# On a secured bus the process gets its credential (hs_cred_of), and hs-bus
+# --pki $HS_PKI; on a plaintext one (hs_insecure) hs-bus gets --insecure;
+# unless the command gives hs-bus --pki or --insecure itself.
 start() {
   local name=$1; shift
-  "$@" >>"$T/$name.log" 2>&1 &
+  local cred extra=() w
+  cred=$(hs_cred_of "$@")
+  for w in "$@"; do
+    case "$(hs_prog_of "$w")" in
+      hs-bus) [ "$HS_SECURE" = 1 ] && extra=(--pki "$HS_PKI") || extra=(--insecure); break ;;
+      ?*) break ;;
+    esac
+  done
+  # A test that chose the bus's mode itself keeps it.
+  for w in "$@"; do
+    case "$w" in --pki | --pki=* | --insecure) extra=() ;; esac
+  done
+  if [ -n "$cred" ]; then
+    HS_CREDENTIAL=$cred "$@" "${extra[@]}" >>"$T/$name.log" 2>&1 &
+  else
+    "$@" "${extra[@]}" >>"$T/$name.log" 2>&1 &
+  fi
   LAST_PID=$!
   HS_PIDS+=("$LAST_PID")
 }

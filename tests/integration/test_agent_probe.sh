@@ -11,6 +11,9 @@
 # Ready at once; a pod set Failed/NodeLost is stopped and deleted, and its
 # status never rewritten. Then the same node-failure rules for hollow nodes.
 source "$(dirname "$0")/lib.sh"
+# Plaintext (hs_insecure): hs-send injects probe results on probe.<node>, which only hs-prober
+# may publish on a secured bus.
+hs_insecure
 
 start_bus
 start_store

@@ -8,6 +8,9 @@
 # container's hostname, pid namespace, cgroup and environment (Service
 # variables included) as the command sees them.
 source "$(dirname "$0")/lib.sh"
+# Plaintext (hs_insecure): hs-send puts malformed frames on exec.<node>, which a secured
+# hs-bus drops before the agent sees them (tests/security counts those).
+hs_insecure
 
 start_bus
 start_store

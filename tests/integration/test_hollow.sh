@@ -5,6 +5,10 @@
 # pods succeed after their simulate-run-seconds annotation; a restart adopts
 # what runs and honours --start-delay-ms; deleted pods go away.
 source "$(dirname "$0")/lib.sh"
+# Plaintext (hs_insecure): hs-hollow speaks for many nodes, and no identity may yet publish
+# its hb.agent-sim.* heartbeats on a secured bus (docs/architecture.md,
+# "Bootstrap", Limits).
+hs_insecure
 
 # field POD PYTHON-EXPRESSION on the pod's JSON (p)
 field() {

@@ -6,6 +6,9 @@
 # bus), the errors (unknown pod, unscheduled pod, a node without agent) and
 # garbage log requests that the agent survives. Pods are bound by nodeName.
 source "$(dirname "$0")/lib.sh"
+# Plaintext (hs_insecure): hs-send injects on logs.<client>, which only an agent may publish on a
+# secured bus.
+hs_insecure
 
 start_bus
 start_store

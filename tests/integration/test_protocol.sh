@@ -9,6 +9,9 @@
 # none of client xy's acks, node a none of node a.b's pods. hs-bus's
 # heartbeat counts what it drops.
 source "$(dirname "$0")/lib.sh"
+# Plaintext (hs_insecure): a raw ZeroMQ peer (python3-zmq, no key) speaks the protocol;
+# tests/security runs such a peer against a secured bus.
+hs_insecure
 
 # Debian's python3-zmq and python3-protobuf live in the system python3,
 # which a python3 earlier on PATH (pyenv, a venv) may not see.

@@ -59,6 +59,12 @@ NODE=boot1
 sed -i "s/^HS_AGENT_ARGS=.*/HS_AGENT_ARGS=\"--node-name $NODE --backoff-initial 1 --backoff-max 2\"/" \
   "$ENVFILE"
 grep -q "^HS_AGENT_ARGS=.*$NODE" "$ENVFILE" || fail "cannot edit $ENVFILE"
+# The cluster's keys, where the units look for them (homeostat.env's
+# HS_PKI, beside it), as a user runs `hsctl init --node NODE` first.
+PKI=$(sed -n 's/^HS_PKI=//p' "$ENVFILE")
+[ "$PKI" = "$ENVDIR/pki" ] || fail "homeostat.env: HS_PKI=$PKI, expected $ENVDIR/pki"
+hsctl init --pki "$ROOT$PKI" --node "$NODE" --user root --no-config >"$T/init-boot.log" 2>&1 ||
+  fail "hsctl init: $(cat "$T/init-boot.log")"
 lap "installed into $ROOT (prefix $PREFIX, settings in $ENVDIR)"
 
 # ---- boot: systemd-nspawn -b, pure cgroup v2, in a cgroup of its own
@@ -88,7 +94,9 @@ leader() { # the container's PID 1: nspawn's child running systemd
 wait_for 30 "the container's systemd" leader
 # E CMD...: CMD inside the container, as root there, none of our environment
 # (lib.sh exports HS_BUS: ours, not the container's).
-E() { nsenter -t "$LEADER" -a env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin "$@"; }
+# hsctl there is the cluster's admin (the credential hsctl init made).
+E() { nsenter -t "$LEADER" -a env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
+  HS_CREDENTIAL="$PKI/creds/admin-root.cred" "$@"; }
 running() { [ "$(E systemctl is-system-running 2>/dev/null)" = running ]; }
 wait_for 60 "the container to boot (is-system-running: running)" running
 lap "booted: PID 1 is $LEADER (host pid), is-system-running: running"

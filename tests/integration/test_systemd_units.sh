@@ -87,9 +87,24 @@ grep -q '^KillMode=process$' "$UNITDIR/hs-agent.service" || fail "hs-agent.servi
 grep -q '^StateDirectory=homeostat$' "$UNITDIR/hs-store.service" || fail "hs-store: no StateDirectory"
 pass "units: Type=notify, Restart=always, watchdog, start limit, target, no Requires"
 
+# ---- secured by default: hs-bus with the cluster's keys, each component its
+# own credential (hsctl init makes them), the store beside the PKI.
+pki=$(sed -n 's/^HS_PKI=//p' "$ENVFILE")
+[ -n "$pki" ] || fail "homeostat.env: no HS_PKI"
+grep -q "^Environment=\"HS_BUS_SECURITY=--pki $pki\"" "$UNITDIR/hs-bus.service" &&
+  grep -q '^ExecStart=.*/hs-bus \$HS_BUS_SECURITY ' "$UNITDIR/hs-bus.service" ||
+  fail "hs-bus.service does not run with --pki $pki"
+grep -q "^Environment=HS_CREDENTIAL=$pki/creds/store.cred\$" "$UNITDIR/hs-store.service" ||
+  fail "hs-store.service: no credential"
+for c in scheduler replicas jobs prober endpoints dns; do
+  grep -q "^Environment=HS_CREDENTIAL=$pki/creds/$c.cred\$" "$UNITDIR/hs-$c@.service" ||
+    fail "hs-$c@.service: no credential $pki/creds/$c.cred"
+done
+pass "units: secured by default (hs-bus --pki $pki, a credential per component)"
+
 # ---- the settings file: exactly the variables the units use
 used=$(grep -ho '\$HS_[A-Z_]*' "$UNITDIR"/*.service | tr -d '$' | sort -u)
-used=$(printf '%s\nHS_BUS\n' "$used" | sort -u) # read by the binaries themselves
+used=$(printf '%s\nHS_BUS\nHS_PKI\n' "$used" | sort -u) # read by the binaries themselves
 defined=$(grep -o '^HS_[A-Z_]*=' "$ENVFILE" | tr -d = | sort -u)
 [ "$used" = "$defined" ] || fail "homeostat.env defines:
 $defined

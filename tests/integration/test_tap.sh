@@ -4,6 +4,9 @@
 # --stats, clean exit on signals, an unreachable bus; then, with hs-store and
 # hsctl, a real apply seen decoded (cmd.pod, ack., ev.pod.).
 source "$(dirname "$0")/lib.sh"
+# Plaintext: hs-send injects messages on any topic (test.*), which no
+# identity may publish on a secured bus (tests/security covers that bus).
+hs_insecure
 
 # wait_exit PID SECONDS: waits for PID to end, its exit code into RC.
 wait_exit() {

@@ -107,6 +107,10 @@ int ctl_cordon_node (ctl_t *ctl, const char *name, bool cordon);
 int ctl_snapshot_main (ctl_t *ctl, int argc, char **argv);
 int ctl_version_main (ctl_t *ctl, int argc, char **argv);
 int ctl_help_main (ctl_t *ctl, int argc, char **argv);
+/* The PKI (ctl_pki.h): ctl_init.c, ctl_keys.c, ctl_token.c. */
+int ctl_init_main (ctl_t *ctl, int argc, char **argv);
+int ctl_keys_main (ctl_t *ctl, int argc, char **argv);
+int ctl_token_main (ctl_t *ctl, int argc, char **argv);
 
 /* `get components`: live component instances from their heartbeats. */
 int ctl_get_components (ctl_t *ctl, bool no_headers);

@@ -3,6 +3,7 @@
  */
 #include "ctl.h"
 #include "ctl_logs.h"
+#include "ctl_pki.h"
 #include "hs_log.h"
 
 #include <string.h>
@@ -29,6 +30,9 @@ static const s_verb_t s_verbs[] = {
     {"rollout", ctl_rollout_main, "Manage the rollout of a deployment"},
     {"snapshot", ctl_snapshot_main, "Save, restore and inspect backups of the store"},
     {"version", ctl_version_main, "Print the client and server version information"},
+    {"init", ctl_init_main, "Create the cluster's keys and hsctl's config"},
+    {"keys", ctl_keys_main, "Create, list and revoke the keys the bus admits"},
+    {"token", ctl_token_main, "Create, list and delete join tokens for new nodes"},
     {"help", ctl_help_main, "Help about any command"},
 };
 
@@ -87,6 +91,9 @@ int main (int argc, char **argv)
     hs_log_init ("hsctl");
     if (!getenv ("HS_LOG_LEVEL")) hs_log_set_level (HS_LOG_ERROR);
     ctl_t ctl = {.ns = "default", .timeout_ms = 10000};
+    /* hsctl's config (hsctl init wrote it) fills in what the environment
+     * does not say: the bus and the credential. */
+    if (ctl_config_apply () < 0) return 1;
 
     /* find the verb: the first word that is not a global option */
     int verb_at = -1;

@@ -1,0 +1,167 @@
+/*  store_join.c: a join token's one command, the registration of its
+ *  node's key (store_join.h).
+ */
+#include "store_join.h"
+#include "hs_cred.h"
+#include "hs_log.h"
+#include "hs_obj.h"
+#include "hs_pb.h"
+#include "hs_token.h"
+#include "hs_topic.h"
+#include "hs_util.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static Hs__Code s_forbidden (char **ret_msg, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
+static Hs__Code s_forbidden (char **ret_msg, const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    char *msg = NULL;
+    if (vasprintf (&msg, fmt, ap) < 0) msg = NULL;
+    va_end (ap);
+    *ret_msg = msg ? msg : hs_strdup ("forbidden");
+    return HS__CODE__CODE_FORBIDDEN;
+}
+
+/* The Node a write registers: an apply or create of a Node. */
+static const Hs__Node *s_node_of (const Hs__Write *w)
+{
+    if (w->op != HS__OP__OP_APPLY && w->op != HS__OP__OP_CREATE) return NULL;
+    if (!w->object || hs_obj_kind (w->object) != HS_KIND_NODE) return NULL;
+    return (const Hs__Node *)hs_obj_body (w->object);
+}
+
+Hs__Code store_join_decide (const char *keys_dir, const char *identity, const Hs__Command *cmd,
+                            int64_t now, char **ret_msg)
+{
+    const char *id = hs_startswith (identity, "bootstrap:") ? identity + 10 : NULL;
+    /* A resend whose first answer was lost, even after the token was
+     * deleted: the key is already the node's; saying so grants nothing. */
+    const Hs__Node *asked = cmd->n_writes == 1 ? s_node_of (cmd->writes[0]) : NULL;
+    if (asked && asked->metadata && hs_cred_role_of (identity) && id) {
+        const char *k = hs_pb_map_get ((void *const *)asked->metadata->annotations,
+                                       asked->metadata->n_annotations, STORE_JOIN_KEY_ANNOTATION);
+        _cleanup_free_ char *p =
+            hs_sprintf ("%s/node-%s.key", keys_dir, hs_s (asked->metadata->name));
+        hs_cred_key_t had;
+        if (hs_cred_key_ok (k) && !hs_empty (asked->metadata->name) &&
+            !strchr (asked->metadata->name, '/') && hs_cred_key_read (p, NULL, 0, &had) == 0 &&
+            hs_streq (had.public_key, k)) {
+            *ret_msg = hs_sprintf ("node %s: key already registered", asked->metadata->name);
+            return HS__CODE__CODE_OK;
+        }
+    }
+    char err[512] = "";
+    hs_token_key_t tk;
+    if (!id || hs_token_key_read (keys_dir, id, err, sizeof err, &tk) < 0)
+        return s_forbidden (ret_msg,
+                            "User \"%s\" cannot register node keys: the join token is not known "
+                            "to the store (deleted, used, or the store and hs-bus do not share "
+                            "the PKI directory %s)",
+                            identity, keys_dir);
+    if (tk.expires <= now) {
+        char when[32];
+        time_t t = (time_t)tk.expires;
+        struct tm tm;
+        gmtime_r (&t, &tm);
+        strftime (when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        return s_forbidden (ret_msg,
+                            "User \"%s\" cannot register node keys: the join token %s "
+                            "expired at %s; make another with hsctl token create --node %s",
+                            identity, tk.id, when, tk.node);
+    }
+    const Hs__Node *node = cmd->n_writes == 1 ? s_node_of (cmd->writes[0]) : NULL;
+    const char *name = node && node->metadata ? node->metadata->name : NULL;
+    if (!node || !hs_streq (name, tk.node))
+        return s_forbidden (ret_msg,
+                            "nodes \"%s\" is forbidden: User \"%s\" may only register the key of "
+                            "node \"%s\"",
+                            name ? name : "", identity, tk.node);
+    const char *key = hs_pb_map_get ((void *const *)node->metadata->annotations,
+                                     node->metadata->n_annotations, STORE_JOIN_KEY_ANNOTATION);
+    if (!hs_cred_key_ok (key)) {
+        *ret_msg = hs_sprintf ("Node \"%s\" is invalid: metadata.annotations[%s]: Invalid value: "
+                               "must be a 40-character Z85 CURVE public key",
+                               tk.node, STORE_JOIN_KEY_ANNOTATION);
+        return HS__CODE__CODE_INVALID;
+    }
+    _cleanup_free_ char *file = hs_sprintf ("node-%s", tk.node);
+    _cleanup_free_ char *path = hs_sprintf ("%s/%s.key", keys_dir, file);
+    hs_cred_key_t had;
+    if (hs_cred_key_read (path, NULL, 0, &had) == 0) {
+        if (!hs_streq (had.public_key, key))
+            return s_forbidden (ret_msg,
+                                "nodes \"%s\" is forbidden: node %s already has a key; revoke it "
+                                "first (hsctl keys revoke %s)",
+                                tk.node, tk.node, file);
+        *ret_msg = hs_sprintf ("node %s: key already registered", tk.node);
+        return HS__CODE__CODE_OK; /* a retry whose first answer was lost */
+    }
+    if (cmd->dry_run) {
+        *ret_msg = hs_sprintf ("node %s: key would be registered (dry run)", tk.node);
+        return HS__CODE__CODE_OK;
+    }
+    _cleanup_free_ char *node_id = hs_sprintf ("node:%s", tk.node);
+    int r = hs_cred_key_write (keys_dir, file, key, node_id, 0);
+    if (r < 0) {
+        *ret_msg =
+            hs_sprintf ("cannot record node %s's key in %s: %s", tk.node, keys_dir, strerror (-r));
+        return HS__CODE__CODE_UNAVAILABLE;
+    }
+    *ret_msg =
+        hs_sprintf ("node %s: key %.8s... registered with join token %s", tk.node, key, tk.id);
+    return HS__CODE__CODE_OK;
+}
+
+static void s_ack (hs_bus_t *bus, const Hs__Command *cmd, Hs__Code code, const char *msg)
+{
+    if (!hs_topic_id_ok (cmd->client_id)) return;
+    Hs__Ack ack = HS__ACK__INIT;
+    ack.request_id = cmd->request_id;
+    ack.code = code;
+    ack.message = (char *)msg;
+    Hs__Envelope env = HS__ENVELOPE__INIT;
+    env.body_case = HS__ENVELOPE__BODY_ACK;
+    env.ack = &ack;
+    _cleanup_free_ char *topic = hs_topic_to ("ack", cmd->client_id);
+    int r = hs_bus_publish (bus, topic, &env);
+    if (r < 0) log_warn ("cannot answer the join on %s: %s", topic, strerror (-r));
+}
+
+bool store_join_take (hs_bus_t *bus, char *topic, Hs__Envelope *env)
+{
+    const char *who = hs_bus_peer_identity (bus);
+    if (!who || !hs_startswith (who, "bootstrap:")) return false;
+    if (env->body_case != HS__ENVELOPE__BODY_COMMAND) {
+        char key[400];
+        snprintf (key, sizeof key, "store:join:body:%.300s", who);
+        hs_log_once (HS_LOG_WARN, key,
+                     "dropped a message on %s from %s: a join token may only register its "
+                     "node's key (further ones not logged)",
+                     topic, who);
+    } else {
+        const char *pki = getenv ("HS_PKI");
+        _cleanup_free_ char *keys_dir =
+            hs_sprintf ("%s/keys", hs_empty (pki) ? "/etc/homeostat/pki" : pki);
+        char *msg = NULL;
+        Hs__Code code = store_join_decide (keys_dir, who, env->command, (int64_t)time (NULL), &msg);
+        if (code == HS__CODE__CODE_OK)
+            log_info ("%s (%s)", msg, who);
+        else {
+            char key[400];
+            snprintf (key, sizeof key, "store:join:%d:%.300s", (int)code, who);
+            hs_log_once (HS_LOG_WARN, key, "refused %s: %s", who, msg);
+        }
+        s_ack (bus, env->command, code, msg);
+        free (msg);
+    }
+    hs_pb_free (env);
+    free (topic);
+    return true;
+}

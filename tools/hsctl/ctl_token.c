@@ -1,0 +1,221 @@
+/*  ctl_token.c: `hsctl token`: join tokens, as `kubeadm token`.
+ *
+ *    token create --node NAME [--ttl 1h]   prints the token and the hs-agent
+ *                                          line to run on the new host
+ *    token list                            the tokens, their node and expiry
+ *    token delete ID                       removes a token before it expires
+ *
+ *  A token is "<id>.<secret>" (bus/hs_token.h). Creating one writes only its
+ *  public key into the broker's key directory (DIR/keys/bootstrap-<id>.key,
+ *  identity bootstrap:<id>, scoped to node NAME, with its expiry): the bus
+ *  admits the holder as bootstrap:<id>, which may do one thing, register
+ *  node NAME's own key with the store (services/store/store_join.c). The
+ *  join line carries the bus address and the broker's public key, which the
+ *  agent pins, as kubeadm's discovery hash pins the API server's CA.
+ */
+#include "ctl_pki.h"
+#include "hs_token.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define S_TTL_MAX (7 * 86400) /* a week: tokens are short-lived */
+
+enum { S_OPT_PKI = CTL_OPT_VERB_BASE, S_OPT_NODE, S_OPT_TTL };
+
+static const struct option s_longs[] = {
+    {"pki", required_argument, NULL, S_OPT_PKI},
+    {"node", required_argument, NULL, S_OPT_NODE},
+    {"ttl", required_argument, NULL, S_OPT_TTL},
+    {NULL, 0, NULL, 0},
+};
+
+typedef struct {
+    const char *pki, *node, *ttl;
+} s_args_t;
+
+static int s_opt (ctl_t *ctl, void *arg, int c, const char *optarg)
+{
+    s_args_t *a = arg;
+    switch (c) {
+    case S_OPT_PKI: a->pki = optarg; return 0;
+    case S_OPT_NODE: a->node = optarg; return 0;
+    case S_OPT_TTL: a->ttl = optarg; return 0;
+    default: return -1;
+    }
+}
+
+static void s_usage (void)
+{
+    printf (
+        "Manage join tokens: each lets one new node register its own key.\n\n"
+        "Usage:\n"
+        "  hsctl token create --node NAME [--ttl 1h]   a token for node NAME\n"
+        "  hsctl token list                            the tokens (<used>: its node joined)\n"
+        "  hsctl token delete ID                       remove a token\n\n"
+        "Options:\n"
+        "  --pki DIR    the PKI directory (default $HS_PKI or " CTL_PKI_DEFAULT ")\n"
+        "  --node NAME  the node the token may register (required)\n"
+        "  --ttl D      how long the token is valid: 90s, 30m, 1h, 2d (default 1h, at most "
+        "7d)\n"
+        "  --bus ADDR   the bus address the join line names (default $HS_BUS or the config's)\n");
+}
+
+/* "90s", "30m", "1h", "2d", "3600" -> seconds; -1 when malformed. */
+static int64_t s_parse_ttl (const char *s)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll (s, &end, 10);
+    if (end == s || errno || v <= 0) return -1;
+    int64_t unit = 1;
+    if (!strcmp (end, "") || !strcmp (end, "s"))
+        unit = 1;
+    else if (!strcmp (end, "m"))
+        unit = 60;
+    else if (!strcmp (end, "h"))
+        unit = 3600;
+    else if (!strcmp (end, "d"))
+        unit = 86400;
+    else
+        return -1;
+    if (v > S_TTL_MAX / unit) return -2;
+    return v * unit;
+}
+
+static int s_create (ctl_t *ctl, const s_args_t *a)
+{
+    if (hs_empty (a->node)) {
+        ctl_usage_error (ctl, "token create: --node NAME is required (the node this token joins)");
+        return 1;
+    }
+    _cleanup_free_ char *identity = hs_sprintf ("node:%s", a->node);
+    if (!hs_cred_role_of (identity)) {
+        ctl_usage_error (ctl, "token create: --node \"%s\" is not a node name", a->node);
+        return 1;
+    }
+    int64_t ttl = a->ttl ? s_parse_ttl (a->ttl) : 3600;
+    if (ttl < 0) {
+        ctl_usage_error (ctl, "invalid argument \"%s\" for \"--ttl\" flag: %s", a->ttl,
+                         ttl == -2 ? "at most 7d" : "use a number and a unit: 90s, 30m, 1h, 2d");
+        return 1;
+    }
+    const char *dir = ctl_pki_dir (a->pki);
+    char broker[HS_CRED_Z85_LEN + 1];
+    if (ctl_pki_broker_key (dir, broker) < 0) return 1;
+    _cleanup_free_ char *keys = hs_sprintf ("%s/keys", dir);
+    _cleanup_free_ char *node_key = hs_sprintf ("%s/node-%s.key", keys, a->node);
+    if (access (node_key, F_OK) == 0) {
+        fprintf (stderr,
+                 "error: node %s already has a key (%s): a token could not register another; "
+                 "hsctl keys revoke node-%s first\n",
+                 a->node, node_key, a->node);
+        return 1;
+    }
+    char token[HS_TOKEN_LEN + 1], id[HS_TOKEN_ID_LEN + 1];
+    if (hs_token_generate (token) < 0 || !hs_token_valid (token, id)) {
+        fprintf (stderr, "error: cannot make a random token (libsodium)\n");
+        return 1;
+    }
+    int64_t expires = (int64_t)time (NULL) + ttl;
+    int r = hs_token_key_write (keys, token, a->node, expires);
+    if (r < 0) {
+        fprintf (stderr, "error: cannot write %s/bootstrap-%s.key: %s\n", keys, id, strerror (-r));
+        return 1;
+    }
+    printf ("%s\n", token);
+    fprintf (stderr,
+             "Token %s for node %s, valid for %llds. On the new host, run:\n"
+             "  hs-agent --bus %s --node-name %s --join %s --broker-key '%s'\n",
+             id, a->node, (long long)ttl, ctl_bus_addr (ctl), a->node, token, broker);
+    return 0;
+}
+
+static void s_on_bad (const char *path, const char *why, void *arg)
+{
+    fprintf (stderr, "warning: %s\n", why);
+}
+
+static int s_list (const s_args_t *a)
+{
+    const char *dir = ctl_pki_dir (a->pki);
+    _cleanup_free_ char *keys_dir = hs_sprintf ("%s/keys", dir);
+    hs_cred_key_t *keys = NULL;
+    size_t n = 0;
+    int r = hs_cred_key_list (keys_dir, s_on_bad, NULL, &keys, &n);
+    if (r < 0) {
+        fprintf (stderr, "error: cannot read the key directory %s: %s\n", keys_dir, strerror (-r));
+        return 1;
+    }
+    int shown = 0;
+    time_t now = time (NULL);
+    for (size_t i = 0; i < n; i++) {
+        if (!hs_streq (keys[i].role, "bootstrap")) continue;
+        const char *id = hs_cred_identity_name (keys[i].identity);
+        hs_token_key_t tk;
+        if (!id || hs_token_key_read (keys_dir, id, NULL, 0, &tk) < 0) continue;
+        if (!shown++) printf ("%-8s %-24s %-22s %s\n", "TOKEN", "NODE", "EXPIRES", "TTL");
+        char when[32];
+        time_t t = (time_t)tk.expires;
+        struct tm tm;
+        gmtime_r (&t, &tm);
+        strftime (when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        char left[32];
+        _cleanup_free_ char *node_key = hs_sprintf ("%s/node-%s.key", keys_dir, tk.node);
+        if (access (node_key, F_OK) == 0)
+            snprintf (left, sizeof left, "<used>"); /* its node has a key: spent */
+        else if (tk.expires <= now)
+            snprintf (left, sizeof left, "<expired>");
+        else
+            snprintf (left, sizeof left, "%llds", (long long)(tk.expires - now));
+        printf ("%-8s %-24s %-22s %s\n", tk.id, tk.node, when, left);
+    }
+    free (keys);
+    if (!shown) printf ("No join tokens in %s.\n", keys_dir);
+    return 0;
+}
+
+static int s_delete (const s_args_t *a, const char *arg)
+{
+    char id[HS_TOKEN_ID_LEN + 1];
+    if (hs_token_valid (arg, id))
+        arg = id; /* the whole token names its id */
+    else if (!hs_token_id_valid (arg)) {
+        fprintf (stderr, "error: \"%s\" is not a token id (6 of a-z, 0-9)\n", arg);
+        return 1;
+    }
+    const char *dir = ctl_pki_dir (a->pki);
+    _cleanup_free_ char *keys_dir = hs_sprintf ("%s/keys", dir);
+    _cleanup_free_ char *name = hs_sprintf ("bootstrap-%s", arg);
+    int r = hs_cred_key_remove (keys_dir, name);
+    if (r == -ENOENT) {
+        fprintf (stderr, "error: no token \"%s\" in %s (hsctl token list)\n", arg, keys_dir);
+        return 1;
+    }
+    if (r < 0) {
+        fprintf (stderr, "error: cannot remove %s/%s.key: %s\n", keys_dir, name, strerror (-r));
+        return 1;
+    }
+    printf ("bootstrap token \"%s\" deleted\n", arg);
+    return 0;
+}
+
+int ctl_token_main (ctl_t *ctl, int argc, char **argv)
+{
+    s_args_t a = {0};
+    int first = ctl_parse (ctl, argc, argv, s_longs, "", s_opt, &a);
+    if (first < 0) return 1;
+    if (ctl->help || first >= argc) {
+        s_usage ();
+        return ctl->help ? 0 : 1;
+    }
+    const char *sub = argv[first];
+    int rest = argc - first - 1;
+    if (!strcmp (sub, "create") && rest == 0) return s_create (ctl, &a);
+    if (!strcmp (sub, "list") && rest == 0) return s_list (&a);
+    if (!strcmp (sub, "delete") && rest == 1) return s_delete (&a, argv[first + 1]);
+    ctl_usage_error (ctl, "usage: hsctl token create --node NAME | token list | token delete ID");
+    return 1;
+}
