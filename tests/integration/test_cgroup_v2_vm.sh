@@ -61,6 +61,12 @@ $(tail -20 "$T/install.log")"
 ENVFILE=$(find "$VMROOT/etc" -path '*/homeostat/homeostat.env' -print -quit)
 [ -n "$ENVFILE" ] || fail "homeostat.env not installed under $VMROOT"
 sed -i 's/^HS_AGENT_ARGS=.*/HS_AGENT_ARGS="--node-name vm1"/' "$ENVFILE"
+# The cluster's keys where the units look for them (homeostat.env's HS_PKI),
+# as a user runs `hsctl init --node NODE` first; the checks' hsctl is the admin.
+PKI=$(sed -n 's/^HS_PKI=//p' "$ENVFILE")
+[ -n "$PKI" ] || fail "homeostat.env names no HS_PKI"
+hsctl init --pki "$VMROOT$PKI" --node vm1 --user root --no-config >"$T/init.log" 2>&1 ||
+  fail "hsctl init: $(cat "$T/init.log")"
 mkdir -p "$VMROOT/hs/build" "$VMROOT/hs/src"
 cp -a "$HS_BIN" "$VMROOT/hs/build/bin"
 rm -f "$VMROOT"/hs/build/bin/bench-*
@@ -113,7 +119,8 @@ HS_BIN=/hs/build/bin HS_SRC=/hs/src bash tests/integration/test_agent.sh >/tmp/a
 echo "VM: test_agent.sh rc=$? at $(up) s"
 grep -E '^(ok|FAIL|SKIP)' /tmp/agent.log | sed 's/^/VM:   /'
 grep -A30 '^FAIL' /tmp/agent.log | head -40 | sed 's/^/VM:   /'
-# The units, under systemd, with the controllers there.
+# The units, under systemd, with the controllers there; hsctl as the admin.
+export HS_CREDENTIAL=@PKI@/creds/admin-root.cred
 systemctl start homeostat.target hs-scheduler@1 hs-replicas@1 hs-jobs@1 hs-prober@1
 echo "VM: units: $(systemctl is-active hs-bus hs-store hs-agent hs-scheduler@1 hs-replicas@1 hs-jobs@1 hs-prober@1 | tr '\n' ' ')at $(up) s"
 hsctl apply -f /hs/limits.yaml
@@ -133,6 +140,7 @@ echo "VM: cpu pod: phase=$(phase cpu) cpu.max=$(cat $g/cpu.max) memory.max=$(cat
 echo "VM: end at $(up) s"
 systemctl poweroff --no-block
 EOF
+sed -i "s|@PKI@|$PKI|" "$VMROOT/hs/vmcheck"
 chmod 755 "$VMROOT/hs/vmcheck"
 cat >"$VMROOT/etc/systemd/system/hs-vmcheck.service" <<'EOF'
 [Unit]
