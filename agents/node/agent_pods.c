@@ -949,8 +949,9 @@ static void s_start (agent_pods_t *self, apod_t *p, acont_t *c)
     const Hs__Container *spec = s_spec (p, c->name);
     if (!spec) return;
     c->next_start_mono = 0;
-    _cleanup_free_ char *refused = agent_sec_refusal (
-        p->pod, spec, self->conf.node, self->conf.allow_privileged, self->conf.no_namespaces);
+    _cleanup_free_ char *refused =
+        agent_sec_refusal (p->pod, spec, self->conf.node, self->conf.allow_privileged,
+                           self->conf.no_namespaces, p->is_static);
     if (refused) {
         s_config_error (self, p, c, refused);
         return;
