@@ -186,6 +186,7 @@ static char **s_environ (pid_t pid)
         hs_buf_append (&b, buf, (size_t)n);
     close (fd);
     if (n < 0 || b.len == 0 || b.len >= ENVIRON_MAX) {
+        if (b.data) explicit_bzero (b.data, b.len);
         hs_buf_free (&b);
         return NULL;
     }
@@ -203,8 +204,16 @@ static char **s_environ (pid_t pid)
         }
         at += len + 1;
     }
+    explicit_bzero (b.data, b.len);
     hs_buf_free (&b);
     return env;
+}
+
+/* Frees a KEY=VALUE list after wiping it: Secret values among them. */
+static void s_strv_wipe (char **v)
+{
+    for (size_t i = 0; v && v[i]; i++) explicit_bzero (v[i], strlen (v[i]));
+    hs_cg_strv_free (v);
 }
 
 static void s_add_arg (char ***argv, size_t *n, const char *s)
@@ -240,18 +249,18 @@ static int s_spawn (agent_exec_t *self, const Hs__ExecRequest *q, const agent_ex
         s_add_arg (&argv, &n, "--workdir");
         s_add_arg (&argv, &n, t->workdir);
     }
-    char **env = s_environ (t->pid);
-    char **use = env ? env : t->env;
-    for (size_t i = 0; use && use[i]; i++) {
-        s_add_arg (&argv, &n, "--env");
-        s_add_arg (&argv, &n, use[i]);
-    }
+    /* The container's variables (Secret ones among them) go on the
+     * shim's stdin, never on its command line. */
+    s_add_arg (&argv, &n, "--env-stdin");
     for (size_t i = 0; t->sec_args && t->sec_args[i]; i++) s_add_arg (&argv, &n, t->sec_args[i]);
-    hs_cg_strv_free (env);
     s_add_arg (&argv, &n, "--");
     for (size_t i = 0; i < q->n_command; i++) s_add_arg (&argv, &n, q->command[i]);
 
-    int r = agent_spawn_piped (argv, &s->pid, &s->fd, &s->pidfd);
+    char **env = s_environ (t->pid);
+    char *const none[] = {NULL};
+    char *const *use = env ? env : t->env ? t->env : none;
+    int r = agent_spawn_piped (argv, use, &s->pid, &s->fd, &s->pidfd);
+    s_strv_wipe (env);
     for (size_t i = 0; i < n; i++) free (argv[i]);
     free (argv);
     return r;

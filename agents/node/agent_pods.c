@@ -949,8 +949,9 @@ static void s_start (agent_pods_t *self, apod_t *p, acont_t *c)
     const Hs__Container *spec = s_spec (p, c->name);
     if (!spec) return;
     c->next_start_mono = 0;
-    _cleanup_free_ char *refused = agent_sec_refusal (
-        p->pod, spec, self->conf.node, self->conf.allow_privileged, self->conf.no_namespaces);
+    _cleanup_free_ char *refused =
+        agent_sec_refusal (p->pod, spec, self->conf.node, self->conf.allow_privileged,
+                           self->conf.no_namespaces, p->is_static);
     if (refused) {
         s_config_error (self, p, c, refused);
         return;
@@ -1835,16 +1836,15 @@ int agent_pods_exec_target (agent_pods_t *self, const char *ns, const char *pod,
     if (!spec) return -ESRCH;
     ret->pid = c->pid;
     ret->cgroup_procs = hs_cg_procs_files (self->cg, c->cgroup);
-    /* The container's variables as they are now, but none from a Secret:
-     * they would go on an exec shim's command line. */
+    /* The container's variables as they are now, Secret ones included
+     * (kube runs exec probes with them): they go on the exec shim's stdin. */
     agent_vol_conf_t vc = s_vol_conf (self);
     agent_env_in_t in = {.pod = p->pod,
                          .container = spec,
                          .pod_ip = s_pod_ip (self, p),
                          .host_ip = self->conf.node_ip,
                          .lookup = vc.lookup,
-                         .arg = vc.arg,
-                         .no_secrets = true};
+                         .arg = vc.arg};
     char *skipped = NULL, *err = NULL;
     if (agent_env_build (&in, &ret->env, &skipped, &err) < 0) {
         ret->env = hs_calloc (spec->n_env + 1, sizeof *ret->env);
@@ -1864,6 +1864,8 @@ int agent_pods_exec_target (agent_pods_t *self, const char *ns, const char *pod,
 void agent_exec_target_free (agent_exec_target_t *t)
 {
     hs_cg_strv_free (t->cgroup_procs);
+    /* Secret values among them: wiped, not only freed. */
+    for (size_t i = 0; t->env && t->env[i]; i++) explicit_bzero (t->env[i], strlen (t->env[i]));
     hs_cg_strv_free (t->env);
     free (t->workdir);
     hs_cg_strv_free (t->sec_args);

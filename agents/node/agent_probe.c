@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -99,21 +100,33 @@ static void s_add_arg (char ***argv, size_t *n, const char *s)
 
 /* ------------------------------------------------------------------ the shim, spawned */
 
-int agent_spawn_piped (char *const *argv, pid_t *ret_pid, int *ret_fd, int *ret_pidfd)
+int agent_spawn_piped (char *const *argv, char *const *env, pid_t *ret_pid, int *ret_fd,
+                       int *ret_pidfd)
 {
-    int p[2];
+    int p[2], in[2] = {-1, -1};
     if (pipe2 (p, O_CLOEXEC) != 0) return -errno;
-    pid_t child = fork ();
-    if (child < 0) {
+    /* A socket, not a pipe: send's MSG_NOSIGNAL, whatever SIGPIPE does here. */
+    if (env && socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) != 0) {
         int r = -errno;
         close (p[0]);
         close (p[1]);
         return r;
     }
+    pid_t child = fork ();
+    if (child < 0) {
+        int r = -errno;
+        close (p[0]);
+        close (p[1]);
+        if (in[0] >= 0) {
+            close (in[0]);
+            close (in[1]);
+        }
+        return r;
+    }
     if (child == 0) {
         int nul = open ("/dev/null", O_RDWR);
         if (nul >= 0) {
-            dup2 (nul, 0);
+            dup2 (in[1] >= 0 ? in[1] : nul, 0);
             dup2 (nul, 2);
         }
         dup2 (p[1], 1);
@@ -124,6 +137,24 @@ int agent_spawn_piped (char *const *argv, pid_t *ret_pid, int *ret_fd, int *ret_
         _exit (127);
     }
     close (p[1]);
+    if (env) {
+        /* The variables on the helper's stdin (--env-stdin), never on its
+         * command line: Secret values are among them. It reads all of them
+         * before anything else; one that failed early leaves EPIPE, and
+         * then its answer (or its exit) says why. */
+        close (in[1]);
+        hs_buf_t b = {0};
+        for (size_t i = 0; env[i]; i++) hs_buf_append (&b, env[i], strlen (env[i]) + 1);
+        for (size_t off = 0; off < b.len;) {
+            ssize_t w = send (in[0], b.data + off, b.len - off, MSG_NOSIGNAL);
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0) break;
+            off += (size_t)w;
+        }
+        close (in[0]);
+        if (b.data) explicit_bzero (b.data, b.len);
+        hs_buf_free (&b);
+    }
     fcntl (p[0], F_SETFL, O_NONBLOCK);
     *ret_fd = p[0];
     *ret_pid = child;
@@ -153,15 +184,15 @@ static int s_spawn (agent_probe_t *self, const Hs__ExecRequest *q, const agent_e
         s_add_arg (&argv, &n, "--workdir");
         s_add_arg (&argv, &n, t->workdir);
     }
-    for (size_t i = 0; t->env && t->env[i]; i++) {
-        s_add_arg (&argv, &n, "--env");
-        s_add_arg (&argv, &n, t->env[i]);
-    }
+    /* The container's variables, Secret ones included (kube runs exec
+     * probes with them), go on the helper's stdin. */
+    s_add_arg (&argv, &n, "--env-stdin");
     for (size_t i = 0; t->sec_args && t->sec_args[i]; i++) s_add_arg (&argv, &n, t->sec_args[i]);
     s_add_arg (&argv, &n, "--");
     for (size_t i = 0; i < q->n_command; i++) s_add_arg (&argv, &n, q->command[i]);
 
-    int r = agent_spawn_piped (argv, &e->pid, &e->fd, &e->pidfd);
+    char *const none[] = {NULL};
+    int r = agent_spawn_piped (argv, t->env ? t->env : none, &e->pid, &e->fd, &e->pidfd);
     for (size_t i = 0; i < n; i++) free (argv[i]);
     free (argv);
     return r;

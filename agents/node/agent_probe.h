@@ -51,11 +51,15 @@ uint64_t agent_probe_results (agent_probe_t *self);
 uint64_t agent_probe_execs (agent_probe_t *self);
 uint64_t agent_probe_refused (agent_probe_t *self);
 
-/* Forks and execs argv (argv[0] a path: hs-shim) with stdin and stderr on
- * /dev/null and stdout on a non-blocking pipe: 0 with the child's pid, the
- * pipe's read end and a pidfd (-1 if the kernel has none), or -errno.
+/* Forks and execs argv (argv[0] a path: hs-shim) with stderr on /dev/null
+ * and stdout on a non-blocking pipe: 0 with the child's pid, the pipe's
+ * read end and a pidfd (-1 if the kernel has none), or -errno. stdin is
+ * /dev/null, or with env (NULL-terminated KEY=VALUE, for argv's
+ * --env-stdin) a socket the variables are written to, NUL-separated, then
+ * closed: never a command line, which anyone on the node may read.
  * Between fork and exec the child (of a threaded process) only dup2s,
  * opens and execs. Used for exec probes and hsctl exec sessions. */
-int agent_spawn_piped (char *const *argv, pid_t *ret_pid, int *ret_fd, int *ret_pidfd);
+int agent_spawn_piped (char *const *argv, char *const *env, pid_t *ret_pid, int *ret_fd,
+                       int *ret_pidfd);
 
 #endif

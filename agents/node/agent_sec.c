@@ -15,8 +15,18 @@ static char *s_pod_desc (const Hs__Pod *pod)
                        m ? hs_s (m->uid) : "");
 }
 
+/* "SYS_ADMIN", "SYS_PTRACE": the names of a set, quoted, as kube lists them. */
+static char *s_caps_quoted (uint64_t caps)
+{
+    hs_buf_t b = {0};
+    for (int i = 0; i <= HS_CAP_MAX; i++)
+        if (caps & HS_CAP_BIT (i))
+            hs_buf_printf (&b, "%s\"%s\"", b.len ? ", " : "", hs_s (hs_cap_name (i)));
+    return hs_buf_take (&b);
+}
+
 char *agent_sec_refusal (const Hs__Pod *pod, const Hs__Container *c, const char *node,
-                         bool allow_privileged, bool no_namespaces)
+                         bool allow_privileged, bool no_namespaces, bool is_static)
 {
     hs_podsec_t s;
     hs_podsec_effective (pod->spec, c, &s);
@@ -24,6 +34,17 @@ char *agent_sec_refusal (const Hs__Pod *pod, const Hs__Container *c, const char 
         return hs_sprintf ("privileged containers are not allowed: container %s is privileged and "
                            "hs-agent on node %s runs without --allow-privileged",
                            hs_s (c->name), hs_s (node));
+    /* Pod Security "baseline": nothing beyond the default set. SYS_ADMIN,
+     * SYS_MODULE, SYS_PTRACE... lift their seccomp denials too, and a
+     * container sees the host's files: that is root on the node. */
+    uint64_t extra = s.caps & ~hs_caps_default ();
+    if (extra && !allow_privileged && !is_static) {
+        _cleanup_free_ char *names = s_caps_quoted (extra);
+        return hs_sprintf ("non-default capabilities are not allowed: container %s adds %s in "
+                           "securityContext.capabilities.add and hs-agent on node %s runs without "
+                           "--allow-privileged",
+                           hs_s (c->name), names, hs_s (node));
+    }
     if (s.run_as_non_root) {
         _cleanup_free_ char *desc = s_pod_desc (pod);
         if (s.has_uid && s.uid == 0)

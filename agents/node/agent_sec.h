@@ -17,6 +17,11 @@
  * (the waiting reason is CreateContainerConfigError), or NULL when it can:
  * - privileged without --allow-privileged: `privileged containers are not
  *   allowed ...`;
+ * - capabilities beyond the default set (Docker's 14; Pod Security's
+ *   "baseline") without --allow-privileged, unless the pod is static (from
+ *   --manifests: the node admin's own, run outside admission as the
+ *   kubelet does): `non-default capabilities are not allowed: container
+ *   main adds "SYS_ADMIN" in securityContext.capabilities.add and ...`;
  * - runAsNonRoot with runAsUser 0: `container's runAsUser breaks non-root
  *   policy (pod: "web_default(uid)", container: main)`;
  * - runAsNonRoot without runAsUser while the agent runs as root: `container
@@ -26,7 +31,7 @@
  *   read-only).
  * malloc'd. */
 char *agent_sec_refusal (const Hs__Pod *pod, const Hs__Container *c, const char *node,
-                         bool allow_privileged, bool no_namespaces);
+                         bool allow_privileged, bool no_namespaces, bool is_static);
 
 /* The shim flags for container c of pod (NULL-terminated, the caller's:
  * hs_cg_strv_free). for_exec: for `hs-shim --exec` (an exec probe or

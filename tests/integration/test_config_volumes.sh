@@ -8,7 +8,9 @@
 # missing object or key keeps the container waiting with kube's
 # CreateContainerConfigError words until it appears; an emptyDir shared by
 # two containers; a Memory emptyDir is a tmpfs; hostPath refused without
-# --allow-host-path; the Secret's value in no log and no command line;
+# --allow-host-path; the Secret's value in no log and no command line
+# (also none during an `hsctl exec` and exec probes, which get the
+# container's Secret variables: a readiness probe using one passes);
 # nothing left mounted or on disk once the pods are gone, also when the
 # agent was down while its pod was deleted, and what a pod the agent's
 # record no longer has left behind (removed at the agent's start); a
@@ -18,6 +20,7 @@ source "$(dirname "$0")/lib.sh"
 start_bus
 start_store
 start_agent n1 --backoff-initial 1 --backoff-max 2
+start_ctrl prober
 
 SECRET_VALUE="s3cr3t-$RANDOM-value"
 B64=$(printf '%s' "$SECRET_VALUE" | base64 -w0)
@@ -118,6 +121,13 @@ spec:
   containers:
   - name: main
     command: ["/bin/sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+    # An exec probe that needs a Secret variable (kube runs it with the
+    # container's env); it lasts a while so that its helper can be seen.
+    readinessProbe:
+      exec:
+        command: ["/bin/sh", "-c", "[ -n \"\$PASSWORD\" ] && [ \"\$PASSWORD\" = \"\$(cat $MP_SECRET/pw/password)\" ] && sleep 0.3"]
+      periodSeconds: 1
+      timeoutSeconds: 2
     env:
     - name: GREETING
       valueFrom: {configMapKeyRef: {name: app-config, key: greeting}}
@@ -211,6 +221,48 @@ echo mine >"$R$MP_SHARED/from-main" || fail "emptyDir not writable"
 [ "$(stat -fc %T "$R$MP_SHARED/inner")" = tmpfs ] || fail "the nested mount is not there"
 [ -d "/proc/$side/root$MP_SHARED/inner" ] || fail "the nested mount point is not in the shared volume"
 pass "emptyDir shared by two containers; Memory: a tmpfs of sizeLimit; readOnly; a mount inside a volume"
+
+# ---- exec probes and hsctl exec get the Secret variables, never on a command line
+wait_for 30 "cfg READY 2/2 (an exec readiness probe using \$PASSWORD)" \
+  sh -c "[ \"\$(hsctl get pod cfg --no-headers 2>/dev/null | awk '{print \$2}')\" = 2/2 ]"
+# exec_shims: the pids of running `hs-shim --exec` helpers.
+exec_shims() {
+  local f args
+  for f in /proc/[0-9]*/cmdline; do
+    mapfile -d '' args <"$f" 2>/dev/null || continue
+    [[ "${args[0]:-}" == */hs-shim && " ${args[*]} " == *" --exec "* ]] &&
+      { f=${f#/proc/}; echo "${f%/cmdline}"; }
+  done
+  return 0
+}
+# Watch the probe helpers a while: each seen must not carry the value.
+seen=0
+deadline=$(( $(date +%s) + 5 ))
+while [ "$(date +%s)" -lt "$deadline" ] && [ "$seen" -lt 3 ]; do
+  shims=$(exec_shims)
+  if [ -n "$shims" ]; then
+    seen=$((seen + 1))
+    named=$(procs_naming "$SECRET_VALUE")
+    [ -z "$named" ] || fail "the Secret's value is on an exec probe's command line: $(tr '\0' ' ' <"/proc/${named%%$'\n'*}/cmdline" 2>/dev/null)"
+  fi
+  sleep 0.05   # polling interval of a deadline loop
+done
+[ "$seen" -gt 0 ] || fail "no exec probe helper seen in 5 s"
+hsctl exec cfg -c main -- /bin/sh -c "printf %s \"\$PASSWORD\" >$MP_SHARED/exec-pw; sleep 2" \
+  >"$T/exec.out" 2>"$T/exec.err" &
+EXEC_PID=$!
+HS_PIDS+=("$EXEC_PID")
+wait_for 10 "the exec's command to write \$PASSWORD" \
+  sh -c "[ -s '$R$MP_SHARED/exec-pw' ]"
+[ "$(cat "$R$MP_SHARED/exec-pw")" = "$SECRET_VALUE" ] || fail "hsctl exec's command lacks PASSWORD"
+[ -n "$(exec_shims)" ] || fail "no hs-shim --exec runs during hsctl exec"
+named=$(procs_naming "$SECRET_VALUE")
+[ -z "$named" ] || fail "the Secret's value is on a command line during hsctl exec: $(tr '\0' ' ' <"/proc/${named%%$'\n'*}/cmdline" 2>/dev/null)"
+rc=0
+wait "$EXEC_PID" || rc=$?
+[ "$rc" = 0 ] || fail "hsctl exec: exit $rc: $(cat "$T/exec.err")"
+rm -f "$R$MP_SHARED/exec-pw"
+pass "exec probes and hsctl exec run with the Secret variables, none on a command line ($seen probe helpers seen)"
 
 # ---- nothing on the host, secret nowhere in clear
 check_host_clean

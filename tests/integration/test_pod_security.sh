@@ -15,6 +15,9 @@
 #   stays writable, /dev too;
 # - privileged refused by an agent without --allow-privileged, honoured
 #   (every capability, no seccomp, no no_new_privs) by one with it;
+# - capabilities beyond Docker's default set (SYS_ADMIN; SYS_PTRACE and
+#   SYS_MODULE, named, not the default CHOWN) refused the
+#   same way (Pod Security "baseline"), honoured with --allow-privileged;
 # - the store refuses a bad capability name and a negative uid, naming the
 #   field; `hsctl describe pod` shows the effective settings.
 source "$(dirname "$0")/lib.sh"
@@ -141,7 +144,7 @@ apiVersion: v1
 kind: Pod
 metadata: {name: caps}
 spec:
-  nodeName: n1
+  nodeName: n2
   terminationGracePeriodSeconds: 1
   containers:
   - name: main
@@ -237,10 +240,44 @@ spec:
   - name: main
     command: ["/bin/sh", "-c", "exec sleep 100011"]
     securityContext: {privileged: true}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: sysadmin}
+spec:
+  nodeName: n1
+  containers:
+  - name: main
+    command: ["/bin/sh", "-c", "exec sleep 100012"]
+    securityContext:
+      capabilities: {add: [SYS_ADMIN]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: addmore}
+spec:
+  nodeName: n1
+  containers:
+  - name: main
+    command: ["/bin/sh", "-c", "exec sleep 100013"]
+    securityContext:
+      capabilities: {add: [SYS_PTRACE, CHOWN, sys_module]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: sysadmin2}
+spec:
+  nodeName: n2
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    command: ["/bin/sh", "-c", "exec sleep 100014"]
+    securityContext:
+      capabilities: {add: [SYS_ADMIN]}
 EOF
 hsctl apply -f "$T/pods.yaml" >/dev/null || fail "apply the pods"
 
-for p in def user userbind caps noraw unconfined ro; do
+for p in def user userbind caps noraw unconfined ro sysadmin2; do
   wait_for 20 "pod $p Running" phase_is "$p" Running
 done
 wait_for 20 "pod priv2 Running on n2 (--allow-privileged)" phase_is priv2 Running
@@ -289,8 +326,8 @@ expect_eq "userbind CapAmb" "$(caps_of userbind n1 CapAmb)" "cap_net_bind_servic
 pass "runAsUser/runAsGroup/supplementalGroups, in the container and in hsctl exec; an added capability is ambient for a non-root user"
 
 # ---- capabilities and the rest
-expect_eq "caps CapEff" "$(caps_of caps n1 CapEff)" "cap_net_admin,cap_sys_time"
-expect_eq "caps CapBnd" "$(caps_of caps n1 CapBnd)" "cap_net_admin,cap_sys_time"
+expect_eq "caps CapEff" "$(caps_of caps n2 CapEff)" "cap_net_admin,cap_sys_time"
+expect_eq "caps CapBnd" "$(caps_of caps n2 CapBnd)" "cap_net_admin,cap_sys_time"
 expect_eq "noraw CapEff" "$(caps_of noraw n1 CapEff)" "${DOCKER_CAPS/cap_net_raw,/}"
 expect_eq "noraw NoNewPrivs (allowPrivilegeEscalation: true)" "$(status_of noraw n1 NoNewPrivs)" 0
 expect_eq "noraw Seccomp" "$(status_of noraw n1 Seccomp)" 2
@@ -352,6 +389,25 @@ ev=$(hsctl get events)
 grep -q 'Failed.*pod/priv .*privileged containers are not allowed' <<<"$ev" ||
   fail "no Failed Event for priv: $ev"
 pass "runAsNonRoot (uid 0, no user), Localhost and privileged refused: CreateContainerConfigError"
+
+# ---- capabilities beyond the default set, refused without --allow-privileged
+wait_for 20 "sysadmin CreateContainerConfigError" waiting_is sysadmin CreateContainerConfigError
+msg=$(field sysadmin "p['status']['containerStatuses'][0]['state']['waiting']['message']")
+expect_eq "sysadmin's message" "$msg" 'non-default capabilities are not allowed: container main adds "SYS_ADMIN" in securityContext.capabilities.add and hs-agent on node n1 runs without --allow-privileged'
+expect_eq "sysadmin phase" "$(field sysadmin "p['status']['phase']")" Pending
+[ -z "$(init_pid sysadmin n1)" ] || fail "sysadmin ran a process"
+[ -z "$(procs_naming 'sleep 100012')" ] || fail "sysadmin's command runs"
+wait_for 20 "addmore CreateContainerConfigError" waiting_is addmore CreateContainerConfigError
+msg=$(field addmore "p['status']['containerStatuses'][0]['state']['waiting']['message']")
+grep -qF 'container main adds "SYS_MODULE", "SYS_PTRACE" in securityContext.capabilities.add' <<<"$msg" ||
+  fail "addmore's message: $msg"
+[ -z "$(procs_naming 'sleep 100013')" ] || fail "addmore's command runs"
+ev=$(hsctl get events)
+grep -q 'Failed.*pod/sysadmin .*non-default capabilities are not allowed' <<<"$ev" ||
+  fail "no Failed Event for sysadmin: $ev"
+caps=$(caps_of sysadmin2 n2 CapEff)
+[[ ",$caps," == *",cap_sys_admin,"* ]] || fail "sysadmin2 on n2 (--allow-privileged) lacks cap_sys_admin: $caps"
+pass "capabilities beyond the default set (SYS_ADMIN; SYS_PTRACE, SYS_MODULE) refused without --allow-privileged, kept with it"
 
 # ---- privileged, allowed
 expect_eq "priv2 CapEff" "$(status_of priv2 n2 CapEff)" "$(awk '$1 == "CapBnd:" {print $2}' /proc/self/status)"
