@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static Hs__Code s_forbidden (char **ret_msg, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));
@@ -103,13 +104,35 @@ Hs__Code store_join_decide (const char *keys_dir, const char *identity, const Hs
         *ret_msg = hs_sprintf ("node %s: key already registered", tk.node);
         return HS__CODE__CODE_OK; /* a retry whose first answer was lost */
     }
+    /* A token registers one key, ever: not another after that one is
+     * revoked (hsctl keys revoke), which would let whoever holds the token
+     * come back with a fresh key. */
+    if (hs_token_spent (keys_dir, tk.id))
+        return s_forbidden (ret_msg,
+                            "User \"%s\" cannot register node keys: the join token %s was used "
+                            "already (node %s's key); make another with hsctl token create "
+                            "--node %s",
+                            identity, tk.id, tk.node, tk.node);
     if (cmd->dry_run) {
         *ret_msg = hs_sprintf ("node %s: key would be registered (dry run)", tk.node);
         return HS__CODE__CODE_OK;
     }
-    _cleanup_free_ char *node_id = hs_sprintf ("node:%s", tk.node);
-    int r = hs_cred_key_write (keys_dir, file, key, node_id, 0);
+    int r = hs_token_spend (keys_dir, tk.id, tk.node);
+    if (r == -EEXIST)
+        return s_forbidden (ret_msg,
+                            "User \"%s\" cannot register node keys: the join token %s was used "
+                            "already",
+                            identity, tk.id);
     if (r < 0) {
+        *ret_msg = hs_sprintf ("cannot record join token %s as used in %s: %s", tk.id, keys_dir,
+                               strerror (-r));
+        return HS__CODE__CODE_UNAVAILABLE;
+    }
+    _cleanup_free_ char *node_id = hs_sprintf ("node:%s", tk.node);
+    r = hs_cred_key_write (keys_dir, file, key, node_id, 0);
+    if (r < 0) {
+        _cleanup_free_ char *spent = hs_sprintf ("%s/bootstrap-%s.spent", keys_dir, tk.id);
+        unlink (spent); /* nothing registered: the token may try again */
         *ret_msg =
             hs_sprintf ("cannot record node %s's key in %s: %s", tk.node, keys_dir, strerror (-r));
         return HS__CODE__CODE_UNAVAILABLE;

@@ -2,7 +2,8 @@
  *  token's key registration, over a real key directory: every refusal
  *  (unknown or expired token, another node, another op, several writes, a
  *  bad key, a node that has a key), a dry run, the registration (the node's
- *  key file written; the token spent) and a retry after it. */
+ *  key file written; the token spent) and a retry after it; a spent token
+ *  after its key is revoked. */
 #include "hs_client.h"
 #include "hs_cred.h"
 #include "hs_obj.h"
@@ -118,6 +119,14 @@ static void test_decide (void)
                   F);
     CHECK_EQ_INT (hs_cred_key_read (node_key, NULL, 0, &k), 0);
     CHECK_EQ_STR (k.public_key, key);
+    /* n2's key revoked (hsctl keys revoke node-n2): the token that
+     * registered it registers no other, not even while its file is there */
+    CHECK (hs_token_spent (dir, "j0in01"));
+    CHECK_EQ_INT (hs_cred_key_remove (dir, "node-n2"), 0);
+    CHECK_EQ_INT (s_decide (dir, who, s_cmd (HS__OP__OP_APPLY, "n2", other, 1), NOW,
+                            "the join token j0in01 was used already"),
+                  F);
+    CHECK (access (node_key, F_OK) != 0);
 }
 
 int main (int argc, char **argv)
