@@ -38,6 +38,23 @@ static const Hs__Node *s_node_of (const Hs__Write *w)
     return (const Hs__Node *)hs_obj_body (w->object);
 }
 
+/* Whether public key z85 is in any key file of keys_dir: 1 (the file's
+ * name to owner), 0, or -errno when the directory cannot be read. */
+static int s_key_owner (const char *keys_dir, const char *z85, char *owner, size_t owner_len)
+{
+    hs_cred_key_t *keys = NULL;
+    size_t n = 0;
+    int r = hs_cred_key_list (keys_dir, NULL, NULL, &keys, &n);
+    if (r < 0) return r;
+    for (size_t i = 0; i < n && r == 0; i++)
+        if (hs_streq (keys[i].public_key, z85)) {
+            snprintf (owner, owner_len, "%s", keys[i].name);
+            r = 1;
+        }
+    free (keys);
+    return r;
+}
+
 Hs__Code store_join_decide (const char *keys_dir, const char *identity, const Hs__Command *cmd,
                             int64_t now, char **ret_msg)
 {
@@ -113,11 +130,25 @@ Hs__Code store_join_decide (const char *keys_dir, const char *identity, const Hs
                             "already (node %s's key); make another with hsctl token create "
                             "--node %s",
                             identity, tk.id, tk.node, tk.node);
+    /* Another identity's public key (key files are world-readable): hs-bus
+     * would map that identity's connections to node:<name>. */
+    char owner[HS_CRED_MAX_NAME + 1] = "";
+    int r = s_key_owner (keys_dir, key, owner, sizeof owner);
+    if (r < 0) {
+        *ret_msg = hs_sprintf ("cannot read the key directory %s: %s", keys_dir, strerror (-r));
+        return HS__CODE__CODE_UNAVAILABLE;
+    }
+    if (r > 0)
+        return s_forbidden (ret_msg,
+                            "nodes \"%s\" is forbidden: User \"%s\" cannot register the public "
+                            "key %.8s...: it is already the key of %s.key; a node needs a key "
+                            "of its own",
+                            tk.node, identity, key, owner);
     if (cmd->dry_run) {
         *ret_msg = hs_sprintf ("node %s: key would be registered (dry run)", tk.node);
         return HS__CODE__CODE_OK;
     }
-    int r = hs_token_spend (keys_dir, tk.id, tk.node);
+    r = hs_token_spend (keys_dir, tk.id, tk.node);
     if (r == -EEXIST)
         return s_forbidden (ret_msg,
                             "User \"%s\" cannot register node keys: the join token %s was used "

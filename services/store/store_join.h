@@ -10,7 +10,8 @@
  *  and not expired; the command is exactly that write, for that node; the
  *  node has no key yet (or this one: a retry); the token never registered
  *  a key before (keys/bootstrap-<id>.spent, hs_token_spend: not even one
- *  revoked since). Then it
+ *  revoked since); the key is in no key file (another identity's key would
+ *  make hs-bus take that identity's connections for node:<name>). Then it
  *  marks the token spent and records the key as the node's,
  *  keys/node-<name>.key (identity node:<name>), which hs-bus admits at
  *  once (inotify). The token is spent: its node has a key now, which no

@@ -10,6 +10,7 @@
 #     with no token;
 #   - a wrong token, an expired one, and a token for another node each end
 #     the agent with one clear line;
+#   - a join with another identity's public key is refused;
 #   - a revoked node key is refused on its next connection, and the join
 #     token that registered it (deleted with it) registers no new key.
 source "$(dirname "$0")/lib.sh"
@@ -121,6 +122,21 @@ refused agent-other "$AGENT_PID" "may only register the key of node \"n4\""
 hsctl token delete "${T4%%.*}" >/dev/null || fail "token delete ${T4%%.*}"
 [ ! -e "$HS_PKI/keys/bootstrap-${T4%%.*}.key" ] || fail "token delete left ${T4%%.*}"
 pass "a wrong, an expired and another node's token: refused, one line each, no key recorded"
+
+# ---- another identity's public key (key files are world-readable): an
+# admin's, expired so that hs-bus refuses it and the agent falls back to its
+# token, saved as the agent's own credential. The store refuses it.
+hsctl keys create admin evil >/dev/null || fail "keys create admin evil"
+sed -i '/^metadata/a\    expires = "1"' "$HS_PKI/keys/admin-evil.key"
+mkdir -p "$T/agent-n5"
+sed -e 's/"admin:evil"/"node:n5"/' -e 's/role = "admin"/role = "node"/' \
+  "$HS_PKI/creds/admin-evil.cred" >"$T/agent-n5/node.cred"
+chmod 600 "$T/agent-n5/node.cred"
+hsctl token create --node n5 >"$T/t5.out" 2>/dev/null || fail "token create --node n5"
+new_agent agent-stolen n5 --join "$(cat "$T/t5.out")" --broker-key "$BK"
+refused agent-stolen "$AGENT_PID" "it is already the key of admin-evil.key"
+[ ! -e "$HS_PKI/keys/node-n5.key" ] || fail "a join registered admin:evil's key as node n5's"
+pass "a join with another identity's public key: refused, one line, no key recorded"
 
 # ---- revocation: the key is refused on its next connection
 out=$(hsctl keys revoke node-n2)
