@@ -2,6 +2,7 @@
  *  node's key (store_join.h).
  */
 #include "store_join.h"
+#include "store_authz.h"
 #include "hs_cred.h"
 #include "hs_log.h"
 #include "hs_obj.h"
@@ -173,6 +174,13 @@ Hs__Code store_join_decide (const char *keys_dir, const char *identity, const Hs
     return HS__CODE__CODE_OK;
 }
 
+static bool s_client_ok (const char *who, const char *client_id)
+{
+    store_authz_id_t id;
+    store_authz_id_parse (who, &id);
+    return store_authz_client_ok (&id, client_id);
+}
+
 static void s_ack (hs_bus_t *bus, const Hs__Command *cmd, Hs__Code code, const char *msg)
 {
     if (!hs_topic_id_ok (cmd->client_id)) return;
@@ -199,6 +207,14 @@ bool store_join_take (hs_bus_t *bus, char *topic, Hs__Envelope *env)
                      "dropped a message on %s from %s: a join token may only register its "
                      "node's key (further ones not logged)",
                      topic, who);
+    } else if (!s_client_ok (who, env->command->client_id)) {
+        /* Not answered: the answer would go to another client's topic. */
+        char key[400];
+        snprintf (key, sizeof key, "store:join:client:%.300s", who);
+        hs_log_once (HS_LOG_WARN, key,
+                     "dropped a command of %s naming client \"%.100s\": a join token uses the "
+                     "client id join-<token id> (further ones not logged)",
+                     who, hs_s (env->command->client_id));
     } else {
         const char *pki = getenv ("HS_PKI");
         _cleanup_free_ char *keys_dir =

@@ -50,7 +50,8 @@ Hs__Code store_join_decide (const char *keys_dir, const char *identity, const Hs
 
 /* The call site in hs-store's receive loop: if the message just received
  * on bus (topic, env) carries a bootstrap:* stamp, answers it (Ack on
- * ack.<client_id>/) or drops it (not a command), frees topic and env, and
+ * ack.<client_id>/; a client id other than join-<token id> is dropped
+ * unanswered: store_authz_client_ok) or drops it (not a command), frees topic and env, and
  * returns true. Otherwise returns false and the batch takes the message.
  * The key directory is $HS_PKI/keys (default /etc/homeostat/pki/keys). */
 bool store_join_take (hs_bus_t *bus, char *topic, Hs__Envelope *env);
