@@ -85,6 +85,8 @@ typedef struct {
     uint64_t subscriber_cuts;
     hs_loop_zsock_t *mon_in[2];
     uint64_t zap_requests, auth_refused, denied, malformed, key_reloads, handshake_failed;
+    /* key files of the table loaded last that repeat another identity's key */
+    uint64_t key_conflicts;
     int port, hwm;
     int lock_fd;  /* --ipc DIR's lock (hs_lock.h) */
     bool serving; /* setup finished: listening */
@@ -121,13 +123,19 @@ static void s_heartbeat (self_t *self)
     const char *names[] = {
         "forwarded_msgs", "forwarded_bytes",  "received_batches", "dropped_oversized",
         "auth_refused",   "denied",           "malformed",        "keys",
-        "key_reloads",    "handshake_failed", "subscriber_cuts"};
-    const uint64_t values[] = {self->msgs,           self->bytes,
-                               self->batches,        self->dropped_oversized,
-                               self->auth_refused,   self->denied,
-                               self->malformed,      hs_keytab_size (self->keys),
-                               self->key_reloads,    self->handshake_failed,
-                               self->subscriber_cuts};
+        "key_reloads",    "handshake_failed", "subscriber_cuts",  "key_conflicts"};
+    const uint64_t values[] = {self->msgs,
+                               self->bytes,
+                               self->batches,
+                               self->dropped_oversized,
+                               self->auth_refused,
+                               self->denied,
+                               self->malformed,
+                               hs_keytab_size (self->keys),
+                               self->key_reloads,
+                               self->handshake_failed,
+                               self->subscriber_cuts,
+                               self->key_conflicts};
     Hs__Counter cs[HS_ARRAY_LEN (names)];
     Hs__Counter *cp[HS_ARRAY_LEN (names)];
     hs_heartbeat_counters (&hb, cs, cp, names, values, HS_ARRAY_LEN (names));
@@ -570,6 +578,17 @@ static void s_on_bad_key (const char *path, const char *why, void *arg)
     log_warn ("ignoring %s", why);
 }
 
+static void s_on_key_conflict (const char *first_name, const char *first_identity,
+                               const hs_cred_key_t *again, void *arg)
+{
+    size_t *conflicts = arg;
+    (*conflicts)++;
+    log_error ("REFUSING public key %.8s...: it is in %s.key as %s and in %s.key as %s; no "
+               "identity gets it until one file goes (hsctl keys revoke NAME; counted in "
+               "key_conflicts)",
+               again->public_key, first_name, first_identity, again->name, again->identity);
+}
+
 /* (Re)loads the key table from keys_dir. On failure the old table stays. */
 static int s_load_keys (self_t *self, const char *why)
 {
@@ -581,7 +600,9 @@ static int s_load_keys (self_t *self, const char *why)
                    self->keys ? "; keeping the keys loaded before" : "");
         return r;
     }
-    hs_keytab_t *table = hs_keytab_new (keys, n, &dups);
+    size_t conflicts = 0;
+    hs_keytab_t *table = hs_keytab_new (keys, n, &dups, s_on_key_conflict, &conflicts);
+    self->key_conflicts = conflicts;
     /* a key gone (or now expired) may still have a SUB connection open */
     size_t gone = 0;
     int64_t now_s = hs_now_ns () / 1000000000LL;
@@ -591,8 +612,9 @@ static int s_load_keys (self_t *self, const char *why)
         if (!e || hs_keytab_expired (e, now_s)) gone++;
     }
     if (dups)
-        log_warn ("%zu key file(s) in %s repeat another's key; the first by name wins", dups,
-                  self->keys_dir);
+        log_warn ("%zu key file(s) in %s left out of the key table (a bad role or key, a copy "
+                  "of another file's key, or a key under two identities)",
+                  dups, self->keys_dir);
     hs_keytab_destroy (&self->keys);
     self->keys = table;
     free (keys);

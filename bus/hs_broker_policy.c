@@ -54,40 +54,65 @@ static size_t s_slot (const hs_keytab_t *self, const char *z85)
     return i;
 }
 
-hs_keytab_t *hs_keytab_new (const hs_cred_key_t *keys, size_t n, size_t *ret_dups)
+/* Adds keys[i] to self (whose slots have room); false if its key is there. */
+static bool s_add (hs_keytab_t *self, const hs_cred_key_t *k, hs_role_t role)
+{
+    size_t s = s_slot (self, k->public_key);
+    if (self->slots[s]) return false;
+    hs_keytab_entry_t *e = &self->entries[self->n];
+    snprintf (e->name, sizeof e->name, "%s", k->name);
+    snprintf (e->identity, sizeof e->identity, "%s", k->identity);
+    snprintf (e->public_key, sizeof e->public_key, "%s", k->public_key);
+    e->role = role;
+    e->expires = k->expires;
+    const char *name = hs_cred_identity_name (e->identity);
+    if (role == HS_ROLE_NODE && name) {
+        snprintf (e->own_hb, sizeof e->own_hb, "hb.agent.%s", name);
+        snprintf (e->own_hb2, sizeof e->own_hb2, "hb.proxy.%s", name);
+    } else if (hs_startswith (e->identity, "sa:") && name) {
+        snprintf (e->own_hb, sizeof e->own_hb, "hb.%s.", name);
+    }
+    self->slots[s] = (uint32_t)++self->n;
+    return true;
+}
+
+static hs_keytab_t *s_new (size_t n)
 {
     hs_keytab_t *self = hs_calloc (1, sizeof *self);
     self->entries = hs_calloc (n ? n : 1, sizeof *self->entries);
     self->cap = 16;
     while (self->cap < 2 * n) self->cap *= 2;
     self->slots = hs_calloc (self->cap, sizeof *self->slots);
+    return self;
+}
+
+hs_keytab_t *hs_keytab_new (const hs_cred_key_t *keys, size_t n, size_t *ret_dups,
+                            hs_keytab_conflict_fn *on_conflict, void *arg)
+{
+    /* First every usable key once, to see which keys name two identities. */
+    hs_keytab_t *seen = s_new (n);
+    bool *conflict = hs_calloc (n ? n : 1, sizeof *conflict);
     size_t dups = 0;
     for (size_t i = 0; i < n; i++) {
         hs_role_t role = hs_role_parse (keys[i].role);
-        if (role == HS_ROLE_NONE || !hs_cred_key_ok (keys[i].public_key)) {
-            dups++;
-            continue;
-        }
-        size_t s = s_slot (self, keys[i].public_key);
-        if (self->slots[s]) {
-            dups++;
-            continue;
-        }
-        hs_keytab_entry_t *e = &self->entries[self->n];
-        snprintf (e->name, sizeof e->name, "%s", keys[i].name);
-        snprintf (e->identity, sizeof e->identity, "%s", keys[i].identity);
-        snprintf (e->public_key, sizeof e->public_key, "%s", keys[i].public_key);
-        e->role = role;
-        e->expires = keys[i].expires;
-        const char *name = hs_cred_identity_name (e->identity);
-        if (role == HS_ROLE_NODE && name) {
-            snprintf (e->own_hb, sizeof e->own_hb, "hb.agent.%s", name);
-            snprintf (e->own_hb2, sizeof e->own_hb2, "hb.proxy.%s", name);
-        } else if (hs_startswith (e->identity, "sa:") && name) {
-            snprintf (e->own_hb, sizeof e->own_hb, "hb.%s.", name);
-        }
-        self->slots[s] = (uint32_t)++self->n;
+        if (role == HS_ROLE_NONE || !hs_cred_key_ok (keys[i].public_key)) continue;
+        if (s_add (seen, &keys[i], role)) continue;
+        const hs_keytab_entry_t *first = hs_keytab_find (seen, keys[i].public_key);
+        if (hs_streq (first->identity, keys[i].identity)) continue;
+        conflict[first - seen->entries] = true;
+        if (on_conflict) on_conflict (first->name, first->identity, &keys[i], arg);
     }
+    /* Then the table, without those keys at all: picking one identity by
+     * file name would hand one identity's connections to the other. */
+    hs_keytab_t *self = s_new (n);
+    for (size_t i = 0; i < n; i++) {
+        hs_role_t role = hs_role_parse (keys[i].role);
+        const hs_keytab_entry_t *e =
+            role == HS_ROLE_NONE ? NULL : hs_keytab_find (seen, keys[i].public_key);
+        if (!e || conflict[e - seen->entries] || !s_add (self, &keys[i], role)) dups++;
+    }
+    free (conflict);
+    hs_keytab_destroy (&seen);
     if (ret_dups) *ret_dups = dups;
     return self;
 }

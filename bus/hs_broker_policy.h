@@ -64,10 +64,17 @@ typedef struct {
 
 typedef struct hs_keytab_t hs_keytab_t;
 
-/* A table of keys[0..n). A key that appears twice keeps its first entry
- * (sorted by file name) and is counted in *ret_dups (may be NULL). Keys
- * whose role is not one of the above are left out and counted too. */
-hs_keytab_t *hs_keytab_new (const hs_cred_key_t *keys, size_t n, size_t *ret_dups);
+/* A table of keys[0..n). A key that appears twice under one identity
+ * keeps its first entry (sorted by file name); a key that appears under two
+ * different identities is left out altogether (its connections are
+ * refused: no identity is picked by file name), and on_conflict (may be
+ * NULL) is called for each file that repeats it, with the first file's
+ * name and identity. Every file left out is counted in *ret_dups (may be
+ * NULL), as are keys whose role is not one of the above. */
+typedef void (hs_keytab_conflict_fn) (const char *first_name, const char *first_identity,
+                                      const hs_cred_key_t *again, void *arg);
+hs_keytab_t *hs_keytab_new (const hs_cred_key_t *keys, size_t n, size_t *ret_dups,
+                            hs_keytab_conflict_fn *on_conflict, void *arg);
 void hs_keytab_destroy (hs_keytab_t **self_p);
 size_t hs_keytab_size (const hs_keytab_t *self);
 /* Entry i (0 <= i < hs_keytab_size), in the order of the keys given. */

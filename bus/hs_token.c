@@ -6,6 +6,7 @@
 
 #include <czmq.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -163,6 +164,27 @@ int hs_token_key_read (const char *dir, const char *id, char *err, size_t err_le
     zconfig_destroy (&root);
     *ret_key = k;
     return 0;
+}
+
+int hs_token_spend (const char *dir, const char *id, const char *node)
+{
+    if (!hs_token_id_valid (id) || !s_node_ok (node)) return -EINVAL;
+    _cleanup_free_ char *path = hs_sprintf ("%s/bootstrap-%s.spent", dir, id);
+    int fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) return -errno;
+    _cleanup_free_ char *line = hs_sprintf ("%s\n", node);
+    size_t len = strlen (line);
+    int r = write (fd, line, len) == (ssize_t)len && fsync (fd) == 0 ? 0 : -(errno ? errno : EIO);
+    if (close (fd) < 0 && r == 0) r = -errno;
+    if (r < 0) unlink (path);
+    return r;
+}
+
+bool hs_token_spent (const char *dir, const char *id)
+{
+    if (!hs_token_id_valid (id)) return false;
+    _cleanup_free_ char *path = hs_sprintf ("%s/bootstrap-%s.spent", dir, id);
+    return access (path, F_OK) == 0;
 }
 
 int hs_token_cred_write (const char *path, const char *token, const char *broker_key)

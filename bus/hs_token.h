@@ -66,6 +66,17 @@ int hs_token_key_write (const char *dir, const char *token, const char *node, in
 int hs_token_key_read (const char *dir, const char *id, char *err, size_t err_len,
                        hs_token_key_t *ret_key);
 
+/* A token that registered a node's key is spent for good: the store
+ * records it as dir/bootstrap-<id>.spent (the node's name, one line; not a
+ * .key file, so hs-bus does not read it). The record outlives the node's
+ * key (hsctl keys revoke) and the token's own file, so a token never
+ * registers a second key. hs_token_spend creates it exclusively: 0,
+ * -EEXIST when the token is spent already, -EINVAL (id), -errno. */
+int hs_token_spend (const char *dir, const char *id, const char *node);
+
+/* Whether dir/bootstrap-<id>.spent exists. */
+bool hs_token_spent (const char *dir, const char *id);
+
 /* Saves at path a credential (hs_cred_load reads it) holding the token's
  * keypair: identity bootstrap:<id>, broker_key pinned. Mode 0600, atomic.
  * 0, -EINVAL, -errno. */

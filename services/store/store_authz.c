@@ -79,7 +79,12 @@ void store_authz_id_parse (const char *identity, store_authz_id_t *ret)
 
 bool store_authz_client_ok (const store_authz_id_t *id, const char *client_id)
 {
-    return !id->identity || id->role != STORE_ROLE_NODE || hs_streq (client_id, id->name);
+    if (!id->identity) return true;
+    if (id->role == STORE_ROLE_NODE) return hs_streq (client_id, id->name);
+    if (id->role == STORE_ROLE_BOOTSTRAP)
+        return client_id && hs_startswith (client_id, STORE_AUTHZ_JOIN_CLIENT_PREFIX) &&
+               hs_streq (client_id + strlen (STORE_AUTHZ_JOIN_CLIENT_PREFIX), id->name);
+    return true;
 }
 
 /* ------------------------------------------------------------------ the role table */

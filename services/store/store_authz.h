@@ -100,10 +100,13 @@ const char *store_authz_role_name (store_role_t role);
  * §2.5, "bind client_id to the identity"). node:<N> may use the client id
  * <N> only: hs-agent and hs-proxy of node N use it, and a node using
  * another client's id would have the store send that client answers to
- * requests it never made (racing the real ones). Other identities: any
- * client id (their ids are random instance names, and admins and the
- * control plane are trusted not to spoof). The store drops a refused
- * message unanswered and counts it. */
+ * requests it never made (racing the real ones). bootstrap:<id> may use
+ * join-<id> only (hs-agent's joining client, agent_join.c): a join token's
+ * answers go to no other client. Other identities: any client id (their
+ * ids are random instance names, and admins and the control plane are
+ * trusted not to spoof). The store drops a refused message unanswered and
+ * counts it. */
+#define STORE_AUTHZ_JOIN_CLIENT_PREFIX "join-"
 bool store_authz_client_ok (const store_authz_id_t *id, const char *client_id);
 
 /* One write, as the store sees it. */

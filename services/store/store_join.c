@@ -2,6 +2,7 @@
  *  node's key (store_join.h).
  */
 #include "store_join.h"
+#include "store_authz.h"
 #include "hs_cred.h"
 #include "hs_log.h"
 #include "hs_obj.h"
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static Hs__Code s_forbidden (char **ret_msg, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));
@@ -35,6 +37,23 @@ static const Hs__Node *s_node_of (const Hs__Write *w)
     if (w->op != HS__OP__OP_APPLY && w->op != HS__OP__OP_CREATE) return NULL;
     if (!w->object || hs_obj_kind (w->object) != HS_KIND_NODE) return NULL;
     return (const Hs__Node *)hs_obj_body (w->object);
+}
+
+/* Whether public key z85 is in any key file of keys_dir: 1 (the file's
+ * name to owner), 0, or -errno when the directory cannot be read. */
+static int s_key_owner (const char *keys_dir, const char *z85, char *owner, size_t owner_len)
+{
+    hs_cred_key_t *keys = NULL;
+    size_t n = 0;
+    int r = hs_cred_key_list (keys_dir, NULL, NULL, &keys, &n);
+    if (r < 0) return r;
+    for (size_t i = 0; i < n && r == 0; i++)
+        if (hs_streq (keys[i].public_key, z85)) {
+            snprintf (owner, owner_len, "%s", keys[i].name);
+            r = 1;
+        }
+    free (keys);
+    return r;
 }
 
 Hs__Code store_join_decide (const char *keys_dir, const char *identity, const Hs__Command *cmd,
@@ -103,13 +122,49 @@ Hs__Code store_join_decide (const char *keys_dir, const char *identity, const Hs
         *ret_msg = hs_sprintf ("node %s: key already registered", tk.node);
         return HS__CODE__CODE_OK; /* a retry whose first answer was lost */
     }
+    /* A token registers one key, ever: not another after that one is
+     * revoked (hsctl keys revoke), which would let whoever holds the token
+     * come back with a fresh key. */
+    if (hs_token_spent (keys_dir, tk.id))
+        return s_forbidden (ret_msg,
+                            "User \"%s\" cannot register node keys: the join token %s was used "
+                            "already (node %s's key); make another with hsctl token create "
+                            "--node %s",
+                            identity, tk.id, tk.node, tk.node);
+    /* Another identity's public key (key files are world-readable): hs-bus
+     * would map that identity's connections to node:<name>. */
+    char owner[HS_CRED_MAX_NAME + 1] = "";
+    int r = s_key_owner (keys_dir, key, owner, sizeof owner);
+    if (r < 0) {
+        *ret_msg = hs_sprintf ("cannot read the key directory %s: %s", keys_dir, strerror (-r));
+        return HS__CODE__CODE_UNAVAILABLE;
+    }
+    if (r > 0)
+        return s_forbidden (ret_msg,
+                            "nodes \"%s\" is forbidden: User \"%s\" cannot register the public "
+                            "key %.8s...: it is already the key of %s.key; a node needs a key "
+                            "of its own",
+                            tk.node, identity, key, owner);
     if (cmd->dry_run) {
         *ret_msg = hs_sprintf ("node %s: key would be registered (dry run)", tk.node);
         return HS__CODE__CODE_OK;
     }
-    _cleanup_free_ char *node_id = hs_sprintf ("node:%s", tk.node);
-    int r = hs_cred_key_write (keys_dir, file, key, node_id, 0);
+    r = hs_token_spend (keys_dir, tk.id, tk.node);
+    if (r == -EEXIST)
+        return s_forbidden (ret_msg,
+                            "User \"%s\" cannot register node keys: the join token %s was used "
+                            "already",
+                            identity, tk.id);
     if (r < 0) {
+        *ret_msg = hs_sprintf ("cannot record join token %s as used in %s: %s", tk.id, keys_dir,
+                               strerror (-r));
+        return HS__CODE__CODE_UNAVAILABLE;
+    }
+    _cleanup_free_ char *node_id = hs_sprintf ("node:%s", tk.node);
+    r = hs_cred_key_write (keys_dir, file, key, node_id, 0);
+    if (r < 0) {
+        _cleanup_free_ char *spent = hs_sprintf ("%s/bootstrap-%s.spent", keys_dir, tk.id);
+        unlink (spent); /* nothing registered: the token may try again */
         *ret_msg =
             hs_sprintf ("cannot record node %s's key in %s: %s", tk.node, keys_dir, strerror (-r));
         return HS__CODE__CODE_UNAVAILABLE;
@@ -117,6 +172,13 @@ Hs__Code store_join_decide (const char *keys_dir, const char *identity, const Hs
     *ret_msg =
         hs_sprintf ("node %s: key %.8s... registered with join token %s", tk.node, key, tk.id);
     return HS__CODE__CODE_OK;
+}
+
+static bool s_client_ok (const char *who, const char *client_id)
+{
+    store_authz_id_t id;
+    store_authz_id_parse (who, &id);
+    return store_authz_client_ok (&id, client_id);
 }
 
 static void s_ack (hs_bus_t *bus, const Hs__Command *cmd, Hs__Code code, const char *msg)
@@ -145,6 +207,14 @@ bool store_join_take (hs_bus_t *bus, char *topic, Hs__Envelope *env)
                      "dropped a message on %s from %s: a join token may only register its "
                      "node's key (further ones not logged)",
                      topic, who);
+    } else if (!s_client_ok (who, env->command->client_id)) {
+        /* Not answered: the answer would go to another client's topic. */
+        char key[400];
+        snprintf (key, sizeof key, "store:join:client:%.300s", who);
+        hs_log_once (HS_LOG_WARN, key,
+                     "dropped a command of %s naming client \"%.100s\": a join token uses the "
+                     "client id join-<token id> (further ones not logged)",
+                     who, hs_s (env->command->client_id));
     } else {
         const char *pki = getenv ("HS_PKI");
         _cleanup_free_ char *keys_dir =

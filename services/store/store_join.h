@@ -8,13 +8,19 @@
  *  file in the broker's key directory ($HS_PKI/keys, the PKI directory the
  *  store and hs-bus share on the control-plane host): the token is known
  *  and not expired; the command is exactly that write, for that node; the
- *  node has no key yet (or this one: a retry). Then it records the key as
- *  the node's, keys/node-<name>.key (identity node:<name>), which hs-bus
- *  admits at once (inotify). The token is spent: its node has a key now,
- *  which no token may replace. Its file stays until it expires or `hsctl
- *  token delete`: removing a key makes hs-bus cut every subscriber (so that
- *  a revoked one reconnects and is refused), which would cut this very
- *  answer, and every other component's stream, at each join. The agent then reconnects with its own key and
+ *  node has no key yet (or this one: a retry); the token never registered
+ *  a key before (keys/bootstrap-<id>.spent, hs_token_spend: not even one
+ *  revoked since); the key is in no key file (another identity's key would
+ *  make hs-bus take that identity's connections for node:<name>). Then it
+ *  marks the token spent and records the key as the node's,
+ *  keys/node-<name>.key (identity node:<name>), which hs-bus admits at
+ *  once (inotify). The token is spent: its node has a key now, which no
+ *  token may replace. The store leaves the token's file until it expires,
+ *  `hsctl token delete` or `hsctl keys revoke node-<name>` (which deletes
+ *  the node's tokens): removing a key makes hs-bus cut every subscriber (so
+ *  that a revoked one reconnects and is refused), which would cut this very
+ *  answer, and every other component's stream, at each join. The agent
+ *  then reconnects with its own key and
  *  registers its Node as node:<name>, like any agent.
  *
  *  Anything else from a bootstrap identity is refused Forbidden, with
@@ -44,7 +50,8 @@ Hs__Code store_join_decide (const char *keys_dir, const char *identity, const Hs
 
 /* The call site in hs-store's receive loop: if the message just received
  * on bus (topic, env) carries a bootstrap:* stamp, answers it (Ack on
- * ack.<client_id>/) or drops it (not a command), frees topic and env, and
+ * ack.<client_id>/; a client id other than join-<token id> is dropped
+ * unanswered: store_authz_client_ok) or drops it (not a command), frees topic and env, and
  * returns true. Otherwise returns false and the batch takes the message.
  * The key directory is $HS_PKI/keys (default /etc/homeostat/pki/keys). */
 bool store_join_take (hs_bus_t *bus, char *topic, Hs__Envelope *env);

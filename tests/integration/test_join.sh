@@ -10,7 +10,9 @@
 #     with no token;
 #   - a wrong token, an expired one, and a token for another node each end
 #     the agent with one clear line;
-#   - a revoked node key is refused on its next connection.
+#   - a join with another identity's public key is refused;
+#   - a revoked node key is refused on its next connection, and the join
+#     token that registered it (deleted with it) registers no new key.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/hosts.sh"
 need_root_cgroups
@@ -99,8 +101,6 @@ stop_agent
 # the spent token, for a fresh state dir (another key for n2): refused
 new_agent agent-again n2 --join "$TOKEN" --broker-key "$BK" --state-dir "$T/agent-n2-again"
 refused agent-again "$AGENT_PID" "node n2 already has a key"
-hsctl token delete "$ID" >/dev/null || fail "token delete $ID"
-[ ! -e "$HS_PKI/keys/bootstrap-$ID.key" ] || fail "token delete left $ID"
 
 new_agent agent-wrong n3 --join abcdef.0123456789abcdef --broker-key "$BK"
 refused agent-wrong "$AGENT_PID" "the bus refused join token abcdef"
@@ -119,12 +119,37 @@ rm -rf "$T/agent-n3"
 new_agent agent-other n3 --join "$T4" --broker-key "$BK"
 refused agent-other "$AGENT_PID" "may only register the key of node \"n4\""
 [ ! -e "$HS_PKI/keys/node-n3.key" ] || fail "a token for n4 registered n3's key"
+hsctl token delete "${T4%%.*}" >/dev/null || fail "token delete ${T4%%.*}"
+[ ! -e "$HS_PKI/keys/bootstrap-${T4%%.*}.key" ] || fail "token delete left ${T4%%.*}"
 pass "a wrong, an expired and another node's token: refused, one line each, no key recorded"
+
+# ---- another identity's public key (key files are world-readable): an
+# admin's, expired so that hs-bus refuses it and the agent falls back to its
+# token, saved as the agent's own credential. The store refuses it.
+hsctl keys create admin evil >/dev/null || fail "keys create admin evil"
+sed -i '/^metadata/a\    expires = "1"' "$HS_PKI/keys/admin-evil.key"
+mkdir -p "$T/agent-n5"
+sed -e 's/"admin:evil"/"node:n5"/' -e 's/role = "admin"/role = "node"/' \
+  "$HS_PKI/creds/admin-evil.cred" >"$T/agent-n5/node.cred"
+chmod 600 "$T/agent-n5/node.cred"
+hsctl token create --node n5 >"$T/t5.out" 2>/dev/null || fail "token create --node n5"
+new_agent agent-stolen n5 --join "$(cat "$T/t5.out")" --broker-key "$BK"
+refused agent-stolen "$AGENT_PID" "it is already the key of admin-evil.key"
+[ ! -e "$HS_PKI/keys/node-n5.key" ] || fail "a join registered admin:evil's key as node n5's"
+pass "a join with another identity's public key: refused, one line, no key recorded"
 
 # ---- revocation: the key is refused on its next connection
 out=$(hsctl keys revoke node-n2)
 expect_out 'key "node-n2" revoked (identity node:n2)' echo "$out"
+expect_out "join token $ID for node n2 deleted" echo "$out"
+[ ! -e "$HS_PKI/keys/bootstrap-$ID.key" ] || fail "keys revoke node-n2 left n2's join token $ID"
 new_agent agent-revoked n2
 wait_for 30 "the revoked agent to give up" exited "$AGENT_PID"
 expect_out "refused" cat "$T/agent-revoked.log"
 pass "hsctl keys revoke node-n2: the agent's next connection is refused"
+
+# the token that registered the revoked key does not join n2 again
+new_agent agent-rejoin n2 --join "$TOKEN" --broker-key "$BK" --state-dir "$T/agent-n2-rejoin"
+refused agent-rejoin "$AGENT_PID" "the bus refused join token $ID"
+[ ! -e "$HS_PKI/keys/node-n2.key" ] || fail "the revoked node's token registered a new key"
+pass "after the revocation, n2's join token (deleted with the key) joins no more"

@@ -27,7 +27,7 @@ static hs_keytab_t *s_table (void)
         snprintf (keys[i].role, sizeof keys[i].role, "%s", hs_cred_role_of (ids[i]));
         snprintf (keys[i].name, sizeof keys[i].name, "k%zu", i);
     }
-    hs_keytab_t *t = hs_keytab_new (keys, HS_ARRAY_LEN (ids), NULL);
+    hs_keytab_t *t = hs_keytab_new (keys, HS_ARRAY_LEN (ids), NULL, NULL, NULL);
     CHECK_EQ_INT (hs_keytab_size (t), HS_ARRAY_LEN (ids));
     for (size_t i = 0; i < HS_ARRAY_LEN (ids); i++) {
         const hs_keytab_entry_t *e = hs_keytab_find (t, keys[i].public_key);
@@ -117,7 +117,7 @@ static void test_allow_lists (void)
         zmq_curve_keypair (k.public_key, sec);
         snprintf (k.identity, sizeof k.identity, "%s", rows[i].identity);
         snprintf (k.role, sizeof k.role, "%s", hs_cred_role_of (rows[i].identity));
-        hs_keytab_t *one = hs_keytab_new (&k, 1, NULL);
+        hs_keytab_t *one = hs_keytab_new (&k, 1, NULL, NULL, NULL);
         const hs_keytab_entry_t *e = hs_keytab_find (one, k.public_key);
         bool got = hs_policy_may_publish (e, rows[i].topic, strlen (rows[i].topic));
         if (got != rows[i].ok)
@@ -130,15 +130,27 @@ static void test_allow_lists (void)
     hs_keytab_destroy (&t);
 }
 
+static void s_count_conflict (const char *first_name, const char *first_identity,
+                              const hs_cred_key_t *again, void *arg)
+{
+    CHECK_EQ_STR (first_name, "k0");
+    CHECK_EQ_STR (first_identity, "node:a");
+    CHECK_EQ_STR (again->name, "k1");
+    CHECK_EQ_STR (again->identity, "admin:x");
+    (*(int *)arg)++;
+}
+
 static void test_keytab (void)
 {
-    hs_cred_key_t k[4];
+    hs_cred_key_t k[6];
     memset (k, 0, sizeof k);
     char sec[41];
     zmq_curve_keypair (k[0].public_key, sec);
     snprintf (k[0].identity, sizeof k[0].identity, "node:a");
     snprintf (k[0].role, sizeof k[0].role, "node");
-    k[1] = k[0]; /* the same key again: the first wins */
+    /* the same key under another identity (a join that registered the
+     * store's or an admin's public key): neither identity gets it */
+    k[1] = k[0];
     snprintf (k[1].identity, sizeof k[1].identity, "admin:x");
     snprintf (k[1].role, sizeof k[1].role, "admin");
     zmq_curve_keypair (k[2].public_key, sec);
@@ -148,12 +160,21 @@ static void test_keytab (void)
     snprintf (k[3].identity, sizeof k[3].identity, "bootstrap:t");
     snprintf (k[3].role, sizeof k[3].role, "bootstrap");
     k[3].expires = 1000;
+    /* the same key twice under one identity (a copied file): kept once */
+    zmq_curve_keypair (k[4].public_key, sec);
+    snprintf (k[4].identity, sizeof k[4].identity, "node:c");
+    snprintf (k[4].role, sizeof k[4].role, "node");
+    k[5] = k[4];
+    for (int i = 0; i < 6; i++) snprintf (k[i].name, sizeof k[i].name, "k%d", i);
     size_t dups = 0;
-    hs_keytab_t *t = hs_keytab_new (k, 4, &dups);
+    int conflicts = 0;
+    hs_keytab_t *t = hs_keytab_new (k, 6, &dups, s_count_conflict, &conflicts);
     CHECK_EQ_INT (hs_keytab_size (t), 2);
-    CHECK_EQ_INT (dups, 2);
-    const hs_keytab_entry_t *e = hs_keytab_find (t, k[0].public_key);
-    CHECK (e && strcmp (e->identity, "node:a") == 0);
+    CHECK_EQ_INT (dups, 4);
+    CHECK_EQ_INT (conflicts, 1);
+    CHECK (hs_keytab_find (t, k[0].public_key) == NULL);
+    const hs_keytab_entry_t *e = hs_keytab_find (t, k[4].public_key);
+    CHECK (e && strcmp (e->identity, "node:c") == 0 && strcmp (e->name, "k4") == 0);
     CHECK (hs_keytab_find (t, k[2].public_key) == NULL);
     CHECK (hs_keytab_find (t, "short") == NULL);
     CHECK (hs_keytab_find (t, NULL) == NULL);
@@ -174,7 +195,7 @@ static void test_keytab (void)
         snprintf (many[i].identity, sizeof many[i].identity, "node:n%d", i);
         snprintf (many[i].role, sizeof many[i].role, "node");
     }
-    t = hs_keytab_new (many, 1000, &dups);
+    t = hs_keytab_new (many, 1000, &dups, NULL, NULL);
     CHECK_EQ_INT (hs_keytab_size (t), 1000);
     for (int i = 0; i < 1000; i += 37) {
         e = hs_keytab_find (t, many[i].public_key);

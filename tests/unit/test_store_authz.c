@@ -206,6 +206,14 @@ static void test_identity_parse (void)
     CHECK (!store_authz_client_ok (&id, "demo2"));
     CHECK (!store_authz_client_ok (&id, "hsctl-4f2a"));
     CHECK (!store_authz_client_ok (&id, ""));
+    /* a join token answers to join-<its id> only */
+    store_authz_id_parse ("bootstrap:abc123", &id);
+    CHECK (store_authz_client_ok (&id, "join-abc123"));
+    CHECK (!store_authz_client_ok (&id, "join-abc124"));
+    CHECK (!store_authz_client_ok (&id, "abc123"));
+    CHECK (!store_authz_client_ok (&id, "demo"));
+    CHECK (!store_authz_client_ok (&id, "join-"));
+    CHECK (!store_authz_client_ok (&id, NULL));
     static const char *const any[] = {NULL, "admin:alice", "sa:scheduler", "tap:bob", "sa:other"};
     for (size_t i = 0; i < HS_ARRAY_LEN (any); i++) {
         store_authz_id_parse (any[i], &id);
@@ -542,10 +550,15 @@ static Hs__Ack *s_run (store_t *s, const char *identity, Hs__Command *cmd)
     return g_out.n_acks ? g_out.acks[0].ack : &empty;
 }
 
-/* The client id identity's components use: a node's name for node:<N>
- * (store_authz_client_ok), else "c1". */
+/* The client id identity's components use: a node's name for node:<N>,
+ * join-<id> for bootstrap:<id> (store_authz_client_ok), else "c1". */
 static const char *s_client_of (const char *identity)
 {
+    static char join[64];
+    if (identity && hs_startswith (identity, "bootstrap:")) {
+        snprintf (join, sizeof join, "join-%.50s", identity + 10);
+        return join;
+    }
     return identity && hs_startswith (identity, "node:") ? identity + 5 : "c1";
 }
 

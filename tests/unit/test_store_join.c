@@ -2,7 +2,8 @@
  *  token's key registration, over a real key directory: every refusal
  *  (unknown or expired token, another node, another op, several writes, a
  *  bad key, a node that has a key), a dry run, the registration (the node's
- *  key file written; the token spent) and a retry after it. */
+ *  key file written; the token spent) and a retry after it; a spent token
+ *  after its key is revoked; another identity's public key. */
 #include "hs_client.h"
 #include "hs_cred.h"
 #include "hs_obj.h"
@@ -13,6 +14,7 @@
 #include "store_join.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -118,12 +120,50 @@ static void test_decide (void)
                   F);
     CHECK_EQ_INT (hs_cred_key_read (node_key, NULL, 0, &k), 0);
     CHECK_EQ_STR (k.public_key, key);
+    /* n2's key revoked (hsctl keys revoke node-n2): the token that
+     * registered it registers no other, not even while its file is there */
+    CHECK (hs_token_spent (dir, "j0in01"));
+    CHECK_EQ_INT (hs_cred_key_remove (dir, "node-n2"), 0);
+    CHECK_EQ_INT (s_decide (dir, who, s_cmd (HS__OP__OP_APPLY, "n2", other, 1), NOW,
+                            "the join token j0in01 was used already"),
+                  F);
+    CHECK (access (node_key, F_OK) != 0);
+}
+
+/* A join may not register a public key that is already some identity's:
+ * the store's, an admin's, the token's own. */
+static void test_key_taken (void)
+{
+    _cleanup_free_ char *dir = hs_sprintf ("%s/taken", hs_test_tmpdir ());
+    CHECK_EQ_INT (mkdir (dir, 0755), 0);
+    char store_pub[41], sec[41], mine[41];
+    CHECK_EQ_INT (zmq_curve_keypair (store_pub, sec), 0);
+    CHECK_EQ_INT (zmq_curve_keypair (mine, sec), 0);
+    CHECK_EQ_INT (hs_cred_key_write (dir, "store", store_pub, "store", 0), 0);
+    CHECK_EQ_INT (hs_token_key_write (dir, TOKEN, "n5", NOW + 60), 0);
+    hs_token_key_t tk;
+    CHECK_EQ_INT (hs_token_key_read (dir, "j0in01", NULL, 0, &tk), 0);
+    const char *who = "bootstrap:j0in01";
+    const Hs__Code F = HS__CODE__CODE_FORBIDDEN;
+    CHECK_EQ_INT (s_decide (dir, who, s_cmd (HS__OP__OP_APPLY, "n5", store_pub, 1), NOW,
+                            "it is already the key of store.key"),
+                  F);
+    CHECK_EQ_INT (s_decide (dir, who, s_cmd (HS__OP__OP_APPLY, "n5", tk.public_key, 1), NOW,
+                            "it is already the key of bootstrap-j0in01.key"),
+                  F);
+    _cleanup_free_ char *node_key = hs_sprintf ("%s/node-n5.key", dir);
+    CHECK (access (node_key, F_OK) != 0);
+    CHECK (!hs_token_spent (dir, "j0in01")); /* refusals do not spend it */
+    CHECK_EQ_INT (s_decide (dir, who, s_cmd (HS__OP__OP_APPLY, "n5", mine, 1), NOW, "registered"),
+                  HS__CODE__CODE_OK);
+    CHECK (hs_token_spent (dir, "j0in01"));
 }
 
 int main (int argc, char **argv)
 {
     hs_test_t tests[] = {
         {"decide", test_decide},
+        {"key_taken", test_key_taken},
     };
     return HS_TEST_RUN (tests);
 }

@@ -9,7 +9,9 @@
  *                                                    (and the local credential):
  *                                                    hs-bus reloads its key
  *                                                    directory and refuses the
- *                                                    key at once
+ *                                                    key at once;
+ *                                                    for node-N, also
+ *                                                    deletes N's join tokens
  *
  *  NAME in revoke is a key file's name ("node-demo2") or an identity
  *  ("node:demo2").
@@ -54,7 +56,8 @@ static void s_usage (void)
             "  hsctl keys create admin USER   an admin credential (admin:USER)\n"
             "  hsctl keys list                the keys in the broker's key directory\n"
             "  hsctl keys revoke NAME         remove a key (NAME: node-a, or node:a): the bus\n"
-            "                                 refuses it from then on\n\n"
+            "                                 refuses it from then on (node-N: N's join tokens\n"
+            "                                 are deleted too)\n\n"
             "Options:\n"
             "  --pki DIR   the PKI directory (default $HS_PKI or " CTL_PKI_DEFAULT ")\n"
             "  --force     create: replace an existing credential with a new key\n");
@@ -139,6 +142,36 @@ static int s_list (const s_args_t *a)
     return 0;
 }
 
+/* Deletes every join token of keys_dir scoped to node, one line each.
+ * 0, or -1 (said why) when one cannot be deleted. */
+static int s_revoke_tokens (const char *keys_dir, const char *node)
+{
+    hs_cred_key_t *keys = NULL;
+    size_t n = 0;
+    int r = hs_cred_key_list (keys_dir, s_on_bad, NULL, &keys, &n);
+    if (r < 0) {
+        fprintf (stderr, "error: cannot read the key directory %s: %s\n", keys_dir, strerror (-r));
+        return -1;
+    }
+    for (size_t i = 0; i < n && r == 0; i++) {
+        const char *id = hs_cred_identity_name (keys[i].identity);
+        hs_token_key_t tk;
+        if (!hs_streq (keys[i].role, "bootstrap") || !id ||
+            hs_token_key_read (keys_dir, id, NULL, 0, &tk) < 0 || !hs_streq (tk.node, node))
+            continue;
+        r = hs_cred_key_remove (keys_dir, keys[i].name);
+        if (r < 0 && r != -ENOENT) {
+            fprintf (stderr, "error: cannot remove join token %s (%s/%s.key): %s\n", tk.id,
+                     keys_dir, keys[i].name, strerror (-r));
+            break;
+        }
+        r = 0;
+        printf ("join token %s for node %s deleted: it cannot join the node again\n", tk.id, node);
+    }
+    free (keys);
+    return r < 0 ? -1 : 0;
+}
+
 static int s_revoke (const s_args_t *a, const char *arg)
 {
     const char *dir = ctl_pki_dir (a->pki);
@@ -157,6 +190,10 @@ static int s_revoke (const s_args_t *a, const char *arg)
         return 1;
     }
     if (r < 0) memset (&key, 0, sizeof key); /* a bad file goes too */
+    /* The node's join tokens first: whoever holds one would otherwise join
+     * again with a fresh key (the store refuses a spent token too). */
+    const char *node = hs_startswith (name, "node-") ? name + 5 : NULL;
+    if (node && s_revoke_tokens (keys_dir, node) < 0) return 1;
     r = hs_cred_key_remove (keys_dir, name);
     if (r < 0) {
         fprintf (stderr, "error: cannot remove %s: %s\n", path, strerror (-r));

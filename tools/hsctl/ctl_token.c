@@ -164,8 +164,8 @@ static int s_list (const s_args_t *a)
         strftime (when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
         char left[32];
         _cleanup_free_ char *node_key = hs_sprintf ("%s/node-%s.key", keys_dir, tk.node);
-        if (access (node_key, F_OK) == 0)
-            snprintf (left, sizeof left, "<used>"); /* its node has a key: spent */
+        if (access (node_key, F_OK) == 0 || hs_token_spent (keys_dir, tk.id))
+            snprintf (left, sizeof left, "<used>"); /* spent: its node has a key, or had */
         else if (tk.expires <= now)
             snprintf (left, sizeof left, "<expired>");
         else
