@@ -14,9 +14,10 @@
  *  keys of DIR/keys, putting the key in the connection's User-Id. Every
  *  message is then looked up by that key in the *current* key table and
  *  checked against hs_broker_policy: exactly two frames (or well-formed
- *  batch pairs), a topic its role may publish; cmd.* goes out with a third
- *  frame, the identity, which no publisher can forge because we decide the
- *  frame count. Refusals are counted (auth_refused, denied, malformed in our
+ *  batch pairs), a topic its role may publish; cmd.* and the agents'
+ *  replies (probres.*, execout.*, logs.*: hs_topic_is_stamped) go out with
+ *  a third frame, the identity, which no publisher can forge because we
+ *  decide the frame count. Refusals are counted (auth_refused, denied, malformed in our
  *  heartbeat) and logged once per identity and reason.
  */
 #include "hs_broker_policy.h"
@@ -26,6 +27,7 @@
 #include "hs_lock.h"
 #include "hs_log.h"
 #include "hs_notify.h"
+#include "hs_topic.h"
 #include "hs_util.h"
 
 #include <errno.h>
@@ -285,8 +287,8 @@ static bool s_allowed (self_t *self, const hs_keytab_entry_t *who, zmq_msg_t *to
 
 /* Forwards a topic and its body (NULL: a lone frame) as one message, or
  * drops both when over the limits. Closes them. Secured (who set): a
- * lone frame is malformed, the topic must be who's to publish, and cmd.*
- * gets who's identity as a third frame. */
+ * lone frame is malformed, the topic must be who's to publish, and a
+ * stamped topic (cmd.*, the replies) gets who's identity as a third frame. */
 static void s_forward_pair (self_t *self, const hs_keytab_entry_t *who, zmq_msg_t *topic,
                             zmq_msg_t *body, bool more_after)
 {
@@ -309,7 +311,7 @@ static void s_forward_pair (self_t *self, const hs_keytab_entry_t *who, zmq_msg_
         if (body) zmq_msg_close (body);
         return;
     }
-    bool stamp = who && hs_policy_is_cmd (zmq_msg_data (topic), zmq_msg_size (topic));
+    bool stamp = who && hs_topic_is_stamped (zmq_msg_data (topic), zmq_msg_size (topic));
     s_send_frame (self, topic, body != NULL || more_after);
     if (body) s_send_frame (self, body, more_after || stamp);
     if (stamp) zmq_send (self->xpub, who->identity, strlen (who->identity), 0);

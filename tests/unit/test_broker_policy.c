@@ -4,6 +4,7 @@
  *  hs_bus_join at once with its line, revocation by removing a key file. */
 #include "hs_broker_policy.h"
 #include "hs_bus.h"
+#include "hs_topic.h"
 #include "hs_cred.h"
 #include "hs_test.h"
 #include "hs_util.h"
@@ -317,6 +318,22 @@ static void test_secure_bus (void)
     CHECK (s_got (store, "cmd.node", stamp, sizeof stamp));
     CHECK_EQ_STR (stamp, "node:b");
 
+    /* an agent's replies to one client arrive stamped too, so the client
+     * can tell node a's answer from node b's forgery; a two-frame one
+     * (not through the stamping) is refused as garbage */
+    static const char *replies[] = {"probres.prober-1/", "execout.hsctl-1/", "logs.hsctl-1/"};
+    for (size_t i = 0; i < HS_ARRAY_LEN (replies); i++) hs_bus_subscribe (tap, replies[i]);
+    CHECK_EQ_INT (hs_bus_join (tap, 5000), 0);
+    for (size_t i = 0; i < HS_ARRAY_LEN (replies); i++) {
+        s_ping (a, replies[i]);
+        CHECK (s_got (tap, replies[i], stamp, sizeof stamp));
+        CHECK_EQ_STR (stamp, "node:a");
+        s_ping (b, replies[i]);
+        CHECK (s_got (tap, replies[i], stamp, sizeof stamp));
+        CHECK_EQ_STR (stamp, "node:b");
+    }
+    for (size_t i = 0; i < HS_ARRAY_LEN (replies); i++) hs_bus_unsubscribe (tap, replies[i]);
+
     /* forged topics are dropped and counted; the store's own pass */
     int64_t denied0 = s_counter (tap, "denied");
     CHECK (denied0 >= 0);
@@ -415,6 +432,20 @@ static void test_decode_stamp (void)
     f[2] = (hs_frame_t){(uint8_t *)"node:a\0x", 8};
     CHECK_EQ_INT (hs_bus_decode (f, 3, &out, &why), -EBADMSG);
     CHECK_EQ_INT (why, HS_GARBAGE_STAMP);
+    /* the agents' replies are stamped as commands are */
+    static const char *replies[] = {"probres.p/", "execout.c/", "logs.c/"};
+    for (size_t i = 0; i < HS_ARRAY_LEN (replies); i++) {
+        f[0] = (hs_frame_t){(uint8_t *)replies[i], strlen (replies[i])};
+        f[2] = (hs_frame_t){(uint8_t *)"node:a", 6};
+        CHECK_EQ_INT (hs_bus_decode (f, 3, &out, &why), 0);
+        hs_pb_free (out);
+        f[2] = (hs_frame_t){(uint8_t *)"root", 4};
+        CHECK_EQ_INT (hs_bus_decode (f, 3, &out, &why), -EBADMSG);
+        CHECK_EQ_INT (why, HS_GARBAGE_STAMP);
+    }
+    CHECK (hs_topic_is_stamped ("logs.c/", 7) && hs_topic_is_stamped ("cmd.pod", 7));
+    CHECK (!hs_topic_is_stamped ("logs.", 5) && !hs_topic_is_stamped ("logreq.a/", 9));
+    CHECK (!hs_topic_is_stamped ("probe.a/", 8) && !hs_topic_is_stamped ("exec.a/", 7));
     f[0] = (hs_frame_t){(uint8_t *)"ev.pod.a/x/y", 12};
     f[2] = (hs_frame_t){(uint8_t *)"node:a", 6};
     CHECK_EQ_INT (hs_bus_decode (f, 3, &out, &why), -EBADMSG);
