@@ -14,9 +14,10 @@
  *  keys of DIR/keys, putting the key in the connection's User-Id. Every
  *  message is then looked up by that key in the *current* key table and
  *  checked against hs_broker_policy: exactly two frames (or well-formed
- *  batch pairs), a topic its role may publish; cmd.* goes out with a third
- *  frame, the identity, which no publisher can forge because we decide the
- *  frame count. Refusals are counted (auth_refused, denied, malformed in our
+ *  batch pairs), a topic its role may publish; cmd.* and the agents'
+ *  replies (probres.*, execout.*, logs.*: hs_topic_is_stamped) go out with
+ *  a third frame, the identity, which no publisher can forge because we
+ *  decide the frame count. Refusals are counted (auth_refused, denied, malformed in our
  *  heartbeat) and logged once per identity and reason.
  */
 #include "hs_broker_policy.h"
@@ -26,6 +27,7 @@
 #include "hs_lock.h"
 #include "hs_log.h"
 #include "hs_notify.h"
+#include "hs_topic.h"
 #include "hs_util.h"
 
 #include <errno.h>
@@ -78,6 +80,8 @@ typedef struct {
     /* XPUB's endpoints as bound, and as zmq_unbind wants them (resolved) */
     char *sub_eps[2], *sub_eps_bound[2];
     hs_loop_timer_t *rebind; /* after a cut: binds XPUB's endpoints again */
+    hs_loop_timer_t *expiry; /* at the next key's expiry: cut its subscription */
+    int64_t expiry_seen_s;   /* keys expired up to here (unix s) were dealt with */
     int rebind_tries;
     bool unbound[2];
     zmq_msg_t *meta; /* while splitting a pack: its received frame, for User-Id and Peer-Address */
@@ -293,8 +297,8 @@ static bool s_allowed (self_t *self, const hs_keytab_entry_t *who, zmq_msg_t *to
 
 /* Forwards a topic and its body (NULL: a lone frame) as one message, or
  * drops both when over the limits. Closes them. Secured (who set): a
- * lone frame is malformed, the topic must be who's to publish, and cmd.*
- * gets who's identity as a third frame. */
+ * lone frame is malformed, the topic must be who's to publish, and a
+ * stamped topic (cmd.*, the replies) gets who's identity as a third frame. */
 static void s_forward_pair (self_t *self, const hs_keytab_entry_t *who, zmq_msg_t *topic,
                             zmq_msg_t *body, bool more_after)
 {
@@ -317,7 +321,7 @@ static void s_forward_pair (self_t *self, const hs_keytab_entry_t *who, zmq_msg_
         if (body) zmq_msg_close (body);
         return;
     }
-    bool stamp = who && hs_policy_is_cmd (zmq_msg_data (topic), zmq_msg_size (topic));
+    bool stamp = who && hs_topic_is_stamped (zmq_msg_data (topic), zmq_msg_size (topic));
     s_send_frame (self, topic, body != NULL || more_after);
     if (body) s_send_frame (self, body, more_after || stamp);
     if (stamp) zmq_send (self->xpub, who->identity, strlen (who->identity), 0);
@@ -589,6 +593,21 @@ static void s_on_key_conflict (const char *first_name, const char *first_identit
                again->public_key, first_name, first_identity, again->name, again->identity);
 }
 
+/* The expiry timer at the next expiry after expiry_seen_s, or off. */
+static void s_arm_expiry (self_t *self)
+{
+    if (!self->expiry) return;
+    int64_t next = hs_keytab_next_expiry (self->keys, self->expiry_seen_s);
+    if (!next) {
+        hs_loop_timer_set (self->expiry, HS_NEVER);
+        return;
+    }
+    /* a key has expired from the start of its second on
+     * (hs_keytab_expired): look just after it, on the monotonic clock */
+    int64_t now_ns = hs_now_ns (), in_ns = next * 1000000000LL - now_ns + 1000000LL;
+    hs_loop_timer_set (self->expiry, hs_mono_ns () + (in_ns > 0 ? in_ns : 0));
+}
+
 /* (Re)loads the key table from keys_dir. On failure the old table stays. */
 static int s_load_keys (self_t *self, const char *why)
 {
@@ -603,14 +622,10 @@ static int s_load_keys (self_t *self, const char *why)
     size_t conflicts = 0;
     hs_keytab_t *table = hs_keytab_new (keys, n, &dups, s_on_key_conflict, &conflicts);
     self->key_conflicts = conflicts;
-    /* a key gone (or now expired) may still have a SUB connection open */
-    size_t gone = 0;
+    /* a key gone (or now expired) may still have a SUB connection open; one
+     * expired before (a spent join token stays in keys/) was cut then */
     int64_t now_s = hs_now_ns () / 1000000000LL;
-    for (size_t i = 0; self->keys && i < hs_keytab_size (self->keys); i++) {
-        const hs_keytab_entry_t *old = hs_keytab_entry (self->keys, i);
-        const hs_keytab_entry_t *e = hs_keytab_find (table, old->public_key);
-        if (!e || hs_keytab_expired (e, now_s)) gone++;
-    }
+    size_t gone = hs_keytab_gone (self->keys, table, now_s);
     if (dups)
         log_warn ("%zu key file(s) in %s left out of the key table (a bad role or key, a copy "
                   "of another file's key, or a key under two identities)",
@@ -621,7 +636,22 @@ static int s_load_keys (self_t *self, const char *why)
     self->key_reloads++;
     log_info ("%s: %zu key(s) from %s", why, hs_keytab_size (self->keys), self->keys_dir);
     if (gone) s_cut_subscribers (self, gone);
+    self->expiry_seen_s = now_s;
+    s_arm_expiry (self);
     return 0;
+}
+
+/* A key expired since we last looked: it may still be subscribed. */
+static void s_on_expiry (void *arg)
+{
+    self_t *self = arg;
+    int64_t now_s = hs_now_ns () / 1000000000LL;
+    size_t n = hs_keytab_expired_between (self->keys, self->expiry_seen_s, now_s);
+    if (n > 0) {
+        self->expiry_seen_s = now_s;
+        s_cut_subscribers (self, n);
+    }
+    s_arm_expiry (self); /* early (clocks): the same key again */
 }
 
 static void s_on_hup (void *arg, int signo)
@@ -921,6 +951,8 @@ static int s_setup_secure (self_t *self, hs_loop_t *loop)
             self->mon_in[i] = hs_loop_zsock (loop, self->mon[i], fns[i], NULL, self);
     }
     self->rebind = hs_loop_timer (loop, HS_NEVER, s_on_rebind, self);
+    self->expiry = hs_loop_timer (loop, HS_NEVER, s_on_expiry, self);
+    s_arm_expiry (self);
     if (hs_loop_signal (loop, SIGHUP, s_on_hup, self) < 0) return -1;
     self->inotify_fd = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
     if (self->inotify_fd < 0 ||
@@ -1082,6 +1114,7 @@ static void s_teardown (void *arg)
     hs_loop_zsock_free (&self->subs);
     hs_loop_zsock_free (&self->zap_in);
     hs_loop_timer_free (&self->rebind);
+    hs_loop_timer_free (&self->expiry);
     for (int i = 0; i < 2; i++) {
         hs_loop_zsock_free (&self->mon_in[i]);
         if (self->mon[i]) {

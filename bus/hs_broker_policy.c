@@ -149,6 +149,38 @@ bool hs_keytab_expired (const hs_keytab_entry_t *e, int64_t now_s)
     return e->expires > 0 && now_s >= e->expires;
 }
 
+size_t hs_keytab_gone (const hs_keytab_t *old, const hs_keytab_t *new_, int64_t now_s)
+{
+    size_t gone = 0;
+    for (size_t i = 0; old && i < old->n; i++) {
+        const hs_keytab_entry_t *o = &old->entries[i];
+        if (hs_keytab_expired (o, now_s)) continue;
+        const hs_keytab_entry_t *e = hs_keytab_find (new_, o->public_key);
+        if (!e || hs_keytab_expired (e, now_s)) gone++;
+    }
+    return gone;
+}
+
+int64_t hs_keytab_next_expiry (const hs_keytab_t *self, int64_t now_s)
+{
+    int64_t next = 0;
+    for (size_t i = 0; self && i < self->n; i++) {
+        int64_t x = self->entries[i].expires;
+        if (x > now_s && (next == 0 || x < next)) next = x;
+    }
+    return next;
+}
+
+size_t hs_keytab_expired_between (const hs_keytab_t *self, int64_t after_s, int64_t now_s)
+{
+    size_t n = 0;
+    for (size_t i = 0; self && i < self->n; i++) {
+        int64_t x = self->entries[i].expires;
+        if (x > after_s && x <= now_s) n++;
+    }
+    return n;
+}
+
 static bool s_prefix (const char *topic, size_t len, const char *prefix)
 {
     size_t n = strlen (prefix);

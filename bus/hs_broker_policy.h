@@ -87,6 +87,19 @@ const hs_keytab_entry_t *hs_keytab_find (const hs_keytab_t *self, const char *z8
 /* Whether the entry's key has expired at unix time now_s. */
 bool hs_keytab_expired (const hs_keytab_entry_t *e, int64_t now_s);
 
+/* On a reload: how many keys of old (NULL: none) were valid at now_s and
+ * are not in new_ or have expired there: the keys whose subscriptions
+ * hs-bus must cut. A key that had already expired in old was cut when it
+ * expired (or never admitted), so it does not count again. */
+size_t hs_keytab_gone (const hs_keytab_t *old, const hs_keytab_t *new_, int64_t now_s);
+
+/* The earliest expiry after now_s among the table's keys (unix seconds),
+ * or 0 if none expires later: when hs-bus looks again. */
+int64_t hs_keytab_next_expiry (const hs_keytab_t *self, int64_t now_s);
+
+/* How many of the table's keys expire in (after_s, now_s]. */
+size_t hs_keytab_expired_between (const hs_keytab_t *self, int64_t after_s, int64_t now_s);
+
 /* Whether who may publish on topic (len bytes, not NUL-terminated). */
 bool hs_policy_may_publish (const hs_keytab_entry_t *who, const char *topic, size_t len);
 

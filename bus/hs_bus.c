@@ -666,16 +666,16 @@ static bool s_stamp_ok (const hs_frame_t *f)
     return hs_cred_role_of (id) != NULL;
 }
 
-static bool s_is_cmd (const hs_frame_t *topic)
+static bool s_is_stamped (const hs_frame_t *topic)
 {
-    return topic->len > 4 && memcmp (topic->data, "cmd.", 4) == 0;
+    return hs_topic_is_stamped ((const char *)topic->data, topic->len);
 }
 
 int hs_bus_decode_sized (const hs_frame_t *frames, size_t n, const char *oversized_prefix,
                          Hs__Envelope **ret_env, hs_garbage_t *ret_reason)
 {
     hs_garbage_t reason;
-    if (n != 2 && !(n == 3 && s_is_cmd (&frames[0])))
+    if (n != 2 && !(n == 3 && s_is_stamped (&frames[0])))
         reason = HS_GARBAGE_FRAMES;
     else if (!s_topic_ok (&frames[0]))
         reason = HS_GARBAGE_TOPIC;
@@ -734,8 +734,9 @@ static void s_count_garbage (hs_bus_t *self, const hs_frame_t *frames, size_t n,
                  hs_garbage_name (reason), who);
 }
 
-/* Receives one valid message. In secure mode a cmd.* message must carry
- * hs-bus's stamp, kept in self->peer. */
+/* Receives one valid message. In secure mode a message on a stamped topic
+ * (cmd.*, the agents' replies: hs_topic_is_stamped) must carry hs-bus's
+ * stamp, kept in self->peer. */
 static int s_recv_one (hs_bus_t *self, const char *oversized_prefix, char **ret_topic,
                        Hs__Envelope **ret_env, size_t *ret_size, int timeout_ms)
 {
@@ -751,7 +752,7 @@ static int s_recv_one (hs_bus_t *self, const char *oversized_prefix, char **ret_
             frames[i] = (hs_frame_t){zmq_msg_data (&msgs[i]), zmq_msg_size (&msgs[i])};
         Hs__Envelope *env;
         hs_garbage_t reason;
-        if (self->secure && n == 2 && s_is_cmd (&frames[0])) {
+        if (self->secure && n == 2 && s_is_stamped (&frames[0])) {
             /* not through hs-bus's stamping: refused before decoding */
             r = -EBADMSG;
             reason = HS_GARBAGE_STAMP;

@@ -54,8 +54,9 @@ typedef enum {
     HS_GARBAGE_OVERSIZED,  /* envelope above HS_BUS_MAX_MSG */
     HS_GARBAGE_DECODE,     /* not a valid hs.Envelope */
     HS_GARBAGE_BODY,       /* an Envelope with no body this schema knows */
-    HS_GARBAGE_STAMP,      /* cmd.* without hs-bus's identity stamp (secure mode), or a
-                              stamp that is not an identity */
+    HS_GARBAGE_STAMP,      /* a stamped topic (cmd.*, the agents' replies) without
+                              hs-bus's identity stamp (secure mode), or a stamp that
+                              is not an identity */
     HS_GARBAGE__COUNT
 } hs_garbage_t;
 
@@ -96,7 +97,8 @@ int hs_bus_connect (const char *addr, const char *component, const char *instanc
 /* This connection's identity (from its credential), or NULL insecure. */
 const char *hs_bus_identity (hs_bus_t *self);
 
-/* The identity hs-bus stamped on the cmd.* message most recently returned
+/* The identity hs-bus stamped on the message most recently returned (on a
+ * stamped topic, hs_topic_is_stamped: cmd.*, probres.*, execout.*, logs.*)
  * by hs_bus_recv / hs_bus_recv_sized (the third frame), or NULL when the
  * bus runs insecure or that message carried no stamp. Borrowed: valid
  * until the next receive. */
@@ -188,10 +190,12 @@ int hs_bus_recv_raw (hs_bus_t *self, hs_frame_t **ret_frames, size_t *ret_n, int
 void hs_bus_frames_free (hs_frame_t *frames, size_t n);
 
 /* Checks two raw frames and decodes them. 0 with *ret_env, or -EBADMSG with
- * *ret_reason set. Counts nothing. A cmd.* message may have a third frame,
- * hs-bus's identity stamp, which must be a valid identity (hs_cred_role_of)
- * or the message is HS_GARBAGE_STAMP; hs_bus_recv in secure mode requires
- * it. Three frames on any other topic are HS_GARBAGE_FRAMES. */
+ * *ret_reason set. Counts nothing. A message on a stamped topic (cmd.*,
+ * probres.*, execout.*, logs.*: hs_topic_is_stamped) may have a third
+ * frame, hs-bus's identity stamp, which must be a valid identity
+ * (hs_cred_role_of) or the message is HS_GARBAGE_STAMP; hs_bus_recv in
+ * secure mode requires it. Three frames on any other topic are
+ * HS_GARBAGE_FRAMES. */
 int hs_bus_decode (const hs_frame_t *frames, size_t n, Hs__Envelope **ret_env,
                    hs_garbage_t *ret_reason);
 /* hs_bus_decode that passes envelopes above HS_BUS_MAX_MSG (up to

@@ -274,6 +274,7 @@ typedef struct {
 typedef struct s_deferred {
     char *topic;
     Hs__Envelope *env;
+    char *peer; /* hs-bus's stamp (hs_bus_peer_identity), or NULL */
     struct s_deferred *next;
 } s_deferred_t;
 
@@ -289,7 +290,8 @@ struct hs_client_t {
     size_t n_handlers;
     s_deferred_t *defer_head, *defer_tail;
     size_t n_defer;
-    int depth; /* > 0 while a user callback runs */
+    int depth;        /* > 0 while a user callback runs */
+    const char *peer; /* the stamp of the message whose handlers run (hs_client_peer_identity) */
     /* hs_client_attach: the loop's sources */
     hs_loop_t *loop;
     hs_loop_zsock_t *zsock;
@@ -1197,7 +1199,7 @@ static bool s_must_defer (hs_client_t *self, const char *topic, const Hs__Envelo
     return true;
 }
 
-static void s_defer (hs_client_t *self, char *topic, Hs__Envelope *env)
+static void s_defer (hs_client_t *self, char *topic, Hs__Envelope *env, const char *peer)
 {
     if (self->n_defer >= DEFER_MAX) {
         /* Dropping is safe: sequences and acks retries recover it. */
@@ -1208,6 +1210,7 @@ static void s_defer (hs_client_t *self, char *topic, Hs__Envelope *env)
     s_deferred_t *d = hs_calloc (1, sizeof *d);
     d->topic = topic;
     d->env = env;
+    d->peer = peer ? hs_strdup (peer) : NULL;
     if (self->defer_tail)
         self->defer_tail->next = d;
     else
@@ -1216,21 +1219,25 @@ static void s_defer (hs_client_t *self, char *topic, Hs__Envelope *env)
     self->n_defer++;
 }
 
-/* Takes ownership of topic and env. */
-static void s_dispatch (hs_client_t *self, char *topic, Hs__Envelope *env)
+/* Takes ownership of topic and env; peer (hs-bus's stamp, or NULL) is
+ * borrowed. */
+static void s_dispatch (hs_client_t *self, char *topic, Hs__Envelope *env, const char *peer)
 {
     if (self->depth > 0 && s_must_defer (self, topic, env)) {
-        s_defer (self, topic, env);
+        s_defer (self, topic, env, peer);
         return;
     }
     /* Handlers first: watches may take parts of the envelope. The array may
      * grow under us (hs_client_on from a handler), so index it afresh. */
+    const char *outer = self->peer;
     for (size_t i = 0; i < self->n_handlers; i++) {
         if (!hs_startswith (topic, self->handlers[i].prefix)) continue;
         self->depth++;
+        self->peer = peer;
         self->handlers[i].fn (self->handlers[i].arg, topic, env);
         self->depth--;
     }
+    self->peer = outer;
     switch (env->body_case) {
     case HS__ENVELOPE__BODY_ACK:
         if (strcmp (topic, self->ack_topic) == 0) s_on_ack (self, env);
@@ -1327,8 +1334,10 @@ static int s_pump_batched (hs_client_t *self, int timeout_ms)
                 self->n_defer--;
                 char *topic = d->topic;
                 Hs__Envelope *env = d->env;
+                char *peer = d->peer;
                 free (d);
-                s_dispatch (self, topic, env);
+                s_dispatch (self, topic, env, peer);
+                free (peer);
                 handled++;
             }
         }
@@ -1338,7 +1347,11 @@ static int s_pump_batched (hs_client_t *self, int timeout_ms)
             int r = hs_bus_recv (self->bus, &topic, &env, 0);
             if (r == -EAGAIN) break;
             if (r < 0) return handled ? handled : r;
-            s_dispatch (self, topic, env);
+            /* copied: a handler's synchronous call receives again */
+            const char *stamp = hs_bus_peer_identity (self->bus);
+            char *peer = stamp ? hs_strdup (stamp) : NULL;
+            s_dispatch (self, topic, env, peer);
+            free (peer);
             handled++;
         }
         if (handled) {
@@ -1473,6 +1486,7 @@ void hs_client_destroy (hs_client_t **self_p)
         self->defer_head = d->next;
         free (d->topic);
         hs_pb_free (d->env);
+        free (d->peer);
         free (d);
     }
     hs_loop_zsock_free (&self->zsock);
@@ -1489,6 +1503,11 @@ void hs_client_destroy (hs_client_t **self_p)
 hs_bus_t *hs_client_bus (hs_client_t *self)
 {
     return self->bus;
+}
+
+const char *hs_client_peer_identity (hs_client_t *self)
+{
+    return self->peer;
 }
 
 const char *hs_client_id (hs_client_t *self)

@@ -167,6 +167,12 @@ int hs_client_snapshot (hs_client_t *self, const hs_kind_t *kinds, size_t n_kind
  * one handles are freed silently. 0, -EINVAL or -errno. */
 typedef void (hs_msg_fn) (void *arg, const char *topic, const Hs__Envelope *env);
 int hs_client_on (hs_client_t *self, const char *prefix, hs_msg_fn *fn, void *arg);
+/* Inside an hs_client_on handler: hs-bus's identity stamp on the message
+ * (hs_bus_peer_identity: who published it, on cmd.* and the agents'
+ * replies probres.*, execout.*, logs.*), or NULL (insecure bus, or a topic
+ * hs-bus does not stamp). Borrowed for the call. Stays right for a message
+ * a handler's synchronous call held back. */
+const char *hs_client_peer_identity (hs_client_t *self);
 
 /* ------------------------------------------------------------------ event loop */
 

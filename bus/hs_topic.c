@@ -14,6 +14,16 @@ bool hs_topic_id_ok (const char *id)
     return true;
 }
 
+bool hs_topic_is_stamped (const char *topic, size_t len)
+{
+    static const char *const stamped[] = {"cmd.", "probres.", "execout.", "logs."};
+    for (size_t i = 0; i < HS_ARRAY_LEN (stamped); i++) {
+        size_t n = strlen (stamped[i]);
+        if (len > n && memcmp (topic, stamped[i], n) == 0) return true;
+    }
+    return false;
+}
+
 char *hs_topic_to (const char *family, const char *id)
 {
     return hs_sprintf ("%s.%s%c", family, hs_s (id), HS_TOPIC_END);

@@ -39,6 +39,12 @@
  * HS_TOPIC_MAX_ID bytes of printable ASCII (0x21-0x7e) without '/'. */
 bool hs_topic_id_ok (const char *id);
 
+/* Whether hs-bus (secured) stamps a message on topic (len bytes) with its
+ * publisher's identity as a third frame: commands (cmd.) and the replies
+ * agents send to one client (probres., execout., logs.), whose receivers
+ * check who answered (docs/protocol.md §Security). */
+bool hs_topic_is_stamped (const char *topic, size_t len);
+
 /* "<family>.<id>/" (ack, snap, echo, logs, probres, logreq, probe): the
  * topic, and the exact subscription prefix, addressed to one client or
  * node. Caller frees. */

@@ -34,6 +34,7 @@
 #include "probe_target.h"
 
 #include "hs_topic.h"
+#include "hs_cred.h"
 #include "hs_ctrl.h"
 #include "hs_log.h"
 #include "hs_util.h"
@@ -87,6 +88,7 @@ typedef struct s_op_t {
     int64_t deadline;
     probe_net_t *net;
     char *request_id;
+    char *agent;      /* exec: "node:<node>", the only identity whose answer counts */
     Hs__Probe *probe; /* exec: for its messages */
 } s_op_t;
 
@@ -129,6 +131,7 @@ typedef struct self_t {
     uint64_t checks;
     size_t nodes_owned, nodes_total;
     uint64_t probes, failures, nodes_notready, evictions, results, events;
+    uint64_t forged_results; /* ExecResults not stamped by the probed pod's node */
 } self_t;
 
 static int64_t s_min (int64_t a, int64_t b)
@@ -290,6 +293,7 @@ static void s_op_free (s_op_t *op)
     free (op->uid);
     free (op->container);
     free (op->request_id);
+    free (op->agent);
     hs_pb_free (op->probe);
     free (op);
 }
@@ -357,6 +361,21 @@ static void s_on_exec_result (void *arg, const char *topic, const Hs__Envelope *
     const Hs__ExecResult *r = env->exec_result;
     s_op_t *op = zhashx_lookup (self->execs, hs_s (r->request_id));
     if (!op) return; /* timed out already, or not ours */
+    /* Secured, hs-bus stamps who published it: only the agent of the
+     * pod's node answers (any node can read the request on probe.<node>
+     * and race it with a forged result). */
+    hs_client_t *client = hs_ctrl_client (self->ctrl);
+    const char *peer = hs_client_peer_identity (client);
+    if (hs_bus_identity (hs_client_bus (client)) && !hs_streq (peer, op->agent)) {
+        self->forged_results++;
+        char key[HS_CRED_MAX_IDENTITY + 32];
+        snprintf (key, sizeof key, "prober:forged:%s", hs_s (peer));
+        hs_log_once (HS_LOG_WARN, key,
+                     "dropped an ExecResult for %s from %s, not %s (counted in forged_results, "
+                     "further ones not logged)",
+                     op->pod_key, peer ? peer : "(no stamp)", op->agent);
+        return;
+    }
     char *msg = probe_msg_exec (op->probe, r->exit_code, r->output.data, r->output.len, r->error);
     s_op_finish (self, op, r->exit_code == 0, msg);
 }
@@ -431,6 +450,7 @@ static void s_start_probe (self_t *self, s_pod_t *p, s_ctr_t *c, probe_kind_t k,
         s_op_t *op = s_op_new (self, p, c, k);
         op->probe = hs_pb_dup (probe);
         op->request_id = hs_sprintf ("%llx", (unsigned long long)++self->seq);
+        op->agent = hs_sprintf ("node:%s", p->node);
         op->deadline = now + timeout + EXEC_SLACK_NS;
         zhashx_insert (self->execs, op->request_id, op);
         Hs__ExecRequest rq = HS__EXEC_REQUEST__INIT;
@@ -1063,9 +1083,9 @@ static size_t s_counters (void *arg, const char **names, uint64_t *values, size_
 {
     self_t *self = arg;
     const char *n[] = {"probes",  "failures", "nodes_notready", "evictions",
-                       "results", "events",   "inflight"};
+                       "results", "events",   "inflight",       "forged_results"};
     uint64_t v[] = {self->probes,  self->failures, self->nodes_notready, self->evictions,
-                    self->results, self->events,   self->n_ops};
+                    self->results, self->events,   self->n_ops,          self->forged_results};
     size_t k = 0;
     for (; k < HS_ARRAY_LEN (n) && k < max; k++) {
         names[k] = n[k];

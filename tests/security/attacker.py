@@ -19,6 +19,13 @@ STEP:
             cmd.pod on that connection and try a new connection
   garbage   with --cred: oversize topic, 5 MiB and 9 MiB frames, random
             bytes on cmd.pod; then join again on new sockets
+  replies   with --cred (another node's key) and --victim NODE: join, write
+            --out FILE.joined, then for --seconds answer every request for
+            NODE it reads (everyone may read): an ExecRequest on
+            exec.NODE/ with a forged ExecChunk on execout.<client>/, a
+            LogRequest on logreq.NODE/ with a forged LogChunk on
+            logs.<client>/, a probe's ExecRequest on probe.NODE/ with a
+            failing ExecResult on probres.<client>/ (test_sec_replies.sh)
 
 Prints one JSON object (the step's findings) on stdout, or into --out.
 Messages are protobuf built by hand: Envelope{sender=1, sender_seq=2,
@@ -33,6 +40,9 @@ import time
 import zmq
 import zmq.auth
 import zmq.utils.monitor
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hsraw import decode as hsraw_decode  # noqa: E402
 
 # What a node:b must not be able to publish (test_sec_bus.sh checks that
 # no subscriber ever saw them and that hs-bus counted each in `denied`).
@@ -271,6 +281,62 @@ def step_garbage(ctx, args):
     return res
 
 
+def _str(d, num):
+    return d.get(num, [b""])[0].decode(errors="replace")
+
+
+def step_replies(ctx, args):
+    c = Conn(ctx, args, load(args))
+    res = {"joined": c.echo("replies-join-%d" % os.getpid(), 10),
+           "exec": 0, "logs": 0, "probe": 0}
+    if args.out:
+        with open(args.out + ".joined", "w") as f:
+            f.write("1" if res["joined"] else "0")
+    v = args.victim
+    for t in ("exec.%s/" % v, "logreq.%s/" % v, "probe.%s/" % v):
+        c.sub.setsockopt_string(zmq.SUBSCRIBE, t)
+    answered = set()
+    deadline = time.monotonic() + args.seconds
+    while time.monotonic() < deadline:
+        if not c.sub.poll(50):
+            continue
+        fr = c.sub.recv_multipart()
+        topic, env = fr[0].decode(errors="replace"), hsraw_decode(fr[1])
+        c.seq += 1
+        if topic.startswith("exec.") and 21 in env:
+            rq = hsraw_decode(env[21][0])
+            cid, rid = _str(rq, 1), _str(rq, 2)
+            if rid in answered or rq.get(9):
+                continue
+            answered.add(rid)
+            chunk = (field(1, 2, rid.encode()) + field(2, 0, 1) + field(3, 0, 1) +
+                     field(4, 2, b"FORGED-EXEC\n") + field(5, 0, 1) + field(6, 0, 0))
+            c.send("execout.%s/" % cid, envelope(c.name, c.seq, 23, chunk))
+            res["exec"] += 1
+        elif topic.startswith("logreq.") and 18 in env:
+            rq = hsraw_decode(env[18][0])
+            cid, rid = _str(rq, 1), _str(rq, 2)
+            if rid in answered or rq.get(11):
+                continue
+            answered.add(rid)
+            chunk = (field(1, 2, rid.encode()) + field(2, 2, b"FORGED-LOG\n") +
+                     field(3, 0, 1) + field(6, 0, 1))
+            c.send("logs.%s/" % cid, envelope(c.name, c.seq, 19, chunk))
+            res["logs"] += 1
+        elif topic.startswith("probe.") and 21 in env:
+            rq = hsraw_decode(env[21][0])
+            cid, rid = _str(rq, 1), _str(rq, 2)
+            if rid in answered:
+                continue
+            answered.add(rid)
+            result = (field(1, 2, rid.encode()) + field(2, 0, 1) +
+                      field(3, 2, b"FORGED-PROBE"))
+            c.send("probres.%s/" % cid, envelope(c.name, c.seq, 22, result))
+            res["probe"] += 1
+    c.close()
+    return res
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bus", required=True)
@@ -278,7 +344,10 @@ def main():
     ap.add_argument("--cred")
     ap.add_argument("--own-hb")
     ap.add_argument("--out")
-    ap.add_argument("step", choices=["nokey", "unknown", "forge", "revoke", "garbage"])
+    ap.add_argument("--victim", default="a")
+    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("step", choices=["nokey", "unknown", "forge", "revoke", "garbage",
+                                     "replies"])
     args = ap.parse_args()
     ctx = zmq.Context()
     if args.step == "nokey":
@@ -289,6 +358,8 @@ def main():
         res = step_forge(ctx, args)
     elif args.step == "revoke":
         res = step_revoke(ctx, args)
+    elif args.step == "replies":
+        res = step_replies(ctx, args)
     else:
         res = step_garbage(ctx, args)
     ctx.term()

@@ -4,6 +4,7 @@
  *  hs_bus_join at once with its line, revocation by removing a key file. */
 #include "hs_broker_policy.h"
 #include "hs_bus.h"
+#include "hs_topic.h"
 #include "hs_cred.h"
 #include "hs_test.h"
 #include "hs_util.h"
@@ -338,6 +339,22 @@ static void test_secure_bus (void)
     CHECK (s_got (store, "cmd.node", stamp, sizeof stamp));
     CHECK_EQ_STR (stamp, "node:b");
 
+    /* an agent's replies to one client arrive stamped too, so the client
+     * can tell node a's answer from node b's forgery; a two-frame one
+     * (not through the stamping) is refused as garbage */
+    static const char *replies[] = {"probres.prober-1/", "execout.hsctl-1/", "logs.hsctl-1/"};
+    for (size_t i = 0; i < HS_ARRAY_LEN (replies); i++) hs_bus_subscribe (tap, replies[i]);
+    CHECK_EQ_INT (hs_bus_join (tap, 5000), 0);
+    for (size_t i = 0; i < HS_ARRAY_LEN (replies); i++) {
+        s_ping (a, replies[i]);
+        CHECK (s_got (tap, replies[i], stamp, sizeof stamp));
+        CHECK_EQ_STR (stamp, "node:a");
+        s_ping (b, replies[i]);
+        CHECK (s_got (tap, replies[i], stamp, sizeof stamp));
+        CHECK_EQ_STR (stamp, "node:b");
+    }
+    for (size_t i = 0; i < HS_ARRAY_LEN (replies); i++) hs_bus_unsubscribe (tap, replies[i]);
+
     /* forged topics are dropped and counted; the store's own pass */
     int64_t denied0 = s_counter (tap, "denied");
     CHECK (denied0 >= 0);
@@ -407,6 +424,32 @@ static void test_secure_bus (void)
     int64_t r1;
     while ((r1 = s_counter (tap, "key_reloads")) <= r0 && hs_mono_ns () < deadline) {}
     CHECK (r1 > r0);
+
+    /* expiry: a key that expires between reloads is cut by the timer, and
+     * once expired (a spent join token stays in keys/) later reloads do
+     * not cut again */
+    char tpub[41], tsec[41];
+    zmq_curve_keypair (tpub, tsec);
+    int64_t cuts1 = s_counter (tap, "subscriber_cuts");
+    r0 = s_counter (tap, "key_reloads");
+    int64_t exp_s = hs_now_ns () / 1000000000LL + 4;
+    CHECK_EQ_INT (hs_cred_key_write (keys, "tok1", tpub, "bootstrap:tok1", exp_s), 0);
+    deadline = hs_mono_ns () + 5000000000LL;
+    while (s_counter (tap, "key_reloads") <= r0 && hs_mono_ns () < deadline) {}
+    CHECK_EQ_INT (s_counter (tap, "subscriber_cuts"), cuts1);
+    deadline = hs_mono_ns () + 8000000000LL;
+    int64_t cuts2;
+    while ((cuts2 = s_counter (tap, "subscriber_cuts")) <= cuts1 && hs_mono_ns () < deadline) {}
+    CHECK_EQ_INT (cuts2, cuts1 + 1);
+    CHECK (hs_now_ns () / 1000000000LL >= exp_s);
+    CHECK_EQ_INT (hs_bus_join (tap, 5000), 0);
+    r0 = s_counter (tap, "key_reloads");
+    zmq_curve_keypair (tpub, tsec);
+    CHECK_EQ_INT (hs_cred_key_write (keys, "other", tpub, "tap:other", 0), 0);
+    deadline = hs_mono_ns () + 5000000000LL;
+    while ((r1 = s_counter (tap, "key_reloads")) <= r0 && hs_mono_ns () < deadline) {}
+    CHECK (r1 > r0);
+    CHECK_EQ_INT (s_counter (tap, "subscriber_cuts"), cuts2);
     hs_bus_quiet_errors (false);
     hs_bus_destroy (&a);
     hs_bus_destroy (&store);
@@ -436,6 +479,20 @@ static void test_decode_stamp (void)
     f[2] = (hs_frame_t){(uint8_t *)"node:a\0x", 8};
     CHECK_EQ_INT (hs_bus_decode (f, 3, &out, &why), -EBADMSG);
     CHECK_EQ_INT (why, HS_GARBAGE_STAMP);
+    /* the agents' replies are stamped as commands are */
+    static const char *replies[] = {"probres.p/", "execout.c/", "logs.c/"};
+    for (size_t i = 0; i < HS_ARRAY_LEN (replies); i++) {
+        f[0] = (hs_frame_t){(uint8_t *)replies[i], strlen (replies[i])};
+        f[2] = (hs_frame_t){(uint8_t *)"node:a", 6};
+        CHECK_EQ_INT (hs_bus_decode (f, 3, &out, &why), 0);
+        hs_pb_free (out);
+        f[2] = (hs_frame_t){(uint8_t *)"root", 4};
+        CHECK_EQ_INT (hs_bus_decode (f, 3, &out, &why), -EBADMSG);
+        CHECK_EQ_INT (why, HS_GARBAGE_STAMP);
+    }
+    CHECK (hs_topic_is_stamped ("logs.c/", 7) && hs_topic_is_stamped ("cmd.pod", 7));
+    CHECK (!hs_topic_is_stamped ("logs.", 5) && !hs_topic_is_stamped ("logreq.a/", 9));
+    CHECK (!hs_topic_is_stamped ("probe.a/", 8) && !hs_topic_is_stamped ("exec.a/", 7));
     f[0] = (hs_frame_t){(uint8_t *)"ev.pod.a/x/y", 12};
     f[2] = (hs_frame_t){(uint8_t *)"node:a", 6};
     CHECK_EQ_INT (hs_bus_decode (f, 3, &out, &why), -EBADMSG);
@@ -444,12 +501,63 @@ static void test_decode_stamp (void)
     free (buf);
 }
 
+/* hs-bus's reload diff: which keys' subscriptions to cut, and when to look
+ * again for a key that expires between reloads. */
+static void test_keytab_diff (void)
+{
+    hs_cred_key_t k[4];
+    memset (k, 0, sizeof k);
+    char sec[41];
+    const char *ids[] = {"node:a", "bootstrap:old", "bootstrap:soon", "bootstrap:later"};
+    const int64_t expires[] = {0, 500, 1200, 1500};
+    for (int i = 0; i < 4; i++) {
+        zmq_curve_keypair (k[i].public_key, sec);
+        snprintf (k[i].identity, sizeof k[i].identity, "%s", ids[i]);
+        snprintf (k[i].role, sizeof k[i].role, "%s", hs_cred_role_of (ids[i]));
+        k[i].expires = expires[i];
+    }
+    hs_keytab_t *old = hs_keytab_new (k, 4, NULL, NULL, NULL);
+    CHECK_EQ_INT (hs_keytab_size (old), 4);
+    /* the same keys again (an inotify event for another file): nothing is
+     * gone, though one expired long ago */
+    hs_keytab_t *same = hs_keytab_new (k, 4, NULL, NULL, NULL);
+    CHECK_EQ_INT (hs_keytab_gone (old, same, 1000), 0);
+    CHECK_EQ_INT (hs_keytab_gone (NULL, same, 1000), 0);
+    /* a valid key's file removed: gone; the expired one's removed: not */
+    hs_keytab_t *no_a = hs_keytab_new (k + 1, 3, NULL, NULL, NULL);
+    CHECK_EQ_INT (hs_keytab_gone (old, no_a, 1000), 1);
+    hs_cred_key_t without_old[3] = {k[0], k[2], k[3]};
+    hs_keytab_t *no_old = hs_keytab_new (without_old, 3, NULL, NULL, NULL);
+    CHECK_EQ_INT (hs_keytab_gone (old, no_old, 1000), 0);
+    /* a key whose file now says it has expired: gone */
+    hs_cred_key_t shortened[4] = {k[0], k[1], k[2], k[3]};
+    shortened[0].expires = 900;
+    hs_keytab_t *expired_a = hs_keytab_new (shortened, 4, NULL, NULL, NULL);
+    CHECK_EQ_INT (hs_keytab_gone (old, expired_a, 1000), 1);
+    /* one that expired between the reloads was the expiry timer's to cut */
+    CHECK_EQ_INT (hs_keytab_gone (old, same, 1300), 0);
+    /* the timer: the next expiry after a time, and what expired since */
+    CHECK_EQ_INT (hs_keytab_next_expiry (old, 1000), 1200);
+    CHECK_EQ_INT (hs_keytab_next_expiry (old, 1200), 1500);
+    CHECK_EQ_INT (hs_keytab_next_expiry (old, 1500), 0);
+    CHECK_EQ_INT (hs_keytab_next_expiry (old, 0), 500);
+    CHECK_EQ_INT (hs_keytab_next_expiry (NULL, 0), 0);
+    CHECK_EQ_INT (hs_keytab_expired_between (old, 1000, 1199), 0);
+    CHECK_EQ_INT (hs_keytab_expired_between (old, 1000, 1200), 1);
+    CHECK_EQ_INT (hs_keytab_expired_between (old, 1200, 1600), 1);
+    CHECK_EQ_INT (hs_keytab_expired_between (old, 0, 1600), 3);
+    hs_keytab_destroy (&old);
+    hs_keytab_destroy (&same);
+    hs_keytab_destroy (&no_a);
+    hs_keytab_destroy (&no_old);
+    hs_keytab_destroy (&expired_a);
+}
+
 int main (int argc, char **argv)
 {
     static const hs_test_t tests[] = {
-        {"allow_lists", test_allow_lists},
-        {"keytab", test_keytab},
-        {"decode_stamp", test_decode_stamp},
+        {"allow_lists", test_allow_lists}, {"keytab", test_keytab},
+        {"keytab_diff", test_keytab_diff}, {"decode_stamp", test_decode_stamp},
         {"secure_bus", test_secure_bus},
     };
     return HS_TEST_RUN (tests);

@@ -85,6 +85,9 @@ typedef struct {
     const char *topic; /* execout.<client_id> */
     char rid[24];
     const char *pod, *container, *node;
+    hs_client_t *client;
+    char agent[300]; /* "node:<node>": the only identity whose chunks count (secured bus) */
+    uint64_t forged; /* chunks from anyone else, dropped */
     uint64_t seq, acked_sent;
     bool got_any, done;
     bool broken; /* our stdout or stderr was closed (a `| head`): cancel, as SIGPIPE would */
@@ -118,6 +121,13 @@ static void s_on_chunk (void *arg, const char *topic, const Hs__Envelope *env)
     if (strcmp (topic, st->topic) != 0 || env->body_case != HS__ENVELOPE__BODY_EXEC_CHUNK) return;
     const Hs__ExecChunk *c = env->exec_chunk;
     if (!c || !hs_streq (c->request_id, st->rid) || st->done) return;
+    /* Secured, hs-bus stamps who published it: only the agent of the pod's
+     * node answers (any node can read our request and race it). */
+    if (hs_bus_identity (hs_client_bus (st->client)) &&
+        !hs_streq (hs_client_peer_identity (st->client), st->agent)) {
+        st->forged++;
+        return;
+    }
     st->heard_mono = hs_mono_ns ();
     if (st->got_any && c->seq <= st->seq) {
         /* The agent repeats only a finished session's last chunk, which is
@@ -168,6 +178,8 @@ static int s_session (ctl_t *ctl, s_state_t *st, char **cmd, size_t n_cmd, const
     _cleanup_free_ char *topic = hs_topic_to ("execout", id);
     _cleanup_free_ char *req_topic = hs_topic_to ("exec", st->node);
     st->topic = topic;
+    st->client = ctl->client;
+    snprintf (st->agent, sizeof st->agent, "node:%s", st->node);
     hs_random_id (st->rid, 16);
     int r = hs_client_on (ctl->client, topic, s_on_chunk, st);
     /* Proves the subscription is in force before anything can answer. */
@@ -360,6 +372,11 @@ int ctl_exec_main (ctl_t *ctl, int argc, char **argv)
     }
     rc = s_session (ctl, &st, argv + dash + 1, (size_t)(argc - dash - 1),
                     pod->metadata ? pod->metadata->uid : "");
+    if (st.forged)
+        fprintf (stderr,
+                 "warning: dropped %llu exec chunk(s) not sent by the node agent of \"%s\" (hs-bus "
+                 "stamped another identity on them)\n",
+                 (unsigned long long)st.forged, st.node);
 out:
     hs_db_snapshot_free (&snap);
     return rc;

@@ -104,6 +104,9 @@ typedef struct {
     const char *topic; /* logs.<client_id> */
     char rid[24];
     const char *pod, *container, *node;
+    hs_client_t *client;
+    char agent[300];     /* "node:<node>": the only identity whose chunks count (secured bus) */
+    uint64_t forged;     /* chunks from anyone else, dropped */
     const char *waiting; /* the container's waiting reason in the store, or NULL */
     uint64_t seq;        /* of the last chunk seen */
     bool got_any, done;
@@ -131,6 +134,13 @@ static void s_on_chunk (void *arg, const char *topic, const Hs__Envelope *env)
     if (strcmp (topic, st->topic) != 0 || env->body_case != HS__ENVELOPE__BODY_LOG_CHUNK) return;
     const Hs__LogChunk *c = env->log_chunk;
     if (!c || !hs_streq (c->request_id, st->rid) || st->done) return;
+    /* Secured, hs-bus stamps who published it: only the agent of the pod's
+     * node answers (any node can read our request and race it). */
+    if (hs_bus_identity (hs_client_bus (st->client)) &&
+        !hs_streq (hs_client_peer_identity (st->client), st->agent)) {
+        st->forged++;
+        return;
+    }
     st->heard_mono = hs_mono_ns ();
     if (st->got_any && c->seq <= st->seq) {
         /* The agent repeats only a finished stream's last chunk, which is
@@ -174,6 +184,8 @@ static int s_stream (ctl_t *ctl, const s_opts_t *o, s_state_t *st)
     _cleanup_free_ char *topic = hs_topic_to ("logs", id);
     _cleanup_free_ char *req_topic = hs_topic_to ("logreq", st->node);
     st->topic = topic;
+    st->client = ctl->client;
+    snprintf (st->agent, sizeof st->agent, "node:%s", st->node);
     hs_random_id (st->rid, 16);
     int r = hs_client_on (ctl->client, topic, s_on_chunk, st);
     /* Proves the subscription is in force before anything can answer. */
@@ -345,6 +357,11 @@ int ctl_logs_main (ctl_t *ctl, int argc, char **argv)
         goto out;
     }
     rc = s_stream (ctl, &o, &st);
+    if (st.forged)
+        fprintf (stderr,
+                 "warning: dropped %llu log chunk(s) not sent by the node agent of \"%s\" (hs-bus "
+                 "stamped another identity on them)\n",
+                 (unsigned long long)st.forged, st.node);
 out:
     hs_db_snapshot_free (&snap);
     return rc;
