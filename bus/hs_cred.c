@@ -92,7 +92,7 @@ const char *hs_cred_role_of (const char *identity)
 
 /* Saves cert (its secret file when secret) at path through a temp file,
  * then sets mode and renames. 0 or -errno. */
-static int s_save (zcert_t *cert, const char *path, bool secret, mode_t mode)
+int hs_cred_save_zcert (zcert_t *cert, const char *path, bool secret, mode_t mode)
 {
     _cleanup_free_ char *tmp = hs_sprintf ("%s.tmp.%d", path, (int)getpid ());
     int rc = secret ? zcert_save_secret (cert, tmp) : zcert_save_public (cert, tmp);
@@ -119,7 +119,7 @@ int hs_cred_create (const char *path, const char *identity, const char *broker_k
     zcert_set_meta (cert, "identity", "%s", identity);
     zcert_set_meta (cert, "role", "%s", role);
     zcert_set_meta (cert, "broker-key", "%s", broker_key);
-    int r = s_save (cert, path, true, 0600);
+    int r = hs_cred_save_zcert (cert, path, true, 0600);
     if (r == 0 && ret_public)
         snprintf (ret_public, HS_CRED_Z85_LEN + 1, "%s", zcert_public_txt (cert));
     zcert_destroy (&cert);
@@ -131,7 +131,7 @@ int hs_cred_broker_create (const char *path, char *ret_public)
     zcert_t *cert = zcert_new ();
     if (!cert) return -ENOMEM;
     zcert_set_meta (cert, "identity", "%s", "broker");
-    int r = s_save (cert, path, true, 0600);
+    int r = hs_cred_save_zcert (cert, path, true, 0600);
     if (r == 0 && ret_public)
         snprintf (ret_public, HS_CRED_Z85_LEN + 1, "%s", zcert_public_txt (cert));
     zcert_destroy (&cert);
@@ -306,7 +306,7 @@ int hs_cred_key_write (const char *dir, const char *name, const char *public_key
     zcert_set_meta (cert, "role", "%s", role);
     if (expires > 0) zcert_set_meta (cert, "expires", "%lld", (long long)expires);
     _cleanup_free_ char *path = hs_sprintf ("%s/%s.key", dir, name);
-    int r = s_save (cert, path, false, 0644);
+    int r = hs_cred_save_zcert (cert, path, false, 0644);
     zcert_destroy (&cert);
     return r;
 }

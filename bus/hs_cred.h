@@ -36,6 +36,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define HS_CRED_Z85_LEN      40  /* a Z85 CURVE key, without its NUL */
 #define HS_CRED_MAX_IDENTITY 300 /* "node:" + a 253-byte node name, and room */
@@ -117,5 +118,11 @@ int hs_cred_key_read (const char *path, char *err, size_t err_len, hs_cred_key_t
 typedef void (hs_cred_bad_fn) (const char *path, const char *why, void *arg);
 int hs_cred_key_list (const char *dir, hs_cred_bad_fn *on_bad, void *arg, hs_cred_key_t **ret_keys,
                       size_t *ret_n);
+
+/* Saves a czmq zcert (struct _zcert_t, czmq.h) at path, public or secret
+ * (zcert_save_public / _secret), with mode, atomically: a temp file beside
+ * it, chmod, rename. 0 or -errno. For hs_token.c and the functions above. */
+struct _zcert_t;
+int hs_cred_save_zcert (struct _zcert_t *cert, const char *path, bool secret, mode_t mode);
 
 #endif

@@ -79,25 +79,6 @@ int hs_token_keypair (const char *token, char *ret_public_z85, char *ret_secret_
 
 /* ------------------------------------------------------------ key files */
 
-/* Saves cert at path through a temp file in the same directory: a reader
- * (hs-bus on inotify) never sees half a file. */
-static int s_save (zcert_t *cert, const char *path, bool secret, mode_t mode)
-{
-    _cleanup_free_ char *tmp = hs_sprintf ("%s.tmp.%d", path, (int)getpid ());
-    int rc = secret ? zcert_save_secret (cert, tmp) : zcert_save_public (cert, tmp);
-    if (rc != 0) {
-        int err = errno ? errno : EIO;
-        unlink (tmp);
-        return -err;
-    }
-    if (chmod (tmp, mode) != 0 || rename (tmp, path) != 0) {
-        int err = errno;
-        unlink (tmp);
-        return -err;
-    }
-    return 0;
-}
-
 static bool s_node_ok (const char *node)
 {
     if (hs_empty (node) || strlen (node) > 253) return false;
@@ -121,7 +102,7 @@ int hs_token_key_write (const char *dir, const char *token, const char *node, in
     zcert_set_meta (cert, "node", "%s", node);
     zcert_set_meta (cert, "expires", "%lld", (long long)expires);
     _cleanup_free_ char *path = hs_sprintf ("%s/bootstrap-%s.key", dir, id);
-    r = s_save (cert, path, false, 0644);
+    r = hs_cred_save_zcert (cert, path, false, 0644);
     zcert_destroy (&cert);
     return r;
 }
@@ -203,7 +184,7 @@ int hs_token_cred_write (const char *path, const char *token, const char *broker
     zcert_set_meta (cert, "identity", "bootstrap:%s", id);
     zcert_set_meta (cert, "role", "%s", "bootstrap");
     zcert_set_meta (cert, "broker-key", "%s", broker_key);
-    r = s_save (cert, path, true, 0600);
+    r = hs_cred_save_zcert (cert, path, true, 0600);
     zcert_destroy (&cert);
     return r;
 }

@@ -18,30 +18,12 @@
 #     Killing Event, no restart.
 source "$(dirname "$0")/../integration/lib.sh"
 source "$(dirname "$0")/../integration/hosts.sh"
-unset HS_INSECURE # this suite runs the bus secured
-PY=/usr/bin/python3
-"$PY" -c 'import zmq; assert zmq.has("curve")' 2>/dev/null || { echo "SKIP: no python3-zmq with CURVE"; exit 77; }
+source "$(dirname "$0")/sec.sh"
 need_root_cgroups
 ATTACKER=$HS_SRC/tests/security/attacker.py
 
-hosts_up 2
-PKI=$T/pki
-mkpki "$PKI" store node:a node:b admin:root tap:t sa:prober >"$T/pki.txt"
-BK=$(awk '$1 == "broker" {print $2}' "$T/pki.txt")
-[ ${#BK} = 40 ] || fail "mkpki printed no broker key: $(cat "$T/pki.txt")"
-H1=$(host_ip 1)
-BUSADDR=$H1:7400
-
-start bus on_host 1 "$HS_BIN/hs-bus" --pki "$PKI" --bind "$H1" --port 7400
-wait_for 10 "hs-bus to pass its self-test" grep -q "self-test: a key not in" "$T/bus.log"
-mkdir -p "$T/store"
-start store on_host 1 env HS_CREDENTIAL="$PKI/creds/store.cred" "$HS_BIN/hs-store" --bus "$BUSADDR" --data "$T/store"
-ctl() { on_host 1 env HS_CREDENTIAL="$PKI/creds/admin-root.cred" "$HS_BIN/hsctl" --bus "$BUSADDR" "$@"; }
-wait_for 20 "hs-store to answer an admin" ctl get nodes
-start agent-a on_host 1 env HS_CREDENTIAL="$PKI/creds/node-a.cred" "$HS_BIN/hs-agent" --bus "$BUSADDR" \
-  --node-name a --state-dir "$T/agent-a" --cgroup-parent "$HS_CG_PARENT/a"
-node_a_ready() { local o; o=$(ctl get node a) && grep -q ' Ready' <<<"$o"; }
-wait_for 20 "node a to register" node_a_ready
+sec_up node:b tap:t sa:prober
+sec_agent_a
 # The liveness probe answers after 0.5 s: node b's forgery (at once) would win.
 cat >"$T/victim.yaml" <<YAML
 apiVersion: v1
