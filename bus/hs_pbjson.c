@@ -823,6 +823,25 @@ static int s_expected (s_ctx_t *c, const hs_tree_t *t, const char *what)
     return s_fail (c, t, "expected %s, got %s", what, s_describe (t, d, sizeof d));
 }
 
+/* YAML 1.1's octal integers, as Kubernetes reads manifests (go-yaml v2 under
+ * sigs.k8s.io/yaml): a plain scalar of a 0 and more octal digits, such as
+ * a volume's `defaultMode: 0400`, is 256. Anything else with a leading zero
+ * ("09") stays decimal, as it does there (it reads as a float 9). 0 with
+ * *ret, -ERANGE, or -EINVAL when s is not such a scalar. */
+static int s_parse_octal (const char *s, int64_t *ret)
+{
+    bool neg = *s == '-';
+    if (*s == '-' || *s == '+') s++;
+    if (s[0] != '0' || !s[1]) return -EINVAL;
+    for (const char *q = s + 1; *q; q++)
+        if (*q < '0' || *q > '7') return -EINVAL;
+    errno = 0;
+    long long v = strtoll (s, NULL, 8);
+    if (errno == ERANGE) return -ERANGE;
+    *ret = neg ? -v : v;
+    return 0;
+}
+
 /* A plain (unquoted) integer scalar within [min, max]. */
 static int s_parse_int (s_ctx_t *c, const hs_tree_t *t, const char *type_name, int64_t min,
                         int64_t max, int64_t *ret)
@@ -830,7 +849,8 @@ static int s_parse_int (s_ctx_t *c, const hs_tree_t *t, const char *type_name, i
     if (t->type != HS_TREE_SCALAR || t->quoted || !s_looks_int (t->scalar))
         return s_expected (c, t, "an integer");
     int64_t v;
-    int r = hs_parse_i64 (t->scalar, &v);
+    int r = s_parse_octal (t->scalar, &v);
+    if (r == -EINVAL) r = hs_parse_i64 (t->scalar, &v);
     if (r == -ERANGE || (r == 0 && (v < min || v > max)))
         return s_fail (c, t, "%.60s is out of range for %s", t->scalar, type_name);
     if (r < 0) return s_expected (c, t, "an integer");
@@ -854,6 +874,14 @@ static int s_parse_uint (s_ctx_t *c, const hs_tree_t *t, const char *type_name, 
         *ret = 0;
         return 0;
     }
+    int64_t oct;
+    int r = s_parse_octal (s, &oct);
+    if (r == 0 && (uint64_t)oct <= max) {
+        *ret = (uint64_t)oct;
+        return 0;
+    }
+    if (r == 0 || r == -ERANGE)
+        return s_fail (c, t, "%.60s is out of range for %s", t->scalar, type_name);
     errno = 0;
     char *end;
     unsigned long long v = strtoull (s, &end, 10);

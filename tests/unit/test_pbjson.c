@@ -1158,6 +1158,41 @@ static void test_long_keys (void)
     hs_tree_free (t);
 }
 
+/* YAML 1.1 octal, as Kubernetes reads manifests: `defaultMode: 0400` is 256. */
+static void test_yaml_octal (void)
+{
+    Hs__ConfigMapVolumeSource *v = (Hs__ConfigMapVolumeSource *)s_parse (
+        &hs__config_map_volume_source__descriptor,
+        "name: cfg\ndefaultMode: 0400\nitems: [{key: a, path: a, mode: 0755}, {key: b, path: b, "
+        "mode: 09}, {key: c, path: c, mode: 0}, {key: d, path: d, mode: 420}]\n");
+    CHECK (v != NULL);
+    if (!v) return;
+    CHECK (v->default_mode && v->default_mode->value == 0400);
+    CHECK_EQ_INT (v->n_items, 4);
+    if (v->n_items == 4) {
+        CHECK_EQ_INT (v->items[0]->mode->value, 0755); /* 493 */
+        CHECK_EQ_INT (v->items[1]->mode->value, 9);    /* not octal: decimal, as go-yaml */
+        CHECK_EQ_INT (v->items[2]->mode->value, 0);
+        CHECK_EQ_INT (v->items[3]->mode->value, 420); /* decimal stays decimal */
+    }
+    /* rendered back as the number it is (kubectl shows 256 too) */
+    char *y = hs_pb_to_text (&v->base, HS_FMT_YAML);
+    CHECK (y && strstr (y, "defaultMode: 256\n"));
+    free (y);
+    hs_pb_free (v);
+    Hs__ComponentHeartbeat *hb = (Hs__ComponentHeartbeat *)s_parse (
+        &hs__component_heartbeat__descriptor, "intervalMs: 017\nowned: -0\n");
+    CHECK (hb && hb->interval_ms == 15);
+    hs_pb_free (hb);
+    /* quoted is a string, as before; range is checked on the octal value */
+    s_expect_error (&hs__container_port__descriptor, "containerPort: \"0400\"\n", "",
+                    "containerPort", "expected an integer, got string \"0400\"", 1);
+    s_expect_error (&hs__container_port__descriptor, "containerPort: 040000000000\n", "",
+                    "containerPort", "040000000000 is out of range for int32", 1);
+    s_expect_error (&hs__component_heartbeat__descriptor, "intervalMs: 040000000000\n", "",
+                    "intervalMs", "040000000000 is out of range for uint32", 1);
+}
+
 int main (int argc, char **argv)
 {
     static const hs_test_t tests[] = {
@@ -1174,6 +1209,7 @@ int main (int argc, char **argv)
         {"enums_oneofs", test_enums_oneofs},
         {"omitempty", test_omitempty},
         {"errors", test_errors},
+        {"yaml_octal", test_yaml_octal},
         {"yaml_parse", test_yaml_parse},
         {"yaml_errors", test_yaml_errors},
         {"hostile_input", test_hostile_input},
