@@ -99,10 +99,33 @@ static void test_allow_lists (void)
         {"admin:root", "exec.a/", true},
         {"admin:root", "logreq.a/", true},
         {"admin:root", "hb.agent.a", false},
-        /* tap: only its own round trip */
+        /* tap: its own round trip and snapshots (read-only) */
         {"tap:t", "echo.x/1", true},
+        {"tap:t", "cmd.snapshot", true},
+        {"tap:t", "cmd.snapshotx", false},
+        {"tap:t", "cmd.snapshot.", false},
+        {"tap:t", "cmd.snapshop", false},
         {"tap:t", "cmd.pod", false},
+        {"tap:t", "cmd.multi", false},
         {"tap:t", "hb.tap.1", false},
+        {"tap:t", "logreq.a/", false},
+        {"tap:t", "exec.a/", false},
+        /* hs-apiserver's own identity: what a read-only watcher needs */
+        {"sa:apiserver", "echo.apiserver-1/7", true},
+        {"sa:apiserver", "cmd.snapshot", true},
+        {"sa:apiserver", "hb.apiserver.1", true},
+        {"sa:apiserver", "hb.apiserver.", false},
+        {"sa:apiserver", "hb.store", false},
+        {"sa:apiserver", "cmd.pod", false},
+        {"sa:apiserver", "cmd.multi", false},
+        {"sa:apiserver", "cmd.node", false},
+        {"sa:apiserver", "cmd.snapshotx", false},
+        {"sa:apiserver", "exec.a/", false},
+        {"sa:apiserver", "logreq.a/", false},
+        {"sa:apiserver", "ev.pod.a/default/web", false},
+        {"sa:apiserver", "ack.hsctl-1/", false},
+        {"sa:apiserver", "snap.x/", false},
+        {"sa:apiserver", "probe.a/", false},
         /* bootstrap: commands only (the store limits which) */
         {"bootstrap:x", "cmd.node", true},
         {"bootstrap:x", "hb.agent.x", false},
@@ -190,6 +213,7 @@ static void test_keytab (void)
     CHECK (t == NULL);
     CHECK_EQ_INT (hs_role_parse ("controller"), HS_ROLE_CONTROLLER);
     CHECK_EQ_INT (hs_role_parse ("root"), HS_ROLE_NONE);
+    CHECK_EQ_INT (hs_role_parse ("apiserver"), HS_ROLE_APISERVER);
     /* many keys: the open addressing grows */
     hs_cred_key_t *many = hs_calloc (1000, sizeof *many);
     for (int i = 0; i < 1000; i++) {
