@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_VERBS_ALL "create delete get list patch update watch"
+#define S_VERBS_ALL "create delete deletecollection get list patch update watch"
 #define S_VERBS_SUB "get patch update"
 
 typedef struct {

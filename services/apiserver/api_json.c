@@ -483,8 +483,12 @@ int api_obj_from_tree (const api_route_t *route, const hs_tree_t *body, api_vali
     view.keys = hs_calloc (body->n ? body->n : 1, sizeof (char *));
     view.items = hs_calloc (body->n ? body->n : 1, sizeof (hs_tree_t *));
     view.n = 0;
+    /* A create (no name in the URL) ignores status, as the apiserver does:
+     * kubectl create -f of a `get -o yaml` output carries one. */
+    bool create = hs_empty (route->name) && hs_empty (route->sub);
     for (size_t i = 0; i < body->n; i++) {
         if (!strcmp (body->keys[i], "apiVersion") || !strcmp (body->keys[i], "kind")) continue;
+        if (create && !strcmp (body->keys[i], "status")) continue;
         view.keys[view.n] = body->keys[i];
         view.items[view.n++] = body->items[i];
     }

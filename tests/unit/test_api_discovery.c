@@ -116,7 +116,8 @@ static void test_resources (void)
     CHECK (!hs_tree_get (pods, "namespaced")->quoted);
     CHECK (s_has_word (hs_tree_get (pods, "shortNames"), "po"));
     CHECK (s_has_word (hs_tree_get (pods, "categories"), "all"));
-    const char *verbs[] = {"create", "delete", "get", "list", "patch", "update", "watch"};
+    const char *verbs[] = {"create", "delete", "deletecollection", "get",
+                           "list",   "patch",  "update",           "watch"};
     for (size_t i = 0; i < HS_ARRAY_LEN (verbs); i++)
         CHECK (s_has_word (hs_tree_get (pods, "verbs"), verbs[i]));
 

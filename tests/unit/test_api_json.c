@@ -227,8 +227,8 @@ static void test_round_trip_objects (void)
         free (want_text);
 
         Hs__Object *back = NULL;
-        r = s_decode (hs_obj_kind (o), hs_s (meta->namespace_), "", text, API_VALIDATE_STRICT,
-                      &back, NULL, NULL, NULL);
+        r = s_decode (hs_obj_kind (o), hs_s (meta->namespace_), meta->name, text,
+                      API_VALIDATE_STRICT, &back, NULL, NULL, NULL);
         CHECK_EQ_INT (r, 0);
         if (r == 0) CHECK (hs_pb_equal (o, back));
         hs_pb_free (back);
@@ -357,10 +357,20 @@ static void test_quiet_fields (void)
         CHECK_EQ_INT (o->deployment->metadata->resource_version, 0);
         CHECK_EQ_STR (o->deployment->spec->template_->spec->containers[0]->image_pull_policy,
                       "Always");
-        CHECK_EQ_INT (o->deployment->status->replicas, 3);
+        CHECK (o->deployment->status == NULL); /* a create ignores status */
     }
     hs_pb_free (o);
     api_warnings_free (&w);
+
+    /* an update keeps the status it understands (the store decides what
+     * a write of the main resource may change), quietly drops the rest */
+    o = NULL;
+    r = s_decode (HS_KIND_DEPLOYMENT, "default", "d2", body, API_VALIDATE_STRICT, &o, &w, NULL,
+                  NULL);
+    CHECK_EQ_INT (r, 0);
+    CHECK_EQ_INT (w.n, 0);
+    if (o) CHECK (o->deployment->status && o->deployment->status->replicas == 3);
+    hs_pb_free (o);
 
     /* with a meaning, they are not quiet: a tty, another service account */
     const char *tty = "{\"metadata\":{\"name\":\"p\"},\"spec\":{\"containers\":[{\"name\":\"c\","
