@@ -425,6 +425,7 @@ static void s_watch (api_req_t *r, const api_route_t *rt)
     const char *ts = api_query_get (q, "timeoutSeconds");
     if (!hs_empty (ts) && (hs_parse_i64 (ts, &timeout_s) < 0 || timeout_s < 0))
         return s_fail (r, api_status_fmt (400, "BadRequest", "invalid timeoutSeconds: \"%s\"", ts));
+    if (timeout_s > 7 * 86400) timeout_s = 7 * 86400;
 
     s_watch_t *w = hs_calloc (1, sizeof *w);
     w->r = r;
@@ -458,8 +459,7 @@ static void s_watch (api_req_t *r, const api_route_t *rt)
     api_req_on_close (r, s_watch_on_close, w);
     if (timeout_s > 0)
         w->timer = hs_loop_timer (api_server_loop (api_req_server (r)),
-                                  hs_mono_ns () + hs_sat_add (0, timeout_s) * 1000000000LL,
-                                  s_watch_on_timeout, w);
+                                  hs_mono_ns () + timeout_s * 1000000000LL, s_watch_on_timeout, w);
     if (from == 0) {
         /* The current state as ADDED, then follow. */
         const Hs__Object **objs = NULL;
@@ -1033,6 +1033,28 @@ static void s_delete_collection (api_req_t *r, const api_route_t *rt)
 
 /* ------------------------------------------------------------ dispatch */
 
+/* A read-only identity (tap:<user>) may not write: hs-bus would drop its
+ * command silently (role tap publishes nothing) and the request would only
+ * time out, so say it now, in Kubernetes' words. */
+static bool s_may_write (api_req_t *r, const api_route_t *rt, const char *verb)
+{
+    const char *who = api_req_identity (r);
+    if (who && !hs_startswith (who, "tap:")) return true;
+    const hs_kind_info_t *ki = hs_kind_info (rt->kind);
+    char *what = hs_empty (rt->name) ? hs_sprintf ("%s", ki->plural)
+                                     : hs_sprintf ("%s \"%s\"", ki->plural, rt->name);
+    char *where = hs_empty (rt->ns) ? hs_strdup ("at the cluster scope")
+                                    : hs_sprintf ("in the namespace \"%s\"", rt->ns);
+    api_status_t st = api_status_fmt (403, "Forbidden",
+                                      "%s is forbidden: User \"%s\" cannot %s resource \"%s\" "
+                                      "in API group \"%s\" %s",
+                                      what, hs_s (who), verb, ki->plural, ki->group, where);
+    free (what);
+    free (where);
+    s_fail (r, st);
+    return false;
+}
+
 void api_crud_handle (api_req_t *r)
 {
     const api_route_t *rt = api_req_route (r);
@@ -1042,6 +1064,13 @@ void api_crud_handle (api_req_t *r)
         return s_fail (r, api_status_fmt (503, "ServiceUnavailable",
                                           "the gateway's watch cache is not synced with the store "
                                           "yet"));
+    static const char *const verbs[] = {[API_POST] = "create",
+                                        [API_PUT] = "update",
+                                        [API_PATCH] = "patch",
+                                        [API_DELETE] = "delete"};
+    if (m != API_GET && m < API_METHOD_OTHER &&
+        !s_may_write (r, rt, m == API_DELETE && !named ? "deletecollection" : verbs[m]))
+        return;
     switch (m) {
     case API_GET:
         if (api_query_bool (api_req_query (r), "watch", false)) return s_watch (r, rt);
