@@ -109,8 +109,8 @@ static int s_create (ctl_t *ctl, const s_args_t *a)
     }
     if (a->user) return s_create_api (ctl, a);
     if (hs_empty (a->node)) {
-        ctl_usage_error (ctl, "token create: --node NAME (a join token) or --user ID (an API "
-                              "token) is required");
+        ctl_usage_error (ctl, "token create: --node NAME is required for a join token (--user ID "
+                              "makes an API token)");
         return 1;
     }
     _cleanup_free_ char *identity = hs_sprintf ("node:%s", a->node);
