@@ -4,6 +4,7 @@
  *  hs_bus_join at once with its line, revocation by removing a key file. */
 #include "hs_broker_policy.h"
 #include "hs_bus.h"
+#include "hs_client.h"
 #include "hs_topic.h"
 #include "hs_cred.h"
 #include "hs_test.h"
@@ -336,6 +337,62 @@ static void s_ping (hs_bus_t *b, const char *topic)
     hs_pb_take_str (&env.sender, NULL);
 }
 
+/* hs_bus_connect_cred and hs_client_new_cred: a keypair held in memory (a
+ * gateway acting as its users), whatever the process-wide credential says. */
+static void s_connect_cred (hs_bus_t *store, hs_bus_t *tap, const char *keys, const char *bpath)
+{
+    hs_cred_t *bk = NULL;
+    char err[512];
+    CHECK_EQ_INT (hs_cred_broker_load (bpath, err, sizeof err, &bk), 0);
+    if (!bk) return;
+    hs_cred_t c;
+    memset (&c, 0, sizeof c);
+    snprintf (c.identity, sizeof c.identity, "admin:api");
+    snprintf (c.role, sizeof c.role, "admin");
+    snprintf (c.broker_key, sizeof c.broker_key, "%s", bk->public_key);
+    free (bk);
+    zmq_curve_keypair (c.public_key, c.secret_key);
+
+    /* not registered yet: refused at join */
+    hs_bus_use_credential ("/nonexistent/never-read.cred");
+    hs_bus_t *u = NULL;
+    CHECK_EQ_INT (hs_bus_connect_cred (s_addr, "gw", NULL, &c, &u), 0);
+    if (!u) return;
+    CHECK_EQ_STR (hs_bus_identity (u), "admin:api");
+    CHECK_EQ_INT (hs_bus_join (u, 10000), -EKEYREJECTED);
+    hs_bus_destroy (&u);
+    hs_client_t *cl = NULL;
+    CHECK_EQ_INT (hs_client_new_cred (s_addr, "gw", NULL, 10000, &c, &cl), -EKEYREJECTED);
+    CHECK (cl == NULL);
+
+    /* registered: it joins, and its commands carry its identity */
+    int64_t r0 = s_counter (tap, "key_reloads");
+    CHECK_EQ_INT (hs_cred_key_write (keys, "api1", c.public_key, c.identity, 0), 0);
+    int64_t deadline = hs_mono_ns () + 5000000000LL;
+    while (s_counter (tap, "key_reloads") <= r0 && hs_mono_ns () < deadline) {}
+    CHECK_EQ_INT (hs_bus_join (store, 5000), 0);
+    CHECK_EQ_INT (hs_client_new_cred (s_addr, "gw", "gw-admin-api", 10000, &c, &cl), 0);
+    if (!cl) return;
+    CHECK_EQ_STR (hs_bus_identity (hs_client_bus (cl)), "admin:api");
+    CHECK_EQ_STR (hs_client_id (cl), "gw-admin-api");
+    char stamp[400] = "";
+    s_ping (hs_client_bus (cl), "cmd.pod");
+    CHECK (s_got (store, "cmd.pod", stamp, sizeof stamp));
+    CHECK_EQ_STR (stamp, "admin:api");
+    hs_client_destroy (&cl);
+
+    /* malformed credentials never reach a socket */
+    hs_cred_t bad = c;
+    snprintf (bad.identity, sizeof bad.identity, "nobody");
+    CHECK_EQ_INT (hs_bus_connect_cred (s_addr, "gw", NULL, &bad, &u), -EINVAL);
+    bad = c;
+    bad.secret_key[3] = '\0';
+    CHECK_EQ_INT (hs_bus_connect_cred (s_addr, "gw", NULL, &bad, &u), -EINVAL);
+    CHECK_EQ_INT (hs_bus_connect_cred (s_addr, "gw", "a/b", &c, &u), -EINVAL);
+    CHECK (u == NULL);
+    explicit_bzero (&c, sizeof c);
+}
+
 static void test_secure_bus (void)
 {
     static const char *ids[] = {"store", "node:a", "node:b", "tap:t"};
@@ -474,6 +531,7 @@ static void test_secure_bus (void)
     while ((r1 = s_counter (tap, "key_reloads")) <= r0 && hs_mono_ns () < deadline) {}
     CHECK (r1 > r0);
     CHECK_EQ_INT (s_counter (tap, "subscriber_cuts"), cuts2);
+    s_connect_cred (store, tap, keys, bpath);
     hs_bus_quiet_errors (false);
     hs_bus_destroy (&a);
     hs_bus_destroy (&store);
