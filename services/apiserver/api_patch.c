@@ -78,10 +78,15 @@ static int s_fail (s_ctx_t *c, int code, const char *fmt, ...)
     if (!c->error) {
         va_list ap;
         va_start (ap, fmt);
-        char *msg = NULL;
-        if (vasprintf (&msg, fmt, ap) < 0) msg = NULL;
+        char buf[1024];
+        int n = vsnprintf (buf, sizeof buf, fmt, ap);
         va_end (ap);
-        c->error = msg ? msg : hs_strdup ("patch failed");
+        if (n >= (int)sizeof buf) { /* cut long ones (a huge path) on a UTF-8 boundary */
+            size_t cut = sizeof buf - 4;
+            while (cut && ((unsigned char)buf[cut] & 0xC0) == 0x80) cut--;
+            strcpy (buf + cut, "...");
+        }
+        c->error = hs_strdup (buf);
         c->code = code;
     }
     return c->code;
@@ -1365,6 +1370,62 @@ static int s_check_set_order (const hs_tree_t *plist, const hs_tree_t *order, co
     return 0;
 }
 
+/* Upstream orders the server-only items of a $setElementOrder list by the
+ * live list as it sees it after merging, and that view is a Go slice that
+ * shares its array with the merge: "$patch: delete" items shift the array
+ * left in place (its last slots keep stale copies) and new items are
+ * appended into the room that leaves. kubectl apply sends exactly that
+ * when it renames a container or an env var, so the same view is rebuilt
+ * here: same results as kube-apiserver, item for item. */
+static void s_order_alias (s_order_t *live, const hs_tree_t *plist, const char *mk)
+{
+    size_t n = live->n, len = n;
+    bool deleted = false, replace = false;
+    const char **a = hs_calloc (n + 1, sizeof (char *));
+    for (size_t i = 0; i < n; i++) a[i] = live->ids[i];
+    for (size_t i = 0; i < plist->n; i++) {
+        const hs_tree_t *d = s_directive (plist->items[i]);
+        const char *id = s_ident (plist->items[i], mk);
+        if (s_directive_is (d, "replace")) replace = true;
+        if (!s_directive_is (d, "delete") || !id) continue;
+        for (size_t k = 0; k < len;) {
+            if (!a[k] || strcmp (a[k], id) != 0) {
+                k++;
+                continue;
+            }
+            memmove (&a[k], &a[k + 1], (len - k - 1) * sizeof (char *));
+            len--;
+            deleted = true;
+        }
+    }
+    if (!deleted) {
+        free (a);
+        return;
+    }
+    if (!replace) {
+        s_index_t cur = {0};
+        s_index_grow (&cur, len + plist->n);
+        for (size_t i = 0; i < len; i++) s_index_put (&cur, a[i], i);
+        for (size_t i = 0; i < plist->n; i++) {
+            const hs_tree_t *d = s_directive (plist->items[i]);
+            const char *id = s_ident (plist->items[i], mk);
+            size_t p;
+            if ((d && !s_directive_is (d, "merge")) || !id || s_index_get (&cur, id, &p)) continue;
+            if (len < n) a[len] = id;
+            s_index_put (&cur, id, len++);
+        }
+        s_index_free (&cur);
+    }
+    char **ids = hs_calloc (n + 1, sizeof (char *));
+    for (size_t i = 0; i < n; i++) ids[i] = hs_strdup (a[i]);
+    free (a);
+    s_order_free (live);
+    live->ids = ids;
+    live->n = n;
+    s_index_grow (&live->ix, n);
+    for (size_t i = 0; i < n; i++) s_index_put (&live->ix, ids[i], i);
+}
+
 /* mergePatchIntoOriginal for one "$setElementOrder/<name>" key. *done is
  * set to the patch position of the list it handled (or -1). */
 static int s_smp_set_order (s_mapw_t *w, const s_mapr_t *pr, const char *name,
@@ -1397,6 +1458,7 @@ static int s_smp_set_order (s_mapw_t *w, const s_mapr_t *pr, const char *name,
     if (olist && plist) {
         if (f && (f->strategy == S_KEYED || f->strategy == S_SET)) {
             s_smp_list (olist, plist, f, false, depth + 1, c);
+            if (mk) s_order_alias (&live, plist, mk);
         } else {
             hs_tree_t *v = s_smp_clean (plist, f, depth + 1, c);
             if (v) s_tree_move (olist, v);

@@ -602,6 +602,17 @@ static void test_smp_order (void)
          "{\"spec\":{\"$setElementOrder/containers\":[{\"name\":\"a\"}],\"containers\":[{"
          "\"$patch\":\"delete\",\"name\":\"b\"}]}}",
          "{\"spec\":{\"containers\":[{\"name\":\"a\"}]}}");
+    /* kubectl apply renaming env var A to C, with S added by someone else:
+     * S's place comes from upstream's view of the live list after the
+     * delete and the append ([S, B, C]), so S goes first */
+    SMP (HS_KIND_POD,
+         "{\"spec\":{\"containers\":[{\"name\":\"m\",\"env\":[{\"name\":\"A\"},{\"name\":\"S\"},{"
+         "\"name\":\"B\"}]}]}}",
+         "{\"spec\":{\"containers\":[{\"name\":\"m\",\"$setElementOrder/env\":[{\"name\":\"C\"},{"
+         "\"name\":\"B\"}],\"env\":[{\"name\":\"C\",\"value\":\"c\"},{\"$patch\":\"delete\","
+         "\"name\":\"A\"}]}]}}",
+         "{\"spec\":{\"containers\":[{\"name\":\"m\",\"env\":[{\"name\":\"S\"},{\"name\":\"C\","
+         "\"value\":\"c\"},{\"name\":\"B\"}]}]}}");
     /* primitive set order */
     SMP (HS_KIND_NODE, "{\"spec\":{\"podCIDRs\":[\"a\",\"b\"]}}",
          "{\"spec\":{\"$setElementOrder/podCIDRs\":[\"b\",\"c\",\"a\"],\"podCIDRs\":[\"c\"]}}",
