@@ -7,7 +7,9 @@
  *    - int-or-string fields, which Homeostat keeps as strings, are numbers
  *      when they are a canonical int32 (s_intstr below): kubectl apply
  *      compares them with the manifest's numbers (kube-api notes, pitfall 6);
- *    - NodeSystemInfo.agentVersion is Kubernetes' kubeletVersion.
+ *    - NodeSystemInfo.agentVersion is Kubernetes' kubeletVersion;
+ *    - fields Kubernetes writes even when zero, which python-kubernetes'
+ *      models require, are written (s_always, s_extra).
  *  Times are RFC 3339 to the second, as metav1.Time is.
  *
  *  Input walks the body the same way into a cleaned copy, then lets
@@ -87,6 +89,49 @@ static const struct {
     const char *k8s;
 } s_renamed[] = {
     {"hs.NodeSystemInfo", "agent_version", "kubeletVersion"},
+};
+
+/* Fields Kubernetes writes even when zero (no omitempty in its Go types),
+ * that python-kubernetes' models require: without them its client raises
+ * ValueError ("Invalid value for `restart_count`, must not be `None`") on
+ * any list holding such an object. */
+static const struct {
+    const char *message;
+    const char *field;
+} s_always[] = {
+    {"hs.ContainerStatus", "name"},
+    {"hs.ContainerStatus", "ready"},
+    {"hs.ContainerStatus", "restart_count"},
+    {"hs.ContainerStatus", "image"},
+    {"hs.ContainerStateTerminated", "exit_code"},
+    {"hs.ReplicaSetStatus", "replicas"},
+    {"hs.NodeSystemInfo", "machine_id"},
+    {"hs.NodeSystemInfo", "kernel_version"},
+    {"hs.NodeSystemInfo", "os_image"},
+    {"hs.NodeSystemInfo", "architecture"},
+    {"hs.NodeSystemInfo", "agent_version"},
+    {"hs.ContainerPort", "container_port"},
+    {"hs.ServicePort", "port"},
+    {"hs.EndpointPort", "port"},
+    {"hs.HTTPHeader", "name"},
+    {"hs.HTTPHeader", "value"},
+    {"hs.EnvVar", "name"},
+};
+
+/* Required fields of Kubernetes' status types that Homeostat has no value
+ * for: written as Kubernetes writes an unknown one. Reading them back is
+ * quiet (they are under status). */
+static const struct {
+    const char *message;
+    const char *key;
+    const char *value;
+} s_extra[] = {
+    {"hs.ContainerStatus", "imageID", ""},
+    {"hs.NodeSystemInfo", "systemUUID", ""},
+    {"hs.NodeSystemInfo", "bootID", ""},
+    {"hs.NodeSystemInfo", "containerRuntimeVersion", ""},
+    {"hs.NodeSystemInfo", "kubeProxyVersion", ""},
+    {"hs.NodeSystemInfo", "operatingSystem", "linux"},
 };
 
 /* Fields Homeostat lacks that clients send without meaning: dropped without
@@ -184,10 +229,41 @@ static bool s_digits (const char *s)
 
 /* ------------------------------------------------------------------ output */
 
+/* The zero value of a scalar field, as Kubernetes prints it. */
+static hs_tree_t *s_zero (const ProtobufCFieldDescriptor *f)
+{
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_BOOL: return hs_tree_scalar ("false", false);
+    case PROTOBUF_C_TYPE_STRING: return hs_tree_scalar ("", true);
+    case PROTOBUF_C_TYPE_MESSAGE:
+    case PROTOBUF_C_TYPE_BYTES:
+    case PROTOBUF_C_TYPE_ENUM: return NULL;
+    default: return hs_tree_scalar ("0", false);
+    }
+}
+
+/* Adds what Kubernetes always writes for a message of d (s_always, s_extra). */
+static void s_out_required (const ProtobufCMessageDescriptor *d, hs_tree_t *t)
+{
+    char name[128];
+    for (size_t i = 0; i < HS_ARRAY_LEN (s_always); i++) {
+        if (strcmp (s_always[i].message, d->name)) continue;
+        const ProtobufCFieldDescriptor *f =
+            protobuf_c_message_descriptor_get_field_by_name (d, s_always[i].field);
+        if (!f || hs_tree_get (t, hs_pb_json_name (f->name, name, sizeof name))) continue;
+        hs_tree_t *z = s_zero (f);
+        if (z) hs_tree_add (t, name, z);
+    }
+    for (size_t i = 0; i < HS_ARRAY_LEN (s_extra); i++)
+        if (!strcmp (s_extra[i].message, d->name) && !hs_tree_get (t, s_extra[i].key))
+            hs_tree_add (t, s_extra[i].key, hs_tree_scalar (s_extra[i].value, true));
+}
+
 /* Corrects t (the JSON of a message of d) in place, as the banner says. */
 static void s_out (const ProtobufCMessageDescriptor *d, hs_tree_t *t)
 {
     if (!t || t->type != HS_TREE_MAP) return;
+    s_out_required (d, t); /* before renaming: it looks keys up by our names */
     char name[128];
     for (size_t i = 0; i < t->n; i++) {
         hs_tree_t *v = t->items[i];
