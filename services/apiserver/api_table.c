@@ -19,7 +19,6 @@
  */
 #include "api.h"
 #include "ctl_fmt.h"
-#include "hs_manifest.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -254,62 +253,14 @@ static hs_tree_t *s_seq_sized (size_t n)
     return t;
 }
 
-/* metadata.resourceVersion as Kubernetes writes it: a string. */
-static void s_rv_string (hs_tree_t *meta)
-{
-    for (size_t i = 0; meta && meta->type == HS_TREE_MAP && i < meta->n; i++)
-        if (!strcmp (meta->keys[i], "resourceVersion") && meta->items[i]->type == HS_TREE_SCALAR)
-            meta->items[i]->quoted = true;
-}
-
-/* The row objects. api_json.c (api_obj_tree, api_obj_meta_tree) is written
- * on another branch; until it is merged these build the same shapes from
- * hs_manifest_tree. */
-static hs_tree_t *s_obj_tree (const Hs__Object *o)
-{
-    hs_tree_t *t = hs_manifest_tree (o, HS_FMT_JSON);
-    if (t) s_rv_string ((hs_tree_t *)hs_tree_get (t, "metadata"));
-    return t;
-}
-
-static hs_tree_t *s_obj_meta_tree (const Hs__Object *o)
-{
-    hs_tree_t *t = hs_tree_new (HS_TREE_MAP);
-    hs_tree_add (t, "kind", s_str ("PartialObjectMetadata"));
-    hs_tree_add (t, "apiVersion", s_str ("meta.k8s.io/v1"));
-    hs_tree_t *meta = hs_pb_to_tree ((const ProtobufCMessage *)hs_obj_meta (o), HS_FMT_JSON);
-    s_rv_string (meta);
-    hs_tree_add (t, "metadata", meta);
-    return t;
-}
-
-static hs_tree_t *s_namespace_tree (const char *name, int64_t created_ns)
-{
-    char ts[64];
-    hs_tree_t *t = hs_tree_new (HS_TREE_MAP);
-    hs_tree_add (t, "kind", s_str ("Namespace"));
-    hs_tree_add (t, "apiVersion", s_str ("v1"));
-    hs_tree_t *meta = hs_tree_new (HS_TREE_MAP);
-    hs_tree_add (meta, "name", s_str (name));
-    hs_tree_add (meta, "creationTimestamp", s_str (hs_fmt_time (created_ns, ts, sizeof ts)));
-    hs_tree_t *labels = hs_tree_new (HS_TREE_MAP);
-    hs_tree_add (labels, "kubernetes.io/metadata.name", s_str (name));
-    hs_tree_add (meta, "labels", labels);
-    hs_tree_add (t, "metadata", meta);
-    hs_tree_t *status = hs_tree_new (HS_TREE_MAP);
-    hs_tree_add (status, "phase", s_str ("Active"));
-    hs_tree_add (t, "status", status);
-    return t;
-}
-
 static hs_tree_t *s_row_object (const Hs__Object *o, api_include_t inc)
 {
     switch (inc) {
     case API_INCLUDE_NONE: return NULL;
-    case API_INCLUDE_OBJECT: return s_obj_tree (o);
+    case API_INCLUDE_OBJECT: return api_obj_tree (o);
     case API_INCLUDE_METADATA: break;
     }
-    return s_obj_meta_tree (o);
+    return api_obj_meta_tree (o);
 }
 
 static hs_tree_t *s_row (const Hs__Object *o, const s_layout_t *lay, api_include_t inc,
@@ -390,7 +341,7 @@ hs_tree_t *api_table_namespaces (const char *const *names, const int64_t *create
         hs_tree_add (row, "cells", cells);
         /* the whole Namespace: its metadata is there for -A/--show-labels,
          * and all of it for --sort-by */
-        hs_tree_add (row, "object", s_namespace_tree (names[i], created_ns[i]));
+        hs_tree_add (row, "object", api_namespace_tree (names[i], created_ns[i]));
         rows->items[rows->n++] = row;
     }
     hs_tree_add (t, "rows", rows);
