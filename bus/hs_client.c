@@ -1432,6 +1432,11 @@ int hs_client_attach (hs_client_t *self, hs_loop_t *loop)
     return 0;
 }
 
+hs_loop_t *hs_client_loop (hs_client_t *self)
+{
+    return self->loop;
+}
+
 void *hs_client_socket (hs_client_t *self)
 {
     return hs_bus_sub_socket (self->bus);

@@ -66,6 +66,9 @@ hs_bus_t *hs_client_bus (hs_client_t *self);
  * resync grace) become the loop's sources, so the daemon needs no
  * hs_client_process or hs_client_timeout_ms of its own. 0 or -errno. */
 int hs_client_attach (hs_client_t *self, hs_loop_t *loop);
+/* The loop hs_client_attach put the client on, or NULL. (Additive, issue
+ * 17: hs-apiserver's cache arms its timers on its client's loop.) */
+hs_loop_t *hs_client_loop (hs_client_t *self);
 /* The client id acks come back to (the bus instance). Borrowed. */
 const char *hs_client_id (hs_client_t *self);
 
