@@ -28,6 +28,7 @@ static const struct {
     {"admin", HS_ROLE_ADMIN},
     {"tap", HS_ROLE_TAP},
     {"bootstrap", HS_ROLE_BOOTSTRAP},
+    {"apiserver", HS_ROLE_APISERVER},
 };
 
 hs_role_t hs_role_parse (const char *role)
@@ -223,7 +224,10 @@ bool hs_policy_may_publish (const hs_keytab_entry_t *who, const char *topic, siz
         return hs_policy_is_cmd (topic, len) || s_prefix (topic, len, "logreq.") ||
                s_prefix (topic, len, "exec.");
     case HS_ROLE_BOOTSTRAP: return hs_policy_is_cmd (topic, len);
-    case HS_ROLE_TAP:
+    case HS_ROLE_TAP: return s_exact (topic, len, "cmd.snapshot");
+    case HS_ROLE_APISERVER:
+        return s_exact (topic, len, "cmd.snapshot") ||
+               (*who->own_hb && s_prefix (topic, len, who->own_hb) && len > strlen (who->own_hb));
     case HS_ROLE_NONE: return false;
     }
     return false;

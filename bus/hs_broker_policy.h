@@ -18,8 +18,12 @@
  *                cmd.  echo.  hb.X.
  *    prober      cmd.  probe.  echo.  hb.prober.
  *    admin       cmd.  logreq.  exec.  echo.
- *    tap         echo.
+ *    tap         cmd.snapshot (exact)  echo.
+ *    apiserver   cmd.snapshot (exact)  echo.  hb.apiserver.
  *    bootstrap   cmd.  echo.  (the store limits it to registering its key)
+ *  tap and apiserver (hs-apiserver's own identity, sa:apiserver) are
+ *  read-only: they may ask for snapshots (the store answers what
+ *  store_authz_list grants them) but send no other command.
  *  So only the store publishes events, acks, snapshots and hb.store; only
  *  the prober publishes probes; an agent speaks for its own node only.
  *  Reads are not limited (Phase 1: any authenticated identity may
@@ -46,6 +50,7 @@ typedef enum {
     HS_ROLE_ADMIN,
     HS_ROLE_TAP,
     HS_ROLE_BOOTSTRAP,
+    HS_ROLE_APISERVER,
 } hs_role_t;
 
 /* "node" -> HS_ROLE_NODE; HS_ROLE_NONE for anything else. */

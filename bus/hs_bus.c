@@ -259,39 +259,24 @@ static void s_set_common (void *sock)
     zmq_setsockopt (sock, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max);
 }
 
-int hs_bus_connect (const char *addr, const char *component, const char *instance,
-                    hs_bus_t **ret_bus)
+static void s_log_insecure (const char *pub_ep)
 {
-    char pub_ep[512], sub_ep[512];
-    s_last_error[0] = '\0';
-    int r = hs_bus_endpoints (addr, pub_ep, sub_ep, sizeof pub_ep);
-    if (r < 0) return r;
-    /* The instance is the client id that acks, snapshots and echoes are
-     * addressed to: it must fit in a topic, and never contain the '/'
-     * that ends it there. */
-    if (!hs_empty (instance) && !hs_topic_id_ok (instance)) return -EINVAL;
-    const char *cred_path = NULL;
-    if ((r = s_security (&cred_path)) < 0) {
-        s_sec_error (
-            "no bus credential: set HS_CREDENTIAL (or --credential FILE) to a credential "
-            "file, or run `hsctl init` to make one; HS_INSECURE=1 (--insecure) runs without "
-            "authentication or encryption");
-        return r;
-    }
-    hs_cred_t *cred = NULL;
-    if (cred_path) {
-        char err[1024];
-        if ((r = hs_cred_load (cred_path, err, sizeof err, &cred)) < 0) {
-            s_sec_error ("%s", err);
-            return r;
-        }
-    } else if (!s_insecure_logged) {
-        s_insecure_logged = true;
-        log_warn ("INSECURE BUS: no authentication, no encryption (%s): anyone who can reach %s "
-                  "can read every object and write anything",
-                  s_insecure ? "--insecure" : "HS_INSECURE", pub_ep);
-    }
+    if (s_insecure_logged) return;
+    s_insecure_logged = true;
+    log_warn ("INSECURE BUS: no authentication, no encryption (%s): anyone who can reach %s "
+              "can read every object and write anything",
+              s_insecure ? "--insecure" : "HS_INSECURE", pub_ep);
+}
 
+/* Connects with cred (NULL: plaintext); cred_where names where the
+ * credential came from in the messages of a failed join. The caller has
+ * checked addr and instance into pub_ep/sub_ep. cred's secret is copied
+ * onto the sockets only. */
+static int s_connect (const char *pub_ep, const char *sub_ep, const char *component,
+                      const char *instance, const hs_cred_t *cred, const char *cred_where,
+                      hs_bus_t **ret_bus)
+{
+    int r;
     hs_bus_t *self = hs_calloc (1, sizeof *self);
     self->component = hs_strdup (component);
     if (hs_empty (instance)) {
@@ -320,12 +305,10 @@ int hs_bus_connect (const char *addr, const char *component, const char *instanc
         self->secure = true;
         snprintf (self->identity, sizeof self->identity, "%s", cred->identity);
         snprintf (self->public_key, sizeof self->public_key, "%s", cred->public_key);
-        self->cred_path = hs_strdup (cred_path);
+        self->cred_path = hs_strdup (cred_where);
         self->pub_ep = hs_strdup (pub_ep);
         r = s_set_curve (self->pub, cred);
         if (r == 0) r = s_set_curve (self->sub, cred);
-        explicit_bzero (cred->secret_key, sizeof cred->secret_key);
-        free (cred);
         if (r < 0) {
             hs_bus_destroy (&self);
             return r;
@@ -340,6 +323,70 @@ int hs_bus_connect (const char *addr, const char *component, const char *instanc
     }
     *ret_bus = self;
     return 0;
+}
+
+/* The endpoints of addr, and an instance that can be a client id. */
+static int s_check_addr (const char *addr, const char *instance, char *pub_ep, char *sub_ep,
+                         size_t len)
+{
+    int r = hs_bus_endpoints (addr, pub_ep, sub_ep, len);
+    if (r < 0) return r;
+    /* The instance is the client id that acks, snapshots and echoes are
+     * addressed to: it must fit in a topic, and never contain the '/'
+     * that ends it there. */
+    if (!hs_empty (instance) && !hs_topic_id_ok (instance)) return -EINVAL;
+    return 0;
+}
+
+int hs_bus_connect (const char *addr, const char *component, const char *instance,
+                    hs_bus_t **ret_bus)
+{
+    char pub_ep[512], sub_ep[512];
+    s_last_error[0] = '\0';
+    int r = s_check_addr (addr, instance, pub_ep, sub_ep, sizeof pub_ep);
+    if (r < 0) return r;
+    const char *cred_path = NULL;
+    if ((r = s_security (&cred_path)) < 0) {
+        s_sec_error (
+            "no bus credential: set HS_CREDENTIAL (or --credential FILE) to a credential "
+            "file, or run `hsctl init` to make one; HS_INSECURE=1 (--insecure) runs without "
+            "authentication or encryption");
+        return r;
+    }
+    hs_cred_t *cred = NULL;
+    if (cred_path) {
+        char err[1024];
+        if ((r = hs_cred_load (cred_path, err, sizeof err, &cred)) < 0) {
+            s_sec_error ("%s", err);
+            return r;
+        }
+    } else {
+        s_log_insecure (pub_ep);
+    }
+    r = s_connect (pub_ep, sub_ep, component, instance, cred, cred_path, ret_bus);
+    if (cred) {
+        explicit_bzero (cred->secret_key, sizeof cred->secret_key);
+        free (cred);
+    }
+    return r;
+}
+
+int hs_bus_connect_cred (const char *addr, const char *component, const char *instance,
+                         const hs_cred_t *cred, hs_bus_t **ret_bus)
+{
+    char pub_ep[512], sub_ep[512];
+    s_last_error[0] = '\0';
+    int r = s_check_addr (addr, instance, pub_ep, sub_ep, sizeof pub_ep);
+    if (r < 0) return r;
+    if (!cred) {
+        s_log_insecure (pub_ep);
+    } else if (!hs_cred_role_of (cred->identity) || !hs_cred_key_ok (cred->public_key) ||
+               !hs_cred_key_ok (cred->secret_key) || !hs_cred_key_ok (cred->broker_key)) {
+        return -EINVAL;
+    }
+    char where[HS_CRED_MAX_IDENTITY + 40];
+    snprintf (where, sizeof where, "the credential of %s", cred ? cred->identity : "");
+    return s_connect (pub_ep, sub_ep, component, instance, cred, where, ret_bus);
 }
 
 void hs_bus_destroy (hs_bus_t **self_p)

@@ -36,6 +36,7 @@
 
 #include <sys/uio.h>
 
+#include "hs_cred.h"
 #include "hs_pb.h"
 
 #define HS_BUS_DEFAULT   "127.0.0.1:7400"
@@ -93,6 +94,17 @@ void hs_bus_quiet_errors (bool quiet);
  * need the same words. A key the bus refuses shows in hs_bus_join. */
 int hs_bus_connect (const char *addr, const char *component, const char *instance,
                     hs_bus_t **ret_bus);
+
+/* hs_bus_connect with an explicit credential instead of the process-wide
+ * one: a gateway connecting as each of its users (hs-apiserver), each with
+ * its own keypair. cred NULL connects insecure (the bus runs insecure too);
+ * its keys are copied onto the sockets, so the caller may wipe it after.
+ * Ignores hs_bus_use_credential, hs_bus_use_insecure and the environment.
+ * 0, -EINVAL (address, instance, or a cred whose identity or keys are not
+ * well formed), -errno. A key the bus refuses shows in hs_bus_join
+ * (-EKEYREJECTED). */
+int hs_bus_connect_cred (const char *addr, const char *component, const char *instance,
+                         const hs_cred_t *cred, hs_bus_t **ret_bus);
 
 /* This connection's identity (from its credential), or NULL insecure. */
 const char *hs_bus_identity (hs_bus_t *self);

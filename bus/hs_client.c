@@ -1432,6 +1432,11 @@ int hs_client_attach (hs_client_t *self, hs_loop_t *loop)
     return 0;
 }
 
+hs_loop_t *hs_client_loop (hs_client_t *self)
+{
+    return self->loop;
+}
+
 void *hs_client_socket (hs_client_t *self)
 {
     return hs_bus_sub_socket (self->bus);
@@ -1439,12 +1444,10 @@ void *hs_client_socket (hs_client_t *self)
 
 /* ------------------------------------------------------------------ client */
 
-int hs_client_new (const char *bus_addr, const char *component, const char *instance,
-                   int join_timeout_ms, hs_client_t **ret_client)
+/* A client around a connected bus (taken): subscribes and joins. */
+static int s_client_new (hs_bus_t *bus, int join_timeout_ms, hs_client_t **ret_client)
 {
-    hs_bus_t *bus = NULL;
-    int r = hs_bus_connect (bus_addr, component, instance, &bus);
-    if (r < 0) return r;
+    int r;
     hs_client_t *self = hs_calloc (1, sizeof *self);
     self->bus = bus;
     self->last_rid = (uint64_t)hs_now_ns (); /* see s_next_rid */
@@ -1462,6 +1465,24 @@ int hs_client_new (const char *bus_addr, const char *component, const char *inst
     }
     *ret_client = self;
     return 0;
+}
+
+int hs_client_new (const char *bus_addr, const char *component, const char *instance,
+                   int join_timeout_ms, hs_client_t **ret_client)
+{
+    hs_bus_t *bus = NULL;
+    int r = hs_bus_connect (bus_addr, component, instance, &bus);
+    if (r < 0) return r;
+    return s_client_new (bus, join_timeout_ms, ret_client);
+}
+
+int hs_client_new_cred (const char *bus_addr, const char *component, const char *instance,
+                        int join_timeout_ms, const hs_cred_t *cred, hs_client_t **ret)
+{
+    hs_bus_t *bus = NULL;
+    int r = hs_bus_connect_cred (bus_addr, component, instance, cred, &bus);
+    if (r < 0) return r;
+    return s_client_new (bus, join_timeout_ms, ret);
 }
 
 void hs_client_destroy (hs_client_t **self_p)

@@ -53,6 +53,11 @@ typedef struct hs_watch_t hs_watch_t;
  * negative means wait for ever). */
 int hs_client_new (const char *bus_addr, const char *component, const char *instance,
                    int join_timeout_ms, hs_client_t **ret_client);
+/* hs_client_new connecting with cred (hs_bus_connect_cred: NULL is
+ * insecure) rather than the process's credential. -EKEYREJECTED when the
+ * bus refuses the key (unknown, revoked, expired). */
+int hs_client_new_cred (const char *bus_addr, const char *component, const char *instance,
+                        int join_timeout_ms, const hs_cred_t *cred, hs_client_t **ret);
 /* Frees the client, its watches and pending calls (their callbacks are not
  * run; their free_arg is, see hs_call_opts_t). */
 void hs_client_destroy (hs_client_t **self_p);
@@ -61,6 +66,9 @@ hs_bus_t *hs_client_bus (hs_client_t *self);
  * resync grace) become the loop's sources, so the daemon needs no
  * hs_client_process or hs_client_timeout_ms of its own. 0 or -errno. */
 int hs_client_attach (hs_client_t *self, hs_loop_t *loop);
+/* The loop hs_client_attach put the client on, or NULL. (Additive, issue
+ * 17: hs-apiserver's cache arms its timers on its client's loop.) */
+hs_loop_t *hs_client_loop (hs_client_t *self);
 /* The client id acks come back to (the bus instance). Borrowed. */
 const char *hs_client_id (hs_client_t *self);
 

@@ -25,6 +25,7 @@
  *      sa:scheduler             scheduler   sa:endpoints          endpoints
  *      sa:dns                   dns         admin:<user>          admin
  *      tap:<user>               tap         bootstrap:<token-id>  bootstrap
+ *      sa:apiserver             apiserver   (hs-apiserver's own: read-only)
  *
  *  Errors: functions return 0 or -errno; those that read a file also fill
  *  err (err_len bytes, may be NULL) with one line naming the file and what is

@@ -15,6 +15,7 @@
 
 static const char s_alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
 static const char s_context[] = "homeostat join token v1";
+static const char s_api_context[] = "homeostat api token v1";
 
 static int s_sodium (void)
 {
@@ -57,14 +58,15 @@ bool hs_token_valid (const char *token, char *ret_id)
     return true;
 }
 
-int hs_token_keypair (const char *token, char *ret_public_z85, char *ret_secret_z85)
+static int s_keypair (const char *context, const char *token, char *ret_public_z85,
+                      char *ret_secret_z85)
 {
     if (!hs_token_valid (token, NULL)) return -EINVAL;
     if (s_sodium () < 0) return -EIO;
     uint8_t seed[crypto_box_SEEDBYTES];
     uint8_t pk[crypto_box_PUBLICKEYBYTES], sk[crypto_box_SECRETKEYBYTES];
     crypto_generichash (seed, sizeof seed, (const uint8_t *)token, HS_TOKEN_LEN,
-                        (const uint8_t *)s_context, sizeof s_context - 1);
+                        (const uint8_t *)context, strlen (context));
     crypto_box_seed_keypair (pk, sk, seed);
     char pz[41], sz[41];
     bool ok = zmq_z85_encode (pz, pk, sizeof pk) && zmq_z85_encode (sz, sk, sizeof sk);
@@ -75,6 +77,16 @@ int hs_token_keypair (const char *token, char *ret_public_z85, char *ret_secret_
     memcpy (ret_secret_z85, sz, sizeof sz);
     sodium_memzero (sz, sizeof sz);
     return 0;
+}
+
+int hs_token_keypair (const char *token, char *ret_public_z85, char *ret_secret_z85)
+{
+    return s_keypair (s_context, token, ret_public_z85, ret_secret_z85);
+}
+
+int hs_token_api_keypair (const char *token, char *ret_public_z85, char *ret_secret_z85)
+{
+    return s_keypair (s_api_context, token, ret_public_z85, ret_secret_z85);
 }
 
 /* ------------------------------------------------------------ key files */
@@ -187,4 +199,47 @@ int hs_token_cred_write (const char *path, const char *token, const char *broker
     r = hs_cred_save_zcert (cert, path, true, 0600);
     zcert_destroy (&cert);
     return r;
+}
+
+/* ------------------------------------------------------------ API tokens */
+
+bool hs_token_api_identity_ok (const char *identity)
+{
+    const char *role = hs_cred_role_of (identity);
+    return role && (hs_streq (role, "admin") || hs_streq (role, "tap"));
+}
+
+int hs_token_api_key_write (const char *dir, const char *token, const char *identity,
+                            int64_t expires)
+{
+    char id[HS_TOKEN_ID_LEN + 1], pub[41], sec[41];
+    if (!dir || !hs_token_valid (token, id) || !hs_token_api_identity_ok (identity) || expires < 0)
+        return -EINVAL;
+    int r = hs_token_api_keypair (token, pub, sec);
+    sodium_memzero (sec, sizeof sec);
+    if (r < 0) return r;
+    _cleanup_free_ char *name = hs_sprintf ("token-%s", id);
+    return hs_cred_key_write (dir, name, pub, identity, expires);
+}
+
+int hs_token_api_key_read (const char *dir, const char *id, char *err, size_t err_len,
+                           hs_cred_key_t *ret)
+{
+    if (!hs_token_id_valid (id)) {
+        if (err) snprintf (err, err_len, "\"%.16s\" is not an API token id", hs_s (id));
+        return -EINVAL;
+    }
+    _cleanup_free_ char *path = hs_sprintf ("%s/token-%s.key", hs_s (dir), id);
+    hs_cred_key_t key;
+    int r = hs_cred_key_read (path, err, err_len, &key);
+    if (r < 0) return r;
+    if (!hs_token_api_identity_ok (key.identity)) {
+        if (err)
+            snprintf (err, err_len,
+                      "key file %s: identity %s is not a user (admin:<user>, tap:<user>)", path,
+                      key.identity);
+        return -EINVAL;
+    }
+    *ret = key;
+    return 0;
 }

@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hs_cred.h"
+
 #define HS_TOKEN_ID_LEN     6
 #define HS_TOKEN_SECRET_LEN 16
 #define HS_TOKEN_LEN        (HS_TOKEN_ID_LEN + 1 + HS_TOKEN_SECRET_LEN)
@@ -81,5 +83,39 @@ bool hs_token_spent (const char *dir, const char *id);
  * keypair: identity bootstrap:<id>, broker_key pinned. Mode 0600, atomic.
  * 0, -EINVAL, -errno. */
 int hs_token_cred_write (const char *path, const char *token, const char *broker_key);
+
+/* ------------------------------------------------------------ API tokens
+ *  hs-apiserver's bearer tokens (docs/architecture.md §24, "Identities, TLS
+ *  and kubeconfig") have a join token's shape but derive their keypair with
+ *  another context, "homeostat api token v1": a join token is never an API
+ *  token, nor the reverse. A user's token derives the CURVE keypair
+ *  hs-apiserver connects to the bus with AS that user, so the token is the
+ *  only secret, the gateway holds no user key, and hs-bus admits the
+ *  connection by the key file below like any other.
+ *
+ *  Key file: DIR/token-<id>.key, a zcert public file with metadata
+ *  identity (a user: admin:<user> or tap:<user>), role (hs_cred_role_of)
+ *  and, when the token expires, expires (unix seconds). */
+
+/* The API token's CURVE keypair, Z85 (41 bytes each). 0, -EINVAL for a
+ * malformed token, -EIO when libsodium cannot start. */
+int hs_token_api_keypair (const char *token, char *ret_public_z85, char *ret_secret_z85);
+
+/* Whether identity may hold an API token: a user, admin:<user> or
+ * tap:<user>. */
+bool hs_token_api_identity_ok (const char *identity);
+
+/* Writes dir/token-<id>.key for token, naming identity, expiring at
+ * expires (unix seconds; 0: never). Atomic, mode 0644, replacing a file
+ * there. 0, -EINVAL (token, identity, expires < 0), -errno. */
+int hs_token_api_key_write (const char *dir, const char *token, const char *identity,
+                            int64_t expires /* 0: never */);
+
+/* Reads dir/token-<id>.key. 0, or -errno with one line in err (err_len
+ * bytes, may be NULL): a bad id or a file naming no user identity
+ * (-EINVAL), missing (-ENOENT). Does not judge expires (the caller has the
+ * clock): ret->expires is 0 or the unix second it ends. */
+int hs_token_api_key_read (const char *dir, const char *id, char *err, size_t err_len,
+                           hs_cred_key_t *ret);
 
 #endif

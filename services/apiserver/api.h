@@ -214,6 +214,10 @@ typedef struct api_selector api_selector_t;
 int api_selector_parse (hs_kind_t kind, const char *label_sel, const char *field_sel,
                         api_selector_t **ret, api_status_t *ret_status);
 bool api_selector_match (const api_selector_t *s, const Hs__Object *o);
+/* The same for a synthesized Namespace (s parsed for API_KIND_NAMESPACE):
+ * its one label kubernetes.io/metadata.name=<name>, metadata.name, and
+ * status.phase Active. (Additive: api_sub's namespace lists.) */
+bool api_selector_match_namespace (const api_selector_t *s, const char *name);
 void api_selector_free (api_selector_t **s);
 
 /* ------------------------------------------------------------ patches (api_patch.c) */

@@ -10,6 +10,8 @@
  *    node:<N>            hs-agent and hs-proxy of node N
  *    sa:scheduler  sa:replicas  sa:jobs  sa:prober  sa:endpoints  sa:dns
  *    tap:<user>          nothing (read-only)
+ *    sa:apiserver        nothing (read-only: hs-apiserver's watch cache;
+ *                        it writes as the user it serves, never as itself)
  *    bootstrap:<id>      nothing here (it registers a node key elsewhere)
  *    store[/replica]     nothing (the store's own writes never come by the bus)
  *
@@ -75,6 +77,7 @@ typedef enum {
     STORE_ROLE_TAP,
     STORE_ROLE_BOOTSTRAP,
     STORE_ROLE_STORE,
+    STORE_ROLE_APISERVER,
     STORE_ROLE__COUNT
 } store_role_t;
 
@@ -140,7 +143,7 @@ int store_authz_check (const store_authz_id_t *id, const store_authz_req_t *req,
  * and a snapshot filtered so would miss an existing Secret that a pod bound
  * later refers to, while the events carry every one anyway until
  * subscriptions are filtered (libzmq 4.3.5). bootstrap, store and unknown
- * identities: nothing. The insecure identity, admin, sa:* and tap
+ * identities: nothing. The insecure identity, admin, sa:* (sa:apiserver included) and tap
  * (read-only, but reading): what they ask. 0, or -EPERM with *ret_msg
  * (caller frees). */
 typedef struct {

@@ -4,6 +4,7 @@
  *  hs_bus_join at once with its line, revocation by removing a key file. */
 #include "hs_broker_policy.h"
 #include "hs_bus.h"
+#include "hs_client.h"
 #include "hs_topic.h"
 #include "hs_cred.h"
 #include "hs_test.h"
@@ -98,10 +99,33 @@ static void test_allow_lists (void)
         {"admin:root", "exec.a/", true},
         {"admin:root", "logreq.a/", true},
         {"admin:root", "hb.agent.a", false},
-        /* tap: only its own round trip */
+        /* tap: its own round trip and snapshots (read-only) */
         {"tap:t", "echo.x/1", true},
+        {"tap:t", "cmd.snapshot", true},
+        {"tap:t", "cmd.snapshotx", false},
+        {"tap:t", "cmd.snapshot.", false},
+        {"tap:t", "cmd.snapshop", false},
         {"tap:t", "cmd.pod", false},
+        {"tap:t", "cmd.multi", false},
         {"tap:t", "hb.tap.1", false},
+        {"tap:t", "logreq.a/", false},
+        {"tap:t", "exec.a/", false},
+        /* hs-apiserver's own identity: what a read-only watcher needs */
+        {"sa:apiserver", "echo.apiserver-1/7", true},
+        {"sa:apiserver", "cmd.snapshot", true},
+        {"sa:apiserver", "hb.apiserver.1", true},
+        {"sa:apiserver", "hb.apiserver.", false},
+        {"sa:apiserver", "hb.store", false},
+        {"sa:apiserver", "cmd.pod", false},
+        {"sa:apiserver", "cmd.multi", false},
+        {"sa:apiserver", "cmd.node", false},
+        {"sa:apiserver", "cmd.snapshotx", false},
+        {"sa:apiserver", "exec.a/", false},
+        {"sa:apiserver", "logreq.a/", false},
+        {"sa:apiserver", "ev.pod.a/default/web", false},
+        {"sa:apiserver", "ack.hsctl-1/", false},
+        {"sa:apiserver", "snap.x/", false},
+        {"sa:apiserver", "probe.a/", false},
         /* bootstrap: commands only (the store limits which) */
         {"bootstrap:x", "cmd.node", true},
         {"bootstrap:x", "hb.agent.x", false},
@@ -189,6 +213,7 @@ static void test_keytab (void)
     CHECK (t == NULL);
     CHECK_EQ_INT (hs_role_parse ("controller"), HS_ROLE_CONTROLLER);
     CHECK_EQ_INT (hs_role_parse ("root"), HS_ROLE_NONE);
+    CHECK_EQ_INT (hs_role_parse ("apiserver"), HS_ROLE_APISERVER);
     /* many keys: the open addressing grows */
     hs_cred_key_t *many = hs_calloc (1000, sizeof *many);
     for (int i = 0; i < 1000; i++) {
@@ -310,6 +335,62 @@ static void s_ping (hs_bus_t *b, const char *topic)
     env.ping = &ping;
     CHECK_EQ_INT (hs_bus_publish (b, topic, &env), 0);
     hs_pb_take_str (&env.sender, NULL);
+}
+
+/* hs_bus_connect_cred and hs_client_new_cred: a keypair held in memory (a
+ * gateway acting as its users), whatever the process-wide credential says. */
+static void s_connect_cred (hs_bus_t *store, hs_bus_t *tap, const char *keys, const char *bpath)
+{
+    hs_cred_t *bk = NULL;
+    char err[512];
+    CHECK_EQ_INT (hs_cred_broker_load (bpath, err, sizeof err, &bk), 0);
+    if (!bk) return;
+    hs_cred_t c;
+    memset (&c, 0, sizeof c);
+    snprintf (c.identity, sizeof c.identity, "admin:api");
+    snprintf (c.role, sizeof c.role, "admin");
+    snprintf (c.broker_key, sizeof c.broker_key, "%s", bk->public_key);
+    free (bk);
+    zmq_curve_keypair (c.public_key, c.secret_key);
+
+    /* not registered yet: refused at join */
+    hs_bus_use_credential ("/nonexistent/never-read.cred");
+    hs_bus_t *u = NULL;
+    CHECK_EQ_INT (hs_bus_connect_cred (s_addr, "gw", NULL, &c, &u), 0);
+    if (!u) return;
+    CHECK_EQ_STR (hs_bus_identity (u), "admin:api");
+    CHECK_EQ_INT (hs_bus_join (u, 10000), -EKEYREJECTED);
+    hs_bus_destroy (&u);
+    hs_client_t *cl = NULL;
+    CHECK_EQ_INT (hs_client_new_cred (s_addr, "gw", NULL, 10000, &c, &cl), -EKEYREJECTED);
+    CHECK (cl == NULL);
+
+    /* registered: it joins, and its commands carry its identity */
+    int64_t r0 = s_counter (tap, "key_reloads");
+    CHECK_EQ_INT (hs_cred_key_write (keys, "api1", c.public_key, c.identity, 0), 0);
+    int64_t deadline = hs_mono_ns () + 5000000000LL;
+    while (s_counter (tap, "key_reloads") <= r0 && hs_mono_ns () < deadline) {}
+    CHECK_EQ_INT (hs_bus_join (store, 5000), 0);
+    CHECK_EQ_INT (hs_client_new_cred (s_addr, "gw", "gw-admin-api", 10000, &c, &cl), 0);
+    if (!cl) return;
+    CHECK_EQ_STR (hs_bus_identity (hs_client_bus (cl)), "admin:api");
+    CHECK_EQ_STR (hs_client_id (cl), "gw-admin-api");
+    char stamp[400] = "";
+    s_ping (hs_client_bus (cl), "cmd.pod");
+    CHECK (s_got (store, "cmd.pod", stamp, sizeof stamp));
+    CHECK_EQ_STR (stamp, "admin:api");
+    hs_client_destroy (&cl);
+
+    /* malformed credentials never reach a socket */
+    hs_cred_t bad = c;
+    snprintf (bad.identity, sizeof bad.identity, "nobody");
+    CHECK_EQ_INT (hs_bus_connect_cred (s_addr, "gw", NULL, &bad, &u), -EINVAL);
+    bad = c;
+    bad.secret_key[3] = '\0';
+    CHECK_EQ_INT (hs_bus_connect_cred (s_addr, "gw", NULL, &bad, &u), -EINVAL);
+    CHECK_EQ_INT (hs_bus_connect_cred (s_addr, "gw", "a/b", &c, &u), -EINVAL);
+    CHECK (u == NULL);
+    explicit_bzero (&c, sizeof c);
 }
 
 static void test_secure_bus (void)
@@ -450,6 +531,7 @@ static void test_secure_bus (void)
     while ((r1 = s_counter (tap, "key_reloads")) <= r0 && hs_mono_ns () < deadline) {}
     CHECK (r1 > r0);
     CHECK_EQ_INT (s_counter (tap, "subscriber_cuts"), cuts2);
+    s_connect_cred (store, tap, keys, bpath);
     hs_bus_quiet_errors (false);
     hs_bus_destroy (&a);
     hs_bus_destroy (&store);

@@ -24,6 +24,9 @@ static void test_roles (void)
     CHECK_EQ_STR (hs_cred_role_of ("admin:alice"), "admin");
     CHECK_EQ_STR (hs_cred_role_of ("tap:bob"), "tap");
     CHECK_EQ_STR (hs_cred_role_of ("bootstrap:abc123"), "bootstrap");
+    CHECK_EQ_STR (hs_cred_role_of ("sa:apiserver"), "apiserver");
+    CHECK (hs_cred_role_of ("sa:apiserver2") == NULL);
+    CHECK (hs_cred_role_of ("sa:apiserve") == NULL);
     const char *bad[] = {"",       "node:",   "node", "sa:other",      "admin:a b", "node:a/b",
                          "store/", "tap:x\n", "root", "node:\xc3\xa9", "Node:x"};
     for (size_t i = 0; i < HS_ARRAY_LEN (bad); i++) CHECK (hs_cred_role_of (bad[i]) == NULL);

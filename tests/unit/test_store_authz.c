@@ -158,6 +158,7 @@ static void test_identity_parse (void)
         {"sa:prober", STORE_ROLE_PROBER, ""},
         {"sa:endpoints", STORE_ROLE_ENDPOINTS, ""},
         {"sa:dns", STORE_ROLE_DNS, ""},
+        {"sa:apiserver", STORE_ROLE_APISERVER, ""},
         {"tap:bob", STORE_ROLE_TAP, "bob"},
         {"bootstrap:07401b", STORE_ROLE_BOOTSTRAP, "07401b"},
         {"store", STORE_ROLE_STORE, ""},
@@ -170,6 +171,7 @@ static void test_identity_parse (void)
         {"ADMIN:alice", STORE_ROLE_UNKNOWN, ""},
         {"sa:", STORE_ROLE_UNKNOWN, ""},
         {"sa:scheduler2", STORE_ROLE_UNKNOWN, ""},
+        {"sa:apiserver2", STORE_ROLE_UNKNOWN, ""},
         {"sa:other", STORE_ROLE_UNKNOWN, ""},
         {"storex", STORE_ROLE_UNKNOWN, ""},
         {"node:a b", STORE_ROLE_UNKNOWN, ""},
@@ -237,6 +239,7 @@ static const struct {
     {"sa:endpoints", "endpoints=CAUD event=CAU"},
     {"sa:dns", "service=CAUSD endpoints=CAUSD event=CAU"},
     {"tap:bob", ""},
+    {"sa:apiserver", ""},
     {"bootstrap:07401b", ""},
     {"store", ""},
     {"store/r2", ""},
@@ -331,6 +334,9 @@ static void test_rbac_words (void)
     s_deny ("tap:bob", REQ (DELETE, NODE, "", "n1", NULL, NULL),
             "nodes \"n1\" is forbidden: User \"tap:bob\" cannot delete resource \"nodes\" in API "
             "group \"\" at the cluster scope");
+    s_deny ("sa:apiserver", REQ (CREATE, POD, "default", "web-1", NULL, NULL),
+            "pods \"web-1\" is forbidden: User \"sa:apiserver\" cannot create resource "
+            "\"pods\" in API group \"\" in the namespace \"default\"");
     s_deny ("node:demo", REQ (BIND, POD, "default", "web-1", NULL, NULL),
             "pods \"web-1\" is forbidden: User \"node:demo\" cannot create resource "
             "\"pods/binding\" in API group \"\" in the namespace \"default\"");
@@ -1003,7 +1009,8 @@ static void test_store_refusal (void)
     CHECK_EQ_INT (a->code, HS__CODE__CODE_FORBIDDEN);
 
     /* tap users, bootstrap tokens, unknown stamps: nothing */
-    static const char *const nobody[] = {"tap:bob", "bootstrap:07401b", "store", "sa:other", ""};
+    static const char *const nobody[] = {"tap:bob", "sa:apiserver", "bootstrap:07401b",
+                                         "store",   "sa:other",     ""};
     for (size_t i = 0; i < HS_ARRAY_LEN (nobody); i++) {
         a = s_as (s, nobody[i], s_event ("x", NULL, "web-1"));
         CHECK_EQ_INT (a->code, HS__CODE__CODE_FORBIDDEN);
@@ -1189,9 +1196,9 @@ static void test_list_rules (void)
     const hs_kind_t pods[] = {HS_KIND_POD};
     const hs_kind_t deps[] = {HS_KIND_POD, HS_KIND_DEPLOYMENT};
     /* what they ask: insecure, admins, controllers, taps */
-    static const char *const all[] = {NULL,           "admin:alice", "sa:scheduler",
-                                      "sa:replicas",  "sa:jobs",     "sa:prober",
-                                      "sa:endpoints", "sa:dns",      "tap:bob"};
+    static const char *const all[] = {NULL,      "admin:alice", "sa:scheduler", "sa:replicas",
+                                      "sa:jobs", "sa:prober",   "sa:endpoints", "sa:dns",
+                                      "tap:bob", "sa:apiserver"};
     for (size_t i = 0; i < HS_ARRAY_LEN (all); i++) {
         store_authz_id_parse (all[i], &id);
         CHECK_EQ_INT (store_authz_list (&id, deps, 2, "n2", &l, &msg), 0);
@@ -1376,7 +1383,7 @@ static void test_random_commands (void)
     static const char *const who[] = {
         "node:n1",   "node:n2",      "sa:scheduler", "sa:replicas", "sa:jobs",
         "sa:prober", "sa:endpoints", "sa:dns",       "tap:bob",     "bootstrap:07401b",
-        "store",     "sa:other",     "admin:alice"};
+        "store",     "sa:other",     "admin:alice",  "sa:apiserver"};
     size_t oks = 0, refused = 0;
     for (int i = 0; i < 4000; i++) {
         const char *id = who[s_rand (HS_ARRAY_LEN (who))];
@@ -1396,8 +1403,9 @@ static void test_random_commands (void)
             continue;
         }
         oks++;
-        CHECK (pid.role != STORE_ROLE_TAP && pid.role != STORE_ROLE_BOOTSTRAP &&
-               pid.role != STORE_ROLE_STORE && pid.role != STORE_ROLE_UNKNOWN);
+        CHECK (pid.role != STORE_ROLE_TAP && pid.role != STORE_ROLE_APISERVER &&
+               pid.role != STORE_ROLE_BOOTSTRAP && pid.role != STORE_ROLE_STORE &&
+               pid.role != STORE_ROLE_UNKNOWN);
         for (size_t e = 0; e < g_out.n_events; e++) {
             const Hs__Object *o = g_out.events[e].event->object;
             hs_kind_t k = hs_obj_kind (o);

@@ -167,11 +167,86 @@ static void test_files (void)
     CHECK_EQ_INT (hs_token_cred_write (cred_path, token, "short"), -EINVAL);
 }
 
+/* API tokens: another derivation than join tokens (neither is the
+ * other's key), key files that name a user identity and its role, with or
+ * without expires, and refusals. */
+static void test_api (void)
+{
+    const char *dir = hs_test_tmpdir ();
+    const char *token = "ap1k3y.cdefghijklmnop12";
+    char jp[41], js[41], ap[41], as[41], ap2[41], as2[41];
+    CHECK_EQ_INT (hs_token_keypair (token, jp, js), 0);
+    CHECK_EQ_INT (hs_token_api_keypair (token, ap, as), 0);
+    CHECK (strcmp (jp, ap) != 0);
+    CHECK (strcmp (js, as) != 0);
+    CHECK_EQ_INT (hs_token_api_keypair (token, ap2, as2), 0);
+    CHECK_EQ_STR (ap, ap2);
+    CHECK_EQ_STR (as, as2);
+    char derived[41];
+    CHECK_EQ_INT (zmq_curve_public (derived, as), 0);
+    CHECK_EQ_STR (derived, ap);
+    CHECK_EQ_INT (hs_token_api_keypair ("AP1K3Y.cdefghijklmnop12", ap2, as2), -EINVAL);
+
+    /* a key file, read back: identity, role, public key; never expiring */
+    char err[512] = "";
+    CHECK_EQ_INT (hs_token_api_key_write (dir, token, "admin:alice", 0), 0);
+    hs_cred_key_t k;
+    CHECK_EQ_INT (hs_token_api_key_read (dir, "ap1k3y", err, sizeof err, &k), 0);
+    CHECK_EQ_STR (k.identity, "admin:alice");
+    CHECK_EQ_STR (k.role, "admin");
+    CHECK_EQ_STR (k.public_key, ap);
+    CHECK_EQ_STR (k.name, "token-ap1k3y");
+    CHECK_EQ_INT (k.expires, 0);
+    struct stat st;
+    _cleanup_free_ char *path = hs_sprintf ("%s/token-ap1k3y.key", dir);
+    CHECK_EQ_INT (stat (path, &st), 0);
+    CHECK_EQ_INT (st.st_mode & 0777, 0644);
+    /* the join token's key file of the same text holds another key */
+    CHECK_EQ_INT (hs_token_key_write (dir, token, "node-b", 1999999999), 0);
+    hs_token_key_t jk;
+    CHECK_EQ_INT (hs_token_key_read (dir, "ap1k3y", err, sizeof err, &jk), 0);
+    CHECK (strcmp (jk.public_key, k.public_key) != 0);
+    CHECK_EQ_STR (jk.public_key, jp);
+
+    /* a read-only user, expiring; written again, replaced */
+    CHECK_EQ_INT (hs_token_api_key_write (dir, token, "tap:bob", 1999999999), 0);
+    CHECK_EQ_INT (hs_token_api_key_read (dir, "ap1k3y", err, sizeof err, &k), 0);
+    CHECK_EQ_STR (k.identity, "tap:bob");
+    CHECK_EQ_STR (k.role, "tap");
+    CHECK_EQ_INT (k.expires, 1999999999);
+
+    /* refusals: identities that are no user, bad tokens, bad ids */
+    static const char *const not_users[] = {
+        "node:n1", "sa:apiserver", "sa:jobs", "store", "bootstrap:abcdef",
+        "admin:",  "admin:a/b",    "",        NULL};
+    for (size_t i = 0; i < HS_ARRAY_LEN (not_users); i++) {
+        if (hs_token_api_key_write (dir, token, not_users[i], 0) != -EINVAL)
+            fprintf (stderr, "  identity %s\n", hs_s (not_users[i]));
+        CHECK_EQ_INT (hs_token_api_key_write (dir, token, not_users[i], 0), -EINVAL);
+        CHECK (!hs_token_api_identity_ok (not_users[i]));
+    }
+    CHECK_EQ_INT (hs_token_api_key_write (dir, token, "admin:alice", -1), -EINVAL);
+    CHECK_EQ_INT (hs_token_api_key_write (dir, "nope", "admin:alice", 0), -EINVAL);
+    CHECK_EQ_INT (hs_token_api_key_write (NULL, token, "admin:alice", 0), -EINVAL);
+    static const char *const bad_ids[] = {"../../x", "ap1k3", "ap1k3yy", "AP1K3Y",
+                                          "a.1k3y",  "",      NULL};
+    for (size_t i = 0; i < HS_ARRAY_LEN (bad_ids); i++)
+        CHECK_EQ_INT (hs_token_api_key_read (dir, bad_ids[i], err, sizeof err, &k), -EINVAL);
+    CHECK_EQ_INT (hs_token_api_key_read (dir, "zzzzzz", err, sizeof err, &k), -ENOENT);
+    CHECK_CONTAINS (err, "token-zzzzzz.key");
+    /* a key file under a token's name that names no user */
+    char other[41], osec[41];
+    CHECK_EQ_INT (zmq_curve_keypair (other, osec), 0);
+    CHECK_EQ_INT (hs_cred_key_write (dir, "token-bbbbbb", other, "node:x", 0), 0);
+    CHECK_EQ_INT (hs_token_api_key_read (dir, "bbbbbb", err, sizeof err, &k), -EINVAL);
+    CHECK_CONTAINS (err, "identity node:x");
+}
+
 int main (int argc, char **argv)
 {
     hs_test_t tests[] = {
         {"generate", test_generate},   {"shapes", test_shapes}, {"keypair", test_keypair},
-        {"handshake", test_handshake}, {"files", test_files},
+        {"handshake", test_handshake}, {"files", test_files},   {"api", test_api},
     };
     return HS_TEST_RUN (tests);
 }

@@ -11,6 +11,7 @@
  *  output goes on. Nothing from the agent for 5 s (it sends an empty chunk
  *  every 2 s while a follow is quiet) is an error. Ctrl-C sends a cancel.
  */
+#include "hs_podlog.h"
 #include "hs_topic.h"
 #include "ctl_logs.h"
 
@@ -116,16 +117,10 @@ typedef struct {
 
 static void s_print_error (s_state_t *st, Hs__Code code, const char *message)
 {
-    if (code == HS__CODE__CODE_NOT_FOUND && hs_startswith (message, "pods \"")) {
-        /* The store has the pod but its agent does not run it yet. */
-        fprintf (stderr,
-                 "Error from server (BadRequest): container \"%s\" in pod \"%s\" is waiting to "
-                 "start: %s\n",
-                 st->container, st->pod, st->waiting ? st->waiting : "ContainerCreating");
-        return;
-    }
-    const char *reason = code == HS__CODE__CODE_INVALID ? "BadRequest" : hs_code_reason (code);
-    fprintf (stderr, "Error from server (%s): %s\n", reason, hs_s (message));
+    const char *reason;
+    _cleanup_free_ char *text =
+        hs_podlog_error (code, message, st->pod, st->container, st->waiting, &reason);
+    fprintf (stderr, "Error from server (%s): %s\n", reason, text);
 }
 
 static void s_on_chunk (void *arg, const char *topic, const Hs__Envelope *env)
@@ -260,42 +255,6 @@ static const Hs__Pod *s_find_pod (const hs_db_snapshot_t *snap, const char *ns, 
     return NULL;
 }
 
-static const char *s_waiting_reason (const Hs__Pod *pod, const char *container)
-{
-    const Hs__PodStatus *st = pod->status;
-    for (size_t i = 0; st && i < st->n_container_statuses; i++) {
-        const Hs__ContainerStatus *c = st->container_statuses[i];
-        if (hs_streq (c->name, container) && c->state && c->state->waiting &&
-            !hs_empty (c->state->waiting->reason))
-            return c->state->waiting->reason;
-    }
-    return NULL;
-}
-
-/* The container the user means, kubectl's way; NULL after printing why not. */
-static const char *s_pick_container (const Hs__Pod *pod, const char *name, const char *want)
-{
-    const Hs__PodSpec *spec = pod->spec;
-    size_t n = spec ? spec->n_containers : 0;
-    if (!hs_empty (want)) {
-        for (size_t i = 0; i < n; i++)
-            if (hs_streq (spec->containers[i]->name, want)) return want;
-        fprintf (stderr, "Error from server (BadRequest): container %s is not valid for pod %s\n",
-                 want, name);
-        return NULL;
-    }
-    if (n == 1) return spec->containers[0]->name;
-    hs_buf_t b = {0};
-    for (size_t i = 0; i < n; i++)
-        hs_buf_printf (&b, "%s%s", i ? " " : "", spec->containers[i]->name);
-    _cleanup_free_ char *list = hs_buf_take (&b);
-    fprintf (stderr,
-             "Error from server (BadRequest): a container name must be specified for pod %s, "
-             "choose one of: [%s]\n",
-             name, list);
-    return NULL;
-}
-
 int ctl_logs_main (ctl_t *ctl, int argc, char **argv)
 {
     s_opts_t o = {.tail = -1};
@@ -344,11 +303,15 @@ int ctl_logs_main (ctl_t *ctl, int argc, char **argv)
         fprintf (stderr, "Error from server (NotFound): pods \"%s\" not found\n", name);
         goto out;
     }
-    const char *container = s_pick_container (pod, name, o.container);
-    if (!container) goto out;
+    _cleanup_free_ char *why = NULL;
+    const char *container = hs_podlog_container (pod, name, o.container, &why);
+    if (!container) {
+        fprintf (stderr, "Error from server (BadRequest): %s\n", why);
+        goto out;
+    }
     st.container = container;
     st.node = pod->spec ? pod->spec->node_name : "";
-    st.waiting = s_waiting_reason (pod, container);
+    st.waiting = hs_podlog_waiting (pod, container);
     if (hs_empty (st.node)) {
         fprintf (stderr,
                  "Error from server (BadRequest): container \"%s\" in pod \"%s\" is waiting to "

@@ -1,0 +1,520 @@
+/*  api_cache.c: hs-apiserver's watch cache (api_server.h).
+ *
+ *  The store of record is one hs_watch over every kind on the gateway's own
+ *  connection: gets and lists read its cache. On top of it:
+ *
+ *    - a ring of the last N events (type, revision, a copy of the object)
+ *      for resourceVersion replay. An event's revision is the object's
+ *      metadata.resourceVersion for ADDED and MODIFIED (the commit's
+ *      revision: the store stamps it), and hs_watch_revision at callback
+ *      time for DELETED (hs_client advances it to the event's revision
+ *      before it calls back). The ring starts at the first load's revision
+ *      and starts again after every resync (hs_watch_resyncs grows): the
+ *      events a resync reports are the difference to a snapshot, with no
+ *      revision of their own, so a watch that began before it gets 410
+ *      Expired and relists. Events at or below the ring's base are part of
+ *      the state at the base and are not kept.
+ *    - watchers, one list per kind, filtered by namespace. A watcher that
+ *      ends itself from its callback is only marked; the list drops it once
+ *      the dispatch is over.
+ *    - read-your-writes waiters: a heap by revision, fired from a loop post
+ *      hook (after any iteration that may have moved the cache's revision:
+ *      events and hb.store heartbeats both do), and a heap by deadline with
+ *      one loop timer. Waiters never fire inside api_cache_wait_rev itself.
+ */
+#include "api_server.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hs_log.h"
+#include "hs_util.h"
+
+#define RING_DEFAULT 100000
+
+typedef struct {
+    Hs__EventType type;
+    int64_t rev;
+    Hs__Object *obj; /* our copy */
+} s_event_t;
+
+struct api_watcher {
+    api_cache_t *cache;
+    hs_kind_t kind;
+    char *ns; /* "" = all */
+    api_watch_fn *fn;
+    void *arg;
+    bool dead;
+    api_watcher_t *next;
+};
+
+typedef struct {
+    int64_t rev;
+    int64_t deadline; /* monotonic ns */
+    api_rev_fn *fn;
+    void *arg;
+    int refs; /* one per heap it is in */
+    bool done;
+} s_waiter_t;
+
+typedef struct {
+    s_waiter_t **items;
+    size_t n, cap;
+    bool by_deadline;
+} s_heap_t;
+
+struct api_cache {
+    hs_client_t *client;
+    hs_watch_t *watch;
+    hs_loop_t *loop;
+    hs_loop_post_t *post;
+    hs_loop_timer_t *timer;
+
+    s_event_t *ring;
+    size_t ring_max, ring_cap, head, n;
+    bool based; /* the first load happened: oldest is meaningful */
+    int64_t oldest;
+    uint64_t resyncs;
+
+    api_watcher_t *watchers[HS_KIND__COUNT];
+    int dispatching;
+    bool reap; /* a watcher died during a dispatch */
+
+    s_heap_t by_rev, by_deadline;
+    int64_t created_ns;
+};
+
+/* ------------------------------------------------------------ waiters' heaps */
+
+static int64_t s_key (const s_heap_t *h, const s_waiter_t *w)
+{
+    return h->by_deadline ? w->deadline : w->rev;
+}
+
+static void s_heap_push (s_heap_t *h, s_waiter_t *w)
+{
+    if (h->n == h->cap) {
+        h->cap = h->cap ? h->cap * 2 : 64;
+        h->items = hs_realloc (h->items, h->cap * sizeof *h->items);
+    }
+    size_t i = h->n++;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (s_key (h, h->items[p]) <= s_key (h, w)) break;
+        h->items[i] = h->items[p];
+        i = p;
+    }
+    h->items[i] = w;
+}
+
+static s_waiter_t *s_heap_pop (s_heap_t *h)
+{
+    if (h->n == 0) return NULL;
+    s_waiter_t *top = h->items[0];
+    s_waiter_t *last = h->items[--h->n];
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        int64_t km = s_key (h, last);
+        if (l < h->n && s_key (h, h->items[l]) < km) {
+            m = l;
+            km = s_key (h, h->items[l]);
+        }
+        if (r < h->n && s_key (h, h->items[r]) < km) m = r;
+        if (m == i) break;
+        h->items[i] = h->items[m];
+        i = m;
+    }
+    if (h->n > 0) h->items[i] = last;
+    return top;
+}
+
+static void s_waiter_unref (s_waiter_t *w)
+{
+    if (--w->refs == 0) free (w);
+}
+
+/* ------------------------------------------------------------ the ring */
+
+static s_event_t *s_ring_at (api_cache_t *c, size_t i)
+{
+    return &c->ring[(c->head + i) % c->ring_cap];
+}
+
+static void s_ring_clear (api_cache_t *c)
+{
+    for (size_t i = 0; i < c->n; i++) hs_pb_free (s_ring_at (c, i)->obj);
+    c->n = 0;
+    c->head = 0;
+}
+
+static void s_ring_push (api_cache_t *c, Hs__EventType type, const Hs__Object *obj, int64_t rev)
+{
+    if (c->ring_max == 0) return;
+    if (c->n == c->ring_max) {
+        /* The oldest event leaves: a watch must now start at its revision
+         * or later (it needs the events after its revision). */
+        s_event_t *e = s_ring_at (c, 0);
+        if (e->rev > c->oldest) c->oldest = e->rev;
+        hs_pb_free (e->obj);
+        c->head = (c->head + 1) % c->ring_cap;
+        c->n--;
+    } else if (c->n == c->ring_cap) {
+        size_t cap = c->ring_cap ? c->ring_cap * 2 : 1024;
+        if (cap > c->ring_max) cap = c->ring_max;
+        s_event_t *ring = hs_malloc (cap * sizeof *ring);
+        for (size_t i = 0; i < c->n; i++) ring[i] = *s_ring_at (c, i);
+        free (c->ring);
+        c->ring = ring;
+        c->ring_cap = cap;
+        c->head = 0;
+    }
+    s_event_t *e = s_ring_at (c, c->n++);
+    e->type = type;
+    e->rev = rev;
+    e->obj = hs_pb_dup (obj);
+}
+
+/* A resync: the ring's events no longer connect to the cache's state. */
+static void s_check_resync (api_cache_t *c)
+{
+    uint64_t rs = hs_watch_resyncs (c->watch);
+    if (!c->based || rs == c->resyncs) return;
+    log_info ("watch cache resynced at revision %lld: watches from before it get 410 Expired",
+              (long long)hs_watch_revision (c->watch));
+    s_ring_clear (c);
+    c->oldest = hs_watch_revision (c->watch);
+    c->resyncs = rs;
+}
+
+/* ------------------------------------------------------------ watchers */
+
+static bool s_ns_match (const api_watcher_t *w, const Hs__Object *o)
+{
+    if (hs_empty (w->ns)) return true;
+    const Hs__ObjectMeta *m = hs_obj_meta (o);
+    return m && hs_streq (m->namespace_, w->ns);
+}
+
+static void s_reap (api_cache_t *c)
+{
+    if (c->dispatching > 0 || !c->reap) return;
+    c->reap = false;
+    for (int k = 0; k < HS_KIND__COUNT; k++) {
+        api_watcher_t **pp = &c->watchers[k];
+        while (*pp) {
+            api_watcher_t *w = *pp;
+            if (w->dead) {
+                *pp = w->next;
+                free (w->ns);
+                free (w);
+            } else {
+                pp = &w->next;
+            }
+        }
+    }
+}
+
+static void s_dispatch (api_cache_t *c, Hs__EventType type, const Hs__Object *obj, int64_t rev)
+{
+    hs_kind_t k = hs_obj_kind (obj);
+    if (k <= HS_KIND_NONE || k >= HS_KIND__COUNT) return;
+    c->dispatching++;
+    for (api_watcher_t *w = c->watchers[k]; w; w = w->next)
+        if (!w->dead && s_ns_match (w, obj)) w->fn (w->arg, type, obj, rev);
+    c->dispatching--;
+    s_reap (c);
+}
+
+/* ------------------------------------------------------------ loop hooks */
+
+static void s_fire_reached (api_cache_t *c)
+{
+    int64_t rev = hs_watch_revision (c->watch);
+    while (c->by_rev.n > 0 && c->by_rev.items[0]->rev <= rev) {
+        s_waiter_t *w = s_heap_pop (&c->by_rev);
+        if (!w->done) {
+            w->done = true;
+            w->fn (w->arg, true); /* may add waiters: the heap is consistent */
+        }
+        s_waiter_unref (w);
+    }
+}
+
+static void s_rearm (api_cache_t *c)
+{
+    while (c->by_deadline.n > 0 && c->by_deadline.items[0]->done)
+        s_waiter_unref (s_heap_pop (&c->by_deadline));
+    if (c->timer)
+        hs_loop_timer_set (c->timer,
+                           c->by_deadline.n > 0 ? c->by_deadline.items[0]->deadline : HS_NEVER);
+}
+
+static void s_on_post (void *arg)
+{
+    api_cache_t *c = arg;
+    s_check_resync (c);
+    if (c->by_rev.n > 0) {
+        s_fire_reached (c);
+        s_rearm (c);
+    }
+}
+
+static void s_on_timer (void *arg)
+{
+    api_cache_t *c = arg;
+    s_fire_reached (c); /* reached beats timed out */
+    int64_t now = hs_mono_ns ();
+    while (c->by_deadline.n > 0 && c->by_deadline.items[0]->deadline <= now) {
+        s_waiter_t *w = s_heap_pop (&c->by_deadline);
+        if (!w->done) {
+            w->done = true;
+            w->fn (w->arg, false);
+        }
+        s_waiter_unref (w);
+    }
+    s_rearm (c);
+}
+
+/* The client may be put on its loop after the cache is made. */
+static void s_ensure_loop (api_cache_t *c)
+{
+    if (c->loop) return;
+    c->loop = hs_client_loop (c->client);
+    if (!c->loop) return;
+    c->post = hs_loop_post (c->loop, s_on_post, c);
+    c->timer = hs_loop_timer (c->loop, HS_NEVER, s_on_timer, c);
+    s_rearm (c);
+}
+
+/* ------------------------------------------------------------ the watch */
+
+static void s_on_event (void *arg, Hs__EventType type, const Hs__Object *obj, const Hs__Object *old)
+{
+    api_cache_t *c = arg;
+    (void)old;
+    s_ensure_loop (c);
+    int64_t wrev = hs_watch_revision (c->watch);
+    if (!c->based) {
+        /* The first load: its objects are the state at wrev. */
+        c->based = true;
+        c->oldest = wrev;
+        c->resyncs = hs_watch_resyncs (c->watch);
+    } else {
+        s_check_resync (c);
+    }
+    const Hs__ObjectMeta *m = hs_obj_meta (obj);
+    int64_t rev = wrev;
+    if (type != HS__EVENT_TYPE__DELETED && m && m->resource_version > 0) rev = m->resource_version;
+    if (rev > c->oldest) s_ring_push (c, type, obj, rev);
+    s_dispatch (c, type, obj, rev);
+}
+
+api_cache_t *api_cache_new (hs_client_t *client, size_t ring)
+{
+    api_cache_t *c = hs_calloc (1, sizeof *c);
+    c->client = client;
+    c->ring_max = ring ? ring : RING_DEFAULT;
+    c->by_deadline.by_deadline = true;
+    c->created_ns = hs_now_ns ();
+    hs_watch_opts_t o = {.fn = s_on_event, .arg = c};
+    c->watch = hs_client_watch (client, &o);
+    if (!c->watch) {
+        free (c);
+        return NULL;
+    }
+    s_ensure_loop (c);
+    return c;
+}
+
+void api_cache_destroy (api_cache_t **c_p)
+{
+    api_cache_t *c = *c_p;
+    if (!c) return;
+    /* The watch itself lives as long as the client (hs_client_watch). Its
+     * callback must not reach a freed cache: the client goes first, or
+     * this is the end of the process. Waiters still pending are dropped
+     * unanswered (their requests are being torn down with the server). */
+    hs_loop_post_free (&c->post);
+    hs_loop_timer_free (&c->timer);
+    s_ring_clear (c);
+    free (c->ring);
+    for (int k = 0; k < HS_KIND__COUNT; k++) {
+        api_watcher_t *w = c->watchers[k];
+        while (w) {
+            api_watcher_t *next = w->next;
+            free (w->ns);
+            free (w);
+            w = next;
+        }
+    }
+    s_waiter_t *w;
+    while ((w = s_heap_pop (&c->by_rev))) s_waiter_unref (w);
+    while ((w = s_heap_pop (&c->by_deadline))) s_waiter_unref (w);
+    free (c->by_rev.items);
+    free (c->by_deadline.items);
+    free (c);
+    *c_p = NULL;
+}
+
+bool api_cache_synced (api_cache_t *c)
+{
+    return hs_watch_synced (c->watch);
+}
+
+int64_t api_cache_rev (api_cache_t *c)
+{
+    return hs_watch_revision (c->watch);
+}
+
+const Hs__Object *api_cache_get (api_cache_t *c, hs_kind_t kind, const char *ns, const char *name)
+{
+    const hs_kind_info_t *ki = hs_kind_info (kind);
+    if (!ki || hs_empty (name)) return NULL;
+    return hs_watch_get (c->watch, kind, ki->namespaced ? hs_s (ns) : "", name);
+}
+
+size_t api_cache_list (api_cache_t *c, hs_kind_t kind, const char *ns, const Hs__Object ***ret)
+{
+    const Hs__Object **all = NULL;
+    size_t n = hs_kind_info (kind) ? hs_watch_list (c->watch, kind, &all) : 0;
+    if (hs_empty (ns)) {
+        *ret = all;
+        return n;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const Hs__ObjectMeta *m = hs_obj_meta (all[i]);
+        if (m && hs_streq (m->namespace_, ns)) all[k++] = all[i];
+    }
+    *ret = all;
+    return k;
+}
+
+typedef struct {
+    const char *name;
+    int64_t created;
+} s_ns_t;
+
+static int s_ns_cmp (const void *a, const void *b)
+{
+    return strcmp (((const s_ns_t *)a)->name, ((const s_ns_t *)b)->name);
+}
+
+size_t api_cache_namespaces (api_cache_t *c, const char ***ret_names, int64_t **ret_created)
+{
+    const Hs__Object **all = NULL;
+    size_t n = hs_watch_list (c->watch, HS_KIND_NONE, &all);
+    s_ns_t *v = hs_malloc ((n + 2) * sizeof *v);
+    size_t k = 0;
+    int64_t earliest = c->created_ns;
+    for (size_t i = 0; i < n; i++) {
+        const Hs__ObjectMeta *m = hs_obj_meta (all[i]);
+        if (!m) continue;
+        if (m->creation_timestamp > 0 && m->creation_timestamp < earliest)
+            earliest = m->creation_timestamp;
+        if (hs_empty (m->namespace_)) continue;
+        v[k++] = (s_ns_t){m->namespace_, m->creation_timestamp};
+    }
+    free (all);
+    /* default and kube-system always exist; with no object in them they
+     * are as old as the oldest object (the cluster). */
+    v[k++] = (s_ns_t){"default", INT64_MAX};
+    v[k++] = (s_ns_t){"kube-system", INT64_MAX};
+    qsort (v, k, sizeof *v, s_ns_cmp);
+    const char **names = hs_malloc (k * sizeof *names);
+    int64_t *created = hs_malloc (k * sizeof *created);
+    size_t m = 0;
+    for (size_t i = 0; i < k; i++) {
+        int64_t t = v[i].created > 0 ? v[i].created : INT64_MAX;
+        if (m > 0 && strcmp (names[m - 1], v[i].name) == 0) {
+            if (t < created[m - 1]) created[m - 1] = t;
+            continue;
+        }
+        names[m] = v[i].name;
+        created[m++] = t;
+    }
+    for (size_t i = 0; i < m; i++)
+        if (created[i] == INT64_MAX) created[i] = earliest;
+    free (v);
+    *ret_names = names;
+    *ret_created = created;
+    return m;
+}
+
+/* ------------------------------------------------------------ watchers */
+
+/* The first ring index whose revision is above rev (the ring is in commit
+ * order, so its revisions do not decrease). */
+static size_t s_ring_after (api_cache_t *c, int64_t rev)
+{
+    size_t lo = 0, hi = c->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s_ring_at (c, mid)->rev <= rev)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+int api_cache_watch (api_cache_t *c, hs_kind_t kind, const char *ns, int64_t from_rev,
+                     api_watch_fn *fn, void *arg, api_watcher_t **ret)
+{
+    if (!hs_kind_info (kind) || !fn) return -EINVAL;
+    s_check_resync (c);
+    if (from_rev > 0 && (!c->based || from_rev < c->oldest)) return -ERANGE;
+    api_watcher_t *w = hs_calloc (1, sizeof *w);
+    w->cache = c;
+    w->kind = kind;
+    w->ns = hs_strdup (hs_s (ns));
+    w->fn = fn;
+    w->arg = arg;
+    w->next = c->watchers[kind];
+    c->watchers[kind] = w;
+    *ret = w;
+    if (from_rev > 0) {
+        /* fn may end the watch while it replays (a client gone). */
+        c->dispatching++;
+        for (size_t i = s_ring_after (c, from_rev); i < c->n && !w->dead; i++) {
+            const s_event_t *e = s_ring_at (c, i);
+            if (hs_obj_kind (e->obj) == kind && s_ns_match (w, e->obj))
+                fn (arg, e->type, e->obj, e->rev);
+        }
+        c->dispatching--;
+        s_reap (c);
+    }
+    return 0;
+}
+
+void api_cache_unwatch (api_cache_t *c, api_watcher_t **w_p)
+{
+    api_watcher_t *w = *w_p;
+    if (!w) return;
+    *w_p = NULL;
+    w->dead = true;
+    c->reap = true;
+    s_reap (c);
+}
+
+int64_t api_cache_oldest (api_cache_t *c)
+{
+    s_check_resync (c);
+    return c->based ? c->oldest : api_cache_rev (c);
+}
+
+void api_cache_wait_rev (api_cache_t *c, int64_t rev, int timeout_ms, api_rev_fn *fn, void *arg)
+{
+    s_ensure_loop (c);
+    s_waiter_t *w = hs_calloc (1, sizeof *w);
+    w->rev = rev;
+    w->deadline = hs_mono_ns () + (int64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000;
+    w->fn = fn;
+    w->arg = arg;
+    w->refs = 2;
+    s_heap_push (&c->by_rev, w);
+    s_heap_push (&c->by_deadline, w);
+    s_rearm (c);
+}

@@ -1,0 +1,299 @@
+#!/usr/bin/env bash
+# hs-apiserver's subresources and synthesized Namespaces (api_sub.c), over
+# HTTPS with curl as the admin of `hsctl init`: /scale GET, PUT (no
+# Content-Type, 409 on a stale resourceVersion), PATCH (merge, strategic,
+# JSON patch, 422); /status GET and PATCH; pods/log on real pods of a real
+# agent (tailLines, timestamps, sinceSeconds, limitBytes, follow until the
+# container ends, a follow the client drops, the errors); pods/eviction
+# (201, then the pod is gone; 404); pods/exec's refusal; namespaces (list,
+# Table, get, 404, watch, create with a Warning, 409, delete 405). Pods run
+# as root (label system).
+source "$(dirname "$0")/lib.sh"
+
+start_bus
+start_store
+start_agent n1
+
+API_PORT=$(free_port_pair)
+API_URL="https://127.0.0.1:$API_PORT"
+start apiserver "$HS_BIN/hs-apiserver" --bus "$HS_BUS" --pki "$HS_PKI" \
+  --listen "127.0.0.1:$API_PORT"
+TOKEN=$(sed -n 's/^ *token: *//p' "$HS_PKI/kubeconfig" | head -1)
+[ -n "$TOKEN" ] || fail "no token in $HS_PKI/kubeconfig"
+
+# api METHOD PATH [BODY [CONTENT-TYPE [ACCEPT]]]: the answer's body in
+# $T/body, headers in $T/hdr, status code in $CODE. CONTENT-TYPE "none":
+# no Content-Type header at all (kubectl's PUT …/scale).
+api() {
+  local m=$1 p=$2 body=${3-} ct=${4:-application/json} acc=${5:-application/json}
+  local args=(-sS --max-time 20 --cacert "$HS_PKI/api/ca.crt" -H "Authorization: Bearer $TOKEN"
+    -H "Accept: $acc" -X "$m" -o "$T/body" -D "$T/hdr" -w '%{http_code}')
+  if [ -n "$body" ]; then
+    [ "$ct" = none ] && args+=(-H "Content-Type:") || args+=(-H "Content-Type: $ct")
+    args+=(--data-binary "$body")
+  fi
+  CODE=$(curl "${args[@]}" "$API_URL$p") || CODE=000
+}
+code_is() {
+  [ "$CODE" = "$1" ] || fail "$2: HTTP $CODE, expected $1: $(head -c 600 "$T/body")"
+}
+py() { python3 -c "import json,sys; d=json.load(open('$T/body')); print($1)"; }
+py_is() {
+  local got
+  got=$(py "$1") || fail "$3: the body is not JSON: $(head -c 300 "$T/body")"
+  [ "$got" = "$2" ] || fail "$3: $1 is '$got', expected '$2'; body: $(head -c 600 "$T/body")"
+}
+body_is() {
+  [ "$(cat "$T/body")" = "$1" ] || fail "$2: body:
+$(head -c 600 "$T/body")
+-- expected:
+$1"
+}
+hdr_has() { grep -qiF -- "$1" "$T/hdr" || fail "$2: no header '$1' in: $(cat "$T/hdr")"; }
+listed() { api GET /api/v1/namespaces/default/pods && [ "$CODE" = 200 ]; }
+wait_for 20 "hs-apiserver to list pods" listed
+P=/api/v1/namespaces/default
+D=/apis/apps/v1/namespaces/default
+
+# pod NAME POLICY 'SHELL COMMAND' [NODE [NS]]: one container "main"
+pod() {
+  local script
+  script=$(python3 -c 'import json, sys; print(json.dumps(sys.argv[1]))' "$3")
+  cat >"$T/$1.yaml" <<EOF
+apiVersion: v1
+kind: Pod
+metadata:
+  name: $1
+  namespace: ${5-default}
+spec:
+  nodeName: ${4-n1}
+  restartPolicy: $2
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    command: ["/bin/sh", "-c", $script]
+EOF
+  [ -n "${4-n1}" ] || sed -i '/nodeName/d' "$T/$1.yaml"
+  hsctl apply -f "$T/$1.yaml" >/dev/null || fail "apply $1"
+}
+phase_is() {
+  local got
+  got=$(hsctl get pod "$1" -o json 2>/dev/null |
+    python3 -c "import json,sys; print(json.load(sys.stdin)['status']['phase'])" 2>/dev/null)
+  [ "$got" = "$2" ]
+}
+
+# ---------------------------------------------------------------- scale
+cat >"$T/web.yaml" <<EOF
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 1
+  selector:
+    matchLabels:
+      app: wd
+  template:
+    metadata:
+      labels:
+        app: wd
+    spec:
+      containers:
+      - name: main
+        image: busybox
+EOF
+hsctl apply -f "$T/web.yaml" >/dev/null || fail "apply deployment web"
+has_web() { api GET $D/deployments/web && [ "$CODE" = 200 ]; }
+wait_for 10 "the gateway to see deployment web" has_web
+
+api GET $D/deployments/web/scale
+code_is 200 "GET scale"
+py_is 'd["kind"], d["apiVersion"], d["metadata"]["name"], d["spec"]["replicas"]' \
+  "('Scale', 'autoscaling/v1', 'web', 1)" "the Scale"
+py_is 'd["status"]["selector"], type(d["metadata"]["resourceVersion"]).__name__' \
+  "('app=wd', 'str')" "Scale's selector and resourceVersion"
+SCALE=$(cat "$T/body")
+RV=$(py 'd["metadata"]["resourceVersion"]')
+
+BODY=$(python3 -c "import json,sys; d=json.loads(sys.argv[1]); d['spec']['replicas']=2; print(json.dumps(d))" "$SCALE")
+api PUT $D/deployments/web/scale "$BODY" none
+code_is 200 "PUT scale without a Content-Type, with the current resourceVersion"
+py_is 'd["spec"]["replicas"], d["metadata"]["resourceVersion"] != "'"$RV"'"' "(2, True)" "PUT scale"
+api GET $D/deployments/web
+py_is 'd["spec"]["replicas"]' 2 "the deployment after PUT scale"
+BODY=$(python3 -c "import json,sys; d=json.loads(sys.argv[1]); d['spec']['replicas']=5; print(json.dumps(d))" "$SCALE")
+api PUT $D/deployments/web/scale "$BODY" none
+code_is 409 "PUT scale with a stale resourceVersion"
+py_is 'd["reason"], d["message"].startswith("Operation cannot be fulfilled on deployments.apps \"web\"")' \
+  "('Conflict', True)" "stale PUT"
+pass "scale: GET, PUT without Content-Type, 409 on a stale resourceVersion"
+
+api PATCH $D/deployments/web/scale '{"spec":{"replicas":3}}' application/merge-patch+json
+code_is 200 "merge PATCH scale"
+py_is 'd["spec"]["replicas"]' 3 "merge PATCH scale"
+api PATCH $D/deployments/web/scale '{"spec":{"replicas":4}}' application/strategic-merge-patch+json
+code_is 200 "strategic PATCH scale"
+py_is 'd["spec"]["replicas"]' 4 "strategic PATCH scale"
+api PATCH $D/deployments/web/scale '[{"op":"replace","path":"/spec/replicas","value":0}]' \
+  application/json-patch+json
+code_is 200 "JSON PATCH scale"
+py_is 'd["spec"]["replicas"]' 0 "JSON PATCH scale to 0"
+out=$(hsctl get deployment web -o json | python3 -c "import json,sys; print(json.load(sys.stdin)['spec']['replicas'])")
+[ "$out" = 0 ] || fail "hsctl sees replicas $out after the JSON patch, expected 0"
+api PATCH $D/deployments/web/scale '{"spec":{"replicas":-1}}' application/merge-patch+json
+code_is 422 "negative replicas"
+py_is 'd["reason"]' Invalid "negative replicas"
+api PATCH $D/deployments/web/scale '{"spec":{"replicas":1}}' text/plain
+code_is 415 "PATCH with an unknown Content-Type"
+api GET $D/deployments/nope/scale
+code_is 404 "scale of a missing deployment"
+py_is 'd["message"]' 'deployments.apps "nope" not found' "NotFound text"
+api GET $P/pods/nope/scale
+code_is 404 "pods have no scale"
+pass "scale: merge, strategic and JSON patches, 422, 415, 404"
+
+# ---------------------------------------------------------------- status
+api GET $D/deployments/web/status
+code_is 200 "GET status"
+py_is 'd["kind"], d["metadata"]["name"]' "('Deployment', 'web')" "GET status is the object"
+api PATCH $D/deployments/web/status '{"status":{"observedGeneration":42}}' \
+  application/merge-patch+json
+code_is 200 "merge PATCH status"
+py_is 'd["status"]["observedGeneration"]' 42 "PATCH status"
+api GET /api/v1/namespaces/default/configmaps/x/status
+code_is 404 "configmaps have no status"
+pass "status: GET, PATCH -> OP_UPDATE_STATUS"
+
+# ---------------------------------------------------------------- logs
+pod hello Never 'echo out-one; echo err-one >&2; echo out-two'
+pod talker Always 'i=0; while true; do echo line-$i; i=$((i+1)); sleep 0.2; done'
+pod shorty Never 'sleep 2; echo first; sleep 1; echo last'
+pod pending Never 'true' ""
+wait_for 30 "hello Succeeded" phase_is hello Succeeded
+api GET $P/pods/hello/log
+code_is 200 "log of hello"
+body_is "out-one
+err-one
+out-two" "the whole log"
+hdr_has 'Content-Type: text/plain' "log Content-Type"
+api GET "$P/pods/hello/log?container=main&tailLines=1"
+code_is 200 "tailLines=1"
+body_is "out-two" "tailLines=1"
+api GET "$P/pods/hello/log?timestamps=true"
+code_is 200 "timestamps"
+ok=$(python3 -c '
+import re,sys
+lines=open(sys.argv[1]).read().splitlines()
+rx=re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d) (.*)$")
+print(len(lines)==3 and all(rx.match(l) for l in lines) and [rx.match(l).group(3) for l in lines]==["out-one","err-one","out-two"])' "$T/body")
+[ "$ok" = True ] || fail "timestamps=true: $(cat "$T/body")"
+api GET "$P/pods/hello/log?limitBytes=5"
+code_is 200 "limitBytes"
+body_is "out-o" "limitBytes=5"
+pass "logs: whole, tailLines, timestamps (RFC 3339 + space), limitBytes"
+
+wait_for 30 "talker Running" phase_is talker Running
+talked() { api GET "$P/pods/talker/log" && [ "$(wc -l <"$T/body")" -ge 12 ]; }
+wait_for 20 "talker to write 12 lines" talked
+api GET "$P/pods/talker/log?sinceSeconds=1"
+code_is 200 "sinceSeconds"
+n=$(wc -l <"$T/body")
+{ [ "$n" -ge 1 ] && [ "$n" -le 8 ]; } || fail "sinceSeconds=1 gave $n lines: $(cat "$T/body")"
+grep -qv '^line-[0-9]*$' "$T/body" && fail "sinceSeconds left timestamps: $(cat "$T/body")"
+api GET "$P/pods/talker/log?sinceSeconds=1&timestamps=true"
+code_is 200 "sinceSeconds with timestamps"
+grep -q '^[0-9-]*T[0-9:.]*Z line-' "$T/body" || fail "sinceSeconds+timestamps: $(cat "$T/body")"
+pass "logs: sinceSeconds ($n lines of the last second)"
+
+# follow until the client drops it: more lines arrive while it is open
+curl -sS -N --max-time 3 --cacert "$HS_PKI/api/ca.crt" -H "Authorization: Bearer $TOKEN" \
+  "$API_URL$P/pods/talker/log?follow=true&tailLines=1" >"$T/follow" 2>"$T/follow.err" || true
+n=$(wc -l <"$T/follow")
+[ "$n" -ge 8 ] || fail "follow for 3 s gave $n lines: $(cat "$T/follow") $(cat "$T/follow.err")"
+# follow until the container ends: curl ends by itself
+wait_for 30 "shorty Running" phase_is shorty Running
+RC=0
+curl -sS -N --max-time 20 --cacert "$HS_PKI/api/ca.crt" -H "Authorization: Bearer $TOKEN" \
+  "$API_URL$P/pods/shorty/log?follow=True" >"$T/follow2" 2>"$T/follow2.err" || RC=$?
+[ "$RC" = 0 ] || fail "follow of shorty: curl rc $RC: $(cat "$T/follow2.err")"
+[ "$(cat "$T/follow2")" = "first
+last" ] || fail "follow of shorty: $(cat "$T/follow2")"
+pass "logs: follow streams while open ($n lines in 3 s) and ends with the container"
+
+api GET "$P/pods/hello/log?container=nope"
+code_is 400 "unknown container"
+py_is 'd["reason"], d["message"]' "('BadRequest', 'container nope is not valid for pod hello')" \
+  "unknown container"
+api GET "$P/pods/ghost/log"
+code_is 404 "log of a missing pod"
+py_is 'd["message"]' 'pods "ghost" not found' "missing pod"
+api GET "$P/pods/pending/log"
+code_is 400 "log of an unscheduled pod"
+py_is 'd["message"].startswith("container \"main\" in pod \"pending\" is waiting to start")' True \
+  "unscheduled pod"
+api GET "$P/pods/hello/log?tailLines=x"
+code_is 400 "tailLines not a number"
+pass "logs: kubectl's errors (container, pod, waiting, bad query)"
+
+# ---------------------------------------------------------------- eviction
+EV='{"kind":"Eviction","apiVersion":"policy/v1","metadata":{"name":"talker","namespace":"default","creationTimestamp":null},"deleteOptions":{"gracePeriodSeconds":0}}'
+api POST $P/pods/talker/eviction "$EV"
+code_is 201 "evict talker"
+py_is 'd["kind"], d["status"]' "('Status', 'Success')" "eviction's Status"
+gone() { api GET $P/pods/talker && [ "$CODE" = 404 ]; }
+wait_for 20 "talker to be gone" gone
+api POST $P/pods/talker/eviction "$EV"
+code_is 404 "evict a missing pod"
+api POST $P/pods/hello/eviction '{"kind":"Eviction","apiVersion":"policy/v1","metadata":{"name":"other"}}'
+code_is 400 "eviction naming another pod"
+api GET $P/pods/hello/eviction
+code_is 405 "GET eviction"
+pass "eviction: 201 then gone, 404, 400, 405"
+
+api POST "$P/pods/hello/exec?command=echo&command=hi&stdout=true" ""
+code_is 405 "exec"
+py_is '"hsctl exec hello" in d["message"]' True "exec's message"
+pass "exec: a clean refusal"
+
+# ---------------------------------------------------------------- namespaces
+pod other Never 'true' n1 team
+api GET /api/v1/namespaces
+code_is 200 "list namespaces"
+py_is 'd["kind"], sorted(i["metadata"]["name"] for i in d["items"])' \
+  "('NamespaceList', ['default', 'kube-system', 'team'])" "namespaces in use"
+py_is 'd["items"][0]["status"]["phase"]' Active "Active"
+api GET /api/v1/namespaces "" "" 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json'
+code_is 200 "namespaces as a Table"
+py_is 'd["kind"], len(d["rows"])' "('Table', 3)" "Table of namespaces"
+api GET "/api/v1/namespaces?fieldSelector=metadata.name%3Dteam"
+py_is '[i["metadata"]["name"] for i in d["items"]]' "['team']" "fieldSelector metadata.name"
+api GET "/api/v1/namespaces?labelSelector=kubernetes.io%2Fmetadata.name%21%3Ddefault"
+py_is '[i["metadata"]["name"] for i in d["items"]]' "['kube-system', 'team']" "labelSelector"
+api GET /api/v1/namespaces/team
+code_is 200 "get namespace team"
+py_is 'd["kind"], d["metadata"]["name"]' "('Namespace', 'team')" "namespace team"
+api GET /api/v1/namespaces/kube-system
+code_is 200 "kube-system always exists"
+api GET /api/v1/namespaces/nope
+code_is 404 "a namespace nothing uses"
+py_is 'd["message"]' 'namespaces "nope" not found' "namespace NotFound"
+api GET "/api/v1/namespaces?watch=true&timeoutSeconds=1"
+code_is 200 "watch namespaces"
+n=$(grep -c '"type":"ADDED"' "$T/body")
+[ "$n" = 3 ] || fail "watch of namespaces: $n ADDED: $(cat "$T/body")"
+api POST /api/v1/namespaces '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"fresh"}}'
+code_is 201 "create namespace"
+hdr_has 'Warning: 299' "create namespace's Warning"
+py_is 'd["metadata"]["name"]' fresh "created namespace"
+api POST /api/v1/namespaces '{"metadata":{"name":"team"}}'
+code_is 409 "create a namespace in use"
+py_is 'd["reason"]' AlreadyExists "namespace in use"
+api POST /api/v1/namespaces '{"metadata":{"name":"Bad_Name"}}'
+code_is 422 "invalid namespace name"
+api POST /api/v1/namespaces 'k8s-protobuf-bytes' application/vnd.kubernetes.protobuf
+code_is 415 "protobuf namespace"
+api DELETE /api/v1/namespaces/team
+code_is 405 "delete namespace"
+py_is 'd["reason"]' MethodNotAllowed "delete namespace"
+pass "namespaces: list, Table, selectors, get, 404, watch, create (Warning, 409, 422, 415), delete 405"
