@@ -4,10 +4,10 @@
  *  connection: gets and lists read its cache. On top of it:
  *
  *    - a ring of the last N events (type, revision, a copy of the object)
- *      for resourceVersion replay. An event's revision is the object's
- *      metadata.resourceVersion for ADDED and MODIFIED (the commit's
- *      revision: the store stamps it), and hs_watch_revision at callback
- *      time for DELETED (hs_client advances it to the event's revision
+ *      for resourceVersion replay. An event's revision is its object's
+ *      metadata.resourceVersion: the store stamps the commit's revision
+ *      on it, on a deletion's last state too (else hs_watch_revision at
+ *      callback time, which hs_client advances to the event's revision
  *      before it calls back). The ring starts at the first load's revision
  *      and starts again after every resync (hs_watch_resyncs grows): the
  *      events a resync reports are the difference to a snapshot, with no
@@ -305,8 +305,11 @@ static void s_on_event (void *arg, Hs__EventType type, const Hs__Object *obj, co
         s_check_resync (c);
     }
     const Hs__ObjectMeta *m = hs_obj_meta (obj);
-    int64_t rev = wrev;
-    if (type != HS__EVENT_TYPE__DELETED && m && m->resource_version > 0) rev = m->resource_version;
+    /* The store stamps the commit's revision on the object of every event,
+     * a deletion's last state included (store_ops.c); wrev, which hs_client
+     * advanced to the event's revision before calling back, stands in for
+     * an object without one. */
+    int64_t rev = m && m->resource_version > 0 ? m->resource_version : wrev;
     if (rev > c->oldest) s_ring_push (c, type, obj, rev);
     s_dispatch (c, type, obj, rev);
 }
