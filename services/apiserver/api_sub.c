@@ -1473,7 +1473,8 @@ static void s_namespaces (api_req_t *r)
                                     hs_empty (rt->name) ? "NAMESPACE" : rt->name));
         return;
     }
-    if (!hs_empty (rt->sub)) {
+    /* namespaces/NAME/status: the namespace itself, read-only. */
+    if (!hs_empty (rt->sub) && (m != API_GET || strcmp (rt->sub, "status") != 0)) {
         s_reply (r, s_method_not_allowed ());
         return;
     }

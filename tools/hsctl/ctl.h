@@ -111,6 +111,7 @@ int ctl_help_main (ctl_t *ctl, int argc, char **argv);
 int ctl_init_main (ctl_t *ctl, int argc, char **argv);
 int ctl_keys_main (ctl_t *ctl, int argc, char **argv);
 int ctl_token_main (ctl_t *ctl, int argc, char **argv);
+int ctl_config_main (ctl_t *ctl, int argc, char **argv);
 
 /* `get components`: live component instances from their heartbeats. */
 int ctl_get_components (ctl_t *ctl, bool no_headers);

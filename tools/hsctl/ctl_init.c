@@ -2,15 +2,18 @@
  *  PKI. In the PKI directory (ctl_pki.h): the broker's keypair, a
  *  credential and public key file for every control-plane component
  *  (store, sa:scheduler, sa:replicas, sa:jobs, sa:prober, sa:endpoints,
- *  sa:dns), one for the admin (admin:<user>), optionally ones for nodes;
- *  then hsctl's config, naming the admin credential and the bus, so the
- *  next hsctl talks to the secured set with no flag.
+ *  sa:dns, sa:apiserver), one for the admin (admin:<user>), optionally ones for nodes;
+ *  hs-apiserver's CA and serving certificate, an API token for the admin
+ *  and the admin's kubeconfig (ctl_tls.h); then hsctl's config, naming the
+ *  admin credential and the bus, so the next hsctl talks to the secured set
+ *  with no flag.
  *
  *  Idempotent: what exists is kept (and checked to load); --force makes
  *  every key anew (and so every credential: they pin the broker's key).
  *  Directories 0700, credentials and the broker's keypair 0600.
  */
 #include "ctl_pki.h"
+#include "ctl_tls.h"
 
 #include <errno.h>
 #include <pwd.h>
@@ -18,7 +21,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum { S_OPT_PKI = CTL_OPT_VERB_BASE, S_OPT_USER, S_OPT_NODE, S_OPT_FORCE, S_OPT_NO_CONFIG };
+enum {
+    S_OPT_PKI = CTL_OPT_VERB_BASE,
+    S_OPT_USER,
+    S_OPT_NODE,
+    S_OPT_FORCE,
+    S_OPT_NO_CONFIG,
+    S_OPT_API_SAN,
+    S_OPT_API_SERVER,
+};
 
 static const struct option s_longs[] = {
     {"pki", required_argument, NULL, S_OPT_PKI},
@@ -26,17 +37,22 @@ static const struct option s_longs[] = {
     {"node", required_argument, NULL, S_OPT_NODE},
     {"force", no_argument, NULL, S_OPT_FORCE},
     {"no-config", no_argument, NULL, S_OPT_NO_CONFIG},
+    {"api-san", required_argument, NULL, S_OPT_API_SAN},
+    {"api-server", required_argument, NULL, S_OPT_API_SERVER},
     {NULL, 0, NULL, 0},
 };
 
 /* The control plane's identities, in start order. */
-static const char *const s_components[] = {"store",     "sa:scheduler", "sa:replicas", "sa:jobs",
-                                           "sa:prober", "sa:endpoints", "sa:dns"};
+static const char *const s_components[] = {"store",   "sa:scheduler", "sa:replicas",
+                                           "sa:jobs", "sa:prober",    "sa:endpoints",
+                                           "sa:dns",  "sa:apiserver"};
 
 typedef struct {
-    const char *pki, *user;
+    const char *pki, *user, *api_server;
     const char *nodes[32];
     size_t n_nodes;
+    const char *sans[CTL_API_MAX_SANS];
+    size_t n_sans;
     bool force, no_config;
 } s_args_t;
 
@@ -52,6 +68,24 @@ static int s_opt (ctl_t *ctl, void *arg, int c, const char *optarg)
             return -1;
         }
         a->nodes[a->n_nodes++] = optarg;
+        return 0;
+    case S_OPT_API_SAN:
+        if (!ctl_tls_san_ok (optarg)) {
+            ctl_usage_error (ctl, "--api-san \"%s\": not a DNS name or an IP address", optarg);
+            return -1;
+        }
+        if (a->n_sans == HS_ARRAY_LEN (a->sans)) {
+            ctl_usage_error (ctl, "at most %zu --api-san flags", HS_ARRAY_LEN (a->sans));
+            return -1;
+        }
+        a->sans[a->n_sans++] = optarg;
+        return 0;
+    case S_OPT_API_SERVER:
+        if (!ctl_tls_url_ok (optarg)) {
+            ctl_usage_error (ctl, "--api-server \"%s\": not a URL (https://HOST:PORT)", optarg);
+            return -1;
+        }
+        a->api_server = optarg;
         return 0;
     case S_OPT_FORCE: a->force = true; return 0;
     case S_OPT_NO_CONFIG: a->no_config = true; return 0;
@@ -70,10 +104,15 @@ static void s_usage (void)
             "  --node NAME    also a credential for node NAME (node:NAME), e.g. this host's\n"
             "  --force        make every key anew (default: keep what exists)\n"
             "  --no-config    leave hsctl's config ($HSCONFIG or ~/.homeostat/config) alone\n"
+            "  --api-san S    also name S (DNS name or IP) in hs-apiserver's certificate "
+            "(repeatable)\n"
+            "  --api-server U the server URL of the kubeconfig (default " CTL_API_SERVER_DEFAULT
+            ")\n"
             "  --bus ADDR     the bus address written into the config (default $HS_BUS or "
             "127.0.0.1:7400)\n\n"
             "Layout: DIR/broker.key_secret (hs-bus --pki DIR), DIR/keys/NAME.key (public keys:\n"
-            "the broker's key directory), DIR/creds/NAME.cred (credentials: HS_CREDENTIAL).\n");
+            "the broker's key directory), DIR/creds/NAME.cred (credentials: HS_CREDENTIAL),\n"
+            "DIR/api/ (hs-apiserver's CA and certificate), DIR/kubeconfig (kubectl, as you).\n");
 }
 
 static int s_mkdir (const char *path)
@@ -196,6 +235,10 @@ int ctl_init_main (ctl_t *ctl, int argc, char **argv)
         _cleanup_free_ char *id = hs_sprintf ("node:%s", a.nodes[i]);
         if (s_cred (dir, id, broker, a.force) < 0) return 1;
     }
+    if (ctl_tls_init (dir, a.sans, a.n_sans, a.force) < 0 ||
+        ctl_kubeconfig_init (dir, admin, a.api_server ? a.api_server : CTL_API_SERVER_DEFAULT,
+                             a.force) < 0)
+        return 1;
     _cleanup_free_ char *admin_name = ctl_pki_name_of (admin);
     _cleanup_free_ char *admin_cred = hs_sprintf ("%s/creds/%s.cred", dir, admin_name);
     if (!a.no_config) {
@@ -208,7 +251,9 @@ int ctl_init_main (ctl_t *ctl, int argc, char **argv)
     printf ("\nThe cluster's keys are in %s. Next:\n"
             "  hs-bus --pki %s                      # the broker, with these keys\n"
             "  HS_CREDENTIAL=%s/creds/store.cred hs-store ...   # each component its credential\n"
-            "  hsctl token create --node NAME       # a join token for each new node\n",
-            dir, dir, dir);
+            "  hsctl token create --node NAME       # a join token for each new node\n"
+            "  hs-apiserver --pki %s                # then: kubectl --kubeconfig %s/kubeconfig "
+            "get nodes\n",
+            dir, dir, dir, dir, dir);
     return 0;
 }

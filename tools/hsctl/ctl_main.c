@@ -32,7 +32,8 @@ static const s_verb_t s_verbs[] = {
     {"version", ctl_version_main, "Print the client and server version information"},
     {"init", ctl_init_main, "Create the cluster's keys and hsctl's config"},
     {"keys", ctl_keys_main, "Create, list and revoke the keys the bus admits"},
-    {"token", ctl_token_main, "Create, list and delete join tokens for new nodes"},
+    {"token", ctl_token_main, "Create, list and delete join tokens and API tokens"},
+    {"config", ctl_config_main, "Print hsctl's config or a kubeconfig for kubectl"},
     {"help", ctl_help_main, "Help about any command"},
 };
 

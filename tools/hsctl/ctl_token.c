@@ -1,8 +1,13 @@
-/*  ctl_token.c: `hsctl token`: join tokens, as `kubeadm token`.
+/*  ctl_token.c: `hsctl token`: join tokens, as `kubeadm token`, and
+ *  hs-apiserver's API tokens (bearer tokens for kubectl).
  *
  *    token create --node NAME [--ttl 1h]   prints the token and the hs-agent
  *                                          line to run on the new host
- *    token list                            the tokens, their node and expiry
+ *    token create --user ID [--ttl D]      prints an API token for user ID
+ *                                          (admin:NAME, tap:NAME); no --ttl:
+ *                                          it never expires
+ *    token list                            the tokens, their node or user,
+ *                                          and expiry
  *    token delete ID                       removes a token before it expires
  *
  *  A token is "<id>.<secret>" (bus/hs_token.h). Creating one writes only its
@@ -14,6 +19,7 @@
  *  agent pins, as kubeadm's discovery hash pins the API server's CA.
  */
 #include "ctl_pki.h"
+#include "ctl_tls.h"
 #include "hs_token.h"
 
 #include <errno.h>
@@ -21,19 +27,21 @@
 #include <time.h>
 #include <unistd.h>
 
-#define S_TTL_MAX (7 * 86400) /* a week: tokens are short-lived */
+#define S_TTL_MAX     (7 * 86400)          /* a week: join tokens are short-lived */
+#define S_API_TTL_MAX (10LL * 365 * 86400) /* API tokens: a user's credential */
 
-enum { S_OPT_PKI = CTL_OPT_VERB_BASE, S_OPT_NODE, S_OPT_TTL };
+enum { S_OPT_PKI = CTL_OPT_VERB_BASE, S_OPT_NODE, S_OPT_TTL, S_OPT_USER };
 
 static const struct option s_longs[] = {
     {"pki", required_argument, NULL, S_OPT_PKI},
     {"node", required_argument, NULL, S_OPT_NODE},
     {"ttl", required_argument, NULL, S_OPT_TTL},
+    {"user", required_argument, NULL, S_OPT_USER},
     {NULL, 0, NULL, 0},
 };
 
 typedef struct {
-    const char *pki, *node, *ttl;
+    const char *pki, *node, *ttl, *user;
 } s_args_t;
 
 static int s_opt (ctl_t *ctl, void *arg, int c, const char *optarg)
@@ -43,6 +51,7 @@ static int s_opt (ctl_t *ctl, void *arg, int c, const char *optarg)
     case S_OPT_PKI: a->pki = optarg; return 0;
     case S_OPT_NODE: a->node = optarg; return 0;
     case S_OPT_TTL: a->ttl = optarg; return 0;
+    case S_OPT_USER: a->user = optarg; return 0;
     default: return -1;
     }
 }
@@ -50,45 +59,58 @@ static int s_opt (ctl_t *ctl, void *arg, int c, const char *optarg)
 static void s_usage (void)
 {
     printf (
-        "Manage join tokens: each lets one new node register its own key.\n\n"
+        "Manage join tokens (each lets one new node register its own key) and API tokens\n"
+        "(hs-apiserver's bearer tokens: kubectl acts as their user).\n\n"
         "Usage:\n"
-        "  hsctl token create --node NAME [--ttl 1h]   a token for node NAME\n"
+        "  hsctl token create --node NAME [--ttl 1h]   a join token for node NAME\n"
+        "  hsctl token create --user ID [--ttl D]      an API token for admin:NAME or tap:NAME\n"
         "  hsctl token list                            the tokens (<used>: its node joined)\n"
         "  hsctl token delete ID                       remove a token\n\n"
         "Options:\n"
         "  --pki DIR    the PKI directory (default $HS_PKI or " CTL_PKI_DEFAULT ")\n"
-        "  --node NAME  the node the token may register (required)\n"
-        "  --ttl D      how long the token is valid: 90s, 30m, 1h, 2d (default 1h, at most "
-        "7d)\n"
+        "  --node NAME  the node the join token may register\n"
+        "  --user ID    the user the API token acts as (tap:NAME: read-only)\n"
+        "  --ttl D      how long the token is valid: 90s, 30m, 1h, 2d (join tokens: default\n"
+        "               1h, at most 7d; API tokens: default never, at most 3650d)\n"
         "  --bus ADDR   the bus address the join line names (default $HS_BUS or the config's)\n");
 }
 
-/* "90s", "30m", "1h", "2d", "3600" -> seconds; -1 when malformed. */
-static int64_t s_parse_ttl (const char *s)
+/* An API token for --user. */
+static int s_create_api (ctl_t *ctl, const s_args_t *a)
 {
-    char *end;
-    errno = 0;
-    long long v = strtoll (s, &end, 10);
-    if (end == s || errno || v <= 0) return -1;
-    int64_t unit = 1;
-    if (!strcmp (end, "") || !strcmp (end, "s"))
-        unit = 1;
-    else if (!strcmp (end, "m"))
-        unit = 60;
-    else if (!strcmp (end, "h"))
-        unit = 3600;
-    else if (!strcmp (end, "d"))
-        unit = 86400;
-    else
-        return -1;
-    if (v > S_TTL_MAX / unit) return -2;
-    return v * unit;
+    int64_t ttl = a->ttl ? ctl_parse_ttl (a->ttl, S_API_TTL_MAX) : 0;
+    if (ttl < 0) {
+        ctl_usage_error (ctl, "invalid argument \"%s\" for \"--ttl\" flag: %s", a->ttl,
+                         ttl == -2 ? "at most 3650d" : "use a number and a unit: 30m, 12h, 90d");
+        return 1;
+    }
+    if (!hs_token_api_identity_ok (a->user)) {
+        ctl_usage_error (ctl, "token create: --user \"%s\": use admin:NAME or tap:NAME", a->user);
+        return 1;
+    }
+    const char *dir = ctl_pki_dir (a->pki);
+    char token[HS_TOKEN_LEN + 1], id[HS_TOKEN_ID_LEN + 1];
+    if (ctl_api_token_new (dir, a->user, ttl ? (int64_t)time (NULL) + ttl : 0, token) < 0) return 1;
+    hs_token_valid (token, id);
+    printf ("%s\n", token);
+    fprintf (stderr,
+             "API token %s for %s, %s. Use it as a bearer token: kubectl --token %s, or\n"
+             "  hsctl config view --kubeconfig --user %s > kubeconfig   (a new token)\n",
+             id, a->user, ttl ? "expiring" : "never expiring (hsctl token delete revokes it)",
+             "TOKEN", a->user);
+    return 0;
 }
 
 static int s_create (ctl_t *ctl, const s_args_t *a)
 {
+    if (a->user && a->node) {
+        ctl_usage_error (ctl, "token create: --node (a join token) or --user (an API token)");
+        return 1;
+    }
+    if (a->user) return s_create_api (ctl, a);
     if (hs_empty (a->node)) {
-        ctl_usage_error (ctl, "token create: --node NAME is required (the node this token joins)");
+        ctl_usage_error (ctl, "token create: --node NAME is required for a join token (--user ID "
+                              "makes an API token)");
         return 1;
     }
     _cleanup_free_ char *identity = hs_sprintf ("node:%s", a->node);
@@ -96,7 +118,7 @@ static int s_create (ctl_t *ctl, const s_args_t *a)
         ctl_usage_error (ctl, "token create: --node \"%s\" is not a node name", a->node);
         return 1;
     }
-    int64_t ttl = a->ttl ? s_parse_ttl (a->ttl) : 3600;
+    int64_t ttl = a->ttl ? ctl_parse_ttl (a->ttl, S_TTL_MAX) : 3600;
     if (ttl < 0) {
         ctl_usage_error (ctl, "invalid argument \"%s\" for \"--ttl\" flag: %s", a->ttl,
                          ttl == -2 ? "at most 7d" : "use a number and a unit: 90s, 30m, 1h, 2d");
@@ -172,8 +194,29 @@ static int s_list (const s_args_t *a)
             snprintf (left, sizeof left, "%llds", (long long)(tk.expires - now));
         printf ("%-8s %-24s %-22s %s\n", tk.id, tk.node, when, left);
     }
-    free (keys);
     if (!shown) printf ("No join tokens in %s.\n", keys_dir);
+    /* API tokens */
+    shown = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!hs_startswith (keys[i].name, "token-")) continue;
+        hs_cred_key_t k;
+        if (hs_token_api_key_read (keys_dir, keys[i].name + 6, NULL, 0, &k) < 0) continue;
+        if (!shown++) printf ("\n%-9s %-24s %-22s %s\n", "API TOKEN", "USER", "EXPIRES", "TTL");
+        char when[32] = "<never>", left[32] = "<forever>";
+        if (k.expires) {
+            time_t t = (time_t)k.expires;
+            struct tm tm;
+            gmtime_r (&t, &tm);
+            strftime (when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+            if (k.expires <= now)
+                snprintf (left, sizeof left, "<expired>");
+            else
+                snprintf (left, sizeof left, "%llds", (long long)(k.expires - now));
+        }
+        printf ("%-9s %-24s %-22s %s\n", keys[i].name + 6, k.identity, when, left);
+    }
+    free (keys);
+    if (!shown) printf ("No API tokens in %s.\n", keys_dir);
     return 0;
 }
 
@@ -189,7 +232,14 @@ static int s_delete (const s_args_t *a, const char *arg)
     const char *dir = ctl_pki_dir (a->pki);
     _cleanup_free_ char *keys_dir = hs_sprintf ("%s/keys", dir);
     _cleanup_free_ char *name = hs_sprintf ("bootstrap-%s", arg);
+    const char *what = "bootstrap token";
     int r = hs_cred_key_remove (keys_dir, name);
+    if (r == -ENOENT) {
+        free (name);
+        name = hs_sprintf ("token-%s", arg);
+        what = "API token";
+        r = hs_cred_key_remove (keys_dir, name);
+    }
     if (r == -ENOENT) {
         fprintf (stderr, "error: no token \"%s\" in %s (hsctl token list)\n", arg, keys_dir);
         return 1;
@@ -198,7 +248,7 @@ static int s_delete (const s_args_t *a, const char *arg)
         fprintf (stderr, "error: cannot remove %s/%s.key: %s\n", keys_dir, name, strerror (-r));
         return 1;
     }
-    printf ("bootstrap token \"%s\" deleted\n", arg);
+    printf ("%s \"%s\" deleted\n", what, arg);
     return 0;
 }
 
@@ -216,6 +266,7 @@ int ctl_token_main (ctl_t *ctl, int argc, char **argv)
     if (!strcmp (sub, "create") && rest == 0) return s_create (ctl, &a);
     if (!strcmp (sub, "list") && rest == 0) return s_list (&a);
     if (!strcmp (sub, "delete") && rest == 1) return s_delete (&a, argv[first + 1]);
-    ctl_usage_error (ctl, "usage: hsctl token create --node NAME | token list | token delete ID");
+    ctl_usage_error (ctl, "usage: hsctl token create --node NAME | token create --user ID | token "
+                          "list | token delete ID");
     return 1;
 }
