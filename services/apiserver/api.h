@@ -238,6 +238,19 @@ int api_patch_type (const char *content_type);
  * 422 Invalid for a JSON patch test failure, else 400 BadRequest). */
 int api_patch_apply (api_patch_type_t type, hs_kind_t kind, const hs_tree_t *live,
                      const hs_tree_t *patch, hs_tree_t **ret, char **ret_error);
+/* (Additive.) api_patch_apply's two failures, so the gateway can tell them
+ * apart as kube-apiserver does:
+ *   API_PATCH_EBAD    400 BadRequest, message *ret_error: the patch cannot
+ *                     be read (a JSON patch that is not a list of objects,
+ *                     a strategic merge patch with a bad directive, ...);
+ *   API_PATCH_EAPPLY  422 Invalid: a JSON patch that does not apply to the
+ *                     object (a `test` that fails, a missing path). Upstream
+ *                     sends message "the server rejected our request due to
+ *                     an error in our request" with *ret_error as
+ *                     details.causes[0] {"reason":"UnexpectedServerResponse",
+ *                     "message":*ret_error}. */
+#define API_PATCH_EBAD   (-1)
+#define API_PATCH_EAPPLY (-2)
 /* A deep copy. */
 hs_tree_t *api_tree_dup (const hs_tree_t *t);
 
