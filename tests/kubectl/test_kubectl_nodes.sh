@@ -135,7 +135,7 @@ out_has '^Events:$'
 out_has '^  Normal +NodeNotReady +[0-9smhd]+ +hs-prober(, [^ ]+)? +Node demo2 status is now: NodeNotReady$'
 ok k events --for node/demo2
 out_has 'Normal +NodeNotReady +Node/demo2 +Node demo2 status is now: NodeNotReady$'
-ok k get events --field-selector involvedObject.kind=Node
+ok k get events -A --field-selector involvedObject.kind=Node
 out_has 'Normal +NodeNotReady +node/demo2 +Node demo2 status is now: NodeNotReady$'
 pass "describe node (pods, Events) and events --for node/demo2"
 
