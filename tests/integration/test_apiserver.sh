@@ -139,6 +139,15 @@ locked_out() { tap "$API/api/v1/namespaces/default/configmaps" && [ "$CODE" = 40
 wait_for 10 "the revoked tap token to get 401" locked_out
 pass "a revoked token: 401"
 
+# ---- expiry: a token with --ttl works, then gets 401 once it has expired
+EXP=$("$HS_BIN/hsctl" token create --user admin:brief --ttl 8s --pki "$HS_PKI" 2>/dev/null | head -1)
+[ -n "$EXP" ] || fail "no expiring token"
+exp_works() { req -H "Authorization: Bearer $EXP" "$API/api" && [ "$CODE" = 200 ]; }
+wait_for 7 "the expiring token to work before it expires" exp_works
+exp_over() { req -H "Authorization: Bearer $EXP" "$API/api" && [ "$CODE" = 401 ]; }
+wait_for 20 "the expired token to get 401" exp_over
+pass "an expired token: 401"
+
 # ---- plain HTTP: loopback only; tokens still required
 req "$HTTP/api"
 code_is 401 "plain HTTP without a token"
