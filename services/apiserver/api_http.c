@@ -578,7 +578,8 @@ static int s_authenticate (api_req_t *r)
         snprintf (err, sizeof err, "no bearer token and no client certificate");
     }
     if (ret == 0) return 0;
-    log_info ("refused %s: %s", r->raw_uri, err);
+    /* debug: anyone can make us refuse, and must not fill the log */
+    log_debug ("refused %.200s: %s", r->raw_uri, err);
     if (ret == -EBUSY)
         s_status (r, 429, "TooManyRequests", err);
     else if (ret == -EIO)

@@ -104,12 +104,15 @@ cert() { # NAME CN CAKEY CACRT
 cert admin "admin:test" "$HS_PKI/api/ca.key" "$CA"
 cert stranger "admin:nokey" "$HS_PKI/api/ca.key" "$CA"
 cert forged "admin:test" "$T/other/api/ca.key" "$T/other/api/ca.crt"
+cert component "store" "$HS_PKI/api/ca.key" "$CA"
 req --cert "$T/admin.crt" --key "$T/admin.key" "$API/api/v1/namespaces/default/configmaps"
 code_is 200 "a client certificate of admin:test"
 req --cert "$T/stranger.crt" --key "$T/stranger.key" "$API/api"
 code_is 401 "a certificate whose identity has no credential in --user-creds"
 req --cert "$T/forged.crt" --key "$T/forged.key" "$API/api"
 code_is 401 "a certificate from another CA"
+req --cert "$T/component.crt" --key "$T/component.key" "$API/api"
+code_is 401 "a certificate naming a component (store), whose credential is in --user-creds"
 pass "client certificates: CN -> identity, another CA refused"
 
 # ---- writes act as the user: admin creates, tap is forbidden
