@@ -138,6 +138,20 @@ hs_tree_t *api_tree_dup (const hs_tree_t *t)
     return r;
 }
 
+/* Appends (key, v) to a map or v to a sequence, taking v. *cap is the
+ * arrays' room (start it at t->n): it grows geometrically, where
+ * hs_tree_add grows by one (quadratic for big lists). */
+static void s_tree_append (hs_tree_t *t, size_t *cap, const char *key, hs_tree_t *v)
+{
+    if (t->n == *cap) {
+        *cap = *cap < 8 ? 8 : *cap * 2;
+        t->items = hs_realloc (t->items, *cap * sizeof (hs_tree_t *));
+        if (t->type == HS_TREE_MAP) t->keys = hs_realloc (t->keys, *cap * sizeof (char *));
+    }
+    if (t->type == HS_TREE_MAP) t->keys[t->n] = hs_strdup (hs_s (key));
+    t->items[t->n++] = v;
+}
+
 /* Empties t and makes it an empty tree of type. */
 static void s_tree_reset (hs_tree_t *t, hs_tree_type_t type)
 {
@@ -266,6 +280,7 @@ static void s_index_free (s_index_t *ix)
 typedef struct {
     hs_tree_t *map;
     s_index_t ix;
+    size_t cap; /* room in map's arrays */
     bool holes;
 } s_mapw_t;
 
@@ -275,6 +290,7 @@ static void s_mapw_open (s_mapw_t *w, hs_tree_t *map)
 {
     memset (w, 0, sizeof *w);
     w->map = map;
+    w->cap = map->n;
     if (map->n >= S_INDEX_FROM) {
         s_index_grow (&w->ix, map->n);
         for (size_t i = 0; i < map->n; i++) s_index_put (&w->ix, map->keys[i], i);
@@ -308,7 +324,7 @@ static void s_mapw_set (s_mapw_t *w, const char *key, hs_tree_t *value)
         w->map->items[p] = value;
         return;
     }
-    hs_tree_add (w->map, key, value);
+    s_tree_append (w->map, &w->cap, key, value);
     if (w->ix.cap)
         s_index_put (&w->ix, w->map->keys[w->map->n - 1], w->map->n - 1);
     else if (w->map->n >= S_INDEX_FROM) {
@@ -1250,10 +1266,11 @@ static int s_smp_list (hs_tree_t *orig, const hs_tree_t *patch, const s_field_t 
     if (replace) {
         /* the list is exactly the patch's regular items */
         s_tree_reset (orig, HS_TREE_SEQ);
+        size_t cap = 0;
         for (size_t i = 0; i < nreg && !c->error; i++) {
             hs_tree_t *v = hs_tree_new (HS_TREE_MAP);
             s_smp_map (v, reg[i], sub, depth + 1, c);
-            hs_tree_add (orig, NULL, v);
+            s_tree_append (orig, &cap, NULL, v);
         }
         free (reg);
         return c->error ? c->code : 0;
@@ -1316,11 +1333,12 @@ static hs_tree_t *s_smp_clean (const hs_tree_t *v, const s_field_t *field, int d
             return r;
         }
         /* atomic: the items, without directives */
+        size_t cap = 0;
         for (size_t i = 0; i < v->n && !c->error; i++) {
             const hs_tree_t *it = v->items[i];
             if (!it) continue;
             hs_tree_t *x = s_smp_clean (it, NULL, depth + 1, c);
-            if (x) hs_tree_add (r, NULL, x);
+            if (x) s_tree_append (r, &cap, NULL, x);
         }
         return r;
     }
