@@ -535,6 +535,32 @@ static void test_smp_lists (void)
         "{\"spec\":{\"strategy\":{\"type\":\"RollingUpdate\",\"rollingUpdate\":{\"maxSurge\":1}}}}",
         "{\"spec\":{\"strategy\":{\"$retainKeys\":[\"type\"],\"type\":\"Recreate\"}}}",
         "{\"spec\":{\"strategy\":{\"type\":\"Recreate\"}}}");
+    /* kubectl apply switching the strategy to Recreate */
+    SMP (HS_KIND_DEPLOYMENT,
+         "{\"spec\":{\"replicas\":1,\"strategy\":{\"type\":\"RollingUpdate\",\"rollingUpdate\":{"
+         "\"maxSurge\":1,\"maxUnavailable\":0}}}}",
+         "{\"spec\":{\"strategy\":{\"$retainKeys\":[\"type\"],\"rollingUpdate\":null,\"type\":"
+         "\"Recreate\"}}}",
+         "{\"spec\":{\"replicas\":1,\"strategy\":{\"type\":\"Recreate\"}}}");
+    /* kubectl apply adding a port: ordered by containerPort, numbers */
+    SMP (HS_KIND_DEPLOYMENT,
+         "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"m\",\"ports\":[{"
+         "\"containerPort\":8080,\"protocol\":\"TCP\"}]}]}}}}",
+         "{\"spec\":{\"template\":{\"spec\":{\"$setElementOrder/containers\":[{\"name\":\"m\"}],"
+         "\"containers\":[{\"$setElementOrder/ports\":[{\"containerPort\":8080},{\"containerPort\":"
+         "9090}],\"name\":\"m\",\"ports\":[{\"containerPort\":9090,\"name\":\"metrics\"}]}]}}}}",
+         "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"m\",\"ports\":[{"
+         "\"containerPort\":8080,\"protocol\":\"TCP\"},{\"containerPort\":9090,\"name\":"
+         "\"metrics\"}]}]}}}}");
+    /* kubectl apply removing a container and an arg (args are atomic) */
+    SMP (HS_KIND_DEPLOYMENT,
+         "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"a\",\"args\":[\"-v\","
+         "\"-x\"]},{\"name\":\"b\"}]}}}}",
+         "{\"spec\":{\"template\":{\"spec\":{\"$setElementOrder/containers\":[{\"name\":\"a\"}],"
+         "\"containers\":[{\"args\":[\"-v\"],\"name\":\"a\"},{\"$patch\":\"delete\",\"name\":"
+         "\"b\"}]}}}}",
+         "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"a\",\"args\":[\"-v\"]}"
+         "]}}}}");
     /* a template in Job, ReplicaSet: the same pod schema */
     SMP (HS_KIND_JOB,
          "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"a\",\"env\":[{\"name\":"
