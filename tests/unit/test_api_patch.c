@@ -1034,10 +1034,23 @@ static hs_tree_t *s_random_tree (int depth)
 static hs_tree_t *s_random_json_patch (void)
 {
     static const char *ops[] = {"add", "remove", "replace", "move", "copy", "test", "bad"};
-    static const char *paths[] = {
-        "",     "/a",   "/spec", "/spec/containers",   "/spec/containers/0",
-        "/a/-", "/x/0", "/~1",   "/spec/containers/-", "/name/a",
-        "/0"};
+    static const char *paths[] = {"",
+                                  "/a",
+                                  "/spec",
+                                  "/spec/containers",
+                                  "/spec/containers/0",
+                                  "/spec/containers/-1",
+                                  "/spec/containers/01",
+                                  "/spec/containers/-",
+                                  "/a/-",
+                                  "/x/0",
+                                  "/~1",
+                                  "/x~2",
+                                  "/name/a",
+                                  "/0",
+                                  "/-9",
+                                  "a/b",
+                                  "/"};
     hs_tree_t *p = hs_tree_new (HS_TREE_SEQ);
     size_t n = s_rand () % 6;
     for (size_t i = 0; i < n; i++) {
