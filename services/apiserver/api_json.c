@@ -31,7 +31,8 @@
 
 /* ------------------------------------------------------------------ warnings */
 
-#define S_MAX_WARNINGS 64 /* a response's Warning headers: enough, and bounded */
+#define S_MAX_WARNINGS    64  /* a response's Warning headers: enough, and bounded */
+#define S_MAX_WARNING_LEN 512 /* bytes of one text */
 
 void api_warn (api_warnings_t *w, const char *fmt, ...)
 {
@@ -41,6 +42,11 @@ void api_warn (api_warnings_t *w, const char *fmt, ...)
     char *s = NULL;
     if (vasprintf (&s, fmt, ap) < 0) abort ();
     va_end (ap);
+    /* texts quote what clients sent (field names): no control character
+     * may reach a header line */
+    for (char *p = s; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
+    if (strlen (s) > S_MAX_WARNING_LEN) s[S_MAX_WARNING_LEN] = '\0';
     for (size_t i = 0; i < w->n; i++)
         if (!strcmp (w->texts[i], s)) { /* the apiserver sends each text once */
             free (s);
@@ -577,15 +583,16 @@ static hs_tree_t *s_in (s_in_t *c, const ProtobufCMessageDescriptor *d, const hs
         size_t old = c->len ? s_push (c, ".%s", key) : s_push (c, "%s", key);
         /* status is the server's: what it holds that Homeostat lacks is not
          * the client's mistake (kubectl edit sends it back) */
-        bool len2 = lenient || (c->len == strlen ("status") && !strcmp (c->path, "status"));
+        bool lenient_below =
+            lenient || (c->len == strlen ("status") && !strcmp (c->path, "status"));
         if (v->type == HS_TREE_MAP) {
-            hs_tree_add (out, name, s_in (c, f->descriptor, v, len2));
+            hs_tree_add (out, name, s_in (c, f->descriptor, v, lenient_below));
         } else {
             hs_tree_t *seq = hs_tree_new (HS_TREE_SEQ);
             seq->line = v->line;
             for (size_t k = 0; k < v->n; k++) {
                 size_t o2 = s_push (c, "[%zu]", k);
-                hs_tree_add (seq, NULL, s_in (c, f->descriptor, v->items[k], len2));
+                hs_tree_add (seq, NULL, s_in (c, f->descriptor, v->items[k], lenient_below));
                 s_pop (c, o2);
             }
             hs_tree_add (out, name, seq);
