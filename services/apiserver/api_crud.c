@@ -759,10 +759,17 @@ static void s_patch_try (s_write_t *w)
     char *err = NULL;
     int rc = api_patch_apply (w->ptype, w->route.kind, live_tree, w->patch, &patched, &err);
     hs_tree_free (live_tree);
+    if (rc == API_PATCH_EAPPLY) {
+        /* A JSON patch that does not apply: kube-apiserver's 422. */
+        api_cause_t cause = {"UnexpectedServerResponse", "", hs_s (err)};
+        api_status_t st422 = api_status_new (
+            422, "Invalid", "the server rejected our request due to an error in our request",
+            w->route.kind, w->name, &cause, 1);
+        free (err);
+        return s_write_done_status (w, st422);
+    }
     if (rc < 0) {
-        bool test = w->ptype == API_PATCH_JSON && err && strstr (err, "test");
-        api_status_t bad = test ? api_status_fmt (422, "Invalid", "%s", hs_s (err))
-                                : api_status_fmt (400, "BadRequest", "%s", hs_s (err));
+        api_status_t bad = api_status_fmt (400, "BadRequest", "%s", hs_s (err));
         free (err);
         return s_write_done_status (w, bad);
     }
