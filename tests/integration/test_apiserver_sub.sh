@@ -37,7 +37,7 @@ api() {
 code_is() {
   [ "$CODE" = "$1" ] || fail "$2: HTTP $CODE, expected $1: $(head -c 600 "$T/body")"
 }
-py() { python3 -c "import json,sys; d=json.load(open('$T/body')); print($1)"; }
+py() { python3 -c "import json,sys; d=json.load(open('$T/body')); print(($1))"; }
 py_is() {
   local got
   got=$(py "$1") || fail "$3: the body is not JSON: $(head -c 300 "$T/body")"
@@ -101,7 +101,7 @@ spec:
     spec:
       containers:
       - name: main
-        image: busybox
+        command: ["/bin/sleep", "3600"]
 EOF
 hsctl apply -f "$T/web.yaml" >/dev/null || fail "apply deployment web"
 has_web() { api GET $D/deployments/web && [ "$CODE" = 200 ]; }
@@ -166,13 +166,14 @@ code_is 404 "configmaps have no status"
 pass "status: GET, PATCH -> OP_UPDATE_STATUS"
 
 # ---------------------------------------------------------------- logs
-pod hello Never 'echo out-one; echo err-one >&2; echo out-two'
+pod hello Never 'echo out-one; sleep 0.2; echo err-one >&2; sleep 0.2; echo out-two'
 pod talker Always 'i=0; while true; do echo line-$i; i=$((i+1)); sleep 0.2; done'
-pod shorty Never 'sleep 2; echo first; sleep 1; echo last'
 pod pending Never 'true' ""
 wait_for 30 "hello Succeeded" phase_is hello Succeeded
-api GET $P/pods/hello/log
-code_is 200 "log of hello"
+# The agent may say Succeeded a moment before the shim has written the
+# last record: wait for the whole log, then check it.
+whole() { api GET $P/pods/hello/log && [ "$CODE" = 200 ] && [ "$(wc -l <"$T/body")" -ge 3 ]; }
+wait_for 10 "hello's whole log" whole
 body_is "out-one
 err-one
 out-two" "the whole log"
@@ -212,6 +213,7 @@ curl -sS -N --max-time 3 --cacert "$HS_PKI/api/ca.crt" -H "Authorization: Bearer
 n=$(wc -l <"$T/follow")
 [ "$n" -ge 8 ] || fail "follow for 3 s gave $n lines: $(cat "$T/follow") $(cat "$T/follow.err")"
 # follow until the container ends: curl ends by itself
+pod shorty Never 'sleep 2; echo first; sleep 1; echo last'
 wait_for 30 "shorty Running" phase_is shorty Running
 RC=0
 curl -sS -N --max-time 20 --cacert "$HS_PKI/api/ca.crt" -H "Authorization: Bearer $TOKEN" \
