@@ -183,6 +183,36 @@ static bool s_dry_run (api_req_t *r)
     return d && !strcmp (d, "All");
 }
 
+/* "deployments/scale": a subresource as Kubernetes names it in messages. */
+static const char *s_sub_resource (const api_route_t *rt)
+{
+    static char buf[96];
+    snprintf (buf, sizeof buf, "%s/%s", hs_kind_info (rt->kind)->plural, hs_s (rt->sub));
+    return buf;
+}
+
+/* A read-only identity (tap:<user>) may neither write nor ask an agent
+ * for a log (hs-bus lets role tap publish nothing but snapshot requests: the
+ * request would only time out). true after answering 403 in Kubernetes'
+ * words; resource is "deployments/scale", "pods/log", ... */
+static bool s_forbidden (api_req_t *r, const char *verb, const char *group, const char *resource)
+{
+    const char *who = api_req_identity (r);
+    if (who && !hs_startswith (who, "tap:")) return false;
+    const api_route_t *rt = api_req_route (r);
+    const char *plural =
+        rt->kind == API_KIND_NAMESPACE ? "namespaces" : hs_kind_info (rt->kind)->plural;
+    _cleanup_free_ char *what =
+        hs_empty (rt->name) ? hs_strdup (plural) : hs_sprintf ("%s \"%s\"", plural, rt->name);
+    _cleanup_free_ char *where = hs_empty (rt->ns) ? hs_strdup ("at the cluster scope")
+                                                   : hs_sprintf ("in the namespace \"%s\"", rt->ns);
+    s_reply (r, api_status_fmt (403, "Forbidden",
+                                "%s is forbidden: User \"%s\" cannot %s resource \"%s\" in API "
+                                "group \"%s\" %s",
+                                what, hs_s (who), verb, resource, group, where));
+    return true;
+}
+
 /* The cached object the route names, or NULL after answering 404/503. */
 static const Hs__Object *s_live (api_req_t *r)
 {
@@ -686,6 +716,7 @@ static void s_scale (api_req_t *r)
         hs_tree_t *body;
         api_status_t st;
         int64_t pre;
+        if (s_forbidden (r, "update", "apps", s_sub_resource (rt))) return;
         if (s_body (r, false, &body, &st) < 0) {
             s_reply (r, st);
             return;
@@ -707,7 +738,10 @@ static void s_scale (api_req_t *r)
         s_write_start (r, S_SCALE_PUT, body, API_PATCH_MERGE, pre);
         return;
     }
-    case API_PATCH: s_patch_start (r, S_SCALE_PATCH); return;
+    case API_PATCH:
+        if (s_forbidden (r, "patch", "apps", s_sub_resource (rt))) return;
+        s_patch_start (r, S_SCALE_PATCH);
+        return;
     default: s_reply (r, s_method_not_allowed ()); return;
     }
 }
@@ -745,6 +779,7 @@ static void s_status (api_req_t *r)
     case API_PUT: {
         hs_tree_t *body;
         api_status_t st;
+        if (s_forbidden (r, "update", hs_kind_info (rt->kind)->group, s_sub_resource (rt))) return;
         if (s_body (r, false, &body, &st) < 0) {
             s_reply (r, st);
             return;
@@ -752,7 +787,10 @@ static void s_status (api_req_t *r)
         s_write_start (r, S_STATUS_PUT, body, API_PATCH_MERGE, 0);
         return;
     }
-    case API_PATCH: s_patch_start (r, S_STATUS_PATCH); return;
+    case API_PATCH:
+        if (s_forbidden (r, "patch", hs_kind_info (rt->kind)->group, s_sub_resource (rt))) return;
+        s_patch_start (r, S_STATUS_PATCH);
+        return;
     default: s_reply (r, s_method_not_allowed ()); return;
     }
 }
@@ -772,6 +810,7 @@ static void s_eviction (api_req_t *r)
         s_reply (r, s_method_not_allowed ());
         return;
     }
+    if (s_forbidden (r, "create", "", "pods/eviction")) return;
     hs_tree_t *body;
     api_status_t st;
     if (s_body (r, true, &body, &st) < 0) {
@@ -1123,6 +1162,7 @@ static void s_log (api_req_t *r)
     }
     if (since_s) since_ns = hs_now_ns () - since_s * 1000000000LL;
 
+    if (s_forbidden (r, "get", "", "pods/log")) return;
     const Hs__Object *o = s_live (r);
     if (!o) return;
     const Hs__Pod *pod = o->pod;
@@ -1331,6 +1371,7 @@ static bool s_dns_label (const char *s)
 
 static void s_ns_create (api_req_t *r, const s_nslist_t *l, int64_t rv)
 {
+    if (s_forbidden (r, "create", "", "namespaces")) return;
     hs_tree_t *body;
     api_status_t st;
     if (s_body (r, false, &body, &st) < 0) {

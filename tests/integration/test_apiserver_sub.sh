@@ -310,6 +310,25 @@ code_is 405 "delete namespace"
 py_is 'd["reason"]' MethodNotAllowed "delete namespace"
 pass "namespaces: list, Table, selectors, get, 404, watch, create (Warning, 409, 422, 415), delete 405"
 
+# ---------------------------------------------------------------- a read-only user
+TAP=$("$HS_BIN/hsctl" token create --user tap:bob --pki "$HS_PKI" 2>/dev/null | head -1)
+[ -n "$TAP" ] || fail "no tap token"
+ADMIN_TOKEN=$TOKEN
+TOKEN=$TAP
+tapped() { api GET $D/deployments/web/scale && [ "$CODE" = 200 ]; }
+wait_for 20 "the tap token to read a Scale" tapped
+api PATCH $D/deployments/web/scale '{"spec":{"replicas":2}}' application/merge-patch+json
+code_is 403 "tap scales"
+py_is 'd["message"]' 'deployments "web" is forbidden: User "tap:bob" cannot patch resource "deployments/scale" in API group "apps" in the namespace "default"' "tap's 403"
+api GET $P/pods/hello/log
+code_is 403 "tap reads a log (hs-bus lets role tap publish no log request)"
+api POST $P/pods/hello/eviction '{"kind":"Eviction","apiVersion":"policy/v1"}'
+code_is 403 "tap evicts"
+api GET /api/v1/namespaces
+code_is 200 "tap lists namespaces"
+TOKEN=$ADMIN_TOKEN
+pass "a tap user reads Scales and namespaces, and gets 403 for writes and logs at once"
+
 # ---------------------------------------------------------------- kubectl
 command -v kubectl >/dev/null || { echo "SKIP: no kubectl: its part not run"; exit 0; }
 K=(kubectl --kubeconfig "$HS_PKI/kubeconfig" --server "$API_URL" --cache-dir "$T/kcache")
