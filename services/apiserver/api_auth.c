@@ -24,7 +24,7 @@
 struct api_user {
     api_auth_t *auth;
     char key[HS_CRED_MAX_IDENTITY + 16]; /* "token-<id>" or "cert:<identity>" */
-    char secret[HS_TOKEN_LEN + 1];   /* the token, compared in constant time */
+    char secret[HS_TOKEN_LEN + 1];       /* the token, compared in constant time */
     char identity[HS_CRED_MAX_IDENTITY + 1];
     char role[32];
     char path[1024]; /* the key file or credential watched */

@@ -44,7 +44,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
-#define MAX_LISTENERS 2
+#define MAX_LISTENERS  2
 #define IDLE_TIMEOUT_S 120 /* an idle keep-alive connection */
 #define STREAM_CHUNK   (64u << 10)
 #define PROTOBUF_CT    "application/vnd.kubernetes.protobuf"
@@ -123,8 +123,8 @@ static void s_run (s_listener_t *l)
     MHD_run (l->d);
     MHD_UNSIGNED_LONG_LONG ms = 0;
     if (MHD_get_timeout (l->d, &ms) == MHD_YES)
-        hs_loop_timer_set (l->timer, hs_mono_ns () + (int64_t)(ms > 3600000 ? 3600000 : ms) *
-                                                          1000000LL);
+        hs_loop_timer_set (l->timer,
+                           hs_mono_ns () + (int64_t)(ms > 3600000 ? 3600000 : ms) * 1000000LL);
     else
         hs_loop_timer_set (l->timer, HS_NEVER);
 }
@@ -331,8 +331,7 @@ void api_reply_status (api_req_t *r, api_status_t *st)
     api_status_free (st);
 }
 
-void api_reply_text (api_req_t *r, int http, const char *text, size_t len,
-                     const char *content_type)
+void api_reply_text (api_req_t *r, int http, const char *text, size_t len, const char *content_type)
 {
     char *copy = hs_malloc (len + 1);
     memcpy (copy, text, len);
@@ -612,11 +611,12 @@ static void s_forbidden (api_req_t *r)
         snprintf (scope, sizeof scope, "in the namespace \"%s\"", rt->ns);
     else
         snprintf (scope, sizeof scope, "at the cluster scope");
-    api_status_t st = api_status_fmt (
-        403, "Forbidden", "%s%s%s%s is forbidden: User \"%s\" cannot %s resource \"%s\" in API "
-                          "group \"%s\" %s",
-        plural, rt->name[0] ? " \"" : "", rt->name, rt->name[0] ? "\"" : "",
-        api_user_identity (r->user), s_verb (r), res, rt->group, scope);
+    api_status_t st =
+        api_status_fmt (403, "Forbidden",
+                        "%s%s%s%s is forbidden: User \"%s\" cannot %s resource \"%s\" in API "
+                        "group \"%s\" %s",
+                        plural, rt->name[0] ? " \"" : "", rt->name, rt->name[0] ? "\"" : "",
+                        api_user_identity (r->user), s_verb (r), res, rt->group, scope);
     api_reply_status (r, &st);
 }
 

@@ -51,27 +51,28 @@ typedef struct {
 
 static void s_usage (FILE *f)
 {
-    fprintf (f,
-             "usage: hs-apiserver [--bus ADDR] [--credential FILE | --insecure] [--pki DIR]\n"
-             "                    [--listen ADDR:PORT --tls-cert F --tls-key F] [--client-ca F]\n"
-             "                    [--insecure-http ADDR:PORT] [--user-creds DIR] [--watch-ring N]\n"
-             "Serves Kubernetes' REST API (kubectl, client libraries) over the Homeostat bus,\n"
-             "acting on the bus as each user.\n"
-             "  --bus ADDR            the bus (default $HS_BUS, then %s)\n"
-             "  --instance ID         this instance's client id (default: random)\n"
-             "  --credential FILE     its own credential, sa:apiserver (default\n"
-             "                        $HS_CREDENTIAL, then DIR/creds/sa-apiserver.cred with --pki)\n"
-             "  --insecure            a bus without authentication (also HS_INSECURE=1)\n"
-             "  --pki DIR             bearer tokens from DIR/keys/token-<id>.key; TLS from\n"
-             "                        DIR/api/apiserver.{crt,key}, client CA DIR/api/ca.crt\n"
-             "  --listen ADDR:PORT    HTTPS (default %s when TLS files are given)\n"
-             "  --tls-cert F, --tls-key F   the server's certificate and key (PEM)\n"
-             "  --client-ca F         verify client certificates against F (CN = identity)\n"
-             "  --insecure-http ADDR:PORT   plain HTTP too, loopback addresses only\n"
-             "  --user-creds DIR      bus credentials of client-certificate users\n"
-             "                        (DIR/<identity, ':' as '-'>.cred)\n"
-             "  --watch-ring N        events kept for watch replay (default %d)\n",
-             HS_BUS_DEFAULT, DEFAULT_LISTEN, DEFAULT_RING);
+    fprintf (
+        f,
+        "usage: hs-apiserver [--bus ADDR] [--credential FILE | --insecure] [--pki DIR]\n"
+        "                    [--listen ADDR:PORT --tls-cert F --tls-key F] [--client-ca F]\n"
+        "                    [--insecure-http ADDR:PORT] [--user-creds DIR] [--watch-ring N]\n"
+        "Serves Kubernetes' REST API (kubectl, client libraries) over the Homeostat bus,\n"
+        "acting on the bus as each user.\n"
+        "  --bus ADDR            the bus (default $HS_BUS, then %s)\n"
+        "  --instance ID         this instance's client id (default: random)\n"
+        "  --credential FILE     its own credential, sa:apiserver (default\n"
+        "                        $HS_CREDENTIAL, then DIR/creds/sa-apiserver.cred with --pki)\n"
+        "  --insecure            a bus without authentication (also HS_INSECURE=1)\n"
+        "  --pki DIR             bearer tokens from DIR/keys/token-<id>.key; TLS from\n"
+        "                        DIR/api/apiserver.{crt,key}, client CA DIR/api/ca.crt\n"
+        "  --listen ADDR:PORT    HTTPS (default %s when TLS files are given)\n"
+        "  --tls-cert F, --tls-key F   the server's certificate and key (PEM)\n"
+        "  --client-ca F         verify client certificates against F (CN = identity)\n"
+        "  --insecure-http ADDR:PORT   plain HTTP too, loopback addresses only\n"
+        "  --user-creds DIR      bus credentials of client-certificate users\n"
+        "                        (DIR/<identity, ':' as '-'>.cred)\n"
+        "  --watch-ring N        events kept for watch replay (default %d)\n",
+        HS_BUS_DEFAULT, DEFAULT_LISTEN, DEFAULT_RING);
 }
 
 static int s_flag (void *arg, int ch, const char *value)
