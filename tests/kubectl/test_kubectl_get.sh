@@ -20,7 +20,7 @@ $(show)"
 
 # ---- version, api-resources
 ok k version
-out_has '^Client Version: v1\.32\.[0-9]+$'
+out_has '^Client Version: v1\.32\.[0-9]+(-dispatcher)?$'
 out_is "$(grep '^Client Version' "$T/out")
 $(grep '^Kustomize Version' "$T/out")
 Server Version: v1.32.0-homeostat"
@@ -148,7 +148,7 @@ pass "get --sort-by (name, creationTimestamp)"
 run k get pod nope
 rc_is 1
 err_is 'Error from server (NotFound): pods "nope" not found'
-run k get deploy nope -n other
+run k get deploy nope
 rc_is 1
 err_is 'Error from server (NotFound): deployments.apps "nope" not found'
 pass "get of a missing object: kubectl's NotFound wording"
@@ -289,7 +289,14 @@ pass "a tap: user's kubeconfig: get works, create/delete/scale are Forbidden"
 sed 's/^\( *token: *\).*/\1abcdef.0123456789abcdef/' "$HS_PKI/kubeconfig" >"$T/forged.kubeconfig"
 run "$KUBECTL" --kubeconfig "$T/forged.kubeconfig" --server "$API_URL" --cache-dir "$T/kcache-forged" get pods
 rc_is 1
-err_has 'error: You must be logged in to the server (Unauthorized)'
+err_has 'error: You must be logged in to the server (the server has asked for the client to provide credentials)'
 pass "an unknown token: Unauthorized"
+
+# A namespace nobody uses: Kubernetes names the object, not the namespace,
+# on a get (a create there names the namespace).
+run k get deploy nope -n other
+rc_is 1
+err_is 'Error from server (NotFound): deployments.apps "nope" not found'
+pass "get in an unused namespace: the object's NotFound"
 
 kill -0 "$API_PID" || fail "hs-apiserver died"

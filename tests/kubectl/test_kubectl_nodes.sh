@@ -116,8 +116,12 @@ $(show)"
 pass "delete -l"
 
 # ---- describe node, its Events once its agent is gone
-ok k describe node demo
-out_has '^Name: +demo$'
+ok k rollout status deploy/spread --timeout=60s
+sn=$(jp '{.items[0].spec.nodeName}' pods -l app=spread)
+wait_for 30 "describe node $sn to list the new spread pods" \
+  k_out_has '^  default +spread-' describe node "$sn"
+ok k describe node "$sn"
+out_has "^Name: +$sn\$"
 out_has '^Unschedulable: +false$'
 out_has '^Non-terminated Pods: +\([0-9]+ in total\)$'
 out_has '^  default +spread-'

@@ -49,7 +49,7 @@ out_has '^REVISION +CHANGE-CAUSE$'
 out_has '^1 +<none>$'
 out_has '^2 +<none>$'
 ok k rollout history deploy/api --revision=2
-out_has '^    Image: +img:2$'
+out_has '^    Image:[[:space:]]+img:2$'
 ok k rollout undo deploy/api
 out_is "deployment.apps/api rolled back"
 ok k rollout status deploy/api --timeout=90s
@@ -138,7 +138,7 @@ $(show)"
 $(show)"
 run k logs nope
 rc_is 1
-err_is 'Error from server (NotFound): pods "nope" not found'
+err_is 'error: error from server (NotFound): pods "nope" not found in namespace "default"'
 pass "logs -f (streams, ends with the container), --tail, --timestamps, deploy/x"
 
 # ---- delete with Foreground: done as Background, with a Warning

@@ -10,6 +10,7 @@ the right values, ApiException with the Status, watch events in order.
   watch until it is available; read a pod's log (and tail_lines); watch from
   a list's resourceVersion; delete it and watch its pods go; read it (404).
 """
+import json
 import os
 import sys
 import time
@@ -80,7 +81,6 @@ try:
     check(False, "a second create succeeded")
 except ApiException as e:
     check(e.status == 409 and e.reason == "Conflict", "second create: %s %s" % (e.status, e.reason))
-    import json
     st = json.loads(e.body)
     check(st["reason"] == "AlreadyExists", "reason %s" % st.get("reason"))
     check(st["message"] == 'deployments.apps "pyd" already exists', "message %s" % st.get("message"))
@@ -160,5 +160,6 @@ try:
     check(False, "pyd still there")
 except ApiException as e:
     check(e.status == 404, "read after delete: %s" % e.status)
-    check('deployments.apps "pyd" not found' in e.body, "body %s" % e.body)
+    check(json.loads(e.body).get("message") == 'deployments.apps "pyd" not found',
+          "body %s" % e.body)
 ok("delete_namespaced_deployment; its pods DELETED; read: 404 NotFound")

@@ -7,5 +7,5 @@ source "$(dirname "$0")/klib.sh"
   { echo "SKIP: no python3-kubernetes (scripts/install-deps installs it)"; exit 77; }
 start_kube_set
 KUBECONFIG="$HS_PKI/kubeconfig" API_URL="$API_URL" \
-  /usr/bin/python3 "$(dirname "$0")/test_python_client.py" || fail "test_python_client.py"
+  /usr/bin/python3 ${PYSCRIPT:-"$(dirname "$0")/test_python_client.py"} || fail "test_python_client.py"
 kill -0 "$API_PID" || fail "hs-apiserver died"
