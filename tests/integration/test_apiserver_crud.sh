@@ -230,6 +230,30 @@ api GET $P/configmaps
 py_is '[i["metadata"]["name"] for i in d["items"]]' "['ssa']" "what deletecollection left"
 pass "DELETE: Foreground warning, dry run, precondition, 404, deletecollection"
 
+# ---- a resync empties the ring: the store restarts (a new epoch), the
+# gateway's watch resyncs, and a watch from before it gets 410, while the
+# gateway goes on serving reads and writes.
+api GET $P/configmaps
+RV_A=$(py 'd["metadata"]["resourceVersion"]')
+api POST $P/configmaps '{"metadata":{"name":"before-restart"}}'
+code_is 201 "create before the store restarts"
+api GET "$P/configmaps?watch=1&resourceVersion=$RV_A&timeoutSeconds=1"
+code_is 200 "watch from RV_A before the restart"
+grep -q '"ADDED".*before-restart' "$T/body" || fail "replay before the restart: $(cat "$T/body")"
+kill -TERM "$STORE_PID"
+wait_for 20 "hs-store to stop" exited "$STORE_PID"
+start_store
+expired() {
+  api GET "$P/configmaps?watch=1&resourceVersion=$RV_A&timeoutSeconds=1" &&
+    grep -q '"reason":"Expired"' "$T/body"
+}
+wait_for 30 "a watch from before the resync to get 410" expired
+api POST $P/configmaps '{"metadata":{"name":"after-restart"}}'
+code_is 201 "create after the resync"
+api GET $P/configmaps/after-restart
+code_is 200 "read after the resync"
+pass "a store restart (resync) expires older watches; the gateway goes on"
+
 kill -0 "$API_PID" 2>/dev/null || fail "hs-apiserver died"
 # A clean stop, so a sanitizer build reports leaks and errors in its log.
 kill -TERM "$API_PID"
