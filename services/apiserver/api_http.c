@@ -44,10 +44,11 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
-#define MAX_LISTENERS  2
-#define IDLE_TIMEOUT_S 120 /* an idle keep-alive connection */
-#define STREAM_CHUNK   (64u << 10)
-#define PROTOBUF_CT    "application/vnd.kubernetes.protobuf"
+#define MAX_LISTENERS   2
+#define IDLE_TIMEOUT_S  120 /* an idle keep-alive connection */
+#define STREAM_CHUNK    (64u << 10)
+#define STREAM_RERUN_NS (1000000LL) /* 1 ms */
+#define PROTOBUF_CT     "application/vnd.kubernetes.protobuf"
 #define PROTOBUF_MSG                                                                               \
     "protobuf bodies are not supported by Homeostat; use: kubectl create deployment NAME "         \
     "--image=IMG --dry-run=client -o yaml | kubectl apply -f -"
@@ -123,11 +124,15 @@ static void s_run (s_listener_t *l)
 {
     MHD_run (l->d);
     MHD_UNSIGNED_LONG_LONG ms = 0;
+    int64_t at = HS_NEVER;
     if (MHD_get_timeout (l->d, &ms) == MHD_YES)
-        hs_loop_timer_set (l->timer,
-                           hs_mono_ns () + (int64_t)(ms > 3600000 ? 3600000 : ms) * 1000000LL);
-    else
-        hs_loop_timer_set (l->timer, HS_NEVER);
+        at = hs_mono_ns () + (int64_t)(ms > 3600000 ? 3600000 : ms) * 1000000LL;
+    /* Streams with data queued: MHD sends a chunk per connection per run
+     * and, on a socket that stayed writable, sees no new epoll edge to
+     * run again: come back soon while anything is unsent. */
+    if (l->srv->queued > 0 && at > hs_mono_ns () + STREAM_RERUN_NS)
+        at = hs_mono_ns () + STREAM_RERUN_NS;
+    hs_loop_timer_set (l->timer, at);
 }
 
 static void s_on_epoll (void *arg, int fd, uint32_t revents)
