@@ -95,7 +95,7 @@ struct api_req {
     bool completed;      /* MHD is done with the connection */
     struct MHD_Response *resp;
     unsigned resp_code;
-    hs_loop_io_t *hup; /* EPOLLRDHUP while suspended */
+    hs_loop_io_t *hup; /* EPOLLRDHUP from the first suspension on */
 
     bool streaming, stream_ended;
     s_chunk_t *q_head, *q_tail;
@@ -222,7 +222,6 @@ static void s_resume (api_req_t *r)
 {
     if (!r->suspended) return;
     r->suspended = false;
-    hs_loop_io_free (&r->hup);
     MHD_resume_connection (r->conn);
     s_kick (r->lis);
 }
@@ -232,15 +231,22 @@ static void s_on_hup (void *arg, int fd, uint32_t revents)
     (void)fd;
     api_req_t *r = arg;
     if (!(revents & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) return;
+    hs_loop_io_free (&r->hup); /* level-triggered: once is enough */
     s_notify_close (r);
     s_resume (r); /* MHD ends it: the access handler or the reader says no */
+    s_kick (r->lis);
 }
 
+/* Suspends r. The socket is watched for the client leaving from the first
+ * suspension until the request ends (not re-added per suspension: a
+ * stream is suspended and resumed once per write, and each add and
+ * remove is an epoll_ctl). */
 static void s_suspend (api_req_t *r)
 {
     if (r->suspended) return;
     MHD_suspend_connection (r->conn);
     r->suspended = true;
+    if (r->hup || r->closed) return;
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info (r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     if (ci) r->hup = hs_loop_io (r->srv->loop, ci->connect_fd, EPOLLRDHUP, s_on_hup, r);
@@ -721,7 +727,11 @@ static void s_start (api_req_t *r, const char *url, const char *method)
     const char *cl = api_req_header (r, "Content-Length");
     if (cl && strtoull (cl, NULL, 10) > API_MAX_BODY) r->too_large = true;
     const char *ct = api_req_header (r, "Content-Type");
+    /* only where a body could be taken: elsewhere the hint would send the
+     * user the wrong way (kubectl auth can-i, autoscale: 404 after
+     * authentication, as any unknown path) */
     if ((r->method == API_POST || r->method == API_PUT || r->method == API_PATCH) && ct &&
+        r->route.path == API_PATH_RESOURCE &&
         strncasecmp (ct, PROTOBUF_CT, strlen (PROTOBUF_CT)) == 0) {
         r->dispatched = true;
         s_status (r, 415, "UnsupportedMediaType", PROTOBUF_MSG);
