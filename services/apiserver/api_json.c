@@ -31,7 +31,8 @@
 
 /* ------------------------------------------------------------------ warnings */
 
-#define S_MAX_WARNINGS 64 /* a response's Warning headers: enough, and bounded */
+#define S_MAX_WARNINGS    64  /* a response's Warning headers: enough, and bounded */
+#define S_MAX_WARNING_LEN 512 /* bytes of one text */
 
 void api_warn (api_warnings_t *w, const char *fmt, ...)
 {
@@ -41,6 +42,11 @@ void api_warn (api_warnings_t *w, const char *fmt, ...)
     char *s = NULL;
     if (vasprintf (&s, fmt, ap) < 0) abort ();
     va_end (ap);
+    /* texts quote what clients sent (field names): no control character
+     * may reach a header line */
+    for (char *p = s; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
+    if (strlen (s) > S_MAX_WARNING_LEN) s[S_MAX_WARNING_LEN] = '\0';
     for (size_t i = 0; i < w->n; i++)
         if (!strcmp (w->texts[i], s)) { /* the apiserver sends each text once */
             free (s);
@@ -116,6 +122,42 @@ static const struct {
     {"hs.HTTPHeader", "name"},
     {"hs.HTTPHeader", "value"},
     {"hs.EnvVar", "name"},
+    /* set whenever the store accepted the object; written all the same,
+     * so a client never meets a None where its model forbids one */
+    {"hs.PodCondition", "type"},
+    {"hs.PodCondition", "status"},
+    {"hs.NodeCondition", "type"},
+    {"hs.NodeCondition", "status"},
+    {"hs.ReplicaSetCondition", "type"},
+    {"hs.ReplicaSetCondition", "status"},
+    {"hs.DeploymentCondition", "type"},
+    {"hs.DeploymentCondition", "status"},
+    {"hs.JobCondition", "type"},
+    {"hs.JobCondition", "status"},
+    {"hs.NodeAddress", "type"},
+    {"hs.NodeAddress", "address"},
+    {"hs.OwnerReference", "api_version"},
+    {"hs.OwnerReference", "kind"},
+    {"hs.OwnerReference", "name"},
+    {"hs.OwnerReference", "uid"},
+    {"hs.LabelSelectorRequirement", "key"},
+    {"hs.LabelSelectorRequirement", "operator"},
+    {"hs.Taint", "key"},
+    {"hs.Taint", "effect"},
+    {"hs.KeyToPath", "key"},
+    {"hs.KeyToPath", "path"},
+    {"hs.Container", "name"},
+    {"hs.Volume", "name"},
+    {"hs.VolumeMount", "name"},
+    {"hs.VolumeMount", "mount_path"},
+    {"hs.EndpointAddress", "ip"},
+    {"hs.ConfigMapKeySelector", "key"},
+    {"hs.SecretKeySelector", "key"},
+    {"hs.ObjectFieldSelector", "field_path"},
+    {"hs.HostPathVolumeSource", "path"},
+    {"hs.SeccompProfile", "type"},
+    {"hs.HTTPGetAction", "port"},
+    {"hs.TCPSocketAction", "port"},
 };
 
 /* Required fields of Kubernetes' status types that Homeostat has no value
@@ -541,15 +583,16 @@ static hs_tree_t *s_in (s_in_t *c, const ProtobufCMessageDescriptor *d, const hs
         size_t old = c->len ? s_push (c, ".%s", key) : s_push (c, "%s", key);
         /* status is the server's: what it holds that Homeostat lacks is not
          * the client's mistake (kubectl edit sends it back) */
-        bool len2 = lenient || (c->len == strlen ("status") && !strcmp (c->path, "status"));
+        bool lenient_below =
+            lenient || (c->len == strlen ("status") && !strcmp (c->path, "status"));
         if (v->type == HS_TREE_MAP) {
-            hs_tree_add (out, name, s_in (c, f->descriptor, v, len2));
+            hs_tree_add (out, name, s_in (c, f->descriptor, v, lenient_below));
         } else {
             hs_tree_t *seq = hs_tree_new (HS_TREE_SEQ);
             seq->line = v->line;
             for (size_t k = 0; k < v->n; k++) {
                 size_t o2 = s_push (c, "[%zu]", k);
-                hs_tree_add (seq, NULL, s_in (c, f->descriptor, v->items[k], len2));
+                hs_tree_add (seq, NULL, s_in (c, f->descriptor, v->items[k], lenient_below));
                 s_pop (c, o2);
             }
             hs_tree_add (out, name, seq);

@@ -11,6 +11,7 @@
 #include "hs_util.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,6 +178,10 @@ static int s_setup (void *arg, hs_loop_t *loop)
 {
     self_t *self = arg;
     self->loop = loop;
+    /* Lists and Tables are big trees of small blocks freed at once:
+     * without fastbins glibc does not consolidate them again on the next
+     * large malloc (docs §24, "Tables and selectors", has the figures). */
+    mallopt (M_MXFAST, 0);
     char broker_key[HS_CRED_Z85_LEN + 1];
     if (s_security (self, broker_key) < 0) return 1;
     int r = hs_client_new (self->bus, "hs-apiserver", self->instance, 0, &self->client);

@@ -104,12 +104,15 @@ cert() { # NAME CN CAKEY CACRT
 cert admin "admin:test" "$HS_PKI/api/ca.key" "$CA"
 cert stranger "admin:nokey" "$HS_PKI/api/ca.key" "$CA"
 cert forged "admin:test" "$T/other/api/ca.key" "$T/other/api/ca.crt"
+cert component "store" "$HS_PKI/api/ca.key" "$CA"
 req --cert "$T/admin.crt" --key "$T/admin.key" "$API/api/v1/namespaces/default/configmaps"
 code_is 200 "a client certificate of admin:test"
 req --cert "$T/stranger.crt" --key "$T/stranger.key" "$API/api"
 code_is 401 "a certificate whose identity has no credential in --user-creds"
 req --cert "$T/forged.crt" --key "$T/forged.key" "$API/api"
 code_is 401 "a certificate from another CA"
+req --cert "$T/component.crt" --key "$T/component.key" "$API/api"
+code_is 401 "a certificate naming a component (store), whose credential is in --user-creds"
 pass "client certificates: CN -> identity, another CA refused"
 
 # ---- writes act as the user: admin creates, tap is forbidden
@@ -138,6 +141,15 @@ pass "the admin writes (201), a tap: token reads but may not write (403)"
 locked_out() { tap "$API/api/v1/namespaces/default/configmaps" && [ "$CODE" = 401 ]; }
 wait_for 10 "the revoked tap token to get 401" locked_out
 pass "a revoked token: 401"
+
+# ---- expiry: a token with --ttl works, then gets 401 once it has expired
+EXP=$("$HS_BIN/hsctl" token create --user admin:brief --ttl 8s --pki "$HS_PKI" 2>/dev/null | head -1)
+[ -n "$EXP" ] || fail "no expiring token"
+exp_works() { req -H "Authorization: Bearer $EXP" "$API/api" && [ "$CODE" = 200 ]; }
+wait_for 7 "the expiring token to work before it expires" exp_works
+exp_over() { req -H "Authorization: Bearer $EXP" "$API/api" && [ "$CODE" = 401 ]; }
+wait_for 20 "the expired token to get 401" exp_over
+pass "an expired token: 401"
 
 # ---- plain HTTP: loopback only; tokens still required
 req "$HTTP/api"

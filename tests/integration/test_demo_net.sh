@@ -102,6 +102,13 @@ launcher "$HS_SRC/scripts/demo" >"$T/demo.log" 2>&1 || fail "scripts/demo failed
 lap "demo done"
 grep -q "^b'<!DOCTYPE HTML>" "$T/demo.log" || fail "the demo did not show http://web/ from a pod: $(cat "$T/demo.log")"
 pass "make demo: web reached as http://web/ from an api pod"
+if [ -x "$HS_BIN/hs-apiserver" ] && command -v kubectl >/dev/null; then
+  # the demo ends with kubectl through hs-apiserver (a static pod), beside hsctl
+  grep -q '^\$ kubectl --kubeconfig .*/kubeconfig get nodes,pods' "$T/demo.log" &&
+    grep -Eq '^node/demo +Ready' "$T/demo.log" && grep -Eq '^pod/web +1/1 +Running' "$T/demo.log" ||
+    fail "the demo did not show kubectl get nodes,pods: $(cat "$T/demo.log")"
+  pass "make demo: kubectl get nodes,pods through hs-apiserver"
+fi
 
 # every pod (not hostNetwork) has an IP in its node's podCIDR; the nodes differ
 h get nodes -o json >"$T/nodes.json"

@@ -177,6 +177,42 @@ out=$(HS_CREDENTIAL="$P/api/users/tap-carol.cred" timeout 15 hs-tap --bus "$HS_B
   fail "hs-tap as tap:carol: $out"
 pass "hs-bus loads the API token keys quietly and admits the client-certificate user's credential"
 
+# ---- kubectl against hs-apiserver with these files (when it is built): the
+# admin's token, a read-only user's, a client certificate, a deleted token
+if [ -x "$HS_BIN/hs-apiserver" ] && command -v kubectl >/dev/null; then
+  mkdir -p "$T/store"
+  start store env HS_CREDENTIAL="$P/creds/store.cred" "$HS_BIN/hs-store" --bus "$HS_BUS" --data "$T/store"
+  APORT=$(free_port_pair)
+  start api "$HS_BIN/hs-apiserver" --bus "$HS_BUS" --credential "$P/creds/apiserver.cred" \
+    --pki "$P" --listen "127.0.0.1:$APORT" --user-creds "$P/api/users"
+  wait_for 30 "hs-apiserver ready" grep -q "ready" "$T/api.log"
+  kc() { local f=$1; shift; kubectl --kubeconfig "$f" --cache-dir "$T/kc" --request-timeout 20s "$@"; }
+  srv="https://127.0.0.1:$APORT"
+  hsctl config view --kubeconfig --pki "$P" --server "$srv" >"$T/a.kc" || fail "admin kubeconfig"
+  hsctl config view --kubeconfig --pki "$P" --server "$srv" --user tap:bob >"$T/b.kc" 2>/dev/null ||
+    fail "tap:bob kubeconfig"
+  hsctl config view --kubeconfig --pki "$P" --server "$srv" --client-cert --user tap:carol \
+    >"$T/c.kc" 2>/dev/null || fail "tap:carol kubeconfig"
+  out=$(kc "$T/a.kc" get --raw /version 2>&1) || fail "kubectl get --raw /version: $out"
+  grep -q '"gitVersion":"v1.32.0-homeostat"' <<<"$out" || fail "/version: $out"
+  printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: kc}\ndata: {a: b}\n' >"$T/cm.yaml"
+  out=$(kc "$T/a.kc" apply -f "$T/cm.yaml" 2>&1) || fail "admin apply: $out"
+  expect_out "configmap/kc created" echo "$out"
+  wait_for 10 "tap:bob to list the ConfigMap" bash -c "kubectl --kubeconfig '$T/b.kc' --cache-dir '$T/kc' get cm kc --no-headers"
+  out=$(kc "$T/b.kc" delete cm kc 2>&1) && fail "tap:bob deleted: $out"
+  expect_out 'User "tap:bob" cannot delete resource "configmaps"' echo "$out"
+  out=$(kc "$T/c.kc" get cm kc --no-headers 2>&1) || fail "tap:carol (client certificate): $out"
+  btok=$(sed -n 's/^ *token: *//p' "$T/b.kc")
+  hsctl token delete --pki "$P" "${btok%%.*}" >/dev/null || fail "token delete bob"
+  wait_for 30 "tap:bob's deleted token to be refused" \
+    bash -c "! kubectl --kubeconfig '$T/b.kc' --cache-dir '$T/kc' get cm kc >/dev/null 2>&1"
+  out=$(kc "$T/b.kc" get cm kc 2>&1) && fail "a deleted token still reads: $out"
+  expect_out "Unauthorized" echo "$out"
+  pass "kubectl with init's files: admin writes, tap:bob reads but may not delete, a client certificate reads, a deleted token is refused"
+else
+  echo "SKIP: hs-apiserver or kubectl missing: kubectl against hs-apiserver not checked"
+fi
+
 # ---- bad input
 expect_rc 1 hsctl init --pki "$T/p4" --api-san 'bad name'
 expect_out "not a DNS name or an IP address" cat "$T/last.out"

@@ -4,23 +4,35 @@
 # plane as static pods; `scale` runs N instances of a controller; the
 # failure tour kill -9s every component and a workload and must find every
 # running workload untouched (it exits 1 otherwise); `down` leaves no
-# process, cgroup or state behind.
+# process, cgroup or state behind. On the secured set hs-apiserver runs as a
+# static pod too, and kubectl with the kubeconfig `up` wrote lists the nodes.
 source "$(dirname "$0")/lib.sh"
 need_root_cgroups
 
 export BIN=$HS_BIN HS_DEMO_DIR=$T/demo HS_DEMO_CGROUP=$HS_CG_PARENT HS_DEMO_NODES="tn1 tn2"
 HS_TOUR_PORT=$(( $(free_port_pair) + 1 ))
 export HS_TOUR_PORT
+HS_API_PORT=$(free_port_pair)
+export HS_API_PORT
 L=$HS_SRC/scripts/homeostat
 down() { "$L" down >>"$T/down.log" 2>&1 || true; }
 hs_on_exit down # before hs_cleanup, which keeps the test's exit status
 
 "$L" up >"$T/up.log" 2>&1 || fail "homeostat up: $(tail -5 "$T/up.log")"
 hsctl get pods -n homeostat-system >"$T/cp.txt"
-for c in hs-bus hs-store hs-scheduler-1 hs-replicas-1 hs-jobs-1 hs-prober-1; do
+for c in hs-bus hs-store hs-scheduler-1 hs-replicas-1 hs-jobs-1 hs-prober-1 hs-apiserver; do
   grep -Eq "^$c-tn1 +1/1 +Running" "$T/cp.txt" || fail "no Running static pod $c-tn1: $(cat "$T/cp.txt")"
 done
 pass "one agent runs the whole control plane as static pods"
+
+if command -v kubectl >/dev/null; then
+  grep -q "server: https://127.0.0.1:$HS_API_PORT" "$HS_PKI/kubeconfig" ||
+    fail "the kubeconfig does not name port $HS_API_PORT: $(grep server: "$HS_PKI/kubeconfig")"
+  out=$(kubectl --kubeconfig "$HS_PKI/kubeconfig" --cache-dir "$T/kc" get nodes 2>&1) ||
+    fail "kubectl get nodes: $out"
+  grep -Eq "^tn1 +Ready" <<<"$out" && grep -Eq "^tn2 +Ready" <<<"$out" || fail "kubectl get nodes: $out"
+  pass "kubectl with the launcher's kubeconfig: hs-apiserver lists both nodes"
+fi
 
 "$L" scale replicas 3 >"$T/scale.log" 2>&1 || fail "scale: $(tail -5 "$T/scale.log")"
 n=$(hsctl get components --no-headers | awk '$1 == "hs-replicas"' | wc -l)

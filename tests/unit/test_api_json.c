@@ -587,6 +587,17 @@ static void test_warnings (void)
     CHECK (w.n <= 64);
     api_warn (NULL, "nothing");
     api_warnings_free (&w);
+    /* a field name from a client cannot break a header line */
+    api_warn (&w, "unknown field \"%s\"", "bo\r\ngus\x7f\t");
+    CHECK_EQ_INT (w.n, 1);
+    if (w.n) CHECK_EQ_STR (w.texts[0], "unknown field \"bo??gus??\"");
+    api_warnings_free (&w);
+    char big[2000];
+    memset (big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    api_warn (&w, "%s", big);
+    CHECK (w.n == 1 && strlen (w.texts[0]) == 512);
+    api_warnings_free (&w);
     api_warnings_free (&w);
     api_warnings_free (NULL);
 }

@@ -313,10 +313,12 @@ static int s_ca (const char *dir, bool force, s_pair_t *ca)
 
 int ctl_tls_init (const char *dir, const char *const *sans, size_t n_sans, bool force)
 {
-    _cleanup_free_ char *api = hs_sprintf ("%s/api", dir);
-    int r = hs_mkdir_p (api, 0700);
+    /* api/users: client-certificate users' bus credentials (hs-apiserver
+     * --user-creds), there from the start so a container can mount it */
+    _cleanup_free_ char *users = hs_sprintf ("%s/api/users", dir);
+    int r = hs_mkdir_p (users, 0700);
     if (r < 0) {
-        fprintf (stderr, "error: cannot make %s: %s\n", api, strerror (-r));
+        fprintf (stderr, "error: cannot make %s: %s\n", users, strerror (-r));
         return -1;
     }
     s_pair_t ca, srv = {0};
