@@ -723,6 +723,11 @@ static void test_smp_errors (void)
               "{\"spec\":{\"$setElementOrder/containers\":[{\"name\":\"a\"}],\"containers\":[{"
               "\"name\":\"b\"}]}}",
               "doesn't match $setElementOrder list");
+    /* as upstream: a trailing {"$patch":"replace"} once the order is used up */
+    SMP_FAIL (HS_KIND_POD, "{\"spec\":{\"containers\":[{\"name\":\"a\"}]}}",
+              "{\"spec\":{\"$setElementOrder/containers\":[{\"name\":\"a\"}],\"containers\":[{"
+              "\"name\":\"a\"},{\"$patch\":\"replace\"}]}}",
+              "doesn't match $setElementOrder list");
     SMP_FAIL (HS_KIND_POD, "{}", "{\"metadata\":{\"$deleteFromPrimitiveList/finalizers\":\"a\"}}",
               "invalid patch format of primitive list");
     SMP_FAIL (HS_KIND_POD, "{}", "{\"metadata\":{\"$deleteFromPrimitiveList\":[\"a\"]}}",
