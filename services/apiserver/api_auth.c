@@ -283,8 +283,11 @@ int api_auth_token (api_auth_t *self, const char *token, api_user_t **ret, char 
 int api_auth_cert (api_auth_t *self, const char *identity, api_user_t **ret, char *err,
                    size_t err_len)
 {
-    if (!identity || !hs_cred_role_of (identity)) {
-        snprintf (err, err_len, "the client certificate's CN is not an identity");
+    /* users only: a certificate never makes anyone a component */
+    if (!identity || !hs_token_api_identity_ok (identity)) {
+        snprintf (err, err_len,
+                  "the client certificate's CN \"%.64s\" is not a user (admin:NAME, tap:NAME)",
+                  hs_s (identity));
         return -EACCES;
     }
     if (!self->creds_dir) {

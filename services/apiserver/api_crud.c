@@ -232,28 +232,39 @@ static void s_list (api_req_t *r, const api_route_t *rt)
 
 /* ------------------------------------------------------------ watch */
 
-/* Each event's object is rendered once and shared by every watcher that
+/* Each event is rendered once and the line is shared by every watcher that
  * gets it (the cache calls them one after another with the same object):
- * JSON, and a one-row Table per includeObject. */
+ * per event type (a selector watch may see a MODIFIED as ADDED or DELETED)
+ * and per form: JSON, or a one-row Table per includeObject. The memo is
+ * keyed by the object's address, revision, kind and name, which together
+ * tell one event from the next. */
+#define MEMO_TYPES 4 /* Hs__EventType: NONE, ADDED, MODIFIED, DELETED */
+#define MEMO_FORMS 4 /* JSON, then a Table per api_include_t */
 static struct {
     const Hs__Object *obj;
     int64_t rev;
     char *ns, *name;
     hs_kind_t kind;
-    char *json;
-    char *table[3];
+    char *object[MEMO_FORMS];
+    char *line[MEMO_TYPES][MEMO_FORMS];
+    size_t len[MEMO_TYPES][MEMO_FORMS];
 } s_memo;
 
 static void s_memo_reset (void)
 {
     free (s_memo.ns);
     free (s_memo.name);
-    free (s_memo.json);
-    for (int i = 0; i < 3; i++) free (s_memo.table[i]);
+    for (int f = 0; f < MEMO_FORMS; f++) {
+        free (s_memo.object[f]);
+        for (int t = 0; t < MEMO_TYPES; t++) free (s_memo.line[t][f]);
+    }
     memset (&s_memo, 0, sizeof s_memo);
 }
 
-static const char *s_render (const Hs__Object *o, int64_t rev, bool table, api_include_t inc)
+/* The event's line ("{"type":…,"object":…}\n"), borrowed until the next
+ * event. */
+static const char *s_render (Hs__EventType type, const Hs__Object *o, int64_t rev, bool table,
+                             api_include_t inc, size_t *ret_len)
 {
     hs_kind_t kind = hs_obj_kind (o);
     if (s_memo.obj != o || s_memo.rev != rev || s_memo.kind != kind ||
@@ -265,13 +276,18 @@ static const char *s_render (const Hs__Object *o, int64_t rev, bool table, api_i
         s_memo.ns = hs_strdup (s_ns_of (o));
         s_memo.name = hs_strdup (s_name_of (o));
     }
-    if (!table) {
-        if (!s_memo.json) s_memo.json = s_text (api_obj_tree (o));
-        return s_memo.json;
+    int f = table ? 1 + (int)inc : 0;
+    int t = type >= 0 && type < MEMO_TYPES ? (int)type : 0;
+    if (!s_memo.line[t][f]) {
+        if (!s_memo.object[f])
+            s_memo.object[f] = table ? s_text (api_table (kind, &o, 1, inc, rev, hs_now_ns ()))
+                                     : s_text (api_obj_tree (o));
+        s_memo.line[t][f] =
+            hs_sprintf ("{\"type\":\"%s\",\"object\":%s}\n", s_type_name (type), s_memo.object[f]);
+        s_memo.len[t][f] = strlen (s_memo.line[t][f]);
     }
-    if (!s_memo.table[inc])
-        s_memo.table[inc] = s_text (api_table (kind, &o, 1, inc, rev, hs_now_ns ()));
-    return s_memo.table[inc];
+    *ret_len = s_memo.len[t][f];
+    return s_memo.line[t][f];
 }
 
 /* A sorted set of "ns/name": what a selector watch has told its client
@@ -370,10 +386,9 @@ static void s_watch_free (s_watch_t *w)
 static void s_watch_send (s_watch_t *w, Hs__EventType type, const Hs__Object *o, int64_t rev)
 {
     if (w->stopped) return;
-    const char *obj = s_render (o, rev, w->table, w->inc);
-    char *line = hs_sprintf ("{\"type\":\"%s\",\"object\":%s}\n", s_type_name (type), obj);
-    int rc = api_stream_write (w->r, line, strlen (line));
-    free (line);
+    size_t len = 0;
+    const char *line = s_render (type, o, rev, w->table, w->inc, &len);
+    int rc = api_stream_write (w->r, line, len);
     /* The client is gone (or too slow): stop feeding; on_close frees. */
     if (rc < 0) s_watch_stop (w);
 }
@@ -759,10 +774,17 @@ static void s_patch_try (s_write_t *w)
     char *err = NULL;
     int rc = api_patch_apply (w->ptype, w->route.kind, live_tree, w->patch, &patched, &err);
     hs_tree_free (live_tree);
+    if (rc == API_PATCH_EAPPLY) {
+        /* A JSON patch that does not apply: kube-apiserver's 422. */
+        api_cause_t cause = {"UnexpectedServerResponse", "", hs_s (err)};
+        api_status_t st422 = api_status_new (
+            422, "Invalid", "the server rejected our request due to an error in our request",
+            w->route.kind, w->name, &cause, 1);
+        free (err);
+        return s_write_done_status (w, st422);
+    }
     if (rc < 0) {
-        bool test = w->ptype == API_PATCH_JSON && err && strstr (err, "test");
-        api_status_t bad = test ? api_status_fmt (422, "Invalid", "%s", hs_s (err))
-                                : api_status_fmt (400, "BadRequest", "%s", hs_s (err));
+        api_status_t bad = api_status_fmt (400, "BadRequest", "%s", hs_s (err));
         free (err);
         return s_write_done_status (w, bad);
     }

@@ -479,6 +479,8 @@ static hs_tree_t *s_ref (const char *name)
 
 static void s_schema (hs_tree_t *schemas, const ProtobufCMessageDescriptor *d);
 
+#define S_INTSTR "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
+
 static hs_tree_t *s_dup (const hs_tree_t *t)
 {
     hs_tree_t *c =
@@ -515,9 +517,13 @@ static hs_tree_t *s_value_schema (hs_tree_t *schemas, const ProtobufCMessageDesc
     case PROTOBUF_C_TYPE_BYTES: return s_type ("string", "byte");
     case PROTOBUF_C_TYPE_STRING:
         if (s_is_intstr (d, f)) {
-            hs_tree_t *t = s_type ("string", "int-or-string");
-            hs_tree_add (t, "x-kubernetes-int-or-string", s_bool (true));
-            return t;
+            /* Kubernetes' own schema name: explain shows <IntOrString> */
+            if (!hs_tree_get (schemas, S_INTSTR)) {
+                hs_tree_t *t = s_type ("string", "int-or-string");
+                hs_tree_add (t, "x-kubernetes-int-or-string", s_bool (true));
+                hs_tree_add (schemas, S_INTSTR, t);
+            }
+            return s_ref (S_INTSTR);
         }
         return s_type ("string", NULL);
     case PROTOBUF_C_TYPE_MESSAGE: {

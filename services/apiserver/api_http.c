@@ -95,7 +95,7 @@ struct api_req {
     bool completed;      /* MHD is done with the connection */
     struct MHD_Response *resp;
     unsigned resp_code;
-    hs_loop_io_t *hup; /* EPOLLRDHUP while suspended */
+    hs_loop_io_t *hup; /* EPOLLRDHUP from the first suspension on */
 
     bool streaming, stream_ended;
     s_chunk_t *q_head, *q_tail;
@@ -113,6 +113,7 @@ struct api_server {
     size_t n_lis;
     char *cert_pem, *key_pem, *ca_pem;
     api_req_t *reqs;
+    size_t queued; /* unsent stream bytes, all streams */
     bool stopping;
 };
 
@@ -161,6 +162,7 @@ static void s_mhd_log (void *cls, const char *fmt, va_list ap)
 
 static void s_queue_free (api_req_t *r)
 {
+    r->srv->queued -= r->queued;
     while (r->q_head) {
         s_chunk_t *c = r->q_head;
         r->q_head = c->next;
@@ -207,6 +209,7 @@ static void s_maybe_free (api_req_t *r)
 static void s_notify_close (api_req_t *r)
 {
     r->closed = true;
+    s_queue_free (r); /* nobody will read it */
     if (!r->dispatched || r->done || r->close_notified) return;
     if (r->on_close) {
         r->close_notified = true;
@@ -219,7 +222,6 @@ static void s_resume (api_req_t *r)
 {
     if (!r->suspended) return;
     r->suspended = false;
-    hs_loop_io_free (&r->hup);
     MHD_resume_connection (r->conn);
     s_kick (r->lis);
 }
@@ -229,15 +231,22 @@ static void s_on_hup (void *arg, int fd, uint32_t revents)
     (void)fd;
     api_req_t *r = arg;
     if (!(revents & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) return;
+    hs_loop_io_free (&r->hup); /* level-triggered: once is enough */
     s_notify_close (r);
     s_resume (r); /* MHD ends it: the access handler or the reader says no */
+    s_kick (r->lis);
 }
 
+/* Suspends r. The socket is watched for the client leaving from the first
+ * suspension until the request ends (not re-added per suspension: a
+ * stream is suspended and resumed once per write, and each add and
+ * remove is an epoll_ctl). */
 static void s_suspend (api_req_t *r)
 {
     if (r->suspended) return;
     MHD_suspend_connection (r->conn);
     r->suspended = true;
+    if (r->hup || r->closed) return;
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info (r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     if (ci) r->hup = hs_loop_io (r->srv->loop, ci->connect_fd, EPOLLRDHUP, s_on_hup, r);
@@ -339,24 +348,32 @@ void api_reply_text (api_req_t *r, int http, const char *text, size_t len, const
     s_reply_take (r, http, copy, len, content_type ? content_type : "text/plain");
 }
 
+/* Hands MHD as much of the queue as fits in one chunk: one event per chunk
+ * would send one event per connection per MHD_run, while a burst queues
+ * many per loop turn. */
 static ssize_t s_reader (void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
     api_req_t *r = cls;
     if (r->closed) return MHD_CONTENT_READER_END_WITH_ERROR;
-    if (r->q_head) {
+    size_t out = 0;
+    while (r->q_head && out < max) {
         s_chunk_t *c = r->q_head;
         size_t n = c->len - c->off;
-        if (n > max) n = max;
-        memcpy (buf, c->data + c->off, n);
+        if (n > max - out) n = max - out;
+        memcpy (buf + out, c->data + c->off, n);
+        out += n;
         c->off += n;
-        r->queued -= n;
         if (c->off == c->len) {
             r->q_head = c->next;
             if (!r->q_head) r->q_tail = NULL;
             free (c);
         }
-        return (ssize_t)n;
+    }
+    if (out > 0) {
+        r->queued -= out;
+        r->srv->queued -= out;
+        return (ssize_t)out;
     }
     if (r->stream_ended) return MHD_CONTENT_READER_END_OF_STREAM;
     s_suspend (r);
@@ -378,10 +395,13 @@ int api_stream_write (api_req_t *r, const char *data, size_t len)
 {
     if (!r->streaming || r->stream_ended || r->done || r->closed || r->completed) return -EPIPE;
     if (len == 0) return 0;
-    if (r->queued + len > API_STREAM_MAX_QUEUED) {
-        /* a watcher that does not read: cut it, it relists */
-        log_info ("cutting a stream of %s: %zu bytes unsent", hs_s (api_req_identity (r)),
-                  r->queued);
+    /* A watcher that does not read is cut (it relists): over its own bound,
+     * or, when all streams together hold too much, the ones that hold more
+     * than a little. */
+    if (r->queued + len > API_STREAM_MAX_QUEUED ||
+        (r->srv->queued + len > API_STREAMS_MAX_QUEUED && r->queued > API_STREAM_FAIR_QUEUED)) {
+        log_info ("cutting a stream of %s: %zu bytes unsent (%zu in all streams)",
+                  hs_s (api_req_identity (r)), r->queued, r->srv->queued);
         s_queue_free (r);
         r->closed = true;
         s_resume (r);
@@ -398,7 +418,9 @@ int api_stream_write (api_req_t *r, const char *data, size_t len)
         r->q_head = c;
     r->q_tail = c;
     r->queued += len;
+    r->srv->queued += len;
     s_resume (r);
+    s_kick (r->lis); /* flushed soon even when not suspended */
     return 0;
 }
 
@@ -578,7 +600,8 @@ static int s_authenticate (api_req_t *r)
         snprintf (err, sizeof err, "no bearer token and no client certificate");
     }
     if (ret == 0) return 0;
-    log_info ("refused %s: %s", r->raw_uri, err);
+    /* debug: anyone can make us refuse, and must not fill the log */
+    log_debug ("refused %.200s: %s", r->raw_uri, err);
     if (ret == -EBUSY)
         s_status (r, 429, "TooManyRequests", err);
     else if (ret == -EIO)
@@ -704,7 +727,11 @@ static void s_start (api_req_t *r, const char *url, const char *method)
     const char *cl = api_req_header (r, "Content-Length");
     if (cl && strtoull (cl, NULL, 10) > API_MAX_BODY) r->too_large = true;
     const char *ct = api_req_header (r, "Content-Type");
+    /* only where a body could be taken: elsewhere the hint would send the
+     * user the wrong way (kubectl auth can-i, autoscale: 404 after
+     * authentication, as any unknown path) */
     if ((r->method == API_POST || r->method == API_PUT || r->method == API_PATCH) && ct &&
+        r->route.path == API_PATH_RESOURCE &&
         strncasecmp (ct, PROTOBUF_CT, strlen (PROTOBUF_CT)) == 0) {
         r->dispatched = true;
         s_status (r, 415, "UnsupportedMediaType", PROTOBUF_MSG);

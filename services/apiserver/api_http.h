@@ -16,6 +16,10 @@
 #define API_MAX_BODY  (3u << 20) /* a bigger body is 413 */
 #define API_MAX_CONNS 4096
 #define API_CONN_MEM  (128u << 10) /* per connection: request line and headers */
+/* Unsent stream bytes of all streams together; past it, streams holding
+ * more than API_STREAM_FAIR_QUEUED are cut as they are written. */
+#define API_STREAMS_MAX_QUEUED ((size_t)512 << 20)
+#define API_STREAM_FAIR_QUEUED ((size_t)1 << 20)
 
 typedef struct {
     const char *listen;   /* "ADDR:PORT" ("[v6]:PORT"); NULL: no TLS listener */

@@ -7,7 +7,9 @@
  *    - int-or-string fields, which Homeostat keeps as strings, are numbers
  *      when they are a canonical int32 (s_intstr below): kubectl apply
  *      compares them with the manifest's numbers (kube-api notes, pitfall 6);
- *    - NodeSystemInfo.agentVersion is Kubernetes' kubeletVersion.
+ *    - NodeSystemInfo.agentVersion is Kubernetes' kubeletVersion;
+ *    - fields Kubernetes writes even when zero, which python-kubernetes'
+ *      models require, are written (s_always, s_extra).
  *  Times are RFC 3339 to the second, as metav1.Time is.
  *
  *  Input walks the body the same way into a cleaned copy, then lets
@@ -29,7 +31,8 @@
 
 /* ------------------------------------------------------------------ warnings */
 
-#define S_MAX_WARNINGS 64 /* a response's Warning headers: enough, and bounded */
+#define S_MAX_WARNINGS    64  /* a response's Warning headers: enough, and bounded */
+#define S_MAX_WARNING_LEN 512 /* bytes of one text */
 
 void api_warn (api_warnings_t *w, const char *fmt, ...)
 {
@@ -39,6 +42,11 @@ void api_warn (api_warnings_t *w, const char *fmt, ...)
     char *s = NULL;
     if (vasprintf (&s, fmt, ap) < 0) abort ();
     va_end (ap);
+    /* texts quote what clients sent (field names): no control character
+     * may reach a header line */
+    for (char *p = s; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
+    if (strlen (s) > S_MAX_WARNING_LEN) s[S_MAX_WARNING_LEN] = '\0';
     for (size_t i = 0; i < w->n; i++)
         if (!strcmp (w->texts[i], s)) { /* the apiserver sends each text once */
             free (s);
@@ -87,6 +95,85 @@ static const struct {
     const char *k8s;
 } s_renamed[] = {
     {"hs.NodeSystemInfo", "agent_version", "kubeletVersion"},
+};
+
+/* Fields Kubernetes writes even when zero (no omitempty in its Go types),
+ * that python-kubernetes' models require: without them its client raises
+ * ValueError ("Invalid value for `restart_count`, must not be `None`") on
+ * any list holding such an object. */
+static const struct {
+    const char *message;
+    const char *field;
+} s_always[] = {
+    {"hs.ContainerStatus", "name"},
+    {"hs.ContainerStatus", "ready"},
+    {"hs.ContainerStatus", "restart_count"},
+    {"hs.ContainerStatus", "image"},
+    {"hs.ContainerStateTerminated", "exit_code"},
+    {"hs.ReplicaSetStatus", "replicas"},
+    {"hs.NodeSystemInfo", "machine_id"},
+    {"hs.NodeSystemInfo", "kernel_version"},
+    {"hs.NodeSystemInfo", "os_image"},
+    {"hs.NodeSystemInfo", "architecture"},
+    {"hs.NodeSystemInfo", "agent_version"},
+    {"hs.ContainerPort", "container_port"},
+    {"hs.ServicePort", "port"},
+    {"hs.EndpointPort", "port"},
+    {"hs.HTTPHeader", "name"},
+    {"hs.HTTPHeader", "value"},
+    {"hs.EnvVar", "name"},
+    /* set whenever the store accepted the object; written all the same,
+     * so a client never meets a None where its model forbids one */
+    {"hs.PodCondition", "type"},
+    {"hs.PodCondition", "status"},
+    {"hs.NodeCondition", "type"},
+    {"hs.NodeCondition", "status"},
+    {"hs.ReplicaSetCondition", "type"},
+    {"hs.ReplicaSetCondition", "status"},
+    {"hs.DeploymentCondition", "type"},
+    {"hs.DeploymentCondition", "status"},
+    {"hs.JobCondition", "type"},
+    {"hs.JobCondition", "status"},
+    {"hs.NodeAddress", "type"},
+    {"hs.NodeAddress", "address"},
+    {"hs.OwnerReference", "api_version"},
+    {"hs.OwnerReference", "kind"},
+    {"hs.OwnerReference", "name"},
+    {"hs.OwnerReference", "uid"},
+    {"hs.LabelSelectorRequirement", "key"},
+    {"hs.LabelSelectorRequirement", "operator"},
+    {"hs.Taint", "key"},
+    {"hs.Taint", "effect"},
+    {"hs.KeyToPath", "key"},
+    {"hs.KeyToPath", "path"},
+    {"hs.Container", "name"},
+    {"hs.Volume", "name"},
+    {"hs.VolumeMount", "name"},
+    {"hs.VolumeMount", "mount_path"},
+    {"hs.EndpointAddress", "ip"},
+    {"hs.ConfigMapKeySelector", "key"},
+    {"hs.SecretKeySelector", "key"},
+    {"hs.ObjectFieldSelector", "field_path"},
+    {"hs.HostPathVolumeSource", "path"},
+    {"hs.SeccompProfile", "type"},
+    {"hs.HTTPGetAction", "port"},
+    {"hs.TCPSocketAction", "port"},
+};
+
+/* Required fields of Kubernetes' status types that Homeostat has no value
+ * for: written as Kubernetes writes an unknown one. Reading them back is
+ * quiet (they are under status). */
+static const struct {
+    const char *message;
+    const char *key;
+    const char *value;
+} s_extra[] = {
+    {"hs.ContainerStatus", "imageID", ""},
+    {"hs.NodeSystemInfo", "systemUUID", ""},
+    {"hs.NodeSystemInfo", "bootID", ""},
+    {"hs.NodeSystemInfo", "containerRuntimeVersion", ""},
+    {"hs.NodeSystemInfo", "kubeProxyVersion", ""},
+    {"hs.NodeSystemInfo", "operatingSystem", "linux"},
 };
 
 /* Fields Homeostat lacks that clients send without meaning: dropped without
@@ -145,23 +232,92 @@ static bool s_is_object (const ProtobufCFieldDescriptor *f)
     return f->type == PROTOBUF_C_TYPE_MESSAGE && !s_is_map (f) && !s_is_wrapper (f->descriptor);
 }
 
-/* The field whose JSON key is key (Kubernetes' name for renamed ones). */
-static const ProtobufCFieldDescriptor *s_field (const ProtobufCMessageDescriptor *d,
-                                                const char *key)
+/* What the walks need per message type, computed once per descriptor (the
+ * schema is fixed; the daemon is single-threaded): each field's JSON key as
+ * api_obj_tree writes it (Kubernetes' name for renamed ones) and its
+ * special handling, and whether anything below the message needs the
+ * output walk at all (most of a pod's spec does not). */
+enum {
+    S_F_REVISION = 1 << 0,
+    S_F_INTSTR = 1 << 1,
+};
+
+typedef struct {
+    const ProtobufCMessageDescriptor *d;
+    char **keys;    /* [n_fields]: JSON keys, Kubernetes' spelling */
+    char **ours;    /* [n_fields]: JSON keys, hs_pbjson's spelling */
+    uint8_t *flags; /* [n_fields]: S_F_* */
+    int needs_out;  /* -1 unknown (or being computed), 0, 1 */
+} s_desc_t;
+
+#define S_DESC_SLOTS 512 /* a power of two, well above the schema's message count */
+static s_desc_t s_descs[S_DESC_SLOTS];
+
+static const char *s_renamed_key (const ProtobufCMessageDescriptor *d, const char *field)
 {
-    char name[128];
-    for (size_t i = 0; i < HS_ARRAY_LEN (s_renamed); i++)
-        if (!strcmp (d->name, s_renamed[i].message) && !strcmp (key, s_renamed[i].k8s))
-            return protobuf_c_message_descriptor_get_field_by_name (d, s_renamed[i].field);
-    for (unsigned i = 0; i < d->n_fields; i++) {
-        const ProtobufCFieldDescriptor *f = &d->fields[i];
-        bool renamed = false;
-        for (size_t r = 0; r < HS_ARRAY_LEN (s_renamed); r++)
-            if (!strcmp (d->name, s_renamed[r].message) && !strcmp (f->name, s_renamed[r].field))
-                renamed = true;
-        if (!renamed && !strcmp (hs_pb_json_name (f->name, name, sizeof name), key)) return f;
-    }
+    for (size_t r = 0; r < HS_ARRAY_LEN (s_renamed); r++)
+        if (!strcmp (d->name, s_renamed[r].message) && !strcmp (field, s_renamed[r].field))
+            return s_renamed[r].k8s;
     return NULL;
+}
+
+static s_desc_t *s_desc (const ProtobufCMessageDescriptor *d)
+{
+    size_t h = ((uintptr_t)d >> 4) * 2654435761u;
+    for (size_t k = 0; k < S_DESC_SLOTS; k++) {
+        s_desc_t *e = &s_descs[(h + k) & (S_DESC_SLOTS - 1)];
+        if (e->d == d) return e;
+        if (e->d) continue;
+        char name[128];
+        e->d = d;
+        e->keys = hs_calloc (d->n_fields + 1, sizeof (char *));
+        e->ours = hs_calloc (d->n_fields + 1, sizeof (char *));
+        e->flags = hs_calloc (d->n_fields + 1, 1);
+        e->needs_out = -1;
+        for (unsigned i = 0; i < d->n_fields; i++) {
+            const char *f = d->fields[i].name;
+            e->ours[i] = hs_strdup (hs_pb_json_name (f, name, sizeof name));
+            const char *k8s = s_renamed_key (d, f);
+            e->keys[i] = hs_strdup (k8s ? k8s : name);
+            if (S_IN (s_revision, d->name, f)) e->flags[i] |= S_F_REVISION;
+            if (S_IN (s_intstr, d->name, f)) e->flags[i] |= S_F_INTSTR;
+        }
+        return e;
+    }
+    abort (); /* more message types than slots: raise S_DESC_SLOTS */
+}
+
+/* Whether the output walk has anything to do in a message of d or below. */
+static bool s_needs_out (const ProtobufCMessageDescriptor *d)
+{
+    s_desc_t *e = s_desc (d);
+    if (e->needs_out >= 0) return e->needs_out;
+    e->needs_out = 0; /* a cycle (none in the schema) must not recurse forever */
+    bool needs = false;
+    for (size_t i = 0; i < HS_ARRAY_LEN (s_always) && !needs; i++)
+        needs = !strcmp (s_always[i].message, d->name);
+    for (size_t i = 0; i < HS_ARRAY_LEN (s_extra) && !needs; i++)
+        needs = !strcmp (s_extra[i].message, d->name);
+    for (unsigned i = 0; i < d->n_fields && !needs; i++)
+        needs = e->flags[i] || strcmp (e->keys[i], e->ours[i]) != 0 ||
+                (s_is_object (&d->fields[i]) && s_needs_out (d->fields[i].descriptor));
+    e->needs_out = needs;
+    return needs;
+}
+
+/* The field whose JSON key (Kubernetes' spelling) is key; *hint is where
+ * to look first (keys come in field order) and is moved past the match. */
+static int s_field_index (const s_desc_t *e, const char *key, unsigned *hint)
+{
+    unsigned n = e->d->n_fields;
+    for (unsigned k = 0; k < n; k++) {
+        unsigned j = (*hint + k) % n;
+        if (!strcmp (e->keys[j], key)) {
+            *hint = j + 1;
+            return (int)j;
+        }
+    }
+    return -1;
 }
 
 /* "0" or [1-9][0-9]* within int32: what Kubernetes would print as a number. */
@@ -184,33 +340,72 @@ static bool s_digits (const char *s)
 
 /* ------------------------------------------------------------------ output */
 
-/* Corrects t (the JSON of a message of d) in place, as the banner says. */
+/* The zero value of a scalar field, as Kubernetes prints it. */
+static hs_tree_t *s_zero (const ProtobufCFieldDescriptor *f)
+{
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_BOOL: return hs_tree_scalar ("false", false);
+    case PROTOBUF_C_TYPE_STRING: return hs_tree_scalar ("", true);
+    case PROTOBUF_C_TYPE_MESSAGE:
+    case PROTOBUF_C_TYPE_BYTES:
+    case PROTOBUF_C_TYPE_ENUM: return NULL;
+    default: return hs_tree_scalar ("0", false);
+    }
+}
+
+/* Adds what Kubernetes always writes for a message of d (s_always, s_extra). */
+static void s_out_required (const s_desc_t *e, hs_tree_t *t)
+{
+    const ProtobufCMessageDescriptor *d = e->d;
+    for (size_t i = 0; i < HS_ARRAY_LEN (s_always); i++) {
+        if (strcmp (s_always[i].message, d->name)) continue;
+        const ProtobufCFieldDescriptor *f =
+            protobuf_c_message_descriptor_get_field_by_name (d, s_always[i].field);
+        if (!f) continue;
+        const char *key = e->keys[f - d->fields];
+        if (hs_tree_get (t, key)) continue;
+        hs_tree_t *z = s_zero (f);
+        if (z) hs_tree_add (t, key, z);
+    }
+    for (size_t i = 0; i < HS_ARRAY_LEN (s_extra); i++)
+        if (!strcmp (s_extra[i].message, d->name) && !hs_tree_get (t, s_extra[i].key))
+            hs_tree_add (t, s_extra[i].key, hs_tree_scalar (s_extra[i].value, true));
+}
+
+/* Corrects t (the JSON of a message of d, keys in field order as
+ * hs_pb_to_tree writes them) in place, as the banner says. */
 static void s_out (const ProtobufCMessageDescriptor *d, hs_tree_t *t)
 {
-    if (!t || t->type != HS_TREE_MAP) return;
-    char name[128];
-    for (size_t i = 0; i < t->n; i++) {
+    if (!t || t->type != HS_TREE_MAP || !s_needs_out (d)) return;
+    const s_desc_t *e = s_desc (d);
+    unsigned hint = 0;
+    size_t n = t->n; /* s_out_required's additions need nothing more */
+    for (size_t i = 0; i < n; i++) {
         hs_tree_t *v = t->items[i];
-        const ProtobufCFieldDescriptor *f = NULL;
-        for (unsigned j = 0; j < d->n_fields && !f; j++)
-            if (!strcmp (hs_pb_json_name (d->fields[j].name, name, sizeof name), t->keys[i]))
-                f = &d->fields[j];
-        if (!f || !v) continue;
-        for (size_t r = 0; r < HS_ARRAY_LEN (s_renamed); r++)
-            if (!strcmp (d->name, s_renamed[r].message) && !strcmp (f->name, s_renamed[r].field)) {
-                free (t->keys[i]);
-                t->keys[i] = hs_strdup (s_renamed[r].k8s);
-            }
-        if (v->type == HS_TREE_SCALAR && S_IN (s_revision, d->name, f->name)) {
+        /* hs_pbjson's spelling: the tree is hs_pb_to_tree's */
+        int j = -1;
+        for (unsigned k = 0; k < d->n_fields && j < 0; k++) {
+            unsigned q = (hint + k) % d->n_fields;
+            if (!strcmp (e->ours[q], t->keys[i])) j = (int)q;
+        }
+        if (j < 0 || !v) continue;
+        hint = (unsigned)j + 1;
+        const ProtobufCFieldDescriptor *f = &d->fields[j];
+        if (strcmp (e->keys[j], e->ours[j]) != 0) {
+            free (t->keys[i]);
+            t->keys[i] = hs_strdup (e->keys[j]);
+        }
+        if (v->type == HS_TREE_SCALAR && (e->flags[j] & S_F_REVISION)) {
             v->quoted = true;
-        } else if (v->type == HS_TREE_SCALAR && S_IN (s_intstr, d->name, f->name)) {
+        } else if (v->type == HS_TREE_SCALAR && (e->flags[j] & S_F_INTSTR)) {
             if (s_canonical_int32 (v->scalar)) v->quoted = false;
-        } else if (s_is_object (f)) {
+        } else if (s_is_object (f) && s_needs_out (f->descriptor)) {
             if (v->type == HS_TREE_MAP) s_out (f->descriptor, v);
             if (v->type == HS_TREE_SEQ)
                 for (size_t k = 0; k < v->n; k++) s_out (f->descriptor, v->items[k]);
         }
     }
+    s_out_required (e, t);
 }
 
 hs_tree_t *api_obj_tree (const Hs__Object *o)
@@ -355,11 +550,13 @@ static hs_tree_t *s_in (s_in_t *c, const ProtobufCMessageDescriptor *d, const hs
     if (t->type != HS_TREE_MAP) return s_dup (t); /* hs_pb_from_tree says what is wrong */
     hs_tree_t *out = hs_tree_new (HS_TREE_MAP);
     out->line = t->line;
+    const s_desc_t *e = s_desc (d);
+    unsigned hint = 0;
     for (size_t i = 0; i < t->n; i++) {
         const char *key = t->keys[i];
         const hs_tree_t *v = t->items[i];
-        const ProtobufCFieldDescriptor *f = s_field (d, key);
-        char name[128];
+        int j = s_field_index (e, key, &hint);
+        const ProtobufCFieldDescriptor *f = j < 0 ? NULL : &d->fields[j];
         if (!f) {
             if (v->type == HS_TREE_NULL || lenient || s_quiet_drop (d->name, key, v)) continue;
             size_t old = c->len ? s_push (c, ".%s", key) : s_push (c, "%s", key);
@@ -373,8 +570,8 @@ static hs_tree_t *s_in (s_in_t *c, const ProtobufCMessageDescriptor *d, const hs
             continue;
         }
         /* the message's own spelling, for hs_pb_from_tree */
-        hs_pb_json_name (f->name, name, sizeof name);
-        if (S_IN (s_revision, d->name, f->name) && v->type == HS_TREE_SCALAR) {
+        const char *name = e->ours[j];
+        if ((e->flags[j] & S_F_REVISION) && v->type == HS_TREE_SCALAR) {
             if (hs_empty (v->scalar)) continue; /* "": none */
             hs_tree_add (out, name, hs_tree_scalar (v->scalar, !s_digits (v->scalar)));
             continue;
@@ -386,15 +583,16 @@ static hs_tree_t *s_in (s_in_t *c, const ProtobufCMessageDescriptor *d, const hs
         size_t old = c->len ? s_push (c, ".%s", key) : s_push (c, "%s", key);
         /* status is the server's: what it holds that Homeostat lacks is not
          * the client's mistake (kubectl edit sends it back) */
-        bool len2 = lenient || (c->len == strlen ("status") && !strcmp (c->path, "status"));
+        bool lenient_below =
+            lenient || (c->len == strlen ("status") && !strcmp (c->path, "status"));
         if (v->type == HS_TREE_MAP) {
-            hs_tree_add (out, name, s_in (c, f->descriptor, v, len2));
+            hs_tree_add (out, name, s_in (c, f->descriptor, v, lenient_below));
         } else {
             hs_tree_t *seq = hs_tree_new (HS_TREE_SEQ);
             seq->line = v->line;
             for (size_t k = 0; k < v->n; k++) {
                 size_t o2 = s_push (c, "[%zu]", k);
-                hs_tree_add (seq, NULL, s_in (c, f->descriptor, v->items[k], len2));
+                hs_tree_add (seq, NULL, s_in (c, f->descriptor, v->items[k], lenient_below));
                 s_pop (c, o2);
             }
             hs_tree_add (out, name, seq);

@@ -11,6 +11,7 @@
 #include "hs_util.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +41,7 @@ typedef struct {
         *insecure_http, *user_creds;
     bool insecure;
     int64_t ring;
-    char *pki_paths[5]; /* what --pki implies, owned */
+    char *pki_paths[6]; /* what --pki implies, owned */
     hs_loop_t *loop;
     hs_client_t *client;
     api_cache_t *cache;
@@ -61,7 +62,7 @@ static void s_usage (FILE *f)
         "  --bus ADDR            the bus (default $HS_BUS, then %s)\n"
         "  --instance ID         this instance's client id (default: random)\n"
         "  --credential FILE     its own credential, sa:apiserver (default\n"
-        "                        $HS_CREDENTIAL, then DIR/creds/sa-apiserver.cred with --pki)\n"
+        "                        $HS_CREDENTIAL, then DIR/creds/apiserver.cred with --pki)\n"
         "  --insecure            a bus without authentication (also HS_INSECURE=1)\n"
         "  --pki DIR             bearer tokens from DIR/keys/token-<id>.key; TLS from\n"
         "                        DIR/api/apiserver.{crt,key}, client CA DIR/api/ca.crt\n"
@@ -70,7 +71,7 @@ static void s_usage (FILE *f)
         "  --client-ca F         verify client certificates against F (CN = identity)\n"
         "  --insecure-http ADDR:PORT   plain HTTP too, loopback addresses only\n"
         "  --user-creds DIR      bus credentials of client-certificate users\n"
-        "                        (DIR/<identity, ':' as '-'>.cred)\n"
+        "                        (DIR/<identity, ':' as '-'>.cred; with --pki: DIR/api/users)\n"
         "  --watch-ring N        events kept for watch replay (default %d)\n",
         HS_BUS_DEFAULT, DEFAULT_LISTEN, DEFAULT_RING);
 }
@@ -101,7 +102,7 @@ static const char *s_pki_path (self_t *self, int i, const char *given, const cha
 {
     if (given || !self->pki) return given;
     self->pki_paths[i] = hs_sprintf ("%s/%s", self->pki, rel);
-    if (i == 4 && access (self->pki_paths[i], F_OK) != 0) return NULL; /* optional */
+    if (i >= 4 && access (self->pki_paths[i], F_OK) != 0) return NULL; /* optional */
     return self->pki_paths[i];
 }
 
@@ -118,7 +119,9 @@ static int s_check (void *arg, int argc, char **argv)
     self->client_ca = s_pki_path (self, 2, self->client_ca, "api/ca.crt");
     if (self->pki) self->pki_paths[3] = hs_sprintf ("%s/keys", self->pki);
     if (!self->insecure && !self->credential && hs_empty (getenv ("HS_CREDENTIAL")))
-        self->credential = s_pki_path (self, 4, NULL, "creds/sa-apiserver.cred");
+        self->credential = s_pki_path (self, 4, NULL, "creds/apiserver.cred");
+    /* where `hsctl config view --kubeconfig --client-cert` puts users' credentials */
+    self->user_creds = s_pki_path (self, 5, self->user_creds, "api/users");
     if (!self->listen && self->tls_cert && self->tls_key) self->listen = DEFAULT_LISTEN;
     if (self->listen && (!self->tls_cert || !self->tls_key)) {
         fprintf (stderr, "hs-apiserver: --listen needs --tls-cert and --tls-key (or --pki)\n");
@@ -178,6 +181,10 @@ static int s_setup (void *arg, hs_loop_t *loop)
 {
     self_t *self = arg;
     self->loop = loop;
+    /* Lists and Tables are big trees of small blocks freed at once:
+     * without fastbins glibc does not consolidate them again on the next
+     * large malloc (docs §24, "Tables and selectors", has the figures). */
+    mallopt (M_MXFAST, 0);
     char broker_key[HS_CRED_Z85_LEN + 1];
     if (s_security (self, broker_key) < 0) return 1;
     int r = hs_client_new (self->bus, "hs-apiserver", self->instance, 0, &self->client);

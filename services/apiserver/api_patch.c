@@ -7,8 +7,9 @@
  *                     other value (lists included) replaces.
  *    JSON patch       RFC 6902 over RFC 6901 pointers: add, remove, replace,
  *                     move, copy, test, applied in order; the first failing
- *                     operation fails the whole patch. Error texts are those
- *                     of evanphx/json-patch, which kube-apiserver returns.
+ *                     operation fails the whole patch. Semantics and error
+ *                     texts are evanphx/json-patch v4's, which kube-apiserver
+ *                     applies with (its leniencies: see that section).
  *    strategic merge  Kubernetes' server-side StrategicMergePatch
  *                     (k8s.io/apimachinery/pkg/util/strategicpatch, mergeMap
  *                     with MergeParallelList and IgnoreUnmatchedNulls): a
@@ -24,7 +25,7 @@
  *  patch's order. Merged lists follow Kubernetes: items the patch (or
  *  $setElementOrder) names come in the patch's order, items only the server
  *  has keep their place relative to them as in the live list
- *  (mergeSortedSlice).
+ *  (mergeSortedSlice), so an item new to the list goes first.
  *
  *  Where this deliberately differs from apimachinery (which has quirks a
  *  client never relies on):
@@ -33,10 +34,7 @@
  *      the content; upstream drops the whole map) and nothing starting with
  *      '$' ever reaches the result;
  *    - "$patch: merge" is accepted (a no-op) on maps and list items;
- *    - an unknown "$..." key is an error, not a field;
- *    - JSON pointers follow RFC 6901 strictly (no negative indexes, no
- *      leading zeros, "~" only as ~0 or ~1), and move refuses a path inside
- *      its own from.
+ *    - an unknown "$..." key is an error, not a field.
  *
  *  Bounds: every lookup that could be quadratic (map keys, merge keys, set
  *  items, order positions) goes through a hash index; a JSON patch has at
@@ -78,10 +76,15 @@ static int s_fail (s_ctx_t *c, int code, const char *fmt, ...)
     if (!c->error) {
         va_list ap;
         va_start (ap, fmt);
-        char *msg = NULL;
-        if (vasprintf (&msg, fmt, ap) < 0) msg = NULL;
+        char buf[1024];
+        int n = vsnprintf (buf, sizeof buf, fmt, ap);
         va_end (ap);
-        c->error = msg ? msg : hs_strdup ("patch failed");
+        if (n >= (int)sizeof buf) { /* cut long ones (a huge path) on a UTF-8 boundary */
+            size_t cut = sizeof buf - 4;
+            while (cut && ((unsigned char)buf[cut] & 0xC0) == 0x80) cut--;
+            strcpy (buf + cut, "...");
+        }
+        c->error = hs_strdup (buf);
         c->code = code;
     }
     return c->code;
@@ -131,6 +134,20 @@ hs_tree_t *api_tree_dup (const hs_tree_t *t)
     }
     r->n = t->n;
     return r;
+}
+
+/* Appends (key, v) to a map or v to a sequence, taking v. *cap is the
+ * arrays' room (start it at t->n): it grows geometrically, where
+ * hs_tree_add grows by one (quadratic for big lists). */
+static void s_tree_append (hs_tree_t *t, size_t *cap, const char *key, hs_tree_t *v)
+{
+    if (t->n == *cap) {
+        *cap = *cap < 8 ? 8 : *cap * 2;
+        t->items = hs_realloc (t->items, *cap * sizeof (hs_tree_t *));
+        if (t->type == HS_TREE_MAP) t->keys = hs_realloc (t->keys, *cap * sizeof (char *));
+    }
+    if (t->type == HS_TREE_MAP) t->keys[t->n] = hs_strdup (hs_s (key));
+    t->items[t->n++] = v;
 }
 
 /* Empties t and makes it an empty tree of type. */
@@ -261,6 +278,7 @@ static void s_index_free (s_index_t *ix)
 typedef struct {
     hs_tree_t *map;
     s_index_t ix;
+    size_t cap; /* room in map's arrays */
     bool holes;
 } s_mapw_t;
 
@@ -270,6 +288,7 @@ static void s_mapw_open (s_mapw_t *w, hs_tree_t *map)
 {
     memset (w, 0, sizeof *w);
     w->map = map;
+    w->cap = map->n;
     if (map->n >= S_INDEX_FROM) {
         s_index_grow (&w->ix, map->n);
         for (size_t i = 0; i < map->n; i++) s_index_put (&w->ix, map->keys[i], i);
@@ -303,7 +322,7 @@ static void s_mapw_set (s_mapw_t *w, const char *key, hs_tree_t *value)
         w->map->items[p] = value;
         return;
     }
-    hs_tree_add (w->map, key, value);
+    s_tree_append (w->map, &w->cap, key, value);
     if (w->ix.cap)
         s_index_put (&w->ix, w->map->keys[w->map->n - 1], w->map->n - 1);
     else if (w->map->n >= S_INDEX_FROM) {
@@ -490,6 +509,19 @@ static hs_tree_t *s_merge (hs_tree_t *target, const hs_tree_t *patch, int depth,
 
 /* ------------------------------------------------------------------ JSON patch (RFC 6902) */
 
+/* Kubernetes applies JSON patches with gopkg.in/evanphx/json-patch.v4
+ * (v4.12), and clients rely on some of its leniencies (a `replace` of a
+ * key an object lacks adds it: a common way to set a label), so this
+ * follows it, texts included, where it is more lenient than RFC 6902:
+ *   - `replace` of a missing key in an existing object sets it; `copy` from
+ *     one copies null; an absent "value" is null;
+ *   - array indexes read as strconv.Atoi does (a sign, leading zeros), and
+ *     a negative one counts from the end;
+ *   - only ~1 and ~0 are escapes ("~2" is two characters).
+ * Where v4 does not follow the RFC in a stricter way it is not followed:
+ * `add` at "" replaces the document, a failing `test` with no "value" is a
+ * failed test (v4 crashes). Every failure is API_PATCH_EAPPLY (422). */
+
 typedef struct {
     char **tok;
     size_t n;
@@ -503,7 +535,8 @@ static void s_ptr_free (s_ptr_t *p)
     p->n = 0;
 }
 
-/* RFC 6901: "" is the whole document, else "/" tokens with ~0 ~1. */
+/* "" is the whole document, else "/"-separated tokens, ~1 -> '/' then
+ * ~0 -> '~'. -EINVAL: no leading '/'; -E2BIG: deeper than any document. */
 static int s_ptr_parse (const char *text, s_ptr_t *ret)
 {
     memset (ret, 0, sizeof *ret);
@@ -519,18 +552,19 @@ static int s_ptr_parse (const char *text, s_ptr_t *ret)
         size_t len = strcspn (s, "/");
         char *t = hs_malloc (len + 1), *o = t;
         for (size_t i = 0; i < len; i++) {
-            if (s[i] != '~') {
-                *o++ = s[i];
-                continue;
-            }
-            if (i + 1 < len && (s[i + 1] == '0' || s[i + 1] == '1')) {
-                *o++ = s[i + 1] == '0' ? '~' : '/';
+            if (s[i] == '~' && i + 1 < len && s[i + 1] == '1') {
+                *o++ = '/';
                 i++;
-                continue;
+            } else {
+                *o++ = s[i];
             }
-            free (t);
-            s_ptr_free (ret);
-            return -EINVAL;
+        }
+        *o = 0;
+        /* then ~0 -> ~ */
+        o = t;
+        for (const char *r = t; *r; r++) {
+            *o++ = *r;
+            if (r[0] == '~' && r[1] == '0') r++;
         }
         *o = 0;
         ret->tok[ret->n++] = t;
@@ -540,25 +574,52 @@ static int s_ptr_parse (const char *text, s_ptr_t *ret)
     return 0;
 }
 
-/* An array index token: digits, no leading zero. -1 if it is not one. */
-static long s_index_token (const char *t)
+/* strconv.Atoi: optional sign, decimal digits. */
+static bool s_atoi (const char *t, long *ret)
 {
-    if (!*t || (t[0] == '0' && t[1]) || strlen (t) > 9) return -1;
-    for (const char *s = t; *s; s++)
-        if (!isdigit ((unsigned char)*s)) return -1;
-    return strtol (t, NULL, 10);
+    const char *s = t;
+    if (*s == '+' || *s == '-') s++;
+    if (!*s || strlen (s) > 15) return false;
+    for (const char *d = s; *d; d++)
+        if (!isdigit ((unsigned char)*d)) return false;
+    *ret = strtol (t, NULL, 10);
+    return true;
 }
 
-/* The container holding the pointer's last token, or NULL. */
+/* An error text for a bad array token into buf; the index for a get (or a
+ * set, remove) of an array of n, or -1 with buf set. */
+static long s_arr_get (const char *tok, size_t n, bool remove, char *buf, size_t len)
+{
+    long x;
+    if (!s_atoi (tok, &x)) {
+        snprintf (buf, len, "strconv.Atoi: parsing \"%s\": invalid syntax", tok);
+        return -1;
+    }
+    long orig = x;
+    if (remove && x >= (long)n) goto bad;
+    if (x < 0) {
+        if (x < -(long)n) goto bad;
+        x += (long)n;
+    }
+    if (x >= (long)n) goto bad;
+    return x;
+bad:
+    snprintf (buf, len, "Unable to access invalid index: %ld: invalid index referenced", orig);
+    return -1;
+}
+
+/* The container holding the pointer's last token, or NULL (findObject). */
 static hs_tree_t *s_ptr_parent (hs_tree_t *doc, const s_ptr_t *p)
 {
+    if (!p->n) return NULL;
     hs_tree_t *t = doc;
+    char why[128];
     for (size_t i = 0; t && i + 1 < p->n; i++) {
         if (t->type == HS_TREE_MAP) {
             t = (hs_tree_t *)hs_tree_get (t, p->tok[i]);
         } else if (t->type == HS_TREE_SEQ) {
-            long x = s_index_token (p->tok[i]);
-            t = x >= 0 && (size_t)x < t->n ? t->items[x] : NULL;
+            long x = s_arr_get (p->tok[i], t->n, false, why, sizeof why);
+            t = x >= 0 ? t->items[x] : NULL;
         } else {
             t = NULL;
         }
@@ -599,240 +660,270 @@ static hs_tree_t *s_map_take (hs_tree_t *map, size_t at)
     return v;
 }
 
-/* The value at p, or NULL (with *why: a reason when an index was bad). */
-static hs_tree_t *s_ptr_get (hs_tree_t *doc, const s_ptr_t *p, const char **why)
+/* con.get: the value under the last token of parent (NULL for a key the
+ * object lacks, which is no error), or -1 with why. */
+static int s_con_get (hs_tree_t *parent, const char *tok, hs_tree_t **ret, char *why, size_t len)
 {
-    *why = NULL;
-    if (!p->n) return doc;
-    hs_tree_t *parent = s_ptr_parent (doc, p);
-    if (!parent) return NULL;
-    const char *last = p->tok[p->n - 1];
-    if (parent->type == HS_TREE_MAP) return (hs_tree_t *)hs_tree_get (parent, last);
-    long x = s_index_token (last);
-    if (x < 0 || (size_t)x >= parent->n) {
-        *why = "invalid index referenced";
-        return NULL;
-    }
-    return parent->items[x];
-}
-
-/* add: takes v. 0, or an error (v freed). */
-static int s_jp_add (hs_tree_t **doc, const char *path, const s_ptr_t *p, hs_tree_t *v,
-                     const char *opname, s_ctx_t *c)
-{
-    if (p->n + s_depth (v) > S_MAX_DEPTH + 1) {
-        hs_tree_free (v);
-        return s_fail (c, API_PATCH_EAPPLY,
-                       "%s operation does not apply: the result nests deeper than %d levels",
-                       opname, S_MAX_DEPTH);
-    }
-    if (!p->n) {
-        hs_tree_free (*doc);
-        *doc = v;
+    *ret = NULL;
+    if (parent->type == HS_TREE_MAP) {
+        *ret = (hs_tree_t *)hs_tree_get (parent, tok);
         return 0;
     }
-    hs_tree_t *parent = s_ptr_parent (*doc, p);
-    if (!parent) {
-        hs_tree_free (v);
-        return s_fail (c, API_PATCH_EAPPLY,
-                       "%s operation does not apply: doc is missing path: \"%s\": missing value",
-                       opname, path);
-    }
-    const char *last = p->tok[p->n - 1];
+    long x = s_arr_get (tok, parent->n, false, why, len);
+    if (x < 0) return -1;
+    *ret = parent->items[x];
+    return 0;
+}
+
+/* con.add: takes v (freed on error, with why). */
+static int s_con_add (hs_tree_t *parent, const char *tok, hs_tree_t *v, char *why, size_t len)
+{
     if (parent->type == HS_TREE_MAP) {
-        ssize_t i = s_map_pos (parent, last);
+        ssize_t i = s_map_pos (parent, tok);
         if (i >= 0) {
             hs_tree_free (parent->items[i]);
             parent->items[i] = v;
         } else {
-            hs_tree_add (parent, last, v);
+            hs_tree_add (parent, tok, v);
         }
         return 0;
     }
-    if (strcmp (last, "-") == 0) {
+    if (strcmp (tok, "-") == 0) {
         s_seq_insert (parent, parent->n, v);
         return 0;
     }
-    long x = s_index_token (last);
-    if (x < 0) {
+    long x;
+    if (!s_atoi (tok, &x)) {
+        snprintf (why, len,
+                  "value was not a proper array index: '%s': strconv.Atoi: parsing \"%s\": "
+                  "invalid syntax",
+                  tok, tok);
         hs_tree_free (v);
-        return s_fail (c, API_PATCH_EAPPLY,
-                       "error in %s for path: '%s': value was not a proper array index: '%s'",
-                       opname, path, last);
+        return -1;
     }
-    if ((size_t)x > parent->n) {
+    long sz = (long)parent->n + 1, orig = x;
+    if (x >= sz || x < -sz) {
+        snprintf (why, len, "Unable to access invalid index: %ld: invalid index referenced", orig);
         hs_tree_free (v);
-        return s_fail (c, API_PATCH_EAPPLY,
-                       "error in %s for path: '%s': Unable to access invalid index: %ld: invalid "
-                       "index referenced",
-                       opname, path, x);
+        return -1;
     }
+    if (x < 0) x += sz;
     s_seq_insert (parent, (size_t)x, v);
     return 0;
 }
 
-/* remove: the removed value (caller frees), or NULL with an error. */
-static hs_tree_t *s_jp_remove (hs_tree_t *doc, const char *path, const s_ptr_t *p,
-                               const char *opname, s_ctx_t *c)
+/* con.remove: the removed value (caller frees), or NULL with why. */
+static hs_tree_t *s_con_remove (hs_tree_t *parent, const char *tok, char *why, size_t len)
 {
-    hs_tree_t *parent = p->n ? s_ptr_parent (doc, p) : NULL;
-    if (!parent) {
-        s_fail (c, API_PATCH_EAPPLY,
-                "%s operation does not apply: doc is missing path: \"%s\": missing value", opname,
-                path);
-        return NULL;
-    }
-    const char *last = p->tok[p->n - 1];
     if (parent->type == HS_TREE_MAP) {
-        ssize_t i = s_map_pos (parent, last);
+        ssize_t i = s_map_pos (parent, tok);
         if (i < 0) {
-            s_fail (
-                c, API_PATCH_EAPPLY,
-                "error in %s for path: '%s': Unable to remove nonexistent key: %s: missing value",
-                opname, path, last);
+            snprintf (why, len, "Unable to remove nonexistent key: %s: missing value", tok);
             return NULL;
         }
         return s_map_take (parent, (size_t)i);
     }
-    long x = s_index_token (last);
-    if (x < 0 || (size_t)x >= parent->n) {
-        s_fail (c, API_PATCH_EAPPLY,
-                "error in %s for path: '%s': Unable to access invalid index: %s: invalid index "
-                "referenced",
-                opname, path, last);
-        return NULL;
-    }
-    return s_seq_take (parent, (size_t)x);
+    long x = s_arr_get (tok, parent->n, true, why, len);
+    return x < 0 ? NULL : s_seq_take (parent, (size_t)x);
 }
 
-/* Whether pointer a is a proper prefix of pointer b. */
-static bool s_ptr_proper_prefix (const s_ptr_t *a, const s_ptr_t *b)
+/* Nothing a patch builds nests deeper than a parsed document may. */
+static int s_jp_depth_ok (const s_ptr_t *p, const hs_tree_t *v, const char *op, s_ctx_t *c)
 {
-    if (a->n >= b->n) return false;
-    for (size_t i = 0; i < a->n; i++)
-        if (strcmp (a->tok[i], b->tok[i]) != 0) return false;
-    return true;
+    if (p->n + s_depth (v) <= S_MAX_DEPTH + 1) return 0;
+    return s_fail (c, API_PATCH_EAPPLY,
+                   "%s operation does not apply: the result nests deeper than %d levels", op,
+                   S_MAX_DEPTH);
 }
 
+/* A string member of an operation, NULL when absent or not a string. */
 static const char *s_op_str (const hs_tree_t *op, const char *key)
 {
     const hs_tree_t *v = hs_tree_get (op, key);
-    return v && v->type == HS_TREE_SCALAR ? hs_s (v->scalar) : NULL;
+    return v && v->type == HS_TREE_SCALAR && v->quoted ? hs_s (v->scalar) : NULL;
 }
 
 static int s_jp_op (hs_tree_t **doc, const hs_tree_t *op, s_ctx_t *c)
 {
     const char *kind = s_op_str (op, "op");
     if (!kind) kind = "unknown";
-    bool is_add = !strcmp (kind, "add"), is_remove = !strcmp (kind, "remove"),
-         is_replace = !strcmp (kind, "replace"), is_move = !strcmp (kind, "move"),
-         is_copy = !strcmp (kind, "copy"), is_test = !strcmp (kind, "test");
-    if (!is_add && !is_remove && !is_replace && !is_move && !is_copy && !is_test)
+    enum { ADD, REMOVE, REPLACE, MOVE, COPY, TEST } k;
+    if (!strcmp (kind, "add"))
+        k = ADD;
+    else if (!strcmp (kind, "remove"))
+        k = REMOVE;
+    else if (!strcmp (kind, "replace"))
+        k = REPLACE;
+    else if (!strcmp (kind, "move"))
+        k = MOVE;
+    else if (!strcmp (kind, "copy"))
+        k = COPY;
+    else if (!strcmp (kind, "test"))
+        k = TEST;
+    else
         return s_fail (c, API_PATCH_EAPPLY, "Unexpected kind: %s", kind);
 
-    const char *path = s_op_str (op, "path");
-    if (!path)
-        return s_fail (c, API_PATCH_EAPPLY, "%s operation failed to decode path: missing value",
-                       kind);
-    s_ptr_t p = {0}, f = {0};
-    int r = s_ptr_parse (path, &p);
-    if (r < 0)
-        return s_fail (c, API_PATCH_EAPPLY, "%s operation failed to decode path: %s: %s", kind,
-                       path, r == -E2BIG ? "too deep" : "invalid JSON pointer");
     const hs_tree_t *value = hs_tree_get (op, "value");
-    const char *from = NULL;
-    if ((is_add || is_replace || is_test) && !value) {
-        s_ptr_free (&p);
-        return s_fail (c, API_PATCH_EAPPLY, "%s operation, missing value field: missing value",
-                       kind);
-    }
-    if (is_move || is_copy) {
+    const hs_tree_t null_value = {.type = HS_TREE_NULL};
+    if (!value && k != TEST) value = &null_value; /* v4: an absent value is null */
+    char why[256];
+    int r = 0;
+    s_ptr_t p = {0}, f = {0};
+    const char *from = NULL, *path = NULL;
+    hs_tree_t *parent = NULL, *cur = NULL, *mine = NULL; /* mine: the value move/copy adds */
+
+    /* move and copy read "from" first */
+    if (k == MOVE || k == COPY) {
         from = s_op_str (op, "from");
-        if (!from || s_ptr_parse (from, &f) < 0) {
-            s_ptr_free (&p);
-            return s_fail (c, API_PATCH_EAPPLY, "%s operation failed to decode from: %s", kind,
-                           from ? "invalid JSON pointer" : "missing value");
+        if (!from) {
+            r = s_fail (c, API_PATCH_EAPPLY, "%s operation failed to decode from: missing value",
+                        kind);
+            goto out;
+        }
+        if (s_ptr_parse (from, &f) < 0 || !(parent = s_ptr_parent (*doc, &f))) {
+            r = s_fail (c, API_PATCH_EAPPLY,
+                        "%s operation does not apply: doc is missing from path: %s: missing value",
+                        kind, from);
+            goto out;
+        }
+        const char *ftok = f.tok[f.n - 1];
+        if (s_con_get (parent, ftok, &cur, why, sizeof why) < 0) {
+            if (k == MOVE)
+                r = s_fail (c, API_PATCH_EAPPLY, "error in move for path: '%s': %s", ftok, why);
+            else
+                r = s_fail (c, API_PATCH_EAPPLY, "error in copy for from: '%s': %s", from, why);
+            goto out;
+        }
+        if (k == MOVE) {
+            mine = s_con_remove (parent, ftok, why, sizeof why);
+            if (!mine) {
+                r = s_fail (c, API_PATCH_EAPPLY, "error in move for path: '%s': %s", ftok, why);
+                goto out;
+            }
+        } else {
+            size_t sz = s_size (cur);
+            c->copied += sz;
+            if (c->copied > S_COPY_LIMIT) {
+                r = s_fail (c, API_PATCH_EAPPLY,
+                            "Unable to complete the copy, the accumulated size increase of copy "
+                            "is %zu, exceeding the limit %d",
+                            c->copied, S_COPY_LIMIT);
+                goto out;
+            }
+            /* a key the object lacks copies as null */
+            mine = cur ? api_tree_dup (cur) : hs_tree_new (HS_TREE_NULL);
         }
     }
 
-    const char *why = NULL;
-    if (is_add) {
-        r = s_jp_add (doc, path, &p, api_tree_dup (value), "add", c);
-    } else if (is_remove) {
-        hs_tree_t *old = s_jp_remove (*doc, path, &p, "remove", c);
-        r = old ? 0 : c->code;
-        hs_tree_free (old);
-    } else if (is_replace) {
-        hs_tree_t *cur = s_ptr_get (*doc, &p, &why);
-        if (!cur) {
-            hs_tree_t *parent = p.n ? s_ptr_parent (*doc, &p) : NULL;
-            r = s_fail (c, API_PATCH_EAPPLY,
-                        "replace operation does not apply: doc is missing %s: %s: missing value",
-                        parent ? "key" : "path", path);
-        } else if (p.n + s_depth (value) > S_MAX_DEPTH + 1) {
-            r = s_fail (c, API_PATCH_EAPPLY,
-                        "replace operation does not apply: the result nests deeper than %d levels",
-                        S_MAX_DEPTH);
-        } else {
-            s_tree_move (cur, api_tree_dup (value));
-            r = 0;
+    path = s_op_str (op, "path");
+    if (!path) {
+        r = s_fail (c, API_PATCH_EAPPLY, "%s operation failed to decode path: missing value", kind);
+        goto out;
+    }
+    int pr = s_ptr_parse (path, &p);
+    if (pr == 0 && !p.n && (k == ADD || k == REPLACE || k == TEST || k == MOVE || k == COPY)) {
+        /* the whole document */
+        if (k == TEST) {
+            if (!value || !s_equal (*doc, value, 0))
+                r = s_fail (c, API_PATCH_EAPPLY, "testing value %s failed: test failed", path);
+            goto out;
         }
-    } else if (is_test) {
-        hs_tree_t *cur = s_ptr_get (*doc, &p, &why);
-        if (!cur && p.n && !s_ptr_parent (*doc, &p))
+        hs_tree_t *v = k == ADD || k == REPLACE ? api_tree_dup (value) : mine;
+        mine = NULL;
+        hs_tree_free (*doc);
+        *doc = v;
+        goto out;
+    }
+    parent = pr == 0 ? s_ptr_parent (*doc, &p) : NULL;
+    if (!parent) {
+        switch (k) {
+        case ADD:
+        case REMOVE:
+            r = s_fail (c, API_PATCH_EAPPLY,
+                        "%s operation does not apply: doc is missing path: \"%s\": missing value",
+                        kind, path);
+            break;
+        case REPLACE:
+            r = s_fail (c, API_PATCH_EAPPLY,
+                        "replace operation does not apply: doc is missing path: %s: missing value",
+                        path);
+            break;
+        case TEST:
             r = s_fail (c, API_PATCH_EAPPLY,
                         "test operation does not apply: is missing path: %s: missing value", path);
-        else if (!cur || !s_equal (cur, value, 0))
-            r = s_fail (c, API_PATCH_EAPPLY, "testing value %s failed: test failed", path);
-        else
-            r = 0;
-    } else if (is_move) {
-        if (s_ptr_proper_prefix (&f, &p)) {
+            break;
+        default:
             r = s_fail (c, API_PATCH_EAPPLY,
-                        "move operation does not apply: from %s is a prefix of path %s", from,
-                        path);
-        } else if (!s_ptr_get (*doc, &f, &why)) {
-            r = s_fail (
-                c, API_PATCH_EAPPLY,
-                "move operation does not apply: doc is missing from path: %s: missing value", from);
-        } else if (strcmp (from, path) == 0) {
-            r = 0;
-        } else {
-            hs_tree_t *v = s_jp_remove (*doc, from, &f, "move", c);
-            r = v ? s_jp_add (doc, path, &p, v, "move", c) : c->code;
+                        "%s operation does not apply: doc is missing destination path: %s: missing "
+                        "value",
+                        kind, path);
+            break;
         }
-    } else { /* copy */
-        hs_tree_t *src = s_ptr_get (*doc, &f, &why);
-        if (!src) {
-            r = s_fail (
-                c, API_PATCH_EAPPLY,
-                "copy operation does not apply: doc is missing from path: %s: missing value", from);
-        } else {
-            c->copied += s_size (src);
-            if (c->copied > S_COPY_LIMIT)
-                r = s_fail (c, API_PATCH_EAPPLY,
-                            "Unable to complete the copy, the accumulated size increase of copy is "
-                            "%zu, exceeding the limit %d",
-                            c->copied, S_COPY_LIMIT);
-            else
-                r = s_jp_add (doc, path, &p, api_tree_dup (src), "copy", c);
-        }
+        goto out;
     }
+    const char *tok = p.tok[p.n - 1];
+    switch (k) {
+    case ADD:
+        if ((r = s_jp_depth_ok (&p, value, kind, c)) < 0) break;
+        if (s_con_add (parent, tok, api_tree_dup (value), why, sizeof why) < 0)
+            r = s_fail (c, API_PATCH_EAPPLY, "error in add for path: '%s': %s", path, why);
+        break;
+    case REMOVE: {
+        hs_tree_t *old = s_con_remove (parent, tok, why, sizeof why);
+        if (!old) r = s_fail (c, API_PATCH_EAPPLY, "error in remove for path: '%s': %s", path, why);
+        hs_tree_free (old);
+        break;
+    }
+    case REPLACE: {
+        hs_tree_t *old = NULL;
+        if (s_con_get (parent, tok, &old, why, sizeof why) < 0) {
+            r = s_fail (c, API_PATCH_EAPPLY,
+                        "replace operation does not apply: doc is missing key: %s: missing value",
+                        path);
+            break;
+        }
+        if ((r = s_jp_depth_ok (&p, value, kind, c)) < 0) break;
+        if (old)
+            s_tree_move (old, api_tree_dup (value));
+        else /* a key the object lacks: set (v4) */
+            hs_tree_add (parent, tok, api_tree_dup (value));
+        break;
+    }
+    case TEST: {
+        hs_tree_t *v = NULL;
+        if (s_con_get (parent, tok, &v, why, sizeof why) < 0)
+            r = s_fail (c, API_PATCH_EAPPLY, "error in test for path: '%s': %s", path, why);
+        else if (!v || !value || !s_equal (v, value, 0))
+            r = s_fail (c, API_PATCH_EAPPLY, "testing value %s failed: test failed", path);
+        break;
+    }
+    case MOVE:
+    case COPY:
+        if ((r = s_jp_depth_ok (&p, mine, kind, c)) < 0) break;
+        r = s_con_add (parent, tok, mine, why, sizeof why);
+        mine = NULL;
+        if (r < 0)
+            r = k == MOVE
+                    ? s_fail (c, API_PATCH_EAPPLY, "error in move for path: '%s': %s", path, why)
+                    : s_fail (c, API_PATCH_EAPPLY,
+                              "error while adding value during copy: error in add for "
+                              "path: '%s': %s",
+                              path, why);
+        break;
+    }
+out:
+    hs_tree_free (mine);
     s_ptr_free (&p);
     s_ptr_free (&f);
-    return r;
+    return r < 0 ? r : 0;
 }
 
 static int s_json_patch (hs_tree_t **doc, const hs_tree_t *patch, s_ctx_t *c)
 {
-    if (patch->type != HS_TREE_SEQ) {
-        char *q = s_quote (patch);
-        int r = s_fail (c, API_PATCH_EBAD,
-                        "json: cannot unmarshal %s into Go value of type jsonpatch.Patch",
-                        patch->type == HS_TREE_MAP ? "object" : "value");
-        free (q);
-        return r;
-    }
+    if (patch->type != HS_TREE_SEQ)
+        return s_fail (c, API_PATCH_EBAD,
+                       "json: cannot unmarshal %s into Go value of type jsonpatch.Patch",
+                       patch->type == HS_TREE_MAP ? "object" : "value");
     for (size_t i = 0; i < patch->n; i++)
         if (!patch->items[i] || patch->items[i]->type != HS_TREE_MAP)
             return s_fail (c, API_PATCH_EBAD,
@@ -1245,10 +1336,11 @@ static int s_smp_list (hs_tree_t *orig, const hs_tree_t *patch, const s_field_t 
     if (replace) {
         /* the list is exactly the patch's regular items */
         s_tree_reset (orig, HS_TREE_SEQ);
+        size_t cap = 0;
         for (size_t i = 0; i < nreg && !c->error; i++) {
             hs_tree_t *v = hs_tree_new (HS_TREE_MAP);
             s_smp_map (v, reg[i], sub, depth + 1, c);
-            hs_tree_add (orig, NULL, v);
+            s_tree_append (orig, &cap, NULL, v);
         }
         free (reg);
         return c->error ? c->code : 0;
@@ -1311,11 +1403,12 @@ static hs_tree_t *s_smp_clean (const hs_tree_t *v, const s_field_t *field, int d
             return r;
         }
         /* atomic: the items, without directives */
+        size_t cap = 0;
         for (size_t i = 0; i < v->n && !c->error; i++) {
             const hs_tree_t *it = v->items[i];
             if (!it) continue;
             hs_tree_t *x = s_smp_clean (it, NULL, depth + 1, c);
-            if (x) hs_tree_add (r, NULL, x);
+            if (x) s_tree_append (r, &cap, NULL, x);
         }
         return r;
     }
@@ -1365,6 +1458,62 @@ static int s_check_set_order (const hs_tree_t *plist, const hs_tree_t *order, co
     return 0;
 }
 
+/* Upstream orders the server-only items of a $setElementOrder list by the
+ * live list as it sees it after merging, and that view is a Go slice that
+ * shares its array with the merge: "$patch: delete" items shift the array
+ * left in place (its last slots keep stale copies) and new items are
+ * appended into the room that leaves. kubectl apply sends exactly that
+ * when it renames a container or an env var, so the same view is rebuilt
+ * here: same results as kube-apiserver, item for item. */
+static void s_order_alias (s_order_t *live, const hs_tree_t *plist, const char *mk)
+{
+    size_t n = live->n, len = n;
+    bool deleted = false, replace = false;
+    const char **a = hs_calloc (n + 1, sizeof (char *));
+    for (size_t i = 0; i < n; i++) a[i] = live->ids[i];
+    for (size_t i = 0; i < plist->n; i++) {
+        const hs_tree_t *d = s_directive (plist->items[i]);
+        const char *id = s_ident (plist->items[i], mk);
+        if (s_directive_is (d, "replace")) replace = true;
+        if (!s_directive_is (d, "delete") || !id) continue;
+        for (size_t k = 0; k < len;) {
+            if (!a[k] || strcmp (a[k], id) != 0) {
+                k++;
+                continue;
+            }
+            memmove (&a[k], &a[k + 1], (len - k - 1) * sizeof (char *));
+            len--;
+            deleted = true;
+        }
+    }
+    if (!deleted) {
+        free (a);
+        return;
+    }
+    if (!replace) {
+        s_index_t cur = {0};
+        s_index_grow (&cur, len + plist->n);
+        for (size_t i = 0; i < len; i++) s_index_put (&cur, a[i], i);
+        for (size_t i = 0; i < plist->n; i++) {
+            const hs_tree_t *d = s_directive (plist->items[i]);
+            const char *id = s_ident (plist->items[i], mk);
+            size_t p;
+            if ((d && !s_directive_is (d, "merge")) || !id || s_index_get (&cur, id, &p)) continue;
+            if (len < n) a[len] = id;
+            s_index_put (&cur, id, len++);
+        }
+        s_index_free (&cur);
+    }
+    char **ids = hs_calloc (n + 1, sizeof (char *));
+    for (size_t i = 0; i < n; i++) ids[i] = hs_strdup (a[i]);
+    free (a);
+    s_order_free (live);
+    live->ids = ids;
+    live->n = n;
+    s_index_grow (&live->ix, n);
+    for (size_t i = 0; i < n; i++) s_index_put (&live->ix, ids[i], i);
+}
+
 /* mergePatchIntoOriginal for one "$setElementOrder/<name>" key. *done is
  * set to the patch position of the list it handled (or -1). */
 static int s_smp_set_order (s_mapw_t *w, const s_mapr_t *pr, const char *name,
@@ -1397,6 +1546,7 @@ static int s_smp_set_order (s_mapw_t *w, const s_mapr_t *pr, const char *name,
     if (olist && plist) {
         if (f && (f->strategy == S_KEYED || f->strategy == S_SET)) {
             s_smp_list (olist, plist, f, false, depth + 1, c);
+            if (mk) s_order_alias (&live, plist, mk);
         } else {
             hs_tree_t *v = s_smp_clean (plist, f, depth + 1, c);
             if (v) s_tree_move (olist, v);

@@ -183,6 +183,36 @@ static bool s_dry_run (api_req_t *r)
     return d && !strcmp (d, "All");
 }
 
+/* "deployments/scale": a subresource as Kubernetes names it in messages. */
+static const char *s_sub_resource (const api_route_t *rt)
+{
+    static char buf[96];
+    snprintf (buf, sizeof buf, "%s/%s", hs_kind_info (rt->kind)->plural, hs_s (rt->sub));
+    return buf;
+}
+
+/* A read-only identity (tap:<user>) may neither write nor ask an agent
+ * for a log (hs-bus lets role tap publish nothing but snapshot requests: the
+ * request would only time out). true after answering 403 in Kubernetes'
+ * words; resource is "deployments/scale", "pods/log", ... */
+static bool s_forbidden (api_req_t *r, const char *verb, const char *group, const char *resource)
+{
+    const char *who = api_req_identity (r);
+    if (who && !hs_startswith (who, "tap:")) return false;
+    const api_route_t *rt = api_req_route (r);
+    const char *plural =
+        rt->kind == API_KIND_NAMESPACE ? "namespaces" : hs_kind_info (rt->kind)->plural;
+    _cleanup_free_ char *what =
+        hs_empty (rt->name) ? hs_strdup (plural) : hs_sprintf ("%s \"%s\"", plural, rt->name);
+    _cleanup_free_ char *where = hs_empty (rt->ns) ? hs_strdup ("at the cluster scope")
+                                                   : hs_sprintf ("in the namespace \"%s\"", rt->ns);
+    s_reply (r, api_status_fmt (403, "Forbidden",
+                                "%s is forbidden: User \"%s\" cannot %s resource \"%s\" in API "
+                                "group \"%s\" %s",
+                                what, hs_s (who), verb, resource, group, where));
+    return true;
+}
+
 /* The cached object the route names, or NULL after answering 404/503. */
 static const Hs__Object *s_live (api_req_t *r)
 {
@@ -439,16 +469,24 @@ static int s_body_rv (const hs_tree_t *body, int64_t *ret, api_status_t *ret_st)
     return 0;
 }
 
-/* Applies the patch to live's JSON form; NULL after answering the error. */
+/* Applies the patch to live's JSON form; NULL after answering the error:
+ * 422 for a JSON patch that does not apply, 400 for one that cannot be read
+ * (kube-apiserver's split). */
 static hs_tree_t *s_patched (s_write_t *w, const hs_tree_t *live)
 {
     hs_tree_t *out = NULL;
-    char *err = NULL;
-    if (api_patch_apply (w->ptype, w->route.kind, live, w->body, &out, &err) < 0) {
-        int http = w->ptype == API_PATCH_JSON ? 422 : 400;
-        s_reply (w->r,
-                 api_status_fmt (http, http == 422 ? "Invalid" : "BadRequest", "%s", hs_s (err)));
-        free (err);
+    _cleanup_free_ char *err = NULL;
+    int rc = api_patch_apply (w->ptype, w->route.kind, live, w->body, &out, &err);
+    if (rc == API_PATCH_EAPPLY) {
+        api_cause_t cause = {"UnexpectedServerResponse", "", hs_s (err)};
+        s_reply (w->r, api_status_new (422, "Invalid",
+                                       "the server rejected our request due to an error in our "
+                                       "request",
+                                       w->route.kind, w->name, &cause, 1));
+        return NULL;
+    }
+    if (rc < 0) {
+        s_reply (w->r, api_status_fmt (400, "BadRequest", "%s", hs_s (err)));
         return NULL;
     }
     return out;
@@ -678,6 +716,7 @@ static void s_scale (api_req_t *r)
         hs_tree_t *body;
         api_status_t st;
         int64_t pre;
+        if (s_forbidden (r, "update", "apps", s_sub_resource (rt))) return;
         if (s_body (r, false, &body, &st) < 0) {
             s_reply (r, st);
             return;
@@ -699,7 +738,10 @@ static void s_scale (api_req_t *r)
         s_write_start (r, S_SCALE_PUT, body, API_PATCH_MERGE, pre);
         return;
     }
-    case API_PATCH: s_patch_start (r, S_SCALE_PATCH); return;
+    case API_PATCH:
+        if (s_forbidden (r, "patch", "apps", s_sub_resource (rt))) return;
+        s_patch_start (r, S_SCALE_PATCH);
+        return;
     default: s_reply (r, s_method_not_allowed ()); return;
     }
 }
@@ -737,6 +779,7 @@ static void s_status (api_req_t *r)
     case API_PUT: {
         hs_tree_t *body;
         api_status_t st;
+        if (s_forbidden (r, "update", hs_kind_info (rt->kind)->group, s_sub_resource (rt))) return;
         if (s_body (r, false, &body, &st) < 0) {
             s_reply (r, st);
             return;
@@ -744,7 +787,10 @@ static void s_status (api_req_t *r)
         s_write_start (r, S_STATUS_PUT, body, API_PATCH_MERGE, 0);
         return;
     }
-    case API_PATCH: s_patch_start (r, S_STATUS_PATCH); return;
+    case API_PATCH:
+        if (s_forbidden (r, "patch", hs_kind_info (rt->kind)->group, s_sub_resource (rt))) return;
+        s_patch_start (r, S_STATUS_PATCH);
+        return;
     default: s_reply (r, s_method_not_allowed ()); return;
     }
 }
@@ -764,6 +810,7 @@ static void s_eviction (api_req_t *r)
         s_reply (r, s_method_not_allowed ());
         return;
     }
+    if (s_forbidden (r, "create", "", "pods/eviction")) return;
     hs_tree_t *body;
     api_status_t st;
     if (s_body (r, true, &body, &st) < 0) {
@@ -1115,6 +1162,7 @@ static void s_log (api_req_t *r)
     }
     if (since_s) since_ns = hs_now_ns () - since_s * 1000000000LL;
 
+    if (s_forbidden (r, "get", "", "pods/log")) return;
     const Hs__Object *o = s_live (r);
     if (!o) return;
     const Hs__Pod *pod = o->pod;
@@ -1206,93 +1254,8 @@ static void s_nslist_free (s_nslist_t *l)
     free (l->created);
 }
 
-/* metadata.name / metadata.namespace field selectors and the
- * kubernetes.io/metadata.name label (what Kubernetes puts on every
- * namespace): whether name passes. -1 on a selector we cannot read. */
-typedef struct {
-    ctl_selector_t *labels;
-    char *field_key, *field_value;
-    bool field_neg;
-} s_nsfilter_t;
-
-static void s_nsfilter_free (s_nsfilter_t *f)
-{
-    ctl_selector_free (&f->labels);
-    free (f->field_key);
-    free (f->field_value);
-}
-
-static int s_nsfilter_parse (api_req_t *r, s_nsfilter_t *f, api_status_t *ret_st)
-{
-    const api_query_t *q = api_req_query (r);
-    const char *ls = api_query_get (q, "labelSelector");
-    const char *fs = api_query_get (q, "fieldSelector");
-    memset (f, 0, sizeof *f);
-    if (!hs_empty (ls)) {
-        char *err = NULL;
-        f->labels = ctl_selector_parse (ls, &err);
-        if (!f->labels) {
-            *ret_st =
-                api_status_fmt (400, "BadRequest", "unable to parse requirement: %s", hs_s (err));
-            free (err);
-            return -1;
-        }
-    }
-    if (!hs_empty (fs)) {
-        const char *op = strstr (fs, "!=");
-        size_t klen, skip;
-        if (op) {
-            f->field_neg = true;
-            klen = (size_t)(op - fs);
-            skip = 2;
-        } else if ((op = strstr (fs, "=="))) {
-            klen = (size_t)(op - fs);
-            skip = 2;
-        } else if ((op = strchr (fs, '='))) {
-            klen = (size_t)(op - fs);
-            skip = 1;
-        } else {
-            *ret_st = api_status_fmt (400, "BadRequest",
-                                      "invalid selector: '%s'; can't understand "
-                                      "'%s'",
-                                      fs, fs);
-            return -1;
-        }
-        f->field_key = hs_strndup (fs, klen);
-        f->field_value = hs_strdup (op + skip);
-        if (strchr (f->field_value, ',') || (strcmp (f->field_key, "metadata.name") &&
-                                             strcmp (f->field_key, "metadata.namespace") &&
-                                             strcmp (f->field_key, "status.phase"))) {
-            *ret_st = api_status_fmt (400, "BadRequest",
-                                      "\"%s\" is not a known field selector: only "
-                                      "\"metadata.name\", \"metadata.namespace\", \"status.phase\"",
-                                      fs);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static bool s_nsfilter_match (const s_nsfilter_t *f, const char *name)
-{
-    if (f->labels) {
-        Hs__ObjectMeta__LabelsEntry e = HS__OBJECT_META__LABELS_ENTRY__INIT;
-        e.key = "kubernetes.io/metadata.name";
-        e.value = (char *)name;
-        void *entries[] = {&e};
-        if (!ctl_selector_matches (f->labels, entries, 1)) return false;
-    }
-    if (f->field_key) {
-        const char *have = strcmp (f->field_key, "metadata.name") == 0  ? name
-                           : strcmp (f->field_key, "status.phase") == 0 ? "Active"
-                                                                        : "";
-        if (hs_streq (have, f->field_value) == f->field_neg) return false;
-    }
-    return true;
-}
-
-/* Namespaces in use that pass the request's selectors. */
-static void s_nslist (api_req_t *r, const s_nsfilter_t *f, s_nslist_t *ret)
+/* Namespaces in use that pass sel (NULL: all). */
+static void s_nslist (api_req_t *r, const api_selector_t *sel, s_nslist_t *ret)
 {
     api_cache_t *c = api_server_cache (api_req_server (r));
     const char **names = NULL;
@@ -1300,7 +1263,7 @@ static void s_nslist (api_req_t *r, const s_nsfilter_t *f, s_nslist_t *ret)
     size_t n = api_cache_namespaces (c, &names, &created);
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        if (s_nsfilter_match (f, names[i])) {
+        if (!sel || api_selector_match_namespace (sel, names[i])) {
             names[k] = names[i];
             created[k] = created[i];
             k++;
@@ -1408,6 +1371,7 @@ static bool s_dns_label (const char *s)
 
 static void s_ns_create (api_req_t *r, const s_nslist_t *l, int64_t rv)
 {
+    if (s_forbidden (r, "create", "", "namespaces")) return;
     hs_tree_t *body;
     api_status_t st;
     if (s_body (r, false, &body, &st) < 0) {
@@ -1488,17 +1452,18 @@ static void s_namespaces (api_req_t *r)
         return;
     }
     int64_t rv = api_cache_rev (c);
-    s_nsfilter_t f;
+    const api_query_t *q = api_req_query (r);
+    api_selector_t *sel = NULL;
     api_status_t st;
-    if (s_nsfilter_parse (r, &f, &st) < 0) {
-        s_nsfilter_free (&f);
+    bool listing = m == API_GET && hs_empty (rt->name);
+    if (listing && api_selector_parse (API_KIND_NAMESPACE, api_query_get (q, "labelSelector"),
+                                       api_query_get (q, "fieldSelector"), &sel, &st) < 0) {
         s_reply (r, st);
         return;
     }
     s_nslist_t l;
-    s_nsfilter_t none = {0};
-    s_nslist (r, m == API_GET && hs_empty (rt->name) ? &f : &none, &l);
-    s_nsfilter_free (&f);
+    s_nslist (r, sel, &l);
+    api_selector_free (&sel);
     size_t i;
     if (m == API_POST && hs_empty (rt->name))
         s_ns_create (r, &l, rv);

@@ -236,11 +236,15 @@ static bool s_is_int (const char *s)
     return true;
 }
 
-/* A cell from a heap string ctl_cells made: the tree takes it. */
+/* A cell from a heap string ctl_cells made: the tree takes it. Tabs and
+ * line breaks become spaces, as hsctl prints them (ctl_row_append): an
+ * event message over two lines would break kubectl's table. */
 static hs_tree_t *s_cell (char *text, bool integer)
 {
     hs_tree_t *t = hs_tree_new (HS_TREE_SCALAR);
     t->scalar = text ? text : hs_strdup ("");
+    for (char *p = t->scalar; *p; p++)
+        if (*p == '\t' || *p == '\n' || *p == '\r') *p = ' ';
     t->quoted = !(integer && s_is_int (t->scalar));
     return t;
 }

@@ -40,7 +40,7 @@ code_is() {
   [ "$CODE" = "$1" ] || fail "$2: HTTP $CODE, expected $1: $(head -c 600 "$T/body")"
 }
 # py EXPR: EXPR over d (the JSON body), printed.
-py() { python3 -c "import json,sys; d=json.load(open('$T/body')); print($1)"; }
+py() { python3 -c "import json,sys; d=json.load(open('$T/body')); print(($1))"; }
 py_is() {
   local got
   got=$(py "$1") || fail "$3: the body is not JSON: $(head -c 300 "$T/body")"
@@ -52,12 +52,12 @@ wait_for 20 "hs-apiserver to list configmaps" listed
 P=/api/v1/namespaces/default
 
 # ---- create
-api POST $P/pods '{"metadata":{"name":"web","labels":{"app":"web"}},"spec":{"containers":[{"name":"c","image":"busybox"}]}}'
+api POST $P/pods '{"metadata":{"name":"web","labels":{"app":"web"}},"spec":{"containers":[{"name":"c","image":"busybox","command":["sleep","1d"]}]}}'
 code_is 201 "create pod web (no kind/apiVersion: python's shape)"
 py_is 'd["kind"], d["apiVersion"], d["metadata"]["name"]' "('Pod', 'v1', 'web')" "created pod"
 py_is 'type(d["metadata"]["resourceVersion"]).__name__' str "resourceVersion is a string"
 WEB_RV=$(py 'd["metadata"]["resourceVersion"]')
-api POST $P/pods '{"metadata":{"name":"web"},"spec":{"containers":[{"name":"c","image":"busybox"}]}}'
+api POST $P/pods '{"metadata":{"name":"web"},"spec":{"containers":[{"name":"c","image":"busybox","command":["sleep","1d"]}]}}'
 code_is 409 "create web again"
 py_is 'd["reason"], d["message"]' "('AlreadyExists', 'pods \"web\" already exists')" "duplicate"
 api POST $P/configmaps '{"metadata":{"generateName":"gen-"},"data":{"a":"b"}}'
@@ -91,7 +91,7 @@ py_is 'd["spec"]["containers"][0]["image"]' busybox "get pod web"
 api GET $P/pods/web "" "" 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json'
 code_is 200 "get pod web as a Table"
 py_is 'd["kind"], len(d["rows"])' "('Table', 1)" "one-row Table"
-api POST $P/pods '{"metadata":{"name":"db","labels":{"app":"db"}},"spec":{"containers":[{"name":"c","image":"pg"}]}}'
+api POST $P/pods '{"metadata":{"name":"db","labels":{"app":"db"}},"spec":{"containers":[{"name":"c","image":"pg","command":["sleep","1d"]}]}}'
 code_is 201 "create pod db"
 api GET "$P/pods?labelSelector=app%3Dweb"
 code_is 200 "list with a label selector"
@@ -108,6 +108,9 @@ py_is 'd["kind"], len(d["rows"]), d["rows"][0]["object"]["kind"]' "('Table', 2, 
 api GET $P/pods/nope
 code_is 404 "get a missing pod"
 py_is 'd["reason"], d["message"]' "('NotFound', 'pods \"nope\" not found')" "NotFound"
+api GET /apis/apps/v1/namespaces/other/deployments/nope
+code_is 404 "get in a namespace nothing uses"
+py_is 'd["message"]' 'deployments.apps "nope" not found' "NotFound in an unused namespace"
 pass "get, list, Table, selectors, 404"
 
 # ---- update
@@ -200,7 +203,7 @@ wait_for 10 "the live watch's ADDED" grep -q '"ADDED"' "$T/live"
 api PATCH $P/pods/web '{"metadata":{"labels":{"app":"other"}}}' application/merge-patch+json
 code_is 200 "relabel web"
 wait_for 10 "the live watch's DELETED" grep -q '"DELETED"' "$T/live"
-kill "$LIVE" 2>/dev/null || true
+{ kill "$LIVE" && wait "$LIVE"; } 2>/dev/null || true
 pass "watch: replay sees a later delete, 410 Expired, Tables, selector leaves as DELETED"
 
 # ---- delete
@@ -227,6 +230,36 @@ api GET $P/configmaps
 py_is '[i["metadata"]["name"] for i in d["items"]]' "['ssa']" "what deletecollection left"
 pass "DELETE: Foreground warning, dry run, precondition, 404, deletecollection"
 
+# ---- a resync empties the ring: the store restarts (a new epoch), the
+# gateway's watch resyncs, and a watch from before it gets 410, while the
+# gateway goes on serving reads and writes.
+api GET $P/configmaps
+RV_A=$(py 'd["metadata"]["resourceVersion"]')
+api POST $P/configmaps '{"metadata":{"name":"before-restart"}}'
+code_is 201 "create before the store restarts"
+api GET "$P/configmaps?watch=1&resourceVersion=$RV_A&timeoutSeconds=1"
+code_is 200 "watch from RV_A before the restart"
+grep -q '"ADDED".*before-restart' "$T/body" || fail "replay before the restart: $(cat "$T/body")"
+kill -TERM "$STORE_PID"
+wait_for 20 "hs-store to stop" exited "$STORE_PID"
+start_store
+expired() {
+  api GET "$P/configmaps?watch=1&resourceVersion=$RV_A&timeoutSeconds=1" &&
+    grep -q '"reason":"Expired"' "$T/body"
+}
+wait_for 30 "a watch from before the resync to get 410" expired
+api POST $P/configmaps '{"metadata":{"name":"after-restart"}}'
+code_is 201 "create after the resync"
+api GET $P/configmaps/after-restart
+code_is 200 "read after the resync"
+pass "a store restart (resync) expires older watches; the gateway goes on"
+
 kill -0 "$API_PID" 2>/dev/null || fail "hs-apiserver died"
-grep -q "AddressSanitizer\|runtime error" "$T/apiserver.log" && fail "sanitizer report in apiserver.log"
+# A clean stop, so a sanitizer build reports leaks and errors in its log.
+kill -TERM "$API_PID"
+wait_for 20 "hs-apiserver to stop" exited "$API_PID"
+API_RC=0
+wait "$API_PID" 2>/dev/null || API_RC=$?
+[ "$API_RC" = 0 ] || fail "hs-apiserver exited $API_RC on SIGTERM"
+! grep -q "Sanitizer\|runtime error" "$T/apiserver.log" || fail "sanitizer report in apiserver.log"
 pass "hs-apiserver CRUD"

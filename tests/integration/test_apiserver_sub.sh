@@ -5,14 +5,19 @@
 # JSON patch, 422); /status GET and PATCH; pods/log on real pods of a real
 # agent (tailLines, timestamps, sinceSeconds, limitBytes, follow until the
 # container ends, a follow the client drops, the errors); pods/eviction
-# (201, then the pod is gone; 404); pods/exec's refusal; namespaces (list,
-# Table, get, 404, watch, create with a Warning, 409, delete 405). Pods run
-# as root (label system).
+# (201, then the pod is gone; 404; a static pod's mirror 403); pods/exec's
+# refusal; namespaces (list, Table, get, 404, watch, create with a Warning,
+# 409, delete 405); then, when kubectl is installed, what kubectl prints
+# for scale, logs, exec and drain. Pods run as root (label system).
 source "$(dirname "$0")/lib.sh"
 
 start_bus
 start_store
-start_agent n1
+# A static pod: its mirror in the store may not be evicted (403).
+mkdir -p "$T/manifests"
+printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: stat\nspec:\n  containers:\n  - name: main\n    command: ["/bin/sleep", "3600"]\n' \
+  >"$T/manifests/stat.yaml"
+start_agent n1 --manifests "$T/manifests"
 
 API_PORT=$(free_port_pair)
 API_URL="https://127.0.0.1:$API_PORT"
@@ -37,7 +42,7 @@ api() {
 code_is() {
   [ "$CODE" = "$1" ] || fail "$2: HTTP $CODE, expected $1: $(head -c 600 "$T/body")"
 }
-py() { python3 -c "import json,sys; d=json.load(open('$T/body')); print($1)"; }
+py() { python3 -c "import json,sys; d=json.load(open('$T/body')); print(($1))"; }
 py_is() {
   local got
   got=$(py "$1") || fail "$3: the body is not JSON: $(head -c 300 "$T/body")"
@@ -101,7 +106,7 @@ spec:
     spec:
       containers:
       - name: main
-        image: busybox
+        command: ["/bin/sleep", "3600"]
 EOF
 hsctl apply -f "$T/web.yaml" >/dev/null || fail "apply deployment web"
 has_web() { api GET $D/deployments/web && [ "$CODE" = 200 ]; }
@@ -166,13 +171,14 @@ code_is 404 "configmaps have no status"
 pass "status: GET, PATCH -> OP_UPDATE_STATUS"
 
 # ---------------------------------------------------------------- logs
-pod hello Never 'echo out-one; echo err-one >&2; echo out-two'
+pod hello Never 'echo out-one; sleep 0.2; echo err-one >&2; sleep 0.2; echo out-two'
 pod talker Always 'i=0; while true; do echo line-$i; i=$((i+1)); sleep 0.2; done'
-pod shorty Never 'sleep 2; echo first; sleep 1; echo last'
 pod pending Never 'true' ""
 wait_for 30 "hello Succeeded" phase_is hello Succeeded
-api GET $P/pods/hello/log
-code_is 200 "log of hello"
+# The agent may say Succeeded a moment before the shim has written the
+# last record: wait for the whole log, then check it.
+whole() { api GET $P/pods/hello/log && [ "$CODE" = 200 ] && [ "$(wc -l <"$T/body")" -ge 3 ]; }
+wait_for 10 "hello's whole log" whole
 body_is "out-one
 err-one
 out-two" "the whole log"
@@ -212,6 +218,7 @@ curl -sS -N --max-time 3 --cacert "$HS_PKI/api/ca.crt" -H "Authorization: Bearer
 n=$(wc -l <"$T/follow")
 [ "$n" -ge 8 ] || fail "follow for 3 s gave $n lines: $(cat "$T/follow") $(cat "$T/follow.err")"
 # follow until the container ends: curl ends by itself
+pod shorty Never 'sleep 2; echo first; sleep 1; echo last'
 wait_for 30 "shorty Running" phase_is shorty Running
 RC=0
 curl -sS -N --max-time 20 --cacert "$HS_PKI/api/ca.crt" -H "Authorization: Bearer $TOKEN" \
@@ -249,7 +256,12 @@ api POST $P/pods/hello/eviction '{"kind":"Eviction","apiVersion":"policy/v1","me
 code_is 400 "eviction naming another pod"
 api GET $P/pods/hello/eviction
 code_is 405 "GET eviction"
-pass "eviction: 201 then gone, 404, 400, 405"
+mirrored() { api GET $P/pods/stat-n1 && [ "$CODE" = 200 ]; }
+wait_for 20 "the static pod's mirror" mirrored
+api POST $P/pods/stat-n1/eviction '{"kind":"Eviction","apiVersion":"policy/v1","metadata":{"name":"stat-n1"}}'
+code_is 403 "evict a mirror pod"
+py_is 'd["reason"], "static pod" in d["message"]' "('Forbidden', True)" "the store's refusal"
+pass "eviction: 201 then gone, 404, 400, 405, mirror pod 403"
 
 api POST "$P/pods/hello/exec?command=echo&command=hi&stdout=true" ""
 code_is 405 "exec"
@@ -297,3 +309,49 @@ api DELETE /api/v1/namespaces/team
 code_is 405 "delete namespace"
 py_is 'd["reason"]' MethodNotAllowed "delete namespace"
 pass "namespaces: list, Table, selectors, get, 404, watch, create (Warning, 409, 422, 415), delete 405"
+
+# ---------------------------------------------------------------- a read-only user
+TAP=$("$HS_BIN/hsctl" token create --user tap:bob --pki "$HS_PKI" 2>/dev/null | head -1)
+[ -n "$TAP" ] || fail "no tap token"
+ADMIN_TOKEN=$TOKEN
+TOKEN=$TAP
+tapped() { api GET $D/deployments/web/scale && [ "$CODE" = 200 ]; }
+wait_for 20 "the tap token to read a Scale" tapped
+api PATCH $D/deployments/web/scale '{"spec":{"replicas":2}}' application/merge-patch+json
+code_is 403 "tap scales"
+py_is 'd["message"]' 'deployments "web" is forbidden: User "tap:bob" cannot patch resource "deployments/scale" in API group "apps" in the namespace "default"' "tap's 403"
+api GET $P/pods/hello/log
+code_is 403 "tap reads a log (hs-bus lets role tap publish no log request)"
+api POST $P/pods/hello/eviction '{"kind":"Eviction","apiVersion":"policy/v1"}'
+code_is 403 "tap evicts"
+api GET /api/v1/namespaces
+code_is 200 "tap lists namespaces"
+TOKEN=$ADMIN_TOKEN
+pass "a tap user reads Scales and namespaces, and gets 403 for writes and logs at once"
+
+# ---------------------------------------------------------------- kubectl
+command -v kubectl >/dev/null || { echo "SKIP: no kubectl: its part not run"; exit 0; }
+K=(kubectl --kubeconfig "$HS_PKI/kubeconfig" --server "$API_URL" --cache-dir "$T/kcache")
+kc() { RC=0; "${K[@]}" "$@" >"$T/out" 2>"$T/err" || RC=$?; }
+kc_ok() { kc "$@"; [ "$RC" = 0 ] || fail "kubectl $*: rc $RC: $(cat "$T/err")"; }
+kc scale deploy web --replicas=3
+[ "$RC" = 0 ] || fail "kubectl scale: $(cat "$T/err")"
+kc_ok get deploy web -o jsonpath='{.spec.replicas}'
+[ "$(cat "$T/out")" = 3 ] || fail "kubectl scale: replicas $(cat "$T/out")"
+kc scale deploy web --replicas=1 --current-replicas=7
+[ "$RC" != 0 ] || fail "kubectl scale with a wrong --current-replicas succeeded"
+grep -qF 'Expected replicas to be 7, was 3' "$T/err" || fail "kubectl scale --current-replicas: $(cat "$T/err")"
+pod chatty Always 'i=0; while true; do echo talk-$i; i=$((i+1)); sleep 0.2; done'
+wait_for 30 "chatty Running" phase_is chatty Running
+chatted() { kc logs chatty --tail=2 && [ "$(wc -l <"$T/out")" = 2 ]; }
+wait_for 10 "kubectl logs --tail=2" chatted
+grep -qv '^talk-[0-9]*$' "$T/out" && fail "kubectl logs --tail=2: $(cat "$T/out")"
+kc exec chatty -- echo hi
+[ "$RC" != 0 ] || fail "kubectl exec succeeded?"
+grep -qF 'hsctl exec chatty -- COMMAND' "$T/err" || fail "kubectl exec's error: $(cat "$T/err")"
+kc_ok drain n1 --ignore-daemonsets --force --timeout=30s
+grep -qF 'pod/chatty evicted' "$T/out" || fail "kubectl drain: $(cat "$T/out") $(cat "$T/err")"
+kc_ok get pods -o name
+grep -qF 'pod/stat-n1' "$T/out" || fail "drain removed the mirror pod: $(cat "$T/out")"
+grep -qF 'pod/chatty' "$T/out" && fail "drain left chatty: $(cat "$T/out")"
+pass "kubectl: scale (--current-replicas), logs --tail, exec's error, drain (evictions, mirror kept)"

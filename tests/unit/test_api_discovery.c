@@ -298,7 +298,11 @@ static void test_openapi (void)
     CHECK_EQ_STR (s_scalar (hs_tree_get (meta, "creationTimestamp"), "format"), "date-time");
     CHECK_EQ_STR (s_scalar (hs_tree_get (meta, "labels"), "type"), "object");
     const hs_tree_t *http = hs_tree_get (hs_tree_get (schemas, "hs.HTTPGetAction"), "properties");
-    CHECK_EQ_STR (s_scalar (hs_tree_get (http, "port"), "format"), "int-or-string");
+    const hs_tree_t *port = hs_tree_get (hs_tree_get (http, "port"), "allOf")->items[0];
+    CHECK_EQ_STR (s_scalar (port, "$ref"),
+                  "#/components/schemas/io.k8s.apimachinery.pkg.util.intstr.IntOrString");
+    const hs_tree_t *ios = hs_tree_get (schemas, "io.k8s.apimachinery.pkg.util.intstr.IntOrString");
+    CHECK_EQ_STR (s_scalar (ios, "format"), "int-or-string");
     const hs_tree_t *pod = hs_tree_get (hs_tree_get (schemas, "hs.PodSpec"), "properties");
     CHECK_EQ_STR (s_scalar (hs_tree_get (pod, "containers"), "type"), "array");
     CHECK_EQ_STR (s_scalar (hs_tree_get (pod, "terminationGracePeriodSeconds"), "type"), "integer");

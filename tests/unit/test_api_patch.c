@@ -269,10 +269,21 @@ static void test_json_more (void)
     /* failures: all 422 (EAPPLY) with evanphx/json-patch's texts */
     JSONP_FAIL ("{\"a\":[1]}", "[{\"op\":\"add\",\"path\":\"/a/2\",\"value\":2}]",
                 "Unable to access invalid index: 2");
-    JSONP_FAIL ("{\"a\":[1]}", "[{\"op\":\"add\",\"path\":\"/a/01\",\"value\":2}]",
-                "value was not a proper array index: '01'");
-    JSONP_FAIL ("{\"a\":[1]}", "[{\"op\":\"add\",\"path\":\"/a/-1\",\"value\":2}]",
-                "value was not a proper array index");
+    JSONP_FAIL ("{\"a\":[1]}", "[{\"op\":\"add\",\"path\":\"/a/x\",\"value\":2}]",
+                "error in add for path: '/a/x': value was not a proper array index: 'x': "
+                "strconv.Atoi: parsing \"x\": invalid syntax");
+    JSONP_FAIL ("{\"a\":[1]}", "[{\"op\":\"add\",\"path\":\"/a/-3\",\"value\":2}]",
+                "Unable to access invalid index: -3");
+    JSONP_FAIL ("{\"a\":[1]}", "[{\"op\":\"remove\",\"path\":\"/a/-2\"}]",
+                "Unable to access invalid index: -2");
+    JSONP_FAIL ("{\"a\":[1]}", "[{\"op\":\"replace\",\"path\":\"/a/1\",\"value\":2}]",
+                "replace operation does not apply: doc is missing key: /a/1: missing value");
+    JSONP_FAIL ("{\"a\":[1]}", "[{\"op\":\"test\",\"path\":\"/a/3\",\"value\":2}]",
+                "error in test for path: '/a/3': Unable to access invalid index: 3");
+    JSONP_FAIL ("{\"a\":[1]}", "[{\"op\":\"copy\",\"from\":\"/a/3\",\"path\":\"/b\"}]",
+                "error in copy for from: '/a/3': Unable to access invalid index: 3");
+    JSONP_FAIL ("{\"a\":[1]}", "[{\"op\":\"move\",\"from\":\"/a/3\",\"path\":\"/b\"}]",
+                "error in move for path: '3': Unable to access invalid index: 3");
     JSONP_FAIL ("{\"a\":[1]}", "[{\"op\":\"remove\",\"path\":\"/a/1\"}]",
                 "Unable to access invalid index: 1");
     JSONP_FAIL ("{\"a\":1}", "[{\"op\":\"remove\",\"path\":\"/b\"}]",
@@ -280,16 +291,21 @@ static void test_json_more (void)
                 "value");
     JSONP_FAIL ("{\"a\":1}", "[{\"op\":\"remove\",\"path\":\"/b/c\"}]",
                 "remove operation does not apply: doc is missing path: \"/b/c\"");
-    JSONP_FAIL ("{\"a\":1}", "[{\"op\":\"replace\",\"path\":\"/b\",\"value\":1}]",
-                "replace operation does not apply: doc is missing key: /b: missing value");
+
     JSONP_FAIL ("{\"a\":1}", "[{\"op\":\"replace\",\"path\":\"/b/c\",\"value\":1}]",
                 "replace operation does not apply: doc is missing path: /b/c: missing value");
     JSONP_FAIL ("{\"a\":1}", "[{\"op\":\"move\",\"from\":\"/b\",\"path\":\"/c\"}]",
-                "move operation does not apply: doc is missing from path: /b: missing value");
+                "error in move for path: 'b': Unable to remove nonexistent key: b: missing value");
+    JSONP_FAIL ("{\"a\":1}", "[{\"op\":\"move\",\"from\":\"/b/c\",\"path\":\"/c\"}]",
+                "move operation does not apply: doc is missing from path: /b/c: missing value");
     JSONP_FAIL ("{\"a\":{\"b\":1}}", "[{\"op\":\"move\",\"from\":\"/a\",\"path\":\"/a/b/c\"}]",
-                "is a prefix of path");
-    JSONP_FAIL ("{\"a\":1}", "[{\"op\":\"copy\",\"from\":\"/b\",\"path\":\"/c\"}]",
-                "copy operation does not apply: doc is missing from path: /b: missing value");
+                "move operation does not apply: doc is missing destination path: /a/b/c: missing "
+                "value");
+    JSONP_FAIL ("{\"a\":1}", "[{\"op\":\"copy\",\"from\":\"/b/x\",\"path\":\"/c\"}]",
+                "copy operation does not apply: doc is missing from path: /b/x: missing value");
+    JSONP_FAIL ("{\"a\":1}", "[{\"op\":\"copy\",\"from\":\"/a\",\"path\":\"/c/d\"}]",
+                "copy operation does not apply: doc is missing destination path: /c/d: missing "
+                "value");
     JSONP_FAIL ("{\"a\":1}", "[{\"op\":\"test\",\"path\":\"/b/c\",\"value\":1}]",
                 "test operation does not apply: is missing path: /b/c: missing value");
     JSONP_FAIL ("{\"a\":1}", "[{\"op\":\"test\",\"path\":\"/b\",\"value\":1}]",
@@ -300,14 +316,13 @@ static void test_json_more (void)
     JSONP_FAIL ("{\"a\":1}", "[{\"path\":\"/a\"}]", "Unexpected kind: unknown");
     JSONP_FAIL ("{\"a\":1}", "[{\"op\":\"add\",\"value\":1}]",
                 "add operation failed to decode path: missing value");
-    JSONP_FAIL ("{\"a\":1}", "[{\"op\":\"add\",\"path\":\"/b\"}]",
-                "missing value field: missing value");
     JSONP_FAIL ("{\"a\":1}", "[{\"op\":\"add\",\"path\":\"b\",\"value\":1}]",
-                "invalid JSON pointer");
-    JSONP_FAIL ("{\"a\":1}", "[{\"op\":\"add\",\"path\":\"/a~2\",\"value\":1}]",
-                "invalid JSON pointer");
-    JSONP_FAIL ("{\"a\":1}", "[{\"op\":\"add\",\"path\":\"/a~\",\"value\":1}]",
-                "invalid JSON pointer");
+                "add operation does not apply: doc is missing path: \"b\": missing value");
+    JSONP_FAIL ("{\"a\":1}", "[{\"op\":\"add\",\"path\":5,\"value\":1}]",
+                "add operation failed to decode path: missing value");
+    JSONP_FAIL ("{\"a\":1}", "[{\"op\":\"test\",\"path\":\"/a\"}]", "testing value /a failed");
+    JSONP_FAIL ("{\"a\":1}", "[{\"op\":\"remove\",\"path\":\"\"}]",
+                "remove operation does not apply: doc is missing path: \"\"");
     JSONP_FAIL ("{\"a\":1}", "[{\"op\":\"move\",\"path\":\"/a\"}]",
                 "move operation failed to decode from");
     JSONP_FAIL ("{\"a\":\"s\"}", "[{\"op\":\"add\",\"path\":\"/a/b\",\"value\":1}]",
@@ -324,6 +339,37 @@ static void test_json_more (void)
     EXPECT_FAIL (API_PATCH_JSON, HS_KIND_POD, "{}", "[1]", API_PATCH_EBAD, "jsonpatch.Operation");
     EXPECT_FAIL (API_PATCH_JSON, HS_KIND_POD, "{}", "[[]]", API_PATCH_EBAD, "jsonpatch.Operation");
     JSONP ("{\"a\":1}", "[]", "{\"a\":1}");
+}
+
+/* Where Kubernetes (evanphx/json-patch v4) is more lenient than RFC 6902,
+ * and clients count on it (checked against kubectl 1.32's --local patch). */
+static void test_json_kubernetes (void)
+{
+    /* replace of a key the object lacks sets it (a common way to set a label) */
+    JSONP ("{\"metadata\":{\"labels\":{\"a\":\"1\"}}}",
+           "[{\"op\":\"replace\",\"path\":\"/metadata/labels/b\",\"value\":\"2\"}]",
+           "{\"metadata\":{\"labels\":{\"a\":\"1\",\"b\":\"2\"}}}");
+    /* an absent value is null; copy from a missing key copies null */
+    JSONP ("{\"a\":1}", "[{\"op\":\"add\",\"path\":\"/b\"}]", "{\"a\":1,\"b\":null}");
+    JSONP ("{\"a\":1}", "[{\"op\":\"replace\",\"path\":\"/a\"}]", "{\"a\":null}");
+    JSONP ("{\"a\":1}", "[{\"op\":\"copy\",\"from\":\"/b\",\"path\":\"/c\"}]",
+           "{\"a\":1,\"c\":null}");
+    /* indexes as strconv.Atoi reads them, negative from the end */
+    JSONP ("{\"a\":[1,2,3]}", "[{\"op\":\"remove\",\"path\":\"/a/-1\"}]", "{\"a\":[1,2]}");
+    JSONP ("{\"a\":[1,2,3]}", "[{\"op\":\"replace\",\"path\":\"/a/-3\",\"value\":0}]",
+           "{\"a\":[0,2,3]}");
+    JSONP ("{\"a\":[1]}", "[{\"op\":\"add\",\"path\":\"/a/-1\",\"value\":2}]", "{\"a\":[1,2]}");
+    JSONP ("{\"a\":[1]}", "[{\"op\":\"add\",\"path\":\"/a/01\",\"value\":2}]", "{\"a\":[1,2]}");
+    JSONP ("{\"a\":[1,2]}", "[{\"op\":\"test\",\"path\":\"/a/+1\",\"value\":2}]", "{\"a\":[1,2]}");
+    /* only ~0 and ~1 are escapes */
+    JSONP ("{}", "[{\"op\":\"add\",\"path\":\"/x~2y\",\"value\":1}]", "{\"x~2y\":1}");
+    JSONP ("{}", "[{\"op\":\"add\",\"path\":\"/x~\",\"value\":1}]", "{\"x~\":1}");
+    /* move into its own child: removed first, so the destination is gone */
+    JSONP_FAIL ("{\"a\":{\"b\":1}}", "[{\"op\":\"move\",\"from\":\"/a\",\"path\":\"/a/b\"}]",
+                "move operation does not apply: doc is missing destination path: /a/b");
+    /* move onto itself is a no-op */
+    JSONP ("{\"a\":1,\"b\":2}", "[{\"op\":\"move\",\"from\":\"/a\",\"path\":\"/a\"}]",
+           "{\"b\":2,\"a\":1}");
 }
 
 /* kubectl rollout undo (notes §2). */
@@ -535,6 +581,32 @@ static void test_smp_lists (void)
         "{\"spec\":{\"strategy\":{\"type\":\"RollingUpdate\",\"rollingUpdate\":{\"maxSurge\":1}}}}",
         "{\"spec\":{\"strategy\":{\"$retainKeys\":[\"type\"],\"type\":\"Recreate\"}}}",
         "{\"spec\":{\"strategy\":{\"type\":\"Recreate\"}}}");
+    /* kubectl apply switching the strategy to Recreate */
+    SMP (HS_KIND_DEPLOYMENT,
+         "{\"spec\":{\"replicas\":1,\"strategy\":{\"type\":\"RollingUpdate\",\"rollingUpdate\":{"
+         "\"maxSurge\":1,\"maxUnavailable\":0}}}}",
+         "{\"spec\":{\"strategy\":{\"$retainKeys\":[\"type\"],\"rollingUpdate\":null,\"type\":"
+         "\"Recreate\"}}}",
+         "{\"spec\":{\"replicas\":1,\"strategy\":{\"type\":\"Recreate\"}}}");
+    /* kubectl apply adding a port: ordered by containerPort, numbers */
+    SMP (HS_KIND_DEPLOYMENT,
+         "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"m\",\"ports\":[{"
+         "\"containerPort\":8080,\"protocol\":\"TCP\"}]}]}}}}",
+         "{\"spec\":{\"template\":{\"spec\":{\"$setElementOrder/containers\":[{\"name\":\"m\"}],"
+         "\"containers\":[{\"$setElementOrder/ports\":[{\"containerPort\":8080},{\"containerPort\":"
+         "9090}],\"name\":\"m\",\"ports\":[{\"containerPort\":9090,\"name\":\"metrics\"}]}]}}}}",
+         "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"m\",\"ports\":[{"
+         "\"containerPort\":8080,\"protocol\":\"TCP\"},{\"containerPort\":9090,\"name\":"
+         "\"metrics\"}]}]}}}}");
+    /* kubectl apply removing a container and an arg (args are atomic) */
+    SMP (HS_KIND_DEPLOYMENT,
+         "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"a\",\"args\":[\"-v\","
+         "\"-x\"]},{\"name\":\"b\"}]}}}}",
+         "{\"spec\":{\"template\":{\"spec\":{\"$setElementOrder/containers\":[{\"name\":\"a\"}],"
+         "\"containers\":[{\"args\":[\"-v\"],\"name\":\"a\"},{\"$patch\":\"delete\",\"name\":"
+         "\"b\"}]}}}}",
+         "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"a\",\"args\":[\"-v\"]}"
+         "]}}}}");
     /* a template in Job, ReplicaSet: the same pod schema */
     SMP (HS_KIND_JOB,
          "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"a\",\"env\":[{\"name\":"
@@ -602,6 +674,17 @@ static void test_smp_order (void)
          "{\"spec\":{\"$setElementOrder/containers\":[{\"name\":\"a\"}],\"containers\":[{"
          "\"$patch\":\"delete\",\"name\":\"b\"}]}}",
          "{\"spec\":{\"containers\":[{\"name\":\"a\"}]}}");
+    /* kubectl apply renaming env var A to C, with S added by someone else:
+     * S's place comes from upstream's view of the live list after the
+     * delete and the append ([S, B, C]), so S goes first */
+    SMP (HS_KIND_POD,
+         "{\"spec\":{\"containers\":[{\"name\":\"m\",\"env\":[{\"name\":\"A\"},{\"name\":\"S\"},{"
+         "\"name\":\"B\"}]}]}}",
+         "{\"spec\":{\"containers\":[{\"name\":\"m\",\"$setElementOrder/env\":[{\"name\":\"C\"},{"
+         "\"name\":\"B\"}],\"env\":[{\"name\":\"C\",\"value\":\"c\"},{\"$patch\":\"delete\","
+         "\"name\":\"A\"}]}]}}",
+         "{\"spec\":{\"containers\":[{\"name\":\"m\",\"env\":[{\"name\":\"S\"},{\"name\":\"C\","
+         "\"value\":\"c\"},{\"name\":\"B\"}]}]}}");
     /* primitive set order */
     SMP (HS_KIND_NODE, "{\"spec\":{\"podCIDRs\":[\"a\",\"b\"]}}",
          "{\"spec\":{\"$setElementOrder/podCIDRs\":[\"b\",\"c\",\"a\"],\"podCIDRs\":[\"c\"]}}",
@@ -951,10 +1034,23 @@ static hs_tree_t *s_random_tree (int depth)
 static hs_tree_t *s_random_json_patch (void)
 {
     static const char *ops[] = {"add", "remove", "replace", "move", "copy", "test", "bad"};
-    static const char *paths[] = {
-        "",     "/a",   "/spec", "/spec/containers",   "/spec/containers/0",
-        "/a/-", "/x/0", "/~1",   "/spec/containers/-", "/name/a",
-        "/0"};
+    static const char *paths[] = {"",
+                                  "/a",
+                                  "/spec",
+                                  "/spec/containers",
+                                  "/spec/containers/0",
+                                  "/spec/containers/-1",
+                                  "/spec/containers/01",
+                                  "/spec/containers/-",
+                                  "/a/-",
+                                  "/x/0",
+                                  "/~1",
+                                  "/x~2",
+                                  "/name/a",
+                                  "/0",
+                                  "/-9",
+                                  "a/b",
+                                  "/"};
     hs_tree_t *p = hs_tree_new (HS_TREE_SEQ);
     size_t n = s_rand () % 6;
     for (size_t i = 0; i < n; i++) {
@@ -1028,6 +1124,7 @@ int main (int argc, char **argv)
         {"merge_kubectl", test_merge_kubectl},
         {"json_rfc6902", test_json_rfc6902},
         {"json_more", test_json_more},
+        {"json_kubernetes", test_json_kubernetes},
         {"json_rollout_undo", test_json_rollout_undo},
         {"smp_kubectl", test_smp_kubectl},
         {"smp_lists", test_smp_lists},

@@ -222,12 +222,54 @@ static void test_other_codes (void)
     hs_tree_free (ok);
 }
 
+/* Store texts of any shape: never a crash, always a 422 with causes. */
+static void test_fuzz_invalid (void)
+{
+    static const char *const parts[] = {
+        "Pod \"p\" is invalid: ",
+        "[",
+        "]",
+        ", ",
+        ": ",
+        "spec.x",
+        "Invalid value",
+        "Required value",
+        "\"",
+        "a b",
+        "Forbidden",
+        ",",
+        ":",
+        "",
+        "metadata.labels[a, b]",
+        " is invalid: ",
+    };
+    uint32_t seed = 7;
+    for (int round = 0; round < 5000; round++) {
+        hs_buf_t b = {0};
+        seed = seed * 1103515245u + 12345u;
+        int n = (int)((seed >> 16) % 12);
+        for (int i = 0; i < n; i++) {
+            seed = seed * 1103515245u + 12345u;
+            hs_buf_puts (&b, parts[(seed >> 16) % HS_ARRAY_LEN (parts)]);
+        }
+        char *msg = hs_buf_take (&b);
+        api_status_t s =
+            s_ack (HS__CODE__CODE_INVALID, msg ? msg : "", HS_KIND_POD, (round & 1) ? "p" : "");
+        CHECK_EQ_INT (s.http, 422);
+        const hs_tree_t *c = hs_tree_get (hs_tree_get (s.tree, "details"), "causes");
+        CHECK (c && c->n >= 1 && c->n <= 32);
+        api_status_free (&s);
+        free (msg);
+    }
+}
+
 int main (int argc, char **argv)
 {
     static const hs_test_t tests[] = {
         {"not_found_exists_conflict", test_not_found_exists_conflict},
         {"invalid", test_invalid},
         {"other_codes", test_other_codes},
+        {"fuzz_invalid", test_fuzz_invalid},
     };
     return HS_TEST_RUN (tests);
 }

@@ -294,7 +294,7 @@ static void test_events (void)
         "---\n"
         "apiVersion: v1\nkind: Event\nmetadata: {name: web.bbb, namespace: default}\n"
         "involvedObject: {kind: Pod, name: web, namespace: default}\n"
-        "reason: Scheduled\nmessage: \"Successfully assigned default/web to demo\"\ntype: "
+        "reason: Scheduled\nmessage: \"Successfully assigned\\tdefault/web\\nto demo\"\ntype: "
         "Normal\n"
         "reportingComponent: default-scheduler\nfirstTimestamp: \"%s\"\nlastTimestamp: \"%s\"\n",
         s_ago (600, a, sizeof a), s_ago (60, b, sizeof b), s_ago (700, c, sizeof c),
@@ -321,6 +321,20 @@ static void test_events (void)
     CHECK_CONTAINS (json, "{\"cells\":[\"60s\",\"Normal\",\"Started\",\"pod/web\","
                           "\"spec.containers{main}\",\"hs-agent\",\"Started container "
                           "main\",\"10m\",3,\"web.aaa\"]");
+    /* row for row what `hsctl get events -o wide` prints (it sorts first) */
+    ctl_sort_objects (o, m.n);
+    ctl_list_opts_t opts = {.wide = true, .no_headers = true};
+    _cleanup_free_ char *text = ctl_table_text (HS_KIND_EVENT, o, m.n, &opts, NOW);
+    hs_buf_t buf = {0};
+    const hs_tree_t *rows = hs_tree_get (t, "rows");
+    for (size_t r = 0; r < rows->n; r++) {
+        const hs_tree_t *cells = hs_tree_get (rows->items[r], "cells");
+        for (size_t i = 0; i < cells->n; i++)
+            hs_buf_printf (&buf, "%s%s", i ? "\t" : "", cells->items[i]->scalar);
+        hs_buf_puts (&buf, "\n");
+    }
+    _cleanup_free_ char *ours = hs_buf_take (&buf);
+    CHECK_EQ_STR (ours, text);
     hs_tree_free (t);
     free (o);
     hs_manifest_free (&m);
