@@ -24,7 +24,7 @@ out_has '^Client Version: v1\.32\.[0-9]+(-dispatcher)?$'
 out_is "$(grep '^Client Version' "$T/out")
 $(grep '^Kustomize Version' "$T/out")
 Server Version: v1.32.0-homeostat"
-pass "version: the dispatcher picked kubectl 1.32; Server Version v1.32.0-homeostat"
+pass "version: Client v1.32 (for minor 32 the dispatcher runs its built-in 1.32.4), Server Version v1.32.0-homeostat"
 
 ok k api-resources
 header_is "NAME SHORTNAMES APIVERSION NAMESPACED KIND"
