@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #define DEFAULT_LISTEN "127.0.0.1:6443"
-#define DEFAULT_RING   10000
+#define DEFAULT_RING   100000 /* api_cache.c's own default, docs §24 */
 #define READY_POLL_NS  (20LL * 1000000LL)
 
 enum {
