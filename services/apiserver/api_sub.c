@@ -721,13 +721,14 @@ static void s_scale (api_req_t *r)
             s_reply (r, st);
             return;
         }
+        /* Kubernetes checks the name the Scale gives (kubectl sends it). */
         const char *name = s_scalar (s_path (body, "metadata", "name"));
-        if (!hs_empty (name) && strcmp (name, rt->name) != 0) {
+        if (!name || strcmp (name, rt->name) != 0) {
             hs_tree_free (body);
             s_reply (r, api_status_fmt (400, "BadRequest",
                                         "the name of the object (%s) does not match the name on "
                                         "the URL (%s)",
-                                        name, rt->name));
+                                        hs_s (name), rt->name));
             return;
         }
         if (s_body_rv (body, &pre, &st) < 0) {
@@ -1167,7 +1168,11 @@ static void s_log (api_req_t *r)
         s_reply (r, api_status_fmt (400, "BadRequest", "invalid sinceTime \"%s\"", since_time));
         return;
     }
-    if (since_s) since_ns = hs_now_ns () - since_s * 1000000000LL;
+    if (since_s) {
+        /* Further back than the epoch is everything (and no overflow). */
+        int64_t now = hs_now_ns ();
+        since_ns = since_s >= now / 1000000000LL ? 1 : now - since_s * 1000000000LL;
+    }
 
     if (s_forbidden (r, "get", "", "pods/log")) return;
     const Hs__Object *o = s_live (r);

@@ -127,6 +127,8 @@ code_is 200 "PUT scale without a Content-Type, with the current resourceVersion"
 py_is 'd["spec"]["replicas"], d["metadata"]["resourceVersion"] != "'"$RV"'"' "(2, True)" "PUT scale"
 api GET $D/deployments/web
 py_is 'd["spec"]["replicas"]' 2 "the deployment after PUT scale"
+api PUT $D/deployments/web/scale '{"spec":{"replicas":5}}' none
+code_is 400 "PUT scale without a name"
 BODY=$(python3 -c "import json,sys; d=json.loads(sys.argv[1]); d['spec']['replicas']=5; print(json.dumps(d))" "$SCALE")
 api PUT $D/deployments/web/scale "$BODY" none
 code_is 409 "PUT scale with a stale resourceVersion"
@@ -197,6 +199,14 @@ print(len(lines)==3 and all(rx.match(l) for l in lines) and [rx.match(l).group(3
 api GET "$P/pods/hello/log?limitBytes=5"
 code_is 200 "limitBytes"
 body_is "out-o" "limitBytes=5"
+# further back than the epoch: everything (was a signed overflow)
+api GET "$P/pods/hello/log?sinceSeconds=99999999999999&limitBytes=12"
+code_is 200 "a huge sinceSeconds"
+body_is "out-one
+err-" "a huge sinceSeconds with limitBytes (counted by the gateway)"
+api GET "$P/pods/hello/log?sinceTime=2020-01-01T00:00:00Z&tailLines=1"
+code_is 200 "sinceTime"
+body_is "out-two" "sinceTime with tailLines"
 pass "logs: whole, tailLines, timestamps (RFC 3339 + space), limitBytes"
 
 wait_for 30 "talker Running" phase_is talker Running
