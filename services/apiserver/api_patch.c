@@ -468,6 +468,20 @@ int api_patch_type (const char *content_type)
 
 /* ------------------------------------------------------------------ merge patch (RFC 7386) */
 
+/* A copy without null object members, at any depth (objects inside arrays
+ * too); null array items stay (evanphx's pruneNulls). */
+static hs_tree_t *s_dup_pruned (const hs_tree_t *t)
+{
+    if (t->type != HS_TREE_MAP && t->type != HS_TREE_SEQ) return api_tree_dup (t);
+    hs_tree_t *r = hs_tree_new (t->type);
+    size_t cap = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        if (t->type == HS_TREE_MAP && t->items[i]->type == HS_TREE_NULL) continue;
+        s_tree_append (r, &cap, t->keys ? t->keys[i] : NULL, s_dup_pruned (t->items[i]));
+    }
+    return r;
+}
+
 /* MergePatch(target, patch): takes target (may be NULL), returns the result. */
 static hs_tree_t *s_merge (hs_tree_t *target, const hs_tree_t *patch, int depth, s_ctx_t *c)
 {
@@ -476,8 +490,11 @@ static hs_tree_t *s_merge (hs_tree_t *target, const hs_tree_t *patch, int depth,
         return target;
     }
     if (patch->type != HS_TREE_MAP) {
+        /* evanphx/json-patch v4 (kube-apiserver's MergePatch) prunes null
+         * members from a value that replaces anything but an object */
+        bool prune = !target || target->type != HS_TREE_MAP;
         hs_tree_free (target);
-        return api_tree_dup (patch);
+        return prune ? s_dup_pruned (patch) : api_tree_dup (patch);
     }
     if (!target || target->type != HS_TREE_MAP) {
         hs_tree_free (target);
@@ -1430,32 +1447,43 @@ static int s_check_set_order (const hs_tree_t *plist, const hs_tree_t *order, co
                               s_ctx_t *c)
 {
     if (!plist || !plist->n || !order->n) return 0;
-    size_t pi = 0, oi = 0;
-    while (pi < plist->n && oi < order->n) {
-        const hs_tree_t *e = plist->items[pi];
-        const hs_tree_t *d = s_directive (e);
-        if (mk && (!e || e->type != HS_TREE_MAP))
+    /* the patch's items but "$patch: delete" ones (a list of maps) */
+    const hs_tree_t **nd = hs_calloc (plist->n, sizeof (hs_tree_t *));
+    size_t n = 0;
+    for (size_t i = 0; i < plist->n; i++) {
+        const hs_tree_t *e = plist->items[i];
+        if (mk && (!e || e->type != HS_TREE_MAP)) {
+            free (nd);
             return s_fail (c, API_PATCH_EBAD,
                            "expected a map[string]interface {}, but received a %s",
                            s_type_name (e));
-        if (d) { /* $patch items ($patch: delete ones are not ordered) */
+        }
+        if (!mk || !s_directive_is (s_directive (e), "delete")) nd[n++] = e;
+    }
+    size_t pi = 0, oi = 0;
+    int r = 0;
+    while (r == 0 && pi < n && oi < order->n) {
+        if (s_directive (nd[pi])) { /* other $patch items are not ordered */
             pi++;
             continue;
         }
-        const char *a = s_ident (e, mk), *b = s_ident (order->items[oi], mk);
-        if (mk && !a) return s_no_merge_key (e, mk, c);
-        if (mk && !b) return s_no_merge_key (order->items[oi], mk, c);
-        if (a && b && strcmp (a, b) == 0) pi++;
+        const char *a = s_ident (nd[pi], mk), *b = s_ident (order->items[oi], mk);
+        if (mk && !a)
+            r = s_no_merge_key (nd[pi], mk, c);
+        else if (mk && !b)
+            r = s_no_merge_key (order->items[oi], mk, c);
+        else if (a && b && strcmp (a, b) == 0)
+            pi++;
         oi++;
     }
-    while (pi < plist->n && s_directive (plist->items[pi])) pi++;
-    if (pi < plist->n) {
+    free (nd);
+    if (r == 0 && pi < n && oi >= order->n) {
         _cleanup_free_ char *qp = s_quote (plist), *qo = s_quote (order);
-        return s_fail (c, API_PATCH_EBAD,
-                       "The order in patch list:\n%s\n doesn't match %s list:\n%s\n", qp,
-                       S_SET_ORDER, qo);
+        r = s_fail (c, API_PATCH_EBAD,
+                    "The order in patch list:\n%s\n doesn't match %s list:\n%s\n", qp, S_SET_ORDER,
+                    qo);
     }
-    return 0;
+    return r;
 }
 
 /* Upstream orders the server-only items of a $setElementOrder list by the

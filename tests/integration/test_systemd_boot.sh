@@ -149,7 +149,7 @@ pass "the container runs systemd on pure cgroup v2"
 # ---- homeostat.target and one instance of each controller
 show() { E systemctl show -p "$2" --value "$1"; }
 active() { [ "$(E systemctl is-active "$1" 2>/dev/null)" = active ]; }
-UNITS=(hs-bus.service hs-store.service hs-agent.service hs-scheduler@1.service
+UNITS=(hs-bus.service hs-store.service hs-agent.service hs-apiserver.service hs-scheduler@1.service
        hs-replicas@1.service hs-jobs@1.service hs-prober@1.service)
 t=$(ms)
 E systemctl start homeostat.target hs-scheduler@1 hs-replicas@1 hs-jobs@1 hs-prober@1 \

@@ -17,6 +17,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/../integration/lib.sh"
 
 KUBECTL=${KUBECTL:-/usr/bin/kubectl}
 [ -x "$KUBECTL" ] || { echo "SKIP: no kubectl at $KUBECTL"; exit 77; }
+# The client's minor version: kubectl >= 1.32 sends protobuf bodies from its
+# typed clients (create deployment|job|namespace), 1.31 sends JSON.
+KMINOR=$("$KUBECTL" version --client -o json 2>/dev/null |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["clientVersion"]["minor"])') ||
+  fail "$KUBECTL version --client"
 KCACHE="$T/kcache"
 mkdir -p "$KCACHE"
 
