@@ -40,9 +40,9 @@
 #define S_SETTLE_MS     3000          /* the cache catching up with our write */
 #define S_LOG_ANSWER_NS (5000 * S_MS) /* silence from the agent that ends a log */
 #define S_LOG_RESEND_NS (1000 * S_MS) /* the request again: retry, then keepalive */
-#define S_LOG_JOIN_MS   3000
-#define S_LOG_LINE_MAX  (1u << 20) /* a line the gateway filters (sinceSeconds) */
-#define S_WATCH_DEFAULT (1800)     /* a namespace watch without timeoutSeconds */
+#define S_LOG_JOIN_MS   3000          /* the bus echoes a connection's join */
+#define S_LOG_LINE_MAX  (1u << 20)    /* a line the gateway filters (sinceSeconds) */
+#define S_WATCH_DEFAULT (1800)        /* a namespace watch without timeoutSeconds */
 
 /* ------------------------------------------------------------ small helpers */
 
@@ -846,11 +846,20 @@ static void s_eviction (api_req_t *r)
 
 /* ------------------------------------------------------------ pods/log */
 
-/* One per user connection that asked for a log: its logs.<id> handler. */
+/* One per user connection that asked for a log: its logs.<id> handler,
+ * and the proof that the subscription is in force at the broker before a
+ * request goes out (else the agent's first chunks could be lost): a Ping on
+ * echo.<instance>/ that came back, as hs_bus_join does, but without
+ * blocking the loop. */
 typedef struct s_logsub {
     hs_client_t *client;
+    hs_loop_t *loop;
     char *id;
-    bool on, joined; /* the handler is registered; the bus proved the subscription */
+    bool on, joined; /* the handlers are registered; the bus proved the subscription */
+    char *echo_topic;
+    char nonce[20];
+    hs_loop_timer_t *ping; /* while joining */
+    int64_t ping_start, ping_every;
     struct s_logsub *next;
 } s_logsub_t;
 
@@ -862,6 +871,7 @@ typedef struct s_log {
     char *ns, *pod, *container, *node, *waiting, *req_topic;
     char agent[300]; /* "node:<node>" */
     Hs__LogRequest req;
+    s_logsub_t *sub;
     uint64_t seq, forged;
     bool got_any, started, done;
     int64_t start_mono, heard_mono, sent_mono;
@@ -1074,7 +1084,8 @@ static void s_log_tick (void *arg)
         }
         return;
     }
-    s_log_publish (l); /* before the first chunk the retry, then the keepalive */
+    /* before the first chunk the retry, then the keepalive */
+    if (l->sub->joined) s_log_publish (l);
     hs_loop_timer_set (l->timer, now + S_LOG_RESEND_NS);
 }
 
@@ -1086,38 +1097,80 @@ static void s_log_gone (void *arg)
     s_log_free (l);
 }
 
+static void s_logsub_ping (void *arg)
+{
+    s_logsub_t *s = arg;
+    int64_t now = hs_mono_ns ();
+    if (now - s->ping_start >= S_LOG_JOIN_MS * S_MS) {
+        /* The log requests waiting for it time out on their own. */
+        log_warn ("the bus did not echo %s within %d ms: log requests of %s wait", s->echo_topic,
+                  S_LOG_JOIN_MS, s->id);
+        hs_loop_timer_free (&s->ping);
+        return;
+    }
+    Hs__Envelope env = HS__ENVELOPE__INIT;
+    Hs__Ping ping = HS__PING__INIT;
+    ping.nonce = s->nonce;
+    env.body_case = HS__ENVELOPE__BODY_PING;
+    env.ping = &ping;
+    hs_bus_publish (hs_client_bus (s->client), s->echo_topic, &env);
+    hs_pb_take_str (&env.sender, NULL); /* publish set a heap copy */
+    s->ping_every = s->ping_every < 200 * S_MS ? s->ping_every * 2 : s->ping_every;
+    hs_loop_timer_set (s->ping, now + s->ping_every);
+}
+
+static void s_logsub_on_echo (void *arg, const char *topic, const Hs__Envelope *env)
+{
+    s_logsub_t *s = arg;
+    if (s->joined || strcmp (topic, s->echo_topic) != 0 ||
+        env->body_case != HS__ENVELOPE__BODY_PING || !env->ping ||
+        !hs_streq (env->ping->nonce, s->nonce))
+        return;
+    s->joined = true;
+    hs_loop_timer_free (&s->ping);
+    /* The requests that waited go out now; their silence counts from now. */
+    int64_t now = hs_mono_ns ();
+    for (s_log_t *l = s_logs; l; l = l->next)
+        if (l->sub == s && !l->done && !l->got_any) {
+            l->start_mono = now;
+            s_log_publish (l);
+        }
+}
+
 /* The logs.<id> handler of this connection, registered once (hs_client
- * has no way to remove one; a second would see every chunk twice). */
-static int s_logsub (hs_client_t *client, s_logsub_t **ret)
+ * has no way to remove one; a second would see every chunk twice), and
+ * the join under way or done. */
+static int s_logsub (hs_client_t *client, hs_loop_t *loop, s_logsub_t **ret)
 {
     const char *id = hs_client_id (client);
     s_logsub_t *s = s_logsubs;
     while (s && !(s->client == client && hs_streq (s->id, id))) s = s->next;
-    if (s && s->joined) {
-        *ret = s;
-        return 0;
-    }
-    _cleanup_free_ char *topic = hs_topic_to ("logs", id);
     if (!s) {
         s = hs_calloc (1, sizeof *s);
         s->client = client;
+        s->loop = loop;
         s->id = hs_strdup (id);
+        s->echo_topic = hs_topic_to ("echo", hs_bus_instance (hs_client_bus (client)));
         s->next = s_logsubs;
         s_logsubs = s;
     }
-    int rc = 0;
     if (!s->on) {
-        rc = hs_client_on (client, topic, s_log_on_chunk, s);
-        s->on = rc == 0;
+        _cleanup_free_ char *topic = hs_topic_to ("logs", id);
+        int rc = hs_client_on (client, topic, s_log_on_chunk, s);
+        if (rc == 0) rc = hs_client_on (client, s->echo_topic, s_logsub_on_echo, s);
+        if (rc < 0) {
+            /* A prefix that hs_client_on refused once it refuses again. */
+            log_warn ("cannot subscribe to %s: %s", topic, strerror (-rc));
+            return rc;
+        }
+        s->on = true;
     }
-    /* Proves the subscription is in force before anything can answer
-     * (once per connection: a short round trip through the local broker). */
-    if (rc == 0) rc = hs_bus_join (hs_client_bus (client), S_LOG_JOIN_MS);
-    if (rc < 0) {
-        log_warn ("cannot subscribe to %s: %s", topic, strerror (-rc));
-        return rc;
+    if (!s->joined && !s->ping) {
+        hs_random_id (s->nonce, 16);
+        s->ping_start = hs_mono_ns ();
+        s->ping_every = 5 * S_MS;
+        s->ping = hs_loop_timer (loop, s->ping_start, s_logsub_ping, s);
     }
-    s->joined = true;
     *ret = s;
     return 0;
 }
@@ -1195,7 +1248,7 @@ static void s_log (api_req_t *r)
     }
     hs_client_t *client = api_req_client (r);
     s_logsub_t *sub;
-    int rc = client ? s_logsub (client, &sub) : -ENOTCONN;
+    int rc = client ? s_logsub (client, api_server_loop (api_req_server (r)), &sub) : -ENOTCONN;
     if (rc < 0) {
         s_reply (r, api_status_fmt (503, "ServiceUnavailable", "cannot read logs over the bus: %s",
                                     strerror (-rc)));
@@ -1205,6 +1258,7 @@ static void s_log (api_req_t *r)
     s_log_t *l = hs_calloc (1, sizeof *l);
     l->r = r;
     l->client = client;
+    l->sub = sub;
     l->ns = hs_strdup (rt->ns);
     l->pod = hs_strdup (rt->name);
     l->container = hs_strdup (container);
@@ -1232,7 +1286,7 @@ static void s_log (api_req_t *r)
     l->next = s_logs;
     s_logs = l;
     api_req_on_close (r, s_log_gone, l);
-    s_log_publish (l);
+    if (sub->joined) s_log_publish (l); /* else once the bus echoed the join */
     l->timer = hs_loop_timer (api_server_loop (api_req_server (r)), l->start_mono + S_LOG_RESEND_NS,
                               s_log_tick, l);
 }
