@@ -40,9 +40,9 @@
 #define S_SETTLE_MS     3000          /* the cache catching up with our write */
 #define S_LOG_ANSWER_NS (5000 * S_MS) /* silence from the agent that ends a log */
 #define S_LOG_RESEND_NS (1000 * S_MS) /* the request again: retry, then keepalive */
-#define S_LOG_JOIN_MS   3000
-#define S_LOG_LINE_MAX  (1u << 20) /* a line the gateway filters (sinceSeconds) */
-#define S_WATCH_DEFAULT (1800)     /* a namespace watch without timeoutSeconds */
+#define S_LOG_JOIN_MS   3000          /* the bus echoes a connection's join */
+#define S_LOG_LINE_MAX  (1u << 20)    /* a line the gateway filters (sinceSeconds) */
+#define S_WATCH_DEFAULT (1800)        /* a namespace watch without timeoutSeconds */
 
 /* ------------------------------------------------------------ small helpers */
 
@@ -721,13 +721,14 @@ static void s_scale (api_req_t *r)
             s_reply (r, st);
             return;
         }
+        /* Kubernetes checks the name the Scale gives (kubectl sends it). */
         const char *name = s_scalar (s_path (body, "metadata", "name"));
-        if (!hs_empty (name) && strcmp (name, rt->name) != 0) {
+        if (!name || strcmp (name, rt->name) != 0) {
             hs_tree_free (body);
             s_reply (r, api_status_fmt (400, "BadRequest",
                                         "the name of the object (%s) does not match the name on "
                                         "the URL (%s)",
-                                        name, rt->name));
+                                        hs_s (name), rt->name));
             return;
         }
         if (s_body_rv (body, &pre, &st) < 0) {
@@ -845,11 +846,20 @@ static void s_eviction (api_req_t *r)
 
 /* ------------------------------------------------------------ pods/log */
 
-/* One per user connection that asked for a log: its logs.<id> handler. */
+/* One per user connection that asked for a log: its logs.<id> handler,
+ * and the proof that the subscription is in force at the broker before a
+ * request goes out (else the agent's first chunks could be lost): a Ping on
+ * echo.<instance>/ that came back, as hs_bus_join does, but without
+ * blocking the loop. */
 typedef struct s_logsub {
     hs_client_t *client;
+    hs_loop_t *loop;
     char *id;
-    bool on, joined; /* the handler is registered; the bus proved the subscription */
+    bool on, joined; /* the handlers are registered; the bus proved the subscription */
+    char *echo_topic;
+    char nonce[20];
+    hs_loop_timer_t *ping; /* while joining */
+    int64_t ping_start, ping_every;
     struct s_logsub *next;
 } s_logsub_t;
 
@@ -861,6 +871,7 @@ typedef struct s_log {
     char *ns, *pod, *container, *node, *waiting, *req_topic;
     char agent[300]; /* "node:<node>" */
     Hs__LogRequest req;
+    s_logsub_t *sub;
     uint64_t seq, forged;
     bool got_any, started, done;
     int64_t start_mono, heard_mono, sent_mono;
@@ -1073,7 +1084,8 @@ static void s_log_tick (void *arg)
         }
         return;
     }
-    s_log_publish (l); /* before the first chunk the retry, then the keepalive */
+    /* before the first chunk the retry, then the keepalive */
+    if (l->sub->joined) s_log_publish (l);
     hs_loop_timer_set (l->timer, now + S_LOG_RESEND_NS);
 }
 
@@ -1085,38 +1097,80 @@ static void s_log_gone (void *arg)
     s_log_free (l);
 }
 
+static void s_logsub_ping (void *arg)
+{
+    s_logsub_t *s = arg;
+    int64_t now = hs_mono_ns ();
+    if (now - s->ping_start >= S_LOG_JOIN_MS * S_MS) {
+        /* The log requests waiting for it time out on their own. */
+        log_warn ("the bus did not echo %s within %d ms: log requests of %s wait", s->echo_topic,
+                  S_LOG_JOIN_MS, s->id);
+        hs_loop_timer_free (&s->ping);
+        return;
+    }
+    Hs__Envelope env = HS__ENVELOPE__INIT;
+    Hs__Ping ping = HS__PING__INIT;
+    ping.nonce = s->nonce;
+    env.body_case = HS__ENVELOPE__BODY_PING;
+    env.ping = &ping;
+    hs_bus_publish (hs_client_bus (s->client), s->echo_topic, &env);
+    hs_pb_take_str (&env.sender, NULL); /* publish set a heap copy */
+    s->ping_every = s->ping_every < 200 * S_MS ? s->ping_every * 2 : s->ping_every;
+    hs_loop_timer_set (s->ping, now + s->ping_every);
+}
+
+static void s_logsub_on_echo (void *arg, const char *topic, const Hs__Envelope *env)
+{
+    s_logsub_t *s = arg;
+    if (s->joined || strcmp (topic, s->echo_topic) != 0 ||
+        env->body_case != HS__ENVELOPE__BODY_PING || !env->ping ||
+        !hs_streq (env->ping->nonce, s->nonce))
+        return;
+    s->joined = true;
+    hs_loop_timer_free (&s->ping);
+    /* The requests that waited go out now; their silence counts from now. */
+    int64_t now = hs_mono_ns ();
+    for (s_log_t *l = s_logs; l; l = l->next)
+        if (l->sub == s && !l->done && !l->got_any) {
+            l->start_mono = now;
+            s_log_publish (l);
+        }
+}
+
 /* The logs.<id> handler of this connection, registered once (hs_client
- * has no way to remove one; a second would see every chunk twice). */
-static int s_logsub (hs_client_t *client, s_logsub_t **ret)
+ * has no way to remove one; a second would see every chunk twice), and
+ * the join under way or done. */
+static int s_logsub (hs_client_t *client, hs_loop_t *loop, s_logsub_t **ret)
 {
     const char *id = hs_client_id (client);
     s_logsub_t *s = s_logsubs;
     while (s && !(s->client == client && hs_streq (s->id, id))) s = s->next;
-    if (s && s->joined) {
-        *ret = s;
-        return 0;
-    }
-    _cleanup_free_ char *topic = hs_topic_to ("logs", id);
     if (!s) {
         s = hs_calloc (1, sizeof *s);
         s->client = client;
+        s->loop = loop;
         s->id = hs_strdup (id);
+        s->echo_topic = hs_topic_to ("echo", hs_bus_instance (hs_client_bus (client)));
         s->next = s_logsubs;
         s_logsubs = s;
     }
-    int rc = 0;
     if (!s->on) {
-        rc = hs_client_on (client, topic, s_log_on_chunk, s);
-        s->on = rc == 0;
+        _cleanup_free_ char *topic = hs_topic_to ("logs", id);
+        int rc = hs_client_on (client, topic, s_log_on_chunk, s);
+        if (rc == 0) rc = hs_client_on (client, s->echo_topic, s_logsub_on_echo, s);
+        if (rc < 0) {
+            /* A prefix that hs_client_on refused once it refuses again. */
+            log_warn ("cannot subscribe to %s: %s", topic, strerror (-rc));
+            return rc;
+        }
+        s->on = true;
     }
-    /* Proves the subscription is in force before anything can answer
-     * (once per connection: a short round trip through the local broker). */
-    if (rc == 0) rc = hs_bus_join (hs_client_bus (client), S_LOG_JOIN_MS);
-    if (rc < 0) {
-        log_warn ("cannot subscribe to %s: %s", topic, strerror (-rc));
-        return rc;
+    if (!s->joined && !s->ping) {
+        hs_random_id (s->nonce, 16);
+        s->ping_start = hs_mono_ns ();
+        s->ping_every = 5 * S_MS;
+        s->ping = hs_loop_timer (loop, s->ping_start, s_logsub_ping, s);
     }
-    s->joined = true;
     *ret = s;
     return 0;
 }
@@ -1167,7 +1221,11 @@ static void s_log (api_req_t *r)
         s_reply (r, api_status_fmt (400, "BadRequest", "invalid sinceTime \"%s\"", since_time));
         return;
     }
-    if (since_s) since_ns = hs_now_ns () - since_s * 1000000000LL;
+    if (since_s) {
+        /* Further back than the epoch is everything (and no overflow). */
+        int64_t now = hs_now_ns ();
+        since_ns = since_s >= now / 1000000000LL ? 1 : now - since_s * 1000000000LL;
+    }
 
     if (s_forbidden (r, "get", "", "pods/log")) return;
     const Hs__Object *o = s_live (r);
@@ -1190,7 +1248,7 @@ static void s_log (api_req_t *r)
     }
     hs_client_t *client = api_req_client (r);
     s_logsub_t *sub;
-    int rc = client ? s_logsub (client, &sub) : -ENOTCONN;
+    int rc = client ? s_logsub (client, api_server_loop (api_req_server (r)), &sub) : -ENOTCONN;
     if (rc < 0) {
         s_reply (r, api_status_fmt (503, "ServiceUnavailable", "cannot read logs over the bus: %s",
                                     strerror (-rc)));
@@ -1200,6 +1258,7 @@ static void s_log (api_req_t *r)
     s_log_t *l = hs_calloc (1, sizeof *l);
     l->r = r;
     l->client = client;
+    l->sub = sub;
     l->ns = hs_strdup (rt->ns);
     l->pod = hs_strdup (rt->name);
     l->container = hs_strdup (container);
@@ -1227,7 +1286,7 @@ static void s_log (api_req_t *r)
     l->next = s_logs;
     s_logs = l;
     api_req_on_close (r, s_log_gone, l);
-    s_log_publish (l);
+    if (sub->joined) s_log_publish (l); /* else once the bus echoed the join */
     l->timer = hs_loop_timer (api_server_loop (api_req_server (r)), l->start_mono + S_LOG_RESEND_NS,
                               s_log_tick, l);
 }
@@ -1305,14 +1364,37 @@ static hs_tree_t *s_ns_one (api_req_t *r, const char *name, int64_t created, int
     return api_namespace_tree (name, created);
 }
 
+/* A namespace watch. Namespaces have no events of their own: the watch
+ * follows every namespaced kind in the cache, and a namespace is ADDED when
+ * an object first uses it, DELETED when its last object goes ("default" and
+ * "kube-system" never go). */
+#define S_NS_KINDS 16
 typedef struct {
     api_req_t *r;
+    api_cache_t *cache;
     hs_loop_timer_t *timer;
+    api_selector_t *sel;
+    api_watcher_t *watchers[S_NS_KINDS];
+    size_t n_watchers;
+    char **known; /* namespaces the client has as ADDED */
+    size_t n_known;
+    bool stopped;
 } s_nswatch_t;
+
+static void s_nswatch_stop (s_nswatch_t *w)
+{
+    if (w->stopped) return;
+    w->stopped = true;
+    for (size_t i = 0; i < w->n_watchers; i++) api_cache_unwatch (w->cache, &w->watchers[i]);
+    hs_loop_timer_free (&w->timer);
+}
 
 static void s_nswatch_free (s_nswatch_t *w)
 {
-    hs_loop_timer_free (&w->timer);
+    s_nswatch_stop (w);
+    api_selector_free (&w->sel);
+    for (size_t i = 0; i < w->n_known; i++) free (w->known[i]);
+    free (w->known);
     free (w);
 }
 
@@ -1324,46 +1406,103 @@ static void s_nswatch_gone (void *arg)
 static void s_nswatch_end (void *arg)
 {
     s_nswatch_t *w = arg;
-    api_stream_end (w->r);
+    api_req_t *r = w->r;
     s_nswatch_free (w);
+    api_stream_end (r);
 }
 
-static void s_ns_watch (api_req_t *r, const s_nslist_t *l, int64_t rv)
+static bool s_nswatch_find (const s_nswatch_t *w, const char *name, size_t *ret)
+{
+    for (size_t i = 0; i < w->n_known; i++)
+        if (strcmp (w->known[i], name) == 0) {
+            *ret = i;
+            return true;
+        }
+    return false;
+}
+
+/* One event line; false when the client is gone (its on_close frees). */
+static bool s_nswatch_send (s_nswatch_t *w, const char *type, const char *name, int64_t created,
+                            int64_t rv)
+{
+    hs_tree_t *ev = hs_tree_new (HS_TREE_MAP);
+    hs_tree_add (ev, "type", s_str (type));
+    hs_tree_add (ev, "object", s_ns_one (w->r, name, created, rv));
+    char *text = hs_tree_to_text (ev, HS_FMT_JSON | HS_FMT_COMPACT);
+    hs_tree_free (ev);
+    hs_buf_t b = {0};
+    hs_buf_puts (&b, text);
+    free (text);
+    if (!b.len || b.data[b.len - 1] != '\n') hs_buf_puts (&b, "\n");
+    int rc = api_stream_write (w->r, b.data, b.len);
+    hs_buf_free (&b);
+    if (rc < 0) s_nswatch_stop (w);
+    return rc >= 0;
+}
+
+static void s_nswatch_on_event (void *arg, Hs__EventType type, const Hs__Object *obj, int64_t rev)
+{
+    s_nswatch_t *w = arg;
+    const Hs__ObjectMeta *m = hs_obj_meta (obj);
+    if (w->stopped || !m || hs_empty (m->namespace_)) return;
+    const char *ns = m->namespace_;
+    if (w->sel && !api_selector_match_namespace (w->sel, ns)) return;
+    size_t k;
+    bool known = s_nswatch_find (w, ns, &k);
+    if (type != HS__EVENT_TYPE__DELETED) {
+        if (known || !s_nswatch_send (w, "ADDED", ns, m->creation_timestamp, rev)) return;
+        hs_pb_push ((void ***)&w->known, &w->n_known, hs_strdup (ns));
+        return;
+    }
+    if (!known || !strcmp (ns, "default") || !strcmp (ns, "kube-system")) return;
+    const char **names = NULL;
+    int64_t *created = NULL;
+    size_t n = api_cache_namespaces (w->cache, &names, &created);
+    bool used = false;
+    for (size_t i = 0; i < n && !used; i++) used = strcmp (names[i], ns) == 0;
+    free (names);
+    free (created);
+    if (used) return;
+    char *name = w->known[k];
+    w->known[k] = w->known[--w->n_known];
+    s_nswatch_send (w, "DELETED", name, m->creation_timestamp, rev);
+    free (name);
+}
+
+/* Takes sel. */
+static void s_ns_watch (api_req_t *r, const s_nslist_t *l, int64_t rv, api_selector_t *sel)
 {
     const api_query_t *q = api_req_query (r);
     int64_t timeout = S_WATCH_DEFAULT;
     const char *ts = api_query_get (q, "timeoutSeconds");
     if (!hs_empty (ts) && (hs_parse_i64 (ts, &timeout) < 0 || timeout < 0)) {
+        api_selector_free (&sel);
         s_reply (r, api_status_fmt (400, "BadRequest", "invalid timeoutSeconds \"%s\"", ts));
         return;
     }
-    const char *from = api_query_get (q, "resourceVersion");
-    api_stream_start (r, 200, "application/json");
-    /* Namespaces have no events of their own: a watch from nothing (or
-     * "0") gets the current ones; a watch from a revision has seen them. */
-    if (hs_empty (from) || strcmp (from, "0") == 0) {
-        for (size_t i = 0; i < l->n; i++) {
-            hs_tree_t *ev = hs_tree_new (HS_TREE_MAP);
-            hs_tree_add (ev, "type", s_str ("ADDED"));
-            hs_tree_add (ev, "object", s_ns_one (r, l->names[i], l->created[i], rv));
-            char *text = hs_tree_to_text (ev, HS_FMT_JSON | HS_FMT_COMPACT);
-            hs_tree_free (ev);
-            hs_buf_t b = {0};
-            hs_buf_puts (&b, text);
-            free (text);
-            size_t len = b.len;
-            if (!len || b.data[len - 1] != '\n') hs_buf_puts (&b, "\n");
-            int rc = api_stream_write (r, b.data, b.len);
-            hs_buf_free (&b);
-            if (rc < 0) return; /* gone: its on_close hook is not ours yet */
-        }
-    }
-    if (timeout == 0) timeout = S_WATCH_DEFAULT;
+    if (timeout == 0 || timeout > S_WATCH_DEFAULT) timeout = S_WATCH_DEFAULT;
     s_nswatch_t *w = hs_calloc (1, sizeof *w);
     w->r = r;
+    w->cache = api_server_cache (api_req_server (r));
+    w->sel = sel;
+    for (size_t i = 0; i < l->n; i++)
+        hs_pb_push ((void ***)&w->known, &w->n_known, hs_strdup (l->names[i]));
+    const char *from = api_query_get (q, "resourceVersion");
+    api_stream_start (r, 200, "application/json");
+    api_req_on_close (r, s_nswatch_gone, w);
+    /* From nothing (or "0"): the current ones first; from a revision the
+     * client has them from its list. */
+    if (hs_empty (from) || strcmp (from, "0") == 0)
+        for (size_t i = 0; i < l->n; i++)
+            if (!s_nswatch_send (w, "ADDED", l->names[i], l->created[i], rv)) return;
+    for (int k = HS_KIND_NONE + 1; k < HS_KIND__COUNT && w->n_watchers < S_NS_KINDS; k++) {
+        if (!hs_kind_info ((hs_kind_t)k)->namespaced) continue;
+        api_watcher_t *aw = NULL;
+        if (api_cache_watch (w->cache, (hs_kind_t)k, "", 0, s_nswatch_on_event, w, &aw) == 0)
+            w->watchers[w->n_watchers++] = aw;
+    }
     w->timer = hs_loop_timer (api_server_loop (api_req_server (r)),
                               hs_mono_ns () + timeout * 1000000000LL, s_nswatch_end, w);
-    api_req_on_close (r, s_nswatch_gone, w);
 }
 
 static bool s_dns_label (const char *s)
@@ -1470,7 +1609,6 @@ static void s_namespaces (api_req_t *r)
     }
     s_nslist_t l;
     s_nslist (r, sel, &l);
-    api_selector_free (&sel);
     size_t i;
     if (m == API_POST && hs_empty (rt->name))
         s_ns_create (r, &l, rv);
@@ -1481,9 +1619,10 @@ static void s_namespaces (api_req_t *r)
             s_reply_free (r, 200, s_ns_one (r, rt->name, l.created[i], rv));
         else
             s_reply (r, s_ns_not_found (rt->name));
-    } else if (api_query_bool (api_req_query (r), "watch", false))
-        s_ns_watch (r, &l, rv);
-    else if (api_table_wanted (api_req_header (r, "Accept")))
+    } else if (api_query_bool (q, "watch", false)) {
+        s_ns_watch (r, &l, rv, sel);
+        sel = NULL;
+    } else if (api_table_wanted (api_req_header (r, "Accept")))
         s_reply_free (r, 200, api_table_namespaces (l.names, l.created, l.n, rv, hs_now_ns ()));
     else {
         hs_tree_t *t = hs_tree_new (HS_TREE_MAP);
@@ -1498,6 +1637,7 @@ static void s_namespaces (api_req_t *r)
         hs_tree_add (t, "items", items);
         s_reply_free (r, 200, t);
     }
+    api_selector_free (&sel);
     s_nslist_free (&l);
 }
 
