@@ -337,10 +337,20 @@ void api_cache_destroy (api_cache_t **c_p)
     if (!c) return;
     /* The watch itself lives as long as the client (hs_client_watch). Its
      * callback must not reach a freed cache: the client goes first, or
-     * this is the end of the process. Waiters still pending are dropped
-     * unanswered (their requests are being torn down with the server). */
+     * this is the end of the process. Waiters still pending are told "not
+     * reached" while the cache still stands, so they free what they hold;
+     * the server is destroyed first, so their requests are gone and none
+     * waits again. */
     hs_loop_post_free (&c->post);
     hs_loop_timer_free (&c->timer);
+    s_waiter_t *pending;
+    while ((pending = s_heap_pop (&c->by_rev))) {
+        if (!pending->done) {
+            pending->done = true;
+            pending->fn (pending->arg, false);
+        }
+        s_waiter_unref (pending);
+    }
     s_ring_clear (c);
     free (c->ring);
     for (int k = 0; k < HS_KIND__COUNT; k++) {

@@ -44,10 +44,11 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
-#define MAX_LISTENERS  2
-#define IDLE_TIMEOUT_S 120 /* an idle keep-alive connection */
-#define STREAM_CHUNK   (64u << 10)
-#define PROTOBUF_CT    "application/vnd.kubernetes.protobuf"
+#define MAX_LISTENERS   2
+#define IDLE_TIMEOUT_S  120 /* an idle keep-alive connection */
+#define STREAM_CHUNK    (64u << 10)
+#define STREAM_RERUN_NS (1000000LL) /* 1 ms */
+#define PROTOBUF_CT     "application/vnd.kubernetes.protobuf"
 #define PROTOBUF_MSG                                                                               \
     "protobuf bodies are not supported by Homeostat; use: kubectl create deployment NAME "         \
     "--image=IMG --dry-run=client -o yaml | kubectl apply -f -"
@@ -95,7 +96,7 @@ struct api_req {
     bool completed;      /* MHD is done with the connection */
     struct MHD_Response *resp;
     unsigned resp_code;
-    hs_loop_io_t *hup; /* EPOLLRDHUP while suspended */
+    hs_loop_io_t *hup; /* EPOLLRDHUP from the first suspension on */
 
     bool streaming, stream_ended;
     s_chunk_t *q_head, *q_tail;
@@ -123,11 +124,15 @@ static void s_run (s_listener_t *l)
 {
     MHD_run (l->d);
     MHD_UNSIGNED_LONG_LONG ms = 0;
+    int64_t at = HS_NEVER;
     if (MHD_get_timeout (l->d, &ms) == MHD_YES)
-        hs_loop_timer_set (l->timer,
-                           hs_mono_ns () + (int64_t)(ms > 3600000 ? 3600000 : ms) * 1000000LL);
-    else
-        hs_loop_timer_set (l->timer, HS_NEVER);
+        at = hs_mono_ns () + (int64_t)(ms > 3600000 ? 3600000 : ms) * 1000000LL;
+    /* Streams with data queued: MHD sends a chunk per connection per run
+     * and, on a socket that stayed writable, sees no new epoll edge to
+     * run again: come back soon while anything is unsent. */
+    if (l->srv->queued > 0 && at > hs_mono_ns () + STREAM_RERUN_NS)
+        at = hs_mono_ns () + STREAM_RERUN_NS;
+    hs_loop_timer_set (l->timer, at);
 }
 
 static void s_on_epoll (void *arg, int fd, uint32_t revents)
@@ -222,7 +227,6 @@ static void s_resume (api_req_t *r)
 {
     if (!r->suspended) return;
     r->suspended = false;
-    hs_loop_io_free (&r->hup);
     MHD_resume_connection (r->conn);
     s_kick (r->lis);
 }
@@ -232,15 +236,22 @@ static void s_on_hup (void *arg, int fd, uint32_t revents)
     (void)fd;
     api_req_t *r = arg;
     if (!(revents & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) return;
+    hs_loop_io_free (&r->hup); /* level-triggered: once is enough */
     s_notify_close (r);
     s_resume (r); /* MHD ends it: the access handler or the reader says no */
+    s_kick (r->lis);
 }
 
+/* Suspends r. The socket is watched for the client leaving from the first
+ * suspension until the request ends (not re-added per suspension: a
+ * stream is suspended and resumed once per write, and each add and
+ * remove is an epoll_ctl). */
 static void s_suspend (api_req_t *r)
 {
     if (r->suspended) return;
     MHD_suspend_connection (r->conn);
     r->suspended = true;
+    if (r->hup || r->closed) return;
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info (r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     if (ci) r->hup = hs_loop_io (r->srv->loop, ci->connect_fd, EPOLLRDHUP, s_on_hup, r);
@@ -721,7 +732,11 @@ static void s_start (api_req_t *r, const char *url, const char *method)
     const char *cl = api_req_header (r, "Content-Length");
     if (cl && strtoull (cl, NULL, 10) > API_MAX_BODY) r->too_large = true;
     const char *ct = api_req_header (r, "Content-Type");
+    /* only where a body could be taken: elsewhere the hint would send the
+     * user the wrong way (kubectl auth can-i, autoscale: 404 after
+     * authentication, as any unknown path) */
     if ((r->method == API_POST || r->method == API_PUT || r->method == API_PATCH) && ct &&
+        r->route.path == API_PATH_RESOURCE &&
         strncasecmp (ct, PROTOBUF_CT, strlen (PROTOBUF_CT)) == 0) {
         r->dispatched = true;
         s_status (r, 415, "UnsupportedMediaType", PROTOBUF_MSG);

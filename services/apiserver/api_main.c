@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #define DEFAULT_LISTEN "127.0.0.1:6443"
-#define DEFAULT_RING   10000
+#define DEFAULT_RING   100000 /* api_cache.c's own default, docs §24 */
 #define READY_POLL_NS  (20LL * 1000000LL)
 
 enum {
@@ -41,7 +41,7 @@ typedef struct {
         *insecure_http, *user_creds;
     bool insecure;
     int64_t ring;
-    char *pki_paths[5]; /* what --pki implies, owned */
+    char *pki_paths[6]; /* what --pki implies, owned */
     hs_loop_t *loop;
     hs_client_t *client;
     api_cache_t *cache;
@@ -52,27 +52,28 @@ typedef struct {
 
 static void s_usage (FILE *f)
 {
-    fprintf (f,
-             "usage: hs-apiserver [--bus ADDR] [--credential FILE | --insecure] [--pki DIR]\n"
-             "                    [--listen ADDR:PORT --tls-cert F --tls-key F] [--client-ca F]\n"
-             "                    [--insecure-http ADDR:PORT] [--user-creds DIR] [--watch-ring N]\n"
-             "Serves Kubernetes' REST API (kubectl, client libraries) over the Homeostat bus,\n"
-             "acting on the bus as each user.\n"
-             "  --bus ADDR            the bus (default $HS_BUS, then %s)\n"
-             "  --instance ID         this instance's client id (default: random)\n"
-             "  --credential FILE     its own credential, sa:apiserver (default\n"
-             "                        $HS_CREDENTIAL, then DIR/creds/apiserver.cred with --pki)\n"
-             "  --insecure            a bus without authentication (also HS_INSECURE=1)\n"
-             "  --pki DIR             bearer tokens from DIR/keys/token-<id>.key; TLS from\n"
-             "                        DIR/api/apiserver.{crt,key}, client CA DIR/api/ca.crt\n"
-             "  --listen ADDR:PORT    HTTPS (default %s when TLS files are given)\n"
-             "  --tls-cert F, --tls-key F   the server's certificate and key (PEM)\n"
-             "  --client-ca F         verify client certificates against F (CN = identity)\n"
-             "  --insecure-http ADDR:PORT   plain HTTP too, loopback addresses only\n"
-             "  --user-creds DIR      bus credentials of client-certificate users\n"
-             "                        (DIR/<identity, ':' as '-'>.cred)\n"
-             "  --watch-ring N        events kept for watch replay (default %d)\n",
-             HS_BUS_DEFAULT, DEFAULT_LISTEN, DEFAULT_RING);
+    fprintf (
+        f,
+        "usage: hs-apiserver [--bus ADDR] [--credential FILE | --insecure] [--pki DIR]\n"
+        "                    [--listen ADDR:PORT --tls-cert F --tls-key F] [--client-ca F]\n"
+        "                    [--insecure-http ADDR:PORT] [--user-creds DIR] [--watch-ring N]\n"
+        "Serves Kubernetes' REST API (kubectl, client libraries) over the Homeostat bus,\n"
+        "acting on the bus as each user.\n"
+        "  --bus ADDR            the bus (default $HS_BUS, then %s)\n"
+        "  --instance ID         this instance's client id (default: random)\n"
+        "  --credential FILE     its own credential, sa:apiserver (default\n"
+        "                        $HS_CREDENTIAL, then DIR/creds/apiserver.cred with --pki)\n"
+        "  --insecure            a bus without authentication (also HS_INSECURE=1)\n"
+        "  --pki DIR             bearer tokens from DIR/keys/token-<id>.key; TLS from\n"
+        "                        DIR/api/apiserver.{crt,key}, client CA DIR/api/ca.crt\n"
+        "  --listen ADDR:PORT    HTTPS (default %s when TLS files are given)\n"
+        "  --tls-cert F, --tls-key F   the server's certificate and key (PEM)\n"
+        "  --client-ca F         verify client certificates against F (CN = identity)\n"
+        "  --insecure-http ADDR:PORT   plain HTTP too, loopback addresses only\n"
+        "  --user-creds DIR      bus credentials of client-certificate users\n"
+        "                        (DIR/<identity, ':' as '-'>.cred; with --pki: DIR/api/users)\n"
+        "  --watch-ring N        events kept for watch replay (default %d)\n",
+        HS_BUS_DEFAULT, DEFAULT_LISTEN, DEFAULT_RING);
 }
 
 static int s_flag (void *arg, int ch, const char *value)
@@ -101,7 +102,7 @@ static const char *s_pki_path (self_t *self, int i, const char *given, const cha
 {
     if (given || !self->pki) return given;
     self->pki_paths[i] = hs_sprintf ("%s/%s", self->pki, rel);
-    if (i == 4 && access (self->pki_paths[i], F_OK) != 0) return NULL; /* optional */
+    if (i >= 4 && access (self->pki_paths[i], F_OK) != 0) return NULL; /* optional */
     return self->pki_paths[i];
 }
 
@@ -119,6 +120,8 @@ static int s_check (void *arg, int argc, char **argv)
     if (self->pki) self->pki_paths[3] = hs_sprintf ("%s/keys", self->pki);
     if (!self->insecure && !self->credential && hs_empty (getenv ("HS_CREDENTIAL")))
         self->credential = s_pki_path (self, 4, NULL, "creds/apiserver.cred");
+    /* where `hsctl config view --kubeconfig --client-cert` puts users' credentials */
+    self->user_creds = s_pki_path (self, 5, self->user_creds, "api/users");
     if (!self->listen && self->tls_cert && self->tls_key) self->listen = DEFAULT_LISTEN;
     if (self->listen && (!self->tls_cert || !self->tls_key)) {
         fprintf (stderr, "hs-apiserver: --listen needs --tls-cert and --tls-key (or --pki)\n");

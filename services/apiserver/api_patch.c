@@ -468,6 +468,20 @@ int api_patch_type (const char *content_type)
 
 /* ------------------------------------------------------------------ merge patch (RFC 7386) */
 
+/* A copy without null object members, at any depth (objects inside arrays
+ * too); null array items stay (evanphx's pruneNulls). */
+static hs_tree_t *s_dup_pruned (const hs_tree_t *t)
+{
+    if (t->type != HS_TREE_MAP && t->type != HS_TREE_SEQ) return api_tree_dup (t);
+    hs_tree_t *r = hs_tree_new (t->type);
+    size_t cap = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        if (t->type == HS_TREE_MAP && t->items[i]->type == HS_TREE_NULL) continue;
+        s_tree_append (r, &cap, t->keys ? t->keys[i] : NULL, s_dup_pruned (t->items[i]));
+    }
+    return r;
+}
+
 /* MergePatch(target, patch): takes target (may be NULL), returns the result. */
 static hs_tree_t *s_merge (hs_tree_t *target, const hs_tree_t *patch, int depth, s_ctx_t *c)
 {
@@ -476,8 +490,11 @@ static hs_tree_t *s_merge (hs_tree_t *target, const hs_tree_t *patch, int depth,
         return target;
     }
     if (patch->type != HS_TREE_MAP) {
+        /* evanphx/json-patch v4 (kube-apiserver's MergePatch) prunes null
+         * members from a value that replaces anything but an object */
+        bool prune = !target || target->type != HS_TREE_MAP;
         hs_tree_free (target);
-        return api_tree_dup (patch);
+        return prune ? s_dup_pruned (patch) : api_tree_dup (patch);
     }
     if (!target || target->type != HS_TREE_MAP) {
         hs_tree_free (target);

@@ -849,6 +849,7 @@ static void s_eviction (api_req_t *r)
 typedef struct s_logsub {
     hs_client_t *client;
     char *id;
+    bool on, joined; /* the handler is registered; the bus proved the subscription */
     struct s_logsub *next;
 } s_logsub_t;
 
@@ -1084,32 +1085,38 @@ static void s_log_gone (void *arg)
     s_log_free (l);
 }
 
-/* The logs.<id> handler of this connection, registered once. */
+/* The logs.<id> handler of this connection, registered once (hs_client
+ * has no way to remove one; a second would see every chunk twice). */
 static int s_logsub (hs_client_t *client, s_logsub_t **ret)
 {
     const char *id = hs_client_id (client);
-    for (s_logsub_t *s = s_logsubs; s; s = s->next)
-        if (s->client == client && hs_streq (s->id, id)) {
-            *ret = s;
-            return 0;
-        }
-    s_logsub_t *s = hs_calloc (1, sizeof *s);
-    s->client = client;
-    s->id = hs_strdup (id);
+    s_logsub_t *s = s_logsubs;
+    while (s && !(s->client == client && hs_streq (s->id, id))) s = s->next;
+    if (s && s->joined) {
+        *ret = s;
+        return 0;
+    }
     _cleanup_free_ char *topic = hs_topic_to ("logs", id);
-    int rc = hs_client_on (client, topic, s_log_on_chunk, s);
+    if (!s) {
+        s = hs_calloc (1, sizeof *s);
+        s->client = client;
+        s->id = hs_strdup (id);
+        s->next = s_logsubs;
+        s_logsubs = s;
+    }
+    int rc = 0;
+    if (!s->on) {
+        rc = hs_client_on (client, topic, s_log_on_chunk, s);
+        s->on = rc == 0;
+    }
     /* Proves the subscription is in force before anything can answer
      * (once per connection: a short round trip through the local broker). */
     if (rc == 0) rc = hs_bus_join (hs_client_bus (client), S_LOG_JOIN_MS);
     if (rc < 0) {
-        /* Kept anyway: the handler may be registered; a retry re-joins. */
         log_warn ("cannot subscribe to %s: %s", topic, strerror (-rc));
-        free (s->id);
-        s->id = NULL;
+        return rc;
     }
-    s->next = s_logsubs;
-    s_logsubs = s;
-    if (rc < 0) return rc;
+    s->joined = true;
     *ret = s;
     return 0;
 }

@@ -186,6 +186,9 @@ auth -X POST -H "Content-Type: application/vnd.kubernetes.protobuf" --data-binar
 code_is 415 "a protobuf body"
 py_is 'd["message"]' "protobuf bodies are not supported by Homeostat; use: kubectl create \
 deployment NAME --image=IMG --dry-run=client -o yaml | kubectl apply -f -" "415's message"
+auth -X POST -H "Content-Type: application/vnd.kubernetes.protobuf" --data-binary $'k8s\0\n' \
+  "$API/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+code_is 404 "a protobuf body to a resource not served (kubectl auth can-i)"
 auth -X BREW "$API/api/v1/namespaces/default/configmaps"
 code_is 405 "an unknown method"
 auth "$API/api/v1/namespaces/default/configmaps?labelSelector=%zz&watch=%"

@@ -255,11 +255,18 @@ code_is 200 "read after the resync"
 pass "a store restart (resync) expires older watches; the gateway goes on"
 
 kill -0 "$API_PID" 2>/dev/null || fail "hs-apiserver died"
-# A clean stop, so a sanitizer build reports leaks and errors in its log.
+# A clean stop, so a sanitizer build reports leaks and errors in its log,
+# with a watch still open (its on_close frees it as the server goes).
+curl -sS -N --max-time 30 --cacert "$HS_PKI/api/ca.crt" -H "Authorization: Bearer $TOKEN" \
+  "$API_URL$P/configmaps?watch=1" >"$T/open" 2>&1 &
+OPEN=$!
+HS_PIDS+=("$OPEN")
+wait_for 10 "the open watch's first event" grep -q '"ADDED"' "$T/open"
 kill -TERM "$API_PID"
 wait_for 20 "hs-apiserver to stop" exited "$API_PID"
 API_RC=0
 wait "$API_PID" 2>/dev/null || API_RC=$?
 [ "$API_RC" = 0 ] || fail "hs-apiserver exited $API_RC on SIGTERM"
 ! grep -q "Sanitizer\|runtime error" "$T/apiserver.log" || fail "sanitizer report in apiserver.log"
+wait_for 10 "the open watch to end with the server" exited "$OPEN"
 pass "hs-apiserver CRUD"

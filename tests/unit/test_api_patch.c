@@ -175,6 +175,13 @@ static void test_merge_kubectl (void)
     MERGE ("{\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":\"x\"}]}}",
            "{\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":\"y\"}]}}",
            "{\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":\"y\"}]}}");
+    /* as kube-apiserver's MergePatch (evanphx/json-patch v4): a value that
+     * replaces anything but an object loses its null members, objects in
+     * arrays included; null array items stay */
+    MERGE ("{\"a\":[{\"b\":1}]}", "{\"a\":[{\"b\":null,\"c\":1},null]}",
+           "{\"a\":[{\"c\":1},null]}");
+    MERGE ("{}", "{\"a\":[{\"b\":null}]}", "{\"a\":[{}]}");
+    MERGE ("{\"a\":{\"x\":1}}", "{\"a\":[{\"b\":null}]}", "{\"a\":[{\"b\":null}]}");
     /* "$..." keys are plain keys to a merge patch */
     MERGE ("{}", "{\"$patch\":\"delete\"}", "{\"$patch\":\"delete\"}");
 }
