@@ -721,13 +721,14 @@ static void s_scale (api_req_t *r)
             s_reply (r, st);
             return;
         }
+        /* Kubernetes checks the name the Scale gives (kubectl sends it). */
         const char *name = s_scalar (s_path (body, "metadata", "name"));
-        if (!hs_empty (name) && strcmp (name, rt->name) != 0) {
+        if (!name || strcmp (name, rt->name) != 0) {
             hs_tree_free (body);
             s_reply (r, api_status_fmt (400, "BadRequest",
                                         "the name of the object (%s) does not match the name on "
                                         "the URL (%s)",
-                                        name, rt->name));
+                                        hs_s (name), rt->name));
             return;
         }
         if (s_body_rv (body, &pre, &st) < 0) {
@@ -1167,7 +1168,11 @@ static void s_log (api_req_t *r)
         s_reply (r, api_status_fmt (400, "BadRequest", "invalid sinceTime \"%s\"", since_time));
         return;
     }
-    if (since_s) since_ns = hs_now_ns () - since_s * 1000000000LL;
+    if (since_s) {
+        /* Further back than the epoch is everything (and no overflow). */
+        int64_t now = hs_now_ns ();
+        since_ns = since_s >= now / 1000000000LL ? 1 : now - since_s * 1000000000LL;
+    }
 
     if (s_forbidden (r, "get", "", "pods/log")) return;
     const Hs__Object *o = s_live (r);
@@ -1305,14 +1310,37 @@ static hs_tree_t *s_ns_one (api_req_t *r, const char *name, int64_t created, int
     return api_namespace_tree (name, created);
 }
 
+/* A namespace watch. Namespaces have no events of their own: the watch
+ * follows every namespaced kind in the cache, and a namespace is ADDED when
+ * an object first uses it, DELETED when its last object goes ("default" and
+ * "kube-system" never go). */
+#define S_NS_KINDS 16
 typedef struct {
     api_req_t *r;
+    api_cache_t *cache;
     hs_loop_timer_t *timer;
+    api_selector_t *sel;
+    api_watcher_t *watchers[S_NS_KINDS];
+    size_t n_watchers;
+    char **known; /* namespaces the client has as ADDED */
+    size_t n_known;
+    bool stopped;
 } s_nswatch_t;
+
+static void s_nswatch_stop (s_nswatch_t *w)
+{
+    if (w->stopped) return;
+    w->stopped = true;
+    for (size_t i = 0; i < w->n_watchers; i++) api_cache_unwatch (w->cache, &w->watchers[i]);
+    hs_loop_timer_free (&w->timer);
+}
 
 static void s_nswatch_free (s_nswatch_t *w)
 {
-    hs_loop_timer_free (&w->timer);
+    s_nswatch_stop (w);
+    api_selector_free (&w->sel);
+    for (size_t i = 0; i < w->n_known; i++) free (w->known[i]);
+    free (w->known);
     free (w);
 }
 
@@ -1324,46 +1352,103 @@ static void s_nswatch_gone (void *arg)
 static void s_nswatch_end (void *arg)
 {
     s_nswatch_t *w = arg;
-    api_stream_end (w->r);
+    api_req_t *r = w->r;
     s_nswatch_free (w);
+    api_stream_end (r);
 }
 
-static void s_ns_watch (api_req_t *r, const s_nslist_t *l, int64_t rv)
+static bool s_nswatch_find (const s_nswatch_t *w, const char *name, size_t *ret)
+{
+    for (size_t i = 0; i < w->n_known; i++)
+        if (strcmp (w->known[i], name) == 0) {
+            *ret = i;
+            return true;
+        }
+    return false;
+}
+
+/* One event line; false when the client is gone (its on_close frees). */
+static bool s_nswatch_send (s_nswatch_t *w, const char *type, const char *name, int64_t created,
+                            int64_t rv)
+{
+    hs_tree_t *ev = hs_tree_new (HS_TREE_MAP);
+    hs_tree_add (ev, "type", s_str (type));
+    hs_tree_add (ev, "object", s_ns_one (w->r, name, created, rv));
+    char *text = hs_tree_to_text (ev, HS_FMT_JSON | HS_FMT_COMPACT);
+    hs_tree_free (ev);
+    hs_buf_t b = {0};
+    hs_buf_puts (&b, text);
+    free (text);
+    if (!b.len || b.data[b.len - 1] != '\n') hs_buf_puts (&b, "\n");
+    int rc = api_stream_write (w->r, b.data, b.len);
+    hs_buf_free (&b);
+    if (rc < 0) s_nswatch_stop (w);
+    return rc >= 0;
+}
+
+static void s_nswatch_on_event (void *arg, Hs__EventType type, const Hs__Object *obj, int64_t rev)
+{
+    s_nswatch_t *w = arg;
+    const Hs__ObjectMeta *m = hs_obj_meta (obj);
+    if (w->stopped || !m || hs_empty (m->namespace_)) return;
+    const char *ns = m->namespace_;
+    if (w->sel && !api_selector_match_namespace (w->sel, ns)) return;
+    size_t k;
+    bool known = s_nswatch_find (w, ns, &k);
+    if (type != HS__EVENT_TYPE__DELETED) {
+        if (known || !s_nswatch_send (w, "ADDED", ns, m->creation_timestamp, rev)) return;
+        hs_pb_push ((void ***)&w->known, &w->n_known, hs_strdup (ns));
+        return;
+    }
+    if (!known || !strcmp (ns, "default") || !strcmp (ns, "kube-system")) return;
+    const char **names = NULL;
+    int64_t *created = NULL;
+    size_t n = api_cache_namespaces (w->cache, &names, &created);
+    bool used = false;
+    for (size_t i = 0; i < n && !used; i++) used = strcmp (names[i], ns) == 0;
+    free (names);
+    free (created);
+    if (used) return;
+    char *name = w->known[k];
+    w->known[k] = w->known[--w->n_known];
+    s_nswatch_send (w, "DELETED", name, m->creation_timestamp, rev);
+    free (name);
+}
+
+/* Takes sel. */
+static void s_ns_watch (api_req_t *r, const s_nslist_t *l, int64_t rv, api_selector_t *sel)
 {
     const api_query_t *q = api_req_query (r);
     int64_t timeout = S_WATCH_DEFAULT;
     const char *ts = api_query_get (q, "timeoutSeconds");
     if (!hs_empty (ts) && (hs_parse_i64 (ts, &timeout) < 0 || timeout < 0)) {
+        api_selector_free (&sel);
         s_reply (r, api_status_fmt (400, "BadRequest", "invalid timeoutSeconds \"%s\"", ts));
         return;
     }
-    const char *from = api_query_get (q, "resourceVersion");
-    api_stream_start (r, 200, "application/json");
-    /* Namespaces have no events of their own: a watch from nothing (or
-     * "0") gets the current ones; a watch from a revision has seen them. */
-    if (hs_empty (from) || strcmp (from, "0") == 0) {
-        for (size_t i = 0; i < l->n; i++) {
-            hs_tree_t *ev = hs_tree_new (HS_TREE_MAP);
-            hs_tree_add (ev, "type", s_str ("ADDED"));
-            hs_tree_add (ev, "object", s_ns_one (r, l->names[i], l->created[i], rv));
-            char *text = hs_tree_to_text (ev, HS_FMT_JSON | HS_FMT_COMPACT);
-            hs_tree_free (ev);
-            hs_buf_t b = {0};
-            hs_buf_puts (&b, text);
-            free (text);
-            size_t len = b.len;
-            if (!len || b.data[len - 1] != '\n') hs_buf_puts (&b, "\n");
-            int rc = api_stream_write (r, b.data, b.len);
-            hs_buf_free (&b);
-            if (rc < 0) return; /* gone: its on_close hook is not ours yet */
-        }
-    }
-    if (timeout == 0) timeout = S_WATCH_DEFAULT;
+    if (timeout == 0 || timeout > S_WATCH_DEFAULT) timeout = S_WATCH_DEFAULT;
     s_nswatch_t *w = hs_calloc (1, sizeof *w);
     w->r = r;
+    w->cache = api_server_cache (api_req_server (r));
+    w->sel = sel;
+    for (size_t i = 0; i < l->n; i++)
+        hs_pb_push ((void ***)&w->known, &w->n_known, hs_strdup (l->names[i]));
+    const char *from = api_query_get (q, "resourceVersion");
+    api_stream_start (r, 200, "application/json");
+    api_req_on_close (r, s_nswatch_gone, w);
+    /* From nothing (or "0"): the current ones first; from a revision the
+     * client has them from its list. */
+    if (hs_empty (from) || strcmp (from, "0") == 0)
+        for (size_t i = 0; i < l->n; i++)
+            if (!s_nswatch_send (w, "ADDED", l->names[i], l->created[i], rv)) return;
+    for (int k = HS_KIND_NONE + 1; k < HS_KIND__COUNT && w->n_watchers < S_NS_KINDS; k++) {
+        if (!hs_kind_info ((hs_kind_t)k)->namespaced) continue;
+        api_watcher_t *aw = NULL;
+        if (api_cache_watch (w->cache, (hs_kind_t)k, "", 0, s_nswatch_on_event, w, &aw) == 0)
+            w->watchers[w->n_watchers++] = aw;
+    }
     w->timer = hs_loop_timer (api_server_loop (api_req_server (r)),
                               hs_mono_ns () + timeout * 1000000000LL, s_nswatch_end, w);
-    api_req_on_close (r, s_nswatch_gone, w);
 }
 
 static bool s_dns_label (const char *s)
@@ -1470,7 +1555,6 @@ static void s_namespaces (api_req_t *r)
     }
     s_nslist_t l;
     s_nslist (r, sel, &l);
-    api_selector_free (&sel);
     size_t i;
     if (m == API_POST && hs_empty (rt->name))
         s_ns_create (r, &l, rv);
@@ -1481,9 +1565,10 @@ static void s_namespaces (api_req_t *r)
             s_reply_free (r, 200, s_ns_one (r, rt->name, l.created[i], rv));
         else
             s_reply (r, s_ns_not_found (rt->name));
-    } else if (api_query_bool (api_req_query (r), "watch", false))
-        s_ns_watch (r, &l, rv);
-    else if (api_table_wanted (api_req_header (r, "Accept")))
+    } else if (api_query_bool (q, "watch", false)) {
+        s_ns_watch (r, &l, rv, sel);
+        sel = NULL;
+    } else if (api_table_wanted (api_req_header (r, "Accept")))
         s_reply_free (r, 200, api_table_namespaces (l.names, l.created, l.n, rv, hs_now_ns ()));
     else {
         hs_tree_t *t = hs_tree_new (HS_TREE_MAP);
@@ -1498,6 +1583,7 @@ static void s_namespaces (api_req_t *r)
         hs_tree_add (t, "items", items);
         s_reply_free (r, 200, t);
     }
+    api_selector_free (&sel);
     s_nslist_free (&l);
 }
 

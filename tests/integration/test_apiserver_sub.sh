@@ -127,6 +127,8 @@ code_is 200 "PUT scale without a Content-Type, with the current resourceVersion"
 py_is 'd["spec"]["replicas"], d["metadata"]["resourceVersion"] != "'"$RV"'"' "(2, True)" "PUT scale"
 api GET $D/deployments/web
 py_is 'd["spec"]["replicas"]' 2 "the deployment after PUT scale"
+api PUT $D/deployments/web/scale '{"spec":{"replicas":5}}' none
+code_is 400 "PUT scale without a name"
 BODY=$(python3 -c "import json,sys; d=json.loads(sys.argv[1]); d['spec']['replicas']=5; print(json.dumps(d))" "$SCALE")
 api PUT $D/deployments/web/scale "$BODY" none
 code_is 409 "PUT scale with a stale resourceVersion"
@@ -197,6 +199,14 @@ print(len(lines)==3 and all(rx.match(l) for l in lines) and [rx.match(l).group(3
 api GET "$P/pods/hello/log?limitBytes=5"
 code_is 200 "limitBytes"
 body_is "out-o" "limitBytes=5"
+# further back than the epoch: everything (was a signed overflow)
+api GET "$P/pods/hello/log?sinceSeconds=99999999999999&limitBytes=12"
+code_is 200 "a huge sinceSeconds"
+body_is "out-one
+err-" "a huge sinceSeconds with limitBytes (counted by the gateway)"
+api GET "$P/pods/hello/log?sinceTime=2020-01-01T00:00:00Z&tailLines=1"
+code_is 200 "sinceTime"
+body_is "out-two" "sinceTime with tailLines"
 pass "logs: whole, tailLines, timestamps (RFC 3339 + space), limitBytes"
 
 wait_for 30 "talker Running" phase_is talker Running
@@ -294,6 +304,23 @@ api GET "/api/v1/namespaces?watch=true&timeoutSeconds=1"
 code_is 200 "watch namespaces"
 n=$(grep -c '"type":"ADDED"' "$T/body")
 [ "$n" = 3 ] || fail "watch of namespaces: $n ADDED: $(cat "$T/body")"
+# a live watch: a namespace appears with its first object, goes with its last
+curl -sS -N --max-time 20 --cacert "$HS_PKI/api/ca.crt" -H "Authorization: Bearer $TOKEN" \
+  "$API_URL/api/v1/namespaces?watch=true&timeoutSeconds=15&fieldSelector=metadata.name%3Dlate" \
+  >"$T/nswatch" 2>&1 &
+NSW=$!
+HS_PIDS+=("$NSW")
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: late\ndata:\n  k: v\n' \
+  >"$T/late.yaml"
+# (the watch must be in place first: keep applying until it reports)
+added() { grep -q '"type":"ADDED".*"name":"late"' "$T/nswatch"; }
+late_once() { hsctl apply -f "$T/late.yaml" >/dev/null && added; }
+wait_for 10 "the namespace watch's ADDED for late" late_once
+hsctl delete configmap c -n late >/dev/null || fail "delete configmap c -n late"
+deleted() { grep -q '"type":"DELETED".*"name":"late"' "$T/nswatch"; }
+wait_for 10 "the namespace watch's DELETED for late" deleted
+grep -q '"name":"team"' "$T/nswatch" && fail "the watch's fieldSelector let team through: $(cat "$T/nswatch")"
+kill "$NSW" 2>/dev/null || true
 api POST /api/v1/namespaces '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"fresh"}}'
 code_is 201 "create namespace"
 hdr_has 'Warning: 299' "create namespace's Warning"
@@ -308,7 +335,7 @@ code_is 415 "protobuf namespace"
 api DELETE /api/v1/namespaces/team
 code_is 405 "delete namespace"
 py_is 'd["reason"]' MethodNotAllowed "delete namespace"
-pass "namespaces: list, Table, selectors, get, 404, watch, create (Warning, 409, 422, 415), delete 405"
+pass "namespaces: list, Table, selectors, get, 404, watch (live ADDED/DELETED), create (Warning, 409, 422, 415), delete 405"
 
 # ---------------------------------------------------------------- a read-only user
 TAP=$("$HS_BIN/hsctl" token create --user tap:bob --pki "$HS_PKI" 2>/dev/null | head -1)
