@@ -20,7 +20,7 @@ KUBECTL=${KUBECTL:-/usr/bin/kubectl}
 # The client's minor version: kubectl >= 1.32 sends protobuf bodies from its
 # typed clients (create deployment|job|namespace), 1.31 sends JSON.
 KMINOR=$("$KUBECTL" version --client -o json 2>/dev/null |
-  python3 -c 'import json, sys; print(json.load(sys.stdin)["clientVersion"]["minor"])') ||
+  python3 -c 'import json, re, sys; print(re.match(r"\d+", json.load(sys.stdin)["clientVersion"]["minor"]).group())') ||
   fail "$KUBECTL version --client"
 KCACHE="$T/kcache"
 mkdir -p "$KCACHE"

@@ -76,6 +76,7 @@ check(made.metadata.name == "pyd" and made.kind == "Deployment" and made.api_ver
       "create returned %s %s/%s" % (made.api_version, made.kind, made.metadata.name))
 check(made.metadata.uid and made.metadata.resource_version, "uid and resourceVersion")
 check(made.spec.replicas == 1, "spec.replicas %r" % made.spec.replicas)
+check(made.status is not None, "the created Deployment has no status (Kubernetes sends \"status\":{})")
 try:
     apps.create_namespaced_deployment(NS, dep)
     check(False, "a second create succeeded")
@@ -102,6 +103,8 @@ for ev in w.stream(apps.list_namespaced_deployment, NS, field_selector="metadata
     d = ev["object"]
     check(isinstance(d, client.V1Deployment), "watch yields V1Deployment, not %s" % type(d))
     seen.append(ev["type"])
+    check(d.status is not None, "a %s Deployment without status: Kubernetes always sends "
+          "\"status\":{}, and python code reads d.status.available_replicas" % ev["type"])
     if (d.status.available_replicas or 0) == 2 and d.status.observed_generation == d.metadata.generation:
         available = True
         w.stop()
