@@ -178,6 +178,76 @@ static void s_i64 (hs_buf_t *b, int64_t v)
     s_put (b, buf, (size_t)n);
 }
 
+/* ------------------------------------------------------------ trees */
+
+/* Strict JSON number grammar (hs_pbjson.c's s_is_json_number). */
+static bool s_is_json_number (const char *s)
+{
+    if (*s == '-') s++;
+    if (*s == '0')
+        s++;
+    else if (*s >= '1' && *s <= '9')
+        while (*s >= '0' && *s <= '9') s++;
+    else
+        return false;
+    if (*s == '.') {
+        s++;
+        if (!(*s >= '0' && *s <= '9')) return false;
+        while (*s >= '0' && *s <= '9') s++;
+    }
+    if (*s == 'e' || *s == 'E') {
+        s++;
+        if (*s == '+' || *s == '-') s++;
+        if (!(*s >= '0' && *s <= '9')) return false;
+        while (*s >= '0' && *s <= '9') s++;
+    }
+    return !*s;
+}
+
+/* A tree as hs_tree_to_text (t, HS_FMT_JSON | HS_FMT_COMPACT) writes it
+ * (hs_pbjson.c's s_json and s_json_scalar), with the faster escaping. */
+static void s_tree (hs_buf_t *b, const hs_tree_t *t)
+{
+    if (!t || t->type == HS_TREE_NULL) {
+        S_LIT (b, "null");
+        return;
+    }
+    if (t->type == HS_TREE_MAP || t->type == HS_TREE_SEQ) {
+        bool map = t->type == HS_TREE_MAP;
+        s_putc (b, map ? '{' : '[');
+        for (size_t i = 0; i < t->n; i++) {
+            if (i) s_putc (b, ',');
+            if (map) {
+                s_str (b, t->keys[i]);
+                s_putc (b, ':');
+            }
+            s_tree (b, t->items[i]);
+        }
+        s_putc (b, map ? '}' : ']');
+        return;
+    }
+    const char *v = hs_s (t->scalar);
+    if (!t->quoted && (s_is_json_number (v) || !strcmp (v, "true") || !strcmp (v, "false")))
+        s_puts (b, v);
+    else if (!t->quoted && (!strcmp (v, "True") || !strcmp (v, "TRUE")))
+        S_LIT (b, "true");
+    else if (!t->quoted && (!strcmp (v, "False") || !strcmp (v, "FALSE")))
+        S_LIT (b, "false");
+    else
+        s_str (b, v);
+}
+
+/* An object as api_obj_tree gives it, written and freed at once (one small
+ * tree at a time, hot in the cache); nothing when it has none. */
+static bool s_object (hs_buf_t *b, const Hs__Object *o)
+{
+    hs_tree_t *t = api_obj_tree (o);
+    if (!t) return false;
+    s_tree (b, t);
+    hs_tree_free (t);
+    return true;
+}
+
 /* ------------------------------------------------------------ metadata */
 
 static void s_time (hs_buf_t *b, int64_t ns)
@@ -357,14 +427,9 @@ static void s_row (hs_buf_t *b, const Hs__Object *o, const s_head_t *h, api_incl
         s_putc (b, '}');
         break;
     case API_INCLUDE_OBJECT: {
-        hs_tree_t *t = api_obj_tree (o);
-        if (t) {
-            char *text = hs_tree_to_text (t, HS_FMT_JSON | HS_FMT_COMPACT);
-            S_LIT (b, ",\"object\":");
-            s_puts (b, text);
-            free (text);
-            hs_tree_free (t);
-        }
+        size_t mark = b->len;
+        S_LIT (b, ",\"object\":");
+        if (!s_object (b, o)) b->len = mark; /* no object: no key */
         break;
     }
     }
@@ -404,6 +469,36 @@ void api_table_write (hs_buf_t *b, hs_kind_t kind, const Hs__Object *const *objs
     }
     free (sorted);
     free (other.defs);
+    S_LIT (b, "]}");
+    s_reserve (b, 0);
+    b->data[b->len] = '\0';
+}
+
+/* ------------------------------------------------------------ lists */
+
+void api_list_write (hs_buf_t *b, hs_kind_t kind, const Hs__Object *const *objs, size_t n,
+                     int64_t rv)
+{
+    s_plain_init ();
+    const hs_kind_info_t *info = hs_kind_info (kind);
+    char *list_kind = hs_sprintf ("%sList", info ? info->kind_name : "");
+    S_LIT (b, "{\"kind\":");
+    s_str (b, list_kind);
+    free (list_kind);
+    S_LIT (b, ",\"apiVersion\":");
+    s_str (b, info ? info->api_version : "v1");
+    S_LIT (b, ",\"metadata\":{\"resourceVersion\":\"");
+    s_i64 (b, rv);
+    S_LIT (b, "\"},\"items\":[");
+    bool first = true;
+    for (size_t i = 0; i < n; i++) {
+        size_t mark = b->len;
+        if (!first) s_putc (b, ',');
+        if (s_object (b, objs[i]))
+            first = false;
+        else
+            b->len = mark; /* api_list_tree leaves it out */
+    }
     S_LIT (b, "]}");
     s_reserve (b, 0);
     b->data[b->len] = '\0';

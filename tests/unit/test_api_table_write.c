@@ -1,5 +1,6 @@
-/*  test_api_table_write.c: api_table_write (services/apiserver/api_table_write.c)
- *  writes the very bytes of hs_tree_to_text (api_table (...), compact JSON):
+/*  test_api_table_write.c: api_table_write and api_list_write
+ *  (services/apiserver/api_table_write.c) write the very bytes of
+ *  hs_tree_to_text (api_table (...) or api_list_tree (...), compact JSON):
  *  every kind, realistic objects, odd strings (quotes, backslashes, control
  *  bytes, UTF-8, invalid UTF-8, U+2028, empty names), objects without
  *  metadata, every includeObject, the Table's resourceVersion or none, and a
@@ -11,6 +12,7 @@
 #include "hs_test.h"
 #include "hs_util.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -140,12 +142,32 @@ static bool s_same (hs_kind_t kind, const Hs__Object *const *objs, size_t n, api
     return ok;
 }
 
+/* The same for api_list_write against api_list_tree. */
+static bool s_same_list (hs_kind_t kind, const Hs__Object *const *objs, size_t n, int64_t rv)
+{
+    hs_tree_t *t = api_list_tree (kind, objs, n, rv);
+    char *want = hs_tree_to_text (t, HS_FMT_JSON | HS_FMT_COMPACT);
+    hs_tree_free (t);
+    hs_buf_t b = {0};
+    hs_buf_puts (&b, "[");
+    api_list_write (&b, kind, objs, n, rv);
+    bool ok = b.len == 1 + strlen (want) && b.data[0] == '[' && !strcmp (b.data + 1, want);
+    if (!ok)
+        fprintf (stderr, "  list of kind %d:\n  want %.200s\n  got  %.200s\n", (int)kind, want,
+                 b.data + 1);
+    free (want);
+    hs_buf_free (&b);
+    return ok;
+}
+
 static void s_check_all_inc (hs_kind_t kind, const Hs__Object *const *objs, size_t n)
 {
     for (int inc = 0; inc < 3; inc++) {
         CHECK (s_same (kind, objs, n, (api_include_t)inc, 123));
         CHECK (s_same (kind, objs, n, (api_include_t)inc, 0));
     }
+    CHECK (s_same_list (kind, objs, n, 77));
+    CHECK (s_same_list (kind, objs, n, 0));
 }
 
 static Hs__ObjectMeta **s_meta_slot (Hs__Object *o)
@@ -275,7 +297,8 @@ static void s_mutate_meta (Hs__ObjectMeta *m, unsigned *seed)
     case 1: m->resource_version = (int64_t)s_rand (seed) * 100003 - 5; break;
     default: m->resource_version = INT64_MAX - s_rand (seed); break;
     }
-    m->generation = s_rand (seed) % 2 ? (int64_t)s_rand (seed) - 100 : 0;
+    static const int64_t gens[] = {0, 1, -1, INT64_MIN, INT64_MAX};
+    m->generation = s_rand (seed) % 2 ? gens[s_rand (seed) % 5] : (int64_t)s_rand (seed) - 100;
     m->creation_timestamp = s_rand (seed) % 3 ? (int64_t)s_rand (seed) * (sane / 32768) : 0;
     m->deletion_timestamp = s_rand (seed) % 3 ? 0 : -(int64_t)s_rand (seed) * S;
     if (s_rand (seed) % 2 && !m->deletion_grace_period_seconds) {
@@ -439,6 +462,7 @@ static void test_random (void)
         api_include_t inc = (api_include_t)(s_rand (&seed) % 3);
         int64_t rv = s_rand (&seed) % 4 ? (int64_t)s_rand (&seed) : 0;
         CHECK (s_same (k, (const Hs__Object *const *)objs, n, inc, rv));
+        CHECK (s_same_list (k, (const Hs__Object *const *)objs, n, rv));
         for (size_t i = 0; i < n; i++) hs_pb_free (objs[i]);
     }
     hs_manifest_free (&m);
@@ -458,6 +482,7 @@ static void test_big (void)
     }
     for (int inc = 0; inc < 3; inc++)
         CHECK (s_same (HS_KIND_POD, (const Hs__Object *const *)pods, n, (api_include_t)inc, 5));
+    CHECK (s_same_list (HS_KIND_POD, (const Hs__Object *const *)pods, n, 5));
     for (size_t i = 0; i < n; i++) hs_pb_free (pods[i]);
     free (pods);
     hs_manifest_free (&m);
