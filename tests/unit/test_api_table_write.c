@@ -428,6 +428,12 @@ static void test_missing_metadata (void)
         const Hs__Object *one[] = {bare};
         s_check_all_inc (k, one, 1);
         hs_pb_free (bare);
+        /* an object of no kind: no cells, no object, left out of a list */
+        Hs__Object *none = hs_pb_new (&hs__object__descriptor);
+        const Hs__Object *mixed[] = {none, m.docs[i].object, none};
+        s_check_all_inc (k, mixed, 3);
+        s_check_all_inc (k, mixed, 1);
+        hs_pb_free (none);
     }
     hs_manifest_free (&m);
 }
