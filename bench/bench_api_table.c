@@ -8,8 +8,9 @@
  *  Two ways to the same bytes: the tree (api_table, then hs_tree_to_text,
  *  then hs_tree_free) and the direct writer (api_table_write into one
  *  buffer, then free). Rows: includeObject Metadata (kubectl get), Object
- *  (--sort-by), None, and the plain PodList kubectl gets with -o yaml
- *  (hs_manifest_tree per pod, the same text writer) for comparison. Each
+ *  (--sort-by), None, and the plain PodList kubectl gets with -o yaml:
+ *  hs_manifest_tree per pod (Homeostat's own form, for comparison),
+ *  api_list_tree (the gateway's), and api_list_write (its direct writer). Each
  *  figure is the median of --rounds runs: build, write, free, and their
  *  total (the direct writer builds nothing: its time is under write); the
  *  body's size. Then the same again in the same process after
@@ -98,9 +99,11 @@ typedef enum {
     ROW_OBJECT,
     ROW_NONE,
     ROW_LIST,
-    ROW_W_META, /* api_table_write from here */
+    ROW_API_LIST,
+    ROW_W_META, /* the direct writers from here */
     ROW_W_OBJECT,
     ROW_W_NONE,
+    ROW_W_LIST,
     ROW__COUNT
 } row_t;
 
@@ -110,6 +113,7 @@ static hs_tree_t *s_build (row_t row, const Hs__Object *const *pods, size_t n, i
     case ROW_META: return api_table (HS_KIND_POD, pods, n, API_INCLUDE_METADATA, 123456, now);
     case ROW_OBJECT: return api_table (HS_KIND_POD, pods, n, API_INCLUDE_OBJECT, 123456, now);
     case ROW_NONE: return api_table (HS_KIND_POD, pods, n, API_INCLUDE_NONE, 123456, now);
+    case ROW_API_LIST: return api_list_tree (HS_KIND_POD, pods, n, 123456);
     default: break;
     }
     hs_tree_t *list = hs_tree_new (HS_TREE_MAP);
@@ -164,15 +168,23 @@ int main (int argc, char **argv)
     }
     int64_t now = pods[n - 1]->pod->metadata->creation_timestamp + 3600LL * 1000000000LL;
 
-    static const char *names[] = {"Table, includeObject=Metadata",  "Table, includeObject=Object",
-                                  "Table, includeObject=None",      "PodList (no Table)",
-                                  "direct, includeObject=Metadata", "direct, includeObject=Object",
-                                  "direct, includeObject=None"};
+    static const char *names[ROW__COUNT] = {
+        [ROW_META] = "Table, includeObject=Metadata",
+        [ROW_OBJECT] = "Table, includeObject=Object",
+        [ROW_NONE] = "Table, includeObject=None",
+        [ROW_LIST] = "PodList, hs_manifest_tree",
+        [ROW_API_LIST] = "PodList, api_list_tree",
+        [ROW_W_META] = "direct, includeObject=Metadata",
+        [ROW_W_OBJECT] = "direct, includeObject=Object",
+        [ROW_W_NONE] = "direct, includeObject=None",
+        [ROW_W_LIST] = "direct PodList, api_list_write",
+    };
     static const api_include_t incs[] = {API_INCLUDE_METADATA, API_INCLUDE_OBJECT,
                                          API_INCLUDE_NONE};
-    printf ("hs-apiserver's Table body (compact JSON), %d pods, median of %d rounds, CPU time\n"
-            "Table: api_table + hs_tree_to_text + hs_tree_free; direct: api_table_write\n\n",
-            n, rounds);
+    printf (
+        "hs-apiserver's Table body (compact JSON), %d pods, median of %d rounds, CPU time\n"
+        "tree: build, hs_tree_to_text, hs_tree_free; direct: api_table_write, api_list_write\n\n",
+        n, rounds);
     int64_t *build = hs_calloc ((size_t)rounds, sizeof (int64_t));
     int64_t *write = hs_calloc ((size_t)rounds, sizeof (int64_t));
     int64_t *freet = hs_calloc ((size_t)rounds, sizeof (int64_t));
@@ -192,8 +204,12 @@ int main (int argc, char **argv)
                 if (row >= ROW_W_META) {
                     hs_buf_t b = {0};
                     t1 = t0;
-                    api_table_write (&b, HS_KIND_POD, (const Hs__Object *const *)pods, (size_t)n,
-                                     incs[row - ROW_W_META], 123456, now);
+                    if (row == ROW_W_LIST)
+                        api_list_write (&b, HS_KIND_POD, (const Hs__Object *const *)pods, (size_t)n,
+                                        123456);
+                    else
+                        api_table_write (&b, HS_KIND_POD, (const Hs__Object *const *)pods,
+                                         (size_t)n, incs[row - ROW_W_META], 123456, now);
                     t2 = s_cpu_ns ();
                     text = b.data;
                 } else {
