@@ -170,8 +170,8 @@ int api_obj_from_tree (const api_route_t *route, const hs_tree_t *body, api_vali
 /* A list: {"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"N"},"items":[…]}. */
 hs_tree_t *api_list_tree (hs_kind_t kind, const Hs__Object *const *objs, size_t n, int64_t rv);
 /* The same bytes as hs_tree_to_text (api_list_tree (kind, objs, n, rv),
- * HS_FMT_JSON | HS_FMT_COMPACT), appended to b one item at a time (each
- * item's tree made, written and freed before the next: api_table_write.c).
+ * HS_FMT_JSON | HS_FMT_COMPACT), written straight from the objects and
+ * appended to b (api_table_write.c). b stays NUL-terminated.
  * (Additive: api-fast.) */
 void api_list_write (hs_buf_t *b, hs_kind_t kind, const Hs__Object *const *objs, size_t n,
                      int64_t rv);

@@ -1,11 +1,12 @@
-/*  api_table_write.c: a meta.k8s.io/v1 Table written straight into a buffer
- *  (services/apiserver/api.h, api_table_write).
+/*  api_table_write.c: meta.k8s.io/v1 Tables and plain lists written
+ *  straight into a buffer (services/apiserver/api.h: api_table_write,
+ *  api_list_write).
  *
- *  The bytes are exactly those of hs_tree_to_text (api_table (...),
- *  HS_FMT_JSON | HS_FMT_COMPACT); what differs is the cost. The tree path
- *  makes a node, a key and a scalar per field of every row, writes them, and
- *  frees them: for a 10,000-pod `kubectl get pods` that is most of the
- *  server's CPU. Here:
+ *  The bytes are exactly those of hs_tree_to_text (api_table (...) or
+ *  api_list_tree (...), HS_FMT_JSON | HS_FMT_COMPACT); what differs is the
+ *  cost. The tree path makes a node, a key and a scalar per field of every
+ *  row, writes them, and frees them: for a 10,000-pod `kubectl get pods`
+ *  that is most of the server's CPU. Here:
  *    - the column definitions are api_table's own, written once per kind
  *      (api_table of no objects, kept as text; the daemon is one thread);
  *    - cells are ctl_cells', as api_table's, escaped on the way out;
@@ -14,17 +15,22 @@
  *      shape api_obj_meta_tree gives (hs_pb_to_tree's field order, omitted
  *      zeros, RFC 3339 times, resourceVersion a string, OwnerReference's
  *      always-written fields appended last as api_json's s_out does);
- *    - includeObject=Object falls back to api_obj_tree per row.
+ *    - whole objects (includeObject=Object, lists) are walked from the
+ *      message as hs_manifest_tree + hs_pb_to_tree + api_json's s_out would
+ *      make them, with api_json's correction tables repeated below.
  *  Strings are escaped as hs_pbjson's JSON writer does, byte for byte:
  *  runs of plain ASCII are copied at once, the rest goes through the same
  *  UTF-8 check (invalid bytes become \ufffd; C0/C1 controls and U+2028/9
- *  are \u escapes). tests/unit/test_api_table_write.c holds it to the tree
- *  path.
+ *  are \u escapes). tests/unit/test_api_table_write.c holds all of it to
+ *  the tree path; a change to api_json.c's tables must be made here too
+ *  (that test fails until it is).
  */
 #include "api.h"
 #include "ctl_fmt.h"
 #include "hs_util.h"
 
+#include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,47 +210,534 @@ static bool s_is_json_number (const char *s)
     return !*s;
 }
 
-/* A tree as hs_tree_to_text (t, HS_FMT_JSON | HS_FMT_COMPACT) writes it
- * (hs_pbjson.c's s_json and s_json_scalar), with the faster escaping. */
-static void s_tree (hs_buf_t *b, const hs_tree_t *t)
+/* ------------------------------------------------------------ objects
+ *
+ * An object as api_obj_tree gives it (hs_manifest_tree: apiVersion, kind,
+ * then hs_pb_to_tree of the body; then api_json's s_out corrections),
+ * walked from the message with no tree. The corrections' tables are
+ * api_json.c's, repeated here: test_api_table_write holds the two to the
+ * same bytes for every kind. */
+
+/* int-or-string fields, strings in objects.proto: numbers when canonical. */
+static const char *const s_intstr[][2] = {
+    {"hs.HTTPGetAction", "port"},
+    {"hs.TCPSocketAction", "port"},
+    {"hs.ServicePort", "target_port"},
+    {"hs.RollingUpdateDeployment", "max_unavailable"},
+    {"hs.RollingUpdateDeployment", "max_surge"},
+};
+
+/* int64 revisions Kubernetes writes as strings. */
+static const char *const s_revision[][2] = {
+    {"hs.ObjectMeta", "resource_version"},
+    {"hs.ObjectReference", "resource_version"},
+};
+
+/* Homeostat's field -> Kubernetes' JSON key. */
+static const char *const s_renamed[][3] = {
+    {"hs.NodeSystemInfo", "agent_version", "kubeletVersion"},
+};
+
+/* Fields written even when zero (api_json.c's s_always, same order). */
+static const char *const s_always[][2] = {
+    {"hs.ContainerStatus", "name"},
+    {"hs.ContainerStatus", "ready"},
+    {"hs.ContainerStatus", "restart_count"},
+    {"hs.ContainerStatus", "image"},
+    {"hs.ContainerStateTerminated", "exit_code"},
+    {"hs.ReplicaSetStatus", "replicas"},
+    {"hs.NodeSystemInfo", "machine_id"},
+    {"hs.NodeSystemInfo", "kernel_version"},
+    {"hs.NodeSystemInfo", "os_image"},
+    {"hs.NodeSystemInfo", "architecture"},
+    {"hs.NodeSystemInfo", "agent_version"},
+    {"hs.ContainerPort", "container_port"},
+    {"hs.ServicePort", "port"},
+    {"hs.EndpointPort", "port"},
+    {"hs.HTTPHeader", "name"},
+    {"hs.HTTPHeader", "value"},
+    {"hs.EnvVar", "name"},
+    {"hs.PodCondition", "type"},
+    {"hs.PodCondition", "status"},
+    {"hs.NodeCondition", "type"},
+    {"hs.NodeCondition", "status"},
+    {"hs.ReplicaSetCondition", "type"},
+    {"hs.ReplicaSetCondition", "status"},
+    {"hs.DeploymentCondition", "type"},
+    {"hs.DeploymentCondition", "status"},
+    {"hs.JobCondition", "type"},
+    {"hs.JobCondition", "status"},
+    {"hs.NodeAddress", "type"},
+    {"hs.NodeAddress", "address"},
+    {"hs.OwnerReference", "api_version"},
+    {"hs.OwnerReference", "kind"},
+    {"hs.OwnerReference", "name"},
+    {"hs.OwnerReference", "uid"},
+    {"hs.LabelSelectorRequirement", "key"},
+    {"hs.LabelSelectorRequirement", "operator"},
+    {"hs.Taint", "key"},
+    {"hs.Taint", "effect"},
+    {"hs.KeyToPath", "key"},
+    {"hs.KeyToPath", "path"},
+    {"hs.Container", "name"},
+    {"hs.Volume", "name"},
+    {"hs.VolumeMount", "name"},
+    {"hs.VolumeMount", "mount_path"},
+    {"hs.EndpointAddress", "ip"},
+    {"hs.ConfigMapKeySelector", "key"},
+    {"hs.SecretKeySelector", "key"},
+    {"hs.ObjectFieldSelector", "field_path"},
+    {"hs.HostPathVolumeSource", "path"},
+    {"hs.SeccompProfile", "type"},
+    {"hs.HTTPGetAction", "port"},
+    {"hs.TCPSocketAction", "port"},
+};
+
+/* Required status fields Homeostat has no value for (api_json's s_extra). */
+static const char *const s_extra[][3] = {
+    {"hs.ContainerStatus", "imageID", ""},
+    {"hs.NodeSystemInfo", "systemUUID", ""},
+    {"hs.NodeSystemInfo", "bootID", ""},
+    {"hs.NodeSystemInfo", "containerRuntimeVersion", ""},
+    {"hs.NodeSystemInfo", "kubeProxyVersion", ""},
+    {"hs.NodeSystemInfo", "operatingSystem", "linux"},
+};
+
+enum {
+    S_F_REVISION = 1 << 0,
+    S_F_INTSTR = 1 << 1,
+    S_F_TIME = 1 << 2,   /* an int64 written as an RFC 3339 time */
+    S_F_MAP = 1 << 3,    /* a map<K, V> (repeated *Entry) */
+    S_F_OBJECT = 1 << 4, /* a nested message written as a mapping, corrected */
+};
+
+typedef struct {
+    const ProtobufCMessageDescriptor *d;
+    char **keys;    /* [n_fields] corrected keys (Kubernetes' spelling) */
+    char **ours;    /* [n_fields] hs_pbjson's keys */
+    uint8_t *flags; /* [n_fields] S_F_* */
+    unsigned *always;
+    size_t n_always;
+    size_t extra_from, extra_to; /* s_extra rows for d */
+    bool wrapper;
+} s_md_t;
+
+#define S_MD_SLOTS 512
+static s_md_t s_mds[S_MD_SLOTS];
+
+static bool s_pair_in (const char *const (*table)[2], size_t n, const char *msg, const char *field)
 {
-    if (!t || t->type == HS_TREE_NULL) {
-        S_LIT (b, "null");
-        return;
-    }
-    if (t->type == HS_TREE_MAP || t->type == HS_TREE_SEQ) {
-        bool map = t->type == HS_TREE_MAP;
-        s_putc (b, map ? '{' : '[');
-        for (size_t i = 0; i < t->n; i++) {
-            if (i) s_putc (b, ',');
-            if (map) {
-                s_str (b, t->keys[i]);
-                s_putc (b, ':');
-            }
-            s_tree (b, t->items[i]);
-        }
-        s_putc (b, map ? '}' : ']');
-        return;
-    }
-    const char *v = hs_s (t->scalar);
-    if (!t->quoted && (s_is_json_number (v) || !strcmp (v, "true") || !strcmp (v, "false")))
-        s_puts (b, v);
-    else if (!t->quoted && (!strcmp (v, "True") || !strcmp (v, "TRUE")))
-        S_LIT (b, "true");
-    else if (!t->quoted && (!strcmp (v, "False") || !strcmp (v, "FALSE")))
-        S_LIT (b, "false");
-    else
-        s_str (b, v);
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp (table[i][0], msg) && !strcmp (table[i][1], field)) return true;
+    return false;
 }
 
-/* An object as api_obj_tree gives it, written and freed at once (one small
- * tree at a time, hot in the cache); nothing when it has none. */
+static bool s_ends_with (const char *s, const char *suffix)
+{
+    size_t ls = strlen (s), lx = strlen (suffix);
+    return ls >= lx && !strcmp (s + ls - lx, suffix);
+}
+
+static bool s_desc_is_wrapper (const ProtobufCMessageDescriptor *d)
+{
+    return d && (!strcmp (d->name, "hs.Int32Value") || !strcmp (d->name, "hs.Int64Value") ||
+                 !strcmp (d->name, "hs.BoolValue"));
+}
+
+/* hs_pbjson's s_is_map_entry */
+static bool s_is_map_entry (const ProtobufCFieldDescriptor *f)
+{
+    if (f->label != PROTOBUF_C_LABEL_REPEATED || f->type != PROTOBUF_C_TYPE_MESSAGE) return false;
+    const ProtobufCMessageDescriptor *d = f->descriptor;
+    size_t nl = strlen (d->name);
+    return nl > 5 && !strcmp (d->name + nl - 5, "Entry") && d->n_fields == 2 &&
+           d->fields[0].id == 1 && !strcmp (d->fields[0].name, "key") && d->fields[1].id == 2 &&
+           !strcmp (d->fields[1].name, "value") &&
+           d->fields[0].label != PROTOBUF_C_LABEL_REPEATED &&
+           d->fields[1].label != PROTOBUF_C_LABEL_REPEATED;
+}
+
+/* api_json's s_is_map (a looser test: the two agree on the schema, and
+ * the corrections follow api_json's) */
+static bool s_json_is_map (const ProtobufCFieldDescriptor *f)
+{
+    if (f->label != PROTOBUF_C_LABEL_REPEATED || f->type != PROTOBUF_C_TYPE_MESSAGE) return false;
+    const ProtobufCMessageDescriptor *d = f->descriptor;
+    size_t l = strlen (d->name);
+    return l > 5 && !strcmp (d->name + l - 5, "Entry") && d->n_fields == 2;
+}
+
+static const s_md_t *s_md (const ProtobufCMessageDescriptor *d)
+{
+    size_t h = ((uintptr_t)d >> 4) * 2654435761u;
+    for (size_t k = 0; k < S_MD_SLOTS; k++) {
+        s_md_t *e = &s_mds[(h + k) & (S_MD_SLOTS - 1)];
+        if (e->d == d) return e;
+        if (e->d) continue;
+        char name[128];
+        e->d = d;
+        e->wrapper = s_desc_is_wrapper (d);
+        e->keys = hs_calloc (d->n_fields + 1, sizeof (char *));
+        e->ours = hs_calloc (d->n_fields + 1, sizeof (char *));
+        e->flags = hs_calloc (d->n_fields + 1, 1);
+        for (unsigned i = 0; i < d->n_fields; i++) {
+            const ProtobufCFieldDescriptor *f = &d->fields[i];
+            e->ours[i] = hs_strdup (hs_pb_json_name (f->name, name, sizeof name));
+            const char *k8s = NULL;
+            for (size_t r = 0; r < HS_ARRAY_LEN (s_renamed); r++)
+                if (!strcmp (d->name, s_renamed[r][0]) && !strcmp (f->name, s_renamed[r][1]))
+                    k8s = s_renamed[r][2];
+            e->keys[i] = hs_strdup (k8s ? k8s : name);
+            if (s_pair_in (s_revision, HS_ARRAY_LEN (s_revision), d->name, f->name))
+                e->flags[i] |= S_F_REVISION;
+            if (s_pair_in (s_intstr, HS_ARRAY_LEN (s_intstr), d->name, f->name))
+                e->flags[i] |= S_F_INTSTR;
+            if ((f->type == PROTOBUF_C_TYPE_INT64 || f->type == PROTOBUF_C_TYPE_SINT64 ||
+                 f->type == PROTOBUF_C_TYPE_SFIXED64) &&
+                (s_ends_with (f->name, "_timestamp") || s_ends_with (f->name, "_time") ||
+                 s_ends_with (f->name, "_at") || !strcmp (f->name, "time_added")))
+                e->flags[i] |= S_F_TIME;
+            if (s_is_map_entry (f)) e->flags[i] |= S_F_MAP;
+            if (f->type == PROTOBUF_C_TYPE_MESSAGE && !s_json_is_map (f) &&
+                !s_desc_is_wrapper (f->descriptor))
+                e->flags[i] |= S_F_OBJECT;
+        }
+        e->always = hs_calloc (HS_ARRAY_LEN (s_always) + 1, sizeof (unsigned));
+        for (size_t i = 0; i < HS_ARRAY_LEN (s_always); i++) {
+            if (strcmp (s_always[i][0], d->name)) continue;
+            const ProtobufCFieldDescriptor *f =
+                protobuf_c_message_descriptor_get_field_by_name (d, s_always[i][1]);
+            if (f) e->always[e->n_always++] = (unsigned)(f - d->fields);
+        }
+        e->extra_from = e->extra_to = 0;
+        for (size_t i = 0; i < HS_ARRAY_LEN (s_extra); i++)
+            if (!strcmp (s_extra[i][0], d->name)) {
+                if (e->extra_to == 0) e->extra_from = i;
+                e->extra_to = i + 1;
+            }
+        return e;
+    }
+    abort (); /* more message types than slots */
+}
+
+static const char s_b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static void s_b64_write (hs_buf_t *b, const uint8_t *d, size_t n)
+{
+    s_putc (b, '"');
+    s_reserve (b, (n + 2) / 3 * 4);
+    char *o = b->data + b->len;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)d[i] << 16 | (i + 1 < n ? (uint32_t)d[i + 1] << 8 : 0) |
+                     (i + 2 < n ? d[i + 2] : 0);
+        *o++ = s_b64[v >> 18 & 63];
+        *o++ = s_b64[v >> 12 & 63];
+        *o++ = i + 1 < n ? s_b64[v >> 6 & 63] : '=';
+        *o++ = i + 2 < n ? s_b64[v & 63] : '=';
+    }
+    b->len = (size_t)(o - b->data);
+    s_putc (b, '"');
+}
+
+/* Canonical int32 (api_json's s_canonical_int32). */
+static bool s_canonical_int32 (const char *s)
+{
+    if (hs_empty (s) || (s[0] == '0' && s[1]) || strlen (s) > 10) return false;
+    for (const char *p = s; *p; p++)
+        if (*p < '0' || *p > '9') return false;
+    return strtoll (s, NULL, 10) <= INT32_MAX;
+}
+
+/* An unquoted scalar's text, quoted when flags ask (s_json_scalar). */
+static void s_scalar (hs_buf_t *b, const char *text, bool quoted)
+{
+    if (!quoted && (s_is_json_number (text) || !strcmp (text, "true") || !strcmp (text, "false")))
+        s_puts (b, text);
+    else
+        s_str (b, text);
+}
+
+static void s_msg (hs_buf_t *b, const ProtobufCMessage *m, bool fix, const char *api_version,
+                   const char *kind);
+
+/* One value of field f at slot (s_value_to_tree), corrected per fl when fix. */
+static void s_value (hs_buf_t *b, const ProtobufCFieldDescriptor *f, const void *slot, uint8_t fl,
+                     bool fix)
+{
+    bool rev = fix && (fl & S_F_REVISION);
+    char buf[64];
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+        snprintf (buf, sizeof buf, "%" PRId32, *(const int32_t *)slot);
+        return s_scalar (b, buf, rev);
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32:
+        snprintf (buf, sizeof buf, "%" PRIu32, *(const uint32_t *)slot);
+        return s_scalar (b, buf, rev);
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64: {
+        int64_t v = *(const int64_t *)slot;
+        if (fl & S_F_TIME) {
+            if (v == 0) return S_LIT (b, "null");
+            return s_str (b, hs_fmt_time (v, buf, sizeof buf));
+        }
+        snprintf (buf, sizeof buf, "%" PRId64, v);
+        return s_scalar (b, buf, rev);
+    }
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+        snprintf (buf, sizeof buf, "%" PRIu64, *(const uint64_t *)slot);
+        return s_scalar (b, buf, rev);
+    case PROTOBUF_C_TYPE_FLOAT:
+    case PROTOBUF_C_TYPE_DOUBLE: {
+        double v = f->type == PROTOBUF_C_TYPE_FLOAT ? *(const float *)slot : *(const double *)slot;
+        if (isnan (v)) return s_str (b, "NaN");
+        if (isinf (v)) return s_str (b, v > 0 ? "Infinity" : "-Infinity");
+        snprintf (buf, sizeof buf, "%.15g", v);
+        if (strtod (buf, NULL) != v) snprintf (buf, sizeof buf, "%.17g", v);
+        return s_scalar (b, buf, rev);
+    }
+    case PROTOBUF_C_TYPE_BOOL:
+        return s_scalar (b, *(const protobuf_c_boolean *)slot ? "true" : "false", rev);
+    case PROTOBUF_C_TYPE_ENUM: {
+        int v = *(const int *)slot;
+        const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value (f->descriptor, v);
+        if (ev) return s_str (b, ev->name);
+        snprintf (buf, sizeof buf, "%d", v);
+        return s_scalar (b, buf, rev);
+    }
+    case PROTOBUF_C_TYPE_STRING: {
+        const char *v = hs_s (*(char *const *)slot);
+        if (fix && (fl & S_F_INTSTR) && s_canonical_int32 (v)) return s_scalar (b, v, false);
+        return s_str (b, v);
+    }
+    case PROTOBUF_C_TYPE_BYTES: {
+        const ProtobufCBinaryData *d = slot;
+        return s_b64_write (b, d->data, d->len);
+    }
+    case PROTOBUF_C_TYPE_MESSAGE: {
+        const ProtobufCMessage *sub = *(ProtobufCMessage *const *)slot;
+        if (!sub) return S_LIT (b, "null");
+        if (s_desc_is_wrapper (sub->descriptor)) {
+            const ProtobufCFieldDescriptor *vf = &sub->descriptor->fields[0];
+            /* the wrapped value, with the wrapper field's own corrections */
+            uint8_t vfl = s_md (sub->descriptor)->flags[0] & S_F_TIME;
+            return s_value (b, vf, (const char *)sub + vf->offset,
+                            (uint8_t)(vfl | (fl & (S_F_REVISION | S_F_INTSTR))), fix);
+        }
+        return s_msg (b, sub, fix && (fl & S_F_OBJECT), NULL, NULL);
+    }
+    }
+    S_LIT (b, "null");
+}
+
+/* hs_pbjson's s_field_present */
+static bool s_present (const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
+{
+    const void *slot = (const char *)m + f->offset;
+    if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
+        return *(const uint32_t *)((const char *)m + f->quantifier_offset) == f->id;
+    if (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->type != PROTOBUF_C_TYPE_STRING &&
+        f->type != PROTOBUF_C_TYPE_MESSAGE)
+        return *(const protobuf_c_boolean *)((const char *)m + f->quantifier_offset);
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32:
+    case PROTOBUF_C_TYPE_ENUM: return *(const uint32_t *)slot != 0;
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64: return *(const uint64_t *)slot != 0;
+    case PROTOBUF_C_TYPE_FLOAT: return *(const float *)slot != 0;
+    case PROTOBUF_C_TYPE_DOUBLE: return *(const double *)slot != 0;
+    case PROTOBUF_C_TYPE_BOOL: return *(const protobuf_c_boolean *)slot != 0;
+    case PROTOBUF_C_TYPE_STRING: return !hs_empty (*(char *const *)slot);
+    case PROTOBUF_C_TYPE_BYTES: return ((const ProtobufCBinaryData *)slot)->len > 0;
+    case PROTOBUF_C_TYPE_MESSAGE: return *(void *const *)slot != NULL;
+    }
+    return false;
+}
+
+static size_t s_elem_size (ProtobufCType t)
+{
+    switch (t) {
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32:
+    case PROTOBUF_C_TYPE_ENUM: return 4;
+    case PROTOBUF_C_TYPE_FLOAT: return sizeof (float);
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64: return 8;
+    case PROTOBUF_C_TYPE_DOUBLE: return sizeof (double);
+    case PROTOBUF_C_TYPE_BOOL: return sizeof (protobuf_c_boolean);
+    case PROTOBUF_C_TYPE_STRING: return sizeof (char *);
+    case PROTOBUF_C_TYPE_BYTES: return sizeof (ProtobufCBinaryData);
+    case PROTOBUF_C_TYPE_MESSAGE: return sizeof (void *);
+    }
+    return sizeof (void *);
+}
+
+/* A map field's entries: {"k":v,...} (hs_pb_to_tree; no corrections inside). */
+static void s_map (hs_buf_t *b, const ProtobufCFieldDescriptor *f, size_t n, const void *arr)
+{
+    const ProtobufCMessageDescriptor *ed = f->descriptor;
+    const s_md_t *em = s_md (ed);
+    s_putc (b, '{');
+    for (size_t j = 0; j < n; j++) {
+        const ProtobufCMessage *e = ((ProtobufCMessage *const *)arr)[j];
+        if (j) s_putc (b, ',');
+        const ProtobufCFieldDescriptor *kf = &ed->fields[0], *vf = &ed->fields[1];
+        const void *kslot = (const char *)e + kf->offset;
+        if (kf->type == PROTOBUF_C_TYPE_STRING) {
+            s_str (b, *(char *const *)kslot);
+        } else {
+            /* a key of another type (none in the schema): its number as a
+             * string, as hs_pb_to_tree makes the map's key from the scalar */
+            char kb[64];
+            switch (kf->type) {
+            case PROTOBUF_C_TYPE_BOOL:
+                snprintf (kb, sizeof kb, "%s",
+                          *(const protobuf_c_boolean *)kslot ? "true" : "false");
+                break;
+            case PROTOBUF_C_TYPE_INT32:
+            case PROTOBUF_C_TYPE_SINT32:
+            case PROTOBUF_C_TYPE_SFIXED32:
+                snprintf (kb, sizeof kb, "%" PRId32, *(const int32_t *)kslot);
+                break;
+            case PROTOBUF_C_TYPE_UINT32:
+            case PROTOBUF_C_TYPE_FIXED32:
+                snprintf (kb, sizeof kb, "%" PRIu32, *(const uint32_t *)kslot);
+                break;
+            case PROTOBUF_C_TYPE_INT64:
+            case PROTOBUF_C_TYPE_SINT64:
+            case PROTOBUF_C_TYPE_SFIXED64:
+                snprintf (kb, sizeof kb, "%" PRId64, *(const int64_t *)kslot);
+                break;
+            case PROTOBUF_C_TYPE_UINT64:
+            case PROTOBUF_C_TYPE_FIXED64:
+                snprintf (kb, sizeof kb, "%" PRIu64, *(const uint64_t *)kslot);
+                break;
+            default: kb[0] = '\0';
+            }
+            s_str (b, kb);
+        }
+        s_putc (b, ':');
+        s_value (b, vf, (const char *)e + vf->offset, em->flags[1], false);
+    }
+    s_putc (b, '}');
+}
+
+/* A message as a mapping; fix: api_json's corrections at this level and
+ * below. api_version/kind: the manifest's first two keys (top level). */
+static void s_msg (hs_buf_t *b, const ProtobufCMessage *m, bool fix, const char *api_version,
+                   const char *kind)
+{
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+    const s_md_t *e = s_md (d);
+    bool first = true;
+    s_putc (b, '{');
+    if (api_version) {
+        S_LIT (b, "\"apiVersion\":");
+        s_str (b, api_version);
+        S_LIT (b, ",\"kind\":");
+        s_str (b, kind);
+        first = false;
+    }
+    uint8_t written_small[64];
+    uint8_t *written = d->n_fields <= 64 ? written_small : hs_calloc (d->n_fields, 1);
+    memset (written, 0, d->n_fields <= 64 ? sizeof written_small : 0);
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        const char *key = fix ? e->keys[i] : e->ours[i];
+        uint8_t fl = e->flags[i];
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t n = *(const size_t *)((const char *)m + f->quantifier_offset);
+            const char *arr = *(char *const *)((const char *)m + f->offset);
+            if (!n) continue;
+            if (!first) s_putc (b, ',');
+            first = false;
+            s_str (b, key);
+            s_putc (b, ':');
+            written[i] = 1;
+            if (fl & S_F_MAP) {
+                s_map (b, f, n, arr);
+                continue;
+            }
+            size_t es = s_elem_size (f->type);
+            s_putc (b, '[');
+            for (size_t j = 0; j < n; j++) {
+                if (j) s_putc (b, ',');
+                s_value (b, f, arr + j * es, fl, fix);
+            }
+            s_putc (b, ']');
+            continue;
+        }
+        if (!s_present (m, f)) continue;
+        if (!first) s_putc (b, ',');
+        first = false;
+        s_str (b, key);
+        s_putc (b, ':');
+        written[i] = 1;
+        s_value (b, f, (const char *)m + f->offset, fl, fix);
+    }
+    if (fix) {
+        for (size_t k = 0; k < e->n_always; k++) {
+            unsigned i = e->always[k];
+            if (written[i]) continue;
+            const char *zero;
+            switch (d->fields[i].type) {
+            case PROTOBUF_C_TYPE_BOOL: zero = "false"; break;
+            case PROTOBUF_C_TYPE_STRING: zero = "\"\""; break;
+            case PROTOBUF_C_TYPE_MESSAGE:
+            case PROTOBUF_C_TYPE_BYTES:
+            case PROTOBUF_C_TYPE_ENUM: zero = NULL; break;
+            default: zero = "0";
+            }
+            if (!zero) continue;
+            if (!first) s_putc (b, ',');
+            first = false;
+            s_str (b, e->keys[i]);
+            s_putc (b, ':');
+            s_puts (b, zero);
+            written[i] = 1;
+        }
+        for (size_t x = e->extra_from; x < e->extra_to; x++) {
+            if (strcmp (s_extra[x][0], d->name)) continue;
+            bool there = false;
+            for (unsigned i = 0; i < d->n_fields && !there; i++)
+                there = written[i] && !strcmp (e->keys[i], s_extra[x][1]);
+            if (there) continue;
+            if (!first) s_putc (b, ',');
+            first = false;
+            s_str (b, s_extra[x][1]);
+            s_putc (b, ':');
+            s_str (b, s_extra[x][2]);
+        }
+    }
+    if (written != written_small) free (written);
+    s_putc (b, '}');
+}
+
+/* An object as api_obj_tree gives it; false (nothing written) when it has
+ * none. */
 static bool s_object (hs_buf_t *b, const Hs__Object *o)
 {
-    hs_tree_t *t = api_obj_tree (o);
-    if (!t) return false;
-    s_tree (b, t);
-    hs_tree_free (t);
+    const hs_kind_info_t *info = hs_kind_info (hs_obj_kind (o));
+    const ProtobufCMessage *body = hs_obj_body (o);
+    if (!info || !body) return false;
+    s_msg (b, body, true, info->api_version, info->kind_name);
     return true;
 }
 

@@ -3,8 +3,9 @@
  *  hs_tree_to_text (api_table (...) or api_list_tree (...), compact JSON):
  *  every kind, realistic objects, odd strings (quotes, backslashes, control
  *  bytes, UTF-8, invalid UTF-8, U+2028, empty names), objects without
- *  metadata, every includeObject, the Table's resourceVersion or none, and a
- *  loop over randomly mutated objects. It appends to what b holds.
+ *  metadata or of no kind, every includeObject, the Table's resourceVersion
+ *  or none, randomly mutated objects, and objects of every kind with fields
+ *  set at random all through them. It appends to what b holds.
  */
 #include "api.h"
 #include "hs_manifest.h"
@@ -209,6 +210,8 @@ static const char *const s_odd[] = {
     "123",
     "-0",
     "007",
+    "2147483647",
+    "2147483648",
 };
 
 static unsigned s_rand (unsigned *seed)
@@ -276,6 +279,103 @@ static void s_mutate_strings (ProtobufCMessage *m, unsigned *seed, int depth)
             free (s);
         } else if (f->type == PROTOBUF_C_TYPE_MESSAGE && *(void **)slot) {
             s_mutate_strings (*(ProtobufCMessage **)slot, seed, depth + 1);
+        }
+    }
+}
+
+static bool s_is_time_name (const char *n)
+{
+    size_t l = strlen (n);
+    return (l > 10 && !strcmp (n + l - 10, "_timestamp")) ||
+           (l > 5 && !strcmp (n + l - 5, "_time")) || (l > 3 && !strcmp (n + l - 3, "_at")) ||
+           !strcmp (n, "time_added");
+}
+
+/* A random value for a scalar field: zeros, extremes, anything; times in
+ * hs_fmt_time's range. */
+static void s_fill_scalar (const ProtobufCFieldDescriptor *f, void *slot, unsigned *seed)
+{
+    static const int64_t odd64[] = {0, 1, -1, 8080, INT64_MAX, INT64_MIN, 2147483647};
+    int64_t v = s_rand (seed) % 2 ? odd64[s_rand (seed) % HS_ARRAY_LEN (odd64)]
+                                  : (int64_t)s_rand (seed) - 1000;
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_BOOL: *(protobuf_c_boolean *)slot = s_rand (seed) % 2; break;
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32:
+    case PROTOBUF_C_TYPE_ENUM: *(int32_t *)slot = (int32_t)v; break;
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+        if (s_is_time_name (f->name))
+            v = s_rand (seed) % 4 ? (int64_t)s_rand (seed) * 100000 * S : 0;
+        *(int64_t *)slot = v;
+        break;
+    default: break;
+    }
+}
+
+/* Sets, at random, fields anywhere in m: scalars, wrappers, nested
+ * messages made, repeated fields and maps grown. Oneofs are left alone. */
+static void s_fill (ProtobufCMessage *m, unsigned *seed, int depth)
+{
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        char *slot = (char *)m + f->offset;
+        if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) || s_rand (seed) % 2) continue;
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t *n = (size_t *)((char *)m + f->quantifier_offset);
+            unsigned add = 1 + s_rand (seed) % 2;
+            for (unsigned k = 0; k < add; k++) {
+                if (f->type == PROTOBUF_C_TYPE_STRING) {
+                    char *str = s_rand_str (seed);
+                    char *item = NULL;
+                    s_set_item (&item, str);
+                    free (str);
+                    hs_pb_push ((void ***)slot, n, item);
+                } else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+                    if (depth > 5) break;
+                    ProtobufCMessage *sub = hs_pb_new (f->descriptor);
+                    s_fill (sub, seed, depth + 1);
+                    hs_pb_push ((void ***)slot, n, sub);
+                } else if (f->type != PROTOBUF_C_TYPE_BYTES) {
+                    size_t es = f->type == PROTOBUF_C_TYPE_INT64 ||
+                                        f->type == PROTOBUF_C_TYPE_SINT64 ||
+                                        f->type == PROTOBUF_C_TYPE_SFIXED64 ||
+                                        f->type == PROTOBUF_C_TYPE_UINT64 ||
+                                        f->type == PROTOBUF_C_TYPE_FIXED64
+                                    ? 8
+                                : f->type == PROTOBUF_C_TYPE_BOOL ? sizeof (protobuf_c_boolean)
+                                                                  : 4;
+                    char **arr = (char **)slot;
+                    *arr = hs_realloc (*arr, (*n + 1) * es);
+                    memset (*arr + *n * es, 0, es);
+                    s_fill_scalar (f, *arr + *n * es, seed);
+                    (*n)++;
+                }
+            }
+        } else if (f->type == PROTOBUF_C_TYPE_STRING) {
+            char *str = s_rand_str (seed);
+            hs_pb_set_str ((char **)slot, str);
+            free (str);
+        } else if (f->type == PROTOBUF_C_TYPE_BYTES) {
+            ProtobufCBinaryData *bd = (ProtobufCBinaryData *)slot;
+            if (bd->data) continue;
+            bd->len = s_rand (seed) % 5;
+            bd->data = hs_pb_alloc (bd->len + 1);
+            for (size_t k = 0; k < bd->len; k++) bd->data[k] = (uint8_t)s_rand (seed);
+        } else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+            ProtobufCMessage **sub = (ProtobufCMessage **)slot;
+            if (!*sub && depth > 5) continue;
+            if (!*sub) *sub = hs_pb_new (f->descriptor);
+            s_fill (*sub, seed, depth + 1);
+        } else {
+            s_fill_scalar (f, slot, seed);
         }
     }
 }
@@ -474,6 +574,26 @@ static void test_random (void)
     hs_manifest_free (&m);
 }
 
+/* Objects of every kind with fields set at random all through them:
+ * wrappers, repeated numbers, maps of bytes, int-or-strings, times. */
+static void test_random_fill (void)
+{
+    unsigned seed = 4242;
+    for (int round = 0; round < 200; round++) {
+        hs_kind_t k = (hs_kind_t)(HS_KIND_NODE + round % (HS_KIND__COUNT - HS_KIND_NODE));
+        const hs_kind_info_t *info = hs_kind_info (k);
+        Hs__Object *objs[2];
+        for (int i = 0; i < 2; i++) {
+            objs[i] = hs_obj_new (k, info->namespaced ? "default" : NULL, "x");
+            s_fill ((ProtobufCMessage *)hs_obj_body (objs[i]), &seed, 0);
+        }
+        for (int inc = 0; inc < 3; inc++)
+            CHECK (s_same (k, (const Hs__Object *const *)objs, 2, (api_include_t)inc, 1));
+        CHECK (s_same_list (k, (const Hs__Object *const *)objs, 2, 1));
+        for (int i = 0; i < 2; i++) hs_pb_free (objs[i]);
+    }
+}
+
 /* Many rows into one buffer: it grows, and stays the tree path's. */
 static void test_big (void)
 {
@@ -501,6 +621,7 @@ int main (int argc, char **argv)
         {"odd_strings", test_odd_strings},
         {"missing_metadata", test_missing_metadata},
         {"random", test_random},
+        {"random_fill", test_random_fill},
         {"big", test_big},
     };
     return HS_TEST_RUN (tests);
