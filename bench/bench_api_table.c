@@ -1,14 +1,20 @@
 /*  bench_api_table.c: what a `kubectl get pods` of a big cluster costs
- *  hs-apiserver: api_table (hsctl's cells, the rows' objects) and then
- *  hs_tree_to_text (compact JSON, as the gateway sends it), on N realistic
- *  pods (a ReplicaSet's: labels, owner reference, a container with ports,
- *  env, resources and a probe, conditions, a container status). No
- *  sockets: this is the server's own CPU for the response body.
+ *  hs-apiserver: the Table's body, built and written as compact JSON as the
+ *  gateway sends it, on N realistic pods (a ReplicaSet's: labels, owner
+ *  reference, a container with ports, env, resources and a probe,
+ *  conditions, a container status). No sockets: this is the server's own
+ *  CPU for the response body.
  *
- *  Rows: includeObject Metadata (kubectl get), Object (--sort-by), None,
- *  and the plain PodList kubectl gets with -o yaml (hs_manifest_tree per
- *  pod, the same text writer) for comparison. Each figure is the median of
- *  --rounds runs: build, write, free, and their total; the body's size.
+ *  Two ways to the same bytes: the tree (api_table, then hs_tree_to_text,
+ *  then hs_tree_free) and the direct writer (api_table_write into one
+ *  buffer, then free). Rows: includeObject Metadata (kubectl get), Object
+ *  (--sort-by), None, and the plain PodList kubectl gets with -o yaml:
+ *  hs_manifest_tree per pod (Homeostat's own form, for comparison),
+ *  api_list_tree (the gateway's), and api_list_write (its direct writer). Each
+ *  figure is the median of --rounds runs: build, write, free, and their
+ *  total (the direct writer builds nothing: its time is under write); the
+ *  body's size. Then the same again in the same process after
+ *  mallopt (M_MXFAST, 0) (glibc's fastbins off).
  */
 #include "api.h"
 #include "benchlib.h"
@@ -17,6 +23,7 @@
 #include "hs_pb.h"
 
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,7 +94,18 @@ static double s_median_ms (int64_t *v, int n)
     return (double)v[n / 2] / 1e6;
 }
 
-typedef enum { ROW_META, ROW_OBJECT, ROW_NONE, ROW_LIST } row_t;
+typedef enum {
+    ROW_META,
+    ROW_OBJECT,
+    ROW_NONE,
+    ROW_LIST,
+    ROW_API_LIST,
+    ROW_W_META, /* the direct writers from here */
+    ROW_W_OBJECT,
+    ROW_W_NONE,
+    ROW_W_LIST,
+    ROW__COUNT
+} row_t;
 
 static hs_tree_t *s_build (row_t row, const Hs__Object *const *pods, size_t n, int64_t now)
 {
@@ -95,7 +113,8 @@ static hs_tree_t *s_build (row_t row, const Hs__Object *const *pods, size_t n, i
     case ROW_META: return api_table (HS_KIND_POD, pods, n, API_INCLUDE_METADATA, 123456, now);
     case ROW_OBJECT: return api_table (HS_KIND_POD, pods, n, API_INCLUDE_OBJECT, 123456, now);
     case ROW_NONE: return api_table (HS_KIND_POD, pods, n, API_INCLUDE_NONE, 123456, now);
-    case ROW_LIST: break;
+    case ROW_API_LIST: return api_list_tree (HS_KIND_POD, pods, n, 123456);
+    default: break;
     }
     hs_tree_t *list = hs_tree_new (HS_TREE_MAP);
     hs_tree_add (list, "kind", hs_tree_scalar ("PodList", true));
@@ -149,34 +168,68 @@ int main (int argc, char **argv)
     }
     int64_t now = pods[n - 1]->pod->metadata->creation_timestamp + 3600LL * 1000000000LL;
 
-    static const char *names[] = {"Table, includeObject=Metadata", "Table, includeObject=Object",
-                                  "Table, includeObject=None", "PodList (no Table)"};
+    static const char *names[ROW__COUNT] = {
+        [ROW_META] = "Table, includeObject=Metadata",
+        [ROW_OBJECT] = "Table, includeObject=Object",
+        [ROW_NONE] = "Table, includeObject=None",
+        [ROW_LIST] = "PodList, hs_manifest_tree",
+        [ROW_API_LIST] = "PodList, api_list_tree",
+        [ROW_W_META] = "direct, includeObject=Metadata",
+        [ROW_W_OBJECT] = "direct, includeObject=Object",
+        [ROW_W_NONE] = "direct, includeObject=None",
+        [ROW_W_LIST] = "direct PodList, api_list_write",
+    };
+    static const api_include_t incs[] = {API_INCLUDE_METADATA, API_INCLUDE_OBJECT,
+                                         API_INCLUDE_NONE};
     printf (
-        "api_table + hs_tree_to_text (compact JSON), %d pods, median of %d rounds, CPU time\n\n", n,
-        rounds);
-    printf ("  %-30s %9s %9s %9s %9s %11s %9s\n", "body", "build ms", "write ms", "free ms",
-            "total ms", "bytes", "B/pod");
+        "hs-apiserver's Table body (compact JSON), %d pods, median of %d rounds, CPU time\n"
+        "tree: build, hs_tree_to_text, hs_tree_free; direct: api_table_write, api_list_write\n\n",
+        n, rounds);
     int64_t *build = hs_calloc ((size_t)rounds, sizeof (int64_t));
     int64_t *write = hs_calloc ((size_t)rounds, sizeof (int64_t));
     int64_t *freet = hs_calloc ((size_t)rounds, sizeof (int64_t));
     int64_t *total = hs_calloc ((size_t)rounds, sizeof (int64_t));
-    for (int row = ROW_META; row <= ROW_LIST; row++) {
-        size_t bytes = 0;
-        for (int r = 0; r < rounds; r++) {
-            int64_t t0 = s_cpu_ns ();
-            hs_tree_t *t = s_build ((row_t)row, (const Hs__Object *const *)pods, (size_t)n, now);
-            int64_t t1 = s_cpu_ns ();
-            char *text = hs_tree_to_text (t, HS_FMT_JSON | HS_FMT_COMPACT);
-            int64_t t2 = s_cpu_ns ();
-            hs_tree_free (t);
-            bytes = strlen (text);
-            free (text);
-            int64_t t3 = s_cpu_ns ();
-            build[r] = t1 - t0, write[r] = t2 - t1, freet[r] = t3 - t2, total[r] = t3 - t0;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) {
+            mallopt (M_MXFAST, 0);
+            printf ("\n  -- mallopt (M_MXFAST, 0) --\n");
         }
-        printf ("  %-30s %9.1f %9.1f %9.1f %9.1f %11zu %9zu\n", names[row],
-                s_median_ms (build, rounds), s_median_ms (write, rounds),
-                s_median_ms (freet, rounds), s_median_ms (total, rounds), bytes, bytes / (size_t)n);
+        printf ("  %-31s %9s %9s %9s %9s %11s %7s\n", "body", "build ms", "write ms", "free ms",
+                "total ms", "bytes", "B/pod");
+        for (int row = ROW_META; row < ROW__COUNT; row++) {
+            size_t bytes = 0;
+            for (int r = 0; r < rounds; r++) {
+                int64_t t0 = s_cpu_ns (), t1, t2;
+                char *text;
+                if (row >= ROW_W_META) {
+                    hs_buf_t b = {0};
+                    t1 = t0;
+                    if (row == ROW_W_LIST)
+                        api_list_write (&b, HS_KIND_POD, (const Hs__Object *const *)pods, (size_t)n,
+                                        123456);
+                    else
+                        api_table_write (&b, HS_KIND_POD, (const Hs__Object *const *)pods,
+                                         (size_t)n, incs[row - ROW_W_META], 123456, now);
+                    t2 = s_cpu_ns ();
+                    text = b.data;
+                } else {
+                    hs_tree_t *t =
+                        s_build ((row_t)row, (const Hs__Object *const *)pods, (size_t)n, now);
+                    t1 = s_cpu_ns ();
+                    text = hs_tree_to_text (t, HS_FMT_JSON | HS_FMT_COMPACT);
+                    t2 = s_cpu_ns ();
+                    hs_tree_free (t);
+                }
+                bytes = strlen (text);
+                free (text);
+                int64_t t3 = s_cpu_ns ();
+                build[r] = t1 - t0, write[r] = t2 - t1, freet[r] = t3 - t2, total[r] = t3 - t0;
+            }
+            printf ("  %-31s %9.1f %9.1f %9.1f %9.1f %11zu %7zu\n", names[row],
+                    s_median_ms (build, rounds), s_median_ms (write, rounds),
+                    s_median_ms (freet, rounds), s_median_ms (total, rounds), bytes,
+                    bytes / (size_t)n);
+        }
     }
     free (build);
     free (write);

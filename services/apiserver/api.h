@@ -37,6 +37,7 @@
 
 #include "hs_obj.h"
 #include "hs_pbjson.h"
+#include "hs_util.h"
 
 /* ------------------------------------------------------------ routes */
 
@@ -168,6 +169,12 @@ int api_obj_from_tree (const api_route_t *route, const hs_tree_t *body, api_vali
                        Hs__Object **ret, api_warnings_t *w, api_status_t *ret_status);
 /* A list: {"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"N"},"items":[…]}. */
 hs_tree_t *api_list_tree (hs_kind_t kind, const Hs__Object *const *objs, size_t n, int64_t rv);
+/* The same bytes as hs_tree_to_text (api_list_tree (kind, objs, n, rv),
+ * HS_FMT_JSON | HS_FMT_COMPACT), written straight from the objects and
+ * appended to b (api_table_write.c). b stays NUL-terminated.
+ * (Additive: api-fast.) */
+void api_list_write (hs_buf_t *b, hs_kind_t kind, const Hs__Object *const *objs, size_t n,
+                     int64_t rv);
 /* Synthesized Namespace objects (status.phase Active). */
 hs_tree_t *api_namespace_tree (const char *name, int64_t created_ns);
 
@@ -199,6 +206,12 @@ bool api_table_wanted (const char *accept);
  * numbers, each row's object per inc. */
 hs_tree_t *api_table (hs_kind_t kind, const Hs__Object *const *objs, size_t n, api_include_t inc,
                       int64_t rv, int64_t now_ns);
+/* The same bytes as hs_tree_to_text (api_table (kind, objs, n, inc, rv,
+ * now_ns), HS_FMT_JSON | HS_FMT_COMPACT), written straight from the objects
+ * and appended to b (api_table_write.c: a 10,000-pod list without a tree).
+ * b stays NUL-terminated. (Additive: api-fast.) */
+void api_table_write (hs_buf_t *b, hs_kind_t kind, const Hs__Object *const *objs, size_t n,
+                      api_include_t inc, int64_t rv, int64_t now_ns);
 /* Namespaces' table: NAME STATUS AGE. */
 hs_tree_t *api_table_namespaces (const char *const *names, const int64_t *created_ns, size_t n,
                                  int64_t rv, int64_t now_ns);
