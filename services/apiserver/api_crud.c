@@ -74,6 +74,21 @@ static char *s_text (hs_tree_t *t)
     return s;
 }
 
+/* A 200 with body's JSON (freed). */
+static void s_reply_buf (api_req_t *r, hs_buf_t *body)
+{
+    api_reply_text (r, 200, body->data ? body->data : "", body->len, "application/json");
+    hs_buf_free (body);
+}
+
+/* One object's one-row Table as compact JSON (a watch event's object). */
+static char *s_table_text (hs_kind_t kind, const Hs__Object *o, api_include_t inc, int64_t rev)
+{
+    hs_buf_t b = {0};
+    api_table_write (&b, kind, &o, 1, inc, rev, hs_now_ns ());
+    return hs_buf_take (&b);
+}
+
 static api_include_t s_include (const api_query_t *q)
 {
     const char *v = api_query_get (q, "includeObject");
@@ -183,10 +198,12 @@ static void s_get (api_req_t *r, const api_route_t *rt)
     api_cache_t *c = s_cache (r);
     const Hs__Object *o = api_cache_get (c, rt->kind, rt->ns, rt->name);
     if (!o) return s_fail (r, api_status_not_found (rt->kind, rt->name));
-    if (s_wants_table (r))
-        return s_reply_tree (r, 200,
-                             api_table (rt->kind, &o, 1, s_include (api_req_query (r)),
-                                        api_cache_rev (c), hs_now_ns ()));
+    if (s_wants_table (r)) {
+        hs_buf_t body = {0};
+        api_table_write (&body, rt->kind, &o, 1, s_include (api_req_query (r)), api_cache_rev (c),
+                         hs_now_ns ());
+        return s_reply_buf (r, &body);
+    }
     s_reply_tree (r, 200, api_obj_tree (o));
 }
 
@@ -222,12 +239,16 @@ static void s_list (api_req_t *r, const api_route_t *rt)
         if (api_selector_match (sel, objs[i])) objs[k++] = objs[i];
     api_selector_free (&sel);
     int64_t rv = api_cache_rev (c);
-    hs_tree_t *t = s_wants_table (r)
-                       ? api_table (rt->kind, (const Hs__Object *const *)objs, k,
-                                    s_include (api_req_query (r)), rv, hs_now_ns ())
-                       : api_list_tree (rt->kind, (const Hs__Object *const *)objs, k, rv);
+    /* the direct writers: the same bytes as the trees, a tenth of the
+     * CPU (docs §24, "Direct writers") */
+    hs_buf_t body = {0};
+    if (s_wants_table (r))
+        api_table_write (&body, rt->kind, (const Hs__Object *const *)objs, k,
+                         s_include (api_req_query (r)), rv, hs_now_ns ());
+    else
+        api_list_write (&body, rt->kind, (const Hs__Object *const *)objs, k, rv);
     free (objs);
-    s_reply_tree (r, 200, t);
+    s_reply_buf (r, &body);
 }
 
 /* ------------------------------------------------------------ watch */
@@ -280,8 +301,7 @@ static const char *s_render (Hs__EventType type, const Hs__Object *o, int64_t re
     int t = type >= 0 && type < MEMO_TYPES ? (int)type : 0;
     if (!s_memo.line[t][f]) {
         if (!s_memo.object[f])
-            s_memo.object[f] = table ? s_text (api_table (kind, &o, 1, inc, rev, hs_now_ns ()))
-                                     : s_text (api_obj_tree (o));
+            s_memo.object[f] = table ? s_table_text (kind, o, inc, rev) : s_text (api_obj_tree (o));
         s_memo.line[t][f] =
             hs_sprintf ("{\"type\":\"%s\",\"object\":%s}\n", s_type_name (type), s_memo.object[f]);
         s_memo.len[t][f] = strlen (s_memo.line[t][f]);
