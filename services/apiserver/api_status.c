@@ -79,7 +79,9 @@ api_status_t api_status_new (int http, const char *reason, const char *message,
 
     const char *plural = NULL, *kname = NULL, *group = NULL;
     bool have_kind = s_names (details_kind, &plural, &kname, &group);
-    if (have_kind || !hs_empty (details_name) || n_causes) {
+    /* always a details map, as kube-apiserver sends ("details":{} on a 404
+     * for an unknown path): kubectl 1.32's debug dereferences it */
+    {
         hs_tree_t *d = hs_tree_new (HS_TREE_MAP);
         if (!hs_empty (details_name)) hs_tree_add (d, "name", s_str (details_name));
         if (have_kind && !hs_empty (group)) hs_tree_add (d, "group", s_str (group));

@@ -193,7 +193,7 @@ static void test_other_codes (void)
     s_check (&s, 415, "UnsupportedMediaType", "protobuf bodies are not supported by Homeostat",
              "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
              "\"message\":\"protobuf bodies are not supported by Homeostat\",\"reason\":"
-             "\"UnsupportedMediaType\",\"code\":415}");
+             "\"UnsupportedMediaType\",\"details\":{},\"code\":415}");
 
     api_cause_t cause = {
         .type = "FieldValueRequired", .field = "spec", .message = "Required value"};
