@@ -5,7 +5,7 @@
 # Not part of the default build. Usage:
 #   tests/fuzz/build.sh [BUILD_DIR] [TARGET...]
 #     BUILD_DIR: a configured build (for gen/*.pb-c.*); default build/
-#     TARGET: fuzz_manifest fuzz_pbjson fuzz_store fuzz_agent (default: all)
+#     TARGET: fuzz_manifest fuzz_pbjson fuzz_store fuzz_agent fuzz_api (default: all)
 #   OUT=DIR puts the binaries there (default BUILD_DIR/fuzz); JOBS=N (default 2).
 #   ./build/fuzz/fuzz_manifest -max_total_time=60 tests/fuzz/corpus/fuzz_manifest
 set -euo pipefail
@@ -16,7 +16,7 @@ out=${OUT:-$build/fuzz}
 jobs=${JOBS:-2}
 gen=$build/gen
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_manifest fuzz_pbjson fuzz_store fuzz_agent)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_manifest fuzz_pbjson fuzz_store fuzz_agent fuzz_api)
 if [ ! -f "$gen/objects.pb-c.c" ]; then
     echo "no generated sources in $gen: configure and build $build first" >&2
     exit 1
@@ -28,7 +28,8 @@ if ! command -v "$CC" >/dev/null; then
 fi
 mkdir -p "$out/obj"
 flags="-g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=address,undefined -fno-sanitize-recover=undefined"
-incs=(-I"$src/bus" -I"$gen" -I"$src/services/store" -I"$src/agents/common" -I"$src/agents/node")
+incs=(-I"$src/bus" -I"$gen" -I"$src/services/store" -I"$src/agents/common" -I"$src/agents/node"
+      -I"$src/services/apiserver" -I"$src/tools/hsctl")
 # shellcheck disable=SC2207
 pkgs=($(pkg-config --cflags libprotobuf-c yaml-0.1 libzmq libczmq libsystemd libsodium))
 # shellcheck disable=SC2207
@@ -44,14 +45,22 @@ lib_srcs+=("$gen"/*.pb-c.c
            "$src/services/store/store_batch.c" "$src/services/store/store_alloc.c"
            "$src/services/store/store_authz.c"
            "$src/services/store/store_secret.c"
-           "$src/agents/common/agent_rules.c" "$src/agents/common/agent_node.c")
+           "$src/agents/common/agent_rules.c" "$src/agents/common/agent_node.c"
+           "$src"/tools/hsctl/ctl_{table,print,select,output,describe_fmt}.c)
+# hs-apiserver's pure modules (services/apiserver/api.h): all but the daemon's
+for f in "$src"/services/apiserver/api_*.c; do
+    case $(basename "$f") in
+    api_main.c | api_http.c | api_auth.c | api_cache.c | api_crud.c | api_sub.c) ;;
+    *) lib_srcs+=("$f") ;;
+    esac
+done
 objs=()
 pids=()
 for f in "${lib_srcs[@]}"; do
     o=$out/obj/$(basename "${f%.c}").o
     objs+=("$o")
     if [ ! -f "$o" ] || [ "$f" -nt "$o" ] || [ "$0" -nt "$o" ] ||
-        [ -n "$(find "$src/bus" "$gen" "$src/services/store" "$src/agents" -name '*.h' -newer "$o" -print -quit)" ]; then
+        [ -n "$(find "$src/bus" "$gen" "$src/services/store" "$src/services/apiserver" "$src/tools/hsctl" "$src/agents" -name '*.h' -newer "$o" -print -quit)" ]; then
         $CC $flags -fsanitize=fuzzer-no-link "${incs[@]}" "${pkgs[@]}" -c "$f" -o "$o" &
         pids+=($!)
         if [ ${#pids[@]} -ge "$jobs" ]; then
