@@ -3,8 +3,12 @@
  *  The store of record is one hs_watch over every kind on the gateway's own
  *  connection: gets and lists read its cache. On top of it:
  *
- *    - a ring of the last N events (type, revision, a copy of the object)
- *      for resourceVersion replay. An event's revision is its object's
+ *    - a ring of the last N events (type, revision, the object packed)
+ *      for resourceVersion replay, bounded by count and by the sum of
+ *      the packed sizes (--watch-ring, --watch-ring-bytes): the oldest
+ *      events leave first and raise the oldest revision a watch may
+ *      start from (older ones get 410 Expired). A replay unpacks the
+ *      events it sends, one at a time. An event's revision is its object's
  *      metadata.resourceVersion: the store stamps the commit's revision
  *      on it, on a deletion's last state too (else hs_watch_revision at
  *      callback time, which hs_client advances to the event's revision
@@ -31,12 +35,18 @@
 #include "hs_log.h"
 #include "hs_util.h"
 
-#define RING_DEFAULT 100000
+#define RING_DEFAULT       100000
+#define RING_BYTES_DEFAULT ((size_t)256 << 20)
 
+/* An event as the ring keeps it: packed (the bytes the ring's bound
+ * counts), with what a replay filters on beside it. */
 typedef struct {
     Hs__EventType type;
     int64_t rev;
-    Hs__Object *obj; /* our copy */
+    hs_kind_t kind;
+    char *ns;      /* "" for a cluster-scoped kind */
+    uint8_t *data; /* the object, packed */
+    size_t len;
 } s_event_t;
 
 struct api_watcher {
@@ -73,7 +83,8 @@ struct api_cache {
 
     s_event_t *ring;
     size_t ring_max, ring_cap, head, n;
-    bool based; /* the first load happened: oldest is meaningful */
+    size_t ring_bytes, bytes; /* bound and sum of the ring's packed sizes */
+    bool based;               /* the first load happened: oldest is meaningful */
     int64_t oldest;
     uint64_t resyncs;
 
@@ -142,24 +153,36 @@ static s_event_t *s_ring_at (api_cache_t *c, size_t i)
     return &c->ring[(c->head + i) % c->ring_cap];
 }
 
+static void s_event_free (api_cache_t *c, s_event_t *e)
+{
+    c->bytes -= e->len;
+    free (e->ns);
+    free (e->data);
+}
+
 static void s_ring_clear (api_cache_t *c)
 {
-    for (size_t i = 0; i < c->n; i++) hs_pb_free (s_ring_at (c, i)->obj);
+    for (size_t i = 0; i < c->n; i++) s_event_free (c, s_ring_at (c, i));
     c->n = 0;
     c->head = 0;
+}
+
+/* The oldest event leaves: a watch must now start at its revision or
+ * later (it needs the events after its revision). */
+static void s_ring_drop (api_cache_t *c)
+{
+    s_event_t *e = s_ring_at (c, 0);
+    if (e->rev > c->oldest) c->oldest = e->rev;
+    s_event_free (c, e);
+    c->head = (c->head + 1) % c->ring_cap;
+    c->n--;
 }
 
 static void s_ring_push (api_cache_t *c, Hs__EventType type, const Hs__Object *obj, int64_t rev)
 {
     if (c->ring_max == 0) return;
     if (c->n == c->ring_max) {
-        /* The oldest event leaves: a watch must now start at its revision
-         * or later (it needs the events after its revision). */
-        s_event_t *e = s_ring_at (c, 0);
-        if (e->rev > c->oldest) c->oldest = e->rev;
-        hs_pb_free (e->obj);
-        c->head = (c->head + 1) % c->ring_cap;
-        c->n--;
+        s_ring_drop (c);
     } else if (c->n == c->ring_cap) {
         size_t cap = c->ring_cap ? c->ring_cap * 2 : 1024;
         if (cap > c->ring_max) cap = c->ring_max;
@@ -171,9 +194,17 @@ static void s_ring_push (api_cache_t *c, Hs__EventType type, const Hs__Object *o
         c->head = 0;
     }
     s_event_t *e = s_ring_at (c, c->n++);
+    const Hs__ObjectMeta *m = hs_obj_meta (obj);
     e->type = type;
     e->rev = rev;
-    e->obj = hs_pb_dup (obj);
+    e->kind = hs_obj_kind (obj);
+    e->ns = hs_strdup (m ? hs_s (m->namespace_) : "");
+    e->data = hs_pb_pack (obj, &e->len);
+    c->bytes += e->len;
+    /* Bounded by bytes too: a few thousand copies of a 1 MiB ConfigMap
+     * would otherwise hold gigabytes. An event larger than the whole
+     * bound leaves at once (oldest becomes its revision). */
+    while (c->n > 0 && c->bytes > c->ring_bytes) s_ring_drop (c);
 }
 
 /* A resync: the ring's events no longer connect to the cache's state. */
@@ -319,6 +350,7 @@ api_cache_t *api_cache_new (hs_client_t *client, size_t ring)
     api_cache_t *c = hs_calloc (1, sizeof *c);
     c->client = client;
     c->ring_max = ring ? ring : RING_DEFAULT;
+    c->ring_bytes = RING_BYTES_DEFAULT;
     c->by_deadline.by_deadline = true;
     c->created_ns = hs_now_ns ();
     hs_watch_opts_t o = {.fn = s_on_event, .arg = c};
@@ -493,8 +525,12 @@ int api_cache_watch (api_cache_t *c, hs_kind_t kind, const char *ns, int64_t fro
         c->dispatching++;
         for (size_t i = s_ring_after (c, from_rev); i < c->n && !w->dead; i++) {
             const s_event_t *e = s_ring_at (c, i);
-            if (hs_obj_kind (e->obj) == kind && s_ns_match (w, e->obj))
-                fn (arg, e->type, e->obj, e->rev);
+            if (e->kind != kind || (!hs_empty (w->ns) && strcmp (e->ns, w->ns) != 0)) continue;
+            Hs__Object *o = (Hs__Object *)protobuf_c_message_unpack (
+                &hs__object__descriptor, &hs_pb_allocator, e->len, e->data);
+            if (!o) abort (); /* our own packing always decodes */
+            fn (arg, e->type, o, e->rev);
+            hs_pb_free (o);
         }
         c->dispatching--;
         s_reap (c);
@@ -510,6 +546,12 @@ void api_cache_unwatch (api_cache_t *c, api_watcher_t **w_p)
     w->dead = true;
     c->reap = true;
     s_reap (c);
+}
+
+void api_cache_set_ring_bytes (api_cache_t *c, size_t bytes)
+{
+    c->ring_bytes = bytes ? bytes : RING_BYTES_DEFAULT;
+    while (c->n > 0 && c->bytes > c->ring_bytes) s_ring_drop (c);
 }
 
 int64_t api_cache_oldest (api_cache_t *c)

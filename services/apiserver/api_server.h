@@ -107,6 +107,10 @@ int api_cache_watch (api_cache_t *c, hs_kind_t kind, const char *ns, int64_t fro
 void api_cache_unwatch (api_cache_t *c, api_watcher_t **w);
 /* The oldest revision a watch may start from. */
 int64_t api_cache_oldest (api_cache_t *c);
+/* (Additive: fix-cache.) Bounds the ring by the sum of its events' packed
+ * sizes as well as by count (0: the default, 256 MiB); the oldest events
+ * leave first and raise api_cache_oldest. */
+void api_cache_set_ring_bytes (api_cache_t *c, size_t bytes);
 /* Calls fn (reached true) once the cache has reached rev, or (false) after
  * timeout_ms: read-your-writes for the answer to a write. */
 typedef void (api_rev_fn) (void *arg, bool reached);
