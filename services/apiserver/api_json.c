@@ -149,6 +149,13 @@ const api_json_field_t api_json_always[] = {
     {"hs.SeccompProfile", "type"},
     {"hs.HTTPGetAction", "port"},
     {"hs.TCPSocketAction", "port"},
+    /* a workload's status before its controller wrote one: Kubernetes
+     * sends "status":{} (python's d.status is then an empty model, never
+     * None) */
+    {"hs.Pod", "status"},
+    {"hs.ReplicaSet", "status"},
+    {"hs.Deployment", "status"},
+    {"hs.Job", "status"},
 };
 const size_t api_json_n_always = HS_ARRAY_LEN (api_json_always);
 
@@ -330,13 +337,16 @@ static bool s_digits (const char *s)
 
 /* ------------------------------------------------------------------ output */
 
-/* The zero value of a scalar field, as Kubernetes prints it. */
+/* The zero value of a field, as Kubernetes prints it: a nested object's is
+ * {} (a new workload's "status"). */
 static hs_tree_t *s_zero (const ProtobufCFieldDescriptor *f)
 {
     switch (f->type) {
     case PROTOBUF_C_TYPE_BOOL: return hs_tree_scalar ("false", false);
     case PROTOBUF_C_TYPE_STRING: return hs_tree_scalar ("", true);
     case PROTOBUF_C_TYPE_MESSAGE:
+        return s_is_object (f) && f->label != PROTOBUF_C_LABEL_REPEATED ? hs_tree_new (HS_TREE_MAP)
+                                                                        : NULL;
     case PROTOBUF_C_TYPE_BYTES:
     case PROTOBUF_C_TYPE_ENUM: return NULL;
     default: return hs_tree_scalar ("0", false);
@@ -677,6 +687,11 @@ int api_obj_from_tree (const api_route_t *route, const hs_tree_t *body, api_vali
     for (size_t i = 0; i < body->n; i++) {
         if (!strcmp (body->keys[i], "apiVersion") || !strcmp (body->keys[i], "kind")) continue;
         if (create && !strcmp (body->keys[i], "status")) continue;
+        /* "status":{} is what api_obj_tree writes for none (s_zero): on the
+         * main resource it reads back as none, so an object round-trips */
+        if (hs_empty (route->sub) && !strcmp (body->keys[i], "status") && body->items[i] &&
+            body->items[i]->type == HS_TREE_MAP && body->items[i]->n == 0)
+            continue;
         view.keys[view.n] = body->keys[i];
         view.items[view.n++] = body->items[i];
     }

@@ -618,6 +618,11 @@ static void s_msg (hs_buf_t *b, const ProtobufCMessage *m, bool fix, const char 
             case PROTOBUF_C_TYPE_BOOL: zero = "false"; break;
             case PROTOBUF_C_TYPE_STRING: zero = "\"\""; break;
             case PROTOBUF_C_TYPE_MESSAGE:
+                /* api_json's s_zero: a nested object's is {} */
+                zero = (e->flags[i] & S_F_OBJECT) && d->fields[i].label != PROTOBUF_C_LABEL_REPEATED
+                           ? "{}"
+                           : NULL;
+                break;
             case PROTOBUF_C_TYPE_BYTES:
             case PROTOBUF_C_TYPE_ENUM: zero = NULL; break;
             default: zero = "0";
