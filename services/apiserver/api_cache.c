@@ -3,8 +3,12 @@
  *  The store of record is one hs_watch over every kind on the gateway's own
  *  connection: gets and lists read its cache. On top of it:
  *
- *    - a ring of the last N events (type, revision, a copy of the object)
- *      for resourceVersion replay. An event's revision is its object's
+ *    - a ring of the last N events (type, revision, the object packed)
+ *      for resourceVersion replay, bounded by count and by the sum of
+ *      the packed sizes (--watch-ring, --watch-ring-bytes): the oldest
+ *      events leave first and raise the oldest revision a watch may
+ *      start from (older ones get 410 Expired). A replay unpacks the
+ *      events it sends, one at a time. An event's revision is its object's
  *      metadata.resourceVersion: the store stamps the commit's revision
  *      on it, on a deletion's last state too (else hs_watch_revision at
  *      callback time, which hs_client advances to the event's revision
@@ -14,6 +18,10 @@
  *      revision of their own, so a watch that began before it gets 410
  *      Expired and relists. Events at or below the ring's base are part of
  *      the state at the base and are not kept.
+ *    - a count of objects per namespace (a sorted array, updated on each
+ *      event: the watch's ADDED and DELETED follow its cache), so the
+ *      namespaces in use need no scan, and namespace watchers hear only
+ *      of a count going 0 -> 1 or 1 -> 0.
  *    - watchers, one list per kind, filtered by namespace. A watcher that
  *      ends itself from its callback is only marked; the list drops it once
  *      the dispatch is over.
@@ -31,12 +39,18 @@
 #include "hs_log.h"
 #include "hs_util.h"
 
-#define RING_DEFAULT 100000
+#define RING_DEFAULT       100000
+#define RING_BYTES_DEFAULT ((size_t)256 << 20)
 
+/* An event as the ring keeps it: packed (the bytes the ring's bound
+ * counts), with what a replay filters on beside it. */
 typedef struct {
     Hs__EventType type;
     int64_t rev;
-    Hs__Object *obj; /* our copy */
+    hs_kind_t kind;
+    char *ns;      /* "" for a cluster-scoped kind */
+    uint8_t *data; /* the object, packed */
+    size_t len;
 } s_event_t;
 
 struct api_watcher {
@@ -44,10 +58,19 @@ struct api_watcher {
     hs_kind_t kind;
     char *ns; /* "" = all */
     api_watch_fn *fn;
+    api_ns_watch_fn *ns_fn; /* a namespace watcher (on c->ns_watchers) */
     void *arg;
     bool dead;
     api_watcher_t *next;
 };
+
+/* A namespace in use: how many objects are in it, and the earliest
+ * creation time among those that came while it was in use. */
+typedef struct {
+    char *name;
+    size_t count;
+    int64_t created; /* INT64_MAX: none known */
+} s_nsent_t;
 
 typedef struct {
     int64_t rev;
@@ -73,11 +96,17 @@ struct api_cache {
 
     s_event_t *ring;
     size_t ring_max, ring_cap, head, n;
-    bool based; /* the first load happened: oldest is meaningful */
+    size_t ring_bytes, bytes; /* bound and sum of the ring's packed sizes */
+    bool based;               /* the first load happened: oldest is meaningful */
     int64_t oldest;
     uint64_t resyncs;
 
     api_watcher_t *watchers[HS_KIND__COUNT];
+    api_watcher_t *ns_watchers;
+
+    s_nsent_t *nss; /* namespaces with objects, sorted by name */
+    size_t n_nss, cap_nss;
+    int64_t earliest; /* the oldest creation time seen: the cluster's age */
     int dispatching;
     bool reap; /* a watcher died during a dispatch */
 
@@ -142,24 +171,36 @@ static s_event_t *s_ring_at (api_cache_t *c, size_t i)
     return &c->ring[(c->head + i) % c->ring_cap];
 }
 
+static void s_event_free (api_cache_t *c, s_event_t *e)
+{
+    c->bytes -= e->len;
+    free (e->ns);
+    free (e->data);
+}
+
 static void s_ring_clear (api_cache_t *c)
 {
-    for (size_t i = 0; i < c->n; i++) hs_pb_free (s_ring_at (c, i)->obj);
+    for (size_t i = 0; i < c->n; i++) s_event_free (c, s_ring_at (c, i));
     c->n = 0;
     c->head = 0;
+}
+
+/* The oldest event leaves: a watch must now start at its revision or
+ * later (it needs the events after its revision). */
+static void s_ring_drop (api_cache_t *c)
+{
+    s_event_t *e = s_ring_at (c, 0);
+    if (e->rev > c->oldest) c->oldest = e->rev;
+    s_event_free (c, e);
+    c->head = (c->head + 1) % c->ring_cap;
+    c->n--;
 }
 
 static void s_ring_push (api_cache_t *c, Hs__EventType type, const Hs__Object *obj, int64_t rev)
 {
     if (c->ring_max == 0) return;
     if (c->n == c->ring_max) {
-        /* The oldest event leaves: a watch must now start at its revision
-         * or later (it needs the events after its revision). */
-        s_event_t *e = s_ring_at (c, 0);
-        if (e->rev > c->oldest) c->oldest = e->rev;
-        hs_pb_free (e->obj);
-        c->head = (c->head + 1) % c->ring_cap;
-        c->n--;
+        s_ring_drop (c);
     } else if (c->n == c->ring_cap) {
         size_t cap = c->ring_cap ? c->ring_cap * 2 : 1024;
         if (cap > c->ring_max) cap = c->ring_max;
@@ -171,9 +212,17 @@ static void s_ring_push (api_cache_t *c, Hs__EventType type, const Hs__Object *o
         c->head = 0;
     }
     s_event_t *e = s_ring_at (c, c->n++);
+    const Hs__ObjectMeta *m = hs_obj_meta (obj);
     e->type = type;
     e->rev = rev;
-    e->obj = hs_pb_dup (obj);
+    e->kind = hs_obj_kind (obj);
+    e->ns = hs_strdup (m ? hs_s (m->namespace_) : "");
+    e->data = hs_pb_pack (obj, &e->len);
+    c->bytes += e->len;
+    /* Bounded by bytes too: a few thousand copies of a 1 MiB ConfigMap
+     * would otherwise hold gigabytes. An event larger than the whole
+     * bound leaves at once (oldest becomes its revision). */
+    while (c->n > 0 && c->bytes > c->ring_bytes) s_ring_drop (c);
 }
 
 /* A resync: the ring's events no longer connect to the cache's state. */
@@ -201,8 +250,8 @@ static void s_reap (api_cache_t *c)
 {
     if (c->dispatching > 0 || !c->reap) return;
     c->reap = false;
-    for (int k = 0; k < HS_KIND__COUNT; k++) {
-        api_watcher_t **pp = &c->watchers[k];
+    for (int k = 0; k <= HS_KIND__COUNT; k++) {
+        api_watcher_t **pp = k < HS_KIND__COUNT ? &c->watchers[k] : &c->ns_watchers;
         while (*pp) {
             api_watcher_t *w = *pp;
             if (w->dead) {
@@ -225,6 +274,79 @@ static void s_dispatch (api_cache_t *c, Hs__EventType type, const Hs__Object *ob
         if (!w->dead && s_ns_match (w, obj)) w->fn (w->arg, type, obj, rev);
     c->dispatching--;
     s_reap (c);
+}
+
+/* ------------------------------------------------------------ namespaces */
+
+/* The index of ns in c->nss, or where it would go (*found false). */
+static size_t s_ns_find (const api_cache_t *c, const char *ns, bool *found)
+{
+    size_t lo = 0, hi = c->n_nss;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int d = strcmp (c->nss[mid].name, ns);
+        if (d == 0) {
+            *found = true;
+            return mid;
+        }
+        if (d < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = false;
+    return lo;
+}
+
+static void s_ns_notify (api_cache_t *c, bool added, const char *ns, int64_t created, int64_t rev)
+{
+    if (created == INT64_MAX) created = c->earliest;
+    c->dispatching++;
+    for (api_watcher_t *w = c->ns_watchers; w; w = w->next)
+        if (!w->dead) w->ns_fn (w->arg, added, ns, created, rev);
+    c->dispatching--;
+    s_reap (c);
+}
+
+/* Counts obj in or out of its namespace (the watch's types follow its
+ * cache: ADDED is a new object, DELETED one gone, MODIFIED neither; a
+ * resync's difference too). A namespace's watchers hear of it only when
+ * its count goes 0 -> 1 (before the object's own event) or 1 -> 0 (after). */
+static void s_ns_count (api_cache_t *c, Hs__EventType type, const Hs__Object *obj, int64_t rev,
+                        bool after)
+{
+    const Hs__ObjectMeta *m = hs_obj_meta (obj);
+    if (!m) return;
+    if (!after && m->creation_timestamp > 0 && m->creation_timestamp < c->earliest)
+        c->earliest = m->creation_timestamp;
+    if (hs_empty (m->namespace_)) return;
+    bool found;
+    size_t i = s_ns_find (c, m->namespace_, &found);
+    if (type == HS__EVENT_TYPE__ADDED && !after) {
+        if (!found) {
+            if (c->n_nss == c->cap_nss) {
+                c->cap_nss = c->cap_nss ? c->cap_nss * 2 : 16;
+                c->nss = hs_realloc (c->nss, c->cap_nss * sizeof *c->nss);
+            }
+            memmove (c->nss + i + 1, c->nss + i, (c->n_nss - i) * sizeof *c->nss);
+            c->nss[i] = (s_nsent_t){hs_strdup (m->namespace_), 0, INT64_MAX};
+            c->n_nss++;
+        }
+        s_nsent_t *e = &c->nss[i];
+        if (m->creation_timestamp > 0 && m->creation_timestamp < e->created)
+            e->created = m->creation_timestamp;
+        if (e->count++ == 0) s_ns_notify (c, true, e->name, e->created, rev);
+    } else if (type == HS__EVENT_TYPE__DELETED && after && found) {
+        s_nsent_t e = c->nss[i];
+        if (e.count > 1) {
+            c->nss[i].count--;
+            return;
+        }
+        memmove (c->nss + i, c->nss + i + 1, (c->n_nss - i - 1) * sizeof *c->nss);
+        c->n_nss--;
+        s_ns_notify (c, false, e.name, e.created, rev);
+        free (e.name);
+    }
 }
 
 /* ------------------------------------------------------------ loop hooks */
@@ -311,7 +433,9 @@ static void s_on_event (void *arg, Hs__EventType type, const Hs__Object *obj, co
      * an object without one. */
     int64_t rev = m && m->resource_version > 0 ? m->resource_version : wrev;
     if (rev > c->oldest) s_ring_push (c, type, obj, rev);
+    s_ns_count (c, type, obj, rev, false);
     s_dispatch (c, type, obj, rev);
+    s_ns_count (c, type, obj, rev, true);
 }
 
 api_cache_t *api_cache_new (hs_client_t *client, size_t ring)
@@ -319,8 +443,10 @@ api_cache_t *api_cache_new (hs_client_t *client, size_t ring)
     api_cache_t *c = hs_calloc (1, sizeof *c);
     c->client = client;
     c->ring_max = ring ? ring : RING_DEFAULT;
+    c->ring_bytes = RING_BYTES_DEFAULT;
     c->by_deadline.by_deadline = true;
     c->created_ns = hs_now_ns ();
+    c->earliest = c->created_ns;
     hs_watch_opts_t o = {.fn = s_on_event, .arg = c};
     c->watch = hs_client_watch (client, &o);
     if (!c->watch) {
@@ -353,8 +479,8 @@ void api_cache_destroy (api_cache_t **c_p)
     }
     s_ring_clear (c);
     free (c->ring);
-    for (int k = 0; k < HS_KIND__COUNT; k++) {
-        api_watcher_t *w = c->watchers[k];
+    for (int k = 0; k <= HS_KIND__COUNT; k++) {
+        api_watcher_t *w = k < HS_KIND__COUNT ? c->watchers[k] : c->ns_watchers;
         while (w) {
             api_watcher_t *next = w->next;
             free (w->ns);
@@ -367,6 +493,8 @@ void api_cache_destroy (api_cache_t **c_p)
     while ((w = s_heap_pop (&c->by_deadline))) s_waiter_unref (w);
     free (c->by_rev.items);
     free (c->by_deadline.items);
+    for (size_t i = 0; i < c->n_nss; i++) free (c->nss[i].name);
+    free (c->nss);
     free (c);
     *c_p = NULL;
 }
@@ -405,52 +533,26 @@ size_t api_cache_list (api_cache_t *c, hs_kind_t kind, const char *ns, const Hs_
     return k;
 }
 
-typedef struct {
-    const char *name;
-    int64_t created;
-} s_ns_t;
-
-static int s_ns_cmp (const void *a, const void *b)
-{
-    return strcmp (((const s_ns_t *)a)->name, ((const s_ns_t *)b)->name);
-}
-
 size_t api_cache_namespaces (api_cache_t *c, const char ***ret_names, int64_t **ret_created)
 {
-    const Hs__Object **all = NULL;
-    size_t n = hs_watch_list (c->watch, HS_KIND_NONE, &all);
-    s_ns_t *v = hs_malloc ((n + 2) * sizeof *v);
-    size_t k = 0;
-    int64_t earliest = c->created_ns;
-    for (size_t i = 0; i < n; i++) {
-        const Hs__ObjectMeta *m = hs_obj_meta (all[i]);
-        if (!m) continue;
-        if (m->creation_timestamp > 0 && m->creation_timestamp < earliest)
-            earliest = m->creation_timestamp;
-        if (hs_empty (m->namespace_)) continue;
-        v[k++] = (s_ns_t){m->namespace_, m->creation_timestamp};
-    }
-    free (all);
-    /* default and kube-system always exist; with no object in them they
-     * are as old as the oldest object (the cluster). */
-    v[k++] = (s_ns_t){"default", INT64_MAX};
-    v[k++] = (s_ns_t){"kube-system", INT64_MAX};
-    qsort (v, k, sizeof *v, s_ns_cmp);
-    const char **names = hs_malloc (k * sizeof *names);
-    int64_t *created = hs_malloc (k * sizeof *created);
-    size_t m = 0;
-    for (size_t i = 0; i < k; i++) {
-        int64_t t = v[i].created > 0 ? v[i].created : INT64_MAX;
-        if (m > 0 && strcmp (names[m - 1], v[i].name) == 0) {
-            if (t < created[m - 1]) created[m - 1] = t;
-            continue;
+    /* the namespaces with objects (kept sorted, counted per event), with
+     * default and kube-system merged in: they always exist, and with no
+     * object in them they are as old as the oldest object (the cluster) */
+    static const char *const always[] = {"default", "kube-system"};
+    const char **names = hs_malloc ((c->n_nss + 2) * sizeof *names);
+    int64_t *created = hs_malloc ((c->n_nss + 2) * sizeof *created);
+    size_t m = 0, a = 0;
+    for (size_t i = 0; i <= c->n_nss; i++) {
+        const char *next = i < c->n_nss ? c->nss[i].name : NULL;
+        for (; a < HS_ARRAY_LEN (always) && (!next || strcmp (always[a], next) < 0); a++) {
+            names[m] = always[a];
+            created[m++] = c->earliest;
         }
-        names[m] = v[i].name;
-        created[m++] = t;
+        if (!next) break;
+        if (a < HS_ARRAY_LEN (always) && !strcmp (always[a], next)) a++;
+        names[m] = next;
+        created[m++] = c->nss[i].created == INT64_MAX ? c->earliest : c->nss[i].created;
     }
-    for (size_t i = 0; i < m; i++)
-        if (created[i] == INT64_MAX) created[i] = earliest;
-    free (v);
     *ret_names = names;
     *ret_created = created;
     return m;
@@ -493,12 +595,31 @@ int api_cache_watch (api_cache_t *c, hs_kind_t kind, const char *ns, int64_t fro
         c->dispatching++;
         for (size_t i = s_ring_after (c, from_rev); i < c->n && !w->dead; i++) {
             const s_event_t *e = s_ring_at (c, i);
-            if (hs_obj_kind (e->obj) == kind && s_ns_match (w, e->obj))
-                fn (arg, e->type, e->obj, e->rev);
+            if (e->kind != kind || (!hs_empty (w->ns) && strcmp (e->ns, w->ns) != 0)) continue;
+            Hs__Object *o = (Hs__Object *)protobuf_c_message_unpack (
+                &hs__object__descriptor, &hs_pb_allocator, e->len, e->data);
+            if (!o) abort (); /* our own packing always decodes */
+            fn (arg, e->type, o, e->rev);
+            hs_pb_free (o);
         }
         c->dispatching--;
         s_reap (c);
     }
+    return 0;
+}
+
+int api_cache_watch_namespaces (api_cache_t *c, api_ns_watch_fn *fn, void *arg, api_watcher_t **ret)
+{
+    if (!fn) return -EINVAL;
+    api_watcher_t *w = hs_calloc (1, sizeof *w);
+    w->cache = c;
+    w->kind = HS_KIND_NONE;
+    w->ns = hs_strdup ("");
+    w->ns_fn = fn;
+    w->arg = arg;
+    w->next = c->ns_watchers;
+    c->ns_watchers = w;
+    *ret = w;
     return 0;
 }
 
@@ -510,6 +631,12 @@ void api_cache_unwatch (api_cache_t *c, api_watcher_t **w_p)
     w->dead = true;
     c->reap = true;
     s_reap (c);
+}
+
+void api_cache_set_ring_bytes (api_cache_t *c, size_t bytes)
+{
+    c->ring_bytes = bytes ? bytes : RING_BYTES_DEFAULT;
+    while (c->n > 0 && c->bytes > c->ring_bytes) s_ring_drop (c);
 }
 
 int64_t api_cache_oldest (api_cache_t *c)

@@ -1075,13 +1075,24 @@ static void s_delete_collection (api_req_t *r, const api_route_t *rt)
 
 /* ------------------------------------------------------------ dispatch */
 
-/* A read-only identity (tap:<user>) may not write: hs-bus would drop its
- * command silently (role tap publishes nothing) and the request would only
- * time out, so say it now, in Kubernetes' words. */
-static bool s_may_write (api_req_t *r, const api_route_t *rt, const char *verb)
+/* Whether identity may use verb on rt: a read-only identity (tap:<user>)
+ * may not write (hs-bus would drop its command silently, role tap publishes
+ * nothing, and the request would only time out), and may not read Secrets:
+ * Kubernetes' `view` role, which tap stands for, leaves them out (docs §24,
+ * "Read-only users and Secrets"). Anyone else may. */
+static bool s_allowed (const char *who, hs_kind_t kind, const char *verb)
+{
+    if (who && !hs_startswith (who, "tap:")) return true;
+    bool read = !strcmp (verb, "get") || !strcmp (verb, "list") || !strcmp (verb, "watch");
+    return read && kind != HS_KIND_SECRET;
+}
+
+/* true after answering 403 Forbidden in Kubernetes' words when the
+ * request's identity may not use verb on rt. */
+static bool s_forbidden (api_req_t *r, const api_route_t *rt, const char *verb)
 {
     const char *who = api_req_identity (r);
-    if (who && !hs_startswith (who, "tap:")) return true;
+    if (s_allowed (who, rt->kind, verb)) return false;
     const hs_kind_info_t *ki = hs_kind_info (rt->kind);
     char *what = hs_empty (rt->name) ? hs_sprintf ("%s", ki->plural)
                                      : hs_sprintf ("%s \"%s\"", ki->plural, rt->name);
@@ -1094,7 +1105,7 @@ static bool s_may_write (api_req_t *r, const api_route_t *rt, const char *verb)
     free (what);
     free (where);
     s_fail (r, st);
-    return false;
+    return true;
 }
 
 void api_crud_handle (api_req_t *r)
@@ -1106,16 +1117,23 @@ void api_crud_handle (api_req_t *r)
         return s_fail (r, api_status_fmt (503, "ServiceUnavailable",
                                           "the gateway's watch cache is not synced with the store "
                                           "yet"));
-    static const char *const verbs[] = {[API_POST] = "create",
+    bool watch = m == API_GET && api_query_bool (api_req_query (r), "watch", false);
+    static const char *const verbs[] = {[API_GET] = "get",
+                                        [API_POST] = "create",
                                         [API_PUT] = "update",
                                         [API_PATCH] = "patch",
                                         [API_DELETE] = "delete"};
-    if (m != API_GET && m < API_METHOD_OTHER &&
-        !s_may_write (r, rt, m == API_DELETE && !named ? "deletecollection" : verbs[m]))
-        return;
+    const char *verb = m < API_METHOD_OTHER ? verbs[m] : NULL;
+    if (watch)
+        verb = "watch";
+    else if (m == API_GET && !named)
+        verb = "list";
+    else if (m == API_DELETE && !named)
+        verb = "deletecollection";
+    if (verb && s_forbidden (r, rt, verb)) return;
     switch (m) {
     case API_GET:
-        if (api_query_bool (api_req_query (r), "watch", false)) return s_watch (r, rt);
+        if (watch) return s_watch (r, rt);
         return named ? s_get (r, rt) : s_list (r, rt);
     case API_POST:
         if (!named) return s_create_update (r, rt, W_CREATE);

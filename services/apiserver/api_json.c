@@ -5,11 +5,11 @@
  *  message descriptors, what Kubernetes' JSON writes differently:
  *    - resourceVersion (ObjectMeta's and ObjectReference's) is a string;
  *    - int-or-string fields, which Homeostat keeps as strings, are numbers
- *      when they are a canonical int32 (s_intstr below): kubectl apply
+ *      when they are a canonical int32 (api_json_intstr below): kubectl apply
  *      compares them with the manifest's numbers (kube-api notes, pitfall 6);
  *    - NodeSystemInfo.agentVersion is Kubernetes' kubeletVersion;
  *    - fields Kubernetes writes even when zero, which python-kubernetes'
- *      models require, are written (s_always, s_extra).
+ *      models require, are written (api_json_always, api_json_extra).
  *  Times are RFC 3339 to the second, as metav1.Time is.
  *
  *  Input walks the body the same way into a cleaned copy, then lets
@@ -21,6 +21,7 @@
  *  Pure: no socket, no clock.
  */
 #include "api.h"
+#include "api_json_fields.h"
 #include "hs_manifest.h"
 #include "hs_util.h"
 
@@ -68,43 +69,33 @@ void api_warnings_free (api_warnings_t *w)
 /* ------------------------------------------------------------------ schema knowledge */
 
 /* Kubernetes' int-or-string fields (IntOrString), strings in objects.proto. */
-static const struct {
-    const char *message;
-    const char *field;
-} s_intstr[] = {
+const api_json_field_t api_json_intstr[] = {
     {"hs.HTTPGetAction", "port"},
     {"hs.TCPSocketAction", "port"},
     {"hs.ServicePort", "target_port"},
     {"hs.RollingUpdateDeployment", "max_unavailable"},
     {"hs.RollingUpdateDeployment", "max_surge"},
 };
+const size_t api_json_n_intstr = HS_ARRAY_LEN (api_json_intstr);
 
 /* int64 revisions that Kubernetes writes as (opaque) strings. */
-static const struct {
-    const char *message;
-    const char *field;
-} s_revision[] = {
+const api_json_field_t api_json_revision[] = {
     {"hs.ObjectMeta", "resource_version"},
     {"hs.ObjectReference", "resource_version"},
 };
+const size_t api_json_n_revision = HS_ARRAY_LEN (api_json_revision);
 
 /* Homeostat's name -> Kubernetes' JSON key. */
-static const struct {
-    const char *message;
-    const char *field;
-    const char *k8s;
-} s_renamed[] = {
+const api_json_renamed_t api_json_renamed[] = {
     {"hs.NodeSystemInfo", "agent_version", "kubeletVersion"},
 };
+const size_t api_json_n_renamed = HS_ARRAY_LEN (api_json_renamed);
 
 /* Fields Kubernetes writes even when zero (no omitempty in its Go types),
  * that python-kubernetes' models require: without them its client raises
  * ValueError ("Invalid value for `restart_count`, must not be `None`") on
  * any list holding such an object. */
-static const struct {
-    const char *message;
-    const char *field;
-} s_always[] = {
+const api_json_field_t api_json_always[] = {
     {"hs.ContainerStatus", "name"},
     {"hs.ContainerStatus", "ready"},
     {"hs.ContainerStatus", "restart_count"},
@@ -158,16 +149,20 @@ static const struct {
     {"hs.SeccompProfile", "type"},
     {"hs.HTTPGetAction", "port"},
     {"hs.TCPSocketAction", "port"},
+    /* a workload's status before its controller wrote one: Kubernetes
+     * sends "status":{} (python's d.status is then an empty model, never
+     * None) */
+    {"hs.Pod", "status"},
+    {"hs.ReplicaSet", "status"},
+    {"hs.Deployment", "status"},
+    {"hs.Job", "status"},
 };
+const size_t api_json_n_always = HS_ARRAY_LEN (api_json_always);
 
 /* Required fields of Kubernetes' status types that Homeostat has no value
  * for: written as Kubernetes writes an unknown one. Reading them back is
  * quiet (they are under status). */
-static const struct {
-    const char *message;
-    const char *key;
-    const char *value;
-} s_extra[] = {
+const api_json_extra_t api_json_extra[] = {
     {"hs.ContainerStatus", "imageID", ""},
     {"hs.NodeSystemInfo", "systemUUID", ""},
     {"hs.NodeSystemInfo", "bootID", ""},
@@ -175,6 +170,7 @@ static const struct {
     {"hs.NodeSystemInfo", "kubeProxyVersion", ""},
     {"hs.NodeSystemInfo", "operatingSystem", "linux"},
 };
+const size_t api_json_n_extra = HS_ARRAY_LEN (api_json_extra);
 
 /* Fields Homeostat lacks that clients send without meaning: dropped without
  * a word. value NULL: whatever the value; else only that (default) value. */
@@ -255,9 +251,10 @@ static s_desc_t s_descs[S_DESC_SLOTS];
 
 static const char *s_renamed_key (const ProtobufCMessageDescriptor *d, const char *field)
 {
-    for (size_t r = 0; r < HS_ARRAY_LEN (s_renamed); r++)
-        if (!strcmp (d->name, s_renamed[r].message) && !strcmp (field, s_renamed[r].field))
-            return s_renamed[r].k8s;
+    for (size_t r = 0; r < HS_ARRAY_LEN (api_json_renamed); r++)
+        if (!strcmp (d->name, api_json_renamed[r].message) &&
+            !strcmp (field, api_json_renamed[r].field))
+            return api_json_renamed[r].k8s;
     return NULL;
 }
 
@@ -279,8 +276,8 @@ static s_desc_t *s_desc (const ProtobufCMessageDescriptor *d)
             e->ours[i] = hs_strdup (hs_pb_json_name (f, name, sizeof name));
             const char *k8s = s_renamed_key (d, f);
             e->keys[i] = hs_strdup (k8s ? k8s : name);
-            if (S_IN (s_revision, d->name, f)) e->flags[i] |= S_F_REVISION;
-            if (S_IN (s_intstr, d->name, f)) e->flags[i] |= S_F_INTSTR;
+            if (S_IN (api_json_revision, d->name, f)) e->flags[i] |= S_F_REVISION;
+            if (S_IN (api_json_intstr, d->name, f)) e->flags[i] |= S_F_INTSTR;
         }
         return e;
     }
@@ -294,10 +291,10 @@ static bool s_needs_out (const ProtobufCMessageDescriptor *d)
     if (e->needs_out >= 0) return e->needs_out;
     e->needs_out = 0; /* a cycle (none in the schema) must not recurse forever */
     bool needs = false;
-    for (size_t i = 0; i < HS_ARRAY_LEN (s_always) && !needs; i++)
-        needs = !strcmp (s_always[i].message, d->name);
-    for (size_t i = 0; i < HS_ARRAY_LEN (s_extra) && !needs; i++)
-        needs = !strcmp (s_extra[i].message, d->name);
+    for (size_t i = 0; i < HS_ARRAY_LEN (api_json_always) && !needs; i++)
+        needs = !strcmp (api_json_always[i].message, d->name);
+    for (size_t i = 0; i < HS_ARRAY_LEN (api_json_extra) && !needs; i++)
+        needs = !strcmp (api_json_extra[i].message, d->name);
     for (unsigned i = 0; i < d->n_fields && !needs; i++)
         needs = e->flags[i] || strcmp (e->keys[i], e->ours[i]) != 0 ||
                 (s_is_object (&d->fields[i]) && s_needs_out (d->fields[i].descriptor));
@@ -340,36 +337,39 @@ static bool s_digits (const char *s)
 
 /* ------------------------------------------------------------------ output */
 
-/* The zero value of a scalar field, as Kubernetes prints it. */
+/* The zero value of a field, as Kubernetes prints it: a nested object's is
+ * {} (a new workload's "status"). */
 static hs_tree_t *s_zero (const ProtobufCFieldDescriptor *f)
 {
     switch (f->type) {
     case PROTOBUF_C_TYPE_BOOL: return hs_tree_scalar ("false", false);
     case PROTOBUF_C_TYPE_STRING: return hs_tree_scalar ("", true);
     case PROTOBUF_C_TYPE_MESSAGE:
+        return s_is_object (f) && f->label != PROTOBUF_C_LABEL_REPEATED ? hs_tree_new (HS_TREE_MAP)
+                                                                        : NULL;
     case PROTOBUF_C_TYPE_BYTES:
     case PROTOBUF_C_TYPE_ENUM: return NULL;
     default: return hs_tree_scalar ("0", false);
     }
 }
 
-/* Adds what Kubernetes always writes for a message of d (s_always, s_extra). */
+/* Adds what Kubernetes always writes for a message of d (api_json_always, api_json_extra). */
 static void s_out_required (const s_desc_t *e, hs_tree_t *t)
 {
     const ProtobufCMessageDescriptor *d = e->d;
-    for (size_t i = 0; i < HS_ARRAY_LEN (s_always); i++) {
-        if (strcmp (s_always[i].message, d->name)) continue;
+    for (size_t i = 0; i < HS_ARRAY_LEN (api_json_always); i++) {
+        if (strcmp (api_json_always[i].message, d->name)) continue;
         const ProtobufCFieldDescriptor *f =
-            protobuf_c_message_descriptor_get_field_by_name (d, s_always[i].field);
+            protobuf_c_message_descriptor_get_field_by_name (d, api_json_always[i].field);
         if (!f) continue;
         const char *key = e->keys[f - d->fields];
         if (hs_tree_get (t, key)) continue;
         hs_tree_t *z = s_zero (f);
         if (z) hs_tree_add (t, key, z);
     }
-    for (size_t i = 0; i < HS_ARRAY_LEN (s_extra); i++)
-        if (!strcmp (s_extra[i].message, d->name) && !hs_tree_get (t, s_extra[i].key))
-            hs_tree_add (t, s_extra[i].key, hs_tree_scalar (s_extra[i].value, true));
+    for (size_t i = 0; i < HS_ARRAY_LEN (api_json_extra); i++)
+        if (!strcmp (api_json_extra[i].message, d->name) && !hs_tree_get (t, api_json_extra[i].key))
+            hs_tree_add (t, api_json_extra[i].key, hs_tree_scalar (api_json_extra[i].value, true));
 }
 
 /* Corrects t (the JSON of a message of d, keys in field order as
@@ -687,6 +687,11 @@ int api_obj_from_tree (const api_route_t *route, const hs_tree_t *body, api_vali
     for (size_t i = 0; i < body->n; i++) {
         if (!strcmp (body->keys[i], "apiVersion") || !strcmp (body->keys[i], "kind")) continue;
         if (create && !strcmp (body->keys[i], "status")) continue;
+        /* "status":{} is what api_obj_tree writes for none (s_zero): on the
+         * main resource it reads back as none, so an object round-trips */
+        if (hs_empty (route->sub) && !strcmp (body->keys[i], "status") && body->items[i] &&
+            body->items[i]->type == HS_TREE_MAP && body->items[i]->n == 0)
+            continue;
         view.keys[view.n] = body->keys[i];
         view.items[view.n++] = body->items[i];
     }

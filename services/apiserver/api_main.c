@@ -34,6 +34,7 @@ enum {
     OPT_INSECURE_HTTP,
     OPT_USER_CREDS,
     OPT_WATCH_RING,
+    OPT_WATCH_RING_BYTES,
 };
 
 typedef struct {
@@ -41,6 +42,7 @@ typedef struct {
         *insecure_http, *user_creds;
     bool insecure;
     int64_t ring;
+    int64_t ring_bytes;
     char *pki_paths[6]; /* what --pki implies, owned */
     hs_loop_t *loop;
     hs_client_t *client;
@@ -57,6 +59,7 @@ static void s_usage (FILE *f)
         "usage: hs-apiserver [--bus ADDR] [--credential FILE | --insecure] [--pki DIR]\n"
         "                    [--listen ADDR:PORT --tls-cert F --tls-key F] [--client-ca F]\n"
         "                    [--insecure-http ADDR:PORT] [--user-creds DIR] [--watch-ring N]\n"
+        "                    [--watch-ring-bytes N[Ki|Mi|Gi]]\n"
         "Serves Kubernetes' REST API (kubectl, client libraries) over the Homeostat bus,\n"
         "acting on the bus as each user.\n"
         "  --bus ADDR            the bus (default $HS_BUS, then %s)\n"
@@ -72,8 +75,33 @@ static void s_usage (FILE *f)
         "  --insecure-http ADDR:PORT   plain HTTP too, loopback addresses only\n"
         "  --user-creds DIR      bus credentials of client-certificate users\n"
         "                        (DIR/<identity, ':' as '-'>.cred; with --pki: DIR/api/users)\n"
-        "  --watch-ring N        events kept for watch replay (default %d)\n",
+        "  --watch-ring N        events kept for watch replay (default %d)\n"
+        "  --watch-ring-bytes N  and at most N bytes of them, packed (default 256Mi);\n"
+        "                        watches from an event that left get 410 Expired\n",
         HS_BUS_DEFAULT, DEFAULT_LISTEN, DEFAULT_RING);
+}
+
+/* A byte count with an optional binary suffix (Ki, Mi, Gi), 1Mi to 1Ti. */
+static int s_bytes_flag (const char *flag, const char *value, int64_t *ret)
+{
+    static const struct {
+        const char *suffix;
+        int shift;
+    } units[] = {{"Ki", 10}, {"Mi", 20}, {"Gi", 30}};
+    size_t n = strlen (value);
+    int shift = 0;
+    for (size_t i = 0; i < HS_ARRAY_LEN (units); i++)
+        if (n > 2 && !strcmp (value + n - 2, units[i].suffix)) shift = units[i].shift;
+    _cleanup_free_ char *digits = hs_strndup (value, shift ? n - 2 : n);
+    int64_t v = 0;
+    if (hs_daemon_int ("hs-apiserver", flag, digits, 1, INT64_MAX >> 30, &v) < 0) return -1;
+    v <<= shift;
+    if (v < ((int64_t)1 << 20) || v > ((int64_t)1 << 40)) {
+        fprintf (stderr, "hs-apiserver: %s %s: between 1Mi and 1024Gi\n", flag, value);
+        return -1;
+    }
+    *ret = v;
+    return 0;
 }
 
 static int s_flag (void *arg, int ch, const char *value)
@@ -93,6 +121,7 @@ static int s_flag (void *arg, int ch, const char *value)
     case OPT_USER_CREDS: self->user_creds = value; return 0;
     case OPT_WATCH_RING:
         return hs_daemon_int ("hs-apiserver", "--watch-ring", value, 100, 10000000, &self->ring);
+    case OPT_WATCH_RING_BYTES: return s_bytes_flag ("--watch-ring-bytes", value, &self->ring_bytes);
     default: return -1;
     }
 }
@@ -194,6 +223,7 @@ static int s_setup (void *arg, hs_loop_t *loop)
         return 1;
     }
     self->cache = api_cache_new (self->client, (size_t)self->ring);
+    if (self->cache) api_cache_set_ring_bytes (self->cache, (size_t)self->ring_bytes);
     api_auth_opts_t ao = {self->bus, self->pki_paths[3], self->user_creds,
                           broker_key[0] ? broker_key : NULL};
     self->auth = api_auth_new (loop, &ao);
@@ -229,6 +259,7 @@ static const struct option s_options[] = {
     {"insecure-http", required_argument, 0, OPT_INSECURE_HTTP},
     {"user-creds", required_argument, 0, OPT_USER_CREDS},
     {"watch-ring", required_argument, 0, OPT_WATCH_RING},
+    {"watch-ring-bytes", required_argument, 0, OPT_WATCH_RING_BYTES},
     {0, 0, 0, 0}};
 
 static const hs_daemon_t s_program = {.name = "hs-apiserver",

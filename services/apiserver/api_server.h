@@ -90,7 +90,8 @@ const Hs__Object *api_cache_get (api_cache_t *c, hs_kind_t kind, const char *ns,
  * malloc'd array of borrowed pointers (free the array). */
 size_t api_cache_list (api_cache_t *c, hs_kind_t kind, const char *ns, const Hs__Object ***ret);
 /* Namespaces in use (sorted, "default" and "kube-system" always), with the
- * earliest creation time of an object in each. Arrays malloc'd; names
+ * earliest creation time of an object in each since it was last empty
+ * (counted per event: no scan). Arrays malloc'd; names
  * borrowed until the loop runs. */
 size_t api_cache_namespaces (api_cache_t *c, const char ***ret_names, int64_t **ret_created);
 
@@ -104,9 +105,21 @@ typedef void (api_watch_fn) (void *arg, Hs__EventType type, const Hs__Object *ob
  * replay (the caller sends ADDED for the current state itself). */
 int api_cache_watch (api_cache_t *c, hs_kind_t kind, const char *ns, int64_t from_rev,
                      api_watch_fn *fn, void *arg, api_watcher_t **ret);
+/* (Additive: fix-cache.) Namespace watchers: fn hears of a namespace when
+ * its count of objects goes 0 -> 1 (added, before that object's own event)
+ * or 1 -> 0 (!added, after it); created as api_cache_namespaces gives it.
+ * No replay. Ended with api_cache_unwatch. */
+typedef void (api_ns_watch_fn) (void *arg, bool added, const char *ns, int64_t created,
+                                int64_t rev);
+int api_cache_watch_namespaces (api_cache_t *c, api_ns_watch_fn *fn, void *arg,
+                                api_watcher_t **ret);
 void api_cache_unwatch (api_cache_t *c, api_watcher_t **w);
 /* The oldest revision a watch may start from. */
 int64_t api_cache_oldest (api_cache_t *c);
+/* (Additive: fix-cache.) Bounds the ring by the sum of its events' packed
+ * sizes as well as by count (0: the default, 256 MiB); the oldest events
+ * leave first and raise api_cache_oldest. */
+void api_cache_set_ring_bytes (api_cache_t *c, size_t bytes);
 /* Calls fn (reached true) once the cache has reached rev, or (false) after
  * timeout_ms: read-your-writes for the answer to a write. */
 typedef void (api_rev_fn) (void *arg, bool reached);

@@ -1364,18 +1364,16 @@ static hs_tree_t *s_ns_one (api_req_t *r, const char *name, int64_t created, int
     return api_namespace_tree (name, created);
 }
 
-/* A namespace watch. Namespaces have no events of their own: the watch
- * follows every namespaced kind in the cache, and a namespace is ADDED when
- * an object first uses it, DELETED when its last object goes ("default" and
- * "kube-system" never go). */
-#define S_NS_KINDS 16
+/* A namespace watch. Namespaces have no events of their own: the cache
+ * counts the objects in each (api_cache_watch_namespaces), and a namespace
+ * is ADDED when an object first uses it, DELETED when its last object goes
+ * ("default" and "kube-system" never go). */
 typedef struct {
     api_req_t *r;
     api_cache_t *cache;
     hs_loop_timer_t *timer;
     api_selector_t *sel;
-    api_watcher_t *watchers[S_NS_KINDS];
-    size_t n_watchers;
+    api_watcher_t *watcher;
     char **known; /* namespaces the client has as ADDED */
     size_t n_known;
     bool stopped;
@@ -1385,7 +1383,7 @@ static void s_nswatch_stop (s_nswatch_t *w)
 {
     if (w->stopped) return;
     w->stopped = true;
-    for (size_t i = 0; i < w->n_watchers; i++) api_cache_unwatch (w->cache, &w->watchers[i]);
+    api_cache_unwatch (w->cache, &w->watcher);
     hs_loop_timer_free (&w->timer);
 }
 
@@ -1440,32 +1438,22 @@ static bool s_nswatch_send (s_nswatch_t *w, const char *type, const char *name, 
     return rc >= 0;
 }
 
-static void s_nswatch_on_event (void *arg, Hs__EventType type, const Hs__Object *obj, int64_t rev)
+/* A namespace's count of objects went 0 -> 1 (added) or 1 -> 0. */
+static void s_nswatch_on_ns (void *arg, bool added, const char *ns, int64_t created, int64_t rev)
 {
     s_nswatch_t *w = arg;
-    const Hs__ObjectMeta *m = hs_obj_meta (obj);
-    if (w->stopped || !m || hs_empty (m->namespace_)) return;
-    const char *ns = m->namespace_;
-    if (w->sel && !api_selector_match_namespace (w->sel, ns)) return;
+    if (w->stopped || (w->sel && !api_selector_match_namespace (w->sel, ns))) return;
     size_t k;
     bool known = s_nswatch_find (w, ns, &k);
-    if (type != HS__EVENT_TYPE__DELETED) {
-        if (known || !s_nswatch_send (w, "ADDED", ns, m->creation_timestamp, rev)) return;
+    if (added) {
+        if (known || !s_nswatch_send (w, "ADDED", ns, created, rev)) return;
         hs_pb_push ((void ***)&w->known, &w->n_known, hs_strdup (ns));
         return;
     }
     if (!known || !strcmp (ns, "default") || !strcmp (ns, "kube-system")) return;
-    const char **names = NULL;
-    int64_t *created = NULL;
-    size_t n = api_cache_namespaces (w->cache, &names, &created);
-    bool used = false;
-    for (size_t i = 0; i < n && !used; i++) used = strcmp (names[i], ns) == 0;
-    free (names);
-    free (created);
-    if (used) return;
     char *name = w->known[k];
     w->known[k] = w->known[--w->n_known];
-    s_nswatch_send (w, "DELETED", name, m->creation_timestamp, rev);
+    s_nswatch_send (w, "DELETED", name, created, rev);
     free (name);
 }
 
@@ -1495,12 +1483,7 @@ static void s_ns_watch (api_req_t *r, const s_nslist_t *l, int64_t rv, api_selec
     if (hs_empty (from) || strcmp (from, "0") == 0)
         for (size_t i = 0; i < l->n; i++)
             if (!s_nswatch_send (w, "ADDED", l->names[i], l->created[i], rv)) return;
-    for (int k = HS_KIND_NONE + 1; k < HS_KIND__COUNT && w->n_watchers < S_NS_KINDS; k++) {
-        if (!hs_kind_info ((hs_kind_t)k)->namespaced) continue;
-        api_watcher_t *aw = NULL;
-        if (api_cache_watch (w->cache, (hs_kind_t)k, "", 0, s_nswatch_on_event, w, &aw) == 0)
-            w->watchers[w->n_watchers++] = aw;
-    }
+    api_cache_watch_namespaces (w->cache, s_nswatch_on_ns, w, &w->watcher);
     w->timer = hs_loop_timer (api_server_loop (api_req_server (r)),
                               hs_mono_ns () + timeout * 1000000000LL, s_nswatch_end, w);
 }

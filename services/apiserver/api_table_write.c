@@ -17,15 +17,16 @@
  *      always-written fields appended last as api_json's s_out does);
  *    - whole objects (includeObject=Object, lists) are walked from the
  *      message as hs_manifest_tree + hs_pb_to_tree + api_json's s_out would
- *      make them, with api_json's correction tables repeated below.
+ *      make them, with api_json's correction tables (api_json_fields.h).
  *  Strings are escaped as hs_pbjson's JSON writer does, byte for byte:
  *  runs of plain ASCII are copied at once, the rest goes through the same
  *  UTF-8 check (invalid bytes become \ufffd; C0/C1 controls and U+2028/9
  *  are \u escapes). tests/unit/test_api_table_write.c holds all of it to
- *  the tree path; a change to api_json.c's tables must be made here too
- *  (that test fails until it is).
+ *  the tree path. The correction tables are api_json.c's own, shared
+ *  through api_json_fields.h (a change there reaches both).
  */
 #include "api.h"
+#include "api_json_fields.h"
 #include "ctl_fmt.h"
 #include "hs_util.h"
 
@@ -215,93 +216,8 @@ static bool s_is_json_number (const char *s)
  * An object as api_obj_tree gives it (hs_manifest_tree: apiVersion, kind,
  * then hs_pb_to_tree of the body; then api_json's s_out corrections),
  * walked from the message with no tree. The corrections' tables are
- * api_json.c's, repeated here: test_api_table_write holds the two to the
- * same bytes for every kind. */
-
-/* int-or-string fields, strings in objects.proto: numbers when canonical. */
-static const char *const s_intstr[][2] = {
-    {"hs.HTTPGetAction", "port"},
-    {"hs.TCPSocketAction", "port"},
-    {"hs.ServicePort", "target_port"},
-    {"hs.RollingUpdateDeployment", "max_unavailable"},
-    {"hs.RollingUpdateDeployment", "max_surge"},
-};
-
-/* int64 revisions Kubernetes writes as strings. */
-static const char *const s_revision[][2] = {
-    {"hs.ObjectMeta", "resource_version"},
-    {"hs.ObjectReference", "resource_version"},
-};
-
-/* Homeostat's field -> Kubernetes' JSON key. */
-static const char *const s_renamed[][3] = {
-    {"hs.NodeSystemInfo", "agent_version", "kubeletVersion"},
-};
-
-/* Fields written even when zero (api_json.c's s_always, same order). */
-static const char *const s_always[][2] = {
-    {"hs.ContainerStatus", "name"},
-    {"hs.ContainerStatus", "ready"},
-    {"hs.ContainerStatus", "restart_count"},
-    {"hs.ContainerStatus", "image"},
-    {"hs.ContainerStateTerminated", "exit_code"},
-    {"hs.ReplicaSetStatus", "replicas"},
-    {"hs.NodeSystemInfo", "machine_id"},
-    {"hs.NodeSystemInfo", "kernel_version"},
-    {"hs.NodeSystemInfo", "os_image"},
-    {"hs.NodeSystemInfo", "architecture"},
-    {"hs.NodeSystemInfo", "agent_version"},
-    {"hs.ContainerPort", "container_port"},
-    {"hs.ServicePort", "port"},
-    {"hs.EndpointPort", "port"},
-    {"hs.HTTPHeader", "name"},
-    {"hs.HTTPHeader", "value"},
-    {"hs.EnvVar", "name"},
-    {"hs.PodCondition", "type"},
-    {"hs.PodCondition", "status"},
-    {"hs.NodeCondition", "type"},
-    {"hs.NodeCondition", "status"},
-    {"hs.ReplicaSetCondition", "type"},
-    {"hs.ReplicaSetCondition", "status"},
-    {"hs.DeploymentCondition", "type"},
-    {"hs.DeploymentCondition", "status"},
-    {"hs.JobCondition", "type"},
-    {"hs.JobCondition", "status"},
-    {"hs.NodeAddress", "type"},
-    {"hs.NodeAddress", "address"},
-    {"hs.OwnerReference", "api_version"},
-    {"hs.OwnerReference", "kind"},
-    {"hs.OwnerReference", "name"},
-    {"hs.OwnerReference", "uid"},
-    {"hs.LabelSelectorRequirement", "key"},
-    {"hs.LabelSelectorRequirement", "operator"},
-    {"hs.Taint", "key"},
-    {"hs.Taint", "effect"},
-    {"hs.KeyToPath", "key"},
-    {"hs.KeyToPath", "path"},
-    {"hs.Container", "name"},
-    {"hs.Volume", "name"},
-    {"hs.VolumeMount", "name"},
-    {"hs.VolumeMount", "mount_path"},
-    {"hs.EndpointAddress", "ip"},
-    {"hs.ConfigMapKeySelector", "key"},
-    {"hs.SecretKeySelector", "key"},
-    {"hs.ObjectFieldSelector", "field_path"},
-    {"hs.HostPathVolumeSource", "path"},
-    {"hs.SeccompProfile", "type"},
-    {"hs.HTTPGetAction", "port"},
-    {"hs.TCPSocketAction", "port"},
-};
-
-/* Required status fields Homeostat has no value for (api_json's s_extra). */
-static const char *const s_extra[][3] = {
-    {"hs.ContainerStatus", "imageID", ""},
-    {"hs.NodeSystemInfo", "systemUUID", ""},
-    {"hs.NodeSystemInfo", "bootID", ""},
-    {"hs.NodeSystemInfo", "containerRuntimeVersion", ""},
-    {"hs.NodeSystemInfo", "kubeProxyVersion", ""},
-    {"hs.NodeSystemInfo", "operatingSystem", "linux"},
-};
+ * api_json.c's (api_json_fields.h): test_api_table_write holds the two to
+ * the same bytes for every kind. */
 
 enum {
     S_F_REVISION = 1 << 0,
@@ -318,17 +234,17 @@ typedef struct {
     uint8_t *flags; /* [n_fields] S_F_* */
     unsigned *always;
     size_t n_always;
-    size_t extra_from, extra_to; /* s_extra rows for d */
+    size_t extra_from, extra_to; /* api_json_extra rows for d */
     bool wrapper;
 } s_md_t;
 
 #define S_MD_SLOTS 512
 static s_md_t s_mds[S_MD_SLOTS];
 
-static bool s_pair_in (const char *const (*table)[2], size_t n, const char *msg, const char *field)
+static bool s_pair_in (const api_json_field_t *table, size_t n, const char *msg, const char *field)
 {
     for (size_t i = 0; i < n; i++)
-        if (!strcmp (table[i][0], msg) && !strcmp (table[i][1], field)) return true;
+        if (!strcmp (table[i].message, msg) && !strcmp (table[i].field, field)) return true;
     return false;
 }
 
@@ -384,13 +300,14 @@ static const s_md_t *s_md (const ProtobufCMessageDescriptor *d)
             const ProtobufCFieldDescriptor *f = &d->fields[i];
             e->ours[i] = hs_strdup (hs_pb_json_name (f->name, name, sizeof name));
             const char *k8s = NULL;
-            for (size_t r = 0; r < HS_ARRAY_LEN (s_renamed); r++)
-                if (!strcmp (d->name, s_renamed[r][0]) && !strcmp (f->name, s_renamed[r][1]))
-                    k8s = s_renamed[r][2];
+            for (size_t r = 0; r < api_json_n_renamed; r++)
+                if (!strcmp (d->name, api_json_renamed[r].message) &&
+                    !strcmp (f->name, api_json_renamed[r].field))
+                    k8s = api_json_renamed[r].k8s;
             e->keys[i] = hs_strdup (k8s ? k8s : name);
-            if (s_pair_in (s_revision, HS_ARRAY_LEN (s_revision), d->name, f->name))
+            if (s_pair_in (api_json_revision, api_json_n_revision, d->name, f->name))
                 e->flags[i] |= S_F_REVISION;
-            if (s_pair_in (s_intstr, HS_ARRAY_LEN (s_intstr), d->name, f->name))
+            if (s_pair_in (api_json_intstr, api_json_n_intstr, d->name, f->name))
                 e->flags[i] |= S_F_INTSTR;
             if ((f->type == PROTOBUF_C_TYPE_INT64 || f->type == PROTOBUF_C_TYPE_SINT64 ||
                  f->type == PROTOBUF_C_TYPE_SFIXED64) &&
@@ -402,16 +319,16 @@ static const s_md_t *s_md (const ProtobufCMessageDescriptor *d)
                 !s_desc_is_wrapper (f->descriptor))
                 e->flags[i] |= S_F_OBJECT;
         }
-        e->always = hs_calloc (HS_ARRAY_LEN (s_always) + 1, sizeof (unsigned));
-        for (size_t i = 0; i < HS_ARRAY_LEN (s_always); i++) {
-            if (strcmp (s_always[i][0], d->name)) continue;
+        e->always = hs_calloc (api_json_n_always + 1, sizeof (unsigned));
+        for (size_t i = 0; i < api_json_n_always; i++) {
+            if (strcmp (api_json_always[i].message, d->name)) continue;
             const ProtobufCFieldDescriptor *f =
-                protobuf_c_message_descriptor_get_field_by_name (d, s_always[i][1]);
+                protobuf_c_message_descriptor_get_field_by_name (d, api_json_always[i].field);
             if (f) e->always[e->n_always++] = (unsigned)(f - d->fields);
         }
         e->extra_from = e->extra_to = 0;
-        for (size_t i = 0; i < HS_ARRAY_LEN (s_extra); i++)
-            if (!strcmp (s_extra[i][0], d->name)) {
+        for (size_t i = 0; i < api_json_n_extra; i++)
+            if (!strcmp (api_json_extra[i].message, d->name)) {
                 if (e->extra_to == 0) e->extra_from = i;
                 e->extra_to = i + 1;
             }
@@ -701,6 +618,11 @@ static void s_msg (hs_buf_t *b, const ProtobufCMessage *m, bool fix, const char 
             case PROTOBUF_C_TYPE_BOOL: zero = "false"; break;
             case PROTOBUF_C_TYPE_STRING: zero = "\"\""; break;
             case PROTOBUF_C_TYPE_MESSAGE:
+                /* api_json's s_zero: a nested object's is {} */
+                zero = (e->flags[i] & S_F_OBJECT) && d->fields[i].label != PROTOBUF_C_LABEL_REPEATED
+                           ? "{}"
+                           : NULL;
+                break;
             case PROTOBUF_C_TYPE_BYTES:
             case PROTOBUF_C_TYPE_ENUM: zero = NULL; break;
             default: zero = "0";
@@ -714,16 +636,16 @@ static void s_msg (hs_buf_t *b, const ProtobufCMessage *m, bool fix, const char 
             written[i] = 1;
         }
         for (size_t x = e->extra_from; x < e->extra_to; x++) {
-            if (strcmp (s_extra[x][0], d->name)) continue;
+            if (strcmp (api_json_extra[x].message, d->name)) continue;
             bool there = false;
             for (unsigned i = 0; i < d->n_fields && !there; i++)
-                there = written[i] && !strcmp (e->keys[i], s_extra[x][1]);
+                there = written[i] && !strcmp (e->keys[i], api_json_extra[x].key);
             if (there) continue;
             if (!first) s_putc (b, ',');
             first = false;
-            s_str (b, s_extra[x][1]);
+            s_str (b, api_json_extra[x].key);
             s_putc (b, ':');
-            s_str (b, s_extra[x][2]);
+            s_str (b, api_json_extra[x].value);
         }
     }
     if (written != written_small) free (written);
@@ -768,7 +690,7 @@ static void s_owner_ref (hs_buf_t *b, const Hs__OwnerReference *r)
     bool first = true;
     s_putc (b, '{');
     /* present fields in field order, then the ones api_json always writes
-     * (s_always: apiVersion, kind, name, uid) that were missing */
+     * (api_json_always: apiVersion, kind, name, uid) that were missing */
     const char *strs[] = {r->api_version, r->kind, r->name, r->uid};
     static const char *const keys[] = {"apiVersion", "kind", "name", "uid"};
     for (size_t i = 0; i < 4; i++)

@@ -113,6 +113,56 @@ code_is 404 "get in a namespace nothing uses"
 py_is 'd["message"]' 'deployments.apps "nope" not found' "NotFound in an unused namespace"
 pass "get, list, Table, selectors, 404"
 
+# ---- Secrets: a tap: (read-only) user is Kubernetes' `view`, which leaves
+# Secrets out: 403 on get, list and watch, in Kubernetes' words; the admin
+# reads them; and the value reaches the tap through no other read.
+api POST $P/secrets '{"metadata":{"name":"db-pass"},"data":{"pw":"aHVudGVyMi1zM2NyM3Q="}}'
+code_is 201 "admin creates a secret"
+api GET $P/secrets/db-pass
+code_is 200 "admin reads the secret"
+py_is 'd["data"]["pw"]' aHVudGVyMi1zM2NyM3Q= "admin sees the secret's data"
+TAP=$("$HS_BIN/hsctl" token create --user tap:bob --pki "$HS_PKI" 2>/dev/null | head -1)
+[ -n "$TAP" ] || fail "no tap token"
+tap_reads() { TOKEN=$TAP api GET $P/configmaps && [ "$CODE" = 200 ]; }
+wait_for 20 "the tap token to read configmaps (the bus loads its key)" tap_reads
+# tap_forbidden PATH VERB-TEXT [ACCEPT]: 403 Forbidden with that message.
+tap_forbidden() {
+  TOKEN=$TAP api GET "$1" "" "" "${3:-application/json}"
+  code_is 403 "tap: GET $1"
+  py_is 'd["kind"], d["reason"], d["code"]' "('Status', 'Forbidden', 403)" "tap: GET $1"
+  py_is 'd["message"]' "$2" "tap: GET $1"
+}
+IN_DEFAULT='in API group "" in the namespace "default"'
+tap_forbidden $P/secrets/db-pass \
+  "secrets \"db-pass\" is forbidden: User \"tap:bob\" cannot get resource \"secrets\" $IN_DEFAULT"
+tap_forbidden $P/secrets \
+  "secrets is forbidden: User \"tap:bob\" cannot list resource \"secrets\" $IN_DEFAULT"
+tap_forbidden /api/v1/secrets \
+  'secrets is forbidden: User "tap:bob" cannot list resource "secrets" in API group "" at the cluster scope'
+tap_forbidden "$P/secrets?watch=1&timeoutSeconds=1" \
+  "secrets is forbidden: User \"tap:bob\" cannot watch resource \"secrets\" $IN_DEFAULT"
+tap_forbidden "/api/v1/secrets?watch=true&resourceVersion=1" \
+  'secrets is forbidden: User "tap:bob" cannot watch resource "secrets" in API group "" at the cluster scope'
+tap_forbidden "$P/secrets?includeObject=Object" \
+  "secrets is forbidden: User \"tap:bob\" cannot list resource \"secrets\" $IN_DEFAULT" \
+  'application/json;as=Table;v=v1;g=meta.k8s.io'
+# Every other read a tap may make: the value is in none of them (base64 or
+# clear), though tap reads them (200).
+for p in /api/v1/configmaps /api/v1/events /api/v1/pods /api/v1/namespaces \
+  "/api/v1/namespaces?watch=1&timeoutSeconds=1" "/api/v1/events?watch=1&timeoutSeconds=1" \
+  /apis/apps/v1/deployments; do
+  TOKEN=$TAP api GET "$p"
+  code_is 200 "tap: GET $p"
+  ! grep -q 'aHVudGVyMi1zM2NyM3Q\|hunter2-s3cr3t' "$T/body" || fail "tap: $p shows the secret"
+done
+TOKEN=$TAP api PATCH $P/secrets/db-pass '[{"op":"test","path":"/data/pw","value":"x"}]' \
+  application/json-patch+json
+code_is 403 "tap: a JSON patch test on a secret (an oracle) is refused before it runs"
+api GET "$P/secrets?watch=1&timeoutSeconds=1"
+code_is 200 "admin watches secrets"
+grep -q '"ADDED".*aHVudGVyMi1zM2NyM3Q=' "$T/body" || fail "admin's watch: $(cat "$T/body")"
+pass "Secrets: tap gets 403 on get, list, watch (Kubernetes' texts), no leak elsewhere; admin reads"
+
 # ---- update
 api GET $P/configmaps/early1
 code_is 200 "get early1"

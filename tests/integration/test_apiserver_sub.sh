@@ -321,6 +321,34 @@ deleted() { grep -q '"type":"DELETED".*"name":"late"' "$T/nswatch"; }
 wait_for 10 "the namespace watch's DELETED for late" deleted
 grep -q '"name":"team"' "$T/nswatch" && fail "the watch's fieldSelector let team through: $(cat "$T/nswatch")"
 kill "$NSW" 2>/dev/null || true
+# The cache counts objects per namespace: a namespace with two objects is
+# ADDED once and stays while one is left; a marker namespace's ADDED,
+# written after the first delete, proves no DELETED came before it.
+curl -sS -N --max-time 30 --cacert "$HS_PKI/api/ca.crt" -H "Authorization: Bearer $TOKEN" \
+  "$API_URL/api/v1/namespaces?watch=true&timeoutSeconds=25" >"$T/nswatch2" 2>&1 &
+NSW2=$!
+HS_PIDS+=("$NSW2")
+cm_in() { printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\n  namespace: %s\n' "$1" "$2"; }
+{ cm_in a pair; echo ---; cm_in b pair; } >"$T/pair.yaml"
+pair_added() { hsctl apply -f "$T/pair.yaml" >/dev/null && grep -q '"type":"ADDED".*"name":"pair"' "$T/nswatch2"; }
+wait_for 10 "the namespace watch's ADDED for pair" pair_added
+hsctl delete configmap a -n pair >/dev/null || fail "delete configmap a -n pair"
+cm_in m marker >"$T/marker.yaml"
+hsctl apply -f "$T/marker.yaml" >/dev/null || fail "apply the marker"
+marker() { grep -q '"type":"ADDED".*"name":"marker"' "$T/nswatch2"; }
+wait_for 10 "the namespace watch's ADDED for marker" marker
+hsctl delete configmap b -n pair >/dev/null || fail "delete configmap b -n pair"
+pair_deleted() { grep -q '"type":"DELETED".*"name":"pair"' "$T/nswatch2"; }
+wait_for 10 "the namespace watch's DELETED for pair" pair_deleted
+python3 - "$T/nswatch2" <<'PY' || fail "namespace watch with counts: $(cat "$T/nswatch2")"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+seq = [(e["type"], e["object"]["metadata"]["name"]) for e in ev
+       if e["object"]["metadata"]["name"] in ("pair", "marker")]
+assert seq == [("ADDED", "pair"), ("ADDED", "marker"), ("DELETED", "pair")], seq
+PY
+kill "$NSW2" 2>/dev/null || true
+hsctl delete configmap m -n marker >/dev/null || fail "delete the marker"
 api POST /api/v1/namespaces '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"fresh"}}'
 code_is 201 "create namespace"
 hdr_has 'Warning: 299' "create namespace's Warning"

@@ -544,8 +544,9 @@ static void test_list_meta_namespace (void)
                   "{\"kind\":\"PodList\",\"apiVersion\":\"v1\",\"metadata\":"
                   "{\"resourceVersion\":\"99\"},\"items\":[{\"apiVersion\":\"v1\",\"kind\":"
                   "\"Pod\",\"metadata\":{\"name\":\"a\",\"namespace\":\"default\",\"uid\":"
-                  "\"u-a\",\"resourceVersion\":\"7\"}},{\"apiVersion\":\"v1\",\"kind\":\"Pod\","
-                  "\"metadata\":{\"name\":\"b\",\"namespace\":\"kube-system\"}}]}");
+                  "\"u-a\",\"resourceVersion\":\"7\"},\"status\":{}},{\"apiVersion\":\"v1\","
+                  "\"kind\":\"Pod\",\"metadata\":{\"name\":\"b\",\"namespace\":\"kube-system\"},"
+                  "\"status\":{}}]}"); /* a pod with no status yet: {} as Kubernetes */
     free (text);
     hs_tree_free (t);
 
