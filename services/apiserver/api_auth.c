@@ -19,7 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define SWEEP_NS (30LL * 1000000000LL)
+#define SWEEP_NS API_AUTH_RECHECK_NS
 
 struct api_user {
     api_auth_t *auth;
@@ -29,6 +29,9 @@ struct api_user {
     char role[32];
     char path[1024]; /* the key file or credential watched */
     struct stat st;
+    char path2[1024]; /* a certificate user's public key file ("": none) */
+    struct stat st2;
+    api_user_counts_t counts;
     int64_t checked_at, used_at; /* monotonic */
     int64_t expires;             /* unix seconds, 0: never */
     hs_client_t *client;
@@ -44,18 +47,52 @@ struct api_auth {
     api_user_t *users;
     size_t n;
     hs_loop_timer_t *sweep;
+    void (*on_unlink) (void *arg, api_user_t *u);
+    void *on_unlink_arg;
 };
+
+/* Who keeps raw hs_client_t pointers of users (api_auth_on_client_free). */
+static struct {
+    void (*fn) (void *arg, hs_client_t *c);
+    void *arg;
+} s_client_hooks[4];
+
+void api_auth_on_client_free (void (*fn) (void *arg, hs_client_t *c), void *arg)
+{
+    for (size_t i = 0; i < HS_ARRAY_LEN (s_client_hooks); i++) {
+        if (s_client_hooks[i].fn == fn && s_client_hooks[i].arg == arg) return;
+        if (!s_client_hooks[i].fn) {
+            s_client_hooks[i].fn = fn;
+            s_client_hooks[i].arg = arg;
+            return;
+        }
+    }
+    log_error ("api_auth_on_client_free: too many hooks");
+    abort ();
+}
+
+void api_auth_on_unlink (api_auth_t *self, void (*fn) (void *arg, api_user_t *u), void *arg)
+{
+    self->on_unlink = fn;
+    self->on_unlink_arg = arg;
+}
 
 static void s_user_free (api_user_t *u)
 {
+    if (u->client)
+        for (size_t i = 0; i < HS_ARRAY_LEN (s_client_hooks) && s_client_hooks[i].fn; i++)
+            s_client_hooks[i].fn (s_client_hooks[i].arg, u->client);
     hs_client_destroy (&u->client);
     explicit_bzero (u->secret, sizeof u->secret);
     free (u);
 }
 
-/* Takes u out of the pool; freed now or at its last release. */
+/* Takes u out of the pool; freed now or at its last release. The requests
+ * that hold it are told to end (the on_unlink hook): a reference is held
+ * meanwhile, so their releases cannot free u under us. */
 static void s_unlink (api_auth_t *self, api_user_t *u)
 {
+    if (u->dead) return;
     for (api_user_t **p = &self->users; *p; p = &(*p)->next) {
         if (*p != u) continue;
         *p = u->next;
@@ -64,18 +101,40 @@ static void s_unlink (api_auth_t *self, api_user_t *u)
     }
     u->dead = true;
     u->next = NULL;
+    if (u->refs > 0 && self->on_unlink) {
+        u->refs++;
+        self->on_unlink (self->on_unlink_arg, u);
+        u->refs--;
+    }
     if (u->refs == 0) s_user_free (u);
 }
+
+static bool s_still_good (api_auth_t *self, api_user_t *u);
 
 static void s_sweep (void *arg)
 {
     api_auth_t *self = arg;
     int64_t now = hs_mono_ns ();
-    for (api_user_t *u = self->users, *next; u; u = next) {
-        next = u->next;
-        if (u->refs == 0 && now - u->used_at > API_AUTH_IDLE_NS) {
-            log_debug ("closing %s's idle bus connection", u->identity);
-            s_unlink (self, u);
+    /* The users in use (open streams above all) are re-checked without
+     * waiting for a new request: a revoked or expired user's streams end
+     * within API_AUTH_RECHECK_NS. Unlinking one only unlinks that one, so
+     * the list is walked from the start again after each. */
+    bool again = true;
+    while (again) {
+        again = false;
+        for (api_user_t *u = self->users; u; u = u->next) {
+            if (u->refs > 0 && !s_still_good (self, u)) {
+                log_info ("%s: token or key revoked, changed or expired: its requests end",
+                          u->identity);
+                again = true;
+                break;
+            }
+            if (u->refs == 0 && now - u->used_at > API_AUTH_IDLE_NS) {
+                log_debug ("closing %s's idle bus connection", u->identity);
+                s_unlink (self, u);
+                again = true;
+                break;
+            }
         }
     }
     hs_loop_timer_set (self->sweep, hs_mono_ns () + SWEEP_NS);
@@ -97,6 +156,7 @@ void api_auth_destroy (api_auth_t **self_p)
 {
     api_auth_t *self = *self_p;
     if (!self) return;
+    self->on_unlink = NULL; /* the server is gone before us */
     while (self->users) s_unlink (self, self->users);
     hs_loop_timer_free (&self->sweep);
     free (self->bus);
@@ -143,7 +203,8 @@ static bool s_still_good (api_auth_t *self, api_user_t *u)
     int64_t now = hs_mono_ns ();
     if (now - u->checked_at >= API_AUTH_RECHECK_NS) {
         struct stat st;
-        if (stat (u->path, &st) != 0 || !s_same_file (&st, &u->st)) {
+        if (stat (u->path, &st) != 0 || !s_same_file (&st, &u->st) ||
+            (u->path2[0] && (stat (u->path2, &st) != 0 || !s_same_file (&st, &u->st2)))) {
             s_unlink (self, u);
             return false;
         }
@@ -326,6 +387,27 @@ int api_auth_cert (api_auth_t *self, const char *identity, api_user_t **ret, cha
         s_user_free (u);
         return -EACCES;
     }
+    /* Revocation (hsctl keys revoke apiuser-<name>) removes the public key
+     * file; the bus would refuse the key, but reads come from our cache:
+     * the file is checked here too, and watched as the credential is. */
+    if (self->keys_dir) {
+        /* apiuser-<name>.key (hsctl kubeconfig --user), else <name>.key
+         * (hsctl init --user, hsctl keys create) */
+        snprintf (u->path2, sizeof u->path2, "%s/apiuser-%s.key", self->keys_dir, name);
+        if (stat (u->path2, &u->st2) != 0)
+            snprintf (u->path2, sizeof u->path2, "%s/%s.key", self->keys_dir, name);
+        hs_cred_key_t k;
+        if (stat (u->path2, &u->st2) != 0 || hs_cred_key_read (u->path2, why, sizeof why, &k) < 0 ||
+            strcmp (k.public_key, cred->public_key) != 0 || s_expired (k.expires)) {
+            snprintf (err, err_len, "%s's key (apiuser-%s or %s) is revoked, expired or not %s's",
+                      identity, name, name, u->path);
+            explicit_bzero (cred, sizeof *cred);
+            free (cred);
+            s_user_free (u);
+            return -EACCES;
+        }
+        u->expires = k.expires;
+    }
     snprintf (u->identity, sizeof u->identity, "%s", cred->identity);
     snprintf (u->role, sizeof u->role, "%s", cred->role);
     int r = s_connect (self, u, cred->public_key, cred->secret_key, ret, err, err_len);
@@ -361,4 +443,9 @@ bool api_user_may_write (const api_user_t *u)
 hs_client_t *api_user_client (api_user_t *u)
 {
     return u->client;
+}
+
+api_user_counts_t *api_user_counts (api_user_t *u)
+{
+    return &u->counts;
 }

@@ -115,6 +115,16 @@ req --cert "$T/component.crt" --key "$T/component.key" "$API/api"
 code_is 401 "a certificate naming a component (store), whose credential is in --user-creds"
 pass "client certificates: CN -> identity, another CA refused"
 
+# ---- a certificate user revoked at the bus (its key file) is locked out here too
+# (admin:test's credential is hsctl init's: its key is keys/admin-test.key;
+# hsctl kubeconfig --user makes apiuser-<name>.key, checked the same way)
+"$HS_BIN/hsctl" keys revoke admin-test --pki "$HS_PKI" >"$T/revoke.log" 2>&1 ||
+  fail "hsctl keys revoke admin-test: $(cat "$T/revoke.log")"
+cert_out() { req --cert "$T/admin.crt" --key "$T/admin.key" \
+  "$API/api/v1/namespaces/default/configmaps" && [ "$CODE" = 401 ]; }
+wait_for 10 "the revoked certificate user to get 401" cert_out
+pass "a certificate user whose key is revoked (hsctl keys revoke): 401"
+
 # ---- writes act as the user: admin creates, tap is forbidden
 cm() { printf '{"metadata":{"name":"%s"},"data":{"k":"v"}}' "$1"; }
 auth -X POST -H "Content-Type: application/json" --data-binary "$(cm by-admin)" \
@@ -141,6 +151,27 @@ pass "the admin writes (201), a tap: token reads but may not write (403)"
 locked_out() { tap "$API/api/v1/namespaces/default/configmaps" && [ "$CODE" = 401 ]; }
 wait_for 10 "the revoked tap token to get 401" locked_out
 pass "a revoked token: 401"
+
+# ---- a revoked user's open watch ends within seconds and sees nothing after
+W=$("$HS_BIN/hsctl" token create --user admin:watcher --pki "$HS_PKI" 2>/dev/null | head -1)
+[ -n "$W" ] || fail "no watcher token"
+w_reads() { req -H "Authorization: Bearer $W" "$API/api/v1/namespaces/default/configmaps" &&
+  [ "$CODE" = 200 ]; }
+wait_for 20 "the watcher token to read" w_reads
+curl -sS -N --max-time 60 --cacert "$CA" -H "Authorization: Bearer $W" \
+  "$API/api/v1/namespaces/default/configmaps?watch=true" >"$T/rwatch.out" 2>/dev/null &
+WPID=$!
+HS_PIDS+=("$WPID")
+w_started() { grep -q '"type":"ADDED"' "$T/rwatch.out"; }
+wait_for 10 "the watcher's watch to start" w_started
+"$HS_BIN/hsctl" token delete "${W%%.*}" --pki "$HS_PKI" >/dev/null 2>&1 ||
+  fail "hsctl token delete (watcher)"
+wait_for 10 "the revoked user's watch to end (no new request needed)" exited "$WPID"
+auth -X POST -H "Content-Type: application/json" --data-binary \
+  '{"metadata":{"name":"after-revoke"},"data":{"k":"v"}}' "$API/api/v1/namespaces/default/configmaps"
+code_is 201 "a configmap made after the watcher's revocation"
+grep -q after-revoke "$T/rwatch.out" && fail "the revoked watcher saw a later event"
+pass "a revoked user's open watch ends within seconds, with no later event"
 
 # ---- expiry: a token with --ttl works, then gets 401 once it has expired
 EXP=$("$HS_BIN/hsctl" token create --user admin:brief --ttl 8s --pki "$HS_PKI" 2>/dev/null | head -1)
@@ -212,6 +243,26 @@ grep -q '"type":"ADDED"' "$T/watch.out" || fail "the watch sent nothing: $(head 
 healthy "a watch's client left"
 kill -0 "$API_PID" || fail "hs-apiserver died"
 pass "watch streams, and a client leaving ends it"
+
+# ---- a stranger's body is never read; connections per address and bodies are capped
+out=$(python3 "$HS_SRC/tests/integration/api_conns.py" "$HTTP_PORT" early)
+[ "$out" = 401 ] || fail "a stranger's POST: '$out' before its body, expected 401 at once"
+out=$(python3 "$HS_SRC/tests/integration/api_conns.py" "$HTTP_PORT" perip 140)
+[[ "$out" =~ ^answered\ ([0-9]+)\ refused\ ([0-9]+)$ ]] || fail "per-address limit: $out"
+[ "${BASH_REMATCH[1]}" -le 128 ] && [ "${BASH_REMATCH[2]}" -ge 12 ] ||
+  fail "140 connections from one address: $out (at most 128 served)"
+healthy "140 connections from one address"
+out=$(python3 "$HS_SRC/tests/integration/api_conns.py" "$HTTP_PORT" bodies 70 "$TOKEN")
+[[ "$out" =~ ^400:([0-9]+)\ 429:([0-9]+)$ ]] ||
+  fail "70 bodies of 2.9 MB at once: $out, expected 400s (bad JSON) and 429s (over 96 MiB)"
+healthy "70 big bodies at once"
+pass "a stranger's body: 401 before it is read; per-address and body-bytes caps"
+
+# ---- one user holds at most 100 requests (streams) at once
+out=$(python3 "$HS_SRC/tests/integration/api_conns.py" "$HTTP_PORT" watches 100 "$TOKEN")
+[ "$out" = "200:100 429:1" ] || fail "101 watches of one user: $out, expected 200:100 429:1"
+healthy "101 watches"
+pass "per-user cap: the 101st open request of one user is 429"
 
 # ---- kubectl, when installed
 if command -v kubectl >/dev/null; then
