@@ -81,6 +81,18 @@ const char *api_user_role (const api_user_t *u);
 bool api_user_may_write (const api_user_t *u);
 hs_client_t *api_user_client (api_user_t *u);
 
+/* A new connection joins the bus without blocking the loop: until the
+ * bus has echoed it (at most API_AUTH_JOIN_MS), the user is joining.
+ * Requests that act on the bus wait (api_user_wait): fn(arg, 0, NULL) once
+ * joined, fn(arg, -EACCES, err) when the bus refused the key (401),
+ * fn(arg, -EIO, err) when it did not answer in time (503); a failed
+ * connection leaves the pool. fn runs once, from the loop; a waiter that
+ * goes away first calls api_user_unwait (arg). Reads served from the
+ * gateway's cache need not wait. */
+bool api_user_joining (const api_user_t *u);
+void api_user_wait (api_user_t *u, void (*fn) (void *arg, int result, const char *err), void *arg);
+void api_user_unwait (api_user_t *u, void *arg);
+
 /* What one user holds now, kept by api_http.c (per-user caps). */
 typedef struct {
     size_t reqs;   /* live requests (streams included) */

@@ -81,6 +81,7 @@ struct api_req {
     hs_buf_t body;
     bool too_large;
     bool too_busy; /* API_BODIES_MAX reached: 429 */
+    bool joining;  /* waiting for the user's bus connection (api_user_wait) */
     api_user_t *user;
     void (*on_close) (void *arg);
     void *close_arg;
@@ -202,6 +203,7 @@ static void s_req_free (api_req_t *r)
     srv->bodies -= r->body.len;
     hs_buf_free (&r->body);
     s_queue_free (r);
+    if (r->user && r->joining) api_user_unwait (r->user, r);
     if (r->user) api_user_counts (r->user)->reqs--;
     api_user_release (&r->user);
     for (size_t i = 0; i < r->n_warnings; i++) free (r->warnings[i]);
@@ -692,6 +694,33 @@ static void s_discovery (api_req_t *r)
     }
 }
 
+static void s_dispatch_user (api_req_t *r);
+
+/* Whether r acts on the bus as its user (writes, logs), so that it must
+ * wait for the user's connection to join; reads come from our cache. */
+static bool s_needs_bus (api_req_t *r)
+{
+    return r->method != API_GET || strcmp (r->route.sub, "log") == 0;
+}
+
+/* The user's connection joined (0) or did not (-EACCES: 401, -EIO: 503). */
+static void s_on_joined (void *arg, int result, const char *err)
+{
+    api_req_t *r = arg;
+    r->joining = false;
+    if (r->closed || r->completed) {
+        r->done = true;
+        s_maybe_free (r);
+        return;
+    }
+    if (result == 0)
+        s_dispatch_user (r);
+    else if (result == -EACCES)
+        s_status (r, 401, "Unauthorized", "Unauthorized");
+    else
+        s_status (r, 503, "ServiceUnavailable", err);
+}
+
 static void s_dispatch (api_req_t *r)
 {
     const api_route_t *rt = &r->route;
@@ -717,6 +746,19 @@ static void s_dispatch (api_req_t *r)
         return;
     }
     if (!r->user && s_authenticate (r) < 0) return;
+    if (api_user_joining (r->user) && s_needs_bus (r)) {
+        /* suspended by the access handler; s_on_joined goes on */
+        r->joining = true;
+        api_user_wait (r->user, s_on_joined, r);
+        return;
+    }
+    s_dispatch_user (r);
+}
+
+/* The rest of s_dispatch, for an authenticated user. */
+static void s_dispatch_user (api_req_t *r)
+{
+    const api_route_t *rt = &r->route;
     if (rt->path == API_PATH_UNKNOWN) {
         s_tree (r, NULL, NULL);
         return;
@@ -832,7 +874,7 @@ static void s_on_unlink (void *arg, api_user_t *u)
 {
     api_server_t *srv = arg;
     for (api_req_t *r = srv->reqs; r; r = r->next) {
-        if (r->user != u || r->completed || r->closed) continue;
+        if (r->user != u || r->completed || r->closed || (r->done && !r->streaming)) continue;
         log_info ("ending a request of %s (%.200s): its token or key is no longer valid",
                   api_user_identity (u), r->raw_uri);
         s_notify_close (r);

@@ -173,6 +173,39 @@ code_is 201 "a configmap made after the watcher's revocation"
 grep -q after-revoke "$T/rwatch.out" && fail "the revoked watcher saw a later event"
 pass "a revoked user's open watch ends within seconds, with no later event"
 
+# ---- a slow broker stalls no one: a new user's bus connection joins on the loop
+J1=$("$HS_BIN/hsctl" token create --user admin:joiner --pki "$HS_PKI" 2>/dev/null | head -1)
+J2=$("$HS_BIN/hsctl" token create --user tap:reader --pki "$HS_PKI" 2>/dev/null | head -1)
+[ -n "$J1" ] && [ -n "$J2" ] || fail "no joiner tokens"
+kill -STOP "$BUS_PID"
+hs_on_exit "kill -CONT $BUS_PID 2>/dev/null"
+t0=$(date +%s%N)
+curl -sS --max-time 20 --cacert "$CA" -o "$T/join.body" -w '%{http_code}' \
+  -H "Authorization: Bearer $J1" -X POST -H "Content-Type: application/json" \
+  --data-binary '{"metadata":{"name":"by-joiner"}}' \
+  "$API/api/v1/namespaces/default/configmaps" >"$T/join.code" 2>/dev/null &
+JPID=$!
+HS_PIDS+=("$JPID")
+for i in 1 2 3 4 5 6; do
+  RC=0
+  CODE=$(curl -sS --max-time 1 --cacert "$CA" -o /dev/null -w '%{http_code}' "$API/healthz" \
+    2>/dev/null) || RC=$?
+  [ "$CODE" = 200 ] || fail "healthz $i while a new user joins a stopped bus: HTTP $CODE (rc $RC)"
+done
+req -H "Authorization: Bearer $J2" --max-time 2 "$API/api/v1/namespaces/default/configmaps"
+code_is 200 "a new user's read from the cache while the bus is stopped"
+wait_for 10 "the joiner's POST to end" exited "$JPID"
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ "$(cat "$T/join.code")" = 503 ] ||
+  fail "a write while the bus does not answer: HTTP $(cat "$T/join.code"), expected 503"
+[ "$ms" -ge 2500 ] || fail "the 503 came after $ms ms, before the join's 3 s were over"
+kill -CONT "$BUS_PID"
+joined() { req -H "Authorization: Bearer $J1" -X POST -H "Content-Type: application/json" \
+  --data-binary '{"metadata":{"name":"by-joiner"}}' \
+  "$API/api/v1/namespaces/default/configmaps" && [ "$CODE" = 201 ]; }
+wait_for 20 "the joiner to write once the bus is back" joined
+pass "a stopped bus: /healthz and cache reads go on, a new user's write is 503 after 3 s, then 201"
+
 # ---- expiry: a token with --ttl works, then gets 401 once it has expired
 EXP=$("$HS_BIN/hsctl" token create --user admin:brief --ttl 8s --pki "$HS_PKI" 2>/dev/null | head -1)
 [ -n "$EXP" ] || fail "no expiring token"
