@@ -115,15 +115,23 @@ req --cert "$T/component.crt" --key "$T/component.key" "$API/api"
 code_is 401 "a certificate naming a component (store), whose credential is in --user-creds"
 pass "client certificates: CN -> identity, another CA refused"
 
-# ---- a certificate user revoked at the bus (its key file) is locked out here too
-# (admin:test's credential is hsctl init's: its key is keys/admin-test.key;
-# hsctl kubeconfig --user makes apiuser-<name>.key, checked the same way)
-"$HS_BIN/hsctl" keys revoke admin-test --pki "$HS_PKI" >"$T/revoke.log" 2>&1 ||
-  fail "hsctl keys revoke admin-test: $(cat "$T/revoke.log")"
-cert_out() { req --cert "$T/admin.crt" --key "$T/admin.key" \
-  "$API/api/v1/namespaces/default/configmaps" && [ "$CODE" = 401 ]; }
-wait_for 10 "the revoked certificate user to get 401" cert_out
-pass "a certificate user whose key is revoked (hsctl keys revoke): 401"
+# ---- a certificate user revoked at the bus (its key file) is locked out here too.
+# As `hsctl config view --kubeconfig --client-cert` makes one: the credential
+# in --user-creds, its public key as keys/apiuser-<name>.key; `hsctl keys
+# revoke apiuser-<name>` removes only the key file (the credential stays).
+"$HS_BIN/hsctl" keys create admin carol --pki "$HS_PKI" >"$T/carol.log" 2>&1 ||
+  fail "hsctl keys create admin carol: $(cat "$T/carol.log")"
+mv "$HS_PKI/keys/admin-carol.key" "$HS_PKI/keys/apiuser-admin-carol.key"
+cert carol "admin:carol" "$HS_PKI/api/ca.key" "$CA"
+carol() { req --cert "$T/carol.crt" --key "$T/carol.key" "$API/api/v1/namespaces/default/configmaps"; }
+carol_in() { carol && [ "$CODE" = 200 ]; }
+wait_for 20 "the certificate user admin:carol to read" carol_in
+"$HS_BIN/hsctl" keys revoke apiuser-admin-carol --pki "$HS_PKI" >"$T/revoke.log" 2>&1 ||
+  fail "hsctl keys revoke apiuser-admin-carol: $(cat "$T/revoke.log")"
+[ -e "$HS_PKI/creds/admin-carol.cred" ] || fail "the revocation removed carol's credential too"
+carol_out() { carol && [ "$CODE" = 401 ]; }
+wait_for 10 "the revoked certificate user to get 401" carol_out
+pass "a certificate user whose key is revoked (hsctl keys revoke apiuser-...): 401"
 
 # ---- writes act as the user: admin creates, tap is forbidden
 cm() { printf '{"metadata":{"name":"%s"},"data":{"k":"v"}}' "$1"; }
