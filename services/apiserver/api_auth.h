@@ -41,8 +41,8 @@
 #define API_AUTH_JOIN_MS    3000
 /* Per user: requests at once (streams are requests; more: 429), and
  * unsent stream bytes (past it, the user's stream being written is cut). */
-#define API_USER_MAX_REQS   100
-#define API_USER_MAX_QUEUED ((size_t)64 << 20)
+#define API_USER_MAX_REQS   1024
+#define API_USER_MAX_QUEUED ((size_t)256 << 20)
 
 typedef struct api_auth api_auth_t;
 typedef struct api_user api_user_t;

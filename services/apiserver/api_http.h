@@ -24,7 +24,7 @@
  * being written is cut whatever it holds. */
 #define API_STREAMS_HARD_QUEUED ((size_t)1 << 30)
 /* Connections from one address (MHD_OPTION_PER_IP_CONNECTION_LIMIT). */
-#define API_PER_IP_CONNS 128
+#define API_PER_IP_CONNS 1280
 /* Request bodies being received, all requests together (only after the
  * request was authenticated: an unauthenticated body is never read);
  * past it, 429. */
