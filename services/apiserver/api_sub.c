@@ -105,12 +105,12 @@ static api_status_t s_method_not_allowed (void)
 
 static api_status_t s_conflict (hs_kind_t kind, const char *name)
 {
-    return api_status_new (409, "Conflict",
-                           hs_sprintf ("Operation cannot be fulfilled on %s \"%s\": the object has "
-                                       "been modified; please apply your changes to the latest "
-                                       "version and try again",
-                                       hs_kind_resource (kind), name),
-                           kind, name, NULL, 0);
+    /* api_status_new copies the message (it takes nothing it is given) */
+    _cleanup_free_ char *msg =
+        hs_sprintf ("Operation cannot be fulfilled on %s \"%s\": the object has been modified; "
+                    "please apply your changes to the latest version and try again",
+                    hs_kind_resource (kind), name);
+    return api_status_new (409, "Conflict", msg, kind, name, NULL, 0);
 }
 
 static bool s_is_protobuf (api_req_t *r)
