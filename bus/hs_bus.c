@@ -948,6 +948,13 @@ int hs_bus_join (hs_bus_t *self, int timeout_ms)
     return rc;
 }
 
+int hs_bus_handshake_check (hs_bus_t *self, bool done)
+{
+    int rc = self->secure ? s_check_handshakes (self) : 0;
+    if (done && self->secure) s_stop_monitors (self);
+    return rc;
+}
+
 uint64_t hs_bus_garbage (hs_bus_t *self)
 {
     uint64_t sum = 0;

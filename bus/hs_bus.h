@@ -134,6 +134,13 @@ int hs_bus_unsubscribe (hs_bus_t *self, const char *prefix);
  * each logged at error level once with what to do; a timeout in secure mode
  * also logs why no handshake completed (wrong broker-key, or no bus). */
 int hs_bus_join (hs_bus_t *self, int timeout_ms);
+/* For a caller proving the join itself without blocking (hs_client_new_nojoin,
+ * an echo of its own): whether the bus has refused the connection so far.
+ * 0 (nothing known against it), -EKEYREJECTED or -EPROTO (logged as
+ * hs_bus_join does). done: the join is proven or given up, stop watching
+ * the handshakes (always stop, once). (Additive, issue 17: hs-apiserver
+ * joins users' connections asynchronously.) */
+int hs_bus_handshake_check (hs_bus_t *self, bool done);
 
 /* Fills env's sender, sender_seq and sent_at_ns, packs and sends.
  * 0, -EMSGSIZE (over HS_BUS_MAX_MSG), -EINVAL (topic empty or over

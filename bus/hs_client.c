@@ -1445,6 +1445,7 @@ void *hs_client_socket (hs_client_t *self)
 /* ------------------------------------------------------------------ client */
 
 /* A client around a connected bus (taken): subscribes and joins. */
+/* join_timeout_ms INT_MIN: no join (hs_client_new_cred_nojoin). */
 static int s_client_new (hs_bus_t *bus, int join_timeout_ms, hs_client_t **ret_client)
 {
     int r;
@@ -1457,9 +1458,10 @@ static int s_client_new (hs_bus_t *bus, int join_timeout_ms, hs_client_t **ret_c
     self->echo_prefix = hs_topic_to ("echo", id); /* watches' fences: echo.<id>/<nonce> */
     if ((r = hs_bus_subscribe (bus, self->ack_topic)) < 0 ||
         (r = hs_bus_subscribe (bus, self->snap_topic)) < 0 ||
-        (r = hs_bus_join (bus, join_timeout_ms > 0    ? join_timeout_ms
-                               : join_timeout_ms == 0 ? JOIN_TIMEOUT_MS
-                                                      : INT_MAX)) < 0) {
+        (join_timeout_ms != INT_MIN &&
+         (r = hs_bus_join (bus, join_timeout_ms > 0    ? join_timeout_ms
+                                : join_timeout_ms == 0 ? JOIN_TIMEOUT_MS
+                                                       : INT_MAX)) < 0)) {
         hs_client_destroy (&self);
         return r;
     }
@@ -1483,6 +1485,15 @@ int hs_client_new_cred (const char *bus_addr, const char *component, const char 
     int r = hs_bus_connect_cred (bus_addr, component, instance, cred, &bus);
     if (r < 0) return r;
     return s_client_new (bus, join_timeout_ms, ret);
+}
+
+int hs_client_new_cred_nojoin (const char *bus_addr, const char *component, const char *instance,
+                               const hs_cred_t *cred, hs_client_t **ret)
+{
+    hs_bus_t *bus = NULL;
+    int r = hs_bus_connect_cred (bus_addr, component, instance, cred, &bus);
+    if (r < 0) return r;
+    return s_client_new (bus, INT_MIN, ret);
 }
 
 void hs_client_destroy (hs_client_t **self_p)

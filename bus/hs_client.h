@@ -58,6 +58,13 @@ int hs_client_new (const char *bus_addr, const char *component, const char *inst
  * bus refuses the key (unknown, revoked, expired). */
 int hs_client_new_cred (const char *bus_addr, const char *component, const char *instance,
                         int join_timeout_ms, const hs_cred_t *cred, hs_client_t **ret);
+/* hs_client_new_cred without the join: connected and subscribed, nothing
+ * proven. The caller proves the round trip itself (a Ping on
+ * echo.<hs_client_id> through hs_client_on) and asks
+ * hs_bus_handshake_check whether the bus refused the key, then calls it
+ * with done. (Additive, issue 17: hs-apiserver must not block its loop.) */
+int hs_client_new_cred_nojoin (const char *bus_addr, const char *component, const char *instance,
+                               const hs_cred_t *cred, hs_client_t **ret);
 /* Frees the client, its watches and pending calls (their callbacks are not
  * run; their free_arg is, see hs_call_opts_t). */
 void hs_client_destroy (hs_client_t **self_p);

@@ -80,6 +80,8 @@ struct api_req {
     size_t nh;
     hs_buf_t body;
     bool too_large;
+    bool too_busy; /* API_BODIES_MAX reached: 429 */
+    bool joining;  /* waiting for the user's bus connection (api_user_wait) */
     api_user_t *user;
     void (*on_close) (void *arg);
     void *close_arg;
@@ -115,6 +117,7 @@ struct api_server {
     char *cert_pem, *key_pem, *ca_pem;
     api_req_t *reqs;
     size_t queued; /* unsent stream bytes, all streams */
+    size_t bodies; /* bytes of request bodies held, all requests */
     bool stopping;
 };
 
@@ -168,6 +171,7 @@ static void s_mhd_log (void *cls, const char *fmt, va_list ap)
 static void s_queue_free (api_req_t *r)
 {
     r->srv->queued -= r->queued;
+    if (r->user) api_user_counts (r->user)->queued -= r->queued;
     while (r->q_head) {
         s_chunk_t *c = r->q_head;
         r->q_head = c->next;
@@ -196,11 +200,14 @@ static void s_req_free (api_req_t *r)
     }
     free (r->hkeys);
     free (r->hvals);
+    srv->bodies -= r->body.len;
     hs_buf_free (&r->body);
+    s_queue_free (r);
+    if (r->user && r->joining) api_user_unwait (r->user, r);
+    if (r->user) api_user_counts (r->user)->reqs--;
     api_user_release (&r->user);
     for (size_t i = 0; i < r->n_warnings; i++) free (r->warnings[i]);
     free (r->warnings);
-    s_queue_free (r);
     free (r);
 }
 
@@ -378,6 +385,7 @@ static ssize_t s_reader (void *cls, uint64_t pos, char *buf, size_t max)
     if (out > 0) {
         r->queued -= out;
         r->srv->queued -= out;
+        if (r->user) api_user_counts (r->user)->queued -= out;
         return (ssize_t)out;
     }
     if (r->stream_ended) return MHD_CONTENT_READER_END_OF_STREAM;
@@ -403,7 +411,9 @@ int api_stream_write (api_req_t *r, const char *data, size_t len)
     /* A watcher that does not read is cut (it relists): over its own bound,
      * or, when all streams together hold too much, the ones that hold more
      * than a little. */
-    if (r->queued + len > API_STREAM_MAX_QUEUED ||
+    size_t user_queued = r->user ? api_user_counts (r->user)->queued : 0;
+    if (r->queued + len > API_STREAM_MAX_QUEUED || user_queued + len > API_USER_MAX_QUEUED ||
+        r->srv->queued + len > API_STREAMS_HARD_QUEUED ||
         (r->srv->queued + len > API_STREAMS_MAX_QUEUED && r->queued > API_STREAM_FAIR_QUEUED)) {
         log_info ("cutting a stream of %s: %zu bytes unsent (%zu in all streams)",
                   hs_s (api_req_identity (r)), r->queued, r->srv->queued);
@@ -424,6 +434,7 @@ int api_stream_write (api_req_t *r, const char *data, size_t len)
     r->q_tail = c;
     r->queued += len;
     r->srv->queued += len;
+    if (r->user) api_user_counts (r->user)->queued += len;
     s_resume (r);
     s_kick (r->lis); /* flushed soon even when not suspended */
     return 0;
@@ -604,7 +615,17 @@ static int s_authenticate (api_req_t *r)
     } else {
         snprintf (err, sizeof err, "no bearer token and no client certificate");
     }
-    if (ret == 0) return 0;
+    if (ret == 0) {
+        api_user_counts_t *c = api_user_counts (r->user);
+        if (c->reqs < API_USER_MAX_REQS) {
+            c->reqs++;
+            return 0;
+        }
+        api_user_release (&r->user);
+        snprintf (err, sizeof err, "too many requests at once for one user (at most %d)",
+                  API_USER_MAX_REQS);
+        ret = -EBUSY;
+    }
     /* debug: anyone can make us refuse, and must not fill the log */
     log_debug ("refused %.200s: %s", r->raw_uri, err);
     if (ret == -EBUSY)
@@ -673,11 +694,43 @@ static void s_discovery (api_req_t *r)
     }
 }
 
+static void s_dispatch_user (api_req_t *r);
+
+/* Whether r acts on the bus as its user (writes, logs), so that it must
+ * wait for the user's connection to join; reads come from our cache. */
+static bool s_needs_bus (api_req_t *r)
+{
+    return r->method != API_GET || strcmp (r->route.sub, "log") == 0;
+}
+
+/* The user's connection joined (0) or did not (-EACCES: 401, -EIO: 503). */
+static void s_on_joined (void *arg, int result, const char *err)
+{
+    api_req_t *r = arg;
+    r->joining = false;
+    if (r->closed || r->completed) {
+        r->done = true;
+        s_maybe_free (r);
+        return;
+    }
+    if (result == 0)
+        s_dispatch_user (r);
+    else if (result == -EACCES)
+        s_status (r, 401, "Unauthorized", "Unauthorized");
+    else
+        s_status (r, 503, "ServiceUnavailable", err);
+}
+
 static void s_dispatch (api_req_t *r)
 {
     const api_route_t *rt = &r->route;
     if (r->too_large) {
         s_status (r, 413, "RequestEntityTooLarge", "the request body is too large (over 3 MiB)");
+        return;
+    }
+    if (r->too_busy) {
+        s_status (r, 429, "TooManyRequests",
+                  "too many request bodies being received at once: retry shortly");
         return;
     }
     if (rt->path == API_PATH_HEALTH) {
@@ -692,7 +745,20 @@ static void s_dispatch (api_req_t *r)
         s_tree (r, api_discovery_version (), NULL);
         return;
     }
-    if (s_authenticate (r) < 0) return;
+    if (!r->user && s_authenticate (r) < 0) return;
+    if (api_user_joining (r->user) && s_needs_bus (r)) {
+        /* suspended by the access handler; s_on_joined goes on */
+        r->joining = true;
+        api_user_wait (r->user, s_on_joined, r);
+        return;
+    }
+    s_dispatch_user (r);
+}
+
+/* The rest of s_dispatch, for an authenticated user. */
+static void s_dispatch_user (api_req_t *r)
+{
+    const api_route_t *rt = &r->route;
     if (rt->path == API_PATH_UNKNOWN) {
         s_tree (r, NULL, NULL);
         return;
@@ -743,6 +809,12 @@ static void s_start (api_req_t *r, const char *url, const char *method)
     } else if (r->too_large) {
         r->dispatched = true;
         s_dispatch (r);
+    } else if (r->route.path != API_PATH_HEALTH && r->route.path != API_PATH_VERSION &&
+               s_authenticate (r) < 0) {
+        /* Who asks is known from the headers and the TLS session: a
+         * stranger's body is never read, let alone buffered (the 401 goes
+         * out and MHD closes the connection). */
+        r->dispatched = true;
     }
 }
 
@@ -761,10 +833,16 @@ static enum MHD_Result s_access (void *cls, struct MHD_Connection *conn, const c
     if (!r->started) {
         s_start (r, url, method);
     } else if (*upload_data_size > 0) {
-        if (!r->dispatched && !r->too_large && r->body.len + *upload_data_size <= API_MAX_BODY)
-            hs_buf_append (&r->body, upload_data, *upload_data_size);
-        else
+        if (r->dispatched || r->too_large || r->too_busy) {
+            /* dropped: answered already, or answered at its end */
+        } else if (r->body.len + *upload_data_size > API_MAX_BODY) {
             r->too_large = true;
+        } else if (r->srv->bodies + *upload_data_size > API_BODIES_MAX) {
+            r->too_busy = true;
+        } else {
+            hs_buf_append (&r->body, upload_data, *upload_data_size);
+            r->srv->bodies += *upload_data_size;
+        }
         *upload_data_size = 0;
         r->in_handler = false;
         return MHD_YES;
@@ -785,6 +863,24 @@ static enum MHD_Result s_access (void *cls, struct MHD_Connection *conn, const c
     }
     if (r->dispatched) s_suspend (r); /* an answer comes later */
     return MHD_YES;
+}
+
+/* ------------------------------------------------------------ revoked users */
+
+/* u left the auth pool (revoked, key changed, expired): every request it
+ * holds ends now, streams above all (watches and log follows would
+ * otherwise go on for ever). Each handler's on_close hook runs. */
+static void s_on_unlink (void *arg, api_user_t *u)
+{
+    api_server_t *srv = arg;
+    for (api_req_t *r = srv->reqs; r; r = r->next) {
+        if (r->user != u || r->completed || r->closed || (r->done && !r->streaming)) continue;
+        log_info ("ending a request of %s (%.200s): its token or key is no longer valid",
+                  api_user_identity (u), r->raw_uri);
+        s_notify_close (r);
+        s_resume (r);
+        s_kick (r->lis);
+    }
 }
 
 /* ------------------------------------------------------------ the server */
@@ -895,10 +991,11 @@ static int s_listen (api_server_t *srv, const char *addr, bool tls)
     l->d = MHD_start_daemon (
         flags, port, NULL, NULL, s_access, l, MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, NULL,
         MHD_OPTION_URI_LOG_CALLBACK, s_uri_log, l, MHD_OPTION_NOTIFY_COMPLETED, s_completed, l,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_MAX_CONNS, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)API_CONN_MEM, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&sa, MHD_OPTION_ARRAY, tls ? tls_opts : none, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_MAX_CONNS, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)API_PER_IP_CONNS, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONN_MEM,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S, MHD_OPTION_LISTENING_ADDRESS_REUSE,
+        (unsigned)1, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_ARRAY,
+        tls ? tls_opts : none, MHD_OPTION_END);
     if (!l->d) {
         log_error ("cannot listen on %s%s (in use, or a bad certificate or key)", addr,
                    tls ? " with TLS" : "");
@@ -921,6 +1018,7 @@ int api_server_new (hs_loop_t *loop, const api_http_opts_t *opts, api_cache_t *c
     srv->cache = cache;
     srv->client = client;
     srv->auth = auth;
+    if (auth) api_auth_on_unlink (auth, s_on_unlink, srv);
     int r = 0;
     if (opts->listen) {
         if (!opts->tls_cert || !opts->tls_key) {
@@ -953,6 +1051,7 @@ void api_server_destroy (api_server_t **self_p)
     api_server_t *srv = *self_p;
     if (!srv) return;
     srv->stopping = true;
+    if (srv->auth) api_auth_on_unlink (srv->auth, NULL, NULL);
     /* MHD may not stop with suspended connections: end them all first */
     for (api_req_t *r = srv->reqs; r; r = r->next) {
         s_notify_close (r);

@@ -20,6 +20,15 @@
  * more than API_STREAM_FAIR_QUEUED are cut as they are written. */
 #define API_STREAMS_MAX_QUEUED ((size_t)512 << 20)
 #define API_STREAM_FAIR_QUEUED ((size_t)1 << 20)
+/* Unsent stream bytes of all streams together, hard: past it, the stream
+ * being written is cut whatever it holds. */
+#define API_STREAMS_HARD_QUEUED ((size_t)1 << 30)
+/* Connections from one address (MHD_OPTION_PER_IP_CONNECTION_LIMIT). */
+#define API_PER_IP_CONNS 1280
+/* Request bodies being received, all requests together (only after the
+ * request was authenticated: an unauthenticated body is never read);
+ * past it, 429. */
+#define API_BODIES_MAX ((size_t)96 << 20)
 
 typedef struct {
     const char *listen;   /* "ADDR:PORT" ("[v6]:PORT"); NULL: no TLS listener */

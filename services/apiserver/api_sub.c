@@ -22,6 +22,7 @@
  *  Every wait is asynchronous: a context holds the request until its one
  *  answer, and forgets it when the client goes (api_req_on_close).
  */
+#include "api_auth.h"
 #include "api_server.h"
 
 #include "ctl_fmt.h"
@@ -104,7 +105,7 @@ static api_status_t s_method_not_allowed (void)
 
 static api_status_t s_conflict (hs_kind_t kind, const char *name)
 {
-    /* api_status_new copies the message */
+    /* api_status_new copies the message (it takes nothing it is given) */
     _cleanup_free_ char *msg =
         hs_sprintf ("Operation cannot be fulfilled on %s \"%s\": the object has been modified; "
                     "please apply your changes to the latest version and try again",
@@ -910,6 +911,7 @@ static void s_log_free (s_log_t *l)
 
 static void s_log_publish (s_log_t *l)
 {
+    if (!l->client) return;
     Hs__Envelope env = HS__ENVELOPE__INIT;
     env.body_case = HS__ENVELOPE__BODY_LOG_REQUEST;
     env.log_request = &l->req;
@@ -1085,7 +1087,7 @@ static void s_log_tick (void *arg)
         return;
     }
     /* before the first chunk the retry, then the keepalive */
-    if (l->sub->joined) s_log_publish (l);
+    if (l->sub && l->sub->joined) s_log_publish (l);
     hs_loop_timer_set (l->timer, now + S_LOG_RESEND_NS);
 }
 
@@ -1137,11 +1139,40 @@ static void s_logsub_on_echo (void *arg, const char *topic, const Hs__Envelope *
         }
 }
 
+/* A user's bus connection is about to be freed (api_auth: revoked,
+ * expired, idle, evicted): its subscription, and the join ping timer that
+ * would use the freed client, go with it. Its log requests are gone
+ * already: each held the user, so the connection outlived them. */
+static void s_logsub_client_free (void *arg, hs_client_t *client)
+{
+    (void)arg;
+    for (s_logsub_t **p = &s_logsubs; *p;) {
+        s_logsub_t *s = *p;
+        if (s->client != client) {
+            p = &s->next;
+            continue;
+        }
+        *p = s->next;
+        for (s_log_t *l = s_logs; l; l = l->next)
+            if (l->sub == s) { /* cannot happen (see above); never dangle */
+                log_warn ("log %s outlived its bus connection", l->rid);
+                l->sub = NULL;
+                l->client = NULL;
+            }
+        hs_loop_timer_free (&s->ping);
+        free (s->id);
+        free (s->echo_topic);
+        free (s);
+    }
+}
+
 /* The logs.<id> handler of this connection, registered once (hs_client
  * has no way to remove one; a second would see every chunk twice), and
- * the join under way or done. */
+ * the join under way or done. The entry lives as long as the connection
+ * (s_logsub_client_free). */
 static int s_logsub (hs_client_t *client, hs_loop_t *loop, s_logsub_t **ret)
 {
+    api_auth_on_client_free (s_logsub_client_free, NULL);
     const char *id = hs_client_id (client);
     s_logsub_t *s = s_logsubs;
     while (s && !(s->client == client && hs_streq (s->id, id))) s = s->next;

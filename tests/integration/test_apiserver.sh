@@ -115,6 +115,24 @@ req --cert "$T/component.crt" --key "$T/component.key" "$API/api"
 code_is 401 "a certificate naming a component (store), whose credential is in --user-creds"
 pass "client certificates: CN -> identity, another CA refused"
 
+# ---- a certificate user revoked at the bus (its key file) is locked out here too.
+# As `hsctl config view --kubeconfig --client-cert` makes one: the credential
+# in --user-creds, its public key as keys/apiuser-<name>.key; `hsctl keys
+# revoke apiuser-<name>` removes only the key file (the credential stays).
+"$HS_BIN/hsctl" keys create admin carol --pki "$HS_PKI" >"$T/carol.log" 2>&1 ||
+  fail "hsctl keys create admin carol: $(cat "$T/carol.log")"
+mv "$HS_PKI/keys/admin-carol.key" "$HS_PKI/keys/apiuser-admin-carol.key"
+cert carol "admin:carol" "$HS_PKI/api/ca.key" "$CA"
+carol() { req --cert "$T/carol.crt" --key "$T/carol.key" "$API/api/v1/namespaces/default/configmaps"; }
+carol_in() { carol && [ "$CODE" = 200 ]; }
+wait_for 20 "the certificate user admin:carol to read" carol_in
+"$HS_BIN/hsctl" keys revoke apiuser-admin-carol --pki "$HS_PKI" >"$T/revoke.log" 2>&1 ||
+  fail "hsctl keys revoke apiuser-admin-carol: $(cat "$T/revoke.log")"
+[ -e "$HS_PKI/creds/admin-carol.cred" ] || fail "the revocation removed carol's credential too"
+carol_out() { carol && [ "$CODE" = 401 ]; }
+wait_for 10 "the revoked certificate user to get 401" carol_out
+pass "a certificate user whose key is revoked (hsctl keys revoke apiuser-...): 401"
+
 # ---- writes act as the user: admin creates, tap is forbidden
 cm() { printf '{"metadata":{"name":"%s"},"data":{"k":"v"}}' "$1"; }
 auth -X POST -H "Content-Type: application/json" --data-binary "$(cm by-admin)" \
@@ -141,6 +159,60 @@ pass "the admin writes (201), a tap: token reads but may not write (403)"
 locked_out() { tap "$API/api/v1/namespaces/default/configmaps" && [ "$CODE" = 401 ]; }
 wait_for 10 "the revoked tap token to get 401" locked_out
 pass "a revoked token: 401"
+
+# ---- a revoked user's open watch ends within seconds and sees nothing after
+W=$("$HS_BIN/hsctl" token create --user admin:watcher --pki "$HS_PKI" 2>/dev/null | head -1)
+[ -n "$W" ] || fail "no watcher token"
+w_reads() { req -H "Authorization: Bearer $W" "$API/api/v1/namespaces/default/configmaps" &&
+  [ "$CODE" = 200 ]; }
+wait_for 20 "the watcher token to read" w_reads
+curl -sS -N --max-time 60 --cacert "$CA" -H "Authorization: Bearer $W" \
+  "$API/api/v1/namespaces/default/configmaps?watch=true" >"$T/rwatch.out" 2>/dev/null &
+WPID=$!
+HS_PIDS+=("$WPID")
+w_started() { grep -q '"type":"ADDED"' "$T/rwatch.out"; }
+wait_for 10 "the watcher's watch to start" w_started
+"$HS_BIN/hsctl" token delete "${W%%.*}" --pki "$HS_PKI" >/dev/null 2>&1 ||
+  fail "hsctl token delete (watcher)"
+wait_for 10 "the revoked user's watch to end (no new request needed)" exited "$WPID"
+auth -X POST -H "Content-Type: application/json" --data-binary \
+  '{"metadata":{"name":"after-revoke"},"data":{"k":"v"}}' "$API/api/v1/namespaces/default/configmaps"
+code_is 201 "a configmap made after the watcher's revocation"
+grep -q after-revoke "$T/rwatch.out" && fail "the revoked watcher saw a later event"
+pass "a revoked user's open watch ends within seconds, with no later event"
+
+# ---- a slow broker stalls no one: a new user's bus connection joins on the loop
+J1=$("$HS_BIN/hsctl" token create --user admin:joiner --pki "$HS_PKI" 2>/dev/null | head -1)
+J2=$("$HS_BIN/hsctl" token create --user tap:reader --pki "$HS_PKI" 2>/dev/null | head -1)
+[ -n "$J1" ] && [ -n "$J2" ] || fail "no joiner tokens"
+kill -STOP "$BUS_PID"
+hs_on_exit "kill -CONT $BUS_PID 2>/dev/null"
+t0=$(date +%s%N)
+curl -sS --max-time 20 --cacert "$CA" -o "$T/join.body" -w '%{http_code}' \
+  -H "Authorization: Bearer $J1" -X POST -H "Content-Type: application/json" \
+  --data-binary '{"metadata":{"name":"by-joiner"}}' \
+  "$API/api/v1/namespaces/default/configmaps" >"$T/join.code" 2>/dev/null &
+JPID=$!
+HS_PIDS+=("$JPID")
+for i in 1 2 3 4 5 6; do
+  RC=0
+  CODE=$(curl -sS --max-time 1 --cacert "$CA" -o /dev/null -w '%{http_code}' "$API/healthz" \
+    2>/dev/null) || RC=$?
+  [ "$CODE" = 200 ] || fail "healthz $i while a new user joins a stopped bus: HTTP $CODE (rc $RC)"
+done
+req -H "Authorization: Bearer $J2" --max-time 2 "$API/api/v1/namespaces/default/configmaps"
+code_is 200 "a new user's read from the cache while the bus is stopped"
+wait_for 10 "the joiner's POST to end" exited "$JPID"
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ "$(cat "$T/join.code")" = 503 ] ||
+  fail "a write while the bus does not answer: HTTP $(cat "$T/join.code"), expected 503"
+[ "$ms" -ge 2500 ] || fail "the 503 came after $ms ms, before the join's 3 s were over"
+kill -CONT "$BUS_PID"
+joined() { req -H "Authorization: Bearer $J1" -X POST -H "Content-Type: application/json" \
+  --data-binary '{"metadata":{"name":"by-joiner"}}' \
+  "$API/api/v1/namespaces/default/configmaps" && [ "$CODE" = 201 ]; }
+wait_for 20 "the joiner to write once the bus is back" joined
+pass "a stopped bus: /healthz and cache reads go on, a new user's write is 503 after 3 s, then 201"
 
 # ---- expiry: a token with --ttl works, then gets 401 once it has expired
 EXP=$("$HS_BIN/hsctl" token create --user admin:brief --ttl 8s --pki "$HS_PKI" 2>/dev/null | head -1)
@@ -212,6 +284,26 @@ grep -q '"type":"ADDED"' "$T/watch.out" || fail "the watch sent nothing: $(head 
 healthy "a watch's client left"
 kill -0 "$API_PID" || fail "hs-apiserver died"
 pass "watch streams, and a client leaving ends it"
+
+# ---- a stranger's body is never read; connections per address and bodies are capped
+out=$(python3 "$HS_SRC/tests/integration/api_conns.py" "$HTTP_PORT" early)
+[ "$out" = 401 ] || fail "a stranger's POST: '$out' before its body, expected 401 at once"
+out=$(python3 "$HS_SRC/tests/integration/api_conns.py" "$HTTP_PORT" perip 1400)
+[[ "$out" =~ ^answered\ ([0-9]+)\ refused\ ([0-9]+)$ ]] || fail "per-address limit: $out"
+[ "${BASH_REMATCH[1]}" -le 1280 ] && [ "${BASH_REMATCH[2]}" -ge 120 ] ||
+  fail "1400 connections from one address: $out (at most 1280 served)"
+healthy "1400 connections from one address"
+out=$(python3 "$HS_SRC/tests/integration/api_conns.py" "$HTTP_PORT" bodies 70 "$TOKEN")
+[[ "$out" =~ ^400:([0-9]+)\ 429:([0-9]+)$ ]] ||
+  fail "70 bodies of 2.9 MB at once: $out, expected 400s (bad JSON) and 429s (over 96 MiB)"
+healthy "70 big bodies at once"
+pass "a stranger's body: 401 before it is read; per-address and body-bytes caps"
+
+# ---- one user holds at most 1024 requests (streams) at once (bench-apiserver: 1,000 watches)
+out=$(python3 "$HS_SRC/tests/integration/api_conns.py" "$HTTP_PORT" watches 1024 "$TOKEN")
+[ "$out" = "200:1024 429:1" ] || fail "1025 watches of one user: $out, expected 200:1024 429:1"
+healthy "1025 watches"
+pass "per-user cap: the 1025th open request of one user is 429"
 
 # ---- kubectl, when installed
 if command -v kubectl >/dev/null; then

@@ -23,6 +23,7 @@ API_PORT=$(free_port_pair)
 API_URL="https://127.0.0.1:$API_PORT"
 start apiserver "$HS_BIN/hs-apiserver" --bus "$HS_BUS" --pki "$HS_PKI" \
   --listen "127.0.0.1:$API_PORT"
+API_PID=$LAST_PID
 TOKEN=$(sed -n 's/^ *token: *//p' "$HS_PKI/kubeconfig" | head -1)
 [ -n "$TOKEN" ] || fail "no token in $HS_PKI/kubeconfig"
 
@@ -238,6 +239,41 @@ curl -sS -N --max-time 20 --cacert "$HS_PKI/api/ca.crt" -H "Authorization: Beare
 last" ] || fail "follow of shorty: $(cat "$T/follow2")"
 pass "logs: follow streams while open ($n lines in 3 s) and ends with the container"
 
+# A user's log subscription outlives neither its bus connection nor its
+# token (the reviewer's use-after-free): a user joins, the bus stops, the
+# user follows a log (its subscription's join pings start) and leaves, its
+# token is deleted, its next request frees the connection; the pings must
+# not touch it (ASan in build-asan), and logs still work once the bus is back.
+LOGGER=$("$HS_BIN/hsctl" token create --user admin:logger --pki "$HS_PKI" 2>/dev/null | head -1)
+[ -n "$LOGGER" ] || fail "no logger token"
+as_logger() { local t=$TOKEN; TOKEN=$LOGGER; api "$@"; TOKEN=$t; }
+logger_writes() { as_logger POST "$P/configmaps" '{"metadata":{"name":"by-logger"}}' &&
+  { [ "$CODE" = 201 ] || [ "$CODE" = 409 ]; }; }
+wait_for 20 "the logger to write (its connection joined)" logger_writes
+kill -STOP "$BUS_PID"
+hs_on_exit "kill -CONT $BUS_PID 2>/dev/null"
+t0=$(date +%s)
+curl -sS -N --max-time 2 --cacert "$HS_PKI/api/ca.crt" -H "Authorization: Bearer $LOGGER" \
+  "$API_URL$P/pods/talker/log?follow=true" >/dev/null 2>&1 || true
+"$HS_BIN/hsctl" token delete "${LOGGER%%.*}" --pki "$HS_PKI" >/dev/null 2>&1 ||
+  fail "hsctl token delete (logger)"
+logger_out() { as_logger GET "$P/configmaps" && [ "$CODE" = 401 ]; }
+wait_for 10 "the deleted logger token to get 401" logger_out
+healthz() { CODE=$(curl -sS --max-time 2 --cacert "$HS_PKI/api/ca.crt" -o /dev/null \
+  -w '%{http_code}' "$API_URL/healthz") && [ "$CODE" = 200 ]; }
+# the subscription's pings went on for 3 s after the follow began: outlast them
+outlast() {
+  kill -0 "$API_PID" 2>/dev/null || fail "hs-apiserver died after the logger's connection was freed"
+  healthz || fail "healthz after the logger's connection was freed: HTTP $CODE"
+  [ "$(date +%s)" -ge "$until" ]
+}
+until=$((t0 + 5))
+wait_for 10 "5 s after the follow, hs-apiserver still healthy" outlast
+kill -CONT "$BUS_PID"
+logs_back() { api GET "$P/pods/talker/log?tailLines=1" && [ "$CODE" = 200 ]; }
+wait_for 20 "logs once the bus is back" logs_back
+pass "a log subscription dies with its user's connection (follow, bus stopped, token deleted)"
+
 api GET "$P/pods/hello/log?container=nope"
 code_is 400 "unknown container"
 py_is 'd["reason"], d["message"]' "('BadRequest', 'container nope is not valid for pod hello')" \
@@ -410,3 +446,10 @@ kc_ok get pods -o name
 grep -qF 'pod/stat-n1' "$T/out" || fail "drain removed the mirror pod: $(cat "$T/out")"
 grep -qF 'pod/chatty' "$T/out" && fail "drain left chatty: $(cat "$T/out")"
 pass "kubectl: scale (--current-replicas), logs --tail, exec's error, drain (evictions, mirror kept)"
+
+kill -TERM "$API_PID"
+wait_for 10 "hs-apiserver to stop on SIGTERM" exited "$API_PID"
+# (build-asan: a use-after-free, as the log subscription's was, or a leak)
+grep -q "ERROR\|AddressSanitizer\|runtime error" "$T/apiserver.log" &&
+  fail "hs-apiserver logged: $(grep "ERROR\|AddressSanitizer\|runtime error" "$T/apiserver.log" | head -5)"
+pass "hs-apiserver stops cleanly (no sanitizer report)"
