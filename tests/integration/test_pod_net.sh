@@ -110,6 +110,9 @@ spec:
   - name: srv
     command: ["python3", "-m", "http.server", "8080", "--directory", "$T/www"]
 EOF
+# the agent prepares namespaces (.pool-N) in the background after it
+# registers: wait for one, so that the check below does not race it
+wait_for 20 "a prepared namespace" sh -c "ls -A '$T/netns' 2>/dev/null | grep -q '^\.pool-'"
 hsctl apply -f "$T/pods.yaml" >/dev/null || fail "apply"
 wait_for 30 "web-a Running" running web-a
 wait_for 30 "web-b Running" running web-b
