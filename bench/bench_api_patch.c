@@ -162,6 +162,58 @@ static void s_row (const char *what, api_patch_type_t type, hs_kind_t kind, char
     hs_tree_free (patch);
 }
 
+/* The patches kubectl sends, on a Deployment of 8 env vars. */
+static void s_kubectl_rows (int rounds)
+{
+    printf ("%-34s %10s %10s %12s %12s\n", "patch", "live B", "patch B", "median us", "p99 us");
+    s_row ("apply deployment (strategic)", API_PATCH_STRATEGIC, HS_KIND_DEPLOYMENT,
+           s_deployment (8), s_apply_patch (8), rounds);
+    s_row ("set image (strategic)", API_PATCH_STRATEGIC, HS_KIND_DEPLOYMENT, s_deployment (8),
+           hs_strdup ("{\"spec\":{\"template\":{\"spec\":{\"$setElementOrder/containers\":[{"
+                      "\"name\":\"api\"},{\"name\":\"sidecar\"}],\"containers\":[{\"image\":"
+                      "\"registry/api:1.5\",\"name\":\"api\"}]}}}}"),
+           rounds);
+    s_row ("rollout restart (strategic)", API_PATCH_STRATEGIC, HS_KIND_DEPLOYMENT, s_deployment (8),
+           hs_strdup ("{\"spec\":{\"template\":{\"metadata\":{\"annotations\":{\"kubectl."
+                      "kubernetes.io/restartedAt\":\"2026-12-07T08:00:00Z\"}}}}}"),
+           rounds);
+    s_row ("label (merge)", API_PATCH_MERGE, HS_KIND_DEPLOYMENT, s_deployment (8),
+           hs_strdup ("{\"metadata\":{\"labels\":{\"tier\":\"fe\"}}}"), rounds);
+    s_row ("rollout undo (json)", API_PATCH_JSON, HS_KIND_DEPLOYMENT, s_deployment (8),
+           hs_strdup ("[{\"op\":\"replace\",\"path\":\"/spec/template\",\"value\":{\"metadata\":"
+                      "{\"labels\":{\"app\":\"api\"}},\"spec\":{\"containers\":[{\"name\":\"api\","
+                      "\"image\":\"registry/api:1.3\"}]}}},{\"op\":\"replace\",\"path\":"
+                      "\"/metadata/annotations\",\"value\":{\"deployment.kubernetes.io/"
+                      "revision\":\"4\"}}]"),
+           rounds);
+}
+
+/* Growing objects: env vars, ConfigMap keys, finalizers. */
+static void s_size_rows (int rounds, bool quick)
+{
+    int big_rounds = rounds / 10 > 5 ? rounds / 10 : 5;
+    size_t sizes[] = {100, 1000, 10000, 50000};
+    size_t nsizes = quick ? 3 : 4;
+    for (size_t i = 0; i < nsizes; i++) {
+        char what[64];
+        snprintf (what, sizeof what, "apply, %zu env vars (strategic)", sizes[i]);
+        s_row (what, API_PATCH_STRATEGIC, HS_KIND_DEPLOYMENT, s_deployment (sizes[i]),
+               s_apply_patch (sizes[i]), sizes[i] >= 10000 ? big_rounds : rounds);
+    }
+    for (size_t i = 0; i < nsizes; i++) {
+        char what[64];
+        snprintf (what, sizeof what, "configmap, %zu keys (merge)", sizes[i]);
+        s_row (what, API_PATCH_MERGE, HS_KIND_CONFIGMAP, s_configmap (sizes[i], 1, "v"),
+               s_configmap (sizes[i], 10, "w"), sizes[i] >= 10000 ? big_rounds : rounds);
+    }
+    for (size_t i = 0; i < nsizes; i++) {
+        char what[64];
+        snprintf (what, sizeof what, "%zu finalizers (strategic set)", sizes[i]);
+        s_row (what, API_PATCH_STRATEGIC, HS_KIND_POD, s_finalizers (sizes[i], 0),
+               s_finalizers (sizes[i], sizes[i] / 2), sizes[i] >= 10000 ? big_rounds : rounds);
+    }
+}
+
 int main (int argc, char **argv)
 {
     bl_init ("bench-api-patch");
@@ -184,48 +236,7 @@ int main (int argc, char **argv)
             return c == 'h' ? 0 : 2;
         }
     }
-    int big_rounds = rounds / 10 > 5 ? rounds / 10 : 5;
-
-    printf ("%-34s %10s %10s %12s %12s\n", "patch", "live B", "patch B", "median us", "p99 us");
-    s_row ("apply deployment (strategic)", API_PATCH_STRATEGIC, HS_KIND_DEPLOYMENT,
-           s_deployment (8), s_apply_patch (8), rounds);
-    s_row ("set image (strategic)", API_PATCH_STRATEGIC, HS_KIND_DEPLOYMENT, s_deployment (8),
-           hs_strdup ("{\"spec\":{\"template\":{\"spec\":{\"$setElementOrder/containers\":[{"
-                      "\"name\":\"api\"},{\"name\":\"sidecar\"}],\"containers\":[{\"image\":"
-                      "\"registry/api:1.5\",\"name\":\"api\"}]}}}}"),
-           rounds);
-    s_row ("rollout restart (strategic)", API_PATCH_STRATEGIC, HS_KIND_DEPLOYMENT, s_deployment (8),
-           hs_strdup ("{\"spec\":{\"template\":{\"metadata\":{\"annotations\":{\"kubectl."
-                      "kubernetes.io/restartedAt\":\"2026-12-07T08:00:00Z\"}}}}}"),
-           rounds);
-    s_row ("label (merge)", API_PATCH_MERGE, HS_KIND_DEPLOYMENT, s_deployment (8),
-           hs_strdup ("{\"metadata\":{\"labels\":{\"tier\":\"fe\"}}}"), rounds);
-    s_row ("rollout undo (json)", API_PATCH_JSON, HS_KIND_DEPLOYMENT, s_deployment (8),
-           hs_strdup ("[{\"op\":\"replace\",\"path\":\"/spec/template\",\"value\":{\"metadata\":"
-                      "{\"labels\":{\"app\":\"api\"}},\"spec\":{\"containers\":[{\"name\":\"api\","
-                      "\"image\":\"registry/api:1.3\"}]}}},{\"op\":\"replace\",\"path\":"
-                      "\"/metadata/annotations\",\"value\":{\"deployment.kubernetes.io/"
-                      "revision\":\"4\"}}]"),
-           rounds);
-    size_t sizes[] = {100, 1000, 10000, 50000};
-    size_t nsizes = quick ? 3 : 4;
-    for (size_t i = 0; i < nsizes; i++) {
-        char what[64];
-        snprintf (what, sizeof what, "apply, %zu env vars (strategic)", sizes[i]);
-        s_row (what, API_PATCH_STRATEGIC, HS_KIND_DEPLOYMENT, s_deployment (sizes[i]),
-               s_apply_patch (sizes[i]), sizes[i] >= 10000 ? big_rounds : rounds);
-    }
-    for (size_t i = 0; i < nsizes; i++) {
-        char what[64];
-        snprintf (what, sizeof what, "configmap, %zu keys (merge)", sizes[i]);
-        s_row (what, API_PATCH_MERGE, HS_KIND_CONFIGMAP, s_configmap (sizes[i], 1, "v"),
-               s_configmap (sizes[i], 10, "w"), sizes[i] >= 10000 ? big_rounds : rounds);
-    }
-    for (size_t i = 0; i < nsizes; i++) {
-        char what[64];
-        snprintf (what, sizeof what, "%zu finalizers (strategic set)", sizes[i]);
-        s_row (what, API_PATCH_STRATEGIC, HS_KIND_POD, s_finalizers (sizes[i], 0),
-               s_finalizers (sizes[i], sizes[i] / 2), sizes[i] >= 10000 ? big_rounds : rounds);
-    }
+    s_kubectl_rows (rounds);
+    s_size_rows (rounds, quick);
     return 0;
 }

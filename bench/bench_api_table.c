@@ -126,6 +126,80 @@ static hs_tree_t *s_build (row_t row, const Hs__Object *const *pods, size_t n, i
     return list;
 }
 
+/* n realistic pods from POD_YAML (names, uids, IPs, nodes, times vary). */
+static Hs__Object **s_make_pods (int n, hs_manifest_t *m)
+{
+    char *err = NULL;
+    if (hs_manifest_parse (POD_YAML, strlen (POD_YAML), "pod", m, &err) < 0)
+        bl_die ("pod template: %s", err);
+    Hs__Object **pods = hs_calloc ((size_t)n, sizeof *pods);
+    for (int i = 0; i < n; i++) {
+        pods[i] = hs_pb_dup (m->docs[0].object);
+        Hs__ObjectMeta *md = pods[i]->pod->metadata;
+        char buf[64];
+        snprintf (buf, sizeof buf, "web-7d9c6b5f4d-%05d", i);
+        hs_pb_set_str (&md->name, buf);
+        snprintf (buf, sizeof buf, "0b9e0f52-%04x-4222-8333-444455556666", i);
+        hs_pb_set_str (&md->uid, buf);
+        md->resource_version += i;
+        md->creation_timestamp += (int64_t)i * 1000000000LL;
+        snprintf (buf, sizeof buf, "10.244.%d.%d", (i / 250) % 256, i % 250 + 2);
+        hs_pb_set_str (&pods[i]->pod->status->pod_ip, buf);
+        snprintf (buf, sizeof buf, "node-%03d", i % 500);
+        hs_pb_set_str (&pods[i]->pod->spec->node_name, buf);
+    }
+    return pods;
+}
+
+static const char *const s_row_names[ROW__COUNT] = {
+    [ROW_META] = "Table, includeObject=Metadata",
+    [ROW_OBJECT] = "Table, includeObject=Object",
+    [ROW_NONE] = "Table, includeObject=None",
+    [ROW_LIST] = "PodList, hs_manifest_tree",
+    [ROW_API_LIST] = "PodList, api_list_tree",
+    [ROW_W_META] = "direct, includeObject=Metadata",
+    [ROW_W_OBJECT] = "direct, includeObject=Object",
+    [ROW_W_NONE] = "direct, includeObject=None",
+    [ROW_W_LIST] = "direct PodList, api_list_write",
+};
+
+/* One body, rounds times: its row of CPU medians (t: 4 arrays of rounds). */
+static void s_row (row_t row, const Hs__Object *const *pods, int n, int64_t now, int rounds,
+                   int64_t *t[4])
+{
+    static const api_include_t incs[] = {API_INCLUDE_METADATA, API_INCLUDE_OBJECT,
+                                         API_INCLUDE_NONE};
+    size_t bytes = 0;
+    for (int r = 0; r < rounds; r++) {
+        int64_t t0 = s_cpu_ns (), t1, t2;
+        char *text;
+        if (row >= ROW_W_META) {
+            hs_buf_t b = {0};
+            t1 = t0;
+            if (row == ROW_W_LIST)
+                api_list_write (&b, HS_KIND_POD, pods, (size_t)n, 123456);
+            else
+                api_table_write (&b, HS_KIND_POD, pods, (size_t)n, incs[row - ROW_W_META], 123456,
+                                 now);
+            t2 = s_cpu_ns ();
+            text = b.data;
+        } else {
+            hs_tree_t *tree = s_build (row, pods, (size_t)n, now);
+            t1 = s_cpu_ns ();
+            text = hs_tree_to_text (tree, HS_FMT_JSON | HS_FMT_COMPACT);
+            t2 = s_cpu_ns ();
+            hs_tree_free (tree);
+        }
+        bytes = strlen (text);
+        free (text);
+        int64_t t3 = s_cpu_ns ();
+        t[0][r] = t1 - t0, t[1][r] = t2 - t1, t[2][r] = t3 - t2, t[3][r] = t3 - t0;
+    }
+    printf ("  %-31s %9.1f %9.1f %9.1f %9.1f %11zu %7zu\n", s_row_names[row],
+            s_median_ms (t[0], rounds), s_median_ms (t[1], rounds), s_median_ms (t[2], rounds),
+            s_median_ms (t[3], rounds), bytes, bytes / (size_t)n);
+}
+
 int main (int argc, char **argv)
 {
     int n = 10000, rounds = 7;
@@ -147,48 +221,14 @@ int main (int argc, char **argv)
     bl_init ("bench-api-table");
 
     hs_manifest_t m = {0};
-    char *err = NULL;
-    if (hs_manifest_parse (POD_YAML, strlen (POD_YAML), "pod", &m, &err) < 0)
-        bl_die ("pod template: %s", err);
-    Hs__Object **pods = hs_calloc ((size_t)n, sizeof *pods);
-    for (int i = 0; i < n; i++) {
-        pods[i] = hs_pb_dup (m.docs[0].object);
-        Hs__ObjectMeta *md = pods[i]->pod->metadata;
-        char buf[64];
-        snprintf (buf, sizeof buf, "web-7d9c6b5f4d-%05d", i);
-        hs_pb_set_str (&md->name, buf);
-        snprintf (buf, sizeof buf, "0b9e0f52-%04x-4222-8333-444455556666", i);
-        hs_pb_set_str (&md->uid, buf);
-        md->resource_version += i;
-        md->creation_timestamp += (int64_t)i * 1000000000LL;
-        snprintf (buf, sizeof buf, "10.244.%d.%d", (i / 250) % 256, i % 250 + 2);
-        hs_pb_set_str (&pods[i]->pod->status->pod_ip, buf);
-        snprintf (buf, sizeof buf, "node-%03d", i % 500);
-        hs_pb_set_str (&pods[i]->pod->spec->node_name, buf);
-    }
+    Hs__Object **pods = s_make_pods (n, &m);
     int64_t now = pods[n - 1]->pod->metadata->creation_timestamp + 3600LL * 1000000000LL;
-
-    static const char *names[ROW__COUNT] = {
-        [ROW_META] = "Table, includeObject=Metadata",
-        [ROW_OBJECT] = "Table, includeObject=Object",
-        [ROW_NONE] = "Table, includeObject=None",
-        [ROW_LIST] = "PodList, hs_manifest_tree",
-        [ROW_API_LIST] = "PodList, api_list_tree",
-        [ROW_W_META] = "direct, includeObject=Metadata",
-        [ROW_W_OBJECT] = "direct, includeObject=Object",
-        [ROW_W_NONE] = "direct, includeObject=None",
-        [ROW_W_LIST] = "direct PodList, api_list_write",
-    };
-    static const api_include_t incs[] = {API_INCLUDE_METADATA, API_INCLUDE_OBJECT,
-                                         API_INCLUDE_NONE};
     printf (
         "hs-apiserver's Table body (compact JSON), %d pods, median of %d rounds, CPU time\n"
         "tree: build, hs_tree_to_text, hs_tree_free; direct: api_table_write, api_list_write\n\n",
         n, rounds);
-    int64_t *build = hs_calloc ((size_t)rounds, sizeof (int64_t));
-    int64_t *write = hs_calloc ((size_t)rounds, sizeof (int64_t));
-    int64_t *freet = hs_calloc ((size_t)rounds, sizeof (int64_t));
-    int64_t *total = hs_calloc ((size_t)rounds, sizeof (int64_t));
+    int64_t *t[4];
+    for (int i = 0; i < 4; i++) t[i] = hs_calloc ((size_t)rounds, sizeof (int64_t));
     for (int pass = 0; pass < 2; pass++) {
         if (pass == 1) {
             mallopt (M_MXFAST, 0);
@@ -196,45 +236,10 @@ int main (int argc, char **argv)
         }
         printf ("  %-31s %9s %9s %9s %9s %11s %7s\n", "body", "build ms", "write ms", "free ms",
                 "total ms", "bytes", "B/pod");
-        for (int row = ROW_META; row < ROW__COUNT; row++) {
-            size_t bytes = 0;
-            for (int r = 0; r < rounds; r++) {
-                int64_t t0 = s_cpu_ns (), t1, t2;
-                char *text;
-                if (row >= ROW_W_META) {
-                    hs_buf_t b = {0};
-                    t1 = t0;
-                    if (row == ROW_W_LIST)
-                        api_list_write (&b, HS_KIND_POD, (const Hs__Object *const *)pods, (size_t)n,
-                                        123456);
-                    else
-                        api_table_write (&b, HS_KIND_POD, (const Hs__Object *const *)pods,
-                                         (size_t)n, incs[row - ROW_W_META], 123456, now);
-                    t2 = s_cpu_ns ();
-                    text = b.data;
-                } else {
-                    hs_tree_t *t =
-                        s_build ((row_t)row, (const Hs__Object *const *)pods, (size_t)n, now);
-                    t1 = s_cpu_ns ();
-                    text = hs_tree_to_text (t, HS_FMT_JSON | HS_FMT_COMPACT);
-                    t2 = s_cpu_ns ();
-                    hs_tree_free (t);
-                }
-                bytes = strlen (text);
-                free (text);
-                int64_t t3 = s_cpu_ns ();
-                build[r] = t1 - t0, write[r] = t2 - t1, freet[r] = t3 - t2, total[r] = t3 - t0;
-            }
-            printf ("  %-31s %9.1f %9.1f %9.1f %9.1f %11zu %7zu\n", names[row],
-                    s_median_ms (build, rounds), s_median_ms (write, rounds),
-                    s_median_ms (freet, rounds), s_median_ms (total, rounds), bytes,
-                    bytes / (size_t)n);
-        }
+        for (int row = ROW_META; row < ROW__COUNT; row++)
+            s_row ((row_t)row, (const Hs__Object *const *)pods, n, now, rounds, t);
     }
-    free (build);
-    free (write);
-    free (freet);
-    free (total);
+    for (int i = 0; i < 4; i++) free (t[i]);
     for (int i = 0; i < n; i++) hs_pb_free (pods[i]);
     free (pods);
     hs_manifest_free (&m);

@@ -1149,18 +1149,9 @@ static void s_usage (FILE *f)
              "  --quick            1000 pods, 100 watches, 2 s\n");
 }
 
-int main (int argc, char **argv)
+/* The command line into *o: -1 to go on, else the exit code. */
+static int s_parse (int argc, char **argv, opts_t *o)
 {
-    opts_t o = {.pods = 10000,
-                .requests = 20,
-                .watches = 1000,
-                .flood_s = 3,
-                .seconds = 5,
-                .max_rss_mb = 4000,
-                .threads = {8, 32},
-                .n_threads = 2,
-                .rates = {0, 1000, 100},
-                .n_rates = 3};
     static const struct option lo[] = {{"pods", required_argument, NULL, 'p'},
                                        {"requests", required_argument, NULL, 'r'},
                                        {"watches", required_argument, NULL, 'w'},
@@ -1179,40 +1170,57 @@ int main (int argc, char **argv)
     int ch;
     while ((ch = getopt_long (argc, argv, "h", lo, NULL)) != -1) {
         switch (ch) {
-        case 'p': o.pods = bl_parse_int ("--pods", optarg, 100, 1000000); break;
-        case 'r': o.requests = bl_parse_int ("--requests", optarg, 1, 10000); break;
-        case 'w': o.watches = bl_parse_int ("--watches", optarg, 1, 20000); break;
-        case 'f': o.flood_s = bl_parse_int ("--flood-seconds", optarg, 1, 600); break;
-        case 's': o.seconds = bl_parse_int ("--seconds", optarg, 1, 600); break;
-        case 'm': o.max_rss_mb = bl_parse_int ("--max-rss-mb", optarg, 100, 1000000); break;
+        case 'p': o->pods = bl_parse_int ("--pods", optarg, 100, 1000000); break;
+        case 'r': o->requests = bl_parse_int ("--requests", optarg, 1, 10000); break;
+        case 'w': o->watches = bl_parse_int ("--watches", optarg, 1, 20000); break;
+        case 'f': o->flood_s = bl_parse_int ("--flood-seconds", optarg, 1, 600); break;
+        case 's': o->seconds = bl_parse_int ("--seconds", optarg, 1, 600); break;
+        case 'm': o->max_rss_mb = bl_parse_int ("--max-rss-mb", optarg, 100, 1000000); break;
         case 't': {
-            o.n_threads = 0;
+            o->n_threads = 0;
             _cleanup_free_ char *s = hs_strdup (optarg);
             char *save = NULL;
-            for (char *t = strtok_r (s, ",", &save); t && o.n_threads < 4;
+            for (char *t = strtok_r (s, ",", &save); t && o->n_threads < 4;
                  t = strtok_r (NULL, ",", &save))
-                o.threads[o.n_threads++] = bl_parse_int ("--threads", t, 1, 512);
+                o->threads[o->n_threads++] = bl_parse_int ("--threads", t, 1, 512);
             break;
         }
         case 'R': {
-            o.n_rates = 0;
+            o->n_rates = 0;
             _cleanup_free_ char *s = hs_strdup (optarg);
             char *save = NULL;
-            for (char *t = strtok_r (s, ",", &save); t && o.n_rates < 4;
+            for (char *t = strtok_r (s, ",", &save); t && o->n_rates < 4;
                  t = strtok_r (NULL, ",", &save))
-                o.rates[o.n_rates++] =
+                o->rates[o->n_rates++] =
                     hs_streq (t, "full") ? 0 : bl_parse_int ("--flood-rates", t, 1, 1000000);
             break;
         }
-        case 'q': o.pods = 1000, o.watches = 100, o.flood_s = 2, o.seconds = 2; break;
-        case 'L': o.skip_list = true; break;
-        case 'W': o.skip_watch = true; break;
-        case 'C': o.skip_create = true; break;
-        case 'b': o.bin = optarg; break;
+        case 'q': o->pods = 1000, o->watches = 100, o->flood_s = 2, o->seconds = 2; break;
+        case 'L': o->skip_list = true; break;
+        case 'W': o->skip_watch = true; break;
+        case 'C': o->skip_create = true; break;
+        case 'b': o->bin = optarg; break;
         case 'h': s_usage (stdout); return 0;
         default: s_usage (stderr); return 2;
         }
     }
+    return -1;
+}
+
+int main (int argc, char **argv)
+{
+    opts_t o = {.pods = 10000,
+                .requests = 20,
+                .watches = 1000,
+                .flood_s = 3,
+                .seconds = 5,
+                .max_rss_mb = 4000,
+                .threads = {8, 32},
+                .n_threads = 2,
+                .rates = {0, 1000, 100},
+                .n_rates = 3};
+    int rc = s_parse (argc, argv, &o);
+    if (rc >= 0) return rc;
     bl_init ("bench-apiserver");
     s_set_start (&o);
     printf ("bench-apiserver: hs-apiserver on a secured set (hs-bus --pki, hs-store, "
