@@ -31,6 +31,11 @@ static const hs_kind_info_t s_kinds[HS_KIND__COUNT] = {
                            "configmaps"},
     [HS_KIND_SECRET] = {HS_KIND_SECRET, "secret", "Secret", "secrets", "secret", "v1", "", true,
                         HS__OBJECT__KIND_SECRET, &hs__secret__descriptor, "secrets"},
+    [HS_KIND_HPA] = {HS_KIND_HPA, "horizontalpodautoscaler", "HorizontalPodAutoscaler",
+                     "horizontalpodautoscalers", "hpa", "autoscaling/v2", "autoscaling", true,
+                     HS__OBJECT__KIND_HORIZONTAL_POD_AUTOSCALER,
+                     &hs__horizontal_pod_autoscaler__descriptor,
+                     "horizontalpodautoscalers.autoscaling"},
 };
 
 const hs_kind_info_t *hs_kind_info (hs_kind_t kind)
@@ -89,6 +94,7 @@ ProtobufCMessage *hs_obj_body (const Hs__Object *o)
     case HS__OBJECT__KIND_ENDPOINTS: return &o->endpoints->base;
     case HS__OBJECT__KIND_CONFIG_MAP: return &o->config_map->base;
     case HS__OBJECT__KIND_SECRET: return &o->secret->base;
+    case HS__OBJECT__KIND_HORIZONTAL_POD_AUTOSCALER: return &o->horizontal_pod_autoscaler->base;
     default: return NULL;
     }
 }
@@ -107,6 +113,8 @@ Hs__ObjectMeta *hs_obj_meta (const Hs__Object *o)
     case HS__OBJECT__KIND_ENDPOINTS: return o->endpoints ? o->endpoints->metadata : NULL;
     case HS__OBJECT__KIND_CONFIG_MAP: return o->config_map ? o->config_map->metadata : NULL;
     case HS__OBJECT__KIND_SECRET: return o->secret ? o->secret->metadata : NULL;
+    case HS__OBJECT__KIND_HORIZONTAL_POD_AUTOSCALER:
+        return o->horizontal_pod_autoscaler ? o->horizontal_pod_autoscaler->metadata : NULL;
     default: return NULL;
     }
 }
@@ -128,6 +136,7 @@ Hs__Object *hs_obj_wrap (hs_kind_t kind, ProtobufCMessage *body)
     case HS_KIND_ENDPOINTS: o->endpoints = (Hs__Endpoints *)body; break;
     case HS_KIND_CONFIGMAP: o->config_map = (Hs__ConfigMap *)body; break;
     case HS_KIND_SECRET: o->secret = (Hs__Secret *)body; break;
+    case HS_KIND_HPA: o->horizontal_pod_autoscaler = (Hs__HorizontalPodAutoscaler *)body; break;
     default: break;
     }
     return o;

@@ -26,6 +26,7 @@ typedef enum {
     HS_KIND_ENDPOINTS,
     HS_KIND_CONFIGMAP,
     HS_KIND_SECRET,
+    HS_KIND_HPA, /* HorizontalPodAutoscaler, autoscaling/v2 */
     HS_KIND__COUNT
 } hs_kind_t;
 

@@ -455,7 +455,8 @@ static void test_json_exact (void)
     s = hs_pb_to_text (&hb->base, HS_FMT_JSON | HS_FMT_DEFAULTS);
     CHECK_CONTAINS (s, "    \"streams\": [],\n");
     CHECK_CONTAINS (s, "    \"instance\": \"\",\n");
-    CHECK_CONTAINS (s, "    \"forbidden\": 0\n");
+    CHECK_CONTAINS (s, "    \"forbidden\": 0,\n");
+    CHECK_CONTAINS (s, "    \"histograms\": []\n");
     free (s);
     hs_pb_free (hb);
     s = hs_pb_to_text (NULL, HS_FMT_JSON | HS_FMT_COMPACT);
