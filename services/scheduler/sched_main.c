@@ -614,7 +614,7 @@ static void s_cycle (self_t *self)
 static size_t s_counters (void *arg, const char **names, uint64_t *values, size_t max)
 {
     self_t *self = arg;
-    const char *n[] = {"bound", "bind_refused", "unschedulable", "cycles", "events"};
+    const char *n[] = {"pods_bound", "bind_refused", "unschedulable", "cycles", "events"};
     const uint64_t v[] = {self->bound, self->bind_refused, self->unschedulable, self->cycles,
                           self->events};
     size_t k = 0;
@@ -623,6 +623,32 @@ static size_t s_counters (void *arg, const char **names, uint64_t *values, size_
         values[k] = v[k];
     }
     return k;
+}
+
+/* unschedulable_pods: this instance's pending pods whose PodScheduled is
+ * False now (as the cache shows them). */
+static size_t s_gauges (void *arg, const char **names, double *values, size_t max)
+{
+    self_t *self = arg;
+    if (max < 1) return 0;
+    hs_watch_t *w = self->ctrl ? hs_ctrl_watch (self->ctrl) : NULL;
+    size_t n = 0;
+    for (s_pod_t *p = zhashx_first (self->pods); w && p; p = zhashx_next (self->pods)) {
+        const Hs__Object *o = hs_watch_get (w, HS_KIND_POD, p->ns, p->name);
+        const Hs__PodCondition *c = o ? hs_pod_condition (o->pod->status, "PodScheduled") : NULL;
+        if (c && hs_streq (c->status, "False")) n++;
+    }
+    names[0] = "unschedulable_pods";
+    values[0] = (double)n;
+    return 1;
+}
+
+/* work_queue_length: this instance's pending pods (kube-scheduler's
+ * pending_pods: due, backing off, or waiting for a bind's answer). */
+static size_t s_queue (void *arg)
+{
+    self_t *self = arg;
+    return zhashx_size (self->pods);
 }
 
 static void s_share (void *arg, uint64_t *owned, uint64_t *total)
@@ -741,6 +767,8 @@ int main (int argc, char **argv)
                          .pass = s_pass,
                          .counters = s_counters,
                          .share = s_share,
+                         .gauges = s_gauges,
+                         .queue = s_queue,
                          .arg = &self};
     rc = hs_ctrl_run (&co, &ops);
     s_binds_free (self.binds); /* none: every pass sends its binds */
