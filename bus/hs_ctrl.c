@@ -345,20 +345,20 @@ static void s_heartbeat (hs_ctrl_t *c)
     const char *names[MAX_COUNTERS];
     uint64_t values[MAX_COUNTERS];
     size_t n = 0;
-    if (c->ops->counters) n = c->ops->counters (c->ops->arg, names, values, MAX_COUNTERS - 2);
-    if (n > MAX_COUNTERS - 2) n = MAX_COUNTERS - 2;
+    if (c->ops->counters) n = c->ops->counters (c->ops->arg, names, values, MAX_COUNTERS - 1);
+    if (n > MAX_COUNTERS - 1) n = MAX_COUNTERS - 1;
     names[n] = "reconcile_passes";
     values[n++] = c->passes;
-    names[n] = "members";
-    values[n++] = c->n_live;
     Hs__Counter cs[MAX_COUNTERS];
     Hs__Counter *cp[MAX_COUNTERS];
     hs_heartbeat_counters (&hb, cs, cp, names, values, n);
     const char *gnames[MAX_GAUGES];
     double gvalues[MAX_GAUGES];
     size_t ng = 0;
-    if (c->ops->gauges) ng = c->ops->gauges (c->ops->arg, gnames, gvalues, MAX_GAUGES - 1);
-    if (ng > MAX_GAUGES - 1) ng = MAX_GAUGES - 1;
+    if (c->ops->gauges) ng = c->ops->gauges (c->ops->arg, gnames, gvalues, MAX_GAUGES - 2);
+    if (ng > MAX_GAUGES - 2) ng = MAX_GAUGES - 2;
+    gnames[ng] = "members";
+    gvalues[ng++] = (double)c->n_live;
     if (c->ops->queue) {
         gnames[ng] = "work_queue_length";
         gvalues[ng++] = (double)c->ops->queue (c->ops->arg);

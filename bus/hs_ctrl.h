@@ -23,9 +23,10 @@
  *    - every ops.resync... a pass runs anyway, so nothing waits for an event
  *      that was lost;
  *    - the heartbeat carries the controller's counters and gauges, and
- *      hs_ctrl's own: counters reconcile_passes and members, gauge
+ *      hs_ctrl's own: counter reconcile_passes, gauges members and
  *      work_queue_length (ops.queue), histogram pass_duration_seconds (each
- *      ops.pass, docs/protocol.md §8).
+ *      ops.pass, docs/protocol.md §8). A value that can go down is a
+ *      gauge, never a counter (Prometheus' rate() takes a drop for a reset).
  *
  *  Events: hs_event_send names an Event after what it says (involved uid,
  *  reason, message), so a repeat is an apply of the same object, which the

@@ -1209,11 +1209,10 @@ static int s_start (void *arg, hs_ctrl_t *ctrl)
 static size_t s_counters (void *arg, const char **names, uint64_t *values, size_t max)
 {
     self_t *self = arg;
-    const char *n[] = {
-        "queries",  "queries_tcp",  "noerror",     "formerr",       "servfail",   "nxdomain",
-        "notimp",   "badvers",      "forwarded",   "forwarded_tcp", "fwd_failed", "fwd_unmatched",
-        "garbage",  "dropped_full", "tcp_refused", "truncated",     "zone_names", "zone_services",
-        "inflight", "publishes",    "refused"};
+    const char *n[] = {"queries",    "queries_tcp",   "noerror", "formerr",      "servfail",
+                       "nxdomain",   "notimp",        "badvers", "forwarded",    "forwarded_tcp",
+                       "fwd_failed", "fwd_unmatched", "garbage", "dropped_full", "tcp_refused",
+                       "truncated",  "publishes",     "refused"};
     uint64_t v[] = {self->queries,
                     self->queries_tcp,
                     self->rcodes[DNS_RCODE_NOERROR],
@@ -1230,11 +1229,22 @@ static size_t s_counters (void *arg, const char **names, uint64_t *values, size_
                     self->dropped_full,
                     self->tcp_refused,
                     self->truncated,
-                    dns_zone_names (self->zone),
-                    dns_zone_services (self->zone),
-                    dns_fwd_inflight (self->fwd) + self->n_ups,
                     self->publishes,
                     self->refused};
+    size_t k = 0;
+    for (; k < HS_ARRAY_LEN (n) && k < max; k++) {
+        names[k] = n[k];
+        values[k] = v[k];
+    }
+    return k;
+}
+
+static size_t s_gauges (void *arg, const char **names, double *values, size_t max)
+{
+    self_t *self = arg;
+    const char *n[] = {"zone_names", "zone_services", "inflight"};
+    const double v[] = {(double)dns_zone_names (self->zone), (double)dns_zone_services (self->zone),
+                        (double)(dns_fwd_inflight (self->fwd) + self->n_ups)};
     size_t k = 0;
     for (; k < HS_ARRAY_LEN (n) && k < max; k++) {
         names[k] = n[k];
@@ -1335,6 +1345,7 @@ int main (int argc, char **argv)
                          .pass = s_pass,
                          .counters = s_counters,
                          .share = s_share,
+                         .gauges = s_gauges,
                          .arg = self};
     rc = hs_ctrl_run (&o, &ops);
     /* the loop is gone (and hs_ctrl with it): close what is left */
