@@ -18,6 +18,7 @@
 #define JOIN_TIMEOUT_MS  30000
 #define MAX_COUNTERS     24
 #define MAX_GAUGES       16
+#define MAX_HISTOGRAMS   8
 #define EVENT_TIMEOUT_MS 10000
 
 /* An extra descriptor (hs_ctrl_fd_add), a source of the loop. */
@@ -366,9 +367,13 @@ static void s_heartbeat (hs_ctrl_t *c)
     Hs__Gauge gs[MAX_GAUGES];
     Hs__Gauge *gp[MAX_GAUGES];
     hs_metric_gauges (&hb.gauges, &hb.n_gauges, gs, gp, gnames, gvalues, ng);
-    hs_hist_pb_t hroom[1];
-    Hs__Histogram *hp[1];
-    hs_metric_histograms (&hb.histograms, &hb.n_histograms, hroom, hp, &c->pass_hist, 1);
+    hs_hist_t *hists[MAX_HISTOGRAMS] = {c->pass_hist};
+    size_t nh = 1;
+    if (c->ops->histograms) nh += c->ops->histograms (c->ops->arg, hists + 1, MAX_HISTOGRAMS - 1);
+    if (nh > MAX_HISTOGRAMS) nh = MAX_HISTOGRAMS;
+    hs_hist_pb_t hroom[MAX_HISTOGRAMS];
+    Hs__Histogram *hp[MAX_HISTOGRAMS];
+    hs_metric_histograms (&hb.histograms, &hb.n_histograms, hroom, hp, hists, nh);
     hb.component = (char *)c->ops->component;
     hb.instance = (char *)c->instance;
     hb.host = c->host;

@@ -42,6 +42,7 @@
 
 #include "hs_client.h"
 #include "hs_members.h"
+#include "hs_metric.h"
 
 typedef struct hs_ctrl_t hs_ctrl_t;
 
@@ -66,6 +67,9 @@ typedef struct {
     /* The work_queue_length gauge: keys (objects) waiting for a pass to
      * reconcile them. May be NULL: no such gauge. */
     size_t (*queue) (void *arg);
+    /* The heartbeat's histograms besides pass_duration_seconds: fills up
+     * to max (borrowed, hs_metric.h), returns how many. May be NULL. */
+    size_t (*histograms) (void *arg, hs_hist_t **hists, size_t max);
     /* The heartbeat's share: objects owned and known. May be NULL. */
     void (*share) (void *arg, uint64_t *owned, uint64_t *total);
     void *arg;
