@@ -698,26 +698,37 @@ static int s_start (void *arg, hs_ctrl_t *ctrl)
 static size_t s_counters (void *arg, const char **names, uint64_t *values, size_t max)
 {
     self_t *self = arg;
-    const char *n[] = {"created",      "updated",       "deleted", "refused",
-                       "lost",         "syncs",         "skipped", "full_passes",
-                       "full_pass_us", "missing_ports", "inflight"};
-    uint64_t v[] = {self->created,
-                    self->updated,
-                    self->deleted,
-                    self->refused,
-                    self->lost,
-                    self->syncs,
-                    self->skipped,
-                    self->full_passes,
-                    self->full_pass_us,
-                    self->missing_ports,
-                    self->client ? hs_client_inflight (self->client) : 0};
+    const char *n[] = {"created", "updated", "deleted",     "refused",      "lost",
+                       "syncs",   "skipped", "full_passes", "missing_ports"};
+    uint64_t v[] = {self->created, self->updated, self->deleted,     self->refused,      self->lost,
+                    self->syncs,   self->skipped, self->full_passes, self->missing_ports};
     size_t k = 0;
     for (; k < HS_ARRAY_LEN (n) && k < max; k++) {
         names[k] = n[k];
         values[k] = v[k];
     }
     return k;
+}
+
+static size_t s_gauges (void *arg, const char **names, double *values, size_t max)
+{
+    self_t *self = arg;
+    const char *n[] = {"full_pass_us", "inflight"};
+    const double v[] = {(double)self->full_pass_us,
+                        self->client ? (double)hs_client_inflight (self->client) : 0};
+    size_t k = 0;
+    for (; k < HS_ARRAY_LEN (n) && k < max; k++) {
+        names[k] = n[k];
+        values[k] = v[k];
+    }
+    return k;
+}
+
+/* work_queue_length: the Services marked dirty, waiting for a pass. */
+static size_t s_queue (void *arg)
+{
+    self_t *self = arg;
+    return zhashx_size (self->dirty);
 }
 
 static void s_share (void *arg, uint64_t *owned, uint64_t *total)
@@ -756,6 +767,8 @@ int main (int argc, char **argv)
                          .pass = s_pass,
                          .counters = s_counters,
                          .share = s_share,
+                         .gauges = s_gauges,
+                         .queue = s_queue,
                          .arg = &self};
     rc = hs_ctrl_run (&o, &ops);
     zhashx_destroy (&self.pods_by_label);

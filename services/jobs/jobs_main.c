@@ -516,18 +516,44 @@ static size_t s_counters (void *arg, const char **names, uint64_t *values, size_
 {
     self_t *self = arg;
     const char *n[] = {"created",   "deleted", "create_failed", "status_writes", "conflicts",
-                       "completed", "failed",  "ttl_deleted",   "gc_deleted",    "inflight"};
-    uint64_t v[] = {self->created,       self->deleted,
-                    self->create_failed, self->status_writes,
-                    self->conflicts,     self->completed,
-                    self->failed,        self->ttl_deleted,
-                    self->gc_deleted,    self->client ? hs_client_inflight (self->client) : 0};
+                       "completed", "failed",  "ttl_deleted",   "gc_deleted"};
+    uint64_t v[] = {self->created,       self->deleted,     self->create_failed,
+                    self->status_writes, self->conflicts,   self->completed,
+                    self->failed,        self->ttl_deleted, self->gc_deleted};
     size_t k = 0;
     for (; k < HS_ARRAY_LEN (n) && k < max; k++) {
         names[k] = n[k];
         values[k] = v[k];
     }
     return k;
+}
+
+static size_t s_gauges (void *arg, const char **names, double *values, size_t max)
+{
+    self_t *self = arg;
+    const char *n[] = {"inflight"};
+    const double v[] = {self->client ? (double)hs_client_inflight (self->client) : 0};
+    size_t k = 0;
+    for (; k < HS_ARRAY_LEN (n) && k < max; k++) {
+        names[k] = n[k];
+        values[k] = v[k];
+    }
+    return k;
+}
+
+/* work_queue_length: every pass looks at every Job this instance owns
+ * (level-triggered); the Jobs waiting are those it cannot act on yet:
+ * writes unanswered, a pause after a refusal, or the cache behind their
+ * writes. */
+static size_t s_queue (void *arg)
+{
+    self_t *self = arg;
+    int64_t now = hs_mono_ns ();
+    int64_t rev = self->watch ? hs_watch_revision (self->watch) : 0;
+    size_t n = 0;
+    for (s_job_t *j = zhashx_first (self->jobs); j; j = zhashx_next (self->jobs))
+        if (j->inflight > 0 || j->hold_until > now || j->await_since || j->barrier > rev) n++;
+    return n;
 }
 
 static void s_share (void *arg, uint64_t *owned, uint64_t *total)
@@ -581,6 +607,8 @@ int main (int argc, char **argv)
                          .pass = s_pass_entry,
                          .counters = s_counters,
                          .share = s_share,
+                         .gauges = s_gauges,
+                         .queue = s_queue,
                          .arg = &self};
     rc = hs_ctrl_run (&o, &ops);
     zhashx_destroy (&self.jobs);

@@ -936,31 +936,48 @@ static int64_t s_pass (void *arg, hs_ctrl_t *ctrl, int64_t now)
 static size_t s_counters (void *arg, const char **names, uint64_t *values, size_t max)
 {
     self_t *self = arg;
-    const char *n[] = {"pods_created", "pods_deleted",    "pods_adopted", "pods_released",
-                       "rs_created",   "rs_updated",      "rs_deleted",   "status_writes",
-                       "gc_deleted",   "conflicts",       "failures",     "syncs",
-                       "full_passes",  "first_pass_done", "inflight"};
-    uint64_t v[] = {self->pods_created,
-                    self->pods_deleted,
-                    self->pods_adopted,
-                    self->pods_released,
-                    self->rs_created,
-                    self->rs_updated,
-                    self->rs_deleted,
-                    self->status_writes,
-                    self->gc_deleted,
-                    self->conflicts,
-                    self->failures,
-                    self->syncs,
-                    self->full_passes,
-                    self->first_done,
-                    self->ctrl ? hs_client_inflight (hs_ctrl_client (self->ctrl)) : 0};
+    const char *n[] = {"pods_created", "pods_deleted", "pods_adopted", "pods_released",
+                       "rs_created",   "rs_updated",   "rs_deleted",   "status_writes",
+                       "gc_deleted",   "conflicts",    "failures",     "syncs",
+                       "full_passes"};
+    uint64_t v[] = {self->pods_created, self->pods_deleted, self->pods_adopted, self->pods_released,
+                    self->rs_created,   self->rs_updated,   self->rs_deleted,   self->status_writes,
+                    self->gc_deleted,   self->conflicts,    self->failures,     self->syncs,
+                    self->full_passes};
     size_t k = 0;
     for (; k < HS_ARRAY_LEN (n) && k < max; k++) {
         names[k] = n[k];
         values[k] = v[k];
     }
     return k;
+}
+
+static size_t s_gauges (void *arg, const char **names, double *values, size_t max)
+{
+    self_t *self = arg;
+    const char *n[] = {"first_pass_done", "inflight"};
+    const double v[] = {(double)self->first_done,
+                        self->ctrl ? (double)hs_client_inflight (hs_ctrl_client (self->ctrl)) : 0};
+    size_t k = 0;
+    for (; k < HS_ARRAY_LEN (n) && k < max; k++) {
+        names[k] = n[k];
+        values[k] = v[k];
+    }
+    return k;
+}
+
+/* work_queue_length: the ReplicaSets and Deployments of this instance
+ * marked dirty and not synced since (a pass takes them, or they wait for
+ * their expectations or backoff). */
+static size_t s_queue (void *arg)
+{
+    self_t *self = arg;
+    size_t n = 0;
+    zhashx_t *tables[] = {self->rss, self->deploys};
+    for (size_t t = 0; t < HS_ARRAY_LEN (tables); t++)
+        for (s_obj_t *o = zhashx_first (tables[t]); o; o = zhashx_next (tables[t]))
+            if (o->dirty && self->ctrl && hs_ctrl_owns (self->ctrl, o->key)) n++;
+    return n;
 }
 
 static void s_share (void *arg, uint64_t *owned, uint64_t *total)
@@ -1018,6 +1035,8 @@ int main (int argc, char **argv)
                          .pass = s_pass,
                          .counters = s_counters,
                          .share = s_share,
+                         .gauges = s_gauges,
+                         .queue = s_queue,
                          .arg = &self};
     rc = hs_ctrl_run (&o, &ops);
     zhashx_destroy (&self.rss);
