@@ -216,3 +216,10 @@ run k get hpa web
 rc_is 1
 err_has 'horizontalpodautoscalers.autoscaling "web" not found'
 pass "kubectl delete hpa and hsctl delete hpa; NotFound after"
+
+# nothing in the daemons' logs (sanitizer builds report there)
+for l in apiserver store; do
+  ! grep -q "Sanitizer\|runtime error" "$T/$l.log" || fail "sanitizer report in $l.log:
+$(grep -A20 "Sanitizer\|runtime error" "$T/$l.log" | head -40)"
+done
+pass "no sanitizer report from hs-apiserver or hs-store"
