@@ -128,10 +128,15 @@ header_is "NAME REFERENCE TARGETS MINPODS MAXPODS REPLICAS AGE"
 [ "$(tr -s ' ' <"$T/out" | sed -n 2p | cut -d' ' -f1-7)" = "web Deployment/web cpu: <unknown>/50% 1 5 0" ] ||
   fail "kubectl get hpa
 $(show)"
+ok k get hpa --field-selector metadata.name=web -l 'app notin (x)' -o name
+out_is "horizontalpodautoscaler.autoscaling/web"
+run k get hpa --field-selector spec.maxReplicas=5
+rc_is 1
+err_has '"spec.maxReplicas" is not a known field selector: only "metadata.name", "metadata.namespace"'
 ok k get hpa web -o yaml
 out_has "^apiVersion: autoscaling/v2$"
 out_has "^    averageUtilization: 50$|^        averageUtilization: 50$"
-pass "kubectl: api-resources, get hpa with hsctl's columns, -o yaml"
+pass "kubectl: api-resources, get hpa with hsctl's columns, field and label selectors, -o yaml"
 
 cat >"$T/api.yaml" <<'EOF'
 apiVersion: autoscaling/v2
