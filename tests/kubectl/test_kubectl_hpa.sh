@@ -182,7 +182,14 @@ out_has "^  AbleToScale +True +SucceededRescale +the HPA controller was able to 
 ok k describe hpa api
 out_has "^    Stabilization Window: 60 seconds$"
 out_has "^      - Type: Pods +Value: 4 +Period: 15 seconds$"
-pass "status through /status: get shows cpu: 73%/50% and REPLICAS 2 (kubectl and hsctl); describe's lines"
+# kubectl's describer runs in kubectl: hsctl's text is the same, byte for byte
+for h in web api; do
+  k describe hpa "$h" >"$T/k-$h.txt" 2>&1 || fail "kubectl describe hpa $h"
+  hsctl describe hpa "$h" >"$T/h-$h.txt" 2>&1 || fail "hsctl describe hpa $h"
+  diff -u "$T/k-$h.txt" "$T/h-$h.txt" >"$T/diff-$h" || fail "hsctl describe hpa $h differs from kubectl's:
+$(cat "$T/diff-$h")"
+done
+pass "status through /status: get shows cpu: 73%/50% and REPLICAS 2 (kubectl and hsctl); describe's lines, hsctl's the same as kubectl's"
 
 # the 422 of min > max
 run k apply -f - <<'EOF'
