@@ -191,6 +191,38 @@ $(cat "$T/diff-$h")"
 done
 pass "status through /status: get shows cpu: 73%/50% and REPLICAS 2 (kubectl and hsctl); describe's lines, hsctl's the same as kubectl's"
 
+# python3-kubernetes' typed models read them (required fields present, even
+# desiredReplicas 0 of a fresh status). Debian's 22.6 predates
+# AutoscalingV2Api: its v2beta2 models have v2's shape, read from v2's path.
+# (v2beta2's model requires conditions and currentReplicas, v2's does not and
+# kube omits a currentReplicas of 0: this status has both)
+ok k patch hpa api --subresource=status --type=merge -p '{"status":{"currentReplicas":1,"desiredReplicas":0,"conditions":[{"type":"ScalingActive","status":"False","reason":"ScalingDisabled","message":"scaling is disabled since the replica count of the target is zero"}]}}'
+if /usr/bin/python3 -c 'import kubernetes' 2>/dev/null; then
+  run env KUBECONFIG="$HS_PKI/kubeconfig" API_URL="$API_URL" /usr/bin/python3 - <<'PY'
+import os
+from kubernetes import client, config
+config.load_kube_config(config_file=os.environ["KUBECONFIG"])
+cfg = client.Configuration.get_default_copy()
+cfg.host = os.environ["API_URL"]
+api = client.ApiClient(cfg)
+lst = api.call_api("/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers", "GET",
+                   auth_settings=["BearerToken"], response_type="V2beta2HorizontalPodAutoscalerList",
+                   _return_http_data_only=True)
+for h in sorted(lst.items, key=lambda h: h.metadata.name):
+    s, st = h.spec, h.status
+    m = s.metrics[0].resource
+    cur = st.current_metrics[0].resource.current.average_utilization if st.current_metrics else None
+    print(h.metadata.name, s.scale_target_ref.kind, s.min_replicas, s.max_replicas, m.name,
+          m.target.average_utilization, st.current_replicas, st.desired_replicas, cur)
+PY
+  rc_is 0
+  out_is "api Deployment 1 4 cpu 80 1 0 None
+web Deployment 1 5 cpu 50 2 3 73"
+  pass "python3-kubernetes: both HPAs read into its typed (v2beta2-shaped) models"
+else
+  echo "skipped: python3-kubernetes (scripts/install-deps installs it)"
+fi
+
 # the 422 of min > max
 run k apply -f - <<'EOF'
 apiVersion: autoscaling/v2
