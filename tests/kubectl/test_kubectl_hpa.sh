@@ -64,6 +64,8 @@ EOF
 ok hsctl apply -f "$T/web.yaml"
 ok hsctl apply -f "$T/hpa.yaml"
 out_is "horizontalpodautoscaler.autoscaling/web created"
+ok hsctl apply -f "$T/hpa.yaml"
+out_is "horizontalpodautoscaler.autoscaling/web unchanged"
 ok hsctl get hpa
 header_is "NAME REFERENCE TARGETS MINPODS MAXPODS REPLICAS AGE"
 cell_is '^web ' 2 Deployment/web
