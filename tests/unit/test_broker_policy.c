@@ -92,6 +92,9 @@ static void test_allow_lists (void)
         {"sa:replicas", "hb.replicas.1", true},
         {"sa:jobs", "hb.jobs.x", true},
         {"sa:jobs", "hb.replicas.x", false},
+        {"sa:autoscaler", "cmd.deployment", true},
+        {"sa:autoscaler", "hb.autoscaler.x", true},
+        {"sa:autoscaler", "hb.replicas.x", false},
         {"sa:dns", "hb.dns.1", true},
         {"sa:dns", "ev.svc.-/", false},
         /* admin: commands, exec and logs requests */
