@@ -115,14 +115,12 @@ const Hs__NodeUsage *hs_usage_table_node (hs_usage_table_t *self, const char *no
 }
 
 const Hs__PodUsage *hs_usage_table_pod (hs_usage_table_t *self, const char *node, const char *ns,
-                                        const char *name, const char *uid, int64_t now_ns)
+                                        const char *name, int64_t now_ns)
 {
     const Hs__NodeUsage *u = hs_usage_table_node (self, node, now_ns);
     for (size_t i = 0; u && i < u->n_pods; i++) {
         const Hs__PodUsage *p = u->pods[i];
-        if (hs_streq (p->namespace_, ns) && hs_streq (p->name, name) &&
-            (hs_empty (uid) || hs_empty (p->uid) || hs_streq (p->uid, uid)))
-            return p;
+        if (hs_streq (p->namespace_, ns) && hs_streq (p->name, name)) return p;
     }
     return NULL;
 }

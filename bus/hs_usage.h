@@ -44,10 +44,11 @@ const Hs__NodeUsage *hs_usage_table_node (hs_usage_table_t *self, const char *no
 /* Any latest sample of node, fresh or not, with when it arrived (NULL: never). */
 const Hs__NodeUsage *hs_usage_table_last (hs_usage_table_t *self, const char *node,
                                           int64_t *ret_received_ns);
-/* The usage of pod ns/name on node (uid, when not empty, must match too),
- * from the node's fresh sample; NULL when there is none. */
+/* The usage of pod ns/name on node, from the node's fresh sample; NULL
+ * when there is none. By name, as metrics-server matches: a static pod's
+ * sample carries the agent's own uid, not its mirror pod's. */
 const Hs__PodUsage *hs_usage_table_pod (hs_usage_table_t *self, const char *node, const char *ns,
-                                        const char *name, const char *uid, int64_t now_ns);
+                                        const char *name, int64_t now_ns);
 /* Nodes held (any state). */
 size_t hs_usage_table_size (const hs_usage_table_t *self);
 

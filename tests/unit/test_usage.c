@@ -129,13 +129,13 @@ static void test_table (void)
     CHECK_EQ_INT (hs_usage_stale_ns (100) / 1000000, 3000);
     CHECK_EQ_INT (hs_usage_stale_ns (5000) / 1000000, 15000);
     CHECK (hs_usage_table_node (t, "n3", 101 * S) == NULL);
-    /* pods: by namespace and name, and uid when both know it */
-    const Hs__PodUsage *p = hs_usage_table_pod (t, "n1", "default", "web", "u1", 101 * S);
+    /* pods: by namespace and name on their node */
+    const Hs__PodUsage *p = hs_usage_table_pod (t, "n1", "default", "web", 101 * S);
     CHECK (p != NULL);
-    CHECK (hs_usage_table_pod (t, "n1", "default", "web", "", 101 * S) == p);
-    CHECK (hs_usage_table_pod (t, "n1", "default", "web", "u2", 101 * S) == NULL);
-    CHECK (hs_usage_table_pod (t, "n1", "other", "web", "u1", 101 * S) == NULL);
-    CHECK (hs_usage_table_pod (t, "n1", "default", "web", "u1", 110 * S) == NULL);
+    CHECK (hs_usage_table_pod (t, "n1", "other", "web", 101 * S) == NULL);
+    CHECK (hs_usage_table_pod (t, "n1", "default", "web2", 101 * S) == NULL);
+    CHECK (hs_usage_table_pod (t, "n3", "default", "web", 101 * S) == NULL);
+    CHECK (hs_usage_table_pod (t, "n1", "default", "web", 110 * S) == NULL);
     uint64_t cpu;
     int64_t mem;
     hs_usage_pod_totals (p, &cpu, &mem);
