@@ -5,7 +5,8 @@
 # idle one a few millicores; --containers, -A, -l, --sort-by, --no-headers
 # shape the table as kubectl 1.32's; `top nodes` has n1's percentages;
 # kubectl's errors for a missing pod, a young pod without metrics, and bad
-# flags; `describe node` ends with the agent's "Resource usage" block.
+# flags; `describe node` ends with the agent's "Resource usage" block. A
+# stopped agent's node loses its metrics after 3 s, and gets them back.
 source "$(dirname "$0")/lib.sh"
 
 start_bus
@@ -96,8 +97,22 @@ expect_out 'No resources found in empty namespace.' hsctl top pods -n empty
 # ---- describe node: kubectl's Allocated resources, then the agent's usage
 OUT=$(hsctl describe node n1) || fail "describe node"
 grep -Eq '^  cpu +200m \([0-9]+%\) +0 \(0%\)$' <<<"$OUT" || fail "allocated cpu: $OUT"
-grep -q '^Resource usage (from the agent on usage.n1/, 500ms window, ' <<<"$OUT" ||
+grep -Eq '^Resource usage \(from the agent on usage\.n1/, [0-9.]+m?s window, [0-9.]+m?s ago\):$' <<<"$OUT" ||
   fail "no usage block: $OUT"
 grep -Eq '^  cpu +[0-9]+m \([0-9]+%\)$' <<<"$OUT" || fail "usage cpu: $OUT"
 grep -Eq '^  pods +2 with running containers$' <<<"$OUT" || fail "usage pods: $OUT"
 pass "hsctl top pods/nodes and describe node show the busy pod's CPU"
+
+# ---- a silent agent: after 3 intervals (at least 3 s) n1 has no metrics
+kill -STOP "$AGENT_PID"
+hs_on_exit "kill -CONT $AGENT_PID 2>/dev/null"
+t0=$(ms)
+no_metrics() { ! hsctl top nodes >/dev/null 2>&1; }
+wait_for 15 "top nodes to lose the stopped agent's metrics" no_metrics
+lap "metrics gone $(( $(ms) - t0 )) ms after the agent stopped"
+expect_out 'error: metrics not available yet' hsctl top nodes
+OUT=$(hsctl describe node n1) || fail "describe node n1 (agent stopped)"
+! grep -q '^Resource usage' <<<"$OUT" || fail "a stale sample in describe node: $OUT"
+kill -CONT "$AGENT_PID"
+wait_for 15 "top pods to show busy again" busy_hot
+pass "a silent agent's node and pods lose their metrics, and get them back"
