@@ -79,14 +79,6 @@ static const s_res_t s_res[] = {
  * listed for the kinds of pods/eviction and the scale subresources. */
 static const char *const s_groups[] = {"apps", "batch", "autoscaling", "policy"};
 
-/* metrics.k8s.io (issue 18) has documents of its own, after the others in
- * /apis (see "metrics.k8s.io" below). */
-#define S_METRICS_GROUP   "metrics.k8s.io"
-#define S_METRICS_VERSION "v1beta1"
-static hs_tree_t *s_metrics_group (bool with_kind);
-static hs_tree_t *s_metrics_resources (void);
-static hs_tree_t *s_metrics_agg_group (void);
-
 static hs_tree_t *s_str (const char *s)
 {
     return hs_tree_scalar (hs_s (s), true);
@@ -147,6 +139,14 @@ static const char *s_singular (const s_res_t *r)
     const hs_kind_info_t *info = hs_kind_info (r->kind);
     return info ? info->name : "";
 }
+
+/* metrics.k8s.io (issue 18) has documents of its own, after the others in
+ * /apis (see "metrics.k8s.io" below). */
+#define S_METRICS_GROUP   "metrics.k8s.io"
+#define S_METRICS_VERSION "v1beta1"
+static hs_tree_t *s_metrics_group (bool with_kind);
+static hs_tree_t *s_metrics_resources (void);
+static hs_tree_t *s_metrics_agg_group (void);
 
 /* ------------------------------------------------------------------ /version */
 
@@ -332,8 +332,8 @@ static hs_tree_t *s_agg_list (bool core)
     else
         for (size_t i = 0; i < HS_ARRAY_LEN (s_groups); i++)
             hs_tree_add (items, NULL, s_agg_group (s_groups[i]));
-    if (!core) hs_tree_add (items, NULL, s_metrics_agg_group ());
     hs_tree_add (t, "items", items);
+    if (!core) hs_tree_add (items, NULL, s_metrics_agg_group ()); /* last */
     return t;
 }
 
@@ -430,8 +430,8 @@ hs_tree_t *api_discovery_apis (bool aggregated)
     hs_tree_t *gs = hs_tree_new (HS_TREE_SEQ);
     for (size_t i = 0; i < HS_ARRAY_LEN (s_groups); i++)
         hs_tree_add (gs, NULL, s_group (s_groups[i], false));
-    hs_tree_add (gs, NULL, s_metrics_group (false));
     hs_tree_add (t, "groups", gs);
+    hs_tree_add (gs, NULL, s_metrics_group (false)); /* last */
     return t;
 }
 
