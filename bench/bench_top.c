@@ -153,7 +153,7 @@ static size_t s_ctl_table (s_set_t *s)
         rows[k] = (ctl_top_row_t){.ns = m->namespace_, .pod = m->name, .name = m->name};
         hs_usage_pod_totals (pu, &rows[k].nanocores, &rows[k].ws_bytes);
     }
-    char *text = ctl_top_pods_text (rows, n, true, false, false, NULL);
+    char *text = ctl_top_pods_text (rows, n, true, false, false, NULL, false);
     size_t len = strlen (text);
     free (text);
     free (rows);

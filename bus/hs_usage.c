@@ -24,6 +24,7 @@ typedef struct {
 struct hs_usage_table {
     s_entry_t *e;
     size_t n, cap;
+    uint64_t refused;
 };
 
 int64_t hs_usage_stale_ns (uint32_t interval_ms)
@@ -73,9 +74,12 @@ static size_t s_find (const hs_usage_table_t *self, const char *node, bool *foun
 int hs_usage_table_put (hs_usage_table_t *self, const char *topic, const Hs__NodeUsage *u,
                         int64_t now_ns)
 {
-    if (!u || hs_empty (u->node) || !topic || strncmp (topic, "usage.", 6) != 0) return -EINVAL;
-    size_t nl = strlen (u->node);
-    if (strncmp (topic + 6, u->node, nl) != 0 || strcmp (topic + 6 + nl, "/") != 0) return -EINVAL;
+    size_t nl = u && u->node ? strlen (u->node) : 0;
+    if (nl == 0 || !topic || strncmp (topic, "usage.", 6) != 0 ||
+        strncmp (topic + 6, u->node, nl) != 0 || strcmp (topic + 6 + nl, "/") != 0) {
+        self->refused++;
+        return -EINVAL;
+    }
     bool found;
     size_t i = s_find (self, u->node, &found);
     if (found) {
@@ -128,6 +132,11 @@ const Hs__PodUsage *hs_usage_table_pod (hs_usage_table_t *self, const char *node
 size_t hs_usage_table_size (const hs_usage_table_t *self)
 {
     return self->n;
+}
+
+uint64_t hs_usage_table_refused (const hs_usage_table_t *self)
+{
+    return self->refused;
 }
 
 void hs_usage_pod_totals (const Hs__PodUsage *p, uint64_t *ret_nanocores, int64_t *ret_ws_bytes)

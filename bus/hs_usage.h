@@ -51,6 +51,8 @@ const Hs__PodUsage *hs_usage_table_pod (hs_usage_table_t *self, const char *node
                                         const char *name, int64_t now_ns);
 /* Nodes held (any state). */
 size_t hs_usage_table_size (const hs_usage_table_t *self);
+/* Samples put refused so far (-EINVAL): garbage on usage.* is counted. */
+uint64_t hs_usage_table_refused (const hs_usage_table_t *self);
 
 /* A pod's totals: sums of its containers (saturating). */
 void hs_usage_pod_totals (const Hs__PodUsage *p, uint64_t *ret_nanocores, int64_t *ret_ws_bytes);

@@ -27,20 +27,13 @@
 
 /* ------------------------------------------------------------ following usage. */
 
-typedef struct {
-    hs_usage_table_t *table;
-    uint64_t bad; /* samples refused: wrong topic, wrong body */
-} s_follow_t;
-
-static s_follow_t s_follow;
-
 static void s_on_usage (void *arg, const char *topic, const Hs__Envelope *env)
 {
-    s_follow_t *f = arg;
-    int r = -EINVAL;
-    if (env->body_case == HS__ENVELOPE__BODY_USAGE)
-        r = hs_usage_table_put (f->table, topic, env->usage, hs_mono_ns ());
-    if (r < 0 && f->bad++ == 0)
+    hs_usage_table_t *t = arg;
+    int r = env->body_case == HS__ENVELOPE__BODY_USAGE
+                ? hs_usage_table_put (t, topic, env->usage, hs_mono_ns ())
+                : hs_usage_table_put (t, topic, NULL, 0); /* counted as refused */
+    if (r < 0 && hs_usage_table_refused (t) == 1)
         log_warn ("usage sample on %s refused (not a NodeUsage of that node); counting "
                   "further ones silently",
                   topic);
@@ -48,13 +41,7 @@ static void s_on_usage (void *arg, const char *topic, const Hs__Envelope *env)
 
 int api_metrics_follow (hs_client_t *client, hs_usage_table_t *table)
 {
-    s_follow = (s_follow_t){table, 0};
-    return hs_client_on (client, "usage.", s_on_usage, &s_follow);
-}
-
-uint64_t api_metrics_refused (void)
-{
-    return s_follow.bad;
+    return hs_client_on (client, "usage.", s_on_usage, table);
 }
 
 /* ------------------------------------------------------------ requests */

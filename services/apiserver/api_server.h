@@ -77,10 +77,9 @@ typedef struct hs_usage_table hs_usage_table_t;
 void api_server_set_usage (api_server_t *s, hs_usage_table_t *usage);
 hs_usage_table_t *api_server_usage (api_server_t *s);
 /* Follows `usage.` on client into table (api_metrics_serve.c): samples
- * whose topic does not name their node are refused, counted, logged once.
- * 0 or -errno. */
+ * whose topic does not name their node are refused, counted
+ * (hs_usage_table_refused), logged once. 0 or -errno. */
 int api_metrics_follow (hs_client_t *client, hs_usage_table_t *table);
-uint64_t api_metrics_refused (void);
 /* metrics.k8s.io requests, called by api_http.c for API_PATH_METRICS. */
 void api_metrics_handle (api_req_t *r);
 

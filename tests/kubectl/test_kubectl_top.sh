@@ -5,7 +5,8 @@
 # (a shell loop) shows over 100m in `kubectl top pods`, first with
 # --sort-by cpu; -A, NAME --containers, -l, `top nodes` and `top node NAME`
 # print kubectl's columns; the NotFound texts are metrics-server's; a tap:
-# user reads metrics too; the raw API answers NodeMetrics/PodMetrics lists.
+# user reads metrics too; the raw API answers NodeMetrics/PodMetrics lists;
+# hsctl top's tables have kubectl's shape, --sum included.
 source "$(dirname "$0")/klib.sh"
 start_kube_set --usage-interval 500ms
 
@@ -62,6 +63,21 @@ out_has '^demo +[0-9]+m +[0-9]+% +[0-9]+Mi +[0-9]+% +$'
 out_has '^demo2 +[0-9]+m +[0-9]+% +[0-9]+Mi +[0-9]+% +$'
 ok k top node demo2 --no-headers
 [ "$(wc -l <"$T/out")" -eq 1 ] || fail "top node demo2: $(show)"
+
+# ---- hsctl top prints what kubectl top prints (figures aside: other samples)
+shape() { sed -E 's/[0-9]+/N/g; s/ +/ /g'; }
+for args in "pods" "pods -A" "pods --sum" "pods -A --containers --sum" \
+  "pod busy --containers" "nodes" "nodes --no-headers"; do
+  # shellcheck disable=SC2086
+  want=$(k top $args | shape) || fail "kubectl top $args"
+  # shellcheck disable=SC2086
+  got=$(hsctl top $args | shape) || fail "hsctl top $args"
+  [ "$got" = "$want" ] || fail "hsctl top $args differs from kubectl's:
+$got
+-- kubectl:
+$want"
+done
+pass "hsctl top and kubectl top print the same tables"
 
 # ---- errors as metrics-server's
 run k top pod nosuch

@@ -16,21 +16,28 @@ static void test_pods (void)
         {.ns = "default", .pod = "web", .name = "web", .nanocores = 250000001, .ws_bytes = 12 * MI},
         {.ns = "default", .pod = "busy", .name = "busy", .nanocores = 1000000000, .ws_bytes = MI},
     };
-    char *t = ctl_top_pods_text (rows, 2, false, false, false, NULL);
+    char *t = ctl_top_pods_text (rows, 2, false, false, false, NULL, false);
     CHECK_EQ_STR (t, "NAME   CPU(cores)   MEMORY(bytes)   \n"
                      "busy   1000m        1Mi             \n"
                      "web    251m         12Mi            \n");
     free (t);
-    t = ctl_top_pods_text (rows, 2, false, false, true, "memory");
+    t = ctl_top_pods_text (rows, 2, false, false, true, "memory", false);
     CHECK_EQ_STR (t, "web    251m    12Mi   \n"
                      "busy   1000m   1Mi    \n");
     free (t);
-    t = ctl_top_pods_text (rows, 2, true, false, false, "cpu");
+    t = ctl_top_pods_text (rows, 2, true, false, false, "cpu", false);
     CHECK_EQ_STR (t, "NAMESPACE   NAME   CPU(cores)   MEMORY(bytes)   \n"
                      "default     busy   1000m        1Mi             \n"
                      "default     web    251m         12Mi            \n");
     free (t);
-    t = ctl_top_pods_text (rows, 0, false, false, false, NULL);
+    t = ctl_top_pods_text (rows, 2, false, false, false, NULL, true);
+    CHECK_EQ_STR (t, "NAME   CPU(cores)   MEMORY(bytes)   \n"
+                     "busy   1000m        1Mi             \n"
+                     "web    251m         12Mi            \n"
+                     "       ________     ________        \n"
+                     "       1251m        13Mi            \n");
+    free (t);
+    t = ctl_top_pods_text (rows, 0, false, false, false, NULL, false);
     CHECK_EQ_STR (t, "");
     free (t);
 }
@@ -43,7 +50,7 @@ static void test_containers (void)
         {.ns = "a", .pod = "p2", .name = "main", .nanocores = 3000000},
         {.ns = "a", .pod = "p1", .name = "main", .nanocores = 5000000},
     };
-    char *t = ctl_top_pods_text (rows, 3, false, true, false, "cpu");
+    char *t = ctl_top_pods_text (rows, 3, false, true, false, "cpu", false);
     CHECK_EQ_STR (t, "POD   NAME   CPU(cores)   MEMORY(bytes)   \n"
                      "p1    main   5m           0Mi             \n"
                      "p1    side   1m           0Mi             \n"

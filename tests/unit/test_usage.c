@@ -110,7 +110,9 @@ static void test_table (void)
     CHECK_EQ_INT (hs_usage_table_put (t, "usage.n1/x", u, 0), -EINVAL);
     CHECK_EQ_INT (hs_usage_table_put (t, "usage.n/", u, 0), -EINVAL);
     CHECK_EQ_INT (hs_usage_table_put (t, "hb.n1/", u, 0), -EINVAL);
+    CHECK_EQ_INT (hs_usage_table_put (t, "usage.n1/", NULL, 0), -EINVAL);
     CHECK_EQ_INT ((int)hs_usage_table_size (t), 0);
+    CHECK_EQ_INT ((int)hs_usage_table_refused (t), 6);
     /* the first sample has no window: kept, but no metrics yet */
     CHECK_EQ_INT (hs_usage_table_put (t, "usage.n1/", first, 100 * S), 1);
     CHECK (hs_usage_table_node (t, "n1", 100 * S) == NULL);

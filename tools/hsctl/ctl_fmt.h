@@ -140,9 +140,10 @@ typedef struct {
 
 /* kubectl 1.32's `top pod` table (NAMESPACE with_ns, POD with containers,
  * NAME, CPU(cores), MEMORY(bytes)), rows sorted in place by name or by
- * sort_by ("cpu", "memory", NULL); "" when n is 0. Caller frees. */
+ * sort_by ("cpu", "memory", NULL), with --sum's totals (sum); "" when n
+ * is 0. Caller frees. */
 char *ctl_top_pods_text (ctl_top_row_t *rows, size_t n, bool with_ns, bool containers,
-                         bool no_headers, const char *sort_by);
+                         bool no_headers, const char *sort_by, bool sum);
 /* kubectl 1.32's `top node` table (NAME CPU(cores) CPU(%) MEMORY(bytes)
  * MEMORY(%)), the unknown ones last; "" when none has metrics. */
 char *ctl_top_nodes_text (ctl_top_row_t *rows, size_t n, bool no_headers, const char *sort_by);

@@ -26,11 +26,11 @@
 #define S_DESCRIBE_MS  1500
 #define S_POD_DELAY_NS (120LL * 1000000000LL) /* kubectl's metricsCreationDelay */
 
-enum { S_OPT_CONTAINERS = CTL_OPT_VERB_BASE, S_OPT_SORT_BY, S_OPT_NO_HEADERS };
+enum { S_OPT_CONTAINERS = CTL_OPT_VERB_BASE, S_OPT_SORT_BY, S_OPT_NO_HEADERS, S_OPT_SUM };
 
 typedef struct {
     const char *selector, *sort_by;
-    bool containers, no_headers;
+    bool containers, no_headers, sum;
 } s_opts_t;
 
 static const struct option s_longs[] = {
@@ -38,6 +38,7 @@ static const struct option s_longs[] = {
     {"containers", no_argument, NULL, S_OPT_CONTAINERS},
     {"sort-by", required_argument, NULL, S_OPT_SORT_BY},
     {"no-headers", no_argument, NULL, S_OPT_NO_HEADERS},
+    {"sum", no_argument, NULL, S_OPT_SUM},
     {NULL, 0, NULL, 0},
 };
 
@@ -50,6 +51,7 @@ static int s_opt (ctl_t *ctl, void *arg, int c, const char *optarg)
     case S_OPT_CONTAINERS: o->containers = true; return 0;
     case S_OPT_SORT_BY: o->sort_by = optarg; return 0;
     case S_OPT_NO_HEADERS: o->no_headers = true; return 0;
+    case S_OPT_SUM: o->sum = true; return 0;
     default: return -1;
     }
 }
@@ -60,13 +62,14 @@ static void s_usage (void)
             "measure it (usage.<node>/ on the bus; no metrics server needed).\n\n"
             "Usage:\n"
             "  hsctl top pod [NAME | -l SELECTOR] [-n NS | -A] [--containers]\n"
-            "                [--sort-by cpu|memory] [--no-headers]\n"
+            "                [--sort-by cpu|memory] [--no-headers] [--sum]\n"
             "  hsctl top node [NAME | -l SELECTOR] [--sort-by cpu|memory] [--no-headers]\n\n"
             "Options:\n"
             "  -l, --selector SEL   label selector (=, ==, !=, in, notin, exists)\n"
             "  --containers         one line per container (pods)\n"
             "  --sort-by FIELD      cpu or memory, largest first\n"
-            "  --no-headers         no header line\n\n"
+            "  --no-headers         no header line\n"
+            "  --sum                the pods' totals under them\n\n"
             "CPU(cores) is the rate over the agent's last window in millicores, MEMORY(bytes)\n"
             "the working set (usage minus inactive file) in MiB; nodes' percentages are of\n"
             "allocatable. A node silent for 3 intervals (at least 3 s) has no metrics.\n");
@@ -207,8 +210,8 @@ static int s_top_pods (ctl_t *ctl, const s_opts_t *o, const char *name, ctl_sele
             fprintf (stderr, "No resources found in %s namespace.\n", ctl->ns);
         rc = (name || np > 0) ? 1 : 0;
     } else {
-        _cleanup_free_ char *text =
-            ctl_top_pods_text (rows, nr, ctl->all_ns, o->containers, o->no_headers, o->sort_by);
+        _cleanup_free_ char *text = ctl_top_pods_text (rows, nr, ctl->all_ns, o->containers,
+                                                       o->no_headers, o->sort_by, o->sum);
         fputs (text, stdout);
     }
     free (rows);

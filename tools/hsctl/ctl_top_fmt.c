@@ -10,7 +10,7 @@
  *  every cell. Sorting: by name (namespace first with -A), or with
  *  --sort-by cpu|memory the largest first; containers within their pod
  *  likewise. Ties keep the name order (kubectl's sort is not stable; ours
- *  is, so the output is repeatable).
+ *  is, so the output is repeatable). --sum adds kubectl's rule and totals.
  */
 #include "ctl_fmt.h"
 #include "hs_usage.h"
@@ -113,7 +113,7 @@ static int s_ccmp (const void *pa, const void *pb)
 }
 
 char *ctl_top_pods_text (ctl_top_row_t *rows, size_t n, bool with_ns, bool containers,
-                         bool no_headers, const char *sort_by)
+                         bool no_headers, const char *sort_by, bool sum)
 {
     if (n == 0) return hs_strdup ("");
     s_sort_by = hs_empty (sort_by) ? NULL : sort_by;
@@ -157,6 +157,27 @@ char *ctl_top_pods_text (ctl_top_row_t *rows, size_t n, bool with_ns, bool conta
         c[k++] = cpu;
         c[k++] = mem;
         s_row (&t, c, k);
+    }
+    if (sum) {
+        /* kubectl's --sum: a rule under the two figures, then the totals;
+         * it counts the NAMESPACE and POD columns only when it printed
+         * the headers (so do we) */
+        size_t width = 3 + (no_headers ? 0 : (size_t)with_ns + (size_t)containers);
+        uint64_t cpu = 0;
+        int64_t mem = 0;
+        for (size_t i = 0; i < n; i++) {
+            cpu += rows[i].nanocores;
+            mem = hs_sat_add (mem, rows[i].ws_bytes);
+        }
+        _cleanup_free_ char *tc = hs_usage_top_cpu (cpu);
+        _cleanup_free_ char *tm = hs_usage_top_mem (mem);
+        const char *c[5] = {"", "", "", "", ""};
+        c[width - 2] = c[width - 1] = "________";
+        s_row (&t, c, width);
+        const char *d[5] = {"", "", "", "", ""};
+        d[width - 2] = tc;
+        d[width - 1] = tm;
+        s_row (&t, d, width);
     }
     return s_render (&t);
 }
