@@ -30,6 +30,7 @@ spec:
     command: ["/bin/sh", "-c", $script]
     resources:
       requests: {cpu: 100m, memory: 16Mi}
+      limits: {cpu: 500m}
 EOF
   hsctl apply -f "$T/$1.yaml" >/dev/null || fail "apply $1"
 }
@@ -96,7 +97,7 @@ expect_out 'No resources found in empty namespace.' hsctl top pods -n empty
 
 # ---- describe node: kubectl's Allocated resources, then the agent's usage
 OUT=$(hsctl describe node n1) || fail "describe node"
-grep -Eq '^  cpu +200m \([0-9]+%\) +0 \(0%\)$' <<<"$OUT" || fail "allocated cpu: $OUT"
+grep -Eq '^  cpu +200m \([0-9]+%\) +1 \([0-9]+%\)$' <<<"$OUT" || fail "allocated cpu: $OUT"
 grep -Eq '^Resource usage \(from the agent on usage\.n1/, [0-9.]+m?s window, [0-9.]+m?s ago\):$' <<<"$OUT" ||
   fail "no usage block: $OUT"
 grep -Eq '^  cpu +[0-9]+m \([0-9]+%\)$' <<<"$OUT" || fail "usage cpu: $OUT"

@@ -25,6 +25,8 @@ spec:
   containers:
   - name: main
     command: ["/bin/sh", "-c", $script]
+    resources:
+      limits: {cpu: 500m}
 EOF
   k apply -f "$T/$1.yaml" >/dev/null || fail "apply $1"
 }
