@@ -6,7 +6,8 @@
 # --sort-by cpu; -A, NAME --containers, -l, `top nodes` and `top node NAME`
 # print kubectl's columns; the NotFound texts are metrics-server's; a tap:
 # user reads metrics too; the raw API answers NodeMetrics/PodMetrics lists;
-# hsctl top's tables have kubectl's shape, --sum included.
+# hsctl top's tables have kubectl's shape, --sum included; a node whose
+# agent stops is <unknown> in both.
 source "$(dirname "$0")/klib.sh"
 start_kube_set --usage-interval 500ms
 
@@ -133,3 +134,15 @@ code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$HS_PKI/api/ca.crt" -X D
   -H "Authorization: Bearer $TAP" "$API_URL/apis/metrics.k8s.io/v1beta1/nodes/demo")
 [ "$code" = 405 ] || fail "DELETE on NodeMetrics: $code, expected 405"
 pass "kubectl top pods/nodes show the busy pod's CPU from metrics.k8s.io"
+
+# ---- a silent node (demo2's agent stopped): <unknown> after 3 s, in both
+kill -STOP "$AGENT_PID"
+hs_on_exit "kill -CONT $AGENT_PID 2>/dev/null"
+unknown() { k_out_has '^demo2 +<unknown> +<unknown> +<unknown> +<unknown> +$' top nodes; }
+wait_for 20 "kubectl top nodes to show demo2 <unknown>" unknown
+ok k top nodes
+out_has '^demo +[0-9]+m +[0-9]+% '
+run hsctl top nodes
+rc_is 0
+out_has '^demo2 +<unknown> +<unknown> +<unknown> +<unknown> +$'
+pass "a node whose agent is silent is <unknown> in kubectl top nodes and hsctl top nodes"
