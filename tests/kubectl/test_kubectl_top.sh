@@ -70,7 +70,7 @@ ok k top node demo2 --no-headers
 # ---- hsctl top prints what kubectl top prints (figures aside: other samples)
 shape() { sed -E 's/[0-9]+/N/g; s/ +/ /g'; }
 for args in "pods" "pods -A" "pods --sum" "pods -A --containers --sum" \
-  "pod busy --containers" "nodes" "nodes --no-headers"; do
+  "pod busy --containers" "nodes" "nodes --no-headers" "nodes --show-capacity"; do
   # shellcheck disable=SC2086
   want=$(k top $args | shape) || fail "kubectl top $args"
   # shellcheck disable=SC2086

@@ -15,6 +15,7 @@
  */
 #include "ctl.h"
 #include "ctl_fmt.h"
+#include "hs_quantity.h"
 #include "hs_usage.h"
 #include "hs_workload.h"
 
@@ -26,11 +27,17 @@
 #define S_DESCRIBE_MS  1500
 #define S_POD_DELAY_NS (120LL * 1000000000LL) /* kubectl's metricsCreationDelay */
 
-enum { S_OPT_CONTAINERS = CTL_OPT_VERB_BASE, S_OPT_SORT_BY, S_OPT_NO_HEADERS, S_OPT_SUM };
+enum {
+    S_OPT_CONTAINERS = CTL_OPT_VERB_BASE,
+    S_OPT_SORT_BY,
+    S_OPT_NO_HEADERS,
+    S_OPT_SUM,
+    S_OPT_CAPACITY
+};
 
 typedef struct {
     const char *selector, *sort_by;
-    bool containers, no_headers, sum;
+    bool containers, no_headers, sum, capacity;
 } s_opts_t;
 
 static const struct option s_longs[] = {
@@ -39,6 +46,7 @@ static const struct option s_longs[] = {
     {"sort-by", required_argument, NULL, S_OPT_SORT_BY},
     {"no-headers", no_argument, NULL, S_OPT_NO_HEADERS},
     {"sum", no_argument, NULL, S_OPT_SUM},
+    {"show-capacity", no_argument, NULL, S_OPT_CAPACITY},
     {NULL, 0, NULL, 0},
 };
 
@@ -52,6 +60,7 @@ static int s_opt (ctl_t *ctl, void *arg, int c, const char *optarg)
     case S_OPT_SORT_BY: o->sort_by = optarg; return 0;
     case S_OPT_NO_HEADERS: o->no_headers = true; return 0;
     case S_OPT_SUM: o->sum = true; return 0;
+    case S_OPT_CAPACITY: o->capacity = true; return 0;
     default: return -1;
     }
 }
@@ -63,13 +72,15 @@ static void s_usage (void)
             "Usage:\n"
             "  hsctl top pod [NAME | -l SELECTOR] [-n NS | -A] [--containers]\n"
             "                [--sort-by cpu|memory] [--no-headers] [--sum]\n"
-            "  hsctl top node [NAME | -l SELECTOR] [--sort-by cpu|memory] [--no-headers]\n\n"
+            "  hsctl top node [NAME | -l SELECTOR] [--sort-by cpu|memory] [--no-headers]\n"
+            "                 [--show-capacity]\n\n"
             "Options:\n"
             "  -l, --selector SEL   label selector (=, ==, !=, in, notin, exists)\n"
             "  --containers         one line per container (pods)\n"
             "  --sort-by FIELD      cpu or memory, largest first\n"
             "  --no-headers         no header line\n"
-            "  --sum                the pods' totals under them\n\n"
+            "  --sum                the pods' totals under them\n"
+            "  --show-capacity      nodes' percentages of capacity, not allocatable\n\n"
             "CPU(cores) is the rate over the agent's last window in millicores, MEMORY(bytes)\n"
             "the working set (usage minus inactive file) in MiB; nodes' percentages are of\n"
             "allocatable. A node silent for 3 intervals (at least 3 s) has no metrics.\n");
@@ -236,6 +247,12 @@ static int s_top_nodes (const s_opts_t *o, ctl_t *ctl, const char *name, ctl_sel
         if (!ctl_selector_matches (sel, (void *const *)m->labels, m->n_labels)) continue;
         hs_resources_t alloc;
         hs_node_allocatable (ob->node, &alloc);
+        const Hs__NodeStatus *st = ob->node->status;
+        if (o->capacity && st && st->capacity) { /* kubectl: the capacity list, as it is */
+            alloc.cpu_milli = alloc.mem_bytes = 0;
+            (void)hs_quantity_cpu_milli (hs_s (st->capacity->cpu), &alloc.cpu_milli);
+            (void)hs_quantity_bytes (hs_s (st->capacity->memory), &alloc.mem_bytes);
+        }
         rows[n] = (ctl_top_row_t){.name = m->name,
                                   .alloc_cpu_milli = alloc.cpu_milli,
                                   .alloc_mem_bytes = alloc.mem_bytes};
