@@ -21,6 +21,8 @@
  *    api_table.c      meta.k8s.io/v1 Tables from hsctl's columns (pure)
  *    api_select.c     label and field selectors (pure)
  *    api_patch.c      merge patch, JSON patch, strategic merge patch (pure)
+ *    api_metrics.c    metrics.k8s.io objects from usage samples (pure)
+ *    api_metrics_serve.c  metrics.k8s.io requests: the usage table, selectors
  *
  *  Everything is single-threaded on the daemon's loop. Bodies are hs_tree_t
  *  (hs_pbjson.h: JSON is YAML, so hs_yaml_parse reads request bodies and
@@ -35,6 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bus.pb-c.h"
 #include "hs_obj.h"
 #include "hs_pbjson.h"
 #include "hs_util.h"
@@ -62,6 +65,8 @@ typedef enum {
     API_PATH_OPENAPI_V2,  /* /openapi/v2: 404 (kubectl wants protobuf there) */
     API_PATH_HEALTH,      /* /healthz, /livez, /readyz */
     API_PATH_RESOURCE,    /* a collection or an object, maybe a subresource */
+    API_PATH_METRICS,     /* metrics.k8s.io/v1beta1: kind HS_KIND_NODE or HS_KIND_POD,
+                           * ns, name as for a resource (api_metrics.c; issue 18) */
 } api_path_t;
 
 /* The synthesized kind: Homeostat has no Namespace objects. */
@@ -193,6 +198,24 @@ hs_tree_t *api_openapi_gv (const char *group, const char *version);
 /* Whether Accept asks for aggregated discovery. */
 bool api_discovery_wants_aggregated (const char *accept);
 #define API_AGGREGATED_CT "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+
+/* ------------------------------------------------------------ metrics.k8s.io (api_metrics.c) */
+
+/* (Additive, issue 18.) metrics-server's objects from a node's usage
+ * sample u (fresh, with a window: hs_usage_table_node). NodeMetrics:
+ * {"kind":"NodeMetrics","apiVersion":"metrics.k8s.io/v1beta1",
+ *  "metadata":{"name","creationTimestamp":now,"labels"},"timestamp",
+ *  "window":"1s","usage":{"cpu":"12345n","memory":"1234Ki"}};
+ * PodMetrics: metadata with the namespace, and "containers":[{"name",
+ * "usage"}] from p (the pod's entry in u). with_kind false: a list's item
+ * (no kind, no apiVersion). Caller frees. */
+hs_tree_t *api_node_metrics_tree (const Hs__Object *node, const Hs__NodeUsage *u, int64_t now_ns,
+                                  bool with_kind);
+hs_tree_t *api_pod_metrics_tree (const Hs__Object *pod, const Hs__NodeUsage *u,
+                                 const Hs__PodUsage *p, int64_t now_ns, bool with_kind);
+/* {"kind":list_kind,"apiVersion":"metrics.k8s.io/v1beta1","metadata":{},
+ * "items":items}; takes items (a sequence). */
+hs_tree_t *api_metrics_list_tree (const char *list_kind, hs_tree_t *items);
 
 /* ------------------------------------------------------------ tables (api_table.c) */
 

@@ -164,6 +164,14 @@ static const char *s_singular (const s_res_t *r)
     return info ? info->name : "";
 }
 
+/* metrics.k8s.io (issue 18) has documents of its own, after the others in
+ * /apis (see "metrics.k8s.io" below). */
+#define S_METRICS_GROUP   "metrics.k8s.io"
+#define S_METRICS_VERSION "v1beta1"
+static hs_tree_t *s_metrics_group (bool with_kind);
+static hs_tree_t *s_metrics_resources (void);
+static hs_tree_t *s_metrics_agg_group (void);
+
 /* ------------------------------------------------------------------ /version */
 
 /* __DATE__ ("Dec  7 2026") and __TIME__ as RFC 3339. */
@@ -234,6 +242,7 @@ static hs_tree_t *s_group (const char *group, bool with_kind)
 
 hs_tree_t *api_discovery_group (const char *group)
 {
+    if (hs_streq (group, S_METRICS_GROUP)) return s_metrics_group (true);
     if (hs_empty (group) || !s_group_served (group)) return NULL;
     return s_group (group, true);
 }
@@ -257,6 +266,8 @@ static hs_tree_t *s_resource_row (const s_res_t *r)
 
 hs_tree_t *api_discovery_resources (const char *group, const char *version)
 {
+    if (hs_streq (group, S_METRICS_GROUP) && hs_streq (version, S_METRICS_VERSION))
+        return s_metrics_resources ();
     if (!s_gv_served (group, version)) return NULL;
     hs_tree_t *t = hs_tree_new (HS_TREE_MAP);
     hs_tree_add (t, "kind", s_str ("APIResourceList"));
@@ -353,6 +364,80 @@ static hs_tree_t *s_agg_list (bool core)
         for (size_t i = 0; i < HS_ARRAY_LEN (s_groups); i++)
             hs_tree_add (items, NULL, s_agg_group (s_groups[i].name));
     hs_tree_add (t, "items", items);
+    if (!core) hs_tree_add (items, NULL, s_metrics_agg_group ()); /* last */
+    return t;
+}
+
+/* ------------------------------------------------------------------ metrics.k8s.io */
+
+/* metrics.k8s.io/v1beta1, served as metrics-server serves it (issue 18,
+ * api_metrics.c): NodeMetrics and PodMetrics, get and list, no singular
+ * name, no OpenAPI document (kubectl top needs none). */
+static const struct {
+    const char *name, *kind;
+    bool namespaced;
+} s_metrics_res[] = {{"nodes", "NodeMetrics", false}, {"pods", "PodMetrics", true}};
+
+static hs_tree_t *s_metrics_group (bool with_kind)
+{
+    hs_tree_t *t = hs_tree_new (HS_TREE_MAP);
+    if (with_kind) {
+        hs_tree_add (t, "kind", s_str ("APIGroup"));
+        hs_tree_add (t, "apiVersion", s_str ("v1"));
+    }
+    hs_tree_add (t, "name", s_str (S_METRICS_GROUP));
+    hs_tree_t *vs = hs_tree_new (HS_TREE_SEQ);
+    hs_tree_add (vs, NULL, s_group_version (S_METRICS_GROUP, S_METRICS_VERSION));
+    hs_tree_add (t, "versions", vs);
+    hs_tree_add (t, "preferredVersion", s_group_version (S_METRICS_GROUP, S_METRICS_VERSION));
+    return t;
+}
+
+static hs_tree_t *s_metrics_resources (void)
+{
+    hs_tree_t *t = hs_tree_new (HS_TREE_MAP);
+    hs_tree_add (t, "kind", s_str ("APIResourceList"));
+    hs_tree_add (t, "apiVersion", s_str ("v1"));
+    hs_tree_add (t, "groupVersion", s_str (S_METRICS_GROUP "/" S_METRICS_VERSION));
+    hs_tree_t *rs = hs_tree_new (HS_TREE_SEQ);
+    for (size_t i = 0; i < HS_ARRAY_LEN (s_metrics_res); i++) {
+        hs_tree_t *r = hs_tree_new (HS_TREE_MAP);
+        hs_tree_add (r, "name", s_str (s_metrics_res[i].name));
+        hs_tree_add (r, "singularName", s_str (""));
+        hs_tree_add (r, "namespaced", s_bool (s_metrics_res[i].namespaced));
+        hs_tree_add (r, "kind", s_str (s_metrics_res[i].kind));
+        hs_tree_add (r, "verbs", s_words ("get list"));
+        hs_tree_add (rs, NULL, r);
+    }
+    hs_tree_add (t, "resources", rs);
+    return t;
+}
+
+static hs_tree_t *s_metrics_agg_group (void)
+{
+    hs_tree_t *t = hs_tree_new (HS_TREE_MAP);
+    hs_tree_t *meta = hs_tree_new (HS_TREE_MAP);
+    hs_tree_add (meta, "name", s_str (S_METRICS_GROUP));
+    hs_tree_add (meta, "creationTimestamp", hs_tree_new (HS_TREE_NULL));
+    hs_tree_add (t, "metadata", meta);
+    hs_tree_t *vs = hs_tree_new (HS_TREE_SEQ);
+    hs_tree_t *v = hs_tree_new (HS_TREE_MAP);
+    hs_tree_add (v, "version", s_str (S_METRICS_VERSION));
+    hs_tree_t *rs = hs_tree_new (HS_TREE_SEQ);
+    for (size_t i = 0; i < HS_ARRAY_LEN (s_metrics_res); i++) {
+        hs_tree_t *r = hs_tree_new (HS_TREE_MAP);
+        hs_tree_add (r, "resource", s_str (s_metrics_res[i].name));
+        hs_tree_add (r, "responseKind",
+                     s_gvk (S_METRICS_GROUP, S_METRICS_VERSION, s_metrics_res[i].kind));
+        hs_tree_add (r, "scope", s_str (s_metrics_res[i].namespaced ? "Namespaced" : "Cluster"));
+        hs_tree_add (r, "singularResource", s_str (""));
+        hs_tree_add (r, "verbs", s_words ("get list"));
+        hs_tree_add (rs, NULL, r);
+    }
+    hs_tree_add (v, "resources", rs);
+    hs_tree_add (v, "freshness", s_str ("Current"));
+    hs_tree_add (vs, NULL, v);
+    hs_tree_add (t, "versions", vs);
     return t;
 }
 
@@ -377,6 +462,7 @@ hs_tree_t *api_discovery_apis (bool aggregated)
     for (size_t i = 0; i < HS_ARRAY_LEN (s_groups); i++)
         hs_tree_add (gs, NULL, s_group (s_groups[i].name, false));
     hs_tree_add (t, "groups", gs);
+    hs_tree_add (gs, NULL, s_metrics_group (false)); /* last */
     return t;
 }
 

@@ -112,6 +112,7 @@ struct api_server {
     api_cache_t *cache;
     hs_client_t *client;
     api_auth_t *auth;
+    hs_usage_table_t *usage; /* issue 18: metrics.k8s.io */
     s_listener_t lis[MAX_LISTENERS];
     size_t n_lis;
     char *cert_pem, *key_pem, *ca_pem;
@@ -780,6 +781,10 @@ static void s_dispatch_user (api_req_t *r)
         if (!s_autoscale_v1 (r)) s_tree (r, NULL, NULL);
         return;
     }
+    if (rt->path == API_PATH_METRICS) { /* reads only, for every user */
+        api_metrics_handle (r);
+        return;
+    }
     if (rt->path != API_PATH_RESOURCE) {
         if (r->method != API_GET) {
             s_status (r, 405, "MethodNotAllowed", "the server does not allow this method");
@@ -1025,6 +1030,16 @@ static int s_listen (api_server_t *srv, const char *addr, bool tls)
     if (!l->io) return -EIO;
     log_info ("serving the Kubernetes API on %s://%s", tls ? "https" : "http", addr);
     return 0;
+}
+
+void api_server_set_usage (api_server_t *s, hs_usage_table_t *usage)
+{
+    s->usage = usage;
+}
+
+hs_usage_table_t *api_server_usage (api_server_t *s)
+{
+    return s->usage;
 }
 
 int api_server_new (hs_loop_t *loop, const api_http_opts_t *opts, api_cache_t *cache,

@@ -8,6 +8,7 @@
 #include "hs_daemon.h"
 #include "hs_log.h"
 #include "hs_notify.h"
+#include "hs_usage.h"
 #include "hs_util.h"
 
 #include <errno.h>
@@ -49,6 +50,7 @@ typedef struct {
     api_cache_t *cache;
     api_auth_t *auth;
     api_server_t *server;
+    hs_usage_table_t *usage; /* metrics.k8s.io: the latest sample per node */
     hs_loop_timer_t *ready;
 } self_t;
 
@@ -231,6 +233,13 @@ static int s_setup (void *arg, hs_loop_t *loop)
                           self->insecure_http};
     if (api_server_new (loop, &ho, self->cache, self->client, self->auth, &self->server) < 0)
         return 1;
+    self->usage = hs_usage_table_new ();
+    api_server_set_usage (self->server, self->usage);
+    r = api_metrics_follow (self->client, self->usage);
+    if (r < 0) {
+        log_error ("cannot follow usage.: %s", strerror (-r));
+        return 1;
+    }
     self->ready = hs_loop_timer (loop, hs_mono_ns (), s_ready_check, self);
     return 0;
 }
@@ -242,7 +251,8 @@ static void s_teardown (void *arg)
     api_server_destroy (&self->server); /* first: handlers let go of the cache and users */
     api_cache_destroy (&self->cache);
     api_auth_destroy (&self->auth);
-    hs_client_destroy (&self->client);
+    hs_client_destroy (&self->client); /* before the table its handler fills */
+    hs_usage_table_destroy (&self->usage);
     for (size_t i = 0; i < HS_ARRAY_LEN (self->pki_paths); i++) free (self->pki_paths[i]);
 }
 

@@ -9,6 +9,8 @@
  *    PREFIX/R/NAME[/SUB]               cluster-scoped kinds (nodes)
  *    PREFIX/namespaces/NS/R[/NAME[/SUB]]
  *    /api/v1/namespaces[/NS[/status]]  synthesized Namespaces
+ *    /apis/metrics.k8s.io/v1beta1/{nodes[/NAME], pods,
+ *        namespaces/NS/pods[/NAME]}    API_PATH_METRICS (resource usage)
  *  where PREFIX is /api/v1 for the core group and /apis/G/V for the others,
  *  and R is a kind's plural (hs_kind_info) served under exactly that group
  *  and version: /apis/apps/v1/namespaces/NS/pods is unknown, as in
@@ -116,6 +118,28 @@ static void s_resource (const char *group, const char *version, char **seg, size
     r->path = API_PATH_RESOURCE;
 }
 
+/* metrics.k8s.io/v1beta1's NodeMetrics and PodMetrics: seg[0..n) after
+ * the group-version. */
+static void s_metrics (char **seg, size_t n, api_route_t *r)
+{
+    if (n <= 2 && strcmp (seg[0], "nodes") == 0) {
+        if (n == 2 && !s_name_ok (seg[1], MAX_NAME_LEN)) return;
+        r->kind = HS_KIND_NODE;
+        if (n == 2) r->name = seg[1];
+    } else if (n == 1 && strcmp (seg[0], "pods") == 0) {
+        r->kind = HS_KIND_POD;
+    } else if ((n == 3 || n == 4) && strcmp (seg[0], "namespaces") == 0 &&
+               s_name_ok (seg[1], MAX_NS_LEN) && strcmp (seg[2], "pods") == 0) {
+        if (n == 4 && !s_name_ok (seg[3], MAX_NAME_LEN)) return;
+        r->kind = HS_KIND_POD;
+        r->ns = seg[1];
+        if (n == 4) r->name = seg[3];
+    } else {
+        return;
+    }
+    r->path = API_PATH_METRICS;
+}
+
 /* Discovery and resources under /api and /apis. */
 static void s_api (char **seg, size_t n, api_route_t *r)
 {
@@ -147,6 +171,8 @@ static void s_api (char **seg, size_t n, api_route_t *r)
     r->version = seg[2];
     if (n == 3)
         r->path = API_PATH_GV;
+    else if (strcmp (seg[1], "metrics.k8s.io") == 0 && strcmp (seg[2], "v1beta1") == 0)
+        s_metrics (seg + 3, n - 3, r);
     else
         s_resource (seg[1], seg[2], seg + 3, n - 3, r);
 }

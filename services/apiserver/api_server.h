@@ -70,6 +70,19 @@ hs_loop_t *api_server_loop (api_server_t *s);
  * used for writes. */
 hs_client_t *api_server_client (api_server_t *s);
 
+/* (Additive, issue 18.) The latest usage of each node (hs_usage.h), which
+ * api_main.c fills from `usage.` (api_metrics_follow); NULL: none kept.
+ * The server takes nothing. */
+typedef struct hs_usage_table hs_usage_table_t;
+void api_server_set_usage (api_server_t *s, hs_usage_table_t *usage);
+hs_usage_table_t *api_server_usage (api_server_t *s);
+/* Follows `usage.` on client into table (api_metrics_serve.c): samples
+ * whose topic does not name their node are refused, counted
+ * (hs_usage_table_refused), logged once. 0 or -errno. */
+int api_metrics_follow (hs_client_t *client, hs_usage_table_t *table);
+/* metrics.k8s.io requests, called by api_http.c for API_PATH_METRICS. */
+void api_metrics_handle (api_req_t *r);
+
 /* Handlers, called by api_http.c for API_PATH_RESOURCE: api_sub_handle when
  * route->sub is set or the kind is API_KIND_NAMESPACE, else api_crud_handle. */
 void api_crud_handle (api_req_t *r);

@@ -113,6 +113,17 @@ int ctl_keys_main (ctl_t *ctl, int argc, char **argv);
 int ctl_token_main (ctl_t *ctl, int argc, char **argv);
 int ctl_config_main (ctl_t *ctl, int argc, char **argv);
 
+/* hsctl top pods|nodes (ctl_top.c, issue 18). */
+int ctl_top_main (ctl_t *ctl, int argc, char **argv);
+/* Follows `usage.` into table (connects first). 0, or -1 (printed). */
+typedef struct hs_usage_table hs_usage_table_t;
+int ctl_usage_follow (ctl_t *ctl, hs_usage_table_t *table);
+/* Processes the bus until each of nodes has a fresh sample with a window,
+ * or wait_ms passed (more for a node reporting less often than every
+ * wait_ms / 2: 2 of its intervals, at most 30 s). */
+void ctl_usage_wait (ctl_t *ctl, hs_usage_table_t *t, const char *const *nodes, size_t n,
+                     int wait_ms);
+
 /* `get components`: live component instances from their heartbeats. */
 int ctl_get_components (ctl_t *ctl, bool no_headers);
 

@@ -1,12 +1,46 @@
 /*  ctl_describe.c: `hsctl describe KIND NAME...` (or TYPE/NAME, or KIND -l SEL).
  *
  *  One snapshot brings the object and what its description draws on (events,
- *  pods, replica sets); ctl_describe_fmt.c does the text.
+ *  pods, replica sets); ctl_describe_fmt.c does the text. A node's
+ *  description also shows its agent's last usage sample when one arrives
+ *  on usage.<node>/ within 1.5 s (ctl_top.c follows the topic).
  */
+
 #include "ctl.h"
 #include "ctl_fmt.h"
+#include "hs_usage.h"
 
 #include <string.h>
+
+#define S_USAGE_WAIT_MS 1500
+
+/* o rendered, with its usage sample when o is a node that has one. */
+static char *s_render (const Hs__Object *o, const Hs__Object *const *rel, size_t n, int64_t now,
+                       hs_usage_table_t *usage)
+{
+    const Hs__NodeUsage *u = NULL;
+    int64_t received = 0, now_mono = hs_mono_ns ();
+    if (usage && hs_obj_kind (o) == HS_KIND_NODE) {
+        const char *name = hs_obj_meta (o)->name;
+        u = hs_usage_table_node (usage, name, now_mono);
+        if (u) hs_usage_table_last (usage, name, &received);
+    }
+    return ctl_describe_render_usage (o, rel, n, now, u, now_mono - received);
+}
+
+/* Waits (once) for the usage of the nodes among objs. */
+static void s_wait_usage (ctl_t *ctl, hs_usage_table_t *usage, const Hs__Object *const *objs,
+                          size_t n)
+{
+    if (!usage) return;
+    const char **names = hs_calloc (n + 1, sizeof *names);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (objs[i] && hs_obj_kind (objs[i]) == HS_KIND_NODE)
+            names[k++] = hs_obj_meta (objs[i])->name;
+    if (k) ctl_usage_wait (ctl, usage, names, k, S_USAGE_WAIT_MS);
+    free (names);
+}
 
 static const struct option s_longs[] = {
     {"selector", required_argument, NULL, 'l'},
@@ -54,6 +88,7 @@ int ctl_describe_main (ctl_t *ctl, int argc, char **argv)
     ctl_selector_t *sel = NULL;
     hs_db_snapshot_t snap = {0};
     hs_kind_t kind = HS_KIND_NONE;
+    hs_usage_table_t *usage = NULL;
     if (strchr (pos[0], '/')) {
         for (int i = 0; i < npos; i++) {
             char *name;
@@ -80,6 +115,13 @@ int ctl_describe_main (ctl_t *ctl, int argc, char **argv)
             goto out;
         }
     }
+    bool nodes = kind == HS_KIND_NODE;
+    for (size_t j = 0; j < n; j++) nodes |= kinds[j] == HS_KIND_NODE;
+    /* subscribed before the snapshot: samples come while the store answers */
+    if (nodes) {
+        usage = hs_usage_table_new ();
+        if (ctl_usage_follow (ctl, usage) < 0) goto out;
+    }
     if (ctl_snapshot (ctl, NULL, 0, &snap) < 0) goto out;
     int64_t now = hs_now_ns ();
     const Hs__Object *const *rel = (const Hs__Object *const *)snap.objects;
@@ -96,8 +138,9 @@ int ctl_describe_main (ctl_t *ctl, int argc, char **argv)
             hits[nh++] = snap.objects[i];
         }
         ctl_sort_objects (hits, nh);
+        s_wait_usage (ctl, usage, hits, nh);
         for (size_t i = 0; i < nh; i++) {
-            _cleanup_free_ char *t = ctl_describe_render (hits[i], rel, snap.n_objects, now);
+            _cleanup_free_ char *t = s_render (hits[i], rel, snap.n_objects, now, usage);
             printf ("%s%s", first_out ? "" : "\n\n", t);
             first_out = false;
         }
@@ -110,6 +153,17 @@ int ctl_describe_main (ctl_t *ctl, int argc, char **argv)
         free (hits);
         goto out;
     }
+    const Hs__Object **found_all = hs_calloc (n + 1, sizeof *found_all);
+    for (size_t j = 0; j < n; j++) {
+        for (size_t i = 0; i < snap.n_objects && !found_all[j]; i++) {
+            const Hs__ObjectMeta *m = hs_obj_meta (snap.objects[i]);
+            if (hs_obj_kind (snap.objects[i]) == kinds[j] && m && hs_streq (m->name, names[j]) &&
+                s_in_ns (ctl, kinds[j], m))
+                found_all[j] = snap.objects[i];
+        }
+    }
+    s_wait_usage (ctl, usage, found_all, n);
+    free (found_all);
     for (size_t j = 0; j < n; j++) {
         const Hs__Object *found = NULL;
         for (size_t i = 0; i < snap.n_objects && !found; i++) {
@@ -124,12 +178,13 @@ int ctl_describe_main (ctl_t *ctl, int argc, char **argv)
             rc = 1;
             continue;
         }
-        _cleanup_free_ char *t = ctl_describe_render (found, rel, snap.n_objects, now);
+        _cleanup_free_ char *t = s_render (found, rel, snap.n_objects, now, usage);
         printf ("%s%s", first_out ? "" : "\n\n", t);
         first_out = false;
     }
 out:
     hs_db_snapshot_free (&snap);
+    hs_usage_table_destroy (&usage);
     ctl_selector_free (&sel);
     free (kinds);
     free (names);

@@ -5,6 +5,7 @@
 #include "ctl_fmt.h"
 #include "hs_podsec.h"
 #include "hs_quantity.h"
+#include "hs_usage.h"
 #include "hs_workload.h"
 
 #include <stdarg.h>
@@ -20,6 +21,8 @@ typedef struct {
     hs_buf_t done;
     hs_buf_t cur;
     int64_t now;
+    const Hs__NodeUsage *usage; /* describe node: the agent's sample, or NULL */
+    int64_t usage_age;          /* how old it is */
 } s_w_t;
 
 static void s_write (s_w_t *w, int level, const char *fmt, ...)
@@ -508,6 +511,25 @@ static int s_pct (int64_t v, int64_t of)
     return p > INT32_MAX ? INT32_MAX : p < INT32_MIN ? INT32_MIN : (int)p;
 }
 
+/* Not kubectl's (it has no such block): what the node's agent last
+ * measured, from usage.<node>/ (issue 18), as `top node` shows it. */
+static void s_node_usage (s_w_t *w, const Hs__NodeUsage *u, int64_t cap_cpu, int64_t cap_mem)
+{
+    _cleanup_free_ char *win = hs_usage_fmt_duration ((int64_t)u->window_ms * 1000000LL);
+    _cleanup_free_ char *age = hs_usage_fmt_duration (w->usage_age / 1000000 * 1000000);
+    s_write (w, 0, "Resource usage (from the agent on usage.%s/, %s window, %s ago):\n", u->node,
+             win, age);
+    s_write (w, 1, "Resource\tUsage\n");
+    s_write (w, 1, "--------\t-----\n");
+    int64_t milli =
+        (int64_t)(u->cpu_usage_nanocores / 1000000 + (u->cpu_usage_nanocores % 1000000 != 0));
+    _cleanup_free_ char *cpu = hs_usage_top_cpu (u->cpu_usage_nanocores);
+    _cleanup_free_ char *mem = hs_usage_top_mem (u->memory_working_set_bytes);
+    s_write (w, 1, "cpu\t%s (%d%%)\n", cpu, s_pct (milli, cap_cpu));
+    s_write (w, 1, "memory\t%s (%d%%)\n", mem, s_pct (u->memory_working_set_bytes, cap_mem));
+    s_write (w, 1, "pods\t%zu with running containers\n", u->n_pods);
+}
+
 static void s_describe_node (s_w_t *w, const Hs__Node *nd, const Hs__Object *o,
                              const Hs__Object *const *rel, size_t n)
 {
@@ -623,6 +645,7 @@ static void s_describe_node (s_w_t *w, const Hs__Node *nd, const Hs__Object *o,
              s_pct (total[1], cap_cpu));
     s_write (w, 1, "memory\t%s (%d%%)\t%s (%d%%)\n", m0, s_pct (total[2], cap_mem), m1,
              s_pct (total[3], cap_mem));
+    if (w->usage) s_node_usage (w, w->usage, cap_cpu, cap_mem);
     s_events (w, o, rel, n);
 }
 
@@ -1057,7 +1080,13 @@ static void s_describe_event (s_w_t *w, const Hs__Event *e)
 
 char *ctl_describe_render (const Hs__Object *o, const Hs__Object *const *rel, size_t n, int64_t now)
 {
-    s_w_t w = {.now = now};
+    return ctl_describe_render_usage (o, rel, n, now, NULL, 0);
+}
+
+char *ctl_describe_render_usage (const Hs__Object *o, const Hs__Object *const *rel, size_t n,
+                                 int64_t now, const Hs__NodeUsage *usage, int64_t usage_age_ns)
+{
+    s_w_t w = {.now = now, .usage = usage, .usage_age = usage_age_ns};
     if (!hs_obj_meta (o)) return hs_strdup ("");
     switch (hs_obj_kind (o)) {
     case HS_KIND_POD: s_describe_pod (&w, o->pod, o, rel, n); break;

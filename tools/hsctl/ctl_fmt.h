@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bus.pb-c.h"
 #include "hs_obj.h"
 #include "hs_util.h"
 
@@ -121,5 +122,35 @@ char *ctl_render_names (const Hs__Object *const *objs, size_t n);
  * concerns o. */
 char *ctl_describe_render (const Hs__Object *o, const Hs__Object *const *related, size_t n_related,
                            int64_t now_ns);
+/* (Additive, issue 18.) The same, and for a node whose agent's usage sample
+ * is given (usage_age_ns old), a "Resource usage" block after "Allocated
+ * resources" (cpu and memory as `top node` prints them, with percentages
+ * of allocatable). */
+char *ctl_describe_render_usage (const Hs__Object *o, const Hs__Object *const *related,
+                                 size_t n_related, int64_t now_ns, const Hs__NodeUsage *usage,
+                                 int64_t usage_age_ns);
+
+/* ------------------------------------------------------------ top (ctl_top_fmt.c) */
+
+/* One line of `hsctl top` (issue 18). Pods: ns, name (pod = name); with
+ * --containers one row per container: pod, name = the container. Nodes:
+ * name, allocatable, unknown when the node has no metrics. */
+typedef struct {
+    const char *ns, *pod, *name;
+    uint64_t nanocores; /* CPU rate */
+    int64_t ws_bytes;   /* memory working set */
+    int64_t alloc_cpu_milli, alloc_mem_bytes;
+    bool unknown;
+} ctl_top_row_t;
+
+/* kubectl 1.32's `top pod` table (NAMESPACE with_ns, POD with containers,
+ * NAME, CPU(cores), MEMORY(bytes)), rows sorted in place by name or by
+ * sort_by ("cpu", "memory", NULL), with --sum's totals (sum); "" when n
+ * is 0. Caller frees. */
+char *ctl_top_pods_text (ctl_top_row_t *rows, size_t n, bool with_ns, bool containers,
+                         bool no_headers, const char *sort_by, bool sum);
+/* kubectl 1.32's `top node` table (NAME CPU(cores) CPU(%) MEMORY(bytes)
+ * MEMORY(%)), the unknown ones last; "" when none has metrics. */
+char *ctl_top_nodes_text (ctl_top_row_t *rows, size_t n, bool no_headers, const char *sort_by);
 
 #endif
