@@ -78,6 +78,7 @@ typedef enum {
     STORE_ROLE_BOOTSTRAP,
     STORE_ROLE_STORE,
     STORE_ROLE_APISERVER,
+    STORE_ROLE_METRICS,
     STORE_ROLE__COUNT
 } store_role_t;
 
