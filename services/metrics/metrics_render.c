@@ -22,19 +22,29 @@ typedef struct {
     size_t n_seen, cap_seen;
 } s_ctx_t;
 
+/* Appends without hs_buf_append's call and NUL per piece: the page is
+ * hundreds of thousands of short pieces. metrics_render NUL-terminates. */
+static inline void s_app (hs_buf_t *o, const void *p, size_t n)
+{
+    if (o->len + n + 1 > o->cap) {
+        hs_buf_append (o, p, n);
+        return;
+    }
+    memcpy (o->data + o->len, p, n);
+    o->len += n;
+}
+
 static inline void s_putc (hs_buf_t *o, char c)
 {
-    if (o->len + 1 >= o->cap)
+    if (o->len + 2 > o->cap)
         hs_buf_append (o, &c, 1);
-    else {
+    else
         o->data[o->len++] = c;
-        o->data[o->len] = '\0';
-    }
 }
 
 static inline void s_puts (hs_buf_t *o, const char *s)
 {
-    hs_buf_append (o, s, strlen (s));
+    s_app (o, s, strlen (s));
 }
 
 static void s_u64 (hs_buf_t *o, uint64_t v)
@@ -45,7 +55,7 @@ static void s_u64 (hs_buf_t *o, uint64_t v)
         tmp[--i] = (char)('0' + v % 10);
         v /= 10;
     } while (v);
-    hs_buf_append (o, tmp + i, sizeof tmp - i);
+    s_app (o, tmp + i, sizeof tmp - i);
 }
 
 static void s_i64 (hs_buf_t *o, int64_t v)
@@ -73,7 +83,7 @@ static void s_fixed (hs_buf_t *o, int64_t v, int digits, uint64_t scale)
     int n = digits;
     while (n > 0 && tmp[n - 1] == '0') n--;
     s_putc (o, '.');
-    hs_buf_append (o, tmp, (size_t)n);
+    s_app (o, tmp, (size_t)n);
 }
 
 static void s_ns_seconds (hs_buf_t *o, int64_t ns)
@@ -81,7 +91,7 @@ static void s_ns_seconds (hs_buf_t *o, int64_t ns)
     s_fixed (o, ns, 9, 1000000000ULL);
 }
 
-void metrics_put_double (hs_buf_t *o, double v)
+static void s_double (hs_buf_t *o, double v)
 {
     if (isnan (v)) return s_puts (o, "NaN");
     if (isinf (v)) return s_puts (o, v > 0 ? "+Inf" : "-Inf");
@@ -92,7 +102,7 @@ void metrics_put_double (hs_buf_t *o, double v)
     s_puts (o, tmp);
 }
 
-void metrics_put_name (hs_buf_t *o, const char *s)
+static void s_name (hs_buf_t *o, const char *s)
 {
     if (!s || !*s) return s_putc (o, '_');
     if (*s >= '0' && *s <= '9') s_putc (o, '_');
@@ -127,13 +137,13 @@ static size_t s_utf8_len (const unsigned char *s)
     return n;
 }
 
-void metrics_put_value (hs_buf_t *o, const char *s)
+static void s_value (hs_buf_t *o, const char *s)
 {
     const unsigned char *p = (const unsigned char *)(s ? s : "");
     while (*p) {
         const unsigned char *run = p;
         while (*p >= 0x20 && *p < 0x80 && *p != '\\' && *p != '"') p++;
-        if (p > run) hs_buf_append (o, run, (size_t)(p - run));
+        if (p > run) s_app (o, run, (size_t)(p - run));
         if (!*p) break;
         if (*p == '\\')
             s_puts (o, "\\\\"), p++;
@@ -146,11 +156,36 @@ void metrics_put_value (hs_buf_t *o, const char *s)
         else {
             size_t n = s_utf8_len (p);
             if (n)
-                hs_buf_append (o, p, n), p += n;
+                s_app (o, p, n), p += n;
             else
                 s_puts (o, "\xef\xbf\xbd"), p++;
         }
     }
+}
+
+/* The buffer's text, NUL-terminated (the pieces do not write one). */
+static char *s_take (hs_buf_t *b)
+{
+    hs_buf_append (b, "", 0);
+    return hs_buf_take (b);
+}
+
+void metrics_put_double (hs_buf_t *o, double v)
+{
+    s_double (o, v);
+    hs_buf_append (o, "", 0);
+}
+
+void metrics_put_name (hs_buf_t *o, const char *s)
+{
+    s_name (o, s);
+    hs_buf_append (o, "", 0);
+}
+
+void metrics_put_value (hs_buf_t *o, const char *s)
+{
+    s_value (o, s);
+    hs_buf_append (o, "", 0);
 }
 
 /* Starts a family: false when one of that name was written already (then
@@ -187,7 +222,7 @@ static inline void s_lbl (hs_buf_t *o, const char *key, const char *value)
 {
     s_puts (o, key);
     s_puts (o, "=\"");
-    metrics_put_value (o, value);
+    s_value (o, value);
     s_puts (o, "\",");
 }
 
@@ -218,7 +253,7 @@ static inline void s_end_i64 (hs_buf_t *o, int64_t v)
 static inline void s_end_double (hs_buf_t *o, double v)
 {
     s_close (o);
-    metrics_put_double (o, v);
+    s_double (o, v);
     s_putc (o, '\n');
 }
 
@@ -233,7 +268,7 @@ static inline void s_end_ns (hs_buf_t *o, int64_t ns)
 static inline void s_pre (hs_buf_t *o, const char *name, const char *pre, size_t len)
 {
     s_open (o, name);
-    hs_buf_append (o, pre, len);
+    s_app (o, pre, len);
     s_putc (o, ',');
 }
 
@@ -261,12 +296,12 @@ static char *s_generic_name (const char *component, const char *name, const char
 {
     hs_buf_t b = {0};
     s_puts (&b, "homeostat_");
-    metrics_put_name (&b, component);
+    s_name (&b, component);
     s_putc (&b, '_');
-    metrics_put_name (&b, name);
+    s_name (&b, name);
     size_t n = strlen (suffix);
     if (n && !(b.len >= n && strcmp (b.data + b.len - n, suffix) == 0)) s_puts (&b, suffix);
-    return hs_buf_take (&b);
+    return s_take (&b);
 }
 
 static bool s_hist_ok (const Hs__Histogram *h)
@@ -290,7 +325,7 @@ static void s_hist_series (hs_buf_t *o, const char *fam, const char *member, con
         s_lbl (o, "member", member);
         s_puts (o, "le=\"");
         if (i < h->n_bounds)
-            metrics_put_double (o, h->bounds[i]);
+            s_double (o, h->bounds[i]);
         else
             s_puts (o, "+Inf");
         s_puts (o, "\",");
@@ -734,7 +769,7 @@ static void s_container_usage (s_ctx_t *c, const metrics_input_t *in)
             const Hs__ContainerUsage *u = cu[i].u;
             if (f == 4 && u->started_at <= 0) continue;
             s_open (o, fams[f].name);
-            hs_buf_append (o, lb.data + cu[i].lbl, cu[i].lbl_len);
+            s_app (o, lb.data + cu[i].lbl, cu[i].lbl_len);
             switch (f) {
             case 0: s_end_ns (o, (int64_t)u->cpu_usage_core_ns); break;
             case 1: s_end_i64 (o, u->memory_working_set_bytes); break;
@@ -799,8 +834,8 @@ static void s_pod_labels (hs_buf_t *o, const Hs__ObjectMeta *meta)
     for (size_t i = 0; i < n; i++) {
         hs_buf_t b = {0};
         s_puts (&b, "label_");
-        metrics_put_name (&b, meta->labels[i]->key);
-        l[i].owned = hs_buf_take (&b);
+        s_name (&b, meta->labels[i]->key);
+        l[i].owned = s_take (&b);
         l[i].name = l[i].owned;
         l[i].key = hs_s (meta->labels[i]->key);
         l[i].value = meta->labels[i]->value;
@@ -1206,7 +1241,12 @@ static void s_workloads (s_ctx_t *c, const metrics_input_t *in)
 void metrics_render (const metrics_input_t *in, hs_buf_t *out)
 {
     s_ctx_t c = {.out = out};
-    if (!out->data) hs_buf_append (out, "", 0);
+    /* some 2 KiB a pod: grow once rather than double from nothing */
+    size_t want = out->len + 4096 + 2500 * in->n_pods + 200 * in->n_members + 1000 * in->n_nodes;
+    if (out->cap < want) {
+        out->data = hs_realloc (out->data, want);
+        out->cap = want;
+    }
     s_system (&c, in);
     s_nodes (&c, in);
     s_node_usage (&c, in);
@@ -1215,4 +1255,5 @@ void metrics_render (const metrics_input_t *in, hs_buf_t *out)
     s_workloads (&c, in);
     for (size_t i = 0; i < c.n_seen; i++) free (c.seen[i]);
     free (c.seen);
+    hs_buf_append (out, "", 0); /* the NUL the pieces did not write */
 }
