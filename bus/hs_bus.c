@@ -2,6 +2,7 @@
 #include "hs_bus.h"
 #include "hs_cred.h"
 #include "hs_log.h"
+#include "hs_metric.h"
 #include "hs_topic.h"
 #include "hs_util.h"
 
@@ -980,12 +981,5 @@ bool hs_bus_pending (hs_bus_t *self)
 void hs_heartbeat_counters (Hs__ComponentHeartbeat *hb, Hs__Counter *cs, Hs__Counter **cp,
                             const char *const *names, const uint64_t *values, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        hs__counter__init (&cs[i]);
-        cs[i].name = (char *)names[i];
-        cs[i].value = values[i];
-        cp[i] = &cs[i];
-    }
-    hb->counters = cp;
-    hb->n_counters = n;
+    hs_metric_counters (&hb->counters, &hb->n_counters, cs, cp, names, values, n);
 }

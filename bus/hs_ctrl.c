@@ -3,6 +3,7 @@
 #include "hs_daemon.h"
 #include "hs_log.h"
 #include "hs_members.h"
+#include "hs_metric.h"
 #include "hs_notify.h"
 #include "hs_util.h"
 
@@ -16,6 +17,7 @@
 #define MS               1000000LL
 #define JOIN_TIMEOUT_MS  30000
 #define MAX_COUNTERS     24
+#define MAX_GAUGES       16
 #define EVENT_TIMEOUT_MS 10000
 
 /* An extra descriptor (hs_ctrl_fd_add), a source of the loop. */
@@ -41,7 +43,8 @@ struct hs_ctrl_t {
     hs_members_t *members; /* live instances, this one included */
     size_t n_live;         /* hs_members_count (members) */
     uint64_t passes;
-    s_fd_t **fds; /* extra descriptors */
+    hs_hist_t *pass_hist; /* pass_duration_seconds */
+    s_fd_t **fds;         /* extra descriptors */
     size_t n_fds, cap_fds;
     hs_loop_t *loop;
     hs_loop_turn_t *tick; /* s_tick */
@@ -344,13 +347,28 @@ static void s_heartbeat (hs_ctrl_t *c)
     size_t n = 0;
     if (c->ops->counters) n = c->ops->counters (c->ops->arg, names, values, MAX_COUNTERS - 2);
     if (n > MAX_COUNTERS - 2) n = MAX_COUNTERS - 2;
-    names[n] = "passes";
+    names[n] = "reconcile_passes";
     values[n++] = c->passes;
     names[n] = "members";
     values[n++] = c->n_live;
     Hs__Counter cs[MAX_COUNTERS];
     Hs__Counter *cp[MAX_COUNTERS];
     hs_heartbeat_counters (&hb, cs, cp, names, values, n);
+    const char *gnames[MAX_GAUGES];
+    double gvalues[MAX_GAUGES];
+    size_t ng = 0;
+    if (c->ops->gauges) ng = c->ops->gauges (c->ops->arg, gnames, gvalues, MAX_GAUGES - 1);
+    if (ng > MAX_GAUGES - 1) ng = MAX_GAUGES - 1;
+    if (c->ops->queue) {
+        gnames[ng] = "work_queue_length";
+        gvalues[ng++] = (double)c->ops->queue (c->ops->arg);
+    }
+    Hs__Gauge gs[MAX_GAUGES];
+    Hs__Gauge *gp[MAX_GAUGES];
+    hs_metric_gauges (&hb.gauges, &hb.n_gauges, gs, gp, gnames, gvalues, ng);
+    hs_hist_pb_t hroom[1];
+    Hs__Histogram *hp[1];
+    hs_metric_histograms (&hb.histograms, &hb.n_histograms, hroom, hp, &c->pass_hist, 1);
     hb.component = (char *)c->ops->component;
     hb.instance = (char *)c->instance;
     hb.host = c->host;
@@ -407,7 +425,7 @@ static int64_t s_tick (void *arg)
         c->passes++;
         int64_t want = ops->pass (ops->arg, c, now);
         hs_ctrl_wake_at (c, want);
-        int64_t took_ms = (hs_mono_ns () - now) / MS;
+        int64_t took_ms = (hs_hist_since (c->pass_hist, now) - now) / MS;
         if (took_ms * 2 > c->o.member_timeout_ms)
             hs_log_once (HS_LOG_WARN, "ctrl:slowpass",
                          "a pass took %lld ms, over half the member timeout (%d ms): peers may "
@@ -439,6 +457,7 @@ static int s_setup (void *arg, hs_loop_t *loop)
     hs_ctrl_t *c = arg;
     const hs_ctrl_ops_t *ops = c->ops;
     c->loop = loop;
+    c->pass_hist = hs_hist_new ("pass_duration_seconds", NULL, 0);
     int r = hs_client_new (c->o.bus, ops->component, c->o.instance, JOIN_TIMEOUT_MS, &c->client);
     if (r < 0) {
         log_error ("cannot join the bus at %s: %s", hs_s (c->o.bus ? c->o.bus : getenv ("HS_BUS")),
@@ -483,6 +502,7 @@ static void s_teardown (void *arg)
     while (c->n_fds) hs_ctrl_fd_remove (c, c->fds[0]->fd);
     hs_client_destroy (&c->client);
     hs_members_destroy (&c->members);
+    hs_hist_destroy (&c->pass_hist);
     free (c->fds);
 }
 

@@ -21,7 +21,11 @@
  *      stopped acting on its share. Two instances may still briefly act on
  *      one object; expected revisions and the store's checks keep that safe;
  *    - every ops.resync... a pass runs anyway, so nothing waits for an event
- *      that was lost.
+ *      that was lost;
+ *    - the heartbeat carries the controller's counters and gauges, and
+ *      hs_ctrl's own: counters reconcile_passes and members, gauge
+ *      work_queue_length (ops.queue), histogram pass_duration_seconds (each
+ *      ops.pass, docs/protocol.md §8).
  *
  *  Events: hs_event_send names an Event after what it says (involved uid,
  *  reason, message), so a repeat is an apply of the same object, which the
@@ -55,6 +59,12 @@ typedef struct {
     /* The heartbeat's counters: fills up to max names and values, returns
      * how many. May be NULL. */
     size_t (*counters) (void *arg, const char **names, uint64_t *values, size_t max);
+    /* The heartbeat's gauges (docs/protocol.md §8): fills up to max names
+     * and values, returns how many. May be NULL. */
+    size_t (*gauges) (void *arg, const char **names, double *values, size_t max);
+    /* The work_queue_length gauge: keys (objects) waiting for a pass to
+     * reconcile them. May be NULL: no such gauge. */
+    size_t (*queue) (void *arg);
     /* The heartbeat's share: objects owned and known. May be NULL. */
     void (*share) (void *arg, uint64_t *owned, uint64_t *total);
     void *arg;

@@ -720,6 +720,13 @@ static size_t s_counters (void *arg, const char **names, uint64_t *values, size_
     return k;
 }
 
+/* work_queue_length: the Services marked dirty, waiting for a pass. */
+static size_t s_queue (void *arg)
+{
+    self_t *self = arg;
+    return zhashx_size (self->dirty);
+}
+
 static void s_share (void *arg, uint64_t *owned, uint64_t *total)
 {
     self_t *self = arg;
@@ -756,6 +763,7 @@ int main (int argc, char **argv)
                          .pass = s_pass,
                          .counters = s_counters,
                          .share = s_share,
+                         .queue = s_queue,
                          .arg = &self};
     rc = hs_ctrl_run (&o, &ops);
     zhashx_destroy (&self.pods_by_label);

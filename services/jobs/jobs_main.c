@@ -530,6 +530,21 @@ static size_t s_counters (void *arg, const char **names, uint64_t *values, size_
     return k;
 }
 
+/* work_queue_length: every pass looks at every Job this instance owns
+ * (level-triggered); the Jobs waiting are those it cannot act on yet:
+ * writes unanswered, a pause after a refusal, or the cache behind their
+ * writes. */
+static size_t s_queue (void *arg)
+{
+    self_t *self = arg;
+    int64_t now = hs_mono_ns ();
+    int64_t rev = self->watch ? hs_watch_revision (self->watch) : 0;
+    size_t n = 0;
+    for (s_job_t *j = zhashx_first (self->jobs); j; j = zhashx_next (self->jobs))
+        if (j->inflight > 0 || j->hold_until > now || j->await_since || j->barrier > rev) n++;
+    return n;
+}
+
 static void s_share (void *arg, uint64_t *owned, uint64_t *total)
 {
     self_t *self = arg;
@@ -581,6 +596,7 @@ int main (int argc, char **argv)
                          .pass = s_pass_entry,
                          .counters = s_counters,
                          .share = s_share,
+                         .queue = s_queue,
                          .arg = &self};
     rc = hs_ctrl_run (&o, &ops);
     zhashx_destroy (&self.jobs);

@@ -1094,6 +1094,13 @@ static size_t s_counters (void *arg, const char **names, uint64_t *values, size_
     return k;
 }
 
+/* work_queue_length: the pods marked to be looked at again by a pass. */
+static size_t s_queue (void *arg)
+{
+    self_t *self = arg;
+    return zhashx_size (self->dirty);
+}
+
 static void s_share (void *arg, uint64_t *owned, uint64_t *total)
 {
     self_t *self = arg;
@@ -1162,6 +1169,7 @@ int main (int argc, char **argv)
                          .pass = s_pass,
                          .counters = s_counters,
                          .share = s_share,
+                         .queue = s_queue,
                          .arg = &self};
     rc = hs_ctrl_run (&o, &ops);
     /* the client is gone: what was in flight is only memory now */

@@ -963,6 +963,20 @@ static size_t s_counters (void *arg, const char **names, uint64_t *values, size_
     return k;
 }
 
+/* work_queue_length: the ReplicaSets and Deployments of this instance
+ * marked dirty and not synced since (a pass takes them, or they wait for
+ * their expectations or backoff). */
+static size_t s_queue (void *arg)
+{
+    self_t *self = arg;
+    size_t n = 0;
+    zhashx_t *tables[] = {self->rss, self->deploys};
+    for (size_t t = 0; t < HS_ARRAY_LEN (tables); t++)
+        for (s_obj_t *o = zhashx_first (tables[t]); o; o = zhashx_next (tables[t]))
+            if (o->dirty && self->ctrl && hs_ctrl_owns (self->ctrl, o->key)) n++;
+    return n;
+}
+
 static void s_share (void *arg, uint64_t *owned, uint64_t *total)
 {
     self_t *self = arg;
@@ -1018,6 +1032,7 @@ int main (int argc, char **argv)
                          .pass = s_pass,
                          .counters = s_counters,
                          .share = s_share,
+                         .queue = s_queue,
                          .arg = &self};
     rc = hs_ctrl_run (&o, &ops);
     zhashx_destroy (&self.rss);

@@ -66,6 +66,7 @@ typedef struct {
     char *assumed;  /* the node we bound it to, until the watch shows it bound */
     bool bind_inflight;
     bool status_inflight;
+    bool unsched; /* the cache shows PodScheduled=False: counted in n_unsched */
 } s_pod_t;
 
 struct self_t;
@@ -109,6 +110,7 @@ typedef struct self_t {
     int64_t next_due_ns; /* earliest next_try of a pending pod; INT64_MAX: none */
     zhashx_t *pods;      /* "ns/name" -> s_pod_t */
     uint64_t n_pods;     /* pods in the cache */
+    size_t n_unsched;    /* pending pods with unsched set: the unschedulable_pods gauge */
     uint64_t bound, bind_refused, unschedulable, cycles, events;
     s_binds_t *binds; /* this pass's binds, not sent yet */
 } self_t;
@@ -164,11 +166,22 @@ static bool s_holds_room (const Hs__Pod *pod)
     return pod && pod->spec && !hs_empty (pod->spec->node_name) && !hs_pod_terminal (pod);
 }
 
+/* Notes whether the cache shows pending pod p PodScheduled=False. */
+static void s_set_unsched (self_t *self, s_pod_t *p, const Hs__Pod *pod)
+{
+    const Hs__PodCondition *c = hs_pod_condition (pod->status, "PodScheduled");
+    bool now = c && hs_streq (c->status, "False");
+    if (now && !p->unsched) self->n_unsched++;
+    if (!now && p->unsched) self->n_unsched--;
+    p->unsched = now;
+}
+
 /* Forgets pending pod key, and what its bind in flight counts. */
 static void s_drop (self_t *self, const char *key)
 {
     s_pod_t *p = zhashx_lookup (self->pods, key);
     if (!p) return;
+    if (p->unsched) self->n_unsched--;
     if (p->assumed) sched_cluster_unset_pod (self->cluster, key, true);
     zhashx_delete (self->pods, key);
 }
@@ -233,6 +246,7 @@ static void s_on_pod (self_t *self, Hs__EventType type, const Hs__Pod *pod, cons
                 p->backoff_ms = 0;
                 s_due (self, p, 0);
             }
+            s_set_unsched (self, p, pod);
         } else if (p) {
             s_drop (self, key); /* bound (the watch shows it), deleting, finished */
         }
@@ -614,7 +628,7 @@ static void s_cycle (self_t *self)
 static size_t s_counters (void *arg, const char **names, uint64_t *values, size_t max)
 {
     self_t *self = arg;
-    const char *n[] = {"bound", "bind_refused", "unschedulable", "cycles", "events"};
+    const char *n[] = {"pods_bound", "bind_refused", "unschedulable", "cycles", "events"};
     const uint64_t v[] = {self->bound, self->bind_refused, self->unschedulable, self->cycles,
                           self->events};
     size_t k = 0;
@@ -623,6 +637,25 @@ static size_t s_counters (void *arg, const char **names, uint64_t *values, size_
         values[k] = v[k];
     }
     return k;
+}
+
+/* unschedulable_pods: this instance's pending pods whose PodScheduled is
+ * False now, as the cache shows them (kept up per watch event). */
+static size_t s_gauges (void *arg, const char **names, double *values, size_t max)
+{
+    self_t *self = arg;
+    if (max < 1) return 0;
+    names[0] = "unschedulable_pods";
+    values[0] = (double)self->n_unsched;
+    return 1;
+}
+
+/* work_queue_length: this instance's pending pods (kube-scheduler's
+ * pending_pods: due, backing off, or waiting for a bind's answer). */
+static size_t s_queue (void *arg)
+{
+    self_t *self = arg;
+    return zhashx_size (self->pods);
 }
 
 static void s_share (void *arg, uint64_t *owned, uint64_t *total)
@@ -646,6 +679,7 @@ static void s_rebuild (self_t *self)
     for (s_pod_t *p = zhashx_first (self->pods); p; p = zhashx_next (self->pods))
         if (p->assumed) sched_cluster_unset_pod (self->cluster, zhashx_cursor (self->pods), true);
     zhashx_purge (self->pods);
+    self->n_unsched = 0;
     self->next_due_ns = INT64_MAX;
     const Hs__Object **pods = NULL;
     size_t n = hs_watch_list (self->watch, HS_KIND_POD, &pods);
@@ -660,6 +694,7 @@ static void s_rebuild (self_t *self)
         p->created_ns = pod->metadata->creation_timestamp;
         _cleanup_free_ char *key = s_key (p->ns, p->name);
         zhashx_insert (self->pods, key, p);
+        s_set_unsched (self, p, pod);
         s_due (self, p, 0);
     }
     free (pods);
@@ -741,6 +776,8 @@ int main (int argc, char **argv)
                          .pass = s_pass,
                          .counters = s_counters,
                          .share = s_share,
+                         .gauges = s_gauges,
+                         .queue = s_queue,
                          .arg = &self};
     rc = hs_ctrl_run (&co, &ops);
     s_binds_free (self.binds); /* none: every pass sends its binds */

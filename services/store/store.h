@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "hs_db.h"
+#include "hs_metric.h"
 #include "hs_net.h"
 
 #define STORE_MAX_WRITES     1000      /* writes per command */
@@ -93,7 +94,10 @@ typedef struct {
 typedef struct {
     char *topic; /* ack.<client_id>/ */
     Hs__Ack *ack;
-    size_t off, len; /* ack, packed, in the out's bytes */
+    size_t off, len;     /* ack, packed, in the out's bytes */
+    size_t cmd;          /* the index in store_apply's cmds it answers; SIZE_MAX: store_refuse */
+    int64_t received_ns; /* when its command was taken off the bus (hs_mono_ns, set by
+                            store_batch); 0: not known */
 } store_ack_t;
 
 typedef struct {
@@ -147,6 +151,15 @@ void store_out_clear (store_out_t *out);
  * (unanswerable commands); the caller adds the rest. hs_pb_free-able
  * fields. 0 or -errno. */
 int store_heartbeat (store_t *self, Hs__StoreHeartbeat *hb);
+/* The store's latency histograms (docs/protocol.md §8), borrowed for the
+ * store's life: fsync_duration_seconds, each LMDB commit of the window
+ * (store_checkpoint: its fdatasyncs unless --no-sync), and
+ * wal_fsync_duration_seconds, each batch's append to the write-ahead log
+ * with its fdatasync (the group commit every ack waits for). */
+hs_hist_t *store_fsync_hist (store_t *self);
+hs_hist_t *store_wal_hist (store_t *self);
+/* LMDB commits of the window so far (store_checkpoint). */
+uint64_t store_checkpoints (store_t *self);
 /* Counts a message refused above the store (wrong body on cmd.*). */
 void store_count_garbage (store_t *self);
 /* Counts a request refused for its identity outside store_apply_as (a

@@ -21,7 +21,8 @@ struct store_batch_t {
     Hs__Envelope *envs[STORE_BATCH_MAX + STORE_SNAP_MAX];
     size_t n_envs;
     Hs__Command *cmds[STORE_BATCH_MAX];
-    char *ids[STORE_BATCH_MAX]; /* cmds[i]'s stamp, or NULL (insecure) */
+    char *ids[STORE_BATCH_MAX];    /* cmds[i]'s stamp, or NULL (insecure) */
+    int64_t recv[STORE_BATCH_MAX]; /* when cmds[i] was taken (hs_mono_ns) */
     size_t n_cmds;
     Hs__SnapshotRequest *snaps[STORE_SNAP_MAX];
     char *snap_ids[STORE_SNAP_MAX]; /* snaps[i]'s stamp, or NULL (insecure) */
@@ -31,6 +32,7 @@ struct store_batch_t {
         Hs__Command *cmd;
         Hs__Code code;
         char *msg;
+        int64_t recv;
     } refused[STORE_BATCH_MAX];
     size_t n_refused;
 };
@@ -67,11 +69,12 @@ static void s_ids_free (store_batch_t *self)
 }
 
 /* Queues a command to be answered code/msg (taken) without applying it. */
-static void s_refuse (store_batch_t *self, Hs__Command *cmd, Hs__Code code, char *msg)
+static void s_refuse (store_batch_t *self, Hs__Command *cmd, Hs__Code code, char *msg, int64_t recv)
 {
     self->refused[self->n_refused].cmd = cmd;
     self->refused[self->n_refused].code = code;
     self->refused[self->n_refused].msg = msg;
+    self->refused[self->n_refused].recv = recv;
     self->n_refused++;
 }
 
@@ -89,16 +92,19 @@ void store_batch_take_as (store_batch_t *self, char *topic, Hs__Envelope *env, s
     } else if (env->body_case == HS__ENVELOPE__BODY_COMMAND && hs_startswith (topic, "cmd.")) {
         Hs__Command *cmd = env->command;
         char *msg = NULL;
+        int64_t now = hs_mono_ns (); /* the start of its ack_duration_seconds */
         ok = true;
         if (size > HS_BUS_MAX_MSG)
             s_refuse (self, cmd, HS__CODE__CODE_INVALID,
                       hs_sprintf ("Command: Too long: the envelope is %zu bytes: must be at most "
                                   "%d bytes (HS_BUS_MAX_MSG, 4 MiB); split it",
-                                  size, HS_BUS_MAX_MSG));
+                                  size, HS_BUS_MAX_MSG),
+                      now);
         else if (hs_cmd_topic_check (topic, cmd->writes, cmd->n_writes, &msg) < 0)
-            s_refuse (self, cmd, HS__CODE__CODE_FORBIDDEN, msg);
+            s_refuse (self, cmd, HS__CODE__CODE_FORBIDDEN, msg, now);
         else {
             self->ids[self->n_cmds] = identity ? hs_strdup (identity) : NULL;
+            self->recv[self->n_cmds] = now;
             self->cmds[self->n_cmds++] = cmd;
         }
     } else if (env->body_case == HS__ENVELOPE__BODY_SNAPSHOT_REQUEST &&
@@ -122,6 +128,11 @@ void store_batch_take_as (store_batch_t *self, char *topic, Hs__Envelope *env, s
     free (topic);
 }
 
+size_t store_batch_n_commands (const store_batch_t *self)
+{
+    return self->n_cmds + self->n_refused;
+}
+
 bool store_batch_apply (store_batch_t *self, store_out_t *out)
 {
     if (self->n_cmds == 0 && self->n_refused == 0) return false;
@@ -131,10 +142,15 @@ bool store_batch_apply (store_batch_t *self, store_out_t *out)
         if (r < 0)
             log_error ("a batch of %zu commands did not commit: %s; answered Unavailable",
                        self->n_cmds, strerror (-r));
+        for (size_t k = 0; k < out->n_acks; k++)
+            if (out->acks[k].cmd < self->n_cmds)
+                out->acks[k].received_ns = self->recv[out->acks[k].cmd];
     }
     for (size_t i = 0; i < self->n_refused; i++) {
+        size_t before = out->n_acks;
         store_refuse (self->store, out, self->refused[i].cmd, self->refused[i].code,
                       self->refused[i].msg);
+        if (out->n_acks > before) out->acks[before].received_ns = self->refused[i].recv;
         free (self->refused[i].msg);
     }
     self->n_refused = 0;

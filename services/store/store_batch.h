@@ -42,9 +42,12 @@ void store_batch_take (store_batch_t *self, char *topic, Hs__Envelope *env, size
  * which its command is applied as (store_apply_as). */
 void store_batch_take_as (store_batch_t *self, char *topic, Hs__Envelope *env, size_t size,
                           const char *identity);
+/* Commands taken so far, to apply or to refuse. */
+size_t store_batch_n_commands (const store_batch_t *self);
 /* Applies the commands taken (store_apply: group commit), then answers the
  * refused ones (store_refuse), into out (empty on entry: store_out_reset).
- * false, out untouched, when the batch holds no command. */
+ * Each ack's received_ns is when its command was taken. false, out
+ * untouched, when the batch holds no command. */
 bool store_batch_apply (store_batch_t *self, store_out_t *out);
 
 /* The snapshot requests taken, in order (borrowed, until store_batch_end),

@@ -7,7 +7,9 @@
  *  and serves the snapshot requests that came with them. It also
  *  checkpoints when the window is due (store_checkpoint_due) and as soon as
  *  no command has arrived for IDLE_MS. hb.store goes out every
- *  HB_INTERVAL_MS.
+ *  HB_INTERVAL_MS, with the counters, gauges and latency histograms of
+ *  docs/protocol.md §8 (ack_duration_seconds: from a command taken off the
+ *  bus to its ack handed to it, replays of a remembered request included).
  */
 #include "store.h"
 #include "store_batch.h"
@@ -53,6 +55,11 @@ typedef struct {
     hs_loop_t *loop;
     hs_loop_zsock_t *commands;
     hs_loop_timer_t *hb, *sweep, *idle;
+    /* metrics (docs/protocol.md §8) */
+    hs_hist_t *ack_hist;
+    uint64_t acks[HS__CODE__CODE_INTERNAL + 1]; /* by Code; the last one also counts unknowns */
+    uint64_t batches, batches_full, snapshots_served;
+    size_t queue_max; /* the most commands one batch drained since the last heartbeat */
     /* one batch */
     store_batch_t *batch;
     store_out_t out;
@@ -143,6 +150,14 @@ static void s_publish_out (self_t *self)
     int r = hs_bus_batch_end (self->bus);
     if (r < 0)
         hs_log_once (HS_LOG_WARN, "store:publish", "cannot publish a batch: %s", strerror (-r));
+    /* One clock read for the batch: its acks left together. */
+    int64_t now = out->n_acks ? hs_mono_ns () : 0;
+    for (size_t i = 0; i < out->n_acks; i++) {
+        const store_ack_t *a = &out->acks[i];
+        if (a->received_ns) hs_hist_observe (self->ack_hist, now - a->received_ns);
+        unsigned code = (unsigned)a->ack->code;
+        self->acks[code < HS_ARRAY_LEN (self->acks) ? code : HS_ARRAY_LEN (self->acks) - 1]++;
+    }
 }
 
 static void s_send_chunk (self_t *self, const char *topic, Hs__SnapshotChunk *chunk)
@@ -171,10 +186,38 @@ static void s_heartbeat (self_t *self)
     hb->garbage += hs_bus_garbage (self->bus);
     hb->started_at_ns = self->started_at_ns;
     hs_pb_set_str (&hb->instance, self->instance);
+    /* The metrics point at this frame's storage (hs_metric.h): taken out
+     * again before hb is freed. */
+    const char *cn[] = {
+        "checkpoints",   "batches",        "batches_full",     "snapshots_served",
+        "acks_ok",       "acks_invalid",   "acks_not_found",   "acks_already_exists",
+        "acks_conflict", "acks_forbidden", "acks_unavailable", "acks_internal"};
+    uint64_t cv[HS_ARRAY_LEN (cn)] = {store_checkpoints (self->store), self->batches,
+                                      self->batches_full, self->snapshots_served};
+    for (size_t i = 0; i < HS_ARRAY_LEN (self->acks); i++) cv[4 + i] = self->acks[i];
+    Hs__Counter cs[HS_ARRAY_LEN (cn)], *cp[HS_ARRAY_LEN (cn)];
+    hs_metric_counters (&hb->counters, &hb->n_counters, cs, cp, cn, cv, HS_ARRAY_LEN (cn));
+    const char *gn[] = {"queue_depth"};
+    const double gv[] = {(double)self->queue_max};
+    self->queue_max = 0;
+    Hs__Gauge gs[1], *gp[1];
+    hs_metric_gauges (&hb->gauges, &hb->n_gauges, gs, gp, gn, gv, 1);
+    hs_hist_t *hists[] = {self->ack_hist, store_fsync_hist (self->store),
+                          store_wal_hist (self->store)};
+    hs_hist_pb_t hroom[HS_ARRAY_LEN (hists)];
+    Hs__Histogram *hp[HS_ARRAY_LEN (hists)];
+    hs_metric_histograms (&hb->histograms, &hb->n_histograms, hroom, hp, hists,
+                          HS_ARRAY_LEN (hists));
     Hs__Envelope env = HS__ENVELOPE__INIT;
     env.body_case = HS__ENVELOPE__BODY_STORE_HEARTBEAT;
     env.store_heartbeat = hb;
     s_publish (self, "hb.store", &env);
+    hb->counters = NULL;
+    hb->n_counters = 0;
+    hb->gauges = NULL;
+    hb->n_gauges = 0;
+    hb->histograms = NULL;
+    hb->n_histograms = 0;
     hs_pb_free (hb);
 }
 
@@ -233,6 +276,10 @@ static void s_batch (self_t *self)
                          "write is allowed, unauthenticated");
         store_batch_take_as (self->batch, topic, env, size, identity);
     }
+    size_t n_cmds = store_batch_n_commands (self->batch);
+    if (n_cmds > self->queue_max) self->queue_max = n_cmds;
+    if (n_cmds) self->batches++;
+    if (store_batch_full (self->batch)) self->batches_full++;
     if (store_batch_apply (self->batch, &self->out)) {
         s_publish_out (self);
         store_out_reset (&self->out);
@@ -246,6 +293,7 @@ static void s_batch (self_t *self)
     for (size_t i = 0; i < n_snaps; i++)
         s_serve_snapshot (self, store_batch_snapshot (self->batch, i),
                           store_batch_snapshot_identity (self->batch, i));
+    self->snapshots_served += n_snaps;
     store_batch_end (self->batch);
     hs_pb_arena_leave (self->arena);
 }
@@ -364,6 +412,7 @@ static int s_setup (void *arg, hs_loop_t *loop)
     self_t *self = arg;
     self->loop = loop;
     self->arena = hs_pb_arena_new ();
+    self->ack_hist = hs_hist_new ("ack_duration_seconds", NULL, 0);
     self->started_at_ns = hs_now_ns ();
     /* Before the store is opened: a second store on this directory would
      * commit into the same LMDB and WAL and answer the same commands. */
@@ -445,6 +494,7 @@ static void s_teardown (void *arg)
     hs_bus_destroy (&self->bus);
     store_destroy (&self->store);
     hs_pb_arena_destroy (&self->arena);
+    hs_hist_destroy (&self->ack_hist);
     if (self->lock_fd >= 0) close (self->lock_fd);
     self->lock_fd = -1;
 }

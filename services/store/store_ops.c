@@ -55,7 +55,8 @@ struct store_t {
     int64_t revision; /* last acked: durable in the log, maybe not yet in LMDB */
     int64_t ttl_ns;
     uint64_t commands, commits, checkpoints, garbage;
-    uint64_t forbidden; /* writes refused by store_authz */
+    uint64_t forbidden;               /* writes refused by store_authz */
+    hs_hist_t *fsync_hist, *wal_hist; /* store_fsync_hist, store_wal_hist */
     /* The write-ahead window (docs/architecture.md §4): one LMDB write
      * transaction stays open across batches; each batch's effects go to the
      * log, fdatasync'ed before its acks; a checkpoint commits the window. */
@@ -1587,14 +1588,15 @@ static int s_write (s_cmd_t *c, Hs__Write *w)
 /* Records ack (taken) and packs it, unless the caller already did (len
  * not 0: at off in out->bytes). */
 static void s_push_ack (store_out_t *out, const char *client_id, Hs__Ack *ack, size_t off,
-                        size_t len)
+                        size_t len, size_t cmd)
 {
     if (out->n_acks == out->cap_acks) {
         out->cap_acks = out->cap_acks ? out->cap_acks * 2 : 64;
         out->acks = hs_realloc (out->acks, out->cap_acks * sizeof *out->acks);
     }
     if (len == 0) s_pack (out, &ack->base, &off, &len);
-    out->acks[out->n_acks++] = (store_ack_t){S_JOIN ("ack.", client_id, "/"), ack, off, len};
+    out->acks[out->n_acks++] =
+        (store_ack_t){S_JOIN ("ack.", client_id, "/"), ack, off, len, cmd, 0};
 }
 
 static void s_drop_events (store_out_t *out, size_t keep)
@@ -2160,7 +2162,7 @@ int store_apply_as (store_t *self, Hs__Command *const *cmds, const char *const *
             ack = s_command (self, txn, cmd, &id, now, &rev, out, &broken, &off, &len);
             if (rev != before) changed++;
         }
-        s_push_ack (out, cmd->client_id, ack, off, len);
+        s_push_ack (out, cmd->client_id, ack, off, len, i);
     }
     if (!broken) broken = s_prune (self, txn, now, PRUNE_MIN + 2 * n);
     if (!broken && rev != self->revision)
@@ -2170,7 +2172,9 @@ int store_apply_as (store_t *self, Hs__Command *const *cmds, const char *const *
      * event or ack. A batch without effects (only refusals without a request
      * id, replays, dry runs) has nothing to make durable. */
     if (!broken && self->fx.len > 0) {
+        int64_t t0 = hs_mono_ns ();
         broken = store_wal_append (self->wal, self->wal_batch + 1, self->fx.data, self->fx.len);
+        hs_hist_since (self->wal_hist, t0);
         if (!broken) self->wal_batch++;
     }
     if (broken) {
@@ -2214,7 +2218,7 @@ void store_refuse (store_t *self, store_out_t *out, const Hs__Command *cmd, Hs__
     ack->code = code;
     hs_pb_set_str (&ack->message, msg);
     ack->revision = self->revision;
-    s_push_ack (out, cmd->client_id, ack, 0, 0);
+    s_push_ack (out, cmd->client_id, ack, 0, 0, SIZE_MAX);
 }
 
 int store_checkpoint (store_t *self)
@@ -2227,7 +2231,9 @@ int store_checkpoint (store_t *self)
     if (r == 0) {
         /* LMDB's normal commit: fdatasync of the data, then of the meta page
          * (unless --no-sync). */
+        int64_t t0 = hs_mono_ns ();
         r = hs_db_errno (mdb_txn_commit (self->txn));
+        hs_hist_since (self->fsync_hist, t0);
         self->txn = NULL;
     }
     if (r < 0) {
@@ -2316,6 +2322,8 @@ int store_open (const char *dir, const store_opts_t *opts, store_t **ret_store)
     if (r < 0) return r;
     store_t *self = hs_calloc (1, sizeof *self);
     s_take_db (self, db);
+    self->fsync_hist = hs_hist_new ("fsync_duration_seconds", NULL, 0);
+    self->wal_hist = hs_hist_new ("wal_fsync_duration_seconds", NULL, 0);
     if (opts->net)
         self->net = *opts->net;
     else
@@ -2390,6 +2398,8 @@ void store_destroy (store_t **self_p)
     store_wal_buf_free (&self->fx);
     hs_db_close (&self->db);
     store_keyring_destroy (&self->keys);
+    hs_hist_destroy (&self->fsync_hist);
+    hs_hist_destroy (&self->wal_hist);
     free (self->key_path);
     free (self->open_error);
     free (self->seal_buf);
@@ -2436,6 +2446,21 @@ Hs__Command *store_expired_events (store_t *self, int64_t before_ns, size_t max)
     }
     if (owned) mdb_txn_abort (txn);
     return cmd;
+}
+
+hs_hist_t *store_fsync_hist (store_t *self)
+{
+    return self->fsync_hist;
+}
+
+hs_hist_t *store_wal_hist (store_t *self)
+{
+    return self->wal_hist;
+}
+
+uint64_t store_checkpoints (store_t *self)
+{
+    return self->checkpoints;
 }
 
 int store_heartbeat (store_t *self, Hs__StoreHeartbeat *hb)

@@ -683,6 +683,97 @@ static void test_batch (void)
     store_destroy (&s);
 }
 
+/* What hb.store measures: each ack knows when its command was taken (the
+ * index survives an unanswerable command before it and a refused one after
+ * the applied), the log's fdatasync is timed per batch with effects, the
+ * LMDB commit per checkpoint. */
+static Hs__Envelope *s_env (Hs__Command *cmd)
+{
+    Hs__Envelope *env = hs_pb_new (&hs__envelope__descriptor);
+    env->body_case = HS__ENVELOPE__BODY_COMMAND;
+    env->command = cmd;
+    return env;
+}
+
+static void test_metrics (void)
+{
+    store_t *s = s_open ("metrics");
+    hs_hist_t *wal = store_wal_hist (s), *fsync = store_fsync_hist (s);
+    CHECK_EQ_STR (hs_hist_name (wal), "wal_fsync_duration_seconds");
+    CHECK_EQ_STR (hs_hist_name (fsync), "fsync_duration_seconds");
+    uint64_t wal0 = hs_hist_count (wal), fsync0 = hs_hist_count (fsync);
+    uint64_t cp0 = store_checkpoints (s);
+    store_batch_t *b = store_batch_new (s);
+    int64_t t[5];
+    /* A: applied; B: no client id (no ack); C: applied; D: refused (its
+     * write is a pod on cmd.node). 2 ms apart, so each ack's time tells
+     * which command it came from. */
+    t[0] = hs_mono_ns ();
+    store_batch_take (b, hs_strdup ("cmd.pod"),
+                      s_env (s_cmd ("c", "a", 1, s_w (HS__OP__OP_CREATE, s_pod ("a", NULL, NULL)))),
+                      100);
+    usleep (2000);
+    t[1] = hs_mono_ns ();
+    store_batch_take (b, hs_strdup ("cmd.pod"),
+                      s_env (s_cmd ("", "b", 1, s_w (HS__OP__OP_CREATE, s_pod ("b", NULL, NULL)))),
+                      100);
+    usleep (2000);
+    t[2] = hs_mono_ns ();
+    store_batch_take (b, hs_strdup ("cmd.pod"),
+                      s_env (s_cmd ("c", "c", 1, s_w (HS__OP__OP_CREATE, s_pod ("c", NULL, NULL)))),
+                      100);
+    usleep (2000);
+    t[3] = hs_mono_ns ();
+    store_batch_take (b, hs_strdup ("cmd.node"),
+                      s_env (s_cmd ("c", "d", 1, s_w (HS__OP__OP_CREATE, s_pod ("d", NULL, NULL)))),
+                      100);
+    t[4] = hs_mono_ns ();
+    CHECK_EQ_INT (store_batch_n_commands (b), 4);
+    CHECK (store_batch_apply (b, &g_out));
+    CHECK_EQ_INT (g_out.n_acks, 3);
+    CHECK_EQ_STR (g_out.acks[0].ack->request_id, "a");
+    CHECK_EQ_STR (g_out.acks[1].ack->request_id, "c");
+    CHECK_EQ_STR (g_out.acks[2].ack->request_id, "d");
+    CHECK_EQ_INT (g_out.acks[2].ack->code, HS__CODE__CODE_FORBIDDEN);
+    CHECK_EQ_INT (g_out.acks[0].cmd, 0);
+    CHECK_EQ_INT (g_out.acks[1].cmd, 2);
+    CHECK (g_out.acks[2].cmd == SIZE_MAX);
+    const int from[] = {0, 2, 3};
+    for (int k = 0; k < 3; k++) {
+        int64_t r = g_out.acks[k].received_ns;
+        if (r < t[from[k]] || r > t[from[k] + 1])
+            fprintf (stderr, "  ack %d received %lld, want in [%lld, %lld]\n", k, (long long)r,
+                     (long long)t[from[k]], (long long)t[from[k] + 1]);
+        CHECK (r >= t[from[k]] && r <= t[from[k] + 1]);
+    }
+    store_batch_end (b);
+    /* one batch with effects: one log append; no LMDB commit yet */
+    CHECK_EQ_INT (hs_hist_count (wal), wal0 + 1);
+    CHECK_EQ_INT (hs_hist_count (fsync), fsync0);
+    /* a batch with nothing to make durable (a replay of "a") appends nothing,
+     * and its ack still knows its command's time */
+    store_batch_take (b, hs_strdup ("cmd.pod"),
+                      s_env (s_cmd ("c", "a", 1, s_w (HS__OP__OP_CREATE, s_pod ("a", NULL, NULL)))),
+                      100);
+    CHECK (store_batch_apply (b, &g_out));
+    CHECK_EQ_INT (g_out.n_acks, 1);
+    CHECK (g_out.acks[0].ack->replayed);
+    CHECK (g_out.acks[0].received_ns > t[4]);
+    store_batch_end (b);
+    CHECK_EQ_INT (hs_hist_count (wal), wal0 + 1);
+    CHECK_EQ_INT (store_checkpoint (s), 0);
+    CHECK_EQ_INT (hs_hist_count (fsync), fsync0 + 1);
+    CHECK_EQ_INT (store_checkpoints (s), cp0 + 1);
+    /* the store's own commands (store_apply) carry no receive time */
+    const Hs__Ack *a = s_one (s, s_w (HS__OP__OP_CREATE, s_pod ("e", NULL, NULL)));
+    CHECK_EQ_INT (a->code, 0);
+    CHECK_EQ_INT (g_out.acks[0].received_ns, 0);
+    CHECK_EQ_INT (g_out.acks[0].cmd, 0);
+    store_batch_destroy (&b);
+    store_out_clear (&g_out);
+    store_destroy (&s);
+}
+
 static void test_validation_via_store (void)
 {
     store_t *s = s_open ("validation");
@@ -1514,6 +1605,7 @@ int main (int argc, char **argv)
         {"replay", test_replay},
         {"ttl", test_ttl},
         {"batch", test_batch},
+        {"metrics", test_metrics},
         {"validation_via_store", test_validation_via_store},
         {"apply_kinds", test_apply_kinds},
         {"streams", test_streams},
