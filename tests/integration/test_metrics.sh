@@ -99,8 +99,14 @@ curl -sf "$M/metrics" >"$T/scrape.txt" || fail "GET /metrics"
 /usr/bin/promtool check metrics <"$T/scrape.txt" >"$T/promtool.out" 2>&1 ||
   fail "promtool check metrics: $(head -20 "$T/promtool.out")"
 page=$(cat "$T/scrape.txt")
+# the heartbeats' own metrics (docs/protocol.md §8), rendered generically
 for want in 'homeostat_store_up{member="s1"} 1' '# TYPE homeostat_store_revision gauge' \
-  'homeostat_scheduler_passes_total{member=' 'container_memory_working_set_bytes{container="main",namespace="default",pod="busy"}' \
+  '# TYPE homeostat_store_fsync_duration_seconds histogram' \
+  'homeostat_store_ack_duration_seconds_bucket{member="s1",le="+Inf"}' \
+  'homeostat_store_queue_depth{member="s1"}' \
+  'homeostat_scheduler_pods_bound_total{member=' 'homeostat_scheduler_unschedulable_pods{member=' \
+  '# TYPE homeostat_scheduler_pass_duration_seconds histogram' \
+  'container_memory_working_set_bytes{container="main",namespace="default",pod="busy"}' \
   '# TYPE homeostat_metrics_render_duration_seconds histogram'; do
   [[ "$page" == *"$want"* ]] || fail "/metrics lacks: $want"
 done
