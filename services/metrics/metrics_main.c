@@ -20,6 +20,7 @@
 #include "metrics_render.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,19 +195,31 @@ static char *s_page (void *arg, size_t *ret_len)
     int64_t t0 = hs_mono_ns ();
     metrics_input_t in = {0};
     metrics_cache_input (self->cache, t0, &in);
-    const Hs__Object **pods, **nodes, **deploys, **rss, **jobs, **hpas;
-    in.n_pods = hs_watch_list (self->watch, HS_KIND_POD, &pods);
-    in.n_nodes = hs_watch_list (self->watch, HS_KIND_NODE, &nodes);
-    in.n_deployments = hs_watch_list (self->watch, HS_KIND_DEPLOYMENT, &deploys);
-    in.n_replicasets = hs_watch_list (self->watch, HS_KIND_REPLICASET, &rss);
-    in.n_jobs = hs_watch_list (self->watch, HS_KIND_JOB, &jobs);
-    in.n_hpas = hs_watch_list (self->watch, HS_KIND_HPA, &hpas);
+    /* one pass over the watch's cache, split by kind (a list per kind
+     * would walk every key six times) */
+    const Hs__Object **all = NULL;
+    size_t n = hs_watch_list (self->watch, HS_KIND_NONE, &all);
+    const Hs__Object **by = hs_malloc ((6 * n + 1) * sizeof *by);
+    const Hs__Object **pods = by, **nodes = by + n, **deploys = by + 2 * n, **rss = by + 3 * n,
+                     **jobs = by + 4 * n, **hpas = by + 5 * n;
+    for (size_t i = 0; i < n; i++) {
+        switch (hs_obj_kind (all[i])) {
+        case HS_KIND_POD: pods[in.n_pods++] = all[i]; break;
+        case HS_KIND_NODE: nodes[in.n_nodes++] = all[i]; break;
+        case HS_KIND_DEPLOYMENT: deploys[in.n_deployments++] = all[i]; break;
+        case HS_KIND_REPLICASET: rss[in.n_replicasets++] = all[i]; break;
+        case HS_KIND_JOB: jobs[in.n_jobs++] = all[i]; break;
+        case HS_KIND_HPA: hpas[in.n_hpas++] = all[i]; break;
+        default: break;
+        }
+    }
     in.pods = pods, in.nodes = nodes, in.deployments = deploys, in.replicasets = rss;
     in.jobs = jobs, in.hpas = hpas;
     hs_buf_t b = {0};
     hs_buf_append (&b, "", 0);
     metrics_render (&in, &b);
-    free (pods), free (nodes), free (deploys), free (rss), free (jobs), free (hpas);
+    free (by);
+    free (all);
     double s = (double)(hs_mono_ns () - t0) / 1e9;
     for (size_t i = 0; i < N_BOUNDS; i++)
         if (s <= s_bounds[i]) self->counts[i]++;
@@ -224,6 +237,11 @@ static int s_setup (void *arg, hs_loop_t *loop)
     self_t *self = arg;
     self->loop = loop;
     self->started_at_ns = hs_now_ns ();
+    /* A page is one buffer of some 2 KiB a pod, made and freed at every
+     * scrape: from the heap (glibc's largest mmap threshold) and kept there
+     * (no trim below 256 MiB), it is not faulted in afresh each time. */
+    mallopt (M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+    mallopt (M_TRIM_THRESHOLD, 256 * 1024 * 1024);
     if (gethostname (self->host, sizeof self->host - 1) < 0)
         snprintf (self->host, sizeof self->host, "?");
     if (self->insecure)
