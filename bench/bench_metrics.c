@@ -37,6 +37,7 @@
 #define BATCH 500
 
 static int s_pods = 10000, s_nodes = 100, s_scrapes = 30;
+static const char *s_bindir;
 
 static void s_label (Hs__ObjectMeta *m, const char *k, const char *v)
 {
@@ -313,6 +314,7 @@ int main (int argc, char **argv)
     static struct option opts[] = {{"pods", required_argument, 0, 'p'},
                                    {"nodes", required_argument, 0, 'n'},
                                    {"scrapes", required_argument, 0, 's'},
+                                   {"bin", required_argument, 0, 'b'},
                                    {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long (argc, argv, "", opts, NULL)) != -1) {
@@ -322,14 +324,17 @@ int main (int argc, char **argv)
             s_nodes = bl_parse_int ("--nodes", optarg, 1, 5000);
         else if (c == 's')
             s_scrapes = bl_parse_int ("--scrapes", optarg, 1, 10000);
+        else if (c == 'b')
+            s_bindir = optarg;
         else {
-            fprintf (stderr, "usage: bench-metrics [--pods N] [--nodes N] [--scrapes N]\n");
+            fprintf (stderr,
+                     "usage: bench-metrics [--pods N] [--nodes N] [--scrapes N] [--bin DIR]\n");
             return 2;
         }
     }
     static const char *const names[] = {"hs-bus", "hs-store", "hs-metrics"};
     char *bin[3];
-    bl_find_bins (names, 3, NULL, bin);
+    bl_find_bins (names, 3, s_bindir, bin);
     printf ("bench-metrics: %d pods on %d nodes, one container each; %d scrapes\n\n", s_pods,
             s_nodes, s_scrapes);
     printf ("| %-34s | %9s | %9s | %9s | %10s | %s\n", "what", "p50", "p99", "max", "bytes", "how");
