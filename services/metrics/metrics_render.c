@@ -691,7 +691,7 @@ static void s_node_usage (s_ctx_t *c, const metrics_input_t *in)
 {
     hs_buf_t *o = c->out;
     const Hs__NodeUsage **u = hs_malloc ((in->n_usage + 1) * sizeof *u);
-    memcpy (u, in->usage, in->n_usage * sizeof *u);
+    if (in->n_usage) memcpy (u, in->usage, in->n_usage * sizeof *u);
     qsort (u, in->n_usage, sizeof *u, s_usage_cmp);
     size_t n = 0;
     for (size_t i = 0; i < in->n_usage; i++)
