@@ -83,6 +83,7 @@ static s_entry_t *s_entry (metrics_cache_t *self, const char *key, const char *c
 {
     s_entry_t *e = zhashx_lookup (self->entries, key);
     if (e) return e;
+    if (zhashx_size (self->entries) >= METRICS_CACHE_MAX) return NULL;
     e = hs_calloc (1, sizeof *e);
     e->component = hs_strdup (component);
     e->member = hs_strdup (member);
@@ -94,6 +95,7 @@ static int s_store (metrics_cache_t *self, const Hs__StoreHeartbeat *hb, int64_t
 {
     _cleanup_free_ char *key = hs_sprintf ("store.%s", hs_s (hb->instance));
     s_entry_t *e = s_entry (self, key, "store", hs_s (hb->instance));
+    if (!e) return -ENOSPC;
     if (e->store && e->store->started_at_ns != hb->started_at_ns) e->restarts++;
     hs_pb_free (e->store);
     e->store = hs_pb_dup (hb);
@@ -109,6 +111,7 @@ static int s_component (metrics_cache_t *self, const char *tail, const Hs__Compo
     _cleanup_free_ char *role = hs_strndup (tail, (size_t)(dot - tail));
     if (strcmp (role, "store") == 0) return -EBADMSG; /* not a store's key */
     s_entry_t *e = s_entry (self, tail, role, dot + 1);
+    if (!e) return -ENOSPC;
     if (e->hb && e->hb->started_at_ns != hb->started_at_ns) e->restarts++;
     hs_pb_free (e->hb);
     e->hb = hs_pb_dup (hb);
@@ -123,6 +126,7 @@ static int s_usage (metrics_cache_t *self, const char *tail, const Hs__NodeUsage
     if (strlen (hs_s (u->node)) != n - 1 || memcmp (u->node, tail, n - 1) != 0) return -EBADMSG;
     s_usage_t *e = zhashx_lookup (self->usage, u->node);
     if (!e) {
+        if (zhashx_size (self->usage) >= METRICS_CACHE_MAX) return -ENOSPC;
         e = hs_calloc (1, sizeof *e);
         zhashx_insert (self->usage, u->node, e);
     }

@@ -27,10 +27,15 @@ typedef struct metrics_cache_t metrics_cache_t;
 metrics_cache_t *metrics_cache_new (int64_t forget_ns);
 void metrics_cache_destroy (metrics_cache_t **self_p);
 
+/* At most this many instances and as many nodes: what a publisher can
+ * make it hold is bounded (a new one past it is refused, -ENOSPC). */
+#define METRICS_CACHE_MAX 100000
+
 /* A message on hb.* or usage.* (env borrowed; what is kept is copied).
  * 0 when kept, -EBADMSG when its body does not fit its topic (a
  * ComponentHeartbeat on hb.store, a NodeUsage of another node, no
- * instance in the topic): the caller counts it as garbage. */
+ * instance in the topic), -ENOSPC for a new instance or node past
+ * METRICS_CACHE_MAX: the caller counts both as bad messages. */
 int metrics_cache_add (metrics_cache_t *self, const char *topic, const Hs__Envelope *env,
                        int64_t now_mono);
 

@@ -128,15 +128,22 @@ static int s_check (void *arg, int argc, char **argv)
 static void s_on_msg (void *arg, const char *topic, const Hs__Envelope *env)
 {
     self_t *self = arg;
-    if (metrics_cache_add (self->cache, topic, env, hs_mono_ns ()) == 0) return;
+    int r = metrics_cache_add (self->cache, topic, env, hs_mono_ns ());
+    if (r == 0) return;
     self->garbage++;
-    hs_log_once (HS_LOG_WARN, "metrics:bad",
-                 "a %s on %s does not fit its topic: ignored "
-                 "(counted in garbage, not logged again)",
-                 env->body_case == HS__ENVELOPE__BODY_HEARTBEAT ? "ComponentHeartbeat"
-                 : env->body_case == HS__ENVELOPE__BODY_USAGE   ? "NodeUsage"
-                                                                : "message",
-                 topic);
+    if (r == -ENOSPC)
+        hs_log_once (HS_LOG_WARN, "metrics:full",
+                     "%s: already %d instances or nodes: ignored (counted in bad_messages, not "
+                     "logged again)",
+                     topic, METRICS_CACHE_MAX);
+    else
+        hs_log_once (HS_LOG_WARN, "metrics:bad",
+                     "a %s on %s does not fit its topic: ignored (counted in bad_messages, not "
+                     "logged again)",
+                     env->body_case == HS__ENVELOPE__BODY_HEARTBEAT ? "ComponentHeartbeat"
+                     : env->body_case == HS__ENVELOPE__BODY_USAGE   ? "NodeUsage"
+                                                                    : "message",
+                     topic);
 }
 
 static void s_heartbeat (void *arg)

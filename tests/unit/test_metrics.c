@@ -602,6 +602,19 @@ static void test_cache (void)
     metrics_cache_input (c, t + 70000 * MS, &in);
     CHECK_EQ_INT (in.n_members + in.n_stores + in.n_usage, 0);
     CHECK_EQ_INT (metrics_cache_size (c), 0);
+    /* bounded: a new instance past METRICS_CACHE_MAX is refused, a known one kept */
+    Hs__ComponentHeartbeat *small = hs_pb_new (&hs__component_heartbeat__descriptor);
+    Hs__Envelope *fe = s_env_hb (small);
+    char topic[64];
+    for (int i = 0; i < METRICS_CACHE_MAX; i++) {
+        snprintf (topic, sizeof topic, "hb.flood.%d", i);
+        if (metrics_cache_add (c, topic, fe, t + 80000 * MS) != 0) break;
+    }
+    CHECK_EQ_INT (metrics_cache_size (c), METRICS_CACHE_MAX);
+    CHECK_EQ_INT (metrics_cache_add (c, "hb.flood.new", fe, t + 80000 * MS), -ENOSPC);
+    CHECK_EQ_INT (metrics_cache_add (c, "hb.flood.7", fe, t + 80000 * MS), 0);
+    CHECK_EQ_INT (metrics_cache_add (c, "usage.n1/", ue, t + 80000 * MS), 0); /* nodes apart */
+    hs_pb_free (fe);
     hs_pb_free (e);
     hs_pb_free (se);
     hs_pb_free (ue);
