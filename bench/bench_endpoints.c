@@ -12,7 +12,7 @@
  *       Endpoints and send the creates), the time from its start to the
  *       last Endpoints ADDED event, and then the steady resync pass (all S
  *       Services compared, nothing written), from its heartbeat's
- *       full_pass_us counter, median and max of 5;
+ *       full_pass_us gauge, median and max of 5;
  *    3. flips: --flips (200) status writes, one at a time, each flipping the
  *       Ready condition of pod 0 of another Service. hop = the Endpoints'
  *       commit - the pod status' commit (both the store's committed_at_ns:
@@ -119,12 +119,13 @@ static void s_on_hb (void *arg, const char *topic, const Hs__Envelope *env)
     (void)topic;
     if (env->body_case != HS__ENVELOPE__BODY_HEARTBEAT) return;
     const Hs__ComponentHeartbeat *hb = env->heartbeat;
-    for (size_t k = 0; k < hb->n_counters; k++) {
+    for (size_t k = 0; k < hb->n_counters; k++)
         if (hs_streq (hb->counters[k]->name, "full_passes"))
             c->full_passes = hb->counters[k]->value;
-        if (hs_streq (hb->counters[k]->name, "full_pass_us"))
-            c->full_pass_us = hb->counters[k]->value;
-    }
+    /* the last sweep's time: a gauge (docs/protocol.md §8) */
+    for (size_t k = 0; k < hb->n_gauges; k++)
+        if (hs_streq (hb->gauges[k]->name, "full_pass_us"))
+            c->full_pass_us = (uint64_t)hb->gauges[k]->value;
 }
 
 /* ------------------------------------------------------------------ objects */

@@ -246,11 +246,11 @@ static void s_on_hb (void *arg, const char *topic, const Hs__Envelope *env)
         if (h->n == 8) return;
         snprintf (h->inst[h->n++], sizeof h->inst[0], "%s", hb->instance);
     }
-    for (size_t k = 0; k < hb->n_counters; k++) {
-        if (hs_streq (hb->counters[k]->name, "members")) h->members[i] = hb->counters[k]->value;
-        if (hs_streq (hb->counters[k]->name, "inflight")) h->inflight[i] = hb->counters[k]->value;
-        if (hs_streq (hb->counters[k]->name, "first_pass_done"))
-            h->first[i] = hb->counters[k]->value;
+    for (size_t k = 0; k < hb->n_gauges; k++) {
+        const Hs__Gauge *g = hb->gauges[k];
+        if (hs_streq (g->name, "members")) h->members[i] = (uint64_t)g->value;
+        if (hs_streq (g->name, "inflight")) h->inflight[i] = (uint64_t)g->value;
+        if (hs_streq (g->name, "first_pass_done")) h->first[i] = (uint64_t)g->value;
     }
 }
 

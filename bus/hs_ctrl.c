@@ -18,6 +18,7 @@
 #define JOIN_TIMEOUT_MS  30000
 #define MAX_COUNTERS     24
 #define MAX_GAUGES       16
+#define MAX_HISTOGRAMS   8
 #define EVENT_TIMEOUT_MS 10000
 
 /* An extra descriptor (hs_ctrl_fd_add), a source of the loop. */
@@ -345,20 +346,20 @@ static void s_heartbeat (hs_ctrl_t *c)
     const char *names[MAX_COUNTERS];
     uint64_t values[MAX_COUNTERS];
     size_t n = 0;
-    if (c->ops->counters) n = c->ops->counters (c->ops->arg, names, values, MAX_COUNTERS - 2);
-    if (n > MAX_COUNTERS - 2) n = MAX_COUNTERS - 2;
+    if (c->ops->counters) n = c->ops->counters (c->ops->arg, names, values, MAX_COUNTERS - 1);
+    if (n > MAX_COUNTERS - 1) n = MAX_COUNTERS - 1;
     names[n] = "reconcile_passes";
     values[n++] = c->passes;
-    names[n] = "members";
-    values[n++] = c->n_live;
     Hs__Counter cs[MAX_COUNTERS];
     Hs__Counter *cp[MAX_COUNTERS];
     hs_heartbeat_counters (&hb, cs, cp, names, values, n);
     const char *gnames[MAX_GAUGES];
     double gvalues[MAX_GAUGES];
     size_t ng = 0;
-    if (c->ops->gauges) ng = c->ops->gauges (c->ops->arg, gnames, gvalues, MAX_GAUGES - 1);
-    if (ng > MAX_GAUGES - 1) ng = MAX_GAUGES - 1;
+    if (c->ops->gauges) ng = c->ops->gauges (c->ops->arg, gnames, gvalues, MAX_GAUGES - 2);
+    if (ng > MAX_GAUGES - 2) ng = MAX_GAUGES - 2;
+    gnames[ng] = "members";
+    gvalues[ng++] = (double)c->n_live;
     if (c->ops->queue) {
         gnames[ng] = "work_queue_length";
         gvalues[ng++] = (double)c->ops->queue (c->ops->arg);
@@ -366,9 +367,13 @@ static void s_heartbeat (hs_ctrl_t *c)
     Hs__Gauge gs[MAX_GAUGES];
     Hs__Gauge *gp[MAX_GAUGES];
     hs_metric_gauges (&hb.gauges, &hb.n_gauges, gs, gp, gnames, gvalues, ng);
-    hs_hist_pb_t hroom[1];
-    Hs__Histogram *hp[1];
-    hs_metric_histograms (&hb.histograms, &hb.n_histograms, hroom, hp, &c->pass_hist, 1);
+    hs_hist_t *hists[MAX_HISTOGRAMS] = {c->pass_hist};
+    size_t nh = 1;
+    if (c->ops->histograms) nh += c->ops->histograms (c->ops->arg, hists + 1, MAX_HISTOGRAMS - 1);
+    if (nh > MAX_HISTOGRAMS) nh = MAX_HISTOGRAMS;
+    hs_hist_pb_t hroom[MAX_HISTOGRAMS];
+    Hs__Histogram *hp[MAX_HISTOGRAMS];
+    hs_metric_histograms (&hb.histograms, &hb.n_histograms, hroom, hp, hists, nh);
     hb.component = (char *)c->ops->component;
     hb.instance = (char *)c->instance;
     hb.host = c->host;

@@ -23,9 +23,10 @@
  *    - every ops.resync... a pass runs anyway, so nothing waits for an event
  *      that was lost;
  *    - the heartbeat carries the controller's counters and gauges, and
- *      hs_ctrl's own: counters reconcile_passes and members, gauge
+ *      hs_ctrl's own: counter reconcile_passes, gauges members and
  *      work_queue_length (ops.queue), histogram pass_duration_seconds (each
- *      ops.pass, docs/protocol.md §8).
+ *      ops.pass, docs/protocol.md §8). A value that can go down is a
+ *      gauge, never a counter (Prometheus' rate() takes a drop for a reset).
  *
  *  Events: hs_event_send names an Event after what it says (involved uid,
  *  reason, message), so a repeat is an apply of the same object, which the
@@ -41,6 +42,7 @@
 
 #include "hs_client.h"
 #include "hs_members.h"
+#include "hs_metric.h"
 
 typedef struct hs_ctrl_t hs_ctrl_t;
 
@@ -65,6 +67,9 @@ typedef struct {
     /* The work_queue_length gauge: keys (objects) waiting for a pass to
      * reconcile them. May be NULL: no such gauge. */
     size_t (*queue) (void *arg);
+    /* The heartbeat's histograms besides pass_duration_seconds: fills up
+     * to max (borrowed, hs_metric.h), returns how many. May be NULL. */
+    size_t (*histograms) (void *arg, hs_hist_t **hists, size_t max);
     /* The heartbeat's share: objects owned and known. May be NULL. */
     void (*share) (void *arg, uint64_t *owned, uint64_t *total);
     void *arg;

@@ -101,6 +101,7 @@ dns_pending_t *dns_fwd_add (dns_fwd_t *f, const struct sockaddr *client, socklen
     p->upstream = s_rand16 (f) % f->n_upstreams;
     p->attempts = 1;
     p->deadline = now + f->attempt_ns;
+    p->started = now;
     p->pkt = hs_malloc (len);
     memcpy (p->pkt, pkt, len);
     p->len = len;

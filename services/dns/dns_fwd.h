@@ -30,6 +30,7 @@ typedef struct dns_pending_t {
     size_t upstream;  /* index of the upstream it went to last */
     int attempts;     /* sends so far */
     int64_t deadline; /* monotonic ns */
+    int64_t started;  /* monotonic ns: when it was first forwarded */
     uint8_t *pkt;
     size_t len;
     size_t client_udp; /* the client's UDP answer size (dns_udp_limit) */

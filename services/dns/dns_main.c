@@ -102,7 +102,7 @@ typedef struct s_up_t {
     uint8_t *buf; /* the query out, then the answer in */
     size_t len, off, want;
     bool sent;
-    int64_t deadline;
+    int64_t started, deadline; /* monotonic ns */
     struct s_up_t *prev, *next;
 } s_up_t;
 
@@ -145,6 +145,10 @@ typedef struct self_t {
     bool svc_refused_logged, unchanged_logged;
     int64_t burst_start; /* writes since then: a guard against fighting someone */
     int burst_writes;
+    /* forward_duration_seconds: a query forwarded -> its upstream's answer
+     * relayed (UDP and TCP, retries to other upstreams included; failures
+     * are counted in fwd_failed, not timed) */
+    hs_hist_t *fwd_hist;
     /* counters */
     uint64_t queries, queries_tcp, rcodes[DNS_RCODES], forwarded, forwarded_tcp, fwd_timeouts,
         fwd_late, garbage, dropped_full, tcp_refused, truncated, publishes, refused;
@@ -614,6 +618,7 @@ static void s_up_ready (void *arg, hs_ctrl_t *c, int fd, short revents)
             self->fwd_late++;
             continue;
         }
+        hs_hist_since (self->fwd_hist, p->started);
         dns_put16 (self->buf, p->client_id);
         int rc = dns_msg_rcode (self->buf);
         if (rc < DNS_RCODES) self->rcodes[rc]++;
@@ -776,6 +781,7 @@ static void s_up_io (void *arg, hs_ctrl_t *c, int fd, short revents)
         u->want = 2 + l;
         return;
     }
+    hs_hist_since (self->fwd_hist, u->started);
     if (u->conn && !u->conn->closing) {
         dns_put16 (u->buf + 2, u->client_id);
         int rc = dns_msg_rcode (u->buf + 2);
@@ -802,13 +808,15 @@ static void s_tcp_forward (self_t *self, s_conn_t *cn, const dns_query_t *q, con
         return;
     }
     s_up_t *u = hs_calloc (1, sizeof *u);
+    int64_t now = hs_mono_ns ();
     *u = (s_up_t){.self = self,
                   .fd = -1,
                   .conn = cn,
                   .client_id = q->id,
                   .upstream = self->rr++ % self->n_upstreams,
                   .query_len = len + 2,
-                  .deadline = hs_mono_ns () + TCP_UP_NS};
+                  .started = now,
+                  .deadline = now + TCP_UP_NS};
     u->query = hs_malloc (len + 2);
     dns_put16 (u->query, (uint16_t)len);
     memcpy (u->query + 2, pkt, len);
@@ -1209,11 +1217,10 @@ static int s_start (void *arg, hs_ctrl_t *ctrl)
 static size_t s_counters (void *arg, const char **names, uint64_t *values, size_t max)
 {
     self_t *self = arg;
-    const char *n[] = {
-        "queries",  "queries_tcp",  "noerror",     "formerr",       "servfail",   "nxdomain",
-        "notimp",   "badvers",      "forwarded",   "forwarded_tcp", "fwd_failed", "fwd_unmatched",
-        "garbage",  "dropped_full", "tcp_refused", "truncated",     "zone_names", "zone_services",
-        "inflight", "publishes",    "refused"};
+    const char *n[] = {"queries",    "queries_tcp",   "noerror", "formerr",      "servfail",
+                       "nxdomain",   "notimp",        "badvers", "forwarded",    "forwarded_tcp",
+                       "fwd_failed", "fwd_unmatched", "garbage", "dropped_full", "tcp_refused",
+                       "truncated",  "publishes",     "refused"};
     uint64_t v[] = {self->queries,
                     self->queries_tcp,
                     self->rcodes[DNS_RCODE_NOERROR],
@@ -1230,9 +1237,6 @@ static size_t s_counters (void *arg, const char **names, uint64_t *values, size_
                     self->dropped_full,
                     self->tcp_refused,
                     self->truncated,
-                    dns_zone_names (self->zone),
-                    dns_zone_services (self->zone),
-                    dns_fwd_inflight (self->fwd) + self->n_ups,
                     self->publishes,
                     self->refused};
     size_t k = 0;
@@ -1241,6 +1245,28 @@ static size_t s_counters (void *arg, const char **names, uint64_t *values, size_
         values[k] = v[k];
     }
     return k;
+}
+
+static size_t s_gauges (void *arg, const char **names, double *values, size_t max)
+{
+    self_t *self = arg;
+    const char *n[] = {"zone_names", "zone_services", "inflight"};
+    const double v[] = {(double)dns_zone_names (self->zone), (double)dns_zone_services (self->zone),
+                        (double)(dns_fwd_inflight (self->fwd) + self->n_ups)};
+    size_t k = 0;
+    for (; k < HS_ARRAY_LEN (n) && k < max; k++) {
+        names[k] = n[k];
+        values[k] = v[k];
+    }
+    return k;
+}
+
+static size_t s_histograms (void *arg, hs_hist_t **hists, size_t max)
+{
+    self_t *self = arg;
+    if (max < 1) return 0;
+    hists[0] = self->fwd_hist;
+    return 1;
 }
 
 static void s_share (void *arg, uint64_t *owned, uint64_t *total)
@@ -1325,6 +1351,7 @@ int main (int argc, char **argv)
     if (getrandom (&seed, sizeof seed, 0) != sizeof seed) seed = (uint64_t)hs_now_ns ();
     self->zone = dns_zone_new (self->net.domain);
     self->fwd = dns_fwd_new (self->max_inflight, self->n_upstreams, ATTEMPTS, ATTEMPT_NS, seed);
+    self->fwd_hist = hs_hist_new ("forward_duration_seconds", NULL, 0);
     static const hs_kind_t kinds[] = {HS_KIND_SERVICE, HS_KIND_ENDPOINTS};
     hs_ctrl_ops_t ops = {.component = "hs-dns",
                          .role = "dns",
@@ -1335,6 +1362,8 @@ int main (int argc, char **argv)
                          .pass = s_pass,
                          .counters = s_counters,
                          .share = s_share,
+                         .gauges = s_gauges,
+                         .histograms = s_histograms,
                          .arg = self};
     rc = hs_ctrl_run (&o, &ops);
     /* the loop is gone (and hs_ctrl with it): close what is left */
@@ -1354,6 +1383,7 @@ int main (int argc, char **argv)
         free (cn);
     }
     dns_fwd_destroy (&self->fwd);
+    hs_hist_destroy (&self->fwd_hist);
     dns_zone_destroy (&self->zone);
     hs_members_destroy (&self->members);
     close (self->udp_fd);

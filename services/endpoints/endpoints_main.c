@@ -698,20 +698,24 @@ static int s_start (void *arg, hs_ctrl_t *ctrl)
 static size_t s_counters (void *arg, const char **names, uint64_t *values, size_t max)
 {
     self_t *self = arg;
-    const char *n[] = {"created",      "updated",       "deleted", "refused",
-                       "lost",         "syncs",         "skipped", "full_passes",
-                       "full_pass_us", "missing_ports", "inflight"};
-    uint64_t v[] = {self->created,
-                    self->updated,
-                    self->deleted,
-                    self->refused,
-                    self->lost,
-                    self->syncs,
-                    self->skipped,
-                    self->full_passes,
-                    self->full_pass_us,
-                    self->missing_ports,
-                    self->client ? hs_client_inflight (self->client) : 0};
+    const char *n[] = {"created", "updated", "deleted",     "refused",      "lost",
+                       "syncs",   "skipped", "full_passes", "missing_ports"};
+    uint64_t v[] = {self->created, self->updated, self->deleted,     self->refused,      self->lost,
+                    self->syncs,   self->skipped, self->full_passes, self->missing_ports};
+    size_t k = 0;
+    for (; k < HS_ARRAY_LEN (n) && k < max; k++) {
+        names[k] = n[k];
+        values[k] = v[k];
+    }
+    return k;
+}
+
+static size_t s_gauges (void *arg, const char **names, double *values, size_t max)
+{
+    self_t *self = arg;
+    const char *n[] = {"full_pass_us", "inflight"};
+    const double v[] = {(double)self->full_pass_us,
+                        self->client ? (double)hs_client_inflight (self->client) : 0};
     size_t k = 0;
     for (; k < HS_ARRAY_LEN (n) && k < max; k++) {
         names[k] = n[k];
@@ -763,6 +767,7 @@ int main (int argc, char **argv)
                          .pass = s_pass,
                          .counters = s_counters,
                          .share = s_share,
+                         .gauges = s_gauges,
                          .queue = s_queue,
                          .arg = &self};
     rc = hs_ctrl_run (&o, &ops);

@@ -516,12 +516,23 @@ static size_t s_counters (void *arg, const char **names, uint64_t *values, size_
 {
     self_t *self = arg;
     const char *n[] = {"created",   "deleted", "create_failed", "status_writes", "conflicts",
-                       "completed", "failed",  "ttl_deleted",   "gc_deleted",    "inflight"};
-    uint64_t v[] = {self->created,       self->deleted,
-                    self->create_failed, self->status_writes,
-                    self->conflicts,     self->completed,
-                    self->failed,        self->ttl_deleted,
-                    self->gc_deleted,    self->client ? hs_client_inflight (self->client) : 0};
+                       "completed", "failed",  "ttl_deleted",   "gc_deleted"};
+    uint64_t v[] = {self->created,       self->deleted,     self->create_failed,
+                    self->status_writes, self->conflicts,   self->completed,
+                    self->failed,        self->ttl_deleted, self->gc_deleted};
+    size_t k = 0;
+    for (; k < HS_ARRAY_LEN (n) && k < max; k++) {
+        names[k] = n[k];
+        values[k] = v[k];
+    }
+    return k;
+}
+
+static size_t s_gauges (void *arg, const char **names, double *values, size_t max)
+{
+    self_t *self = arg;
+    const char *n[] = {"inflight"};
+    const double v[] = {self->client ? (double)hs_client_inflight (self->client) : 0};
     size_t k = 0;
     for (; k < HS_ARRAY_LEN (n) && k < max; k++) {
         names[k] = n[k];
@@ -596,6 +607,7 @@ int main (int argc, char **argv)
                          .pass = s_pass_entry,
                          .counters = s_counters,
                          .share = s_share,
+                         .gauges = s_gauges,
                          .queue = s_queue,
                          .arg = &self};
     rc = hs_ctrl_run (&o, &ops);

@@ -1083,9 +1083,22 @@ static size_t s_counters (void *arg, const char **names, uint64_t *values, size_
 {
     self_t *self = arg;
     const char *n[] = {"probes",  "failures", "nodes_notready", "evictions",
-                       "results", "events",   "inflight",       "forged_results"};
+                       "results", "events",   "forged_results"};
     uint64_t v[] = {self->probes,  self->failures, self->nodes_notready, self->evictions,
-                    self->results, self->events,   self->n_ops,          self->forged_results};
+                    self->results, self->events,   self->forged_results};
+    size_t k = 0;
+    for (; k < HS_ARRAY_LEN (n) && k < max; k++) {
+        names[k] = n[k];
+        values[k] = v[k];
+    }
+    return k;
+}
+
+static size_t s_gauges (void *arg, const char **names, double *values, size_t max)
+{
+    self_t *self = arg;
+    const char *n[] = {"inflight"};
+    const double v[] = {(double)self->n_ops};
     size_t k = 0;
     for (; k < HS_ARRAY_LEN (n) && k < max; k++) {
         names[k] = n[k];
@@ -1169,6 +1182,7 @@ int main (int argc, char **argv)
                          .pass = s_pass,
                          .counters = s_counters,
                          .share = s_share,
+                         .gauges = s_gauges,
                          .queue = s_queue,
                          .arg = &self};
     rc = hs_ctrl_run (&o, &ops);

@@ -936,25 +936,28 @@ static int64_t s_pass (void *arg, hs_ctrl_t *ctrl, int64_t now)
 static size_t s_counters (void *arg, const char **names, uint64_t *values, size_t max)
 {
     self_t *self = arg;
-    const char *n[] = {"pods_created", "pods_deleted",    "pods_adopted", "pods_released",
-                       "rs_created",   "rs_updated",      "rs_deleted",   "status_writes",
-                       "gc_deleted",   "conflicts",       "failures",     "syncs",
-                       "full_passes",  "first_pass_done", "inflight"};
-    uint64_t v[] = {self->pods_created,
-                    self->pods_deleted,
-                    self->pods_adopted,
-                    self->pods_released,
-                    self->rs_created,
-                    self->rs_updated,
-                    self->rs_deleted,
-                    self->status_writes,
-                    self->gc_deleted,
-                    self->conflicts,
-                    self->failures,
-                    self->syncs,
-                    self->full_passes,
-                    self->first_done,
-                    self->ctrl ? hs_client_inflight (hs_ctrl_client (self->ctrl)) : 0};
+    const char *n[] = {"pods_created", "pods_deleted", "pods_adopted", "pods_released",
+                       "rs_created",   "rs_updated",   "rs_deleted",   "status_writes",
+                       "gc_deleted",   "conflicts",    "failures",     "syncs",
+                       "full_passes"};
+    uint64_t v[] = {self->pods_created, self->pods_deleted, self->pods_adopted, self->pods_released,
+                    self->rs_created,   self->rs_updated,   self->rs_deleted,   self->status_writes,
+                    self->gc_deleted,   self->conflicts,    self->failures,     self->syncs,
+                    self->full_passes};
+    size_t k = 0;
+    for (; k < HS_ARRAY_LEN (n) && k < max; k++) {
+        names[k] = n[k];
+        values[k] = v[k];
+    }
+    return k;
+}
+
+static size_t s_gauges (void *arg, const char **names, double *values, size_t max)
+{
+    self_t *self = arg;
+    const char *n[] = {"first_pass_done", "inflight"};
+    const double v[] = {(double)self->first_done,
+                        self->ctrl ? (double)hs_client_inflight (hs_ctrl_client (self->ctrl)) : 0};
     size_t k = 0;
     for (; k < HS_ARRAY_LEN (n) && k < max; k++) {
         names[k] = n[k];
@@ -1032,6 +1035,7 @@ int main (int argc, char **argv)
                          .pass = s_pass,
                          .counters = s_counters,
                          .share = s_share,
+                         .gauges = s_gauges,
                          .queue = s_queue,
                          .arg = &self};
     rc = hs_ctrl_run (&o, &ops);

@@ -317,8 +317,16 @@ c = {x["name"]: int(x.get("value", 0)) for x in hb["counters"]}
 print("  counters:", {k: c[k] for k in ("queries", "noerror", "nxdomain", "formerr", "garbage", "forwarded", "forwarded_tcp", "truncated")})
 assert c["garbage"] >= 10 and c["formerr"] >= 5 and c["nxdomain"] >= 4 and c["forwarded"] >= 6
 assert c["forwarded_tcp"] >= 4 and c["truncated"] >= 2
+# answers relayed from upstreams are timed (forward_duration_seconds); the
+# zone's sizes are gauges
+h = {x["name"]: x for x in hb.get("histograms", [])}
+f = h["forward_duration_seconds"]
+assert int(f["count"]) >= 6 and float(f["sum"]) > 0, f
+assert int(f["counts"][-1]) <= int(f["count"]), f
+g = {x["name"]: float(x.get("value", 0)) for x in hb.get("gauges", [])}
+assert g["zone_names"] > 0 and "inflight" in g and "zone_names" not in c, g
 PY
-pass "garbage over UDP and TCP survived, logged once, counted"
+pass "garbage over UDP and TCP survived, logged once, counted; forwards timed"
 
 # ---- all upstreams dead: SERVFAIL, not REFUSED
 kill "$DNSMASQ_PID"; wait "$DNSMASQ_PID" 2>/dev/null || true

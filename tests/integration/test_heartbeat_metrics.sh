@@ -3,7 +3,8 @@
 # them with hs-tap -o json after a few applies: hs-store's latency
 # histograms (ack, fsync, write-ahead log), queue depth and acks by code;
 # hs-scheduler's pods_bound, unschedulable_pods and pass histogram; hs_ctrl's
-# reconcile_passes and work_queue_length in hs-replicas. Histograms must be
+# reconcile_passes, work_queue_length and members (gauges for what goes
+# down) in hs-replicas. Histograms must be
 # well formed (cumulative, ascending bounds, +Inf = count).
 source "$(dirname "$0")/lib.sh"
 
@@ -114,9 +115,10 @@ hb_until hb.scheduler. scheduler \
 pass "hb.scheduler: pods_bound 2, unschedulable_pods 1, work_queue_length 1, pass histogram"
 
 hb_until hb.replicas. replicas \
-  'c("reconcile_passes") > 0 and g("work_queue_length") == 0
+  'c("reconcile_passes") > 0 and g("work_queue_length") == 0 and g("members") == 1
+   and g("first_pass_done") == 1 and "inflight" in gs and "members" not in cs
    and h("pass_duration_seconds")["n"] > 0'
-pass "hb.replicas: reconcile_passes, work_queue_length, pass histogram"
+pass "hb.replicas: reconcile_passes, work_queue_length, members and inflight as gauges, pass histogram"
 
 # The unschedulable pod goes: the gauge follows.
 expect_out 'pod "p-big" deleted' hsctl delete pod p-big
