@@ -4,7 +4,8 @@
 # scheduler and an agent running a busy pod; PromQL through Prometheus' HTTP
 # API sees the busy pod's CPU rate above 0.3 cores and every component up;
 # promtool checks a scrape; a scrape during a store restart (kill -9)
-# answers 200 with the store down, then up again, one restart counted.
+# answers 200 with the store down, then up again, one restart counted;
+# hs-metrics itself killed -9 comes back whole, and a second one runs beside.
 source "$(dirname "$0")/lib.sh"
 
 [ -x /usr/bin/prometheus ] && [ -x /usr/bin/promtool ] ||
@@ -147,5 +148,16 @@ busy_back() {
     grep -q '^kube_pod_info{namespace="default",pod="busy"' "$T/again.txt"
 }
 wait_for 20 "a restarted hs-metrics to serve the busy pod again" busy_back
+# a second instance side by side: its own port, the same page
+M2PORT=$(free_port_pair)
+start metrics2 "$HS_BIN/hs-metrics" --bus "$HS_BUS" --listen "127.0.0.1:$M2PORT" --heartbeat-ms 500
+M="http://127.0.0.1:$M2PORT"
+wait_for 20 "a second hs-metrics to serve the busy pod" busy_back
+two_up() {
+  curl -sf "$M/metrics" >"$T/two.txt" &&
+    [ "$(grep -c '^homeostat_component_up{component="metrics",member="[^"]*"} 1$' "$T/two.txt")" = 2 ]
+}
+wait_for 20 "both hs-metrics instances up on the second one's page" two_up
+pass "hs-metrics killed -9 and restarted, and a second instance beside it, serve the same cluster"
 expect_rc 2 "$HS_BIN/hs-metrics" --listen nonsense
 pass "hs-metrics"
