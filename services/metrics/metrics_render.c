@@ -373,8 +373,10 @@ static void s_generic (s_ctx_t *c, const s_src_t *src, size_t n)
                 _cleanup_free_ char *fam = s_generic_name (src[m].component, item, suffix[k]);
                 _cleanup_free_ char *help = hs_sprintf ("%s %s of %s, from its heartbeats.",
                                                         types[k], hs_s (item), src[m].component);
+                /* HELP text: printable ASCII only (no escapes, no bad UTF-8) */
                 for (char *h = help; *h; h++)
-                    if (*h == '\n' || *h == '\\') *h = ' ';
+                    if ((unsigned char)*h < 0x20 || (unsigned char)*h > 0x7e || *h == '\\')
+                        *h = '_';
                 if (!s_family (c, fam, types[k], help)) continue;
                 for (size_t q = m; q < n; q++)
                     for (size_t j = 0; j < s_items (&src[q], k); j++) {

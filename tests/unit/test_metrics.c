@@ -254,7 +254,7 @@ static Hs__ComponentHeartbeat *s_component_hb (const char *comp, const char *ins
     c2->value = 99;
     hs_pb_push ((void ***)&hb->counters, &hb->n_counters, c2);
     Hs__Counter *c3 = hs_pb_new (&hs__counter__descriptor); /* a bad name */
-    hs_pb_set_str (&c3->name, "bad name\n\"x\"");
+    hs_pb_set_str (&c3->name, "bad name\n\"x\"\\\xff");
     c3->value = 1;
     hs_pb_push ((void ***)&hb->counters, &hb->n_counters, c3);
     Hs__Gauge *g = hs_pb_new (&hs__gauge__descriptor);
@@ -454,7 +454,7 @@ static void test_page (void)
         "homeostat_store_queue_depth{member=\"\"} 1.5\n",
         "# TYPE homeostat_scheduler_pods_bound_total counter\n",
         "homeostat_scheduler_pods_bound_total{member=\"a\"} 12\n",
-        "homeostat_scheduler_bad_name__x__total{member=\"a\"} 1\n",
+        "homeostat_scheduler_bad_name__x____total{member=\"a\"} 1\n",
         "homeostat_scheduler_unschedulable_pods{member=\"b\"} 2\n",
         "homeostat_scheduler_pass_duration_seconds_bucket{member=\"a\",le=\"0.01\"} 5\n",
         "kube_node_status_condition{node=\"n1\",condition=\"Ready\",status=\"true\"} 1\n",
