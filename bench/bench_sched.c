@@ -42,7 +42,7 @@ typedef struct {
     int nodes, pods;
     int ready;              /* hollow nodes Ready in our node watch */
     int64_t sched_rev;      /* the scheduler's last observed_revision */
-    uint64_t sched_ctr[4];  /* its counters: bound, bind_refused, unschedulable, cycles */
+    uint64_t sched_ctr[4];  /* its counters: pods_bound, bind_refused, unschedulable, cycles */
     podt_t *t;              /* per pod */
     int n_bound, n_running; /* seen in events */
     int next;               /* next pod to create */
@@ -94,7 +94,7 @@ static void s_on_sched_hb (void *arg, const char *topic, const Hs__Envelope *env
     if (env->body_case != HS__ENVELOPE__BODY_HEARTBEAT) return;
     const Hs__ComponentHeartbeat *hb = env->heartbeat;
     if (hb->observed_revision > b->sched_rev) b->sched_rev = hb->observed_revision;
-    static const char *names[4] = {"bound", "bind_refused", "unschedulable", "cycles"};
+    static const char *names[4] = {"pods_bound", "bind_refused", "unschedulable", "cycles"};
     for (size_t i = 0; i < hb->n_counters; i++)
         for (int k = 0; k < 4; k++)
             if (hs_streq (hb->counters[i]->name, names[k]))

@@ -85,7 +85,7 @@ typedef struct s_op_t {
     char *pod_key, *uid, *container;
     probe_kind_t kind;
     int32_t run;
-    int64_t deadline;
+    int64_t started, deadline; /* monotonic ns */
     probe_net_t *net;
     char *request_id;
     char *agent;      /* exec: "node:<node>", the only identity whose answer counts */
@@ -132,6 +132,9 @@ typedef struct self_t {
     size_t nodes_owned, nodes_total;
     uint64_t probes, failures, nodes_notready, evictions, results, events;
     uint64_t forged_results; /* ExecResults not stamped by the probed pod's node */
+    /* probe_duration_seconds: a tcpSocket, httpGet or exec probe started ->
+     * its result (success, failure or timeout) */
+    hs_hist_t *probe_hist;
 } self_t;
 
 static int64_t s_min (int64_t a, int64_t b)
@@ -323,6 +326,7 @@ static void s_op_finish (self_t *self, s_op_t *op, bool success, char *msg)
     probe_kind_t k = op->kind;
     int32_t run = op->run;
     bool was_full = self->n_ops >= MAX_INFLIGHT;
+    hs_hist_since (self->probe_hist, op->started);
     s_op_drop (self, op);
     if (c) {
         s_result (self, p, c, k, run, success, msg);
@@ -414,6 +418,7 @@ static s_op_t *s_op_new (self_t *self, const s_pod_t *p, const s_ctr_t *c, probe
     op->container = hs_strdup (c->name);
     op->kind = k;
     op->run = c->pc.run;
+    op->started = hs_mono_ns ();
     op->next = self->ops;
     if (self->ops) self->ops->prev = op;
     self->ops = op;
@@ -1107,6 +1112,14 @@ static size_t s_gauges (void *arg, const char **names, double *values, size_t ma
     return k;
 }
 
+static size_t s_histograms (void *arg, hs_hist_t **hists, size_t max)
+{
+    self_t *self = arg;
+    if (max < 1) return 0;
+    hists[0] = self->probe_hist;
+    return 1;
+}
+
 /* work_queue_length: the pods marked to be looked at again by a pass. */
 static size_t s_queue (void *arg)
 {
@@ -1172,6 +1185,7 @@ int main (int argc, char **argv)
     zhashx_set_destructor (self.nodes, s_free_item);
     self.evicting = zhashx_new ();
     zhashx_set_destructor (self.evicting, s_free_item);
+    self.probe_hist = hs_hist_new ("probe_duration_seconds", NULL, 0);
     const hs_kind_t kinds[] = {HS_KIND_NODE, HS_KIND_POD};
     hs_ctrl_ops_t ops = {.component = COMPONENT,
                          .role = "prober",
@@ -1184,6 +1198,7 @@ int main (int argc, char **argv)
                          .share = s_share,
                          .gauges = s_gauges,
                          .queue = s_queue,
+                         .histograms = s_histograms,
                          .arg = &self};
     rc = hs_ctrl_run (&o, &ops);
     /* the client is gone: what was in flight is only memory now */
@@ -1198,5 +1213,6 @@ int main (int argc, char **argv)
     zhashx_destroy (&self.execs);
     zhashx_destroy (&self.nodes);
     zhashx_destroy (&self.evicting);
+    hs_hist_destroy (&self.probe_hist);
     return rc;
 }

@@ -136,4 +136,12 @@ pass "startup: gates readiness, its failure asks for a restart"
 start_tap hb hs-tap hb.prober. -o json -c 1
 wait_for 10 "a prober heartbeat" grep -q '"probes"' "$T/hb.out"
 grep -q '"failures"' "$T/hb.out" || fail "heartbeat counters: $(cat "$T/hb.out")"
-pass "prober heartbeat counts probes and failures"
+# every probe so far ended (a failure, a timeout or a success): timed
+python3 - "$T/hb.out" <<'PY' || fail "probe_duration_seconds: $(cat "$T/hb.out")"
+import json, sys
+hb = json.loads(open(sys.argv[1]).readline())["envelope"]["heartbeat"]
+h = {x["name"]: x for x in hb.get("histograms", [])}["probe_duration_seconds"]
+assert int(h["count"]) > 0 and float(h["sum"]) > 0, h
+assert len(h["bounds"]) == len(h["counts"]) and int(h["counts"][-1]) <= int(h["count"]), h
+PY
+pass "prober heartbeat counts probes and failures, times them"
