@@ -29,6 +29,7 @@ static const struct {
     {"tap", HS_ROLE_TAP},
     {"bootstrap", HS_ROLE_BOOTSTRAP},
     {"apiserver", HS_ROLE_APISERVER},
+    {"metrics", HS_ROLE_METRICS},
 };
 
 hs_role_t hs_role_parse (const char *role)
@@ -228,6 +229,7 @@ bool hs_policy_may_publish (const hs_keytab_entry_t *who, const char *topic, siz
     case HS_ROLE_BOOTSTRAP: return hs_policy_is_cmd (topic, len);
     case HS_ROLE_TAP: return s_exact (topic, len, "cmd.snapshot");
     case HS_ROLE_APISERVER:
+    case HS_ROLE_METRICS:
         return s_exact (topic, len, "cmd.snapshot") ||
                (*who->own_hb && s_prefix (topic, len, who->own_hb) && len > strlen (who->own_hb));
     case HS_ROLE_NONE: return false;

@@ -20,8 +20,10 @@
  *    admin       cmd.  logreq.  exec.  echo.
  *    tap         cmd.snapshot (exact)  echo.
  *    apiserver   cmd.snapshot (exact)  echo.  hb.apiserver.
+ *    metrics     cmd.snapshot (exact)  echo.  hb.metrics.
  *    bootstrap   cmd.  echo.  (the store limits it to registering its key)
- *  tap and apiserver (hs-apiserver's own identity, sa:apiserver) are
+ *  tap, apiserver (hs-apiserver's own identity, sa:apiserver) and metrics
+ *  (hs-metrics', sa:metrics) are
  *  read-only: they may ask for snapshots (the store answers what
  *  store_authz_list grants them) but send no other command.
  *  So only the store publishes events, acks, snapshots and hb.store; only
@@ -51,6 +53,7 @@ typedef enum {
     HS_ROLE_TAP,
     HS_ROLE_BOOTSTRAP,
     HS_ROLE_APISERVER,
+    HS_ROLE_METRICS,
 } hs_role_t;
 
 /* "node" -> HS_ROLE_NODE; HS_ROLE_NONE for anything else. */

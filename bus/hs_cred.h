@@ -27,6 +27,7 @@
  *      tap:<user>               tap         bootstrap:<token-id>  bootstrap
  *      sa:apiserver             apiserver   (hs-apiserver's own: read-only)
  *      sa:autoscaler            controller  (hs-autoscaler)
+ *      sa:metrics               metrics     (hs-metrics': read-only)
  *
  *  Errors: functions return 0 or -errno; those that read a file also fill
  *  err (err_len bytes, may be NULL) with one line naming the file and what is

@@ -29,6 +29,7 @@ static const struct {
     {STORE_ROLE_DNS, "sa:dns", false},
     {STORE_ROLE_APISERVER, "sa:apiserver", false},
     {STORE_ROLE_AUTOSCALER, "sa:autoscaler", false},
+    {STORE_ROLE_METRICS, "sa:metrics", false},
 };
 
 static const char *const s_role_names[STORE_ROLE__COUNT] = {
@@ -46,6 +47,7 @@ static const char *const s_role_names[STORE_ROLE__COUNT] = {
     [STORE_ROLE_STORE] = "store",
     [STORE_ROLE_APISERVER] = "apiserver",
     [STORE_ROLE_AUTOSCALER] = "autoscaler",
+    [STORE_ROLE_METRICS] = "metrics",
 };
 
 const char *store_authz_role_name (store_role_t role)
@@ -102,7 +104,7 @@ bool store_authz_client_ok (const store_authz_id_t *id, const char *client_id)
 #define OP_WRITE  (OP_C | OP_A | OP_U | OP_S | OP_D) /* everything but bind */
 #define OP_EVENTS (OP_C | OP_A | OP_U)               /* hs_event_send applies */
 
-/* What each role may do, kind by kind (admin: everything; tap, apiserver,
+/* What each role may do, kind by kind (admin: everything; tap, apiserver, metrics,
  * bootstrap, store and unknown identities: nothing). Admission (below) narrows the
  * node's, the prober's and the autoscaler's rows to objects; dns's is narrowed by name. */
 static const struct {
@@ -413,6 +415,7 @@ int store_authz_list (const store_authz_id_t *id, const hs_kind_t *kinds, size_t
     case STORE_ROLE_ADMIN:
     case STORE_ROLE_TAP:
     case STORE_ROLE_APISERVER:
+    case STORE_ROLE_METRICS:
     case STORE_ROLE_SCHEDULER:
     case STORE_ROLE_REPLICAS:
     case STORE_ROLE_JOBS:

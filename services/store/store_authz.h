@@ -84,6 +84,7 @@ typedef enum {
     STORE_ROLE_STORE,
     STORE_ROLE_APISERVER,
     STORE_ROLE_AUTOSCALER,
+    STORE_ROLE_METRICS,
     STORE_ROLE__COUNT
 } store_role_t;
 

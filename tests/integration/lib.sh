@@ -176,7 +176,8 @@ hs_cred_of() {
   done
   case "$exe" in
     hs-store) echo "$HS_PKI/creds/store.cred" ;;
-    hs-scheduler | hs-replicas | hs-jobs | hs-prober | hs-endpoints | hs-dns | hs-apiserver)
+    hs-scheduler | hs-replicas | hs-jobs | hs-prober | hs-endpoints | hs-dns | hs-apiserver | \
+      hs-metrics)
       [ "$own" = 1 ] || echo "$HS_PKI/creds/${exe#hs-}.cred" ;;
     hs-agent | hs-proxy) [ "$own" = 1 ] || hs_node_cred "${node:-$(hostname)}" ;;
   esac

@@ -5,7 +5,8 @@
 # failure tour kill -9s every component and a workload and must find every
 # running workload untouched (it exits 1 otherwise); `down` leaves no
 # process, cgroup or state behind. On the secured set hs-apiserver runs as a
-# static pod too, and kubectl with the kubeconfig `up` wrote lists the nodes.
+# static pod too, and kubectl with the kubeconfig `up` wrote lists the nodes;
+# hs-metrics serves /metrics.
 source "$(dirname "$0")/lib.sh"
 need_root_cgroups
 
@@ -14,16 +15,22 @@ HS_TOUR_PORT=$(( $(free_port_pair) + 1 ))
 export HS_TOUR_PORT
 HS_API_PORT=$(free_port_pair)
 export HS_API_PORT
+HS_METRICS_PORT=$(free_port_pair)
+export HS_METRICS_PORT
 L=$HS_SRC/scripts/homeostat
 down() { "$L" down >>"$T/down.log" 2>&1 || true; }
 hs_on_exit down # before hs_cleanup, which keeps the test's exit status
 
 "$L" up >"$T/up.log" 2>&1 || fail "homeostat up: $(tail -5 "$T/up.log")"
 hsctl get pods -n homeostat-system >"$T/cp.txt"
-for c in hs-bus hs-store hs-scheduler-1 hs-replicas-1 hs-jobs-1 hs-prober-1 hs-apiserver; do
+for c in hs-bus hs-store hs-scheduler-1 hs-replicas-1 hs-jobs-1 hs-prober-1 hs-apiserver hs-metrics; do
   grep -Eq "^$c-tn1 +1/1 +Running" "$T/cp.txt" || fail "no Running static pod $c-tn1: $(cat "$T/cp.txt")"
 done
 pass "one agent runs the whole control plane as static pods"
+page=$(curl -sf "http://127.0.0.1:$HS_METRICS_PORT/metrics") || fail "hs-metrics: no /metrics on port $HS_METRICS_PORT"
+[[ "$page" == *'kube_node_status_condition{node="tn2",condition="Ready",status="true"} 1'* ]] ||
+  fail "hs-metrics does not show tn2 Ready: $(grep kube_node_status_condition <<<"$page")"
+pass "hs-metrics (a static pod) serves /metrics on port $HS_METRICS_PORT"
 
 if command -v kubectl >/dev/null; then
   grep -q "server: https://127.0.0.1:$HS_API_PORT" "$HS_PKI/kubeconfig" ||

@@ -22,7 +22,7 @@ UNITDIR=$(dirname "$(find "$ROOT" -name hs-bus.service -print -quit)")
 ENVFILE=$(find "$ROOT" -path '*/homeostat/homeostat.env' -not -path '*/doc/*' -print -quit)
 [ -n "$ENVFILE" ] || fail "homeostat.env not installed"
 UNITS=(hs-bus.service hs-store.service hs-agent.service hs-proxy.service hs-apiserver.service
-       hs-scheduler@.service
+       hs-metrics.service hs-scheduler@.service
        hs-replicas@.service hs-jobs@.service hs-prober@.service hs-endpoints@.service
        hs-dns@.service homeostat.target)
 for u in "${UNITS[@]}"; do [ -f "$UNITDIR/$u" ] || fail "$u not installed in $UNITDIR"; done
@@ -100,6 +100,8 @@ grep -q "^Environment=HS_CREDENTIAL=$pki/creds/store.cred\$" "$UNITDIR/hs-store.
 grep -q "^Environment=HS_CREDENTIAL=$pki/creds/apiserver.cred\$" "$UNITDIR/hs-apiserver.service" &&
   grep -q "^ExecStart=.*/hs-apiserver --pki $pki " "$UNITDIR/hs-apiserver.service" ||
   fail "hs-apiserver.service: not --pki $pki with creds/apiserver.cred"
+grep -q "^Environment=HS_CREDENTIAL=$pki/creds/metrics.cred\$" "$UNITDIR/hs-metrics.service" ||
+  fail "hs-metrics.service: no credential $pki/creds/metrics.cred"
 for c in scheduler replicas jobs prober endpoints dns; do
   grep -q "^Environment=HS_CREDENTIAL=$pki/creds/$c.cred\$" "$UNITDIR/hs-$c@.service" ||
     fail "hs-$c@.service: no credential $pki/creds/$c.cred"

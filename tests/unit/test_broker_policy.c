@@ -139,6 +139,17 @@ static void test_allow_lists (void)
         {"sa:apiserver", "ack.hsctl-1/", false},
         {"sa:apiserver", "snap.x/", false},
         {"sa:apiserver", "probe.a/", false},
+        /* hs-metrics' own identity: read-only like hs-apiserver's */
+        {"sa:metrics", "echo.metrics-1/7", true},
+        {"sa:metrics", "cmd.snapshot", true},
+        {"sa:metrics", "hb.metrics.1", true},
+        {"sa:metrics", "hb.metrics.", false},
+        {"sa:metrics", "hb.apiserver.1", false},
+        {"sa:metrics", "hb.store", false},
+        {"sa:metrics", "cmd.pod", false},
+        {"sa:metrics", "cmd.multi", false},
+        {"sa:metrics", "usage.n1/", false},
+        {"sa:metrics", "ev.pod.a/default/web", false},
         /* bootstrap: commands only (the store limits which) */
         {"bootstrap:x", "cmd.node", true},
         {"bootstrap:x", "hb.agent.x", false},

@@ -22,6 +22,7 @@ static void test_roles (void)
     CHECK_EQ_STR (hs_cred_role_of ("sa:prober"), "prober");
     CHECK_EQ_STR (hs_cred_role_of ("sa:endpoints"), "endpoints");
     CHECK_EQ_STR (hs_cred_role_of ("sa:dns"), "dns");
+    CHECK_EQ_STR (hs_cred_role_of ("sa:metrics"), "metrics");
     CHECK_EQ_STR (hs_cred_role_of ("admin:alice"), "admin");
     CHECK_EQ_STR (hs_cred_role_of ("tap:bob"), "tap");
     CHECK_EQ_STR (hs_cred_role_of ("bootstrap:abc123"), "bootstrap");

@@ -160,6 +160,7 @@ static void test_identity_parse (void)
         {"sa:dns", STORE_ROLE_DNS, ""},
         {"sa:apiserver", STORE_ROLE_APISERVER, ""},
         {"sa:autoscaler", STORE_ROLE_AUTOSCALER, ""},
+        {"sa:metrics", STORE_ROLE_METRICS, ""},
         {"tap:bob", STORE_ROLE_TAP, "bob"},
         {"bootstrap:07401b", STORE_ROLE_BOOTSTRAP, "07401b"},
         {"store", STORE_ROLE_STORE, ""},
@@ -242,6 +243,7 @@ static const struct {
     {"sa:autoscaler", "horizontalpodautoscaler=S deployment=U replicaset=U event=CAU"},
     {"tap:bob", ""},
     {"sa:apiserver", ""},
+    {"sa:metrics", ""},
     {"bootstrap:07401b", ""},
     {"store", ""},
     {"store/r2", ""},
@@ -1147,8 +1149,8 @@ static void test_store_refusal (void)
     CHECK_EQ_INT (a->code, HS__CODE__CODE_FORBIDDEN);
 
     /* tap users, bootstrap tokens, unknown stamps: nothing */
-    static const char *const nobody[] = {"tap:bob", "sa:apiserver", "bootstrap:07401b",
-                                         "store",   "sa:other",     ""};
+    static const char *const nobody[] = {
+        "tap:bob", "sa:apiserver", "sa:metrics", "bootstrap:07401b", "store", "sa:other", ""};
     for (size_t i = 0; i < HS_ARRAY_LEN (nobody); i++) {
         a = s_as (s, nobody[i], s_event ("x", NULL, "web-1"));
         CHECK_EQ_INT (a->code, HS__CODE__CODE_FORBIDDEN);
@@ -1334,9 +1336,9 @@ static void test_list_rules (void)
     const hs_kind_t pods[] = {HS_KIND_POD};
     const hs_kind_t deps[] = {HS_KIND_POD, HS_KIND_DEPLOYMENT};
     /* what they ask: insecure, admins, controllers, taps */
-    static const char *const all[] = {NULL,      "admin:alice",  "sa:scheduler", "sa:replicas",
-                                      "sa:jobs", "sa:prober",    "sa:endpoints", "sa:dns",
-                                      "tap:bob", "sa:apiserver", "sa:autoscaler"};
+    static const char *const all[] = {NULL,      "admin:alice",  "sa:scheduler",  "sa:replicas",
+                                      "sa:jobs", "sa:prober",    "sa:endpoints",  "sa:dns",
+                                      "tap:bob", "sa:apiserver", "sa:autoscaler", "sa:metrics"};
     for (size_t i = 0; i < HS_ARRAY_LEN (all); i++) {
         store_authz_id_parse (all[i], &id);
         CHECK_EQ_INT (store_authz_list (&id, deps, 2, "n2", &l, &msg), 0);
@@ -1519,9 +1521,9 @@ static void test_random_commands (void)
     s_ok (s, "admin:alice", hs_write_new (HS__OP__OP_CREATE, s_node ("n1")), "node");
     s_ok (s, "admin:alice", hs_write_new (HS__OP__OP_CREATE, s_node ("n2")), "node");
     static const char *const who[] = {
-        "node:n1",   "node:n2",      "sa:scheduler", "sa:replicas",  "sa:jobs",
-        "sa:prober", "sa:endpoints", "sa:dns",       "tap:bob",      "bootstrap:07401b",
-        "store",     "sa:other",     "admin:alice",  "sa:apiserver", "sa:autoscaler"};
+        "node:n1",      "node:n2",      "sa:scheduler",  "sa:replicas",      "sa:jobs", "sa:prober",
+        "sa:endpoints", "sa:dns",       "tap:bob",       "bootstrap:07401b", "store",   "sa:other",
+        "admin:alice",  "sa:apiserver", "sa:autoscaler", "sa:metrics"};
     size_t oks = 0, refused = 0;
     for (int i = 0; i < 4000; i++) {
         const char *id = who[s_rand (HS_ARRAY_LEN (who))];
@@ -1542,8 +1544,8 @@ static void test_random_commands (void)
         }
         oks++;
         CHECK (pid.role != STORE_ROLE_TAP && pid.role != STORE_ROLE_APISERVER &&
-               pid.role != STORE_ROLE_BOOTSTRAP && pid.role != STORE_ROLE_STORE &&
-               pid.role != STORE_ROLE_UNKNOWN);
+               pid.role != STORE_ROLE_METRICS && pid.role != STORE_ROLE_BOOTSTRAP &&
+               pid.role != STORE_ROLE_STORE && pid.role != STORE_ROLE_UNKNOWN);
         for (size_t e = 0; e < g_out.n_events; e++) {
             const Hs__Object *o = g_out.events[e].event->object;
             hs_kind_t k = hs_obj_kind (o);
