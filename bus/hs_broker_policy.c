@@ -70,6 +70,7 @@ static bool s_add (hs_keytab_t *self, const hs_cred_key_t *k, hs_role_t role)
     if (role == HS_ROLE_NODE && name) {
         snprintf (e->own_hb, sizeof e->own_hb, "hb.agent.%s", name);
         snprintf (e->own_hb2, sizeof e->own_hb2, "hb.proxy.%s", name);
+        snprintf (e->own_usage, sizeof e->own_usage, "usage.%s/", name);
     } else if (hs_startswith (e->identity, "sa:") && name) {
         snprintf (e->own_hb, sizeof e->own_hb, "hb.%s.", name);
     }
@@ -210,7 +211,8 @@ bool hs_policy_may_publish (const hs_keytab_entry_t *who, const char *topic, siz
     case HS_ROLE_NODE:
         return hs_policy_is_cmd (topic, len) || s_prefix (topic, len, "logs.") ||
                s_prefix (topic, len, "probres.") || s_prefix (topic, len, "execout.") ||
-               s_exact (topic, len, who->own_hb) || s_exact (topic, len, who->own_hb2);
+               s_exact (topic, len, who->own_hb) || s_exact (topic, len, who->own_hb2) ||
+               s_exact (topic, len, who->own_usage);
     case HS_ROLE_SCHEDULER:
     case HS_ROLE_CONTROLLER:
     case HS_ROLE_ENDPOINTS:

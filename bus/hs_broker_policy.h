@@ -65,6 +65,8 @@ typedef struct {
     int64_t expires; /* unix seconds, 0: never */
     /* node: "hb.agent.N", "hb.proxy.N"; sa:X: "hb.X." (own_hb2 empty) */
     char own_hb[HS_CRED_MAX_IDENTITY + 16], own_hb2[HS_CRED_MAX_IDENTITY + 16];
+    /* node: "usage.N/", the only usage topic it may publish (else empty) */
+    char own_usage[HS_CRED_MAX_IDENTITY + 16];
 } hs_keytab_entry_t;
 
 typedef struct hs_keytab_t hs_keytab_t;

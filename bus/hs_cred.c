@@ -71,9 +71,9 @@ const char *hs_cred_role_of (const char *identity)
     static const struct {
         const char *identity, *role;
     } fixed[] = {
-        {"sa:scheduler", "scheduler"}, {"sa:replicas", "controller"}, {"sa:jobs", "controller"},
-        {"sa:prober", "prober"},       {"sa:endpoints", "endpoints"}, {"sa:dns", "dns"},
-        {"sa:apiserver", "apiserver"},
+        {"sa:scheduler", "scheduler"}, {"sa:replicas", "controller"},   {"sa:jobs", "controller"},
+        {"sa:prober", "prober"},       {"sa:endpoints", "endpoints"},   {"sa:dns", "dns"},
+        {"sa:apiserver", "apiserver"}, {"sa:autoscaler", "controller"},
     };
     for (size_t i = 0; i < HS_ARRAY_LEN (fixed); i++)
         if (strcmp (identity, fixed[i].identity) == 0) return fixed[i].role;

@@ -26,6 +26,7 @@
  *      sa:dns                   dns         admin:<user>          admin
  *      tap:<user>               tap         bootstrap:<token-id>  bootstrap
  *      sa:apiserver             apiserver   (hs-apiserver's own: read-only)
+ *      sa:autoscaler            controller  (hs-autoscaler)
  *
  *  Errors: functions return 0 or -errno; those that read a file also fill
  *  err (err_len bytes, may be NULL) with one line naming the file and what is

@@ -217,6 +217,58 @@ static void s_default_secret (Hs__Secret *sec)
     sec->n_string_data = 0;
 }
 
+/* ------------------------------------------------------------------ HorizontalPodAutoscaler */
+
+#define HPA_DEFAULT_CPU_UTILIZATION 80 /* kube's autoscaling.DefaultCPUUtilization */
+
+static Hs__HPAScalingPolicy *s_hpa_policy (const char *type, int32_t value, int32_t period)
+{
+    Hs__HPAScalingPolicy *p = hs_pb_new (&hs__hpascaling_policy__descriptor);
+    hs_pb_set_str (&p->type, type);
+    p->value = value;
+    p->period_seconds = period;
+    return p;
+}
+
+/* kube's GenerateHPAScale{Up,Down}Rules: what the user left unset of one
+ * direction's rules. Scale down keeps an unset stabilization window unset,
+ * as kube does: the controller's --downscale-stabilization (300 s) applies
+ * to it. */
+static void s_default_hpa_rules (Hs__HPAScalingRules **rp, bool up)
+{
+    if (!*rp) *rp = hs_pb_new (&hs__hpascaling_rules__descriptor);
+    Hs__HPAScalingRules *r = *rp;
+    if (up && !r->stabilization_window_seconds) r->stabilization_window_seconds = s_i32 (0);
+    if (hs_empty (r->select_policy)) hs_pb_set_str (&r->select_policy, "Max");
+    if (r->n_policies > 0) return;
+    if (up) hs_pb_push ((void ***)&r->policies, &r->n_policies, s_hpa_policy ("Pods", 4, 15));
+    hs_pb_push ((void ***)&r->policies, &r->n_policies, s_hpa_policy ("Percent", 100, 15));
+}
+
+/* kube's autoscaling/v2 SetDefaults_HorizontalPodAutoscaler: minReplicas
+ * 1; no metrics: cpu at 80% utilization; a behavior given is completed, an
+ * absent one stays absent (the controller's defaults apply). */
+static void s_default_hpa (Hs__HorizontalPodAutoscaler *h)
+{
+    if (!h->spec) h->spec = hs_pb_new (&hs__horizontal_pod_autoscaler_spec__descriptor);
+    Hs__HorizontalPodAutoscalerSpec *s = h->spec;
+    if (!s->min_replicas) s->min_replicas = s_i32 (1);
+    if (s->n_metrics == 0) {
+        Hs__MetricSpec *m = hs_pb_new (&hs__metric_spec__descriptor);
+        hs_pb_set_str (&m->type, "Resource");
+        m->resource = hs_pb_new (&hs__resource_metric_source__descriptor);
+        hs_pb_set_str (&m->resource->name, "cpu");
+        m->resource->target = hs_pb_new (&hs__metric_target__descriptor);
+        hs_pb_set_str (&m->resource->target->type, "Utilization");
+        m->resource->target->average_utilization = s_i32 (HPA_DEFAULT_CPU_UTILIZATION);
+        hs_pb_push ((void ***)&s->metrics, &s->n_metrics, m);
+    }
+    if (s->behavior) {
+        s_default_hpa_rules (&s->behavior->scale_up, true);
+        s_default_hpa_rules (&s->behavior->scale_down, false);
+    }
+}
+
 void hs_obj_defaults (Hs__Object *o, int64_t now_ns)
 {
     hs_kind_t kind = hs_obj_kind (o);
@@ -273,6 +325,7 @@ void hs_obj_defaults (Hs__Object *o, int64_t now_ns)
         break;
     case HS_KIND_SERVICE: s_default_service (o->service); break;
     case HS_KIND_SECRET: s_default_secret (o->secret); break;
+    case HS_KIND_HPA: s_default_hpa (o->horizontal_pod_autoscaler); break;
     case HS_KIND_ENDPOINTS:
         for (size_t i = 0; i < o->endpoints->n_subsets; i++) {
             Hs__EndpointSubset *ss = o->endpoints->subsets[i];
@@ -1727,6 +1780,287 @@ static void s_check_secret (s_errs_t *e, const Hs__Secret *sec)
         s_err (e, "data[username]: Required value: either username or password is required");
 }
 
+/* ------------------------------------------------------------------ HorizontalPodAutoscaler checks */
+
+#define HPA_MAX_PERIOD_SECONDS        1800 /* kube's MaxPeriodSeconds */
+#define HPA_MAX_STABILIZATION_SECONDS 3600 /* kube's MaxStabilizationWindowSeconds */
+
+/* kube's IsValidPathSegmentName: the name goes into a URL path. */
+static void s_check_path_segment (s_errs_t *e, const char *path, const char *v)
+{
+    if (hs_streq (v, "."))
+        s_err (e, "%s: Invalid value: %s: may not be '.'", path, Q (v));
+    else if (hs_streq (v, ".."))
+        s_err (e, "%s: Invalid value: %s: may not be '..'", path, Q (v));
+    else {
+        if (strchr (v, '/')) s_err (e, "%s: Invalid value: %s: may not contain '/'", path, Q (v));
+        if (strchr (v, '%')) s_err (e, "%s: Invalid value: %s: may not contain '%%'", path, Q (v));
+    }
+}
+
+/* kube's ValidateCrossVersionObjectReference, then what hs-autoscaler can
+ * scale: a Deployment or a ReplicaSet (apps/v1) of the HPA's namespace. */
+static void s_check_hpa_ref (s_errs_t *e, const Hs__CrossVersionObjectReference *ref)
+{
+    const char *kind = ref ? hs_s (ref->kind) : "", *name = ref ? hs_s (ref->name) : "";
+    const char *api = ref ? hs_s (ref->api_version) : "";
+    if (!*kind)
+        s_err (e, "spec.scaleTargetRef.kind: Required value");
+    else {
+        s_check_path_segment (e, "spec.scaleTargetRef.kind", kind);
+        if (!hs_streq (kind, "Deployment") && !hs_streq (kind, "ReplicaSet"))
+            s_err (e,
+                   "spec.scaleTargetRef.kind: Unsupported value: %s: supported values: "
+                   "\"Deployment\", \"ReplicaSet\" (Homeostat scales these only)",
+                   Q (kind));
+    }
+    if (!*name)
+        s_err (e, "spec.scaleTargetRef.name: Required value");
+    else
+        s_check_path_segment (e, "spec.scaleTargetRef.name", name);
+    if (*api && !hs_streq (api, "apps/v1"))
+        s_err (e,
+               "spec.scaleTargetRef.apiVersion: Unsupported value: %s: supported values: "
+               "\"apps/v1\"",
+               Q (api));
+}
+
+/* A quantity and its sign: 1 positive, 0 zero or negative, -1 not a
+ * quantity (CPU or bytes forms, hs_quantity.h). */
+static int s_quantity_sign (const char *v)
+{
+    int64_t x;
+    bool ok = hs_quantity_cpu_milli (v, &x) == 0 || hs_quantity_bytes (v, &x) == 0;
+    if (!ok) return v[0] == '-' && (v[1] != '\0') ? 0 : -1;
+    /* the mantissa: any non-zero digit before the suffix or exponent ("0.5m" is positive) */
+    for (const char *p = v; *p && (*p == '.' || (*p >= '0' && *p <= '9') || *p == '+'); p++)
+        if (*p >= '1' && *p <= '9') return 1;
+    return 0;
+}
+
+static void s_check_hpa_quantity (s_errs_t *e, const char *path, const char *v)
+{
+    int sign = s_quantity_sign (v);
+    if (sign < 0)
+        s_err (e, "%s: Invalid value: %s: " QUANTITY_MSG, path, Q (v));
+    else if (sign == 0)
+        s_err (e, "%s: Invalid value: %s: must be positive", path, Q (v));
+}
+
+/* kube's validateMetricTarget and validate(Container)ResourceSource, then
+ * Homeostat's stricter rule: the type names the field that is set
+ * (Utilization: averageUtilization, AverageValue: averageValue; Value is
+ * for Object and External metrics, which Homeostat does not support). */
+static void s_check_hpa_target (s_errs_t *e, const char *src, const Hs__MetricTarget *t)
+{
+    char p[160];
+    const char *type = t ? hs_s (t->type) : "";
+    if (!*type) {
+        snprintf (p, sizeof p, "%s.target.type", src);
+        s_err (e, "%s: Required value: must specify a metric target type", p);
+    }
+    if (!hs_streq (type, "Utilization") && !hs_streq (type, "Value") &&
+        !hs_streq (type, "AverageValue")) {
+        snprintf (p, sizeof p, "%s.target.type", src);
+        s_err (e, "%s: Invalid value: %s: must be either Utilization, Value, or AverageValue", p,
+               Q (type));
+    }
+    if (!t) t = &(Hs__MetricTarget)HS__METRIC_TARGET__INIT;
+    bool value = !hs_empty (t->value), avg = !hs_empty (t->average_value);
+    bool util = t->average_utilization != NULL;
+    if (value) {
+        snprintf (p, sizeof p, "%s.target.value", src);
+        s_check_hpa_quantity (e, p, t->value);
+    }
+    if (avg) {
+        snprintf (p, sizeof p, "%s.target.averageValue", src);
+        s_check_hpa_quantity (e, p, t->average_value);
+    }
+    if (util && t->average_utilization->value < 1) {
+        snprintf (p, sizeof p, "%s.target.averageUtilization", src);
+        s_err (e, "%s: Invalid value: %d: must be greater than 0", p,
+               t->average_utilization->value);
+    }
+    if (!util && !avg) {
+        snprintf (p, sizeof p, "%s.target.averageUtilization", src);
+        s_err (e, "%s: Required value: must set either a target raw value or a target utilization",
+               p);
+    }
+    if (util && avg) {
+        snprintf (p, sizeof p, "%s.target.averageValue", src);
+        s_err (e, "%s: Forbidden: may not set both a target raw value and a target utilization", p);
+    }
+    if (hs_streq (type, "Utilization") && !util && avg) {
+        snprintf (p, sizeof p, "%s.target.averageUtilization", src);
+        s_err (e, "%s: Required value: must be set when the target type is Utilization", p);
+    } else if (hs_streq (type, "AverageValue") && !avg && util) {
+        snprintf (p, sizeof p, "%s.target.averageValue", src);
+        s_err (e, "%s: Required value: must be set when the target type is AverageValue", p);
+    } else if (hs_streq (type, "Value")) {
+        snprintf (p, sizeof p, "%s.target.type", src);
+        s_err (e,
+               "%s: Unsupported value: \"Value\": supported values: \"AverageValue\", "
+               "\"Utilization\" (a resource metric is averaged over the pods)",
+               p);
+    }
+}
+
+/* The resources hs-agent measures (NodeUsage): cpu and memory. */
+static void s_check_hpa_resource_name (s_errs_t *e, const char *src, const char *name)
+{
+    char p[160];
+    snprintf (p, sizeof p, "%s.name", src);
+    if (hs_empty (name))
+        s_err (e, "%s: Required value: must specify a resource name", p);
+    else if (!hs_streq (name, "cpu") && !hs_streq (name, "memory"))
+        s_err (e,
+               "%s: Unsupported value: %s: supported values: \"cpu\", \"memory\" (the "
+               "resources Homeostat measures)",
+               p, Q (name));
+}
+
+static void s_check_hpa_metric (s_errs_t *e, size_t i, const Hs__MetricSpec *m)
+{
+    char p[48], src[96];
+    snprintf (p, sizeof p, "spec.metrics[%zu]", i);
+    const char *type = hs_s (m->type);
+    /* present sources, in kube's order, and the field the type names */
+    const struct {
+        const char *field, *type;
+        bool set;
+    } srcs[] = {
+        {"object", "Object", m->object != NULL},
+        {"external", "External", m->external != NULL},
+        {"pods", "Pods", m->pods != NULL},
+        {"resource", "Resource", m->resource != NULL},
+        {"containerResource", "ContainerResource", m->container_resource != NULL},
+    };
+    const char *expected = NULL;
+    int present = 0;
+    for (size_t k = 0; k < HS_ARRAY_LEN (srcs); k++) {
+        present += srcs[k].set;
+        if (hs_streq (type, srcs[k].type)) expected = srcs[k].field;
+    }
+    if (!*type) s_err (e, "%s.type: Required value: must specify a metric source type", p);
+    if (hs_streq (type, "Object") || hs_streq (type, "External") || hs_streq (type, "Pods"))
+        s_err (e,
+               "%s.type: Unsupported value: %s: supported values: \"ContainerResource\", "
+               "\"Resource\" (Homeostat does not support Pods, Object or External metrics: it "
+               "has no custom or external metrics API)",
+               p, Q (type));
+    else if (!expected)
+        s_err (e,
+               "%s.type: Unsupported value: %s: supported values: \"ContainerResource\", "
+               "\"External\", \"Object\", \"Pods\", \"Resource\"",
+               p, Q (type));
+    for (size_t k = 0; k < HS_ARRAY_LEN (srcs); k++) {
+        if (expected && hs_streq (expected, srcs[k].field) && !srcs[k].set)
+            s_err (e,
+                   "%s.%s: Required value: must populate information for the given metric source",
+                   p, srcs[k].field);
+        if (srcs[k].set && present > 1 && !hs_streq (expected, srcs[k].field))
+            s_err (e, "%s.%s: Forbidden: must populate the given metric source only", p,
+                   srcs[k].field);
+    }
+    /* the source the type names (kube checks the first present one) */
+    if (m->resource && hs_streq (expected, "resource")) {
+        snprintf (src, sizeof src, "%s.resource", p);
+        s_check_hpa_resource_name (e, src, m->resource->name);
+        s_check_hpa_target (e, src, m->resource->target);
+    } else if (m->container_resource && hs_streq (expected, "containerResource")) {
+        const Hs__ContainerResourceMetricSource *c = m->container_resource;
+        snprintf (src, sizeof src, "%s.containerResource", p);
+        s_check_hpa_resource_name (e, src, c->name);
+        char cp[128];
+        snprintf (cp, sizeof cp, "%s.container", src);
+        if (hs_empty (c->container))
+            s_err (e, "%s: Required value: must specify a container", cp);
+        else
+            s_check_label (e, cp, c->container);
+        s_check_hpa_target (e, src, c->target);
+    }
+}
+
+/* kube's validateScalingRules and validateScalingPolicy. */
+static void s_check_hpa_rules (s_errs_t *e, const char *dir, const Hs__HPAScalingRules *r)
+{
+    if (!r) return;
+    const char *p = dir;
+    const Hs__Int32Value *w = r->stabilization_window_seconds;
+    if (w && w->value < 0)
+        s_err (e,
+               "%s.stabilizationWindowSeconds: Invalid value: %d: must be greater than or "
+               "equal to zero",
+               p, w->value);
+    if (w && w->value > HPA_MAX_STABILIZATION_SECONDS)
+        s_err (e,
+               "%s.stabilizationWindowSeconds: Invalid value: %d: must be less than or equal "
+               "to %d",
+               p, w->value, HPA_MAX_STABILIZATION_SECONDS);
+    if (!hs_empty (r->select_policy) && !hs_streq (r->select_policy, "Max") &&
+        !hs_streq (r->select_policy, "Min") && !hs_streq (r->select_policy, "Disabled"))
+        s_err (e,
+               "%s.selectPolicy: Unsupported value: %s: supported values: \"Disabled\", \"Max\", "
+               "\"Min\"",
+               p, Q (r->select_policy));
+    if (r->n_policies == 0)
+        s_err (e, "%s.policies: Required value: must specify at least one Policy", p);
+    for (size_t i = 0; i < r->n_policies; i++) {
+        const Hs__HPAScalingPolicy *pol = r->policies[i];
+        if (!hs_streq (pol->type, "Pods") && !hs_streq (pol->type, "Percent"))
+            s_err (e,
+                   "%s.policies[%zu].type: Unsupported value: %s: supported values: "
+                   "\"Percent\", \"Pods\"",
+                   p, i, Q (pol->type));
+        if (pol->value <= 0)
+            s_err (e, "%s.policies[%zu].value: Invalid value: %d: must be greater than zero", p, i,
+                   pol->value);
+        if (pol->period_seconds <= 0)
+            s_err (e,
+                   "%s.policies[%zu].periodSeconds: Invalid value: %d: must be greater than zero",
+                   p, i, pol->period_seconds);
+        if (pol->period_seconds > HPA_MAX_PERIOD_SECONDS)
+            s_err (e,
+                   "%s.policies[%zu].periodSeconds: Invalid value: %d: must be less than or "
+                   "equal to %d",
+                   p, i, pol->period_seconds, HPA_MAX_PERIOD_SECONDS);
+    }
+}
+
+/* kube's validateHorizontalPodAutoscalerSpec (HPAScaleToZero off, as by
+ * default in 1.32: minReplicas at least 1) and its status update rule. */
+static void s_check_hpa (s_errs_t *e, const Hs__HorizontalPodAutoscaler *h)
+{
+    const Hs__HorizontalPodAutoscalerSpec *s = h->spec;
+    if (!s) {
+        s_err (e, "spec: Required value");
+        return;
+    }
+    if (s->min_replicas && s->min_replicas->value < 1)
+        s_err (e, "spec.minReplicas: Invalid value: %d: must be greater than or equal to 1",
+               s->min_replicas->value);
+    if (s->max_replicas < 1)
+        s_err (e, "spec.maxReplicas: Invalid value: %d: must be greater than 0", s->max_replicas);
+    if (s->min_replicas && s->max_replicas < s->min_replicas->value)
+        s_err (e,
+               "spec.maxReplicas: Invalid value: %d: must be greater than or equal to "
+               "`minReplicas`",
+               s->max_replicas);
+    s_check_hpa_ref (e, s->scale_target_ref);
+    for (size_t i = 0; i < s->n_metrics; i++) s_check_hpa_metric (e, i, s->metrics[i]);
+    if (s->behavior) {
+        s_check_hpa_rules (e, "spec.behavior.scaleUp", s->behavior->scale_up);
+        s_check_hpa_rules (e, "spec.behavior.scaleDown", s->behavior->scale_down);
+    }
+    const Hs__HorizontalPodAutoscalerStatus *st = h->status;
+    if (st && st->current_replicas < 0)
+        s_err (e, "status.currentReplicas: Invalid value: %d: must be greater than or equal to 0",
+               st->current_replicas);
+    if (st && st->desired_replicas < 0)
+        s_err (e, "status.desiredReplicas: Invalid value: %d: must be greater than or equal to 0",
+               st->desired_replicas);
+}
+
 static bool s_immutable (const Hs__BoolValue *b)
 {
     return b && b->value;
@@ -1833,6 +2167,7 @@ int hs_obj_validate (const Hs__Object *o, char **ret_msg)
     case HS_KIND_ENDPOINTS: s_check_endpoints (&e, o->endpoints); break;
     case HS_KIND_CONFIGMAP: s_check_configmap (&e, o->config_map); break;
     case HS_KIND_SECRET: s_check_secret (&e, o->secret); break;
+    case HS_KIND_HPA: s_check_hpa (&e, o->horizontal_pod_autoscaler); break;
     case HS_KIND_EVENT:
         if (o->event->count < 0)
             s_err (&e, "count: Invalid value: %d: must be greater than or equal to 0",

@@ -27,6 +27,7 @@
 
 #include "agent_envfrom.h"
 #include "agent_node.h"
+#include "agent_usage.h"
 #include "cgroup.h"
 #include "hs_client.h"
 #include "hs_loop.h"
@@ -165,6 +166,12 @@ static inline int agent_mkdir_p (const char *path)
 {
     return hs_mkdir_p (path, 0700);
 }
+
+/* Calls fn for every running container (agent_usage.h's agent_run_t, its
+ * strings borrowed until the pods change), a pod's containers one after
+ * the other. */
+typedef void agent_run_fn (void *arg, const agent_run_t *run);
+void agent_pods_each_run (agent_pods_t *self, agent_run_fn *fn, void *arg);
 
 /* Counters for the heartbeat. */
 uint64_t agent_pods_count (agent_pods_t *self);

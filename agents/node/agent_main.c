@@ -81,6 +81,7 @@ typedef struct {
     agent_join_t *joiner;
     int64_t cpu_milli, memory_bytes, max_pods;
     int64_t heartbeat_ns, status_ns;
+    int64_t usage_ns; /* --usage-interval; 0: no usage.<node>/ */
     /* pod networking (agent_net.h) */
     const char *pod_cidr_flag, *node_ip_flag, *cni_data_dir_flag;
     hs_net_conf_t net;
@@ -109,7 +110,11 @@ typedef struct {
     int64_t started_at_ns;
     int64_t ready_since_ns; /* the Ready condition's lastTransitionTime we post */
     bool confirmed;         /* the watch synced once: adopted pods confirmed, READY=1 */
-    hs_loop_timer_t *manifests_timer, *join, *heartbeat, *status;
+    hs_loop_timer_t *manifests_timer, *join, *heartbeat, *status, *usage_timer;
+    agent_usage_t *usage; /* usage.<node>/ (agent_usage.h) */
+    char *usage_topic;
+    uint64_t usage_samples; /* NodeUsages published */
+    uint64_t usage_errors;  /* groups that could not be read (not counting ended runs) */
     hs_loop_turn_t *turn;
 } self_t;
 
@@ -119,7 +124,8 @@ static void s_usage (FILE *f)
              "usage: hs-agent [--bus ADDR] [--node-name NAME] [--labels K=V,...] [--cpu Q]\n"
              "                [--memory Q] [--max-pods N] [--state-dir DIR] [--cgroup-root DIR]\n"
              "                [--cgroup-parent NAME] [--shim PATH] [--heartbeat-ms MS]\n"
-             "                [--status-interval-ms MS] [--backoff-initial S] [--backoff-max S]\n"
+             "                [--status-interval-ms MS] [--usage-interval D]\n"
+             "                [--backoff-initial S] [--backoff-max S]\n"
              "                [--backoff-reset S] [--log-max-bytes N] [--log-max-files N]\n"
              "                [--no-namespaces] [--allow-privileged] [--manifests DIR]\n"
              "                [--pod-network MODE]\n"
@@ -146,6 +152,8 @@ static void s_usage (FILE *f)
              "  --shim PATH            hs-shim (default: next to hs-agent)\n"
              "  --heartbeat-ms MS      hb.agent.NODE interval (default 250)\n"
              "  --status-interval-ms MS  Node status re-post (default 10000)\n"
+             "  --usage-interval D     publish the pods' resource usage on usage.NODE/ every\n"
+             "                         D (1s, 500ms, ...; default 1s; 0: never)\n"
              "  --backoff-initial S    delay of the second restart (default 10)\n"
              "  --backoff-max S        crash-loop backoff ceiling (default 300)\n"
              "  --backoff-reset S      a run this long resets the backoff (default 600)\n"
@@ -366,9 +374,9 @@ static void s_heartbeat (self_t *self)
     char *nodes[1] = {(char *)self->conf.node};
     hb.nodes = nodes;
     hb.n_nodes = 1;
-    const char *names[] = {"probe_results", "exec_probes",    "probe_refused",
-                           "exec_sessions", "exec_refused",   "route_syncs",
-                           "routes_added",  "routes_deleted", "route_errors"};
+    const char *names[] = {"probe_results", "exec_probes",   "probe_refused", "exec_sessions",
+                           "exec_refused",  "route_syncs",   "routes_added",  "routes_deleted",
+                           "route_errors",  "usage_samples", "usage_errors"};
     const uint64_t values[] = {agent_probe_results (self->probe),
                                agent_probe_execs (self->probe),
                                agent_probe_refused (self->probe),
@@ -377,7 +385,9 @@ static void s_heartbeat (self_t *self)
                                agent_routes_counter (self->routes, AGENT_ROUTES_SYNCS),
                                agent_routes_counter (self->routes, AGENT_ROUTES_ADDED),
                                agent_routes_counter (self->routes, AGENT_ROUTES_DELETED),
-                               agent_routes_counter (self->routes, AGENT_ROUTES_ERRORS)};
+                               agent_routes_counter (self->routes, AGENT_ROUTES_ERRORS),
+                               self->usage_samples,
+                               self->usage_errors};
     Hs__Counter cs[HS_ARRAY_LEN (names)];
     Hs__Counter *cp[HS_ARRAY_LEN (names)];
     hs_heartbeat_counters (&hb, cs, cp, names, values, HS_ARRAY_LEN (names));
@@ -446,6 +456,44 @@ static void s_on_manifests (void *arg)
     agent_pods_set_static (self->pods, pods, (size_t)n);
     for (int i = 0; i < n; i++) hs_pb_free (pods[i]);
     free (pods);
+}
+
+/* One container of the usage sample: its group's figures. A group that
+ * is gone ended with its run meanwhile (left out); another failure is
+ * counted and said once. */
+static void s_usage_run (void *arg, const agent_run_t *run)
+{
+    self_t *self = arg;
+    hs_cg_usage_t u;
+    int r = hs_cg_usage (self->cg, run->cgroup, &u);
+    if (r < 0) {
+        if (r == -ENOENT) return;
+        self->usage_errors++;
+        hs_log_once (HS_LOG_WARN, "agent:usage",
+                     "cannot read the resource usage of pod %s/%s container %s: %s (further "
+                     "failures not logged)",
+                     run->ns, run->name, run->container, hs_cg_last_error (self->cg));
+        return;
+    }
+    agent_usage_add (self->usage, run, &u);
+}
+
+/* Every --usage-interval: one NodeUsage on usage.<node>/. */
+static void s_on_usage (void *arg)
+{
+    self_t *self = arg;
+    int64_t now = hs_mono_ns ();
+    hs_loop_timer_set (self->usage_timer, now + self->usage_ns);
+    agent_host_usage_t host;
+    agent_usage_read_host (NULL, &host);
+    agent_usage_begin (self->usage, now, hs_now_ns (), &host);
+    agent_pods_each_run (self->pods, s_usage_run, self);
+    Hs__Envelope env = HS__ENVELOPE__INIT;
+    env.body_case = HS__ENVELOPE__BODY_USAGE;
+    env.usage = (Hs__NodeUsage *)agent_usage_end (self->usage);
+    if (hs_bus_publish (hs_client_bus (self->client), self->usage_topic, &env) == 0)
+        self->usage_samples++;
+    hs_pb_take_str (&env.sender, NULL); /* publish set a heap copy */
 }
 
 static void s_on_heartbeat (void *arg)
@@ -542,6 +590,11 @@ static void s_online (self_t *self)
 {
     self->heartbeat = hs_loop_timer (self->loop, hs_mono_ns (), s_on_heartbeat, self);
     self->status = hs_loop_timer (self->loop, hs_mono_ns () + self->status_ns, s_on_status, self);
+    if (self->usage_ns > 0) {
+        self->usage = agent_usage_new (self->conf.node, (uint32_t)(self->usage_ns / MS));
+        self->usage_topic = hs_sprintf ("usage.%s/", self->conf.node);
+        self->usage_timer = hs_loop_timer (self->loop, hs_mono_ns (), s_on_usage, self);
+    }
     s_watch_cluster (self);
     s_start_routes (self);
     agent_pods_set_online (self->pods, self->client);
@@ -633,6 +686,7 @@ static const struct option s_options[] = {
     {"shim", required_argument, NULL, 'S'},
     {"heartbeat-ms", required_argument, NULL, 'H'},
     {"status-interval-ms", required_argument, NULL, 'I'},
+    {"usage-interval", required_argument, NULL, 'u' + 256},
     {"backoff-initial", required_argument, NULL, '1'},
     {"backoff-max", required_argument, NULL, '2'},
     {"backoff-reset", required_argument, NULL, '3'},
@@ -772,6 +826,11 @@ static int s_flag (void *arg, int ch, const char *v)
     case 'p': return hs_daemon_int (prog, flag, v, 1, INT_MAX, &self->max_pods);
     case 'H': return hs_daemon_ms (prog, flag, v, INT_MAX, &self->heartbeat_ns);
     case 'I': return hs_daemon_ms (prog, flag, v, INT_MAX, &self->status_ns);
+    case 'u' + 256:
+        if (agent_usage_parse_interval (v, &self->usage_ns) == 0) return 0;
+        fprintf (stderr, "hs-agent: --usage-interval: not a duration of 100ms to 1h, or 0: %s\n",
+                 v);
+        return -1;
     case '1': return hs_daemon_seconds (prog, flag, v, 86400 * 365, &conf->backoff_initial_ns);
     case '2': return hs_daemon_seconds (prog, flag, v, 86400 * 365, &conf->backoff_max_ns);
     case '3': return hs_daemon_seconds (prog, flag, v, 86400 * 365, &conf->backoff_reset_ns);
@@ -995,6 +1054,9 @@ static void s_teardown (void *arg)
     hs_loop_timer_free (&self->join);
     hs_loop_timer_free (&self->heartbeat);
     hs_loop_timer_free (&self->status);
+    hs_loop_timer_free (&self->usage_timer);
+    agent_usage_destroy (&self->usage);
+    free (self->usage_topic);
     hs_loop_turn_free (&self->turn);
     agent_probe_destroy (&self->probe);
     agent_exec_destroy (&self->exec);
@@ -1037,6 +1099,7 @@ int main (int argc, char **argv)
                    .max_pods = 110,
                    .heartbeat_ns = 250 * MS,
                    .status_ns = 10000 * MS,
+                   .usage_ns = 1000 * MS,
                    .conf = {.backoff_initial_ns = 10 * 1000 * MS,
                             .backoff_max_ns = 300 * 1000 * MS,
                             .backoff_reset_ns = 600 * 1000 * MS,

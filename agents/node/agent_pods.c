@@ -101,6 +101,7 @@ typedef struct {
     uint64_t shim_ticks; /* the shim's start time (s_start_ticks): adoption checks it */
     int64_t started_at_ns;
     uint64_t oom_base; /* the cgroup's oom_kill count at start */
+    uint64_t cpu_base; /* the cgroup's CPU time (ns) at start: usage counts this run's */
     bool stop_sent;
     Hs__ContainerStateTerminated *term; /* while terminated */
     Hs__ContainerStateTerminated *last; /* lastState */
@@ -974,6 +975,9 @@ static void s_start (agent_pods_t *self, apod_t *p, acont_t *c)
         return;
     }
     if (hs_cg_oom_kills (self->cg, c->cgroup, &c->oom_base) < 0) c->oom_base = 0;
+    hs_cg_usage_t u;
+    c->cpu_base =
+        hs_cg_usage (self->cg, c->cgroup, &u) == 0 && (u.have & HS_CG_HAVE_CPU) ? u.cpu_ns : 0;
     if (spec->n_command == 0 && spec->n_args == 0) {
         c->runs++;
         s_event (self, p, "Warning", "Failed", "Error: no command specified");
@@ -1330,6 +1334,7 @@ static int s_save (agent_pods_t *self, apod_t *p)
         runs[i].pid = c->pid;
         runs[i].started_at = c->started_at_ns;
         runs[i].oom_base = c->oom_base;
+        runs[i].cpu_base = c->cpu_base;
         ac->term = c->term;
         ac->last = c->last;
         ac->wait_reason = c->wait_reason ? c->wait_reason : (char *)"";
@@ -1391,6 +1396,7 @@ static void s_adopt (agent_pods_t *self, const Hs__AgentPod *rec)
         c->pid = run ? run->pid : 0;
         c->started_at_ns = run ? run->started_at : 0;
         c->oom_base = run ? run->oom_base : 0;
+        c->cpu_base = run ? run->cpu_base : 0;
         hs_pb_freep (&c->term);
         c->term = ac->term ? hs_pb_dup (ac->term) : NULL;
         c->last = ac->last ? hs_pb_dup (ac->last) : NULL;
@@ -1927,4 +1933,24 @@ void agent_pods_destroy (agent_pods_t **self_p)
     agent_net_destroy (&self->net);
     free (self);
     *self_p = NULL;
+}
+
+void agent_pods_each_run (agent_pods_t *self, agent_run_fn *fn, void *arg)
+{
+    for (size_t i = 0; i < self->n_pods; i++) {
+        apod_t *p = self->pods[i];
+        for (size_t k = 0; k < p->n_c; k++) {
+            acont_t *c = &p->c[k];
+            if (c->state != C_RUNNING) continue;
+            agent_run_t run = {.ns = p->ns,
+                               .name = p->name,
+                               .uid = p->uid,
+                               .container = c->name,
+                               .cgroup = c->cgroup,
+                               .restart_count = c->runs > 1 ? c->runs - 1 : 0,
+                               .started_at_ns = c->started_at_ns,
+                               .cpu_base_ns = c->cpu_base};
+            fn (arg, &run);
+        }
+    }
 }

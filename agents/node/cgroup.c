@@ -21,10 +21,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/magic.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -51,6 +53,7 @@ typedef struct {
     char *dir;       /* mount/parent: the pod groups live here */
     unsigned ctrls;  /* v1: which of ours it carries (0: membership only); v2: 0 */
     bool cpuset;     /* v1 cpuset: a new group gets its parent's cpus and mems */
+    bool cpuacct;    /* v1 cpuacct (alone or co-mounted): hs_cg_usage reads CPU time here */
     bool made_first; /* hs_cg_open made parent's first component (parent has two) */
 } s_hier_t;
 
@@ -478,6 +481,9 @@ static int s_v1_find (hs_cg_t *self)
             h->dir = hs_sprintf ("%s/%s", mnt, self->parent);
             h->cpuset = !hybrid && s_has_word (opts, "cpuset", ",");
         }
+        for (size_t i = 0; i < self->n_hier && !hybrid; i++)
+            if (strcmp (self->hier[i].mount, mnt) == 0 && s_has_word (opts, "cpuacct", ","))
+                self->hier[i].cpuacct = true;
     }
     fclose (f);
     bool ours = false;
@@ -1065,4 +1071,182 @@ char **hs_cg_list (hs_cg_t *self)
     qsort (v, n, sizeof (char *), s_cmp_str);
     v[n] = NULL;
     return v;
+}
+
+/* ------------------------------------------------------------------ usage */
+
+#define USAGE_BUF 16384 /* memory.stat is about 1.5 KiB on v1 and v2 */
+
+/* Reads a small control file into buf (NUL-terminated; at most size - 1
+ * bytes). 0 or -errno. No allocation: this runs per container per second. */
+static int s_read_small (const char *path, char *buf, size_t size)
+{
+    int fd = open (path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    size_t len = 0;
+    int r = 0;
+    while (len < size - 1) {
+        ssize_t n = read (fd, buf + len, size - 1 - len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) r = -errno;
+        if (n <= 0) break;
+        len += (size_t)n;
+    }
+    close (fd);
+    buf[len] = '\0';
+    return r;
+}
+
+/* An unsigned decimal from s up to the end of its line: 0 or -EBADMSG. */
+static int s_u64 (const char *s, uint64_t *ret)
+{
+    if (*s < '0' || *s > '9') return -EBADMSG;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull (s, &end, 10);
+    if (errno || (*end && *end != '\n')) return -EBADMSG;
+    *ret = (uint64_t)v;
+    return 0;
+}
+
+/* The value of `key` in "key value" lines: 0, -ENODATA (no such line) or
+ * -EBADMSG. */
+static int s_keyed_u64 (const char *text, const char *key, uint64_t *ret)
+{
+    size_t klen = strlen (key);
+    for (const char *line = text; *line;) {
+        if (strncmp (line, key, klen) == 0 && line[klen] == ' ')
+            return s_u64 (line + klen + 1, ret);
+        const char *nl = strchr (line, '\n');
+        if (!nl) break;
+        line = nl + 1;
+    }
+    return -ENODATA;
+}
+
+/* dir/file into buf; 0, -ENOENT (no such file) or -EBADMSG/-errno with the
+ * path left in path for the error. */
+static int s_usage_file (const char *dir, const char *file, char *path, size_t plen, char *buf)
+{
+    if ((size_t)snprintf (path, plen, "%s/%s", dir, file) >= plen) return -ENAMETOOLONG;
+    return s_read_small (path, buf, USAGE_BUF);
+}
+
+/* The memory figures of a group directory: usage from usage_file, the
+ * inactive file cache from memory.stat's stat_key, OOM kills from
+ * oom_file's "oom_kill" line. */
+static int s_usage_memory (const char *dir, const char *usage_file, const char *stat_key,
+                           const char *oom_file, hs_cg_usage_t *ret, char *path, size_t plen,
+                           bool *any)
+{
+    char buf[USAGE_BUF];
+    uint64_t v;
+    int r = s_usage_file (dir, usage_file, path, plen, buf);
+    if (r == 0) {
+        *any = true;
+        if (s_u64 (buf, &v) < 0 || v > INT64_MAX) return -EBADMSG;
+        ret->memory_usage = ret->working_set = (int64_t)v;
+        ret->have |= HS_CG_HAVE_MEMORY;
+        r = s_usage_file (dir, "memory.stat", path, plen, buf);
+        if (r == 0) {
+            r = s_keyed_u64 (buf, stat_key, &v);
+            if (r == -EBADMSG) return r;
+            if (r == 0)
+                ret->working_set =
+                    v >= (uint64_t)ret->memory_usage ? 0 : ret->memory_usage - (int64_t)v;
+        } else if (r != -ENOENT)
+            return r;
+    } else if (r != -ENOENT)
+        return r;
+    r = s_usage_file (dir, oom_file, path, plen, buf);
+    if (r == 0) {
+        *any = true;
+        r = s_keyed_u64 (buf, "oom_kill", &ret->oom_kills);
+        if (r == -EBADMSG) return r;
+        if (r == 0) ret->have |= HS_CG_HAVE_OOM;
+    } else if (r != -ENOENT)
+        return r;
+    return 0;
+}
+
+static int s_usage_v1 (const char *cpuacct_dir, const char *memory_dir, hs_cg_usage_t *ret,
+                       char *path, size_t plen)
+{
+    memset (ret, 0, sizeof *ret);
+    char buf[64];
+    bool any = false;
+    if (cpuacct_dir) {
+        if ((size_t)snprintf (path, plen, "%s/cpuacct.usage", cpuacct_dir) >= plen)
+            return -ENAMETOOLONG;
+        int r = s_read_small (path, buf, sizeof buf);
+        if (r == 0) {
+            any = true;
+            if (s_u64 (buf, &ret->cpu_ns) < 0) return -EBADMSG;
+            ret->have |= HS_CG_HAVE_CPU;
+        } else if (r != -ENOENT)
+            return r;
+    }
+    if (memory_dir) {
+        int r = s_usage_memory (memory_dir, "memory.usage_in_bytes", "total_inactive_file",
+                                "memory.oom_control", ret, path, plen, &any);
+        if (r < 0) return r;
+    }
+    return any ? 0 : -ENOENT;
+}
+
+static int s_usage_v2 (const char *dir, hs_cg_usage_t *ret, char *path, size_t plen)
+{
+    memset (ret, 0, sizeof *ret);
+    char buf[USAGE_BUF];
+    bool any = false;
+    int r = s_usage_file (dir, "cpu.stat", path, plen, buf);
+    if (r == 0) {
+        any = true;
+        uint64_t us;
+        r = s_keyed_u64 (buf, "usage_usec", &us);
+        if (r == -EBADMSG || (r == 0 && us > UINT64_MAX / 1000)) return -EBADMSG;
+        if (r == 0) {
+            ret->cpu_ns = us * 1000;
+            ret->have |= HS_CG_HAVE_CPU;
+        }
+    } else if (r != -ENOENT)
+        return r;
+    r = s_usage_memory (dir, "memory.current", "inactive_file", "memory.events", ret, path, plen,
+                        &any);
+    if (r < 0) return r;
+    return any ? 0 : -ENOENT;
+}
+
+int hs_cg_usage_v1 (const char *cpuacct_dir, const char *memory_dir, hs_cg_usage_t *ret)
+{
+    char path[PATH_MAX];
+    return s_usage_v1 (cpuacct_dir, memory_dir, ret, path, sizeof path);
+}
+
+int hs_cg_usage_v2 (const char *dir, hs_cg_usage_t *ret)
+{
+    char path[PATH_MAX];
+    return s_usage_v2 (dir, ret, path, sizeof path);
+}
+
+int hs_cg_usage (hs_cg_t *self, const char *name, hs_cg_usage_t *ret)
+{
+    s_clear_error (self);
+    if (!s_valid_name (name)) return s_fail (self, -EINVAL, "group name \"%s\"", hs_s (name));
+    char path[PATH_MAX], a[PATH_MAX], b[PATH_MAX];
+    int r;
+    if (self->version == 2) {
+        snprintf (a, sizeof a, "%s/%s", self->hier[0].dir, name);
+        r = s_usage_v2 (a, ret, path, sizeof path);
+    } else {
+        const s_hier_t *cpu = NULL, *mem = s_hier_of (self, CG_MEMORY);
+        for (size_t i = 0; i < self->n_hier && !cpu; i++)
+            if (self->hier[i].cpuacct) cpu = &self->hier[i];
+        if (cpu) snprintf (a, sizeof a, "%s/%s", cpu->dir, name);
+        if (mem) snprintf (b, sizeof b, "%s/%s", mem->dir, name);
+        r = s_usage_v1 (cpu ? a : NULL, mem ? b : NULL, ret, path, sizeof path);
+    }
+    if (r == -ENOENT) return s_fail (self, r, "group %s", name);
+    if (r < 0) return s_fail (self, r, "read %s", path);
+    return 0;
 }

@@ -125,6 +125,43 @@ char **hs_cg_list (hs_cg_t *self);
  * memory.usage_in_bytes. 0, -ENOTSUP (no memory controller) or -errno. */
 int hs_cg_memory_usage (hs_cg_t *self, const char *name, int64_t *ret_bytes);
 
+/* ------------------------------------------------------------------ usage
+ *
+ * What a group uses, as the kubelet's cAdvisor reads it: cumulative CPU
+ * time (v1 cpuacct.usage in the cpuacct hierarchy, often co-mounted as
+ * cpu,cpuacct; v2 cpu.stat usage_usec * 1000), the memory charged (v1
+ * memory.usage_in_bytes, v2 memory.current) and the working set: that
+ * minus the inactive file cache (v1 memory.stat total_inactive_file, v2
+ * memory.stat inactive_file), floored at 0; and the OOM kills (as
+ * hs_cg_oom_kills). Runs for every container every second: the readers
+ * allocate nothing (paths and file contents live on the stack). */
+enum {
+    HS_CG_HAVE_CPU = 1u << 0,    /* cpu_ns is set */
+    HS_CG_HAVE_MEMORY = 1u << 1, /* memory_usage and working_set are set */
+    HS_CG_HAVE_OOM = 1u << 2,    /* oom_kills is set */
+};
+typedef struct {
+    unsigned have; /* HS_CG_HAVE_*: what could be read */
+    uint64_t cpu_ns;
+    int64_t memory_usage; /* bytes */
+    int64_t working_set;  /* bytes, memory_usage - inactive file, >= 0 */
+    uint64_t oom_kills;
+} hs_cg_usage_t;
+
+/* The usage of group `name` into *ret (zeroed first). A figure whose file
+ * is missing (controller not mounted or not enabled) is left out of
+ * ret->have; a file that does not parse is -EBADMSG (hs_cg_last_error names
+ * it). -ENOENT when the group is in no hierarchy we read, -EINVAL for a bad
+ * name. */
+int hs_cg_usage (hs_cg_t *self, const char *name, hs_cg_usage_t *ret);
+/* The readers behind it, over explicit group directories (NULL: that
+ * controller is not there), for tests over fake trees: v1 reads
+ * cpuacct_dir/cpuacct.usage, memory_dir/memory.usage_in_bytes, memory.stat
+ * and memory.oom_control; v2 dir/cpu.stat, memory.current, memory.stat and
+ * memory.events. 0, -ENOENT (no file at all) or -EBADMSG. */
+int hs_cg_usage_v1 (const char *cpuacct_dir, const char *memory_dir, hs_cg_usage_t *ret);
+int hs_cg_usage_v2 (const char *dir, hs_cg_usage_t *ret);
+
 /* Kubernetes' conversions, exposed for tests and `describe`.
  * shares = max(2, milli*1024/1000), at most 262144; 0 milli -> 1024 (v1 default).
  * weight = 1 + ((shares-2)*9999)/262142 (1..10000). */

@@ -28,6 +28,7 @@ static const struct {
     {STORE_ROLE_ENDPOINTS, "sa:endpoints", false},
     {STORE_ROLE_DNS, "sa:dns", false},
     {STORE_ROLE_APISERVER, "sa:apiserver", false},
+    {STORE_ROLE_AUTOSCALER, "sa:autoscaler", false},
 };
 
 static const char *const s_role_names[STORE_ROLE__COUNT] = {
@@ -44,6 +45,7 @@ static const char *const s_role_names[STORE_ROLE__COUNT] = {
     [STORE_ROLE_BOOTSTRAP] = "bootstrap",
     [STORE_ROLE_STORE] = "store",
     [STORE_ROLE_APISERVER] = "apiserver",
+    [STORE_ROLE_AUTOSCALER] = "autoscaler",
 };
 
 const char *store_authz_role_name (store_role_t role)
@@ -102,7 +104,7 @@ bool store_authz_client_ok (const store_authz_id_t *id, const char *client_id)
 
 /* What each role may do, kind by kind (admin: everything; tap, apiserver,
  * bootstrap, store and unknown identities: nothing). Admission (below) narrows the
- * node's and the prober's rows to objects; dns's is narrowed by name. */
+ * node's, the prober's and the autoscaler's rows to objects; dns's is narrowed by name. */
 static const struct {
     store_role_t role;
     hs_kind_t kind;
@@ -128,6 +130,10 @@ static const struct {
     {STORE_ROLE_DNS, HS_KIND_SERVICE, OP_WRITE},
     {STORE_ROLE_DNS, HS_KIND_ENDPOINTS, OP_WRITE},
     {STORE_ROLE_DNS, HS_KIND_EVENT, OP_EVENTS},
+    {STORE_ROLE_AUTOSCALER, HS_KIND_HPA, OP_S},
+    {STORE_ROLE_AUTOSCALER, HS_KIND_DEPLOYMENT, OP_U},
+    {STORE_ROLE_AUTOSCALER, HS_KIND_REPLICASET, OP_U},
+    {STORE_ROLE_AUTOSCALER, HS_KIND_EVENT, OP_EVENTS},
 };
 
 const char *store_authz_verb_name (Hs__Op op)
@@ -313,6 +319,31 @@ static bool s_only_taints_differ (const Hs__Object *a, const Hs__Object *b)
     return hs_pb_equal (x, y);
 }
 
+/* Whether a and b (both Deployments or both ReplicaSets) differ in nothing
+ * but spec.replicas: what kube's /scale subresource writes. */
+static bool s_only_replicas_differ (const Hs__Object *a, const Hs__Object *b)
+{
+    if (!a || !b || a->kind_case != b->kind_case) return false;
+    _cleanup_pb_ Hs__Object *x = hs_pb_dup (a);
+    _cleanup_pb_ Hs__Object *y = hs_pb_dup (b);
+    Hs__Object *both[2] = {x, y};
+    for (int i = 0; i < 2; i++) {
+        Hs__Int32Value **r = NULL;
+        if (both[i]->kind_case == HS__OBJECT__KIND_DEPLOYMENT && both[i]->deployment->spec)
+            r = &both[i]->deployment->spec->replicas;
+        else if (both[i]->kind_case == HS__OBJECT__KIND_REPLICA_SET && both[i]->replica_set->spec)
+            r = &both[i]->replica_set->spec->replicas;
+        else if (both[i]->kind_case != HS__OBJECT__KIND_DEPLOYMENT &&
+                 both[i]->kind_case != HS__OBJECT__KIND_REPLICA_SET)
+            return false;
+        if (r) {
+            hs_pb_free (*r);
+            *r = NULL;
+        }
+    }
+    return hs_pb_equal (x, y);
+}
+
 int store_authz_admit (const store_authz_id_t *id, const store_authz_req_t *req, char **ret_msg)
 {
     if (!id->identity) return 0;
@@ -334,6 +365,13 @@ int store_authz_admit (const store_authz_id_t *id, const store_authz_req_t *req,
             !s_only_taints_differ (req->stored, req->obj))
             return s_admit_refuse (id, req, ret_msg,
                                    "cannot update nodes except their spec.taints");
+        return 0;
+    case STORE_ROLE_AUTOSCALER:
+        /* the /scale subresource: replicas, nothing else */
+        if ((req->kind == HS_KIND_DEPLOYMENT || req->kind == HS_KIND_REPLICASET) &&
+            req->op == HS__OP__OP_UPDATE && !s_only_replicas_differ (req->stored, req->obj))
+            return s_admit_refuse (id, req, ret_msg, "cannot update %s except their spec.replicas",
+                                   hs_kind_info (req->kind)->plural);
         return 0;
     case STORE_ROLE_SCHEDULER:
     case STORE_ROLE_REPLICAS:
@@ -380,7 +418,8 @@ int store_authz_list (const store_authz_id_t *id, const hs_kind_t *kinds, size_t
     case STORE_ROLE_JOBS:
     case STORE_ROLE_PROBER:
     case STORE_ROLE_ENDPOINTS:
-    case STORE_ROLE_DNS: return 0;
+    case STORE_ROLE_DNS:
+    case STORE_ROLE_AUTOSCALER: return 0;
     case STORE_ROLE_NODE: break;
     default: return s_list_refuse (id, n_kinds > 0 ? kinds[0] : HS_KIND_NODE, ret_msg);
     }

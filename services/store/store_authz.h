@@ -9,6 +9,7 @@
  *    admin:<user>        everything (hsctl)
  *    node:<N>            hs-agent and hs-proxy of node N
  *    sa:scheduler  sa:replicas  sa:jobs  sa:prober  sa:endpoints  sa:dns
+ *    sa:autoscaler
  *    tap:<user>          nothing (read-only)
  *    sa:apiserver        nothing (read-only: hs-apiserver's watch cache;
  *                        it writes as the user it serves, never as itself)
@@ -46,6 +47,10 @@
  *       sa:endpoints   endpoints: create/apply/update/delete; events.
  *       sa:dns         services and endpoints, kube-system/kube-dns only:
  *                        every op but bind; events.
+ *       sa:autoscaler  horizontalpodautoscalers: update_status;
+ *                      deployments, replicasets: update that changes
+ *                        nothing but spec.replicas (the /scale
+ *                        subresource's write); events.
  *  Every refusal reads as kubectl prints it, e.g.
  *    deployments.apps "web" is forbidden: User "node:b" cannot create
  *      resource "deployments" in API group "apps" in the namespace "default"
@@ -78,6 +83,7 @@ typedef enum {
     STORE_ROLE_BOOTSTRAP,
     STORE_ROLE_STORE,
     STORE_ROLE_APISERVER,
+    STORE_ROLE_AUTOSCALER,
     STORE_ROLE__COUNT
 } store_role_t;
 

@@ -22,7 +22,7 @@ for d in "$P" "$P/keys" "$P/creds" "$T/cfg"; do
   [ "$(mode "$d")" = 700 ] || fail "$d: mode $(mode "$d"), expected 700"
 done
 [ "$(mode "$P/broker.key_secret")" = 600 ] || fail "broker.key_secret: mode $(mode "$P/broker.key_secret")"
-names=(store scheduler replicas jobs prober endpoints dns apiserver admin-alice node-n1)
+names=(store scheduler replicas jobs prober endpoints dns apiserver autoscaler admin-alice node-n1)
 for n in "${names[@]}"; do
   [ "$(mode "$P/creds/$n.cred")" = 600 ] || fail "creds/$n.cred: mode $(mode "$P/creds/$n.cred" 2>&1)"
   [ -f "$P/keys/$n.key" ] || fail "no keys/$n.key"
@@ -33,7 +33,7 @@ done
 grep -qx "credential: $P/creds/admin-alice.cred" "$HSCONFIG" || fail "config: $(cat "$HSCONFIG")"
 grep -qx "bus: $HS_BUS" "$HSCONFIG" || fail "config: $(cat "$HSCONFIG")"
 out=$(hsctl keys list --pki "$P")
-for id in store sa:scheduler sa:replicas sa:jobs sa:prober sa:endpoints sa:dns sa:apiserver admin:alice node:n1; do
+for id in store sa:scheduler sa:replicas sa:jobs sa:prober sa:endpoints sa:dns sa:apiserver sa:autoscaler admin:alice node:n1; do
   grep -Eq "^[^ ]+ +$id +" <<<"$out" || fail "keys list does not show $id:
 $out"
 done

@@ -18,6 +18,7 @@ static void test_roles (void)
     CHECK_EQ_STR (hs_cred_role_of ("sa:scheduler"), "scheduler");
     CHECK_EQ_STR (hs_cred_role_of ("sa:replicas"), "controller");
     CHECK_EQ_STR (hs_cred_role_of ("sa:jobs"), "controller");
+    CHECK_EQ_STR (hs_cred_role_of ("sa:autoscaler"), "controller");
     CHECK_EQ_STR (hs_cred_role_of ("sa:prober"), "prober");
     CHECK_EQ_STR (hs_cred_role_of ("sa:endpoints"), "endpoints");
     CHECK_EQ_STR (hs_cred_role_of ("sa:dns"), "dns");

@@ -159,6 +159,7 @@ static void test_identity_parse (void)
         {"sa:endpoints", STORE_ROLE_ENDPOINTS, ""},
         {"sa:dns", STORE_ROLE_DNS, ""},
         {"sa:apiserver", STORE_ROLE_APISERVER, ""},
+        {"sa:autoscaler", STORE_ROLE_AUTOSCALER, ""},
         {"tap:bob", STORE_ROLE_TAP, "bob"},
         {"bootstrap:07401b", STORE_ROLE_BOOTSTRAP, "07401b"},
         {"store", STORE_ROLE_STORE, ""},
@@ -238,6 +239,7 @@ static const struct {
     {"sa:prober", "pod=SD node=SU event=CAU"},
     {"sa:endpoints", "endpoints=CAUD event=CAU"},
     {"sa:dns", "service=CAUSD endpoints=CAUSD event=CAU"},
+    {"sa:autoscaler", "horizontalpodautoscaler=S deployment=U replicaset=U event=CAU"},
     {"tap:bob", ""},
     {"sa:apiserver", ""},
     {"bootstrap:07401b", ""},
@@ -914,6 +916,142 @@ static void test_components_writes (void)
     store_destroy (&s);
 }
 
+/* hs-autoscaler (sa:autoscaler): kube's /scale through OP_UPDATE (spec.replicas
+ * and nothing else), its HPAs' status, Events; nothing more. */
+static Hs__Object *s_scalable (hs_kind_t kind, const char *name)
+{
+    Hs__Object *o = hs_obj_new (kind, "default", name);
+    Hs__LabelSelector *sel = hs_pb_new (&hs__label_selector__descriptor);
+    hs_pb_map_set ((void ***)&sel->match_labels, &sel->n_match_labels,
+                   &hs__label_selector__match_labels_entry__descriptor, "app", name);
+    Hs__PodTemplateSpec *t = hs_pb_new (&hs__pod_template_spec__descriptor);
+    t->metadata = hs_pb_new (&hs__object_meta__descriptor);
+    hs_pb_map_set ((void ***)&t->metadata->labels, &t->metadata->n_labels,
+                   &hs__object_meta__labels_entry__descriptor, "app", name);
+    Hs__Object *tp = s_pod ("x", NULL);
+    t->spec = TAKE_PTR (tp->pod->spec);
+    hs_pb_free (tp);
+    if (kind == HS_KIND_DEPLOYMENT) {
+        o->deployment->spec = hs_pb_new (&hs__deployment_spec__descriptor);
+        o->deployment->spec->selector = sel;
+        o->deployment->spec->template_ = t;
+    } else {
+        o->replica_set->spec = hs_pb_new (&hs__replica_set_spec__descriptor);
+        o->replica_set->spec->selector = sel;
+        o->replica_set->spec->template_ = t;
+    }
+    return o;
+}
+
+/* An update of the stored object with replicas set (and, with image, the
+ * first container's image changed too). */
+static Hs__Write *s_scale (store_t *s, hs_kind_t kind, const char *name, int replicas,
+                           const char *image)
+{
+    _cleanup_pb_ Hs__Object *cur = s_get (s, kind, name);
+    CHECK (cur != NULL);
+    Hs__Object *upd = hs_pb_dup (cur);
+    bool dep = kind == HS_KIND_DEPLOYMENT;
+    Hs__Int32Value **r = dep ? &upd->deployment->spec->replicas : &upd->replica_set->spec->replicas;
+    if (!*r) *r = hs_pb_new (&hs__int32_value__descriptor);
+    (*r)->value = replicas;
+    if (image) {
+        Hs__PodTemplateSpec *t =
+            dep ? upd->deployment->spec->template_ : upd->replica_set->spec->template_;
+        hs_pb_set_str (&t->spec->containers[0]->image, image);
+    }
+    Hs__Write *w = hs_write_new (HS__OP__OP_UPDATE, upd);
+    w->expected_revision = hs_obj_meta (cur)->resource_version;
+    return w;
+}
+
+static void test_autoscaler_writes (void)
+{
+    store_t *s = s_open ("autoscaler");
+    const char *who = "sa:autoscaler";
+    s_ok (s, "admin:alice", hs_write_new (HS__OP__OP_APPLY, s_scalable (HS_KIND_DEPLOYMENT, "web")),
+          "hsctl apply Deployment");
+    s_ok (s, "admin:alice", hs_write_new (HS__OP__OP_APPLY, s_scalable (HS_KIND_REPLICASET, "rs")),
+          "hsctl apply ReplicaSet");
+    Hs__Object *h = hs_obj_new (HS_KIND_HPA, "default", "web");
+    h->horizontal_pod_autoscaler->spec =
+        hs_pb_new (&hs__horizontal_pod_autoscaler_spec__descriptor);
+    h->horizontal_pod_autoscaler->spec->max_replicas = 5;
+    h->horizontal_pod_autoscaler->spec->scale_target_ref =
+        hs_pb_new (&hs__cross_version_object_reference__descriptor);
+    hs_pb_set_str (&h->horizontal_pod_autoscaler->spec->scale_target_ref->kind, "Deployment");
+    hs_pb_set_str (&h->horizontal_pod_autoscaler->spec->scale_target_ref->name, "web");
+    s_ok (s, "admin:alice", hs_write_new (HS__OP__OP_APPLY, h), "hsctl apply HPA");
+
+    /* allowed: the scale of both kinds, the HPA's status, an Event */
+    s_ok (s, who, s_scale (s, HS_KIND_DEPLOYMENT, "web", 3, NULL), "scale Deployment");
+    s_ok (s, who, s_scale (s, HS_KIND_REPLICASET, "rs", 2, NULL), "scale ReplicaSet");
+    _cleanup_pb_ Hs__Object *d = s_get (s, HS_KIND_DEPLOYMENT, "web");
+    CHECK_EQ_INT (d->deployment->spec->replicas->value, 3);
+    CHECK_EQ_INT (d->deployment->metadata->generation, 2);
+    Hs__Object *st = hs_obj_new (HS_KIND_HPA, "default", "web");
+    st->horizontal_pod_autoscaler->status =
+        hs_pb_new (&hs__horizontal_pod_autoscaler_status__descriptor);
+    st->horizontal_pod_autoscaler->status->current_replicas = 1;
+    st->horizontal_pod_autoscaler->status->desired_replicas = 3;
+    s_ok (s, who, hs_write_new (HS__OP__OP_UPDATE_STATUS, st), "HPA status");
+    _cleanup_pb_ Hs__Object *hg = s_get (s, HS_KIND_HPA, "web");
+    CHECK_EQ_INT (hg->horizontal_pod_autoscaler->status->desired_replicas, 3);
+    CHECK_EQ_INT (hg->horizontal_pod_autoscaler->spec->min_replicas->value, 1); /* defaulted */
+    Hs__Write *ev =
+        hs_event_write ("horizontal-pod-autoscaler", "i1", NULL, "horizontalpodautoscaler",
+                        "default", "web", "uid-1", "Normal", "SuccessfulRescale",
+                        "New size: 3; reason: cpu resource "
+                        "utilization (percentage of request) "
+                        "above target");
+    s_ok (s, who, ev, "event");
+    CHECK_EQ_INT (s_forbidden (s), 0);
+
+    /* refused: anything but replicas, with the reason; nothing written */
+    int64_t rev = store_revision (s);
+    Hs__Ack *a = s_as (s, who, s_scale (s, HS_KIND_DEPLOYMENT, "web", 4, "evil:latest"));
+    CHECK_EQ_INT (a->code, HS__CODE__CODE_FORBIDDEN);
+    CHECK_EQ_STR (a->message,
+                  "deployments.apps \"web\" is forbidden: User \"sa:autoscaler\" cannot "
+                  "update deployments except their spec.replicas");
+    a = s_as (s, who, s_scale (s, HS_KIND_REPLICASET, "rs", 2, "evil:latest"));
+    CHECK_EQ_INT (a->code, HS__CODE__CODE_FORBIDDEN);
+    CHECK_EQ_STR (a->message, "replicasets.apps \"rs\" is forbidden: User \"sa:autoscaler\" cannot "
+                              "update replicasets except their spec.replicas");
+    {
+        /* a label is not replicas either */
+        _cleanup_pb_ Hs__Object *cur = s_get (s, HS_KIND_DEPLOYMENT, "web");
+        Hs__Object *upd = hs_pb_dup (cur);
+        hs_pb_map_set ((void ***)&upd->deployment->metadata->labels,
+                       &upd->deployment->metadata->n_labels,
+                       &hs__object_meta__labels_entry__descriptor, "owned", "yes");
+        a = s_as (s, who, hs_write_new (HS__OP__OP_UPDATE, upd));
+        CHECK_EQ_INT (a->code, HS__CODE__CODE_FORBIDDEN);
+    }
+    /* the role table: apply, create, delete, another kind, the HPA's spec */
+    a = s_as (s, who, hs_write_new (HS__OP__OP_APPLY, s_scalable (HS_KIND_DEPLOYMENT, "web")));
+    CHECK_EQ_STR (a->message,
+                  "deployments.apps \"web\" is forbidden: User \"sa:autoscaler\" cannot "
+                  "patch resource \"deployments\" in API group \"apps\" in the "
+                  "namespace \"default\"");
+    a = s_as (s, who, s_target (HS__OP__OP_DELETE, HS_KIND_DEPLOYMENT, "default", "web"));
+    CHECK_EQ_INT (a->code, HS__CODE__CODE_FORBIDDEN);
+    a = s_as (s, who, hs_write_new (HS__OP__OP_CREATE, s_pod ("web-x", NULL)));
+    CHECK_EQ_INT (a->code, HS__CODE__CODE_FORBIDDEN);
+    a = s_as (s, who, hs_write_new (HS__OP__OP_UPDATE, hs_pb_dup (hg)));
+    CHECK_EQ_STR (a->message,
+                  "horizontalpodautoscalers.autoscaling \"web\" is forbidden: User "
+                  "\"sa:autoscaler\" cannot update resource \"horizontalpodautoscalers\" in API "
+                  "group \"autoscaling\" in the namespace \"default\"");
+    CHECK_EQ_INT (store_revision (s), rev);
+    CHECK_EQ_INT (s_forbidden (s), 7);
+    _cleanup_pb_ Hs__Object *after = s_get (s, HS_KIND_DEPLOYMENT, "web");
+    CHECK (hs_pb_equal (d, after));
+
+    store_out_clear (&g_out);
+    store_destroy (&s);
+}
+
 /* A refusal: kubectl's words, nothing written, counted, answered the same
  * on a retry; through the batch as hs-store receives it. */
 static void test_store_refusal (void)
@@ -1196,9 +1334,9 @@ static void test_list_rules (void)
     const hs_kind_t pods[] = {HS_KIND_POD};
     const hs_kind_t deps[] = {HS_KIND_POD, HS_KIND_DEPLOYMENT};
     /* what they ask: insecure, admins, controllers, taps */
-    static const char *const all[] = {NULL,      "admin:alice", "sa:scheduler", "sa:replicas",
-                                      "sa:jobs", "sa:prober",   "sa:endpoints", "sa:dns",
-                                      "tap:bob", "sa:apiserver"};
+    static const char *const all[] = {NULL,      "admin:alice",  "sa:scheduler", "sa:replicas",
+                                      "sa:jobs", "sa:prober",    "sa:endpoints", "sa:dns",
+                                      "tap:bob", "sa:apiserver", "sa:autoscaler"};
     for (size_t i = 0; i < HS_ARRAY_LEN (all); i++) {
         store_authz_id_parse (all[i], &id);
         CHECK_EQ_INT (store_authz_list (&id, deps, 2, "n2", &l, &msg), 0);
@@ -1381,9 +1519,9 @@ static void test_random_commands (void)
     s_ok (s, "admin:alice", hs_write_new (HS__OP__OP_CREATE, s_node ("n1")), "node");
     s_ok (s, "admin:alice", hs_write_new (HS__OP__OP_CREATE, s_node ("n2")), "node");
     static const char *const who[] = {
-        "node:n1",   "node:n2",      "sa:scheduler", "sa:replicas", "sa:jobs",
-        "sa:prober", "sa:endpoints", "sa:dns",       "tap:bob",     "bootstrap:07401b",
-        "store",     "sa:other",     "admin:alice",  "sa:apiserver"};
+        "node:n1",   "node:n2",      "sa:scheduler", "sa:replicas",  "sa:jobs",
+        "sa:prober", "sa:endpoints", "sa:dns",       "tap:bob",      "bootstrap:07401b",
+        "store",     "sa:other",     "admin:alice",  "sa:apiserver", "sa:autoscaler"};
     size_t oks = 0, refused = 0;
     for (int i = 0; i < 4000; i++) {
         const char *id = who[s_rand (HS_ARRAY_LEN (who))];
@@ -1430,6 +1568,10 @@ static void test_random_commands (void)
                 ok = k == HS_KIND_EVENT || k == HS_KIND_POD || k == HS_KIND_NODE;
                 break;
             case STORE_ROLE_ENDPOINTS: ok = k == HS_KIND_EVENT || k == HS_KIND_ENDPOINTS; break;
+            case STORE_ROLE_AUTOSCALER:
+                ok = k == HS_KIND_EVENT || k == HS_KIND_HPA || k == HS_KIND_DEPLOYMENT ||
+                     k == HS_KIND_REPLICASET;
+                break;
             case STORE_ROLE_DNS:
                 ok = k == HS_KIND_EVENT || ((k == HS_KIND_SERVICE || k == HS_KIND_ENDPOINTS) &&
                                             hs_streq (name, HS_NET_DNS_SERVICE));
@@ -1457,6 +1599,7 @@ int main (int argc, char **argv)
         {"node_restriction", test_node_restriction},
         {"controller_limits", test_controller_limits},
         {"components_writes", test_components_writes},
+        {"autoscaler_writes", test_autoscaler_writes},
         {"store_refusal", test_store_refusal},
         {"store_node_restriction", test_store_node_restriction},
         {"request_table", test_request_table},

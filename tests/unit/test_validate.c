@@ -2,6 +2,7 @@
  *  (bus/hs_validate), without LMDB or sockets.
  */
 #include "hs_test.h"
+#include "hs_manifest.h"
 #include "hs_util.h"
 #include "hs_validate.h"
 #include "hs_workload.h"
@@ -838,6 +839,219 @@ static void test_config_messages (void)
                    "must specify one of: `configMapRef` or `secretRef`");
 }
 
+/* ------------------------------------------------------------------ HorizontalPodAutoscaler */
+
+static Hs__Object *s_hpa_yaml (const char *spec)
+{
+    _cleanup_free_ char *yaml = hs_sprintf ("apiVersion: autoscaling/v2\n"
+                                            "kind: HorizontalPodAutoscaler\n"
+                                            "metadata: {name: web}\n"
+                                            "spec:\n%s",
+                                            spec);
+    hs_manifest_t m = {0};
+    char *error = NULL;
+    int r = hs_manifest_parse (yaml, strlen (yaml), "hpa.yaml", &m, &error);
+    if (r < 0) fprintf (stderr, "  %s\n", error);
+    free (error);
+    CHECK_EQ_INT (r, 0);
+    CHECK_EQ_INT (m.n, 1);
+    Hs__Object *o = m.n ? TAKE_PTR (m.docs[0].object) : NULL;
+    hs_manifest_free (&m);
+    return o;
+}
+
+#define HPA_REF "  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n"
+#define HPA_PRE "HorizontalPodAutoscaler \"web\" is invalid: "
+
+static void test_hpa_defaults (void)
+{
+    /* kube's v2 defaults: minReplicas 1, cpu at 80%, no behavior */
+    Hs__Object *o = s_hpa_yaml (HPA_REF "  maxReplicas: 5\n");
+    hs_obj_defaults (o, 1000);
+    const Hs__HorizontalPodAutoscalerSpec *s = o->horizontal_pod_autoscaler->spec;
+    CHECK_EQ_STR (o->horizontal_pod_autoscaler->metadata->namespace_, "default");
+    CHECK (s->min_replicas && s->min_replicas->value == 1);
+    CHECK_EQ_INT (s->n_metrics, 1);
+    CHECK_EQ_STR (s->metrics[0]->type, "Resource");
+    CHECK_EQ_STR (s->metrics[0]->resource->name, "cpu");
+    CHECK_EQ_STR (s->metrics[0]->resource->target->type, "Utilization");
+    CHECK_EQ_INT (s->metrics[0]->resource->target->average_utilization->value, 80);
+    CHECK (s->behavior == NULL);
+    char *msg = NULL;
+    CHECK_EQ_INT (hs_obj_validate (o, &msg), 0);
+    hs_pb_free (o);
+
+    /* a behavior given is completed as GenerateHPAScale{Up,Down}Rules do */
+    o = s_hpa_yaml (HPA_REF "  minReplicas: 2\n  maxReplicas: 5\n"
+                            "  behavior:\n    scaleDown: {selectPolicy: Min}\n");
+    hs_obj_defaults (o, 1000);
+    s = o->horizontal_pod_autoscaler->spec;
+    CHECK_EQ_INT (s->min_replicas->value, 2);
+    const Hs__HPAScalingRules *up = s->behavior->scale_up, *down = s->behavior->scale_down;
+    CHECK (up && up->stabilization_window_seconds && up->stabilization_window_seconds->value == 0);
+    CHECK_EQ_STR (up->select_policy, "Max");
+    CHECK_EQ_INT (up->n_policies, 2);
+    CHECK_EQ_STR (up->policies[0]->type, "Pods");
+    CHECK_EQ_INT (up->policies[0]->value, 4);
+    CHECK_EQ_INT (up->policies[0]->period_seconds, 15);
+    CHECK_EQ_STR (up->policies[1]->type, "Percent");
+    CHECK_EQ_INT (up->policies[1]->value, 100);
+    CHECK_EQ_INT (up->policies[1]->period_seconds, 15);
+    /* scale down: the window stays unset (the controller's flag, 300 s) */
+    CHECK (down && down->stabilization_window_seconds == NULL);
+    CHECK_EQ_STR (down->select_policy, "Min");
+    CHECK_EQ_INT (down->n_policies, 1);
+    CHECK_EQ_STR (down->policies[0]->type, "Percent");
+    CHECK_EQ_INT (down->policies[0]->value, 100);
+    CHECK_EQ_INT (down->policies[0]->period_seconds, 15);
+    CHECK_EQ_INT (hs_obj_validate (o, &msg), 0);
+    hs_pb_free (o);
+
+    /* what the user set is kept */
+    o = s_hpa_yaml (HPA_REF "  maxReplicas: 5\n  behavior:\n    scaleUp:\n"
+                            "      stabilizationWindowSeconds: 30\n"
+                            "      policies: [{type: Pods, value: 1, periodSeconds: 60}]\n");
+    hs_obj_defaults (o, 1000);
+    up = o->horizontal_pod_autoscaler->spec->behavior->scale_up;
+    CHECK_EQ_INT (up->stabilization_window_seconds->value, 30);
+    CHECK_EQ_INT (up->n_policies, 1);
+    CHECK_EQ_INT (up->policies[0]->period_seconds, 60);
+    hs_pb_free (o);
+}
+
+static void test_hpa_messages (void)
+{
+    EXPECT_OK (s_hpa_yaml (HPA_REF "  minReplicas: 1\n  maxReplicas: 10\n  metrics:\n"
+                                   "  - type: Resource\n    resource:\n      name: cpu\n"
+                                   "      target: {type: Utilization, averageUtilization: 50}\n"
+                                   "  - type: ContainerResource\n    containerResource:\n"
+                                   "      name: memory\n      container: app\n"
+                                   "      target: {type: AverageValue, averageValue: 100Mi}\n"));
+    /* min > max, max < 1, min < 1 */
+    EXPECT_MSG (s_hpa_yaml (HPA_REF "  minReplicas: 5\n  maxReplicas: 2\n"),
+                HPA_PRE "spec.maxReplicas: Invalid value: 2: must be greater than or equal to "
+                        "`minReplicas`");
+    EXPECT_MSG (s_hpa_yaml (HPA_REF "  minReplicas: 0\n  maxReplicas: 0\n"),
+                HPA_PRE "[spec.minReplicas: Invalid value: 0: must be greater than or equal to "
+                        "1, spec.maxReplicas: Invalid value: 0: must be greater than 0]");
+    /* scaleTargetRef */
+    EXPECT_MSG (s_hpa_yaml ("  maxReplicas: 3\n"),
+                HPA_PRE "[spec.scaleTargetRef.kind: Required value, "
+                        "spec.scaleTargetRef.name: Required value]");
+    EXPECT_MSG (s_hpa_yaml ("  scaleTargetRef: {kind: StatefulSet, name: a/b}\n"
+                            "  maxReplicas: 3\n"),
+                HPA_PRE "[spec.scaleTargetRef.kind: Unsupported value: \"StatefulSet\": "
+                        "supported values: \"Deployment\", \"ReplicaSet\" (Homeostat scales "
+                        "these only), spec.scaleTargetRef.name: Invalid value: \"a/b\": may not "
+                        "contain '/']");
+    EXPECT_MSG (s_hpa_yaml ("  scaleTargetRef: {apiVersion: apps/v2, kind: ReplicaSet, name: "
+                            "..}\n  maxReplicas: 3\n"),
+                HPA_PRE "[spec.scaleTargetRef.name: Invalid value: \"..\": may not be '..', "
+                        "spec.scaleTargetRef.apiVersion: Unsupported value: \"apps/v2\": "
+                        "supported values: \"apps/v1\"]");
+    /* metric types Homeostat does not support: parsed, then refused by name */
+    EXPECT_MSG (s_hpa_yaml (HPA_REF "  maxReplicas: 3\n  metrics:\n  - type: Pods\n"
+                                    "    pods:\n      metric: {name: packets-per-second}\n"
+                                    "      target: {type: AverageValue, averageValue: 1k}\n"),
+                HPA_PRE "spec.metrics[0].type: Unsupported value: \"Pods\": supported values: "
+                        "\"ContainerResource\", \"Resource\" (Homeostat does not support Pods, "
+                        "Object or External metrics: it has no custom or external metrics API)");
+    EXPECT_HAS (s_hpa_yaml (HPA_REF "  maxReplicas: 3\n  metrics:\n  - type: External\n"
+                                    "    external:\n      metric: {name: queue}\n"
+                                    "      target: {type: Value, value: \"30\"}\n"),
+                "spec.metrics[0].type: Unsupported value: \"External\"");
+    EXPECT_HAS (s_hpa_yaml (HPA_REF "  maxReplicas: 3\n  metrics:\n  - type: Object\n"
+                                    "    object:\n      metric: {name: hits}\n"
+                                    "      describedObject: {kind: Service, name: web}\n"
+                                    "      target: {type: Value, value: \"30\"}\n"),
+                "spec.metrics[0].type: Unsupported value: \"Object\"");
+    EXPECT_MSG (s_hpa_yaml (HPA_REF "  maxReplicas: 3\n  metrics:\n  - type: Cpu\n"),
+                HPA_PRE "spec.metrics[0].type: Unsupported value: \"Cpu\": supported values: "
+                        "\"ContainerResource\", \"External\", \"Object\", \"Pods\", "
+                        "\"Resource\"");
+    EXPECT_MSG (s_hpa_yaml (HPA_REF "  maxReplicas: 3\n  metrics:\n  - type: Resource\n"),
+                HPA_PRE "spec.metrics[0].resource: Required value: must populate information "
+                        "for the given metric source");
+    EXPECT_MSG (s_hpa_yaml (HPA_REF
+                            "  maxReplicas: 3\n  metrics:\n  - type: Resource\n"
+                            "    resource:\n      name: cpu\n"
+                            "      target: {type: Utilization, averageUtilization: 50}\n"
+                            "    containerResource:\n      name: cpu\n      container: app\n"
+                            "      target: {type: Utilization, averageUtilization: 50}\n"),
+                HPA_PRE "spec.metrics[0].containerResource: Forbidden: must populate the given "
+                        "metric source only");
+    /* targets */
+    EXPECT_MSG (s_hpa_yaml (HPA_REF "  maxReplicas: 3\n  metrics:\n  - type: Resource\n"
+                                    "    resource:\n      name: cpu\n      target: {}\n"),
+                HPA_PRE "[spec.metrics[0].resource.target.type: Required value: must specify "
+                        "a metric target type, spec.metrics[0].resource.target.type: Invalid "
+                        "value: \"\": must be either Utilization, Value, or AverageValue, "
+                        "spec.metrics[0].resource.target.averageUtilization: Required value: "
+                        "must set either a target raw value or a target utilization]");
+    EXPECT_MSG (s_hpa_yaml (HPA_REF "  maxReplicas: 3\n  metrics:\n  - type: Resource\n"
+                                    "    resource:\n      name: memory\n"
+                                    "      target: {type: Utilization, averageUtilization: 0, "
+                                    "averageValue: \"-1\"}\n"),
+                HPA_PRE "[spec.metrics[0].resource.target.averageValue: Invalid value: \"-1\": "
+                        "must be positive, spec.metrics[0].resource.target.averageUtilization: "
+                        "Invalid value: 0: must be greater than 0, "
+                        "spec.metrics[0].resource.target.averageValue: Forbidden: may not set "
+                        "both a target raw value and a target utilization]");
+    EXPECT_MSG (s_hpa_yaml (HPA_REF "  maxReplicas: 3\n  metrics:\n  - type: Resource\n"
+                                    "    resource:\n      name: cpu\n"
+                                    "      target: {type: Utilization, averageValue: 500m}\n"),
+                HPA_PRE "spec.metrics[0].resource.target.averageUtilization: Required value: "
+                        "must be set when the target type is Utilization");
+    EXPECT_MSG (s_hpa_yaml (HPA_REF "  maxReplicas: 3\n  metrics:\n  - type: Resource\n"
+                                    "    resource:\n      name: cpu\n"
+                                    "      target: {type: AverageValue, averageValue: 0m}\n"),
+                HPA_PRE "spec.metrics[0].resource.target.averageValue: Invalid value: \"0m\": "
+                        "must be positive");
+    EXPECT_MSG (s_hpa_yaml (HPA_REF "  maxReplicas: 3\n  metrics:\n  - type: Resource\n"
+                                    "    resource:\n      name: gpu\n"
+                                    "      target: {type: AverageValue, averageValue: 1x}\n"),
+                HPA_PRE "[spec.metrics[0].resource.name: Unsupported value: \"gpu\": supported "
+                        "values: \"cpu\", \"memory\" (the resources Homeostat measures), "
+                        "spec.metrics[0].resource.target.averageValue: Invalid value: \"1x\": "
+                        "must be a valid quantity (e.g. \"500m\", \"2\", \"64Mi\", \"1G\")]");
+    EXPECT_MSG (s_hpa_yaml (HPA_REF "  maxReplicas: 3\n  metrics:\n  - type: ContainerResource\n"
+                                    "    containerResource:\n      name: cpu\n"
+                                    "      target: {type: Utilization, averageUtilization: 60}\n"),
+                HPA_PRE "spec.metrics[0].containerResource.container: Required value: must "
+                        "specify a container");
+    /* behavior */
+    EXPECT_MSG (s_hpa_yaml (HPA_REF "  maxReplicas: 3\n  behavior:\n    scaleUp:\n"
+                                    "      stabilizationWindowSeconds: 3601\n"
+                                    "      selectPolicy: Avg\n"
+                                    "      policies: [{type: Pod, value: 0, periodSeconds: 1801}]\n"
+                                    "    scaleDown:\n      stabilizationWindowSeconds: -1\n"
+                                    "      policies: [{type: Percent, value: 10, periodSeconds: "
+                                    "0}]\n"),
+                HPA_PRE "[spec.behavior.scaleUp.stabilizationWindowSeconds: Invalid value: "
+                        "3601: must be less than or equal to 3600, "
+                        "spec.behavior.scaleUp.selectPolicy: Unsupported value: \"Avg\": "
+                        "supported values: \"Disabled\", \"Max\", \"Min\", "
+                        "spec.behavior.scaleUp.policies[0].type: Unsupported value: \"Pod\": "
+                        "supported values: \"Percent\", \"Pods\", "
+                        "spec.behavior.scaleUp.policies[0].value: Invalid value: 0: must be "
+                        "greater than zero, spec.behavior.scaleUp.policies[0].periodSeconds: "
+                        "Invalid value: 1801: must be less than or equal to 1800, "
+                        "spec.behavior.scaleDown.stabilizationWindowSeconds: Invalid value: -1: "
+                        "must be greater than or equal to zero, "
+                        "spec.behavior.scaleDown.policies[0].periodSeconds: Invalid value: 0: "
+                        "must be greater than zero]");
+    /* policies: [] is the defaults here (a repeated field has no "set but
+     * empty"); kube keeps it and says "must specify at least one Policy" */
+    EXPECT_OK (s_hpa_yaml (HPA_REF "  maxReplicas: 3\n  behavior:\n    scaleUp:\n"
+                                   "      policies: []\n"));
+    /* no spec at all; a status that goes negative */
+    Hs__Object *o = hs_obj_new (HS_KIND_HPA, "", "web");
+    o->horizontal_pod_autoscaler->status =
+        hs_pb_new (&hs__horizontal_pod_autoscaler_status__descriptor);
+    o->horizontal_pod_autoscaler->status->desired_replicas = -1;
+    EXPECT_HAS (o, "status.desiredReplicas: Invalid value: -1: must be greater than or equal to 0");
+}
+
 int main (int argc, char **argv)
 {
     static const hs_test_t tests[] = {
@@ -854,6 +1068,8 @@ int main (int argc, char **argv)
         {"endpoints_messages", test_endpoints_messages},
         {"pod_network_messages", test_pod_network_messages},
         {"config_messages", test_config_messages},
+        {"hpa_defaults", test_hpa_defaults},
+        {"hpa_messages", test_hpa_messages},
     };
     return HS_TEST_RUN (tests);
 }

@@ -2,7 +2,7 @@
  *  PKI. In the PKI directory (ctl_pki.h): the broker's keypair, a
  *  credential and public key file for every control-plane component
  *  (store, sa:scheduler, sa:replicas, sa:jobs, sa:prober, sa:endpoints,
- *  sa:dns, sa:apiserver), one for the admin (admin:<user>), optionally ones for nodes;
+ *  sa:dns, sa:apiserver, sa:autoscaler), one for the admin (admin:<user>), optionally ones for nodes;
  *  hs-apiserver's CA and serving certificate, an API token for the admin
  *  and the admin's kubeconfig (ctl_tls.h); then hsctl's config, naming the
  *  admin credential and the bus, so the next hsctl talks to the secured set
@@ -45,7 +45,7 @@ static const struct option s_longs[] = {
 /* The control plane's identities, in start order. */
 static const char *const s_components[] = {"store",   "sa:scheduler", "sa:replicas",
                                            "sa:jobs", "sa:prober",    "sa:endpoints",
-                                           "sa:dns",  "sa:apiserver"};
+                                           "sa:dns",  "sa:apiserver", "sa:autoscaler"};
 
 typedef struct {
     const char *pki, *user, *api_server;
