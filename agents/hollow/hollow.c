@@ -41,6 +41,7 @@
  */
 #include "hollow.h"
 #include "hollow_ips.h"
+#include "hollow_usage.h"
 
 #include "agent_node.h"
 #include "agent_rules.h"
@@ -73,6 +74,7 @@
 #define SIM_HB_NODES    50000 /* node names per heartbeat: ~0.75 MB, far below HS_BUS_MAX_MSG */
 #define SIM_IP_WAIT     (100 * MS)  /* a pod whose node's podCIDR is not known yet: retry */
 #define SIM_IP_FULL     (1000 * MS) /* a pod whose node's podCIDR is full: retry */
+#define SIM_USAGE_TICK  (20 * MS)   /* usage.<node>/ are published in batches this far apart */
 
 /* A node's flags (one byte per node). */
 enum {
@@ -160,6 +162,12 @@ struct hollow_t {
     int64_t hold_until_mono;
     /* counters */
     uint64_t writes, commands, refused, timeouts, succeeded, deleted;
+    /* usage.<node>/ (hollow_usage.h): node i of a round at base + i*interval/N */
+    int64_t usage_ns;
+    hollow_usage_t *usage;
+    int64_t usage_base_mono;
+    uint32_t usage_next;
+    uint64_t usage_sent;
     /* wiring */
     char *instance;
     char host[HOST_NAME_MAX + 1];
@@ -851,12 +859,13 @@ static void s_free_item (void **item)
 static void s_heartbeat (hollow_t *self)
 {
     Hs__ComponentHeartbeat hb = HS__COMPONENT_HEARTBEAT__INIT;
-    const char *names[] = {"nodes_ready",   "pods_running", "pods_succeeded", "pods_deleted",
-                           "writes",        "commands",     "refused",        "timeouts",
-                           "ready_reposts", "pods_nodelost"};
-    const uint64_t values[] = {
-        self->n_ready,  self->n_running, self->succeeded, self->deleted,       self->writes,
-        self->commands, self->refused,   self->timeouts,  self->ready_reposts, self->nodelost};
+    const char *names[] = {"nodes_ready",   "pods_running",  "pods_succeeded", "pods_deleted",
+                           "writes",        "commands",      "refused",        "timeouts",
+                           "ready_reposts", "pods_nodelost", "usage_sent"};
+    const uint64_t values[] = {self->n_ready,  self->n_running, self->succeeded,
+                               self->deleted,  self->writes,    self->commands,
+                               self->refused,  self->timeouts,  self->ready_reposts,
+                               self->nodelost, self->usage_sent};
     Hs__Counter cs[HS_ARRAY_LEN (names)];
     Hs__Counter *cp[HS_ARRAY_LEN (names)];
     hs_heartbeat_counters (&hb, cs, cp, names, values, HS_ARRAY_LEN (names));
@@ -932,6 +941,9 @@ hollow_t *hollow_new (const hollow_conf_t *conf)
     self->start_delay_ns = conf->start_delay_ns;
     self->status_ns = conf->status_ns;
     self->heartbeat_ns = conf->heartbeat_ns;
+    self->usage_ns = conf->usage_ns;
+    if (self->usage_ns > 0)
+        self->usage = hollow_usage_new (self->n_nodes, (uint32_t)(self->usage_ns / MS));
     /* the instance: the prefix without its trailing separators ("hollow") */
     size_t il = self->prefix_len;
     while (il > 0 && (self->prefix[il - 1] == '-' || self->prefix[il - 1] == '.')) il--;
@@ -970,6 +982,7 @@ void hollow_destroy (hollow_t **self_p)
     }
     for (spod_t *p = zhashx_first (self->pods); p; p = zhashx_next (self->pods)) free (p);
     zhashx_destroy (&self->pods);
+    hollow_usage_destroy (&self->usage);
     free (self->heap);
     free (self->nflags);
     for (uint32_t i = 0; i < self->n_nodes; i++) hollow_ips_free (&self->nips[i]);
@@ -1015,6 +1028,66 @@ void hollow_start (hollow_t *self, hs_client_t *client)
     self->status_base_mono = hs_mono_ns ();
     self->status_round = 1;
     self->next_hb_mono = hs_mono_ns ();
+    self->usage_base_mono = hs_mono_ns ();
+}
+
+/* ------------------------------------------------------------------ usage */
+
+/* A new round: every running pod's synthetic figures, copied. */
+static void s_usage_round (hollow_t *self)
+{
+    hollow_usage_round_begin (self->usage);
+    for (spod_t *p = zhashx_first (self->pods); p; p = zhashx_next (self->pods)) {
+        if (p->phase != P_RUNNING || p->gone) continue;
+        const Hs__Object *o = hs_watch_get (self->watch, HS_KIND_POD, s_pod_ns (p), s_pod_name (p));
+        if (!o || !o->pod || !o->pod->metadata || !hs_streq (o->pod->metadata->uid, s_pod_uid (p)))
+            continue;
+        hollow_usage_add_pod (self->usage, p->node, o->pod, p->started_ns);
+    }
+    hollow_usage_round_end (self->usage);
+}
+
+/* The nodes whose turn has come in this round publish their NodeUsage:
+ * node i at usage_base_mono + i * interval / N, so that the bus sees an
+ * even flow rather than N messages at once. */
+static void s_usage_tick (hollow_t *self, int64_t now)
+{
+    if (!self->usage) return;
+    if (self->usage_next == 0) {
+        if (now < self->usage_base_mono) return;
+        s_usage_round (self);
+    }
+    size_t slot = self->prefix_len + 11;
+    char name[slot], topic[slot + 8];
+    int64_t real = hs_now_ns ();
+    while (self->usage_next < self->n_nodes) {
+        uint32_t i = self->usage_next;
+        if (self->usage_base_mono + (int64_t)i * self->usage_ns / self->n_nodes > now) break;
+        if (self->nflags[i] & N_APPLIED) { /* a node the store has */
+            s_node_name (self, i, name, slot);
+            snprintf (topic, sizeof topic, "usage.%s/", name);
+            Hs__Envelope env = HS__ENVELOPE__INIT;
+            env.body_case = HS__ENVELOPE__BODY_USAGE;
+            env.usage = (Hs__NodeUsage *)hollow_usage_node (self->usage, i, name, real, now);
+            if (hs_bus_publish (hs_client_bus (self->client), topic, &env) == 0) self->usage_sent++;
+            hs_pb_take_str (&env.sender, NULL); /* publish set a heap copy */
+        }
+        self->usage_next++;
+    }
+    if (self->usage_next == self->n_nodes) {
+        self->usage_next = 0;
+        self->usage_base_mono += self->usage_ns;
+        /* fallen behind (a stall): the next round starts now */
+        if (self->usage_base_mono < now) self->usage_base_mono = now;
+    }
+}
+
+/* When the next node's NodeUsage is due (at least SIM_USAGE_TICK away). */
+static int64_t s_usage_due (hollow_t *self, int64_t now)
+{
+    if (!self->usage) return HS_NEVER;
+    int64_t at = self->usage_base_mono + (int64_t)self->usage_next * self->usage_ns / self->n_nodes;
+    return at < now + SIM_USAGE_TICK ? now + SIM_USAGE_TICK : at;
 }
 
 int64_t hollow_work (hollow_t *self)
@@ -1026,6 +1099,7 @@ int64_t hollow_work (hollow_t *self)
         s_pod_due (self, p, now);
     }
     s_status_tick (self, now);
+    s_usage_tick (self, now);
     s_flush (self);
     if (now >= self->next_hb_mono) {
         s_heartbeat (self);
@@ -1039,6 +1113,8 @@ int64_t hollow_work (hollow_t *self)
     if (sd < now + SIM_STATUS_TICK) sd = now + SIM_STATUS_TICK;
     if (sd < wake) wake = sd;
     if (self->heap_n && self->heap[0]->due_mono < wake) wake = self->heap[0]->due_mono;
+    int64_t ud = s_usage_due (self, now);
+    if (ud < wake) wake = ud;
     if ((self->nq_len || self->pq_head) && self->inflight < SIM_INFLIGHT &&
         self->hold_until_mono < wake)
         wake = self->hold_until_mono;

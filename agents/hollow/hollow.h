@@ -32,6 +32,7 @@ typedef struct {
     int64_t start_delay_ns; /* a bound pod goes Running this long after we saw it */
     int64_t status_ns;      /* every node's Ready is re-posted once per interval, spread */
     int64_t heartbeat_ns;   /* hb.agent-sim.<instance> */
+    int64_t usage_ns;       /* each node's usage.<node>/ (hollow_usage.h); 0: none */
 } hollow_conf_t;
 
 typedef struct hollow_t hollow_t;

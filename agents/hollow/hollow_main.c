@@ -11,7 +11,9 @@
  *  it returned last, the turn runs hollow_work (timers due, writes
  *  flushed, the heartbeat).
  */
+#include "agent_usage.h"
 #include "hollow.h"
+#include "hollow_usage.h"
 
 #include "hs_client.h"
 #include "hs_daemon.h"
@@ -39,21 +41,28 @@ typedef struct {
 
 static void s_usage (FILE *f)
 {
-    fprintf (f, "usage: hs-hollow N [--bus ADDR] [--node-prefix P] [--labels K=V,...] [--cpu Q]\n"
-                "                 [--memory Q] [--max-pods N] [--start-delay-ms MS]\n"
-                "                 [--status-interval-ms MS] [--heartbeat-ms MS]\n"
-                "  N                      register N hollow nodes P0 .. P(N-1) from this process;\n"
-                "                         their pods only pretend to run\n"
-                "  --node-prefix P        node name prefix (default hollow-)\n"
-                "  --labels K=V,...       extra labels of every node\n"
-                "  --cpu Q, --memory Q    each node's capacity (default 4 and 16Gi)\n"
-                "  --max-pods N           each node's pods capacity (default 110)\n"
-                "  --start-delay-ms MS    a bound pod goes Running after MS (default 0)\n"
-                "  --status-interval-ms MS  every node's Ready is re-posted once per MS, spread\n"
-                "                         evenly (default 10000)\n"
-                "  --heartbeat-ms MS      hb.agent-sim.<instance> interval (default 250)\n"
-                "Pods with restartPolicy OnFailure or Never succeed (exit code 0) after the\n"
-                "decimal seconds of their annotation " HOLLOW_RUN_ANNOTATION " (default 0).\n");
+    fprintf (f,
+             "usage: hs-hollow N [--bus ADDR] [--node-prefix P] [--labels K=V,...] [--cpu Q]\n"
+             "                 [--memory Q] [--max-pods N] [--start-delay-ms MS]\n"
+             "                 [--status-interval-ms MS] [--heartbeat-ms MS]\n"
+             "                 [--usage-interval D]\n"
+             "  N                      register N hollow nodes P0 .. P(N-1) from this process;\n"
+             "                         their pods only pretend to run\n"
+             "  --node-prefix P        node name prefix (default hollow-)\n"
+             "  --labels K=V,...       extra labels of every node\n"
+             "  --cpu Q, --memory Q    each node's capacity (default 4 and 16Gi)\n"
+             "  --max-pods N           each node's pods capacity (default 110)\n"
+             "  --start-delay-ms MS    a bound pod goes Running after MS (default 0)\n"
+             "  --status-interval-ms MS  every node's Ready is re-posted once per MS, spread\n"
+             "                         evenly (default 10000)\n"
+             "  --heartbeat-ms MS      hb.agent-sim.<instance> interval (default 250)\n"
+             "  --usage-interval D     each node's usage.<node>/ (synthetic figures, spread\n"
+             "                         over the interval; 1s, 500ms, ...; default 1s; 0: none)\n"
+             "Pods with restartPolicy OnFailure or Never succeed (exit code 0) after the\n"
+             "decimal seconds of their annotation " HOLLOW_RUN_ANNOTATION " (default 0).\n"
+             "A running pod's usage is synthetic and stable: each container uses the CPU\n"
+             "and memory quantities of the pod's annotations " HOLLOW_CPU_ANNOTATION " and\n"
+             "" HOLLOW_MEMORY_ANNOTATION ", else a share of its requests (see hollow_usage.h).\n");
 }
 
 /* The loop's turn, after every wake-up: hollow_work; its deadline. */
@@ -73,6 +82,7 @@ static const struct option s_options[] = {
     {"start-delay-ms", required_argument, NULL, 'D'},
     {"status-interval-ms", required_argument, NULL, 'I'},
     {"heartbeat-ms", required_argument, NULL, 'H'},
+    {"usage-interval", required_argument, NULL, 'U'},
     {NULL, 0, NULL, 0},
 };
 
@@ -109,6 +119,11 @@ static int s_flag (void *arg, int ch, const char *v)
         return 0;
     case 'I': return hs_daemon_ms (prog, "--status-interval-ms", v, 86400000, &conf->status_ns);
     case 'H': return hs_daemon_ms (prog, "--heartbeat-ms", v, 3600000, &conf->heartbeat_ns);
+    case 'U':
+        if (agent_usage_parse_interval (v, &conf->usage_ns) == 0) return 0;
+        fprintf (stderr, "hs-hollow: --usage-interval: not a duration of 100ms to 1h, or 0: %s\n",
+                 v);
+        return -1;
     default: return -1;
     }
 }
@@ -180,6 +195,7 @@ int main (int argc, char **argv)
                             .memory_bytes = 16LL << 30,
                             .max_pods = 110,
                             .status_ns = 10000 * MS,
-                            .heartbeat_ns = 250 * MS}};
+                            .heartbeat_ns = 250 * MS,
+                            .usage_ns = 1000 * MS}};
     return hs_daemon_main (&s_daemon, &self, argc, argv);
 }

@@ -72,12 +72,36 @@ static const s_res_t s_res[] = {
      NULL, false},
     {"batch", "v1", "jobs", HS_KIND_JOB, "Job", NULL, true, S_VERBS_ALL, NULL, true},
     {"batch", "v1", "jobs/status", HS_KIND_JOB, "Job", NULL, true, S_VERBS_SUB, NULL, false},
+    {"autoscaling", "v2", "horizontalpodautoscalers", HS_KIND_HPA, "HorizontalPodAutoscaler", NULL,
+     true, S_VERBS_ALL, "hpa", true},
+    {"autoscaling", "v2", "horizontalpodautoscalers/status", HS_KIND_HPA, "HorizontalPodAutoscaler",
+     NULL, true, S_VERBS_SUB, NULL, false},
 };
 
-/* The groups after the core one, in /apis order; each serves v1 only.
- * policy and autoscaling hold no resource of their own here: they are
- * listed for the kinds of pods/eviction and the scale subresources. */
-static const char *const s_groups[] = {"apps", "batch", "autoscaling", "policy"};
+/* The groups after the core one (which serves v1), in /apis order, each
+ * with its versions, the preferred first. autoscaling/v1 and policy hold no
+ * resource here: they are listed for the kinds of the scale subresources
+ * (Scale is autoscaling/v1) and pods/eviction. */
+#define S_MAX_VERSIONS 2
+static const struct {
+    const char *name;
+    const char *versions[S_MAX_VERSIONS]; /* NULL-padded */
+} s_groups[] = {
+    {"apps", {"v1"}},
+    {"batch", {"v1"}},
+    {"autoscaling", {"v2", "v1"}},
+    {"policy", {"v1"}},
+};
+
+/* The versions of group ("" the core group), preferred first; NULL if not served. */
+static const char *const *s_versions (const char *group)
+{
+    static const char *const core[S_MAX_VERSIONS] = {"v1"};
+    if (!*group) return core;
+    for (size_t i = 0; i < HS_ARRAY_LEN (s_groups); i++)
+        if (!strcmp (s_groups[i].name, group)) return s_groups[i].versions;
+    return NULL;
+}
 
 static hs_tree_t *s_str (const char *s)
 {
@@ -109,15 +133,15 @@ static hs_tree_t *s_words (const char *words)
 
 static bool s_group_served (const char *group)
 {
-    if (!*group) return true;
-    for (size_t i = 0; i < HS_ARRAY_LEN (s_groups); i++)
-        if (!strcmp (s_groups[i], group)) return true;
-    return false;
+    return s_versions (group) != NULL;
 }
 
 static bool s_gv_served (const char *group, const char *version)
 {
-    return group && version && s_group_served (group) && !strcmp (version, "v1");
+    const char *const *vs = group && version ? s_versions (group) : NULL;
+    for (size_t i = 0; vs && i < S_MAX_VERSIONS && vs[i]; i++)
+        if (!strcmp (vs[i], version)) return true;
+    return false;
 }
 
 /* "v1" or "apps/v1" */
@@ -200,9 +224,11 @@ static hs_tree_t *s_group (const char *group, bool with_kind)
     }
     hs_tree_add (t, "name", s_str (group));
     hs_tree_t *vs = hs_tree_new (HS_TREE_SEQ);
-    hs_tree_add (vs, NULL, s_group_version (group, "v1"));
+    const char *const *v = s_versions (group);
+    for (size_t i = 0; i < S_MAX_VERSIONS && v[i]; i++)
+        hs_tree_add (vs, NULL, s_group_version (group, v[i]));
     hs_tree_add (t, "versions", vs);
-    hs_tree_add (t, "preferredVersion", s_group_version (group, "v1"));
+    hs_tree_add (t, "preferredVersion", s_group_version (group, v[0]));
     return t;
 }
 
@@ -272,7 +298,8 @@ static hs_tree_t *s_agg_resource (const s_res_t *r)
     size_t nl = strlen (r->name);
     for (size_t i = 0; i < HS_ARRAY_LEN (s_res); i++) {
         const s_res_t *s = &s_res[i];
-        if (strcmp (s->group, r->group) || strncmp (s->name, r->name, nl) || s->name[nl] != '/')
+        if (strcmp (s->group, r->group) || strcmp (s->version, r->version) ||
+            strncmp (s->name, r->name, nl) || s->name[nl] != '/')
             continue;
         hs_tree_t *st = hs_tree_new (HS_TREE_MAP);
         hs_tree_add (st, "subresource", s_str (s->name + nl + 1));
@@ -296,15 +323,19 @@ static hs_tree_t *s_agg_group (const char *group)
     hs_tree_add (meta, "creationTimestamp", hs_tree_new (HS_TREE_NULL));
     hs_tree_add (t, "metadata", meta);
     hs_tree_t *vs = hs_tree_new (HS_TREE_SEQ);
-    hs_tree_t *v = hs_tree_new (HS_TREE_MAP);
-    hs_tree_add (v, "version", s_str ("v1"));
-    hs_tree_t *rs = hs_tree_new (HS_TREE_SEQ);
-    for (size_t i = 0; i < HS_ARRAY_LEN (s_res); i++)
-        if (!strcmp (s_res[i].group, group) && !s_is_sub (&s_res[i]))
-            hs_tree_add (rs, NULL, s_agg_resource (&s_res[i]));
-    hs_tree_add (v, "resources", rs);
-    hs_tree_add (v, "freshness", s_str ("Current"));
-    hs_tree_add (vs, NULL, v);
+    const char *const *versions = s_versions (group);
+    for (size_t j = 0; j < S_MAX_VERSIONS && versions[j]; j++) {
+        hs_tree_t *v = hs_tree_new (HS_TREE_MAP);
+        hs_tree_add (v, "version", s_str (versions[j]));
+        hs_tree_t *rs = hs_tree_new (HS_TREE_SEQ);
+        for (size_t i = 0; i < HS_ARRAY_LEN (s_res); i++)
+            if (!strcmp (s_res[i].group, group) && !strcmp (s_res[i].version, versions[j]) &&
+                !s_is_sub (&s_res[i]))
+                hs_tree_add (rs, NULL, s_agg_resource (&s_res[i]));
+        hs_tree_add (v, "resources", rs);
+        hs_tree_add (v, "freshness", s_str ("Current"));
+        hs_tree_add (vs, NULL, v);
+    }
     hs_tree_add (t, "versions", vs);
     return t;
 }
@@ -320,7 +351,7 @@ static hs_tree_t *s_agg_list (bool core)
         hs_tree_add (items, NULL, s_agg_group (""));
     else
         for (size_t i = 0; i < HS_ARRAY_LEN (s_groups); i++)
-            hs_tree_add (items, NULL, s_agg_group (s_groups[i]));
+            hs_tree_add (items, NULL, s_agg_group (s_groups[i].name));
     hs_tree_add (t, "items", items);
     return t;
 }
@@ -344,7 +375,7 @@ hs_tree_t *api_discovery_apis (bool aggregated)
     hs_tree_add (t, "apiVersion", s_str ("v1"));
     hs_tree_t *gs = hs_tree_new (HS_TREE_SEQ);
     for (size_t i = 0; i < HS_ARRAY_LEN (s_groups); i++)
-        hs_tree_add (gs, NULL, s_group (s_groups[i], false));
+        hs_tree_add (gs, NULL, s_group (s_groups[i].name, false));
     hs_tree_add (t, "groups", gs);
     return t;
 }
@@ -394,7 +425,9 @@ static bool s_openapi_served (const char *group, const char *version)
 {
     if (!s_gv_served (group, version)) return false;
     for (size_t i = 0; i < HS_ARRAY_LEN (s_res); i++)
-        if (!strcmp (s_res[i].group, group) && !s_is_sub (&s_res[i])) return true;
+        if (!strcmp (s_res[i].group, group) && !strcmp (s_res[i].version, version) &&
+            !s_is_sub (&s_res[i]))
+            return true;
     return false;
 }
 
@@ -403,16 +436,20 @@ hs_tree_t *api_openapi_index (void)
     hs_tree_t *t = hs_tree_new (HS_TREE_MAP);
     hs_tree_t *paths = hs_tree_new (HS_TREE_MAP);
     const char *groups[1 + HS_ARRAY_LEN (s_groups)] = {""};
-    for (size_t i = 0; i < HS_ARRAY_LEN (s_groups); i++) groups[i + 1] = s_groups[i];
+    for (size_t i = 0; i < HS_ARRAY_LEN (s_groups); i++) groups[i + 1] = s_groups[i].name;
     for (size_t i = 0; i < HS_ARRAY_LEN (groups); i++) {
-        if (!s_openapi_served (groups[i], "v1")) continue;
-        char *key = *groups[i] ? hs_sprintf ("apis/%s/v1", groups[i]) : hs_strdup ("api/v1");
-        char *url = hs_sprintf ("/openapi/v3/%s", key);
-        hs_tree_t *e = hs_tree_new (HS_TREE_MAP);
-        hs_tree_add (e, "serverRelativeURL", s_str (url));
-        hs_tree_add (paths, key, e);
-        free (key);
-        free (url);
+        const char *const *vs = s_versions (groups[i]);
+        for (size_t j = 0; j < S_MAX_VERSIONS && vs[j]; j++) {
+            if (!s_openapi_served (groups[i], vs[j])) continue;
+            char *key = *groups[i] ? hs_sprintf ("apis/%s/%s", groups[i], vs[j])
+                                   : hs_sprintf ("api/%s", vs[j]);
+            char *url = hs_sprintf ("/openapi/v3/%s", key);
+            hs_tree_t *e = hs_tree_new (HS_TREE_MAP);
+            hs_tree_add (e, "serverRelativeURL", s_str (url));
+            hs_tree_add (paths, key, e);
+            free (key);
+            free (url);
+        }
     }
     hs_tree_add (t, "paths", paths);
     return t;

@@ -755,12 +755,29 @@ static void s_dispatch (api_req_t *r)
     s_dispatch_user (r);
 }
 
+/* `kubectl autoscale` (1.32) POSTs a protobuf autoscaling/v1 HPA: this
+ * gateway serves HPAs as autoscaling/v2 and JSON bodies only. Say so
+ * rather than 404 (true, but no help). */
+static bool s_autoscale_v1 (api_req_t *r)
+{
+    const char *ct = api_req_header (r, "Content-Type");
+    if (r->method == API_GET || !ct || !strstr (ct, "protobuf") ||
+        !hs_startswith (r->raw_uri, "/apis/autoscaling/v1/") ||
+        !strstr (r->raw_uri, "/horizontalpodautoscalers"))
+        return false;
+    s_status (r, 415, "UnsupportedMediaType",
+              "protobuf bodies are not supported by Homeostat, and HorizontalPodAutoscalers are "
+              "served as autoscaling/v2: use kubectl apply -f with an autoscaling/v2 "
+              "HorizontalPodAutoscaler manifest");
+    return true;
+}
+
 /* The rest of s_dispatch, for an authenticated user. */
 static void s_dispatch_user (api_req_t *r)
 {
     const api_route_t *rt = &r->route;
     if (rt->path == API_PATH_UNKNOWN) {
-        s_tree (r, NULL, NULL);
+        if (!s_autoscale_v1 (r)) s_tree (r, NULL, NULL);
         return;
     }
     if (rt->path != API_PATH_RESOURCE) {

@@ -1059,6 +1059,13 @@ static const s_field_t s_root_service[] = {
     {"status", S_MAP, NULL, s_conditions_status},
     {NULL, 0, NULL, NULL},
 };
+/* HPAs: metrics and policies are atomic lists (replaced whole), conditions
+ * merge by type, as kube's autoscaling/v2 types say. */
+static const s_field_t s_root_hpa[] = {
+    {"metadata", S_MAP, NULL, s_meta},
+    {"status", S_MAP, NULL, s_conditions_status},
+    {NULL, 0, NULL, NULL},
+};
 static const s_field_t s_root_other[] = {
     {"metadata", S_MAP, NULL, s_meta},
     {NULL, 0, NULL, NULL},
@@ -1073,6 +1080,7 @@ static const s_field_t *s_schema_of (hs_kind_t kind)
     case HS_KIND_JOB: return s_root_workload;
     case HS_KIND_NODE: return s_root_node;
     case HS_KIND_SERVICE: return s_root_service;
+    case HS_KIND_HPA: return s_root_hpa;
     default: return s_root_other;
     }
 }

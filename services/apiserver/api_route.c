@@ -14,7 +14,7 @@
  *  and version: /apis/apps/v1/namespaces/NS/pods is unknown, as in
  *  Kubernetes. A subresource must be one this kind has (pods: status, log,
  *  eviction, exec; deployments, replicasets: scale, status; jobs, nodes,
- *  services: status). One trailing '/' is tolerated; an empty segment, a
+ *  services, horizontalpodautoscalers: status). One trailing '/' is tolerated; an empty segment, a
  *  name "." or "..", or a name longer than Kubernetes allows is not.
  */
 #include "api.h"
@@ -61,6 +61,7 @@ static bool s_sub_ok (hs_kind_t kind, const char *sub)
         {HS_KIND_REPLICASET, "scale"}, {HS_KIND_REPLICASET, "status"},
         {HS_KIND_JOB, "status"},       {HS_KIND_NODE, "status"},
         {HS_KIND_SERVICE, "status"},   {API_KIND_NAMESPACE, "status"},
+        {HS_KIND_HPA, "status"},
     };
     for (size_t i = 0; i < HS_ARRAY_LEN (subs); i++)
         if (subs[i].kind == kind && strcmp (subs[i].sub, sub) == 0) return true;

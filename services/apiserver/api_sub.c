@@ -758,7 +758,8 @@ static bool s_has_status (hs_kind_t kind)
     case HS_KIND_REPLICASET:
     case HS_KIND_DEPLOYMENT:
     case HS_KIND_JOB:
-    case HS_KIND_SERVICE: return true;
+    case HS_KIND_SERVICE:
+    case HS_KIND_HPA: return true;
     default: return false;
     }
 }

@@ -156,6 +156,11 @@ static const s_col_t s_cols[] = {
     {"MESSAGE", "Message", "A human-readable description of the event."},
     {"FIRST SEEN", "First Seen", "The time at which the event was first recorded."},
     {"COUNT", "Count", "The number of times this event has occurred."},
+    {"REFERENCE", "Reference", "The target resource to scale (scaleTargetRef)."},
+    {"TARGETS", "Targets", "The metrics' current values against their targets."},
+    {"MINPODS", "MinPods", "The lower limit of replicas the autoscaler can scale down to."},
+    {"MAXPODS", "MaxPods", "The upper limit of replicas the autoscaler can scale up to."},
+    {"REPLICAS", "Replicas", "Current number of replicas of pods managed by this autoscaler."},
 };
 
 static const s_col_t *s_col (const char *header)
@@ -169,8 +174,8 @@ static const s_col_t *s_col (const char *header)
  * RESTARTS is not one: "2 (5m ago)".) */
 static bool s_col_integer (hs_kind_t kind, const char *header)
 {
-    static const char *const counts[] = {"DESIRED",   "CURRENT", "UP-TO-DATE",
-                                         "AVAILABLE", "DATA",    "COUNT"};
+    static const char *const counts[] = {"DESIRED", "CURRENT", "UP-TO-DATE", "AVAILABLE",
+                                         "DATA",    "COUNT",   "MAXPODS",    "REPLICAS"};
     for (size_t i = 0; i < HS_ARRAY_LEN (counts); i++)
         if (!strcmp (header, counts[i])) return true;
     return kind == HS_KIND_REPLICASET && !strcmp (header, "READY");

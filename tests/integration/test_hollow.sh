@@ -113,6 +113,37 @@ for c in cs:
 PY
 pass "200 pods Running on $nodes_used nodes (at most $most on one), status as a kubelet writes it"
 
+# ---- usage.<node>/: every hollow node publishes a synthetic NodeUsage
+# (hollow_usage.h) of its running pods, once a second, spread over the second
+start_tap usage -o json usage.
+usage_check() {
+  python3 - "$T/usage.out" <<'PY'
+import json, sys
+last = {}
+for line in open(sys.argv[1]):
+    try:
+        m = json.loads(line)
+    except ValueError:
+        continue
+    u = m.get("envelope", {}).get("usage")
+    if u and m["topic"] == "usage." + u["node"] + "/":
+        last[u["node"]] = u
+pods = {p["name"]: p for u in last.values() for p in u.get("pods", [])}
+if len(last) < 50 or len(pods) < 200:
+    sys.exit(1)
+c = {x["name"]: x for x in pods["web-7"]["containers"]}
+# app requests 10m: 10% to 60% of it; side requests nothing: 1m to 20m
+assert 1000000 <= int(c["app"]["cpuUsageNanocores"]) < 6000000, c
+assert 1000000 <= int(c["side"]["cpuUsageNanocores"]) < 20000000, c
+assert int(c["app"]["memoryWorkingSetBytes"]) >= 16 * 2**20 * 3 // 10, c
+n = last[next(iter(last))]
+assert n["intervalMs"] == 1000 and int(n["cpuUsageNanocores"]) >= 100000000, n
+PY
+}
+wait_for 20 "a NodeUsage from each of the 50 nodes naming the 200 pods" usage_check
+pass "every hollow node publishes its pods' synthetic usage"
+kill "$TAP_PID" 2>/dev/null || true
+
 # ---- run to completion: Never with 0.5 s, OnFailure without the annotation,
 # Never with 3 s (seen Running first)
 cat >"$T/jobs.yaml" <<'EOF'

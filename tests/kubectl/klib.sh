@@ -52,9 +52,12 @@ EOF
   start_apiserver
 }
 
-# start_apiserver: hs-apiserver on a free loopback port (API_PORT, API_URL),
-# with the TLS files, token keys and credential `hsctl init` made.
+# start_apiserver [PATH WORD]: hs-apiserver on a free loopback port (API_PORT,
+# API_URL), with the TLS files, token keys and credential `hsctl init` made;
+# returns once a list of PATH (default /api/v1/nodes) holds "WORD" (default
+# demo2): its cache has synced.
 start_apiserver() {
+  local sync_path=${1:-/api/v1/nodes} sync_word=${2:-demo2}
   API_PORT=$(free_port_pair)
   API_URL="https://127.0.0.1:$API_PORT"
   [ -f "$HS_PKI/kubeconfig" ] || fail "hsctl init wrote no $HS_PKI/kubeconfig"
@@ -65,8 +68,8 @@ start_apiserver() {
   wait_for 20 "hs-apiserver to answer /version" \
     curl -sf --cacert "$HS_PKI/api/ca.crt" "$API_URL/version"
   # Its cache synced: a list answers (a 503 or an empty answer while it syncs).
-  wait_for 20 "hs-apiserver to list nodes" sh -c \
-    "curl -sf --cacert '$HS_PKI/api/ca.crt' -H \"Authorization: Bearer \$(sed -n 's/^ *token: *//p' '$HS_PKI/kubeconfig' | head -1)\" '$API_URL/api/v1/nodes' | grep -q '\"demo2\"'"
+  wait_for 20 "hs-apiserver to list $sync_path" sh -c \
+    "curl -sf --cacert '$HS_PKI/api/ca.crt' -H \"Authorization: Bearer \$(sed -n 's/^ *token: *//p' '$HS_PKI/kubeconfig' | head -1)\" '$API_URL$sync_path' | grep -q '\"$sync_word\"'"
 }
 
 # k ARGS...: the real kubectl as the admin.

@@ -78,12 +78,36 @@ static void test_legacy (void)
     for (size_t i = 0; i < 4; i++) {
         const hs_tree_t *g = s_find (groups, "name", names[i]);
         CHECK (g != NULL);
-        char *gv = hs_sprintf ("%s/v1", names[i]);
+        /* autoscaling prefers v2 (HorizontalPodAutoscalers) as in 1.32 */
+        const char *v = i == 3 ? "v2" : "v1";
+        char *gv = hs_sprintf ("%s/%s", names[i], v);
         CHECK_EQ_STR (s_scalar (hs_tree_get (g, "preferredVersion"), "groupVersion"), gv);
-        CHECK_EQ_STR (s_scalar (hs_tree_get (g, "preferredVersion"), "version"), "v1");
+        CHECK_EQ_STR (s_scalar (hs_tree_get (g, "preferredVersion"), "version"), v);
         free (gv);
     }
     hs_tree_free (t);
+    t = api_discovery_group ("autoscaling");
+    text = s_json (t);
+    CHECK_EQ_STR (text, "{\"kind\":\"APIGroup\",\"apiVersion\":\"v1\",\"name\":\"autoscaling\","
+                        "\"versions\":[{\"groupVersion\":\"autoscaling/v2\",\"version\":\"v2\"},"
+                        "{\"groupVersion\":\"autoscaling/v1\",\"version\":\"v1\"}],"
+                        "\"preferredVersion\":{\"groupVersion\":\"autoscaling/v2\",\"version\":"
+                        "\"v2\"}}");
+    free (text);
+    hs_tree_free (t);
+    t = api_discovery_resources ("autoscaling", "v2");
+    const hs_tree_t *hpa =
+        s_find (hs_tree_get (t, "resources"), "name", "horizontalpodautoscalers");
+    CHECK (hpa != NULL);
+    CHECK (s_has_word (hs_tree_get (hpa, "shortNames"), "hpa"));
+    CHECK (s_has_word (hs_tree_get (hpa, "categories"), "all"));
+    CHECK_EQ_STR (s_scalar (hpa, "singularName"), "horizontalpodautoscaler");
+    CHECK (s_find (hs_tree_get (t, "resources"), "name", "horizontalpodautoscalers/status"));
+    hs_tree_free (t);
+    t = api_discovery_resources ("autoscaling", "v1");
+    CHECK (t && hs_tree_get (t, "resources")->n == 0);
+    hs_tree_free (t);
+    CHECK (api_discovery_resources ("autoscaling", "v2beta2") == NULL);
 
     t = api_discovery_group ("apps");
     text = s_json (t);
@@ -178,7 +202,8 @@ static void test_resources (void)
     /* every kind of hs_obj.h is served, under its apiVersion */
     for (int k = HS_KIND_NONE + 1; k < HS_KIND__COUNT; k++) {
         const hs_kind_info_t *info = hs_kind_info ((hs_kind_t)k);
-        t = api_discovery_resources (info->group, "v1");
+        const char *slash = strchr (info->api_version, '/');
+        t = api_discovery_resources (info->group, slash ? slash + 1 : info->api_version);
         const hs_tree_t *row = s_find (hs_tree_get (t, "resources"), "name", info->plural);
         CHECK (row != NULL);
         if (row) {
@@ -253,14 +278,22 @@ static void test_openapi (void)
 {
     hs_tree_t *t = api_openapi_index ();
     char *text = s_json (t);
-    CHECK_EQ_STR (text,
-                  "{\"paths\":{\"api/v1\":{\"serverRelativeURL\":\"/openapi/v3/api/v1\"},"
-                  "\"apis/apps/v1\":{\"serverRelativeURL\":\"/openapi/v3/apis/apps/v1\"},"
-                  "\"apis/batch/v1\":{\"serverRelativeURL\":\"/openapi/v3/apis/batch/v1\"}}}");
+    CHECK_EQ_STR (text, "{\"paths\":{\"api/v1\":{\"serverRelativeURL\":\"/openapi/v3/api/v1\"},"
+                        "\"apis/apps/v1\":{\"serverRelativeURL\":\"/openapi/v3/apis/apps/v1\"},"
+                        "\"apis/batch/v1\":{\"serverRelativeURL\":\"/openapi/v3/apis/batch/v1\"},"
+                        "\"apis/autoscaling/v2\":{\"serverRelativeURL\":\"/openapi/v3/apis/"
+                        "autoscaling/v2\"}}}");
     free (text);
     hs_tree_free (t);
 
     CHECK (api_openapi_gv ("policy", "v1") == NULL);
+    CHECK (api_openapi_gv ("autoscaling", "v1") == NULL);
+    t = api_openapi_gv ("autoscaling", "v2");
+    CHECK (t != NULL);
+    CHECK (hs_tree_get (hs_tree_get (t, "paths"),
+                        "/apis/autoscaling/v2/namespaces/{namespace}/horizontalpodautoscalers/"
+                        "{name}") != NULL);
+    hs_tree_free (t);
     CHECK (api_openapi_gv ("apps", "v9") == NULL);
 
     t = api_openapi_gv ("batch", "v1");

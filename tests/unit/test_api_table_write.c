@@ -102,7 +102,21 @@ static const char *ALL_YAML =
     "data: {a: \"1\", b: \"2\"}\n"
     "---\n"
     "apiVersion: v1\nkind: Secret\nmetadata: {name: sec, namespace: default}\n"
-    "data: {token: c2VjcmV0}\n";
+    "data: {token: c2VjcmV0}\n"
+    "---\n"
+    "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\n"
+    "metadata: {name: web, namespace: default, creationTimestamp: \"2027-01-15T06:00:00Z\"}\n"
+    "spec:\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n"
+    "  minReplicas: 1\n  maxReplicas: 10\n  metrics:\n  - type: Resource\n    resource:\n"
+    "      name: cpu\n      target: {type: Utilization, averageUtilization: 50}\n"
+    "  behavior:\n    scaleDown:\n      stabilizationWindowSeconds: 60\n"
+    "      policies: [{type: Percent, value: 50, periodSeconds: 30}]\n"
+    "status:\n  currentReplicas: 3\n  desiredReplicas: 4\n  lastScaleTime: "
+    "\"2027-01-15T06:10:00Z\"\n  currentMetrics:\n  - type: Resource\n    resource:\n"
+    "      name: cpu\n      current: {averageUtilization: 73, averageValue: 365m}\n"
+    "  conditions:\n  - {type: AbleToScale, status: \"True\", lastTransitionTime: "
+    "\"2027-01-15T06:10:00Z\", reason: SucceededRescale, message: \"the HPA controller was "
+    "able to update the target scale to 4\"}\n";
 
 /* ------------------------------------------------------------ helpers */
 
@@ -184,6 +198,7 @@ static Hs__ObjectMeta **s_meta_slot (Hs__Object *o)
     case HS__OBJECT__KIND_ENDPOINTS: return &o->endpoints->metadata;
     case HS__OBJECT__KIND_CONFIG_MAP: return &o->config_map->metadata;
     case HS__OBJECT__KIND_SECRET: return &o->secret->metadata;
+    case HS__OBJECT__KIND_HORIZONTAL_POD_AUTOSCALER: return &o->horizontal_pod_autoscaler->metadata;
     default: return NULL;
     }
 }
@@ -443,7 +458,7 @@ static void s_mutate_meta (Hs__ObjectMeta *m, unsigned *seed)
 static void test_every_kind_realistic (void)
 {
     hs_manifest_t m = s_load (ALL_YAML);
-    CHECK_EQ_INT (m.n, 11);
+    CHECK_EQ_INT (m.n, 12);
     for (hs_kind_t k = HS_KIND_NODE; k < HS_KIND__COUNT; k++) {
         const Hs__Object *objs[16];
         size_t n = 0;

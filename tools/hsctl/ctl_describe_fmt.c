@@ -908,6 +908,101 @@ static void s_describe_secret (s_w_t *w, const Hs__Secret *sec, const Hs__Object
     s_events (w, o, rel, n);
 }
 
+/* One metric line of kubectl's HPA describer (describeHorizontalPodAutoscalerV2):
+ * "resource cpu on pods  (as a percentage of request):  73% (730m) / 50%";
+ * what names the resource (and container) is written by the caller. */
+static void s_hpa_metric_line (s_w_t *w, const Hs__MetricTarget *t,
+                               const Hs__MetricValueStatus *cur)
+{
+    if (t && !hs_empty (t->average_value)) {
+        const char *now = !cur                            ? "<unknown>"
+                          : hs_empty (cur->average_value) ? "0"
+                                                          : cur->average_value;
+        s_write (w, 0, ":\t%s / %s\n", now, t->average_value);
+        return;
+    }
+    char c[96] = "<unknown>", g[16] = "<auto>";
+    if (cur && cur->average_utilization)
+        snprintf (c, sizeof c, "%d%% (%s)", cur->average_utilization->value,
+                  hs_empty (cur->average_value) ? "0" : cur->average_value);
+    if (t && t->average_utilization) snprintf (g, sizeof g, "%d%%", t->average_utilization->value);
+    s_write (w, 1, "(as a percentage of request):\t%s / %s\n", c, g);
+}
+
+static void s_hpa_rules (s_w_t *w, const char *direction, const Hs__HPAScalingRules *r)
+{
+    if (!r) return;
+    s_write (w, 1, "%s:\n", direction);
+    if (r->stabilization_window_seconds)
+        s_write (w, 2, "Stabilization Window: %d seconds\n",
+                 r->stabilization_window_seconds->value);
+    if (r->n_policies == 0) return;
+    s_write (w, 2, "Select Policy: %s\n", hs_empty (r->select_policy) ? "Max" : r->select_policy);
+    s_write (w, 2, "Policies:\n");
+    for (size_t i = 0; i < r->n_policies; i++)
+        s_write (w, 3, "- Type: %s\tValue: %d\tPeriod: %d seconds\n", hs_s (r->policies[i]->type),
+                 r->policies[i]->value, r->policies[i]->period_seconds);
+}
+
+/* kubectl describe hpa (autoscaling/v2), line for line. */
+static void s_describe_hpa (s_w_t *w, const Hs__HorizontalPodAutoscaler *h, const Hs__Object *o,
+                            const Hs__Object *const *rel, size_t n)
+{
+    const Hs__ObjectMeta *m = h->metadata;
+    const Hs__HorizontalPodAutoscalerSpec *s = h->spec;
+    const Hs__HorizontalPodAutoscalerStatus *st = h->status;
+    const Hs__CrossVersionObjectReference *ref = s ? s->scale_target_ref : NULL;
+    const char *kind = ref ? hs_s (ref->kind) : "";
+    char buf[64];
+    s_write (w, 0, "Name:\t%s\n", m->name);
+    s_write (w, 0, "Namespace:\t%s\n", m->namespace_);
+    s_meta_maps (w, m);
+    s_write (w, 0, "CreationTimestamp:\t%s\n", s_time (m->creation_timestamp, buf, sizeof buf));
+    s_write (w, 0, "Reference:\t%s/%s\n", kind, ref ? hs_s (ref->name) : "");
+    s_write (w, 0, "Metrics:\t( current / target )\n");
+    for (size_t i = 0; s && i < s->n_metrics; i++) {
+        const Hs__MetricSpec *ms = s->metrics[i];
+        const Hs__MetricStatus *cs =
+            st && i < st->n_current_metrics ? st->current_metrics[i] : NULL;
+        if (hs_streq (ms->type, "Resource") && ms->resource) {
+            s_write (w, 1, "resource %s on pods", hs_s (ms->resource->name));
+            s_hpa_metric_line (w, ms->resource->target,
+                               cs && cs->resource ? cs->resource->current : NULL);
+        } else if (hs_streq (ms->type, "ContainerResource") && ms->container_resource) {
+            s_write (w, 1, "resource %s of container \"%s\" on pods",
+                     hs_s (ms->container_resource->name), hs_s (ms->container_resource->container));
+            s_hpa_metric_line (w, ms->container_resource->target,
+                               cs && cs->container_resource ? cs->container_resource->current
+                                                            : NULL);
+        } else {
+            s_write (w, 1, "<unknown metric type \"%s\">\n", hs_s (ms->type));
+        }
+    }
+    if (s && s->min_replicas)
+        s_write (w, 0, "Min replicas:\t%d\n", s->min_replicas->value);
+    else
+        s_write (w, 0, "Min replicas:\t<unset>\n");
+    s_write (w, 0, "Max replicas:\t%d\n", s ? s->max_replicas : 0);
+    if (s && s->behavior) {
+        s_write (w, 0, "Behavior:\n");
+        s_hpa_rules (w, "Scale Up", s->behavior->scale_up);
+        s_hpa_rules (w, "Scale Down", s->behavior->scale_down);
+    }
+    s_write (w, 0, "%s pods:\t%d current / %d desired\n", kind, st ? st->current_replicas : 0,
+             st ? st->desired_replicas : 0);
+    if (st && st->n_conditions > 0) {
+        s_write (w, 0, "Conditions:\n");
+        s_write (w, 1, "Type\tStatus\tReason\tMessage\n");
+        s_write (w, 1, "----\t------\t------\t-------\n");
+        for (size_t i = 0; i < st->n_conditions; i++) {
+            const Hs__HorizontalPodAutoscalerCondition *c = st->conditions[i];
+            s_write (w, 1, "%s\t%s\t%s\t%s\n", hs_s (c->type), hs_s (c->status), hs_s (c->reason),
+                     hs_s (c->message));
+        }
+    }
+    s_events (w, o, rel, n);
+}
+
 static void s_describe_event (s_w_t *w, const Hs__Event *e)
 {
     const Hs__ObjectMeta *m = e->metadata;
@@ -947,6 +1042,7 @@ char *ctl_describe_render (const Hs__Object *o, const Hs__Object *const *rel, si
     case HS_KIND_ENDPOINTS: s_describe_endpoints (&w, o->endpoints, o, rel, n); break;
     case HS_KIND_CONFIGMAP: s_describe_configmap (&w, o->config_map, o, rel, n); break;
     case HS_KIND_SECRET: s_describe_secret (&w, o->secret, o, rel, n); break;
+    case HS_KIND_HPA: s_describe_hpa (&w, o->horizontal_pod_autoscaler, o, rel, n); break;
     default: break;
     }
     s_flush (&w);

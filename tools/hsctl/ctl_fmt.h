@@ -77,6 +77,11 @@ char *ctl_service_ports_str (const Hs__ServiceSpec *s);
  * port_name; NULL: all), then " + N more..."; "<none>" when there is none. */
 char *ctl_endpoints_str (const Hs__Endpoints *ep, const char *port_name);
 
+/* An HPA's TARGETS as kubectl 1.32 prints them: "cpu: 73%/50%" per
+ * metric (its status by index; "<unknown>" before one), two at most then
+ * " + N more...", "<none>" without metrics. */
+char *ctl_hpa_targets (const Hs__HorizontalPodAutoscaler *h);
+
 /* "a=b,c=d" (sorted by key) or "<none>". entries: a string map field. */
 char *ctl_labels_str (void *const *entries, size_t n);
 /* A LabelSelector as kubectl prints it: "app=web,tier in (a,b)" or "<none>". */

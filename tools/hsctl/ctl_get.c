@@ -128,6 +128,7 @@ static int s_parse_kinds (const char *text, s_query_t *q)
             s_add_kind (q, HS_KIND_SERVICE);
             s_add_kind (q, HS_KIND_REPLICASET);
             s_add_kind (q, HS_KIND_DEPLOYMENT);
+            s_add_kind (q, HS_KIND_HPA);
             s_add_kind (q, HS_KIND_JOB);
             continue;
         }

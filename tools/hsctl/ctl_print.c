@@ -183,6 +183,8 @@ static const char *s_cols_svc[] = {"NAME",    "TYPE", "CLUSTER-IP", "EXTERNAL-IP
 static const char *s_cols_ep[] = {"NAME", "ENDPOINTS", "AGE"};
 static const char *s_cols_cm[] = {"NAME", "DATA", "AGE"};
 static const char *s_cols_secret[] = {"NAME", "TYPE", "DATA", "AGE"};
+static const char *s_cols_hpa[] = {"NAME",    "REFERENCE", "TARGETS", "MINPODS",
+                                   "MAXPODS", "REPLICAS",  "AGE"};
 static const char *s_cols_event[] = {"LAST SEEN", "TYPE",    "REASON",     "OBJECT", "SUBOBJECT",
                                      "SOURCE",    "MESSAGE", "FIRST SEEN", "COUNT",  "NAME"};
 
@@ -204,6 +206,7 @@ size_t ctl_columns (hs_kind_t kind, bool wide, const char **ret)
     case HS_KIND_ENDPOINTS: return s_copy (ret, s_cols_ep, 3);
     case HS_KIND_CONFIGMAP: return s_copy (ret, s_cols_cm, 3);
     case HS_KIND_SECRET: return s_copy (ret, s_cols_secret, 4);
+    case HS_KIND_HPA: return s_copy (ret, s_cols_hpa, 7);
     case HS_KIND_EVENT:
         if (wide) return s_copy (ret, s_cols_event, 10);
         ret[0] = "LAST SEEN", ret[1] = "TYPE", ret[2] = "REASON", ret[3] = "OBJECT";
@@ -451,6 +454,68 @@ static size_t s_secret_cells (const Hs__Secret *sec, int64_t now, char **c)
     return 4;
 }
 
+/* One metric of TARGETS, "<name>: <current>/<target>", as kubectl 1.32's
+ * formatHPAMetrics: an averageValue target compares values, else
+ * utilization percentages ("<unknown>" before the first reading, "<auto>"
+ * without a target). */
+static void s_hpa_metric (hs_buf_t *b, const char *name, const Hs__MetricTarget *t,
+                          const Hs__MetricValueStatus *cur)
+{
+    if (t && !hs_empty (t->average_value)) {
+        /* a status without the value: Go prints a zero Quantity as "0" */
+        const char *now = !cur                            ? "<unknown>"
+                          : hs_empty (cur->average_value) ? "0"
+                                                          : cur->average_value;
+        hs_buf_printf (b, "%s: %s/%s", hs_s (name), now, t->average_value);
+        return;
+    }
+    char c[16] = "<unknown>", g[16] = "<auto>";
+    if (cur && cur->average_utilization)
+        snprintf (c, sizeof c, "%d%%", cur->average_utilization->value);
+    if (t && t->average_utilization) snprintf (g, sizeof g, "%d%%", t->average_utilization->value);
+    hs_buf_printf (b, "%s: %s/%s", hs_s (name), c, g);
+}
+
+char *ctl_hpa_targets (const Hs__HorizontalPodAutoscaler *h)
+{
+    const Hs__HorizontalPodAutoscalerSpec *s = h->spec;
+    const Hs__HorizontalPodAutoscalerStatus *st = h->status;
+    size_t n = s ? s->n_metrics : 0, shown = 0;
+    if (n == 0) return hs_strdup ("<none>");
+    hs_buf_t b = {0};
+    for (size_t i = 0; i < n && shown < 2; i++, shown++) {
+        const Hs__MetricSpec *m = s->metrics[i];
+        const Hs__MetricStatus *ms =
+            st && i < st->n_current_metrics ? st->current_metrics[i] : NULL;
+        if (shown) hs_buf_puts (&b, ", ");
+        if (hs_streq (m->type, "Resource") && m->resource)
+            s_hpa_metric (&b, m->resource->name, m->resource->target,
+                          ms && ms->resource ? ms->resource->current : NULL);
+        else if (hs_streq (m->type, "ContainerResource") && m->container_resource)
+            s_hpa_metric (&b, m->container_resource->name, m->container_resource->target,
+                          ms && ms->container_resource ? ms->container_resource->current : NULL);
+        else
+            hs_buf_puts (&b, "<unknown type>");
+    }
+    if (n > 2) hs_buf_printf (&b, " + %zu more...", n - 2);
+    return hs_buf_take (&b);
+}
+
+/* kubectl's HPA row: REFERENCE Kind/name, MINPODS "<unset>" when unset. */
+static size_t s_hpa_cells (const Hs__HorizontalPodAutoscaler *h, int64_t now, char **c)
+{
+    const Hs__HorizontalPodAutoscalerSpec *s = h->spec;
+    const Hs__CrossVersionObjectReference *ref = s ? s->scale_target_ref : NULL;
+    c[0] = hs_strdup (h->metadata->name);
+    c[1] = hs_sprintf ("%s/%s", ref ? hs_s (ref->kind) : "", ref ? hs_s (ref->name) : "");
+    c[2] = ctl_hpa_targets (h);
+    c[3] = s && s->min_replicas ? hs_sprintf ("%d", s->min_replicas->value) : hs_strdup ("<unset>");
+    c[4] = hs_sprintf ("%d", s ? s->max_replicas : 0);
+    c[5] = hs_sprintf ("%d", h->status ? h->status->current_replicas : 0);
+    c[6] = s_age (h->metadata->creation_timestamp, now);
+    return 7;
+}
+
 static char *s_lower (const char *s)
 {
     char *d = hs_strdup (hs_s (s));
@@ -499,6 +564,7 @@ size_t ctl_cells (const Hs__Object *o, bool wide, int64_t now, char **c)
     case HS_KIND_ENDPOINTS: return s_ep_cells (o->endpoints, now, c);
     case HS_KIND_CONFIGMAP: return s_cm_cells (o->config_map, now, c);
     case HS_KIND_SECRET: return s_secret_cells (o->secret, now, c);
+    case HS_KIND_HPA: return s_hpa_cells (o->horizontal_pod_autoscaler, now, c);
     default: c[0] = hs_strdup (hs_obj_meta (o)->name); return 1;
     }
 }

@@ -413,14 +413,124 @@ static void test_node_describe_cidr (void)
     hs_pb_free (o);
 }
 
+static Hs__Object *s_yaml (const char *yaml)
+{
+    hs_manifest_t m = {0};
+    char *error = NULL;
+    int r = hs_manifest_parse (yaml, strlen (yaml), "t.yaml", &m, &error);
+    if (r < 0) fprintf (stderr, "  %s\n", error);
+    free (error);
+    CHECK_EQ_INT (r, 0);
+    Hs__Object *o = m.n ? m.docs[0].object : NULL;
+    if (m.n) m.docs[0].object = NULL;
+    hs_manifest_free (&m);
+    return o;
+}
+
+/* kubectl 1.32's HPA row and describer (printHorizontalPodAutoscaler,
+ * describeHorizontalPodAutoscalerV2). */
+static void test_hpa (void)
+{
+    Hs__Object *fresh = s_yaml ("apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\n"
+                                "metadata: {name: web, namespace: default}\n"
+                                "spec:\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, "
+                                "name: web}\n  minReplicas: 1\n  maxReplicas: 5\n  metrics:\n"
+                                "  - type: Resource\n    resource:\n      name: cpu\n"
+                                "      target: {type: Utilization, averageUtilization: 50}\n");
+    Hs__Object *busy = s_yaml (
+        "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\n"
+        "metadata: {name: api, namespace: default}\n"
+        "spec:\n  scaleTargetRef: {kind: ReplicaSet, name: api-1}\n  maxReplicas: 10\n"
+        "  metrics:\n"
+        "  - type: Resource\n    resource:\n      name: cpu\n"
+        "      target: {type: Utilization, averageUtilization: 50}\n"
+        "  - type: ContainerResource\n    containerResource:\n      name: memory\n"
+        "      container: app\n      target: {type: AverageValue, averageValue: 100Mi}\n"
+        "  - type: Resource\n    resource:\n      name: memory\n"
+        "      target: {type: Utilization, averageUtilization: 80}\n"
+        "  behavior:\n    scaleDown:\n      stabilizationWindowSeconds: 60\n"
+        "      selectPolicy: Min\n"
+        "      policies: [{type: Pods, value: 1, periodSeconds: 30}, "
+        "{type: Percent, value: 50, periodSeconds: 60}]\n"
+        "status:\n  currentReplicas: 3\n  desiredReplicas: 4\n  currentMetrics:\n"
+        "  - type: Resource\n    resource:\n      name: cpu\n"
+        "      current: {averageUtilization: 73, averageValue: 365m}\n"
+        "  - type: ContainerResource\n    containerResource:\n      name: memory\n"
+        "      container: app\n      current: {averageValue: 52Mi}\n"
+        "  conditions:\n"
+        "  - {type: AbleToScale, status: \"True\", reason: ReadyForNewScale, message: "
+        "recommended size matches current size}\n"
+        "  - {type: ScalingActive, status: \"True\", reason: ValidMetricFound, message: the HPA "
+        "was able to successfully calculate a replica count from cpu resource utilization "
+        "(percentage of request)}\n");
+    CHECK (fresh && busy);
+    fresh->horizontal_pod_autoscaler->metadata->creation_timestamp = 1000 * SEC;
+    busy->horizontal_pod_autoscaler->metadata->creation_timestamp = 1000 * SEC;
+    const Hs__Object *objs[] = {busy, fresh};
+    ctl_list_opts_t lo = {0};
+    char *t = ctl_table_render (HS_KIND_HPA, objs, 2, &lo, 1005 * SEC);
+    CHECK_EQ_STR (
+        t, "NAME   REFERENCE          TARGETS                                        MINPODS   "
+           "MAXPODS   REPLICAS   AGE\n"
+           "api    ReplicaSet/api-1   cpu: 73%/50%, memory: 52Mi/100Mi + 1 more...   <unset>   "
+           "10        3          5s\n"
+           "web    Deployment/web     cpu: <unknown>/50%                             1         "
+           "5         0          5s\n");
+    free (t);
+    lo.wide = true; /* no wide columns: the same */
+    t = ctl_table_render (HS_KIND_HPA, objs + 1, 1, &lo, 1005 * SEC);
+    CHECK (hs_startswith (t, "NAME   REFERENCE        TARGETS              MINPODS"));
+    free (t);
+
+    t = ctl_describe_render (busy, objs, 2, 1005 * SEC);
+    CHECK_EQ_STR (
+        t,
+        "Name:                                                     api\n"
+        "Namespace:                                                default\n"
+        "Labels:                                                   <none>\n"
+        "Annotations:                                              <none>\n"
+        "CreationTimestamp:                                        Thu, 01 Jan 1970 00:16:40 "
+        "+0000\n"
+        "Reference:                                                ReplicaSet/api-1\n"
+        "Metrics:                                                  ( current / target )\n"
+        "  resource cpu on pods  (as a percentage of request):     73% (365m) / 50%\n"
+        "  resource memory of container \"app\" on pods:             52Mi / 100Mi\n"
+        "  resource memory on pods  (as a percentage of request):  <unknown> / 80%\n"
+        "Min replicas:                                             <unset>\n"
+        "Max replicas:                                             10\n"
+        "Behavior:\n"
+        "  Scale Down:\n"
+        "    Stabilization Window: 60 seconds\n"
+        "    Select Policy: Min\n"
+        "    Policies:\n"
+        "      - Type: Pods     Value: 1   Period: 30 seconds\n"
+        "      - Type: Percent  Value: 50  Period: 60 seconds\n"
+        "ReplicaSet pods:       3 current / 4 desired\n"
+        "Conditions:\n"
+        "  Type           Status  Reason            Message\n"
+        "  ----           ------  ------            -------\n"
+        "  AbleToScale    True    ReadyForNewScale  recommended size matches current size\n"
+        "  ScalingActive  True    ValidMetricFound  the HPA was able to successfully calculate a "
+        "replica count from cpu resource utilization (percentage of request)\n"
+        "Events:          <none>\n");
+    free (t);
+    hs_pb_free (fresh);
+    hs_pb_free (busy);
+}
+
 int main (int argc, char **argv)
 {
     setenv ("TZ", "UTC", 1);
     static const hs_test_t tests[] = {
-        {"tabwrite", test_tabwrite},           {"pod_status", test_pod_status},
-        {"pod_table", test_pod_table},         {"node_status", test_node_status},
-        {"selector", test_selector},           {"describe", test_describe},
-        {"service_table", test_service_table}, {"node_describe_cidr", test_node_describe_cidr},
+        {"tabwrite", test_tabwrite},
+        {"pod_status", test_pod_status},
+        {"pod_table", test_pod_table},
+        {"node_status", test_node_status},
+        {"selector", test_selector},
+        {"describe", test_describe},
+        {"service_table", test_service_table},
+        {"node_describe_cidr", test_node_describe_cidr},
+        {"hpa", test_hpa},
     };
     return HS_TEST_RUN (tests);
 }
