@@ -709,9 +709,9 @@ static int s_start (void *arg, hs_ctrl_t *ctrl)
 static size_t s_counters (void *arg, const char **names, uint64_t *values, size_t max)
 {
     self_t *self = arg;
-    const char *n[] = {"reconcile_passes", "reconciles",    "rescales",
-                       "scale_conflicts",  "scale_failed",  "status_writes",
-                       "usage_samples",    "usage_garbage", "usage_nodes"};
+    const char *n[] = {"autoscaler_passes", "reconciles",    "rescales",
+                       "scale_conflicts",   "scale_failed",  "status_writes",
+                       "usage_samples",     "usage_garbage", "usage_nodes"};
     uint64_t v[] = {self->passes,        self->reconciles,    self->rescales,
                     self->conflicts,     self->scale_failed,  self->status_writes,
                     self->usage_samples, self->usage_garbage, zhashx_size (self->nodes)};
