@@ -260,8 +260,7 @@ static void s_row (const timing_t *t, bl_samples_t *s, const char *name, bool ms
     }
     char timing[32];
     snprintf (timing, sizeof timing, "%s / %s", t->usage_interval, t->sync);
-    printf ("| %-9s | %-12s | %-26s | %4zu | %9s | %9s |\n", t->name, timing, name, s->n, p50,
-            max);
+    printf ("| %-9s | %-12s | %-26s | %4zu | %9s | %9s |\n", t->name, timing, name, s->n, p50, max);
 }
 
 static void s_timing (bench_t *b, const timing_t *t, int steady_s)

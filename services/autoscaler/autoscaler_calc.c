@@ -137,6 +137,12 @@ static void s_usage_ratio (const s_row_t *rows, size_t n, int64_t target, double
     *ret_usage = usage;
 }
 
+static int s_no_ready (char *err)
+{
+    s_fmt (err, AS_MSG, "did not receive metrics for targeted pods (pods might be unready)");
+    return -1;
+}
+
 static size_t s_count_in (const s_row_t *rows, size_t n)
 {
     size_t k = 0;
@@ -144,8 +150,8 @@ static size_t s_count_in (const s_row_t *rows, size_t n)
     return k;
 }
 
-/* Groups the pods into rows; -1 with kube's message when nothing is left
- * to compute from. */
+/* Groups the pods into rows; -1 with kube's message when no pod has a
+ * metric at all. */
 static int s_rows (const as_pod_t *pods, size_t n, as_resource_t res, const char *container,
                    const as_params_t *p, int64_t now, s_row_t *rows, size_t *ret_ready,
                    size_t *ret_unready, size_t *ret_missing, char *err)
@@ -173,10 +179,6 @@ static int s_rows (const as_pod_t *pods, size_t n, as_resource_t res, const char
     }
     if (n == 0) {
         s_fmt (err, AS_MSG, "no pods returned by selector while calculating replica count");
-        return -1;
-    }
-    if (ready == 0) {
-        s_fmt (err, AS_MSG, "did not receive metrics for targeted pods (pods might be unready)");
         return -1;
     }
     *ret_ready = ready;
@@ -211,8 +213,14 @@ int as_resource_replicas (const as_pod_t *pods, size_t n, int32_t current, int32
     int rc = -1;
     if (s_rows (pods, n, res, container, p, now, rows, &ready, &unready, &missing, err) < 0)
         goto out;
+    /* kube computes the requests (and may fail on one) before it looks for
+     * ready pods with metrics */
     for (size_t i = 0; i < n; i++)
         if (s_request (&pods[i], res, container, &rows[i].request, err) < 0) goto out;
+    if (ready == 0) {
+        s_no_ready (err);
+        goto out;
+    }
     double ratio;
     int32_t util;
     int64_t raw;
@@ -266,6 +274,10 @@ int as_raw_resource_replicas (const as_pod_t *pods, size_t n, int32_t current, i
     int rc = -1;
     if (s_rows (pods, n, res, container, p, now, rows, &ready, &unready, &missing, err) < 0)
         goto out;
+    if (ready == 0) {
+        s_no_ready (err);
+        goto out;
+    }
     double ratio;
     int64_t usage;
     s_usage_ratio (rows, n, target_milli, &ratio, &usage);

@@ -404,6 +404,10 @@ static void test_replica_calc_errors (void)
     n = s_pods (&u, pods, ct);
     CHECK_EQ_INT (as_resource_replicas (pods, n, 2, 50, AS_RES_CPU, NULL, &p, NOW, &out, err), -1);
     CHECK_EQ_STR (err, "did not receive metrics for targeted pods (pods might be unready)");
+    /* kube looks at the requests first */
+    ct[1][1].request[AS_RES_CPU] = 0;
+    CHECK_EQ_INT (as_resource_replicas (pods, n, 2, 50, AS_RES_CPU, NULL, &p, NOW, &out, err), -1);
+    CHECK_EQ_STR (err, "missing request for cpu in container c1 of Pod test-pod-1");
 
     /* memory ignores readiness: AverageValue target, TestReplicaCalcScaleUp-like */
     s_case_t m = {"MemAvg", 3, 0, "FTT", NULL, NULL, NULL, 3, 1000, {300, 500, 700}, 3, 0, 0, 0};
