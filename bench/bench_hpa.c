@@ -47,7 +47,7 @@ typedef struct {
 typedef struct {
     hs_client_t *cl;
     hs_watch_t *w;
-    char *tmp, *bin[6], *bus;
+    char *tmp, *bin[6], *bus, *autoscaler_bin;
     pid_t agent, autoscaler;
     /* the run being measured */
     int64_t t0, first, ready3;
@@ -230,12 +230,7 @@ static void s_start_timing (bench_t *b, const timing_t *t)
                        NULL};
     s_agent = b->agent = bl_spawn (a_agent, alog);
     bl_wait_log (alog, "registered node " NODE, b->agent, 20000);
-    char *a_hpa[] = {bl_find_bin ("hs-autoscaler", NULL),
-                     "--bus",
-                     b->bus,
-                     "--sync-period",
-                     (char *)t->sync,
-                     NULL};
+    char *a_hpa[] = {b->autoscaler_bin, "--bus", b->bus, "--sync-period", (char *)t->sync, NULL};
     b->autoscaler = bl_spawn (a_hpa, hlog);
     bl_wait_log (hlog, "synced", b->autoscaler, 20000);
 }
@@ -287,7 +282,7 @@ static void s_start (bench_t *b, const char *bin_dir, bl_plane_t *plane)
     const char *names[] = {"hs-bus",      "hs-store", "hs-scheduler",
                            "hs-replicas", "hs-agent", "hs-shim"};
     bl_find_bins (names, 6, bin_dir, b->bin);
-    if (!bl_find_bin ("hs-autoscaler", bin_dir)) bl_die ("no hs-autoscaler");
+    if (!(b->autoscaler_bin = bl_find_bin ("hs-autoscaler", bin_dir))) bl_die ("no hs-autoscaler");
     b->tmp = bl_tmpdir ("hpa");
     snprintf (s_tmp, sizeof s_tmp, "%s/", b->tmp);
     snprintf (s_cg_parent, sizeof s_cg_parent, "hs-bench-%d", (int)getpid ());

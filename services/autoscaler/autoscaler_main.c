@@ -534,8 +534,17 @@ static const Hs__Object *s_target_of (self_t *self, const Hs__HorizontalPodAutos
 static Hs__Write *s_scale_write (const Hs__Object *target, int32_t replicas)
 {
     Hs__Object *o = hs_pb_dup (target);
-    Hs__Int32Value **rep =
-        o->deployment ? &o->deployment->spec->replicas : &o->replica_set->spec->replicas;
+    /* Object's kinds are a oneof: ask which one it is */
+    Hs__Int32Value **rep;
+    if (o->kind_case == HS__OBJECT__KIND_DEPLOYMENT) {
+        if (!o->deployment->spec)
+            o->deployment->spec = hs_pb_new (&hs__deployment_spec__descriptor);
+        rep = &o->deployment->spec->replicas;
+    } else {
+        if (!o->replica_set->spec)
+            o->replica_set->spec = hs_pb_new (&hs__replica_set_spec__descriptor);
+        rep = &o->replica_set->spec->replicas;
+    }
     if (!*rep) *rep = hs_pb_new (&hs__int32_value__descriptor);
     (*rep)->value = replicas;
     Hs__Write *w = hs_write_new (HS__OP__OP_UPDATE, o);
@@ -721,6 +730,19 @@ static size_t s_counters (void *arg, const char **names, uint64_t *values, size_
         values[k] = v[k];
     }
     return k;
+}
+
+/* The work_queue_length gauge: HPAs waiting for a write's answer or for the
+ * cache to reach it. For hs_ctrl_ops_t.queue (i18-instrument's hs_ctrl.h):
+ * set it when that branch is merged. */
+__attribute__ ((unused)) static size_t s_queue (void *arg)
+{
+    self_t *self = arg;
+    size_t n = 0;
+    int64_t rev = self->watch ? hs_watch_revision (self->watch) : 0;
+    for (s_hpa_t *h = zhashx_first (self->hpas); h; h = zhashx_next (self->hpas))
+        n += h->inflight || rev < h->barrier;
+    return n;
 }
 
 static void s_share (void *arg, uint64_t *owned, uint64_t *total)

@@ -7,9 +7,10 @@
 # Event in kube's words; sampled every 200 ms for 15 s from the load's start,
 # the replica count only ever grows (no flapping). The loader is deleted: the
 # count goes back to 1 once the scale-down window (--downscale-stabilization
-# 10s) has passed. min > max is refused with kube's message; a memory target
-# on pods without a memory request shows ScalingActive False
-# FailedGetResourceMetric with kube's message, and its Event.
+# 10s) has passed. min > max is refused with kube's message. A ReplicaSet
+# target below minReplicas is scaled up to it; its memory target on pods
+# without a memory request shows ScalingActive False FailedGetResourceMetric
+# with kube's message, and its Event.
 source "$(dirname "$0")/lib.sh"
 
 start_bus
@@ -144,10 +145,12 @@ expect_out 'spec.maxReplicas: Invalid value: 2: must be greater than or equal to
   cat "$T/last.out"
 pass "min > max refused"
 
-# a memory target on pods without a memory request
+# a ReplicaSet target below minReplicas is brought up to it (kube's /scale
+# on a ReplicaSet); then its memory target on pods without a memory request
+# shows the condition
 cat >"$T/nomem.yaml" <<EOF2
 apiVersion: apps/v1
-kind: Deployment
+kind: ReplicaSet
 metadata: {name: nomem}
 spec:
   replicas: 1
@@ -165,7 +168,8 @@ apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler
 metadata: {name: nomem}
 spec:
-  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: nomem}
+  scaleTargetRef: {apiVersion: apps/v1, kind: ReplicaSet, name: nomem}
+  minReplicas: 2
   maxReplicas: 3
   metrics:
   - type: Resource
@@ -174,10 +178,14 @@ spec:
       target: {type: Utilization, averageUtilization: 60}
 EOF2
 hsctl apply -f "$T/nomem.yaml" >/dev/null || fail "apply nomem"
-# (before the pod's first sample the message is about missing metrics)
+rs_two() { local l; l=$(hsctl get rs nomem --no-headers 2>/dev/null) && [ "$(awk '{print $2}' <<<"$l")" = 2 ]; }
+wait_for 30 "ReplicaSet nomem scaled to minReplicas 2" rs_two
+expect_out "New size: 2; reason: Current number of replicas below Spec.MinReplicas" \
+  hsctl get events -o json
+# (before the pods' first samples the message is about missing metrics)
 wait_for 40 "nomem's ScalingActive False for the missing request" is_true hpa nomem \
   'c.get("ScalingActive", {}).get("reason") == "FailedGetResourceMetric" and "missing request" in c["ScalingActive"]["message"]'
 expect_out "the HPA was unable to compute the replica count: failed to get memory utilization: missing request for memory in container main of Pod nomem-" \
   hpa nomem 'c["ScalingActive"]["message"]'
 expect_out '"reason": "FailedGetResourceMetric"' hsctl get events -o json
-pass "a target on a resource without requests: ScalingActive False FailedGetResourceMetric"
+pass "a ReplicaSet below minReplicas scaled to 2; its target on a resource without requests: ScalingActive False FailedGetResourceMetric"
