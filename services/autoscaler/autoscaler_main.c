@@ -86,7 +86,8 @@ typedef struct self_t {
         usage_garbage;
 } self_t;
 
-/* A scale write in flight and what to finish after it. */
+/* A scale write in flight and what to finish after it: freed by its
+ * callback, or by the client at exit when the callback never runs. */
 typedef struct {
     self_t *self;
     char *key, *uid;
@@ -490,6 +491,7 @@ static void s_on_scale_ack (void *arg, int err, const Hs__Ack *ack)
         s_finish (self, c->key, c->uid, &c->spec, &c->result, false);
     }
     hs_ctrl_kick (self->ctrl);
+    s_ctx_free (c); /* ours once the callback runs (free_arg is for a call dropped unanswered) */
 }
 
 /* The scale target's spec.replicas and selector, or NULL with kube's error. */

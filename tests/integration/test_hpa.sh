@@ -20,6 +20,7 @@ start_ctrl scheduler
 start_ctrl replicas
 HS_CREDENTIAL=$HS_PKI/creds/autoscaler.cred \
   start_ctrl autoscaler --downscale-stabilization 10s --sync-period 1s
+AS_PID=$CTRL_PID
 
 cat >"$T/burn.yaml" <<EOF2
 apiVersion: apps/v1
@@ -189,3 +190,10 @@ expect_out "the HPA was unable to compute the replica count: failed to get memor
   hpa nomem 'c["ScalingActive"]["message"]'
 expect_out '"reason": "FailedGetResourceMetric"' hsctl get events -o json
 pass "a ReplicaSet below minReplicas scaled to 2; its target on a resource without requests: ScalingActive False FailedGetResourceMetric"
+
+kill -TERM "$AS_PID"
+wait_for 10 "hs-autoscaler to stop on SIGTERM" exited "$AS_PID"
+# (build-asan: a use-after-free or a leak shows here)
+grep -q "ERROR\|AddressSanitizer\|LeakSanitizer\|runtime error" "$T/autoscaler.log" &&
+  fail "hs-autoscaler logged: $(grep "ERROR\|AddressSanitizer\|LeakSanitizer\|runtime error" "$T/autoscaler.log" | head -5)"
+pass "hs-autoscaler stops cleanly (no sanitizer report)"
