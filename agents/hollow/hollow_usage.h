@@ -13,6 +13,11 @@
  *      pod's uid and the container's name: the same pod always shows the
  *      same figures; the cumulative CPU time is the rate times the time
  *      since the pod "started"; restart_count 0, no OOM kills.
+ *  The pods are read again (from hs-hollow's watch) every round: a new
+ *  annotation on a running pod (hsctl apply of the pod with them, as
+ *  test_hollow.sh does; kubectl annotate through hs-apiserver) changes what it uses from the next interval, so a benchmark can
+ *  raise and lower a Deployment's load. The cumulative CPU
+ *  time then jumps (rate x age): it is synthetic, not integrated.
  *  The node: the sum of its pods plus 100m and 256 MiB for the "system";
  *  its cumulative CPU time adds the rate times the time since the last
  *  NodeUsage.

@@ -1944,7 +1944,7 @@ void agent_pods_each_run (agent_pods_t *self, agent_run_fn *fn, void *arg)
             if (c->state != C_RUNNING) continue;
             agent_run_t run = {.ns = p->ns,
                                .name = p->name,
-                               .uid = p->uid,
+                               .uid = hs_s (s_store_uid (p)), /* "" until a mirror is seen */
                                .container = c->name,
                                .cgroup = c->cgroup,
                                .restart_count = c->runs > 1 ? c->runs - 1 : 0,

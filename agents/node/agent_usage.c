@@ -17,8 +17,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define KEY_MAX 320 /* "<uid>/<container>" */
-
 /* The previous sample of one run. */
 typedef struct {
     int32_t restart_count;
@@ -42,7 +40,7 @@ struct agent_usage_t {
     Hs__ContainerUsage *cs;
     Hs__ContainerUsage **c_ptrs;
     size_t n_cs, cap_cs;
-    zhashx_t *prev; /* "<uid>/<container>" -> s_prev_t */
+    zhashx_t *prev; /* the container's cgroup -> s_prev_t */
     uint64_t gen;
     int64_t mono_ns;
     /* the host's previous sample */
@@ -124,7 +122,9 @@ void agent_usage_begin (agent_usage_t *self, int64_t mono_ns, int64_t real_ns,
 
 static s_pod_t *s_pod_for (agent_usage_t *self, const agent_run_t *run)
 {
-    if (self->n_pods && hs_streq (self->pods[self->n_pods - 1].uid, run->uid))
+    const Hs__PodUsage *last = self->n_pods ? &self->pods[self->n_pods - 1] : NULL;
+    if (last && hs_streq (last->uid, run->uid) && hs_streq (last->name, run->name) &&
+        hs_streq (last->namespace_, run->ns))
         return &self->pod_at[self->n_pods - 1];
     if (self->n_pods == self->cap_pods) {
         self->cap_pods = self->cap_pods ? self->cap_pods * 2 : 16;
@@ -165,8 +165,9 @@ void agent_usage_add (agent_usage_t *self, const agent_run_t *run, const hs_cg_u
     if (!(u->have & HS_CG_HAVE_CPU)) return;
     /* The group outlives a restart: this run's time is what it used since. */
     c->cpu_usage_core_ns = u->cpu_ns >= run->cpu_base_ns ? u->cpu_ns - run->cpu_base_ns : u->cpu_ns;
-    char key[KEY_MAX];
-    snprintf (key, sizeof key, "%s/%s", run->uid, run->container);
+    /* keyed by the container's cgroup: unique on the node, also for a
+     * static pod whose mirror (and so its uid in the store) is not known */
+    const char *key = run->cgroup;
     s_prev_t *prev = zhashx_lookup (self->prev, key);
     if (prev && prev->restart_count == run->restart_count &&
         prev->started_at_ns == run->started_at_ns && u->cpu_ns >= prev->cpu_ns)
@@ -195,7 +196,10 @@ const Hs__NodeUsage *agent_usage_end (agent_usage_t *self)
     self->nu.n_pods = self->n_pods;
     /* Runs not seen this time (ended, or their group could not be read) are
      * forgotten: a later sample of them starts a new window. */
-    if (zhashx_size (self->prev) > 0) {
+    size_t stale = 0;
+    for (s_prev_t *p = zhashx_first (self->prev); p; p = zhashx_next (self->prev))
+        stale += p->gen != self->gen;
+    if (stale > 0) {
         zlistx_t *gone = zlistx_new ();
         for (s_prev_t *p = zhashx_first (self->prev); p; p = zhashx_next (self->prev))
             if (p->gen != self->gen) zlistx_add_end (gone, (void *)zhashx_cursor (self->prev));

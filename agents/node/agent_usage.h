@@ -27,9 +27,9 @@
 /* One running container, as agent_pods knows it (strings borrowed: they
  * must stay valid until the NodeUsage of agent_usage_end is published). */
 typedef struct {
-    const char *ns, *name, *uid; /* its pod */
+    const char *ns, *name, *uid; /* its pod (uid: the store's; a static pod's mirror's) */
     const char *container;
-    const char *cgroup; /* its group under the agent's parent */
+    const char *cgroup; /* its group under the agent's parent: unique on the node */
     int32_t restart_count;
     int64_t started_at_ns; /* realtime */
     uint64_t cpu_base_ns;  /* the group's CPU time when this run started */

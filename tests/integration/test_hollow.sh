@@ -141,7 +141,34 @@ assert n["intervalMs"] == 1000 and int(n["cpuUsageNanocores"]) >= 100000000, n
 PY
 }
 wait_for 20 "a NodeUsage from each of the 50 nodes naming the 200 pods" usage_check
-pass "every hollow node publishes its pods' synthetic usage"
+# a running pod's load is set by its annotations, read again every round
+hsctl get pod web-7 -o json | python3 -c '
+import json, sys
+p = json.load(sys.stdin)
+p["metadata"].setdefault("annotations", {}).update(
+    {"homeostat.io/simulate-cpu": "750m", "homeostat.io/simulate-memory": "100Mi"})
+for k in ("resourceVersion", "uid", "creationTimestamp", "generation", "managedFields"):
+    p["metadata"].pop(k, None)
+json.dump(p, open(sys.argv[1], "w"))' "$T/web7-load.json"
+hsctl apply -f "$T/web7-load.json" >/dev/null || fail "cannot annotate web-7"
+web7_loaded() {
+  python3 - "$T/usage.out" <<'PY'
+import json, sys
+c = None
+for line in open(sys.argv[1]):
+    try:
+        u = json.loads(line).get("envelope", {}).get("usage") or {}
+    except ValueError:
+        continue
+    for p in u.get("pods", []):
+        if p["name"] == "web-7":
+            c = {x["name"]: x for x in p["containers"]}
+sys.exit(not (c and all(int(x["cpuUsageNanocores"]) == 750000000 and
+                        int(x["memoryWorkingSetBytes"]) == 100 * 2**20 for x in c.values())))
+PY
+}
+wait_for 10 "web-7's NodeUsage to show its annotations' 750m and 100Mi" web7_loaded
+pass "every hollow node publishes its pods' synthetic usage; annotations set a pod's load"
 kill "$TAP_PID" 2>/dev/null || true
 
 # ---- run to completion: Never with 0.5 s, OnFailure without the annotation,

@@ -14,11 +14,16 @@
 
 static agent_run_t s_run (const char *uid, const char *c, int32_t restarts, int64_t started)
 {
+    /* the agent's group name, <uid>_<container>: room for the runs of a test */
+    static char groups[128][64];
+    static size_t next;
+    char *g = groups[next++ % 128];
+    if (snprintf (g, 64, "%s_%s", uid, c) >= 64) abort (); /* the tests' names are short */
     return (agent_run_t){.ns = "default",
                          .name = uid,
                          .uid = uid,
                          .container = c,
-                         .cgroup = "g",
+                         .cgroup = g,
                          .restart_count = restarts,
                          .started_at_ns = started};
 }
@@ -130,6 +135,29 @@ static void test_rates (void)
     agent_usage_destroy (&u);
 }
 
+/* Static pods before their mirror is seen: no uid, told apart by name and
+ * by their groups. */
+static void test_static (void)
+{
+    agent_usage_t *u = agent_usage_new ("n1", 1000);
+    agent_run_t a = s_run ("sa", "main", 0, 1), b = s_run ("sb", "main", 0, 1);
+    a.uid = b.uid = "";
+    for (int round = 0; round < 2; round++) {
+        agent_usage_begin (u, (10 + round) * S, 1, NULL);
+        hs_cg_usage_t ca = s_cg ((uint64_t)round * S / 10, 1),
+                      cb = s_cg ((uint64_t)round * S / 2, 1);
+        agent_usage_add (u, &a, &ca);
+        agent_usage_add (u, &b, &cb);
+        const Hs__NodeUsage *nu = agent_usage_end (u);
+        CHECK_EQ_INT (nu->n_pods, 2);
+        CHECK_EQ_STR (nu->pods[0]->name, "sa");
+        CHECK_EQ_STR (nu->pods[1]->name, "sb");
+        CHECK_EQ_INT (nu->pods[0]->containers[0]->cpu_usage_nanocores, round ? S / 10 : 0);
+        CHECK_EQ_INT (nu->pods[1]->containers[0]->cpu_usage_nanocores, round ? S / 2 : 0);
+    }
+    agent_usage_destroy (&u);
+}
+
 static void test_pack (void)
 {
     agent_usage_t *u = agent_usage_new ("node-x", 500);
@@ -221,10 +249,8 @@ static void test_interval (void)
 int main (int argc, char **argv)
 {
     static const hs_test_t tests[] = {
-        {"rates", test_rates},
-        {"pack", test_pack},
-        {"host", test_host},
-        {"interval", test_interval},
+        {"rates", test_rates}, {"static", test_static},     {"pack", test_pack},
+        {"host", test_host},   {"interval", test_interval},
     };
     return HS_TEST_RUN (tests);
 }

@@ -366,6 +366,18 @@ static void test_required_fields (void)
     hs_tree_free (t);
     free (text);
     hs_pb_free (rs);
+
+    /* an HPA's status says desiredReplicas: 0, as autoscaling/v2 writes it
+     * (currentReplicas is omitempty there) */
+    Hs__Object *hpa = hs_obj_new (HS_KIND_HPA, "default", "web");
+    hpa->horizontal_pod_autoscaler->status =
+        hs_pb_new (&hs__horizontal_pod_autoscaler_status__descriptor);
+    t = api_obj_tree (hpa);
+    text = s_json (t);
+    CHECK_CONTAINS (text, "\"status\":{\"desiredReplicas\":0}");
+    hs_tree_free (t);
+    free (text);
+    hs_pb_free (hpa);
 }
 
 static void test_unknown_fields (void)

@@ -308,6 +308,9 @@ static void test_unsupported (void)
         {HS_KIND_ENDPOINTS, "subsets=1",
          "\"subsets\" is not a known field selector: only \"metadata.name\", "
          "\"metadata.namespace\""},
+        {HS_KIND_HPA, "spec.maxReplicas=3",
+         "\"spec.maxReplicas\" is not a known field selector: only \"metadata.name\", "
+         "\"metadata.namespace\""},
         {API_KIND_NAMESPACE, "metadata.namespace=x",
          "field label not supported: metadata.namespace"},
         /* a field of another kind */

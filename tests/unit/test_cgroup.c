@@ -21,6 +21,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MiB ((int64_t)1 << 20)
@@ -655,6 +656,89 @@ static void test_oom (void)
     s_cleanup_all ();
 }
 
+typedef struct {
+    hs_cg_t *cg;
+    const char *name;
+    hs_cg_usage_t u;
+} s_usage_wait_t;
+
+/* The group has used at least 100 ms of CPU (and, where memory is read,
+ * holds the child's 8 MiB). */
+static bool s_used (void *arg)
+{
+    s_usage_wait_t *w = arg;
+    if (hs_cg_usage (w->cg, w->name, &w->u) < 0) return false;
+    if (!(w->u.have & HS_CG_HAVE_CPU) || w->u.cpu_ns < 100000000) return false;
+    return !(w->u.have & HS_CG_HAVE_MEMORY) || w->u.working_set >= 8 * MiB;
+}
+
+/* hs_cg_usage of a real group: a child joins it, burns 150 ms of CPU and
+ * touches 16 MiB, then blocks; the group's CPU time and working set show
+ * it. want_memory: the memory controller is there for the group. */
+static void s_usage_real (hs_cg_t *cg, const char *name, bool want_memory)
+{
+    CHECK_EQ_INT (hs_cg_create (cg, name, NULL), 0);
+    hs_cg_usage_t u;
+    CHECK_EQ_INT (hs_cg_usage (cg, name, &u), 0);
+    CHECK (u.have & HS_CG_HAVE_CPU);
+    CHECK_EQ_INT (u.cpu_ns, 0);
+    CHECK_EQ_INT ((u.have & HS_CG_HAVE_MEMORY) != 0, want_memory);
+    int rfd = s_new_release ();
+    char **procs = hs_cg_procs_files (cg, name);
+    pid_t child = fork ();
+    if (child == 0) {
+        s_child_close_releases ();
+        for (size_t i = 0; procs && procs[i]; i++) {
+            int fd = open (procs[i], O_WRONLY | O_CLOEXEC);
+            if (fd < 0 || write (fd, "0", 1) != 1) _exit (3);
+            close (fd);
+        }
+        size_t len = (size_t)(16 * MiB);
+        volatile char *p =
+            mmap (NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) _exit (4);
+        for (size_t off = 0; off < len; off += 4096) p[off] = 1;
+        struct timespec ts;
+        do clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts);
+        while (ts.tv_sec == 0 && ts.tv_nsec < 150000000);
+        s_block (rfd);
+        _exit (0);
+    }
+    hs_cg_strv_free (procs);
+    close (rfd);
+    CHECK (child > 0);
+    s_usage_wait_t w = {cg, name, {0}};
+    bool used = child > 0 && hs_test_wait (s_used, &w, 60000);
+    CHECK (used);
+    fprintf (stderr, "  %s: cpu %llu ns, memory %lld bytes, working set %lld bytes\n", name,
+             (unsigned long long)w.u.cpu_ns, (long long)w.u.memory_usage,
+             (long long)w.u.working_set);
+    if (want_memory) CHECK (w.u.working_set <= w.u.memory_usage);
+    if (child > 0) {
+        kill (child, SIGKILL);
+        s_wait_child (child, 10000);
+    }
+    CHECK_EQ_INT (hs_cg_remove (cg, name), 0);
+    CHECK_EQ_INT (hs_cg_usage (cg, name, &u), -ENOENT);
+    CHECK_EQ_INT (hs_cg_usage (cg, "../x", &u), -EINVAL);
+}
+
+static void test_usage (void)
+{
+    if (s_skip_all) return;
+    hs_cg_t *cg = s_open_host ();
+    if (!cg) return;
+    /* memory is there whenever the host has the controller */
+    int64_t bytes;
+    CHECK_EQ_INT (hs_cg_create (cg, "probe", NULL), 0);
+    bool mem = hs_cg_memory_usage (cg, "probe", &bytes) == 0;
+    CHECK_EQ_INT (hs_cg_remove (cg, "probe"), 0);
+    s_usage_real (cg, "usage", mem);
+    CHECK_EQ_INT (hs_cg_remove_parent (cg), 0);
+    hs_cg_destroy (&cg);
+    s_cleanup_all ();
+}
+
 static void test_v2_mount (void)
 {
     if (s_skip_all) return;
@@ -745,6 +829,8 @@ static void test_v2_mount (void)
     hs_cg_strv_free (procs);
     CHECK_EQ_INT (hs_cg_remove (cg, "v2"), 0);
 
+    /* cpu.stat is a core file of v2: CPU time without the cpu controller */
+    s_usage_real (cg, "v2-usage", ctrls && strstr (ctrls, "memory"));
     s_attach_kill (cg, "v2-kill", SIGKILL); /* cgroup.kill where the kernel has it */
     s_attach_kill (cg, "v2-term", SIGTERM); /* the pid loop */
     s_kill_tree (cg, "v2-tree");
@@ -792,10 +878,15 @@ int main (int argc, char **argv)
         s_cleanup_all ();
     }
     static const hs_test_t tests[] = {
-        {"conversions", test_conversions}, {"bad_names", test_bad_names},
-        {"limits", test_limits},           {"attach_kill", test_attach_kill},
-        {"kill_tree", test_kill_tree},     {"oom", test_oom},
-        {"v2_mount", test_v2_mount},       {"nothing_left", test_nothing_left},
+        {"conversions", test_conversions},
+        {"bad_names", test_bad_names},
+        {"limits", test_limits},
+        {"attach_kill", test_attach_kill},
+        {"kill_tree", test_kill_tree},
+        {"oom", test_oom},
+        {"usage", test_usage},
+        {"v2_mount", test_v2_mount},
+        {"nothing_left", test_nothing_left},
     };
     return HS_TEST_RUN (tests);
 }

@@ -62,23 +62,51 @@ static const char *s_bool (bool b)
 
 /* ------------------------------------------------------------ shared pieces */
 
-/* "Labels:  a=b" / "        c=d", or "<none>"; annotations use "k: v". */
+#define S_LAST_APPLIED       "kubectl.kubernetes.io/last-applied-configuration"
+#define S_MAX_ANNOTATION_LEN 140 /* kubectl's maxAnnotationLen */
+
+/* One annotation as kubectl's printAnnotationsMultiline writes it: "k: v",
+ * or, when long or over several lines, "k:" then each line indented and
+ * cut at 138 bytes with "...". */
+static void s_annotation (s_w_t *w, const char *indent, const char *key, const char *value)
+{
+    size_t len = strlen (value);
+    if (len && value[len - 1] == '\n') len--;
+    if (len + strlen (key) + 2 <= S_MAX_ANNOTATION_LEN && !memchr (value, '\n', len)) {
+        s_write (w, 0, "%s: %.*s\n", key, (int)len, value);
+        return;
+    }
+    s_write (w, 0, "%s:\n", key);
+    for (const char *p = value, *end = value + len;;) {
+        const char *nl = memchr (p, '\n', (size_t)(end - p));
+        size_t n = (size_t)((nl ? nl : end) - p);
+        if (n > S_MAX_ANNOTATION_LEN - 2)
+            s_write (w, 0, "%s\t  %.*s...\n", indent, S_MAX_ANNOTATION_LEN - 2, p);
+        else
+            s_write (w, 0, "%s\t  %.*s\n", indent, (int)n, p);
+        if (!nl) break;
+        p = nl + 1;
+    }
+}
+
+/* "Labels:  a=b" / "        c=d", or "<none>"; annotations use "k: v"
+ * and leave out kubectl apply's last-applied-configuration, as kubectl
+ * describe does. */
 static void s_map_multiline (s_w_t *w, const char *indent, const char *title, void *const *entries,
                              size_t n, bool annotations)
 {
     s_write (w, 0, "%s%s:\t", indent, title);
-    if (n == 0) {
-        s_write (w, 0, "<none>\n");
-        return;
-    }
-    const hs_pb_map_entry_t **sorted = hs_pb_map_sorted (entries, n);
+    const hs_pb_map_entry_t **sorted = n ? hs_pb_map_sorted (entries, n) : NULL;
+    size_t shown = 0;
     for (size_t i = 0; i < n; i++) {
-        if (i) s_write (w, 0, "%s\t", indent);
+        if (annotations && hs_streq (sorted[i]->key, S_LAST_APPLIED)) continue;
+        if (shown++) s_write (w, 0, "%s\t", indent);
         if (annotations)
-            s_write (w, 0, "%s: %s\n", sorted[i]->key, sorted[i]->value);
+            s_annotation (w, indent, sorted[i]->key, hs_s (sorted[i]->value));
         else
             s_write (w, 0, "%s=%s\n", sorted[i]->key, sorted[i]->value);
     }
+    if (shown == 0) s_write (w, 0, "<none>\n");
     free (sorted);
 }
 

@@ -482,6 +482,34 @@ static void test_hpa (void)
     CHECK (hs_startswith (t, "NAME   REFERENCE        TARGETS              MINPODS"));
     free (t);
 
+    /* annotations as kubectl prints them: no last-applied-configuration, a
+     * long value on its own lines, cut at 138 bytes */
+    Hs__ObjectMeta *fm = fresh->horizontal_pod_autoscaler->metadata;
+    hs_pb_map_set ((void ***)&fm->annotations, &fm->n_annotations,
+                   &hs__object_meta__annotations_entry__descriptor,
+                   "kubectl.kubernetes.io/last-applied-configuration", "{\"apiVersion\":\"x\"}");
+    char longv[200];
+    memset (longv, 'x', sizeof longv - 1);
+    longv[sizeof longv - 1] = '\0';
+    hs_pb_map_set ((void ***)&fm->annotations, &fm->n_annotations,
+                   &hs__object_meta__annotations_entry__descriptor, "note", "two\nlines");
+    hs_pb_map_set ((void ***)&fm->annotations, &fm->n_annotations,
+                   &hs__object_meta__annotations_entry__descriptor, "long", longv);
+    hs_pb_map_set ((void ***)&fm->annotations, &fm->n_annotations,
+                   &hs__object_meta__annotations_entry__descriptor, "a", "b");
+    t = ctl_describe_render (fresh, objs, 2, 1005 * SEC);
+    /* the block is as wide as its widest first cell, the metric's line */
+    _cleanup_free_ char *want = hs_sprintf ("Annotations:%43sa: b\n"
+                                            "%55slong:\n"
+                                            "%55s  %.138s...\n"
+                                            "%55snote:\n"
+                                            "%55s  two\n"
+                                            "%55s  lines\n",
+                                            "", "", "", longv, "", "", "");
+    CHECK_CONTAINS (t, want);
+    CHECK (!strstr (t, "last-applied"));
+    free (t);
+
     t = ctl_describe_render (busy, objs, 2, 1005 * SEC);
     CHECK_EQ_STR (
         t,

@@ -338,6 +338,17 @@ static void s_log_chunk (hs_buf_t *b, const Hs__LogChunk *c)
     if (c->eof) hs_buf_puts (b, " eof");
 }
 
+/* "usage n1 pods=2 containers=3 cpu=0.503 mem=12.3MiB window=1000ms": the
+ * node's own CPU (cores) and memory working set. */
+static void s_usage (hs_buf_t *b, const Hs__NodeUsage *u)
+{
+    size_t cs = 0;
+    for (size_t i = 0; i < u->n_pods; i++) cs += u->pods[i]->n_containers;
+    hs_buf_printf (b, "usage %s pods=%zu containers=%zu cpu=%.3f mem=%.1fMiB window=%ums",
+                   hs_s (u->node), u->n_pods, cs, (double)u->cpu_usage_nanocores / 1e9,
+                   (double)u->memory_working_set_bytes / (1 << 20), u->window_ms);
+}
+
 /* The Envelope field that holds the body (oneof case values are field numbers). */
 static const ProtobufCFieldDescriptor *s_body_field (const Hs__Envelope *env)
 {
@@ -387,6 +398,7 @@ char *tap_summary (const Hs__Envelope *env)
         break;
     case HS__ENVELOPE__BODY_LOG_REQUEST: s_log_request (&b, env->log_request); break;
     case HS__ENVELOPE__BODY_LOG_CHUNK: s_log_chunk (&b, env->log_chunk); break;
+    case HS__ENVELOPE__BODY_USAGE: s_usage (&b, env->usage); break;
     default: hs_buf_free (&b); return tap_summary_generic (env);
     }
     return hs_buf_take (&b);

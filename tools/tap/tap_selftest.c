@@ -63,6 +63,29 @@ static void test_command (void)
     hs_pb_free (obj);
 }
 
+static void test_usage (void)
+{
+    Hs__ContainerUsage c = HS__CONTAINER_USAGE__INIT;
+    Hs__ContainerUsage *cs[] = {&c, &c};
+    Hs__PodUsage p = HS__POD_USAGE__INIT;
+    p.containers = cs;
+    p.n_containers = 2;
+    Hs__PodUsage *ps[] = {&p};
+    Hs__NodeUsage u = HS__NODE_USAGE__INIT;
+    u.node = (char *)"n1";
+    u.pods = ps;
+    u.n_pods = 1;
+    u.cpu_usage_nanocores = 503000000;
+    u.memory_working_set_bytes = 3 << 20;
+    u.window_ms = 1000;
+    Hs__Envelope env = HS__ENVELOPE__INIT;
+    env.body_case = HS__ENVELOPE__BODY_USAGE;
+    env.usage = &u;
+    char *s = tap_summary (&env);
+    CHECK_EQ_STR (s, "usage n1 pods=1 containers=2 cpu=0.503 mem=3.0MiB window=1000ms");
+    free (s);
+}
+
 static void test_ack (void)
 {
     Hs__WriteResult r = HS__WRITE_RESULT__INIT;
@@ -518,6 +541,7 @@ int main (int argc, char **argv)
     static const hs_test_t tests[] = {
         {"command", test_command},
         {"ack", test_ack},
+        {"usage", test_usage},
         {"event_and_heartbeats", test_event_and_heartbeats},
         {"garbage_lines", test_garbage_lines},
         {"json", test_json},
