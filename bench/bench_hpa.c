@@ -42,6 +42,7 @@
 typedef struct {
     const char *name, *usage_interval, *sync;
     int runs;
+    int period_ms; /* the usage interval: t0 falls at a random point of it */
 } timing_t;
 
 typedef struct {
@@ -137,15 +138,20 @@ static char *s_yaml (const bench_t *b)
         b->tmp);
 }
 
-/* Pumps the client until pred holds or timeout_s passes. */
-static bool s_until (bench_t *b, bool (*pred) (bench_t *), int timeout_s)
+/* Pumps the client until pred holds or timeout_ms passes. */
+static bool s_until_ms (bench_t *b, bool (*pred) (bench_t *), int64_t timeout_ms)
 {
-    int64_t end = hs_mono_ns () + timeout_s * 1000 * MS;
+    int64_t end = hs_mono_ns () + timeout_ms * MS;
     while (!pred (b)) {
         if (hs_mono_ns () > end) return false;
         hs_client_process (b->cl, 50);
     }
     return true;
+}
+
+static bool s_until (bench_t *b, bool (*pred) (bench_t *), int timeout_s)
+{
+    return s_until_ms (b, pred, timeout_s * 1000LL);
 }
 
 static bool s_hpa_active (bench_t *b)
@@ -178,12 +184,15 @@ static bool s_never (bench_t *b)
 }
 
 /* One run; false if it timed out (its figures are not kept). */
-static bool s_run (bench_t *b, int steady_s, bl_samples_t *first, bl_samples_t *ready,
-                   bl_samples_t *changes, bl_samples_t *reversals)
+static bool s_run (bench_t *b, int period_ms, int steady_s, bl_samples_t *first,
+                   bl_samples_t *ready, bl_samples_t *changes, bl_samples_t *reversals)
 {
     _cleanup_free_ char *yaml = s_yaml (b), *load = hs_sprintf ("%s/load", b->tmp);
     s_apply (b, yaml, HS__OP__OP_APPLY);
     bool ok = s_until (b, s_hpa_active, 200);
+    /* The HPA turned active right after a sample: start the load at a
+     * random point of the sampling period, not in step with it. */
+    if (ok) s_until_ms (b, s_never, random () % period_ms);
     if (ok) {
         b->t0 = hs_mono_ns ();
         b->first = b->ready3 = b->changes = b->reversals = b->last_dir = 0;
@@ -263,7 +272,7 @@ static void s_timing (bench_t *b, const timing_t *t, int steady_s)
     bl_samples_t first = {0}, ready = {0}, changes = {0}, reversals = {0};
     s_start_timing (b, t);
     for (int i = 0; i < t->runs; i++)
-        if (!s_run (b, steady_s, &first, &ready, &changes, &reversals))
+        if (!s_run (b, t->period_ms, steady_s, &first, &ready, &changes, &reversals))
             fprintf (stderr, "bench-hpa: %s run %d timed out\n", t->name, i + 1);
     s_stop_timing (b);
     s_row (t, &first, "load -> first scale", true);
@@ -334,7 +343,9 @@ int main (int argc, char **argv)
     bench_t b = {0};
     bl_plane_t plane;
     s_start (&b, bin_dir, &plane);
-    timing_t t[] = {{"homeostat", "1s", "1s", runs}, {"kube", "60s", "15s", kube_runs}};
+    timing_t t[] = {{"homeostat", "1s", "1s", runs, 1000},
+                    {"kube", "60s", "15s", kube_runs, 60000}};
+    srandom ((unsigned)(getpid () ^ hs_mono_ns ()));
     printf ("| timing    | usage / sync | %-26s | runs |       p50 |       max |\n", "measure");
     printf ("|-----------|--------------|----------------------------|------|-----------|----------"
             "-|\n");
