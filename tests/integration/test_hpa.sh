@@ -127,7 +127,8 @@ t1=$(ms)
 is_one() { [ "$(replicas)" = 1 ]; }
 wait_for 60 "burn back to 1 replica" is_one
 lap_down=$(( $(ms) - t1 ))
-[ "$lap_down" -ge 9000 ] || fail "scaled down after ${lap_down} ms, before the 10 s window"
+# (the last high recommendation may precede the delete by up to one sync period)
+[ "$lap_down" -ge 8500 ] || fail "scaled down after ${lap_down} ms, before the 10 s window"
 expect_out "New size: 1; reason: All metrics below target" hsctl get events -o json
 pass "load gone: back to 1 after ${lap_down} ms (window 10 s)"
 
