@@ -192,7 +192,8 @@ static bool s_run (bench_t *b, int period_ms, int steady_s, bl_samples_t *first,
     bool ok = s_until (b, s_hpa_active, 200);
     /* The HPA turned active right after a sample: start the load at a
      * random point of the sampling period, not in step with it. */
-    if (ok) s_until_ms (b, s_never, random () % period_ms);
+    long delay_ms = random () % period_ms;
+    if (ok) s_until_ms (b, s_never, delay_ms);
     if (ok) {
         b->t0 = hs_mono_ns ();
         b->first = b->ready3 = b->changes = b->reversals = b->last_dir = 0;
@@ -202,6 +203,10 @@ static bool s_run (bench_t *b, int period_ms, int steady_s, bl_samples_t *first,
         ok = s_until (b, s_ready3, 300);
     }
     if (ok) {
+        fprintf (stderr,
+                 "bench-hpa: load %ld ms after the HPA turned active: first scale %.1f s, 3 ready "
+                 "%.1f s\n",
+                 delay_ms, (double)(b->first - b->t0) / 1e9, (double)(b->ready3 - b->t0) / 1e9);
         s_until (b, s_never, steady_s);
         bl_samples_add (first, (uint64_t)(b->first - b->t0));
         bl_samples_add (ready, (uint64_t)(b->ready3 - b->t0));
