@@ -23,7 +23,7 @@ hs_on_exit down # before hs_cleanup, which keeps the test's exit status
 
 "$L" up >"$T/up.log" 2>&1 || fail "homeostat up: $(tail -5 "$T/up.log")"
 hsctl get pods -n homeostat-system >"$T/cp.txt"
-for c in hs-bus hs-store hs-scheduler-1 hs-replicas-1 hs-jobs-1 hs-prober-1 hs-apiserver hs-metrics; do
+for c in hs-bus hs-store hs-scheduler-1 hs-replicas-1 hs-jobs-1 hs-prober-1 hs-autoscaler-1 hs-apiserver hs-metrics; do
   grep -Eq "^$c-tn1 +1/1 +Running" "$T/cp.txt" || fail "no Running static pod $c-tn1: $(cat "$T/cp.txt")"
 done
 pass "one agent runs the whole control plane as static pods"

@@ -24,7 +24,7 @@ ENVFILE=$(find "$ROOT" -path '*/homeostat/homeostat.env' -not -path '*/doc/*' -p
 UNITS=(hs-bus.service hs-store.service hs-agent.service hs-proxy.service hs-apiserver.service
        hs-metrics.service hs-scheduler@.service
        hs-replicas@.service hs-jobs@.service hs-prober@.service hs-endpoints@.service
-       hs-dns@.service homeostat.target)
+       hs-dns@.service hs-autoscaler@.service homeostat.target)
 for u in "${UNITS[@]}"; do [ -f "$UNITDIR/$u" ] || fail "$u not installed in $UNITDIR"; done
 n=$(find "$UNITDIR" -type f | wc -l)
 [ "$n" -eq ${#UNITS[@]} ] || fail "$n files in $UNITDIR, expected ${#UNITS[@]}"
@@ -80,7 +80,7 @@ for u in "${UNITS[@]}"; do
   done
   ! grep -q '^Requires=' "$f" || fail "$u has Requires= (a restart of one would stop the others)"
 done
-for c in scheduler replicas jobs prober endpoints dns; do
+for c in scheduler replicas jobs prober endpoints dns autoscaler; do
   grep -q '^ExecStart=.*/hs-'"$c"' --instance %i ' "$UNITDIR/hs-$c@.service" ||
     fail "hs-$c@.service: ExecStart without --instance %i"
 done
@@ -102,7 +102,7 @@ grep -q "^Environment=HS_CREDENTIAL=$pki/creds/apiserver.cred\$" "$UNITDIR/hs-ap
   fail "hs-apiserver.service: not --pki $pki with creds/apiserver.cred"
 grep -q "^Environment=HS_CREDENTIAL=$pki/creds/metrics.cred\$" "$UNITDIR/hs-metrics.service" ||
   fail "hs-metrics.service: no credential $pki/creds/metrics.cred"
-for c in scheduler replicas jobs prober endpoints dns; do
+for c in scheduler replicas jobs prober endpoints dns autoscaler; do
   grep -q "^Environment=HS_CREDENTIAL=$pki/creds/$c.cred\$" "$UNITDIR/hs-$c@.service" ||
     fail "hs-$c@.service: no credential $pki/creds/$c.cred"
 done
