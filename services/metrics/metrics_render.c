@@ -95,7 +95,8 @@ static void s_double (hs_buf_t *o, double v)
 {
     if (isnan (v)) return s_puts (o, "NaN");
     if (isinf (v)) return s_puts (o, v > 0 ? "+Inf" : "-Inf");
-    if (v == (double)(int64_t)v && fabs (v) < 9e15) return s_i64 (o, (int64_t)v);
+    /* the range first: converting a double outside int64 is undefined */
+    if (fabs (v) < 9e15 && v == (double)(int64_t)v) return s_i64 (o, (int64_t)v);
     char tmp[32];
     snprintf (tmp, sizeof tmp, "%.15g", v);
     if (strtod (tmp, NULL) != v) snprintf (tmp, sizeof tmp, "%.17g", v);

@@ -53,11 +53,19 @@ static void test_escaping (void)
     static const struct {
         double v;
         const char *want;
-    } dbl[] = {{0.5, "0.5"},        {1, "1"},
-               {-3, "-3"},          {0.1, "0.1"},
-               {2.5e-7, "2.5e-07"}, {1.0 / 3, "0.33333333333333331"},
-               {0.0 / 0.0, "NaN"},  {1.0 / 0.0, "+Inf"},
-               {-1.0 / 0.0, "-Inf"}};
+    } dbl[] = {{0.5, "0.5"},
+               {1, "1"},
+               {-3, "-3"},
+               {0.1, "0.1"},
+               {2.5e-7, "2.5e-07"},
+               {1.0 / 3, "0.33333333333333331"},
+               {0.0 / 0.0, "NaN"},
+               {1.0 / 0.0, "+Inf"},
+               {-1.0 / 0.0, "-Inf"},
+               /* beyond int64: printed as a float, never converted */
+               {1e20, "1e+20"},
+               {-1e20, "-1e+20"},
+               {9223372036854775808.0, "9.2233720368547758e+18"}};
     for (size_t i = 0; i < HS_ARRAY_LEN (dbl); i++) {
         _cleanup_free_ char *s = s_dbl (dbl[i].v);
         CHECK_EQ_STR (s, dbl[i].want);
