@@ -782,31 +782,24 @@ static void s_container_usage (s_ctx_t *c, const metrics_input_t *in)
             }
         }
     }
-    /* per pod: the sums of its containers (m is sorted by pod) */
-    for (int f = 0; f < 2; f++) {
-        const char *fam = f ? "pod_memory_working_set_bytes" : "pod_cpu_usage_seconds_total";
-        if (!s_family (c, fam, f ? "gauge" : "counter",
-                       f ? "Current working set of the pod in bytes."
-                         : "Cumulative cpu time consumed by the pod in core-seconds."))
-            continue;
+    /* Per pod: the sum of its containers' working sets (m is sorted by pod).
+     * No pod CPU counter: a container's cpu_usage_core_ns starts again with
+     * each run, so a sum of them goes down when one restarts, which rate()
+     * reads as a reset; a pod's CPU is sum by (namespace, pod) of the
+     * containers' rates. */
+    if (s_family (c, "pod_memory_working_set_bytes", "gauge",
+                  "Current working set of the pod in bytes."))
         for (size_t i = 0; i < m;) {
-            uint64_t cpu = 0;
             int64_t mem = 0;
             size_t j = i;
-            for (; j < m && !strcmp (cu[j].ns, cu[i].ns) && !strcmp (cu[j].pod, cu[i].pod); j++) {
-                cpu += cu[j].u->cpu_usage_core_ns;
+            for (; j < m && !strcmp (cu[j].ns, cu[i].ns) && !strcmp (cu[j].pod, cu[i].pod); j++)
                 mem += cu[j].u->memory_working_set_bytes;
-            }
-            s_open (o, fam);
+            s_open (o, "pod_memory_working_set_bytes");
             s_lbl (o, "namespace", cu[i].ns);
             s_lbl (o, "pod", cu[i].pod);
-            if (f)
-                s_end_i64 (o, mem);
-            else
-                s_end_ns (o, (int64_t)cpu);
+            s_end_i64 (o, mem);
             i = j;
         }
-    }
     hs_buf_free (&lb);
     free (cu);
 }

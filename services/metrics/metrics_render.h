@@ -17,7 +17,8 @@
  *      namespace, pod, container): container_cpu_usage_seconds_total,
  *      container_memory_working_set_bytes, container_memory_usage_bytes,
  *      container_oom_events_total, container_start_time_seconds; per pod
- *      pod_cpu_usage_seconds_total and pod_memory_working_set_bytes;
+ *      pod_memory_working_set_bytes (no pod CPU counter: the containers'
+ *      restart with each run, so their sum could go down);
  *    - workloads from the store's objects (kube-state-metrics' names and
  *      labels): kube_pod_info, kube_pod_labels, kube_pod_status_phase (one
  *      series per phase, 1 or 0), kube_pod_status_ready,
