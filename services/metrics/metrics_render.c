@@ -67,11 +67,9 @@ static void s_i64 (hs_buf_t *o, int64_t v)
         s_u64 (o, (uint64_t)v);
 }
 
-/* v / 10^digits, exactly, without trailing zeros. */
-static void s_fixed (hs_buf_t *o, int64_t v, int digits, uint64_t scale)
+/* a / 10^digits (scale), exactly, without trailing zeros. */
+static void s_ufixed (hs_buf_t *o, uint64_t a, int digits, uint64_t scale)
 {
-    uint64_t a = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    if (v < 0) s_putc (o, '-');
     s_u64 (o, a / scale);
     uint64_t frac = a % scale;
     if (!frac) return;
@@ -84,6 +82,12 @@ static void s_fixed (hs_buf_t *o, int64_t v, int digits, uint64_t scale)
     while (n > 0 && tmp[n - 1] == '0') n--;
     s_putc (o, '.');
     s_app (o, tmp, (size_t)n);
+}
+
+static void s_fixed (hs_buf_t *o, int64_t v, int digits, uint64_t scale)
+{
+    if (v < 0) s_putc (o, '-');
+    s_ufixed (o, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, digits, scale);
 }
 
 static void s_ns_seconds (hs_buf_t *o, int64_t ns)
@@ -262,6 +266,14 @@ static inline void s_end_ns (hs_buf_t *o, int64_t ns)
 {
     s_close (o);
     s_ns_seconds (o, ns);
+    s_putc (o, '\n');
+}
+
+/* An unsigned count of ns (a CPU time from the bus: any uint64) as seconds. */
+static inline void s_end_uns (hs_buf_t *o, uint64_t ns)
+{
+    s_close (o);
+    s_ufixed (o, ns, 9, 1000000000ULL);
     s_putc (o, '\n');
 }
 
@@ -704,7 +716,7 @@ static void s_node_usage (s_ctx_t *c, const metrics_input_t *in)
         for (size_t i = 0; i < n; i++) {
             s_open (o, "node_cpu_usage_seconds_total");
             s_lbl (o, "node", u[i]->node);
-            s_end_ns (o, (int64_t)u[i]->cpu_usage_core_ns);
+            s_end_uns (o, u[i]->cpu_usage_core_ns);
         }
     if (s_family (c, "node_memory_working_set_bytes", "gauge",
                   "Current working set of the node in bytes."))
@@ -774,7 +786,7 @@ static void s_container_usage (s_ctx_t *c, const metrics_input_t *in)
             s_open (o, fams[f].name);
             s_app (o, lb.data + cu[i].lbl, cu[i].lbl_len);
             switch (f) {
-            case 0: s_end_ns (o, (int64_t)u->cpu_usage_core_ns); break;
+            case 0: s_end_uns (o, u->cpu_usage_core_ns); break;
             case 1: s_end_i64 (o, u->memory_working_set_bytes); break;
             case 2: s_end_i64 (o, u->memory_usage_bytes); break;
             case 3: s_end_u64 (o, u->oom_kills); break;
@@ -792,8 +804,11 @@ static void s_container_usage (s_ctx_t *c, const metrics_input_t *in)
         for (size_t i = 0; i < m;) {
             int64_t mem = 0;
             size_t j = i;
-            for (; j < m && !strcmp (cu[j].ns, cu[i].ns) && !strcmp (cu[j].pod, cu[i].pod); j++)
-                mem += cu[j].u->memory_working_set_bytes;
+            for (; j < m && !strcmp (cu[j].ns, cu[i].ns) && !strcmp (cu[j].pod, cu[i].pod); j++) {
+                /* from the bus: saturate, and a negative counts as 0 (hs_usage_pod_totals) */
+                int64_t ws = cu[j].u->memory_working_set_bytes;
+                mem = hs_sat_add (mem, ws > 0 ? ws : 0);
+            }
             s_open (o, "pod_memory_working_set_bytes");
             s_lbl (o, "namespace", cu[i].ns);
             s_lbl (o, "pod", cu[i].pod);

@@ -631,6 +631,44 @@ static void test_cache (void)
     metrics_cache_destroy (&c);
 }
 
+/* Figures from the bus at their limits (review 18, finding 5): the pod's
+ * sum saturates and floors negatives at 0, CPU times above INT64_MAX print
+ * as the unsigned seconds they are. Under HS_SANITIZE an overflow aborts. */
+static void test_extremes (void)
+{
+    Hs__NodeUsage *u = s_usage ("n1", 1, UINT64_MAX);
+    u->cpu_usage_core_ns = UINT64_MAX;
+    Hs__PodUsage *p = u->pods[0];
+    p->containers[0]->memory_working_set_bytes = INT64_MAX;
+    const char *more[] = {"side", "neg"};
+    for (size_t i = 0; i < 2; i++) {
+        Hs__ContainerUsage *c = hs_pb_new (&hs__container_usage__descriptor);
+        hs_pb_set_str (&c->name, more[i]);
+        c->memory_working_set_bytes = i ? -5 : INT64_MAX;
+        hs_pb_push ((void ***)&p->containers, &p->n_containers, c);
+    }
+    const Hs__NodeUsage *usage[] = {u};
+    metrics_input_t in = {.usage = usage, .n_usage = 1};
+    hs_buf_t b = {0};
+    metrics_render (&in, &b);
+    CHECK (s_check_page (b.data) > 0);
+    CHECK_CONTAINS (b.data, "pod_memory_working_set_bytes{namespace=\"default\",pod=\"busy\"} "
+                            "9223372036854775807\n");
+    CHECK_CONTAINS (b.data, "container_cpu_usage_seconds_total{container=\"main\",namespace="
+                            "\"default\",pod=\"busy\"} 18446744073.709551615\n");
+    CHECK_CONTAINS (b.data, "node_cpu_usage_seconds_total{node=\"n1\"} 18446744073.709551615\n");
+    hs_buf_free (&b);
+    /* a single negative container: the pod's sum is 0, not negative */
+    Hs__NodeUsage *neg = s_usage ("n2", 1, 1);
+    neg->pods[0]->containers[0]->memory_working_set_bytes = INT64_MIN;
+    usage[0] = neg;
+    metrics_render (&in, &b);
+    CHECK_CONTAINS (b.data, "pod_memory_working_set_bytes{namespace=\"default\",pod=\"busy\"} 0\n");
+    hs_buf_free (&b);
+    hs_pb_free (neg);
+    hs_pb_free (u);
+}
+
 /* Many pods: the page stays well-formed and each series once. */
 static void test_many (void)
 {
@@ -654,10 +692,8 @@ static void test_many (void)
 int main (int argc, char **argv)
 {
     hs_test_t tests[] = {
-        {"escaping", test_escaping},
-        {"page", test_page},
-        {"cache", test_cache},
-        {"many", test_many},
+        {"escaping", test_escaping}, {"page", test_page}, {"cache", test_cache},
+        {"extremes", test_extremes}, {"many", test_many},
     };
     return HS_TEST_RUN (tests);
 }
