@@ -679,20 +679,58 @@ static void s_nodes (s_ctx_t *c, const metrics_input_t *in)
 /* ------------------------------------------------------------------ usage */
 
 typedef struct {
-    const char *ns, *pod, *node;
+    const char *ns, *pod, *node, *uid;
+    const Hs__PodUsage *p;
     const Hs__ContainerUsage *u;
-    int64_t ts;
+    int64_t ts;          /* the NodeUsage's timestamp */
+    int64_t started;     /* the pod's latest run start: its newest container's started_at */
+    bool store;          /* the pod's uid is the one the store has for ns/name */
     size_t lbl, lbl_len; /* container="",namespace="",pod="" in the scratch buffer */
 } s_cu_t;
 
+/* By pod, then the pod sample that wins before the others (the store's
+ * uid, the newest sample, the later run, then uid, node and the sample's
+ * place, so the order is total), then container. */
 static int s_cu_cmp (const void *a, const void *b)
 {
     const s_cu_t *x = a, *y = b;
     int r = strcmp (x->ns, y->ns);
     if (!r) r = strcmp (x->pod, y->pod);
-    if (!r) r = strcmp (x->u->name, y->u->name);
+    if (!r) r = (int)y->store - (int)x->store;
     if (!r) r = (x->ts < y->ts) - (x->ts > y->ts); /* the newest first */
+    if (!r) r = (x->started < y->started) - (x->started > y->started);
+    if (!r) r = strcmp (x->uid, y->uid);
+    if (!r) r = strcmp (x->node, y->node);
+    if (!r) r = (x->p > y->p) - (x->p < y->p);
+    if (!r) r = strcmp (x->u->name, y->u->name);
     return r;
+}
+
+typedef struct {
+    const char *ns, *name, *uid;
+} s_uid_t;
+
+static int s_uid_cmp (const void *a, const void *b)
+{
+    const s_uid_t *x = a, *y = b;
+    int r = strcmp (x->ns, y->ns);
+    return r ? r : strcmp (x->name, y->name);
+}
+
+/* The store's pods' uids, sorted by namespace and name (*ret_n of them). */
+static s_uid_t *s_store_uids (const metrics_input_t *in, size_t *ret_n)
+{
+    s_uid_t *v = hs_malloc ((in->n_pods + 1) * sizeof *v);
+    size_t n = 0;
+    for (size_t i = 0; i < in->n_pods; i++) {
+        const Hs__Pod *p = in->pods[i]->pod;
+        if (p && p->metadata)
+            v[n++] = (s_uid_t){hs_s (p->metadata->namespace_), hs_s (p->metadata->name),
+                               hs_s (p->metadata->uid)};
+    }
+    qsort (v, n, sizeof *v, s_uid_cmp);
+    *ret_n = n;
+    return v;
 }
 
 static int s_usage_cmp (const void *a, const void *b)
@@ -736,25 +774,43 @@ static void s_container_usage (s_ctx_t *c, const metrics_input_t *in)
         for (size_t j = 0; j < in->usage[i]->n_pods; j++)
             cap += in->usage[i]->pods[j]->n_containers;
     s_cu_t *cu = hs_malloc ((cap + 1) * sizeof *cu);
-    size_t n = 0;
+    size_t n = 0, n_uids;
+    s_uid_t *uids = s_store_uids (in, &n_uids);
     for (size_t i = 0; i < in->n_usage; i++)
         for (size_t j = 0; j < in->usage[i]->n_pods; j++) {
             const Hs__PodUsage *p = in->usage[i]->pods[j];
+            s_uid_t key = {hs_s (p->namespace_), hs_s (p->name), NULL};
+            const s_uid_t *sp = bsearch (&key, uids, n_uids, sizeof *uids, s_uid_cmp);
+            bool store = sp && !hs_empty (p->uid) && strcmp (sp->uid, p->uid) == 0;
+            int64_t started = INT64_MIN;
             for (size_t k = 0; k < p->n_containers; k++)
-                cu[n++] = (s_cu_t){hs_s (p->namespace_),
-                                   hs_s (p->name),
-                                   hs_s (in->usage[i]->node),
-                                   p->containers[k],
-                                   in->usage[i]->timestamp,
-                                   0,
-                                   0};
+                if (p->containers[k]->started_at > started) started = p->containers[k]->started_at;
+            for (size_t k = 0; k < p->n_containers; k++)
+                cu[n++] = (s_cu_t){.ns = key.ns,
+                                   .pod = key.name,
+                                   .node = hs_s (in->usage[i]->node),
+                                   .uid = hs_s (p->uid),
+                                   .p = p,
+                                   .u = p->containers[k],
+                                   .ts = in->usage[i]->timestamp,
+                                   .started = started,
+                                   .store = store};
         }
+    free (uids);
     qsort (cu, n, sizeof *cu, s_cu_cmp);
-    size_t m = 0; /* a container two nodes report: the newest sample */
-    for (size_t i = 0; i < n; i++)
-        if (!m || strcmp (cu[m - 1].ns, cu[i].ns) || strcmp (cu[m - 1].pod, cu[i].pod) ||
-            strcmp (cu[m - 1].u->name, cu[i].u->name))
-            cu[m++] = cu[i];
+    /* One sample per pod: a pod two nodes report (a move), or two runs of
+     * one name on a node (a pod deleted and made again while the old one
+     * ends its grace period), would mix unrelated counters. The first of
+     * each pod in the order above wins, and its containers are written once. */
+    size_t m = 0;
+    const Hs__PodUsage *won = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (!m || strcmp (cu[m - 1].ns, cu[i].ns) || strcmp (cu[m - 1].pod, cu[i].pod))
+            won = cu[i].p;
+        else if (cu[i].p != won || !strcmp (cu[m - 1].u->name, cu[i].u->name))
+            continue;
+        cu[m++] = cu[i];
+    }
     hs_buf_t lb = {0};
     for (size_t i = 0; i < m; i++) {
         cu[i].lbl = lb.len;

@@ -35,7 +35,9 @@
  *  `instance` or `job`: Prometheus sets those on every target (component
  *  instances are `member`, jobs' names `job_name`, as kube-state-metrics).
  *  A series that would repeat one already written (a pod two nodes report,
- *  a counter a heartbeat names twice) is written once.
+ *  two runs of one pod name, a counter a heartbeat names twice) is written
+ *  once: of a pod's samples, the one whose uid the store has for it wins,
+ *  else the newest, else the later-started run.
  */
 #ifndef METRICS_RENDER_H
 #define METRICS_RENDER_H

@@ -669,6 +669,67 @@ static void test_extremes (void)
     hs_pb_free (u);
 }
 
+/* A run of pod `busy` with this uid, started at started_s, whose containers are names. */
+static Hs__PodUsage *s_pod_run (const char *uid, int64_t started_s, uint64_t cpu_s,
+                                const char *const *names, size_t n)
+{
+    Hs__PodUsage *p = hs_pb_new (&hs__pod_usage__descriptor);
+    hs_pb_set_str (&p->namespace_, "default");
+    hs_pb_set_str (&p->name, "busy");
+    hs_pb_set_str (&p->uid, uid);
+    for (size_t i = 0; i < n; i++) {
+        Hs__ContainerUsage *c = hs_pb_new (&hs__container_usage__descriptor);
+        hs_pb_set_str (&c->name, names[i]);
+        c->cpu_usage_core_ns = cpu_s * 1000000000ULL;
+        c->started_at = started_s * 1000000000LL;
+        hs_pb_push ((void ***)&p->containers, &p->n_containers, c);
+    }
+    return p;
+}
+
+/* Two runs of one pod name in one sample (review 18, finding 6): the old
+ * pod in its grace period, the new one started. The store's uid wins, else
+ * the later start, whatever the order of the sample's pods; the losing
+ * run's containers are not mixed in. */
+static void test_same_name (void)
+{
+    static const char *const old_cs[] = {"main", "sidecar"}, *const new_cs[] = {"main"};
+    static const char *const want_old = "container_cpu_usage_seconds_total{container=\"main\","
+                                        "namespace=\"default\",pod=\"busy\"} 1000\n";
+    static const char *const want_new = "container_cpu_usage_seconds_total{container=\"main\","
+                                        "namespace=\"default\",pod=\"busy\"} 1\n";
+    static const struct {
+        const char *store_uid; /* NULL: the store has no such pod */
+        bool old_wins;
+    } cases[] = {{"uid-new", false}, {"uid-old", true}, {NULL, false}, {"uid-other", false}};
+    for (size_t c = 0; c < HS_ARRAY_LEN (cases); c++)
+        for (int order = 0; order < 2; order++) {
+            Hs__NodeUsage *u = s_usage ("n1", 5, 1);
+            hs_pb_free (u->pods[0]);
+            u->n_pods = 0;
+            Hs__PodUsage *old = s_pod_run ("uid-old", 100, 1000, old_cs, 2);
+            Hs__PodUsage *young = s_pod_run ("uid-new", 200, 1, new_cs, 1);
+            hs_pb_push ((void ***)&u->pods, &u->n_pods, order ? young : old);
+            hs_pb_push ((void ***)&u->pods, &u->n_pods, order ? old : young);
+            Hs__Object *pod = s_pod ("default", "busy", "n1", "Running");
+            if (cases[c].store_uid) hs_pb_set_str (&pod->pod->metadata->uid, cases[c].store_uid);
+            const Hs__NodeUsage *usage[] = {u};
+            const Hs__Object *pods[] = {pod};
+            metrics_input_t in = {
+                .usage = usage, .n_usage = 1, .pods = pods, .n_pods = cases[c].store_uid ? 1 : 0};
+            hs_buf_t b = {0};
+            metrics_render (&in, &b);
+            CHECK (s_unique_series (b.data));
+            bool old_won = strstr (b.data, want_old) != NULL;
+            CHECK (old_won == cases[c].old_wins);
+            CHECK (old_won || strstr (b.data, want_new));
+            CHECK (old_won == (strstr (b.data, "container=\"sidecar\"") != NULL));
+            hs_buf_free (&b);
+            hs_pb_free (u);
+            hs_pb_free (pod);
+        }
+}
+
 /* Many pods: the page stays well-formed and each series once. */
 static void test_many (void)
 {
@@ -692,8 +753,8 @@ static void test_many (void)
 int main (int argc, char **argv)
 {
     hs_test_t tests[] = {
-        {"escaping", test_escaping}, {"page", test_page}, {"cache", test_cache},
-        {"extremes", test_extremes}, {"many", test_many},
+        {"escaping", test_escaping}, {"page", test_page},           {"cache", test_cache},
+        {"extremes", test_extremes}, {"same_name", test_same_name}, {"many", test_many},
     };
     return HS_TEST_RUN (tests);
 }
