@@ -83,8 +83,9 @@ int hs_usage_table_put (hs_usage_table_t *self, const char *topic, const Hs__Nod
     bool found;
     size_t i = s_find (self, u->node, &found);
     if (found) {
+        /* Whatever its timestamp: one agent publishes a node's topic over
+         * one connection, in order, and its clock may have stepped back. */
         s_entry_t *e = &self->e[i];
-        if (u->timestamp < e->u->timestamp) return 0; /* late, out of order */
         hs_pb_free (e->u);
         e->u = hs_pb_dup (u);
         e->received = now_ns;

@@ -33,9 +33,10 @@ int64_t hs_usage_stale_ns (uint32_t interval_ms);
 hs_usage_table_t *hs_usage_table_new (void);
 void hs_usage_table_destroy (hs_usage_table_t **self_p); /* NULL-safe */
 /* Keeps a copy of u, received on topic at now_ns (monotonic), as its node's
- * latest (an older timestamp than the one held is ignored: 0). 1 when
- * kept; -EINVAL when the topic is not "usage.<u->node>/" or the node name
- * is empty (the caller counts and logs it). */
+ * latest, whatever its timestamp: the bus keeps each publisher's order, so
+ * the last to arrive is the latest, also after the agent's clock stepped
+ * back. 1 when kept; -EINVAL when the topic is not "usage.<u->node>/" or
+ * the node name is empty (the caller counts and logs it). */
 int hs_usage_table_put (hs_usage_table_t *self, const char *topic, const Hs__NodeUsage *u,
                         int64_t now_ns);
 /* The node's latest sample if it is fresh at now_ns and has a window

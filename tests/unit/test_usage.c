@@ -121,8 +121,6 @@ static void test_table (void)
     CHECK_EQ_INT (hs_usage_table_put (t, "usage.n1/", u, 101 * S), 1);
     CHECK_EQ_INT (hs_usage_table_put (t, "usage.n2/", other, 101 * S), 1);
     CHECK_EQ_INT ((int)hs_usage_table_size (t), 2);
-    /* an older sample arriving late does not replace the newer */
-    CHECK_EQ_INT (hs_usage_table_put (t, "usage.n1/", first, 102 * S), 0);
     const Hs__NodeUsage *got = hs_usage_table_node (t, "n1", 101 * S);
     CHECK (got != NULL);
     CHECK_EQ_INT ((int)got->window_ms, 1000);
@@ -144,6 +142,15 @@ static void test_table (void)
     hs_usage_pod_totals (p, &cpu, &mem);
     CHECK_EQ_INT ((int)cpu, 12);
     CHECK_EQ_INT ((int)mem, 300);
+    /* The agent's clock stepped back a minute (review 18, finding 4): its
+     * next sample, timestamped earlier, is taken and keeps the node fresh. */
+    Hs__NodeUsage *back = s_sample ("n1", 11 * S - 60 * S, 1000, 1000);
+    back->cpu_usage_nanocores = 4242;
+    CHECK_EQ_INT (hs_usage_table_put (t, "usage.n1/", back, 103 * S), 1);
+    got = hs_usage_table_node (t, "n1", 106 * S);
+    CHECK (got != NULL);
+    CHECK (got && got->cpu_usage_nanocores == 4242 && got->timestamp == -49 * S);
+    hs_pb_free (back);
     hs_pb_free (first);
     hs_pb_free (u);
     hs_pb_free (other);
