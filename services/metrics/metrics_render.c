@@ -1168,6 +1168,20 @@ static bool s_hpa_value (const char *resource, const char *q, const Hs__Int32Val
     return true;
 }
 
+/* What tells an HPA's target_metric series apart: its labels. */
+typedef struct {
+    const char *name, *type, *container;
+} s_hpa_key_t;
+
+static bool s_hpa_key_seen (const s_hpa_key_t *keys, size_t n, const s_hpa_key_t *k)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp (keys[i].name, k->name) && !strcmp (keys[i].type, k->type) &&
+            !strcmp (keys[i].container, k->container))
+            return true;
+    return false;
+}
+
 static void s_hpas (s_ctx_t *c, const metrics_input_t *in)
 {
     hs_buf_t *o = c->out;
@@ -1200,8 +1214,10 @@ static void s_hpas (s_ctx_t *c, const metrics_input_t *in)
             if (!h || !h->metadata) continue;
             size_t n = f ? (h->status ? h->status->n_current_metrics : 0)
                          : (h->spec ? h->spec->n_metrics : 0);
+            s_hpa_key_t *done = hs_malloc ((n + 1) * sizeof *done);
+            size_t n_done = 0;
             for (size_t k = 0; k < n; k++) {
-                const char *res = NULL, *q = NULL, *type = "average";
+                const char *res = NULL, *q = NULL, *type = "average", *ctr = "";
                 const Hs__Int32Value *util = NULL;
                 double v;
                 if (f) {
@@ -1210,7 +1226,8 @@ static void s_hpas (s_ctx_t *c, const metrics_input_t *in)
                     if (ms->resource)
                         res = ms->resource->name, cur = ms->resource->current;
                     else if (ms->container_resource)
-                        res = ms->container_resource->name, cur = ms->container_resource->current;
+                        res = ms->container_resource->name, cur = ms->container_resource->current,
+                        ctr = hs_s (ms->container_resource->container);
                     if (!cur) continue;
                     util = cur->average_utilization;
                     q = !hs_empty (cur->average_value) ? cur->average_value : cur->value;
@@ -1221,20 +1238,27 @@ static void s_hpas (s_ctx_t *c, const metrics_input_t *in)
                     if (ms->resource)
                         res = ms->resource->name, t = ms->resource->target;
                     else if (ms->container_resource)
-                        res = ms->container_resource->name, t = ms->container_resource->target;
+                        res = ms->container_resource->name, t = ms->container_resource->target,
+                        ctr = hs_s (ms->container_resource->container);
                     if (!t) continue;
                     util = t->average_utilization;
                     q = !hs_empty (t->average_value) ? t->average_value : t->value;
                     if (hs_empty (t->average_value) && !hs_empty (t->value)) type = "value";
                 }
                 if (!s_hpa_value (res, q, util, &v, &type)) continue;
+                /* validation, as kube's, lets a metric repeat: written once */
+                s_hpa_key_t key = {hs_s (res), type, ctr};
+                if (s_hpa_key_seen (done, n_done, &key)) continue;
+                done[n_done++] = key;
                 s_open (o, fam);
                 s_lbl (o, "namespace", h->metadata->namespace_);
                 s_lbl (o, "horizontalpodautoscaler", h->metadata->name);
                 s_lbl (o, "metric_name", res);
                 s_lbl (o, "metric_target_type", type);
+                s_lbl (o, "container", ctr);
                 s_end_double (o, v);
             }
+            free (done);
         }
     }
     if (s_family (c, "kube_horizontalpodautoscaler_status_condition", "gauge",

@@ -24,7 +24,9 @@
  *      series per phase, 1 or 0), kube_pod_status_ready,
  *      kube_pod_container_status_restarts_total,
  *      kube_pod_container_resource_requests, kube_deployment_*,
- *      kube_replicaset_*, kube_job_*, kube_horizontalpodautoscaler_*.
+ *      kube_replicaset_*, kube_job_*, kube_horizontalpodautoscaler_*
+ *      (its _spec_ and _status_target_metric with a `container` label as
+ *      well: a ContainerResource metric's container, "" for Resource).
  *
  *  Names and labels: a name or label name made of user text (a heartbeat's
  *  counter, a pod's label key) has every character outside [a-zA-Z0-9_]

@@ -504,8 +504,8 @@ static void test_page (void)
         "kube_horizontalpodautoscaler_status_desired_replicas{namespace=\"default\","
         "horizontalpodautoscaler=\"web\"} 3\n",
         "kube_horizontalpodautoscaler_spec_target_metric{namespace=\"default\","
-        "horizontalpodautoscaler=\"web\",metric_name=\"cpu\",metric_target_type=\"utilization\"} "
-        "50\n",
+        "horizontalpodautoscaler=\"web\",metric_name=\"cpu\",metric_target_type=\"utilization\","
+        "container=\"\"} 50\n",
     };
     for (size_t i = 0; i < HS_ARRAY_LEN (want); i++) CHECK_CONTAINS (page, want[i]);
     /* written once: the repeated counter, the colliding store counter, the broken histogram */
@@ -730,6 +730,88 @@ static void test_same_name (void)
         }
 }
 
+static void s_hpa_metric (Hs__HorizontalPodAutoscaler *h, const char *container, int32_t util)
+{
+    Hs__MetricTarget *t = hs_pb_new (&hs__metric_target__descriptor);
+    hs_pb_set_str (&t->type, "Utilization");
+    t->average_utilization = hs_pb_new (&hs__int32_value__descriptor);
+    t->average_utilization->value = util;
+    Hs__MetricSpec *ms = hs_pb_new (&hs__metric_spec__descriptor);
+    if (container) {
+        hs_pb_set_str (&ms->type, "ContainerResource");
+        ms->container_resource = hs_pb_new (&hs__container_resource_metric_source__descriptor);
+        hs_pb_set_str (&ms->container_resource->name, "cpu");
+        hs_pb_set_str (&ms->container_resource->container, container);
+        ms->container_resource->target = t;
+    } else {
+        hs_pb_set_str (&ms->type, "Resource");
+        ms->resource = hs_pb_new (&hs__resource_metric_source__descriptor);
+        hs_pb_set_str (&ms->resource->name, "cpu");
+        ms->resource->target = t;
+    }
+    hs_pb_push ((void ***)&h->spec->metrics, &h->spec->n_metrics, ms);
+    Hs__MetricValueStatus *cur = hs_pb_new (&hs__metric_value_status__descriptor);
+    cur->average_utilization = hs_pb_new (&hs__int32_value__descriptor);
+    cur->average_utilization->value = util + 1;
+    Hs__MetricStatus *st = hs_pb_new (&hs__metric_status__descriptor);
+    if (container) {
+        hs_pb_set_str (&st->type, "ContainerResource");
+        st->container_resource = hs_pb_new (&hs__container_resource_metric_status__descriptor);
+        hs_pb_set_str (&st->container_resource->name, "cpu");
+        hs_pb_set_str (&st->container_resource->container, container);
+        st->container_resource->current = cur;
+    } else {
+        hs_pb_set_str (&st->type, "Resource");
+        st->resource = hs_pb_new (&hs__resource_metric_status__descriptor);
+        hs_pb_set_str (&st->resource->name, "cpu");
+        st->resource->current = cur;
+    }
+    hs_pb_push ((void ***)&h->status->current_metrics, &h->status->n_current_metrics, st);
+}
+
+/* An HPA with a Resource and a ContainerResource cpu metric, and one of
+ * them twice (review 18, finding 3): each series once, told apart by the
+ * container label, the exact repeat left out. */
+static void test_hpa_metrics (void)
+{
+    Hs__Object *o = s_hpa_obj ();
+    Hs__HorizontalPodAutoscaler *h = o->horizontal_pod_autoscaler;
+    s_hpa_metric (h, "app", 60);
+    s_hpa_metric (h, NULL, 70); /* Resource cpu Utilization again */
+    /* s_hpa_obj's status has no current metric: give the Resource one first */
+    Hs__MetricStatus *last = h->status->current_metrics[h->status->n_current_metrics - 1];
+    memmove (h->status->current_metrics + 1, h->status->current_metrics,
+             (h->status->n_current_metrics - 1) * sizeof *h->status->current_metrics);
+    h->status->current_metrics[0] = last;
+    const Hs__Object *hpas[] = {o};
+    metrics_input_t in = {.hpas = hpas, .n_hpas = 1};
+    hs_buf_t b = {0};
+    metrics_render (&in, &b);
+    CHECK (s_check_page (b.data) > 0);
+    CHECK (s_unique_series (b.data));
+    static const char *const want[] = {
+        "kube_horizontalpodautoscaler_spec_target_metric{namespace=\"default\","
+        "horizontalpodautoscaler=\"web\",metric_name=\"cpu\",metric_target_type=\"utilization\","
+        "container=\"\"} 50\n",
+        "kube_horizontalpodautoscaler_spec_target_metric{namespace=\"default\","
+        "horizontalpodautoscaler=\"web\",metric_name=\"cpu\",metric_target_type=\"utilization\","
+        "container=\"app\"} 60\n",
+        "kube_horizontalpodautoscaler_status_target_metric{namespace=\"default\","
+        "horizontalpodautoscaler=\"web\",metric_name=\"cpu\",metric_target_type=\"utilization\","
+        "container=\"\"} 71\n",
+        "kube_horizontalpodautoscaler_status_target_metric{namespace=\"default\","
+        "horizontalpodautoscaler=\"web\",metric_name=\"cpu\",metric_target_type=\"utilization\","
+        "container=\"app\"} 61\n",
+    };
+    for (size_t i = 0; i < HS_ARRAY_LEN (want); i++) CHECK_CONTAINS (b.data, want[i]);
+    CHECK (!strstr (b.data, "} 70\n")); /* the exact repeat: the first one written */
+    CHECK (!strstr (b.data, "} 51\n"));
+    int rc = s_promtool (b.data);
+    CHECK (rc == 0 || rc == -1);
+    hs_buf_free (&b);
+    hs_pb_free (o);
+}
+
 /* Many pods: the page stays well-formed and each series once. */
 static void test_many (void)
 {
@@ -753,8 +835,10 @@ static void test_many (void)
 int main (int argc, char **argv)
 {
     hs_test_t tests[] = {
-        {"escaping", test_escaping}, {"page", test_page},           {"cache", test_cache},
-        {"extremes", test_extremes}, {"same_name", test_same_name}, {"many", test_many},
+        {"escaping", test_escaping},   {"page", test_page},
+        {"cache", test_cache},         {"extremes", test_extremes},
+        {"same_name", test_same_name}, {"hpa_metrics", test_hpa_metrics},
+        {"many", test_many},
     };
     return HS_TEST_RUN (tests);
 }
