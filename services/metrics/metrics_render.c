@@ -774,30 +774,45 @@ static void s_container_usage (s_ctx_t *c, const metrics_input_t *in)
         for (size_t j = 0; j < in->usage[i]->n_pods; j++)
             cap += in->usage[i]->pods[j]->n_containers;
     s_cu_t *cu = hs_malloc ((cap + 1) * sizeof *cu);
-    size_t n = 0, n_uids;
-    s_uid_t *uids = s_store_uids (in, &n_uids);
+    size_t n = 0;
     for (size_t i = 0; i < in->n_usage; i++)
         for (size_t j = 0; j < in->usage[i]->n_pods; j++) {
             const Hs__PodUsage *p = in->usage[i]->pods[j];
-            s_uid_t key = {hs_s (p->namespace_), hs_s (p->name), NULL};
-            const s_uid_t *sp = bsearch (&key, uids, n_uids, sizeof *uids, s_uid_cmp);
-            bool store = sp && !hs_empty (p->uid) && strcmp (sp->uid, p->uid) == 0;
             int64_t started = INT64_MIN;
             for (size_t k = 0; k < p->n_containers; k++)
                 if (p->containers[k]->started_at > started) started = p->containers[k]->started_at;
             for (size_t k = 0; k < p->n_containers; k++)
-                cu[n++] = (s_cu_t){.ns = key.ns,
-                                   .pod = key.name,
+                cu[n++] = (s_cu_t){.ns = hs_s (p->namespace_),
+                                   .pod = hs_s (p->name),
                                    .node = hs_s (in->usage[i]->node),
                                    .uid = hs_s (p->uid),
                                    .p = p,
                                    .u = p->containers[k],
                                    .ts = in->usage[i]->timestamp,
-                                   .started = started,
-                                   .store = store};
+                                   .started = started};
         }
-    free (uids);
     qsort (cu, n, sizeof *cu, s_cu_cmp);
+    /* A pod more than one sample names (rare): whether each has the
+     * store's uid decides first, so look it up and sort that pod again. The
+     * store's uids are indexed only when there is such a pod. */
+    s_uid_t *uids = NULL;
+    size_t n_uids = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        bool several = false;
+        for (; j < n && !strcmp (cu[j].ns, cu[i].ns) && !strcmp (cu[j].pod, cu[i].pod); j++)
+            several |= cu[j].p != cu[i].p;
+        if (several) {
+            if (!uids) uids = s_store_uids (in, &n_uids);
+            s_uid_t key = {cu[i].ns, cu[i].pod, NULL};
+            const s_uid_t *sp = bsearch (&key, uids, n_uids, sizeof *uids, s_uid_cmp);
+            for (size_t k = i; k < j; k++)
+                cu[k].store = sp && !hs_empty (cu[k].uid) && !strcmp (sp->uid, cu[k].uid);
+            qsort (cu + i, j - i, sizeof *cu, s_cu_cmp);
+        }
+        i = j;
+    }
+    free (uids);
     /* One sample per pod: a pod two nodes report (a move), or two runs of
      * one name on a node (a pod deleted and made again while the old one
      * ends its grace period), would mix unrelated counters. The first of
