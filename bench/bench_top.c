@@ -114,8 +114,9 @@ static size_t s_pod_list (s_set_t *s)
     hs_tree_t *items = hs_tree_new (HS_TREE_SEQ);
     for (size_t k = 0; k < n; k++) {
         const Hs__Pod *p = s->pods[k]->pod;
-        const Hs__PodUsage *pu = hs_usage_table_pod (
-            s->table, p->spec->node_name, p->metadata->namespace_, p->metadata->name, NOW);
+        const Hs__PodUsage *pu =
+            hs_usage_table_pod (s->table, p->spec->node_name, p->metadata->namespace_,
+                                p->metadata->name, p->metadata->uid, NOW);
         const Hs__NodeUsage *nu = hs_usage_table_node (s->table, p->spec->node_name, NOW);
         if (pu) hs_tree_add (items, NULL, api_pod_metrics_tree (s->pods[k], nu, pu, NOW, false));
     }
@@ -149,7 +150,7 @@ static size_t s_ctl_table (s_set_t *s)
     for (size_t k = 0; k < n; k++) {
         const Hs__ObjectMeta *m = s->pods[k]->pod->metadata;
         const Hs__PodUsage *pu = hs_usage_table_pod (s->table, s->pods[k]->pod->spec->node_name,
-                                                     m->namespace_, m->name, NOW);
+                                                     m->namespace_, m->name, m->uid, NOW);
         rows[k] = (ctl_top_row_t){.ns = m->namespace_, .pod = m->name, .name = m->name};
         hs_usage_pod_totals (pu, &rows[k].nanocores, &rows[k].ws_bytes);
     }

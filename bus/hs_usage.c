@@ -83,8 +83,9 @@ int hs_usage_table_put (hs_usage_table_t *self, const char *topic, const Hs__Nod
     bool found;
     size_t i = s_find (self, u->node, &found);
     if (found) {
+        /* Whatever its timestamp: one agent publishes a node's topic over
+         * one connection, in order, and its clock may have stepped back. */
         s_entry_t *e = &self->e[i];
-        if (u->timestamp < e->u->timestamp) return 0; /* late, out of order */
         hs_pb_free (e->u);
         e->u = hs_pb_dup (u);
         e->received = now_ns;
@@ -118,15 +119,29 @@ const Hs__NodeUsage *hs_usage_table_node (hs_usage_table_t *self, const char *no
     return u;
 }
 
+/* When the pod's newest container started (INT64_MIN: none). */
+static int64_t s_started (const Hs__PodUsage *p)
+{
+    int64_t t = INT64_MIN;
+    for (size_t i = 0; i < p->n_containers; i++)
+        if (p->containers[i]->started_at > t) t = p->containers[i]->started_at;
+    return t;
+}
+
 const Hs__PodUsage *hs_usage_table_pod (hs_usage_table_t *self, const char *node, const char *ns,
-                                        const char *name, int64_t now_ns)
+                                        const char *name, const char *uid, int64_t now_ns)
 {
     const Hs__NodeUsage *u = hs_usage_table_node (self, node, now_ns);
+    const Hs__PodUsage *best = NULL;
+    int64_t best_started = INT64_MIN;
     for (size_t i = 0; u && i < u->n_pods; i++) {
         const Hs__PodUsage *p = u->pods[i];
-        if (hs_streq (p->namespace_, ns) && hs_streq (p->name, name)) return p;
+        if (!hs_streq (p->namespace_, ns) || !hs_streq (p->name, name)) continue;
+        if (!hs_empty (uid) && hs_streq (p->uid, uid)) return p;
+        int64_t started = s_started (p);
+        if (!best || started > best_started) best = p, best_started = started;
     }
-    return NULL;
+    return best;
 }
 
 size_t hs_usage_table_size (const hs_usage_table_t *self)

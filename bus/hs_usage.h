@@ -33,9 +33,10 @@ int64_t hs_usage_stale_ns (uint32_t interval_ms);
 hs_usage_table_t *hs_usage_table_new (void);
 void hs_usage_table_destroy (hs_usage_table_t **self_p); /* NULL-safe */
 /* Keeps a copy of u, received on topic at now_ns (monotonic), as its node's
- * latest (an older timestamp than the one held is ignored: 0). 1 when
- * kept; -EINVAL when the topic is not "usage.<u->node>/" or the node name
- * is empty (the caller counts and logs it). */
+ * latest, whatever its timestamp: the bus keeps each publisher's order, so
+ * the last to arrive is the latest, also after the agent's clock stepped
+ * back. 1 when kept; -EINVAL when the topic is not "usage.<u->node>/" or
+ * the node name is empty (the caller counts and logs it). */
 int hs_usage_table_put (hs_usage_table_t *self, const char *topic, const Hs__NodeUsage *u,
                         int64_t now_ns);
 /* The node's latest sample if it is fresh at now_ns and has a window
@@ -45,10 +46,14 @@ const Hs__NodeUsage *hs_usage_table_node (hs_usage_table_t *self, const char *no
 const Hs__NodeUsage *hs_usage_table_last (hs_usage_table_t *self, const char *node,
                                           int64_t *ret_received_ns);
 /* The usage of pod ns/name on node, from the node's fresh sample; NULL
- * when there is none. By name, as metrics-server matches: a static pod's
- * sample carries the agent's own uid, not its mirror pod's. */
+ * when there is none. By name, as metrics-server matches (a static pod's
+ * sample has no uid until its agent has seen the mirror). A sample can
+ * hold two pods of one name (a pod deleted and made again while the old
+ * one ends its grace period): then the one whose uid is uid (the caller's
+ * pod; NULL or "": none) wins, else the one whose newest container started
+ * last. */
 const Hs__PodUsage *hs_usage_table_pod (hs_usage_table_t *self, const char *node, const char *ns,
-                                        const char *name, int64_t now_ns);
+                                        const char *name, const char *uid, int64_t now_ns);
 /* Nodes held (any state). */
 size_t hs_usage_table_size (const hs_usage_table_t *self);
 /* Samples put refused so far (-EINVAL): garbage on usage.* is counted. */

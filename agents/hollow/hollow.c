@@ -47,6 +47,7 @@
 #include "agent_rules.h"
 
 #include "hs_log.h"
+#include "hs_metric.h"
 #include "hs_net.h"
 #include "hs_notify.h"
 #include "hs_pb.h"
@@ -859,16 +860,22 @@ static void s_free_item (void **item)
 static void s_heartbeat (hollow_t *self)
 {
     Hs__ComponentHeartbeat hb = HS__COMPONENT_HEARTBEAT__INIT;
-    const char *names[] = {"nodes_ready",   "pods_running",  "pods_succeeded", "pods_deleted",
-                           "writes",        "commands",      "refused",        "timeouts",
-                           "ready_reposts", "pods_nodelost", "usage_sent"};
-    const uint64_t values[] = {self->n_ready,  self->n_running, self->succeeded,
-                               self->deleted,  self->writes,    self->commands,
-                               self->refused,  self->timeouts,  self->ready_reposts,
-                               self->nodelost, self->usage_sent};
+    const char *names[] = {"pods_succeeded", "pods_deleted",  "writes",
+                           "commands",       "refused",       "timeouts",
+                           "ready_reposts",  "pods_nodelost", "usage_sent"};
+    const uint64_t values[] = {self->succeeded,     self->deleted,  self->writes,
+                               self->commands,      self->refused,  self->timeouts,
+                               self->ready_reposts, self->nodelost, self->usage_sent};
+    _Static_assert(HS_ARRAY_LEN (names) == HS_ARRAY_LEN (values), "a name per counter");
     Hs__Counter cs[HS_ARRAY_LEN (names)];
     Hs__Counter *cp[HS_ARRAY_LEN (names)];
     hs_heartbeat_counters (&hb, cs, cp, names, values, HS_ARRAY_LEN (names));
+    /* current counts, which go down: gauges */
+    const char *gnames[] = {"nodes_ready", "pods_running"};
+    const double gvalues[] = {(double)self->n_ready, (double)self->n_running};
+    Hs__Gauge gs[HS_ARRAY_LEN (gnames)];
+    Hs__Gauge *gp[HS_ARRAY_LEN (gnames)];
+    hs_metric_gauges (&hb.gauges, &hb.n_gauges, gs, gp, gnames, gvalues, HS_ARRAY_LEN (gnames));
     hb.component = (char *)"hs-hollow";
     hb.instance = self->instance;
     hb.host = self->host;

@@ -23,6 +23,7 @@
 #include "hs_client.h"
 #include "hs_daemon.h"
 #include "hs_log.h"
+#include "hs_metric.h"
 #include "hs_topic.h"
 #include "hs_util.h"
 
@@ -156,20 +157,22 @@ static void s_heartbeat (self_t *self)
     char *nodes[1] = {(char *)self->node};
     hb.nodes = nodes;
     hb.n_nodes = 1;
-    const char *names[] = {"syncs_full", "syncs_partial",    "sync_errors",  "ct_deleted",
-                           "ct_errors",  "services_skipped", "last_sync_us", "resyncs_skipped"};
-    const uint64_t values[] = {st->syncs_full,
-                               st->syncs_partial,
-                               st->sync_errors,
-                               st->ct_deleted,
-                               st->ct_errors,
-                               st->skipped + self->bad_services,
-                               (uint64_t)(st->last_sync_ns / 1000),
+    const char *names[] = {"syncs_full", "syncs_partial",    "sync_errors",    "ct_deleted",
+                           "ct_errors",  "services_skipped", "resyncs_skipped"};
+    const uint64_t values[] = {st->syncs_full,     st->syncs_partial,
+                               st->sync_errors,    st->ct_deleted,
+                               st->ct_errors,      st->skipped + self->bad_services,
                                st->resyncs_skipped};
     _Static_assert(HS_ARRAY_LEN (names) == HS_ARRAY_LEN (values), "a name per counter");
     Hs__Counter cs[HS_ARRAY_LEN (names)];
     Hs__Counter *cp[HS_ARRAY_LEN (names)];
     hs_heartbeat_counters (&hb, cs, cp, names, values, HS_ARRAY_LEN (names));
+    /* the last sync's duration goes down as well as up: a gauge */
+    const char *gnames[] = {"last_sync_us"};
+    const double gvalues[] = {(double)(st->last_sync_ns / 1000)};
+    Hs__Gauge gs[HS_ARRAY_LEN (gnames)];
+    Hs__Gauge *gp[HS_ARRAY_LEN (gnames)];
+    hs_metric_gauges (&hb.gauges, &hb.n_gauges, gs, gp, gnames, gvalues, HS_ARRAY_LEN (gnames));
     Hs__Envelope env = HS__ENVELOPE__INIT;
     env.body_case = HS__ENVELOPE__BODY_HEARTBEAT;
     env.heartbeat = &hb;

@@ -94,7 +94,7 @@ static const Hs__PodUsage *s_pod_usage (hs_usage_table_t *u, const Hs__Object *o
     const Hs__Pod *p = o->pod;
     if (!u || !p || !p->spec || hs_empty (p->spec->node_name)) return NULL;
     const Hs__PodUsage *pu = hs_usage_table_pod (u, p->spec->node_name, p->metadata->namespace_,
-                                                 p->metadata->name, now_mono);
+                                                 p->metadata->name, p->metadata->uid, now_mono);
     if (!pu || pu->n_containers == 0) return NULL;
     *ret_node = hs_usage_table_node (u, p->spec->node_name, now_mono);
     return pu;

@@ -67,11 +67,9 @@ static void s_i64 (hs_buf_t *o, int64_t v)
         s_u64 (o, (uint64_t)v);
 }
 
-/* v / 10^digits, exactly, without trailing zeros. */
-static void s_fixed (hs_buf_t *o, int64_t v, int digits, uint64_t scale)
+/* a / 10^digits (scale), exactly, without trailing zeros. */
+static void s_ufixed (hs_buf_t *o, uint64_t a, int digits, uint64_t scale)
 {
-    uint64_t a = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    if (v < 0) s_putc (o, '-');
     s_u64 (o, a / scale);
     uint64_t frac = a % scale;
     if (!frac) return;
@@ -86,6 +84,12 @@ static void s_fixed (hs_buf_t *o, int64_t v, int digits, uint64_t scale)
     s_app (o, tmp, (size_t)n);
 }
 
+static void s_fixed (hs_buf_t *o, int64_t v, int digits, uint64_t scale)
+{
+    if (v < 0) s_putc (o, '-');
+    s_ufixed (o, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, digits, scale);
+}
+
 static void s_ns_seconds (hs_buf_t *o, int64_t ns)
 {
     s_fixed (o, ns, 9, 1000000000ULL);
@@ -95,7 +99,8 @@ static void s_double (hs_buf_t *o, double v)
 {
     if (isnan (v)) return s_puts (o, "NaN");
     if (isinf (v)) return s_puts (o, v > 0 ? "+Inf" : "-Inf");
-    if (v == (double)(int64_t)v && fabs (v) < 9e15) return s_i64 (o, (int64_t)v);
+    /* the range first: converting a double outside int64 is undefined */
+    if (fabs (v) < 9e15 && v == (double)(int64_t)v) return s_i64 (o, (int64_t)v);
     char tmp[32];
     snprintf (tmp, sizeof tmp, "%.15g", v);
     if (strtod (tmp, NULL) != v) snprintf (tmp, sizeof tmp, "%.17g", v);
@@ -261,6 +266,14 @@ static inline void s_end_ns (hs_buf_t *o, int64_t ns)
 {
     s_close (o);
     s_ns_seconds (o, ns);
+    s_putc (o, '\n');
+}
+
+/* An unsigned count of ns (a CPU time from the bus: any uint64) as seconds. */
+static inline void s_end_uns (hs_buf_t *o, uint64_t ns)
+{
+    s_close (o);
+    s_ufixed (o, ns, 9, 1000000000ULL);
     s_putc (o, '\n');
 }
 
@@ -666,20 +679,58 @@ static void s_nodes (s_ctx_t *c, const metrics_input_t *in)
 /* ------------------------------------------------------------------ usage */
 
 typedef struct {
-    const char *ns, *pod, *node;
+    const char *ns, *pod, *node, *uid;
+    const Hs__PodUsage *p;
     const Hs__ContainerUsage *u;
-    int64_t ts;
+    int64_t ts;          /* the NodeUsage's timestamp */
+    int64_t started;     /* the pod's latest run start: its newest container's started_at */
+    bool store;          /* the pod's uid is the one the store has for ns/name */
     size_t lbl, lbl_len; /* container="",namespace="",pod="" in the scratch buffer */
 } s_cu_t;
 
+/* By pod, then the pod sample that wins before the others (the store's
+ * uid, the newest sample, the later run, then uid, node and the sample's
+ * place, so the order is total), then container. */
 static int s_cu_cmp (const void *a, const void *b)
 {
     const s_cu_t *x = a, *y = b;
     int r = strcmp (x->ns, y->ns);
     if (!r) r = strcmp (x->pod, y->pod);
-    if (!r) r = strcmp (x->u->name, y->u->name);
+    if (!r) r = (int)y->store - (int)x->store;
     if (!r) r = (x->ts < y->ts) - (x->ts > y->ts); /* the newest first */
+    if (!r) r = (x->started < y->started) - (x->started > y->started);
+    if (!r) r = strcmp (x->uid, y->uid);
+    if (!r) r = strcmp (x->node, y->node);
+    if (!r) r = (x->p > y->p) - (x->p < y->p);
+    if (!r) r = strcmp (x->u->name, y->u->name);
     return r;
+}
+
+typedef struct {
+    const char *ns, *name, *uid;
+} s_uid_t;
+
+static int s_uid_cmp (const void *a, const void *b)
+{
+    const s_uid_t *x = a, *y = b;
+    int r = strcmp (x->ns, y->ns);
+    return r ? r : strcmp (x->name, y->name);
+}
+
+/* The store's pods' uids, sorted by namespace and name (*ret_n of them). */
+static s_uid_t *s_store_uids (const metrics_input_t *in, size_t *ret_n)
+{
+    s_uid_t *v = hs_malloc ((in->n_pods + 1) * sizeof *v);
+    size_t n = 0;
+    for (size_t i = 0; i < in->n_pods; i++) {
+        const Hs__Pod *p = in->pods[i]->pod;
+        if (p && p->metadata)
+            v[n++] = (s_uid_t){hs_s (p->metadata->namespace_), hs_s (p->metadata->name),
+                               hs_s (p->metadata->uid)};
+    }
+    qsort (v, n, sizeof *v, s_uid_cmp);
+    *ret_n = n;
+    return v;
 }
 
 static int s_usage_cmp (const void *a, const void *b)
@@ -703,7 +754,7 @@ static void s_node_usage (s_ctx_t *c, const metrics_input_t *in)
         for (size_t i = 0; i < n; i++) {
             s_open (o, "node_cpu_usage_seconds_total");
             s_lbl (o, "node", u[i]->node);
-            s_end_ns (o, (int64_t)u[i]->cpu_usage_core_ns);
+            s_end_uns (o, u[i]->cpu_usage_core_ns);
         }
     if (s_family (c, "node_memory_working_set_bytes", "gauge",
                   "Current working set of the node in bytes."))
@@ -727,21 +778,54 @@ static void s_container_usage (s_ctx_t *c, const metrics_input_t *in)
     for (size_t i = 0; i < in->n_usage; i++)
         for (size_t j = 0; j < in->usage[i]->n_pods; j++) {
             const Hs__PodUsage *p = in->usage[i]->pods[j];
+            int64_t started = INT64_MIN;
             for (size_t k = 0; k < p->n_containers; k++)
-                cu[n++] = (s_cu_t){hs_s (p->namespace_),
-                                   hs_s (p->name),
-                                   hs_s (in->usage[i]->node),
-                                   p->containers[k],
-                                   in->usage[i]->timestamp,
-                                   0,
-                                   0};
+                if (p->containers[k]->started_at > started) started = p->containers[k]->started_at;
+            for (size_t k = 0; k < p->n_containers; k++)
+                cu[n++] = (s_cu_t){.ns = hs_s (p->namespace_),
+                                   .pod = hs_s (p->name),
+                                   .node = hs_s (in->usage[i]->node),
+                                   .uid = hs_s (p->uid),
+                                   .p = p,
+                                   .u = p->containers[k],
+                                   .ts = in->usage[i]->timestamp,
+                                   .started = started};
         }
     qsort (cu, n, sizeof *cu, s_cu_cmp);
-    size_t m = 0; /* a container two nodes report: the newest sample */
-    for (size_t i = 0; i < n; i++)
-        if (!m || strcmp (cu[m - 1].ns, cu[i].ns) || strcmp (cu[m - 1].pod, cu[i].pod) ||
-            strcmp (cu[m - 1].u->name, cu[i].u->name))
-            cu[m++] = cu[i];
+    /* A pod more than one sample names (rare): whether each has the
+     * store's uid decides first, so look it up and sort that pod again. The
+     * store's uids are indexed only when there is such a pod. */
+    s_uid_t *uids = NULL;
+    size_t n_uids = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        bool several = false;
+        for (; j < n && !strcmp (cu[j].ns, cu[i].ns) && !strcmp (cu[j].pod, cu[i].pod); j++)
+            several |= cu[j].p != cu[i].p;
+        if (several) {
+            if (!uids) uids = s_store_uids (in, &n_uids);
+            s_uid_t key = {cu[i].ns, cu[i].pod, NULL};
+            const s_uid_t *sp = bsearch (&key, uids, n_uids, sizeof *uids, s_uid_cmp);
+            for (size_t k = i; k < j; k++)
+                cu[k].store = sp && !hs_empty (cu[k].uid) && !strcmp (sp->uid, cu[k].uid);
+            qsort (cu + i, j - i, sizeof *cu, s_cu_cmp);
+        }
+        i = j;
+    }
+    free (uids);
+    /* One sample per pod: a pod two nodes report (a move), or two runs of
+     * one name on a node (a pod deleted and made again while the old one
+     * ends its grace period), would mix unrelated counters. The first of
+     * each pod in the order above wins, and its containers are written once. */
+    size_t m = 0;
+    const Hs__PodUsage *won = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (!m || strcmp (cu[m - 1].ns, cu[i].ns) || strcmp (cu[m - 1].pod, cu[i].pod))
+            won = cu[i].p;
+        else if (cu[i].p != won || !strcmp (cu[m - 1].u->name, cu[i].u->name))
+            continue;
+        cu[m++] = cu[i];
+    }
     hs_buf_t lb = {0};
     for (size_t i = 0; i < m; i++) {
         cu[i].lbl = lb.len;
@@ -773,7 +857,7 @@ static void s_container_usage (s_ctx_t *c, const metrics_input_t *in)
             s_open (o, fams[f].name);
             s_app (o, lb.data + cu[i].lbl, cu[i].lbl_len);
             switch (f) {
-            case 0: s_end_ns (o, (int64_t)u->cpu_usage_core_ns); break;
+            case 0: s_end_uns (o, u->cpu_usage_core_ns); break;
             case 1: s_end_i64 (o, u->memory_working_set_bytes); break;
             case 2: s_end_i64 (o, u->memory_usage_bytes); break;
             case 3: s_end_u64 (o, u->oom_kills); break;
@@ -781,31 +865,27 @@ static void s_container_usage (s_ctx_t *c, const metrics_input_t *in)
             }
         }
     }
-    /* per pod: the sums of its containers (m is sorted by pod) */
-    for (int f = 0; f < 2; f++) {
-        const char *fam = f ? "pod_memory_working_set_bytes" : "pod_cpu_usage_seconds_total";
-        if (!s_family (c, fam, f ? "gauge" : "counter",
-                       f ? "Current working set of the pod in bytes."
-                         : "Cumulative cpu time consumed by the pod in core-seconds."))
-            continue;
+    /* Per pod: the sum of its containers' working sets (m is sorted by pod).
+     * No pod CPU counter: a container's cpu_usage_core_ns starts again with
+     * each run, so a sum of them goes down when one restarts, which rate()
+     * reads as a reset; a pod's CPU is sum by (namespace, pod) of the
+     * containers' rates. */
+    if (s_family (c, "pod_memory_working_set_bytes", "gauge",
+                  "Current working set of the pod in bytes."))
         for (size_t i = 0; i < m;) {
-            uint64_t cpu = 0;
             int64_t mem = 0;
             size_t j = i;
             for (; j < m && !strcmp (cu[j].ns, cu[i].ns) && !strcmp (cu[j].pod, cu[i].pod); j++) {
-                cpu += cu[j].u->cpu_usage_core_ns;
-                mem += cu[j].u->memory_working_set_bytes;
+                /* from the bus: saturate, and a negative counts as 0 (hs_usage_pod_totals) */
+                int64_t ws = cu[j].u->memory_working_set_bytes;
+                mem = hs_sat_add (mem, ws > 0 ? ws : 0);
             }
-            s_open (o, fam);
+            s_open (o, "pod_memory_working_set_bytes");
             s_lbl (o, "namespace", cu[i].ns);
             s_lbl (o, "pod", cu[i].pod);
-            if (f)
-                s_end_i64 (o, mem);
-            else
-                s_end_ns (o, (int64_t)cpu);
+            s_end_i64 (o, mem);
             i = j;
         }
-    }
     hs_buf_free (&lb);
     free (cu);
 }
@@ -1103,6 +1183,20 @@ static bool s_hpa_value (const char *resource, const char *q, const Hs__Int32Val
     return true;
 }
 
+/* What tells an HPA's target_metric series apart: its labels. */
+typedef struct {
+    const char *name, *type, *container;
+} s_hpa_key_t;
+
+static bool s_hpa_key_seen (const s_hpa_key_t *keys, size_t n, const s_hpa_key_t *k)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp (keys[i].name, k->name) && !strcmp (keys[i].type, k->type) &&
+            !strcmp (keys[i].container, k->container))
+            return true;
+    return false;
+}
+
 static void s_hpas (s_ctx_t *c, const metrics_input_t *in)
 {
     hs_buf_t *o = c->out;
@@ -1135,8 +1229,10 @@ static void s_hpas (s_ctx_t *c, const metrics_input_t *in)
             if (!h || !h->metadata) continue;
             size_t n = f ? (h->status ? h->status->n_current_metrics : 0)
                          : (h->spec ? h->spec->n_metrics : 0);
+            s_hpa_key_t *done = hs_malloc ((n + 1) * sizeof *done);
+            size_t n_done = 0;
             for (size_t k = 0; k < n; k++) {
-                const char *res = NULL, *q = NULL, *type = "average";
+                const char *res = NULL, *q = NULL, *type = "average", *ctr = "";
                 const Hs__Int32Value *util = NULL;
                 double v;
                 if (f) {
@@ -1145,7 +1241,8 @@ static void s_hpas (s_ctx_t *c, const metrics_input_t *in)
                     if (ms->resource)
                         res = ms->resource->name, cur = ms->resource->current;
                     else if (ms->container_resource)
-                        res = ms->container_resource->name, cur = ms->container_resource->current;
+                        res = ms->container_resource->name, cur = ms->container_resource->current,
+                        ctr = hs_s (ms->container_resource->container);
                     if (!cur) continue;
                     util = cur->average_utilization;
                     q = !hs_empty (cur->average_value) ? cur->average_value : cur->value;
@@ -1156,20 +1253,27 @@ static void s_hpas (s_ctx_t *c, const metrics_input_t *in)
                     if (ms->resource)
                         res = ms->resource->name, t = ms->resource->target;
                     else if (ms->container_resource)
-                        res = ms->container_resource->name, t = ms->container_resource->target;
+                        res = ms->container_resource->name, t = ms->container_resource->target,
+                        ctr = hs_s (ms->container_resource->container);
                     if (!t) continue;
                     util = t->average_utilization;
                     q = !hs_empty (t->average_value) ? t->average_value : t->value;
                     if (hs_empty (t->average_value) && !hs_empty (t->value)) type = "value";
                 }
                 if (!s_hpa_value (res, q, util, &v, &type)) continue;
+                /* validation, as kube's, lets a metric repeat: written once */
+                s_hpa_key_t key = {hs_s (res), type, ctr};
+                if (s_hpa_key_seen (done, n_done, &key)) continue;
+                done[n_done++] = key;
                 s_open (o, fam);
                 s_lbl (o, "namespace", h->metadata->namespace_);
                 s_lbl (o, "horizontalpodautoscaler", h->metadata->name);
                 s_lbl (o, "metric_name", res);
                 s_lbl (o, "metric_target_type", type);
+                s_lbl (o, "container", ctr);
                 s_end_double (o, v);
             }
+            free (done);
         }
     }
     if (s_family (c, "kube_horizontalpodautoscaler_status_condition", "gauge",

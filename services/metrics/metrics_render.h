@@ -17,13 +17,16 @@
  *      namespace, pod, container): container_cpu_usage_seconds_total,
  *      container_memory_working_set_bytes, container_memory_usage_bytes,
  *      container_oom_events_total, container_start_time_seconds; per pod
- *      pod_cpu_usage_seconds_total and pod_memory_working_set_bytes;
+ *      pod_memory_working_set_bytes (no pod CPU counter: the containers'
+ *      restart with each run, so their sum could go down);
  *    - workloads from the store's objects (kube-state-metrics' names and
  *      labels): kube_pod_info, kube_pod_labels, kube_pod_status_phase (one
  *      series per phase, 1 or 0), kube_pod_status_ready,
  *      kube_pod_container_status_restarts_total,
  *      kube_pod_container_resource_requests, kube_deployment_*,
- *      kube_replicaset_*, kube_job_*, kube_horizontalpodautoscaler_*.
+ *      kube_replicaset_*, kube_job_*, kube_horizontalpodautoscaler_*
+ *      (its _spec_ and _status_target_metric with a `container` label as
+ *      well: a ContainerResource metric's container, "" for Resource).
  *
  *  Names and labels: a name or label name made of user text (a heartbeat's
  *  counter, a pod's label key) has every character outside [a-zA-Z0-9_]
@@ -34,7 +37,9 @@
  *  `instance` or `job`: Prometheus sets those on every target (component
  *  instances are `member`, jobs' names `job_name`, as kube-state-metrics).
  *  A series that would repeat one already written (a pod two nodes report,
- *  a counter a heartbeat names twice) is written once.
+ *  two runs of one pod name, a counter a heartbeat names twice) is written
+ *  once: of a pod's samples, the one whose uid the store has for it wins,
+ *  else the newest, else the later-started run.
  */
 #ifndef METRICS_RENDER_H
 #define METRICS_RENDER_H

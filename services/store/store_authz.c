@@ -403,6 +403,23 @@ static int s_list_refuse (const store_authz_id_t *id, hs_kind_t kind, char **ret
     return -EPERM;
 }
 
+/* Limits *ret to the kinds in readable (all of them when none was asked):
+ * 0, or -EPERM naming the first kind asked outside them. */
+static int s_list_only (const store_authz_id_t *id, const hs_kind_t *readable, size_t n_readable,
+                        store_authz_list_t *ret, char **ret_msg)
+{
+    if (ret->n_kinds == 0) {
+        memcpy (ret->kinds, readable, n_readable * sizeof *readable);
+        ret->n_kinds = n_readable;
+    }
+    for (size_t i = 0; i < ret->n_kinds; i++) {
+        bool ok = false;
+        for (size_t j = 0; j < n_readable && !ok; j++) ok = ret->kinds[i] == readable[j];
+        if (!ok) return s_list_refuse (id, ret->kinds[i], ret_msg);
+    }
+    return 0;
+}
+
 int store_authz_list (const store_authz_id_t *id, const hs_kind_t *kinds, size_t n_kinds,
                       const char *pod_node, store_authz_list_t *ret, char **ret_msg)
 {
@@ -415,7 +432,6 @@ int store_authz_list (const store_authz_id_t *id, const hs_kind_t *kinds, size_t
     case STORE_ROLE_ADMIN:
     case STORE_ROLE_TAP:
     case STORE_ROLE_APISERVER:
-    case STORE_ROLE_METRICS:
     case STORE_ROLE_SCHEDULER:
     case STORE_ROLE_REPLICAS:
     case STORE_ROLE_JOBS:
@@ -423,21 +439,20 @@ int store_authz_list (const store_authz_id_t *id, const hs_kind_t *kinds, size_t
     case STORE_ROLE_ENDPOINTS:
     case STORE_ROLE_DNS:
     case STORE_ROLE_AUTOSCALER: return 0;
+    case STORE_ROLE_METRICS: {
+        /* what hs-metrics renders (metrics_main.c), no Secret: its
+         * credential goes wherever the exporter runs */
+        static const hs_kind_t readable[] = {HS_KIND_POD,        HS_KIND_NODE, HS_KIND_DEPLOYMENT,
+                                             HS_KIND_REPLICASET, HS_KIND_JOB,  HS_KIND_HPA};
+        return s_list_only (id, readable, HS_ARRAY_LEN (readable), ret, ret_msg);
+    }
     case STORE_ROLE_NODE: break;
     default: return s_list_refuse (id, n_kinds > 0 ? kinds[0] : HS_KIND_NODE, ret_msg);
     }
     static const hs_kind_t readable[] = {HS_KIND_NODE,      HS_KIND_POD,       HS_KIND_SERVICE,
                                          HS_KIND_ENDPOINTS, HS_KIND_CONFIGMAP, HS_KIND_SECRET};
-    if (n_kinds == 0) {
-        memcpy (ret->kinds, readable, sizeof readable);
-        ret->n_kinds = HS_ARRAY_LEN (readable);
-    }
-    for (size_t i = 0; i < ret->n_kinds; i++) {
-        bool ok = false;
-        for (size_t j = 0; j < HS_ARRAY_LEN (readable) && !ok; j++)
-            ok = ret->kinds[i] == readable[j];
-        if (!ok) return s_list_refuse (id, ret->kinds[i], ret_msg);
-    }
+    int r = s_list_only (id, readable, HS_ARRAY_LEN (readable), ret, ret_msg);
+    if (r < 0) return r;
     if (!hs_empty (pod_node) && !hs_streq (pod_node, id->name)) {
         *ret_msg = hs_sprintf ("pods is forbidden: User \"%s\" cannot list pods bound to node "
                                "\"%s\"",

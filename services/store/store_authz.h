@@ -149,10 +149,13 @@ int store_authz_check (const store_authz_id_t *id, const store_authz_req_t *req,
  * pods refer to, by name; hs-agent watches them (a snapshot, then events),
  * and a snapshot filtered so would miss an existing Secret that a pod bound
  * later refers to, while the events carry every one anyway until
- * subscriptions are filtered (libzmq 4.3.5). bootstrap, store and unknown
- * identities: nothing. The insecure identity, admin, sa:* (sa:apiserver included) and tap
- * (read-only, but reading): what they ask. 0, or -EPERM with *ret_msg
- * (caller frees). */
+ * subscriptions are filtered (libzmq 4.3.5). sa:metrics: Pods, Nodes,
+ * Deployments, ReplicaSets, Jobs and HorizontalPodAutoscalers, what
+ * hs-metrics renders (a request naming no kind gets those), so a leaked
+ * metrics credential reads no Secret through a snapshot. bootstrap, store
+ * and unknown identities: nothing. The insecure identity, admin, the other
+ * sa:* (sa:apiserver included) and tap (read-only, but reading): what they
+ * ask. 0, or -EPERM with *ret_msg (caller frees). */
 typedef struct {
     hs_kind_t kinds[HS_KIND__COUNT];
     size_t n_kinds;       /* 0: every kind */

@@ -113,6 +113,25 @@ for c in cs:
 PY
 pass "200 pods Running on $nodes_used nodes (at most $most on one), status as a kubelet writes it"
 
+# Current counts go down as well as up: gauges, not counters (protocol.md §8).
+start_tap simhb -o json hb.agent-sim.
+hb_gauges() {
+  python3 - "$T/simhb.out" <<'PY'
+import json, sys
+lines = [l for l in open(sys.argv[1]) if l.startswith("{")]
+if not lines:
+    sys.exit(1)
+hb = json.loads(lines[-1])["envelope"]["heartbeat"]
+g = {x["name"]: x.get("value", 0) for x in hb.get("gauges", [])}
+c = {x["name"] for x in hb.get("counters", [])}
+assert not c & {"nodes_ready", "pods_running"}, c
+sys.exit(0 if g.get("nodes_ready") == 50 and g.get("pods_running") == 200 else 1)
+PY
+}
+wait_for 10 "hs-hollow's gauges nodes_ready 50, pods_running 200" hb_gauges
+kill "$TAP_PID" 2>/dev/null || true
+pass "nodes_ready and pods_running are heartbeat gauges"
+
 # ---- usage.<node>/: every hollow node publishes a synthetic NodeUsage
 # (hollow_usage.h) of its running pods, once a second, spread over the second
 start_tap usage -o json usage.

@@ -138,6 +138,16 @@ wait_for 20 "hs-proxy's first full sync" grep -q "full sync" "$T/proxy.log"
 lap "hs-proxy synced"
 [ "$(nft list tables 2>&1)" = "$ROOT_TABLES" ] || fail "hs-proxy touched the root netns's tables"
 in_node nft list tables | grep -x >/dev/null "table ip homeostat" || fail "no table ip homeostat in the node"
+# the last sync's duration goes down as well as up: a gauge (protocol.md §8)
+start_tap proxyhb -o json -c 1 hb.proxy.n1
+wait_for 10 "an hs-proxy heartbeat" grep -q '"heartbeat"' "$T/proxyhb.out"
+python3 - "$T/proxyhb.out" <<'PY' || fail "last_sync_us is not a gauge: $(cat "$T/proxyhb.out")"
+import json, sys
+hb = json.loads(open(sys.argv[1]).readline())["envelope"]["heartbeat"]
+g = {x["name"]: x.get("value", 0) for x in hb.get("gauges", [])}
+assert g.get("last_sync_us", 0) > 0, g
+assert "last_sync_us" not in {x["name"] for x in hb.get("counters", [])}, hb
+PY
 
 # curl from pod c to URL: "<pod> saw <client>" or the failure.
 get() { in_pod "$1" curl -s -m2 "$2" 2>&1 || true; }

@@ -6,7 +6,12 @@
 # shape the table as kubectl 1.32's; `top nodes` has n1's percentages;
 # kubectl's errors for a missing pod, a young pod without metrics, and bad
 # flags; `describe node` ends with the agent's "Resource usage" block. A
-# stopped agent's node loses its metrics after 3 s, and gets them back.
+# stopped agent's node has no metrics in `top`, and gets them back.
+# The staleness rule (no metrics 3 intervals, at least 3 s, after the last
+# sample) needs a reader that outlives the silence: each hsctl here is a new
+# process that hears no sample at all from a stopped agent, so it is checked
+# in tests/unit/test_usage.c and, through the long-lived hs-apiserver, in
+# tests/kubectl/test_kubectl_top.sh.
 source "$(dirname "$0")/lib.sh"
 
 start_bus
@@ -104,16 +109,13 @@ grep -Eq '^  cpu +[0-9]+m \([0-9]+%\)$' <<<"$OUT" || fail "usage cpu: $OUT"
 grep -Eq '^  pods +2 with running containers$' <<<"$OUT" || fail "usage pods: $OUT"
 pass "hsctl top pods/nodes and describe node show the busy pod's CPU"
 
-# ---- a silent agent: after 3 intervals (at least 3 s) n1 has no metrics
+# ---- a silent agent: hsctl, which hears no sample within its wait, has no
+# metrics for n1 (not the staleness rule: see the header); back after SIGCONT
 kill -STOP "$AGENT_PID"
 hs_on_exit "kill -CONT $AGENT_PID 2>/dev/null"
-t0=$(ms)
 no_metrics() { ! hsctl top nodes >/dev/null 2>&1; }
-wait_for 15 "top nodes to lose the stopped agent's metrics" no_metrics
-lap "metrics gone $(( $(ms) - t0 )) ms after the agent stopped"
+wait_for 15 "top nodes to have no metrics from the stopped agent" no_metrics
 expect_out 'error: metrics not available yet' hsctl top nodes
-OUT=$(hsctl describe node n1) || fail "describe node n1 (agent stopped)"
-! grep -q '^Resource usage' <<<"$OUT" || fail "a stale sample in describe node: $OUT"
 kill -CONT "$AGENT_PID"
 wait_for 15 "top pods to show busy again" busy_hot
-pass "a silent agent's node and pods lose their metrics, and get them back"
+pass "a silent agent's node has no metrics in hsctl top, and gets them back"

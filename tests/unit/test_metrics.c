@@ -53,11 +53,19 @@ static void test_escaping (void)
     static const struct {
         double v;
         const char *want;
-    } dbl[] = {{0.5, "0.5"},        {1, "1"},
-               {-3, "-3"},          {0.1, "0.1"},
-               {2.5e-7, "2.5e-07"}, {1.0 / 3, "0.33333333333333331"},
-               {0.0 / 0.0, "NaN"},  {1.0 / 0.0, "+Inf"},
-               {-1.0 / 0.0, "-Inf"}};
+    } dbl[] = {{0.5, "0.5"},
+               {1, "1"},
+               {-3, "-3"},
+               {0.1, "0.1"},
+               {2.5e-7, "2.5e-07"},
+               {1.0 / 3, "0.33333333333333331"},
+               {0.0 / 0.0, "NaN"},
+               {1.0 / 0.0, "+Inf"},
+               {-1.0 / 0.0, "-Inf"},
+               /* beyond int64: printed as a float, never converted */
+               {1e20, "1e+20"},
+               {-1e20, "-1e+20"},
+               {9223372036854775808.0, "9.2233720368547758e+18"}};
     for (size_t i = 0; i < HS_ARRAY_LEN (dbl); i++) {
         _cleanup_free_ char *s = s_dbl (dbl[i].v);
         CHECK_EQ_STR (s, dbl[i].want);
@@ -470,7 +478,7 @@ static void test_page (void)
         "container_oom_events_total{container=\"main\",namespace=\"default\",pod=\"busy\"} 1\n",
         "container_start_time_seconds{container=\"main\",namespace=\"default\",pod=\"busy\"} "
         "1700000000\n",
-        "pod_cpu_usage_seconds_total{namespace=\"default\",pod=\"busy\"} 1.5\n",
+        "pod_memory_working_set_bytes{namespace=\"default\",pod=\"busy\"} 1000\n",
         "kube_pod_status_phase{namespace=\"default\",pod=\"busy\",uid=\"uid-1\",phase=\"Running\"} "
         "1\n",
         "kube_pod_status_phase{namespace=\"default\",pod=\"busy\",uid=\"uid-1\",phase=\"Pending\"} "
@@ -496,8 +504,8 @@ static void test_page (void)
         "kube_horizontalpodautoscaler_status_desired_replicas{namespace=\"default\","
         "horizontalpodautoscaler=\"web\"} 3\n",
         "kube_horizontalpodautoscaler_spec_target_metric{namespace=\"default\","
-        "horizontalpodautoscaler=\"web\",metric_name=\"cpu\",metric_target_type=\"utilization\"} "
-        "50\n",
+        "horizontalpodautoscaler=\"web\",metric_name=\"cpu\",metric_target_type=\"utilization\","
+        "container=\"\"} 50\n",
     };
     for (size_t i = 0; i < HS_ARRAY_LEN (want); i++) CHECK_CONTAINS (page, want[i]);
     /* written once: the repeated counter, the colliding store counter, the broken histogram */
@@ -508,6 +516,7 @@ static void test_page (void)
                    "container_cpu_usage_seconds_total{container=\"main\",namespace=\"default\","
                    "pod=\"busy\"} 0.000000007") == NULL); /* n2's older sample lost */
     CHECK (!strstr (page, "instance=") && !strstr (page, "job="));
+    CHECK (!strstr (page, "pod_cpu_usage_seconds_total")); /* a sum of counters that restart */
     int rc = s_promtool (page);
     CHECK (rc == 0 || rc == -1);
     hs_buf_free (&b);
@@ -622,6 +631,187 @@ static void test_cache (void)
     metrics_cache_destroy (&c);
 }
 
+/* Figures from the bus at their limits (review 18, finding 5): the pod's
+ * sum saturates and floors negatives at 0, CPU times above INT64_MAX print
+ * as the unsigned seconds they are. Under HS_SANITIZE an overflow aborts. */
+static void test_extremes (void)
+{
+    Hs__NodeUsage *u = s_usage ("n1", 1, UINT64_MAX);
+    u->cpu_usage_core_ns = UINT64_MAX;
+    Hs__PodUsage *p = u->pods[0];
+    p->containers[0]->memory_working_set_bytes = INT64_MAX;
+    const char *more[] = {"side", "neg"};
+    for (size_t i = 0; i < 2; i++) {
+        Hs__ContainerUsage *c = hs_pb_new (&hs__container_usage__descriptor);
+        hs_pb_set_str (&c->name, more[i]);
+        c->memory_working_set_bytes = i ? -5 : INT64_MAX;
+        hs_pb_push ((void ***)&p->containers, &p->n_containers, c);
+    }
+    const Hs__NodeUsage *usage[] = {u};
+    metrics_input_t in = {.usage = usage, .n_usage = 1};
+    hs_buf_t b = {0};
+    metrics_render (&in, &b);
+    CHECK (s_check_page (b.data) > 0);
+    CHECK_CONTAINS (b.data, "pod_memory_working_set_bytes{namespace=\"default\",pod=\"busy\"} "
+                            "9223372036854775807\n");
+    CHECK_CONTAINS (b.data, "container_cpu_usage_seconds_total{container=\"main\",namespace="
+                            "\"default\",pod=\"busy\"} 18446744073.709551615\n");
+    CHECK_CONTAINS (b.data, "node_cpu_usage_seconds_total{node=\"n1\"} 18446744073.709551615\n");
+    hs_buf_free (&b);
+    /* a single negative container: the pod's sum is 0, not negative */
+    Hs__NodeUsage *neg = s_usage ("n2", 1, 1);
+    neg->pods[0]->containers[0]->memory_working_set_bytes = INT64_MIN;
+    usage[0] = neg;
+    metrics_render (&in, &b);
+    CHECK_CONTAINS (b.data, "pod_memory_working_set_bytes{namespace=\"default\",pod=\"busy\"} 0\n");
+    hs_buf_free (&b);
+    hs_pb_free (neg);
+    hs_pb_free (u);
+}
+
+/* A run of pod `busy` with this uid, started at started_s, whose containers are names. */
+static Hs__PodUsage *s_pod_run (const char *uid, int64_t started_s, uint64_t cpu_s,
+                                const char *const *names, size_t n)
+{
+    Hs__PodUsage *p = hs_pb_new (&hs__pod_usage__descriptor);
+    hs_pb_set_str (&p->namespace_, "default");
+    hs_pb_set_str (&p->name, "busy");
+    hs_pb_set_str (&p->uid, uid);
+    for (size_t i = 0; i < n; i++) {
+        Hs__ContainerUsage *c = hs_pb_new (&hs__container_usage__descriptor);
+        hs_pb_set_str (&c->name, names[i]);
+        c->cpu_usage_core_ns = cpu_s * 1000000000ULL;
+        c->started_at = started_s * 1000000000LL;
+        hs_pb_push ((void ***)&p->containers, &p->n_containers, c);
+    }
+    return p;
+}
+
+/* Two runs of one pod name in one sample (review 18, finding 6): the old
+ * pod in its grace period, the new one started. The store's uid wins, else
+ * the later start, whatever the order of the sample's pods; the losing
+ * run's containers are not mixed in. */
+static void test_same_name (void)
+{
+    static const char *const old_cs[] = {"main", "sidecar"}, *const new_cs[] = {"main"};
+    static const char *const want_old = "container_cpu_usage_seconds_total{container=\"main\","
+                                        "namespace=\"default\",pod=\"busy\"} 1000\n";
+    static const char *const want_new = "container_cpu_usage_seconds_total{container=\"main\","
+                                        "namespace=\"default\",pod=\"busy\"} 1\n";
+    static const struct {
+        const char *store_uid; /* NULL: the store has no such pod */
+        bool old_wins;
+    } cases[] = {{"uid-new", false}, {"uid-old", true}, {NULL, false}, {"uid-other", false}};
+    for (size_t c = 0; c < HS_ARRAY_LEN (cases); c++)
+        for (int order = 0; order < 2; order++) {
+            Hs__NodeUsage *u = s_usage ("n1", 5, 1);
+            hs_pb_free (u->pods[0]);
+            u->n_pods = 0;
+            Hs__PodUsage *old = s_pod_run ("uid-old", 100, 1000, old_cs, 2);
+            Hs__PodUsage *young = s_pod_run ("uid-new", 200, 1, new_cs, 1);
+            hs_pb_push ((void ***)&u->pods, &u->n_pods, order ? young : old);
+            hs_pb_push ((void ***)&u->pods, &u->n_pods, order ? old : young);
+            Hs__Object *pod = s_pod ("default", "busy", "n1", "Running");
+            if (cases[c].store_uid) hs_pb_set_str (&pod->pod->metadata->uid, cases[c].store_uid);
+            const Hs__NodeUsage *usage[] = {u};
+            const Hs__Object *pods[] = {pod};
+            metrics_input_t in = {
+                .usage = usage, .n_usage = 1, .pods = pods, .n_pods = cases[c].store_uid ? 1 : 0};
+            hs_buf_t b = {0};
+            metrics_render (&in, &b);
+            CHECK (s_unique_series (b.data));
+            bool old_won = strstr (b.data, want_old) != NULL;
+            CHECK (old_won == cases[c].old_wins);
+            CHECK (old_won || strstr (b.data, want_new));
+            CHECK (old_won == (strstr (b.data, "container=\"sidecar\"") != NULL));
+            hs_buf_free (&b);
+            hs_pb_free (u);
+            hs_pb_free (pod);
+        }
+}
+
+static void s_hpa_metric (Hs__HorizontalPodAutoscaler *h, const char *container, int32_t util)
+{
+    Hs__MetricTarget *t = hs_pb_new (&hs__metric_target__descriptor);
+    hs_pb_set_str (&t->type, "Utilization");
+    t->average_utilization = hs_pb_new (&hs__int32_value__descriptor);
+    t->average_utilization->value = util;
+    Hs__MetricSpec *ms = hs_pb_new (&hs__metric_spec__descriptor);
+    if (container) {
+        hs_pb_set_str (&ms->type, "ContainerResource");
+        ms->container_resource = hs_pb_new (&hs__container_resource_metric_source__descriptor);
+        hs_pb_set_str (&ms->container_resource->name, "cpu");
+        hs_pb_set_str (&ms->container_resource->container, container);
+        ms->container_resource->target = t;
+    } else {
+        hs_pb_set_str (&ms->type, "Resource");
+        ms->resource = hs_pb_new (&hs__resource_metric_source__descriptor);
+        hs_pb_set_str (&ms->resource->name, "cpu");
+        ms->resource->target = t;
+    }
+    hs_pb_push ((void ***)&h->spec->metrics, &h->spec->n_metrics, ms);
+    Hs__MetricValueStatus *cur = hs_pb_new (&hs__metric_value_status__descriptor);
+    cur->average_utilization = hs_pb_new (&hs__int32_value__descriptor);
+    cur->average_utilization->value = util + 1;
+    Hs__MetricStatus *st = hs_pb_new (&hs__metric_status__descriptor);
+    if (container) {
+        hs_pb_set_str (&st->type, "ContainerResource");
+        st->container_resource = hs_pb_new (&hs__container_resource_metric_status__descriptor);
+        hs_pb_set_str (&st->container_resource->name, "cpu");
+        hs_pb_set_str (&st->container_resource->container, container);
+        st->container_resource->current = cur;
+    } else {
+        hs_pb_set_str (&st->type, "Resource");
+        st->resource = hs_pb_new (&hs__resource_metric_status__descriptor);
+        hs_pb_set_str (&st->resource->name, "cpu");
+        st->resource->current = cur;
+    }
+    hs_pb_push ((void ***)&h->status->current_metrics, &h->status->n_current_metrics, st);
+}
+
+/* An HPA with a Resource and a ContainerResource cpu metric, and one of
+ * them twice (review 18, finding 3): each series once, told apart by the
+ * container label, the exact repeat left out. */
+static void test_hpa_metrics (void)
+{
+    Hs__Object *o = s_hpa_obj ();
+    Hs__HorizontalPodAutoscaler *h = o->horizontal_pod_autoscaler;
+    s_hpa_metric (h, "app", 60);
+    s_hpa_metric (h, NULL, 70); /* Resource cpu Utilization again */
+    /* s_hpa_obj's status has no current metric: give the Resource one first */
+    Hs__MetricStatus *last = h->status->current_metrics[h->status->n_current_metrics - 1];
+    memmove (h->status->current_metrics + 1, h->status->current_metrics,
+             (h->status->n_current_metrics - 1) * sizeof *h->status->current_metrics);
+    h->status->current_metrics[0] = last;
+    const Hs__Object *hpas[] = {o};
+    metrics_input_t in = {.hpas = hpas, .n_hpas = 1};
+    hs_buf_t b = {0};
+    metrics_render (&in, &b);
+    CHECK (s_check_page (b.data) > 0);
+    CHECK (s_unique_series (b.data));
+    static const char *const want[] = {
+        "kube_horizontalpodautoscaler_spec_target_metric{namespace=\"default\","
+        "horizontalpodautoscaler=\"web\",metric_name=\"cpu\",metric_target_type=\"utilization\","
+        "container=\"\"} 50\n",
+        "kube_horizontalpodautoscaler_spec_target_metric{namespace=\"default\","
+        "horizontalpodautoscaler=\"web\",metric_name=\"cpu\",metric_target_type=\"utilization\","
+        "container=\"app\"} 60\n",
+        "kube_horizontalpodautoscaler_status_target_metric{namespace=\"default\","
+        "horizontalpodautoscaler=\"web\",metric_name=\"cpu\",metric_target_type=\"utilization\","
+        "container=\"\"} 71\n",
+        "kube_horizontalpodautoscaler_status_target_metric{namespace=\"default\","
+        "horizontalpodautoscaler=\"web\",metric_name=\"cpu\",metric_target_type=\"utilization\","
+        "container=\"app\"} 61\n",
+    };
+    for (size_t i = 0; i < HS_ARRAY_LEN (want); i++) CHECK_CONTAINS (b.data, want[i]);
+    CHECK (!strstr (b.data, "} 70\n")); /* the exact repeat: the first one written */
+    CHECK (!strstr (b.data, "} 51\n"));
+    int rc = s_promtool (b.data);
+    CHECK (rc == 0 || rc == -1);
+    hs_buf_free (&b);
+    hs_pb_free (o);
+}
+
 /* Many pods: the page stays well-formed and each series once. */
 static void test_many (void)
 {
@@ -645,9 +835,9 @@ static void test_many (void)
 int main (int argc, char **argv)
 {
     hs_test_t tests[] = {
-        {"escaping", test_escaping},
-        {"page", test_page},
-        {"cache", test_cache},
+        {"escaping", test_escaping},   {"page", test_page},
+        {"cache", test_cache},         {"extremes", test_extremes},
+        {"same_name", test_same_name}, {"hpa_metrics", test_hpa_metrics},
         {"many", test_many},
     };
     return HS_TEST_RUN (tests);

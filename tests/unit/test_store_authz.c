@@ -1336,9 +1336,9 @@ static void test_list_rules (void)
     const hs_kind_t pods[] = {HS_KIND_POD};
     const hs_kind_t deps[] = {HS_KIND_POD, HS_KIND_DEPLOYMENT};
     /* what they ask: insecure, admins, controllers, taps */
-    static const char *const all[] = {NULL,      "admin:alice",  "sa:scheduler",  "sa:replicas",
-                                      "sa:jobs", "sa:prober",    "sa:endpoints",  "sa:dns",
-                                      "tap:bob", "sa:apiserver", "sa:autoscaler", "sa:metrics"};
+    static const char *const all[] = {NULL,      "admin:alice",  "sa:scheduler", "sa:replicas",
+                                      "sa:jobs", "sa:prober",    "sa:endpoints", "sa:dns",
+                                      "tap:bob", "sa:apiserver", "sa:autoscaler"};
     for (size_t i = 0; i < HS_ARRAY_LEN (all); i++) {
         store_authz_id_parse (all[i], &id);
         CHECK_EQ_INT (store_authz_list (&id, deps, 2, "n2", &l, &msg), 0);
@@ -1362,6 +1362,31 @@ static void test_list_rules (void)
     CHECK_EQ_STR (msg, "deployments.apps is forbidden: User \"node:n1\" cannot list resource "
                        "\"deployments\" in API group \"apps\" at the cluster scope");
     free (msg);
+    /* sa:metrics: the six kinds hs-metrics renders, never a Secret (review 18, finding 8) */
+    store_authz_id_parse ("sa:metrics", &id);
+    const hs_kind_t rendered[] = {HS_KIND_POD,        HS_KIND_NODE, HS_KIND_DEPLOYMENT,
+                                  HS_KIND_REPLICASET, HS_KIND_JOB,  HS_KIND_HPA};
+    CHECK_EQ_INT (store_authz_list (&id, rendered, 6, NULL, &l, &msg), 0);
+    CHECK_EQ_INT (l.n_kinds, 6);
+    CHECK_EQ_INT (store_authz_list (&id, deps, 2, "n2", &l, &msg), 0);
+    CHECK_EQ_INT (l.n_kinds, 2);
+    CHECK_EQ_STR (l.pod_node, "n2");
+    CHECK_EQ_INT (store_authz_list (&id, NULL, 0, NULL, &l, &msg), 0);
+    CHECK_EQ_INT (l.n_kinds, 6); /* none asked: those six, not every kind */
+    for (size_t i = 0; i < l.n_kinds; i++) CHECK (l.kinds[i] == rendered[i]);
+    static const hs_kind_t secret_too[] = {HS_KIND_POD, HS_KIND_SECRET};
+    msg = NULL;
+    CHECK_EQ_INT (store_authz_list (&id, secret_too, 2, NULL, &l, &msg), -EPERM);
+    CHECK_EQ_STR (msg, "secrets is forbidden: User \"sa:metrics\" cannot list resource "
+                       "\"secrets\" in API group \"\" at the cluster scope");
+    free (msg);
+    static const hs_kind_t others[] = {HS_KIND_CONFIGMAP, HS_KIND_SERVICE, HS_KIND_ENDPOINTS,
+                                       HS_KIND_EVENT};
+    for (size_t i = 0; i < HS_ARRAY_LEN (others); i++) {
+        msg = NULL;
+        CHECK_EQ_INT (store_authz_list (&id, &others[i], 1, NULL, &l, &msg), -EPERM);
+        free (msg);
+    }
     static const char *const none[] = {"bootstrap:07401b", "store", "sa:other", ""};
     for (size_t i = 0; i < HS_ARRAY_LEN (none); i++) {
         store_authz_id_parse (none[i], &id);
@@ -1450,7 +1475,14 @@ static void test_store_snapshots (void)
                         "resource \"deployments\" in API group \"apps\" at the cluster scope");
     _cleanup_free_ char *boot = s_answer (s, "bootstrap:07401b", NULL, 0, NULL);
     CHECK_CONTAINS (boot, "error 5: nodes is forbidden: User \"bootstrap:07401b\" cannot list");
-    CHECK_EQ_INT (s_forbidden (s), before + 3);
+    /* sa:metrics: a snapshot of no kind in particular is of the six it renders */
+    _cleanup_free_ char *metrics = s_answer (s, "sa:metrics", NULL, 0, NULL);
+    CHECK_EQ_STR (metrics, "node//n1 node//n2 pod/default/a pod/default/b pod/default/pending");
+    _cleanup_free_ char *msecret =
+        s_answer (s, "sa:metrics", NULL, 2, (const char *[]){"pods", "secrets"});
+    CHECK_EQ_STR (msecret, "error 5: secrets is forbidden: User \"sa:metrics\" cannot list "
+                           "resource \"secrets\" in API group \"\" at the cluster scope");
+    CHECK_EQ_INT (s_forbidden (s), before + 4);
     /* everyone else reads everything */
     _cleanup_free_ char *tap =
         s_answer (s, "tap:bob", NULL, 2, (const char *[]){"pods", "secrets"});

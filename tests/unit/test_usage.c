@@ -3,6 +3,7 @@
 #include "hs_pb.h"
 #include "hs_test.h"
 #include "hs_usage.h"
+#include "hs_util.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -120,8 +121,6 @@ static void test_table (void)
     CHECK_EQ_INT (hs_usage_table_put (t, "usage.n1/", u, 101 * S), 1);
     CHECK_EQ_INT (hs_usage_table_put (t, "usage.n2/", other, 101 * S), 1);
     CHECK_EQ_INT ((int)hs_usage_table_size (t), 2);
-    /* an older sample arriving late does not replace the newer */
-    CHECK_EQ_INT (hs_usage_table_put (t, "usage.n1/", first, 102 * S), 0);
     const Hs__NodeUsage *got = hs_usage_table_node (t, "n1", 101 * S);
     CHECK (got != NULL);
     CHECK_EQ_INT ((int)got->window_ms, 1000);
@@ -132,23 +131,67 @@ static void test_table (void)
     CHECK_EQ_INT (hs_usage_stale_ns (5000) / 1000000, 15000);
     CHECK (hs_usage_table_node (t, "n3", 101 * S) == NULL);
     /* pods: by namespace and name on their node */
-    const Hs__PodUsage *p = hs_usage_table_pod (t, "n1", "default", "web", 101 * S);
+    const Hs__PodUsage *p = hs_usage_table_pod (t, "n1", "default", "web", NULL, 101 * S);
     CHECK (p != NULL);
-    CHECK (hs_usage_table_pod (t, "n1", "other", "web", 101 * S) == NULL);
-    CHECK (hs_usage_table_pod (t, "n1", "default", "web2", 101 * S) == NULL);
-    CHECK (hs_usage_table_pod (t, "n3", "default", "web", 101 * S) == NULL);
-    CHECK (hs_usage_table_pod (t, "n1", "default", "web", 110 * S) == NULL);
+    CHECK (hs_usage_table_pod (t, "n1", "other", "web", NULL, 101 * S) == NULL);
+    CHECK (hs_usage_table_pod (t, "n1", "default", "web2", NULL, 101 * S) == NULL);
+    CHECK (hs_usage_table_pod (t, "n3", "default", "web", NULL, 101 * S) == NULL);
+    CHECK (hs_usage_table_pod (t, "n1", "default", "web", NULL, 110 * S) == NULL);
     uint64_t cpu;
     int64_t mem;
     hs_usage_pod_totals (p, &cpu, &mem);
     CHECK_EQ_INT ((int)cpu, 12);
     CHECK_EQ_INT ((int)mem, 300);
+    /* The agent's clock stepped back a minute (review 18, finding 4): its
+     * next sample, timestamped earlier, is taken and keeps the node fresh. */
+    Hs__NodeUsage *back = s_sample ("n1", 11 * S - 60 * S, 1000, 1000);
+    back->cpu_usage_nanocores = 4242;
+    CHECK_EQ_INT (hs_usage_table_put (t, "usage.n1/", back, 103 * S), 1);
+    got = hs_usage_table_node (t, "n1", 106 * S);
+    CHECK (got != NULL);
+    CHECK (got && got->cpu_usage_nanocores == 4242 && got->timestamp == -49 * S);
+    hs_pb_free (back);
     hs_pb_free (first);
     hs_pb_free (u);
     hs_pb_free (other);
     hs_usage_table_destroy (&t);
     CHECK (t == NULL);
     hs_usage_table_destroy (&t);
+}
+
+/* Two pods named web in one sample (review 18, finding 6): the old one in
+ * its grace period and the new one. The caller's uid picks, else the run
+ * that started last, whatever the sample's order. */
+static void test_same_name (void)
+{
+    static const struct {
+        const char *uid; /* the caller's */
+        bool old_wins;
+    } cases[] = {{"u-new", false}, {"u-old", true}, {NULL, false}, {"", false}, {"u-x", false}};
+    for (int order = 0; order < 2; order++) {
+        Hs__NodeUsage *u = s_sample ("n1", 11 * S, 1000, 1000);
+        Hs__NodeUsage *young = s_sample ("n1", 11 * S, 1000, 1000);
+        Hs__PodUsage *po = u->pods[0], *pn = young->pods[0];
+        young->n_pods = 0; /* moved into u */
+        hs_pb_set_str (&po->uid, "u-old");
+        hs_pb_set_str (&pn->uid, "u-new");
+        for (size_t i = 0; i < po->n_containers; i++) {
+            po->containers[i]->started_at = (100 + (int64_t)i) * S;
+            pn->containers[i]->started_at = (200 - 150 * (int64_t)i) * S; /* newest: 200 s */
+        }
+        hs_pb_push ((void ***)&u->pods, &u->n_pods, pn);
+        if (order) u->pods[0] = pn, u->pods[1] = po;
+        hs_usage_table_t *t = hs_usage_table_new ();
+        CHECK_EQ_INT (hs_usage_table_put (t, "usage.n1/", u, S), 1);
+        for (size_t c = 0; c < HS_ARRAY_LEN (cases); c++) {
+            const Hs__PodUsage *p = hs_usage_table_pod (t, "n1", "default", "web", cases[c].uid, S);
+            CHECK (p != NULL);
+            if (p) CHECK_EQ_STR (p->uid, cases[c].old_wins ? "u-old" : "u-new");
+        }
+        hs_usage_table_destroy (&t);
+        hs_pb_free (u);
+        hs_pb_free (young);
+    }
 }
 
 /* Many nodes in any order: the sorted array finds each. */
@@ -178,6 +221,7 @@ int main (int argc, char **argv)
     static const hs_test_t tests[] = {
         {"formats", test_formats},
         {"table", test_table},
+        {"same_name", test_same_name},
         {"many", test_many},
     };
     return HS_TEST_RUN (tests);

@@ -191,7 +191,8 @@ static int s_top_pods (ctl_t *ctl, const s_opts_t *o, const char *name, ctl_sele
         const Hs__ObjectMeta *m = pods[i]->pod->metadata;
         const Hs__PodSpec *spec = pods[i]->pod->spec;
         const Hs__PodUsage *pu =
-            spec ? hs_usage_table_pod (t, spec->node_name, m->namespace_, m->name, now_mono) : NULL;
+            spec ? hs_usage_table_pod (t, spec->node_name, m->namespace_, m->name, m->uid, now_mono)
+                 : NULL;
         if (!pu || pu->n_containers == 0) continue;
         size_t k = o->containers ? pu->n_containers : 1;
         for (size_t c = 0; c < k; c++) {
