@@ -517,6 +517,7 @@ static void test_reconcile_scale_up (void)
     CHECK_EQ_STR (r.conds[AS_COND_LIMITED].reason, "TooManyReplicas");
     CHECK_EQ_STR (r.conds[AS_COND_LIMITED].message,
                   "the desired replica count is more than the maximum replica count");
+    as_history_free (&h);
 }
 
 static void test_reconcile_stabilization (void)
@@ -572,6 +573,9 @@ static void test_reconcile_stabilization (void)
     as_reconcile (&s, 3, pods, n, &p, NOW, &h3, &r);
     CHECK (!r.rescale);
     CHECK_EQ_STR (r.conds[AS_COND_ABLE].reason, "ScaleUpStabilized");
+    as_history_free (&h);
+    as_history_free (&h2);
+    as_history_free (&h3);
 }
 
 static void test_reconcile_policies (void)
@@ -587,7 +591,7 @@ static void test_reconcile_policies (void)
     s.up.n_policies = 1;
     s.up.policies[0] = (as_policy_t){AS_POLICY_PODS, 1, 60};
     as_history_t h = {0};
-    h.ups[h.n_ups++] = (as_stamp_t){.value = 1, .at = NOW - 30 * NS};
+    as_history_add_event (&h, true, 1, NOW - 30 * NS);
     size_t n = s_simple (2, 150, pods, ct); /* wants 6 */
     as_reconcile (&s, 2, pods, n, &p, NOW, &h, &r);
     CHECK (!r.rescale);
@@ -651,6 +655,9 @@ static void test_reconcile_policies (void)
     as_reconcile (&s, 5, pods, n, &p, NOW + 120 * NS, &h3, &r);
     CHECK_EQ_INT (r.desired, 3);
     CHECK_EQ_STR (r.conds[AS_COND_LIMITED].reason, "TooFewReplicas");
+    as_history_free (&h);
+    as_history_free (&h2);
+    as_history_free (&h3);
 }
 
 static void test_reconcile_bounds_and_errors (void)
@@ -697,6 +704,7 @@ static void test_reconcile_bounds_and_errors (void)
 
     as_scale_failed (&r, "Conflict");
     CHECK_EQ_STR (r.conds[AS_COND_ABLE].reason, "FailedUpdateScale");
+    as_history_free (&h);
 }
 
 static void test_milli_fmt (void)
