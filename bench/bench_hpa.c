@@ -20,6 +20,12 @@
  *  changes of spec.replicas from t0 and their reversals (up after down or
  *  down after up: oscillation). Then removes the load, deletes both objects
  *  and waits for the pods to go. Prints tables; no pass/fail.
+ *
+ *  What the reversal count cannot show (review 18b, finding 11): the load
+ *  grows with the replica count (every pod burns to its limit), so the
+ *  count only climbs to max; and --steady is shorter than the 5-minute
+ *  scale-down window. A steady load shared by the pods and a check for
+ *  reversals is tests/integration/test_hpa.sh's; bench/README.md says more.
  */
 #include "benchlib.h"
 #include "hs_client.h"

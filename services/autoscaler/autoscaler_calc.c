@@ -27,6 +27,30 @@ __attribute__ ((format (printf, 3, 4))) static void s_fmt (char *buf, size_t len
     va_end (ap);
 }
 
+/* Saturating int64 arithmetic: garbage usage saturates rather than overflows. */
+static int64_t s_add_sat (int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_add_overflow (a, b, &r)) return a > 0 ? INT64_MAX : INT64_MIN;
+    return r;
+}
+
+static int64_t s_mul_sat (int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_mul_overflow (a, b, &r)) return (a > 0) == (b > 0) ? INT64_MAX : INT64_MIN;
+    return r;
+}
+
+/* A count computed in double, clamped into [lo, INT32_MAX] (a conversion
+ * out of range is undefined). */
+static int32_t s_clamp32 (double v, int32_t lo)
+{
+    if (!(v >= (double)lo)) return lo; /* also NaN */
+    if (v >= (double)INT32_MAX) return INT32_MAX;
+    return (int32_t)v;
+}
+
 /* ------------------------------------------------------------------ pods */
 
 typedef enum { S_READY, S_UNREADY, S_MISSING, S_IGNORED } s_group_t;
@@ -64,7 +88,7 @@ static bool s_usage (const as_pod_t *pod, as_resource_t res, const char *contain
     for (size_t i = 0; i < pod->n_containers; i++) {
         const as_container_t *c = &pod->containers[i];
         if (container && !hs_streq (container, c->name)) continue;
-        sum += c->usage[res];
+        sum = s_add_sat (sum, c->usage[res]);
         any = true;
     }
     if (!any) return false;
@@ -85,7 +109,7 @@ static int s_request (const as_pod_t *pod, as_resource_t res, const char *contai
                    hs_s (c->name), hs_s (pod->name));
             return -1;
         }
-        sum += c->request[res];
+        sum = s_add_sat (sum, c->request[res]);
     }
     *ret = sum;
     return 0;
@@ -107,15 +131,18 @@ static int s_util_ratio (const s_row_t *rows, size_t n, int32_t target, double *
     int64_t total = 0, requests = 0, entries = 0;
     for (size_t i = 0; i < n; i++) {
         if (!rows[i].in) continue;
-        total += rows[i].value;
-        requests += rows[i].request;
+        total = s_add_sat (total, rows[i].value);
+        requests = s_add_sat (requests, rows[i].request);
         entries++;
     }
     if (requests == 0) {
         s_fmt (err, AS_MSG, "no metrics returned matched known pods");
         return -1;
     }
-    int32_t util = (int32_t)((total * 100) / requests);
+    /* integer percent as kube's; in double when total * 100 would overflow */
+    int32_t util = total <= INT64_MAX / 100
+                       ? s_clamp32 ((double)((total * 100) / requests), 0)
+                       : s_clamp32 ((double)total * 100.0 / (double)requests, 0);
     *ret_ratio = (double)util / (double)target;
     *ret_util = util;
     *ret_raw = total / entries;
@@ -129,7 +156,7 @@ static void s_usage_ratio (const s_row_t *rows, size_t n, int64_t target, double
     int64_t total = 0, entries = 0;
     for (size_t i = 0; i < n; i++) {
         if (!rows[i].in) continue;
-        total += rows[i].value;
+        total = s_add_sat (total, rows[i].value);
         entries++;
     }
     int64_t usage = entries ? total / entries : 0;
@@ -194,7 +221,7 @@ static int32_t s_recheck (double ratio, double new_ratio, size_t in, int32_t cur
     if (fabs (1.0 - new_ratio) <= tol || (ratio < 1.0 && new_ratio > 1.0) ||
         (ratio > 1.0 && new_ratio < 1.0))
         return current;
-    int32_t r = (int32_t)ceil (new_ratio * (double)in);
+    int32_t r = s_clamp32 (ceil (new_ratio * (double)in), 0);
     if ((new_ratio < 1.0 && r > current) || (new_ratio > 1.0 && r < current)) return current;
     return r;
 }
@@ -230,14 +257,14 @@ int as_resource_replicas (const as_pod_t *pods, size_t n, int32_t current, int32
     bool up_with_unready = unready > 0 && ratio > 1.0;
     if (!up_with_unready && missing == 0) {
         if (fabs (1.0 - ratio) > p->tolerance)
-            ret->replicas = (int32_t)ceil (ratio * (double)ready);
+            ret->replicas = s_clamp32 (ceil (ratio * (double)ready), 0);
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
         s_row_t *r = &rows[i];
         if (r->g == S_MISSING && ratio < 1.0) {
             int64_t fallback = target_util > 100 ? target_util : 100;
-            r->value = r->request * fallback / 100;
+            r->value = s_mul_sat (r->request, fallback) / 100;
             r->in = true;
         } else if (r->g == S_MISSING && ratio > 1.0) {
             r->value = 0;
@@ -286,7 +313,7 @@ int as_raw_resource_replicas (const as_pod_t *pods, size_t n, int32_t current, i
     bool up_with_unready = unready > 0 && ratio > 1.0;
     if (!up_with_unready && missing == 0) {
         if (fabs (1.0 - ratio) > p->tolerance)
-            ret->replicas = (int32_t)ceil (ratio * (double)ready);
+            ret->replicas = s_clamp32 (ceil (ratio * (double)ready), 0);
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
@@ -337,7 +364,7 @@ s_cond (as_result_t *r, int which, const char *status, const char *reason, const
 __attribute__ ((format (printf, 4, 5))) static void
 s_event (as_result_t *r, const char *type, const char *reason, const char *fmt, ...)
 {
-    if (r->n_events >= AS_MAX_EVENTS) return;
+    if (r->n_events >= AS_MAX_EVENTS) return; /* not reached: see AS_MAX_EVENTS */
     as_event_t *e = &r->events[r->n_events++];
     e->type = type;
     s_fmt (e->reason, sizeof e->reason, "%s", reason);
@@ -347,22 +374,45 @@ s_event (as_result_t *r, const char *type, const char *reason, const char *fmt, 
     va_end (ap);
 }
 
-/* Records value at now in a list: over the oldest entry older than every
- * cutoff, else appended (else, when full, over the oldest). */
-static void s_stamp (as_stamp_t *v, size_t *n, int32_t value, int64_t now, int64_t cutoff)
+/* Appends to a growable list. */
+static as_stamp_t *s_push (as_stamp_t **v, size_t *n, size_t *cap)
 {
-    size_t slot = *n, oldest = 0;
-    for (size_t i = 0; i < *n; i++) {
-        if (v[i].at < v[oldest].at) oldest = i;
-        if ((v[i].at < cutoff || v[i].outdated) && slot == *n) slot = i;
+    if (*n == *cap) {
+        *cap = *cap ? 2 * *cap : 8;
+        *v = hs_realloc (*v, *cap * sizeof **v);
     }
-    if (slot == *n) {
-        if (*n < AS_MAX_HISTORY)
-            (*n)++;
-        else
-            slot = oldest;
+    return &(*v)[(*n)++];
+}
+
+void as_history_free (as_history_t *h)
+{
+    free (h->recs);
+    free (h->ups);
+    free (h->downs);
+    memset (h, 0, sizeof *h);
+}
+
+void as_history_add_event (as_history_t *h, bool up, int32_t value, int64_t at)
+{
+    as_stamp_t *x = up ? s_push (&h->ups, &h->n_ups, &h->cap_ups)
+                       : s_push (&h->downs, &h->n_downs, &h->cap_downs);
+    *x = (as_stamp_t){.value = value, .at = at};
+}
+
+/* Records a recommendation: its value's entry restamped, else over an entry
+ * older than cutoff (every window's), else appended. */
+static void s_recommend (as_history_t *h, int32_t value, int64_t now, int64_t cutoff)
+{
+    size_t slot = h->n_recs;
+    for (size_t i = 0; i < h->n_recs; i++) {
+        if (h->recs[i].value == value) {
+            slot = i;
+            break;
+        }
+        if (h->recs[i].at < cutoff && slot == h->n_recs) slot = i;
     }
-    v[slot] = (as_stamp_t){.value = value, .at = now};
+    as_stamp_t *x = slot < h->n_recs ? &h->recs[slot] : s_push (&h->recs, &h->n_recs, &h->cap_recs);
+    *x = (as_stamp_t){.value = value, .at = now};
 }
 
 /* stabilizeRecommendation (no behavior): the max over the window. */
@@ -372,7 +422,7 @@ static int32_t s_stabilize (as_history_t *h, int32_t desired, int64_t window_ns,
     int64_t cutoff = now - window_ns;
     for (size_t i = 0; i < h->n_recs; i++)
         if (h->recs[i].at >= cutoff && h->recs[i].value > max) max = h->recs[i].value;
-    s_stamp (h->recs, &h->n_recs, desired, now, cutoff);
+    s_recommend (h, desired, now, cutoff);
     return max;
 }
 
@@ -392,7 +442,7 @@ static int32_t s_stabilize_behavior (as_history_t *h, const as_spec_t *s, int32_
     int32_t rec = current;
     if (rec < up) rec = up;
     if (rec > down) rec = down;
-    s_stamp (h->recs, &h->n_recs, desired, now, up_cut < down_cut ? up_cut : down_cut);
+    s_recommend (h, desired, now, up_cut < down_cut ? up_cut : down_cut);
     if (rec != desired) {
         if (desired >= current)
             s_cond (r, AS_COND_ABLE, "True", "ScaleUpStabilized",
@@ -409,24 +459,16 @@ static int32_t s_stabilize_behavior (as_history_t *h, const as_spec_t *s, int32_
     return rec;
 }
 
-/* getReplicasChangePerPeriod */
-static int32_t s_changes (const as_stamp_t *v, size_t n, int32_t period_s, int64_t now)
+/* getReplicasChangePerPeriod: every event within the period, outdated or
+ * not (outdated only marks a slot for reuse, against the longest period of
+ * its own direction; the other direction's periods may be longer). */
+static int64_t s_changes (const as_stamp_t *v, size_t n, int32_t period_s, int64_t now)
 {
     int64_t cutoff = now - (int64_t)period_s * NS;
-    int32_t sum = 0;
+    int64_t sum = 0;
     for (size_t i = 0; i < n; i++)
-        if (v[i].at > cutoff && !v[i].outdated) sum += v[i].value;
+        if (v[i].at > cutoff) sum += v[i].value;
     return sum;
-}
-
-static int32_t s_max32 (int32_t a, int32_t b)
-{
-    return a > b ? a : b;
-}
-
-static int32_t s_min32 (int32_t a, int32_t b)
-{
-    return a < b ? a : b;
 }
 
 /* calculateScaleUpLimitWithScalingRules / calculateScaleDownLimitWithBehaviors */
@@ -435,22 +477,24 @@ static int32_t s_limit (const as_history_t *h, const as_rules_t *rules, int32_t 
 {
     if (rules->select == AS_SELECT_DISABLED) return current;
     bool take_min = (rules->select == AS_SELECT_MIN) == up;
-    int32_t result = take_min ? INT32_MAX : INT32_MIN;
+    /* in double (policy values up to INT32_MAX, "no limit"), clamped into
+     * int32 at the end; the callers clamp to current and min/max */
+    double result = take_min ? INFINITY : -INFINITY;
     for (size_t i = 0; i < rules->n_policies; i++) {
         const as_policy_t *pol = &rules->policies[i];
-        int32_t added = s_changes (h->ups, h->n_ups, pol->period_s, now);
-        int32_t deleted = s_changes (h->downs, h->n_downs, pol->period_s, now);
-        int32_t start = current - added + deleted;
-        int32_t proposed;
+        double added = (double)s_changes (h->ups, h->n_ups, pol->period_s, now);
+        double deleted = (double)s_changes (h->downs, h->n_downs, pol->period_s, now);
+        double start = (double)current - added + deleted;
+        double proposed;
         if (pol->type == AS_POLICY_PODS)
             proposed = up ? start + pol->value : start - pol->value;
         else if (up)
-            proposed = (int32_t)ceil ((double)start * (1.0 + (double)pol->value / 100.0));
+            proposed = ceil (start * (1.0 + (double)pol->value / 100.0));
         else
-            proposed = (int32_t)((double)start * (1.0 - (double)pol->value / 100.0));
-        result = take_min ? s_min32 (result, proposed) : s_max32 (result, proposed);
+            proposed = trunc (start * (1.0 - (double)pol->value / 100.0));
+        result = take_min ? fmin (result, proposed) : fmax (result, proposed);
     }
-    return result;
+    return s_clamp32 (result, INT32_MIN);
 }
 
 /* convertDesiredReplicasWithBehaviorRate */
@@ -503,7 +547,7 @@ static int32_t s_rate (const as_history_t *h, const as_spec_t *s, int32_t curren
 static int32_t s_rules (int32_t current, int32_t desired, int32_t min, int32_t max,
                         const char **ret_reason, const char **ret_msg)
 {
-    int32_t limit = (int32_t)fmax (2.0 * (double)current, 4.0);
+    int32_t limit = s_clamp32 (fmax (2.0 * (double)current, 4.0), 0);
     int32_t max_allowed;
     if (max > limit) {
         max_allowed = limit;
@@ -597,6 +641,12 @@ void as_reconcile (const as_spec_t *s, int32_t current, const as_pod_t *pods, si
     int32_t min = s->min_replicas;
     int32_t desired = 0;
     bool rescale = true;
+    /* recordInitialRecommendation: a new history starts at the current count */
+    if (h->n_recs == 0) s_recommend (h, current, now, now);
+    /* kube sets this on every pass right after reading the scale; the
+     * branches below overwrite it */
+    s_cond (r, AS_COND_ABLE, "True", "SucceededGetScale",
+            "the HPA controller was able to get the target's current scale");
     if (current == 0 && min != 0) {
         rescale = false;
         s_cond (r, AS_COND_ACTIVE, "False", "ScalingDisabled",
@@ -668,10 +718,19 @@ void as_scaled (const as_spec_t *s, as_history_t *h, int64_t now, as_result_t *r
         if (rules->policies[i].period_s > longest) longest = rules->policies[i].period_s;
     int64_t cutoff = now - (int64_t)longest * NS;
     as_stamp_t *v = up ? h->ups : h->downs;
-    size_t *nv = up ? &h->n_ups : &h->n_downs;
-    for (size_t i = 0; i < *nv; i++) /* markScaleEventsOutdated */
+    size_t nv = up ? h->n_ups : h->n_downs;
+    /* storeScaleEvent: markScaleEventsOutdated, then the LAST outdated slot
+     * is reused, else the event is appended */
+    size_t slot = nv;
+    for (size_t i = 0; i < nv; i++) {
         if (v[i].at < cutoff) v[i].outdated = true;
-    s_stamp (v, nv, up ? r->desired - r->current : r->current - r->desired, now, cutoff);
+        if (v[i].outdated) slot = i;
+    }
+    int32_t change = up ? r->desired - r->current : r->current - r->desired;
+    if (slot < nv)
+        v[slot] = (as_stamp_t){.value = change, .at = now};
+    else
+        as_history_add_event (h, up, change, now);
 }
 
 void as_scale_failed (as_result_t *r, const char *why)

@@ -39,6 +39,9 @@
  *      reasons and messages; Events SuccessfulRescale, FailedGetResourceMetric,
  *      FailedComputeMetricsReplicas.
  *
+ *  Arithmetic on usage and requests saturates (a garbage sample never
+ *  overflows), and counts computed in doubles are clamped into int32.
+ *
  *  Units: cpu in millicores, memory in milli-bytes (kube's MilliValue),
  *  times in realtime ns.
  */
@@ -49,12 +52,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AS_MAX_METRICS  8  /* metrics per HPA we look at (more: refused) */
-#define AS_MAX_POLICIES 8  /* policies per direction */
-#define AS_MAX_EVENTS   4  /* Events one reconcile may ask for */
-#define AS_MAX_HISTORY  64 /* recommendations and scale events kept per HPA */
-#define AS_MSG          512
-#define AS_NAME         256
+#define AS_MAX_METRICS  8 /* metrics per HPA (more: the daemon sets ScalingActive False) */
+#define AS_MAX_POLICIES 8 /* policies per direction (likewise) */
+/* Events one reconcile may ask for: one per failing metric, the
+ * FailedComputeMetricsReplicas, and the rescale's outcome */
+#define AS_MAX_EVENTS (AS_MAX_METRICS + 2)
+#define AS_MSG        512
+#define AS_NAME       256
 
 typedef enum { AS_RES_CPU, AS_RES_MEMORY } as_resource_t;
 
@@ -157,7 +161,14 @@ typedef struct {
 void as_rules_default (as_rules_t *r, bool up, bool set_policies, bool set_select);
 
 /* What we keep per HPA between passes (horizontal.go's recommendations and
- * scaleUpEvents / scaleDownEvents). Zero it to start. */
+ * scaleUpEvents / scaleDownEvents). Zero it to start, as_history_free it at
+ * the end. The lists grow as needed, so a window or period of any length
+ * (kube's limits: 3600 s, 1800 s) is honoured at any sync period:
+ *   - recs: one entry per recommended value, stamped with the last time it
+ *     was recommended (an older stamp of the same value can never change a
+ *     min or max over a window), an entry older than every window reused;
+ *   - ups/downs: one entry per rescale; as kube's storeScaleEvent, the last
+ *     entry older than the direction's longest period is reused. */
 typedef struct {
     int32_t value;
     int64_t at;
@@ -165,11 +176,15 @@ typedef struct {
 } as_stamp_t;
 
 typedef struct {
-    as_stamp_t recs[AS_MAX_HISTORY];
-    size_t n_recs;
-    as_stamp_t ups[AS_MAX_HISTORY], downs[AS_MAX_HISTORY];
-    size_t n_ups, n_downs;
+    as_stamp_t *recs;
+    size_t n_recs, cap_recs;
+    as_stamp_t *ups, *downs;
+    size_t n_ups, n_downs, cap_ups, cap_downs;
 } as_history_t;
+
+void as_history_free (as_history_t *h);
+/* Appends a scale event (up: ups, else downs), as a rescale at `at` would. */
+void as_history_add_event (as_history_t *h, bool up, int32_t value, int64_t at);
 
 /* A condition as kube's setCondition leaves it. */
 typedef struct {
@@ -208,7 +223,9 @@ typedef struct {
 
 /* horizontal.go's reconcileAutoscaler, up to the scale write: current is
  * the target's spec.replicas; pods those its selector matches. Records
- * the recommendation in h. When ret->rescale, the caller writes the scale
+ * the recommendation in h (an empty h is first seeded with current at now,
+ * kube's recordInitialRecommendation: a new owner waits a full window before
+ * it scales down). When ret->rescale, the caller writes the scale
  * and then calls as_scaled (success) or as_scale_failed. */
 void as_reconcile (const as_spec_t *spec, int32_t current, const as_pod_t *pods, size_t n,
                    const as_params_t *p, int64_t now, as_history_t *h, as_result_t *ret);

@@ -23,13 +23,20 @@
  *    - then OP_UPDATE_STATUS of the HPA (currentReplicas, desiredReplicas,
  *      currentMetrics, lastScaleTime, conditions keeping their
  *      lastTransitionTime while their status holds, observedGeneration),
- *      only when it differs from the stored one;
+ *      at once when anything but the metric figures changed, the figures
+ *      alone at most every --status-interval (default 15 s, kube's sync);
  *    - the Events as_reconcile asked for (SuccessfulRescale,
- *      FailedGetResourceMetric, ...), merged by the store when repeated.
+ *      FailedGetResourceMetric, ...); the store merges repeats into a count,
+ *      but each is still a commit, so an identical Warning is sent again
+ *      only after 60 s.
  *
  *  The recommendations and scale events behind stabilization and the rate
- *  policies live in memory per HPA, as in kube: an instance that takes an
- *  HPA over starts with none.
+ *  policies live in memory per HPA, as in kube; an instance that takes an
+ *  HPA over starts with the current count as its one recommendation
+ *  (kube's recordInitialRecommendation), so it waits a full window before a
+ *  scale down. A usage sample with a container's memory below 0 or above
+ *  2^53 bytes, or cpu above 2^40 nanocores, is garbage: counted, logged
+ *  once, its pod without a metric.
  */
 #include "autoscaler_calc.h"
 #include "hs_client.h"
@@ -52,6 +59,18 @@
 #define NS              1000000000LL
 #define STALE_MIN_MS    3000 /* a node's sample is stale after 3 x interval, at least this */
 #define CALL_TIMEOUT_MS 10000
+/* a container's sample beyond these is garbage: 2^53 bytes (8 PiB), 2^40
+ * nanocores (about 1100 cores) */
+#define MAX_MEMORY_BYTES (1LL << 53)
+#define MAX_NANOCORES    (1ULL << 40)
+#define EVENT_REPEAT_NS  (60 * NS) /* an identical Warning is sent again after this */
+#define N_SENT           16        /* the recent Warnings remembered per HPA */
+
+/* A Warning recently sent for an HPA: its reason and message, hashed. */
+typedef struct {
+    uint64_t hash;
+    int64_t at; /* monotonic */
+} s_sent_t;
 
 typedef struct {
     Hs__NodeUsage *usage;
@@ -67,10 +86,13 @@ typedef struct {
     bool inflight;      /* a write not yet answered */
     int64_t barrier;    /* the cache must reach this revision first */
     bool seen;
+    int64_t status_at; /* monotonic: the last status write */
+    s_sent_t sent[N_SENT];
 } s_hpa_t;
 
 typedef struct {
     int64_t sync_ms;
+    int64_t status_ms; /* a status whose metric figures alone changed waits this long */
     as_params_t calc;
 } s_params_t;
 
@@ -83,7 +105,7 @@ typedef struct self_t {
     zhashx_t *hpas;  /* "ns/name" -> s_hpa_t */
     uint64_t owned, total;
     uint64_t passes, reconciles, rescales, conflicts, scale_failed, status_writes, usage_samples,
-        usage_garbage;
+        usage_garbage, events_sent, events_suppressed;
 } self_t;
 
 /* A scale write in flight and what to finish after it: freed by its
@@ -100,7 +122,7 @@ static void s_usage (FILE *f)
     fprintf (
         f, "usage: hs-autoscaler [--sync-period D] [--tolerance F] [--downscale-stabilization D]\n"
            "                     [--cpu-initialization-period D] [--initial-readiness-delay D]\n"
-           "                     [controller flags]\n"
+           "                     [--status-interval D] [controller flags]\n"
            "  D is a duration: 500ms, 15s, 5m (a bare number is seconds)\n"
            "  --sync-period D                 how often each HPA is reconciled (default 1s)\n"
            "  --tolerance F                   the ratio change ignored (default 0.1)\n"
@@ -109,7 +131,9 @@ static void s_usage (FILE *f)
            "  --cpu-initialization-period D   cpu samples of younger pods need readiness\n"
            "                                  and a full window (default 5m)\n"
            "  --initial-readiness-delay D     a pod not ready this long after its start\n"
-           "                                  never became ready (default 30s)\n");
+           "                                  never became ready (default 30s)\n"
+           "  --status-interval D             a status whose metric figures alone changed\n"
+           "                                  is written at most this often (default 15s)\n");
     hs_ctrl_usage (f);
 }
 
@@ -128,6 +152,7 @@ static void s_hpa_destroy (void **item)
 {
     s_hpa_t *h = *item;
     if (!h) return;
+    as_history_free (&h->history);
     free (h->uid);
     free (h);
     *item = NULL;
@@ -142,6 +167,14 @@ static void s_ctx_free (void *arg)
 }
 
 /* ------------------------------------------------------------------ usage */
+
+/* A container's sample within range: memory in [0, 2^53] bytes, cpu below
+ * 2^40 nanocores (so that milli units and their sums cannot overflow). */
+static bool s_usage_valid (const Hs__ContainerUsage *cu)
+{
+    return cu->memory_working_set_bytes >= 0 && cu->memory_working_set_bytes <= MAX_MEMORY_BYTES &&
+           cu->cpu_usage_nanocores <= MAX_NANOCORES;
+}
 
 static void s_on_usage (void *arg, const char *topic, const Hs__Envelope *env)
 {
@@ -162,6 +195,23 @@ static void s_on_usage (void *arg, const char *topic, const Hs__Envelope *env)
         hs_log_once (HS_LOG_WARN, "autoscaler:usage-topic",
                      "ignoring node %s's usage on %s: the topic names another node", n, topic);
         return;
+    }
+    /* a container's figures out of range (or a pod listed twice) make the
+     * sample garbage: counted, logged once; s_pod treats such a pod as
+     * without a metric and the index keeps the first of a uid */
+    bool bad = false;
+    for (size_t i = 0; i < env->usage->n_pods; i++) {
+        const Hs__PodUsage *pu = env->usage->pods[i];
+        for (size_t k = 0; k < pu->n_containers; k++) bad |= !s_usage_valid (pu->containers[k]);
+        for (size_t k = 0; k < i && pu->uid && pu->uid[0]; k++)
+            bad |= hs_streq (env->usage->pods[k]->uid, pu->uid);
+    }
+    if (bad) {
+        self->usage_garbage++;
+        hs_log_once (HS_LOG_WARN, "autoscaler:usage-range",
+                     "node %s's usage has a container's memory or cpu out of range, or a pod "
+                     "twice: those pods count as without metrics",
+                     n);
     }
     self->usage_samples++;
     s_node_t *node = zhashx_lookup (self->nodes, n);
@@ -184,25 +234,43 @@ static bool s_fresh (const s_node_t *n, int64_t now_mono)
 typedef struct {
     const Hs__PodUsage *pod;
     const Hs__NodeUsage *node;
+    int64_t recv_mono;
 } s_pod_usage_t;
 
+static void s_free_item (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
+
 /* pod uid -> its usage, from the fresh nodes' samples that have a window
- * (the first sample of a run has no rate yet). */
+ * (the first sample of a run has no rate yet). A uid two samples list (a
+ * buggy or hostile agent): the freshest sample's entry. */
 static zhashx_t *s_usage_index (self_t *self, int64_t now_mono)
 {
     zhashx_t *ix = zhashx_new ();
-    zhashx_set_destructor (ix, (czmq_destructor *)zstr_free);
-    zhashx_set_duplicator (ix, NULL);
-    zhashx_set_destructor (ix, NULL);
+    zhashx_set_destructor (ix, s_free_item);
     for (s_node_t *n = zhashx_first (self->nodes); n; n = zhashx_next (self->nodes)) {
         if (!s_fresh (n, now_mono) || n->usage->window_ms == 0) continue;
         for (size_t i = 0; i < n->usage->n_pods; i++) {
             const Hs__PodUsage *p = n->usage->pods[i];
             if (!p->uid || !p->uid[0]) continue;
+            s_pod_usage_t *old = zhashx_lookup (ix, p->uid);
+            if (old) {
+                hs_log_once (HS_LOG_WARN, "autoscaler:usage-dup",
+                             "pod %s's usage comes from nodes %s and %s: the fresher counts",
+                             p->uid, hs_s (old->node->node), n->usage->node);
+                if (old->recv_mono >= n->recv_mono) continue; /* the first of one sample too */
+                old->pod = p;
+                old->node = n->usage;
+                old->recv_mono = n->recv_mono;
+                continue;
+            }
             s_pod_usage_t *u = hs_calloc (1, sizeof *u);
             u->pod = p;
             u->node = n->usage;
-            zhashx_update (ix, p->uid, u);
+            u->recv_mono = n->recv_mono;
+            zhashx_insert (ix, p->uid, u);
         }
     }
     return ix;
@@ -210,8 +278,6 @@ static zhashx_t *s_usage_index (self_t *self, int64_t now_mono)
 
 static void s_usage_index_destroy (zhashx_t **ix)
 {
-    if (!*ix) return;
-    for (void *u = zhashx_first (*ix); u; u = zhashx_next (*ix)) free (u);
     zhashx_destroy (ix);
 }
 
@@ -349,6 +415,7 @@ static void s_pod (const Hs__Pod *pod, zhashx_t *usage, as_pod_t *p, as_containe
         for (size_t k = 0; u && k < u->pod->n_containers; k++) {
             const Hs__ContainerUsage *cu = u->pod->containers[k];
             if (!hs_streq (cu->name, c->name)) continue;
+            if (!s_usage_valid (cu)) break; /* garbage (counted on receipt): no metric */
             x->usage[AS_RES_CPU] = (int64_t)(cu->cpu_usage_nanocores / 1000000);
             x->usage[AS_RES_MEMORY] = cu->memory_working_set_bytes * 1000;
             found = true;
@@ -406,7 +473,69 @@ static void s_set_cond (Hs__HorizontalPodAutoscalerStatus *st, const char *type,
     hs_pb_set_str (&x->message, c->message);
 }
 
-/* Writes the HPA's status from r when it changed; emits r's Events. */
+/* FNV-1a of an Event's reason and message. */
+static uint64_t s_event_hash (const as_event_t *e)
+{
+    uint64_t x = 1469598103934665603ULL;
+    for (const char *p = e->reason; *p; p++) x = (x ^ (unsigned char)*p) * 1099511628211ULL;
+    x = (x ^ 0xff) * 1099511628211ULL;
+    for (const char *p = e->message; *p; p++) x = (x ^ (unsigned char)*p) * 1099511628211ULL;
+    return x;
+}
+
+/* Whether to send Event e now: a Warning identical to one sent for this HPA
+ * within EVENT_REPEAT_NS waits (the store would only merge it into a count,
+ * each repeat one more commit; the conditions carry the state meanwhile). */
+static bool s_event_due (s_hpa_t *h, const as_event_t *e, int64_t now_mono)
+{
+    if (!h || !hs_streq (e->type, "Warning")) return true;
+    uint64_t x = s_event_hash (e);
+    s_sent_t *slot = &h->sent[0];
+    for (size_t i = 0; i < N_SENT; i++) {
+        s_sent_t *t = &h->sent[i];
+        if (t->at && t->hash == x) {
+            if (now_mono - t->at < EVENT_REPEAT_NS) return false;
+            slot = t;
+            break;
+        }
+        if (t->at < slot->at) slot = t;
+    }
+    *slot = (s_sent_t){.hash = x, .at = now_mono};
+    return true;
+}
+
+/* Whether a metric status entry has a figure (kube keeps an empty entry
+ * for a metric it could not read). */
+static bool s_has_figure (const Hs__MetricStatus *m)
+{
+    return (m->resource && m->resource->current) ||
+           (m->container_resource && m->container_resource->current);
+}
+
+/* Whether st differs from old only in currentMetrics' figures (the same
+ * entries, each with or without a figure as before). */
+static bool s_only_figures (const Hs__HorizontalPodAutoscalerStatus *old,
+                            const Hs__HorizontalPodAutoscalerStatus *st)
+{
+    if (old->n_current_metrics != st->n_current_metrics) return false;
+    for (size_t i = 0; i < st->n_current_metrics; i++)
+        if (s_has_figure (old->current_metrics[i]) != s_has_figure (st->current_metrics[i]))
+            return false;
+    Hs__HorizontalPodAutoscalerStatus *t = hs_pb_dup (st);
+    for (size_t i = 0; i < t->n_current_metrics; i++) {
+        hs_pb_free (t->current_metrics[i]);
+        t->current_metrics[i] = hs_pb_dup (old->current_metrics[i]);
+    }
+    bool same = hs_pb_equal (old, t);
+    hs_pb_free (t);
+    return same;
+}
+
+/* Writes the HPA's status from r when a user would see a change: at once
+ * for the counts, conditions, lastScaleTime, observedGeneration, a metric
+ * gaining or losing its figure; the figures alone at most every
+ * --status-interval (kube writes on its 15 s sync). Emits r's Events, an
+ * identical Warning at most once per EVENT_REPEAT_NS. */
 static void s_finish (self_t *self, const char *key, const char *uid, const as_spec_t *spec,
                       const as_result_t *r, bool scaled)
 {
@@ -415,9 +544,18 @@ static void s_finish (self_t *self, const char *key, const char *uid, const as_s
     ns = hs_strndup (key, (size_t)(slash - key));
     const Hs__Object *o = hs_watch_get (self->watch, HS_KIND_HPA, ns, slash + 1);
     if (!o || !hs_streq (hs_obj_meta (o)->uid, uid)) return; /* gone meanwhile */
-    for (size_t i = 0; i < r->n_events; i++)
+    s_hpa_t *h = zhashx_lookup (self->hpas, key);
+    if (h && !hs_streq (h->uid, uid)) h = NULL;
+    int64_t now_mono = hs_mono_ns ();
+    for (size_t i = 0; i < r->n_events; i++) {
+        if (!s_event_due (h, &r->events[i], now_mono)) {
+            self->events_suppressed++;
+            continue;
+        }
+        self->events_sent++;
         hs_ctrl_event (self->ctrl, o, r->events[i].type, r->events[i].reason, "%s",
                        r->events[i].message);
+    }
     const Hs__HorizontalPodAutoscaler *hpa = o->horizontal_pod_autoscaler;
     int64_t now = hs_now_ns ();
     Hs__HorizontalPodAutoscalerStatus *old = hpa->status;
@@ -444,10 +582,13 @@ static void s_finish (self_t *self, const char *key, const char *uid, const as_s
                     s_metric_status (&spec->metrics[i], &r->metrics[i]));
     for (int i = 0; i < AS_N_CONDS; i++)
         if (r->conds[i].set) s_set_cond (st, as_cond_types[i], &r->conds[i], now);
-    if (old && hs_pb_equal (old, st)) {
+    if (old &&
+        (hs_pb_equal (old, st) || (h && now_mono - h->status_at < self->params.status_ms * MS &&
+                                   s_only_figures (old, st)))) {
         hs_pb_free (st);
         return;
     }
+    if (h) h->status_at = now_mono;
     Hs__Object *w_obj = hs_pb_dup (o);
     hs_pb_free (w_obj->horizontal_pod_autoscaler->status);
     w_obj->horizontal_pod_autoscaler->status = st;
@@ -477,6 +618,7 @@ static void s_on_scale_ack (void *arg, int err, const Hs__Ack *ack)
         } else {
             as_history_t scratch = {0};
             as_scaled (&c->spec, &scratch, hs_now_ns (), &c->result);
+            as_history_free (&scratch);
         }
         log_info ("hpa %s: %s", c->key, c->result.events[c->result.n_events - 1].message);
         s_finish (self, c->key, c->uid, &c->spec, &c->result, true);
@@ -555,6 +697,48 @@ static Hs__Write *s_scale_write (const Hs__Object *target, int32_t replicas)
     return w;
 }
 
+/* A pass that stops before the calculation: condition which False with
+ * reason and message, and a Warning Event (reason, ev_msg). */
+static void s_fail (self_t *self, const Hs__HorizontalPodAutoscaler *hpa, const char *key,
+                    const s_hpa_t *h, const as_spec_t *spec, int which, const char *reason,
+                    const char *msg, const char *ev_msg)
+{
+    as_result_t r;
+    memset (&r, 0, sizeof r);
+    r.current = hpa->status ? hpa->status->current_replicas : 0;
+    r.desired = hpa->status ? hpa->status->desired_replicas : 0;
+    as_cond_t *c = &r.conds[which];
+    c->set = true;
+    c->status = "False";
+    snprintf (c->reason, sizeof c->reason, "%s", reason);
+    snprintf (c->message, sizeof c->message, "%s", msg);
+    r.events[0].type = "Warning";
+    snprintf (r.events[0].reason, sizeof r.events[0].reason, "%s", reason);
+    snprintf (r.events[0].message, sizeof r.events[0].message, "%s", ev_msg);
+    r.n_events = 1;
+    s_finish (self, key, h->uid, spec, &r, false);
+}
+
+/* More metrics or policies than as_spec_t holds: refused with a message
+ * rather than silently cut (hs_validate sets no such limit). */
+static int s_spec_limits (const Hs__HorizontalPodAutoscalerSpec *in, char *err, size_t len)
+{
+    const Hs__HorizontalPodAutoscalerBehavior *b = in->behavior;
+    if (in->n_metrics > AS_MAX_METRICS) {
+        snprintf (err, len, "%zu metrics: hs-autoscaler reads at most %d", in->n_metrics,
+                  AS_MAX_METRICS);
+        return -1;
+    }
+    const Hs__HPAScalingRules *rules[] = {b ? b->scale_up : NULL, b ? b->scale_down : NULL};
+    for (size_t i = 0; i < 2; i++)
+        if (rules[i] && rules[i]->n_policies > AS_MAX_POLICIES) {
+            snprintf (err, len, "%zu %s policies: hs-autoscaler reads at most %d",
+                      rules[i]->n_policies, i == 0 ? "scaleUp" : "scaleDown", AS_MAX_POLICIES);
+            return -1;
+        }
+    return 0;
+}
+
 /* One HPA's reconcile (kube's reconcileAutoscaler). */
 static void s_reconcile (self_t *self, const Hs__Object *o, s_hpa_t *h, const Hs__Object **pods,
                          size_t n_pods, zhashx_t *usage)
@@ -567,24 +751,18 @@ static void s_reconcile (self_t *self, const Hs__Object *o, s_hpa_t *h, const Hs
     int32_t current = 0;
     const Hs__LabelSelector *sel = NULL;
     char err[AS_MSG / 2];
+    char msg[AS_MSG];
+    if (s_spec_limits (hpa->spec, err, sizeof err) < 0) {
+        snprintf (msg, sizeof msg, "the HPA was unable to compute the replica count: %s", err);
+        s_fail (self, hpa, key, h, &spec, AS_COND_ACTIVE, "InvalidMetricSourceType", msg, err);
+        return;
+    }
     const Hs__Object *target = s_target_of (self, hpa, &current, &sel, err, sizeof err);
     if (!target) {
         /* kube: FailedGetScale, AbleToScale False */
-        as_result_t r;
-        memset (&r, 0, sizeof r);
-        r.current = hpa->status ? hpa->status->current_replicas : 0;
-        r.desired = hpa->status ? hpa->status->desired_replicas : 0;
-        as_cond_t *c = &r.conds[AS_COND_ABLE];
-        c->set = true;
-        c->status = "False";
-        snprintf (c->reason, sizeof c->reason, "FailedGetScale");
-        snprintf (c->message, sizeof c->message,
+        snprintf (msg, sizeof msg,
                   "the HPA controller was unable to get the target's current scale: %s", err);
-        r.events[0].type = "Warning";
-        snprintf (r.events[0].reason, sizeof r.events[0].reason, "FailedGetScale");
-        snprintf (r.events[0].message, sizeof r.events[0].message, "%s", err);
-        r.n_events = 1;
-        s_finish (self, key, h->uid, &spec, &r, false);
+        s_fail (self, hpa, key, h, &spec, AS_COND_ABLE, "FailedGetScale", msg, err);
         return;
     }
     /* the pods the target's selector matches, in the HPA's namespace */
@@ -720,11 +898,13 @@ static int s_start (void *arg, hs_ctrl_t *ctrl)
 static size_t s_counters (void *arg, const char **names, uint64_t *values, size_t max)
 {
     self_t *self = arg;
-    const char *n[] = {"autoscaler_passes", "reconciles",    "rescales",      "scale_conflicts",
-                       "scale_failed",      "status_writes", "usage_samples", "usage_garbage"};
-    uint64_t v[] = {self->passes,        self->reconciles,   self->rescales,
-                    self->conflicts,     self->scale_failed, self->status_writes,
-                    self->usage_samples, self->usage_garbage};
+    const char *n[] = {"autoscaler_passes", "reconciles",       "rescales",      "scale_conflicts",
+                       "scale_failed",      "status_writes",    "usage_samples", "usage_garbage",
+                       "events_sent",       "events_suppressed"};
+    uint64_t v[] = {self->passes,           self->reconciles,    self->rescales,
+                    self->conflicts,        self->scale_failed,  self->status_writes,
+                    self->usage_samples,    self->usage_garbage, self->events_sent,
+                    self->events_suppressed};
     size_t k = 0;
     for (; k < HS_ARRAY_LEN (n) && k < max; k++) {
         names[k] = n[k];
@@ -791,7 +971,7 @@ static int s_duration (const char *s, int64_t *ret_ns)
     return 0;
 }
 
-enum { F_SYNC = 0x4900, F_TOL, F_DOWN, F_CPUINIT, F_READY };
+enum { F_SYNC = 0x4900, F_TOL, F_DOWN, F_CPUINIT, F_READY, F_STATUS };
 
 static int s_flag (void *arg, int ch, const char *value)
 {
@@ -811,6 +991,7 @@ static int s_flag (void *arg, int ch, const char *value)
     const char *flag = ch == F_SYNC      ? "sync-period"
                        : ch == F_DOWN    ? "downscale-stabilization"
                        : ch == F_CPUINIT ? "cpu-initialization-period"
+                       : ch == F_STATUS  ? "status-interval"
                                          : "initial-readiness-delay";
     if (s_duration (value, &ns) < 0 || (ch == F_SYNC && ns < MS)) {
         fprintf (stderr, "hs-autoscaler: --%s: not a duration (500ms, 15s, 5m): %s\n", flag, value);
@@ -820,6 +1001,7 @@ static int s_flag (void *arg, int ch, const char *value)
     case F_SYNC: p->sync_ms = ns / MS; break;
     case F_DOWN: p->calc.downscale_stabilization_ns = ns; break;
     case F_CPUINIT: p->calc.cpu_initialization_ns = ns; break;
+    case F_STATUS: p->status_ms = ns / MS; break;
     default: p->calc.initial_readiness_delay_ns = ns; break;
     }
     return 0;
@@ -828,7 +1010,7 @@ static int s_flag (void *arg, int ch, const char *value)
 int main (int argc, char **argv)
 {
     hs_log_init ("hs-autoscaler");
-    self_t self = {.params = {.sync_ms = 1000, .calc = AS_PARAMS_DEFAULT}};
+    self_t self = {.params = {.sync_ms = 1000, .status_ms = 15000, .calc = AS_PARAMS_DEFAULT}};
     hs_ctrl_opts_t o = {0};
     static const struct option longopts[] = {
         {"sync-period", required_argument, NULL, F_SYNC},
@@ -836,6 +1018,7 @@ int main (int argc, char **argv)
         {"downscale-stabilization", required_argument, NULL, F_DOWN},
         {"cpu-initialization-period", required_argument, NULL, F_CPUINIT},
         {"initial-readiness-delay", required_argument, NULL, F_READY},
+        {"status-interval", required_argument, NULL, F_STATUS},
         {NULL, 0, NULL, 0},
     };
     int rc;

@@ -1,26 +1,70 @@
 #!/usr/bin/env bash
 # hs-autoscaler on a real set (secured bus, a real hs-agent running real
-# pods): a Deployment of a pod that burns CPU while $T/load exists (requests
-# cpu 100m, limit 200m), an HPA min 1 max 5 at 50% cpu. A loader pod makes
-# $T/load while it runs: the Deployment scales 1 -> >= 3 (kube's rule without
-# behavior: at most max(2 x current, 4) per step), with the SuccessfulRescale
-# Event in kube's words; sampled every 200 ms for 15 s from the load's start,
-# the replica count only ever grows (no flapping). The loader is deleted: the
-# count goes back to 1 once the scale-down window (--downscale-stabilization
-# 10s) has passed. min > max is refused with kube's message. A ReplicaSet
-# target below minReplicas is scaled up to it; its memory target on pods
-# without a memory request shows ScalingActive False FailedGetResourceMetric
-# with kube's message, and its Event.
+# pods). A steady load whose TOTAL cpu does not depend on the replica
+# count: a loader pod drops work tokens (files) into $T/q at a fixed rate
+# (40/s); the Deployment's worker pods (requests cpu 100m) each claim a
+# token atomically (rename) and burn a fixed 3 ms of cpu time on it. About
+# 130m in all, shared by the workers: an HPA min 1 max 5 at 50% cpu settles
+# at 3 (43% each, inside the tolerance; 2 would be 65%, 4 only 33%), not at
+# max. Sampled every 200 ms from the load's start until 22 s after it
+# settled, the replica count never reverses (no flapping), and the status
+# is not rewritten on every pass. The loader is deleted: the count goes
+# back to 1 once the scale-down window (--downscale-stabilization 10s) has
+# passed. min > max is refused with kube's message. A ReplicaSet target
+# below minReplicas is scaled up to it; its memory target on pods without a
+# memory request shows ScalingActive False FailedGetResourceMetric with
+# kube's message, and its Event is not repeated every pass.
 source "$(dirname "$0")/lib.sh"
 
 start_bus
 start_store
-start_agent n1 --usage-interval 500ms
+start_agent n1
 start_ctrl scheduler
 start_ctrl replicas
 HS_CREDENTIAL=$HS_PKI/creds/autoscaler.cred \
   start_ctrl autoscaler --downscale-stabilization 10s --sync-period 1s
 AS_PID=$CTRL_PID
+
+mkdir -p "$T/q" "$T/claimed"
+cat >"$T/worker.py" <<'PY'
+# a worker: claim a token (rename: one worker wins), burn 3 ms of cpu time
+import os, random, signal, sys, time
+q, claimed = sys.argv[1], sys.argv[2]
+me = os.urandom(4).hex()
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+while True:
+    names = os.listdir(q)
+    random.shuffle(names)
+    for n in names:
+        mine = os.path.join(claimed, n + "." + me)
+        try:
+            os.rename(os.path.join(q, n), mine)
+        except OSError:
+            continue
+        t = time.process_time()
+        while time.process_time() - t < 0.003:
+            pass
+        os.unlink(mine)
+        break
+    else:
+        time.sleep(0.05)
+PY
+cat >"$T/loader.py" <<'PY'
+# the loader: 40 tokens a second by the clock (at most 2 s of backlog)
+import os, signal, sys, time
+q, rate = sys.argv[1], 40
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+t0, k = time.monotonic(), 0
+while True:
+    due = int((time.monotonic() - t0) * rate)
+    backlog = len(os.listdir(q))
+    while k < due:
+        if backlog < 2 * rate:
+            open(os.path.join(q, "t%09d" % k), "w").close()
+            backlog += 1
+        k += 1
+    time.sleep(0.025)
+PY
 
 cat >"$T/burn.yaml" <<EOF2
 apiVersion: apps/v1
@@ -35,10 +79,10 @@ spec:
       terminationGracePeriodSeconds: 1
       containers:
       - name: main
-        command: ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do if [ -e $T/load ]; then i=0; while [ \$i -lt 3000 ]; do i=\$((i+1)); done; else sleep 0.2; fi; done"]
+        command: ["python3", "$T/worker.py", "$T/q", "$T/claimed"]
         resources:
           requests: {cpu: 100m, memory: 8Mi}
-          limits: {cpu: 200m, memory: 64Mi}
+          limits: {cpu: 500m, memory: 64Mi}
 ---
 apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler
@@ -73,6 +117,16 @@ replicas() { # the Deployment's spec.replicas: READY's "ready/replicas"
   [ -n "$l" ] && echo "$l"
 }
 is_true() { [ "$("$@")" = True ]; }
+# counter NAME: hs-autoscaler's heartbeat counter NAME
+counter() {
+  local j
+  j=$(timeout 10 hs-tap -o json -c 1 hb.autoscaler. 2>>"$T/tap.err") || return 1
+  python3 -c '
+import json, sys
+hb = json.loads(sys.argv[1])["envelope"]["heartbeat"]
+print({c["name"]: int(c.get("value", 0)) for c in hb.get("counters", [])}.get(sys.argv[2], 0))' \
+    "$j" "$1"
+}
 
 wait_for 40 "the HPA to read its pods' cpu" is_true hpa burn \
   'c.get("ScalingActive", {}).get("reason") == "ValidMetricFound"'
@@ -81,7 +135,6 @@ expect_out "cpu resource utilization (percentage of request)" hpa burn \
   'c["ScalingActive"]["message"]'
 pass "idle: 1 replica, ScalingActive ValidMetricFound"
 
-# the load: a pod that makes $T/load while it runs
 cat >"$T/loader.yaml" <<EOF2
 apiVersion: v1
 kind: Pod
@@ -91,35 +144,51 @@ spec:
   terminationGracePeriodSeconds: 2
   containers:
   - name: main
-    command: ["/bin/sh", "-c", "trap 'rm -f $T/load; exit 0' TERM; touch $T/load; sleep 3600 & wait"]
+    command: ["python3", "$T/loader.py", "$T/q"]
 EOF2
-# sampler: the replica count every 200 ms for 15 s from the load's start
-( end=$(( $(date +%s) + 15 )); while [ "$(date +%s)" -lt "$end" ]; do
-    replicas || true; sleep 0.2; done >"$T/samples" 2>/dev/null ) &
+# sampler: "ms replicas" every 200 ms from the load's start until $T/stop
+( while [ ! -e "$T/stop" ]; do
+    r=$(replicas) && echo "$(ms) $r"; sleep 0.2; done >"$T/samples" 2>/dev/null ) &
 SAMPLER=$!
 HS_PIDS+=("$SAMPLER")
 t0=$(ms)
 hsctl apply -f "$T/loader.yaml" >/dev/null || fail "apply loader"
 at_least() { local r; r=$(replicas); [ -n "$r" ] && [ "$r" -ge "$1" ]; }
 wait_for 60 "burn to scale to >= 3 under load" at_least 3
-lap_up=$(( $(ms) - t0 ))
+t_settled=$(ms)
+lap_up=$(( t_settled - t0 ))
 ev=$(hsctl get events -o json 2>/dev/null)
 [[ "$ev" =~ \"New\ size:\ [2-5]\;\ reason:\ cpu\ resource\ utilization\ \(percentage\ of\ request\)\ above\ target\" ]] &&
   [[ "$ev" == *'"reason": "SuccessfulRescale"'* ]] ||
   fail "no SuccessfulRescale Event in kube's words; events: $ev"
 pass "under load: >= 3 replicas after ${lap_up} ms"
 
+# 22 s of steady load after it settled (two 10 s windows), sampled
+writes0=$(counter status_writes) || fail "no hb.autoscaler heartbeat"
+steady() { [ $(( $(ms) - t_settled )) -ge 22000 ]; }
+wait_for 40 "22 s of steady load" steady
+writes1=$(counter status_writes) || fail "no hb.autoscaler heartbeat"
+touch "$T/stop"
 wait "$SAMPLER" || true
-python3 - "$T/samples" <<'PY' || fail "the replica count flapped under steady load: $(tr '\n' ' ' <"$T/samples")"
+python3 - "$T/samples" "$t_settled" <<'PY' || fail "the replica count flapped under steady load: $(awk '{print $2}' "$T/samples" | uniq -c | tr '\n' ' ')"
 import sys
-v = [int(x) for x in open(sys.argv[1]).read().split() if x.isdigit()]
-assert len(v) >= 30, v
-assert all(b >= a for a, b in zip(v, v[1:])), v
-assert v[-1] >= 3, v
+rows = [l.split() for l in open(sys.argv[1]) if len(l.split()) == 2]
+v = [int(r) for _, r in rows]
+after = [int(r) for t, r in rows if int(t) >= int(sys.argv[2])]
+assert len(after) >= 40, ("too few samples after settling", len(after))
+# a reversal: up after down, or down after up
+steps = [b - a for a, b in zip(v, v[1:]) if b != a]
+assert all(s > 0 for s in steps) or all(s < 0 for s in steps), v
+# the load is shared: it settles between 2 and 4, not at maxReplicas
+assert 2 <= v[-1] <= 4 and max(v) < 5, v
 PY
-pass "steady load: $(grep -c . "$T/samples") samples, only growing ($(sort -un "$T/samples" | tr '\n' ' '))"
+pass "steady load: $(grep -c . "$T/samples") samples, no reversal ($(awk '{print $2}' "$T/samples" | uniq -c | tr '\n' ' '))"
+# the status is not rewritten every second (figures alone: every 15 s)
+[ $(( writes1 - writes0 )) -le 6 ] ||
+  fail "$(( writes1 - writes0 )) status writes in 22 s of steady load"
+pass "steady load: $(( writes1 - writes0 )) status writes in 22 s"
 wait_for 20 "the HPA's status to show the load" is_true hpa burn \
-  'st.get("currentMetrics", [{}])[0].get("resource", {}).get("current", {}).get("averageUtilization", 0) > 50 and st.get("lastScaleTime", 0) != 0'
+  'st.get("currentMetrics", [{}])[0].get("resource", {}).get("current", {}).get("averageUtilization", 0) > 25 and st.get("lastScaleTime", 0) != 0'
 
 # the load stops: back to 1 after the 10 s window
 hsctl delete pod loader >/dev/null || fail "delete loader"
@@ -190,7 +259,12 @@ wait_for 40 "nomem's ScalingActive False for the missing request" is_true hpa no
 expect_out "the HPA was unable to compute the replica count: failed to get memory utilization: missing request for memory in container main of Pod nomem-" \
   hpa nomem 'c["ScalingActive"]["message"]'
 expect_out '"reason": "FailedGetResourceMetric"' hsctl get events -o json
-pass "a ReplicaSet below minReplicas scaled to 2; its target on a resource without requests: ScalingActive False FailedGetResourceMetric"
+# kube sets AbleToScale True SucceededGetScale on every pass that read the scale
+expect_out "SucceededGetScale" hpa nomem 'c["AbleToScale"]["reason"]'
+# the same Warnings every pass are held back (sent again after 60 s)
+suppressed() { local n; n=$(counter events_suppressed) && [ "$n" -ge 4 ]; }
+wait_for 20 "repeated Warnings to be held back" suppressed
+pass "a ReplicaSet below minReplicas scaled to 2; its target on a resource without requests: ScalingActive False FailedGetResourceMetric, its Warnings not repeated every pass"
 
 kill -TERM "$AS_PID"
 wait_for 10 "hs-autoscaler to stop on SIGTERM" exited "$AS_PID"

@@ -517,6 +517,7 @@ static void test_reconcile_scale_up (void)
     CHECK_EQ_STR (r.conds[AS_COND_LIMITED].reason, "TooManyReplicas");
     CHECK_EQ_STR (r.conds[AS_COND_LIMITED].message,
                   "the desired replica count is more than the maximum replica count");
+    as_history_free (&h);
 }
 
 static void test_reconcile_stabilization (void)
@@ -572,6 +573,9 @@ static void test_reconcile_stabilization (void)
     as_reconcile (&s, 3, pods, n, &p, NOW, &h3, &r);
     CHECK (!r.rescale);
     CHECK_EQ_STR (r.conds[AS_COND_ABLE].reason, "ScaleUpStabilized");
+    as_history_free (&h);
+    as_history_free (&h2);
+    as_history_free (&h3);
 }
 
 static void test_reconcile_policies (void)
@@ -587,7 +591,7 @@ static void test_reconcile_policies (void)
     s.up.n_policies = 1;
     s.up.policies[0] = (as_policy_t){AS_POLICY_PODS, 1, 60};
     as_history_t h = {0};
-    h.ups[h.n_ups++] = (as_stamp_t){.value = 1, .at = NOW - 30 * NS};
+    as_history_add_event (&h, true, 1, NOW - 30 * NS);
     size_t n = s_simple (2, 150, pods, ct); /* wants 6 */
     as_reconcile (&s, 2, pods, n, &p, NOW, &h, &r);
     CHECK (!r.rescale);
@@ -651,6 +655,9 @@ static void test_reconcile_policies (void)
     as_reconcile (&s, 5, pods, n, &p, NOW + 120 * NS, &h3, &r);
     CHECK_EQ_INT (r.desired, 3);
     CHECK_EQ_STR (r.conds[AS_COND_LIMITED].reason, "TooFewReplicas");
+    as_history_free (&h);
+    as_history_free (&h2);
+    as_history_free (&h3);
 }
 
 static void test_reconcile_bounds_and_errors (void)
@@ -697,6 +704,238 @@ static void test_reconcile_bounds_and_errors (void)
 
     as_scale_failed (&r, "Conflict");
     CHECK_EQ_STR (r.conds[AS_COND_ABLE].reason, "FailedUpdateScale");
+    as_history_free (&h);
+}
+
+/* Finding 1 (review 18b): a 300 s window at a 1 s sync period holds the
+ * highest recommendation for the whole 300 s (a history capped at 64
+ * entries let it go after 64 passes). */
+static void test_window_300s (void)
+{
+    as_params_t p = AS_PARAMS_DEFAULT; /* 5 minutes */
+    as_spec_t s = s_spec (1, 8, 50);
+    as_history_t h = {0};
+    as_pod_t pods[MAXP];
+    as_container_t ct[MAXP];
+    as_result_t r;
+    size_t n = s_simple (4, 50, pods, ct); /* at target: 4 */
+    for (int t = 0; t < 10; t++) {
+        as_reconcile (&s, 4, pods, n, &p, NOW + t * NS, &h, &r);
+        CHECK (!r.rescale);
+    }
+    n = s_simple (4, 20, pods, ct); /* 20%: wants 2 */
+    int scaled_at = -1;
+    for (int t = 10; t <= 320 && scaled_at < 0; t++) {
+        as_reconcile (&s, 4, pods, n, &p, NOW + t * NS, &h, &r);
+        if (r.rescale) scaled_at = t;
+    }
+    /* the last 4 was recommended at t = 9: kube's cutoff keeps it through 309 */
+    CHECK_EQ_INT (scaled_at, 310);
+    CHECK_EQ_INT (r.desired, 2);
+    CHECK (h.n_recs <= 3); /* one entry per value */
+    as_history_free (&h);
+
+    /* the same with behavior and a 600 s down window */
+    as_history_t h2 = {0};
+    s_behavior (&s);
+    s.down.window_s = 600;
+    n = s_simple (4, 50, pods, ct);
+    as_reconcile (&s, 4, pods, n, &p, NOW, &h2, &r);
+    n = s_simple (4, 20, pods, ct);
+    scaled_at = -1;
+    for (int t = 1; t <= 700 && scaled_at < 0; t++) {
+        as_reconcile (&s, 4, pods, n, &p, NOW + t * NS, &h2, &r);
+        if (r.rescale) scaled_at = t;
+    }
+    CHECK_EQ_INT (scaled_at, 600);
+    as_history_free (&h2);
+}
+
+/* Finding 1's related case: a policy period of 1800 s with more than 64
+ * scale events in it. Up: selectPolicy Min of Pods 1 per 15 s and Pods 70
+ * per 1800 s; a load that always wants more. Exactly 70 steps in 1800 s. */
+static void test_long_policy_period (void)
+{
+    as_params_t p = AS_PARAMS_DEFAULT;
+    as_spec_t s = s_spec (1, 1000, 50);
+    s_behavior (&s);
+    s.up.select = AS_SELECT_MIN;
+    s.up.n_policies = 2;
+    s.up.policies[0] = (as_policy_t){AS_POLICY_PODS, 1, 15};
+    s.up.policies[1] = (as_policy_t){AS_POLICY_PODS, 70, 1800};
+    as_history_t h = {0};
+    as_pod_t pods[MAXP];
+    as_container_t ct[MAXP];
+    as_result_t r;
+    size_t n = s_simple (1, 5000, pods, ct); /* one pod's sample at 5000%: wants 100 */
+    int32_t current = 1;
+    int steps = 0;
+    for (int t = 0; t < 1790; t += 16) {
+        as_reconcile (&s, current, pods, n, &p, NOW + t * NS, &h, &r);
+        if (!r.rescale) continue;
+        CHECK_EQ_INT (r.desired, current + 1);
+        as_scaled (&s, &h, NOW + t * NS, &r);
+        current = r.desired;
+        steps++;
+    }
+    CHECK_EQ_INT (steps, 70);
+    CHECK_EQ_INT (current, 71);
+    as_history_free (&h);
+}
+
+/* Finding 11's unit half: utilization noisy around the target (within
+ * +-8%, inside the 10% tolerance) for 10 minutes: not one rescale. */
+static void test_noise_no_flap (void)
+{
+    as_params_t p = AS_PARAMS_DEFAULT;
+    as_spec_t s = s_spec (1, 10, 50);
+    as_history_t h = {0};
+    as_pod_t pods[MAXP];
+    as_container_t ct[MAXP];
+    as_result_t r;
+    uint32_t seed = 12345;
+    int rescales = 0;
+    for (int t = 0; t < 600; t++) {
+        size_t n = s_simple (4, 50, pods, ct);
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 1103515245u + 12345u;
+            ct[i].usage[AS_RES_CPU] = 46 + (int64_t)((seed >> 16) % 9); /* 46..54% */
+        }
+        as_reconcile (&s, 4, pods, n, &p, NOW + t * NS, &h, &r);
+        rescales += r.rescale;
+    }
+    CHECK_EQ_INT (rescales, 0);
+    as_history_free (&h);
+}
+
+/* Findings 2 and 7: garbage figures and "no limit" policies neither
+ * overflow (the sanitizer build aborts on signed overflow) nor scale down. */
+static void test_overflow (void)
+{
+    as_params_t p = AS_PARAMS_DEFAULT;
+    as_pod_t pods[MAXP];
+    as_container_t ct[MAXP];
+    as_proposal_t out;
+    char err[AS_MSG];
+    size_t n = s_simple (2, 0, pods, ct);
+    ct[0].usage[AS_RES_MEMORY] = ct[1].usage[AS_RES_MEMORY] = INT64_MAX / 2;
+    ct[0].request[AS_RES_MEMORY] = ct[1].request[AS_RES_MEMORY] = 1000;
+    CHECK_EQ_INT (as_resource_replicas (pods, n, 2, 50, AS_RES_MEMORY, NULL, &p, NOW, &out, err),
+                  0);
+    CHECK_EQ_INT (out.utilization, INT32_MAX);
+    CHECK (out.replicas >= 2);
+    CHECK_EQ_INT (
+        as_raw_resource_replicas (pods, n, 2, 1000, AS_RES_MEMORY, NULL, &p, NOW, &out, err), 0);
+    CHECK (out.replicas >= 2);
+
+    /* Pods value INT32_MAX ("no limit"), a huge Percent, a huge current */
+    as_spec_t s = s_spec (1, 20, 50);
+    s_behavior (&s);
+    s.up.n_policies = 2;
+    s.up.policies[0] = (as_policy_t){AS_POLICY_PODS, INT32_MAX, 15};
+    s.up.policies[1] = (as_policy_t){AS_POLICY_PERCENT, INT32_MAX, 15};
+    as_history_t h = {0};
+    as_result_t r;
+    n = s_simple (4, 150, pods, ct); /* wants 12 */
+    as_reconcile (&s, 4, pods, n, &p, NOW, &h, &r);
+    CHECK (r.rescale);
+    CHECK_EQ_INT (r.desired, 12);
+    as_spec_t big = s_spec (1, INT32_MAX, 50);
+    as_reconcile (&big, INT32_MAX - 1, pods, n, &p, NOW, &h, &r);
+    CHECK (r.desired > 0);
+    as_history_free (&h);
+}
+
+/* Finding 8: outdated events still count in the other direction's longer
+ * period, and a new event reuses the LAST outdated slot (storeScaleEvent). */
+static void test_outdated_events (void)
+{
+    as_params_t p = AS_PARAMS_DEFAULT;
+    as_spec_t s = s_spec (1, 10, 50);
+    s_behavior (&s);
+    s.up.n_policies = 1;
+    s.up.policies[0] = (as_policy_t){AS_POLICY_PODS, 4, 15};
+    s.down.window_s = 0;
+    s.down.n_policies = 1;
+    s.down.policies[0] = (as_policy_t){AS_POLICY_PERCENT, 50, 600};
+    as_history_t h = {0};
+    as_result_t r;
+    const struct {
+        int t;
+        int32_t from, to;
+    } ups[] = {{0, 1, 2}, {5, 2, 4}, {100, 4, 5}};
+    for (size_t i = 0; i < 3; i++) {
+        memset (&r, 0, sizeof r);
+        r.current = ups[i].from;
+        r.desired = ups[i].to;
+        as_scaled (&s, &h, NOW + ups[i].t * NS, &r);
+    }
+    CHECK_EQ_INT (h.n_ups, 2);
+    CHECK (h.ups[0].at == NOW);            /* +1 at 0 kept */
+    CHECK (h.ups[1].at == NOW + 100 * NS); /* +2 at 5 replaced */
+    as_pod_t pods[MAXP];
+    as_container_t ct[MAXP];
+    size_t n = s_simple (5, 1, pods, ct); /* wants 1 */
+    as_reconcile (&s, 5, pods, n, &p, NOW + 200 * NS, &h, &r);
+    /* period start 5 - (1 + 1) = 3, 50%: 1 (without the outdated event: 2) */
+    CHECK_EQ_INT (r.desired, 1);
+    as_history_free (&h);
+}
+
+/* Finding 6 and the initial recommendation. */
+static void test_get_scale_and_seed (void)
+{
+    as_params_t p = AS_PARAMS_DEFAULT;
+    as_spec_t s = s_spec (1, 5, 50);
+    as_history_t h = {0};
+    as_pod_t pods[MAXP];
+    as_container_t ct[MAXP];
+    as_result_t r;
+    as_reconcile (&s, 0, NULL, 0, &p, NOW, &h, &r);
+    CHECK_EQ_STR (r.conds[AS_COND_ABLE].status, "True");
+    CHECK_EQ_STR (r.conds[AS_COND_ABLE].reason, "SucceededGetScale");
+    CHECK_EQ_STR (r.conds[AS_COND_ABLE].message,
+                  "the HPA controller was able to get the target's current scale");
+    size_t n = s_simple (2, 50, pods, ct);
+    ct[0].request[AS_RES_CPU] = 0; /* every metric fails */
+    as_reconcile (&s, 2, pods, n, &p, NOW, &h, &r);
+    CHECK_EQ_STR (r.conds[AS_COND_ABLE].reason, "SucceededGetScale");
+    as_history_free (&h);
+
+    /* a new owner (empty history) at 4 that wants 2 waits out the window */
+    as_history_t h2 = {0};
+    n = s_simple (4, 20, pods, ct);
+    as_reconcile (&s, 4, pods, n, &p, NOW, &h2, &r);
+    CHECK (!r.rescale);
+    CHECK_EQ_STR (r.conds[AS_COND_ABLE].reason, "ScaleDownStabilized");
+    as_reconcile (&s, 4, pods, n, &p, NOW + 301 * NS, &h2, &r);
+    CHECK (r.rescale);
+    CHECK_EQ_INT (r.desired, 2);
+    as_history_free (&h2);
+}
+
+/* Finding 10: four failing metrics and one that scales: the rescale's
+ * Event is kept. */
+static void test_events_room (void)
+{
+    as_params_t p = AS_PARAMS_DEFAULT;
+    as_spec_t s = s_spec (1, 10, 50);
+    s.n_metrics = 5;
+    for (size_t i = 1; i < 5; i++)
+        s.metrics[i] = (as_metric_t){
+            .resource = AS_RES_MEMORY, .target = AS_TARGET_UTILIZATION, .utilization = 50};
+    as_history_t h = {0};
+    as_pod_t pods[MAXP];
+    as_container_t ct[MAXP];
+    as_result_t r;
+    size_t n = s_simple (2, 150, pods, ct); /* cpu wants 6; no memory requests */
+    as_reconcile (&s, 2, pods, n, &p, NOW, &h, &r);
+    CHECK (r.rescale);
+    CHECK_EQ_INT (r.n_events, 4);
+    as_scaled (&s, &h, NOW, &r);
+    CHECK_EQ_INT (r.n_events, 5);
+    CHECK_EQ_STR (r.events[4].reason, "SuccessfulRescale");
+    as_history_free (&h);
 }
 
 static void test_milli_fmt (void)
@@ -727,6 +966,13 @@ int main (int argc, char **argv)
         {"reconcile_stabilization", test_reconcile_stabilization},
         {"reconcile_policies", test_reconcile_policies},
         {"reconcile_bounds_and_errors", test_reconcile_bounds_and_errors},
+        {"window_300s", test_window_300s},
+        {"long_policy_period", test_long_policy_period},
+        {"noise_no_flap", test_noise_no_flap},
+        {"overflow", test_overflow},
+        {"outdated_events", test_outdated_events},
+        {"get_scale_and_seed", test_get_scale_and_seed},
+        {"events_room", test_events_room},
         {"milli_fmt", test_milli_fmt},
     };
     return HS_TEST_RUN (tests);
