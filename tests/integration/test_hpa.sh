@@ -47,7 +47,7 @@ while True:
         os.unlink(mine)
         break
     else:
-        time.sleep(0.05)
+        time.sleep(0.05)  # a worker's idle poll for tokens: its pace, not a wait for a condition
 PY
 cat >"$T/loader.py" <<'PY'
 # the loader: 40 tokens a second by the clock (at most 2 s of backlog)
@@ -63,7 +63,7 @@ while True:
             open(os.path.join(q, "t%09d" % k), "w").close()
             backlog += 1
         k += 1
-    time.sleep(0.025)
+    time.sleep(0.025)  # the loader's clock tick (40 tokens/s): the load, not a wait
 PY
 
 cat >"$T/burn.yaml" <<EOF2
@@ -146,7 +146,8 @@ spec:
   - name: main
     command: ["python3", "$T/loader.py", "$T/q"]
 EOF2
-# sampler: "ms replicas" every 200 ms from the load's start until $T/stop
+# sampler: "ms replicas" every 200 ms from the load's start until $T/stop (the
+# sampling period the flapping check reads, not a wait for a condition)
 ( while [ ! -e "$T/stop" ]; do
     r=$(replicas) && echo "$(ms) $r"; sleep 0.2; done >"$T/samples" 2>/dev/null ) &
 SAMPLER=$!
