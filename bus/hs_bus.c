@@ -230,7 +230,7 @@ static void *s_monitor (hs_bus_t *self, void *sock, int i)
                  ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
     /* Several brokers: the SUB socket's monitor also says when its
      * connection goes (hs_bus_check), and lives as long as the bus. */
-    if (i == 1 && self->n_eps > 1) events |= ZMQ_EVENT_DISCONNECTED;
+    if (i == 1 && self->n_eps > 1) events |= ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CONNECT_RETRIED;
     if (zmq_socket_monitor (sock, ep, events) != 0) return NULL;
     void *mon = zmq_socket (self->ctx, ZMQ_PAIR);
     if (mon && zmq_connect (mon, ep) != 0) {
@@ -266,6 +266,9 @@ static void s_sub_event (hs_bus_t *self, uint16_t event, const char *addr, size_
     if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
         if (!self->sub_up && self->moves) self->links++;
         self->sub_up = true;
+    } else if (event == ZMQ_EVENT_CONNECT_RETRIED) {
+        /* refused (nothing listens there): no use waiting for it */
+        if (!self->sub_up) self->move_ns = hs_mono_ns ();
     } else if (event == ZMQ_EVENT_DISCONNECTED) {
         if (self->sub_up) log_info ("bus: lost the broker at %s", cur);
         self->sub_up = false;

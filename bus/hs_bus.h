@@ -69,8 +69,8 @@
 #define HS_BUS_HWM       100000
 
 #define HS_BUS_MAX_BROKERS 8
-#define HS_BUS_PING_MS     200 /* ZMTP heartbeat interval, several brokers only */
-#define HS_BUS_QUIET_MS    600 /* no answer to a heartbeat for this long: gone */
+#define HS_BUS_PING_MS     150 /* ZMTP heartbeat interval, several brokers only */
+#define HS_BUS_QUIET_MS    500 /* no answer to a heartbeat for this long: gone */
 #define HS_BUS_CONNECT_MS  500 /* a new SUB connection not up after this: next */
 #define HS_BUS_CHECK_MS    100 /* how often hs_bus_check should run */
 
