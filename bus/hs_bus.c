@@ -56,6 +56,7 @@ struct hs_bus_t {
     bool sub_up;
     int64_t move_ns;
     uint64_t moves, links;
+    hs_loop_timer_t *check_timer; /* hs_bus_attach */
     /* hs_bus_batch_begin..end: messages go out packed into one frame of a
      * bus.packed message (hs_bus.h): pack holds the pairs so far. */
     int batching; /* nesting depth of hs_bus_batch_begin */
@@ -534,6 +535,7 @@ void hs_bus_destroy (hs_bus_t **self_p)
     hs_bus_batch_flush (self); /* a batch never ended still goes */
     free (self->pack);
     s_stop_monitors_all (self, true);
+    hs_loop_timer_free (&self->check_timer);
     free (self->eps);
     free (self->cred_path);
     free (self->pub_ep);
@@ -1167,4 +1169,19 @@ uint64_t hs_bus_moves (hs_bus_t *self)
 uint64_t hs_bus_links (hs_bus_t *self)
 {
     return self->links;
+}
+
+static void s_on_check (void *arg)
+{
+    hs_bus_t *self = arg;
+    hs_bus_check (self);
+    hs_loop_timer_set (self->check_timer, hs_mono_ns () + (int64_t)HS_BUS_CHECK_MS * 1000000);
+}
+
+int hs_bus_attach (hs_bus_t *self, hs_loop_t *loop)
+{
+    if (self->n_eps < 2 || self->check_timer) return 0;
+    self->check_timer =
+        hs_loop_timer (loop, hs_mono_ns () + (int64_t)HS_BUS_CHECK_MS * 1000000, s_on_check, self);
+    return self->check_timer ? 0 : -ENOMEM;
 }

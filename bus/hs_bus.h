@@ -59,6 +59,7 @@
 #include <sys/uio.h>
 
 #include "hs_cred.h"
+#include "hs_loop.h"
 #include "hs_pb.h"
 
 #define HS_BUS_DEFAULT   "127.0.0.1:7400"
@@ -289,6 +290,11 @@ bool hs_bus_pending (hs_bus_t *self);
  * hs_bus_links: how many connections it completed after a move (a caller
  * that sees it grow resends what may have been lost meanwhile). */
 int hs_bus_check (hs_bus_t *self);
+/* For an owner that polls hs_bus_sub_socket on an hs_loop itself (not
+ * through hs_client_attach, which does this): runs hs_bus_check on the
+ * loop every HS_BUS_CHECK_MS. Nothing with one broker. Destroy the bus
+ * before the loop. 0 or -ENOMEM. */
+int hs_bus_attach (hs_bus_t *self, hs_loop_t *loop);
 size_t hs_bus_brokers (hs_bus_t *self);
 const char *hs_bus_sub_endpoint (hs_bus_t *self);
 uint64_t hs_bus_moves (hs_bus_t *self);

@@ -244,6 +244,84 @@ static void test_failover_hung (void)
     s_failover (SIGSTOP, "broker hung");
 }
 
+/* A raw bus user on an hs_loop (hs_bus_attach) fails over too. */
+typedef struct {
+    hs_loop_t *loop;
+    hs_bus_t *pub, *sub;
+    hs_loop_timer_t *tick;
+    broker_t *victim;
+    uint64_t n, at_kill;
+    int64_t t0, back_ns, last;
+    bool dup;
+} s_onloop_t;
+
+static void s_onloop_recv (void *arg)
+{
+    s_onloop_t *x = arg;
+    char *t;
+    Hs__Envelope *env;
+    while (hs_bus_recv (x->sub, &t, &env, 0) == 0) {
+        int64_t n = -1;
+        if (env->body_case == HS__ENVELOPE__BODY_PING) hs_parse_i64 (env->ping->nonce, &n);
+        if (n >= 0) {
+            if (n <= x->last) x->dup = true;
+            x->last = n;
+            if (x->at_kill && (uint64_t)n > x->at_kill && !x->back_ns) {
+                x->back_ns = hs_mono_ns ();
+                hs_loop_exit (x->loop, 0);
+            }
+        }
+        free (t);
+        hs_pb_free (env);
+    }
+}
+
+static void s_onloop_tick (void *arg)
+{
+    s_onloop_t *x = arg;
+    s_publish_n (x->pub, "t.z", ++x->n);
+    if (x->n == 20) { /* flowing by now: kill the subscriber's broker */
+        x->at_kill = x->n;
+        x->t0 = hs_mono_ns ();
+        s_broker_kill (x->victim);
+    }
+    if (x->n > 500) hs_loop_exit (x->loop, 1);
+    hs_loop_timer_set (x->tick, hs_mono_ns () + 10 * MS);
+}
+
+static void test_failover_on_loop (void)
+{
+    broker_t a, b;
+    s_broker_start (&a);
+    s_broker_start (&b);
+    broker_t *bs[] = {&a, &b};
+    _cleanup_free_ char *list = s_list (bs, 2);
+    s_onloop_t x = {.victim = &a, .last = -1};
+    CHECK_EQ_INT (hs_loop_new (&x.loop), 0);
+    CHECK_EQ_INT (hs_bus_connect (list, "pub", NULL, &x.pub), 0);
+    CHECK_EQ_INT (hs_bus_connect (list, "sub", NULL, &x.sub), 0);
+    hs_bus_subscribe (x.sub, "t.");
+    CHECK_EQ_INT (hs_bus_join (x.pub, 5000), 0);
+    CHECK_EQ_INT (hs_bus_join (x.sub, 5000), 0);
+    CHECK (s_sub_broker (x.sub, bs, 2) == &a);
+    hs_loop_zsock_t *z = hs_loop_zsock (x.loop, hs_bus_sub_socket (x.sub), s_onloop_recv, NULL, &x);
+    CHECK_EQ_INT (hs_bus_attach (x.sub, x.loop), 0);
+    x.tick = hs_loop_timer (x.loop, hs_mono_ns (), s_onloop_tick, &x);
+    CHECK_EQ_INT (hs_loop_run (x.loop), 0);
+    CHECK (x.back_ns > 0);
+    CHECK (!x.dup);
+    fprintf (stderr, "  failover (on a loop): receiving again after %.0f ms\n",
+             (double)(x.back_ns - x.t0) / MS);
+    CHECK (x.back_ns - x.t0 <= 1000 * MS);
+    CHECK (s_sub_broker (x.sub, bs, 2) == &b);
+    hs_loop_timer_free (&x.tick);
+    hs_loop_zsock_free (&z);
+    hs_bus_destroy (&x.sub);
+    hs_bus_destroy (&x.pub);
+    hs_loop_destroy (&x.loop);
+    s_broker_kill (&b);
+}
+
 /* The first broker of the list is down: the join goes through the next. */
 static void test_first_broker_down (void)
 {
@@ -556,6 +634,7 @@ int main (int argc, char **argv)
         {"pub_reaches_every_broker", test_pub_reaches_every_broker},
         {"failover_killed", test_failover_killed},
         {"failover_hung", test_failover_hung},
+        {"failover_on_loop", test_failover_on_loop},
         {"first_broker_down", test_first_broker_down},
         {"client_across_failover", test_client_across_failover},
         {"resend_on_new_epoch", test_resend_on_new_epoch},
