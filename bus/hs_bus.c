@@ -76,31 +76,34 @@ const char *hs_garbage_name (hs_garbage_t reason)
     return reason < HS_GARBAGE__COUNT ? s_garbage_names[reason] : "?";
 }
 
-/* One address (no list) into its two endpoints. 0 or -EINVAL. */
+/* One address (no list) into its two endpoints. 0 or -EINVAL (also for
+ * one too long for len). */
 static int s_endpoints_one (const char *addr, char *ret_pub, char *ret_sub, size_t len)
 {
+    int n1, n2;
     if (hs_startswith (addr, "ipc://")) {
         if (!addr[6]) return -EINVAL;
-        snprintf (ret_pub, len, "%s/pub", addr);
-        snprintf (ret_sub, len, "%s/sub", addr);
-        return 0;
+        n1 = snprintf (ret_pub, len, "%s/pub", addr);
+        n2 = snprintf (ret_sub, len, "%s/sub", addr);
+        return n1 < 0 || n2 < 0 || (size_t)n1 >= len || (size_t)n2 >= len ? -EINVAL : 0;
     }
     if (hs_startswith (addr, "tcp://")) addr += 6;
     char host[256];
     int port = HS_BUS_PORT;
     const char *colon = strrchr (addr, ':');
-    if (colon && !strchr (colon, ']')) {
+    size_t hlen = colon && !strchr (colon, ']') ? (size_t)(colon - addr) : strlen (addr);
+    if (hlen == 0 || hlen >= sizeof host) return -EINVAL;
+    if (hlen < strlen (addr)) {
         int64_t p;
         if (hs_parse_i64 (colon + 1, &p) < 0 || p <= 0 || p >= 65535) return -EINVAL;
         port = (int)p;
-        snprintf (host, sizeof host, "%.*s", (int)(colon - addr), addr);
-    } else {
-        snprintf (host, sizeof host, "%s", addr);
     }
-    if (!*host || strchr (host, '/') || strchr (host, ' ')) return -EINVAL;
-    snprintf (ret_pub, len, "tcp://%s:%d", host, port);
-    snprintf (ret_sub, len, "tcp://%s:%d", host, port + 1);
-    return 0;
+    memcpy (host, addr, hlen);
+    host[hlen] = '\0';
+    if (strchr (host, '/') || strchr (host, ' ')) return -EINVAL;
+    n1 = snprintf (ret_pub, len, "tcp://%s:%d", host, port);
+    n2 = snprintf (ret_sub, len, "tcp://%s:%d", host, port + 1);
+    return n1 < 0 || n2 < 0 || (size_t)n1 >= len || (size_t)n2 >= len ? -EINVAL : 0;
 }
 
 int hs_bus_endpoints_list (const char *addr, hs_bus_ep_t *ret, size_t max, char *err,
