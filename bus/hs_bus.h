@@ -14,7 +14,8 @@
  *  tcp://10.0.0.1:7400,tcp://10.0.0.2:7400; up to HS_BUS_MAX_BROKERS).
  *  The PUB socket connects to every broker, so every broker carries every
  *  message; the SUB socket connects to ONE broker at a time, so nothing is
- *  received twice, and moves to the next one in the list (round robin)
+ *  received twice (short of a message that reached the new broker late,
+ *  just after a move: the layers above drop repeats), and moves to the next one in the list (round robin)
  *  when its broker goes quiet: the connection closes (a killed broker), or
  *  no ZMTP heartbeat comes back for HS_BUS_QUIET_MS (a hung or unreachable
  *  one; every connection pings every HS_BUS_PING_MS), or a new connection

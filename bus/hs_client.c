@@ -694,6 +694,7 @@ static void s_on_chunk (hs_client_t *self, Hs__Envelope *env)
         }
         return;
     }
+    if (ch->index < s->next_index) return; /* a repeat (just after a broker move) */
     if (ch->index != s->next_index) {
         log_debug ("snapshot %s: chunk %u where %u was due, asking again", s->rid, ch->index,
                    s->next_index);
