@@ -70,6 +70,13 @@ static char *s_list (broker_t *const *bs, size_t n)
     return hs_buf_take (&buf);
 }
 
+/* Starts n brokers into bs and returns their list "a,b,..." (caller frees). */
+static char *s_brokers_up (broker_t *const *bs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) s_broker_start (bs[i]);
+    return s_list (bs, n);
+}
+
 /* The broker whose SUB endpoint the bus uses. */
 static broker_t *s_sub_broker (hs_bus_t *bus, broker_t *const *bs, size_t n)
 {
@@ -120,10 +127,8 @@ static int64_t s_recv_n (hs_bus_t *bus, const char *topic, int ms)
 static void test_pub_reaches_every_broker (void)
 {
     broker_t a, b;
-    s_broker_start (&a);
-    s_broker_start (&b);
     broker_t *bs[] = {&a, &b};
-    _cleanup_free_ char *list = s_list (bs, 2);
+    _cleanup_free_ char *list = s_brokers_up (bs, 2);
     hs_bus_t *pub = NULL, *on_a = NULL, *on_b = NULL;
     CHECK_EQ_INT (hs_bus_connect (list, "pub", NULL, &pub), 0);
     CHECK_EQ_INT (hs_bus_connect (a.addr, "sa", NULL, &on_a), 0);
@@ -169,11 +174,8 @@ static void test_pub_reaches_every_broker (void)
 static void s_failover (int sig, const char *what)
 {
     broker_t a, b, c;
-    s_broker_start (&a);
-    s_broker_start (&b);
-    s_broker_start (&c);
     broker_t *bs[] = {&a, &b, &c};
-    _cleanup_free_ char *list = s_list (bs, 3);
+    _cleanup_free_ char *list = s_brokers_up (bs, 3);
     hs_bus_t *pub = NULL, *sub = NULL;
     CHECK_EQ_INT (hs_bus_connect (list, "pub", NULL, &pub), 0);
     CHECK_EQ_INT (hs_bus_connect (list, "sub", NULL, &sub), 0);
@@ -292,10 +294,8 @@ static void s_onloop_tick (void *arg)
 static void test_failover_on_loop (void)
 {
     broker_t a, b;
-    s_broker_start (&a);
-    s_broker_start (&b);
     broker_t *bs[] = {&a, &b};
-    _cleanup_free_ char *list = s_list (bs, 2);
+    _cleanup_free_ char *list = s_brokers_up (bs, 2);
     s_onloop_t x = {.victim = &a, .last = -1};
     CHECK_EQ_INT (hs_loop_new (&x.loop), 0);
     CHECK_EQ_INT (hs_bus_connect (list, "pub", NULL, &x.pub), 0);
@@ -385,6 +385,16 @@ static void s_applied_fn (void *arg, Hs__EventType type, const Hs__Object *obj,
     }
 }
 
+/* A watch of the pods through c, synced, telling ap. */
+static hs_watch_t *s_watch_pods (hs_client_t *c, s_applied_t *ap)
+{
+    hs_kind_t pods = HS_KIND_POD;
+    hs_watch_opts_t wo = {.kinds = &pods, .n_kinds = 1, .fn = s_applied_fn, .arg = ap};
+    hs_watch_t *w = hs_client_watch (c, &wo);
+    CHECK_EQ_INT (hs_watch_wait_synced (w, 10000), 0);
+    return w;
+}
+
 typedef struct {
     int acked, failed;
 } s_acks_t;
@@ -444,9 +454,7 @@ static void test_client_across_failover (void)
     if (!wr || !wa) goto out;
     hs_kind_t pods = HS_KIND_POD;
     s_applied_t ap = {0};
-    hs_watch_opts_t wo = {.kinds = &pods, .n_kinds = 1, .fn = s_applied_fn, .arg = &ap};
-    hs_watch_t *w = hs_client_watch (wa, &wo);
-    CHECK_EQ_INT (hs_watch_wait_synced (w, 10000), 0);
+    hs_watch_t *w = s_watch_pods (wa, &ap);
 
     s_acks_t acks = {0};
     int sent = 0, gen = 0;
@@ -561,11 +569,8 @@ static void test_resend_on_new_epoch (void)
     CHECK_EQ_INT (hs_client_new (a.addr, "writer", NULL, 5000, &c), 0);
     if (!c) goto out;
     hs_client_on (c, "hb.store", s_on_hb, NULL);
-    hs_kind_t pods = HS_KIND_POD;
     s_applied_t ap = {0};
-    hs_watch_opts_t wo = {.kinds = &pods, .n_kinds = 1, .fn = s_applied_fn, .arg = &ap};
-    hs_watch_t *w = hs_client_watch (c, &wo);
-    CHECK_EQ_INT (hs_watch_wait_synced (w, 10000), 0);
+    hs_watch_t *w = s_watch_pods (c, &ap);
     s_acks_t acks = {0};
     CHECK_EQ_INT (s_apply_async (c, 0, 1, &acks), 0);
     CHECK (WAIT_UNTIL (acks.acked == 1, 5000, c));
@@ -684,10 +689,8 @@ static void test_store_leader_kill (void)
         return;
     }
     broker_t a, b;
-    s_broker_start (&a);
-    s_broker_start (&b);
     broker_t *ab[] = {&a, &b};
-    _cleanup_free_ char *list = s_list (ab, 2);
+    _cleanup_free_ char *list = s_brokers_up (ab, 2);
     int rp[3];
     char peers[256] = "";
     for (int i = 0; i < 3; i++) {
@@ -714,11 +717,8 @@ static void test_store_leader_kill (void)
     /* a leader, serving */
     CHECK_EQ_INT (s_apply_async (wr, 0, 1, &acks), 0);
     CHECK (WAIT_UNTIL (acks.acked == 1 && s_leader[0], 30000, wr));
-    hs_kind_t pods = HS_KIND_POD;
     s_applied_t ap = {0};
-    hs_watch_opts_t wo = {.kinds = &pods, .n_kinds = 1, .fn = s_applied_fn, .arg = &ap};
-    hs_watch_t *w = hs_client_watch (wa, &wo);
-    CHECK_EQ_INT (hs_watch_wait_synced (w, 10000), 0);
+    hs_watch_t *w = s_watch_pods (wa, &ap);
 
     enum { MAX_W = 1000 };
     static s_timed_t tw[MAX_W];
