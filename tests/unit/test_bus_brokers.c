@@ -538,6 +538,73 @@ out:
     s_broker_kill (&a);
 }
 
+/* A client on a loop (hs_client_attach: every daemon) moves too: its
+ * timers run the check. Writes every 10 ms from a loop timer; the broker
+ * its SUB socket uses is killed; writes are acked again within 1 s. */
+typedef struct {
+    hs_loop_t *loop;
+    hs_client_t *c;
+    hs_loop_timer_t *tick;
+    broker_t *victim;
+    s_acks_t acks;
+    int sent, acked_at_kill;
+    int64_t t0, back_ns;
+} s_attached_t;
+
+static void s_attached_tick (void *arg)
+{
+    s_attached_t *x = arg;
+    if (!x->back_ns) { /* once acked again, wait for the rest */
+        s_apply_async (x->c, x->sent % N_KEYS, x->sent + 1, &x->acks);
+        x->sent++;
+    }
+    if (x->sent == 20) {
+        x->acked_at_kill = x->acks.acked;
+        x->t0 = hs_mono_ns ();
+        s_broker_kill (x->victim);
+    }
+    if (x->t0 && !x->back_ns && x->acks.acked > x->acked_at_kill + 2 &&
+        hs_bus_links (hs_client_bus (x->c)) > 0)
+        x->back_ns = hs_mono_ns ();
+    if (x->back_ns && x->acks.acked + x->acks.failed == x->sent) hs_loop_exit (x->loop, 0);
+    if (x->sent > 600) hs_loop_exit (x->loop, 1);
+    hs_loop_timer_set (x->tick, hs_mono_ns () + 10 * MS);
+}
+
+static void test_attached_client (void)
+{
+    broker_t a, b;
+    broker_t *ab[] = {&a, &b}, *ba[] = {&b, &a};
+    _cleanup_free_ char *store_list = s_brokers_up (ab, 2);
+    _cleanup_free_ char *client_list = s_list (ba, 2);
+    char data[600];
+    snprintf (data, sizeof data, "%s/store-attached", hs_test_tmpdir ());
+    char *argv[] = {"hs-store", "--bus", store_list, "--data", data, NULL};
+    pid_t store = hs_test_spawn ("hs-store", argv);
+    s_attached_t x = {.victim = &b};
+    CHECK_EQ_INT (hs_loop_new (&x.loop), 0);
+    CHECK_EQ_INT (hs_client_new (client_list, "daemon", NULL, 5000, &x.c), 0);
+    if (!x.c) goto out;
+    CHECK_EQ_INT (hs_client_attach (x.c, x.loop), 0);
+    /* the store answers first */
+    CHECK_EQ_INT (s_apply_async (x.c, 0, 0, &x.acks), 0);
+    CHECK (WAIT_UNTIL (x.acks.acked == 1, 10000, x.c));
+    x.sent = 1;
+    x.tick = hs_loop_timer (x.loop, hs_mono_ns (), s_attached_tick, &x);
+    CHECK_EQ_INT (hs_loop_run (x.loop), 0);
+    CHECK_EQ_INT (x.acks.failed, 0);
+    CHECK (x.back_ns > 0);
+    fprintf (stderr, "  failover (client on a loop): writes acked again after %.0f ms\n",
+             (double)(x.back_ns - x.t0) / MS);
+    CHECK (x.back_ns - x.t0 <= 1000 * MS);
+    hs_loop_timer_free (&x.tick);
+out:
+    hs_client_destroy (&x.c);
+    hs_loop_destroy (&x.loop);
+    hs_test_kill (store, SIGKILL);
+    s_broker_kill (&a);
+}
+
 /* A store restart (a new epoch, as a new leader of the replicated store
  * would show): a command sent while no store ran is resent as soon as the
  * new store's hb.store arrives, not when its backed-off retry falls due.
@@ -794,6 +861,7 @@ int main (int argc, char **argv)
         {"failover_on_loop", test_failover_on_loop},
         {"first_broker_down", test_first_broker_down},
         {"client_across_failover", test_client_across_failover},
+        {"attached_client", test_attached_client},
         {"resend_on_new_epoch", test_resend_on_new_epoch},
         {"store_leader_kill", test_store_leader_kill},
     };
