@@ -117,6 +117,13 @@ void agent_pods_on_event (void *arg, Hs__EventType type, const Hs__Object *obj,
 void agent_pods_config_changed (agent_pods_t *self, hs_kind_t kind, const char *ns,
                                 const char *name);
 
+/* Fencing (agent_fence.h): fenced, it SIGKILLs every at-most-one pod
+ * that runs (hs_pod_at_most_one; not static pods) and starts none until
+ * called again with false; a killed pod is stopped for good (deleted from
+ * the store once it answers: its owner has replaced it, or will). Returns
+ * "ns/name, ..." of the pods it killed (free it), or NULL. */
+char *agent_pods_fence (agent_pods_t *self, bool fenced);
+
 /* One turn of work: containers that exited, starts that are due, stops
  * whose grace ran out, status writes, retries. Level-triggered: it looks at
  * every pod, so any wake-up may call it. Returns when the next turn is due

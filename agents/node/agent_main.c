@@ -24,6 +24,12 @@
  *
  *  Stopping the agent (SIGTERM) leaves the workloads running: their shims
  *  hold them.
+ *
+ *  Fencing (agent_fence.h, --fence-timeout): hb.store, a store member's
+ *  hb.raft.*, and our own heartbeat coming back through the bus are
+ *  contact with the control plane. None for the fence timeout: the
+ *  at-most-one pods are SIGKILLed and none starts; the next contact ends
+ *  the fence and sends a Fenced Event on the Node saying what was killed.
  */
 #include "agent.h"
 #include "agent_state.h"
@@ -33,11 +39,13 @@
 #include "agent_routes.h"
 #include "agent_probe.h"
 #include "agent_rules.h"
+#include "agent_fence.h"
 
 #include "agent_cni.h"
 #include "agent_join.h"
 
 #include "hs_cred.h"
+#include "hs_ctrl.h"
 #include "hs_daemon.h"
 #include "hs_token.h"
 #include "hs_net.h"
@@ -49,6 +57,7 @@
 #include "hs_pb.h"
 #include "hs_quantity.h"
 #include "hs_util.h"
+#include "hs_workload.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -116,6 +125,12 @@ typedef struct {
     uint64_t usage_samples; /* NodeUsages published */
     uint64_t usage_errors;  /* groups that could not be read (not counting ended runs) */
     hs_loop_turn_t *turn;
+    /* fencing (agent_fence.h) */
+    agent_fence_t fence;
+    int64_t fence_ns; /* --fence-timeout; 0: never */
+    hs_loop_timer_t *fence_timer;
+    char *fenced_pods; /* what the fence killed, for the Fenced Event */
+    char *hb_topic;    /* hb.agent.<node>: our own heartbeat, heard back */
 } self_t;
 
 static void s_usage (FILE *f)
@@ -133,7 +148,7 @@ static void s_usage (FILE *f)
              "                [--cni-data-dir DIR] [--netns-dir DIR] [--netns-pool N] [--mtu N]\n"
              "                [--cluster-cidr CIDR] [--node-cidr-mask-size N]\n"
              "                [--service-cidr CIDR] [--cluster-domain DOMAIN]\n"
-             "                [--allow-host-path]\n"
+             "                [--allow-host-path] [--fence-timeout D]\n"
              "                [--credential FILE | --insecure | --join TOKEN --broker-key Z85]\n"
              "  --credential FILE      the bus credential (default $HS_CREDENTIAL, else the one\n"
              "                         a join saved, STATE/node.cred, else $HS_PKI/creds/\n"
@@ -192,6 +207,12 @@ static void s_usage (FILE *f)
              "                         the DNS at the 10th address of the Service CIDR\n"
              "  --allow-host-path      let pods use hostPath volumes (refused otherwise: the\n"
              "                         pod waits, CreateContainerConfigError)\n"
+             "  --fence-timeout D      no contact with the control plane (hb.store, our own\n"
+             "                         heartbeat back) for D (2s, 500ms; default 2s; 0:\n"
+             "                         never): SIGKILL the at-most-one pods (annotation\n"
+             "                         homeostat.io/at-most-one, parallelism-1 Jobs), start\n"
+             "                         none until heard again; hs-prober's --fence-timeout\n"
+             "                         must be the same\n"
              "Hollow nodes (scale tests, benchmarks) are another program: hs-hollow N.\n");
 }
 
@@ -585,6 +606,63 @@ static void s_watch_cluster (self_t *self)
                   strerror (-r));
 }
 
+/* ------------------------------------------------------------------ fencing */
+
+static void s_fence_arm (self_t *self)
+{
+    int64_t at = agent_fence_deadline (&self->fence);
+    if (self->fence_timer) hs_loop_timer_set (self->fence_timer, at == INT64_MAX ? HS_NEVER : at);
+}
+
+/* The fence timeout passed without contact: the at-most-one pods go. */
+static void s_on_fence (void *arg)
+{
+    self_t *self = arg;
+    int64_t now = hs_mono_ns ();
+    if (agent_fence_check (&self->fence, now)) {
+        char *killed = agent_pods_fence (self->pods, true);
+        log_warn ("fenced: no contact with the control plane for %lld ms (--fence-timeout "
+                  "%lld ms): %s%s",
+                  (long long)((now - self->fence.last_contact) / MS),
+                  (long long)(self->fence_ns / MS), killed ? "killed " : "no at-most-one pod ran",
+                  killed ? killed : "");
+        free (self->fenced_pods);
+        self->fenced_pods = killed;
+    }
+    s_fence_arm (self);
+}
+
+/* Contact with the control plane: the fence timer starts again; a fence
+ * ends, and its Event goes out (the store answers again). */
+static void s_contact (self_t *self)
+{
+    int64_t now = hs_mono_ns ();
+    int64_t fenced_at = self->fence.fenced_at;
+    if (agent_fence_contact (&self->fence, now)) {
+        agent_pods_fence (self->pods, false);
+        _cleanup_free_ char *msg = hs_sprintf (
+            "Fenced: node %s had no contact with the control plane for --fence-timeout %lld ms; "
+            "killed its at-most-one pods: %s; fenced for %lld ms",
+            self->conf.node, (long long)(self->fence_ns / MS),
+            self->fenced_pods ? self->fenced_pods : "none", (long long)((now - fenced_at) / MS));
+        log_info ("heard the control plane again: unfenced (%s)", msg);
+        hs_event_send (self->client, "hs-agent", self->conf.node, self->host, "node", "",
+                       self->conf.node, NULL, "Warning", "Fenced", msg);
+        free (self->fenced_pods);
+        self->fenced_pods = NULL;
+    }
+    s_fence_arm (self);
+}
+
+static void s_on_contact (void *arg, const char *topic, const Hs__Envelope *env)
+{
+    self_t *self = arg;
+    (void)env;
+    /* hb.agent.<node> is a prefix of hb.agent.<node>2's topic */
+    if (hs_startswith (topic, "hb.agent.") && strcmp (topic, self->hb_topic) != 0) return;
+    s_contact (self);
+}
+
 /* Registered: the node's pods, logs, probes, our Node's events, heartbeats. */
 static void s_online (self_t *self)
 {
@@ -610,6 +688,18 @@ static void s_online (self_t *self)
         agent_probe_new (self->client, self->loop, self->pods, self->conf.node, self->conf.shim);
     self->exec =
         agent_exec_new (self->client, self->loop, self->pods, self->conf.node, self->conf.shim);
+    /* fencing: what counts as contact with the control plane */
+    s_contact (self); /* the registration was answered */
+    self->hb_topic = hs_sprintf ("hb.agent.%s", self->conf.node);
+    if (self->fence_ns > 0) {
+        const char *topics[] = {"hb.store", "hb.raft.", self->hb_topic};
+        for (size_t i = 0; i < HS_ARRAY_LEN (topics); i++) {
+            int rc = hs_client_on (self->client, topics[i], s_on_contact, self);
+            if (rc < 0)
+                log_error ("cannot subscribe to %s: %s; fencing counts on the others", topics[i],
+                           strerror (-rc));
+        }
+    }
     self->node_topic = hs_topic_event (HS_KIND_NODE, "-", "", self->conf.node);
     int r = hs_client_on (self->client, self->node_topic, s_on_node, self);
     if (r < 0)
@@ -714,6 +804,7 @@ static const struct option s_options[] = {
     {"insecure", no_argument, NULL, 'Z'},
     {"join", required_argument, NULL, 'J'},
     {"broker-key", required_argument, NULL, 'G'},
+    {"fence-timeout", required_argument, NULL, 'f' + 256},
     {NULL, 0, NULL, 0},
 };
 
@@ -773,6 +864,11 @@ static int s_flag (void *arg, int ch, const char *v)
     }
     case 'X': self->no_routes = true; return 0;
     case 'h' + 256: conf->allow_host_path = true; return 0;
+    case 'f' + 256:
+        if (hs_fence_duration (v, &self->fence_ns) == 0) return 0;
+        fprintf (stderr, "hs-agent: --fence-timeout: not a duration up to 1h (2s, 500ms, 0): %s\n",
+                 v);
+        return -1;
     case 'K': self->credential = v; return 0;
     case 'Z': self->insecure = true; return 0;
     case 'J':
@@ -1037,6 +1133,14 @@ static int s_setup (void *arg, hs_loop_t *loop)
         s_on_manifests (self);
     }
     self->join = hs_loop_timer (loop, hs_mono_ns (), s_on_join, self);
+    /* The fence counts from now: adopted at-most-one pods are fenced too if
+     * the control plane cannot be reached. */
+    agent_fence_init (&self->fence, self->fence_ns, hs_mono_ns ());
+    self->fence_timer = hs_loop_timer (loop, HS_NEVER, s_on_fence, self);
+    s_fence_arm (self);
+    if (self->fence_ns > 0)
+        log_info ("fencing: at-most-one pods are killed after %lld ms without the control plane",
+                  (long long)(self->fence_ns / MS));
     r = hs_loop_signal (loop, SIGHUP, s_on_signal, self);
     if (r == 0) r = hs_loop_signal (loop, SIGTERM, s_on_signal, self);
     if (r == 0) r = hs_loop_signal (loop, SIGINT, s_on_signal, self);
@@ -1055,6 +1159,9 @@ static void s_teardown (void *arg)
     hs_loop_timer_free (&self->heartbeat);
     hs_loop_timer_free (&self->status);
     hs_loop_timer_free (&self->usage_timer);
+    hs_loop_timer_free (&self->fence_timer);
+    free (self->fenced_pods);
+    free (self->hb_topic);
     agent_usage_destroy (&self->usage);
     free (self->usage_topic);
     hs_loop_turn_free (&self->turn);
@@ -1100,6 +1207,7 @@ int main (int argc, char **argv)
                    .heartbeat_ns = 250 * MS,
                    .status_ns = 10000 * MS,
                    .usage_ns = 1000 * MS,
+                   .fence_ns = 2000 * MS,
                    .conf = {.backoff_initial_ns = 10 * 1000 * MS,
                             .backoff_max_ns = 300 * 1000 * MS,
                             .backoff_reset_ns = 600 * 1000 * MS,

@@ -8,6 +8,7 @@
 #include "hs_util.h"
 #include "hs_workload.h"
 
+#include <errno.h>
 #include <stdlib.h>
 
 static hs_manifest_t s_docs;
@@ -285,12 +286,41 @@ static void test_at_most_one (void)
     s_reset ();
 }
 
+static void test_fence_duration (void)
+{
+    static const struct {
+        const char *text;
+        int r;
+        int64_t ns;
+    } cases[] = {
+        {"2s", 0, 2000000000LL},
+        {"2", 0, 2000000000LL},
+        {"1.5s", 0, 1500000000LL},
+        {"500ms", 0, 500000000LL},
+        {"0", 0, 0},
+        {"1m", 0, 60000000000LL},
+        {"60m", 0, 3600000000000LL},
+        {"61m", -EINVAL, 0},
+        {"-1s", -EINVAL, 0},
+        {"2h", -EINVAL, 0},
+        {"", -EINVAL, 0},
+        {"s", -EINVAL, 0},
+        {"nan", -EINVAL, 0},
+        {"2 s", -EINVAL, 0},
+    };
+    for (size_t i = 0; i < HS_ARRAY_LEN (cases); i++) {
+        int64_t ns = -1;
+        CHECK_EQ_INT (hs_fence_duration (cases[i].text, &ns), cases[i].r);
+        if (cases[i].r == 0) CHECK_EQ_INT (ns, cases[i].ns);
+    }
+}
+
 int main (int argc, char **argv)
 {
     static const hs_test_t tests[] = {
         {"terminal", test_terminal},       {"controller", test_controller},
         {"requests", test_requests},       {"allocatable", test_allocatable},
-        {"at_most_one", test_at_most_one},
+        {"at_most_one", test_at_most_one}, {"fence_duration", test_fence_duration},
     };
     return HS_TEST_RUN (tests);
 }
