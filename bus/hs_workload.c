@@ -4,6 +4,7 @@
 #include "hs_quantity.h"
 #include "hs_util.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -202,6 +203,28 @@ bool hs_job_at_most_one (const Hs__Job *job)
     if (!s) return false;
     if (!s->parallelism || s->parallelism->value == 1) return true;
     return s->template_ && hs_meta_at_most_one (s->template_->metadata);
+}
+
+int hs_fence_duration (const char *text, int64_t *ret_ns)
+{
+    if (!text || !((*text >= '0' && *text <= '9') || *text == '.')) return -EINVAL;
+    char *end;
+    errno = 0;
+    double v = strtod (text, &end);
+    if (errno || end == text || !(v >= 0)) return -EINVAL;
+    double unit;
+    if (strcmp (end, "ms") == 0)
+        unit = 1e6;
+    else if (strcmp (end, "s") == 0 || *end == '\0')
+        unit = 1e9;
+    else if (strcmp (end, "m") == 0)
+        unit = 60e9;
+    else
+        return -EINVAL;
+    double ns = v * unit;
+    if (ns > 3600e9) return -EINVAL;
+    *ret_ns = (int64_t)(ns + 0.5);
+    return 0;
 }
 
 /* ------------------------------------------------------------------ templates */

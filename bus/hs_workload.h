@@ -42,6 +42,11 @@ bool hs_pod_at_most_one (const Hs__Pod *pod);
 /* A Job whose pods are at-most-one: parallelism 1 (or unset), or its
  * template says so. */
 bool hs_job_at_most_one (const Hs__Job *job);
+/* The fencing flags' durations (hs-agent and hs-prober --fence-timeout,
+ * --fence-margin): a non-negative decimal number with unit ms, s or m
+ * ("2s", "1.5s", "500ms"; a bare number is seconds), at most an hour.
+ * 0 or -EINVAL. */
+int hs_fence_duration (const char *text, int64_t *ret_ns);
 /* The pod's condition of this type, or NULL. */
 Hs__PodCondition *hs_pod_condition (const Hs__PodStatus *st, const char *type);
 
