@@ -24,7 +24,6 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/hosts.sh"
 need_root_cgroups
-HS_T0=$(ms)
 
 hosts_up 3
 export HS_BUS=172.30.0.11:7400
@@ -65,10 +64,10 @@ spec:
       labels: {app: $1}
       annotations: {$2}
     spec:
-      terminationGracePeriodSeconds: 30
+      terminationGracePeriodSeconds: 5
       containers:
       - name: c
-        command: ["bash", "-c", "while :; do sleep 0.2; done", "$T/marker-$1"]
+        command: ["bash", "-c", "trap 'exit 0' TERM; while :; do sleep 0.2; done", "$T/marker-$1"]
 EOF
 }
 deploy one 'homeostat.io/at-most-one: "true"' >"$T/one.yaml"
@@ -93,30 +92,56 @@ count_on() { copies "$1" | grep -cx "$2" || true; }
 running_on() { [ "$(count_on "$1" "$2")" -ge 1 ]; }
 wait_for 30 "pod one running on n2" running_on one n2
 wait_for 30 "pod plain running on n2" running_on plain n2
-one_old=$(hsctl get pods -o name 2>/dev/null | grep -o 'one-[a-z0-9-]*' | head -n1)
-plain_old=$(hsctl get pods -o name 2>/dev/null | grep -o 'plain-[a-z0-9-]*' | head -n1)
+pods=$(hsctl get pods -o name 2>/dev/null)
+one_old=$(awk -F/ '$NF ~ /^one-/ && !x {print $NF; x = 1}' <<<"$pods")
+plain_old=$(awk -F/ '$NF ~ /^plain-/ && !x {print $NF; x = 1}' <<<"$pods")
 [ -n "$one_old" ] && [ -n "$plain_old" ] || fail "pods: $(hsctl get pods 2>&1)"
 agent 3
 wait_for 30 "node n3 Ready" sh -c "$HSCTL get node n3 2>/dev/null | grep -q ' Ready '"
 pass "one ($one_old) and plain ($plain_old) run on n2; n3 joined"
 
-# ---- the sampler: every 50 ms, the copies of each pod per node
-sampler() {
-  local line p c
-  while :; do
-    line=$(ms)
-    for p in one plain; do
-      c=$(copies "$p")
-      line="$line $p:n2=$(grep -cx n2 <<<"$c" || true),n3=$(grep -cx n3 <<<"$c" || true)"
-    done
-    echo "$line" >>"$T/samples"
-    sleep 0.05 # the sampling period
-  done
-}
-sampler &
+# ---- the sampler: every 50 ms (on a fixed grid, not 50 ms after the last
+# scan), the copies of each pod per node; one line per sample:
+#   <ms> one:n2=A,n3=B plain:n2=C,n3=D
+# One python3 process: a shell loop forks too much to keep 50 ms on a
+# busy machine.
+cat >"$T/sampler.py" <<'EOF'
+import os, re, sys, time
+T, parent, out = sys.argv[1], sys.argv[2], sys.argv[3]
+pods = ["one", "plain"]
+node_re = re.compile(re.escape(parent) + r"/(n[0-9])")
+def scan():
+    n = {p: {"n2": 0, "n3": 0} for p in pods}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                args = f.read().split(b"\0")
+            if not args or os.path.basename(args[0]) != b"bash":
+                continue  # a shim's command line names the marker too
+            with open("/proc/%s/cgroup" % pid) as f:
+                m = node_re.search(f.read())
+        except OSError:
+            continue
+        for p in pods:
+            if ("%s/marker-%s" % (T, p)).encode() in args and m:
+                n[p][m.group(1)] = n[p].get(m.group(1), 0) + 1
+    return n
+period = 0.05
+nxt = time.monotonic()
+with open(out, "a", buffering=1) as f:
+    while True:
+        n = scan()
+        f.write("%d %s\n" % (time.time() * 1000, " ".join(
+            "%s:n2=%d,n3=%d" % (p, n[p]["n2"], n[p]["n3"]) for p in pods)))
+        nxt += period
+        time.sleep(max(0.0, nxt - time.monotonic()))  # the sampling period
+EOF
+python3 "$T/sampler.py" "$T" "$HS_CG_PARENT" "$T/samples" &
 SAMPLER=$!
 HS_PIDS+=("$SAMPLER")
-wait_for 10 "the first samples" sh -c "[ \$(wc -l <'$T/samples') -ge 3 ]"
+wait_for 10 "the first samples" sh -c "[ \$(cat '$T/samples' 2>/dev/null | wc -l) -ge 3 ]"
 
 # ---- cut h2 off the fabric
 cut_at=$(ms)
@@ -137,10 +162,13 @@ pass "partitioned: one fenced on n2 ($((fenced_at - cut_at)) ms), replaced on n3
 ip -n "${HOSTS_NS}f" link set h2 up
 lap "h2's fabric link is up"
 wait_for 30 "node n2 Ready again" sh -c "$HSCTL get node n2 2>/dev/null | grep -q ' Ready '"
+lap "n2 Ready again"
 plain_gone_from_n2() { [ "$(count_on plain n2)" = 0 ]; }
 wait_for 30 "plain's old copy on n2 to go (Failed/NodeLost)" plain_gone_from_n2
+lap "plain's old copy on n2 gone"
 no_old_one() { ! hsctl get pod "$one_old" >/dev/null 2>&1; }
 wait_for 30 "one's old pod $one_old gone from the store" no_old_one
+lap "one's old pod gone from the store"
 # a few more samples after all of that
 n=$(wc -l <"$T/samples")
 wait_for 10 "20 more samples" sh -c "[ \$(wc -l <'$T/samples') -ge $((n + 20)) ]"
@@ -149,28 +177,46 @@ wait "$SAMPLER" 2>/dev/null || true
 
 # ---- the samples
 total=$(wc -l <"$T/samples")
+span=$(awk 'NR == 1 {a = $1} {b = $1} END {print b - a}' "$T/samples")
+maxgap=$(awk 'NR > 1 && $1 - p > g {g = $1 - p} {p = $1} END {print g + 0}' "$T/samples")
 double=$(awk '{split($2, a, /[=,]/); if (a[2] + a[4] > 1) n++} END {print n + 0}' "$T/samples")
 both_plain=$(awk '{split($3, a, /[=,]/); if (a[2] >= 1 && a[4] >= 1) n++} END {print n + 0}' "$T/samples")
 last_one=$(tail -n1 "$T/samples" | awk '{print $2}')
-echo "  samples: $total (every 50 ms); one with 2+ copies: $double; plain on both nodes: $both_plain; last: $last_one"
-[ "$total" -ge 40 ] || fail "only $total samples"
+# the hand-over, in samples: the last with the old copy, the first with the new
+handover=$(awk '{split($2, a, /[=,]/); if (a[2] >= 1) l = $1; if (a[4] >= 1 && !f) f = $1}
+  END {print f - l}' "$T/samples")
+echo "  samples: $total over $span ms (every 50 ms, largest gap $maxgap ms); one with 2+ copies: $double; plain on both nodes: $both_plain; one's hand-over gap: $handover ms; last: $last_one"
+[ "$total" -ge $((span / 100)) ] || fail "only $total samples in $span ms"
+[ "$handover" -gt 0 ] || fail "one's new copy came before the old one went ($handover ms)"
 [ "$double" = 0 ] || fail "pod one ran twice in $double samples: $(awk '{split($2, a, /[=,]/); if (a[2] + a[4] > 1) print}' "$T/samples" | head -n5)"
 [ "$last_one" = "one:n2=0,n3=1" ] || fail "after healing, pod one: $last_one"
 [ "$both_plain" -ge 1 ] || fail "plain never ran on both nodes (today's behaviour: it does)"
 pass "never 2 copies of one in $total samples; after healing exactly 1 (on n3)"
 
 # ---- the Events
+# Events are fire and forget: each is waited for, with a deadline. (A
+# here-string, not echo | grep -q: under pipefail grep's early exit would
+# fail the pipe.)
+has_event() { grep -q "\"$1\"" <<<"$(hsctl get events -A -o json 2>/dev/null)"; }
+wait_for 15 "a Fenced Event" has_event Fenced
+wait_for 15 "a ReplacedAfterFence Event" has_event ReplacedAfterFence
 ev=$(hsctl get events -A -o json 2>/dev/null)
-echo "$ev" | grep -q '"Fenced"' || fail "no Fenced Event: $(hsctl get events -A 2>&1 | tail -n 20)"
-echo "$ev" | grep -q '"ReplacedAfterFence"' || fail "no ReplacedAfterFence Event: $(hsctl get events -A 2>&1 | tail -n 20)"
-echo "$ev" | python3 -c '
+python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 items = d.get("items", d if isinstance(d, list) else [])
+seen = set()
 for e in items:
     if e.get("reason") in ("Fenced", "ReplacedAfterFence"):
         io = e.get("involvedObject", {})
         print("  event %s on %s %s: %s" % (e["reason"], io.get("kind"), io.get("name"), e.get("message")))
-'
+        if e["reason"] == "Fenced" and io.get("kind") == "Node" and io.get("name") == "n2" \
+                and sys.argv[1] in e.get("message", ""):
+            seen.add("Fenced")
+        if e["reason"] == "ReplacedAfterFence" and io.get("kind") == "ReplicaSet" \
+                and e.get("message", "").startswith("Replaced after fence: pod default/" + sys.argv[1]):
+            seen.add("ReplacedAfterFence")
+sys.exit(0 if seen == {"Fenced", "ReplacedAfterFence"} else "events not as expected: %s" % seen)
+' "$one_old" <<<"$ev" || fail "the Events" 
 pass "Events Fenced (node n2) and ReplacedAfterFence (the owner)"
 lap "done"
