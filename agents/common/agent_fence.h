@@ -2,9 +2,9 @@
  *  out; unit-tested in test_agent_fence.c).
  *
  *  An at-most-one pod (hs_pod_at_most_one) must never run on two nodes at
- *  once. The agent counts its last contact with the control plane: hb.store
- *  (or a replicated store member's hb.raft.*) and its own heartbeat coming
- *  back through the bus. When the last contact is fence_ns old (its own
+ *  once. The agent counts its last contact with the control plane: its own
+ *  heartbeat coming back through the bus (the round trip hs-prober's view
+ *  of the node depends on). When the last contact is fence_ns old (its own
  *  monotonic clock) it is fenced: it kills its at-most-one pods (SIGKILL at
  *  once: the fence is the deadline) and starts none, and it keeps a Fenced
  *  Event to send. hs-prober replaces such a pod only after

@@ -25,11 +25,15 @@
  *  Stopping the agent (SIGTERM) leaves the workloads running: their shims
  *  hold them.
  *
- *  Fencing (agent_fence.h, --fence-timeout): hb.store, a store member's
- *  hb.raft.*, and our own heartbeat coming back through the bus are
- *  contact with the control plane. None for the fence timeout: the
- *  at-most-one pods are SIGKILLed and none starts; the next contact ends
- *  the fence and sends a Fenced Event on the Node saying what was killed.
+ *  Fencing (agent_fence.h, --fence-timeout): contact with the control
+ *  plane is our own heartbeat (hb.agent.<node>) coming back from the bus:
+ *  the round trip proves that hs-prober, which judges the node by those
+ *  heartbeats, can hear us, where hb.store alone would only prove that we
+ *  hear the bus (a node that hears but cannot send must fence too). None
+ *  for the fence timeout: the at-most-one pods are SIGKILLed and none
+ *  starts; the next contact ends the fence and sends a Fenced Event on the
+ *  Node saying what was killed. Blocking calls never wait past the fence
+ *  deadline (s_block_ms), so its timer runs on time.
  */
 #include "agent.h"
 #include "agent_state.h"
@@ -207,8 +211,8 @@ static void s_usage (FILE *f)
              "                         the DNS at the 10th address of the Service CIDR\n"
              "  --allow-host-path      let pods use hostPath volumes (refused otherwise: the\n"
              "                         pod waits, CreateContainerConfigError)\n"
-             "  --fence-timeout D      no contact with the control plane (hb.store, our own\n"
-             "                         heartbeat back) for D (2s, 500ms; default 2s; 0:\n"
+             "  --fence-timeout D      no contact with the control plane (our own heartbeat\n"
+             "                         back from the bus) for D (2s, 500ms; default 2s; 0:\n"
              "                         never): SIGKILL the at-most-one pods (annotation\n"
              "                         homeostat.io/at-most-one, parallelism-1 Jobs), start\n"
              "                         none until heard again; hs-prober's --fence-timeout\n"
@@ -230,11 +234,22 @@ static int64_t s_mem_total (void)
     return kb * 1024;
 }
 
+/* A blocking wait's bound (ms): at most max_ms, and never past the fence
+ * deadline, whose timer cannot run meanwhile (agent_fence.h: the kill is
+ * due then). At least 1. */
+static int s_block_ms (const self_t *self, int max_ms)
+{
+    int64_t at = agent_fence_deadline (&self->fence);
+    if (at == INT64_MAX) return max_ms;
+    int64_t left = (at - hs_mono_ns ()) / MS;
+    return left < 1 ? 1 : left < max_ms ? (int)left : max_ms;
+}
+
 static int s_call (self_t *self, Hs__Write *w, const char *what)
 {
     Hs__Ack *ack = NULL;
-    /* Short: static pods wait while this does. */
-    hs_call_opts_t opts = {.timeout_ms = 2000};
+    /* Short: static pods (and the fence timer) wait while this does. */
+    hs_call_opts_t opts = {.timeout_ms = s_block_ms (self, 2000)};
     int r = hs_client_call (self->client, &w, 1, &opts, &ack);
     hs_pb_free (w);
     if (r < 0) {
@@ -354,7 +369,7 @@ static int s_register (self_t *self)
     Hs__Object *again = hs_pb_dup (o);
     Hs__Write *cw = hs_write_new (HS__OP__OP_CREATE, o);
     Hs__Ack *ack = NULL;
-    hs_call_opts_t opts = {.timeout_ms = 2000};
+    hs_call_opts_t opts = {.timeout_ms = s_block_ms (self, 2000)};
     int r = hs_client_call (self->client, &cw, 1, &opts, &ack);
     hs_pb_free (cw);
     if (r < 0) {
@@ -599,7 +614,7 @@ static void s_watch_cluster (self_t *self)
                    "variables");
         return;
     }
-    int r = hs_watch_wait_synced (self->cluster, 2000);
+    int r = hs_watch_wait_synced (self->cluster, s_block_ms (self, 2000));
     if (r < 0)
         log_warn ("the Services are not read yet (%s): the first containers may start without "
                   "their variables",
@@ -618,6 +633,9 @@ static void s_fence_arm (self_t *self)
 static void s_on_fence (void *arg)
 {
     self_t *self = arg;
+    /* Messages a blocking call held back first: a contact among them is
+     * no reason to fence. */
+    if (self->client) hs_client_process (self->client, 0);
     int64_t now = hs_mono_ns ();
     if (agent_fence_check (&self->fence, now)) {
         char *killed = agent_pods_fence (self->pods, true);
@@ -659,7 +677,7 @@ static void s_on_contact (void *arg, const char *topic, const Hs__Envelope *env)
     self_t *self = arg;
     (void)env;
     /* hb.agent.<node> is a prefix of hb.agent.<node>2's topic */
-    if (hs_startswith (topic, "hb.agent.") && strcmp (topic, self->hb_topic) != 0) return;
+    if (strcmp (topic, self->hb_topic) != 0) return;
     s_contact (self);
 }
 
@@ -692,13 +710,10 @@ static void s_online (self_t *self)
     s_contact (self); /* the registration was answered */
     self->hb_topic = hs_sprintf ("hb.agent.%s", self->conf.node);
     if (self->fence_ns > 0) {
-        const char *topics[] = {"hb.store", "hb.raft.", self->hb_topic};
-        for (size_t i = 0; i < HS_ARRAY_LEN (topics); i++) {
-            int rc = hs_client_on (self->client, topics[i], s_on_contact, self);
-            if (rc < 0)
-                log_error ("cannot subscribe to %s: %s; fencing counts on the others", topics[i],
-                           strerror (-rc));
-        }
+        int rc = hs_client_on (self->client, self->hb_topic, s_on_contact, self);
+        if (rc < 0)
+            log_error ("cannot subscribe to %s: %s; the at-most-one pods will be fenced",
+                       self->hb_topic, strerror (-rc));
     }
     self->node_topic = hs_topic_event (HS_KIND_NODE, "-", "", self->conf.node);
     int r = hs_client_on (self->client, self->node_topic, s_on_node, self);

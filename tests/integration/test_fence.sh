@@ -45,7 +45,7 @@ done
 agent() { # agent I: host I's hs-agent, node nI
   start "agent-n$1" on_host "$1" "$HS_BIN/hs-agent" --bus "$HS_BUS" --node-name "n$1" \
     --node-ip "$(host_ip "$1")" --state-dir "$T/agent-n$1" \
-    --cgroup-parent "$HS_CG_PARENT/n$1" --fence-timeout 2s
+    --cgroup-parent "$HS_CG_PARENT/n$1" --fence-timeout 2s --status-interval-ms 500
 }
 # n2 first: both Deployments' pods land there; n3 joins afterwards.
 agent 2
@@ -112,6 +112,7 @@ pods = ["one", "plain"]
 node_re = re.compile(re.escape(parent) + r"/(n[0-9])")
 def scan():
     n = {p: {"n2": 0, "n3": 0} for p in pods}
+    found = {}  # pid -> (pod, node, ppid)
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
@@ -120,13 +121,22 @@ def scan():
                 args = f.read().split(b"\0")
             if not args or os.path.basename(args[0]) != b"bash":
                 continue  # a shim's command line names the marker too
+            pod = [p for p in pods if ("%s/marker-%s" % (T, p)).encode() in args]
+            if not pod:
+                continue
             with open("/proc/%s/cgroup" % pid) as f:
                 m = node_re.search(f.read())
-        except OSError:
+            with open("/proc/%s/stat" % pid) as f:
+                ppid = f.read().rsplit(")", 1)[1].split()[1]
+        except (OSError, IndexError):
             continue
-        for p in pods:
-            if ("%s/marker-%s" % (T, p)).encode() in args and m:
-                n[p][m.group(1)] = n[p].get(m.group(1), 0) + 1
+        if m:
+            found[pid] = (pod[0], m.group(1), ppid)
+    for pid, (pod, node, ppid) in found.items():
+        # bash forking its sleep: for an instant the child is a bash with
+        # the same command line; a copy is a marked bash whose parent is not
+        if ppid not in found:
+            n[pod][node] = n[pod].get(node, 0) + 1
     return n
 period = 0.05
 nxt = time.monotonic()
