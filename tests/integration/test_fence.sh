@@ -26,16 +26,8 @@ source "$(dirname "$0")/hosts.sh"
 need_root_cgroups
 
 hosts_up 3
-export HS_BUS=172.30.0.11:7400
-HSCTL="nsenter --net=/run/netns/$(host_ns 1) $HS_BIN/hsctl"
-hsctl() { on_host 1 "$HS_BIN/hsctl" "$@"; }
-
 # ---- the control plane on h1, agents on h2 and h3
-mkdir -p "$T/store"
-start bus on_host 1 "$HS_BIN/hs-bus" --bind 172.30.0.11 --port 7400
-wait_for 10 "hs-bus to listen on the fabric" grep -q "listening on tcp://172.30.0.11:7401" "$T/bus.log"
-start store on_host 1 "$HS_BIN/hs-store" --bus "$HS_BUS" --data "$T/store"
-wait_for 20 "hs-store to answer" hsctl get nodes
+hosts_control_plane
 for c in scheduler replicas prober; do
   start "$c" on_host 1 "$HS_BIN/hs-$c" --bus "$HS_BUS"
 done
