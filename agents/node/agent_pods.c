@@ -543,14 +543,12 @@ char *agent_pods_fence (agent_pods_t *self, bool fenced)
          * until every container is down; then the usual clean-up, and the
          * pod's deletion from the store once it answers. */
         s_pod_stop (self, p, "fenced: cut off from the control plane");
-        int64_t now = hs_mono_ns ();
-        p->kill_at_mono = now;
         for (size_t j = 0; j < p->n_c; j++) {
             acont_t *c = &p->c[j];
             c->done = true;
             if (c->state == C_RUNNING) hs_cg_kill (self->cg, c->cgroup, SIGKILL);
         }
-        p->kill_at_mono = now + 100000000LL; /* again in 100 ms if need be */
+        p->kill_at_mono = hs_mono_ns () + 100000000LL; /* again in 100 ms if need be */
         log_warn ("pod %s/%s (%s): fenced: SIGKILL (at-most-one, cut off from the control plane)",
                   p->ns, p->name, p->uid);
         hs_buf_printf (&names, "%s%s/%s", names.len ? ", " : "", p->ns, p->name);
