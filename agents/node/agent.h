@@ -69,6 +69,9 @@ typedef struct {
     agent_lookup_fn *lookup;
     void *lookup_arg;
     bool allow_host_path;
+    /* --fence-timeout (agent_fence.h): the lease file the shims of
+     * at-most-one pods watch (hs-shim --fence-lease); NULL: no fencing */
+    const char *fence_lease;
 } agent_conf_t;
 
 typedef struct agent_pods_t agent_pods_t;

@@ -135,6 +135,7 @@ typedef struct {
     hs_loop_timer_t *fence_timer;
     char *fenced_pods; /* what the fence killed, for the Fenced Event */
     char *hb_topic;    /* hb.agent.<node>: our own heartbeat, heard back */
+    char *fence_lease; /* STATE/fence.lease (conf.fence_lease) */
 } self_t;
 
 static void s_usage (FILE *f)
@@ -650,13 +651,38 @@ static void s_on_fence (void *arg)
     s_fence_arm (self);
 }
 
-/* Contact with the control plane: the fence timer starts again; a fence
- * ends, and its Event goes out (the store answers again). */
+/* The shims' lease (hs-shim --fence-lease): the fence deadline, written
+ * atomically. Only a contact moves it on: a restarted agent does not
+ * extend what its predecessor left. */
+static void s_write_lease (self_t *self)
+{
+    const char *path = self->conf.fence_lease;
+    int64_t at = agent_fence_deadline (&self->fence);
+    if (!path || at == INT64_MAX) return;
+    _cleanup_free_ char *tmp = hs_sprintf ("%s.tmp", path);
+    FILE *f = fopen (tmp, "we");
+    int r = f && fprintf (f, "%lld\n", (long long)at) > 0 ? 0 : -EIO;
+    if (f && fclose (f) != 0) r = -EIO;
+    if (r == 0 && rename (tmp, path) < 0) r = -errno;
+    if (r < 0) {
+        unlink (tmp);
+        hs_log_once (HS_LOG_WARN, "agent:lease",
+                     "cannot write the fence lease %s: %s; the shims of at-most-one pods kill "
+                     "them when it runs out (not logged again)",
+                     path, strerror (-r));
+    }
+}
+
+/* Contact with the control plane: the fence timer starts again (and the
+ * shims' lease); a fence ends, and its Event goes out (the store answers
+ * again). */
 static void s_contact (self_t *self)
 {
     int64_t now = hs_mono_ns ();
     int64_t fenced_at = self->fence.fenced_at;
-    if (agent_fence_contact (&self->fence, now)) {
+    bool unfenced = agent_fence_contact (&self->fence, now);
+    s_write_lease (self);
+    if (unfenced) {
         agent_pods_fence (self->pods, false);
         _cleanup_free_ char *msg = hs_sprintf (
             "Fenced: node %s had no contact with the control plane for --fence-timeout %lld ms; "
@@ -1135,6 +1161,11 @@ static int s_setup (void *arg, hs_loop_t *loop)
                   conf->pod_network, conf->cni_bin_dir, conf->cni_data_dir, conf->netns_dir,
                   conf->node_ip);
     }
+    /* the shims of at-most-one pods watch it (s_write_lease) */
+    if (self->fence_ns > 0) {
+        self->fence_lease = hs_sprintf ("%s/fence.lease", conf->state_dir);
+        conf->fence_lease = self->fence_lease;
+    }
     self->pods = agent_pods_new (conf, self->cg, self->state, loop);
     r = agent_pods_adopt (self->pods);
     if (r < 0)
@@ -1177,6 +1208,7 @@ static void s_teardown (void *arg)
     hs_loop_timer_free (&self->fence_timer);
     free (self->fenced_pods);
     free (self->hb_topic);
+    free (self->fence_lease);
     agent_usage_destroy (&self->usage);
     free (self->usage_topic);
     hs_loop_turn_free (&self->turn);

@@ -719,6 +719,11 @@ static int s_run_shim (agent_pods_t *self, apod_t *p, acont_t *c, const Hs__Cont
     s_add_arg (&argv, &n, "--log-max-files");
     s_add_arg (&argv, &n, lf);
     if (self->conf.no_namespaces) s_add_arg (&argv, &n, "--no-namespaces");
+    /* an at-most-one pod dies with the lease even when we are dead */
+    if (self->conf.fence_lease && s_at_most_one (p)) {
+        s_add_arg (&argv, &n, "--fence-lease");
+        s_add_arg (&argv, &n, self->conf.fence_lease);
+    }
     char **sec = agent_sec_shim_args (p->pod, spec, false);
     for (size_t i = 0; sec && sec[i]; i++) s_add_arg (&argv, &n, sec[i]);
     hs_cg_strv_free (sec);

@@ -150,6 +150,7 @@ old() { awk -F/ -v p="^$1-" '$NF ~ p && !x {print $NF; x = 1}' <<<"$pods"; }
 one_old=$(old one) plain_old=$(old plain) batch_old=$(old batch)
 [ -n "$one_old" ] && [ -n "$plain_old" ] && [ -n "$batch_old" ] || fail "pods: $(hsctl get pods 2>&1)"
 agent 3
+AGENT3_PID=$LAST_PID
 wait_for 30 "node n3 Ready" sh -c "$HSCTL get node n3 2>/dev/null | grep -q ' Ready '"
 pass "one ($one_old), batch ($batch_old) and plain ($plain_old) run on n2; n3 joined"
 
@@ -188,6 +189,27 @@ not_in_store() { ! hsctl get pod "$1" >/dev/null 2>&1; }
 wait_for 30 "one's old pod $one_old gone from the store" not_in_store "$one_old"
 wait_for 30 "batch's old pod $batch_old gone from the store" not_in_store "$batch_old"
 lap "the old at-most-one pods gone from the store"
+
+# ---- a dead agent: kill -9 n3's hs-agent (its process group), where one
+# and batch run now. Its fence timer dies with it; the shims of at-most-one
+# containers watch its lease (hs-shim --fence-lease) and kill them when it
+# runs out, before hs-prober's bound lets the replacements start on n2.
+p1_lines=$(wc -l <"$T/samples")
+kill_at=$(ms)
+kill -9 -- "-$AGENT3_PID"
+lap "n3's hs-agent killed (kill -9)"
+wait_for 20 "one's shim on n3 to kill it (lease)" gone_from one n3
+wait_for 20 "batch's shim on n3 to kill it (lease)" gone_from batch n3
+lease_at=$(ms)
+lap "one's and batch's copies on n3 gone after $((lease_at - kill_at)) ms"
+wait_for 30 "one's replacement running on n2" running_on one n2
+repl2_at=$(ms)
+lap "one's replacement runs on n2 after $((repl2_at - kill_at)) ms"
+wait_for 30 "batch's replacement running on n2" running_on batch n2
+lap "batch's replacement runs on n2 after $(($(ms) - kill_at)) ms"
+grep -rqs --include=shim.log "fence lease .* ran out" "$T/agent-n3/pods" ||
+  fail "no shim on n3 says its fence lease ran out"
+pass "n3's agent dead: one and batch killed by their shims' lease ($((lease_at - kill_at)) ms), replaced on n2 (one $((repl2_at - kill_at)) ms)"
 # a second more of samples after all of that
 n=$(wc -l <"$T/samples")
 wait_for 10 "20 more samples" sh -c "[ \$(wc -l <'$T/samples') -ge $((n + 20)) ]"
@@ -206,16 +228,21 @@ echo "  plain: on both nodes in $both_plain samples (today's behaviour)"
 for f in 2:one 4:batch; do
   i=${f%%:*} w=${f#*:}
   double=$(awk -v i="$i" '{split($i, a, /[=,]/); if (a[2] + a[4] > 1) n++} END {print n + 0}' "$T/samples")
-  # the hand-over: the last sample with the old copy, the first with the new
-  handover=$(awk -v i="$i" '{split($i, a, /[=,]/); if (a[2] >= 1) l = $1; if (a[4] >= 1 && !f) f = $1}
-    END {print f - l}' "$T/samples")
+  # the hand-overs: the last sample with the old copy, the first with the
+  # new; n2 to n3 (the partition) up to line p1, n3 to n2 (the dead agent)
+  # after it
+  handover1=$(awk -v i="$i" -v p="$p1_lines" 'NR <= p {split($i, a, /[=,]/)
+    if (a[2] >= 1) l = $1; if (a[4] >= 1 && !f) f = $1} END {print f - l}' "$T/samples")
+  handover2=$(awk -v i="$i" -v p="$p1_lines" 'NR > p {split($i, a, /[=,]/)
+    if (a[4] >= 1) l = $1; if (a[2] >= 1 && !f) f = $1} END {print f - l}' "$T/samples")
   last=$(tail -n1 "$T/samples" | awk -v i="$i" '{print $i}')
-  echo "  $w: 2+ copies in $double samples; hand-over gap $handover ms; last sample $last"
+  echo "  $w: 2+ copies in $double samples; hand-over gaps $handover1 ms (partition), $handover2 ms (dead agent); last sample $last"
   [ "$double" = 0 ] || fail "$w ran twice in $double samples: $(awk -v i="$i" '{split($i, a, /[=,]/); if (a[2] + a[4] > 1) print}' "$T/samples" | head -n5)"
-  [ "$handover" -gt 0 ] || fail "$w's new copy came before the old one went ($handover ms)"
-  [ "$last" = "$w:n2=0,n3=1" ] || fail "after healing, $w: $last"
+  [ "$handover1" -gt 0 ] && [ "$handover2" -gt 0 ] ||
+    fail "$w's new copy came before the old one went ($handover1 ms, $handover2 ms)"
+  [ "$last" = "$w:n2=1,n3=0" ] || fail "at the end, $w: $last"
 done
-pass "never 2 copies of one or batch in $total samples; after healing exactly 1 each (on n3)"
+pass "never 2 copies of one or batch in $total samples; at the end exactly 1 each (on n2)"
 
 # ---- the Events
 # Events are fire and forget: each is waited for, with a deadline. (A
