@@ -19,6 +19,9 @@
 #     running through the partition while its replacement runs on n3;
 #   - after the link is back: no duplicate of an at-most-one pod (the old
 #     pods are deleted, not restarted), the ordinary one's old copy goes;
+#   - then n3's hs-agent is killed (kill -9) with both at-most-one pods on
+#     it: their shims kill them when the agent's lease runs out (hs-shim
+#     --fence-lease), and their replacements start on n2 only after that;
 #   - the Events: Fenced (on node n2, naming both) and ReplacedAfterFence
 #     (on the ReplicaSet and on the Job).
 # Every wait has a deadline; everything (processes, namespaces, cgroups,
