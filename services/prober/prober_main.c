@@ -60,7 +60,10 @@
 #define CALL_TIMEOUT_MS   10000
 #define NODE_CHECK_MAX_NS (1000 * MS)  /* nodes are looked at least this often */
 #define NODE_FORGET_NS    (60000 * MS) /* a name heard but not a Node: forgotten */
-#define MAX_NODE_NAMES    200000       /* node names remembered at most */
+/* A gap in hb.store this long (2 of its 200 ms beats missed) may have hidden
+ * a node's heartbeats: at-most-one pods are judged afresh (fence_from). */
+#define FENCE_DEAF_NS  (500 * MS)
+#define MAX_NODE_NAMES 200000 /* node names remembered at most */
 
 /* ------------------------------------------------------------------ state */
 
@@ -132,6 +135,10 @@ typedef struct self_t {
     zhashx_t *nodes;    /* node name -> s_node_t */
     zhashx_t *evicting; /* pod uid -> s_evicting_t */
     int64_t judge_from; /* monotonic: nodes are judged from here on */
+    /* monotonic: at-most-one pods are judged from here on: judge_from, or
+     * later, after any gap in hb.store over FENCE_DEAF_NS (we may have
+     * missed a node's heartbeats, shorter than the grace or not) */
+    int64_t fence_from;
     int64_t last_store_hb;
     bool node_dirty, full_logged;
     int64_t next_node_check;
@@ -726,6 +733,13 @@ static void s_on_store_hb (void *arg, const char *topic, const Hs__Envelope *env
     (void)topic;
     if (env->body_case != HS__ENVELOPE__BODY_STORE_HEARTBEAT) return;
     int64_t now = hs_mono_ns ();
+    if (self->last_store_hb && now - self->last_store_hb > FENCE_DEAF_NS && self->judge_from) {
+        if (now > self->fence_from)
+            log_info ("heard nothing from the store for %lld ms: at-most-one pods are fenced "
+                      "from now on (nodemon_fence_at)",
+                      (long long)((now - self->last_store_hb) / MS));
+        self->fence_from = now;
+    }
     if (self->last_store_hb && now - self->last_store_hb > self->nm.grace_ns && self->judge_from) {
         /* We heard nothing for a grace period: the silence was ours, not
          * the nodes'. Hear them a full grace period before judging. */
@@ -929,6 +943,7 @@ static void s_check_nodes (self_t *self, int64_t now)
     const Hs__Object **nodes = NULL;
     size_t nn = hs_watch_list (hs_ctrl_watch (self->ctrl), HS_KIND_NODE, &nodes);
     bool *silent = hs_calloc (nn + 1, sizeof *silent);
+    int64_t fence_from = self->fence_from > self->judge_from ? self->fence_from : self->judge_from;
     size_t n_silent = 0;
     for (size_t i = 0; i < nn; i++) {
         const Hs__Node *node = nodes[i]->node;
@@ -992,12 +1007,11 @@ static void s_check_nodes (self_t *self, int64_t now)
             s_node_t *n = zhashx_lookup (evict, pod->spec->node_name);
             if (!n) continue;
             /* an at-most-one pod: not before its agent has fenced it */
-            int64_t at = nodemon_pod_replace_at (&self->nm, pod, n->silent_since, n->last_heard,
-                                                 self->judge_from);
+            int64_t at =
+                nodemon_pod_replace_at (&self->nm, pod, n->silent_since, n->last_heard, fence_from);
             if (now >= at)
                 s_evict (self, pod, wall,
-                         now -
-                             (n->last_heard > self->judge_from ? n->last_heard : self->judge_from));
+                         now - (n->last_heard > fence_from ? n->last_heard : fence_from));
             else if (at != INT64_MAX)
                 next = s_min (next, at);
         }
