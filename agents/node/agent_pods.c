@@ -527,6 +527,19 @@ static void s_pod_stop (agent_pods_t *self, apod_t *p, const char *why)
               (long long)(grace / 1000000000LL));
 }
 
+/* Stops the pod with no grace: SIGKILL now, and again at the next turns
+ * until every container is down; then the usual clean-up. */
+static void s_pod_kill_now (agent_pods_t *self, apod_t *p, const char *why)
+{
+    s_pod_stop (self, p, why);
+    for (size_t j = 0; j < p->n_c; j++) {
+        acont_t *c = &p->c[j];
+        c->done = true;
+        if (c->state == C_RUNNING) hs_cg_kill (self->cg, c->cgroup, SIGKILL);
+    }
+    p->kill_at_mono = hs_mono_ns () + 100000000LL; /* again in 100 ms if need be */
+}
+
 char *agent_pods_fence (agent_pods_t *self, bool fenced)
 {
     self->fenced = fenced;
@@ -539,16 +552,9 @@ char *agent_pods_fence (agent_pods_t *self, bool fenced)
         for (size_t j = 0; j < p->n_c; j++) running = running || p->c[j].state == C_RUNNING;
         if (!running && p->stopping) continue;
         /* No grace: the fence is the deadline (hs-prober replaces the pod
-         * only a margin later). SIGKILL now, and again at the next turns
-         * until every container is down; then the usual clean-up, and the
-         * pod's deletion from the store once it answers. */
-        s_pod_stop (self, p, "fenced: cut off from the control plane");
-        for (size_t j = 0; j < p->n_c; j++) {
-            acont_t *c = &p->c[j];
-            c->done = true;
-            if (c->state == C_RUNNING) hs_cg_kill (self->cg, c->cgroup, SIGKILL);
-        }
-        p->kill_at_mono = hs_mono_ns () + 100000000LL; /* again in 100 ms if need be */
+         * only a margin later); then the pod's deletion from the store once
+         * it answers. */
+        s_pod_kill_now (self, p, "fenced: cut off from the control plane");
         log_warn ("pod %s/%s (%s): fenced: SIGKILL (at-most-one, cut off from the control plane)",
                   p->ns, p->name, p->uid);
         hs_buf_printf (&names, "%s%s/%s", names.len ? ", " : "", p->ns, p->name);
@@ -629,7 +635,13 @@ void agent_pods_on_event (void *arg, Hs__EventType type, const Hs__Object *obj,
     if (!p->gone && !p->node_lost && agent_rules_node_lost (pod)) {
         p->node_lost = true;
         p->dirty = false;
-        s_pod_stop (self, p, "marked Failed/NodeLost while the node was silent");
+        /* An at-most-one pod's replacement is on its way: no grace (we
+         * should have fenced it already; if hs-prober misjudged us, this is
+         * the quickest we can be gone). */
+        if (s_at_most_one (p))
+            s_pod_kill_now (self, p, "at-most-one, marked Failed/NodeLost: no grace");
+        else
+            s_pod_stop (self, p, "marked Failed/NodeLost while the node was silent");
     }
     if (m->deletion_timestamp && !p->stopping) s_pod_stop (self, p, "deleted");
 }
