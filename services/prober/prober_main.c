@@ -734,10 +734,9 @@ static void s_on_store_hb (void *arg, const char *topic, const Hs__Envelope *env
     if (env->body_case != HS__ENVELOPE__BODY_STORE_HEARTBEAT) return;
     int64_t now = hs_mono_ns ();
     if (self->last_store_hb && now - self->last_store_hb > FENCE_DEAF_NS && self->judge_from) {
-        if (now > self->fence_from)
-            log_info ("heard nothing from the store for %lld ms: at-most-one pods are fenced "
-                      "from now on (nodemon_fence_at)",
-                      (long long)((now - self->last_store_hb) / MS));
+        log_info ("heard nothing from the store for %lld ms: the fence bound of at-most-one pods "
+                  "counts from now (nodemon_fence_at)",
+                  (long long)((now - self->last_store_hb) / MS));
         self->fence_from = now;
     }
     if (self->last_store_hb && now - self->last_store_hb > self->nm.grace_ns && self->judge_from) {
