@@ -162,24 +162,30 @@ SAMPLER=$!
 HS_PIDS+=("$SAMPLER")
 wait_for 10 "the first samples" sh -c "[ \$(cat '$T/samples' 2>/dev/null | wc -l) -ge 3 ]"
 
+# handover FROM TO WHO T0: one and batch go from node FROM (WHO kills
+# them) and then run on node TO; sets GONE_MS, ONE_MS, BATCH_MS (since T0).
+handover() {
+  local from=$1 to=$2 who=$3 t0=$4 w
+  for w in one batch; do wait_for 20 "$who to kill $w on $from" gone_from "$w" "$from"; done
+  GONE_MS=$(($(ms) - t0))
+  lap "one's and batch's copies on $from gone after $GONE_MS ms"
+  wait_for 30 "one's replacement running on $to" running_on one "$to"
+  ONE_MS=$(($(ms) - t0))
+  lap "one's replacement runs on $to after $ONE_MS ms"
+  # hs-jobs holds a failed pod's replacement back (its backoff, 500 ms here)
+  wait_for 30 "batch's replacement running on $to" running_on batch "$to"
+  BATCH_MS=$(($(ms) - t0))
+  lap "batch's replacement runs on $to after $BATCH_MS ms"
+}
+
 # ---- cut h2 off the fabric
 cut_at=$(ms)
 ip -n "${HOSTS_NS}f" link set h2 down
 lap "h2's fabric link is down"
-wait_for 20 "n2's agent to fence pod one" gone_from one n2
-wait_for 20 "n2's agent to fence pod batch" gone_from batch n2
-fenced_at=$(ms)
-lap "one's and batch's copies on n2 gone after $((fenced_at - cut_at)) ms"
-wait_for 30 "one's replacement running on n3" running_on one n3
-repl_at=$(ms)
-lap "one's replacement runs on n3 after $((repl_at - cut_at)) ms"
-# hs-jobs holds a failed pod's replacement back (its backoff, 500 ms here)
-wait_for 30 "batch's replacement running on n3" running_on batch n3
-batch_at=$(ms)
-lap "batch's replacement runs on n3 after $((batch_at - cut_at)) ms"
+handover n2 n3 "n2's agent (fence)" "$cut_at"
 wait_for 30 "plain's replacement running on n3" running_on plain n3
 running_on plain n2 || fail "plain's copy on n2 stopped during the partition (today it runs on)"
-pass "partitioned: one and batch fenced on n2 ($((fenced_at - cut_at)) ms), replaced on n3 (one $((repl_at - cut_at)) ms, batch $((batch_at - cut_at)) ms); plain runs on n2 and n3"
+pass "partitioned: one and batch fenced on n2 ($GONE_MS ms), replaced on n3 (one $ONE_MS ms, batch $BATCH_MS ms); plain runs on n2 and n3"
 
 # ---- heal
 ip -n "${HOSTS_NS}f" link set h2 up
@@ -201,18 +207,10 @@ p1_lines=$(wc -l <"$T/samples")
 kill_at=$(ms)
 kill -9 -- "-$AGENT3_PID"
 lap "n3's hs-agent killed (kill -9)"
-wait_for 20 "one's shim on n3 to kill it (lease)" gone_from one n3
-wait_for 20 "batch's shim on n3 to kill it (lease)" gone_from batch n3
-lease_at=$(ms)
-lap "one's and batch's copies on n3 gone after $((lease_at - kill_at)) ms"
-wait_for 30 "one's replacement running on n2" running_on one n2
-repl2_at=$(ms)
-lap "one's replacement runs on n2 after $((repl2_at - kill_at)) ms"
-wait_for 30 "batch's replacement running on n2" running_on batch n2
-lap "batch's replacement runs on n2 after $(($(ms) - kill_at)) ms"
+handover n3 n2 "the shims' lease on n3" "$kill_at"
 grep -rqs --include=shim.log "fence lease .* ran out" "$T/agent-n3/pods" ||
   fail "no shim on n3 says its fence lease ran out"
-pass "n3's agent dead: one and batch killed by their shims' lease ($((lease_at - kill_at)) ms), replaced on n2 (one $((repl2_at - kill_at)) ms)"
+pass "n3's agent dead: one and batch killed by their shims' lease ($GONE_MS ms), replaced on n2 (one $ONE_MS ms, batch $BATCH_MS ms)"
 # a second more of samples after all of that
 n=$(wc -l <"$T/samples")
 wait_for 10 "20 more samples" sh -c "[ \$(wc -l <'$T/samples') -ge $((n + 20)) ]"
