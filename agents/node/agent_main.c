@@ -413,7 +413,7 @@ static void s_heartbeat (self_t *self)
     hb.n_nodes = 1;
     const char *names[] = {"probe_results", "exec_probes",   "probe_refused", "exec_sessions",
                            "exec_refused",  "route_syncs",   "routes_added",  "routes_deleted",
-                           "route_errors",  "usage_samples", "usage_errors"};
+                           "route_errors",  "usage_samples", "usage_errors",  "fences"};
     const uint64_t values[] = {agent_probe_results (self->probe),
                                agent_probe_execs (self->probe),
                                agent_probe_refused (self->probe),
@@ -424,7 +424,8 @@ static void s_heartbeat (self_t *self)
                                agent_routes_counter (self->routes, AGENT_ROUTES_DELETED),
                                agent_routes_counter (self->routes, AGENT_ROUTES_ERRORS),
                                self->usage_samples,
-                               self->usage_errors};
+                               self->usage_errors,
+                               self->fence.fences};
     Hs__Counter cs[HS_ARRAY_LEN (names)];
     Hs__Counter *cp[HS_ARRAY_LEN (names)];
     hs_heartbeat_counters (&hb, cs, cp, names, values, HS_ARRAY_LEN (names));
