@@ -205,7 +205,8 @@ lap "the old at-most-one pods gone from the store"
 # runs out, before hs-prober's bound lets the replacements start on n2.
 p1_lines=$(wc -l <"$T/samples")
 kill_at=$(ms)
-kill -9 -- "-$AGENT3_PID"
+# (reaped here, quietly: bash's job control would print "Killed")
+{ kill -9 -- "-$AGENT3_PID"; wait "$AGENT3_PID"; } 2>/dev/null || true
 lap "n3's hs-agent killed (kill -9)"
 handover n3 n2 "the shims' lease on n3" "$kill_at"
 grep -rqs --include=shim.log "fence lease .* ran out" "$T/agent-n3/pods" ||
