@@ -264,7 +264,7 @@ char *ctl_comps_render (const ctl_comps_t *s, int flags, int64_t now_ns)
             hs_tree_add (st, "snapshotIndex", s_unum (c->snapshot_index));
             hs_tree_add (st, "snapshotsInstalled", s_unum (c->snapshots_installed));
             hs_tree_add (st, "leader", s_str (c->leader));
-            hs_tree_add (st, "clusterId", s_str (c->cluster_id));
+            hs_tree_add (st, "clusterID", s_str (c->cluster_id));
             hs_tree_t *ms = hs_tree_new (HS_TREE_SEQ);
             for (size_t k = 0; k < c->n_members; k++) {
                 const ctl_conf_member_t *m = &c->members[k];
