@@ -3,6 +3,7 @@
 #include "ctl_comp.h"
 #include "ctl_fmt.h"
 #include "hs_pbjson.h"
+#include "hs_topic.h"
 #include "hs_util.h"
 
 #include <stdio.h>
@@ -370,13 +371,7 @@ char *ctl_members_table (const ctl_comps_t *s, bool no_headers)
 
 bool ctl_member_name_ok (const char *name)
 {
-    size_t n = name ? strlen (name) : 0;
-    if (n == 0 || n > 32) return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
-    }
-    return true;
+    return name && hs_member_name_ok (name, strlen (name));
 }
 
 bool ctl_member_addr_ok (const char *addr)
