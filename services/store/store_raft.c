@@ -317,20 +317,23 @@ static int s_fsm_snapshot (struct raft_fsm *fsm, struct raft_buffer *bufs[], uns
                      strerror (-r));
         return RAFT_BUSY; /* retried at the next threshold */
     }
-    /* The copy's index is LMDB's last record; raft's snapshot index is
-     * last_applied (barriers and changes may follow the last record). */
+    /* The header's index is the copy's (LMDB's last record): the skip rule
+     * compares it with a member's applied index. raft's snapshot index is
+     * last_applied, which can be higher (barriers, configuration changes
+     * after the last record); restoring at every start because of those
+     * would be wasted work. */
     s_header_t h = {.magic = STORE_RAFT_MAGIC,
                     .crc = store_wal_crc32c (0, b + STORE_RAFT_HEADER, len),
                     .cluster = self->cluster,
                     .len = len,
-                    .index = self->raft->last_applied > index ? self->raft->last_applied : index};
+                    .index = index};
     memcpy (b, &h, sizeof h);
     memset (b + STORE_RAFT_HEADER + len, 0, total - STORE_RAFT_HEADER - len);
     v->base = b;
     v->len = total;
     *bufs = v;
     *n_bufs = 1;
-    self->snapshot_index = h.index;
+    self->snapshot_index = self->raft->last_applied;
     return 0;
 }
 
@@ -435,6 +438,10 @@ uint64_t store_raft_snapshots_installed (store_raft_t *self)
 
 uint64_t store_raft_snapshot_index (store_raft_t *self)
 {
+    /* raft's own (it also takes the snapshots a leader installs); ours only
+     * before raft is attached */
+    if (self->raft && self->raft->log.snapshot.last_index > self->snapshot_index)
+        return self->raft->log.snapshot.last_index;
     return self->snapshot_index;
 }
 
