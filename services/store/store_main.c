@@ -67,7 +67,7 @@ typedef struct {
     /* the replicated store: --member, --peers, --cluster-id, --raft-dir,
      * --election-timeout, --join, --raft-address */
     const char *member, *peers_flag, *cluster_flag, *raft_dir_flag, *raft_addr_flag;
-    int64_t election_ms;
+    int64_t election_ms, snap_threshold, snap_trailing;
     bool join;
     /* running */
     store_t *store;
@@ -142,7 +142,9 @@ static void s_usage (FILE *f)
            "  --raft-dir DIR        raft's log and snapshots (default DATA/raft)\n"
            "  --election-timeout MS default 300 (heartbeat: a sixth of it)\n"
            "  --join                a member added later (hsctl member add): no bootstrap\n"
-           "  --raft-address H:P    its raft address (--join; else from --peers)\n");
+           "  --raft-address H:P    its raft address (--join; else from --peers)\n"
+           "  --snapshot-threshold N  entries between raft snapshots (default 16384)\n"
+           "  --snapshot-trailing N   entries kept behind a snapshot (default 4096)\n");
 }
 
 /* ------------------------------------------------------------------ publishing */
@@ -577,8 +579,8 @@ static int s_ha_setup (self_t *self)
     unsigned et = (unsigned)self->election_ms;
     raft_set_election_timeout (&self->raft, et);
     raft_set_heartbeat_timeout (&self->raft, et / 6 ? et / 6 : 1);
-    raft_set_snapshot_threshold (&self->raft, RAFT_SNAP_THRESH);
-    raft_set_snapshot_trailing (&self->raft, RAFT_SNAP_TRAILING);
+    raft_set_snapshot_threshold (&self->raft, (unsigned)self->snap_threshold);
+    raft_set_snapshot_trailing (&self->raft, (unsigned)self->snap_trailing);
     raft_set_pre_vote (&self->raft, true);
     if (!self->join) {
         struct raft_configuration conf;
@@ -1001,6 +1003,12 @@ static int s_flag (void *arg, int ch, const char *value)
     case 'D': self->raft_dir_flag = value; return 0;
     case 'J': self->join = true; return 0;
     case 'A': self->raft_addr_flag = value; return 0;
+    case 'H':
+        return hs_daemon_int ("hs-store", "--snapshot-threshold", value, 2, 1 << 30,
+                              &self->snap_threshold);
+    case 'W':
+        return hs_daemon_int ("hs-store", "--snapshot-trailing", value, 1, 1 << 30,
+                              &self->snap_trailing);
     case 'T':
         return hs_daemon_int ("hs-store", "--election-timeout", value, 10, 60000,
                               &self->election_ms);
@@ -1195,6 +1203,8 @@ static const struct option s_options[] = {
     {"raft-dir", required_argument, NULL, 'D'},
     {"election-timeout", required_argument, NULL, 'T'},
     {"join", no_argument, NULL, 'J'},
+    {"snapshot-threshold", required_argument, NULL, 'H'},
+    {"snapshot-trailing", required_argument, NULL, 'W'},
     {"raft-address", required_argument, NULL, 'A'},
     {NULL, 0, NULL, 0},
 };
@@ -1215,8 +1225,11 @@ int main (int argc, char **argv)
      * and with tens of thousands of small protobuf chunks freed per second
      * that showed in the store's profile (docs/architecture.md §4). */
     mallopt (M_MXFAST, 0);
-    self_t self = {
-        .lock_fd = -1, .event_ttl_ns = 3600LL * 1000000000LL, .election_ms = RAFT_ELECTION_MS};
+    self_t self = {.lock_fd = -1,
+                   .event_ttl_ns = 3600LL * 1000000000LL,
+                   .election_ms = RAFT_ELECTION_MS,
+                   .snap_threshold = RAFT_SNAP_THRESH,
+                   .snap_trailing = RAFT_SNAP_TRAILING};
     hs_net_conf_default (&self.net);
     return hs_daemon_main (&s_daemon, &self, argc, argv);
 }
