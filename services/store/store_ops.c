@@ -1839,7 +1839,14 @@ void store_out_clear (store_out_t *out)
 
 /* The batch did not commit: no event happened, and every answer becomes
  * Unavailable (clients retry with the same request id). */
+static void s_fail_batch_why (store_t *s, store_out_t *out, int err, const char *why);
+
 static void s_fail_batch (store_t *s, store_out_t *out, int err)
+{
+    s_fail_batch_why (s, out, err, NULL);
+}
+
+static void s_fail_batch_why (store_t *s, store_out_t *out, int err, const char *why)
 {
     s_drop_events (out, 0);
     out->commit_error = err;
@@ -1854,7 +1861,8 @@ static void s_fail_batch (store_t *s, store_out_t *out, int err)
         a->code = HS__CODE__CODE_UNAVAILABLE;
         a->revision = s->revision;
         hs_pb_take_str (&a->message,
-                        hs_sprintf ("store cannot commit: %s; retry", strerror (-err)));
+                        why ? hs_strdup (why)
+                            : hs_sprintf ("store cannot commit: %s; retry", strerror (-err)));
         s_pack (out, &a->base, &out->acks[i].off, &out->acks[i].len);
     }
 }
@@ -2574,9 +2582,9 @@ void store_abort (store_t *self)
     s_abort_window (self);
 }
 
-void store_out_fail (store_t *self, store_out_t *out, int err)
+void store_out_fail (store_t *self, store_out_t *out, int err, const char *why)
 {
-    s_fail_batch (self, out, err);
+    s_fail_batch_why (self, out, err, why);
 }
 
 void store_new_epoch (store_t *self)

@@ -116,7 +116,10 @@ static void s_fail_held (store_raft_t *self, int err)
     self->req = NULL; /* its callback, when it comes, is stale */
     if (!self->req_applied) store_abort (self->store);
     self->req_applied = false;
-    store_out_fail (self->store, &self->held, err);
+    (void)err;
+    store_out_fail (self->store, &self->held, -EAGAIN,
+                    "the store's leader lost its leadership before this command committed; it "
+                    "may still commit: retry with the same request id");
     if (self->cbs.done) self->cbs.done (self->cbs.arg, &self->held, false);
     store_out_reset (&self->held);
 }
@@ -228,7 +231,7 @@ int store_raft_propose (store_raft_t *self, Hs__Command *const *cmds, const char
     if (r < 0) {
         raft_free (req);
         store_abort (self->store);
-        store_out_fail (self->store, out, r);
+        store_out_fail (self->store, out, r, NULL);
         return r;
     }
     self->req = req;
