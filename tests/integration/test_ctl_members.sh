@@ -62,7 +62,7 @@ same() {
     cmp -s "$T/bus.snap" "$T/local.snap"
 }
 wait_for 20 "a local snapshot equal to the bus's" same
-ls -d "${TMPDIR:-/tmp}"/hsctl-snapshot-* 2>/dev/null && fail "the private copy was left behind"
+ls -d "$T"/local.snap.copy-* 2>/dev/null && fail "the private copy was left behind"
 hsctl snapshot restore "$T/local.snap" --data-dir "$T/restored" >"$T/restore.out" ||
   fail "restore: $(cat "$T/restore.out")"
 grep -q "Restored 2 objects" "$T/restore.out" || fail "restore: $(cat "$T/restore.out")"

@@ -65,7 +65,7 @@ static int s_save (ctl_t *ctl, const char *file, const s_opts_t *o)
     hs_db_snapshot_t snap = {0};
     bool wal = false;
     if (o->data_dir) {
-        if (ctl_snapshot_local (o->data_dir, o->key_file, &snap, &wal) < 0) return 1;
+        if (ctl_snapshot_local (o->data_dir, o->key_file, file, &snap, &wal) < 0) return 1;
     } else if (ctl_snapshot (ctl, NULL, 0, &snap) < 0) {
         return 1;
     }

@@ -4,7 +4,8 @@
  *
  *  LMDB lets readers beside the writer, so this never stops hs-store:
  *  mdb_env_copy2 (MDB_CP_COMPACT) copies the environment, read-only and
- *  from one read transaction, into a private directory beside FILE; the
+ *  from one read transaction, into a private directory beside FILE
+ *  (FILE.copy-XXXXXX); the
  *  copy is then read like the store reads itself (Secrets opened with the
  *  store's keyring) and written in the format `hsctl snapshot restore`
  *  takes, the same as a save over the bus. The copy is removed after.
@@ -80,8 +81,8 @@ static void s_rm_copy (const char *copy_dir)
     rmdir (copy_dir);
 }
 
-int ctl_snapshot_local (const char *dir, const char *key_file, hs_db_snapshot_t *ret,
-                        bool *ret_wal_pending)
+int ctl_snapshot_local (const char *dir, const char *key_file, const char *file,
+                        hs_db_snapshot_t *ret, bool *ret_wal_pending)
 {
     _cleanup_free_ char *mdb = hs_sprintf ("%s/data.mdb", dir);
     if (access (mdb, R_OK) != 0) {
@@ -100,10 +101,9 @@ int ctl_snapshot_local (const char *dir, const char *key_file, hs_db_snapshot_t 
         return -1;
     }
     *ret_wal_pending = s_wal_pending (dir);
-    /* a private directory for the copy, under TMPDIR */
-    const char *tmp = getenv ("TMPDIR");
-    _cleanup_free_ char *copy_dir =
-        hs_sprintf ("%s/hsctl-snapshot-XXXXXX", hs_empty (tmp) ? "/tmp" : tmp);
+    /* a private directory for the copy beside FILE: the filesystem the
+     * user picked for a backup of this size (not /tmp, often in memory) */
+    _cleanup_free_ char *copy_dir = hs_sprintf ("%s.copy-XXXXXX", file);
     if (!mkdtemp (copy_dir)) {
         fprintf (stderr, "error: cannot create a directory for the copy (%s): %s\n", copy_dir,
                  strerror (errno));
