@@ -297,19 +297,62 @@ static void s_arm_idle (self_t *self);
 static void s_on_commands (void *arg);
 static bool s_pending (void *arg);
 
-static const char *s_peer_name (self_t *self, raft_id id)
-{
-    for (size_t i = 0; i < self->n_peers; i++)
-        if (self->peers[i].id == id) return self->peers[i].name;
-    return "";
-}
+/* The raft id of a member added later (--join), derived from its name so
+ * that the member and the leader adding it agree without another flag, and
+ * so that every member can name it from the configuration alone: a name of
+ * up to 11 characters is its base-37 digits, with bit 62 set (far above
+ * the --peers positions); a longer one a hash with bit 63 set (named only
+ * where it was added or is running). */
+#define JOIN_ID_CODED (1ull << 62)
+#define JOIN_ID_HASH  (1ull << 63)
+static const char s_b37[] = "-0123456789abcdefghijklmnopqrstuvwxyz";
 
-/* The raft id of a member added later: derived from its name, so the
- * member (--join --member NAME) and the leader adding it agree without
- * another flag; far above the --peers positions. */
 static raft_id s_join_id (const char *name)
 {
-    return (store_raft_hash (name) >> 1) | (1ull << 32);
+    size_t n = strlen (name);
+    if (n > 11) return (store_raft_hash (name) >> 2) | JOIN_ID_HASH;
+    uint64_t v = 0;
+    for (size_t i = n; i-- > 0;) {
+        const char *p = strchr (s_b37, name[i]);
+        v = v * 37 + (uint64_t)(p ? p - s_b37 + 1 : 1);
+    }
+    return v | JOIN_ID_CODED;
+}
+
+/* The name of a raft id: --peers, a member this one added or is, or one
+ * decoded from a coded id ("" when unknown). Valid until the next call. */
+static const char *s_peer_name (self_t *self, raft_id id)
+{
+    static char buf[12];
+    for (size_t i = 0; i < self->n_peers; i++)
+        if (self->peers[i].id == id) return self->peers[i].name;
+    if ((id & (JOIN_ID_CODED | JOIN_ID_HASH)) != JOIN_ID_CODED) return "";
+    uint64_t v = id & ~JOIN_ID_CODED;
+    size_t n = 0;
+    while (v && n < 11) {
+        uint64_t d = v % 37;
+        if (d == 0) return "";
+        buf[n++] = s_b37[d - 1];
+        v /= 37;
+    }
+    buf[n] = 0;
+    return buf;
+}
+
+/* Records (or updates) a member's name, address and id. */
+static void s_learn_peer (self_t *self, const char *name, const char *address, raft_id id)
+{
+    peer_t *p = NULL;
+    for (size_t i = 0; i < self->n_peers && !p; i++)
+        if (hs_streq (self->peers[i].name, name)) p = &self->peers[i];
+    if (!p) {
+        if (self->n_peers == HS_ARRAY_LEN (self->peers)) return; /* named by its id if coded */
+        p = &self->peers[self->n_peers++];
+        p->name = hs_strdup (name);
+    } else
+        free (p->address);
+    p->address = hs_strdup (address);
+    p->id = id;
 }
 
 /* The commands' socket is watched only while this member serves and no
@@ -541,9 +584,8 @@ static int s_ha_setup (self_t *self)
             free (self->raft_address);
             self->raft_address = hs_strdup (self->raft_addr_flag);
         }
-        if (self->n_peers < HS_ARRAY_LEN (self->peers) && self->raft_address)
-            self->peers[self->n_peers++] =
-                (peer_t){hs_strdup (self->member), hs_strdup (self->raft_address), self->raft_id};
+        if (self->raft_address)
+            s_learn_peer (self, self->member, self->raft_address, self->raft_id);
     }
     if (!self->raft_id || !self->raft_address) {
         log_error ("member \"%s\" is not in --peers%s", self->member,
@@ -704,10 +746,15 @@ static void s_mc_step (s_mc_t *mc)
     }
 }
 
+/* A member's raft id by name: --peers and known members, else a joined
+ * member's derived id if the configuration holds it. 0: unknown. */
 static raft_id s_peer_id (self_t *self, const char *name)
 {
     for (size_t i = 0; i < self->n_peers; i++)
         if (hs_streq (self->peers[i].name, name)) return self->peers[i].id;
+    raft_id id = s_join_id (name);
+    for (unsigned i = 0; i < self->raft.configuration.n; i++)
+        if (self->raft.configuration.servers[i].id == id) return id;
     return 0;
 }
 
@@ -737,22 +784,26 @@ static void s_member_change (self_t *self, const Hs__MemberChange *c, const char
             return;
         }
         if (strcmp (mc->op, "replace") == 0 && !(mc->old_id = s_peer_id (self, c->replaces))) {
-            s_mc_answer (mc, HS__CODE__CODE_INVALID, "replace: unknown member to replace");
+            s_mc_answer (mc, HS__CODE__CODE_NOT_FOUND,
+                         "replace: no such member to replace (or this leader does not know its "
+                         "name: give every member, --join ones too, the same --peers)");
             return;
         }
-        mc->id = s_peer_id (self, name);
-        if (!mc->id) {
-            mc->id = s_join_id (name);
-            if (self->n_peers == HS_ARRAY_LEN (self->peers)) {
-                s_mc_answer (mc, HS__CODE__CODE_INVALID, "too many members");
+        /* An added member always has its derived id (it runs --join). */
+        mc->id = s_join_id (name);
+        raft_id cur = s_peer_id (self, name);
+        for (unsigned i = 0; cur && i < self->raft.configuration.n; i++)
+            if (self->raft.configuration.servers[i].id == cur && cur != mc->id) {
+                s_mc_answer (mc, HS__CODE__CODE_ALREADY_EXISTS,
+                             "a member of that name is in the configuration: remove it first");
                 return;
             }
-            self->peers[self->n_peers++] =
-                (peer_t){hs_strdup (name), hs_strdup (c->address), mc->id};
-        }
+        s_learn_peer (self, name, c->address, mc->id);
     } else if (strcmp (mc->op, "remove") == 0 || strcmp (mc->op, "transfer") == 0) {
         if (!(mc->id = s_peer_id (self, name))) {
-            s_mc_answer (mc, HS__CODE__CODE_NOT_FOUND, "no such member");
+            s_mc_answer (mc, HS__CODE__CODE_NOT_FOUND,
+                         "no such member (or this leader does not know its name: give every "
+                         "member, --join ones too, the same --peers)");
             return;
         }
     } else {
