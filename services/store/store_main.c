@@ -102,7 +102,13 @@ typedef struct {
     hs_loop_timer_t *uv_timer;
     hs_loop_post_t *post;
     bool subscribed; /* cmd. (only while serving) */
-    int ha_result;   /* the last store_raft_propose (s_ha_apply) */
+    /* raft's TCP connections already given TCP_NODELAY (s_nodelay) */
+    struct {
+        const void *handle;
+        int fd;
+    } nodelay[32];
+    size_t n_nodelay;
+    int ha_result; /* the last store_raft_propose (s_ha_apply) */
 } self_t;
 
 static void s_usage (FILE *f)
@@ -271,6 +277,7 @@ static void s_heartbeat (self_t *self)
     env.body_case = HS__ENVELOPE__BODY_STORE_HEARTBEAT;
     env.store_heartbeat = hb;
     if (self->ha) {
+        self->n_nodelay = 0;
         /* Every member on hb.raft.<member>; only the serving leader on
          * hb.store (watchers follow its epoch). */
         s_ha_heartbeat (self, hb);
@@ -415,10 +422,33 @@ static int s_ha_apply (void *arg, Hs__Command *const *cmds, const char *const *i
     return r < 0 ? r : 0;
 }
 
+/* libraft 0.15's TCP transport never sets TCP_NODELAY: its small
+ * AppendEntries and their results then wait on Nagle's algorithm against
+ * the peer's delayed ACK (40 ms stalls: ack p99 ~49 ms at 16 clients).
+ * Every TCP handle on raft's loop gets it, once (the set is forgotten at
+ * each heartbeat, so a reused handle or descriptor is caught within 200 ms). */
+static void s_nodelay_one (uv_handle_t *h, void *arg)
+{
+    self_t *self = arg;
+    uv_os_fd_t fd;
+    if (h->type != UV_TCP || uv_is_closing (h) || uv_fileno (h, &fd) != 0) return;
+    for (size_t i = 0; i < self->n_nodelay; i++)
+        if (self->nodelay[i].handle == h && self->nodelay[i].fd == fd) return;
+    uv_tcp_nodelay ((uv_tcp_t *)h, 1);
+    if (self->n_nodelay < HS_ARRAY_LEN (self->nodelay))
+        self->nodelay[self->n_nodelay++].handle = h, self->nodelay[self->n_nodelay - 1].fd = fd;
+}
+
+static void s_nodelay (self_t *self)
+{
+    uv_walk (&self->uv, s_nodelay_one, self);
+}
+
 /* libuv's work, from its backend descriptor and at its next timer. */
 static void s_uv_pump (self_t *self)
 {
     uv_run (&self->uv, UV_RUN_NOWAIT);
+    s_nodelay (self);
     store_raft_tick (self->sr);
     int fatal = store_raft_fatal (self->sr);
     if (fatal && !hs_loop_exiting (self->loop)) {
