@@ -278,6 +278,21 @@ static void test_elect_replicate (void)
     s_teardown ();
 }
 
+/* Cuts member i off from the others (both ways), or heals it. */
+static void s_isolate (int i, bool cut)
+{
+    for (unsigned j = 0; j < N; j++)
+        if (j != (unsigned)i) {
+            if (cut) {
+                raft_fixture_disconnect (&g_f, (unsigned)i, j);
+                raft_fixture_disconnect (&g_f, j, (unsigned)i);
+            } else {
+                raft_fixture_reconnect (&g_f, (unsigned)i, j);
+                raft_fixture_reconnect (&g_f, j, (unsigned)i);
+            }
+        }
+}
+
 static bool s_not_serving (void *arg)
 {
     return !store_raft_serving (((member_t *)arg)->sr);
@@ -308,11 +323,7 @@ static void test_partition_in_flight (void)
     /* A batch in flight, then the leader is cut off before raft sends it. */
     CHECK_EQ_INT (s_submit (old, "req-lost", "cm-lost"), 0);
     CHECK (store_raft_busy (g_m[old].sr));
-    for (unsigned j = 0; j < N; j++)
-        if (j != (unsigned)old) {
-            raft_fixture_disconnect (&g_f, (unsigned)old, j);
-            raft_fixture_disconnect (&g_f, j, (unsigned)old);
-        }
+    s_isolate (old, true);
     CHECK (s_until (s_has_serving, &old, 20000));
     CHECK (s_until (s_not_serving, &g_m[old], 20000));
     /* Its ack was Unavailable, its window rebuilt without the batch. */
@@ -327,11 +338,7 @@ static void test_partition_in_flight (void)
     CHECK_EQ_INT (s_submit (now, "req-lost", "cm-lost"), 0);
     CHECK (s_until (s_idle, &g_m[now], 5000));
     CHECK_EQ_INT (g_m[now].acked_ok, ok + 1);
-    for (unsigned j = 0; j < N; j++)
-        if (j != (unsigned)old) {
-            raft_fixture_reconnect (&g_f, (unsigned)old, j);
-            raft_fixture_reconnect (&g_f, j, (unsigned)old);
-        }
+    s_isolate (old, false);
     s_write_n (100, 3);
     s_converge ();
     s_check_digests (9);
@@ -359,11 +366,7 @@ static void test_unavailable_but_committed (void)
         for (unsigned j = 0; j < N; j++)
             if (j != (unsigned)old && raft_fixture_get (&g_f, j)->last_stored >= idx) stored++;
         if (stored == N - 1 && lr->commit_index < idx) {
-            for (unsigned j = 0; j < N; j++)
-                if (j != (unsigned)old) {
-                    raft_fixture_disconnect (&g_f, (unsigned)old, j);
-                    raft_fixture_disconnect (&g_f, j, (unsigned)old);
-                }
+            s_isolate (old, true);
             cut = true;
         }
     }
@@ -382,11 +385,7 @@ static void test_unavailable_but_committed (void)
         CHECK (g_m[now].out.acks[0].ack->replayed);
     }
     store_out_reset (&g_m[now].out);
-    for (unsigned j = 0; j < N; j++)
-        if (j != (unsigned)old) {
-            raft_fixture_reconnect (&g_f, (unsigned)old, j);
-            raft_fixture_reconnect (&g_f, j, (unsigned)old);
-        }
+    s_isolate (old, false);
     s_write_n (10, 2);
     s_converge ();
     s_check_digests (6);
