@@ -272,9 +272,15 @@ static int s_fsm_apply (struct raft_fsm *fsm, const struct raft_buffer *buf, voi
     if (self->req && index == self->req_index && h.crc == self->req_crc &&
         self->raft->state == RAFT_LEADER) {
         int r = store_commit_own (self->store, index);
-        if (r < 0)
-            hs_log_once (HS_LOG_WARN, "store:wal", "cannot log a committed batch locally: %s",
-                         strerror (-r));
+        if (r < 0) {
+            /* The window was rebuilt without the batch: this member's state
+             * is behind raft's applied index. Stop; a restart re-applies. */
+            log_error ("cannot keep the committed raft entry %llu: %s; stopping",
+                       (unsigned long long)index, strerror (-r));
+            self->fatal = r;
+            s_stop_serving (self);
+            return RAFT_IOERR;
+        }
         self->req_applied = true;
         return 0;
     }
