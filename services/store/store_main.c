@@ -497,7 +497,10 @@ static void s_ha_heartbeat (self_t *self, Hs__StoreHeartbeat *hb)
     hs_pb_set_str (&hb->role, s_role (r->state));
     hb->term = r->current_term;
     hb->commit_index = r->commit_index;
-    hb->applied_index = store_applied_index (self->store);
+    /* raft's: every entry up to it is in the window (barriers and
+     * configuration entries carry no effects); store_applied_index is the
+     * last one that did. */
+    hb->applied_index = r->last_applied;
     raft_id lid = 0;
     const char *laddr = NULL;
     raft_leader (r, &lid, &laddr);
