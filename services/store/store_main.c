@@ -608,7 +608,8 @@ static void s_raft_close_cb (struct raft *r)
     self->raft_closed = true;
 }
 
-static int s_ha_setup (self_t *self)
+/* Before the store is opened: who this member is, of which cluster. */
+static int s_ha_identity (self_t *self)
 {
     if (s_cluster_id (self)) return 1;
     for (size_t i = 0; i < self->n_peers; i++)
@@ -630,6 +631,11 @@ static int s_ha_setup (self_t *self)
                    self->join ? " and --join has no --raft-address" : "");
         return 1;
     }
+    return 0;
+}
+
+static int s_ha_setup (self_t *self)
+{
     self->raft_dir = !hs_empty (self->raft_dir_flag) ? hs_strdup (self->raft_dir_flag)
                                                      : hs_sprintf ("%s/raft", self->data);
     int r = hs_mkdir_p (self->raft_dir, 0700);
@@ -1198,6 +1204,7 @@ static int s_setup (void *arg, hs_loop_t *loop)
         log_error ("cannot lock the data dir %s: %s", self->data, strerror (-r));
         return 1;
     }
+    if (self->ha && s_ha_identity (self)) return 1;
     _cleanup_free_ char *why = NULL;
     self->opts.ret_error = &why;
     r = store_open (self->data, &self->opts, &self->store);
