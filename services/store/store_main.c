@@ -25,11 +25,9 @@
 #include "hs_util.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <malloc.h>
 #include <raft/uv.h>
 #include <sys/epoll.h>
-#include <sys/random.h>
 #include <uv.h>
 #include <stdio.h>
 #include <string.h>
