@@ -649,6 +649,11 @@ static int s_ha_setup (self_t *self)
     self->transport_ok = rv == 0;
     if (rv == 0) rv = raft_uv_init (&self->io, &self->uv, self->raft_dir, &self->transport);
     self->io_ok = rv == 0 && self->transport_ok;
+    /* A corrupt segment must stop the member, not be moved aside: libraft's
+     * auto-recovery would start it without those entries (canonical/raft#277),
+     * and a member that lost acknowledged entries may vote as if it had
+     * never seen them. */
+    if (self->io_ok) raft_uv_set_auto_recovery (&self->io, false);
     if (rv == 0)
         rv = raft_init (&self->raft, &self->io, store_raft_fsm (self->sr), self->raft_id,
                         self->raft_address);
@@ -684,7 +689,14 @@ static int s_ha_setup (self_t *self)
     }
     rv = raft_start (&self->raft);
     if (rv != 0) {
-        log_error ("cannot start raft in %s: %s", self->raft_dir, raft_errmsg (&self->raft));
+        if (rv == RAFT_CORRUPT || rv == RAFT_MALFORMED)
+            log_error ("cannot start raft: the raft log in %s is corrupt (%s); refusing to start "
+                       "without entries it may have acknowledged: remove this member "
+                       "(hsctl member remove), clear its --raft-dir and --data, and add it again",
+                       self->raft_dir, raft_errmsg (&self->raft));
+        else
+            log_error ("cannot start raft in %s: %s (%s)", self->raft_dir, raft_strerror (rv),
+                       raft_errmsg (&self->raft));
         return 1;
     }
     log_info ("member %s (raft id %llu at %s) of cluster \"%s\": applied to raft index %llu",
