@@ -1249,6 +1249,13 @@ static int s_setup (void *arg, hs_loop_t *loop)
         return 1;
     }
     self->instance = hs_bus_instance (self->bus);
+    /* Several brokers: the SUB socket moves off a broker gone quiet. The
+     * store reads its SUB socket only while it serves (and a follower never
+     * does), so the check runs on the loop, not on reading. */
+    if (hs_bus_attach (self->bus, loop) < 0) {
+        log_error ("cannot watch the bus's brokers: out of memory");
+        return 1;
+    }
     /* Replicated: only the serving leader subscribes to cmd. (s_ha_serving). */
     if (!self->ha) hs_bus_subscribe (self->bus, "cmd.");
     r = hs_bus_join (self->bus, JOIN_TIMEOUT_MS);
