@@ -106,8 +106,10 @@ typedef struct {
         int fd;
     } nodelay[32];
     size_t n_nodelay;
-    uint64_t applied_seen; /* store_applied_index at the last pump */
-    int ha_result;         /* the last store_raft_propose (s_ha_apply) */
+    uint64_t applied_seen;         /* store_applied_index at the last pump */
+    struct raft_transfer handover; /* s_handover, at a clean stop */
+    bool handover_done;
+    int ha_result; /* the last store_raft_propose (s_ha_apply) */
 } self_t;
 
 static void s_usage (FILE *f)
@@ -876,11 +878,43 @@ static void s_member_change (self_t *self, const Hs__MemberChange *c, const char
     s_mc_step (mc);
 }
 
+static void s_handover_cb (struct raft_transfer *req)
+{
+    *(bool *)req->data = true;
+}
+
+/* A leader stopping cleanly (SIGTERM: a rolling restart) hands leadership
+ * to the most up-to-date voter first: the others need not wait out an
+ * election timeout. Raft runs here, off the daemon loop (which has stopped):
+ * a batch in flight may still commit and be answered. Bounded by two
+ * election timeouts. */
+static void s_handover (self_t *self)
+{
+    if (!self->raft_ok || self->raft.state != RAFT_LEADER) return;
+    bool *done = &self->handover_done; /* raft may call back from raft_close */
+    self->handover = (struct raft_transfer){.data = done};
+    int rv = raft_transfer (&self->raft, &self->handover, 0, s_handover_cb);
+    if (rv != 0) return; /* no voting follower (a single member), or one under way */
+    int64_t end = hs_mono_ns () + 2 * self->election_ms * 1000000LL;
+    while (!*done && hs_mono_ns () < end) {
+        uv_run (&self->uv, UV_RUN_ONCE);
+        store_raft_tick (self->sr);
+    }
+    raft_id lid = 0;
+    const char *addr = NULL;
+    raft_leader (&self->raft, &lid, &addr);
+    if (*done && lid && lid != self->raft_id)
+        log_info ("stopping: handed leadership to %s", s_peer_name (self, lid));
+    else if (!*done)
+        log_info ("stopping: no member took over leadership in time");
+}
+
 static void s_ha_teardown (self_t *self)
 {
     hs_loop_io_free (&self->uv_io);
     hs_loop_timer_free (&self->uv_timer);
     hs_loop_post_free (&self->post);
+    s_handover (self);
     if (self->raft_ok) {
         raft_close (&self->raft, s_raft_close_cb);
         self->raft_ok = false;
