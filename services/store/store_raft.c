@@ -414,7 +414,10 @@ void store_raft_destroy (store_raft_t **self_p)
     store_raft_t *self = *self_p;
     if (!self) return;
     /* raft is closed first: its callbacks for our requests have run. A
-     * request still pending here is raft's to free. */
+     * request still pending here is raft's to free; should its batch still
+     * be held, it never committed here: answer it (and drop it from the
+     * window, which store_destroy would otherwise commit). */
+    s_fail_held (self, -ESHUTDOWN);
     store_out_clear (&self->held);
     free (self);
     *self_p = NULL;
