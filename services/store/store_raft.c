@@ -156,6 +156,15 @@ void store_raft_tick (store_raft_t *self)
 {
     struct raft *r = self->raft;
     if (!r) return;
+    /* libraft 0.15 turns a server that hit an I/O error on some paths
+     * (persisting its term or vote, a follower's log write) RAFT_UNAVAILABLE
+     * for good: it neither votes nor replicates again. Stop, so that a
+     * supervisor restarts the member, which reloads its log from disk. */
+    if (r->state == RAFT_UNAVAILABLE && !self->fatal) {
+        log_error ("raft stopped after an I/O error (%s); stopping: a restart reloads the log",
+                   raft_errmsg (r));
+        self->fatal = -EIO;
+    }
     bool leader = r->state == RAFT_LEADER;
     if (!leader || (self->serving && r->current_term != self->serving_term)) {
         if (self->serving || self->req || self->barrier) s_stop_serving (self);
