@@ -109,6 +109,15 @@ typedef struct {
     uint64_t applied_seen;         /* store_applied_index at the last pump */
     struct raft_transfer handover; /* s_handover, at a clean stop */
     bool handover_done;
+    /* membership changes under way, and the last ones answered (a client
+     * resending the same request id gets the same answer, not a second
+     * change) */
+    struct s_mc *mcs;
+    struct {
+        char *client_id, *request_id, *msg;
+        Hs__Code code;
+    } mc_done[16];
+    size_t mc_done_next;
     int ha_result; /* the last store_raft_propose (s_ha_apply) */
 } self_t;
 
@@ -709,8 +718,10 @@ static int s_ha_setup (self_t *self)
 
 /* ------------------------------------------------------------------ membership (cmd.members/) */
 
-typedef struct {
+typedef struct s_mc {
+    struct s_mc *next; /* self->mcs */
     self_t *self;
+    bool answered; /* answered, but raft may still call back (libraft's raft_assign) */
     char *client_id, *request_id, *op;
     raft_id id, old_id; /* the member added/removed/transferred to; replace: the one leaving */
     int stage;          /* replace: 0 add, 1 assign, 2 remove */
@@ -718,27 +729,73 @@ typedef struct {
     struct raft_transfer transfer;
 } s_mc_t;
 
-static void s_mc_answer (s_mc_t *mc, Hs__Code code, const char *msg)
+static void s_mc_publish (self_t *self, const char *client_id, const char *request_id,
+                          Hs__Code code, const char *msg)
 {
-    self_t *self = mc->self;
-    if (self->bus && hs_topic_id_ok (mc->client_id)) {
-        Hs__Ack *ack = hs_pb_new (&hs__ack__descriptor);
-        hs_pb_set_str (&ack->request_id, mc->request_id);
-        ack->code = code;
-        hs_pb_set_str (&ack->message, msg);
-        Hs__Envelope env = HS__ENVELOPE__INIT;
-        env.body_case = HS__ENVELOPE__BODY_ACK;
-        env.ack = ack;
-        _cleanup_free_ char *topic = hs_sprintf ("ack.%s/", mc->client_id);
-        s_publish (self, topic, &env);
-        hs_pb_free (ack);
-    }
-    log_info ("member change %s (request %s): %s%s%s", mc->op, hs_s (mc->request_id),
-              code == HS__CODE__CODE_OK ? "done" : "failed", msg ? ": " : "", hs_s (msg));
+    if (!self->bus || !hs_topic_id_ok (client_id)) return;
+    Hs__Ack *ack = hs_pb_new (&hs__ack__descriptor);
+    hs_pb_set_str (&ack->request_id, request_id);
+    ack->code = code;
+    hs_pb_set_str (&ack->message, msg);
+    Hs__Envelope env = HS__ENVELOPE__INIT;
+    env.body_case = HS__ENVELOPE__BODY_ACK;
+    env.ack = ack;
+    _cleanup_free_ char *topic = hs_sprintf ("ack.%s/", client_id);
+    s_publish (self, topic, &env);
+    hs_pb_free (ack);
+}
+
+static void s_mc_free (s_mc_t *mc)
+{
+    for (s_mc_t **p = &mc->self->mcs; *p; p = &(*p)->next)
+        if (*p == mc) {
+            *p = mc->next;
+            break;
+        }
     free (mc->client_id);
     free (mc->request_id);
     free (mc->op);
     free (mc);
+}
+
+/* Answers mc (once) and frees it, unless raft still holds its request
+ * (park: freed by the callback that raft owes). */
+static void s_mc_answer_park (s_mc_t *mc, Hs__Code code, const char *msg, bool park)
+{
+    self_t *self = mc->self;
+    if (!mc->answered) {
+        mc->answered = true;
+        s_mc_publish (self, mc->client_id, mc->request_id, code, msg);
+        log_info ("member change %s (request %s): %s%s%s", mc->op, hs_s (mc->request_id),
+                  code == HS__CODE__CODE_OK ? "done" : "failed", msg ? ": " : "", hs_s (msg));
+        /* Remembered unless retryable: a resend of an Unavailable change
+         * tries again. */
+        if (code != HS__CODE__CODE_UNAVAILABLE) {
+            size_t k = self->mc_done_next++ % HS_ARRAY_LEN (self->mc_done);
+            free (self->mc_done[k].client_id);
+            free (self->mc_done[k].request_id);
+            free (self->mc_done[k].msg);
+            self->mc_done[k].client_id = hs_strdup (mc->client_id);
+            self->mc_done[k].request_id = hs_strdup (mc->request_id);
+            self->mc_done[k].msg = msg ? hs_strdup (msg) : NULL;
+            self->mc_done[k].code = code;
+        }
+    }
+    if (!park) s_mc_free (mc);
+}
+
+static void s_mc_answer (s_mc_t *mc, Hs__Code code, const char *msg)
+{
+    s_mc_answer_park (mc, code, msg, false);
+}
+
+/* Retryable raft refusals (another change under way, leadership moving)
+ * are Unavailable: the client retries with the same request id. */
+static Hs__Code s_mc_code (int rv)
+{
+    return rv == RAFT_LEADERSHIPLOST || rv == RAFT_NOTLEADER || rv == RAFT_CANTCHANGE
+               ? HS__CODE__CODE_UNAVAILABLE
+               : HS__CODE__CODE_INVALID;
 }
 
 static void s_mc_step (s_mc_t *mc);
@@ -746,13 +803,13 @@ static void s_mc_step (s_mc_t *mc);
 static void s_mc_change_cb (struct raft_change *req, int status)
 {
     s_mc_t *mc = req->data;
+    if (mc->answered) { /* a parked request raft called back after all */
+        s_mc_free (mc);
+        return;
+    }
     if (status != 0) {
         _cleanup_free_ char *m = hs_sprintf ("raft: %s", raft_strerror (status));
-        s_mc_answer (mc,
-                     status == RAFT_LEADERSHIPLOST || status == RAFT_NOTLEADER
-                         ? HS__CODE__CODE_UNAVAILABLE
-                         : HS__CODE__CODE_INVALID,
-                     m);
+        s_mc_answer (mc, s_mc_code (status), m);
         return;
     }
     mc->stage++;
@@ -797,8 +854,10 @@ static void s_mc_step (s_mc_t *mc)
     }
     if (rv != 0) {
         _cleanup_free_ char *m = hs_sprintf ("raft: %s", raft_errmsg (r));
-        s_mc_answer (mc, rv == RAFT_NOTLEADER ? HS__CODE__CODE_UNAVAILABLE : HS__CODE__CODE_INVALID,
-                     m);
+        /* libraft 0.15's raft_assign keeps the request as the change under
+         * way when appending the configuration fails, and may call back
+         * later: then mc must outlive this answer. */
+        s_mc_answer_park (mc, s_mc_code (rv), m, r->leader_state.change == &mc->change);
     }
 }
 
@@ -823,8 +882,20 @@ static void s_member_change (self_t *self, const Hs__MemberChange *c, const char
         store_count_garbage (self->store);
         return;
     }
+    const char *rid = hs_s (c->request_id);
+    for (s_mc_t *p = self->mcs; p; p = p->next)
+        if (!p->answered && hs_streq (p->client_id, c->client_id) && hs_streq (p->request_id, rid))
+            return; /* a resend of a change under way: its answer will come */
+    for (size_t k = 0; k < HS_ARRAY_LEN (self->mc_done); k++)
+        if (self->mc_done[k].client_id && hs_streq (self->mc_done[k].client_id, c->client_id) &&
+            hs_streq (self->mc_done[k].request_id, rid)) {
+            s_mc_publish (self, c->client_id, rid, self->mc_done[k].code, self->mc_done[k].msg);
+            return;
+        }
     s_mc_t *mc = hs_calloc (1, sizeof *mc);
     mc->self = self;
+    mc->next = self->mcs;
+    self->mcs = mc;
     mc->client_id = hs_strdup (c->client_id);
     mc->request_id = hs_strdup (hs_s (c->request_id));
     mc->op = hs_strdup (hs_s (c->op));
@@ -928,6 +999,12 @@ static void s_ha_teardown (self_t *self)
         self->uv_ok = false;
     }
     store_raft_destroy (&self->sr);
+    while (self->mcs) s_mc_free (self->mcs); /* parked ones raft never called back */
+    for (size_t k = 0; k < HS_ARRAY_LEN (self->mc_done); k++) {
+        free (self->mc_done[k].client_id);
+        free (self->mc_done[k].request_id);
+        free (self->mc_done[k].msg);
+    }
     for (size_t i = 0; i < self->n_peers; i++) {
         free (self->peers[i].name);
         free (self->peers[i].address);
