@@ -110,13 +110,12 @@ static const uint8_t *s_check (store_raft_t *self, const struct raft_buffer *buf
 /* The batch in flight will not commit under this leadership (it may still
  * commit under the next one: then its entry is replayed like any other and
  * the client's retry is answered from the request table). */
-static void s_fail_held (store_raft_t *self, int err)
+static void s_fail_held (store_raft_t *self)
 {
     if (!self->req) return;
     self->req = NULL; /* its callback, when it comes, is stale */
     if (!self->req_applied) store_abort (self->store);
     self->req_applied = false;
-    (void)err;
     store_out_fail (self->store, &self->held, -EAGAIN,
                     "the store's leader lost its leadership before this command committed; it "
                     "may still commit: retry with the same request id");
@@ -126,7 +125,7 @@ static void s_fail_held (store_raft_t *self, int err)
 
 static void s_stop_serving (store_raft_t *self)
 {
-    s_fail_held (self, -EAGAIN);
+    s_fail_held (self);
     self->barrier = NULL;
     if (!self->serving) return;
     self->serving = false;
@@ -426,7 +425,7 @@ void store_raft_destroy (store_raft_t **self_p)
      * request still pending here is raft's to free; should its batch still
      * be held, it never committed here: answer it (and drop it from the
      * window, which store_destroy would otherwise commit). */
-    s_fail_held (self, -ESHUTDOWN);
+    s_fail_held (self);
     store_out_clear (&self->held);
     free (self);
     *self_p = NULL;
