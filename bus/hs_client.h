@@ -7,6 +7,14 @@
  *     ack.<client_id>/, resending with the *same* request id (so the
  *     store applies it at most once) with backoff until acked or out of time.
  *
+ *     An Unavailable ack (the store could not commit: a replicated store
+ *     that lost its leadership with the command in flight, which may
+ *     still commit under the next leader; a full disk) is not an answer:
+ *     the command is resent, same request id, until another ack comes or
+ *     the deadline passes, and then that Unavailable ack is the answer.
+ *     A new store epoch or leader (hb.store) or a move to another broker
+ *     resends every unacked command at once (hs_client_resends).
+ *
  *  2. Watches: snapshot-then-follow for any set of kinds. A watch subscribes to
  *     the kinds' event topics and hb.store first, then loads a snapshot
  *     (streamed from the store over the bus, or read from the store's LMDB
@@ -116,6 +124,11 @@ typedef void (hs_ack_fn) (void *arg, int err, const Hs__Ack *ack);
 int hs_client_send (hs_client_t *self, Hs__Write *const *writes, size_t n,
                     const hs_call_opts_t *opts, hs_ack_fn *fn, void *arg);
 size_t hs_client_inflight (hs_client_t *self); /* calls not yet acked or timed out */
+/* Commands resent at once, before their retry timer, because a new store
+ * epoch or leader (a new hb.store epoch or sender) appeared or the bus
+ * connection moved to another broker (hs_bus_links). Same request ids:
+ * the store answers one it already applied as a replay. */
+uint64_t hs_client_resends (hs_client_t *self);
 
 /* Kubernetes' reason for a code: "NotFound", "AlreadyExists", "Conflict", ... */
 const char *hs_code_reason (Hs__Code code);

@@ -25,11 +25,9 @@
 #include "hs_util.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <malloc.h>
 #include <raft/uv.h>
 #include <sys/epoll.h>
-#include <sys/random.h>
 #include <uv.h>
 #include <stdio.h>
 #include <string.h>
@@ -102,7 +100,25 @@ typedef struct {
     hs_loop_timer_t *uv_timer;
     hs_loop_post_t *post;
     bool subscribed; /* cmd. (only while serving) */
-    int ha_result;   /* the last store_raft_propose (s_ha_apply) */
+    /* raft's TCP connections already given TCP_NODELAY (s_nodelay) */
+    struct {
+        const void *handle;
+        int fd;
+    } nodelay[32];
+    size_t n_nodelay;
+    uint64_t applied_seen;         /* store_applied_index at the last pump */
+    struct raft_transfer handover; /* s_handover, at a clean stop */
+    bool handover_done;
+    /* membership changes under way, and the last ones answered (a client
+     * resending the same request id gets the same answer, not a second
+     * change) */
+    struct s_mc *mcs;
+    struct {
+        char *client_id, *request_id, *msg;
+        Hs__Code code;
+    } mc_done[16];
+    size_t mc_done_next;
+    int ha_result; /* the last store_raft_propose (s_ha_apply) */
 } self_t;
 
 static void s_usage (FILE *f)
@@ -271,6 +287,7 @@ static void s_heartbeat (self_t *self)
     env.body_case = HS__ENVELOPE__BODY_STORE_HEARTBEAT;
     env.store_heartbeat = hb;
     if (self->ha) {
+        self->n_nodelay = 0;
         /* Every member on hb.raft.<member>; only the serving leader on
          * hb.store (watchers follow its epoch). */
         s_ha_heartbeat (self, hb);
@@ -297,19 +314,62 @@ static void s_arm_idle (self_t *self);
 static void s_on_commands (void *arg);
 static bool s_pending (void *arg);
 
-static const char *s_peer_name (self_t *self, raft_id id)
-{
-    for (size_t i = 0; i < self->n_peers; i++)
-        if (self->peers[i].id == id) return self->peers[i].name;
-    return "";
-}
+/* The raft id of a member added later (--join), derived from its name so
+ * that the member and the leader adding it agree without another flag, and
+ * so that every member can name it from the configuration alone: a name of
+ * up to 11 characters is its base-37 digits, with bit 62 set (far above
+ * the --peers positions); a longer one a hash with bit 63 set (named only
+ * where it was added or is running). */
+#define JOIN_ID_CODED (1ull << 62)
+#define JOIN_ID_HASH  (1ull << 63)
+static const char s_b37[] = "-0123456789abcdefghijklmnopqrstuvwxyz";
 
-/* The raft id of a member added later: derived from its name, so the
- * member (--join --member NAME) and the leader adding it agree without
- * another flag; far above the --peers positions. */
 static raft_id s_join_id (const char *name)
 {
-    return (store_raft_hash (name) >> 1) | (1ull << 32);
+    size_t n = strlen (name);
+    if (n > 11) return (store_raft_hash (name) >> 2) | JOIN_ID_HASH;
+    uint64_t v = 0;
+    for (size_t i = n; i-- > 0;) {
+        const char *p = strchr (s_b37, name[i]);
+        v = v * 37 + (uint64_t)(p ? p - s_b37 + 1 : 1);
+    }
+    return v | JOIN_ID_CODED;
+}
+
+/* The name of a raft id: --peers, a member this one added or is, or one
+ * decoded from a coded id ("" when unknown). Valid until the next call. */
+static const char *s_peer_name (self_t *self, raft_id id)
+{
+    static char buf[12];
+    for (size_t i = 0; i < self->n_peers; i++)
+        if (self->peers[i].id == id) return self->peers[i].name;
+    if ((id & (JOIN_ID_CODED | JOIN_ID_HASH)) != JOIN_ID_CODED) return "";
+    uint64_t v = id & ~JOIN_ID_CODED;
+    size_t n = 0;
+    while (v && n < 11) {
+        uint64_t d = v % 37;
+        if (d == 0) return "";
+        buf[n++] = s_b37[d - 1];
+        v /= 37;
+    }
+    buf[n] = 0;
+    return buf;
+}
+
+/* Records (or updates) a member's name, address and id. */
+static void s_learn_peer (self_t *self, const char *name, const char *address, raft_id id)
+{
+    peer_t *p = NULL;
+    for (size_t i = 0; i < self->n_peers && !p; i++)
+        if (hs_streq (self->peers[i].name, name)) p = &self->peers[i];
+    if (!p) {
+        if (self->n_peers == HS_ARRAY_LEN (self->peers)) return; /* named by its id if coded */
+        p = &self->peers[self->n_peers++];
+        p->name = hs_strdup (name);
+    } else
+        free (p->address);
+    p->address = hs_strdup (address);
+    p->id = id;
 }
 
 /* The commands' socket is watched only while this member serves and no
@@ -372,10 +432,33 @@ static int s_ha_apply (void *arg, Hs__Command *const *cmds, const char *const *i
     return r < 0 ? r : 0;
 }
 
+/* libraft 0.15's TCP transport never sets TCP_NODELAY: its small
+ * AppendEntries and their results then wait on Nagle's algorithm against
+ * the peer's delayed ACK (40 ms stalls: ack p99 ~49 ms at 16 clients).
+ * Every TCP handle on raft's loop gets it, once (the set is forgotten at
+ * each heartbeat, so a reused handle or descriptor is caught within 200 ms). */
+static void s_nodelay_one (uv_handle_t *h, void *arg)
+{
+    self_t *self = arg;
+    uv_os_fd_t fd;
+    if (h->type != UV_TCP || uv_is_closing (h) || uv_fileno (h, &fd) != 0) return;
+    for (size_t i = 0; i < self->n_nodelay; i++)
+        if (self->nodelay[i].handle == h && self->nodelay[i].fd == fd) return;
+    uv_tcp_nodelay ((uv_tcp_t *)h, 1);
+    if (self->n_nodelay < HS_ARRAY_LEN (self->nodelay))
+        self->nodelay[self->n_nodelay++].handle = h, self->nodelay[self->n_nodelay - 1].fd = fd;
+}
+
+static void s_nodelay (self_t *self)
+{
+    uv_walk (&self->uv, s_nodelay_one, self);
+}
+
 /* libuv's work, from its backend descriptor and at its next timer. */
 static void s_uv_pump (self_t *self)
 {
     uv_run (&self->uv, UV_RUN_NOWAIT);
+    s_nodelay (self);
     store_raft_tick (self->sr);
     int fatal = store_raft_fatal (self->sr);
     if (fatal && !hs_loop_exiting (self->loop)) {
@@ -384,9 +467,13 @@ static void s_uv_pump (self_t *self)
     }
     int t = uv_backend_timeout (&self->uv);
     hs_loop_timer_set (self->uv_timer, t < 0 ? HS_NEVER : hs_mono_ns () + (int64_t)t * 1000000LL);
-    /* Followers' windows grow from raft: checkpoint them too. */
-    if (!hs_loop_timer_at (self->idle) || hs_loop_timer_at (self->idle) == HS_NEVER)
+    /* Followers' windows grow from raft: checkpoint them too, once no entry
+     * was applied for IDLE_MS or at the window's deadline (s_arm_idle). */
+    uint64_t applied = store_applied_index (self->store);
+    if (applied != self->applied_seen || hs_loop_timer_at (self->idle) == HS_NEVER) {
+        self->applied_seen = applied;
         s_arm_idle (self);
+    }
 }
 
 static void s_on_uv_io (void *arg, int fd, uint32_t revents)
@@ -419,7 +506,10 @@ static void s_ha_heartbeat (self_t *self, Hs__StoreHeartbeat *hb)
     hs_pb_set_str (&hb->role, s_role (r->state));
     hb->term = r->current_term;
     hb->commit_index = r->commit_index;
-    hb->applied_index = store_applied_index (self->store);
+    /* raft's: every entry up to it is in the window (barriers and
+     * configuration entries carry no effects); store_applied_index is the
+     * last one that did. */
+    hb->applied_index = r->last_applied;
     raft_id lid = 0;
     const char *laddr = NULL;
     raft_leader (r, &lid, &laddr);
@@ -527,7 +617,8 @@ static void s_raft_close_cb (struct raft *r)
     self->raft_closed = true;
 }
 
-static int s_ha_setup (self_t *self)
+/* Before the store is opened: who this member is, of which cluster. */
+static int s_ha_identity (self_t *self)
 {
     if (s_cluster_id (self)) return 1;
     for (size_t i = 0; i < self->n_peers; i++)
@@ -541,15 +632,19 @@ static int s_ha_setup (self_t *self)
             free (self->raft_address);
             self->raft_address = hs_strdup (self->raft_addr_flag);
         }
-        if (self->n_peers < HS_ARRAY_LEN (self->peers) && self->raft_address)
-            self->peers[self->n_peers++] =
-                (peer_t){hs_strdup (self->member), hs_strdup (self->raft_address), self->raft_id};
+        if (self->raft_address)
+            s_learn_peer (self, self->member, self->raft_address, self->raft_id);
     }
     if (!self->raft_id || !self->raft_address) {
         log_error ("member \"%s\" is not in --peers%s", self->member,
                    self->join ? " and --join has no --raft-address" : "");
         return 1;
     }
+    return 0;
+}
+
+static int s_ha_setup (self_t *self)
+{
     self->raft_dir = !hs_empty (self->raft_dir_flag) ? hs_strdup (self->raft_dir_flag)
                                                      : hs_sprintf ("%s/raft", self->data);
     int r = hs_mkdir_p (self->raft_dir, 0700);
@@ -565,6 +660,11 @@ static int s_ha_setup (self_t *self)
     self->transport_ok = rv == 0;
     if (rv == 0) rv = raft_uv_init (&self->io, &self->uv, self->raft_dir, &self->transport);
     self->io_ok = rv == 0 && self->transport_ok;
+    /* A corrupt segment must stop the member, not be moved aside: libraft's
+     * auto-recovery would start it without those entries (canonical/raft#277),
+     * and a member that lost acknowledged entries may vote as if it had
+     * never seen them. */
+    if (self->io_ok) raft_uv_set_auto_recovery (&self->io, false);
     if (rv == 0)
         rv = raft_init (&self->raft, &self->io, store_raft_fsm (self->sr), self->raft_id,
                         self->raft_address);
@@ -600,7 +700,14 @@ static int s_ha_setup (self_t *self)
     }
     rv = raft_start (&self->raft);
     if (rv != 0) {
-        log_error ("cannot start raft in %s: %s", self->raft_dir, raft_errmsg (&self->raft));
+        if (rv == RAFT_CORRUPT || rv == RAFT_MALFORMED)
+            log_error ("cannot start raft: the raft log in %s is corrupt (%s); refusing to start "
+                       "without entries it may have acknowledged: remove this member "
+                       "(hsctl member remove), clear its --raft-dir and --data, and add it again",
+                       self->raft_dir, raft_errmsg (&self->raft));
+        else
+            log_error ("cannot start raft in %s: %s (%s)", self->raft_dir, raft_strerror (rv),
+                       raft_errmsg (&self->raft));
         return 1;
     }
     log_info ("member %s (raft id %llu at %s) of cluster \"%s\": applied to raft index %llu",
@@ -611,8 +718,10 @@ static int s_ha_setup (self_t *self)
 
 /* ------------------------------------------------------------------ membership (cmd.members/) */
 
-typedef struct {
+typedef struct s_mc {
+    struct s_mc *next; /* self->mcs */
     self_t *self;
+    bool answered; /* answered, but raft may still call back (libraft's raft_assign) */
     char *client_id, *request_id, *op;
     raft_id id, old_id; /* the member added/removed/transferred to; replace: the one leaving */
     int stage;          /* replace: 0 add, 1 assign, 2 remove */
@@ -620,27 +729,73 @@ typedef struct {
     struct raft_transfer transfer;
 } s_mc_t;
 
-static void s_mc_answer (s_mc_t *mc, Hs__Code code, const char *msg)
+static void s_mc_publish (self_t *self, const char *client_id, const char *request_id,
+                          Hs__Code code, const char *msg)
 {
-    self_t *self = mc->self;
-    if (self->bus && hs_topic_id_ok (mc->client_id)) {
-        Hs__Ack *ack = hs_pb_new (&hs__ack__descriptor);
-        hs_pb_set_str (&ack->request_id, mc->request_id);
-        ack->code = code;
-        hs_pb_set_str (&ack->message, msg);
-        Hs__Envelope env = HS__ENVELOPE__INIT;
-        env.body_case = HS__ENVELOPE__BODY_ACK;
-        env.ack = ack;
-        _cleanup_free_ char *topic = hs_sprintf ("ack.%s/", mc->client_id);
-        s_publish (self, topic, &env);
-        hs_pb_free (ack);
-    }
-    log_info ("member change %s (request %s): %s%s%s", mc->op, hs_s (mc->request_id),
-              code == HS__CODE__CODE_OK ? "done" : "failed", msg ? ": " : "", hs_s (msg));
+    if (!self->bus || !hs_topic_id_ok (client_id)) return;
+    Hs__Ack *ack = hs_pb_new (&hs__ack__descriptor);
+    hs_pb_set_str (&ack->request_id, request_id);
+    ack->code = code;
+    hs_pb_set_str (&ack->message, msg);
+    Hs__Envelope env = HS__ENVELOPE__INIT;
+    env.body_case = HS__ENVELOPE__BODY_ACK;
+    env.ack = ack;
+    _cleanup_free_ char *topic = hs_sprintf ("ack.%s/", client_id);
+    s_publish (self, topic, &env);
+    hs_pb_free (ack);
+}
+
+static void s_mc_free (s_mc_t *mc)
+{
+    for (s_mc_t **p = &mc->self->mcs; *p; p = &(*p)->next)
+        if (*p == mc) {
+            *p = mc->next;
+            break;
+        }
     free (mc->client_id);
     free (mc->request_id);
     free (mc->op);
     free (mc);
+}
+
+/* Answers mc (once) and frees it, unless raft still holds its request
+ * (park: freed by the callback that raft owes). */
+static void s_mc_answer_park (s_mc_t *mc, Hs__Code code, const char *msg, bool park)
+{
+    self_t *self = mc->self;
+    if (!mc->answered) {
+        mc->answered = true;
+        s_mc_publish (self, mc->client_id, mc->request_id, code, msg);
+        log_info ("member change %s (request %s): %s%s%s", mc->op, hs_s (mc->request_id),
+                  code == HS__CODE__CODE_OK ? "done" : "failed", msg ? ": " : "", hs_s (msg));
+        /* Remembered unless retryable: a resend of an Unavailable change
+         * tries again. */
+        if (code != HS__CODE__CODE_UNAVAILABLE) {
+            size_t k = self->mc_done_next++ % HS_ARRAY_LEN (self->mc_done);
+            free (self->mc_done[k].client_id);
+            free (self->mc_done[k].request_id);
+            free (self->mc_done[k].msg);
+            self->mc_done[k].client_id = hs_strdup (mc->client_id);
+            self->mc_done[k].request_id = hs_strdup (mc->request_id);
+            self->mc_done[k].msg = msg ? hs_strdup (msg) : NULL;
+            self->mc_done[k].code = code;
+        }
+    }
+    if (!park) s_mc_free (mc);
+}
+
+static void s_mc_answer (s_mc_t *mc, Hs__Code code, const char *msg)
+{
+    s_mc_answer_park (mc, code, msg, false);
+}
+
+/* Retryable raft refusals (another change under way, leadership moving)
+ * are Unavailable: the client retries with the same request id. */
+static Hs__Code s_mc_code (int rv)
+{
+    return rv == RAFT_LEADERSHIPLOST || rv == RAFT_NOTLEADER || rv == RAFT_CANTCHANGE
+               ? HS__CODE__CODE_UNAVAILABLE
+               : HS__CODE__CODE_INVALID;
 }
 
 static void s_mc_step (s_mc_t *mc);
@@ -648,13 +803,13 @@ static void s_mc_step (s_mc_t *mc);
 static void s_mc_change_cb (struct raft_change *req, int status)
 {
     s_mc_t *mc = req->data;
+    if (mc->answered) { /* a parked request raft called back after all */
+        s_mc_free (mc);
+        return;
+    }
     if (status != 0) {
         _cleanup_free_ char *m = hs_sprintf ("raft: %s", raft_strerror (status));
-        s_mc_answer (mc,
-                     status == RAFT_LEADERSHIPLOST || status == RAFT_NOTLEADER
-                         ? HS__CODE__CODE_UNAVAILABLE
-                         : HS__CODE__CODE_INVALID,
-                     m);
+        s_mc_answer (mc, s_mc_code (status), m);
         return;
     }
     mc->stage++;
@@ -699,15 +854,22 @@ static void s_mc_step (s_mc_t *mc)
     }
     if (rv != 0) {
         _cleanup_free_ char *m = hs_sprintf ("raft: %s", raft_errmsg (r));
-        s_mc_answer (mc, rv == RAFT_NOTLEADER ? HS__CODE__CODE_UNAVAILABLE : HS__CODE__CODE_INVALID,
-                     m);
+        /* libraft 0.15's raft_assign keeps the request as the change under
+         * way when appending the configuration fails, and may call back
+         * later: then mc must outlive this answer. */
+        s_mc_answer_park (mc, s_mc_code (rv), m, r->leader_state.change == &mc->change);
     }
 }
 
+/* A member's raft id by name: --peers and known members, else a joined
+ * member's derived id if the configuration holds it. 0: unknown. */
 static raft_id s_peer_id (self_t *self, const char *name)
 {
     for (size_t i = 0; i < self->n_peers; i++)
         if (hs_streq (self->peers[i].name, name)) return self->peers[i].id;
+    raft_id id = s_join_id (name);
+    for (unsigned i = 0; i < self->raft.configuration.n; i++)
+        if (self->raft.configuration.servers[i].id == id) return id;
     return 0;
 }
 
@@ -720,8 +882,20 @@ static void s_member_change (self_t *self, const Hs__MemberChange *c, const char
         store_count_garbage (self->store);
         return;
     }
+    const char *rid = hs_s (c->request_id);
+    for (s_mc_t *p = self->mcs; p; p = p->next)
+        if (!p->answered && hs_streq (p->client_id, c->client_id) && hs_streq (p->request_id, rid))
+            return; /* a resend of a change under way: its answer will come */
+    for (size_t k = 0; k < HS_ARRAY_LEN (self->mc_done); k++)
+        if (self->mc_done[k].client_id && hs_streq (self->mc_done[k].client_id, c->client_id) &&
+            hs_streq (self->mc_done[k].request_id, rid)) {
+            s_mc_publish (self, c->client_id, rid, self->mc_done[k].code, self->mc_done[k].msg);
+            return;
+        }
     s_mc_t *mc = hs_calloc (1, sizeof *mc);
     mc->self = self;
+    mc->next = self->mcs;
+    self->mcs = mc;
     mc->client_id = hs_strdup (c->client_id);
     mc->request_id = hs_strdup (hs_s (c->request_id));
     mc->op = hs_strdup (hs_s (c->op));
@@ -737,22 +911,26 @@ static void s_member_change (self_t *self, const Hs__MemberChange *c, const char
             return;
         }
         if (strcmp (mc->op, "replace") == 0 && !(mc->old_id = s_peer_id (self, c->replaces))) {
-            s_mc_answer (mc, HS__CODE__CODE_INVALID, "replace: unknown member to replace");
+            s_mc_answer (mc, HS__CODE__CODE_NOT_FOUND,
+                         "replace: no such member to replace (or this leader does not know its "
+                         "name: give every member, --join ones too, the same --peers)");
             return;
         }
-        mc->id = s_peer_id (self, name);
-        if (!mc->id) {
-            mc->id = s_join_id (name);
-            if (self->n_peers == HS_ARRAY_LEN (self->peers)) {
-                s_mc_answer (mc, HS__CODE__CODE_INVALID, "too many members");
+        /* An added member always has its derived id (it runs --join). */
+        mc->id = s_join_id (name);
+        raft_id cur = s_peer_id (self, name);
+        for (unsigned i = 0; cur && i < self->raft.configuration.n; i++)
+            if (self->raft.configuration.servers[i].id == cur && cur != mc->id) {
+                s_mc_answer (mc, HS__CODE__CODE_ALREADY_EXISTS,
+                             "a member of that name is in the configuration: remove it first");
                 return;
             }
-            self->peers[self->n_peers++] =
-                (peer_t){hs_strdup (name), hs_strdup (c->address), mc->id};
-        }
+        s_learn_peer (self, name, c->address, mc->id);
     } else if (strcmp (mc->op, "remove") == 0 || strcmp (mc->op, "transfer") == 0) {
         if (!(mc->id = s_peer_id (self, name))) {
-            s_mc_answer (mc, HS__CODE__CODE_NOT_FOUND, "no such member");
+            s_mc_answer (mc, HS__CODE__CODE_NOT_FOUND,
+                         "no such member (or this leader does not know its name: give every "
+                         "member, --join ones too, the same --peers)");
             return;
         }
     } else {
@@ -771,11 +949,43 @@ static void s_member_change (self_t *self, const Hs__MemberChange *c, const char
     s_mc_step (mc);
 }
 
+static void s_handover_cb (struct raft_transfer *req)
+{
+    *(bool *)req->data = true;
+}
+
+/* A leader stopping cleanly (SIGTERM: a rolling restart) hands leadership
+ * to the most up-to-date voter first: the others need not wait out an
+ * election timeout. Raft runs here, off the daemon loop (which has stopped):
+ * a batch in flight may still commit and be answered. Bounded by two
+ * election timeouts. */
+static void s_handover (self_t *self)
+{
+    if (!self->raft_ok || self->raft.state != RAFT_LEADER) return;
+    bool *done = &self->handover_done; /* raft may call back from raft_close */
+    self->handover = (struct raft_transfer){.data = done};
+    int rv = raft_transfer (&self->raft, &self->handover, 0, s_handover_cb);
+    if (rv != 0) return; /* no voting follower (a single member), or one under way */
+    int64_t end = hs_mono_ns () + 2 * self->election_ms * 1000000LL;
+    while (!*done && hs_mono_ns () < end) {
+        uv_run (&self->uv, UV_RUN_ONCE);
+        store_raft_tick (self->sr);
+    }
+    raft_id lid = 0;
+    const char *addr = NULL;
+    raft_leader (&self->raft, &lid, &addr);
+    if (*done && lid && lid != self->raft_id)
+        log_info ("stopping: handed leadership to %s", s_peer_name (self, lid));
+    else if (!*done)
+        log_info ("stopping: no member took over leadership in time");
+}
+
 static void s_ha_teardown (self_t *self)
 {
     hs_loop_io_free (&self->uv_io);
     hs_loop_timer_free (&self->uv_timer);
     hs_loop_post_free (&self->post);
+    s_handover (self);
     if (self->raft_ok) {
         raft_close (&self->raft, s_raft_close_cb);
         self->raft_ok = false;
@@ -789,6 +999,12 @@ static void s_ha_teardown (self_t *self)
         self->uv_ok = false;
     }
     store_raft_destroy (&self->sr);
+    while (self->mcs) s_mc_free (self->mcs); /* parked ones raft never called back */
+    for (size_t k = 0; k < HS_ARRAY_LEN (self->mc_done); k++) {
+        free (self->mc_done[k].client_id);
+        free (self->mc_done[k].request_id);
+        free (self->mc_done[k].msg);
+    }
     for (size_t i = 0; i < self->n_peers; i++) {
         free (self->peers[i].name);
         free (self->peers[i].address);
@@ -841,6 +1057,10 @@ static void s_checkpoint (self_t *self)
 static void s_batch_ha (self_t *self)
 {
     if (!store_raft_serving (self->sr) || store_raft_busy (self->sr)) return;
+    /* Nothing in flight: the window holds committed batches only. Under a
+     * steady load the idle timer rarely finds such a moment: checkpoint
+     * here when due, as the single store does after its acks. */
+    if (store_checkpoint_due (self->store, hs_mono_ns (), false)) s_checkpoint (self);
     while (!store_batch_full (self->batch)) {
         char *topic;
         Hs__Envelope *env;
@@ -1105,6 +1325,7 @@ static int s_setup (void *arg, hs_loop_t *loop)
         log_error ("cannot lock the data dir %s: %s", self->data, strerror (-r));
         return 1;
     }
+    if (self->ha && s_ha_identity (self)) return 1;
     _cleanup_free_ char *why = NULL;
     self->opts.ret_error = &why;
     r = store_open (self->data, &self->opts, &self->store);
@@ -1139,6 +1360,13 @@ static int s_setup (void *arg, hs_loop_t *loop)
         return 1;
     }
     self->instance = hs_bus_instance (self->bus);
+    /* Several brokers: the SUB socket moves off a broker gone quiet. The
+     * store reads its SUB socket only while it serves (and a follower never
+     * does), so the check runs on the loop, not on reading. */
+    if (hs_bus_attach (self->bus, loop) < 0) {
+        log_error ("cannot watch the bus's brokers: out of memory");
+        return 1;
+    }
     /* Replicated: only the serving leader subscribes to cmd. (s_ha_serving). */
     if (!self->ha) hs_bus_subscribe (self->bus, "cmd.");
     r = hs_bus_join (self->bus, JOIN_TIMEOUT_MS);

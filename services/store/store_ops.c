@@ -2528,6 +2528,19 @@ uint64_t store_applied_index (store_t *self)
     return self->wal_batch;
 }
 
+/* A committed record is in the window but not in the local log (disk
+ * full?): a rebuilt window would lose it while raft counts it applied.
+ * Commit the window now (it holds committed records only); if that fails
+ * too, the caller must stop (a restart re-applies from raft's log). */
+static int s_unlogged (store_t *self, int err)
+{
+    hs_log_once (HS_LOG_ERROR, "store:wal-unlogged",
+                 "cannot append a committed raft entry to the local log: %s; checkpointing "
+                 "instead (further failures not logged)",
+                 strerror (-err));
+    return store_checkpoint (self);
+}
+
 int store_commit_own (store_t *self, uint64_t index)
 {
     assert (index > self->wal_batch);
@@ -2538,7 +2551,7 @@ int store_commit_own (store_t *self, uint64_t index)
     self->window_cmds++;
     self->window_bytes += self->fx.len;
     self->fx.len = 0;
-    return r;
+    return r < 0 ? s_unlogged (self, r) : 0;
 }
 
 int store_replay (store_t *self, uint64_t index, const uint8_t *payload, size_t len)
@@ -2573,7 +2586,7 @@ int store_replay (store_t *self, uint64_t index, const uint8_t *payload, size_t 
     self->window_cmds++;
     self->window_bytes += len;
     self->commits++;
-    return r;
+    return r < 0 ? s_unlogged (self, r) : 0;
 }
 
 void store_abort (store_t *self)
