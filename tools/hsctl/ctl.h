@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "ctl_comp.h"
 #include "hs_client.h"
 #include "hs_db.h"
 #include "hs_manifest.h"
@@ -105,6 +106,13 @@ int ctl_exec_main (ctl_t *ctl, int argc, char **argv);
 /* Sets node's spec.unschedulable; prints kubectl's line. 0, or 1 (printed). */
 int ctl_cordon_node (ctl_t *ctl, const char *name, bool cordon);
 int ctl_snapshot_main (ctl_t *ctl, int argc, char **argv);
+/* A snapshot of the store in dir (a member's --data, running or stopped),
+ * Secrets opened with key_file (NULL: dir/encryption.key when there);
+ * *ret_wal_pending when its write-ahead log holds writes LMDB lacks; the
+ * copy it reads is made in FILE.copy-XXXXXX, removed after. 0, or
+ * -1 (printed). ctl_snapshot_local.c. */
+int ctl_snapshot_local (const char *dir, const char *key_file, const char *file,
+                        hs_db_snapshot_t *ret, bool *ret_wal_pending);
 int ctl_version_main (ctl_t *ctl, int argc, char **argv);
 int ctl_help_main (ctl_t *ctl, int argc, char **argv);
 /* The PKI (ctl_pki.h): ctl_init.c, ctl_keys.c, ctl_token.c. */
@@ -124,8 +132,14 @@ int ctl_usage_follow (ctl_t *ctl, hs_usage_table_t *table);
 void ctl_usage_wait (ctl_t *ctl, hs_usage_table_t *t, const char *const *nodes, size_t n,
                      int wait_ms);
 
-/* `get components`: live component instances from their heartbeats. */
-int ctl_get_components (ctl_t *ctl, bool no_headers);
+/* `get components`: live component instances from their heartbeats; flags
+ * -1 for the table, else HS_FMT_JSON or HS_FMT_YAML. */
+int ctl_get_components (ctl_t *ctl, bool no_headers, int flags);
+/* Listens on prefix (hb.: everything; hb.raft.: store members) for
+ * listen_ms, into *ret (ctl_comps_free). 0, or -1 (printed). */
+int ctl_components_listen (ctl_t *ctl, const char *prefix, int listen_ms, ctl_comps_t *ret);
+/* hsctl member list|add|remove|replace|transfer (ctl_member.c). */
+int ctl_member_main (ctl_t *ctl, int argc, char **argv);
 
 /* Prints the list of verbs (hsctl help). */
 void ctl_print_verbs (FILE *out);
