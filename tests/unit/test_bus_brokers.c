@@ -423,6 +423,23 @@ static int s_apply_async (hs_client_t *c, int key, int gen, s_acks_t *acks)
         _ok;                                                                                       \
     })
 
+/* Brokers a and b and a store publishing to both, subscribed through a,
+ * its data in <tmpdir>/<name>; *ret_clients: the list for clients, b
+ * first (caller frees). The store's pid. */
+static pid_t s_two_brokers_and_store (broker_t *a, broker_t *b, const char *name,
+                                      char **ret_clients)
+{
+    broker_t *ab[] = {a, b}, *ba[] = {b, a};
+    _cleanup_free_ char *store_list = s_brokers_up (ab, 2);
+    *ret_clients = s_list (ba, 2);
+    char data[600];
+    snprintf (data, sizeof data, "%s/%s", hs_test_tmpdir (), name);
+    char *argv[] = {"hs-store", "--bus", store_list, "--data", data, NULL};
+    pid_t store = hs_test_spawn ("hs-store", argv);
+    CHECK (store > 0);
+    return store;
+}
+
 /* Two brokers and a store on both (the store's SUB socket on the first,
  * which stays up). A writer and a watcher subscribe through the second,
  * which is killed while the writer writes: both move to the first, the
@@ -431,16 +448,8 @@ static int s_apply_async (hs_client_t *c, int key, int gen, s_acks_t *acks)
 static void test_client_across_failover (void)
 {
     broker_t a, b;
-    s_broker_start (&a);
-    s_broker_start (&b);
-    broker_t *ab[] = {&a, &b}, *ba[] = {&b, &a};
-    _cleanup_free_ char *store_list = s_list (ab, 2);
-    _cleanup_free_ char *client_list = s_list (ba, 2);
-    char data[600];
-    snprintf (data, sizeof data, "%s/store", hs_test_tmpdir ());
-    char *argv[] = {"hs-store", "--bus", store_list, "--data", data, NULL};
-    pid_t store = hs_test_spawn ("hs-store", argv);
-    CHECK (store > 0);
+    _cleanup_free_ char *client_list = NULL;
+    pid_t store = s_two_brokers_and_store (&a, &b, "store", &client_list);
 
     hs_client_t *wr = NULL, *wa = NULL;
     CHECK_EQ_INT (hs_client_new (client_list, "writer", NULL, 5000, &wr), 0);
@@ -568,13 +577,8 @@ static void s_attached_tick (void *arg)
 static void test_attached_client (void)
 {
     broker_t a, b;
-    broker_t *ab[] = {&a, &b}, *ba[] = {&b, &a};
-    _cleanup_free_ char *store_list = s_brokers_up (ab, 2);
-    _cleanup_free_ char *client_list = s_list (ba, 2);
-    char data[600];
-    snprintf (data, sizeof data, "%s/store-attached", hs_test_tmpdir ());
-    char *argv[] = {"hs-store", "--bus", store_list, "--data", data, NULL};
-    pid_t store = hs_test_spawn ("hs-store", argv);
+    _cleanup_free_ char *client_list = NULL;
+    pid_t store = s_two_brokers_and_store (&a, &b, "store-attached", &client_list);
     s_attached_t x = {.victim = &b};
     CHECK_EQ_INT (hs_loop_new (&x.loop), 0);
     CHECK_EQ_INT (hs_client_new (client_list, "daemon", NULL, 5000, &x.c), 0);
