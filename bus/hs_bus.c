@@ -55,6 +55,7 @@ struct hs_bus_t {
     size_t n_eps, cur;
     uint8_t *pub_state; /* per broker until the join: 0 unknown, 1 up, 2 refused */
     bool sub_up;
+    size_t tries; /* moves since the SUB socket was last up */
     int64_t move_ns;
     uint64_t moves, links;
     hs_loop_timer_t *check_timer; /* hs_bus_attach */
@@ -287,9 +288,12 @@ static void s_sub_event (hs_bus_t *self, uint16_t event, const char *addr, size_
     if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
         if (!self->sub_up && self->moves) self->links++;
         self->sub_up = true;
+        self->tries = 0;
     } else if (event == ZMQ_EVENT_CONNECT_RETRIED) {
-        /* refused (nothing listens there): no use waiting for it */
-        if (!self->sub_up) self->move_ns = hs_mono_ns ();
+        /* refused (nothing listens there): no use waiting for it, unless
+         * every broker refused this round (then each gets its 500 ms, so
+         * that a bus with no broker up is not a busy loop) */
+        if (!self->sub_up && self->tries < self->n_eps) self->move_ns = hs_mono_ns ();
     } else if (event == ZMQ_EVENT_DISCONNECTED) {
         if (self->sub_up) log_info ("bus: lost the broker at %s", cur);
         self->sub_up = false;
@@ -1193,11 +1197,16 @@ int hs_bus_check (hs_bus_t *self)
         self->move_ns = now + (int64_t)HS_BUS_CONNECT_MS * 1000000;
         return 0;
     }
-    log_info ("bus: the broker at %s went quiet; subscribing through %s", from,
-              self->eps[next].sub);
+    /* once per broker lost, not once per try while none answers */
+    if (self->tries == 0)
+        log_info ("bus: the broker at %s went quiet; subscribing through %s", from,
+                  self->eps[next].sub);
+    else
+        log_debug ("bus: no broker up yet; trying %s", self->eps[next].sub);
     self->cur = next;
     self->sub_up = false;
     self->moves++;
+    self->tries++;
     self->move_ns = now + (int64_t)HS_BUS_CONNECT_MS * 1000000;
     return 1;
 }

@@ -336,6 +336,25 @@ static void test_first_broker_down (void)
     s_broker_kill (&b);
 }
 
+/* No broker up: the join times out, and the SUB socket tries each broker
+ * once at once, then every 500 ms, not in a busy loop. */
+static void test_no_broker_up (void)
+{
+    broker_t a, b;
+    broker_t *bs[] = {&a, &b};
+    _cleanup_free_ char *list = s_brokers_up (bs, 2);
+    s_broker_kill (&a);
+    s_broker_kill (&b);
+    hs_bus_t *bus = NULL;
+    CHECK_EQ_INT (hs_bus_connect (list, "alone", NULL, &bus), 0);
+    CHECK_EQ_INT (hs_bus_join (bus, 1500), -ETIMEDOUT);
+    fprintf (stderr, "  %llu moves in 1.5 s with no broker up\n",
+             (unsigned long long)hs_bus_moves (bus));
+    CHECK (hs_bus_moves (bus) >= 2);
+    CHECK (hs_bus_moves (bus) <= 6);
+    hs_bus_destroy (&bus);
+}
+
 /* ------------------------------------------------------------------ clients */
 
 static Hs__Object *s_pod (const char *name, int gen)
@@ -858,6 +877,7 @@ int main (int argc, char **argv)
         {"failover_hung", test_failover_hung},
         {"failover_on_loop", test_failover_on_loop},
         {"first_broker_down", test_first_broker_down},
+        {"no_broker_up", test_no_broker_up},
         {"client_across_failover", test_client_across_failover},
         {"attached_client", test_attached_client},
         {"resend_on_new_epoch", test_resend_on_new_epoch},
