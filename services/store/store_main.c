@@ -793,9 +793,26 @@ static void s_mc_answer (s_mc_t *mc, Hs__Code code, const char *msg)
  * are Unavailable: the client retries with the same request id. */
 static Hs__Code s_mc_code (int rv)
 {
-    return rv == RAFT_LEADERSHIPLOST || rv == RAFT_NOTLEADER || rv == RAFT_CANTCHANGE
-               ? HS__CODE__CODE_UNAVAILABLE
-               : HS__CODE__CODE_INVALID;
+    switch (rv) {
+    case RAFT_LEADERSHIPLOST:
+    case RAFT_NOTLEADER:
+    case RAFT_CANTCHANGE:
+    case RAFT_NOCONNECTION:
+    case RAFT_SHUTDOWN: return HS__CODE__CODE_UNAVAILABLE;
+    case RAFT_DUPLICATEID:
+    case RAFT_DUPLICATEADDRESS: return HS__CODE__CODE_ALREADY_EXISTS;
+    case RAFT_BADID:
+    case RAFT_NOTFOUND: return HS__CODE__CODE_NOT_FOUND;
+    default: return HS__CODE__CODE_INVALID;
+    }
+}
+
+/* "raft: " and libraft's message, or its code's text where it left the
+ * message empty (raft_configuration_add's refusals) or stale. */
+static char *s_mc_msg (struct raft *r, int rv)
+{
+    const char *m = raft_errmsg (r);
+    return hs_sprintf ("raft: %s", !hs_empty (m) ? m : raft_strerror (rv));
 }
 
 static void s_mc_step (s_mc_t *mc);
@@ -837,6 +854,7 @@ static void s_mc_step (s_mc_t *mc)
     bool add = strcmp (mc->op, "add") == 0 || strcmp (mc->op, "replace") == 0;
     int rv = 0;
     mc->change.data = mc;
+    r->errmsg[0] = '\0'; /* raft_configuration_add's refusals leave it as it was */
     if (add && mc->stage == 0) {
         const char *address = "";
         for (size_t i = 0; i < mc->self->n_peers; i++)
@@ -853,7 +871,7 @@ static void s_mc_step (s_mc_t *mc)
         return;
     }
     if (rv != 0) {
-        _cleanup_free_ char *m = hs_sprintf ("raft: %s", raft_errmsg (r));
+        _cleanup_free_ char *m = s_mc_msg (r, rv);
         /* libraft 0.15's raft_assign keeps the request as the change under
          * way when appending the configuration fails, and may call back
          * later: then mc must outlive this answer. */
@@ -871,6 +889,15 @@ static raft_id s_peer_id (self_t *self, const char *name)
     for (unsigned i = 0; i < self->raft.configuration.n; i++)
         if (self->raft.configuration.servers[i].id == id) return id;
     return 0;
+}
+
+/* The role of raft id `id` in the current configuration, -1: not in it. */
+static int s_conf_role (self_t *self, raft_id id)
+{
+    for (unsigned i = 0; id && i < self->raft.configuration.n; i++)
+        if (self->raft.configuration.servers[i].id == id)
+            return self->raft.configuration.servers[i].role;
+    return -1;
 }
 
 /* A MemberChange on cmd.members/ (only the serving leader reads cmd.; the
@@ -925,12 +952,25 @@ static void s_member_change (self_t *self, const Hs__MemberChange *c, const char
                              "a member of that name is in the configuration: remove it first");
                 return;
             }
+        /* libraft's raft_add refuses a known id with RAFT_DUPLICATEID and no
+         * message. A voter is there already; a spare is an add that stopped
+         * before its promotion (leadership moved): promote it. */
+        int role = s_conf_role (self, mc->id);
+        if (role == RAFT_VOTER && strcmp (mc->op, "add") == 0) {
+            _cleanup_free_ char *m =
+                hs_sprintf ("member %s is already in the configuration (a voter)", name);
+            s_mc_answer (mc, HS__CODE__CODE_ALREADY_EXISTS, m);
+            return;
+        }
+        if (role >= 0) mc->stage = role == RAFT_VOTER ? 2 : 1;
         s_learn_peer (self, name, c->address, mc->id);
     } else if (strcmp (mc->op, "remove") == 0 || strcmp (mc->op, "transfer") == 0) {
-        if (!(mc->id = s_peer_id (self, name))) {
-            s_mc_answer (mc, HS__CODE__CODE_NOT_FOUND,
-                         "no such member (or this leader does not know its name: give every "
-                         "member, --join ones too, the same --peers)");
+        if (!(mc->id = s_peer_id (self, name)) || s_conf_role (self, mc->id) < 0) {
+            _cleanup_free_ char *m = hs_sprintf (
+                "no member %s in the configuration (or this leader does not know its name: give "
+                "every member, --join ones too, the same --peers)",
+                name);
+            s_mc_answer (mc, HS__CODE__CODE_NOT_FOUND, m);
             return;
         }
     } else {
@@ -939,10 +979,11 @@ static void s_member_change (self_t *self, const Hs__MemberChange *c, const char
     }
     if (strcmp (mc->op, "transfer") == 0) {
         mc->transfer.data = mc;
+        self->raft.errmsg[0] = '\0';
         int rv = raft_transfer (&self->raft, &mc->transfer, mc->id, s_mc_transfer_cb);
         if (rv != 0) {
-            _cleanup_free_ char *m = hs_sprintf ("raft: %s", raft_errmsg (&self->raft));
-            s_mc_answer (mc, HS__CODE__CODE_INVALID, m);
+            _cleanup_free_ char *m = s_mc_msg (&self->raft, rv);
+            s_mc_answer (mc, s_mc_code (rv), m);
         }
         return;
     }

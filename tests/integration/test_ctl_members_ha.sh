@@ -4,8 +4,9 @@
 # indexes, member transfer moves leadership through
 # the leader (an admin's MemberChange on cmd.members/), a follower's data
 # directory gives a backup that restores, and hs-metrics follows a
-# failover. member add/remove of real members are left out: hs-store refuses
-# them for now (bugs19.md). Label `system` (multi-process HA). About 30 s.
+# failover; member add (s4 --join) under the first leader after bootstrap,
+# remove and replace under a leader that took over by transfer. Label
+# `system` (multi-process HA). About 40 s.
 source "$(dirname "$0")/lib.sh"
 
 start_bus
@@ -33,6 +34,28 @@ hsctl get components >"$T/cs"
   fail "get components: $(cat "$T/cs")"
 pass "get components and member list: three members, each with its role, term and indexes"
 
+# member add with the first leader after bootstrap (libraft 0.15 refused
+# every change there while the bootstrap configuration was not known
+# committed): s4 started --join follows; a second add is AlreadyExists
+CID="$(cat "$T/s1/cluster-id")"
+start_join() { # NAME
+  RP[$1]=$(free_port_pair)
+  start "$1" "$HS_BIN/hs-store" --bus "$HS_BUS" --data "$T/$1" --member "$1" --join \
+    --raft-address "127.0.0.1:${RP[$1]}" --cluster-id "$CID" --no-sync
+  PID[$1]=$LAST_PID
+}
+members() { # N: N members, each leader or follower
+  hsctl member list --no-headers >"$T/ml" 2>&1 &&
+    [ "$(grep -cE ' (leader|follower) ' "$T/ml")" = "$1" ]
+}
+start_join s4
+hsctl member add s4 "127.0.0.1:${RP[s4]}" >"$T/out" 2>&1 || fail "member add s4: $(cat "$T/out")"
+wait_for 20 "s4 to follow (four members)" members 4
+grep -qE '^s4 .* follower ' "$T/ml" || fail "s4 not a follower: $(cat "$T/ml")"
+expect_rc 1 hsctl member add s4 "127.0.0.1:${RP[s4]}"
+grep -q "Error from server (AlreadyExists): .*s4" "$T/last.out" || fail "add s4 twice: $(cat "$T/last.out")"
+pass "member add s4 under the first leader: s4 follows; adding it again: AlreadyExists"
+
 leader() { awk '$5 == "leader" { print $1 }' "$T/ml"; }
 L=$(leader)
 F=$(awk '$5 == "follower" { print $1; exit }' "$T/ml")
@@ -53,15 +76,26 @@ wait_for 10 "$F to lead" leads "$F"
 expect_rc 1 hsctl member remove nosuch
 grep -q "Error from server (NotFound)" "$T/last.out" || fail "remove nosuch: $(cat "$T/last.out")"
 pass "member transfer $F: $F leads; member remove nosuch: NotFound"
-# (member add/remove of real members: refused by hs-store for now, bugs19.md;
-# test_ctl_members plays the leader's side of them)
+
+# under a leader that took over by transfer: remove a follower, replace another
+G=$(awk '$5 == "follower" && $1 != "s4" { print $1; exit }' "$T/ml")
+hsctl member remove "$G" >"$T/out" 2>&1 || fail "member remove $G: $(cat "$T/out")"
+wait_for 20 "three members after removing $G" members 3
+grep -qE "^$G .* (leader|follower) " "$T/ml" && fail "$G still a member: $(cat "$T/ml")"
+kill "${PID[$G]}"
+start_join s5
+hsctl member replace s4 s5 "127.0.0.1:${RP[s5]}" >"$T/out" 2>&1 || fail "member replace s4 s5: $(cat "$T/out")"
+wait_for 20 "s5 to follow in place of s4" sh -c "hsctl member list --no-headers >'$T/ml' 2>&1 &&
+  grep -qE '^s5 .* follower ' '$T/ml' && ! grep -qE '^s4 .* (leader|follower) ' '$T/ml'"
+kill "${PID[s4]}"
+pass "under the transferred leader $F: member remove $G, member replace s4 s5"
 
 # failover: kill the leader; hs-metrics shows it unavailable and another leading
 kill -9 "${PID[$F]}"
 failed_over() {
   curl -sf "http://127.0.0.1:$mport/metrics" >"$T/page" &&
     grep -q "^homeostat_store_member_role{member=\"$F\",role=\"unavailable\"} 1$" "$T/page" &&
-    grep -qE '^homeostat_store_member_role\{member="s[1-4]",role="leader"\} 1$' "$T/page"
+    grep -qE '^homeostat_store_member_role\{member="s[1-5]",role="leader"\} 1$' "$T/page"
 }
 wait_for 20 "hs-metrics to show $F unavailable and a new leader" failed_over
 if [ -x /usr/bin/promtool ]; then
