@@ -454,12 +454,15 @@ static void s_nodelay (self_t *self)
     uv_walk (&self->uv, s_nodelay_one, self);
 }
 
+static void s_mc_watch (self_t *self);
+
 /* libuv's work, from its backend descriptor and at its next timer. */
 static void s_uv_pump (self_t *self)
 {
     uv_run (&self->uv, UV_RUN_NOWAIT);
     s_nodelay (self);
     store_raft_tick (self->sr);
+    s_mc_watch (self);
     int fatal = store_raft_fatal (self->sr);
     if (fatal && !hs_loop_exiting (self->loop)) {
         log_error ("stopping: the replicated store cannot go on (%s)", strerror (-fatal));
@@ -725,6 +728,9 @@ typedef struct s_mc {
     char *client_id, *request_id, *op;
     raft_id id, old_id; /* the member added/removed/transferred to; replace: the one leaving */
     int stage;          /* replace: 0 add, 1 assign, 2 remove */
+    /* the promotion (assign): the promotee's match index, and since when */
+    raft_index promo_match;
+    int64_t promo_since;
     struct raft_change change;
     struct raft_transfer transfer;
 } s_mc_t;
@@ -877,6 +883,56 @@ static void s_mc_step (s_mc_t *mc)
          * later: then mc must outlive this answer. */
         s_mc_answer_park (mc, s_mc_code (rv), m, r->leader_state.change == &mc->change);
     }
+}
+
+/* A promotion whose promotee's log has not moved for this long is given up
+ * (s_mc_watch): election timeouts. */
+#define MC_PROMOTION_STALL 10
+
+/* libraft 0.15 promotes an added member (raft_assign to voter) only once it
+ * caught up, and refuses every other configuration change meanwhile ("a
+ * configuration change is already in progress"), with no timeout: a member
+ * added at a wrong address, or never started, blocked every change until
+ * the leader changed. A promotion whose promotee's log did not move for
+ * MC_PROMOTION_STALL election timeouts is given up here: libraft's
+ * promotion state is cleared (the fields raft_assign set; nothing else
+ * refers to them) and the change answered Unavailable. The member stays a
+ * spare: an add again promotes it, a remove removes it. */
+static void s_mc_watch (self_t *self)
+{
+    struct raft *r = &self->raft;
+    if (!self->raft_ok || r->state != RAFT_LEADER || !r->leader_state.promotee_id) return;
+    s_mc_t *mc = NULL;
+    for (s_mc_t *p = self->mcs; p && !mc; p = p->next)
+        if (!p->answered && r->leader_state.change == &p->change) mc = p;
+    if (!mc) return;
+    const struct raft_server *sv = NULL;
+    raft_index match = 0;
+    for (unsigned i = 0; i < r->configuration.n; i++)
+        if (r->configuration.servers[i].id == r->leader_state.promotee_id) {
+            sv = &r->configuration.servers[i];
+            match = r->leader_state.progress[i].match_index;
+        }
+    int64_t now = hs_mono_ns ();
+    if (!mc->promo_since || match != mc->promo_match) {
+        mc->promo_since = now;
+        mc->promo_match = match;
+        return;
+    }
+    int64_t stall_ms = (int64_t)self->election_ms * MC_PROMOTION_STALL;
+    if (now - mc->promo_since < stall_ms * 1000000) return;
+    const char *name = s_peer_name (self, r->leader_state.promotee_id);
+    _cleanup_free_ char *m = hs_sprintf (
+        "member %s (at %s) did not catch up: its raft log did not move for %lld ms (is its "
+        "hs-store running, started --join with that --raft-address?); it stays a spare: add it "
+        "again to retry, or remove it",
+        name ? name : "?", sv ? sv->address : "?", (long long)stall_ms);
+    r->leader_state.promotee_id = 0;
+    r->leader_state.round_number = 0;
+    r->leader_state.round_index = 0;
+    r->leader_state.round_start = 0;
+    r->leader_state.change = NULL;
+    s_mc_answer (mc, HS__CODE__CODE_UNAVAILABLE, m);
 }
 
 /* A member's raft id by name: --peers and known members, else a joined

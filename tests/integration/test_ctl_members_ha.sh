@@ -90,6 +90,17 @@ wait_for 20 "s5 to follow in place of s4" sh -c "hsctl member list --no-headers 
 kill "${PID[s4]}"
 pass "under the transferred leader $F: member remove $G, member replace s4 s5"
 
+# a member added where nothing runs: the promotion is given up after 10
+# election timeouts (Unavailable, naming it), not left to block every later
+# change; it stays a spare that a remove takes out
+DEAD=$(free_port_pair)
+t0=$(ms)
+expect_rc 1 hsctl --request-timeout 5 member add s9 "127.0.0.1:$DEAD"
+grep -q "Error from server (ServiceUnavailable): member s9 (at 127.0.0.1:$DEAD) did not catch up" \
+  "$T/last.out" || fail "add s9 (nothing there): $(cat "$T/last.out")"
+hsctl member remove s9 >"$T/out" 2>&1 || fail "member remove s9 after: $(cat "$T/out")"
+pass "member add s9 with nothing at its address: Unavailable after $(( $(ms) - t0 )) ms, then remove s9 works"
+
 # failover: kill the leader; hs-metrics shows it unavailable and another leading
 kill -9 "${PID[$F]}"
 failed_over() {
