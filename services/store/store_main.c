@@ -24,7 +24,9 @@
 #include "hs_topic.h"
 #include "hs_util.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <malloc.h>
 #include <raft/uv.h>
 #include <sys/epoll.h>
@@ -620,6 +622,43 @@ static void s_raft_close_cb (struct raft *r)
     self->raft_closed = true;
 }
 
+/* The snapshot libraft 0.15 loads at start: the most recent
+ * snapshot-TERM-INDEX-TIMESTAMP (not .meta) in dir, by (term, index,
+ * timestamp). NULL: none. */
+static char *s_last_snapshot (const char *dir)
+{
+    DIR *d = opendir (dir);
+    if (!d) return NULL;
+    char *best = NULL;
+    uint64_t bt = 0, bi = 0, bs = 0;
+    struct dirent *e;
+    while ((e = readdir (d))) {
+        uint64_t t, i, ts;
+        int n = 0;
+        if (sscanf (e->d_name, "snapshot-%" SCNu64 "-%" SCNu64 "-%" SCNu64 "%n", &t, &i, &ts, &n) !=
+                3 ||
+            e->d_name[n] != '\0')
+            continue;
+        if (!best || t > bt || (t == bt && (i > bi || (i == bi && ts > bs)))) {
+            free (best);
+            best = hs_strdup (e->d_name);
+            bt = t, bi = i, bs = ts;
+        }
+    }
+    closedir (d);
+    return best;
+}
+
+/* Whether raft_start's failure is its snapshot's: libraft 0.15 does not
+ * name the file when the snapshot does not decompress (LZ4F), and our FSM
+ * refuses one with a bad CRC (store_raft_refused). */
+static bool s_snapshot_failed (self_t *self)
+{
+    const char *m = raft_errmsg (&self->raft);
+    return strstr (m, "LZ4F") || strstr (m, "ecompress") || strstr (m, "snapshot-") ||
+           (self->sr && store_raft_refused (self->sr) > 0);
+}
+
 /* Before the store is opened: who this member is, of which cluster. */
 static int s_ha_identity (self_t *self)
 {
@@ -702,8 +741,16 @@ static int s_ha_setup (self_t *self)
         }
     }
     rv = raft_start (&self->raft);
+    _cleanup_free_ char *snap =
+        rv != 0 && s_snapshot_failed (self) ? s_last_snapshot (self->raft_dir) : NULL;
     if (rv != 0) {
-        if (rv == RAFT_CORRUPT || rv == RAFT_MALFORMED)
+        if (snap)
+            log_error ("cannot start raft: its snapshot %s/%s (and %s.meta) is corrupt (%s); "
+                       "refusing to start on it: remove this member (hsctl member remove), clear "
+                       "its --raft-dir and --data, and add it again (it gets a snapshot from the "
+                       "leader); or restore that file from a copy",
+                       self->raft_dir, snap, snap, raft_errmsg (&self->raft));
+        else if (rv == RAFT_CORRUPT || rv == RAFT_MALFORMED)
             log_error ("cannot start raft: the raft log in %s is corrupt (%s); refusing to start "
                        "without entries it may have acknowledged: remove this member "
                        "(hsctl member remove), clear its --raft-dir and --data, and add it again",

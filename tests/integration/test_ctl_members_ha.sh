@@ -14,7 +14,8 @@ declare -A RP PID
 for m in s1 s2 s3; do RP[$m]=$(free_port_pair); done
 PEERS="s1=127.0.0.1:${RP[s1]},s2=127.0.0.1:${RP[s2]},s3=127.0.0.1:${RP[s3]}"
 for m in s1 s2 s3; do
-  start "$m" "$HS_BIN/hs-store" --bus "$HS_BUS" --data "$T/$m" --member "$m" --peers "$PEERS" --no-sync
+  start "$m" "$HS_BIN/hs-store" --bus "$HS_BUS" --data "$T/$m" --member "$m" --peers "$PEERS" --no-sync \
+    --snapshot-threshold 8 --snapshot-trailing 4
   PID[$m]=$LAST_PID
 done
 mport=$(free_port_pair)
@@ -102,6 +103,10 @@ hsctl member remove s9 >"$T/out" 2>&1 || fail "member remove s9 after: $(cat "$T
 pass "member add s9 with nothing at its address: Unavailable after $(( $(ms) - t0 )) ms, then remove s9 works"
 
 # failover: kill the leader; hs-metrics shows it unavailable and another leading
+last_snapshot() { # the one libraft loads: highest term, index, timestamp
+  ls "$T/$F/raft" | grep -E '^snapshot-[0-9]+-[0-9]+-[0-9]+$' | sort -t- -k2,2n -k3,3n -k4,4n | tail -1
+}
+wait_for 10 "a raft snapshot in $F's raft dir" sh -c "ls '$T/$F/raft' | grep -qE '^snapshot-[0-9]+-[0-9]+-[0-9]+$'"
 kill -9 "${PID[$F]}"
 failed_over() {
   curl -sf "http://127.0.0.1:$mport/metrics" >"$T/page" &&
@@ -114,3 +119,18 @@ if [ -x /usr/bin/promtool ]; then
     fail "promtool: $(cat "$T/promtool.out")"
 fi
 pass "hs-metrics: $F unavailable after kill -9, $(grep -E 'role="leader"\} 1$' "$T/page" | sed 's/.*member="\([^"]*\)".*/\1/') leads"
+
+# a corrupt raft snapshot: the member refuses to start, naming the file and
+# what to do
+SNAP=$(last_snapshot)
+size=$(stat -c %s "$T/$F/raft/$SNAP")
+printf 'garbage!' | dd of="$T/$F/raft/$SNAP" bs=1 seek=$((size / 2)) conv=notrunc status=none
+: >"$T/$F.log"
+start "$F" "$HS_BIN/hs-store" --bus "$HS_BUS" --data "$T/$F" --member "$F" --peers "$PEERS" --no-sync
+wait_for 10 "$F to exit on its corrupt snapshot" exited "$LAST_PID"
+rc=0; wait "$LAST_PID" || rc=$?
+[ "$rc" != 0 ] || fail "$F started on a corrupt snapshot"
+grep -q "cannot start raft: its snapshot $T/$F/raft/$SNAP (and $SNAP.meta) is corrupt .*remove this member" "$T/$F.log" ||
+  fail "corrupt snapshot message: $(grep -i raft "$T/$F.log")"
+grep -o "cannot start raft: .*" "$T/$F.log"
+pass "a corrupt raft snapshot: $F exits $rc, naming $SNAP and what to do"
