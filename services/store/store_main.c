@@ -120,7 +120,8 @@ typedef struct {
         Hs__Code code;
     } mc_done[16];
     size_t mc_done_next;
-    int ha_result; /* the last store_raft_propose (s_ha_apply) */
+    int ha_result;      /* the last store_raft_propose (s_ha_apply) */
+    uint64_t disk_full; /* checkpoints that found the disk full */
 } self_t;
 
 static void s_usage (FILE *f)
@@ -268,10 +269,16 @@ static void s_heartbeat (self_t *self)
     const char *cn[] = {
         "checkpoints",   "batches",        "batches_full",     "snapshots_served",
         "acks_ok",       "acks_invalid",   "acks_not_found",   "acks_already_exists",
-        "acks_conflict", "acks_forbidden", "acks_unavailable", "acks_internal"};
+        "acks_conflict", "acks_forbidden", "acks_unavailable", "acks_internal",
+        "disk_full",     "raft_io_errors"};
     uint64_t cv[HS_ARRAY_LEN (cn)] = {store_checkpoints (self->store), self->batches,
                                       self->batches_full, self->snapshots_served};
     for (size_t i = 0; i < HS_ARRAY_LEN (self->acks); i++) cv[4 + i] = self->acks[i];
+    /* disk full: raft's log (HA) or LMDB's checkpoints */
+    size_t k = 4 + HS_ARRAY_LEN (self->acks);
+    _Static_assert(4 + HS_ARRAY_LEN (self->acks) + 2 == HS_ARRAY_LEN (cn), "one name per counter");
+    cv[k] = self->disk_full + (self->sr ? store_raft_disk_full (self->sr) : 0);
+    cv[k + 1] = self->sr ? store_raft_io_errors (self->sr) : 0;
     Hs__Counter cs[HS_ARRAY_LEN (cn)], *cp[HS_ARRAY_LEN (cn)];
     hs_metric_counters (&hb->counters, &hb->n_counters, cs, cp, cn, cv, HS_ARRAY_LEN (cn));
     const char *gn[] = {"queue_depth"};
@@ -1184,6 +1191,7 @@ static void s_sweep_events (self_t *self)
 static void s_checkpoint (self_t *self)
 {
     int r = store_checkpoint (self->store);
+    if (r == -ENOSPC || r == -EFBIG) self->disk_full++;
     if (r < 0)
         hs_log_once (HS_LOG_ERROR, "store:checkpoint",
                      "cannot checkpoint: %s; acked writes stay in the write-ahead log (further "
