@@ -267,6 +267,7 @@ int store_raft_propose (store_raft_t *self, Hs__Command *const *cmds, const char
         if (rv != 0) {
             raft_free (buf.base);
             r = rv == RAFT_NOTLEADER || rv == RAFT_LEADERSHIPLOST ? -ENOTCONN : -EIO;
+            if (rv == RAFT_IOERR || rv == RAFT_NOSPACE) s_io_error (self, rv);
             hs_log_once (HS_LOG_WARN, "store:raft_apply", "raft_apply: %s", raft_strerror (rv));
         }
     }
