@@ -208,24 +208,50 @@ bool store_raft_busy (store_raft_t *self)
 
 /* ------------------------------------------------------------------ the batch */
 
-/* A failed write of raft's log under the batch in flight: counted; the
- * batch is answered Unavailable and this member stops serving until a
- * barrier commits again (after space was freed, or under another leader). */
-static void s_io_error (store_raft_t *self, int status)
+/* libraft 0.15's raft_strerror has no text for RAFT_NOSPACE. */
+static const char *s_strerror (int status)
+{
+    return status == RAFT_NOSPACE ? "no space left on the disk" : raft_strerror (status);
+}
+
+/* raft's log could not be written. sync: raft_apply refused the entry
+ * (libraft dropped it from its log: nothing else to do; the batch is
+ * answered Unavailable). Otherwise the write failed later: libraft 0.15
+ * fails the apply request but keeps the entry in its in-memory log (the
+ * comment in appendLeaderCb says it truncates; the code does not), and
+ * never calls back a barrier whose write failed. The leader then stays
+ * leader without serving (its heartbeats keep the others from electing
+ * another: the whole store is unavailable), and its disk log has a hole
+ * that later entries are written past. Stop instead: the others elect a
+ * leader, and a restart (once space is freed) reloads this member's log
+ * and catches up from the new leader. */
+static void s_io_error (store_raft_t *self, int status, bool sync)
 {
     self->io_errors++;
-    if (s_no_space (self->raft, status)) {
-        self->disk_full++;
+    bool full = s_no_space (self->raft, status);
+    if (full) self->disk_full++;
+    if (!sync) {
+        if (!self->fatal) {
+            log_error ("cannot write raft's log: %s (%s)%s; stopping: libraft 0.15 cannot go on "
+                       "after a failed write (another member takes over; restart this one once "
+                       "the disk is fixed)",
+                       s_strerror (status), raft_errmsg (self->raft),
+                       full ? ": the disk is full" : "");
+            self->fatal = full ? -ENOSPC : -EIO;
+        }
+        return;
+    }
+    if (full)
         hs_log_once (HS_LOG_ERROR, "store:raft-disk-full",
                      "the disk of raft's log is full (%s): commands are answered Unavailable "
                      "until space is freed (further failures counted in hb.raft disk_full, not "
                      "logged)",
                      raft_errmsg (self->raft));
-    } else
+    else
         hs_log_once (HS_LOG_ERROR, "store:raft-io",
                      "cannot write raft's log: %s (%s); commands are answered Unavailable "
                      "(further failures counted in hb.raft raft_io_errors, not logged)",
-                     raft_strerror (status), raft_errmsg (self->raft));
+                     s_strerror (status), raft_errmsg (self->raft));
 }
 
 static void s_apply_cb (struct raft_apply *req, int status, void *result)
@@ -234,7 +260,7 @@ static void s_apply_cb (struct raft_apply *req, int status, void *result)
     store_raft_t *self = req->data;
     bool mine = self && self->req == req;
     raft_free (req);
-    if (mine && (status == RAFT_IOERR || status == RAFT_NOSPACE)) s_io_error (self, status);
+    if (mine && (status == RAFT_IOERR || status == RAFT_NOSPACE)) s_io_error (self, status, false);
     if (!mine) return;
     if (status != 0 || !self->req_applied) {
         log_info ("a batch in flight did not commit: %s", raft_strerror (status));
@@ -267,7 +293,7 @@ int store_raft_propose (store_raft_t *self, Hs__Command *const *cmds, const char
         if (rv != 0) {
             raft_free (buf.base);
             r = rv == RAFT_NOTLEADER || rv == RAFT_LEADERSHIPLOST ? -ENOTCONN : -EIO;
-            if (rv == RAFT_IOERR || rv == RAFT_NOSPACE) s_io_error (self, rv);
+            if (rv == RAFT_IOERR || rv == RAFT_NOSPACE) s_io_error (self, rv, true);
             hs_log_once (HS_LOG_WARN, "store:raft_apply", "raft_apply: %s", raft_strerror (rv));
         }
     }

@@ -134,3 +134,36 @@ grep -q "cannot start raft: its snapshot $T/$F/raft/$SNAP (and $SNAP.meta) is co
   fail "corrupt snapshot message: $(grep -i raft "$T/$F.log")"
 grep -o "cannot start raft: .*" "$T/$F.log"
 pass "a corrupt raft snapshot: $F exits $rc, naming $SNAP and what to do"
+
+# a full disk under the leader's raft log (root: a 9 MB tmpfs): libraft 0.15
+# cannot go on after a failed write (the entry stays in its memory log, a
+# barrier never calls back: a leader that stays is a store that never
+# answers), so the member answers the batch Unavailable and exits 1 saying
+# the disk is full. The three-member cluster is stopped first (one store on
+# the bus).
+for m in "${!PID[@]}"; do kill "${PID[$m]}" 2>/dev/null || true; done
+MNT="$T/full"
+mkdir -p "$MNT"
+if mount -t tmpfs -o size=9m tmpfs "$MNT" 2>/dev/null; then
+  unmount_full() { umount -l "$MNT"; }
+  hs_on_exit unmount_full
+  FP=$(free_port_pair)
+  start full "$HS_BIN/hs-store" --bus "$HS_BUS" --data "$T/fulldata" --member f1 \
+    --peers "f1=127.0.0.1:$FP" --no-sync --raft-dir "$MNT/raft"
+  FPID=$LAST_PID
+  wait_for 20 "f1 to serve" grep -q "serving, epoch" "$T/full.log"
+  big=$(head -c 60000 /dev/zero | tr '\0' x)
+  for i in $(seq 1 400); do
+    printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big%s}\ndata: {k: "%s"}\n' "$i" "$big" |
+      hsctl --request-timeout 3 apply -f - >"$T/out" 2>&1 || break
+  done
+  grep -q "Error from server (ServiceUnavailable)" "$T/out" || fail "write on a full disk: $(cat "$T/out")"
+  wait_for 10 "f1 to exit on its full disk" exited "$FPID"
+  rc=0; wait "$FPID" || rc=$?
+  [ "$rc" = 1 ] || fail "f1 exited $rc on a full disk"
+  grep -q "cannot write raft's log: no space left on the disk .*: the disk is full; stopping" "$T/full.log" ||
+    fail "full disk message: $(grep -E 'error' "$T/full.log")"
+  pass "a full disk under raft's log after $i writes: Unavailable, then exit 1 (disk full)"
+else
+  echo "skip: a full disk (mount tmpfs needs root)"
+fi
