@@ -962,13 +962,18 @@ static void s_mc_watch (self_t *self)
     if (!mc) return;
     const struct raft_server *sv = NULL;
     raft_index match = 0;
+    bool sending_snapshot = false;
     for (unsigned i = 0; i < r->configuration.n; i++)
         if (r->configuration.servers[i].id == r->leader_state.promotee_id) {
             sv = &r->configuration.servers[i];
             match = r->leader_state.progress[i].match_index;
+            /* libraft's PROGRESS__SNAPSHOT: one InstallSnapshot RPC, no
+             * progress until it is answered (libraft gives it up itself
+             * after its install-snapshot timeout) */
+            sending_snapshot = r->leader_state.progress[i].state == 2;
         }
     int64_t now = hs_mono_ns ();
-    if (!mc->promo_since || match != mc->promo_match) {
+    if (!mc->promo_since || match != mc->promo_match || sending_snapshot) {
         mc->promo_since = now;
         mc->promo_match = match;
         return;

@@ -5,8 +5,10 @@
 # the leader (an admin's MemberChange on cmd.members/), a follower's data
 # directory gives a backup that restores, and hs-metrics follows a
 # failover; member add (s4 --join) under the first leader after bootstrap,
-# remove and replace under a leader that took over by transfer. Label
-# `system` (multi-process HA). About 40 s.
+# remove and replace under a leader that took over by transfer, an add at a
+# dead address given up (Unavailable); a corrupt raft snapshot refused,
+# naming the file; a full disk under raft's log (root: tmpfs) stops the
+# member saying so. Label `system` (multi-process HA). About 25 s.
 source "$(dirname "$0")/lib.sh"
 
 start_bus
