@@ -439,9 +439,9 @@ static void s_etcd_print_check (const run_t *run, int port, const rowres_t *res)
     /* range [/registry/pods/, /registry/pods0), base64 as the gateway wants */
     int st =
         sl_http_post (port, "/v3/kv/range",
-                     "{\"key\":\"L3JlZ2lzdHJ5L3BvZHMv\",\"range_end\":\"L3JlZ2lzdHJ5L3BvZHMw\","
-                     "\"count_only\":true}",
-                     &body);
+                      "{\"key\":\"L3JlZ2lzdHJ5L3BvZHMv\",\"range_end\":\"L3JlZ2lzdHJ5L3BvZHMw\","
+                      "\"count_only\":true}",
+                      &body);
     const char *cnt = body && st == 200 ? strstr (body, "\"count\":\"") : NULL;
     printf ("   check: etcd holds %lld keys under /registry/pods/; our clients saw %llu puts "
             "acked (warm-up included)\n",

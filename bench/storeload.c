@@ -24,8 +24,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
-
 static int s_share (const row_t *row, int w)
 {
     return row->clients / row->procs + (w < row->clients % row->procs);
@@ -709,7 +707,6 @@ int sl_worker (void *arg, int i)
     return i == 0 ? s_hs_events (row) : s_hs_client (row, i - 1);
 }
 
-
 int sl_run_row (const char *tmp, row_t *row, rowres_t *out)
 {
     char *dir = hs_sprintf ("%s/row%d", tmp, row->row);
@@ -828,7 +825,6 @@ void sl_print_etcd_row (const row_t *row, const rowres_t *r)
             bl_fmt_ns (bl_pct (&r->lat, 100), b[3], 32),
             sl_fmt_cpu_per_op (r->server_cpu_s, r->ok, b[4], 32));
 }
-
 
 int sl_start_etcd (const char *tmp, int *ret_port, pid_t *ret_pid, char **ret_log)
 {
