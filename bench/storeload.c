@@ -622,7 +622,7 @@ static int s_etcd_client (const row_t *row, int id)
 
 /* Blocking request (GET if body is NULL, else POST); returns the status and
  * the whole response (caller frees). */
-static int s_http_req (int port, const char *path, const char *body, char **ret_body)
+int sl_http_req (int port, const char *path, const char *body, int timeout_ms, char **ret_body)
 {
     int fd = sl_tcp_connect (port);
     if (fd < 0) return fd;
@@ -645,10 +645,13 @@ static int s_http_req (int port, const char *path, const char *body, char **ret_
     hs_buf_t b = {0};
     char buf[4096];
     struct pollfd p = {fd, POLLIN, 0};
-    while (poll (&p, 1, 2000) > 0) {
+    while (poll (&p, 1, timeout_ms) > 0) {
         ssize_t n = recv (fd, buf, sizeof buf, 0);
         if (n <= 0) break;
         hs_buf_append (&b, buf, (size_t)n);
+        /* A whole response is enough: a server may keep the connection. */
+        int st;
+        if (s_http_complete (b.data, b.len, &st) > 0) break;
     }
     close (fd);
     int status = 0;
@@ -659,12 +662,12 @@ static int s_http_req (int port, const char *path, const char *body, char **ret_
 
 int sl_http_get (int port, const char *path, char **ret_body)
 {
-    return s_http_req (port, path, NULL, ret_body);
+    return sl_http_req (port, path, NULL, 2000, ret_body);
 }
 
 int sl_http_post (int port, const char *path, const char *body, char **ret_body)
 {
-    return s_http_req (port, path, body, ret_body);
+    return sl_http_req (port, path, body, 2000, ret_body);
 }
 
 /* ------------------------------------------------------------------ rows */

@@ -78,6 +78,8 @@ int sl_tcp_connect (int port);
  * the status code (or -errno) and the whole response in *ret_body. */
 int sl_http_get (int port, const char *path, char **ret_body);
 int sl_http_post (int port, const char *path, const char *body, char **ret_body);
+/* The same with the wait for each read chosen (GET if body is NULL). */
+int sl_http_req (int port, const char *path, const char *body, int timeout_ms, char **ret_body);
 
 /* Starts Debian's etcd, single node, fresh data dir TMP/etcd-data, and waits
  * for /health (20 s). -1 (its log shown) if it did not come up. */
