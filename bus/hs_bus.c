@@ -46,6 +46,16 @@ struct hs_bus_t {
     uint64_t garbage[HS_GARBAGE__COUNT];
     s_queued_t *queue_head, *queue_tail;
     size_t queue_len;
+    /* Several brokers (HS_BUS a list): the PUB socket is connected to every
+     * one, the SUB socket to eps[cur] only. sub_up: its connection to that
+     * broker has completed a handshake and not gone since; move_ns: when
+     * to move on to the next broker unless it is up by then. links: SUB
+     * connections made after a move (hs_bus_links). */
+    hs_bus_ep_t *eps;
+    size_t n_eps, cur;
+    bool sub_up;
+    int64_t move_ns;
+    uint64_t moves, links;
     /* hs_bus_batch_begin..end: messages go out packed into one frame of a
      * bus.packed message (hs_bus.h): pack holds the pairs so far. */
     int batching; /* nesting depth of hs_bus_batch_begin */
@@ -65,11 +75,11 @@ const char *hs_garbage_name (hs_garbage_t reason)
     return reason < HS_GARBAGE__COUNT ? s_garbage_names[reason] : "?";
 }
 
-int hs_bus_endpoints (const char *addr, char *ret_pub, char *ret_sub, size_t len)
+/* One address (no list) into its two endpoints. 0 or -EINVAL. */
+static int s_endpoints_one (const char *addr, char *ret_pub, char *ret_sub, size_t len)
 {
-    if (hs_empty (addr)) addr = getenv ("HS_BUS");
-    if (hs_empty (addr)) addr = HS_BUS_DEFAULT;
     if (hs_startswith (addr, "ipc://")) {
+        if (!addr[6]) return -EINVAL;
         snprintf (ret_pub, len, "%s/pub", addr);
         snprintf (ret_sub, len, "%s/sub", addr);
         return 0;
@@ -86,9 +96,59 @@ int hs_bus_endpoints (const char *addr, char *ret_pub, char *ret_sub, size_t len
     } else {
         snprintf (host, sizeof host, "%s", addr);
     }
-    if (!*host) return -EINVAL;
+    if (!*host || strchr (host, '/') || strchr (host, ' ')) return -EINVAL;
     snprintf (ret_pub, len, "tcp://%s:%d", host, port);
     snprintf (ret_sub, len, "tcp://%s:%d", host, port + 1);
+    return 0;
+}
+
+int hs_bus_endpoints_list (const char *addr, hs_bus_ep_t *ret, size_t max, char *err,
+                           size_t err_len)
+{
+    if (hs_empty (addr)) addr = getenv ("HS_BUS");
+    if (hs_empty (addr)) addr = HS_BUS_DEFAULT;
+    size_t n = 0;
+    const char *p = addr;
+    for (;;) {
+        const char *comma = strchr (p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen (p);
+        while (len && (*p == ' ' || *p == '\t')) p++, len--;
+        while (len && (p[len - 1] == ' ' || p[len - 1] == '\t')) len--;
+        char one[512];
+        hs_bus_ep_t ep;
+        const char *why = NULL;
+        if (len == 0)
+            why = "an empty element";
+        else if (len >= sizeof one)
+            why = "an element too long";
+        else if (n >= max)
+            why = "one broker too many";
+        if (!why) {
+            memcpy (one, p, len);
+            one[len] = '\0';
+            if (s_endpoints_one (one, ep.pub, ep.sub, sizeof ep.pub) < 0)
+                why = "not HOST, HOST:PORT, tcp://HOST:PORT or ipc://DIR";
+        }
+        if (why) {
+            if (err && err_len)
+                snprintf (err, err_len, "bad bus address \"%.*s\" (element %zu of \"%s\"): %s",
+                          (int)(len > 200 ? 200 : len), p, n + 1, addr, why);
+            return -EINVAL;
+        }
+        ret[n++] = ep;
+        if (!comma) break;
+        p = comma + 1;
+    }
+    return (int)n;
+}
+
+int hs_bus_endpoints (const char *addr, char *ret_pub, char *ret_sub, size_t len)
+{
+    hs_bus_ep_t eps[HS_BUS_MAX_BROKERS];
+    int n = hs_bus_endpoints_list (addr, eps, HS_BUS_MAX_BROKERS, NULL, 0);
+    if (n < 0) return n;
+    snprintf (ret_pub, len, "%s", eps[0].pub);
+    snprintf (ret_sub, len, "%s", eps[0].sub);
     return 0;
 }
 
@@ -168,6 +228,9 @@ static void *s_monitor (hs_bus_t *self, void *sock, int i)
     snprintf (ep, sizeof ep, "inproc://hs-bus-monitor-%p-%d", (void *)self, i);
     int events = ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
                  ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
+    /* Several brokers: the SUB socket's monitor also says when its
+     * connection goes (hs_bus_check), and lives as long as the bus. */
+    if (i == 1 && self->n_eps > 1) events |= ZMQ_EVENT_DISCONNECTED;
     if (zmq_socket_monitor (sock, ep, events) != 0) return NULL;
     void *mon = zmq_socket (self->ctx, ZMQ_PAIR);
     if (mon && zmq_connect (mon, ep) != 0) {
@@ -177,14 +240,40 @@ static void *s_monitor (hs_bus_t *self, void *sock, int i)
     return mon;
 }
 
-static void s_stop_monitors (hs_bus_t *self)
+/* all: the SUB socket's failover monitor too (hs_bus_destroy). */
+static void s_stop_monitors_all (hs_bus_t *self, bool all)
 {
     void *socks[2] = {self->pub, self->sub};
     for (int i = 0; i < 2; i++) {
-        if (!self->mon[i]) continue;
+        if (!self->mon[i] || (i == 1 && self->n_eps > 1 && !all)) continue;
         zmq_socket_monitor (socks[i], NULL, 0);
         zmq_close (self->mon[i]);
         self->mon[i] = NULL;
+    }
+}
+
+static void s_stop_monitors (hs_bus_t *self)
+{
+    s_stop_monitors_all (self, false);
+}
+
+/* The SUB socket's connection event on endpoint addr (len bytes). */
+static void s_sub_event (hs_bus_t *self, uint16_t event, const char *addr, size_t len)
+{
+    if (self->n_eps < 2) return;
+    const char *cur = self->eps[self->cur].sub;
+    if (len != strlen (cur) || memcmp (addr, cur, len) != 0) return; /* a broker we left */
+    if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+        if (!self->sub_up && self->moves) self->links++;
+        self->sub_up = true;
+    } else if (event == ZMQ_EVENT_DISCONNECTED) {
+        if (self->sub_up) log_info ("bus: lost the broker at %s", cur);
+        self->sub_up = false;
+        self->move_ns = hs_mono_ns (); /* move on at once */
+    } else {
+        /* a handshake that failed: this broker will not do */
+        self->sub_up = false;
+        self->move_ns = hs_mono_ns ();
     }
 }
 
@@ -211,10 +300,13 @@ static void s_read_monitors (hs_bus_t *self)
             zmq_msg_close (&ev);
             while (more) {
                 zmq_msg_init (&addr);
-                if (zmq_msg_recv (&addr, self->mon[i], 0) < 0)
+                if (zmq_msg_recv (&addr, self->mon[i], 0) < 0) {
                     more = false;
-                else
+                } else {
                     more = zmq_msg_more (&addr);
+                    if (i == 1)
+                        s_sub_event (self, event, zmq_msg_data (&addr), zmq_msg_size (&addr));
+                }
                 zmq_msg_close (&addr);
             }
             if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
@@ -273,12 +365,16 @@ static void s_log_insecure (const char *pub_ep)
  * credential came from in the messages of a failed join. The caller has
  * checked addr and instance into pub_ep/sub_ep. cred's secret is copied
  * onto the sockets only. */
-static int s_connect (const char *pub_ep, const char *sub_ep, const char *component,
+static int s_connect (const hs_bus_ep_t *eps, size_t n_eps, const char *component,
                       const char *instance, const hs_cred_t *cred, const char *cred_where,
                       hs_bus_t **ret_bus)
 {
     int r;
+    const char *pub_ep = eps[0].pub;
     hs_bus_t *self = hs_calloc (1, sizeof *self);
+    self->eps = hs_calloc (n_eps, sizeof *self->eps);
+    memcpy (self->eps, eps, n_eps * sizeof *eps);
+    self->n_eps = n_eps;
     self->component = hs_strdup (component);
     if (hs_empty (instance)) {
         char id[9];
@@ -302,6 +398,19 @@ static int s_connect (const char *pub_ep, const char *sub_ep, const char *compon
      * the frame limit. */
     int64_t max = HS_BUS_MAX_FRAME;
     zmq_setsockopt (self->sub, ZMQ_MAXMSGSIZE, &max, sizeof max);
+    if (n_eps > 1) {
+        /* Heartbeats tell a quiet broker from an idle one; and the PUB
+         * socket queues nothing for a broker it is not connected to (that
+         * broker's subscribers would get it late, after a restart, long
+         * after their resync). */
+        int ivl = HS_BUS_PING_MS, quiet = HS_BUS_QUIET_MS, one = 1;
+        void *socks[2] = {self->pub, self->sub};
+        for (int i = 0; i < 2; i++) {
+            zmq_setsockopt (socks[i], ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl);
+            zmq_setsockopt (socks[i], ZMQ_HEARTBEAT_TIMEOUT, &quiet, sizeof quiet);
+        }
+        zmq_setsockopt (self->pub, ZMQ_IMMEDIATE, &one, sizeof one);
+    }
     if (cred) {
         self->secure = true;
         snprintf (self->identity, sizeof self->identity, "%s", cred->identity);
@@ -316,22 +425,36 @@ static int s_connect (const char *pub_ep, const char *sub_ep, const char *compon
         }
         self->mon[0] = s_monitor (self, self->pub, 0);
         self->mon[1] = s_monitor (self, self->sub, 1);
+    } else if (n_eps > 1) {
+        self->mon[1] = s_monitor (self, self->sub, 1);
     }
-    if (zmq_connect (self->pub, pub_ep) != 0 || zmq_connect (self->sub, sub_ep) != 0) {
+    for (size_t i = 0; i < n_eps; i++) {
+        if (zmq_connect (self->pub, eps[i].pub) != 0) {
+            r = -errno;
+            hs_bus_destroy (&self);
+            return r;
+        }
+    }
+    if (zmq_connect (self->sub, eps[0].sub) != 0) {
         r = -errno;
         hs_bus_destroy (&self);
         return r;
     }
+    self->move_ns = hs_mono_ns () + (int64_t)HS_BUS_CONNECT_MS * 1000000;
     *ret_bus = self;
     return 0;
 }
 
 /* The endpoints of addr, and an instance that can be a client id. */
-static int s_check_addr (const char *addr, const char *instance, char *pub_ep, char *sub_ep,
-                         size_t len)
+static int s_check_addr (const char *addr, const char *instance, hs_bus_ep_t *eps, size_t *ret_n)
 {
-    int r = hs_bus_endpoints (addr, pub_ep, sub_ep, len);
-    if (r < 0) return r;
+    char err[800];
+    int r = hs_bus_endpoints_list (addr, eps, HS_BUS_MAX_BROKERS, err, sizeof err);
+    if (r < 0) {
+        s_sec_error ("%s", err);
+        return r;
+    }
+    *ret_n = (size_t)r;
     /* The instance is the client id that acks, snapshots and echoes are
      * addressed to: it must fit in a topic, and never contain the '/'
      * that ends it there. */
@@ -342,10 +465,12 @@ static int s_check_addr (const char *addr, const char *instance, char *pub_ep, c
 int hs_bus_connect (const char *addr, const char *component, const char *instance,
                     hs_bus_t **ret_bus)
 {
-    char pub_ep[512], sub_ep[512];
+    hs_bus_ep_t eps[HS_BUS_MAX_BROKERS];
+    size_t n_eps;
     s_last_error[0] = '\0';
-    int r = s_check_addr (addr, instance, pub_ep, sub_ep, sizeof pub_ep);
+    int r = s_check_addr (addr, instance, eps, &n_eps);
     if (r < 0) return r;
+    const char *pub_ep = eps[0].pub;
     const char *cred_path = NULL;
     if ((r = s_security (&cred_path)) < 0) {
         s_sec_error (
@@ -364,7 +489,7 @@ int hs_bus_connect (const char *addr, const char *component, const char *instanc
     } else {
         s_log_insecure (pub_ep);
     }
-    r = s_connect (pub_ep, sub_ep, component, instance, cred, cred_path, ret_bus);
+    r = s_connect (eps, n_eps, component, instance, cred, cred_path, ret_bus);
     if (cred) {
         explicit_bzero (cred->secret_key, sizeof cred->secret_key);
         free (cred);
@@ -375,19 +500,20 @@ int hs_bus_connect (const char *addr, const char *component, const char *instanc
 int hs_bus_connect_cred (const char *addr, const char *component, const char *instance,
                          const hs_cred_t *cred, hs_bus_t **ret_bus)
 {
-    char pub_ep[512], sub_ep[512];
+    hs_bus_ep_t eps[HS_BUS_MAX_BROKERS];
+    size_t n_eps;
     s_last_error[0] = '\0';
-    int r = s_check_addr (addr, instance, pub_ep, sub_ep, sizeof pub_ep);
+    int r = s_check_addr (addr, instance, eps, &n_eps);
     if (r < 0) return r;
     if (!cred) {
-        s_log_insecure (pub_ep);
+        s_log_insecure (eps[0].pub);
     } else if (!hs_cred_role_of (cred->identity) || !hs_cred_key_ok (cred->public_key) ||
                !hs_cred_key_ok (cred->secret_key) || !hs_cred_key_ok (cred->broker_key)) {
         return -EINVAL;
     }
     char where[HS_CRED_MAX_IDENTITY + 40];
     snprintf (where, sizeof where, "the credential of %s", cred ? cred->identity : "");
-    return s_connect (pub_ep, sub_ep, component, instance, cred, where, ret_bus);
+    return s_connect (eps, n_eps, component, instance, cred, where, ret_bus);
 }
 
 void hs_bus_destroy (hs_bus_t **self_p)
@@ -404,7 +530,8 @@ void hs_bus_destroy (hs_bus_t **self_p)
     }
     hs_bus_batch_flush (self); /* a batch never ended still goes */
     free (self->pack);
-    s_stop_monitors (self);
+    s_stop_monitors_all (self, true);
+    free (self->eps);
     free (self->cred_path);
     free (self->pub_ep);
     if (self->pub) zmq_close (self->pub);
@@ -625,6 +752,11 @@ int hs_bus_wait (hs_bus_t *self, int timeout_ms)
             int64_t left = deadline - hs_mono_ns ();
             if (left <= 0) return -EAGAIN;
             wait = (int)((left + 999999) / 1000000);
+        }
+        if (self->n_eps > 1) {
+            /* several brokers: wake up often enough to notice a quiet one */
+            if (hs_bus_check (self)) continue;
+            if (wait < 0 || wait > HS_BUS_CHECK_MS) wait = HS_BUS_CHECK_MS;
         }
         if (timeout_ms == 0) return -EAGAIN;
         /* Never block with publications held back: what we wait for may
@@ -982,4 +1114,54 @@ void hs_heartbeat_counters (Hs__ComponentHeartbeat *hb, Hs__Counter *cs, Hs__Cou
                             const char *const *names, const uint64_t *values, size_t n)
 {
     hs_metric_counters (&hb->counters, &hb->n_counters, cs, cp, names, values, n);
+}
+
+/* ------------------------------------------------------------- several brokers */
+
+int hs_bus_check (hs_bus_t *self)
+{
+    if (self->n_eps < 2) return 0;
+    s_read_monitors (self);
+    int64_t now = hs_mono_ns ();
+    if (self->sub_up || now < self->move_ns) return 0;
+    const char *from = self->eps[self->cur].sub;
+    size_t next = (self->cur + 1) % self->n_eps;
+    /* Whatever the old connection held is dropped with it: the messages
+     * that might still sit in its queue were the broker's last ones. */
+    zmq_disconnect (self->sub, from);
+    if (zmq_connect (self->sub, self->eps[next].sub) != 0) {
+        /* not connected anywhere: the next check tries the one after */
+        log_warn ("bus: cannot connect to %s: %s", self->eps[next].sub, strerror (errno));
+        self->cur = next;
+        self->sub_up = false;
+        self->move_ns = now + (int64_t)HS_BUS_CONNECT_MS * 1000000;
+        return 0;
+    }
+    log_info ("bus: the broker at %s went quiet; subscribing through %s", from,
+              self->eps[next].sub);
+    self->cur = next;
+    self->sub_up = false;
+    self->moves++;
+    self->move_ns = now + (int64_t)HS_BUS_CONNECT_MS * 1000000;
+    return 1;
+}
+
+size_t hs_bus_brokers (hs_bus_t *self)
+{
+    return self->n_eps;
+}
+
+const char *hs_bus_sub_endpoint (hs_bus_t *self)
+{
+    return self->eps[self->cur].sub;
+}
+
+uint64_t hs_bus_moves (hs_bus_t *self)
+{
+    return self->moves;
+}
+
+uint64_t hs_bus_links (hs_bus_t *self)
+{
+    return self->links;
 }

@@ -10,6 +10,28 @@
  *    ipc://DIR       ipc://DIR/pub and ipc://DIR/sub
  *  Default: 127.0.0.1:7400.
  *
+ *  Several brokers: a comma-separated list of such addresses (HS_BUS=
+ *  tcp://10.0.0.1:7400,tcp://10.0.0.2:7400; up to HS_BUS_MAX_BROKERS).
+ *  The PUB socket connects to every broker, so every broker carries every
+ *  message; the SUB socket connects to ONE broker at a time, so nothing is
+ *  received twice, and moves to the next one in the list (round robin)
+ *  when its broker goes quiet: the connection closes (a killed broker), or
+ *  no ZMTP heartbeat comes back for HS_BUS_QUIET_MS (a hung or unreachable
+ *  one; every connection pings every HS_BUS_PING_MS), or a new connection
+ *  has not completed its handshake within HS_BUS_CONNECT_MS. That traffic
+ *  is libzmq's own, so a raw hs_bus user fails over too, with no topic to
+ *  subscribe; it only has to let hs_bus_check run (hs_bus_wait and every
+ *  receive that waits call it; an owner polling hs_bus_sub_socket itself
+ *  calls it at least every HS_BUS_CHECK_MS). ZeroMQ re-sends the
+ *  subscriptions on the new connection. Messages published while the SUB
+ *  socket was moving are lost for this subscriber, as on any lost
+ *  connection: hs_client's sequence, heartbeat and epoch checks resync its
+ *  watches, and it resends unacked commands once the new connection is up
+ *  (hs_bus_links). With one broker nothing of this runs: no heartbeats, no
+ *  monitor, the sockets are what they always were. In secure mode every
+ *  broker must hold the same keypair (the credential pins one broker-key)
+ *  and the same client policy.
+ *
  *  Limits, chosen deliberately (docs/protocol.md §4 lists every one):
  *    HS_BUS_MAX_MSG     4 MiB per envelope; larger ones are refused on send
  *                       (-EMSGSIZE) and counted as garbage on receive, except
@@ -46,7 +68,19 @@
 #define HS_BUS_MAX_TOPIC 1024
 #define HS_BUS_HWM       100000
 
+#define HS_BUS_MAX_BROKERS 8
+#define HS_BUS_PING_MS     200 /* ZMTP heartbeat interval, several brokers only */
+#define HS_BUS_QUIET_MS    600 /* no answer to a heartbeat for this long: gone */
+#define HS_BUS_CONNECT_MS  500 /* a new SUB connection not up after this: next */
+#define HS_BUS_CHECK_MS    100 /* how often hs_bus_check should run */
+
 typedef struct hs_bus_t hs_bus_t;
+
+/* One broker's two endpoints. */
+typedef struct {
+    char pub[512];
+    char sub[512];
+} hs_bus_ep_t;
 
 /* Why a received message was refused. */
 typedef enum {
@@ -62,8 +96,15 @@ typedef enum {
 } hs_garbage_t;
 
 /* Resolves an address (see above) into the two endpoints. 0 or -EINVAL.
- * addr NULL or "": $HS_BUS, then HS_BUS_DEFAULT. */
+ * addr NULL or "": $HS_BUS, then HS_BUS_DEFAULT. A list resolves to its
+ * first broker (after the whole list is checked). */
 int hs_bus_endpoints (const char *addr, char *ret_pub, char *ret_sub, size_t len);
+/* Resolves an address or a comma-separated list of them (spaces around an
+ * element are ignored) into at most max brokers' endpoints. The count
+ * (>= 1), or -EINVAL with err (may be NULL) naming the bad element and
+ * why. addr NULL or "": as hs_bus_endpoints. */
+int hs_bus_endpoints_list (const char *addr, hs_bus_ep_t *ret, size_t max, char *err,
+                           size_t err_len);
 
 /* Security (notes/security.md §2, docs/architecture.md "The secured bus").
  * Every connection is CURVE with the broker's public key pinned, using the
@@ -237,5 +278,20 @@ uint64_t hs_bus_garbage_by (hs_bus_t *self, hs_garbage_t reason);
  * Also check hs_bus_pending: hs_bus_join may have queued messages. */
 void *hs_bus_sub_socket (hs_bus_t *self);
 bool hs_bus_pending (hs_bus_t *self);
+
+/* Several brokers (see the banner). hs_bus_check reads what happened to
+ * the SUB socket's connection and moves it to the next broker when its
+ * broker has gone quiet: 1 when it moved, 0 otherwise (always 0 with one
+ * broker; cheap). hs_bus_wait calls it; an owner polling
+ * hs_bus_sub_socket itself calls it at least every HS_BUS_CHECK_MS.
+ * hs_bus_brokers: how many; hs_bus_sub_endpoint: the SUB endpoint in use
+ * (borrowed); hs_bus_moves: how often the SUB socket moved;
+ * hs_bus_links: how many connections it completed after a move (a caller
+ * that sees it grow resends what may have been lost meanwhile). */
+int hs_bus_check (hs_bus_t *self);
+size_t hs_bus_brokers (hs_bus_t *self);
+const char *hs_bus_sub_endpoint (hs_bus_t *self);
+uint64_t hs_bus_moves (hs_bus_t *self);
+uint64_t hs_bus_links (hs_bus_t *self);
 
 #endif

@@ -47,6 +47,7 @@
 #define DEFER_MAX         200000
 #define DRAIN_BATCH       10000
 #define RID_LEN           16
+#define LEFT_EPOCHS       4 /* store epochs a watch remembers having left */
 
 /* ------------------------------------------------------------------ string map
  * Open addressing, linear probing, backward-shift deletion. Keys are owned
@@ -257,6 +258,8 @@ struct hs_watch_t {
     size_t n_sorted;
     bool sorted_dirty;
     uint64_t epoch;
+    uint64_t left[LEFT_EPOCHS]; /* epochs this watch resynced away from */
+    size_t n_left;
     int64_t revision;
     uint64_t resyncs;
 
@@ -298,6 +301,14 @@ struct hs_client_t {
     hs_loop_timer_t *timer;
     hs_loop_post_t *post;
     uint64_t last_rid; /* request ids count up per client (see s_next_rid) */
+    /* Who answers commands: the epoch and sender of the last hb.store.
+     * A new one (a restarted store, a new leader of the replicated store)
+     * or a new SUB connection (hs_bus_links: another broker) resends every
+     * unacked command at once. */
+    uint64_t store_epoch, store_prev_epoch;
+    char *store_sender;
+    uint64_t links;
+    uint64_t resends; /* commands resent that way (hs_client_resends) */
 };
 
 /* Request ids are this client's counter in fixed-width hex, starting from
@@ -530,6 +541,50 @@ static void s_pending_timers (hs_client_t *self, int64_t now)
         p->due_ns = s_min (p->next_ns, p->deadline_ns);
         s_heap_fix (&self->heap, 0);
     }
+}
+
+/* Resends every unacked command now, same request ids (the store's request
+ * table answers one it already applied as a replay), instead of waiting
+ * for its retry timer: whoever answers commands has changed, or acks may
+ * have been lost while the SUB socket moved. Each keeps its backoff; its
+ * next retry counts from now. */
+static void s_pending_resend_all (hs_client_t *self, const char *why)
+{
+    size_t n = self->heap.n;
+    if (!n) return;
+    log_debug ("resending %zu unacked commands (%s)", n, why);
+    s_pending_t **items = hs_malloc (n * sizeof *items);
+    memcpy (items, self->heap.items, n * sizeof *items);
+    self->heap.n = 0;
+    int64_t now = hs_mono_ns ();
+    for (size_t i = 0; i < n; i++) {
+        s_pending_t *p = items[i];
+        int r = s_pending_publish (self, p);
+        if (r < 0) log_debug ("command %s: resend failed: %s", p->rid, strerror (-r));
+        p->next_ns = now + (int64_t)p->interval_ms * MS;
+        p->due_ns = s_min (p->next_ns, p->deadline_ns);
+        s_heap_push (&self->heap, p);
+    }
+    self->resends += n;
+    free (items);
+}
+
+/* hb.store: a new epoch or a new sender is a new store (or leader). */
+static void s_on_store_heartbeat (hs_client_t *self, const Hs__Envelope *env)
+{
+    const Hs__StoreHeartbeat *hb = env->store_heartbeat;
+    const char *sender = hs_s (env->sender);
+    if (self->store_epoch == hb->epoch && self->store_sender &&
+        strcmp (self->store_sender, sender) == 0)
+        return;
+    if (hb->epoch != self->store_epoch && hb->epoch == self->store_prev_epoch)
+        return; /* the deposed one's late word */
+    bool known = self->store_epoch != 0;
+    if (hb->epoch != self->store_epoch) self->store_prev_epoch = self->store_epoch;
+    self->store_epoch = hb->epoch;
+    free (self->store_sender);
+    self->store_sender = hs_strdup (sender);
+    if (known) s_pending_resend_all (self, "a new store epoch or leader");
 }
 
 /* ------------------------------------------------------------------ snapshots */
@@ -786,6 +841,17 @@ static void s_apply (hs_watch_t *w, s_map_t *cache, Hs__WatchEvent *ev, bool del
     }
 }
 
+/* Whether this watch has resynced away from epoch: what comes from it
+ * now is late (a deposed store's last words, or a message that took a
+ * slower broker), covered by the snapshot of the newer epoch. Acting on it
+ * would apply an event twice or resync back and forth. */
+static bool s_epoch_left (const hs_watch_t *w, uint64_t epoch)
+{
+    for (size_t i = 0; i < w->n_left && i < LEFT_EPOCHS; i++)
+        if (w->left[i] == epoch) return true;
+    return false;
+}
+
 static void s_watch_resync (hs_watch_t *w, const char *why)
 {
     if (w->state != W_LIVE) return; /* already (re)loading */
@@ -897,6 +963,7 @@ static void s_watch_load (hs_watch_t *w, hs_db_snapshot_t *snap)
     s_map_clear (&w->streams, free);
     w->streams = streams;
     w->sorted_dirty = true;
+    if (w->epoch && w->epoch != snap->epoch) w->left[w->n_left++ % LEFT_EPOCHS] = w->epoch;
     w->epoch = snap->epoch;
     w->revision = revision;
     w->state = W_LIVE;
@@ -942,6 +1009,10 @@ static void s_watch_on_event (hs_watch_t *w, Hs__WatchEvent *ev)
         hs_pb_free (ev);
         return;
     }
+    if (s_epoch_left (w, ev->epoch)) {
+        hs_pb_free (ev); /* late, through a slower broker: applied or resynced */
+        return;
+    }
     if (w->state != W_LIVE) {
         s_watch_buffer (w, ev);
         return;
@@ -969,7 +1040,7 @@ static void s_watch_on_event (hs_watch_t *w, Hs__WatchEvent *ev)
 
 static void s_watch_on_heartbeat (hs_watch_t *w, const Hs__StoreHeartbeat *hb)
 {
-    if (w->state != W_LIVE) return;
+    if (w->state != W_LIVE || s_epoch_left (w, hb->epoch)) return;
     if (hb->epoch != w->epoch) {
         s_watch_resync (w, "new store epoch");
         return;
@@ -1253,6 +1324,7 @@ static void s_dispatch (hs_client_t *self, char *topic, Hs__Envelope *env, const
         break;
     case HS__ENVELOPE__BODY_STORE_HEARTBEAT:
         if (strcmp (topic, "hb.store") == 0) {
+            s_on_store_heartbeat (self, env);
             size_t n = self->n_watches;
             for (size_t i = 0; i < n; i++)
                 s_watch_on_heartbeat (self->watches[i], env->store_heartbeat);
@@ -1266,6 +1338,12 @@ static void s_dispatch (hs_client_t *self, char *topic, Hs__Envelope *env, const
 
 static void s_run_timers (hs_client_t *self)
 {
+    hs_bus_check (self->bus);
+    uint64_t links = hs_bus_links (self->bus);
+    if (links != self->links) {
+        self->links = links;
+        s_pending_resend_all (self, "subscribed through another broker");
+    }
     int64_t now = hs_mono_ns ();
     s_pending_timers (self, now);
     s_snap_timers (self, now);
@@ -1282,6 +1360,7 @@ static int64_t s_next_due (hs_client_t *self)
         if (due < 0 || _t < due) due = _t;                                                         \
     } while (0)
     if (self->heap.n) S_CONSIDER (self->heap.items[0]->due_ns);
+    if (hs_bus_brokers (self->bus) > 1) S_CONSIDER (hs_mono_ns () + HS_BUS_CHECK_MS * MS);
     for (s_snap_t *s = self->snaps; s; s = s->next) {
         if (s->done) continue;
         S_CONSIDER (s->stall_ns);
@@ -1456,8 +1535,11 @@ static int s_client_new (hs_bus_t *bus, int join_timeout_ms, hs_client_t **ret_c
     self->ack_topic = hs_topic_to ("ack", id);
     self->snap_topic = hs_topic_to ("snap", id);
     self->echo_prefix = hs_topic_to ("echo", id); /* watches' fences: echo.<id>/<nonce> */
+    /* hb.store too, watch or not: a new store epoch or leader resends the
+     * unacked commands at once (s_on_store_heartbeat). */
     if ((r = hs_bus_subscribe (bus, self->ack_topic)) < 0 ||
         (r = hs_bus_subscribe (bus, self->snap_topic)) < 0 ||
+        (r = hs_bus_subscribe (bus, "hb.store")) < 0 ||
         (join_timeout_ms != INT_MIN &&
          (r = hs_bus_join (bus, join_timeout_ms > 0    ? join_timeout_ms
                                 : join_timeout_ms == 0 ? JOIN_TIMEOUT_MS
@@ -1528,6 +1610,7 @@ void hs_client_destroy (hs_client_t **self_p)
     free (self->ack_topic);
     free (self->snap_topic);
     free (self->echo_prefix);
+    free (self->store_sender);
     free (self);
     *self_p = NULL;
 }
@@ -1604,6 +1687,11 @@ int hs_client_call (hs_client_t *self, Hs__Write *const *writes, size_t n,
     }
     s_pending_free (p);
     return r;
+}
+
+uint64_t hs_client_resends (hs_client_t *self)
+{
+    return self->resends;
 }
 
 size_t hs_client_inflight (hs_client_t *self)

@@ -116,6 +116,11 @@ typedef void (hs_ack_fn) (void *arg, int err, const Hs__Ack *ack);
 int hs_client_send (hs_client_t *self, Hs__Write *const *writes, size_t n,
                     const hs_call_opts_t *opts, hs_ack_fn *fn, void *arg);
 size_t hs_client_inflight (hs_client_t *self); /* calls not yet acked or timed out */
+/* Commands resent at once, before their retry timer, because a new store
+ * epoch or leader (a new hb.store epoch or sender) appeared or the bus
+ * connection moved to another broker (hs_bus_links). Same request ids:
+ * the store answers one it already applied as a replay. */
+uint64_t hs_client_resends (hs_client_t *self);
 
 /* Kubernetes' reason for a code: "NotFound", "AlreadyExists", "Conflict", ... */
 const char *hs_code_reason (Hs__Code code);

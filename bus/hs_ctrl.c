@@ -92,7 +92,8 @@ int hs_ctrl_opt (hs_ctrl_opts_t *o, const char *prog, int ch, const char *arg)
 
 void hs_ctrl_usage (FILE *f)
 {
-    fprintf (f, "  --bus ADDR              the bus (default $HS_BUS, else " HS_BUS_DEFAULT ")\n"
+    fprintf (f, "  --bus ADDR[,ADDR...]    the bus: one broker or several (default $HS_BUS, "
+                "else " HS_BUS_DEFAULT ")\n"
                 "  --instance NAME         instance name on the bus (default: random)\n"
                 "  --heartbeat-ms MS       heartbeat interval (default 250)\n"
                 "  --member-timeout-ms MS  a silent peer has left after this (default 1000)\n"
