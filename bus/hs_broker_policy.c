@@ -200,15 +200,37 @@ bool hs_policy_is_cmd (const char *topic, size_t len)
     return len > 4 && memcmp (topic, "cmd.", 4) == 0;
 }
 
+/* hb.raft.<member>: a member name is [a-z0-9-]{1,32} (hs-store --member). */
+static bool s_raft_hb (const char *topic, size_t len)
+{
+    const size_t n = strlen ("hb.raft.");
+    if (!s_prefix (topic, len, "hb.raft.") || len == n || len - n > 32) return false;
+    for (size_t i = n; i < len; i++) {
+        char c = topic[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+    }
+    return true;
+}
+
+bool hs_policy_is_members (const char *topic, size_t len)
+{
+    return s_prefix (topic, len, "cmd.members");
+}
+
 bool hs_policy_may_publish (const hs_keytab_entry_t *who, const char *topic, size_t len)
 {
     if (!who || len == 0) return false;
+    /* a membership change (cmd.members/, MemberChange) is an admin's alone:
+     * every other identity that may send commands is refused it here; the
+     * prefix without its slash too, so no near-miss topic reaches the store */
+    if (hs_policy_is_members (topic, len) && who->role != HS_ROLE_ADMIN) return false;
     /* every identity proves its round trip through the bus (hs_bus_join) */
     if (s_prefix (topic, len, "echo.")) return true;
     switch (who->role) {
     case HS_ROLE_STORE:
         return s_prefix (topic, len, "ev.") || s_prefix (topic, len, "ack.") ||
-               s_prefix (topic, len, "snap.") || s_exact (topic, len, "hb.store");
+               s_prefix (topic, len, "snap.") || s_exact (topic, len, "hb.store") ||
+               s_raft_hb (topic, len);
     case HS_ROLE_NODE:
         return hs_policy_is_cmd (topic, len) || s_prefix (topic, len, "logs.") ||
                s_prefix (topic, len, "probres.") || s_prefix (topic, len, "execout.") ||

@@ -113,6 +113,10 @@ size_t hs_keytab_expired_between (const hs_keytab_t *self, int64_t after_s, int6
 /* Whether who may publish on topic (len bytes, not NUL-terminated). */
 bool hs_policy_may_publish (const hs_keytab_entry_t *who, const char *topic, size_t len);
 
+/* Whether topic (len bytes) starts with "cmd.members" (MemberChange on
+ * cmd.members/): only an admin identity may publish it. */
+bool hs_policy_is_members (const char *topic, size_t len);
+
 /* Whether topic (len bytes) is a command: hs-bus stamps it. */
 bool hs_policy_is_cmd (const char *topic, size_t len);
 

@@ -15,6 +15,7 @@ typedef struct {
     char *component, *member; /* the topic's <role> and <instance> */
     Hs__ComponentHeartbeat *hb;
     Hs__StoreHeartbeat *store;
+    bool raft; /* store is a member's hb.raft.<member> */
     int64_t seen;
     uint64_t restarts;
 } s_entry_t;
@@ -30,6 +31,7 @@ struct metrics_cache_t {
     zhashx_t *usage;   /* node -> s_usage_t */
     metrics_member_t *members;
     metrics_store_t *stores;
+    metrics_raft_t *rafts;
     const Hs__NodeUsage **fresh;
 };
 
@@ -73,6 +75,7 @@ void metrics_cache_destroy (metrics_cache_t **self_p)
     zhashx_destroy (&self->usage);
     free (self->members);
     free (self->stores);
+    free (self->rafts);
     free (self->fresh);
     free (self);
     *self_p = NULL;
@@ -103,13 +106,33 @@ static int s_store (metrics_cache_t *self, const Hs__StoreHeartbeat *hb, int64_t
     return 0;
 }
 
+/* hb.raft.<member>: a replicated store's member ([a-z0-9-]{1,32}, as hs-bus
+ * lets the store publish it), keyed "raft.<member>". */
+static int s_raft (metrics_cache_t *self, const char *member, const Hs__StoreHeartbeat *hb,
+                   int64_t now)
+{
+    size_t n = strlen (member);
+    if (n == 0 || n > 32) return -EBADMSG;
+    for (const char *p = member; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-')) return -EBADMSG;
+    _cleanup_free_ char *key = hs_sprintf ("raft.%s", member);
+    s_entry_t *e = s_entry (self, key, "raft", member);
+    if (!e) return -ENOSPC;
+    e->raft = true;
+    hs_pb_free (e->store);
+    e->store = hs_pb_dup (hb);
+    e->seen = now;
+    return 0;
+}
+
 static int s_component (metrics_cache_t *self, const char *tail, const Hs__ComponentHeartbeat *hb,
                         int64_t now)
 {
     const char *dot = strchr (tail, '.');
     if (!dot || dot == tail || !dot[1]) return -EBADMSG;
     _cleanup_free_ char *role = hs_strndup (tail, (size_t)(dot - tail));
-    if (strcmp (role, "store") == 0) return -EBADMSG; /* not a store's key */
+    /* not a store's key, nor a member's */
+    if (strcmp (role, "store") == 0 || strcmp (role, "raft") == 0) return -EBADMSG;
     s_entry_t *e = s_entry (self, tail, role, dot + 1);
     if (!e) return -ENOSPC;
     if (e->hb && e->hb->started_at_ns != hb->started_at_ns) e->restarts++;
@@ -142,6 +165,10 @@ int metrics_cache_add (metrics_cache_t *self, const char *topic, const Hs__Envel
     if (strcmp (topic, "hb.store") == 0)
         return env->body_case == HS__ENVELOPE__BODY_STORE_HEARTBEAT
                    ? s_store (self, env->store_heartbeat, now_mono)
+                   : -EBADMSG;
+    if (hs_startswith (topic, "hb.raft."))
+        return env->body_case == HS__ENVELOPE__BODY_STORE_HEARTBEAT
+                   ? s_raft (self, topic + 8, env->store_heartbeat, now_mono)
                    : -EBADMSG;
     if (hs_startswith (topic, "hb."))
         return env->body_case == HS__ENVELOPE__BODY_HEARTBEAT
@@ -179,14 +206,17 @@ void metrics_cache_input (metrics_cache_t *self, int64_t now, metrics_input_t *i
     size_t n = zhashx_size (self->entries);
     self->members = hs_realloc (self->members, (n + 1) * sizeof *self->members);
     self->stores = hs_realloc (self->stores, (n + 1) * sizeof *self->stores);
-    size_t nm = 0, ns = 0;
+    self->rafts = hs_realloc (self->rafts, (n + 1) * sizeof *self->rafts);
+    size_t nm = 0, ns = 0, nr = 0;
     for (s_entry_t *e = zhashx_first (self->entries); e; e = zhashx_next (self->entries)) {
         int64_t age = now - e->seen;
         if (age > self->forget_ns) {
             zlistx_add_end (drop, strdup (zhashx_cursor (self->entries)));
             continue;
         }
-        if (e->store)
+        if (e->raft)
+            self->rafts[nr++] = (metrics_raft_t){e->member, e->store, age <= s_beat_ns (0)};
+        else if (e->store)
             self->stores[ns++] =
                 (metrics_store_t){e->member, e->store, age <= s_beat_ns (0), e->restarts};
         else
@@ -211,6 +241,8 @@ void metrics_cache_input (metrics_cache_t *self, int64_t now, metrics_input_t *i
     in->n_members = nm;
     in->stores = self->stores;
     in->n_stores = ns;
+    in->rafts = self->rafts;
+    in->n_rafts = nr;
     in->usage = self->fresh;
     in->n_usage = nu;
 }

@@ -1,6 +1,8 @@
 /*  metrics_cache.h: what hs-metrics remembers of the bus (docs/architecture.md
  *  §25): the last heartbeat of every component instance (hb.<role>.<instance>)
- *  and store replica (hb.store), and the last NodeUsage of every node
+ *  and store replica (hb.store), of every member of a replicated store
+ *  (hb.raft.<member>, a StoreHeartbeat; up like a store replica), and the
+ *  last NodeUsage of every node
  *  (usage.<node>/). Memory only: a restarted hs-metrics learns it all again
  *  within one heartbeat interval. No sockets: the daemon feeds it messages
  *  and asks for a metrics_input_t at each scrape.
@@ -33,7 +35,8 @@ void metrics_cache_destroy (metrics_cache_t **self_p);
 
 /* A message on hb.* or usage.* (env borrowed; what is kept is copied).
  * 0 when kept, -EBADMSG when its body does not fit its topic (a
- * ComponentHeartbeat on hb.store, a NodeUsage of another node, no
+ * ComponentHeartbeat on hb.store or hb.raft.*, a member name
+ * that is not [a-z0-9-]{1,32}, a NodeUsage of another node, no
  * instance in the topic), -ENOSPC for a new instance or node past
  * METRICS_CACHE_MAX: the caller counts both as bad messages. */
 int metrics_cache_add (metrics_cache_t *self, const char *topic, const Hs__Envelope *env,

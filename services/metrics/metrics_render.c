@@ -525,6 +525,76 @@ static void s_stores (s_ctx_t *c, const metrics_input_t *in)
     }
 }
 
+static int s_raft_cmp (const void *a, const void *b)
+{
+    const metrics_raft_t *const *x = a, *const *y = b;
+    return strcmp (hs_s ((*x)->member), hs_s ((*y)->member));
+}
+
+/* A replicated store's members (hb.raft.<member>). The role family has one
+ * series per role, 1 for the member's current one (kube_pod_status_phase's
+ * shape); a member not heard lately is "unavailable". */
+static void s_rafts (s_ctx_t *c, const metrics_input_t *in)
+{
+    if (!in->n_rafts) return;
+    hs_buf_t *o = c->out;
+    const metrics_raft_t **r = hs_malloc (in->n_rafts * sizeof *r);
+    for (size_t i = 0; i < in->n_rafts; i++) r[i] = &in->rafts[i];
+    qsort (r, in->n_rafts, sizeof *r, s_raft_cmp);
+    size_t n = 0; /* one series per member */
+    for (size_t i = 0; i < in->n_rafts; i++)
+        if (!n || s_raft_cmp (&r[n - 1], &r[i]) != 0) r[n++] = r[i];
+    static const char *roles[] = {"leader", "follower", "candidate", "unavailable"};
+    if (s_family (c, "homeostat_store_member_role", "gauge",
+                  "1 for the raft role the store member reports (unavailable: not heard "
+                  "lately), 0 for the others."))
+        for (size_t i = 0; i < n; i++) {
+            const char *role =
+                r[i]->up && !hs_empty (r[i]->hb->role) ? r[i]->hb->role : "unavailable";
+            bool known = false;
+            for (size_t k = 0; k < HS_ARRAY_LEN (roles); k++) {
+                known |= !strcmp (role, roles[k]);
+                s_open (o, "homeostat_store_member_role");
+                s_lbl (o, "member", r[i]->member);
+                s_lbl (o, "role", roles[k]);
+                s_end_u64 (o, !strcmp (role, roles[k]));
+            }
+            if (!known) {
+                s_open (o, "homeostat_store_member_role");
+                s_lbl (o, "member", r[i]->member);
+                s_lbl (o, "role", role);
+                s_end_u64 (o, 1);
+            }
+        }
+    static const struct {
+        const char *name, *type, *help;
+    } fams[] = {
+        {"homeostat_store_member_up", "gauge",
+         "1 while the store member's heartbeats (hb.raft.<member>) arrive, 0 after."},
+        {"homeostat_store_member_term", "gauge", "The raft term the store member is in."},
+        {"homeostat_store_member_commit_index", "gauge",
+         "The raft commit index the store member knows."},
+        {"homeostat_store_member_applied_index", "gauge",
+         "The last raft index the store member applied to its LMDB."},
+        {"homeostat_store_member_snapshot_index", "gauge",
+         "The index of the store member's last raft snapshot."},
+        {"homeostat_store_member_snapshots_installed_total", "counter",
+         "Raft snapshots the store member received from a leader and restored."},
+    };
+    for (size_t f = 0; f < HS_ARRAY_LEN (fams); f++) {
+        if (!s_family (c, fams[f].name, fams[f].type, fams[f].help)) continue;
+        for (size_t i = 0; i < n; i++) {
+            const Hs__StoreHeartbeat *hb = r[i]->hb;
+            s_open (o, fams[f].name);
+            s_lbl (o, "member", r[i]->member);
+            uint64_t v[] = {r[i]->up,          hb->term,           hb->commit_index,
+                            hb->applied_index, hb->snapshot_index, hb->snapshots_installed};
+            s_end_u64 (o, v[f]);
+        }
+    }
+    free (r);
+}
+
 static void s_system (s_ctx_t *c, const metrics_input_t *in)
 {
     const metrics_member_t **m = hs_malloc ((in->n_members + 1) * sizeof *m);
@@ -535,6 +605,7 @@ static void s_system (s_ctx_t *c, const metrics_input_t *in)
         if (!n || s_member_cmp (&m[n - 1], &m[i]) != 0) m[n++] = m[i];
     s_components (c, m, n, in);
     s_stores (c, in);
+    s_rafts (c, in);
     /* every heartbeat's own counters, gauges and histograms, component by component */
     s_src_t *src = hs_malloc ((n + in->n_stores + 1) * sizeof *src);
     size_t ns = 0;

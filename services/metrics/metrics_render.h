@@ -6,7 +6,9 @@
  *    - the system, from the heartbeats: homeostat_component_* per instance
  *      (up, restarts, start time, observed revision and lag behind the
  *      store, garbage, owned and known objects), homeostat_store_* per store
- *      replica, and every Counter, Gauge and Histogram a heartbeat carries
+ *      replica, homeostat_store_member_* per member of a replicated store
+ *      (hb.raft.<member>: up, role, term, commit and applied index,
+ *      snapshot index, snapshots installed), and every Counter, Gauge and Histogram a heartbeat carries
  *      as homeostat_<component>_<name> (counters get _total), label member;
  *    - nodes (kube-state-metrics' names): kube_node_info,
  *      kube_node_status_condition, _capacity, _allocatable,
@@ -68,11 +70,20 @@ typedef struct {
     uint64_t restarts;
 } metrics_store_t;
 
+/* One member of a replicated store, from its last hb.raft.<member>. */
+typedef struct {
+    const char *member;           /* <member> from the topic */
+    const Hs__StoreHeartbeat *hb; /* borrowed; not NULL */
+    bool up;                      /* heard within 3 s, as a store replica */
+} metrics_raft_t;
+
 typedef struct {
     const metrics_member_t *members; /* any order */
     size_t n_members;
     const metrics_store_t *stores;
     size_t n_stores;
+    const metrics_raft_t *rafts; /* any order (issue 19) */
+    size_t n_rafts;
     const Hs__NodeUsage *const *usage; /* fresh samples only, any order */
     size_t n_usage;
     /* The store's objects (hs_watch_list's arrays), any order. */

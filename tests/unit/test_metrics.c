@@ -631,6 +631,97 @@ static void test_cache (void)
     metrics_cache_destroy (&c);
 }
 
+/* A replicated store's members (issue 19): hb.raft.<member> in the cache,
+ * homeostat_store_member_* on the page, one role series per role. */
+static Hs__Envelope *s_raft_env (const char *member, const char *role, uint64_t term)
+{
+    Hs__Envelope *e = hs_pb_new (&hs__envelope__descriptor);
+    e->body_case = HS__ENVELOPE__BODY_STORE_HEARTBEAT;
+    e->store_heartbeat = s_store_hb (5);
+    Hs__StoreHeartbeat *hb = e->store_heartbeat;
+    hs_pb_set_str (&hb->member, member);
+    hs_pb_set_str (&hb->role, role);
+    hb->term = term;
+    hb->commit_index = 42;
+    hb->applied_index = 41;
+    hb->snapshot_index = 30;
+    hb->snapshots_installed = 2;
+    return e;
+}
+
+static void test_raft_members (void)
+{
+    metrics_cache_t *c = metrics_cache_new (60000 * MS);
+    int64_t t = 1000000 * MS;
+    Hs__Envelope *l = s_raft_env ("s1", "leader", 3);
+    Hs__Envelope *f = s_raft_env ("s2", "follower", 3);
+    Hs__Envelope *x = s_raft_env ("s3", "learner", 3); /* a role we do not list */
+    CHECK_EQ_INT (metrics_cache_add (c, "hb.raft.s1", l, t), 0);
+    CHECK_EQ_INT (metrics_cache_add (c, "hb.raft.s2", f, t), 0);
+    CHECK_EQ_INT (metrics_cache_add (c, "hb.raft.s3", x, t - 5000 * MS), 0);
+    CHECK_EQ_INT (metrics_cache_add (c, "hb.raft.", l, t), -EBADMSG);
+    CHECK_EQ_INT (metrics_cache_add (c, "hb.raft.S1", l, t), -EBADMSG);
+    CHECK_EQ_INT (metrics_cache_add (c, "hb.raft.s1.x", l, t), -EBADMSG);
+    /* the leader's hb.store stays the store replica's, as before */
+    CHECK_EQ_INT (metrics_cache_add (c, "hb.store", l, t), 0);
+    Hs__Envelope *ce = s_env_hb (s_component_hb ("hs-replicas", "r1", 10));
+    CHECK_EQ_INT (metrics_cache_add (c, "hb.raft.s1", ce, t), -EBADMSG); /* wrong body */
+    metrics_input_t in = {0};
+    metrics_cache_input (c, t + 500 * MS, &in);
+    CHECK_EQ_INT (in.n_rafts, 3);
+    CHECK_EQ_INT (in.n_stores, 1);
+    CHECK_EQ_INT (in.n_members, 0);
+    hs_buf_t b = {0};
+    metrics_render (&in, &b);
+    const char *page = b.data;
+    CHECK (s_check_page (page) > 0);
+    CHECK (s_unique_series (page));
+    static const char *want[] = {
+        "# TYPE homeostat_store_member_role gauge\n",
+        "homeostat_store_member_role{member=\"s1\",role=\"leader\"} 1\n",
+        "homeostat_store_member_role{member=\"s1\",role=\"follower\"} 0\n",
+        "homeostat_store_member_role{member=\"s2\",role=\"follower\"} 1\n",
+        "homeostat_store_member_role{member=\"s2\",role=\"leader\"} 0\n",
+        /* s3 was last heard 5.5 s ago: unavailable, not its stale role */
+        "homeostat_store_member_role{member=\"s3\",role=\"unavailable\"} 1\n",
+        "homeostat_store_member_up{member=\"s3\"} 0\n",
+        "homeostat_store_member_up{member=\"s1\"} 1\n",
+        "homeostat_store_member_term{member=\"s1\"} 3\n",
+        "homeostat_store_member_commit_index{member=\"s2\"} 42\n",
+        "homeostat_store_member_applied_index{member=\"s2\"} 41\n",
+        "homeostat_store_member_snapshot_index{member=\"s1\"} 30\n",
+        "# TYPE homeostat_store_member_snapshots_installed_total counter\n",
+        "homeostat_store_member_snapshots_installed_total{member=\"s1\"} 2\n",
+        "homeostat_store_up{member=",
+    };
+    for (size_t i = 0; i < HS_ARRAY_LEN (want); i++) {
+        if (!strstr (page, want[i])) fprintf (stderr, "  missing: %s", want[i]);
+        CHECK (strstr (page, want[i]) != NULL);
+    }
+    CHECK (!strstr (page, "role=\"learner\""));
+    int rc = s_promtool (page);
+    CHECK (rc == 0 || rc == -1);
+    hs_buf_free (&b);
+    /* heard again with a role outside the list: that role's own series */
+    CHECK_EQ_INT (metrics_cache_add (c, "hb.raft.s3", x, t + 600 * MS), 0);
+    metrics_cache_input (c, t + 700 * MS, &in);
+    metrics_render (&in, &b);
+    CHECK (strstr (b.data, "homeostat_store_member_role{member=\"s3\",role=\"learner\"} 1\n"));
+    CHECK (strstr (b.data, "homeostat_store_member_role{member=\"s3\",role=\"unavailable\"} 0\n"));
+    hs_buf_free (&b);
+    /* forgotten like the rest */
+    metrics_cache_input (c, t + 70000 * MS, &in);
+    CHECK_EQ_INT (in.n_rafts, 0);
+    metrics_render (&in, &b);
+    CHECK (!strstr (b.data, "homeostat_store_member_"));
+    hs_buf_free (&b);
+    hs_pb_free (l);
+    hs_pb_free (f);
+    hs_pb_free (x);
+    hs_pb_free (ce);
+    metrics_cache_destroy (&c);
+}
+
 /* Figures from the bus at their limits (review 18, finding 5): the pod's
  * sum saturates and floors negatives at 0, CPU times above INT64_MAX print
  * as the unsigned seconds they are. Under HS_SANITIZE an overflow aborts. */
@@ -838,7 +929,7 @@ int main (int argc, char **argv)
         {"escaping", test_escaping},   {"page", test_page},
         {"cache", test_cache},         {"extremes", test_extremes},
         {"same_name", test_same_name}, {"hpa_metrics", test_hpa_metrics},
-        {"many", test_many},
+        {"many", test_many},           {"raft_members", test_raft_members},
     };
     return HS_TEST_RUN (tests);
 }

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "ctl_comp.h"
 #include "hs_client.h"
 #include "hs_db.h"
 #include "hs_manifest.h"
@@ -124,8 +125,14 @@ int ctl_usage_follow (ctl_t *ctl, hs_usage_table_t *table);
 void ctl_usage_wait (ctl_t *ctl, hs_usage_table_t *t, const char *const *nodes, size_t n,
                      int wait_ms);
 
-/* `get components`: live component instances from their heartbeats. */
-int ctl_get_components (ctl_t *ctl, bool no_headers);
+/* `get components`: live component instances from their heartbeats; flags
+ * -1 for the table, else HS_FMT_JSON or HS_FMT_YAML. */
+int ctl_get_components (ctl_t *ctl, bool no_headers, int flags);
+/* Listens on prefix (hb.: everything; hb.raft.: store members) for
+ * listen_ms, into *ret (ctl_comps_free). 0, or -1 (printed). */
+int ctl_components_listen (ctl_t *ctl, const char *prefix, int listen_ms, ctl_comps_t *ret);
+/* hsctl member list|add|remove|replace|transfer (ctl_member.c). */
+int ctl_member_main (ctl_t *ctl, int argc, char **argv);
 
 /* Prints the list of verbs (hsctl help). */
 void ctl_print_verbs (FILE *out);

@@ -430,7 +430,10 @@ int ctl_get_main (ctl_t *ctl, int argc, char **argv)
     }
     if (first < argc && (!strcmp (argv[first], "components") ||
                          !strcmp (argv[first], "component") || !strcmp (argv[first], "cs")))
-        return ctl_get_components (ctl, o.no_headers);
+        return ctl_get_components (ctl, o.no_headers,
+                                   o.out == S_OUT_JSON   ? HS_FMT_JSON
+                                   : o.out == S_OUT_YAML ? HS_FMT_YAML
+                                                         : -1);
     s_query_t q = {0};
     if (s_parse_query (ctl, argc - first, argv + first, &q) < 0) {
         s_query_free (&q);

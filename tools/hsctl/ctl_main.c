@@ -29,6 +29,7 @@ static const s_verb_t s_verbs[] = {
     {"scale", ctl_scale_main, "Set a new size for a deployment, replica set or job"},
     {"rollout", ctl_rollout_main, "Manage the rollout of a deployment"},
     {"top", ctl_top_main, "Display resource (CPU/memory) usage"},
+    {"member", ctl_member_main, "List and change the replicated store's members"},
     {"snapshot", ctl_snapshot_main, "Save, restore and inspect backups of the store"},
     {"version", ctl_version_main, "Print the client and server version information"},
     {"init", ctl_init_main, "Create the cluster's keys and hsctl's config"},
