@@ -45,6 +45,10 @@ typedef struct {
     /* May be NULL: where store_open puts one line (caller frees) saying why
      * it refused, when the keyring is the cause. */
     char **ret_error;
+    /* Replicated on raft (store_raft.h): store_apply_as leaves the batch's
+     * record for raft_apply (store_record) instead of appending it to the
+     * log; the log then holds committed records only, unsynced. */
+    bool replicated;
 } store_opts_t;
 
 /* Opens the data directory (created if missing), replays the write-ahead
@@ -171,5 +175,37 @@ typedef struct {
     int64_t cpu_milli, mem_bytes, pods;
 } store_node_usage_t;
 int store_node_usage (store_t *self, const char *node, store_node_usage_t *ret);
+
+/* ------------------------------------------------------------------ replicated
+ * (store_raft.c drives these; opts.replicated). The log's batch number is
+ * the raft index of the entry that carried the record. */
+
+/* The last batch's effects record (empty: nothing to replicate), valid
+ * until the next store_apply, store_abort or store_commit_own. */
+void store_record (store_t *self, const uint8_t **ret_data, size_t *ret_len);
+/* The raft index of the last record in the window or LMDB: an entry at or
+ * below it is already applied (the FSM's skip rule). */
+uint64_t store_applied_index (store_t *self);
+/* The last batch's record committed at index: its effects are in the window
+ * already; logged (unsynced) so a rebuilt window keeps it. */
+int store_commit_own (store_t *self, uint64_t index);
+/* Applies a committed record made elsewhere (a follower, or a leader's
+ * entries of earlier terms) into the window and logs it. Skips index <=
+ * store_applied_index. 0 or -errno (the window is rebuilt: stop). */
+int store_replay (store_t *self, uint64_t index, const uint8_t *payload, size_t len);
+/* Leadership lost: drops the window's uncommitted batch (the window is
+ * rebuilt from LMDB plus the committed records). */
+void store_abort (store_t *self);
+/* Every ack of out becomes Unavailable, events dropped (err in message). */
+void store_out_fail (store_t *self, store_out_t *out, int err);
+/* A new random epoch (a new leader: watchers resync). */
+void store_new_epoch (store_t *self);
+/* Checkpoints, then writes a compact copy of LMDB to fd; *ret_index is the
+ * raft index it holds. 0 or -errno. */
+int store_snapshot_copy (store_t *self, int fd, uint64_t *ret_index);
+/* Replaces LMDB with a snapshot's copy holding raft index index (a no-op
+ * when index <= store_applied_index) and reopens as store_open does.
+ * 0 or -errno. */
+int store_restore (store_t *self, uint64_t index, const uint8_t *data, size_t len);
 
 #endif

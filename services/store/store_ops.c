@@ -80,6 +80,12 @@ struct store_t {
     uint64_t secrets_rewritten;  /* at open: sealed anew with the first key */
     uint64_t secrets_were_clear; /* of which were stored in clear (a restore) */
     bool opened;                 /* store_open succeeded: only then may close empty the log */
+    /* Replicated (store_raft.h): a batch's record goes to raft, not to the
+     * log; the log holds committed records only, unsynced (raft's log is the
+     * durable copy), numbered by raft index. */
+    bool replicated;
+    char *dir;
+    hs_db_opts_t dbo;
 };
 
 /* One command being applied. */
@@ -2171,7 +2177,10 @@ int store_apply_as (store_t *self, Hs__Command *const *cmds, const char *const *
      * fdatasync'ed (unless --no-sync) before store_main publishes a single
      * event or ack. A batch without effects (only refusals without a request
      * id, replays, dry runs) has nothing to make durable. */
-    if (!broken && self->fx.len > 0) {
+    if (!broken && self->fx.len > 0 && self->replicated) {
+        /* store_raft takes self->fx (store_record) to raft_apply; the record
+         * reaches the log only once committed (store_commit_own). */
+    } else if (!broken && self->fx.len > 0) {
         int64_t t0 = hs_mono_ns ();
         broken = store_wal_append (self->wal, self->wal_batch + 1, self->fx.data, self->fx.len);
         hs_hist_since (self->wal_hist, t0);
@@ -2359,7 +2368,10 @@ int store_open (const char *dir, const store_opts_t *opts, store_t **ret_store)
         log_warn ("the encryption key file %s can be read by others (mode %04o): chmod 600 it",
                   self->key_path, (unsigned)(kst.st_mode & 07777));
 
-    r = store_wal_open (path, opts->nosync, &self->wal);
+    self->replicated = opts->replicated;
+    self->dir = hs_strdup (dir);
+    self->dbo = dbo;
+    r = store_wal_open (path, opts->nosync || opts->replicated, &self->wal);
     if (r < 0) goto fail;
     r = s_recover (self, true);
     if (r < 0) goto fail;
@@ -2401,6 +2413,7 @@ void store_destroy (store_t **self_p)
     hs_hist_destroy (&self->fsync_hist);
     hs_hist_destroy (&self->wal_hist);
     free (self->key_path);
+    free (self->dir);
     free (self->open_error);
     free (self->seal_buf);
     free (self);
@@ -2492,4 +2505,142 @@ int store_heartbeat (store_t *self, Hs__StoreHeartbeat *hb)
     }
     if (owned) mdb_txn_abort (txn);
     return rc && rc != MDB_NOTFOUND ? hs_db_errno (rc) : 0;
+}
+
+/* ------------------------------------------------------------------ replicated (store_raft.h) */
+
+void store_record (store_t *self, const uint8_t **ret_data, size_t *ret_len)
+{
+    *ret_data = self->fx.data;
+    *ret_len = self->fx.len;
+}
+
+uint64_t store_applied_index (store_t *self)
+{
+    return self->wal_batch;
+}
+
+int store_commit_own (store_t *self, uint64_t index)
+{
+    assert (index > self->wal_batch);
+    /* Not synced (opened nosync): raft's log holds it durably. Kept so the
+     * window can be rebuilt (s_abort_window) without this batch's loss. */
+    int r = store_wal_append (self->wal, index, self->fx.data, self->fx.len);
+    self->wal_batch = index;
+    self->window_cmds++;
+    self->window_bytes += self->fx.len;
+    self->fx.len = 0;
+    return r;
+}
+
+int store_replay (store_t *self, uint64_t index, const uint8_t *payload, size_t len)
+{
+    if (index <= self->wal_batch) return 0;
+    int r = 0;
+    if (self->must_recover) {
+        r = s_recover (self, false);
+        self->must_recover = r < 0;
+        if (r < 0) return r;
+    }
+    if (!self->txn) {
+        int rc = mdb_txn_begin (self->env, NULL, 0, &self->txn);
+        if (rc) {
+            self->txn = NULL;
+            return hs_db_errno (rc);
+        }
+        self->window_start_ns = hs_mono_ns ();
+        self->window_cmds = self->window_bytes = 0;
+    }
+    s_replay_t rp = {.s = self, .txn = self->txn, .committed = self->wal_batch};
+    r = s_replay_record (&rp, index, payload, len);
+    if (r < 0) {
+        s_abort_window (self);
+        return r;
+    }
+    MDB_val v;
+    if (s_get (self->txn, self->meta, "revision", 8, &v) == 0 && v.mv_size == sizeof self->revision)
+        memcpy (&self->revision, v.mv_data, sizeof self->revision);
+    r = store_wal_append (self->wal, index, payload, len);
+    self->wal_batch = index;
+    self->window_cmds++;
+    self->window_bytes += len;
+    self->commits++;
+    return r;
+}
+
+void store_abort (store_t *self)
+{
+    self->fx.len = 0;
+    s_abort_window (self);
+}
+
+void store_out_fail (store_t *self, store_out_t *out, int err)
+{
+    s_fail_batch (self, out, err);
+}
+
+void store_new_epoch (store_t *self)
+{
+    do {
+        if (getrandom (&self->epoch, sizeof self->epoch, 0) != sizeof self->epoch)
+            self->epoch = (uint64_t)hs_now_ns () ^ (uint64_t)hs_mono_ns ();
+    } while (self->epoch == 0);
+    /* Local readers (hs_db_snapshot) take the epoch from meta: written in
+     * the window, not logged (each member has its own). */
+    if (self->txn)
+        (void)mdb_put (self->txn, self->meta, &(MDB_val){5, "epoch"},
+                       &(MDB_val){sizeof self->epoch, &self->epoch}, 0);
+}
+
+int store_snapshot_copy (store_t *self, int fd, uint64_t *ret_index)
+{
+    int r = store_checkpoint (self);
+    if (r < 0) return r;
+    *ret_index = self->wal_batch;
+    return hs_db_errno (mdb_env_copyfd2 (self->env, fd, MDB_CP_COMPACT));
+}
+
+int store_restore (store_t *self, uint64_t index, const uint8_t *data, size_t len)
+{
+    if (index <= self->wal_batch) return 0; /* raft restores its last snapshot at every start */
+    if (self->txn) mdb_txn_abort (self->txn);
+    self->txn = NULL;
+    self->fx.len = 0;
+    _cleanup_free_ char *tmp = hs_sprintf ("%s/lmdb.new", self->dir);
+    _cleanup_free_ char *final = hs_sprintf ("%s/data.mdb", self->dir);
+    int r = 0;
+    int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return -errno;
+    for (size_t off = 0; off < len && r == 0;) {
+        ssize_t w = write (fd, data + off, len - off);
+        if (w < 0 && errno != EINTR) r = -errno;
+        if (w > 0) off += (size_t)w;
+    }
+    if (r == 0 && !self->dbo.nosync && fsync (fd) != 0) r = -errno;
+    close (fd);
+    if (r < 0) {
+        unlink (tmp);
+        self->must_recover = true;
+        return r;
+    }
+    hs_db_close (&self->db);
+    if (rename (tmp, final) != 0) r = -errno;
+    int dfd = open (self->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        (void)fsync (dfd);
+        close (dfd);
+    }
+    hs_db_t *db = NULL;
+    int r2 = hs_db_open (self->dir, &self->dbo, &db);
+    if (r2 < 0) return r2; /* the store cannot go on: the caller stops */
+    s_take_db (self, db);
+    if (r < 0) return r;
+    /* The log's records are older than the snapshot: drop them, then open
+     * as store_open does (usage and address indexes rebuilt, new epoch). */
+    r = store_wal_reset (self->wal, true);
+    if (r == 0) r = s_recover (self, true);
+    if (r < 0) return r;
+    self->wal_batch = index; /* the entries between LMDB's and index were no commands */
+    self->must_recover = false;
+    return 0;
 }

@@ -1,0 +1,406 @@
+/*  test_store_raft.c: the replicated store (services/store/store_raft.c) on
+ *  raft_fixture (libraft's deterministic in-memory io, simulated time and
+ *  network) with the REAL store FSM on three temporary LMDB directories:
+ *  election, replication, digests, leader killed, leader partitioned with a
+ *  batch in flight, a follower behind a compacted log installing a
+ *  snapshot, and a foreign cluster's entry refused.
+ */
+#include "hs_test.h"
+#include "hs_util.h"
+#include "store.h"
+#include "store_raft.h"
+
+#include <errno.h>
+#include <lmdb.h>
+#include <raft/fixture.h>
+#include <stdio.h>
+#include <string.h>
+
+#define N 3
+
+typedef struct {
+    store_t *s;
+    store_raft_t *sr;
+    store_out_t out;
+    uint64_t acked_ok, acked_unavailable, acked_other, events, serving_changes;
+} member_t;
+
+static member_t g_m[N];
+static struct raft_fixture g_f;
+static int g_round; /* a fresh set of directories per test */
+static uint64_t g_cluster;
+
+/* ------------------------------------------------------------------ the cluster */
+
+static void s_done (void *arg, store_out_t *out, bool committed)
+{
+    member_t *m = arg;
+    (void)committed;
+    m->events += out->n_events;
+    for (size_t i = 0; i < out->n_acks; i++) {
+        Hs__Code c = out->acks[i].ack->code;
+        if (c == HS__CODE__CODE_OK)
+            m->acked_ok++;
+        else if (c == HS__CODE__CODE_UNAVAILABLE)
+            m->acked_unavailable++;
+        else
+            m->acked_other++;
+    }
+}
+
+static void s_serving (void *arg, bool serving)
+{
+    member_t *m = arg;
+    (void)serving;
+    m->serving_changes++;
+}
+
+static void s_tick_all (void)
+{
+    for (unsigned i = 0; i < N; i++)
+        if (raft_fixture_alive (&g_f, i)) store_raft_tick (g_m[i].sr);
+}
+
+/* Steps the fixture (ticking every member after each step) until pred
+ * holds or max_ms of simulated time passed. */
+static bool s_until (bool (*pred) (void *), void *arg, unsigned max_ms)
+{
+    raft_time end = raft_fixture_time (&g_f) + max_ms;
+    for (;;) {
+        s_tick_all ();
+        if (pred (arg)) return true;
+        if (raft_fixture_time (&g_f) > end) return false;
+        raft_fixture_step (&g_f);
+    }
+}
+
+/* The serving member of the highest term (a revived old leader may still
+ * believe it serves until it hears from the new one). */
+static int s_serving_member (void)
+{
+    int best = -1;
+    for (int i = 0; i < N; i++)
+        if (raft_fixture_alive (&g_f, (unsigned)i) && store_raft_serving (g_m[i].sr) &&
+            (best < 0 || raft_fixture_get (&g_f, (unsigned)i)->current_term >
+                             raft_fixture_get (&g_f, (unsigned)best)->current_term))
+            best = i;
+    return best;
+}
+
+static bool s_has_serving (void *arg)
+{
+    int not = arg ? *(int *)arg : -1;
+    int i = s_serving_member ();
+    return i >= 0 && i != not ;
+}
+
+static void s_setup (unsigned threshold, unsigned trailing)
+{
+    g_round++;
+    g_cluster = store_raft_hash ("test-cluster");
+    memset (&g_f, 0, sizeof g_f);
+    CHECK_EQ_INT (raft_fixture_initialize (&g_f), 0);
+    _cleanup_free_ char *key = hs_sprintf ("%s/r%d.key", hs_test_tmpdir (), g_round);
+    for (unsigned i = 0; i < N; i++) {
+        member_t *m = &g_m[i];
+        memset (m, 0, sizeof *m);
+        _cleanup_free_ char *dir = hs_sprintf ("%s/r%d-m%u", hs_test_tmpdir (), g_round, i);
+        store_opts_t opts = {.nosync = true, .replicated = true, .encryption_key = key};
+        CHECK_EQ_INT (store_open (dir, &opts, &m->s), 0);
+        store_raft_cbs_t cbs = {.done = s_done, .serving = s_serving, .arg = m};
+        CHECK_EQ_INT (store_raft_new (m->s, g_cluster, &cbs, &m->sr), 0);
+        CHECK_EQ_INT (raft_fixture_grow (&g_f, store_raft_fsm (m->sr)), 0);
+        struct raft *r = raft_fixture_get (&g_f, i);
+        store_raft_attach (m->sr, r);
+        if (threshold) {
+            raft_set_snapshot_threshold (r, threshold);
+            raft_set_snapshot_trailing (r, trailing);
+        }
+    }
+    struct raft_configuration conf;
+    CHECK_EQ_INT (raft_fixture_configuration (&g_f, N, &conf), 0);
+    CHECK_EQ_INT (raft_fixture_bootstrap (&g_f, &conf), 0);
+    raft_configuration_close (&conf);
+    CHECK_EQ_INT (raft_fixture_start (&g_f), 0);
+    CHECK (s_until (s_has_serving, NULL, 10000));
+}
+
+static void s_teardown (void)
+{
+    raft_fixture_close (&g_f); /* the members' pending callbacks run here */
+    for (unsigned i = 0; i < N; i++) {
+        store_out_clear (&g_m[i].out);
+        store_raft_destroy (&g_m[i].sr);
+        store_destroy (&g_m[i].s);
+    }
+}
+
+/* ------------------------------------------------------------------ commands */
+
+static Hs__Command *s_create (const char *req, const char *name)
+{
+    Hs__Object *o = hs_obj_new (HS_KIND_CONFIGMAP, "default", name);
+    Hs__Write *w = hs_pb_new (&hs__write__descriptor);
+    w->op = HS__OP__OP_CREATE;
+    w->object = o;
+    Hs__Command *c = hs_pb_new (&hs__command__descriptor);
+    hs_pb_set_str (&c->client_id, "c1");
+    hs_pb_set_str (&c->request_id, req);
+    hs_pb_push ((void ***)&c->writes, &c->n_writes, w);
+    return c;
+}
+
+static bool s_idle (void *arg)
+{
+    return !store_raft_busy (((member_t *)arg)->sr);
+}
+
+/* Submits a create of configmap name on member i (serving), held: 0, or
+ * the submit's return. */
+static int s_submit (int i, const char *req, const char *name)
+{
+    Hs__Command *c = s_create (req, name);
+    int r = store_raft_submit (g_m[i].sr, &c, NULL, 1, &g_m[i].out);
+    hs_pb_free (c);
+    return r;
+}
+
+/* n creates through the serving leader, one batch in flight, each acked. */
+static void s_write_n (int from, int n)
+{
+    for (int k = from; k < from + n; k++) {
+        int i = s_serving_member ();
+        CHECK (i >= 0);
+        if (i < 0) return;
+        char req[32], name[32];
+        snprintf (req, sizeof req, "req-%d", k);
+        snprintf (name, sizeof name, "cm-%d", k);
+        uint64_t ok = g_m[i].acked_ok;
+        CHECK_EQ_INT (s_submit (i, req, name), 0);
+        CHECK (s_until (s_idle, &g_m[i], 5000));
+        CHECK_EQ_INT (g_m[i].acked_ok, ok + 1);
+    }
+}
+
+typedef struct {
+    uint64_t index;
+} s_applied_t;
+
+static bool s_all_applied (void *arg)
+{
+    uint64_t want = ((s_applied_t *)arg)->index;
+    for (unsigned i = 0; i < N; i++)
+        if (store_applied_index (g_m[i].s) < want) return false;
+    return true;
+}
+
+/* Waits until every member applied what the serving one did. */
+static void s_converge (void)
+{
+    int i = s_serving_member ();
+    CHECK (i >= 0);
+    s_applied_t a = {store_applied_index (g_m[i].s)};
+    CHECK (s_until (s_all_applied, &a, 20000));
+}
+
+/* A digest of every table but meta (each member has its own epoch and
+ * checkpoint bookkeeping there), plus meta's revision. Checkpoints first. */
+static uint64_t s_digest (member_t *m)
+{
+    CHECK_EQ_INT (store_checkpoint (m->s), 0);
+    MDB_env *env = hs_db_env (store_db (m->s));
+    MDB_txn *txn;
+    CHECK_EQ_INT (mdb_txn_begin (env, NULL, MDB_RDONLY, &txn), 0);
+    uint64_t h = 1469598103934665603ull;
+    for (int t = 0; t < HS_DB__COUNT; t++) {
+        MDB_dbi dbi = hs_db_dbi (store_db (m->s), (hs_db_table_t)t);
+        MDB_cursor *cur;
+        CHECK_EQ_INT (mdb_cursor_open (txn, dbi, &cur), 0);
+        MDB_val k, v;
+        for (int rc = mdb_cursor_get (cur, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get (cur, &k, &v, MDB_NEXT)) {
+            if (t == HS_DB_META && !(k.mv_size == 8 && memcmp (k.mv_data, "revision", 8) == 0))
+                continue;
+            const uint8_t *p[2] = {k.mv_data, v.mv_data};
+            size_t l[2] = {k.mv_size, v.mv_size};
+            for (int j = 0; j < 2; j++) {
+                for (size_t b = 0; b < l[j]; b++) h = (h ^ p[j][b]) * 1099511628211ull;
+                h = (h ^ (uint64_t)l[j]) * 1099511628211ull;
+            }
+        }
+        mdb_cursor_close (cur);
+    }
+    mdb_txn_abort (txn);
+    return h;
+}
+
+static size_t s_objects (member_t *m)
+{
+    CHECK_EQ_INT (store_checkpoint (m->s), 0);
+    hs_db_snapshot_t snap;
+    CHECK_EQ_INT (hs_db_snapshot (store_db (m->s), NULL, 0, NULL, &snap), 0);
+    size_t n = snap.n_objects;
+    hs_db_snapshot_free (&snap);
+    return n;
+}
+
+static void s_check_digests (size_t objects)
+{
+    uint64_t d0 = s_digest (&g_m[0]);
+    for (unsigned i = 1; i < N; i++) CHECK (s_digest (&g_m[i]) == d0);
+    for (unsigned i = 0; i < N; i++) CHECK_EQ_INT (s_objects (&g_m[i]), objects);
+}
+
+/* ------------------------------------------------------------------ tests */
+
+static void test_elect_replicate (void)
+{
+    s_setup (0, 0);
+    int l = s_serving_member ();
+    CHECK (l >= 0);
+    s_write_n (0, 20);
+    s_converge ();
+    s_check_digests (20);
+    for (unsigned i = 0; i < N; i++) CHECK (store_raft_fatal (g_m[i].sr) == 0);
+    /* The same request id again: answered from the request table, nothing
+     * replicated (submit answers at once). */
+    Hs__Command *c = s_create ("req-3", "cm-3");
+    int r = store_raft_submit (g_m[l].sr, &c, NULL, 1, &g_m[l].out);
+    hs_pb_free (c);
+    CHECK_EQ_INT (r, 1);
+    CHECK_EQ_INT (g_m[l].out.n_acks, 1);
+    if (g_m[l].out.n_acks) CHECK (g_m[l].out.acks[0].ack->replayed);
+    store_out_reset (&g_m[l].out);
+    /* A follower does not take batches. */
+    int f = (l + 1) % N;
+    CHECK_EQ_INT (s_submit (f, "req-x", "cm-x"), -EBUSY);
+    s_teardown ();
+}
+
+static bool s_not_serving (void *arg)
+{
+    return !store_raft_serving (((member_t *)arg)->sr);
+}
+
+static void test_kill_leader (void)
+{
+    s_setup (0, 0);
+    s_write_n (0, 10);
+    int old = s_serving_member ();
+    raft_fixture_kill (&g_f, (unsigned)old);
+    CHECK (s_until (s_has_serving, &old, 10000));
+    int now = s_serving_member ();
+    CHECK (now != old);
+    s_write_n (10, 10);
+    raft_fixture_revive (&g_f, (unsigned)old);
+    CHECK (s_until (s_not_serving, &g_m[old], 10000));
+    s_converge ();
+    s_check_digests (20);
+    s_teardown ();
+}
+
+static void test_partition_in_flight (void)
+{
+    s_setup (0, 0);
+    s_write_n (0, 5);
+    int old = s_serving_member ();
+    /* A batch in flight, then the leader is cut off before raft sends it. */
+    CHECK_EQ_INT (s_submit (old, "req-lost", "cm-lost"), 0);
+    CHECK (store_raft_busy (g_m[old].sr));
+    for (unsigned j = 0; j < N; j++)
+        if (j != (unsigned)old) {
+            raft_fixture_disconnect (&g_f, (unsigned)old, j);
+            raft_fixture_disconnect (&g_f, j, (unsigned)old);
+        }
+    CHECK (s_until (s_has_serving, &old, 20000));
+    CHECK (s_until (s_not_serving, &g_m[old], 20000));
+    /* Its ack was Unavailable, its window rebuilt without the batch. */
+    CHECK_EQ_INT (g_m[old].acked_unavailable, 1);
+    CHECK_EQ_INT (g_m[old].acked_ok, 5);
+    CHECK_EQ_INT (g_m[old].events, 5);
+    CHECK (!store_raft_busy (g_m[old].sr));
+    CHECK_EQ_INT (s_objects (&g_m[old]), 5);
+    /* The client retries on the new leader: applied there once. */
+    int now = s_serving_member ();
+    uint64_t ok = g_m[now].acked_ok;
+    CHECK_EQ_INT (s_submit (now, "req-lost", "cm-lost"), 0);
+    CHECK (s_until (s_idle, &g_m[now], 5000));
+    CHECK_EQ_INT (g_m[now].acked_ok, ok + 1);
+    for (unsigned j = 0; j < N; j++)
+        if (j != (unsigned)old) {
+            raft_fixture_reconnect (&g_f, (unsigned)old, j);
+            raft_fixture_reconnect (&g_f, j, (unsigned)old);
+        }
+    s_write_n (100, 3);
+    s_converge ();
+    s_check_digests (9);
+    s_teardown ();
+}
+
+static void test_snapshot_install (void)
+{
+    s_setup (8, 2);
+    s_write_n (0, 4);
+    s_converge ();
+    int l = s_serving_member ();
+    int f = (l + 1) % N;
+    raft_fixture_kill (&g_f, (unsigned)f);
+    s_write_n (4, 40); /* several snapshots; the log is compacted past f */
+    CHECK (store_raft_snapshot_index (g_m[l].sr) > 0);
+    raft_fixture_revive (&g_f, (unsigned)f);
+    s_converge ();
+    CHECK_EQ_INT (store_raft_snapshots_installed (g_m[f].sr), 1);
+    CHECK (store_raft_fatal (g_m[f].sr) == 0);
+    s_write_n (44, 3); /* and it keeps applying after the install */
+    s_converge ();
+    s_check_digests (47);
+    s_teardown ();
+}
+
+static bool s_refused (void *arg)
+{
+    (void)arg;
+    unsigned n = 0;
+    for (unsigned i = 0; i < N; i++) n += store_raft_refused (g_m[i].sr) > 0;
+    return n == N;
+}
+
+static void s_foreign_cb (struct raft_apply *req, int status, void *result)
+{
+    (void)status;
+    (void)result;
+    raft_free (req);
+}
+
+static void test_foreign_cluster (void)
+{
+    s_setup (0, 0);
+    s_write_n (0, 2);
+    s_converge ();
+    int l = s_serving_member ();
+    /* Another cluster's record, appended straight through raft. */
+    struct raft_buffer buf;
+    const uint8_t payload[8] = {0};
+    CHECK_EQ_INT (store_raft_entry (store_raft_hash ("another"), payload, sizeof payload, &buf), 0);
+    struct raft_apply *req = raft_malloc (sizeof *req);
+    memset (req, 0, sizeof *req);
+    CHECK_EQ_INT (raft_apply (store_raft_raft (g_m[l].sr), req, &buf, 1, s_foreign_cb), 0);
+    CHECK (s_until (s_refused, NULL, 5000));
+    for (unsigned i = 0; i < N; i++) {
+        CHECK_EQ_INT (store_raft_refused (g_m[i].sr), 1);
+        CHECK (store_raft_fatal (g_m[i].sr) != 0);
+    }
+    s_teardown ();
+}
+
+int main (int argc, char **argv)
+{
+    static const hs_test_t tests[] = {
+        {"elect_replicate", test_elect_replicate},
+        {"kill_leader", test_kill_leader},
+        {"partition_in_flight", test_partition_in_flight},
+        {"snapshot_install", test_snapshot_install},
+        {"foreign_cluster", test_foreign_cluster},
+    };
+    return HS_TEST_RUN (tests);
+}
