@@ -35,6 +35,8 @@ struct store_batch_t {
         int64_t recv;
     } refused[STORE_BATCH_MAX];
     size_t n_refused;
+    store_batch_apply_fn apply; /* NULL: store_apply_as */
+    void *apply_arg;
 };
 
 store_batch_t *store_batch_new (store_t *store)
@@ -137,8 +139,10 @@ bool store_batch_apply (store_batch_t *self, store_out_t *out)
 {
     if (self->n_cmds == 0 && self->n_refused == 0) return false;
     if (self->n_cmds > 0) {
-        int r = store_apply_as (self->store, self->cmds, (const char *const *)self->ids,
-                                self->n_cmds, out);
+        int r = self->apply ? self->apply (self->apply_arg, self->cmds,
+                                           (const char *const *)self->ids, self->n_cmds, out)
+                            : store_apply_as (self->store, self->cmds,
+                                              (const char *const *)self->ids, self->n_cmds, out);
         if (r < 0)
             log_error ("a batch of %zu commands did not commit: %s; answered Unavailable",
                        self->n_cmds, strerror (-r));
@@ -156,6 +160,12 @@ bool store_batch_apply (store_batch_t *self, store_out_t *out)
     self->n_refused = 0;
     s_ids_free (self);
     return true;
+}
+
+void store_batch_set_apply (store_batch_t *self, store_batch_apply_fn fn, void *arg)
+{
+    self->apply = fn;
+    self->apply_arg = arg;
 }
 
 size_t store_batch_n_snapshots (const store_batch_t *self)

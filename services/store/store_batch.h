@@ -49,6 +49,11 @@ size_t store_batch_n_commands (const store_batch_t *self);
  * Each ack's received_ns is when its command was taken. false, out
  * untouched, when the batch holds no command. */
 bool store_batch_apply (store_batch_t *self, store_out_t *out);
+/* What store_batch_apply applies the commands with (default: store_apply_as;
+ * the replicated store: store_raft_propose). Returns as store_apply_as. */
+typedef int (*store_batch_apply_fn) (void *arg, Hs__Command *const *cmds,
+                                     const char *const *identities, size_t n, store_out_t *out);
+void store_batch_set_apply (store_batch_t *self, store_batch_apply_fn fn, void *arg);
 
 /* The snapshot requests taken, in order (borrowed, until store_batch_end),
  * and the identity each was stamped with (NULL: insecure). */

@@ -14,6 +14,7 @@
 #include "store.h"
 #include "store_batch.h"
 #include "store_join.h"
+#include "store_raft.h"
 #include "hs_bus.h"
 #include "hs_daemon.h"
 #include "hs_lock.h"
@@ -24,7 +25,12 @@
 #include "hs_util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
+#include <raft/uv.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <uv.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -38,6 +44,17 @@
 #define JOIN_TIMEOUT_MS 30000
 #define EVENT_SWEEP_MS  10000 /* expired Events are looked for this often */
 #define EVENT_SWEEP_MAX 500   /* and deleted this many at a time */
+/* The replicated store (--peers): see docs/architecture.md §4. */
+#define RAFT_ELECTION_MS   300
+#define RAFT_SNAP_THRESH   16384
+#define RAFT_SNAP_TRAILING 4096
+#define RAFT_SERVE_JOIN_MS 100 /* the round trip proving cmd. is subscribed, when elected */
+#define MAX_PEERS          9
+
+typedef struct {
+    char *name, *address;
+    raft_id id;
+} peer_t;
 
 typedef struct {
     /* flags */
@@ -47,6 +64,11 @@ typedef struct {
     hs_net_conf_t net; /* --cluster-cidr, --node-cidr-mask-size, --service-cidr */
     int64_t event_ttl_ns;
     bool rewrite_only; /* --rewrite-secrets: open (which rewrites), report, exit */
+    /* the replicated store: --member, --peers, --cluster-id, --raft-dir,
+     * --election-timeout, --join, --raft-address */
+    const char *member, *peers_flag, *cluster_flag, *raft_dir_flag, *raft_addr_flag;
+    int64_t election_ms;
+    bool join;
     /* running */
     store_t *store;
     hs_bus_t *bus;
@@ -64,6 +86,23 @@ typedef struct {
     store_batch_t *batch;
     store_out_t out;
     hs_pb_arena_t *arena; /* one batch's messages (s_batch) */
+    /* the replicated store (ha): raft on an embedded libuv loop */
+    bool ha;
+    peer_t peers[MAX_PEERS + 16]; /* --peers, then members learned from MemberChange */
+    size_t n_peers;
+    char *cluster_id, *raft_dir, *raft_address;
+    raft_id raft_id;
+    uv_loop_t uv;
+    struct raft_uv_transport transport;
+    struct raft_io io;
+    struct raft raft;
+    bool uv_ok, transport_ok, io_ok, raft_ok, raft_closed;
+    store_raft_t *sr;
+    hs_loop_io_t *uv_io;
+    hs_loop_timer_t *uv_timer;
+    hs_loop_post_t *post;
+    bool subscribed; /* cmd. (only while serving) */
+    int ha_result;   /* the last store_raft_propose (s_ha_apply) */
 } self_t;
 
 static void s_usage (FILE *f)
@@ -91,7 +130,19 @@ static void s_usage (FILE *f)
            "                        (default DIR/encryption.key, created 0600 on first start)\n"
            "  --rewrite-secrets     encrypt every Secret with the file's first key, then\n"
            "                        exit (every start does it too): an older key can then\n"
-           "                        be removed from the file\n");
+           "                        be removed from the file\n"
+           "replicated (raft; docs/architecture.md \"The replicated store\"):\n"
+           "                [--member NAME --peers NAME=HOST:PORT,...] [--cluster-id TOKEN]\n"
+           "                [--raft-dir DIR] [--election-timeout MS] [--join --raft-address "
+           "HOST:PORT]\n"
+           "  --member NAME         this member's name ([a-z0-9-]{1,32})\n"
+           "  --peers LIST          the initial configuration, identical on every member;\n"
+           "                        raft id = 1-based position (bootstraps a pristine raft dir)\n"
+           "  --cluster-id TOKEN    default: derived from --peers; kept in DIR/cluster-id\n"
+           "  --raft-dir DIR        raft's log and snapshots (default DATA/raft)\n"
+           "  --election-timeout MS default 300 (heartbeat: a sixth of it)\n"
+           "  --join                a member added later (hsctl member add): no bootstrap\n"
+           "  --raft-address H:P    its raft address (--join; else from --peers)\n");
 }
 
 /* ------------------------------------------------------------------ publishing */
@@ -122,9 +173,8 @@ static void s_publish_body (self_t *self, const char *topic, unsigned field,
  * once, for LMDB and the event alike). A WatchEvent is packed without its
  * object, then the object's field (7, the last one, so the frame is
  * byte-for-byte what packing the whole event gives) is appended. */
-static void s_publish_out (self_t *self)
+static void s_publish_out_of (self_t *self, store_out_t *out)
 {
-    store_out_t *out = &self->out;
     hs_bus_batch_begin (self->bus);
     for (size_t i = 0; i < out->n_events; i++) {
         const store_event_t *e = &out->events[i];
@@ -160,6 +210,11 @@ static void s_publish_out (self_t *self)
     }
 }
 
+static void s_publish_out (self_t *self)
+{
+    s_publish_out_of (self, &self->out);
+}
+
 static void s_send_chunk (self_t *self, const char *topic, Hs__SnapshotChunk *chunk)
 {
     Hs__Envelope env = HS__ENVELOPE__INIT;
@@ -175,6 +230,8 @@ static void s_serve_snapshot (self_t *self, const Hs__SnapshotRequest *req, cons
     for (size_t i = 0; i < a.n; i++) s_send_chunk (self, a.topic, a.chunks[i]);
     store_snap_answer_free (&a);
 }
+
+static void s_ha_heartbeat (self_t *self, Hs__StoreHeartbeat *hb);
 
 static void s_heartbeat (self_t *self)
 {
@@ -211,7 +268,18 @@ static void s_heartbeat (self_t *self)
     Hs__Envelope env = HS__ENVELOPE__INIT;
     env.body_case = HS__ENVELOPE__BODY_STORE_HEARTBEAT;
     env.store_heartbeat = hb;
-    s_publish (self, "hb.store", &env);
+    if (self->ha) {
+        /* Every member on hb.raft.<member>; only the serving leader on
+         * hb.store (watchers follow its epoch). */
+        s_ha_heartbeat (self, hb);
+        char topic[64];
+        snprintf (topic, sizeof topic, "hb.raft.%s", self->member);
+        s_publish (self, topic, &env);
+        if (store_raft_serving (self->sr)) s_publish (self, "hb.store", &env);
+    } else {
+        hs_pb_set_str (&hb->role, "standalone");
+        s_publish (self, "hb.store", &env);
+    }
     hb->counters = NULL;
     hb->n_counters = 0;
     hb->gauges = NULL;
@@ -221,22 +289,532 @@ static void s_heartbeat (self_t *self)
     hs_pb_free (hb);
 }
 
+/* ------------------------------------------------------------------ the replicated store */
+
+static void s_arm_idle (self_t *self);
+static void s_on_commands (void *arg);
+static bool s_pending (void *arg);
+
+static const char *s_peer_name (self_t *self, raft_id id)
+{
+    for (size_t i = 0; i < self->n_peers; i++)
+        if (self->peers[i].id == id) return self->peers[i].name;
+    return "";
+}
+
+/* The raft id of a member added later: derived from its name, so the
+ * member (--join --member NAME) and the leader adding it agree without
+ * another flag; far above the --peers positions. */
+static raft_id s_join_id (const char *name)
+{
+    return (store_raft_hash (name) >> 1) | (1ull << 32);
+}
+
+/* The commands' socket is watched only while this member serves and no
+ * batch is in flight: otherwise queued commands would wake the loop in a
+ * spin (ZMQ_EVENTS keeps saying POLLIN). Runs after every loop iteration. */
+static void s_ha_post (void *arg)
+{
+    self_t *self = arg;
+    bool want = store_raft_serving (self->sr) && !store_raft_busy (self->sr);
+    if (want && !self->commands)
+        self->commands = hs_loop_zsock (self->loop, hs_bus_sub_socket (self->bus), s_on_commands,
+                                        s_pending, self);
+    else if (!want && self->commands)
+        hs_loop_zsock_free (&self->commands);
+}
+
+static void s_ha_done (void *arg, store_out_t *out, bool committed)
+{
+    self_t *self = arg;
+    (void)committed;
+    s_publish_out_of (self, out);
+}
+
+static void s_heartbeat (self_t *self);
+
+static void s_ha_serving (void *arg, bool serving)
+{
+    self_t *self = arg;
+    if (serving && !self->subscribed) {
+        hs_bus_subscribe (self->bus, "cmd.");
+        self->subscribed = true;
+        /* The subscription in force before anyone hears of the new epoch:
+         * clients resend their unacked commands when they see it. */
+        int r = hs_bus_join (self->bus, RAFT_SERVE_JOIN_MS);
+        if (r < 0)
+            log_warn ("serving, but the bus did not echo within %d ms: %s", RAFT_SERVE_JOIN_MS,
+                      strerror (-r));
+        s_heartbeat (self);
+    } else if (!serving && self->subscribed) {
+        hs_bus_unsubscribe (self->bus, "cmd.");
+        self->subscribed = false;
+    }
+}
+
+/* store_batch's apply: proposes to raft (one batch in flight). Commands
+ * that reach a member that no longer serves are answered Unavailable. */
+static int s_ha_apply (void *arg, Hs__Command *const *cmds, const char *const *ids, size_t n,
+                       store_out_t *out)
+{
+    self_t *self = arg;
+    if (!store_raft_serving (self->sr) || store_raft_busy (self->sr)) {
+        for (size_t i = 0; i < n; i++)
+            store_refuse (self->store, out, cmds[i], HS__CODE__CODE_UNAVAILABLE,
+                          "this store member is not the leader; retry");
+        self->ha_result = 1;
+        return 0;
+    }
+    int r = store_raft_propose (self->sr, cmds, ids, n, out);
+    self->ha_result = r;
+    return r < 0 ? r : 0;
+}
+
+/* libuv's work, from its backend descriptor and at its next timer. */
+static void s_uv_pump (self_t *self)
+{
+    uv_run (&self->uv, UV_RUN_NOWAIT);
+    store_raft_tick (self->sr);
+    int fatal = store_raft_fatal (self->sr);
+    if (fatal && !hs_loop_exiting (self->loop)) {
+        log_error ("stopping: the replicated store cannot go on (%s)", strerror (-fatal));
+        hs_loop_exit (self->loop, 1);
+    }
+    int t = uv_backend_timeout (&self->uv);
+    hs_loop_timer_set (self->uv_timer, t < 0 ? HS_NEVER : hs_mono_ns () + (int64_t)t * 1000000LL);
+    /* Followers' windows grow from raft: checkpoint them too. */
+    if (!hs_loop_timer_at (self->idle) || hs_loop_timer_at (self->idle) == HS_NEVER)
+        s_arm_idle (self);
+}
+
+static void s_on_uv_io (void *arg, int fd, uint32_t revents)
+{
+    (void)fd;
+    (void)revents;
+    s_uv_pump (arg);
+}
+
+static void s_on_uv_timer (void *arg)
+{
+    s_uv_pump (arg);
+}
+
+static const char *s_role (int state)
+{
+    switch (state) {
+    case RAFT_LEADER: return "leader";
+    case RAFT_FOLLOWER: return "follower";
+    case RAFT_CANDIDATE: return "candidate";
+    default: return "unavailable";
+    }
+}
+
+/* The raft fields of a StoreHeartbeat. */
+static void s_ha_heartbeat (self_t *self, Hs__StoreHeartbeat *hb)
+{
+    struct raft *r = &self->raft;
+    hs_pb_set_str (&hb->member, self->member);
+    hs_pb_set_str (&hb->role, s_role (r->state));
+    hb->term = r->current_term;
+    hb->commit_index = r->commit_index;
+    hb->applied_index = store_applied_index (self->store);
+    raft_id lid = 0;
+    const char *laddr = NULL;
+    raft_leader (r, &lid, &laddr);
+    hs_pb_set_str (&hb->leader, lid ? s_peer_name (self, lid) : "");
+    for (unsigned i = 0; i < r->configuration.n; i++) {
+        const struct raft_server *sv = &r->configuration.servers[i];
+        Hs__StoreMember *m = hs_pb_new (&hs__store_member__descriptor);
+        m->id = sv->id;
+        hs_pb_set_str (&m->name, s_peer_name (self, sv->id));
+        hs_pb_set_str (&m->address, sv->address);
+        hs_pb_set_str (&m->role, sv->role == RAFT_VOTER     ? "voter"
+                                 : sv->role == RAFT_STANDBY ? "standby"
+                                                            : "spare");
+        if (r->state == RAFT_LEADER && r->leader_state.progress)
+            m->match_index =
+                sv->id == self->raft_id ? r->last_stored : r->leader_state.progress[i].match_index;
+        hs_pb_push ((void ***)&hb->members, &hb->n_members, m);
+    }
+    hs_pb_set_str (&hb->cluster_id, self->cluster_id);
+    hb->snapshot_index = store_raft_snapshot_index (self->sr);
+    hb->snapshots_installed = store_raft_snapshots_installed (self->sr);
+}
+
+/* --peers NAME=HOST:PORT,...: raft id = position. */
+static int s_parse_peers (self_t *self)
+{
+    _cleanup_free_ char *copy = hs_strdup (self->peers_flag);
+    char *save = NULL;
+    for (char *tok = strtok_r (copy, ",", &save); tok; tok = strtok_r (NULL, ",", &save)) {
+        char *eq = strchr (tok, '=');
+        if (!eq || eq == tok || !eq[1] || !strchr (eq + 1, ':')) {
+            fprintf (stderr, "hs-store: --peers: \"%s\" is not NAME=HOST:PORT\n", tok);
+            return -1;
+        }
+        *eq = 0;
+        size_t nl = strlen (tok);
+        if (nl > 32 || strspn (tok, "abcdefghijklmnopqrstuvwxyz0123456789-") != nl) {
+            fprintf (stderr, "hs-store: --peers: member name \"%s\" is not [a-z0-9-]{1,32}\n", tok);
+            return -1;
+        }
+        if (self->n_peers == MAX_PEERS) {
+            fprintf (stderr, "hs-store: --peers: at most %d members\n", MAX_PEERS);
+            return -1;
+        }
+        for (size_t i = 0; i < self->n_peers; i++)
+            if (strcmp (self->peers[i].name, tok) == 0) {
+                fprintf (stderr, "hs-store: --peers: member \"%s\" twice\n", tok);
+                return -1;
+            }
+        peer_t *p = &self->peers[self->n_peers++];
+        p->name = hs_strdup (tok);
+        p->address = hs_strdup (eq + 1);
+        p->id = self->n_peers;
+    }
+    return 0;
+}
+
+/* <data>/cluster-id: written at bootstrap (or join), compared at every
+ * start. 0, or 1 (logged) on a mismatch. */
+static int s_cluster_id (self_t *self)
+{
+    _cleanup_free_ char *path = hs_sprintf ("%s/cluster-id", self->data);
+    _cleanup_free_ char *derived = NULL;
+    if (self->n_peers > 0 && !self->join) {
+        /* like etcd's --initial-cluster-token: the same on every member */
+        derived = hs_sprintf ("hs-%016llx", (unsigned long long)store_raft_hash (self->peers_flag));
+    }
+    const char *want = !hs_empty (self->cluster_flag) ? self->cluster_flag : derived;
+    char stored[256] = "";
+    FILE *f = fopen (path, "r");
+    if (f) {
+        if (!fgets (stored, sizeof stored, f)) stored[0] = 0;
+        fclose (f);
+        stored[strcspn (stored, "\n")] = 0;
+    }
+    if (stored[0] && want && strcmp (stored, want) != 0) {
+        log_error ("this member's data dir %s belongs to cluster \"%s\", but it was started for "
+                   "cluster \"%s\" (--cluster-id, or derived from --peers): refusing; use the "
+                   "data dir of this cluster, or the right --cluster-id/--peers",
+                   self->data, stored, want);
+        return 1;
+    }
+    if (!stored[0] && !want) {
+        log_error ("--join needs --cluster-id (the cluster's id: hb.raft.* shows it)");
+        return 1;
+    }
+    self->cluster_id = hs_strdup (stored[0] ? stored : want);
+    if (!stored[0]) {
+        _cleanup_free_ char *tmp = hs_sprintf ("%s.tmp", path);
+        FILE *w = fopen (tmp, "w");
+        if (!w || fprintf (w, "%s\n", self->cluster_id) < 0 || fflush (w) != 0 ||
+            fsync (fileno (w)) != 0 || fclose (w) != 0 || rename (tmp, path) != 0) {
+            log_error ("cannot write %s: %s", path, strerror (errno));
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void s_raft_close_cb (struct raft *r)
+{
+    self_t *self = r->data;
+    raft_uv_close (&self->io);
+    raft_uv_tcp_close (&self->transport);
+    self->raft_closed = true;
+}
+
+static int s_ha_setup (self_t *self)
+{
+    if (s_cluster_id (self)) return 1;
+    for (size_t i = 0; i < self->n_peers; i++)
+        if (strcmp (self->peers[i].name, self->member) == 0) {
+            self->raft_id = self->peers[i].id;
+            self->raft_address = hs_strdup (self->peers[i].address);
+        }
+    if (self->join) {
+        self->raft_id = s_join_id (self->member);
+        if (!hs_empty (self->raft_addr_flag)) {
+            free (self->raft_address);
+            self->raft_address = hs_strdup (self->raft_addr_flag);
+        }
+        if (self->n_peers < HS_ARRAY_LEN (self->peers) && self->raft_address)
+            self->peers[self->n_peers++] =
+                (peer_t){hs_strdup (self->member), hs_strdup (self->raft_address), self->raft_id};
+    }
+    if (!self->raft_id || !self->raft_address) {
+        log_error ("member \"%s\" is not in --peers%s", self->member,
+                   self->join ? " and --join has no --raft-address" : "");
+        return 1;
+    }
+    self->raft_dir = !hs_empty (self->raft_dir_flag) ? hs_strdup (self->raft_dir_flag)
+                                                     : hs_sprintf ("%s/raft", self->data);
+    int r = hs_mkdir_p (self->raft_dir, 0700);
+    if (r < 0) {
+        log_error ("cannot create the raft dir %s: %s", self->raft_dir, strerror (-r));
+        return 1;
+    }
+    store_raft_cbs_t cbs = {.done = s_ha_done, .serving = s_ha_serving, .arg = self};
+    store_raft_new (self->store, store_raft_hash (self->cluster_id), &cbs, &self->sr);
+    if (uv_loop_init (&self->uv) != 0) return 1;
+    self->uv_ok = true;
+    int rv = raft_uv_tcp_init (&self->transport, &self->uv);
+    self->transport_ok = rv == 0;
+    if (rv == 0) rv = raft_uv_init (&self->io, &self->uv, self->raft_dir, &self->transport);
+    self->io_ok = rv == 0 && self->transport_ok;
+    if (rv == 0)
+        rv = raft_init (&self->raft, &self->io, store_raft_fsm (self->sr), self->raft_id,
+                        self->raft_address);
+    if (rv != 0) {
+        log_error ("cannot start raft in %s: %s (%s)", self->raft_dir, raft_strerror (rv),
+                   self->raft_ok ? raft_errmsg (&self->raft) : "init");
+        return 1;
+    }
+    self->raft_ok = true;
+    self->raft.data = self;
+    store_raft_attach (self->sr, &self->raft);
+    unsigned et = (unsigned)self->election_ms;
+    raft_set_election_timeout (&self->raft, et);
+    raft_set_heartbeat_timeout (&self->raft, et / 6 ? et / 6 : 1);
+    raft_set_snapshot_threshold (&self->raft, RAFT_SNAP_THRESH);
+    raft_set_snapshot_trailing (&self->raft, RAFT_SNAP_TRAILING);
+    raft_set_pre_vote (&self->raft, true);
+    if (!self->join) {
+        struct raft_configuration conf;
+        raft_configuration_init (&conf);
+        for (size_t i = 0; i < self->n_peers; i++)
+            raft_configuration_add (&conf, self->peers[i].id, self->peers[i].address, RAFT_VOTER);
+        rv = raft_bootstrap (&self->raft, &conf);
+        raft_configuration_close (&conf);
+        if (rv == 0)
+            log_info ("bootstrapped cluster \"%s\" with %zu members in %s", self->cluster_id,
+                      self->n_peers, self->raft_dir);
+        else if (rv != RAFT_CANTBOOTSTRAP) {
+            log_error ("cannot bootstrap raft in %s: %s", self->raft_dir,
+                       raft_errmsg (&self->raft));
+            return 1;
+        }
+    }
+    rv = raft_start (&self->raft);
+    if (rv != 0) {
+        log_error ("cannot start raft in %s: %s", self->raft_dir, raft_errmsg (&self->raft));
+        return 1;
+    }
+    log_info ("member %s (raft id %llu at %s) of cluster \"%s\": applied to raft index %llu",
+              self->member, (unsigned long long)self->raft_id, self->raft_address, self->cluster_id,
+              (unsigned long long)store_applied_index (self->store));
+    return 0;
+}
+
+/* ------------------------------------------------------------------ membership (cmd.members/) */
+
+typedef struct {
+    self_t *self;
+    char *client_id, *request_id, *op;
+    raft_id id, old_id; /* the member added/removed/transferred to; replace: the one leaving */
+    int stage;          /* replace: 0 add, 1 assign, 2 remove */
+    struct raft_change change;
+    struct raft_transfer transfer;
+} s_mc_t;
+
+static void s_mc_answer (s_mc_t *mc, Hs__Code code, const char *msg)
+{
+    self_t *self = mc->self;
+    if (self->bus && hs_topic_id_ok (mc->client_id)) {
+        Hs__Ack *ack = hs_pb_new (&hs__ack__descriptor);
+        hs_pb_set_str (&ack->request_id, mc->request_id);
+        ack->code = code;
+        hs_pb_set_str (&ack->message, msg);
+        Hs__Envelope env = HS__ENVELOPE__INIT;
+        env.body_case = HS__ENVELOPE__BODY_ACK;
+        env.ack = ack;
+        _cleanup_free_ char *topic = hs_sprintf ("ack.%s/", mc->client_id);
+        s_publish (self, topic, &env);
+        hs_pb_free (ack);
+    }
+    log_info ("member change %s (request %s): %s%s%s", mc->op, hs_s (mc->request_id),
+              code == HS__CODE__CODE_OK ? "done" : "failed", msg ? ": " : "", hs_s (msg));
+    free (mc->client_id);
+    free (mc->request_id);
+    free (mc->op);
+    free (mc);
+}
+
+static void s_mc_step (s_mc_t *mc);
+
+static void s_mc_change_cb (struct raft_change *req, int status)
+{
+    s_mc_t *mc = req->data;
+    if (status != 0) {
+        _cleanup_free_ char *m = hs_sprintf ("raft: %s", raft_strerror (status));
+        s_mc_answer (mc,
+                     status == RAFT_LEADERSHIPLOST || status == RAFT_NOTLEADER
+                         ? HS__CODE__CODE_UNAVAILABLE
+                         : HS__CODE__CODE_INVALID,
+                     m);
+        return;
+    }
+    mc->stage++;
+    s_mc_step (mc);
+}
+
+static void s_mc_transfer_cb (struct raft_transfer *req)
+{
+    s_mc_t *mc = req->data;
+    raft_id lid = 0;
+    const char *addr = NULL;
+    raft_leader (&mc->self->raft, &lid, &addr);
+    if (lid == mc->id)
+        s_mc_answer (mc, HS__CODE__CODE_OK, NULL);
+    else
+        s_mc_answer (mc, HS__CODE__CODE_UNAVAILABLE, "leadership did not move; retry");
+}
+
+/* add: add (spare), assign voter. remove: remove. replace: add, assign,
+ * remove the old one. Each step starts when the last one's configuration
+ * committed. */
+static void s_mc_step (s_mc_t *mc)
+{
+    struct raft *r = &mc->self->raft;
+    bool add = strcmp (mc->op, "add") == 0 || strcmp (mc->op, "replace") == 0;
+    int rv = 0;
+    mc->change.data = mc;
+    if (add && mc->stage == 0) {
+        const char *address = "";
+        for (size_t i = 0; i < mc->self->n_peers; i++)
+            if (mc->self->peers[i].id == mc->id) address = mc->self->peers[i].address;
+        rv = raft_add (r, &mc->change, mc->id, address, s_mc_change_cb);
+    } else if (add && mc->stage == 1)
+        rv = raft_assign (r, &mc->change, mc->id, RAFT_VOTER, s_mc_change_cb);
+    else if (strcmp (mc->op, "remove") == 0 && mc->stage == 0)
+        rv = raft_remove (r, &mc->change, mc->id, s_mc_change_cb);
+    else if (strcmp (mc->op, "replace") == 0 && mc->stage == 2)
+        rv = raft_remove (r, &mc->change, mc->old_id, s_mc_change_cb);
+    else {
+        s_mc_answer (mc, HS__CODE__CODE_OK, NULL);
+        return;
+    }
+    if (rv != 0) {
+        _cleanup_free_ char *m = hs_sprintf ("raft: %s", raft_errmsg (r));
+        s_mc_answer (mc, rv == RAFT_NOTLEADER ? HS__CODE__CODE_UNAVAILABLE : HS__CODE__CODE_INVALID,
+                     m);
+    }
+}
+
+static raft_id s_peer_id (self_t *self, const char *name)
+{
+    for (size_t i = 0; i < self->n_peers; i++)
+        if (hs_streq (self->peers[i].name, name)) return self->peers[i].id;
+    return 0;
+}
+
+/* A MemberChange on cmd.members/ (only the serving leader reads cmd.; the
+ * broker lets only an admin publish there). */
+static void s_member_change (self_t *self, const Hs__MemberChange *c, const char *identity)
+{
+    (void)identity;
+    if (!c || !hs_topic_id_ok (c->client_id)) {
+        store_count_garbage (self->store);
+        return;
+    }
+    s_mc_t *mc = hs_calloc (1, sizeof *mc);
+    mc->self = self;
+    mc->client_id = hs_strdup (c->client_id);
+    mc->request_id = hs_strdup (hs_s (c->request_id));
+    mc->op = hs_strdup (hs_s (c->op));
+    const char *name = hs_s (c->name);
+    size_t nl = strlen (name);
+    if (nl == 0 || nl > 32 || strspn (name, "abcdefghijklmnopqrstuvwxyz0123456789-") != nl) {
+        s_mc_answer (mc, HS__CODE__CODE_INVALID, "name must be [a-z0-9-]{1,32}");
+        return;
+    }
+    if (strcmp (mc->op, "add") == 0 || strcmp (mc->op, "replace") == 0) {
+        if (hs_empty (c->address) || !strchr (c->address, ':')) {
+            s_mc_answer (mc, HS__CODE__CODE_INVALID, "an added member needs address HOST:PORT");
+            return;
+        }
+        if (strcmp (mc->op, "replace") == 0 && !(mc->old_id = s_peer_id (self, c->replaces))) {
+            s_mc_answer (mc, HS__CODE__CODE_INVALID, "replace: unknown member to replace");
+            return;
+        }
+        mc->id = s_peer_id (self, name);
+        if (!mc->id) {
+            mc->id = s_join_id (name);
+            if (self->n_peers == HS_ARRAY_LEN (self->peers)) {
+                s_mc_answer (mc, HS__CODE__CODE_INVALID, "too many members");
+                return;
+            }
+            self->peers[self->n_peers++] =
+                (peer_t){hs_strdup (name), hs_strdup (c->address), mc->id};
+        }
+    } else if (strcmp (mc->op, "remove") == 0 || strcmp (mc->op, "transfer") == 0) {
+        if (!(mc->id = s_peer_id (self, name))) {
+            s_mc_answer (mc, HS__CODE__CODE_NOT_FOUND, "no such member");
+            return;
+        }
+    } else {
+        s_mc_answer (mc, HS__CODE__CODE_INVALID, "op must be add, remove, replace or transfer");
+        return;
+    }
+    if (strcmp (mc->op, "transfer") == 0) {
+        mc->transfer.data = mc;
+        int rv = raft_transfer (&self->raft, &mc->transfer, mc->id, s_mc_transfer_cb);
+        if (rv != 0) {
+            _cleanup_free_ char *m = hs_sprintf ("raft: %s", raft_errmsg (&self->raft));
+            s_mc_answer (mc, HS__CODE__CODE_INVALID, m);
+        }
+        return;
+    }
+    s_mc_step (mc);
+}
+
+static void s_ha_teardown (self_t *self)
+{
+    hs_loop_io_free (&self->uv_io);
+    hs_loop_timer_free (&self->uv_timer);
+    hs_loop_post_free (&self->post);
+    if (self->raft_ok) {
+        raft_close (&self->raft, s_raft_close_cb);
+        self->raft_ok = false;
+    } else {
+        if (self->io_ok) raft_uv_close (&self->io);
+        if (self->transport_ok) raft_uv_tcp_close (&self->transport);
+    }
+    if (self->uv_ok) {
+        uv_run (&self->uv, UV_RUN_DEFAULT); /* the close callbacks */
+        uv_loop_close (&self->uv);
+        self->uv_ok = false;
+    }
+    store_raft_destroy (&self->sr);
+    for (size_t i = 0; i < self->n_peers; i++) {
+        free (self->peers[i].name);
+        free (self->peers[i].address);
+    }
+    self->n_peers = 0;
+    free (self->cluster_id);
+    free (self->raft_dir);
+    free (self->raft_address);
+}
+
 /* ------------------------------------------------------------------ the batch */
 
 /* Deletes Events nobody repeated within --event-ttl, through the same path
  * as any command: logged, committed, published. */
 static void s_sweep_events (self_t *self)
 {
+    if (self->ha && (!store_raft_serving (self->sr) || store_raft_busy (self->sr))) return;
     Hs__Command *cmd =
         store_expired_events (self->store, hs_now_ns () - self->event_ttl_ns, EVENT_SWEEP_MAX);
     if (!cmd) return;
     size_t n = cmd->n_writes;
-    int r = store_apply (self->store, &cmd, 1, &self->out);
+    int r = self->ha ? store_raft_submit (self->sr, &cmd, NULL, 1, &self->out)
+                     : store_apply (self->store, &cmd, 1, &self->out);
     if (r < 0)
         log_warn ("could not delete %zu expired Events: %s", n, strerror (-r));
     else
         log_debug ("deleted %zu expired Events", n);
-    s_publish_out (self);
+    if (!self->ha || r != 0) s_publish_out (self); /* ha, 0: held until committed */
     store_out_reset (&self->out);
     hs_pb_free (cmd);
 }
@@ -251,8 +829,58 @@ static void s_checkpoint (self_t *self)
                      strerror (-r));
 }
 
+/* The replicated store's batch: on the serving leader with no batch in
+ * flight. Snapshot requests are served first, after a checkpoint: every
+ * acked write is committed and in the window then, and nothing uncommitted
+ * is (the previous batch committed), so LMDB never holds an uncommitted
+ * effect. Then the commands go to raft (s_ha_apply); their acks and events
+ * are held until the entry commits (s_ha_done). No arena here: the held
+ * messages outlive the batch. */
+static void s_batch_ha (self_t *self)
+{
+    if (!store_raft_serving (self->sr) || store_raft_busy (self->sr)) return;
+    while (!store_batch_full (self->batch)) {
+        char *topic;
+        Hs__Envelope *env;
+        size_t size;
+        int r = hs_bus_recv_sized (self->bus, "cmd.", &topic, &env, &size, 0);
+        if (r < 0) break;
+        if (store_join_take (self->bus, topic, env)) continue;
+        if (env->body_case == HS__ENVELOPE__BODY_MEMBER_CHANGE) {
+            s_member_change (self, env->member_change, hs_bus_peer_identity (self->bus));
+            free (topic);
+            hs_pb_free (env);
+            continue;
+        }
+        store_batch_take_as (self->batch, topic, env, size, hs_bus_peer_identity (self->bus));
+    }
+    size_t n_cmds = store_batch_n_commands (self->batch);
+    if (n_cmds > self->queue_max) self->queue_max = n_cmds;
+    if (n_cmds) self->batches++;
+    if (store_batch_full (self->batch)) self->batches_full++;
+    size_t n_snaps = store_batch_n_snapshots (self->batch);
+    if (n_snaps > 0) s_checkpoint (self);
+    for (size_t i = 0; i < n_snaps; i++)
+        s_serve_snapshot (self, store_batch_snapshot (self->batch, i),
+                          store_batch_snapshot_identity (self->batch, i));
+    self->snapshots_served += n_snaps;
+    self->ha_result = 1;
+    if (store_batch_apply (self->batch, &self->out)) {
+        if (self->ha_result == 0)
+            store_raft_hold (self->sr, &self->out); /* s_ha_done publishes */
+        else
+            s_publish_out (self);
+        store_out_reset (&self->out);
+    }
+    store_batch_end (self->batch);
+}
+
 static void s_batch (self_t *self)
 {
+    if (self->ha) {
+        s_batch_ha (self);
+        return;
+    }
     /* Every message of the batch, from the commands received to the acks
      * and events published, comes from the arena and goes at once when
      * the batch ends: malloc and free of the tens of small pieces of each
@@ -325,6 +953,11 @@ static void s_on_commands (void *arg)
 static void s_on_idle (void *arg)
 {
     self_t *self = arg;
+    /* Not with a batch in flight: LMDB would hold an uncommitted effect. */
+    if (self->ha && store_raft_busy (self->sr)) {
+        hs_loop_timer_set (self->idle, hs_mono_ns () + IDLE_MS * 1000000LL);
+        return;
+    }
     if (store_checkpoint_due (self->store, hs_mono_ns (), true)) s_checkpoint (self);
 }
 
@@ -346,6 +979,7 @@ static void s_on_sweep (void *arg)
 static bool s_pending (void *arg)
 {
     self_t *self = arg;
+    if (self->ha && (!store_raft_serving (self->sr) || store_raft_busy (self->sr))) return false;
     return hs_bus_pending (self->bus);
 }
 
@@ -361,6 +995,15 @@ static int s_flag (void *arg, int ch, const char *value)
     case 'i': self->instance_flag = value; return 0;
     case 'K': self->opts.encryption_key = value; return 0;
     case 'R': self->rewrite_only = true; return 0;
+    case 'm': self->member = value; return 0;
+    case 'P': self->peers_flag = value; return 0;
+    case 'c': self->cluster_flag = value; return 0;
+    case 'D': self->raft_dir_flag = value; return 0;
+    case 'J': self->join = true; return 0;
+    case 'A': self->raft_addr_flag = value; return 0;
+    case 'T':
+        return hs_daemon_int ("hs-store", "--election-timeout", value, 10, 60000,
+                              &self->election_ms);
     case 't':
     case 'E': {
         const char *flag = ch == 't' ? "--request-ttl" : "--event-ttl";
@@ -404,6 +1047,30 @@ static int s_check (void *arg, int argc, char **argv)
         return -1;
     }
     self->opts.net = &self->net;
+    self->ha = !hs_empty (self->peers_flag) || self->join;
+    if (self->ha) {
+        size_t ml = self->member ? strlen (self->member) : 0;
+        if (ml == 0 || ml > 32 ||
+            strspn (self->member, "abcdefghijklmnopqrstuvwxyz0123456789-") != ml) {
+            fprintf (stderr, "hs-store: --peers and --join need --member NAME ([a-z0-9-]{1,32})\n");
+            return -1;
+        }
+        if (!hs_empty (self->peers_flag) && s_parse_peers (self) < 0) return -1;
+        if (self->join && hs_empty (self->raft_addr_flag)) {
+            bool listed = false;
+            for (size_t i = 0; i < self->n_peers; i++)
+                listed |= strcmp (self->peers[i].name, self->member) == 0;
+            if (!listed) {
+                fprintf (stderr, "hs-store: --join needs --raft-address HOST:PORT\n");
+                return -1;
+            }
+        }
+        self->opts.replicated = true;
+    } else if (self->member || self->cluster_flag || self->raft_dir_flag || self->raft_addr_flag) {
+        fprintf (stderr, "hs-store: --member, --cluster-id, --raft-dir and --raft-address need "
+                         "--peers or --join\n");
+        return -1;
+    }
     return 0;
 }
 
@@ -464,16 +1131,26 @@ static int s_setup (void *arg, hs_loop_t *loop)
         return 1;
     }
     self->instance = hs_bus_instance (self->bus);
-    hs_bus_subscribe (self->bus, "cmd.");
+    /* Replicated: only the serving leader subscribes to cmd. (s_ha_serving). */
+    if (!self->ha) hs_bus_subscribe (self->bus, "cmd.");
     r = hs_bus_join (self->bus, JOIN_TIMEOUT_MS);
     if (r < 0) {
         log_error ("cannot join the bus: %s", strerror (-r));
         return 1;
     }
     self->batch = store_batch_new (self->store);
-    self->commands =
-        hs_loop_zsock (loop, hs_bus_sub_socket (self->bus), s_on_commands, s_pending, self);
-    if (!self->commands) return 1;
+    if (self->ha) {
+        store_batch_set_apply (self->batch, s_ha_apply, self);
+        if (s_ha_setup (self)) return 1;
+        self->uv_io = hs_loop_io (loop, uv_backend_fd (&self->uv), EPOLLIN, s_on_uv_io, self);
+        self->uv_timer = hs_loop_timer (loop, hs_mono_ns (), s_on_uv_timer, self);
+        self->post = hs_loop_post (loop, s_ha_post, self);
+        if (!self->uv_io || !self->post) return 1;
+    } else {
+        self->commands =
+            hs_loop_zsock (loop, hs_bus_sub_socket (self->bus), s_on_commands, s_pending, self);
+        if (!self->commands) return 1;
+    }
     self->idle = hs_loop_timer (loop, HS_NEVER, s_on_idle, self);
     self->hb = hs_loop_timer (loop, hs_mono_ns (), s_on_heartbeat, self);
     self->sweep = hs_loop_timer (loop, hs_mono_ns (), s_on_sweep, self);
@@ -486,6 +1163,7 @@ static void s_teardown (void *arg)
 {
     self_t *self = arg;
     hs_loop_zsock_free (&self->commands);
+    if (self->ha) s_ha_teardown (self); /* before the bus: a held batch is answered */
     hs_loop_timer_free (&self->idle);
     hs_loop_timer_free (&self->hb);
     hs_loop_timer_free (&self->sweep);
@@ -511,6 +1189,13 @@ static const struct option s_options[] = {
     {"service-cidr", required_argument, NULL, 'S'},
     {"encryption-key", required_argument, NULL, 'K'},
     {"rewrite-secrets", no_argument, NULL, 'R'},
+    {"member", required_argument, NULL, 'm'},
+    {"peers", required_argument, NULL, 'P'},
+    {"cluster-id", required_argument, NULL, 'c'},
+    {"raft-dir", required_argument, NULL, 'D'},
+    {"election-timeout", required_argument, NULL, 'T'},
+    {"join", no_argument, NULL, 'J'},
+    {"raft-address", required_argument, NULL, 'A'},
     {NULL, 0, NULL, 0},
 };
 
@@ -530,7 +1215,8 @@ int main (int argc, char **argv)
      * and with tens of thousands of small protobuf chunks freed per second
      * that showed in the store's profile (docs/architecture.md §4). */
     mallopt (M_MXFAST, 0);
-    self_t self = {.lock_fd = -1, .event_ttl_ns = 3600LL * 1000000000LL};
+    self_t self = {
+        .lock_fd = -1, .event_ttl_ns = 3600LL * 1000000000LL, .election_ms = RAFT_ELECTION_MS};
     hs_net_conf_default (&self.net);
     return hs_daemon_main (&s_daemon, &self, argc, argv);
 }

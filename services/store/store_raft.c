@@ -202,8 +202,8 @@ static void s_apply_cb (struct raft_apply *req, int status, void *result)
     store_out_reset (&self->held);
 }
 
-int store_raft_submit (store_raft_t *self, Hs__Command *const *cmds, const char *const *identities,
-                       size_t n, store_out_t *out)
+int store_raft_propose (store_raft_t *self, Hs__Command *const *cmds, const char *const *identities,
+                        size_t n, store_out_t *out)
 {
     if (!self->serving || self->req) return -EBUSY;
     int r = store_apply_as (self->store, cmds, identities, n, out);
@@ -235,11 +235,23 @@ int store_raft_submit (store_raft_t *self, Hs__Command *const *cmds, const char 
     self->req_index = req->index;
     self->req_crc = store_wal_crc32c (0, rec, len);
     self->req_applied = false;
+    return 0;
+}
+
+void store_raft_hold (store_raft_t *self, store_out_t *out)
+{
     store_out_t t = self->held;
     self->held = *out;
     *out = t;
     store_out_reset (out);
-    return 0;
+}
+
+int store_raft_submit (store_raft_t *self, Hs__Command *const *cmds, const char *const *identities,
+                       size_t n, store_out_t *out)
+{
+    int r = store_raft_propose (self, cmds, identities, n, out);
+    if (r == 0) store_raft_hold (self, out);
+    return r;
 }
 
 /* ------------------------------------------------------------------ the FSM */

@@ -65,6 +65,13 @@ bool store_raft_busy (store_raft_t *self);
  * (out's acks are Unavailable: publish them). */
 int store_raft_submit (store_raft_t *self, Hs__Command *const *cmds, const char *const *identities,
                        size_t n, store_out_t *out);
+/* store_raft_submit in two steps, for a caller that adds to out (refusals,
+ * timings) between: propose returns as submit but never swaps out; after a
+ * 0 the caller MUST store_raft_hold (out) before raft runs again (the same
+ * loop turn). */
+int store_raft_propose (store_raft_t *self, Hs__Command *const *cmds, const char *const *identities,
+                        size_t n, store_out_t *out);
+void store_raft_hold (store_raft_t *self, store_out_t *out);
 
 /* An entry of cluster `cluster` holding payload, as submit builds it: a
  * raft_malloc'ed buffer (for tests: a foreign cluster's entry). */
