@@ -16,8 +16,8 @@ ha_up
 L=${HA_LEADER#s}
 lap "3 members up, leader s$L"
 
-start load on_client "$HS_BIN/hs-ha-load" --clients 256 --keys 32 --ms 8000 \
-  --out "$T/history.jsonl"
+start load on_client "$HS_BIN/hs-ha-load" --clients 256 --keys 32 --ms 40000 \
+  --stop-file "$T/stop" --out "$T/history.jsonl"
 LOAD_PID=$LAST_PID
 wait_for 20 "the writers to start" grep -q "started 256 clients" "$T/load.log"
 # mid-load: once the leader has committed 100 more raft entries (batches)
@@ -34,6 +34,7 @@ T_NEW=$(ha_elected_ms "${NEW#s}" "$T_KILL") || fail "$NEW logged no election"
 lap "new leader $NEW elected ${T_NEW} ms after the kill (its log; hsctl saw it at ${T_SEEN} ms)"
 [ "$T_NEW" -le 1000 ] || fail "new leader only ${T_NEW} ms after the kill (election timeout ${HA_ET} ms)"
 
+touch "$T/stop"
 poll_until 40 sh -c "! kill -0 $LOAD_PID" || fail "the writers did not finish"
 wait "$LOAD_PID" || fail "hs-ha-load failed: $(tail -n 5 "$T/load.log")"
 grep "hs-ha-load: sent" "$T/load.log"
@@ -46,9 +47,9 @@ pass "every acked write present exactly once, history linearizable"
 
 # The killed member comes back and catches up from the others.
 ha_start "$L"
-TARGET=$(ha_field "${NEW#s}" commit)
+TARGET=$(ha_field "${NEW#s}" applied)
 catch_up() { local a; a=$(ha_field "$L" applied); [ -n "$a" ] && [ "$a" -ge "$TARGET" ]; }
-wait_for 30 "s$L to apply up to $TARGET" catch_up
+poll_until 30 catch_up || { ha_view; fail "s$L did not apply up to $TARGET"; }
 [ "$(ha_role "$L")" = follower ] || fail "s$L came back as $(ha_role "$L"), not follower"
 for i in 1 2 3; do ha_stop "$i"; done
 D1=$(ha_digest 1) D2=$(ha_digest 2) D3=$(ha_digest 3)

@@ -12,6 +12,7 @@
  *  A watcher on ev.pod. records every event. Every send, answer and event
  *  goes to --out as one JSON line with CLOCK_MONOTONIC ns (one process, one
  *  clock: real-time order holds), for hs_history_check.py.
+ *  --stop-file PATH ends the window early once PATH exists.
  *  Exit 0 once the window ended and every call was answered or timed out.
  */
 #include "hs_bus.h"
@@ -27,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define VAL_ANNOTATION "ha.homeostat.io/v"
 
@@ -174,19 +176,23 @@ static void s_event (const Hs__Envelope *env)
 
 int main (int argc, char **argv)
 {
-    const char *bus = NULL, *out = NULL;
+    const char *bus = NULL, *out = NULL, *stop_file = NULL;
     int ms = 5000;
     G.clients = 256;
     G.keys = 32;
     G.cas_every = 4;
     G.timeout_ms = 8000;
-    static struct option opts[] = {
-        {"bus", required_argument, 0, 'b'},        {"clients", required_argument, 0, 'c'},
-        {"keys", required_argument, 0, 'k'},       {"ms", required_argument, 0, 'm'},
-        {"out", required_argument, 0, 'o'},        {"cas-every", required_argument, 0, 'a'},
-        {"timeout-ms", required_argument, 0, 't'}, {0, 0, 0, 0}};
+    static struct option opts[] = {{"bus", required_argument, 0, 'b'},
+                                   {"clients", required_argument, 0, 'c'},
+                                   {"keys", required_argument, 0, 'k'},
+                                   {"ms", required_argument, 0, 'm'},
+                                   {"out", required_argument, 0, 'o'},
+                                   {"cas-every", required_argument, 0, 'a'},
+                                   {"timeout-ms", required_argument, 0, 't'},
+                                   {"stop-file", required_argument, 0, 's'},
+                                   {0, 0, 0, 0}};
     int c;
-    while ((c = getopt_long (argc, argv, "b:c:k:m:o:a:t:", opts, NULL)) != -1) {
+    while ((c = getopt_long (argc, argv, "b:c:k:m:o:a:t:s:", opts, NULL)) != -1) {
         switch (c) {
         case 'b': bus = optarg; break;
         case 'c': G.clients = atoi (optarg); break;
@@ -195,9 +201,11 @@ int main (int argc, char **argv)
         case 'o': out = optarg; break;
         case 'a': G.cas_every = atoi (optarg); break;
         case 't': G.timeout_ms = atoi (optarg); break;
+        case 's': stop_file = optarg; break;
         default:
             fprintf (stderr, "usage: hs-ha-load [--bus LIST] --out FILE [--clients N] "
-                             "[--keys K] [--ms MS] [--cas-every M] [--timeout-ms T]\n");
+                             "[--keys K] [--ms MS] [--cas-every M] [--timeout-ms T]\n"
+                             "       [--stop-file PATH]  (stop early once PATH exists)\n");
             return 2;
         }
     }
@@ -262,9 +270,14 @@ int main (int argc, char **argv)
     }
     /* Until the window ends and every call is answered or timed out; events
      * for another second after that. */
-    int64_t quiet_end = 0;
+    int64_t quiet_end = 0, next_stat = 0;
     for (;;) {
         int64_t now = hs_mono_ns ();
+        /* --stop-file: the test says when its disruptions are over */
+        if (stop_file && now < G.t_end && now >= next_stat) {
+            if (access (stop_file, F_OK) == 0) G.t_end = now;
+            next_stat = now + 20000000;
+        }
         if (now >= G.t_end && G.inflight == 0) {
             if (!quiet_end) quiet_end = now + 1000000000LL;
             if (now >= quiet_end) break;
