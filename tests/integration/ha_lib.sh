@@ -147,3 +147,39 @@ ha_digest() {
     mdb_dump -s "$t" "$T/s$i" 2>/dev/null || true
   done | sha256sum | awk '{print $1}'
 }
+
+# ha_load_start CLIENTS KEYS: hs-ha-load on the clients' host, recording to
+# $T/history.jsonl until ha_load_finish (40 s at most). Sets LOAD_PID.
+ha_load_start() {
+  start load on_client "$HS_BIN/hs-ha-load" --clients "$1" --keys "$2" --ms 40000 \
+    --stop-file "$T/stop" --out "$T/history.jsonl"
+  LOAD_PID=$LAST_PID
+  wait_for 20 "the writers to start" grep -q "started $1 clients" "$T/load.log"
+}
+
+# ha_commits_past I N: member s<I> reports a commit index >= N.
+ha_commits_past() { local c; c=$(ha_field "$1" commit); [ -n "$c" ] && [ "$c" -ge "$2" ]; }
+
+# ha_load_finish: stops the writers, then checks their history against the
+# final state (hs_history_check.py); fails on any violation.
+ha_load_finish() {
+  touch "$T/stop"
+  poll_until 40 sh -c "! kill -0 $LOAD_PID" || fail "the writers did not finish"
+  wait "$LOAD_PID" || fail "hs-ha-load failed: $(tail -n 5 "$T/load.log")"
+  grep "hs-ha-load: sent" "$T/load.log"
+  on_client "$HS_BIN/hsctl" get pods -o json >"$T/final.json" 2>"$T/final.err" ||
+    fail "hsctl get pods: $(cat "$T/final.err")"
+  python3 "$HS_SRC/tests/tools/hs_history_check.py" "$T/history.jsonl" "$T/final.json" |
+    tee "$T/check.out"
+  grep -q "0 violations" "$T/check.out" || fail "the history is not linearizable"
+}
+
+# ha_digests_equal: stops the three members (they checkpoint) and fails
+# unless their LMDB digests are equal.
+ha_digests_equal() {
+  local i d1 d2 d3
+  for i in 1 2 3; do ha_stop "$i"; done
+  d1=$(ha_digest 1) d2=$(ha_digest 2) d3=$(ha_digest 3)
+  [ "$d1" = "$d2" ] && [ "$d2" = "$d3" ] || fail "LMDB digests differ: s1 $d1 s2 $d2 s3 $d3"
+  HA_DIGEST=$d1
+}
