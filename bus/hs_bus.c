@@ -56,6 +56,7 @@ struct hs_bus_t {
     bool sub_up;
     int64_t move_ns;
     uint64_t moves, links;
+    hs_loop_timer_t *check_timer; /* hs_bus_attach */
     /* hs_bus_batch_begin..end: messages go out packed into one frame of a
      * bus.packed message (hs_bus.h): pack holds the pairs so far. */
     int batching; /* nesting depth of hs_bus_batch_begin */
@@ -75,31 +76,34 @@ const char *hs_garbage_name (hs_garbage_t reason)
     return reason < HS_GARBAGE__COUNT ? s_garbage_names[reason] : "?";
 }
 
-/* One address (no list) into its two endpoints. 0 or -EINVAL. */
+/* One address (no list) into its two endpoints. 0 or -EINVAL (also for
+ * one too long for len). */
 static int s_endpoints_one (const char *addr, char *ret_pub, char *ret_sub, size_t len)
 {
+    int n1, n2;
     if (hs_startswith (addr, "ipc://")) {
         if (!addr[6]) return -EINVAL;
-        snprintf (ret_pub, len, "%s/pub", addr);
-        snprintf (ret_sub, len, "%s/sub", addr);
-        return 0;
+        n1 = snprintf (ret_pub, len, "%s/pub", addr);
+        n2 = snprintf (ret_sub, len, "%s/sub", addr);
+        return n1 < 0 || n2 < 0 || (size_t)n1 >= len || (size_t)n2 >= len ? -EINVAL : 0;
     }
     if (hs_startswith (addr, "tcp://")) addr += 6;
     char host[256];
     int port = HS_BUS_PORT;
     const char *colon = strrchr (addr, ':');
-    if (colon && !strchr (colon, ']')) {
+    size_t hlen = colon && !strchr (colon, ']') ? (size_t)(colon - addr) : strlen (addr);
+    if (hlen == 0 || hlen >= sizeof host) return -EINVAL;
+    if (hlen < strlen (addr)) {
         int64_t p;
         if (hs_parse_i64 (colon + 1, &p) < 0 || p <= 0 || p >= 65535) return -EINVAL;
         port = (int)p;
-        snprintf (host, sizeof host, "%.*s", (int)(colon - addr), addr);
-    } else {
-        snprintf (host, sizeof host, "%s", addr);
     }
-    if (!*host || strchr (host, '/') || strchr (host, ' ')) return -EINVAL;
-    snprintf (ret_pub, len, "tcp://%s:%d", host, port);
-    snprintf (ret_sub, len, "tcp://%s:%d", host, port + 1);
-    return 0;
+    memcpy (host, addr, hlen);
+    host[hlen] = '\0';
+    if (strchr (host, '/') || strchr (host, ' ')) return -EINVAL;
+    n1 = snprintf (ret_pub, len, "tcp://%s:%d", host, port);
+    n2 = snprintf (ret_sub, len, "tcp://%s:%d", host, port + 1);
+    return n1 < 0 || n2 < 0 || (size_t)n1 >= len || (size_t)n2 >= len ? -EINVAL : 0;
 }
 
 int hs_bus_endpoints_list (const char *addr, hs_bus_ep_t *ret, size_t max, char *err,
@@ -230,7 +234,7 @@ static void *s_monitor (hs_bus_t *self, void *sock, int i)
                  ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
     /* Several brokers: the SUB socket's monitor also says when its
      * connection goes (hs_bus_check), and lives as long as the bus. */
-    if (i == 1 && self->n_eps > 1) events |= ZMQ_EVENT_DISCONNECTED;
+    if (i == 1 && self->n_eps > 1) events |= ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CONNECT_RETRIED;
     if (zmq_socket_monitor (sock, ep, events) != 0) return NULL;
     void *mon = zmq_socket (self->ctx, ZMQ_PAIR);
     if (mon && zmq_connect (mon, ep) != 0) {
@@ -266,6 +270,9 @@ static void s_sub_event (hs_bus_t *self, uint16_t event, const char *addr, size_
     if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
         if (!self->sub_up && self->moves) self->links++;
         self->sub_up = true;
+    } else if (event == ZMQ_EVENT_CONNECT_RETRIED) {
+        /* refused (nothing listens there): no use waiting for it */
+        if (!self->sub_up) self->move_ns = hs_mono_ns ();
     } else if (event == ZMQ_EVENT_DISCONNECTED) {
         if (self->sub_up) log_info ("bus: lost the broker at %s", cur);
         self->sub_up = false;
@@ -531,6 +538,7 @@ void hs_bus_destroy (hs_bus_t **self_p)
     hs_bus_batch_flush (self); /* a batch never ended still goes */
     free (self->pack);
     s_stop_monitors_all (self, true);
+    hs_loop_timer_free (&self->check_timer);
     free (self->eps);
     free (self->cred_path);
     free (self->pub_ep);
@@ -1164,4 +1172,19 @@ uint64_t hs_bus_moves (hs_bus_t *self)
 uint64_t hs_bus_links (hs_bus_t *self)
 {
     return self->links;
+}
+
+static void s_on_check (void *arg)
+{
+    hs_bus_t *self = arg;
+    hs_bus_check (self);
+    hs_loop_timer_set (self->check_timer, hs_mono_ns () + (int64_t)HS_BUS_CHECK_MS * 1000000);
+}
+
+int hs_bus_attach (hs_bus_t *self, hs_loop_t *loop)
+{
+    if (self->n_eps < 2 || self->check_timer) return 0;
+    self->check_timer =
+        hs_loop_timer (loop, hs_mono_ns () + (int64_t)HS_BUS_CHECK_MS * 1000000, s_on_check, self);
+    return self->check_timer ? 0 : -ENOMEM;
 }

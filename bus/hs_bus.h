@@ -14,7 +14,8 @@
  *  tcp://10.0.0.1:7400,tcp://10.0.0.2:7400; up to HS_BUS_MAX_BROKERS).
  *  The PUB socket connects to every broker, so every broker carries every
  *  message; the SUB socket connects to ONE broker at a time, so nothing is
- *  received twice, and moves to the next one in the list (round robin)
+ *  received twice (short of a message that reached the new broker late,
+ *  just after a move: the layers above drop repeats), and moves to the next one in the list (round robin)
  *  when its broker goes quiet: the connection closes (a killed broker), or
  *  no ZMTP heartbeat comes back for HS_BUS_QUIET_MS (a hung or unreachable
  *  one; every connection pings every HS_BUS_PING_MS), or a new connection
@@ -59,6 +60,7 @@
 #include <sys/uio.h>
 
 #include "hs_cred.h"
+#include "hs_loop.h"
 #include "hs_pb.h"
 
 #define HS_BUS_DEFAULT   "127.0.0.1:7400"
@@ -69,8 +71,8 @@
 #define HS_BUS_HWM       100000
 
 #define HS_BUS_MAX_BROKERS 8
-#define HS_BUS_PING_MS     200 /* ZMTP heartbeat interval, several brokers only */
-#define HS_BUS_QUIET_MS    600 /* no answer to a heartbeat for this long: gone */
+#define HS_BUS_PING_MS     150 /* ZMTP heartbeat interval, several brokers only */
+#define HS_BUS_QUIET_MS    500 /* no answer to a heartbeat for this long: gone */
 #define HS_BUS_CONNECT_MS  500 /* a new SUB connection not up after this: next */
 #define HS_BUS_CHECK_MS    100 /* how often hs_bus_check should run */
 
@@ -289,6 +291,11 @@ bool hs_bus_pending (hs_bus_t *self);
  * hs_bus_links: how many connections it completed after a move (a caller
  * that sees it grow resends what may have been lost meanwhile). */
 int hs_bus_check (hs_bus_t *self);
+/* For an owner that polls hs_bus_sub_socket on an hs_loop itself (not
+ * through hs_client_attach, which does this): runs hs_bus_check on the
+ * loop every HS_BUS_CHECK_MS. Nothing with one broker. Destroy the bus
+ * before the loop. 0 or -ENOMEM. */
+int hs_bus_attach (hs_bus_t *self, hs_loop_t *loop);
 size_t hs_bus_brokers (hs_bus_t *self);
 const char *hs_bus_sub_endpoint (hs_bus_t *self);
 uint64_t hs_bus_moves (hs_bus_t *self);

@@ -199,6 +199,7 @@ typedef struct s_pending {
     bool sync, done;
     int err;
     Hs__Ack *ack;
+    Hs__Ack *unavailable; /* the last Unavailable answer, kept while retrying */
 } s_pending_t;
 
 typedef struct {
@@ -441,6 +442,7 @@ static void s_pending_free (s_pending_t *p)
     if (!p) return;
     free (p->cmd);
     hs_pb_free (p->ack);
+    hs_pb_free (p->unavailable);
     free (p->topic);
     free (p);
 }
@@ -521,6 +523,16 @@ static void s_on_ack (hs_client_t *self, Hs__Envelope *env)
     if (!p) return; /* an answer to a retry we no longer wait for */
     env->ack = NULL;
     env->body_case = HS__ENVELOPE__BODY__NOT_SET;
+    if (ack->code == HS__CODE__CODE_UNAVAILABLE && hs_mono_ns () < p->deadline_ns) {
+        /* Not an answer: the store could not commit (a replicated store
+         * that lost its leadership with the command in flight, which may
+         * still commit under the next leader; a full disk). Its retry
+         * timer resends it, same request id, or a new store epoch or
+         * leader at once; at the deadline this is the answer. */
+        hs_pb_free (p->unavailable);
+        p->unavailable = ack;
+        return;
+    }
     s_pending_finish (self, p, 0, ack);
 }
 
@@ -529,7 +541,9 @@ static void s_pending_timers (hs_client_t *self, int64_t now)
     while (self->heap.n && self->heap.items[0]->due_ns <= now) {
         s_pending_t *p = self->heap.items[0];
         if (now >= p->deadline_ns) {
-            s_pending_finish (self, p, -ETIMEDOUT, NULL);
+            Hs__Ack *last = p->unavailable;
+            p->unavailable = NULL;
+            s_pending_finish (self, p, last ? 0 : -ETIMEDOUT, last);
             continue;
         }
         /* Same envelope, same request id: the store applies it at most once. */
@@ -680,6 +694,7 @@ static void s_on_chunk (hs_client_t *self, Hs__Envelope *env)
         }
         return;
     }
+    if (ch->index < s->next_index) return; /* a repeat (just after a broker move) */
     if (ch->index != s->next_index) {
         log_debug ("snapshot %s: chunk %u where %u was due, asking again", s->rid, ch->index,
                    s->next_index);

@@ -7,6 +7,14 @@
  *     ack.<client_id>/, resending with the *same* request id (so the
  *     store applies it at most once) with backoff until acked or out of time.
  *
+ *     An Unavailable ack (the store could not commit: a replicated store
+ *     that lost its leadership with the command in flight, which may
+ *     still commit under the next leader; a full disk) is not an answer:
+ *     the command is resent, same request id, until another ack comes or
+ *     the deadline passes, and then that Unavailable ack is the answer.
+ *     A new store epoch or leader (hb.store) or a move to another broker
+ *     resends every unacked command at once (hs_client_resends).
+ *
  *  2. Watches: snapshot-then-follow for any set of kinds. A watch subscribes to
  *     the kinds' event topics and hb.store first, then loads a snapshot
  *     (streamed from the store over the bus, or read from the store's LMDB

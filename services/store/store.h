@@ -196,8 +196,9 @@ int store_replay (store_t *self, uint64_t index, const uint8_t *payload, size_t 
 /* Leadership lost: drops the window's uncommitted batch (the window is
  * rebuilt from LMDB plus the committed records). */
 void store_abort (store_t *self);
-/* Every ack of out becomes Unavailable, events dropped (err in message). */
-void store_out_fail (store_t *self, store_out_t *out, int err);
+/* Every ack of out becomes Unavailable, events dropped; the message is why
+ * (copied), or NULL: says err. */
+void store_out_fail (store_t *self, store_out_t *out, int err, const char *why);
 /* A new random epoch (a new leader: watchers resync). */
 void store_new_epoch (store_t *self);
 /* Checkpoints, then writes a compact copy of LMDB to fd; *ret_index is the

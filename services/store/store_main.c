@@ -25,11 +25,9 @@
 #include "hs_util.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <malloc.h>
 #include <raft/uv.h>
 #include <sys/epoll.h>
-#include <sys/random.h>
 #include <uv.h>
 #include <stdio.h>
 #include <string.h>
@@ -67,7 +65,7 @@ typedef struct {
     /* the replicated store: --member, --peers, --cluster-id, --raft-dir,
      * --election-timeout, --join, --raft-address */
     const char *member, *peers_flag, *cluster_flag, *raft_dir_flag, *raft_addr_flag;
-    int64_t election_ms;
+    int64_t election_ms, snap_threshold, snap_trailing;
     bool join;
     /* running */
     store_t *store;
@@ -102,7 +100,14 @@ typedef struct {
     hs_loop_timer_t *uv_timer;
     hs_loop_post_t *post;
     bool subscribed; /* cmd. (only while serving) */
-    int ha_result;   /* the last store_raft_propose (s_ha_apply) */
+    /* raft's TCP connections already given TCP_NODELAY (s_nodelay) */
+    struct {
+        const void *handle;
+        int fd;
+    } nodelay[32];
+    size_t n_nodelay;
+    uint64_t applied_seen; /* store_applied_index at the last pump */
+    int ha_result;         /* the last store_raft_propose (s_ha_apply) */
 } self_t;
 
 static void s_usage (FILE *f)
@@ -142,7 +147,9 @@ static void s_usage (FILE *f)
            "  --raft-dir DIR        raft's log and snapshots (default DATA/raft)\n"
            "  --election-timeout MS default 300 (heartbeat: a sixth of it)\n"
            "  --join                a member added later (hsctl member add): no bootstrap\n"
-           "  --raft-address H:P    its raft address (--join; else from --peers)\n");
+           "  --raft-address H:P    its raft address (--join; else from --peers)\n"
+           "  --snapshot-threshold N  entries between raft snapshots (default 16384)\n"
+           "  --snapshot-trailing N   entries kept behind a snapshot (default 4096)\n");
 }
 
 /* ------------------------------------------------------------------ publishing */
@@ -269,6 +276,7 @@ static void s_heartbeat (self_t *self)
     env.body_case = HS__ENVELOPE__BODY_STORE_HEARTBEAT;
     env.store_heartbeat = hb;
     if (self->ha) {
+        self->n_nodelay = 0;
         /* Every member on hb.raft.<member>; only the serving leader on
          * hb.store (watchers follow its epoch). */
         s_ha_heartbeat (self, hb);
@@ -295,19 +303,62 @@ static void s_arm_idle (self_t *self);
 static void s_on_commands (void *arg);
 static bool s_pending (void *arg);
 
-static const char *s_peer_name (self_t *self, raft_id id)
-{
-    for (size_t i = 0; i < self->n_peers; i++)
-        if (self->peers[i].id == id) return self->peers[i].name;
-    return "";
-}
+/* The raft id of a member added later (--join), derived from its name so
+ * that the member and the leader adding it agree without another flag, and
+ * so that every member can name it from the configuration alone: a name of
+ * up to 11 characters is its base-37 digits, with bit 62 set (far above
+ * the --peers positions); a longer one a hash with bit 63 set (named only
+ * where it was added or is running). */
+#define JOIN_ID_CODED (1ull << 62)
+#define JOIN_ID_HASH  (1ull << 63)
+static const char s_b37[] = "-0123456789abcdefghijklmnopqrstuvwxyz";
 
-/* The raft id of a member added later: derived from its name, so the
- * member (--join --member NAME) and the leader adding it agree without
- * another flag; far above the --peers positions. */
 static raft_id s_join_id (const char *name)
 {
-    return (store_raft_hash (name) >> 1) | (1ull << 32);
+    size_t n = strlen (name);
+    if (n > 11) return (store_raft_hash (name) >> 2) | JOIN_ID_HASH;
+    uint64_t v = 0;
+    for (size_t i = n; i-- > 0;) {
+        const char *p = strchr (s_b37, name[i]);
+        v = v * 37 + (uint64_t)(p ? p - s_b37 + 1 : 1);
+    }
+    return v | JOIN_ID_CODED;
+}
+
+/* The name of a raft id: --peers, a member this one added or is, or one
+ * decoded from a coded id ("" when unknown). Valid until the next call. */
+static const char *s_peer_name (self_t *self, raft_id id)
+{
+    static char buf[12];
+    for (size_t i = 0; i < self->n_peers; i++)
+        if (self->peers[i].id == id) return self->peers[i].name;
+    if ((id & (JOIN_ID_CODED | JOIN_ID_HASH)) != JOIN_ID_CODED) return "";
+    uint64_t v = id & ~JOIN_ID_CODED;
+    size_t n = 0;
+    while (v && n < 11) {
+        uint64_t d = v % 37;
+        if (d == 0) return "";
+        buf[n++] = s_b37[d - 1];
+        v /= 37;
+    }
+    buf[n] = 0;
+    return buf;
+}
+
+/* Records (or updates) a member's name, address and id. */
+static void s_learn_peer (self_t *self, const char *name, const char *address, raft_id id)
+{
+    peer_t *p = NULL;
+    for (size_t i = 0; i < self->n_peers && !p; i++)
+        if (hs_streq (self->peers[i].name, name)) p = &self->peers[i];
+    if (!p) {
+        if (self->n_peers == HS_ARRAY_LEN (self->peers)) return; /* named by its id if coded */
+        p = &self->peers[self->n_peers++];
+        p->name = hs_strdup (name);
+    } else
+        free (p->address);
+    p->address = hs_strdup (address);
+    p->id = id;
 }
 
 /* The commands' socket is watched only while this member serves and no
@@ -370,10 +421,33 @@ static int s_ha_apply (void *arg, Hs__Command *const *cmds, const char *const *i
     return r < 0 ? r : 0;
 }
 
+/* libraft 0.15's TCP transport never sets TCP_NODELAY: its small
+ * AppendEntries and their results then wait on Nagle's algorithm against
+ * the peer's delayed ACK (40 ms stalls: ack p99 ~49 ms at 16 clients).
+ * Every TCP handle on raft's loop gets it, once (the set is forgotten at
+ * each heartbeat, so a reused handle or descriptor is caught within 200 ms). */
+static void s_nodelay_one (uv_handle_t *h, void *arg)
+{
+    self_t *self = arg;
+    uv_os_fd_t fd;
+    if (h->type != UV_TCP || uv_is_closing (h) || uv_fileno (h, &fd) != 0) return;
+    for (size_t i = 0; i < self->n_nodelay; i++)
+        if (self->nodelay[i].handle == h && self->nodelay[i].fd == fd) return;
+    uv_tcp_nodelay ((uv_tcp_t *)h, 1);
+    if (self->n_nodelay < HS_ARRAY_LEN (self->nodelay))
+        self->nodelay[self->n_nodelay++].handle = h, self->nodelay[self->n_nodelay - 1].fd = fd;
+}
+
+static void s_nodelay (self_t *self)
+{
+    uv_walk (&self->uv, s_nodelay_one, self);
+}
+
 /* libuv's work, from its backend descriptor and at its next timer. */
 static void s_uv_pump (self_t *self)
 {
     uv_run (&self->uv, UV_RUN_NOWAIT);
+    s_nodelay (self);
     store_raft_tick (self->sr);
     int fatal = store_raft_fatal (self->sr);
     if (fatal && !hs_loop_exiting (self->loop)) {
@@ -382,9 +456,13 @@ static void s_uv_pump (self_t *self)
     }
     int t = uv_backend_timeout (&self->uv);
     hs_loop_timer_set (self->uv_timer, t < 0 ? HS_NEVER : hs_mono_ns () + (int64_t)t * 1000000LL);
-    /* Followers' windows grow from raft: checkpoint them too. */
-    if (!hs_loop_timer_at (self->idle) || hs_loop_timer_at (self->idle) == HS_NEVER)
+    /* Followers' windows grow from raft: checkpoint them too, once no entry
+     * was applied for IDLE_MS or at the window's deadline (s_arm_idle). */
+    uint64_t applied = store_applied_index (self->store);
+    if (applied != self->applied_seen || hs_loop_timer_at (self->idle) == HS_NEVER) {
+        self->applied_seen = applied;
         s_arm_idle (self);
+    }
 }
 
 static void s_on_uv_io (void *arg, int fd, uint32_t revents)
@@ -417,7 +495,10 @@ static void s_ha_heartbeat (self_t *self, Hs__StoreHeartbeat *hb)
     hs_pb_set_str (&hb->role, s_role (r->state));
     hb->term = r->current_term;
     hb->commit_index = r->commit_index;
-    hb->applied_index = store_applied_index (self->store);
+    /* raft's: every entry up to it is in the window (barriers and
+     * configuration entries carry no effects); store_applied_index is the
+     * last one that did. */
+    hb->applied_index = r->last_applied;
     raft_id lid = 0;
     const char *laddr = NULL;
     raft_leader (r, &lid, &laddr);
@@ -525,7 +606,8 @@ static void s_raft_close_cb (struct raft *r)
     self->raft_closed = true;
 }
 
-static int s_ha_setup (self_t *self)
+/* Before the store is opened: who this member is, of which cluster. */
+static int s_ha_identity (self_t *self)
 {
     if (s_cluster_id (self)) return 1;
     for (size_t i = 0; i < self->n_peers; i++)
@@ -539,15 +621,19 @@ static int s_ha_setup (self_t *self)
             free (self->raft_address);
             self->raft_address = hs_strdup (self->raft_addr_flag);
         }
-        if (self->n_peers < HS_ARRAY_LEN (self->peers) && self->raft_address)
-            self->peers[self->n_peers++] =
-                (peer_t){hs_strdup (self->member), hs_strdup (self->raft_address), self->raft_id};
+        if (self->raft_address)
+            s_learn_peer (self, self->member, self->raft_address, self->raft_id);
     }
     if (!self->raft_id || !self->raft_address) {
         log_error ("member \"%s\" is not in --peers%s", self->member,
                    self->join ? " and --join has no --raft-address" : "");
         return 1;
     }
+    return 0;
+}
+
+static int s_ha_setup (self_t *self)
+{
     self->raft_dir = !hs_empty (self->raft_dir_flag) ? hs_strdup (self->raft_dir_flag)
                                                      : hs_sprintf ("%s/raft", self->data);
     int r = hs_mkdir_p (self->raft_dir, 0700);
@@ -563,6 +649,11 @@ static int s_ha_setup (self_t *self)
     self->transport_ok = rv == 0;
     if (rv == 0) rv = raft_uv_init (&self->io, &self->uv, self->raft_dir, &self->transport);
     self->io_ok = rv == 0 && self->transport_ok;
+    /* A corrupt segment must stop the member, not be moved aside: libraft's
+     * auto-recovery would start it without those entries (canonical/raft#277),
+     * and a member that lost acknowledged entries may vote as if it had
+     * never seen them. */
+    if (self->io_ok) raft_uv_set_auto_recovery (&self->io, false);
     if (rv == 0)
         rv = raft_init (&self->raft, &self->io, store_raft_fsm (self->sr), self->raft_id,
                         self->raft_address);
@@ -577,8 +668,8 @@ static int s_ha_setup (self_t *self)
     unsigned et = (unsigned)self->election_ms;
     raft_set_election_timeout (&self->raft, et);
     raft_set_heartbeat_timeout (&self->raft, et / 6 ? et / 6 : 1);
-    raft_set_snapshot_threshold (&self->raft, RAFT_SNAP_THRESH);
-    raft_set_snapshot_trailing (&self->raft, RAFT_SNAP_TRAILING);
+    raft_set_snapshot_threshold (&self->raft, (unsigned)self->snap_threshold);
+    raft_set_snapshot_trailing (&self->raft, (unsigned)self->snap_trailing);
     raft_set_pre_vote (&self->raft, true);
     if (!self->join) {
         struct raft_configuration conf;
@@ -598,7 +689,14 @@ static int s_ha_setup (self_t *self)
     }
     rv = raft_start (&self->raft);
     if (rv != 0) {
-        log_error ("cannot start raft in %s: %s", self->raft_dir, raft_errmsg (&self->raft));
+        if (rv == RAFT_CORRUPT || rv == RAFT_MALFORMED)
+            log_error ("cannot start raft: the raft log in %s is corrupt (%s); refusing to start "
+                       "without entries it may have acknowledged: remove this member "
+                       "(hsctl member remove), clear its --raft-dir and --data, and add it again",
+                       self->raft_dir, raft_errmsg (&self->raft));
+        else
+            log_error ("cannot start raft in %s: %s (%s)", self->raft_dir, raft_strerror (rv),
+                       raft_errmsg (&self->raft));
         return 1;
     }
     log_info ("member %s (raft id %llu at %s) of cluster \"%s\": applied to raft index %llu",
@@ -702,10 +800,15 @@ static void s_mc_step (s_mc_t *mc)
     }
 }
 
+/* A member's raft id by name: --peers and known members, else a joined
+ * member's derived id if the configuration holds it. 0: unknown. */
 static raft_id s_peer_id (self_t *self, const char *name)
 {
     for (size_t i = 0; i < self->n_peers; i++)
         if (hs_streq (self->peers[i].name, name)) return self->peers[i].id;
+    raft_id id = s_join_id (name);
+    for (unsigned i = 0; i < self->raft.configuration.n; i++)
+        if (self->raft.configuration.servers[i].id == id) return id;
     return 0;
 }
 
@@ -735,22 +838,26 @@ static void s_member_change (self_t *self, const Hs__MemberChange *c, const char
             return;
         }
         if (strcmp (mc->op, "replace") == 0 && !(mc->old_id = s_peer_id (self, c->replaces))) {
-            s_mc_answer (mc, HS__CODE__CODE_INVALID, "replace: unknown member to replace");
+            s_mc_answer (mc, HS__CODE__CODE_NOT_FOUND,
+                         "replace: no such member to replace (or this leader does not know its "
+                         "name: give every member, --join ones too, the same --peers)");
             return;
         }
-        mc->id = s_peer_id (self, name);
-        if (!mc->id) {
-            mc->id = s_join_id (name);
-            if (self->n_peers == HS_ARRAY_LEN (self->peers)) {
-                s_mc_answer (mc, HS__CODE__CODE_INVALID, "too many members");
+        /* An added member always has its derived id (it runs --join). */
+        mc->id = s_join_id (name);
+        raft_id cur = s_peer_id (self, name);
+        for (unsigned i = 0; cur && i < self->raft.configuration.n; i++)
+            if (self->raft.configuration.servers[i].id == cur && cur != mc->id) {
+                s_mc_answer (mc, HS__CODE__CODE_ALREADY_EXISTS,
+                             "a member of that name is in the configuration: remove it first");
                 return;
             }
-            self->peers[self->n_peers++] =
-                (peer_t){hs_strdup (name), hs_strdup (c->address), mc->id};
-        }
+        s_learn_peer (self, name, c->address, mc->id);
     } else if (strcmp (mc->op, "remove") == 0 || strcmp (mc->op, "transfer") == 0) {
         if (!(mc->id = s_peer_id (self, name))) {
-            s_mc_answer (mc, HS__CODE__CODE_NOT_FOUND, "no such member");
+            s_mc_answer (mc, HS__CODE__CODE_NOT_FOUND,
+                         "no such member (or this leader does not know its name: give every "
+                         "member, --join ones too, the same --peers)");
             return;
         }
     } else {
@@ -839,6 +946,10 @@ static void s_checkpoint (self_t *self)
 static void s_batch_ha (self_t *self)
 {
     if (!store_raft_serving (self->sr) || store_raft_busy (self->sr)) return;
+    /* Nothing in flight: the window holds committed batches only. Under a
+     * steady load the idle timer rarely finds such a moment: checkpoint
+     * here when due, as the single store does after its acks. */
+    if (store_checkpoint_due (self->store, hs_mono_ns (), false)) s_checkpoint (self);
     while (!store_batch_full (self->batch)) {
         char *topic;
         Hs__Envelope *env;
@@ -1001,6 +1112,12 @@ static int s_flag (void *arg, int ch, const char *value)
     case 'D': self->raft_dir_flag = value; return 0;
     case 'J': self->join = true; return 0;
     case 'A': self->raft_addr_flag = value; return 0;
+    case 'H':
+        return hs_daemon_int ("hs-store", "--snapshot-threshold", value, 2, 1 << 30,
+                              &self->snap_threshold);
+    case 'W':
+        return hs_daemon_int ("hs-store", "--snapshot-trailing", value, 1, 1 << 30,
+                              &self->snap_trailing);
     case 'T':
         return hs_daemon_int ("hs-store", "--election-timeout", value, 10, 60000,
                               &self->election_ms);
@@ -1097,6 +1214,7 @@ static int s_setup (void *arg, hs_loop_t *loop)
         log_error ("cannot lock the data dir %s: %s", self->data, strerror (-r));
         return 1;
     }
+    if (self->ha && s_ha_identity (self)) return 1;
     _cleanup_free_ char *why = NULL;
     self->opts.ret_error = &why;
     r = store_open (self->data, &self->opts, &self->store);
@@ -1195,6 +1313,8 @@ static const struct option s_options[] = {
     {"raft-dir", required_argument, NULL, 'D'},
     {"election-timeout", required_argument, NULL, 'T'},
     {"join", no_argument, NULL, 'J'},
+    {"snapshot-threshold", required_argument, NULL, 'H'},
+    {"snapshot-trailing", required_argument, NULL, 'W'},
     {"raft-address", required_argument, NULL, 'A'},
     {NULL, 0, NULL, 0},
 };
@@ -1215,8 +1335,11 @@ int main (int argc, char **argv)
      * and with tens of thousands of small protobuf chunks freed per second
      * that showed in the store's profile (docs/architecture.md §4). */
     mallopt (M_MXFAST, 0);
-    self_t self = {
-        .lock_fd = -1, .event_ttl_ns = 3600LL * 1000000000LL, .election_ms = RAFT_ELECTION_MS};
+    self_t self = {.lock_fd = -1,
+                   .event_ttl_ns = 3600LL * 1000000000LL,
+                   .election_ms = RAFT_ELECTION_MS,
+                   .snap_threshold = RAFT_SNAP_THRESH,
+                   .snap_trailing = RAFT_SNAP_TRAILING};
     hs_net_conf_default (&self.net);
     return hs_daemon_main (&s_daemon, &self, argc, argv);
 }

@@ -1839,7 +1839,14 @@ void store_out_clear (store_out_t *out)
 
 /* The batch did not commit: no event happened, and every answer becomes
  * Unavailable (clients retry with the same request id). */
+static void s_fail_batch_why (store_t *s, store_out_t *out, int err, const char *why);
+
 static void s_fail_batch (store_t *s, store_out_t *out, int err)
+{
+    s_fail_batch_why (s, out, err, NULL);
+}
+
+static void s_fail_batch_why (store_t *s, store_out_t *out, int err, const char *why)
 {
     s_drop_events (out, 0);
     out->commit_error = err;
@@ -1854,7 +1861,8 @@ static void s_fail_batch (store_t *s, store_out_t *out, int err)
         a->code = HS__CODE__CODE_UNAVAILABLE;
         a->revision = s->revision;
         hs_pb_take_str (&a->message,
-                        hs_sprintf ("store cannot commit: %s; retry", strerror (-err)));
+                        why ? hs_strdup (why)
+                            : hs_sprintf ("store cannot commit: %s; retry", strerror (-err)));
         s_pack (out, &a->base, &out->acks[i].off, &out->acks[i].len);
     }
 }
@@ -2520,6 +2528,19 @@ uint64_t store_applied_index (store_t *self)
     return self->wal_batch;
 }
 
+/* A committed record is in the window but not in the local log (disk
+ * full?): a rebuilt window would lose it while raft counts it applied.
+ * Commit the window now (it holds committed records only); if that fails
+ * too, the caller must stop (a restart re-applies from raft's log). */
+static int s_unlogged (store_t *self, int err)
+{
+    hs_log_once (HS_LOG_ERROR, "store:wal-unlogged",
+                 "cannot append a committed raft entry to the local log: %s; checkpointing "
+                 "instead (further failures not logged)",
+                 strerror (-err));
+    return store_checkpoint (self);
+}
+
 int store_commit_own (store_t *self, uint64_t index)
 {
     assert (index > self->wal_batch);
@@ -2530,7 +2551,7 @@ int store_commit_own (store_t *self, uint64_t index)
     self->window_cmds++;
     self->window_bytes += self->fx.len;
     self->fx.len = 0;
-    return r;
+    return r < 0 ? s_unlogged (self, r) : 0;
 }
 
 int store_replay (store_t *self, uint64_t index, const uint8_t *payload, size_t len)
@@ -2565,7 +2586,7 @@ int store_replay (store_t *self, uint64_t index, const uint8_t *payload, size_t 
     self->window_cmds++;
     self->window_bytes += len;
     self->commits++;
-    return r;
+    return r < 0 ? s_unlogged (self, r) : 0;
 }
 
 void store_abort (store_t *self)
@@ -2574,9 +2595,9 @@ void store_abort (store_t *self)
     s_abort_window (self);
 }
 
-void store_out_fail (store_t *self, store_out_t *out, int err)
+void store_out_fail (store_t *self, store_out_t *out, int err, const char *why)
 {
-    s_fail_batch (self, out, err);
+    s_fail_batch_why (self, out, err, why);
 }
 
 void store_new_epoch (store_t *self)

@@ -116,7 +116,10 @@ static void s_fail_held (store_raft_t *self, int err)
     self->req = NULL; /* its callback, when it comes, is stale */
     if (!self->req_applied) store_abort (self->store);
     self->req_applied = false;
-    store_out_fail (self->store, &self->held, err);
+    (void)err;
+    store_out_fail (self->store, &self->held, -EAGAIN,
+                    "the store's leader lost its leadership before this command committed; it "
+                    "may still commit: retry with the same request id");
     if (self->cbs.done) self->cbs.done (self->cbs.arg, &self->held, false);
     store_out_reset (&self->held);
 }
@@ -228,7 +231,7 @@ int store_raft_propose (store_raft_t *self, Hs__Command *const *cmds, const char
     if (r < 0) {
         raft_free (req);
         store_abort (self->store);
-        store_out_fail (self->store, out, r);
+        store_out_fail (self->store, out, r, NULL);
         return r;
     }
     self->req = req;
@@ -269,9 +272,15 @@ static int s_fsm_apply (struct raft_fsm *fsm, const struct raft_buffer *buf, voi
     if (self->req && index == self->req_index && h.crc == self->req_crc &&
         self->raft->state == RAFT_LEADER) {
         int r = store_commit_own (self->store, index);
-        if (r < 0)
-            hs_log_once (HS_LOG_WARN, "store:wal", "cannot log a committed batch locally: %s",
-                         strerror (-r));
+        if (r < 0) {
+            /* The window was rebuilt without the batch: this member's state
+             * is behind raft's applied index. Stop; a restart re-applies. */
+            log_error ("cannot keep the committed raft entry %llu: %s; stopping",
+                       (unsigned long long)index, strerror (-r));
+            self->fatal = r;
+            s_stop_serving (self);
+            return RAFT_IOERR;
+        }
         self->req_applied = true;
         return 0;
     }
@@ -317,20 +326,23 @@ static int s_fsm_snapshot (struct raft_fsm *fsm, struct raft_buffer *bufs[], uns
                      strerror (-r));
         return RAFT_BUSY; /* retried at the next threshold */
     }
-    /* The copy's index is LMDB's last record; raft's snapshot index is
-     * last_applied (barriers and changes may follow the last record). */
+    /* The header's index is the copy's (LMDB's last record): the skip rule
+     * compares it with a member's applied index. raft's snapshot index is
+     * last_applied, which can be higher (barriers, configuration changes
+     * after the last record); restoring at every start because of those
+     * would be wasted work. */
     s_header_t h = {.magic = STORE_RAFT_MAGIC,
                     .crc = store_wal_crc32c (0, b + STORE_RAFT_HEADER, len),
                     .cluster = self->cluster,
                     .len = len,
-                    .index = self->raft->last_applied > index ? self->raft->last_applied : index};
+                    .index = index};
     memcpy (b, &h, sizeof h);
     memset (b + STORE_RAFT_HEADER + len, 0, total - STORE_RAFT_HEADER - len);
     v->base = b;
     v->len = total;
     *bufs = v;
     *n_bufs = 1;
-    self->snapshot_index = h.index;
+    self->snapshot_index = self->raft->last_applied;
     return 0;
 }
 
@@ -435,6 +447,10 @@ uint64_t store_raft_snapshots_installed (store_raft_t *self)
 
 uint64_t store_raft_snapshot_index (store_raft_t *self)
 {
+    /* raft's own (it also takes the snapshots a leader installs); ours only
+     * before raft is attached */
+    if (self->raft && self->raft->log.snapshot.last_index > self->snapshot_index)
+        return self->raft->log.snapshot.last_index;
     return self->snapshot_index;
 }
 

@@ -41,6 +41,54 @@ static void test_endpoints (void)
     CHECK_EQ_INT (hs_bus_endpoints ("host:70000", pub, sub, sizeof pub), -EINVAL);
 }
 
+/* HS_BUS as a list of brokers (issue 19): elements, errors naming the bad
+ * one, hs_bus_endpoints on a list. */
+static void test_list_parsing (void)
+{
+    hs_bus_ep_t eps[HS_BUS_MAX_BROKERS];
+    char err[800];
+    CHECK_EQ_INT (hs_bus_endpoints_list ("10.0.0.1", eps, HS_BUS_MAX_BROKERS, err, sizeof err), 1);
+    CHECK_EQ_STR (eps[0].pub, "tcp://10.0.0.1:7400");
+    CHECK_EQ_STR (eps[0].sub, "tcp://10.0.0.1:7401");
+
+    CHECK_EQ_INT (hs_bus_endpoints_list ("tcp://10.0.0.1:7600, 10.0.0.2:7600 ,ipc:///run/hs", eps,
+                                         HS_BUS_MAX_BROKERS, err, sizeof err),
+                  3);
+    CHECK_EQ_STR (eps[0].pub, "tcp://10.0.0.1:7600");
+    CHECK_EQ_STR (eps[1].sub, "tcp://10.0.0.2:7601");
+    CHECK_EQ_STR (eps[2].pub, "ipc:///run/hs/pub");
+    CHECK_EQ_STR (eps[2].sub, "ipc:///run/hs/sub");
+
+    /* Errors name the bad element. */
+    CHECK_EQ_INT (
+        hs_bus_endpoints_list ("a:7400,,b:7400", eps, HS_BUS_MAX_BROKERS, err, sizeof err),
+        -EINVAL);
+    CHECK_CONTAINS (err, "element 2");
+    CHECK_CONTAINS (err, "empty");
+    CHECK_EQ_INT (
+        hs_bus_endpoints_list ("a:7400,b:notaport", eps, HS_BUS_MAX_BROKERS, err, sizeof err),
+        -EINVAL);
+    CHECK_CONTAINS (err, "\"b:notaport\"");
+    CHECK_CONTAINS (err, "element 2");
+    CHECK_EQ_INT (hs_bus_endpoints_list ("a,", eps, HS_BUS_MAX_BROKERS, err, sizeof err), -EINVAL);
+    CHECK_EQ_INT (hs_bus_endpoints_list ("a,b,c", eps, 2, err, sizeof err), -EINVAL);
+    CHECK_CONTAINS (err, "too many");
+
+    /* hs_bus_endpoints: one address as before; a list gives its first. */
+    char pub[512], sub[512];
+    CHECK_EQ_INT (hs_bus_endpoints ("h1:9000,h2:9000", pub, sub, sizeof pub), 0);
+    CHECK_EQ_STR (pub, "tcp://h1:9000");
+    CHECK_EQ_STR (sub, "tcp://h1:9001");
+    CHECK_EQ_INT (hs_bus_endpoints ("h1:9000,h2:x", pub, sub, sizeof pub), -EINVAL);
+
+    /* A connect with a bad list fails and says which element. */
+    hs_bus_t *bus = NULL;
+    hs_bus_quiet_errors (true);
+    CHECK_EQ_INT (hs_bus_connect ("127.0.0.1:7400,bad:port", "t", NULL, &bus), -EINVAL);
+    hs_bus_quiet_errors (false);
+    CHECK_CONTAINS (hs_bus_last_error (), "bad:port");
+}
+
 static void test_join_timeout_without_broker (void)
 {
     int port = hs_test_free_port_pair ();
@@ -646,6 +694,7 @@ int main (int argc, char **argv)
     s_start_broker ();
     hs_test_t tests[] = {
         {"endpoints", test_endpoints},
+        {"list_parsing", test_list_parsing},
         {"join_timeout_without_broker", test_join_timeout_without_broker},
         {"publish_and_filter", test_publish_and_filter},
         {"garbage_is_counted", test_garbage_is_counted},

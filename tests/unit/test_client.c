@@ -8,6 +8,7 @@
  */
 #include "hs_client.h"
 #include "hs_test.h"
+#include "hs_topic.h"
 #include "hs_util.h"
 
 #include <errno.h>
@@ -68,6 +69,8 @@ static hs_client_t *s_client (cluster_t *c, const char *name)
     CHECK_EQ_INT (r, 0);
     return cl;
 }
+
+#define MS ((int64_t)1000000)
 
 /* Pumps the clients until cond holds or ms pass; the value of cond. */
 #define WAIT_UNTIL(cond, ms, ...)                                                                  \
@@ -532,6 +535,102 @@ static void s_count_fn (void *arg, int err, const Hs__Ack *ack)
         c->ok++;
     else
         c->failed++;
+}
+
+/* A fake store on a raw connection: answers each command it receives with
+ * codes[i] (the last one again once they run out); counts what it saw. */
+typedef struct {
+    hs_bus_t *bus;
+    const Hs__Code *codes;
+    size_t n_codes, seen;
+    char rid[64];
+    bool rid_changed;
+} s_fake_store_t;
+
+static void s_fake_store_pump (s_fake_store_t *f)
+{
+    char *t;
+    Hs__Envelope *env;
+    while (hs_bus_recv (f->bus, &t, &env, 0) == 0) {
+        if (env->body_case == HS__ENVELOPE__BODY_COMMAND) {
+            const Hs__Command *c = env->command;
+            if (f->seen && strcmp (f->rid, c->request_id) != 0) f->rid_changed = true;
+            snprintf (f->rid, sizeof f->rid, "%s", c->request_id);
+            Hs__Code code = f->codes[f->seen < f->n_codes ? f->seen : f->n_codes - 1];
+            f->seen++;
+            Hs__Ack ack = HS__ACK__INIT;
+            ack.request_id = c->request_id;
+            ack.code = code;
+            ack.message = code == HS__CODE__CODE_UNAVAILABLE ? "store cannot commit; retry" : "";
+            Hs__Envelope out = HS__ENVELOPE__INIT;
+            out.body_case = HS__ENVELOPE__BODY_ACK;
+            out.ack = &ack;
+            _cleanup_free_ char *topic = hs_topic_to ("ack", c->client_id);
+            hs_bus_publish (f->bus, topic, &out);
+            hs_pb_take_str (&out.sender, NULL);
+        }
+        free (t);
+        hs_pb_free (env);
+    }
+}
+
+/* An Unavailable ack is no answer (a replicated store that lost its
+ * leadership may still commit the command under the next leader): the
+ * command is resent with the same request id until another ack comes, and
+ * at the deadline the Unavailable ack is the answer, not a timeout. */
+static void test_unavailable_is_retried (void)
+{
+    cluster_t cl;
+    s_cluster_up (&cl, false);
+    s_fake_store_t f = {0};
+    CHECK_EQ_INT (hs_bus_connect (cl.addr, "fake-store", NULL, &f.bus), 0);
+    hs_bus_subscribe (f.bus, "cmd.");
+    CHECK_EQ_INT (hs_bus_join (f.bus, 5000), 0);
+    hs_client_t *c = s_client (&cl, "writer");
+
+    static const Hs__Code then_ok[] = {HS__CODE__CODE_UNAVAILABLE, HS__CODE__CODE_UNAVAILABLE,
+                                       HS__CODE__CODE_OK};
+    f.codes = then_ok;
+    f.n_codes = 3;
+    s_ack_box_t box = {0};
+    Hs__Write *w = hs_write_new (HS__OP__OP_CREATE, s_pod ("u", NULL));
+    CHECK_EQ_INT (hs_client_send (c, &w, 1, NULL, s_ack_box_fn, &box), 0);
+    hs_pb_free (w);
+    int64_t deadline = hs_mono_ns () + 5000 * MS;
+    while (box.calls == 0 && hs_mono_ns () < deadline) {
+        s_fake_store_pump (&f);
+        hs_client_process (c, 5);
+    }
+    CHECK_EQ_INT (box.calls, 1);
+    CHECK_EQ_INT (box.err, 0);
+    CHECK (box.ack && box.ack->code == HS__CODE__CODE_OK);
+    CHECK_EQ_INT (f.seen, 3);
+    CHECK (!f.rid_changed);
+
+    /* Unavailable until the deadline: that is the answer. */
+    static const Hs__Code never[] = {HS__CODE__CODE_UNAVAILABLE};
+    f.codes = never;
+    f.n_codes = 1;
+    f.seen = 0;
+    box.calls = 0;
+    hs_call_opts_t o = {.timeout_ms = 700};
+    w = hs_write_new (HS__OP__OP_CREATE, s_pod ("v", NULL));
+    CHECK_EQ_INT (hs_client_send (c, &w, 1, &o, s_ack_box_fn, &box), 0);
+    hs_pb_free (w);
+    deadline = hs_mono_ns () + 5000 * MS;
+    while (box.calls == 0 && hs_mono_ns () < deadline) {
+        s_fake_store_pump (&f);
+        hs_client_process (c, 5);
+    }
+    CHECK_EQ_INT (box.calls, 1);
+    CHECK_EQ_INT (box.err, 0);
+    CHECK (box.ack && box.ack->code == HS__CODE__CODE_UNAVAILABLE);
+    CHECK (f.seen >= 2);
+    CHECK (!f.rid_changed);
+    hs_pb_free (box.ack);
+    hs_client_destroy (&c);
+    hs_bus_destroy (&f.bus);
+    s_cluster_down (&cl);
 }
 
 static void test_send_many (void)
@@ -1410,6 +1509,7 @@ int main (int argc, char **argv)
         {"call_timeout", test_call_timeout},
         {"call_topics", test_call_topics},
         {"retry_across_store_restart", test_retry_across_store_restart},
+        {"unavailable_is_retried", test_unavailable_is_retried},
         {"send_many", test_send_many},
         {"watch_sync_and_live", test_watch_sync_and_live},
         {"pod_node_filter", test_pod_node_filter},

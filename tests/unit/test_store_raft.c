@@ -2,7 +2,8 @@
  *  raft_fixture (libraft's deterministic in-memory io, simulated time and
  *  network) with the REAL store FSM on three temporary LMDB directories:
  *  election, replication, digests, leader killed, leader partitioned with a
- *  batch in flight, a follower behind a compacted log installing a
+ *  batch in flight (and one whose entry commits anyway under the next
+ *  leader: the retry is a replay), a follower behind a compacted log installing a
  *  snapshot, and a foreign cluster's entry refused.
  */
 #include "hs_test.h"
@@ -277,6 +278,21 @@ static void test_elect_replicate (void)
     s_teardown ();
 }
 
+/* Cuts member i off from the others (both ways), or heals it. */
+static void s_isolate (int i, bool cut)
+{
+    for (unsigned j = 0; j < N; j++)
+        if (j != (unsigned)i) {
+            if (cut) {
+                raft_fixture_disconnect (&g_f, (unsigned)i, j);
+                raft_fixture_disconnect (&g_f, j, (unsigned)i);
+            } else {
+                raft_fixture_reconnect (&g_f, (unsigned)i, j);
+                raft_fixture_reconnect (&g_f, j, (unsigned)i);
+            }
+        }
+}
+
 static bool s_not_serving (void *arg)
 {
     return !store_raft_serving (((member_t *)arg)->sr);
@@ -307,11 +323,7 @@ static void test_partition_in_flight (void)
     /* A batch in flight, then the leader is cut off before raft sends it. */
     CHECK_EQ_INT (s_submit (old, "req-lost", "cm-lost"), 0);
     CHECK (store_raft_busy (g_m[old].sr));
-    for (unsigned j = 0; j < N; j++)
-        if (j != (unsigned)old) {
-            raft_fixture_disconnect (&g_f, (unsigned)old, j);
-            raft_fixture_disconnect (&g_f, j, (unsigned)old);
-        }
+    s_isolate (old, true);
     CHECK (s_until (s_has_serving, &old, 20000));
     CHECK (s_until (s_not_serving, &g_m[old], 20000));
     /* Its ack was Unavailable, its window rebuilt without the batch. */
@@ -326,14 +338,57 @@ static void test_partition_in_flight (void)
     CHECK_EQ_INT (s_submit (now, "req-lost", "cm-lost"), 0);
     CHECK (s_until (s_idle, &g_m[now], 5000));
     CHECK_EQ_INT (g_m[now].acked_ok, ok + 1);
-    for (unsigned j = 0; j < N; j++)
-        if (j != (unsigned)old) {
-            raft_fixture_reconnect (&g_f, (unsigned)old, j);
-            raft_fixture_reconnect (&g_f, j, (unsigned)old);
-        }
+    s_isolate (old, false);
     s_write_n (100, 3);
     s_converge ();
     s_check_digests (9);
+    s_teardown ();
+}
+
+/* The leader's batch reaches the followers, then the leader is cut off
+ * before it learns the entry committed: its client hears Unavailable, the
+ * next leader commits the entry anyway (an entry of an earlier term, under
+ * its barrier), and the client's retry with the same request id is
+ * answered from the request table: replayed, applied once. */
+static void test_unavailable_but_committed (void)
+{
+    s_setup (0, 0);
+    s_write_n (0, 3);
+    s_converge ();
+    int old = s_serving_member ();
+    struct raft *lr = raft_fixture_get (&g_f, (unsigned)old);
+    CHECK_EQ_INT (s_submit (old, "req-maybe", "cm-maybe"), 0);
+    raft_index idx = lr->last_stored + 1;
+    bool cut = false;
+    for (int k = 0; k < 10000 && !cut; k++) {
+        raft_fixture_step (&g_f);
+        unsigned stored = 0;
+        for (unsigned j = 0; j < N; j++)
+            if (j != (unsigned)old && raft_fixture_get (&g_f, j)->last_stored >= idx) stored++;
+        if (stored == N - 1 && lr->commit_index < idx) {
+            s_isolate (old, true);
+            cut = true;
+        }
+    }
+    CHECK (cut);
+    CHECK (s_until (s_has_serving, &old, 20000));
+    CHECK (s_until (s_not_serving, &g_m[old], 20000));
+    CHECK_EQ_INT (g_m[old].acked_unavailable, 1);
+    int now = s_serving_member ();
+    Hs__Command *c = s_create ("req-maybe", "cm-maybe");
+    int r = store_raft_submit (g_m[now].sr, &c, NULL, 1, &g_m[now].out);
+    hs_pb_free (c);
+    CHECK_EQ_INT (r, 1); /* answered at once, nothing to replicate */
+    CHECK_EQ_INT (g_m[now].out.n_acks, 1);
+    if (g_m[now].out.n_acks) {
+        CHECK_EQ_INT (g_m[now].out.acks[0].ack->code, HS__CODE__CODE_OK);
+        CHECK (g_m[now].out.acks[0].ack->replayed);
+    }
+    store_out_reset (&g_m[now].out);
+    s_isolate (old, false);
+    s_write_n (10, 2);
+    s_converge ();
+    s_check_digests (6);
     s_teardown ();
 }
 
@@ -399,6 +454,7 @@ int main (int argc, char **argv)
         {"elect_replicate", test_elect_replicate},
         {"kill_leader", test_kill_leader},
         {"partition_in_flight", test_partition_in_flight},
+        {"unavailable_but_committed", test_unavailable_but_committed},
         {"snapshot_install", test_snapshot_install},
         {"foreign_cluster", test_foreign_cluster},
     };

@@ -316,6 +316,8 @@ static int s_live_start (self_t *self)
     }
     self->in = hs_loop_zsock (self->loop, hs_bus_sub_socket (self->bus), s_on_bus, NULL, self);
     if (!self->in) return 1;
+    /* several brokers: the tap follows one, and moves when it goes quiet */
+    if (hs_bus_attach (self->bus, self->loop) < 0) return 1;
     self->last_tick = hs_mono_ns ();
     if (self->stats)
         self->tick = hs_loop_timer (self->loop, self->last_tick + STATS_EVERY_NS, s_on_stats, self);
