@@ -1,6 +1,7 @@
 /*  hs_broker_policy.c: hs-bus's key table and publish allow-lists
  *  (hs_broker_policy.h). */
 #include "hs_broker_policy.h"
+#include "hs_topic.h"
 #include "hs_util.h"
 
 #include <stdio.h>
@@ -200,16 +201,11 @@ bool hs_policy_is_cmd (const char *topic, size_t len)
     return len > 4 && memcmp (topic, "cmd.", 4) == 0;
 }
 
-/* hb.raft.<member>: a member name is [a-z0-9-]{1,32} (hs-store --member). */
+/* hb.raft.<member>, a valid member name (hs_member_name_ok). */
 static bool s_raft_hb (const char *topic, size_t len)
 {
     const size_t n = strlen ("hb.raft.");
-    if (!s_prefix (topic, len, "hb.raft.") || len == n || len - n > 32) return false;
-    for (size_t i = n; i < len; i++) {
-        char c = topic[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
-    }
-    return true;
+    return s_prefix (topic, len, "hb.raft.") && hs_member_name_ok (topic + n, len - n);
 }
 
 bool hs_policy_is_members (const char *topic, size_t len)

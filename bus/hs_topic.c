@@ -114,3 +114,13 @@ int hs_cmd_topic_check (const char *topic, Hs__Write *const *writes, size_t n, c
     }
     return 0;
 }
+
+bool hs_member_name_ok (const char *s, size_t len)
+{
+    if (!s || len == 0 || len > HS_MEMBER_NAME_MAX) return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+    }
+    return true;
+}

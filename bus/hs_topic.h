@@ -72,4 +72,10 @@ char *hs_cmd_topic (Hs__Write *const *writes, size_t n);
  * a write of unknown kind pass: the store refuses them as Invalid. */
 int hs_cmd_topic_check (const char *topic, Hs__Write *const *writes, size_t n, char **ret_msg);
 
+/* A replicated store's member name (hs-store --member, the tail of
+ * hb.raft.<member>): 1 to 32 of a-z, 0-9 and '-'. len bytes of s (s need
+ * not be terminated there); false for NULL. */
+#define HS_MEMBER_NAME_MAX 32
+bool hs_member_name_ok (const char *s, size_t len);
+
 #endif

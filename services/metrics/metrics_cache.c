@@ -2,6 +2,7 @@
  *  node (metrics_cache.h). Two czmq hash tables keyed by the topic's tail.
  */
 #include "metrics_cache.h"
+#include "hs_topic.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -111,10 +112,7 @@ static int s_store (metrics_cache_t *self, const Hs__StoreHeartbeat *hb, int64_t
 static int s_raft (metrics_cache_t *self, const char *member, const Hs__StoreHeartbeat *hb,
                    int64_t now)
 {
-    size_t n = strlen (member);
-    if (n == 0 || n > 32) return -EBADMSG;
-    for (const char *p = member; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-')) return -EBADMSG;
+    if (!hs_member_name_ok (member, strlen (member))) return -EBADMSG;
     _cleanup_free_ char *key = hs_sprintf ("raft.%s", member);
     s_entry_t *e = s_entry (self, key, "raft", member);
     if (!e) return -ENOSPC;

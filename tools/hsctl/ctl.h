@@ -106,6 +106,13 @@ int ctl_exec_main (ctl_t *ctl, int argc, char **argv);
 /* Sets node's spec.unschedulable; prints kubectl's line. 0, or 1 (printed). */
 int ctl_cordon_node (ctl_t *ctl, const char *name, bool cordon);
 int ctl_snapshot_main (ctl_t *ctl, int argc, char **argv);
+/* A snapshot of the store in dir (a member's --data, running or stopped),
+ * Secrets opened with key_file (NULL: dir/encryption.key when there);
+ * *ret_wal_pending when its write-ahead log holds writes LMDB lacks; the
+ * copy it reads is made in FILE.copy-XXXXXX, removed after. 0, or
+ * -1 (printed). ctl_snapshot_local.c. */
+int ctl_snapshot_local (const char *dir, const char *key_file, const char *file,
+                        hs_db_snapshot_t *ret, bool *ret_wal_pending);
 int ctl_version_main (ctl_t *ctl, int argc, char **argv);
 int ctl_help_main (ctl_t *ctl, int argc, char **argv);
 /* The PKI (ctl_pki.h): ctl_init.c, ctl_keys.c, ctl_token.c. */

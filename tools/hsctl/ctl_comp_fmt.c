@@ -3,6 +3,7 @@
 #include "ctl_comp.h"
 #include "ctl_fmt.h"
 #include "hs_pbjson.h"
+#include "hs_topic.h"
 #include "hs_util.h"
 
 #include <stdio.h>
@@ -264,7 +265,7 @@ char *ctl_comps_render (const ctl_comps_t *s, int flags, int64_t now_ns)
             hs_tree_add (st, "snapshotIndex", s_unum (c->snapshot_index));
             hs_tree_add (st, "snapshotsInstalled", s_unum (c->snapshots_installed));
             hs_tree_add (st, "leader", s_str (c->leader));
-            hs_tree_add (st, "clusterId", s_str (c->cluster_id));
+            hs_tree_add (st, "clusterID", s_str (c->cluster_id));
             hs_tree_t *ms = hs_tree_new (HS_TREE_SEQ);
             for (size_t k = 0; k < c->n_members; k++) {
                 const ctl_conf_member_t *m = &c->members[k];
@@ -370,13 +371,7 @@ char *ctl_members_table (const ctl_comps_t *s, bool no_headers)
 
 bool ctl_member_name_ok (const char *name)
 {
-    size_t n = name ? strlen (name) : 0;
-    if (n == 0 || n > 32) return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
-    }
-    return true;
+    return name && hs_member_name_ok (name, strlen (name));
 }
 
 bool ctl_member_addr_ok (const char *addr)

@@ -7,7 +7,9 @@
  *  alone: hs-bus refuses it to anyone else) with this client's id and a
  *  fresh request id, resend it with the SAME request id until the leader's
  *  Ack comes (the store's request table makes a resend a replay), and print
- *  one line.
+ *  one line. It resends at once when hb.store shows a new epoch (a new
+ *  leader), else every 3 s. An Unavailable answer (leadership lost) is not
+ *  final: the resends go on until --request-timeout.
  */
 #include "ctl.h"
 #include "ctl_comp.h"
@@ -19,7 +21,10 @@
 #include <string.h>
 
 #define CTL_MEMBER_LISTEN_MS 2000
-#define CTL_MEMBER_RESEND_MS 1000
+/* A resend in case the message was lost; at once when hb.store shows a new
+ * epoch (a new leader). Rare on purpose: a change takes as long as the new
+ * member's catch-up, and a resend meets the change still in progress. */
+#define CTL_MEMBER_RESEND_MS 3000
 
 enum { S_OPT_NO_HEADERS = CTL_OPT_VERB_BASE };
 
@@ -78,13 +83,17 @@ static void s_usage (void)
 typedef struct {
     ctl_comps_t comps;
     bool store_heard; /* hb.store: some store is up */
+    uint64_t epoch;   /* the serving store's, from hb.store */
 } s_list_t;
 
 static void s_on_hb (void *arg, const char *topic, const Hs__Envelope *env)
 {
     s_list_t *l = arg;
     if (env->body_case != HS__ENVELOPE__BODY_STORE_HEARTBEAT) return;
-    if (!strcmp (topic, "hb.store")) l->store_heard = true;
+    if (!strcmp (topic, "hb.store")) {
+        l->store_heard = true;
+        l->epoch = env->store_heartbeat->epoch;
+    }
     ctl_comps_on_store (&l->comps, topic, env->sender, env->store_heartbeat);
 }
 
@@ -138,7 +147,8 @@ static int s_list (ctl_t *ctl, const s_opts_t *o)
 
 typedef struct {
     const char *rid;
-    Hs__Ack *ack; /* the first answer to rid */
+    Hs__Ack *ack;      /* the first definitive answer to rid */
+    char *unavailable; /* the last Unavailable answer's message */
 } s_wait_t;
 
 static void s_on_ack (void *arg, const char *topic, const Hs__Envelope *env)
@@ -147,6 +157,14 @@ static void s_on_ack (void *arg, const char *topic, const Hs__Envelope *env)
     s_wait_t *w = arg;
     if (env->body_case != HS__ENVELOPE__BODY_ACK || w->ack) return;
     if (!hs_streq (env->ack->request_id, w->rid)) return;
+    /* Unavailable (leadership lost, another change in progress): kept
+     * apart, the resends go on until the deadline (same request id) */
+    if (env->ack->code == HS__CODE__CODE_UNAVAILABLE) {
+        free (w->unavailable);
+        w->unavailable = hs_strdup (hs_empty (env->ack->message) ? "the store is unavailable"
+                                                                 : env->ack->message);
+        return;
+    }
     /* a copy: env is borrowed */
     size_t len = hs__ack__get_packed_size (env->ack);
     uint8_t *buf = hs_malloc (len ? len : 1);
@@ -185,8 +203,12 @@ static int s_change (ctl_t *ctl, const char *op, int nargs, char **args)
     int64_t start = hs_mono_ns (), next = start;
     int64_t deadline = start + (int64_t)ctl->timeout_ms * 1000000;
     int r = 0;
+    uint64_t sent_epoch = 0;
     while (!w.ack && hs_mono_ns () < deadline) {
-        if (hs_mono_ns () >= next) {
+        /* a new leader did not see it (or lost it with its leadership) */
+        bool new_leader = sent_epoch && heard.epoch && heard.epoch != sent_epoch;
+        if (hs_mono_ns () >= next || new_leader) {
+            sent_epoch = heard.epoch ? heard.epoch : 1;
             /* the same request id every time: a replay, never a second change */
             r = hs_bus_publish (hs_client_bus (ctl->client), "cmd.members/", &env);
             if (r < 0) break;
@@ -199,6 +221,10 @@ static int s_change (ctl_t *ctl, const char *op, int nargs, char **args)
     int rc = 0;
     if (r < 0) {
         fprintf (stderr, "error: cannot send the membership change: %s\n", strerror (-r));
+        rc = 1;
+    } else if (!w.ack && w.unavailable) {
+        fprintf (stderr, "Error from server (ServiceUnavailable): %s (still so after %d ms)\n",
+                 w.unavailable, ctl->timeout_ms);
         rc = 1;
     } else if (!w.ack && heard.store_heard && !heard.comps.raft) {
         fprintf (stderr, "error: the store is not replicated (a single hs-store, started without "
@@ -221,6 +247,7 @@ static int s_change (ctl_t *ctl, const char *op, int nargs, char **args)
         printf ("%s\n", line);
     }
     hs_pb_free (w.ack);
+    free (w.unavailable);
     hs_pb_free (mc);
     ctl_comps_free (&heard.comps);
     return rc;

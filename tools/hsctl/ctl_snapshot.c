@@ -3,7 +3,8 @@
  *
  *  save asks the running store for a snapshot of every kind over the bus and
  *  writes it to FILE.tmp, then renames, so FILE is never half-written.
- *  restore is offline: it builds a new store directory from the file for a
+ *  With --data-dir DIR, save reads a member's LMDB directly instead
+ *  (ctl_snapshot_local.c). restore is offline: it builds a new store directory from the file for a
  *  stopped (or new) hs-store to serve.
  */
 #include "ctl.h"
@@ -13,22 +14,30 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { S_OPT_DATA_DIR = CTL_OPT_VERB_BASE };
+enum { S_OPT_DATA_DIR = CTL_OPT_VERB_BASE, S_OPT_KEY };
 
 typedef struct {
     const char *data_dir;
+    const char *key_file;
 } s_opts_t;
 
 static const struct option s_longs[] = {
     {"data-dir", required_argument, NULL, S_OPT_DATA_DIR},
+    {"data", required_argument, NULL, S_OPT_DATA_DIR}, /* hs-store's own flag's name */
+    {"encryption-key", required_argument, NULL, S_OPT_KEY},
     {NULL, 0, NULL, 0},
 };
 
 static int s_opt (ctl_t *ctl, void *arg, int c, const char *optarg)
 {
+    (void)ctl;
     s_opts_t *o = arg;
-    if (c != S_OPT_DATA_DIR) return -1;
-    o->data_dir = optarg;
+    if (c == S_OPT_DATA_DIR)
+        o->data_dir = optarg;
+    else if (c == S_OPT_KEY)
+        o->key_file = optarg;
+    else
+        return -1;
     return 0;
 }
 
@@ -38,15 +47,28 @@ static void s_usage (void)
             "Usage:\n"
             "  hsctl snapshot save FILE                     write a consistent snapshot of "
             "every object\n"
+            "  hsctl snapshot save FILE --data-dir DIR      the same, read from a store "
+            "member's\n"
+            "                                               directory (running or not): as of "
+            "its\n"
+            "                                               last checkpoint; --encryption-key "
+            "FILE\n"
+            "                                               if its keyring is not DIR/"
+            "encryption.key\n"
             "  hsctl snapshot restore FILE --data-dir DIR   build a new store directory from "
             "FILE (offline)\n"
             "  hsctl snapshot status FILE                   show what FILE holds\n");
 }
 
-static int s_save (ctl_t *ctl, const char *file)
+static int s_save (ctl_t *ctl, const char *file, const s_opts_t *o)
 {
     hs_db_snapshot_t snap = {0};
-    if (ctl_snapshot (ctl, NULL, 0, &snap) < 0) return 1;
+    bool wal = false;
+    if (o->data_dir) {
+        if (ctl_snapshot_local (o->data_dir, o->key_file, file, &snap, &wal) < 0) return 1;
+    } else if (ctl_snapshot (ctl, NULL, 0, &snap) < 0) {
+        return 1;
+    }
     _cleanup_free_ char *tmp = hs_sprintf ("%s.tmp", file);
     int r = hs_db_snapshot_write_file (tmp, &snap);
     if (r < 0) {
@@ -63,6 +85,11 @@ static int s_save (ctl_t *ctl, const char *file)
     }
     printf ("Snapshot saved at %s (%zu objects, revision %lld)\n", file, snap.n_objects,
             (long long)snap.revision);
+    if (wal)
+        fprintf (stderr,
+                 "note: %s's write-ahead log holds writes not yet in its LMDB: the snapshot is as "
+                 "of its last checkpoint (revision %lld), without them\n",
+                 o->data_dir, (long long)snap.revision);
     hs_db_snapshot_free (&snap);
     return 0;
 }
@@ -146,7 +173,7 @@ int ctl_snapshot_main (ctl_t *ctl, int argc, char **argv)
         ctl_usage_error (ctl, "snapshot %s takes exactly one FILE", sub);
         return 1;
     }
-    if (!strcmp (sub, "save")) return s_save (ctl, pos[1]);
+    if (!strcmp (sub, "save")) return s_save (ctl, pos[1], &o);
     if (!strcmp (sub, "status")) return s_status (pos[1]);
     if (hs_empty (o.data_dir)) {
         ctl_usage_error (ctl, "snapshot restore needs --data-dir DIR");

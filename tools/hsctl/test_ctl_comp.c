@@ -131,7 +131,7 @@ static void test_members_components (void)
     CHECK (
         strstr (t, "    role: leader\n    term: 3\n    commitIndex: 42\n    appliedIndex: 42\n") !=
         NULL);
-    CHECK (strstr (t, "clusterId: c-1") != NULL);
+    CHECK (strstr (t, "clusterID: c-1") != NULL);
     CHECK (strstr (t, "matchIndex: 41") != NULL);
     free (t);
     /* member list: the leader's configuration; s3 unheard */
