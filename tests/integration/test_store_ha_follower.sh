@@ -1,22 +1,24 @@
 #!/usr/bin/env bash
 # A follower stops and comes back (ha_lib.sh): writes made while it was
 # down reach it from the leader's log; the three LMDB digests are equal
-# afterwards. If hs-store has --snapshot-threshold, a second round writes
-# past a small threshold while the follower is down, and it must come back
-# by installing a snapshot (snapshots_installed in its hb.raft view).
+# afterwards. If hs-store has --snapshot-threshold (64 here, 256 entries
+# kept behind), a second round writes well past that while the follower is
+# down, and it must come back by installing a snapshot
+# (snapshots_installed in its hb.raft view).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/ha_lib.sh"
 
 SNAP=0
 if "$HS_BIN/hs-store" --help 2>&1 | grep -q -- --snapshot-threshold; then
   SNAP=1
-  ha_up --snapshot-threshold 64
+  ha_up --snapshot-threshold 64 --snapshot-trailing 256
 else
   ha_up
 fi
 L=${HA_LEADER#s}
 F=$(( L % 3 + 1 ))
 lap "3 members up, leader s$L; stopping follower s$F"
+SN0=$(ha_field "$F" snapshots)
 ha_stop "$F"
 
 write_some() {
@@ -24,18 +26,21 @@ write_some() {
     >"$T/$2.log" 2>&1 || fail "hs-ha-load: $(tail -n 3 "$T/$2.log")"
   grep "hs-ha-load: sent" "$T/$2.log"
 }
-write_some 1500 round1
+# round 1: fewer entries than the leader keeps behind a snapshot (256)
+write_some 300 round1
 TARGET=$(ha_field "$L" applied)
 ha_start "$F"
 caught_up() { local a; a=$(ha_field "$F" applied); [ -n "$a" ] && [ "$a" -ge "$TARGET" ]; }
 poll_until 30 caught_up || { ha_view; fail "s$F did not apply up to $TARGET"; }
 [ "$(ha_role "$F")" = follower ] || fail "s$F came back as $(ha_role "$F")"
-pass "s$F caught up from the log (applied >= $TARGET)"
+[ "$(ha_field "$F" snapshots)" = "${SN0:-0}" ] || fail "s$F installed a snapshot to catch up ~100 entries"
+pass "s$F caught up from the log (applied >= $TARGET, no snapshot installed)"
 
 if [ "$SNAP" = 1 ]; then
   ha_stop "$F"
   S0=$(ha_field "$F" snapshots)
-  write_some 2000 round2
+  # round 2: well past the 256 entries kept behind a snapshot
+  write_some 2500 round2
   TARGET=$(ha_field "$L" applied)
   ha_start "$F"
   poll_until 30 caught_up || { ha_view; fail "s$F did not apply up to $TARGET"; }
