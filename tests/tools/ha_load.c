@@ -9,7 +9,8 @@
  *      --cas-every'th, OP_UPDATE with expected_revision = the last revision
  *      this client saw for that register (compare-and-set).
  *  The value is the annotation ha.homeostat.io/v = "c<client>-<step>".
- *  A watcher on ev.pod. records every event. Every send, answer and event
+ *  A watcher on ev.pod. (on the client's connection: it fails over with
+ *  it) records every event. Every send, answer and event
  *  goes to --out as one JSON line with CLOCK_MONOTONIC ns (one process, one
  *  clock: real-time order holds), for hs_history_check.py.
  *  --stop-file PATH ends the window early once PATH exists.
@@ -154,8 +155,10 @@ static void s_send (lclient_t *lc)
     G.inflight++;
 }
 
-static void s_event (const Hs__Envelope *env)
+static void s_event (void *arg, const char *topic, const Hs__Envelope *env)
 {
+    (void)arg;
+    (void)topic;
     if (env->body_case != HS__ENVELOPE__BODY_EVENT) return;
     const Hs__WatchEvent *ev = env->event;
     if (!ev->object || !ev->object->pod || !ev->object->pod->metadata) return;
@@ -225,11 +228,11 @@ int main (int argc, char **argv)
         fprintf (stderr, "hs-ha-load: cannot join the bus: %s\n", strerror (-r));
         return 1;
     }
-    hs_bus_t *watch = NULL;
-    r = hs_bus_connect (bus, "hs-ha-load-watch", NULL, &watch);
-    if (r == 0) hs_bus_subscribe (watch, "ev.pod.");
-    if (r < 0 || hs_bus_join (watch, 15000) < 0) {
-        fprintf (stderr, "hs-ha-load: the watcher cannot join the bus\n");
+    /* The watcher rides the client's own bus connection, so it moves to
+     * another broker with it when its broker goes quiet. */
+    r = hs_client_on (G.cl, "ev.pod.", s_event, NULL);
+    if (r < 0) {
+        fprintf (stderr, "hs-ha-load: cannot watch ev.pod.: %s\n", strerror (-r));
         return 1;
     }
     G.last_rev = hs_calloc ((size_t)G.keys, sizeof *G.last_rev);
@@ -283,14 +286,6 @@ int main (int argc, char **argv)
             if (now >= quiet_end) break;
         }
         hs_client_process (G.cl, 2);
-        for (int n = 0; n < 256; n++) {
-            char *topic;
-            Hs__Envelope *env;
-            if (hs_bus_recv (watch, &topic, &env, 0) < 0) break;
-            s_event (env);
-            free (topic);
-            hs_pb_free (env);
-        }
     }
     fflush (G.out);
     fclose (G.out);
@@ -298,7 +293,6 @@ int main (int argc, char **argv)
              "hs-ha-load: sent %" PRIu64 " acked %" PRIu64 " failed %" PRIu64 " unknown %" PRIu64
              " events %" PRIu64 " resends %" PRIu64 "\n",
              G.sent, G.acked, G.failed, G.unknown, G.events, hs_client_resends (G.cl));
-    hs_bus_destroy (&watch);
     hs_client_destroy (&G.cl);
     free (G.lcs);
     free (G.last_rev);
