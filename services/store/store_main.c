@@ -106,8 +106,19 @@ typedef struct {
         int fd;
     } nodelay[32];
     size_t n_nodelay;
-    uint64_t applied_seen; /* store_applied_index at the last pump */
-    int ha_result;         /* the last store_raft_propose (s_ha_apply) */
+    uint64_t applied_seen;         /* store_applied_index at the last pump */
+    struct raft_transfer handover; /* s_handover, at a clean stop */
+    bool handover_done;
+    /* membership changes under way, and the last ones answered (a client
+     * resending the same request id gets the same answer, not a second
+     * change) */
+    struct s_mc *mcs;
+    struct {
+        char *client_id, *request_id, *msg;
+        Hs__Code code;
+    } mc_done[16];
+    size_t mc_done_next;
+    int ha_result; /* the last store_raft_propose (s_ha_apply) */
 } self_t;
 
 static void s_usage (FILE *f)
@@ -707,8 +718,10 @@ static int s_ha_setup (self_t *self)
 
 /* ------------------------------------------------------------------ membership (cmd.members/) */
 
-typedef struct {
+typedef struct s_mc {
+    struct s_mc *next; /* self->mcs */
     self_t *self;
+    bool answered; /* answered, but raft may still call back (libraft's raft_assign) */
     char *client_id, *request_id, *op;
     raft_id id, old_id; /* the member added/removed/transferred to; replace: the one leaving */
     int stage;          /* replace: 0 add, 1 assign, 2 remove */
@@ -716,27 +729,73 @@ typedef struct {
     struct raft_transfer transfer;
 } s_mc_t;
 
-static void s_mc_answer (s_mc_t *mc, Hs__Code code, const char *msg)
+static void s_mc_publish (self_t *self, const char *client_id, const char *request_id,
+                          Hs__Code code, const char *msg)
 {
-    self_t *self = mc->self;
-    if (self->bus && hs_topic_id_ok (mc->client_id)) {
-        Hs__Ack *ack = hs_pb_new (&hs__ack__descriptor);
-        hs_pb_set_str (&ack->request_id, mc->request_id);
-        ack->code = code;
-        hs_pb_set_str (&ack->message, msg);
-        Hs__Envelope env = HS__ENVELOPE__INIT;
-        env.body_case = HS__ENVELOPE__BODY_ACK;
-        env.ack = ack;
-        _cleanup_free_ char *topic = hs_sprintf ("ack.%s/", mc->client_id);
-        s_publish (self, topic, &env);
-        hs_pb_free (ack);
-    }
-    log_info ("member change %s (request %s): %s%s%s", mc->op, hs_s (mc->request_id),
-              code == HS__CODE__CODE_OK ? "done" : "failed", msg ? ": " : "", hs_s (msg));
+    if (!self->bus || !hs_topic_id_ok (client_id)) return;
+    Hs__Ack *ack = hs_pb_new (&hs__ack__descriptor);
+    hs_pb_set_str (&ack->request_id, request_id);
+    ack->code = code;
+    hs_pb_set_str (&ack->message, msg);
+    Hs__Envelope env = HS__ENVELOPE__INIT;
+    env.body_case = HS__ENVELOPE__BODY_ACK;
+    env.ack = ack;
+    _cleanup_free_ char *topic = hs_sprintf ("ack.%s/", client_id);
+    s_publish (self, topic, &env);
+    hs_pb_free (ack);
+}
+
+static void s_mc_free (s_mc_t *mc)
+{
+    for (s_mc_t **p = &mc->self->mcs; *p; p = &(*p)->next)
+        if (*p == mc) {
+            *p = mc->next;
+            break;
+        }
     free (mc->client_id);
     free (mc->request_id);
     free (mc->op);
     free (mc);
+}
+
+/* Answers mc (once) and frees it, unless raft still holds its request
+ * (park: freed by the callback that raft owes). */
+static void s_mc_answer_park (s_mc_t *mc, Hs__Code code, const char *msg, bool park)
+{
+    self_t *self = mc->self;
+    if (!mc->answered) {
+        mc->answered = true;
+        s_mc_publish (self, mc->client_id, mc->request_id, code, msg);
+        log_info ("member change %s (request %s): %s%s%s", mc->op, hs_s (mc->request_id),
+                  code == HS__CODE__CODE_OK ? "done" : "failed", msg ? ": " : "", hs_s (msg));
+        /* Remembered unless retryable: a resend of an Unavailable change
+         * tries again. */
+        if (code != HS__CODE__CODE_UNAVAILABLE) {
+            size_t k = self->mc_done_next++ % HS_ARRAY_LEN (self->mc_done);
+            free (self->mc_done[k].client_id);
+            free (self->mc_done[k].request_id);
+            free (self->mc_done[k].msg);
+            self->mc_done[k].client_id = hs_strdup (mc->client_id);
+            self->mc_done[k].request_id = hs_strdup (mc->request_id);
+            self->mc_done[k].msg = msg ? hs_strdup (msg) : NULL;
+            self->mc_done[k].code = code;
+        }
+    }
+    if (!park) s_mc_free (mc);
+}
+
+static void s_mc_answer (s_mc_t *mc, Hs__Code code, const char *msg)
+{
+    s_mc_answer_park (mc, code, msg, false);
+}
+
+/* Retryable raft refusals (another change under way, leadership moving)
+ * are Unavailable: the client retries with the same request id. */
+static Hs__Code s_mc_code (int rv)
+{
+    return rv == RAFT_LEADERSHIPLOST || rv == RAFT_NOTLEADER || rv == RAFT_CANTCHANGE
+               ? HS__CODE__CODE_UNAVAILABLE
+               : HS__CODE__CODE_INVALID;
 }
 
 static void s_mc_step (s_mc_t *mc);
@@ -744,13 +803,13 @@ static void s_mc_step (s_mc_t *mc);
 static void s_mc_change_cb (struct raft_change *req, int status)
 {
     s_mc_t *mc = req->data;
+    if (mc->answered) { /* a parked request raft called back after all */
+        s_mc_free (mc);
+        return;
+    }
     if (status != 0) {
         _cleanup_free_ char *m = hs_sprintf ("raft: %s", raft_strerror (status));
-        s_mc_answer (mc,
-                     status == RAFT_LEADERSHIPLOST || status == RAFT_NOTLEADER
-                         ? HS__CODE__CODE_UNAVAILABLE
-                         : HS__CODE__CODE_INVALID,
-                     m);
+        s_mc_answer (mc, s_mc_code (status), m);
         return;
     }
     mc->stage++;
@@ -795,8 +854,10 @@ static void s_mc_step (s_mc_t *mc)
     }
     if (rv != 0) {
         _cleanup_free_ char *m = hs_sprintf ("raft: %s", raft_errmsg (r));
-        s_mc_answer (mc, rv == RAFT_NOTLEADER ? HS__CODE__CODE_UNAVAILABLE : HS__CODE__CODE_INVALID,
-                     m);
+        /* libraft 0.15's raft_assign keeps the request as the change under
+         * way when appending the configuration fails, and may call back
+         * later: then mc must outlive this answer. */
+        s_mc_answer_park (mc, s_mc_code (rv), m, r->leader_state.change == &mc->change);
     }
 }
 
@@ -821,8 +882,20 @@ static void s_member_change (self_t *self, const Hs__MemberChange *c, const char
         store_count_garbage (self->store);
         return;
     }
+    const char *rid = hs_s (c->request_id);
+    for (s_mc_t *p = self->mcs; p; p = p->next)
+        if (!p->answered && hs_streq (p->client_id, c->client_id) && hs_streq (p->request_id, rid))
+            return; /* a resend of a change under way: its answer will come */
+    for (size_t k = 0; k < HS_ARRAY_LEN (self->mc_done); k++)
+        if (self->mc_done[k].client_id && hs_streq (self->mc_done[k].client_id, c->client_id) &&
+            hs_streq (self->mc_done[k].request_id, rid)) {
+            s_mc_publish (self, c->client_id, rid, self->mc_done[k].code, self->mc_done[k].msg);
+            return;
+        }
     s_mc_t *mc = hs_calloc (1, sizeof *mc);
     mc->self = self;
+    mc->next = self->mcs;
+    self->mcs = mc;
     mc->client_id = hs_strdup (c->client_id);
     mc->request_id = hs_strdup (hs_s (c->request_id));
     mc->op = hs_strdup (hs_s (c->op));
@@ -876,11 +949,43 @@ static void s_member_change (self_t *self, const Hs__MemberChange *c, const char
     s_mc_step (mc);
 }
 
+static void s_handover_cb (struct raft_transfer *req)
+{
+    *(bool *)req->data = true;
+}
+
+/* A leader stopping cleanly (SIGTERM: a rolling restart) hands leadership
+ * to the most up-to-date voter first: the others need not wait out an
+ * election timeout. Raft runs here, off the daemon loop (which has stopped):
+ * a batch in flight may still commit and be answered. Bounded by two
+ * election timeouts. */
+static void s_handover (self_t *self)
+{
+    if (!self->raft_ok || self->raft.state != RAFT_LEADER) return;
+    bool *done = &self->handover_done; /* raft may call back from raft_close */
+    self->handover = (struct raft_transfer){.data = done};
+    int rv = raft_transfer (&self->raft, &self->handover, 0, s_handover_cb);
+    if (rv != 0) return; /* no voting follower (a single member), or one under way */
+    int64_t end = hs_mono_ns () + 2 * self->election_ms * 1000000LL;
+    while (!*done && hs_mono_ns () < end) {
+        uv_run (&self->uv, UV_RUN_ONCE);
+        store_raft_tick (self->sr);
+    }
+    raft_id lid = 0;
+    const char *addr = NULL;
+    raft_leader (&self->raft, &lid, &addr);
+    if (*done && lid && lid != self->raft_id)
+        log_info ("stopping: handed leadership to %s", s_peer_name (self, lid));
+    else if (!*done)
+        log_info ("stopping: no member took over leadership in time");
+}
+
 static void s_ha_teardown (self_t *self)
 {
     hs_loop_io_free (&self->uv_io);
     hs_loop_timer_free (&self->uv_timer);
     hs_loop_post_free (&self->post);
+    s_handover (self);
     if (self->raft_ok) {
         raft_close (&self->raft, s_raft_close_cb);
         self->raft_ok = false;
@@ -894,6 +999,12 @@ static void s_ha_teardown (self_t *self)
         self->uv_ok = false;
     }
     store_raft_destroy (&self->sr);
+    while (self->mcs) s_mc_free (self->mcs); /* parked ones raft never called back */
+    for (size_t k = 0; k < HS_ARRAY_LEN (self->mc_done); k++) {
+        free (self->mc_done[k].client_id);
+        free (self->mc_done[k].request_id);
+        free (self->mc_done[k].msg);
+    }
     for (size_t i = 0; i < self->n_peers; i++) {
         free (self->peers[i].name);
         free (self->peers[i].address);
@@ -1249,6 +1360,13 @@ static int s_setup (void *arg, hs_loop_t *loop)
         return 1;
     }
     self->instance = hs_bus_instance (self->bus);
+    /* Several brokers: the SUB socket moves off a broker gone quiet. The
+     * store reads its SUB socket only while it serves (and a follower never
+     * does), so the check runs on the loop, not on reading. */
+    if (hs_bus_attach (self->bus, loop) < 0) {
+        log_error ("cannot watch the bus's brokers: out of memory");
+        return 1;
+    }
     /* Replicated: only the serving leader subscribes to cmd. (s_ha_serving). */
     if (!self->ha) hs_bus_subscribe (self->bus, "cmd.");
     r = hs_bus_join (self->bus, JOIN_TIMEOUT_MS);

@@ -110,13 +110,12 @@ static const uint8_t *s_check (store_raft_t *self, const struct raft_buffer *buf
 /* The batch in flight will not commit under this leadership (it may still
  * commit under the next one: then its entry is replayed like any other and
  * the client's retry is answered from the request table). */
-static void s_fail_held (store_raft_t *self, int err)
+static void s_fail_held (store_raft_t *self)
 {
     if (!self->req) return;
     self->req = NULL; /* its callback, when it comes, is stale */
     if (!self->req_applied) store_abort (self->store);
     self->req_applied = false;
-    (void)err;
     store_out_fail (self->store, &self->held, -EAGAIN,
                     "the store's leader lost its leadership before this command committed; it "
                     "may still commit: retry with the same request id");
@@ -126,7 +125,7 @@ static void s_fail_held (store_raft_t *self, int err)
 
 static void s_stop_serving (store_raft_t *self)
 {
-    s_fail_held (self, -EAGAIN);
+    s_fail_held (self);
     self->barrier = NULL;
     if (!self->serving) return;
     self->serving = false;
@@ -156,6 +155,15 @@ void store_raft_tick (store_raft_t *self)
 {
     struct raft *r = self->raft;
     if (!r) return;
+    /* libraft 0.15 turns a server that hit an I/O error on some paths
+     * (persisting its term or vote, a follower's log write) RAFT_UNAVAILABLE
+     * for good: it neither votes nor replicates again. Stop, so that a
+     * supervisor restarts the member, which reloads its log from disk. */
+    if (r->state == RAFT_UNAVAILABLE && !self->fatal) {
+        log_error ("raft stopped after an I/O error (%s); stopping: a restart reloads the log",
+                   raft_errmsg (r));
+        self->fatal = -EIO;
+    }
     bool leader = r->state == RAFT_LEADER;
     if (!leader || (self->serving && r->current_term != self->serving_term)) {
         if (self->serving || self->req || self->barrier) s_stop_serving (self);
@@ -304,6 +312,7 @@ static int s_fsm_snapshot (struct raft_fsm *fsm, struct raft_buffer *bufs[], uns
     int fd = memfd_create ("hs-store-snapshot", MFD_CLOEXEC);
     if (fd < 0) return RAFT_IOERR;
     uint64_t index = 0;
+    int64_t t0 = hs_mono_ns ();
     int r = store_snapshot_copy (self->store, fd, &index);
     struct stat st;
     if (r == 0 && fstat (fd, &st) != 0) r = -errno;
@@ -343,6 +352,10 @@ static int s_fsm_snapshot (struct raft_fsm *fsm, struct raft_buffer *bufs[], uns
     *bufs = v;
     *n_bufs = 1;
     self->snapshot_index = self->raft->last_applied;
+    /* Taken on the loop: its length is a stall of this member (see
+     * docs/architecture.md §4). */
+    log_info ("raft snapshot at index %llu: %zu bytes of LMDB in %.1f ms",
+              (unsigned long long)self->snapshot_index, len, (double)(hs_mono_ns () - t0) / 1e6);
     return 0;
 }
 
@@ -414,7 +427,10 @@ void store_raft_destroy (store_raft_t **self_p)
     store_raft_t *self = *self_p;
     if (!self) return;
     /* raft is closed first: its callbacks for our requests have run. A
-     * request still pending here is raft's to free. */
+     * request still pending here is raft's to free; should its batch still
+     * be held, it never committed here: answer it (and drop it from the
+     * window, which store_destroy would otherwise commit). */
+    s_fail_held (self);
     store_out_clear (&self->held);
     free (self);
     *self_p = NULL;

@@ -392,6 +392,89 @@ static void test_unavailable_but_committed (void)
     s_teardown ();
 }
 
+typedef struct {
+    member_t *m;
+    uint64_t answered;
+} s_answered_t;
+
+static bool s_answered (void *arg)
+{
+    s_answered_t *a = arg;
+    return a->m->acked_ok + a->m->acked_unavailable + a->m->acked_other >= a->answered;
+}
+
+/* The leader's disk fails under a batch in flight (raft_fixture_io_fault):
+ * the batch is answered exactly once, OK or Unavailable, never acked
+ * without committing; the cluster goes on and the digests agree. */
+/* delay: the fault hits the leader after that many I/O requests; -1: each
+ * follower's next one instead. */
+static void s_io_fault (int delay)
+{
+    s_setup (0, 0);
+    s_write_n (0, 3);
+    s_converge ();
+    int l = s_serving_member ();
+    member_t *m = &g_m[l];
+    uint64_t before = m->acked_ok + m->acked_unavailable + m->acked_other;
+    for (unsigned i = 0; i < N; i++)
+        if (delay >= 0 ? i == (unsigned)l : i != (unsigned)l)
+            raft_fixture_io_fault (&g_f, i, delay >= 0 ? delay : 0, 1);
+    int r = s_submit (l, "req-io", "cm-io");
+    if (r < 0) {
+        /* raft_apply itself failed: answered at once, Unavailable */
+        CHECK_EQ_INT (m->out.n_acks, 1);
+        if (m->out.n_acks) CHECK_EQ_INT (m->out.acks[0].ack->code, HS__CODE__CODE_UNAVAILABLE);
+        s_done (m, &m->out, false);
+        store_out_reset (&m->out);
+    } else
+        CHECK_EQ_INT (r, 0);
+    s_answered_t a = {m, before + 1};
+    CHECK (s_until (s_answered, &a, 20000));
+    CHECK_EQ_INT (m->acked_ok + m->acked_unavailable + m->acked_other, before + 1);
+    CHECK_EQ_INT (m->acked_other, 0);
+    for (unsigned i = 0; i < N; i++)
+        raft_fixture_io_fault (&g_f, i, 0, 0); /* a fault not yet fired: none */
+    if (delay < 0) {
+        /* libraft made both followers RAFT_UNAVAILABLE for good: each stops
+         * (a supervisor restarts it, reloading its log); nothing more to
+         * run on the fixture, which cannot restart a server. */
+        for (unsigned i = 0; i < N; i++)
+            if (i != (unsigned)l && raft_fixture_get (&g_f, i)->state == RAFT_UNAVAILABLE)
+                CHECK (store_raft_fatal (g_m[i].sr) != 0);
+        CHECK_EQ_INT (m->acked_ok, before);
+        s_teardown ();
+        return;
+    }
+    CHECK (s_until (s_has_serving, NULL, 20000));
+    /* The client retries until it hears OK (a replay if it committed). */
+    for (int tries = 0; tries < 5; tries++) {
+        int i = s_serving_member ();
+        if (i < 0) break;
+        uint64_t ok = g_m[i].acked_ok;
+        Hs__Command *c = s_create ("req-io", "cm-io");
+        int r = store_raft_submit (g_m[i].sr, &c, NULL, 1, &g_m[i].out);
+        hs_pb_free (c);
+        if (r == 1) { /* answered at once: a replay */
+            CHECK (g_m[i].out.n_acks == 1 && g_m[i].out.acks[0].ack->replayed);
+            store_out_reset (&g_m[i].out);
+            break;
+        }
+        if (r == 0 && s_until (s_idle, &g_m[i], 5000) && g_m[i].acked_ok == ok + 1) break;
+        store_out_reset (&g_m[i].out);
+        s_until (s_has_serving, NULL, 5000);
+    }
+    s_write_n (20, 2);
+    s_converge ();
+    s_check_digests (6);
+    for (unsigned i = 0; i < N; i++) CHECK (store_raft_fatal (g_m[i].sr) == 0);
+    s_teardown ();
+}
+
+static void test_io_fault (void)
+{
+    for (int delay = -1; delay < 6; delay++) s_io_fault (delay);
+}
+
 static void test_snapshot_install (void)
 {
     s_setup (8, 2);
@@ -455,6 +538,7 @@ int main (int argc, char **argv)
         {"kill_leader", test_kill_leader},
         {"partition_in_flight", test_partition_in_flight},
         {"unavailable_but_committed", test_unavailable_but_committed},
+        {"io_fault", test_io_fault},
         {"snapshot_install", test_snapshot_install},
         {"foreign_cluster", test_foreign_cluster},
     };
