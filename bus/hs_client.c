@@ -309,7 +309,8 @@ struct hs_client_t {
     uint64_t store_epoch, store_prev_epoch;
     char *store_sender;
     uint64_t links;
-    uint64_t resends; /* commands resent that way (hs_client_resends) */
+    int64_t check_due_ns; /* several brokers: when hs_bus_check runs next */
+    uint64_t resends;     /* commands resent that way (hs_client_resends) */
 };
 
 /* Request ids are this client's counter in fixed-width hex, starting from
@@ -1354,6 +1355,9 @@ static void s_dispatch (hs_client_t *self, char *topic, Hs__Envelope *env, const
 static void s_run_timers (hs_client_t *self)
 {
     hs_bus_check (self->bus);
+    /* Due at a fixed time, not "100 ms after whatever ran last", which a
+     * busy loop would push back for ever. */
+    self->check_due_ns = hs_mono_ns () + HS_BUS_CHECK_MS * MS;
     uint64_t links = hs_bus_links (self->bus);
     if (links != self->links) {
         self->links = links;
@@ -1375,7 +1379,7 @@ static int64_t s_next_due (hs_client_t *self)
         if (due < 0 || _t < due) due = _t;                                                         \
     } while (0)
     if (self->heap.n) S_CONSIDER (self->heap.items[0]->due_ns);
-    if (hs_bus_brokers (self->bus) > 1) S_CONSIDER (hs_mono_ns () + HS_BUS_CHECK_MS * MS);
+    if (hs_bus_brokers (self->bus) > 1) S_CONSIDER (self->check_due_ns);
     for (s_snap_t *s = self->snaps; s; s = s->next) {
         if (s->done) continue;
         S_CONSIDER (s->stall_ns);

@@ -70,6 +70,13 @@ static char *s_list (broker_t *const *bs, size_t n)
     return hs_buf_take (&buf);
 }
 
+/* Starts n brokers into bs and returns their list "a,b,..." (caller frees). */
+static char *s_brokers_up (broker_t *const *bs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) s_broker_start (bs[i]);
+    return s_list (bs, n);
+}
+
 /* The broker whose SUB endpoint the bus uses. */
 static broker_t *s_sub_broker (hs_bus_t *bus, broker_t *const *bs, size_t n)
 {
@@ -120,10 +127,8 @@ static int64_t s_recv_n (hs_bus_t *bus, const char *topic, int ms)
 static void test_pub_reaches_every_broker (void)
 {
     broker_t a, b;
-    s_broker_start (&a);
-    s_broker_start (&b);
     broker_t *bs[] = {&a, &b};
-    _cleanup_free_ char *list = s_list (bs, 2);
+    _cleanup_free_ char *list = s_brokers_up (bs, 2);
     hs_bus_t *pub = NULL, *on_a = NULL, *on_b = NULL;
     CHECK_EQ_INT (hs_bus_connect (list, "pub", NULL, &pub), 0);
     CHECK_EQ_INT (hs_bus_connect (a.addr, "sa", NULL, &on_a), 0);
@@ -169,11 +174,8 @@ static void test_pub_reaches_every_broker (void)
 static void s_failover (int sig, const char *what)
 {
     broker_t a, b, c;
-    s_broker_start (&a);
-    s_broker_start (&b);
-    s_broker_start (&c);
     broker_t *bs[] = {&a, &b, &c};
-    _cleanup_free_ char *list = s_list (bs, 3);
+    _cleanup_free_ char *list = s_brokers_up (bs, 3);
     hs_bus_t *pub = NULL, *sub = NULL;
     CHECK_EQ_INT (hs_bus_connect (list, "pub", NULL, &pub), 0);
     CHECK_EQ_INT (hs_bus_connect (list, "sub", NULL, &sub), 0);
@@ -292,10 +294,8 @@ static void s_onloop_tick (void *arg)
 static void test_failover_on_loop (void)
 {
     broker_t a, b;
-    s_broker_start (&a);
-    s_broker_start (&b);
     broker_t *bs[] = {&a, &b};
-    _cleanup_free_ char *list = s_list (bs, 2);
+    _cleanup_free_ char *list = s_brokers_up (bs, 2);
     s_onloop_t x = {.victim = &a, .last = -1};
     CHECK_EQ_INT (hs_loop_new (&x.loop), 0);
     CHECK_EQ_INT (hs_bus_connect (list, "pub", NULL, &x.pub), 0);
@@ -385,6 +385,16 @@ static void s_applied_fn (void *arg, Hs__EventType type, const Hs__Object *obj,
     }
 }
 
+/* A watch of the pods through c, synced, telling ap. */
+static hs_watch_t *s_watch_pods (hs_client_t *c, s_applied_t *ap)
+{
+    hs_kind_t pods = HS_KIND_POD;
+    hs_watch_opts_t wo = {.kinds = &pods, .n_kinds = 1, .fn = s_applied_fn, .arg = ap};
+    hs_watch_t *w = hs_client_watch (c, &wo);
+    CHECK_EQ_INT (hs_watch_wait_synced (w, 10000), 0);
+    return w;
+}
+
 typedef struct {
     int acked, failed;
 } s_acks_t;
@@ -444,9 +454,7 @@ static void test_client_across_failover (void)
     if (!wr || !wa) goto out;
     hs_kind_t pods = HS_KIND_POD;
     s_applied_t ap = {0};
-    hs_watch_opts_t wo = {.kinds = &pods, .n_kinds = 1, .fn = s_applied_fn, .arg = &ap};
-    hs_watch_t *w = hs_client_watch (wa, &wo);
-    CHECK_EQ_INT (hs_watch_wait_synced (w, 10000), 0);
+    hs_watch_t *w = s_watch_pods (wa, &ap);
 
     s_acks_t acks = {0};
     int sent = 0, gen = 0;
@@ -530,6 +538,73 @@ out:
     s_broker_kill (&a);
 }
 
+/* A client on a loop (hs_client_attach: every daemon) moves too: its
+ * timers run the check. Writes every 10 ms from a loop timer; the broker
+ * its SUB socket uses is killed; writes are acked again within 1 s. */
+typedef struct {
+    hs_loop_t *loop;
+    hs_client_t *c;
+    hs_loop_timer_t *tick;
+    broker_t *victim;
+    s_acks_t acks;
+    int sent, acked_at_kill;
+    int64_t t0, back_ns;
+} s_attached_t;
+
+static void s_attached_tick (void *arg)
+{
+    s_attached_t *x = arg;
+    if (!x->back_ns) { /* once acked again, wait for the rest */
+        s_apply_async (x->c, x->sent % N_KEYS, x->sent + 1, &x->acks);
+        x->sent++;
+    }
+    if (x->sent == 20) {
+        x->acked_at_kill = x->acks.acked;
+        x->t0 = hs_mono_ns ();
+        s_broker_kill (x->victim);
+    }
+    if (x->t0 && !x->back_ns && x->acks.acked > x->acked_at_kill + 2 &&
+        hs_bus_links (hs_client_bus (x->c)) > 0)
+        x->back_ns = hs_mono_ns ();
+    if (x->back_ns && x->acks.acked + x->acks.failed == x->sent) hs_loop_exit (x->loop, 0);
+    if (x->sent > 600) hs_loop_exit (x->loop, 1);
+    hs_loop_timer_set (x->tick, hs_mono_ns () + 10 * MS);
+}
+
+static void test_attached_client (void)
+{
+    broker_t a, b;
+    broker_t *ab[] = {&a, &b}, *ba[] = {&b, &a};
+    _cleanup_free_ char *store_list = s_brokers_up (ab, 2);
+    _cleanup_free_ char *client_list = s_list (ba, 2);
+    char data[600];
+    snprintf (data, sizeof data, "%s/store-attached", hs_test_tmpdir ());
+    char *argv[] = {"hs-store", "--bus", store_list, "--data", data, NULL};
+    pid_t store = hs_test_spawn ("hs-store", argv);
+    s_attached_t x = {.victim = &b};
+    CHECK_EQ_INT (hs_loop_new (&x.loop), 0);
+    CHECK_EQ_INT (hs_client_new (client_list, "daemon", NULL, 5000, &x.c), 0);
+    if (!x.c) goto out;
+    CHECK_EQ_INT (hs_client_attach (x.c, x.loop), 0);
+    /* the store answers first */
+    CHECK_EQ_INT (s_apply_async (x.c, 0, 0, &x.acks), 0);
+    CHECK (WAIT_UNTIL (x.acks.acked == 1, 10000, x.c));
+    x.sent = 1;
+    x.tick = hs_loop_timer (x.loop, hs_mono_ns (), s_attached_tick, &x);
+    CHECK_EQ_INT (hs_loop_run (x.loop), 0);
+    CHECK_EQ_INT (x.acks.failed, 0);
+    CHECK (x.back_ns > 0);
+    fprintf (stderr, "  failover (client on a loop): writes acked again after %.0f ms\n",
+             (double)(x.back_ns - x.t0) / MS);
+    CHECK (x.back_ns - x.t0 <= 1000 * MS);
+    hs_loop_timer_free (&x.tick);
+out:
+    hs_client_destroy (&x.c);
+    hs_loop_destroy (&x.loop);
+    hs_test_kill (store, SIGKILL);
+    s_broker_kill (&a);
+}
+
 /* A store restart (a new epoch, as a new leader of the replicated store
  * would show): a command sent while no store ran is resent as soon as the
  * new store's hb.store arrives, not when its backed-off retry falls due.
@@ -561,11 +636,8 @@ static void test_resend_on_new_epoch (void)
     CHECK_EQ_INT (hs_client_new (a.addr, "writer", NULL, 5000, &c), 0);
     if (!c) goto out;
     hs_client_on (c, "hb.store", s_on_hb, NULL);
-    hs_kind_t pods = HS_KIND_POD;
     s_applied_t ap = {0};
-    hs_watch_opts_t wo = {.kinds = &pods, .n_kinds = 1, .fn = s_applied_fn, .arg = &ap};
-    hs_watch_t *w = hs_client_watch (c, &wo);
-    CHECK_EQ_INT (hs_watch_wait_synced (w, 10000), 0);
+    hs_watch_t *w = s_watch_pods (c, &ap);
     s_acks_t acks = {0};
     CHECK_EQ_INT (s_apply_async (c, 0, 1, &acks), 0);
     CHECK (WAIT_UNTIL (acks.acked == 1, 5000, c));
@@ -628,6 +700,158 @@ out:
     s_broker_kill (&a);
 }
 
+/* ------------------------------------------------------------------ replicated store */
+
+/* Whether $HS_BIN/hs-store is the replicated one (--peers in its help). */
+static bool s_store_has_raft (void)
+{
+    char cmd[1200];
+    snprintf (cmd, sizeof cmd, "'%s/hs-store' --help 2>&1", getenv ("HS_BIN"));
+    FILE *f = popen (cmd, "r");
+    if (!f) return false;
+    char line[512];
+    bool yes = false;
+    while (fgets (line, sizeof line, f))
+        if (strstr (line, "--peers")) yes = true;
+    pclose (f);
+    return yes;
+}
+
+static char s_leader[64];       /* the instance of the last hb.store's sender */
+static int64_t s_leader_new_ns; /* when a new one first appeared */
+static void s_on_leader_hb (void *arg, const char *topic, const Hs__Envelope *env)
+{
+    (void)arg;
+    (void)topic;
+    const char *slash = env->sender ? strchr (env->sender, '/') : NULL;
+    if (!slash || strcmp (slash + 1, s_leader) == 0) return;
+    snprintf (s_leader, sizeof s_leader, "%s", slash + 1);
+    s_leader_new_ns = hs_mono_ns ();
+}
+
+typedef struct {
+    s_acks_t *acks;
+    int64_t sent_ns, acked_ns;
+    int code;
+} s_timed_t;
+
+static void s_timed_fn (void *arg, int err, const Hs__Ack *ack)
+{
+    s_timed_t *t = arg;
+    t->acked_ns = hs_mono_ns ();
+    t->code = err ? err : (int)ack->code;
+    s_ack_fn (t->acks, err, ack);
+}
+
+/* Three members of the replicated store on two brokers; a writer sends a
+ * write every 10 ms and a watcher follows; kill -9 the leader. The first
+ * write sent after the kill must be acked within 1 s of it (the client
+ * resends at once when the new leader's hb.store appears), every write
+ * ends acked, and the watcher applies nothing twice. Skipped unless
+ * hs-store is the replicated one. */
+static void test_store_leader_kill (void)
+{
+    if (!s_store_has_raft ()) {
+        fprintf (stderr, "  skipped: this hs-store has no --peers\n");
+        return;
+    }
+    broker_t a, b;
+    broker_t *ab[] = {&a, &b};
+    _cleanup_free_ char *list = s_brokers_up (ab, 2);
+    int rp[3];
+    char peers[256] = "";
+    for (int i = 0; i < 3; i++) {
+        rp[i] = hs_test_free_port_pair ();
+        size_t l = strlen (peers);
+        snprintf (peers + l, sizeof peers - l, "%ss%d=127.0.0.1:%d", i ? "," : "", i + 1, rp[i]);
+    }
+    pid_t st[3];
+    for (int i = 0; i < 3; i++) {
+        char data[600], member[8];
+        snprintf (data, sizeof data, "%s/member-%d", hs_test_tmpdir (), i + 1);
+        snprintf (member, sizeof member, "s%d", i + 1);
+        char *argv[] = {"hs-store", "--bus",   list,  "--data",     data,   "--member",
+                        member,     "--peers", peers, "--instance", member, NULL};
+        st[i] = hs_test_spawn ("hs-store", argv);
+        CHECK (st[i] > 0);
+    }
+    hs_client_t *wr = NULL, *wa = NULL;
+    CHECK_EQ_INT (hs_client_new (list, "writer", NULL, 5000, &wr), 0);
+    CHECK_EQ_INT (hs_client_new (list, "watcher", NULL, 5000, &wa), 0);
+    if (!wr || !wa) goto out;
+    hs_client_on (wr, "hb.store", s_on_leader_hb, NULL);
+    s_acks_t acks = {0};
+    /* a leader, serving */
+    CHECK_EQ_INT (s_apply_async (wr, 0, 1, &acks), 0);
+    CHECK (WAIT_UNTIL (acks.acked == 1 && s_leader[0], 30000, wr));
+    s_applied_t ap = {0};
+    hs_watch_t *w = s_watch_pods (wa, &ap);
+
+    enum { MAX_W = 1000 };
+    static s_timed_t tw[MAX_W];
+    memset (tw, 0, sizeof tw);
+    int n = 0;
+    int64_t t0 = 0;
+    int victim = -1;
+    int64_t start = hs_mono_ns ();
+    while (n < MAX_W && hs_mono_ns () - start < 4000 * MS) {
+        if (!t0 && hs_mono_ns () - start >= 1000 * MS) {
+            victim = s_leader[1] - '1';
+            if (victim >= 0 && victim < 3) {
+                t0 = hs_mono_ns ();
+                hs_test_kill (st[victim], SIGKILL);
+                st[victim] = 0;
+            }
+        }
+        tw[n] = (s_timed_t){.acks = &acks, .sent_ns = hs_mono_ns ()};
+        char name[16];
+        snprintf (name, sizeof name, "k%d", n % N_KEYS);
+        hs_call_opts_t o = {.timeout_ms = 10000};
+        Hs__Write *wri = hs_write_new (HS__OP__OP_APPLY, s_pod (name, n + 2));
+        CHECK_EQ_INT (hs_client_send (wr, &wri, 1, &o, s_timed_fn, &tw[n]), 0);
+        hs_pb_free (wri);
+        n++;
+        int64_t until = hs_mono_ns () + 10 * MS;
+        while (hs_mono_ns () < until) {
+            hs_client_process (wr, 2);
+            hs_client_process (wa, 2);
+        }
+    }
+    CHECK (t0 > 0);
+    CHECK (WAIT_UNTIL (acks.acked + acks.failed == n + 1, 15000, wr, wa));
+    CHECK_EQ_INT (acks.failed, 0);
+    int64_t first = -1, worst = 0;
+    for (int i = 0; i < n; i++) {
+        if (tw[i].sent_ns > t0 && first < 0) first = tw[i].acked_ns;
+        if (tw[i].acked_ns - tw[i].sent_ns > worst) worst = tw[i].acked_ns - tw[i].sent_ns;
+    }
+    CHECK (first > 0);
+    fprintf (stderr,
+             "  leader s%d killed: new leader %s's hb.store after %.0f ms; first write sent "
+             "after the kill acked after %.0f ms; slowest write %.0f ms; %d writes, %llu "
+             "resent at once\n",
+             victim + 1, s_leader, (double)(s_leader_new_ns - t0) / MS, (double)(first - t0) / MS,
+             (double)worst / MS, n, (unsigned long long)hs_client_resends (wr));
+    CHECK (first - t0 <= 1000 * MS);
+    /* the watcher: nothing twice, and it catches up */
+    char name[16];
+    snprintf (name, sizeof name, "k%d", (n - 1) % N_KEYS);
+    CHECK (WAIT_UNTIL (
+        hs_watch_get (w, HS_KIND_POD, "default", name) &&
+            hs_obj_meta (hs_watch_get (w, HS_KIND_POD, "default", name))->labels[0]->value &&
+            atoi (hs_obj_meta (hs_watch_get (w, HS_KIND_POD, "default", name))->labels[0]->value) ==
+                n + 1,
+        10000, wa));
+    CHECK (!ap.twice);
+out:
+    hs_client_destroy (&wa);
+    hs_client_destroy (&wr);
+    for (int i = 0; i < 3; i++)
+        if (st[i] > 0) hs_test_kill (st[i], SIGKILL);
+    s_broker_kill (&a);
+    s_broker_kill (&b);
+}
+
 int main (int argc, char **argv)
 {
     static const hs_test_t tests[] = {
@@ -637,7 +861,9 @@ int main (int argc, char **argv)
         {"failover_on_loop", test_failover_on_loop},
         {"first_broker_down", test_first_broker_down},
         {"client_across_failover", test_client_across_failover},
+        {"attached_client", test_attached_client},
         {"resend_on_new_epoch", test_resend_on_new_epoch},
+        {"store_leader_kill", test_store_leader_kill},
     };
     return HS_TEST_RUN (tests);
 }

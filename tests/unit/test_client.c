@@ -574,6 +574,21 @@ static void s_fake_store_pump (s_fake_store_t *f)
     }
 }
 
+/* Creates pod name through c and pumps c and the fake store until the
+ * ack callback has run (box) or 5 s pass. */
+static void s_fake_store_call (s_fake_store_t *f, hs_client_t *c, const char *name,
+                               const hs_call_opts_t *o, s_ack_box_t *box)
+{
+    Hs__Write *w = hs_write_new (HS__OP__OP_CREATE, s_pod (name, NULL));
+    CHECK_EQ_INT (hs_client_send (c, &w, 1, o, s_ack_box_fn, box), 0);
+    hs_pb_free (w);
+    int64_t deadline = hs_mono_ns () + 5000 * MS;
+    while (box->calls == 0 && hs_mono_ns () < deadline) {
+        s_fake_store_pump (f);
+        hs_client_process (c, 5);
+    }
+}
+
 /* An Unavailable ack is no answer (a replicated store that lost its
  * leadership may still commit the command under the next leader): the
  * command is resent with the same request id until another ack comes, and
@@ -593,14 +608,7 @@ static void test_unavailable_is_retried (void)
     f.codes = then_ok;
     f.n_codes = 3;
     s_ack_box_t box = {0};
-    Hs__Write *w = hs_write_new (HS__OP__OP_CREATE, s_pod ("u", NULL));
-    CHECK_EQ_INT (hs_client_send (c, &w, 1, NULL, s_ack_box_fn, &box), 0);
-    hs_pb_free (w);
-    int64_t deadline = hs_mono_ns () + 5000 * MS;
-    while (box.calls == 0 && hs_mono_ns () < deadline) {
-        s_fake_store_pump (&f);
-        hs_client_process (c, 5);
-    }
+    s_fake_store_call (&f, c, "u", NULL, &box);
     CHECK_EQ_INT (box.calls, 1);
     CHECK_EQ_INT (box.err, 0);
     CHECK (box.ack && box.ack->code == HS__CODE__CODE_OK);
@@ -614,14 +622,7 @@ static void test_unavailable_is_retried (void)
     f.seen = 0;
     box.calls = 0;
     hs_call_opts_t o = {.timeout_ms = 700};
-    w = hs_write_new (HS__OP__OP_CREATE, s_pod ("v", NULL));
-    CHECK_EQ_INT (hs_client_send (c, &w, 1, &o, s_ack_box_fn, &box), 0);
-    hs_pb_free (w);
-    deadline = hs_mono_ns () + 5000 * MS;
-    while (box.calls == 0 && hs_mono_ns () < deadline) {
-        s_fake_store_pump (&f);
-        hs_client_process (c, 5);
-    }
+    s_fake_store_call (&f, c, "v", &o, &box);
     CHECK_EQ_INT (box.calls, 1);
     CHECK_EQ_INT (box.err, 0);
     CHECK (box.ack && box.ack->code == HS__CODE__CODE_UNAVAILABLE);
