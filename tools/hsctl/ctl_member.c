@@ -211,6 +211,7 @@ static int s_change (ctl_t *ctl, const char *op, int nargs, char **args)
             sent_epoch = heard.epoch ? heard.epoch : 1;
             /* the same request id every time: a replay, never a second change */
             r = hs_bus_publish (hs_client_bus (ctl->client), "cmd.members/", &env);
+            hs_pb_take_str (&env.sender, NULL); /* publish set a heap copy */
             if (r < 0) break;
             next = hs_mono_ns () + (int64_t)CTL_MEMBER_RESEND_MS * 1000000;
         }
