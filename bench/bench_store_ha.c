@@ -138,6 +138,20 @@ static int s_hsc_start (hsc_t *c, const char *tmp, const char *hsbus, const char
         pl += (size_t)snprintf (c->peers + pl, sizeof c->peers - pl, "%ss%d=127.0.0.1:%d",
                                 i ? "," : "", i + 1, c->raft_port[i]);
     }
+    /* One Secrets keyring for the three members (hs-store requires it). */
+    uint8_t raw[32];
+    FILE *ur = fopen ("/dev/urandom", "r");
+    if (!ur || fread (raw, 1, sizeof raw, ur) != sizeof raw) bl_die ("cannot read /dev/urandom");
+    fclose (ur);
+    char *b64 = sl_base64 (raw, sizeof raw);
+    char *kpath = hs_sprintf ("%s/encryption.key", c->dir);
+    FILE *kf = fopen (kpath, "w");
+    if (!kf) bl_die ("cannot write %s", kpath);
+    fchmod (fileno (kf), 0600);
+    fprintf (kf, "key-bench %s\n", b64);
+    fclose (kf);
+    free (kpath);
+    free (b64);
     for (int i = 0; i < MEMBERS; i++) s_hsc_spawn_store (c, i);
     if (s_hsc_leader (c, 20000, MEMBERS) < 0) {
         for (int i = 0; i < MEMBERS; i++) {

@@ -237,7 +237,7 @@ static int s_hs_events (const row_t *row)
 
 /* ------------------------------------------------------------------ etcd client worker */
 
-static char *s_base64 (const uint8_t *in, size_t len)
+char *sl_base64 (const uint8_t *in, size_t len)
 {
     static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     char *out = hs_malloc ((len + 2) / 3 * 4 + 1), *o = out;
@@ -483,7 +483,7 @@ static void s_etcd_build (ework_t *e, conn_t *c)
         s_grpc_put (e, c, key, (size_t)kl);
         return;
     }
-    char *k64 = s_base64 ((const uint8_t *)key, (size_t)kl);
+    char *k64 = sl_base64 ((const uint8_t *)key, (size_t)kl);
     char *body = hs_sprintf ("{\"key\":\"%s\",\"value\":\"%s\"}", k64, e->value_b64);
     free (k64);
     hs_buf_printf (&c->out,
@@ -518,7 +518,7 @@ static int s_etcd_client (const row_t *row, int id)
     ework_t e = {.row = row, .id = id};
     uint8_t *value = hs_malloc (row->value_size);
     for (size_t i = 0; i < row->value_size; i++) value[i] = (uint8_t)(i * 131 + 7);
-    char *v64 = s_base64 (value, row->value_size);
+    char *v64 = sl_base64 (value, row->value_size);
     e.value = value;
     e.value_b64 = v64;
     int n = s_share (row, id);

@@ -72,6 +72,9 @@ void sl_print_etcd_row (const row_t *row, const rowres_t *r);
 /* CPU seconds per operation, as "12.3 us" ("-" if unknown). */
 const char *sl_fmt_cpu_per_op (double cpu_s, uint64_t ops, char *buf, size_t len);
 
+/* Standard base64 of in[0..len) (caller frees). */
+char *sl_base64 (const uint8_t *in, size_t len);
+
 /* A TCP connection to 127.0.0.1:port (TCP_NODELAY), or -errno. */
 int sl_tcp_connect (int port);
 /* Blocking HTTP/1.1 to 127.0.0.1:port (Connection: close, 2 s per read):

@@ -3,7 +3,8 @@
 #
 #   ha_up [STORE ARGS...]  hosts 1..3 are control-plane hosts (172.30.0.11-13),
 #                    each with an hs-bus broker (:7600) and an hs-store member
-#                    s<i> (raft :7700, data $T/s<i>); host 4 (172.30.0.14) is
+#                    s<i> (raft :7700, data $T/s<i>, one shared
+#                    --encryption-key $T/encryption.key); host 4 (172.30.0.14) is
 #                    the clients' host. HA_BUS lists the three brokers (what
 #                    HS_BUS is for every client), HA_PEERS the members. Returns
 #                    once a leader serves writes.
@@ -42,6 +43,9 @@ ha_up() {
     HA_PEERS+="${HA_PEERS:+,}s$i=$(host_ip "$i"):7700"
   done
   export HA_BUS HA_PEERS
+  # One Secrets keyring for all members (entries and snapshots carry Secrets
+  # sealed by the leader): NAME BASE64, 32 bytes.
+  (umask 077; printf 'key-ha %s\n' "$(head -c 32 /dev/urandom | base64)" >"$T/encryption.key")
   for i in $(seq 1 $HA_N); do
     start "bus$i" on_host "$i" "$HS_BIN/hs-bus" --bind "$(host_ip "$i")" --port 7600
   done
@@ -58,6 +62,7 @@ ha_start() {
   mkdir -p "$T/s$i"
   start "store$i" on_host "$i" "$HS_BIN/hs-store" --bus "$HA_BUS" --data "$T/s$i" \
     --member "s$i" --peers "$HA_PEERS" --election-timeout "$HA_ET" \
+    --encryption-key "$T/encryption.key" \
     "${HA_STORE_ARGS[@]}" "$@"
 }
 
