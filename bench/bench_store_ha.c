@@ -188,45 +188,22 @@ typedef struct {
 
 static void s_etc_spawn (etc_t *e, int i)
 {
-    char name[16], curl[64], purl[64], data[512], log[512], et[16], hb[16];
+    char name[16], data[512], log[512], et[16], hb[16];
     snprintf (name, sizeof name, "e%d", i + 1);
-    snprintf (curl, sizeof curl, "http://127.0.0.1:%d", e->cport[i]);
-    snprintf (purl, sizeof purl, "http://127.0.0.1:%d", e->pport[i]);
     snprintf (data, sizeof data, "%s/e%d", e->dir, i + 1);
     snprintf (log, sizeof log, "%s/etcd-e%d.log", e->dir, i + 1);
     snprintf (et, sizeof et, "%d", e->election_ms);
     snprintf (hb, sizeof hb, "%d", e->election_ms / 6);
-    char *argv[] = {"/usr/bin/etcd",
-                    "--name",
-                    name,
-                    "--data-dir",
-                    data,
-                    "--listen-client-urls",
-                    curl,
-                    "--advertise-client-urls",
-                    curl,
-                    "--listen-peer-urls",
-                    purl,
-                    "--initial-advertise-peer-urls",
-                    purl,
-                    "--initial-cluster",
-                    e->cluster,
-                    "--initial-cluster-state",
-                    "new",
-                    "--initial-cluster-token",
-                    "bench-store-ha",
-                    "--election-timeout",
-                    et,
-                    "--heartbeat-interval",
-                    hb,
-                    "--logger",
-                    "zap",
-                    "--log-outputs",
-                    "stderr",
-                    "--log-level",
-                    "error",
-                    NULL};
-    e->pid[i] = bl_spawn (argv, log);
+    const char *extra[] = {"--initial-cluster-state",
+                           "new",
+                           "--initial-cluster-token",
+                           "bench-store-ha",
+                           "--election-timeout",
+                           et,
+                           "--heartbeat-interval",
+                           hb,
+                           NULL};
+    e->pid[i] = sl_spawn_etcd (name, e->cport[i], e->pport[i], e->cluster, data, log, extra);
 }
 
 /* "member_id" and "leader" of one member's /v3/maintenance/status. */

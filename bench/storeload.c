@@ -829,44 +829,57 @@ void sl_print_etcd_row (const row_t *row, const rowres_t *r)
             sl_fmt_cpu_per_op (r->server_cpu_s, r->ok, b[4], 32));
 }
 
+pid_t sl_spawn_etcd (const char *name, int cport, int pport, const char *cluster, const char *data,
+                     const char *log, const char *const *extra)
+{
+    char curl[64], purl[64];
+    snprintf (curl, sizeof curl, "http://127.0.0.1:%d", cport);
+    snprintf (purl, sizeof purl, "http://127.0.0.1:%d", pport);
+    const char *base[] = {"/usr/bin/etcd",
+                          "--name",
+                          name,
+                          "--data-dir",
+                          data,
+                          "--listen-client-urls",
+                          curl,
+                          "--advertise-client-urls",
+                          curl,
+                          "--listen-peer-urls",
+                          purl,
+                          "--initial-advertise-peer-urls",
+                          purl,
+                          "--initial-cluster",
+                          cluster,
+                          "--logger",
+                          "zap",
+                          "--log-outputs",
+                          "stderr",
+                          "--log-level",
+                          "error"};
+    size_t nb = HS_ARRAY_LEN (base), ne = 0;
+    while (extra && extra[ne]) ne++;
+    char **argv = hs_calloc (nb + ne + 1, sizeof *argv);
+    for (size_t i = 0; i < nb; i++) argv[i] = (char *)base[i];
+    for (size_t i = 0; i < ne; i++) argv[nb + i] = (char *)extra[i];
+    pid_t pid = bl_spawn (argv, log);
+    free (argv);
+    return pid;
+}
+
 int sl_start_etcd (const char *tmp, int *ret_port, pid_t *ret_pid, char **ret_log)
 {
     int port = bl_free_port (true);
-    char curl[64], purl[64], cluster[96];
-    snprintf (curl, sizeof curl, "http://127.0.0.1:%d", port);
-    snprintf (purl, sizeof purl, "http://127.0.0.1:%d", port + 1);
-    snprintf (cluster, sizeof cluster, "bench=%s", purl);
+    char cluster[96];
+    snprintf (cluster, sizeof cluster, "bench=http://127.0.0.1:%d", port + 1);
     char *data = hs_sprintf ("%s/etcd-data", tmp);
     char *log = hs_sprintf ("%s/etcd.log", tmp);
-    char *argv_etcd[] = {"/usr/bin/etcd",
-                         "--name",
-                         "bench",
-                         "--data-dir",
-                         data,
-                         "--listen-client-urls",
-                         curl,
-                         "--advertise-client-urls",
-                         curl,
-                         "--listen-peer-urls",
-                         purl,
-                         "--initial-advertise-peer-urls",
-                         purl,
-                         "--initial-cluster",
-                         cluster,
-                         "--logger",
-                         "zap",
-                         "--log-outputs",
-                         "stderr",
-                         "--log-level",
-                         "error",
-                         NULL};
-    if (access (argv_etcd[0], X_OK) != 0) {
+    if (access ("/usr/bin/etcd", X_OK) != 0) {
         fprintf (stderr, "bench-store: /usr/bin/etcd not found (Debian package etcd-server)\n");
         free (data);
         free (log);
         return -1;
     }
-    pid_t pid = bl_spawn (argv_etcd, log);
+    pid_t pid = sl_spawn_etcd ("bench", port, port + 1, cluster, data, log, NULL);
     int64_t deadline = hs_mono_ns () + 20000000000LL;
     int rc = -1;
     while (hs_mono_ns () < deadline && bl_alive (pid)) {

@@ -84,6 +84,12 @@ int sl_http_post (int port, const char *path, const char *body, char **ret_body)
 /* The same with the wait for each read chosen (GET if body is NULL). */
 int sl_http_req (int port, const char *path, const char *body, int timeout_ms, char **ret_body);
 
+/* Spawns Debian's /usr/bin/etcd (bl_spawn: killed at exit) as member name
+ * of cluster ("n1=http://127.0.0.1:P,..."), client and peer URLs on
+ * 127.0.0.1:cport and :pport, quiet logs, then the NULL-terminated extra
+ * flags (NULL: none). Returns its pid. */
+pid_t sl_spawn_etcd (const char *name, int cport, int pport, const char *cluster, const char *data,
+                     const char *log, const char *const *extra);
 /* Starts Debian's etcd, single node, fresh data dir TMP/etcd-data, and waits
  * for /health (20 s). -1 (its log shown) if it did not come up. */
 int sl_start_etcd (const char *tmp, int *ret_port, pid_t *ret_pid, char **ret_log);
