@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # ha_lib.sh: a 3-member control plane in network namespaces, for the HA
 # tests. Source it after lib.sh (it sources hosts.sh).
 #
@@ -53,6 +54,8 @@ ha_up() {
     wait_for 10 "hs-bus on host $i" grep -q "listening on tcp://$(host_ip "$i"):7601" "$T/bus$i.log"
   done
   for i in $(seq 1 $HA_N); do ha_start "$i"; done
+  # HA_LEADER: the first leader, for the tests
+  # shellcheck disable=SC2034
   HA_LEADER=$(ha_wait_leader 20) || fail "no leader elected within 20 s"
   wait_for 20 "the store to answer through the brokers" on_client "$HS_BIN/hsctl" get nodes
 }
@@ -186,5 +189,6 @@ ha_digests_equal() {
   for i in 1 2 3; do ha_stop "$i"; done
   d1=$(ha_digest 1) d2=$(ha_digest 2) d3=$(ha_digest 3)
   [ "$d1" = "$d2" ] && [ "$d2" = "$d3" ] || fail "LMDB digests differ: s1 $d1 s2 $d2 s3 $d3"
+  # shellcheck disable=SC2034 # HA_DIGEST: for the tests' messages
   HA_DIGEST=$d1
 }

@@ -79,7 +79,9 @@ MPID=$(procs_naming "--data $T/m$F " | while read -r p; do
   [ "$(cat "/proc/$p/comm" 2>/dev/null)" = hs-store ] && echo "$p"; done | head -n1)
 kill "$MPID"
 poll_until 15 sh -c "! kill -0 $MPID" || fail "s$F did not stop"
-SNAPF=$(ls "$T/m$F/raft"/snapshot-* | grep -v '\.meta$' | tail -n1)
+SNAPF=""
+for f in "$T/m$F/raft"/snapshot-*; do case $f in *.meta) ;; *) SNAPF=$f ;; esac; done
+[ -n "$SNAPF" ] || fail "no snapshot data file in $T/m$F/raft"
 SSIZE=$(stat -c %s "$SNAPF")
 printf '\xff\x00\xff\x00' | dd of="$SNAPF" bs=1 seek=$((SSIZE / 2)) conv=notrunc status=none
 # (libraft's lz4 frame checksum catches it; the message does not say
