@@ -53,7 +53,9 @@ struct hs_bus_t {
      * connections made after a move (hs_bus_links). */
     hs_bus_ep_t *eps;
     size_t n_eps, cur;
+    uint8_t *pub_state; /* per broker until the join: 0 unknown, 1 up, 2 refused */
     bool sub_up;
+    size_t tries; /* moves since the SUB socket was last up */
     int64_t move_ns;
     uint64_t moves, links;
     hs_loop_timer_t *check_timer; /* hs_bus_attach */
@@ -235,6 +237,8 @@ static void *s_monitor (hs_bus_t *self, void *sock, int i)
     /* Several brokers: the SUB socket's monitor also says when its
      * connection goes (hs_bus_check), and lives as long as the bus. */
     if (i == 1 && self->n_eps > 1) events |= ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CONNECT_RETRIED;
+    /* ... and the PUB socket's, until the join, which brokers are up */
+    if (i == 0 && self->n_eps > 1) events |= ZMQ_EVENT_CONNECT_RETRIED;
     if (zmq_socket_monitor (sock, ep, events) != 0) return NULL;
     void *mon = zmq_socket (self->ctx, ZMQ_PAIR);
     if (mon && zmq_connect (mon, ep) != 0) {
@@ -261,6 +265,20 @@ static void s_stop_monitors (hs_bus_t *self)
     s_stop_monitors_all (self, false);
 }
 
+/* The PUB socket's connection event on endpoint addr (len bytes). */
+static void s_pub_event (hs_bus_t *self, uint16_t event, const char *addr, size_t len)
+{
+    if (!self->pub_state) return;
+    for (size_t i = 0; i < self->n_eps; i++) {
+        const char *ep = self->eps[i].pub;
+        if (len != strlen (ep) || memcmp (addr, ep, len) != 0) continue;
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+            self->pub_state[i] = 1;
+        else if (self->pub_state[i] != 1)
+            self->pub_state[i] = 2; /* refused, or its handshake failed */
+    }
+}
+
 /* The SUB socket's connection event on endpoint addr (len bytes). */
 static void s_sub_event (hs_bus_t *self, uint16_t event, const char *addr, size_t len)
 {
@@ -270,9 +288,12 @@ static void s_sub_event (hs_bus_t *self, uint16_t event, const char *addr, size_
     if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
         if (!self->sub_up && self->moves) self->links++;
         self->sub_up = true;
+        self->tries = 0;
     } else if (event == ZMQ_EVENT_CONNECT_RETRIED) {
-        /* refused (nothing listens there): no use waiting for it */
-        if (!self->sub_up) self->move_ns = hs_mono_ns ();
+        /* refused (nothing listens there): no use waiting for it, unless
+         * every broker refused this round (then each gets its 500 ms, so
+         * that a bus with no broker up is not a busy loop) */
+        if (!self->sub_up && self->tries < self->n_eps) self->move_ns = hs_mono_ns ();
     } else if (event == ZMQ_EVENT_DISCONNECTED) {
         if (self->sub_up) log_info ("bus: lost the broker at %s", cur);
         self->sub_up = false;
@@ -313,6 +334,8 @@ static void s_read_monitors (hs_bus_t *self)
                     more = zmq_msg_more (&addr);
                     if (i == 1)
                         s_sub_event (self, event, zmq_msg_data (&addr), zmq_msg_size (&addr));
+                    else
+                        s_pub_event (self, event, zmq_msg_data (&addr), zmq_msg_size (&addr));
                 }
                 zmq_msg_close (&addr);
             }
@@ -433,8 +456,10 @@ static int s_connect (const hs_bus_ep_t *eps, size_t n_eps, const char *componen
         self->mon[0] = s_monitor (self, self->pub, 0);
         self->mon[1] = s_monitor (self, self->sub, 1);
     } else if (n_eps > 1) {
+        self->mon[0] = s_monitor (self, self->pub, 0);
         self->mon[1] = s_monitor (self, self->sub, 1);
     }
+    if (n_eps > 1) self->pub_state = hs_calloc (n_eps, 1);
     for (size_t i = 0; i < n_eps; i++) {
         if (zmq_connect (self->pub, eps[i].pub) != 0) {
             r = -errno;
@@ -540,6 +565,7 @@ void hs_bus_destroy (hs_bus_t **self_p)
     s_stop_monitors_all (self, true);
     hs_loop_timer_free (&self->check_timer);
     free (self->eps);
+    free (self->pub_state);
     free (self->cred_path);
     free (self->pub_ep);
     if (self->pub) zmq_close (self->pub);
@@ -1025,6 +1051,29 @@ static void s_join_timed_out (hs_bus_t *self, int timeout_ms)
         self->pub_ep, timeout_ms, self->cred_path);
 }
 
+/* Several brokers: the echo proved the path through the SUB socket's
+ * broker; the PUB socket sends nothing to a broker it is not connected to
+ * yet (ZMQ_IMMEDIATE), so wait, a little, for its connections to the
+ * others: each up or refused, or HS_BUS_CONNECT_MS (a host that does not
+ * answer), or the join's deadline. Then "nothing is dropped for want of a
+ * connection" holds for every broker that is up. */
+static void s_join_publishers (hs_bus_t *self, int64_t deadline)
+{
+    if (!self->pub_state || !self->mon[0]) return;
+    int64_t until = hs_mono_ns () + (int64_t)HS_BUS_CONNECT_MS * 1000000;
+    if (until > deadline) until = deadline;
+    for (;;) {
+        s_read_monitors (self);
+        size_t open = 0;
+        for (size_t i = 0; i < self->n_eps; i++) open += self->pub_state[i] == 0;
+        if (!open || hs_mono_ns () >= until) {
+            if (open) log_debug ("bus: joined with %zu broker(s) not connected yet", open);
+            return;
+        }
+        poll (NULL, 0, 2);
+    }
+}
+
 int hs_bus_join (hs_bus_t *self, int timeout_ms)
 {
     _cleanup_free_ char *topic = hs_topic_to ("echo", self->instance);
@@ -1075,6 +1124,7 @@ int hs_bus_join (hs_bus_t *self, int timeout_ms)
         }
         if (found) {
             rc = 0;
+            s_join_publishers (self, deadline);
             break;
         }
         if (self->secure && (rc = s_check_handshakes (self)) < 0) break;
@@ -1085,6 +1135,8 @@ int hs_bus_join (hs_bus_t *self, int timeout_ms)
     if (self->secure) {
         if (rc == -ETIMEDOUT) s_join_timed_out (self, timeout_ms);
         s_stop_monitors (self);
+    } else if (self->n_eps > 1) {
+        s_stop_monitors (self); /* the PUB socket's; the SUB's stays */
     }
     return rc;
 }
@@ -1145,11 +1197,16 @@ int hs_bus_check (hs_bus_t *self)
         self->move_ns = now + (int64_t)HS_BUS_CONNECT_MS * 1000000;
         return 0;
     }
-    log_info ("bus: the broker at %s went quiet; subscribing through %s", from,
-              self->eps[next].sub);
+    /* once per broker lost, not once per try while none answers */
+    if (self->tries == 0)
+        log_info ("bus: the broker at %s went quiet; subscribing through %s", from,
+                  self->eps[next].sub);
+    else
+        log_debug ("bus: no broker up yet; trying %s", self->eps[next].sub);
     self->cur = next;
     self->sub_up = false;
     self->moves++;
+    self->tries++;
     self->move_ns = now + (int64_t)HS_BUS_CONNECT_MS * 1000000;
     return 1;
 }

@@ -4,6 +4,7 @@
 #include "hs_quantity.h"
 #include "hs_util.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -181,6 +182,51 @@ void hs_node_allocatable (const Hs__Node *node, hs_resources_t *ret)
     ret->pods = s_node_has (lists, 2);
 }
 
+/* ------------------------------------------------------------------ at-most-one */
+
+bool hs_meta_at_most_one (const Hs__ObjectMeta *m)
+{
+    const char *v = m ? hs_pb_map_get ((void *const *)m->annotations, m->n_annotations,
+                                       HS_AT_MOST_ONE_ANNOTATION)
+                      : NULL;
+    return hs_streq (v, "true");
+}
+
+bool hs_pod_at_most_one (const Hs__Pod *pod)
+{
+    return pod && hs_meta_at_most_one (pod->metadata);
+}
+
+bool hs_job_at_most_one (const Hs__Job *job)
+{
+    const Hs__JobSpec *s = job ? job->spec : NULL;
+    if (!s) return false;
+    if (!s->parallelism || s->parallelism->value == 1) return true;
+    return s->template_ && hs_meta_at_most_one (s->template_->metadata);
+}
+
+int hs_fence_duration (const char *text, int64_t *ret_ns)
+{
+    if (!text || !((*text >= '0' && *text <= '9') || *text == '.')) return -EINVAL;
+    char *end;
+    errno = 0;
+    double v = strtod (text, &end);
+    if (errno || end == text || !(v >= 0)) return -EINVAL;
+    double unit;
+    if (strcmp (end, "ms") == 0)
+        unit = 1e6;
+    else if (strcmp (end, "s") == 0 || *end == '\0')
+        unit = 1e9;
+    else if (strcmp (end, "m") == 0)
+        unit = 60e9;
+    else
+        return -EINVAL;
+    double ns = v * unit;
+    if (ns > 3600e9) return -EINVAL;
+    *ret_ns = (int64_t)(ns + 0.5);
+    return 0;
+}
+
 /* ------------------------------------------------------------------ templates */
 
 Hs__Object *hs_pod_from_template (const Hs__PodTemplateSpec *t, const char *ns,
@@ -199,6 +245,11 @@ Hs__Object *hs_pod_from_template (const Hs__PodTemplateSpec *t, const char *ns,
                            &hs__object_meta__annotations_entry__descriptor,
                            t->metadata->annotations[i]->key, t->metadata->annotations[i]->value);
     }
+    /* A parallelism-1 Job's pod is at-most-one (hs_job_at_most_one). */
+    if (owner && owner->kind_case == HS__OBJECT__KIND_JOB && hs_job_at_most_one (owner->job))
+        hs_pb_map_set ((void ***)&m->annotations, &m->n_annotations,
+                       &hs__object_meta__annotations_entry__descriptor, HS_AT_MOST_ONE_ANNOTATION,
+                       "true");
     o->pod->spec = t && t->spec ? hs_pb_dup (t->spec) : hs_pb_new (&hs__pod_spec__descriptor);
     if (owner)
         hs_pb_push ((void ***)&m->owner_references, &m->n_owner_references,

@@ -29,6 +29,24 @@ bool hs_pod_ready (const Hs__Pod *pod);
  * ready but not yet available, *ret_when (may be NULL) gets the wall time it
  * becomes available; else 0. */
 bool hs_pod_available (const Hs__Pod *pod, int32_t min_ready_s, int64_t now_ns, int64_t *ret_when);
+/* At-most-one (fencing, docs/architecture.md §15): annotation
+ * homeostat.io/at-most-one "true" on the pod (a Deployment's or
+ * ReplicaSet's pod template passes it on to its pods). A Job with
+ * parallelism 1 (the default) is at-most-one too: hs_pod_from_template
+ * stamps the annotation on its pods. Such a pod never runs twice: its
+ * node's agent kills it when cut off (--fence-timeout) and hs-prober
+ * replaces it only after fence x (1 + drift) + margin. */
+#define HS_AT_MOST_ONE_ANNOTATION "homeostat.io/at-most-one"
+bool hs_meta_at_most_one (const Hs__ObjectMeta *m);
+bool hs_pod_at_most_one (const Hs__Pod *pod);
+/* A Job whose pods are at-most-one: parallelism 1 (or unset), or its
+ * template says so. */
+bool hs_job_at_most_one (const Hs__Job *job);
+/* The fencing flags' durations (hs-agent and hs-prober --fence-timeout,
+ * --fence-margin): a non-negative decimal number with unit ms, s or m
+ * ("2s", "1.5s", "500ms"; a bare number is seconds), at most an hour.
+ * 0 or -EINVAL. */
+int hs_fence_duration (const char *text, int64_t *ret_ns);
 /* The pod's condition of this type, or NULL. */
 Hs__PodCondition *hs_pod_condition (const Hs__PodStatus *st, const char *type);
 

@@ -69,6 +69,9 @@ typedef struct {
     agent_lookup_fn *lookup;
     void *lookup_arg;
     bool allow_host_path;
+    /* --fence-timeout (agent_fence.h): the lease file the shims of
+     * at-most-one pods watch (hs-shim --fence-lease); NULL: no fencing */
+    const char *fence_lease;
 } agent_conf_t;
 
 typedef struct agent_pods_t agent_pods_t;
@@ -116,6 +119,13 @@ void agent_pods_on_event (void *arg, Hs__EventType type, const Hs__Object *obj,
  * again at once. */
 void agent_pods_config_changed (agent_pods_t *self, hs_kind_t kind, const char *ns,
                                 const char *name);
+
+/* Fencing (agent_fence.h): fenced, it SIGKILLs every at-most-one pod
+ * that runs (hs_pod_at_most_one; not static pods) and starts none until
+ * called again with false; a killed pod is stopped for good (deleted from
+ * the store once it answers: its owner has replaced it, or will). Returns
+ * "ns/name, ..." of the pods it killed (free it), or NULL. */
+char *agent_pods_fence (agent_pods_t *self, bool fenced);
 
 /* One turn of work: containers that exited, starts that are due, stops
  * whose grace ran out, status writes, retries. Level-triggered: it looks at

@@ -24,6 +24,16 @@
  *
  *  Stopping the agent (SIGTERM) leaves the workloads running: their shims
  *  hold them.
+ *
+ *  Fencing (agent_fence.h, --fence-timeout): contact with the control
+ *  plane is our own heartbeat (hb.agent.<node>) coming back from the bus:
+ *  the round trip proves that hs-prober, which judges the node by those
+ *  heartbeats, can hear us, where hb.store alone would only prove that we
+ *  hear the bus (a node that hears but cannot send must fence too). None
+ *  for the fence timeout: the at-most-one pods are SIGKILLed and none
+ *  starts; the next contact ends the fence and sends a Fenced Event on the
+ *  Node saying what was killed. Blocking calls never wait past the fence
+ *  deadline (s_block_ms), so its timer runs on time.
  */
 #include "agent.h"
 #include "agent_state.h"
@@ -33,11 +43,13 @@
 #include "agent_routes.h"
 #include "agent_probe.h"
 #include "agent_rules.h"
+#include "agent_fence.h"
 
 #include "agent_cni.h"
 #include "agent_join.h"
 
 #include "hs_cred.h"
+#include "hs_ctrl.h"
 #include "hs_daemon.h"
 #include "hs_token.h"
 #include "hs_net.h"
@@ -49,6 +61,7 @@
 #include "hs_pb.h"
 #include "hs_quantity.h"
 #include "hs_util.h"
+#include "hs_workload.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -116,6 +129,13 @@ typedef struct {
     uint64_t usage_samples; /* NodeUsages published */
     uint64_t usage_errors;  /* groups that could not be read (not counting ended runs) */
     hs_loop_turn_t *turn;
+    /* fencing (agent_fence.h) */
+    agent_fence_t fence;
+    int64_t fence_ns; /* --fence-timeout; 0: never */
+    hs_loop_timer_t *fence_timer;
+    char *fenced_pods; /* what the fence killed, for the Fenced Event */
+    char *hb_topic;    /* hb.agent.<node>: our own heartbeat, heard back */
+    char *fence_lease; /* STATE/fence.lease (conf.fence_lease) */
 } self_t;
 
 static void s_usage (FILE *f)
@@ -133,7 +153,7 @@ static void s_usage (FILE *f)
              "                [--cni-data-dir DIR] [--netns-dir DIR] [--netns-pool N] [--mtu N]\n"
              "                [--cluster-cidr CIDR] [--node-cidr-mask-size N]\n"
              "                [--service-cidr CIDR] [--cluster-domain DOMAIN]\n"
-             "                [--allow-host-path]\n"
+             "                [--allow-host-path] [--fence-timeout D]\n"
              "                [--credential FILE | --insecure | --join TOKEN --broker-key Z85]\n"
              "  --credential FILE      the bus credential (default $HS_CREDENTIAL, else the one\n"
              "                         a join saved, STATE/node.cred, else $HS_PKI/creds/\n"
@@ -192,6 +212,12 @@ static void s_usage (FILE *f)
              "                         the DNS at the 10th address of the Service CIDR\n"
              "  --allow-host-path      let pods use hostPath volumes (refused otherwise: the\n"
              "                         pod waits, CreateContainerConfigError)\n"
+             "  --fence-timeout D      no contact with the control plane (our own heartbeat\n"
+             "                         back from the bus) for D (2s, 500ms; default 2s; 0:\n"
+             "                         never): SIGKILL the at-most-one pods (annotation\n"
+             "                         homeostat.io/at-most-one, parallelism-1 Jobs), start\n"
+             "                         none until heard again; hs-prober's --fence-timeout\n"
+             "                         must be the same\n"
              "Hollow nodes (scale tests, benchmarks) are another program: hs-hollow N.\n");
 }
 
@@ -209,11 +235,22 @@ static int64_t s_mem_total (void)
     return kb * 1024;
 }
 
+/* A blocking wait's bound (ms): at most max_ms, and never past the fence
+ * deadline, whose timer cannot run meanwhile (agent_fence.h: the kill is
+ * due then). At least 1. */
+static int s_block_ms (const self_t *self, int max_ms)
+{
+    int64_t at = agent_fence_deadline (&self->fence);
+    if (at == INT64_MAX) return max_ms;
+    int64_t left = (at - hs_mono_ns ()) / MS;
+    return left < 1 ? 1 : left < max_ms ? (int)left : max_ms;
+}
+
 static int s_call (self_t *self, Hs__Write *w, const char *what)
 {
     Hs__Ack *ack = NULL;
-    /* Short: static pods wait while this does. */
-    hs_call_opts_t opts = {.timeout_ms = 2000};
+    /* Short: static pods (and the fence timer) wait while this does. */
+    hs_call_opts_t opts = {.timeout_ms = s_block_ms (self, 2000)};
     int r = hs_client_call (self->client, &w, 1, &opts, &ack);
     hs_pb_free (w);
     if (r < 0) {
@@ -333,7 +370,7 @@ static int s_register (self_t *self)
     Hs__Object *again = hs_pb_dup (o);
     Hs__Write *cw = hs_write_new (HS__OP__OP_CREATE, o);
     Hs__Ack *ack = NULL;
-    hs_call_opts_t opts = {.timeout_ms = 2000};
+    hs_call_opts_t opts = {.timeout_ms = s_block_ms (self, 2000)};
     int r = hs_client_call (self->client, &cw, 1, &opts, &ack);
     hs_pb_free (cw);
     if (r < 0) {
@@ -376,7 +413,7 @@ static void s_heartbeat (self_t *self)
     hb.n_nodes = 1;
     const char *names[] = {"probe_results", "exec_probes",   "probe_refused", "exec_sessions",
                            "exec_refused",  "route_syncs",   "routes_added",  "routes_deleted",
-                           "route_errors",  "usage_samples", "usage_errors"};
+                           "route_errors",  "usage_samples", "usage_errors",  "fences"};
     const uint64_t values[] = {agent_probe_results (self->probe),
                                agent_probe_execs (self->probe),
                                agent_probe_refused (self->probe),
@@ -387,7 +424,8 @@ static void s_heartbeat (self_t *self)
                                agent_routes_counter (self->routes, AGENT_ROUTES_DELETED),
                                agent_routes_counter (self->routes, AGENT_ROUTES_ERRORS),
                                self->usage_samples,
-                               self->usage_errors};
+                               self->usage_errors,
+                               self->fence.fences};
     Hs__Counter cs[HS_ARRAY_LEN (names)];
     Hs__Counter *cp[HS_ARRAY_LEN (names)];
     hs_heartbeat_counters (&hb, cs, cp, names, values, HS_ARRAY_LEN (names));
@@ -578,11 +616,96 @@ static void s_watch_cluster (self_t *self)
                    "variables");
         return;
     }
-    int r = hs_watch_wait_synced (self->cluster, 2000);
+    int r = hs_watch_wait_synced (self->cluster, s_block_ms (self, 2000));
     if (r < 0)
         log_warn ("the Services are not read yet (%s): the first containers may start without "
                   "their variables",
                   strerror (-r));
+}
+
+/* ------------------------------------------------------------------ fencing */
+
+static void s_fence_arm (self_t *self)
+{
+    int64_t at = agent_fence_deadline (&self->fence);
+    if (self->fence_timer) hs_loop_timer_set (self->fence_timer, at == INT64_MAX ? HS_NEVER : at);
+}
+
+/* The fence timeout passed without contact: the at-most-one pods go. */
+static void s_on_fence (void *arg)
+{
+    self_t *self = arg;
+    /* Messages a blocking call held back first: a contact among them is
+     * no reason to fence. */
+    if (self->client) hs_client_process (self->client, 0);
+    int64_t now = hs_mono_ns ();
+    if (agent_fence_check (&self->fence, now)) {
+        char *killed = agent_pods_fence (self->pods, true);
+        log_warn ("fenced: no contact with the control plane for %lld ms (--fence-timeout "
+                  "%lld ms): %s%s",
+                  (long long)((now - self->fence.last_contact) / MS),
+                  (long long)(self->fence_ns / MS), killed ? "killed " : "no at-most-one pod ran",
+                  killed ? killed : "");
+        free (self->fenced_pods);
+        self->fenced_pods = killed;
+    }
+    s_fence_arm (self);
+}
+
+/* The shims' lease (hs-shim --fence-lease): the fence deadline, written
+ * atomically. Only a contact moves it on: a restarted agent does not
+ * extend what its predecessor left. */
+static void s_write_lease (self_t *self)
+{
+    const char *path = self->conf.fence_lease;
+    int64_t at = agent_fence_deadline (&self->fence);
+    if (!path || at == INT64_MAX) return;
+    _cleanup_free_ char *tmp = hs_sprintf ("%s.tmp", path);
+    FILE *f = fopen (tmp, "we");
+    int r = f && fprintf (f, "%lld\n", (long long)at) > 0 ? 0 : -EIO;
+    if (f && fclose (f) != 0) r = -EIO;
+    if (r == 0 && rename (tmp, path) < 0) r = -errno;
+    if (r < 0) {
+        unlink (tmp);
+        hs_log_once (HS_LOG_WARN, "agent:lease",
+                     "cannot write the fence lease %s: %s; the shims of at-most-one pods kill "
+                     "them when it runs out (not logged again)",
+                     path, strerror (-r));
+    }
+}
+
+/* Contact with the control plane: the fence timer starts again (and the
+ * shims' lease); a fence ends, and its Event goes out (the store answers
+ * again). */
+static void s_contact (self_t *self)
+{
+    int64_t now = hs_mono_ns ();
+    int64_t fenced_at = self->fence.fenced_at;
+    bool unfenced = agent_fence_contact (&self->fence, now);
+    s_write_lease (self);
+    if (unfenced) {
+        agent_pods_fence (self->pods, false);
+        _cleanup_free_ char *msg = hs_sprintf (
+            "Fenced: node %s had no contact with the control plane for --fence-timeout %lld ms; "
+            "killed its at-most-one pods: %s; fenced for %lld ms",
+            self->conf.node, (long long)(self->fence_ns / MS),
+            self->fenced_pods ? self->fenced_pods : "none", (long long)((now - fenced_at) / MS));
+        log_info ("heard the control plane again: unfenced (%s)", msg);
+        hs_event_send (self->client, "hs-agent", self->conf.node, self->host, "node", "",
+                       self->conf.node, NULL, "Warning", "Fenced", msg);
+        free (self->fenced_pods);
+        self->fenced_pods = NULL;
+    }
+    s_fence_arm (self);
+}
+
+static void s_on_contact (void *arg, const char *topic, const Hs__Envelope *env)
+{
+    self_t *self = arg;
+    (void)env;
+    /* hb.agent.<node> is a prefix of hb.agent.<node>2's topic */
+    if (strcmp (topic, self->hb_topic) != 0) return;
+    s_contact (self);
 }
 
 /* Registered: the node's pods, logs, probes, our Node's events, heartbeats. */
@@ -610,6 +733,15 @@ static void s_online (self_t *self)
         agent_probe_new (self->client, self->loop, self->pods, self->conf.node, self->conf.shim);
     self->exec =
         agent_exec_new (self->client, self->loop, self->pods, self->conf.node, self->conf.shim);
+    /* fencing: what counts as contact with the control plane */
+    s_contact (self); /* the registration was answered */
+    self->hb_topic = hs_sprintf ("hb.agent.%s", self->conf.node);
+    if (self->fence_ns > 0) {
+        int rc = hs_client_on (self->client, self->hb_topic, s_on_contact, self);
+        if (rc < 0)
+            log_error ("cannot subscribe to %s: %s; the at-most-one pods will be fenced",
+                       self->hb_topic, strerror (-rc));
+    }
     self->node_topic = hs_topic_event (HS_KIND_NODE, "-", "", self->conf.node);
     int r = hs_client_on (self->client, self->node_topic, s_on_node, self);
     if (r < 0)
@@ -714,6 +846,7 @@ static const struct option s_options[] = {
     {"insecure", no_argument, NULL, 'Z'},
     {"join", required_argument, NULL, 'J'},
     {"broker-key", required_argument, NULL, 'G'},
+    {"fence-timeout", required_argument, NULL, 'f' + 256},
     {NULL, 0, NULL, 0},
 };
 
@@ -773,6 +906,11 @@ static int s_flag (void *arg, int ch, const char *v)
     }
     case 'X': self->no_routes = true; return 0;
     case 'h' + 256: conf->allow_host_path = true; return 0;
+    case 'f' + 256:
+        if (hs_fence_duration (v, &self->fence_ns) == 0) return 0;
+        fprintf (stderr, "hs-agent: --fence-timeout: not a duration up to 1h (2s, 500ms, 0): %s\n",
+                 v);
+        return -1;
     case 'K': self->credential = v; return 0;
     case 'Z': self->insecure = true; return 0;
     case 'J':
@@ -1024,6 +1162,11 @@ static int s_setup (void *arg, hs_loop_t *loop)
                   conf->pod_network, conf->cni_bin_dir, conf->cni_data_dir, conf->netns_dir,
                   conf->node_ip);
     }
+    /* the shims of at-most-one pods watch it (s_write_lease) */
+    if (self->fence_ns > 0) {
+        self->fence_lease = hs_sprintf ("%s/fence.lease", conf->state_dir);
+        conf->fence_lease = self->fence_lease;
+    }
     self->pods = agent_pods_new (conf, self->cg, self->state, loop);
     r = agent_pods_adopt (self->pods);
     if (r < 0)
@@ -1037,6 +1180,14 @@ static int s_setup (void *arg, hs_loop_t *loop)
         s_on_manifests (self);
     }
     self->join = hs_loop_timer (loop, hs_mono_ns (), s_on_join, self);
+    /* The fence counts from now: adopted at-most-one pods are fenced too if
+     * the control plane cannot be reached. */
+    agent_fence_init (&self->fence, self->fence_ns, hs_mono_ns ());
+    self->fence_timer = hs_loop_timer (loop, HS_NEVER, s_on_fence, self);
+    s_fence_arm (self);
+    if (self->fence_ns > 0)
+        log_info ("fencing: at-most-one pods are killed after %lld ms without the control plane",
+                  (long long)(self->fence_ns / MS));
     r = hs_loop_signal (loop, SIGHUP, s_on_signal, self);
     if (r == 0) r = hs_loop_signal (loop, SIGTERM, s_on_signal, self);
     if (r == 0) r = hs_loop_signal (loop, SIGINT, s_on_signal, self);
@@ -1055,6 +1206,10 @@ static void s_teardown (void *arg)
     hs_loop_timer_free (&self->heartbeat);
     hs_loop_timer_free (&self->status);
     hs_loop_timer_free (&self->usage_timer);
+    hs_loop_timer_free (&self->fence_timer);
+    free (self->fenced_pods);
+    free (self->hb_topic);
+    free (self->fence_lease);
     agent_usage_destroy (&self->usage);
     free (self->usage_topic);
     hs_loop_turn_free (&self->turn);
@@ -1100,6 +1255,7 @@ int main (int argc, char **argv)
                    .heartbeat_ns = 250 * MS,
                    .status_ns = 10000 * MS,
                    .usage_ns = 1000 * MS,
+                   .fence_ns = 2000 * MS,
                    .conf = {.backoff_initial_ns = 10 * 1000 * MS,
                             .backoff_max_ns = 300 * 1000 * MS,
                             .backoff_reset_ns = 600 * 1000 * MS,

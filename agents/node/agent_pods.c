@@ -164,6 +164,7 @@ struct agent_pods_t {
     agent_net_t *net; /* pod sandboxes; NULL with --pod-network none */
     bool adopted;     /* the record is loaded: leases of no pod are garbage */
     bool gc_done;
+    bool fenced; /* cut off (agent_fence.h): at-most-one pods neither run nor start */
 };
 
 /* ------------------------------------------------------------------ small things */
@@ -497,6 +498,13 @@ static int64_t s_grace_ns (const apod_t *p)
     return (g ? g->value : 30) * 1000000000LL;
 }
 
+/* An at-most-one pod of the store's (a static pod is the node's own: it
+ * is never replaced elsewhere). */
+static bool s_at_most_one (const apod_t *p)
+{
+    return !p->is_static && hs_pod_at_most_one (p->pod);
+}
+
 /* Starts stopping every container: SIGTERM now, SIGKILL after the grace. */
 static void s_pod_stop (agent_pods_t *self, apod_t *p, const char *why)
 {
@@ -517,6 +525,41 @@ static void s_pod_stop (agent_pods_t *self, apod_t *p, const char *why)
     }
     log_info ("pod %s/%s: stopping (%s), grace %llds", p->ns, p->name, why,
               (long long)(grace / 1000000000LL));
+}
+
+/* Stops the pod with no grace: SIGKILL now, and again at the next turns
+ * until every container is down; then the usual clean-up. */
+static void s_pod_kill_now (agent_pods_t *self, apod_t *p, const char *why)
+{
+    s_pod_stop (self, p, why);
+    for (size_t j = 0; j < p->n_c; j++) {
+        acont_t *c = &p->c[j];
+        c->done = true;
+        if (c->state == C_RUNNING) hs_cg_kill (self->cg, c->cgroup, SIGKILL);
+    }
+    p->kill_at_mono = hs_mono_ns () + 100000000LL; /* again in 100 ms if need be */
+}
+
+char *agent_pods_fence (agent_pods_t *self, bool fenced)
+{
+    self->fenced = fenced;
+    if (!fenced) return NULL;
+    hs_buf_t names = {0};
+    for (size_t i = 0; i < self->n_pods; i++) {
+        apod_t *p = self->pods[i];
+        if (!s_at_most_one (p)) continue;
+        bool running = false;
+        for (size_t j = 0; j < p->n_c; j++) running = running || p->c[j].state == C_RUNNING;
+        if (!running && p->stopping) continue;
+        /* No grace: the fence is the deadline (hs-prober replaces the pod
+         * only a margin later); then the pod's deletion from the store once
+         * it answers. */
+        s_pod_kill_now (self, p, "fenced: cut off from the control plane");
+        log_warn ("pod %s/%s (%s): fenced: SIGKILL (at-most-one, cut off from the control plane)",
+                  p->ns, p->name, p->uid);
+        hs_buf_printf (&names, "%s%s/%s", names.len ? ", " : "", p->ns, p->name);
+    }
+    return names.len ? hs_buf_take (&names) : NULL;
 }
 
 void agent_pods_on_event (void *arg, Hs__EventType type, const Hs__Object *obj,
@@ -592,7 +635,13 @@ void agent_pods_on_event (void *arg, Hs__EventType type, const Hs__Object *obj,
     if (!p->gone && !p->node_lost && agent_rules_node_lost (pod)) {
         p->node_lost = true;
         p->dirty = false;
-        s_pod_stop (self, p, "marked Failed/NodeLost while the node was silent");
+        /* An at-most-one pod's replacement is on its way: no grace (we
+         * should have fenced it already; if hs-prober misjudged us, this is
+         * the quickest we can be gone). */
+        if (s_at_most_one (p))
+            s_pod_kill_now (self, p, "at-most-one, marked Failed/NodeLost: no grace");
+        else
+            s_pod_stop (self, p, "marked Failed/NodeLost while the node was silent");
     }
     if (m->deletion_timestamp && !p->stopping) s_pod_stop (self, p, "deleted");
 }
@@ -682,6 +731,11 @@ static int s_run_shim (agent_pods_t *self, apod_t *p, acont_t *c, const Hs__Cont
     s_add_arg (&argv, &n, "--log-max-files");
     s_add_arg (&argv, &n, lf);
     if (self->conf.no_namespaces) s_add_arg (&argv, &n, "--no-namespaces");
+    /* an at-most-one pod dies with the lease even when we are dead */
+    if (self->conf.fence_lease && s_at_most_one (p)) {
+        s_add_arg (&argv, &n, "--fence-lease");
+        s_add_arg (&argv, &n, self->conf.fence_lease);
+    }
     char **sec = agent_sec_shim_args (p->pod, spec, false);
     for (size_t i = 0; sec && sec[i]; i++) s_add_arg (&argv, &n, sec[i]);
     hs_cg_strv_free (sec);
@@ -1645,7 +1699,8 @@ int64_t agent_pods_work (agent_pods_t *self)
                 c->kill_at_mono = now + 1000000000LL;
             }
             if (c->state == C_RUNNING && c->kill_at_mono) s_before (&wake, c->kill_at_mono);
-            if (c->state == C_WAITING && !c->done && !p->stopping && net_ok) {
+            if (c->state == C_WAITING && !c->done && !p->stopping && net_ok &&
+                !(self->fenced && s_at_most_one (p))) {
                 if (c->next_start_mono <= now) s_start (self, p, c);
                 if (c->state == C_WAITING && !c->done) s_before (&wake, c->next_start_mono);
             }

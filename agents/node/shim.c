@@ -31,6 +31,13 @@
  *  DIR/state and DIR/exit are written atomically (temp file, fsync, rename)
  *  as key=value lines; see s_write_state and s_write_exit.
  *
+ *  --fence-lease FILE (an at-most-one pod's container, agent_fence.h): FILE
+ *  holds a CLOCK_MONOTONIC deadline in ns, which hs-agent moves on at every
+ *  contact with the control plane. The daemon reads it every
+ *  FENCE_CHECK_MS; past it (or unreadable) it SIGKILLs the container. So
+ *  the container is fenced on time even when the agent is dead or stopped
+ *  (its own fence timer cannot run then), and hs-prober may replace it.
+ *
  *  `hs-shim --exec PID` is another, short-lived mode: the agent's exec
  *  probes. It joins the cgroups given (--cgroup-procs) and the network, IPC,
  *  UTS, PID and mount namespaces of the container whose init is host pid PID,
@@ -81,6 +88,7 @@
 #define EXEC_DEFAULT_TIMEOUT_MS 1000
 #define EXEC_MAX_TIMEOUT_MS     (3600 * 1000)
 #define EXEC_DRAIN_MS           100
+#define FENCE_CHECK_MS          100
 
 typedef struct {
     const char *state_dir;
@@ -103,8 +111,9 @@ typedef struct {
     int64_t timeout_ms; /* --exec: kill the command after this long */
     bool stream;        /* --exec --stream: `hsctl exec` (shim_stream.h) */
     bool timeout_given;
-    shim_sec_t sec; /* user, capabilities, seccomp... (shim_sec.h) */
-    char **argv;    /* PROG ARG..., borrowed */
+    shim_sec_t sec;          /* user, capabilities, seccomp... (shim_sec.h) */
+    const char *fence_lease; /* --fence-lease FILE: kill past its deadline */
+    char **argv;             /* PROG ARG..., borrowed */
 } s_opts_t;
 
 /* A start result: from the container to the daemon, and from the daemon to
@@ -126,6 +135,8 @@ typedef struct {
     int status;
     int64_t finished_at_ns;
     int64_t drain_deadline; /* CLOCK_MONOTONIC ns */
+    bool fenced;            /* the lease ran out: SIGKILL sent */
+    int64_t lease_next;     /* CLOCK_MONOTONIC ns: read the lease again then */
 } self_t;
 
 static void s_usage (FILE *f)
@@ -151,6 +162,9 @@ static void s_usage (FILE *f)
         "                       is made in the container only (needs namespaces)\n"
         "  --env-stdin          read more KEY=VALUE, NUL-separated, from stdin (values\n"
         "                       that must not show in the process list: Secrets)\n"
+        "  --fence-lease FILE   SIGKILL the container once CLOCK_MONOTONIC passes the\n"
+        "                       deadline (ns) in FILE, or FILE cannot be read (hs-agent's\n"
+        "                       fencing of at-most-one pods)\n"
         "  --user UID, --group GID, --groups G,G, --caps LIST, --ambient-caps LIST,\n"
         "  --no-new-privs, --seccomp runtime-default|unconfined, --read-only-root\n"
         "                       the container's hardening (shim_sec.h); also with --exec\n"
@@ -285,6 +299,7 @@ static int s_parse (int argc, char **argv, s_opts_t *opts)
         O_HOSTS,
         O_MOUNT,
         O_ENV_STDIN,
+        O_FENCE,
         O_HELP
     };
     static const struct option longopts[] = {
@@ -304,6 +319,7 @@ static int s_parse (int argc, char **argv, s_opts_t *opts)
         {"hosts", required_argument, NULL, O_HOSTS},
         {"mount", required_argument, NULL, O_MOUNT},
         {"env-stdin", no_argument, NULL, O_ENV_STDIN},
+        {"fence-lease", required_argument, NULL, O_FENCE},
         {"help", no_argument, NULL, O_HELP},
         SHIM_SEC_LONGOPTS,
         {NULL, 0, NULL, 0},
@@ -329,6 +345,7 @@ static int s_parse (int argc, char **argv, s_opts_t *opts)
         case O_RESOLV: opts->resolv_conf = optarg; break;
         case O_HOSTS: opts->hosts = optarg; break;
         case O_ENV_STDIN: opts->env_stdin = true; break;
+        case O_FENCE: opts->fence_lease = optarg; break;
         case O_MOUNT:
             if (!shim_mount_spec_ok (optarg)) {
                 fprintf (stderr, "hs-shim: --mount wants SRC:DST[:ro], both absolute, not \"%s\"\n",
@@ -769,12 +786,43 @@ static void s_on_output (self_t *self, int i)
     }
 }
 
+/* --fence-lease: the deadline in the file has passed (or the file cannot
+ * be read): SIGKILL the container, once. The container is pid 1 of its pid
+ * namespace, so everything in it goes with it. */
+static void s_check_lease (self_t *self)
+{
+    const char *path = self->opts->fence_lease;
+    if (!path || self->exited || self->fenced) return;
+    int64_t now = hs_mono_ns ();
+    if (now < self->lease_next) return; /* not at every chunk of output */
+    self->lease_next = now + FENCE_CHECK_MS * 1000000LL;
+    int64_t deadline = 0;
+    FILE *f = fopen (path, "re");
+    char line[64] = "";
+    bool ok = f && fgets (line, sizeof line, f);
+    if (f) fclose (f);
+    line[strcspn (line, "\n")] = '\0';
+    if (ok) ok = hs_parse_i64 (line, &deadline) == 0;
+    if (ok && now < deadline) return;
+    self->fenced = true;
+    if (ok)
+        log_warn ("fence lease %s ran out %lld ms ago: SIGKILL to the container (pid %d)", path,
+                  (long long)((now - deadline) / 1000000), (int)self->pid);
+    else
+        log_warn ("fence lease %s cannot be read: SIGKILL to the container (pid %d)", path,
+                  (int)self->pid);
+    if (kill (self->pid, SIGKILL) < 0)
+        log_warn ("SIGKILL to %d: %s", (int)self->pid, strerror (errno));
+}
+
 /* Until the container has exited and its pipes are drained (or the drain
  * deadline passed). */
 static void s_loop (self_t *self)
 {
     for (;;) {
         int timeout = -1;
+        s_check_lease (self);
+        if (self->opts->fence_lease && !self->exited && !self->fenced) timeout = FENCE_CHECK_MS;
         if (self->exited) {
             if (self->fds[0] < 0 && self->fds[1] < 0) break;
             int64_t left = self->drain_deadline - hs_mono_ns ();

@@ -5,6 +5,7 @@
 #include "hs_util.h"
 #include "hs_workload.h"
 
+#include <math.h>
 #include <string.h>
 
 #define S_NS 1000000000LL
@@ -170,6 +171,26 @@ int64_t nodemon_pod_evict_at (const nodemon_conf_t *conf, const Hs__Pod *pod, in
     if (min_s == INT64_MAX) return INT64_MAX;
     if (min_s > (INT64_MAX - silent_since) / S_NS) return INT64_MAX;
     return silent_since + min_s * S_NS;
+}
+
+int64_t nodemon_fence_at (const nodemon_conf_t *conf, int64_t last_heard, int64_t since)
+{
+    double drift = conf->max_drift > 0 ? conf->max_drift : 0;
+    double wait = (double)conf->fence_ns * (1.0 + drift);
+    int64_t w = wait >= (double)INT64_MAX / 2 ? INT64_MAX / 2 : (int64_t)ceil (wait);
+    int64_t base = last_heard > since ? last_heard : since;
+    int64_t margin = conf->fence_margin_ns > 0 ? conf->fence_margin_ns : 0;
+    if (base > INT64_MAX - w - margin) return INT64_MAX;
+    return base + w + margin;
+}
+
+int64_t nodemon_pod_replace_at (const nodemon_conf_t *conf, const Hs__Pod *pod,
+                                int64_t silent_since, int64_t last_heard, int64_t since)
+{
+    int64_t at = nodemon_pod_evict_at (conf, pod, silent_since);
+    if (at == INT64_MAX || !hs_pod_at_most_one (pod)) return at;
+    int64_t fence = nodemon_fence_at (conf, last_heard, since);
+    return fence > at ? fence : at;
 }
 
 static Hs__PodCondition *s_pod_cond (Hs__PodStatus *st, const char *type, bool create)

@@ -33,6 +33,10 @@
 typedef struct {
     int64_t grace_ns;    /* --node-grace-ms */
     int64_t eviction_ns; /* --eviction-timeout-ms */
+    /* At-most-one pods (hs_pod_at_most_one): the agents' --fence-timeout,
+     * our --fence-margin and --max-clock-drift. */
+    int64_t fence_ns, fence_margin_ns;
+    double max_drift;
 } nodemon_conf_t;
 
 /* When a node heard last at last_heard becomes silent, judging from
@@ -65,6 +69,21 @@ bool nodemon_has_taint (const Hs__Node *node, const char *key, const char *effec
  * ns), or INT64_MAX for never: a finished pod, a mirror pod, or one
  * tolerating the unreachable/not-ready NoExecute taint for ever. */
 int64_t nodemon_pod_evict_at (const nodemon_conf_t *conf, const Hs__Pod *pod, int64_t silent_since);
+
+/* An at-most-one pod's node agent kills it by last_heard + fence on its
+ * own clock (it heard the bus no later than we heard it). Running at most
+ * max_drift slower or faster than ours, that is at the latest
+ * fence x (1 + max_drift) on ours; the margin covers the kill itself. So
+ * the pod may be replaced (monotonic ns) from
+ *   max (last_heard, since) + ceil (fence x (1 + max_drift)) + margin
+ * (since: when we could start judging, as in nodemon_silent_at). */
+int64_t nodemon_fence_at (const nodemon_conf_t *conf, int64_t last_heard, int64_t since);
+
+/* When a pod of a node heard last at last_heard (judging since `since`),
+ * silent since silent_since, is replaced: nodemon_pod_evict_at, and for an
+ * at-most-one pod never before nodemon_fence_at. INT64_MAX: never. */
+int64_t nodemon_pod_replace_at (const nodemon_conf_t *conf, const Hs__Pod *pod,
+                                int64_t silent_since, int64_t last_heard, int64_t since);
 
 /* The pod Failed because its node is lost (for OP_UPDATE_STATUS): phase
  * Failed, reason NodeLost, "Node X which was running pod Y is

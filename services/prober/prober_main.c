@@ -26,7 +26,10 @@
  *  applies nodemon's decisions: Ready=Unknown, the unreachable taints, a
  *  NodeNotReady Event, pods Failed with reason NodeLost after the eviction
  *  timeout (their owners replace them), taints removed when the node is
- *  back and Ready. Every write carries the revision we saw.
+ *  back and Ready. Every write carries the revision we saw. An at-most-one
+ *  pod (hs_pod_at_most_one) is failed no sooner than fence x (1 + drift) +
+ *  margin after its node's last heartbeat (nodemon_fence_at: its agent has
+ *  killed it by then), with a ReplacedAfterFence Event on its owner.
  */
 #include "nodemon.h"
 #include "probe_net.h"
@@ -57,7 +60,10 @@
 #define CALL_TIMEOUT_MS   10000
 #define NODE_CHECK_MAX_NS (1000 * MS)  /* nodes are looked at least this often */
 #define NODE_FORGET_NS    (60000 * MS) /* a name heard but not a Node: forgotten */
-#define MAX_NODE_NAMES    200000       /* node names remembered at most */
+/* A gap in hb.store this long (2 of its 200 ms beats missed) may have hidden
+ * a node's heartbeats: at-most-one pods are judged afresh (fence_from). */
+#define FENCE_DEAF_NS  (500 * MS)
+#define MAX_NODE_NAMES 200000 /* node names remembered at most */
 
 /* ------------------------------------------------------------------ state */
 
@@ -108,6 +114,10 @@ typedef struct s_ctx_t {
     s_ack_kind_t kind;
     bool add; /* taint: added (or removed) */
     char *node, *ns, *name, *uid;
+    /* evict of an at-most-one pod: its owner (or the pod) for the
+     * ReplacedAfterFence Event, and how long its node was silent */
+    char *owner_kind, *owner_name, *owner_uid;
+    int64_t fence_silent_ns; /* 0: not at-most-one */
 } s_ctx_t;
 
 typedef struct self_t {
@@ -125,12 +135,17 @@ typedef struct self_t {
     zhashx_t *nodes;    /* node name -> s_node_t */
     zhashx_t *evicting; /* pod uid -> s_evicting_t */
     int64_t judge_from; /* monotonic: nodes are judged from here on */
+    /* monotonic: at-most-one pods are judged from here on: judge_from, or
+     * later, after any gap in hb.store over FENCE_DEAF_NS (we may have
+     * missed a node's heartbeats, shorter than the grace or not) */
+    int64_t fence_from;
     int64_t last_store_hb;
     bool node_dirty, full_logged;
     int64_t next_node_check;
     uint64_t checks;
     size_t nodes_owned, nodes_total;
     uint64_t probes, failures, nodes_notready, evictions, results, events;
+    uint64_t fence_replaced; /* at-most-one pods replaced after the fence */
     uint64_t forged_results; /* ExecResults not stamped by the probed pod's node */
     /* probe_duration_seconds: a tcpSocket, httpGet or exec probe started ->
      * its result (success, failure or timeout) */
@@ -718,6 +733,12 @@ static void s_on_store_hb (void *arg, const char *topic, const Hs__Envelope *env
     (void)topic;
     if (env->body_case != HS__ENVELOPE__BODY_STORE_HEARTBEAT) return;
     int64_t now = hs_mono_ns ();
+    if (self->last_store_hb && now - self->last_store_hb > FENCE_DEAF_NS && self->judge_from) {
+        log_info ("heard nothing from the store for %lld ms: the fence bound of at-most-one pods "
+                  "counts from now (nodemon_fence_at)",
+                  (long long)((now - self->last_store_hb) / MS));
+        self->fence_from = now;
+    }
     if (self->last_store_hb && now - self->last_store_hb > self->nm.grace_ns && self->judge_from) {
         /* We heard nothing for a grace period: the silence was ours, not
          * the nodes'. Hear them a full grace period before judging. */
@@ -745,6 +766,9 @@ static void s_ctx_free (void *arg)
     free (c->ns);
     free (c->name);
     free (c->uid);
+    free (c->owner_kind);
+    free (c->owner_name);
+    free (c->owner_uid);
     free (c);
 }
 
@@ -755,6 +779,22 @@ typedef struct {
 } s_evicting_t;
 
 #define EVICTED_HOLD_NS (5000 * MS)
+
+/* ReplacedAfterFence on the at-most-one pod's owner: its node was silent
+ * longer than its agent takes to fence it (nodemon_fence_at). */
+static void s_fence_event (self_t *self, const s_ctx_t *c)
+{
+    const nodemon_conf_t *nm = &self->nm;
+    _cleanup_free_ char *m = hs_sprintf (
+        "Replaced after fence: pod %s/%s on node %s, silent for %.2f s >= fence %.2f s x (1 + "
+        "%.3f) + margin %.2f s",
+        c->ns, c->name, c->node, (double)c->fence_silent_ns / 1e9, (double)nm->fence_ns / 1e9,
+        nm->max_drift, (double)nm->fence_margin_ns / 1e9);
+    log_info ("%s", m);
+    self->fence_replaced++;
+    s_event (self, c->owner_kind, c->ns, c->owner_name, c->owner_uid, "Normal",
+             "ReplacedAfterFence", m);
+}
 
 /* The write's answer. Neither way does it call for a check at once: the
  * watch's event of the change does (a check before it would write again
@@ -804,6 +844,7 @@ static void s_on_ack (void *arg, int err, const Hs__Ack *ack)
                                              "(NodeLost) for its owner to replace",
                                              c->node, c->ns, c->name);
         s_event (self, "pod", c->ns, c->name, c->uid, "Warning", "Evicted", m);
+        if (c->fence_silent_ns) s_fence_event (self, c);
         break;
     }
     }
@@ -855,7 +896,7 @@ static void s_node_write (self_t *self, const Hs__Node *node, s_node_t *n, unsig
     }
 }
 
-static void s_evict (self_t *self, const Hs__Pod *pod, int64_t wall)
+static void s_evict (self_t *self, const Hs__Pod *pod, int64_t wall, int64_t silent_ns)
 {
     const Hs__ObjectMeta *m = pod->metadata;
     s_evicting_t *e = zhashx_lookup (self->evicting, m->uid);
@@ -875,6 +916,13 @@ static void s_evict (self_t *self, const Hs__Pod *pod, int64_t wall)
     c->ns = hs_strdup (m->namespace_);
     c->name = hs_strdup (m->name);
     c->uid = hs_strdup (m->uid);
+    if (hs_pod_at_most_one (pod)) {
+        const Hs__OwnerReference *ref = hs_controller_ref (m);
+        c->owner_kind = hs_strdup (ref ? ref->kind : "pod");
+        c->owner_name = hs_strdup (ref ? ref->name : m->name);
+        c->owner_uid = hs_strdup (ref ? ref->uid : m->uid);
+        c->fence_silent_ns = silent_ns > 0 ? silent_ns : 1;
+    }
     if (!e) {
         e = hs_calloc (1, sizeof *e);
         zhashx_insert (self->evicting, m->uid, e);
@@ -894,6 +942,7 @@ static void s_check_nodes (self_t *self, int64_t now)
     const Hs__Object **nodes = NULL;
     size_t nn = hs_watch_list (hs_ctrl_watch (self->ctrl), HS_KIND_NODE, &nodes);
     bool *silent = hs_calloc (nn + 1, sizeof *silent);
+    int64_t fence_from = self->fence_from > self->judge_from ? self->fence_from : self->judge_from;
     size_t n_silent = 0;
     for (size_t i = 0; i < nn; i++) {
         const Hs__Node *node = nodes[i]->node;
@@ -956,9 +1005,12 @@ static void s_check_nodes (self_t *self, int64_t now)
             if (!pod->metadata || !pod->spec || hs_empty (pod->spec->node_name)) continue;
             s_node_t *n = zhashx_lookup (evict, pod->spec->node_name);
             if (!n) continue;
-            int64_t at = nodemon_pod_evict_at (&self->nm, pod, n->silent_since);
+            /* an at-most-one pod: not before its agent has fenced it */
+            int64_t at =
+                nodemon_pod_replace_at (&self->nm, pod, n->silent_since, n->last_heard, fence_from);
             if (now >= at)
-                s_evict (self, pod, wall);
+                s_evict (self, pod, wall,
+                         now - (n->last_heard > fence_from ? n->last_heard : fence_from));
             else if (at != INT64_MAX)
                 next = s_min (next, at);
         }
@@ -1056,8 +1108,11 @@ static int s_start (void *arg, hs_ctrl_t *ctrl)
         log_error ("cannot subscribe: %s", strerror (-r));
         return 1;
     }
-    log_info ("node grace %lld ms, eviction timeout %lld ms", (long long)(self->nm.grace_ns / MS),
-              (long long)(self->nm.eviction_ns / MS));
+    log_info ("node grace %lld ms, eviction timeout %lld ms; at-most-one pods after fence %lld ms "
+              "x (1 + %.3f) + margin %lld ms",
+              (long long)(self->nm.grace_ns / MS), (long long)(self->nm.eviction_ns / MS),
+              (long long)(self->nm.fence_ns / MS), self->nm.max_drift,
+              (long long)(self->nm.fence_margin_ns / MS));
     return 0;
 }
 
@@ -1088,9 +1143,9 @@ static size_t s_counters (void *arg, const char **names, uint64_t *values, size_
 {
     self_t *self = arg;
     const char *n[] = {"probes",  "failures", "nodes_notready", "evictions",
-                       "results", "events",   "forged_results"};
+                       "results", "events",   "forged_results", "fence_replaced"};
     uint64_t v[] = {self->probes,  self->failures, self->nodes_notready, self->evictions,
-                    self->results, self->events,   self->forged_results};
+                    self->results, self->events,   self->forged_results, self->fence_replaced};
     size_t k = 0;
     for (; k < HS_ARRAY_LEN (n) && k < max; k++) {
         names[k] = n[k];
@@ -1143,7 +1198,12 @@ static void s_usage (FILE *f)
                 "NotReady and fails their pods (docs/architecture.md §15).\n");
     hs_ctrl_usage (f);
     fprintf (f, "  --node-grace-ms MS      a node silent this long is NotReady (default 1000)\n"
-                "  --eviction-timeout-ms MS  its pods are failed this long after (default 1000)\n");
+                "  --eviction-timeout-ms MS  its pods are failed this long after (default 1000)\n"
+                "  --fence-timeout DUR     the agents' --fence-timeout (default 2s): an\n"
+                "                          at-most-one pod is replaced only after its node was\n"
+                "                          silent for fence x (1 + drift) + margin\n"
+                "  --fence-margin DUR      (default 1s): covers the agent's kill\n"
+                "  --max-clock-drift F     clock rates differ by at most F (default 0.05)\n");
 }
 
 static int s_parse_ms (const char *flag, const char *s, int64_t *ret_ns)
@@ -1154,22 +1214,53 @@ static int s_parse_ms (const char *flag, const char *s, int64_t *ret_ns)
     return 0;
 }
 
-/* --node-grace-ms, --eviction-timeout-ms */
+static int s_parse_dur (const char *flag, const char *s, int64_t *ret_ns)
+{
+    if (hs_fence_duration (s, ret_ns) == 0) return 0;
+    fprintf (stderr, "hs-prober: --%s: not a duration up to 1h (2s, 500ms): %s\n", flag, s);
+    return -1;
+}
+
+/* --node-grace-ms, --eviction-timeout-ms, --fence-timeout, --fence-margin,
+ * --max-clock-drift */
 static int s_flag (void *arg, int ch, const char *value)
 {
     nodemon_conf_t *nm = arg;
-    return ch == 'g' ? s_parse_ms ("node-grace-ms", value, &nm->grace_ns)
-                     : s_parse_ms ("eviction-timeout-ms", value, &nm->eviction_ns);
+    switch (ch) {
+    case 'g': return s_parse_ms ("node-grace-ms", value, &nm->grace_ns);
+    case 'e': return s_parse_ms ("eviction-timeout-ms", value, &nm->eviction_ns);
+    case 'f': return s_parse_dur ("fence-timeout", value, &nm->fence_ns);
+    case 'm': return s_parse_dur ("fence-margin", value, &nm->fence_margin_ns);
+    case 'd': {
+        char *end;
+        errno = 0;
+        double d = strtod (value, &end);
+        if (errno || end == value || *end || !(d >= 0 && d < 1)) {
+            fprintf (stderr, "hs-prober: --max-clock-drift: a fraction in [0, 1): %s\n", value);
+            return -1;
+        }
+        nm->max_drift = d;
+        return 0;
+    }
+    default: return -1;
+    }
 }
 
 int main (int argc, char **argv)
 {
     hs_log_init (COMPONENT);
     hs_ctrl_opts_t o = {0};
-    self_t self = {.nm = {.grace_ns = 1000 * MS, .eviction_ns = 1000 * MS}};
+    self_t self = {.nm = {.grace_ns = 1000 * MS,
+                          .eviction_ns = 1000 * MS,
+                          .fence_ns = 2000 * MS,
+                          .fence_margin_ns = 1000 * MS,
+                          .max_drift = 0.05}};
     static const struct option longopts[] = {
         {"node-grace-ms", required_argument, NULL, 'g'},
         {"eviction-timeout-ms", required_argument, NULL, 'e'},
+        {"fence-timeout", required_argument, NULL, 'f'},
+        {"fence-margin", required_argument, NULL, 'm'},
+        {"max-clock-drift", required_argument, NULL, 'd'},
         {NULL, 0, NULL, 0},
     };
     int rc;

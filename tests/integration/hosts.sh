@@ -10,6 +10,10 @@
 #                    `ip netns exec` would also remount /sys, hiding the
 #                    cgroups the agent needs).
 #   host_ip I        172.30.0.1<I>.
+#   hosts_control_plane
+#                    hs-bus on host 1's fabric address (HS_BUS=172.30.0.11:7400,
+#                    exported) and hs-store on host 1; returns once the store
+#                    answers. hsctl runs in host 1 (hsctl, $HSCTL for sh -c).
 #
 # The fixture records the root network namespace (links, addresses, routes,
 # nftables tables, forwarding) before it starts. At exit (an hs_on_exit
@@ -26,6 +30,19 @@ HOSTS_LOCK=/run/lock/homeostat-netns.lock
 host_ns() { echo "${HOSTS_NS}h$1"; }
 host_ip() { echo "172.30.0.1$1"; }
 on_host() { local i=$1; shift; nsenter --net="/run/netns/$(host_ns "$i")" "$@"; }
+
+hosts_control_plane() {
+  export HS_BUS=172.30.0.11:7400
+  HSCTL="nsenter --net=/run/netns/$(host_ns 1) $HS_BIN/hsctl"
+  mkdir -p "$T/store"
+  start bus on_host 1 "$HS_BIN/hs-bus" --bind 172.30.0.11 --port 7400
+  wait_for 10 "hs-bus to listen on the fabric" grep -q "listening on tcp://172.30.0.11:7401" "$T/bus.log"
+  start store on_host 1 "$HS_BIN/hs-store" --bus "$HS_BUS" --data "$T/store"
+  # hsctl from h1 (the root namespace cannot reach the fabric); defined
+  # only here, for the tests that call this
+  hsctl() { on_host 1 "$HS_BIN/hsctl" "$@"; }
+  wait_for 20 "hs-store to answer" hsctl get nodes
+}
 
 # The root namespace's network state: what the fixture must leave unchanged.
 hosts_root_state() {

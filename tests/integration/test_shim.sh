@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # hs-shim, the per-container shim: the start result and its messages, the
 # state and exit files, the CRI log and its rotation, namespaces, cgroup
-# join, environment and working directory, signal forwarding, and a shim
-# that outlives its caller. Needs root (namespaces, mounts, cgroups).
+# join, environment and working directory, signal forwarding, a shim
+# that outlives its caller, and the fence lease (--fence-lease). Needs
+# root (namespaces, mounts, cgroups).
 #
 # The shim's daemon calls setsid, so it leaves lib.sh's process groups: every
 # container here joins our own cgroup, and our EXIT trap kills the shims
@@ -283,6 +284,26 @@ expect_eq "the background sleep's pid namespace" "$(readlink /proc/$bg/ns/pid)" 
 grep -q "still open 2000 ms after its exit" "$D/shim.log" || fail "shim.log: $(cat "$D/shim.log")"
 kill -9 "$bg"
 pass "--no-namespaces: host hostname kept, exit written 2 s after the init's exit despite an open pipe"
+
+# ---- 11. --fence-lease: the container runs while the deadline (CLOCK_MONOTONIC
+# ns, python3's time.monotonic_ns) is ahead, and is SIGKILLed once it has
+# passed, or at once when the file cannot be read
+mono_in() { python3 -c "import time; print(time.monotonic_ns() + int($1 * 1e9))"; }
+D=$T/lease
+mono_in 3600 >"$T/lease-file"
+expect_rc 0 shim "$D" --fence-lease "$T/lease-file" -- sleep 1000
+pid=$(kv "$D/state" pid)
+kill -0 "$pid" || fail "the container with a lease an hour ahead is not running"
+mono_in -1 >"$T/lease-file.tmp" && mv "$T/lease-file.tmp" "$T/lease-file"
+wait_exit "$D"
+expect_eq "signal after the lease ran out" "$(kv "$D/exit" signal)" 9
+grep -q "fence lease $T/lease-file ran out" "$D/shim.log" || fail "shim.log: $(cat "$D/shim.log")"
+D=$T/nolease
+expect_rc 0 shim "$D" --fence-lease "$T/no-such-lease" -- sleep 1000
+wait_exit "$D"
+expect_eq "signal without a readable lease" "$(kv "$D/exit" signal)" 9
+grep -q "cannot be read" "$D/shim.log" || fail "shim.log: $(cat "$D/shim.log")"
+pass "--fence-lease: runs while the lease is ahead, SIGKILL once it ran out or cannot be read"
 
 # ---- the end: nothing of ours runs, and no sanitizer spoke
 wait_for 10 "no shim or container left" no_leftovers

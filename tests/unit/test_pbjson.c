@@ -456,7 +456,8 @@ static void test_json_exact (void)
     CHECK_CONTAINS (s, "    \"streams\": [],\n");
     CHECK_CONTAINS (s, "    \"instance\": \"\",\n");
     CHECK_CONTAINS (s, "    \"forbidden\": 0,\n");
-    CHECK_CONTAINS (s, "    \"histograms\": []\n");
+    CHECK_CONTAINS (s, "    \"histograms\": [],\n");
+    CHECK_CONTAINS (s, "    \"snapshotsInstalled\": 0\n"); /* the last field: no comma */
     free (s);
     hs_pb_free (hb);
     s = hs_pb_to_text (NULL, HS_FMT_JSON | HS_FMT_COMPACT);

@@ -648,6 +648,74 @@ static void test_nodemon_pods (void)
     s_reset ();
 }
 
+/* The fence deadline: fence x (1 + drift) + margin from the later of the
+ * node's last heartbeat and when we could start judging; an at-most-one
+ * pod is replaced at the later of that and its ordinary eviction time;
+ * other pods as before. */
+static void test_nodemon_fence (void)
+{
+    nodemon_conf_t conf = {.grace_ns = 1 * S,
+                           .eviction_ns = 1 * S,
+                           .fence_ns = 2 * S,
+                           .fence_margin_ns = 1 * S,
+                           .max_drift = 0.05};
+    int64_t heard = 100 * S, since = 10 * S;
+    /* 2 s x 1.05 + 1 s = 3.1 s */
+    CHECK_EQ_INT (nodemon_fence_at (&conf, heard, since), heard + 3100 * MS);
+    /* a prober deaf until later judges from then */
+    CHECK_EQ_INT (nodemon_fence_at (&conf, heard, heard + 5 * S), heard + 5 * S + 3100 * MS);
+    /* never heard: from when it could start judging */
+    CHECK_EQ_INT (nodemon_fence_at (&conf, 0, since), since + 3100 * MS);
+    /* the drift is rounded up, never down */
+    nodemon_conf_t odd = conf;
+    odd.fence_ns = 1;
+    odd.fence_margin_ns = 0;
+    odd.max_drift = 0.5;
+    CHECK_EQ_INT (nodemon_fence_at (&odd, heard, 0), heard + 2);
+    /* no drift, no margin: exactly the fence */
+    nodemon_conf_t exact = {.fence_ns = 2 * S};
+    CHECK_EQ_INT (nodemon_fence_at (&exact, heard, 0), heard + 2 * S);
+    CHECK_EQ_INT (nodemon_fence_at (&conf, INT64_MAX - S, 0), INT64_MAX);
+
+    const Hs__Object *amo =
+        s_load ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: one\n  annotations: "
+                "{homeostat.io/at-most-one: \"true\"}\nspec:\n  nodeName: n1\n  containers: "
+                "[{name: c, command: [x]}]\n");
+    const Hs__Pod *plain = s_pod ("plain2", NULL, NULL, "");
+    int64_t silent_since = heard + conf.grace_ns;
+    /* ordinary: grace + eviction = 2 s after the last heartbeat */
+    CHECK_EQ_INT (nodemon_pod_replace_at (&conf, plain, silent_since, heard, since), heard + 2 * S);
+    /* at-most-one: 3.1 s, later than its 2 s */
+    CHECK_EQ_INT (nodemon_pod_replace_at (&conf, amo ? amo->pod : NULL, silent_since, heard, since),
+                  heard + 3100 * MS);
+    /* an eviction timeout longer than the fence bound wins */
+    nodemon_conf_t slow = conf;
+    slow.eviction_ns = 10 * S;
+    CHECK_EQ_INT (nodemon_pod_replace_at (&slow, amo ? amo->pod : NULL, silent_since, heard, since),
+                  silent_since + 10 * S);
+    /* tolerating the taint for ever: never, fenced or not */
+    const Hs__Object *tol =
+        s_load ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: tol\n  annotations: "
+                "{homeostat.io/at-most-one: \"true\"}\nspec:\n  nodeName: n1\n  tolerations: "
+                "[{operator: Exists}]\n  containers: [{name: c, command: [x]}]\n");
+    CHECK_EQ_INT (nodemon_pod_replace_at (&conf, tol ? tol->pod : NULL, silent_since, heard, since),
+                  INT64_MAX);
+    /* the bound the agents rely on: max_drift bounds the ratio of the
+     * clocks' rates (any interval measures at most (1 + d) times longer on
+     * one than on the other), so the agent's fence ends at most
+     * fence x (1 + d) later on our clock, and the margin is left over */
+    for (int k = 0; k <= 10; k++) {
+        double lo = 1.0 / (1.0 + conf.max_drift), hi = 1.0 + conf.max_drift;
+        double rate = lo + (hi - lo) * k / 10.0;                /* agent ticks per tick of ours */
+        double agent_fence_ours = (double)conf.fence_ns / rate; /* when, on our clock */
+        int64_t repl =
+            nodemon_pod_replace_at (&conf, amo ? amo->pod : NULL, silent_since, heard, since);
+        CHECK ((double)(repl - heard) >=
+               agent_fence_ours + (double)conf.fence_margin_ns - 1e-3 * S);
+    }
+    s_reset ();
+}
+
 int main (int argc, char **argv)
 {
     static const hs_test_t tests[] = {
@@ -655,7 +723,7 @@ int main (int argc, char **argv)
         {"sched_startup", test_sched_startup},   {"target", test_target},
         {"http_status", test_http_status},       {"net", test_net},
         {"nodemon_decide", test_nodemon_decide}, {"nodemon_writes", test_nodemon_writes},
-        {"nodemon_pods", test_nodemon_pods},
+        {"nodemon_pods", test_nodemon_pods},     {"nodemon_fence", test_nodemon_fence},
     };
     return HS_TEST_RUN (tests);
 }

@@ -8,6 +8,7 @@
 #include "hs_util.h"
 #include "hs_workload.h"
 
+#include <errno.h>
 #include <stdlib.h>
 
 static hs_manifest_t s_docs;
@@ -200,13 +201,126 @@ static void test_allocatable (void)
     s_reset ();
 }
 
+/* hs_pod_at_most_one, hs_job_at_most_one, and the annotation a
+ * parallelism-1 Job's pods get from hs_pod_from_template (a Deployment's
+ * template passes its own annotation on like any other). */
+static void test_at_most_one (void)
+{
+    static const struct {
+        const char *yaml;
+        bool want;
+    } pods[] = {
+        {"apiVersion: v1\nkind: Pod\nmetadata: {name: a, annotations: {homeostat.io/at-most-one: "
+         "\"true\"}}\n",
+         true},
+        {"apiVersion: v1\nkind: Pod\nmetadata: {name: a, annotations: {homeostat.io/at-most-one: "
+         "\"false\"}}\n",
+         false},
+        {"apiVersion: v1\nkind: Pod\nmetadata: {name: a, annotations: {homeostat.io/at-most-one: "
+         "\"True\"}}\n",
+         false},
+        {"apiVersion: v1\nkind: Pod\nmetadata: {name: a, annotations: {other: \"true\"}}\n", false},
+        {"apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n", false},
+    };
+    for (size_t i = 0; i < HS_ARRAY_LEN (pods); i++) {
+        const Hs__Object *o = s_load (pods[i].yaml);
+        CHECK (o);
+        if (!o) continue;
+        CHECK (hs_pod_at_most_one (o->pod) == pods[i].want);
+    }
+    CHECK (!hs_pod_at_most_one (NULL));
+    static const struct {
+        const char *yaml;
+        bool want;
+    } jobs[] = {
+        {"apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec: {template: {spec: "
+         "{containers: [{name: c, image: "
+         "x}]}}}\n",
+         true},
+        {"apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec: {parallelism: 1, template: "
+         "{spec: {containers: "
+         "[{name: c, image: x}]}}}\n",
+         true},
+        {"apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec: {parallelism: 3, template: "
+         "{spec: {containers: "
+         "[{name: c, image: x}]}}}\n",
+         false},
+        {"apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec: {parallelism: 3, template: "
+         "{metadata: "
+         "{annotations: {homeostat.io/at-most-one: \"true\"}}, spec: {containers: [{name: c, "
+         "image: x}]}}}\n",
+         true},
+    };
+    for (size_t i = 0; i < HS_ARRAY_LEN (jobs); i++) {
+        const Hs__Object *o = s_load (jobs[i].yaml);
+        CHECK (o);
+        if (!o) continue;
+        CHECK (hs_job_at_most_one (o->job) == jobs[i].want);
+        /* its pods carry the annotation exactly when the Job is at-most-one */
+        Hs__Object *pod = hs_pod_from_template (o->job->spec->template_, "default", "j-", o);
+        CHECK (hs_pod_at_most_one (pod->pod) == jobs[i].want);
+        hs_pb_free (pod);
+    }
+    /* a ReplicaSet's template annotation flows to its pods; none, none */
+    const Hs__Object *rs =
+        s_load ("apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: r}\nspec: {template: "
+                "{metadata: {annotations: {homeostat.io/at-most-one: \"true\"}}, "
+                "spec: {containers: [{name: c, image: x}]}}}\n");
+    CHECK (rs);
+    if (rs) {
+        Hs__Object *pod =
+            hs_pod_from_template (rs->replica_set->spec->template_, "default", "r-", rs);
+        CHECK (hs_pod_at_most_one (pod->pod));
+        hs_pb_free (pod);
+    }
+    const Hs__Object *rs2 =
+        s_load ("apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: r}\nspec: {template: "
+                "{spec: {containers: [{name: c, image: x}]}}}\n");
+    CHECK (rs2);
+    if (rs2) {
+        Hs__Object *pod =
+            hs_pod_from_template (rs2->replica_set->spec->template_, "default", "r-", rs2);
+        CHECK (!hs_pod_at_most_one (pod->pod));
+        hs_pb_free (pod);
+    }
+    s_reset ();
+}
+
+static void test_fence_duration (void)
+{
+    static const struct {
+        const char *text;
+        int r;
+        int64_t ns;
+    } cases[] = {
+        {"2s", 0, 2000000000LL},
+        {"2", 0, 2000000000LL},
+        {"1.5s", 0, 1500000000LL},
+        {"500ms", 0, 500000000LL},
+        {"0", 0, 0},
+        {"1m", 0, 60000000000LL},
+        {"60m", 0, 3600000000000LL},
+        {"61m", -EINVAL, 0},
+        {"-1s", -EINVAL, 0},
+        {"2h", -EINVAL, 0},
+        {"", -EINVAL, 0},
+        {"s", -EINVAL, 0},
+        {"nan", -EINVAL, 0},
+        {"2 s", -EINVAL, 0},
+    };
+    for (size_t i = 0; i < HS_ARRAY_LEN (cases); i++) {
+        int64_t ns = -1;
+        CHECK_EQ_INT (hs_fence_duration (cases[i].text, &ns), cases[i].r);
+        if (cases[i].r == 0) CHECK_EQ_INT (ns, cases[i].ns);
+    }
+}
+
 int main (int argc, char **argv)
 {
     static const hs_test_t tests[] = {
-        {"terminal", test_terminal},
-        {"controller", test_controller},
-        {"requests", test_requests},
-        {"allocatable", test_allocatable},
+        {"terminal", test_terminal},       {"controller", test_controller},
+        {"requests", test_requests},       {"allocatable", test_allocatable},
+        {"at_most_one", test_at_most_one}, {"fence_duration", test_fence_duration},
     };
     return HS_TEST_RUN (tests);
 }
