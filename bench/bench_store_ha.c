@@ -46,6 +46,18 @@ typedef struct {
 
 /* ------------------------------------------------------------------ hs-store cluster */
 
+/* The members' logs (DIR/<prefix><i>.log) and why we give up. */
+static void s_no_leader (const char *dir, const char *prefix, const char *what, int secs)
+{
+    for (int i = 0; i < MEMBERS; i++) {
+        char log[512];
+        snprintf (log, sizeof log, "%s/%s%d.log", dir, prefix, i + 1);
+        fprintf (stderr, "--- %s\n", log);
+        bl_tail_log (log, 10);
+    }
+    fprintf (stderr, "bench-store-ha: the 3 %s members elected no leader in %d s\n", what, secs);
+}
+
 typedef struct {
     char *hsbus, *hsstore, *dir;
     int bus_port[MEMBERS], raft_port[MEMBERS];
@@ -154,13 +166,7 @@ static int s_hsc_start (hsc_t *c, const char *tmp, const char *hsbus, const char
     free (b64);
     for (int i = 0; i < MEMBERS; i++) s_hsc_spawn_store (c, i);
     if (s_hsc_leader (c, 20000, MEMBERS) < 0) {
-        for (int i = 0; i < MEMBERS; i++) {
-            char log[512];
-            snprintf (log, sizeof log, "%s/hs-store-s%d.log", c->dir, i + 1);
-            fprintf (stderr, "--- %s\n", log);
-            bl_tail_log (log, 10);
-        }
-        fprintf (stderr, "bench-store-ha: the 3 hs-store members elected no leader in 20 s\n");
+        s_no_leader (c->dir, "hs-store-s", "hs-store", 20);
         return -1;
     }
     return 0;
@@ -262,12 +268,7 @@ static int s_etc_start (etc_t *e, const char *tmp, int election_ms)
     }
     for (int i = 0; i < MEMBERS; i++) s_etc_spawn (e, i);
     if (s_etc_leader (e, 30000, MEMBERS) < 0) {
-        for (int i = 0; i < MEMBERS; i++) {
-            char log[512];
-            snprintf (log, sizeof log, "%s/etcd-e%d.log", e->dir, i + 1);
-            bl_tail_log (log, 10);
-        }
-        fprintf (stderr, "bench-store-ha: the 3 etcd members elected no leader in 30 s\n");
+        s_no_leader (e->dir, "etcd-e", "etcd", 30);
         return -1;
     }
     return 0;

@@ -165,6 +165,13 @@ ha_load_start() {
   wait_for 20 "the writers to start" grep -q "started $1 clients" "$T/load.log"
 }
 
+# ha_load_mid CLIENTS KEYS I: ha_load_start, then waits until member s<I>
+# (the leader) has committed 100 more raft entries (batches): mid-load.
+ha_load_mid() {
+  ha_load_start "$1" "$2"
+  wait_for 20 "100 commits under load" ha_commits_past "$3" $(( $(ha_field "$3" commit) + 100 ))
+}
+
 # ha_commits_past I N: member s<I> reports a commit index >= N.
 ha_commits_past() { local c; c=$(ha_field "$1" commit); [ -n "$c" ] && [ "$c" -ge "$2" ]; }
 

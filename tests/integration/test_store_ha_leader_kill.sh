@@ -16,9 +16,7 @@ ha_up
 L=${HA_LEADER#s}
 lap "3 members up, leader s$L"
 
-ha_load_start 256 32
-# mid-load: once the leader has committed 100 more raft entries (batches)
-wait_for 20 "100 commits under load" ha_commits_past "$L" $(( $(ha_field "$L" commit) + 100 ))
+ha_load_mid 256 32 "$L"
 
 T_KILL=$(ms)
 ha_kill "$L"

@@ -13,8 +13,7 @@ L=${HA_LEADER#s}
 TERM0=$(ha_field "$L" term)
 lap "3 members up, leader s$L (term $TERM0)"
 
-ha_load_start 16 16
-wait_for 20 "100 commits under load" ha_commits_past "$L" $(( $(ha_field "$L" commit) + 100 ))
+ha_load_mid 16 16 "$L"
 
 T_CUT=$(ms)
 ha_partition "$L"
