@@ -331,11 +331,11 @@ struct hs_client_t {
         uint64_t epoch, term;
     } terms[EPOCH_TERMS];
     size_t n_terms;
-    int replicated;        /* the last hb.store's: 1 replicated, 0 single, -1 not heard yet */
-    int64_t hb_ns;         /* the last hb.store taken (0: none yet) */
-    int64_t silent_ns;     /* silence counts from max(hb_ns, this): start, last move */
-    uint64_t seen_moves;   /* hs_bus_moves when silent_ns was last set */
-    unsigned silent_moves; /* moves for silence since the last hb.store */
+    int replicated;         /* the last hb.store's: 1 replicated, 0 single, -1 not heard yet */
+    int64_t hb_ns;          /* the last hb.store taken (0: none yet) */
+    int64_t silent_ns;      /* silence counts from max(hb_ns, this): start, last move */
+    uint64_t seen_moves;    /* hs_bus_moves when silent_ns was last set */
+    unsigned silent_moves;  /* moves for silence since the last hb.store */
     uint64_t silence_moves; /* hs_client_silence_moves */
 };
 
