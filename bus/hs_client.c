@@ -675,8 +675,8 @@ static void s_store_kind (hs_client_t *self, const Hs__StoreHeartbeat *hb)
 static bool s_on_store_heartbeat (hs_client_t *self, const Hs__Envelope *env)
 {
     const Hs__StoreHeartbeat *hb = env->store_heartbeat;
+    s_epoch_term_note (self, hb->epoch, hb->term); /* a stale one's too: its chunks and events */
     if (hb->term && hb->term < self->max_term) return false;
-    s_epoch_term_note (self, hb->epoch, hb->term);
     self->hb_ns = hs_mono_ns ();
     self->silent_moves = 0;
     s_store_kind (self, hb);
@@ -987,6 +987,10 @@ static int s_watch_epoch_cmp (const hs_watch_t *w, uint64_t epoch)
     if (epoch == w->epoch) return 0;
     uint64_t t = s_epoch_term (self, epoch), tw = s_epoch_term (self, w->epoch);
     if (t && tw && t != tw) return t > tw ? 1 : -1;
+    /* A replicated store's epoch we have no hb.store of yet: its hb.store
+     * (every 200 ms, with its term) decides, not an event that may be a
+     * deposed leader's. */
+    if (!t && self->max_term) return -1;
     return s_epoch_left (w, epoch) ? -1 : 1;
 }
 
