@@ -616,6 +616,15 @@ static void s_fake_hb_heard (hs_bus_t *bus, hs_client_t *c, uint64_t epoch, uint
     }
 }
 
+/* A broker and a fake store on it, listening to commands. */
+static void s_fake_store_up (cluster_t *cl, s_fake_store_t *f)
+{
+    s_cluster_up (cl, false);
+    CHECK_EQ_INT (hs_bus_connect (cl->addr, "fake-store", NULL, &f->bus), 0);
+    hs_bus_subscribe (f->bus, "cmd.");
+    CHECK_EQ_INT (hs_bus_join (f->bus, 5000), 0);
+}
+
 /* An Unavailable ack is no answer (a replicated store that lost its
  * leadership may still commit the command under the next leader): the
  * command is resent with the same request id until another ack comes, and
@@ -623,11 +632,8 @@ static void s_fake_hb_heard (hs_bus_t *bus, hs_client_t *c, uint64_t epoch, uint
 static void test_unavailable_is_retried (void)
 {
     cluster_t cl;
-    s_cluster_up (&cl, false);
     s_fake_store_t f = {0};
-    CHECK_EQ_INT (hs_bus_connect (cl.addr, "fake-store", NULL, &f.bus), 0);
-    hs_bus_subscribe (f.bus, "cmd.");
-    CHECK_EQ_INT (hs_bus_join (f.bus, 5000), 0);
+    s_fake_store_up (&cl, &f);
     hs_client_t *c = s_client (&cl, "writer");
     s_fake_hb_heard (f.bus, c, 7, 3, "s1"); /* a replicated store's leader */
 
@@ -668,11 +674,8 @@ static void test_unavailable_is_retried (void)
 static void test_unavailable_single_store (void)
 {
     cluster_t cl;
-    s_cluster_up (&cl, false);
     s_fake_store_t f = {0};
-    CHECK_EQ_INT (hs_bus_connect (cl.addr, "fake-store", NULL, &f.bus), 0);
-    hs_bus_subscribe (f.bus, "cmd.");
-    CHECK_EQ_INT (hs_bus_join (f.bus, 5000), 0);
+    s_fake_store_up (&cl, &f);
     static const Hs__Code never[] = {HS__CODE__CODE_UNAVAILABLE};
     f.codes = never;
     f.n_codes = 1;
