@@ -625,6 +625,7 @@ static uint64_t s_epoch_term (const hs_client_t *self, uint64_t epoch)
 static void s_epoch_term_note (hs_client_t *self, uint64_t epoch, uint64_t term)
 {
     if (!term || s_epoch_term (self, epoch) == term) return;
+    if (term > self->max_term) self->max_term = term;
     for (size_t i = 0; i < self->n_terms && i < EPOCH_TERMS; i++) {
         if (self->terms[i].epoch == epoch) {
             self->terms[i].term = term;
@@ -634,7 +635,6 @@ static void s_epoch_term_note (hs_client_t *self, uint64_t epoch, uint64_t term)
     size_t i = self->n_terms++ % EPOCH_TERMS;
     self->terms[i].epoch = epoch;
     self->terms[i].term = term;
-    if (term > self->max_term) self->max_term = term;
 }
 
 /* Whether epoch belongs to a raft term older than the newest one heard:
