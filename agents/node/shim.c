@@ -828,8 +828,8 @@ static bool s_lease_valid (const char *path, s_result_t *res)
 {
     int64_t deadline = 0;
     if (!s_read_lease (path, &deadline)) {
-        s_result_set (res, 1, "fence lease %s cannot be read: not starting an at-most-one container",
-                      path);
+        s_result_set (res, 1,
+                      "fence lease %s cannot be read: not starting an at-most-one container", path);
         return false;
     }
     int64_t now = hs_mono_ns ();

@@ -62,7 +62,7 @@
 #define NODE_FORGET_NS    (60000 * MS) /* a name heard but not a Node: forgotten */
 /* A gap in hb.store this long (2 of its 200 ms beats missed) may have hidden
  * a node's heartbeats: at-most-one pods are judged afresh (fence_from). */
-#define FENCE_DEAF_NS  (500 * MS)
+#define FENCE_DEAF_NS (500 * MS)
 /* fence.<node>/: a node with at-most-one pods has its newest heartbeat's
  * send time echoed this often (its agent's fence contact) */
 #define FENCE_ECHO_NS (250 * MS)
@@ -155,7 +155,7 @@ typedef struct self_t {
     bool fence_nodes_dirty;
     int64_t fence_nodes_at, next_echo;
     uint64_t fence_echoes;
-    int64_t pass_due; /* monotonic: when s_pass asked to run next */
+    int64_t pass_due;   /* monotonic: when s_pass asked to run next */
     int64_t drained_at; /* monotonic: the SUB socket last seen with nothing unread */
     bool node_dirty, full_logged;
     int64_t next_node_check;
@@ -1264,8 +1264,8 @@ static int64_t s_pass (void *arg, hs_ctrl_t *ctrl, int64_t now)
 static size_t s_counters (void *arg, const char **names, uint64_t *values, size_t max)
 {
     self_t *self = arg;
-    const char *n[] = {"probes",         "failures",       "nodes_notready", "evictions", "results",
-                       "events",         "forged_results", "fence_replaced", "fence_echoes"};
+    const char *n[] = {"probes", "failures",       "nodes_notready", "evictions",   "results",
+                       "events", "forged_results", "fence_replaced", "fence_echoes"};
     uint64_t v[] = {self->probes,         self->failures,       self->nodes_notready,
                     self->evictions,      self->results,        self->events,
                     self->forged_results, self->fence_replaced, self->fence_echoes};

@@ -141,12 +141,9 @@ static void test_two_brokers (void)
 int main (int argc, char **argv)
 {
     static const hs_test_t tests[] = {
-        {"timer", test_timer},
-        {"disabled", test_disabled},
-        {"sampled", test_sampled},
-        {"send_time", test_send_time},
-        {"start", test_start},
-        {"two_brokers", test_two_brokers},
+        {"timer", test_timer},     {"disabled", test_disabled},
+        {"sampled", test_sampled}, {"send_time", test_send_time},
+        {"start", test_start},     {"two_brokers", test_two_brokers},
     };
     return HS_TEST_RUN (tests);
 }
