@@ -1112,7 +1112,7 @@ static void s_check_nodes (self_t *self, int64_t now)
                 nodemon_pod_replace_at (&self->nm, pod, n->silent_since, n->last_heard, from);
             if (amo && now >= at && self->drained_at < at) {
                 /* heartbeats may wait unread: read them first */
-                next = s_min (next, now + MS);
+                next = s_min (next, now + 5 * MS);
                 continue;
             }
             if (now >= at)
