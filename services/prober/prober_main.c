@@ -111,9 +111,11 @@ typedef struct {
     /* fencing: the newest hb.agent.<node> send time (the agent's clock)
      * and the last one echoed on fence.<node>/ */
     int64_t agent_sent, echoed;
-    bool fence_node;     /* runs at-most-one pods (s_fence_nodes) */
-    bool owned;          /* hs_ctrl_owns at the last node check */
-    int64_t owned_since; /* monotonic: ours (judged) since */
+    int64_t agent_started; /* its started_at_ns: a new agent (a reboot
+                            * restarts the monotonic clock) starts afresh */
+    bool fence_node;       /* runs at-most-one pods (s_fence_nodes) */
+    bool owned;            /* hs_ctrl_owns at the last node check */
+    int64_t owned_since;   /* monotonic: ours (judged) since */
 } s_node_t;
 
 typedef enum { S_ACK_STATUS, S_ACK_TAINT, S_ACK_EVICT } s_ack_kind_t;
@@ -744,9 +746,13 @@ static void s_on_agent_hb (void *arg, const char *topic, const Hs__Envelope *env
         s_heard (self, hb->instance, now);
         s_node_t *n = hs_empty (hb->instance) ? NULL : zhashx_lookup (self->nodes, hb->instance);
         /* the broker lets only node:<N> publish hb.agent.<N>: its own topic */
-        if (n && hb->sent_mono_ns > n->agent_sent &&
-            hs_streq (topic + strlen ("hb.agent."), hb->instance))
-            n->agent_sent = hb->sent_mono_ns;
+        if (n && hb->sent_mono_ns > 0 && hs_streq (topic + strlen ("hb.agent."), hb->instance)) {
+            if (hb->started_at_ns != n->agent_started) {
+                n->agent_started = hb->started_at_ns;
+                n->agent_sent = n->echoed = 0;
+            }
+            if (hb->sent_mono_ns > n->agent_sent) n->agent_sent = hb->sent_mono_ns;
+        }
     }
     for (size_t i = 0; i < hb->n_nodes; i++) s_heard (self, hb->nodes[i], now);
 }
