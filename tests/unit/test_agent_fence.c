@@ -1,6 +1,8 @@
 /*  test_agent_fence.c: the node agent's fence timer (agents/common/
  *  agent_fence.h): fenced exactly fence_ns after the last contact, once;
- *  any contact pushes the deadline and ends a fence; 0 disables it.
+ *  a contact is the confirmed heartbeat's send time, pushes the deadline
+ *  and, still fresh, ends a fence; a start counts from the lease (fenced
+ *  without one); 0 disables it; two brokers, one cut: fenced in time.
  */
 #include "agent_fence.h"
 #include "hs_test.h"
