@@ -5,7 +5,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps build build-asan test test-asan test-fast bench demo demo-down format format-check clean install
+.PHONY: all deps build build-asan test test-asan test-fast bench demo demo-down demo-ha format format-check clean install
 .PHONY: image test-compose
 
 all: build
@@ -56,6 +56,11 @@ demo: build
 
 demo-down:
 	scripts/demo-down
+
+# make demo-ha: three control-plane members (broker + store) in network
+# namespaces, kill -9 the leader during an apply loop, nothing lost (root)
+demo-ha: build
+	scripts/demo-ha
 
 # docker compose (docker-compose/README.md): the image homeostat:latest from
 # this build's binaries, and the end-to-end test of the compose set alone

@@ -239,7 +239,9 @@ bool hs_policy_may_publish (const hs_keytab_entry_t *who, const char *topic, siz
         return hs_policy_is_cmd (topic, len) ||
                (*who->own_hb && s_prefix (topic, len, who->own_hb) && len > strlen (who->own_hb));
     case HS_ROLE_PROBER:
+        /* fence.<node>/: the agents' fence contact (its identity alone) */
         return hs_policy_is_cmd (topic, len) || s_prefix (topic, len, "probe.") ||
+               s_prefix (topic, len, "fence.") ||
                (s_prefix (topic, len, "hb.prober.") && len > strlen ("hb.prober."));
     case HS_ROLE_ADMIN:
         return hs_policy_is_cmd (topic, len) || s_prefix (topic, len, "logreq.") ||

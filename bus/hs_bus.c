@@ -1178,12 +1178,10 @@ void hs_heartbeat_counters (Hs__ComponentHeartbeat *hb, Hs__Counter *cs, Hs__Cou
 
 /* ------------------------------------------------------------- several brokers */
 
-int hs_bus_check (hs_bus_t *self)
+/* Moves the SUB socket to the next broker. why: NULL for the ZMTP link's
+ * own failover (logged once per broker lost), or the caller's reason. */
+static int s_move (hs_bus_t *self, int64_t now, const char *why)
 {
-    if (self->n_eps < 2) return 0;
-    s_read_monitors (self);
-    int64_t now = hs_mono_ns ();
-    if (self->sub_up || now < self->move_ns) return 0;
     const char *from = self->eps[self->cur].sub;
     size_t next = (self->cur + 1) % self->n_eps;
     /* Whatever the old connection held is dropped with it: the messages
@@ -1198,7 +1196,9 @@ int hs_bus_check (hs_bus_t *self)
         return 0;
     }
     /* once per broker lost, not once per try while none answers */
-    if (self->tries == 0)
+    if (why)
+        log_info ("bus: %s through %s; subscribing through %s", why, from, self->eps[next].sub);
+    else if (self->tries == 0)
         log_info ("bus: the broker at %s went quiet; subscribing through %s", from,
                   self->eps[next].sub);
     else
@@ -1209,6 +1209,22 @@ int hs_bus_check (hs_bus_t *self)
     self->tries++;
     self->move_ns = now + (int64_t)HS_BUS_CONNECT_MS * 1000000;
     return 1;
+}
+
+int hs_bus_check (hs_bus_t *self)
+{
+    if (self->n_eps < 2) return 0;
+    s_read_monitors (self);
+    int64_t now = hs_mono_ns ();
+    if (self->sub_up || now < self->move_ns) return 0;
+    return s_move (self, now, NULL);
+}
+
+int hs_bus_move (hs_bus_t *self, const char *why)
+{
+    if (self->n_eps < 2) return 0;
+    s_read_monitors (self);
+    return s_move (self, hs_mono_ns (), why ? why : "moved on request");
 }
 
 size_t hs_bus_brokers (hs_bus_t *self)

@@ -291,6 +291,13 @@ bool hs_bus_pending (hs_bus_t *self);
  * hs_bus_links: how many connections it completed after a move (a caller
  * that sees it grow resends what may have been lost meanwhile). */
 int hs_bus_check (hs_bus_t *self);
+/* Moves the SUB socket to the next broker now, whatever its link says: the
+ * caller has seen that what it needs no longer comes through this broker
+ * (hs_client: no hb.store for HS_CLIENT_STORE_SILENT_MS, a broker the store
+ * is cut off from). why (may be NULL) is logged. 1 when it moved, 0 with
+ * one broker (nothing to move to) or when the next one cannot be
+ * connected (hs_bus_check tries the one after). */
+int hs_bus_move (hs_bus_t *self, const char *why);
 /* For an owner that polls hs_bus_sub_socket on an hs_loop itself (not
  * through hs_client_attach, which does this): runs hs_bus_check on the
  * loop every HS_BUS_CHECK_MS. Nothing with one broker. Destroy the bus

@@ -48,6 +48,17 @@
 #define DRAIN_BATCH       10000
 #define RID_LEN           16
 #define LEFT_EPOCHS       4 /* store epochs a watch remembers having left */
+#define EPOCH_TERMS       8 /* store epochs whose raft term we remember */
+/* Several brokers: no hb.store through ours for this long (subscribed):
+ * move to the next broker (the store may be cut off from ours while our
+ * link to it is fine). After a whole round of such moves without one, the
+ * store itself is silent (an election, a restart): move less often. */
+#define STORE_SILENT_MS     600
+#define STORE_SILENT_MAX_MS 3000
+/* A live watch with no hb.store of its own epoch for this long while other
+ * ones arrive, or with none at all for WATCH_SILENT_MAX_MS, resyncs. */
+#define WATCH_SILENT_MS     1500
+#define WATCH_SILENT_MAX_MS 3000
 
 /* ------------------------------------------------------------------ string map
  * Open addressing, linear probing, backward-shift deletion. Keys are owned
@@ -197,6 +208,7 @@ typedef struct s_pending {
     void *arg;
     void (*free_arg) (void *arg); /* arg's, if fn never runs (destroy) */
     bool sync, done;
+    bool give_up; /* answer its Unavailable ack now (the store is not replicated) */
     int err;
     Hs__Ack *ack;
     Hs__Ack *unavailable; /* the last Unavailable answer, kept while retrying */
@@ -259,8 +271,9 @@ struct hs_watch_t {
     size_t n_sorted;
     bool sorted_dirty;
     uint64_t epoch;
-    uint64_t left[LEFT_EPOCHS]; /* epochs this watch resynced away from */
+    uint64_t left[LEFT_EPOCHS]; /* epochs (of raft term 0) this watch resynced away from */
     size_t n_left;
+    int64_t own_hb_ns; /* last hb.store of its epoch (or when it loaded) */
     int64_t revision;
     uint64_t resyncs;
 
@@ -311,6 +324,19 @@ struct hs_client_t {
     uint64_t links;
     int64_t check_due_ns; /* several brokers: when hs_bus_check runs next */
     uint64_t resends;     /* commands resent that way (hs_client_resends) */
+    /* Raft terms (hb.store's term; 0 from a single store): epochs are
+     * ordered by them, so a deposed leader's late words never win. */
+    uint64_t max_term;
+    struct {
+        uint64_t epoch, term;
+    } terms[EPOCH_TERMS];
+    size_t n_terms;
+    int replicated;         /* the last hb.store's: 1 replicated, 0 single, -1 not heard yet */
+    int64_t hb_ns;          /* the last hb.store taken (0: none yet) */
+    int64_t silent_ns;      /* silence counts from max(hb_ns, this): start, last move */
+    uint64_t seen_moves;    /* hs_bus_moves when silent_ns was last set */
+    unsigned silent_moves;  /* moves for silence since the last hb.store */
+    uint64_t silence_moves; /* hs_client_silence_moves */
 };
 
 /* Request ids are this client's counter in fixed-width hex, starting from
@@ -524,12 +550,15 @@ static void s_on_ack (hs_client_t *self, Hs__Envelope *env)
     if (!p) return; /* an answer to a retry we no longer wait for */
     env->ack = NULL;
     env->body_case = HS__ENVELOPE__BODY__NOT_SET;
-    if (ack->code == HS__CODE__CODE_UNAVAILABLE && hs_mono_ns () < p->deadline_ns) {
-        /* Not an answer: the store could not commit (a replicated store
-         * that lost its leadership with the command in flight, which may
-         * still commit under the next leader; a full disk). Its retry
-         * timer resends it, same request id, or a new store epoch or
-         * leader at once; at the deadline this is the answer. */
+    if (ack->code == HS__CODE__CODE_UNAVAILABLE && self->replicated != 0 &&
+        hs_mono_ns () < p->deadline_ns) {
+        /* Not an answer from a replicated store: it lost its leadership
+         * with the command in flight, which may still commit under the
+         * next leader. Its retry timer resends it, same request id, or a
+         * new store epoch or leader at once; at the deadline this is the
+         * answer. A single store's Unavailable (a full disk) is the answer
+         * at once, as it always was; before any hb.store has told which
+         * store this is, the next one decides (s_store_kind). */
         hs_pb_free (p->unavailable);
         p->unavailable = ack;
         return;
@@ -541,7 +570,7 @@ static void s_pending_timers (hs_client_t *self, int64_t now)
 {
     while (self->heap.n && self->heap.items[0]->due_ns <= now) {
         s_pending_t *p = self->heap.items[0];
-        if (now >= p->deadline_ns) {
+        if (now >= p->deadline_ns || p->give_up) {
             Hs__Ack *last = p->unavailable;
             p->unavailable = NULL;
             s_pending_finish (self, p, last ? 0 : -ETIMEDOUT, last);
@@ -584,22 +613,89 @@ static void s_pending_resend_all (hs_client_t *self, const char *why)
     free (items);
 }
 
-/* hb.store: a new epoch or a new sender is a new store (or leader). */
-static void s_on_store_heartbeat (hs_client_t *self, const Hs__Envelope *env)
+/* The raft term of epoch, as its hb.store said; 0: unknown, or a single
+ * store's. */
+static uint64_t s_epoch_term (const hs_client_t *self, uint64_t epoch)
+{
+    for (size_t i = 0; i < self->n_terms && i < EPOCH_TERMS; i++)
+        if (self->terms[i].epoch == epoch) return self->terms[i].term;
+    return 0;
+}
+
+static void s_epoch_term_note (hs_client_t *self, uint64_t epoch, uint64_t term)
+{
+    if (!term || s_epoch_term (self, epoch) == term) return;
+    if (term > self->max_term) self->max_term = term;
+    for (size_t i = 0; i < self->n_terms && i < EPOCH_TERMS; i++) {
+        if (self->terms[i].epoch == epoch) {
+            self->terms[i].term = term;
+            return;
+        }
+    }
+    size_t i = self->n_terms++ % EPOCH_TERMS;
+    self->terms[i].epoch = epoch;
+    self->terms[i].term = term;
+}
+
+/* Whether epoch belongs to a raft term older than the newest one heard:
+ * a deposed leader's (it publishes until libraft steps it down, and may
+ * still answer a snapshot request). Its messages are dropped. */
+static bool s_epoch_stale (const hs_client_t *self, uint64_t epoch)
+{
+    uint64_t t = s_epoch_term (self, epoch);
+    return t && t < self->max_term;
+}
+
+/* Which store answers commands, from an hb.store: a replicated store's
+ * Unavailable is retried, a single store's is the answer. The first
+ * hb.store that says "single" answers the Unavailable acks parked until
+ * it came. */
+static void s_store_kind (hs_client_t *self, const Hs__StoreHeartbeat *hb)
+{
+    int replicated = !hs_empty (hb->member) || strcmp (hs_s (hb->role), "leader") == 0;
+    if (replicated == self->replicated) return;
+    self->replicated = replicated;
+    if (replicated) return;
+    size_t n = 0;
+    s_pending_t **items = hs_malloc ((self->heap.n ? self->heap.n : 1) * sizeof *items);
+    for (size_t i = 0; i < self->heap.n; i++)
+        if (self->heap.items[i]->unavailable) items[n++] = self->heap.items[i];
+    int64_t now = hs_mono_ns ();
+    for (size_t i = 0; i < n; i++) {
+        items[i]->give_up = true; /* s_pending_timers answers it, next */
+        items[i]->due_ns = now;
+        s_heap_fix (&self->heap, items[i]->heap_idx);
+    }
+    free (items);
+}
+
+/* hb.store: a new epoch or a new sender is a new store (or leader). false:
+ * a deposed leader's (a lower raft term than one already heard), which
+ * nobody acts on. */
+static bool s_on_store_heartbeat (hs_client_t *self, const Hs__Envelope *env)
 {
     const Hs__StoreHeartbeat *hb = env->store_heartbeat;
+    s_epoch_term_note (self, hb->epoch, hb->term); /* a stale one's too: its chunks and events */
+    if (hb->term && hb->term < self->max_term) return false;
+    self->hb_ns = hs_mono_ns ();
+    self->silent_moves = 0;
+    s_store_kind (self, hb);
     const char *sender = hs_s (env->sender);
     if (self->store_epoch == hb->epoch && self->store_sender &&
         strcmp (self->store_sender, sender) == 0)
-        return;
-    if (hb->epoch != self->store_epoch && hb->epoch == self->store_prev_epoch)
-        return; /* the deposed one's late word */
+        return true;
+    /* The previous one's late word (through a slower broker), unless a
+     * higher term says it is the newer one. */
+    if (hb->epoch != self->store_epoch && hb->epoch == self->store_prev_epoch &&
+        !(hb->term && hb->term > s_epoch_term (self, self->store_epoch)))
+        return true;
     bool known = self->store_epoch != 0;
     if (hb->epoch != self->store_epoch) self->store_prev_epoch = self->store_epoch;
     self->store_epoch = hb->epoch;
     free (self->store_sender);
     self->store_sender = hs_strdup (sender);
     if (known) s_pending_resend_all (self, "a new store epoch or leader");
+    return true;
 }
 
 /* ------------------------------------------------------------------ snapshots */
@@ -692,6 +788,18 @@ static void s_on_chunk (hs_client_t *self, Hs__Envelope *env)
             s->err = -EPROTO;
         } else {
             s->rid[0] = '\0'; /* a watch cannot give up: ask again after a stall */
+        }
+        return;
+    }
+    if (ch->epoch && s_epoch_stale (self, ch->epoch)) return; /* a deposed leader's answer */
+    if (ch->epoch && s->next_index && s->acc.epoch && ch->epoch != s->acc.epoch) {
+        /* Two stores answer (a deposed leader that has not stepped down
+         * yet, and the new one): keep the first unless the other's term
+         * is higher, then start over. Never mix the two. */
+        uint64_t t = s_epoch_term (self, ch->epoch);
+        if (t && t > s_epoch_term (self, s->acc.epoch)) {
+            log_debug ("snapshot %s: a newer store epoch answers, asking again", s->rid);
+            s_snap_request (self, s);
         }
         return;
     }
@@ -868,6 +976,24 @@ static bool s_epoch_left (const hs_watch_t *w, uint64_t epoch)
     return false;
 }
 
+/* Where a message of epoch stands for watch w: 0 its own, -1 old (drop
+ * it: a deposed leader's, or late through a slower broker), 1 newer
+ * (resync). Raft terms order epochs when known; a single store's (term 0)
+ * fall back on the epochs the watch left. */
+static int s_watch_epoch_cmp (const hs_watch_t *w, uint64_t epoch)
+{
+    const hs_client_t *self = w->client;
+    if (s_epoch_stale (self, epoch)) return -1;
+    if (epoch == w->epoch) return 0;
+    uint64_t t = s_epoch_term (self, epoch), tw = s_epoch_term (self, w->epoch);
+    if (t && tw && t != tw) return t > tw ? 1 : -1;
+    /* A replicated store's epoch we have no hb.store of yet: its hb.store
+     * (every 200 ms, with its term) decides, not an event that may be a
+     * deposed leader's. */
+    if (!t && self->max_term) return -1;
+    return s_epoch_left (w, epoch) ? -1 : 1;
+}
+
 static void s_watch_resync (hs_watch_t *w, const char *why)
 {
     if (w->state != W_LIVE) return; /* already (re)loading */
@@ -926,6 +1052,15 @@ static void s_watch_snapshot_done (hs_watch_t *w, s_snap_t *s)
     s->acc = (hs_db_snapshot_t){0};
     w->snap = NULL;
     s_snap_free (w->client, s);
+    if (s_epoch_stale (w->client, snap.epoch)) {
+        /* A deposed leader's (its term is lower than one heard since the
+         * request went out): never move to it; ask again. */
+        log_debug ("watch: snapshot of a deposed leader's epoch, asking again");
+        s_snapshot_reset (&snap);
+        w->state = W_RESYNC_WAIT;
+        w->due_ns = hs_mono_ns () + (int64_t)w->resync_gap_ms * MS;
+        return;
+    }
     s_watch_load (w, &snap);
     s_snapshot_reset (&snap);
 }
@@ -979,8 +1114,15 @@ static void s_watch_load (hs_watch_t *w, hs_db_snapshot_t *snap)
     s_map_clear (&w->streams, free);
     w->streams = streams;
     w->sorted_dirty = true;
-    if (w->epoch && w->epoch != snap->epoch) w->left[w->n_left++ % LEFT_EPOCHS] = w->epoch;
+    /* Only a term-0 epoch (a single store's, or one whose hb.store we never
+     * heard) needs remembering: raft terms order the others, and a left
+     * epoch of a higher term would freeze the watch on an older one. */
+    if (w->epoch && w->epoch != snap->epoch && !s_epoch_term (w->client, w->epoch))
+        w->left[w->n_left++ % LEFT_EPOCHS] = w->epoch;
+    for (size_t i = 0; i < w->n_left && i < LEFT_EPOCHS; i++)
+        if (w->left[i] == snap->epoch) w->left[i] = 0; /* back to it: no longer left */
     w->epoch = snap->epoch;
+    w->own_hb_ns = hs_mono_ns ();
     w->revision = revision;
     w->state = W_LIVE;
     bool initial = !w->synced;
@@ -1025,15 +1167,18 @@ static void s_watch_on_event (hs_watch_t *w, Hs__WatchEvent *ev)
         hs_pb_free (ev);
         return;
     }
-    if (s_epoch_left (w, ev->epoch)) {
-        hs_pb_free (ev); /* late, through a slower broker: applied or resynced */
+    int cmp = s_watch_epoch_cmp (w, ev->epoch);
+    if (cmp < 0) {
+        /* late, through a slower broker (applied or resynced), or a
+         * deposed leader's */
+        hs_pb_free (ev);
         return;
     }
     if (w->state != W_LIVE) {
         s_watch_buffer (w, ev);
         return;
     }
-    if (ev->epoch != w->epoch) {
+    if (cmp > 0) {
         s_watch_resync (w, "new store epoch in an event");
         s_watch_buffer (w, ev);
         return;
@@ -1056,11 +1201,18 @@ static void s_watch_on_event (hs_watch_t *w, Hs__WatchEvent *ev)
 
 static void s_watch_on_heartbeat (hs_watch_t *w, const Hs__StoreHeartbeat *hb)
 {
-    if (w->state != W_LIVE || s_epoch_left (w, hb->epoch)) return;
-    if (hb->epoch != w->epoch) {
+    if (w->state != W_LIVE) return;
+    if (s_epoch_stale (w->client, w->epoch)) {
+        s_watch_resync (w, "its store epoch is a deposed leader's");
+        return;
+    }
+    int cmp = s_watch_epoch_cmp (w, hb->epoch);
+    if (cmp < 0) return;
+    if (cmp > 0) {
         s_watch_resync (w, "new store epoch");
         return;
     }
+    w->own_hb_ns = hs_mono_ns ();
     bool behind = false;
     for (size_t i = 0; i < hb->n_streams; i++) {
         const Hs__StreamSeq *ss = hb->streams[i];
@@ -1107,6 +1259,15 @@ static void s_on_fence (hs_client_t *self, const char *topic, const Hs__Envelope
     }
 }
 
+/* When a live watch's silence check fires: no hb.store of its epoch for
+ * WATCH_SILENT_MS while others arrive (it may follow a leader nobody else
+ * does), or none at all for WATCH_SILENT_MAX_MS. */
+static int64_t s_watch_silent_due (const hs_watch_t *w)
+{
+    bool others = w->client->hb_ns > w->own_hb_ns;
+    return w->own_hb_ns + (int64_t)(others ? WATCH_SILENT_MS : WATCH_SILENT_MAX_MS) * MS;
+}
+
 static void s_watch_timers (hs_client_t *self, int64_t now)
 {
     for (size_t i = 0; i < self->n_watches; i++) {
@@ -1118,6 +1279,10 @@ static void s_watch_timers (hs_client_t *self, int64_t now)
                 s_watch_send_fence (w);
         } else if (w->state == W_RESYNC_WAIT && now >= w->due_ns) {
             s_watch_start_snapshot (w);
+        } else if (w->state == W_LIVE && now >= s_watch_silent_due (w)) {
+            s_watch_resync (w, self->hb_ns > w->own_hb_ns
+                                   ? "no hb.store of its epoch while others arrive"
+                                   : "no hb.store at all");
         }
     }
 }
@@ -1339,8 +1504,7 @@ static void s_dispatch (hs_client_t *self, char *topic, Hs__Envelope *env, const
         if (hs_startswith (topic, "ev.")) s_on_event (self, topic, env);
         break;
     case HS__ENVELOPE__BODY_STORE_HEARTBEAT:
-        if (strcmp (topic, "hb.store") == 0) {
-            s_on_store_heartbeat (self, env);
+        if (strcmp (topic, "hb.store") == 0 && s_on_store_heartbeat (self, env)) {
             size_t n = self->n_watches;
             for (size_t i = 0; i < n; i++)
                 s_watch_on_heartbeat (self->watches[i], env->store_heartbeat);
@@ -1350,6 +1514,30 @@ static void s_dispatch (hs_client_t *self, char *topic, Hs__Envelope *env, const
     }
     free (topic);
     hs_pb_free (env);
+}
+
+/* Several brokers: the ZMTP link to ours may be fine while the store's
+ * link to it is cut (a partial partition), so no hb.store through it for
+ * STORE_SILENT_MS moves the SUB socket to the next broker. */
+static void s_store_silence (hs_client_t *self, int64_t now)
+{
+    size_t brokers = hs_bus_brokers (self->bus);
+    if (brokers < 2) return;
+    uint64_t moves = hs_bus_moves (self->bus);
+    if (moves != self->seen_moves) { /* moved (for its link): count afresh */
+        self->seen_moves = moves;
+        self->silent_ns = now;
+    }
+    int64_t from = self->hb_ns > self->silent_ns ? self->hb_ns : self->silent_ns;
+    int limit = self->silent_moves < brokers ? STORE_SILENT_MS : STORE_SILENT_MAX_MS;
+    if (now - from < (int64_t)limit * MS) return;
+    char why[64];
+    snprintf (why, sizeof why, "no hb.store for %lld ms", (long long)((now - from) / MS));
+    hs_bus_move (self->bus, why);
+    self->silent_moves++;
+    self->silence_moves++;
+    self->seen_moves = hs_bus_moves (self->bus);
+    self->silent_ns = now;
 }
 
 static void s_run_timers (hs_client_t *self)
@@ -1364,6 +1552,7 @@ static void s_run_timers (hs_client_t *self)
         s_pending_resend_all (self, "subscribed through another broker");
     }
     int64_t now = hs_mono_ns ();
+    s_store_silence (self, now);
     s_pending_timers (self, now);
     s_snap_timers (self, now);
     if (self->depth == 0) s_watch_timers (self, now);
@@ -1393,6 +1582,8 @@ static int64_t s_next_due (hs_client_t *self)
                 S_CONSIDER (w->fence_start_ns + FENCE_GIVEUP_MS * MS);
             } else if (w->state == W_RESYNC_WAIT) {
                 S_CONSIDER (w->due_ns);
+            } else if (w->state == W_LIVE) {
+                S_CONSIDER (s_watch_silent_due (w));
             }
         }
     }
@@ -1550,6 +1741,8 @@ static int s_client_new (hs_bus_t *bus, int join_timeout_ms, hs_client_t **ret_c
     hs_client_t *self = hs_calloc (1, sizeof *self);
     self->bus = bus;
     self->last_rid = (uint64_t)hs_now_ns (); /* see s_next_rid */
+    self->replicated = -1;
+    self->silent_ns = hs_mono_ns ();
     const char *id = hs_bus_instance (bus);
     self->ack_topic = hs_topic_to ("ack", id);
     self->snap_topic = hs_topic_to ("snap", id);
@@ -1711,6 +1904,11 @@ int hs_client_call (hs_client_t *self, Hs__Write *const *writes, size_t n,
 uint64_t hs_client_resends (hs_client_t *self)
 {
     return self->resends;
+}
+
+uint64_t hs_client_silence_moves (hs_client_t *self)
+{
+    return self->silence_moves;
 }
 
 size_t hs_client_inflight (hs_client_t *self)

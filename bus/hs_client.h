@@ -7,13 +7,25 @@
  *     ack.<client_id>/, resending with the *same* request id (so the
  *     store applies it at most once) with backoff until acked or out of time.
  *
- *     An Unavailable ack (the store could not commit: a replicated store
- *     that lost its leadership with the command in flight, which may
- *     still commit under the next leader; a full disk) is not an answer:
- *     the command is resent, same request id, until another ack comes or
- *     the deadline passes, and then that Unavailable ack is the answer.
+ *     From a replicated store (hb.store's member set), an Unavailable ack
+ *     (it lost its leadership with the command in flight, which may still
+ *     commit under the next leader) is not an answer: the command is
+ *     resent, same request id, until another ack comes or the deadline
+ *     passes, and then that Unavailable ack is the answer. From a single
+ *     store (a full disk) it is the answer at once, as it always was;
+ *     until the first hb.store says which store it is, it waits for it.
  *     A new store epoch or leader (hb.store) or a move to another broker
  *     resends every unacked command at once (hs_client_resends).
+ *
+ *     Store epochs are ordered by hb.store's raft term (0 from a single
+ *     store): hb.store, events and snapshot chunks of an epoch whose term
+ *     is lower than the highest heard (a deposed leader that has not
+ *     stepped down yet) are dropped, and a watch never moves to one.
+ *
+ *     Several brokers (hs_bus.h): when no hb.store has come through ours
+ *     for 600 ms, the SUB socket moves to the next broker anyway (the
+ *     store may be cut off from it while our link to it is fine);
+ *     hs_client_silence_moves counts those moves.
  *
  *  2. Watches: snapshot-then-follow for any set of kinds. A watch subscribes to
  *     the kinds' event topics and hb.store first, then loads a snapshot
@@ -22,7 +34,9 @@
  *     newer than the snapshot. A gap in a stream's sequence, a stream whose
  *     hb.store sequence is ahead of what we saw for longer than a grace period,
  *     or a new store epoch triggers a resync: a fresh snapshot, diffed against
- *     the cache so the callback sees exactly the changes it missed.
+ *     the cache so the callback sees exactly the changes it missed. So does
+ *     silence: no hb.store of the watch's epoch for 1.5 s while other ones
+ *     arrive, or none at all for 3 s.
  *
  *  Single-threaded: the owner drives it from its event loop with
  *  hs_client_process, or lets hs_client_call / hs_watch_wait_synced pump it.
@@ -129,6 +143,8 @@ size_t hs_client_inflight (hs_client_t *self); /* calls not yet acked or timed o
  * connection moved to another broker (hs_bus_links). Same request ids:
  * the store answers one it already applied as a replay. */
 uint64_t hs_client_resends (hs_client_t *self);
+/* Moves to another broker because no hb.store came through ours. */
+uint64_t hs_client_silence_moves (hs_client_t *self);
 
 /* Kubernetes' reason for a code: "NotFound", "AlreadyExists", "Conflict", ... */
 const char *hs_code_reason (Hs__Code code);

@@ -26,14 +26,17 @@
  *  hold them.
  *
  *  Fencing (agent_fence.h, --fence-timeout): contact with the control
- *  plane is our own heartbeat (hb.agent.<node>) coming back from the bus:
- *  the round trip proves that hs-prober, which judges the node by those
- *  heartbeats, can hear us, where hb.store alone would only prove that we
- *  hear the bus (a node that hears but cannot send must fence too). None
+ *  plane is hs-prober, which judges the node, confirming one of our
+ *  heartbeats on fence.<node>/: it echoes the heartbeat's send time
+ *  (sent_mono_ns, our clock), and that send time is the contact. So it
+ *  holds whatever brokers we and the prober use (hearing our own heartbeat
+ *  come back, or hb.store, would not prove that the prober hears us). None
  *  for the fence timeout: the at-most-one pods are SIGKILLed and none
- *  starts; the next contact ends the fence and sends a Fenced Event on the
- *  Node saying what was killed. Blocking calls never wait past the fence
- *  deadline (s_block_ms), so its timer runs on time.
+ *  starts; the next fresh contact ends the fence and sends a Fenced Event on
+ *  the Node saying what was killed (none when nothing was). The agent starts
+ *  from its shims' lease (agent_fence_start): fenced at once without one.
+ *  Blocking calls never wait past the fence deadline (s_block_ms), so its
+ *  timer runs on time.
  */
 #include "agent.h"
 #include "agent_state.h"
@@ -134,7 +137,7 @@ typedef struct {
     int64_t fence_ns; /* --fence-timeout; 0: never */
     hs_loop_timer_t *fence_timer;
     char *fenced_pods; /* what the fence killed, for the Fenced Event */
-    char *hb_topic;    /* hb.agent.<node>: our own heartbeat, heard back */
+    char *fence_topic; /* fence.<node>/: hs-prober's confirmations */
     char *fence_lease; /* STATE/fence.lease (conf.fence_lease) */
 } self_t;
 
@@ -212,9 +215,9 @@ static void s_usage (FILE *f)
              "                         the DNS at the 10th address of the Service CIDR\n"
              "  --allow-host-path      let pods use hostPath volumes (refused otherwise: the\n"
              "                         pod waits, CreateContainerConfigError)\n"
-             "  --fence-timeout D      no contact with the control plane (our own heartbeat\n"
-             "                         back from the bus) for D (2s, 500ms; default 2s; 0:\n"
-             "                         never): SIGKILL the at-most-one pods (annotation\n"
+             "  --fence-timeout D      no contact with the control plane (hs-prober confirming\n"
+             "                         a heartbeat, fence.<node>/) for D (2s, 500ms; default\n"
+             "                         2s; 0: never): SIGKILL the at-most-one pods (annotation\n"
              "                         homeostat.io/at-most-one, parallelism-1 Jobs), start\n"
              "                         none until heard again; hs-prober's --fence-timeout\n"
              "                         must be the same\n"
@@ -411,6 +414,7 @@ static void s_heartbeat (self_t *self)
     char *nodes[1] = {(char *)self->conf.node};
     hb.nodes = nodes;
     hb.n_nodes = 1;
+    hb.sent_mono_ns = hs_mono_ns (); /* echoed on fence.<node>/: our fence contact */
     const char *names[] = {"probe_results", "exec_probes",   "probe_refused", "exec_sessions",
                            "exec_refused",  "route_syncs",   "routes_added",  "routes_deleted",
                            "route_errors",  "usage_samples", "usage_errors",  "fences"};
@@ -674,16 +678,34 @@ static void s_write_lease (self_t *self)
     }
 }
 
+/* The lease a previous agent left (monotonic ns), or 0. */
+static int64_t s_read_lease (self_t *self)
+{
+    const char *path = self->conf.fence_lease;
+    if (!path) return 0;
+    FILE *f = fopen (path, "re");
+    if (!f) return 0;
+    long long at = 0;
+    if (fscanf (f, "%lld", &at) != 1 || at < 0) at = 0;
+    fclose (f);
+    return at;
+}
+
 /* Contact with the control plane: the fence timer starts again (and the
  * shims' lease); a fence ends, and its Event goes out (the store answers
  * again). */
-static void s_contact (self_t *self)
+static void s_contact (self_t *self, int64_t sent)
 {
     int64_t now = hs_mono_ns ();
     int64_t fenced_at = self->fence.fenced_at;
-    bool unfenced = agent_fence_contact (&self->fence, now);
+    bool unfenced = agent_fence_contact (&self->fence, sent, now);
     s_write_lease (self);
-    if (unfenced) {
+    if (unfenced && !self->fenced_pods) {
+        /* nothing was killed (a start without a lease, a node with no
+         * at-most-one pod): no Event */
+        log_info ("hs-prober confirmed our heartbeats: unfenced (nothing was killed)");
+        agent_pods_fence (self->pods, false);
+    } else if (unfenced) {
         agent_pods_fence (self->pods, false);
         _cleanup_free_ char *msg = hs_sprintf (
             "Fenced: node %s had no contact with the control plane for --fence-timeout %lld ms; "
@@ -699,13 +721,16 @@ static void s_contact (self_t *self)
     s_fence_arm (self);
 }
 
+/* fence.<node>/ (only hs-prober's identity may publish it: the broker's
+ * policy): the send time of the newest heartbeat it heard from us. */
 static void s_on_contact (void *arg, const char *topic, const Hs__Envelope *env)
 {
     self_t *self = arg;
-    (void)env;
-    /* hb.agent.<node> is a prefix of hb.agent.<node>2's topic */
-    if (strcmp (topic, self->hb_topic) != 0) return;
-    s_contact (self);
+    if (strcmp (topic, self->fence_topic) != 0) return;
+    if (env->body_case != HS__ENVELOPE__BODY_HEARTBEAT) return;
+    const Hs__ComponentHeartbeat *hb = env->heartbeat;
+    if (!hs_streq (hb->instance, self->conf.node) || hb->sent_mono_ns <= 0) return;
+    s_contact (self, hb->sent_mono_ns);
 }
 
 /* Registered: the node's pods, logs, probes, our Node's events, heartbeats. */
@@ -733,14 +758,13 @@ static void s_online (self_t *self)
         agent_probe_new (self->client, self->loop, self->pods, self->conf.node, self->conf.shim);
     self->exec =
         agent_exec_new (self->client, self->loop, self->pods, self->conf.node, self->conf.shim);
-    /* fencing: what counts as contact with the control plane */
-    s_contact (self); /* the registration was answered */
-    self->hb_topic = hs_sprintf ("hb.agent.%s", self->conf.node);
+    /* fencing: the prober's confirmations are the only contact */
+    self->fence_topic = hs_sprintf ("fence.%s/", self->conf.node);
     if (self->fence_ns > 0) {
-        int rc = hs_client_on (self->client, self->hb_topic, s_on_contact, self);
+        int rc = hs_client_on (self->client, self->fence_topic, s_on_contact, self);
         if (rc < 0)
             log_error ("cannot subscribe to %s: %s; the at-most-one pods will be fenced",
-                       self->hb_topic, strerror (-rc));
+                       self->fence_topic, strerror (-rc));
     }
     self->node_topic = hs_topic_event (HS_KIND_NODE, "-", "", self->conf.node);
     int r = hs_client_on (self->client, self->node_topic, s_on_node, self);
@@ -1180,9 +1204,11 @@ static int s_setup (void *arg, hs_loop_t *loop)
         s_on_manifests (self);
     }
     self->join = hs_loop_timer (loop, hs_mono_ns (), s_on_join, self);
-    /* The fence counts from now: adopted at-most-one pods are fenced too if
-     * the control plane cannot be reached. */
-    agent_fence_init (&self->fence, self->fence_ns, hs_mono_ns ());
+    /* The fence counts from the lease our predecessor left (fenced at once
+     * without one): a restart never extends it, and no at-most-one pod
+     * starts before hs-prober confirms a heartbeat (agent_fence_start). */
+    agent_fence_init (&self->fence, self->fence_ns,
+                      agent_fence_start (s_read_lease (self), self->fence_ns, hs_mono_ns ()));
     self->fence_timer = hs_loop_timer (loop, HS_NEVER, s_on_fence, self);
     s_fence_arm (self);
     if (self->fence_ns > 0)
@@ -1208,7 +1234,7 @@ static void s_teardown (void *arg)
     hs_loop_timer_free (&self->usage_timer);
     hs_loop_timer_free (&self->fence_timer);
     free (self->fenced_pods);
-    free (self->hb_topic);
+    free (self->fence_topic);
     free (self->fence_lease);
     agent_usage_destroy (&self->usage);
     free (self->usage_topic);

@@ -786,6 +786,18 @@ static void s_on_output (self_t *self, int i)
     }
 }
 
+/* The deadline in the --fence-lease file (monotonic ns) into *deadline;
+ * false when it cannot be read. */
+static bool s_read_lease (const char *path, int64_t *deadline)
+{
+    FILE *f = fopen (path, "re");
+    char line[64] = "";
+    bool ok = f && fgets (line, sizeof line, f);
+    if (f) fclose (f);
+    line[strcspn (line, "\n")] = '\0';
+    return ok && hs_parse_i64 (line, deadline) == 0;
+}
+
 /* --fence-lease: the deadline in the file has passed (or the file cannot
  * be read): SIGKILL the container, once. The container is pid 1 of its pid
  * namespace, so everything in it goes with it. */
@@ -797,12 +809,7 @@ static void s_check_lease (self_t *self)
     if (now < self->lease_next) return; /* not at every chunk of output */
     self->lease_next = now + FENCE_CHECK_MS * 1000000LL;
     int64_t deadline = 0;
-    FILE *f = fopen (path, "re");
-    char line[64] = "";
-    bool ok = f && fgets (line, sizeof line, f);
-    if (f) fclose (f);
-    line[strcspn (line, "\n")] = '\0';
-    if (ok) ok = hs_parse_i64 (line, &deadline) == 0;
+    bool ok = s_read_lease (path, &deadline);
     if (ok && now < deadline) return;
     self->fenced = true;
     if (ok)
@@ -813,6 +820,26 @@ static void s_check_lease (self_t *self)
                   (int)self->pid);
     if (kill (self->pid, SIGKILL) < 0)
         log_warn ("SIGKILL to %d: %s", (int)self->pid, strerror (errno));
+}
+
+/* Before the start: an at-most-one container starts only while the lease
+ * runs (the agent may be fenced, or a restarted one not confirmed yet). */
+static bool s_lease_valid (const char *path, s_result_t *res)
+{
+    int64_t deadline = 0;
+    if (!s_read_lease (path, &deadline)) {
+        s_result_set (res, 1,
+                      "fence lease %s cannot be read: not starting an at-most-one container", path);
+        return false;
+    }
+    int64_t now = hs_mono_ns ();
+    if (now >= deadline) {
+        s_result_set (res, 1,
+                      "fence lease %s ran out %lld ms ago: not starting an at-most-one container",
+                      path, (long long)((now - deadline) / 1000000));
+        return false;
+    }
+    return true;
 }
 
 /* Until the container has exited and its pipes are drained (or the drain
@@ -882,6 +909,8 @@ static int s_daemon (const s_opts_t *o, int dirfd, int result_w)
         s_result_set (&res, 1, "signalfd: %s", s_strerror (errno, eb, sizeof eb));
     else if (prctl (PR_SET_CHILD_SUBREAPER, 1) < 0)
         s_result_set (&res, 1, "set child subreaper: %s", s_strerror (errno, eb, sizeof eb));
+    else if (o->fence_lease && !s_lease_valid (o->fence_lease, &res))
+        ; /* fenced: an at-most-one container does not start */
     else if (s_start (&self, &res) == 0) {
         s_result_set (&res, 0, "started");
         rc = 0;

@@ -62,7 +62,12 @@
 #define NODE_FORGET_NS    (60000 * MS) /* a name heard but not a Node: forgotten */
 /* A gap in hb.store this long (2 of its 200 ms beats missed) may have hidden
  * a node's heartbeats: at-most-one pods are judged afresh (fence_from). */
-#define FENCE_DEAF_NS  (500 * MS)
+#define FENCE_DEAF_NS (500 * MS)
+/* fence.<node>/: a node with at-most-one pods has its newest heartbeat's
+ * send time echoed this often (its agent's fence contact) */
+#define FENCE_ECHO_NS (250 * MS)
+/* the at-most-one pods' nodes are looked up again at most this often */
+#define FENCE_NODES_NS (250 * MS)
 #define MAX_NODE_NAMES 200000 /* node names remembered at most */
 
 /* ------------------------------------------------------------------ state */
@@ -103,6 +108,14 @@ typedef struct {
     int64_t silent_since; /* monotonic; 0: not silent (or not ours) */
     bool status_inflight, spec_inflight, announced;
     uint64_t seen_check; /* the last node check that found it in the cache */
+    /* fencing: the newest hb.agent.<node> send time (the agent's clock)
+     * and the last one echoed on fence.<node>/ */
+    int64_t agent_sent, echoed;
+    int64_t agent_started; /* its started_at_ns: a new agent (a reboot
+                            * restarts the monotonic clock) starts afresh */
+    bool fence_node;       /* runs at-most-one pods (s_fence_nodes) */
+    bool owned;            /* hs_ctrl_owns at the last node check */
+    int64_t owned_since;   /* monotonic: ours (judged) since */
 } s_node_t;
 
 typedef enum { S_ACK_STATUS, S_ACK_TAINT, S_ACK_EVICT } s_ack_kind_t;
@@ -140,6 +153,12 @@ typedef struct self_t {
      * missed a node's heartbeats, shorter than the grace or not) */
     int64_t fence_from;
     int64_t last_store_hb;
+    /* fencing: nodes with at-most-one pods (s_fence_nodes), echoes */
+    bool fence_nodes_dirty;
+    int64_t fence_nodes_at, next_echo;
+    uint64_t fence_echoes;
+    int64_t pass_due;   /* monotonic: when s_pass asked to run next */
+    int64_t drained_at; /* monotonic: the SUB socket last seen with nothing unread */
     bool node_dirty, full_logged;
     int64_t next_node_check;
     uint64_t checks;
@@ -723,7 +742,18 @@ static void s_on_agent_hb (void *arg, const char *topic, const Hs__Envelope *env
     const Hs__ComponentHeartbeat *hb = env->heartbeat;
     int64_t now = hs_mono_ns ();
     /* a real agent is its node (hb.agent.<node>); a simulator lists its nodes */
-    if (hs_startswith (topic, "hb.agent.")) s_heard (self, hb->instance, now);
+    if (hs_startswith (topic, "hb.agent.")) {
+        s_heard (self, hb->instance, now);
+        s_node_t *n = hs_empty (hb->instance) ? NULL : zhashx_lookup (self->nodes, hb->instance);
+        /* the broker lets only node:<N> publish hb.agent.<N>: its own topic */
+        if (n && hb->sent_mono_ns > 0 && hs_streq (topic + strlen ("hb.agent."), hb->instance)) {
+            if (hb->started_at_ns != n->agent_started) {
+                n->agent_started = hb->started_at_ns;
+                n->agent_sent = n->echoed = 0;
+            }
+            if (hb->sent_mono_ns > n->agent_sent) n->agent_sent = hb->sent_mono_ns;
+        }
+    }
     for (size_t i = 0; i < hb->n_nodes; i++) s_heard (self, hb->nodes[i], now);
 }
 
@@ -931,12 +961,80 @@ static void s_evict (self_t *self, const Hs__Pod *pod, int64_t wall, int64_t sil
     s_write (self, w, c);
 }
 
+/* ------------------------------------------------------------------ fence contact */
+
+/* Which nodes run at-most-one pods (bound, not finished): those whose
+ * heartbeats we confirm. Looked up again after a pod changed, at most every
+ * FENCE_NODES_NS. */
+static void s_fence_nodes (self_t *self, int64_t now)
+{
+    if (!self->fence_nodes_dirty || now < self->fence_nodes_at + FENCE_NODES_NS) return;
+    self->fence_nodes_dirty = false;
+    self->fence_nodes_at = now;
+    for (s_node_t *n = zhashx_first (self->nodes); n; n = zhashx_next (self->nodes))
+        n->fence_node = false;
+    const Hs__Object **pods = NULL;
+    size_t np = hs_watch_list (hs_ctrl_watch (self->ctrl), HS_KIND_POD, &pods);
+    for (size_t i = 0; i < np; i++) {
+        const Hs__Pod *pod = pods[i]->pod;
+        if (!pod->spec || hs_empty (pod->spec->node_name) || !hs_pod_at_most_one (pod)) continue;
+        const char *phase = pod->status ? pod->status->phase : NULL;
+        if (hs_streq (phase, "Succeeded") || hs_streq (phase, "Failed")) continue;
+        s_node (self, pod->spec->node_name)->fence_node = true;
+    }
+    free (pods);
+}
+
+/* fence.<node>/: for each node we judge that runs at-most-one pods, the
+ * send time of the newest heartbeat we heard from it (its agent's fence
+ * contact, agent_fence.h). So its agent's last contact is never later than
+ * our last receipt from it, whatever brokers either of us uses. */
+static void s_echo_fences (self_t *self, int64_t now)
+{
+    if (now < self->next_echo) return;
+    self->next_echo = now + FENCE_ECHO_NS;
+    s_fence_nodes (self, now);
+    hs_bus_t *bus = hs_client_bus (hs_ctrl_client (self->ctrl));
+    for (s_node_t *n = zhashx_first (self->nodes); n; n = zhashx_next (self->nodes)) {
+        if (!n->fence_node || n->agent_sent <= n->echoed) continue;
+        const char *name = zhashx_cursor (self->nodes);
+        if (!hs_ctrl_owns (self->ctrl, name)) continue; /* its judge confirms it */
+        Hs__ComponentHeartbeat hb = HS__COMPONENT_HEARTBEAT__INIT;
+        hb.component = COMPONENT;
+        hb.instance = (char *)name;
+        hb.host = self->host;
+        hb.sent_mono_ns = n->agent_sent;
+        Hs__Envelope env = HS__ENVELOPE__INIT;
+        env.body_case = HS__ENVELOPE__BODY_HEARTBEAT;
+        env.heartbeat = &hb;
+        _cleanup_free_ char *topic = hs_sprintf ("fence.%s/", name);
+        if (hs_bus_publish (bus, topic, &env) == 0) {
+            n->echoed = n->agent_sent;
+            self->fence_echoes++;
+        }
+    }
+}
+
+/* Nothing unread on our SUB socket (a heartbeat still queued would make a
+ * node look silent longer than it is). */
+static bool s_drained (self_t *self)
+{
+    hs_bus_t *bus = hs_client_bus (hs_ctrl_client (self->ctrl));
+    if (hs_bus_pending (bus)) return false;
+    void *sub = hs_bus_sub_socket (bus);
+    int events = 0;
+    size_t len = sizeof events;
+    if (!sub || zmq_getsockopt (sub, ZMQ_EVENTS, &events, &len) < 0) return true;
+    return !(events & ZMQ_POLLIN);
+}
+
 /* Looks at every node: who is silent, what to write; then the pods of
  * those whose time is up. */
 static void s_check_nodes (self_t *self, int64_t now)
 {
     self->node_dirty = false;
     self->checks++;
+    if (s_drained (self)) self->drained_at = now;
     int64_t wall = hs_now_ns ();
     int64_t next = now + NODE_CHECK_MAX_NS;
     const Hs__Object **nodes = NULL;
@@ -972,7 +1070,15 @@ static void s_check_nodes (self_t *self, int64_t now)
         if (!hs_ctrl_owns (self->ctrl, name)) {
             n->silent_since = 0;
             n->announced = false;
+            n->owned = false;
             continue;
+        }
+        if (!n->owned) {
+            /* newly ours: another prober confirmed its heartbeats until
+             * now, maybe ones we never heard; its at-most-one pods count
+             * from here */
+            n->owned = true;
+            n->owned_since = now;
         }
         owned++;
         if (silent[i] && !n->silent_since) {
@@ -1006,11 +1112,17 @@ static void s_check_nodes (self_t *self, int64_t now)
             s_node_t *n = zhashx_lookup (evict, pod->spec->node_name);
             if (!n) continue;
             /* an at-most-one pod: not before its agent has fenced it */
+            bool amo = hs_pod_at_most_one (pod);
+            int64_t from = amo && n->owned_since > fence_from ? n->owned_since : fence_from;
             int64_t at =
-                nodemon_pod_replace_at (&self->nm, pod, n->silent_since, n->last_heard, fence_from);
+                nodemon_pod_replace_at (&self->nm, pod, n->silent_since, n->last_heard, from);
+            if (amo && now >= at && self->drained_at < at) {
+                /* heartbeats may wait unread: read them first */
+                next = s_min (next, now + 5 * MS);
+                continue;
+            }
             if (now >= at)
-                s_evict (self, pod, wall,
-                         now - (n->last_heard > fence_from ? n->last_heard : fence_from));
+                s_evict (self, pod, wall, now - (n->last_heard > from ? n->last_heard : from));
             else if (at != INT64_MAX)
                 next = s_min (next, at);
         }
@@ -1022,7 +1134,8 @@ static void s_check_nodes (self_t *self, int64_t now)
     /* names heard that are no Node (any more): forgotten after a while */
     zlistx_t *gone = NULL;
     for (s_node_t *n = zhashx_first (self->nodes); n; n = zhashx_next (self->nodes))
-        if (n->seen_check != self->checks && now - n->last_heard > NODE_FORGET_NS) {
+        if (n->seen_check != self->checks && now - n->last_heard > NODE_FORGET_NS &&
+            !n->fence_node) {
             if (!gone) gone = zlistx_new ();
             zlistx_add_end (gone, (void *)zhashx_cursor (self->nodes));
         }
@@ -1070,6 +1183,10 @@ static void s_on_change (void *arg, Hs__EventType type, const Hs__Object *obj,
     case HS_KIND_POD: {
         const Hs__ObjectMeta *m = obj->pod->metadata;
         if (!m) return;
+        if (hs_pod_at_most_one (obj->pod) || (old && hs_pod_at_most_one (old->pod))) {
+            self->fence_nodes_dirty = true;
+            if (self->ctrl) hs_ctrl_kick (self->ctrl);
+        }
         _cleanup_free_ char *key = hs_sprintf ("%s/%s", hs_s (m->namespace_), hs_s (m->name));
         if (s_has_probes (obj->pod) || zhashx_lookup (self->pods, key)) {
             s_mark_dirty (self, key);
@@ -1124,6 +1241,12 @@ static int64_t s_pass (void *arg, hs_ctrl_t *ctrl, int64_t now)
         /* a fresh prober hears a full grace period before judging */
         self->judge_from = now;
         self->node_dirty = true;
+    } else if (self->pass_due && now - self->pass_due > FENCE_DEAF_NS) {
+        /* our own loop stalled: heartbeats may have waited unread, like a
+         * gap in hb.store (s_on_store_hb) */
+        log_info ("our loop ran %lld ms late: the fence bound of at-most-one pods counts from now",
+                  (long long)((now - self->pass_due) / MS));
+        self->fence_from = now;
     }
     size_t members = hs_ctrl_members (ctrl);
     if (members != self->members || now >= self->next_full) {
@@ -1136,16 +1259,22 @@ static int64_t s_pass (void *arg, hs_ctrl_t *ctrl, int64_t now)
     zhashx_purge (self->dirty);
     int64_t next = s_min (self->next_full, s_probe_pass (self, now));
     if (self->node_dirty || now >= self->next_node_check) s_check_nodes (self, hs_mono_ns ());
-    return s_min (next, self->next_node_check);
+    s_echo_fences (self, hs_mono_ns ());
+    next = s_min (next, self->next_node_check);
+    next = s_min (next, self->fence_nodes_dirty ? self->fence_nodes_at + FENCE_NODES_NS
+                                                : self->next_echo);
+    self->pass_due = next;
+    return next;
 }
 
 static size_t s_counters (void *arg, const char **names, uint64_t *values, size_t max)
 {
     self_t *self = arg;
-    const char *n[] = {"probes",  "failures", "nodes_notready", "evictions",
-                       "results", "events",   "forged_results", "fence_replaced"};
-    uint64_t v[] = {self->probes,  self->failures, self->nodes_notready, self->evictions,
-                    self->results, self->events,   self->forged_results, self->fence_replaced};
+    const char *n[] = {"probes", "failures",       "nodes_notready", "evictions",   "results",
+                       "events", "forged_results", "fence_replaced", "fence_echoes"};
+    uint64_t v[] = {self->probes,         self->failures,       self->nodes_notready,
+                    self->evictions,      self->results,        self->events,
+                    self->forged_results, self->fence_replaced, self->fence_echoes};
     size_t k = 0;
     for (; k < HS_ARRAY_LEN (n) && k < max; k++) {
         names[k] = n[k];

@@ -24,7 +24,9 @@
 #include "hs_topic.h"
 #include "hs_util.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <malloc.h>
 #include <raft/uv.h>
 #include <sys/epoll.h>
@@ -118,7 +120,8 @@ typedef struct {
         Hs__Code code;
     } mc_done[16];
     size_t mc_done_next;
-    int ha_result; /* the last store_raft_propose (s_ha_apply) */
+    int ha_result;      /* the last store_raft_propose (s_ha_apply) */
+    uint64_t disk_full; /* checkpoints that found the disk full */
 } self_t;
 
 static void s_usage (FILE *f)
@@ -266,10 +269,16 @@ static void s_heartbeat (self_t *self)
     const char *cn[] = {
         "checkpoints",   "batches",        "batches_full",     "snapshots_served",
         "acks_ok",       "acks_invalid",   "acks_not_found",   "acks_already_exists",
-        "acks_conflict", "acks_forbidden", "acks_unavailable", "acks_internal"};
+        "acks_conflict", "acks_forbidden", "acks_unavailable", "acks_internal",
+        "disk_full",     "raft_io_errors"};
     uint64_t cv[HS_ARRAY_LEN (cn)] = {store_checkpoints (self->store), self->batches,
                                       self->batches_full, self->snapshots_served};
     for (size_t i = 0; i < HS_ARRAY_LEN (self->acks); i++) cv[4 + i] = self->acks[i];
+    /* disk full: raft's log (HA) or LMDB's checkpoints */
+    size_t k = 4 + HS_ARRAY_LEN (self->acks);
+    _Static_assert(4 + HS_ARRAY_LEN (self->acks) + 2 == HS_ARRAY_LEN (cn), "one name per counter");
+    cv[k] = self->disk_full + (self->sr ? store_raft_disk_full (self->sr) : 0);
+    cv[k + 1] = self->sr ? store_raft_io_errors (self->sr) : 0;
     Hs__Counter cs[HS_ARRAY_LEN (cn)], *cp[HS_ARRAY_LEN (cn)];
     hs_metric_counters (&hb->counters, &hb->n_counters, cs, cp, cn, cv, HS_ARRAY_LEN (cn));
     const char *gn[] = {"queue_depth"};
@@ -454,12 +463,15 @@ static void s_nodelay (self_t *self)
     uv_walk (&self->uv, s_nodelay_one, self);
 }
 
+static void s_mc_watch (self_t *self);
+
 /* libuv's work, from its backend descriptor and at its next timer. */
 static void s_uv_pump (self_t *self)
 {
     uv_run (&self->uv, UV_RUN_NOWAIT);
     s_nodelay (self);
     store_raft_tick (self->sr);
+    s_mc_watch (self);
     int fatal = store_raft_fatal (self->sr);
     if (fatal && !hs_loop_exiting (self->loop)) {
         log_error ("stopping: the replicated store cannot go on (%s)", strerror (-fatal));
@@ -617,6 +629,43 @@ static void s_raft_close_cb (struct raft *r)
     self->raft_closed = true;
 }
 
+/* The snapshot libraft 0.15 loads at start: the most recent
+ * snapshot-TERM-INDEX-TIMESTAMP (not .meta) in dir, by (term, index,
+ * timestamp). NULL: none. */
+static char *s_last_snapshot (const char *dir)
+{
+    DIR *d = opendir (dir);
+    if (!d) return NULL;
+    char *best = NULL;
+    uint64_t bt = 0, bi = 0, bs = 0;
+    struct dirent *e;
+    while ((e = readdir (d))) {
+        uint64_t t, i, ts;
+        int n = 0;
+        if (sscanf (e->d_name, "snapshot-%" SCNu64 "-%" SCNu64 "-%" SCNu64 "%n", &t, &i, &ts, &n) !=
+                3 ||
+            e->d_name[n] != '\0')
+            continue;
+        if (!best || t > bt || (t == bt && (i > bi || (i == bi && ts > bs)))) {
+            free (best);
+            best = hs_strdup (e->d_name);
+            bt = t, bi = i, bs = ts;
+        }
+    }
+    closedir (d);
+    return best;
+}
+
+/* Whether raft_start's failure is its snapshot's: libraft 0.15 does not
+ * name the file when the snapshot does not decompress (LZ4F), and our FSM
+ * refuses one with a bad CRC (store_raft_refused). */
+static bool s_snapshot_failed (self_t *self)
+{
+    const char *m = raft_errmsg (&self->raft);
+    return strstr (m, "LZ4F") || strstr (m, "ecompress") || strstr (m, "snapshot-") ||
+           (self->sr && store_raft_refused (self->sr) > 0);
+}
+
 /* Before the store is opened: who this member is, of which cluster. */
 static int s_ha_identity (self_t *self)
 {
@@ -699,8 +748,16 @@ static int s_ha_setup (self_t *self)
         }
     }
     rv = raft_start (&self->raft);
+    _cleanup_free_ char *snap =
+        rv != 0 && s_snapshot_failed (self) ? s_last_snapshot (self->raft_dir) : NULL;
     if (rv != 0) {
-        if (rv == RAFT_CORRUPT || rv == RAFT_MALFORMED)
+        if (snap)
+            log_error ("cannot start raft: its snapshot %s/%s (and %s.meta) is corrupt (%s); "
+                       "refusing to start on it: remove this member (hsctl member remove), clear "
+                       "its --raft-dir and --data, and add it again (it gets a snapshot from the "
+                       "leader); or restore that file from a copy",
+                       self->raft_dir, snap, snap, raft_errmsg (&self->raft));
+        else if (rv == RAFT_CORRUPT || rv == RAFT_MALFORMED)
             log_error ("cannot start raft: the raft log in %s is corrupt (%s); refusing to start "
                        "without entries it may have acknowledged: remove this member "
                        "(hsctl member remove), clear its --raft-dir and --data, and add it again",
@@ -725,6 +782,9 @@ typedef struct s_mc {
     char *client_id, *request_id, *op;
     raft_id id, old_id; /* the member added/removed/transferred to; replace: the one leaving */
     int stage;          /* replace: 0 add, 1 assign, 2 remove */
+    /* the promotion (assign): the promotee's match index, and since when */
+    raft_index promo_match;
+    int64_t promo_since;
     struct raft_change change;
     struct raft_transfer transfer;
 } s_mc_t;
@@ -793,9 +853,26 @@ static void s_mc_answer (s_mc_t *mc, Hs__Code code, const char *msg)
  * are Unavailable: the client retries with the same request id. */
 static Hs__Code s_mc_code (int rv)
 {
-    return rv == RAFT_LEADERSHIPLOST || rv == RAFT_NOTLEADER || rv == RAFT_CANTCHANGE
-               ? HS__CODE__CODE_UNAVAILABLE
-               : HS__CODE__CODE_INVALID;
+    switch (rv) {
+    case RAFT_LEADERSHIPLOST:
+    case RAFT_NOTLEADER:
+    case RAFT_CANTCHANGE:
+    case RAFT_NOCONNECTION:
+    case RAFT_SHUTDOWN: return HS__CODE__CODE_UNAVAILABLE;
+    case RAFT_DUPLICATEID:
+    case RAFT_DUPLICATEADDRESS: return HS__CODE__CODE_ALREADY_EXISTS;
+    case RAFT_BADID:
+    case RAFT_NOTFOUND: return HS__CODE__CODE_NOT_FOUND;
+    default: return HS__CODE__CODE_INVALID;
+    }
+}
+
+/* "raft: " and libraft's message, or its code's text where it left the
+ * message empty (raft_configuration_add's refusals) or stale. */
+static char *s_mc_msg (struct raft *r, int rv)
+{
+    const char *m = raft_errmsg (r);
+    return hs_sprintf ("raft: %s", !hs_empty (m) ? m : raft_strerror (rv));
 }
 
 static void s_mc_step (s_mc_t *mc);
@@ -837,6 +914,7 @@ static void s_mc_step (s_mc_t *mc)
     bool add = strcmp (mc->op, "add") == 0 || strcmp (mc->op, "replace") == 0;
     int rv = 0;
     mc->change.data = mc;
+    r->errmsg[0] = '\0'; /* raft_configuration_add's refusals leave it as it was */
     if (add && mc->stage == 0) {
         const char *address = "";
         for (size_t i = 0; i < mc->self->n_peers; i++)
@@ -853,12 +931,67 @@ static void s_mc_step (s_mc_t *mc)
         return;
     }
     if (rv != 0) {
-        _cleanup_free_ char *m = hs_sprintf ("raft: %s", raft_errmsg (r));
+        _cleanup_free_ char *m = s_mc_msg (r, rv);
         /* libraft 0.15's raft_assign keeps the request as the change under
          * way when appending the configuration fails, and may call back
          * later: then mc must outlive this answer. */
         s_mc_answer_park (mc, s_mc_code (rv), m, r->leader_state.change == &mc->change);
     }
+}
+
+/* A promotion whose promotee's log has not moved for this long is given up
+ * (s_mc_watch): election timeouts. */
+#define MC_PROMOTION_STALL 10
+
+/* libraft 0.15 promotes an added member (raft_assign to voter) only once it
+ * caught up, and refuses every other configuration change meanwhile ("a
+ * configuration change is already in progress"), with no timeout: a member
+ * added at a wrong address, or never started, blocked every change until
+ * the leader changed. A promotion whose promotee's log did not move for
+ * MC_PROMOTION_STALL election timeouts is given up here: libraft's
+ * promotion state is cleared (the fields raft_assign set; nothing else
+ * refers to them) and the change answered Unavailable. The member stays a
+ * spare: an add again promotes it, a remove removes it. */
+static void s_mc_watch (self_t *self)
+{
+    struct raft *r = &self->raft;
+    if (!self->raft_ok || r->state != RAFT_LEADER || !r->leader_state.promotee_id) return;
+    s_mc_t *mc = NULL;
+    for (s_mc_t *p = self->mcs; p && !mc; p = p->next)
+        if (!p->answered && r->leader_state.change == &p->change) mc = p;
+    if (!mc) return;
+    const struct raft_server *sv = NULL;
+    raft_index match = 0;
+    bool sending_snapshot = false;
+    for (unsigned i = 0; i < r->configuration.n; i++)
+        if (r->configuration.servers[i].id == r->leader_state.promotee_id) {
+            sv = &r->configuration.servers[i];
+            match = r->leader_state.progress[i].match_index;
+            /* libraft's PROGRESS__SNAPSHOT: one InstallSnapshot RPC, no
+             * progress until it is answered (libraft gives it up itself
+             * after its install-snapshot timeout) */
+            sending_snapshot = r->leader_state.progress[i].state == 2;
+        }
+    int64_t now = hs_mono_ns ();
+    if (!mc->promo_since || match != mc->promo_match || sending_snapshot) {
+        mc->promo_since = now;
+        mc->promo_match = match;
+        return;
+    }
+    int64_t stall_ms = (int64_t)self->election_ms * MC_PROMOTION_STALL;
+    if (now - mc->promo_since < stall_ms * 1000000) return;
+    const char *name = s_peer_name (self, r->leader_state.promotee_id);
+    _cleanup_free_ char *m = hs_sprintf (
+        "member %s (at %s) did not catch up: its raft log did not move for %lld ms (is its "
+        "hs-store running, started --join with that --raft-address?); it stays a spare: add it "
+        "again to retry, or remove it",
+        name ? name : "?", sv ? sv->address : "?", (long long)stall_ms);
+    r->leader_state.promotee_id = 0;
+    r->leader_state.round_number = 0;
+    r->leader_state.round_index = 0;
+    r->leader_state.round_start = 0;
+    r->leader_state.change = NULL;
+    s_mc_answer (mc, HS__CODE__CODE_UNAVAILABLE, m);
 }
 
 /* A member's raft id by name: --peers and known members, else a joined
@@ -871,6 +1004,15 @@ static raft_id s_peer_id (self_t *self, const char *name)
     for (unsigned i = 0; i < self->raft.configuration.n; i++)
         if (self->raft.configuration.servers[i].id == id) return id;
     return 0;
+}
+
+/* The role of raft id `id` in the current configuration, -1: not in it. */
+static int s_conf_role (self_t *self, raft_id id)
+{
+    for (unsigned i = 0; id && i < self->raft.configuration.n; i++)
+        if (self->raft.configuration.servers[i].id == id)
+            return self->raft.configuration.servers[i].role;
+    return -1;
 }
 
 /* A MemberChange on cmd.members/ (only the serving leader reads cmd.; the
@@ -925,12 +1067,25 @@ static void s_member_change (self_t *self, const Hs__MemberChange *c, const char
                              "a member of that name is in the configuration: remove it first");
                 return;
             }
+        /* libraft's raft_add refuses a known id with RAFT_DUPLICATEID and no
+         * message. A voter is there already; a spare is an add that stopped
+         * before its promotion (leadership moved): promote it. */
+        int role = s_conf_role (self, mc->id);
+        if (role == RAFT_VOTER && strcmp (mc->op, "add") == 0) {
+            _cleanup_free_ char *m =
+                hs_sprintf ("member %s is already in the configuration (a voter)", name);
+            s_mc_answer (mc, HS__CODE__CODE_ALREADY_EXISTS, m);
+            return;
+        }
+        if (role >= 0) mc->stage = role == RAFT_VOTER ? 2 : 1;
         s_learn_peer (self, name, c->address, mc->id);
     } else if (strcmp (mc->op, "remove") == 0 || strcmp (mc->op, "transfer") == 0) {
-        if (!(mc->id = s_peer_id (self, name))) {
-            s_mc_answer (mc, HS__CODE__CODE_NOT_FOUND,
-                         "no such member (or this leader does not know its name: give every "
-                         "member, --join ones too, the same --peers)");
+        if (!(mc->id = s_peer_id (self, name)) || s_conf_role (self, mc->id) < 0) {
+            _cleanup_free_ char *m = hs_sprintf (
+                "no member %s in the configuration (or this leader does not know its name: give "
+                "every member, --join ones too, the same --peers)",
+                name);
+            s_mc_answer (mc, HS__CODE__CODE_NOT_FOUND, m);
             return;
         }
     } else {
@@ -939,10 +1094,11 @@ static void s_member_change (self_t *self, const Hs__MemberChange *c, const char
     }
     if (strcmp (mc->op, "transfer") == 0) {
         mc->transfer.data = mc;
+        self->raft.errmsg[0] = '\0';
         int rv = raft_transfer (&self->raft, &mc->transfer, mc->id, s_mc_transfer_cb);
         if (rv != 0) {
-            _cleanup_free_ char *m = hs_sprintf ("raft: %s", raft_errmsg (&self->raft));
-            s_mc_answer (mc, HS__CODE__CODE_INVALID, m);
+            _cleanup_free_ char *m = s_mc_msg (&self->raft, rv);
+            s_mc_answer (mc, s_mc_code (rv), m);
         }
         return;
     }
@@ -1040,6 +1196,7 @@ static void s_sweep_events (self_t *self)
 static void s_checkpoint (self_t *self)
 {
     int r = store_checkpoint (self->store);
+    if (r == -ENOSPC || r == -EFBIG) self->disk_full++;
     if (r < 0)
         hs_log_once (HS_LOG_ERROR, "store:checkpoint",
                      "cannot checkpoint: %s; acked writes stay in the write-ahead log (further "

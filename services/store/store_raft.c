@@ -29,6 +29,7 @@ struct store_raft_t {
     /* counters */
     int fatal;
     uint64_t refused, snapshots_installed, snapshot_index;
+    uint64_t io_errors, disk_full;
 };
 
 /* ------------------------------------------------------------------ the header
@@ -107,6 +108,15 @@ static const uint8_t *s_check (store_raft_t *self, const struct raft_buffer *buf
 
 /* ------------------------------------------------------------------ leadership */
 
+/* Whether a raft I/O failure was the disk filling up: libraft 0.15 says
+ * RAFT_NOSPACE when preallocating a segment or on a short write, but a
+ * write's ENOSPC is RAFT_IOERR "write failed: -28". */
+static bool s_no_space (struct raft *r, int status)
+{
+    const char *m = r ? raft_errmsg (r) : "";
+    return status == RAFT_NOSPACE || strstr (m, "failed: -28") || strstr (m, "space");
+}
+
 /* The batch in flight will not commit under this leadership (it may still
  * commit under the next one: then its entry is replayed like any other and
  * the client's retry is answered from the request table). */
@@ -160,8 +170,11 @@ void store_raft_tick (store_raft_t *self)
      * for good: it neither votes nor replicates again. Stop, so that a
      * supervisor restarts the member, which reloads its log from disk. */
     if (r->state == RAFT_UNAVAILABLE && !self->fatal) {
-        log_error ("raft stopped after an I/O error (%s); stopping: a restart reloads the log",
-                   raft_errmsg (r));
+        bool full = s_no_space (r, 0);
+        if (full) self->disk_full++;
+        log_error ("raft stopped after an I/O error (%s)%s; stopping: a restart reloads the log",
+                   raft_errmsg (r),
+                   full ? ": the disk is full, free space before the restart" : "");
         self->fatal = -EIO;
     }
     bool leader = r->state == RAFT_LEADER;
@@ -195,12 +208,59 @@ bool store_raft_busy (store_raft_t *self)
 
 /* ------------------------------------------------------------------ the batch */
 
+/* libraft 0.15's raft_strerror has no text for RAFT_NOSPACE. */
+static const char *s_strerror (int status)
+{
+    return status == RAFT_NOSPACE ? "no space left on the disk" : raft_strerror (status);
+}
+
+/* raft's log could not be written. sync: raft_apply refused the entry
+ * (libraft dropped it from its log: nothing else to do; the batch is
+ * answered Unavailable). Otherwise the write failed later: libraft 0.15
+ * fails the apply request but keeps the entry in its in-memory log (the
+ * comment in appendLeaderCb says it truncates; the code does not), and
+ * never calls back a barrier whose write failed. The leader then stays
+ * leader without serving (its heartbeats keep the others from electing
+ * another: the whole store is unavailable), and its disk log has a hole
+ * that later entries are written past. Stop instead: the others elect a
+ * leader, and a restart (once space is freed) reloads this member's log
+ * and catches up from the new leader. */
+static void s_io_error (store_raft_t *self, int status, bool sync)
+{
+    self->io_errors++;
+    bool full = s_no_space (self->raft, status);
+    if (full) self->disk_full++;
+    if (!sync) {
+        if (!self->fatal) {
+            log_error ("cannot write raft's log: %s (%s)%s; stopping: libraft 0.15 cannot go on "
+                       "after a failed write (another member takes over; restart this one once "
+                       "the disk is fixed)",
+                       s_strerror (status), raft_errmsg (self->raft),
+                       full ? ": the disk is full" : "");
+            self->fatal = full ? -ENOSPC : -EIO;
+        }
+        return;
+    }
+    if (full)
+        hs_log_once (HS_LOG_ERROR, "store:raft-disk-full",
+                     "the disk of raft's log is full (%s): commands are answered Unavailable "
+                     "until space is freed (further failures counted in hb.raft disk_full, not "
+                     "logged)",
+                     raft_errmsg (self->raft));
+    else
+        hs_log_once (HS_LOG_ERROR, "store:raft-io",
+                     "cannot write raft's log: %s (%s); commands are answered Unavailable "
+                     "(further failures counted in hb.raft raft_io_errors, not logged)",
+                     s_strerror (status), raft_errmsg (self->raft));
+}
+
 static void s_apply_cb (struct raft_apply *req, int status, void *result)
 {
     (void)result;
     store_raft_t *self = req->data;
     bool mine = self && self->req == req;
     raft_free (req);
+    if (mine && (status == RAFT_IOERR || status == RAFT_NOSPACE)) s_io_error (self, status, false);
     if (!mine) return;
     if (status != 0 || !self->req_applied) {
         log_info ("a batch in flight did not commit: %s", raft_strerror (status));
@@ -233,6 +293,7 @@ int store_raft_propose (store_raft_t *self, Hs__Command *const *cmds, const char
         if (rv != 0) {
             raft_free (buf.base);
             r = rv == RAFT_NOTLEADER || rv == RAFT_LEADERSHIPLOST ? -ENOTCONN : -EIO;
+            if (rv == RAFT_IOERR || rv == RAFT_NOSPACE) s_io_error (self, rv, true);
             hs_log_once (HS_LOG_WARN, "store:raft_apply", "raft_apply: %s", raft_strerror (rv));
         }
     }
@@ -473,4 +534,14 @@ uint64_t store_raft_snapshot_index (store_raft_t *self)
 uint64_t store_raft_refused (store_raft_t *self)
 {
     return self->refused;
+}
+
+uint64_t store_raft_io_errors (store_raft_t *self)
+{
+    return self->io_errors;
+}
+
+uint64_t store_raft_disk_full (store_raft_t *self)
+{
+    return self->disk_full;
 }

@@ -85,5 +85,10 @@ uint64_t store_raft_snapshots_installed (store_raft_t *self);
 uint64_t store_raft_snapshot_index (store_raft_t *self);
 /* Entries or snapshots refused (foreign cluster or bad CRC). */
 uint64_t store_raft_refused (store_raft_t *self);
+/* Failed writes of raft's log under a batch (the batch answered
+ * Unavailable), and of those (and of raft's other writes that stopped it)
+ * the ones that found the disk full. */
+uint64_t store_raft_io_errors (store_raft_t *self);
+uint64_t store_raft_disk_full (store_raft_t *self);
 
 #endif

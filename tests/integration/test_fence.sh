@@ -23,7 +23,14 @@
 #     it: their shims kill them when the agent's lease runs out (hs-shim
 #     --fence-lease), and their replacements start on n2 only after that;
 #   - the Events: Fenced (on node n2, naming both) and ReplacedAfterFence
-#     (on the ReplicaSet and on the Job).
+#     (on the ReplicaSet and on the Job);
+#   - two brokers (A on :7400, B on :7500; every PUB to both): hs-prober's
+#     SUB is on B, everyone else's on A. Then only n2<->B is cut (nft in
+#     h2): n2's agent still hears everything through A (its own heartbeat
+#     too), but hs-prober hears no heartbeat of n2 and stops confirming
+#     them (fence.n2/), so n2's agent fences one and batch (the old rule,
+#     "my heartbeat came back", never did: two copies once the prober
+#     replaced them).
 # Every wait has a deadline; everything (processes, namespaces, cgroups,
 # $T) is removed at exit, whatever happened (lib.sh, hosts.sh).
 source "$(dirname "$0")/lib.sh"
@@ -33,11 +40,24 @@ need_root_cgroups
 hosts_up 3
 # ---- the control plane on h1, agents on h2 and h3
 hosts_control_plane
+# A second broker, B, on :7500; the store restarted to publish through
+# both. hs-prober's SUB uses B (first in its list), everyone else's A.
+STORE_PID=$LAST_PID
+start bus-b on_host 1 "$HS_BIN/hs-bus" --bind 172.30.0.11 --port 7500
+wait_for 10 "hs-bus B to listen" grep -q "listening on tcp://172.30.0.11:7501" "$T/bus-b.log"
+BUS_A=$HS_BUS BUS_B=172.30.0.11:7500
+export HS_BUS=$BUS_A,$BUS_B
+kill -TERM -- "-$STORE_PID" 2>/dev/null || true
+wait "$STORE_PID" 2>/dev/null || true
+start store on_host 1 "$HS_BIN/hs-store" --bus "$HS_BUS" --data "$T/store"
+wait_for 20 "hs-store to answer again" hsctl get nodes
 # hs-jobs' pod failure backoff (kube's 10 s) shortened: the test's time
 declare -A extra=([jobs]="--backoff-base-ms 500")
 for c in scheduler replicas jobs prober; do
   # shellcheck disable=SC2086
-  start "$c" on_host 1 "$HS_BIN/hs-$c" --bus "$HS_BUS" ${extra[$c]:-}
+  bus=$HS_BUS
+  [ "$c" = prober ] && bus=$BUS_B,$BUS_A
+  start "$c" on_host 1 "$HS_BIN/hs-$c" --bus "$bus" ${extra[$c]:-}
 done
 for c in scheduler replicas jobs prober; do
   wait_for 30 "hs-$c to sync" grep -q "synced\|scheduling pods" "$T/$c.log"
@@ -279,4 +299,30 @@ sys.exit(0 if want <= seen else 1)
 wait_for 15 "Fenced on n2 naming both pods, ReplacedAfterFence on one's ReplicaSet and on Job batch" events_ok
 cat "$T/events.txt"
 pass "Events Fenced (node n2) and ReplacedAfterFence (ReplicaSet, Job)"
+
+# ---- two brokers: cut only n2<->B (hs-prober's SUB broker). one and batch
+# run on n2 now. n2's agent keeps hearing A (hb.store, its own heartbeat)
+# but hs-prober hears none of n2's heartbeats, so it confirms none: n2 must
+# fence them. (n2's status posts still reach the store through A, so the
+# prober sees the Node alive and replaces nothing: they stay down while the
+# cut lasts; no two copies either way.)
+running_on one n2 && running_on batch n2 || fail "one and batch should run on n2 now"
+fences_before=$(grep -c "fenced: no contact" "$T/agent-n2.log" || true)
+cut2_at=$(ms)
+on_host 2 nft -f - <<'EOF'
+table inet hs_fence_cut {
+  chain out { type filter hook output priority 0; ip daddr 172.30.0.11 tcp dport { 7500, 7501 } drop; }
+  chain in { type filter hook input priority 0; ip saddr 172.30.0.11 tcp sport { 7500, 7501 } drop; }
+}
+EOF
+lap "n2<->B cut (nft in h2); A still reachable"
+for w in one batch; do wait_for 15 "n2's agent to fence $w (n2 cut from B only)" gone_from "$w" n2; done
+CUT2_MS=$(($(ms) - cut2_at))
+fences_after=$(grep -c "fenced: no contact" "$T/agent-n2.log" || true)
+[ "$fences_after" -gt "$fences_before" ] || fail "n2's agent did not log a fence: $(tail -n5 "$T/agent-n2.log")"
+for w in one batch; do
+  [ "$(count_on "$w" n3)" = 0 ] || fail "$w runs on n3 (its agent is dead)"
+done
+on_host 2 nft delete table inet hs_fence_cut
+pass "two brokers, n2 cut from hs-prober's broker only: n2's agent fenced one and batch after $CUT2_MS ms"
 lap "done"

@@ -15,6 +15,9 @@ start_store
 start_agent n1 --backoff-initial 1 --backoff-max 2
 start_tap podev -o json ev.pod.
 start_ctrl scheduler
+# a Job's pods (parallelism 1 by default) are at-most-one: the agent starts
+# them only once hs-prober confirms its heartbeats (fence.<node>/)
+start_ctrl prober
 start_ctrl jobs --instance j1 --backoff-base-ms 200 --backoff-max-ms 1000
 
 # job NAME 'SPEC LINES' POLICY 'SHELL COMMAND': writes $T/NAME.yaml

@@ -298,12 +298,19 @@ mono_in -1 >"$T/lease-file.tmp" && mv "$T/lease-file.tmp" "$T/lease-file"
 wait_exit "$D"
 expect_eq "signal after the lease ran out" "$(kv "$D/exit" signal)" 9
 grep -q "fence lease $T/lease-file ran out" "$D/shim.log" || fail "shim.log: $(cat "$D/shim.log")"
-D=$T/nolease
-expect_rc 0 shim "$D" --fence-lease "$T/no-such-lease" -- sleep 1000
-wait_exit "$D"
-expect_eq "signal without a readable lease" "$(kv "$D/exit" signal)" 9
-grep -q "cannot be read" "$D/shim.log" || fail "shim.log: $(cat "$D/shim.log")"
-pass "--fence-lease: runs while the lease is ahead, SIGKILL once it ran out or cannot be read"
+# no start on a lease that cannot be read, or has run out (the agent is
+# fenced, or restarted and not confirmed yet): a failed start, nothing runs
+start_fails 1 "fence lease $T/no-such-lease cannot be read: not starting an at-most-one container" \
+  "$T/b7" --fence-lease "$T/no-such-lease" -- sleep 1000
+mono_in -1 >"$T/lease-file"
+rc=0
+"$SHIM" --state "$T/b8" --fence-lease "$T/lease-file" -- sleep 1000 2>"$T/fail.err" || rc=$?
+RUNS+=("$T/b8")
+expect_eq "exit code of a start on an expired lease" "$rc" 1
+grep -q "^fence lease $T/lease-file ran out [0-9]* ms ago: not starting an at-most-one container$" \
+  "$T/fail.err" || fail "stderr: $(cat "$T/fail.err")"
+[ -e "$T/b8/state" ] && fail "a start on an expired lease left state"
+pass "--fence-lease: runs while the lease is ahead, SIGKILL once it ran out; no start without a valid one"
 
 # ---- the end: nothing of ours runs, and no sanitizer spoke
 wait_for 10 "no shim or container left" no_leftovers

@@ -91,6 +91,11 @@ static void test_allow_lists (void)
         /* only the prober probes */
         {"sa:prober", "probe.a/", true},
         {"sa:prober", "hb.prober.1", true},
+        /* only the prober confirms an agent's fence contact */
+        {"sa:prober", "fence.a/", true},
+        {"node:a", "fence.a/", false},
+        {"sa:replicas", "fence.a/", false},
+        {"admin:root", "fence.a/", false},
         {"sa:prober", "hb.agent.a", false},
         {"admin:root", "probe.a/", false},
         {"sa:scheduler", "probe.a/", false},

@@ -869,6 +869,53 @@ out:
     s_broker_kill (&b);
 }
 
+/* A partial partition (reviewer's finding: such a broker was never left):
+ * the store reaches broker b only, while the client's link to broker a,
+ * first in its list, is fine. No hb.store comes through a, so the client
+ * moves to b within ~1 s, and its commands and its watch work; once there,
+ * it stays. */
+static void test_store_cut_from_broker (void)
+{
+    broker_t a, b;
+    broker_t *ab[] = {&a, &b};
+    _cleanup_free_ char *list = s_brokers_up (ab, 2);
+    char data[600];
+    snprintf (data, sizeof data, "%s/cut", hs_test_tmpdir ());
+    char *argv[] = {"hs-store", "--bus", b.addr, "--data", data, NULL};
+    pid_t store = hs_test_spawn ("hs-store", argv);
+    CHECK (store > 0);
+    hs_client_t *c = NULL;
+    int64_t t0 = hs_mono_ns ();
+    CHECK_EQ_INT (hs_client_new (list, "cut", NULL, 5000, &c), 0);
+    if (!c) goto out;
+    CHECK (WAIT_UNTIL (s_sub_broker (hs_client_bus (c), ab, 2) == &b, 5000, c));
+    int64_t moved = hs_mono_ns ();
+    CHECK (hs_client_silence_moves (c) >= 1);
+    s_acks_t acks = {0};
+    CHECK_EQ_INT (s_apply_async (c, 0, 1, &acks), 0);
+    CHECK (WAIT_UNTIL (acks.acked == 1, 5000, c));
+    int64_t acked = hs_mono_ns ();
+    s_applied_t ap = {0};
+    hs_watch_t *w = s_watch_pods (c, &ap);
+    CHECK (hs_watch_synced (w));
+    fprintf (stderr,
+             "  store cut from the first broker: moved to the other after %.0f ms, write acked "
+             "after %.0f ms\n",
+             (double)(moved - t0) / MS, (double)(acked - t0) / MS);
+    CHECK (moved - t0 <= 1500 * MS);
+    /* It stays where hb.store comes through. */
+    uint64_t n = hs_client_silence_moves (c);
+    int64_t until = hs_mono_ns () + 1500 * MS;
+    while (hs_mono_ns () < until) hs_client_process (c, 20);
+    CHECK_EQ_INT (hs_client_silence_moves (c), n);
+    CHECK (s_sub_broker (hs_client_bus (c), ab, 2) == &b);
+out:
+    hs_client_destroy (&c);
+    if (store > 0) hs_test_kill (store, SIGKILL);
+    s_broker_kill (&a);
+    s_broker_kill (&b);
+}
+
 int main (int argc, char **argv)
 {
     static const hs_test_t tests[] = {
@@ -882,6 +929,7 @@ int main (int argc, char **argv)
         {"attached_client", test_attached_client},
         {"resend_on_new_epoch", test_resend_on_new_epoch},
         {"store_leader_kill", test_store_leader_kill},
+        {"store_cut_from_broker", test_store_cut_from_broker},
     };
     return HS_TEST_RUN (tests);
 }

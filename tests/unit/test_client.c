@@ -589,6 +589,42 @@ static void s_fake_store_call (s_fake_store_t *f, hs_client_t *c, const char *na
     }
 }
 
+/* An hb.store from a fake store: epoch, raft term (0: a single store) and
+ * member ("" for a single store, role "standalone"). */
+static void s_fake_hb (hs_bus_t *bus, uint64_t epoch, uint64_t term, const char *member)
+{
+    Hs__StoreHeartbeat hb = HS__STORE_HEARTBEAT__INIT;
+    hb.epoch = epoch;
+    hb.term = term;
+    hb.member = (char *)member;
+    hb.role = *member ? "leader" : "standalone";
+    Hs__Envelope env = HS__ENVELOPE__INIT;
+    env.body_case = HS__ENVELOPE__BODY_STORE_HEARTBEAT;
+    env.store_heartbeat = &hb;
+    CHECK_EQ_INT (hs_bus_publish (bus, "hb.store", &env), 0);
+    hs_pb_take_str (&env.sender, NULL);
+}
+
+/* Publishes hb.store a few times while pumping c (~150 ms): c has heard it. */
+static void s_fake_hb_heard (hs_bus_t *bus, hs_client_t *c, uint64_t epoch, uint64_t term,
+                             const char *member)
+{
+    for (int i = 0; i < 3; i++) {
+        s_fake_hb (bus, epoch, term, member);
+        int64_t until = hs_mono_ns () + 50 * MS;
+        while (hs_mono_ns () < until) hs_client_process (c, 10);
+    }
+}
+
+/* A broker and a fake store on it, listening to commands. */
+static void s_fake_store_up (cluster_t *cl, s_fake_store_t *f)
+{
+    s_cluster_up (cl, false);
+    CHECK_EQ_INT (hs_bus_connect (cl->addr, "fake-store", NULL, &f->bus), 0);
+    hs_bus_subscribe (f->bus, "cmd.");
+    CHECK_EQ_INT (hs_bus_join (f->bus, 5000), 0);
+}
+
 /* An Unavailable ack is no answer (a replicated store that lost its
  * leadership may still commit the command under the next leader): the
  * command is resent with the same request id until another ack comes, and
@@ -596,12 +632,10 @@ static void s_fake_store_call (s_fake_store_t *f, hs_client_t *c, const char *na
 static void test_unavailable_is_retried (void)
 {
     cluster_t cl;
-    s_cluster_up (&cl, false);
     s_fake_store_t f = {0};
-    CHECK_EQ_INT (hs_bus_connect (cl.addr, "fake-store", NULL, &f.bus), 0);
-    hs_bus_subscribe (f.bus, "cmd.");
-    CHECK_EQ_INT (hs_bus_join (f.bus, 5000), 0);
+    s_fake_store_up (&cl, &f);
     hs_client_t *c = s_client (&cl, "writer");
+    s_fake_hb_heard (f.bus, c, 7, 3, "s1"); /* a replicated store's leader */
 
     static const Hs__Code then_ok[] = {HS__CODE__CODE_UNAVAILABLE, HS__CODE__CODE_UNAVAILABLE,
                                        HS__CODE__CODE_OK};
@@ -628,6 +662,60 @@ static void test_unavailable_is_retried (void)
     CHECK (box.ack && box.ack->code == HS__CODE__CODE_UNAVAILABLE);
     CHECK (f.seen >= 2);
     CHECK (!f.rid_changed);
+    hs_pb_free (box.ack);
+    hs_client_destroy (&c);
+    hs_bus_destroy (&f.bus);
+    s_cluster_down (&cl);
+}
+
+/* A single store's Unavailable (a full disk) is the answer at once, as
+ * before replication existed; before any hb.store has told which store it
+ * is, the first one decides. */
+static void test_unavailable_single_store (void)
+{
+    cluster_t cl;
+    s_fake_store_t f = {0};
+    s_fake_store_up (&cl, &f);
+    static const Hs__Code never[] = {HS__CODE__CODE_UNAVAILABLE};
+    f.codes = never;
+    f.n_codes = 1;
+    hs_call_opts_t o = {.timeout_ms = 4000, .retry_ms = 50};
+
+    /* No hb.store heard yet: kept (and retried) until one says "single". */
+    hs_client_t *c = s_client (&cl, "writer");
+    s_ack_box_t box = {0};
+    Hs__Write *w = hs_write_new (HS__OP__OP_CREATE, s_pod ("u", NULL));
+    CHECK_EQ_INT (hs_client_send (c, &w, 1, &o, s_ack_box_fn, &box), 0);
+    hs_pb_free (w);
+    int64_t deadline = hs_mono_ns () + 3000 * MS;
+    while (f.seen < 2 && hs_mono_ns () < deadline) {
+        s_fake_store_pump (&f);
+        hs_client_process (c, 5);
+    }
+    CHECK (f.seen >= 2);
+    CHECK_EQ_INT (box.calls, 0);
+    int64_t t0 = hs_mono_ns ();
+    s_fake_hb (f.bus, 9, 0, "");
+    CHECK (WAIT_UNTIL (box.calls > 0, 3000, c));
+    int64_t took_ms = (hs_mono_ns () - t0) / MS;
+    printf ("  unknown store, then hb.store (single): answered in %lld ms\n", (long long)took_ms);
+    CHECK (took_ms < 1000);
+    CHECK_EQ_INT (box.err, 0);
+    CHECK (box.ack && box.ack->code == HS__CODE__CODE_UNAVAILABLE);
+
+    /* Known single store: the first Unavailable is the answer. */
+    f.seen = 0;
+    box.calls = 0;
+    s_fake_hb_heard (f.bus, c, 9, 0, "");
+    t0 = hs_mono_ns ();
+    s_fake_store_call (&f, c, "v", &o, &box);
+    took_ms = (hs_mono_ns () - t0) / MS;
+    printf ("  single store: Unavailable answered in %lld ms after %zu tries\n", (long long)took_ms,
+            f.seen);
+    CHECK_EQ_INT (box.calls, 1);
+    CHECK_EQ_INT (f.seen, 1);
+    CHECK (took_ms < 1000);
+    CHECK (box.ack && box.ack->code == HS__CODE__CODE_UNAVAILABLE);
     hs_pb_free (box.ack);
     hs_client_destroy (&c);
     hs_bus_destroy (&f.bus);
@@ -921,6 +1009,152 @@ static void s_publish_event (hs_bus_t *bus, Hs__EventType type, Hs__Object *obj 
     _cleanup_free_ char *topic = hs_obj_topic (obj);
     CHECK_EQ_INT (hs_bus_publish (bus, topic, env), 0);
     hs_pb_free (env);
+}
+
+/* Two fake leaders of a replicated store on one raw connection: the old
+ * one (epoch 111, raft term 4, deposed but not yet stepped down) and the
+ * new one (epoch 222, term 5). Each answers snapshot requests with one pod
+ * named after it ("old", "new") and stream pod.- at seq. */
+typedef struct {
+    hs_bus_t *bus;
+    bool old_answers, new_answers, new_hb, old_hb;
+    uint64_t seq; /* the new leader's pod.- sequence */
+    int64_t hb_due;
+    unsigned snaps_old, snaps_new;
+} s_leaders_t;
+
+#define OLD_EPOCH 111
+#define NEW_EPOCH 222
+
+static void s_leaders_answer (s_leaders_t *l, const Hs__SnapshotRequest *req, bool old)
+{
+    Hs__SnapshotChunk ch = HS__SNAPSHOT_CHUNK__INIT;
+    ch.request_id = req->request_id;
+    ch.epoch = old ? OLD_EPOCH : NEW_EPOCH;
+    ch.revision = 10;
+    Hs__StreamSeq ss = HS__STREAM_SEQ__INIT;
+    ss.stream = "pod.-";
+    ss.seq = old ? 1 : l->seq;
+    Hs__StreamSeq *ssp = &ss;
+    ch.streams = &ssp;
+    ch.n_streams = 1;
+    Hs__Object *o = s_pod (old ? "old" : "new", NULL);
+    ch.objects = &o;
+    ch.n_objects = 1;
+    ch.last = true;
+    ch.total_objects = 1;
+    Hs__Envelope env = HS__ENVELOPE__INIT;
+    env.body_case = HS__ENVELOPE__BODY_SNAPSHOT_CHUNK;
+    env.snapshot_chunk = &ch;
+    _cleanup_free_ char *topic = hs_topic_to ("snap", req->client_id);
+    CHECK_EQ_INT (hs_bus_publish (l->bus, topic, &env), 0);
+    hs_pb_take_str (&env.sender, NULL);
+    hs_pb_free (o);
+    if (old)
+        l->snaps_old++;
+    else
+        l->snaps_new++;
+}
+
+/* Pumps the fake leaders and c for ms: snapshot answers (the old leader
+ * first, as the worst case), hb.store every 100 ms from those that beat. */
+static void s_leaders_pump (s_leaders_t *l, hs_client_t *c, int ms)
+{
+    int64_t until = hs_mono_ns () + (int64_t)ms * MS;
+    do {
+        char *t;
+        Hs__Envelope *env;
+        while (hs_bus_recv (l->bus, &t, &env, 0) == 0) {
+            if (env->body_case == HS__ENVELOPE__BODY_SNAPSHOT_REQUEST) {
+                if (l->old_answers) s_leaders_answer (l, env->snapshot_request, true);
+                if (l->new_answers) s_leaders_answer (l, env->snapshot_request, false);
+            }
+            free (t);
+            hs_pb_free (env);
+        }
+        if (hs_mono_ns () >= l->hb_due) {
+            if (l->old_hb) s_fake_hb (l->bus, OLD_EPOCH, 4, "s1");
+            if (l->new_hb) s_fake_hb (l->bus, NEW_EPOCH, 5, "s2");
+            l->hb_due = hs_mono_ns () + 100 * MS;
+        }
+        hs_client_process (c, 5);
+    } while (hs_mono_ns () < until);
+}
+
+#define LEADERS_UNTIL(l, c, cond, ms)                                                              \
+    ({                                                                                             \
+        int64_t _dl = hs_mono_ns () + (int64_t)(ms)*MS;                                            \
+        while (!(cond) && hs_mono_ns () < _dl) s_leaders_pump ((l), (c), 10);                      \
+        (cond);                                                                                    \
+    })
+
+/* Store epochs are ordered by raft term (reviewer's finding: a watch could
+ * freeze for good on a deposed leader's epoch). A watch at the new
+ * leader's epoch ignores the old leader's late hb.store and events, never
+ * loads the old leader's snapshot answer (even when it comes first), keeps
+ * applying the new leader's events; and a watch hearing no hb.store at
+ * all resyncs after ~3 s. */
+static void test_epoch_term_order (void)
+{
+    cluster_t cl;
+    s_cluster_up (&cl, false);
+    s_leaders_t l = {.new_answers = true, .new_hb = true, .seq = 1};
+    CHECK_EQ_INT (hs_bus_connect (cl.addr, "fake-leaders", NULL, &l.bus), 0);
+    hs_bus_subscribe (l.bus, "cmd.snapshot");
+    CHECK_EQ_INT (hs_bus_join (l.bus, 5000), 0);
+    hs_client_t *c = s_client (&cl, "watcher");
+    hs_kind_t pods = HS_KIND_POD;
+    s_log_t log = {0};
+    hs_watch_opts_t wo = {.kinds = &pods, .n_kinds = 1, .fn = s_log_fn, .arg = &log};
+    hs_watch_t *w = hs_client_watch (c, &wo);
+    CHECK (LEADERS_UNTIL (&l, c, hs_watch_synced (w), 5000));
+    CHECK_EQ_INT (hs_watch_epoch (w), NEW_EPOCH);
+    CHECK (hs_watch_get (w, HS_KIND_POD, "default", "new") != NULL);
+
+    /* The old leader's late hb.store and events (a lower term): ignored. */
+    l.old_hb = true;
+    l.old_answers = true;
+    s_publish_event (l.bus, HS__EVENT_TYPE__ADDED, s_pod ("ghost", NULL), 2, OLD_EPOCH, 11);
+    s_leaders_pump (&l, c, 500);
+    CHECK_EQ_INT (hs_watch_resyncs (w), 0);
+    CHECK_EQ_INT (hs_watch_epoch (w), NEW_EPOCH);
+    CHECK (hs_watch_get (w, HS_KIND_POD, "default", "ghost") == NULL);
+
+    /* A resync (a gap in the new leader's stream) while both answer
+     * snapshot requests, the old one first: the new one's is loaded. */
+    l.seq = 4;
+    s_publish_event (l.bus, HS__EVENT_TYPE__ADDED, s_pod ("gap", NULL), 4, NEW_EPOCH, 12);
+    CHECK (LEADERS_UNTIL (&l, c, hs_watch_resyncs (w) >= 1, 5000));
+    CHECK (l.snaps_old >= 1);
+    CHECK_EQ_INT (hs_watch_epoch (w), NEW_EPOCH);
+    CHECK (hs_watch_get (w, HS_KIND_POD, "default", "new") != NULL);
+    CHECK (hs_watch_get (w, HS_KIND_POD, "default", "old") == NULL);
+
+    /* More late words from the old one, then it steps down: the new
+     * leader's events still apply, no freeze. */
+    s_leaders_pump (&l, c, 300);
+    l.old_hb = false;
+    l.old_answers = false;
+    uint64_t r = hs_watch_resyncs (w);
+    s_publish_event (l.bus, HS__EVENT_TYPE__ADDED, s_pod ("after", NULL), 5, NEW_EPOCH, 13);
+    CHECK (LEADERS_UNTIL (&l, c, s_log_has (&log, "ADDED pod/default/after"), 3000));
+    CHECK_EQ_INT (hs_watch_resyncs (w), r);
+    CHECK_EQ_INT (hs_watch_epoch (w), NEW_EPOCH);
+
+    /* No hb.store at all: the watch resyncs after ~3 s. */
+    l.seq = 5;
+    l.new_hb = false;
+    int64_t t0 = hs_mono_ns ();
+    CHECK (LEADERS_UNTIL (&l, c, hs_watch_resyncs (w) > r, 6000));
+    int64_t took = (hs_mono_ns () - t0) / MS;
+    printf ("  no hb.store: watch resynced after %lld ms\n", (long long)took);
+    CHECK (took >= 2500 && took < 4500);
+    CHECK (hs_watch_get (w, HS_KIND_POD, "default", "new") != NULL);
+
+    hs_bus_destroy (&l.bus);
+    s_log_clear (&log);
+    hs_client_destroy (&c);
+    s_cluster_down (&cl);
 }
 
 /* Injected events: a duplicate is ignored; a skipped sequence makes the
@@ -1511,12 +1745,14 @@ int main (int argc, char **argv)
         {"call_topics", test_call_topics},
         {"retry_across_store_restart", test_retry_across_store_restart},
         {"unavailable_is_retried", test_unavailable_is_retried},
+        {"unavailable_single_store", test_unavailable_single_store},
         {"send_many", test_send_many},
         {"watch_sync_and_live", test_watch_sync_and_live},
         {"pod_node_filter", test_pod_node_filter},
         {"resync_lost_tail", test_resync_lost_tail},
         {"resync_new_epoch", test_resync_new_epoch},
         {"gap_detection", test_gap_detection},
+        {"epoch_term_order", test_epoch_term_order},
         {"local_store", test_local_store},
         {"snapshot", test_snapshot},
         {"snapshot_protocol", test_snapshot_protocol},

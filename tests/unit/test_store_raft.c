@@ -432,6 +432,15 @@ static void s_io_fault (int delay)
     CHECK (s_until (s_answered, &a, 20000));
     CHECK_EQ_INT (m->acked_ok + m->acked_unavailable + m->acked_other, before + 1);
     CHECK_EQ_INT (m->acked_other, 0);
+    if (delay == 0) {
+        /* the leader's very next write is the batch's (raft_apply fails):
+         * counted, an I/O error but not a full disk (the fixture's fault is
+         * RAFT_IOERR) */
+        CHECK_EQ_INT (r, -EIO);
+        CHECK_EQ_INT (m->acked_unavailable, 1);
+        CHECK_EQ_INT ((int)store_raft_io_errors (m->sr), 1);
+        CHECK_EQ_INT ((int)store_raft_disk_full (m->sr), 0);
+    }
     for (unsigned i = 0; i < N; i++)
         raft_fixture_io_fault (&g_f, i, 0, 0); /* a fault not yet fired: none */
     if (delay < 0) {
