@@ -12,6 +12,7 @@
  *  bus to its ack handed to it, replays of a remembered request included).
  */
 #include "store.h"
+#include "store_authz.h"
 #include "store_batch.h"
 #include "store_join.h"
 #include "store_raft.h"
@@ -1015,8 +1016,25 @@ static int s_conf_role (self_t *self, raft_id id)
     return -1;
 }
 
-/* A MemberChange on cmd.members/ (only the serving leader reads cmd.; the
- * broker lets only an admin publish there). */
+/* A MemberChange on another topic than cmd.members/, or from another
+ * identity than an admin (store_authz_member_change_ok): dropped unanswered
+ * (an answer would go to whatever client id it names), counted in hb.store's
+ * forbidden, logged once per identity. */
+static void s_member_change_refused (self_t *self, const char *topic, const char *identity)
+{
+    store_count_forbidden (self->store);
+    char key[STORE_AUTHZ_MAX_IDENTITY + 64];
+    snprintf (key, sizeof key, "store:member-change:%.*s", STORE_AUTHZ_MAX_IDENTITY,
+              identity ? identity : "(none)");
+    hs_log_once (HS_LOG_WARN, key,
+                 "dropped a MemberChange of \"%.*s\" on %.100s: only an admin may change the "
+                 "members, and only on " STORE_AUTHZ_MEMBERS_TOPIC " (counted in hb.store's "
+                 "forbidden; further ones of this identity not logged)",
+                 STORE_AUTHZ_MAX_IDENTITY, identity ? identity : "(no identity)", topic);
+}
+
+/* A MemberChange on cmd.members/ from an admin (or on an insecure bus):
+ * s_batch_ha checked both (store_authz_member_change_ok). */
 static void s_member_change (self_t *self, const Hs__MemberChange *c, const char *identity)
 {
     (void)identity;
@@ -1226,7 +1244,11 @@ static void s_batch_ha (self_t *self)
         if (r < 0) break;
         if (store_join_take (self->bus, topic, env)) continue;
         if (env->body_case == HS__ENVELOPE__BODY_MEMBER_CHANGE) {
-            s_member_change (self, env->member_change, hs_bus_peer_identity (self->bus));
+            const char *who = hs_bus_peer_identity (self->bus);
+            if (store_authz_member_change_ok (topic, who, hs_bus_identity (self->bus) != NULL))
+                s_member_change (self, env->member_change, who);
+            else
+                s_member_change_refused (self, topic, who);
             free (topic);
             hs_pb_free (env);
             continue;

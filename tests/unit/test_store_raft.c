@@ -9,6 +9,7 @@
 #include "hs_test.h"
 #include "hs_util.h"
 #include "store.h"
+#include "store_authz.h"
 #include "store_raft.h"
 
 #include <errno.h>
@@ -540,6 +541,24 @@ static void test_foreign_cluster (void)
     s_teardown ();
 }
 
+/* A MemberChange is acted on only on cmd.members/ and only from an admin
+ * (a node credential may publish on cmd.pod/x, never on cmd.members*). */
+static void test_member_change_authz (void)
+{
+    CHECK (store_authz_member_change_ok ("cmd.members/hsctl-1", "admin:alice", true));
+    CHECK (!store_authz_member_change_ok ("cmd.pod/x", "admin:alice", true));
+    CHECK (!store_authz_member_change_ok ("cmd.pod/x", "node:b", true));
+    CHECK (!store_authz_member_change_ok ("cmd.members/x", "node:b", true));
+    CHECK (!store_authz_member_change_ok ("cmd.members/x", "sa:scheduler", true));
+    CHECK (!store_authz_member_change_ok ("cmd.members/x", "admin:", true));
+    CHECK (!store_authz_member_change_ok ("cmd.members/x", NULL, true)); /* no stamp */
+    CHECK (!store_authz_member_change_ok ("cmd.membersx", "admin:alice", true));
+    CHECK (!store_authz_member_change_ok (NULL, "admin:alice", true));
+    /* insecure bus: anyone, still only on cmd.members/ */
+    CHECK (store_authz_member_change_ok ("cmd.members/x", NULL, false));
+    CHECK (!store_authz_member_change_ok ("cmd.pod/x", NULL, false));
+}
+
 int main (int argc, char **argv)
 {
     static const hs_test_t tests[] = {
@@ -550,6 +569,7 @@ int main (int argc, char **argv)
         {"io_fault", test_io_fault},
         {"snapshot_install", test_snapshot_install},
         {"foreign_cluster", test_foreign_cluster},
+        {"member_change_authz", test_member_change_authz},
     };
     return HS_TEST_RUN (tests);
 }
