@@ -437,11 +437,11 @@ static int s_fsm_restore (struct raft_fsm *fsm, struct raft_buffer *buf)
 {
     store_raft_t *self = fsm->data;
     s_header_t h;
+    /* libraft 0.15 owns buf->base again when restore fails (it frees it:
+     * replication.c installSnapshotCb's discard, start.c's snapshot load);
+     * only a 0 return hands it to us. So free it on success only. */
     const uint8_t *data = s_check (self, buf, "snapshot", &h);
-    if (!data) {
-        raft_free (buf->base);
-        return RAFT_MALFORMED;
-    }
+    if (!data) return RAFT_MALFORMED;
     int r = 0;
     if (h.index > store_applied_index (self->store)) {
         /* A leader that gets a snapshot is no longer one. */
@@ -453,14 +453,14 @@ static int s_fsm_restore (struct raft_fsm *fsm, struct raft_buffer *buf)
                       (unsigned long long)h.index, (size_t)h.len);
         }
     }
-    if (h.index > self->snapshot_index) self->snapshot_index = h.index;
-    raft_free (buf->base);
     if (r < 0) {
         log_error ("cannot install the snapshot at raft index %llu: %s; stopping",
                    (unsigned long long)h.index, strerror (-r));
         self->fatal = r;
-        return RAFT_IOERR;
+        return RAFT_IOERR; /* libraft frees buf->base */
     }
+    if (h.index > self->snapshot_index) self->snapshot_index = h.index;
+    raft_free (buf->base);
     return 0;
 }
 
