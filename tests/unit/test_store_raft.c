@@ -551,8 +551,7 @@ static void test_snapshot_corrupt (void)
     const uint8_t payload[16] = {1, 2, 3};
     for (int k = 0; k < 2; k++) {
         struct raft_buffer buf;
-        CHECK_EQ_INT (store_raft_entry (g_cluster, payload, sizeof payload, &buf),
-                      0);
+        CHECK_EQ_INT (store_raft_entry (g_cluster, payload, sizeof payload, &buf), 0);
         if (k == 0)
             ((uint8_t *)buf.base)[0] ^= 0xff; /* bad magic */
         else
