@@ -16,6 +16,7 @@
 #include "store_batch.h"
 #include "store_join.h"
 #include "store_raft.h"
+#include "store_xport.h"
 #include "hs_bus.h"
 #include "hs_daemon.h"
 #include "hs_lock.h"
@@ -94,7 +95,8 @@ typedef struct {
     char *cluster_id, *raft_dir, *raft_address;
     raft_id raft_id;
     uv_loop_t uv;
-    struct raft_uv_transport transport;
+    struct raft_uv_transport transport; /* raft_uv_tcp */
+    struct raft_uv_transport xport;     /* over it: the cluster check (store_xport.h) */
     struct raft_io io;
     struct raft raft;
     bool uv_ok, transport_ok, io_ok, raft_ok, raft_closed;
@@ -626,6 +628,7 @@ static void s_raft_close_cb (struct raft *r)
 {
     self_t *self = r->data;
     raft_uv_close (&self->io);
+    store_xport_fini (&self->xport);
     raft_uv_tcp_close (&self->transport);
     self->raft_closed = true;
 }
@@ -708,7 +711,12 @@ static int s_ha_setup (self_t *self)
     self->uv_ok = true;
     int rv = raft_uv_tcp_init (&self->transport, &self->uv);
     self->transport_ok = rv == 0;
-    if (rv == 0) rv = raft_uv_init (&self->io, &self->uv, self->raft_dir, &self->transport);
+    if (rv == 0 && store_xport_init (&self->xport, &self->transport, self->cluster_id) < 0) {
+        raft_uv_tcp_close (&self->transport);
+        self->transport_ok = false;
+        rv = RAFT_NOMEM;
+    }
+    if (rv == 0) rv = raft_uv_init (&self->io, &self->uv, self->raft_dir, &self->xport);
     self->io_ok = rv == 0 && self->transport_ok;
     /* A corrupt segment must stop the member, not be moved aside: libraft's
      * auto-recovery would start it without those entries (canonical/raft#277),
@@ -1165,6 +1173,7 @@ static void s_ha_teardown (self_t *self)
         self->raft_ok = false;
     } else {
         if (self->io_ok) raft_uv_close (&self->io);
+        store_xport_fini (&self->xport);
         if (self->transport_ok) raft_uv_tcp_close (&self->transport);
     }
     if (self->uv_ok) {

@@ -520,6 +520,10 @@ static void s_foreign_cb (struct raft_apply *req, int status, void *result)
     raft_free (req);
 }
 
+/* The last line of defence: an entry of another cluster that got into the
+ * log anyway (raft_fixture has no transport, so store_xport's preamble,
+ * which keeps a foreign member from talking to raft at all, is checked by
+ * test_store_ha_bad_input.sh) stops every member applying it. */
 static void test_foreign_cluster (void)
 {
     s_setup (0, 0);
