@@ -96,6 +96,7 @@ typedef struct {
     raft_id raft_id;
     uv_loop_t uv;
     struct raft_uv_transport transport; /* raft_uv_tcp */
+    bool cluster_id_created; /* <data>/cluster-id written by this very start */
     struct raft_uv_transport xport;     /* over it: the cluster check (store_xport.h) */
     struct raft_io io;
     struct raft raft;
@@ -613,6 +614,7 @@ static int s_cluster_id (self_t *self)
     }
     self->cluster_id = hs_strdup (stored[0] ? stored : want);
     if (!stored[0]) {
+        self->cluster_id_created = true;
         _cleanup_free_ char *tmp = hs_sprintf ("%s.tmp", path);
         FILE *w = fopen (tmp, "w");
         if (!w || fprintf (w, "%s\n", self->cluster_id) < 0 || fflush (w) != 0 ||
@@ -740,7 +742,30 @@ static int s_ha_setup (self_t *self)
     raft_set_snapshot_threshold (&self->raft, (unsigned)self->snap_threshold);
     raft_set_snapshot_trailing (&self->raft, (unsigned)self->snap_trailing);
     raft_set_pre_vote (&self->raft, true);
-    if (!self->join) {
+    /* An empty raft dir is bootstrapped (or joined) only on a pristine
+     * member: a member that lost its raft dir must not bootstrap again (it
+     * would vote as if it had never seen the entries it acknowledged), and
+     * an existing single-store or restored data dir must not start a
+     * cluster: raft's log would not hold its records. */
+    _cleanup_free_ char *meta1 = hs_sprintf ("%s/metadata1", self->raft_dir);
+    _cleanup_free_ char *meta2 = hs_sprintf ("%s/metadata2", self->raft_dir);
+    bool raft_empty = access (meta1, F_OK) != 0 && access (meta2, F_OK) != 0;
+    bool lmdb_empty = store_applied_index (self->store) == 0 && store_revision (self->store) == 0;
+    if (raft_empty && (!lmdb_empty || (!self->join && !self->cluster_id_created))) {
+        log_error ("the raft dir %s is empty, but this member's data dir %s is not pristine "
+                   "(cluster id \"%s\" stored %s, applied to raft index %llu, revision %lld): "
+                   "refusing to %s. A member that lost its raft dir, or a single-store or "
+                   "restored data dir, cannot be (re)started as a member: remove this member "
+                   "(hsctl member remove), clear its --raft-dir and --data, and add it again "
+                   "(--join; it gets a snapshot from the leader)",
+                   self->raft_dir, self->data, self->cluster_id,
+                   self->cluster_id_created ? "by this start" : "before",
+                   (unsigned long long)store_applied_index (self->store),
+                   (long long)store_revision (self->store),
+                   self->join ? "join a cluster" : "bootstrap a cluster");
+        return 1;
+    }
+    if (!self->join && raft_empty) {
         struct raft_configuration conf;
         raft_configuration_init (&conf);
         for (size_t i = 0; i < self->n_peers; i++)

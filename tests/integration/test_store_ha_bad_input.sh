@@ -51,6 +51,26 @@ printf '\xde\xad\xbe\xef\xde\xad\xbe\xef' | dd of="$SEG" bs=1 seek=24 conv=notru
 refuses "corrupt" --data "$T/s1" --member s1 --peers "$PEERS"
 pass "a corrupted raft segment is refused: $(grep -i corrupt "$T/refuse.out" | tail -n1 | sed 's/.*hs-store [a-z]*: //')"
 
+# A member that lost its raft dir must not bootstrap again (it would vote
+# as if it had never acknowledged anything).
+rm -rf "$T/s1/raft"
+refuses "not pristine" --data "$T/s1" --member s1 --peers "$PEERS"
+pass "a member without its raft dir is refused: $(grep "not pristine" "$T/refuse.out" | head -n1 | cut -c1-160)..."
+
+# An existing single-store data dir started with --peers: refused (raft's
+# log would not hold its records).
+mkdir -p "$T/single"
+start single "$HS_BIN/hs-store" --bus "$HS_BUS" --data "$T/single"
+SP=$LAST_PID
+"$HS_BIN/hs-ha-load" --clients 1 --keys 1 --ms 300 --out "$T/single-load.jsonl" >"$T/single-load.log" 2>&1 ||
+  fail "hs-ha-load on the single store: $(tail -n 3 "$T/single-load.log")"
+kill "$SP"
+poll_until 10 sh -c "! kill -0 $SP" || fail "the single store did not stop"
+refuses "not pristine" --data "$T/single" --member s1 --peers "$PEERS"
+refuses "not pristine" --data "$T/single" --member s4 --join --raft-address 127.0.0.1:9 \
+  --cluster-id "$ID"
+pass "a single-store data dir is refused with --peers and with --join"
+
 # A corrupted snapshot: three members on loopback take snapshots often
 # (--snapshot-threshold 64); one stops, a byte of its snapshot's data is
 # flipped, and it must refuse to start rather than load it.
