@@ -96,7 +96,7 @@ typedef struct {
     raft_id raft_id;
     uv_loop_t uv;
     struct raft_uv_transport transport; /* raft_uv_tcp */
-    bool cluster_id_created; /* <data>/cluster-id written by this very start */
+    bool cluster_id_created;            /* <data>/cluster-id written by this very start */
     struct raft_uv_transport xport;     /* over it: the cluster check (store_xport.h) */
     struct raft_io io;
     struct raft raft;
