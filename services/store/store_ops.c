@@ -2061,6 +2061,19 @@ static int s_recover (store_t *self, bool at_open)
     uint8_t *buf = NULL;
     size_t len = 0, valid = 0;
     int r = store_wal_read (self->wal, &buf, &len);
+    if (r == 0 && at_open && self->replicated) {
+        /* Replicated: the log is never synced, so after a power loss it
+         * need not be a prefix of what was committed. raft's log holds
+         * every entry above LMDB's wal_batch (a raft snapshot is preceded
+         * by a synced checkpoint): raft applies them again after start.
+         * So the log is emptied, not replayed. (store_restore empties it
+         * before it gets here.) */
+        if (len > 0)
+            log_info ("write-ahead log: %zu bytes not replayed (replicated: raft's log holds "
+                      "every entry above LMDB's raft index %llu)",
+                      len, (unsigned long long)rp.committed);
+        len = 0;
+    }
     if (r == 0) r = store_wal_scan (buf, len, s_replay_record, &rp, &valid);
     if (r >= 0 && !store_wal_is_end (buf, len, valid))
         /* Never acked: acks go out only after a record's fdatasync returned,
