@@ -424,6 +424,24 @@ static void s_ha_serving (void *arg, bool serving)
     } else if (!serving && self->subscribed) {
         hs_bus_unsubscribe (self->bus, "cmd.");
         self->subscribed = false;
+        /* Commands already queued in SUB would be applied at this member's
+         * next term, maybe minutes later: drop them (their clients resend
+         * to the new leader when they see its epoch). cmd. is the HA
+         * store's only subscription. */
+        size_t dropped = 0;
+        for (size_t k = 0; k < 100000; k++) {
+            char *topic;
+            Hs__Envelope *env;
+            size_t size;
+            if (hs_bus_recv_sized (self->bus, "cmd.", &topic, &env, &size, 0) < 0) break;
+            free (topic);
+            hs_pb_free (env);
+            dropped++;
+        }
+        if (dropped)
+            log_info ("stopped serving: dropped %zu queued commands (their clients resend them to "
+                      "the new leader)",
+                      dropped);
     }
 }
 
