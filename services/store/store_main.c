@@ -727,6 +727,7 @@ static int s_ha_setup (self_t *self)
     }
     store_raft_cbs_t cbs = {.done = s_ha_done, .serving = s_ha_serving, .arg = self};
     store_raft_new (self->store, store_raft_hash (self->cluster_id), &cbs, &self->sr);
+    store_raft_set_names (self->sr, self->cluster_id, self->raft_dir);
     if (uv_loop_init (&self->uv) != 0) return 1;
     self->uv_ok = true;
     int rv = raft_uv_tcp_init (&self->transport, &self->uv);
