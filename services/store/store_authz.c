@@ -55,6 +55,17 @@ const char *store_authz_role_name (store_role_t role)
     return role < STORE_ROLE__COUNT ? s_role_names[role] : "unknown";
 }
 
+bool store_authz_member_change_ok (const char *topic, const char *identity, bool bus_secure)
+{
+    if (!topic || strncmp (topic, STORE_AUTHZ_MEMBERS_TOPIC, strlen (STORE_AUTHZ_MEMBERS_TOPIC)))
+        return false;
+    if (!bus_secure) return true;
+    if (!identity) return false;
+    store_authz_id_t id;
+    store_authz_id_parse (identity, &id);
+    return id.well_formed && id.role == STORE_ROLE_ADMIN;
+}
+
 static bool s_printable (const char *s)
 {
     size_t n = 0;

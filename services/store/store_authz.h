@@ -119,6 +119,16 @@ const char *store_authz_role_name (store_role_t role);
 #define STORE_AUTHZ_JOIN_CLIENT_PREFIX "join-"
 bool store_authz_client_ok (const store_authz_id_t *id, const char *client_id);
 
+/* Whether a MemberChange received on `topic`, stamped `identity`, may be
+ * acted on: only on a cmd.members/ topic, and only from admin:<user>. The
+ * broker restricts the topic cmd.members* to admins, but nothing stops a
+ * node from putting a MemberChange body on cmd.pod/x: so both are checked
+ * here. bus_secure false (the store's own connection is insecure): any
+ * identity, still only on cmd.members/. On a secure bus a missing stamp is
+ * refused. */
+#define STORE_AUTHZ_MEMBERS_TOPIC "cmd.members/"
+bool store_authz_member_change_ok (const char *topic, const char *identity, bool bus_secure);
+
 /* One write, as the store sees it. */
 typedef struct {
     Hs__Op op;

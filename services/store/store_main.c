@@ -12,9 +12,11 @@
  *  bus to its ack handed to it, replays of a remembered request included).
  */
 #include "store.h"
+#include "store_authz.h"
 #include "store_batch.h"
 #include "store_join.h"
 #include "store_raft.h"
+#include "store_xport.h"
 #include "hs_bus.h"
 #include "hs_daemon.h"
 #include "hs_lock.h"
@@ -93,7 +95,9 @@ typedef struct {
     char *cluster_id, *raft_dir, *raft_address;
     raft_id raft_id;
     uv_loop_t uv;
-    struct raft_uv_transport transport;
+    struct raft_uv_transport transport; /* raft_uv_tcp */
+    bool cluster_id_created;            /* <data>/cluster-id written by this very start */
+    struct raft_uv_transport xport;     /* over it: the cluster check (store_xport.h) */
     struct raft_io io;
     struct raft raft;
     bool uv_ok, transport_ok, io_ok, raft_ok, raft_closed;
@@ -420,6 +424,24 @@ static void s_ha_serving (void *arg, bool serving)
     } else if (!serving && self->subscribed) {
         hs_bus_unsubscribe (self->bus, "cmd.");
         self->subscribed = false;
+        /* Commands already queued in SUB would be applied at this member's
+         * next term, maybe minutes later: drop them (their clients resend
+         * to the new leader when they see its epoch). cmd. is the HA
+         * store's only subscription. */
+        size_t dropped = 0;
+        for (size_t k = 0; k < 100000; k++) {
+            char *topic;
+            Hs__Envelope *env;
+            size_t size;
+            if (hs_bus_recv_sized (self->bus, "cmd.", &topic, &env, &size, 0) < 0) break;
+            free (topic);
+            hs_pb_free (env);
+            dropped++;
+        }
+        if (dropped)
+            log_info ("stopped serving: dropped %zu queued commands (their clients resend them to "
+                      "the new leader)",
+                      dropped);
     }
 }
 
@@ -610,6 +632,7 @@ static int s_cluster_id (self_t *self)
     }
     self->cluster_id = hs_strdup (stored[0] ? stored : want);
     if (!stored[0]) {
+        self->cluster_id_created = true;
         _cleanup_free_ char *tmp = hs_sprintf ("%s.tmp", path);
         FILE *w = fopen (tmp, "w");
         if (!w || fprintf (w, "%s\n", self->cluster_id) < 0 || fflush (w) != 0 ||
@@ -625,6 +648,7 @@ static void s_raft_close_cb (struct raft *r)
 {
     self_t *self = r->data;
     raft_uv_close (&self->io);
+    store_xport_fini (&self->xport);
     raft_uv_tcp_close (&self->transport);
     self->raft_closed = true;
 }
@@ -703,11 +727,17 @@ static int s_ha_setup (self_t *self)
     }
     store_raft_cbs_t cbs = {.done = s_ha_done, .serving = s_ha_serving, .arg = self};
     store_raft_new (self->store, store_raft_hash (self->cluster_id), &cbs, &self->sr);
+    store_raft_set_names (self->sr, self->cluster_id, self->raft_dir);
     if (uv_loop_init (&self->uv) != 0) return 1;
     self->uv_ok = true;
     int rv = raft_uv_tcp_init (&self->transport, &self->uv);
     self->transport_ok = rv == 0;
-    if (rv == 0) rv = raft_uv_init (&self->io, &self->uv, self->raft_dir, &self->transport);
+    if (rv == 0 && store_xport_init (&self->xport, &self->transport, self->cluster_id) < 0) {
+        raft_uv_tcp_close (&self->transport);
+        self->transport_ok = false;
+        rv = RAFT_NOMEM;
+    }
+    if (rv == 0) rv = raft_uv_init (&self->io, &self->uv, self->raft_dir, &self->xport);
     self->io_ok = rv == 0 && self->transport_ok;
     /* A corrupt segment must stop the member, not be moved aside: libraft's
      * auto-recovery would start it without those entries (canonical/raft#277),
@@ -731,7 +761,30 @@ static int s_ha_setup (self_t *self)
     raft_set_snapshot_threshold (&self->raft, (unsigned)self->snap_threshold);
     raft_set_snapshot_trailing (&self->raft, (unsigned)self->snap_trailing);
     raft_set_pre_vote (&self->raft, true);
-    if (!self->join) {
+    /* An empty raft dir is bootstrapped (or joined) only on a pristine
+     * member: a member that lost its raft dir must not bootstrap again (it
+     * would vote as if it had never seen the entries it acknowledged), and
+     * an existing single-store or restored data dir must not start a
+     * cluster: raft's log would not hold its records. */
+    _cleanup_free_ char *meta1 = hs_sprintf ("%s/metadata1", self->raft_dir);
+    _cleanup_free_ char *meta2 = hs_sprintf ("%s/metadata2", self->raft_dir);
+    bool raft_empty = access (meta1, F_OK) != 0 && access (meta2, F_OK) != 0;
+    bool lmdb_empty = store_applied_index (self->store) == 0 && store_revision (self->store) == 0;
+    if (raft_empty && (!lmdb_empty || (!self->join && !self->cluster_id_created))) {
+        log_error ("the raft dir %s is empty, but this member's data dir %s is not pristine "
+                   "(cluster id \"%s\" stored %s, applied to raft index %llu, revision %lld): "
+                   "refusing to %s. A member that lost its raft dir, or a single-store or "
+                   "restored data dir, cannot be (re)started as a member: remove this member "
+                   "(hsctl member remove), clear its --raft-dir and --data, and add it again "
+                   "(--join; it gets a snapshot from the leader)",
+                   self->raft_dir, self->data, self->cluster_id,
+                   self->cluster_id_created ? "by this start" : "before",
+                   (unsigned long long)store_applied_index (self->store),
+                   (long long)store_revision (self->store),
+                   self->join ? "join a cluster" : "bootstrap a cluster");
+        return 1;
+    }
+    if (!self->join && raft_empty) {
         struct raft_configuration conf;
         raft_configuration_init (&conf);
         for (size_t i = 0; i < self->n_peers; i++)
@@ -1015,8 +1068,25 @@ static int s_conf_role (self_t *self, raft_id id)
     return -1;
 }
 
-/* A MemberChange on cmd.members/ (only the serving leader reads cmd.; the
- * broker lets only an admin publish there). */
+/* A MemberChange on another topic than cmd.members/, or from another
+ * identity than an admin (store_authz_member_change_ok): dropped unanswered
+ * (an answer would go to whatever client id it names), counted in hb.store's
+ * forbidden, logged once per identity. */
+static void s_member_change_refused (self_t *self, const char *topic, const char *identity)
+{
+    store_count_forbidden (self->store);
+    char key[STORE_AUTHZ_MAX_IDENTITY + 64];
+    snprintf (key, sizeof key, "store:member-change:%.*s", STORE_AUTHZ_MAX_IDENTITY,
+              identity ? identity : "(none)");
+    hs_log_once (HS_LOG_WARN, key,
+                 "dropped a MemberChange of \"%.*s\" on %.100s: only an admin may change the "
+                 "members, and only on " STORE_AUTHZ_MEMBERS_TOPIC " (counted in hb.store's "
+                 "forbidden; further ones of this identity not logged)",
+                 STORE_AUTHZ_MAX_IDENTITY, identity ? identity : "(no identity)", topic);
+}
+
+/* A MemberChange on cmd.members/ from an admin (or on an insecure bus):
+ * s_batch_ha checked both (store_authz_member_change_ok). */
 static void s_member_change (self_t *self, const Hs__MemberChange *c, const char *identity)
 {
     (void)identity;
@@ -1147,6 +1217,7 @@ static void s_ha_teardown (self_t *self)
         self->raft_ok = false;
     } else {
         if (self->io_ok) raft_uv_close (&self->io);
+        store_xport_fini (&self->xport);
         if (self->transport_ok) raft_uv_tcp_close (&self->transport);
     }
     if (self->uv_ok) {
@@ -1226,7 +1297,11 @@ static void s_batch_ha (self_t *self)
         if (r < 0) break;
         if (store_join_take (self->bus, topic, env)) continue;
         if (env->body_case == HS__ENVELOPE__BODY_MEMBER_CHANGE) {
-            s_member_change (self, env->member_change, hs_bus_peer_identity (self->bus));
+            const char *who = hs_bus_peer_identity (self->bus);
+            if (store_authz_member_change_ok (topic, who, hs_bus_identity (self->bus) != NULL))
+                s_member_change (self, env->member_change, who);
+            else
+                s_member_change_refused (self, topic, who);
             free (topic);
             hs_pb_free (env);
             continue;

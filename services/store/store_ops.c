@@ -523,6 +523,7 @@ static int s_read_txn (store_t *self, MDB_txn **ret, bool *ret_owned)
         *ret = self->txn;
         return 0;
     }
+    if (!self->env) return -EIO; /* a failed store_restore: stopping */
     return hs_db_errno (mdb_txn_begin (self->env, NULL, MDB_RDONLY, ret));
 }
 
@@ -2051,6 +2052,7 @@ static int s_replay_record (void *arg, uint64_t batch, const uint8_t *payload, s
 static int s_recover (store_t *self, bool at_open)
 {
     assert (!self->txn);
+    if (!self->env) return -EIO; /* a failed store_restore: stopping */
     MDB_txn *txn;
     int rc = mdb_txn_begin (self->env, NULL, 0, &txn);
     if (rc) return hs_db_errno (rc);
@@ -2061,6 +2063,19 @@ static int s_recover (store_t *self, bool at_open)
     uint8_t *buf = NULL;
     size_t len = 0, valid = 0;
     int r = store_wal_read (self->wal, &buf, &len);
+    if (r == 0 && at_open && self->replicated) {
+        /* Replicated: the log is never synced, so after a power loss it
+         * need not be a prefix of what was committed. raft's log holds
+         * every entry above LMDB's wal_batch (a raft snapshot is preceded
+         * by a synced checkpoint): raft applies them again after start.
+         * So the log is emptied, not replayed. (store_restore empties it
+         * before it gets here.) */
+        if (len > 0)
+            log_info ("write-ahead log: %zu bytes not replayed (replicated: raft's log holds "
+                      "every entry above LMDB's raft index %llu)",
+                      len, (unsigned long long)rp.committed);
+        len = 0;
+    }
     if (r == 0) r = store_wal_scan (buf, len, s_replay_record, &rp, &valid);
     if (r >= 0 && !store_wal_is_end (buf, len, valid))
         /* Never acked: acks go out only after a record's fdatasync returned,
@@ -2130,6 +2145,7 @@ int store_apply_as (store_t *self, Hs__Command *const *cmds, const char *const *
         broken = s_recover (self, false);
         self->must_recover = broken < 0;
     }
+    if (!broken && !self->txn && !self->env) broken = -EIO;
     if (!broken && !self->txn) {
         int rc = mdb_txn_begin (self->env, NULL, 0, &self->txn);
         if (rc) {
@@ -2564,6 +2580,7 @@ int store_replay (store_t *self, uint64_t index, const uint8_t *payload, size_t 
         if (r < 0) return r;
     }
     if (!self->txn) {
+        if (!self->env) return -EIO; /* a failed store_restore: stopping */
         int rc = mdb_txn_begin (self->env, NULL, 0, &self->txn);
         if (rc) {
             self->txn = NULL;
@@ -2608,9 +2625,19 @@ void store_new_epoch (store_t *self)
     } while (self->epoch == 0);
     /* Local readers (hs_db_snapshot) take the epoch from meta: written in
      * the window, not logged (each member has its own). */
-    if (self->txn)
-        (void)mdb_put (self->txn, self->meta, &(MDB_val){5, "epoch"},
-                       &(MDB_val){sizeof self->epoch, &self->epoch}, 0);
+    MDB_val k = {5, "epoch"}, v = {sizeof self->epoch, &self->epoch};
+    if (self->txn) {
+        (void)mdb_put (self->txn, self->meta, &k, &v, 0);
+        return;
+    }
+    /* No window open: a transaction of its own (not synced: a member's
+     * epoch is new at every start anyway). */
+    MDB_txn *txn;
+    if (!self->env || mdb_txn_begin (self->env, NULL, 0, &txn) != 0) return;
+    if (mdb_put (txn, self->meta, &k, &v, 0) == 0)
+        (void)mdb_txn_commit (txn);
+    else
+        mdb_txn_abort (txn);
 }
 
 int store_snapshot_copy (store_t *self, int fd, uint64_t *ret_index)
@@ -2618,6 +2645,7 @@ int store_snapshot_copy (store_t *self, int fd, uint64_t *ret_index)
     int r = store_checkpoint (self);
     if (r < 0) return r;
     *ret_index = self->wal_batch;
+    if (!self->env) return -EIO;
     return hs_db_errno (mdb_env_copyfd2 (self->env, fd, MDB_CP_COMPACT));
 }
 
@@ -2645,6 +2673,7 @@ int store_restore (store_t *self, uint64_t index, const uint8_t *data, size_t le
         return r;
     }
     hs_db_close (&self->db);
+    self->env = NULL; /* until hs_db_open succeeds: every use checks it */
     if (rename (tmp, final) != 0) r = -errno;
     int dfd = open (self->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {
@@ -2659,6 +2688,11 @@ int store_restore (store_t *self, uint64_t index, const uint8_t *data, size_t le
     /* The log's records are older than the snapshot: drop them, then open
      * as store_open does (usage and address indexes rebuilt, new epoch). */
     r = store_wal_reset (self->wal, true);
+    /* A new epoch, as after a restart: s_recover writes it in meta. */
+    do {
+        if (getrandom (&self->epoch, sizeof self->epoch, 0) != sizeof self->epoch)
+            self->epoch = (uint64_t)hs_now_ns () ^ (uint64_t)hs_mono_ns ();
+    } while (self->epoch == 0);
     if (r == 0) r = s_recover (self, true);
     if (r < 0) return r;
     self->wal_batch = index; /* the entries between LMDB's and index were no commands */

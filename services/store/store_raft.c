@@ -5,6 +5,7 @@
 #include "hs_util.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -15,6 +16,7 @@ struct store_raft_t {
     struct raft *raft;
     struct raft_fsm fsm;
     uint64_t cluster;
+    char *cluster_id, *raft_dir; /* for messages; NULL: unknown */
     store_raft_cbs_t cbs;
     /* the batch in flight */
     struct raft_apply *req; /* NULL: none; a callback for another req is stale */
@@ -76,7 +78,7 @@ int store_raft_entry (uint64_t cluster, const uint8_t *payload, size_t len, stru
 /* The payload of buf, or NULL (logged, counted, fatal) if it is not this
  * cluster's or is corrupt. */
 static const uint8_t *s_check (store_raft_t *self, const struct raft_buffer *buf, const char *what,
-                               s_header_t *h)
+                               uint64_t index, s_header_t *h)
 {
     const char *why = NULL;
     if (buf->len < STORE_RAFT_HEADER) why = "too short";
@@ -96,12 +98,20 @@ static const uint8_t *s_check (store_raft_t *self, const struct raft_buffer *buf
     if (!self->fatal) {
         self->refused++;
         self->fatal = -EBADMSG;
-        if (h->magic == STORE_RAFT_MAGIC && h->cluster != self->cluster)
-            log_error ("refused a raft %s from another cluster (cluster id hash %016llx, ours "
-                       "%016llx): the member must not join this cluster; stopping",
-                       what, (unsigned long long)h->cluster, (unsigned long long)self->cluster);
+        const char *dir = self->raft_dir ? self->raft_dir : "(raft dir)";
+        const char *file = strcmp (what, "snapshot") == 0 ? "its snapshot-*-INDEX-* file in"
+                                                          : "its log segment in";
+        if (buf->len >= STORE_RAFT_HEADER && h->magic == STORE_RAFT_MAGIC &&
+            h->cluster != self->cluster)
+            log_error ("refused the raft %s at index %llu (%s %s): it is from another cluster "
+                       "(cluster id hash %016llx; ours is \"%s\", hash %016llx): the member must "
+                       "not join this cluster; stopping",
+                       what, (unsigned long long)index, file, dir, (unsigned long long)h->cluster,
+                       self->cluster_id ? self->cluster_id : "?",
+                       (unsigned long long)self->cluster);
         else
-            log_error ("refused a raft %s: %s; stopping", what, why);
+            log_error ("refused the raft %s at index %llu (%s %s): %s; stopping", what,
+                       (unsigned long long)index, file, dir, why);
     }
     return NULL;
 }
@@ -335,7 +345,8 @@ static int s_fsm_apply (struct raft_fsm *fsm, const struct raft_buffer *buf, voi
     if (self->fatal) return RAFT_CANCELED; /* stopping: apply nothing more */
     uint64_t index = self->raft->last_applied + 1;
     s_header_t h;
-    const uint8_t *payload = s_check (self, buf, "entry", &h);
+    const uint8_t *payload =
+        s_check (self, buf, "entry", self->raft ? self->raft->last_applied + 1 : 0, &h);
     if (!payload) return RAFT_MALFORMED;
     if (index <= store_applied_index (self->store)) return 0; /* in LMDB or the log already */
     if (self->req && index == self->req_index && h.crc == self->req_crc &&
@@ -437,11 +448,14 @@ static int s_fsm_restore (struct raft_fsm *fsm, struct raft_buffer *buf)
 {
     store_raft_t *self = fsm->data;
     s_header_t h;
-    const uint8_t *data = s_check (self, buf, "snapshot", &h);
-    if (!data) {
-        raft_free (buf->base);
-        return RAFT_MALFORMED;
-    }
+    /* libraft 0.15 owns buf->base again when restore fails (it frees it:
+     * replication.c installSnapshotCb's discard, start.c's snapshot load);
+     * only a 0 return hands it to us. So free it on success only. */
+    uint64_t snap_index = 0;
+    if (buf->len >= STORE_RAFT_HEADER)
+        memcpy (&snap_index, (uint8_t *)buf->base + offsetof (s_header_t, index), 8);
+    const uint8_t *data = s_check (self, buf, "snapshot", snap_index, &h);
+    if (!data) return RAFT_MALFORMED;
     int r = 0;
     if (h.index > store_applied_index (self->store)) {
         /* A leader that gets a snapshot is no longer one. */
@@ -453,14 +467,14 @@ static int s_fsm_restore (struct raft_fsm *fsm, struct raft_buffer *buf)
                       (unsigned long long)h.index, (size_t)h.len);
         }
     }
-    if (h.index > self->snapshot_index) self->snapshot_index = h.index;
-    raft_free (buf->base);
     if (r < 0) {
         log_error ("cannot install the snapshot at raft index %llu: %s; stopping",
                    (unsigned long long)h.index, strerror (-r));
         self->fatal = r;
-        return RAFT_IOERR;
+        return RAFT_IOERR; /* libraft frees buf->base */
     }
+    if (h.index > self->snapshot_index) self->snapshot_index = h.index;
+    raft_free (buf->base);
     return 0;
 }
 
@@ -493,6 +507,8 @@ void store_raft_destroy (store_raft_t **self_p)
      * window, which store_destroy would otherwise commit). */
     s_fail_held (self);
     store_out_clear (&self->held);
+    free (self->cluster_id);
+    free (self->raft_dir);
     free (self);
     *self_p = NULL;
 }
@@ -544,4 +560,12 @@ uint64_t store_raft_io_errors (store_raft_t *self)
 uint64_t store_raft_disk_full (store_raft_t *self)
 {
     return self->disk_full;
+}
+
+void store_raft_set_names (store_raft_t *self, const char *cluster_id, const char *raft_dir)
+{
+    free (self->cluster_id);
+    free (self->raft_dir);
+    self->cluster_id = cluster_id ? hs_strdup (cluster_id) : NULL;
+    self->raft_dir = raft_dir ? hs_strdup (raft_dir) : NULL;
 }

@@ -48,6 +48,8 @@ void store_raft_destroy (store_raft_t **self_p);
 /* The FSM to give raft_init / raft_fixture_grow; then attach its raft. */
 struct raft_fsm *store_raft_fsm (store_raft_t *self);
 void store_raft_attach (store_raft_t *self, struct raft *raft);
+/* The cluster id and raft dir named in refusals (copied; NULL: unknown). */
+void store_raft_set_names (store_raft_t *self, const char *cluster_id, const char *raft_dir);
 struct raft *store_raft_raft (store_raft_t *self);
 
 /* Notices leadership changes (call after raft ran: each loop turn, each

@@ -51,6 +51,26 @@ printf '\xde\xad\xbe\xef\xde\xad\xbe\xef' | dd of="$SEG" bs=1 seek=24 conv=notru
 refuses "corrupt" --data "$T/s1" --member s1 --peers "$PEERS"
 pass "a corrupted raft segment is refused: $(grep -i corrupt "$T/refuse.out" | tail -n1 | sed 's/.*hs-store [a-z]*: //')"
 
+# A member that lost its raft dir must not bootstrap again (it would vote
+# as if it had never acknowledged anything).
+rm -rf "$T/s1/raft"
+refuses "not pristine" --data "$T/s1" --member s1 --peers "$PEERS"
+pass "a member without its raft dir is refused: $(grep "not pristine" "$T/refuse.out" | head -n1 | cut -c1-160)..."
+
+# An existing single-store data dir started with --peers: refused (raft's
+# log would not hold its records).
+mkdir -p "$T/single"
+start single "$HS_BIN/hs-store" --bus "$HS_BUS" --data "$T/single"
+SP=$LAST_PID
+"$HS_BIN/hs-ha-load" --clients 1 --keys 1 --ms 300 --out "$T/single-load.jsonl" >"$T/single-load.log" 2>&1 ||
+  fail "hs-ha-load on the single store: $(tail -n 3 "$T/single-load.log")"
+kill "$SP"
+poll_until 10 sh -c "! kill -0 $SP" || fail "the single store did not stop"
+refuses "not pristine" --data "$T/single" --member s1 --peers "$PEERS"
+refuses "not pristine" --data "$T/single" --member s4 --join --raft-address 127.0.0.1:9 \
+  --cluster-id "$ID"
+pass "a single-store data dir is refused with --peers and with --join"
+
 # A corrupted snapshot: three members on loopback take snapshots often
 # (--snapshot-threshold 64); one stops, a byte of its snapshot's data is
 # flipped, and it must refuse to start rather than load it.
@@ -89,3 +109,41 @@ printf '\xff\x00\xff\x00' | dd of="$SNAPF" bs=1 seek=$((SSIZE / 2)) conv=notrunc
 refuses "cannot start raft" --data "$T/m$F" --member "s$F" --peers "$PEERS3" \
   --snapshot-threshold 64 --snapshot-trailing 16
 pass "a corrupted snapshot is refused: $(grep "cannot start raft" "$T/refuse.out" | tail -n1 | sed 's/.*hs-store [a-z]*: //')"
+
+# A member of another cluster (same --peers, another --cluster-id) among two
+# good ones: the raft transport's cluster preamble refuses its connections
+# both ways before raft talks, so the good two elect and serve and it gets
+# no vote and no entry (before, it was caught only when an entry was
+# applied, after it could have won an election).
+# store_pids TEXT: the hs-store processes whose command line holds TEXT.
+store_pids() {
+  local p
+  for p in $(procs_naming "$1"); do
+    [ "$(cat "/proc/$p/comm" 2>/dev/null)" = hs-store ] && echo "$p"
+  done
+  return 0
+}
+no_store() { [ -z "$(store_pids "$1")" ]; }
+for p in $(store_pids "--data $T/m"); do kill "$p"; done
+poll_until 15 no_store "--data $T/m" || fail "the snapshot members did not stop"
+G=$(free_port_pair) H=$(free_port_pair)
+PEERSF="s1=127.0.0.1:$G,s2=127.0.0.1:$((G + 1)),s3=127.0.0.1:$H"
+for i in 1 2 3; do
+  mkdir -p "$T/f$i"
+  extra=()
+  [ "$i" = 3 ] && extra=(--cluster-id foreign-cluster)
+  start "f$i" "$HS_BIN/hs-store" --bus "$HS_BUS" --data "$T/f$i" --member "s$i" --peers "$PEERSF" \
+    "${extra[@]}"
+done
+wait_for 20 "a good leader" sh -c "grep -q 'leader for term' '$T/f1.log' '$T/f2.log'"
+wait_for 10 "the foreign member's refusal" grep -q "refused a raft connection.*cluster \"hs-" "$T/f3.log"
+wait_for 10 "a good member's refusal" sh -c \
+  "grep -q 'refused a raft connection.*cluster \"foreign-cluster\"' '$T/f1.log' '$T/f2.log'"
+"$HS_BIN/hs-ha-load" --clients 2 --keys 2 --ms 500 --out "$T/f-load.jsonl" >"$T/f-load.log" 2>&1 ||
+  fail "the good two do not serve: $(tail -n 3 "$T/f-load.log")"
+! grep -q "leader for term" "$T/f3.log" || fail "the foreign member became leader"
+! grep -qi "refused a raft entry\|from another cluster" "$T/f1.log" "$T/f2.log" "$T/f3.log" ||
+  fail "a foreign entry reached a member: $(grep -i 'another cluster' "$T"/f?.log | head -n 2)"
+[ -n "$(store_pids "--data $T/f1 ")" ] && [ -n "$(store_pids "--data $T/f2 ")" ] ||
+  fail "a good member stopped"
+pass "a foreign member is refused at the transport: $(grep "refused a raft connection" "$T/f1.log" "$T/f2.log" | head -n1 | sed 's/.*hs-store [a-z]*: //')"
