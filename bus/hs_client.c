@@ -331,6 +331,7 @@ struct hs_client_t {
         uint64_t epoch, term;
     } terms[EPOCH_TERMS];
     size_t n_terms;
+    char *cluster_id;       /* the replicated store's (hb.store's cluster_id) the terms are of */
     int replicated;         /* the last hb.store's: 1 replicated, 0 single, -1 not heard yet */
     int64_t hb_ns;          /* the last hb.store taken (0: none yet) */
     int64_t silent_ns;      /* silence counts from max(hb_ns, this): start, last move */
@@ -675,6 +676,21 @@ static void s_store_kind (hs_client_t *self, const Hs__StoreHeartbeat *hb)
 static bool s_on_store_heartbeat (hs_client_t *self, const Hs__Envelope *env)
 {
     const Hs__StoreHeartbeat *hb = env->store_heartbeat;
+    /* Terms order the epochs of ONE replicated store. A single store (term
+     * 0: a deposed leader never sends it) or another cluster (a control
+     * plane rebuilt while clients run: its terms start at 1 again) starts
+     * the order over; else every hb.store of it would be dropped as a
+     * deposed leader's, for good. */
+    const char *cid = hs_s (hb->cluster_id);
+    if (!hb->term || strcmp (cid, hs_s (self->cluster_id)) != 0) {
+        if (self->max_term)
+            log_info ("hb.store from %s%s: raft terms start over", hb->term ? "cluster " : "",
+                      hb->term ? cid : "a single store");
+        self->max_term = 0;
+        self->n_terms = 0;
+        free (self->cluster_id);
+        self->cluster_id = hb->term ? hs_strdup (cid) : NULL;
+    }
     s_epoch_term_note (self, hb->epoch, hb->term); /* a stale one's too: its chunks and events */
     if (hb->term && hb->term < self->max_term) return false;
     self->hb_ns = hs_mono_ns ();
@@ -1823,6 +1839,7 @@ void hs_client_destroy (hs_client_t **self_p)
     free (self->snap_topic);
     free (self->echo_prefix);
     free (self->store_sender);
+    free (self->cluster_id);
     free (self);
     *self_p = NULL;
 }

@@ -591,12 +591,14 @@ static void s_fake_store_call (s_fake_store_t *f, hs_client_t *c, const char *na
 
 /* An hb.store from a fake store: epoch, raft term (0: a single store) and
  * member ("" for a single store, role "standalone"). */
-static void s_fake_hb (hs_bus_t *bus, uint64_t epoch, uint64_t term, const char *member)
+static void s_fake_hb_of (hs_bus_t *bus, uint64_t epoch, uint64_t term, const char *member,
+                          const char *cluster_id)
 {
     Hs__StoreHeartbeat hb = HS__STORE_HEARTBEAT__INIT;
     hb.epoch = epoch;
     hb.term = term;
     hb.member = (char *)member;
+    hb.cluster_id = (char *)cluster_id;
     hb.role = *member ? "leader" : "standalone";
     Hs__Envelope env = HS__ENVELOPE__INIT;
     env.body_case = HS__ENVELOPE__BODY_STORE_HEARTBEAT;
@@ -605,15 +607,26 @@ static void s_fake_hb (hs_bus_t *bus, uint64_t epoch, uint64_t term, const char 
     hs_pb_take_str (&env.sender, NULL);
 }
 
+static void s_fake_hb (hs_bus_t *bus, uint64_t epoch, uint64_t term, const char *member)
+{
+    s_fake_hb_of (bus, epoch, term, member, "");
+}
+
 /* Publishes hb.store a few times while pumping c (~150 ms): c has heard it. */
-static void s_fake_hb_heard (hs_bus_t *bus, hs_client_t *c, uint64_t epoch, uint64_t term,
-                             const char *member)
+static void s_fake_hb_heard_of (hs_bus_t *bus, hs_client_t *c, uint64_t epoch, uint64_t term,
+                                const char *member, const char *cluster_id)
 {
     for (int i = 0; i < 3; i++) {
-        s_fake_hb (bus, epoch, term, member);
+        s_fake_hb_of (bus, epoch, term, member, cluster_id);
         int64_t until = hs_mono_ns () + 50 * MS;
         while (hs_mono_ns () < until) hs_client_process (c, 10);
     }
+}
+
+static void s_fake_hb_heard (hs_bus_t *bus, hs_client_t *c, uint64_t epoch, uint64_t term,
+                             const char *member)
+{
+    s_fake_hb_heard_of (bus, c, epoch, term, member, "");
 }
 
 /* A broker and a fake store on it, listening to commands. */
@@ -717,6 +730,39 @@ static void test_unavailable_single_store (void)
     CHECK (took_ms < 1000);
     CHECK (box.ack && box.ack->code == HS__CODE__CODE_UNAVAILABLE);
     hs_pb_free (box.ack);
+    hs_client_destroy (&c);
+    hs_bus_destroy (&f.bus);
+    s_cluster_down (&cl);
+}
+
+/* Raft terms order the epochs of one replicated store only (reviewer's
+ * finding): a control plane rebuilt while clients run (another cluster id,
+ * terms from 1 again) or a single store (term 0) starts the order over, so
+ * its hb.store is a new store (unacked commands resent at once), not a
+ * deposed leader's word dropped for good. */
+static void test_terms_start_over (void)
+{
+    cluster_t cl;
+    s_fake_store_t f = {0};
+    s_fake_store_up (&cl, &f); /* never pumped: no command is answered */
+    hs_client_t *c = s_client (&cl, "writer");
+    s_ack_box_t box = {0};
+    hs_call_opts_t o = {.timeout_ms = 20000, .retry_ms = 5000};
+    Hs__Write *w = hs_write_new (HS__OP__OP_CREATE, s_pod ("t", NULL));
+    CHECK_EQ_INT (hs_client_send (c, &w, 1, &o, s_ack_box_fn, &box), 0);
+    hs_pb_free (w);
+    s_fake_hb_heard_of (f.bus, c, 50, 7, "s1", "hs-old");
+    s_fake_hb_heard_of (f.bus, c, 51, 8, "s2", "hs-old");
+    uint64_t r = hs_client_resends (c);
+    CHECK (r >= 1);                                       /* s2 at term 8: a new leader */
+    s_fake_hb_heard_of (f.bus, c, 49, 6, "s3", "hs-old"); /* a deposed leader: ignored */
+    CHECK_EQ_INT (hs_client_resends (c), r);
+    s_fake_hb_heard_of (f.bus, c, 60, 1, "s1", "hs-new"); /* the rebuilt cluster */
+    CHECK (hs_client_resends (c) > r);
+    r = hs_client_resends (c);
+    s_fake_hb_heard_of (f.bus, c, 61, 2, "s2", "hs-new"); /* its next leader */
+    CHECK (hs_client_resends (c) > r);
+    CHECK_EQ_INT (box.calls, 0);
     hs_client_destroy (&c);
     hs_bus_destroy (&f.bus);
     s_cluster_down (&cl);
@@ -1753,6 +1799,7 @@ int main (int argc, char **argv)
         {"resync_new_epoch", test_resync_new_epoch},
         {"gap_detection", test_gap_detection},
         {"epoch_term_order", test_epoch_term_order},
+        {"terms_start_over", test_terms_start_over},
         {"local_store", test_local_store},
         {"snapshot", test_snapshot},
         {"snapshot_protocol", test_snapshot_protocol},
