@@ -1178,6 +1178,29 @@ void hs_heartbeat_counters (Hs__ComponentHeartbeat *hb, Hs__Counter *cs, Hs__Cou
 
 /* ------------------------------------------------------------- several brokers */
 
+/* Reads and drops every whole message queued on the SUB socket, at most
+ * max. A SUB socket asked for ZMQ_EVENTS (zmq_poll, hs_bus_wait, the
+ * loop) takes the FIRST frame of the next message off its pipe in
+ * advance; if that pipe is then disconnected, the message's other frames
+ * are gone with it and the next receive aborts the process inside libzmq
+ * ("Assertion failed: !_more (src/fq.cpp:112)", zeromq/libzmq#2163; seen
+ * in test_fence and bench-store-ha when a client moved brokers). Reading
+ * whole messages until none is left clears that first frame. What is read
+ * here would be dropped with the connection anyway. */
+static size_t s_drain_sub (hs_bus_t *self, size_t max)
+{
+    size_t n = 0;
+    zmq_msg_t m;
+    zmq_msg_init (&m);
+    while (n < max && zmq_msg_recv (&m, self->sub, ZMQ_DONTWAIT) >= 0) {
+        while (zmq_msg_more (&m))
+            if (zmq_msg_recv (&m, self->sub, 0) < 0) break;
+        n++;
+    }
+    zmq_msg_close (&m);
+    return n;
+}
+
 /* Moves the SUB socket to the next broker. why: NULL for the ZMTP link's
  * own failover (logged once per broker lost), or the caller's reason. */
 static int s_move (hs_bus_t *self, int64_t now, const char *why)
@@ -1185,7 +1208,11 @@ static int s_move (hs_bus_t *self, int64_t now, const char *why)
     const char *from = self->eps[self->cur].sub;
     size_t next = (self->cur + 1) % self->n_eps;
     /* Whatever the old connection held is dropped with it: the messages
-     * that might still sit in its queue were the broker's last ones. */
+     * that might still sit in its queue were the broker's last ones. They
+     * are read off first (s_drain_sub), and nothing asks the socket for
+     * ZMQ_EVENTS between that and the disconnect. */
+    size_t drained = s_drain_sub (self, 10000);
+    if (drained) log_debug ("bus: dropped %zu messages queued from %s", drained, from);
     zmq_disconnect (self->sub, from);
     if (zmq_connect (self->sub, self->eps[next].sub) != 0) {
         /* not connected anywhere: the next check tries the one after */

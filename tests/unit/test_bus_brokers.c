@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <zmq.h>
 
 #define MS ((int64_t)1000000)
 
@@ -238,6 +239,54 @@ static void test_failover_killed (void)
 static void test_failover_hung (void)
 {
     s_failover (SIGSTOP, "broker hung");
+}
+
+/* A move while the SUB socket holds the first frame of a message it took
+ * in advance (asking ZMQ_EVENTS does that, as every poll and loop does):
+ * before s_drain_sub, the next receive aborted the process in libzmq
+ * ("Assertion failed: !_more (src/fq.cpp:112)", zeromq/libzmq#2163). */
+static void test_move_with_prefetched (void)
+{
+    broker_t a, b;
+    broker_t *bs[] = {&a, &b};
+    _cleanup_free_ char *list = s_brokers_up (bs, 2);
+    hs_bus_t *pub = NULL, *sub = NULL;
+    CHECK_EQ_INT (hs_bus_connect (list, "pub", NULL, &pub), 0);
+    CHECK_EQ_INT (hs_bus_connect (list, "sub", NULL, &sub), 0);
+    hs_bus_subscribe (sub, "t.");
+    CHECK_EQ_INT (hs_bus_join (pub, 5000), 0);
+    CHECK_EQ_INT (hs_bus_join (sub, 5000), 0);
+    for (int round = 0; round < 20; round++) {
+        /* three messages queued, the first of them taken in advance */
+        int events = 0;
+        size_t len = sizeof events;
+        int64_t deadline = hs_mono_ns () + 2000 * MS;
+        while (!(events & ZMQ_POLLIN) && hs_mono_ns () < deadline) {
+            for (int i = 0; i < 3; i++) s_publish_n (pub, "t.p", (uint64_t)(round * 10 + i));
+            usleep (2000);
+            CHECK_EQ_INT (zmq_getsockopt (hs_bus_sub_socket (sub), ZMQ_EVENTS, &events, &len), 0);
+        }
+        CHECK (events & ZMQ_POLLIN);
+        CHECK_EQ_INT (hs_bus_move (sub, "test: move with a message taken in advance"), 1);
+        /* would abort here without the drain */
+        char *t;
+        Hs__Envelope *env;
+        while (hs_bus_recv (sub, &t, &env, 0) == 0) {
+            free (t);
+            hs_pb_free (env);
+        }
+    }
+    /* and it still receives, through whichever broker it is on now */
+    int64_t got = -1;
+    int64_t deadline = hs_mono_ns () + 3000 * MS;
+    for (uint64_t n = 1000; got < 0 && hs_mono_ns () < deadline; n++) {
+        s_publish_n (pub, "t.q", n);
+        got = s_recv_n (sub, "t.q", 20);
+    }
+    CHECK (got >= 1000);
+    hs_bus_destroy (&pub);
+    hs_bus_destroy (&sub);
+    for (size_t i = 0; i < 2; i++) s_broker_kill (bs[i]);
 }
 
 /* A raw bus user on an hs_loop (hs_bus_attach) fails over too. */
@@ -923,6 +972,7 @@ int main (int argc, char **argv)
         {"failover_killed", test_failover_killed},
         {"failover_hung", test_failover_hung},
         {"failover_on_loop", test_failover_on_loop},
+        {"move_with_prefetched", test_move_with_prefetched},
         {"first_broker_down", test_first_broker_down},
         {"no_broker_up", test_no_broker_up},
         {"client_across_failover", test_client_across_failover},
