@@ -597,7 +597,10 @@ static void test_member_change_authz (void)
 
 static int g_accepted;
 
-static void s_x_free (uv_handle_t *h) { raft_free (h); }
+static void s_x_free (uv_handle_t *h)
+{
+    raft_free (h);
+}
 
 static void s_x_accept (struct raft_uv_transport *t, raft_id id, const char *address,
                         uv_stream_t *stream)
