@@ -96,7 +96,7 @@ typedef struct {
     raft_id raft_id;
     uv_loop_t uv;
     struct raft_uv_transport transport; /* raft_uv_tcp */
-    bool cluster_id_created;            /* <data>/cluster-id written by this very start */
+    bool cluster_id_stored;             /* <data>/cluster-id existed at this start */
     struct raft_uv_transport xport;     /* over it: the cluster check (store_xport.h) */
     struct raft_io io;
     struct raft raft;
@@ -601,8 +601,10 @@ static int s_parse_peers (self_t *self)
     return 0;
 }
 
-/* <data>/cluster-id: written at bootstrap (or join), compared at every
- * start. 0, or 1 (logged) on a mismatch. */
+/* <data>/cluster-id: written once raft was bootstrapped (or joined), and
+ * compared at every start. Written only then, so a start that fails
+ * before (no bus yet, a --member typo) leaves the member pristine. 0, or
+ * 1 (logged) on a mismatch. */
 static int s_cluster_id (self_t *self)
 {
     _cleanup_free_ char *path = hs_sprintf ("%s/cluster-id", self->data);
@@ -631,16 +633,26 @@ static int s_cluster_id (self_t *self)
         return 1;
     }
     self->cluster_id = hs_strdup (stored[0] ? stored : want);
-    if (!stored[0]) {
-        self->cluster_id_created = true;
-        _cleanup_free_ char *tmp = hs_sprintf ("%s.tmp", path);
-        FILE *w = fopen (tmp, "w");
-        if (!w || fprintf (w, "%s\n", self->cluster_id) < 0 || fflush (w) != 0 ||
-            fsync (fileno (w)) != 0 || fclose (w) != 0 || rename (tmp, path) != 0) {
-            log_error ("cannot write %s: %s", path, strerror (errno));
-            return 1;
-        }
+    self->cluster_id_stored = stored[0] != 0;
+    return 0;
+}
+
+/* Keeps the cluster id in <data>/cluster-id, once raft holds this
+ * member's configuration. 0, or 1 (logged). */
+static int s_cluster_id_write (self_t *self)
+{
+    if (self->cluster_id_stored) return 0;
+    _cleanup_free_ char *path = hs_sprintf ("%s/cluster-id", self->data);
+    _cleanup_free_ char *tmp = hs_sprintf ("%s.tmp", path);
+    FILE *w = fopen (tmp, "w");
+    bool ok = w && fprintf (w, "%s\n", self->cluster_id) >= 0 && fflush (w) == 0 &&
+              fsync (fileno (w)) == 0;
+    if (w && fclose (w) != 0) ok = false;
+    if (!ok || rename (tmp, path) != 0) {
+        log_error ("cannot write %s: %s", path, strerror (errno));
+        return 1;
     }
+    self->cluster_id_stored = true;
     return 0;
 }
 
@@ -770,7 +782,7 @@ static int s_ha_setup (self_t *self)
     _cleanup_free_ char *meta2 = hs_sprintf ("%s/metadata2", self->raft_dir);
     bool raft_empty = access (meta1, F_OK) != 0 && access (meta2, F_OK) != 0;
     bool lmdb_empty = store_applied_index (self->store) == 0 && store_revision (self->store) == 0;
-    if (raft_empty && (!lmdb_empty || (!self->join && !self->cluster_id_created))) {
+    if (raft_empty && (!lmdb_empty || (!self->join && self->cluster_id_stored))) {
         log_error ("the raft dir %s is empty, but this member's data dir %s is not pristine "
                    "(cluster id \"%s\" stored %s, applied to raft index %llu, revision %lld): "
                    "refusing to %s. A member that lost its raft dir, or a single-store or "
@@ -778,7 +790,7 @@ static int s_ha_setup (self_t *self)
                    "(hsctl member remove), clear its --raft-dir and --data, and add it again "
                    "(--join; it gets a snapshot from the leader)",
                    self->raft_dir, self->data, self->cluster_id,
-                   self->cluster_id_created ? "by this start" : "before",
+                   self->cluster_id_stored ? "before" : "nowhere yet",
                    (unsigned long long)store_applied_index (self->store),
                    (long long)store_revision (self->store),
                    self->join ? "join a cluster" : "bootstrap a cluster");
@@ -791,10 +803,11 @@ static int s_ha_setup (self_t *self)
             raft_configuration_add (&conf, self->peers[i].id, self->peers[i].address, RAFT_VOTER);
         rv = raft_bootstrap (&self->raft, &conf);
         raft_configuration_close (&conf);
-        if (rv == 0)
+        if (rv == 0) {
             log_info ("bootstrapped cluster \"%s\" with %zu members in %s", self->cluster_id,
                       self->n_peers, self->raft_dir);
-        else if (rv != RAFT_CANTBOOTSTRAP) {
+            if (s_cluster_id_write (self)) return 1;
+        } else if (rv != RAFT_CANTBOOTSTRAP) {
             log_error ("cannot bootstrap raft in %s: %s", self->raft_dir,
                        raft_errmsg (&self->raft));
             return 1;
@@ -820,6 +833,7 @@ static int s_ha_setup (self_t *self)
                        raft_errmsg (&self->raft));
         return 1;
     }
+    if (s_cluster_id_write (self)) return 1;
     log_info ("member %s (raft id %llu at %s) of cluster \"%s\": applied to raft index %llu",
               self->member, (unsigned long long)self->raft_id, self->raft_address, self->cluster_id,
               (unsigned long long)store_applied_index (self->store));

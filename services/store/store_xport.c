@@ -10,6 +10,13 @@
 
 static const uint8_t s_magic[8] = {'H', 'S', 'R', 'A', 'F', 'T', 0, 1};
 
+/* An incoming connection that has not sent its preamble within this is
+ * dropped (at the next accept), and no more than XP_MAX_PENDING wait for
+ * theirs (the oldest goes): a peer that connects and sends nothing must
+ * not pile up fds until EMFILE. */
+#define XP_PREAMBLE_MS 5000
+#define XP_MAX_PENDING 64
+
 typedef struct xp_op xp_op_t;
 typedef struct {
     struct raft_uv_transport *outer, *inner;
@@ -34,6 +41,7 @@ struct xp_op {
     uv_write_t w;
     /* incoming */
     raft_id id;
+    uint64_t since; /* uv_now at accept */
     char address[256];
     size_t got;
     uint8_t buf[STORE_XPORT_PREAMBLE];
@@ -228,6 +236,36 @@ static void s_read_cb (uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     x->accept_cb (x->outer, id, address, s);
 }
 
+/* Drops the incoming connections still without a preamble after
+ * XP_PREAMBLE_MS, and the oldest ones beyond XP_MAX_PENDING - 1 (room for
+ * one more). */
+static void s_incoming_expire (xport_t *x, uint64_t now)
+{
+    size_t n = 0;
+    xp_op_t *oldest = NULL;
+    for (xp_op_t *op = x->ops, *next; op; op = next) {
+        next = op->next;
+        if (op->req) continue;
+        if (now - op->since >= XP_PREAMBLE_MS) {
+            hs_log_once (HS_LOG_WARN, "store:xport:slow",
+                         "dropped a raft connection from member id %llu at %s: no cluster "
+                         "preamble within %d ms (further ones not logged)",
+                         (unsigned long long)op->id, op->address, XP_PREAMBLE_MS);
+            s_incoming_drop (op);
+            continue;
+        }
+        n++;
+        oldest = op; /* the list is newest first */
+    }
+    if (n >= XP_MAX_PENDING && oldest) {
+        hs_log_once (HS_LOG_WARN, "store:xport:full",
+                     "dropped a raft connection from member id %llu at %s: %d connections wait "
+                     "for their cluster preamble (further ones not logged)",
+                     (unsigned long long)oldest->id, oldest->address, XP_MAX_PENDING);
+        s_incoming_drop (oldest);
+    }
+}
+
 static void s_accept_cb (struct raft_uv_transport *inner, raft_id id, const char *address,
                          uv_stream_t *stream)
 {
@@ -236,12 +274,15 @@ static void s_accept_cb (struct raft_uv_transport *inner, raft_id id, const char
         s_close_stream (x, stream);
         return;
     }
+    uint64_t now = uv_now (stream->loop);
+    s_incoming_expire (x, now);
     xp_op_t *op = calloc (1, sizeof *op);
     if (!op) {
         s_close_stream (x, stream);
         return;
     }
     op->id = id;
+    op->since = now;
     snprintf (op->address, sizeof op->address, "%s", address ? address : "?");
     op->stream = stream;
     stream->data = op;
@@ -330,4 +371,13 @@ uint64_t store_xport_refused (struct raft_uv_transport *outer)
 {
     xport_t *x = outer->impl;
     return x ? x->refused : 0;
+}
+
+size_t store_xport_pending (struct raft_uv_transport *outer)
+{
+    xport_t *x = outer->impl;
+    size_t n = 0;
+    for (xp_op_t *op = x ? x->ops : NULL; op; op = op->next)
+        if (!op->req) n++;
+    return n;
 }

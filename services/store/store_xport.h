@@ -16,6 +16,7 @@
 #define STORE_XPORT_H
 
 #include <raft/uv.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define STORE_XPORT_PREAMBLE 80 /* 8 magic, 8 hash, 64 cluster id */
@@ -28,6 +29,9 @@ int store_xport_init (struct raft_uv_transport *outer, struct raft_uv_transport 
 void store_xport_fini (struct raft_uv_transport *outer);
 /* Connections refused for another cluster (or not hs-store at all). */
 uint64_t store_xport_refused (struct raft_uv_transport *outer);
+/* Incoming connections waiting for their preamble (at most 64; one
+ * silent for 5 s is dropped at the next accept); tests. */
+size_t store_xport_pending (struct raft_uv_transport *outer);
 /* The preamble of cluster_id into buf (STORE_XPORT_PREAMBLE bytes); tests. */
 void store_xport_preamble (const char *cluster_id, uint8_t *buf);
 

@@ -3,7 +3,8 @@
 # a bad member name, --peers without --member, a member not in --peers, a
 # name twice; a data dir of another cluster (foreign --cluster-id, or
 # --peers of another cluster); a corrupted raft log segment; a corrupted
-# raft snapshot (three members on loopback). Loopback only;
+# raft snapshot (three members on loopback); a failed first start (a
+# --member typo, no bus) does not leave a member refused. Loopback only;
 # each refusal must be an exit, not a hang (10 s each at most).
 source "$(dirname "$0")/lib.sh"
 
@@ -76,6 +77,14 @@ pass "a single-store data dir is refused with --peers and with --join"
 # flipped, and it must refuse to start rather than load it.
 Q=$(free_port_pair) R=$(free_port_pair)
 PEERS3="s1=127.0.0.1:$Q,s2=127.0.0.1:$((Q + 1)),s3=127.0.0.1:$R"
+# A first start that fails (a --member typo; no bus yet, as when members
+# start before hs-bus) leaves the member pristine: it writes no cluster-id
+# file, so its next, good start bootstraps and serves with the others.
+refuses "not in --peers" --data "$T/m1" --member s9 --peers "$PEERS3"
+mkdir -p "$T/m1" && mv "$T/refuse.out" "$T/m1-typo.out"
+refuses "bus" --data "$T/m2" --member s2 --peers "$PEERS3" --bus bogus://no-bus-yet
+[ ! -e "$T/m1/cluster-id" ] && [ ! -e "$T/m2/cluster-id" ] ||
+  fail "a failed first start wrote a cluster-id file: $(ls "$T/m1" "$T/m2")"
 for i in 1 2 3; do
   mkdir -p "$T/m$i"
   start "m$i" "$HS_BIN/hs-store" --bus "$HS_BUS" --data "$T/m$i" --member "s$i" --peers "$PEERS3" \
@@ -84,6 +93,11 @@ done
 wait_for 20 "a leader" sh -c "grep -q 'leader for term' '$T'/m?.log"
 "$HS_BIN/hs-ha-load" --clients 8 --keys 4 --ms 1500 --out "$T/snap-load.jsonl" >"$T/snap-load.log" 2>&1 ||
   fail "hs-ha-load: $(tail -n 3 "$T/snap-load.log")"
+for i in 1 2; do
+  grep -q "bootstrapped cluster" "$T/m$i.log" || fail "s$i (failed first start) did not bootstrap"
+  [ -s "$T/m$i/cluster-id" ] || fail "s$i has no cluster-id file after bootstrapping"
+done
+pass "members whose first start failed (a --member typo, no bus) bootstrap and serve"
 # a follower with a snapshot of its own
 snap_follower() {
   local i

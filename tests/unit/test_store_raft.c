@@ -11,10 +11,18 @@
 #include "store.h"
 #include "store_authz.h"
 #include "store_raft.h"
+#include "store_xport.h"
 
 #include <errno.h>
 #include <lmdb.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <raft/fixture.h>
+#include <raft/uv.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -585,6 +593,121 @@ static void test_member_change_authz (void)
     CHECK (!store_authz_member_change_ok ("cmd.pod/x", NULL, false));
 }
 
+/* ------------------------------------------------------------------ the transport's preamble */
+
+static int g_accepted;
+
+static void s_x_free (uv_handle_t *h)
+{
+    raft_free (h);
+}
+
+static void s_x_accept (struct raft_uv_transport *t, raft_id id, const char *address,
+                        uv_stream_t *stream)
+{
+    (void)t, (void)id, (void)address;
+    g_accepted++;
+    uv_close ((uv_handle_t *)stream, s_x_free);
+}
+
+static bool g_x_closed;
+static void s_x_closed (struct raft_uv_transport *t)
+{
+    (void)t;
+    g_x_closed = true;
+}
+
+/* A TCP connection to 127.0.0.1:port that has done raft_uv_tcp's own
+ * handshake (protocol 1, id, address), so the wrapper reads next. */
+static int s_x_client (int port)
+{
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons ((uint16_t)port)};
+    a.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    if (fd < 0 || connect (fd, (struct sockaddr *)&a, sizeof a) != 0) return -1;
+    uint8_t hs[24 + 16] = {0};
+    uint64_t v[3] = {1, 2, 16}; /* little-endian on the machines we run on */
+    memcpy (hs, v, sizeof v);
+    memcpy (hs + 24, "127.0.0.1:9", 11);
+    if (write (fd, hs, sizeof hs) != (ssize_t)sizeof hs) {
+        close (fd);
+        return -1;
+    }
+    return fd;
+}
+
+static bool s_x_eof (int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    char c;
+    return poll (&p, 1, 0) == 1 && read (fd, &c, 1) == 0;
+}
+
+/* Peers that connect and never send the cluster preamble: no more than 64
+ * wait (the oldest are dropped), and a good preamble still gets through. */
+static void test_xport_silent_peers (void)
+{
+    uv_loop_t loop;
+    CHECK_EQ_INT (uv_loop_init (&loop), 0);
+    struct raft_uv_transport inner = {0}, outer;
+    CHECK_EQ_INT (raft_uv_tcp_init (&inner, &loop), 0);
+    CHECK_EQ_INT (store_xport_init (&outer, &inner, "c1"), 0);
+    int port = hs_test_free_port_pair ();
+    char addr[32];
+    snprintf (addr, sizeof addr, "127.0.0.1:%d", port);
+    CHECK_EQ_INT (outer.init (&outer, 1, addr), 0);
+    CHECK_EQ_INT (outer.listen (&outer, s_x_accept), 0);
+    enum { NC = 70 };
+    int fds[NC];
+    for (int i = 0; i < NC; i++) {
+        fds[i] = s_x_client (port);
+        CHECK (fds[i] >= 0);
+        /* raft_uv_tcp listens with a short backlog: accept before the next */
+        for (int k = 0; k < 5; k++) {
+            uv_run (&loop, UV_RUN_NOWAIT);
+            nanosleep (&(struct timespec){0, 200000}, NULL);
+        }
+    }
+    /* until every one is either waiting in the wrapper or dropped */
+    size_t dropped = 0;
+    for (int k = 0; k < 3000; k++) {
+        uv_run (&loop, UV_RUN_NOWAIT);
+        dropped = 0;
+        for (int i = 0; i < NC; i++)
+            if (fds[i] >= 0 && s_x_eof (fds[i])) {
+                close (fds[i]);
+                fds[i] = -2;
+            }
+        for (int i = 0; i < NC; i++) dropped += fds[i] == -2;
+        if (store_xport_pending (&outer) + dropped == NC) break;
+        nanosleep (&(struct timespec){0, 1000000}, NULL);
+    }
+    CHECK_EQ_INT (store_xport_pending (&outer), 64);
+    CHECK_EQ_INT (dropped, NC - 64);
+    /* the oldest went: the first ones connected */
+    CHECK_EQ_INT (fds[0], -2);
+    CHECK (fds[NC - 1] >= 0);
+    /* one of the waiting ones sends the right preamble: raft gets it */
+    uint8_t pre[STORE_XPORT_PREAMBLE];
+    store_xport_preamble ("c1", pre);
+    CHECK_EQ_INT (write (fds[NC - 1], pre, sizeof pre), (ssize_t)sizeof pre);
+    for (int k = 0; k < 3000 && g_accepted == 0; k++) {
+        uv_run (&loop, UV_RUN_NOWAIT);
+        nanosleep (&(struct timespec){0, 1000000}, NULL);
+    }
+    CHECK_EQ_INT (g_accepted, 1);
+    CHECK_EQ_INT (store_xport_pending (&outer), 63);
+    outer.close (&outer, s_x_closed);
+    for (int k = 0; k < 3000 && !g_x_closed; k++) uv_run (&loop, UV_RUN_NOWAIT);
+    CHECK (g_x_closed);
+    store_xport_fini (&outer);
+    raft_uv_tcp_close (&inner);
+    uv_run (&loop, UV_RUN_DEFAULT);
+    CHECK_EQ_INT (uv_loop_close (&loop), 0);
+    for (int i = 0; i < NC; i++)
+        if (fds[i] >= 0) close (fds[i]);
+}
+
 int main (int argc, char **argv)
 {
     static const hs_test_t tests[] = {
@@ -597,6 +720,7 @@ int main (int argc, char **argv)
         {"foreign_cluster", test_foreign_cluster},
         {"member_change_authz", test_member_change_authz},
         {"snapshot_corrupt", test_snapshot_corrupt},
+        {"xport_silent_peers", test_xport_silent_peers},
     };
     return HS_TEST_RUN (tests);
 }
