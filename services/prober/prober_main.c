@@ -1288,6 +1288,9 @@ static int64_t s_pass (void *arg, hs_ctrl_t *ctrl, int64_t now)
     zhashx_purge (self->dirty);
     int64_t next = s_min (self->next_full, s_probe_pass (self, now));
     if (self->node_dirty || now >= self->next_node_check) s_check_nodes (self, hs_mono_ns ());
+    /* its own rate limit, not the echoes': due now, it never waits for
+     * next_echo (the pass would return a time past and spin until then) */
+    s_fence_nodes (self, hs_mono_ns ());
     s_echo_fences (self, hs_mono_ns ());
     next = s_min (next, self->next_node_check);
     next = s_min (next, self->fence_nodes_dirty ? self->fence_nodes_at + FENCE_NODES_NS
