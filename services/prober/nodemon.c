@@ -184,6 +184,18 @@ int64_t nodemon_fence_at (const nodemon_conf_t *conf, int64_t last_heard, int64_
     return base + w + margin;
 }
 
+const char *nodemon_fence_echo_node (const char *topic, const char *component, const char *instance,
+                                     const char *sender, const char *own)
+{
+    if (!topic || strncmp (topic, "fence.", 6) != 0 || !instance || !*instance) return NULL;
+    if (!component || strcmp (component, "hs-prober") != 0) return NULL;
+    if (!sender || !*sender || (own && strcmp (sender, own) == 0)) return NULL;
+    const char *node = topic + 6;
+    size_t len = strlen (instance);
+    if (strncmp (node, instance, len) != 0 || strcmp (node + len, "/") != 0) return NULL;
+    return instance;
+}
+
 int64_t nodemon_pod_replace_at (const nodemon_conf_t *conf, const Hs__Pod *pod,
                                 int64_t silent_since, int64_t last_heard, int64_t since)
 {

@@ -79,6 +79,17 @@ int64_t nodemon_pod_evict_at (const nodemon_conf_t *conf, const Hs__Pod *pod, in
  * (since: when we could start judging, as in nodemon_silent_at). */
 int64_t nodemon_fence_at (const nodemon_conf_t *conf, int64_t last_heard, int64_t since);
 
+/* A fence.<node>/ echo (topic, the heartbeat's component and instance, the
+ * envelope's sender) as seen by the prober whose bus sender is own: the
+ * node it confirms, or NULL when it confirms nothing to us (our own echo,
+ * not a prober's, or a topic that does not name its instance). Another
+ * prober's echo means an agent heartbeat reached the bus moments ago: a
+ * prober judging that node takes it as hearing the node now (last_heard =
+ * now), so nodemon_fence_at restarts and it never replaces an at-most-one
+ * pod while any prober still confirms its agent (docs/architecture.md §15). */
+const char *nodemon_fence_echo_node (const char *topic, const char *component, const char *instance,
+                                     const char *sender, const char *own);
+
 /* When a pod of a node heard last at last_heard (judging since `since`),
  * silent since silent_since, is replaced: nodemon_pod_evict_at, and for an
  * at-most-one pod never before nodemon_fence_at. INT64_MAX: never. */

@@ -735,6 +735,8 @@ static void s_heard (self_t *self, const char *name, int64_t now)
     }
 }
 
+static void s_echo_one (self_t *self, const char *name, s_node_t *n);
+
 static void s_on_agent_hb (void *arg, const char *topic, const Hs__Envelope *env)
 {
     self_t *self = arg;
@@ -752,6 +754,7 @@ static void s_on_agent_hb (void *arg, const char *topic, const Hs__Envelope *env
                 n->agent_sent = n->echoed = 0;
             }
             if (hb->sent_mono_ns > n->agent_sent) n->agent_sent = hb->sent_mono_ns;
+            s_echo_one (self, hb->instance, n);
         }
     }
     for (size_t i = 0; i < hb->n_nodes; i++) s_heard (self, hb->nodes[i], now);
@@ -985,34 +988,59 @@ static void s_fence_nodes (self_t *self, int64_t now)
     free (pods);
 }
 
-/* fence.<node>/: for each node we judge that runs at-most-one pods, the
- * send time of the newest heartbeat we heard from it (its agent's fence
- * contact, agent_fence.h). So its agent's last contact is never later than
- * our last receipt from it, whatever brokers either of us uses. */
+/* fence.<node>/: for a node we judge, the send time of the newest
+ * heartbeat we heard from its agent (its fence contact, agent_fence.h), so
+ * its agent's last contact is never later than our last receipt from it,
+ * whatever brokers either of us uses. Every node whose own agent
+ * heartbeats (hb.agent.<node>: hs-hollow's simulated nodes do not fence
+ * and are never echoed), not only those our pod cache says run at-most-one
+ * pods: sent from the heartbeat itself (s_on_agent_hb), from bus join on,
+ * before our snapshot or first pass, so a prober restart shorter than the
+ * agents' fence time fences nothing. One small message per heartbeat. */
+static void s_echo_one (self_t *self, const char *name, s_node_t *n)
+{
+    if (!self->ctrl || n->agent_sent <= n->echoed) return;
+    if (!hs_ctrl_owns (self->ctrl, name)) return; /* its judge confirms it */
+    Hs__ComponentHeartbeat hb = HS__COMPONENT_HEARTBEAT__INIT;
+    hb.component = COMPONENT;
+    hb.instance = (char *)name;
+    hb.host = self->host;
+    hb.sent_mono_ns = n->agent_sent;
+    Hs__Envelope env = HS__ENVELOPE__INIT;
+    env.body_case = HS__ENVELOPE__BODY_HEARTBEAT;
+    env.heartbeat = &hb;
+    _cleanup_free_ char *topic = hs_sprintf ("fence.%s/", name);
+    if (hs_bus_publish (hs_client_bus (hs_ctrl_client (self->ctrl)), topic, &env) == 0) {
+        n->echoed = n->agent_sent;
+        self->fence_echoes++;
+    }
+    hs_pb_take_str (&env.sender, NULL); /* publish set a heap copy */
+}
+
+/* Echoes a publish could not send (s_echo_one), every FENCE_ECHO_NS. */
 static void s_echo_fences (self_t *self, int64_t now)
 {
     if (now < self->next_echo) return;
     self->next_echo = now + FENCE_ECHO_NS;
     s_fence_nodes (self, now);
-    hs_bus_t *bus = hs_client_bus (hs_ctrl_client (self->ctrl));
-    for (s_node_t *n = zhashx_first (self->nodes); n; n = zhashx_next (self->nodes)) {
-        if (!n->fence_node || n->agent_sent <= n->echoed) continue;
-        const char *name = zhashx_cursor (self->nodes);
-        if (!hs_ctrl_owns (self->ctrl, name)) continue; /* its judge confirms it */
-        Hs__ComponentHeartbeat hb = HS__COMPONENT_HEARTBEAT__INIT;
-        hb.component = COMPONENT;
-        hb.instance = (char *)name;
-        hb.host = self->host;
-        hb.sent_mono_ns = n->agent_sent;
-        Hs__Envelope env = HS__ENVELOPE__INIT;
-        env.body_case = HS__ENVELOPE__BODY_HEARTBEAT;
-        env.heartbeat = &hb;
-        _cleanup_free_ char *topic = hs_sprintf ("fence.%s/", name);
-        if (hs_bus_publish (bus, topic, &env) == 0) {
-            n->echoed = n->agent_sent;
-            self->fence_echoes++;
-        }
-    }
+    for (s_node_t *n = zhashx_first (self->nodes); n; n = zhashx_next (self->nodes))
+        s_echo_one (self, zhashx_cursor (self->nodes), n);
+}
+
+/* fence.<node>/ from another prober (nodemon_fence_echo_node): it heard
+ * the node's agent moments ago, and that agent counts its fence from that
+ * heartbeat. A node we judge is heard now, so its at-most-one pods are
+ * replaced only after nobody confirmed it for the whole bound (probers
+ * that disagree on who owns a node never make a second copy). */
+static void s_on_fence_echo (void *arg, const char *topic, const Hs__Envelope *env)
+{
+    self_t *self = arg;
+    if (env->body_case != HS__ENVELOPE__BODY_HEARTBEAT || !self->ctrl) return;
+    const char *own = hs_bus_sender (hs_client_bus (hs_ctrl_client (self->ctrl)));
+    const char *name = nodemon_fence_echo_node (topic, env->heartbeat->component,
+                                                env->heartbeat->instance, env->sender, own);
+    if (!name || !zhashx_lookup (self->nodes, name)) return;
+    s_heard (self, name, hs_mono_ns ());
 }
 
 /* Nothing unread on our SUB socket (a heartbeat still queued would make a
@@ -1221,6 +1249,7 @@ static int s_start (void *arg, hs_ctrl_t *ctrl)
     int r = hs_client_on (client, res, s_on_exec_result, self);
     if (r == 0) r = hs_client_on (client, "hb.agent", s_on_agent_hb, self); /* and hb.agent-sim. */
     if (r == 0) r = hs_client_on (client, "hb.store", s_on_store_hb, self);
+    if (r == 0) r = hs_client_on (client, "fence.", s_on_fence_echo, self);
     if (r < 0) {
         log_error ("cannot subscribe: %s", strerror (-r));
         return 1;
@@ -1259,6 +1288,9 @@ static int64_t s_pass (void *arg, hs_ctrl_t *ctrl, int64_t now)
     zhashx_purge (self->dirty);
     int64_t next = s_min (self->next_full, s_probe_pass (self, now));
     if (self->node_dirty || now >= self->next_node_check) s_check_nodes (self, hs_mono_ns ());
+    /* its own rate limit, not the echoes': due now, it never waits for
+     * next_echo (the pass would return a time past and spin until then) */
+    s_fence_nodes (self, hs_mono_ns ());
     s_echo_fences (self, hs_mono_ns ());
     next = s_min (next, self->next_node_check);
     next = s_min (next, self->fence_nodes_dirty ? self->fence_nodes_at + FENCE_NODES_NS

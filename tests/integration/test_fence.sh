@@ -19,6 +19,8 @@
 #     running through the partition while its replacement runs on n3;
 #   - after the link is back: no duplicate of an at-most-one pod (the old
 #     pods are deleted, not restarted), the ordinary one's old copy goes;
+#   - first, hs-prober killed (kill -9) and started again at once: nothing
+#     is fenced (it echoes from bus join on);
 #   - then n3's hs-agent is killed (kill -9) with both at-most-one pods on
 #     it: their shims kill them when the agent's lease runs out (hs-shim
 #     --fence-lease), and their replacements start on n2 only after that;
@@ -59,6 +61,7 @@ for c in scheduler replicas jobs prober; do
   [ "$c" = prober ] && bus=$BUS_B,$BUS_A
   start "$c" on_host 1 "$HS_BIN/hs-$c" --bus "$bus" ${extra[$c]:-}
 done
+PROBER_PID=$LAST_PID
 for c in scheduler replicas jobs prober; do
   wait_for 30 "hs-$c to sync" grep -q "synced\|scheduling pods" "$T/$c.log"
 done
@@ -181,6 +184,23 @@ python3 "$T/sampler.py" "$T" "$HS_CG_PARENT" "$T/samples" &
 SAMPLER=$!
 HS_PIDS+=("$SAMPLER")
 wait_for 10 "the first samples" sh -c "[ \$(cat '$T/samples' 2>/dev/null | wc -l) -ge 3 ]"
+
+# ---- a quick prober restart (kill -9, started again at once, as systemd's
+# RestartSec=100ms does): it echoes every agent's heartbeat from bus join
+# on, before its snapshot, so no agent loses contact for the fence time.
+# Watched for 3 s past the kill (over the 2 s fence): one and batch still
+# run on n2, and n2's agent did not fence again (it fences at its start,
+# before any confirmation, with nothing to kill).
+fences_before=$(grep -c "fenced:" "$T/agent-n2.log" || true)
+t_kill=$(ms)
+{ kill -9 -- "-$PROBER_PID"; wait "$PROBER_PID"; } 2>/dev/null || true
+start prober on_host 1 "$HS_BIN/hs-prober" --bus "$BUS_B,$BUS_A"
+PROBER_PID=$LAST_PID
+wait_for 10 "3 s past the prober's kill" sh -c "[ \$((\$(date +%s%N) / 1000000 - $t_kill)) -ge 3000 ]"
+for w in one batch; do running_on "$w" n2 || fail "$w stopped on n2 across a quick prober restart"; done
+[ "$(grep -c "fenced:" "$T/agent-n2.log" || true)" = "$fences_before" ] ||
+  fail "n2's agent fenced across a quick prober restart"
+pass "a prober restart (kill -9, started again at once) fenced nothing"
 
 # handover FROM TO WHO T0: one and batch go from node FROM (WHO kills
 # them) and then run on node TO; sets GONE_MS, ONE_MS, BATCH_MS (since T0).

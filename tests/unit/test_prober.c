@@ -713,6 +713,37 @@ static void test_nodemon_fence (void)
         CHECK ((double)(repl - heard) >=
                agent_fence_ours + (double)conf.fence_margin_ns - 1e-3 * S);
     }
+
+    /* another prober's echo (fence.<node>/) for a node we judge restarts
+     * its fence bound: probers that disagree on who owns n1 (A echoes it,
+     * we judge it) never replace its at-most-one pod while A confirms it */
+    const char *me = "prober:b", *other = "prober:a";
+    CHECK_EQ_STR (nodemon_fence_echo_node ("fence.n1/", "hs-prober", "n1", other, me), "n1");
+    /* our own echo, one that is not a prober's, or a topic not naming its
+     * instance confirm nothing */
+    CHECK (!nodemon_fence_echo_node ("fence.n1/", "hs-prober", "n1", me, me));
+    CHECK (!nodemon_fence_echo_node ("fence.n1/", "hs-agent", "n1", other, me));
+    CHECK (!nodemon_fence_echo_node ("fence.n1/", "hs-prober", "n2", other, me));
+    CHECK (!nodemon_fence_echo_node ("fence.n12/", "hs-prober", "n1", other, me));
+    CHECK (!nodemon_fence_echo_node ("fence.n1", "hs-prober", "n1", other, me));
+    CHECK (!nodemon_fence_echo_node ("fence.n1/x", "hs-prober", "n1", other, me));
+    CHECK (!nodemon_fence_echo_node ("fence./", "hs-prober", "", other, me));
+    CHECK (!nodemon_fence_echo_node ("fence.n1/", "hs-prober", "n1", "", me));
+    CHECK (!nodemon_fence_echo_node ("fence.n1/", NULL, "n1", other, me));
+    /* the rule applied: we last heard n1 at `heard` (its link to our
+     * broker cut); A's echo arrives 2.5 s later; the pod is not replaced
+     * at heard + 3.1 s but 3.1 s after the echo, and each further echo
+     * moves it again: never while anyone confirms the node */
+    CHECK (amo != NULL);
+    if (!amo) return;
+    int64_t bound = nodemon_pod_replace_at (&conf, amo->pod, silent_since, heard, since);
+    CHECK_EQ_INT (bound, heard + 3100 * MS);
+    int64_t echo_at = heard + 2500 * MS;
+    int64_t last_heard = heard;
+    if (nodemon_fence_echo_node ("fence.n1/", "hs-prober", "n1", other, me)) last_heard = echo_at;
+    bound = nodemon_pod_replace_at (&conf, amo->pod, echo_at + conf.grace_ns, last_heard, since);
+    CHECK_EQ_INT (bound, echo_at + 3100 * MS);
+    CHECK (bound > heard + 3100 * MS);
     s_reset ();
 }
 
