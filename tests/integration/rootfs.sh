@@ -17,6 +17,7 @@ ROOTFS_MIRROR=${HS_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 # for test_agent.sh and the VM's loopback.
 ROOTFS_PKGS=(systemd systemd-sysv dbus libzmq5 libczmq4 libprotobuf-c1 liblmdb0 libyaml-0-2
              libsystemd0 libmnl0 libnftables1 libnetfilter-conntrack3 libmicrohttpd12 libgnutls30
+             libraft2 libuv1 liblz4-1
              python3 procps iproute2)
 ROOTFS_CACHE=${HS_ROOTFS_CACHE:-/var/cache/homeostat-test}
 ROOTFS_BUILDING=""
